@@ -1,0 +1,71 @@
+/* txnflow init: scaffold a project. */
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+TXF_COMMAND(init, "scaffold a new project in DIR");
+
+static const char usage[] =
+    "usage: txnflow init [--name NAME] DIR\n"
+    "\n"
+    "Create a txnflow project in DIR (which must not exist or be empty):\n"
+    "txnflow.yml (name, time zone, data dir, feed, schedule, SLA),\n"
+    "profiles.yml (an embedded DuckDB target), models/, seeds/, tests/,\n"
+    "macros/. The project is written aside and renamed into place, so it\n"
+    "appears whole or not at all.\n"
+    "\n"
+    "Options:\n"
+    "  --name NAME   project and profile name (default: DIR's name)\n"
+    "  -h, --help    show this help\n"
+    "\n"
+    "Example:\n"
+    "  txnflow init cards && cd cards && txnflow status\n";
+
+int cmd_init(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *name = NULL;
+  int c;
+  while ((c = txf_cli_getopt("init", argc, argv, ":h", opts)) != -1) {
+    switch (c) {
+    case 'n':
+      name = optarg;
+      break;
+    case 'h':
+      return txf_cli_help(usage);
+    default:
+      return TXF_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1)
+    return txf_cli_usage_error("init", optind >= argc
+                                           ? "missing project directory"
+                                           : "too many arguments");
+  char *dir = txf_path_abs(ctx->cwd, argv[optind]);
+  txf_err err;
+  txf_err_clear(&err);
+  int rc = txf_project_init(dir, name, &err);
+  if (rc) {
+    free(dir);
+    return txf_cli_fail("init", &err);
+  }
+  /* Create the data dir and its metadata database now, so every other
+   * command finds a complete project. */
+  txf_project *p = NULL;
+  txf_store *st = NULL;
+  rc = txf_project_load(&p, dir, &err);
+  if (!rc)
+    rc = txf_ctx_open_store(ctx, p->data_dir, &st, &err);
+  txf_store_close(st);
+  txf_project_free(p);
+  if (rc) {
+    free(dir);
+    return txf_cli_fail("init", &err);
+  }
+  printf("Created project in %s\n"
+         "Next: cd %s && txnflow demo   (or: txnflow run --date YYYY-MM-DD)\n",
+         dir, argv[optind]);
+  free(dir);
+  return TXF_EXIT_OK;
+}

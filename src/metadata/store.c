@@ -1,0 +1,173 @@
+/* The SQLite metadata store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metadata/metadata.h"
+
+struct txf_store {
+  sqlite3 *db;
+  char *path;
+};
+
+/* The schema. Every statement is idempotent, so opening an existing
+ * database is cheap and safe from several processes. Times are UTC
+ * microseconds since the epoch (*_us); dates are 'YYYY-MM-DD' text in the
+ * pipeline's time zone. A module that needs a table adds it here and
+ * documents it in docs/metadata.md. */
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"
+    /* One row per DAG run of a logical date (orchestrate). */
+    "CREATE TABLE IF NOT EXISTS runs(\n"
+    "  run_id INTEGER PRIMARY KEY,\n"
+    "  logical_date TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL DEFAULT 'manual',\n" /* manual|scheduled|backfill */
+    "  state TEXT NOT NULL,\n"                 /* queued|running|success|failed */
+    "  started_at_us INTEGER, ended_at_us INTEGER,\n"
+    "  sla_deadline_us INTEGER,\n"
+    "  pid INTEGER, error TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS runs_date ON runs(logical_date);\n"
+    /* One row per attempt of a task in a run. */
+    "CREATE TABLE IF NOT EXISTS task_attempts(\n"
+    "  attempt_id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(run_id),\n"
+    "  task TEXT NOT NULL, attempt INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL,\n" /* running|success|failed|up_for_retry|skipped */
+    "  pid INTEGER, started_at_us INTEGER, ended_at_us INTEGER,\n"
+    "  exit_status INTEGER, error TEXT, log_path TEXT,\n"
+    "  retry_at_us INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS attempts_run ON task_attempts(run_id, task);\n"
+    "CREATE TABLE IF NOT EXISTS sla_misses(\n"
+    "  logical_date TEXT PRIMARY KEY, run_id INTEGER,\n"
+    "  deadline_us INTEGER NOT NULL, detected_at_us INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS alerts(\n"
+    "  alert_id INTEGER PRIMARY KEY, logical_date TEXT, run_id INTEGER,\n"
+    "  kind TEXT NOT NULL, command TEXT, sent_at_us INTEGER,\n"
+    "  exit_status INTEGER, output TEXT);\n"
+    /* One row per clean of an ingestion date: the reconciliation. */
+    "CREATE TABLE IF NOT EXISTS clean_runs(\n"
+    "  clean_id INTEGER PRIMARY KEY,\n"
+    "  ingest_date TEXT NOT NULL,\n"
+    "  started_at_us INTEGER, ended_at_us INTEGER,\n"
+    "  state TEXT NOT NULL,\n" /* running|success|failed */
+    "  lines_read INTEGER, inserted INTEGER, updated INTEGER,\n"
+    "  duplicates INTEGER, stale INTEGER, quarantined INTEGER,\n"
+    "  ties INTEGER, partitions_rewritten INTEGER,\n"
+    "  details_json TEXT, error TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS clean_runs_date ON clean_runs(ingest_date);\n"
+    "CREATE TABLE IF NOT EXISTS quarantine_counts(\n"
+    "  clean_id INTEGER NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(clean_id, reason));\n"
+    /* Each silver partition written: which clean wrote it, and what. */
+    "CREATE TABLE IF NOT EXISTS partition_commits(\n"
+    "  commit_id INTEGER PRIMARY KEY, clean_id INTEGER,\n"
+    "  partition TEXT NOT NULL, n_rows INTEGER, size_bytes INTEGER,\n"
+    "  sha256 TEXT, committed_at_us INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS partition_commits_p ON "
+    "partition_commits(partition);\n"
+    /* Models: builds and data tests. */
+    "CREATE TABLE IF NOT EXISTS model_builds(\n"
+    "  build_id INTEGER PRIMARY KEY, invocation_id TEXT, model TEXT NOT NULL,\n"
+    "  materialized TEXT, state TEXT NOT NULL, n_rows INTEGER,\n"
+    "  started_at_us INTEGER, duration_us INTEGER, error TEXT,\n"
+    "  logical_date TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS test_results(\n"
+    "  result_id INTEGER PRIMARY KEY, invocation_id TEXT,\n"
+    "  model TEXT, test_name TEXT NOT NULL, severity TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL,\n" /* pass|fail|warn|error */
+    "  failures INTEGER, sample_json TEXT, message TEXT,\n"
+    "  started_at_us INTEGER, duration_us INTEGER, logical_date TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS test_results_model ON test_results(model);\n"
+    /* OpenLineage run events, as JSON. */
+    "CREATE TABLE IF NOT EXISTS lineage_events(\n"
+    "  event_id INTEGER PRIMARY KEY, event_time_us INTEGER NOT NULL,\n"
+    "  event_type TEXT NOT NULL, job TEXT NOT NULL, run_uuid TEXT NOT NULL,\n"
+    "  payload_json TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS lineage_time ON lineage_events(event_time_us);\n"
+    /* What publish uploaded, to skip unchanged objects. */
+    "CREATE TABLE IF NOT EXISTS published_objects(\n"
+    "  target TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL,\n"
+    "  size_bytes INTEGER, published_at_us INTEGER,\n"
+    "  PRIMARY KEY(target, key));\n";
+
+int txf_store_error(txf_store *s, txf_err *err, const char *what) {
+  return txf_err_set(err, TXF_EDB, "%s: %s: %s", s->path, what,
+                     sqlite3_errmsg(s->db));
+}
+
+int txf_store_open(txf_store **out, const char *path, int readonly,
+                   txf_err *err) {
+  *out = NULL;
+  if (readonly && !txf_fs_exists(path))
+    return txf_err_set(err, TXF_ENOTFOUND, "%s: no metadata database", path);
+  txf_store *s = txf_xcalloc(1, sizeof *s);
+  s->path = txf_xstrdup(path);
+  int flags = readonly ? SQLITE_OPEN_READONLY
+                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    rc = txf_err_set(err, TXF_EDB, "%s: cannot open metadata database: %s",
+                     path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    txf_store_close(s);
+    return rc;
+  }
+  sqlite3_busy_timeout(s->db, 30000);
+  rc = readonly ? txf_store_exec(s, "PRAGMA query_only=1;", err)
+                : txf_store_exec(s,
+                                 "PRAGMA journal_mode=WAL;"
+                                 "PRAGMA synchronous=NORMAL;"
+                                 "PRAGMA foreign_keys=ON;",
+                                 err);
+  if (!rc && !readonly)
+    rc = txf_store_exec(s, schema, err);
+  if (!rc) {
+    /* Touch the schema so a file that is not a database fails here. */
+    rc = txf_store_exec(s, "SELECT count(*) FROM sqlite_master;", err);
+  }
+  if (rc) {
+    txf_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void txf_store_close(txf_store *s) {
+  if (!s)
+    return;
+  if (s->db)
+    sqlite3_close_v2(s->db);
+  free(s->path);
+  free(s);
+}
+
+sqlite3 *txf_store_db(txf_store *s) { return s->db; }
+
+int txf_store_exec(txf_store *s, const char *sql, txf_err *err) {
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = txf_err_set(err, TXF_EDB, "%s: %s", s->path,
+                         msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return rc;
+  }
+  return 0;
+}
+
+int txf_store_prepare(txf_store *s, const char *sql, sqlite3_stmt **out,
+                      txf_err *err) {
+  if (sqlite3_prepare_v2(s->db, sql, -1, out, NULL) != SQLITE_OK)
+    return txf_store_error(s, err, "prepare");
+  return 0;
+}
+
+int txf_store_begin(txf_store *s, txf_err *err) {
+  return txf_store_exec(s, "BEGIN IMMEDIATE;", err);
+}
+
+int txf_store_commit(txf_store *s, txf_err *err) {
+  return txf_store_exec(s, "COMMIT;", err);
+}
+
+void txf_store_rollback(txf_store *s) {
+  sqlite3_exec(s->db, "ROLLBACK;", NULL, NULL, NULL);
+}

@@ -1,0 +1,287 @@
+/* Loading txnflow.yml and scaffolding new projects. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "project/project.h"
+
+/* Top-level keys of txnflow.yml. dbt's names (model-paths, ...) are kept so
+ * a dbt user recognises them. A module adding a section adds its key here
+ * and documents it in docs/project.md. */
+static const char *const known_keys[] = {
+    "name", "version", "config-version", "profile", "timezone", "data_dir",
+    "feed", "schedule", "sla", "start_date", "catchup", "retries",
+    "retry_delay", "retry_backoff", "max_retry_delay", "timeout",
+    "on_failure", "on_sla_miss", "tasks", "sensor", "model-paths",
+    "seed-paths", "test-paths", "macro-paths", "docs-paths",
+    "analysis-paths", "snapshot-paths", "target-path", "clean-targets",
+    "require-dbt-version", "models", "seeds", "tests", "vars", "publish",
+    "serve", "clean", "lineage", "warehouse", "dispatch", "flags", NULL};
+
+static const char *const feed_keys[] = {"kind", "rows", "seed", "poke_interval",
+                                        "sensor_timeout", NULL};
+
+void txf_project_free(txf_project *p) {
+  if (!p)
+    return;
+  free(p->dir);
+  free(p->config_path);
+  txf_yaml_free(p->doc);
+  free(p->name);
+  free(p->timezone);
+  free(p->data_dir);
+  free(p->schedule);
+  free(p->sla);
+  free(p->start_date);
+  free(p->feed);
+  free(p);
+}
+
+static char *dup_or_null(const char *s) { return s ? txf_xstrdup(s) : NULL; }
+
+static int load_feed(txf_project *p, txf_err *err) {
+  const txf_yaml_doc *doc = p->doc;
+  const txf_yaml_node *root = txf_yaml_root(doc);
+  const txf_yaml_node *f = txf_yaml_get(root, "feed");
+  const char *kind = "synthetic";
+  p->feed_rows = 5000;
+  p->feed_seed = 42;
+  if (f && txf_yaml_kind(f) == TXF_YAML_SCALAR) {
+    kind = txf_yaml_str(f); /* short form: `feed: landed` */
+  } else if (f) {
+    int rc = txf_yaml_check_keys(doc, f, feed_keys, "feed", err);
+    if (!rc)
+      rc = txf_yaml_get_str(doc, f, "kind", "synthetic", &kind, err);
+    if (!rc)
+      rc = txf_yaml_get_i64(doc, f, "rows", 5000, &p->feed_rows, err);
+    if (!rc)
+      rc = txf_yaml_get_i64(doc, f, "seed", 42, &p->feed_seed, err);
+    if (rc)
+      return rc;
+    if (p->feed_rows < 0)
+      return txf_yaml_error(doc, txf_yaml_get(f, "rows"), err,
+                            "key 'feed.rows': must not be negative");
+  }
+  if (strcmp(kind, "synthetic") != 0 && strcmp(kind, "landed") != 0)
+    return txf_yaml_error(doc, f, err,
+                          "key 'feed': expected 'synthetic' or 'landed', got "
+                          "'%s'",
+                          kind);
+  p->feed = txf_xstrdup(kind);
+  return 0;
+}
+
+static int check_sla(const txf_project *p, txf_err *err) {
+  if (!p->sla)
+    return 0;
+  const char *s = p->sla;
+  if (strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
+      isdigit((unsigned char)s[1]) && s[2] == ':' &&
+      isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
+      (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[3] < '6')
+    return 0;
+  return txf_yaml_error(p->doc, txf_yaml_get(txf_yaml_root(p->doc), "sla"),
+                        err, "key 'sla': expected HH:MM, got '%s'", s);
+}
+
+int txf_project_load(txf_project **out, const char *dir, txf_err *err) {
+  *out = NULL;
+  txf_project *p = txf_xcalloc(1, sizeof *p);
+  p->dir = txf_path_abs(NULL, dir);
+  p->config_path = txf_path_join(p->dir, "txnflow.yml");
+  if (!txf_fs_exists(p->config_path)) {
+    char *dbt = txf_path_join(p->dir, "dbt_project.yml");
+    if (txf_fs_exists(dbt)) {
+      free(p->config_path);
+      p->config_path = dbt;
+      p->is_dbt = 1;
+    } else {
+      free(dbt);
+      int rc = txf_err_set(err, TXF_ENOTFOUND,
+                           "not a txnflow project: no txnflow.yml (or "
+                           "dbt_project.yml) in %s",
+                           p->dir);
+      txf_project_free(p);
+      return rc;
+    }
+  }
+  int rc = txf_yaml_load_file(&p->doc, p->config_path, err);
+  const txf_yaml_doc *doc = p->doc;
+  const txf_yaml_node *root = doc ? txf_yaml_root(doc) : NULL;
+  if (!rc && txf_yaml_kind(root) != TXF_YAML_MAP)
+    rc = txf_yaml_error(doc, root, err, "expected a map of settings");
+  /* dbt_project.yml has keys of its own we do not know; only check ours. */
+  if (!rc && !p->is_dbt)
+    rc = txf_yaml_check_keys(doc, root, known_keys, "the top level", err);
+  const char *name = NULL, *tz = NULL, *data = NULL, *sched = NULL,
+             *sla = NULL, *start = NULL;
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "name", NULL, &name, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "timezone", "Asia/Seoul", &tz, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "data_dir", "data", &data, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "schedule", "0 6 * * *", &sched, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "sla", NULL, &sla, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "start_date", NULL, &start, err);
+  if (!rc)
+    rc = txf_yaml_get_bool(doc, root, "catchup", 1, &p->catchup, err);
+  if (rc) {
+    txf_project_free(p);
+    return rc;
+  }
+  if (!name) {
+    const char *slash = strrchr(p->dir, '/');
+    name = slash && slash[1] ? slash + 1 : "txnflow";
+  }
+  p->name = txf_xstrdup(name);
+  p->timezone = txf_xstrdup(tz);
+  p->data_dir = txf_path_abs(p->dir, data);
+  p->schedule = txf_xstrdup(sched);
+  p->sla = dup_or_null(sla);
+  p->start_date = dup_or_null(start);
+  if (!rc && start) {
+    txf_date d;
+    if (txf_date_parse(start, SIZE_MAX, &d) != 0)
+      rc = txf_yaml_error(doc, txf_yaml_get(root, "start_date"), err,
+                          "key 'start_date': expected YYYY-MM-DD, got '%s'",
+                          start);
+  }
+  if (!rc)
+    rc = check_sla(p, err);
+  if (!rc)
+    rc = load_feed(p, err);
+  if (!rc) {
+    txf_tz *zone = NULL;
+    if (txf_tz_load(&zone, p->timezone, NULL) != 0)
+      rc = txf_yaml_error(doc, txf_yaml_get(root, "timezone"), err,
+                          "key 'timezone': unknown time zone '%s'",
+                          p->timezone);
+    txf_tz_free(zone);
+  }
+  if (rc) {
+    txf_project_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+char *txf_project_data_path(const txf_project *p, const char *rel) {
+  return txf_path_join(p->data_dir, rel);
+}
+
+/* ---- scaffold */
+
+typedef struct {
+  const char *path;
+  const unsigned char *data;
+  size_t size;
+} txf_embedded_file;
+extern const txf_embedded_file txf_scaffold[];
+
+static int dir_is_empty(const char *path) {
+  DIR *d = opendir(path);
+  if (!d)
+    return 0;
+  struct dirent *de;
+  int empty = 1;
+  while ((de = readdir(d)))
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      empty = 0;
+  closedir(d);
+  return empty;
+}
+
+static char *project_name_from(const char *dir) {
+  const char *s = strrchr(dir, '/');
+  s = s && s[1] ? s + 1 : dir;
+  char *name = txf_xstrdup(*s ? s : "txnflow");
+  for (char *c = name; *c; c++) {
+    *c = (char)tolower((unsigned char)*c);
+    if (!isalnum((unsigned char)*c))
+      *c = '_';
+  }
+  if (!isalpha((unsigned char)name[0])) {
+    char *n2 = txf_xasprintf("p_%s", name);
+    free(name);
+    name = n2;
+  }
+  return name;
+}
+
+static char *substitute(const unsigned char *data, size_t size,
+                        const char *name) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  const char *s = (const char *)data, *end = s + size;
+  while (s < end) {
+    const char *hit = memmem(s, (size_t)(end - s), "@NAME@", 6);
+    if (!hit) {
+      (void)txf_buf_append(&b, s, (size_t)(end - s));
+      break;
+    }
+    (void)txf_buf_append(&b, s, (size_t)(hit - s));
+    (void)txf_buf_puts(&b, name);
+    s = hit + 6;
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+int txf_project_init(const char *dir, const char *name_opt, txf_err *err) {
+  char *abs = txf_path_abs(NULL, dir);
+  while (strlen(abs) > 1 && abs[strlen(abs) - 1] == '/')
+    abs[strlen(abs) - 1] = '\0';
+  int rc = 0;
+  if (txf_fs_exists(abs) && !(txf_fs_is_dir(abs) && dir_is_empty(abs))) {
+    rc = txf_err_set(err, TXF_EEXIST,
+                     "%s already exists and is not an empty directory", abs);
+    free(abs);
+    return rc;
+  }
+  char *parent = txf_xstrdup(abs);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent)
+    *slash = '\0';
+  else if (slash)
+    slash[1] = '\0';
+  char *name = name_opt ? txf_xstrdup(name_opt) : project_name_from(abs);
+  char *tmp = NULL;
+  rc = txf_fs_mkdirs(parent, err);
+  if (!rc)
+    rc = txf_fs_mkdtemp_in(&tmp, parent, "txnflow-init", err);
+  for (const txf_embedded_file *f = txf_scaffold; !rc && f->path; f++) {
+    char *path = txf_path_join(tmp, f->path);
+    char *d = txf_xstrdup(path);
+    *strrchr(d, '/') = '\0';
+    rc = txf_fs_mkdirs(d, err);
+    free(d);
+    const char *base = strrchr(f->path, '/');
+    base = base ? base + 1 : f->path;
+    if (!rc && strcmp(base, ".keep") != 0) {
+      char *text = substitute(f->data, f->size, name);
+      rc = txf_fs_write_atomic(path, text, strlen(text), err);
+      free(text);
+    }
+    free(path);
+  }
+  /* The project appears whole or not at all: built aside, renamed in. */
+  if (!rc)
+    rc = txf_fs_rename(tmp, abs, 0, err);
+  if (rc && tmp) {
+    txf_err ignored;
+    if (txf_fs_rmtree(tmp, &ignored) != 0) { /* best effort */ }
+  }
+  free(tmp);
+  free(name);
+  free(parent);
+  free(abs);
+  return rc;
+}

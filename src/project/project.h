@@ -1,0 +1,123 @@
+/* project: a txnflow project's files — txnflow.yml, profiles.yml — read
+ * with libyaml into a tree whose every node knows its file, line and
+ * column, so any module can report "txnflow.yml:7:3: key 'sla': ...".
+ * Also the scaffold `txnflow init` writes. */
+#ifndef TXF_PROJECT_H
+#define TXF_PROJECT_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* ---------------------------------------------------------------- YAML */
+
+typedef enum {
+  TXF_YAML_SCALAR,
+  TXF_YAML_MAP,
+  TXF_YAML_SEQ
+} txf_yaml_type;
+
+typedef struct txf_yaml_node txf_yaml_node;
+typedef struct txf_yaml_doc txf_yaml_doc;
+
+/* Parse the YAML file PATH (one document; anchors/aliases are refused).
+ * On success *out must be freed with txf_yaml_free(). A syntax error is
+ * TXF_ECONFIG with "PATH:LINE:COL: problem". TXF_ENOTFOUND when PATH does
+ * not exist. Files over 16 MiB are refused. */
+TXF_MUST_CHECK int txf_yaml_load_file(txf_yaml_doc **out, const char *path,
+                                      txf_err *err);
+/* Same, from memory; NAME is used in messages. */
+TXF_MUST_CHECK int txf_yaml_load_string(txf_yaml_doc **out, const char *name,
+                                        const char *text, size_t len,
+                                        txf_err *err);
+void txf_yaml_free(txf_yaml_doc *doc);
+/* The root node (an empty map for an empty file). */
+const txf_yaml_node *txf_yaml_root(const txf_yaml_doc *doc);
+const char *txf_yaml_file(const txf_yaml_doc *doc);
+
+txf_yaml_type txf_yaml_kind(const txf_yaml_node *n);
+/* 1-based position of N in its file. */
+int txf_yaml_line(const txf_yaml_node *n);
+int txf_yaml_col(const txf_yaml_node *n);
+/* A scalar's text (NUL-terminated, borrowed); NULL for maps and sequences. */
+const char *txf_yaml_str(const txf_yaml_node *n);
+/* 1 when the scalar was written plain (not quoted) and is null/~/empty. */
+int txf_yaml_is_null(const txf_yaml_node *n);
+/* Number of entries of a map or items of a sequence (0 for scalars). */
+size_t txf_yaml_len(const txf_yaml_node *n);
+/* The I-th item of a sequence, or value of a map. */
+const txf_yaml_node *txf_yaml_at(const txf_yaml_node *n, size_t i);
+/* The I-th key of a map (a scalar node), NULL for sequences. */
+const txf_yaml_node *txf_yaml_key_at(const txf_yaml_node *n, size_t i);
+/* The value of KEY in map N, or NULL (N not a map, or no such key). */
+const txf_yaml_node *txf_yaml_get(const txf_yaml_node *n, const char *key);
+/* Follow a dotted path ("publish.s3.bucket") from N; NULL if absent. */
+const txf_yaml_node *txf_yaml_path(const txf_yaml_node *n, const char *path);
+
+/* Typed reads of KEY in map N. An absent key (or explicit null) leaves
+ * *out as DEF and returns 0. A value of the wrong type is TXF_ECONFIG with
+ * "FILE:LINE:COL: key 'KEY': expected ...". Strings are borrowed from DOC. */
+TXF_MUST_CHECK int txf_yaml_get_str(const txf_yaml_doc *doc,
+                                    const txf_yaml_node *n, const char *key,
+                                    const char *def, const char **out,
+                                    txf_err *err);
+TXF_MUST_CHECK int txf_yaml_get_i64(const txf_yaml_doc *doc,
+                                    const txf_yaml_node *n, const char *key,
+                                    int64_t def, int64_t *out, txf_err *err);
+TXF_MUST_CHECK int txf_yaml_get_bool(const txf_yaml_doc *doc,
+                                     const txf_yaml_node *n, const char *key,
+                                     int def, int *out, txf_err *err);
+/* Set ERR to "FILE:LINE:COL: MESSAGE" for node N; returns TXF_ECONFIG. */
+int txf_yaml_error(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                   txf_err *err, const char *fmt, ...) TXF_PRINTF(4, 5);
+/* Check that every key of map N is one of KNOWN (NULL-terminated). An
+ * unknown key is TXF_ECONFIG naming it and the closest known key. WHERE
+ * names the map in the message ("top level", "publish.s3"). */
+TXF_MUST_CHECK int txf_yaml_check_keys(const txf_yaml_doc *doc,
+                                       const txf_yaml_node *n,
+                                       const char *const *known,
+                                       const char *where, txf_err *err);
+
+/* ---------------------------------------------------------------- project */
+
+/* A loaded project. Fields are read-only for callers; strings are owned by
+ * the project. Modules with their own sections (models, publish, ...) read
+ * them from `doc` with the txf_yaml_* calls above. */
+typedef struct txf_project {
+  char *dir;         /* absolute project directory */
+  char *config_path; /* absolute path of txnflow.yml (or dbt_project.yml) */
+  int is_dbt;        /* configured by dbt_project.yml, not txnflow.yml */
+  txf_yaml_doc *doc; /* the whole config file */
+
+  char *name;
+  char *timezone;    /* IANA name, default "Asia/Seoul" */
+  char *data_dir;    /* absolute; default <dir>/data */
+  /* schedule */
+  char *schedule;    /* cron expression, default "0 6 * * *" */
+  char *sla;         /* "HH:MM" local time, or NULL */
+  char *start_date;  /* "YYYY-MM-DD" or NULL */
+  int catchup;       /* default 1 */
+  /* feed */
+  char *feed;        /* "synthetic" (default for init) or "landed" */
+  int64_t feed_rows; /* rows per day for the synthetic feed */
+  int64_t feed_seed;
+} txf_project;
+
+/* Load the project in DIR: txnflow.yml, or dbt_project.yml when there is no
+ * txnflow.yml. TXF_ENOTFOUND when DIR has neither; TXF_ECONFIG with file,
+ * line, column and key for a bad file. Caller frees with
+ * txf_project_free(). */
+TXF_MUST_CHECK int txf_project_load(txf_project **out, const char *dir,
+                                    txf_err *err);
+void txf_project_free(txf_project *p);
+
+/* Paths under the data dir; caller frees. */
+char *txf_project_data_path(const txf_project *p, const char *rel);
+
+/* Scaffold a new project in DIR (created if missing; it must be empty or
+ * not exist). NAME defaults to DIR's last component. Writes txnflow.yml,
+ * profiles.yml and the default models, seeds and tests. */
+TXF_MUST_CHECK int txf_project_init(const char *dir, const char *name,
+                                    txf_err *err);
+
+#endif /* TXF_PROJECT_H */

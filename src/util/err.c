@@ -1,0 +1,77 @@
+/* Error values: one convention used everywhere (see util.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+void txf_err_clear(txf_err *err) {
+  if (err) {
+    err->code = TXF_OK;
+    err->msg[0] = '\0';
+  }
+}
+
+static int vset(txf_err *err, int code, const char *suffix, const char *fmt,
+                va_list ap) {
+  if (!err)
+    return code;
+  err->code = code;
+  int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  if (suffix && n >= 0 && (size_t)n < sizeof err->msg)
+    snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", suffix);
+  return code;
+}
+
+int txf_err_set(txf_err *err, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vset(err, code, NULL, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int txf_err_errno(txf_err *err, int code, const char *fmt, ...) {
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  vset(err, code, strerror(e), fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int txf_err_wrap(txf_err *err, const char *fmt, ...) {
+  if (!err)
+    return TXF_EINTERNAL;
+  if (err->code == TXF_OK)
+    err->code = TXF_EINTERNAL;
+  char prefix[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  char old[sizeof err->msg];
+  memcpy(old, err->msg, sizeof old);
+  size_t pl = strlen(prefix);
+  if (pl > sizeof err->msg - 3)
+    pl = sizeof err->msg - 3;
+  memcpy(err->msg, prefix, pl);
+  err->msg[pl] = ':';
+  err->msg[pl + 1] = ' ';
+  size_t room = sizeof err->msg - pl - 3;
+  size_t ol = strnlen(old, room);
+  memcpy(err->msg + pl + 2, old, ol);
+  err->msg[pl + 2 + ol] = '\0';
+  return err->code;
+}
+
+const char *txf_err_name(int code) {
+  static const char *const names[] = {
+      "ok",     "io",       "parse",       "config", "db",
+      "not found", "exists", "usage",      "corrupt", "unsupported",
+      "locked", "network",  "too big",     "test failed", "timeout",
+      "internal"};
+  if (code < 0 || (size_t)code >= TXF_ARRAY_LEN(names))
+    return "unknown";
+  return names[code];
+}

@@ -1,0 +1,31 @@
+/* Logging with levels to a stream the caller chooses. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util.h"
+
+void txf_log(const txf_logger *lg, int level, const char *fmt, ...) {
+  static const char *const tags[] = {"error", "warning", "info", "debug"};
+  if (!lg || !lg->out || level > lg->level)
+    return;
+  char line[2048];
+  size_t off = 0;
+  if (lg->timestamps) {
+    char ts[40];
+    txf_ts_format(txf_wall_us() / 1000 * 1000, 0, 1, ts);
+    off += (size_t)snprintf(line, sizeof line, "%s ", ts);
+  }
+  if (level <= TXF_LOG_WARN || lg->timestamps)
+    off += (size_t)snprintf(line + off, sizeof line - off, "%s: ",
+                            tags[level < 0 ? 0 : level > 3 ? 3 : level]);
+  va_list ap;
+  va_start(ap, fmt);
+  if (off < sizeof line)
+    vsnprintf(line + off, sizeof line - off, fmt, ap);
+  va_end(ap);
+  /* One fputs per line keeps lines whole when several processes share a
+   * log stream. */
+  fprintf(lg->out, "%s\n", line);
+  fflush(lg->out);
+}

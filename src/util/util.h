@@ -1,0 +1,314 @@
+/* util: the shared ground every txnflow stage stands on.
+ *
+ * Errors (txf_err), allocation that aborts on OOM (txf_xmalloc), logging,
+ * growable buffers with a cap (txf_buf), arenas, civil dates, ISO 8601
+ * timestamps, named time zones read from the system tz database, SHA-256,
+ * atomic file and directory publish, and a progress bar for TTYs.
+ *
+ * Nothing here keeps mutable global state: loggers, clocks and zones are
+ * values the caller owns and passes down. */
+#ifndef TXF_UTIL_H
+#define TXF_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TXF_MUST_CHECK __attribute__((warn_unused_result))
+#define TXF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define TXF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---------------------------------------------------------------- errors */
+
+/* Error codes: few, each telling the caller what to do. */
+enum {
+  TXF_OK = 0,
+  TXF_EIO = 1,          /* file system or OS call failed; maybe retry */
+  TXF_EPARSE = 2,       /* input data is malformed; fix the input */
+  TXF_ECONFIG = 3,      /* configuration is wrong; fix the config */
+  TXF_EDB = 4,          /* a database (SQLite, DuckDB, PostgreSQL) failed */
+  TXF_ENOTFOUND = 5,    /* a named thing does not exist */
+  TXF_EEXIST = 6,       /* it already exists (and --force was not given) */
+  TXF_EUSAGE = 7,       /* the caller asked for something invalid */
+  TXF_ECORRUPT = 8,     /* stored data fails its own checks (checksum) */
+  TXF_EUNSUPPORTED = 9, /* valid but not something txnflow handles */
+  TXF_ELOCKED = 10,     /* someone else holds the lock; try later */
+  TXF_ENET = 11,        /* network or remote service failed; retry */
+  TXF_ETOOBIG = 12,     /* a size limit was hit */
+  TXF_ETEST = 13,       /* a data test or audit found failures */
+  TXF_ETIMEOUT = 14,    /* gave up waiting */
+  TXF_EINTERNAL = 15    /* our own bug */
+};
+
+typedef struct txf_err {
+  int code;      /* TXF_OK or one of TXF_E* */
+  char msg[512]; /* "bronze/…/part-0.csv:1042: amount: 'abc' is not a number" */
+} txf_err;
+
+/* Reset ERR to "no error". ERR may be NULL. */
+void txf_err_clear(txf_err *err);
+/* Store CODE and the formatted message in ERR (may be NULL); return CODE. */
+int txf_err_set(txf_err *err, int code, const char *fmt, ...) TXF_PRINTF(3, 4);
+/* Like txf_err_set, appending ": strerror(errno)" (errno read on entry). */
+int txf_err_errno(txf_err *err, int code, const char *fmt, ...)
+    TXF_PRINTF(3, 4);
+/* Prefix ERR's message with the formatted context and ": "; keep the code.
+ * Returns ERR's code (TXF_EINTERNAL if it had none). */
+int txf_err_wrap(txf_err *err, const char *fmt, ...) TXF_PRINTF(2, 3);
+/* A short name for CODE: "io", "parse", "config", ... */
+const char *txf_err_name(int code);
+
+/* ---------------------------------------------------------------- memory */
+
+/* Allocation that never returns NULL: on failure it prints the size asked
+ * for to stderr and aborts. This is the one place where OOM is handled. */
+void *txf_xmalloc(size_t n);
+void *txf_xcalloc(size_t n, size_t size);
+void *txf_xrealloc(void *p, size_t n);
+char *txf_xstrdup(const char *s);
+char *txf_xstrndup(const char *s, size_t n);
+/* A newly allocated printf result; caller frees. */
+char *txf_xasprintf(const char *fmt, ...) TXF_PRINTF(1, 2);
+
+/* ---------------------------------------------------------------- buffers */
+
+/* A growable byte buffer. Invariants: data is NULL or holds cap bytes with
+ * data[len] == '\0' (always NUL-terminated when data != NULL); len <= max
+ * when max != 0. max == 0 means no cap. */
+typedef struct txf_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  size_t max; /* refuse to grow past this many bytes; 0 = unlimited */
+} txf_buf;
+
+void txf_buf_init(txf_buf *b, size_t max);
+/* Free the storage; B is left empty and reusable. */
+void txf_buf_release(txf_buf *b);
+/* Make the content empty, keeping the storage. */
+void txf_buf_reset(txf_buf *b);
+/* Ensure room for N more bytes. TXF_ETOOBIG past the cap, else 0. */
+int txf_buf_grow(txf_buf *b, size_t n);
+/* Append; TXF_ETOOBIG (and nothing appended) past the cap, else 0.
+ * Never fails on an uncapped buffer. */
+int txf_buf_append(txf_buf *b, const void *p, size_t n);
+int txf_buf_puts(txf_buf *b, const char *s);
+int txf_buf_putc(txf_buf *b, char c);
+int txf_buf_printf(txf_buf *b, const char *fmt, ...) TXF_PRINTF(2, 3);
+int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap);
+/* Hand the content over: returns a malloc'd NUL-terminated string (never
+ * NULL; "" when empty) the caller frees; B is left empty. */
+char *txf_buf_take(txf_buf *b, size_t *len_out);
+
+/* ---------------------------------------------------------------- arena */
+
+/* A bump allocator: many small allocations, freed all at once. */
+typedef struct txf_arena_block txf_arena_block;
+typedef struct txf_arena {
+  txf_arena_block *head;
+  size_t block_size; /* default size of new blocks */
+  size_t used_bytes; /* total handed out since the last reset */
+} txf_arena;
+
+void txf_arena_init(txf_arena *a, size_t block_size);
+/* N bytes aligned to 16; never NULL. Valid until reset/release. */
+void *txf_arena_alloc(txf_arena *a, size_t n);
+char *txf_arena_strndup(txf_arena *a, const char *s, size_t n);
+char *txf_arena_strdup(txf_arena *a, const char *s);
+/* Forget all allocations; keep the first block for reuse. */
+void txf_arena_reset(txf_arena *a);
+void txf_arena_release(txf_arena *a);
+
+/* ---------------------------------------------------------------- logging */
+
+enum { TXF_LOG_ERROR = 0, TXF_LOG_WARN, TXF_LOG_INFO, TXF_LOG_DEBUG };
+
+/* A logger is a value the caller owns (no global): level, stream and
+ * whether to prefix lines with a timestamp. A NULL logger is silent. */
+typedef struct txf_logger {
+  int level;      /* messages above this level are dropped */
+  FILE *out;      /* usually stderr */
+  int timestamps; /* prefix each line with the UTC time */
+} txf_logger;
+
+void txf_log(const txf_logger *lg, int level, const char *fmt, ...)
+    TXF_PRINTF(3, 4);
+#define txf_log_error(lg, ...) txf_log((lg), TXF_LOG_ERROR, __VA_ARGS__)
+#define txf_log_warn(lg, ...) txf_log((lg), TXF_LOG_WARN, __VA_ARGS__)
+#define txf_log_info(lg, ...) txf_log((lg), TXF_LOG_INFO, __VA_ARGS__)
+#define txf_log_debug(lg, ...) txf_log((lg), TXF_LOG_DEBUG, __VA_ARGS__)
+
+/* ---------------------------------------------------------------- dates */
+
+/* A civil date as days since 1970-01-01 (proleptic Gregorian). Valid for
+ * years 0001..9999; ordering and arithmetic are integer ordering and
+ * arithmetic. */
+typedef struct txf_date {
+  int32_t days;
+} txf_date;
+
+/* Days since the epoch of Y-M-D. No validation. */
+txf_date txf_date_from_ymd(int y, int m, int d);
+void txf_date_to_ymd(txf_date d, int *y, int *m, int *day);
+/* 0 = Monday .. 6 = Sunday (ISO weekday - 1). */
+int txf_date_weekday(txf_date d);
+/* Parse exactly "YYYY-MM-DD" (N bytes of S, or strlen when N == SIZE_MAX)
+ * with a real calendar day. 0 on success, TXF_EPARSE otherwise. */
+TXF_MUST_CHECK int txf_date_parse(const char *s, size_t n, txf_date *out);
+/* Write "YYYY-MM-DD\0" into OUT (at least 11 bytes). Returns OUT. */
+char *txf_date_format(txf_date d, char *out);
+int txf_days_in_month(int y, int m);
+
+/* ---------------------------------------------------------------- time */
+
+#define TXF_US_PER_S INT64_C(1000000)
+#define TXF_S_PER_DAY INT64_C(86400)
+#define TXF_US_PER_DAY (TXF_S_PER_DAY * TXF_US_PER_S)
+
+/* Parse an ISO 8601 timestamp that carries an offset:
+ *   YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM|+HHMM|+HH)
+ * ('T' may also be 't' or ' ', 'Z' may be 'z'; digits of the fraction past
+ * microseconds must be zeros, so no instant is silently rounded).
+ * *ts_us is the UTC instant in microseconds since the epoch, *offset_min the
+ * offset found (may be NULL). 0 on success, TXF_EPARSE otherwise (a missing
+ * offset is an error: a local time without zone is ambiguous). */
+TXF_MUST_CHECK int txf_ts_parse(const char *s, size_t n, int64_t *ts_us,
+                                int *offset_min);
+/* Format TS_US shifted by OFFSET_MIN as "YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM"
+ * ("Z" when OFFSET_MIN is 0 and UTC_Z). The fraction is printed only when
+ * non-zero. OUT must hold 40 bytes. Returns the length written. */
+int txf_ts_format(int64_t ts_us, int offset_min, int utc_z, char *out);
+/* The UTC date of an instant (floor division). */
+txf_date txf_ts_utc_date(int64_t ts_us);
+
+/* ---------------------------------------------------------------- zones */
+
+/* A named time zone loaded from the system tz database (TZif files under
+ * /usr/share/zoneinfo or $TZDIR). Immutable once loaded; share freely. */
+typedef struct txf_tz txf_tz;
+
+/* Load NAME ("Asia/Seoul", "UTC", "Europe/Berlin"). On success *out must be
+ * freed with txf_tz_free(). TXF_ENOTFOUND for an unknown zone, TXF_EPARSE
+ * for a file that is not valid TZif. */
+TXF_MUST_CHECK int txf_tz_load(txf_tz **out, const char *name, txf_err *err);
+void txf_tz_free(txf_tz *tz);
+const char *txf_tz_name(const txf_tz *tz);
+/* Offset from UTC in seconds in force at instant TS_S (UTC seconds). */
+int32_t txf_tz_offset_at(const txf_tz *tz, int64_t ts_s);
+/* The local civil date of instant TS_US. Fast (no allocation). */
+txf_date txf_tz_local_date(const txf_tz *tz, int64_t ts_us);
+/* The UTC instant of local wall time D + SECS_OF_DAY. In a gap (spring
+ * forward) the time is read with the offset before the gap; in an overlap
+ * the earlier instant is returned. */
+int64_t txf_tz_local_to_utc(const txf_tz *tz, txf_date d, int32_t secs_of_day);
+
+/* ---------------------------------------------------------------- sha256 */
+
+typedef struct txf_sha256 {
+  void *md_ctx; /* EVP_MD_CTX */
+} txf_sha256;
+
+void txf_sha256_init(txf_sha256 *h);
+void txf_sha256_update(txf_sha256 *h, const void *p, size_t n);
+/* Write 64 lowercase hex digits and a NUL into HEX; releases H. */
+void txf_sha256_final_hex(txf_sha256 *h, char hex[65]);
+void txf_sha256_hex(const void *p, size_t n, char hex[65]);
+/* Hash a whole file; *size_bytes (may be NULL) gets its size. */
+TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
+                                   uint64_t *size_bytes, txf_err *err);
+
+/* ---------------------------------------------------------------- files */
+
+/* mkdir -p with mode 0755. */
+TXF_MUST_CHECK int txf_fs_mkdirs(const char *path, txf_err *err);
+/* 1 if PATH exists (any type), 0 if not. */
+int txf_fs_exists(const char *path);
+int txf_fs_is_dir(const char *path);
+/* fsync the directory PATH. */
+TXF_MUST_CHECK int txf_fs_fsync_dir(const char *path, txf_err *err);
+/* Read the whole file into B (appending); TXF_ETOOBIG past B's cap. */
+TXF_MUST_CHECK int txf_fs_read_file(const char *path, txf_buf *b,
+                                    txf_err *err);
+/* Replace PATH with DATA atomically: write a temp file in the same
+ * directory, fsync it, rename over PATH, fsync the directory. A crash
+ * leaves the old content or the new, never a mix. */
+TXF_MUST_CHECK int txf_fs_write_atomic(const char *path, const void *data,
+                                       size_t len, txf_err *err);
+/* Rename FROM to TO and fsync TO's directory (and FROM's when different).
+ * With NOREPLACE, fail with TXF_EEXIST if TO exists. */
+TXF_MUST_CHECK int txf_fs_rename(const char *from, const char *to,
+                                 int noreplace, txf_err *err);
+/* Swap two existing paths atomically (renameat2 RENAME_EXCHANGE) and fsync
+ * their directory. Both must exist on one file system. */
+TXF_MUST_CHECK int txf_fs_exchange(const char *a, const char *b, txf_err *err);
+/* rm -rf PATH; a missing PATH is not an error. */
+TXF_MUST_CHECK int txf_fs_rmtree(const char *path, txf_err *err);
+/* Make a new empty directory "<DIR>/.<PREFIX>.tmp-XXXXXX" and return its
+ * malloc'd path in *out (caller frees). Used to build a directory before it
+ * is renamed into place. */
+TXF_MUST_CHECK int txf_fs_mkdtemp_in(char **out, const char *dir,
+                                     const char *prefix, txf_err *err);
+/* Join path parts with '/'; caller frees. */
+char *txf_path_join(const char *a, const char *b);
+/* Make PATH absolute against BASE (or the cwd when BASE is NULL); caller
+ * frees. An absolute PATH is returned as a copy. */
+char *txf_path_abs(const char *base, const char *path);
+
+/* A file written through a temp name and published on commit. */
+typedef struct txf_afile {
+  FILE *fp;    /* write here */
+  char *path;  /* final path */
+  char *tmp;   /* temp path in the same directory */
+} txf_afile;
+
+TXF_MUST_CHECK int txf_afile_open(txf_afile *af, const char *path,
+                                  txf_err *err);
+/* Flush, fsync, rename into place, fsync the directory; frees AF. */
+TXF_MUST_CHECK int txf_afile_commit(txf_afile *af, txf_err *err);
+/* Drop the temp file; frees AF. Safe after a failed commit or never. */
+void txf_afile_abort(txf_afile *af);
+
+/* ---------------------------------------------------------------- strings */
+
+/* Levenshtein distance between A and B (case-sensitive), for "did you
+ * mean" hints. */
+size_t txf_str_distance(const char *a, const char *b);
+/* The candidate closest to WORD, or NULL when none is close enough
+ * (distance > max(2, strlen(word)/3)). */
+const char *txf_str_closest(const char *word, const char *const *cands,
+                            size_t n);
+int txf_str_has_prefix(const char *s, const char *prefix);
+int txf_str_has_suffix(const char *s, const char *suffix);
+/* Parse a non-negative decimal integer (the whole string); 0 or TXF_EPARSE. */
+TXF_MUST_CHECK int txf_parse_u64(const char *s, uint64_t *out);
+TXF_MUST_CHECK int txf_parse_i64(const char *s, int64_t *out);
+TXF_MUST_CHECK int txf_parse_double(const char *s, double *out);
+
+/* ---------------------------------------------------------------- clock */
+
+/* Monotonic time for measuring durations. */
+int64_t txf_mono_us(void);
+/* Wall clock, UTC microseconds since the epoch. Commands take "now" from
+ * their context (tests pin it); this is the real clock behind it. */
+int64_t txf_wall_us(void);
+
+/* ---------------------------------------------------------------- progress */
+
+/* A one-line progress bar on stderr, shown only when stderr is a TTY (and
+ * FORCE is not -1); silent otherwise, so logs stay clean. */
+typedef struct txf_progress {
+  const char *label;
+  uint64_t total; /* 0 = unknown */
+  uint64_t done;
+  int64_t last_draw_us;
+  int64_t start_us;
+  int active; /* drawing at all */
+  FILE *out;
+} txf_progress;
+
+void txf_progress_start(txf_progress *p, const char *label, uint64_t total);
+void txf_progress_update(txf_progress *p, uint64_t done);
+void txf_progress_finish(txf_progress *p);
+
+#endif /* TXF_UTIL_H */

@@ -1,0 +1,126 @@
+# The end-to-end test library, after git's t/test-lib.sh. Source it from
+# tests/cli/tNNNN-<command>-<what>.sh:
+#
+#   . "$(dirname "$0")/../lib/test-lib.sh"
+#   test_expect_success 'init makes a project' '
+#       txnflow init p && test -f p/txnflow.yml
+#   '
+#   test_done
+#
+# Each test body runs in a subshell inside the script's scratch directory
+# ($TRASH, kept after a failure for inspection). `txnflow` runs the binary
+# under test ($TXNFLOW, default the sanitizer build). Run a script with -v
+# to see every command's output.
+
+TEST_NAME=$(basename "$0" .sh)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TXNFLOW=${TXNFLOW:-$ROOT/build/asan/txnflow}
+case "$TXNFLOW" in /*) ;; *) TXNFLOW=$ROOT/$TXNFLOW ;; esac
+TEST_DATA=$ROOT/tests/data
+TRASH=$ROOT/tests/out/$TEST_NAME
+export ROOT TXNFLOW TEST_DATA TRASH
+# Sanitizers: fail loudly; libduckdb is not ours, so its leaks are not
+# reported (see tests/lsan.supp).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=134:detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=134}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
+export TZ=UTC LC_ALL=C NO_COLOR=1
+unset TXNFLOW_NOW
+
+test_verbose=0
+[ "${1:-}" = "-v" ] && test_verbose=1
+test_count=0
+test_passed=0
+test_failed=0
+
+rm -rf "$TRASH"
+mkdir -p "$TRASH"
+cd "$TRASH" || exit 1
+
+txnflow() { "$TXNFLOW" "$@"; }
+
+say() { echo "$*"; }
+
+# test_expect_success DESCRIPTION BODY
+test_expect_success() {
+	test_count=$((test_count + 1))
+	_log="$TRASH/.test-$test_count.log"
+	( cd "$TRASH" && set -x && eval "$2" ) >"$_log" 2>&1
+	_rc=$?
+	[ $test_verbose = 1 ] && cat "$_log"
+	if [ $_rc = 0 ]; then
+		test_passed=$((test_passed + 1))
+		echo "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		echo "# body:"
+		echo "$2" | sed 's/^/#   /'
+		echo "# output (last 40 lines of $_log):"
+		tail -n 40 "$_log" | sed 's/^/#   /'
+	fi
+}
+
+# test_must_fail CMD...: CMD exits non-zero, but not by a signal or a
+# sanitizer report (exit codes 1..125).
+test_must_fail() {
+	"$@"
+	_rc=$?
+	if [ $_rc = 0 ]; then
+		echo "test_must_fail: '$*' succeeded" >&2
+		return 1
+	elif [ $_rc -gt 125 ]; then
+		echo "test_must_fail: '$*' died (exit $_rc)" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_expect_code CODE CMD...
+test_expect_code() {
+	_want=$1
+	shift
+	"$@"
+	_rc=$?
+	if [ "$_rc" != "$_want" ]; then
+		echo "test_expect_code: '$*' exited $_rc, want $_want" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_cmp EXPECTED ACTUAL
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+test_path_is_file() {
+	[ -f "$1" ] || { echo "not a file: $1" >&2; return 1; }
+}
+
+test_path_is_dir() {
+	[ -d "$1" ] || { echo "not a directory: $1" >&2; return 1; }
+}
+
+test_path_is_missing() {
+	[ ! -e "$1" ] || { echo "exists: $1" >&2; return 1; }
+}
+
+# test_line_count OP N FILE
+test_line_count() {
+	_n=$(wc -l <"$3")
+	test "$_n" "$1" "$2" || { echo "line count of $3: $_n, want $1 $2" >&2; return 1; }
+}
+
+# grep that shows the haystack on failure
+test_grep() {
+	grep "$@" || { eval "_f=\${$#}"; echo "pattern not found; content of $_f:" >&2; cat "$_f" >&2; return 1; }
+}
+
+test_done() {
+	echo "# $TEST_NAME: $test_passed passed, $test_failed failed"
+	if [ $test_failed = 0 ] && [ -z "${KEEP_TRASH:-}" ]; then
+		cd "$ROOT" && rm -rf "$TRASH"
+	fi
+	[ $test_failed = 0 ]
+}
