@@ -1,0 +1,117 @@
+/* parquet: txnflow's own Parquet writer and reader (flat schemas).
+ *
+ * CONTRACT DRAFT (foundation): the signatures below are what clean, models
+ * and publish code against. The parquet issue implements them; it may add
+ * calls (e.g. a columnar batch API for speed) but changes to these need the
+ * users updated in the same change. See docs/parquet.md. */
+#ifndef TXF_PARQUET_H
+#define TXF_PARQUET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+typedef enum {
+  TXF_PQ_BOOLEAN,      /* BOOLEAN */
+  TXF_PQ_INT32,        /* INT32 */
+  TXF_PQ_INT64,        /* INT64 */
+  TXF_PQ_DOUBLE,       /* DOUBLE */
+  TXF_PQ_STRING,       /* BYTE_ARRAY, STRING logical type (UTF-8) */
+  TXF_PQ_DATE,         /* INT32 days since epoch, DATE logical type */
+  TXF_PQ_TIMESTAMP_US, /* INT64 micros, TIMESTAMP(isAdjustedToUTC, MICROS) */
+  TXF_PQ_DECIMAL       /* INT64 unscaled, DECIMAL(precision<=18, scale) */
+} txf_pq_type;
+
+typedef struct txf_pq_column {
+  const char *name;
+  txf_pq_type type;
+  int optional;  /* 1: OPTIONAL (may hold nulls), 0: REQUIRED */
+  int precision; /* DECIMAL only: 1..18 */
+  int scale;     /* DECIMAL only: 0..precision */
+} txf_pq_column;
+
+typedef struct txf_pq_schema {
+  const txf_pq_column *cols;
+  size_t n_cols;
+} txf_pq_schema;
+
+/* One value. Which member is read follows the column's type:
+ * BOOLEAN b; INT32/DATE i32; INT64/TIMESTAMP_US/DECIMAL i64 (DECIMAL as
+ * the unscaled integer: 12.34 with scale 2 is 1234); DOUBLE f64; STRING
+ * str (not NUL-terminated; may contain NULs). */
+typedef struct txf_pq_value {
+  int is_null;
+  union {
+    int b;
+    int32_t i32;
+    int64_t i64;
+    double f64;
+    struct {
+      const char *ptr;
+      uint32_t len;
+    } str;
+  } v;
+} txf_pq_value;
+
+typedef enum {
+  TXF_PQ_UNCOMPRESSED,
+  TXF_PQ_SNAPPY,
+  TXF_PQ_ZSTD
+} txf_pq_codec;
+
+typedef struct txf_pq_writer_opts {
+  txf_pq_codec codec;     /* default (zeroed opts): UNCOMPRESSED */
+  int zstd_level;         /* 0 = library default (3) */
+  size_t row_group_bytes; /* target uncompressed row group size; 0 = 128 MiB */
+  size_t page_bytes;      /* target data page size; 0 = 1 MiB */
+  int no_dictionary;      /* 1: PLAIN only */
+  /* Key-value metadata written into the footer after the writer's own
+   * ("created_by" is always set): KV[0]=key0, KV[1]=value0, ..., NULL. */
+  const char *const *kv;
+} txf_pq_writer_opts;
+
+typedef struct txf_pq_writer txf_pq_writer;
+
+/* Create PATH (which must not exist) for rows of SCHEMA (copied). On
+ * success *out must be finished or freed; on failure nothing is left.
+ * OPTS may be NULL for defaults. */
+TXF_MUST_CHECK int txf_pq_writer_open(txf_pq_writer **out, const char *path,
+                                      const txf_pq_schema *schema,
+                                      const txf_pq_writer_opts *opts,
+                                      txf_err *err);
+/* Append one row: VALUES has one entry per column, copied. A null in a
+ * REQUIRED column is TXF_EUSAGE. */
+TXF_MUST_CHECK int txf_pq_writer_add_row(txf_pq_writer *w,
+                                         const txf_pq_value *values,
+                                         txf_err *err);
+/* Flush the last row group, write the footer, fsync and close. The file
+ * is complete only after this returns 0. */
+TXF_MUST_CHECK int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err);
+/* Free W; if it was not finished the partial file is removed. */
+void txf_pq_writer_free(txf_pq_writer *w);
+
+typedef struct txf_pq_reader txf_pq_reader;
+
+/* Open PATH and read its footer. A file that is not Parquet, is
+ * truncated or corrupt, or uses something unsupported is TXF_ECORRUPT /
+ * TXF_EUNSUPPORTED with a message naming what and where. */
+TXF_MUST_CHECK int txf_pq_reader_open(txf_pq_reader **out, const char *path,
+                                      txf_err *err);
+void txf_pq_reader_free(txf_pq_reader *r);
+/* The file's schema (borrowed for the reader's lifetime). */
+const txf_pq_schema *txf_pq_reader_schema(const txf_pq_reader *r);
+int64_t txf_pq_reader_num_rows(const txf_pq_reader *r);
+/* Read only these columns (by name), in this order; call before the first
+ * txf_pq_reader_next. Unknown names are TXF_ENOTFOUND. */
+TXF_MUST_CHECK int txf_pq_reader_project(txf_pq_reader *r,
+                                         const char *const *names, size_t n,
+                                         txf_err *err);
+/* Read the next row into VALUES (one per projected column). *has_row is 0
+ * at the end. Strings are borrowed until the next call. */
+TXF_MUST_CHECK int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values,
+                                      int *has_row, txf_err *err);
+/* Key-value metadata: the value of KEY, or NULL (borrowed). */
+const char *txf_pq_reader_kv(const txf_pq_reader *r, const char *key);
+
+#endif /* TXF_PARQUET_H */
