@@ -1,0 +1,106 @@
+/* txnflow sql: run SQL on the warehouse (or in memory) with DuckDB. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "duck/duck.h"
+
+TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
+
+static const char usage[] =
+    "usage: txnflow sql [--db PATH | --memory] [--write] [--format F]\n"
+    "                   [--data DIR] QUERY\n"
+    "\n"
+    "Run QUERY with DuckDB and print the result. By default it runs on the\n"
+    "project's warehouse (DATA_DIR/warehouse.duckdb), opened read-only, or in\n"
+    "memory when there is none. Parquet files are queried directly, e.g.\n"
+    "read_parquet('data/silver/transactions/**/*.parquet',\n"
+    "hive_partitioning = true).\n"
+    "\n"
+    "Options:\n"
+    "  --db PATH      a DuckDB database file\n"
+    "  --memory       an empty in-memory database\n"
+    "  --write        open the database read-write\n"
+    "  --format F     table (default on a terminal), csv (default otherwise)\n"
+    "                 or json\n"
+    "  --data DIR     data directory (default: the project's)\n"
+    "  -h, --help     show this help\n"
+    "\n"
+    "Example:\n"
+    "  txnflow sql \"SELECT count(*) FROM read_parquet('data/silver/"
+    "transactions/**/*.parquet')\"\n";
+
+int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {{"db", required_argument, 0, 'b'},
+                                       {"memory", no_argument, 0, 'm'},
+                                       {"write", no_argument, 0, 'w'},
+                                       {"format", required_argument, 0, 'f'},
+                                       {"data", required_argument, 0, 'd'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *db_opt = NULL, *data_opt = NULL;
+  int memory = 0, write = 0;
+  txf_duck_format fmt = ctx->stdout_tty ? TXF_DUCK_TABLE : TXF_DUCK_CSV;
+  int c;
+  while ((c = txf_cli_getopt("sql", argc, argv, ":h", opts)) != -1) {
+    switch (c) {
+    case 'b':
+      db_opt = optarg;
+      break;
+    case 'm':
+      memory = 1;
+      break;
+    case 'w':
+      write = 1;
+      break;
+    case 'f':
+      if (!strcmp(optarg, "csv"))
+        fmt = TXF_DUCK_CSV;
+      else if (!strcmp(optarg, "json"))
+        fmt = TXF_DUCK_JSON;
+      else if (!strcmp(optarg, "table"))
+        fmt = TXF_DUCK_TABLE;
+      else
+        return txf_cli_usage_error("sql",
+                                   "--format: '%s' is not csv, json or table",
+                                   optarg);
+      break;
+    case 'd':
+      data_opt = optarg;
+      break;
+    case 'h':
+      return txf_cli_help(usage);
+    default:
+      return TXF_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1)
+    return txf_cli_usage_error("sql", optind >= argc
+                                          ? "missing QUERY"
+                                          : "give the query as one argument");
+  txf_err err;
+  txf_err_clear(&err);
+  char *path = NULL;
+  if (db_opt) {
+    path = txf_path_abs(ctx->cwd, db_opt);
+  } else if (!memory) {
+    char *data = NULL;
+    if (txf_ctx_data_dir(ctx, data_opt, &data, &err) == 0) {
+      path = txf_path_join(data, "warehouse.duckdb");
+      free(data);
+      if (!txf_fs_exists(path) && !write) {
+        free(path);
+        path = NULL;
+      }
+    } else if (data_opt || err.code != TXF_ENOTFOUND) {
+      return txf_cli_fail("sql", &err);
+    }
+  }
+  txf_duck *d = NULL;
+  int rc = txf_duck_open(&d, path, 0, path && !write, &err);
+  if (!rc)
+    rc = txf_duck_print(d, argv[optind], stdout, fmt, &err);
+  txf_duck_close(d);
+  free(path);
+  return rc ? txf_cli_fail("sql", &err) : TXF_EXIT_OK;
+}

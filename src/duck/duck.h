@@ -1,0 +1,53 @@
+/* duck: a thin layer over DuckDB's C API — open a database, run SQL with
+ * errors as txf_err, read single values, print results as CSV or JSON.
+ * Used by models, publish, serve, the audit and `txnflow sql`. */
+#ifndef TXF_DUCK_H
+#define TXF_DUCK_H
+
+#include <duckdb.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+typedef struct txf_duck txf_duck;
+
+/* Open (creating) the database file PATH, or an in-memory one for NULL or
+ * ":memory:". THREADS > 0 sets DuckDB's thread count. READONLY opens the
+ * file read-only (several readers may share it). Caller frees with
+ * txf_duck_close(). A file another process holds is TXF_ELOCKED. */
+TXF_MUST_CHECK int txf_duck_open(txf_duck **out, const char *path,
+                                 int threads, int readonly, txf_err *err);
+void txf_duck_close(txf_duck *d);
+/* The connection, borrowed for D's lifetime. */
+duckdb_connection txf_duck_conn(txf_duck *d);
+
+/* Run SQL, discarding any result. TXF_EDB with DuckDB's message. */
+TXF_MUST_CHECK int txf_duck_exec(txf_duck *d, const char *sql, txf_err *err);
+/* Run SQL into *RES, which the caller must duckdb_destroy_result() on
+ * success (on failure nothing needs freeing). */
+TXF_MUST_CHECK int txf_duck_query(txf_duck *d, const char *sql,
+                                  duckdb_result *res, txf_err *err);
+/* The first column of the first row as int64 (NULL or no row:
+ * TXF_ENOTFOUND). */
+TXF_MUST_CHECK int txf_duck_query_i64(txf_duck *d, const char *sql,
+                                      int64_t *out, txf_err *err);
+/* The first column of the first row as text (malloc'd, caller frees;
+ * NULL value -> *out = NULL and 0; no row -> TXF_ENOTFOUND). */
+TXF_MUST_CHECK int txf_duck_query_str(txf_duck *d, const char *sql,
+                                      char **out, txf_err *err);
+
+typedef enum {
+  TXF_DUCK_CSV,  /* header + RFC 4180 rows; NULL as empty */
+  TXF_DUCK_JSON, /* an array of objects, values as strings or null */
+  TXF_DUCK_TABLE /* aligned columns for people */
+} txf_duck_format;
+
+/* Run SQL and print its result to OUT. */
+TXF_MUST_CHECK int txf_duck_print(txf_duck *d, const char *sql, FILE *out,
+                                  txf_duck_format fmt, txf_err *err);
+
+/* SQL literals: 'it''s' and "col""name"; caller frees. */
+char *txf_duck_quote_str(const char *s);
+char *txf_duck_quote_ident(const char *s);
+
+#endif /* TXF_DUCK_H */
