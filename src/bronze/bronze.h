@@ -55,5 +55,79 @@ TXF_MUST_CHECK int txf_manifest_load(txf_manifest *m, const char *dir,
 TXF_MUST_CHECK int txf_manifest_verify(const txf_manifest *m, const char *dir,
                                        txf_err *err);
 void txf_manifest_release(txf_manifest *m);
+/* Write DIR/_manifest.json for batch INGEST_DATE listing FILES (N). When
+ * GENERATOR is not NULL (a jansson object, borrowed) it is stored as
+ * "generator". Written atomically. */
+struct json_t;
+TXF_MUST_CHECK int txf_manifest_write(const char *dir, const char *ingest_date,
+                                      const txf_manifest_file *files,
+                                      size_t n, struct json_t *generator,
+                                      txf_err *err);
+
+/* ---- synthetic feed (generate issue; docs/feed.md)
+ *
+ * Truth, beside each synthetic batch:
+ *   DATA/truth/transactions/ingest_date=D/lines.csv with header
+ *   file,line,transaction_id,kind,defect
+ * one row per data record of the batch ("line" counts data records from 1
+ * in FILE), kind one of new | version | redelivery | stale_redelivery |
+ * malformed, defect (malformed lines only) one of wrong_columns |
+ * bad_amount | bad_timestamp | unknown_enum | empty_id | invalid_utf8 |
+ * stray_quote. The id is the line's first field as written.
+ *
+ * Every transaction is a pure function of (seed, event day, index), so any
+ * day can be generated alone and the same parameters give the same bytes.
+ * A feed must keep seed, rows, customers, merchants, rates and time zone
+ * constant across its days: day D's late arrivals, versions and refunds are
+ * derived from earlier days under D's parameters. */
+
+typedef struct txf_gen_params {
+  uint64_t seed;
+  int64_t rows;         /* events per event day (1..99,999,999) */
+  double dup_rate;      /* exact re-delivery, per delivered version */
+  double version_rate;  /* a newer version later, per transaction */
+  double late_rate;     /* first delivery 1..6 days late, per transaction */
+  double malformed_rate; /* malformed extra line, per emitted line */
+  double stale_rate;    /* stale re-delivery, per transaction (<= version) */
+  double refund_rate;   /* refunds among events */
+  int64_t customers;    /* population (>= 1) */
+  int64_t merchants;    /* population (>= 100) */
+  int64_t part_rows;    /* data records per part file */
+  int compress_zstd;    /* write part-NNNNN.csv.zst */
+  const char *timezone; /* IANA name (borrowed) */
+} txf_gen_params;
+
+/* The defaults of docs/feed.md (seed 42, 5,000 rows, Asia/Seoul, ...). */
+void txf_gen_params_default(txf_gen_params *p);
+/* Check ranges; TXF_EUSAGE naming the parameter. */
+TXF_MUST_CHECK int txf_gen_params_check(const txf_gen_params *p,
+                                        txf_err *err);
+
+typedef struct txf_gen_stats {
+  int64_t lines;      /* data records written */
+  int64_t n_new;      /* first deliveries (events) */
+  int64_t n_late;     /* of which with an event date before the batch */
+  int64_t n_version;
+  int64_t n_redelivery;
+  int64_t n_stale;
+  int64_t n_malformed;
+  int64_t n_refund;   /* refund events among n_new */
+  int64_t n_files;
+  uint64_t size_bytes; /* bytes of the part files */
+} txf_gen_stats;
+
+/* Generate the bronze batch and truth of ingestion day DAY under DATA_DIR.
+ * Both appear atomically (built in a temp dir, then renamed into place).
+ * An existing batch is TXF_EEXIST unless FORCE, which replaces it (and its
+ * truth) in one step. STATS (may be NULL) gets the counts; PROG (may be
+ * NULL) is advanced by emitted lines. */
+TXF_MUST_CHECK int txf_generate_day(const char *data_dir, txf_date day,
+                                    const txf_gen_params *p, int force,
+                                    txf_gen_stats *stats, txf_progress *prog,
+                                    txf_err *err);
+/* DATA_DIR/bronze/transactions/ingest_date=D (and truth/...); caller
+ * frees. */
+char *txf_bronze_batch_dir(const char *data_dir, txf_date day);
+char *txf_truth_batch_dir(const char *data_dir, txf_date day);
 
 #endif /* TXF_BRONZE_H */

@@ -1,0 +1,197 @@
+/* The batch manifest, _manifest.json: what a batch holds (files, data
+ * records, size, SHA-256) and, for synthetic batches, how it was made.
+ * Shape in bronze.h; written by generate, read and verified by clean. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bronze/bronze.h"
+
+#define MANIFEST_FORMAT "txnflow-bronze-manifest/1"
+#define MANIFEST_MAX_BYTES (64u << 20)
+
+void txf_manifest_release(txf_manifest *m) {
+  if (!m)
+    return;
+  for (size_t i = 0; i < m->n_files; i++)
+    free(m->files[i].name);
+  free(m->files);
+  free(m->ingest_date);
+  memset(m, 0, sizeof *m);
+}
+
+/* A file name that stays inside the batch directory and is not hidden. */
+static int name_ok(const char *s) {
+  if (!*s || s[0] == '.' || strchr(s, '/') || strchr(s, '\\'))
+    return 0;
+  return strlen(s) < 256;
+}
+
+static int sha_ok(const char *s) {
+  if (strlen(s) != 64)
+    return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return 0;
+  return 1;
+}
+
+int txf_manifest_load(txf_manifest *m, const char *dir, txf_err *err) {
+  memset(m, 0, sizeof *m);
+  char *path = txf_path_join(dir, "_manifest.json");
+  int rc = 0;
+  txf_buf b;
+  txf_buf_init(&b, MANIFEST_MAX_BYTES);
+  json_t *root = NULL;
+  if (!txf_fs_exists(path)) {
+    rc = txf_err_set(err, TXF_ENOTFOUND, "%s: no manifest", path);
+    goto out;
+  }
+  rc = txf_fs_read_file(path, &b, err);
+  if (rc)
+    goto out;
+  json_error_t je;
+  root = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    rc = txf_err_set(err, TXF_EPARSE, "%s:%d:%d: %s", path, je.line,
+                     je.column, je.text);
+    goto out;
+  }
+  const char *fmt = json_string_value(json_object_get(root, "format"));
+  if (!json_is_object(root) || !fmt) {
+    rc = txf_err_set(err, TXF_EPARSE, "%s: not a txnflow manifest (no "
+                     "\"format\")", path);
+    goto out;
+  }
+  if (strcmp(fmt, MANIFEST_FORMAT) != 0) {
+    rc = txf_err_set(err, TXF_EPARSE, "%s: format '%s' is not '%s'", path,
+                     fmt, MANIFEST_FORMAT);
+    goto out;
+  }
+  const char *date = json_string_value(json_object_get(root, "ingest_date"));
+  txf_date d;
+  if (!date || txf_date_parse(date, SIZE_MAX, &d)) {
+    rc = txf_err_set(err, TXF_EPARSE,
+                     "%s: \"ingest_date\" is not a date (YYYY-MM-DD)", path);
+    goto out;
+  }
+  m->ingest_date = txf_xstrdup(date);
+  json_t *files = json_object_get(root, "files");
+  if (!json_is_array(files)) {
+    rc = txf_err_set(err, TXF_EPARSE, "%s: \"files\" is not an array", path);
+    goto out;
+  }
+  size_t n = json_array_size(files);
+  m->files = txf_xcalloc(n ? n : 1, sizeof *m->files);
+  for (size_t i = 0; i < n; i++) {
+    json_t *f = json_array_get(files, i);
+    const char *name = json_string_value(json_object_get(f, "name"));
+    json_t *rows = json_object_get(f, "rows");
+    json_t *size = json_object_get(f, "size_bytes");
+    const char *sha = json_string_value(json_object_get(f, "sha256"));
+    if (!name || !name_ok(name)) {
+      rc = txf_err_set(err, TXF_EPARSE, "%s: files[%zu]: bad \"name\"", path,
+                       i);
+      goto out;
+    }
+    if (!json_is_integer(rows) || json_integer_value(rows) < 0 ||
+        !json_is_integer(size) || json_integer_value(size) < 0) {
+      rc = txf_err_set(err, TXF_EPARSE,
+                       "%s: files[%zu] '%s': \"rows\" and \"size_bytes\" "
+                       "must be non-negative integers",
+                       path, i, name);
+      goto out;
+    }
+    if (!sha || !sha_ok(sha)) {
+      rc = txf_err_set(err, TXF_EPARSE,
+                       "%s: files[%zu] '%s': \"sha256\" is not 64 lowercase "
+                       "hex digits",
+                       path, i, name);
+      goto out;
+    }
+    for (size_t j = 0; j < m->n_files; j++)
+      if (!strcmp(m->files[j].name, name)) {
+        rc = txf_err_set(err, TXF_EPARSE, "%s: file '%s' is listed twice",
+                         path, name);
+        goto out;
+      }
+    txf_manifest_file *mf = &m->files[m->n_files++];
+    mf->name = txf_xstrdup(name);
+    mf->rows = json_integer_value(rows);
+    mf->size_bytes = (uint64_t)json_integer_value(size);
+    memcpy(mf->sha256, sha, 65);
+  }
+out:
+  if (rc)
+    txf_manifest_release(m);
+  json_decref(root);
+  txf_buf_release(&b);
+  free(path);
+  return rc;
+}
+
+int txf_manifest_verify(const txf_manifest *m, const char *dir,
+                        txf_err *err) {
+  for (size_t i = 0; i < m->n_files; i++) {
+    const txf_manifest_file *f = &m->files[i];
+    char *path = txf_path_join(dir, f->name);
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) != 0) {
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: listed in the manifest but missing", path);
+    } else if ((uint64_t)st.st_size != f->size_bytes) {
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: size %llu bytes, manifest says %llu", path,
+                       (unsigned long long)st.st_size,
+                       (unsigned long long)f->size_bytes);
+    } else {
+      char hex[65];
+      uint64_t size;
+      rc = txf_sha256_file(path, hex, &size, err);
+      if (!rc && strcmp(hex, f->sha256) != 0)
+        rc = txf_err_set(err, TXF_ECORRUPT,
+                         "%s: SHA-256 %s, manifest says %s", path, hex,
+                         f->sha256);
+    }
+    free(path);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int txf_manifest_write(const char *dir, const char *ingest_date,
+                       const txf_manifest_file *files, size_t n,
+                       struct json_t *generator, txf_err *err) {
+  json_t *root = json_object();
+  json_object_set_new(root, "format", json_string(MANIFEST_FORMAT));
+  json_object_set_new(root, "ingest_date", json_string(ingest_date));
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *f = json_object();
+    json_object_set_new(f, "name", json_string(files[i].name));
+    json_object_set_new(f, "rows", json_integer(files[i].rows));
+    json_object_set_new(f, "size_bytes",
+                        json_integer((json_int_t)files[i].size_bytes));
+    json_object_set_new(f, "sha256", json_string(files[i].sha256));
+    json_array_append_new(arr, f);
+  }
+  json_object_set_new(root, "files", arr);
+  if (generator)
+    json_object_set(root, "generator", generator);
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                       JSON_REAL_PRECISION(15));
+  json_decref(root);
+  if (!text)
+    return txf_err_set(err, TXF_EINTERNAL, "cannot render the manifest");
+  size_t len = strlen(text);
+  char *path = txf_path_join(dir, "_manifest.json");
+  char *withnl = txf_xasprintf("%s\n", text);
+  free(text);
+  int rc = txf_fs_write_atomic(path, withnl, len + 1, err);
+  free(withnl);
+  free(path);
+  return rc;
+}
