@@ -266,13 +266,30 @@ uint64_t feed_hash(const feed *f, int64_t day, uint64_t index,
   return feed_mix64(b + (stream + 1) * GOLDEN);
 }
 
+uint64_t feed_day_key(const feed *f, int32_t day) {
+  return feed_mix64(f->key ^ ((uint64_t)(int64_t)day * GOLDEN));
+}
+
+static inline uint64_t base_of(uint64_t day_key, uint32_t i) {
+  return feed_mix64(day_key + ((uint64_t)i + 1) * UINT64_C(0xD1B54A32D192ED03));
+}
+
 static inline uint64_t txn_base(const feed *f, int32_t day, uint32_t i) {
-  uint64_t b = feed_mix64(f->key ^ ((uint64_t)(int64_t)day * GOLDEN));
-  return feed_mix64(b + ((uint64_t)i + 1) * UINT64_C(0xD1B54A32D192ED03));
+  return base_of(feed_day_key(f, day), i);
 }
 
 static inline uint64_t stream(uint64_t base, uint64_t s) {
   return feed_mix64(base + (s + 1) * GOLDEN);
+}
+
+int feed_may_trail(const feed *f, uint64_t day_key, uint32_t i) {
+  /* The draws feed_plan_of makes for lateness, a version and a copy of
+   * version 1; without any of them everything arrives on the event day. */
+  uint64_t b = base_of(day_key, i);
+  uint64_t r0 = stream(b, 0);
+  if ((uint32_t)r0 < f->thr_late || (uint32_t)(r0 >> 32) < f->thr_version)
+    return 1;
+  return (uint32_t)stream(b, 1) < f->thr_dup;
 }
 
 /* 0, 1 or 2 days with falling odds (8:5:3 of 16), from 4 random bits. */

@@ -122,6 +122,11 @@ void feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
                    int64_t *us_of_day, int32_t *off_s);
 /* The delivery plan of transaction (DAY, I). */
 void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *out);
+/* The per-day part of every transaction hash of DAY. */
+uint64_t feed_day_key(const feed *f, int32_t day);
+/* 0 when transaction (day of DAY_KEY, I) certainly has all its deliveries
+ * on its event day (a cheap pre-check before feed_plan_of). */
+int feed_may_trail(const feed *f, uint64_t day_key, uint32_t i);
 /* The attributes of transaction (DAY, I) with plan PL. */
 void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
                  feed_txn *out);

@@ -121,7 +121,7 @@ static int sink_open(sink *s, const char *path, int hash, int zstd,
     s->z = ZSTD_createCCtx();
     if (!s->z)
       return txf_err_set(err, TXF_EINTERNAL, "zstd: cannot create context");
-    ZSTD_CCtx_setParameter(s->z, ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(s->z, ZSTD_c_compressionLevel, 1);
     ZSTD_CCtx_setParameter(s->z, ZSTD_c_checksumFlag, 1);
     s->zcap = ZSTD_CStreamOutSize();
     s->zbuf = txf_xmalloc(s->zcap);
@@ -639,7 +639,11 @@ static int run_batch(gen *g, txf_err *err) {
   int32_t d = g->batch.days;
   uint32_t rows = (uint32_t)g->f.p.rows;
   for (int32_t e = d - FEED_MAX_TRAIL; e <= d && !rc; e++) {
+    uint64_t dk = feed_day_key(&g->f, e);
     for (uint32_t i = 0; i < rows && !rc; i++) {
+      /* Earlier days: only the few that trail can have a delivery today. */
+      if (e < d && !feed_may_trail(&g->f, dk, i))
+        continue;
       feed_plan pl;
       feed_plan_of(&g->f, e, i, &pl);
       int any = 0;

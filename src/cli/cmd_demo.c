@@ -86,11 +86,18 @@ int cmd_demo(int argc, char **argv, txf_ctx *ctx) {
   printf("txnflow demo: project '%s' in %s\n", p->name, p->dir);
   printf("  time zone %s, data in %s, feed %s\n", p->timezone, p->data_dir,
          p->feed);
-  (void)days;
-  (void)rows;
   /* The steps grow with each stage of the pipeline. */
+  char days_s[24], rows_s[24];
+  snprintf(days_s, sizeof days_s, "%llu", (unsigned long long)days);
+  snprintf(rows_s, sizeof rows_s, "%llu", (unsigned long long)rows);
+  /* --force: rerunning the demo regenerates the same bytes. */
+  const char *gen[] = {"generate", "--date", "2025-09-01", "--days", days_s,
+                       "--force", rows ? "--rows" : NULL, rows_s, NULL};
+  int rc = step(ctx, gen);
+  if (rc)
+    return TXF_EXIT_FAIL;
   static const char *const status[] = {"status", NULL};
-  int rc = step(ctx, status);
+  rc = step(ctx, status);
   if (rc)
     return TXF_EXIT_FAIL;
   printf("\ndemo finished\n");
