@@ -130,4 +130,65 @@ TXF_MUST_CHECK int txf_generate_day(const char *data_dir, txf_date day,
 char *txf_bronze_batch_dir(const char *data_dir, txf_date day);
 char *txf_truth_batch_dir(const char *data_dir, txf_date day);
 
+/* ---- CSV reader (clean issue; docs/silver.md)
+ *
+ * A streaming RFC 4180 reader: comma-separated, fields optionally quoted
+ * with '"', a quote inside a quoted field written twice, records ending in
+ * LF or CRLF (a last record may lack one), a UTF-8 BOM at the start
+ * skipped. A quoted field may hold newlines, so one record may span
+ * several physical lines; but a multi-line record that does not parse
+ * into EXPECTED_FIELDS fields cleanly (a stray quote that opened a field
+ * and swallowed the following lines) is cut back to its first physical
+ * line, reported as bad_quote, and reading resumes on the next line. So
+ * one broken line never takes good lines with it.
+ *
+ * Records are numbered from 1 in file order, the header included (the
+ * caller that knows there is a header subtracts one). Files whose name
+ * ends in ".zst" are decompressed on the fly (streaming zstd). */
+
+#define TXF_CSV_MAX_RECORD (1u << 20) /* bytes; longer is a bad record */
+#define TXF_CSV_MAX_FIELDS 64         /* fields kept; more are counted */
+
+typedef struct txf_csv_record {
+  const char *raw;      /* the record's bytes as in the file, without its
+                           line terminator (borrowed until the next call) */
+  size_t raw_len;
+  const char *term;     /* the terminator as in the file: "\n", "\r\n" or
+                           "" at the end of the file */
+  int64_t record_no;    /* from 1, in file order */
+  int64_t line_no;      /* physical line the record starts on, from 1 */
+  size_t n_fields;      /* all fields, even past TXF_CSV_MAX_FIELDS */
+  const char *field[TXF_CSV_MAX_FIELDS]; /* unescaped, not NUL-terminated,
+                                            borrowed until the next call */
+  uint32_t field_len[TXF_CSV_MAX_FIELDS];
+  int bad_quote;        /* a quote out of place, or an unterminated quoted
+                           field; the fields are then a best effort */
+  int too_long;         /* longer than TXF_CSV_MAX_RECORD: RAW holds only
+                           the first TXF_CSV_MAX_RECORD bytes */
+} txf_csv_record;
+
+typedef struct txf_csv_reader txf_csv_reader;
+
+/* Open PATH for reading (".zst" suffix: zstd-compressed). EXPECTED_FIELDS
+ * (0 = any) drives the multi-line recovery described above. Caller frees
+ * with txf_csv_reader_free(). TXF_EIO when it cannot be opened. */
+TXF_MUST_CHECK int txf_csv_reader_open(txf_csv_reader **out, const char *path,
+                                       size_t expected_fields, txf_err *err);
+/* Read from memory instead (DATA borrowed for the reader's lifetime);
+ * NAME is used in messages. Never fails. */
+txf_csv_reader *txf_csv_reader_open_mem(const char *data, size_t len,
+                                        const char *name,
+                                        size_t expected_fields);
+/* The next record into *REC (its pointers borrowed until the next call).
+ * *HAS_RECORD is 0 at the end. TXF_EIO / TXF_ECORRUPT (bad zstd frame)
+ * on a read failure; a malformed record is not an error (see bad_quote). */
+TXF_MUST_CHECK int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec,
+                                       int *has_record, txf_err *err);
+/* Bytes consumed so far from the (decompressed) input. */
+uint64_t txf_csv_reader_offset(const txf_csv_reader *r);
+void txf_csv_reader_free(txf_csv_reader *r);
+/* 1 if the N bytes at P are valid UTF-8 (no overlongs, no surrogates, at
+ * most U+10FFFF), else 0. */
+int txf_utf8_valid(const char *p, size_t n);
+
 #endif /* TXF_BRONZE_H */

@@ -1,0 +1,448 @@
+/* Streaming RFC 4180 reader (see the CSV section of bronze.h).
+ *
+ * The reader keeps one buffer of decompressed input and parses records in
+ * place: an unquoted field, or a quoted one without doubled quotes, points
+ * straight into the buffer; only a field with "" is copied (unescaped) into
+ * a second buffer. No allocation per record or per field. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "bronze/bronze.h"
+
+#define BUF_CAP (4u * TXF_CSV_MAX_RECORD) /* input window */
+#define READ_CHUNK (1u << 20)
+
+struct txf_csv_reader {
+  char *name;
+  FILE *fp;
+  ZSTD_DStream *zs; /* non-NULL for .zst input */
+  char *zin;        /* compressed input buffer */
+  ZSTD_inBuffer zib;
+  int zeof;        /* compressed file fully read */
+  int zframe_done; /* last decompress call ended a frame */
+  const char *mem; /* open_mem: the data itself, no copies */
+  char *buf;       /* owned window (file input) */
+  size_t cap;
+  size_t len;      /* valid bytes in the window */
+  size_t pos;      /* start of the next record */
+  int eof;         /* no more input beyond len */
+  int bom_checked;
+  int skipping;    /* discarding the rest of an over-long record */
+  size_t expected;
+  int64_t record_no;
+  int64_t line_no; /* physical line of the next record */
+  uint64_t consumed;
+  char *ubuf;      /* unescaped fields of the current record */
+  size_t ubuf_cap;
+};
+
+txf_csv_reader *txf_csv_reader_open_mem(const char *data, size_t len,
+                                        const char *name,
+                                        size_t expected_fields) {
+  txf_csv_reader *r = txf_xcalloc(1, sizeof *r);
+  r->name = txf_xstrdup(name ? name : "(memory)");
+  r->mem = data;
+  r->len = len;
+  r->cap = len;
+  r->eof = 1;
+  r->expected = expected_fields;
+  r->line_no = 1;
+  return r;
+}
+
+int txf_csv_reader_open(txf_csv_reader **out, const char *path,
+                        size_t expected_fields, txf_err *err) {
+  *out = NULL;
+  FILE *fp = fopen(path, "rb");
+  if (!fp)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
+  txf_csv_reader *r = txf_xcalloc(1, sizeof *r);
+  r->name = txf_xstrdup(path);
+  r->fp = fp;
+  r->cap = BUF_CAP;
+  r->buf = txf_xmalloc(r->cap);
+  r->expected = expected_fields;
+  r->line_no = 1;
+  if (txf_str_has_suffix(path, ".zst")) {
+    r->zs = ZSTD_createDStream();
+    if (!r->zs) {
+      txf_csv_reader_free(r);
+      return txf_err_set(err, TXF_EIO, "%s: cannot create zstd stream", path);
+    }
+    ZSTD_initDStream(r->zs);
+    r->zin = txf_xmalloc(ZSTD_DStreamInSize());
+    r->zib.src = r->zin;
+  }
+  *out = r;
+  return 0;
+}
+
+void txf_csv_reader_free(txf_csv_reader *r) {
+  if (!r)
+    return;
+  if (r->fp)
+    fclose(r->fp);
+  if (r->zs)
+    ZSTD_freeDStream(r->zs);
+  free(r->zin);
+  free(r->buf);
+  free(r->ubuf);
+  free(r->name);
+  free(r);
+}
+
+uint64_t txf_csv_reader_offset(const txf_csv_reader *r) { return r->consumed; }
+
+static const char *data_of(const txf_csv_reader *r) {
+  return r->mem ? r->mem : r->buf;
+}
+
+/* Read more input into the window after moving the unread part to the
+ * front. */
+static int fill(txf_csv_reader *r, txf_err *err) {
+  if (r->eof || r->mem)
+    return 0;
+  if (r->pos > 0) {
+    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->len -= r->pos;
+    r->pos = 0;
+  }
+  size_t room = r->cap - r->len;
+  if (room == 0)
+    return 0;
+  if (!r->zs) {
+    size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+    size_t got = fread(r->buf + r->len, 1, want, r->fp);
+    if (got < want) {
+      if (ferror(r->fp))
+        return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
+      r->eof = 1;
+    }
+    r->len += got;
+    return 0;
+  }
+  ZSTD_outBuffer ob = {r->buf + r->len, room, 0};
+  while (ob.pos == 0) {
+    if (r->zib.pos == r->zib.size) {
+      if (r->zeof) {
+        if (!r->zframe_done)
+          return txf_err_set(err, TXF_ECORRUPT,
+                             "%s: truncated zstd stream", r->name);
+        r->eof = 1;
+        break;
+      }
+      size_t got = fread(r->zin, 1, ZSTD_DStreamInSize(), r->fp);
+      if (got == 0) {
+        if (ferror(r->fp))
+          return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
+        r->zeof = 1;
+        continue;
+      }
+      r->zib.size = got;
+      r->zib.pos = 0;
+    }
+    size_t rc = ZSTD_decompressStream(r->zs, &ob, &r->zib);
+    if (ZSTD_isError(rc))
+      return txf_err_set(err, TXF_ECORRUPT, "%s: zstd: %s", r->name,
+                         ZSTD_getErrorName(rc));
+    r->zframe_done = rc == 0;
+  }
+  r->len += ob.pos;
+  return 0;
+}
+
+static void ubuf_reserve(txf_csv_reader *r, size_t n) {
+  if (r->ubuf_cap < n) {
+    free(r->ubuf);
+    r->ubuf_cap = n < 4096 ? 4096 : n;
+    r->ubuf = txf_xmalloc(r->ubuf_cap);
+  }
+}
+
+static void add_field(txf_csv_record *rec, const char *p, size_t len) {
+  if (rec->n_fields < TXF_CSV_MAX_FIELDS) {
+    rec->field[rec->n_fields] = p;
+    rec->field_len[rec->n_fields] = (uint32_t)len;
+  }
+  rec->n_fields++;
+}
+
+/* Parse one record from P[0..N). Returns the bytes it spans including its
+ * terminator, or 0 when more input is needed (only when !EOF). With
+ * SINGLE_LINE the record ends at the first LF whatever the quoting. */
+static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
+                    int single_line, txf_csv_record *rec) {
+  size_t lim = n;
+  if (single_line) {
+    const char *nl = memchr(p, '\n', n);
+    if (nl)
+      lim = (size_t)(nl - p) + 1;
+  }
+  rec->n_fields = 0;
+  rec->bad_quote = 0;
+  rec->too_long = 0;
+  size_t u = 0; /* used bytes of ubuf */
+  size_t i = 0;
+  for (;;) {
+    /* one field starting at i */
+    if (i < lim && p[i] == '"') {
+      size_t start = ++i, out_start = u;
+      int escaped = 0;
+      for (;;) {
+        const char *q = i < lim ? memchr(p + i, '"', lim - i) : NULL;
+        if (single_line && q == NULL) {
+          /* unterminated on this line: the field runs to the line end */
+          size_t end = lim;
+          if (end > i && p[end - 1] == '\n')
+            end--;
+          if (end > i && p[end - 1] == '\r')
+            end--;
+          rec->bad_quote = 1;
+          if (escaped) {
+            memcpy(r->ubuf + u, p + i, end - i);
+            u += end - i;
+            add_field(rec, r->ubuf + out_start, u - out_start);
+          } else {
+            add_field(rec, p + start, end - start);
+          }
+          rec->raw_len = end;
+          rec->term = end < lim ? (p[end] == '\r' ? "\r\n" : "\n") : "";
+          return lim;
+        }
+        if (q == NULL) {
+          if (!eof)
+            return 0;
+          rec->bad_quote = 1; /* unterminated at the end of input */
+          if (escaped) {
+            memcpy(r->ubuf + u, p + i, lim - i);
+            u += lim - i;
+            add_field(rec, r->ubuf + out_start, u - out_start);
+          } else {
+            add_field(rec, p + start, lim - start);
+          }
+          rec->raw_len = lim;
+          rec->term = "";
+          return lim;
+        }
+        size_t j = (size_t)(q - p);
+        if (j + 1 >= lim && !eof && !single_line)
+          return 0; /* cannot tell "" from a closing quote yet */
+        if (j + 1 < lim && p[j + 1] == '"') {
+          if (!escaped) {
+            memcpy(r->ubuf + u, p + start, j - start);
+            u += j - start;
+            escaped = 1;
+          } else {
+            memcpy(r->ubuf + u, p + i, j - i);
+            u += j - i;
+          }
+          r->ubuf[u++] = '"';
+          i = j + 2;
+          continue;
+        }
+        /* closing quote */
+        if (escaped) {
+          memcpy(r->ubuf + u, p + i, j - i);
+          u += j - i;
+          add_field(rec, r->ubuf + out_start, u - out_start);
+        } else {
+          add_field(rec, p + start, j - start);
+        }
+        i = j + 1;
+        break;
+      }
+      /* after a closing quote: a separator, a terminator or the end */
+      if (i < lim && p[i] != ',' && p[i] != '\n' &&
+          !(p[i] == '\r' && i + 1 < lim && p[i + 1] == '\n') &&
+          !(p[i] == '\r' && i + 1 == lim && eof)) {
+        if (p[i] == '\r' && i + 1 == lim && !eof && !single_line)
+          return 0;
+        rec->bad_quote = 1;
+        while (i < lim && p[i] != ',' && p[i] != '\n')
+          i++;
+        if (i == lim && !eof && !single_line)
+          return 0;
+      }
+    } else {
+      size_t start = i;
+      while (i < lim) {
+        char c = p[i];
+        if (c == ',' || c == '\n')
+          break;
+        if (c == '\r' && i + 1 < lim && p[i + 1] == '\n')
+          break;
+        if (c == '"')
+          rec->bad_quote = 1;
+        i++;
+      }
+      if (i == lim && !eof && !single_line)
+        return 0;
+      if (i > start && i == lim && p[i - 1] == '\r' && !eof && !single_line)
+        return 0;
+      add_field(rec, p + start, i - start);
+    }
+    if (i < lim && p[i] == ',') {
+      i++;
+      continue;
+    }
+    /* end of record */
+    if (i < lim && p[i] == '\n') {
+      rec->raw_len = i;
+      rec->term = "\n";
+      return i + 1;
+    }
+    if (i + 1 < lim && p[i] == '\r' && p[i + 1] == '\n') {
+      rec->raw_len = i;
+      rec->term = "\r\n";
+      return i + 2;
+    }
+    /* end of input (or of the line window) */
+    rec->raw_len = i;
+    rec->term = "";
+    return i < lim ? lim : i;
+  }
+}
+
+static int64_t count_newlines(const char *p, size_t n) {
+  int64_t k = 0;
+  const char *e = p + n;
+  while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+    k++;
+    p++;
+  }
+  return k;
+}
+
+int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec,
+                        int *has_record, txf_err *err) {
+  *has_record = 0;
+  int rc;
+  if (!r->bom_checked) {
+    while (!r->eof && r->len - r->pos < 3)
+      if ((rc = fill(r, err)) != 0)
+        return rc;
+    const char *d = data_of(r);
+    if (r->len - r->pos >= 3 && memcmp(d + r->pos, "\xEF\xBB\xBF", 3) == 0) {
+      r->pos += 3;
+      r->consumed += 3;
+    }
+    r->bom_checked = 1;
+  }
+  for (;;) {
+    const char *d = data_of(r);
+    if (r->skipping) {
+      const char *nl = memchr(d + r->pos, '\n', r->len - r->pos);
+      if (nl) {
+        size_t k = (size_t)(nl - (d + r->pos)) + 1;
+        r->pos += k;
+        r->consumed += k;
+        r->line_no++;
+        r->skipping = 0;
+        continue;
+      }
+      r->consumed += r->len - r->pos;
+      r->pos = r->len;
+      if (r->eof)
+        return 0;
+      if ((rc = fill(r, err)) != 0)
+        return rc;
+      continue;
+    }
+    size_t avail = r->len - r->pos;
+    if (avail == 0) {
+      if (r->eof)
+        return 0;
+      if ((rc = fill(r, err)) != 0)
+        return rc;
+      continue;
+    }
+    const char *p = d + r->pos;
+    ubuf_reserve(r, avail < TXF_CSV_MAX_RECORD ? avail + 1
+                                               : TXF_CSV_MAX_RECORD + 1);
+    size_t lim = avail < TXF_CSV_MAX_RECORD ? avail : TXF_CSV_MAX_RECORD;
+    int at_eof = r->eof && lim == avail;
+    memset(rec, 0, offsetof(txf_csv_record, field));
+    size_t used = parse(r, p, lim, at_eof, 0, rec);
+    if (used == 0 && !r->eof && avail < TXF_CSV_MAX_RECORD) {
+      if ((rc = fill(r, err)) != 0)
+        return rc;
+      continue;
+    }
+    int multi = used > 0 && memchr(p, '\n', rec->raw_len) != NULL;
+    if (used == 0 || (multi && (rec->bad_quote ||
+                                (r->expected &&
+                                 rec->n_fields != r->expected)))) {
+      /* Too long, or a multi-line record that does not parse: fall back
+       * to the first physical line alone. */
+      int has_nl = memchr(p, '\n', lim) != NULL;
+      memset(rec, 0, offsetof(txf_csv_record, field));
+      used = parse(r, p, lim, 1, 1, rec);
+      rec->bad_quote = 1;
+      if (!has_nl) {
+        rec->too_long = 1;
+        rec->raw_len = lim;
+        rec->term = "";
+        used = lim;
+        r->skipping = 1;
+      }
+    }
+    rec->raw = p;
+    rec->record_no = ++r->record_no;
+    rec->line_no = r->line_no;
+    r->line_no += count_newlines(p, used);
+    r->pos += used;
+    r->consumed += used;
+    *has_record = 1;
+    return 0;
+  }
+}
+
+/* UTF-8 per RFC 3629: no overlong forms, no surrogates, <= U+10FFFF. */
+int txf_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *e = p + n;
+  while (p < e) {
+    /* fast path: 8 ASCII bytes at a time */
+    while (e - p >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      if (w & UINT64_C(0x8080808080808080))
+        break;
+      p += 8;
+    }
+    if (p >= e)
+      break;
+    unsigned c = *p;
+    if (c < 0x80) {
+      p++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      if (e - p < 2 || (p[1] & 0xC0) != 0x80)
+        return 0;
+      p += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (e - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+        return 0;
+      if (c == 0xE0 && p[1] < 0xA0)
+        return 0; /* overlong */
+      if (c == 0xED && p[1] >= 0xA0)
+        return 0; /* surrogate */
+      p += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (e - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+          (p[3] & 0xC0) != 0x80)
+        return 0;
+      if (c == 0xF0 && p[1] < 0x90)
+        return 0;
+      if (c == 0xF4 && p[1] >= 0x90)
+        return 0;
+      p += 4;
+    } else {
+      return 0;
+    }
+  }
+  return 1;
+}

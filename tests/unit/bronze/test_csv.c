@@ -1,0 +1,225 @@
+#include <stdlib.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "../../lib/unit.h"
+#include "bronze/bronze.h"
+
+/* Read every record of TEXT and render it as
+ * "<rec>@<line>[!q][!L]:f1|f2|...;" for compact comparison. */
+static char *render(const char *text, size_t len, size_t expected) {
+  txf_csv_reader *r = txf_csv_reader_open_mem(text, len, "t", expected);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_csv_record rec;
+  int has;
+  txf_err err;
+  for (;;) {
+    ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+    if (!has)
+      break;
+    (void)txf_buf_printf(&b, "%lld@%lld%s%s:", (long long)rec.record_no,
+                         (long long)rec.line_no, rec.bad_quote ? "!q" : "",
+                         rec.too_long ? "!L" : "");
+    for (size_t i = 0; i < rec.n_fields && i < TXF_CSV_MAX_FIELDS; i++) {
+      if (i)
+        (void)txf_buf_putc(&b, '|');
+      (void)txf_buf_append(&b, rec.field[i], rec.field_len[i]);
+    }
+    (void)txf_buf_putc(&b, ';');
+  }
+  txf_csv_reader_free(r);
+  return txf_buf_take(&b, NULL);
+}
+
+#define CHECK_CSV(text, expected, want)                                      \
+  do {                                                                       \
+    char *got_ = render(text, sizeof(text) - 1, expected);                   \
+    ASSERT_EQ_STR(got_, want);                                               \
+    free(got_);                                                              \
+  } while (0)
+
+TEST(csv_plain_lf_crlf_and_no_final_newline) {
+  CHECK_CSV("a,b\n1,2\r\n3,4", 0, "1@1:a|b;2@2:1|2;3@3:3|4;");
+  CHECK_CSV("a,b\n", 0, "1@1:a|b;");
+  CHECK_CSV("", 0, "");
+}
+
+TEST(csv_quotes_escaped_quotes_and_empty_fields) {
+  CHECK_CSV("\"x,y\",\"he said \"\"hi\"\"\",,\"\"\n", 0,
+            "1@1:x,y|he said \"hi\"||;");
+}
+
+TEST(csv_bom_is_skipped) {
+  CHECK_CSV("\xEF\xBB\xBFid,n\n1,2\n", 0, "1@1:id|n;2@2:1|2;");
+}
+
+TEST(csv_embedded_newline_is_one_record) {
+  CHECK_CSV("a,\"l1\nl2\",c\nd,e,f\n", 3, "1@1:a|l1\nl2|c;2@3:d|e|f;");
+}
+
+TEST(csv_stray_quote_inside_unquoted_field) {
+  CHECK_CSV("a,b\"c,d\ne,f,g\n", 3, "1@1!q:a|b\"c|d;2@2:e|f|g;");
+}
+
+TEST(csv_unterminated_quote_does_not_swallow_lines) {
+  /* the opening quote would take the next lines; recovery cuts it back
+   * to its own line and the good lines after it survive */
+  CHECK_CSV("h1,h2,h3\n1,\"oops,3\n4,5,6\n7,8,9\n", 3,
+            "1@1:h1|h2|h3;2@2!q:1|oops,3;3@3:4|5|6;4@4:7|8|9;");
+  /* at the end of the input */
+  CHECK_CSV("1,\"oops", 3, "1@1!q:1|oops;");
+}
+
+TEST(csv_text_after_closing_quote_is_bad_quote) {
+  CHECK_CSV("\"ab\"cd,e,f\n1,2,3\n", 3, "1@1!q:ab|e|f;2@2:1|2|3;");
+}
+
+TEST(csv_crlf_inside_quotes_and_raw_bytes) {
+  const char text[] = "a,\"x\r\ny\",b\r\nc,d,e\r\n";
+  txf_csv_reader *r = txf_csv_reader_open_mem(text, sizeof text - 1, "t", 3);
+  txf_csv_record rec;
+  int has;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(has);
+  ASSERT_EQ_I64(rec.n_fields, 3);
+  ASSERT_EQ_I64(rec.raw_len, 10);
+  ASSERT_EQ_MEM(rec.raw, "a,\"x\r\ny\",b", 10);
+  ASSERT_EQ_STR(rec.term, "\r\n");
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(has);
+  ASSERT_EQ_I64(rec.line_no, 3);
+  ASSERT_EQ_I64(rec.record_no, 2);
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(!has);
+  txf_csv_reader_free(r);
+}
+
+TEST(csv_field_count_past_the_limit_is_counted) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (int i = 0; i < 100; i++)
+    (void)txf_buf_puts(&b, i ? ",x" : "x");
+  (void)txf_buf_puts(&b, "\n");
+  txf_csv_reader *r = txf_csv_reader_open_mem(b.data, b.len, "t", 0);
+  txf_csv_record rec;
+  int has;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT_EQ_I64(rec.n_fields, 100);
+  txf_csv_reader_free(r);
+  txf_buf_release(&b);
+}
+
+/* A file bigger than the reader's window, plain and zstd-compressed, with
+ * records straddling the refill boundaries. */
+static void write_big(const char *path, int zst, size_t *n_records) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  size_t n = 0;
+  (void)txf_buf_puts(&b, "id,text,n\n");
+  while (b.len < 9u * 1024 * 1024) {
+    (void)txf_buf_printf(&b, "id%zu,\"q\"\"%zu\nz\",%zu\n", n, n * 7, n);
+    n++;
+  }
+  *n_records = n;
+  if (!zst) {
+    unit_write_file(path, b.data);
+  } else {
+    size_t cap = ZSTD_compressBound(b.len);
+    char *c = malloc(cap);
+    size_t clen = ZSTD_compress(c, cap, b.data, b.len, 1);
+    ASSERT(!ZSTD_isError(clen));
+    FILE *fp = fopen(path, "wb");
+    ASSERT(fp && fwrite(c, 1, clen, fp) == clen);
+    fclose(fp);
+    free(c);
+  }
+  txf_buf_release(&b);
+}
+
+static void read_big(const char *path, size_t want) {
+  txf_csv_reader *r;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_open(&r, path, 3, &err), &err);
+  txf_csv_record rec;
+  int has;
+  size_t k = 0;
+  char exp[64];
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err); /* header */
+  for (;;) {
+    ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+    if (!has)
+      break;
+    ASSERT(!rec.bad_quote);
+    ASSERT_EQ_I64(rec.n_fields, 3);
+    int m = snprintf(exp, sizeof exp, "q\"%zu\nz", k * 7);
+    ASSERT_EQ_I64(rec.field_len[1], m);
+    ASSERT_EQ_MEM(rec.field[1], exp, (size_t)m);
+    ASSERT_EQ_I64(rec.line_no, 2 + 2 * (int64_t)k);
+    k++;
+  }
+  ASSERT_EQ_U64(k, want);
+  txf_csv_reader_free(r);
+}
+
+TEST(csv_big_file_plain_and_zstd) {
+  size_t n;
+  write_big(unit_path("big.csv"), 0, &n);
+  read_big(unit_path("big.csv"), n);
+  write_big(unit_path("big.csv.zst"), 1, &n);
+  read_big(unit_path("big.csv.zst"), n);
+}
+
+TEST(csv_truncated_zstd_is_an_error) {
+  size_t n;
+  write_big(unit_path("t.csv.zst"), 1, &n);
+  const char *p = unit_path("t.csv.zst");
+  FILE *fp = fopen(p, "r+b");
+  fseek(fp, 0, SEEK_END);
+  long sz = ftell(fp);
+  fclose(fp);
+  ASSERT(truncate(p, sz / 2) == 0);
+  txf_csv_reader *r;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_open(&r, p, 3, &err), &err);
+  txf_csv_record rec;
+  int has, rc = 0;
+  while ((rc = txf_csv_reader_next(r, &rec, &has, &err)) == 0 && has)
+    ;
+  ASSERT_EQ_I64(rc, TXF_ECORRUPT);
+  txf_csv_reader_free(r);
+}
+
+TEST(csv_over_long_record_is_flagged_and_skipped) {
+  size_t big = TXF_CSV_MAX_RECORD + 100;
+  char *t = malloc(big + 16);
+  memset(t, 'x', big);
+  memcpy(t + big, "\na,b\n", 6);
+  txf_csv_reader *r = txf_csv_reader_open_mem(t, big + 5, "t", 2);
+  txf_csv_record rec;
+  int has;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(has && rec.too_long);
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(has && !rec.too_long);
+  ASSERT_EQ_I64(rec.line_no, 2);
+  ASSERT_EQ_I64(rec.n_fields, 2);
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(!has);
+  txf_csv_reader_free(r);
+  free(t);
+}
+
+TEST(csv_utf8_validation) {
+  ASSERT(txf_utf8_valid("plain ascii text, long enough", 29));
+  ASSERT(txf_utf8_valid("\xEC\x84\x9C\xEC\x9A\xB8", 6)); /* 서울 */
+  ASSERT(txf_utf8_valid("\xF0\x9F\x92\xB3", 4));         /* card emoji */
+  ASSERT(!txf_utf8_valid("\xC0\xAF", 2));                 /* overlong */
+  ASSERT(!txf_utf8_valid("\xED\xA0\x80", 3));             /* surrogate */
+  ASSERT(!txf_utf8_valid("abc\xFF", 4));
+  ASSERT(!txf_utf8_valid("abcdefgh\xE2\x82", 10)); /* truncated */
+  ASSERT(!txf_utf8_valid("\xF4\x90\x80\x80", 4));  /* > U+10FFFF */
+}
