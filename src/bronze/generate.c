@@ -101,6 +101,7 @@ typedef struct sink {
   txf_sha256 sha;
   int hashing;
   uint64_t size_bytes;
+  uint64_t synced_bytes; /* writeback started up to here */
   ZSTD_CCtx *z;
   char *zbuf;
   size_t zcap;
@@ -129,9 +130,21 @@ static int sink_open(sink *s, const char *path, int hash, int zstd,
   return 0;
 }
 
+/* Start writeback of what was written since the last call every 8 MiB,
+ * so the final fsync has little left to do and dirty pages do not pile
+ * up (the kernel otherwise throttles the writer in bursts). */
+#define WRITEBACK_STEP (8u << 20)
+
 static int write_all(sink *s, const char *p, size_t n, txf_err *err) {
   if (s->hashing)
     txf_sha256_update(&s->sha, p, n);
+  if ((s->size_bytes + n) / WRITEBACK_STEP != s->size_bytes / WRITEBACK_STEP &&
+      s->size_bytes >= s->synced_bytes + WRITEBACK_STEP) {
+    (void)sync_file_range(s->fd, (off64_t)s->synced_bytes,
+                          (off64_t)(s->size_bytes - s->synced_bytes),
+                          SYNC_FILE_RANGE_WRITE);
+    s->synced_bytes = s->size_bytes;
+  }
   s->size_bytes += n;
   while (n) {
     ssize_t w = write(s->fd, p, n);
