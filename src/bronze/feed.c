@@ -167,6 +167,9 @@ void feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz) {
                      ? threshold(p->stale_rate / p->version_rate)
                      : 0;
   f->thr_refund = threshold(p->refund_rate);
+  f->thr21_late = threshold(p->late_rate) >> 11;
+  f->thr21_version = threshold(p->version_rate) >> 11;
+  f->thr21_dup = threshold(p->dup_rate) >> 11;
   f->thr_malformed = threshold(p->malformed_rate);
   int wd[64], we[64];
   for (int i = 0; i < feed_n_mccs; i++) {
@@ -286,10 +289,9 @@ int feed_may_trail(const feed *f, uint64_t day_key, uint32_t i) {
   /* The draws feed_plan_of makes for lateness, a version and a copy of
    * version 1; without any of them everything arrives on the event day. */
   uint64_t b = base_of(day_key, i);
-  uint64_t r0 = stream(b, 0);
-  if ((uint32_t)r0 < f->thr_late || (uint32_t)(r0 >> 32) < f->thr_version)
-    return 1;
-  return (uint32_t)stream(b, 1) < f->thr_dup;
+  return (b & 0x1FFFFF) < f->thr21_late ||
+         ((b >> 21) & 0x1FFFFF) < f->thr21_version ||
+         ((b >> 42) & 0x1FFFFF) < f->thr21_dup;
 }
 
 /* 0, 1 or 2 days with falling odds (8:5:3 of 16), from 4 random bits. */
@@ -299,14 +301,17 @@ static inline int small_gap(unsigned x) {
 }
 
 void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *pl) {
+  /* The base hash itself decides lateness, a version and a copy of
+   * version 1 (21 bits each), so feed_may_trail needs one hash. */
   uint64_t b = txn_base(f, day, i);
-  uint64_t r0 = stream(b, 0), r1 = stream(b, 1), r2 = stream(b, 2);
+  uint64_t r1 = stream(b, 1), r2 = stream(b, 2);
   uint64_t r3 = stream(b, 3);
   pl->is_refund = (uint32_t)(r2 >> 32) < f->thr_refund;
-  pl->has_version = !pl->is_refund && (uint32_t)(r0 >> 32) < f->thr_version;
+  pl->has_version =
+      !pl->is_refund && ((b >> 21) & 0x1FFFFF) < f->thr21_version;
   /* Late arrivals: lag 1..6 days, each twice as likely as the next (the
    * last two equal). */
-  pl->lag = (uint32_t)r0 < f->thr_late
+  pl->lag = (b & 0x1FFFFF) < f->thr21_late
                 ? (int8_t)(1 + __builtin_ctzll((r3 & 63) | 32))
                 : 0;
   unsigned s16 = (unsigned)(r3 >> 8) & 0xFFFF;
@@ -337,7 +342,7 @@ void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *pl) {
     g2 = x < 10 ? 1 : x < 14 ? 2 : 3;
     pl->day[FEED_K_VERSION] = x1 + g2;
   }
-  if ((uint32_t)r1 < f->thr_dup) {
+  if (((b >> 42) & 0x1FFFFF) < f->thr21_dup) {
     /* A copy of version 1 arrives before version 2 does; a later copy is
      * a stale re-delivery, drawn separately. */
     int d = small_gap((unsigned)(r3 >> 44));

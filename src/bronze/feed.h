@@ -96,6 +96,7 @@ typedef struct feed {
   uint64_t key;
   uint32_t thr_late, thr_version, thr_dup, thr_stale, thr_refund;
   uint32_t thr_malformed;
+  uint32_t thr21_late, thr21_version, thr21_dup; /* over 2^21 */
   uint32_t cum_mcc[2][64]; /* cumulative weights over 2^32, per day type */
   uint32_t cum_hour[2][24];
   uint32_t merch_start[64], merch_count[64];
