@@ -587,3 +587,86 @@ TEST(manifest_load_rejects_bad_manifests) {
   ASSERT_OK(txf_manifest_verify(&m, dir, &err), &err);
   txf_manifest_release(&m);
 }
+
+/* The CSV reader clean uses sees exactly the records the truth describes:
+ * one per line, malformed ones flagged, good ones 13 clean fields. */
+TEST(generate_output_reads_back_with_the_csv_reader) {
+  txf_gen_params p;
+  small_params(&p);
+  p.rows = 2000;
+  p.malformed_rate = 0.05;
+  p.part_rows = 900;
+  p.compress_zstd = 1;
+  txf_date d = txf_date_from_ymd(2025, 9, 3);
+  gen_day(unit_path("data"), d, &p, 0);
+  char *dir = txf_bronze_batch_dir(unit_path("data"), d);
+  char *tdir = txf_truth_batch_dir(unit_path("data"), d);
+  char *tpath = txf_path_join(tdir, "lines.csv");
+  txf_buf tb;
+  read_all(tpath, &tb);
+  char *tl = strchr(tb.data, '\n') + 1;
+  txf_manifest m;
+  txf_err err;
+  ASSERT_OK(txf_manifest_load(&m, dir, &err), &err);
+  int seen_defect[7] = {0};
+  static const char *const defects[] = {
+      "wrong_columns", "bad_amount", "bad_timestamp", "unknown_enum",
+      "empty_id",      "invalid_utf8", "stray_quote"};
+  for (size_t fi = 0; fi < m.n_files; fi++) {
+    char *path = txf_path_join(dir, m.files[fi].name);
+    txf_csv_reader *r;
+    ASSERT_OK(txf_csv_reader_open(&r, path, TXF_BRONZE_N_COLS, &err), &err);
+    txf_csv_record cr;
+    int has;
+    ASSERT_OK(txf_csv_reader_next(r, &cr, &has, &err), &err);
+    ASSERT(has && cr.n_fields == TXF_BRONZE_N_COLS); /* header */
+    int64_t n = 0;
+    for (;;) {
+      ASSERT_OK(txf_csv_reader_next(r, &cr, &has, &err), &err);
+      if (!has)
+        break;
+      n++;
+      char *te = strchr(tl, '\n');
+      ASSERT(te);
+      *te = '\0';
+      /* file,line,id,kind,defect */
+      char *c3 = strchr(strchr(strchr(tl, ',') + 1, ',') + 1, ',');
+      char *c4 = strchr(c3 + 1, ',');
+      ASSERT_EQ_I64(cr.record_no - 1, n);
+      ASSERT_EQ_I64(cr.line_no - 1, n); /* one physical line per record */
+      if (!strncmp(c3 + 1, "malformed,", 10)) {
+        int k = 0;
+        while (k < 7 && strcmp(c4 + 1, defects[k]))
+          k++;
+        ASSERT(k < 7);
+        seen_defect[k]++;
+        if (k == 0)
+          ASSERT(cr.n_fields != TXF_BRONZE_N_COLS);
+        if (k == 5)
+          ASSERT(!txf_utf8_valid(cr.raw, cr.raw_len));
+        if (k == 6)
+          ASSERT(cr.bad_quote);
+        if (k == 4)
+          ASSERT_EQ_I64(cr.field_len[0], 0);
+      } else {
+        ASSERT_EQ_I64(cr.n_fields, TXF_BRONZE_N_COLS);
+        ASSERT(!cr.bad_quote);
+        ASSERT(txf_utf8_valid(cr.raw, cr.raw_len));
+        ASSERT(cr.field_len[0] == 18 &&
+               !memcmp(cr.field[0], c3 - 18, 18));
+      }
+      tl = te + 1;
+    }
+    ASSERT_EQ_I64(n, m.files[fi].rows);
+    txf_csv_reader_free(r);
+    free(path);
+  }
+  ASSERT_EQ_I64(*tl, '\0');
+  for (int k = 0; k < 7; k++)
+    ASSERT(seen_defect[k] > 0);
+  txf_manifest_release(&m);
+  txf_buf_release(&tb);
+  free(tpath);
+  free(dir);
+  free(tdir);
+}
