@@ -33,7 +33,8 @@ static const char usage[] =
     "  --version-rate R    transactions with a newer version (default 0.03)\n"
     "  --late-rate R       events arriving 1-6 days late (default 0.05)\n"
     "  --malformed-rate R  malformed extra lines per line (default 0.001)\n"
-    "  --stale-rate R      stale re-deliveries per event (default 0.005)\n"
+    "  --stale-rate R      stale re-deliveries per event (default: a sixth\n"
+    "                      of --version-rate, 0.005)\n"
     "  --refund-rate R     refunds among events (default 0.01)\n"
     "  --customers N       customer population (default 200000)\n"
     "  --merchants N       merchant population (default 20000)\n"
@@ -98,7 +99,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
   txf_gen_params_default(&p);
   const char *date_opt = NULL, *data_opt = NULL, *tz_opt = NULL;
   int64_t days = 1, rows = 0;
-  int have_seed = 0, force = 0, json = 0, c;
+  int have_seed = 0, have_stale = 0, force = 0, json = 0, c;
   uint64_t seed = 0;
   while ((c = txf_cli_getopt("generate", argc, argv, ":h", opts)) != -1) {
     int rc = 0;
@@ -133,6 +134,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
       break;
     case O_STALE:
       rc = parse_rate("--stale-rate", optarg, &p.stale_rate);
+      have_stale = 1;
       break;
     case O_REFUND:
       rc = parse_rate("--refund-rate", optarg, &p.refund_rate);
@@ -202,6 +204,10 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
   if (prc)
     proj = NULL;
   txf_err_clear(&err);
+  /* Stale re-deliveries are a share of versions: unless given, keep the
+   * default ratio (1 in 6) when --version-rate changes. */
+  if (!have_stale)
+    p.stale_rate = p.version_rate / 6;
   p.seed = have_seed ? seed : proj ? (uint64_t)proj->feed_seed : p.seed;
   p.rows = rows ? rows : proj && proj->feed_rows > 0 ? proj->feed_rows : p.rows;
   p.timezone = tz_opt ? tz_opt : proj ? proj->timezone : p.timezone;

@@ -22,6 +22,11 @@ test_expect_success 'bad rates and counts are usage errors' '
 	test_path_is_missing d/$B
 '
 
+test_expect_success 'a lower --version-rate lowers the default stale rate with it' '
+	txnflow generate --data v --date 2025-09-01 --rows 200 --version-rate 0.006 &&
+	test_grep "\"stale_rate\": 0.001," v/$B/ingest_date=2025-09-01/_manifest.json
+'
+
 test_expect_success 'outside a project it needs --data' '
 	test_expect_code 1 txnflow generate --date 2025-09-01 2>err &&
 	test_grep "not in a txnflow project" err
