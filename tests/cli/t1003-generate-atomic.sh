@@ -28,4 +28,17 @@ test_expect_success 'the next run replaces the leftovers with a whole batch' '
 	test_cmp expect entries
 '
 
+test_expect_success 'kill -9 during --force leaves the old batch intact' '
+	cp -r d/bronze/transactions/ingest_date=2025-09-01 old &&
+	( exec "$TXNFLOW" generate --data d --date 2025-09-01 --rows 5000000 --force >/dev/null 2>&1 ) &
+	pid=$! &&
+	i=0 &&
+	while [ $i -lt 200 ] && ! ls -A d/bronze/transactions | grep -q tmp; do
+		sleep 0.05; i=$((i + 1))
+	done &&
+	sleep 0.3 &&
+	kill -9 $pid && { wait $pid; true; } &&
+	diff -r old d/bronze/transactions/ingest_date=2025-09-01
+'
+
 test_done
