@@ -85,6 +85,12 @@ TXF_MUST_CHECK int txf_pq_writer_open(txf_pq_writer **out, const char *path,
 TXF_MUST_CHECK int txf_pq_writer_add_row(txf_pq_writer *w,
                                          const txf_pq_value *values,
                                          txf_err *err);
+/* Append N_ROWS rows stored row-major in VALUES (N_ROWS * n_cols
+ * entries); the same as calling txf_pq_writer_add_row for each. Stops at
+ * the first bad row (earlier rows stay added). */
+TXF_MUST_CHECK int txf_pq_writer_add_rows(txf_pq_writer *w,
+                                          const txf_pq_value *values,
+                                          size_t n_rows, txf_err *err);
 /* Flush the last row group, write the footer, fsync and close. The file
  * is complete only after this returns 0. */
 TXF_MUST_CHECK int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err);

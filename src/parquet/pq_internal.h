@@ -1,0 +1,292 @@
+/* parquet internals: the thrift compact protocol, the footer structures,
+ * the RLE/bit-packed hybrid and the page codecs. Private to src/parquet
+ * (and its unit tests). */
+#ifndef TXF_PQ_INTERNAL_H
+#define TXF_PQ_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parquet/parquet.h"
+#include "util/util.h"
+
+#ifndef TXF_VERSION
+#define TXF_VERSION "0.1.0"
+#endif
+
+/* Parquet enums (parquet.thrift). */
+enum {
+  PQT_BOOLEAN = 0,
+  PQT_INT32 = 1,
+  PQT_INT64 = 2,
+  PQT_INT96 = 3,
+  PQT_FLOAT = 4,
+  PQT_DOUBLE = 5,
+  PQT_BYTE_ARRAY = 6,
+  PQT_FIXED_LEN_BYTE_ARRAY = 7
+};
+enum { PQ_REQUIRED = 0, PQ_OPTIONAL = 1, PQ_REPEATED = 2 };
+enum {
+  PQC_UTF8 = 0,
+  PQC_ENUM = 4,
+  PQC_DECIMAL = 5,
+  PQC_DATE = 6,
+  PQC_TIMESTAMP_MILLIS = 9,
+  PQC_TIMESTAMP_MICROS = 10,
+  PQC_UINT_8 = 11,
+  PQC_UINT_16 = 12,
+  PQC_UINT_32 = 13,
+  PQC_UINT_64 = 14,
+  PQC_INT_8 = 15,
+  PQC_INT_16 = 16,
+  PQC_INT_32 = 17,
+  PQC_INT_64 = 18,
+  PQC_JSON = 19
+};
+enum {
+  PQE_PLAIN = 0,
+  PQE_PLAIN_DICTIONARY = 2,
+  PQE_RLE = 3,
+  PQE_BIT_PACKED = 4,
+  PQE_DELTA_BINARY_PACKED = 5,
+  PQE_DELTA_LENGTH_BYTE_ARRAY = 6,
+  PQE_DELTA_BYTE_ARRAY = 7,
+  PQE_RLE_DICTIONARY = 8,
+  PQE_BYTE_STREAM_SPLIT = 9
+};
+enum {
+  PQZ_UNCOMPRESSED = 0,
+  PQZ_SNAPPY = 1,
+  PQZ_GZIP = 2,
+  PQZ_LZO = 3,
+  PQZ_BROTLI = 4,
+  PQZ_LZ4 = 5,
+  PQZ_ZSTD = 6,
+  PQZ_LZ4_RAW = 7
+};
+enum {
+  PQP_DATA_PAGE = 0,
+  PQP_INDEX_PAGE = 1,
+  PQP_DICTIONARY_PAGE = 2,
+  PQP_DATA_PAGE_V2 = 3
+};
+/* LogicalType union members we look at. */
+enum {
+  PQL_NONE = 0,
+  PQL_STRING = 1,
+  PQL_ENUM = 4,
+  PQL_DECIMAL = 5,
+  PQL_DATE = 6,
+  PQL_TIME = 7,
+  PQL_TIMESTAMP = 8,
+  PQL_INTEGER = 10,
+  PQL_JSON = 12,
+  PQL_OTHER = 99
+};
+enum { PQU_NONE = 0, PQU_MILLIS = 1, PQU_MICROS = 2, PQU_NANOS = 3 };
+
+const char *pq_type_name(int t);
+const char *pq_encoding_name(int e);
+const char *pq_codec_name(int c);
+const char *pq_txf_type_name(txf_pq_type t);
+
+/* ------------------------------------------------------------- thrift */
+
+/* Compact protocol types. */
+enum {
+  TC_STOP = 0,
+  TC_TRUE = 1,
+  TC_FALSE = 2,
+  TC_BYTE = 3,
+  TC_I16 = 4,
+  TC_I32 = 5,
+  TC_I64 = 6,
+  TC_DOUBLE = 7,
+  TC_BINARY = 8,
+  TC_LIST = 9,
+  TC_SET = 10,
+  TC_MAP = 11,
+  TC_STRUCT = 12
+};
+
+/* Encoder: appends to an uncapped txf_buf. Field ids are tracked per
+ * struct nesting level for the delta encoding. */
+#define TW_MAX_DEPTH 16
+typedef struct tw {
+  txf_buf *b;
+  int depth;
+  int16_t last[TW_MAX_DEPTH];
+} tw;
+
+void tw_init(tw *w, txf_buf *b);
+void tw_struct_begin(tw *w);
+void tw_struct_end(tw *w); /* writes STOP */
+void tw_field(tw *w, int16_t id, int type);
+void tw_i32(tw *w, int16_t id, int32_t v);
+void tw_i64(tw *w, int16_t id, int64_t v);
+void tw_bool(tw *w, int16_t id, int v);
+void tw_binary(tw *w, int16_t id, const void *p, size_t n);
+void tw_string(tw *w, int16_t id, const char *s);
+void tw_list_begin(tw *w, int16_t id, int elem_type, size_t n);
+void tw_varint(tw *w, uint64_t v);
+void tw_zigzag(tw *w, int64_t v);
+/* A struct field: tw_field(id, TC_STRUCT) then tw_struct_begin. */
+void tw_struct_field(tw *w, int16_t id);
+
+/* Decoder: a bounds-checked cursor. Errors are sticky: after the first,
+ * every read returns zeros and tr->err is set. */
+#define TR_MAX_DEPTH 32
+typedef struct tr {
+  const uint8_t *p, *end, *start;
+  int depth;
+  const char *err; /* static description of the first failure, or NULL */
+  size_t err_off;
+} tr;
+
+void tr_init(tr *r, const void *p, size_t n);
+/* Read a field header: *type (TC_STOP at the end of a struct) and *id
+ * relative to LAST_ID (updated). */
+void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id);
+int64_t tr_zigzag(tr *r);
+uint64_t tr_varint(tr *r);
+int32_t tr_i32(tr *r);
+int64_t tr_i64(tr *r);
+/* Binary: borrowed pointer into the input and its length. */
+const uint8_t *tr_binary(tr *r, uint32_t *len);
+/* List header: element type and count (count bounded by remaining bytes). */
+void tr_list(tr *r, int *elem_type, uint32_t *n);
+void tr_skip(tr *r, int type);
+int tr_enter(tr *r); /* depth check before a nested struct; 0 = too deep */
+void tr_leave(tr *r);
+void tr_fail(tr *r, const char *why);
+
+/* ------------------------------------------------------------- footer */
+
+typedef struct pq_stats {
+  const uint8_t *min, *max; /* borrowed from the footer/page header */
+  uint32_t min_len, max_len;
+  int has_min, has_max;
+  int has_null_count;
+  int64_t null_count;
+} pq_stats;
+
+typedef struct pq_schema_el {
+  char *name;
+  int has_type;
+  int type;
+  int type_length;
+  int repetition;
+  int has_repetition;
+  int num_children;
+  int converted; /* -1 = none */
+  int scale, precision;
+  int logical;            /* PQL_* */
+  int l_scale, l_precision;
+  int l_adjusted, l_unit; /* TIMESTAMP */
+  int l_bits, l_signed;   /* INTEGER */
+} pq_schema_el;
+
+typedef struct pq_colmeta {
+  int type;
+  uint32_t encodings; /* bit mask of 1 << PQE_* (bits 0..31) */
+  char *path;         /* path_in_schema joined with '.' */
+  int path_len;
+  int codec;
+  int64_t num_values;
+  int64_t total_uncompressed;
+  int64_t total_compressed;
+  int64_t data_page_offset;
+  int has_dict_offset;
+  int64_t dict_page_offset;
+  int has_stats;
+  pq_stats stats;
+} pq_colmeta;
+
+typedef struct pq_rowgroup {
+  pq_colmeta *cols;
+  uint32_t n_cols;
+  int64_t num_rows;
+  int64_t total_byte_size;
+  int64_t total_compressed; /* 0 when absent */
+} pq_rowgroup;
+
+typedef struct pq_kv {
+  char *key;
+  char *value; /* NULL when absent */
+} pq_kv;
+
+typedef struct pq_filemeta {
+  int32_t version;
+  pq_schema_el *schema;
+  uint32_t n_schema;
+  int64_t num_rows;
+  pq_rowgroup *rgs;
+  uint32_t n_rgs;
+  pq_kv *kv;
+  uint32_t n_kv;
+  char *created_by;
+} pq_filemeta;
+
+/* Parse FileMetaData from N bytes at P (which must outlive M: statistics
+ * point into it). On failure *M is released and ERR names the offset. */
+TXF_MUST_CHECK int pq_filemeta_parse(pq_filemeta *m, const void *p, size_t n,
+                                     txf_err *err);
+void pq_filemeta_release(pq_filemeta *m);
+
+typedef struct pq_page_header {
+  int type;
+  int32_t uncompressed_size;
+  int32_t compressed_size;
+  int32_t num_values;
+  int encoding;
+  int def_encoding;
+  /* v2 */
+  int32_t num_nulls;
+  int32_t num_rows;
+  int32_t def_len;
+  int32_t rep_len;
+  int is_compressed;
+  int has_stats;
+  pq_stats stats;
+} pq_page_header;
+
+/* Parse a PageHeader at P (at most N bytes); *used gets its length. */
+TXF_MUST_CHECK int pq_page_header_parse(pq_page_header *h, const void *p,
+                                        size_t n, size_t *used, txf_err *err);
+
+/* ------------------------------------------------------------- encodings */
+
+/* Bits needed to hold V (0 for 0). */
+static inline int pq_bit_width(uint64_t v) {
+  return v ? 64 - __builtin_clzll(v) : 0;
+}
+/* Append the RLE/bit-packed hybrid encoding of N values of BIT_WIDTH
+ * (1..32) to B (no length prefix). */
+void pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width);
+/* Same for one byte per value (definition levels, booleans). */
+void pq_rle_encode_u8(txf_buf *b, const uint8_t *v, size_t n, int bit_width);
+/* Decode exactly N values of BIT_WIDTH (0..32) from P[0..len) into OUT.
+ * Returns 0, or -1 when the input is short or malformed. */
+int pq_rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out,
+                  size_t n);
+/* DELTA_BINARY_PACKED: decode exactly N values from P[0..len) into OUT;
+ * *used gets the bytes consumed. -1 on malformed input. */
+int pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
+                    size_t *used);
+/* Count of values in a DELTA_BINARY_PACKED header; -1 if malformed. */
+int pq_delta_count(const uint8_t *p, size_t len, uint64_t *count);
+
+/* Compression into OUT (reset first). */
+typedef struct pq_codec_ctx {
+  void *zc; /* ZSTD_CCtx */
+  void *zd; /* ZSTD_DCtx */
+  int zstd_level;
+} pq_codec_ctx;
+void pq_codec_release(pq_codec_ctx *c);
+void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                 txf_buf *out);
+/* Decompress exactly WANT bytes; -1 (with a static reason) on failure. */
+int pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                  void *out, size_t want, const char **why);
+
+#endif /* TXF_PQ_INTERNAL_H */

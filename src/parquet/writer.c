@@ -1,0 +1,1004 @@
+/* The Parquet writer: flat schemas, data page v1, PLAIN and RLE_DICTIONARY
+ * (falling back to PLAIN for high-cardinality or oversized dictionaries),
+ * definition levels for OPTIONAL columns, snappy/zstd compression, row
+ * groups by target size, chunk and page statistics.
+ *
+ * Columnar inside: each column keeps the current page's values (or
+ * dictionary indices) in its own buffers and its finished, compressed
+ * pages in a chunk buffer until the row group is complete; then the row
+ * group is written column after column. Memory is bounded by the row
+ * group size. The bytes depend only on the rows and the options. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parquet/pq_internal.h"
+
+/* A string longer than this in a chunk drops that chunk's min/max: the
+ * footer stays small, and a truncated bound would need the is_exact
+ * flags that not every engine reads. */
+#define STAT_MAX_STR 64
+/* The dictionary is abandoned past this many PLAIN-encoded bytes. */
+#define DICT_MAX_BYTES (1u << 20)
+
+typedef union sval {
+  int64_t i;
+  double d;
+} sval;
+
+typedef struct wcol {
+  txf_pq_column c; /* c.name owned */
+  int ptype;
+  int width; /* bytes per fixed value in VALS (bool: 1); 0 for strings */
+
+  /* current page */
+  uint8_t *defs;
+  size_t defs_cap;
+  size_t n_rows; /* rows (levels) in the page */
+  size_t n_vals; /* non-null values in the page */
+  txf_buf vals;  /* plain mode: raw fixed values / bools / PLAIN strings */
+  uint32_t *idx; /* dictionary mode: one index per non-null value */
+  size_t idx_cap;
+  size_t page_bytes;
+  int p_has;
+  sval p_min, p_max;
+  size_t p_smin_off, p_smin_len, p_smax_off, p_smax_len; /* plain strings */
+  uint32_t p_dmin, p_dmax;                               /* dict strings */
+
+  /* dictionary (per column chunk) */
+  int allow_dict;
+  int dict_mode;
+  txf_buf dict; /* PLAIN encoding of the entries */
+  uint32_t n_dict;
+  uint32_t d_cap;
+  uint32_t *d_off; /* strings: offset of the bytes (after the prefix) */
+  uint32_t *d_len;
+  uint32_t *d_stamp; /* page number that last compared this entry */
+  uint32_t *slots;   /* open addressing: entry + 1, 0 = empty */
+  uint32_t *slot_hash;
+  size_t slot_mask;
+  uint32_t page_no;
+
+  /* current column chunk */
+  txf_buf chunk; /* finished data pages (header + body) */
+  int64_t c_uncomp, c_comp;
+  int64_t c_values, c_nulls;
+  int n_pages, dict_pages, plain_pages;
+  int c_has;
+  int c_str_too_long;
+  sval c_min, c_max;
+  txf_buf c_smin, c_smax;
+} wcol;
+
+struct txf_pq_writer {
+  txf_afile af;
+  int open;
+  wcol *cols;
+  size_t n_cols;
+  txf_pq_writer_opts o;
+  char **kv; /* owned copy, NULL-terminated pairs */
+  size_t n_kv;
+  pq_codec_ctx codec;
+  int pq_codec;
+  uint64_t pos; /* bytes written to the file */
+  size_t rg_bytes;
+  int64_t rg_rows;
+  int64_t total_rows;
+  txf_buf rgs; /* encoded RowGroup structs */
+  uint32_t n_rgs;
+  txf_buf scratch, cbuf, hdr;
+  int failed;
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static uint32_t hash_bytes(const void *p, size_t n) {
+  /* 64-bit multiply-xorshift over 8-byte words: fast on short ids. */
+  const uint8_t *s = p;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    s += 8;
+    n -= 8;
+  }
+  if (n) {
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+  }
+  h *= 0xbf58476d1ce4e5b9ull;
+  return (uint32_t)(h >> 32);
+}
+
+static uint32_t hash_u64(uint64_t v) {
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdull;
+  v ^= v >> 33;
+  v *= 0xc4ceb9fe1a85ec53ull;
+  return (uint32_t)(v >> 32);
+}
+
+static int str_cmp(const void *a, size_t an, const void *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  if (c)
+    return c;
+  return an < bn ? -1 : an > bn;
+}
+
+static int is_float(const wcol *c) { return c->c.type == TXF_PQ_DOUBLE; }
+
+static int sval_lt(const wcol *c, sval a, sval b) {
+  return is_float(c) ? a.d < b.d : a.i < b.i;
+}
+
+static void put_u32le(uint8_t *o, uint32_t v) {
+  o[0] = (uint8_t)v;
+  o[1] = (uint8_t)(v >> 8);
+  o[2] = (uint8_t)(v >> 16);
+  o[3] = (uint8_t)(v >> 24);
+}
+
+/* ------------------------------------------------------------- dictionary */
+
+static void dict_reset(wcol *c) {
+  txf_buf_reset(&c->dict);
+  c->n_dict = 0;
+  if (c->slots)
+    memset(c->slots, 0, (c->slot_mask + 1) * sizeof *c->slots);
+}
+
+static void dict_grow_slots(wcol *c) {
+  size_t n = (c->slot_mask + 1) * 2;
+  uint32_t *s = txf_xcalloc(n, sizeof *s);
+  uint32_t *hs = txf_xmalloc(n * sizeof *hs);
+  for (size_t i = 0; i <= c->slot_mask; i++) {
+    if (!c->slots[i])
+      continue;
+    uint32_t h = c->slot_hash[i];
+    size_t j = h & (n - 1);
+    while (s[j])
+      j = (j + 1) & (n - 1);
+    s[j] = c->slots[i];
+    hs[j] = h;
+  }
+  free(c->slots);
+  free(c->slot_hash);
+  c->slots = s;
+  c->slot_hash = hs;
+  c->slot_mask = n - 1;
+}
+
+static void dict_entry_room(wcol *c) {
+  if (c->n_dict < c->d_cap)
+    return;
+  c->d_cap = c->d_cap ? c->d_cap * 2 : 1024;
+  c->d_stamp = txf_xrealloc(c->d_stamp, c->d_cap * sizeof *c->d_stamp);
+  if (!c->width) {
+    c->d_off = txf_xrealloc(c->d_off, c->d_cap * sizeof *c->d_off);
+    c->d_len = txf_xrealloc(c->d_len, c->d_cap * sizeof *c->d_len);
+  }
+}
+
+/* Index of the string S[0..n) in the dictionary, adding it if new. */
+static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
+  if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
+    dict_grow_slots(c);
+  uint32_t h = hash_bytes(s, n);
+  size_t j = h & c->slot_mask;
+  for (;;) {
+    uint32_t e = c->slots[j];
+    if (!e)
+      break;
+    e--;
+    if (c->slot_hash[j] == h && c->d_len[e] == n &&
+        memcmp(c->dict.data + c->d_off[e], s, n) == 0)
+      return e;
+    j = (j + 1) & c->slot_mask;
+  }
+  dict_entry_room(c);
+  uint32_t e = c->n_dict++;
+  uint8_t pre[4];
+  put_u32le(pre, n);
+  (void)txf_buf_append(&c->dict, pre, 4);
+  c->d_off[e] = (uint32_t)c->dict.len;
+  c->d_len[e] = n;
+  (void)txf_buf_append(&c->dict, s, n);
+  c->d_stamp[e] = UINT32_MAX;
+  c->slots[j] = e + 1;
+  c->slot_hash[j] = h;
+  return e;
+}
+
+static uint32_t dict_fixed(wcol *c, const void *v) {
+  if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
+    dict_grow_slots(c);
+  uint64_t bits = 0;
+  memcpy(&bits, v, (size_t)c->width);
+  uint32_t h = hash_u64(bits);
+  size_t j = h & c->slot_mask;
+  for (;;) {
+    uint32_t e = c->slots[j];
+    if (!e)
+      break;
+    e--;
+    if (c->slot_hash[j] == h &&
+        memcmp(c->dict.data + (size_t)e * c->width, v, (size_t)c->width) == 0)
+      return e;
+    j = (j + 1) & c->slot_mask;
+  }
+  dict_entry_room(c);
+  uint32_t e = c->n_dict++;
+  (void)txf_buf_append(&c->dict, v, (size_t)c->width);
+  c->slots[j] = e + 1;
+  c->slot_hash[j] = h;
+  return e;
+}
+
+/* ------------------------------------------------------------- statistics */
+
+/* The statistic bytes of a fixed value (PLAIN encoding of the type). */
+static size_t stat_bytes(const wcol *c, sval v, uint8_t out[8]) {
+  switch (c->ptype) {
+  case PQT_BOOLEAN:
+    out[0] = (uint8_t)(v.i != 0);
+    return 1;
+  case PQT_INT32: {
+    int32_t x = (int32_t)v.i;
+    memcpy(out, &x, 4);
+    return 4;
+  }
+  case PQT_DOUBLE:
+    memcpy(out, &v.d, 8);
+    return 8;
+  default:
+    memcpy(out, &v.i, 8);
+    return 8;
+  }
+}
+
+static void write_stats(tw *t, int16_t id, const wcol *c, int64_t nulls,
+                        int has, sval mn, sval mx, const void *smin,
+                        size_t smin_len, const void *smax, size_t smax_len) {
+  tw_struct_field(t, id);
+  tw_i64(t, 3, nulls);
+  if (has) {
+    if (c->width) {
+      uint8_t a[8], b[8];
+      /* Spec: a zero min is written as -0.0 and a zero max as +0.0. */
+      if (is_float(c) && mn.d == 0)
+        mn.d = -0.0;
+      if (is_float(c) && mx.d == 0)
+        mx.d = 0.0;
+      size_t n = stat_bytes(c, mx, a);
+      tw_binary(t, 5, a, n);
+      n = stat_bytes(c, mn, b);
+      tw_binary(t, 6, b, n);
+    } else {
+      tw_binary(t, 5, smax, smax_len);
+      tw_binary(t, 6, smin, smin_len);
+    }
+  }
+  tw_struct_end(t);
+}
+
+/* ------------------------------------------------------------- pages */
+
+static void page_reset(wcol *c) {
+  c->n_rows = c->n_vals = 0;
+  c->page_bytes = 0;
+  c->p_has = 0;
+  txf_buf_reset(&c->vals);
+  c->page_no++;
+}
+
+static void pack_bools(txf_buf *out, const uint8_t *v, size_t n) {
+  size_t nb = (n + 7) / 8;
+  (void)txf_buf_grow(out, nb);
+  uint8_t *o = (uint8_t *)out->data + out->len;
+  memset(o, 0, nb);
+  for (size_t i = 0; i < n; i++)
+    o[i >> 3] |= (uint8_t)((v[i] & 1) << (i & 7));
+  out->len += nb;
+  out->data[out->len] = 0;
+}
+
+/* Rewrite the current dictionary-mode page as PLAIN values and leave
+ * dictionary mode for the rest of the chunk (no page used it yet). */
+static void page_to_plain(wcol *c) {
+  txf_buf_reset(&c->vals);
+  if (c->width) {
+    (void)txf_buf_grow(&c->vals, c->n_vals * (size_t)c->width);
+    for (size_t i = 0; i < c->n_vals; i++)
+      (void)txf_buf_append(&c->vals,
+                           c->dict.data + (size_t)c->idx[i] * c->width,
+                           (size_t)c->width);
+  } else {
+    for (size_t i = 0; i < c->n_vals; i++) {
+      uint32_t e = c->idx[i];
+      uint8_t pre[4];
+      put_u32le(pre, c->d_len[e]);
+      (void)txf_buf_append(&c->vals, pre, 4);
+      (void)txf_buf_append(&c->vals, c->dict.data + c->d_off[e], c->d_len[e]);
+    }
+    /* Recompute offsets of the page min/max strings in VALS. */
+    size_t pos = 0;
+    int got_min = 0, got_max = 0;
+    for (size_t i = 0; i < c->n_vals && (!got_min || !got_max); i++) {
+      uint32_t e = c->idx[i];
+      pos += 4;
+      if (!got_min && e == c->p_dmin) {
+        c->p_smin_off = pos;
+        c->p_smin_len = c->d_len[e];
+        got_min = 1;
+      }
+      if (!got_max && e == c->p_dmax) {
+        c->p_smax_off = pos;
+        c->p_smax_len = c->d_len[e];
+        got_max = 1;
+      }
+      pos += c->d_len[e];
+    }
+  }
+  c->dict_mode = 0;
+  dict_reset(c);
+}
+
+static void flush_page(txf_pq_writer *w, wcol *c) {
+  if (c->n_rows == 0)
+    return;
+  /* High cardinality on the chunk's first page: a dictionary would only
+   * add bytes (ids, timestamps). */
+  if (c->dict_mode && c->n_pages == 0 && c->n_vals >= 64 &&
+      (uint64_t)c->n_dict * 10 > (uint64_t)c->n_vals * 6)
+    page_to_plain(c);
+
+  txf_buf *s = &w->scratch;
+  txf_buf_reset(s);
+  if (c->c.optional) {
+    (void)txf_buf_append(s, "\0\0\0\0", 4);
+    size_t at = s->len;
+    pq_rle_encode_u8(s, c->defs, c->n_rows, 1);
+    put_u32le((uint8_t *)s->data + at - 4, (uint32_t)(s->len - at));
+  }
+  int encoding;
+  if (c->dict_mode) {
+    encoding = PQE_RLE_DICTIONARY;
+    int bw = pq_bit_width(c->n_dict ? c->n_dict - 1 : 0);
+    if (bw == 0)
+      bw = 1;
+    uint8_t b = (uint8_t)bw;
+    (void)txf_buf_append(s, &b, 1);
+    pq_rle_encode(s, c->idx, c->n_vals, bw);
+    c->dict_pages++;
+  } else {
+    encoding = PQE_PLAIN;
+    if (c->ptype == PQT_BOOLEAN)
+      pack_bools(s, (const uint8_t *)c->vals.data, c->n_vals);
+    else
+      (void)txf_buf_append(s, c->vals.data, c->vals.len);
+    c->plain_pages++;
+  }
+  pq_compress(&w->codec, w->pq_codec, s->data, s->len, &w->cbuf);
+
+  /* Page statistics (and fold them into the chunk's). */
+  const void *smin = NULL, *smax = NULL;
+  size_t smin_len = 0, smax_len = 0;
+  if (c->p_has && !c->width) {
+    if (c->dict_mode) {
+      smin = c->dict.data + c->d_off[c->p_dmin];
+      smin_len = c->d_len[c->p_dmin];
+      smax = c->dict.data + c->d_off[c->p_dmax];
+      smax_len = c->d_len[c->p_dmax];
+    } else {
+      smin = c->vals.data + c->p_smin_off;
+      smin_len = c->p_smin_len;
+      smax = c->vals.data + c->p_smax_off;
+      smax_len = c->p_smax_len;
+    }
+  }
+  int page_stats = c->p_has && (c->width || (smin_len <= STAT_MAX_STR &&
+                                              smax_len <= STAT_MAX_STR));
+  if (c->p_has) {
+    if (c->width) {
+      if (!c->c_has || sval_lt(c, c->p_min, c->c_min))
+        c->c_min = c->p_min;
+      if (!c->c_has || sval_lt(c, c->c_max, c->p_max))
+        c->c_max = c->p_max;
+    } else {
+      if (smin_len > STAT_MAX_STR || smax_len > STAT_MAX_STR)
+        c->c_str_too_long = 1;
+      if (!c->c_has ||
+          str_cmp(smin, smin_len, c->c_smin.data, c->c_smin.len) < 0) {
+        txf_buf_reset(&c->c_smin);
+        (void)txf_buf_append(&c->c_smin, smin, smin_len);
+      }
+      if (!c->c_has ||
+          str_cmp(smax, smax_len, c->c_smax.data, c->c_smax.len) > 0) {
+        txf_buf_reset(&c->c_smax);
+        (void)txf_buf_append(&c->c_smax, smax, smax_len);
+      }
+    }
+    c->c_has = 1;
+  }
+  int64_t nulls = (int64_t)(c->n_rows - c->n_vals);
+  c->c_nulls += nulls;
+  c->c_values += (int64_t)c->n_rows;
+
+  tw t;
+  txf_buf_reset(&w->hdr);
+  tw_init(&t, &w->hdr);
+  tw_struct_begin(&t);
+  tw_i32(&t, 1, PQP_DATA_PAGE);
+  tw_i32(&t, 2, (int32_t)s->len);
+  tw_i32(&t, 3, (int32_t)w->cbuf.len);
+  tw_struct_field(&t, 5);
+  tw_i32(&t, 1, (int32_t)c->n_rows);
+  tw_i32(&t, 2, encoding);
+  tw_i32(&t, 3, PQE_RLE);
+  tw_i32(&t, 4, PQE_RLE);
+  if (page_stats || !c->p_has)
+    write_stats(&t, 5, c, nulls, c->p_has, c->p_min, c->p_max, smin, smin_len,
+                smax, smax_len);
+  tw_struct_end(&t);
+  tw_struct_end(&t);
+  (void)txf_buf_append(&c->chunk, w->hdr.data, w->hdr.len);
+  (void)txf_buf_append(&c->chunk, w->cbuf.data, w->cbuf.len);
+  c->c_uncomp += (int64_t)(w->hdr.len + s->len);
+  c->c_comp += (int64_t)(w->hdr.len + w->cbuf.len);
+  c->n_pages++;
+  page_reset(c);
+  /* An oversized dictionary: the pages so far keep it, the rest is
+   * PLAIN. */
+  if (c->dict_mode && c->dict.len > DICT_MAX_BYTES)
+    c->dict_mode = 0;
+}
+
+/* ------------------------------------------------------------- file io */
+
+static int out(txf_pq_writer *w, const void *p, size_t n, txf_err *err) {
+  if (n && fwrite(p, 1, n, w->af.fp) != n)
+    return txf_err_errno(err, TXF_EIO, "write %s", w->af.path);
+  w->pos += n;
+  return 0;
+}
+
+static void chunk_reset(wcol *c) {
+  txf_buf_reset(&c->chunk);
+  c->c_uncomp = c->c_comp = c->c_values = c->c_nulls = 0;
+  c->n_pages = c->dict_pages = c->plain_pages = 0;
+  c->c_has = c->c_str_too_long = 0;
+  c->dict_mode = c->allow_dict;
+  dict_reset(c);
+}
+
+static void encode_schema_leaf(tw *t, const wcol *c) {
+  tw_struct_begin(t);
+  tw_i32(t, 1, c->ptype);
+  tw_i32(t, 3, c->c.optional ? PQ_OPTIONAL : PQ_REQUIRED);
+  tw_string(t, 4, c->c.name);
+  switch (c->c.type) {
+  case TXF_PQ_STRING:
+    tw_i32(t, 6, PQC_UTF8);
+    tw_struct_field(t, 10);
+    tw_struct_field(t, PQL_STRING);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    break;
+  case TXF_PQ_DATE:
+    tw_i32(t, 6, PQC_DATE);
+    tw_struct_field(t, 10);
+    tw_struct_field(t, PQL_DATE);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    break;
+  case TXF_PQ_TIMESTAMP_US:
+    tw_i32(t, 6, PQC_TIMESTAMP_MICROS);
+    tw_struct_field(t, 10);
+    tw_struct_field(t, PQL_TIMESTAMP);
+    tw_bool(t, 1, 1);
+    tw_struct_field(t, 2);
+    tw_struct_field(t, PQU_MICROS);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    break;
+  case TXF_PQ_DECIMAL:
+    tw_i32(t, 6, PQC_DECIMAL);
+    tw_i32(t, 7, c->c.scale);
+    tw_i32(t, 8, c->c.precision);
+    tw_struct_field(t, 10);
+    tw_struct_field(t, PQL_DECIMAL);
+    tw_i32(t, 1, c->c.scale);
+    tw_i32(t, 2, c->c.precision);
+    tw_struct_end(t);
+    tw_struct_end(t);
+    break;
+  default:
+    break;
+  }
+  tw_struct_end(t);
+}
+
+static int flush_row_group(txf_pq_writer *w, txf_err *err) {
+  if (w->rg_rows == 0)
+    return 0;
+  tw t;
+  tw_init(&t, &w->rgs);
+  tw_struct_begin(&t);
+  tw_list_begin(&t, 1, TC_STRUCT, w->n_cols);
+  uint64_t rg_start = w->pos;
+  int64_t rg_uncomp = 0, rg_comp = 0;
+  for (size_t i = 0; i < w->n_cols; i++) {
+    wcol *c = &w->cols[i];
+    flush_page(w, c);
+    uint64_t chunk_start = w->pos;
+    int has_dict = c->dict_pages > 0;
+    uint64_t dict_off = 0;
+    int64_t uncomp = c->c_uncomp, comp = c->c_comp;
+    if (has_dict) {
+      pq_compress(&w->codec, w->pq_codec, c->dict.data, c->dict.len,
+                  &w->cbuf);
+      tw ht;
+      txf_buf_reset(&w->hdr);
+      tw_init(&ht, &w->hdr);
+      tw_struct_begin(&ht);
+      tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
+      tw_i32(&ht, 2, (int32_t)c->dict.len);
+      tw_i32(&ht, 3, (int32_t)w->cbuf.len);
+      tw_struct_field(&ht, 7);
+      tw_i32(&ht, 1, (int32_t)c->n_dict);
+      tw_i32(&ht, 2, PQE_PLAIN);
+      tw_struct_end(&ht);
+      tw_struct_end(&ht);
+      dict_off = w->pos;
+      if (out(w, w->hdr.data, w->hdr.len, err) ||
+          out(w, w->cbuf.data, w->cbuf.len, err))
+        return err->code;
+      uncomp += (int64_t)(w->hdr.len + c->dict.len);
+      comp += (int64_t)(w->hdr.len + w->cbuf.len);
+    }
+    uint64_t data_off = w->pos;
+    if (out(w, c->chunk.data, c->chunk.len, err))
+      return err->code;
+    rg_uncomp += uncomp;
+    rg_comp += comp;
+
+    tw_struct_begin(&t); /* ColumnChunk */
+    tw_i64(&t, 2, (int64_t)chunk_start);
+    tw_struct_field(&t, 3); /* ColumnMetaData */
+    tw_i32(&t, 1, c->ptype);
+    int encs[3], ne = 0;
+    if (c->plain_pages || has_dict)
+      encs[ne++] = PQE_PLAIN;
+    encs[ne++] = PQE_RLE;
+    if (has_dict)
+      encs[ne++] = PQE_RLE_DICTIONARY;
+    tw_list_begin(&t, 2, TC_I32, (size_t)ne);
+    for (int k = 0; k < ne; k++)
+      tw_zigzag(&t, encs[k]);
+    tw_list_begin(&t, 3, TC_BINARY, 1);
+    tw_varint(&t, strlen(c->c.name));
+    (void)txf_buf_puts(t.b, c->c.name);
+    tw_i32(&t, 4, w->pq_codec);
+    tw_i64(&t, 5, c->c_values);
+    tw_i64(&t, 6, uncomp);
+    tw_i64(&t, 7, comp);
+    tw_i64(&t, 9, (int64_t)data_off);
+    if (has_dict)
+      tw_i64(&t, 11, (int64_t)dict_off);
+    if (c->width || !c->c_str_too_long || !c->c_has)
+      write_stats(&t, 12, c, c->c_nulls, c->c_has, c->c_min, c->c_max,
+                  c->c_smin.data, c->c_smin.len, c->c_smax.data,
+                  c->c_smax.len);
+    tw_struct_end(&t); /* ColumnMetaData */
+    tw_struct_end(&t); /* ColumnChunk */
+    chunk_reset(c);
+  }
+  tw_i64(&t, 2, rg_uncomp);
+  tw_i64(&t, 3, w->rg_rows);
+  tw_i64(&t, 5, (int64_t)rg_start);
+  tw_i64(&t, 6, rg_comp);
+  tw_field(&t, 7, TC_I16);
+  tw_zigzag(&t, (int16_t)w->n_rgs);
+  tw_struct_end(&t);
+  w->n_rgs++;
+  w->total_rows += w->rg_rows;
+  w->rg_rows = 0;
+  w->rg_bytes = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------- public */
+
+static void col_free(wcol *c) {
+  free((char *)c->c.name);
+  free(c->defs);
+  txf_buf_release(&c->vals);
+  free(c->idx);
+  txf_buf_release(&c->dict);
+  free(c->d_off);
+  free(c->d_len);
+  free(c->d_stamp);
+  free(c->slots);
+  free(c->slot_hash);
+  txf_buf_release(&c->chunk);
+  txf_buf_release(&c->c_smin);
+  txf_buf_release(&c->c_smax);
+}
+
+void txf_pq_writer_free(txf_pq_writer *w) {
+  if (!w)
+    return;
+  if (w->open)
+    txf_afile_abort(&w->af);
+  for (size_t i = 0; i < w->n_cols; i++)
+    col_free(&w->cols[i]);
+  free(w->cols);
+  for (size_t i = 0; i < w->n_kv * 2; i++)
+    free(w->kv[i]);
+  free(w->kv);
+  pq_codec_release(&w->codec);
+  txf_buf_release(&w->rgs);
+  txf_buf_release(&w->scratch);
+  txf_buf_release(&w->cbuf);
+  txf_buf_release(&w->hdr);
+  free(w);
+}
+
+int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
+                       const txf_pq_schema *schema,
+                       const txf_pq_writer_opts *opts, txf_err *err) {
+  *out_w = NULL;
+  if (!schema || schema->n_cols == 0)
+    return txf_err_set(err, TXF_EUSAGE, "%s: schema has no columns", path);
+  for (size_t i = 0; i < schema->n_cols; i++) {
+    const txf_pq_column *c = &schema->cols[i];
+    if (!c->name || !*c->name)
+      return txf_err_set(err, TXF_EUSAGE, "%s: column %zu has no name", path,
+                         i + 1);
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(schema->cols[j].name, c->name))
+        return txf_err_set(err, TXF_EUSAGE, "%s: duplicate column '%s'",
+                           path, c->name);
+    if ((int)c->type < TXF_PQ_BOOLEAN || c->type > TXF_PQ_DECIMAL)
+      return txf_err_set(err, TXF_EUSAGE, "%s: column '%s': unknown type",
+                         path, c->name);
+    if (c->type == TXF_PQ_DECIMAL &&
+        (c->precision < 1 || c->precision > 18 || c->scale < 0 ||
+         c->scale > c->precision))
+      return txf_err_set(err, TXF_EUSAGE,
+                         "%s: column '%s': DECIMAL(%d,%d) is not supported "
+                         "(precision 1..18, scale 0..precision)",
+                         path, c->name, c->precision, c->scale);
+  }
+  txf_pq_writer_opts o;
+  memset(&o, 0, sizeof o);
+  if (opts)
+    o = *opts;
+  if (o.codec != TXF_PQ_UNCOMPRESSED && o.codec != TXF_PQ_SNAPPY &&
+      o.codec != TXF_PQ_ZSTD)
+    return txf_err_set(err, TXF_EUSAGE, "%s: unknown codec %d", path,
+                       (int)o.codec);
+  if (!o.row_group_bytes)
+    o.row_group_bytes = (size_t)128 << 20;
+  if (!o.page_bytes)
+    o.page_bytes = (size_t)1 << 20;
+  if (txf_fs_exists(path))
+    return txf_err_set(err, TXF_EEXIST, "%s: already exists", path);
+
+  txf_pq_writer *w = txf_xcalloc(1, sizeof *w);
+  w->o = o;
+  w->pq_codec = o.codec == TXF_PQ_SNAPPY ? PQZ_SNAPPY
+                : o.codec == TXF_PQ_ZSTD ? PQZ_ZSTD
+                                         : PQZ_UNCOMPRESSED;
+  w->codec.zstd_level = o.zstd_level;
+  if (o.kv) {
+    size_t n = 0;
+    while (o.kv[n * 2])
+      n++;
+    w->kv = txf_xcalloc(n * 2 + 1, sizeof *w->kv);
+    for (size_t i = 0; i < n; i++) {
+      w->kv[2 * i] = txf_xstrdup(o.kv[2 * i]);
+      w->kv[2 * i + 1] = txf_xstrdup(o.kv[2 * i + 1] ? o.kv[2 * i + 1] : "");
+    }
+    w->n_kv = n;
+  }
+  w->o.kv = NULL;
+  w->n_cols = schema->n_cols;
+  w->cols = txf_xcalloc(w->n_cols, sizeof *w->cols);
+  for (size_t i = 0; i < w->n_cols; i++) {
+    wcol *c = &w->cols[i];
+    c->c = schema->cols[i];
+    c->c.name = txf_xstrdup(schema->cols[i].name);
+    switch (c->c.type) {
+    case TXF_PQ_BOOLEAN:
+      c->ptype = PQT_BOOLEAN;
+      c->width = 1;
+      break;
+    case TXF_PQ_INT32:
+    case TXF_PQ_DATE:
+      c->ptype = PQT_INT32;
+      c->width = 4;
+      break;
+    case TXF_PQ_DOUBLE:
+      c->ptype = PQT_DOUBLE;
+      c->width = 8;
+      break;
+    case TXF_PQ_STRING:
+      c->ptype = PQT_BYTE_ARRAY;
+      c->width = 0;
+      break;
+    default:
+      c->ptype = PQT_INT64;
+      c->width = 8;
+    }
+    txf_buf_init(&c->vals, 0);
+    txf_buf_init(&c->dict, 0);
+    txf_buf_init(&c->chunk, 0);
+    txf_buf_init(&c->c_smin, 0);
+    txf_buf_init(&c->c_smax, 0);
+    c->slot_mask = 1023;
+    c->slots = txf_xcalloc(1024, sizeof *c->slots);
+    c->slot_hash = txf_xmalloc(1024 * sizeof *c->slot_hash);
+    c->allow_dict = c->ptype != PQT_BOOLEAN && !o.no_dictionary;
+    chunk_reset(c);
+  }
+  txf_buf_init(&w->rgs, 0);
+  txf_buf_init(&w->scratch, 0);
+  txf_buf_init(&w->cbuf, 0);
+  txf_buf_init(&w->hdr, 0);
+  int rc = txf_afile_open(&w->af, path, err);
+  if (rc) {
+    txf_pq_writer_free(w);
+    return rc;
+  }
+  w->open = 1;
+  /* A big stdio buffer: the file is written in few large syscalls. */
+  setvbuf(w->af.fp, NULL, _IOFBF, (size_t)1 << 20);
+  rc = out(w, "PAR1", 4, err);
+  if (rc) {
+    txf_pq_writer_free(w);
+    return rc;
+  }
+  *out_w = w;
+  return 0;
+}
+
+static void push_def(wcol *c, uint8_t d) {
+  if (c->n_rows == c->defs_cap) {
+    c->defs_cap = c->defs_cap ? c->defs_cap * 2 : 4096;
+    c->defs = txf_xrealloc(c->defs, c->defs_cap);
+  }
+  c->defs[c->n_rows] = d;
+}
+
+static void push_idx(wcol *c, uint32_t e) {
+  if (c->n_vals == c->idx_cap) {
+    c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 4096;
+    c->idx = txf_xrealloc(c->idx, c->idx_cap * sizeof *c->idx);
+  }
+  c->idx[c->n_vals] = e;
+}
+
+static void add_fixed(wcol *c, const void *raw, sval sv) {
+  if (c->dict_mode) {
+    push_idx(c, dict_fixed(c, raw));
+  } else {
+    (void)txf_buf_append(&c->vals, raw, (size_t)c->width);
+  }
+  if (is_float(c) && isnan(sv.d))
+    return; /* NaN has no place in min/max */
+  if (!c->p_has) {
+    c->p_min = c->p_max = sv;
+    c->p_has = 1;
+  } else {
+    if (sval_lt(c, sv, c->p_min))
+      c->p_min = sv;
+    if (sval_lt(c, c->p_max, sv))
+      c->p_max = sv;
+  }
+}
+
+static void add_string(wcol *c, const char *s, uint32_t n) {
+  if (c->dict_mode) {
+    uint32_t e = dict_str(c, s, n);
+    push_idx(c, e);
+    if (c->d_stamp[e] != c->page_no) {
+      c->d_stamp[e] = c->page_no;
+      const char *d = c->dict.data;
+      if (!c->p_has) {
+        c->p_dmin = c->p_dmax = e;
+        c->p_has = 1;
+      } else {
+        if (str_cmp(s, n, d + c->d_off[c->p_dmin], c->d_len[c->p_dmin]) < 0)
+          c->p_dmin = e;
+        if (str_cmp(s, n, d + c->d_off[c->p_dmax], c->d_len[c->p_dmax]) > 0)
+          c->p_dmax = e;
+      }
+    }
+    return;
+  }
+  uint8_t pre[4];
+  put_u32le(pre, n);
+  (void)txf_buf_append(&c->vals, pre, 4);
+  size_t off = c->vals.len;
+  (void)txf_buf_append(&c->vals, s, n);
+  const char *d = c->vals.data;
+  if (!c->p_has) {
+    c->p_smin_off = c->p_smax_off = off;
+    c->p_smin_len = c->p_smax_len = n;
+    c->p_has = 1;
+  } else {
+    if (str_cmp(s, n, d + c->p_smin_off, c->p_smin_len) < 0) {
+      c->p_smin_off = off;
+      c->p_smin_len = n;
+    }
+    if (str_cmp(s, n, d + c->p_smax_off, c->p_smax_len) > 0) {
+      c->p_smax_off = off;
+      c->p_smax_len = n;
+    }
+  }
+}
+
+int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
+                          txf_err *err) {
+  if (w->failed)
+    return txf_err_set(err, TXF_EUSAGE, "%s: writer already failed",
+                       w->af.path);
+  /* Check first, so a rejected row leaves no partial state behind. */
+  for (size_t i = 0; i < w->n_cols; i++)
+    if (values[i].is_null && !w->cols[i].c.optional)
+      return txf_err_set(err, TXF_EUSAGE,
+                         "%s: row %" PRId64 ": null in REQUIRED column '%s'",
+                         w->af.path, w->total_rows + w->rg_rows + 1,
+                         w->cols[i].c.name);
+  size_t bytes = 0;
+  for (size_t i = 0; i < w->n_cols; i++) {
+    wcol *c = &w->cols[i];
+    const txf_pq_value *v = &values[i];
+    if (c->c.optional) {
+      push_def(c, !v->is_null);
+      bytes++;
+    }
+    c->n_rows++;
+    if (v->is_null)
+      continue;
+    size_t vb;
+    switch (c->c.type) {
+    case TXF_PQ_BOOLEAN: {
+      uint8_t b = v->v.b != 0;
+      sval sv = {.i = b};
+      (void)txf_buf_append(&c->vals, &b, 1);
+      if (!c->p_has) {
+        c->p_min = c->p_max = sv;
+        c->p_has = 1;
+      } else {
+        if (sv.i < c->p_min.i)
+          c->p_min = sv;
+        if (sv.i > c->p_max.i)
+          c->p_max = sv;
+      }
+      vb = 1;
+      break;
+    }
+    case TXF_PQ_INT32:
+    case TXF_PQ_DATE: {
+      sval sv = {.i = v->v.i32};
+      add_fixed(c, &v->v.i32, sv);
+      vb = 4;
+      break;
+    }
+    case TXF_PQ_DOUBLE: {
+      sval sv = {.d = v->v.f64};
+      add_fixed(c, &v->v.f64, sv);
+      vb = 8;
+      break;
+    }
+    case TXF_PQ_STRING:
+      add_string(c, v->v.str.ptr, v->v.str.len);
+      vb = 4 + (size_t)v->v.str.len;
+      break;
+    default: {
+      sval sv = {.i = v->v.i64};
+      add_fixed(c, &v->v.i64, sv);
+      vb = 8;
+    }
+    }
+    c->n_vals++;
+    c->page_bytes += vb;
+    bytes += vb;
+    if (c->page_bytes >= w->o.page_bytes)
+      flush_page(w, c);
+  }
+  w->rg_rows++;
+  w->rg_bytes += bytes;
+  if (w->rg_bytes >= w->o.row_group_bytes) {
+    int rc = flush_row_group(w, err);
+    if (rc) {
+      w->failed = 1;
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int txf_pq_writer_add_rows(txf_pq_writer *w, const txf_pq_value *values,
+                           size_t n_rows, txf_err *err) {
+  for (size_t r = 0; r < n_rows; r++) {
+    int rc = txf_pq_writer_add_row(w, values + r * w->n_cols, err);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
+  if (w->failed || !w->open)
+    return txf_err_set(err, TXF_EUSAGE, "%s: writer already failed",
+                       w->af.path ? w->af.path : "parquet");
+  int rc = flush_row_group(w, err);
+  if (rc) {
+    w->failed = 1;
+    return rc;
+  }
+  txf_buf f;
+  txf_buf_init(&f, 0);
+  tw t;
+  tw_init(&t, &f);
+  tw_struct_begin(&t);
+  tw_i32(&t, 1, 1);
+  tw_list_begin(&t, 2, TC_STRUCT, w->n_cols + 1);
+  tw_struct_begin(&t);
+  tw_string(&t, 4, "schema");
+  tw_i32(&t, 5, (int32_t)w->n_cols);
+  tw_struct_end(&t);
+  for (size_t i = 0; i < w->n_cols; i++)
+    encode_schema_leaf(&t, &w->cols[i]);
+  tw_i64(&t, 3, w->total_rows);
+  tw_list_begin(&t, 4, TC_STRUCT, w->n_rgs);
+  (void)txf_buf_append(&f, w->rgs.data, w->rgs.len);
+  tw_list_begin(&t, 5, TC_STRUCT, w->n_kv + 1);
+  {
+    char *ver = txf_xasprintf("txnflow version %s", TXF_VERSION);
+    tw_struct_begin(&t);
+    tw_string(&t, 1, "created_by");
+    tw_string(&t, 2, ver);
+    tw_struct_end(&t);
+    for (size_t i = 0; i < w->n_kv; i++) {
+      tw_struct_begin(&t);
+      tw_string(&t, 1, w->kv[2 * i]);
+      tw_string(&t, 2, w->kv[2 * i + 1]);
+      tw_struct_end(&t);
+    }
+    tw_string(&t, 6, ver);
+    free(ver);
+  }
+  tw_list_begin(&t, 7, TC_STRUCT, w->n_cols);
+  for (size_t i = 0; i < w->n_cols; i++) {
+    tw_struct_begin(&t);
+    tw_struct_field(&t, 1); /* TYPE_ORDER */
+    tw_struct_end(&t);
+    tw_struct_end(&t);
+  }
+  tw_struct_end(&t);
+  uint8_t tail[8];
+  put_u32le(tail, (uint32_t)f.len);
+  memcpy(tail + 4, "PAR1", 4);
+  rc = out(w, f.data, f.len, err);
+  if (!rc)
+    rc = out(w, tail, 8, err);
+  txf_buf_release(&f);
+  if (!rc) {
+    w->open = 0;
+    rc = txf_afile_commit(&w->af, err);
+  }
+  if (rc)
+    w->failed = 1;
+  return rc;
+}
