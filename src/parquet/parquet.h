@@ -120,4 +120,18 @@ TXF_MUST_CHECK int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values,
 /* Key-value metadata: the value of KEY, or NULL (borrowed). */
 const char *txf_pq_reader_kv(const txf_pq_reader *r, const char *key);
 
+
+/* Describe the file for people (AS_JSON 0) or programs (AS_JSON 1):
+ * schema, row groups, each column chunk's codec, encodings, sizes and
+ * statistics, and the key-value metadata. Appended to OUT. */
+TXF_MUST_CHECK int txf_pq_reader_describe(const txf_pq_reader *r, int as_json,
+                                          txf_buf *out, txf_err *err);
+
+/* Append V of column COL as text: NULL appends nothing; BOOLEAN
+ * true/false; DECIMAL with its scale ("-12.34"); DATE "YYYY-MM-DD";
+ * TIMESTAMP "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; DOUBLE in the shortest form
+ * that reads back exactly; STRING as is. */
+void txf_pq_value_format(const txf_pq_column *col, const txf_pq_value *v,
+                         txf_buf *out);
+
 #endif /* TXF_PARQUET_H */

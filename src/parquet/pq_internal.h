@@ -254,6 +254,10 @@ typedef struct pq_page_header {
 TXF_MUST_CHECK int pq_page_header_parse(pq_page_header *h, const void *p,
                                         size_t n, size_t *used, txf_err *err);
 
+/* The reader's footer and path (for describe.c). */
+const pq_filemeta *pq_reader_meta(const txf_pq_reader *r);
+const char *pq_reader_path(const txf_pq_reader *r);
+
 /* ------------------------------------------------------------- encodings */
 
 /* Bits needed to hold V (0 for 0). */

@@ -999,3 +999,6 @@ int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
   *has_row = 1;
   return 0;
 }
+
+const pq_filemeta *pq_reader_meta(const txf_pq_reader *r) { return &r->m; }
+const char *pq_reader_path(const txf_pq_reader *r) { return r->path; }

@@ -16,7 +16,7 @@
 #include "parquet/parquet.h"
 
 typedef struct pqt_table {
-  size_t n_rows, n_cols;
+  size_t n_rows, n_cols, cap_rows;
   txf_pq_value *v; /* row-major */
   txf_arena arena; /* string bytes */
 } pqt_table;
@@ -33,7 +33,11 @@ static inline void pqt_release(pqt_table *t) {
 }
 
 static inline txf_pq_value *pqt_add(pqt_table *t) {
-  t->v = txf_xrealloc(t->v, (t->n_rows + 1) * t->n_cols * sizeof *t->v);
+  if (t->n_rows == t->cap_rows) {
+    t->cap_rows = t->cap_rows ? t->cap_rows * 2 : 256;
+    t->v = txf_xrealloc(t->v, t->cap_rows * (t->n_cols ? t->n_cols : 1) *
+                                  sizeof *t->v);
+  }
   txf_pq_value *r = t->v + t->n_rows * t->n_cols;
   memset(r, 0, t->n_cols * sizeof *r);
   t->n_rows++;
@@ -142,9 +146,11 @@ static inline int pqt_write(const char *path, const txf_pq_schema *schema,
 static inline int pqt_read(const char *path, const char *const *names,
                            size_t n_names, pqt_table *t, txf_err *err) {
   txf_pq_reader *r;
+  pqt_init(t, 0);
   int rc = txf_pq_reader_open(&r, path, err);
   if (rc)
     return rc;
+  pqt_release(t);
   if (names)
     rc = txf_pq_reader_project(r, names, n_names, err);
   size_t nc = names ? n_names : txf_pq_reader_schema(r)->n_cols;
