@@ -282,6 +282,23 @@ void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
   out->data[out->len] = 0;
 }
 
+int pq_decompress_plausible(int codec, const void *in, size_t n, size_t want) {
+  if (codec == PQZ_UNCOMPRESSED)
+    return n == want;
+  if (codec == PQZ_SNAPPY) {
+    size_t len;
+    return snappy_uncompressed_length(in, n, &len) == SNAPPY_OK &&
+           len == want;
+  }
+  if (codec == PQZ_ZSTD) {
+    unsigned long long cs = ZSTD_getFrameContentSize(in, n);
+    if (cs == ZSTD_CONTENTSIZE_ERROR)
+      return 0;
+    return cs == ZSTD_CONTENTSIZE_UNKNOWN || cs == want;
+  }
+  return 0;
+}
+
 int pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
                   void *out, size_t want, const char **why) {
   if (codec == PQZ_UNCOMPRESSED) {

@@ -289,6 +289,9 @@ typedef struct pq_codec_ctx {
 void pq_codec_release(pq_codec_ctx *c);
 void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
                  txf_buf *out);
+/* 0 if N bytes of CODEC data at IN cannot decompress to WANT bytes
+ * (checked from the frame headers, before anything is allocated). */
+int pq_decompress_plausible(int codec, const void *in, size_t n, size_t want);
 /* Decompress exactly WANT bytes; -1 (with a static reason) on failure. */
 int pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
                   void *out, size_t want, const char **why);

@@ -16,7 +16,7 @@
 /* Limits that keep a hostile file from making us allocate without bound. */
 #define MAX_FOOTER_BYTES ((size_t)64 << 20)
 #define MAX_PAGE_BYTES ((size_t)256 << 20)
-#define MAX_PAGE_VALUES ((size_t)1 << 24)
+#define MAX_PAGE_VALUES ((size_t)1 << 22)
 
 typedef struct rcol {
   int leaf;   /* index among the file's columns */
@@ -786,6 +786,16 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
       (size_t)h->num_values > MAX_PAGE_VALUES)
     return CERR(TXF_ECORRUPT, "dictionary page too large (%d bytes, %d values)",
                 h->uncompressed_size, h->num_values);
+  size_t w = c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)width_of(c->ptype);
+  if (c->ptype == PQT_BOOLEAN
+          ? (size_t)h->num_values > (size_t)h->uncompressed_size * 8
+          : (size_t)h->num_values > (size_t)h->uncompressed_size / w)
+    return CERR(TXF_ECORRUPT, "dictionary page: %d values cannot fit in %d "
+                "bytes", h->num_values, h->uncompressed_size);
+  if (!pq_decompress_plausible(c->codec, body, (size_t)h->compressed_size,
+                               (size_t)h->uncompressed_size))
+    return CERR(TXF_ECORRUPT, "dictionary page: compressed data does not "
+                "match its size");
   free(c->dict_buf);
   c->dict_buf = txf_xmalloc((size_t)h->uncompressed_size + 1);
   const char *why = "";
@@ -852,6 +862,20 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     if ((size_t)h.uncompressed_size > MAX_PAGE_BYTES)
       return CERR(TXF_ECORRUPT, "page of %d bytes is too large",
                   h.uncompressed_size);
+    {
+      size_t lv = h.type == PQP_DATA_PAGE_V2
+                      ? (size_t)h.def_len + (size_t)h.rep_len
+                      : 0;
+      int comp = h.type == PQP_DATA_PAGE || h.is_compressed;
+      if (lv > (size_t)h.compressed_size || lv > (size_t)h.uncompressed_size ||
+          !pq_decompress_plausible(comp ? c->codec : PQZ_UNCOMPRESSED,
+                                   body + lv, (size_t)h.compressed_size - lv,
+                                   (size_t)h.uncompressed_size - lv))
+        return CERR(TXF_ECORRUPT,
+                    "page at file offset %" PRIu64
+                    ": compressed data does not match its size",
+                    at);
+    }
     const char *why = "";
     const uint8_t *levels = NULL, *vals;
     size_t levels_len = 0, vals_len;

@@ -21,6 +21,9 @@
 #define STAT_MAX_STR 64
 /* The dictionary is abandoned past this many PLAIN-encoded bytes. */
 #define DICT_MAX_BYTES (1u << 20)
+/* Rows per data page at most, whatever the page byte target: readers
+ * (ours included) bound the values of one page. */
+#define PAGE_MAX_ROWS ((size_t)1 << 20)
 
 typedef union sval {
   int64_t i;
@@ -862,6 +865,9 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
   for (size_t i = 0; i < w->n_cols; i++) {
     wcol *c = &w->cols[i];
     const txf_pq_value *v = &values[i];
+    /* Null values add no page bytes: bound the rows too. */
+    if (c->n_rows >= PAGE_MAX_ROWS)
+      flush_page(w, c);
     if (c->c.optional) {
       push_def(c, !v->is_null);
       bytes++;
@@ -916,6 +922,7 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
     if (c->page_bytes >= w->o.page_bytes)
       flush_page(w, c);
   }
+
   w->rg_rows++;
   w->rg_bytes += bytes;
   if (w->rg_bytes >= w->o.row_group_bytes) {

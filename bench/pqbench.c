@@ -1,0 +1,329 @@
+/* Driver for bench/b20-parquet.sh: txnflow's Parquet writer and reader
+ * against DuckDB's COPY ... (FORMAT parquet) and read_parquet on the same
+ * 10,000,000-row silver-shaped table, zstd. Prints one report.
+ *   pqbench DIR ROWS */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <duckdb.h>
+
+#include "parquet/parquet.h"
+
+static const txf_pq_column cols[] = {
+    {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
+    {"customer_id", TXF_PQ_STRING, 0, 0, 0},
+    {"card_id", TXF_PQ_STRING, 0, 0, 0},
+    {"merchant_id", TXF_PQ_STRING, 0, 0, 0},
+    {"txn_ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
+    {"amount", TXF_PQ_DECIMAL, 0, 18, 2},
+    {"currency", TXF_PQ_STRING, 0, 0, 0},
+    {"mcc", TXF_PQ_STRING, 0, 0, 0},
+    {"status", TXF_PQ_STRING, 0, 0, 0},
+    {"is_refund", TXF_PQ_BOOLEAN, 0, 0, 0},
+    {"channel", TXF_PQ_STRING, 0, 0, 0},
+    {"ingested_at", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
+    {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
+    {"source_file", TXF_PQ_STRING, 0, 0, 0},
+    {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
+};
+#define NC 15
+
+static uint64_t mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+typedef struct pools {
+  char cust[200000][9], card[300000][13], merch[50000][8], mcc[300][5];
+  char src[16][64];
+} pools;
+
+static void put_dec(char *o, uint64_t v, int w) {
+  for (int i = w - 1; i >= 0; i--) {
+    o[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+static void make_pools(pools *p) {
+  for (int i = 0; i < 200000; i++) {
+    p->cust[i][0] = 'C';
+    put_dec(p->cust[i] + 1, mix((uint64_t)i) % 10000000, 7);
+  }
+  for (int i = 0; i < 300000; i++) {
+    memcpy(p->card[i], "CARD", 4);
+    put_dec(p->card[i] + 4, mix((uint64_t)i + 7) % 100000000, 8);
+  }
+  for (int i = 0; i < 50000; i++) {
+    p->merch[i][0] = 'M';
+    put_dec(p->merch[i] + 1, mix((uint64_t)i + 9) % 1000000, 6);
+  }
+  for (int i = 0; i < 300; i++)
+    put_dec(p->mcc[i], 1000 + mix((uint64_t)i) % 9000, 4);
+  for (int i = 0; i < 16; i++)
+    snprintf(p->src[i], sizeof p->src[i],
+             "bronze/transactions/ingest_date=2025-09-10/part-%04d.csv", i);
+}
+
+static void set_str(txf_pq_value *v, const char *s, size_t n) {
+  v->is_null = 0;
+  v->v.str.ptr = s;
+  v->v.str.len = (uint32_t)n;
+}
+
+/* Row I of the table into V (strings point into P or BUF). */
+static void gen_row(const pools *p, uint64_t i, txf_pq_value *v,
+                    char buf[2][20]) {
+  static const char hex[] = "0123456789abcdef";
+  static const char *const curs[] = {"USD", "JPY", "EUR", "GBP", "CNY"};
+  static const char *const st[] = {"approved", "declined", "pending",
+                                   "reversed"};
+  static const char *const ch[] = {"online", "pos", "mobile"};
+  uint64_t r = mix(i), r2 = mix(i ^ 0x5555), r3 = mix(i + 0x1234567);
+  uint64_t id = mix(i * 2 + 1);
+  buf[0][0] = 't';
+  buf[0][1] = 'x';
+  for (int k = 0; k < 16; k++)
+    buf[0][2 + k] = hex[(id >> (4 * k)) & 15];
+  set_str(&v[0], buf[0], 18);
+  set_str(&v[1], p->cust[r % 200000], 8);
+  set_str(&v[2], p->card[(r >> 20) % 300000], 12);
+  set_str(&v[3], p->merch[(r >> 40) % 50000], 7);
+  int64_t ts = INT64_C(1757430000000000) +
+               (int64_t)(r2 % (uint64_t)86400000000);
+  v[4].is_null = 0;
+  v[4].v.i64 = ts;
+  int foreign = r3 % 10 == 0;
+  v[5].is_null = 0;
+  v[5].v.i64 = foreign ? (int64_t)((r3 >> 8) % 50000) + 100
+                       : (int64_t)((r3 >> 8) % 5000) * 10000;
+  if (foreign)
+    set_str(&v[6], curs[(r3 >> 32) % 5], 3);
+  else
+    set_str(&v[6], "KRW", 3);
+  set_str(&v[7], p->mcc[(r2 >> 40) % 300], 4);
+  unsigned s = (unsigned)((r3 >> 40) % 100);
+  const char *sv = st[s < 90 ? 0 : s < 96 ? 1 : s < 98 ? 2 : 3];
+  set_str(&v[8], sv, strlen(sv));
+  v[9].is_null = 0;
+  v[9].v.b = (r3 >> 50) % 50 == 0;
+  const char *cv = ch[(r2 >> 50) % 3];
+  set_str(&v[10], cv, strlen(cv));
+  v[11].is_null = 0;
+  v[11].v.i64 = ts + (int64_t)((r2 >> 20) % 3600000000u);
+  if (v[9].v.b) {
+    uint64_t oid = mix((i / 2) * 2 + 1);
+    buf[1][0] = 't';
+    buf[1][1] = 'x';
+    for (int k = 0; k < 16; k++)
+      buf[1][2 + k] = hex[(oid >> (4 * k)) & 15];
+    set_str(&v[12], buf[1], 18);
+  } else {
+    v[12].is_null = 1;
+  }
+  const char *sf = p->src[(i / 1000000) % 16];
+  set_str(&v[13], sf, strlen(sf));
+  v[14].is_null = 0;
+  v[14].v.i32 = 20341;
+}
+
+static double now_s(void) { return (double)txf_mono_us() / 1e6; }
+
+static long long fsize(const char *p) {
+  struct stat st;
+  return stat(p, &st) ? -1 : (long long)st.st_size;
+}
+
+static double duck_time(duckdb_connection con, const char *sql) {
+  duckdb_result res;
+  double t0 = now_s();
+  if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+    fprintf(stderr, "duckdb: %s: %s\n", sql, duckdb_result_error(&res));
+    exit(1);
+  }
+  double t = now_s() - t0;
+  duckdb_destroy_result(&res);
+  return t;
+}
+
+static void duck_exec(duckdb_connection con, const char *sql) {
+  (void)duck_time(con, sql);
+}
+
+static int64_t duck_i64(duckdb_connection con, const char *sql) {
+  duckdb_result res;
+  if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+    fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
+    exit(1);
+  }
+  int64_t v = duckdb_value_int64(&res, 0, 0);
+  duckdb_destroy_result(&res);
+  return v;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: pqbench DIR ROWS\n");
+    return 2;
+  }
+  const char *dir = argv[1];
+  uint64_t rows = strtoull(argv[2], NULL, 10);
+  pools *p = malloc(sizeof *p);
+  make_pools(p);
+  txf_pq_value v[NC];
+  char buf[2][20];
+  txf_err err;
+  char ours[512], duck1[512], duckn[512], sql[2048];
+  snprintf(ours, sizeof ours, "%s/txnflow.parquet", dir);
+  snprintf(duck1, sizeof duck1, "%s/duckdb-1thread.parquet", dir);
+  snprintf(duckn, sizeof duckn, "%s/duckdb-threads.parquet", dir);
+
+  /* Row generation alone, to subtract from the writer's time. */
+  double t0 = now_s();
+  int64_t sink = 0;
+  for (uint64_t i = 0; i < rows; i++) {
+    gen_row(p, i, v, buf);
+    sink += v[5].v.i64 + v[0].v.str.ptr[5];
+  }
+  double t_gen = now_s() - t0;
+
+  txf_pq_schema s = {cols, NC};
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD};
+  txf_pq_writer *w;
+  t0 = now_s();
+  if (txf_pq_writer_open(&w, ours, &s, &o, &err))
+    return fprintf(stderr, "%s\n", err.msg), 1;
+  for (uint64_t i = 0; i < rows; i++) {
+    gen_row(p, i, v, buf);
+    if (txf_pq_writer_add_row(w, v, &err))
+      return fprintf(stderr, "%s\n", err.msg), 1;
+  }
+  if (txf_pq_writer_finish(w, &err))
+    return fprintf(stderr, "%s\n", err.msg), 1;
+  txf_pq_writer_free(w);
+  double t_write = now_s() - t0;
+
+  /* Our reader: every column of every row. */
+  t0 = now_s();
+  txf_pq_reader *r;
+  if (txf_pq_reader_open(&r, ours, &err))
+    return fprintf(stderr, "%s\n", err.msg), 1;
+  int64_t n_read = 0, amount_sum = 0, n_orig = 0, str_bytes = 0;
+  for (;;) {
+    int has;
+    if (txf_pq_reader_next(r, v, &has, &err))
+      return fprintf(stderr, "%s\n", err.msg), 1;
+    if (!has)
+      break;
+    n_read++;
+    amount_sum += v[5].v.i64;
+    n_orig += !v[12].is_null;
+    str_bytes += v[0].v.str.len + v[13].v.str.len;
+  }
+  txf_pq_reader_free(r);
+  double t_read = now_s() - t0;
+
+  duckdb_database db;
+  duckdb_connection con;
+  if (duckdb_open(NULL, &db) || duckdb_connect(db, &con))
+    return 1;
+  duck_exec(con, "SET preserve_insertion_order=true");
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE t AS SELECT * FROM read_parquet('%s')", ours);
+  duck_exec(con, sql);
+  /* Exactness at scale: DuckDB's reading of our file agrees with ours. */
+  snprintf(sql, sizeof sql,
+           "SELECT (count(*) = %" PRId64 " AND sum(amount * 100)::BIGINT = %"
+           PRId64 " AND count(original_transaction_id) = %" PRId64
+           ")::INTEGER FROM t",
+           n_read, amount_sum, n_orig);
+  int ok = duck_i64(con, sql) == 1 && n_read == (int64_t)rows;
+  int64_t threads = duck_i64(con, "SELECT current_setting('threads')");
+
+  duck_exec(con, "SET threads=1");
+  snprintf(sql, sizeof sql,
+           "COPY t TO '%s' (FORMAT parquet, COMPRESSION zstd)", duck1);
+  double t_d1 = duck_time(con, sql);
+  snprintf(sql, sizeof sql, "SET threads=%" PRId64, threads);
+  duck_exec(con, sql);
+  snprintf(sql, sizeof sql,
+           "COPY t TO '%s' (FORMAT parquet, COMPRESSION zstd)", duckn);
+  double t_dn = duck_time(con, sql);
+
+  duck_exec(con, "SET threads=1");
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE r1 AS SELECT * FROM read_parquet('%s')", duck1);
+  double t_dr1 = duck_time(con, sql);
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE r2 AS SELECT * FROM read_parquet('%s')", ours);
+  double t_dr_ours = duck_time(con, sql);
+  snprintf(sql, sizeof sql, "SET threads=%" PRId64, threads);
+  duck_exec(con, sql);
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE r3 AS SELECT * FROM read_parquet('%s')", duck1);
+  double t_drn = duck_time(con, sql);
+  /* Our reader on DuckDB's file, for the other direction. */
+  t0 = now_s();
+  if (txf_pq_reader_open(&r, duck1, &err))
+    return fprintf(stderr, "%s\n", err.msg), 1;
+  int64_t n2 = 0;
+  for (;;) {
+    int has;
+    if (txf_pq_reader_next(r, v, &has, &err))
+      return fprintf(stderr, "%s\n", err.msg), 1;
+    if (!has)
+      break;
+    n2++;
+  }
+  txf_pq_reader_free(r);
+  double t_read_duck = now_s() - t0;
+  ok = ok && n2 == (int64_t)rows;
+  duckdb_disconnect(&con);
+  duckdb_close(&db);
+
+  long long s_ours = fsize(ours), s_d1 = fsize(duck1), s_dn = fsize(duckn);
+  double net = t_write - t_gen;
+  double R = (double)rows;
+  printf("rows: %" PRIu64 ", 15 silver columns, zstd level 3, 2 cores "
+         "(DuckDB default threads = %" PRId64 ")\n",
+         rows, threads);
+  printf("row generation alone (subtracted below): %.2f s [%" PRId64 "]\n",
+         t_gen, sink & 1);
+  printf("WRITE  txnflow (1 thread)     %7.2f s  %10.0f rows/s  %11lld bytes"
+         "  (%.2f s with generation)\n",
+         net, R / net, s_ours, t_write);
+  printf("WRITE  DuckDB COPY, threads=1 %7.2f s  %10.0f rows/s  %11lld bytes\n",
+         t_d1, R / t_d1, s_d1);
+  printf("WRITE  DuckDB COPY, threads=%-2" PRId64 "%7.2f s  %10.0f rows/s  "
+         "%11lld bytes\n",
+         threads, t_dn, R / t_dn, s_dn);
+  printf("READ   txnflow, its own file  %7.2f s  %10.0f rows/s\n", t_read,
+         R / t_read);
+  printf("READ   txnflow, DuckDB's file %7.2f s  %10.0f rows/s\n",
+         t_read_duck, R / t_read_duck);
+  printf("READ   DuckDB, its own file, threads=1   %7.2f s  %10.0f rows/s\n",
+         t_dr1, R / t_dr1);
+  printf("READ   DuckDB, txnflow's file, threads=1 %7.2f s  %10.0f rows/s\n",
+         t_dr_ours, R / t_dr_ours);
+  printf("READ   DuckDB, its own file, threads=%-2" PRId64 "  %7.2f s  %10.0f "
+         "rows/s\n",
+         threads, t_drn, R / t_drn);
+  printf("RATIO  write speed txnflow / DuckDB 1 thread:   %.2fx (goal >= 1)\n",
+         t_d1 / net);
+  printf("RATIO  write speed txnflow / DuckDB %" PRId64 " threads: %.2fx\n",
+         threads, t_dn / net);
+  printf("RATIO  file size txnflow / DuckDB:              %.3f (goal <= 1.10)\n",
+         (double)s_ours / (double)s_d1);
+  printf("RATIO  read speed txnflow / DuckDB 1 thread:    %.2fx\n",
+         t_dr1 / t_read);
+  printf("CHECK  DuckDB reads txnflow's file with the same count, sum(amount) "
+         "and nulls; txnflow reads DuckDB's file: %s\n",
+         ok ? "ok" : "MISMATCH");
+  free(p);
+  return ok ? 0 : 1;
+}
