@@ -88,6 +88,48 @@ static uint32_t threshold(double rate) {
   return (uint32_t)t;
 }
 
+/* exp and log from IEEE basic operations only (+ - * / are correctly
+ * rounded everywhere, libm's exp and log are not), so amounts are the same
+ * bytes on every machine. Accurate to a few ulps, plenty for amounts. */
+static double det_exp(double x) {
+  if (x < -700)
+    return 0;
+  if (x > 700)
+    x = 700;
+  /* x = k ln2 + r, |r| <= ln2/2; exp(r) by its Taylor series. */
+  double kd = x * 1.4426950408889634 + (x < 0 ? -0.5 : 0.5);
+  int k = (int)kd;
+  double r = x - k * 0.6931471805599453;
+  double term = 1, sum = 1;
+  for (int n = 1; n < 18; n++) {
+    term = term * r / n;
+    sum += term;
+  }
+  double p2 = 1;
+  for (int i = 0; i < (k < 0 ? -k : k); i++)
+    p2 *= 2;
+  return k < 0 ? sum / p2 : sum * p2;
+}
+
+static double det_log(double x) {
+  /* x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh((m-1)/(m+1)). */
+  int e = 0;
+  while (x >= 1.4142135623730951) {
+    x /= 2;
+    e++;
+  }
+  while (x < 0.7071067811865476) {
+    x *= 2;
+    e--;
+  }
+  double z = (x - 1) / (x + 1), z2 = z * z, term = z, sum = 0;
+  for (int n = 1; n < 60; n += 2) {
+    sum += term / n;
+    term *= z2;
+  }
+  return 2 * sum + e * 0.6931471805599453;
+}
+
 /* Acklam's rational approximation of the standard normal quantile. */
 static double probit(double p) {
   static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
@@ -103,13 +145,13 @@ static double probit(double p) {
                              2.445134137142996e+00, 3.754408661907416e+00};
   double q, r;
   if (p < 0.02425) {
-    q = sqrt(-2 * log(p));
+    q = sqrt(-2 * det_log(p));
     return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q +
             c[5]) /
            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   if (p > 1 - 0.02425) {
-    q = sqrt(-2 * log(1 - p));
+    q = sqrt(-2 * det_log(1 - p));
     return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q +
              c[5]) /
            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
@@ -431,7 +473,7 @@ static void purchase_of(const feed *f, int32_t day, uint32_t i, uint64_t b,
   double zc = f->probit[(hc >> 20) & 4095];
   double za = f->probit[r6 & 4095];
   const feed_mcc *mc = &feed_mccs[m];
-  double krw = mc->median_krw * exp(0.55 * zc + mc->sigma * za);
+  double krw = mc->median_krw * det_exp(0.55 * zc + mc->sigma * za);
   double lo = mc->median_krw / 50.0, hi = mc->median_krw * 60.0;
   krw = krw < lo ? lo : krw > hi ? hi : krw;
   if (krw < 100)
