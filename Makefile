@@ -93,7 +93,7 @@ build/obj/tests/lib/unit_main.o build/asan/obj/tests/lib/unit_main.o: build/gen/
 
 test: deps
 	@$(MAKE) --no-print-directory asan release
-	@TXNFLOW=$(CURDIR)/build/asan/txnflow UNIT=$(CURDIR)/build/asan/unit-tests sh tests/run.sh
+	@TXNFLOW=$(CURDIR)/build/asan/txnflow UNIT=$(CURDIR)/build/asan/unit-tests bash tests/run.sh
 
 check: test
 	@valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
