@@ -538,6 +538,7 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
   } else {
     purchase_of(f, day, i, b, t);
   }
+  /* Version 2 keeps time and amount unless changed below. */
   /* Time of day from the diurnal curve of the day type. */
   int weekend = txf_date_weekday((txf_date){day}) >= 5;
   uint64_t r8 = stream(b, 8);
@@ -547,7 +548,8 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
     hour++;
   int32_t sec = hour * 3600 + (int32_t)(((r8 >> 32) * 3600) >> 32);
   int64_t ts_s = feed_local_to_utc_s(f, day, sec);
-  t->ts_us = ts_s * TXF_US_PER_S;
+  t->ts_us = t->ts2_us = ts_s * TXF_US_PER_S;
+  t->amount2_minor = t->amount_minor;
   uint64_t r9 = stream(b, 9);
   int32_t x1 = pl->day[FEED_K_NEW];
   if (pl->lag == 0) {
@@ -571,5 +573,18 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
                                           (int32_t)(ms / 1000)) *
                           TXF_US_PER_S +
                       (ms % 1000) * 1000;
+    uint64_t r10 = stream(b, 10);
+    /* 20 %: the processor corrects the time, up to 6 h earlier, so a few
+     * versions move to the previous day's partition. */
+    if ((r10 & 0xFF) < 51)
+      t->ts2_us = t->ts_us - (int64_t)(1 + (r10 >> 8) % 21600) * TXF_US_PER_S;
+    /* 30 % of captures of a pending authorisation settle another amount
+     * (fuel pre-authorisations, tips, hotel deposits): 60..120 %. */
+    if (pl->status1 == FEED_PENDING && pl->status2 == FEED_APPROVED &&
+        ((r10 >> 32) & 0xFF) < 77) {
+      int64_t pct = 60 + (int64_t)((r10 >> 40) % 61);
+      int64_t step = feed_currencies[t->currency].round_minor;
+      t->amount2_minor = round_down_to(t->amount_minor * pct / 100, step);
+    }
   }
 }

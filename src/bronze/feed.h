@@ -70,8 +70,9 @@ typedef struct feed_currency {
 extern const feed_currency feed_currencies[];
 extern const int feed_n_currencies; /* [0] is KRW */
 
-/* A transaction's attributes (version 1; version 2 differs in status and
- * ingested_at only). Times are UTC microseconds. */
+/* A transaction's attributes. Version 2 differs in status and
+ * ingested_at, and sometimes in txn_ts and amount. Times are UTC
+ * microseconds. */
 typedef struct feed_txn {
   int32_t day;
   uint32_t index;
@@ -86,6 +87,8 @@ typedef struct feed_txn {
   int64_t ts_us;
   int64_t ingested1_us; /* version 1 */
   int64_t ingested2_us; /* version 2, if any */
+  int64_t ts2_us;       /* version 2's txn_ts (a correction, or ts_us) */
+  int64_t amount2_minor; /* version 2's amount (settled, or amount_minor) */
   int32_t orig_day;     /* refund: the purchase it refunds */
   uint32_t orig_index;
 } feed_txn;

@@ -366,10 +366,11 @@ static char *put_line(gen *g, char *p, const feed_plan *pl, const feed_txn *t,
   p = put_fixed(p, t->merchant, 7);
   *p++ = ',';
   start[4] = p;
-  p = put_ts(g, p, t->ts_us, 0);
+  p = put_ts(g, p, v == 1 ? t->ts_us : t->ts2_us, 0);
   *p++ = ',';
   start[5] = p;
-  p = put_amount(p, t->amount_minor, t->currency);
+  p = put_amount(p, v == 1 ? t->amount_minor : t->amount2_minor,
+                 t->currency);
   *p++ = ',';
   start[6] = p;
   memcpy(p, feed_currencies[t->currency].code, 3); /* ISO 4217: 3 letters */

@@ -116,6 +116,7 @@ TEST(feed_txn_times_and_versions) {
   int32_t day = txf_date_from_ymd(2025, 9, 1).days;
   feed_setup(&f, &p, &tz, day);
   int hours[24] = {0};
+  int moved_day = 0, new_amount = 0;
   int prev_utc_day = 0;
   for (uint32_t i = 0; i < 5000; i++) {
     feed_plan pl;
@@ -132,6 +133,17 @@ TEST(feed_txn_times_and_versions) {
       ASSERT(t.ingested2_us > t.ingested1_us);
       ASSERT_EQ_I64(txf_tz_local_date(tz, t.ingested2_us).days,
                     pl.day[FEED_K_VERSION]);
+      ASSERT(t.ts2_us <= t.ts_us &&
+             t.ts_us - t.ts2_us <= 6 * 3600 * TXF_US_PER_S);
+      moved_day += txf_tz_local_date(tz, t.ts2_us).days != day;
+      if (t.amount2_minor != t.amount_minor) {
+        ASSERT(pl.status1 == FEED_PENDING && pl.status2 == FEED_APPROVED);
+        ASSERT(t.amount2_minor > 0);
+        new_amount++;
+      }
+    } else {
+      ASSERT_EQ_I64(t.ts2_us, t.ts_us);
+      ASSERT_EQ_I64(t.amount2_minor, t.amount_minor);
     }
     ASSERT(t.amount_minor > 0);
     ASSERT(t.mcc < feed_n_mccs);
@@ -150,6 +162,9 @@ TEST(feed_txn_times_and_versions) {
    * previous UTC day. */
   ASSERT(hours[12] > 5 * hours[4]);
   ASSERT(prev_utc_day > 500 && prev_utc_day < 2500);
+  /* Some versions move to the previous day; some settle a new amount. */
+  ASSERT(moved_day > 0 && moved_day < 100);
+  ASSERT(new_amount > 50);
   txf_tz_free(tz);
 }
 
