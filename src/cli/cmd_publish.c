@@ -1,0 +1,278 @@
+/* txnflow publish: the lake and the marts to S3; and a few object commands
+ * (ls, get, put, head, rm) on the configured bucket. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "publish/publish.h"
+
+TXF_COMMAND(publish, "upload the lake and the marts to S3");
+
+static const char usage[] =
+    "usage: txnflow publish --date D [--dry-run] [--json] [--data DIR]\n"
+    "       txnflow publish ls [PREFIX]\n"
+    "       txnflow publish get KEY\n"
+    "       txnflow publish put FILE KEY\n"
+    "       txnflow publish head KEY\n"
+    "       txnflow publish rm KEY...\n"
+    "\n"
+    "Upload the silver partitions and the marts (mart_* tables exported as\n"
+    "Parquet) to the bucket in txnflow.yml's publish.s3, skipping objects\n"
+    "whose SHA-256 already matches, deleting objects superseded by a\n"
+    "rewrite, and writing PREFIX_manifest.json last (every key with its size\n"
+    "and SHA-256), so readers can tell a complete publish from a partial\n"
+    "one. A second publish of the same state uploads nothing.\n"
+    "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
+    "AWS_SESSION_TOKEN; see docs/publish.md.\n"
+    "\n"
+    "The object commands work on bucket keys (with the prefix): ls lists\n"
+    "key, size and ETag; get writes the object to stdout; head prints its\n"
+    "size and SHA-256; rm deletes.\n"
+    "\n"
+    "Options:\n"
+    "  --date D       the logical date published (YYYY-MM-DD)\n"
+    "  --dry-run      show what would be uploaded and deleted; change nothing\n"
+    "  --json         machine-readable summary\n"
+    "  -v, --verbose  list each object uploaded and deleted\n"
+    "  --data DIR     data directory (default: the project's)\n"
+    "  -h, --help     show this help\n"
+    "\n"
+    "Example:\n"
+    "  txnflow publish --date 2025-09-01\n";
+
+static void human_bytes(uint64_t n, char *out, size_t cap) {
+  if (n < 1024)
+    snprintf(out, cap, "%llu B", (unsigned long long)n);
+  else if (n < (1u << 20))
+    snprintf(out, cap, "%.1f KiB", (double)n / 1024);
+  else if (n < (1u << 30))
+    snprintf(out, cap, "%.1f MiB", (double)n / (1 << 20));
+  else
+    snprintf(out, cap, "%.2f GiB", (double)n / (1u << 30));
+}
+
+static void print_report(const txf_publish_report *r, int dry, int verbose) {
+  char ub[32], sb[32];
+  human_bytes(r->uploaded_bytes, ub, sizeof ub);
+  human_bytes(r->skipped_bytes, sb, sizeof sb);
+  printf("publish %s to %s%s\n", r->date, r->target, dry ? " (dry run)" : "");
+  if (r->n_changed >= 0) {
+    printf("  partitions changed by the clean of %s: %lld\n", r->date,
+           (long long)r->n_changed);
+  }
+  printf("  uploaded  %llu objects, %llu bytes (%s)\n",
+         (unsigned long long)r->uploaded,
+         (unsigned long long)r->uploaded_bytes, ub);
+  printf("  skipped   %llu objects, %llu bytes (%s): checksum matches\n",
+         (unsigned long long)r->skipped, (unsigned long long)r->skipped_bytes,
+         sb);
+  printf("  deleted   %llu objects (superseded)\n",
+         (unsigned long long)r->deleted);
+  printf("  manifest  %s (%s)\n", r->manifest_key,
+         r->manifest_uploaded ? (dry ? "would be written" : "written")
+                              : "unchanged");
+  if (r->retries)
+    printf("  retries   %llu of %llu requests\n",
+           (unsigned long long)r->retries, (unsigned long long)r->requests);
+  if (verbose) {
+    for (size_t i = 0; i < r->n_uploaded_keys; i++)
+      printf("  + %s\n", r->uploaded_keys[i]);
+    for (size_t i = 0; i < r->n_deleted_keys; i++)
+      printf("  - %s\n", r->deleted_keys[i]);
+  }
+}
+
+static void print_json(const txf_publish_report *r, int dry) {
+  json_t *o = json_object();
+  json_object_set_new(o, "date", json_string(r->date));
+  json_object_set_new(o, "target", json_string(r->target));
+  json_object_set_new(o, "dry_run", json_boolean(dry));
+  json_object_set_new(o, "objects", json_integer((json_int_t)r->n_local));
+  json_object_set_new(o, "uploaded", json_integer((json_int_t)r->uploaded));
+  json_object_set_new(o, "uploaded_bytes",
+                      json_integer((json_int_t)r->uploaded_bytes));
+  json_object_set_new(o, "skipped", json_integer((json_int_t)r->skipped));
+  json_object_set_new(o, "skipped_bytes",
+                      json_integer((json_int_t)r->skipped_bytes));
+  json_object_set_new(o, "deleted", json_integer((json_int_t)r->deleted));
+  json_object_set_new(o, "manifest", json_string(r->manifest_key));
+  json_object_set_new(o, "manifest_uploaded",
+                      json_boolean(r->manifest_uploaded));
+  if (r->n_changed >= 0) {
+    json_t *a = json_array();
+    for (int64_t i = 0; i < r->n_changed; i++)
+      json_array_append_new(a, json_string(r->changed[i]));
+    json_object_set_new(o, "partitions_changed", a);
+  } else {
+    json_object_set_new(o, "partitions_changed", json_null());
+  }
+  json_t *up = json_array(), *del = json_array();
+  for (size_t i = 0; i < r->n_uploaded_keys; i++)
+    json_array_append_new(up, json_string(r->uploaded_keys[i]));
+  for (size_t i = 0; i < r->n_deleted_keys; i++)
+    json_array_append_new(del, json_string(r->deleted_keys[i]));
+  json_object_set_new(o, "uploaded_keys", up);
+  json_object_set_new(o, "deleted_keys", del);
+  json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
+  json_object_set_new(o, "retries", json_integer((json_int_t)r->retries));
+  char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  printf("%s\n", s);
+  free(s);
+  json_decref(o);
+}
+
+/* The S3 client for the project's publish.s3 settings. */
+static int open_s3(txf_ctx *ctx, txf_publish_settings *set, txf_s3 **s3,
+                   txf_err *err) {
+  txf_project *p;
+  int rc = txf_ctx_project(ctx, &p, err);
+  if (rc == TXF_ENOTFOUND)
+    return txf_err_set(err, TXF_ENOTFOUND,
+                       "not in a txnflow project (no txnflow.yml in %s)",
+                       ctx->cwd);
+  if (!rc)
+    rc = txf_publish_settings_load(set, p, err);
+  if (!rc && !set->has_s3)
+    return txf_err_set(err, TXF_ECONFIG,
+                       "%s: no publish.s3 section (see docs/publish.md)",
+                       p->config_path);
+  if (!rc)
+    rc = txf_s3_new(s3, &set->s3, &ctx->log, err);
+  return rc;
+}
+
+static int object_command(txf_ctx *ctx, const char *op, int argc,
+                          char **argv) {
+  int n = argc - optind - 1; /* operands after the op word */
+  char **a = argv + optind + 1;
+  int bad = (!strcmp(op, "ls") && n > 1) || (!strcmp(op, "get") && n != 1) ||
+            (!strcmp(op, "head") && n != 1) || (!strcmp(op, "put") && n != 2) ||
+            (!strcmp(op, "rm") && n < 1);
+  if (bad)
+    return txf_cli_usage_error("publish", "%s: wrong number of operands", op);
+  txf_err err;
+  txf_err_clear(&err);
+  txf_publish_settings set;
+  txf_s3 *s3 = NULL;
+  int rc = open_s3(ctx, &set, &s3, &err);
+  if (!rc && !strcmp(op, "ls")) {
+    txf_s3_list l = {0};
+    rc = txf_s3_list_prefix(s3, n ? a[0] : set.prefix, &l, &err);
+    for (size_t i = 0; !rc && i < l.n; i++)
+      printf("%s\t%llu\t%s\n", l.items[i].key,
+             (unsigned long long)l.items[i].size_bytes, l.items[i].etag);
+    txf_s3_list_release(&l);
+  } else if (!rc && !strcmp(op, "get")) {
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    rc = txf_s3_get(s3, a[0], &b, &err);
+    if (!rc && b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+      rc = txf_err_errno(&err, TXF_EIO, "stdout");
+    txf_buf_release(&b);
+  } else if (!rc && !strcmp(op, "head")) {
+    txf_s3_object o;
+    rc = txf_s3_head(s3, a[0], &o, &err);
+    if (!rc)
+      printf("key %s\nsize %llu\netag %s\nsha256 %s\n", o.key,
+             (unsigned long long)o.size_bytes, o.etag,
+             o.sha256[0] ? o.sha256 : "-");
+    txf_s3_object_release(&o);
+  } else if (!rc && !strcmp(op, "put")) {
+    char *path = txf_path_abs(ctx->cwd, a[0]);
+    rc = txf_s3_put_file(s3, a[1], path, NULL, NULL, &err);
+    free(path);
+    if (!rc)
+      printf("put %s (%llu requests, %llu retries)\n", a[1],
+             (unsigned long long)txf_s3_get_stats(s3)->requests,
+             (unsigned long long)txf_s3_get_stats(s3)->retries);
+  } else if (!rc) {
+    rc = txf_s3_delete(s3, (const char *const *)a, (size_t)n, &err);
+  }
+  txf_s3_free(s3);
+  return rc ? txf_cli_fail("publish", &err) : TXF_EXIT_OK;
+}
+
+int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {{"date", required_argument, 0, 'D'},
+                                       {"dry-run", no_argument, 0, 'n'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"verbose", no_argument, 0, 'v'},
+                                       {"data", required_argument, 0, 'd'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *data_opt = NULL, *date_opt = NULL;
+  int json = 0, dry = 0, verbose = 0;
+  int c;
+  while ((c = txf_cli_getopt("publish", argc, argv, ":hv", opts)) != -1) {
+    switch (c) {
+    case 'D':
+      date_opt = optarg;
+      break;
+    case 'n':
+      dry = 1;
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'v':
+      verbose = 1;
+      break;
+    case 'd':
+      data_opt = optarg;
+      break;
+    case 'h':
+      return txf_cli_help(usage);
+    default:
+      return TXF_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    const char *op = argv[optind];
+    static const char *const ops[] = {"ls", "get", "put", "head", "rm"};
+    for (size_t i = 0; i < TXF_ARRAY_LEN(ops); i++)
+      if (!strcmp(op, ops[i]))
+        return object_command(ctx, op, argc, argv);
+    const char *close = txf_str_closest(op, ops, TXF_ARRAY_LEN(ops));
+    return txf_cli_usage_error("publish", "unknown operand '%s'%s%s%s", op,
+                               close ? " (did you mean '" : "",
+                               close ? close : "", close ? "'?)" : "");
+  }
+  if (!date_opt)
+    return txf_cli_usage_error("publish", "--date is required");
+  txf_date date;
+  int urc = txf_cli_parse_date("publish", "--date", date_opt, &date);
+  if (urc)
+    return urc;
+
+  txf_err err;
+  txf_err_clear(&err);
+  txf_publish_settings set;
+  txf_s3 *s3 = NULL;
+  char *data = NULL;
+  txf_store *store = NULL;
+  int rc = open_s3(ctx, &set, &s3, &err);
+  if (!rc)
+    rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
+  if (!rc)
+    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  txf_publish_report rep;
+  memset(&rep, 0, sizeof rep);
+  if (!rc) {
+    txf_publish_opts po = {.data_dir = data, .date = date, .dry_run = dry,
+                           .log = &ctx->log, .now_us = txf_ctx_now(ctx)};
+    rc = txf_publish_run(s3, store, &set, &po, &rep, &err);
+  }
+  if (!rc) {
+    if (json)
+      print_json(&rep, dry);
+    else
+      print_report(&rep, dry, verbose);
+  }
+  txf_publish_report_release(&rep);
+  txf_store_close(store);
+  free(data);
+  txf_s3_free(s3);
+  return rc ? txf_cli_fail("publish", &err) : TXF_EXIT_OK;
+}

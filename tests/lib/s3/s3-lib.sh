@@ -1,0 +1,79 @@
+# Start and stop the loopback S3 test server (server.js: s3rver behind a
+# SigV4-checking, fault-injecting proxy) from a test script. Source after
+# test-lib.sh:
+#
+#   . "$ROOT/tests/lib/s3/s3-lib.sh"
+#   s3_start lake            # bucket "lake"; sets S3_PORT, S3_ENDPOINT
+#   s3_check list txnflow/   # the AWS SDK's view of the bucket
+#   s3_fault '[{"method":"PUT","action":"status","status":503,"count":2}]'
+#
+# The server listens on a free loopback port (the kernel picks it) and is
+# stopped on exit by a trap. The credentials it accepts are exported as the
+# AWS_* variables; a test that wants a wrong secret overrides them.
+
+S3_DIR=$ROOT/tests/lib/s3
+S3_ACCESS_KEY=txnflow-test
+S3_SECRET_KEY=txnflow-secret
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+export NODE_PATH=$ROOT/node_modules
+
+s3_stop() {
+	if [ -n "${S3_PID:-}" ]; then
+		kill "$S3_PID" 2>/dev/null
+		wait "$S3_PID" 2>/dev/null
+		S3_PID=
+	fi
+}
+
+# s3_start BUCKET...
+s3_start() {
+	_s3_state=$TRASH/.s3
+	rm -rf "$_s3_state" && mkdir -p "$_s3_state"
+	_args=""
+	for _b in "$@"; do _args="$_args --bucket $_b"; done
+	node "$S3_DIR/server.js" --dir "$_s3_state/data" \
+		--port-file "$_s3_state/port" $_args \
+		--access-key "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
+		>"$_s3_state/server.log" 2>&1 &
+	S3_PID=$!
+	trap 's3_stop' EXIT
+	_i=0
+	while [ ! -s "$_s3_state/port" ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 300 ] || ! kill -0 "$S3_PID" 2>/dev/null; then
+			echo "s3 test server did not start:" >&2
+			cat "$_s3_state/server.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	S3_PORT=$(cat "$_s3_state/port")
+	S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+	export S3_PORT S3_ENDPOINT
+}
+
+# s3_check BUCKET CMD ARGS...: the AWS SDK for JavaScript on the server
+s3_check() {
+	_b=$1
+	shift
+	node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
+}
+
+# s3_fault JSON: queue fault rules (see server.js)
+s3_fault() {
+	curl -sf -X POST --data-binary "$1" "$S3_ENDPOINT/__faults" >/dev/null
+}
+
+s3_faults_clear() {
+	curl -sf -X DELETE "$S3_ENDPOINT/__faults" >/dev/null
+}
+
+# s3_stats: the server's counters as JSON; s3_stats_reset zeroes them
+s3_stats() {
+	curl -sf "$S3_ENDPOINT/__stats"
+}
+
+s3_stats_reset() {
+	curl -sf -X DELETE "$S3_ENDPOINT/__stats" >/dev/null
+}
