@@ -3,7 +3,7 @@
 // (@aws-sdk/client-s3), pointed at the loopback test server. It checks what
 // txnflow's own client wrote, and writes objects for txnflow to read.
 //
-//   node check.js ENDPOINT BUCKET list [PREFIX]   "key size sha256" per object
+//   node check.js ENDPOINT BUCKET list [PREFIX]   "key<TAB>size<TAB>sha256" per object
 //   node check.js ENDPOINT BUCKET get KEY         the object's bytes to stdout
 //   node check.js ENDPOINT BUCKET put KEY FILE    upload FILE
 //   node check.js ENDPOINT BUCKET head KEY        JSON: size, etag, metadata
@@ -53,7 +53,7 @@ async function main() {
       for (const o of r.Contents || []) {
         const g = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
         const data = await bodyBytes(g.Body);
-        rows.push(`${o.Key} ${data.length} ${crypto.createHash('sha256').update(data).digest('hex')}`);
+        rows.push(`${o.Key}\t${data.length}\t${crypto.createHash('sha256').update(data).digest('hex')}`);
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);

@@ -57,7 +57,7 @@ s3_start() {
 s3_check() {
 	_b=$1
 	shift
-	node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
+	timeout 120 node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
 }
 
 # s3_fault JSON: queue fault rules (see server.js)

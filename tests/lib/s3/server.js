@@ -317,7 +317,12 @@ async function main() {
         const st = fault.status || 500;
         return s3Error(res, st, fault.code || (st === 503 ? 'SlowDown' : 'InternalError'), 'injected fault');
       }
-      if (fault.action === 'slow') await sleep(fault.delay_ms || 1000);
+      if (fault.action === 'slow') {
+        await sleep(fault.delay_ms || 1000);
+        // A client that gave up meanwhile gets nothing done: a late copy of
+        // a request must not overwrite what its retry wrote.
+        if (req.socket.destroyed) return;
+      }
     }
     let bad;
     try {
