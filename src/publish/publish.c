@@ -507,7 +507,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
       rc = export_marts(&l, wh, tmpdir, err);
     free(wh);
   }
-  if (!rc)
+  if (!rc && l.n)
     qsort(l.v, l.n, sizeof *l.v, local_cmp);
   uint64_t total = 0;
   for (size_t i = 0; i < l.n && !rc; i++) {
@@ -526,7 +526,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
     rc = txf_s3_list_prefix(s3, p, &remote, err);
     free(p);
   }
-  if (!rc)
+  if (!rc && remote.n)
     qsort(remote.items, remote.n, sizeof *remote.items, remote_cmp);
 
   txf_progress prog;
@@ -571,7 +571,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
     for (size_t i = 0; i < remote.n; i++) {
       const char *k = remote.items[i].key + strlen(set->prefix);
       local_obj probe = {.key = (char *)k};
-      if (!bsearch(&probe, l.v, l.n, sizeof *l.v, local_cmp)) {
+      if (!l.n || !bsearch(&probe, l.v, l.n, sizeof *l.v, local_cmp)) {
         gone = txf_xrealloc(gone, (n_gone + 1) * sizeof *gone);
         gone[n_gone++] = remote.items[i].key;
       }
@@ -600,7 +600,8 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
     int recorded = 0;
     int same = 0;
     if (!rc) {
-      qsort(mine.items, mine.n, sizeof *mine.items, remote_cmp);
+      if (mine.n)
+        qsort(mine.items, mine.n, sizeof *mine.items, remote_cmp);
       same = already_there(s3, st, &mine, r->manifest_key, mlen, sha,
                            o->now_us, &recorded, err);
     }

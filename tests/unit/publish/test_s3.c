@@ -1,0 +1,218 @@
+/* The S3 client's building blocks: encoding, canonical queries, the small
+ * XML reader, backoff; and the publish settings. The client itself is
+ * tested end to end against a loopback server (tests/cli/t5000-*). */
+#include <stdlib.h>
+
+#include "../../lib/unit.h"
+#include "publish/publish.h"
+
+static char *enc(const char *s, int keep_slash) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_s3_uri_encode(&b, s, keep_slash);
+  return txf_buf_take(&b, NULL);
+}
+
+TEST(s3_uri_encode_keeps_unreserved_and_slash) {
+  char *a = enc("silver/year=2025/a b+c~_.-ü", 1);
+  ASSERT_EQ_STR(a, "silver/year%3D2025/a%20b%2Bc~_.-%C3%BC");
+  free(a);
+  a = enc("a/b", 0);
+  ASSERT_EQ_STR(a, "a%2Fb");
+  free(a);
+}
+
+TEST(s3_query_is_sorted_with_equals_on_each_param) {
+  const char *q[] = {"uploadId", "x/y=", "partNumber", "2", "uploads", NULL};
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_s3_query_build(&b, q, 3);
+  ASSERT_EQ_STR(b.data, "partNumber=2&uploadId=x%2Fy%3D&uploads=");
+  txf_buf_release(&b);
+  /* list-type sorts before max-keys and prefix; an empty prefix keeps
+   * its '=' */
+  const char *l[] = {"prefix", "", "max-keys", "1000", "list-type", "2",
+                     "continuation-token", "a+b"};
+  txf_buf_init(&b, 0);
+  txf_s3_query_build(&b, l, 4);
+  ASSERT_EQ_STR(b.data,
+                "continuation-token=a%2Bb&list-type=2&max-keys=1000&prefix=");
+  txf_buf_release(&b);
+}
+
+TEST(s3_xml_next_reads_elements_and_entities) {
+  const char *x = "<?xml version=\"1.0\"?><ListBucketResult xmlns=\"u\">"
+                  "<KeyCount>2</KeyCount>"
+                  "<Contents><Key>a &amp; b &lt;c&gt; &#233;&#x4e2d;</Key>"
+                  "<Size>12</Size></Contents>"
+                  "<Contents><Key>k2</Key><Size>0</Size></Contents>"
+                  "<IsTruncated>false</IsTruncated><Empty/></ListBucketResult>";
+  const char *p = x, *end = x + strlen(x);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT(txf_s3_xml_next(&p, end, "Key", &b)); /* not <KeyCount> */
+  ASSERT_EQ_STR(b.data, "a & b <c> \xc3\xa9\xe4\xb8\xad");
+  txf_buf_reset(&b);
+  ASSERT(txf_s3_xml_next(&p, end, "Key", &b));
+  ASSERT_EQ_STR(b.data, "k2");
+  txf_buf_reset(&b);
+  ASSERT(!txf_s3_xml_next(&p, end, "Key", &b));
+  p = x;
+  ASSERT(txf_s3_xml_next(&p, end, "IsTruncated", &b));
+  ASSERT_EQ_STR(b.data, "false");
+  txf_buf_reset(&b);
+  p = x;
+  ASSERT(txf_s3_xml_next(&p, end, "Empty", &b));
+  ASSERT_EQ_I64(b.len, 0);
+  /* an unknown entity is kept as text; an unclosed element is absent */
+  const char *y = "<Key>a &bogus; b</Key><Open>never closed";
+  p = y;
+  ASSERT(txf_s3_xml_next(&p, y + strlen(y), "Key", &b));
+  ASSERT_EQ_STR(b.data, "a &bogus; b");
+  ASSERT(!txf_s3_xml_next(&p, y + strlen(y), "Open", NULL));
+  txf_buf_release(&b);
+}
+
+TEST(s3_xml_next_handles_nested_same_name) {
+  const char *x = "<Error><Error>inner</Error><Code>X</Code></Error>";
+  const char *p = x;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT(txf_s3_xml_next(&p, x + strlen(x), "Error", &b));
+  ASSERT_EQ_STR(b.data, "<Error>inner</Error><Code>X</Code>");
+  ASSERT(*p == '\0');
+  txf_buf_release(&b);
+}
+
+TEST(s3_xml_escape_round_trips) {
+  txf_buf b, d;
+  txf_buf_init(&b, 0);
+  txf_buf_init(&d, 0);
+  (void)txf_buf_puts(&b, "<Key>");
+  txf_s3_xml_escape(&b, "a<&>\"'b");
+  (void)txf_buf_puts(&b, "</Key>");
+  ASSERT_EQ_STR(b.data, "<Key>a&lt;&amp;&gt;&quot;&apos;b</Key>");
+  const char *p = b.data;
+  ASSERT(txf_s3_xml_next(&p, b.data + b.len, "Key", &d));
+  ASSERT_EQ_STR(d.data, "a<&>\"'b");
+  txf_buf_release(&b);
+  txf_buf_release(&d);
+}
+
+TEST(s3_backoff_doubles_with_jitter_and_caps) {
+  uint64_t rng = 12345;
+  for (int i = 0; i < 200; i++) {
+    int64_t d1 = txf_s3_backoff_ms(1, 100, 5000, &rng);
+    ASSERT(d1 >= 50 && d1 <= 100);
+    int64_t d3 = txf_s3_backoff_ms(3, 100, 5000, &rng);
+    ASSERT(d3 >= 200 && d3 <= 400);
+    int64_t d20 = txf_s3_backoff_ms(20, 100, 5000, &rng);
+    ASSERT(d20 >= 2500 && d20 <= 5000);
+  }
+  /* jitter: not always the same value */
+  int64_t first = txf_s3_backoff_ms(4, 100, 5000, &rng);
+  int differs = 0;
+  for (int i = 0; i < 20; i++)
+    differs |= txf_s3_backoff_ms(4, 100, 5000, &rng) != first;
+  ASSERT(differs);
+}
+
+TEST(s3_new_needs_credentials_and_valid_settings) {
+  txf_s3 *s3 = NULL;
+  txf_err err;
+  txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1"};
+  unsetenv("AWS_ACCESS_KEY_ID");
+  setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  ASSERT(strstr(err.msg, "AWS_ACCESS_KEY_ID"));
+  ASSERT(!strstr(err.msg, "s3cr3t"));
+  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
+  c.endpoint = "ftp://x";
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  c.endpoint = "http://127.0.0.1:1/path";
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  c.endpoint = "http://127.0.0.1:1/";
+  c.part_size_bytes = 1 << 20; /* below S3's 5 MiB */
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  c.part_size_bytes = 0;
+  c.bucket = "Bad_Bucket";
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  c.bucket = "lake";
+  ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
+  ASSERT_EQ_STR(txf_s3_target(s3), "s3://lake");
+  txf_s3_free(s3);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+TEST(s3_connection_refused_is_retried_then_net_error) {
+  txf_s3 *s3 = NULL;
+  txf_err err;
+  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "very-secret", 1);
+  /* port 1 on loopback: nothing listens there */
+  txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1",
+                     .path_style = 1, .max_attempts = 3, .retry_base_ms = 1,
+                     .retry_max_ms = 2};
+  ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT_EQ_I64(txf_s3_get(s3, "k", &b, &err), TXF_ENET);
+  ASSERT(strstr(err.msg, "after 3 attempts"));
+  ASSERT(!strstr(err.msg, "very-secret"));
+  ASSERT_EQ_U64(txf_s3_get_stats(s3)->requests, 3);
+  ASSERT_EQ_U64(txf_s3_get_stats(s3)->retries, 2);
+  txf_buf_release(&b);
+  txf_s3_free(s3);
+}
+
+static txf_project *project_with(const char *yml) {
+  const char *dir = unit_tmpdir();
+  unit_write_file(unit_path("txnflow.yml"), yml);
+  txf_project *p = NULL;
+  txf_err err;
+  if (txf_project_load(&p, dir, &err) != 0)
+    unit_fail(__FILE__, __LINE__, "load: %s", err.msg);
+  return p;
+}
+
+TEST(publish_settings_defaults_and_prefix) {
+  txf_project *p = project_with(
+      "name: t\npublish:\n  s3: { endpoint: http://127.0.0.1:9, bucket: "
+      "lake, prefix: /txnflow }\n");
+  txf_publish_settings s;
+  txf_err err;
+  ASSERT_OK(txf_publish_settings_load(&s, p, &err), &err);
+  ASSERT(s.has_s3);
+  ASSERT_EQ_STR(s.prefix, "txnflow/");
+  ASSERT_EQ_STR(s.s3.bucket, "lake");
+  ASSERT_EQ_STR(s.s3.region, "us-east-1");
+  ASSERT_EQ_I64(s.s3.path_style, 1); /* default with a custom endpoint */
+  ASSERT_EQ_U64(s.s3.part_size_bytes, 16u << 20);
+  ASSERT_EQ_I64(s.marts, 1);
+  txf_project_free(p);
+}
+
+TEST(publish_settings_reject_unknown_and_out_of_range) {
+  txf_project *p =
+      project_with("name: t\npublish:\n  s3: { bucket: lake, regoin: x }\n");
+  txf_publish_settings s;
+  txf_err err;
+  ASSERT_EQ_I64(txf_publish_settings_load(&s, p, &err), TXF_ECONFIG);
+  ASSERT(strstr(err.msg, "regoin"));
+  ASSERT(strstr(err.msg, "region")); /* the closest known key */
+  ASSERT(strstr(err.msg, "txnflow.yml:3:"));
+  txf_project_free(p);
+  p = project_with("name: t\npublish:\n  s3: { bucket: lake, max_attempts: 0 }\n");
+  ASSERT_EQ_I64(txf_publish_settings_load(&s, p, &err), TXF_ECONFIG);
+  ASSERT(strstr(err.msg, "max_attempts"));
+  txf_project_free(p);
+  p = project_with("name: t\npublish:\n  s3: { prefix: x/ }\n");
+  ASSERT_EQ_I64(txf_publish_settings_load(&s, p, &err), TXF_ECONFIG);
+  ASSERT(strstr(err.msg, "bucket"));
+  txf_project_free(p);
+  p = project_with("name: t\n");
+  ASSERT_OK(txf_publish_settings_load(&s, p, &err), &err);
+  ASSERT(!s.has_s3);
+  txf_project_free(p);
+}
