@@ -70,6 +70,7 @@ struct txf_pq_reader {
   uint32_t rg;     /* current row group */
   int64_t rg_left; /* rows left in it */
   int rg_loaded;
+  int failed; /* a read failed: the position is undefined, stop */
   pq_codec_ctx codec;
 };
 
@@ -997,10 +998,8 @@ static int load_row_group(txf_pq_reader *r, txf_err *err) {
   return 0;
 }
 
-int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
-                       txf_err *err) {
-  r->started = 1;
-  *has_row = 0;
+static int next_row(txf_pq_reader *r, txf_pq_value *values, int *has_row,
+                    txf_err *err) {
   while (!r->rg_loaded || r->rg_left == 0) {
     if (r->rg_loaded)
       r->rg++;
@@ -1022,6 +1021,24 @@ int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
   r->rg_left--;
   *has_row = 1;
   return 0;
+}
+
+int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
+                       txf_err *err) {
+  r->started = 1;
+  *has_row = 0;
+  /* After a failure some columns may have advanced and others not:
+   * going on could skip or misalign rows, so the reader stays failed. */
+  if (r->failed)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: reading already failed; reopen the file",
+                       r->path);
+  int rc = next_row(r, values, has_row, err);
+  if (rc) {
+    r->failed = 1;
+    *has_row = 0;
+  }
+  return rc;
 }
 
 const pq_filemeta *pq_reader_meta(const txf_pq_reader *r) { return &r->m; }

@@ -24,6 +24,8 @@
 /* Rows per data page at most, whatever the page byte target: readers
  * (ours included) bound the values of one page. */
 #define PAGE_MAX_ROWS ((size_t)1 << 20)
+/* Largest string value (and page target): pages must fit an int32. */
+#define MAX_VALUE_BYTES ((size_t)256 << 20)
 
 typedef union sval {
   int64_t i;
@@ -692,6 +694,9 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     o.row_group_bytes = (size_t)128 << 20;
   if (!o.page_bytes)
     o.page_bytes = (size_t)1 << 20;
+  /* Page sizes are int32 in the format: stay far below. */
+  if (o.page_bytes > MAX_VALUE_BYTES)
+    o.page_bytes = MAX_VALUE_BYTES;
   if (txf_fs_exists(path))
     return txf_err_set(err, TXF_EEXIST, "%s: already exists", path);
 
@@ -851,16 +856,23 @@ static void add_string(wcol *c, const char *s, uint32_t n) {
 
 int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
                           txf_err *err) {
-  if (w->failed)
-    return txf_err_set(err, TXF_EUSAGE, "%s: writer already failed",
-                       w->af.path);
+  if (w->failed || !w->open)
+    return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
   /* Check first, so a rejected row leaves no partial state behind. */
-  for (size_t i = 0; i < w->n_cols; i++)
+  for (size_t i = 0; i < w->n_cols; i++) {
     if (values[i].is_null && !w->cols[i].c.optional)
       return txf_err_set(err, TXF_EUSAGE,
                          "%s: row %" PRId64 ": null in REQUIRED column '%s'",
                          w->af.path, w->total_rows + w->rg_rows + 1,
                          w->cols[i].c.name);
+    if (!values[i].is_null && w->cols[i].c.type == TXF_PQ_STRING &&
+        values[i].v.str.len > MAX_VALUE_BYTES)
+      return txf_err_set(err, TXF_ETOOBIG,
+                         "%s: row %" PRId64 ": column '%s': a %" PRIu32
+                         "-byte string is over the 256 MiB limit",
+                         w->af.path, w->total_rows + w->rg_rows + 1,
+                         w->cols[i].c.name, values[i].v.str.len);
+  }
   size_t bytes = 0;
   for (size_t i = 0; i < w->n_cols; i++) {
     wcol *c = &w->cols[i];
@@ -947,8 +959,7 @@ int txf_pq_writer_add_rows(txf_pq_writer *w, const txf_pq_value *values,
 
 int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
   if (w->failed || !w->open)
-    return txf_err_set(err, TXF_EUSAGE, "%s: writer already failed",
-                       w->af.path ? w->af.path : "parquet");
+    return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
   int rc = flush_row_group(w, err);
   if (rc) {
     w->failed = 1;

@@ -257,3 +257,45 @@ TEST(pq_reader_errors_name_file_and_place) {
   ASSERT_CONTAINS(err.msg, "'nope'");
   txf_pq_reader_free(r);
 }
+
+TEST(pq_reader_stays_failed_after_an_error) {
+  pqt_table t;
+  gen3(&t, 3000);
+  txf_err err;
+  /* Two row groups; damage the second one's first chunk. */
+  txf_pq_writer_opts o = {.row_group_bytes = 30000, .no_dictionary = 1};
+  const char *g = unit_path("g.parquet");
+  ASSERT_OK(pqt_write(g, &schema3, &o, &t, &err), &err);
+  pqt_release(&t);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT_OK(txf_fs_read_file(g, &b, &err), &err);
+  uint32_t flen;
+  memcpy(&flen, b.data + b.len - 8, 4);
+  pq_filemeta m;
+  ASSERT_OK(pq_filemeta_parse(&m, b.data + b.len - 8 - flen, flen, &err),
+            &err);
+  ASSERT(m.n_rgs >= 2);
+  int64_t off = m.rgs[1].cols[0].data_page_offset;
+  int64_t first_rows = m.rgs[0].num_rows;
+  pq_filemeta_release(&m);
+  for (int i = 0; i < 8; i++)
+    b.data[off + i] = (char)0xff;
+  const char *p = unit_path("p.parquet");
+  ASSERT_OK(txf_fs_write_atomic(p, b.data, b.len, &err), &err);
+  txf_buf_release(&b);
+  txf_pq_reader *r;
+  ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
+  txf_pq_value v[3];
+  int has, rc;
+  int64_t n = 0;
+  while (!(rc = txf_pq_reader_next(r, v, &has, &err)) && has)
+    n++;
+  ASSERT_EQ_I64(rc, TXF_ECORRUPT);
+  ASSERT_EQ_I64(n, first_rows);
+  ASSERT_CONTAINS(err.msg, "row group 1 column 'id' page 0");
+  /* No silent skip to the next row group. */
+  ASSERT_EQ_I64(txf_pq_reader_next(r, v, &has, &err), TXF_EUSAGE);
+  ASSERT_EQ_I64(has, 0);
+  txf_pq_reader_free(r);
+}
