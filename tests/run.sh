@@ -23,7 +23,9 @@ failed_names=""
 
 if [ -z "$pattern" ]; then
 	echo "== unit tests ($UNIT)"
+	t0=$(date +%s)
 	(cd "$out" && "$UNIT") >"$out/unit.log" 2>&1
+	echo "unit runner: $(( $(date +%s) - t0 ))s"
 	grep -E '^FAIL|^  ' "$out/unit.log" | head -50
 	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$out/unit.log" | tail -1)
 	if [ -n "$line" ]; then
@@ -45,8 +47,10 @@ scripts=$(ls tests/cli/t[0-9]*.sh 2>/dev/null | grep -F -- "$pattern" || true)
 run_one() {
 	s=$1
 	name=$(basename "$s" .sh)
+	t0=$(date +%s)
 	bash "$s" >"$out/$name.out" 2>&1
 	echo $? >"$out/$name.rc"
+	echo $(( $(date +%s) - t0 )) >"$out/$name.secs"
 }
 running=0
 for s in $scripts; do
@@ -74,7 +78,7 @@ for s in $scripts; do
 	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
 	passed=$((passed + p))
 	failed=$((failed + f))
-	echo "${line#\# }"
+	echo "${line#\# } ($(cat "$out/$name.secs" 2>/dev/null || echo ?)s)"
 	if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
 		grep -E '^(not ok|#)' "$out/$name.out" | grep -v "^# $name:" | head -60 | sed 's/^/    /'
 		failed_names="$failed_names $name"
