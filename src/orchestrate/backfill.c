@@ -1,0 +1,898 @@
+/* The executor: the DAG of one or many logical dates, with task slots.
+ *
+ * What runs in parallel (docs/orchestration.md, "Backfill"):
+ *  - generate / sensor tasks of different dates are independent (each
+ *    writes or waits for its own bronze batch) and use any free slot;
+ *  - the lake tasks (clean, models, publish, custom) run one at a time, in
+ *    date order, under the lake lock: clean of D may rewrite partitions of
+ *    earlier dates and incremental models must see the lake as a
+ *    sequential run would, so a parallel backfill gives the same bytes.
+ * The chain of a date is strict: a task starts when the one before it
+ * succeeded. A date that fails stops the lake tasks of later dates. */
+#include <assert.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "orchestrate/orchestrate.h"
+
+enum { T_PENDING, T_WAIT_RETRY, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED };
+enum { D_ACTIVE, D_SUCCESS, D_FAILED, D_ALREADY };
+
+typedef struct tstate {
+  int st;
+  int tries;             /* attempts started in this invocation */
+  int64_t retry_at_mono; /* T_WAIT_RETRY: not before */
+  txf_attempt att;       /* T_RUNNING, process tasks */
+  int64_t attempt_id;    /* the current attempt's row */
+  int64_t started_us;
+  char *log_path;
+  int64_t sensor_deadline_mono; /* sensor: give up at */
+  int64_t next_poke_mono;
+} tstate;
+
+typedef struct dstate {
+  txf_date date;
+  char ds[11];
+  txf_lock lock;
+  int64_t run_id;
+  int64_t sla_deadline_us;
+  tstate *ts;
+  int state; /* D_* */
+} dstate;
+
+typedef struct exec {
+  const txf_orch_env *env;
+  const txf_orch_opts *opts;
+  txf_orch_summary *sum;
+  dstate *ds;
+  size_t n;
+  txf_lock lake;   /* held while a lake task runs */
+  int lake_busy;   /* index+1 of the date running a lake task */
+  int lake_waiting_logged;
+} exec;
+
+static int64_t now_us(const exec *x) { return txf_clock_now(x->env->clock); }
+
+/* ------------------------------------------------------------ metadata */
+
+static int db_step_done(txf_store *st, sqlite3_stmt *s, const char *what,
+                        txf_err *err) {
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : txf_store_error(st, err, what);
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* Mark what a dead runner left behind for date D: kill the process groups
+ * of attempts still 'running' (a task whose runner was killed may have left
+ * children), mark those attempts failed and the runs interrupted. Called
+ * with D's lock held, so no live runner owns them. */
+static int recover_date(exec *x, const dstate *d, txf_err *err) {
+  txf_store *st = x->env->store;
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(
+      st,
+      "SELECT a.attempt_id, a.pid, r.pid FROM task_attempts a JOIN runs r "
+      "USING(run_id) WHERE r.logical_date = ? AND a.state = 'running'",
+      &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  int n = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    int64_t pid = sqlite3_column_int64(s, 1);
+    /* The attempt's pid is its process group: kill what is left of it. */
+    if (pid > 1 && pid != getpid())
+      kill(-(pid_t)pid, SIGKILL);
+    n++;
+  }
+  sqlite3_finalize(s);
+  if (n)
+    txf_log_warn(x->env->log,
+                 "%s: %d attempt(s) left running by a dead runner; marked "
+                 "failed, will be retried",
+                 d->ds, n);
+  rc = txf_store_prepare(
+      st,
+      "UPDATE task_attempts SET state = 'failed', ended_at_us = ?, error = "
+      "'abandoned: its runner (pid ' || coalesce((SELECT pid FROM runs r "
+      "WHERE r.run_id = task_attempts.run_id), '?') || ') died' WHERE state "
+      "= 'running' AND run_id IN (SELECT run_id FROM runs WHERE "
+      "logical_date = ?)",
+      &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(s, 1, now_us(x));
+  sqlite3_bind_text(s, 2, d->ds, -1, SQLITE_STATIC);
+  if ((rc = db_step_done(st, s, "recover attempts", err)))
+    return rc;
+  rc = txf_store_prepare(st,
+                         "UPDATE runs SET state = 'interrupted', error = "
+                         "'runner died' WHERE logical_date = ? AND state = "
+                         "'running'",
+                         &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  return db_step_done(st, s, "recover runs", err);
+}
+
+/* Find or create D's run; mark the tasks already done when resuming. */
+static int open_run(exec *x, dstate *d, txf_err *err) {
+  txf_store *st = x->env->store;
+  const txf_dag *dag = x->env->dag;
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(st,
+                             "SELECT run_id, state FROM runs WHERE "
+                             "logical_date = ? ORDER BY run_id DESC LIMIT 1",
+                             &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  int64_t run_id = 0;
+  char state[32] = "";
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    run_id = sqlite3_column_int64(s, 0);
+    snprintf(state, sizeof state, "%s", sqlite3_column_text(s, 1));
+  }
+  sqlite3_finalize(s);
+  if (run_id && !strcmp(state, "success") && !x->opts->from_scratch) {
+    d->state = D_ALREADY;
+    d->run_id = run_id;
+    txf_log_info(x->env->log, "%s: already succeeded (run %lld); skipped",
+                 d->ds, (long long)run_id);
+    return 0;
+  }
+  if (run_id && !x->opts->from_scratch) {
+    /* Resume: the same run goes on from its first unfinished task. */
+    rc = txf_store_prepare(st,
+                           "UPDATE runs SET state = 'running', pid = ?, "
+                           "ended_at_us = NULL, error = NULL WHERE run_id = ?",
+                           &s, err);
+    if (rc)
+      return rc;
+    sqlite3_bind_int64(s, 1, getpid());
+    sqlite3_bind_int64(s, 2, run_id);
+    if ((rc = db_step_done(st, s, "resume run", err)))
+      return rc;
+    rc = txf_store_prepare(st,
+                           "SELECT 1 FROM task_attempts WHERE run_id = ? AND "
+                           "task = ? AND state = 'success'",
+                           &s, err);
+    if (rc)
+      return rc;
+    size_t done = 0;
+    for (size_t j = 0; j < dag->n_tasks; j++) {
+      sqlite3_reset(s);
+      sqlite3_bind_int64(s, 1, run_id);
+      sqlite3_bind_text(s, 2, dag->tasks[j].name, -1, SQLITE_STATIC);
+      if (sqlite3_step(s) == SQLITE_ROW && done == j) {
+        d->ts[j].st = T_DONE;
+        done++;
+      }
+    }
+    sqlite3_finalize(s);
+    d->run_id = run_id;
+    if (done < dag->n_tasks)
+      txf_log_info(x->env->log, "%s: resuming run %lld at task %s", d->ds,
+                   (long long)run_id, dag->tasks[done].name);
+    return 0;
+  }
+  rc = txf_store_prepare(st,
+                         "INSERT INTO runs(logical_date, kind, state, "
+                         "started_at_us, sla_deadline_us, pid) VALUES(?, ?, "
+                         "'running', ?, ?, ?)",
+                         &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, x->opts->kind ? x->opts->kind : "manual", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, now_us(x));
+  if (d->sla_deadline_us)
+    sqlite3_bind_int64(s, 4, d->sla_deadline_us);
+  sqlite3_bind_int64(s, 5, getpid());
+  if ((rc = db_step_done(st, s, "insert run", err)))
+    return rc;
+  d->run_id = sqlite3_last_insert_rowid(txf_store_db(st));
+  return 0;
+}
+
+static int next_attempt_no(exec *x, const dstate *d, const char *task,
+                           int *out, txf_err *err) {
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(
+      x->env->store,
+      "SELECT coalesce(max(a.attempt), 0) FROM task_attempts a JOIN runs r "
+      "USING(run_id) WHERE r.logical_date = ? AND a.task = ?",
+      &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
+  *out = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) + 1 : 1;
+  sqlite3_finalize(s);
+  return 0;
+}
+
+static int insert_attempt(exec *x, dstate *d, const char *task, int no,
+                          const char *state, int64_t pid,
+                          const char *log_path, const char *error,
+                          int64_t *id_out, txf_err *err) {
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(
+      x->env->store,
+      "INSERT INTO task_attempts(run_id, task, attempt, state, pid, "
+      "started_at_us, ended_at_us, log_path, error) VALUES(?, ?, ?, ?, ?, ?, "
+      "?, ?, ?)",
+      &s, err);
+  if (rc)
+    return rc;
+  int64_t t = now_us(x);
+  sqlite3_bind_int64(s, 1, d->run_id);
+  sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 3, no);
+  sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
+  if (pid > 0)
+    sqlite3_bind_int64(s, 5, pid);
+  sqlite3_bind_int64(s, 6, t);
+  if (strcmp(state, "running") != 0)
+    sqlite3_bind_int64(s, 7, t);
+  if (log_path)
+    sqlite3_bind_text(s, 8, log_path, -1, SQLITE_STATIC);
+  if (error)
+    sqlite3_bind_text(s, 9, error, -1, SQLITE_STATIC);
+  if ((rc = db_step_done(x->env->store, s, "insert attempt", err)))
+    return rc;
+  if (id_out)
+    *id_out = sqlite3_last_insert_rowid(txf_store_db(x->env->store));
+  return 0;
+}
+
+static int finish_attempt(exec *x, int64_t attempt_id, const char *state,
+                          int exit_status, const char *error,
+                          int64_t retry_at_us, txf_err *err) {
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(x->env->store,
+                             "UPDATE task_attempts SET state = ?, "
+                             "ended_at_us = ?, exit_status = ?, error = ?, "
+                             "retry_at_us = ? WHERE attempt_id = ?",
+                             &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now_us(x));
+  if (exit_status >= 0)
+    sqlite3_bind_int(s, 3, exit_status);
+  if (error)
+    sqlite3_bind_text(s, 4, error, -1, SQLITE_STATIC);
+  if (retry_at_us)
+    sqlite3_bind_int64(s, 5, retry_at_us);
+  sqlite3_bind_int64(s, 6, attempt_id);
+  return db_step_done(x->env->store, s, "update attempt", err);
+}
+
+static int finish_run(exec *x, dstate *d, const char *state,
+                      const char *error, txf_err *err) {
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(x->env->store,
+                             "UPDATE runs SET state = ?, ended_at_us = ?, "
+                             "error = ? WHERE run_id = ?",
+                             &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now_us(x));
+  if (error)
+    sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, d->run_id);
+  return db_step_done(x->env->store, s, "update run", err);
+}
+
+/* ------------------------------------------------------------ late data */
+
+static void add_date(char ***v, size_t *n, const char *s) {
+  txf_date tmp;
+  if (txf_date_parse(s, SIZE_MAX, &tmp))
+    return;
+  for (size_t i = 0; i < *n; i++)
+    if (!strcmp((*v)[i], s))
+      return;
+  *v = txf_xrealloc(*v, (*n + 1) * sizeof **v);
+  (*v)[(*n)++] = txf_xstrdup(s);
+}
+
+static void add_dates_from_json(json_t *obj, char ***v, size_t *n) {
+  json_t *arr = json_object_get(obj, "partitions_rewritten");
+  size_t i;
+  json_t *e;
+  json_array_foreach(arr, i, e) {
+    if (json_is_string(e))
+      add_date(v, n, json_string_value(e));
+  }
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The event dates whose models must be rebuilt after D's clean: D and
+ * every partition clean rewrote (late data), from the clean_runs table
+ * (the clean that ran during D's latest successful clean attempt), else
+ * from the JSON report clean printed into that attempt's log. */
+static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
+  char **v = NULL;
+  size_t n = 0;
+  add_date(&v, &n, d->ds);
+  txf_store *st = x->env->store;
+  sqlite3_stmt *s;
+  txf_err err;
+  if (txf_store_prepare(
+          st,
+          "SELECT a.log_path, a.started_at_us, a.ended_at_us FROM "
+          "task_attempts a JOIN runs r USING(run_id) WHERE r.logical_date = "
+          "? AND a.task = 'clean' AND a.state = 'success' ORDER BY "
+          "a.attempt_id DESC LIMIT 1",
+          &s, &err) == 0) {
+    sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+    char *log = NULL;
+    int64_t t0 = 0, t1 = 0;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      if (sqlite3_column_text(s, 0))
+        log = txf_xstrdup((const char *)sqlite3_column_text(s, 0));
+      t0 = sqlite3_column_int64(s, 1);
+      t1 = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_finalize(s);
+    int found = 0;
+    if (t1 && txf_store_prepare(st,
+                                "SELECT details_json FROM clean_runs WHERE "
+                                "ingest_date = ? AND state = 'success' AND "
+                                "started_at_us >= ? AND started_at_us <= ? "
+                                "ORDER BY clean_id DESC LIMIT 1",
+                                &s, &err) == 0) {
+      sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(s, 2, t0 - 5 * TXF_US_PER_S);
+      sqlite3_bind_int64(s, 3, t1 + 5 * TXF_US_PER_S);
+      if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+        json_t *j = json_loads((const char *)sqlite3_column_text(s, 0), 0,
+                               NULL);
+        if (json_is_object(j) && json_object_get(j, "partitions_rewritten")) {
+          add_dates_from_json(j, &v, &n);
+          found = 1;
+        }
+        json_decref(j);
+      }
+      sqlite3_finalize(s);
+    }
+    if (!found && log) {
+      txf_buf b;
+      txf_buf_init(&b, 64u << 20);
+      if (txf_fs_read_file(log, &b, &err) == 0 && b.data) {
+        /* The report is a JSON object starting at the beginning of a line;
+         * the log also holds stderr, so try each candidate. */
+        for (size_t i = 0; i < b.len; i++) {
+          if (b.data[i] != '{' || (i > 0 && b.data[i - 1] != '\n'))
+            continue;
+          json_t *j = json_loadb(b.data + i, b.len - i,
+                                 JSON_DISABLE_EOF_CHECK, NULL);
+          if (json_is_object(j) && json_object_get(j, "partitions_rewritten"))
+            add_dates_from_json(j, &v, &n);
+          json_decref(j);
+        }
+      }
+      txf_buf_release(&b);
+    }
+    free(log);
+  }
+  qsort(v, n, sizeof *v, cmp_str);
+  *n_out = n;
+  return v;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static void free_strv(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* Start an attempt of task J of date D. Returns 0, or an error that stops
+ * the executor (metadata). A task that cannot be spawned is a failed
+ * attempt, not an error. */
+static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
+  const txf_orch_env *env = x->env;
+  const txf_task_spec *t = &env->dag->tasks[j];
+  tstate *ts = &d->ts[j];
+  int no;
+  int rc = next_attempt_no(x, d, t->name, &no, err);
+  if (rc)
+    return rc;
+  free(ts->log_path);
+  ts->log_path = txf_xasprintf("%s/logs/%s/%s/attempt-%d.log", env->data_dir,
+                               d->ds, t->name, no);
+  ts->tries++;
+  ts->started_us = now_us(x);
+  if (t->kind == TXF_TASK_SENSOR && !t->command) {
+    rc = insert_attempt(x, d, t->name, no, "running", 0, ts->log_path, NULL,
+                        &ts->attempt_id, err);
+    if (rc)
+      return rc;
+    ts->st = T_RUNNING;
+    ts->sensor_deadline_mono = txf_mono_us() + env->dag->sensor_timeout_us;
+    ts->next_poke_mono = 0;
+    txf_log_info(env->log, "%s %s: waiting for the bronze batch", d->ds,
+                 t->name);
+    return 0;
+  }
+  char rows[32], seed[32], runid[32], attempt[32];
+  snprintf(rows, sizeof rows, "%lld", (long long)env->dag->feed_rows);
+  snprintf(seed, sizeof seed, "%lld", (long long)env->dag->feed_seed);
+  snprintf(runid, sizeof runid, "%lld", (long long)d->run_id);
+  snprintf(attempt, sizeof attempt, "%d", no);
+  size_t n_dates = 0;
+  char **dates = NULL;
+  txf_buf vars, dlist;
+  txf_buf_init(&vars, 0);
+  txf_buf_init(&dlist, 0);
+  if (t->kind == TXF_TASK_MODELS) {
+    dates = models_dates(x, d, &n_dates);
+    txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", d->ds);
+    for (size_t i = 0; i < n_dates; i++) {
+      txf_buf_printf(&vars, "%s\"%s\"", i ? ", " : "", dates[i]);
+      txf_buf_printf(&dlist, "%s%s", i ? " " : "", dates[i]);
+    }
+    txf_buf_puts(&vars, "]}");
+  } else {
+    txf_buf_puts(&dlist, d->ds);
+  }
+  const char *dir = env->project->dir;
+  const char *argv[16];
+  size_t k = 0;
+  if (t->command) {
+    argv[k++] = "/bin/sh";
+    argv[k++] = "-c";
+    argv[k++] = t->command;
+  } else {
+    argv[k++] = env->exe;
+    argv[k++] = "-C";
+    argv[k++] = dir;
+    switch (t->kind) {
+    case TXF_TASK_GENERATE:
+      argv[k++] = "generate";
+      argv[k++] = "--date";
+      argv[k++] = d->ds;
+      argv[k++] = "--rows";
+      argv[k++] = rows;
+      argv[k++] = "--seed";
+      argv[k++] = seed;
+      break;
+    case TXF_TASK_CLEAN:
+      argv[k++] = "clean";
+      argv[k++] = "--date";
+      argv[k++] = d->ds;
+      argv[k++] = "--json";
+      break;
+    case TXF_TASK_MODELS:
+      argv[k++] = "models";
+      argv[k++] = "build";
+      argv[k++] = "--vars";
+      argv[k++] = vars.data;
+      break;
+    case TXF_TASK_PUBLISH:
+      argv[k++] = "publish";
+      argv[k++] = "--date";
+      argv[k++] = d->ds;
+      break;
+    default:
+      assert(0);
+    }
+  }
+  argv[k] = NULL;
+  char *envv[] = {
+      txf_xasprintf("TXNFLOW_DATE=%s", d->ds),
+      txf_xasprintf("TXNFLOW_RUN_ID=%s", runid),
+      txf_xasprintf("TXNFLOW_TASK=%s", t->name),
+      txf_xasprintf("TXNFLOW_ATTEMPT=%s", attempt),
+      txf_xasprintf("TXNFLOW_DATES=%s", dlist.data ? dlist.data : d->ds),
+      txf_xasprintf("TXNFLOW_BIN=%s", env->exe),
+      txf_xasprintf("TXNFLOW_PROJECT_DIR=%s", dir),
+      txf_xasprintf("TXNFLOW_DATA_DIR=%s", env->data_dir),
+      txf_xasprintf("TXNFLOW_LOG=%s", ts->log_path),
+      NULL};
+  /* A header in the log says what ran; the task appends below it. */
+  txf_buf hdr;
+  txf_buf_init(&hdr, 0);
+  char started[40];
+  txf_ts_format(ts->started_us, 0, 1, started);
+  txf_buf_printf(&hdr, "# txnflow: %s %s attempt %d (run %s) at %s:", d->ds,
+                 t->name, no, runid, started);
+  for (size_t i = 0; argv[i]; i++)
+    txf_buf_printf(&hdr, " %s", argv[i]);
+  txf_buf_puts(&hdr, "\n");
+  char *ldir = txf_xstrdup(ts->log_path);
+  *strrchr(ldir, '/') = '\0';
+  txf_err ignored;
+  if (txf_fs_mkdirs(ldir, &ignored) == 0) {
+    FILE *f = fopen(ts->log_path, "a");
+    if (f) {
+      fputs(hdr.data, f);
+      fclose(f);
+    }
+  }
+  free(ldir);
+  txf_buf_release(&hdr);
+  txf_err serr;
+  txf_err_clear(&serr);
+  int src = txf_attempt_start(&ts->att, argv, (const char *const *)envv, dir,
+                              ts->log_path, t->timeout_us, &serr);
+  for (size_t i = 0; envv[i]; i++)
+    free(envv[i]);
+  txf_buf_release(&vars);
+  txf_buf_release(&dlist);
+  if (n_dates > 1)
+    txf_log_info(env->log, "%s %s: rebuilding dates %s..%s (late data)",
+                 d->ds, t->name, dates[0], dates[n_dates - 1]);
+  free_strv(dates, n_dates);
+  if (src) {
+    /* Could not even start: a failed attempt, retried like any other. */
+    rc = insert_attempt(x, d, t->name, no, "running", 0, ts->log_path, NULL,
+                        &ts->attempt_id, err);
+    if (rc)
+      return rc;
+    ts->st = T_RUNNING;
+    ts->att.done = 1;
+    ts->att.status = 127 << 8;
+    txf_log_warn(env->log, "%s %s: %s", d->ds, t->name, serr.msg);
+    return 0;
+  }
+  rc = insert_attempt(x, d, t->name, no, "running", ts->att.pid, ts->log_path,
+                      NULL, &ts->attempt_id, err);
+  if (rc) {
+    txf_attempt_kill(&ts->att);
+    return rc;
+  }
+  ts->st = T_RUNNING;
+  txf_log_debug(env->log, "%s %s: attempt %d started (pid %d, log %s)", d->ds,
+                t->name, no, (int)ts->att.pid, ts->log_path);
+  return 0;
+}
+
+static void release_lake(exec *x) {
+  txf_lock_release(&x->lake);
+  x->lake_busy = 0;
+}
+
+static void skip_rest(exec *x, dstate *d, size_t from, const char *why) {
+  txf_err ignored;
+  for (size_t j = from; j < x->env->dag->n_tasks; j++) {
+    if (d->ts[j].st == T_DONE)
+      continue;
+    d->ts[j].st = T_SKIPPED;
+    if (insert_attempt(x, d, x->env->dag->tasks[j].name, 0, "skipped", 0,
+                       NULL, why, NULL, &ignored)) { /* best effort */ }
+  }
+}
+
+/* Date D failed at task J (ERROR); record, alert, stop its chain. */
+static int fail_date(exec *x, dstate *d, size_t j, const char *error,
+                     txf_err *err) {
+  const txf_dag *dag = x->env->dag;
+  char why[300];
+  snprintf(why, sizeof why, "%s: %s", dag->tasks[j].name, error);
+  skip_rest(x, d, j + 1, "upstream task failed");
+  d->state = D_FAILED;
+  x->sum->n_failed++;
+  if (!x->sum->first_failure[0])
+    snprintf(x->sum->first_failure, sizeof x->sum->first_failure, "%s %s",
+             d->ds, why);
+  txf_log_error(x->env->log, "%s: run %lld failed: %s", d->ds,
+                (long long)d->run_id, why);
+  int rc = finish_run(x, d, "failed", why, err);
+  txf_lock_release(&d->lock);
+  if (!rc && dag->on_failure) {
+    txf_alert al = {"failure", d->ds, d->run_id, dag->tasks[j].name,
+                    "failed", why, d->ts[j].log_path, 0};
+    rc = txf_alert_send(x->env->store, dag->on_failure, x->env->project->dir,
+                        &al, now_us(x), x->env->log, err);
+  }
+  return rc;
+}
+
+/* Task J of D ended; OK tells how, OUTCOME says it in words. */
+static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
+                      const char *outcome, txf_err *err) {
+  const txf_task_spec *t = &x->env->dag->tasks[j];
+  tstate *ts = &d->ts[j];
+  char dur[32];
+  txf_duration_format(now_us(x) - ts->started_us, dur);
+  if (!t->parallel && x->lake_busy)
+    release_lake(x);
+  if (ok) {
+    ts->st = T_DONE;
+    txf_log_info(x->env->log, "%s %s: success in %s (attempt %d)", d->ds,
+                 t->name, dur, ts->tries);
+    int rc = finish_attempt(x, ts->attempt_id, "success", exit_status, NULL,
+                            0, err);
+    if (rc)
+      return rc;
+    if (j + 1 == x->env->dag->n_tasks) {
+      d->state = D_SUCCESS;
+      x->sum->n_success++;
+      rc = finish_run(x, d, "success", NULL, err);
+      txf_lock_release(&d->lock);
+      txf_log_info(x->env->log, "%s: run %lld succeeded", d->ds,
+                   (long long)d->run_id);
+    }
+    return rc;
+  }
+  char msg[300];
+  snprintf(msg, sizeof msg, "%s (log %s)", outcome, ts->log_path);
+  if (ts->tries <= t->retries) {
+    int64_t delay = txf_task_retry_delay(t, ts->tries);
+    char dd[32];
+    txf_log_warn(x->env->log, "%s %s: attempt %d failed after %s: %s; retry "
+                 "in %s",
+                 d->ds, t->name, ts->tries, dur, outcome,
+                 txf_duration_format(delay, dd));
+    ts->st = T_WAIT_RETRY;
+    ts->retry_at_mono = txf_mono_us() + delay;
+    return finish_attempt(x, ts->attempt_id, "up_for_retry", exit_status, msg,
+                          now_us(x) + delay, err);
+  }
+  ts->st = T_FAILED;
+  int rc = finish_attempt(x, ts->attempt_id, "failed", exit_status, msg, 0,
+                          err);
+  if (rc)
+    return rc;
+  char why[200];
+  snprintf(why, sizeof why, "%s after %d attempt%s", outcome, ts->tries,
+           ts->tries == 1 ? "" : "s");
+  return fail_date(x, d, j, why, err);
+}
+
+/* Poll a running task; handle its end. */
+static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
+  const txf_task_spec *t = &x->env->dag->tasks[j];
+  tstate *ts = &d->ts[j];
+  if (t->kind == TXF_TASK_SENSOR && !t->command) {
+    int64_t m = txf_mono_us();
+    if (m < ts->next_poke_mono)
+      return 0;
+    ts->next_poke_mono = m + x->env->dag->poke_interval_us;
+    char *manifest = txf_xasprintf(
+        "%s/bronze/transactions/ingest_date=%s/_manifest.json",
+        x->env->data_dir, d->ds);
+    int found = txf_fs_exists(manifest);
+    FILE *f = fopen(ts->log_path, "a");
+    if (f) {
+      char at[40];
+      txf_ts_format(now_us(x), 0, 1, at);
+      fprintf(f, "%s poke %s: %s\n", at, manifest,
+              found ? "found" : "not yet");
+      fclose(f);
+    }
+    int rc = 0;
+    if (found) {
+      rc = task_ended(x, d, j, 1, 0, "found", err);
+    } else if (m >= ts->sensor_deadline_mono) {
+      char dd[32], msg[700];
+      snprintf(msg, sizeof msg, "sensor timed out after %s waiting for %s",
+               txf_duration_format(x->env->dag->sensor_timeout_us, dd),
+               manifest);
+      rc = task_ended(x, d, j, 0, -1, msg, err);
+    }
+    free(manifest);
+    return rc;
+  }
+  if (!txf_attempt_poll(&ts->att))
+    return 0;
+  char outcome[128];
+  int ok = txf_attempt_outcome(&ts->att, t->timeout_us, outcome,
+                               sizeof outcome);
+  int code = WIFEXITED(ts->att.status) && !ts->att.timed_out
+                 ? WEXITSTATUS(ts->att.status)
+                 : -1;
+  if (ts->att.timed_out) {
+    FILE *f = fopen(ts->log_path, "a");
+    if (f) {
+      fprintf(f, "# txnflow: %s; process group %d killed\n", outcome,
+              (int)ts->att.pid);
+      fclose(f);
+    }
+  }
+  return task_ended(x, d, j, ok, code, outcome, err);
+}
+
+/* The first task of D that is not done, or n_tasks. */
+static size_t current_task(const exec *x, const dstate *d) {
+  size_t j = 0;
+  while (j < x->env->dag->n_tasks && d->ts[j].st == T_DONE)
+    j++;
+  return j;
+}
+
+static int n_running(const exec *x) {
+  int n = 0;
+  for (size_t i = 0; i < x->n; i++)
+    for (size_t j = 0; j < x->env->dag->n_tasks; j++)
+      if (x->ds[i].ts[j].st == T_RUNNING &&
+          x->env->dag->tasks[j].kind != TXF_TASK_SENSOR)
+        n++;
+  return n;
+}
+
+/* Can task J of date I start now? Lake tasks wait for earlier dates. */
+static int try_start(exec *x, size_t i, int *slots, txf_err *err) {
+  dstate *d = &x->ds[i];
+  if (d->state != D_ACTIVE)
+    return 0;
+  size_t j = current_task(x, d);
+  if (j >= x->env->dag->n_tasks)
+    return 0;
+  tstate *ts = &d->ts[j];
+  if (ts->st == T_RUNNING || ts->st == T_FAILED || ts->st == T_SKIPPED)
+    return 0;
+  if (ts->st == T_WAIT_RETRY && txf_mono_us() < ts->retry_at_mono)
+    return 0;
+  const txf_task_spec *t = &x->env->dag->tasks[j];
+  int is_sensor = t->kind == TXF_TASK_SENSOR && !t->command;
+  if (!is_sensor && *slots <= 0)
+    return 0;
+  if (!t->parallel) {
+    for (size_t k = 0; k < i; k++) {
+      if (x->ds[k].state == D_FAILED) {
+        char why[64];
+        snprintf(why, sizeof why, "not run: %s failed first", x->ds[k].ds);
+        skip_rest(x, d, j, why);
+        d->state = D_FAILED;
+        x->sum->n_failed++;
+        int rc = finish_run(x, d, "failed", why, err);
+        txf_lock_release(&d->lock);
+        return rc;
+      }
+      if (x->ds[k].state == D_ACTIVE)
+        return 0;
+    }
+    if (x->lake_busy)
+      return 0;
+    txf_err lerr;
+    char *lp = txf_lock_lake_path(x->env->data_dir);
+    int lrc = txf_lock_try(&x->lake, lp, &lerr);
+    free(lp);
+    if (lrc == TXF_ELOCKED) {
+      if (!x->lake_waiting_logged)
+        txf_log_info(x->env->log, "waiting for the lake: %s", lerr.msg);
+      x->lake_waiting_logged = 1;
+      return 0;
+    }
+    if (lrc) {
+      *err = lerr;
+      return lrc;
+    }
+    x->lake_waiting_logged = 0;
+    x->lake_busy = (int)i + 1;
+  }
+  int rc = start_task(x, d, j, err);
+  if (!rc && !is_sensor)
+    (*slots)--;
+  return rc;
+}
+
+/* Stop everything running: kill, record as failed (interrupted). */
+static void interrupt_all(exec *x) {
+  txf_err ignored;
+  for (size_t i = 0; i < x->n; i++) {
+    dstate *d = &x->ds[i];
+    if (d->state != D_ACTIVE)
+      continue;
+    for (size_t j = 0; j < x->env->dag->n_tasks; j++) {
+      tstate *ts = &d->ts[j];
+      if (ts->st != T_RUNNING)
+        continue;
+      txf_attempt_kill(&ts->att);
+      if (finish_attempt(x, ts->attempt_id, "failed", -1,
+                         "interrupted (the runner was asked to stop)", 0,
+                         &ignored)) { /* best effort while stopping */ }
+    }
+    if (finish_run(x, d, "interrupted", "interrupted", &ignored)) {
+    }
+    txf_lock_release(&d->lock);
+  }
+  release_lake(x);
+}
+
+int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
+                     const txf_orch_opts *opts, txf_orch_summary *sum,
+                     txf_err *err) {
+  memset(sum, 0, sizeof *sum);
+  exec x = {env, opts, sum, NULL, n, {-1, NULL}, 0, 0};
+  x.ds = txf_xcalloc(n ? n : 1, sizeof *x.ds);
+  txf_tz *tz = NULL;
+  int rc = txf_tz_load(&tz, env->project->timezone, err);
+  for (size_t i = 0; i < n; i++) {
+    x.ds[i].date = dates[i];
+    txf_date_format(dates[i], x.ds[i].ds);
+    x.ds[i].lock.fd = -1;
+    x.ds[i].ts = txf_xcalloc(env->dag->n_tasks, sizeof *x.ds[i].ts);
+  }
+  /* All locks first: a backfill either owns its dates or runs nothing. */
+  for (size_t i = 0; i < n && !rc; i++) {
+    char *lp = txf_lock_date_path(env->data_dir, dates[i]);
+    rc = txf_lock_try(&x.ds[i].lock, lp, err);
+    free(lp);
+    if (rc == TXF_ELOCKED)
+      txf_err_wrap(err, "%s: a run of this date is already in progress",
+                   x.ds[i].ds);
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    dstate *d = &x.ds[i];
+    if (env->dag->sla_secs >= 0)
+      d->sla_deadline_us = txf_tz_local_to_utc(
+          tz, (txf_date){d->date.days + 1}, env->dag->sla_secs);
+    rc = recover_date(&x, d, err);
+    if (!rc)
+      rc = open_run(&x, d, err);
+    if (!rc && d->state == D_ALREADY) {
+      sum->n_skipped++;
+      txf_lock_release(&d->lock);
+    }
+  }
+  int slots = 0;
+  while (!rc) {
+    if (env->stop && *env->stop) {
+      interrupt_all(&x);
+      sum->interrupted = 1;
+      break;
+    }
+    int active = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+      dstate *d = &x.ds[i];
+      if (d->state != D_ACTIVE)
+        continue;
+      for (size_t j = 0; j < env->dag->n_tasks && !rc; j++)
+        if (d->ts[j].st == T_RUNNING)
+          rc = poll_task(&x, d, j, err);
+      if (d->state == D_ACTIVE)
+        active++;
+    }
+    if (rc || !active)
+      break;
+    slots = (opts->parallel > 0 ? opts->parallel : 1) - n_running(&x);
+    /* The lake chain first (it is the critical path), then the rest. */
+    for (size_t i = 0; i < n && !rc; i++) {
+      dstate *d = &x.ds[i];
+      size_t j = current_task(&x, d);
+      if (d->state == D_ACTIVE && j < env->dag->n_tasks &&
+          !env->dag->tasks[j].parallel)
+        rc = try_start(&x, i, &slots, err);
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+      dstate *d = &x.ds[i];
+      size_t j = current_task(&x, d);
+      if (d->state == D_ACTIVE && j < env->dag->n_tasks &&
+          env->dag->tasks[j].parallel)
+        rc = try_start(&x, i, &slots, err);
+    }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  if (rc && !sum->interrupted)
+    interrupt_all(&x);
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < env->dag->n_tasks; j++)
+      free(x.ds[i].ts[j].log_path);
+    free(x.ds[i].ts);
+    txf_lock_release(&x.ds[i].lock);
+  }
+  release_lake(&x);
+  free(x.ds);
+  txf_tz_free(tz);
+  return rc;
+}

@@ -1,0 +1,173 @@
+/* The task runner: one attempt = one child process in its own process
+ * group, output to its log file, with a timeout that kills the group. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "orchestrate/orchestrate.h"
+
+/* How long a group gets between SIGTERM and SIGKILL. */
+#define KILL_GRACE_US (2 * TXF_US_PER_S)
+
+extern char **environ;
+
+int txf_attempt_start(txf_attempt *a, const char *const *argv,
+                      const char *const *env, const char *cwd,
+                      const char *log_path, int64_t timeout_us,
+                      txf_err *err) {
+  memset(a, 0, sizeof *a);
+  a->pid = -1;
+  char *dir = txf_xstrdup(log_path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  int rc = slash ? txf_fs_mkdirs(dir, err) : 0;
+  free(dir);
+  if (rc)
+    return rc;
+  int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot open log", log_path);
+  /* Build the child's environment before fork: no allocation after. */
+  size_t n_env = 0, n_extra = 0;
+  while (environ[n_env])
+    n_env++;
+  while (env && env[n_extra])
+    n_extra++;
+  char **envp = txf_xcalloc(n_env + n_extra + 1, sizeof *envp);
+  size_t k = 0;
+  for (size_t i = 0; i < n_extra; i++)
+    envp[k++] = (char *)env[i];
+  for (size_t i = 0; i < n_env; i++) {
+    /* An extra variable replaces the inherited one of the same name. */
+    const char *eq = strchr(environ[i], '=');
+    size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+    int dup = 0;
+    for (size_t j = 0; j < n_extra && !dup; j++)
+      dup = !strncmp(env[j], environ[i], nl) && env[j][nl] == '=';
+    if (!dup)
+      envp[k++] = environ[i];
+  }
+  envp[k] = NULL;
+  pid_t parent = getpid();
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    rc = txf_err_errno(err, TXF_EIO, "fork");
+    close(fd);
+    free(envp);
+    return rc;
+  }
+  if (pid == 0) {
+    /* Own process group, so a timeout can kill the task and everything it
+     * started; SIGKILL if the runner dies, so a crashed runner leaves no
+     * task behind to race with the retry. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      if (devnull != 0)
+        close(devnull);
+    }
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (cwd && chdir(cwd) != 0) {
+      dprintf(2, "txnflow: cannot change to %s: %s\n", cwd, strerror(errno));
+      _exit(127);
+    }
+    execve(argv[0], (char *const *)argv, envp);
+    dprintf(2, "txnflow: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  setpgid(pid, pid); /* also in the parent: no race with an early kill */
+  close(fd);
+  free(envp);
+  a->pid = pid;
+  a->start_mono_us = txf_mono_us();
+  a->deadline_mono_us = timeout_us > 0 ? a->start_mono_us + timeout_us : 0;
+  return 0;
+}
+
+int txf_attempt_poll(txf_attempt *a) {
+  if (a->done)
+    return 1;
+  int st;
+  pid_t r = waitpid(a->pid, &st, WNOHANG);
+  if (r == a->pid) {
+    a->status = st;
+    a->done = 1;
+    /* The leader is gone; anything it left in its group goes too. */
+    kill(-a->pid, SIGKILL);
+    return 1;
+  }
+  if (r < 0 && errno == ECHILD) {
+    a->status = 0x7f00; /* unknown: report as failure */
+    a->done = 1;
+    return 1;
+  }
+  int64_t now = txf_mono_us();
+  if (a->deadline_mono_us && now >= a->deadline_mono_us && !a->timed_out) {
+    a->timed_out = 1;
+    kill(-a->pid, SIGTERM);
+    a->kill_at_mono_us = now + KILL_GRACE_US;
+  } else if (a->kill_at_mono_us && now >= a->kill_at_mono_us) {
+    kill(-a->pid, SIGKILL);
+    a->kill_at_mono_us = 0;
+  }
+  return 0;
+}
+
+void txf_attempt_kill(txf_attempt *a) {
+  if (a->done || a->pid <= 0)
+    return;
+  kill(-a->pid, SIGTERM);
+  int64_t until = txf_mono_us() + KILL_GRACE_US;
+  while (!txf_attempt_poll(a)) {
+    if (txf_mono_us() >= until) {
+      kill(-a->pid, SIGKILL);
+      until = INT64_MAX;
+    }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+int txf_attempt_outcome(const txf_attempt *a, int64_t timeout_us, char *out,
+                        size_t n) {
+  char d[32];
+  if (a->timed_out) {
+    snprintf(out, n, "timed out after %s", txf_duration_format(timeout_us, d));
+    return 0;
+  }
+  if (WIFEXITED(a->status)) {
+    int code = WEXITSTATUS(a->status);
+    if (code == 0) {
+      snprintf(out, n, "exit 0");
+      return 1;
+    }
+    snprintf(out, n, "exit %d", code);
+    return 0;
+  }
+  if (WIFSIGNALED(a->status)) {
+    snprintf(out, n, "killed by signal %d (%s)", WTERMSIG(a->status),
+             strsignal(WTERMSIG(a->status)));
+    return 0;
+  }
+  snprintf(out, n, "ended abnormally (status %d)", a->status);
+  return 0;
+}

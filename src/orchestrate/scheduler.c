@@ -1,0 +1,583 @@
+/* Cron expressions and the scheduler daemon.
+ *
+ * A logical date D is due at the first cron fire at or after local
+ * midnight of D+1 (the day D is complete); its SLA deadline is the `sla`
+ * time on D+1. The scheduler runs due dates as `txnflow run --date D
+ * --kind scheduled` children, one at a time in date order, and checks SLAs
+ * on every tick. Its state is the metadata database, so a restart (even
+ * after kill -9) carries on where it was. */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "orchestrate/orchestrate.h"
+
+/* ------------------------------------------------------------ cron */
+
+static const char *const month_names[] = {"jan", "feb", "mar", "apr",
+                                          "may", "jun", "jul", "aug",
+                                          "sep", "oct", "nov", "dec"};
+static const char *const day_names[] = {"sun", "mon", "tue", "wed",
+                                        "thu", "fri", "sat"};
+
+static int parse_num(const char **p, int field, int *out) {
+  const char *s = *p;
+  if (isdigit((unsigned char)*s)) {
+    long v = 0;
+    while (isdigit((unsigned char)*s) && v < 1000)
+      v = v * 10 + (*s++ - '0');
+    *out = (int)v;
+    *p = s;
+    return 0;
+  }
+  const char *const *names = field == 3 ? month_names
+                             : field == 4 ? day_names
+                                          : NULL;
+  size_t n = field == 3 ? 12 : 7;
+  if (!names)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (strncasecmp(s, names[i], 3) == 0 && !isalpha((unsigned char)s[3])) {
+      *out = (int)i + (field == 3 ? 1 : 0);
+      *p = s + 3;
+      return 0;
+    }
+  return -1;
+}
+
+/* Parse one field into a bit set over LO..HI. */
+static int parse_field(const char *f, int field, int lo, int hi,
+                       uint64_t *bits, int *star) {
+  *bits = 0;
+  *star = 0;
+  const char *p = f;
+  if (!*p)
+    return -1;
+  while (*p) {
+    int a, b, step = 1;
+    if (*p == '*') {
+      a = lo;
+      b = hi;
+      p++;
+      if (*p != '/')
+        *star = 1;
+    } else {
+      if (parse_num(&p, field, &a))
+        return -1;
+      b = a;
+      if (*p == '-') {
+        p++;
+        if (parse_num(&p, field, &b))
+          return -1;
+      }
+    }
+    if (*p == '/') {
+      p++;
+      if (parse_num(&p, -1, &step) || step < 1)
+        return -1;
+      if (b == a && f[0] != '*')
+        b = hi; /* "5/15": from 5 to the end */
+    }
+    if (field == 4 && b == 7 && a <= 7) {
+      /* 7 is Sunday too. */
+      if (a == 7)
+        a = 0, b = 0;
+      else {
+        b = 6;
+        *bits |= 1;
+      }
+    }
+    if (a < lo || b > hi || a > b)
+      return -1;
+    for (int v = a; v <= b; v += step)
+      *bits |= UINT64_C(1) << v;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return 0;
+}
+
+int txf_cron_parse(txf_cron *c, const char *expr, txf_err *err) {
+  memset(c, 0, sizeof *c);
+  const char *e = expr;
+  while (isspace((unsigned char)*e))
+    e++;
+  static const struct {
+    const char *name, *expr;
+  } macros[] = {{"@yearly", "0 0 1 1 *"},   {"@annually", "0 0 1 1 *"},
+                {"@monthly", "0 0 1 * *"},  {"@weekly", "0 0 * * 0"},
+                {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+                {"@hourly", "0 * * * *"}};
+  for (size_t i = 0; i < TXF_ARRAY_LEN(macros); i++)
+    if (!strcmp(e, macros[i].name))
+      e = macros[i].expr;
+  char fields[5][64];
+  int n = 0;
+  const char *p = e;
+  while (*p && n < 6) {
+    while (isspace((unsigned char)*p))
+      p++;
+    if (!*p)
+      break;
+    size_t l = 0;
+    while (p[l] && !isspace((unsigned char)p[l]))
+      l++;
+    if (n == 5 || l >= sizeof fields[0]) {
+      n = 6;
+      break;
+    }
+    memcpy(fields[n], p, l);
+    fields[n][l] = '\0';
+    n++;
+    p += l;
+  }
+  if (n != 5)
+    return txf_err_set(err, TXF_EPARSE,
+                       "schedule '%s': expected 5 fields (minute hour "
+                       "day-of-month month day-of-week)",
+                       expr);
+  static const char *const names[] = {"minute", "hour", "day-of-month",
+                                      "month", "day-of-week"};
+  static const int lo[] = {0, 0, 1, 1, 0}, hi[] = {59, 23, 31, 12, 7};
+  uint64_t bits[5];
+  int star[5];
+  for (int i = 0; i < 5; i++)
+    if (parse_field(fields[i], i, lo[i], hi[i], &bits[i], &star[i]))
+      return txf_err_set(err, TXF_EPARSE, "schedule '%s': bad %s field '%s'",
+                         expr, names[i], fields[i]);
+  c->minutes = bits[0];
+  c->hours = (uint32_t)bits[1];
+  c->mdays = (uint32_t)bits[2];
+  c->months = (uint16_t)bits[3];
+  c->wdays = (uint8_t)(bits[4] & 0x7f);
+  c->mday_star = star[2];
+  c->wday_star = star[4];
+  return 0;
+}
+
+static int day_matches(const txf_cron *c, txf_date d) {
+  int y, m, day;
+  txf_date_to_ymd(d, &y, &m, &day);
+  if (!(c->months >> m & 1))
+    return 0;
+  int wd = (txf_date_weekday(d) + 1) % 7; /* Sunday = 0 */
+  int md_ok = c->mdays >> day & 1, wd_ok = c->wdays >> wd & 1;
+  if (c->mday_star || c->wday_star)
+    return md_ok && wd_ok;
+  return md_ok || wd_ok; /* Vixie cron: either restricted day field */
+}
+
+int64_t txf_cron_next(const txf_cron *c, const txf_tz *tz, int64_t after_us) {
+  txf_date d = txf_tz_local_date(tz, after_us);
+  d.days--; /* an offset change may put the next fire on the local "day
+               before" of AFTER's date; starting a day early is harmless */
+  for (int i = 0; i < 5 * 366 + 2; i++, d.days++) {
+    if (!day_matches(c, d))
+      continue;
+    for (int h = 0; h < 24; h++) {
+      if (!(c->hours >> h & 1))
+        continue;
+      for (int m = 0; m < 60; m++) {
+        if (!(c->minutes >> m & 1))
+          continue;
+        int64_t t = txf_tz_local_to_utc(tz, d, h * 3600 + m * 60);
+        if (t > after_us)
+          return t;
+      }
+    }
+  }
+  return INT64_MAX;
+}
+
+int64_t txf_sched_due_at(const txf_cron *c, const txf_tz *tz, txf_date d) {
+  int64_t midnight = txf_tz_local_to_utc(tz, (txf_date){d.days + 1}, 0);
+  return txf_cron_next(c, tz, midnight - 1);
+}
+
+/* ------------------------------------------------------------ scheduler */
+
+typedef struct sched {
+  const txf_orch_env *env;
+  const txf_sched_opts *opts;
+  txf_cron cron;
+  txf_tz *tz;
+  int64_t first_start_us;
+  int has_start;
+  txf_date start_date;
+  txf_date first_date; /* with catchup, the first date to run */
+  pid_t child;
+  txf_date child_date;
+  int32_t *tried; /* --once: dates started in this pass */
+  size_t n_tried;
+} sched;
+
+static int meta_get_or_set(txf_store *st, const char *key, int64_t def,
+                           int64_t *out, txf_err *err) {
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(st,
+                             "INSERT OR IGNORE INTO meta(key, value) "
+                             "VALUES(?, ?)",
+                             &s, err);
+  if (rc)
+    return rc;
+  char v[32];
+  snprintf(v, sizeof v, "%lld", (long long)def);
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
+  if (sqlite3_step(s) != SQLITE_DONE)
+    rc = txf_store_error(st, err, "meta");
+  sqlite3_finalize(s);
+  if (rc)
+    return rc;
+  rc = txf_store_prepare(st, "SELECT value FROM meta WHERE key = ?", &s, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  *out = def;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    *out = strtoll((const char *)sqlite3_column_text(s, 0), NULL, 10);
+  sqlite3_finalize(s);
+  return 0;
+}
+
+/* The latest date that is due at NOW, or days = INT32_MIN. */
+static txf_date latest_due(const sched *s, int64_t now) {
+  txf_date d = txf_tz_local_date(s->tz, now);
+  for (int i = 0; i < 400; i++) {
+    d.days--;
+    if (txf_sched_due_at(&s->cron, s->tz, d) <= now)
+      return d;
+  }
+  return (txf_date){INT32_MIN};
+}
+
+/* The latest run's state of date DS into STATE ("" when none). */
+static int latest_state(sched *s, const char *ds, char *state, size_t n,
+                        int64_t *run_id, txf_err *err) {
+  sqlite3_stmt *st;
+  int rc = txf_store_prepare(s->env->store,
+                             "SELECT run_id, state FROM runs WHERE "
+                             "logical_date = ? ORDER BY run_id DESC LIMIT 1",
+                             &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
+  state[0] = '\0';
+  *run_id = 0;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    *run_id = sqlite3_column_int64(st, 0);
+    snprintf(state, n, "%s", sqlite3_column_text(st, 1));
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int was_tried(const sched *s, txf_date d) {
+  for (size_t i = 0; i < s->n_tried; i++)
+    if (s->tried[i] == d.days)
+      return 1;
+  return 0;
+}
+
+/* The first date in [first, L] that should be run now: *FOUND = 1 and *OUT
+ * set, or *FOUND = 0 (none, or an earlier date is being run by another
+ * process: wait for it). Returns 0 or an error. */
+static int next_pending(sched *s, int64_t now, txf_date *out, int *found,
+                        txf_err *err) {
+  *found = 0;
+  txf_date last = latest_due(s, now);
+  if (last.days == INT32_MIN)
+    return 0;
+  txf_date first = s->env->project->catchup ? s->first_date : last;
+  if (s->has_start && first.days < s->start_date.days)
+    first = s->start_date;
+  for (txf_date d = first; d.days <= last.days; d.days++) {
+    if (s->opts->once && was_tried(s, d))
+      continue;
+    char ds[11], state[32];
+    int64_t run_id;
+    txf_date_format(d, ds);
+    int rc = latest_state(s, ds, state, sizeof state, &run_id, err);
+    if (rc)
+      return rc;
+    if (!strcmp(state, "success") || !strcmp(state, "failed"))
+      continue;
+    /* No run yet, an interrupted one, or one marked running: if someone
+     * holds the date's lock it is really running — wait for it. */
+    txf_lock l;
+    txf_err lerr;
+    char *lp = txf_lock_date_path(s->env->data_dir, d);
+    rc = txf_lock_try(&l, lp, &lerr);
+    free(lp);
+    if (rc == TXF_ELOCKED) {
+      if (s->opts->once) {
+        txf_log_info(s->env->log, "%s: being run by another process; left "
+                     "to it", ds);
+        s->tried = txf_xrealloc(s->tried, (s->n_tried + 1) * sizeof *s->tried);
+        s->tried[s->n_tried++] = d.days;
+        continue;
+      }
+      return 0;
+    }
+    if (rc) {
+      *err = lerr;
+      return rc;
+    }
+    txf_lock_release(&l);
+    *out = d;
+    *found = 1;
+    return 0;
+  }
+  return 0;
+}
+
+static int spawn_run(sched *s, txf_date d, int64_t now, txf_err *err) {
+  char ds[11], nowbuf[40];
+  txf_date_format(d, ds);
+  txf_ts_format(now, 0, 1, nowbuf);
+  char *nowenv = txf_xasprintf("TXNFLOW_NOW=%s", nowbuf);
+  pid_t parent = getpid();
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    free(nowenv);
+    return txf_err_errno(err, TXF_EIO, "fork");
+  }
+  if (pid == 0) {
+    /* The run dies with the scheduler (as under systemd, which kills the
+     * whole unit): the next scheduler finds it interrupted and resumes. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    if (s->opts->fake_clock)
+      putenv(nowenv);
+    const char *argv[] = {s->env->exe, "-C", s->env->project->dir, "run",
+                          "--date", ds, "--kind", "scheduled", NULL};
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  free(nowenv);
+  s->child = pid;
+  s->child_date = d;
+  txf_log_info(s->env->log, "%s: scheduled run started (pid %d)", ds,
+               (int)pid);
+  if (s->opts->once) {
+    s->tried = txf_xrealloc(s->tried, (s->n_tried + 1) * sizeof *s->tried);
+    s->tried[s->n_tried++] = d.days;
+  }
+  return 0;
+}
+
+static void reap(sched *s) {
+  if (s->child <= 0)
+    return;
+  int st;
+  pid_t r = waitpid(s->child, &st, WNOHANG);
+  if (r == 0)
+    return;
+  char ds[11];
+  txf_date_format(s->child_date, ds);
+  if (r == s->child && WIFEXITED(st))
+    txf_log_info(s->env->log, "%s: scheduled run ended (exit %d)", ds,
+                 WEXITSTATUS(st));
+  else
+    txf_log_warn(s->env->log, "%s: scheduled run ended abnormally", ds);
+  s->child = -1;
+}
+
+/* Record SLA misses: dates whose deadline has passed without a successful
+ * run, once each, with the alert. Only deadlines after the scheduler first
+ * started on this project count (a new project does not owe its history),
+ * and only the last 31 days are looked at. */
+static int check_sla(sched *s, int64_t now, txf_err *err) {
+  const txf_orch_env *env = s->env;
+  if (env->dag->sla_secs < 0)
+    return 0;
+  txf_date today = txf_tz_local_date(s->tz, now);
+  txf_date from = txf_tz_local_date(s->tz, s->first_start_us);
+  from.days--;
+  if (from.days < today.days - 31)
+    from.days = today.days - 31;
+  for (txf_date d = from; d.days < today.days; d.days++) {
+    if (s->has_start && d.days < s->start_date.days)
+      continue;
+    int64_t deadline = txf_tz_local_to_utc(s->tz, (txf_date){d.days + 1},
+                                           env->dag->sla_secs);
+    if (deadline < s->first_start_us || deadline > now)
+      continue;
+    char ds[11];
+    txf_date_format(d, ds);
+    sqlite3_stmt *st;
+    int rc = txf_store_prepare(
+        env->store,
+        "SELECT (SELECT count(*) FROM sla_misses WHERE logical_date = ?1), "
+        "(SELECT count(*) FROM runs WHERE logical_date = ?1 AND state = "
+        "'success' AND ended_at_us <= ?2), (SELECT max(run_id) FROM runs "
+        "WHERE logical_date = ?1), (SELECT state FROM runs WHERE "
+        "logical_date = ?1 ORDER BY run_id DESC LIMIT 1)",
+        &st, err);
+    if (rc)
+      return rc;
+    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, deadline);
+    int missed = 0;
+    int64_t run_id = 0;
+    char state[32] = "not started";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      missed = sqlite3_column_int(st, 0) == 0 && sqlite3_column_int(st, 1) == 0;
+      run_id = sqlite3_column_int64(st, 2);
+      if (sqlite3_column_text(st, 3))
+        snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 3));
+    }
+    sqlite3_finalize(st);
+    if (!missed)
+      continue;
+    rc = txf_store_prepare(env->store,
+                           "INSERT OR IGNORE INTO sla_misses(logical_date, "
+                           "run_id, deadline_us, detected_at_us) VALUES(?, "
+                           "?, ?, ?)",
+                           &st, err);
+    if (rc)
+      return rc;
+    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
+    if (run_id)
+      sqlite3_bind_int64(st, 2, run_id);
+    sqlite3_bind_int64(st, 3, deadline);
+    sqlite3_bind_int64(st, 4, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = txf_store_error(env->store, err, "record SLA miss");
+    sqlite3_finalize(st);
+    if (rc)
+      return rc;
+    /* The primary key makes the record exactly-once even with two
+     * schedulers; only the one that inserted it sends the alert. */
+    if (sqlite3_changes(txf_store_db(env->store)) != 1)
+      continue;
+    char dl[40];
+    txf_ts_format(deadline, txf_tz_offset_at(s->tz, deadline / TXF_US_PER_S) /
+                                60,
+                  0, dl);
+    txf_log_warn(env->log, "%s: SLA missed (deadline %s, run %s)", ds, dl,
+                 state);
+    if (env->dag->on_sla_miss) {
+      char err_text[128];
+      snprintf(err_text, sizeof err_text, "not successful by %s", dl);
+      txf_alert al = {"sla_miss", ds, run_id, NULL, state, err_text, NULL,
+                      deadline};
+      rc = txf_alert_send(env->store, env->dag->on_sla_miss,
+                          env->project->dir, &al, now, env->log, err);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+int txf_sched_loop(const txf_orch_env *env, const txf_sched_opts *opts,
+                   txf_err *err) {
+  sched s;
+  memset(&s, 0, sizeof s);
+  s.env = env;
+  s.opts = opts;
+  s.child = -1;
+  const txf_project *p = env->project;
+  int rc = txf_cron_parse(&s.cron, p->schedule, err);
+  if (rc)
+    return txf_err_wrap(err, "%s", p->config_path);
+  rc = txf_tz_load(&s.tz, p->timezone, err);
+  if (rc)
+    return rc;
+  if (p->start_date) {
+    if (txf_date_parse(p->start_date, SIZE_MAX, &s.start_date)) {
+      txf_tz_free(s.tz);
+      return txf_err_set(err, TXF_ECONFIG,
+                         "%s: start_date: '%s' is not a date (YYYY-MM-DD)",
+                         p->config_path, p->start_date);
+    }
+    s.has_start = 1;
+  }
+  int64_t now = txf_clock_now(env->clock);
+  rc = meta_get_or_set(env->store, "scheduler.first_start_us", now,
+                       &s.first_start_us, err);
+  /* Without a start_date, catch-up reaches back to the first date that
+   * was due when the scheduler first ran here. */
+  int64_t first_days = 0;
+  if (!rc) {
+    txf_date l = latest_due(&s, s.first_start_us);
+    rc = meta_get_or_set(env->store, "scheduler.first_date",
+                         l.days == INT32_MIN ? 0 : l.days, &first_days, err);
+  }
+  s.first_date.days = (int32_t)first_days;
+  if (!rc) {
+    char nb[40];
+    txf_ts_format(now, txf_tz_offset_at(s.tz, now / TXF_US_PER_S) / 60, 0, nb);
+    int64_t next = txf_cron_next(&s.cron, s.tz, now);
+    char nx[40] = "never";
+    if (next != INT64_MAX)
+      txf_ts_format(next, txf_tz_offset_at(s.tz, next / TXF_US_PER_S) / 60, 0,
+                    nx);
+    txf_log_info(env->log,
+                 "scheduler: project '%s', schedule '%s' in %s, now %s, next "
+                 "fire %s%s",
+                 p->name, p->schedule, p->timezone, nb, nx,
+                 opts->once ? " (--once)" : "");
+  }
+  int64_t idle_tick = opts->tick_us > 0 ? opts->tick_us : TXF_US_PER_S;
+  int64_t next_check_mono = 0;
+  while (!rc) {
+    if (env->stop && *env->stop) {
+      if (s.child > 0) {
+        txf_log_info(env->log, "scheduler: stopping; interrupting the "
+                               "running run");
+        kill(s.child, SIGTERM);
+        int st;
+        while (waitpid(s.child, &st, 0) < 0 && errno == EINTR)
+          ;
+        s.child = -1;
+      }
+      txf_log_info(env->log, "scheduler: stopped");
+      break;
+    }
+    reap(&s);
+    int64_t m = txf_mono_us();
+    if (m >= next_check_mono || s.child > 0) {
+      now = txf_clock_now(env->clock);
+      rc = check_sla(&s, now, err);
+      if (rc)
+        break;
+      if (s.child <= 0) {
+        txf_date d;
+        int found = 0;
+        rc = next_pending(&s, now, &d, &found, err);
+        if (rc)
+          break;
+        if (found) {
+          rc = spawn_run(&s, d, now, err);
+          continue;
+        }
+        if (opts->once)
+          break;
+      }
+      next_check_mono = m + idle_tick;
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  if (s.child > 0) {
+    kill(s.child, SIGTERM);
+    int st;
+    while (waitpid(s.child, &st, 0) < 0 && errno == EINTR)
+      ;
+  }
+  free(s.tried);
+  txf_tz_free(s.tz);
+  return rc;
+}
