@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "orchestrate/orchestrate.h"
 
 TXF_COMMAND(status, "show runs x tasks for recent logical dates");
 
@@ -16,28 +17,227 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --last N      show the N most recent dates (default 14)\n"
-    "  --json        machine-readable output\n"
+    "  --json        machine-readable output, with every attempt\n"
     "  --data DIR    data directory (default: the project's)\n"
     "  -h, --help    show this help\n"
     "\n"
     "Example:\n"
     "  txnflow status --last 7\n";
 
-typedef struct cell {
-  char task[32];
-  char state[16];
-  int attempts;
-  int64_t duration_us;
-} cell;
-
 static const char *color_of(const char *state) {
   if (!strcmp(state, "success"))
     return "\033[32m";
-  if (!strcmp(state, "failed"))
+  if (!strcmp(state, "failed") || !strcmp(state, "missed"))
     return "\033[31m";
-  if (!strcmp(state, "running") || !strcmp(state, "up_for_retry"))
+  if (!strcmp(state, "running") || !strcmp(state, "up_for_retry") ||
+      !strcmp(state, "interrupted"))
     return "\033[33m";
   return "\033[2m";
+}
+
+static json_t *ts_json(sqlite3_stmt *s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL)
+    return json_null();
+  char buf[40];
+  txf_ts_format(sqlite3_column_int64(s, col), 0, 1, buf);
+  return json_string(buf);
+}
+
+static json_t *text_json(sqlite3_stmt *s, int col) {
+  const unsigned char *t = sqlite3_column_text(s, col);
+  return t ? json_string((const char *)t) : json_null();
+}
+
+/* Duration of [start, end] (END NULL: still going, up to NOW). */
+static json_t *dur_json(sqlite3_stmt *s, int c0, int c1, int64_t now) {
+  if (sqlite3_column_type(s, c0) == SQLITE_NULL)
+    return json_null();
+  int64_t a = sqlite3_column_int64(s, c0);
+  int64_t b = sqlite3_column_type(s, c1) == SQLITE_NULL
+                  ? now
+                  : sqlite3_column_int64(s, c1);
+  return json_real(b > a ? (double)(b - a) / 1e6 : 0.0);
+}
+
+/* Load the latest run of the LAST most recent dates, with their tasks and
+ * attempts, into a JSON array. */
+static int load(txf_store *st, uint64_t last, int64_t now, json_t *out,
+                txf_err *err) {
+  sqlite3_stmt *runs = NULL, *att = NULL;
+  int rc = txf_store_prepare(
+      st,
+      "SELECT r.run_id, r.logical_date, r.kind, r.state, r.started_at_us, "
+      "r.ended_at_us, r.error, r.sla_deadline_us, (SELECT count(*) FROM "
+      "sla_misses m WHERE m.logical_date = r.logical_date) FROM runs r WHERE "
+      "r.run_id = (SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
+      "r.logical_date) ORDER BY r.logical_date DESC LIMIT ?",
+      &runs, err);
+  if (!rc)
+    rc = txf_store_prepare(st,
+                           "SELECT task, attempt, state, started_at_us, "
+                           "ended_at_us, exit_status, error, log_path, "
+                           "retry_at_us FROM task_attempts WHERE run_id = ? "
+                           "ORDER BY attempt_id",
+                           &att, err);
+  if (rc) {
+    sqlite3_finalize(runs);
+    return rc;
+  }
+  sqlite3_bind_int64(runs, 1, (sqlite3_int64)last);
+  while (sqlite3_step(runs) == SQLITE_ROW) {
+    json_t *r = json_object();
+    json_object_set_new(r, "run_id",
+                        json_integer(sqlite3_column_int64(runs, 0)));
+    json_object_set_new(r, "logical_date", text_json(runs, 1));
+    json_object_set_new(r, "kind", text_json(runs, 2));
+    json_object_set_new(r, "state", text_json(runs, 3));
+    json_object_set_new(r, "started_at", ts_json(runs, 4));
+    json_object_set_new(r, "ended_at", ts_json(runs, 5));
+    json_object_set_new(r, "duration_s", dur_json(runs, 4, 5, now));
+    json_object_set_new(r, "error", text_json(runs, 6));
+    json_object_set_new(r, "sla_deadline", ts_json(runs, 7));
+    json_object_set_new(r, "sla_missed",
+                        json_boolean(sqlite3_column_int(runs, 8) > 0));
+    json_t *tasks = json_array();
+    sqlite3_reset(att);
+    sqlite3_bind_int64(att, 1, sqlite3_column_int64(runs, 0));
+    while (sqlite3_step(att) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(att, 0);
+      json_t *t = NULL;
+      size_t i;
+      json_t *e;
+      json_array_foreach(tasks, i, e) {
+        if (!strcmp(json_string_value(json_object_get(e, "task")), name))
+          t = e;
+      }
+      if (!t) {
+        t = json_object();
+        json_object_set_new(t, "task", json_string(name));
+        json_object_set_new(t, "attempts", json_integer(0));
+        json_object_set_new(t, "attempt_list", json_array());
+        json_array_append_new(tasks, t);
+      }
+      const char *state = (const char *)sqlite3_column_text(att, 2);
+      json_object_set_new(t, "state", json_string(state));
+      json_t *a = json_object();
+      json_object_set_new(a, "attempt",
+                          json_integer(sqlite3_column_int(att, 1)));
+      json_object_set_new(a, "state", json_string(state));
+      json_object_set_new(a, "started_at", ts_json(att, 3));
+      json_object_set_new(a, "ended_at", ts_json(att, 4));
+      json_object_set_new(a, "duration_s", dur_json(att, 3, 4, now));
+      json_object_set_new(a, "exit_status",
+                          sqlite3_column_type(att, 5) == SQLITE_NULL
+                              ? json_null()
+                              : json_integer(sqlite3_column_int(att, 5)));
+      json_object_set_new(a, "error", text_json(att, 6));
+      json_object_set_new(a, "log", text_json(att, 7));
+      json_object_set_new(a, "retry_at", ts_json(att, 8));
+      /* A skipped task has a marker row, not an attempt. */
+      if (strcmp(state, "skipped") != 0) {
+        json_object_set_new(
+            t, "attempts",
+            json_integer(json_integer_value(json_object_get(t, "attempts")) +
+                         1));
+        json_object_set(t, "duration_s", json_object_get(a, "duration_s"));
+      } else {
+        json_object_set_new(t, "duration_s", json_null());
+      }
+      json_object_set(t, "error", json_object_get(a, "error"));
+      json_array_append_new(json_object_get(t, "attempt_list"), a);
+    }
+    json_object_set_new(r, "tasks", tasks);
+    json_array_append_new(out, r);
+  }
+  sqlite3_finalize(runs);
+  sqlite3_finalize(att);
+  return 0;
+}
+
+/* Print S padded to W columns, colored by STATE on a TTY. */
+static void cell(const char *s, int w, const char *state, int color) {
+  if (color && state)
+    printf("%s%s\033[0m", color_of(state), s);
+  else
+    fputs(s, stdout);
+  for (int i = (int)strlen(s); i < w; i++)
+    putchar(' ');
+}
+
+static void print_grid(json_t *runs, int color) {
+  /* Columns: every task that appears, in order of first appearance. */
+  const char *names[64];
+  size_t n_names = 0;
+  size_t i, j;
+  json_t *r, *t;
+  json_array_foreach(runs, i, r) {
+    json_array_foreach(json_object_get(r, "tasks"), j, t) {
+      const char *n = json_string_value(json_object_get(t, "task"));
+      size_t k = 0;
+      while (k < n_names && strcmp(names[k], n))
+        k++;
+      if (k == n_names && n_names < 64)
+        names[n_names++] = n;
+    }
+  }
+  size_t rows = json_array_size(runs);
+  char(*cells)[48] = txf_xcalloc(rows * (n_names + 1) + 1, sizeof *cells);
+  int widths[65];
+  for (size_t k = 0; k < n_names; k++)
+    widths[k] = (int)strlen(names[k]);
+  json_array_foreach(runs, i, r) {
+    for (size_t k = 0; k < n_names; k++) {
+      char *c = cells[i * (n_names + 1) + k];
+      snprintf(c, 48, "-");
+      json_array_foreach(json_object_get(r, "tasks"), j, t) {
+        if (strcmp(json_string_value(json_object_get(t, "task")), names[k]))
+          continue;
+        const char *st = json_string_value(json_object_get(t, "state"));
+        int att = (int)json_integer_value(json_object_get(t, "attempts"));
+        json_t *d = json_object_get(t, "duration_s");
+        char dur[32] = "";
+        if (json_is_real(d))
+          txf_duration_format((int64_t)(json_real_value(d) * 1e6), dur);
+        char tries[16] = "";
+        if (att > 1)
+          snprintf(tries, sizeof tries, " x%d", att);
+        snprintf(c, 48, "%s%s%s%s", st, tries, dur[0] ? " " : "", dur);
+      }
+      if ((int)strlen(c) > widths[k])
+        widths[k] = (int)strlen(c);
+    }
+  }
+  printf("%-12s%-13s", "DATE", "RUN");
+  for (size_t k = 0; k < n_names; k++) {
+    cell(names[k], widths[k] + 2, NULL, 0);
+  }
+  printf("SLA\n");
+  json_array_foreach(runs, i, r) {
+    const char *state = json_string_value(json_object_get(r, "state"));
+    printf("%-12s", json_string_value(json_object_get(r, "logical_date")));
+    cell(state, 13, state, color);
+    for (size_t k = 0; k < n_names; k++) {
+      const char *c = cells[i * (n_names + 1) + k];
+      char st[24];
+      snprintf(st, sizeof st, "%s", c);
+      char *sp = strchr(st, ' ');
+      if (sp)
+        *sp = '\0';
+      cell(c, widths[k] + 2, st, color);
+    }
+    if (json_is_true(json_object_get(r, "sla_missed")))
+      cell("SLA missed", 0, "missed", color);
+    putchar('\n');
+  }
+  free(cells);
+  /* The errors of failed runs, so the grid says why. */
+  json_array_foreach(runs, i, r) {
+    const char *state = json_string_value(json_object_get(r, "state"));
+    const char *e = json_string_value(json_object_get(r, "error"));
+    if (e && strcmp(state, "success") != 0)
+      printf("  %s: %s\n",
+             json_string_value(json_object_get(r, "logical_date")), e);
+  }
 }
 
 int cmd_status(int argc, char **argv, txf_ctx *ctx) {
@@ -84,68 +284,15 @@ int cmd_status(int argc, char **argv, txf_ctx *ctx) {
   free(dbpath);
   if (rc)
     return txf_cli_fail("status", &err);
-
   json_t *out = json_array();
-  sqlite3_stmt *runs = NULL, *tasks = NULL;
-  int n_runs = 0;
   if (st) {
-    rc = txf_store_prepare(
-        st,
-        "SELECT r.run_id, r.logical_date, r.state, r.started_at_us, "
-        "r.ended_at_us, (SELECT count(*) FROM sla_misses m WHERE "
-        "m.logical_date = r.logical_date) FROM runs r WHERE r.run_id = "
-        "(SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-        "r.logical_date) ORDER BY r.logical_date DESC LIMIT ?",
-        &runs, &err);
-    if (!rc)
-      rc = txf_store_prepare(
-          st,
-          "SELECT task, state, attempt, coalesce(ended_at_us, 0) - "
-          "coalesce(started_at_us, 0) FROM task_attempts a WHERE run_id = ? "
-          "AND attempt = (SELECT max(attempt) FROM task_attempts b WHERE "
-          "b.run_id = a.run_id AND b.task = a.task) ORDER BY attempt_id",
-          &tasks, &err);
+    rc = load(st, last, txf_ctx_now(ctx), out, &err);
+    txf_store_close(st);
     if (rc) {
-      sqlite3_finalize(runs);
-      txf_store_close(st);
       json_decref(out);
       return txf_cli_fail("status", &err);
     }
-    sqlite3_bind_int64(runs, 1, (sqlite3_int64)last);
-    while (sqlite3_step(runs) == SQLITE_ROW) {
-      n_runs++;
-      json_t *r = json_object();
-      json_object_set_new(r, "run_id", json_integer(sqlite3_column_int64(runs, 0)));
-      json_object_set_new(r, "logical_date",
-                          json_string((const char *)sqlite3_column_text(runs, 1)));
-      json_object_set_new(r, "state",
-                          json_string((const char *)sqlite3_column_text(runs, 2)));
-      int64_t s0 = sqlite3_column_int64(runs, 3), s1 = sqlite3_column_int64(runs, 4);
-      json_object_set_new(r, "duration_s",
-                          s1 > s0 && s0 ? json_real((double)(s1 - s0) / 1e6)
-                                        : json_null());
-      json_object_set_new(r, "sla_missed",
-                          json_boolean(sqlite3_column_int(runs, 5) > 0));
-      json_t *ts = json_array();
-      sqlite3_reset(tasks);
-      sqlite3_bind_int64(tasks, 1, sqlite3_column_int64(runs, 0));
-      while (sqlite3_step(tasks) == SQLITE_ROW) {
-        json_t *t = json_object();
-        json_object_set_new(t, "task", json_string((const char *)sqlite3_column_text(tasks, 0)));
-        json_object_set_new(t, "state", json_string((const char *)sqlite3_column_text(tasks, 1)));
-        json_object_set_new(t, "attempts", json_integer(sqlite3_column_int(tasks, 2)));
-        int64_t d = sqlite3_column_int64(tasks, 3);
-        json_object_set_new(t, "duration_s", d > 0 ? json_real((double)d / 1e6) : json_null());
-        json_array_append_new(ts, t);
-      }
-      json_object_set_new(r, "tasks", ts);
-      json_array_append_new(out, r);
-    }
-    sqlite3_finalize(runs);
-    sqlite3_finalize(tasks);
-    txf_store_close(st);
   }
-
   if (json) {
     json_t *doc = json_pack("{s:o}", "runs", out);
     char *s = json_dumps(doc, JSON_INDENT(2));
@@ -154,34 +301,10 @@ int cmd_status(int argc, char **argv, txf_ctx *ctx) {
     json_decref(doc);
     return TXF_EXIT_OK;
   }
-  if (n_runs == 0) {
+  if (json_array_size(out) == 0)
     printf("no runs yet (try: txnflow run --date YYYY-MM-DD)\n");
-    json_decref(out);
-    return TXF_EXIT_OK;
-  }
-  int color = ctx->stdout_tty && !getenv("NO_COLOR");
-  printf("%-12s %-9s %s\n", "DATE", "RUN", "TASKS (state/attempts/seconds)");
-  size_t i;
-  json_t *r;
-  json_array_foreach(out, i, r) {
-    const char *state = json_string_value(json_object_get(r, "state"));
-    printf("%-12s %s%-9s%s", json_string_value(json_object_get(r, "logical_date")),
-           color ? color_of(state) : "", state, color ? "\033[0m" : "");
-    size_t j;
-    json_t *t;
-    json_array_foreach(json_object_get(r, "tasks"), j, t) {
-      const char *ts = json_string_value(json_object_get(t, "state"));
-      json_t *d = json_object_get(t, "duration_s");
-      printf(" %s:%s%s%s/%d/%.1f",
-             json_string_value(json_object_get(t, "task")),
-             color ? color_of(ts) : "", ts, color ? "\033[0m" : "",
-             (int)json_integer_value(json_object_get(t, "attempts")),
-             json_is_real(d) ? json_real_value(d) : 0.0);
-    }
-    if (json_is_true(json_object_get(r, "sla_missed")))
-      printf(" %sSLA MISSED%s", color ? "\033[31;1m" : "", color ? "\033[0m" : "");
-    putchar('\n');
-  }
+  else
+    print_grid(out, ctx->stdout_tty && !getenv("NO_COLOR"));
   json_decref(out);
   return TXF_EXIT_OK;
 }

@@ -420,6 +420,12 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   ts->tries++;
   ts->started_us = now_us(x);
   if (t->kind == TXF_TASK_SENSOR && !t->command) {
+    char *ldir = txf_xstrdup(ts->log_path);
+    *strrchr(ldir, '/') = '\0';
+    rc = txf_fs_mkdirs(ldir, err);
+    free(ldir);
+    if (rc)
+      return rc;
     rc = insert_attempt(x, d, t->name, no, "running", 0, ts->log_path, NULL,
                         &ts->attempt_id, err);
     if (rc)

@@ -110,8 +110,8 @@ test_expect_success 'status shows the runs recorded in the metadata database' '
 	INSERT INTO sla_misses(logical_date, run_id, deadline_us, detected_at_us) VALUES ("2025-09-02", 2, 0, 0);
 	SQL
 	txnflow -C p status >out &&
-	test_grep "^2025-09-02 *failed.*SLA MISSED" out &&
-	test_grep "^2025-09-01 *success *clean:success/2/2.0" out &&
+	test_grep "^2025-09-02 *failed.*SLA missed" out &&
+	test_grep "^2025-09-01 *success *success x2 2.0s" out &&
 	txnflow -C p status --json --last 1 >j &&
 	test_grep "\"logical_date\": \"2025-09-02\"" j &&
 	! grep -q 2025-09-01 j
