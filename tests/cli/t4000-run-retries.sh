@@ -91,7 +91,7 @@ test_expect_success 'a hung task is killed by its timeout, with its whole proces
 '
 
 test_expect_success 'a rerun of a failed date resumes at the failed task' '
-	sed -i "s/command: \"sleep 60 & echo .*/command: \"echo fixed\"/" p/txnflow.yml &&
+	sed -i "s/command: \"sleep 60 & echo .*/command: \"echo fixed\"/; s/timeout: 500ms/timeout: 1m/" p/txnflow.yml &&
 	txnflow -C p run --date 2025-09-01 >out 2>err &&
 	test_grep "resuming run 1 at task clean" err &&
 	db "SELECT run_id, task, attempt, state FROM task_attempts WHERE state != '"'"'skipped'"'"' ORDER BY attempt_id" >actual &&
@@ -111,7 +111,7 @@ test_expect_success 'two concurrent runs of one date: the second refuses' '
 	project &&
 	cat >>p/txnflow.yml <<-\EOF &&
 	tasks:
-	  generate: {command: "touch ../started; sleep 2"}
+	  generate: {command: "touch ../started; for i in $(seq 300); do test -f ../release && break; sleep 0.1; done"}
 	  clean: {command: "true"}
 	  models: {command: "true"}
 	EOF
@@ -121,6 +121,7 @@ test_expect_success 'two concurrent runs of one date: the second refuses' '
 	test_expect_code 1 txnflow -C p run --date 2025-09-02 2>err2 &&
 	test_grep "2025-09-02: a run of this date is already in progress" err2 &&
 	test_grep "held by pid" err2 &&
+	touch release &&
 	wait $pid &&
 	test_grep success out1 &&
 	test "$(db "SELECT count(*) FROM runs")" = 1

@@ -6,13 +6,20 @@
 
 db() { sqlite3 -batch p/data/txnflow.db "$@"; }
 
-# Each task journals its start and end (with the date), sleeping a little.
+# Each task journals its start and end (with the date). With "pair",
+# generate waits (up to 10 s) until two generates have started, which
+# only parallel slots allow.
 project() {
-	rm -rf p journal && txnflow init p >/dev/null &&
+	if [ "${1:-}" = pair ]; then
+		echo 'touch ../gen-$TXNFLOW_DATE; for i in $(seq 100); do test $(ls ../gen-* | wc -l) -ge 2 && break; sleep 0.1; done' >wait.sh
+	else
+		echo 'sleep 0.3' >wait.sh
+	fi
+	rm -rf p journal gen-* && txnflow init p >/dev/null &&
 	cat >>p/txnflow.yml <<-\EOF
 	retries: 0
 	tasks:
-	  generate: {command: "echo start generate $TXNFLOW_DATE >>../journal; sleep 0.3; echo end generate $TXNFLOW_DATE >>../journal"}
+	  generate: {command: "echo start generate $TXNFLOW_DATE >>../journal; . ../wait.sh; echo end generate $TXNFLOW_DATE >>../journal"}
 	  clean: {command: "echo start clean $TXNFLOW_DATE >>../journal; test ! -f ../fail-$TXNFLOW_DATE; rc=$?; sleep 0.05; echo end clean $TXNFLOW_DATE >>../journal; exit $rc"}
 	  models: {command: "echo start models $TXNFLOW_DATE >>../journal; sleep 0.05; echo end models $TXNFLOW_DATE >>../journal"}
 	EOF
@@ -30,7 +37,7 @@ check_lake() {
 }
 
 test_expect_success 'parallel backfill: generates overlap, lake tasks serialized in date order' '
-	project &&
+	project pair &&
 	txnflow -C p backfill --from 2025-09-01 --to 2025-09-06 --parallel 2 >out 2>err &&
 	test_grep "6 date(s): 6 succeeded, 0 already done, 0 failed" out &&
 	check_lake journal &&
@@ -76,12 +83,13 @@ test_expect_success 'a failed date stops later dates; a second backfill resumes;
 
 test_expect_success 'a date held by another run: backfill refuses and runs nothing' '
 	project &&
-	sed -i "s/sleep 0.3;/touch ..\/gen-started; sleep 2;/" p/txnflow.yml &&
+	echo "touch ../gen-started; for i in \$(seq 300); do test -f ../release && break; sleep 0.1; done" >wait.sh &&
 	{ "$TXNFLOW" -C p run --date 2025-09-02 >/dev/null 2>&1 & } &&
 	pid=$! &&
 	for i in $(seq 100); do test -f gen-started && break; sleep 0.1; done &&
 	test_expect_code 1 txnflow -C p backfill --from 2025-09-01 --to 2025-09-03 2>err &&
 	test_grep "2025-09-02: a run of this date is already in progress" err &&
+	touch release &&
 	wait $pid &&
 	test "$(db "SELECT group_concat(logical_date) FROM runs")" = "2025-09-02"
 '
