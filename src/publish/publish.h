@@ -152,6 +152,12 @@ typedef struct txf_publish_settings {
   txf_s3_config s3;
   char prefix[512];    /* key prefix, "" or ending in '/' ("txnflow/") */
   int marts;           /* publish.marts (default 1): export mart_* tables */
+  /* publish.warehouse: loading silver into a postgres/redshift target */
+  int has_warehouse;
+  const char *wh_target;   /* an output of profiles.yml */
+  const char *wh_table;    /* default "silver_transactions" */
+  int wh_add_columns;      /* schema drift: ALTER TABLE ADD COLUMN */
+  const char *wh_iam_role; /* redshift: the role COPY assumes */
 } txf_publish_settings;
 
 /* Read and check publish.s3 from P's txnflow.yml: unknown keys, types and
@@ -205,5 +211,69 @@ TXF_MUST_CHECK int txf_publish_run(txf_s3 *s3, txf_store *store,
                                    const txf_publish_settings *settings,
                                    const txf_publish_opts *opts,
                                    txf_publish_report *report, txf_err *err);
+
+/* ---------------------------------------------------------------- warehouse */
+
+/* A postgres or redshift output of profiles.yml, resolved: every
+ * "{{ env_var('NAME') }}" replaced by the variable's value. The password
+ * must come from env_var (a literal password is TXF_ECONFIG). TLS keys
+ * (sslmode, sslrootcert, sslcert, sslkey, sslcrl) pass through to libpq. */
+typedef struct txf_pg_target {
+  char *name;        /* the output's name */
+  int is_redshift;
+  char *schema;      /* default "public" */
+  char *keys[16];    /* libpq keywords, NULL-terminated */
+  char *vals[16];    /* their values; the password is wiped on release */
+} txf_pg_target;
+
+/* Load output TARGET (NULL: the profile's default target) of the profile
+ * named in P's txnflow.yml from P's profiles.yml. */
+TXF_MUST_CHECK int txf_pg_target_load(txf_pg_target *out,
+                                      const txf_project *p,
+                                      const char *target, txf_err *err);
+void txf_pg_target_release(txf_pg_target *t);
+
+/* One silver partition to load: event date D and its Parquet file. */
+typedef struct txf_wh_partition {
+  char date[11];
+  char *path;
+  char sha256[65];
+} txf_wh_partition;
+
+/* The Redshift SQL that replaces the event-date partitions PARTS in
+ * SCHEMA.TABLE from their copies in S3 (S3_BASE: "s3://bucket/prefix/"),
+ * in one transaction: per partition a DELETE of its [D 00:00, D+1 00:00)
+ * range of txn_ts in zone TZ and a COPY ... FROM 's3://…/day=DD/'
+ * IAM_ROLE '…' FORMAT AS PARQUET. Caller frees. */
+char *txf_wh_redshift_sql(const char *schema, const char *table,
+                          const txf_tz *tz, const char *s3_base,
+                          const char *iam_role,
+                          const txf_wh_partition *parts, size_t n);
+
+typedef struct txf_wh_report {
+  uint64_t partitions_loaded, partitions_deleted, partitions_skipped;
+  uint64_t rows_loaded;
+  int64_t elapsed_us;
+  char **added_columns; /* ALTER TABLE ADD COLUMN done */
+  size_t n_added_columns;
+} txf_wh_report;
+void txf_wh_report_release(txf_wh_report *r);
+
+/* Bring SETTINGS->wh_table on target T up to date with the local silver
+ * lake: the event-date partitions whose file changed since the last load
+ * (or were never loaded, however old), are replaced — DELETE of the date's
+ * txn_ts range + COPY FROM STDIN streamed from the Parquet reader — all in
+ * one transaction; partitions gone locally are deleted. Columns in silver
+ * that the table lacks are an error listing them, or, with
+ * wh_add_columns, added. Redshift targets run txf_wh_redshift_sql instead
+ * (the objects must be in S3: run the S3 publish first). With SQL_OUT,
+ * nothing is executed: the SQL (for redshift) or a plan (for postgres) is
+ * appended there. STORE remembers what was loaded (published_objects). */
+TXF_MUST_CHECK int txf_publish_warehouse(const txf_pg_target *t,
+                                         txf_store *store,
+                                         const txf_publish_settings *set,
+                                         const char *data_dir,
+                                         const txf_tz *tz, txf_buf *sql_out,
+                                         txf_wh_report *report, txf_err *err);
 
 #endif /* TXF_PUBLISH_H */

@@ -1,0 +1,717 @@
+/* Loading silver into a PostgreSQL or Redshift warehouse through libpq.
+ *
+ * The table mirrors the silver schema column for column (Redshift's
+ * COPY ... FORMAT AS PARQUET maps columns by position). A partition is an
+ * event date D: the rows whose txn_ts falls in [D 00:00, D+1 00:00) in the
+ * pipeline's zone, so replacing it is a DELETE of that range and an insert
+ * of the partition file — no extra partition column is needed, and both
+ * targets use the same predicate. All changed partitions are replaced in
+ * one transaction: a reader sees the old warehouse or the new one. */
+#include <glob.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parquet/parquet.h"
+#include "publish/publish.h"
+
+#define COPY_CHUNK (1u << 20)
+
+/* ---------------------------------------------------------------- target */
+
+void txf_pg_target_release(txf_pg_target *t) {
+  free(t->name);
+  free(t->schema);
+  for (size_t i = 0; i < TXF_ARRAY_LEN(t->keys) && t->keys[i]; i++) {
+    if (!strcmp(t->keys[i], "password") && t->vals[i])
+      OPENSSL_cleanse(t->vals[i], strlen(t->vals[i]));
+    free(t->keys[i]);
+    free(t->vals[i]);
+  }
+  memset(t, 0, sizeof *t);
+}
+
+/* Resolve "{{ env_var('NAME') }}" / "{{ env_var('NAME', 'default') }}";
+ * other text is returned as is. *from_env says whether it was a
+ * template. Caller frees. */
+static int resolve(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                   const char *key, char **out, int *from_env, txf_err *err) {
+  const char *s = txf_yaml_str(n);
+  *from_env = 0;
+  *out = NULL;
+  const char *p = s;
+  while (*p == ' ')
+    p++;
+  if (strncmp(p, "{{", 2) != 0) {
+    *out = txf_xstrdup(s);
+    return 0;
+  }
+  p += 2;
+  while (*p == ' ')
+    p++;
+  if (strncmp(p, "env_var(", 8) != 0)
+    return txf_yaml_error(doc, n, err,
+                          "key '%s': only {{ env_var('NAME') }} is "
+                          "supported here",
+                          key);
+  p += 8;
+  char name[128], def[256];
+  int has_def = 0;
+  if (sscanf(p, " '%127[^']' , '%255[^']' ) }}", name, def) == 2 ||
+      sscanf(p, " \"%127[^\"]\" , \"%255[^\"]\" ) }}", name, def) == 2)
+    has_def = 1;
+  else if (sscanf(p, " '%127[^']'", name) != 1 &&
+           sscanf(p, " \"%127[^\"]\"", name) != 1)
+    return txf_yaml_error(doc, n, err, "key '%s': malformed env_var()", key);
+  const char *v = getenv(name);
+  if (!v && !has_def)
+    return txf_yaml_error(doc, n, err,
+                          "key '%s': environment variable %s is not set", key,
+                          name);
+  *out = txf_xstrdup(v ? v : def);
+  *from_env = 1;
+  return 0;
+}
+
+int txf_pg_target_load(txf_pg_target *t, const txf_project *p,
+                       const char *target, txf_err *err) {
+  memset(t, 0, sizeof *t);
+  char *path = txf_path_join(p->dir, "profiles.yml");
+  txf_yaml_doc *doc = NULL;
+  int rc = txf_yaml_load_file(&doc, path, err);
+  free(path);
+  if (rc)
+    return rc;
+  const char *profile = NULL;
+  rc = txf_yaml_get_str(p->doc, txf_yaml_root(p->doc), "profile", p->name,
+                        &profile, err);
+  const txf_yaml_node *prof =
+      rc ? NULL : txf_yaml_get(txf_yaml_root(doc), profile ? profile : "");
+  if (!rc && !prof)
+    rc = txf_err_set(err, TXF_ECONFIG, "%s: no profile '%s'",
+                     txf_yaml_file(doc), profile ? profile : "");
+  if (!rc && !target)
+    rc = txf_yaml_get_str(doc, prof, "target", NULL, &target, err);
+  const txf_yaml_node *o = NULL;
+  if (!rc) {
+    o = txf_yaml_path(prof, "outputs");
+    o = o && target ? txf_yaml_get(o, target) : NULL;
+    if (!o)
+      rc = txf_err_set(err, TXF_ECONFIG, "%s: profile '%s' has no output '%s'",
+                       txf_yaml_file(doc), profile, target ? target : "");
+  }
+  const char *type = NULL;
+  if (!rc)
+    rc = txf_yaml_get_str(doc, o, "type", NULL, &type, err);
+  if (!rc && (!type || (strcmp(type, "postgres") && strcmp(type, "redshift"))))
+    rc = txf_yaml_error(doc, o, err,
+                        "output '%s': type must be postgres or redshift for "
+                        "a warehouse load (got '%s')",
+                        target, type ? type : "");
+  static const char *const known[] = {
+      "type", "host", "port", "user", "password", "dbname", "schema",
+      "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+      "connect_timeout", "threads", "keepalives_idle", "search_path",
+      "role", "database", NULL};
+  if (!rc)
+    rc = txf_yaml_check_keys(doc, o, known, "output", err);
+  size_t k = 0;
+  for (size_t i = 0; !rc && i < txf_yaml_len(o); i++) {
+    const char *key = txf_yaml_str(txf_yaml_key_at(o, i));
+    const txf_yaml_node *v = txf_yaml_at(o, i);
+    if (!strcmp(key, "type") || !strcmp(key, "threads") ||
+        !strcmp(key, "search_path") || !strcmp(key, "role"))
+      continue;
+    if (txf_yaml_kind(v) != TXF_YAML_SCALAR) {
+      rc = txf_yaml_error(doc, v, err, "key '%s': expected a value", key);
+      break;
+    }
+    char *val;
+    int env;
+    rc = resolve(doc, v, key, &val, &env, err);
+    if (rc)
+      break;
+    if (!strcmp(key, "password") && !env) {
+      OPENSSL_cleanse(val, strlen(val));
+      free(val);
+      rc = txf_yaml_error(doc, v, err,
+                          "key 'password': write {{ env_var('NAME') }}; a "
+                          "password in the file is refused");
+      break;
+    }
+    if (!strcmp(key, "schema")) {
+      t->schema = val;
+      continue;
+    }
+    if (k + 2 >= TXF_ARRAY_LEN(t->keys)) {
+      free(val);
+      rc = txf_yaml_error(doc, v, err, "too many connection keys");
+      break;
+    }
+    t->keys[k] = txf_xstrdup(!strcmp(key, "database") ? "dbname" : key);
+    t->vals[k++] = val;
+  }
+  if (!rc) {
+    t->keys[k] = txf_xstrdup("application_name");
+    t->vals[k++] = txf_xstrdup("txnflow");
+    t->name = txf_xstrdup(target);
+    t->is_redshift = !strcmp(type, "redshift");
+    if (!t->schema)
+      t->schema = txf_xstrdup("public");
+  } else {
+    txf_pg_target_release(t);
+  }
+  txf_yaml_free(doc);
+  return rc;
+}
+
+static int pg_connect(PGconn **out, const txf_pg_target *t, txf_err *err) {
+  PGconn *c = PQconnectdbParams((const char *const *)t->keys,
+                                (const char *const *)t->vals, 0);
+  if (!c || PQstatus(c) != CONNECTION_OK) {
+    /* libpq's message names host and port, never the password */
+    int rc = txf_err_set(err, TXF_EDB, "connect to target '%s': %s", t->name,
+                         c ? PQerrorMessage(c) : "out of memory");
+    size_t n = strlen(err->msg);
+    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+      err->msg[--n] = '\0';
+    PQfinish(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+static int pg_error(PGconn *c, txf_err *err, const char *what) {
+  int rc = txf_err_set(err, TXF_EDB, "%s: %s", what, PQerrorMessage(c));
+  size_t n = strlen(err->msg);
+  while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+    err->msg[--n] = '\0';
+  return rc;
+}
+
+static int pg_exec(PGconn *c, const char *sql, txf_err *err) {
+  PGresult *r = PQexec(c, sql);
+  ExecStatusType st = PQresultStatus(r);
+  int rc = 0;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    rc = pg_error(c, err, "postgres");
+  PQclear(r);
+  return rc;
+}
+
+static char *ident(PGconn *c, const char *s) {
+  char *q = PQescapeIdentifier(c, s, strlen(s));
+  char *out = txf_xstrdup(q ? q : "\"?\"");
+  PQfreemem(q);
+  return out;
+}
+
+/* ---------------------------------------------------------------- SQL */
+
+static const char *pg_type(const txf_pq_column *c, char *buf, size_t cap) {
+  switch (c->type) {
+  case TXF_PQ_BOOLEAN:
+    return "boolean";
+  case TXF_PQ_INT32:
+    return "integer";
+  case TXF_PQ_INT64:
+    return "bigint";
+  case TXF_PQ_DOUBLE:
+    return "double precision";
+  case TXF_PQ_STRING:
+    return "text";
+  case TXF_PQ_DATE:
+    return "date";
+  case TXF_PQ_TIMESTAMP_US:
+    return "timestamptz";
+  case TXF_PQ_DECIMAL:
+    snprintf(buf, cap, "numeric(%d,%d)", c->precision, c->scale);
+    return buf;
+  }
+  return "text";
+}
+
+/* "'2025-09-01T15:00:00Z'" bounds of event date D in TZ. */
+static void day_range(const txf_tz *tz, const char *date, char lo[40],
+                      char hi[40]) {
+  txf_date d;
+  if (txf_date_parse(date, SIZE_MAX, &d) != 0)
+    d.days = 0;
+  txf_date next = {d.days + 1};
+  txf_ts_format(txf_tz_local_to_utc(tz, d, 0), 0, 1, lo);
+  txf_ts_format(txf_tz_local_to_utc(tz, next, 0), 0, 1, hi);
+}
+
+/* Quote an identifier the way both PostgreSQL and Redshift read it. */
+static void qident(txf_buf *b, const char *s) {
+  (void)txf_buf_putc(b, '"');
+  for (; *s; s++) {
+    if (*s == '"')
+      (void)txf_buf_putc(b, '"');
+    (void)txf_buf_putc(b, *s);
+  }
+  (void)txf_buf_putc(b, '"');
+}
+
+static void qstr(txf_buf *b, const char *s) {
+  (void)txf_buf_putc(b, '\'');
+  for (; *s; s++) {
+    if (*s == '\'')
+      (void)txf_buf_putc(b, '\'');
+    (void)txf_buf_putc(b, *s);
+  }
+  (void)txf_buf_putc(b, '\'');
+}
+
+char *txf_wh_redshift_sql(const char *schema, const char *table,
+                          const txf_tz *tz, const char *s3_base,
+                          const char *iam_role,
+                          const txf_wh_partition *parts, size_t n) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  (void)txf_buf_puts(&b, "BEGIN;\n");
+  for (size_t i = 0; i < n; i++) {
+    char lo[40], hi[40];
+    day_range(tz, parts[i].date, lo, hi);
+    (void)txf_buf_printf(&b, "-- event date %s (%s)\nDELETE FROM ",
+                         parts[i].date, txf_tz_name(tz));
+    qident(&b, schema);
+    (void)txf_buf_putc(&b, '.');
+    qident(&b, table);
+    (void)txf_buf_printf(&b, " WHERE txn_ts >= '%s' AND txn_ts < '%s';\n", lo,
+                         hi);
+    if (parts[i].path) {
+      char url[700];
+      snprintf(url, sizeof url,
+               "%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/",
+               s3_base, parts[i].date, parts[i].date + 5, parts[i].date + 8);
+      (void)txf_buf_puts(&b, "COPY ");
+      qident(&b, schema);
+      (void)txf_buf_putc(&b, '.');
+      qident(&b, table);
+      (void)txf_buf_puts(&b, "\nFROM ");
+      qstr(&b, url);
+      (void)txf_buf_puts(&b, "\nIAM_ROLE ");
+      qstr(&b, iam_role ? iam_role : "");
+      (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET;\n");
+    }
+  }
+  (void)txf_buf_puts(&b, "COMMIT;\n");
+  return txf_buf_take(&b, NULL);
+}
+
+/* ---------------------------------------------------------------- load */
+
+void txf_wh_report_release(txf_wh_report *r) {
+  for (size_t i = 0; i < r->n_added_columns; i++)
+    free(r->added_columns[i]);
+  free(r->added_columns);
+  memset(r, 0, sizeof *r);
+}
+
+static void copy_escape(txf_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    switch (c) {
+    case '\\':
+      (void)txf_buf_puts(b, "\\\\");
+      break;
+    case '\t':
+      (void)txf_buf_puts(b, "\\t");
+      break;
+    case '\n':
+      (void)txf_buf_puts(b, "\\n");
+      break;
+    case '\r':
+      (void)txf_buf_puts(b, "\\r");
+      break;
+    default:
+      (void)txf_buf_putc(b, c);
+    }
+  }
+}
+
+/* Check the table against SCHEMA (the silver file's), creating it when
+ * absent and adding columns when allowed. */
+static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
+                      const char *table, const txf_pq_schema *fs,
+                      int add_columns, txf_wh_report *rep, txf_err *err) {
+  const char *params[2] = {schema_name, table};
+  PGresult *r = PQexecParams(c,
+                             "SELECT column_name FROM information_schema."
+                             "columns WHERE table_schema = $1 AND "
+                             "table_name = $2 ORDER BY ordinal_position",
+                             2, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    PQclear(r);
+    return pg_error(c, err, "read the columns of the warehouse table");
+  }
+  int n = PQntuples(r);
+  txf_buf sql;
+  txf_buf_init(&sql, 0);
+  char tb[48];
+  int rc = 0;
+  if (n == 0) {
+    char *qs = ident(c, schema_name);
+    (void)txf_buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s;\n", qs);
+    free(qs);
+    (void)txf_buf_printf(&sql, "CREATE TABLE %s (", qtable);
+    for (size_t i = 0; i < fs->n_cols; i++) {
+      char *qi = ident(c, fs->cols[i].name);
+      (void)txf_buf_printf(&sql, "%s%s %s", i ? ", " : "", qi,
+                           pg_type(&fs->cols[i], tb, sizeof tb));
+      free(qi);
+    }
+    (void)txf_buf_puts(&sql, ");\n");
+    rc = pg_exec(c, sql.data, err);
+  } else {
+    txf_buf missing;
+    txf_buf_init(&missing, 0);
+    for (size_t i = 0; i < fs->n_cols; i++) {
+      int found = 0;
+      for (int j = 0; j < n && !found; j++)
+        found = !strcmp(PQgetvalue(r, j, 0), fs->cols[i].name);
+      if (found)
+        continue;
+      (void)txf_buf_printf(&missing, "%s%s %s", missing.len ? ", " : "",
+                           fs->cols[i].name,
+                           pg_type(&fs->cols[i], tb, sizeof tb));
+      if (add_columns) {
+        char *qi = ident(c, fs->cols[i].name);
+        (void)txf_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN %s %s;\n",
+                             qtable, qi,
+                             pg_type(&fs->cols[i], tb, sizeof tb));
+        free(qi);
+        rep->added_columns =
+            txf_xrealloc(rep->added_columns,
+                         (rep->n_added_columns + 1) * sizeof(char *));
+        rep->added_columns[rep->n_added_columns++] =
+            txf_xstrdup(fs->cols[i].name);
+      }
+    }
+    if (missing.len && !add_columns)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "silver has columns the warehouse table %s lacks: %s "
+                       "(add them, or set publish.warehouse.add_columns: "
+                       "true)",
+                       qtable, missing.data);
+    else if (sql.len)
+      rc = pg_exec(c, sql.data, err);
+    txf_buf_release(&missing);
+  }
+  PQclear(r);
+  txf_buf_release(&sql);
+  return rc;
+}
+
+/* COPY the rows of PATH into QTABLE (columns named as in the file). */
+static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
+                     uint64_t *rows, txf_err *err) {
+  const txf_pq_schema *fs = txf_pq_reader_schema(pr);
+  txf_buf sql;
+  txf_buf_init(&sql, 0);
+  (void)txf_buf_printf(&sql, "COPY %s (", qtable);
+  for (size_t i = 0; i < fs->n_cols; i++) {
+    char *qi = ident(c, fs->cols[i].name);
+    (void)txf_buf_printf(&sql, "%s%s", i ? ", " : "", qi);
+    free(qi);
+  }
+  (void)txf_buf_puts(&sql, ") FROM STDIN");
+  PGresult *r = PQexec(c, sql.data);
+  txf_buf_release(&sql);
+  if (PQresultStatus(r) != PGRES_COPY_IN) {
+    PQclear(r);
+    return pg_error(c, err, "COPY");
+  }
+  PQclear(r);
+  txf_pq_value *vals = txf_xcalloc(fs->n_cols ? fs->n_cols : 1, sizeof *vals);
+  txf_buf b, tmp;
+  txf_buf_init(&b, 0);
+  txf_buf_init(&tmp, 0);
+  int rc = 0;
+  for (;;) {
+    int has;
+    rc = txf_pq_reader_next(pr, vals, &has, err);
+    if (rc || !has)
+      break;
+    for (size_t i = 0; i < fs->n_cols; i++) {
+      if (i)
+        (void)txf_buf_putc(&b, '\t');
+      if (vals[i].is_null) {
+        (void)txf_buf_puts(&b, "\\N");
+      } else if (fs->cols[i].type == TXF_PQ_STRING) {
+        copy_escape(&b, vals[i].v.str.ptr, vals[i].v.str.len);
+      } else {
+        txf_buf_reset(&tmp);
+        txf_pq_value_format(&fs->cols[i], &vals[i], &tmp);
+        copy_escape(&b, tmp.data ? tmp.data : "", tmp.len);
+      }
+    }
+    (void)txf_buf_putc(&b, '\n');
+    (*rows)++;
+    if (b.len >= COPY_CHUNK) {
+      if (PQputCopyData(c, b.data, (int)b.len) != 1) {
+        rc = pg_error(c, err, "COPY data");
+        break;
+      }
+      txf_buf_reset(&b);
+    }
+  }
+  if (!rc && b.len && PQputCopyData(c, b.data, (int)b.len) != 1)
+    rc = pg_error(c, err, "COPY data");
+  /* End the COPY either way; on our own failure, make the server fail it. */
+  if (PQputCopyEnd(c, rc ? "txnflow: reading the partition failed" : NULL) !=
+          1 &&
+      !rc)
+    rc = pg_error(c, err, "COPY end");
+  while ((r = PQgetResult(c)) != NULL) {
+    if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = pg_error(c, err, "COPY");
+    PQclear(r);
+  }
+  txf_buf_release(&b);
+  txf_buf_release(&tmp);
+  free(vals);
+  return rc;
+}
+
+/* Local partitions: DATA/silver/transactions/year=Y/month=M/day=D/ *.parquet
+ * (one file per partition by the silver contract). */
+static int local_partitions(const char *data_dir, txf_wh_partition **out,
+                            size_t *n, txf_err *err) {
+  *out = NULL;
+  *n = 0;
+  char *root = txf_path_join(data_dir, "silver/transactions");
+  int rc = 0;
+  char *pattern = txf_path_join(root, "year=*/month=*/day=*/*.parquet");
+  free(root);
+  glob_t g;
+  int grc = glob(pattern, 0, NULL, &g);
+  free(pattern);
+  if (grc == GLOB_NOMATCH)
+    return 0;
+  if (grc != 0)
+    return txf_err_set(err, TXF_EIO, "cannot list the silver partitions");
+  *out = txf_xcalloc(g.gl_pathc ? g.gl_pathc : 1, sizeof **out);
+  for (size_t i = 0; i < g.gl_pathc && !rc; i++) {
+    const char *p = g.gl_pathv[i];
+    const char *y = strstr(p, "/year="), *m = strstr(p, "/month="),
+               *d = strstr(p, "/day=");
+    const char *base = strrchr(p, '/') + 1;
+    if (!y || !m || !d || base[0] == '.')
+      continue;
+    txf_wh_partition *w = &(*out)[*n];
+    snprintf(w->date, sizeof w->date, "%.4s-%.2s-%.2s", y + 6, m + 7, d + 5);
+    txf_date dd;
+    if (txf_date_parse(w->date, SIZE_MAX, &dd) != 0)
+      continue;
+    if (*n && !strcmp((*out)[*n - 1].date, w->date)) {
+      rc = txf_err_set(err, TXF_EUNSUPPORTED,
+                       "partition %s has more than one file (%s)", w->date,
+                       p);
+      break;
+    }
+    w->path = txf_xstrdup(p);
+    rc = txf_sha256_file(p, w->sha256, NULL, err);
+    (*n)++;
+  }
+  globfree(&g);
+  return rc;
+}
+
+static void release_parts(txf_wh_partition *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i].path);
+  free(v);
+}
+
+int txf_publish_warehouse(const txf_pg_target *t, txf_store *st,
+                          const txf_publish_settings *set,
+                          const char *data_dir, const txf_tz *tz,
+                          txf_buf *sql_out, txf_wh_report *rep,
+                          txf_err *err) {
+  memset(rep, 0, sizeof *rep);
+  int64_t t0 = txf_mono_us();
+  const char *table = set->wh_table ? set->wh_table : "silver_transactions";
+  if (t->is_redshift && (!set->has_s3 || !set->wh_iam_role))
+    return txf_err_set(err, TXF_ECONFIG,
+                       "a redshift load copies from S3: configure "
+                       "publish.s3 and publish.warehouse.iam_role");
+  char *target_key = txf_xasprintf("%s:%s/%s.%s",
+                                   t->is_redshift ? "redshift" : "postgres",
+                                   t->name, t->schema, table);
+  txf_wh_partition *local = NULL;
+  size_t n_local = 0;
+  int rc = local_partitions(data_dir, &local, &n_local, err);
+
+  /* What the warehouse holds, as far as we loaded it. */
+  txf_wh_partition *todo = txf_xcalloc(n_local + 1, sizeof *todo);
+  size_t n_todo = 0;
+  char **gone = NULL;
+  size_t n_gone = 0;
+  sqlite3_stmt *q = NULL;
+  if (!rc)
+    rc = txf_store_prepare(st,
+                           "SELECT key, sha256 FROM published_objects WHERE "
+                           "target = ?1 ORDER BY key",
+                           &q, err);
+  if (!rc) {
+    sqlite3_bind_text(q, 1, target_key, -1, SQLITE_STATIC);
+    size_t li = 0;
+    int step = sqlite3_step(q);
+    for (;;) {
+      const char *k = step == SQLITE_ROW
+                          ? (const char *)sqlite3_column_text(q, 0) : NULL;
+      if (!k && li >= n_local)
+        break;
+      int c = !k ? -1 : li >= n_local ? 1 : strcmp(local[li].date, k);
+      if (c < 0) { /* never loaded */
+        todo[n_todo++] = local[li++];
+      } else if (c > 0) { /* loaded, no longer local */
+        gone = txf_xrealloc(gone, (n_gone + 1) * sizeof *gone);
+        gone[n_gone++] = txf_xstrdup(k);
+        step = sqlite3_step(q);
+      } else {
+        const char *sha = (const char *)sqlite3_column_text(q, 1);
+        if (sha && !strcmp(sha, local[li].sha256))
+          rep->partitions_skipped++;
+        else
+          todo[n_todo++] = local[li];
+        li++;
+        step = sqlite3_step(q);
+      }
+    }
+    sqlite3_finalize(q);
+  }
+  /* todo[] borrows local[]'s paths. */
+  size_t n_all = n_todo + n_gone;
+  txf_wh_partition *all = txf_xcalloc(n_all + 1, sizeof *all);
+  memcpy(all, todo, n_todo * sizeof *todo);
+  for (size_t i = 0; i < n_gone; i++)
+    snprintf(all[n_todo + i].date, sizeof all[0].date, "%s", gone[i]);
+
+  char *qs_base = NULL;
+  if (!rc && t->is_redshift) {
+    qs_base = txf_xasprintf("s3://%s/%s", set->s3.bucket, set->prefix);
+  }
+  if (!rc && sql_out) {
+    if (t->is_redshift) {
+      char *sql = txf_wh_redshift_sql(t->schema, table, tz, qs_base,
+                                      set->wh_iam_role, all, n_all);
+      (void)txf_buf_puts(sql_out, sql);
+      free(sql);
+    } else {
+      for (size_t i = 0; i < n_all; i++)
+        (void)txf_buf_printf(sql_out, "%s %s%s%s\n",
+                             all[i].path ? "replace" : "delete", all[i].date,
+                             all[i].path ? " from " : "",
+                             all[i].path ? all[i].path : "");
+    }
+  } else if (!rc && n_all) {
+    PGconn *c = NULL;
+    rc = pg_connect(&c, t, err);
+    if (!rc && t->is_redshift) {
+      char *sql = txf_wh_redshift_sql(t->schema, table, tz, qs_base,
+                                      set->wh_iam_role, all, n_all);
+      rc = pg_exec(c, sql, err);
+      free(sql);
+      if (!rc)
+        rep->partitions_loaded = n_todo;
+    } else if (!rc) {
+      char *qschema = ident(c, t->schema), *qtab = ident(c, table);
+      char *qtable = txf_xasprintf("%s.%s", qschema, qtab);
+      free(qschema);
+      free(qtab);
+      rc = pg_exec(c, "BEGIN", err);
+      for (size_t i = 0; i < n_all && !rc; i++) {
+        char lo[40], hi[40];
+        day_range(tz, all[i].date, lo, hi);
+        txf_pq_reader *pr = NULL;
+        if (all[i].path) {
+          rc = txf_pq_reader_open(&pr, all[i].path, err);
+          if (!rc)
+            rc = sync_table(c, qtable, t->schema, table,
+                            txf_pq_reader_schema(pr), set->wh_add_columns,
+                            rep, err);
+        }
+        if (!rc) {
+          char *del = txf_xasprintf("DELETE FROM %s WHERE txn_ts >= '%s' AND "
+                                    "txn_ts < '%s'",
+                                    qtable, lo, hi);
+          /* A partition gone locally was loaded before: the table is
+           * there. A new one's table was just made by sync_table. */
+          rc = pg_exec(c, del, err);
+          free(del);
+        }
+        if (!rc && pr)
+          rc = copy_file(c, qtable, pr, &rep->rows_loaded, err);
+        if (rc)
+          txf_err_wrap(err, "load partition %s", all[i].date);
+        else if (pr)
+          rep->partitions_loaded++;
+        else
+          rep->partitions_deleted++;
+        txf_pq_reader_free(pr);
+      }
+      if (!rc)
+        rc = pg_exec(c, "COMMIT", err);
+      else {
+        PGresult *r = PQexec(c, "ROLLBACK");
+        PQclear(r);
+      }
+      free(qtable);
+    }
+    PQfinish(c);
+    /* Remember what the warehouse now holds (after the commit: a crash in
+     * between only makes the next run load the same partitions again). */
+    if (!rc)
+      rc = txf_store_begin(st, err);
+    for (size_t i = 0; i < n_all && !rc; i++) {
+      if (all[i].path) {
+        rc = txf_store_prepare(
+            st,
+            "INSERT INTO published_objects(target, key, sha256, size_bytes, "
+            "published_at_us) VALUES(?1, ?2, ?3, NULL, ?4) ON CONFLICT"
+            "(target, key) DO UPDATE SET sha256 = excluded.sha256, "
+            "published_at_us = excluded.published_at_us",
+            &q, err);
+        if (!rc) {
+          sqlite3_bind_text(q, 3, all[i].sha256, -1, SQLITE_STATIC);
+          sqlite3_bind_int64(q, 4, txf_wall_us());
+        }
+      } else {
+        rc = txf_store_prepare(st,
+                               "DELETE FROM published_objects WHERE "
+                               "target = ?1 AND key = ?2",
+                               &q, err);
+      }
+      if (!rc) {
+        sqlite3_bind_text(q, 1, target_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, all[i].date, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) != SQLITE_DONE)
+          rc = txf_store_error(st, err, "record the warehouse load");
+        sqlite3_finalize(q);
+      }
+    }
+    if (!rc)
+      rc = txf_store_commit(st, err);
+    else
+      txf_store_rollback(st);
+  }
+  if (!sql_out && !rc && t->is_redshift)
+    rep->partitions_deleted = n_gone;
+  rep->elapsed_us = txf_mono_us() - t0;
+  free(qs_base);
+  free(all);
+  free(todo);
+  for (size_t i = 0; i < n_gone; i++)
+    free(gone[i]);
+  free(gone);
+  release_parts(local, n_local);
+  free(target_key);
+  if (rc)
+    return txf_err_wrap(err, "warehouse load into %s", t->name);
+  return 0;
+}

@@ -1,0 +1,203 @@
+#!/bin/bash
+# The warehouse load: silver into a real PostgreSQL 15 (a throwaway cluster
+# on a free loopback port, stopped on exit), and the Redshift SQL as text.
+. "$(dirname "$0")/../lib/test-lib.sh"
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PGTMP=$(mktemp -d /tmp/txnflow-pg.XXXXXX)
+PG_PASSWORD=pg-secret-$$
+as_pg() { # initdb refuses root: run the server as the postgres user
+	if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+}
+pg_stop() {
+	as_pg "$PGBIN/pg_ctl -D $PGTMP/data -m immediate stop" >/dev/null 2>&1
+	rm -rf "$PGTMP"
+}
+trap pg_stop EXIT
+[ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
+printf "%s\n" "$PG_PASSWORD" >"$PGTMP/pw" && chmod 600 "$PGTMP/pw"
+[ "$(id -u)" = 0 ] && chown postgres "$PGTMP/pw"
+as_pg "$PGBIN/initdb -D $PGTMP/data -U txnflow --pwfile=$PGTMP/pw -A scram-sha-256 --no-sync" >"$PGTMP/initdb.log" 2>&1 ||
+	{ cat "$PGTMP/initdb.log"; exit 1; }
+for _try in 1 2 3 4 5; do
+	PGPORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+	as_pg "$PGBIN/pg_ctl -D $PGTMP/data -l $PGTMP/log -w -t 60 -o '-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGTMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off' start" >/dev/null 2>&1 && break
+done
+export PGPORT PGHOST=127.0.0.1 PGUSER=txnflow PGDATABASE=postgres PGPASSWORD=$PG_PASSWORD
+export TXNFLOW_PG_PASSWORD=$PG_PASSWORD
+psql_q() { psql -X -A -t -q -c "$1"; }
+
+SILVER=p/data/silver/transactions
+
+# partition DAY ROWS SEED [EXTRA_COLUMN_SQL]: DAY's silver partition
+partition() {
+	_d=$1
+	_dir=$SILVER/year=${_d%%-*}/month=$(echo "$_d" | cut -d- -f2)/day=${_d##*-}
+	mkdir -p "$_dir" && rm -f "$_dir"/*.parquet &&
+	txnflow sql --memory "COPY (SELECT 'T' || lpad((i + $3 * 100000)::VARCHAR, 8, '0') AS transaction_id,
+		'C' || (i % 7) AS customer_id, 'K' || (i % 11) AS card_id, 'M' || (i % 5) AS merchant_id,
+		TIMESTAMPTZ '$_d 00:00:00+09' + to_seconds(i * 7) AS txn_ts,
+		((i * 37) % 100000 / 100)::DECIMAL(18,2) AS amount, 'KRW' AS currency, '5411' AS mcc,
+		CASE WHEN i % 10 = 0 THEN 'declined' ELSE 'approved' END AS status, i % 13 = 0 AS is_refund,
+		CASE i % 3 WHEN 0 THEN 'pos' WHEN 1 THEN 'online' ELSE 'mobile' END AS channel,
+		TIMESTAMPTZ '$_d 01:00:00+09' AS ingested_at,
+		CASE WHEN i % 13 = 0 THEN 'T0' ELSE NULL END AS original_transaction_id,
+		E'bronze/a\\\\b\\tc.csv' AS source_file, DATE '$_d' AS ingest_date ${4:-}
+		FROM range($2) t(i) ORDER BY txn_ts, transaction_id)
+		TO '$_dir/part-00000.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null
+}
+
+# The same mart-like numbers from DuckDB (on the Parquet lake) and from
+# PostgreSQL (on the loaded table): day x channel, in Asia/Seoul.
+MART="SELECT CAST(timezone('Asia/Seoul', txn_ts) AS DATE) AS day, channel,
+	count(*) AS n, sum(amount) AS amount, sum(CASE WHEN is_refund THEN 1 ELSE 0 END) AS refunds,
+	count(DISTINCT customer_id) AS customers, count(original_transaction_id) AS linked,
+	max(length(source_file)) AS sl
+	FROM %s GROUP BY 1, 2 ORDER BY 1, 2"
+duck_mart() {
+	txnflow sql --memory "$(printf "$MART" "read_parquet('$SILVER/**/*.parquet')")" | tail -n +2
+}
+pg_mart() {
+	psql -X -A -F, -t -q -c "$(printf "$MART" "public.silver_transactions")"
+}
+
+test_expect_success 'setup: 3 partitions, a postgres target' '
+	txnflow init p >/dev/null &&
+	cat >>p/txnflow.yml <<-EOC &&
+	publish:
+	  warehouse: { target: pg }
+	EOC
+	cat >>p/profiles.yml <<-EOC &&
+	    pg:
+	      type: postgres
+	      host: 127.0.0.1
+	      port: $PGPORT
+	      user: txnflow
+	      password: "{{ env_var('"'"'TXNFLOW_PG_PASSWORD'"'"') }}"
+	      dbname: postgres
+	      schema: public
+	      sslmode: disable
+	EOC
+	partition 2025-09-01 3000 1 &&
+	partition 2025-09-02 2000 2 &&
+	partition 2025-09-03 1000 3
+'
+
+test_expect_success 'first load: every partition, streamed with COPY' '
+	txnflow -C p publish --date 2025-09-03 --json >out &&
+	test_grep "\"partitions_loaded\": 3" out &&
+	test_grep "\"rows_loaded\": 6000" out &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6000
+'
+
+test_expect_success 'DuckDB and PostgreSQL give the same mart numbers' '
+	duck_mart >duck &&
+	pg_mart >pg &&
+	test_line_count = 9 duck &&
+	test_cmp duck pg
+'
+
+test_expect_success 'values survive the trip: escapes, nulls, decimals, instants' '
+	psql_q "SELECT source_file, amount, txn_ts AT TIME ZONE '"'"'UTC'"'"', original_transaction_id IS NULL
+		FROM silver_transactions WHERE transaction_id = '"'"'T00100001'"'"'" >got &&
+	printf "bronze/a\\\\b\\tc.csv|0.37|2025-08-31 15:00:07|t\n" >want &&
+	test_cmp want got
+'
+
+test_expect_success 'a second run loads nothing' '
+	txnflow -C p publish --date 2025-09-03 --json >out &&
+	test_grep "\"partitions_loaded\": 0" out &&
+	test_grep "\"partitions_unchanged\": 3" out
+'
+
+test_expect_success 'late data rewrites an old partition: exactly it is replaced' '
+	partition 2025-09-01 3100 1 &&
+	partition 2025-09-04 400 4 &&
+	txnflow -C p publish --date 2025-09-04 --json >out &&
+	test_grep "\"partitions_loaded\": 2" out &&
+	test_grep "\"rows_loaded\": 3500" out &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6500 &&
+	duck_mart >duck && pg_mart >pg && test_cmp duck pg
+'
+
+test_expect_success 'a partition gone from silver is deleted from the table' '
+	rm -r $SILVER/year=2025/month=09/day=04 &&
+	txnflow -C p publish --date 2025-09-04 --json >out &&
+	test_grep "\"partitions_deleted\": 1" out &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6100
+'
+
+test_expect_success 'a failing partition rolls the whole load back' '
+	partition 2025-09-02 2222 2 &&
+	head -c 1000 $SILVER/year=2025/month=09/day=03/part-00000.parquet >x &&
+	cp $SILVER/year=2025/month=09/day=03/part-00000.parquet good3 &&
+	mv x $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
+	test_expect_code 1 txnflow -C p publish --date 2025-09-04 2>err &&
+	test_grep "2025-09-03" err &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6100 &&
+	cp good3 $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
+	txnflow -C p publish --date 2025-09-04 --json >out &&
+	test_grep "\"partitions_loaded\": 1" out &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6322
+'
+
+test_expect_success 'a column added upstream is an error naming it' '
+	partition 2025-09-02 2222 2 ", '"'"'x'"'"' AS merchant_country" &&
+	test_expect_code 1 txnflow -C p publish --date 2025-09-04 2>err &&
+	test_grep "lacks: merchant_country text" err &&
+	test_grep "add_columns" err
+'
+
+test_expect_success 'with add_columns: true the column is added' '
+	sed -i "s/warehouse: { target: pg }/warehouse: { target: pg, add_columns: true }/" p/txnflow.yml &&
+	txnflow -C p publish --date 2025-09-04 >out &&
+	test_grep "added column merchant_country" out &&
+	test "$(psql_q "SELECT count(merchant_country) FROM silver_transactions")" = 2222
+'
+
+test_expect_success 'a password written in profiles.yml is refused' '
+	txnflow init lit >/dev/null &&
+	printf "publish:\n  warehouse: { target: pg }\n" >>lit/txnflow.yml &&
+	printf "    pg: { type: postgres, host: 127.0.0.1, password: hunter2 }\n" >>lit/profiles.yml &&
+	test_expect_code 1 txnflow -C lit publish --date 2025-09-01 2>err &&
+	test_grep "env_var" err &&
+	! grep hunter2 err
+'
+
+test_expect_success 'TLS settings reach libpq (sslmode=require on a server without TLS)' '
+	sed "s/sslmode: disable/sslmode: require/" p/profiles.yml >p/profiles.tls &&
+	cp p/profiles.yml p/profiles.keep && cp p/profiles.tls p/profiles.yml &&
+	partition 2025-09-05 10 5 &&
+	test_expect_code 1 txnflow -C p publish --date 2025-09-05 2>err;
+	rc=$?; cp p/profiles.keep p/profiles.yml && test $rc = 0 &&
+	test_grep -i "ssl" err &&
+	! grep "$PG_PASSWORD" err
+'
+
+test_expect_success 'redshift: the COPY ... FORMAT AS PARQUET SQL, as text' '
+	txnflow init rs >/dev/null &&
+	cat >>rs/txnflow.yml <<-EOC &&
+	publish:
+	  s3: { bucket: lake, prefix: txnflow/, region: us-east-1 }
+	  warehouse: { target: rs, table: silver_transactions, iam_role: "arn:aws:iam::123456789012:role/txnflow-copy" }
+	EOC
+	cat >>rs/profiles.yml <<-EOC &&
+	    rs: { type: redshift, host: example.invalid, port: 5439, user: u, password: "{{ env_var('"'"'TXNFLOW_PG_PASSWORD'"'"') }}", dbname: dev, schema: analytics, sslmode: verify-full }
+	EOC
+	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=01 &&
+	cp $SILVER/year=2025/month=09/day=01/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=01/ &&
+	txnflow -C rs publish --date 2025-09-01 --print-sql >sql &&
+	cat >want <<-\EOS &&
+	BEGIN;
+	-- event date 2025-09-01 (Asia/Seoul)
+	DELETE FROM "analytics"."silver_transactions" WHERE txn_ts >= '"'"'2025-08-31T15:00:00Z'"'"' AND txn_ts < '"'"'2025-09-01T15:00:00Z'"'"';
+	COPY "analytics"."silver_transactions"
+	FROM '"'"'s3://lake/txnflow/silver/transactions/year=2025/month=09/day=01/'"'"'
+	IAM_ROLE '"'"'arn:aws:iam::123456789012:role/txnflow-copy'"'"'
+	FORMAT AS PARQUET;
+	COMMIT;
+	EOS
+	test_cmp want sql
+'
+
+test_done
