@@ -166,6 +166,12 @@ int txf_pg_target_load(txf_pg_target *t, const txf_project *p,
   return rc;
 }
 
+/* Server notices ("schema already exists, skipping") are not for people. */
+static void quiet_notice(void *arg, const char *msg) {
+  (void)arg;
+  (void)msg;
+}
+
 static int pg_connect(PGconn **out, const txf_pg_target *t, txf_err *err) {
   PGconn *c = PQconnectdbParams((const char *const *)t->keys,
                                 (const char *const *)t->vals, 0);
@@ -179,6 +185,7 @@ static int pg_connect(PGconn **out, const txf_pg_target *t, txf_err *err) {
     PQfinish(c);
     return rc;
   }
+  PQsetNoticeProcessor(c, quiet_notice, NULL);
   *out = c;
   return 0;
 }
