@@ -715,11 +715,11 @@ static void remove_leftovers(const char *parent, const char *name) {
   char *pat = txf_xasprintf("%s/.%s.tmp-*", parent, name);
   glob_t gl;
   if (glob(pat, GLOB_NOSORT, NULL, &gl) == 0) {
+    /* Best effort: a leftover is invisible to readers anyway. */
     for (size_t i = 0; i < gl.gl_pathc; i++) {
       txf_err e;
-      if (txf_fs_rmtree(gl.gl_pathv[i], &e)) {
-        /* Best effort: a leftover is invisible to readers anyway. */
-      }
+      int rc = txf_fs_rmtree(gl.gl_pathv[i], &e);
+      (void)rc;
     }
     globfree(&gl);
   }
