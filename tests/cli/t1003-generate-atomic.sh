@@ -8,7 +8,7 @@ test_expect_success 'kill -9 during generate leaves no visible batch' '
 	( exec "$TXNFLOW" generate --data d --date 2025-09-01 --rows 5000000 >/dev/null 2>&1 ) &
 	pid=$! &&
 	i=0 &&
-	while [ $i -lt 200 ] && ! ls -A d/bronze/transactions 2>/dev/null | grep -q tmp; do
+	while [ $i -lt 1200 ] && ! ls -A d/bronze/transactions 2>/dev/null | grep -q tmp; do
 		sleep 0.05; i=$((i + 1))
 	done &&
 	sleep 0.3 &&
@@ -33,7 +33,7 @@ test_expect_success 'kill -9 during --force leaves the old batch intact' '
 	( exec "$TXNFLOW" generate --data d --date 2025-09-01 --rows 5000000 --force >/dev/null 2>&1 ) &
 	pid=$! &&
 	i=0 &&
-	while [ $i -lt 200 ] && ! ls -A d/bronze/transactions | grep -q tmp; do
+	while [ $i -lt 1200 ] && ! ls -A d/bronze/transactions | grep -q tmp; do
 		sleep 0.05; i=$((i + 1))
 	done &&
 	sleep 0.3 &&
