@@ -1,0 +1,36 @@
+{{ config(materialized='incremental', unique_key='event_date',
+          incremental_strategy='delete+insert', tags=['core']) }}
+
+-- The money that moved: approved purchases (+) and approved refunds (-),
+-- one row per transaction, amounts in won via the fx_rates seed. Declined,
+-- pending and reversed transactions moved no money and are left out.
+--
+-- Incremental by event date: a run rebuilds the event dates in
+-- var('dates') (delete+insert on event_date), the dates whose silver
+-- partitions the day's clean rewrote; the first run builds every date.
+SELECT
+    t.transaction_id,
+    t.event_date,
+    t.txn_ts_utc,
+    t.customer_id,
+    t.card_id,
+    t.merchant_id,
+    t.mcc_code,
+    codes.category,
+    t.channel,
+    t.currency_code,
+    t.is_refund,
+    CASE WHEN t.is_refund THEN -1 ELSE 1 END             AS sign,
+    t.amount                                             AS amount,
+    fx.krw_per_unit                                      AS fx_krw_per_unit,
+    CAST(CASE WHEN t.is_refund THEN -1 ELSE 1 END
+         * {{ to_won('t.amount', 'fx.krw_per_unit') }}
+         AS DECIMAL(18,0))                               AS amount_krw,
+    t.original_transaction_id,
+    t.ingest_date,
+    t.source_file
+FROM {{ ref('stg_transactions') }} t
+LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
+LEFT JOIN {{ ref('mcc_codes') }} codes ON codes.code = t.mcc_code
+WHERE t.status = 'approved'
+{{ incremental_date_filter('t.event_date') }}

@@ -1,0 +1,24 @@
+{{ config(materialized='incremental', unique_key='event_date',
+          incremental_strategy='delete+insert', tags=['marts']) }}
+
+-- Sales per event day x MCC (and its category) x channel, in won.
+-- gross_sales_krw: approved purchases; refunds_krw: approved refunds (as a
+-- positive number); net_sales_krw = gross - refunds; txn_count: the number
+-- of fact rows (purchases + refunds). Rebuilt for the same event dates as
+-- fact_transactions.
+SELECT
+    event_date,
+    mcc_code,
+    MAX(category)                                                   AS category,
+    channel,
+    CAST(COALESCE(SUM(amount_krw) FILTER (WHERE NOT is_refund), 0) AS DECIMAL(18,0)) AS gross_sales_krw,
+    CAST(COALESCE(-SUM(amount_krw) FILTER (WHERE is_refund), 0) AS DECIMAL(18,0))     AS refunds_krw,
+    CAST(SUM(amount_krw) AS DECIMAL(18,0))                          AS net_sales_krw,
+    COUNT(*)                                                        AS txn_count,
+    COUNT(*) FILTER (WHERE NOT is_refund)                           AS purchase_count,
+    COUNT(*) FILTER (WHERE is_refund)                               AS refund_count,
+    COUNT(DISTINCT customer_id)                                     AS customer_count
+FROM {{ ref('fact_transactions') }}
+WHERE 1 = 1
+{{ incremental_date_filter('event_date') }}
+GROUP BY event_date, mcc_code, channel
