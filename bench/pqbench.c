@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <duckdb.h>
@@ -134,19 +135,35 @@ static void gen_row(const pools *p, uint64_t i, txf_pq_value *v,
 
 static double now_s(void) { return (double)txf_mono_us() / 1e6; }
 
+/* CPU seconds (user + system, all threads) of this process: unlike wall
+ * time, it does not depend on what else runs on the machine. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Wall and CPU seconds of one step. */
+typedef struct tm2 {
+  double wall, cpu;
+} tm2;
+static tm2 tstart(void) { return (tm2){now_s(), cpu_s()}; }
+static tm2 tstop(tm2 t) { return (tm2){now_s() - t.wall, cpu_s() - t.cpu}; }
+
 static long long fsize(const char *p) {
   struct stat st;
   return stat(p, &st) ? -1 : (long long)st.st_size;
 }
 
-static double duck_time(duckdb_connection con, const char *sql) {
+static tm2 duck_time(duckdb_connection con, const char *sql) {
   duckdb_result res;
-  double t0 = now_s();
+  tm2 t0 = tstart();
   if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
     fprintf(stderr, "duckdb: %s: %s\n", sql, duckdb_result_error(&res));
     exit(1);
   }
-  double t = now_s() - t0;
+  tm2 t = tstop(t0);
   duckdb_destroy_result(&res);
   return t;
 }
@@ -184,18 +201,19 @@ int main(int argc, char **argv) {
   snprintf(duckn, sizeof duckn, "%s/duckdb-threads.parquet", dir);
 
   /* Row generation alone, to subtract from the writer's time. */
-  double t0 = now_s();
+  tm2 t0 = tstart();
   int64_t sink = 0;
   for (uint64_t i = 0; i < rows; i++) {
     gen_row(p, i, v, buf);
     sink += v[5].v.i64 + v[0].v.str.ptr[5];
   }
-  double t_gen = now_s() - t0;
+  tm2 t_gen = tstop(t0);
 
   txf_pq_schema s = {cols, NC};
-  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD};
+  int lvl = getenv("PQBENCH_ZSTD_LEVEL") ? atoi(getenv("PQBENCH_ZSTD_LEVEL")) : 0;
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .zstd_level = lvl};
   txf_pq_writer *w;
-  t0 = now_s();
+  t0 = tstart();
   if (txf_pq_writer_open(&w, ours, &s, &o, &err))
     return fprintf(stderr, "%s\n", err.msg), 1;
   for (uint64_t i = 0; i < rows; i++) {
@@ -206,10 +224,15 @@ int main(int argc, char **argv) {
   if (txf_pq_writer_finish(w, &err))
     return fprintf(stderr, "%s\n", err.msg), 1;
   txf_pq_writer_free(w);
-  double t_write = now_s() - t0;
+  tm2 t_write = tstop(t0);
+  if (getenv("PQBENCH_WRITE_ONLY")) { /* for profiling the writer */
+    printf("write: wall %.2f s, cpu %.2f s\n", t_write.wall, t_write.cpu);
+    free(p);
+    return 0;
+  }
 
   /* Our reader: every column of every row. */
-  t0 = now_s();
+  t0 = tstart();
   txf_pq_reader *r;
   if (txf_pq_reader_open(&r, ours, &err))
     return fprintf(stderr, "%s\n", err.msg), 1;
@@ -226,7 +249,7 @@ int main(int argc, char **argv) {
     str_bytes += v[0].v.str.len + v[13].v.str.len;
   }
   txf_pq_reader_free(r);
-  double t_read = now_s() - t0;
+  tm2 t_read = tstop(t0);
 
   duckdb_database db;
   duckdb_connection con;
@@ -248,27 +271,27 @@ int main(int argc, char **argv) {
   duck_exec(con, "SET threads=1");
   snprintf(sql, sizeof sql,
            "COPY t TO '%s' (FORMAT parquet, COMPRESSION zstd)", duck1);
-  double t_d1 = duck_time(con, sql);
+  tm2 t_d1 = duck_time(con, sql);
   snprintf(sql, sizeof sql, "SET threads=%" PRId64, threads);
   duck_exec(con, sql);
   snprintf(sql, sizeof sql,
            "COPY t TO '%s' (FORMAT parquet, COMPRESSION zstd)", duckn);
-  double t_dn = duck_time(con, sql);
+  tm2 t_dn = duck_time(con, sql);
 
   duck_exec(con, "SET threads=1");
   snprintf(sql, sizeof sql,
            "CREATE TABLE r1 AS SELECT * FROM read_parquet('%s')", duck1);
-  double t_dr1 = duck_time(con, sql);
+  tm2 t_dr1 = duck_time(con, sql);
   snprintf(sql, sizeof sql,
            "CREATE TABLE r2 AS SELECT * FROM read_parquet('%s')", ours);
-  double t_dr_ours = duck_time(con, sql);
+  tm2 t_dr_ours = duck_time(con, sql);
   snprintf(sql, sizeof sql, "SET threads=%" PRId64, threads);
   duck_exec(con, sql);
   snprintf(sql, sizeof sql,
            "CREATE TABLE r3 AS SELECT * FROM read_parquet('%s')", duck1);
-  double t_drn = duck_time(con, sql);
+  tm2 t_drn = duck_time(con, sql);
   /* Our reader on DuckDB's file, for the other direction. */
-  t0 = now_s();
+  t0 = tstart();
   if (txf_pq_reader_open(&r, duck1, &err))
     return fprintf(stderr, "%s\n", err.msg), 1;
   int64_t n2 = 0;
@@ -281,48 +304,54 @@ int main(int argc, char **argv) {
     n2++;
   }
   txf_pq_reader_free(r);
-  double t_read_duck = now_s() - t0;
+  tm2 t_read_duck = tstop(t0);
   ok = ok && n2 == (int64_t)rows;
   duckdb_disconnect(&con);
   duckdb_close(&db);
 
   long long s_ours = fsize(ours), s_d1 = fsize(duck1), s_dn = fsize(duckn);
-  double net = t_write - t_gen;
+  tm2 net = {t_write.wall - t_gen.wall, t_write.cpu - t_gen.cpu};
   double R = (double)rows;
-  printf("rows: %" PRIu64 ", 15 silver columns, zstd level 3, 2 cores "
-         "(DuckDB default threads = %" PRId64 ")\n",
-         rows, threads);
-  printf("row generation alone (subtracted below): %.2f s [%" PRId64 "]\n",
-         t_gen, sink & 1);
-  printf("WRITE  txnflow (1 thread)     %7.2f s  %10.0f rows/s  %11lld bytes"
-         "  (%.2f s with generation)\n",
-         net, R / net, s_ours, t_write);
-  printf("WRITE  DuckDB COPY, threads=1 %7.2f s  %10.0f rows/s  %11lld bytes\n",
-         t_d1, R / t_d1, s_d1);
-  printf("WRITE  DuckDB COPY, threads=%-2" PRId64 "%7.2f s  %10.0f rows/s  "
-         "%11lld bytes\n",
-         threads, t_dn, R / t_dn, s_dn);
-  printf("READ   txnflow, its own file  %7.2f s  %10.0f rows/s\n", t_read,
-         R / t_read);
-  printf("READ   txnflow, DuckDB's file %7.2f s  %10.0f rows/s\n",
-         t_read_duck, R / t_read_duck);
-  printf("READ   DuckDB, its own file, threads=1   %7.2f s  %10.0f rows/s\n",
-         t_dr1, R / t_dr1);
-  printf("READ   DuckDB, txnflow's file, threads=1 %7.2f s  %10.0f rows/s\n",
-         t_dr_ours, R / t_dr_ours);
-  printf("READ   DuckDB, its own file, threads=%-2" PRId64 "  %7.2f s  %10.0f "
-         "rows/s\n",
-         threads, t_drn, R / t_drn);
-  printf("RATIO  write speed txnflow / DuckDB 1 thread:   %.2fx (goal >= 1)\n",
-         t_d1 / net);
-  printf("RATIO  write speed txnflow / DuckDB %" PRId64 " threads: %.2fx\n",
-         threads, t_dn / net);
-  printf("RATIO  file size txnflow / DuckDB:              %.3f (goal <= 1.10)\n",
+  printf("rows: %" PRIu64 ", 15 silver columns, zstd (txnflow level %d, "
+         "DuckDB its default; DuckDB default threads = %" PRId64 ")\n",
+         rows, lvl ? lvl : 1, threads);
+  printf("row generation alone (subtracted from txnflow's write): wall %.2f s,"
+         " cpu %.2f s [%" PRId64 "]\n",
+         t_gen.wall, t_gen.cpu, sink & 1);
+  printf("%-38s %8s %12s %8s %12s %12s\n", "", "wall s", "rows/s", "cpu s",
+         "rows/cpu-s", "bytes");
+#define LINE(name, t, size)                                                  \
+  printf("%-38s %8.2f %12.0f %8.2f %12.0f %12s\n", name, (t).wall,           \
+         R / (t).wall, (t).cpu, R / (t).cpu, size)
+  char b1[32], b2[32], b3[32];
+  snprintf(b1, sizeof b1, "%lld", s_ours);
+  snprintf(b2, sizeof b2, "%lld", s_d1);
+  snprintf(b3, sizeof b3, "%lld", s_dn);
+  char dn[64];
+  snprintf(dn, sizeof dn, "WRITE DuckDB COPY, threads=%" PRId64, threads);
+  LINE("WRITE txnflow (1 thread)", net, b1);
+  LINE("WRITE DuckDB COPY, threads=1", t_d1, b2);
+  LINE(dn, t_dn, b3);
+  LINE("READ  txnflow, txnflow's file", t_read, "");
+  LINE("READ  txnflow, DuckDB's file", t_read_duck, "");
+  LINE("READ  DuckDB CTAS, DuckDB's file, 1 thr", t_dr1, "");
+  LINE("READ  DuckDB CTAS, txnflow's file, 1 thr", t_dr_ours, "");
+  snprintf(dn, sizeof dn, "READ  DuckDB CTAS, DuckDB's file, %" PRId64 " thr",
+           threads);
+  LINE(dn, t_drn, "");
+  printf("RATIO write speed txnflow / DuckDB threads=1: wall %.2fx, cpu %.2fx "
+         "(goal >= 1)\n",
+         t_d1.wall / net.wall, t_d1.cpu / net.cpu);
+  printf("RATIO write speed txnflow / DuckDB threads=%" PRId64
+         ": wall %.2fx\n",
+         threads, t_dn.wall / net.wall);
+  printf("RATIO file size txnflow / DuckDB: %.3f (goal <= 1.10)\n",
          (double)s_ours / (double)s_d1);
-  printf("RATIO  read speed txnflow / DuckDB 1 thread:    %.2fx\n",
-         t_dr1 / t_read);
-  printf("CHECK  DuckDB reads txnflow's file with the same count, sum(amount) "
-         "and nulls; txnflow reads DuckDB's file: %s\n",
+  printf("RATIO read speed txnflow / DuckDB threads=1 (same file): wall "
+         "%.2fx, cpu %.2fx\n",
+         t_dr1.wall / t_read_duck.wall, t_dr1.cpu / t_read_duck.cpu);
+  printf("CHECK DuckDB reads txnflow's file with the same count, sum(amount) "
+         "and nulls; txnflow reads all of DuckDB's file: %s\n",
          ok ? "ok" : "MISMATCH");
   free(p);
   return ok ? 0 : 1;

@@ -271,7 +271,7 @@ void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
     size_t cap = ZSTD_compressBound(n);
     (void)txf_buf_grow(out, cap);
     size_t got = ZSTD_compressCCtx(c->zc, out->data, cap, in, n,
-                                   c->zstd_level ? c->zstd_level : 3);
+                                   c->zstd_level ? c->zstd_level : 1);
     if (ZSTD_isError(got))
       abort();
     out->len = got;

@@ -62,7 +62,8 @@ typedef enum {
 
 typedef struct txf_pq_writer_opts {
   txf_pq_codec codec;     /* default (zeroed opts): UNCOMPRESSED */
-  int zstd_level;         /* 0 = library default (3) */
+  int zstd_level;         /* 0 = txnflow's default, 1 (on silver data as
+                           * small as 3 and faster; see docs/parquet.md) */
   size_t row_group_bytes; /* target uncompressed row group size; 0 = 128 MiB */
   size_t page_bytes;      /* target data page size; 0 = 1 MiB */
   int no_dictionary;      /* 1: PLAIN only */

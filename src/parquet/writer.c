@@ -53,6 +53,7 @@ typedef struct wcol {
 
   /* dictionary (per column chunk) */
   int allow_dict;
+  int plain_hint; /* the last chunk found the column high-cardinality */
   int dict_mode;
   txf_buf dict; /* PLAIN encoding of the entries */
   uint32_t n_dict;
@@ -128,6 +129,47 @@ static uint32_t hash_u64(uint64_t v) {
   return (uint32_t)(v >> 32);
 }
 
+/* Equality of N bytes, inlined for the short ids that dominate silver
+ * (overlapping word loads stay inside both ranges). */
+static inline int bytes_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t x, y, u, v;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    memcpy(&u, a + n - 8, 8);
+    memcpy(&v, b + n - 8, 8);
+    return x == y && u == v;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t x, y, u, v;
+    memcpy(&x, a, 4);
+    memcpy(&y, b, 4);
+    memcpy(&u, a + n - 4, 4);
+    memcpy(&v, b + n - 4, 4);
+    return x == y && u == v;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
+/* memcpy, inlined for short strings. */
+static inline void bytes_copy(char *d, const char *s, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t x, u;
+    memcpy(&x, s, 8);
+    memcpy(&u, s + n - 8, 8);
+    memcpy(d, &x, 8);
+    memcpy(d + n - 8, &u, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t x, u;
+    memcpy(&x, s, 4);
+    memcpy(&u, s + n - 4, 4);
+    memcpy(d, &x, 4);
+    memcpy(d + n - 4, &u, 4);
+  } else {
+    memcpy(d, s, n);
+  }
+}
+
 static int str_cmp(const void *a, size_t an, const void *b, size_t bn) {
   int c = memcmp(a, b, an < bn ? an : bn);
   if (c)
@@ -201,7 +243,7 @@ static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
       break;
     e--;
     if (c->slot_hash[j] == h && c->d_len[e] == n &&
-        memcmp(c->dict.data + c->d_off[e], s, n) == 0)
+        bytes_eq(c->dict.data + c->d_off[e], s, n))
       return e;
     j = (j + 1) & c->slot_mask;
   }
@@ -209,21 +251,37 @@ static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
   uint32_t e = c->n_dict++;
   uint8_t pre[4];
   put_u32le(pre, n);
-  (void)txf_buf_append(&c->dict, pre, 4);
-  c->d_off[e] = (uint32_t)c->dict.len;
+  if (c->dict.len + 4 + (size_t)n + 1 > c->dict.cap)
+    (void)txf_buf_grow(&c->dict, 4 + (size_t)n);
+  memcpy(c->dict.data + c->dict.len, pre, 4);
+  c->d_off[e] = (uint32_t)(c->dict.len + 4);
   c->d_len[e] = n;
-  (void)txf_buf_append(&c->dict, s, n);
+  bytes_copy(c->dict.data + c->dict.len + 4, s, n);
+  c->dict.len += 4 + (size_t)n;
+  c->dict.data[c->dict.len] = 0;
   c->d_stamp[e] = UINT32_MAX;
   c->slots[j] = e + 1;
   c->slot_hash[j] = h;
   return e;
 }
 
+/* The raw bits of a 4- or 8-byte value (constant-size copies, so the
+ * compiler inlines them). */
+static inline uint64_t load_bits(const void *p, int width) {
+  if (width == 4) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+  }
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+
 static uint32_t dict_fixed(wcol *c, const void *v) {
   if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
     dict_grow_slots(c);
-  uint64_t bits = 0;
-  memcpy(&bits, v, (size_t)c->width);
+  uint64_t bits = load_bits(v, c->width);
   uint32_t h = hash_u64(bits);
   size_t j = h & c->slot_mask;
   for (;;) {
@@ -232,7 +290,7 @@ static uint32_t dict_fixed(wcol *c, const void *v) {
       break;
     e--;
     if (c->slot_hash[j] == h &&
-        memcmp(c->dict.data + (size_t)e * c->width, v, (size_t)c->width) == 0)
+        load_bits(c->dict.data + (size_t)e * c->width, c->width) == bits)
       return e;
     j = (j + 1) & c->slot_mask;
   }
@@ -350,6 +408,7 @@ static void page_to_plain(wcol *c) {
     }
   }
   c->dict_mode = 0;
+  c->plain_hint = 1;
   dict_reset(c);
 }
 
@@ -364,6 +423,9 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
 
   txf_buf *s = &w->scratch;
   txf_buf_reset(s);
+  /* A REQUIRED PLAIN page is exactly VALS: no copy. */
+  if (!c->c.optional && !c->dict_mode && c->ptype != PQT_BOOLEAN)
+    s = &c->vals;
   if (c->c.optional) {
     (void)txf_buf_append(s, "\0\0\0\0", 4);
     size_t at = s->len;
@@ -384,7 +446,7 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
     encoding = PQE_PLAIN;
     if (c->ptype == PQT_BOOLEAN)
       pack_bools(s, (const uint8_t *)c->vals.data, c->n_vals);
-    else
+    else if (s != &c->vals)
       (void)txf_buf_append(s, c->vals.data, c->vals.len);
     c->plain_pages++;
   }
@@ -477,7 +539,12 @@ static void chunk_reset(wcol *c) {
   c->c_uncomp = c->c_comp = c->c_values = c->c_nulls = 0;
   c->n_pages = c->dict_pages = c->plain_pages = 0;
   c->c_has = c->c_str_too_long = 0;
-  c->dict_mode = c->allow_dict;
+  /* A column that was high-cardinality in the last chunk (ids,
+   * timestamps) skips the dictionary trial in this one and tries again in
+   * the next; the decision depends only on the data, so the bytes stay
+   * deterministic. */
+  c->dict_mode = c->allow_dict && !c->plain_hint;
+  c->plain_hint = 0;
   dict_reset(c);
 }
 
@@ -798,7 +865,15 @@ static void add_fixed(wcol *c, const void *raw, sval sv) {
   if (c->dict_mode) {
     push_idx(c, dict_fixed(c, raw));
   } else {
-    (void)txf_buf_append(&c->vals, raw, (size_t)c->width);
+    txf_buf *b = &c->vals;
+    if (b->len + 9 > b->cap)
+      (void)txf_buf_grow(b, 8);
+    if (c->width == 4)
+      memcpy(b->data + b->len, raw, 4);
+    else
+      memcpy(b->data + b->len, raw, 8);
+    b->len += (size_t)c->width;
+    b->data[b->len] = 0; /* txf_buf's invariant */
   }
   if (is_float(c) && isnan(sv.d))
     return; /* NaN has no place in min/max */
@@ -832,12 +907,15 @@ static void add_string(wcol *c, const char *s, uint32_t n) {
     }
     return;
   }
-  uint8_t pre[4];
-  put_u32le(pre, n);
-  (void)txf_buf_append(&c->vals, pre, 4);
-  size_t off = c->vals.len;
-  (void)txf_buf_append(&c->vals, s, n);
-  const char *d = c->vals.data;
+  txf_buf *b = &c->vals;
+  if (b->len + 4 + (size_t)n + 1 > b->cap)
+    (void)txf_buf_grow(b, 4 + (size_t)n);
+  put_u32le((uint8_t *)b->data + b->len, n);
+  size_t off = b->len + 4;
+  bytes_copy(b->data + off, s, n);
+  b->len = off + n;
+  b->data[b->len] = 0;
+  const char *d = b->data;
   if (!c->p_has) {
     c->p_smin_off = c->p_smax_off = off;
     c->p_smin_len = c->p_smax_len = n;
