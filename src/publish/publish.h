@@ -47,6 +47,7 @@ typedef struct txf_s3_config {
   int64_t connect_timeout_ms; /* 0 = 10000 */
   int64_t stall_timeout_s; /* abort a transfer below 1 KiB/s this long; 0=60 */
   int list_page_keys;      /* ListObjectsV2 max-keys; 0 = 1000 */
+  int parallel_parts;      /* multipart parts in flight; 0 = 4 */
 } txf_s3_config;
 
 typedef struct txf_s3 txf_s3;

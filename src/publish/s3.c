@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,8 +32,17 @@
 #define MAX_LIST_BODY (16u << 20)
 #define DELETE_BATCH 1000
 
-struct txf_s3 {
+/* A connection: one curl handle (keeps its TCP/TLS connection alive) with
+ * its own jitter state and counters. Multipart uploads run several. */
+typedef struct conn {
   CURL *curl;
+  uint64_t rng;
+  txf_s3_stats stats;
+} conn;
+
+struct txf_s3 {
+  conn main;
+  int parallel; /* parts in flight */
   char *scheme_host; /* "http://127.0.0.1:4568" */
   char *host;        /* "127.0.0.1:4568" */
   char *bucket;
@@ -46,9 +56,7 @@ struct txf_s3 {
   int max_attempts;
   int64_t base_ms, max_ms, timeout_ms, connect_ms, stall_s;
   int list_keys;
-  uint64_t rng;
   const txf_logger *log;
-  txf_s3_stats stats;
 };
 
 /* ---------------------------------------------------------------- blocks */
@@ -368,10 +376,12 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   s->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
   s->stall_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 60;
   s->list_keys = cfg->list_page_keys > 0 ? cfg->list_page_keys : 1000;
-  s->rng = (uint64_t)txf_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x5851F42Du;
+  s->main.rng =
+      (uint64_t)txf_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x5851F42Du;
+  s->parallel = cfg->parallel_parts > 0 ? cfg->parallel_parts : 4;
   s->log = log;
-  s->curl = curl_easy_init();
-  if (!s->curl) {
+  s->main.curl = curl_easy_init();
+  if (!s->main.curl) {
     txf_s3_free(s);
     return txf_err_set(err, TXF_EINTERNAL, "s3: curl_easy_init failed");
   }
@@ -389,8 +399,8 @@ static void wipe_free(char *p) {
 void txf_s3_free(txf_s3 *s) {
   if (!s)
     return;
-  if (s->curl)
-    curl_easy_cleanup(s->curl);
+  if (s->main.curl)
+    curl_easy_cleanup(s->main.curl);
   free(s->scheme_host);
   free(s->host);
   free(s->bucket);
@@ -402,7 +412,7 @@ void txf_s3_free(txf_s3 *s) {
   free(s);
 }
 
-const txf_s3_stats *txf_s3_get_stats(const txf_s3 *s) { return &s->stats; }
+const txf_s3_stats *txf_s3_get_stats(const txf_s3 *s) { return &s->main.stats; }
 const char *txf_s3_target(const txf_s3 *s) { return s->target; }
 
 void txf_s3_object_release(txf_s3_object *o) {
@@ -583,7 +593,7 @@ static void sleep_ms(int64_t ms) {
 /* Send R, retrying as configured. On a 2xx: 0. 404: TXF_ENOTFOUND. Other
  * statuses and transport failures: TXF_ENET (or TXF_ECONFIG for 403 and
  * a missing bucket) with the S3 error code and message. */
-static int do_request(txf_s3 *s, req *r, txf_err *err) {
+static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
   char sha[65];
   if (r->body_sha256)
     snprintf(sha, sizeof sha, "%s", r->body_sha256);
@@ -617,7 +627,7 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
    * The 100-continue round trip costs little and lets S3 refuse a large
    * body before it is sent. */
 
-  CURL *c = s->curl;
+  CURL *c = cn->curl;
   int rc = 0;
   txf_buf_init(&r->errbody, MAX_ERROR_BODY);
   for (int attempt = 1;; attempt++) {
@@ -655,7 +665,7 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
                          (curl_off_t)r->body_len);
       }
     }
-    s->stats.requests++;
+    cn->stats.requests++;
     txf_log_debug(s->log, "s3: %s (attempt %d)", r->what, attempt);
     CURLcode cc = curl_easy_perform(c);
     char code[64] = "", msg[256] = "";
@@ -663,7 +673,7 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
     if (cc == CURLE_OK) {
       curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
       if (r->status >= 200 && r->status < 300) {
-        s->stats.bytes_sent += r->body_len;
+        cn->stats.bytes_sent += r->body_len;
         rc = 0;
         break;
       }
@@ -707,8 +717,8 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
       break;
     }
     int64_t wait =
-        txf_s3_backoff_ms(attempt, s->base_ms, s->max_ms, &s->rng);
-    s->stats.retries++;
+        txf_s3_backoff_ms(attempt, s->base_ms, s->max_ms, &cn->rng);
+    cn->stats.retries++;
     if (cc == CURLE_OK)
       txf_log_warn(s->log, "s3: %s: HTTP %ld %s; retry %d in %lld ms",
                    r->what, r->status, code, attempt, (long long)wait);
@@ -721,6 +731,10 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
   txf_buf_release(&url);
   txf_buf_release(&r->errbody);
   return rc;
+}
+
+static int do_request(txf_s3 *s, req *r, txf_err *err) {
+  return do_request_on(s, &s->main, r, err);
 }
 
 /* ---------------------------------------------------------------- objects */
@@ -765,6 +779,69 @@ static int multipart_abort(txf_s3 *s, const char *key, const char *upload_id) {
   return rc == TXF_ENOTFOUND ? 0 : rc;
 }
 
+typedef struct parts_job {
+  txf_s3 *s;
+  const char *key, *upload_id;
+  const unsigned char *data;
+  uint64_t size, part, n_parts;
+  char (*etags)[72];
+  pthread_mutex_t mu; /* guards next, failed, err */
+  uint64_t next;
+  int failed; /* the first failure's code */
+  txf_err err;
+} parts_job;
+
+typedef struct worker {
+  parts_job *job;
+  conn cn;
+  int use_main; /* run on the client's own connection */
+} worker;
+
+static void *part_worker(void *arg) {
+  worker *w = arg;
+  parts_job *j = w->job;
+  conn *cn = w->use_main ? &j->s->main : &w->cn;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    uint64_t i = j->next++;
+    int stop = j->failed || i >= j->n_parts;
+    pthread_mutex_unlock(&j->mu);
+    if (stop)
+      break;
+    uint64_t off = i * j->part;
+    size_t len = (size_t)(j->size - off < j->part ? j->size - off : j->part);
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)(i + 1));
+    const char *q[] = {"partNumber", num, "uploadId", j->upload_id};
+    txf_buf qs;
+    txf_buf_init(&qs, 0);
+    txf_s3_query_build(&qs, q, 2);
+    char *what = txf_xasprintf("put part %s/%llu of %s", num,
+                               (unsigned long long)j->n_parts, j->key);
+    req pr = {.method = "PUT", .key = j->key, .query = qs.data,
+              .body = j->data + off, .body_len = len, .what = what};
+    txf_err e;
+    txf_err_clear(&e);
+    int rc = do_request_on(j->s, cn, &pr, &e);
+    if (!rc && !pr.etag[0])
+      rc = txf_err_set(&e, TXF_ENET, "%s: no ETag in the answer", what);
+    if (!rc)
+      memcpy(j->etags[i], pr.etag, sizeof j->etags[i]);
+    free(what);
+    txf_buf_release(&qs);
+    if (rc) {
+      pthread_mutex_lock(&j->mu);
+      if (!j->failed) {
+        j->failed = rc;
+        j->err = e;
+      }
+      pthread_mutex_unlock(&j->mu);
+      break;
+    }
+  }
+  return NULL;
+}
+
 static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
                          uint64_t size, const char *content_type,
                          const char *sha256_hex, txf_err *err) {
@@ -803,28 +880,51 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
   if (rc)
     return rc;
 
-  /* Parts in order; each request is retried on its own. */
+  /* Parts, several in flight (each on its own connection); each request is
+   * retried on its own; the first failure stops the others. */
   char(*etags)[72] = txf_xcalloc(n_parts, sizeof *etags);
-  for (uint64_t i = 0; i < n_parts && !rc; i++) {
-    uint64_t off = i * part;
-    size_t len = (size_t)(size - off < part ? size - off : part);
-    char num[24];
-    snprintf(num, sizeof num, "%llu", (unsigned long long)(i + 1));
-    const char *q[] = {"partNumber", num, "uploadId", upload_id};
-    txf_buf_init(&qs, 0);
-    txf_s3_query_build(&qs, q, 2);
-    what = txf_xasprintf("put part %s/%llu of %s", num,
-                         (unsigned long long)n_parts, key);
-    req pr = {.method = "PUT", .key = key, .query = qs.data,
-              .body = data + off, .body_len = len, .what = what};
-    rc = do_request(s, &pr, err);
-    if (!rc && !pr.etag[0])
-      rc = txf_err_set(err, TXF_ENET, "%s: no ETag in the answer", what);
-    if (!rc)
-      memcpy(etags[i], pr.etag, sizeof etags[i]);
-    free(what);
-    txf_buf_release(&qs);
+  parts_job job = {.s = s, .key = key, .upload_id = upload_id, .data = data,
+                   .size = size, .part = part, .n_parts = n_parts,
+                   .etags = etags};
+  pthread_mutex_init(&job.mu, NULL);
+  int n_workers = s->parallel;
+  if ((uint64_t)n_workers > n_parts)
+    n_workers = (int)n_parts;
+  pthread_t *tids = txf_xcalloc((size_t)n_workers, sizeof *tids);
+  worker *ws = txf_xcalloc((size_t)n_workers, sizeof *ws);
+  int started = 0;
+  for (int i = 0; i < n_workers; i++) {
+    ws[i].job = &job;
+    ws[i].cn.rng = s->main.rng + 0x9E3779B97F4A7C15u * (uint64_t)(i + 1);
+    if (i == 0) {
+      ws[i].cn.curl = NULL; /* worker 0 runs on this thread, main conn */
+      continue;
+    }
+    ws[i].cn.curl = curl_easy_init();
+    if (!ws[i].cn.curl ||
+        pthread_create(&tids[i], NULL, part_worker, &ws[i]) != 0) {
+      if (ws[i].cn.curl)
+        curl_easy_cleanup(ws[i].cn.curl);
+      ws[i].cn.curl = NULL;
+      break; /* fewer workers; the ones running finish the job */
+    }
+    started++;
   }
+  ws[0].use_main = 1;
+  (void)part_worker(&ws[0]);
+  for (int i = 1; i <= started; i++) {
+    pthread_join(tids[i], NULL);
+    curl_easy_cleanup(ws[i].cn.curl);
+    s->main.stats.requests += ws[i].cn.stats.requests;
+    s->main.stats.retries += ws[i].cn.stats.retries;
+    s->main.stats.bytes_sent += ws[i].cn.stats.bytes_sent;
+  }
+  pthread_mutex_destroy(&job.mu);
+  rc = job.failed;
+  if (rc)
+    *err = job.err;
+  free(tids);
+  free(ws);
 
   if (!rc) {
     txf_buf body;

@@ -109,7 +109,7 @@ test_expect_success 'a late batch: only the rewritten partitions are uploaded' '
 	test_grep "day=04/part-00000.parquet" out &&
 	! grep "day=02/part" out &&
 	test_grep "\"partitions_changed\": \[" out &&
-	s3_check lake list txnflow/silver/ >remote &&
+	txnflow -C p publish ls txnflow/silver/ >remote &&
 	test_line_count = 4 remote
 '
 
@@ -119,7 +119,7 @@ test_expect_success 'a partition rewritten under another name: the old object is
 	txnflow -C p publish --date 2025-09-04 --json >out &&
 	test "$(json_field out deleted)" = 1 &&
 	test_grep "\"txnflow/silver/transactions/year=2025/month=09/day=02/part-00000.parquet\"" out &&
-	s3_check lake list txnflow/silver/ >remote &&
+	txnflow -C p publish ls txnflow/silver/ >remote &&
 	! grep day=02/part-00000 remote &&
 	test_grep day=02/part-00001 remote
 '
@@ -150,12 +150,12 @@ test_expect_success 'dry run changes nothing' '
 '
 
 test_expect_success 'a failed publish keeps the old manifest; the next run finishes' '
-	s3_check lake get txnflow/_manifest.json >before.json &&
+	txnflow -C p publish get txnflow/_manifest.json >before.json &&
 	s3_fault "[{\"method\":\"PUT\",\"key\":\"day%3D03\",\"action\":\"status\",\"status\":500,\"count\":50}]" &&
 	test_expect_code 1 txnflow -C p publish --date 2025-09-04 2>err &&
 	s3_faults_clear &&
 	test_grep "InternalError" err &&
-	s3_check lake get txnflow/_manifest.json >after.json &&
+	txnflow -C p publish get txnflow/_manifest.json >after.json &&
 	test_cmp before.json after.json &&
 	txnflow -C p publish --date 2025-09-04 --json >out &&
 	test "$(json_field out uploaded)" = 2 &&
