@@ -53,7 +53,7 @@ mkproj() { # mkproj DIR THRESHOLD_MB PART_MB
 	"$TXNFLOW" init "$1" >/dev/null
 	cat >>"$1/txnflow.yml" <<EOC
 publish:
-  s3: { endpoint: "http://127.0.0.1:$PORT", bucket: lake, path_style: true, multipart_threshold_mb: $2, part_size_mb: $3 }
+  s3: { endpoint: "http://127.0.0.1:$PORT", bucket: lake, path_style: true, multipart_threshold_mb: $2, part_size_mb: $3, stall_timeout_s: 900, timeout_ms: 0 }
 EOC
 }
 mkproj "$W/single" 5120 64

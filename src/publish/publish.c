@@ -38,7 +38,7 @@ static const char *const s3_keys[] = {
     "endpoint", "bucket", "prefix", "region", "path_style",
     "part_size_mb", "multipart_threshold_mb", "max_attempts",
     "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
-    "list_page_keys", "parallel_parts", NULL};
+    "list_page_keys", "parallel_parts", "stall_timeout_s", NULL};
 
 static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
                    const char *key, int64_t def, int64_t min, int64_t max,
@@ -100,7 +100,7 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
     return rc;
   txf_s3_config *c = &out->s3;
   const char *prefix = "";
-  int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par;
+  int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par, stall;
   rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);
   if (!rc)
     rc = txf_yaml_get_str(doc, s3, "bucket", NULL, &c->bucket, err);
@@ -130,6 +130,8 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
     rc = get_pos(doc, s3, "list_page_keys", 1000, 1, 1000, &page, err);
   if (!rc)
     rc = get_pos(doc, s3, "parallel_parts", 4, 1, 64, &par, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "stall_timeout_s", 120, 1, 86400, &stall, err);
   if (rc)
     return rc;
   if (!c->bucket || !*c->bucket)
@@ -153,6 +155,7 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
   c->connect_timeout_ms = ctmo;
   c->list_page_keys = (int)page;
   c->parallel_parts = (int)par;
+  c->stall_timeout_s = stall;
   out->has_s3 = 1;
   return 0;
 }

@@ -45,7 +45,9 @@ typedef struct txf_s3_config {
   int64_t retry_max_ms;    /* backoff cap; 0 = 20000 */
   int64_t timeout_ms;      /* whole request; 0 = none (stall check only) */
   int64_t connect_timeout_ms; /* 0 = 10000 */
-  int64_t stall_timeout_s; /* abort a transfer below 1 KiB/s this long; 0=60 */
+  /* Abort a request that moves less than 1 KiB/s for this long — which
+   * includes the wait for the answer after a body was sent; 0 = 120. */
+  int64_t stall_timeout_s;
   int list_page_keys;      /* ListObjectsV2 max-keys; 0 = 1000 */
   int parallel_parts;      /* multipart parts in flight; 0 = 4 */
 } txf_s3_config;

@@ -374,7 +374,7 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   s->max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 20000;
   s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 0;
   s->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
-  s->stall_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 60;
+  s->stall_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : 120;
   s->list_keys = cfg->list_page_keys > 0 ? cfg->list_page_keys : 1000;
   s->main.rng =
       (uint64_t)txf_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x5851F42Du;
