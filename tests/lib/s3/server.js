@@ -292,7 +292,9 @@ async function main() {
   // signatures; we checked them).
   require('s3rver/lib/models/account').DUMMY_ACCOUNT.createKeyPair(opts.accessKey, opts.secret);
   const { port: backendPort } = await s3.run();
-  const agent = new http.Agent({ keepAlive: true });
+  // No keep-alive towards s3rver: a reused socket that s3rver just closed
+  // would turn into a spurious 502 under parallel uploads.
+  const agent = new http.Agent({ keepAlive: false });
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://placeholder');
