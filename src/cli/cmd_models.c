@@ -1,0 +1,223 @@
+/* txnflow models: the dbt-style model runner. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "models/models.h"
+
+TXF_COMMAND(models, "build SQL models, seeds and data tests (dbt-style)");
+
+static const char usage[] =
+    "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
+    "                      [--select SEL] [--exclude SEL] [--target T]\n"
+    "                      [--vars YAML] [--threads N] [--full-refresh]\n"
+    "                      [--profiles-dir DIR] [--data DIR] [--json]\n"
+    "\n"
+    "Run the project's SQL models on the warehouse (DuckDB), dbt-style:\n"
+    "  compile  render models and tests to target/compiled/\n"
+    "  run      build the selected models\n"
+    "  test     run the selected data tests on the published relations\n"
+    "  build    seeds and models in order, each audited before it is\n"
+    "           published (write-audit-publish), then its warn tests\n"
+    "  seed     load seeds/*.csv into tables\n"
+    "  ls       list the selected nodes\n"
+    "  docs     write target/manifest.json and the lineage graph\n"
+    "           (target/lineage.dot, target/lineage.html)\n"
+    "\n"
+    "Options:\n"
+    "  -s, --select SEL      nodes to run: name, +name (and ancestors),\n"
+    "                        name+ (and descendants), tag:x, path:dir, globs\n"
+    "      --exclude SEL     nodes to leave out (same syntax)\n"
+    "  -t, --target T        the profiles.yml target (default: the "
+    "profile's)\n"
+    "      --vars YAML       variables, e.g. '{run_date: \"2025-09-11\"}'\n"
+    "      --threads N       accepted; models run one at a time\n"
+    "      --full-refresh    rebuild incremental models from scratch\n"
+    "      --profiles-dir D  where profiles.yml is (before the project dir\n"
+    "                        and ~/.dbt)\n"
+    "      --data DIR        data directory (default: the project's)\n"
+    "      --json            ls: JSON output\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: 0 all built and tests passed, 1 a model failed or an\n"
+    "error-severity test failed, 2 usage error.\n"
+    "\n"
+    "Example:\n"
+    "  txnflow models build --vars '{run_date: \"2025-09-11\", dates: "
+    "[\"2025-09-11\"]}'\n";
+
+int cmd_models(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {
+      {"select", required_argument, 0, 's'},
+      {"models", required_argument, 0, 's'},
+      {"exclude", required_argument, 0, 'x'},
+      {"target", required_argument, 0, 't'},
+      {"vars", required_argument, 0, 'v'},
+      {"threads", required_argument, 0, 'j'},
+      {"full-refresh", no_argument, 0, 'f'},
+      {"profiles-dir", required_argument, 0, 'p'},
+      {"data", required_argument, 0, 'd'},
+      {"json", no_argument, 0, 'J'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  txf_models_opts mo;
+  memset(&mo, 0, sizeof mo);
+  const char *data_opt = NULL, *profiles = NULL;
+  int json = 0;
+  txf_buf sel, exc;
+  txf_buf_init(&sel, 1 << 16);
+  txf_buf_init(&exc, 1 << 16);
+  int c, ret = TXF_EXIT_OK;
+  while ((c = txf_cli_getopt("models", argc, argv, ":hs:t:", opts)) != -1) {
+    switch (c) {
+    case 's':
+      (void)txf_buf_printf(&sel, "%s ", optarg);
+      break;
+    case 'x':
+      (void)txf_buf_printf(&exc, "%s ", optarg);
+      break;
+    case 't':
+      mo.target = optarg;
+      break;
+    case 'v':
+      mo.vars = optarg;
+      break;
+    case 'j': {
+      uint64_t n;
+      if (txf_parse_u64(optarg, &n) || n == 0 || n > 64) {
+        ret = txf_cli_usage_error("models",
+                                  "--threads: '%s' is not a number 1..64",
+                                  optarg);
+        goto out;
+      }
+      mo.threads = (int)n;
+      break;
+    }
+    case 'f':
+      mo.full_refresh = 1;
+      break;
+    case 'p':
+      profiles = optarg;
+      break;
+    case 'd':
+      data_opt = optarg;
+      break;
+    case 'J':
+      json = 1;
+      break;
+    case 'h':
+      ret = txf_cli_help(usage);
+      goto out;
+    default:
+      ret = TXF_EXIT_USAGE;
+      goto out;
+    }
+  }
+  static const char *const subs[] = {"compile", "run", "test", "build",
+                                     "seed",    "ls",  "docs"};
+  if (optind != argc - 1) {
+    ret = txf_cli_usage_error("models", optind >= argc
+                                            ? "missing subcommand (build, "
+                                              "run, test, seed, compile, ls, "
+                                              "docs)"
+                                            : "one subcommand at a time");
+    goto out;
+  }
+  const char *sub = argv[optind];
+  size_t si = 0;
+  while (si < TXF_ARRAY_LEN(subs) && strcmp(subs[si], sub))
+    si++;
+  if (si == TXF_ARRAY_LEN(subs)) {
+    const char *cl = txf_str_closest(sub, subs, TXF_ARRAY_LEN(subs));
+    ret = txf_cli_usage_error("models", "unknown subcommand '%s'%s%s%s", sub,
+                              cl ? " (did you mean '" : "", cl ? cl : "",
+                              cl ? "'?)" : "");
+    goto out;
+  }
+  txf_err err;
+  txf_err_clear(&err);
+  txf_project *p;
+  char *data = NULL, *prof_abs = NULL;
+  txf_store *store = NULL;
+  txf_models *m = NULL;
+  int rc = txf_ctx_project(ctx, &p, &err);
+  if (!rc)
+    rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
+  int writes = strcmp(sub, "ls") && strcmp(sub, "compile") &&
+               strcmp(sub, "docs");
+  if (!rc && writes)
+    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  char inv[64];
+  snprintf(inv, sizeof inv, "models-%lld-%d", (long long)txf_ctx_now(ctx),
+           (int)getpid());
+  if (!rc) {
+    if (profiles)
+      prof_abs = txf_path_abs(ctx->cwd, profiles);
+    mo.profiles_dir = prof_abs;
+    mo.data_dir = data;
+    mo.store = store;
+    mo.invocation_id = inv;
+    mo.log = &ctx->log;
+    mo.out = strcmp(sub, "ls") ? stdout : NULL;
+    mo.now_us = txf_ctx_now(ctx);
+    rc = txf_models_load(&m, p, &mo, &err);
+  }
+  if (!rc)
+    rc = txf_models_select(m, sel.len ? sel.data : NULL,
+                           exc.len ? exc.data : NULL, &err);
+  txf_models_summary s;
+  memset(&s, 0, sizeof s);
+  int summary = 0;
+  if (!rc) {
+    switch (si) {
+    case 0:
+      rc = txf_models_compile(m, &err);
+      break;
+    case 1:
+      rc = txf_models_run(m, &s, &err);
+      summary = 1;
+      break;
+    case 2:
+      rc = txf_models_test(m, &s, &err);
+      summary = 1;
+      break;
+    case 3:
+      rc = txf_models_build(m, &s, &err);
+      summary = 1;
+      break;
+    case 4:
+      rc = txf_models_seed(m, &s, &err);
+      summary = 1;
+      break;
+    case 5:
+      rc = txf_models_ls(m, stdout, json, &err);
+      break;
+    default:
+      rc = txf_models_docs(m, &err);
+      if (!rc)
+        printf("wrote target/manifest.json, target/lineage.dot, "
+               "target/lineage.html\n");
+      break;
+    }
+  }
+  if (summary && (rc == 0 || rc == TXF_ETEST))
+    printf("Done: %d ok, %d error, %d skipped; tests: %d pass, %d warn, "
+           "%d fail, %d error\n",
+           s.n_ok, s.n_error, s.n_skipped, s.n_pass, s.n_warn, s.n_fail,
+           s.n_test_error);
+  fflush(stdout);
+  txf_models_free(m);
+  txf_store_close(store);
+  free(data);
+  free(prof_abs);
+  if (rc == TXF_EUSAGE) {
+    ret = txf_cli_usage_error("models", "%s", err.msg);
+    goto out;
+  }
+  ret = rc ? txf_cli_fail("models", &err) : TXF_EXIT_OK;
+out:
+  txf_buf_release(&sel);
+  txf_buf_release(&exc);
+  return ret;
+}

@@ -1,0 +1,120 @@
+/* The warehouse adapter: DuckDB over src/duck. A postgres adapter adds a
+ * second ops table (see models.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "duck/duck.h"
+#include "models/models.h"
+
+static txf_duck *D(txf_adapter *a) { return a->impl; }
+
+static int d_exec(txf_adapter *a, const char *sql, txf_err *err) {
+  return txf_duck_exec(D(a), sql, err);
+}
+
+static int d_query_i64(txf_adapter *a, const char *sql, int64_t *out,
+                       txf_err *err) {
+  return txf_duck_query_i64(D(a), sql, out, err);
+}
+
+static int d_query_json(txf_adapter *a, const char *sql, char **out,
+                        txf_err *err) {
+  *out = NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return txf_err_errno(err, TXF_EIO, "open_memstream");
+  int rc = txf_duck_print(D(a), sql, f, TXF_DUCK_JSON, err);
+  fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  /* trim the final newline */
+  while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+    buf[--len] = 0;
+  *out = buf;
+  return 0;
+}
+
+static int d_relation_kind(txf_adapter *a, const char *schema,
+                           const char *name, txf_rel_kind *out,
+                           txf_err *err) {
+  char *s = txf_duck_quote_str(schema), *n = txf_duck_quote_str(name);
+  char *sql = txf_xasprintf(
+      "SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END FROM "
+      "information_schema.tables WHERE table_schema = %s AND table_name = %s "
+      "AND table_catalog = current_database()",
+      s, n);
+  int64_t k = 0;
+  int rc = txf_duck_query_i64(D(a), sql, &k, err);
+  free(sql);
+  free(s);
+  free(n);
+  if (rc == TXF_ENOTFOUND) {
+    *out = TXF_REL_NONE;
+    return 0;
+  }
+  if (rc)
+    return rc;
+  *out = k == 2 ? TXF_REL_VIEW : TXF_REL_TABLE;
+  return 0;
+}
+
+static int d_columns(txf_adapter *a, const char *schema, const char *name,
+                     char ***out, size_t *n_out, txf_err *err) {
+  *out = NULL;
+  *n_out = 0;
+  char *s = txf_duck_quote_str(schema), *n = txf_duck_quote_str(name);
+  char *sql = txf_xasprintf(
+      "SELECT column_name FROM information_schema.columns WHERE "
+      "table_schema = %s AND table_name = %s AND table_catalog = "
+      "current_database() ORDER BY ordinal_position",
+      s, n);
+  duckdb_result res;
+  int rc = txf_duck_query(D(a), sql, &res, err);
+  free(sql);
+  free(s);
+  free(n);
+  if (rc)
+    return rc;
+  idx_t rows = duckdb_row_count(&res);
+  char **v = txf_xcalloc(rows + 1, sizeof *v);
+  for (idx_t r = 0; r < rows; r++) {
+    char *x = duckdb_value_varchar(&res, 0, r);
+    v[r] = txf_xstrdup(x ? x : "");
+    duckdb_free(x);
+  }
+  duckdb_destroy_result(&res);
+  *out = v;
+  *n_out = rows;
+  return 0;
+}
+
+static void d_close(txf_adapter *a) { txf_duck_close(D(a)); }
+
+static const txf_adapter_ops duck_ops = {
+    "duckdb", d_exec, d_query_i64, d_query_json, d_relation_kind, d_columns,
+    d_close};
+
+int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
+                            txf_err *err) {
+  *out = NULL;
+  txf_duck *d;
+  int rc = txf_duck_open(&d, path, threads, 0, err);
+  if (rc)
+    return rc;
+  txf_adapter *a = txf_xcalloc(1, sizeof *a);
+  a->ops = &duck_ops;
+  a->impl = d;
+  *out = a;
+  return 0;
+}
+
+void txf_adapter_close(txf_adapter *a) {
+  if (!a)
+    return;
+  a->ops->close(a);
+  free(a);
+}

@@ -1,0 +1,523 @@
+/* Compiling a model: rendering its template with the dbt functions, and
+ * inlining ephemeral models as CTEs. */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "duck/duck.h"
+#include "models/internal.h"
+
+const char *models_schema(const txf_models *m, size_t i) {
+  const mnode *n = &m->nodes[i];
+  return n->schema ? n->schema : m->default_schema;
+}
+
+const char *models_identifier(const txf_models *m, size_t i) {
+  const mnode *n = &m->nodes[i];
+  return n->alias ? n->alias : n->name;
+}
+
+char *models_relation(const txf_models *m, size_t i) {
+  char *s = txf_duck_quote_ident(models_schema(m, i));
+  char *t = txf_duck_quote_ident(models_identifier(m, i));
+  char *r = txf_xasprintf("%s.%s", s, t);
+  free(s);
+  free(t);
+  return r;
+}
+
+/* 1 when DIR holds a .parquet file at any depth. */
+static int has_parquet(const char *dir, int depth) {
+  if (depth > 16)
+    return 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  int found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char *p = txf_path_join(dir, e->d_name);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        found = has_parquet(p, depth + 1);
+      else
+        found = txf_str_has_suffix(e->d_name, ".parquet");
+    }
+    free(p);
+  }
+  closedir(d);
+  return found;
+}
+
+/* The silver lake's contract schema, for a lake with no partition yet: the
+ * models still compile and build (to empty relations). */
+static const char silver_empty[] =
+    "(SELECT NULL::VARCHAR AS transaction_id, NULL::VARCHAR AS customer_id, "
+    "NULL::VARCHAR AS card_id, NULL::VARCHAR AS merchant_id, NULL::TIMESTAMP "
+    "AS txn_ts, NULL::DECIMAL(18,2) AS amount, NULL::VARCHAR AS currency, "
+    "NULL::VARCHAR AS mcc, NULL::VARCHAR AS status, NULL::BOOLEAN AS "
+    "is_refund, NULL::VARCHAR AS channel, NULL::TIMESTAMP AS ingested_at, "
+    "NULL::VARCHAR AS original_transaction_id, NULL::VARCHAR AS source_file, "
+    "NULL::DATE AS ingest_date, NULL::BIGINT AS year, NULL::BIGINT AS month, "
+    "NULL::BIGINT AS day WHERE false)";
+
+static char *source_relation(txf_models *m, const char *src, const char *tbl,
+                             txf_err *err) {
+  for (size_t i = 0; i < m->n_sources; i++) {
+    msource *s = &m->sources[i];
+    if (strcmp(s->source, src) || strcmp(s->table, tbl))
+      continue;
+    if (s->external)
+      return txf_xstrdup(s->external);
+    char *a = txf_duck_quote_ident(s->schema);
+    char *b = txf_duck_quote_ident(s->identifier);
+    char *r = txf_xasprintf("%s.%s", a, b);
+    free(a);
+    free(b);
+    return r;
+  }
+  if (!strcmp(src, "silver")) {
+    /* Built in: the clean step's Hive-partitioned lake. */
+    char *dir = txf_xasprintf("%s/silver/%s", m->opts->data_dir, tbl);
+    char *r;
+    if (!has_parquet(dir, 0)) {
+      r = !strcmp(tbl, "transactions") ? txf_xstrdup(silver_empty) : NULL;
+      if (!r)
+        txf_err_set(err, TXF_ENOTFOUND,
+                    "source('silver', '%s'): no Parquet files under %s", tbl,
+                    dir);
+    } else {
+      char *glob = txf_xasprintf("%s/**/*.parquet", dir);
+      char *q = txf_duck_quote_str(glob);
+      r = txf_xasprintf("read_parquet(%s, hive_partitioning = true)", q);
+      free(q);
+      free(glob);
+    }
+    free(dir);
+    return r;
+  }
+  txf_err_set(err, TXF_ENOTFOUND,
+              "source('%s', '%s') is not declared in any schema.yml "
+              "(sources: - name: %s, tables: - name: %s)",
+              src, tbl, src, tbl);
+  return NULL;
+}
+
+typedef struct {
+  txf_models *m;
+  size_t node;
+  int parse;
+  int incremental;
+  size_t over_node;
+  const char *over_rel;
+  strlist ctes;      /* ephemeral node indices, in order of first use */
+  txf_tval *this_val;
+} host;
+
+static const char *kw_str(const txf_tpl_args *a, const char *name) {
+  for (size_t i = 0; i < a->n_kw; i++)
+    if (!strcmp(a->kw_names[i], name) && a->kw[i]->type == TXF_TV_STR)
+      return a->kw[i]->s;
+  return NULL;
+}
+
+static void kw_list(const txf_tpl_args *a, const char *name, strlist *out,
+                    int replace) {
+  for (size_t i = 0; i < a->n_kw; i++) {
+    if (strcmp(a->kw_names[i], name))
+      continue;
+    if (replace)
+      strlist_free(out);
+    const txf_tval *v = a->kw[i];
+    if (v->type == TXF_TV_STR) {
+      if (!strlist_has(out, v->s))
+        strlist_push(out, v->s);
+    } else if (v->type == TXF_TV_LIST) {
+      for (size_t k = 0; k < v->len; k++)
+        if (v->items[k]->type == TXF_TV_STR && !strlist_has(out, v->items[k]->s))
+          strlist_push(out, v->items[k]->s);
+    }
+  }
+}
+
+static int do_config(host *h, const txf_tpl_args *a, txf_err *err) {
+  mnode *n = &h->m->nodes[h->node];
+  if (a->n)
+    return txf_err_set(err, TXF_EPARSE,
+                       "config() takes keyword arguments only");
+  if (!h->parse)
+    return 0;
+  const char *s;
+  if ((s = kw_str(a, "materialized"))) {
+    if (n->kind == MN_MODEL && strcmp(s, "view") && strcmp(s, "table") &&
+        strcmp(s, "incremental") && strcmp(s, "ephemeral"))
+      return txf_err_set(err, TXF_EPARSE,
+                         "materialized='%s' is not view, table, incremental "
+                         "or ephemeral",
+                         s);
+    free(n->materialized);
+    n->materialized = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "incremental_strategy"))) {
+    if (strcmp(s, "merge") && strcmp(s, "delete+insert") && strcmp(s, "append"))
+      return txf_err_set(err, TXF_EPARSE,
+                         "incremental_strategy='%s' is not merge, "
+                         "delete+insert or append",
+                         s);
+    free(n->strategy);
+    n->strategy = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "schema"))) {
+    free(n->schema);
+    n->schema = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "alias"))) {
+    free(n->alias);
+    n->alias = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "severity"))) {
+    if (strcasecmp(s, "warn") && strcasecmp(s, "error"))
+      return txf_err_set(err, TXF_EPARSE, "severity='%s' is not warn or error",
+                         s);
+    free(n->severity);
+    n->severity = txf_xstrdup(strcasecmp(s, "warn") ? "error" : "warn");
+  }
+  for (size_t i = 0; i < a->n_kw; i++)
+    if (!strcmp(a->kw_names[i], "enabled"))
+      n->enabled = txf_tval_truthy(a->kw[i]);
+  kw_list(a, "unique_key", &n->unique_key, 1);
+  kw_list(a, "tags", &n->tags, 0);
+  return 0;
+}
+
+static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
+                  txf_err *err) {
+  if (a->n < 1 || a->n > 2 || a->v[a->n - 1]->type != TXF_TV_STR ||
+      a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE, "ref('model_name') takes a string");
+  const char *name = a->v[a->n - 1]->s; /* ref('package', 'model') */
+  txf_models *m = h->m;
+  if (h->parse) {
+    mnode *n = &m->nodes[h->node];
+    if (!strlist_has(&n->refs, name))
+      strlist_push(&n->refs, name);
+    *out = txf_tval_str(a->arena, "__ref__");
+    return 0;
+  }
+  ssize_t i = models_find(m, name, MN_MODEL);
+  if (i < 0)
+    i = models_find(m, name, MN_SEED);
+  if (i < 0) {
+    const char *c = models_closest(m, name);
+    return txf_err_set(err, TXF_ENOTFOUND, "ref('%s'): no such model%s%s%s",
+                       name, c ? " (did you mean '" : "", c ? c : "",
+                       c ? "'?)" : "");
+  }
+  if ((size_t)i == h->over_node) {
+    *out = txf_tval_str(a->arena, h->over_rel);
+    return 0;
+  }
+  mnode *t = &m->nodes[i];
+  if (t->kind == MN_MODEL && !strcmp(t->materialized, "ephemeral")) {
+    char idx[32];
+    snprintf(idx, sizeof idx, "%zd", i);
+    if (!strlist_has(&h->ctes, idx))
+      strlist_push(&h->ctes, idx);
+    char *cte = txf_xasprintf("__dbt__cte__%s", t->name);
+    *out = txf_tval_str(a->arena, cte);
+    free(cte);
+    return 0;
+  }
+  char *rel = models_relation(m, (size_t)i);
+  *out = txf_tval_str(a->arena, rel);
+  free(rel);
+  return 0;
+}
+
+static int do_var(host *h, const txf_tpl_args *a, txf_tval **out,
+                  txf_err *err) {
+  if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE, "var('name'[, default])");
+  txf_tval *v = txf_tval_get(h->m->vars, a->v[0]->s);
+  if (v) {
+    *out = v;
+    return 0;
+  }
+  if (a->n == 2) {
+    *out = a->v[1];
+    return 0;
+  }
+  return txf_err_set(err, TXF_ECONFIG,
+                     "required var '%s' is not set (give it with --vars "
+                     "'{%s: ...}' or under vars: in the project file)",
+                     a->v[0]->s, a->v[0]->s);
+}
+
+static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
+                   txf_tval **out, txf_err *err) {
+  host *h = hp;
+  txf_models *m = h->m;
+  if (h->node == SIZE_MAX &&
+      (!strcmp(name, "ref") || !strcmp(name, "source") ||
+       !strcmp(name, "config")))
+    return txf_err_set(err, TXF_EPARSE, "%s() cannot be used here", name);
+  if (!strcmp(name, "ref"))
+    return do_ref(h, a, out, err);
+  if (!strcmp(name, "source")) {
+    if (a->n != 2 || a->v[0]->type != TXF_TV_STR ||
+        a->v[1]->type != TXF_TV_STR)
+      return txf_err_set(err, TXF_EPARSE,
+                         "source('source_name', 'table_name') takes two "
+                         "strings");
+    if (h->parse) {
+      char *key = txf_xasprintf("%s.%s", a->v[0]->s, a->v[1]->s);
+      mnode *n = &m->nodes[h->node];
+      if (!strlist_has(&n->sources, key))
+        strlist_push(&n->sources, key);
+      free(key);
+    }
+    char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
+    if (!rel)
+      return err->code;
+    *out = txf_tval_str(a->arena, rel);
+    free(rel);
+    return 0;
+  }
+  if (!strcmp(name, "config")) {
+    int rc = do_config(h, a, err);
+    if (!rc)
+      *out = txf_tval_str(a->arena, "");
+    return rc;
+  }
+  if (!strcmp(name, "var"))
+    return do_var(h, a, out, err);
+  if (!strcmp(name, "is_incremental")) {
+    if (a->n || a->n_kw)
+      return txf_err_set(err, TXF_EPARSE, "is_incremental() takes no arguments");
+    *out = txf_tval_bool(a->arena, h->incremental);
+    return 0;
+  }
+  if (!strcmp(name, "env_var")) {
+    if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
+      return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
+    const char *v = getenv(a->v[0]->s);
+    if (v)
+      *out = txf_tval_str(a->arena, v);
+    else if (a->n == 2)
+      *out = a->v[1];
+    else
+      return txf_err_set(err, TXF_ECONFIG,
+                         "environment variable '%s' is not set", a->v[0]->s);
+    return 0;
+  }
+  if (!strcmp(name, "doc")) {
+    if (a->n != 1 || a->v[0]->type != TXF_TV_STR)
+      return txf_err_set(err, TXF_EPARSE, "doc('name') takes a string");
+    const char *d = txf_tpl_env_doc(m->env, a->v[0]->s);
+    if (!d)
+      return txf_err_set(err, TXF_ENOTFOUND,
+                         "doc('%s'): no {%% docs %s %%} block in a .md file",
+                         a->v[0]->s, a->v[0]->s);
+    *out = txf_tval_str(a->arena, d);
+    return 0;
+  }
+  return TXF_ENOTFOUND;
+}
+
+static txf_tval *make_globals(host *h, txf_arena *a) {
+  txf_models *m = h->m;
+  txf_tval *g = txf_tval_dict(a);
+  if (h->node != SIZE_MAX && m->nodes[h->node].kind != MN_TEST) {
+    char *rel = h->over_node == h->node && h->over_rel
+                    ? txf_xstrdup(h->over_rel)
+                    : models_relation(m, h->node);
+    txf_tval_set(a, g, "this", txf_tval_str(a, rel));
+    free(rel);
+  }
+  txf_tval *t = txf_tval_dict(a);
+  txf_tval_set(a, t, "name", txf_tval_str(a, m->target_name ? m->target_name
+                                                            : "dev"));
+  txf_tval_set(a, t, "type", txf_tval_str(a, m->target_type ? m->target_type
+                                                            : "duckdb"));
+  txf_tval_set(a, t, "schema", txf_tval_str(a, m->default_schema
+                                                   ? m->default_schema
+                                                   : "main"));
+  txf_tval_set(a, t, "threads",
+               txf_tval_num(a, m->opts->threads > 0 ? m->opts->threads : 1));
+  txf_tval_set(a, g, "target", t);
+  txf_tval *p = txf_tval_dict(a);
+  txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
+  txf_tval_set(a, g, "project_name", txf_tval_str(a, m->project->name));
+  return g;
+}
+
+/* Skip whitespace and SQL comments; return the offset of the first token. */
+static size_t skip_sql_space(const char *s) {
+  size_t i = 0;
+  for (;;) {
+    while (s[i] && isspace((unsigned char)s[i]))
+      i++;
+    if (s[i] == '-' && s[i + 1] == '-') {
+      while (s[i] && s[i] != '\n')
+        i++;
+    } else if (s[i] == '/' && s[i + 1] == '*') {
+      const char *e = strstr(s + i + 2, "*/");
+      i = e ? (size_t)(e - s) + 2 : strlen(s);
+    } else {
+      return i;
+    }
+  }
+}
+
+static int starts_kw(const char *s, const char *kw) {
+  size_t n = strlen(kw);
+  return !strncasecmp(s, kw, n) && !isalnum((unsigned char)s[n]) &&
+         s[n] != '_';
+}
+
+/* Put "WITH __dbt__cte__x AS (...)" in front of SQL (merging with its own
+ * WITH). Takes SQL; returns a new string. */
+static char *inject_ctes(const char *sql, const char *ctes) {
+  size_t i = skip_sql_space(sql);
+  if (starts_kw(sql + i, "with")) {
+    size_t j = i + 4;
+    j += skip_sql_space(sql + j);
+    if (starts_kw(sql + j, "recursive"))
+      j += 9;
+    return txf_xasprintf("%.*s %s, %s", (int)j, sql, ctes, sql + j);
+  }
+  return txf_xasprintf("with %s\n%s", ctes, sql);
+}
+
+static void trim_sql(char *s) {
+  size_t n = strlen(s);
+  while (n && (isspace((unsigned char)s[n - 1]) || s[n - 1] == ';'))
+    s[--n] = 0;
+}
+
+static int render_node(txf_models *m, host *h, size_t i, txf_buf *out,
+                       txf_err *err) {
+  mnode *n = &m->nodes[i];
+  txf_arena a;
+  txf_arena_init(&a, 64 * 1024);
+  txf_tval *g = make_globals(h, &a);
+  int rc = txf_tpl_render(n->tpl, m->env, g, host_fn, h, &a, out, err);
+  txf_arena_release(&a);
+  return rc;
+}
+
+/* Append ephemeral node E (after the ephemerals it uses) to CTES as
+ * "__dbt__cte__e as (...)". ORDER holds the indices already there. */
+static int collect_eph(txf_models *m, size_t e, size_t over_node,
+                       const char *over_rel, strlist *order, txf_buf *ctes,
+                       int depth, txf_err *err) {
+  char idx[32];
+  snprintf(idx, sizeof idx, "%zu", e);
+  if (strlist_has(order, idx))
+    return 0;
+  if (depth > 32)
+    return txf_err_set(err, TXF_EPARSE, "ephemeral models nested too deeply");
+  host eh;
+  memset(&eh, 0, sizeof eh);
+  eh.m = m;
+  eh.node = e;
+  eh.over_node = over_node;
+  eh.over_rel = over_rel;
+  txf_buf body;
+  txf_buf_init(&body, TXF_TPL_MAX_OUT);
+  int rc = render_node(m, &eh, e, &body, err);
+  for (size_t k = 0; !rc && k < eh.ctes.n; k++)
+    rc = collect_eph(m, (size_t)atol(eh.ctes.v[k]), over_node, over_rel,
+                     order, ctes, depth + 1, err);
+  if (!rc && !strlist_has(order, idx)) {
+    strlist_push(order, idx);
+    char *s = txf_buf_take(&body, NULL);
+    trim_sql(s);
+    if (txf_buf_printf(ctes, "%s__dbt__cte__%s as (\n%s\n)",
+                       ctes->len ? ", " : "", m->nodes[e].name, s))
+      rc = txf_err_set(err, TXF_ETOOBIG, "compiled SQL too large");
+    free(s);
+  }
+  txf_buf_release(&body);
+  strlist_free(&eh.ctes);
+  return rc;
+}
+
+int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
+                        size_t over_node, const char *over_rel, char **out,
+                        txf_err *err) {
+  *out = NULL;
+  host h;
+  memset(&h, 0, sizeof h);
+  h.m = m;
+  h.node = i;
+  h.parse = parse;
+  h.incremental = incremental;
+  h.over_node = over_node;
+  h.over_rel = over_rel;
+  txf_buf b;
+  txf_buf_init(&b, TXF_TPL_MAX_OUT);
+  int rc = render_node(m, &h, i, &b, err);
+  if (rc || parse || !h.ctes.n) {
+    strlist_free(&h.ctes);
+    if (rc) {
+      txf_buf_release(&b);
+      return rc;
+    }
+    *out = txf_buf_take(&b, NULL);
+    trim_sql(*out);
+    return 0;
+  }
+  /* Ephemeral refs become CTEs, each after those it uses. */
+  strlist done = {0};
+  txf_buf ctes;
+  txf_buf_init(&ctes, TXF_TPL_MAX_OUT);
+  for (size_t k = 0; !rc && k < h.ctes.n; k++)
+    rc = collect_eph(m, (size_t)atol(h.ctes.v[k]), over_node, over_rel, &done,
+                     &ctes, 0, err);
+  strlist_free(&done);
+  if (!rc) {
+    char *sql = txf_buf_take(&b, NULL);
+    trim_sql(sql);
+    *out = inject_ctes(sql, ctes.data ? ctes.data : "");
+    free(sql);
+  }
+  txf_buf_release(&b);
+  txf_buf_release(&ctes);
+  strlist_free(&h.ctes);
+  return rc;
+}
+
+char *models_render_description(txf_models *m, const char *text,
+                                txf_err *err) {
+  if (!text)
+    return NULL;
+  if (!strstr(text, "{{") && !strstr(text, "{%"))
+    return txf_xstrdup(text);
+  txf_arena a;
+  txf_arena_init(&a, 16 * 1024);
+  txf_tpl *t;
+  txf_buf b;
+  txf_buf_init(&b, TXF_TPL_MAX_OUT);
+  host h;
+  memset(&h, 0, sizeof h);
+  h.m = m;
+  h.node = SIZE_MAX;
+  h.over_node = SIZE_MAX;
+  h.parse = 1;
+  int rc = txf_tpl_parse(&t, &a, "description", text, strlen(text), err);
+  if (!rc)
+    rc = txf_tpl_render(t, m->env, NULL, host_fn, &h, &a, &b, err);
+  txf_arena_release(&a);
+  strlist_free(&h.ctes);
+  if (rc) {
+    txf_buf_release(&b);
+    return txf_xstrdup(text);
+  }
+  return txf_buf_take(&b, NULL);
+}

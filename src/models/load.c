@@ -1,0 +1,1046 @@
+/* Loading a project's models: files, folder configs, schema.yml, profiles,
+ * vars. */
+#include <dirent.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "duck/duck.h"
+#include "models/internal.h"
+
+void strlist_push(strlist *l, const char *s) {
+  l->v = txf_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = txf_xstrdup(s);
+}
+
+void strlist_free(strlist *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+int strlist_has(const strlist *l, const char *s) {
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->v[i], s))
+      return 1;
+  return 0;
+}
+
+static void set_str(char **dst, const char *s) {
+  free(*dst);
+  *dst = s ? txf_xstrdup(s) : NULL;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append files under DIR (relative REL) ending in one of SUFFIXES, sorted,
+ * skipping dot files. Depth-limited against symlink loops. */
+static void walk(const char *dir, const char *rel, const char *const *suffixes,
+                 strlist *out, int depth) {
+  if (depth > 32)
+    return;
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  strlist names = {0};
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.')
+      strlist_push(&names, e->d_name);
+  closedir(d);
+  if (names.n)
+    qsort(names.v, names.n, sizeof *names.v, cmp_str);
+  for (size_t i = 0; i < names.n; i++) {
+    char *path = txf_path_join(dir, names.v[i]);
+    char *r = rel[0] ? txf_path_join(rel, names.v[i]) : txf_xstrdup(names.v[i]);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      walk(path, r, suffixes, out, depth + 1);
+    } else {
+      for (size_t k = 0; suffixes[k]; k++)
+        if (txf_str_has_suffix(names.v[i], suffixes[k])) {
+          strlist_push(out, r);
+          break;
+        }
+    }
+    free(path);
+    free(r);
+  }
+  strlist_free(&names);
+}
+
+static int read_paths(txf_models *m, const char *key, const char *alt,
+                      const char *def, strlist *out, txf_err *err) {
+  const txf_yaml_doc *doc = m->project->doc;
+  const txf_yaml_node *n = txf_yaml_get(txf_yaml_root(doc), key);
+  if (!n && alt)
+    n = txf_yaml_get(txf_yaml_root(doc), alt);
+  if (!n || txf_yaml_is_null(n)) {
+    strlist_push(out, def);
+    return 0;
+  }
+  if (txf_yaml_kind(n) == TXF_YAML_SCALAR) {
+    strlist_push(out, txf_yaml_str(n));
+    return 0;
+  }
+  if (txf_yaml_kind(n) != TXF_YAML_SEQ)
+    return txf_yaml_error(doc, n, err, "key '%s': expected a list of paths",
+                          key);
+  for (size_t i = 0; i < txf_yaml_len(n); i++) {
+    const char *s = txf_yaml_str(txf_yaml_at(n, i));
+    if (!s)
+      return txf_yaml_error(doc, txf_yaml_at(n, i), err,
+                            "key '%s': expected a path", key);
+    strlist_push(out, s);
+  }
+  return 0;
+}
+
+static int read_text(const char *path, txf_buf *b, txf_err *err) {
+  txf_buf_init(b, TXF_TPL_MAX_SRC);
+  return txf_fs_read_file(path, b, err);
+}
+
+static char *stem(const char *rel) {
+  const char *base = strrchr(rel, '/');
+  base = base ? base + 1 : rel;
+  const char *dot = strrchr(base, '.');
+  return txf_xstrndup(base, dot ? (size_t)(dot - base) : strlen(base));
+}
+
+ssize_t models_find(const txf_models *m, const char *name, int kind) {
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if ((kind < 0 || (int)m->nodes[i].kind == kind) &&
+        !strcmp(m->nodes[i].name, name))
+      return (ssize_t)i;
+  return -1;
+}
+
+const char *models_closest(const txf_models *m, const char *name) {
+  const char **c = txf_xmalloc((m->n_nodes + 1) * sizeof *c);
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].kind != MN_TEST)
+      c[n++] = m->nodes[i].name;
+  const char *best = txf_str_closest(name, c, n);
+  free(c);
+  return best;
+}
+
+static mnode *add_node(txf_models *m, mnode_kind kind, const char *name) {
+  if (m->n_nodes == m->cap_nodes) {
+    m->cap_nodes = m->cap_nodes ? m->cap_nodes * 2 : 32;
+    m->nodes = txf_xrealloc(m->nodes, m->cap_nodes * sizeof *m->nodes);
+  }
+  mnode *n = &m->nodes[m->n_nodes++];
+  memset(n, 0, sizeof *n);
+  n->kind = kind;
+  n->name = txf_xstrdup(name);
+  n->enabled = 1;
+  n->owner = SIZE_MAX;
+  n->quote_values = 1;
+  if (kind == MN_MODEL)
+    n->materialized = txf_xstrdup("view");
+  if (kind == MN_SEED)
+    n->materialized = txf_xstrdup("seed");
+  if (kind == MN_TEST)
+    n->severity = txf_xstrdup("error");
+  return n;
+}
+
+static int add_files(txf_models *m, const strlist *dirs, mnode_kind kind,
+                     const char *suffix, txf_err *err) {
+  const char *sfx[] = {suffix, NULL};
+  for (size_t d = 0; d < dirs->n; d++) {
+    char *dir = txf_path_join(m->project->dir, dirs->v[d]);
+    strlist files = {0};
+    walk(dir, "", sfx, &files, 0);
+    for (size_t i = 0; i < files.n; i++) {
+      char *name = stem(files.v[i]);
+      ssize_t dup = models_find(m, name, kind == MN_TEST ? MN_TEST : -1);
+      if (dup >= 0 && (kind == MN_TEST || m->nodes[dup].kind != MN_TEST)) {
+        int rc = txf_err_set(err, TXF_ECONFIG,
+                             "%s/%s: name '%s' is already used by %s", dirs->v[d],
+                             files.v[i], name, m->nodes[dup].rel_path);
+        free(name);
+        strlist_free(&files);
+        free(dir);
+        return rc;
+      }
+      mnode *n = add_node(m, kind, name);
+      free(name);
+      n->rel_path = txf_path_join(dirs->v[d], files.v[i]);
+      n->abs_path = txf_path_join(dir, files.v[i]);
+      if (kind != MN_SEED) {
+        txf_buf b;
+        int rc = read_text(n->abs_path, &b, err);
+        if (rc) {
+          txf_buf_release(&b);
+          strlist_free(&files);
+          free(dir);
+          return txf_err_wrap(err, "%s", n->rel_path);
+        }
+        n->raw = txf_buf_take(&b, NULL);
+        rc = txf_tpl_parse(&n->tpl, &m->arena, n->rel_path, n->raw,
+                           strlen(n->raw), err);
+        if (rc) {
+          strlist_free(&files);
+          free(dir);
+          return rc;
+        }
+      }
+    }
+    strlist_free(&files);
+    free(dir);
+  }
+  return 0;
+}
+
+static int add_env_files(txf_models *m, const strlist *dirs, const char *sfx,
+                         txf_err *err) {
+  const char *sfxs[] = {sfx, NULL};
+  for (size_t d = 0; d < dirs->n; d++) {
+    char *dir = txf_path_join(m->project->dir, dirs->v[d]);
+    strlist files = {0};
+    walk(dir, "", sfxs, &files, 0);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < files.n; i++) {
+      char *abs = txf_path_join(dir, files.v[i]);
+      char *rel = txf_path_join(dirs->v[d], files.v[i]);
+      txf_buf b;
+      rc = read_text(abs, &b, err);
+      txf_tpl *t = NULL;
+      if (!rc)
+        rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel,
+                           b.data ? b.data : "", b.len, err);
+      if (!rc)
+        rc = txf_tpl_env_add(m->env, t, err);
+      txf_buf_release(&b);
+      free(abs);
+      free(rel);
+    }
+    strlist_free(&files);
+    free(dir);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- configs */
+
+static const char *const config_keys[] = {
+    "materialized", "unique_key", "incremental_strategy", "schema", "alias",
+    "tags", "enabled", "severity", "column_types", "docs", "meta",
+    "persist_docs", "full_refresh", "on_schema_change", "description",
+    "quote_columns", "contract", "grants", "database", "pre-hook",
+    "post-hook", "group", "access", "packages", "delimiter", NULL};
+
+static int is_config_key(const char *k) {
+  for (size_t i = 0; config_keys[i]; i++)
+    if (!strcmp(config_keys[i], k))
+      return 1;
+  return 0;
+}
+
+static void yaml_strlist(const txf_yaml_node *v, strlist *out, int replace) {
+  if (replace)
+    strlist_free(out);
+  if (txf_yaml_kind(v) == TXF_YAML_SCALAR) {
+    if (!txf_yaml_is_null(v) && !strlist_has(out, txf_yaml_str(v)))
+      strlist_push(out, txf_yaml_str(v));
+    return;
+  }
+  for (size_t i = 0; i < txf_yaml_len(v); i++) {
+    const char *s = txf_yaml_str(txf_yaml_at(v, i));
+    if (s && !strlist_has(out, s))
+      strlist_push(out, s);
+  }
+}
+
+/* Apply one config KEY (without '+') = V to N. */
+static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
+                        const char *key, const txf_yaml_node *v,
+                        txf_err *err) {
+  const char *s = txf_yaml_str(v);
+  if (!strcmp(key, "tags")) {
+    yaml_strlist(v, &n->tags, 0);
+    return 0;
+  }
+  if (!strcmp(key, "unique_key")) {
+    yaml_strlist(v, &n->unique_key, 1);
+    return 0;
+  }
+  if (!strcmp(key, "column_types")) {
+    if (txf_yaml_kind(v) != TXF_YAML_MAP)
+      return txf_yaml_error(doc, v, err, "column_types: expected a map");
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    (void)txf_buf_putc(&b, '{');
+    for (size_t i = 0; i < txf_yaml_len(v); i++) {
+      char *k = txf_duck_quote_str(txf_yaml_str(txf_yaml_key_at(v, i)));
+      const char *t = txf_yaml_str(txf_yaml_at(v, i));
+      char *tq = txf_duck_quote_str(t ? t : "VARCHAR");
+      (void)txf_buf_printf(&b, "%s%s: %s", i ? ", " : "", k, tq);
+      free(k);
+      free(tq);
+    }
+    (void)txf_buf_putc(&b, '}');
+    free(n->column_types_json);
+    n->column_types_json = txf_buf_take(&b, NULL);
+    return 0;
+  }
+  if (!s)
+    return 0; /* maps such as meta, docs, grants: accepted, not used */
+  if (!strcmp(key, "materialized")) {
+    if (n->kind == MN_MODEL && strcmp(s, "view") && strcmp(s, "table") &&
+        strcmp(s, "incremental") && strcmp(s, "ephemeral"))
+      return txf_yaml_error(doc, v, err,
+                            "materialized: '%s' is not view, table, "
+                            "incremental or ephemeral",
+                            s);
+    if (n->kind == MN_MODEL)
+      set_str(&n->materialized, s);
+  } else if (!strcmp(key, "incremental_strategy")) {
+    set_str(&n->strategy, s);
+  } else if (!strcmp(key, "schema")) {
+    set_str(&n->schema, s);
+  } else if (!strcmp(key, "alias")) {
+    set_str(&n->alias, s);
+  } else if (!strcmp(key, "enabled")) {
+    n->enabled = strcmp(s, "false") && strcmp(s, "False") && strcmp(s, "0");
+  } else if (!strcmp(key, "severity")) {
+    set_str(&n->severity, s);
+  } else if (!strcmp(key, "description")) {
+    set_str(&n->description, s);
+  }
+  (void)m;
+  return 0;
+}
+
+/* Apply the folder configs in MAP (from txnflow.yml `models:`) to node N
+ * whose path inside its model path is REL ("staging/stg_x.sql"). */
+static int apply_folder(txf_models *m, const txf_yaml_node *map, mnode *n,
+                        const char *rel, txf_err *err) {
+  const txf_yaml_doc *doc = m->project->doc;
+  for (int depth = 0; map && txf_yaml_kind(map) == TXF_YAML_MAP && depth < 32;
+       depth++) {
+    for (size_t i = 0; i < txf_yaml_len(map); i++) {
+      const char *k = txf_yaml_str(txf_yaml_key_at(map, i));
+      const txf_yaml_node *v = txf_yaml_at(map, i);
+      if (k[0] == '+') {
+        if (apply_config(m, doc, n, k + 1, v, err))
+          return TXF_ECONFIG;
+      } else if (is_config_key(k) && txf_yaml_kind(v) == TXF_YAML_SCALAR) {
+        if (apply_config(m, doc, n, k, v, err))
+          return TXF_ECONFIG;
+      } else if (txf_yaml_kind(v) == TXF_YAML_SEQ && !strcmp(k, "tags")) {
+        if (apply_config(m, doc, n, k, v, err))
+          return TXF_ECONFIG;
+      }
+    }
+    /* descend into the next directory (or the file's own name) */
+    const char *slash = strchr(rel, '/');
+    char *part = slash ? txf_xstrndup(rel, (size_t)(slash - rel)) : stem(rel);
+    const txf_yaml_node *sub = txf_yaml_get(map, part);
+    free(part);
+    if (!sub || txf_yaml_kind(sub) != TXF_YAML_MAP)
+      break;
+    map = sub;
+    if (!slash) {
+      rel = "";
+      /* file-level block: apply it on the next pass, then stop */
+      for (size_t i = 0; i < txf_yaml_len(map); i++) {
+        const char *k = txf_yaml_str(txf_yaml_key_at(map, i));
+        const txf_yaml_node *v = txf_yaml_at(map, i);
+        if (k[0] == '+' || is_config_key(k))
+          if (apply_config(m, doc, n, k[0] == '+' ? k + 1 : k, v, err))
+            return TXF_ECONFIG;
+      }
+      break;
+    }
+    rel = slash + 1;
+  }
+  return 0;
+}
+
+static int apply_folder_configs(txf_models *m, txf_err *err) {
+  const txf_yaml_node *root = txf_yaml_root(m->project->doc);
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    mnode *n = &m->nodes[i];
+    if (n->kind == MN_TEST)
+      continue;
+    const txf_yaml_node *map =
+        txf_yaml_get(root, n->kind == MN_MODEL ? "models" : "seeds");
+    if (!map || txf_yaml_kind(map) != TXF_YAML_MAP)
+      continue;
+    /* dbt nests under the project name; txnflow.yml may or may not */
+    const txf_yaml_node *proj = txf_yaml_get(map, m->project->name);
+    const strlist *paths = n->kind == MN_MODEL ? &m->model_paths
+                                               : &m->seed_paths;
+    const char *rel = n->rel_path;
+    for (size_t k = 0; k < paths->n; k++)
+      if (txf_str_has_prefix(rel, paths->v[k]) &&
+          rel[strlen(paths->v[k])] == '/') {
+        rel += strlen(paths->v[k]) + 1;
+        break;
+      }
+    if (apply_folder(m, proj ? proj : map, n, rel, err))
+      return TXF_ECONFIG;
+    if (proj && proj != map) {
+      /* top-level +configs outside the project block apply too */
+      for (size_t k = 0; k < txf_yaml_len(map); k++) {
+        const char *key = txf_yaml_str(txf_yaml_key_at(map, k));
+        if (key[0] == '+' && apply_config(m, m->project->doc, n, key + 1,
+                                          txf_yaml_at(map, k), err))
+          return TXF_ECONFIG;
+      }
+    }
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- schema.yml */
+
+static void add_test_name(txf_models *m, mnode *t, const char *base) {
+  char *name = txf_xstrdup(base);
+  for (char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_'))
+      *p = '_';
+  for (int k = 2; models_find(m, name, MN_TEST) >= 0; k++) {
+    free(name);
+    name = txf_xasprintf("%s_%d", base, k);
+  }
+  free(t->name);
+  t->name = name;
+}
+
+/* One entry of a `tests:` (or `data_tests:`) list: a name, or a one-key map
+ * {name: {args..., config: {severity: warn}}}. */
+static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
+                            size_t owner, const char *column,
+                            const txf_yaml_node *t, txf_err *err) {
+  const char *tname = NULL;
+  const txf_yaml_node *args = NULL;
+  if (txf_yaml_kind(t) == TXF_YAML_SCALAR) {
+    tname = txf_yaml_str(t);
+  } else if (txf_yaml_kind(t) == TXF_YAML_MAP && txf_yaml_len(t) == 1) {
+    tname = txf_yaml_str(txf_yaml_key_at(t, 0));
+    args = txf_yaml_at(t, 0);
+  } else {
+    return txf_yaml_error(doc, t, err, "expected a test name or a map "
+                                       "{test_name: {arguments}}");
+  }
+  gtest_kind gk = !strcmp(tname, "unique")            ? GT_UNIQUE
+                  : !strcmp(tname, "not_null")        ? GT_NOT_NULL
+                  : !strcmp(tname, "accepted_values") ? GT_ACCEPTED
+                  : !strcmp(tname, "relationships")   ? GT_REL
+                                                      : GT_NONE;
+  if (gk == GT_NONE) {
+    static const char *const known[] = {"unique", "not_null",
+                                        "accepted_values", "relationships"};
+    const char *c = txf_str_closest(tname, known, 4);
+    return txf_yaml_error(doc, t, err,
+                          "unknown generic test '%s'%s%s%s (supported: "
+                          "unique, not_null, accepted_values, relationships)",
+                          tname, c ? " (did you mean '" : "", c ? c : "",
+                          c ? "'?)" : "");
+  }
+  const char *col = column;
+  if (args && txf_yaml_kind(args) == TXF_YAML_MAP) {
+    const char *cn = txf_yaml_str(txf_yaml_get(args, "column_name"));
+    if (cn)
+      col = cn;
+  }
+  if (!col)
+    return txf_yaml_error(doc, t, err, "test '%s' needs a column (put it "
+                                       "under columns: or give column_name)",
+                          tname);
+  size_t owner_idx = owner;
+  mnode *n = add_node(m, MN_TEST, "t");
+  n->gtest = gk;
+  n->owner = owner_idx;
+  n->column = txf_xstrdup(col);
+  n->yml_file = txf_xstrdup(txf_yaml_file(doc));
+  n->yml_line = txf_yaml_line(t);
+  n->yml_col = txf_yaml_col(t);
+  const char *oname = m->nodes[owner_idx].name;
+  if (args && txf_yaml_kind(args) == TXF_YAML_MAP) {
+    const txf_yaml_node *sev = txf_yaml_get(args, "severity");
+    const txf_yaml_node *cfg = txf_yaml_get(args, "config");
+    if (cfg && txf_yaml_get(cfg, "severity"))
+      sev = txf_yaml_get(cfg, "severity");
+    if (sev) {
+      const char *s = txf_yaml_str(sev);
+      if (!s || (strcasecmp(s, "warn") && strcasecmp(s, "error")))
+        return txf_yaml_error(doc, sev, err,
+                              "severity: expected warn or error");
+      set_str(&n->severity, strcasecmp(s, "warn") ? "error" : "warn");
+    }
+    const txf_yaml_node *argmap = txf_yaml_get(args, "arguments");
+    if (!argmap)
+      argmap = args;
+    if (gk == GT_ACCEPTED) {
+      const txf_yaml_node *vals = txf_yaml_get(argmap, "values");
+      if (!vals || txf_yaml_kind(vals) != TXF_YAML_SEQ)
+        return txf_yaml_error(doc, t, err,
+                              "accepted_values needs a list 'values'");
+      yaml_strlist(vals, &n->values, 1);
+      const char *q = txf_yaml_str(txf_yaml_get(argmap, "quote"));
+      if (q && (!strcmp(q, "false") || !strcmp(q, "False")))
+        n->quote_values = 0;
+    } else if (gk == GT_REL) {
+      const char *to = txf_yaml_str(txf_yaml_get(argmap, "to"));
+      const char *field = txf_yaml_str(txf_yaml_get(argmap, "field"));
+      if (!to || !field)
+        return txf_yaml_error(doc, t, err,
+                              "relationships needs 'to' and 'field'");
+      n->rel_to = txf_xstrdup(to);
+      n->rel_field = txf_xstrdup(field);
+    }
+  } else if (gk == GT_ACCEPTED || gk == GT_REL) {
+    return txf_yaml_error(doc, t, err, "test '%s' needs arguments", tname);
+  }
+  char *base;
+  if (gk == GT_REL) {
+    const char *q1 = strchr(n->rel_to, '\''), *q2 = q1 ? strrchr(n->rel_to, '\'') : NULL;
+    if (!q1) {
+      q1 = strchr(n->rel_to, '"');
+      q2 = q1 ? strrchr(n->rel_to, '"') : NULL;
+    }
+    char *target = q1 && q2 > q1 ? txf_xstrndup(q1 + 1, (size_t)(q2 - q1 - 1))
+                                 : txf_xstrdup(n->rel_to);
+    base = txf_xasprintf("relationships_%s_%s__%s_%s", oname, col, target,
+                         n->rel_field);
+    free(target);
+  } else {
+    base = txf_xasprintf("%s_%s_%s", tname, oname, col);
+  }
+  add_test_name(m, n, base);
+  free(base);
+  return 0;
+}
+
+static int load_tests_list(txf_models *m, const txf_yaml_doc *doc,
+                           size_t owner, const char *column,
+                           const txf_yaml_node *entry, txf_err *err) {
+  const txf_yaml_node *tests = txf_yaml_get(entry, "data_tests");
+  if (!tests)
+    tests = txf_yaml_get(entry, "tests");
+  if (!tests || txf_yaml_is_null(tests))
+    return 0;
+  if (txf_yaml_kind(tests) != TXF_YAML_SEQ)
+    return txf_yaml_error(doc, tests, err, "tests: expected a list");
+  for (size_t i = 0; i < txf_yaml_len(tests); i++)
+    if (add_generic_test(m, doc, owner, column, txf_yaml_at(tests, i), err))
+      return TXF_ECONFIG;
+  return 0;
+}
+
+static int load_schema_entry(txf_models *m, const txf_yaml_doc *doc,
+                             const txf_yaml_node *e, int kind, txf_err *err) {
+  const char *name = txf_yaml_str(txf_yaml_get(e, "name"));
+  if (!name)
+    return txf_yaml_error(doc, e, err, "expected an entry with a 'name'");
+  ssize_t idx = models_find(m, name, kind);
+  if (idx < 0) {
+    const char *c = models_closest(m, name);
+    return txf_yaml_error(doc, e, err, "%s '%s' has no file%s%s%s",
+                          kind == MN_MODEL ? "model" : "seed", name,
+                          c ? " (did you mean '" : "", c ? c : "",
+                          c ? "'?)" : "");
+  }
+  mnode *n = &m->nodes[idx];
+  const char *desc = txf_yaml_str(txf_yaml_get(e, "description"));
+  if (desc)
+    set_str(&n->description, desc);
+  const txf_yaml_node *cfg = txf_yaml_get(e, "config");
+  for (size_t i = 0; cfg && i < txf_yaml_len(cfg); i++) {
+    const char *k = txf_yaml_str(txf_yaml_key_at(cfg, i));
+    if (apply_config(m, doc, &m->nodes[idx], k[0] == '+' ? k + 1 : k,
+                     txf_yaml_at(cfg, i), err))
+      return TXF_ECONFIG;
+  }
+  const txf_yaml_node *cols = txf_yaml_get(e, "columns");
+  for (size_t i = 0; cols && i < txf_yaml_len(cols); i++) {
+    const txf_yaml_node *c = txf_yaml_at(cols, i);
+    const char *cn = txf_yaml_str(txf_yaml_get(c, "name"));
+    if (!cn)
+      return txf_yaml_error(doc, c, err, "column without a 'name'");
+    n = &m->nodes[idx];
+    n->cols = txf_xrealloc(n->cols, (n->n_cols + 1) * sizeof *n->cols);
+    mcolumn *mc = &n->cols[n->n_cols++];
+    memset(mc, 0, sizeof *mc);
+    mc->name = txf_xstrdup(cn);
+    const char *cd = txf_yaml_str(txf_yaml_get(c, "description"));
+    mc->description = cd ? txf_xstrdup(cd) : NULL;
+    const char *dt = txf_yaml_str(txf_yaml_get(c, "data_type"));
+    mc->data_type = dt ? txf_xstrdup(dt) : NULL;
+    if (load_tests_list(m, doc, (size_t)idx, cn, c, err))
+      return TXF_ECONFIG;
+  }
+  return load_tests_list(m, doc, (size_t)idx, NULL, e, err);
+}
+
+static int load_sources(txf_models *m, const txf_yaml_doc *doc,
+                        const txf_yaml_node *srcs, txf_err *err) {
+  for (size_t i = 0; i < txf_yaml_len(srcs); i++) {
+    const txf_yaml_node *s = txf_yaml_at(srcs, i);
+    const char *sname = txf_yaml_str(txf_yaml_get(s, "name"));
+    if (!sname)
+      return txf_yaml_error(doc, s, err, "source without a 'name'");
+    const char *schema = txf_yaml_str(txf_yaml_get(s, "schema"));
+    const txf_yaml_node *tables = txf_yaml_get(s, "tables");
+    for (size_t k = 0; tables && k < txf_yaml_len(tables); k++) {
+      const txf_yaml_node *t = txf_yaml_at(tables, k);
+      const char *tname = txf_yaml_str(txf_yaml_get(t, "name"));
+      if (!tname)
+        return txf_yaml_error(doc, t, err, "source table without a 'name'");
+      const char *ident = txf_yaml_str(txf_yaml_get(t, "identifier"));
+      const char *ext = txf_yaml_str(txf_yaml_path(t, "meta.external_location"));
+      if (!ext)
+        ext = txf_yaml_str(txf_yaml_path(t, "config.external_location"));
+      if (!ext)
+        ext = txf_yaml_str(txf_yaml_path(s, "meta.external_location"));
+      if (!ext)
+        ext = txf_yaml_str(txf_yaml_path(s, "config.external_location"));
+      m->sources = txf_xrealloc(m->sources,
+                                (m->n_sources + 1) * sizeof *m->sources);
+      msource *ms = &m->sources[m->n_sources++];
+      memset(ms, 0, sizeof *ms);
+      ms->source = txf_xstrdup(sname);
+      ms->table = txf_xstrdup(tname);
+      ms->schema = txf_xstrdup(schema ? schema : sname);
+      ms->identifier = txf_xstrdup(ident ? ident : tname);
+      if (ext) {
+        /* "{name}" stands for the table's identifier, as in dbt-duckdb */
+        txf_buf b;
+        txf_buf_init(&b, 0);
+        for (const char *p = ext; *p; p++) {
+          if (!strncmp(p, "{name}", 6)) {
+            (void)txf_buf_puts(&b, ms->identifier);
+            p += 5;
+          } else {
+            (void)txf_buf_putc(&b, *p);
+          }
+        }
+        ms->external = txf_buf_take(&b, NULL);
+      }
+      const char *d = txf_yaml_str(txf_yaml_get(t, "description"));
+      ms->description = d ? txf_xstrdup(d) : NULL;
+    }
+  }
+  return 0;
+}
+
+static int load_schema_files(txf_models *m, txf_err *err) {
+  const char *sfx[] = {".yml", ".yaml", NULL};
+  strlist dirs = {0};
+  for (size_t i = 0; i < m->model_paths.n; i++)
+    strlist_push(&dirs, m->model_paths.v[i]);
+  for (size_t i = 0; i < m->seed_paths.n; i++)
+    strlist_push(&dirs, m->seed_paths.v[i]);
+  int rc = 0;
+  for (size_t d = 0; !rc && d < dirs.n; d++) {
+    char *dir = txf_path_join(m->project->dir, dirs.v[d]);
+    strlist files = {0};
+    walk(dir, "", sfx, &files, 0);
+    for (size_t i = 0; !rc && i < files.n; i++) {
+      char *rel = txf_path_join(dirs.v[d], files.v[i]);
+      char *abs = txf_path_join(m->project->dir, rel);
+      txf_buf b;
+      rc = read_text(abs, &b, err);
+      txf_yaml_doc *doc = NULL;
+      if (!rc)
+        rc = txf_yaml_load_string(&doc, rel, b.data ? b.data : "", b.len,
+                                  err);
+      txf_buf_release(&b);
+      const txf_yaml_node *root = doc ? txf_yaml_root(doc) : NULL;
+      const txf_yaml_node *list;
+      if (!rc && (list = txf_yaml_get(root, "sources")))
+        rc = load_sources(m, doc, list, err);
+      if (!rc && (list = txf_yaml_get(root, "models")))
+        for (size_t k = 0; !rc && k < txf_yaml_len(list); k++)
+          rc = load_schema_entry(m, doc, txf_yaml_at(list, k), MN_MODEL, err);
+      if (!rc && (list = txf_yaml_get(root, "seeds")))
+        for (size_t k = 0; !rc && k < txf_yaml_len(list); k++)
+          rc = load_schema_entry(m, doc, txf_yaml_at(list, k), MN_SEED, err);
+      txf_yaml_free(doc);
+      free(rel);
+      free(abs);
+    }
+    strlist_free(&files);
+    free(dir);
+  }
+  strlist_free(&dirs);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- vars */
+
+txf_tval *models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n) {
+  if (!n)
+    return txf_tval_none(a);
+  if (txf_yaml_kind(n) == TXF_YAML_MAP) {
+    txf_tval *d = txf_tval_dict(a);
+    for (size_t i = 0; i < txf_yaml_len(n); i++)
+      txf_tval_set(a, d, txf_yaml_str(txf_yaml_key_at(n, i)),
+                   models_yaml_to_tval(a, txf_yaml_at(n, i)));
+    return d;
+  }
+  if (txf_yaml_kind(n) == TXF_YAML_SEQ) {
+    txf_tval *l = txf_tval_list(a);
+    for (size_t i = 0; i < txf_yaml_len(n); i++)
+      txf_tval_push(a, l, models_yaml_to_tval(a, txf_yaml_at(n, i)));
+    return l;
+  }
+  if (txf_yaml_is_null(n))
+    return txf_tval_none(a);
+  const char *s = txf_yaml_str(n);
+  if (!strcmp(s, "true") || !strcmp(s, "True"))
+    return txf_tval_bool(a, 1);
+  if (!strcmp(s, "false") || !strcmp(s, "False"))
+    return txf_tval_bool(a, 0);
+  double x;
+  /* Plain numbers become numbers; dates and anything else stay text. */
+  if (s[0] && strspn(s, "0123456789.-+eE") == strlen(s) &&
+      txf_parse_double(s, &x) == 0)
+    return txf_tval_num(a, x);
+  return txf_tval_str(a, s);
+}
+
+int models_load_vars(txf_models *m, txf_err *err) {
+  m->vars = txf_tval_dict(&m->arena);
+  const txf_yaml_node *pv = txf_yaml_get(txf_yaml_root(m->project->doc),
+                                         "vars");
+  if (pv && txf_yaml_kind(pv) == TXF_YAML_MAP) {
+    for (size_t i = 0; i < txf_yaml_len(pv); i++) {
+      const char *k = txf_yaml_str(txf_yaml_key_at(pv, i));
+      const txf_yaml_node *v = txf_yaml_at(pv, i);
+      /* dbt allows vars scoped by project name */
+      if (!strcmp(k, m->project->name) && txf_yaml_kind(v) == TXF_YAML_MAP) {
+        for (size_t j = 0; j < txf_yaml_len(v); j++)
+          txf_tval_set(&m->arena, m->vars,
+                       txf_yaml_str(txf_yaml_key_at(v, j)),
+                       models_yaml_to_tval(&m->arena, txf_yaml_at(v, j)));
+      } else {
+        txf_tval_set(&m->arena, m->vars, k,
+                     models_yaml_to_tval(&m->arena, v));
+      }
+    }
+  }
+  const char *cli = m->opts->vars;
+  if (!cli || !*cli)
+    return 0;
+  int rc = txf_yaml_load_string(&m->vars_doc, "--vars", cli, strlen(cli), err);
+  if (rc)
+    return txf_err_set(err, TXF_EUSAGE, "%s", err->msg);
+  const txf_yaml_node *root = txf_yaml_root(m->vars_doc);
+  if (txf_yaml_kind(root) != TXF_YAML_MAP)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "--vars: expected a map such as '{run_date: "
+                       "\"2025-09-11\"}'");
+  for (size_t i = 0; i < txf_yaml_len(root); i++)
+    txf_tval_set(&m->arena, m->vars, txf_yaml_str(txf_yaml_key_at(root, i)),
+                 models_yaml_to_tval(&m->arena, txf_yaml_at(root, i)));
+  return 0;
+}
+
+int txf_models_var_text(txf_models *m, const char *key, char **out,
+                        txf_err *err) {
+  *out = NULL;
+  txf_tval *v = txf_tval_get(m->vars, key);
+  if (!v)
+    return 0;
+  txf_buf b;
+  txf_buf_init(&b, 1 << 20);
+  if (v->type == TXF_TV_LIST) {
+    for (size_t i = 0; i < v->len; i++)
+      if ((i && txf_buf_putc(&b, ',')) || txf_tval_print(&b, v->items[i])) {
+        txf_buf_release(&b);
+        return txf_err_set(err, TXF_ETOOBIG, "var '%s' too long", key);
+      }
+  } else if (txf_tval_print(&b, v)) {
+    txf_buf_release(&b);
+    return txf_err_set(err, TXF_ETOOBIG, "var '%s' too long", key);
+  }
+  *out = txf_buf_take(&b, NULL);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- profile */
+
+static int env_var_host(void *host, const char *name, const txf_tpl_args *a,
+                        txf_tval **out, txf_err *err) {
+  (void)host;
+  if (strcmp(name, "env_var"))
+    return TXF_ENOTFOUND;
+  if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
+  const char *v = getenv(a->v[0]->s);
+  if (v) {
+    *out = txf_tval_str(a->arena, v);
+    return 0;
+  }
+  if (a->n == 2) {
+    *out = a->v[1];
+    return 0;
+  }
+  return txf_err_set(err, TXF_ECONFIG,
+                     "environment variable '%s' is not set", a->v[0]->s);
+}
+
+/* Render a profiles.yml scalar ("{{ env_var('X') }}"); caller frees. */
+static int render_scalar(txf_models *m, const char *file, const char *s,
+                         char **out, txf_err *err) {
+  txf_tpl *t;
+  int rc = txf_tpl_parse(&t, &m->arena, file, s, strlen(s), err);
+  txf_buf b;
+  txf_buf_init(&b, 1 << 20);
+  if (!rc)
+    rc = txf_tpl_render(t, NULL, NULL, env_var_host, NULL, &m->arena, &b, err);
+  if (rc) {
+    txf_buf_release(&b);
+    return rc;
+  }
+  *out = txf_buf_take(&b, NULL);
+  return 0;
+}
+
+int models_load_profile(txf_models *m, txf_err *err) {
+  /* An explicit --profiles-dir wins, then the project dir, then ~/.dbt —
+   * the order dbt uses (docs/decisions/0701-profiles-lookup.md). */
+  char *cands[3] = {NULL, NULL, NULL};
+  size_t nc = 0;
+  if (m->opts->profiles_dir)
+    cands[nc++] = txf_path_join(m->opts->profiles_dir, "profiles.yml");
+  cands[nc++] = txf_path_join(m->project->dir, "profiles.yml");
+  const char *home = m->opts->home ? m->opts->home : getenv("HOME");
+  if (home)
+    cands[nc++] = txf_xasprintf("%s/.dbt/profiles.yml", home);
+  const char *found = NULL;
+  for (size_t i = 0; i < nc && !found; i++)
+    if (txf_fs_exists(cands[i]))
+      found = cands[i];
+  if (m->opts->profiles_dir && found != cands[0]) {
+    int rc = txf_err_set(err, TXF_ENOTFOUND, "no profiles.yml in %s",
+                         m->opts->profiles_dir);
+    for (size_t i = 0; i < nc; i++)
+      free(cands[i]);
+    return rc;
+  }
+  int rc = 0;
+  char *path_val = NULL, *schema_val = NULL;
+  const char *type = "duckdb";
+  txf_yaml_doc *doc = NULL;
+  if (!found) {
+    /* No profile: the default warehouse beside the data. */
+    m->target_name = txf_xstrdup(m->opts->target ? m->opts->target : "dev");
+    m->db_path = txf_path_join(m->opts->data_dir, "warehouse.duckdb");
+    goto done;
+  }
+  rc = txf_yaml_load_file(&doc, found, err);
+  if (rc)
+    goto done;
+  const char *pname = NULL;
+  rc = txf_yaml_get_str(m->project->doc, txf_yaml_root(m->project->doc),
+                        "profile", m->project->name, &pname, err);
+  if (rc)
+    goto done;
+  const txf_yaml_node *prof = txf_yaml_get(txf_yaml_root(doc), pname);
+  if (!prof) {
+    rc = txf_err_set(err, TXF_ECONFIG, "%s: no profile '%s'", found, pname);
+    goto done;
+  }
+  const char *tname = m->opts->target;
+  if (!tname)
+    tname = txf_yaml_str(txf_yaml_get(prof, "target"));
+  if (!tname)
+    tname = "dev";
+  const txf_yaml_node *outs = txf_yaml_get(prof, "outputs");
+  const txf_yaml_node *o = txf_yaml_get(outs, tname);
+  if (!o) {
+    const char *names[32];
+    size_t nn = 0;
+    for (size_t i = 0; outs && i < txf_yaml_len(outs) && nn < 32; i++)
+      names[nn++] = txf_yaml_str(txf_yaml_key_at(outs, i));
+    const char *c = txf_str_closest(tname, names, nn);
+    rc = txf_err_set(err, TXF_ECONFIG, "%s: profile '%s' has no target '%s'%s%s%s",
+                     found, pname, tname, c ? " (did you mean '" : "",
+                     c ? c : "", c ? "'?)" : "");
+    goto done;
+  }
+  m->target_name = txf_xstrdup(tname);
+  const char *t = txf_yaml_str(txf_yaml_get(o, "type"));
+  if (t)
+    type = t;
+  if (strcmp(type, "duckdb")) {
+    rc = txf_err_set(err, TXF_EUNSUPPORTED,
+                     "%s: target '%s' has type '%s'; models run on duckdb "
+                     "targets only for now",
+                     found, tname, type);
+    goto done;
+  }
+  const char *p = txf_yaml_str(txf_yaml_get(o, "path"));
+  if (p) {
+    rc = render_scalar(m, found, p, &path_val, err);
+    if (rc)
+      goto done;
+    if (!strcmp(path_val, ":memory:"))
+      m->db_path = NULL;
+    else
+      m->db_path = txf_path_abs(m->project->dir, path_val);
+  } else {
+    m->db_path = txf_path_join(m->opts->data_dir, "warehouse.duckdb");
+  }
+  const char *sc = txf_yaml_str(txf_yaml_get(o, "schema"));
+  if (sc) {
+    rc = render_scalar(m, found, sc, &schema_val, err);
+    if (rc)
+      goto done;
+    m->default_schema = txf_xstrdup(schema_val);
+  }
+done:
+  if (!m->target_type)
+    m->target_type = txf_xstrdup(type);
+  if (!m->default_schema)
+    m->default_schema = txf_xstrdup("main");
+  free(path_val);
+  free(schema_val);
+  txf_yaml_free(doc);
+  for (size_t i = 0; i < nc; i++)
+    free(cands[i]);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- load */
+
+void txf_models_free(txf_models *m) {
+  if (!m)
+    return;
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    mnode *n = &m->nodes[i];
+    free(n->name);
+    free(n->rel_path);
+    free(n->abs_path);
+    free(n->raw);
+    free(n->materialized);
+    strlist_free(&n->unique_key);
+    free(n->strategy);
+    free(n->schema);
+    free(n->alias);
+    strlist_free(&n->tags);
+    free(n->severity);
+    free(n->description);
+    for (size_t k = 0; k < n->n_cols; k++) {
+      free(n->cols[k].name);
+      free(n->cols[k].description);
+      free(n->cols[k].data_type);
+    }
+    free(n->cols);
+    free(n->column_types_json);
+    free(n->column);
+    strlist_free(&n->values);
+    free(n->rel_to);
+    free(n->rel_field);
+    free(n->yml_file);
+    free(n->parents);
+    strlist_free(&n->refs);
+    strlist_free(&n->ref_pos);
+    strlist_free(&n->sources);
+    free(n->tests);
+    free(n->compiled);
+  }
+  free(m->nodes);
+  for (size_t i = 0; i < m->n_sources; i++) {
+    free(m->sources[i].source);
+    free(m->sources[i].table);
+    free(m->sources[i].schema);
+    free(m->sources[i].identifier);
+    free(m->sources[i].external);
+    free(m->sources[i].description);
+  }
+  free(m->sources);
+  txf_yaml_free(m->vars_doc);
+  free(m->target_name);
+  free(m->target_type);
+  free(m->db_path);
+  free(m->default_schema);
+  if (m->adapter)
+    txf_adapter_close(m->adapter);
+  strlist_free(&m->model_paths);
+  strlist_free(&m->seed_paths);
+  strlist_free(&m->test_paths);
+  strlist_free(&m->macro_paths);
+  txf_tpl_env_free(m->env);
+  txf_arena_release(&m->arena);
+  free(m);
+}
+
+int txf_models_load(txf_models **out, const txf_project *p,
+                    const txf_models_opts *opts, txf_err *err) {
+  *out = NULL;
+  txf_models *m = txf_xcalloc(1, sizeof *m);
+  m->project = p;
+  m->opts = opts;
+  txf_arena_init(&m->arena, 256 * 1024);
+  m->env = txf_tpl_env_new();
+  int rc = read_paths(m, "model-paths", "source-paths", "models",
+                      &m->model_paths, err);
+  if (!rc)
+    rc = read_paths(m, "seed-paths", "data-paths", "seeds", &m->seed_paths,
+                    err);
+  if (!rc)
+    rc = read_paths(m, "test-paths", NULL, "tests", &m->test_paths, err);
+  if (!rc)
+    rc = read_paths(m, "macro-paths", NULL, "macros", &m->macro_paths, err);
+  if (!rc)
+    rc = models_load_vars(m, err);
+  if (!rc)
+    rc = add_env_files(m, &m->macro_paths, ".sql", err);
+  if (!rc)
+    rc = add_env_files(m, &m->model_paths, ".md", err);
+  if (!rc)
+    rc = add_files(m, &m->model_paths, MN_MODEL, ".sql", err);
+  if (!rc)
+    rc = add_files(m, &m->seed_paths, MN_SEED, ".csv", err);
+  if (!rc)
+    rc = apply_folder_configs(m, err);
+  if (!rc)
+    rc = load_schema_files(m, err);
+  if (!rc) {
+    /* singular tests: .sql files in the test paths */
+    size_t before = m->n_nodes;
+    rc = add_files(m, &m->test_paths, MN_TEST, ".sql", err);
+    for (size_t i = before; !rc && i < m->n_nodes; i++)
+      m->nodes[i].gtest = GT_NONE;
+  }
+  if (!rc)
+    rc = models_load_profile(m, err);
+  /* parse-time render: refs, sources, config() */
+  for (size_t i = 0; !rc && i < m->n_nodes; i++) {
+    if (!m->nodes[i].tpl)
+      continue;
+    char *sql = NULL;
+    rc = models_compile_node(m, i, 1, 0, SIZE_MAX, NULL, &sql, err);
+    free(sql);
+  }
+  if (!rc)
+    rc = models_resolve_graph(m, err);
+  if (rc) {
+    txf_models_free(m);
+    return rc;
+  }
+  for (size_t i = 0; i < m->n_nodes; i++)
+    m->nodes[i].selected = m->nodes[i].enabled;
+  *out = m;
+  return 0;
+}

@@ -1,0 +1,135 @@
+/* models: a dbt-style model runner on embedded DuckDB.
+ *
+ * Loads a project's models (.sql files under models/, a Jinja subset),
+ * seeds (CSV files), data tests (schema.yml generic tests and singular
+ * tests under tests/), macros
+ * and doc blocks; builds the graph from ref()/source(); selects; and runs
+ * the materializations (view, table, incremental, ephemeral) through an
+ * adapter — DuckDB today — with write-audit-publish in `build`.
+ * See docs/models.md for what is supported and how it differs from dbt. */
+#ifndef TXF_MODELS_H
+#define TXF_MODELS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "metadata/metadata.h"
+#include "project/project.h"
+#include "util/util.h"
+
+/* ---------------------------------------------------------------- adapter */
+
+/* What the runner needs from a warehouse. A postgres/redshift adapter
+ * implements the same operations over libpq. All SQL strings are complete
+ * statements; relation names are already quoted with quote_ident. */
+typedef enum {
+  TXF_REL_NONE = 0,
+  TXF_REL_TABLE = 1,
+  TXF_REL_VIEW = 2
+} txf_rel_kind;
+
+typedef struct txf_adapter txf_adapter;
+typedef struct txf_adapter_ops {
+  const char *type; /* "duckdb" */
+  /* Run one or more statements, discarding results. */
+  int (*exec)(txf_adapter *a, const char *sql, txf_err *err);
+  /* First column of the first row as int64. */
+  int (*query_i64)(txf_adapter *a, const char *sql, int64_t *out,
+                   txf_err *err);
+  /* The result as a JSON array of objects (malloc'd). */
+  int (*query_json)(txf_adapter *a, const char *sql, char **out,
+                    txf_err *err);
+  /* Kind of relation SCHEMA.NAME (unquoted names). */
+  int (*relation_kind)(txf_adapter *a, const char *schema, const char *name,
+                       txf_rel_kind *out, txf_err *err);
+  /* The relation's column names, in order (malloc'd array of malloc'd
+   * strings). */
+  int (*columns)(txf_adapter *a, const char *schema, const char *name,
+                 char ***out, size_t *n, txf_err *err);
+  void (*close)(txf_adapter *a);
+} txf_adapter_ops;
+
+struct txf_adapter {
+  const txf_adapter_ops *ops;
+  void *impl;
+};
+
+/* Open the DuckDB database PATH (NULL: in memory) as an adapter. Caller
+ * frees with txf_adapter_close(). */
+TXF_MUST_CHECK int txf_adapter_open_duckdb(txf_adapter **out, const char *path,
+                                           int threads, txf_err *err);
+void txf_adapter_close(txf_adapter *a);
+
+/* ---------------------------------------------------------------- runner */
+
+typedef struct txf_models txf_models;
+
+typedef struct txf_models_opts {
+  const char *profiles_dir;  /* --profiles-dir, or NULL */
+  const char *target;        /* --target, or NULL for the profile's */
+  const char *vars;          /* --vars YAML/JSON map, or NULL */
+  const char *data_dir;      /* absolute; silver source, default warehouse */
+  const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
+  int full_refresh;
+  int threads;               /* accepted; models run one at a time */
+  txf_store *store;          /* results go here when not NULL */
+  const char *invocation_id; /* recorded with results */
+  const txf_logger *log;
+  FILE *out;                 /* one line per node as it finishes; or NULL */
+  int64_t now_us;            /* for recorded times */
+} txf_models_opts;
+
+typedef struct txf_models_summary {
+  int n_ok;          /* models/seeds built */
+  int n_error;       /* models/seeds that failed (SQL error or audit) */
+  int n_skipped;     /* downstream of a failure */
+  int n_pass;        /* tests */
+  int n_warn;
+  int n_fail;        /* error-severity tests that failed */
+  int n_test_error;  /* tests that could not run */
+} txf_models_summary;
+
+/* Load the project's models, seeds, tests, macros, docs and profile, and
+ * parse every template (parse-time render: refs, sources, config). Errors
+ * name file:line:col. OPTS is borrowed for M's lifetime. Caller frees with
+ * txf_models_free(). */
+TXF_MUST_CHECK int txf_models_load(txf_models **out, const txf_project *p,
+                                   const txf_models_opts *opts, txf_err *err);
+void txf_models_free(txf_models *m);
+
+/* Select nodes: SELECT and EXCLUDE are space- or comma-separated terms
+ * (`name`, `+name`, `name+`, `+name+`, `tag:x`, `path:dir`, globs with *).
+ * NULL SELECT selects everything. A plain name that matches nothing is
+ * TXF_ENOTFOUND naming the closest node. */
+TXF_MUST_CHECK int txf_models_select(txf_models *m, const char *select,
+                                     const char *exclude, txf_err *err);
+
+/* The commands. Each returns 0 when everything succeeded, TXF_ETEST when a
+ * test or audit failed, or another code (with ERR) when the run could not
+ * proceed (bad SQL is counted in the summary and reported as TXF_EDB). */
+TXF_MUST_CHECK int txf_models_compile(txf_models *m, txf_err *err);
+TXF_MUST_CHECK int txf_models_seed(txf_models *m, txf_models_summary *s,
+                                   txf_err *err);
+TXF_MUST_CHECK int txf_models_run(txf_models *m, txf_models_summary *s,
+                                  txf_err *err);
+TXF_MUST_CHECK int txf_models_test(txf_models *m, txf_models_summary *s,
+                                   txf_err *err);
+TXF_MUST_CHECK int txf_models_build(txf_models *m, txf_models_summary *s,
+                                    txf_err *err);
+/* Write target/manifest.json, target/lineage.dot and target/lineage.html. */
+TXF_MUST_CHECK int txf_models_docs(txf_models *m, txf_err *err);
+/* Print the selected nodes, one per line ("model stg_x", ...) or as JSON. */
+TXF_MUST_CHECK int txf_models_ls(txf_models *m, FILE *out, int json,
+                                 txf_err *err);
+
+/* The adapter M runs on (opened on first use). Borrowed. */
+TXF_MUST_CHECK int txf_models_adapter(txf_models *m, txf_adapter **out,
+                                      txf_err *err);
+
+/* Parse a --vars string ("{run_date: 2025-09-11}" or "k: v") — exposed for
+ * tests: the value of KEY as text (lists joined with ','), malloc'd; NULL
+ * when absent. */
+TXF_MUST_CHECK int txf_models_var_text(txf_models *m, const char *key,
+                                       char **out, txf_err *err);
+
+#endif /* TXF_MODELS_H */

@@ -1,0 +1,689 @@
+/* Running models: materializations, seeds, write-audit-publish, results. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duck/duck.h"
+#include "models/internal.h"
+
+enum { ST_PENDING = 0, ST_OK, ST_ERROR, ST_SKIPPED, ST_DEFERRED };
+
+int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
+  if (!m->adapter) {
+    if (m->db_path) {
+      char *dir = txf_xstrdup(m->db_path);
+      char *slash = strrchr(dir, '/');
+      if (slash && slash != dir) {
+        *slash = 0;
+        int rc = txf_fs_mkdirs(dir, err);
+        if (rc) {
+          free(dir);
+          return rc;
+        }
+      }
+      free(dir);
+    }
+    int rc = txf_adapter_open_duckdb(&m->adapter, m->db_path,
+                                     m->opts->threads, err);
+    if (rc)
+      return rc;
+  }
+  *out = m->adapter;
+  return 0;
+}
+
+static void say(txf_models *m, const char *fmt, ...) TXF_PRINTF(2, 3);
+static void say(txf_models *m, const char *fmt, ...) {
+  if (!m->opts->out)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(m->opts->out, fmt, ap);
+  va_end(ap);
+  fputc('\n', m->opts->out);
+  fflush(m->opts->out);
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+static char *logical_date(txf_models *m) {
+  char *s = NULL;
+  txf_err e;
+  if (txf_models_var_text(m, "run_date", &s, &e))
+    return NULL;
+  return s;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+  if (s)
+    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+void models_record_build(txf_models *m, size_t i, const char *state,
+                         int64_t n_rows, int64_t started_us,
+                         int64_t duration_us, const char *error) {
+  txf_store *s = m->opts->store;
+  if (!s)
+    return;
+  sqlite3_stmt *st;
+  txf_err err;
+  if (txf_store_prepare(s,
+                        "INSERT INTO model_builds(invocation_id, model, "
+                        "materialized, state, n_rows, started_at_us, "
+                        "duration_us, error, logical_date) VALUES "
+                        "(?,?,?,?,?,?,?,?,?)",
+                        &st, &err)) {
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+    return;
+  }
+  char *ld = logical_date(m);
+  bind_text(st, 1, m->opts->invocation_id);
+  bind_text(st, 2, m->nodes[i].name);
+  bind_text(st, 3, m->nodes[i].materialized);
+  bind_text(st, 4, state);
+  if (n_rows >= 0)
+    sqlite3_bind_int64(st, 5, n_rows);
+  else
+    sqlite3_bind_null(st, 5);
+  sqlite3_bind_int64(st, 6, started_us);
+  sqlite3_bind_int64(st, 7, duration_us);
+  bind_text(st, 8, error);
+  bind_text(st, 9, ld);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    txf_store_error(s, &err, "model_builds");
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+  }
+  sqlite3_finalize(st);
+  free(ld);
+}
+
+void models_record_test(txf_models *m, size_t t, const char *status,
+                        int64_t failures, const char *sample_json,
+                        const char *message, int64_t started_us,
+                        int64_t duration_us) {
+  txf_store *s = m->opts->store;
+  if (!s)
+    return;
+  sqlite3_stmt *st;
+  txf_err err;
+  if (txf_store_prepare(s,
+                        "INSERT INTO test_results(invocation_id, model, "
+                        "test_name, severity, status, failures, sample_json, "
+                        "message, started_at_us, duration_us, logical_date) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        &st, &err)) {
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+    return;
+  }
+  mnode *n = &m->nodes[t];
+  char *ld = logical_date(m);
+  bind_text(st, 1, m->opts->invocation_id);
+  bind_text(st, 2, n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL);
+  bind_text(st, 3, n->name);
+  bind_text(st, 4, n->severity);
+  bind_text(st, 5, status);
+  if (failures >= 0)
+    sqlite3_bind_int64(st, 6, failures);
+  else
+    sqlite3_bind_null(st, 6);
+  bind_text(st, 7, sample_json);
+  bind_text(st, 8, message);
+  sqlite3_bind_int64(st, 9, started_us);
+  sqlite3_bind_int64(st, 10, duration_us);
+  bind_text(st, 11, ld);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    txf_store_error(s, &err, "test_results");
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+  }
+  sqlite3_finalize(st);
+  free(ld);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *kind_word(txf_rel_kind k) {
+  return k == TXF_REL_VIEW ? "VIEW" : "TABLE";
+}
+
+static char *qrel(const char *schema, const char *ident) {
+  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
+  char *r = txf_xasprintf("%s.%s", a, b);
+  free(a);
+  free(b);
+  return r;
+}
+
+static int drop_if_exists(txf_adapter *a, const char *schema,
+                          const char *ident, txf_err *err) {
+  txf_rel_kind k;
+  int rc = a->ops->relation_kind(a, schema, ident, &k, err);
+  if (rc || k == TXF_REL_NONE)
+    return rc;
+  char *r = qrel(schema, ident);
+  char *sql = txf_xasprintf("DROP %s %s", kind_word(k), r);
+  rc = a->ops->exec(a, sql, err);
+  free(sql);
+  free(r);
+  return rc;
+}
+
+/* "k1 IS NULL OR k2 IS NULL" / "t.k1 = s.k1 AND ..." / "k1, k2" */
+static char *key_expr(const strlist *keys, const char *fmt_each,
+                      const char *sep) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < keys->n; i++) {
+    char *q = txf_duck_quote_ident(keys->v[i]);
+    if (i)
+      (void)txf_buf_puts(&b, sep);
+    /* fmt_each uses %1$s for the quoted key */
+    (void)txf_buf_printf(&b, fmt_each, q, q);
+    free(q);
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+/* NULL or doubled unique_key values in REL are an error: a doubled
+ * transaction is an incident, not a detail. */
+static int check_keys(txf_models *m, txf_adapter *a, size_t i,
+                      const char *rel, txf_err *err) {
+  mnode *n = &m->nodes[i];
+  if (!n->unique_key.n)
+    return 0;
+  char *nulls = key_expr(&n->unique_key, "%s IS NULL%.0s", " OR ");
+  char *cols = key_expr(&n->unique_key, "%s%.0s", ", ");
+  char *sql = txf_xasprintf("SELECT count(*) FROM %s WHERE %s", rel, nulls);
+  int64_t k = 0;
+  int rc = a->ops->query_i64(a, sql, &k, err);
+  free(sql);
+  if (!rc && k > 0)
+    rc = txf_err_set(err, TXF_ETEST,
+                     "unique_key (%s) is NULL in %" PRId64 " new row%s", cols,
+                     k, k == 1 ? "" : "s");
+  if (!rc) {
+    sql = txf_xasprintf("SELECT count(*) FROM (SELECT %s FROM %s GROUP BY %s "
+                        "HAVING count(*) > 1) AS d",
+                        cols, rel, cols);
+    rc = a->ops->query_i64(a, sql, &k, err);
+    free(sql);
+    if (!rc && k > 0)
+      rc = txf_err_set(err, TXF_ETEST,
+                       "unique_key (%s) has %" PRId64 " value%s repeated in "
+                       "the new rows",
+                       cols, k, k == 1 ? "" : "s");
+  }
+  free(nulls);
+  free(cols);
+  return rc;
+}
+
+/* Run test T and count it; FAILED_TEST (may be NULL) gets T when it is an
+ * error-severity test that failed or could not run. */
+static void run_counted(txf_models *m, size_t t, const char *rel_over,
+                        txf_models_summary *s, size_t *failed_test,
+                        int64_t *failed_rows) {
+  mnode *tn = &m->nodes[t];
+  int failed;
+  int64_t nf;
+  txf_err err;
+  txf_err_clear(&err);
+  tn->state = ST_OK;
+  if (models_run_test(m, t, rel_over, &failed, &nf, &err)) {
+    s->n_test_error++;
+    say(m, "  ERROR  %s: %s", tn->name, err.msg);
+    if (failed_test && *failed_test == SIZE_MAX) {
+      *failed_test = t;
+      *failed_rows = -1;
+    }
+    return;
+  }
+  if (!failed) {
+    s->n_pass++;
+    say(m, "  PASS   %s", tn->name);
+  } else if (!strcmp(tn->severity, "warn")) {
+    s->n_warn++;
+    say(m, "  WARN   %s (%" PRId64 " failing row%s)", tn->name, nf,
+        nf == 1 ? "" : "s");
+  } else {
+    s->n_fail++;
+    say(m, "  FAIL   %s (%" PRId64 " failing row%s)", tn->name, nf,
+        nf == 1 ? "" : "s");
+    if (failed_test && *failed_test == SIZE_MAX) {
+      *failed_test = t;
+      *failed_rows = nf;
+    }
+  }
+}
+
+/* A test that also reads a selected node not built yet in this run (a
+ * relationships test to a model downstream of its own) cannot audit; it
+ * runs once all its parents are published. */
+static int waits_for_parent(txf_models *m, size_t t) {
+  mnode *tn = &m->nodes[t];
+  for (size_t k = 0; k < tn->n_parents; k++) {
+    size_t p = tn->parents[k];
+    if (p != tn->owner && m->nodes[p].selected &&
+        m->nodes[p].state == ST_PENDING)
+      return 1;
+  }
+  return 0;
+}
+
+/* Run node I's tests of SEVERITY against REL_OVER (NULL: the published
+ * relation). *failed_test gets the first failing error-severity test. */
+static void run_tests_of(txf_models *m, size_t i, const char *severity,
+                         const char *rel_over, txf_models_summary *s,
+                         size_t *failed_test, int64_t *failed_rows) {
+  mnode *n = &m->nodes[i];
+  for (size_t k = 0; k < n->n_tests; k++) {
+    size_t t = n->tests[k];
+    mnode *tn = &m->nodes[t];
+    if (!tn->selected || strcmp(tn->severity, severity))
+      continue;
+    if (waits_for_parent(m, t)) {
+      tn->state = ST_DEFERRED;
+      continue;
+    }
+    run_counted(m, t, rel_over, s, failed_test, failed_rows);
+  }
+}
+
+/* Deferred tests whose parents are all done now (FINAL: run the rest). */
+static void run_deferred(txf_models *m, txf_models_summary *s, int final) {
+  for (size_t t = 0; t < m->n_nodes; t++) {
+    mnode *tn = &m->nodes[t];
+    if (tn->kind != MN_TEST || tn->state != ST_DEFERRED)
+      continue;
+    size_t bad = SIZE_MAX;
+    for (size_t k = 0; k < tn->n_parents; k++) {
+      int st = m->nodes[tn->parents[k]].state;
+      if (st == ST_ERROR || st == ST_SKIPPED)
+        bad = tn->parents[k];
+    }
+    if (bad != SIZE_MAX) {
+      tn->state = ST_SKIPPED;
+      say(m, "  SKIP   %s (%s did not build)", tn->name, m->nodes[bad].name);
+      continue;
+    }
+    if (waits_for_parent(m, t) && !final)
+      continue;
+    run_counted(m, t, NULL, s, NULL, NULL);
+  }
+}
+
+/* ---------------------------------------------------------------- build one */
+
+typedef struct {
+  int audit;       /* build: test the new version before publishing */
+  txf_models_summary *s;
+} runopts;
+
+static int swap_in(txf_adapter *a, const char *schema, const char *ident,
+                   const char *tmp_ident, txf_rel_kind new_kind,
+                   txf_err *err) {
+  txf_rel_kind old;
+  int rc = a->ops->relation_kind(a, schema, ident, &old, err);
+  if (rc)
+    return rc;
+  char *rel = qrel(schema, ident), *tmp = qrel(schema, tmp_ident);
+  char *qi = txf_duck_quote_ident(ident);
+  char *drop = old == TXF_REL_NONE
+                   ? txf_xstrdup("")
+                   : txf_xasprintf("DROP %s %s; ", kind_word(old), rel);
+  /* One transaction: readers see the old relation or the new one. */
+  char *sql = txf_xasprintf("BEGIN TRANSACTION; %sALTER %s %s RENAME TO %s; "
+                            "COMMIT",
+                            drop, kind_word(new_kind), tmp, qi);
+  rc = a->ops->exec(a, sql, err);
+  if (rc)
+    (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
+  free(sql);
+  free(drop);
+  free(rel);
+  free(tmp);
+  free(qi);
+  return rc;
+}
+
+/* Build node I (model or seed). Returns 0, or an error with ERR set and
+ * *audit_fail = 1 when it was a failed audit. */
+static int build_one(txf_models *m, size_t i, const runopts *ro,
+                     int *audit_fail, int64_t *n_rows, txf_err *err) {
+  mnode *n = &m->nodes[i];
+  *audit_fail = 0;
+  *n_rows = -1;
+  txf_adapter *a;
+  int rc = txf_models_adapter(m, &a, err);
+  if (rc)
+    return rc;
+  const char *schema = models_schema(m, i), *ident = models_identifier(m, i);
+  char *qs = txf_duck_quote_ident(schema);
+  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+  free(qs);
+  rc = a->ops->exec(a, sql, err);
+  free(sql);
+  if (rc)
+    return rc;
+  txf_rel_kind existing;
+  rc = a->ops->relation_kind(a, schema, ident, &existing, err);
+  if (rc)
+    return rc;
+  const char *mat = n->materialized;
+  int is_seed = n->kind == MN_SEED;
+  int incr = !is_seed && !strcmp(mat, "incremental") &&
+             existing == TXF_REL_TABLE && !m->opts->full_refresh;
+  char *body = NULL;
+  if (is_seed) {
+    char *p = txf_duck_quote_str(n->abs_path);
+    body = n->column_types_json
+               ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                               "auto_detect = true, types = %s)",
+                               p, n->column_types_json)
+               : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                               "auto_detect = true)",
+                               p);
+    free(p);
+  } else {
+    rc = models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &body, err);
+    if (rc)
+      return rc;
+  }
+  free(n->compiled);
+  n->compiled = txf_xstrdup(body);
+  char *rel = qrel(schema, ident);
+  size_t failed_test = SIZE_MAX;
+  int64_t failed_rows = 0;
+  if (!incr) {
+    char *tmp_ident = txf_xasprintf("%s__txf_new", ident);
+    char *tmp = qrel(schema, tmp_ident);
+    txf_rel_kind nk = !strcmp(mat, "view") ? TXF_REL_VIEW : TXF_REL_TABLE;
+    rc = drop_if_exists(a, schema, tmp_ident, err);
+    if (!rc) {
+      sql = txf_xasprintf("CREATE %s %s AS\n%s", kind_word(nk), tmp, body);
+      rc = a->ops->exec(a, sql, err);
+      free(sql);
+    }
+    if (!rc && !strcmp(mat, "incremental"))
+      rc = check_keys(m, a, i, tmp, err);
+    if (!rc && ro->audit) {
+      run_tests_of(m, i, "error", tmp, ro->s, &failed_test, &failed_rows);
+      if (failed_test != SIZE_MAX) {
+        *audit_fail = 1;
+        rc = txf_err_set(err, TXF_ETEST,
+                         "audit failed: test %s %s; the previous version "
+                         "stays published",
+                         m->nodes[failed_test].name,
+                         failed_rows < 0 ? "could not run" : "found failing rows");
+      }
+    }
+    if (!rc)
+      rc = swap_in(a, schema, ident, tmp_ident, nk, err);
+    if (rc) {
+      txf_err e2;
+      (void)drop_if_exists(a, schema, tmp_ident, &e2);
+    }
+    free(tmp);
+    free(tmp_ident);
+  } else {
+    /* Incremental: new rows into a side table, then merge and audit in
+     * one transaction; a failed audit rolls the merge back. */
+    char *new_ident = txf_xasprintf("%s__txf_incr", ident);
+    char *nrel = qrel(schema, new_ident);
+    rc = drop_if_exists(a, schema, new_ident, err);
+    if (!rc) {
+      sql = txf_xasprintf("CREATE TABLE %s AS\n%s", nrel, body);
+      rc = a->ops->exec(a, sql, err);
+      free(sql);
+    }
+    if (!rc)
+      rc = check_keys(m, a, i, nrel, err);
+    if (!rc) {
+      const char *strategy = n->strategy ? n->strategy
+                             : n->unique_key.n ? "merge"
+                                               : "append";
+      if (!n->unique_key.n || !strcmp(strategy, "append")) {
+        sql = txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM %s", rel,
+                            nrel);
+      } else if (!strcmp(strategy, "delete+insert")) {
+        char *on = key_expr(&n->unique_key, "t.%s = s.%s", " AND ");
+        sql = txf_xasprintf("DELETE FROM %s AS t USING %s AS s WHERE %s; "
+                            "INSERT INTO %s BY NAME SELECT * FROM %s",
+                            rel, nrel, on, rel, nrel);
+        free(on);
+      } else {
+        char *on = key_expr(&n->unique_key, "t.%s = s.%s", " AND ");
+        sql = txf_xasprintf("MERGE INTO %s AS t USING %s AS s ON (%s) "
+                            "WHEN MATCHED THEN UPDATE SET * "
+                            "WHEN NOT MATCHED THEN INSERT BY NAME",
+                            rel, nrel, on);
+        free(on);
+      }
+      rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
+      if (!rc)
+        rc = a->ops->exec(a, sql, err);
+      free(sql);
+      if (!rc && ro->audit) {
+        run_tests_of(m, i, "error", NULL, ro->s, &failed_test, &failed_rows);
+        if (failed_test != SIZE_MAX) {
+          *audit_fail = 1;
+          rc = txf_err_set(err, TXF_ETEST,
+                           "audit failed: test %s %s; the merge was rolled "
+                           "back",
+                           m->nodes[failed_test].name,
+                           failed_rows < 0 ? "could not run"
+                                           : "found failing rows");
+        }
+      }
+      if (!rc)
+        rc = a->ops->exec(a, "COMMIT", err);
+      if (rc)
+        (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
+    }
+    txf_err e2;
+    (void)drop_if_exists(a, schema, new_ident, &e2);
+    free(nrel);
+    free(new_ident);
+  }
+  if (!rc && strcmp(mat, "view")) {
+    sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
+    txf_err e2;
+    if (a->ops->query_i64(a, sql, n_rows, &e2))
+      *n_rows = -1;
+    free(sql);
+  }
+  free(rel);
+  free(body);
+  return rc;
+}
+
+static int parent_failed(txf_models *m, size_t i, size_t *which) {
+  mnode *n = &m->nodes[i];
+  for (size_t k = 0; k < n->n_parents; k++) {
+    int st = m->nodes[n->parents[k]].state;
+    if (st == ST_ERROR || st == ST_SKIPPED) {
+      *which = n->parents[k];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void run_node(txf_models *m, size_t i, const runopts *ro) {
+  mnode *n = &m->nodes[i];
+  txf_models_summary *s = ro->s;
+  size_t up;
+  const char *what = n->kind == MN_SEED ? "seed" : n->materialized;
+  if (parent_failed(m, i, &up)) {
+    n->state = ST_SKIPPED;
+    s->n_skipped++;
+    say(m, "  SKIP   %-11s %s (upstream %s did not build)", what, n->name,
+        m->nodes[up].name);
+    char *msg = txf_xasprintf("upstream %s did not build", m->nodes[up].name);
+    models_record_build(m, i, "skipped", -1, m->opts->now_us, 0, msg);
+    free(msg);
+    return;
+  }
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "ephemeral")) {
+    n->state = ST_OK;
+    say(m, "  OK     %-11s %s (inlined where used)", what, n->name);
+    return;
+  }
+  int64_t t0 = txf_mono_us();
+  int audit_fail;
+  int64_t rows;
+  txf_err err;
+  txf_err_clear(&err);
+  int rc = build_one(m, i, ro, &audit_fail, &rows, &err);
+  int64_t dur = txf_mono_us() - t0;
+  if (rc) {
+    n->state = ST_ERROR;
+    s->n_error++;
+    char *msg = audit_fail || err.code == TXF_ETEST
+                    ? txf_xasprintf("%s %s: %s",
+                                    n->kind == MN_SEED ? "seed" : "model",
+                                    n->name, err.msg)
+                    : txf_xasprintf("%s %s (%s): %s",
+                                    n->kind == MN_SEED ? "seed" : "model",
+                                    n->name, n->rel_path, err.msg);
+    say(m, "  ERROR  %-11s %s", what, msg);
+    models_record_build(m, i, audit_fail ? "audit_failed" : "error", -1,
+                        m->opts->now_us, dur, msg);
+    free(msg);
+    return;
+  }
+  n->state = ST_OK;
+  s->n_ok++;
+  if (rows >= 0)
+    say(m, "  OK     %-11s %s (%" PRId64 " rows, %.2fs)", what, n->name, rows,
+        (double)dur / 1e6);
+  else
+    say(m, "  OK     %-11s %s (%.2fs)", what, n->name, (double)dur / 1e6);
+  models_record_build(m, i, "success", rows, m->opts->now_us, dur, NULL);
+  if (ro->audit)
+    run_tests_of(m, i, "warn", NULL, s, NULL, NULL);
+}
+
+static int finish(txf_models_summary *s, txf_err *err) {
+  if (s->n_error)
+    return txf_err_set(err, TXF_ETEST, "%d node%s failed, %d skipped",
+                       s->n_error, s->n_error == 1 ? "" : "s", s->n_skipped);
+  if (s->n_fail || s->n_test_error)
+    return txf_err_set(err, TXF_ETEST, "%d test%s failed",
+                       s->n_fail + s->n_test_error,
+                       s->n_fail + s->n_test_error == 1 ? "" : "s");
+  return 0;
+}
+
+static int run_kinds(txf_models *m, int models, int seeds, int audit,
+                     txf_models_summary *s, txf_err *err) {
+  memset(s, 0, sizeof *s);
+  size_t *order, n;
+  int rc = models_topo(m, audit, &order, &n, err);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < m->n_nodes; i++)
+    m->nodes[i].state = ST_PENDING;
+  runopts ro = {audit, s};
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    mnode *nd = &m->nodes[i];
+    if (!nd->selected)
+      continue;
+    if ((nd->kind == MN_MODEL && models) || (nd->kind == MN_SEED && seeds)) {
+      run_node(m, i, &ro);
+      if (audit)
+        run_deferred(m, s, 0);
+    }
+  }
+  if (audit)
+    run_deferred(m, s, 1);
+  free(order);
+  if (audit) {
+    /* singular tests that ref nothing */
+    for (size_t t = 0; t < m->n_nodes; t++) {
+      mnode *tn = &m->nodes[t];
+      if (tn->kind == MN_TEST && tn->selected && tn->owner == SIZE_MAX)
+        run_counted(m, t, NULL, s, NULL, NULL);
+    }
+  }
+  return finish(s, err);
+}
+
+int txf_models_run(txf_models *m, txf_models_summary *s, txf_err *err) {
+  return run_kinds(m, 1, 0, 0, s, err);
+}
+
+int txf_models_seed(txf_models *m, txf_models_summary *s, txf_err *err) {
+  return run_kinds(m, 0, 1, 0, s, err);
+}
+
+int txf_models_build(txf_models *m, txf_models_summary *s, txf_err *err) {
+  return run_kinds(m, 1, 1, 1, s, err);
+}
+
+int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
+  memset(s, 0, sizeof *s);
+  for (size_t t = 0; t < m->n_nodes; t++) {
+    mnode *tn = &m->nodes[t];
+    if (tn->kind != MN_TEST || !tn->selected)
+      continue;
+    if (tn->owner != SIZE_MAX &&
+        !strcmp(m->nodes[tn->owner].materialized ? m->nodes[tn->owner].materialized
+                                                 : "",
+                "ephemeral")) {
+      say(m, "  SKIP   %s (ephemeral models cannot be tested)", tn->name);
+      continue;
+    }
+    run_counted(m, t, NULL, s, NULL, NULL);
+  }
+  return finish(s, err);
+}
+
+/* ---------------------------------------------------------------- compile */
+
+int txf_models_compile(txf_models *m, txf_err *err) {
+  txf_adapter *a;
+  int rc = txf_models_adapter(m, &a, err);
+  for (size_t i = 0; !rc && i < m->n_nodes; i++) {
+    mnode *n = &m->nodes[i];
+    if (!n->selected || n->kind == MN_SEED)
+      continue;
+    char *sql = NULL;
+    if (n->kind == MN_TEST) {
+      rc = models_test_sql(m, i, NULL, &sql, err);
+    } else {
+      txf_rel_kind k = TXF_REL_NONE;
+      rc = a->ops->relation_kind(a, models_schema(m, i),
+                                 models_identifier(m, i), &k, err);
+      int incr = !strcmp(n->materialized, "incremental") &&
+                 k == TXF_REL_TABLE && !m->opts->full_refresh;
+      if (!rc)
+        rc = models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, err);
+    }
+    if (rc)
+      break;
+    char *rel = n->kind == MN_TEST && !n->rel_path
+                    ? txf_xasprintf("tests/%s.sql", n->name)
+                    : txf_xstrdup(n->rel_path);
+    char *path = txf_xasprintf("%s/target/compiled/%s", m->project->dir, rel);
+    char *dir = txf_xstrdup(path);
+    *strrchr(dir, '/') = 0;
+    rc = txf_fs_mkdirs(dir, err);
+    if (!rc) {
+      char *text = txf_xasprintf("%s\n", sql);
+      rc = txf_fs_write_atomic(path, text, strlen(text), err);
+      free(text);
+    }
+    if (!rc)
+      say(m, "  compiled %s -> target/compiled/%s", n->name, rel);
+    free(n->compiled);
+    n->compiled = sql;
+    free(dir);
+    free(path);
+    free(rel);
+  }
+  return rc;
+}
