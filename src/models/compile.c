@@ -386,10 +386,12 @@ static char *inject_ctes(const char *sql, const char *ctes) {
   size_t i = skip_sql_space(sql);
   if (starts_kw(sql + i, "with")) {
     size_t j = i + 4;
-    j += skip_sql_space(sql + j);
-    if (starts_kw(sql + j, "recursive"))
-      j += 9;
-    return txf_xasprintf("%.*s %s, %s", (int)j, sql, ctes, sql + j);
+    size_t r = j + skip_sql_space(sql + j);
+    if (starts_kw(sql + r, "recursive")) {
+      j = r + 9;
+      r = j + skip_sql_space(sql + j);
+    }
+    return txf_xasprintf("%.*s %s, %s", (int)j, sql, ctes, sql + r);
   }
   return txf_xasprintf("with %s\n%s", ctes, sql);
 }

@@ -1198,7 +1198,7 @@ static int parse_body(parser *p, node **out, const char *const *stops,
     }
     if (lex(p))
       return TXF_EPARSE;
-    node *n;
+    node *n = NULL;
     if (parse_stmt(p, tag, toff, &n))
       return TXF_EPARSE;
     *tail = n;
@@ -1510,7 +1510,7 @@ static int compare(rctx *r, size_t off, int op, const txf_tval *a,
 
 static int binary(rctx *r, const expr *e, txf_tval *a, txf_tval *b,
                   txf_tval **out) {
-  int t;
+  int t = 0;
   switch (e->op) {
   case OP_EQ:
   case OP_NE:
@@ -2145,7 +2145,7 @@ static int eval(rctx *r, frame *f, const expr *e, txf_tval **out) {
   case E_TEST: {
     if (eval(r, f, e->a, &a))
       return r->err->code;
-    int t;
+    int t = 0;
     const char *n = e->name;
     if (!strcmp(n, "defined") || !strcmp(n, "undefined")) {
       t = (a->type != TXF_TV_UNDEF) == (n[0] == 'd');

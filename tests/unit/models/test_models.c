@@ -1,0 +1,504 @@
+#include "../../lib/unit.h"
+#include "duck/duck.h"
+#include "models/models.h"
+#include <stdlib.h>
+#include <sys/stat.h>
+
+/* A scratch project: FILES is a NULL-terminated list of path, content
+ * pairs under the test's directory. The warehouse is in memory. */
+static void write_project(const char *const *files) {
+  for (size_t i = 0; files[i]; i += 2) {
+    char *path = txf_path_join(unit_tmpdir(), files[i]);
+    char *dir = txf_xstrdup(path);
+    *strrchr(dir, '/') = 0;
+    txf_err err;
+    ASSERT_OK(txf_fs_mkdirs(dir, &err), &err);
+    unit_write_file(path, files[i + 1]);
+    free(dir);
+    free(path);
+  }
+}
+
+typedef struct {
+  txf_project *p;
+  txf_models *m;
+  txf_models_opts o;
+  char *data;
+} proj;
+
+static const char base_yml[] = "name: t\nprofile: t\n";
+static const char mem_profile[] =
+    "t:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+    "      path: ':memory:'\n";
+
+static int open_proj(proj *pr, const char *vars, txf_err *err) {
+  memset(pr, 0, sizeof *pr);
+  int rc = txf_project_load(&pr->p, unit_tmpdir(), err);
+  if (rc)
+    return rc;
+  pr->data = txf_path_join(unit_tmpdir(), "data");
+  pr->o.data_dir = pr->data;
+  pr->o.vars = vars;
+  pr->o.home = unit_tmpdir();
+  return txf_models_load(&pr->m, pr->p, &pr->o, err);
+}
+
+static void close_proj(proj *pr) {
+  txf_models_free(pr->m);
+  txf_project_free(pr->p);
+  free(pr->data);
+}
+
+static int64_t q64(proj *pr, const char *sql) {
+  txf_adapter *a;
+  txf_err err;
+  ASSERT_OK(txf_models_adapter(pr->m, &a, &err), &err);
+  int64_t v = -1;
+  ASSERT_OK(a->ops->query_i64(a, sql, &v, &err), &err);
+  return v;
+}
+
+static int load_fails(const char *const *files, const char *want) {
+  write_project(files);
+  proj pr;
+  txf_err err;
+  txf_err_clear(&err);
+  int rc = open_proj(&pr, NULL, &err);
+  if (!rc) {
+    close_proj(&pr);
+    unit_fail(__FILE__, __LINE__, "load should fail with '%s'", want);
+  }
+  ASSERT_CONTAINS(err.msg, want);
+  if (pr.p)
+    txf_project_free(pr.p);
+  free(pr.data);
+  return rc;
+}
+
+TEST(models_cycle_is_printed) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "models/a.sql", "select * from {{ ref('c') }}",
+                         "models/b.sql", "select * from {{ ref('a') }}",
+                         "models/c.sql", "select * from {{ ref('b') }}",
+                         NULL};
+  load_fails(files, "dependency cycle: a -> c -> b -> a");
+}
+
+TEST(models_missing_ref_names_closest) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "models/orders.sql", "select 1 as id",
+                         "models/b.sql", "select * from {{ ref('order') }}",
+                         NULL};
+  load_fails(files, "models/b.sql: ref('order'): no model or seed named "
+                    "'order' (did you mean 'orders'?)");
+}
+
+TEST(models_template_error_has_position) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "models/a.sql", "select\n  {{ ref('x') | nope }}",
+                         NULL};
+  load_fails(files, "models/a.sql:2:17: unknown filter 'nope'");
+}
+
+static const char *const graph_files[] = {
+    "txnflow.yml",
+    "name: t\nprofile: t\nmodels:\n  t:\n    staging:\n"
+    "      +materialized: view\n      +tags: [stg]\n",
+    "profiles.yml", mem_profile,
+    "models/staging/s1.sql", "select 1 as id",
+    "models/staging/s2.sql", "select 2 as id",
+    "models/mid.sql",
+    "{{ config(materialized='table', tags=['core']) }}"
+    "select * from {{ ref('s1') }} union all select * from {{ ref('s2') }}",
+    "models/top.sql", "select * from {{ ref('mid') }}",
+    "models/other.sql", "select 3 as id",
+    NULL};
+
+static char *selected(proj *pr, const char *sel, const char *exc) {
+  txf_err err;
+  ASSERT_OK(txf_models_select(pr->m, sel, exc, &err), &err);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  ASSERT_OK(txf_models_ls(pr->m, f, 0, &err), &err);
+  fclose(f);
+  /* one line: names separated by spaces */
+  for (char *p = buf; *p; p++)
+    if (*p == '\n')
+      *p = ' ';
+  return buf;
+}
+
+TEST(models_selection_syntax) {
+  write_project(graph_files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  char *s = selected(&pr, "mid", NULL);
+  ASSERT_EQ_STR(s, "model mid ");
+  free(s);
+  s = selected(&pr, "+mid", NULL);
+  ASSERT_EQ_STR(s, "model mid model s1 model s2 ");
+  free(s);
+  s = selected(&pr, "mid+", NULL);
+  ASSERT_EQ_STR(s, "model mid model top ");
+  free(s);
+  s = selected(&pr, "tag:stg", NULL);
+  ASSERT_EQ_STR(s, "model s1 model s2 ");
+  free(s);
+  s = selected(&pr, "path:models/staging", NULL);
+  ASSERT_EQ_STR(s, "model s1 model s2 ");
+  free(s);
+  s = selected(&pr, "path:staging other", "s2");
+  ASSERT_EQ_STR(s, "model other model s1 ");
+  free(s);
+  s = selected(&pr, "+top", "tag:stg");
+  ASSERT_EQ_STR(s, "model mid model top ");
+  free(s);
+  s = selected(&pr, "s*", NULL);
+  ASSERT_EQ_STR(s, "model s1 model s2 ");
+  free(s);
+  ASSERT(txf_models_select(pr.m, "tpo", NULL, &err) == TXF_ENOTFOUND);
+  ASSERT_CONTAINS(err.msg, "no node named 'tpo' (did you mean 'top'?)");
+  close_proj(&pr);
+}
+
+TEST(models_view_table_and_swap_keep_old_on_error) {
+  write_project(graph_files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(s.n_ok, 5);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM top"), 2);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'mid' AND table_type = "
+                         "'BASE TABLE'"),
+                1);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 's1' AND table_type = 'VIEW'"),
+                1);
+  /* no temp relation is left behind */
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name LIKE '%__txf_%'"),
+                0);
+  close_proj(&pr);
+}
+
+TEST(models_sql_error_names_model_and_skips_downstream) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "models/bad.sql", "select nosuchcol",
+                         "models/down.sql", "select * from {{ ref('bad') }}",
+                         "models/ok.sql", "select 1 as x", NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  pr.o.out = f;
+  txf_models_summary s;
+  ASSERT(txf_models_run(pr.m, &s, &err) == TXF_ETEST);
+  fclose(f);
+  ASSERT_EQ_I64(s.n_ok, 1);
+  ASSERT_EQ_I64(s.n_error, 1);
+  ASSERT_EQ_I64(s.n_skipped, 1);
+  ASSERT_CONTAINS(buf, "model bad (models/bad.sql): Binder Error");
+  ASSERT_CONTAINS(buf, "nosuchcol");
+  ASSERT_CONTAINS(buf, "SKIP   view        down (upstream bad did not build)");
+  free(buf);
+  close_proj(&pr);
+}
+
+/* The incremental model: events from a seed, new days merged by id. */
+static const char incr_model[] =
+    "{{ config(materialized='incremental', unique_key='id', "
+    "incremental_strategy=var('strategy', 'merge')) }}\n"
+    "select id, day, amount from {{ ref('events') }}\n"
+    "{% if is_incremental() %}\n"
+    "where day >= (select max(day) from {{ this }})\n"
+    "{% endif %}";
+
+static void incremental_equals_full_refresh(const char *strategy) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "seeds/events.csv",
+                         "id,day,amount\n1,1,10\n2,1,20\n3,2,30\n",
+                         "models/fct.sql", incr_model, NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  char vars[64];
+  snprintf(vars, sizeof vars, "{strategy: '%s'}", strategy);
+  ASSERT_OK(open_proj(&pr, vars, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM fct"), 3);
+  /* day 2 gets a new version of id 3 and a new row; day 3 arrives */
+  unit_write_file(unit_path("seeds/events.csv"),
+                  "id,day,amount\n1,1,10\n2,1,20\n3,2,35\n4,2,40\n5,3,50\n");
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err); /* again: no change */
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM fct"), 5);
+  txf_adapter *a;
+  ASSERT_OK(txf_models_adapter(pr.m, &a, &err), &err);
+  ASSERT_OK(a->ops->exec(a, "CREATE TABLE incr_snapshot AS SELECT * FROM fct",
+                         &err),
+            &err);
+  pr.o.full_refresh = 1;
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM (SELECT * FROM incr_snapshot "
+                         "EXCEPT ALL SELECT * FROM fct)"),
+                0);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM (SELECT * FROM fct EXCEPT "
+                         "ALL SELECT * FROM incr_snapshot)"),
+                0);
+  ASSERT_EQ_I64(q64(&pr, "SELECT amount FROM fct WHERE id = 3"), 35);
+  close_proj(&pr);
+}
+
+TEST(models_incremental_merge_twice_equals_full_refresh) {
+  incremental_equals_full_refresh("merge");
+}
+
+TEST(models_incremental_delete_insert_twice_equals_full_refresh) {
+  incremental_equals_full_refresh("delete+insert");
+}
+
+TEST(models_incremental_null_unique_key_is_an_error) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "seeds/events.csv", "id,day,amount\n1,1,10\n",
+                         "models/fct.sql", incr_model, NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  unit_write_file(unit_path("seeds/events.csv"),
+                  "id,day,amount\n1,1,10\n,2,20\n");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  pr.o.out = f;
+  ASSERT(txf_models_build(pr.m, &s, &err) == TXF_ETEST);
+  fclose(f);
+  ASSERT_CONTAINS(buf, "unique_key (\"id\") is NULL in 1 new row");
+  free(buf);
+  /* the target kept its old rows */
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM fct"), 1);
+  close_proj(&pr);
+}
+
+TEST(models_ephemeral_is_inlined_as_cte) {
+  const char *files[] = {
+      "txnflow.yml", base_yml, "profiles.yml", mem_profile,
+      "models/e1.sql",
+      "{{ config(materialized='ephemeral') }}select 1 as x",
+      "models/e2.sql",
+      "{{ config(materialized='ephemeral') }}select x + 1 as x from "
+      "{{ ref('e1') }}",
+      "models/m.sql",
+      "with a as (select * from {{ ref('e2') }}) select x from a", NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(q64(&pr, "SELECT x FROM m"), 2);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name IN ('e1', 'e2')"),
+                0);
+  ASSERT_OK(txf_models_compile(pr.m, &err), &err);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT_OK(txf_fs_read_file(unit_path("target/compiled/models/m.sql"), &b,
+                             &err),
+            &err);
+  ASSERT_CONTAINS(b.data, "with __dbt__cte__e1 as (\nselect 1 as x\n), "
+                          "__dbt__cte__e2 as (");
+  ASSERT_CONTAINS(b.data, " a as (select * from __dbt__cte__e2)");
+  txf_buf_release(&b);
+  close_proj(&pr);
+}
+
+static const char *const wap_files[] = {
+    "txnflow.yml", base_yml, "profiles.yml", mem_profile,
+    "seeds/src.csv", "id,v\n1,a\n2,b\n",
+    "models/m.sql", "{{ config(materialized='table') }}select * from "
+                    "{{ ref('src') }}",
+    "models/schema.yml",
+    "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: v\n"
+    "        tests:\n          - not_null\n"
+    "          - accepted_values:\n              values: [a, b]\n"
+    "              config: {severity: warn}\n",
+    NULL};
+
+TEST(models_build_audit_failure_keeps_old_version) {
+  write_project(wap_files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(s.n_pass, 2);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM m"), 2);
+  /* the new version has a NULL v: the audit must stop it */
+  unit_write_file(unit_path("seeds/src.csv"), "id,v\n1,a\n2,b\n3,\n4,zz\n");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  pr.o.out = f;
+  ASSERT(txf_models_build(pr.m, &s, &err) == TXF_ETEST);
+  fclose(f);
+  ASSERT_CONTAINS(buf, "FAIL   not_null_m_v (1 failing row)");
+  ASSERT_CONTAINS(buf, "model m: audit failed: test not_null_m_v found "
+                       "failing rows; the previous version stays published");
+  free(buf);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM m"), 2);
+  ASSERT_EQ_I64(s.n_fail, 1);
+  /* a warn test failing does not stop publishing */
+  unit_write_file(unit_path("seeds/src.csv"), "id,v\n1,a\n2,zz\n5,zz\n");
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(s.n_warn, 1);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM m"), 3);
+  close_proj(&pr);
+}
+
+TEST(models_test_results_are_stored) {
+  write_project(wap_files);
+  proj pr;
+  txf_err err;
+  txf_store *st;
+  ASSERT_OK(txf_store_open(&st, unit_path("meta.db"), 0, &err), &err);
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  pr.o.store = st;
+  pr.o.invocation_id = "inv1";
+  txf_models_summary s;
+  ASSERT_OK(txf_models_build(pr.m, &s, &err), &err);
+  unit_write_file(unit_path("seeds/src.csv"), "id,v\n1,a\n2,\n");
+  ASSERT(txf_models_test(pr.m, &s, &err) == 0); /* table not rebuilt yet */
+  ASSERT(txf_models_seed(pr.m, &s, &err) == 0);
+  ASSERT(txf_models_run(pr.m, &s, &err) == 0);
+  ASSERT(txf_models_test(pr.m, &s, &err) == TXF_ETEST);
+  sqlite3_stmt *q;
+  ASSERT_OK(txf_store_prepare(st,
+                              "SELECT status, failures, sample_json FROM "
+                              "test_results WHERE test_name = 'not_null_m_v' "
+                              "ORDER BY result_id DESC LIMIT 1",
+                              &q, &err),
+            &err);
+  ASSERT(sqlite3_step(q) == SQLITE_ROW);
+  ASSERT_EQ_STR((const char *)sqlite3_column_text(q, 0), "fail");
+  ASSERT_EQ_I64(sqlite3_column_int64(q, 1), 1);
+  ASSERT_CONTAINS((const char *)sqlite3_column_text(q, 2), "\"id\": \"2\"");
+  sqlite3_finalize(q);
+  ASSERT_OK(txf_store_prepare(st,
+                              "SELECT count(*) FROM model_builds WHERE "
+                              "model = 'm' AND state = 'success' AND n_rows "
+                              "= 2 AND invocation_id = 'inv1'",
+                              &q, &err),
+            &err);
+  ASSERT(sqlite3_step(q) == SQLITE_ROW);
+  ASSERT_EQ_I64(sqlite3_column_int64(q, 0), 2);
+  sqlite3_finalize(q);
+  close_proj(&pr);
+  txf_store_close(st);
+}
+
+TEST(models_vars_and_silver_source) {
+  const char *files[] = {
+      "txnflow.yml", "name: t\nprofile: t\nvars:\n  region: kr\n",
+      "profiles.yml", mem_profile,
+      "models/stg.sql",
+      "select count(*) as n, '{{ var('region') }}' as region,\n"
+      "'{{ var('dates') | join(',') }}' as ds\n"
+      "from {{ source('silver', 'transactions') }}\n"
+      "where ingest_date is null or cast(txn_ts as date) in (\n"
+      "{%- for d in var('dates') %}date '{{ d }}'{% if not loop.last %}, "
+      "{% endif %}{% endfor %})",
+      NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  const char *vars = "{run_date: \"2025-09-11\", dates: [\"2025-09-10\", "
+                     "\"2025-09-11\"]}";
+  ASSERT_OK(open_proj(&pr, vars, &err), &err);
+  char *v;
+  ASSERT_OK(txf_models_var_text(pr.m, "dates", &v, &err), &err);
+  ASSERT_EQ_STR(v, "2025-09-10,2025-09-11");
+  free(v);
+  txf_models_summary s;
+  /* silver is still empty: the model builds, on no rows */
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(q64(&pr, "SELECT n FROM stg"), 0);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM stg WHERE region = 'kr' AND "
+                         "ds = '2025-09-10,2025-09-11'"),
+                1);
+  close_proj(&pr);
+  /* with a partition, the source reads the Parquet files */
+  char *dir = txf_path_join(unit_tmpdir(),
+                            "data/silver/transactions/year=2025/month=09/day=10");
+  ASSERT_OK(txf_fs_mkdirs(dir, &err), &err);
+  txf_duck *d;
+  ASSERT_OK(txf_duck_open(&d, NULL, 1, 0, &err), &err);
+  char *sql = txf_xasprintf(
+      "COPY (SELECT 't1' AS transaction_id, TIMESTAMP '2025-09-10 01:00:00' "
+      "AS txn_ts, DATE '2025-09-10' AS ingest_date UNION ALL SELECT 't2', "
+      "TIMESTAMP '2025-09-09 23:00:00', DATE '2025-09-10') TO "
+      "'%s/part-00000.parquet' (FORMAT parquet)",
+      dir);
+  ASSERT_OK(txf_duck_exec(d, sql, &err), &err);
+  free(sql);
+  txf_duck_close(d);
+  free(dir);
+  ASSERT_OK(open_proj(&pr, vars, &err), &err);
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(q64(&pr, "SELECT n FROM stg"), 1);
+  close_proj(&pr);
+}
+
+TEST(models_missing_var_is_an_error) {
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                         "models/a.sql", "select '{{ var('run_date') }}' as d",
+                         NULL};
+  load_fails(files, "models/a.sql:1:12: required var 'run_date' is not set");
+}
+
+TEST(models_profiles_lookup_and_env_var) {
+  const char *files[] = {"txnflow.yml", base_yml, "models/a.sql",
+                         "select 1 as x", "dot/.dbt/profiles.yml",
+                         "t:\n  target: dev\n  outputs:\n    dev:\n"
+                         "      type: duckdb\n      path: \"{{ "
+                         "env_var('TXF_UNIT_DB') }}\"\n",
+                         NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  memset(&pr, 0, sizeof pr);
+  ASSERT_OK(txf_project_load(&pr.p, unit_tmpdir(), &err), &err);
+  pr.data = txf_path_join(unit_tmpdir(), "data");
+  pr.o.data_dir = pr.data;
+  char *home = txf_path_join(unit_tmpdir(), "dot");
+  pr.o.home = home;
+  unsetenv("TXF_UNIT_DB");
+  ASSERT(txf_models_load(&pr.m, pr.p, &pr.o, &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "environment variable 'TXF_UNIT_DB' is not set");
+  char *db = txf_path_join(unit_tmpdir(), "w.duckdb");
+  setenv("TXF_UNIT_DB", db, 1);
+  ASSERT_OK(txf_models_load(&pr.m, pr.p, &pr.o, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  txf_models_free(pr.m);
+  ASSERT(txf_fs_exists(db));
+  /* an unknown target names the closest */
+  pr.o.target = "deb";
+  ASSERT(txf_models_load(&pr.m, pr.p, &pr.o, &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "has no target 'deb' (did you mean 'dev'?)");
+  free(db);
+  free(home);
+  txf_project_free(pr.p);
+  free(pr.data);
+}
