@@ -38,7 +38,8 @@ typedef struct mnode {
   char *description;
   mcolumn *cols;
   size_t n_cols;
-  char *column_types_json; /* seeds: {"col": "TYPE"} as DuckDB struct text */
+  strlist ct_names;   /* seeds: column_types names ... */
+  strlist ct_types;   /* ... and their SQL types */
   /* tests */
   gtest_kind gtest;
   size_t owner;       /* node the test belongs to (its model) */

@@ -281,20 +281,23 @@ static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
   if (!strcmp(key, "column_types")) {
     if (txf_yaml_kind(v) != TXF_YAML_MAP)
       return txf_yaml_error(doc, v, err, "column_types: expected a map");
-    txf_buf b;
-    txf_buf_init(&b, 0);
-    (void)txf_buf_putc(&b, '{');
     for (size_t i = 0; i < txf_yaml_len(v); i++) {
-      char *k = txf_duck_quote_str(txf_yaml_str(txf_yaml_key_at(v, i)));
+      const char *k = txf_yaml_str(txf_yaml_key_at(v, i));
       const char *t = txf_yaml_str(txf_yaml_at(v, i));
-      char *tq = txf_duck_quote_str(t ? t : "VARCHAR");
-      (void)txf_buf_printf(&b, "%s%s: %s", i ? ", " : "", k, tq);
-      free(k);
-      free(tq);
+      if (!t)
+        return txf_yaml_error(doc, txf_yaml_at(v, i), err,
+                              "column_types: '%s': expected a type", k);
+      size_t j = 0;
+      while (j < n->ct_names.n && strcmp(n->ct_names.v[j], k))
+        j++;
+      if (j < n->ct_names.n) {
+        free(n->ct_types.v[j]);
+        n->ct_types.v[j] = txf_xstrdup(t);
+      } else {
+        strlist_push(&n->ct_names, k);
+        strlist_push(&n->ct_types, t);
+      }
     }
-    (void)txf_buf_putc(&b, '}');
-    free(n->column_types_json);
-    n->column_types_json = txf_buf_take(&b, NULL);
     return 0;
   }
   if (!s)
@@ -946,7 +949,8 @@ void txf_models_free(txf_models *m) {
       free(n->cols[k].data_type);
     }
     free(n->cols);
-    free(n->column_types_json);
+    strlist_free(&n->ct_names);
+    strlist_free(&n->ct_types);
     free(n->column);
     strlist_free(&n->values);
     free(n->rel_to);

@@ -348,6 +348,73 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
   return rc;
 }
 
+/* The seed's column_types as a DuckDB struct literal, for the columns its
+ * header has (a folder-level +column_types names columns of some seeds
+ * only); NULL when none apply. */
+static char *seed_types(const mnode *n) {
+  if (!n->ct_names.n)
+    return NULL;
+  FILE *f = fopen(n->abs_path, "r");
+  if (!f)
+    return NULL;
+  char line[16384];
+  int ok = fgets(line, sizeof line, f) != NULL;
+  fclose(f);
+  if (!ok)
+    return NULL;
+  char *h = line;
+  if (!strncmp(h, "\xef\xbb\xbf", 3))
+    h += 3;
+  strlist cols = {0};
+  txf_buf cur;
+  txf_buf_init(&cur, 0);
+  int quoted = 0;
+  for (char *c = h;; c++) {
+    if (quoted) {
+      if (*c == '"' && c[1] == '"') {
+        (void)txf_buf_putc(&cur, '"');
+        c++;
+      } else if (*c == '"') {
+        quoted = 0;
+      } else if (*c) {
+        (void)txf_buf_putc(&cur, *c);
+      } else {
+        break;
+      }
+      continue;
+    }
+    if (*c == '"') {
+      quoted = 1;
+    } else if (*c == ',' || *c == '\n' || *c == '\r' || !*c) {
+      strlist_push(&cols, cur.data ? cur.data : "");
+      txf_buf_reset(&cur);
+      if (*c != ',')
+        break;
+    } else {
+      (void)txf_buf_putc(&cur, *c);
+    }
+  }
+  txf_buf_release(&cur);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < n->ct_names.n; i++) {
+    if (!strlist_has(&cols, n->ct_names.v[i]))
+      continue;
+    char *k = txf_duck_quote_str(n->ct_names.v[i]);
+    char *t = txf_duck_quote_str(n->ct_types.v[i]);
+    (void)txf_buf_printf(&b, "%s%s: %s", b.len ? ", " : "{", k, t);
+    free(k);
+    free(t);
+  }
+  strlist_free(&cols);
+  if (!b.len) {
+    txf_buf_release(&b);
+    return NULL;
+  }
+  (void)txf_buf_putc(&b, '}');
+  return txf_buf_take(&b, NULL);
+}
+
 /* Build node I (model or seed). Returns 0, or an error with ERR set and
  * *audit_fail = 1 when it was a failed audit. */
 static int build_one(txf_models *m, size_t i, const runopts *ro,
@@ -378,13 +445,14 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
   char *body = NULL;
   if (is_seed) {
     char *p = txf_duck_quote_str(n->abs_path);
-    body = n->column_types_json
-               ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
-                               "auto_detect = true, types = %s)",
-                               p, n->column_types_json)
-               : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
-                               "auto_detect = true)",
-                               p);
+    char *types = seed_types(n);
+    body = types ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                 "auto_detect = true, types = %s)",
+                                 p, types)
+                 : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                 "auto_detect = true)",
+                                 p);
+    free(types);
     free(p);
   } else {
     rc = models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &body, err);

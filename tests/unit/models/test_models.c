@@ -502,3 +502,25 @@ TEST(models_profiles_lookup_and_env_var) {
   txf_project_free(pr.p);
   free(pr.data);
 }
+
+TEST(models_seed_column_types_apply_where_the_column_exists) {
+  const char *files[] = {
+      "txnflow.yml",
+      "name: t\nprofile: t\nseeds:\n  t:\n    +column_types: {code: varchar, "
+      "rate: 'decimal(18,4)'}\n",
+      "profiles.yml", mem_profile,
+      "seeds/mcc.csv", "code,description\n0742,Veterinary\n5411,Grocery\n",
+      "seeds/fx.csv", "currency,rate\nUSD,1385.2\n", NULL};
+  write_project(files);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_seed(pr.m, &s, &err), &err);
+  ASSERT_EQ_I64(s.n_ok, 2);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM mcc WHERE code = '0742'"), 1);
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM fx WHERE typeof(rate) = "
+                         "'DECIMAL(18,4)'"),
+                1);
+  close_proj(&pr);
+}
