@@ -1,0 +1,821 @@
+/* txf_clean_run: one batch from bronze into the silver lake.
+ *
+ *   lock -> recover -> read + validate (quarantine) -> dedup in the batch
+ *   -> merge with the id index -> rewrite touched partitions (staging)
+ *   -> journal (commit point) -> apply -> record -> done
+ *
+ * Nothing under silver/ or quarantine/ changes before the journal is
+ * written; see journal.c for the recovery side. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "clean/internal.h"
+
+#define STAGING ".clean/staging"
+#define ROWS_PER_BLOCK 65536
+
+void crash_point(const txf_clean_opts *o, const char *step, int *counter) {
+  if (!o || !o->crash_step || strcmp(o->crash_step, step) != 0)
+    return;
+  if (++*counter == o->crash_n)
+    _exit(3); /* a simulated crash: no cleanup, no flush */
+}
+
+/* ---------------------------------------------------------------- rows */
+
+typedef struct rowstore {
+  crow **blocks;
+  size_t n_blocks, cap_blocks;
+  size_t n; /* rows */
+  txf_arena strings;
+} rowstore;
+
+static crow *rows_add(rowstore *rs) {
+  if (rs->n == rs->n_blocks * ROWS_PER_BLOCK) {
+    if (rs->n_blocks == rs->cap_blocks) {
+      rs->cap_blocks = rs->cap_blocks ? 2 * rs->cap_blocks : 64;
+      rs->blocks =
+          txf_xrealloc(rs->blocks, rs->cap_blocks * sizeof *rs->blocks);
+    }
+    rs->blocks[rs->n_blocks++] =
+        txf_xmalloc(ROWS_PER_BLOCK * sizeof(crow));
+  }
+  return &rs->blocks[rs->n / ROWS_PER_BLOCK][rs->n % ROWS_PER_BLOCK];
+}
+
+static void rows_release(rowstore *rs) {
+  for (size_t i = 0; i < rs->n_blocks; i++)
+    free(rs->blocks[i]);
+  free(rs->blocks);
+  txf_arena_release(&rs->strings);
+}
+
+/* ---------------------------------------------------------------- sort */
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+typedef struct sort_arg {
+  crow **v;
+  size_t n;
+  cmp_fn cmp;
+} sort_arg;
+
+static void *sort_thread(void *p) {
+  sort_arg *a = p;
+  qsort(a->v, a->n, sizeof *a->v, a->cmp);
+  return NULL;
+}
+
+/* Sort V with CMP on two threads: halves in parallel, then one merge. */
+static void psort(crow **v, size_t n, cmp_fn cmp, int threads) {
+  if (threads < 2 || n < 100000) {
+    qsort(v, n, sizeof *v, cmp);
+    return;
+  }
+  size_t h = n / 2;
+  sort_arg a = {v, h, cmp}, b = {v + h, n - h, cmp};
+  pthread_t t;
+  int started = pthread_create(&t, NULL, sort_thread, &b) == 0;
+  sort_thread(&a);
+  if (started)
+    pthread_join(t, NULL);
+  else
+    sort_thread(&b);
+  crow **tmp = txf_xmalloc(n * sizeof *tmp);
+  size_t i = 0, j = h, k = 0;
+  while (i < h && j < n)
+    tmp[k++] = cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+  while (i < h)
+    tmp[k++] = v[i++];
+  while (j < n)
+    tmp[k++] = v[j++];
+  memcpy(v, tmp, n * sizeof *v);
+  free(tmp);
+}
+
+/* Batch order: by id, then best version first, then earliest lineage. */
+static int cmp_batch(const void *pa, const void *pb) {
+  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
+  int c = id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str, b->len[S_ID]);
+  if (c)
+    return c;
+  c = version_cmp(a, b);
+  if (c)
+    return -c;
+  if (a->src != b->src)
+    return a->src < b->src ? -1 : 1;
+  return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+static int cmp_part(const void *pa, const void *pb) {
+  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
+  if (a->event_day != b->event_day)
+    return a->event_day < b->event_day ? -1 : 1;
+  return silver_cmp(a, b);
+}
+
+typedef struct rm_ent {
+  int32_t day;
+  rm_id id;
+} rm_ent;
+
+static int cmp_rm(const void *pa, const void *pb) {
+  const rm_ent *a = pa, *b = pb;
+  if (a->day != b->day)
+    return a->day < b->day ? -1 : 1;
+  return id_cmp(a->id.idh, a->id.id, a->id.len, b->id.idh, b->id.id,
+                b->id.len);
+}
+
+/* ---------------------------------------------------------------- run */
+
+typedef struct run {
+  const txf_clean_opts *o;
+  txf_tz *tz;
+  char *staging;       /* absolute */
+  char date_str[11];
+  csources src;
+  int64_t *src_lines;  /* data records per batch file */
+  size_t n_files;
+  rowstore rows;
+  int64_t lines_read;
+  int64_t by_reason[TXF_REJ_N];
+  int64_t quarantined;
+  int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
+  FILE *q_lines, *q_rejects;
+  jop *ops;
+  size_t n_ops, cap_ops;
+  int stage_crash;
+} run;
+
+static void add_op(run *r, const char *from, const char *to) {
+  if (r->n_ops == r->cap_ops) {
+    r->cap_ops = r->cap_ops ? 2 * r->cap_ops : 64;
+    r->ops = txf_xrealloc(r->ops, r->cap_ops * sizeof *r->ops);
+  }
+  r->ops[r->n_ops].from = from ? txf_xstrdup(from) : NULL;
+  r->ops[r->n_ops].to = txf_xstrdup(to);
+  r->n_ops++;
+}
+
+static void csv_field(FILE *fp, const char *s, size_t n) {
+  int quote = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+      quote = 1;
+  if (!quote) {
+    fwrite(s, 1, n, fp);
+    return;
+  }
+  fputc('"', fp);
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"')
+      fputc('"', fp);
+    fputc(s[i], fp);
+  }
+  fputc('"', fp);
+}
+
+static int header_ok(const txf_csv_record *rec) {
+  if (rec->n_fields != TXF_BRONZE_N_COLS || rec->bad_quote)
+    return 0;
+  for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
+    if (rec->field_len[i] != strlen(txf_bronze_columns[i]) ||
+        memcmp(rec->field[i], txf_bronze_columns[i], rec->field_len[i]) != 0)
+      return 0;
+  return 1;
+}
+
+/* Read and validate one file: valid rows into r->rows, bad lines to the
+ * quarantine files. */
+static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
+  txf_csv_reader *rd;
+  int rc = txf_csv_reader_open(&rd, abs_path, TXF_BRONZE_N_COLS, err);
+  if (rc)
+    return rc;
+  txf_csv_record rec;
+  int has;
+  rc = txf_csv_reader_next(rd, &rec, &has, err);
+  if (!rc && (!has || !header_ok(&rec)))
+    rc = txf_err_set(err, TXF_EPARSE,
+                     "%s: the first line is not the bronze header (%s,...)",
+                     abs_path, txf_bronze_columns[0]);
+  char detail[160];
+  const char *rel = r->src.v[fi].path;
+  int64_t n = 0;
+  while (!rc) {
+    rc = txf_csv_reader_next(rd, &rec, &has, err);
+    if (rc || !has)
+      break;
+    n++;
+    crow *row = rows_add(&r->rows);
+    txf_reject_reason why =
+        clean_validate(&rec, row, &r->rows.strings, r->tz, detail,
+                       sizeof detail);
+    if (why == TXF_REJ_NONE) {
+      row->src = fi;
+      row->rec = (uint32_t)(rec.record_no - 1);
+      r->rows.n++;
+      continue;
+    }
+    r->by_reason[why]++;
+    r->quarantined++;
+    fwrite(rec.raw, 1, rec.raw_len, r->q_lines);
+    fputs(*rec.term ? rec.term : "\n", r->q_lines);
+    csv_field(r->q_rejects, rel, strlen(rel));
+    fprintf(r->q_rejects, ",%lld,%s,", (long long)(rec.record_no - 1),
+            txf_reject_reason_name(why));
+    csv_field(r->q_rejects, detail, strlen(detail));
+    fputc('\n', r->q_rejects);
+    if (r->o->progress)
+      txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
+  }
+  if (r->o->progress && !rc)
+    txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
+  txf_csv_reader_free(rd);
+  r->src_lines[fi] = n;
+  r->lines_read += n;
+  if (rc)
+    return txf_err_wrap(err, "%s", rel);
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The batch's files: absolute paths in *ABS, lineage names in r->src. */
+static int list_files(run *r, char ***abs_out, txf_err *err) {
+  const txf_clean_opts *o = r->o;
+  char **abs = NULL;
+  size_t n = 0;
+  if (o->inputs) {
+    n = o->n_inputs;
+    abs = txf_xcalloc(n ? n : 1, sizeof *abs);
+    for (size_t i = 0; i < n; i++) {
+      abs[i] = txf_path_abs(NULL, o->inputs[i]);
+      if (!txf_fs_exists(abs[i])) {
+        int rc = txf_err_set(err, TXF_ENOTFOUND, "%s: no such file",
+                             o->inputs[i]);
+        for (size_t k = 0; k <= i; k++)
+          free(abs[k]);
+        free(abs);
+        return rc;
+      }
+    }
+  } else {
+    char *dir = txf_xasprintf("%s/bronze/transactions/ingest_date=%s",
+                              o->data_dir, r->date_str);
+    txf_manifest m;
+    memset(&m, 0, sizeof m);
+    int rc = txf_manifest_load(&m, dir, err);
+    if (rc == TXF_ENOTFOUND && !txf_fs_is_dir(dir))
+      rc = txf_err_set(err, TXF_ENOTFOUND,
+                       "no bronze batch for %s (%s does not exist)",
+                       r->date_str, dir);
+    if (!rc)
+      rc = txf_manifest_verify(&m, dir, err);
+    if (rc) {
+      txf_manifest_release(&m);
+      free(dir);
+      return rc;
+    }
+    n = m.n_files;
+    abs = txf_xcalloc(n ? n : 1, sizeof *abs);
+    for (size_t i = 0; i < n; i++)
+      abs[i] = txf_path_join(dir, m.files[i].name);
+    txf_manifest_release(&m);
+    free(dir);
+  }
+  qsort(abs, n, sizeof *abs, cmp_str);
+  size_t dl = strlen(o->data_dir);
+  for (size_t i = 0; i < n; i++) {
+    const char *rel = abs[i];
+    if (strncmp(rel, o->data_dir, dl) == 0 && rel[dl] == '/')
+      rel += dl + 1;
+    csources_intern(&r->src, rel, strlen(rel), o->ingest_date.days);
+  }
+  r->n_files = n;
+  r->src_lines = txf_xcalloc(n ? n : 1, sizeof *r->src_lines);
+  *abs_out = abs;
+  return 0;
+}
+
+/* The index remembers the zone it was built in: partitions are event dates
+ * in that zone, so changing it would scatter one day over two files. */
+static int check_index_meta(run *r, txf_err *err) {
+  char *dir = index_dir(r->o->data_dir);
+  char *meta = txf_path_join(dir, "_meta.json");
+  free(dir);
+  int rc = 0;
+  if (txf_fs_exists(meta)) {
+    json_error_t je;
+    json_t *j = json_load_file(meta, 0, &je);
+    const char *tz = j ? json_string_value(json_object_get(j, "timezone"))
+                       : NULL;
+    if (!tz)
+      rc = txf_err_set(err, TXF_ECORRUPT, "%s: unreadable", meta);
+    else if (strcmp(tz, r->o->timezone) != 0)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "the silver lake is partitioned in time zone '%s', "
+                       "not '%s'",
+                       tz, r->o->timezone);
+    json_decref(j);
+  } else {
+    json_t *j = json_pack("{s:s,s:i,s:s}", "format",
+                          "txnflow-silver-index/1", "shards", IDX_SHARDS,
+                          "timezone", r->o->timezone);
+    char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(j);
+    char *st = txf_path_join(r->staging, "index/_meta.json");
+    FILE *fp = fopen(st, "wb");
+    if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 ||
+        fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", st);
+    if (fp)
+      fclose(fp);
+    free(text);
+    free(st);
+    if (!rc)
+      add_op(r, STAGING "/index/_meta.json",
+             "silver/_index/transactions/_meta.json");
+  }
+  free(meta);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- partitions */
+
+typedef struct pjob {
+  int32_t day;
+  crow **adds;
+  size_t n_adds;
+  rm_id *rm;
+  size_t n_rm;
+  int64_t n_rows;
+  uint64_t size_bytes;
+  char sha[65];
+  char *staged; /* absolute */
+} pjob;
+
+typedef struct pwork {
+  run *r;
+  pjob *jobs;
+  size_t n, next;
+  pthread_mutex_t mu;
+  int rc;
+  txf_err err;
+} pwork;
+
+static void *part_worker(void *arg) {
+  pwork *pw = arg;
+  txf_err err;
+  txf_err_clear(&err);
+  for (;;) {
+    pthread_mutex_lock(&pw->mu);
+    size_t i = pw->rc ? pw->n : pw->next++;
+    pthread_mutex_unlock(&pw->mu);
+    if (i >= pw->n)
+      break;
+    pjob *j = &pw->jobs[i];
+    int rc = partition_rewrite(pw->r->o->data_dir, j->day, j->staged, j->adds,
+                               j->n_adds, j->rm, j->n_rm, &pw->r->src,
+                               &j->n_rows, &err);
+    if (!rc && j->n_rows > 0)
+      rc = txf_sha256_file(j->staged, j->sha, &j->size_bytes, &err);
+    if (rc) {
+      char d[11];
+      txf_err_wrap(&err, "partition %s",
+                   txf_date_format((txf_date){j->day}, d));
+      pthread_mutex_lock(&pw->mu);
+      if (!pw->rc) {
+        pw->rc = rc;
+        pw->err = err;
+      }
+      pthread_mutex_unlock(&pw->mu);
+      break;
+    }
+  }
+  return NULL;
+}
+
+static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
+                          txf_err *err) {
+  /* adds: winners that go into silver, by (day, txn_ts, id) */
+  crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
+  rm_ent *rms = txf_xmalloc((nw ? nw : 1) * sizeof *rms);
+  size_t na = 0, nr = 0;
+  for (size_t i = 0; i < nw; i++) {
+    if (!w[i]->replace)
+      continue;
+    adds[na++] = w[i];
+    if (w[i]->had_old)
+      rms[nr++] = (rm_ent){w[i]->old_day,
+                           {w[i]->idh, w[i]->str, w[i]->len[S_ID]}};
+  }
+  psort(adds, na, cmp_part, r->o->threads);
+  qsort(rms, nr, sizeof *rms, cmp_rm);
+  /* one job per touched day */
+  pjob *jobs = NULL;
+  size_t nj = 0, cap = 0, ai = 0, ri = 0;
+  rm_id *rm_flat = txf_xmalloc((nr ? nr : 1) * sizeof *rm_flat);
+  for (size_t i = 0; i < nr; i++)
+    rm_flat[i] = rms[i].id;
+  while (ai < na || ri < nr) {
+    int32_t day = ai < na ? adds[ai]->event_day : INT32_MAX;
+    if (ri < nr && rms[ri].day < day)
+      day = rms[ri].day;
+    if (nj == cap) {
+      cap = cap ? 2 * cap : 16;
+      jobs = txf_xrealloc(jobs, cap * sizeof *jobs);
+    }
+    pjob *j = &jobs[nj++];
+    memset(j, 0, sizeof *j);
+    j->day = day;
+    j->adds = adds + ai;
+    while (ai < na && adds[ai]->event_day == day)
+      ai++;
+    j->n_adds = (size_t)(adds + ai - j->adds);
+    j->rm = rm_flat + ri;
+    while (ri < nr && rms[ri].day == day)
+      ri++;
+    j->n_rm = (size_t)(rm_flat + ri - j->rm);
+    char d[11];
+    txf_date_format((txf_date){day}, d);
+    j->staged = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
+  }
+  pwork pw;
+  memset(&pw, 0, sizeof pw);
+  pw.r = r;
+  pw.jobs = jobs;
+  pw.n = nj;
+  pthread_mutex_init(&pw.mu, NULL);
+  pthread_t tid[8];
+  int nt = r->o->threads < 1 ? 1 : r->o->threads > 8 ? 8 : r->o->threads;
+  int started = 0;
+  for (int t = 1; t < nt && (size_t)t < nj; t++)
+    if (pthread_create(&tid[started], NULL, part_worker, &pw) == 0)
+      started++;
+  part_worker(&pw);
+  for (int t = 0; t < started; t++)
+    pthread_join(tid[t], NULL);
+  pthread_mutex_destroy(&pw.mu);
+  int rc = pw.rc;
+  if (rc)
+    *err = pw.err;
+  json_t *rewritten = json_array(), *per = json_object(),
+         *files = json_object();
+  for (size_t i = 0; i < nj && !rc; i++) {
+    pjob *j = &jobs[i];
+    char d[11];
+    txf_date_format((txf_date){j->day}, d);
+    char *final = partition_path(r->o->data_dir, j->day);
+    const char *final_rel = final + strlen(r->o->data_dir) + 1;
+    if (j->n_rows > 0) {
+      char *from = txf_xasprintf(STAGING "/part/%s.parquet", d);
+      add_op(r, from, final_rel);
+      free(from);
+      json_object_set_new(files, d,
+                          json_pack("{s:I,s:s}", "size_bytes",
+                                    (json_int_t)j->size_bytes, "sha256",
+                                    j->sha));
+    } else {
+      add_op(r, NULL, final_rel);
+    }
+    free(final);
+    json_array_append_new(rewritten, json_string(d));
+    json_object_set_new(per, d, json_integer(j->n_rows));
+    crash_point(r->o, "stage", &r->stage_crash);
+  }
+  json_object_set_new(rep, "partitions_rewritten", rewritten);
+  json_object_set_new(rep, "rows_per_partition", per);
+  json_object_set_new(rep, "partition_files", files);
+  for (size_t i = 0; i < nj; i++)
+    free(jobs[i].staged);
+  free(jobs);
+  free(rm_flat);
+  free(rms);
+  free(adds);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int lock_lake(const char *data_dir, int *fd_out, txf_err *err) {
+  char *path = txf_path_join(data_dir, ".clean.lock");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
+    free(path);
+    return rc;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int rc = errno == EWOULDBLOCK
+                 ? txf_err_set(err, TXF_ELOCKED,
+                               "another clean is running on %s (lock %s)",
+                               data_dir, path)
+                 : txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
+    close(fd);
+    free(path);
+    return rc;
+  }
+  free(path);
+  *fd_out = fd;
+  return 0;
+}
+
+int txf_clean_recover(const char *data_dir, txf_store *store, int *recovered,
+                      txf_err *err) {
+  return journal_finish(data_dir, store, NULL, recovered, err);
+}
+
+static int open_quarantine(run *r, txf_err *err) {
+  char *p1 = txf_path_join(r->staging, "quarantine/rejected_lines.csv");
+  char *p2 = txf_path_join(r->staging, "quarantine/rejects.csv");
+  int rc = 0;
+  r->q_lines = fopen(p1, "wb");
+  r->q_rejects = fopen(p2, "wb");
+  if (!r->q_lines || !r->q_rejects)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot create", p1);
+  else {
+    for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
+      fprintf(r->q_lines, "%s%s", i ? "," : "", txf_bronze_columns[i]);
+    fputc('\n', r->q_lines);
+    fputs("file,line,reason,detail\n", r->q_rejects);
+  }
+  free(p1);
+  free(p2);
+  return rc;
+}
+
+static int close_quarantine(run *r, txf_err *err) {
+  int rc = 0;
+  FILE *fps[2] = {r->q_lines, r->q_rejects};
+  for (int i = 0; i < 2; i++) {
+    if (!fps[i])
+      continue;
+    if ((fflush(fps[i]) != 0 || fsync(fileno(fps[i])) != 0) && !rc)
+      rc = txf_err_errno(err, TXF_EIO, "quarantine: cannot write");
+    if (fclose(fps[i]) != 0 && !rc)
+      rc = txf_err_errno(err, TXF_EIO, "quarantine: cannot close");
+  }
+  r->q_lines = r->q_rejects = NULL;
+  return rc;
+}
+
+static int do_run(run *r, txf_store *store, char **report_json,
+                  txf_err *err) {
+  const txf_clean_opts *o = r->o;
+  int64_t started = o->now_us;
+  int64_t t0 = txf_mono_us();
+  char **abs = NULL;
+  int rc = list_files(r, &abs, err);
+  if (rc)
+    return rc;
+  static const char *const sub[] = {"index", "part", "quarantine"};
+  for (int i = 0; i < 3 && !rc; i++) {
+    char *d = txf_path_join(r->staging, sub[i]);
+    rc = txf_fs_mkdirs(d, err);
+    free(d);
+  }
+  if (!rc)
+    rc = check_index_meta(r, err);
+  if (!rc)
+    rc = open_quarantine(r, err);
+  txf_arena_init(&r->rows.strings, 1 << 20);
+  for (size_t i = 0; i < r->n_files && !rc; i++)
+    rc = read_file(r, (uint32_t)i, abs[i], err);
+  for (size_t i = 0; i < r->n_files; i++)
+    free(abs[i]);
+  free(abs);
+  int rc2 = close_quarantine(r, err);
+  if (!rc)
+    rc = rc2;
+  if (rc)
+    return rc;
+  int64_t t_read = txf_mono_us();
+
+  /* dedup within the batch */
+  size_t n = r->rows.n;
+  crow **v = txf_xmalloc((n ? n : 1) * sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = &r->rows.blocks[i / ROWS_PER_BLOCK][i % ROWS_PER_BLOCK];
+  psort(v, n, cmp_batch, o->threads);
+  size_t nw = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
+                           v[j]->str, v[j]->len[S_ID]) == 0) {
+      int c = version_cmp(v[i], v[j]);
+      if (c == 0) {
+        v[j]->fate = FATE_DUP;
+        r->duplicates++;
+      } else {
+        v[j]->fate = FATE_STALE;
+        r->stale++;
+        if (v[j]->ingested_at_us == v[i]->ingested_at_us)
+          r->ties++;
+      }
+      j++;
+    }
+    v[nw++] = v[i]; /* the batch's winner for this id */
+    i = j;
+  }
+  int64_t t_dedup = txf_mono_us();
+
+  /* merge with the lake through the index */
+  unsigned char touched[IDX_SHARDS];
+  idx_stats ist = {0, 0};
+  char *idx_stage = txf_path_join(r->staging, "index");
+  rc = index_merge(o->data_dir, idx_stage, v, nw, &r->src, o->threads,
+                   touched, &ist, err);
+  free(idx_stage);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  r->ties += ist.ties;
+  r->lineage_moves = ist.lineage_moves;
+  for (size_t i = 0; i < nw; i++) {
+    switch (v[i]->fate) {
+    case FATE_INSERT:
+      r->inserted++;
+      break;
+    case FATE_UPDATE:
+      r->updated++;
+      break;
+    case FATE_DUP:
+      r->duplicates++;
+      break;
+    default:
+      r->stale++;
+      break;
+    }
+  }
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
+    if (!touched[s])
+      continue;
+    char from[64], to[80];
+    snprintf(from, sizeof from, STAGING "/index/shard-%03u.idx", s);
+    snprintf(to, sizeof to, "silver/_index/transactions/shard-%03u.idx", s);
+    add_op(r, from, to);
+  }
+  int64_t t_index = txf_mono_us();
+
+  json_t *rep = json_object();
+  rc = run_partitions(r, v, nw, rep, err);
+  free(v);
+  if (rc) {
+    json_decref(rep);
+    return rc;
+  }
+  int64_t t_parts = txf_mono_us();
+  char qdir[64];
+  snprintf(qdir, sizeof qdir, "quarantine/transactions/ingest_date=%s",
+           r->date_str);
+  char to[128];
+  snprintf(to, sizeof to, "%s/rejected_lines.csv", qdir);
+  add_op(r, STAGING "/quarantine/rejected_lines.csv", to);
+  snprintf(to, sizeof to, "%s/rejects.csv", qdir);
+  add_op(r, STAGING "/quarantine/rejects.csv", to);
+
+  /* the reconciliation */
+  int64_t accounted = r->inserted + r->updated + r->duplicates + r->stale +
+                      r->quarantined;
+  char run_id[64];
+  snprintf(run_id, sizeof run_id, "clean-%s-%lld-%ld", r->date_str,
+           (long long)txf_wall_us(), (long)getpid());
+  json_object_set_new(rep, "run_id", json_string(run_id));
+  json_object_set_new(rep, "ingest_date", json_string(r->date_str));
+  json_object_set_new(rep, "timezone", json_string(o->timezone));
+  json_t *files = json_array();
+  for (size_t i = 0; i < r->n_files; i++)
+    json_array_append_new(files, json_pack("{s:s,s:I}", "path",
+                                           r->src.v[i].path, "lines",
+                                           (json_int_t)r->src_lines[i]));
+  json_object_set_new(rep, "files", files);
+  json_object_set_new(rep, "lines_read", json_integer(r->lines_read));
+  json_object_set_new(rep, "inserted", json_integer(r->inserted));
+  json_object_set_new(rep, "updated", json_integer(r->updated));
+  json_object_set_new(rep, "duplicates", json_integer(r->duplicates));
+  json_object_set_new(rep, "stale", json_integer(r->stale));
+  json_object_set_new(rep, "quarantined", json_integer(r->quarantined));
+  json_t *qr = json_object();
+  for (int i = 1; i < TXF_REJ_N; i++)
+    if (r->by_reason[i])
+      json_object_set_new(qr, txf_reject_reason_name((txf_reject_reason)i),
+                          json_integer(r->by_reason[i]));
+  json_object_set_new(rep, "quarantined_by_reason", qr);
+  json_object_set_new(rep, "ties", json_integer(r->ties));
+  json_object_set_new(rep, "lineage_moves", json_integer(r->lineage_moves));
+  json_object_set_new(rep, "reconciled", json_boolean(accounted ==
+                                                      r->lines_read));
+  int64_t t_end = txf_mono_us();
+  json_object_set_new(rep, "started_at_us", json_integer(started));
+  json_object_set_new(rep, "ended_at_us",
+                      json_integer(started + (t_end - t0)));
+  json_object_set_new(
+      rep, "timings_ms",
+      json_pack("{s:I,s:I,s:I,s:I}", "read_validate",
+                (json_int_t)((t_read - t0) / 1000), "dedup",
+                (json_int_t)((t_dedup - t_read) / 1000), "index",
+                (json_int_t)((t_index - t_dedup) / 1000), "partitions",
+                (json_int_t)((t_parts - t_index) / 1000)));
+  if (accounted != r->lines_read) {
+    json_decref(rep);
+    return txf_err_set(err, TXF_EINTERNAL,
+                       "reconciliation does not add up: lines_read %lld != "
+                       "inserted + updated + duplicates + stale + "
+                       "quarantined = %lld; nothing committed",
+                       (long long)r->lines_read, (long long)accounted);
+  }
+  char *text = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(rep);
+  crash_point(o, "stage", &r->stage_crash);
+
+  /* commit */
+  char *sdir = txf_path_join(o->data_dir, ".clean");
+  rc = txf_fs_fsync_dir(r->staging, err);
+  if (!rc)
+    rc = journal_write(o->data_dir, run_id, r->ops, r->n_ops, text, err);
+  free(sdir);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  int jn = 0;
+  crash_point(o, "journal", &jn);
+  int applied;
+  rc = journal_finish(o->data_dir, store, o, &applied, err);
+  if (rc) {
+    free(text);
+    return txf_err_wrap(err, "committed, but not finished (the next clean "
+                             "finishes it)");
+  }
+  *report_json = text;
+  return 0;
+}
+
+int txf_clean_run(const txf_clean_opts *o, txf_store *store,
+                  char **report_json, txf_err *err) {
+  *report_json = NULL;
+  run r;
+  memset(&r, 0, sizeof r);
+  r.o = o;
+  txf_date_format(o->ingest_date, r.date_str);
+  int lock_fd = -1;
+  int rc = txf_fs_mkdirs(o->data_dir, err);
+  if (!rc)
+    rc = lock_lake(o->data_dir, &lock_fd, err);
+  if (rc)
+    return rc;
+  int recovered = 0;
+  rc = txf_clean_recover(o->data_dir, store, &recovered, err);
+  if (rc) {
+    txf_err_wrap(err, "recovering an interrupted clean");
+    goto out;
+  }
+  if (recovered)
+    txf_log_info(o->log, "finished an interrupted clean first");
+  rc = txf_tz_load(&r.tz, o->timezone, err);
+  if (rc)
+    goto out;
+  r.staging = txf_path_join(o->data_dir, STAGING);
+  rc = do_run(&r, store, report_json, err);
+  if (rc) {
+    /* Uncommitted work is discarded; committed work was finished above or
+     * will be by the next clean. */
+    char *j = txf_path_join(o->data_dir, ".clean/journal.json");
+    if (!txf_fs_exists(j)) {
+      txf_err e2;
+      if (r.q_lines)
+        close_quarantine(&r, &e2);
+      if (txf_fs_rmtree(r.staging, &e2) != 0)
+        txf_log_warn(o->log, "%s", e2.msg);
+    }
+    free(j);
+  }
+out:
+  if (r.q_lines || r.q_rejects) {
+    txf_err e3;
+    close_quarantine(&r, &e3);
+  }
+  for (size_t i = 0; i < r.n_ops; i++) {
+    free(r.ops[i].from);
+    free(r.ops[i].to);
+  }
+  free(r.ops);
+  rows_release(&r.rows);
+  csources_release(&r.src);
+  free(r.src_lines);
+  free(r.staging);
+  txf_tz_free(r.tz);
+  close(lock_fd);
+  return rc;
+}

@@ -1,0 +1,88 @@
+/* clean: bronze -> silver lake and quarantine (docs/silver.md).
+ *
+ * txf_clean_run() processes one ingestion day's batch: it verifies the
+ * manifest, parses and validates every line, quarantines the bad ones with
+ * a reason code, deduplicates the batch and merges it into the silver lake
+ * (one row per transaction_id across the lake, the greatest ingested_at
+ * wins), rewrites only the event-date partitions it touches, and commits
+ * all of that atomically through a journal. txf_audit_run() checks the
+ * whole lake against its own invariants and, when present, the
+ * generator's truth.
+ *
+ * Layout under DATA:
+ *   silver/transactions/year=YYYY/month=MM/day=DD/part-00000.parquet
+ *   silver/_index/transactions/shard-NNN.idx   id index (+ _meta.json)
+ *   quarantine/transactions/ingest_date=D/{rejected_lines.csv,rejects.csv}
+ *   .clean.lock  .clean/ (staging and journal of the run in progress) */
+#ifndef TXF_CLEAN_H
+#define TXF_CLEAN_H
+
+#include <stdint.h>
+
+#include "metadata/metadata.h"
+#include "util/util.h"
+
+/* Reject reason codes, in the order they are checked (the first failing
+ * check names the line). */
+typedef enum {
+  TXF_REJ_NONE = 0,
+  TXF_REJ_INVALID_UTF8,
+  TXF_REJ_LINE_TOO_LONG,
+  TXF_REJ_STRAY_QUOTE,
+  TXF_REJ_WRONG_COLUMNS,
+  TXF_REJ_EMPTY_ID,
+  TXF_REJ_ID_TOO_LONG,
+  TXF_REJ_BAD_TIMESTAMP,
+  TXF_REJ_BAD_AMOUNT,
+  TXF_REJ_BAD_CURRENCY,
+  TXF_REJ_BAD_MCC,
+  TXF_REJ_UNKNOWN_ENUM,
+  TXF_REJ_N
+} txf_reject_reason;
+
+/* "invalid_utf8", "stray_quote", ... (see docs/silver.md). */
+const char *txf_reject_reason_name(txf_reject_reason r);
+
+typedef struct txf_clean_opts {
+  const char *data_dir;      /* absolute */
+  txf_date ingest_date;
+  const char *const *inputs; /* --input files, or NULL: the bronze batch */
+  size_t n_inputs;
+  const char *timezone;      /* IANA zone of the event-date partitions */
+  int threads;               /* worker threads (>= 1) */
+  const txf_logger *log;
+  int64_t now_us;            /* recorded in clean_runs */
+  /* Testing only: _exit(3) the Nth time (from 1) the commit step named
+   * CRASH_STEP is reached ("stage", "journal", "apply", "meta", "done"). */
+  const char *crash_step;
+  int crash_n;
+  txf_progress *progress;    /* may be NULL */
+} txf_clean_opts;
+
+/* Clean one batch. On success *REPORT_JSON (caller frees) is the run's
+ * reconciliation as a JSON object (text), also stored in clean_runs,
+ * quarantine_counts and partition_commits of STORE. A second clean of the
+ * same lake waits for nothing: TXF_ELOCKED when another clean holds the
+ * lock. A reconciliation that does not add up is TXF_EINTERNAL and nothing
+ * is committed. On any failure the lake is unchanged. */
+TXF_MUST_CHECK int txf_clean_run(const txf_clean_opts *o, txf_store *store,
+                                 char **report_json, txf_err *err);
+
+/* Finish or discard an interrupted clean (run by txf_clean_run itself);
+ * *RECOVERED is set to 1 if a committed journal was rolled forward. */
+TXF_MUST_CHECK int txf_clean_recover(const char *data_dir, txf_store *store,
+                                     int *recovered, txf_err *err);
+
+typedef struct txf_audit_opts {
+  const char *data_dir;
+  const char *timezone;
+  size_t max_diffs; /* differences listed (e.g. 20) */
+} txf_audit_opts;
+
+/* Audit the lake. *REPORT_JSON (caller frees) holds the findings; the
+ * return is 0 when everything agrees and TXF_ETEST (message: a summary)
+ * when anything does not; other codes for failures to read. */
+TXF_MUST_CHECK int txf_audit_run(const txf_audit_opts *o, txf_store *store,
+                                 char **report_json, txf_err *err);
+
+#endif /* TXF_CLEAN_H */

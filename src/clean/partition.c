@@ -1,0 +1,202 @@
+/* Rewriting one silver partition: a streaming merge of the lake's current
+ * file (rows already sorted by (txn_ts, transaction_id)) minus the ids that
+ * moved or were replaced, with the batch's rows for that day. Memory is the
+ * batch's rows plus one row group of the old file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clean/internal.h"
+#include "parquet/parquet.h"
+
+enum {
+  C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_TXN_TS, C_AMOUNT, C_CURRENCY, C_MCC,
+  C_STATUS, C_REFUND, C_CHANNEL, C_INGESTED_AT, C_ORIG, C_SOURCE_FILE,
+  C_INGEST_DATE, C_N
+};
+
+static const txf_pq_column silver_cols[C_N] = {
+    {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
+    {"customer_id", TXF_PQ_STRING, 0, 0, 0},
+    {"card_id", TXF_PQ_STRING, 0, 0, 0},
+    {"merchant_id", TXF_PQ_STRING, 0, 0, 0},
+    {"txn_ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
+    {"amount", TXF_PQ_DECIMAL, 0, 18, 2},
+    {"currency", TXF_PQ_STRING, 0, 0, 0},
+    {"mcc", TXF_PQ_STRING, 0, 0, 0},
+    {"status", TXF_PQ_STRING, 0, 0, 0},
+    {"is_refund", TXF_PQ_BOOLEAN, 0, 0, 0},
+    {"channel", TXF_PQ_STRING, 0, 0, 0},
+    {"ingested_at", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
+    {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
+    {"source_file", TXF_PQ_STRING, 0, 0, 0},
+    {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
+};
+
+char *partition_path(const char *data_dir, int32_t day) {
+  int y, m, d;
+  txf_date_to_ymd((txf_date){day}, &y, &m, &d);
+  return txf_xasprintf(
+      "%s/silver/transactions/year=%04d/month=%02d/day=%02d/part-00000.parquet",
+      data_dir, y, m, d);
+}
+
+static void str_val(txf_pq_value *v, const char *p, size_t n) {
+  v->is_null = 0;
+  v->v.str.ptr = p;
+  v->v.str.len = (uint32_t)n;
+}
+
+/* Values of batch row R; MCC_BUF holds the 4 digits. */
+static void row_values(const crow *r, const csources *src, char mcc_buf[5],
+                       txf_pq_value *v) {
+  const char *s = r->str;
+  for (int i = 0; i < 4; i++) {
+    str_val(&v[i], s, r->len[i]);
+    s += r->len[i];
+  }
+  v[C_TXN_TS].is_null = 0;
+  v[C_TXN_TS].v.i64 = r->txn_ts_us;
+  v[C_AMOUNT].is_null = 0;
+  v[C_AMOUNT].v.i64 = r->amount_minor;
+  str_val(&v[C_CURRENCY], r->currency, 3);
+  mcc_buf[0] = (char)('0' + r->mcc / 1000);
+  mcc_buf[1] = (char)('0' + r->mcc / 100 % 10);
+  mcc_buf[2] = (char)('0' + r->mcc / 10 % 10);
+  mcc_buf[3] = (char)('0' + r->mcc % 10);
+  str_val(&v[C_MCC], mcc_buf, 4);
+  const char *st = crow_status_names[r->status];
+  str_val(&v[C_STATUS], st, strlen(st));
+  v[C_REFUND].is_null = 0;
+  v[C_REFUND].v.b = r->is_refund;
+  const char *ch = crow_channel_names[r->channel];
+  str_val(&v[C_CHANNEL], ch, strlen(ch));
+  v[C_INGESTED_AT].is_null = 0;
+  v[C_INGESTED_AT].v.i64 = r->ingested_at_us;
+  if (r->has_orig)
+    str_val(&v[C_ORIG], s, r->len[S_ORIG]);
+  else
+    v[C_ORIG].is_null = 1;
+  const csource *c = &src->v[r->src];
+  str_val(&v[C_SOURCE_FILE], c->path, strlen(c->path));
+  v[C_INGEST_DATE].is_null = 0;
+  v[C_INGEST_DATE].v.i32 = c->ingest_day;
+}
+
+static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
+  int64_t ts = ov[C_TXN_TS].v.i64;
+  if (ts != a->txn_ts_us)
+    return ts < a->txn_ts_us ? -1 : 1;
+  size_t la = ov[C_ID].v.str.len, lb = a->len[S_ID];
+  int d = memcmp(ov[C_ID].v.str.ptr, a->str, la < lb ? la : lb);
+  if (d)
+    return d;
+  return la < lb ? -1 : la > lb;
+}
+
+static int rm_find(const rm_id *rm, size_t n, uint64_t h, const char *id,
+                   size_t len) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = id_cmp(rm[mid].idh, rm[mid].id, rm[mid].len, h, id, len);
+    if (c == 0)
+      return (int)mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
+                      crow **adds, size_t n_adds, const rm_id *rm,
+                      size_t n_rm, csources *src, int64_t *n_rows,
+                      txf_err *err) {
+  *n_rows = 0;
+  char *old_path = partition_path(data_dir, day);
+  txf_pq_reader *rd = NULL;
+  int rc = 0;
+  txf_pq_value ov[C_N], nv[C_N];
+  int has_old = 0;
+  size_t removed = 0;
+  if (txf_fs_exists(old_path)) {
+    rc = txf_pq_reader_open(&rd, old_path, err);
+    if (!rc) {
+      const char *names[C_N];
+      for (int i = 0; i < C_N; i++)
+        names[i] = silver_cols[i].name;
+      rc = txf_pq_reader_project(rd, names, C_N, err);
+    }
+    if (rc) {
+      txf_err_wrap(err, "silver partition");
+      goto out;
+    }
+  }
+  /* Read the next kept old row into OV (has_old = 0 at the end). */
+#define NEXT_OLD()                                                           \
+  do {                                                                       \
+    has_old = 0;                                                             \
+    while (rd) {                                                             \
+      int has_;                                                              \
+      rc = txf_pq_reader_next(rd, ov, &has_, err);                           \
+      if (rc || !has_)                                                       \
+        break;                                                               \
+      uint64_t h_ = id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len);         \
+      if (n_rm && rm_find(rm, n_rm, h_, ov[C_ID].v.str.ptr,                  \
+                          ov[C_ID].v.str.len) >= 0) {                        \
+        removed++;                                                           \
+        continue;                                                            \
+      }                                                                      \
+      has_old = 1;                                                           \
+      break;                                                                 \
+    }                                                                        \
+  } while (0)
+
+  NEXT_OLD();
+  if (rc)
+    goto out;
+  if (!has_old && n_adds == 0)
+    goto check; /* the partition becomes empty */
+  txf_pq_writer *w = NULL;
+  txf_pq_schema schema = {silver_cols, C_N};
+  txf_pq_writer_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.codec = TXF_PQ_ZSTD;
+  wo.zstd_level = 3;
+  rc = txf_pq_writer_open(&w, out_path, &schema, &wo, err);
+  if (rc)
+    goto out;
+  size_t ai = 0;
+  char mcc_buf[5];
+  while (!rc && (has_old || ai < n_adds)) {
+    if (has_old && (ai == n_adds || cmp_old_add(ov, adds[ai]) < 0)) {
+      rc = txf_pq_writer_add_row(w, ov, err);
+      if (!rc)
+        NEXT_OLD();
+    } else {
+      row_values(adds[ai++], src, mcc_buf, nv);
+      rc = txf_pq_writer_add_row(w, nv, err);
+    }
+    if (!rc)
+      (*n_rows)++;
+  }
+  if (!rc)
+    rc = txf_pq_writer_finish(w, err);
+  txf_pq_writer_free(w);
+  if (rc)
+    goto out;
+check:
+  if (removed != n_rm) {
+    char d[11];
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "silver partition %s holds %zu of the %zu ids the index "
+                     "places there; run 'txnflow audit'",
+                     txf_date_format((txf_date){day}, d), removed, n_rm);
+  }
+out:
+#undef NEXT_OLD
+  txf_pq_reader_free(rd);
+  free(old_path);
+  return rc;
+}

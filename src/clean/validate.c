@@ -1,0 +1,395 @@
+/* Validation of bronze lines into compact rows, and the row hashes.
+ *
+ * Every field is checked; nothing is coerced to NULL. The only
+ * normalizations are documented in docs/silver.md: enums and booleans are
+ * matched case-insensitively and stored lower-case (booleans as BOOLEAN),
+ * currency codes are matched case-insensitively and stored upper-case,
+ * amounts become DECIMAL(18,2) and timestamps UTC microseconds. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clean/internal.h"
+
+const char *const crow_status_names[4] = {"approved", "declined", "pending",
+                                          "reversed"};
+const char *const crow_channel_names[3] = {"online", "pos", "mobile"};
+
+static const char *const reason_names[TXF_REJ_N] = {
+    "none",          "invalid_utf8", "line_too_long", "stray_quote",
+    "wrong_columns", "empty_id",     "id_too_long",   "bad_timestamp",
+    "bad_amount",    "bad_currency", "bad_mcc",       "unknown_enum"};
+
+const char *txf_reject_reason_name(txf_reject_reason r) {
+  return (unsigned)r < TXF_REJ_N ? reason_names[r] : "unknown";
+}
+
+/* ISO 4217 currency codes in use (list one, 2024), without the test and
+ * "no currency" codes XTS and XXX, which no card transaction carries. */
+static const char iso4217[] =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND "
+    "BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU "
+    "CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS "
+    "GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY "
+    "KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA "
+    "MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD "
+    "OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK "
+    "SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD "
+    "TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU "
+    "XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL ";
+
+int iso4217_known(const char c[3]) {
+  /* The list is sorted: binary search over 4-byte slots. */
+  size_t lo = 0, hi = (sizeof iso4217 - 1) / 4;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int d = memcmp(iso4217 + mid * 4, c, 3);
+    if (d == 0)
+      return 1;
+    if (d < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
+int parse_amount(const char *s, size_t n, int64_t *minor) {
+  size_t i = 0, sig = 0;
+  int64_t v = 0;
+  while (i < n && s[i] >= '0' && s[i] <= '9') {
+    if ((v || s[i] != '0') && ++sig > 16)
+      return -1; /* past DECIMAL(18,2) */
+    v = v * 10 + (s[i] - '0');
+    i++;
+  }
+  if (i == 0)
+    return -1;
+  int frac = 0;
+  if (i < n) {
+    if (s[i] != '.')
+      return -1;
+    size_t f0 = ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && i - f0 < 3)
+      frac = frac * 10 + (s[i++] - '0');
+    size_t nf = i - f0;
+    if (nf == 0 || nf > 2 || i != n)
+      return -1;
+    if (nf == 1)
+      frac *= 10;
+  }
+  v = v * 100 + frac;
+  if (v <= 0)
+    return -1;
+  *minor = v;
+  return 0;
+}
+
+static int is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t')
+      return 0;
+  return 1;
+}
+
+static int match_enum(const char *s, size_t n, const char *const *names,
+                      int k) {
+  for (int i = 0; i < k; i++)
+    if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
+      return i;
+  return -1;
+}
+
+static int match_bool(const char *s, size_t n) {
+  static const char *const t[] = {"true", "t", "1", "yes"};
+  static const char *const f[] = {"false", "f", "0", "no"};
+  if (match_enum(s, n, t, 4) >= 0)
+    return 1;
+  if (match_enum(s, n, f, 4) >= 0)
+    return 0;
+  return -1;
+}
+
+static txf_reject_reason bad(char *detail, size_t cap,
+                             txf_reject_reason r, const char *col,
+                             const char *s, size_t n, const char *why) {
+  snprintf(detail, cap, "%s: '%.*s'%s%s", col, (int)(n > 40 ? 40 : n), s,
+           n > 40 ? "..." : "", why);
+  return r;
+}
+
+txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
+                                 txf_arena *a, const txf_tz *tz,
+                                 char *detail, size_t cap) {
+  detail[0] = '\0';
+  if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
+    snprintf(detail, cap, "the line is not valid UTF-8");
+    return TXF_REJ_INVALID_UTF8;
+  }
+  if (rec->too_long) {
+    snprintf(detail, cap, "longer than %u bytes", TXF_CSV_MAX_RECORD);
+    return TXF_REJ_LINE_TOO_LONG;
+  }
+  if (rec->bad_quote) {
+    snprintf(detail, cap, "a quote out of place or unterminated");
+    return TXF_REJ_STRAY_QUOTE;
+  }
+  if (rec->n_fields != TXF_BRONZE_N_COLS) {
+    snprintf(detail, cap, "%zu columns, want %d", rec->n_fields,
+             TXF_BRONZE_N_COLS);
+    return TXF_REJ_WRONG_COLUMNS;
+  }
+  const char *const *f = rec->field;
+  const uint32_t *fl = rec->field_len;
+  static const int id_cols[4] = {0, 1, 2, 3};
+  for (int i = 0; i < 4; i++) {
+    int c = id_cols[i];
+    if (is_blank(f[c], fl[c]))
+      return bad(detail, cap, TXF_REJ_EMPTY_ID, txf_bronze_columns[c], f[c],
+                 fl[c], " is empty");
+    if (fl[c] > MAX_ID_LEN)
+      return bad(detail, cap, TXF_REJ_ID_TOO_LONG, txf_bronze_columns[c],
+                 f[c], fl[c], " is longer than 255 bytes");
+  }
+  if (fl[12] > MAX_ID_LEN)
+    return bad(detail, cap, TXF_REJ_ID_TOO_LONG, txf_bronze_columns[12],
+               f[12], fl[12], " is longer than 255 bytes");
+  if (txf_ts_parse(f[4], fl[4], &row->txn_ts_us, NULL))
+    return bad(detail, cap, TXF_REJ_BAD_TIMESTAMP, "txn_ts", f[4], fl[4],
+               " is not ISO 8601 with an offset");
+  if (txf_ts_parse(f[11], fl[11], &row->ingested_at_us, NULL))
+    return bad(detail, cap, TXF_REJ_BAD_TIMESTAMP, "ingested_at", f[11],
+               fl[11], " is not ISO 8601 with an offset");
+  if (parse_amount(f[5], fl[5], &row->amount_minor))
+    return bad(detail, cap, TXF_REJ_BAD_AMOUNT, "amount", f[5], fl[5],
+               " is not a positive decimal with at most 2 fraction digits");
+  char cur[3];
+  int cur_ok = fl[6] == 3;
+  for (int i = 0; cur_ok && i < 3; i++) {
+    char c = f[6][i];
+    if (c >= 'a' && c <= 'z')
+      c = (char)(c - 'a' + 'A');
+    cur[i] = c;
+    cur_ok = c >= 'A' && c <= 'Z';
+  }
+  if (!cur_ok || !iso4217_known(cur))
+    return bad(detail, cap, TXF_REJ_BAD_CURRENCY, "currency", f[6], fl[6],
+               " is not an ISO 4217 code");
+  int mcc = 0, mcc_ok = fl[7] == 4;
+  for (int i = 0; mcc_ok && i < 4; i++) {
+    mcc_ok = f[7][i] >= '0' && f[7][i] <= '9';
+    mcc = mcc * 10 + (f[7][i] - '0');
+  }
+  if (!mcc_ok)
+    return bad(detail, cap, TXF_REJ_BAD_MCC, "mcc", f[7], fl[7],
+               " is not 4 digits");
+  int st = match_enum(f[8], fl[8], crow_status_names, 4);
+  if (st < 0)
+    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "status", f[8], fl[8],
+               " is not approved|declined|pending|reversed");
+  int rf = match_bool(f[9], fl[9]);
+  if (rf < 0)
+    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "is_refund", f[9], fl[9],
+               " is not a boolean");
+  int ch = match_enum(f[10], fl[10], crow_channel_names, 3);
+  if (ch < 0)
+    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "channel", f[10], fl[10],
+               " is not online|pos|mobile");
+
+  /* valid: fill the row */
+  size_t total = fl[0] + fl[1] + fl[2] + fl[3] + fl[12];
+  char *s = txf_arena_alloc(a, total ? total : 1);
+  row->str = s;
+  static const int scols[S_N] = {0, 1, 2, 3, 12};
+  for (int i = 0; i < S_N; i++) {
+    memcpy(s, f[scols[i]], fl[scols[i]]);
+    s += fl[scols[i]];
+    row->len[i] = (uint8_t)fl[scols[i]];
+  }
+  /* An empty original_transaction_id is legal: only refunds and reversals
+   * point at a purchase; it is stored as NULL, not as "". */
+  row->has_orig = fl[12] > 0;
+  memcpy(row->currency, cur, 3);
+  row->mcc = (uint16_t)mcc;
+  row->status = (uint8_t)st;
+  row->is_refund = (uint8_t)rf;
+  row->channel = (uint8_t)ch;
+  row->event_day = txf_tz_local_date(tz, row->txn_ts_us).days;
+  row->idh = id_hash(row->str, row->len[S_ID]);
+  row_hash(row);
+  row->fate = FATE_NONE;
+  row->had_old = 0;
+  row->old_day = 0;
+  return TXF_REJ_NONE;
+}
+
+/* ---------------------------------------------------------------- hashes */
+
+static inline uint64_t rotl64(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= UINT64_C(0xff51afd7ed558ccd);
+  k ^= k >> 33;
+  k *= UINT64_C(0xc4ceb9fe1a85ec53);
+  k ^= k >> 33;
+  return k;
+}
+
+void txf_hash128(const void *key, size_t len, uint64_t seed, uint64_t out[2]) {
+  const uint8_t *data = key;
+  size_t nblocks = len / 16;
+  uint64_t h1 = seed, h2 = seed;
+  const uint64_t c1 = UINT64_C(0x87c37b91114253d5);
+  const uint64_t c2 = UINT64_C(0x4cf5ad432745937f);
+  for (size_t i = 0; i < nblocks; i++) {
+    uint64_t k1, k2;
+    memcpy(&k1, data + i * 16, 8);
+    memcpy(&k2, data + i * 16 + 8, 8);
+    k1 *= c1;
+    k1 = rotl64(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
+    h1 = rotl64(h1, 27);
+    h1 += h2;
+    h1 = h1 * 5 + 0x52dce729;
+    k2 *= c2;
+    k2 = rotl64(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
+    h2 = rotl64(h2, 31);
+    h2 += h1;
+    h2 = h2 * 5 + 0x38495ab5;
+  }
+  const uint8_t *tail = data + nblocks * 16;
+  uint64_t k1 = 0, k2 = 0;
+  size_t rest = len & 15;
+  for (size_t i = rest; i > 8; i--)
+    k2 ^= (uint64_t)tail[i - 1] << (8 * (i - 9));
+  if (rest > 8) {
+    k2 *= c2;
+    k2 = rotl64(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
+  }
+  for (size_t i = rest > 8 ? 8 : rest; i > 0; i--)
+    k1 ^= (uint64_t)tail[i - 1] << (8 * (i - 1));
+  if (rest > 0) {
+    k1 *= c1;
+    k1 = rotl64(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
+  }
+  h1 ^= (uint64_t)len;
+  h2 ^= (uint64_t)len;
+  h1 += h2;
+  h2 += h1;
+  h1 = fmix64(h1);
+  h2 = fmix64(h2);
+  h1 += h2;
+  h2 += h1;
+  out[0] = h1;
+  out[1] = h2;
+}
+
+uint64_t id_hash(const char *id, size_t len) {
+  uint64_t h[2];
+  txf_hash128(id, len, 0x1d, h);
+  return h[0];
+}
+
+static char *put_i64(char *p, int64_t v) {
+  uint64_t u = (uint64_t)v;
+  for (int i = 0; i < 8; i++)
+    *p++ = (char)(u >> (8 * i));
+  return p;
+}
+
+/* The canonical encoding: every bronze column, typed and normalized, in
+ * file order; strings length-prefixed. Lineage is not content. */
+void row_hash(crow *r) {
+  char buf[5 * (MAX_ID_LEN + 1) + 64], *p = buf;
+  const char *s = r->str;
+  for (int i = 0; i < 4; i++) {
+    *p++ = (char)r->len[i];
+    memcpy(p, s, r->len[i]);
+    p += r->len[i];
+    s += r->len[i];
+  }
+  p = put_i64(p, r->txn_ts_us);
+  p = put_i64(p, r->amount_minor);
+  memcpy(p, r->currency, 3);
+  p += 3;
+  *p++ = (char)(r->mcc & 0xff);
+  *p++ = (char)(r->mcc >> 8);
+  *p++ = (char)r->status;
+  *p++ = (char)r->is_refund;
+  *p++ = (char)r->channel;
+  p = put_i64(p, r->ingested_at_us);
+  *p++ = (char)r->has_orig;
+  *p++ = (char)r->len[S_ORIG];
+  memcpy(p, s, r->len[S_ORIG]);
+  p += r->len[S_ORIG];
+  uint64_t h[2];
+  txf_hash128(buf, (size_t)(p - buf), 0x7478666c, h);
+  r->h0 = h[0];
+  r->h1 = h[1];
+}
+
+int id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb, const char *b,
+           size_t lb) {
+  if (ha != hb)
+    return ha < hb ? -1 : 1;
+  int d = memcmp(a, b, la < lb ? la : lb);
+  if (d)
+    return d;
+  return la < lb ? -1 : la > lb;
+}
+
+int version_cmp(const crow *a, const crow *b) {
+  if (a->ingested_at_us != b->ingested_at_us)
+    return a->ingested_at_us > b->ingested_at_us ? 1 : -1;
+  if (a->h0 != b->h0)
+    return a->h0 > b->h0 ? 1 : -1;
+  if (a->h1 != b->h1)
+    return a->h1 > b->h1 ? 1 : -1;
+  return 0;
+}
+
+int silver_cmp(const crow *a, const crow *b) {
+  if (a->txn_ts_us != b->txn_ts_us)
+    return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
+  size_t la = a->len[S_ID], lb = b->len[S_ID];
+  int d = memcmp(a->str, b->str, la < lb ? la : lb);
+  if (d)
+    return d;
+  return la < lb ? -1 : la > lb;
+}
+
+/* ---------------------------------------------------------------- sources */
+
+uint32_t csources_intern(csources *s, const char *path, size_t len,
+                         int32_t ingest_day) {
+  for (size_t i = s->n; i > 0; i--) {
+    csource *c = &s->v[i - 1];
+    if (c->ingest_day == ingest_day && strlen(c->path) == len &&
+        memcmp(c->path, path, len) == 0)
+      return (uint32_t)(i - 1);
+  }
+  if (s->n == s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 16;
+    s->v = txf_xrealloc(s->v, s->cap * sizeof *s->v);
+  }
+  s->v[s->n].path = txf_xstrndup(path, len);
+  s->v[s->n].ingest_day = ingest_day;
+  return (uint32_t)s->n++;
+}
+
+void csources_release(csources *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->v[i].path);
+  free(s->v);
+  memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,204 @@
+/* txnflow clean: one bronze batch into the silver lake (docs/silver.md). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "clean/clean.h"
+#include "cli/cli.h"
+
+TXF_COMMAND(clean, "bronze batch of a date -> silver lake and quarantine");
+
+static const char usage[] =
+    "usage: txnflow clean --date D [--data DIR] [--json] [--threads N]\n"
+    "                     [--timezone TZ] [--input FILE...]\n"
+    "\n"
+    "Clean the bronze batch of ingestion day D: verify its manifest, validate\n"
+    "every line (bad lines go to quarantine/transactions/ingest_date=D/ with\n"
+    "a reason code), keep one row per transaction_id across the lake (the\n"
+    "greatest ingested_at wins) and rewrite, atomically, the event-date\n"
+    "partitions of silver/transactions/ that the batch touches. Prints the\n"
+    "reconciliation: lines read = inserted + updated + duplicates + stale +\n"
+    "quarantined. Rerunning a date changes nothing.\n"
+    "\n"
+    "Options:\n"
+    "  --date D          ingestion day, YYYY-MM-DD (required)\n"
+    "  --data DIR        data directory (default: the project's)\n"
+    "  --input FILE      clean FILE (repeatable) as day D's batch instead of\n"
+    "                    the bronze layout; no manifest is needed\n"
+    "  --json            print the reconciliation as JSON\n"
+    "  --threads N       worker threads (default 2)\n"
+    "  --timezone TZ     zone of the event-date partitions (default: the\n"
+    "                    project's, else Asia/Seoul)\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "Example:\n"
+    "  txnflow clean --date 2025-09-01 --json\n";
+
+static void print_human(const char *text) {
+  json_error_t je;
+  json_t *j = json_loads(text, 0, &je);
+  if (!j) {
+    puts(text);
+    return;
+  }
+#define I(k) ((long long)json_integer_value(json_object_get(j, k)))
+  printf("clean %s: %lld lines read = %lld inserted + %lld updated + "
+         "%lld duplicates + %lld stale + %lld quarantined\n",
+         json_string_value(json_object_get(j, "ingest_date")), I("lines_read"),
+         I("inserted"), I("updated"), I("duplicates"), I("stale"),
+         I("quarantined"));
+  if (I("ties"))
+    printf("  ties on ingested_at resolved: %lld\n", I("ties"));
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(j, "quarantined_by_reason"), k, v)
+    printf("  quarantined %-14s %lld\n", k, (long long)json_integer_value(v));
+  json_t *parts = json_object_get(j, "rows_per_partition");
+  printf("  partitions rewritten: %zu\n", json_object_size(parts));
+  json_object_foreach(parts, k, v)
+    printf("    %s  %lld rows\n", k, (long long)json_integer_value(v));
+#undef I
+  json_decref(j);
+}
+
+int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {
+      {"date", required_argument, 0, 'D'},
+      {"data", required_argument, 0, 'd'},
+      {"input", required_argument, 0, 'i'},
+      {"json", no_argument, 0, 'j'},
+      {"threads", required_argument, 0, 't'},
+      {"timezone", required_argument, 0, 'z'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  const char *data_opt = NULL, *tz_opt = NULL;
+  int have_date = 0, json = 0;
+  uint64_t threads = 2;
+  txf_date date;
+  const char **inputs = txf_xcalloc((size_t)argc + 1, sizeof *inputs);
+  size_t n_inputs = 0;
+  int c, rc;
+  while ((c = txf_cli_getopt("clean", argc, argv, ":h", opts)) != -1) {
+    switch (c) {
+    case 'D':
+      if ((rc = txf_cli_parse_date("clean", "--date", optarg, &date)) != 0) {
+        free(inputs);
+        return rc;
+      }
+      have_date = 1;
+      break;
+    case 'd':
+      data_opt = optarg;
+      break;
+    case 'i':
+      inputs[n_inputs++] = optarg;
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 't':
+      if (txf_parse_u64(optarg, &threads) || threads < 1 || threads > 8) {
+        free(inputs);
+        return txf_cli_usage_error("clean", "--threads: '%s' is not 1..8",
+                                   optarg);
+      }
+      break;
+    case 'z':
+      tz_opt = optarg;
+      break;
+    case 'h':
+      free(inputs);
+      return txf_cli_help(usage);
+    default:
+      free(inputs);
+      return TXF_EXIT_USAGE;
+    }
+  }
+  if (optind != argc) {
+    free(inputs);
+    return txf_cli_usage_error("clean", "unexpected argument '%s'",
+                               argv[optind]);
+  }
+  if (!have_date) {
+    free(inputs);
+    return txf_cli_usage_error("clean", "--date is required");
+  }
+  /* --input paths are relative to where the command was started */
+  for (size_t i = 0; i < n_inputs; i++)
+    inputs[i] = txf_path_abs(ctx->cwd, inputs[i]);
+  txf_err err;
+  txf_err_clear(&err);
+  char *data = NULL;
+  txf_store *store = NULL;
+  char *report = NULL;
+  rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
+  const char *tz = tz_opt;
+  if (!rc && !tz) {
+    txf_project *p;
+    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
+    txf_err_clear(&err);
+  }
+  if (!rc)
+    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  if (!rc) {
+    txf_clean_opts o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = data;
+    o.ingest_date = date;
+    o.inputs = n_inputs ? inputs : NULL;
+    o.n_inputs = n_inputs;
+    o.timezone = tz;
+    o.threads = (int)threads;
+    o.log = &ctx->log;
+    o.now_us = txf_ctx_now(ctx);
+    /* Crash injection for the recovery tests: TXNFLOW_CRASH_AT=step:n */
+    char *crash = getenv("TXNFLOW_CRASH_AT") ? txf_xstrdup(
+                                                   getenv("TXNFLOW_CRASH_AT"))
+                                             : NULL;
+    if (crash && strchr(crash, ':')) {
+      char *colon = strchr(crash, ':');
+      *colon = '\0';
+      o.crash_step = crash;
+      o.crash_n = atoi(colon + 1);
+    }
+    txf_progress prog;
+    txf_progress_start(&prog, "clean", 0);
+    o.progress = &prog;
+    rc = txf_clean_run(&o, store, &report, &err);
+    txf_progress_finish(&prog);
+    free(crash);
+  }
+  if (!rc) {
+    if (json)
+      printf("%s\n", report);
+    else
+      print_human(report);
+  } else if (store && rc != TXF_ELOCKED) {
+    /* a failed run is recorded too, so status shows it */
+    sqlite3_stmt *st;
+    txf_err e2;
+    if (txf_store_prepare(store,
+                          "INSERT INTO clean_runs(ingest_date, started_at_us,"
+                          " ended_at_us, state, error) VALUES (?1, ?2, ?3,"
+                          " 'failed', ?4)",
+                          &st, &e2) == 0) {
+      char d[11];
+      sqlite3_bind_text(st, 1, txf_date_format(date, d), -1,
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, txf_ctx_now(ctx));
+      sqlite3_bind_int64(st, 3, txf_ctx_now(ctx));
+      sqlite3_bind_text(st, 4, err.msg, -1, SQLITE_TRANSIENT);
+      sqlite3_step(st);
+      sqlite3_finalize(st);
+    }
+  }
+  for (size_t i = 0; i < n_inputs; i++)
+    free((char *)inputs[i]);
+  free(inputs);
+  free(report);
+  free(data);
+  txf_store_close(store);
+  return rc ? txf_cli_fail("clean", &err) : TXF_EXIT_OK;
+}
