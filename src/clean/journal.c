@@ -54,19 +54,38 @@ static void prune_dirs(char *dir, const char *stop) {
   }
 }
 
+static int add_dir(char ***dirs, size_t *n, const char *path) {
+  char *d = txf_xstrdup(path);
+  *strrchr(d, '/') = '\0';
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp((*dirs)[i], d) == 0) {
+      free(d);
+      return 0;
+    }
+  *dirs = txf_xrealloc(*dirs, (*n + 1) * sizeof **dirs);
+  (*dirs)[(*n)++] = d;
+  return 0;
+}
+
+/* Renames are plain rename(2)s; the directories they touched are fsynced
+ * once each at the end, before the journal is removed. */
 static int apply_ops(const char *data_dir, json_t *ops,
                      const txf_clean_opts *o, txf_err *err) {
   int crash_n = 0;
+  char **dirs = NULL;
+  size_t n_dirs = 0;
+  int rc = 0;
   size_t i;
   json_t *op;
   json_array_foreach(ops, i, op) {
     const char *from = json_string_value(json_array_get(op, 0));
     const char *to = json_string_value(json_array_get(op, 1));
-    if (!to)
-      return txf_err_set(err, TXF_ECORRUPT, "journal: op %zu has no target",
-                         i);
+    if (!to) {
+      rc = txf_err_set(err, TXF_ECORRUPT, "journal: op %zu has no target",
+                       i);
+      break;
+    }
     char *to_abs = txf_path_join(data_dir, to);
-    int rc = 0;
     if (from) {
       char *from_abs = txf_path_join(data_dir, from);
       if (txf_fs_exists(from_abs)) {
@@ -74,8 +93,9 @@ static int apply_ops(const char *data_dir, json_t *ops,
         *strrchr(dir, '/') = '\0';
         rc = txf_fs_mkdirs(dir, err);
         free(dir);
-        if (!rc)
-          rc = txf_fs_rename(from_abs, to_abs, 0, err);
+        if (!rc && rename(from_abs, to_abs) != 0)
+          rc = txf_err_errno(err, TXF_EIO, "rename %s -> %s", from, to);
+        add_dir(&dirs, &n_dirs, to_abs);
       } else if (!txf_fs_exists(to_abs)) {
         rc = txf_err_set(err, TXF_ECORRUPT,
                          "journal: neither %s nor %s exists", from, to);
@@ -95,11 +115,17 @@ static int apply_ops(const char *data_dir, json_t *ops,
     }
     free(to_abs);
     if (rc)
-      return rc;
+      break;
     if (o)
       crash_point(o, "apply", &crash_n);
   }
-  return 0;
+  for (size_t k = 0; k < n_dirs; k++) {
+    if (!rc && txf_fs_is_dir(dirs[k]))
+      rc = txf_fs_fsync_dir(dirs[k], err);
+    free(dirs[k]);
+  }
+  free(dirs);
+  return rc;
 }
 
 /* Record the run in the metadata database unless it is there already. */

@@ -1,0 +1,169 @@
+#!/bin/bash
+# txnflow clean on hand-made batches: validation, quarantine, dedup rules,
+# reconciliation, idempotence, lock.
+. "$(dirname "$0")/../lib/test-lib.sh"
+
+HDR=transaction_id,customer_id,card_id,merchant_id,txn_ts,amount,currency,mcc,status,is_refund,channel,ingested_at,original_transaction_id
+
+# silver rows as CSV, for comparisons
+silver() {
+	txnflow sql --format csv "SELECT transaction_id, epoch_us(txn_ts) AS ts, amount, currency, mcc, status, is_refund, channel, epoch_us(ingested_at) AS ing, original_transaction_id AS orig, source_file, ingest_date, year, month, day FROM read_parquet('$1/silver/transactions/**/*.parquet', hive_partitioning = true) ORDER BY transaction_id"
+}
+
+test_expect_success 'clean --help has usage, options and an example' '
+	txnflow clean --help >out &&
+	test_grep "^usage: txnflow clean" out &&
+	test_grep "^Example" out &&
+	txnflow audit --help >out &&
+	test_grep "^Example" out
+'
+
+test_expect_success 'clean needs --date' '
+	test_expect_code 2 txnflow clean --data d 2>err &&
+	test_grep "date" err
+'
+
+test_expect_success 'every reason code, with file and line' '
+	{
+	echo "$HDR" &&
+	echo "T1,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	printf "T2,C1,K1,M\\377,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00,\\n" &&
+	echo "T3,C1,K1,M1,2025-09-01T10:00:00+09:00,1\"00,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T4,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos" &&
+	echo ",C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T6,C1,K1,M1,2025-09-01T10:00:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T7,C1,K1,M1,2025-09-01T10:00:00+09:00,12.345,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T8,C1,K1,M1,2025-09-01T10:00:00+09:00,0,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T9,C1,K1,M1,2025-09-01T10:00:00+09:00,-5,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T10,C1,K1,M1,2025-09-01T10:00:00+09:00,100,ABC,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T11,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,541,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T12,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,settled,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T13,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,maybe,pos,2025-09-01T10:00:01+09:00," &&
+	echo "T14,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,atm,2025-09-01T10:00:01+09:00," &&
+	echo "T15,C1,K1,M1,2025-02-30T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	printf "T16,C1,K1,M1,2025-09-01T10:00:00+09:00,1.5,usd,0742,APPROVED,Yes,Online,2025-09-01T01:00:01Z,T1\\r\\n"
+	} >batch.csv &&
+	txnflow clean --data d --date 2025-09-01 --input batch.csv --json >rep.json &&
+	test_grep "\"lines_read\": 16" rep.json &&
+	test_grep "\"inserted\": 2" rep.json &&
+	test_grep "\"quarantined\": 14" rep.json &&
+	test_grep "\"reconciled\": true" rep.json &&
+	Q=d/quarantine/transactions/ingest_date=2025-09-01 &&
+	cut -d, -f2,3 $Q/rejects.csv >got &&
+	cat >want <<-\EOF &&
+	line,reason
+	2,invalid_utf8
+	3,stray_quote
+	4,wrong_columns
+	5,empty_id
+	6,bad_timestamp
+	7,bad_amount
+	8,bad_amount
+	9,bad_amount
+	10,bad_currency
+	11,bad_mcc
+	12,unknown_enum
+	13,unknown_enum
+	14,unknown_enum
+	15,bad_timestamp
+	EOF
+	test_cmp want got &&
+	test_grep "^file,line,reason,detail" $Q/rejects.csv &&
+	test "$(sed -n 1p $Q/rejected_lines.csv)" = "$HDR" &&
+	sed -n 3,16p batch.csv >want_lines &&
+	sed -n 2,15p $Q/rejected_lines.csv >got_lines &&
+	cmp want_lines got_lines
+'
+
+test_expect_success 'valid rows are typed and normalized' '
+	silver d >got &&
+	cat >want <<-\EOF &&
+	transaction_id,ts,amount,currency,mcc,status,is_refund,channel,ing,orig,source_file,ingest_date,year,month,day
+	T1,1756688400000000,100.00,KRW,5411,approved,false,pos,1756688401000000,,'"$TRASH"'/batch.csv,2025-09-01,2025,09,01
+	T16,1756688400000000,1.50,USD,0742,approved,true,online,1756688401000000,T1,'"$TRASH"'/batch.csv,2025-09-01,2025,09,01
+	EOF
+	test_cmp want got
+'
+
+test_expect_success 'a rerun changes no byte and counts duplicates' '
+	(cd d && find silver quarantine -type f | sort | xargs sha256sum) >before &&
+	txnflow clean --data d --date 2025-09-01 --input batch.csv --json >rep2.json &&
+	test_grep "\"duplicates\": 2" rep2.json &&
+	test_grep "\"partitions_rewritten\": \[\]" rep2.json &&
+	(cd d && find silver quarantine -type f | sort | xargs sha256sum) >after &&
+	test_cmp before after
+'
+
+test_expect_success 'latest ingested_at wins; stale never replaces; a move leaves the old partition' '
+	{
+	echo "$HDR" &&
+	echo "A,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,pending,false,pos,2025-09-01T10:00:00+09:00," &&
+	echo "A,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-02T10:00:00+09:00," &&
+	echo "A,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,pending,false,pos,2025-09-01T10:00:00+09:00," &&
+	echo "B,C,K,M,2025-09-01T08:59:59+09:00,200,KRW,5411,approved,false,pos,2025-09-02T10:00:00+09:00,"
+	} >b1.csv &&
+	txnflow clean --data m --date 2025-09-02 --input b1.csv --json >r1.json &&
+	test_grep "\"inserted\": 2" r1.json && test_grep "\"stale\": 2" r1.json &&
+	{
+	echo "$HDR" &&
+	echo "A,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,pending,false,pos,2025-09-01T10:00:00+09:00," &&
+	echo "B,C,K,M,2025-08-31T10:00:00+09:00,200,KRW,5411,reversed,false,pos,2025-09-03T10:00:00+09:00,"
+	} >b2.csv &&
+	txnflow clean --data m --date 2025-09-03 --input b2.csv --json >r2.json &&
+	test_grep "\"updated\": 1" r2.json && test_grep "\"stale\": 1" r2.json &&
+	silver m | cut -d, -f1,6,13-15 >got &&
+	printf "transaction_id,status,year,month,day\nA,approved,2025,09,01\nB,reversed,2025,08,31\n" >want &&
+	test_cmp want got &&
+	txnflow sql "SELECT count(*) FROM read_parquet('"'"'m/silver/transactions/year=2025/month=09/day=01/*.parquet'"'"')" >n &&
+	test_grep "^1$" n
+'
+
+test_expect_success 'ties on ingested_at are resolved the same in any order' '
+	{
+	echo "$HDR" &&
+	echo "X,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:00+09:00,"
+	} >t1.csv &&
+	{
+	echo "$HDR" &&
+	echo "X,C,K,M,2025-09-01T10:00:00+09:00,100,KRW,5411,declined,false,pos,2025-09-01T10:00:00+09:00,"
+	} >t2.csv &&
+	txnflow clean --data o1 --date 2025-09-01 --input t1.csv >/dev/null &&
+	txnflow clean --data o1 --date 2025-09-02 --input t2.csv --json >r.json &&
+	test_grep "\"ties\": 1" r.json &&
+	txnflow clean --data o2 --date 2025-09-02 --input t2.csv >/dev/null &&
+	txnflow clean --data o2 --date 2025-09-01 --input t1.csv >/dev/null &&
+	silver o1 | cut -d, -f1,6 >a && silver o2 | cut -d, -f1,6 >b &&
+	test_cmp a b
+'
+
+test_expect_success 'metadata: clean_runs, quarantine_counts, partition_commits' '
+	sqlite3 d/txnflow.db "SELECT count(*) FROM clean_runs WHERE state = '"'"'success'"'"' AND lines_read = inserted + updated + duplicates + stale + quarantined" >n &&
+	test_grep "^2$" n &&
+	sqlite3 d/txnflow.db "SELECT reason, n FROM quarantine_counts WHERE clean_id = 1 ORDER BY reason" >q &&
+	test_grep "^bad_amount|3$" q &&
+	sqlite3 d/txnflow.db "SELECT partition, n_rows FROM partition_commits" >p &&
+	test_grep "^2025-09-01|2$" p
+'
+
+test_expect_success 'a second clean waits for nobody: locked' '
+	exec 9>d/.clean.lock && flock -n 9 &&
+	test_expect_code 1 txnflow clean --data d --date 2025-09-01 --input batch.csv 2>err &&
+	test_grep "another clean is running" err
+'
+
+test_expect_success 'audit agrees, then finds a deleted partition' '
+	txnflow audit --data m >out &&
+	test_grep "audit: ok" out &&
+	rm m/silver/transactions/year=2025/month=08/day=31/part-00000.parquet &&
+	test_expect_code 1 txnflow audit --data m >out 2>err &&
+	test_grep "B: missing from silver" out
+'
+
+test_expect_success 'a wrong header fails the batch and writes nothing' '
+	printf "id,amount\n1,2\n" >bad.csv &&
+	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_grep "bronze header" err &&
+	test_path_is_missing h/silver/transactions
+'
+
+test_done

@@ -1,0 +1,161 @@
+#include <stdlib.h>
+
+#include "../../lib/unit.h"
+#include "clean/internal.h"
+
+TEST(clean_amount_parsing) {
+  int64_t m;
+  ASSERT_OK(parse_amount("100", 3, &m), (txf_err *)0);
+  ASSERT_EQ_I64(m, 10000);
+  ASSERT_OK(parse_amount("1.5", 3, &m), (txf_err *)0);
+  ASSERT_EQ_I64(m, 150);
+  ASSERT_OK(parse_amount("0.01", 4, &m), (txf_err *)0);
+  ASSERT_EQ_I64(m, 1);
+  ASSERT_OK(parse_amount("007.25", 6, &m), (txf_err *)0);
+  ASSERT_EQ_I64(m, 725);
+  ASSERT_OK(parse_amount("9999999999999999.99", 19, &m), (txf_err *)0);
+  ASSERT_EQ_I64(m, INT64_C(999999999999999999));
+  static const char *const bad[] = {"", "0", "0.00", "-5", "+5", "1.", ".5",
+                                    "1.234", "1e3", "1,000", " 1", "abc",
+                                    "10000000000000000", "1.2.3"};
+  for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++)
+    if (parse_amount(bad[i], strlen(bad[i]), &m) == 0)
+      unit_fail(__FILE__, __LINE__, "amount '%s' accepted", bad[i]);
+}
+
+TEST(clean_currency_codes) {
+  ASSERT(iso4217_known("KRW"));
+  ASSERT(iso4217_known("USD"));
+  ASSERT(iso4217_known("JPY"));
+  ASSERT(iso4217_known("EUR"));
+  ASSERT(iso4217_known("AED"));
+  ASSERT(iso4217_known("ZWL"));
+  ASSERT(!iso4217_known("ABC"));
+  ASSERT(!iso4217_known("XXX"));
+  ASSERT(!iso4217_known("XTS"));
+}
+
+static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
+                               char *detail) {
+  static txf_tz *tz; /* test-local cache, freed at process exit */
+  txf_err err;
+  if (!tz)
+    ASSERT_OK(txf_tz_load(&tz, "Asia/Seoul", &err), &err);
+  txf_csv_reader *r = txf_csv_reader_open_mem(line, strlen(line), "t", 13);
+  txf_csv_record rec;
+  int has;
+  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+  ASSERT(has);
+  txf_reject_reason why = clean_validate(&rec, row, a, tz, detail, 160);
+  txf_csv_reader_free(r);
+  return why;
+}
+
+#define GOOD "T1,C1,K1,M1,2025-09-01T08:59:59+09:00,12.5,krw,0742,Pending,T,Mobile,2025-09-01T00:00:00Z,"
+
+TEST(clean_validate_normalizes_a_good_line) {
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  crow row;
+  char detail[160];
+  ASSERT_EQ_I64(check(GOOD "\n", &row, &a, detail), TXF_REJ_NONE);
+  ASSERT_EQ_I64(row.amount_minor, 1250);
+  ASSERT_EQ_MEM(row.currency, "KRW", 3);
+  ASSERT_EQ_I64(row.mcc, 742);
+  ASSERT_EQ_I64(row.status, ST_PENDING);
+  ASSERT_EQ_I64(row.channel, CH_MOBILE);
+  ASSERT_EQ_I64(row.is_refund, 1);
+  ASSERT_EQ_I64(row.has_orig, 0);
+  /* 08:59:59 in Seoul is the previous day in UTC, but the event date is
+   * the local one */
+  ASSERT_EQ_I64(row.event_day, txf_date_from_ymd(2025, 9, 1).days);
+  ASSERT_EQ_I64(row.txn_ts_us, INT64_C(1756684799000000));
+  ASSERT_EQ_MEM(crow_s(&row, S_CARD), "K1", 2);
+  txf_arena_release(&a);
+}
+
+TEST(clean_validate_reasons) {
+  static const struct {
+    const char *line;
+    txf_reject_reason want;
+  } cases[] = {
+      {"T1,C1,K1,M1\n", TXF_REJ_WRONG_COLUMNS},
+      {GOOD ",extra\n", TXF_REJ_WRONG_COLUMNS},
+      {" ,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,0742,pending,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_EMPTY_ID},
+      {"T1,C1,K1,M\xC3\x28,2025-09-01T08:59:59+09:00,1,KRW,0742,pending,t,"
+       "pos,2025-09-01T00:00:00Z,\n",
+       TXF_REJ_INVALID_UTF8},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59,1,KRW,0742,pending,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_BAD_TIMESTAMP},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,0742,pending,t,pos,"
+       "2025-09-01,\n",
+       TXF_REJ_BAD_TIMESTAMP},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRX,0742,pending,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_BAD_CURRENCY},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,742,pending,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_BAD_MCC},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,0742,pending ,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_UNKNOWN_ENUM},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,0742,pending,2,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_UNKNOWN_ENUM},
+      {"T1,C1,K1,M1,2025-09-01T08:59:59+09:00,1\"0,KRW,0742,pending,t,pos,"
+       "2025-09-01T00:00:00Z,\n",
+       TXF_REJ_STRAY_QUOTE},
+  };
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  for (size_t i = 0; i < TXF_ARRAY_LEN(cases); i++) {
+    crow row;
+    char detail[160];
+    txf_reject_reason got = check(cases[i].line, &row, &a, detail);
+    if (got != cases[i].want)
+      unit_fail(__FILE__, __LINE__, "case %zu: got %s, want %s (%s)", i,
+                txf_reject_reason_name(got),
+                txf_reject_reason_name(cases[i].want), detail);
+  }
+  txf_arena_release(&a);
+}
+
+TEST(clean_version_order_and_tie_rule) {
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  crow x, y, z;
+  char d[160];
+  ASSERT_EQ_I64(check(GOOD "\n", &x, &a, d), TXF_REJ_NONE);
+  ASSERT_EQ_I64(check(GOOD "\n", &y, &a, d), TXF_REJ_NONE);
+  /* same content: same hash, a duplicate */
+  ASSERT_EQ_I64(version_cmp(&x, &y), 0);
+  /* same ingested_at, other status: a tie, decided by the content hash,
+   * the same both ways round */
+  ASSERT_EQ_I64(check("T1,C1,K1,M1,2025-09-01T08:59:59+09:00,12.5,KRW,0742,"
+                      "approved,true,mobile,2025-09-01T09:00:00+09:00,\n",
+                      &z, &a, d),
+                TXF_REJ_NONE);
+  int c = version_cmp(&x, &z);
+  ASSERT(c != 0);
+  ASSERT_EQ_I64(version_cmp(&z, &x), -c);
+  ASSERT_EQ_I64(c > 0, x.h0 > z.h0 || (x.h0 == z.h0 && x.h1 > z.h1));
+  /* a later ingested_at always wins */
+  z.ingested_at_us += 1;
+  ASSERT_EQ_I64(version_cmp(&z, &x), 1);
+  txf_arena_release(&a);
+}
+
+TEST(clean_hash_is_stable) {
+  /* The tie rule and the index depend on these values: changing the hash
+   * changes which version wins a tie, so it must not change silently. */
+  uint64_t h[2];
+  txf_hash128("", 0, 0, h);
+  ASSERT_EQ_U64(h[0], 0);
+  ASSERT_EQ_U64(h[1], 0);
+  txf_hash128("hello", 5, 0, h);
+  ASSERT_EQ_U64(h[0], UINT64_C(0xcbd8a7b341bd9b02));
+  ASSERT_EQ_U64(h[1], UINT64_C(0x5b1e906a48ae1d19));
+}
