@@ -96,6 +96,18 @@ int cmd_demo(int argc, char **argv, txf_ctx *ctx) {
   int rc = step(ctx, gen);
   if (rc)
     return TXF_EXIT_FAIL;
+  /* clean each day in order, then audit the lake against the truth */
+  for (uint64_t i = 0; i < days; i++) {
+    char d[11];
+    txf_date_format((txf_date){txf_date_from_ymd(2025, 9, 1).days + (int32_t)i},
+                    d);
+    const char *clean[] = {"clean", "--date", d, NULL};
+    if (step(ctx, clean))
+      return TXF_EXIT_FAIL;
+  }
+  static const char *const audit[] = {"audit", NULL};
+  if (step(ctx, audit))
+    return TXF_EXIT_FAIL;
   static const char *const status[] = {"status", NULL};
   rc = step(ctx, status);
   if (rc)

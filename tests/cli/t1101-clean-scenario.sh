@@ -4,7 +4,7 @@
 # generator's truth finds nothing; silver is byte-identical in all three.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-ROWS=${CLEAN_SCENARIO_ROWS:-1500}
+ROWS=${CLEAN_SCENARIO_ROWS:-1000}
 DAYS="01 02 03 04 05 06 07 08 09 10 11"
 
 lake_sums() {

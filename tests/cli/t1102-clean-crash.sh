@@ -8,12 +8,12 @@ lake_sums() {
 	(cd "$1" && find silver quarantine -type f | sort | xargs sha256sum)
 }
 
-# every file of lake $1 has the content it had in $2 (old) or $3 (new)
+# every file of lake $1 has the content it had in $2 (old) or $3 (new):
+# each partition, shard and quarantine file is replaced whole
 old_or_new() {
-	lake_sums "$1" | while read -r sum path; do
-		grep -q "^$sum  $path\$" "$2" || grep -q "^$sum  $path\$" "$3" || {
-			echo "$path is neither old nor new"; return 1; }
-	done
+	sort -u "$2" "$3" >both &&
+	lake_sums "$1" | sort | comm -23 - both >mixed &&
+	if test -s mixed; then echo "neither old nor new:"; cat mixed; return 1; fi
 }
 
 test_expect_success 'setup: a lake after day 1, and the reference after day 2' '
@@ -34,19 +34,18 @@ crash_at() {
 	[ $rc = 3 ] || [ $rc = 0 ] || { echo "exit $rc at $1"; return 1; }
 	old_or_new c old new || return 1
 	txnflow clean --data c --date 2025-09-02 >/dev/null &&
-	lake_sums c >got && test_cmp new got &&
-	txnflow audit --data c >/dev/null
+	lake_sums c >got && test_cmp new got
 }
 
 test_expect_success 'injected exits at every commit step converge' '
 	n_apply=$(grep -c "" new) &&
-	for s in stage:1 stage:2 stage:3 journal:1 meta:1 done:1; do
+	for s in stage:1 stage:2 journal:1 meta:1 done:1; do
 		crash_at $s || return 1
 	done &&
-	i=1 && while [ $i -le $((n_apply + 2)) ]; do
+	for i in 1 $((n_apply / 2)) $((n_apply + 5)); do
 		crash_at apply:$i || return 1
-		i=$((i + 3))
-	done
+	done &&
+	txnflow audit --data c >/dev/null
 '
 
 test_expect_success 'a crash after commit is finished by the clean of another date' '
@@ -59,10 +58,10 @@ test_expect_success 'a crash after commit is finished by the clean of another da
 '
 
 test_expect_success 'kill -9 at random moments converges' '
-	i=0 && while [ $i -lt ${CRASH_KILLS:-12} ]; do
-		rm -rf k && cp -r base k &&
+	i=0 && while [ $i -lt ${CRASH_KILLS:-5} ]; do
+		rm -rf k && cp -r base k || return 1
 		"$TXNFLOW" clean --data k --date 2025-09-02 >/dev/null 2>&1 &
-		pid=$! &&
+		pid=$!
 		sleep 0.$(( (RANDOM % 9) + 1 ))$((RANDOM % 10)) &&
 		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 		old_or_new k old new || return 1
