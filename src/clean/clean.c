@@ -149,6 +149,8 @@ typedef struct run {
   int64_t quarantined;
   int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
   FILE *q_lines, *q_rejects;
+  txf_arena **arenas; /* strings of the batch's rows, one per chunk */
+  size_t n_arenas, cap_arenas;
   jop *ops;
   size_t n_ops, cap_ops;
   int stage_crash;
@@ -192,6 +194,159 @@ static int header_ok(const txf_csv_record *rec) {
   return 1;
 }
 
+/* Reading is split in two: this thread splits the file into records
+ * (cheap, sequential) and copies them into chunks; validation (UTF-8,
+ * timestamps, hashes: the expensive part) runs on every thread, one chunk
+ * each; results are collected in file order, so quarantine and row order
+ * do not depend on the thread count. */
+#define CHUNK_RECS 32768
+
+typedef struct crec {
+  uint32_t raw_off, raw_len;
+  uint32_t f_off;     /* index of its first field in chunk.fields */
+  uint16_t n_fields;  /* as read (fields kept only when 13) */
+  uint8_t crlf, bad_quote, too_long, has_term;
+  int64_t record_no;
+} crec;
+
+typedef struct chunk {
+  txf_buf data;        /* raw records and copied fields */
+  crec *recs;
+  size_t n, cap;
+  uint32_t *fields;    /* (offset, length) pairs into data */
+  size_t n_fields, cap_fields;
+  crow *rows;          /* per record, valid or not */
+  uint8_t *why;        /* reason per record */
+  char (*detail)[160]; /* detail per rejected record */
+  txf_arena *strings;  /* owned by the run once collected */
+} chunk;
+
+static void chunk_add(chunk *c, const txf_csv_record *rec) {
+  if (c->n == c->cap) {
+    c->cap = c->cap ? 2 * c->cap : 1024;
+    c->recs = txf_xrealloc(c->recs, c->cap * sizeof *c->recs);
+  }
+  crec *x = &c->recs[c->n++];
+  x->raw_off = (uint32_t)c->data.len;
+  x->raw_len = (uint32_t)rec->raw_len;
+  (void)txf_buf_append(&c->data, rec->raw, rec->raw_len);
+  x->crlf = rec->term[0] == '\r';
+  x->has_term = rec->term[0] != '\0';
+  x->bad_quote = (uint8_t)rec->bad_quote;
+  x->too_long = (uint8_t)rec->too_long;
+  x->record_no = rec->record_no;
+  x->n_fields = rec->n_fields > 0xffff ? 0xffff : (uint16_t)rec->n_fields;
+  x->f_off = (uint32_t)c->n_fields;
+  if (rec->n_fields != TXF_BRONZE_N_COLS)
+    return;
+  if (c->n_fields + 2 * TXF_BRONZE_N_COLS > c->cap_fields) {
+    c->cap_fields = c->cap_fields ? 2 * c->cap_fields : 4096;
+    c->fields = txf_xrealloc(c->fields, c->cap_fields * sizeof *c->fields);
+  }
+  for (int i = 0; i < TXF_BRONZE_N_COLS; i++) {
+    const char *f = rec->field[i];
+    uint32_t off;
+    if (f >= rec->raw && f + rec->field_len[i] <= rec->raw + rec->raw_len) {
+      off = x->raw_off + (uint32_t)(f - rec->raw);
+    } else { /* unescaped copy: keep it in the chunk */
+      off = (uint32_t)c->data.len;
+      (void)txf_buf_append(&c->data, f, rec->field_len[i]);
+    }
+    c->fields[c->n_fields++] = off;
+    c->fields[c->n_fields++] = rec->field_len[i];
+  }
+}
+
+typedef struct vjob {
+  chunk *c;
+  const txf_tz *tz;
+} vjob;
+
+static void *validate_chunk(void *arg) {
+  vjob *j = arg;
+  chunk *c = j->c;
+  c->rows = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->rows);
+  c->why = txf_xmalloc(c->n ? c->n : 1);
+  c->detail = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->detail);
+  c->strings = txf_xmalloc(sizeof *c->strings);
+  txf_arena_init(c->strings, 1 << 20);
+  txf_csv_record rec;
+  memset(&rec, 0, sizeof rec);
+  for (size_t i = 0; i < c->n; i++) {
+    const crec *x = &c->recs[i];
+    rec.raw = c->data.data + x->raw_off;
+    rec.raw_len = x->raw_len;
+    rec.n_fields = x->n_fields;
+    rec.bad_quote = x->bad_quote;
+    rec.too_long = x->too_long;
+    rec.record_no = x->record_no;
+    if (x->n_fields == TXF_BRONZE_N_COLS)
+      for (int k = 0; k < TXF_BRONZE_N_COLS; k++) {
+        rec.field[k] = c->data.data + c->fields[x->f_off + 2 * k];
+        rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
+      }
+    c->why[i] = (uint8_t)clean_validate(&rec, &c->rows[i], c->strings, j->tz,
+                                        c->detail[i], sizeof c->detail[i]);
+  }
+  return NULL;
+}
+
+static void chunk_reset(chunk *c) {
+  txf_buf_reset(&c->data);
+  c->n = 0;
+  c->n_fields = 0;
+  free(c->rows);
+  free(c->why);
+  free(c->detail);
+  c->rows = NULL;
+  c->why = NULL;
+  c->detail = NULL;
+  c->strings = NULL;
+}
+
+static void chunk_release(chunk *c) {
+  chunk_reset(c);
+  txf_buf_release(&c->data);
+  free(c->recs);
+  free(c->fields);
+}
+
+static void keep_arena(run *r, txf_arena *a) {
+  if (r->n_arenas == r->cap_arenas) {
+    r->cap_arenas = r->cap_arenas ? 2 * r->cap_arenas : 64;
+    r->arenas = txf_xrealloc(r->arenas, r->cap_arenas * sizeof *r->arenas);
+  }
+  r->arenas[r->n_arenas++] = a;
+}
+
+/* Collect chunk C (validated) in order: rows to r->rows, rejects to the
+ * quarantine files. */
+static void collect(run *r, chunk *c, uint32_t fi) {
+  const char *rel = r->src.v[fi].path;
+  for (size_t i = 0; i < c->n; i++) {
+    const crec *x = &c->recs[i];
+    if (c->why[i] == TXF_REJ_NONE) {
+      crow *row = rows_add(&r->rows);
+      *row = c->rows[i];
+      row->src = fi;
+      row->rec = (uint32_t)(x->record_no - 1);
+      r->rows.n++;
+      continue;
+    }
+    txf_reject_reason why = (txf_reject_reason)c->why[i];
+    r->by_reason[why]++;
+    r->quarantined++;
+    fwrite(c->data.data + x->raw_off, 1, x->raw_len, r->q_lines);
+    fputs(x->crlf ? "\r\n" : "\n", r->q_lines);
+    csv_field(r->q_rejects, rel, strlen(rel));
+    fprintf(r->q_rejects, ",%lld,%s,", (long long)(x->record_no - 1),
+            txf_reject_reason_name(why));
+    csv_field(r->q_rejects, c->detail[i], strlen(c->detail[i]));
+    fputc('\n', r->q_rejects);
+  }
+  keep_arena(r, c->strings);
+}
+
 /* Read and validate one file: valid rows into r->rows, bad lines to the
  * quarantine files. */
 static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
@@ -200,49 +355,62 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   if (rc)
     return rc;
   txf_csv_record rec;
-  int has;
+  int has = 1;
   rc = txf_csv_reader_next(rd, &rec, &has, err);
   if (!rc && (!has || !header_ok(&rec)))
     rc = txf_err_set(err, TXF_EPARSE,
                      "%s: the first line is not the bronze header (%s,...)",
                      abs_path, txf_bronze_columns[0]);
-  char detail[160];
-  const char *rel = r->src.v[fi].path;
+  int nt = r->o->threads < 1 ? 1 : r->o->threads > 8 ? 8 : r->o->threads;
+  chunk ch[8];
+  memset(ch, 0, sizeof ch);
+  for (int t = 0; t < nt; t++)
+    txf_buf_init(&ch[t].data, 0);
   int64_t n = 0;
-  while (!rc) {
-    rc = txf_csv_reader_next(rd, &rec, &has, err);
-    if (rc || !has)
-      break;
-    n++;
-    crow *row = rows_add(&r->rows);
-    txf_reject_reason why =
-        clean_validate(&rec, row, &r->rows.strings, r->tz, detail,
-                       sizeof detail);
-    if (why == TXF_REJ_NONE) {
-      row->src = fi;
-      row->rec = (uint32_t)(rec.record_no - 1);
-      r->rows.n++;
-      continue;
+  while (!rc && has) {
+    int used = 0;
+    for (int t = 0; t < nt && !rc && has; t++) {
+      chunk_reset(&ch[t]);
+      while (ch[t].n < CHUNK_RECS) {
+        rc = txf_csv_reader_next(rd, &rec, &has, err);
+        if (rc || !has)
+          break;
+        chunk_add(&ch[t], &rec);
+      }
+      n += (int64_t)ch[t].n;
+      used = t + 1;
     }
-    r->by_reason[why]++;
-    r->quarantined++;
-    fwrite(rec.raw, 1, rec.raw_len, r->q_lines);
-    fputs(*rec.term ? rec.term : "\n", r->q_lines);
-    csv_field(r->q_rejects, rel, strlen(rel));
-    fprintf(r->q_rejects, ",%lld,%s,", (long long)(rec.record_no - 1),
-            txf_reject_reason_name(why));
-    csv_field(r->q_rejects, detail, strlen(detail));
-    fputc('\n', r->q_rejects);
+    if (rc)
+      break;
+    vjob jobs[8];
+    pthread_t tid[8];
+    int started[8] = {0};
+    for (int t = 0; t < used; t++) {
+      jobs[t] = (vjob){&ch[t], r->tz};
+      if (t > 0)
+        started[t] = pthread_create(&tid[t], NULL, validate_chunk,
+                                    &jobs[t]) == 0;
+    }
+    if (used > 0)
+      validate_chunk(&jobs[0]);
+    for (int t = 1; t < used; t++) {
+      if (started[t])
+        pthread_join(tid[t], NULL);
+      else
+        validate_chunk(&jobs[t]);
+    }
+    for (int t = 0; t < used; t++)
+      collect(r, &ch[t], fi);
     if (r->o->progress)
       txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
   }
-  if (r->o->progress && !rc)
-    txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
+  for (int t = 0; t < nt; t++)
+    chunk_release(&ch[t]);
   txf_csv_reader_free(rd);
   r->src_lines[fi] = n;
   r->lines_read += n;
   if (rc)
-    return txf_err_wrap(err, "%s", rel);
+    return txf_err_wrap(err, "%s", r->src.v[fi].path);
   return 0;
 }
 
@@ -735,8 +903,19 @@ static int do_run(run *r, txf_store *store, char **report_json,
                        "quarantined = %lld; nothing committed",
                        (long long)r->lines_read, (long long)accounted);
   }
-  char *text = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  /* the reconciliation first, then the partitions, then the rest */
+  static const char *const order[] = {
+      "run_id", "ingest_date", "timezone", "lines_read", "inserted",
+      "updated", "duplicates", "stale", "quarantined",
+      "quarantined_by_reason", "ties", "lineage_moves", "reconciled",
+      "partitions_rewritten", "rows_per_partition", "files", NULL};
+  json_t *out = json_object();
+  for (const char *const *k = order; *k; k++)
+    json_object_set(out, *k, json_object_get(rep, *k));
+  json_object_update_missing(out, rep);
   json_decref(rep);
+  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(out);
   crash_point(o, "stage", &r->stage_crash);
 
   /* commit */
@@ -816,6 +995,11 @@ out:
   }
   free(r.ops);
   rows_release(&r.rows);
+  for (size_t i = 0; i < r.n_arenas; i++) {
+    txf_arena_release(r.arenas[i]);
+    free(r.arenas[i]);
+  }
+  free(r.arenas);
   csources_release(&r.src);
   free(r.src_lines);
   free(r.staging);
