@@ -1,6 +1,6 @@
 #!/bin/bash
 # The short libFuzzer run of the Parquet reader (tests/fuzz/f20-parquet.sh
-# short: ~25 s under ASan/UBSan), so it counts in make test's summary.
+# short: ~20 s under ASan/UBSan), so it counts in make test's summary.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 test_expect_success 'fuzz the Parquet reader (short)' '

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fuzz the Parquet reader with libFuzzer under ASan/UBSan.
-#   tests/fuzz/f20-parquet.sh short   ~25 s (make test, via t2001)
+#   tests/fuzz/f20-parquet.sh short   ~20 s (make test, via t2001)
 #   tests/fuzz/f20-parquet.sh long    10 min, or FUZZ_SECONDS (make fuzz)
 # The seed corpus (tests/fuzz/corpus/parquet) is read only; new inputs go
 # to build/fuzz/parquet-corpus, crashes to build/fuzz/parquet-crash-*.
@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 mode=${1:-short}
 case "$mode" in
-  short) secs=${FUZZ_SECONDS:-25} ;;
+  short) secs=${FUZZ_SECONDS:-20} ;;
   long) secs=${FUZZ_SECONDS:-600} ;;
   *) echo "usage: $0 short|long" >&2; exit 2 ;;
 esac
