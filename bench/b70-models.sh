@@ -31,12 +31,20 @@ build() {
 	label=$1
 	shift
 	t=$(now)
-	"$TXNFLOW" -C "$dir/p" models build "$@" >"$dir/build.out"
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f "%U %S %M" -o "$dir/time" \
+			"$TXNFLOW" -C "$dir/p" models build "$@" >"$dir/build.out"
+	else # no GNU time (Debian package "time"): wall clock only
+		"$TXNFLOW" -C "$dir/p" models build "$@" >"$dir/build.out"
+		echo "0 0 0" >"$dir/time"
+	fi
 	secs=$(since "$t")
 	grep -E "^  (OK|ERROR)" "$dir/build.out" | sed 's/^ */    /'
 	tail -1 "$dir/build.out" | sed 's/^/    /'
-	awk -v l="$label" -v s="$secs" -v r="$rows" 'BEGIN {
-		printf "%-28s wall %7.1f s  %9.0f silver rows/s\n", l, s, r / s }'
+	awk -v l="$label" -v s="$secs" -v r="$rows" -v t="$(cat "$dir/time")" 'BEGIN {
+		split(t, a, " ")
+		printf "%-28s wall %7.1f s  %9.0f silver rows/s  cpu %7.1f s  %6.0f MiB peak RSS\n",
+			l, s, r / s, a[1] + a[2], a[3] / 1024 }'
 }
 
 build "models build (first, full)" --vars "{run_date: \"$D\"}"
@@ -44,4 +52,5 @@ build "models build (incremental)" --vars "{run_date: \"$D\", dates: [\"$D\"]}"
 fact=$("$TXNFLOW" -C "$dir/p" sql --format csv "SELECT count(*) FROM fact_transactions" | tail -1)
 echo "fact_transactions $fact rows; warehouse $(du -m "$dir/p/data/warehouse.duckdb" | cut -f1) MB"
 echo "goal: a 10M-row day's models build well inside the daily window (minutes, 2 cores)"
-echo "(measured under whatever else runs: uptime says $(uptime | sed 's/.*load/load/'))"
+echo "(cpu = user + sys of all DuckDB threads: less sensitive to other load than wall;"
+echo " uptime says $(uptime | sed 's/.*load/load/'))"
