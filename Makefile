@@ -36,14 +36,16 @@ ASAN_CFLAGS := -O1 $(ASAN_FLAGS) $(BASE_CFLAGS)
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(shell find tests/unit -name '*.c' | sort) tests/lib/unit_main.c
-GEN_SRCS := build/gen/scaffold_files.c
+GEN_SRCS := build/gen/scaffold_files.c build/gen/web_files.c
 GEN_HDRS := build/gen/commands.inc build/gen/unit_list.h
 SCAFFOLD := $(shell find scaffold -type f | sort)
+# The dashboard's pages and the pinned uPlot build (serve).
+WEB := $(shell find web -type f | sort) node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css
 
-REL_OBJS := $(SRCS:%.c=build/obj/%.o) build/obj/gen/scaffold_files.o
-REL_LIB_OBJS := $(LIB_SRCS:%.c=build/obj/%.o) build/obj/gen/scaffold_files.o
-ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o) build/asan/obj/gen/scaffold_files.o
-ASAN_LIB_OBJS := $(LIB_SRCS:%.c=build/asan/obj/%.o) build/asan/obj/gen/scaffold_files.o
+REL_OBJS := $(SRCS:%.c=build/obj/%.o) build/obj/gen/scaffold_files.o build/obj/gen/web_files.o
+REL_LIB_OBJS := $(LIB_SRCS:%.c=build/obj/%.o) build/obj/gen/scaffold_files.o build/obj/gen/web_files.o
+ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o) build/asan/obj/gen/scaffold_files.o build/asan/obj/gen/web_files.o
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=build/asan/obj/%.o) build/asan/obj/gen/scaffold_files.o build/asan/obj/gen/web_files.o
 REL_UNIT_OBJS := $(UNIT_SRCS:%.c=build/obj/%.o)
 ASAN_UNIT_OBJS := $(UNIT_SRCS:%.c=build/asan/obj/%.o)
 
@@ -64,6 +66,8 @@ build/tools/embed: tools/embed.c
 	@mkdir -p build/tools && $(CC) -O1 -std=c11 -Wall -Wextra -Werror -o $@ $<
 build/gen/scaffold_files.c: build/tools/embed $(SCAFFOLD)
 	@mkdir -p build/gen && build/tools/embed txf_scaffold scaffold $(SCAFFOLD) > $@.tmp && mv $@.tmp $@
+build/gen/web_files.c: build/tools/embed $(WEB)
+	@mkdir -p build/gen && build/tools/embed txf_web_files . $(WEB) > $@.tmp && mv $@.tmp $@
 
 build/obj/%.o: %.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,135 @@
+/* txnflow serve: the read-only governance dashboard. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "serve/serve.h"
+
+TXF_COMMAND(serve, "web dashboard: runs, quality, lineage, lake, business");
+
+static const char usage[] =
+    "usage: txnflow serve [--port N] [--bind ADDR] [--allow-remote]\n"
+    "                     [--token T] [--data DIR] [--threads N]\n"
+    "\n"
+    "Serve the dashboard (runs, data quality, lineage, lake, business) and\n"
+    "its JSON API under /api/ until interrupted (Ctrl-C or SIGTERM). It is\n"
+    "read-only and reads the metadata database, the warehouse, the models'\n"
+    "manifest and the lake; everything it shows is embedded in the binary.\n"
+    "\n"
+    "It listens on 127.0.0.1 only. Another address needs --allow-remote and\n"
+    "a token of at least 16 characters (--token, or TXNFLOW_SERVE_TOKEN in\n"
+    "the environment); clients then send 'Authorization: Bearer TOKEN' or\n"
+    "open the dashboard once with ?token=TOKEN.\n"
+    "\n"
+    "Options:\n"
+    "  --port N         TCP port (default 8080; 0 picks a free one)\n"
+    "  --bind ADDR      address to listen on (default 127.0.0.1)\n"
+    "  --allow-remote   allow a non-loopback --bind\n"
+    "  --token T        require this token on every request\n"
+    "  --data DIR       data directory (default: the project's)\n"
+    "  --threads N      worker threads (default 4)\n"
+    "  -h, --help       show this help\n"
+    "\n"
+    "Example:\n"
+    "  txnflow -C demo-project serve   # then open http://127.0.0.1:8080\n";
+
+int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
+  static const struct option opts[] = {
+      {"port", required_argument, 0, 'p'},
+      {"bind", required_argument, 0, 'b'},
+      {"allow-remote", no_argument, 0, 'R'},
+      {"token", required_argument, 0, 't'},
+      {"data", required_argument, 0, 'd'},
+      {"threads", required_argument, 0, 'T'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  txf_serve_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.bind = "127.0.0.1";
+  cfg.port = 8080;
+  const char *data_opt = NULL;
+  uint64_t v;
+  int c;
+  while ((c = txf_cli_getopt("serve", argc, argv, ":h", opts)) != -1) {
+    switch (c) {
+    case 'p':
+      if (txf_parse_u64(optarg, &v) || v > 65535)
+        return txf_cli_usage_error("serve", "--port: '%s' is not a port",
+                                   optarg);
+      cfg.port = (uint16_t)v;
+      break;
+    case 'b':
+      cfg.bind = optarg;
+      break;
+    case 'R':
+      cfg.allow_remote = 1;
+      break;
+    case 't':
+      cfg.token = optarg;
+      break;
+    case 'd':
+      data_opt = optarg;
+      break;
+    case 'T':
+      if (txf_parse_u64(optarg, &v) || v < 1 || v > 64)
+        return txf_cli_usage_error("serve", "--threads: '%s' is not 1..64",
+                                   optarg);
+      cfg.threads = (unsigned)v;
+      break;
+    case 'h':
+      return txf_cli_help(usage);
+    default:
+      return TXF_EXIT_USAGE;
+    }
+  }
+  if (optind != argc)
+    return txf_cli_usage_error("serve", "unexpected argument '%s'",
+                               argv[optind]);
+  const char *env_token = getenv("TXNFLOW_SERVE_TOKEN");
+  if (!cfg.token && env_token && *env_token)
+    cfg.token = env_token;
+  txf_err err;
+  txf_err_clear(&err);
+  char *data = NULL;
+  if (txf_ctx_data_dir(ctx, data_opt, &data, &err))
+    return txf_cli_fail("serve", &err);
+  txf_project *p = NULL;
+  if (txf_ctx_project(ctx, &p, &err) == 0) {
+    cfg.project_dir = p->dir;
+    cfg.project_name = p->name;
+    cfg.timezone = p->timezone;
+  }
+  txf_err_clear(&err);
+  cfg.data_dir = data;
+
+  /* Wait for SIGINT/SIGTERM with sigwait: block them before the server's
+   * threads start so they inherit the mask and no handler is needed. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  txf_serve *s = NULL;
+  int rc = txf_serve_start(&s, &cfg, &err);
+  if (rc) {
+    free(data);
+    if (rc == TXF_EUSAGE)
+      return txf_cli_usage_error("serve", "%s", err.msg);
+    return txf_cli_fail("serve", &err);
+  }
+  const char *host = cfg.bind;
+  int v6 = strchr(host, ':') != NULL;
+  printf("txnflow serve: http://%s%s%s:%u/ (data %s; Ctrl-C to stop)\n",
+         v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)txf_serve_port(s),
+         data);
+  fflush(stdout);
+  int sig = 0;
+  sigwait(&set, &sig);
+  txf_log_info(&ctx->log, "txnflow serve: stopping (signal %d)", sig);
+  txf_serve_stop(s);
+  free(data);
+  return TXF_EXIT_OK;
+}
