@@ -34,6 +34,8 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   });
   const problems = [];
   const page = ctx.pages()[0] || await ctx.newPage();
+  page.setDefaultTimeout(60000); // a loaded 2-core machine and a sanitizer build
+  page.setDefaultNavigationTimeout(60000);
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('requestfailed', (r) => problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
@@ -53,7 +55,7 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
     check(`${name}: page answers 200`, resp && resp.status() === 200, resp && resp.status());
     const csp = resp && resp.headers()['content-security-policy'];
     check(`${name}: strict CSP header`, csp && csp.includes("default-src 'self'") && csp.includes("frame-ancestors 'none'"), csp);
-    await page.waitForSelector('body[data-ready]', { timeout: 20000 });
+    await page.waitForSelector('body[data-ready]', { timeout: 60000 });
     const ready = await page.getAttribute('body', 'data-ready');
     check(`${name}: rendered without error`, ready !== 'error', await page.textContent('main'));
     await page.waitForTimeout(150); // let charts draw
@@ -76,14 +78,14 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   if (expect.log_date) {
     await page.click(`button[data-date="${expect.log_date}"][data-task="${expect.log_task}"]`);
     await page.click('button[data-attempt]');
-    await page.waitForSelector('#log-text', { timeout: 5000 }).catch(() => null);
+    await page.waitForSelector('#log-text', { timeout: 30000 }).catch(() => null);
     const log = await text('#log-text');
     check('runs: attempt log viewable', log !== null && log.includes(expect.log_contains), log);
   }
   // Filter by state: only failed (or SLA-missed) dates remain.
   await page.selectOption('#f-state', 'sla_missed');
   await page.click('#f-apply');
-  await page.waitForFunction((n) => document.querySelectorAll('tr[data-run-date]').length === n, expect.sla_missed_dates.length, { timeout: 5000 }).catch(() => null);
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-run-date]').length === n, expect.sla_missed_dates.length, { timeout: 30000 }).catch(() => null);
   check('runs: state filter', (await page.$$('tr[data-run-date]')).length === expect.sla_missed_dates.length);
   noProblems('runs');
 
@@ -100,7 +102,7 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
     const btn = await page.$('button:has-text("failing rows")');
     if (btn) {
       await btn.click();
-      await page.waitForSelector('#sample section', { timeout: 5000 }).catch(() => null);
+      await page.waitForSelector('#sample section', { timeout: 30000 }).catch(() => null);
       check('quality: failing-row sample shown', !!(await page.$('#sample table, #sample pre')));
     } else check('quality: failing-row sample button', !expect.has_sample);
   }

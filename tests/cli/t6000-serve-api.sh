@@ -16,7 +16,7 @@ test_expect_success 'serve starts on loopback' '
 	test_grep "^http://127.0.0.1:[0-9]*$" url
 '
 URL=$(cat "$TRASH/url" 2>/dev/null)
-C="curl -s --max-time 10"
+C="curl -s --max-time 60"
 
 test_expect_success 'pages and static files are served from the binary' '
 	for p in / /runs /quality /lineage /lake /business; do
