@@ -28,7 +28,7 @@ for t in generate clean models publish; do
 	TXNFLOW_NOW=2025-01-01T06:10:00+09:00 "$TXNFLOW" -C "$W/p" lineage record --date 2025-01-01 --task $t --event COMPLETE --run "$run" >/dev/null
 done
 start=$(date +%s%N)
-sqlite3 "$DB" <<'SQL'
+sqlite3 "$DB" >/dev/null <<'SQL'
 PRAGMA journal_mode=WAL;
 BEGIN;
 CREATE TEMP TABLE d AS

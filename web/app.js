@@ -234,11 +234,12 @@ async function pageQuality() {
 
   // Results over time: passing and failing tests per logical date.
   const byDate = new Map();
-  for (const t of qd.tests) for (const r of t.results) {
-    if (!r.logical_date) continue;
-    const e = byDate.get(r.logical_date) || { pass: 0, fail: 0 };
-    if (r.status === 'pass') e.pass++; else if (r.status === 'fail' || r.status === 'error') e.fail++;
-    byDate.set(r.logical_date, e);
+  // results rows: [result_id, logical_date, status, failures]
+  for (const t of qd.tests) for (const [, date, status] of t.results) {
+    if (!date) continue;
+    const e = byDate.get(date) || { pass: 0, fail: 0 };
+    if (status === 'pass') e.pass++; else if (status === 'fail' || status === 'error') e.fail++;
+    byDate.set(date, e);
   }
   const dates = [...byDate.keys()].sort();
   const chartBox = h('div', { class: 'chart', id: 'quality-chart' });
@@ -268,8 +269,8 @@ async function pageQuality() {
     { label: 'severity', get: (t) => t.latest.severity },
     { label: 'latest', get: (t) => stateBadge(t.latest.status, { 'data-test': t.test }) },
     { label: 'failures', get: (t) => fmtInt(t.latest.failures), num: true },
-    { label: 'history', get: (t) => h('span', { class: 'strip' }, t.results.slice(-40).map((r) =>
-      h('span', { class: 's-' + String(r.status).replace(/[^a-z]/g, ''), title: `${r.logical_date || ''} ${r.status} (${r.failures ?? 0})` }))) },
+    { label: 'history', get: (t) => h('span', { class: 'strip' }, t.results.slice(-40).map(([, date, status, failures]) =>
+      h('span', { class: 's-' + String(status).replace(/[^a-z]/g, ''), title: `${date || ''} ${status} (${failures ?? 0})` }))) },
     { label: 'sample', get: (t) => t.latest.status !== 'pass' && t.latest.has_sample
       ? h('button', { class: 'btn small', on: { click: () => showSample(t.latest, t) } }, 'failing rows') : '' },
   ], tests, (t) => ({ 'data-model': t.model, 'data-status': t.latest.status })) : notice('No test results yet: run txnflow models build.')));

@@ -80,6 +80,34 @@ void txf_lineage_uuid(char out[37]) {
   *p = '\0';
 }
 
+static void uuid_format(unsigned char b[16], int version, char out[37]) {
+  b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC variant */
+  static const char hex[] = "0123456789abcdef";
+  char *p = out;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      *p++ = '-';
+    *p++ = hex[b[i] >> 4];
+    *p++ = hex[b[i] & 15];
+  }
+  *p = '\0';
+}
+
+void txf_lineage_uuid_from(const char *seed, char out[37]) {
+  char hexd[65];
+  txf_sha256_hex(seed, strlen(seed), hexd);
+  unsigned char b[16];
+  for (int i = 0; i < 16; i++) {
+    unsigned hi = (unsigned)(hexd[2 * i] <= '9' ? hexd[2 * i] - '0'
+                                                : hexd[2 * i] - 'a' + 10);
+    unsigned lo = (unsigned)(hexd[2 * i + 1] <= '9' ? hexd[2 * i + 1] - '0'
+                                                    : hexd[2 * i + 1] - 'a' + 10);
+    b[i] = (unsigned char)(hi << 4 | lo);
+  }
+  uuid_format(b, 8, out);
+}
+
 int txf_lineage_uuid_valid(const char *s) {
   if (!s || strlen(s) != 36)
     return 0;

@@ -39,6 +39,11 @@ TXF_MUST_CHECK int txf_lineage_event_parse(const char *s,
 /* A fresh random (version 4, RFC 9562) UUID as 36 lowercase characters and
  * a NUL. Uses getrandom(); never fails. */
 void txf_lineage_uuid(char out[37]);
+/* A UUID derived from SEED (SHA-256 of it, version 8 and RFC variant bits
+ * set): the same seed gives the same id, so a START and its end event can
+ * agree on the run id without keeping it (the orchestrator seeds it with
+ * the attempt's row). */
+void txf_lineage_uuid_from(const char *seed, char out[37]);
 /* 1 when S is a UUID in the canonical 8-4-4-4-12 hex form. */
 int txf_lineage_uuid_valid(const char *s);
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lineage/lineage.h"
 #include "orchestrate/orchestrate.h"
 
 enum { T_PENDING, T_WAIT_RETRY, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED };
@@ -220,6 +221,51 @@ static int next_attempt_no(exec *x, const dstate *d, const char *task,
   return 0;
 }
 
+/* ---- lineage (issue 10): each attempt is one OpenLineage run, START
+ * when it starts and COMPLETE/FAIL when it ends. The run id is derived from
+ * the attempt's row, so both events agree without extra state. Lineage
+ * never fails a task: a problem is logged and the run goes on. */
+static void lineage_emit(exec *x, int64_t attempt_id,
+                         txf_lineage_event_type type, const char *error) {
+  const txf_orch_env *env = x->env;
+  sqlite3_stmt *s = NULL;
+  txf_err err;
+  txf_err_clear(&err);
+  if (txf_store_prepare(env->store,
+                        "SELECT r.logical_date, a.task, a.attempt, "
+                        "r.run_id, a.started_at_us FROM task_attempts a JOIN "
+                        "runs r USING(run_id) WHERE a.attempt_id = ?",
+                        &s, &err))
+    goto out;
+  sqlite3_bind_int64(s, 1, attempt_id);
+  if (sqlite3_step(s) != SQLITE_ROW)
+    goto out;
+  char *seed = txf_xasprintf("%s|%lld|%lld|%lld", env->data_dir,
+                             (long long)sqlite3_column_int64(s, 3),
+                             (long long)attempt_id,
+                             (long long)sqlite3_column_int64(s, 4));
+  char uuid[37];
+  txf_lineage_uuid_from(seed, uuid);
+  free(seed);
+  char *manifest = txf_path_join(env->project->dir, "target/manifest.json");
+  txf_lineage_task t = {.project = env->project->name,
+                        .data_dir = env->data_dir,
+                        .logical_date = (const char *)sqlite3_column_text(s, 0),
+                        .task = (const char *)sqlite3_column_text(s, 1),
+                        .run_uuid = uuid,
+                        .attempt = sqlite3_column_int(s, 2),
+                        .event_time_us = now_us(x),
+                        .error = error,
+                        .manifest_path = manifest};
+  if (txf_lineage_task_event(env->store, &t, type, &err) == 0)
+    txf_err_clear(&err);
+  free(manifest);
+out:
+  sqlite3_finalize(s);
+  if (err.code)
+    txf_log_warn(env->log, "lineage event not recorded: %s", err.msg);
+}
+
 static int insert_attempt(exec *x, dstate *d, const char *task, int no,
                           const char *state, int64_t pid,
                           const char *log_path, const char *error,
@@ -249,8 +295,11 @@ static int insert_attempt(exec *x, dstate *d, const char *task, int no,
     sqlite3_bind_text(s, 9, error, -1, SQLITE_STATIC);
   if ((rc = db_step_done(x->env->store, s, "insert attempt", err)))
     return rc;
+  int64_t id = sqlite3_last_insert_rowid(txf_store_db(x->env->store));
   if (id_out)
-    *id_out = sqlite3_last_insert_rowid(txf_store_db(x->env->store));
+    *id_out = id;
+  if (!strcmp(state, "running"))
+    lineage_emit(x, id, TXF_LINEAGE_START, NULL);
   return 0;
 }
 
@@ -274,7 +323,13 @@ static int finish_attempt(exec *x, int64_t attempt_id, const char *state,
   if (retry_at_us)
     sqlite3_bind_int64(s, 5, retry_at_us);
   sqlite3_bind_int64(s, 6, attempt_id);
-  return db_step_done(x->env->store, s, "update attempt", err);
+  rc = db_step_done(x->env->store, s, "update attempt", err);
+  if (!rc)
+    lineage_emit(x, attempt_id,
+                 !strcmp(state, "success") ? TXF_LINEAGE_COMPLETE
+                                           : TXF_LINEAGE_FAIL,
+                 error ? error : (strcmp(state, "success") ? state : NULL));
+  return rc;
 }
 
 static int finish_run(exec *x, dstate *d, const char *state,

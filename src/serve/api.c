@@ -458,6 +458,12 @@ static int api_quality(txf_serve_app *a, txf_store *st,
                       "results");
       json_array_append_new(tests, cur);
     }
+    /* History as compact rows [result_id, logical_date, status, failures];
+     * the latest result in full. A year of ~40 tests stays small. */
+    json_array_append_new(json_object_get(cur, "results"),
+                          json_pack("[o, o, o, o]", col_int(q, 0),
+                                    col_str(q, 6), col_str(q, 4),
+                                    col_int(q, 5)));
     json_t *res = json_object();
     json_object_set_new(res, "result_id", col_int(q, 0));
     json_object_set_new(res, "severity", col_str(q, 3));
@@ -468,8 +474,7 @@ static int api_quality(txf_serve_app *a, txf_store *st,
     json_object_set_new(res, "message", col_str(q, 9));
     json_object_set_new(res, "has_sample",
                         json_boolean(sqlite3_column_int(q, 10)));
-    json_array_append_new(json_object_get(cur, "results"), res);
-    json_object_set(cur, "latest", res);
+    json_object_set_new(cur, "latest", res);
   }
   rc = step_done(st, s, err);
   sqlite3_finalize(q);
@@ -624,12 +629,11 @@ static int api_lake(txf_store *st, json_t *doc, txf_err *err) {
   int rc = prep(
       st,
       "SELECT p.partition, p.n_rows, p.size_bytes, p.committed_at_us, "
-      "p.clean_id, c.ingest_date, p.sha256, (SELECT count(*) FROM "
-      "partition_commits p2 WHERE p2.partition = p.partition), (SELECT "
-      "max(run_id) FROM runs r WHERE r.logical_date = c.ingest_date) FROM "
-      "partition_commits p LEFT JOIN clean_runs c ON c.clean_id = p.clean_id "
-      "WHERE p.commit_id = (SELECT max(commit_id) FROM partition_commits p3 "
-      "WHERE p3.partition = p.partition) ORDER BY p.partition DESC",
+      "p.clean_id, c.ingest_date, p.sha256, l.n, (SELECT max(run_id) FROM "
+      "runs r WHERE r.logical_date = c.ingest_date) FROM (SELECT "
+      "max(commit_id) id, count(*) n FROM partition_commits GROUP BY "
+      "partition) l JOIN partition_commits p ON p.commit_id = l.id LEFT JOIN "
+      "clean_runs c ON c.clean_id = p.clean_id ORDER BY p.partition DESC",
       &q, err);
   if (rc)
     return rc;
@@ -1007,9 +1011,9 @@ static int api_lineage(txf_serve_app *a, txf_store *st, json_t *doc,
     sqlite3_stmt *q = NULL;
     rc = prep(st,
               "SELECT model, state, n_rows, started_at_us, duration_us, "
-              "materialized, logical_date, error FROM model_builds b WHERE "
-              "build_id = (SELECT max(build_id) FROM model_builds b2 WHERE "
-              "b2.model = b.model)",
+              "materialized, logical_date, error FROM model_builds WHERE "
+              "build_id IN (SELECT max(build_id) FROM model_builds GROUP BY "
+              "model)",
               &q, err);
     if (rc)
       goto out;
@@ -1045,9 +1049,9 @@ static int api_lineage(txf_serve_app *a, txf_store *st, json_t *doc,
       goto out;
     rc = prep(st,
               "SELECT model, test_name, status, failures, severity, "
-              "logical_date FROM test_results t WHERE result_id = (SELECT "
-              "max(result_id) FROM test_results t2 WHERE t2.model IS t.model "
-              "AND t2.test_name = t.test_name) ORDER BY test_name",
+              "logical_date FROM test_results WHERE result_id IN (SELECT "
+              "max(result_id) FROM test_results GROUP BY model, test_name) "
+              "ORDER BY test_name",
               &q, err);
     if (rc)
       goto out;
@@ -1071,9 +1075,9 @@ static int api_lineage(txf_serve_app *a, txf_store *st, json_t *doc,
     rc = prep(st,
               "SELECT (SELECT sum(lines_read) FROM clean_runs WHERE clean_id "
               "IN (SELECT max(clean_id) FROM clean_runs GROUP BY "
-              "ingest_date)), (SELECT sum(n_rows) FROM partition_commits p "
-              "WHERE commit_id = (SELECT max(commit_id) FROM "
-              "partition_commits p2 WHERE p2.partition = p.partition))",
+              "ingest_date)), (SELECT sum(n_rows) FROM partition_commits "
+              "WHERE commit_id IN (SELECT max(commit_id) FROM "
+              "partition_commits GROUP BY partition))",
               &q, err);
     if (rc)
       goto out;

@@ -99,3 +99,14 @@ TEST(lineage_clean_event_has_datasets_and_stats) {
   sqlite3_finalize(q);
   txf_store_close(st);
 }
+
+TEST(lineage_uuid_from_seed_is_stable) {
+  char a[37], b[37], c[37];
+  txf_lineage_uuid_from("/data|1|7|100", a);
+  txf_lineage_uuid_from("/data|1|7|100", b);
+  txf_lineage_uuid_from("/data|1|8|100", c);
+  ASSERT_EQ_STR(a, b);
+  ASSERT(strcmp(a, c) != 0);
+  ASSERT(txf_lineage_uuid_valid(a));
+  ASSERT(a[14] == '8');
+}
