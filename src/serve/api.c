@@ -1272,7 +1272,8 @@ static json_t *biz_ltv(txf_duck *d) {
   if (table_columns(d, "mart_customer_ltv", &cols, &err) || !cols)
     return section("not_built", "mart_customer_ltv is not built yet");
   static const char *const vc[] = {"ltv", "ltv_krw", "lifetime_value",
-                                   "lifetime_value_krw", "predicted_ltv",
+                                   "lifetime_value_krw", "net_krw",
+                                   "predicted_ltv", "projected_365d_krw",
                                    "net_sales", "total_net_sales", NULL};
   const char *vcol = pick(cols, vc);
   free(cols);
@@ -1318,7 +1319,8 @@ static json_t *biz_fraud(txf_duck *d) {
   txf_err_clear(&err);
   if (table_columns(d, "mart_fraud_signals", &cols, &err) || !cols)
     return section("not_built", "mart_fraud_signals is not built yet");
-  static const char *const oc[] = {"txn_ts", "signal_ts", "detected_at",
+  static const char *const oc[] = {"txn_ts", "txn_ts_utc", "signal_ts",
+                                   "detected_at",
                                    "event_ts", "signal_date", "txn_date",
                                    "date", NULL};
   const char *ocol = pick(cols, oc);
