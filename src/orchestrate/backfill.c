@@ -45,6 +45,7 @@ typedef struct dstate {
   int64_t sla_deadline_us;
   tstate *ts;
   int state; /* D_* */
+  int started; /* the run is marked running */
 } dstate;
 
 typedef struct exec {
@@ -114,8 +115,8 @@ static int recover_date(exec *x, const dstate *d, txf_err *err) {
     return rc;
   rc = txf_store_prepare(st,
                          "UPDATE runs SET state = 'interrupted', error = "
-                         "'runner died' WHERE logical_date = ? AND state = "
-                         "'running'",
+                         "'runner died' WHERE logical_date = ? AND state IN "
+                         "('running', 'queued')",
                          &s, err);
   if (rc)
     return rc;
@@ -152,7 +153,7 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
   if (run_id && !x->opts->from_scratch) {
     /* Resume: the same run goes on from its first unfinished task. */
     rc = txf_store_prepare(st,
-                           "UPDATE runs SET state = 'running', pid = ?, "
+                           "UPDATE runs SET state = 'queued', pid = ?, "
                            "ended_at_us = NULL, error = NULL WHERE run_id = ?",
                            &s, err);
     if (rc)
@@ -187,7 +188,7 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
   rc = txf_store_prepare(st,
                          "INSERT INTO runs(logical_date, kind, state, "
                          "started_at_us, sla_deadline_us, pid) VALUES(?, ?, "
-                         "'running', ?, ?, ?)",
+                         "'queued', ?, ?, ?)",
                          &s, err);
   if (rc)
     return rc;
@@ -469,6 +470,19 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   int rc = next_attempt_no(x, d, t->name, &no, err);
   if (rc)
     return rc;
+  if (!d->started) {
+    /* Queued until now: a backfill opens every date's run up front. */
+    sqlite3_stmt *s;
+    rc = txf_store_prepare(env->store,
+                           "UPDATE runs SET state = 'running' WHERE run_id = ?",
+                           &s, err);
+    if (rc)
+      return rc;
+    sqlite3_bind_int64(s, 1, d->run_id);
+    if ((rc = db_step_done(env->store, s, "start run", err)))
+      return rc;
+    d->started = 1;
+  }
   free(ts->log_path);
   ts->log_path = txf_xasprintf("%s/logs/%s/%s/attempt-%d.log", env->data_dir,
                                d->ds, t->name, no);
