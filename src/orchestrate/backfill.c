@@ -547,6 +547,9 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = rows;
       argv[k++] = "--seed";
       argv[k++] = seed;
+      /* Same seed, same bytes: a retry after a crash that left the batch
+       * in place (or --from-scratch) must replace it, not fail. */
+      argv[k++] = "--force";
       break;
     case TXF_TASK_CLEAN:
       argv[k++] = "clean";

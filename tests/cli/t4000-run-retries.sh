@@ -185,7 +185,7 @@ test_expect_success 'the built-in tasks are the txnflow subcommands' '
 	EOF
 	test_expect_code 1 txnflow -C p run --date 2025-09-05 2>err &&
 	head -1 p/data/logs/2025-09-05/generate/attempt-1.log >hdr &&
-	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42" hdr
+	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42 --force" hdr
 '
 
 test_expect_success 'usage errors' '
