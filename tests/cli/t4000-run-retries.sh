@@ -178,14 +178,20 @@ test_expect_success 'a failed run calls on_failure with the details' '
 	test "$(db "SELECT kind, exit_status FROM alerts")" = "failure|0"
 '
 
-test_expect_success 'the built-in tasks are the txnflow subcommands' '
+test_expect_success 'the real DAG runs the txnflow subcommands end to end' '
 	project &&
 	cat >>p/txnflow.yml <<-\EOF &&
 	retries: 0
 	EOF
-	test_expect_code 1 txnflow -C p run --date 2025-09-05 2>err &&
+	txnflow -C p run --date 2025-09-05 >out 2>err &&
+	test_grep "2025-09-05: success" out &&
 	head -1 p/data/logs/2025-09-05/generate/attempt-1.log >hdr &&
-	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42 --force" hdr
+	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42 --force" hdr &&
+	test_path_is_file p/data/logs/2025-09-05/clean/attempt-1.log &&
+	test_path_is_file p/data/logs/2025-09-05/models/attempt-1.log &&
+	txnflow -C p audit >audit.out &&
+	txnflow -C p sql "SELECT count(*) > 0 AS ok FROM mart_sales_daily" >m &&
+	test_grep "^true$" m
 '
 
 test_expect_success 'usage errors' '
