@@ -5,17 +5,13 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "bronze/bronze.h"
 #include "lineage/lineage.h"
 
 #define FACET_BASE "https://openlineage.io/spec/facets/"
 
-/* The bronze and silver contracts (DESIGN.md, PREAMBLE): the schema facet of
- * the lake datasets. */
-static const char *const bronze_cols[] = {
-    "transaction_id", "customer_id", "card_id",     "merchant_id",
-    "txn_ts",         "amount",      "currency",    "mcc",
-    "status",         "is_refund",   "channel",     "ingested_at",
-    "original_transaction_id"};
+/* The silver contract (DESIGN.md): the schema facet of the silver dataset.
+ * Bronze's columns come from bronze.h (txf_bronze_columns). */
 static const char *const silver_cols[][2] = {
     {"transaction_id", "STRING"},
     {"customer_id", "STRING"},
@@ -153,9 +149,9 @@ static json_t *dataset(const char *ns, const char *name, json_t *fields) {
 
 static json_t *bronze_fields(void) {
   json_t *a = json_array();
-  for (size_t i = 0; i < TXF_ARRAY_LEN(bronze_cols); i++)
+  for (size_t i = 0; i < TXF_BRONZE_N_COLS; i++)
     json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "name",
-                                       bronze_cols[i], "type", "STRING",
+                                       txf_bronze_columns[i], "type", "STRING",
                                        "ordinal_position", (int)i + 1));
   return a;
 }
