@@ -471,6 +471,7 @@ async function route() {
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === (PAGES[name] ? name : 'runs'));
   document.title = 'txnflow · ' + (document.querySelector(`#nav a[data-page="${PAGES[name] ? name : 'runs'}"]`) || {}).textContent;
   banner(null);
+  document.body.removeAttribute('data-ready'); // tests wait for the next render
   try {
     await page();
     document.body.setAttribute('data-ready', name);

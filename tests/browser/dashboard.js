@@ -85,7 +85,9 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   // Filter by state: only failed (or SLA-missed) dates remain.
   await page.selectOption('#f-state', 'sla_missed');
   await page.click('#f-apply');
-  await page.waitForFunction((n) => document.querySelectorAll('tr[data-run-date]').length === n, expect.sla_missed_dates.length, { timeout: 30000 }).catch(() => null);
+  // The click re-renders the page: wait for that render (its fetch must not be
+  // cut off by the next navigation, which would count as a failed request).
+  await page.waitForSelector('body[data-ready]', { timeout: 60000 });
   check('runs: state filter', (await page.$$('tr[data-run-date]')).length === expect.sla_missed_dates.length);
   noProblems('runs');
 

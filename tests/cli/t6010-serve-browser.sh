@@ -45,7 +45,9 @@ test_expect_success 'expected numbers, read from the warehouse and the metadata'
 test_expect_success 'chromium sees every page, the numbers, and no errors' '
 	start_server s -C p serve --port 0 >url &&
 	node "$ROOT/tests/browser/dashboard.js" "$(cat url)" expect.json "$SHOTS" >browser.out 2>&1 ;
-	rc=$? ; cat browser.out ; stop_server s && test $rc = 0 &&
+	rc=$? ; cat browser.out ; ss=0 ; stop_server s || ss=1 ;
+	grep "^not ok" browser.out ; # repeated last: the harness shows the tail
+	test $ss = 0 && test $rc = 0 &&
 	test_grep "^browser: [0-9]* passed, 0 failed" browser.out &&
 	for p in runs quality lineage lake business; do test_path_is_file "$SHOTS/$p.png" || exit 1; done
 '
@@ -55,7 +57,9 @@ test_expect_success 'a project without models shows "not built yet"' '
 	echo "{\"n_dates\": 0, \"sla_missed_dates\": [], \"failed_tests\": 0, \"recon_not_holding\": 0, \"recon_holding\": 0, \"lineage_nodes\": [\"bronze\", \"silver\"], \"partitions\": 0, \"silver_rows\": 0}" >empty.json &&
 	start_server e -C empty serve --port 0 >eurl &&
 	node "$ROOT/tests/browser/dashboard.js" "$(cat eurl)" empty.json "$SHOTS/empty" >browser.out 2>&1 ;
-	rc=$? ; cat browser.out ; stop_server e && test $rc = 0
+	rc=$? ; cat browser.out ; ss=0 ; stop_server e || ss=1 ;
+	grep "^not ok" browser.out ; # repeated last: the harness shows the tail
+	test $ss = 0 && test $rc = 0
 '
 
 test_done
