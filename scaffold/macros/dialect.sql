@@ -4,14 +4,19 @@
   Redshift form, chosen by target.type. docs/analytics.md lists them.
 -#}
 
-{#- The event date of a silver row, from its Hive partition columns
-    (year=YYYY/month=MM/day=DD): the date in the pipeline's time zone, as
-    clean partitioned it, so no model needs the zone itself. -#}
+{#- The event date of a silver row: the date of txn_ts in the pipeline's
+    time zone, as clean partitioned it. On DuckDB it comes from the lake's
+    Hive partition columns (year=YYYY/month=MM/day=DD), so no model needs
+    the zone; the warehouse table `txnflow publish` loads has no partition
+    columns, so there it is computed from txn_ts (TIMESTAMPTZ) in
+    project_timezone (txnflow.yml's timezone). -#}
 {%- macro event_date_from_partition() -%}
-{%- if target.type == 'redshift' -%}
-TO_DATE(CAST(year AS VARCHAR) || '-' || LPAD(CAST(month AS VARCHAR), 2, '0') || '-' || LPAD(CAST(day AS VARCHAR), 2, '0'), 'YYYY-MM-DD')
-{%- else -%}
+{%- if target.type == 'duckdb' -%}
 MAKE_DATE(CAST(year AS INTEGER), CAST(month AS INTEGER), CAST(day AS INTEGER))
+{%- elif target.type == 'redshift' -%}
+CAST(CONVERT_TIMEZONE('{{ project_timezone }}', txn_ts) AS DATE)
+{%- else -%}
+CAST(txn_ts AT TIME ZONE '{{ project_timezone }}' AS DATE)
 {%- endif -%}
 {%- endmacro %}
 
@@ -51,10 +56,13 @@ INTERVAL '{{ n }} minutes'
 {%- endif -%}
 {%- endmacro %}
 
-{#- The median of a numeric expression (an aggregate). -#}
+{#- The median of a numeric expression (an aggregate), as a DOUBLE
+    PRECISION interpolated between the two middle values of an even count
+    (DuckDB's MEDIAN of a DECIMAL would round to the DECIMAL's scale;
+    PERCENTILE_CONT works in double precision). -#}
 {%- macro median(expr) -%}
 {%- if target.type == 'duckdb' -%}
-MEDIAN({{ expr }})
+MEDIAN(CAST({{ expr }} AS DOUBLE PRECISION))
 {%- else -%}
 PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {{ expr }})
 {%- endif -%}
@@ -88,7 +96,9 @@ FALSE
 {#- A timestamp column as a plain TIMESTAMP holding the UTC wall clock,
     whether the lake stores it as an instant (Parquet isAdjustedToUTC, read
     as TIMESTAMPTZ) or as a naive UTC timestamp, and whatever the session's
-    TimeZone setting is (a cast between the two would apply it). -#}
+    TimeZone setting is (a cast between the two would apply it). The
+    PostgreSQL/Redshift adapter sets its session to UTC, so a cast is the
+    UTC wall clock there. -#}
 {%- macro utc_timestamp(col) -%}
 {%- if target.type == 'duckdb' -%}
 MAKE_TIMESTAMP(EPOCH_US({{ col }}))

@@ -14,7 +14,8 @@ static const char usage[] =
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
     "                      [--profiles-dir DIR] [--data DIR] [--json]\n"
     "\n"
-    "Run the project's SQL models on the warehouse (DuckDB), dbt-style:\n"
+    "Run the project's SQL models on the warehouse (DuckDB, or a PostgreSQL\n"
+    "or Redshift target of profiles.yml), dbt-style:\n"
     "  compile  render models and tests to target/compiled/\n"
     "  run      build the selected models\n"
     "  test     run the selected data tests on the published relations\n"
@@ -166,6 +167,12 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   if (!rc)
     rc = txf_models_select(m, sel.len ? sel.data : NULL,
                            exc.len ? exc.data : NULL, &err);
+  if (!rc && si >= 1 && si <= 4) {
+    /* connect first: an unreachable warehouse is one error, not one per
+     * model */
+    txf_adapter *a;
+    rc = txf_models_adapter(m, &a, &err);
+  }
   txf_models_summary s;
   memset(&s, 0, sizeof s);
   int summary = 0;

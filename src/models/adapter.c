@@ -1,5 +1,5 @@
-/* The warehouse adapter: DuckDB over src/duck. A postgres adapter adds a
- * second ops table (see models.h). */
+/* The warehouse adapter: DuckDB over src/duck (PostgreSQL and Redshift:
+ * adapter_pg.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,11 +92,29 @@ static int d_columns(txf_adapter *a, const char *schema, const char *name,
   return 0;
 }
 
+static int d_create_from_csv(txf_adapter *a, const char *rel,
+                             const char *path, const char *types,
+                             txf_err *err) {
+  char *p = txf_duck_quote_str(path);
+  char *sql = types ? txf_xasprintf("CREATE TABLE %s AS SELECT * FROM "
+                                    "read_csv(%s, header = true, "
+                                    "auto_detect = true, types = %s)",
+                                    rel, p, types)
+                    : txf_xasprintf("CREATE TABLE %s AS SELECT * FROM "
+                                    "read_csv(%s, header = true, "
+                                    "auto_detect = true)",
+                                    rel, p);
+  int rc = txf_duck_exec(D(a), sql, err);
+  free(sql);
+  free(p);
+  return rc;
+}
+
 static void d_close(txf_adapter *a) { txf_duck_close(D(a)); }
 
 static const txf_adapter_ops duck_ops = {
-    "duckdb", d_exec, d_query_i64, d_query_json, d_relation_kind, d_columns,
-    d_close};
+    "duckdb",  d_exec,           d_query_i64, d_query_json, d_relation_kind,
+    d_columns, d_create_from_csv, d_close};
 
 int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
                             txf_err *err) {

@@ -81,6 +81,20 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
     free(b);
     return r;
   }
+  if (!strcmp(src, "silver") && m->silver_table) {
+    /* Built in, on a postgres/redshift target: the table `txnflow
+     * publish` loads (one per silver table: silver_transactions). */
+    char *ident = !strcmp(tbl, "transactions")
+                      ? txf_xstrdup(m->silver_table)
+                      : txf_xasprintf("silver_%s", tbl);
+    char *a = txf_duck_quote_ident(m->silver_schema);
+    char *b = txf_duck_quote_ident(ident);
+    char *r = txf_xasprintf("%s.%s", a, b);
+    free(a);
+    free(b);
+    free(ident);
+    return r;
+  }
   if (!strcmp(src, "silver")) {
     /* Built in: the clean step's Hive-partitioned lake. */
     char *dir = txf_xasprintf("%s/silver/%s", m->opts->data_dir, tbl);
@@ -353,6 +367,11 @@ static txf_tval *make_globals(host *h, txf_arena *a) {
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
   txf_tval_set(a, g, "project_name", txf_tval_str(a, m->project->name));
+  /* the pipeline's zone, for event dates on a warehouse without the lake's
+   * partition columns */
+  txf_tval_set(a, g, "project_timezone",
+               txf_tval_str(a, m->project->timezone ? m->project->timezone
+                                                    : "Asia/Seoul"));
   return g;
 }
 

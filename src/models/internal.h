@@ -88,7 +88,13 @@ struct txf_models {
   char *target_name;
   char *target_type;
   char *db_path;        /* absolute, or NULL for memory */
-  char *default_schema; /* "main" */
+  char *default_schema; /* "main" (duckdb), "public" (postgres) */
+  /* postgres/redshift targets: libpq keywords and values, NULL-terminated
+   * (the password is wiped when M is freed) */
+  char **pg_keys, **pg_vals;
+  /* the built-in source('silver', 'transactions') on such a target: the
+   * table `txnflow publish` loads (publish.warehouse.table) */
+  char *silver_schema, *silver_table;
   txf_adapter *adapter;
   strlist model_paths, seed_paths, test_paths, macro_paths;
 };

@@ -818,6 +818,97 @@ static int render_scalar(txf_models *m, const char *file, const char *s,
   return 0;
 }
 
+/* Keys of a postgres/redshift output passed to libpq as they are
+ * (`database` is dbt's other spelling of dbname). */
+static const char *const pg_libpq_keys[] = {
+    "host", "port", "user", "password", "dbname", "database", "sslmode",
+    "sslrootcert", "sslcert", "sslkey", "sslcrl", "connect_timeout",
+    "keepalives_idle", NULL};
+
+/* The schema of output NAME of OUTS ("public" when it names none). */
+static int output_schema(txf_models *m, const txf_yaml_doc *doc,
+                         const txf_yaml_node *o, char **out, txf_err *err) {
+  const char *sc = txf_yaml_str(txf_yaml_get(o, "schema"));
+  if (!sc) {
+    *out = txf_xstrdup("public");
+    return 0;
+  }
+  return render_scalar(m, txf_yaml_file(doc), sc, out, err);
+}
+
+/* A postgres or redshift output O (named TNAME) of OUTS: libpq settings,
+ * every value rendered (env_var); the password only from env_var. The
+ * built-in silver source is the table `txnflow publish` loads: in the
+ * schema of publish.warehouse.target's output when that is an output of
+ * the same profile, else in this target's schema. */
+static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
+                          const txf_yaml_node *outs, const txf_yaml_node *o,
+                          const char *tname, txf_err *err) {
+  static const char *const ignored[] = {"type", "schema", "threads",
+                                        "search_path", "role", "retries",
+                                        NULL};
+  size_t n = txf_yaml_len(o);
+  m->pg_keys = txf_xcalloc(n + 2, sizeof *m->pg_keys);
+  m->pg_vals = txf_xcalloc(n + 2, sizeof *m->pg_vals);
+  size_t k = 0;
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const char *key = txf_yaml_str(txf_yaml_key_at(o, i));
+    const txf_yaml_node *v = txf_yaml_at(o, i);
+    int known = 0, skip = 0;
+    for (size_t j = 0; pg_libpq_keys[j]; j++)
+      known |= !strcmp(key, pg_libpq_keys[j]);
+    for (size_t j = 0; ignored[j]; j++)
+      skip |= !strcmp(key, ignored[j]);
+    if (skip)
+      continue;
+    if (!known) {
+      rc = txf_yaml_error(doc, txf_yaml_key_at(o, i), err,
+                          "target '%s': unknown key '%s' for a %s output",
+                          tname, key,
+                          txf_yaml_str(txf_yaml_get(o, "type")));
+      break;
+    }
+    const char *raw = txf_yaml_str(v);
+    if (!raw) {
+      rc = txf_yaml_error(doc, v, err, "key '%s': expected a value", key);
+      break;
+    }
+    if (!strcmp(key, "password") && !strstr(raw, "env_var(")) {
+      /* never echo the value */
+      rc = txf_yaml_error(doc, v, err,
+                          "key 'password': write {{ env_var('NAME') }}; a "
+                          "password in the file is refused");
+      break;
+    }
+    char *val = NULL;
+    rc = render_scalar(m, txf_yaml_file(doc), raw, &val, err);
+    if (rc)
+      break;
+    m->pg_keys[k] = txf_xstrdup(!strcmp(key, "database") ? "dbname" : key);
+    m->pg_vals[k++] = val;
+  }
+  if (!rc) {
+    m->pg_keys[k] = txf_xstrdup("application_name");
+    m->pg_vals[k++] = txf_xstrdup("txnflow models");
+    rc = output_schema(m, doc, o, &m->default_schema, err);
+  }
+  /* where `txnflow publish` loads silver */
+  const txf_yaml_node *wh =
+      txf_yaml_path(txf_yaml_root(m->project->doc), "publish.warehouse");
+  const char *tbl = txf_yaml_str(txf_yaml_get(wh, "table"));
+  const char *wt = txf_yaml_str(txf_yaml_get(wh, "target"));
+  const txf_yaml_node *wo = wt ? txf_yaml_get(outs, wt) : NULL;
+  if (!rc) {
+    m->silver_table = txf_xstrdup(tbl ? tbl : "silver_transactions");
+    if (wo)
+      rc = output_schema(m, doc, wo, &m->silver_schema, err);
+    else
+      m->silver_schema = txf_xstrdup(m->default_schema);
+  }
+  return rc;
+}
+
 int models_load_profile(txf_models *m, txf_err *err) {
   /* An explicit --profiles-dir wins, then the project dir, then ~/.dbt —
    * the order dbt uses (docs/decisions/0701-profiles-lookup.md). */
@@ -885,11 +976,15 @@ int models_load_profile(txf_models *m, txf_err *err) {
   const char *t = txf_yaml_str(txf_yaml_get(o, "type"));
   if (t)
     type = t;
+  if (!strcmp(type, "postgres") || !strcmp(type, "redshift")) {
+    rc = load_pg_output(m, doc, outs, o, tname, err);
+    goto done;
+  }
   if (strcmp(type, "duckdb")) {
-    rc = txf_err_set(err, TXF_EUNSUPPORTED,
-                     "%s: target '%s' has type '%s'; models run on duckdb "
-                     "targets only for now",
-                     found, tname, type);
+    rc = txf_yaml_error(doc, o, err,
+                        "target '%s' has type '%s'; models run on duckdb, "
+                        "postgres and redshift targets",
+                        tname, type);
     goto done;
   }
   const char *p = txf_yaml_str(txf_yaml_get(o, "path"));
@@ -978,6 +1073,16 @@ void txf_models_free(txf_models *m) {
   free(m->target_type);
   free(m->db_path);
   free(m->default_schema);
+  for (size_t i = 0; m->pg_keys && m->pg_keys[i]; i++) {
+    if (!strcmp(m->pg_keys[i], "password"))
+      explicit_bzero(m->pg_vals[i], strlen(m->pg_vals[i]));
+    free(m->pg_keys[i]);
+    free(m->pg_vals[i]);
+  }
+  free(m->pg_keys);
+  free(m->pg_vals);
+  free(m->silver_schema);
+  free(m->silver_table);
   if (m->adapter)
     txf_adapter_close(m->adapter);
   strlist_free(&m->model_paths);

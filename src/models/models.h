@@ -5,7 +5,8 @@
  * tests under tests/), macros
  * and doc blocks; builds the graph from ref()/source(); selects; and runs
  * the materializations (view, table, incremental, ephemeral) through an
- * adapter — DuckDB today — with write-audit-publish in `build`.
+ * adapter — DuckDB, PostgreSQL or Redshift — with write-audit-publish in
+ * `build`.
  * See docs/models.md for what is supported and how it differs from dbt. */
 #ifndef TXF_MODELS_H
 #define TXF_MODELS_H
@@ -19,9 +20,10 @@
 
 /* ---------------------------------------------------------------- adapter */
 
-/* What the runner needs from a warehouse. A postgres/redshift adapter
- * implements the same operations over libpq. All SQL strings are complete
- * statements; relation names are already quoted with quote_ident. */
+/* What the runner needs from a warehouse: DuckDB (adapter.c) and
+ * PostgreSQL/Redshift over libpq (adapter_pg.c) implement the same
+ * operations. All SQL strings are complete statements; relation names are
+ * already quoted with quote_ident (double quotes, the same on all three). */
 typedef enum {
   TXF_REL_NONE = 0,
   TXF_REL_TABLE = 1,
@@ -30,7 +32,7 @@ typedef enum {
 
 typedef struct txf_adapter txf_adapter;
 typedef struct txf_adapter_ops {
-  const char *type; /* "duckdb" */
+  const char *type; /* "duckdb", "postgres" or "redshift" (target.type) */
   /* Run one or more statements, discarding results. */
   int (*exec)(txf_adapter *a, const char *sql, txf_err *err);
   /* First column of the first row as int64. */
@@ -46,6 +48,11 @@ typedef struct txf_adapter_ops {
    * strings). */
   int (*columns)(txf_adapter *a, const char *schema, const char *name,
                  char ***out, size_t *n, txf_err *err);
+  /* Create the table REL (quoted) from the CSV file PATH (a header line),
+   * with the column types DuckDB's read_csv detects, overridden by TYPES
+   * (a DuckDB struct literal {'col': 'TYPE', ...}, or NULL): a seed. */
+  int (*create_from_csv)(txf_adapter *a, const char *rel, const char *path,
+                         const char *types, txf_err *err);
   void (*close)(txf_adapter *a);
 } txf_adapter_ops;
 
@@ -58,6 +65,16 @@ struct txf_adapter {
  * frees with txf_adapter_close(). */
 TXF_MUST_CHECK int txf_adapter_open_duckdb(txf_adapter **out, const char *path,
                                            int threads, txf_err *err);
+/* Connect to a PostgreSQL server (REDSHIFT: a Redshift cluster, which
+ * speaks the same protocol) with libpq's KEYS/VALS (NULL-terminated,
+ * borrowed). The session's time zone is set to UTC, so a TIMESTAMPTZ cast
+ * to TIMESTAMP is the UTC wall clock, as on DuckDB. TXF_EDB with libpq's
+ * message (which never holds the password). Caller frees with
+ * txf_adapter_close(). */
+TXF_MUST_CHECK int txf_adapter_open_postgres(txf_adapter **out,
+                                             const char *const *keys,
+                                             const char *const *vals,
+                                             int redshift, txf_err *err);
 void txf_adapter_close(txf_adapter *a);
 
 /* ---------------------------------------------------------------- runner */

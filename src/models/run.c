@@ -1,4 +1,5 @@
 /* Running models: materializations, seeds, write-audit-publish, results. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,10 +25,15 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
       }
       free(dir);
     }
-    int rc = txf_adapter_open_duckdb(&m->adapter, m->db_path,
-                                     m->opts->threads, err);
+    int rc = m->pg_keys
+                 ? txf_adapter_open_postgres(
+                       &m->adapter, (const char *const *)m->pg_keys,
+                       (const char *const *)m->pg_vals,
+                       !strcmp(m->target_type, "redshift"), err)
+                 : txf_adapter_open_duckdb(&m->adapter, m->db_path,
+                                           m->opts->threads, err);
     if (rc)
-      return rc;
+      return txf_err_wrap(err, "target '%s'", m->target_name);
   }
   *out = m->adapter;
   return 0;
@@ -55,48 +61,66 @@ static char *logical_date(txf_models *m) {
   return s;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
+/* A value to record: text (NULL binds NULL), or an integer. */
+typedef struct {
+  const char *text;
+  int64_t i64;
+  int is_int; /* 1: i64; 2: i64, or NULL when negative (unknown) */
+} rec_val;
+
+/* Insert one row of N values (at most 16) into TABLE's columns COLS. A
+ * failure is a warning: results are a record, not the run. */
+static void record_row(txf_models *m, const char *table, const char *cols,
+                       const rec_val *v, int n) {
+  txf_store *s = m->opts->store;
+  if (!s)
+    return;
+  char q[64] = "";
+  assert(n > 0 && n <= 16);
+  for (int i = 0; i < n; i++)
+    strcat(q, i ? ",?" : "?");
+  char *sql = txf_xasprintf("INSERT INTO %s(%s) VALUES (%s)", table, cols, q);
+  sqlite3_stmt *st;
+  txf_err err;
+  if (txf_store_prepare(s, sql, &st, &err)) {
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+    free(sql);
+    return;
+  }
+  free(sql);
+  for (int i = 0; i < n; i++) {
+    if (v[i].is_int && !(v[i].is_int == 2 && v[i].i64 < 0))
+      sqlite3_bind_int64(st, i + 1, v[i].i64);
+    else if (!v[i].is_int && v[i].text)
+      sqlite3_bind_text(st, i + 1, v[i].text, -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(st, i + 1);
+  }
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    txf_store_error(s, &err, table);
+    txf_log_warn(m->opts->log, "models: %s", err.msg);
+  }
+  sqlite3_finalize(st);
 }
+
+#define TXT(x) {(x), 0, 0}
+#define I64(x) {NULL, (x), 1}
+#define I64_OR_NULL(x) {NULL, (x), 2}
 
 void models_record_build(txf_models *m, size_t i, const char *state,
                          int64_t n_rows, int64_t started_us,
                          int64_t duration_us, const char *error) {
-  txf_store *s = m->opts->store;
-  if (!s)
+  if (!m->opts->store)
     return;
-  sqlite3_stmt *st;
-  txf_err err;
-  if (txf_store_prepare(s,
-                        "INSERT INTO model_builds(invocation_id, model, "
-                        "materialized, state, n_rows, started_at_us, "
-                        "duration_us, error, logical_date) VALUES "
-                        "(?,?,?,?,?,?,?,?,?)",
-                        &st, &err)) {
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-    return;
-  }
   char *ld = logical_date(m);
-  bind_text(st, 1, m->opts->invocation_id);
-  bind_text(st, 2, m->nodes[i].name);
-  bind_text(st, 3, m->nodes[i].materialized);
-  bind_text(st, 4, state);
-  if (n_rows >= 0)
-    sqlite3_bind_int64(st, 5, n_rows);
-  else
-    sqlite3_bind_null(st, 5);
-  sqlite3_bind_int64(st, 6, started_us);
-  sqlite3_bind_int64(st, 7, duration_us);
-  bind_text(st, 8, error);
-  bind_text(st, 9, ld);
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    txf_store_error(s, &err, "model_builds");
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-  }
-  sqlite3_finalize(st);
+  rec_val v[] = {TXT(m->opts->invocation_id), TXT(m->nodes[i].name),
+                 TXT(m->nodes[i].materialized), TXT(state),
+                 I64_OR_NULL(n_rows), I64(started_us), I64(duration_us),
+                 TXT(error), TXT(ld)};
+  record_row(m, "model_builds",
+             "invocation_id, model, materialized, state, n_rows, "
+             "started_at_us, duration_us, error, logical_date",
+             v, (int)TXF_ARRAY_LEN(v));
   free(ld);
 }
 
@@ -104,41 +128,20 @@ void models_record_test(txf_models *m, size_t t, const char *status,
                         int64_t failures, const char *sample_json,
                         const char *message, int64_t started_us,
                         int64_t duration_us) {
-  txf_store *s = m->opts->store;
-  if (!s)
+  if (!m->opts->store)
     return;
-  sqlite3_stmt *st;
-  txf_err err;
-  if (txf_store_prepare(s,
-                        "INSERT INTO test_results(invocation_id, model, "
-                        "test_name, severity, status, failures, sample_json, "
-                        "message, started_at_us, duration_us, logical_date) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        &st, &err)) {
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-    return;
-  }
   mnode *n = &m->nodes[t];
   char *ld = logical_date(m);
-  bind_text(st, 1, m->opts->invocation_id);
-  bind_text(st, 2, n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL);
-  bind_text(st, 3, n->name);
-  bind_text(st, 4, n->severity);
-  bind_text(st, 5, status);
-  if (failures >= 0)
-    sqlite3_bind_int64(st, 6, failures);
-  else
-    sqlite3_bind_null(st, 6);
-  bind_text(st, 7, sample_json);
-  bind_text(st, 8, message);
-  sqlite3_bind_int64(st, 9, started_us);
-  sqlite3_bind_int64(st, 10, duration_us);
-  bind_text(st, 11, ld);
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    txf_store_error(s, &err, "test_results");
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-  }
-  sqlite3_finalize(st);
+  rec_val v[] = {TXT(m->opts->invocation_id),
+                 TXT(n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL),
+                 TXT(n->name), TXT(n->severity), TXT(status),
+                 I64_OR_NULL(failures), TXT(sample_json), TXT(message),
+                 I64(started_us), I64(duration_us), TXT(ld)};
+  record_row(m, "test_results",
+             "invocation_id, model, test_name, severity, status, failures, "
+             "sample_json, message, started_at_us, duration_us, "
+             "logical_date",
+             v, (int)TXF_ARRAY_LEN(v));
   free(ld);
 }
 
@@ -420,6 +423,56 @@ static char *seed_types(const mnode *n) {
   return txf_buf_take(&b, NULL);
 }
 
+/* The incremental statements for PostgreSQL/Redshift (no INSERT BY NAME,
+ * no MERGE ... UPDATE SET *): the new rows NREL (table NEW_IDENT) go into
+ * REL by column name; merge replaces the rows whose unique_key matches —
+ * the same result as an upsert, as check_keys() made the new keys unique
+ * and not NULL. The caller wraps *SQL in one transaction. */
+static int incremental_sql_pg(txf_adapter *a, const mnode *n,
+                              const char *schema, const char *new_ident,
+                              const char *rel, const char *nrel,
+                              const char *strategy, char **sql,
+                              txf_err *err) {
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, new_ident, &cols, &nc, err);
+  if (rc)
+    return rc;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t k = 0; k < nc; k++) {
+    char *q = txf_duck_quote_ident(cols[k]);
+    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
+    free(q);
+    free(cols[k]);
+  }
+  free(cols);
+  char *list = txf_buf_take(&b, NULL);
+  char *ins = txf_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel,
+                            list ? list : "", list ? list : "", nrel);
+  if (!n->unique_key.n || !strcmp(strategy, "append")) {
+    *sql = ins;
+  } else {
+    /* the target qualified by its name: Redshift's DELETE takes no
+     * alias */
+    txf_buf on;
+    txf_buf_init(&on, 0);
+    for (size_t k = 0; k < n->unique_key.n; k++) {
+      char *q = txf_duck_quote_ident(n->unique_key.v[k]);
+      (void)txf_buf_printf(&on, "%s%s.%s = s.%s", k ? " AND " : "", rel, q,
+                           q);
+      free(q);
+    }
+    *sql = txf_xasprintf("DELETE FROM %s WHERE EXISTS (SELECT 1 FROM %s AS s "
+                         "WHERE %s); %s",
+                         rel, nrel, on.data, ins);
+    txf_buf_release(&on);
+    free(ins);
+  }
+  free(list);
+  return 0;
+}
+
 /* Build node I (model or seed). Returns 0, or an error with ERR set and
  * *audit_fail = 1 when it was a failed audit. */
 static int build_one(txf_models *m, size_t i, const runopts *ro,
@@ -447,17 +500,16 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
   int is_seed = n->kind == MN_SEED;
   int incr = !is_seed && !strcmp(mat, "incremental") &&
              existing == TXF_REL_TABLE && !m->opts->full_refresh;
-  char *body = NULL;
+  char *body = NULL, *seed_ty = NULL;
   if (is_seed) {
     char *p = txf_duck_quote_str(n->abs_path);
-    char *types = seed_types(n);
-    body = types ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
-                                 "auto_detect = true, types = %s)",
-                                 p, types)
-                 : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
-                                 "auto_detect = true)",
-                                 p);
-    free(types);
+    seed_ty = seed_types(n);
+    body = seed_ty ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                   "auto_detect = true, types = %s)",
+                                   p, seed_ty)
+                   : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                   "auto_detect = true)",
+                                   p);
     free(p);
   } else {
     rc = models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &body, err);
@@ -474,7 +526,9 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
     char *tmp = qrel(schema, tmp_ident);
     txf_rel_kind nk = !strcmp(mat, "view") ? TXF_REL_VIEW : TXF_REL_TABLE;
     rc = drop_if_exists(a, schema, tmp_ident, err);
-    if (!rc) {
+    if (!rc && is_seed) {
+      rc = a->ops->create_from_csv(a, tmp, n->abs_path, seed_ty, err);
+    } else if (!rc) {
       sql = txf_xasprintf("CREATE %s %s AS\n%s", kind_word(nk), tmp, body);
       rc = a->ops->exec(a, sql, err);
       free(sql);
@@ -517,7 +571,11 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
       const char *strategy = n->strategy ? n->strategy
                              : n->unique_key.n ? "merge"
                                                : "append";
-      if (!n->unique_key.n || !strcmp(strategy, "append")) {
+      if (strcmp(a->ops->type, "duckdb")) {
+        sql = NULL;
+        rc = incremental_sql_pg(a, n, schema, new_ident, rel, nrel, strategy,
+                                &sql, err);
+      } else if (!n->unique_key.n || !strcmp(strategy, "append")) {
         sql = txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM %s", rel,
                             nrel);
       } else if (!strcmp(strategy, "delete+insert")) {
@@ -537,7 +595,8 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
                             rel, nrel, on);
         free(on);
       }
-      rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
+      if (!rc)
+        rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
       if (!rc)
         rc = a->ops->exec(a, sql, err);
       free(sql);
@@ -572,6 +631,7 @@ static int build_one(txf_models *m, size_t i, const runopts *ro,
   }
   free(rel);
   free(body);
+  free(seed_ty);
   return rc;
 }
 

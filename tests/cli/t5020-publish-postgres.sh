@@ -3,29 +3,8 @@
 # on a free loopback port, stopped on exit), and the Redshift SQL as text.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-PGTMP=$(mktemp -d /tmp/txnflow-pg.XXXXXX)
-PG_PASSWORD=pg-secret-$$
-as_pg() { # initdb refuses root: run the server as the postgres user
-	if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
-}
-pg_stop() {
-	as_pg "$PGBIN/pg_ctl -D $PGTMP/data -m immediate stop" >/dev/null 2>&1
-	rm -rf "$PGTMP"
-}
-trap pg_stop EXIT
-[ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
-printf "%s\n" "$PG_PASSWORD" >"$PGTMP/pw" && chmod 600 "$PGTMP/pw"
-[ "$(id -u)" = 0 ] && chown postgres "$PGTMP/pw"
-as_pg "$PGBIN/initdb -D $PGTMP/data -U txnflow --pwfile=$PGTMP/pw -A scram-sha-256 --no-sync" >"$PGTMP/initdb.log" 2>&1 ||
-	{ cat "$PGTMP/initdb.log"; exit 1; }
-for _try in 1 2 3 4 5; do
-	PGPORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-	as_pg "$PGBIN/pg_ctl -D $PGTMP/data -l $PGTMP/log -w -t 60 -o '-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGTMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off' start" >/dev/null 2>&1 && break
-done
-export PGPORT PGHOST=127.0.0.1 PGUSER=txnflow PGDATABASE=postgres PGPASSWORD=$PG_PASSWORD
-export TXNFLOW_PG_PASSWORD=$PG_PASSWORD
-psql_q() { psql -X -A -t -q -c "$1"; }
+. "$ROOT/tests/lib/pg.sh"
+pg_start
 
 SILVER=p/data/silver/transactions
 

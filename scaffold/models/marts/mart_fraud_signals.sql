@@ -61,19 +61,19 @@ norms AS (
 flags AS (
     SELECT transaction_id, 'card_velocity' AS rule, event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
-           CAST(n_in_window AS DOUBLE) AS observed, {{ velocity_count }} AS threshold
+           CAST(n_in_window AS DOUBLE PRECISION) AS observed, {{ velocity_count }} AS threshold
     FROM velocity
     WHERE n_in_window >= {{ velocity_count }}
     UNION ALL
     SELECT transaction_id, 'decline_burst', event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
-           CAST(n_in_window AS DOUBLE), {{ decline_count }}
+           CAST(n_in_window AS DOUBLE PRECISION), {{ decline_count }}
     FROM declines
     WHERE n_in_window >= {{ decline_count }}
     UNION ALL
     SELECT p.transaction_id, 'amount_outlier', p.event_date, p.txn_ts_utc,
            p.customer_id, p.card_id, p.merchant_id, p.currency_code, p.amount_krw,
-           CAST(p.amount_krw AS DOUBLE) / CAST(n.median_krw AS DOUBLE), {{ outlier_ratio }}
+           CAST(p.amount_krw AS DOUBLE PRECISION) / CAST(n.median_krw AS DOUBLE PRECISION), {{ outlier_ratio }}
     FROM purchases p
     JOIN norms n ON n.customer_id = p.customer_id
     WHERE n.n_purchases >= {{ outlier_min_purchases }}
@@ -82,7 +82,7 @@ flags AS (
     UNION ALL
     SELECT transaction_id, 'foreign_online', event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, amount_krw,
-           CAST(amount_krw AS DOUBLE), {{ foreign_min_krw }}
+           CAST(amount_krw AS DOUBLE PRECISION), {{ foreign_min_krw }}
     FROM purchases
     WHERE channel = 'online' AND currency_code <> 'KRW'
       AND amount_krw >= {{ foreign_min_krw }}
@@ -98,6 +98,6 @@ SELECT
     currency_code,
     CAST(value_krw AS DECIMAL(18,0))   AS amount_krw,
     observed,
-    CAST(threshold AS DOUBLE)          AS threshold,
+    CAST(threshold AS DOUBLE PRECISION)          AS threshold,
     transaction_id || ':' || rule      AS signal_id
 FROM flags

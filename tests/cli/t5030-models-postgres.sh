@@ -1,0 +1,136 @@
+#!/bin/bash
+# The default project's models on PostgreSQL (a throwaway cluster on
+# loopback) and on DuckDB, from the same cleaned days: every mart gives the
+# same rows (sorted; numbers to the cent), the data tests pass on both, and
+# an incremental run (delete+insert and merge, one transaction each) keeps
+# them equal.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start
+
+MARTS="mart_sales_daily mart_rfm_customer mart_customer_ltv mart_fraud_signals mart_reconciliation fact_merge"
+
+# The canonical text of RELATION's rows: one line per row, columns joined
+# by '|', numbers as DECIMAL(38,2), booleans as true/false, NULL as '~'.
+# The select list comes from the DuckDB relation's columns.
+canon_sql() {
+	txnflow sql --db p/data/warehouse.duckdb --format csv "
+		SELECT string_agg('COALESCE(' || CASE
+			WHEN data_type IN ('BIGINT', 'INTEGER', 'SMALLINT', 'HUGEINT', 'DOUBLE', 'FLOAT')
+			     OR data_type LIKE 'DECIMAL%'
+				THEN 'CAST(CAST(' || q || ' AS DECIMAL(38,2)) AS VARCHAR)'
+			WHEN data_type = 'BOOLEAN'
+				THEN 'CASE WHEN ' || q || ' THEN ''true'' WHEN NOT ' || q || ' THEN ''false'' END'
+			ELSE 'CAST(' || q || ' AS VARCHAR)' END || ', ''~'')', ' || ''|'' || '
+			ORDER BY ordinal_position)
+		FROM (SELECT ordinal_position, data_type, '\"' || column_name || '\"' AS q
+		      FROM information_schema.columns
+		      WHERE table_schema = 'main' AND table_name = '$1') c" |
+		tail -n +2 | sed 's/^"//; s/"$//; s/""/"/g'
+}
+duck_rows() {
+	txnflow sql --db p/data/warehouse.duckdb --format csv "SELECT $(canon_sql $1) AS r FROM main.$1" |
+		tail -n +2 | sed 's/^"//; s/"$//; s/""/"/g' | sort
+}
+pg_rows() {
+	psql -X -A -t -q -c "SELECT $(canon_sql $1) AS r FROM public.$1" | sort
+}
+compare_marts() {
+	for m in $MARTS; do
+		duck_rows $m >duck.$m && pg_rows $m >pg.$m &&
+		test -s duck.$m && test_cmp duck.$m pg.$m || return 1
+	done
+}
+# the event dates a clean --json rewrote, as a YAML list
+rewritten() {
+	tr -d ' \n' <"$1" | sed -n 's/.*"partitions_rewritten":\[\([^]]*\)\].*/[\1]/p'
+}
+
+test_expect_success 'setup: two cleaned days, a postgres target, a merge model' '
+	txnflow init p >/dev/null &&
+	cat >>p/txnflow.yml <<-EOC &&
+	publish:
+	  warehouse: { target: pg }
+	EOC
+	cat >>p/profiles.yml <<-EOC &&
+	    pg:
+	      type: postgres
+	      host: 127.0.0.1
+	      port: $PGPORT
+	      user: txnflow
+	      password: "{{ env_var('"'"'TXNFLOW_PG_PASSWORD'"'"') }}"
+	      dbname: postgres
+	      schema: public
+	      sslmode: disable
+	EOC
+	mkdir -p p/models/extra &&
+	cat >p/models/extra/fact_merge.sql <<-\EOM &&
+	{{ config(materialized="incremental", unique_key="transaction_id",
+	          incremental_strategy="merge") }}
+	SELECT transaction_id, event_date, amount_krw, channel
+	FROM {{ ref("fact_transactions") }}
+	WHERE 1 = 1 {{ incremental_date_filter("event_date") }}
+	EOM
+	txnflow -C p generate --date 2025-09-01 --days 3 --rows 1200 --customers 400 --merchants 100 >/dev/null &&
+	txnflow -C p clean --date 2025-09-01 >/dev/null &&
+	txnflow -C p clean --date 2025-09-02 >/dev/null &&
+	txnflow -C p publish --date 2025-09-02 --only warehouse >/dev/null &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = \
+	     "$(txnflow sql "SELECT count(*) FROM read_parquet('"'"'p/data/silver/transactions/**/*.parquet'"'"')" | tail -1)"
+'
+
+test_expect_success 'models build on DuckDB and on PostgreSQL: all tests pass' '
+	txnflow -C p models build --vars "{run_date: 2025-09-02}" >duck.out &&
+	txnflow -C p models build --target pg --vars "{run_date: 2025-09-02}" >pg.out &&
+	test_grep "OK .*seed .*fx_rates" pg.out &&
+	test_grep "OK .*incremental .*fact_transactions" pg.out &&
+	! grep -E "FAIL|ERROR|WARN" pg.out &&
+	test "$(psql_q "SELECT count(*) FROM mart_reconciliation WHERE status = '"'"'ok'"'"'")" = 11
+'
+
+test_expect_success 'every mart gives the same numbers on both targets' '
+	compare_marts &&
+	test "$(wc -l <pg.mart_rfm_customer)" -gt 100 &&
+	test "$(wc -l <pg.mart_sales_daily)" -gt 50
+'
+
+test_expect_success 'incremental day 3 (late data rebuilds earlier dates) stays equal' '
+	txnflow -C p clean --date 2025-09-03 --json >clean3 &&
+	dates=$(rewritten clean3) &&
+	case "$dates" in *2025-09-02*) ;; *) false ;; esac &&
+	txnflow -C p publish --date 2025-09-03 --only warehouse >/dev/null &&
+	txnflow -C p models build --vars "{run_date: 2025-09-03, dates: $dates}" >duck.out &&
+	txnflow -C p models build --target pg --vars "{run_date: 2025-09-03, dates: $dates}" >pg.out &&
+	test_grep "OK .*incremental .*fact_merge" pg.out &&
+	! grep -E "FAIL|ERROR|WARN" pg.out &&
+	compare_marts
+'
+
+test_expect_success 'models test passes on both targets' '
+	txnflow -C p models test --vars "{run_date: 2025-09-03}" >duck.test &&
+	txnflow -C p models test --target pg --vars "{run_date: 2025-09-03}" >pg.test &&
+	n=$(grep -c PASS duck.test) && test "$n" -gt 50 &&
+	test "$(grep -c PASS pg.test)" = "$n"
+'
+
+test_expect_success 'a failing audit on PostgreSQL rolls the incremental merge back' '
+	q="SELECT count(*) || '"'"':'"'"' || sum(amount_krw) || '"'"':'"'"' || count(fx_krw_per_unit) FROM fact_transactions" &&
+	before=$(psql_q "$q") &&
+	psql_q "UPDATE fx_rates SET currency = '"'"'XXX'"'"' WHERE currency = '"'"'KRW'"'"'" &&
+	test_expect_code 1 txnflow -C p models build --target pg --select fact_transactions \
+		--vars "{run_date: 2025-09-03, dates: [2025-09-03]}" >bad.out &&
+	psql_q "UPDATE fx_rates SET currency = '"'"'KRW'"'"' WHERE currency = '"'"'XXX'"'"'" &&
+	test_grep "ERROR .*fact_transactions: audit failed: test .* the merge was rolled back" bad.out &&
+	test "$(psql_q "$q")" = "$before"
+'
+
+test_expect_success 'the profile: a password in the file is refused, a bad one is reported' '
+	sed "s/password: .*/password: hunter2/" p/profiles.yml >p/profiles.bad &&
+	mkdir bad && cp p/profiles.bad bad/profiles.yml &&
+	test_expect_code 1 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
+	test_grep "env_var" err && ! grep hunter2 err &&
+	TXNFLOW_PG_PASSWORD=wrong test_expect_code 1 txnflow -C p models run --target pg 2>err &&
+	test_grep "password authentication failed" err && ! grep wrong err
+'
+
+test_done
