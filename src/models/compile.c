@@ -122,6 +122,32 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
   return NULL;
 }
 
+/* On a postgres/redshift target the silver source is a table `txnflow
+ * publish` loads: say so when it is not there yet. */
+static int check_warehouse_silver(txf_models *m, const char *tbl,
+                                  const char *rel, txf_err *err) {
+  txf_adapter *a;
+  int rc = txf_models_adapter(m, &a, err);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < m->n_sources; i++)
+    if (!strcmp(m->sources[i].source, "silver") &&
+        !strcmp(m->sources[i].table, tbl))
+      return 0; /* declared: the user's mapping */
+  char *ident = !strcmp(tbl, "transactions") ? txf_xstrdup(m->silver_table)
+                                             : txf_xasprintf("silver_%s", tbl);
+  txf_rel_kind k = TXF_REL_NONE;
+  rc = a->ops->relation_kind(a, m->silver_schema, ident, &k, err);
+  free(ident);
+  if (!rc && k == TXF_REL_NONE)
+    rc = txf_err_set(err, TXF_ENOTFOUND,
+                     "source('silver', '%s'): %s does not exist on target "
+                     "'%s'; load it with `txnflow publish --date D --only "
+                     "warehouse` (publish.warehouse in txnflow.yml)",
+                     tbl, rel, m->target_name);
+  return rc;
+}
+
 typedef struct {
   txf_models *m;
   size_t node;
@@ -298,6 +324,13 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
       return err->code;
+    if (!h->parse && m->silver_table && !strcmp(a->v[0]->s, "silver")) {
+      int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
+      if (rc) {
+        free(rel);
+        return rc;
+      }
+    }
     *out = txf_tval_str(a->arena, rel);
     free(rel);
     return 0;

@@ -133,4 +133,11 @@ test_expect_success 'the profile: a password in the file is refused, a bad one i
 	test_grep "password authentication failed" err && ! grep wrong err
 '
 
+test_expect_success 'before any warehouse load the silver source is named, with the fix' '
+	txnflow init q >/dev/null &&
+	sed -n "/^    pg:/,\$p" p/profiles.yml | sed "s/schema: public/schema: fresh/" >>q/profiles.yml &&
+	test_expect_code 1 txnflow -C q models run --target pg --select stg_transactions >out &&
+	test_grep "\"fresh\".\"silver_transactions\" does not exist on target .pg.; load it with .txnflow publish" out
+'
+
 test_done
