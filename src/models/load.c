@@ -882,9 +882,36 @@ static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
       break;
     }
     char *val = NULL;
-    rc = render_scalar(m, txf_yaml_file(doc), raw, &val, err);
-    if (rc)
-      break;
+    if (!strcmp(key, "password")) {
+      /* read straight from the environment: a rendered copy would stay in
+       * the arena after the password is wiped */
+      char name[128], def[256];
+      int n_def = sscanf(raw, " {{ env_var ( '%127[^']' , '%255[^']' ) }}",
+                         name, def);
+      if (n_def < 1)
+        n_def = sscanf(raw, " {{ env_var ( \"%127[^\"]\" , \"%255[^\"]\" ) }}",
+                       name, def);
+      if (n_def < 1) {
+        rc = txf_yaml_error(doc, v, err,
+                            "key 'password': write {{ env_var('NAME') }} "
+                            "and nothing else");
+        break;
+      }
+      const char *env = getenv(name);
+      if (!env && n_def < 2) {
+        rc = txf_yaml_error(doc, v, err,
+                            "key 'password': environment variable %s is "
+                            "not set",
+                            name);
+        break;
+      }
+      val = txf_xstrdup(env ? env : def);
+      explicit_bzero(def, sizeof def);
+    } else {
+      rc = render_scalar(m, txf_yaml_file(doc), raw, &val, err);
+      if (rc)
+        break;
+    }
     m->pg_keys[k] = txf_xstrdup(!strcmp(key, "database") ? "dbname" : key);
     m->pg_vals[k++] = val;
   }
