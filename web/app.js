@@ -38,12 +38,49 @@ function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return
 
 class ApiError extends Error {}
 
-async function api(path) {
-  const r = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  let body = null;
-  try { body = await r.json(); } catch (e) { /* not JSON */ }
-  if (!r.ok) throw new ApiError((body && (body.error + (body.detail ? ': ' + body.detail : ''))) || ('HTTP ' + r.status));
-  return body;
+// Requests in flight: while there are any, body has data-busy (tests wait
+// for it to go before they look or navigate, so no answer is cut off).
+let inFlight = 0;
+async function tracked(work) {
+  if (inFlight++ === 0) document.body.setAttribute('data-busy', '');
+  try { return await work(); } finally { if (--inFlight === 0) document.body.removeAttribute('data-busy'); }
+}
+
+function api(path) {
+  return tracked(async () => {
+    const r = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    let body = null;
+    try { body = await r.json(); } catch (e) { /* not JSON */ }
+    if (!r.ok) throw new ApiError((body && (body.error + (body.detail ? ': ' + body.detail : ''))) || ('HTTP ' + r.status));
+    return body;
+  });
+}
+
+// The log of an attempt, as text (or null and the error message).
+function apiText(path) {
+  return tracked(async () => {
+    const r = await fetch(path, { credentials: 'same-origin' });
+    const text = await r.text();
+    if (r.ok) return { text, error: null };
+    let m = text;
+    try { m = JSON.parse(text).error; } catch (e) { /* text */ }
+    return { text: null, error: m };
+  });
+}
+
+// A detail panel filled by a request: only the answer to the latest click
+// is shown, whatever order the answers come back in.
+function latestOnly() {
+  let seq = 0;
+  return async (work, show) => {
+    const mine = ++seq;
+    try {
+      const v = await work();
+      if (mine === seq) show(v);
+    } catch (e) {
+      if (mine === seq) banner('Cannot load: ' + (e instanceof ApiError ? e.message : String(e)));
+    }
+  };
 }
 
 function banner(msg) {
@@ -137,11 +174,12 @@ function qs() { return new URLSearchParams(location.search); }
 
 // ---------------------------------------------------------------- runs
 
-async function pageRuns() {
+async function pageRuns(stale) {
   const q = qs();
   const params = new URLSearchParams();
   for (const k of ['state', 'from', 'to']) if (q.get(k)) params.set(k, q.get(k));
   const data = await api('/api/runs?' + params.toString());
+  if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Runs'));
 
@@ -166,33 +204,35 @@ async function pageRuns() {
   const tasks = data.tasks;
   const nMiss = data.runs.filter((r) => r.sla_missed).length;
   const nFail = data.runs.filter((r) => r.state === 'failed').length;
+  const limited = data.runs.length >= data.limit && !q.get('from') && !q.get('to');
   $main.appendChild(h('div', { class: 'kpis' },
-    h('div', { class: 'kpi' }, h('b', { id: 'kpi-runs' }, data.runs.length), h('span', {}, 'dates shown')),
+    h('div', { class: 'kpi' }, h('b', { id: 'kpi-runs' }, data.runs.length), h('span', {}, limited ? 'latest dates shown (set From/To for older)' : 'dates shown')),
     h('div', { class: 'kpi' + (nFail ? ' bad' : '') }, h('b', { id: 'kpi-failed' }, nFail), h('span', {}, 'failed')),
     h('div', { class: 'kpi' + (nMiss ? ' bad' : '') }, h('b', { id: 'kpi-sla' }, nMiss), h('span', {}, 'SLA misses'))));
 
   const detail = h('div', { id: 'attempts' });
-  async function showAttempts(run, task) {
-    clear(detail);
-    const t = run.tasks[task];
-    detail.appendChild(card(`${run.logical_date} · ${task} · attempts`,
-      table([
-        { label: '#', get: (a) => a.attempt, num: true },
-        { label: 'state', get: (a) => stateBadge(a.state) },
-        { label: 'started', get: (a) => fmtTime(a.started_at_us) },
-        { label: 'duration', get: (a) => fmtSecs(a.duration_s), num: true },
-        { label: 'exit', get: (a) => a.exit_status ?? '—', num: true },
-        { label: 'error', get: (a) => a.error || '' },
-        { label: 'log', get: (a) => a.has_log ? h('button', { class: 'btn small', 'data-attempt': a.attempt_id, on: { click: () => showLog(a) } }, 'view log') : '—' },
-      ], t.attempts),
-      h('div', { id: 'log-view' })));
+  const attemptsOnce = latestOnly(), logOnce = latestOnly();
+  function showAttempts(run, task) {
+    return attemptsOnce(() => api(`/api/attempts?run=${encodeURIComponent(run.run_id)}&task=${encodeURIComponent(task)}`), (d) => {
+      clear(detail);
+      detail.appendChild(card(`${run.logical_date} · ${task} · attempts`,
+        table([
+          { label: '#', get: (a) => a.attempt, num: true },
+          { label: 'state', get: (a) => stateBadge(a.state) },
+          { label: 'started', get: (a) => fmtTime(a.started_at_us) },
+          { label: 'duration', get: (a) => fmtSecs(a.duration_s), num: true },
+          { label: 'exit', get: (a) => a.exit_status ?? '—', num: true },
+          { label: 'error', get: (a) => a.error || '' },
+          { label: 'log', get: (a) => a.has_log ? h('button', { class: 'btn small', 'data-attempt': a.attempt_id, on: { click: () => showLog(a) } }, 'view log') : '—' },
+        ], d.attempts),
+        h('div', { id: 'log-view' })));
+    });
   }
-  async function showLog(a) {
-    const box = clear(document.getElementById('log-view'));
-    const r = await fetch('/api/log?attempt=' + encodeURIComponent(a.attempt_id), { credentials: 'same-origin' });
-    const text = await r.text();
-    if (!r.ok) { let m = text; try { m = JSON.parse(text).error; } catch (e) { /* text */ } box.appendChild(notice('Log unavailable: ' + m)); return; }
-    box.appendChild(h('pre', { class: 'log', id: 'log-text' }, text));
+  function showLog(a) {
+    return logOnce(() => apiText('/api/log?attempt=' + encodeURIComponent(a.attempt_id)), (r) => {
+      const box = clear(document.getElementById('log-view'));
+      box.appendChild(r.error !== null ? notice('Log unavailable: ' + r.error) : h('pre', { class: 'log', id: 'log-text' }, r.text));
+    });
   }
 
   const cols = [
@@ -221,8 +261,9 @@ async function pageRuns() {
 
 // ---------------------------------------------------------------- quality
 
-async function pageQuality() {
+async function pageQuality(stale) {
   const [qd, rec] = await Promise.all([api('/api/quality'), api('/api/reconciliation')]);
+  if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Data quality'));
   if (!qd.metadata) { $main.appendChild(notice('No metadata database yet.')); return; }
@@ -232,23 +273,15 @@ async function pageQuality() {
     h('div', { class: 'kpi' + (L.fail + L.error ? ' bad' : '') }, h('b', { id: 'tests-failing' }, L.fail + L.error), h('span', {}, 'tests failing')),
     h('div', { class: 'kpi' }, h('b', { id: 'tests-warn' }, L.warn), h('span', {}, 'warnings'))));
 
-  // Results over time: passing and failing tests per logical date.
-  const byDate = new Map();
-  // results rows: [result_id, logical_date, status, failures]
-  for (const t of qd.tests) for (const [, date, status] of t.results) {
-    if (!date) continue;
-    const e = byDate.get(date) || { pass: 0, fail: 0 };
-    if (status === 'pass') e.pass++; else if (status === 'fail' || status === 'error') e.fail++;
-    byDate.set(date, e);
-  }
-  const dates = [...byDate.keys()].sort();
+  // Results over time: by_date rows are [logical_date, pass, fail + error, warn].
+  const dates = qd.by_date.map((r) => r[0]);
   const chartBox = h('div', { class: 'chart', id: 'quality-chart' });
   $main.appendChild(card(`Test results over time (${qd.from} … ${qd.to})`, chartBox));
 
   const sampleBox = h('div', { id: 'sample' });
-  async function showSample(r, t) {
+  const sampleOnce = latestOnly();
+  const showSample = (r, t) => sampleOnce(() => api('/api/sample?result=' + encodeURIComponent(r.result_id)), (s) => {
     clear(sampleBox);
-    const s = await api('/api/sample?result=' + encodeURIComponent(r.result_id));
     let body;
     if (Array.isArray(s.sample) && s.sample.length && typeof s.sample[0] === 'object' && s.sample[0] !== null) {
       const keys = Object.keys(s.sample[0]);
@@ -258,7 +291,7 @@ async function pageQuality() {
     } else body = notice('No sample stored for this result.');
     sampleBox.appendChild(card(`Failing rows: ${t.model} · ${t.test} · ${r.logical_date || ''} (${fmtInt(r.failures)} failures)`,
       s.message ? h('p', {}, s.message) : null, body));
-  }
+  });
   const tests = [...qd.tests].sort((a, b) => {
     const fa = a.latest.status === 'pass' ? 1 : 0, fb = b.latest.status === 'pass' ? 1 : 0;
     return fa - fb || a.model.localeCompare(b.model) || a.test.localeCompare(b.test);
@@ -272,7 +305,7 @@ async function pageQuality() {
     { label: 'history', get: (t) => h('span', { class: 'strip' }, t.results.slice(-40).map(([, date, status, failures]) =>
       h('span', { class: 's-' + String(status).replace(/[^a-z]/g, ''), title: `${date || ''} ${status} (${failures ?? 0})` }))) },
     { label: 'sample', get: (t) => t.latest.status !== 'pass' && t.latest.has_sample
-      ? h('button', { class: 'btn small', on: { click: () => showSample(t.latest, t) } }, 'failing rows') : '' },
+      ? h('button', { class: 'btn small', 'data-sample': t.test, on: { click: () => showSample(t.latest, t) } }, 'failing rows') : '' },
   ], tests, (t) => ({ 'data-model': t.model, 'data-status': t.latest.status })) : notice('No test results yet: run txnflow models build.')));
   $main.appendChild(sampleBox);
 
@@ -288,15 +321,17 @@ async function pageQuality() {
     ], rec.runs, (r) => ({ class: r.holds === false ? 'eq-bad' : null, 'data-ingest-date': r.ingest_date, 'data-holds': String(r.holds) }))
       : notice('No clean runs yet: run txnflow clean --date YYYY-MM-DD.')));
   chart(chartBox, dates, [
-    { label: 'passing', values: dates.map((d) => byDate.get(d).pass) },
-    { label: 'failing', values: dates.map((d) => byDate.get(d).fail) },
+    { label: 'passing', values: qd.by_date.map((r) => r[1]) },
+    { label: 'failing', values: qd.by_date.map((r) => r[2]) },
+    { label: 'warnings', values: qd.by_date.map((r) => r[3]) },
   ], { intY: true });
 }
 
 // ---------------------------------------------------------------- lineage
 
-async function pageLineage() {
+async function pageLineage(stale) {
   const g = await api('/api/lineage');
+  if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Lineage'));
   if (g.manifest !== 'ok')
@@ -370,8 +405,9 @@ async function pageLineage() {
 
 // ---------------------------------------------------------------- lake
 
-async function pageLake() {
+async function pageLake(stale) {
   const d = await api('/api/lake');
+  if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Lake'));
   if (!d.metadata) { $main.appendChild(notice('No metadata database yet.')); return; }
@@ -390,13 +426,13 @@ async function pageLake() {
     { label: 'sha256', get: (p) => (p.sha256 || '').slice(0, 12) },
   ], d.partitions, (p) => ({ 'data-partition': p.partition })) : notice('No partitions yet: run txnflow clean --date YYYY-MM-DD.')));
   const samples = h('div', { id: 'q-samples' });
-  async function showSamples(date, reason) {
+  const samplesOnce = latestOnly();
+  const showSamples = (date, reason) => samplesOnce(() => api('/api/quarantine?date=' + encodeURIComponent(date) + (reason ? '&reason=' + encodeURIComponent(reason) : '')), (s) => {
     clear(samples);
-    const s = await api('/api/quarantine?date=' + encodeURIComponent(date) + (reason ? '&reason=' + encodeURIComponent(reason) : ''));
     samples.appendChild(card(`Quarantine samples: ingest date ${date}${reason ? ' · ' + reason : ''}`,
       s.files.length ? s.files.map((f) => [h('p', { class: 'muted' }, `${f.name} (${fmtBytes(f.size_bytes)})`), h('pre', { class: 'log' }, f.lines.join('\n'))])
         : notice('No quarantine files for this date.')));
-  }
+  });
   $main.appendChild(h('div', { class: 'grid2' },
     card('Quarantine by reason code', d.quarantine_by_reason.length ? table([
       { label: 'reason', get: (r) => r.reason }, { label: 'lines', get: (r) => fmtInt(r.n), num: true }], d.quarantine_by_reason, (r) => ({ 'data-reason': r.reason }))
@@ -421,8 +457,9 @@ function pivot(rows) {
   return { dates, series };
 }
 
-async function pageBusiness() {
+async function pageBusiness(stale) {
   const b = await api('/api/business');
+  if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Business'));
   const notBuilt = (s, what) => notice(s.status === 'not_built' ? `Not built yet: ${s.message}. Run txnflow models build to build ${what}.` : `Cannot read ${what}: ${s.message}`);
@@ -465,7 +502,13 @@ async function pageBusiness() {
 
 const PAGES = { runs: pageRuns, quality: pageQuality, lineage: pageLineage, lake: pageLake, business: pageBusiness };
 
+// Renders of the page shown: a page started by an earlier navigation
+// (the Back button, a filter applied twice) that answers late is dropped.
+let routeSeq = 0;
+
 async function route() {
+  const mine = ++routeSeq;
+  const stale = () => mine !== routeSeq;
   const name = location.pathname.replace(/^\//, '') || 'runs';
   const page = PAGES[name] || pageRuns;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === (PAGES[name] ? name : 'runs'));
@@ -473,9 +516,10 @@ async function route() {
   banner(null);
   document.body.removeAttribute('data-ready'); // tests wait for the next render
   try {
-    await page();
-    document.body.setAttribute('data-ready', name);
+    await page(stale);
+    if (!stale()) document.body.setAttribute('data-ready', name);
   } catch (e) {
+    if (stale()) return;
     clear($main);
     $main.appendChild(h('h1', {}, 'Cannot load this page'));
     $main.appendChild(notice(e instanceof ApiError ? e.message : String(e)));

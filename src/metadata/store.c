@@ -70,6 +70,7 @@ static const char schema[] =
     "  materialized TEXT, state TEXT NOT NULL, n_rows INTEGER,\n"
     "  started_at_us INTEGER, duration_us INTEGER, error TEXT,\n"
     "  logical_date TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS model_builds_model ON model_builds(model);\n"
     "CREATE TABLE IF NOT EXISTS test_results(\n"
     "  result_id INTEGER PRIMARY KEY, invocation_id TEXT,\n"
     "  model TEXT, test_name TEXT NOT NULL, severity TEXT NOT NULL,\n"
@@ -77,6 +78,11 @@ static const char schema[] =
     "  failures INTEGER, sample_json TEXT, message TEXT,\n"
     "  started_at_us INTEGER, duration_us INTEGER, logical_date TEXT);\n"
     "CREATE INDEX IF NOT EXISTS test_results_model ON test_results(model);\n"
+    /* The dashboard's "latest result of each test" and date windows. */
+    "CREATE INDEX IF NOT EXISTS test_results_test ON "
+    "test_results(model, test_name, logical_date);\n"
+    "CREATE INDEX IF NOT EXISTS test_results_date ON "
+    "test_results(logical_date, status);\n"
     /* OpenLineage run events, as JSON. */
     "CREATE TABLE IF NOT EXISTS lineage_events(\n"
     "  event_id INTEGER PRIMARY KEY, event_time_us INTEGER NOT NULL,\n"

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,8 @@
 #define MAX_LOG_BYTES (256 * 1024)
 #define MAX_SAMPLE_BYTES (64 * 1024)
 #define MAX_LIMIT 5000
+/* Dates a list shows when no range is asked for (runs, reconciliation). */
+#define DEFAULT_DATES 90
 
 /* One cached warehouse answer: valid while the warehouse file keeps its
  * size and modification time. */
@@ -69,10 +72,16 @@ void txf_serve_app_free(txf_serve_app *a) {
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *param(const txf_serve_param *p, size_t n, const char *k) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i].key && !strcmp(p[i].key, k))
-      return p[i].value ? p[i].value : "";
+/* One request's query parameters. */
+typedef struct req {
+  const txf_serve_param *p;
+  size_t n;
+} req;
+
+static const char *param(const req *rq, const char *k) {
+  for (size_t i = 0; i < rq->n; i++)
+    if (rq->p[i].key && !strcmp(rq->p[i].key, k))
+      return rq->p[i].value ? rq->p[i].value : "";
   return NULL;
 }
 
@@ -86,34 +95,17 @@ static void respond_json(txf_serve_response *r, int status, json_t *doc) {
   json_decref(doc);
 }
 
-static void respond_error(txf_serve_response *r, int status, const char *msg) {
+/* Answer with an error; returns -1, which handlers return to say "answered"
+ * (see txf_serve_api). */
+static int respond_error(txf_serve_response *r, int status, const char *msg) {
   respond_json(r, status, json_pack("{s:s}", "error", msg));
-}
-
-static json_t *col_str(sqlite3_stmt *q, int i) {
-  const unsigned char *s = sqlite3_column_text(q, i);
-  return s ? json_string((const char *)s) : json_null();
-}
-
-static json_t *col_int(sqlite3_stmt *q, int i) {
-  return sqlite3_column_type(q, i) == SQLITE_NULL
-             ? json_null()
-             : json_integer(sqlite3_column_int64(q, i));
-}
-
-/* Seconds between two *_us columns, or null. */
-static json_t *col_dur(sqlite3_stmt *q, int i0, int i1) {
-  if (sqlite3_column_type(q, i0) == SQLITE_NULL ||
-      sqlite3_column_type(q, i1) == SQLITE_NULL)
-    return json_null();
-  int64_t d = sqlite3_column_int64(q, i1) - sqlite3_column_int64(q, i0);
-  return d >= 0 ? json_real((double)d / 1e6) : json_null();
+  return -1;
 }
 
 /* A date parameter: absent -> DEF, malformed -> -1. */
-static int date_param(const txf_serve_param *p, size_t n, const char *k,
-                      const char *def, char out[11]) {
-  const char *v = param(p, n, k);
+static int date_param(const req *rq, const char *k, const char *def,
+                      char out[11]) {
+  const char *v = param(rq, k);
   if (!v || !*v) {
     snprintf(out, 11, "%s", def);
     return 0;
@@ -125,9 +117,10 @@ static int date_param(const txf_serve_param *p, size_t n, const char *k,
   return 0;
 }
 
-static int int_param(const txf_serve_param *p, size_t n, const char *k,
-                     int64_t def, int64_t max, int64_t *out) {
-  const char *v = param(p, n, k);
+/* An integer parameter in [0, MAX]: absent -> DEF, anything else -> -1. */
+static int int_param(const req *rq, const char *k, int64_t def, int64_t max,
+                     int64_t *out) {
+  const char *v = param(rq, k);
   *out = def;
   if (!v || !*v)
     return 0;
@@ -136,6 +129,135 @@ static int int_param(const txf_serve_param *p, size_t n, const char *k,
     return -1;
   *out = x;
   return 0;
+}
+
+/* A required id parameter. */
+static int id_param(const req *rq, const char *k, int64_t *out) {
+  const char *v = param(rq, k);
+  return !v || !*v ? -1 : int_param(rq, k, 0, INT64_MAX, out);
+}
+
+/* The date window of a list: from/to as given, and the row limit: LATEST
+ * when neither is given (the recent past is what the pages show first),
+ * MAX_LIMIT when one is (the caller asked for that range). An explicit
+ * limit wins. */
+static int window_params(const req *rq, char from[11], char to[11],
+                         int64_t *limit) {
+  if (date_param(rq, "from", "0001-01-01", from) ||
+      date_param(rq, "to", "9999-12-31", to))
+    return -1;
+  int ranged = (param(rq, "from") && *param(rq, "from")) ||
+               (param(rq, "to") && *param(rq, "to"));
+  return int_param(rq, "limit", ranged ? MAX_LIMIT : DEFAULT_DATES, MAX_LIMIT,
+                   limit);
+}
+
+/* A JSON string of raw text that may not be UTF-8: invalid bytes become
+ * U+FFFD, so a hostile file or value cannot break the response. */
+static json_t *text_json(const char *s) {
+  json_t *j = json_string(s);
+  if (j)
+    return j;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    txf_buf_puts(&b, *p < 0x80 ? (char[]){(char)*p, 0} : "\xef\xbf\xbd");
+  j = json_string(b.data ? b.data : "");
+  txf_buf_release(&b);
+  return j ? j : json_string("");
+}
+
+/* Every answer built from the metadata database goes through the three
+ * helpers below: the SQL names each member with its column alias, SQLite's
+ * type picks the JSON type, and the columns listed here, 0/1 in SQLite,
+ * are booleans. A column whose alias starts with '_' is for the handler
+ * and left out of row objects. */
+static const char *const bool_columns[] = {"sla_missed", "has_log",
+                                           "has_sample", "holds", NULL};
+
+/* Seconds between two *_us columns, or NULL (either missing, or negative). */
+#define DURATION_S(t0, t1)                                                     \
+  "CASE WHEN " t1 " >= " t0 " THEN (" t1 " - " t0 ") / 1e6 END"
+
+static json_t *col_json(sqlite3_stmt *q, int i) {
+  switch (sqlite3_column_type(q, i)) {
+  case SQLITE_NULL:
+    return json_null();
+  case SQLITE_INTEGER: {
+    const char *name = sqlite3_column_name(q, i);
+    for (const char *const *b = bool_columns; *b; b++)
+      if (!strcmp(name, *b))
+        return json_boolean(sqlite3_column_int64(q, i));
+    return json_integer(sqlite3_column_int64(q, i));
+  }
+  case SQLITE_FLOAT:
+    return json_real(sqlite3_column_double(q, i));
+  default:
+    return text_json((const char *)sqlite3_column_text(q, i));
+  }
+}
+
+/* The current row of Q as an object keyed by column alias. */
+static json_t *row_object(sqlite3_stmt *q) {
+  json_t *o = json_object();
+  for (int i = 0, n = sqlite3_column_count(q); i < n; i++) {
+    const char *name = sqlite3_column_name(q, i);
+    if (name[0] != '_')
+      json_object_set_new(o, name, col_json(q, i));
+  }
+  return o;
+}
+
+/* Prepare SQL into *Q and bind the variadic arguments described by TYPES,
+ * one letter each: 's' a const char * (NULL binds NULL), 'i' an int64_t. */
+static void bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
+  for (int i = 1; types[i - 1]; i++) {
+    if (types[i - 1] == 'i') {
+      sqlite3_bind_int64(q, i, va_arg(ap, int64_t));
+    } else {
+      const char *s = va_arg(ap, const char *);
+      if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
+    }
+  }
+}
+
+static int query(txf_store *st, sqlite3_stmt **q, txf_err *err,
+                 const char *sql, const char *types, ...) {
+  int rc = txf_store_prepare(st, sql, q, err);
+  if (rc)
+    return rc;
+  va_list ap;
+  va_start(ap, types);
+  bind_args(*q, types, ap);
+  va_end(ap);
+  return 0;
+}
+
+/* Step Q to its end, appending each row to ARR as a row_object(); Q is
+ * finalized either way. */
+static int rows_into(txf_store *st, sqlite3_stmt *q, json_t *arr,
+                     txf_err *err) {
+  int s;
+  while ((s = sqlite3_step(q)) == SQLITE_ROW)
+    json_array_append_new(arr, row_object(q));
+  int rc = s == SQLITE_DONE ? 0 : txf_store_error(st, err, "read");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* query() and rows_into() in one: the rows of SQL as objects in ARR. */
+static int query_rows(txf_store *st, json_t *arr, txf_err *err,
+                      const char *sql, const char *types, ...) {
+  sqlite3_stmt *q = NULL;
+  int rc = txf_store_prepare(st, sql, &q, err);
+  if (rc)
+    return rc;
+  va_list ap;
+  va_start(ap, types);
+  bind_args(q, types, ap);
+  va_end(ap);
+  return rows_into(st, q, arr, err);
 }
 
 /* Open the metadata database read-only. *missing is set (and 0 returned)
@@ -152,23 +274,15 @@ static int open_meta(txf_serve_app *a, txf_store **st, int *missing,
   return rc;
 }
 
-/* Run Q to completion, calling ROW for each row; TXF_EDB on a step error. */
-static int prep(txf_store *st, const char *sql, sqlite3_stmt **q,
-                txf_err *err) {
-  return txf_store_prepare(st, sql, q, err);
-}
-
-static int step_done(txf_store *st, int s, txf_err *err) {
-  return s == SQLITE_DONE ? 0 : txf_store_error(st, err, "read");
-}
-
 /* ---------------------------------------------------------------- summary */
 
-static int api_summary(txf_serve_app *a, txf_store *st, json_t *doc,
-                       txf_err *err) {
+static int api_summary(txf_serve_app *a, txf_store *st, const req *rq,
+                       json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)rq;
+  (void)r;
   json_object_set_new(doc, "project", json_string(a->project_name));
   json_object_set_new(doc, "timezone", json_string(a->timezone));
-  json_object_set_new(doc, "data_dir", json_string(a->data_dir));
+  json_object_set_new(doc, "data_dir", text_json(a->data_dir));
   json_object_set_new(doc, "warehouse",
                       json_boolean(txf_fs_exists(a->warehouse_path)));
   char *mp = a->project_dir
@@ -178,186 +292,158 @@ static int api_summary(txf_serve_app *a, txf_store *st, json_t *doc,
   free(mp);
   if (!st)
     return 0;
-  static const char *const counts[][2] = {
-      {"runs", "SELECT count(DISTINCT logical_date) FROM runs"},
-      {"failed_runs",
-       "SELECT count(*) FROM runs r WHERE state = 'failed' AND run_id = "
-       "(SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-       "r.logical_date)"},
-      {"sla_misses", "SELECT count(*) FROM sla_misses"},
-      {"clean_runs", "SELECT count(*) FROM clean_runs"},
-      {"test_results", "SELECT count(*) FROM test_results"},
-      {"lineage_events", "SELECT count(*) FROM lineage_events"},
-      {"last_date", "SELECT max(logical_date) FROM runs"},
-      {"last_state", "SELECT state FROM runs ORDER BY logical_date DESC, "
-                     "run_id DESC LIMIT 1"}};
-  for (size_t i = 0; i < TXF_ARRAY_LEN(counts); i++) {
-    sqlite3_stmt *q = NULL;
-    int rc = prep(st, counts[i][1], &q, err);
-    if (rc)
-      return rc;
-    if (sqlite3_step(q) == SQLITE_ROW)
-      json_object_set_new(doc, counts[i][0],
-                          sqlite3_column_type(q, 0) == SQLITE_INTEGER
-                              ? col_int(q, 0)
-                              : col_str(q, 0));
-    sqlite3_finalize(q);
-  }
-  return 0;
+  json_t *rows = json_array();
+  int rc = query_rows(
+      st, rows, err,
+      "SELECT (SELECT count(DISTINCT logical_date) FROM runs) AS runs, "
+      "(SELECT count(*) FROM runs r WHERE state = 'failed' AND run_id = "
+      "(SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
+      "r.logical_date)) AS failed_runs, (SELECT count(*) FROM sla_misses) AS "
+      "sla_misses, (SELECT count(*) FROM clean_runs) AS clean_runs, (SELECT "
+      "count(*) FROM test_results) AS test_results, (SELECT count(*) FROM "
+      "lineage_events) AS lineage_events, (SELECT max(logical_date) FROM "
+      "runs) AS last_date, (SELECT state FROM runs ORDER BY logical_date "
+      "DESC, run_id DESC LIMIT 1) AS last_state",
+      "");
+  if (!rc)
+    json_object_update(doc, json_array_get(rows, 0));
+  json_decref(rows);
+  return rc;
 }
 
 /* ---------------------------------------------------------------- runs */
 
-static int api_runs(txf_serve_app *a, txf_store *st, const txf_serve_param *p,
-                    size_t np, json_t *doc, txf_err *err,
-                    txf_serve_response *r) {
+static int api_runs(txf_serve_app *a, txf_store *st, const req *rq,
+                    json_t *doc, txf_err *err, txf_serve_response *r) {
   (void)a;
   char from[11], to[11];
   int64_t limit;
-  const char *state = param(p, np, "state");
-  if (date_param(p, np, "from", "0001-01-01", from) ||
-      date_param(p, np, "to", "9999-12-31", to) ||
-      int_param(p, np, "limit", 400, MAX_LIMIT, &limit)) {
-    respond_error(r, 400, "bad from, to or limit");
-    return -1;
-  }
+  const char *state = param(rq, "state");
+  if (window_params(rq, from, to, &limit))
+    return respond_error(r, 400, "bad from, to or limit");
   if (state && *state && strcmp(state, "success") && strcmp(state, "failed") &&
       strcmp(state, "running") && strcmp(state, "queued") &&
-      strcmp(state, "sla_missed")) {
-    respond_error(r, 400, "bad state");
-    return -1;
-  }
+      strcmp(state, "sla_missed"))
+    return respond_error(r, 400, "bad state");
   if (state && !*state)
     state = NULL;
   json_t *runs = json_array(), *tasks = json_array();
   json_object_set_new(doc, "runs", runs);
   json_object_set_new(doc, "tasks", tasks);
+  json_object_set_new(doc, "limit", json_integer(limit));
   if (!st)
     return 0;
-  sqlite3_stmt *q = NULL, *tq = NULL, *names = NULL;
-  int rc = prep(st,
-                "SELECT task FROM task_attempts GROUP BY task ORDER BY "
-                "min(attempt_id)",
-                &names, err);
+  sqlite3_stmt *q = NULL;
+  int rc = query(st, &q, err,
+                 "SELECT task FROM task_attempts GROUP BY task ORDER BY "
+                 "min(attempt_id)",
+                 "");
   if (rc)
     return rc;
-  int s;
-  while ((s = sqlite3_step(names)) == SQLITE_ROW)
-    json_array_append_new(tasks, col_str(names, 0));
-  rc = step_done(st, s, err);
-  sqlite3_finalize(names);
-  if (rc)
-    return rc;
-  rc = prep(st,
-            "SELECT r.run_id, r.logical_date, r.kind, r.state, "
-            "r.started_at_us, r.ended_at_us, r.sla_deadline_us, r.error, "
-            "m.deadline_us, m.detected_at_us FROM runs r LEFT JOIN "
-            "sla_misses m ON m.logical_date = r.logical_date WHERE r.run_id "
-            "= (SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-            "r.logical_date) AND r.logical_date BETWEEN ?1 AND ?2 AND (?3 "
-            "IS NULL OR r.state = ?3 OR (?3 = 'sla_missed' AND m.logical_date "
-            "IS NOT NULL)) ORDER BY r.logical_date DESC LIMIT ?4",
-            &q, err);
-  if (!rc)
-    rc = prep(st,
-              "SELECT task, attempt, state, started_at_us, ended_at_us, "
-              "attempt_id, log_path IS NOT NULL, exit_status, error FROM "
-              "task_attempts WHERE run_id = ? ORDER BY task, attempt",
-              &tq, err);
-  if (rc) {
-    sqlite3_finalize(q);
-    return rc;
-  }
-  sqlite3_bind_text(q, 1, from, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, to, -1, SQLITE_TRANSIENT);
-  if (state)
-    sqlite3_bind_text(q, 3, state, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 4, limit);
-  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *run = json_object();
-    json_object_set_new(run, "run_id", col_int(q, 0));
-    json_object_set_new(run, "logical_date", col_str(q, 1));
-    json_object_set_new(run, "kind", col_str(q, 2));
-    json_object_set_new(run, "state", col_str(q, 3));
-    json_object_set_new(run, "started_at_us", col_int(q, 4));
-    json_object_set_new(run, "ended_at_us", col_int(q, 5));
-    json_object_set_new(run, "duration_s", col_dur(q, 4, 5));
-    json_object_set_new(run, "sla_deadline_us", col_int(q, 6));
-    json_object_set_new(run, "error", col_str(q, 7));
-    json_object_set_new(run, "sla_missed",
-                        json_boolean(sqlite3_column_type(q, 8) != SQLITE_NULL));
-    json_object_set_new(run, "sla_miss_deadline_us", col_int(q, 8));
-    json_t *tmap = json_object();
-    sqlite3_reset(tq);
-    sqlite3_bind_int64(tq, 1, sqlite3_column_int64(q, 0));
-    int ts;
-    while ((ts = sqlite3_step(tq)) == SQLITE_ROW) {
-      const char *task = (const char *)sqlite3_column_text(tq, 0);
-      json_t *t = json_object_get(tmap, task);
-      if (!t) {
-        t = json_pack("{s:[]}", "attempts");
-        json_object_set_new(tmap, task, t);
-      }
-      json_t *at = json_object();
-      json_object_set_new(at, "attempt_id", col_int(tq, 5));
-      json_object_set_new(at, "attempt", col_int(tq, 1));
-      json_object_set_new(at, "state", col_str(tq, 2));
-      json_object_set_new(at, "duration_s", col_dur(tq, 3, 4));
-      json_object_set_new(at, "started_at_us", col_int(tq, 3));
-      json_object_set_new(at, "has_log",
-                          json_boolean(sqlite3_column_int(tq, 6)));
-      json_object_set_new(at, "exit_status", col_int(tq, 7));
-      json_object_set_new(at, "error", col_str(tq, 8));
-      json_array_append_new(json_object_get(t, "attempts"), at);
-      /* The task's state is its latest attempt's. */
-      json_object_set(t, "state", json_object_get(at, "state"));
-      json_object_set(t, "duration_s", json_object_get(at, "duration_s"));
-      json_object_set_new(t, "n_attempts", col_int(tq, 1));
-    }
-    json_object_set_new(run, "tasks", tmap);
-    json_array_append_new(runs, run);
-    if (ts != SQLITE_DONE) {
-      s = ts;
-      break;
-    }
-  }
-  rc = step_done(st, s, err);
+  while (sqlite3_step(q) == SQLITE_ROW)
+    json_array_append_new(tasks, col_json(q, 0));
   sqlite3_finalize(q);
-  sqlite3_finalize(tq);
+  /* The latest run of each date in the window, newest first. */
+  rc = query_rows(
+      st, runs, err,
+      "SELECT r.run_id, r.logical_date, r.kind, r.state, r.started_at_us, "
+      "r.ended_at_us, " DURATION_S("r.started_at_us", "r.ended_at_us")
+      " AS duration_s, r.sla_deadline_us, r.error, m.logical_date IS NOT NULL "
+      "AS sla_missed, m.deadline_us AS sla_miss_deadline_us FROM runs r "
+      "LEFT JOIN sla_misses m ON m.logical_date = r.logical_date WHERE "
+      "r.run_id = (SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
+      "r.logical_date) AND r.logical_date BETWEEN ?1 AND ?2 AND (?3 IS NULL "
+      "OR r.state = ?3 OR (?3 = 'sla_missed' AND m.logical_date IS NOT "
+      "NULL)) ORDER BY r.logical_date DESC LIMIT ?4",
+      "sssi", from, to, state, limit);
+  if (rc)
+    return rc;
+  /* Each task's latest attempt (SQLite takes the bare columns from the row
+   * of max(attempt)), in one query over the window's run ids; every
+   * attempt comes from /api/attempts on demand. */
+  json_t *by_run = json_object(); /* run_id -> tasks object, borrowed */
+  int64_t lo = INT64_MAX, hi = 0;
+  size_t i;
+  json_t *run;
+  json_array_foreach(runs, i, run) {
+    json_int_t id = json_integer_value(json_object_get(run, "run_id"));
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    json_t *tmap = json_object();
+    json_object_set_new(run, "tasks", tmap);
+    json_object_set(by_run, key, tmap);
+    lo = id < lo ? id : lo;
+    hi = id > hi ? id : hi;
+  }
+  rc = query(st, &q, err,
+             "SELECT run_id, task, state, " DURATION_S("started_at_us",
+                                                      "ended_at_us")
+             " AS duration_s, max(attempt) AS n_attempts FROM task_attempts "
+             "WHERE run_id BETWEEN ? AND ? GROUP BY run_id, task",
+             "ii", lo, hi);
+  int s = SQLITE_DONE;
+  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
+    json_t *tmap = json_object_get(by_run, (const char *)sqlite3_column_text(q, 0));
+    if (!tmap)
+      continue; /* an earlier run of a date, or one outside the filter */
+    json_t *t = json_pack("{s:o, s:o, s:o}", "state", col_json(q, 2),
+                          "duration_s", col_json(q, 3), "n_attempts",
+                          col_json(q, 4));
+    json_object_set_new(tmap, (const char *)sqlite3_column_text(q, 1), t);
+  }
+  if (!rc && s != SQLITE_DONE)
+    rc = txf_store_error(st, err, "read");
+  sqlite3_finalize(q);
+  json_decref(by_run);
   return rc;
+}
+
+/* Every attempt of one run (optionally of one task). */
+static int api_attempts(txf_serve_app *a, txf_store *st, const req *rq,
+                        json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)a;
+  int64_t run;
+  if (id_param(rq, "run", &run))
+    return respond_error(r, 400, "bad run");
+  const char *task = param(rq, "task");
+  json_t *attempts = json_array();
+  json_object_set_new(doc, "run_id", json_integer(run));
+  json_object_set_new(doc, "attempts", attempts);
+  if (!st)
+    return 0;
+  return query_rows(
+      st, attempts, err,
+      "SELECT attempt_id, task, attempt, state, started_at_us, " DURATION_S(
+          "started_at_us", "ended_at_us") " AS duration_s, log_path IS NOT "
+                                          "NULL AS has_log, exit_status, "
+                                          "error FROM task_attempts WHERE "
+                                          "run_id = ?1 AND (?2 IS NULL OR "
+                                          "task = ?2) ORDER BY task, attempt",
+      "is", run, task && *task ? task : NULL);
 }
 
 /* The log of one attempt, as text. Only files under DATA/logs are read,
  * whatever the database says. */
-static void api_log(txf_serve_app *a, txf_store *st, const txf_serve_param *p,
-                    size_t np, txf_serve_response *r) {
+static int api_log(txf_serve_app *a, txf_store *st, const req *rq,
+                   json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)doc;
   int64_t id;
-  if (!param(p, np, "attempt") || !*param(p, np, "attempt") ||
-      int_param(p, np, "attempt", 0, INT64_MAX, &id)) {
-    respond_error(r, 400, "bad attempt");
-    return;
-  }
-  if (!st) {
-    respond_error(r, 404, "no metadata database");
-    return;
-  }
+  if (id_param(rq, "attempt", &id))
+    return respond_error(r, 400, "bad attempt");
+  if (!st)
+    return respond_error(r, 404, "no metadata database");
   sqlite3_stmt *q = NULL;
-  txf_err err;
-  txf_err_clear(&err);
-  if (prep(st, "SELECT log_path FROM task_attempts WHERE attempt_id = ?", &q,
-           &err)) {
-    respond_error(r, 500, err.msg);
-    return;
-  }
-  sqlite3_bind_int64(q, 1, id);
+  int rc = query(st, &q, err,
+                 "SELECT log_path FROM task_attempts WHERE attempt_id = ?", "i",
+                 id);
+  if (rc)
+    return rc;
   char *path = NULL;
   if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
     path = txf_path_abs(a->data_dir, (const char *)sqlite3_column_text(q, 0));
   sqlite3_finalize(q);
-  if (!path) {
-    respond_error(r, 404, "no log for this attempt");
-    return;
-  }
+  if (!path)
+    return respond_error(r, 404, "no log for this attempt");
   char *logs = txf_path_join(a->data_dir, "logs");
   char real_logs[PATH_MAX], real_path[PATH_MAX];
   int ok = realpath(logs, real_logs) && realpath(path, real_path) &&
@@ -365,15 +451,12 @@ static void api_log(txf_serve_app *a, txf_store *st, const txf_serve_param *p,
            real_path[strlen(real_logs)] == '/';
   free(logs);
   free(path);
-  if (!ok) {
-    respond_error(r, 404, "log file not found under the logs directory");
-    return;
-  }
+  if (!ok)
+    return respond_error(r, 404,
+                         "log file not found under the logs directory");
   FILE *f = fopen(real_path, "rb");
-  if (!f) {
-    respond_error(r, 404, "log file cannot be read");
-    return;
-  }
+  if (!f)
+    return respond_error(r, 404, "log file cannot be read");
   /* A long log shows its tail: the end is where the error is. */
   long skip = 0;
   if (fseek(f, 0, SEEK_END) == 0) {
@@ -394,21 +477,23 @@ static void api_log(txf_serve_app *a, txf_store *st, const txf_serve_param *p,
   r->status = 200;
   r->content_type = "text/plain; charset=utf-8";
   r->body = txf_buf_take(&b, &r->len);
+  return -1;
 }
+
 
 /* ---------------------------------------------------------------- quality */
 
-static int api_quality(txf_serve_app *a, txf_store *st,
-                       const txf_serve_param *p, size_t np, json_t *doc,
-                       txf_err *err, txf_serve_response *r) {
+static int api_quality(txf_serve_app *a, txf_store *st, const req *rq,
+                       json_t *doc, txf_err *err, txf_serve_response *r) {
   (void)a;
   char from[11], to[11];
-  if (date_param(p, np, "from", "", from) || date_param(p, np, "to", "", to)) {
-    respond_error(r, 400, "bad from or to");
-    return -1;
-  }
-  json_t *tests = json_array();
+  int64_t per_test;
+  if (date_param(rq, "from", "", from) || date_param(rq, "to", "", to) ||
+      int_param(rq, "per_test", 40, MAX_LIMIT, &per_test))
+    return respond_error(r, 400, "bad from, to or per_test");
+  json_t *tests = json_array(), *by_date = json_array();
   json_object_set_new(doc, "tests", tests);
+  json_object_set_new(doc, "by_date", by_date);
   json_t *sum = json_pack("{s:i, s:i, s:i, s:i}", "pass", 0, "fail", 0,
                           "warn", 0, "error", 0);
   json_object_set_new(doc, "latest", sum);
@@ -418,11 +503,11 @@ static int api_quality(txf_serve_app *a, txf_store *st,
   sqlite3_stmt *q = NULL;
   int rc;
   if (!from[0]) {
-    rc = prep(st,
-              "SELECT min(d) FROM (SELECT DISTINCT logical_date d FROM "
-              "test_results WHERE logical_date IS NOT NULL ORDER BY d DESC "
-              "LIMIT 31)",
-              &q, err);
+    rc = query(st, &q, err,
+               "SELECT min(d) FROM (SELECT DISTINCT logical_date d FROM "
+               "test_results WHERE logical_date IS NOT NULL ORDER BY d DESC "
+               "LIMIT 31)",
+               "");
     if (rc)
       return rc;
     snprintf(from, sizeof from, "0001-01-01");
@@ -434,266 +519,231 @@ static int api_quality(txf_serve_app *a, txf_store *st,
     snprintf(to, sizeof to, "9999-12-31");
   json_object_set_new(doc, "from", json_string(from));
   json_object_set_new(doc, "to", json_string(to));
-  rc = prep(st,
-            "SELECT result_id, coalesce(model, ''), test_name, severity, "
-            "status, failures, logical_date, started_at_us, duration_us, "
-            "message, sample_json IS NOT NULL AND sample_json NOT IN ('', "
-            "'[]', 'null') FROM test_results WHERE coalesce(logical_date, "
-            "'') BETWEEN ?1 AND ?2 OR logical_date IS NULL ORDER BY model, "
-            "test_name, result_id",
-            &q, err);
+  json_object_set_new(doc, "per_test", json_integer(per_test));
+  /* The chart: results per logical date. */
+  rc = query(st, &q, err,
+             "SELECT logical_date, sum(status = 'pass'), sum(status IN "
+             "('fail', 'error')), sum(status = 'warn') FROM test_results "
+             "WHERE logical_date BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1",
+             "ss", from, to);
+  int s = SQLITE_DONE;
+  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW)
+    json_array_append_new(by_date,
+                          json_pack("[o, o, o, o]", col_json(q, 0),
+                                    col_json(q, 1), col_json(q, 2),
+                                    col_json(q, 3)));
+  if (!rc && s != SQLITE_DONE)
+    rc = txf_store_error(st, err, "read");
+  sqlite3_finalize(q);
   if (rc)
     return rc;
-  sqlite3_bind_text(q, 1, from, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, to, -1, SQLITE_TRANSIENT);
-  int s;
-  json_t *cur = NULL;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *model = (const char *)sqlite3_column_text(q, 1);
-    const char *name = (const char *)sqlite3_column_text(q, 2);
-    if (!cur ||
-        strcmp(json_string_value(json_object_get(cur, "model")), model) ||
-        strcmp(json_string_value(json_object_get(cur, "test")), name)) {
-      cur = json_pack("{s:s, s:s, s:[]}", "model", model, "test", name,
-                      "results");
-      json_array_append_new(tests, cur);
-    }
-    /* History as compact rows [result_id, logical_date, status, failures];
-     * the latest result in full. A year of ~40 tests stays small. */
-    json_array_append_new(json_object_get(cur, "results"),
-                          json_pack("[o, o, o, o]", col_int(q, 0),
-                                    col_str(q, 6), col_str(q, 4),
-                                    col_int(q, 5)));
-    json_t *res = json_object();
-    json_object_set_new(res, "result_id", col_int(q, 0));
-    json_object_set_new(res, "severity", col_str(q, 3));
-    json_object_set_new(res, "status", col_str(q, 4));
-    json_object_set_new(res, "failures", col_int(q, 5));
-    json_object_set_new(res, "logical_date", col_str(q, 6));
-    json_object_set_new(res, "started_at_us", col_int(q, 7));
-    json_object_set_new(res, "message", col_str(q, 9));
-    json_object_set_new(res, "has_sample",
-                        json_boolean(sqlite3_column_int(q, 10)));
-    json_object_set_new(cur, "latest", res);
-  }
-  rc = step_done(st, s, err);
-  sqlite3_finalize(q);
-  size_t i;
-  json_t *t;
-  json_array_foreach(tests, i, t) {
-    const char *status =
-        json_string_value(json_object_get(json_object_get(t, "latest"),
-                                          "status"));
-    json_t *c = status ? json_object_get(sum, status) : NULL;
+  /* One entry per (model, test): its latest result in the window in full
+   * (found by a scan of the covering index test_results_test, hence the
+   * '+' that keeps SQLite off the date index and its look-ups)... */
+  rc = query(st, &q, err,
+             "SELECT coalesce(model, '') AS model, test_name AS test, "
+             "result_id, severity, status, failures, logical_date, "
+             "started_at_us, message, sample_json IS NOT NULL AND sample_json "
+             "NOT IN ('', '[]', 'null') AS has_sample, model AS _model FROM "
+             "test_results WHERE result_id IN (SELECT max(result_id) FROM "
+             "test_results WHERE +logical_date BETWEEN ?1 AND ?2 OR "
+             "+logical_date IS NULL GROUP BY model, test_name) ORDER BY 1, 2",
+             "ss", from, to);
+  if (rc)
+    return rc;
+  /* ... and its last PER_TEST results as compact rows [result_id,
+   * logical_date, status, failures], oldest first (test_results_test
+   * gives them in order). */
+  sqlite3_stmt *hq = NULL;
+  rc = query(st, &hq, err,
+             "SELECT result_id, logical_date, status, failures FROM "
+             "test_results WHERE model IS ?1 AND test_name = ?2 AND "
+             "(logical_date IS NULL OR logical_date BETWEEN ?3 AND ?4) ORDER "
+             "BY logical_date DESC, result_id DESC LIMIT ?5",
+             "");
+  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
+    json_t *latest = row_object(q);
+    json_t *results = json_array();
+    json_array_append_new(
+        tests, json_pack("{s:O, s:O, s:o, s:o}", "model",
+                         json_object_get(latest, "model"), "test",
+                         json_object_get(latest, "test"), "results", results,
+                         "latest", latest));
+    json_object_del(latest, "model");
+    json_object_del(latest, "test");
+    json_t *c = json_object_get(sum, (const char *)sqlite3_column_text(q, 4));
     if (c)
       json_integer_set(c, json_integer_value(c) + 1);
+    sqlite3_reset(hq);
+    if (sqlite3_column_type(q, 10) != SQLITE_NULL)
+      sqlite3_bind_text(hq, 1, (const char *)sqlite3_column_text(q, 10), -1,
+                        SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(hq, 1);
+    sqlite3_bind_text(hq, 2, (const char *)sqlite3_column_text(q, 1), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(hq, 3, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(hq, 5, per_test);
+    while (sqlite3_step(hq) == SQLITE_ROW)
+      json_array_insert_new(results, 0,
+                            json_pack("[o, o, o, o]", col_json(hq, 0),
+                                      col_json(hq, 1), col_json(hq, 2),
+                                      col_json(hq, 3)));
   }
+  if (!rc && s != SQLITE_DONE)
+    rc = txf_store_error(st, err, "read");
+  sqlite3_finalize(q);
+  sqlite3_finalize(hq);
   return rc;
 }
 
-static void api_sample(txf_store *st, const txf_serve_param *p, size_t np,
-                       txf_serve_response *r) {
+static int api_sample(txf_serve_app *a, txf_store *st, const req *rq,
+                      json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)a;
+  (void)doc;
   int64_t id;
-  if (!param(p, np, "result") || !*param(p, np, "result") ||
-      int_param(p, np, "result", 0, INT64_MAX, &id)) {
-    respond_error(r, 400, "bad result");
-    return;
-  }
-  if (!st) {
-    respond_error(r, 404, "no metadata database");
-    return;
-  }
+  if (id_param(rq, "result", &id))
+    return respond_error(r, 400, "bad result");
+  if (!st)
+    return respond_error(r, 404, "no metadata database");
   sqlite3_stmt *q = NULL;
-  txf_err err;
-  txf_err_clear(&err);
-  if (prep(st,
-           "SELECT model, test_name, status, failures, sample_json, message, "
-           "logical_date FROM test_results WHERE result_id = ?",
-           &q, &err)) {
-    respond_error(r, 500, err.msg);
-    return;
-  }
-  sqlite3_bind_int64(q, 1, id);
+  int rc = query(st, &q, err,
+                 "SELECT model, test_name AS test, status, failures, message, "
+                 "logical_date, sample_json AS _sample FROM test_results "
+                 "WHERE result_id = ?",
+                 "i", id);
+  if (rc)
+    return rc;
   if (sqlite3_step(q) != SQLITE_ROW) {
     sqlite3_finalize(q);
-    respond_error(r, 404, "no such test result");
-    return;
+    return respond_error(r, 404, "no such test result");
   }
-  json_t *doc = json_object();
-  json_object_set_new(doc, "model", col_str(q, 0));
-  json_object_set_new(doc, "test", col_str(q, 1));
-  json_object_set_new(doc, "status", col_str(q, 2));
-  json_object_set_new(doc, "failures", col_int(q, 3));
-  json_object_set_new(doc, "message", col_str(q, 5));
-  json_object_set_new(doc, "logical_date", col_str(q, 6));
-  const char *sj = (const char *)sqlite3_column_text(q, 4);
+  json_t *out = row_object(q);
+  const char *sj = (const char *)sqlite3_column_text(q, 6);
   json_t *sample = sj ? json_loads(sj, JSON_DECODE_ANY, NULL) : NULL;
   /* Stored text that is not JSON is still shown, as text. */
-  json_object_set_new(doc, "sample",
-                      sample ? sample : (sj ? json_string(sj) : json_null()));
+  json_object_set_new(out, "sample",
+                      sample ? sample : (sj ? text_json(sj) : json_null()));
   sqlite3_finalize(q);
-  respond_json(r, 200, doc);
+  respond_json(r, 200, out);
+  return -1;
 }
 
-static int api_reconciliation(txf_store *st, const txf_serve_param *p,
-                              size_t np, json_t *doc, txf_err *err,
+static int api_reconciliation(txf_serve_app *a, txf_store *st, const req *rq,
+                              json_t *doc, txf_err *err,
                               txf_serve_response *r) {
+  (void)a;
   char from[11], to[11];
   int64_t limit;
-  if (date_param(p, np, "from", "0001-01-01", from) ||
-      date_param(p, np, "to", "9999-12-31", to) ||
-      int_param(p, np, "limit", 400, MAX_LIMIT, &limit)) {
-    respond_error(r, 400, "bad from, to or limit");
-    return -1;
-  }
+  if (window_params(rq, from, to, &limit))
+    return respond_error(r, 400, "bad from, to or limit");
   json_t *runs = json_array();
   json_object_set_new(doc, "runs", runs);
+  json_object_set_new(doc, "limit", json_integer(limit));
   if (!st)
     return 0;
-  sqlite3_stmt *q = NULL, *rq = NULL;
-  int rc = prep(st,
-                "SELECT clean_id, ingest_date, state, lines_read, inserted, "
-                "updated, duplicates, stale, quarantined, ties, "
-                "partitions_rewritten, started_at_us, ended_at_us, error, "
-                "details_json FROM clean_runs WHERE ingest_date BETWEEN ? AND "
-                "? ORDER BY ingest_date DESC, clean_id DESC LIMIT ?",
-                &q, err);
+  /* holds: lines_read = inserted + updated + duplicates + stale +
+   * quarantined; NULL when a term is missing (a failed clean). */
+  sqlite3_stmt *q = NULL, *cq = NULL;
+  int rc = query(
+      st, &q, err,
+      "SELECT clean_id, ingest_date, state, lines_read, inserted, updated, "
+      "duplicates, stale, quarantined, ties, partitions_rewritten, " DURATION_S(
+          "started_at_us", "ended_at_us") " AS duration_s, error, CASE WHEN "
+                                          "lines_read + inserted + updated + "
+                                          "duplicates + stale + quarantined "
+                                          "IS NULL THEN NULL ELSE lines_read "
+                                          "= inserted + updated + duplicates "
+                                          "+ stale + quarantined END AS "
+                                          "holds, json_extract(details_json, "
+                                          "'$.partitions_rewritten') AS "
+                                          "_partitions FROM clean_runs WHERE "
+                                          "ingest_date BETWEEN ? AND ? ORDER "
+                                          "BY ingest_date DESC, clean_id DESC "
+                                          "LIMIT ?",
+      "ssi", from, to, limit);
   if (!rc)
-    rc = prep(st,
-              "SELECT reason, n FROM quarantine_counts WHERE clean_id = ? "
-              "ORDER BY n DESC, reason",
-              &rq, err);
-  if (rc) {
-    sqlite3_finalize(q);
-    return rc;
-  }
-  sqlite3_bind_text(q, 1, from, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, to, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 3, limit);
-  int s;
-  static const char *const names[] = {"lines_read", "inserted", "updated",
-                                      "duplicates", "stale", "quarantined"};
-  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *o = json_object();
-    json_object_set_new(o, "clean_id", col_int(q, 0));
-    json_object_set_new(o, "ingest_date", col_str(q, 1));
-    json_object_set_new(o, "state", col_str(q, 2));
-    int complete = 1;
-    int64_t v[6];
-    for (int i = 0; i < 6; i++) {
-      json_object_set_new(o, names[i], col_int(q, 3 + i));
-      complete &= sqlite3_column_type(q, 3 + i) != SQLITE_NULL;
-      v[i] = sqlite3_column_int64(q, 3 + i);
-    }
-    json_object_set_new(o, "ties", col_int(q, 9));
-    json_object_set_new(o, "partitions_rewritten", col_int(q, 10));
-    json_object_set_new(o, "duration_s", col_dur(q, 11, 12));
-    json_object_set_new(o, "error", col_str(q, 13));
-    /* lines_read = inserted + updated + duplicates + stale + quarantined */
-    json_object_set_new(
-        o, "holds",
-        complete ? json_boolean(v[0] == v[1] + v[2] + v[3] + v[4] + v[5])
-                 : json_null());
-    json_t *by = json_object();
-    sqlite3_reset(rq);
-    sqlite3_bind_int64(rq, 1, sqlite3_column_int64(q, 0));
-    while (sqlite3_step(rq) == SQLITE_ROW)
-      json_object_set_new(by, (const char *)sqlite3_column_text(rq, 0),
-                          col_int(rq, 1));
-    json_object_set_new(o, "quarantined_by_reason", by);
-    json_t *det = sqlite3_column_text(q, 14)
-                      ? json_loads((const char *)sqlite3_column_text(q, 14),
-                                   0, NULL)
-                      : NULL;
-    json_t *pr = json_object_get(det, "partitions_rewritten");
-    json_object_set(o, "partitions", json_is_array(pr) ? pr : json_null());
-    json_decref(det);
+    rc = query(st, &cq, err,
+               "SELECT reason, n FROM quarantine_counts WHERE clean_id = ? "
+               "ORDER BY n DESC, reason",
+               "");
+  int s = SQLITE_DONE;
+  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
+    json_t *o = row_object(q);
     json_array_append_new(runs, o);
+    json_t *by = json_object();
+    json_object_set_new(o, "quarantined_by_reason", by);
+    sqlite3_reset(cq);
+    sqlite3_bind_int64(cq, 1, sqlite3_column_int64(q, 0));
+    while (sqlite3_step(cq) == SQLITE_ROW)
+      json_object_set_new(by, (const char *)sqlite3_column_text(cq, 0),
+                          col_json(cq, 1));
+    /* The event dates this clean rewrote, from its report. */
+    const char *pj = (const char *)sqlite3_column_text(q, 14);
+    json_t *parts = pj ? json_loads(pj, 0, NULL) : NULL;
+    json_object_set_new(o, "partitions",
+                        json_is_array(parts) ? parts : json_null());
+    if (parts && !json_is_array(parts))
+      json_decref(parts);
   }
-  rc = step_done(st, s, err);
+  if (!rc && s != SQLITE_DONE)
+    rc = txf_store_error(st, err, "read");
   sqlite3_finalize(q);
-  sqlite3_finalize(rq);
+  sqlite3_finalize(cq);
   return rc;
 }
 
 /* ---------------------------------------------------------------- lake */
 
-static int api_lake(txf_store *st, json_t *doc, txf_err *err) {
+static int api_lake(txf_serve_app *a, txf_store *st, const req *rq,
+                    json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)a;
+  (void)rq;
+  (void)r;
   json_t *parts = json_array(), *reasons = json_array(), *qdates = json_array();
   json_object_set_new(doc, "partitions", parts);
   json_object_set_new(doc, "quarantine_by_reason", reasons);
   json_object_set_new(doc, "quarantine_by_date", qdates);
+  json_object_set_new(doc, "total_rows", json_integer(0));
+  json_object_set_new(doc, "total_bytes", json_integer(0));
   if (!st)
     return 0;
-  sqlite3_stmt *q = NULL;
-  int rc = prep(
-      st,
+  /* Each partition as its latest commit left it; the quarantine as the
+   * latest clean of each ingestion date left it. */
+  int rc = query_rows(
+      st, parts, err,
       "SELECT p.partition, p.n_rows, p.size_bytes, p.committed_at_us, "
-      "p.clean_id, c.ingest_date, p.sha256, l.n, (SELECT max(run_id) FROM "
-      "runs r WHERE r.logical_date = c.ingest_date) FROM (SELECT "
-      "max(commit_id) id, count(*) n FROM partition_commits GROUP BY "
-      "partition) l JOIN partition_commits p ON p.commit_id = l.id LEFT JOIN "
-      "clean_runs c ON c.clean_id = p.clean_id ORDER BY p.partition DESC",
-      &q, err);
-  if (rc)
-    return rc;
-  int s;
+      "p.clean_id, c.ingest_date, p.sha256, l.n AS rewrites, (SELECT "
+      "max(run_id) FROM runs r WHERE r.logical_date = c.ingest_date) AS "
+      "run_id FROM (SELECT max(commit_id) id, count(*) n FROM "
+      "partition_commits GROUP BY partition) l JOIN partition_commits p ON "
+      "p.commit_id = l.id LEFT JOIN clean_runs c ON c.clean_id = p.clean_id "
+      "ORDER BY p.partition DESC",
+      "");
+  if (!rc)
+    rc = query_rows(st, reasons, err,
+                    "SELECT reason, sum(n) AS n FROM quarantine_counts WHERE "
+                    "clean_id IN (SELECT max(clean_id) FROM clean_runs GROUP "
+                    "BY ingest_date) GROUP BY reason ORDER BY 2 DESC, 1",
+                    "");
+  if (!rc)
+    rc = query_rows(st, qdates, err,
+                    "SELECT c.ingest_date, q.reason, q.n FROM "
+                    "quarantine_counts q JOIN clean_runs c ON c.clean_id = "
+                    "q.clean_id WHERE q.clean_id IN (SELECT max(clean_id) "
+                    "FROM clean_runs GROUP BY ingest_date) ORDER BY "
+                    "c.ingest_date DESC, q.n DESC",
+                    "");
   int64_t total_rows = 0, total_bytes = 0;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *o = json_object();
-    json_object_set_new(o, "partition", col_str(q, 0));
-    json_object_set_new(o, "n_rows", col_int(q, 1));
-    json_object_set_new(o, "size_bytes", col_int(q, 2));
-    json_object_set_new(o, "committed_at_us", col_int(q, 3));
-    json_object_set_new(o, "clean_id", col_int(q, 4));
-    json_object_set_new(o, "ingest_date", col_str(q, 5));
-    json_object_set_new(o, "sha256", col_str(q, 6));
-    json_object_set_new(o, "rewrites", col_int(q, 7));
-    json_object_set_new(o, "run_id", col_int(q, 8));
-    total_rows += sqlite3_column_int64(q, 1);
-    total_bytes += sqlite3_column_int64(q, 2);
-    json_array_append_new(parts, o);
+  size_t i;
+  json_t *p;
+  json_array_foreach(parts, i, p) {
+    total_rows += json_integer_value(json_object_get(p, "n_rows"));
+    total_bytes += json_integer_value(json_object_get(p, "size_bytes"));
   }
-  rc = step_done(st, s, err);
-  sqlite3_finalize(q);
   json_object_set_new(doc, "total_rows", json_integer(total_rows));
   json_object_set_new(doc, "total_bytes", json_integer(total_bytes));
-  if (rc)
-    return rc;
-  /* The quarantine as the latest clean of each ingestion date left it. */
-  const char *latest = "q.clean_id IN (SELECT max(clean_id) FROM clean_runs "
-                       "GROUP BY ingest_date)";
-  char *sql = txf_xasprintf("SELECT reason, sum(n) FROM quarantine_counts q "
-                            "WHERE %s GROUP BY reason ORDER BY 2 DESC, 1",
-                            latest);
-  rc = prep(st, sql, &q, err);
-  free(sql);
-  if (rc)
-    return rc;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(reasons, json_pack("{s:o, s:o}", "reason",
-                                             col_str(q, 0), "n",
-                                             col_int(q, 1)));
-  rc = step_done(st, s, err);
-  sqlite3_finalize(q);
-  if (rc)
-    return rc;
-  sql = txf_xasprintf("SELECT c.ingest_date, q.reason, q.n FROM "
-                      "quarantine_counts q JOIN clean_runs c ON c.clean_id = "
-                      "q.clean_id WHERE %s ORDER BY c.ingest_date DESC, "
-                      "q.n DESC",
-                      latest);
-  rc = prep(st, sql, &q, err);
-  free(sql);
-  if (rc)
-    return rc;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(qdates,
-                          json_pack("{s:o, s:o, s:o}", "ingest_date",
-                                    col_str(q, 0), "reason", col_str(q, 1),
-                                    "n", col_int(q, 2)));
-  rc = step_done(st, s, err);
-  sqlite3_finalize(q);
   return rc;
 }
 
@@ -701,32 +751,19 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A JSON string of raw text that may not be UTF-8: invalid bytes become
- * U+FFFD, so a hostile file cannot break the response. */
-static json_t *text_json(const char *s) {
-  json_t *j = json_string(s);
-  if (j)
-    return j;
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    txf_buf_puts(&b, *p < 0x80 ? (char[]){(char)*p, 0} : "\xef\xbf\xbd");
-  j = json_string(b.data ? b.data : "");
-  txf_buf_release(&b);
-  return j ? j : json_string("");
-}
-
 /* Sample lines of the quarantine of one ingestion date: the first lines of
  * each file in quarantine/transactions/ingest_date=D/ (optionally only lines
  * mentioning REASON). The path is built from a validated date only. */
-static void api_quarantine(txf_serve_app *a, const txf_serve_param *p,
-                           size_t np, txf_serve_response *r) {
+static int api_quarantine(txf_serve_app *a, txf_store *st, const req *rq,
+                          json_t *doc_unused, txf_err *err,
+                          txf_serve_response *r) {
+  (void)st;
+  (void)doc_unused;
+  (void)err;
   char date[11];
-  const char *reason = param(p, np, "reason");
-  if (!param(p, np, "date") || date_param(p, np, "date", "", date)) {
-    respond_error(r, 400, "bad date");
-    return;
-  }
+  const char *reason = param(rq, "reason");
+  if (!param(rq, "date") || date_param(rq, "date", "", date))
+    return respond_error(r, 400, "bad date");
   char *dir = txf_xasprintf("%s/quarantine/transactions/ingest_date=%s",
                             a->data_dir, date);
   json_t *doc = json_pack("{s:s, s:[]}", "ingest_date", date, "files");
@@ -771,6 +808,7 @@ static void api_quarantine(txf_serve_app *a, const txf_serve_param *p,
   }
   free(dir);
   respond_json(r, 200, doc);
+  return -1;
 }
 
 /* ---------------------------------------------------------------- lineage */
@@ -947,8 +985,10 @@ static int node_layer(json_t *nodes, json_t *n, int depth) {
   return best + 1;
 }
 
-static int api_lineage(txf_serve_app *a, txf_store *st, json_t *doc,
-                       txf_err *err) {
+static int api_lineage(txf_serve_app *a, txf_store *st, const req *rq,
+                       json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)rq;
+  (void)r;
   json_t *nodes = json_object(), *pairs = json_array();
   /* The lake, always there: bronze -> silver (-> quarantine). */
   json_t *bronze = graph_node(nodes, "lake.bronze", "bronze", "bronze");
@@ -1005,89 +1045,69 @@ static int api_lineage(txf_serve_app *a, txf_store *st, json_t *doc,
   }
   json_object_foreach(nodes, k, n) node_layer(nodes, n, 0);
 
+  /* The last build and the tests of each model (column 0 names the model;
+   * the rest is the member's object). */
   int rc = 0;
-  if (st) {
-    /* Last build and the tests of each model. */
+  static const char *const per_model[2] = {
+      /* pass 0: last_build */
+      "SELECT model AS _model, state, n_rows, started_at_us, duration_us, "
+      "logical_date, error, materialized AS _materialized FROM model_builds "
+      "WHERE build_id IN (SELECT max(build_id) FROM model_builds GROUP BY "
+      "model)",
+      /* pass 1: tests */
+      "SELECT model AS _model, test_name AS name, status, failures, severity, "
+      "logical_date FROM test_results WHERE result_id IN (SELECT "
+      "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
+      "test_name"};
+  for (int pass = 0; st && !rc && pass < 2; pass++) {
     sqlite3_stmt *q = NULL;
-    rc = prep(st,
-              "SELECT model, state, n_rows, started_at_us, duration_us, "
-              "materialized, logical_date, error FROM model_builds WHERE "
-              "build_id IN (SELECT max(build_id) FROM model_builds GROUP BY "
-              "model)",
-              &q, err);
-    if (rc)
-      goto out;
-    int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-      const char *id = resolve(nodes, (const char *)sqlite3_column_text(q, 0));
-      if (!id) {
-        id = txf_xasprintf("model.%s", sqlite3_column_text(q, 0));
-        graph_node(nodes, id, (const char *)sqlite3_column_text(q, 0),
-                   "model");
-        json_object_set_new(json_object_get(nodes, id), "layer",
-                            json_integer(2));
-        free((char *)id);
-        id = resolve(nodes, (const char *)sqlite3_column_text(q, 0));
-      }
-      json_t *node = json_object_get(nodes, id);
-      json_t *b = json_object();
-      json_object_set_new(b, "state", col_str(q, 1));
-      json_object_set_new(b, "n_rows", col_int(q, 2));
-      json_object_set_new(b, "started_at_us", col_int(q, 3));
-      json_object_set_new(b, "duration_us", col_int(q, 4));
-      json_object_set_new(b, "logical_date", col_str(q, 6));
-      json_object_set_new(b, "error", col_str(q, 7));
-      json_object_set_new(node, "last_build", b);
-      json_object_set_new(node, "row_count", col_int(q, 2));
-      if (!json_object_get(node, "materialized") &&
-          sqlite3_column_text(q, 5))
-        json_object_set_new(node, "materialized", col_str(q, 5));
-    }
-    rc = step_done(st, s, err);
-    sqlite3_finalize(q);
-    if (rc)
-      goto out;
-    rc = prep(st,
-              "SELECT model, test_name, status, failures, severity, "
-              "logical_date FROM test_results WHERE result_id IN (SELECT "
-              "max(result_id) FROM test_results GROUP BY model, test_name) "
-              "ORDER BY test_name",
-              &q, err);
-    if (rc)
-      goto out;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    rc = query(st, &q, err, per_model[pass], "");
+    int s = SQLITE_DONE;
+    while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
       const char *m = (const char *)sqlite3_column_text(q, 0);
       const char *id = m ? resolve(nodes, m) : NULL;
-      if (!id)
+      if (!id && m && pass == 0) {
+        /* A model built but not in the manifest still gets a node. */
+        char *nid = txf_xasprintf("model.%s", m);
+        json_object_set_new(graph_node(nodes, nid, m, "model"), "layer",
+                            json_integer(2));
+        free(nid);
+        id = resolve(nodes, m);
+      }
+      json_t *node = id ? json_object_get(nodes, id) : NULL;
+      if (!node)
         continue;
-      json_array_append_new(
-          json_object_get(json_object_get(nodes, id), "tests"),
-          json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", col_str(q, 1),
-                    "status", col_str(q, 2), "failures", col_int(q, 3),
-                    "severity", col_str(q, 4), "logical_date",
-                    col_str(q, 5)));
+      json_t *o = row_object(q);
+      if (pass == 1) {
+        json_array_append_new(json_object_get(node, "tests"), o);
+        continue;
+      }
+      json_object_set_new(node, "last_build", o);
+      json_object_set(node, "row_count", json_object_get(o, "n_rows"));
+      if (!json_object_get(node, "materialized") && sqlite3_column_text(q, 7))
+        json_object_set_new(node, "materialized", col_json(q, 7));
     }
-    rc = step_done(st, s, err);
-    sqlite3_finalize(q);
-    if (rc)
-      goto out;
-    /* Row counts of the lake: lines read into bronze, rows in silver. */
-    rc = prep(st,
-              "SELECT (SELECT sum(lines_read) FROM clean_runs WHERE clean_id "
-              "IN (SELECT max(clean_id) FROM clean_runs GROUP BY "
-              "ingest_date)), (SELECT sum(n_rows) FROM partition_commits "
-              "WHERE commit_id IN (SELECT max(commit_id) FROM "
-              "partition_commits GROUP BY partition))",
-              &q, err);
-    if (rc)
-      goto out;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-      json_object_set_new(bronze, "row_count", col_int(q, 0));
-      json_object_set_new(silver, "row_count", col_int(q, 1));
-    }
+    if (!rc && s != SQLITE_DONE)
+      rc = txf_store_error(st, err, "read");
     sqlite3_finalize(q);
   }
-out:;
+  /* Row counts of the lake: lines read into bronze, rows in silver. */
+  json_t *lake = json_array();
+  if (st && !rc)
+    rc = query_rows(st, lake, err,
+                    "SELECT (SELECT sum(lines_read) FROM clean_runs WHERE "
+                    "clean_id IN (SELECT max(clean_id) FROM clean_runs GROUP "
+                    "BY ingest_date)) AS bronze, (SELECT sum(n_rows) FROM "
+                    "partition_commits WHERE commit_id IN (SELECT "
+                    "max(commit_id) FROM partition_commits GROUP BY "
+                    "partition)) AS silver",
+                    "");
+  if (json_array_size(lake)) {
+    json_t *l = json_array_get(lake, 0);
+    json_object_set(bronze, "row_count", json_object_get(l, "bronze"));
+    json_object_set(silver, "row_count", json_object_get(l, "silver"));
+  }
+  json_decref(lake);
   json_t *arr = json_array(), *edges = json_array();
   json_object_foreach(nodes, k, n) {
     json_array_append(arr, n);
@@ -1101,6 +1121,7 @@ out:;
   json_object_set_new(doc, "edges", edges);
   return rc;
 }
+
 
 /* ---------------------------------------------------------------- business */
 
@@ -1345,13 +1366,15 @@ static json_t *biz_fraud(txf_duck *d) {
   return out;
 }
 
-static void api_business(txf_serve_app *a, const txf_serve_param *p,
-                         size_t np, txf_serve_response *r) {
+static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
+                        json_t *doc_unused, txf_err *err_unused,
+                        txf_serve_response *r) {
+  (void)st;
+  (void)doc_unused;
+  (void)err_unused;
   int64_t days;
-  if (int_param(p, np, "days", 31, 3660, &days) || days < 1) {
-    respond_error(r, 400, "bad days");
-    return;
-  }
+  if (int_param(rq, "days", 31, 3660, &days) || days < 1)
+    return respond_error(r, 400, "bad days");
   struct stat sb;
   if (stat(a->warehouse_path, &sb) != 0) {
     json_t *doc = json_pack("{s:b, s:o, s:o, s:o, s:o}", "warehouse", 0,
@@ -1360,7 +1383,7 @@ static void api_business(txf_serve_app *a, const txf_serve_param *p,
                             "ltv", section("not_built", "no warehouse yet"),
                             "fraud", section("not_built", "no warehouse yet"));
     respond_json(r, 200, doc);
-    return;
+    return -1;
   }
   int64_t mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
                      sb.st_mtim.tv_nsec;
@@ -1376,7 +1399,7 @@ static void api_business(txf_serve_app *a, const txf_serve_param *p,
       r->body = txf_xstrndup(c->body, c->len);
       r->len = c->len;
       pthread_mutex_unlock(&a->wh_lock);
-      return;
+      return -1;
     }
   }
   txf_duck *d = NULL;
@@ -1386,8 +1409,7 @@ static void api_business(txf_serve_app *a, const txf_serve_param *p,
   if (rc) {
     pthread_mutex_unlock(&a->wh_lock);
     /* models build holds the write lock: try again in a moment. */
-    respond_error(r, rc == TXF_ELOCKED ? 503 : 500, err.msg);
-    return;
+    return respond_error(r, rc == TXF_ELOCKED ? 503 : 500, err.msg);
   }
   json_t *doc = json_pack("{s:b}", "warehouse", 1);
   json_object_set_new(doc, "sales", biz_sales(d, days));
@@ -1405,111 +1427,90 @@ static void api_business(txf_serve_app *a, const txf_serve_param *p,
   c->mtime_ns = mtime_ns;
   c->size = (int64_t)sb.st_size;
   pthread_mutex_unlock(&a->wh_lock);
+  return -1;
 }
 
 /* ---------------------------------------------------------------- events */
 
-static int api_events(txf_store *st, const txf_serve_param *p, size_t np,
+static int api_events(txf_serve_app *a, txf_store *st, const req *rq,
                       json_t *doc, txf_err *err, txf_serve_response *r) {
+  (void)a;
   int64_t limit;
-  if (int_param(p, np, "limit", 50, MAX_LIMIT, &limit)) {
-    respond_error(r, 400, "bad limit");
-    return -1;
-  }
+  if (int_param(rq, "limit", 50, MAX_LIMIT, &limit))
+    return respond_error(r, 400, "bad limit");
   json_t *evs = json_array();
   json_object_set_new(doc, "events", evs);
   if (!st)
     return 0;
-  sqlite3_stmt *q = NULL;
-  int rc = prep(st,
-                "SELECT event_id, event_time_us, event_type, job, run_uuid "
-                "FROM lineage_events ORDER BY event_time_us DESC, event_id "
-                "DESC LIMIT ?",
-                &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, limit);
-  int s;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(
-        evs, json_pack("{s:o, s:o, s:o, s:o, s:o}", "event_id", col_int(q, 0),
-                       "event_time_us", col_int(q, 1), "event_type",
-                       col_str(q, 2), "job", col_str(q, 3), "run_uuid",
-                       col_str(q, 4)));
-  rc = step_done(st, s, err);
-  sqlite3_finalize(q);
-  return rc;
+  return query_rows(st, evs, err,
+                    "SELECT event_id, event_time_us, event_type, job, "
+                    "run_uuid FROM lineage_events ORDER BY event_time_us "
+                    "DESC, event_id DESC LIMIT ?",
+                    "i", limit);
 }
 
 /* ---------------------------------------------------------------- dispatch */
+
+/* A handler fills DOC (the answer, 200) and returns 0; or answers through
+ * R itself (a raw body, or a 4xx for a bad parameter) and returns -1; or
+ * returns a TXF_E* code from reading the metadata database (a 503). ST is
+ * NULL when the handler does not read metadata, or when no database exists
+ * yet (DOC then says "metadata": false). */
+typedef int (*handler)(txf_serve_app *a, txf_store *st, const req *rq,
+                       json_t *doc, txf_err *err, txf_serve_response *r);
+
+static const struct endpoint {
+  const char *path;
+  handler fn;
+  int metadata; /* reads the metadata database */
+} endpoints[] = {
+    {"/api/summary", api_summary, 1},
+    {"/api/runs", api_runs, 1},
+    {"/api/attempts", api_attempts, 1},
+    {"/api/log", api_log, 1},
+    {"/api/quality", api_quality, 1},
+    {"/api/sample", api_sample, 1},
+    {"/api/reconciliation", api_reconciliation, 1},
+    {"/api/lake", api_lake, 1},
+    {"/api/quarantine", api_quarantine, 0},
+    {"/api/lineage", api_lineage, 1},
+    {"/api/business", api_business, 0},
+    {"/api/events", api_events, 1},
+};
 
 void txf_serve_api(txf_serve_app *a, const char *path,
                    const txf_serve_param *p, size_t np,
                    txf_serve_response *r) {
   memset(r, 0, sizeof *r);
-  static const char *const known[] = {
-      "/api/summary", "/api/runs",    "/api/log",      "/api/quality",
-      "/api/sample",  "/api/reconciliation", "/api/lake", "/api/quarantine",
-      "/api/lineage", "/api/business", "/api/events", NULL};
-  int found = 0;
-  for (const char *const *k = known; *k; k++)
-    found |= !strcmp(path, *k);
-  if (!found) {
+  const struct endpoint *ep = NULL;
+  for (size_t i = 0; i < TXF_ARRAY_LEN(endpoints) && !ep; i++)
+    if (!strcmp(path, endpoints[i].path))
+      ep = &endpoints[i];
+  if (!ep) {
     respond_error(r, 404, "no such API endpoint");
     return;
   }
-  if (!strcmp(path, "/api/business")) {
-    api_business(a, p, np, r);
-    return;
-  }
-  if (!strcmp(path, "/api/quarantine")) {
-    api_quarantine(a, p, np, r);
-    return;
-  }
+  req rq = {p, np};
   txf_store *st = NULL;
   int missing = 0;
   txf_err err;
   txf_err_clear(&err);
-  if (open_meta(a, &st, &missing, &err)) {
-    /* A broken database is an answer, not a crash. */
-    respond_json(r, 503,
-                 json_pack("{s:s, s:s}", "error", "metadata database "
-                                                  "unreadable",
-                           "detail", err.msg));
-    return;
-  }
-  if (!strcmp(path, "/api/log")) {
-    api_log(a, st, p, np, r);
-    txf_store_close(st);
-    return;
-  }
-  if (!strcmp(path, "/api/sample")) {
-    api_sample(st, p, np, r);
-    txf_store_close(st);
-    return;
-  }
+  int rc = ep->metadata ? open_meta(a, &st, &missing, &err) : 0;
+  /* One read transaction: every query of an answer sees the same
+   * snapshot, whatever a run writes meanwhile (WAL readers never block
+   * the writer). */
+  if (!rc && st)
+    rc = txf_store_exec(st, "BEGIN", &err);
   json_t *doc = json_pack("{s:b}", "metadata", !missing);
-  int rc;
-  if (!strcmp(path, "/api/summary"))
-    rc = api_summary(a, st, doc, &err);
-  else if (!strcmp(path, "/api/runs"))
-    rc = api_runs(a, st, p, np, doc, &err, r);
-  else if (!strcmp(path, "/api/quality"))
-    rc = api_quality(a, st, p, np, doc, &err, r);
-  else if (!strcmp(path, "/api/reconciliation"))
-    rc = api_reconciliation(st, p, np, doc, &err, r);
-  else if (!strcmp(path, "/api/lake"))
-    rc = api_lake(st, doc, &err);
-  else if (!strcmp(path, "/api/lineage"))
-    rc = api_lineage(a, st, doc, &err);
-  else
-    rc = api_events(st, p, np, doc, &err, r);
-  txf_store_close(st);
-  if (rc == -1) { /* the handler answered (a bad parameter) */
+  if (!rc)
+    rc = ep->fn(a, st, &rq, doc, &err, r);
+  txf_store_close(st); /* ends the read transaction */
+  if (rc == -1) { /* the handler answered */
     json_decref(doc);
     return;
   }
   if (rc) {
+    /* A broken database is an answer, not a crash. */
     json_decref(doc);
     respond_json(r, 503,
                  json_pack("{s:s, s:s}", "error", "metadata database "

@@ -4,8 +4,9 @@
 // alert() would open one), checks the numbers shown against EXPECT (values
 // the calling shell test read from the warehouse and the metadata database)
 // and saves a screenshot of each page under OUT.
-//   node dashboard.js BASE_URL EXPECT.json OUT_DIR
-// Prints "ok N - ..." lines and ends with "browser: N passed, N failed".
+//   node dashboard.js BASE_URL EXPECT.json OUT_DIR [BASE_URL EXPECT.json OUT_DIR]...
+// (several servers share one browser: its start is the slow part). Prints
+// "ok - ..." lines and ends with "browser: N passed, N failed".
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -13,9 +14,9 @@ const path = require('path');
 const root = path.resolve(__dirname, '../..');
 const { chromium } = require(path.join(root, 'node_modules/playwright-core'));
 
-const [base, expectPath, outDir] = process.argv.slice(2);
-const expect = JSON.parse(fs.readFileSync(expectPath, 'utf8'));
-fs.mkdirSync(outDir, { recursive: true });
+const sites = [];
+for (let i = 2; i + 2 < process.argv.length; i += 3)
+  sites.push({ base: process.argv[i], expect: JSON.parse(fs.readFileSync(process.argv[i + 1], 'utf8')), outDir: process.argv[i + 2] });
 let passed = 0, failed = 0;
 function check(name, ok, detail) {
   if (ok) { passed++; console.log(`ok - ${name}`); }
@@ -41,7 +42,8 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   page.on('requestfailed', (r) => problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
   page.on('dialog', (d) => { problems.push('dialog opened: ' + d.message()); d.dismiss(); });
-  // Only our own server may be asked for anything.
+  // Only the server under test may be asked for anything.
+  let base = null;
   await page.route('**/*', (route) => {
     const u = route.request().url();
     if (u.startsWith(base)) return route.continue();
@@ -49,13 +51,21 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
     return route.abort();
   });
 
+  // Every request the page made has been answered and the page rendered
+  // (app.js keeps body[data-busy] while a request is in flight), so
+  // nothing is cut off by what the test does next.
+  const settle = () => page.waitForFunction(() => document.body.hasAttribute('data-ready') && !document.body.hasAttribute('data-busy'),
+    null, { timeout: 60000 });
+  let opened = false, expect = null, outDir = null;
   async function open(name, urlPath) {
+    if (opened) await settle();
+    opened = true;
     problems.length = 0;
     const resp = await page.goto(base + urlPath, { waitUntil: 'load' });
     check(`${name}: page answers 200`, resp && resp.status() === 200, resp && resp.status());
     const csp = resp && resp.headers()['content-security-policy'];
     check(`${name}: strict CSP header`, csp && csp.includes("default-src 'self'") && csp.includes("frame-ancestors 'none'"), csp);
-    await page.waitForSelector('body[data-ready]', { timeout: 60000 });
+    await settle();
     const ready = await page.getAttribute('body', 'data-ready');
     check(`${name}: rendered without error`, ready !== 'error', await page.textContent('main'));
     await page.waitForTimeout(150); // let charts draw
@@ -64,86 +74,95 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   function noProblems(name) { check(`${name}: no console errors, failed requests or dialogs`, problems.length === 0, problems.join(' | ')); }
   const text = async (sel) => { const el = await page.$(sel); return el ? (await el.textContent()) : null; };
 
-  // Runs
-  await open('runs', '/runs');
-  check('runs: grid shows every date', (await page.$$('tr[data-run-date]')).length === expect.n_dates, (await page.$$('tr[data-run-date]')).length);
-  for (const d of expect.sla_missed_dates)
-    check(`runs: SLA miss marked on ${d}`, !!(await page.$(`[data-sla-miss="${d}"]`)));
-  if (expect.n_dates) {
-    check('runs: SLA miss count', num(await text('#kpi-sla')) === String(expect.sla_missed_dates.length), await text('#kpi-sla'));
-    check('runs: duration chart drawn', !!(await page.$('#duration-chart canvas')));
-  } else {
-    check('runs: says there are no runs', /No runs|No metadata/.test(await page.textContent('main')));
-  }
-  if (expect.log_date) {
-    await page.click(`button[data-date="${expect.log_date}"][data-task="${expect.log_task}"]`);
-    await page.click('button[data-attempt]');
-    await page.waitForSelector('#log-text', { timeout: 30000 }).catch(() => null);
-    const log = await text('#log-text');
-    check('runs: attempt log viewable', log !== null && log.includes(expect.log_contains), log);
-  }
-  // Filter by state: only failed (or SLA-missed) dates remain.
-  await page.selectOption('#f-state', 'sla_missed');
-  await page.click('#f-apply');
-  // The click re-renders the page: wait for that render (its fetch must not be
-  // cut off by the next navigation, which would count as a failed request).
-  await page.waitForSelector('body[data-ready]', { timeout: 60000 });
-  check('runs: state filter', (await page.$$('tr[data-run-date]')).length === expect.sla_missed_dates.length);
-  noProblems('runs');
+  for (const site of sites) {
+    ({ base, expect, outDir } = site);
+    fs.mkdirSync(outDir, { recursive: true });
+    console.log(`# ${base} (${path.basename(outDir)})`);
+    // Runs
+    await open('runs', '/runs');
+    check('runs: grid shows every date', (await page.$$('tr[data-run-date]')).length === expect.n_dates, (await page.$$('tr[data-run-date]')).length);
+    for (const d of expect.sla_missed_dates)
+      check(`runs: SLA miss marked on ${d}`, !!(await page.$(`[data-sla-miss="${d}"]`)));
+    if (expect.n_dates) {
+      check('runs: SLA miss count', num(await text('#kpi-sla')) === String(expect.sla_missed_dates.length), await text('#kpi-sla'));
+      check('runs: duration chart drawn', !!(await page.$('#duration-chart canvas')));
+    } else {
+      check('runs: says there are no runs', /No runs|No metadata/.test(await page.textContent('main')));
+    }
+    if (expect.log_date) {
+      // The attempts and the log are fetched on click.
+      await page.click(`button[data-date="${expect.log_date}"][data-task="${expect.log_task}"]`);
+      await settle();
+      check('runs: attempts of a task shown', !!(await page.$('#attempts section button[data-attempt]')));
+      await page.click('#attempts button[data-attempt]');
+      await settle();
+      const log = await text('#log-text');
+      check('runs: attempt log viewable', log !== null && log.includes(expect.log_contains), log);
+    }
+    // Filter by state: only failed (or SLA-missed) dates remain.
+    await page.selectOption('#f-state', 'sla_missed');
+    await page.click('#f-apply');
+    await settle(); // the click re-renders the page from a new request
+    check('runs: state filter', (await page.$$('tr[data-run-date]')).length === expect.sla_missed_dates.length);
+    noProblems('runs');
 
-  // Data quality
-  await open('quality', '/quality');
-  check('quality: failing tests count', num(await text('#tests-failing')) === String(expect.failed_tests), await text('#tests-failing'));
-  if (expect.n_dates) check('quality: results chart drawn', !!(await page.$('#quality-chart canvas')));
-  const bad = await page.$$('tr[data-holds="false"]');
-  check('quality: reconciliation rows that do not hold are red', bad.length === expect.recon_not_holding &&
-    (bad.length === 0 || (await bad[0].getAttribute('class')).includes('eq-bad')), bad.length);
-  const good = await page.$$('tr[data-holds="true"]');
-  check('quality: reconciliation rows that hold', good.length === expect.recon_holding, good.length);
-  if (expect.failed_tests > 0) {
-    const btn = await page.$('button:has-text("failing rows")');
-    if (btn) {
-      await btn.click();
-      await page.waitForSelector('#sample section', { timeout: 30000 }).catch(() => null);
-      check('quality: failing-row sample shown', !!(await page.$('#sample table, #sample pre')));
-    } else check('quality: failing-row sample button', !expect.has_sample);
-  }
-  noProblems('quality');
+    // Data quality
+    await open('quality', '/quality');
+    check('quality: failing tests count', num(await text('#tests-failing')) === String(expect.failed_tests), await text('#tests-failing'));
+    if (expect.passing_tests !== undefined)
+      check('quality: passing tests count', num(await text('#tests-passing')) === String(expect.passing_tests), await text('#tests-passing'));
+    if (expect.n_dates) check('quality: results chart drawn', !!(await page.$('#quality-chart canvas')));
+    const bad = await page.$$('tr[data-holds="false"]');
+    check('quality: reconciliation rows that do not hold are red', bad.length === expect.recon_not_holding &&
+      (bad.length === 0 || (await bad[0].getAttribute('class')).includes('eq-bad')), bad.length);
+    const good = await page.$$('tr[data-holds="true"]');
+    check('quality: reconciliation rows that hold', good.length === expect.recon_holding, good.length);
+    if (expect.sample_test) {
+      const btn = await page.$(`button[data-sample="${expect.sample_test}"]`);
+      check('quality: failing-row sample button', !!btn);
+      if (btn) {
+        await btn.click();
+        await settle();
+        check('quality: failing-row sample shown', !!(await page.$('#sample table')));
+      }
+    }
+    // Hostile values in the data (here the failing rows) are shown as text,
+    // never run.
+    if (expect.hostile_text) {
+      await page.waitForTimeout(150); // an injected handler would fire by now
+      const scripts = await page.$$eval('script', (s) => s.map((x) => x.getAttribute('src')));
+      check('hostile: only our two scripts in the page', scripts.length === 2 && scripts.every((s) => s && s.startsWith('/static/')), scripts.join(','));
+      check('hostile: markup from data shown as text', (await page.textContent('#sample')).includes(expect.hostile_text));
+      check('hostile: no element made from data', (await page.$$('main img, main script, #sample b, #sample i')).length === 0);
+      await page.screenshot({ path: path.join(outDir, 'quality-sample.png'), fullPage: true });
+    }
+    noProblems('quality');
 
-  // Lineage
-  await open('lineage', '/lineage');
-  for (const n of expect.lineage_nodes) check(`lineage: node ${n}`, !!(await page.$(`g[data-node="${n}"]`)));
-  if (expect.lineage_rows) {
-    await page.click(`g[data-node="${expect.lineage_rows.node}"]`);
-    check(`lineage: ${expect.lineage_rows.node} row count`, num(await text('#node-rows')) === String(expect.lineage_rows.rows), await text('#node-rows'));
-  }
-  noProblems('lineage');
+    // Lineage
+    await open('lineage', '/lineage');
+    for (const n of expect.lineage_nodes) check(`lineage: node ${n}`, !!(await page.$(`g[data-node="${n}"]`)));
+    if (expect.lineage_rows) {
+      await page.click(`g[data-node="${expect.lineage_rows.node}"]`);
+      check(`lineage: ${expect.lineage_rows.node} row count`, num(await text('#node-rows')) === String(expect.lineage_rows.rows), await text('#node-rows'));
+    }
+    noProblems('lineage');
 
-  // Lake
-  await open('lake', '/lake');
-  check('lake: partition count', num(await text('#lake-partitions')) === String(expect.partitions), await text('#lake-partitions'));
-  check('lake: silver rows', num(await text('#lake-rows')) === String(expect.silver_rows), await text('#lake-rows'));
-  noProblems('lake');
+    // Lake
+    await open('lake', '/lake');
+    check('lake: partition count', num(await text('#lake-partitions')) === String(expect.partitions), await text('#lake-partitions'));
+    check('lake: silver rows', num(await text('#lake-rows')) === String(expect.silver_rows), await text('#lake-rows'));
+    noProblems('lake');
 
-  // Business
-  await open('business', '/business');
-  if (expect.net_sales) {
-    for (const [d, v] of Object.entries(expect.net_sales))
-      check(`business: net sales of ${d}`, num(await text(`[data-net-sales="${d}"]`)) === v, await text(`[data-net-sales="${d}"]`));
-    check('business: sales charts drawn', !!(await page.$('#sales-category-chart canvas')) && !!(await page.$('#sales-channel-chart canvas')));
-  } else {
-    check('business: "not built yet" shown', ((await text('#sales-missing')) || '').includes('Not built yet'), await text('main'));
-  }
-  noProblems('business');
-
-  // Hostile values in the data are shown as text, never run.
-  if (expect.hostile_text) {
-    await open('business-hostile', '/business');
-    const scripts = await page.$$eval('script', (s) => s.map((x) => x.getAttribute('src')));
-    check('hostile: only our two scripts in the page', scripts.length === 2 && scripts.every((s) => s && s.startsWith('/static/')), scripts.join(','));
-    check('hostile: markup from data shown as text', (await page.textContent('main')).includes(expect.hostile_text));
-    check('hostile: no element made from data', (await page.$$('main img, main b, main i')).length === 0);
-    noProblems('business-hostile');
+    // Business
+    await open('business', '/business');
+    if (expect.net_sales) {
+      for (const [d, v] of Object.entries(expect.net_sales))
+        check(`business: net sales of ${d} (${v})`, Number(num(await text(`[data-net-sales="${d}"]`))) === Number(v), await text(`[data-net-sales="${d}"]`));
+      check('business: sales charts drawn', !!(await page.$('#sales-category-chart canvas')) && !!(await page.$('#sales-channel-chart canvas')));
+    } else {
+      check('business: "not built yet" shown', ((await text('#sales-missing')) || '').includes('Not built yet'), await text('main'));
+    }
+    noProblems('business');
   }
 
   await ctx.close();

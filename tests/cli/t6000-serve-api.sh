@@ -104,6 +104,14 @@ test_expect_success 'runs API: grid, retries and the SLA miss' '
 		if (d2.run_id !== 3 || d2.tasks.clean.n_attempts !== 2 || d2.tasks.clean.state !== \"success\") process.exit(2);
 		if (r.tasks.join() !== \"generate,clean,models,publish\") process.exit(3);
 	" &&
+	: every attempt comes from /api/attempts, on demand &&
+	$C "$URL/api/attempts?run=3&task=clean" >a.json &&
+	node -e "
+		const a = JSON.parse(require(\"fs\").readFileSync(\"a.json\")).attempts;
+		if (a.length !== 2 || a[0].attempt !== 1 || a[1].state !== \"success\" || !a[1].has_log) process.exit(1);
+		if (a.some((x) => x.task !== \"clean\")) process.exit(2);
+	" &&
+	$C -o /dev/null -w "%{http_code}\n" "$URL/api/attempts?run=x" >code && test_grep "^400$" code &&
 	$C "$URL/api/runs?state=sla_missed" >f.json && test_grep "\"2025-09-03\"" f.json && ! grep "2025-09-01" f.json &&
 	$C "$URL/api/runs?from=2025-09-02&to=2025-09-02" >f.json && test_grep "\"2025-09-02\"" f.json && ! grep "2025-09-03" f.json
 '
