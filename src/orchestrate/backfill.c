@@ -35,6 +35,8 @@ typedef struct tstate {
   char *log_path;
   int64_t sensor_deadline_mono; /* sensor: give up at */
   int64_t next_poke_mono;
+  size_t leader; /* a batched models attempt: index+1 of the date whose
+                    process runs the build for this date too; 0 = own */
 } tstate;
 
 typedef struct dstate {
@@ -57,6 +59,10 @@ typedef struct exec {
   txf_lock lake;   /* held while a lake task runs */
   int lake_busy;   /* index+1 of the date running a lake task */
   int lake_waiting_logged;
+  int batching;    /* models of several dates may run as one build */
+  int models_idx;  /* index of the models task, or -1 */
+  const size_t *batch; /* while starting a batched build: its dates */
+  size_t n_batch;
 } exec;
 
 static int64_t now_us(const exec *x) { return txf_clock_now(x->env->clock); }
@@ -462,6 +468,43 @@ static void free_strv(char **v, size_t n) {
 /* Start an attempt of task J of date D. Returns 0, or an error that stops
  * the executor (metadata). A task that cannot be spawned is a failed
  * attempt, not an error. */
+/* D's run goes from queued to running with its first task. */
+static int mark_started(exec *x, dstate *d, txf_err *err) {
+  if (d->started)
+    return 0;
+  /* Queued until now: a backfill opens every date's run up front. */
+  sqlite3_stmt *s;
+  int rc = txf_store_prepare(
+      x->env->store, "UPDATE runs SET state = 'running' WHERE run_id = ?", &s,
+      err);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(s, 1, d->run_id);
+  if ((rc = db_step_done(x->env->store, s, "start run", err)))
+    return rc;
+  d->started = 1;
+  return 0;
+}
+
+/* The union of models_dates() over the dates of a batched build (X->batch),
+ * or D's own; sorted. */
+static char **build_dates(exec *x, const dstate *d, size_t *n_out) {
+  if (!x->n_batch)
+    return models_dates(x, d, n_out);
+  char **v = NULL;
+  size_t n = 0;
+  for (size_t b = 0; b < x->n_batch; b++) {
+    size_t m;
+    char **one = models_dates(x, &x->ds[x->batch[b]], &m);
+    for (size_t i = 0; i < m; i++)
+      add_date(&v, &n, one[i]);
+    free_strv(one, m);
+  }
+  qsort(v, n, sizeof *v, cmp_str);
+  *n_out = n;
+  return v;
+}
+
 static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   const txf_orch_env *env = x->env;
   const txf_task_spec *t = &env->dag->tasks[j];
@@ -470,19 +513,8 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   int rc = next_attempt_no(x, d, t->name, &no, err);
   if (rc)
     return rc;
-  if (!d->started) {
-    /* Queued until now: a backfill opens every date's run up front. */
-    sqlite3_stmt *s;
-    rc = txf_store_prepare(env->store,
-                           "UPDATE runs SET state = 'running' WHERE run_id = ?",
-                           &s, err);
-    if (rc)
-      return rc;
-    sqlite3_bind_int64(s, 1, d->run_id);
-    if ((rc = db_step_done(env->store, s, "start run", err)))
-      return rc;
-    d->started = 1;
-  }
+  if ((rc = mark_started(x, d, err)))
+    return rc;
   free(ts->log_path);
   ts->log_path = txf_xasprintf("%s/logs/%s/%s/attempt-%d.log", env->data_dir,
                                d->ds, t->name, no);
@@ -517,7 +549,7 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   txf_buf_init(&vars, 0);
   txf_buf_init(&dlist, 0);
   if (t->kind == TXF_TASK_MODELS) {
-    dates = models_dates(x, d, &n_dates);
+    dates = build_dates(x, d, &n_dates);
     txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", d->ds);
     for (size_t i = 0; i < n_dates; i++) {
       txf_buf_printf(&vars, "%s\"%s\"", i ? ", " : "", dates[i]);
@@ -591,6 +623,9 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   txf_ts_format(ts->started_us, 0, 1, started);
   txf_buf_printf(&hdr, "# txnflow: %s %s attempt %d (run %s) at %s:", d->ds,
                  t->name, no, runid, started);
+  if (x->n_batch > 1)
+    txf_buf_printf(&hdr, " one build for the models of %s..%s:",
+                   x->ds[x->batch[0]].ds, d->ds);
   for (size_t i = 0; argv[i]; i++)
     txf_buf_printf(&hdr, " %s", argv[i]);
   txf_buf_puts(&hdr, "\n");
@@ -614,7 +649,12 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
     free(envv[i]);
   txf_buf_release(&vars);
   txf_buf_release(&dlist);
-  if (n_dates > 1)
+  if (x->n_batch > 1)
+    txf_log_info(env->log,
+                 "%s..%s %s: one build for %zu dates (event dates %s..%s)",
+                 x->ds[x->batch[0]].ds, d->ds, t->name, x->n_batch, dates[0],
+                 dates[n_dates - 1]);
+  else if (n_dates > 1)
     txf_log_info(env->log, "%s %s: rebuilding dates %s..%s (late data)",
                  d->ds, t->name, dates[0], dates[n_dates - 1]);
   free_strv(dates, n_dates);
@@ -739,6 +779,8 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
 static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
   const txf_task_spec *t = &x->env->dag->tasks[j];
   tstate *ts = &d->ts[j];
+  if (ts->leader)
+    return 0; /* its date's process is polled instead */
   if (t->kind == TXF_TASK_SENSOR && !t->command) {
     int64_t m = txf_mono_us();
     if (m < ts->next_poke_mono)
@@ -785,7 +827,20 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
       fclose(f);
     }
   }
-  return task_ended(x, d, j, ok, code, outcome, err);
+  /* A batched build ends for every date it stood for, earliest first (so
+   * a failure is reported at the earliest date, as a sequential run
+   * would). */
+  size_t me = (size_t)(d - x->ds) + 1;
+  int rc = 0;
+  for (size_t i = 0; i < x->n && !rc; i++) {
+    tstate *fs = &x->ds[i].ts[j];
+    if (x->ds[i].state == D_ACTIVE && fs->st == T_RUNNING &&
+        fs->leader == me) {
+      fs->leader = 0;
+      rc = task_ended(x, &x->ds[i], j, ok, code, outcome, err);
+    }
+  }
+  return rc ? rc : task_ended(x, d, j, ok, code, outcome, err);
 }
 
 /* The first task of D that is not done, or n_tasks. */
@@ -800,15 +855,51 @@ static int n_running(const exec *x) {
   int n = 0;
   for (size_t i = 0; i < x->n; i++)
     for (size_t j = 0; j < x->env->dag->n_tasks; j++)
-      if (x->ds[i].ts[j].st == T_RUNNING &&
+      if (x->ds[i].ts[j].st == T_RUNNING && !x->ds[i].ts[j].leader &&
           x->env->dag->tasks[j].kind != TXF_TASK_SENSOR)
         n++;
   return n;
 }
 
 /* Can task J of date I start now? Lake tasks wait for earlier dates. */
+/* Is D waiting at its models task, which a batched build may run? */
+static int parked(const exec *x, const dstate *d) {
+  if (!x->batching || d->state != D_ACTIVE ||
+      current_task(x, d) != (size_t)x->models_idx)
+    return 0;
+  int st = d->ts[x->models_idx].st;
+  return st == T_PENDING || st == T_WAIT_RETRY;
+}
+
+/* Take the lake for a task of date I: *GOT = 1, or 0 when it is busy (in
+ * this process or another). */
+static int take_lake(exec *x, size_t i, int *got, txf_err *err) {
+  *got = 0;
+  if (x->lake_busy)
+    return 0;
+  txf_err lerr;
+  char *lp = txf_lock_lake_path(x->env->data_dir);
+  int lrc = txf_lock_try(&x->lake, lp, &lerr);
+  free(lp);
+  if (lrc == TXF_ELOCKED) {
+    if (!x->lake_waiting_logged)
+      txf_log_info(x->env->log, "waiting for the lake: %s", lerr.msg);
+    x->lake_waiting_logged = 1;
+    return 0;
+  }
+  if (lrc) {
+    *err = lerr;
+    return lrc;
+  }
+  x->lake_waiting_logged = 0;
+  x->lake_busy = (int)i + 1;
+  *got = 1;
+  return 0;
+}
+
 static int try_start(exec *x, size_t i, int *slots, txf_err *err) {
   dstate *d = &x->ds[i];
+  int rc;
   if (d->state != D_ACTIVE)
     return 0;
   size_t j = current_task(x, d);
@@ -824,6 +915,10 @@ static int try_start(exec *x, size_t i, int *slots, txf_err *err) {
   if (!is_sensor && *slots <= 0)
     return 0;
   if (!t->parallel) {
+    /* With batching, models start in try_batch(); a clean may pass dates
+     * parked at their models (docs/orchestration.md). */
+    int batched = x->batching && (int)j == x->models_idx;
+    int may_pass = x->batching && (int)j < x->models_idx;
     for (size_t k = 0; k < i; k++) {
       if (x->ds[k].state == D_FAILED) {
         char why[64];
@@ -831,34 +926,96 @@ static int try_start(exec *x, size_t i, int *slots, txf_err *err) {
         skip_rest(x, d, j, why);
         d->state = D_FAILED;
         x->sum->n_failed++;
-        int rc = finish_run(x, d, "failed", why, err);
+        rc = finish_run(x, d, "failed", why, err);
         txf_lock_release(&d->lock);
         return rc;
       }
-      if (x->ds[k].state == D_ACTIVE)
+      if (x->ds[k].state == D_ACTIVE && !batched &&
+          !(may_pass && parked(x, &x->ds[k])))
         return 0;
     }
-    if (x->lake_busy)
+    if (batched)
       return 0;
-    txf_err lerr;
-    char *lp = txf_lock_lake_path(x->env->data_dir);
-    int lrc = txf_lock_try(&x->lake, lp, &lerr);
-    free(lp);
-    if (lrc == TXF_ELOCKED) {
-      if (!x->lake_waiting_logged)
-        txf_log_info(x->env->log, "waiting for the lake: %s", lerr.msg);
-      x->lake_waiting_logged = 1;
-      return 0;
-    }
-    if (lrc) {
-      *err = lerr;
-      return lrc;
-    }
-    x->lake_waiting_logged = 0;
-    x->lake_busy = (int)i + 1;
+    int got;
+    if ((rc = take_lake(x, i, &got, err)) || !got)
+      return rc;
   }
-  int rc = start_task(x, d, j, err);
+  rc = start_task(x, d, j, err);
   if (!rc && !is_sensor)
+    (*slots)--;
+  return rc;
+}
+
+/* Start one models build for the dates parked at their models task, from
+ * the earliest active date on, once no clean can run first: run_date is
+ * the last of them and `dates` the union of their dates, so the marts end
+ * as a sequential run of each date would leave them (docs/orchestration.md,
+ * decision 0801). The build runs as the last date's attempt; the others
+ * get an attempt row of their own that follows it (same process, same
+ * log) and ends with it. */
+static int try_batch(exec *x, int *slots, txf_err *err) {
+  if (!x->batching || x->lake_busy || *slots <= 0)
+    return 0;
+  size_t m = (size_t)x->models_idx;
+  size_t *members = txf_xcalloc(x->n, sizeof *members);
+  size_t nb = 0, i;
+  int wait = 0;
+  for (i = 0; i < x->n; i++) {
+    dstate *d = &x->ds[i];
+    if (d->state == D_FAILED)
+      break;
+    if (d->state != D_ACTIVE)
+      continue;
+    if (!parked(x, d))
+      break;
+    if (d->ts[m].st == T_WAIT_RETRY &&
+        txf_mono_us() < d->ts[m].retry_at_mono)
+      wait = 1;
+    members[nb++] = i;
+  }
+  /* The next date's clean is worth waiting for while its generate runs
+   * (a few seconds), not for a sensor (hours) or a retry's delay. */
+  if (i < x->n && x->ds[i].state == D_ACTIVE) {
+    size_t j = current_task(x, &x->ds[i]);
+    int st = x->ds[i].ts[j].st;
+    if (j < m && x->env->dag->tasks[j].kind == TXF_TASK_GENERATE &&
+        (st == T_PENDING || st == T_RUNNING))
+      wait = 1;
+  }
+  int rc = 0, got = 0;
+  if (nb && !wait)
+    rc = take_lake(x, members[nb - 1], &got, err);
+  if (!got) {
+    free(members);
+    return rc;
+  }
+  dstate *lead = &x->ds[members[nb - 1]];
+  x->batch = members;
+  x->n_batch = nb;
+  rc = start_task(x, lead, m, err);
+  x->batch = NULL;
+  x->n_batch = 0;
+  const tstate *ls = &lead->ts[m];
+  for (size_t b = 0; b + 1 < nb && !rc; b++) {
+    dstate *d = &x->ds[members[b]];
+    tstate *fs = &d->ts[m];
+    int no;
+    if ((rc = next_attempt_no(x, d, x->env->dag->tasks[m].name, &no, err)) ||
+        (rc = mark_started(x, d, err)))
+      break;
+    free(fs->log_path);
+    fs->log_path = txf_xstrdup(ls->log_path);
+    fs->tries++;
+    fs->started_us = now_us(x);
+    rc = insert_attempt(x, d, x->env->dag->tasks[m].name, no, "running",
+                        ls->att.pid, fs->log_path, NULL, &fs->attempt_id, err);
+    if (!rc) {
+      fs->st = T_RUNNING;
+      fs->leader = members[nb - 1] + 1;
+    }
+  }
+  free(members);
+  if (!rc)
     (*slots)--;
   return rc;
 }
@@ -874,7 +1031,9 @@ static void interrupt_all(exec *x) {
       tstate *ts = &d->ts[j];
       if (ts->st != T_RUNNING)
         continue;
-      txf_attempt_kill(&ts->att);
+      if (!ts->leader) /* a batch's process is killed by its leader */
+        txf_attempt_kill(&ts->att);
+      ts->leader = 0;
       if (finish_attempt(x, ts->attempt_id, "failed", -1,
                          "interrupted (the runner was asked to stop)", 0,
                          &ignored)) { /* best effort while stopping */ }
@@ -890,7 +1049,12 @@ int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
                      const txf_orch_opts *opts, txf_orch_summary *sum,
                      txf_err *err) {
   memset(sum, 0, sizeof *sum);
-  exec x = {env, opts, sum, NULL, n, {-1, NULL}, 0, 0};
+  exec x = {env, opts, sum, NULL, n, {-1, NULL}, 0, 0, 0, -1, NULL, 0};
+  for (size_t j = 0; j < env->dag->n_tasks; j++)
+    if (env->dag->tasks[j].kind == TXF_TASK_MODELS)
+      x.models_idx = (int)j;
+  x.batching = opts->parallel > 1 && n > 1 && x.models_idx >= 0 &&
+               env->dag->tasks[x.models_idx].batch;
   x.ds = txf_xcalloc(n ? n : 1, sizeof *x.ds);
   txf_tz *tz = NULL;
   int rc = txf_tz_load(&tz, env->project->timezone, err);
@@ -951,6 +1115,8 @@ int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
           !env->dag->tasks[j].parallel)
         rc = try_start(&x, i, &slots, err);
     }
+    if (!rc)
+      rc = try_batch(&x, &slots, err);
     for (size_t i = 0; i < n && !rc; i++) {
       dstate *d = &x.ds[i];
       size_t j = current_task(&x, d);

@@ -8,7 +8,7 @@
 
 static const char *const task_keys[] = {
     "command", "retries", "retry_delay", "retry_backoff", "max_retry_delay",
-    "timeout", "enabled", NULL};
+    "timeout", "enabled", "batch", NULL};
 
 int txf_duration_parse(const char *s, int64_t *us) {
   if (!s || !*s)
@@ -164,6 +164,18 @@ static int apply_override(const txf_yaml_doc *doc, const txf_yaml_node *tn,
   }
   if ((rc = txf_yaml_get_bool(doc, tn, "enabled", 1, enabled, err)))
     return rc;
+  /* batch: may one models build stand for several dates (backfill)? The
+   * built-in `models build` may (its contract is var('dates')); a command
+   * is opaque, so only when the project says so. */
+  int batch = -1;
+  if ((rc = txf_yaml_get_bool(doc, tn, "batch", -1, &batch, err)))
+    return rc;
+  if (batch >= 0 && t->kind != TXF_TASK_MODELS)
+    return txf_yaml_error(doc, txf_yaml_get(tn, "batch"), err,
+                          "tasks.%s: 'batch' applies only to the models task",
+                          t->name);
+  if (t->kind == TXF_TASK_MODELS)
+    t->batch = batch >= 0 ? batch : !t->command;
   if (t->kind == TXF_TASK_CUSTOM && !t->command && *enabled)
     return txf_yaml_error(doc, tn, err,
                           "tasks.%s: a custom task needs a 'command'",
@@ -241,6 +253,7 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
     add_task(dag, "generate", TXF_TASK_GENERATE, 1, &d);
   add_task(dag, "clean", TXF_TASK_CLEAN, 0, &d);
   add_task(dag, "models", TXF_TASK_MODELS, 0, &d);
+  dag->tasks[dag->n_tasks - 1].batch = 1;
   const txf_yaml_node *pub = txf_yaml_get(root, "publish");
   if (pub && !txf_yaml_is_null(pub))
     add_task(dag, "publish", TXF_TASK_PUBLISH, 0, &d);

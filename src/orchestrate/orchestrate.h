@@ -46,6 +46,9 @@ typedef struct txf_task_spec {
   int64_t max_retry_delay_us; /* cap of the delay */
   int64_t timeout_us;         /* per attempt; 0 = none */
   int parallel;     /* 1: may run beside other dates' tasks (generate, sensor) */
+  int batch;        /* models: one build may stand for several dates when
+                       a backfill runs with --parallel >= 2 (default: 1 for
+                       the built-in command, 0 for a `command`) */
 } txf_task_spec;
 
 /* The DAG of a project: tasks in order (a chain), alert commands and the

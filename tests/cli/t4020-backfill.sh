@@ -49,6 +49,39 @@ test_expect_success 'parallel backfill: generates overlap, lake tasks serialized
 	test_cmp expect actual
 '
 
+test_expect_success 'parallel backfill batches models: one build stands for waiting dates' '
+	project pair &&
+	sed -i "/^  models:/d" p/txnflow.yml &&
+	cat >>p/txnflow.yml <<-\EOF &&
+	  models: {batch: true, retries: 1, retry_delay: 100ms, command: "echo start models $TXNFLOW_DATE $TXNFLOW_DATES >>../journal; test ! -f ../fail-models; rc=$?; sleep 0.05; echo end models $TXNFLOW_DATE >>../journal; exit $rc"}
+	EOF
+	txnflow -C p backfill --from 2025-09-01 --to 2025-09-06 --parallel 2 >out 2>err &&
+	test_grep "6 date(s): 6 succeeded" out &&
+	check_lake journal &&
+	: fewer builds than dates, and every date was in one build s TXNFLOW_DATES &&
+	test "$(grep -c "^start models" journal)" -lt 6 &&
+	for d in 01 02 03 04 05 06; do
+		grep "^start models" journal | grep -q " 2025-09-$d" || return 1
+	done &&
+	: the last build ran as the last date &&
+	grep "^start models" journal | tail -1 | grep -q "^start models 2025-09-06 " &&
+	test "$(db "SELECT count(*) FROM task_attempts WHERE task = '"'"'models'"'"' AND state = '"'"'success'"'"'")" = 6 &&
+	: with --parallel 1 each date has its own build &&
+	: >journal &&
+	txnflow -C p backfill --from 2025-09-07 --to 2025-09-09 --parallel 1 >out 2>err &&
+	test "$(grep -c "^start models" journal)" = 3 &&
+	: a failing batched build fails every date it stood for, after its retry &&
+	touch fail-models && : >journal &&
+	test_expect_code 1 txnflow -C p backfill --from 2025-09-10 --to 2025-09-12 --parallel 2 >out 2>err &&
+	test_grep "0 succeeded, 0 already done, 3 failed" out &&
+	test_grep "failed: 2025-09-10 models: exit 1 after 2 attempts" err &&
+	test "$(grep -c "^start models 2025-09-12 2025-09-10 2025-09-11 2025-09-12" journal)" = 2 &&
+	test "$(db "SELECT count(*) FROM task_attempts a JOIN runs r USING(run_id) WHERE r.logical_date >= '"'"'2025-09-10'"'"' AND a.task = '"'"'models'"'"' AND a.state = '"'"'failed'"'"'")" = 3 &&
+	rm fail-models &&
+	txnflow -C p backfill --from 2025-09-10 --to 2025-09-12 --parallel 2 >out 2>err &&
+	test_grep "3 succeeded" out
+'
+
 test_expect_success 'sequential backfill runs one task at a time' '
 	project &&
 	txnflow -C p backfill --from 2025-09-01 --to 2025-09-03 --parallel 1 >out 2>err &&
