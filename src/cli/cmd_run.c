@@ -32,72 +32,27 @@ static const char usage[] =
     "  txnflow run --date 2025-09-01\n";
 
 int cmd_run(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {
-      {"date", required_argument, 0, 'd'},
-      {"from-scratch", no_argument, 0, 'f'},
-      {"kind", required_argument, 0, 'k'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  txf_date date;
-  int have_date = 0, from_scratch = 0;
-  const char *kind = "manual";
-  int c;
-  while ((c = txf_cli_getopt("run", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'd':
-      if (txf_cli_parse_date("run", "--date", optarg, &date))
-        return TXF_EXIT_USAGE;
-      have_date = 1;
-      break;
-    case 'f':
-      from_scratch = 1;
-      break;
-    case 'k':
-      if (strcmp(optarg, "manual") && strcmp(optarg, "scheduled") &&
-          strcmp(optarg, "backfill"))
-        return txf_cli_usage_error(
-            "run", "--kind: expected manual, scheduled or backfill, got '%s'",
-            optarg);
-      kind = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("run", "unexpected argument '%s'",
-                               argv[optind]);
-  if (!have_date)
-    return txf_cli_usage_error("run", "--date D is required");
-  txf_orch_cli oc;
-  int ec = txf_orch_cli_open(&oc, ctx, "run", 0);
-  if (ec)
+  txf_orch_args a;
+  int ec = txf_orch_cli_parse("run", argc, argv, usage,
+                              TXF_ORCH_OPT_DATE | TXF_ORCH_OPT_KIND |
+                                  TXF_ORCH_OPT_FROM_SCRATCH,
+                              &a);
+  if (ec >= 0)
     return ec;
-  txf_orch_opts o = {1, from_scratch, kind};
   txf_orch_summary sum;
-  txf_err err;
-  txf_err_clear(&err);
-  int rc = txf_orch_execute(&oc.env, &date, 1, &o, &sum, &err);
-  txf_orch_cli_close(&oc);
-  if (rc)
-    return txf_cli_fail("run", &err);
+  ec = txf_orch_cli_execute(ctx, "run", &a, &sum, NULL);
   char ds[11];
-  txf_date_format(date, ds);
-  if (sum.interrupted) {
+  txf_date_format(a.dates[0], ds);
+  free(a.dates);
+  if (sum.interrupted)
     fprintf(stderr, "txnflow run: %s: interrupted; run it again to resume\n",
             ds);
-    return TXF_EXIT_FAIL;
-  }
-  if (sum.n_failed) {
+  else if (sum.n_failed)
     fprintf(stderr, "txnflow run: %s: failed: %s\n", ds, sum.first_failure);
-    return TXF_EXIT_FAIL;
-  }
-  if (sum.n_skipped)
+  else if (sum.n_skipped)
     printf("%s: already succeeded; nothing to do (--from-scratch reruns)\n",
            ds);
-  else
+  else if (ec == TXF_EXIT_OK)
     printf("%s: success\n", ds);
-  return TXF_EXIT_OK;
+  return ec;
 }

@@ -22,4 +22,37 @@ int txf_orch_cli_open(txf_orch_cli *oc, txf_ctx *ctx, const char *cmd,
                       int64_t now_us);
 void txf_orch_cli_close(txf_orch_cli *oc);
 
+/* The options of `run` and `backfill`, parsed once for both. */
+enum {
+  TXF_ORCH_OPT_DATE = 1 << 0,         /* --date D */
+  TXF_ORCH_OPT_RANGE = 1 << 1,        /* --from D1 --to D2 */
+  TXF_ORCH_OPT_PARALLEL = 1 << 2,     /* --parallel N */
+  TXF_ORCH_OPT_KIND = 1 << 3,         /* --kind manual|scheduled|backfill */
+  TXF_ORCH_OPT_FROM_SCRATCH = 1 << 4, /* --from-scratch */
+};
+
+typedef struct txf_orch_args {
+  txf_date *dates;  /* ascending; caller frees with free() */
+  size_t n_dates;
+  int parallel;     /* default 1 (run) or 2 (backfill) */
+  int from_scratch;
+  const char *kind; /* borrowed from argv or static */
+} txf_orch_args;
+
+/* Parse ARGV for command CMD accepting the options in the mask ACCEPT
+ * (plus -h/--help, which prints USAGE). Returns -1 when the command should
+ * go on with *A filled in, else the exit status to return (help: 0, usage
+ * error: 2, already printed); then nothing is left to free. */
+int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
+                       const char *usage, unsigned accept, txf_orch_args *a);
+
+/* Run the executor over A's dates with the project's DAG. An error (the
+ * project, a lock held, metadata) is printed as "txnflow CMD: ..."; task
+ * failures are not printed but counted in *SUM, which with *ELAPSED_US
+ * (may be NULL) is for the caller to report. Returns the exit status: 0
+ * when every date succeeded (or had already), 1 otherwise. */
+int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,
+                         const txf_orch_args *a, txf_orch_summary *sum,
+                         int64_t *elapsed_us);
+
 #endif /* TXF_ORCH_CLI_H */
