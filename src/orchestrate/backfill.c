@@ -1,12 +1,15 @@
 /* The executor: the DAG of one or many logical dates, with task slots.
  *
- * What runs in parallel (docs/orchestration.md, "Backfill"):
+ * What runs beside what (docs/orchestration.md, "Backfill"; decision 0802):
  *  - generate / sensor tasks of different dates are independent (each
  *    writes or waits for its own bronze batch) and use any free slot;
  *  - the lake tasks (clean, models, publish, custom) run one at a time, in
  *    date order, under the lake lock: clean of D may rewrite partitions of
- *    earlier dates and incremental models must see the lake as a
- *    sequential run would, so a parallel backfill gives the same bytes.
+ *    earlier dates and its report drives the models' dates;
+ *  - with --parallel >= 2 (opts->parallel) and a batchable models task, a
+ *    date whose clean is done waits at its models while later cleans run,
+ *    and one build stands for all the waiting dates (run_date the last,
+ *    dates the union): the warehouse ends as after one build per date.
  * The chain of a date is strict: a task starts when the one before it
  * succeeded. A date that fails stops the lake tasks of later dates. */
 #include <assert.h>

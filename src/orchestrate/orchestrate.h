@@ -11,8 +11,9 @@
  * The executor runs one date (`txnflow run`) or many (`txnflow backfill`):
  * generate/sensor tasks of different dates run in parallel; the lake tasks
  * (clean, models, publish, custom) run one at a time in date order, because
- * clean of D may rewrite earlier partitions and incremental models must
- * see the lake in date order (docs/orchestration.md). The scheduler starts
+ * clean of D may rewrite earlier partitions; with parallel slots, one
+ * models build may stand for several dates whose cleans are done
+ * (docs/orchestration.md, decision 0802). The scheduler starts
  * the executor for due dates as `txnflow run` children, watches the SLA and
  * sends alerts. */
 #ifndef TXF_ORCHESTRATE_H
