@@ -7,16 +7,16 @@
 set -eu
 : "${TXNFLOW:=$(pwd)/build/txnflow}"
 ROWS=${ROWS:-10000000}
-dir=$(mktemp -d /tmp/txnflow-b30.XXXXXX)
+dir=$(mktemp -d /tmp/txnflow-b75.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 p=$dir/p
 mkdir -p "$p/models" "$p/data/silver/transactions/year=2025/month=09/day=11"
 cat >"$p/txnflow.yml" <<'YML'
-name: b30
-profile: b30
+name: b75
+profile: b75
 YML
 cat >"$p/profiles.yml" <<'YML'
-b30:
+b75:
   target: dev
   outputs:
     dev: {type: duckdb, path: data/warehouse.duckdb}
