@@ -12,9 +12,10 @@ inc=$DUCKDB_DIR
 [ -f "$inc/duckdb.h" ] || inc=node_modules/duckdb/src/duckdb/src/include
 dir=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b20.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-[ -f build/obj/src/parquet/writer.o ] || make --no-print-directory release >/dev/null
+[ -f build/obj/src/parquet/writer.o ] && [ -f build/obj/src/clean/schema.o ] || make --no-print-directory release >/dev/null
 gcc -std=c11 -D_GNU_SOURCE -O2 -Isrc -isystem "$inc" -o "$dir/pqbench" \
 	bench/pqbench.c build/obj/src/parquet/*.o build/obj/src/util/*.o \
+	build/obj/src/clean/schema.o \
 	-lzstd -lsnappy -lcrypto -ljansson -lm \
 	-L"$DUCKDB_DIR" -Wl,-rpath,"$(cd "$DUCKDB_DIR" && pwd)" -lduckdb -lpthread
 "$dir/pqbench" "$dir" "$ROWS"

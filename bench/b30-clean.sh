@@ -6,6 +6,9 @@
 # Goal: txnflow >= 2x the fair baseline's rows/s at <= 1/2 its peak RSS.
 #   ROWS=N   events per day (default 10000000)
 #   HIST=N   days of history cleaned first, not timed (default 2)
+#   LAKE=DIR a lake left by such a setup (bronze of D, silver up to D-1),
+#            copied instead of generated; ROWS and HIST then only label it
+#   ONLY="txnflow duckdb plain"  the runs to time (default all three)
 #
 # The fair baseline ("duckdb") does clean's whole job the way a competent
 # DuckDB user would (docs/decisions/0601-clean-duckdb-baseline.md):
@@ -46,16 +49,21 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b30.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 D=2025-09-10
 
-first=$(date -u -d "$D - $HIST days" +%F)
-echo "clean: generating $((HIST + 1)) days of $ROWS events ($first .. $D)..."
-"$TXNFLOW" generate --data "$dir/lake" --date "$first" --days $((HIST + 1)) \
-	--rows "$ROWS" >/dev/null
-i=$HIST
-while [ "$i" -gt 0 ]; do
-	d=$(date -u -d "$D - $i days" +%F)
-	"$TXNFLOW" clean --data "$dir/lake" --date "$d" >/dev/null
-	i=$((i - 1))
-done
+ONLY=${ONLY:-txnflow duckdb plain}
+if [ -n "${LAKE:-}" ]; then
+	cp -a "$LAKE" "$dir/lake"
+else
+	first=$(date -u -d "$D - $HIST days" +%F)
+	echo "clean: generating $((HIST + 1)) days of $ROWS events ($first .. $D)..."
+	"$TXNFLOW" generate --data "$dir/lake" --date "$first" --days $((HIST + 1)) \
+		--rows "$ROWS" >/dev/null
+	i=$HIST
+	while [ "$i" -gt 0 ]; do
+		d=$(date -u -d "$D - $i days" +%F)
+		"$TXNFLOW" clean --data "$dir/lake" --date "$d" >/dev/null
+		i=$((i - 1))
+	done
+fi
 bdir="$dir/lake/bronze/transactions/ingest_date=$D"
 nparts=$(ls "$bdir/" | grep -c part-)
 lines=$(($(cat "$bdir/"part-* | wc -l) - nparts))
@@ -66,6 +74,11 @@ S=$dir/duck_silver
 measure() {
 	name=$1
 	shift
+	case " $ONLY " in *" $name "*) ;; *)
+		echo "0 0 0 0" >"$dir/$name.time"
+		echo 0 >"$dir/$name.out"
+		return ;;
+	esac
 	/usr/bin/time -f "%e %M %U %S" -o "$dir/$name.time" "$@" >"$dir/$name.out"
 }
 
@@ -175,10 +188,13 @@ echo "clean: batch $D, $lines lines, history $HIST days of $ROWS events in silve
 echo "  valid lines: txnflow $t_valid, duckdb $d_valid, plain $(tail -1 "$dir/plain.out")"
 echo "  rows written / partitions rewritten: txnflow $t_written, duckdb $d_written"
 for n in txnflow duckdb plain; do
-	awk -v n="$n" -v l="$lines" '{ printf "  %-8s wall %7.2f s  %10.0f rows/s  cpu %7.2f s  peak RSS %7.1f MiB\n", n, $1, l / $1, $3 + $4, $2 / 1024 }' "$dir/$n.time"
+	awk -v n="$n" -v l="$lines" '$1 == 0 { printf "  %-8s skipped\n", n; next } { printf "  %-8s wall %7.2f s  %10.0f rows/s  cpu %7.2f s  peak RSS %7.1f MiB\n", n, $1, l / $1, $3 + $4, $2 / 1024 }' "$dir/$n.time"
 done
-paste "$dir/txnflow.time" "$dir/duckdb.time" "$dir/plain.time" | awk '{
+paste "$dir/txnflow.time" "$dir/duckdb.time" "$dir/plain.time" | awk '$1 > 0 && $5 > 0 {
 	printf "  ratio vs fair baseline: txnflow rows/s = %.2fx duckdb; peak RSS = %.2fx duckdb (goal >= 2x at <= 0.5x)\n", $5 / $1, $2 / $6
+}
+$1 > 0 && $9 > 0 {
 	printf "  context, plain variant (no history merge): txnflow rows/s = %.2fx plain; peak RSS = %.2fx plain\n", $9 / $1, $2 / $10 }'
 sed -n '/timings_ms/,/}/p' "$dir/txnflow.out" | tr -d '\n ' | sed 's/^/  txnflow phases (ms): /; s/$/\n/'
+sed -n '/cpu_ms/,/}/p' "$dir/txnflow.out" | tr -d '\n ' | sed 's/^/  txnflow CPU per phase (ms, all threads): /; s/$/\n/'
 echo "(one run; shared 2-core machine: $(uptime | sed 's/.*load/load/'))"

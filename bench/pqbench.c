@@ -11,26 +11,11 @@
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <duckdb.h>
 
+#include "clean/clean.h"
 #include "parquet/parquet.h"
 
-static const txf_pq_column cols[] = {
-    {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
-    {"customer_id", TXF_PQ_STRING, 0, 0, 0},
-    {"card_id", TXF_PQ_STRING, 0, 0, 0},
-    {"merchant_id", TXF_PQ_STRING, 0, 0, 0},
-    {"txn_ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"amount", TXF_PQ_DECIMAL, 0, 18, 2},
-    {"currency", TXF_PQ_STRING, 0, 0, 0},
-    {"mcc", TXF_PQ_STRING, 0, 0, 0},
-    {"status", TXF_PQ_STRING, 0, 0, 0},
-    {"is_refund", TXF_PQ_BOOLEAN, 0, 0, 0},
-    {"channel", TXF_PQ_STRING, 0, 0, 0},
-    {"ingested_at", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
-    {"source_file", TXF_PQ_STRING, 0, 0, 0},
-    {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
-};
-#define NC 15
+/* The silver schema (src/clean/schema.c). */
+#define NC TXF_SILVER_N_COLS
 
 static uint64_t mix(uint64_t z) {
   z += 0x9e3779b97f4a7c15ull;
@@ -209,7 +194,7 @@ int main(int argc, char **argv) {
   }
   tm2 t_gen = tstop(t0);
 
-  txf_pq_schema s = {cols, NC};
+  txf_pq_schema s = {txf_silver_columns, NC};
   int lvl = getenv("PQBENCH_ZSTD_LEVEL") ? atoi(getenv("PQBENCH_ZSTD_LEVEL")) : 0;
   txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .zstd_level = lvl};
   txf_pq_writer *w;

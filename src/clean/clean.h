@@ -20,7 +20,18 @@
 #include <stdint.h>
 
 #include "metadata/metadata.h"
+#include "parquet/parquet.h"
 #include "util/util.h"
+
+/* The silver schema (DESIGN.md contract), in file column order:
+ * transaction_id, customer_id, card_id, merchant_id STRING; txn_ts
+ * TIMESTAMP; amount DECIMAL(18,2); currency, mcc, status STRING;
+ * is_refund BOOLEAN; channel STRING; ingested_at TIMESTAMP;
+ * original_transaction_id STRING (the only OPTIONAL column); source_file
+ * STRING; ingest_date DATE. Names for people and lineage:
+ * txf_pq_column_type_name(). */
+#define TXF_SILVER_N_COLS 15
+extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
 
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */

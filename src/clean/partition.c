@@ -13,24 +13,8 @@ enum {
   C_STATUS, C_REFUND, C_CHANNEL, C_INGESTED_AT, C_ORIG, C_SOURCE_FILE,
   C_INGEST_DATE, C_N
 };
+_Static_assert(C_N == TXF_SILVER_N_COLS, "clean writes the silver schema");
 
-static const txf_pq_column silver_cols[C_N] = {
-    {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
-    {"customer_id", TXF_PQ_STRING, 0, 0, 0},
-    {"card_id", TXF_PQ_STRING, 0, 0, 0},
-    {"merchant_id", TXF_PQ_STRING, 0, 0, 0},
-    {"txn_ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"amount", TXF_PQ_DECIMAL, 0, 18, 2},
-    {"currency", TXF_PQ_STRING, 0, 0, 0},
-    {"mcc", TXF_PQ_STRING, 0, 0, 0},
-    {"status", TXF_PQ_STRING, 0, 0, 0},
-    {"is_refund", TXF_PQ_BOOLEAN, 0, 0, 0},
-    {"channel", TXF_PQ_STRING, 0, 0, 0},
-    {"ingested_at", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
-    {"source_file", TXF_PQ_STRING, 0, 0, 0},
-    {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
-};
 
 char *partition_path(const char *data_dir, int32_t day) {
   int y, m, d;
@@ -93,20 +77,37 @@ static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
   return la < lb ? -1 : la > lb;
 }
 
-static int rm_find(const rm_id *rm, size_t n, uint64_t h, const char *id,
-                   size_t len) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = id_cmp(rm[mid].idh, rm[mid].id, rm[mid].len, h, id, len);
-    if (c == 0)
-      return (int)mid;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
+/* The ids to remove from one partition, as an open-addressing set on
+ * their hash: one probe per old row instead of a binary search. */
+typedef struct rm_set {
+  const rm_id *rm;
+  uint32_t *slot; /* index + 1 into rm; 0 = empty */
+  size_t mask;
+} rm_set;
+
+static void rm_set_init(rm_set *s, const rm_id *rm, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  s->rm = rm;
+  s->mask = cap - 1;
+  s->slot = txf_xcalloc(cap, sizeof *s->slot);
+  for (size_t i = 0; i < n; i++) {
+    size_t j = (size_t)rm[i].idh & s->mask;
+    while (s->slot[j])
+      j = (j + 1) & s->mask;
+    s->slot[j] = (uint32_t)i + 1;
   }
-  return -1;
+}
+
+static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
+                      size_t len) {
+  for (size_t j = (size_t)h & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
+    const rm_id *e = &s->rm[s->slot[j] - 1];
+    if (e->idh == h && e->len == len && memcmp(e->id, id, len) == 0)
+      return 1;
+  }
+  return 0;
 }
 
 int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
@@ -120,12 +121,14 @@ int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
   txf_pq_value ov[C_N], nv[C_N];
   int has_old = 0;
   size_t removed = 0;
+  rm_set rms;
+  rm_set_init(&rms, rm, n_rm);
   if (txf_fs_exists(old_path)) {
     rc = txf_pq_reader_open(&rd, old_path, err);
     if (!rc) {
       const char *names[C_N];
       for (int i = 0; i < C_N; i++)
-        names[i] = silver_cols[i].name;
+        names[i] = txf_silver_columns[i].name;
       rc = txf_pq_reader_project(rd, names, C_N, err);
     }
     if (rc) {
@@ -142,9 +145,10 @@ int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
       rc = txf_pq_reader_next(rd, ov, &has_, err);                           \
       if (rc || !has_)                                                       \
         break;                                                               \
-      uint64_t h_ = id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len);         \
-      if (n_rm && rm_find(rm, n_rm, h_, ov[C_ID].v.str.ptr,                  \
-                          ov[C_ID].v.str.len) >= 0) {                        \
+      if (n_rm &&                                                            \
+          rm_set_has(&rms,                                                   \
+                     id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len),        \
+                     ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {              \
         removed++;                                                           \
         continue;                                                            \
       }                                                                      \
@@ -159,7 +163,7 @@ int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
   if (!has_old && n_adds == 0)
     goto check; /* the partition becomes empty */
   txf_pq_writer *w = NULL;
-  txf_pq_schema schema = {silver_cols, C_N};
+  txf_pq_schema schema = {txf_silver_columns, C_N};
   txf_pq_writer_opts wo;
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
@@ -197,6 +201,7 @@ check:
 out:
 #undef NEXT_OLD
   txf_pq_reader_free(rd);
+  free(rms.slot);
   free(old_path);
   return rc;
 }

@@ -6,28 +6,11 @@
 #include <sys/random.h>
 
 #include "bronze/bronze.h"
+#include "clean/clean.h"
 #include "lineage/lineage.h"
 
 #define FACET_BASE "https://openlineage.io/spec/facets/"
 
-/* The silver contract (DESIGN.md): the schema facet of the silver dataset.
- * Bronze's columns come from bronze.h (txf_bronze_columns). */
-static const char *const silver_cols[][2] = {
-    {"transaction_id", "STRING"},
-    {"customer_id", "STRING"},
-    {"card_id", "STRING"},
-    {"merchant_id", "STRING"},
-    {"txn_ts", "TIMESTAMP"},
-    {"amount", "DECIMAL(18,2)"},
-    {"currency", "STRING"},
-    {"mcc", "STRING"},
-    {"status", "STRING"},
-    {"is_refund", "BOOLEAN"},
-    {"channel", "STRING"},
-    {"ingested_at", "TIMESTAMP"},
-    {"original_transaction_id", "STRING"},
-    {"source_file", "STRING"},
-    {"ingest_date", "DATE"}};
 
 const char *txf_lineage_event_name(txf_lineage_event_type t) {
   switch (t) {
@@ -158,11 +141,15 @@ static json_t *bronze_fields(void) {
 
 static json_t *silver_fields(void) {
   json_t *a = json_array();
-  for (size_t i = 0; i < TXF_ARRAY_LEN(silver_cols); i++)
-    json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "name",
-                                       silver_cols[i][0], "type",
-                                       silver_cols[i][1], "ordinal_position",
-                                       (int)i + 1));
+  /* The silver contract (DESIGN.md), from clean.h. */
+  for (size_t i = 0; i < TXF_SILVER_N_COLS; i++) {
+    char t[32];
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:i}", "name", txf_silver_columns[i].name,
+                     "type", txf_pq_column_type_name(&txf_silver_columns[i],
+                                                     t, sizeof t),
+                     "ordinal_position", (int)i + 1));
+  }
   return a;
 }
 

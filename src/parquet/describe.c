@@ -160,7 +160,8 @@ static char *stat_str(const txf_pq_column *col, const pq_schema_el *e,
   return txf_buf_take(&b, NULL);
 }
 
-static const char *txf_type_desc(const txf_pq_column *c, char *b, size_t n) {
+const char *txf_pq_column_type_name(const txf_pq_column *c, char *b,
+                                    size_t n) {
   if (c->type == TXF_PQ_DECIMAL)
     snprintf(b, n, "DECIMAL(%d,%d)", c->precision, c->scale);
   else
@@ -192,7 +193,8 @@ static int describe_json(const txf_pq_reader *r, txf_buf *out) {
     json_t *c = json_object();
     json_object_set_new(c, "name", json_string(s->cols[i].name));
     json_object_set_new(c, "type",
-                        json_string(txf_type_desc(&s->cols[i], tb, sizeof tb)));
+                        json_string(
+                            txf_pq_column_type_name(&s->cols[i], tb, sizeof tb)));
     json_object_set_new(c, "physical_type",
                         json_string(pq_type_name(m->schema[i + 1].type)));
     json_object_set_new(c, "optional", json_boolean(s->cols[i].optional));
@@ -299,7 +301,7 @@ int txf_pq_reader_describe(const txf_pq_reader *r, int as_json, txf_buf *out,
     (void)txf_buf_puts(out, "  ");
     put_printable(out, s->cols[i].name, strlen(s->cols[i].name));
     (void)txf_buf_printf(out, "  %s  %s  (%s)\n",
-                         txf_type_desc(&s->cols[i], tb, sizeof tb),
+                         txf_pq_column_type_name(&s->cols[i], tb, sizeof tb),
                          s->cols[i].optional ? "OPTIONAL" : "REQUIRED",
                          pq_type_name(m->schema[i + 1].type));
   }

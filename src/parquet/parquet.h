@@ -128,6 +128,11 @@ const char *txf_pq_reader_kv(const txf_pq_reader *r, const char *key);
 TXF_MUST_CHECK int txf_pq_reader_describe(const txf_pq_reader *r, int as_json,
                                           txf_buf *out, txf_err *err);
 
+/* The column's type for people: "STRING", "TIMESTAMP", "DATE",
+ * "DECIMAL(18,2)", ... (BUF of N bytes holds it; 32 are enough). */
+const char *txf_pq_column_type_name(const txf_pq_column *col, char *buf,
+                                    size_t n);
+
 /* Append V of column COL as text: NULL appends nothing; BOOLEAN
  * true/false; DECIMAL with its scale ("-12.34"); DATE "YYYY-MM-DD";
  * TIMESTAMP "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; DOUBLE in the shortest form
