@@ -61,9 +61,12 @@ typedef struct wcol {
   uint32_t *d_off; /* strings: offset of the bytes (after the prefix) */
   uint32_t *d_len;
   uint32_t *d_stamp; /* page number that last compared this entry */
-  uint32_t *slots;   /* open addressing: entry + 1, 0 = empty */
-  uint32_t *slot_hash;
+  /* open addressing, one word a slot (one cache line to probe):
+   * hash << 32 | (entry + 1); 0 = empty */
+  uint64_t *slots;
   size_t slot_mask;
+  uint32_t last_e; /* the entry found last (UINT32_MAX: none): runs of
+                      equal values skip the hash */
   uint32_t page_no;
 
   /* current column chunk */
@@ -197,26 +200,23 @@ static void dict_reset(wcol *c) {
   c->n_dict = 0;
   if (c->slots)
     memset(c->slots, 0, (c->slot_mask + 1) * sizeof *c->slots);
+  c->last_e = UINT32_MAX;
 }
 
 static void dict_grow_slots(wcol *c) {
   size_t n = (c->slot_mask + 1) * 2;
-  uint32_t *s = txf_xcalloc(n, sizeof *s);
-  uint32_t *hs = txf_xmalloc(n * sizeof *hs);
+  uint64_t *s = txf_xcalloc(n, sizeof *s);
   for (size_t i = 0; i <= c->slot_mask; i++) {
-    if (!c->slots[i])
+    uint64_t v = c->slots[i];
+    if (!v)
       continue;
-    uint32_t h = c->slot_hash[i];
-    size_t j = h & (n - 1);
+    size_t j = (size_t)(v >> 32) & (n - 1);
     while (s[j])
       j = (j + 1) & (n - 1);
-    s[j] = c->slots[i];
-    hs[j] = h;
+    s[j] = v;
   }
   free(c->slots);
-  free(c->slot_hash);
   c->slots = s;
-  c->slot_hash = hs;
   c->slot_mask = n - 1;
 }
 
@@ -233,18 +233,24 @@ static void dict_entry_room(wcol *c) {
 
 /* Index of the string S[0..n) in the dictionary, adding it if new. */
 static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
+  uint32_t le = c->last_e;
+  if (le != UINT32_MAX && c->d_len[le] == n &&
+      bytes_eq(c->dict.data + c->d_off[le], s, n))
+    return le;
   if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
     dict_grow_slots(c);
   uint32_t h = hash_bytes(s, n);
   size_t j = h & c->slot_mask;
   for (;;) {
-    uint32_t e = c->slots[j];
-    if (!e)
+    uint64_t v = c->slots[j];
+    if (!v)
       break;
-    e--;
-    if (c->slot_hash[j] == h && c->d_len[e] == n &&
-        bytes_eq(c->dict.data + c->d_off[e], s, n))
+    uint32_t e = (uint32_t)v - 1;
+    if ((uint32_t)(v >> 32) == h && c->d_len[e] == n &&
+        bytes_eq(c->dict.data + c->d_off[e], s, n)) {
+      c->last_e = e;
       return e;
+    }
     j = (j + 1) & c->slot_mask;
   }
   dict_entry_room(c);
@@ -260,8 +266,8 @@ static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
   c->dict.len += 4 + (size_t)n;
   c->dict.data[c->dict.len] = 0;
   c->d_stamp[e] = UINT32_MAX;
-  c->slots[j] = e + 1;
-  c->slot_hash[j] = h;
+  c->slots[j] = (uint64_t)h << 32 | (e + 1);
+  c->last_e = e;
   return e;
 }
 
@@ -282,23 +288,29 @@ static uint32_t dict_fixed(wcol *c, const void *v) {
   if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
     dict_grow_slots(c);
   uint64_t bits = load_bits(v, c->width);
+  uint32_t le = c->last_e;
+  if (le != UINT32_MAX &&
+      load_bits(c->dict.data + (size_t)le * c->width, c->width) == bits)
+    return le;
   uint32_t h = hash_u64(bits);
   size_t j = h & c->slot_mask;
   for (;;) {
-    uint32_t e = c->slots[j];
-    if (!e)
+    uint64_t sv = c->slots[j];
+    if (!sv)
       break;
-    e--;
-    if (c->slot_hash[j] == h &&
-        load_bits(c->dict.data + (size_t)e * c->width, c->width) == bits)
+    uint32_t e = (uint32_t)sv - 1;
+    if ((uint32_t)(sv >> 32) == h &&
+        load_bits(c->dict.data + (size_t)e * c->width, c->width) == bits) {
+      c->last_e = e;
       return e;
+    }
     j = (j + 1) & c->slot_mask;
   }
   dict_entry_room(c);
   uint32_t e = c->n_dict++;
   (void)txf_buf_append(&c->dict, v, (size_t)c->width);
-  c->slots[j] = e + 1;
-  c->slot_hash[j] = h;
+  c->slots[j] = (uint64_t)h << 32 | (e + 1);
+  c->last_e = e;
   return e;
 }
 
@@ -698,7 +710,6 @@ static void col_free(wcol *c) {
   free(c->d_len);
   free(c->d_stamp);
   free(c->slots);
-  free(c->slot_hash);
   txf_buf_release(&c->chunk);
   txf_buf_release(&c->c_smin);
   txf_buf_release(&c->c_smax);
@@ -820,7 +831,6 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     txf_buf_init(&c->c_smax, 0);
     c->slot_mask = 1023;
     c->slots = txf_xcalloc(1024, sizeof *c->slots);
-    c->slot_hash = txf_xmalloc(1024 * sizeof *c->slot_hash);
     c->allow_dict = c->ptype != PQT_BOOLEAN && !o.no_dictionary;
     chunk_reset(c);
   }
