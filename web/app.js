@@ -276,7 +276,7 @@ async function pageQuality(stale) {
   // Results over time: by_date rows are [logical_date, pass, fail + error, warn].
   const dates = qd.by_date.map((r) => r[0]);
   const chartBox = h('div', { class: 'chart', id: 'quality-chart' });
-  $main.appendChild(card(`Test results over time (${qd.from} … ${qd.to})`, chartBox));
+  $main.appendChild(card(`Test results over time (${qd.from} … ${qd.to === '9999-12-31' ? 'now' : qd.to})`, chartBox));
 
   const sampleBox = h('div', { id: 'sample' });
   const sampleOnce = latestOnly();

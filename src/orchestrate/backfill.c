@@ -258,18 +258,28 @@ static void lineage_emit(exec *x, int64_t attempt_id,
   txf_lineage_uuid_from(seed, uuid);
   free(seed);
   char *manifest = txf_path_join(env->project->dir, "target/manifest.json");
+  char *date = txf_xstrdup((const char *)sqlite3_column_text(s, 0));
+  char *task = txf_xstrdup((const char *)sqlite3_column_text(s, 1));
+  int attempt = sqlite3_column_int(s, 2);
+  /* End the read before the insert: a write from a connection that still
+   * reads an older snapshot (another task committed meanwhile) fails with
+   * "database is locked" at once, without waiting (SQLITE_BUSY_SNAPSHOT),
+   * and the event was lost in parallel backfills. */
+  sqlite3_reset(s);
   txf_lineage_task t = {.project = env->project->name,
                         .data_dir = env->data_dir,
-                        .logical_date = (const char *)sqlite3_column_text(s, 0),
-                        .task = (const char *)sqlite3_column_text(s, 1),
+                        .logical_date = date,
+                        .task = task,
                         .run_uuid = uuid,
-                        .attempt = sqlite3_column_int(s, 2),
+                        .attempt = attempt,
                         .event_time_us = now_us(x),
                         .error = error,
                         .manifest_path = manifest};
   if (txf_lineage_task_event(env->store, &t, type, &err) == 0)
     txf_err_clear(&err);
   free(manifest);
+  free(date);
+  free(task);
 out:
   sqlite3_finalize(s);
   if (err.code)

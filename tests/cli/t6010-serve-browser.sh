@@ -29,6 +29,9 @@ test_expect_success 'eleven generated days through the pipeline' '
 	txnflow -C p generate --date 2025-09-01 --days 11 --rows 300 >/dev/null &&
 	TXNFLOW_NOW=2025-09-11T06:00:00+09:00 txnflow -C p backfill --from 2025-09-01 --to 2025-09-10 --parallel 2 >out 2>err &&
 	test_grep "10 succeeded" out &&
+	: every attempt has its START and COMPLETE lineage events, none lost to a busy database &&
+	! grep "lineage event not recorded" err &&
+	test "$(db "SELECT count(*) FROM lineage_events")" = "$(db "SELECT 2 * count(*) FROM task_attempts")" &&
 	: the scheduler starts watching the SLA on 09-11, before 09-10 is due &&
 	txnflow -C p scheduler --once --now 2025-09-11T07:00:00+09:00 2>err &&
 	sed -i "/^tasks:$/,\$d" p/txnflow.yml
@@ -39,7 +42,8 @@ test_expect_success 'a late run of 2025-09-11 misses its SLA' '
 	txnflow -C p scheduler --once --now 2025-09-12T09:30:00+09:00 2>err &&
 	test_grep "2025-09-11: SLA missed" err &&
 	test "$(db "SELECT group_concat(logical_date) FROM sla_misses")" = 2025-09-11 &&
-	test "$(db "SELECT count(*) FROM runs WHERE state = '"'"'success'"'"'")" = 11
+	test "$(db "SELECT count(*) FROM runs WHERE state = '"'"'success'"'"'")" = 11 &&
+	test "$(db "SELECT count(*) FROM lineage_events")" = "$(db "SELECT 2 * count(*) FROM task_attempts")"
 '
 
 test_expect_success 'a planted data test fails, with markup in its failing rows' '
@@ -111,6 +115,9 @@ test_expect_success 'eleven generated days through the pipeline' '
 	txnflow -C p generate --date 2025-09-01 --days 11 --rows 300 >/dev/null &&
 	TXNFLOW_NOW=2025-09-11T06:00:00+09:00 txnflow -C p backfill --from 2025-09-01 --to 2025-09-10 --parallel 2 >out 2>err &&
 	test_grep "10 succeeded" out &&
+	: every attempt has its START and COMPLETE lineage events, none lost to a busy database &&
+	! grep "lineage event not recorded" err &&
+	test "$(db "SELECT count(*) FROM lineage_events")" = "$(db "SELECT 2 * count(*) FROM task_attempts")" &&
 	: the scheduler starts watching the SLA on 09-11, before 09-10 is due &&
 	txnflow -C p scheduler --once --now 2025-09-11T07:00:00+09:00 2>err &&
 	sed -i "/^tasks:$/,\$d" p/txnflow.yml
@@ -121,7 +128,8 @@ test_expect_success 'a late run of 2025-09-11 misses its SLA' '
 	txnflow -C p scheduler --once --now 2025-09-12T09:30:00+09:00 2>err &&
 	test_grep "2025-09-11: SLA missed" err &&
 	test "$(db "SELECT group_concat(logical_date) FROM sla_misses")" = 2025-09-11 &&
-	test "$(db "SELECT count(*) FROM runs WHERE state = '"'"'success'"'"'")" = 11
+	test "$(db "SELECT count(*) FROM runs WHERE state = '"'"'success'"'"'")" = 11 &&
+	test "$(db "SELECT count(*) FROM lineage_events")" = "$(db "SELECT 2 * count(*) FROM task_attempts")"
 '
 
 test_expect_success 'a planted data test fails, with markup in its failing rows' '

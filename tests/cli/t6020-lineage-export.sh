@@ -86,6 +86,8 @@ test_expect_success 'export --url POSTs each event to a collector' '
 '
 
 test_expect_success 'a collector that refuses is an error (exit 1)' '
+	: a fresh file: the shell truncates recv.url only when the background job starts &&
+	rm -f recv.url
 	node "$TEST_DATA/openlineage/receiver.js" refused.ndjson 500 >recv.url &
 	echo $! >"$TRASH/recv.pid" &&
 	for i in $(seq 1 100); do test -s recv.url && break; sleep 0.05; done &&
