@@ -8,6 +8,7 @@
 struct txf_duck {
   duckdb_database db;
   duckdb_connection conn;
+  int owns_db; /* 0 for a txf_duck_connect() handle */
 };
 
 int txf_duck_open(txf_duck **out, const char *path, int threads, int readonly,
@@ -47,7 +48,20 @@ int txf_duck_open(txf_duck **out, const char *path, int threads, int readonly,
     return txf_err_set(err, TXF_EDB, "duckdb: cannot connect to %s",
                        p ? p : ":memory:");
   }
+  d->owns_db = 1;
   *out = d;
+  return 0;
+}
+
+int txf_duck_connect(txf_duck **out, txf_duck *d, txf_err *err) {
+  *out = NULL;
+  txf_duck *c = txf_xcalloc(1, sizeof *c);
+  c->db = d->db;
+  if (duckdb_connect(c->db, &c->conn) != DuckDBSuccess) {
+    free(c);
+    return txf_err_set(err, TXF_EDB, "duckdb: cannot open a connection");
+  }
+  *out = c;
   return 0;
 }
 
@@ -55,7 +69,8 @@ void txf_duck_close(txf_duck *d) {
   if (!d)
     return;
   duckdb_disconnect(&d->conn);
-  duckdb_close(&d->db);
+  if (d->owns_db)
+    duckdb_close(&d->db);
   free(d);
 }
 

@@ -18,6 +18,11 @@ typedef struct txf_duck txf_duck;
 TXF_MUST_CHECK int txf_duck_open(txf_duck **out, const char *path,
                                  int threads, int readonly, txf_err *err);
 void txf_duck_close(txf_duck *d);
+/* Another connection to D's database, for a second thread (DuckDB
+ * connections run queries concurrently; one connection must not be used
+ * by two threads at once). Close it with txf_duck_close() before D. */
+TXF_MUST_CHECK int txf_duck_connect(txf_duck **out, txf_duck *d,
+                                    txf_err *err);
 /* The connection, borrowed for D's lifetime. */
 duckdb_connection txf_duck_conn(txf_duck *d);
 

@@ -130,6 +130,23 @@ int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
   return 0;
 }
 
+int txf_adapter_connect_duckdb(txf_adapter **out, txf_adapter *a,
+                               txf_err *err) {
+  *out = NULL;
+  if (a->ops != &duck_ops)
+    return txf_err_set(err, TXF_EUNSUPPORTED,
+                       "%s adapter: no second connection", a->ops->type);
+  txf_duck *d;
+  int rc = txf_duck_connect(&d, D(a), err);
+  if (rc)
+    return rc;
+  txf_adapter *c = txf_xcalloc(1, sizeof *c);
+  c->ops = &duck_ops;
+  c->impl = d;
+  *out = c;
+  return 0;
+}
+
 void txf_adapter_close(txf_adapter *a) {
   if (!a)
     return;

@@ -395,7 +395,7 @@ static txf_tval *make_globals(host *h, txf_arena *a) {
                                                    ? m->default_schema
                                                    : "main"));
   txf_tval_set(a, t, "threads",
-               txf_tval_num(a, m->opts->threads > 0 ? m->opts->threads : 1));
+               txf_tval_num(a, models_threads(m)));
   txf_tval_set(a, g, "target", t);
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));

@@ -106,15 +106,15 @@ int models_test_sql(txf_models *m, size_t t, const char *rel_over,
   return rc;
 }
 
-int models_run_test(txf_models *m, size_t t, const char *rel_over,
-                    int *failed, int64_t *n_fail, txf_err *err) {
+int models_run_test(txf_models *m, txf_adapter *a, size_t t,
+                    const char *rel_over, int *failed, int64_t *n_fail,
+                    txf_err *err) {
   mnode *n = &m->nodes[t];
   *failed = 0;
   *n_fail = 0;
   int64_t t0 = txf_mono_us();
   int64_t started = m->opts->now_us;
-  txf_adapter *a;
-  int rc = txf_models_adapter(m, &a, err);
+  int rc = a ? 0 : txf_models_adapter(m, &a, err);
   char *sql = NULL;
   if (!rc)
     rc = models_test_sql(m, t, rel_over, &sql, err);

@@ -61,6 +61,8 @@ typedef struct mnode {
   /* per run */
   int selected;
   int state;          /* 0 pending, 1 ok, 2 error, 3 skipped */
+  size_t run_pos;     /* position in this run's order; SIZE_MAX: not run */
+  int settled;        /* built and its lines printed, in run order */
   char *compiled;     /* last compiled SQL */
 } mnode;
 
@@ -96,6 +98,7 @@ struct txf_models {
    * table `txnflow publish` loads (publish.warehouse.table) */
   char *silver_schema, *silver_table;
   txf_adapter *adapter;
+  int threads;          /* the target's `threads:` (0: not set) */
   strlist model_paths, seed_paths, test_paths, macro_paths;
 };
 
@@ -135,14 +138,18 @@ int models_topo(txf_models *m, int soft, size_t **order, size_t *n,
                 txf_err *err);
 
 /* datatest.c */
-/* Run test T; REL_OVER for the owner's relation (WAP) or NULL. *failed is
- * set to 1 when it found failing rows. Records the result. */
-int models_run_test(txf_models *m, size_t t, const char *rel_over,
-                    int *failed, int64_t *n_fail, txf_err *err);
+/* Run test T on connection A (NULL: M's adapter); REL_OVER for the
+ * owner's relation (WAP) or NULL. *failed is set to 1 when it found
+ * failing rows. Records the result. */
+int models_run_test(txf_models *m, txf_adapter *a, size_t t,
+                    const char *rel_over, int *failed, int64_t *n_fail,
+                    txf_err *err);
 int models_test_sql(txf_models *m, size_t t, const char *rel_over,
                     char **out, txf_err *err);
 
 /* run.c */
+/* Models built at once: --threads, else the target's threads:, else 1. */
+int models_threads(const txf_models *m);
 void models_record_build(txf_models *m, size_t i, const char *state,
                          int64_t n_rows, int64_t started_us,
                          int64_t duration_us, const char *error);

@@ -1026,6 +1026,18 @@ int models_load_profile(txf_models *m, txf_err *err) {
   } else {
     m->db_path = txf_path_join(m->opts->data_dir, "warehouse.duckdb");
   }
+  const txf_yaml_node *th = txf_yaml_get(o, "threads");
+  if (th) {
+    uint64_t v;
+    const char *ts = txf_yaml_str(th);
+    if (!ts || txf_parse_u64(ts, &v) || v == 0 || v > 64) {
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "%s: target '%s': threads: '%s' is not a number 1..64",
+                       found, tname, ts ? ts : "");
+      goto done;
+    }
+    m->threads = (int)v;
+  }
   const char *sc = txf_yaml_str(txf_yaml_get(o, "schema"));
   if (sc) {
     rc = render_scalar(m, found, sc, &schema_val, err);

@@ -76,6 +76,11 @@ TXF_MUST_CHECK int txf_adapter_open_postgres(txf_adapter **out,
                                              const char *const *vals,
                                              int redshift, txf_err *err);
 void txf_adapter_close(txf_adapter *a);
+/* Another connection to the database of the DuckDB adapter A, for a worker
+ * thread (`--threads`); TXF_EUNSUPPORTED for other adapters. Close it with
+ * txf_adapter_close() before A. */
+TXF_MUST_CHECK int txf_adapter_connect_duckdb(txf_adapter **out,
+                                              txf_adapter *a, txf_err *err);
 
 /* ---------------------------------------------------------------- runner */
 
@@ -88,7 +93,8 @@ typedef struct txf_models_opts {
   const char *data_dir;      /* absolute; silver source, default warehouse */
   const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
   int full_refresh;
-  int threads;               /* accepted; models run one at a time */
+  int threads;               /* models built at once; 0: the profile
+                                target's `threads:`, else 1 */
   txf_store *store;          /* results go here when not NULL */
   const char *invocation_id; /* recorded with results */
   const txf_logger *log;
