@@ -56,6 +56,13 @@ INTERVAL '{{ n }} minutes'
 {%- endif -%}
 {%- endmacro %}
 
+{#- A count threshold for a window that is expected to hold MU events
+    (a numeric expression): at least FLOOR, and SIGMAS standard deviations
+    of a Poisson count above MU, rounded up. An integer expression. -#}
+{%- macro poisson_threshold(mu, floor, sigmas) -%}
+CAST(GREATEST({{ floor }}, CEIL(({{ mu }}) + {{ sigmas }} * SQRT({{ mu }}))) AS INTEGER)
+{%- endmacro %}
+
 {#- The median of a numeric expression (an aggregate), as a DOUBLE
     PRECISION interpolated between the two middle values of an even count
     (DuckDB's MEDIAN of a DECIMAL would round to the DECIMAL's scale;

@@ -2,11 +2,17 @@
 
 -- One row per (transaction, rule) that a fraud rule flags, for event dates
 -- up to the logical date. The rules and their thresholds (vars, defaults
--- below) are documented in docs/analytics.md:
---   card_velocity   the Nth or later attempt (any status) on one card
---                   within M minutes
---   decline_burst   the Nth or later declined attempt on one card within
---                   M minutes
+-- below) are documented in docs/models.md and docs/analytics.md:
+--   card_velocity   an attempt (any status) on a card that has at least
+--                   max(N, ceil(mu + Z sqrt(mu))) attempts in the M minutes
+--                   up to it, where mu = 2 x (the card's attempts that event
+--                   day) x M / 1440: the count the card's own daily volume
+--                   predicts for an M-minute window in its busiest hours
+--                   (about twice the day's average rate), and Z standard
+--                   deviations (Poisson) above it. At 5 attempts a day the
+--                   floor N decides; a card making a thousand a day is
+--                   flagged only for a burst far beyond its own rhythm.
+--   decline_burst   the same on declined attempts (N, M, Z of their own)
 --   amount_outlier  an approved purchase at least RATIO x the customer's
 --                   median approved purchase and at least MIN won, for a
 --                   customer with at least K approved purchases
@@ -14,8 +20,10 @@
 --                   least MIN won
 {%- set velocity_count = var('fraud_velocity_count', 5) %}
 {%- set velocity_minutes = var('fraud_velocity_minutes', 10) %}
+{%- set velocity_sigmas = var('fraud_velocity_sigmas', 6) %}
 {%- set decline_count = var('fraud_decline_count', 3) %}
 {%- set decline_minutes = var('fraud_decline_minutes', 30) %}
+{%- set decline_sigmas = var('fraud_decline_sigmas', 6) %}
 {%- set outlier_ratio = var('fraud_outlier_ratio', 10) %}
 {%- set outlier_min_krw = var('fraud_outlier_min_krw', 1000000) %}
 {%- set outlier_min_purchases = var('fraud_outlier_min_purchases', 5) %}
@@ -31,20 +39,31 @@ attempts AS (
     CROSS JOIN as_of
     WHERE t.event_date <= as_of.as_of_date
 ),
-velocity AS (
-    SELECT *,
-        COUNT(*) OVER (PARTITION BY card_id ORDER BY txn_ts_utc
-                       RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
-                                 AND CURRENT ROW) AS n_in_window
+card_days AS (
+    -- each card's attempts and declines per event day: its own rhythm
+    SELECT card_id, event_date,
+           COUNT(*)                                    AS n_attempts,
+           COUNT(*) FILTER (WHERE status = 'declined') AS n_declines
     FROM attempts
+    GROUP BY card_id, event_date
 ),
-declines AS (
-    SELECT *,
-        COUNT(*) OVER (PARTITION BY card_id ORDER BY txn_ts_utc
+windows AS (
+    -- one sort of each card's attempts in time order for both rules:
+    -- attempts in the velocity window, declines in the decline window
+    SELECT a.*,
+        COUNT(*) OVER (PARTITION BY a.card_id ORDER BY a.txn_ts_utc
+                       RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
+                                 AND CURRENT ROW) AS n_in_window,
+        COUNT(*) FILTER (WHERE a.status = 'declined')
+                 OVER (PARTITION BY a.card_id ORDER BY a.txn_ts_utc
                        RANGE BETWEEN {{ interval_minutes(decline_minutes) }} PRECEDING
-                                 AND CURRENT ROW) AS n_in_window
-    FROM attempts
-    WHERE status = 'declined'
+                                 AND CURRENT ROW) AS n_declines_in_window,
+        {{ poisson_threshold('2.0 * d.n_attempts * ' ~ velocity_minutes ~ ' / 1440.0',
+                             velocity_count, velocity_sigmas) }} AS velocity_threshold,
+        {{ poisson_threshold('2.0 * d.n_declines * ' ~ decline_minutes ~ ' / 1440.0',
+                             decline_count, decline_sigmas) }} AS decline_threshold
+    FROM attempts a
+    JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date
 ),
 purchases AS (
     SELECT f.*
@@ -61,15 +80,15 @@ norms AS (
 flags AS (
     SELECT transaction_id, 'card_velocity' AS rule, event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
-           CAST(n_in_window AS DOUBLE PRECISION) AS observed, {{ velocity_count }} AS threshold
-    FROM velocity
-    WHERE n_in_window >= {{ velocity_count }}
+           CAST(n_in_window AS DOUBLE PRECISION) AS observed, velocity_threshold AS threshold
+    FROM windows
+    WHERE n_in_window >= velocity_threshold
     UNION ALL
     SELECT transaction_id, 'decline_burst', event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
-           CAST(n_in_window AS DOUBLE PRECISION), {{ decline_count }}
-    FROM declines
-    WHERE n_in_window >= {{ decline_count }}
+           CAST(n_declines_in_window AS DOUBLE PRECISION), decline_threshold
+    FROM windows
+    WHERE status = 'declined' AND n_declines_in_window >= decline_threshold
     UNION ALL
     SELECT p.transaction_id, 'amount_outlier', p.event_date, p.txn_ts_utc,
            p.customer_id, p.card_id, p.merchant_id, p.currency_code, p.amount_krw,
@@ -98,6 +117,6 @@ SELECT
     currency_code,
     CAST(value_krw AS DECIMAL(18,0))   AS amount_krw,
     observed,
-    CAST(threshold AS DOUBLE PRECISION)          AS threshold,
+    CAST(threshold AS DOUBLE PRECISION) AS threshold,
     transaction_id || ':' || rule      AS signal_id
 FROM flags
