@@ -39,17 +39,11 @@ attempts AS (
     CROSS JOIN as_of
     WHERE t.event_date <= as_of.as_of_date
 ),
-card_days AS (
-    -- each card's attempts and declines per event day: its own rhythm
-    SELECT card_id, event_date,
-           COUNT(*)                                    AS n_attempts,
-           COUNT(*) FILTER (WHERE status = 'declined') AS n_declines
-    FROM attempts
-    GROUP BY card_id, event_date
-),
 windows AS (
-    -- one sort of each card's attempts in time order for both rules:
-    -- attempts in the velocity window, declines in the decline window
+    -- one sort of each card's attempts in time order for both rules
+    -- (attempts in the velocity window, declines in the decline window),
+    -- and the card's attempts and declines that event day (its own rhythm)
+    -- as window counts too: no join back, whose plan DuckDB may get wrong
     SELECT a.*,
         COUNT(*) OVER (PARTITION BY a.card_id ORDER BY a.txn_ts_utc
                        RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
@@ -58,12 +52,18 @@ windows AS (
                  OVER (PARTITION BY a.card_id ORDER BY a.txn_ts_utc
                        RANGE BETWEEN {{ interval_minutes(decline_minutes) }} PRECEDING
                                  AND CURRENT ROW) AS n_declines_in_window,
-        {{ poisson_threshold('2.0 * d.n_attempts * ' ~ velocity_minutes ~ ' / 1440.0',
-                             velocity_count, velocity_sigmas) }} AS velocity_threshold,
-        {{ poisson_threshold('2.0 * d.n_declines * ' ~ decline_minutes ~ ' / 1440.0',
-                             decline_count, decline_sigmas) }} AS decline_threshold
+        COUNT(*) OVER (PARTITION BY a.card_id, a.event_date) AS n_day_attempts,
+        COUNT(*) FILTER (WHERE a.status = 'declined')
+                 OVER (PARTITION BY a.card_id, a.event_date) AS n_day_declines
     FROM attempts a
-    JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date
+),
+thresholds AS (
+    SELECT w.*,
+        {{ poisson_threshold('2.0 * w.n_day_attempts * ' ~ velocity_minutes ~ ' / 1440.0',
+                             velocity_count, velocity_sigmas) }} AS velocity_threshold,
+        {{ poisson_threshold('2.0 * w.n_day_declines * ' ~ decline_minutes ~ ' / 1440.0',
+                             decline_count, decline_sigmas) }} AS decline_threshold
+    FROM windows w
 ),
 purchases AS (
     SELECT f.*
@@ -81,13 +81,13 @@ flags AS (
     SELECT transaction_id, 'card_velocity' AS rule, event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
            CAST(n_in_window AS DOUBLE PRECISION) AS observed, velocity_threshold AS threshold
-    FROM windows
+    FROM thresholds
     WHERE n_in_window >= velocity_threshold
     UNION ALL
     SELECT transaction_id, 'decline_burst', event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, value_krw,
            CAST(n_declines_in_window AS DOUBLE PRECISION), decline_threshold
-    FROM windows
+    FROM thresholds
     WHERE status = 'declined' AND n_declines_in_window >= decline_threshold
     UNION ALL
     SELECT p.transaction_id, 'amount_outlier', p.event_date, p.txn_ts_utc,
