@@ -190,27 +190,6 @@ static char *pg_type_of(const char *t) {
   return txf_xstrdup("text");
 }
 
-static void copy_escape(txf_buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-    case '\\':
-      (void)txf_buf_puts(b, "\\\\");
-      break;
-    case '\t':
-      (void)txf_buf_puts(b, "\\t");
-      break;
-    case '\n':
-      (void)txf_buf_puts(b, "\\n");
-      break;
-    case '\r':
-      (void)txf_buf_puts(b, "\\r");
-      break;
-    default:
-      (void)txf_buf_putc(b, *s);
-    }
-  }
-}
-
 /* COPY the rows of RES (every column as DuckDB renders it as text) into
  * REL. */
 static int copy_rows(txf_adapter *a, const char *rel, duckdb_result *res,
@@ -236,7 +215,7 @@ static int copy_rows(txf_adapter *a, const char *rel, duckdb_result *res,
         continue;
       }
       char *v = duckdb_value_varchar(res, j, i);
-      copy_escape(&b, v ? v : "");
+      txf_buf_put_pgcopy(&b, v ? v : "", v ? strlen(v) : 0);
       duckdb_free(v);
     }
     (void)txf_buf_putc(&b, '\n');

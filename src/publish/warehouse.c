@@ -318,28 +318,6 @@ void txf_wh_report_release(txf_wh_report *r) {
   memset(r, 0, sizeof *r);
 }
 
-static void copy_escape(txf_buf *b, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    switch (c) {
-    case '\\':
-      (void)txf_buf_puts(b, "\\\\");
-      break;
-    case '\t':
-      (void)txf_buf_puts(b, "\\t");
-      break;
-    case '\n':
-      (void)txf_buf_puts(b, "\\n");
-      break;
-    case '\r':
-      (void)txf_buf_puts(b, "\\r");
-      break;
-    default:
-      (void)txf_buf_putc(b, c);
-    }
-  }
-}
-
 /* Check the table against SCHEMA (the silver file's), creating it when
  * absent and adding columns when allowed. */
 static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
@@ -449,11 +427,11 @@ static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
       if (vals[i].is_null) {
         (void)txf_buf_puts(&b, "\\N");
       } else if (fs->cols[i].type == TXF_PQ_STRING) {
-        copy_escape(&b, vals[i].v.str.ptr, vals[i].v.str.len);
+        txf_buf_put_pgcopy(&b, vals[i].v.str.ptr, vals[i].v.str.len);
       } else {
         txf_buf_reset(&tmp);
         txf_pq_value_format(&fs->cols[i], &vals[i], &tmp);
-        copy_escape(&b, tmp.data ? tmp.data : "", tmp.len);
+        txf_buf_put_pgcopy(&b, tmp.data ? tmp.data : "", tmp.len);
       }
     }
     (void)txf_buf_putc(&b, '\n');

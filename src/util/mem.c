@@ -103,6 +103,27 @@ int txf_buf_puts(txf_buf *b, const char *s) {
 
 int txf_buf_putc(txf_buf *b, char c) { return txf_buf_append(b, &c, 1); }
 
+void txf_buf_put_pgcopy(txf_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    switch (s[i]) {
+    case '\\':
+      (void)txf_buf_puts(b, "\\\\");
+      break;
+    case '\t':
+      (void)txf_buf_puts(b, "\\t");
+      break;
+    case '\n':
+      (void)txf_buf_puts(b, "\\n");
+      break;
+    case '\r':
+      (void)txf_buf_puts(b, "\\r");
+      break;
+    default:
+      (void)txf_buf_putc(b, s[i]);
+    }
+  }
+}
+
 int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);

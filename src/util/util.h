@@ -97,6 +97,10 @@ int txf_buf_puts(txf_buf *b, const char *s);
 int txf_buf_putc(txf_buf *b, char c);
 int txf_buf_printf(txf_buf *b, const char *fmt, ...) TXF_PRINTF(2, 3);
 int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap);
+/* Append the N bytes at S as one field of PostgreSQL's COPY text format
+ * (backslash, tab, newline and carriage return escaped). Never fails on
+ * an uncapped buffer. */
+void txf_buf_put_pgcopy(txf_buf *b, const char *s, size_t n);
 /* Hand the content over: returns a malloc'd NUL-terminated string (never
  * NULL; "" when empty) the caller frees; B is left empty. */
 char *txf_buf_take(txf_buf *b, size_t *len_out);

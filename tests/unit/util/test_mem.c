@@ -35,6 +35,16 @@ TEST(buf_cap_is_enforced) {
   txf_buf_release(&b);
 }
 
+TEST(buf_put_pgcopy_escapes_copy_text) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  /* The length counts, not a NUL: the trailing "x" is left out. */
+  txf_buf_put_pgcopy(&b, "a\\b\tc\nd\re x", 10);
+  char *s = txf_buf_take(&b, NULL);
+  ASSERT_EQ_STR(s, "a\\\\b\\tc\\nd\\re ");
+  free(s);
+}
+
 TEST(arena_alignment_and_reset) {
   txf_arena a;
   txf_arena_init(&a, 1024);
