@@ -1,0 +1,63 @@
+#!/bin/bash
+# b51: what publish moves in the life of a project. A fresh project is
+# backfilled for 11 days (2025-09-01..11, all fault rates on), then
+# published to a loopback S3 server (tests/lib/s3) and a throwaway
+# PostgreSQL (tests/lib/pg.sh); published again (nothing may move); then a
+# late batch (ingestion day 2025-09-12, whose late rows land in earlier
+# event dates) is cleaned and published: only the partitions it rewrote
+# may be uploaded and re-loaded. Prints objects and bytes of each publish.
+#   ROWS=N  events per day (default 20000)
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TXNFLOW=${TXNFLOW:-$ROOT/build/txnflow}
+case "$TXNFLOW" in /*) ;; *) TXNFLOW=$ROOT/$TXNFLOW ;; esac
+ROWS=${ROWS:-20000}
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b51.XXXXXX")
+cd "$TRASH"
+. "$ROOT/tests/lib/pg.sh"
+. "$ROOT/tests/lib/s3/s3-lib.sh"
+trap 's3_stop; pg_stop; rm -rf "$TRASH"' EXIT
+s3_start lake
+pg_start
+
+"$TXNFLOW" init p >/dev/null
+sed -i "s/^\(  *rows:\).*/\1 $ROWS/" p/txnflow.yml
+"$TXNFLOW" -C p backfill --from 2025-09-01 --to 2025-09-11 --parallel 2 >/dev/null
+cat >>p/txnflow.yml <<EOC
+publish:
+  s3: { endpoint: "$S3_ENDPOINT", bucket: lake, prefix: txnflow/, region: us-east-1, path_style: true }
+  warehouse: { target: pg }
+EOC
+cat >>p/profiles.yml <<EOC
+    pg:
+      type: postgres
+      host: 127.0.0.1
+      port: $PGPORT
+      user: txnflow
+      password: "{{ env_var('TXNFLOW_PG_PASSWORD') }}"
+      dbname: postgres
+      schema: public
+      sslmode: disable
+EOC
+
+# show LABEL JSON: the publish report's counts on one line
+show() {
+	printf '%-34s' "$1"
+	tr -d '\n' <"$2" | grep -o '"\(objects\|uploaded\|uploaded_bytes\|skipped\|deleted\|partitions_loaded\|partitions_unchanged\|rows_loaded\)": [0-9]*' |
+		tr -d '"' | tr '\n' ' '
+	echo
+}
+echo "b51: 11 days x $ROWS events, backfilled with --parallel 2"
+"$TXNFLOW" -C p publish --date 2025-09-11 --json >first.json 2>>publish.log
+show "first publish (2025-09-11)" first.json
+"$TXNFLOW" -C p publish --date 2025-09-11 --json >second.json 2>>publish.log
+show "second publish, nothing changed" second.json
+"$TXNFLOW" -C p generate --date 2025-09-12 --rows "$ROWS" >/dev/null
+"$TXNFLOW" -C p clean --date 2025-09-12 --json >clean.json
+echo "late batch 2025-09-12 rewrote: $(tr -d '\n ' <clean.json | sed 's/.*"partitions_rewritten":\[\([^]]*\)\].*/\1/')"
+"$TXNFLOW" -C p publish --date 2025-09-12 --json >late.json 2>>publish.log
+show "publish after the late batch" late.json
+echo "silver rows: lake $("$TXNFLOW" sql --memory --format csv \
+	"SELECT count(*) FROM read_parquet('p/data/silver/transactions/**/*.parquet')" | tail -1)," \
+	"postgres $(psql_q "SELECT count(*) FROM silver_transactions")"
+echo "bucket: $(s3_check lake list txnflow/ | wc -l) objects"
