@@ -12,6 +12,9 @@ for b in bench/b*.sh; do
   case "$b" in *"${BENCH:-}"*) ;; *) continue ;; esac
   found=1
   echo "== $b"
-  sh "$b"
+  case $(head -1 "$b") in
+  *bash*) bash "$b" ;; # the ones that source the test servers' libraries
+  *) sh "$b" ;;
+  esac
 done
 [ $found = 1 ] || echo "bench: no benchmark scripts matched"
