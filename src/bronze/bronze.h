@@ -134,7 +134,8 @@ char *txf_truth_batch_dir(const char *data_dir, txf_date day);
  *
  * A streaming RFC 4180 reader: comma-separated, fields optionally quoted
  * with '"', a quote inside a quoted field written twice, records ending in
- * LF or CRLF (a last record may lack one), a UTF-8 BOM at the start
+ * LF or CRLF (a last record may lack one, or keep only the CR of a
+ * CRLF: a lone CR at the very end is a terminator), a UTF-8 BOM at the start
  * skipped. A quoted field may hold newlines, so one record may span
  * several physical lines; but a multi-line record that does not parse
  * into EXPECTED_FIELDS fields cleanly (a stray quote that opened a field

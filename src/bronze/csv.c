@@ -274,6 +274,8 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
           break;
         if (c == '\r' && i + 1 < lim && p[i + 1] == '\n')
           break;
+        if (c == '\r' && i + 1 == lim && eof && !single_line)
+          break; /* a CRLF file whose last line lost its LF */
         if (c == '"')
           rec->bad_quote = 1;
         i++;

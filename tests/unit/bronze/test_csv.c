@@ -1,4 +1,6 @@
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -43,6 +45,56 @@ TEST(csv_plain_lf_crlf_and_no_final_newline) {
   CHECK_CSV("a,b\n1,2\r\n3,4", 0, "1@1:a|b;2@2:1|2;3@3:3|4;");
   CHECK_CSV("a,b\n", 0, "1@1:a|b;");
   CHECK_CSV("", 0, "");
+}
+
+/* A CRLF file (a real feed, RFC 4180) reads as the same records as its LF
+ * twin: no CR in any field, an empty last field stays empty, and a last
+ * line without its terminator (or with only the CR of it) is the same
+ * record too. */
+TEST(csv_crlf_file_reads_like_its_lf_twin) {
+  const char *want = "1@1:id|n|orig;2@2:1|a|;3@3:2|b|T1;4@4:3|c|;";
+  CHECK_CSV("id,n,orig\n1,a,\n2,b,T1\n3,c,\n", 3, want);
+  CHECK_CSV("id,n,orig\r\n1,a,\r\n2,b,T1\r\n3,c,\r\n", 3, want);
+  CHECK_CSV("id,n,orig\r\n1,a,\r\n2,b,T1\r\n3,c,", 3, want);
+  CHECK_CSV("id,n,orig\r\n1,a,\r\n2,b,T1\r\n3,c,\r", 3, want);
+  CHECK_CSV("id,n,orig\n1,a,\n2,b,T1\n3,c,", 3, want);
+  CHECK_CSV("id,n,orig\r\n1,a,\r\n2,b,T1\r\n3,c,\"x\"\r", 3,
+            "1@1:id|n|orig;2@2:1|a|;3@3:2|b|T1;4@4:3|c|x;");
+  /* a CR inside a line (not before LF, not at the end) is data */
+  CHECK_CSV("a,b\rc,d\n", 3, "1@1:a|b\rc|d;");
+}
+
+/* The same through a file, where the input arrives in windows: the CRLF
+ * split across a refill must not leave a CR in the field. */
+TEST(csv_crlf_file_terminators_across_refills) {
+  char path[] = "/tmp/txf-csv-crlf-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT(fd >= 0);
+  FILE *fp = fdopen(fd, "wb");
+  ASSERT(fp != NULL);
+  int n = 200000;
+  for (int i = 0; i < n; i++)
+    fprintf(fp, "%d,x%d,%s%s", i, i % 7, i % 3 ? "" : "T9",
+            i + 1 < n ? "\r\n" : "\r");
+  ASSERT(fclose(fp) == 0);
+  txf_csv_reader *r;
+  txf_err err;
+  ASSERT_OK(txf_csv_reader_open(&r, path, 3, &err), &err);
+  txf_csv_record rec;
+  int has, k = 0;
+  for (;;) {
+    ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+    if (!has)
+      break;
+    ASSERT_EQ_I64(rec.n_fields, 3);
+    ASSERT(!rec.bad_quote);
+    ASSERT(memchr(rec.raw, '\r', rec.raw_len) == NULL);
+    ASSERT_EQ_I64(rec.field_len[2], k % 3 ? 0 : 2);
+    k++;
+  }
+  ASSERT_EQ_I64(k, n);
+  txf_csv_reader_free(r);
+  unlink(path);
 }
 
 TEST(csv_quotes_escaped_quotes_and_empty_fields) {
