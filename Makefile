@@ -26,7 +26,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Ibuild/gen -isystem $(DUCKDB_INCLUDE) -MMD -MP
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -ffp-contract=off $(WARN) -Isrc -Ibuild/gen -isystem $(DUCKDB_INCLUDE) -MMD -MP
 LIBS = $(PKG_LIBS) -lsnappy -L$(DUCKDB_LIBDIR) -Wl,-rpath,$(DUCKDB_LIBDIR) -lduckdb -lpthread -lm
 
 REL_CFLAGS := -O2 $(BASE_CFLAGS)
