@@ -41,4 +41,34 @@ test_expect_success 'late arrivals: earlier event date, delivered on the batch d
 		END { print late \" late\"; exit (bad > 0 || late < 100) }" $t/lines.csv $b/part-00000.csv
 '
 
+# The late window: a new line's event date (the local date of txn_ts in
+# Asia/Seoul, the default zone) is D, or 1..6 days before D, never after;
+# each lag occurs, shorter lags more often (docs/feed.md, fault model).
+test_expect_success 'late arrivals: event date is D or 1..6 days before D, never later' '
+	for d in 2025-09-01 2025-09-02 2025-09-03; do
+		paste -d, <(tail -n +2 c/truth/transactions/ingest_date=$d/lines.csv | cut -d, -f4) \
+			<(tail -n +2 c/bronze/transactions/ingest_date=$d/part-00000.csv) |
+			grep "^new," | sed "s/^/$d,/" || return 1
+	done >new.csv &&
+	awk -F, "
+	function dn(s,   y, m, d) { # days since 1970-01-01 of YYYY-MM-DD
+		y = substr(s, 1, 4) + 0; m = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+		if (m <= 2) { y--; m += 12 }
+		return 365 * y + int(y / 4) - int(y / 100) + int(y / 400) + int((153 * (m - 3) + 2) / 5) + d - 719469
+	}
+	{
+		if (substr(\$7, 20) != \"+09:00\") { print \"not Asia/Seoul: \" \$0; bad++ }
+		lag = dn(\$1) - dn(substr(\$7, 1, 10))
+		if (lag < 0 || lag > 6) { print \"lag \" lag \": \" \$0; bad++ }
+		n[lag]++
+	}
+	END {
+		if (dn(\"1970-01-01\") != 0 || dn(\"2025-03-01\") - dn(\"2025-02-28\") != 1) { print \"dn is wrong\"; bad++ }
+		for (k = 0; k <= 6; k++) print k, n[k] + 0
+		for (k = 1; k <= 6; k++) if (n[k] < 1) { print \"no lag \" k; bad++ }
+		if (!(n[1] > n[2] && n[2] > n[3] && n[3] > n[5] + n[6])) { print \"no decay\"; bad++ }
+		exit (bad > 0)
+	}" new.csv
+'
+
 test_done

@@ -71,11 +71,68 @@ test_expect_success 'malformed lines are invalid, all others valid' '
 	END { print n \" lines checked\"; exit (bad > 0) }" $T/lines.csv $B/part-00000.csv
 '
 
-test_expect_success 'ids of new lines are unique; other kinds name a known id' '
+test_expect_success 'ids of new lines are unique; malformed ids are X ids of the batch' '
 	awk -F, "\$4 == \"new\" { print \$3 }" $T/lines.csv | sort | uniq -d >dups &&
 	test_line_count = 0 dups &&
 	awk -F, "\$4 == \"malformed\" && \$3 != \"\" && \$3 !~ /^X20250920-/" $T/lines.csv >badmal &&
 	test_line_count = 0 badmal
+'
+
+# A history of DAYS batches, every data line as "batch,kind,<13 fields>"
+# in delivery order (malformed lines left out).
+DAYS=24
+test_expect_success 'generate a history of 24 days' '
+	txnflow generate --data h --date 2025-09-01 --days $DAYS --rows 400 \
+		--seed 11 --dup-rate 0.05 --version-rate 0.1 --stale-rate 0.03 \
+		--late-rate 0.1 --refund-rate 0.1 >/dev/null &&
+	for b in $(ls h/bronze/transactions); do
+		d=${b#ingest_date=} &&
+		tail -n +2 h/truth/transactions/$b/lines.csv | cut -d, -f4 >kinds &&
+		tail -n +2 h/bronze/transactions/$b/part-00000.csv >lines &&
+		test "$(wc -l <kinds)" = "$(wc -l <lines)" &&
+		paste -d, kinds lines | grep -v "^malformed," | sed "s/^/$d,/" >>hist.csv || return 1
+	done &&
+	test "$(cut -d, -f1 hist.csv | sort -u | wc -l)" = $DAYS
+'
+
+# Deliveries trail their event day by at most 11 days, so from the 12th
+# batch on every version / re-delivery refers to a transaction delivered
+# inside the generated window. A refund (its own event up to 6 days late)
+# refers to a purchase 1..14 days before its event day, delivered before
+# that day: from the 21st batch on, the purchase is inside the window too.
+test_expect_success 'every version/redelivery/stale line names an id delivered as new in an earlier or the same batch; every refund an approved purchase delivered earlier, not smaller' '
+	ref_from=$(date -u -d "2025-09-01 + 11 days" +%F) &&
+	refund_from=$(date -u -d "2025-09-01 + 20 days" +%F) &&
+	awk -F, -v ref_from=$ref_from -v refund_from=$refund_from "
+	NR == FNR {
+		if (\$2 == \"new\") {
+			if (\$3 in nb) { print \"new twice: \" \$3; bad++ }
+			nb[\$3] = \$1; st[\$3] = \$11; rf[\$3] = \$12
+			card[\$3] = \$5; cur[\$3] = \$9; amt[\$3] = \$8
+		}
+		if (\$2 == \"version\") versioned[\$3] = 1
+		next
+	}
+	\$2 != \"new\" && \$1 >= ref_from {
+		n[\$2]++
+		if (!(\$3 in nb)) { print \$2 \" of an id never delivered as new: \" \$0; bad++ }
+		else if (nb[\$3] > \$1) { print \$2 \" before its new line (\" nb[\$3] \"): \" \$0; bad++ }
+	}
+	\$2 == \"new\" && \$12 == \"true\" && \$1 >= refund_from {
+		n[\"refund\"]++
+		o = \$15
+		ev = substr(\$3, 2, 4) \"-\" substr(\$3, 6, 2) \"-\" substr(\$3, 8, 2)
+		if (o == \"\" || !(o in nb)) { print \"refund of an unknown purchase: \" \$0; bad++; next }
+		if (nb[o] >= ev) { print \"purchase \" o \" delivered \" nb[o] \", not before the refund event \" ev; bad++ }
+		if (st[o] != \"approved\" || rf[o] != \"false\" || (o in versioned)) { print \"purchase \" o \" is not a plain approved purchase: \" st[o] \" \" rf[o]; bad++ }
+		if (card[o] != \$5 || cur[o] != \$9) { print \"refund on another card or currency: \" \$0; bad++ }
+		if (amt[o] + 0 < \$8 + 0) { print \"refund \" \$8 \" above purchase \" amt[o] \": \" \$0; bad++ }
+	}
+	END {
+		for (k in n) print k, n[k]
+		if (n[\"version\"] < 50 || n[\"redelivery\"] < 50 || n[\"stale_redelivery\"] < 20 || n[\"refund\"] < 50) { print \"too few lines checked\"; bad++ }
+		exit (bad > 0)
+	}" hist.csv hist.csv
 '
 
 test_done
