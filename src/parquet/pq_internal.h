@@ -181,6 +181,7 @@ typedef struct pq_schema_el {
   int converted; /* -1 = none */
   int scale, precision;
   int logical;            /* PQL_* */
+  int logical_id;         /* the LogicalType member's field id (0: none) */
   int l_scale, l_precision;
   int l_adjusted, l_unit; /* TIMESTAMP */
   int l_bits, l_signed;   /* INTEGER */
@@ -257,6 +258,9 @@ TXF_MUST_CHECK int pq_page_header_parse(pq_page_header *h, const void *p,
 /* The reader's footer and path (for describe.c). */
 const pq_filemeta *pq_reader_meta(const txf_pq_reader *r);
 const char *pq_reader_path(const txf_pq_reader *r);
+/* Lower the memory the decoded pages and dictionaries of all projected
+ * columns may hold at once (1 GiB by default); for tests. */
+void pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
 
 /* ------------------------------------------------------------- encodings */
 

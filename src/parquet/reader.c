@@ -17,6 +17,16 @@
 #define MAX_FOOTER_BYTES ((size_t)64 << 20)
 #define MAX_PAGE_BYTES ((size_t)256 << 20)
 #define MAX_PAGE_VALUES ((size_t)1 << 22)
+/* DELTA_BYTE_ARRAY rebuilds each string from the previous one's prefix,
+ * so a few bytes can claim gigabytes: a page may rebuild at most
+ * DBA_RATIO times its own uncompressed size (at least DBA_MIN_BYTES, at
+ * most MAX_PAGE_BYTES). */
+#define DBA_RATIO 64
+#define DBA_MIN_BYTES ((size_t)16 << 20)
+/* A run of the RLE hybrid claims any number of values in a few bytes,
+ * and every projected column holds one decoded page (and its dictionary)
+ * at once: together they may use at most this much memory. */
+#define MAX_DECODED_BYTES ((size_t)1 << 30)
 
 typedef struct rcol {
   int leaf;   /* index among the file's columns */
@@ -52,6 +62,8 @@ typedef struct rcol {
   int64_t *tmp64;
   size_t tmp64_cap;
   txf_buf dba; /* DELTA_BYTE_ARRAY reconstructed strings */
+  size_t dba_limit; /* bytes the current page may rebuild into DBA */
+  size_t dict_bytes; /* memory held by the dictionary */
 } rcol;
 
 struct txf_pq_reader {
@@ -71,6 +83,7 @@ struct txf_pq_reader {
   int64_t rg_left; /* rows left in it */
   int rg_loaded;
   int failed; /* a read failed: the position is undefined, stop */
+  size_t mem_limit; /* MAX_DECODED_BYTES unless a test lowers it */
   pq_codec_ctx codec;
 };
 
@@ -94,6 +107,49 @@ static int read_at(txf_pq_reader *r, void *buf, size_t n, uint64_t off,
     got += (size_t)k;
   }
   return 0;
+}
+
+/* The annotation of E for people: "logical type TIME(MICROS)",
+ * "converted type UINT_64", or "no logical type". */
+static const char *annotation_name(const pq_schema_el *e, char *buf,
+                                   size_t n) {
+  static const char *const lg[] = {
+      NULL,      "STRING", "MAP",     "LIST",     "ENUM",    "DECIMAL",
+      "DATE",    "TIME",   "TIMESTAMP", NULL,     "INTEGER", "UNKNOWN",
+      "JSON",    "BSON",   "UUID",    "FLOAT16",  "VARIANT", "GEOMETRY",
+      "GEOGRAPHY"};
+  static const char *const cv[] = {
+      "UTF8",    "MAP",      "MAP_KEY_VALUE",    "LIST",
+      "ENUM",    "DECIMAL",  "DATE",             "TIME_MILLIS",
+      "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS", "UINT_8",
+      "UINT_16", "UINT_32",  "UINT_64",          "INT_8",
+      "INT_16",  "INT_32",   "INT_64",           "JSON",
+      "BSON",    "INTERVAL"};
+  static const char *const unit[] = {"?", "MILLIS", "MICROS", "NANOS"};
+  int id = e->logical_id;
+  if (e->logical != PQL_NONE) {
+    const char *name = id > 0 && id < (int)TXF_ARRAY_LEN(lg) && lg[id]
+                           ? lg[id]
+                           : NULL;
+    if (!name)
+      snprintf(buf, n, "logical type #%d", id);
+    else if (id == PQL_TIME || id == PQL_TIMESTAMP)
+      snprintf(buf, n, "logical type %s(%s%s)", name,
+               unit[e->l_unit >= 0 && e->l_unit <= 3 ? e->l_unit : 0],
+               e->l_adjusted ? ", UTC" : "");
+    else if (id == PQL_INTEGER)
+      snprintf(buf, n, "logical type INTEGER(%d, %s)", e->l_bits,
+               e->l_signed ? "signed" : "unsigned");
+    else
+      snprintf(buf, n, "logical type %s", name);
+  } else if (e->converted >= 0 && e->converted < (int)TXF_ARRAY_LEN(cv)) {
+    snprintf(buf, n, "converted type %s", cv[e->converted]);
+  } else if (e->converted != -1) {
+    snprintf(buf, n, "converted type #%d", e->converted);
+  } else {
+    snprintf(buf, n, "no logical type");
+  }
+  return buf;
 }
 
 /* Map a leaf to our type, or explain why not. */
@@ -205,13 +261,13 @@ static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
     *why = "INT96 timestamps are not supported";
     return TXF_EUNSUPPORTED;
   case PQT_FIXED_LEN_BYTE_ARRAY:
-    *why = "FIXED_LEN_BYTE_ARRAY (wide DECIMAL, UUID, ...) is not supported";
+    *why = NULL; /* wide DECIMAL, UUID, INTERVAL, ...: named by caller */
     return TXF_EUNSUPPORTED;
   default:
     *why = "unknown physical type";
     return TXF_ECORRUPT;
   }
-  *why = "this logical type on this physical type is not supported";
+  *why = NULL; /* the caller names the annotation */
   return TXF_EUNSUPPORTED;
 }
 
@@ -254,6 +310,18 @@ static int validate(txf_pq_reader *r, txf_err *err) {
                            e->name);
     const char *why = "";
     int rc = map_type(e, &r->cols[i], &r->ts_mul[i], &why);
+    if (rc && !why) {
+      char an[64];
+      if (e->logical == PQL_NONE && e->converted == -1)
+        return txf_err_set(err, rc, "%s: column '%s' (%s): %s is not "
+                           "supported", p, e->name, pq_type_name(e->type),
+                           pq_type_name(e->type));
+      return txf_err_set(err, rc,
+                         "%s: column '%s' (%s): %s on %s is not supported", p,
+                         e->name, pq_type_name(e->type),
+                         annotation_name(e, an, sizeof an),
+                         pq_type_name(e->type));
+    }
     if (rc)
       return txf_err_set(err, rc, "%s: column '%s' (%s): %s", p, e->name,
                          pq_type_name(e->type), why);
@@ -365,6 +433,7 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
   *out = NULL;
   txf_pq_reader *r = txf_xcalloc(1, sizeof *r);
   r->fd = -1;
+  r->mem_limit = MAX_DECODED_BYTES;
   r->path = txf_xstrdup(path);
   r->fd = open(path, O_RDONLY | O_CLOEXEC);
   int rc;
@@ -499,6 +568,24 @@ static void *grow(void *p, size_t *cap, size_t n, size_t elem) {
     nc *= 2;
   *cap = nc;
   return txf_xrealloc(p, nc * elem);
+}
+
+/* Memory C holds for its decoded page (not its raw column chunk, which
+ * is bytes of the file). */
+static size_t page_mem(const rcol *c) {
+  return c->page_cap + c->pv_cap * sizeof *c->pv + c->lev_cap +
+         c->tmp_cap * sizeof *c->tmp + c->tmp64_cap * sizeof *c->tmp64 +
+         c->dba.cap;
+}
+
+/* What every projected column but C holds in decoded pages and
+ * dictionaries. */
+static size_t others_mem(const txf_pq_reader *r, const rcol *c) {
+  size_t sum = 0;
+  for (size_t i = 0; i < r->n_rc; i++)
+    if (&r->rc[i] != c)
+      sum += page_mem(&r->rc[i]) + r->rc[i].dict_bytes;
+  return sum;
 }
 
 /* Convert one physical value at P to a txf_pq_value. */
@@ -731,10 +818,13 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
         return -1;
       }
       size_t off = c->dba.len;
-      if (txf_buf_grow(&c->dba, (size_t)pre[i] + (size_t)lens[i] + 1)) {
-        *why = "DELTA_BYTE_ARRAY too large";
+      if ((size_t)pre[i] + (size_t)lens[i] > c->dba_limit - off) {
+        *why = "DELTA_BYTE_ARRAY strings rebuild to more than the reader's "
+               "limit (64 times the page's size, at least 16 MiB, at most "
+               "256 MiB or what the memory limit leaves)";
         return -1;
       }
+      (void)txf_buf_grow(&c->dba, (size_t)pre[i] + (size_t)lens[i] + 1);
       memmove(c->dba.data + off, c->dba.data + prev_off, (size_t)pre[i]);
       memcpy(c->dba.data + off + pre[i], p + at, (size_t)lens[i]);
       c->dba.len += (size_t)pre[i] + (size_t)lens[i];
@@ -797,7 +887,17 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
                                (size_t)h->uncompressed_size))
     return CERR(TXF_ECORRUPT, "dictionary page: compressed data does not "
                 "match its size");
+  size_t need = (size_t)h->uncompressed_size + 1 +
+                ((size_t)h->num_values + 1) * sizeof *c->dict;
+  size_t others = others_mem(r, c) + page_mem(c);
+  if (need > r->mem_limit || others > r->mem_limit - need)
+    return CERR(TXF_ECORRUPT,
+                "dictionary page of %d values needs %zu MiB, over the "
+                "reader's limit of %zu MiB for the decoded pages of all "
+                "projected columns (%zu MiB in use)",
+                h->num_values, need >> 20, r->mem_limit >> 20, others >> 20);
   free(c->dict_buf);
+  c->dict_bytes = 0;
   c->dict_buf = txf_xmalloc((size_t)h->uncompressed_size + 1);
   const char *why = "";
   if (pq_decompress(&r->codec, c->codec, body, (size_t)h->compressed_size,
@@ -811,6 +911,7 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
     return CERR(TXF_ECORRUPT, "dictionary page: %s", why);
   c->n_dict = (uint32_t)h->num_values;
   c->has_dict = 1;
+  c->dict_bytes = need;
   return 0;
 }
 
@@ -876,6 +977,34 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                     "page at file offset %" PRIu64
                     ": compressed data does not match its size",
                     at);
+    }
+    /* Bound what this page will allocate before allocating it: the
+     * values, levels and indices of N rows (16 bytes more a row for the
+     * DELTA encodings), its uncompressed bytes, and what
+     * DELTA_BYTE_ARRAY may rebuild. */
+    {
+      int delta = h.encoding == PQE_DELTA_BINARY_PACKED ||
+                  h.encoding == PQE_DELTA_LENGTH_BYTE_ARRAY ||
+                  h.encoding == PQE_DELTA_BYTE_ARRAY;
+      size_t need = n * (sizeof *c->pv + sizeof *c->tmp + 1 +
+                         (delta ? 2 * sizeof *c->tmp64 : 0)) +
+                    (size_t)h.uncompressed_size + 1;
+      size_t others = others_mem(r, c) + c->dict_bytes;
+      if (need > r->mem_limit || others > r->mem_limit - need)
+        return CERR(TXF_ECORRUPT,
+                    "data page at file offset %" PRIu64 " with %zu values "
+                    "needs %zu MiB decoded, over the reader's limit of %zu "
+                    "MiB for the decoded pages of all projected columns "
+                    "(%zu MiB in use)",
+                    at, n, need >> 20, r->mem_limit >> 20, others >> 20);
+      size_t left = r->mem_limit - others - need;
+      size_t dba = (size_t)h.uncompressed_size * DBA_RATIO;
+      if (dba < DBA_MIN_BYTES)
+        dba = DBA_MIN_BYTES;
+      if (dba > MAX_PAGE_BYTES)
+        dba = MAX_PAGE_BYTES;
+      /* txf_buf doubles: what it allocates is at most twice the bytes. */
+      c->dba_limit = dba < left / 2 ? dba : left / 2;
     }
     const char *why = "";
     const uint8_t *levels = NULL, *vals;
@@ -1042,4 +1171,8 @@ int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
 }
 
 const pq_filemeta *pq_reader_meta(const txf_pq_reader *r) { return &r->m; }
+
+void pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes) {
+  r->mem_limit = bytes;
+}
 const char *pq_reader_path(const txf_pq_reader *r) { return r->path; }

@@ -415,6 +415,7 @@ static void read_logical(tr *r, pq_schema_el *e) {
       tr_skip(r, t);
       continue;
     }
+    e->logical_id = id;
     switch (id) {
     case PQL_STRING:
     case PQL_ENUM:

@@ -15,9 +15,10 @@
 
 #include "parquet/pq_internal.h"
 
-/* A string longer than this in a chunk drops that chunk's min/max: the
- * footer stays small, and a truncated bound would need the is_exact
- * flags that not every engine reads. */
+/* A string longer than this in a page or chunk drops that page's or
+ * chunk's min/max (null_count stays): the footer stays small, and a
+ * truncated bound would need the is_exact flags that not every engine
+ * reads. */
 #define STAT_MAX_STR 64
 /* The dictionary is abandoned past this many PLAIN-encoded bytes. */
 #define DICT_MAX_BYTES (1u << 20)
@@ -520,9 +521,9 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
   tw_i32(&t, 2, encoding);
   tw_i32(&t, 3, PQE_RLE);
   tw_i32(&t, 4, PQE_RLE);
-  if (page_stats || !c->p_has)
-    write_stats(&t, 5, c, nulls, c->p_has, c->p_min, c->p_max, smin, smin_len,
-                smax, smax_len);
+  /* null_count always; min/max unless a string bound is too long. */
+  write_stats(&t, 5, c, nulls, page_stats, c->p_min, c->p_max, smin, smin_len,
+              smax, smax_len);
   tw_struct_end(&t);
   tw_struct_end(&t);
   (void)txf_buf_append(&c->chunk, w->hdr.data, w->hdr.len);
@@ -676,10 +677,10 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
     tw_i64(&t, 9, (int64_t)data_off);
     if (has_dict)
       tw_i64(&t, 11, (int64_t)dict_off);
-    if (c->width || !c->c_str_too_long || !c->c_has)
-      write_stats(&t, 12, c, c->c_nulls, c->c_has, c->c_min, c->c_max,
-                  c->c_smin.data, c->c_smin.len, c->c_smax.data,
-                  c->c_smax.len);
+    write_stats(&t, 12, c, c->c_nulls,
+                c->c_has && (c->width || !c->c_str_too_long), c->c_min,
+                c->c_max, c->c_smin.data, c->c_smin.len, c->c_smax.data,
+                c->c_smax.len);
     tw_struct_end(&t); /* ColumnMetaData */
     tw_struct_end(&t); /* ColumnChunk */
     chunk_reset(c);

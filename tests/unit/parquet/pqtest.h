@@ -14,6 +14,7 @@
 
 #include "../../lib/unit.h"
 #include "parquet/parquet.h"
+#include "parquet/pq_internal.h"
 
 typedef struct pqt_table {
   size_t n_rows, n_cols, cap_rows;
@@ -277,6 +278,68 @@ static inline void pqt_duck_fetch(duckdb_connection con, const char *sql,
     duckdb_destroy_data_chunk(&ch);
   }
   duckdb_destroy_result(&res);
+}
+
+/* One page header of a file, as the tests look at it. */
+typedef struct pqt_page {
+  int type, encoding, num_values, num_nulls, num_rows, is_compressed;
+  int def_len, uncompressed, compressed;
+  int has_stats, has_null_count, has_min, has_max;
+  int64_t null_count;
+} pqt_page;
+
+/* The page headers of column COL in every row group of PATH, in file
+ * order (walked from the chunk's first page through its compressed
+ * size). Returns the count; the caller frees *OUT. */
+static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
+  txf_buf f;
+  txf_err err;
+  txf_buf_init(&f, 0);
+  ASSERT_OK(txf_fs_read_file(path, &f, &err), &err);
+  ASSERT(f.len >= 12);
+  uint32_t flen;
+  memcpy(&flen, f.data + f.len - 8, 4);
+  pq_filemeta m;
+  ASSERT_OK(pq_filemeta_parse(&m, f.data + f.len - 8 - flen, flen, &err),
+            &err);
+  size_t n = 0, cap = 16;
+  pqt_page *pg = txf_xcalloc(cap, sizeof *pg);
+  for (uint32_t g = 0; g < m.n_rgs; g++) {
+    const pq_colmeta *c = &m.rgs[g].cols[col];
+    int64_t at = c->has_dict_offset && c->dict_page_offset < c->data_page_offset
+                     ? c->dict_page_offset
+                     : c->data_page_offset;
+    int64_t end = at + c->total_compressed;
+    while (at < end) {
+      pq_page_header h;
+      size_t used;
+      ASSERT_OK(pq_page_header_parse(&h, f.data + at, (size_t)(end - at),
+                                     &used, &err),
+                &err);
+      if (n == cap)
+        pg = txf_xrealloc(pg, (cap *= 2) * sizeof *pg);
+      pqt_page *p = &pg[n++];
+      p->type = h.type;
+      p->encoding = h.encoding;
+      p->num_values = h.num_values;
+      p->num_nulls = h.num_nulls;
+      p->num_rows = h.num_rows;
+      p->is_compressed = h.is_compressed;
+      p->def_len = h.def_len;
+      p->uncompressed = h.uncompressed_size;
+      p->compressed = h.compressed_size;
+      p->has_stats = h.has_stats;
+      p->has_null_count = h.stats.has_null_count;
+      p->null_count = h.stats.null_count;
+      p->has_min = h.stats.has_min;
+      p->has_max = h.stats.has_max;
+      at += (int64_t)used + h.compressed_size;
+    }
+  }
+  pq_filemeta_release(&m);
+  txf_buf_release(&f);
+  *out = pg;
+  return n;
 }
 
 #endif

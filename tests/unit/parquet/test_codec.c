@@ -299,3 +299,276 @@ TEST(pq_reader_stays_failed_after_an_error) {
   ASSERT_EQ_I64(has, 0);
   txf_pq_reader_free(r);
 }
+
+/* ------------------------------------------------------------- hostile
+ * Hand-made files: one row group, each column one v1 data page holding
+ * BODY (uncompressed) as it is. What a hostile or broken writer could
+ * produce; the reader must refuse them with an error, not abort. */
+
+typedef struct craft_col {
+  const char *name;
+  int ptype, optional, encoding;
+  const void *body;
+  size_t body_len;
+} craft_col;
+
+static void craft_file(const char *path, const craft_col *cols, size_t n,
+                       int64_t n_rows) {
+  txf_buf f;
+  txf_buf_init(&f, 0);
+  (void)txf_buf_append(&f, "PAR1", 4);
+  int64_t *off = txf_xcalloc(n, sizeof *off), *len = txf_xcalloc(n, 8);
+  for (size_t i = 0; i < n; i++) {
+    off[i] = (int64_t)f.len;
+    tw t;
+    tw_init(&t, &f);
+    tw_struct_begin(&t);
+    tw_i32(&t, 1, PQP_DATA_PAGE);
+    tw_i32(&t, 2, (int32_t)cols[i].body_len);
+    tw_i32(&t, 3, (int32_t)cols[i].body_len);
+    tw_struct_field(&t, 5);
+    tw_i32(&t, 1, (int32_t)n_rows);
+    tw_i32(&t, 2, cols[i].encoding);
+    tw_i32(&t, 3, PQE_RLE);
+    tw_i32(&t, 4, PQE_RLE);
+    tw_struct_end(&t);
+    tw_struct_end(&t);
+    (void)txf_buf_append(&f, cols[i].body, cols[i].body_len);
+    len[i] = (int64_t)f.len - off[i];
+  }
+  size_t fstart = f.len;
+  tw t;
+  tw_init(&t, &f);
+  tw_struct_begin(&t);
+  tw_i32(&t, 1, 1);
+  tw_list_begin(&t, 2, TC_STRUCT, n + 1);
+  tw_struct_begin(&t);
+  tw_string(&t, 4, "schema");
+  tw_i32(&t, 5, (int32_t)n);
+  tw_struct_end(&t);
+  for (size_t i = 0; i < n; i++) {
+    tw_struct_begin(&t);
+    tw_i32(&t, 1, cols[i].ptype);
+    tw_i32(&t, 3, cols[i].optional ? PQ_OPTIONAL : PQ_REQUIRED);
+    tw_string(&t, 4, cols[i].name);
+    if (cols[i].ptype == PQT_BYTE_ARRAY)
+      tw_i32(&t, 6, PQC_UTF8);
+    tw_struct_end(&t);
+  }
+  tw_i64(&t, 3, n_rows);
+  tw_list_begin(&t, 4, TC_STRUCT, 1);
+  tw_struct_begin(&t);
+  tw_list_begin(&t, 1, TC_STRUCT, n);
+  for (size_t i = 0; i < n; i++) {
+    tw_struct_begin(&t);
+    tw_i64(&t, 2, off[i]);
+    tw_struct_field(&t, 3);
+    tw_i32(&t, 1, cols[i].ptype);
+    tw_list_begin(&t, 2, TC_I32, 2);
+    tw_zigzag(&t, cols[i].encoding);
+    tw_zigzag(&t, PQE_RLE);
+    tw_list_begin(&t, 3, TC_BINARY, 1);
+    tw_varint(&t, strlen(cols[i].name));
+    (void)txf_buf_puts(&f, cols[i].name);
+    tw_i32(&t, 4, PQZ_UNCOMPRESSED);
+    tw_i64(&t, 5, n_rows);
+    tw_i64(&t, 6, len[i]);
+    tw_i64(&t, 7, len[i]);
+    tw_i64(&t, 9, off[i]);
+    tw_struct_end(&t);
+    tw_struct_end(&t);
+  }
+  tw_i64(&t, 2, (int64_t)(fstart - 4));
+  tw_i64(&t, 3, n_rows);
+  tw_struct_end(&t);
+  tw_struct_end(&t);
+  uint8_t tail[8];
+  uint32_t flen = (uint32_t)(f.len - fstart);
+  memcpy(tail, &flen, 4); /* little-endian host */
+  memcpy(tail + 4, "PAR1", 4);
+  (void)txf_buf_append(&f, tail, 8);
+  txf_err err;
+  unlink(path);
+  ASSERT_OK(txf_fs_write_atomic(path, f.data, f.len, &err), &err);
+  /* TXF_PQ_SEED_DIR=dir keeps a copy (how the fuzz seeds were made). */
+  const char *keep = getenv("TXF_PQ_SEED_DIR");
+  if (keep) {
+    const char *base = strrchr(path, '/');
+    char *k = txf_xasprintf("%s%s", keep, base ? base : "/x.parquet");
+    ASSERT_OK(txf_fs_write_atomic(k, f.data, f.len, &err), &err);
+    free(k);
+  }
+  free(off);
+  free(len);
+  txf_buf_release(&f);
+}
+
+/* DELTA_BINARY_PACKED: blocks of 4096 values in 4 miniblocks. */
+static void delta_encode(txf_buf *b, const int64_t *v, size_t n) {
+  tw t;
+  tw_init(&t, b);
+  tw_varint(&t, 4096);
+  tw_varint(&t, 4);
+  tw_varint(&t, n);
+  tw_zigzag(&t, n ? v[0] : 0);
+  for (size_t i = 1; i < n; i += 4096) {
+    size_t cnt = n - i < 4096 ? n - i : 4096;
+    int64_t mn = INT64_MAX;
+    for (size_t k = 0; k < cnt; k++)
+      if (v[i + k] - v[i + k - 1] < mn)
+        mn = v[i + k] - v[i + k - 1];
+    tw_zigzag(&t, mn);
+    uint8_t w[4] = {0, 0, 0, 0};
+    for (size_t k = 0; k < cnt; k++) {
+      int bw = pq_bit_width((uint64_t)(v[i + k] - v[i + k - 1] - mn));
+      if (bw > w[k / 1024])
+        w[k / 1024] = (uint8_t)bw;
+    }
+    (void)txf_buf_append(b, w, 4);
+    for (size_t m = 0; m * 1024 < cnt; m++) {
+      size_t nb = 1024 * (size_t)w[m] / 8, at = b->len;
+      (void)txf_buf_grow(b, nb);
+      memset(b->data + at, 0, nb);
+      for (size_t j = 0; j < 1024 && m * 1024 + j < cnt; j++) {
+        size_t k = i + m * 1024 + j;
+        uint64_t x = (uint64_t)(v[k] - v[k - 1] - mn);
+        for (int bit = 0; bit < w[m]; bit++)
+          if (x >> bit & 1)
+            b->data[at + (j * w[m] + (size_t)bit) / 8] |=
+                (char)(1u << ((j * w[m] + (size_t)bit) % 8));
+      }
+      b->len = at + nb;
+    }
+  }
+}
+
+/* A DELTA_BYTE_ARRAY page of N values whose strings are given by
+ * prefix lengths PRE, suffix lengths LENS and the suffix bytes. */
+static void dba_page(txf_buf *body, const int64_t *pre, const int64_t *lens,
+                     size_t n, const char *suffixes, size_t suffixes_len) {
+  delta_encode(body, pre, n);
+  delta_encode(body, lens, n);
+  (void)txf_buf_append(body, suffixes, suffixes_len);
+}
+
+TEST(pq_reader_reads_a_hand_made_delta_byte_array_page) {
+  /* "key-0000", "key-0001", ...: each shares "key-00.." with the last. */
+  size_t n = 1000;
+  int64_t *pre = txf_xcalloc(n, 8), *lens = txf_xcalloc(n, 8);
+  txf_buf suf;
+  txf_buf_init(&suf, 0);
+  char prev[16] = "", cur[16];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(cur, sizeof cur, "key-%04zu", i);
+    size_t p = 0;
+    while (prev[p] && prev[p] == cur[p])
+      p++;
+    pre[i] = (int64_t)p;
+    lens[i] = (int64_t)(strlen(cur) - p);
+    (void)txf_buf_puts(&suf, cur + p);
+    memcpy(prev, cur, sizeof cur);
+  }
+  txf_buf body;
+  txf_buf_init(&body, 0);
+  dba_page(&body, pre, lens, n, suf.data, suf.len);
+  craft_col c = {"s", PQT_BYTE_ARRAY, 0, PQE_DELTA_BYTE_ARRAY, body.data,
+                 body.len};
+  const char *p = unit_path("dba-ok.parquet");
+  craft_file(p, &c, 1, (int64_t)n);
+  pqt_table got;
+  txf_err err;
+  ASSERT_OK(pqt_read(p, NULL, 0, &got, &err), &err);
+  ASSERT_EQ_U64(got.n_rows, n);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(cur, sizeof cur, "key-%04zu", i);
+    ASSERT_EQ_U64(got.v[i].v.str.len, strlen(cur));
+    ASSERT_EQ_MEM(got.v[i].v.str.ptr, cur, strlen(cur));
+  }
+  pqt_release(&got);
+  txf_buf_release(&body);
+  txf_buf_release(&suf);
+  free(pre);
+  free(lens);
+}
+
+/* Each value repeats the whole previous string: a 4 KiB string and a
+ * million values claim 4 GB from a page of a few KB. Refused with the
+ * place named; before the limit this aborted in txf_xmalloc. */
+TEST(pq_reader_refuses_a_delta_byte_array_bomb) {
+  size_t n = 1000000, L = 4096;
+  int64_t *pre = txf_xcalloc(n, 8), *lens = txf_xcalloc(n, 8);
+  for (size_t i = 1; i < n; i++)
+    pre[i] = (int64_t)L;
+  lens[0] = (int64_t)L;
+  char *a = txf_xmalloc(L);
+  memset(a, 'a', L);
+  txf_buf body;
+  txf_buf_init(&body, 0);
+  dba_page(&body, pre, lens, n, a, L);
+  ASSERT(body.len < 32768);
+  craft_col c = {"s", PQT_BYTE_ARRAY, 0, PQE_DELTA_BYTE_ARRAY, body.data,
+                 body.len};
+  const char *p = unit_path("dba-bomb.parquet");
+  craft_file(p, &c, 1, (int64_t)n);
+  txf_pq_reader *r;
+  txf_err err;
+  ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
+  txf_pq_value v;
+  int has;
+  ASSERT_EQ_I64(txf_pq_reader_next(r, &v, &has, &err), TXF_ECORRUPT);
+  ASSERT_CONTAINS(err.msg, "dba-bomb.parquet: row group 0 column 's' page 0");
+  ASSERT_CONTAINS(err.msg, "DELTA_BYTE_ARRAY strings rebuild to more than");
+  txf_pq_reader_free(r);
+  txf_buf_release(&body);
+  free(a);
+  free(pre);
+  free(lens);
+}
+
+/* A run of the RLE hybrid claims millions of values in a few bytes: 16
+ * OPTIONAL columns whose one page each says 512K nulls in 8 bytes would
+ * make the reader hold 16 decoded pages at once (4M-value pages under
+ * the default 1 GiB limit: the same, 8 times over). The reader's memory
+ * limit refuses the column that would cross it, naming it. */
+TEST(pq_reader_bounds_decoded_pages_across_columns) {
+  enum { N_COLS = 16 };
+  int64_t n = INT64_C(1) << 19;
+  txf_buf body;
+  txf_buf_init(&body, 0);
+  (void)txf_buf_append(&body, "\0\0\0\0", 4);
+  tw t;
+  tw_init(&t, &body);
+  tw_varint(&t, (uint64_t)n << 1); /* an RLE run of N ... */
+  (void)txf_buf_putc(&body, 0);    /* ... zeros: all null */
+  uint32_t l = (uint32_t)body.len - 4;
+  memcpy(body.data, &l, 4);
+  craft_col cols[N_COLS];
+  char names[N_COLS][16];
+  for (int i = 0; i < N_COLS; i++) {
+    snprintf(names[i], sizeof names[i], "c%02d", i);
+    cols[i] = (craft_col){names[i], PQT_INT32, 1, PQE_PLAIN, body.data,
+                          body.len};
+  }
+  const char *p = unit_path("rle-bomb.parquet");
+  craft_file(p, cols, N_COLS, n);
+  txf_pq_reader *r;
+  txf_err err;
+  ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
+  pq_reader_set_memory_limit(r, (size_t)64 << 20);
+  txf_pq_value v[N_COLS];
+  int has;
+  ASSERT_EQ_I64(txf_pq_reader_next(r, v, &has, &err), TXF_ECORRUPT);
+  /* 4 columns fit (14.5 MiB each), the 5th is refused. */
+  ASSERT_CONTAINS(err.msg, "rle-bomb.parquet: row group 0 column 'c04' page 0");
+  ASSERT_CONTAINS(err.msg, "over the reader's limit of 64 MiB");
+  txf_pq_reader_free(r);
+  /* A projection of a few such columns is a valid read (512K nulls). */
+  ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
+  pq_reader_set_memory_limit(r, (size_t)64 << 20);
+  const char *two[] = {"c15", "c07"};
+  ASSERT_OK(txf_pq_reader_project(r, two, 2, &err), &err);
+  ASSERT_OK(txf_pq_reader_next(r, v, &has, &err), &err);
+  ASSERT(has && v[0].is_null && v[1].is_null);
+  txf_pq_reader_free(r);
+  txf_buf_release(&body);
+}

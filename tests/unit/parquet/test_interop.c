@@ -3,6 +3,7 @@
 #include "pqtest.h"
 
 #include <stdint.h>
+#include <unistd.h>
 
 static const txf_pq_column all_cols[] = {
     {"id", TXF_PQ_STRING, 0, 0, 0},
@@ -402,5 +403,157 @@ TEST(pq_interop_unsupported_types_are_named) {
   pqt_duck_exec(con, sql);
   ASSERT_EQ_I64(txf_pq_reader_open(&r, p, &err), TXF_EUNSUPPORTED);
   ASSERT_CONTAINS(err.msg, "nanoseconds");
+  /* Annotations we do not map name the column and the type. */
+  static const struct {
+    const char *sql, *col, *type;
+  } un[] = {
+      {"SELECT 1::UBIGINT AS u", "column 'u' (INT64)", "UINT_64"},
+      {"SELECT 2::BIGINT AS i, 1::UINTEGER AS u32", "column 'u32' (INT32)",
+       "converted type UINT_32 on INT32"},
+      {"SELECT TIME '12:34:56' AS t", "column 't' (INT64)",
+       "logical type TIME(MICROS)"},
+      {"SELECT INTERVAL 1 DAY AS iv", "column 'iv'", "INTERVAL"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(un); i++) {
+    p = unit_path("d-un.parquet");
+    unlink(p);
+    snprintf(sql, sizeof sql, "COPY (%s) TO '%s' (FORMAT parquet)", un[i].sql,
+             p);
+    pqt_duck_exec(con, sql);
+    ASSERT_EQ_I64(txf_pq_reader_open(&r, p, &err), TXF_EUNSUPPORTED);
+    ASSERT_CONTAINS(err.msg, un[i].col);
+    ASSERT_CONTAINS(err.msg, un[i].type);
+  }
   pqt_duck_close(&db, &con);
+}
+
+/* A string bound over 64 bytes drops min/max from that page's and
+ * chunk's statistics, but null_count stays: engines still count nulls
+ * (and prune IS NULL) from it. */
+TEST(pq_interop_long_string_bounds_keep_null_count) {
+  static const txf_pq_column cols[] = {{"s", TXF_PQ_STRING, 1, 0, 0},
+                                       {"n", TXF_PQ_INT64, 0, 0, 0}};
+  txf_pq_schema s = {cols, 2};
+  pqt_table t;
+  pqt_init(&t, 2);
+  char b[128];
+  int64_t nulls = 0;
+  for (int i = 0; i < 400; i++) {
+    txf_pq_value *r = pqt_add(&t);
+    r[1].v.i64 = i;
+    if (i % 5 == 0) {
+      r[0].is_null = 1;
+      nulls++;
+      continue;
+    }
+    int n = i < 200 ? snprintf(b, sizeof b, "short-%03d", i)
+                    : snprintf(b, sizeof b, "%0100d", i);
+    pqt_str(&t, &r[0], b, (size_t)n);
+  }
+  txf_pq_writer_opts o = {.codec = TXF_PQ_SNAPPY, .page_bytes = 1024};
+  txf_err err;
+  const char *p = unit_path("long.parquet");
+  ASSERT_OK(pqt_write(p, &s, &o, &t, &err), &err);
+  check_file_both_ways(p, &s, &t);
+  /* Pages: every data page has null_count; min/max only where all the
+   * page's strings are short. */
+  pqt_page *pg;
+  size_t np = pqt_pages(p, 0, &pg);
+  int64_t seen_nulls = 0, rows = 0;
+  int with_minmax = 0, without = 0;
+  for (size_t i = 0; i < np; i++) {
+    if (pg[i].type != 0)
+      continue;
+    ASSERT(pg[i].has_stats && pg[i].has_null_count);
+    seen_nulls += pg[i].null_count;
+    rows += pg[i].num_values;
+    ASSERT_EQ_I64(pg[i].has_min, pg[i].has_max);
+    if (pg[i].has_min)
+      with_minmax++;
+    else
+      without++;
+  }
+  free(pg);
+  ASSERT_EQ_I64(rows, 400);
+  ASSERT_EQ_I64(seen_nulls, nulls);
+  ASSERT(with_minmax > 0 && without > 0);
+  /* Chunk: DuckDB sees the null count, and no min/max. */
+  duckdb_database db;
+  duckdb_connection con;
+  pqt_duck_open(&db, &con);
+  char sql[800];
+  snprintf(sql, sizeof sql,
+           "SELECT stats_null_count::VARCHAR, stats_min_value,"
+           " stats_max_value FROM parquet_metadata('%s') ORDER BY column_id",
+           p);
+  static const txf_pq_column sc[] = {{"nc", TXF_PQ_STRING, 1, 0, 0},
+                                     {"mn", TXF_PQ_STRING, 1, 0, 0},
+                                     {"mx", TXF_PQ_STRING, 1, 0, 0}};
+  txf_pq_schema ss = {sc, 3};
+  pqt_table got;
+  pqt_duck_fetch(con, sql, &ss, &got);
+  ASSERT_EQ_U64(got.n_rows, 2);
+  ASSERT(!got.v[0].is_null);
+  snprintf(b, sizeof b, "%.*s", (int)got.v[0].v.str.len, got.v[0].v.str.ptr);
+  ASSERT_EQ_STR(b, "80");
+  ASSERT(got.v[1].is_null && got.v[2].is_null);
+  ASSERT(!got.v[3].is_null && !got.v[4].is_null && !got.v[5].is_null);
+  pqt_release(&got);
+  /* ... and answers a null count from it. */
+  snprintf(sql, sizeof sql,
+           "SELECT count(*)::VARCHAR FROM read_parquet('%s') WHERE s IS NULL",
+           p);
+  static const txf_pq_column cc[] = {{"c", TXF_PQ_STRING, 1, 0, 0}};
+  txf_pq_schema cs = {cc, 1};
+  pqt_duck_fetch(con, sql, &cs, &got);
+  ASSERT_EQ_U64(got.n_rows, 1);
+  ASSERT_EQ_U64(got.v[0].v.str.len, 2);
+  ASSERT_EQ_MEM(got.v[0].v.str.ptr, "80", 2);
+  pqt_release(&got);
+  pqt_duck_close(&db, &con);
+  pqt_release(&t);
+}
+
+/* The dictionary passes 1 MiB in the middle of a column chunk: the pages
+ * so far keep it, the rest of the chunk is PLAIN. One chunk then holds a
+ * dictionary page, RLE_DICTIONARY pages and PLAIN pages; both readers
+ * read it exactly. */
+TEST(pq_interop_dictionary_overflow_falls_back_mid_chunk) {
+  static const txf_pq_column cols[] = {{"m", TXF_PQ_STRING, 1, 0, 0},
+                                       {"n", TXF_PQ_INT32, 0, 0, 0}};
+  txf_pq_schema s = {cols, 2};
+  pqt_table t;
+  pqt_init(&t, 2);
+  char b[128];
+  for (int i = 0; i < 24000; i++) {
+    txf_pq_value *r = pqt_add(&t);
+    r[1].v.i32 = i;
+    if (i % 11 == 0) {
+      r[0].is_null = 1;
+      continue;
+    }
+    /* Every other value new (100 bytes), the rest one of three. */
+    int n = snprintf(b, sizeof b, "merchant-%091d", i % 2 ? i : i % 3);
+    pqt_str(&t, &r[0], b, (size_t)n);
+  }
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .page_bytes = 65536};
+  txf_err err;
+  const char *p = unit_path("dict-over.parquet");
+  ASSERT_OK(pqt_write(p, &s, &o, &t, &err), &err);
+  pqt_page *pg;
+  size_t np = pqt_pages(p, 0, &pg);
+  ASSERT(np > 3);
+  ASSERT_EQ_I64(pg[0].type, 2); /* DICTIONARY_PAGE */
+  size_t k = 1, dict_pages = 0, plain_pages = 0;
+  for (; k < np && pg[k].encoding == PQE_RLE_DICTIONARY; k++)
+    dict_pages++;
+  for (; k < np && pg[k].encoding == PQE_PLAIN; k++)
+    plain_pages++;
+  ASSERT_EQ_U64(k, np); /* nothing else, in that order */
+  ASSERT(dict_pages >= 2 && plain_pages >= 2);
+  /* The dictionary page: over 1 MiB of entries, all in one chunk. */
+  ASSERT(pg[0].uncompressed > (1 << 20));
+  free(pg);
+  check_file_both_ways(p, &s, &t);
+  pqt_release(&t);
 }
