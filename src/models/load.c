@@ -818,69 +818,72 @@ static int render_scalar(txf_models *m, const char *file, const char *s,
   return 0;
 }
 
-/* Keys of a postgres/redshift output passed to libpq as they are
- * (`database` is dbt's other spelling of dbname). */
-static const char *const pg_libpq_keys[] = {
-    "host", "port", "user", "password", "dbname", "database", "sslmode",
-    "sslrootcert", "sslcert", "sslkey", "sslcrl", "connect_timeout",
-    "keepalives_idle", NULL};
+/* Render value V of key KP; a template error points at V. Caller frees. */
+static int render_value(txf_models *m, const txf_yaml_doc *doc,
+                        const txf_yaml_node *v, const char *kp, char **out,
+                        txf_err *err) {
+  txf_err e;
+  txf_err_clear(&e);
+  int rc = render_scalar(m, "value", txf_yaml_str(v), out, &e);
+  if (!rc)
+    return 0;
+  /* "value:1:12: ..." is a position inside the scalar: drop it, V's is
+   * the one that helps */
+  const char *msg = e.msg;
+  if (txf_str_has_prefix(msg, "value:")) {
+    const char *q = msg + 6;
+    for (int colons = 0; *q && colons < 2; q++)
+      colons += *q == ':';
+    if (*q == ' ')
+      msg = q + 1;
+  }
+  return txf_yaml_error(doc, v, err, "key '%s': %s", kp, msg);
+}
 
-/* The schema of output NAME of OUTS ("public" when it names none). */
+/* The schema of output O ("public" when it names none). */
 static int output_schema(txf_models *m, const txf_yaml_doc *doc,
-                         const txf_yaml_node *o, char **out, txf_err *err) {
-  const char *sc = txf_yaml_str(txf_yaml_get(o, "schema"));
+                         const txf_yaml_node *o, const char *where,
+                         char **out, txf_err *err) {
+  const txf_yaml_node *sc = txf_yaml_get(o, "schema");
   if (!sc) {
     *out = txf_xstrdup("public");
     return 0;
   }
-  return render_scalar(m, txf_yaml_file(doc), sc, out, err);
+  char kp[400];
+  snprintf(kp, sizeof kp, "%s.schema", where);
+  return render_value(m, doc, sc, kp, out, err);
 }
 
-/* A postgres or redshift output O (named TNAME) of OUTS: libpq settings,
- * every value rendered (env_var); the password only from env_var. The
- * built-in silver source is the table `txnflow publish` loads: in the
- * schema of publish.warehouse.target's output when that is an output of
- * the same profile, else in this target's schema. */
+/* A postgres or redshift output O (WHERE: "PROFILE.outputs.NAME") of
+ * OUTS, already checked by txf_profile_find: libpq settings, every value
+ * rendered (env_var); the password only from env_var. The built-in silver
+ * source is the table `txnflow publish` loads: in the schema of
+ * publish.warehouse.target's output when that is an output of the same
+ * profile, else in this target's schema. */
 static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
                           const txf_yaml_node *outs, const txf_yaml_node *o,
-                          const char *tname, txf_err *err) {
-  static const char *const ignored[] = {"type", "schema", "threads",
-                                        "search_path", "role", "retries",
-                                        NULL};
+                          const char *pname, const char *where,
+                          txf_err *err) {
+  /* dbt-postgres keys with no libpq meaning (see profiles.c) */
+  static const char *const not_libpq[] = {"type", "schema", "threads",
+                                          "search_path", "role", "retries",
+                                          NULL};
   size_t n = txf_yaml_len(o);
   m->pg_keys = txf_xcalloc(n + 2, sizeof *m->pg_keys);
   m->pg_vals = txf_xcalloc(n + 2, sizeof *m->pg_vals);
   size_t k = 0;
   int rc = 0;
+  char kp[400];
   for (size_t i = 0; !rc && i < n; i++) {
     const char *key = txf_yaml_str(txf_yaml_key_at(o, i));
     const txf_yaml_node *v = txf_yaml_at(o, i);
-    int known = 0, skip = 0;
-    for (size_t j = 0; pg_libpq_keys[j]; j++)
-      known |= !strcmp(key, pg_libpq_keys[j]);
-    for (size_t j = 0; ignored[j]; j++)
-      skip |= !strcmp(key, ignored[j]);
+    int skip = 0;
+    for (size_t j = 0; not_libpq[j]; j++)
+      skip |= !strcmp(key, not_libpq[j]);
     if (skip)
       continue;
-    if (!known) {
-      rc = txf_yaml_error(doc, txf_yaml_key_at(o, i), err,
-                          "target '%s': unknown key '%s' for a %s output",
-                          tname, key,
-                          txf_yaml_str(txf_yaml_get(o, "type")));
-      break;
-    }
+    snprintf(kp, sizeof kp, "%s.%s", where, key);
     const char *raw = txf_yaml_str(v);
-    if (!raw) {
-      rc = txf_yaml_error(doc, v, err, "key '%s': expected a value", key);
-      break;
-    }
-    if (!strcmp(key, "password") && !strstr(raw, "env_var(")) {
-      /* never echo the value */
-      rc = txf_yaml_error(doc, v, err,
-                          "key 'password': write {{ env_var('NAME') }}; a "
-                          "password in the file is refused");
-      break;
-    }
     char *val = NULL;
     if (!strcmp(key, "password")) {
       /* read straight from the environment: a rendered copy would stay in
@@ -893,22 +896,22 @@ static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
                        name, def);
       if (n_def < 1) {
         rc = txf_yaml_error(doc, v, err,
-                            "key 'password': write {{ env_var('NAME') }} "
-                            "and nothing else");
+                            "key '%s': write {{ env_var('NAME') }} and "
+                            "nothing else",
+                            kp);
         break;
       }
       const char *env = getenv(name);
       if (!env && n_def < 2) {
         rc = txf_yaml_error(doc, v, err,
-                            "key 'password': environment variable %s is "
-                            "not set",
-                            name);
+                            "key '%s': environment variable %s is not set",
+                            kp, name);
         break;
       }
       val = txf_xstrdup(env ? env : def);
       explicit_bzero(def, sizeof def);
     } else {
-      rc = render_scalar(m, txf_yaml_file(doc), raw, &val, err);
+      rc = render_value(m, doc, v, kp, &val, err);
       if (rc)
         break;
     }
@@ -918,7 +921,7 @@ static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
   if (!rc) {
     m->pg_keys[k] = txf_xstrdup("application_name");
     m->pg_vals[k++] = txf_xstrdup("txnflow models");
-    rc = output_schema(m, doc, o, &m->default_schema, err);
+    rc = output_schema(m, doc, o, where, &m->default_schema, err);
   }
   /* where `txnflow publish` loads silver */
   const txf_yaml_node *wh =
@@ -928,10 +931,13 @@ static int load_pg_output(txf_models *m, const txf_yaml_doc *doc,
   const txf_yaml_node *wo = wt ? txf_yaml_get(outs, wt) : NULL;
   if (!rc) {
     m->silver_table = txf_xstrdup(tbl ? tbl : "silver_transactions");
-    if (wo)
-      rc = output_schema(m, doc, wo, &m->silver_schema, err);
-    else
+    if (wo) {
+      char wwhere[300];
+      snprintf(wwhere, sizeof wwhere, "%s.outputs.%s", pname, wt);
+      rc = output_schema(m, doc, wo, wwhere, &m->silver_schema, err);
+    } else {
       m->silver_schema = txf_xstrdup(m->default_schema);
+    }
   }
   return rc;
 }
@@ -959,7 +965,7 @@ int models_load_profile(txf_models *m, txf_err *err) {
     return rc;
   }
   int rc = 0;
-  char *path_val = NULL, *schema_val = NULL;
+  char *path_val = NULL, *schema_val = NULL, *threads_val = NULL;
   const char *type = "duckdb";
   txf_yaml_doc *doc = NULL;
   if (!found) {
@@ -969,54 +975,33 @@ int models_load_profile(txf_models *m, txf_err *err) {
     goto done;
   }
   rc = txf_yaml_load_file(&doc, found, err);
+  const txf_yaml_node *o = NULL;
+  const char *tname = NULL;
+  if (!rc)
+    rc = txf_profile_find(doc, m->project, m->opts->target, &o, &tname, err);
   if (rc)
     goto done;
-  const char *pname = NULL;
-  rc = txf_yaml_get_str(m->project->doc, txf_yaml_root(m->project->doc),
-                        "profile", m->project->name, &pname, err);
-  if (rc)
-    goto done;
-  const txf_yaml_node *prof = txf_yaml_get(txf_yaml_root(doc), pname);
-  if (!prof) {
-    rc = txf_err_set(err, TXF_ECONFIG, "%s: no profile '%s'", found, pname);
-    goto done;
-  }
-  const char *tname = m->opts->target;
-  if (!tname)
-    tname = txf_yaml_str(txf_yaml_get(prof, "target"));
-  if (!tname)
-    tname = "dev";
-  const txf_yaml_node *outs = txf_yaml_get(prof, "outputs");
-  const txf_yaml_node *o = txf_yaml_get(outs, tname);
-  if (!o) {
-    const char *names[32];
-    size_t nn = 0;
-    for (size_t i = 0; outs && i < txf_yaml_len(outs) && nn < 32; i++)
-      names[nn++] = txf_yaml_str(txf_yaml_key_at(outs, i));
-    const char *c = txf_str_closest(tname, names, nn);
-    rc = txf_err_set(err, TXF_ECONFIG, "%s: profile '%s' has no target '%s'%s%s%s",
-                     found, pname, tname, c ? " (did you mean '" : "",
-                     c ? c : "", c ? "'?)" : "");
-    goto done;
-  }
+  /* txf_profile_find checked the profile name, so this cannot fail */
+  const char *pname = txf_yaml_str(
+      txf_yaml_get(txf_yaml_root(m->project->doc), "profile"));
+  if (!pname || !*pname)
+    pname = m->project->name;
+  char where[300], kp[400];
+  snprintf(where, sizeof where, "%s.outputs.%s", pname, tname);
   m->target_name = txf_xstrdup(tname);
-  const char *t = txf_yaml_str(txf_yaml_get(o, "type"));
-  if (t)
-    type = t;
+  type = txf_profile_type(o);
   if (!strcmp(type, "postgres") || !strcmp(type, "redshift")) {
-    rc = load_pg_output(m, doc, outs, o, tname, err);
+    const txf_yaml_node *outs =
+        txf_yaml_get(txf_yaml_get(txf_yaml_root(doc), pname), "outputs");
+    rc = load_pg_output(m, doc, outs, o, pname, where, err);
     goto done;
   }
-  if (strcmp(type, "duckdb")) {
-    rc = txf_yaml_error(doc, o, err,
-                        "target '%s' has type '%s'; models run on duckdb, "
-                        "postgres and redshift targets",
-                        tname, type);
-    goto done;
-  }
-  const char *p = txf_yaml_str(txf_yaml_get(o, "path"));
+  const txf_yaml_node *p = txf_yaml_get(o, "path");
   if (p) {
-    rc = render_scalar(m, found, p, &path_val, err);
+    snprintf(kp, sizeof kp, "%s.path", where);
+    rc = render_value(m, doc, p, kp, &path_val, err);
+    if (!rc && !*path_val)
+      rc = txf_yaml_error(doc, p, err, "key '%s': the path is empty", kp);
     if (rc)
       goto done;
     if (!strcmp(path_val, ":memory:"))
@@ -1028,19 +1013,24 @@ int models_load_profile(txf_models *m, txf_err *err) {
   }
   const txf_yaml_node *th = txf_yaml_get(o, "threads");
   if (th) {
-    uint64_t v;
-    const char *ts = txf_yaml_str(th);
-    if (!ts || txf_parse_u64(ts, &v) || v == 0 || v > 64) {
-      rc = txf_err_set(err, TXF_ECONFIG,
-                       "%s: target '%s': threads: '%s' is not a number 1..64",
-                       found, tname, ts ? ts : "");
+    /* checked already unless it is a template */
+    snprintf(kp, sizeof kp, "%s.threads", where);
+    uint64_t v = 0;
+    rc = render_value(m, doc, th, kp, &threads_val, err);
+    if (!rc && (txf_parse_u64(threads_val, &v) || v == 0 || v > 64))
+      rc = txf_yaml_error(doc, th, err,
+                          "key '%s': expected an integer 1..64, got '%s'", kp,
+                          threads_val);
+    if (rc)
       goto done;
-    }
     m->threads = (int)v;
   }
-  const char *sc = txf_yaml_str(txf_yaml_get(o, "schema"));
+  const txf_yaml_node *sc = txf_yaml_get(o, "schema");
   if (sc) {
-    rc = render_scalar(m, found, sc, &schema_val, err);
+    snprintf(kp, sizeof kp, "%s.schema", where);
+    rc = render_value(m, doc, sc, kp, &schema_val, err);
+    if (!rc && !*schema_val)
+      rc = txf_yaml_error(doc, sc, err, "key '%s': the schema is empty", kp);
     if (rc)
       goto done;
     m->default_schema = txf_xstrdup(schema_val);
@@ -1052,6 +1042,7 @@ done:
     m->default_schema = txf_xstrdup("main");
   free(path_val);
   free(schema_val);
+  free(threads_val);
   txf_yaml_free(doc);
   for (size_t i = 0; i < nc; i++)
     free(cands[i]);

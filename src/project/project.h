@@ -120,4 +120,27 @@ char *txf_project_data_path(const txf_project *p, const char *rel);
 TXF_MUST_CHECK int txf_project_init(const char *dir, const char *name,
                                     txf_err *err);
 
+/* ---------------------------------------------------------------- profiles */
+
+/* Find the output of profiles.yml DOC that P's commands run on: the profile
+ * named by P's `profile:` (else P's name), its output TARGET (NULL: the
+ * profile's `target:`, else "dev"). The whole profile is checked first:
+ * its keys (target, outputs), every output's keys for its type (duckdb:
+ * path, schema, threads; postgres and redshift: libpq's keys, see
+ * docs/project.md), values that must be scalars, threads 1..64, port
+ * 1..65535, sslmode, a password not written as {{ env_var('NAME') }}
+ * (refused; never echoed). A value containing "{{" is a template, checked
+ * by the caller after rendering. Every error is TXF_ECONFIG with
+ * "FILE:LINE:COL: key 'PROFILE.outputs.NAME.KEY': ..." (an unknown name
+ * names the closest). On success *out is the output (borrowed from DOC)
+ * and *out_name its name (borrowed from DOC or TARGET). */
+TXF_MUST_CHECK int txf_profile_find(const txf_yaml_doc *doc,
+                                    const txf_project *p, const char *target,
+                                    const txf_yaml_node **out,
+                                    const char **out_name, txf_err *err);
+/* An output's type: its `type:`, else "duckdb". */
+const char *txf_profile_type(const txf_yaml_node *o);
+/* 1 when a profiles.yml value S is a template ("{{ env_var('X') }}"). */
+int txf_profile_is_template(const char *s);
+
 #endif /* TXF_PROJECT_H */

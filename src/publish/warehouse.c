@@ -83,45 +83,24 @@ int txf_pg_target_load(txf_pg_target *t, const txf_project *p,
   free(path);
   if (rc)
     return rc;
-  const char *profile = NULL;
-  rc = txf_yaml_get_str(p->doc, txf_yaml_root(p->doc), "profile", p->name,
-                        &profile, err);
-  const txf_yaml_node *prof =
-      rc ? NULL : txf_yaml_get(txf_yaml_root(doc), profile ? profile : "");
-  if (!rc && !prof)
-    rc = txf_err_set(err, TXF_ECONFIG, "%s: no profile '%s'",
-                     txf_yaml_file(doc), profile ? profile : "");
-  if (!rc && !target)
-    rc = txf_yaml_get_str(doc, prof, "target", NULL, &target, err);
+  /* the profile and every output in it are checked there */
   const txf_yaml_node *o = NULL;
-  if (!rc) {
-    o = txf_yaml_path(prof, "outputs");
-    o = o && target ? txf_yaml_get(o, target) : NULL;
-    if (!o)
-      rc = txf_err_set(err, TXF_ECONFIG, "%s: profile '%s' has no output '%s'",
-                       txf_yaml_file(doc), profile, target ? target : "");
-  }
-  const char *type = NULL;
-  if (!rc)
-    rc = txf_yaml_get_str(doc, o, "type", NULL, &type, err);
-  if (!rc && (!type || (strcmp(type, "postgres") && strcmp(type, "redshift"))))
-    rc = txf_yaml_error(doc, o, err,
+  rc = txf_profile_find(doc, p, target, &o, &target, err);
+  const char *type = rc ? NULL : txf_profile_type(o);
+  if (!rc && strcmp(type, "postgres") && strcmp(type, "redshift"))
+    rc = txf_yaml_error(doc, txf_yaml_get(o, "type") ? txf_yaml_get(o, "type")
+                                                      : o,
+                        err,
                         "output '%s': type must be postgres or redshift for "
                         "a warehouse load (got '%s')",
-                        target, type ? type : "");
-  static const char *const known[] = {
-      "type", "host", "port", "user", "password", "dbname", "schema",
-      "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
-      "connect_timeout", "threads", "keepalives_idle", "search_path",
-      "role", "database", NULL};
-  if (!rc)
-    rc = txf_yaml_check_keys(doc, o, known, "output", err);
+                        target, type);
   size_t k = 0;
   for (size_t i = 0; !rc && i < txf_yaml_len(o); i++) {
     const char *key = txf_yaml_str(txf_yaml_key_at(o, i));
     const txf_yaml_node *v = txf_yaml_at(o, i);
     if (!strcmp(key, "type") || !strcmp(key, "threads") ||
-        !strcmp(key, "search_path") || !strcmp(key, "role"))
+        !strcmp(key, "search_path") || !strcmp(key, "role") ||
+        !strcmp(key, "retries"))
       continue;
     if (txf_yaml_kind(v) != TXF_YAML_SCALAR) {
       rc = txf_yaml_error(doc, v, err, "key '%s': expected a value", key);

@@ -101,6 +101,22 @@ test_expect_success 'a bad txnflow.yml names file, line, column and key' '
 	test_grep "did you mean '"'"'timezone'"'"'" err
 '
 
+test_expect_success 'a bad profiles.yml names file, line, column and key' '
+	txnflow init badp &&
+	sed -i "s/^  target: dev/  targt: dev/" badp/profiles.yml &&
+	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_grep "profiles.yml:4:3: unknown key .targt. in profile .badp. (did you mean .target.?)" err &&
+	sed -i "s/^  targt: dev/  target: dev/; s/^      path:/      pth:/" badp/profiles.yml &&
+	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_grep "profiles.yml:8:7: unknown key .pth. in badp.outputs.dev (did you mean .path.?)" err &&
+	sed -i "s/^      pth:/      path:/; s/threads: 2/threads: lots/" badp/profiles.yml &&
+	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_grep "profiles.yml:9:16: key .badp.outputs.dev.threads.: expected an integer 1..64, got .lots." err &&
+	sed -i "s/threads: lots/threads: 2/" badp/profiles.yml &&
+	txnflow -C badp models ls >out &&
+	test_grep stg_transactions out
+'
+
 test_expect_success 'status shows the runs recorded in the metadata database' '
 	test_path_is_file p/data/txnflow.db &&
 	sqlite3 p/data/txnflow.db <<-SQL &&

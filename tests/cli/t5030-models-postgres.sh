@@ -131,7 +131,7 @@ test_expect_success 'the profile: a password in the file is refused, a bad one i
 	test_grep "env_var" err && ! grep hunter2 err &&
 	sed "s/sslmode: disable/sslmod: disable/" p/profiles.yml >bad/profiles.yml &&
 	test_expect_code 1 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
-	test_grep "profiles.yml:[0-9]*:[0-9]*: target .pg.: unknown key .sslmod." err &&
+	test_grep "profiles.yml:[0-9]*:[0-9]*: unknown key .sslmod. in p.outputs.pg (did you mean .sslmode.?)" err &&
 	TXNFLOW_PG_PASSWORD=wrong test_expect_code 1 txnflow -C p models run --target pg 2>err &&
 	test_grep "password authentication failed" err && ! grep wrong err
 '

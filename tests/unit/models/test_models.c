@@ -651,3 +651,107 @@ TEST(models_threads_build_independent_nodes_at_once) {
   free(top2);
   txf_store_close(st);
 }
+
+/* profiles.yml values written as templates are checked once rendered, and
+ * the error points at the value */
+TEST(models_profile_templates_are_checked_after_rendering) {
+  const char *files[] = {
+      "txnflow.yml", base_yml, "profiles.yml",
+      "t:\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n"
+      "      threads: \"{{ env_var('TXF_UNIT_THREADS', '3') }}\"\n",
+      NULL};
+  write_project(files);
+  unsetenv("TXF_UNIT_THREADS");
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  close_proj(&pr);
+  setenv("TXF_UNIT_THREADS", "lots", 1);
+  load_fails(files, "profiles.yml:6:16: key 't.outputs.dev.threads': "
+                    "expected an integer 1..64, got 'lots'");
+  unsetenv("TXF_UNIT_THREADS");
+  const char *unset[] = {
+      "txnflow.yml", base_yml, "profiles.yml",
+      "t:\n  outputs:\n    dev:\n      type: duckdb\n"
+      "      path: \"{{ env_var('TXF_UNIT_NOPE') }}\"\n",
+      NULL};
+  unsetenv("TXF_UNIT_NOPE");
+  load_fails(unset, "profiles.yml:5:13: key 't.outputs.dev.path': "
+                    "environment variable 'TXF_UNIT_NOPE' is not set");
+  const char *syntax[] = {"txnflow.yml", base_yml, "profiles.yml",
+                          "t:\n  outputs:\n    dev:\n      type: duckdb\n"
+                          "      schema: \"{{ env_var( }}\"\n",
+                          NULL};
+  load_fails(syntax, "profiles.yml:5:15: key 't.outputs.dev.schema': ");
+  const char *empty[] = {"txnflow.yml", base_yml, "profiles.yml",
+                         "t:\n  outputs:\n    dev:\n      type: duckdb\n"
+                         "      path: \"{{ env_var('TXF_UNIT_NOPE', '') }}\"\n",
+                         NULL};
+  load_fails(empty, "profiles.yml:5:13: key 't.outputs.dev.path': the path "
+                    "is empty");
+  const char *typo[] = {"txnflow.yml", base_yml, "profiles.yml",
+                        "t:\n  targt: dev\n  outputs:\n    dev: {path: "
+                        "':memory:'}\n",
+                        NULL};
+  load_fails(typo, "profiles.yml:2:3: unknown key 'targt' in profile 't' "
+                   "(did you mean 'target'?)");
+}
+
+/* The models runner's profile loading (lookup, checks, env_var rendering)
+ * on mutations of a valid profiles.yml: loaded or a config error naming
+ * profiles.yml, never a crash (ASan). */
+TEST(models_profile_loader_survives_mutations) {
+  static const char good[] =
+      "t:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+      "      path: \"{{ env_var('TXF_UNIT_FUZZ_DB', ':memory:') }}\"\n"
+      "      schema: main\n      threads: \"{{ env_var('TXF_UNIT_X', '2') "
+      "}}\"\n"
+      "    pg: {type: postgres, host: h, port: 5432, password: \"{{ "
+      "env_var('TXF_UNIT_X', 'pw') }}\", sslmode: disable}\n";
+  const char *files[] = {"txnflow.yml", base_yml, NULL};
+  write_project(files);
+  unsetenv("TXF_UNIT_FUZZ_DB");
+  unsetenv("TXF_UNIT_X");
+  txf_project *p;
+  txf_err err;
+  ASSERT_OK(txf_project_load(&p, unit_tmpdir(), &err), &err);
+  char *data = txf_path_join(unit_tmpdir(), "data");
+  txf_models_opts o = {.data_dir = data, .home = unit_tmpdir()};
+  size_t n = sizeof good - 1;
+  char buf[sizeof good + 64];
+  uint64_t x = 0x853c49e6748fea9bu;
+  static const char specials[] = ":-[]{}'\"%#,\n (){}|";
+  int loaded = 0, rejected = 0;
+  for (int iter = 0; iter < 600; iter++) {
+    memcpy(buf, good, n);
+    size_t len = n;
+    for (int e = 0; e < 1 + iter % 3; e++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size_t pos = (size_t)(x % len);
+      if ((x >> 32) % 3 == 0)
+        buf[pos] = specials[(x >> 40) % (sizeof specials - 1)];
+      else if ((x >> 32) % 3 == 1)
+        len = pos ? pos : 1;
+      else
+        buf[pos] = (char)(x >> 48);
+    }
+    FILE *f = fopen(unit_path("profiles.yml"), "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    o.target = iter % 2 ? "pg" : NULL;
+    txf_models *m = NULL;
+    int rc = txf_models_load(&m, p, &o, &err);
+    if (!rc) {
+      loaded++;
+      txf_models_free(m);
+    } else {
+      if (rc != TXF_ECONFIG)
+        unit_fail(__FILE__, __LINE__, "rc %d: %s", rc, err.msg);
+      ASSERT_CONTAINS(err.msg, "yml:");
+      rejected++;
+    }
+  }
+  txf_project_free(p);
+  free(data);
+  ASSERT(loaded > 0 && rejected > 0);
+}

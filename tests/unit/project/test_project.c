@@ -105,38 +105,49 @@ TEST(project_init_scaffolds_a_loadable_project) {
   ASSERT(txf_project_init(dir, NULL, &err) == TXF_EEXIST);
 }
 
+/* Copy GOOD (N bytes) into BUF (N + 64 bytes) with 1-4 random edits
+ * (xorshift state *X): special characters, random bytes, truncation,
+ * insertion. Returns the new length. */
+static size_t mutate(char *buf, const char *good, size_t n, int iter,
+                     uint64_t *xp) {
+  static const char specials[] = ":-[]{}&*!|>'\"%@`#,?\n\t \\";
+  uint64_t x = *xp;
+  memcpy(buf, good, n);
+  size_t len = n;
+  int edits = 1 + iter % 4;
+  for (int e = 0; e < edits; e++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t pos = (size_t)(x % len);
+    switch ((x >> 32) % 4) {
+    case 0:
+      buf[pos] = specials[(x >> 40) % (sizeof specials - 1)];
+      break;
+    case 1:
+      buf[pos] = (char)(x >> 48);
+      break;
+    case 2:
+      len = pos ? pos : 1; /* truncate */
+      break;
+    default:
+      memmove(buf + pos + 1, buf + pos, len - pos);
+      buf[pos] = specials[(x >> 40) % (sizeof specials - 1)];
+      len++;
+      break;
+    }
+  }
+  *xp = x;
+  return len;
+}
+
 /* Mutate a valid file thousands of ways; the loader must either load it or
  * return a config error, never crash (this runs under ASan/UBSan). */
 TEST(project_loader_survives_mutations) {
   size_t n = sizeof good_yml - 1;
   char *buf = malloc(n + 64);
   uint64_t x = 0x9e3779b97f4a7c15u;
-  const char specials[] = ":-[]{}&*!|>'\"%@`#,?\n\t \\";
   int loaded = 0, rejected = 0;
   for (int iter = 0; iter < 3000; iter++) {
-    memcpy(buf, good_yml, n);
-    size_t len = n;
-    int edits = 1 + iter % 4;
-    for (int e = 0; e < edits; e++) {
-      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      size_t pos = (size_t)(x % len);
-      switch ((x >> 32) % 4) {
-      case 0:
-        buf[pos] = specials[(x >> 40) % (sizeof specials - 1)];
-        break;
-      case 1:
-        buf[pos] = (char)(x >> 48);
-        break;
-      case 2:
-        len = pos ? pos : 1; /* truncate */
-        break;
-      default:
-        memmove(buf + pos + 1, buf + pos, len - pos);
-        buf[pos] = specials[(x >> 40) % (sizeof specials - 1)];
-        len++;
-        break;
-      }
-    }
+    size_t len = mutate(buf, good_yml, n, iter, &x);
     FILE *f = fopen(unit_path("txnflow.yml"), "wb");
     fwrite(buf, 1, len, f);
     fclose(f);
@@ -155,4 +166,205 @@ TEST(project_loader_survives_mutations) {
   }
   free(buf);
   ASSERT(loaded > 0 && rejected > 0);
+}
+
+/* ---- profiles.yml */
+
+static const char good_profiles[] =
+    "t:\n"
+    "  target: dev\n"
+    "  outputs:\n"
+    "    dev:\n"
+    "      type: duckdb\n"
+    "      path: data/warehouse.duckdb\n"
+    "      schema: main\n"
+    "      threads: 2\n"
+    "    pg:\n"
+    "      type: postgres\n"
+    "      host: 127.0.0.1\n"
+    "      port: 5432\n"
+    "      user: txnflow\n"
+    "      password: \"{{ env_var('TXNFLOW_PG_PASSWORD') }}\"\n"
+    "      dbname: txnflow\n"
+    "      schema: analytics\n"
+    "      sslmode: verify-full\n"
+    "    rs: {type: redshift, host: h, port: \"{{ env_var('RS_PORT') }}\", "
+    "threads: 4, connect_timeout: 10}\n";
+
+/* Load txnflow.yml YML and profiles.yml PROF, find output TARGET; returns
+ * the rc with ERR set. *NAME gets the output's name (copied to BUF). */
+static int find_output(const char *yml, const char *prof, const char *target,
+                       char *name, size_t cap, txf_err *err) {
+  unit_write_file(unit_path("txnflow.yml"), yml);
+  unit_write_file(unit_path("profiles.yml"), prof);
+  txf_err_clear(err);
+  txf_project *p = NULL;
+  int rc = txf_project_load(&p, unit_tmpdir(), err);
+  if (rc)
+    unit_fail(__FILE__, __LINE__, "txnflow.yml: %s", err->msg);
+  txf_yaml_doc *doc = NULL;
+  rc = txf_yaml_load_file(&doc, unit_path("profiles.yml"), err);
+  const txf_yaml_node *o = NULL;
+  const char *n = NULL;
+  if (!rc)
+    rc = txf_profile_find(doc, p, target, &o, &n, err);
+  if (!rc)
+    snprintf(name, cap, "%s/%s", n, txf_profile_type(o));
+  txf_yaml_free(doc);
+  txf_project_free(p);
+  return rc;
+}
+
+static void profile_error(const char *prof, const char *want) {
+  txf_err err;
+  char name[64];
+  int rc = find_output("name: t\n", prof, NULL, name, sizeof name, &err);
+  if (rc != TXF_ECONFIG)
+    unit_fail(__FILE__, __LINE__, "want config error '%s', got %d: %s", want,
+              rc, err.msg);
+  ASSERT_CONTAINS(err.msg, "profiles.yml:");
+  ASSERT_CONTAINS(err.msg, want);
+}
+
+TEST(profile_find_picks_the_target) {
+  txf_err err;
+  char name[64];
+  ASSERT_OK(find_output("name: t\n", good_profiles, NULL, name, sizeof name,
+                        &err),
+            &err);
+  ASSERT_EQ_STR(name, "dev/duckdb");
+  ASSERT_OK(find_output("name: t\n", good_profiles, "pg", name, sizeof name,
+                        &err),
+            &err);
+  ASSERT_EQ_STR(name, "pg/postgres");
+  ASSERT_OK(find_output("name: x\nprofile: t\n", good_profiles, "rs", name,
+                        sizeof name, &err),
+            &err);
+  ASSERT_EQ_STR(name, "rs/redshift");
+  /* no target: and no type: mean dev and duckdb; dbt's top-level config:
+   * is not a profile */
+  ASSERT_OK(find_output("name: t\n",
+                        "config: {send_anonymous_usage_stats: false}\n"
+                        "t:\n  outputs:\n    dev: {path: a.duckdb}\n",
+                        NULL, name, sizeof name, &err),
+            &err);
+  ASSERT_EQ_STR(name, "dev/duckdb");
+}
+
+TEST(profile_errors_name_file_line_and_key) {
+  profile_error("t:\n  targt: dev\n  outputs:\n    dev: {type: duckdb}\n",
+                "profiles.yml:2:3: unknown key 'targt' in profile 't' (did "
+                "you mean 'target'?)");
+  profile_error("t:\n  outputs:\n    dev:\n      type: duckdb\n"
+                "      pth: /tmp/x.duckdb\n",
+                "profiles.yml:5:7: unknown key 'pth' in t.outputs.dev (did "
+                "you mean 'path'?)");
+  profile_error("t:\n  outputs:\n    dev:\n      path: [a]\n",
+                ":4:13: key 't.outputs.dev.path': expected a value, got a "
+                "list");
+  profile_error("t:\n  outputs:\n    dev:\n      path:\n",
+                ":4:7: key 't.outputs.dev.path': expected a value, got "
+                "nothing");
+  profile_error("t:\n  target: dev\n  outputs: 3\n",
+                ":3:12: key 't.outputs': expected a map of outputs");
+  profile_error("t:\n  target: dev\n", ":1:1: profile 't': missing key "
+                                       "'outputs'");
+  profile_error("t:\n  outputs:\n    dev:\n      threads: lots\n",
+                ":4:16: key 't.outputs.dev.threads': expected an integer "
+                "1..64, got 'lots'");
+  profile_error("t:\n  outputs:\n    dev: {threads: 0}\n",
+                "key 't.outputs.dev.threads': expected an integer 1..64, got "
+                "'0'");
+  profile_error("t:\n  target: prd\n  outputs:\n    prod: {type: duckdb}\n",
+                ":2:11: key 't.target': profile 't' has no target 'prd' (did "
+                "you mean 'prod'?)");
+  profile_error("other:\n  outputs: {dev: {}}\n",
+                "profiles.yml:1:1: no profile 't' at the top level");
+  profile_error("t:\n", ":1:1: key 't': expected a map (target, outputs), "
+                        "got nothing");
+  profile_error("- t\n", ":1:1: expected a map of profiles");
+  profile_error("t:\n  outputs:\n    dev:\n",
+                ":3:5: key 't.outputs.dev': expected a map");
+  profile_error("t:\n  outputs:\n    dev: {type: duckbd}\n",
+                ":3:17: key 't.outputs.dev.type': expected duckdb, postgres "
+                "or redshift, got 'duckbd' (did you mean 'duckdb'?)");
+  /* postgres and redshift keys */
+  profile_error("t:\n  outputs:\n    dev: {type: postgres, sslmod: require}\n",
+                ":3:27: unknown key 'sslmod' in t.outputs.dev (did you mean "
+                "'sslmode'?)");
+  profile_error("t:\n  outputs:\n    dev: {type: postgres, sslmode: verify}\n",
+                "key 't.outputs.dev.sslmode': expected disable, allow, "
+                "prefer, require, verify-ca or verify-full, got 'verify'");
+  profile_error("t:\n  outputs:\n    dev: {type: redshift, port: 54321x}\n",
+                ":3:33: key 't.outputs.dev.port': expected an integer "
+                "1..65535, got '54321x'");
+  profile_error("t:\n  outputs:\n    dev: {type: redshift, host: [a, b]}\n",
+                "key 't.outputs.dev.host': expected a value, got a list");
+  profile_error("t:\n  outputs:\n    dev: {type: postgres, dbname: a, "
+                "database: b}\n",
+                "key 't.outputs.dev.database': 'database' and 'dbname' are "
+                "the same setting");
+  profile_error("t:\n  outputs:\n    dev: {type: postgres, path: x}\n",
+                "unknown key 'path' in t.outputs.dev");
+  profile_error("t:\n  outputs:\n    dev: {type: duckdb, host: x}\n",
+                "unknown key 'host' in t.outputs.dev");
+  /* a password in the file is refused in any output, and never echoed */
+  txf_err err;
+  char name[64];
+  ASSERT(find_output("name: t\n",
+                     "t:\n  outputs:\n    dev: {type: duckdb}\n"
+                     "    pg: {type: postgres, password: hunter2}\n",
+                     NULL, name, sizeof name, &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, ":4:36: key 't.outputs.pg.password': write {{ "
+                           "env_var('NAME') }}");
+  ASSERT(strstr(err.msg, "hunter2") == NULL);
+  /* --target names the closest output */
+  ASSERT(find_output("name: t\n", good_profiles, "pgg", name, sizeof name,
+                     &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, ":3:3: key 't.outputs': profile 't' has no target "
+                           "'pgg' (did you mean 'pg'?)");
+  /* profile: in txnflow.yml names one that is not there: the error points
+   * at txnflow.yml */
+  ASSERT(find_output("name: t\nprofile: tt\n", good_profiles, NULL, name,
+                     sizeof name, &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "txnflow.yml:2:10: key 'profile': ");
+  ASSERT_CONTAINS(err.msg, "profiles.yml has no profile 'tt' (did you mean "
+                           "'t'?)");
+}
+
+/* The profiles.yml checker on thousands of mutations of a valid file: an
+ * output or a config error with the file's name, never a crash (ASan). */
+TEST(profile_loader_survives_mutations) {
+  unit_write_file(unit_path("txnflow.yml"), "name: t\n");
+  txf_project *p = NULL;
+  txf_err err;
+  ASSERT_OK(txf_project_load(&p, unit_tmpdir(), &err), &err);
+  size_t n = sizeof good_profiles - 1;
+  char *buf = malloc(n + 64);
+  uint64_t x = 0x2545f4914f6cdd1du;
+  int found = 0, rejected = 0;
+  for (int iter = 0; iter < 3000; iter++) {
+    size_t len = mutate(buf, good_profiles, n, iter, &x);
+    txf_yaml_doc *doc = NULL;
+    int rc = txf_yaml_load_string(&doc, "profiles.yml", buf, len, &err);
+    const txf_yaml_node *o = NULL;
+    const char *name = NULL;
+    if (!rc)
+      rc = txf_profile_find(doc, p, iter % 2 ? "pg" : NULL, &o, &name, &err);
+    if (rc == 0) {
+      ASSERT(o && name && txf_yaml_get(txf_yaml_get(txf_yaml_path(
+                               txf_yaml_root(doc), "t.outputs"),
+                           name), "type") == txf_yaml_get(o, "type"));
+      found++;
+    } else {
+      if (rc != TXF_ECONFIG)
+        unit_fail(__FILE__, __LINE__, "rc %d: %s", rc, err.msg);
+      ASSERT_CONTAINS(err.msg, "yml:");
+      rejected++;
+    }
+    txf_yaml_free(doc);
+  }
+  free(buf);
+  txf_project_free(p);
+  ASSERT(found > 0 && rejected > 0);
 }

@@ -1,0 +1,262 @@
+/* Checking profiles.yml: the profile a project uses, every output in it,
+ * every key of each output for its type. The models runner and the
+ * warehouse load both go through here, so a typo gets the same
+ * "profiles.yml:7:7: unknown key 'pth' in t.outputs.dev (did you mean
+ * 'path'?)" whichever command reads the file first. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project/project.h"
+
+/* What txnflow reads from a duckdb output. dbt-duckdb knows more
+ * (extensions, settings, attach, ...); we would ignore them, and a key we
+ * ignore looks like one we honour, so they are errors. */
+static const char *const duckdb_keys[] = {"type", "path", "schema", "threads",
+                                          NULL};
+
+/* libpq's keywords we pass through (`database` is dbt's other spelling of
+ * dbname), and dbt-postgres keys that are accepted and ignored: threads
+ * (postgres targets build one at a time, docs/models.md), search_path,
+ * role, retries. */
+static const char *const pg_keys[] = {
+    "type", "host", "port", "user", "password", "dbname", "database",
+    "schema", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+    "connect_timeout", "keepalives_idle", "threads", "search_path", "role",
+    "retries", NULL};
+
+static const char *const types[] = {"duckdb", "postgres", "redshift"};
+
+static const char *const sslmodes[] = {"disable", "allow", "prefer",
+                                       "require", "verify-ca", "verify-full"};
+
+static const char *const profile_keys[] = {"target", "outputs", NULL};
+
+/* The key node of KEY in map N (for pointing at a section's name). */
+static const txf_yaml_node *key_of(const txf_yaml_node *n, const char *key) {
+  for (size_t i = 0; i < txf_yaml_len(n); i++)
+    if (!strcmp(txf_yaml_str(txf_yaml_key_at(n, i)), key))
+      return txf_yaml_key_at(n, i);
+  return NULL;
+}
+
+int txf_profile_is_template(const char *s) {
+  return s && strstr(s, "{{") != NULL;
+}
+
+static const char *kind_word(const txf_yaml_node *n) {
+  return txf_yaml_kind(n) == TXF_YAML_MAP   ? "a map"
+         : txf_yaml_kind(n) == TXF_YAML_SEQ ? "a list"
+                                            : "a scalar";
+}
+
+/* Integer key K (path KP) in LO..HI, unless it is a template. */
+static int check_int(const txf_yaml_doc *doc, const txf_yaml_node *v,
+                     const char *kp, int64_t lo, int64_t hi, txf_err *err) {
+  const char *s = txf_yaml_str(v);
+  int64_t x;
+  if (txf_profile_is_template(s))
+    return 0;
+  if (txf_parse_i64(s, &x) != 0 || x < lo || x > hi)
+    return txf_yaml_error(doc, v, err,
+                          "key '%s': expected an integer %lld..%lld, got '%s'",
+                          kp, (long long)lo, (long long)hi, s);
+  return 0;
+}
+
+/* Output NAME (node O) of profile PNAME: its keys for its type and the
+ * values that can be checked before env_var() is rendered. */
+static int check_output(const txf_yaml_doc *doc, const char *pname,
+                        const txf_yaml_node *name, const txf_yaml_node *o,
+                        txf_err *err) {
+  char where[300], kp[400];
+  snprintf(where, sizeof where, "%s.outputs.%s", pname, txf_yaml_str(name));
+  if (txf_yaml_kind(o) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, txf_yaml_is_null(o) ? name : o, err,
+                          "key '%s': expected a map (type, path, ...), got "
+                          "%s",
+                          where, txf_yaml_is_null(o) ? "nothing" : kind_word(o));
+  const txf_yaml_node *tn = txf_yaml_get(o, "type");
+  const char *type = "duckdb"; /* txnflow's default; dbt requires it */
+  if (tn) {
+    type = txf_yaml_str(tn);
+    size_t i = 0;
+    while (type && i < TXF_ARRAY_LEN(types) && strcmp(type, types[i]))
+      i++;
+    if (!type || i == TXF_ARRAY_LEN(types)) {
+      const char *c = type ? txf_str_closest(type, types, TXF_ARRAY_LEN(types))
+                           : NULL;
+      return txf_yaml_error(doc, tn, err,
+                            "key '%s.type': expected duckdb, postgres or "
+                            "redshift, got '%s'%s%s%s",
+                            where, type ? type : kind_word(tn),
+                            c ? " (did you mean '" : "", c ? c : "",
+                            c ? "'?)" : "");
+    }
+  }
+  int is_duck = !strcmp(type, "duckdb");
+  int rc = txf_yaml_check_keys(doc, o, is_duck ? duckdb_keys : pg_keys, where,
+                               err);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < txf_yaml_len(o); i++) {
+    const char *k = txf_yaml_str(txf_yaml_key_at(o, i));
+    const txf_yaml_node *v = txf_yaml_at(o, i);
+    snprintf(kp, sizeof kp, "%s.%s", where, k);
+    if (txf_yaml_kind(v) != TXF_YAML_SCALAR)
+      return txf_yaml_error(doc, v, err, "key '%s': expected a value, got %s",
+                            kp, kind_word(v));
+    const char *s = txf_yaml_str(v);
+    if (txf_yaml_is_null(v) || !*s)
+      return txf_yaml_error(doc, txf_yaml_key_at(o, i), err,
+                            "key '%s': expected a value, got nothing", kp);
+    if (!strcmp(k, "threads"))
+      rc = check_int(doc, v, kp, 1, 64, err);
+    else if (!strcmp(k, "port"))
+      rc = check_int(doc, v, kp, 1, 65535, err);
+    else if (!strcmp(k, "connect_timeout") || !strcmp(k, "keepalives_idle") ||
+             !strcmp(k, "retries"))
+      rc = check_int(doc, v, kp, 0, 1000000, err);
+    else if (!strcmp(k, "sslmode") && !txf_profile_is_template(s)) {
+      size_t j = 0;
+      while (j < TXF_ARRAY_LEN(sslmodes) && strcmp(s, sslmodes[j]))
+        j++;
+      if (j == TXF_ARRAY_LEN(sslmodes)) {
+        const char *c = txf_str_closest(s, sslmodes, TXF_ARRAY_LEN(sslmodes));
+        rc = txf_yaml_error(doc, v, err,
+                            "key '%s': expected disable, allow, prefer, "
+                            "require, verify-ca or verify-full, got '%s'%s%s%s",
+                            kp, s, c ? " (did you mean '" : "", c ? c : "",
+                            c ? "'?)" : "");
+      }
+    } else if (!strcmp(k, "password") &&
+               !(txf_profile_is_template(s) && strstr(s, "env_var("))) {
+      /* never echo the value */
+      rc = txf_yaml_error(doc, v, err,
+                          "key '%s': write {{ env_var('NAME') }}; a password "
+                          "in the file is refused",
+                          kp);
+    } else if (!strcmp(k, "database") && txf_yaml_get(o, "dbname")) {
+      rc = txf_yaml_error(doc, txf_yaml_key_at(o, i), err,
+                          "key '%s': 'database' and 'dbname' are the same "
+                          "setting; keep one",
+                          kp);
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int txf_profile_find(const txf_yaml_doc *doc, const txf_project *p,
+                     const char *target, const txf_yaml_node **out,
+                     const char **out_name, txf_err *err) {
+  *out = NULL;
+  *out_name = NULL;
+  const txf_yaml_node *root = txf_yaml_root(doc);
+  if (txf_yaml_kind(root) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, root, err,
+                          "expected a map of profiles (PROFILE: {target, "
+                          "outputs}), got %s",
+                          kind_word(root));
+  /* the profile: txnflow.yml's `profile:`, else the project's name */
+  const txf_yaml_node *pkey = txf_yaml_get(txf_yaml_root(p->doc), "profile");
+  const char *pname = p->name;
+  if (pkey && !txf_yaml_is_null(pkey)) {
+    pname = txf_yaml_str(pkey);
+    if (!pname || !*pname)
+      return txf_yaml_error(p->doc, pkey, err,
+                            "key 'profile': expected a profile name, got %s",
+                            pname ? "nothing" : kind_word(pkey));
+  } else {
+    pkey = NULL;
+  }
+  const txf_yaml_node *prof = txf_yaml_get(root, pname);
+  if (!prof) {
+    const char *names[64];
+    size_t nn = 0;
+    for (size_t i = 0; i < txf_yaml_len(root) && nn < 64; i++)
+      if (strcmp(txf_yaml_str(txf_yaml_key_at(root, i)), "config"))
+        names[nn++] = txf_yaml_str(txf_yaml_key_at(root, i));
+    const char *c = txf_str_closest(pname, names, nn);
+    char hint[200] = "";
+    if (c)
+      snprintf(hint, sizeof hint, " (did you mean '%s'?)", c);
+    if (pkey)
+      return txf_yaml_error(p->doc, pkey, err,
+                            "key 'profile': %s has no profile '%s'%s",
+                            txf_yaml_file(doc), pname, hint);
+    return txf_yaml_error(doc, root, err,
+                          "no profile '%s' at the top level (the project's "
+                          "name; 'profile:' in %s picks another)%s",
+                          pname, p->config_path, hint);
+  }
+  char where[300];
+  snprintf(where, sizeof where, "profile '%s'", pname);
+  if (txf_yaml_kind(prof) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, txf_yaml_is_null(prof) ? key_of(root, pname)
+                                                      : prof,
+                          err,
+                          "key '%s': expected a map (target, outputs), got %s",
+                          pname, txf_yaml_is_null(prof) ? "nothing"
+                                                        : kind_word(prof));
+  int rc = txf_yaml_check_keys(doc, prof, profile_keys, where, err);
+  if (rc)
+    return rc;
+  const txf_yaml_node *outs = txf_yaml_get(prof, "outputs");
+  if (!outs)
+    return txf_yaml_error(doc, key_of(root, pname), err,
+                          "%s: missing key 'outputs' (a map of outputs, "
+                          "each with a type)",
+                          where);
+  if (txf_yaml_kind(outs) != TXF_YAML_MAP || txf_yaml_len(outs) == 0)
+    return txf_yaml_error(doc, outs, err,
+                          "key '%s.outputs': expected a map of outputs "
+                          "(NAME: {type: duckdb, ...}), got %s",
+                          pname,
+                          txf_yaml_kind(outs) == TXF_YAML_MAP ||
+                                  txf_yaml_is_null(outs)
+                              ? "nothing"
+                              : kind_word(outs));
+  for (size_t i = 0; i < txf_yaml_len(outs); i++) {
+    rc = check_output(doc, pname, txf_yaml_key_at(outs, i),
+                      txf_yaml_at(outs, i), err);
+    if (rc)
+      return rc;
+  }
+  const txf_yaml_node *tnode = txf_yaml_get(prof, "target");
+  if (!target && tnode && !txf_yaml_is_null(tnode)) {
+    target = txf_yaml_str(tnode);
+    if (!target || !*target)
+      return txf_yaml_error(doc, tnode, err,
+                            "key '%s.target': expected an output name, got "
+                            "%s",
+                            pname, target ? "nothing" : kind_word(tnode));
+  } else {
+    tnode = NULL; /* --target, or the default */
+  }
+  if (!target)
+    target = "dev";
+  const txf_yaml_node *o = txf_yaml_get(outs, target);
+  if (!o) {
+    const char *names[64];
+    size_t nn = 0;
+    for (size_t i = 0; i < txf_yaml_len(outs) && nn < 64; i++)
+      names[nn++] = txf_yaml_str(txf_yaml_key_at(outs, i));
+    const char *c = txf_str_closest(target, names, nn);
+    char hint[200] = "";
+    if (c)
+      snprintf(hint, sizeof hint, " (did you mean '%s'?)", c);
+    return txf_yaml_error(doc, tnode ? tnode : key_of(prof, "outputs"), err,
+                          "key '%s.%s': profile '%s' has no target '%s'%s",
+                          pname, tnode ? "target" : "outputs", pname, target,
+                          hint);
+  }
+  *out = o;
+  *out_name = target;
+  return 0;
+}
+
+const char *txf_profile_type(const txf_yaml_node *o) {
+  const char *t = txf_yaml_str(txf_yaml_get(o, "type"));
+  return t ? t : "duckdb";
+}
