@@ -38,7 +38,9 @@ static void print_usage(FILE *out) {
   fputs(usage, out);
   for (size_t i = 0; i < TXF_ARRAY_LEN(commands); i++)
     fprintf(out, "  %-12s  %s\n", commands[i]->name, commands[i]->summary);
-  fputs("\nExit status: 0 success, 1 failure, 2 usage error.\n"
+  fputs("\nEnvironment: TXNFLOW_LOG_LEVEL=error|warn|info|debug (default "
+        "info);\nall variables: docs/project.md.\n"
+        "\nExit status: 0 success, 1 failure, 2 usage error.\n"
         "Start with: txnflow init myproject && cd myproject && "
         "txnflow demo\n",
         out);
@@ -66,9 +68,12 @@ static int unknown_command(const char *name) {
   return TXF_EXIT_USAGE;
 }
 
+/* TXNFLOW_LOG_LEVEL: error, warn, info (default) or debug. Task children
+ * inherit it. (TXNFLOW_LOG is something else: the orchestrator sets it to
+ * the attempt's log file for task commands and alerts.) -1 when unknown. */
 static int log_level_from_env(void) {
-  const char *s = getenv("TXNFLOW_LOG");
-  if (!s)
+  const char *s = getenv("TXNFLOW_LOG_LEVEL");
+  if (!s || !*s || !strcmp(s, "info"))
     return TXF_LOG_INFO;
   if (!strcmp(s, "error"))
     return TXF_LOG_ERROR;
@@ -76,7 +81,7 @@ static int log_level_from_env(void) {
     return TXF_LOG_WARN;
   if (!strcmp(s, "debug"))
     return TXF_LOG_DEBUG;
-  return TXF_LOG_INFO;
+  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -130,6 +135,14 @@ int main(int argc, char **argv) {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   ctx.exe = txf_xstrdup(n > 0 ? (buf[n] = '\0', buf) : argv[0]);
   ctx.log.level = log_level_from_env();
+  if (ctx.log.level < 0) {
+    fprintf(stderr, "txnflow: TXNFLOW_LOG_LEVEL='%s' is not one of error, "
+                    "warn, info, debug\n",
+            getenv("TXNFLOW_LOG_LEVEL"));
+    free(ctx.cwd);
+    free(ctx.exe);
+    return TXF_EXIT_USAGE;
+  }
   ctx.log.out = stderr;
   ctx.stdout_tty = isatty(STDOUT_FILENO);
   ctx.stderr_tty = isatty(STDERR_FILENO);

@@ -111,6 +111,12 @@ int txf_cli_getopt(const char *cmd, int argc, char **argv,
   for (const struct option *o = longopts; o && o->name && n < 64; o++, n++) {
     snprintf(bufs[n], sizeof bufs[n], "--%s", o->name);
     cands[n] = bufs[n];
+    /* getopt says '?' for "--json=1" when --json takes no value */
+    if (word[0] == '-' && word[1] == '-' && strchr(word, '=') &&
+        o->has_arg == no_argument && !strcmp(name, bufs[n])) {
+      txf_cli_usage_error(cmd, "option '%s' does not take a value", name);
+      return '?';
+    }
   }
   const char *close = txf_str_closest(name, cands, n);
   if (close)
@@ -119,6 +125,16 @@ int txf_cli_getopt(const char *cmd, int argc, char **argv,
   else
     txf_cli_usage_error(cmd, "unknown option '%s'", name);
   return '?';
+}
+
+int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
+                               const char *const *subs, size_t n) {
+  const char *close = txf_str_closest(sub, subs, n);
+  if (close)
+    return txf_cli_usage_error(cmd, "unknown subcommand '%s' (did you mean "
+                                    "'%s'?)",
+                               sub, close);
+  return txf_cli_usage_error(cmd, "unknown subcommand '%s'", sub);
 }
 
 int txf_cli_parse_date(const char *cmd, const char *opt, const char *s,

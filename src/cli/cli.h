@@ -19,7 +19,7 @@ typedef struct txf_ctx {
   const char *prog;     /* "txnflow" */
   char *cwd;            /* absolute working directory (after -C) */
   char *exe;            /* absolute path of this binary, to spawn tasks */
-  txf_logger log;       /* stderr, level from TXNFLOW_LOG (default info) */
+  txf_logger log;       /* stderr, level from TXNFLOW_LOG_LEVEL (default info) */
   int stdout_tty;       /* human output may use color */
   int stderr_tty;
   int64_t pinned_now_us; /* TXNFLOW_NOW, for tests; 0 = real clock */
@@ -67,6 +67,10 @@ int txf_cli_usage_error(const char *cmd, const char *fmt, ...)
  * with ':'. Options may come after operands. */
 int txf_cli_getopt(const char *cmd, int argc, char **argv,
                    const char *shortopts, const struct option *longopts);
+/* Print "unknown subcommand 'SUB' (did you mean 'X'?)" for command CMD
+ * whose subcommands are SUBS[0..N-1]; return TXF_EXIT_USAGE. */
+int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
+                               const char *const *subs, size_t n);
 /* Reset getopt before parsing a new argv. */
 void txf_cli_getopt_reset(void);
 

@@ -8,7 +8,7 @@ TXF_COMMAND(backfill, "run the DAG for every date in a range");
 
 static const char usage[] =
     "usage: txnflow backfill --from D1 --to D2 [--parallel N] "
-    "[--from-scratch]\n"
+    "[--from-scratch] [--json]\n"
     "\n"
     "Run the DAG of every logical date from D1 to D2 (inclusive). Dates\n"
     "that already succeeded are skipped, failed or interrupted ones resume\n"
@@ -28,6 +28,10 @@ static const char usage[] =
     "  --parallel N      task slots (default 2); 1: strictly one date after\n"
     "                    the other, one models build per date\n"
     "  --from-scratch    rerun every task of every date\n"
+    "  --json            print a JSON summary on stdout instead: counts,\n"
+    "                    elapsed time, and each date's run (run id, state,\n"
+    "                    each task's state, attempts and durations) as in\n"
+    "                    'txnflow status --json', oldest date first\n"
     "  -h, --help        show this help\n"
     "\n"
     "Exit status: 0 when every date succeeded, 1 otherwise.\n"
@@ -39,22 +43,30 @@ int cmd_backfill(int argc, char **argv, txf_ctx *ctx) {
   txf_orch_args a;
   int ec = txf_orch_cli_parse("backfill", argc, argv, usage,
                               TXF_ORCH_OPT_RANGE | TXF_ORCH_OPT_PARALLEL |
-                                  TXF_ORCH_OPT_FROM_SCRATCH,
+                                  TXF_ORCH_OPT_FROM_SCRATCH |
+                                  TXF_ORCH_OPT_JSON,
                               &a);
   if (ec >= 0)
     return ec;
   txf_orch_summary sum;
   int64_t elapsed_us;
-  ec = txf_orch_cli_execute(ctx, "backfill", &a, &sum, &elapsed_us);
+  json_t *runs = a.json ? json_array() : NULL;
+  ec = txf_orch_cli_execute(ctx, "backfill", &a, &sum, &elapsed_us, runs);
   size_t n = a.n_dates;
-  free(a.dates);
-  if (ec != TXF_EXIT_OK && !sum.interrupted && !sum.n_failed)
+  if (ec != TXF_EXIT_OK && !sum.interrupted && !sum.n_failed) {
+    json_decref(runs);
+    free(a.dates);
     return ec; /* an error, already printed */
+  }
   char d[32];
-  printf("backfill: %zu date(s): %d succeeded, %d already done, %d failed "
-         "in %s\n",
-         n, sum.n_success, sum.n_skipped, sum.n_failed,
-         txf_duration_format(elapsed_us, d));
+  if (a.json)
+    txf_orch_cli_print_json(&a, &sum, elapsed_us, runs);
+  else
+    printf("backfill: %zu date(s): %d succeeded, %d already done, %d failed "
+           "in %s\n",
+           n, sum.n_success, sum.n_skipped, sum.n_failed,
+           txf_duration_format(elapsed_us, d));
+  free(a.dates);
   if (sum.interrupted)
     fprintf(stderr, "txnflow backfill: interrupted; run it again to resume\n");
   else if (sum.n_failed)

@@ -13,6 +13,9 @@ int cmd_help(int argc, char **argv, txf_ctx *ctx) {
           "Show the help of COMMAND (the same as 'txnflow COMMAND --help').\n"
           "'txnflow --help' lists the commands.\n"
           "\n"
+          "Options:\n"
+          "  -h, --help    show this help\n"
+          "\n"
           "Example:\n"
           "  txnflow help clean\n",
           stdout);

@@ -6,31 +6,41 @@
 TXF_COMMAND(init, "scaffold a new project in DIR");
 
 static const char usage[] =
-    "usage: txnflow init [--name NAME] DIR\n"
+    "usage: txnflow init [--name NAME] [--empty] DIR\n"
     "\n"
     "Create a txnflow project in DIR (which must not exist or be empty):\n"
     "txnflow.yml (name, time zone, data dir, feed, schedule, SLA),\n"
-    "profiles.yml (an embedded DuckDB target), models/, seeds/, tests/,\n"
-    "macros/. The project is written aside and renamed into place, so it\n"
-    "appears whole or not at all.\n"
+    "profiles.yml (an embedded DuckDB target), and the default analytics\n"
+    "project, ready to run: models/ (9 models: staging, core, marts),\n"
+    "seeds/ (MCC codes, FX rates), tests/ (4 singular tests) and macros/\n"
+    "(docs/analytics.md). --empty leaves those four folders empty. The\n"
+    "project is written aside and renamed into place, so it appears whole\n"
+    "or not at all.\n"
     "\n"
     "Options:\n"
     "  --name NAME   project and profile name (default: DIR's name)\n"
+    "  --empty       only txnflow.yml and profiles.yml; empty models/,\n"
+    "                seeds/, tests/, macros/ for your own\n"
     "  -h, --help    show this help\n"
     "\n"
     "Example:\n"
-    "  txnflow init cards && cd cards && txnflow status\n";
+    "  txnflow init cards && cd cards && txnflow demo\n"
+    "  txnflow init --empty mine\n";
 
 int cmd_init(int argc, char **argv, txf_ctx *ctx) {
   static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                       {"empty", no_argument, 0, 'e'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *name = NULL;
-  int c;
+  int empty = 0, c;
   while ((c = txf_cli_getopt("init", argc, argv, ":h", opts)) != -1) {
     switch (c) {
     case 'n':
       name = optarg;
+      break;
+    case 'e':
+      empty = 1;
       break;
     case 'h':
       return txf_cli_help(usage);
@@ -45,7 +55,7 @@ int cmd_init(int argc, char **argv, txf_ctx *ctx) {
   char *dir = txf_path_abs(ctx->cwd, argv[optind]);
   txf_err err;
   txf_err_clear(&err);
-  int rc = txf_project_init(dir, name, &err);
+  int rc = txf_project_init(dir, name, empty, &err);
   if (rc) {
     free(dir);
     return txf_cli_fail("init", &err);

@@ -318,5 +318,7 @@ int cmd_lineage(int argc, char **argv, txf_ctx *ctx) {
     return do_export(argc - 1, argv + 1, ctx);
   if (!strcmp(argv[1], "record"))
     return do_record(argc - 1, argv + 1, ctx);
-  return txf_cli_usage_error("lineage", "unknown subcommand '%s'", argv[1]);
+  static const char *const subs[] = {"export", "record"};
+  return txf_cli_unknown_subcommand("lineage", argv[1], subs,
+                                    TXF_ARRAY_LEN(subs));
 }

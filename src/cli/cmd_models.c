@@ -131,10 +131,8 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   while (si < TXF_ARRAY_LEN(subs) && strcmp(subs[si], sub))
     si++;
   if (si == TXF_ARRAY_LEN(subs)) {
-    const char *cl = txf_str_closest(sub, subs, TXF_ARRAY_LEN(subs));
-    ret = txf_cli_usage_error("models", "unknown subcommand '%s'%s%s%s", sub,
-                              cl ? " (did you mean '" : "", cl ? cl : "",
-                              cl ? "'?)" : "");
+    ret = txf_cli_unknown_subcommand("models", sub, subs,
+                                     TXF_ARRAY_LEN(subs));
     goto out;
   }
   txf_err err;

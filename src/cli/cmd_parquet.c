@@ -153,13 +153,7 @@ int cmd_parquet(int argc, char **argv, txf_ctx *ctx) {
   int is_inspect = !strcmp(sub, "inspect"), is_cat = !strcmp(sub, "cat");
   if (!is_inspect && !is_cat) {
     static const char *const subs[] = {"inspect", "cat"};
-    const char *near = txf_str_closest(sub, subs, 2);
-    if (near)
-      return txf_cli_usage_error(
-          "parquet", "'%s' is not a parquet subcommand (did you mean '%s'?)",
-          sub, near);
-    return txf_cli_usage_error("parquet",
-                               "'%s' is not a parquet subcommand", sub);
+    return txf_cli_unknown_subcommand("parquet", sub, subs, 2);
   }
   if (optind + 2 != argc)
     return txf_cli_usage_error("parquet", optind + 1 >= argc

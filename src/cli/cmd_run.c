@@ -7,7 +7,7 @@
 TXF_COMMAND(run, "run the daily DAG for one logical date");
 
 static const char usage[] =
-    "usage: txnflow run --date D [--from-scratch] [--kind KIND]\n"
+    "usage: txnflow run --date D [--from-scratch] [--kind KIND] [--json]\n"
     "\n"
     "Run the DAG of logical date D: generate (synthetic feed) or wait for\n"
     "the landed batch (landed feed), clean, models build, and publish when\n"
@@ -23,32 +23,46 @@ static const char usage[] =
     "  --from-scratch    start a new run of every task, even finished ones\n"
     "  --kind KIND       recorded run kind: manual (default), scheduled or\n"
     "                    backfill\n"
+    "  --json            print a JSON summary on stdout instead: counts,\n"
+    "                    elapsed time, and D's run (run id, state, each\n"
+    "                    task's state, attempts and durations) as in\n"
+    "                    'txnflow status --json'\n"
     "  -h, --help        show this help\n"
     "\n"
     "Exit status: 0 when the run succeeded, 1 when it failed or another\n"
     "run of D is in progress.\n"
     "\n"
     "Example:\n"
-    "  txnflow run --date 2025-09-01\n";
+    "  txnflow run --date 2025-09-01\n"
+    "  txnflow run --date 2025-09-01 --json | jq '.runs[0].state'\n";
 
 int cmd_run(int argc, char **argv, txf_ctx *ctx) {
   txf_orch_args a;
   int ec = txf_orch_cli_parse("run", argc, argv, usage,
                               TXF_ORCH_OPT_DATE | TXF_ORCH_OPT_KIND |
-                                  TXF_ORCH_OPT_FROM_SCRATCH,
+                                  TXF_ORCH_OPT_FROM_SCRATCH |
+                                  TXF_ORCH_OPT_JSON,
                               &a);
   if (ec >= 0)
     return ec;
   txf_orch_summary sum;
-  ec = txf_orch_cli_execute(ctx, "run", &a, &sum, NULL);
+  int64_t elapsed_us;
+  json_t *runs = a.json ? json_array() : NULL;
+  ec = txf_orch_cli_execute(ctx, "run", &a, &sum, &elapsed_us, runs);
   char ds[11];
   txf_date_format(a.dates[0], ds);
+  if (a.json && (ec == TXF_EXIT_OK || sum.interrupted || sum.n_failed))
+    txf_orch_cli_print_json(&a, &sum, elapsed_us, runs);
+  else
+    json_decref(runs);
   free(a.dates);
   if (sum.interrupted)
     fprintf(stderr, "txnflow run: %s: interrupted; run it again to resume\n",
             ds);
   else if (sum.n_failed)
     fprintf(stderr, "txnflow run: %s: failed: %s\n", ds, sum.first_failure);
+  else if (a.json)
+    ; /* the JSON says it */
   else if (sum.n_skipped)
     printf("%s: already succeeded; nothing to do (--from-scratch reruns)\n",
            ds);

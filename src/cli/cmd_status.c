@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "orchestrate/orchestrate.h"
+#include "cli/orch_cli.h"
 
 TXF_COMMAND(status, "show runs x tasks for recent logical dates");
 
@@ -33,125 +33,6 @@ static const char *color_of(const char *state) {
       !strcmp(state, "interrupted"))
     return "\033[33m";
   return "\033[2m";
-}
-
-static json_t *ts_json(sqlite3_stmt *s, int col) {
-  if (sqlite3_column_type(s, col) == SQLITE_NULL)
-    return json_null();
-  char buf[40];
-  txf_ts_format(sqlite3_column_int64(s, col), 0, 1, buf);
-  return json_string(buf);
-}
-
-static json_t *text_json(sqlite3_stmt *s, int col) {
-  const unsigned char *t = sqlite3_column_text(s, col);
-  return t ? json_string((const char *)t) : json_null();
-}
-
-/* Duration of [start, end] (END NULL: still going, up to NOW). */
-static json_t *dur_json(sqlite3_stmt *s, int c0, int c1, int64_t now) {
-  if (sqlite3_column_type(s, c0) == SQLITE_NULL)
-    return json_null();
-  int64_t a = sqlite3_column_int64(s, c0);
-  int64_t b = sqlite3_column_type(s, c1) == SQLITE_NULL
-                  ? now
-                  : sqlite3_column_int64(s, c1);
-  return json_real(b > a ? (double)(b - a) / 1e6 : 0.0);
-}
-
-/* Load the latest run of the LAST most recent dates, with their tasks and
- * attempts, into a JSON array. */
-static int load(txf_store *st, uint64_t last, int64_t now, json_t *out,
-                txf_err *err) {
-  sqlite3_stmt *runs = NULL, *att = NULL;
-  int rc = txf_store_prepare(
-      st,
-      "SELECT r.run_id, r.logical_date, r.kind, r.state, r.started_at_us, "
-      "r.ended_at_us, r.error, r.sla_deadline_us, (SELECT count(*) FROM "
-      "sla_misses m WHERE m.logical_date = r.logical_date) FROM runs r WHERE "
-      "r.run_id = (SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-      "r.logical_date) ORDER BY r.logical_date DESC LIMIT ?",
-      &runs, err);
-  if (!rc)
-    rc = txf_store_prepare(st,
-                           "SELECT task, attempt, state, started_at_us, "
-                           "ended_at_us, exit_status, error, log_path, "
-                           "retry_at_us FROM task_attempts WHERE run_id = ? "
-                           "ORDER BY attempt_id",
-                           &att, err);
-  if (rc) {
-    sqlite3_finalize(runs);
-    return rc;
-  }
-  sqlite3_bind_int64(runs, 1, (sqlite3_int64)last);
-  while (sqlite3_step(runs) == SQLITE_ROW) {
-    json_t *r = json_object();
-    json_object_set_new(r, "run_id",
-                        json_integer(sqlite3_column_int64(runs, 0)));
-    json_object_set_new(r, "logical_date", text_json(runs, 1));
-    json_object_set_new(r, "kind", text_json(runs, 2));
-    json_object_set_new(r, "state", text_json(runs, 3));
-    json_object_set_new(r, "started_at", ts_json(runs, 4));
-    json_object_set_new(r, "ended_at", ts_json(runs, 5));
-    json_object_set_new(r, "duration_s", dur_json(runs, 4, 5, now));
-    json_object_set_new(r, "error", text_json(runs, 6));
-    json_object_set_new(r, "sla_deadline", ts_json(runs, 7));
-    json_object_set_new(r, "sla_missed",
-                        json_boolean(sqlite3_column_int(runs, 8) > 0));
-    json_t *tasks = json_array();
-    sqlite3_reset(att);
-    sqlite3_bind_int64(att, 1, sqlite3_column_int64(runs, 0));
-    while (sqlite3_step(att) == SQLITE_ROW) {
-      const char *name = (const char *)sqlite3_column_text(att, 0);
-      json_t *t = NULL;
-      size_t i;
-      json_t *e;
-      json_array_foreach(tasks, i, e) {
-        if (!strcmp(json_string_value(json_object_get(e, "task")), name))
-          t = e;
-      }
-      if (!t) {
-        t = json_object();
-        json_object_set_new(t, "task", json_string(name));
-        json_object_set_new(t, "attempts", json_integer(0));
-        json_object_set_new(t, "attempt_list", json_array());
-        json_array_append_new(tasks, t);
-      }
-      const char *state = (const char *)sqlite3_column_text(att, 2);
-      json_object_set_new(t, "state", json_string(state));
-      json_t *a = json_object();
-      json_object_set_new(a, "attempt",
-                          json_integer(sqlite3_column_int(att, 1)));
-      json_object_set_new(a, "state", json_string(state));
-      json_object_set_new(a, "started_at", ts_json(att, 3));
-      json_object_set_new(a, "ended_at", ts_json(att, 4));
-      json_object_set_new(a, "duration_s", dur_json(att, 3, 4, now));
-      json_object_set_new(a, "exit_status",
-                          sqlite3_column_type(att, 5) == SQLITE_NULL
-                              ? json_null()
-                              : json_integer(sqlite3_column_int(att, 5)));
-      json_object_set_new(a, "error", text_json(att, 6));
-      json_object_set_new(a, "log", text_json(att, 7));
-      json_object_set_new(a, "retry_at", ts_json(att, 8));
-      /* A skipped task has a marker row, not an attempt. */
-      if (strcmp(state, "skipped") != 0) {
-        json_object_set_new(
-            t, "attempts",
-            json_integer(json_integer_value(json_object_get(t, "attempts")) +
-                         1));
-        json_object_set(t, "duration_s", json_object_get(a, "duration_s"));
-      } else {
-        json_object_set_new(t, "duration_s", json_null());
-      }
-      json_object_set(t, "error", json_object_get(a, "error"));
-      json_array_append_new(json_object_get(t, "attempt_list"), a);
-    }
-    json_object_set_new(r, "tasks", tasks);
-    json_array_append_new(out, r);
-  }
-  sqlite3_finalize(runs);
-  sqlite3_finalize(att);
-  return 0;
 }
 
 /* Print S padded to W columns, colored by STATE on a TTY. */
@@ -286,7 +167,8 @@ int cmd_status(int argc, char **argv, txf_ctx *ctx) {
     return txf_cli_fail("status", &err);
   json_t *out = json_array();
   if (st) {
-    rc = load(st, last, txf_ctx_now(ctx), out, &err);
+    rc = txf_orch_cli_runs_json(st, NULL, NULL, last, 0, txf_ctx_now(ctx),
+                                out, &err);
     txf_store_close(st);
     if (rc) {
       json_decref(out);

@@ -1,4 +1,5 @@
-/* Set-up shared by txnflow run, backfill and scheduler. */
+/* Set-up shared by txnflow run, backfill and scheduler, and the runs as
+ * JSON (status, run --json, backfill --json). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
       {TXF_ORCH_OPT_PARALLEL, {"parallel", required_argument, 0, 'p'}},
       {TXF_ORCH_OPT_KIND, {"kind", required_argument, 0, 'k'}},
       {TXF_ORCH_OPT_FROM_SCRATCH, {"from-scratch", no_argument, 0, 's'}},
+      {TXF_ORCH_OPT_JSON, {"json", no_argument, 0, 'j'}},
   };
   struct option opts[TXF_ARRAY_LEN(all) + 2];
   size_t n = 0;
@@ -119,6 +121,9 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
     case 's':
       a->from_scratch = 1;
       break;
+    case 'j':
+      a->json = 1;
+      break;
     case 'h':
       return txf_cli_help(usage);
     default:
@@ -146,9 +151,134 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
   return -1;
 }
 
+static json_t *ts_json(sqlite3_stmt *s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL)
+    return json_null();
+  char buf[40];
+  txf_ts_format(sqlite3_column_int64(s, col), 0, 1, buf);
+  return json_string(buf);
+}
+
+static json_t *text_json(sqlite3_stmt *s, int col) {
+  const unsigned char *t = sqlite3_column_text(s, col);
+  return t ? json_string((const char *)t) : json_null();
+}
+
+/* Duration of [start, end] (END NULL: still going, up to NOW). */
+static json_t *dur_json(sqlite3_stmt *s, int c0, int c1, int64_t now) {
+  if (sqlite3_column_type(s, c0) == SQLITE_NULL)
+    return json_null();
+  int64_t a = sqlite3_column_int64(s, c0);
+  int64_t b = sqlite3_column_type(s, c1) == SQLITE_NULL
+                  ? now
+                  : sqlite3_column_int64(s, c1);
+  return json_real(b > a ? (double)(b - a) / 1e6 : 0.0);
+}
+
+int txf_orch_cli_runs_json(txf_store *st, const char *from, const char *to,
+                           uint64_t last, int ascending, int64_t now,
+                           json_t *out, txf_err *err) {
+  sqlite3_stmt *runs = NULL, *att = NULL;
+  char sql[700];
+  snprintf(sql, sizeof sql,
+           "SELECT r.run_id, r.logical_date, r.kind, r.state, "
+           "r.started_at_us, r.ended_at_us, r.error, r.sla_deadline_us, "
+           "(SELECT count(*) FROM sla_misses m WHERE m.logical_date = "
+           "r.logical_date) FROM runs r WHERE r.run_id = (SELECT max(run_id) "
+           "FROM runs r2 WHERE r2.logical_date = r.logical_date) AND (?2 IS "
+           "NULL OR r.logical_date >= ?2) AND (?3 IS NULL OR r.logical_date "
+           "<= ?3) ORDER BY r.logical_date %s LIMIT ?1",
+           ascending ? "ASC" : "DESC");
+  int rc = txf_store_prepare(st, sql, &runs, err);
+  if (!rc)
+    rc = txf_store_prepare(st,
+                           "SELECT task, attempt, state, started_at_us, "
+                           "ended_at_us, exit_status, error, log_path, "
+                           "retry_at_us FROM task_attempts WHERE run_id = ? "
+                           "ORDER BY attempt_id",
+                           &att, err);
+  if (rc) {
+    sqlite3_finalize(runs);
+    return rc;
+  }
+  sqlite3_bind_int64(runs, 1, last ? (sqlite3_int64)last : -1);
+  if (from)
+    sqlite3_bind_text(runs, 2, from, -1, SQLITE_TRANSIENT);
+  if (to)
+    sqlite3_bind_text(runs, 3, to, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(runs) == SQLITE_ROW) {
+    json_t *r = json_object();
+    json_object_set_new(r, "run_id",
+                        json_integer(sqlite3_column_int64(runs, 0)));
+    json_object_set_new(r, "logical_date", text_json(runs, 1));
+    json_object_set_new(r, "kind", text_json(runs, 2));
+    json_object_set_new(r, "state", text_json(runs, 3));
+    json_object_set_new(r, "started_at", ts_json(runs, 4));
+    json_object_set_new(r, "ended_at", ts_json(runs, 5));
+    json_object_set_new(r, "duration_s", dur_json(runs, 4, 5, now));
+    json_object_set_new(r, "error", text_json(runs, 6));
+    json_object_set_new(r, "sla_deadline", ts_json(runs, 7));
+    json_object_set_new(r, "sla_missed",
+                        json_boolean(sqlite3_column_int(runs, 8) > 0));
+    json_t *tasks = json_array();
+    sqlite3_reset(att);
+    sqlite3_bind_int64(att, 1, sqlite3_column_int64(runs, 0));
+    while (sqlite3_step(att) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(att, 0);
+      json_t *t = NULL;
+      size_t i;
+      json_t *e;
+      json_array_foreach(tasks, i, e) {
+        if (!strcmp(json_string_value(json_object_get(e, "task")), name))
+          t = e;
+      }
+      if (!t) {
+        t = json_object();
+        json_object_set_new(t, "task", json_string(name));
+        json_object_set_new(t, "attempts", json_integer(0));
+        json_object_set_new(t, "attempt_list", json_array());
+        json_array_append_new(tasks, t);
+      }
+      const char *state = (const char *)sqlite3_column_text(att, 2);
+      json_object_set_new(t, "state", json_string(state));
+      json_t *a = json_object();
+      json_object_set_new(a, "attempt",
+                          json_integer(sqlite3_column_int(att, 1)));
+      json_object_set_new(a, "state", json_string(state));
+      json_object_set_new(a, "started_at", ts_json(att, 3));
+      json_object_set_new(a, "ended_at", ts_json(att, 4));
+      json_object_set_new(a, "duration_s", dur_json(att, 3, 4, now));
+      json_object_set_new(a, "exit_status",
+                          sqlite3_column_type(att, 5) == SQLITE_NULL
+                              ? json_null()
+                              : json_integer(sqlite3_column_int(att, 5)));
+      json_object_set_new(a, "error", text_json(att, 6));
+      json_object_set_new(a, "log", text_json(att, 7));
+      json_object_set_new(a, "retry_at", ts_json(att, 8));
+      /* A skipped task has a marker row, not an attempt. */
+      if (strcmp(state, "skipped") != 0) {
+        json_object_set_new(
+            t, "attempts",
+            json_integer(json_integer_value(json_object_get(t, "attempts")) +
+                         1));
+        json_object_set(t, "duration_s", json_object_get(a, "duration_s"));
+      } else {
+        json_object_set_new(t, "duration_s", json_null());
+      }
+      json_object_set(t, "error", json_object_get(a, "error"));
+      json_array_append_new(json_object_get(t, "attempt_list"), a);
+    }
+    json_object_set_new(r, "tasks", tasks);
+    json_array_append_new(out, r);
+  }
+  sqlite3_finalize(runs);
+  sqlite3_finalize(att);
+  return 0;
+}
+
 int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,
                          const txf_orch_args *a, txf_orch_summary *sum,
-                         int64_t *elapsed_us) {
+                         int64_t *elapsed_us, json_t *runs) {
   memset(sum, 0, sizeof *sum);
   if (elapsed_us)
     *elapsed_us = 0;
@@ -163,10 +293,42 @@ int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,
   int rc = txf_orch_execute(&oc.env, a->dates, a->n_dates, &o, sum, &err);
   if (elapsed_us)
     *elapsed_us = txf_mono_us() - t0;
+  if (!rc && runs) {
+    char from[11], to[11];
+    txf_date_format(a->dates[0], from);
+    txf_date_format(a->dates[a->n_dates - 1], to);
+    rc = txf_orch_cli_runs_json(oc.store, from, to, 0, 1,
+                                txf_clock_now(&oc.clock), runs, &err);
+  }
   txf_orch_cli_close(&oc);
   if (rc)
     return txf_cli_fail(cmd, &err);
   if (sum->interrupted || sum->n_failed)
     return TXF_EXIT_FAIL;
   return TXF_EXIT_OK;
+}
+
+void txf_orch_cli_print_json(const txf_orch_args *a,
+                             const txf_orch_summary *sum, int64_t elapsed_us,
+                             json_t *runs) {
+  char from[11], to[11];
+  txf_date_format(a->dates[0], from);
+  txf_date_format(a->dates[a->n_dates - 1], to);
+  json_t *doc = json_object();
+  json_object_set_new(doc, "from", json_string(from));
+  json_object_set_new(doc, "to", json_string(to));
+  json_object_set_new(doc, "dates", json_integer((json_int_t)a->n_dates));
+  json_object_set_new(doc, "succeeded", json_integer(sum->n_success));
+  json_object_set_new(doc, "already_done", json_integer(sum->n_skipped));
+  json_object_set_new(doc, "failed", json_integer(sum->n_failed));
+  json_object_set_new(doc, "interrupted", json_boolean(sum->interrupted));
+  json_object_set_new(doc, "elapsed_s", json_real((double)elapsed_us / 1e6));
+  json_object_set_new(doc, "first_failure",
+                      sum->first_failure[0] ? json_string(sum->first_failure)
+                                            : json_null());
+  json_object_set_new(doc, "runs", runs);
+  char *s = json_dumps(doc, JSON_INDENT(2));
+  puts(s);
+  free(s);
+  json_decref(doc);
 }

@@ -218,30 +218,6 @@ TXF_MUST_CHECK int txf_orch_execute(const txf_orch_env *env,
                                     const txf_orch_opts *opts,
                                     txf_orch_summary *sum, txf_err *err);
 
-/* ---------------------------------------------------------------- cron */
-
-/* A 5-field cron expression: minute hour day-of-month month day-of-week,
- * each `*`, a number, a range `a-b`, a list `a,b`, and steps `* /n`,
- * `a-b/n`; names (jan, mon) are accepted; day-of-week 0 and 7 are Sunday.
- * As in Vixie cron, when both day fields are restricted a day matches
- * either. Also @daily, @hourly, @weekly, @monthly, @yearly. */
-typedef struct txf_cron {
-  uint64_t minutes; /* bit per minute 0..59 */
-  uint32_t hours;   /* 0..23 */
-  uint32_t mdays;   /* 1..31 */
-  uint16_t months;  /* 1..12 */
-  uint8_t wdays;    /* 0..6, Sunday = 0 */
-  int mday_star, wday_star;
-} txf_cron;
-
-/* TXF_EPARSE with the offending field named. */
-TXF_MUST_CHECK int txf_cron_parse(txf_cron *c, const char *expr,
-                                  txf_err *err);
-/* The first fire instant strictly after AFTER_US, in zone TZ (local wall
- * times; a time in a DST gap fires at the instant txf_tz_local_to_utc
- * gives). Searches up to 5 years; INT64_MAX when none. */
-int64_t txf_cron_next(const txf_cron *c, const txf_tz *tz, int64_t after_us);
-
 /* ---------------------------------------------------------------- scheduler */
 
 typedef struct txf_sched_opts {

@@ -133,6 +133,23 @@ int txf_project_load(txf_project **out, const char *dir, txf_err *err) {
     rc = txf_yaml_get_str(doc, root, "start_date", NULL, &start, err);
   if (!rc)
     rc = txf_yaml_get_bool(doc, root, "catchup", 1, &p->catchup, err);
+  /* values checked here so every command reports them, not only the one
+   * that uses them (the scheduler, for `schedule`) */
+  if (!rc && name && !*name)
+    rc = txf_yaml_error(doc, txf_yaml_get(root, "name"), err,
+                        "key 'name': must not be empty");
+  if (!rc && !*data)
+    rc = txf_yaml_error(doc, txf_yaml_get(root, "data_dir"), err,
+                        "key 'data_dir': must not be empty (the default is "
+                        "'data')");
+  if (!rc) {
+    txf_cron cron;
+    txf_err cerr;
+    txf_err_clear(&cerr);
+    if (txf_cron_parse(&cron, sched, &cerr) != 0)
+      rc = txf_yaml_error(doc, txf_yaml_get(root, "schedule"), err,
+                          "key 'schedule': %s", cerr.msg);
+  }
   if (rc) {
     txf_project_free(p);
     return rc;
@@ -235,7 +252,13 @@ static char *substitute(const unsigned char *data, size_t size,
   return txf_buf_take(&b, NULL);
 }
 
-int txf_project_init(const char *dir, const char *name_opt, txf_err *err) {
+/* The scaffold's top-level files: what an --empty project keeps. */
+static int is_config_file(const char *path) {
+  return !strcmp(path, "txnflow.yml") || !strcmp(path, "profiles.yml");
+}
+
+int txf_project_init(const char *dir, const char *name_opt, int empty,
+                     txf_err *err) {
   char *abs = txf_path_abs(NULL, dir);
   while (strlen(abs) > 1 && abs[strlen(abs) - 1] == '/')
     abs[strlen(abs) - 1] = '\0';
@@ -257,7 +280,17 @@ int txf_project_init(const char *dir, const char *name_opt, txf_err *err) {
   rc = txf_fs_mkdirs(parent, err);
   if (!rc)
     rc = txf_fs_mkdtemp_in(&tmp, parent, "txnflow-init", err);
+  if (!rc && empty) {
+    static const char *const dirs[] = {"models", "seeds", "tests", "macros"};
+    for (size_t i = 0; !rc && i < TXF_ARRAY_LEN(dirs); i++) {
+      char *d = txf_path_join(tmp, dirs[i]);
+      rc = txf_fs_mkdirs(d, err);
+      free(d);
+    }
+  }
   for (const txf_embedded_file *f = txf_scaffold; !rc && f->path; f++) {
+    if (empty && !is_config_file(f->path))
+      continue;
     char *path = txf_path_join(tmp, f->path);
     char *d = txf_xstrdup(path);
     *strrchr(d, '/') = '\0';

@@ -116,9 +116,11 @@ char *txf_project_data_path(const txf_project *p, const char *rel);
 
 /* Scaffold a new project in DIR (created if missing; it must be empty or
  * not exist). NAME defaults to DIR's last component. Writes txnflow.yml,
- * profiles.yml and the default models, seeds and tests. */
+ * profiles.yml and the default project's models, seeds, tests and macros
+ * (docs/analytics.md); with EMPTY, txnflow.yml, profiles.yml and empty
+ * models/, seeds/, tests/, macros/ (docs/decisions/0301-*). */
 TXF_MUST_CHECK int txf_project_init(const char *dir, const char *name,
-                                    txf_err *err);
+                                    int empty, txf_err *err);
 
 /* ---------------------------------------------------------------- profiles */
 

@@ -62,7 +62,34 @@ typedef struct parser {
   yaml_parser_t p;
   txf_yaml_doc *doc;
   txf_err *err;
+  /* Where the parser is, for syntax errors: at each depth below n_at, the
+   * map key being read (arena-owned) or, in a sequence, NULL and the
+   * item's index. */
+  size_t n_at;
+  const char *at_key[MAX_DEPTH + 2];
+  size_t at_idx[MAX_DEPTH + 2];
 } parser;
+
+/* " (in 'tasks.models')" for the parser's position, or "" at the top. */
+static void at_path(const parser *ps, char *out, size_t cap) {
+  out[0] = '\0';
+  if (!ps->n_at)
+    return;
+  char path[200];
+  size_t len = 0;
+  path[0] = '\0';
+  for (size_t i = 0; i < ps->n_at && len < sizeof path; i++) {
+    int w = ps->at_key[i]
+                ? snprintf(path + len, sizeof path - len, "%s%s",
+                           len ? "." : "", ps->at_key[i])
+                : snprintf(path + len, sizeof path - len, "[%zu]",
+                           ps->at_idx[i]);
+    if (w < 0)
+      break;
+    len += (size_t)w;
+  }
+  snprintf(out, cap, " (in '%s')", path);
+}
 
 static int perr(parser *ps, yaml_mark_t m, const char *fmt, ...)
     TXF_PRINTF(3, 4);
@@ -79,10 +106,13 @@ static int perr(parser *ps, yaml_mark_t m, const char *fmt, ...) {
 static int next_event(parser *ps, yaml_event_t *ev) {
   if (!yaml_parser_parse(&ps->p, ev)) {
     yaml_mark_t m = ps->p.problem_mark;
+    char in[240];
+    at_path(ps, in, sizeof in);
     if (ps->p.context)
-      return perr(ps, m, "%s %s", ps->p.context,
-                  ps->p.problem ? ps->p.problem : "syntax error");
-    return perr(ps, m, "%s", ps->p.problem ? ps->p.problem : "syntax error");
+      return perr(ps, m, "%s %s%s", ps->p.context,
+                  ps->p.problem ? ps->p.problem : "syntax error", in);
+    return perr(ps, m, "%s%s", ps->p.problem ? ps->p.problem : "syntax error",
+                in);
   }
   return 0;
 }
@@ -118,6 +148,7 @@ static int parse_node(parser *ps, yaml_event_t *ev, int depth,
         node_new(d, is_map ? TXF_YAML_MAP : TXF_YAML_SEQ, ev->start_mark);
     for (;;) {
       yaml_event_t e;
+      ps->n_at = (size_t)depth; /* between entries: the container's path */
       if (next_event(ps, &e))
         return ps->err ? ps->err->code : TXF_ECONFIG;
       if (e.type == YAML_SEQUENCE_END_EVENT ||
@@ -144,8 +175,14 @@ static int parse_node(parser *ps, yaml_event_t *ev, int depth,
                                "%d)",
                                d->file, k->line, k->col, k->str,
                                n->keys[i]->line);
+        ps->at_key[depth] = k->str;
+        ps->n_at = (size_t)depth + 1;
         if (next_event(ps, &e))
           return ps->err ? ps->err->code : TXF_ECONFIG;
+      } else {
+        ps->at_key[depth] = NULL;
+        ps->at_idx[depth] = n->n;
+        ps->n_at = (size_t)depth + 1;
       }
       rc = parse_node(ps, &e, depth + 1, &v);
       yaml_event_delete(&e);

@@ -207,6 +207,31 @@ txf_date txf_tz_local_date(const txf_tz *tz, int64_t ts_us);
  * the earlier instant is returned. */
 int64_t txf_tz_local_to_utc(const txf_tz *tz, txf_date d, int32_t secs_of_day);
 
+/* ---------------------------------------------------------------- cron */
+
+/* A 5-field cron expression: minute hour day-of-month month day-of-week,
+ * each `*`, a number, a range `a-b`, a list `a,b`, and steps `* /n`,
+ * `a-b/n`; names (jan, mon) are accepted; day-of-week 0 and 7 are Sunday.
+ * As in Vixie cron, when both day fields are restricted a day matches
+ * either. Also @daily, @hourly, @weekly, @monthly, @yearly. */
+typedef struct txf_cron {
+  uint64_t minutes; /* bit per minute 0..59 */
+  uint32_t hours;   /* 0..23 */
+  uint32_t mdays;   /* 1..31 */
+  uint16_t months;  /* 1..12 */
+  uint8_t wdays;    /* 0..6, Sunday = 0 */
+  int mday_star, wday_star;
+} txf_cron;
+
+/* TXF_EPARSE with the offending field named ("bad hour field '25' in
+ * '0 25 * * *'"). */
+TXF_MUST_CHECK int txf_cron_parse(txf_cron *c, const char *expr,
+                                  txf_err *err);
+/* The first fire instant strictly after AFTER_US, in zone TZ (local wall
+ * times; a time in a DST gap fires at the instant txf_tz_local_to_utc
+ * gives). Searches up to 5 years; INT64_MAX when none. */
+int64_t txf_cron_next(const txf_cron *c, const txf_tz *tz, int64_t after_us);
+
 /* ---------------------------------------------------------------- sha256 */
 
 typedef struct txf_sha256 {

@@ -41,12 +41,28 @@ test_expect_success 'unknown command option exits 2 and names the closest' '
 	test_grep "unknown option '"'"'-x'"'"'" err
 '
 
+test_expect_success 'an option that takes no value, given one, is named' '
+	test_expect_code 2 txnflow status --json=1 2>err &&
+	test_grep "option .--json. does not take a value" err &&
+	! grep "did you mean" err
+'
+
+test_expect_success 'an unknown subcommand names the closest' '
+	test_expect_code 2 txnflow lineage exprt 2>err &&
+	test_grep "unknown subcommand .exprt. (did you mean .export.?)" err &&
+	test_expect_code 2 txnflow parquet inspcet x.parquet 2>err &&
+	test_grep "unknown subcommand .inspcet. (did you mean .inspect.?)" err &&
+	test_expect_code 2 txnflow models biuld 2>err &&
+	test_grep "unknown subcommand .biuld. (did you mean .build.?)" err
+'
+
 test_expect_success 'every command has --help with usage and an example' '
 	txnflow --help | sed -n "/^Commands:/,/^$/p" | awk "NF>1 {print \$1}" >cmds &&
 	test_line_count -gt 2 cmds &&
 	while read c; do
 		txnflow $c --help >h || { echo "no --help for $c"; exit 1; }
 		grep -q "^usage: txnflow" h || { echo "no usage for $c"; exit 1; }
+		grep -q "^Options:" h || { echo "no options for $c"; exit 1; }
 		grep -q "^Example" h || { echo "no example for $c"; exit 1; }
 	done <cmds
 '
@@ -66,6 +82,21 @@ test_expect_success 'init scaffolds a project' '
 	test_path_is_dir p/tests &&
 	test_grep "timezone: Asia/Seoul" p/txnflow.yml &&
 	test_grep "type: duckdb" p/profiles.yml
+'
+
+test_expect_success 'init writes the default project; --empty leaves the folders empty' '
+	test "$(find p/models -name "*.sql" | wc -l)" = 9 &&
+	test "$(find p/tests -name "*.sql" | wc -l)" = 4 &&
+	test_path_is_file p/seeds/mcc_codes.csv &&
+	test_path_is_file p/macros/incremental.sql &&
+	txnflow init --empty e >out &&
+	test_path_is_file e/txnflow.yml &&
+	test_path_is_file e/profiles.yml &&
+	for d in models seeds tests macros; do
+		test_path_is_dir e/$d && test -z "$(ls -A e/$d)" || exit 1
+	done &&
+	txnflow -C e models build >out &&
+	test_grep "Done: 0 ok, 0 error" out
 '
 
 test_expect_success 'init refuses a non-empty directory and changes nothing' '

@@ -178,6 +178,64 @@ test_expect_success 'a failed run calls on_failure with the details' '
 	test "$(db "SELECT kind, exit_status FROM alerts")" = "failure|0"
 '
 
+test_expect_success 'TXNFLOW_LOG_LEVEL reaches the txnflow a task runs; TXNFLOW_LOG is the attempt log' '
+	project &&
+	rm -rf q && txnflow init q >/dev/null &&
+	cat >>q/txnflow.yml <<-\EOF &&
+	tasks:
+	  generate: {command: "true"}
+	  clean: {command: "true"}
+	  models: {command: "true"}
+	EOF
+	cat >>p/txnflow.yml <<-\EOF &&
+	tasks:
+	  generate: {command: "echo \"level=$TXNFLOW_LOG_LEVEL log=$TXNFLOW_LOG\" >../env"}
+	  clean: {command: "\"$TXNFLOW_BIN\" -C ../q run --date $TXNFLOW_DATE"}
+	  models: {command: "true"}
+	EOF
+	TXNFLOW_LOG_LEVEL=debug txnflow -C p run --date 2025-09-06 2>err &&
+	test_grep "^level=debug log=.*/p/data/logs/2025-09-06/generate/attempt-1.log$" env &&
+	test_grep "2025-09-06 generate: attempt 1 started" p/data/logs/2025-09-06/clean/attempt-1.log &&
+	TXNFLOW_LOG_LEVEL=info txnflow -C p run --date 2025-09-07 2>err &&
+	test_grep "^level=info log=.*/p/data/logs/2025-09-07/generate/attempt-1.log$" env &&
+	! grep "attempt 1 started" p/data/logs/2025-09-07/clean/attempt-1.log &&
+	TXNFLOW_LOG_LEVEL=loud test_expect_code 2 txnflow -C p status 2>err &&
+	test_grep "TXNFLOW_LOG_LEVEL=.loud. is not one of error, warn, info, debug" err
+'
+
+# jcheck FILE EXPR: the JSON in FILE is j; EXPR must be true
+jcheck() {
+	node -e "const j = JSON.parse(require('fs').readFileSync('$1', 'utf8'));
+		if (!($2)) { console.log(JSON.stringify(j, null, 1)); process.exit(1); }"
+}
+
+test_expect_success 'run --json: the run with each task state, attempts and durations' '
+	project &&
+	cat >>p/txnflow.yml <<-\EOF &&
+	retry_delay: 10ms
+	tasks:
+	  generate: {command: "true"}
+	  clean: {command: "n=$(cat ../jcount 2>/dev/null || echo 0); n=$((n+1)); echo $n >../jcount; test $n -ge 2", retries: 1}
+	  models: {command: "test ! -f ../jfail"}
+	EOF
+	txnflow -C p run --date 2025-09-08 --json >out.json 2>err &&
+	jcheck out.json "j.dates === 1 && j.from === \"2025-09-08\" && j.succeeded === 1 &&
+		j.failed === 0 && j.already_done === 0 && j.first_failure === null &&
+		j.elapsed_s > 0 && j.runs.length === 1 && j.runs[0].run_id === 1 &&
+		j.runs[0].logical_date === \"2025-09-08\" && j.runs[0].state === \"success\" &&
+		j.runs[0].tasks.map(t => t.task + \":\" + t.state + \":\" + t.attempts).join() ===
+			\"generate:success:1,clean:success:2,models:success:1\" &&
+		j.runs[0].tasks[1].attempt_list[0].state === \"up_for_retry\" &&
+		j.runs[0].tasks.every(t => typeof t.duration_s === \"number\")" &&
+	txnflow -C p run --date 2025-09-08 --json >again.json &&
+	jcheck again.json "j.already_done === 1 && j.runs[0].run_id === 1" &&
+	touch jfail &&
+	test_expect_code 1 txnflow -C p run --date 2025-09-09 --json >fail.json 2>err &&
+	test_grep "2025-09-09: failed: 2025-09-09 models: exit 1" err &&
+	jcheck fail.json "j.failed === 1 && j.first_failure.includes(\"models\") &&
+		j.runs[0].state === \"failed\" && j.runs[0].tasks[2].state === \"failed\""
+'
+
 test_expect_success 'the real DAG runs the txnflow subcommands end to end' '
 	project &&
 	cat >>p/txnflow.yml <<-\EOF &&

@@ -154,4 +154,15 @@ test_expect_success 'usage errors' '
 	test_expect_code 2 txnflow -C p backfill --from 2025-09-01 --to 2025-09-02 --parallel 0 2>err
 '
 
+test_expect_success 'backfill --json: each date'"'"'s run, oldest first' '
+	project &&
+	txnflow -C p backfill --from 2025-09-01 --to 2025-09-03 --json >out.json 2>err &&
+	node -e "const j = JSON.parse(require(\"fs\").readFileSync(\"out.json\", \"utf8\"));
+		const ok = j.dates === 3 && j.succeeded === 3 && j.failed === 0 &&
+			j.runs.map(r => r.logical_date).join() === \"2025-09-01,2025-09-02,2025-09-03\" &&
+			j.runs.every(r => r.state === \"success\" && r.kind === \"backfill\" &&
+				r.tasks.filter(t => t.task === \"clean\" && t.attempts === 1).length === 1);
+		if (!ok) { console.log(JSON.stringify(j)); process.exit(1); }"
+'
+
 test_done

@@ -70,6 +70,27 @@ TEST(project_errors_name_file_line_and_key) {
   expect_error("x: &anchor 1\ny: *anchor\n", "anchors are not supported");
   expect_error("- just\n- a list\n", "expected a map");
   expect_error("name: {a: 1}\n", "key 'name': expected a string, got a map");
+  /* a YAML syntax error names the enclosing key */
+  expect_error("name: x\ntasks:\n  models:\n    retries: [1, 2\n  clean: {}\n",
+               "txnflow.yml:5:8: while parsing a flow sequence did not find "
+               "expected ',' or ']' (in 'tasks.models.retries')");
+  expect_error("publish:\n  s3:\n    bucket: lake\n    region us-east-1\n"
+               "  x: 1\n",
+               ":5:3: while scanning a simple key could not find expected "
+               "':' (in 'publish.s3')");
+  expect_error("tasks:\n  - a\n  - b: c: d\n",
+               ":3:9: mapping values are not allowed in this context (in "
+               "'tasks[1]')");
+  /* checked on load, not only when the scheduler starts */
+  expect_error("name: x\nschedule: \"99 6 * * *\"\n",
+               "txnflow.yml:2:11: key 'schedule': bad minute field '99' in "
+               "'99 6 * * *'");
+  expect_error("schedule: 0 6 * *\n",
+               ":1:11: key 'schedule': '0 6 * *': expected 5 fields");
+  expect_error("schedule: \"@dialy\"\n", ":1:11: key 'schedule': '@dialy'");
+  expect_error("data_dir: \"\"\n",
+               ":1:11: key 'data_dir': must not be empty");
+  expect_error("name: ''\n", ":1:7: key 'name': must not be empty");
 }
 
 TEST(project_missing_is_not_found) {
@@ -82,7 +103,7 @@ TEST(project_missing_is_not_found) {
 TEST(project_init_scaffolds_a_loadable_project) {
   txf_err err;
   const char *dir = unit_path("My-Cards");
-  ASSERT_OK(txf_project_init(dir, NULL, &err), &err);
+  ASSERT_OK(txf_project_init(dir, NULL, 0, &err), &err);
   ASSERT(txf_fs_is_dir(unit_path("My-Cards/models")));
   ASSERT(txf_fs_is_dir(unit_path("My-Cards/seeds")));
   ASSERT(txf_fs_is_dir(unit_path("My-Cards/tests")));
@@ -102,7 +123,7 @@ TEST(project_init_scaffolds_a_loadable_project) {
                 "duckdb");
   txf_yaml_free(prof);
   /* A second init into a non-empty dir refuses and changes nothing. */
-  ASSERT(txf_project_init(dir, NULL, &err) == TXF_EEXIST);
+  ASSERT(txf_project_init(dir, NULL, 0, &err) == TXF_EEXIST);
 }
 
 /* Copy GOOD (N bytes) into BUF (N + 64 bytes) with 1-4 random edits
