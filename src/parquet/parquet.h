@@ -67,6 +67,9 @@ typedef struct txf_pq_writer_opts {
   size_t row_group_bytes; /* target uncompressed row group size; 0 = 128 MiB */
   size_t page_bytes;      /* target data page size; 0 = 1 MiB */
   int no_dictionary;      /* 1: PLAIN only */
+  int data_page_v2;       /* 1: data page v2 headers (levels stored
+                           * uncompressed before the compressed values);
+                           * 0: v1, what silver uses */
   /* Key-value metadata written into the footer after the writer's own
    * ("created_by" is always set): KV[0]=key0, KV[1]=value0, ..., NULL. */
   const char *const *kv;

@@ -1,4 +1,5 @@
-/* The Parquet writer: flat schemas, data page v1, PLAIN and RLE_DICTIONARY
+/* The Parquet writer: flat schemas, data page v1 (or v2 on request),
+ * PLAIN and RLE_DICTIONARY
  * (falling back to PLAIN for high-cardinality or oversized dictionaries),
  * definition levels for OPTIONAL columns, snappy/zstd compression, row
  * groups by target size, chunk and page statistics.
@@ -97,7 +98,7 @@ struct txf_pq_writer {
   int64_t total_rows;
   txf_buf rgs; /* encoded RowGroup structs */
   uint32_t n_rgs;
-  txf_buf scratch, cbuf, hdr;
+  txf_buf scratch, cbuf, hdr, levels;
   int failed;
 };
 
@@ -434,12 +435,17 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
       (uint64_t)c->n_dict * 10 > (uint64_t)c->n_vals * 6)
     page_to_plain(c);
 
+  int v2 = w->o.data_page_v2;
   txf_buf *s = &w->scratch;
   txf_buf_reset(s);
-  /* A REQUIRED PLAIN page is exactly VALS: no copy. */
-  if (!c->c.optional && !c->dict_mode && c->ptype != PQT_BOOLEAN)
+  txf_buf_reset(&w->levels);
+  /* A PLAIN page without levels in front is exactly VALS: no copy. */
+  if ((!c->c.optional || v2) && !c->dict_mode && c->ptype != PQT_BOOLEAN)
     s = &c->vals;
-  if (c->c.optional) {
+  if (c->c.optional && v2) {
+    /* v2: the levels stand apart, uncompressed, without a length. */
+    pq_rle_encode_u8(&w->levels, c->defs, c->n_rows, 1);
+  } else if (c->c.optional) {
     (void)txf_buf_append(s, "\0\0\0\0", 4);
     size_t at = s->len;
     pq_rle_encode_u8(s, c->defs, c->n_rows, 1);
@@ -510,26 +516,41 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
   c->c_values += (int64_t)c->n_rows;
 
   tw t;
+  size_t lv = w->levels.len;
   txf_buf_reset(&w->hdr);
   tw_init(&t, &w->hdr);
   tw_struct_begin(&t);
-  tw_i32(&t, 1, PQP_DATA_PAGE);
-  tw_i32(&t, 2, (int32_t)s->len);
-  tw_i32(&t, 3, (int32_t)w->cbuf.len);
-  tw_struct_field(&t, 5);
-  tw_i32(&t, 1, (int32_t)c->n_rows);
-  tw_i32(&t, 2, encoding);
-  tw_i32(&t, 3, PQE_RLE);
-  tw_i32(&t, 4, PQE_RLE);
-  /* null_count always; min/max unless a string bound is too long. */
-  write_stats(&t, 5, c, nulls, page_stats, c->p_min, c->p_max, smin, smin_len,
-              smax, smax_len);
+  tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
+  tw_i32(&t, 2, (int32_t)(lv + s->len));
+  tw_i32(&t, 3, (int32_t)(lv + w->cbuf.len));
+  if (v2) {
+    tw_struct_field(&t, 8);
+    tw_i32(&t, 1, (int32_t)c->n_rows);
+    tw_i32(&t, 2, (int32_t)nulls);
+    tw_i32(&t, 3, (int32_t)c->n_rows); /* flat: one value a row */
+    tw_i32(&t, 4, encoding);
+    tw_i32(&t, 5, (int32_t)lv);
+    tw_i32(&t, 6, 0);
+    tw_bool(&t, 7, w->pq_codec != PQZ_UNCOMPRESSED);
+    write_stats(&t, 8, c, nulls, page_stats, c->p_min, c->p_max, smin,
+                smin_len, smax, smax_len);
+  } else {
+    tw_struct_field(&t, 5);
+    tw_i32(&t, 1, (int32_t)c->n_rows);
+    tw_i32(&t, 2, encoding);
+    tw_i32(&t, 3, PQE_RLE);
+    tw_i32(&t, 4, PQE_RLE);
+    /* null_count always; min/max unless a string bound is too long. */
+    write_stats(&t, 5, c, nulls, page_stats, c->p_min, c->p_max, smin,
+                smin_len, smax, smax_len);
+  }
   tw_struct_end(&t);
   tw_struct_end(&t);
   (void)txf_buf_append(&c->chunk, w->hdr.data, w->hdr.len);
+  (void)txf_buf_append(&c->chunk, w->levels.data, lv);
   (void)txf_buf_append(&c->chunk, w->cbuf.data, w->cbuf.len);
-  c->c_uncomp += (int64_t)(w->hdr.len + s->len);
-  c->c_comp += (int64_t)(w->hdr.len + w->cbuf.len);
+  c->c_uncomp += (int64_t)(w->hdr.len + lv + s->len);
+  c->c_comp += (int64_t)(w->hdr.len + lv + w->cbuf.len);
   c->n_pages++;
   page_reset(c);
   /* An oversized dictionary: the pages so far keep it, the rest is
@@ -732,6 +753,7 @@ void txf_pq_writer_free(txf_pq_writer *w) {
   txf_buf_release(&w->scratch);
   txf_buf_release(&w->cbuf);
   txf_buf_release(&w->hdr);
+  txf_buf_release(&w->levels);
   free(w);
 }
 
@@ -839,6 +861,7 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
   txf_buf_init(&w->scratch, 0);
   txf_buf_init(&w->cbuf, 0);
   txf_buf_init(&w->hdr, 0);
+  txf_buf_init(&w->levels, 0);
   int rc = txf_afile_open(&w->af, path, err);
   if (rc) {
     txf_pq_writer_free(w);

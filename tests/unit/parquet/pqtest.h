@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../lib/unit.h"
 #include "parquet/parquet.h"
@@ -340,6 +341,25 @@ static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
   txf_buf_release(&f);
   *out = pg;
   return n;
+}
+
+/* The path of tests/data/parquet/NAME in the source tree, found from
+ * the test binary's place (build/asan/unit-tests or build/unit-tests), so
+ * the tests run from any directory. In a static buffer. */
+static inline const char *pqt_fixture(const char *name) {
+  static char path[8192];
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT(n > 0);
+  exe[n] = 0;
+  for (char *slash; (slash = strrchr(exe, '/')) != NULL;) {
+    *slash = 0;
+    snprintf(path, sizeof path, "%s/tests/data/parquet/%s", exe, name);
+    if (txf_fs_exists(path))
+      return path;
+  }
+  unit_fail(__FILE__, __LINE__, "fixture tests/data/parquet/%s not found "
+            "above the test binary", name);
 }
 
 #endif
