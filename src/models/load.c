@@ -981,11 +981,7 @@ int models_load_profile(txf_models *m, txf_err *err) {
     rc = txf_profile_find(doc, m->project, m->opts->target, &o, &tname, err);
   if (rc)
     goto done;
-  /* txf_profile_find checked the profile name, so this cannot fail */
-  const char *pname = txf_yaml_str(
-      txf_yaml_get(txf_yaml_root(m->project->doc), "profile"));
-  if (!pname || !*pname)
-    pname = m->project->name;
+  const char *pname = txf_profile_name(m->project);
   char where[300], kp[400];
   snprintf(where, sizeof where, "%s.outputs.%s", pname, tname);
   m->target_name = txf_xstrdup(tname);

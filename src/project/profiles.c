@@ -158,18 +158,12 @@ int txf_profile_find(const txf_yaml_doc *doc, const txf_project *p,
                           "expected a map of profiles (PROFILE: {target, "
                           "outputs}), got %s",
                           kind_word(root));
-  /* the profile: txnflow.yml's `profile:`, else the project's name */
+  /* the profile: txnflow.yml's `profile:` (checked by the project
+   * loader), else the project's name */
   const txf_yaml_node *pkey = txf_yaml_get(txf_yaml_root(p->doc), "profile");
-  const char *pname = p->name;
-  if (pkey && !txf_yaml_is_null(pkey)) {
-    pname = txf_yaml_str(pkey);
-    if (!pname || !*pname)
-      return txf_yaml_error(p->doc, pkey, err,
-                            "key 'profile': expected a profile name, got %s",
-                            pname ? "nothing" : kind_word(pkey));
-  } else {
+  const char *pname = txf_profile_name(p);
+  if (pkey && txf_yaml_is_null(pkey))
     pkey = NULL;
-  }
   const txf_yaml_node *prof = txf_yaml_get(root, pname);
   if (!prof) {
     const char *names[64];
@@ -254,6 +248,11 @@ int txf_profile_find(const txf_yaml_doc *doc, const txf_project *p,
   *out = o;
   *out_name = target;
   return 0;
+}
+
+const char *txf_profile_name(const txf_project *p) {
+  const char *s = txf_yaml_str(txf_yaml_get(txf_yaml_root(p->doc), "profile"));
+  return s && *s ? s : p->name;
 }
 
 const char *txf_profile_type(const txf_yaml_node *o) {

@@ -121,6 +121,12 @@ int txf_project_load(txf_project **out, const char *dir, txf_err *err) {
              *sla = NULL, *start = NULL;
   if (!rc)
     rc = txf_yaml_get_str(doc, root, "name", NULL, &name, err);
+  const char *profile = NULL;
+  if (!rc)
+    rc = txf_yaml_get_str(doc, root, "profile", NULL, &profile, err);
+  if (!rc && profile && !*profile)
+    rc = txf_yaml_error(doc, txf_yaml_get(root, "profile"), err,
+                        "key 'profile': must not be empty");
   if (!rc)
     rc = txf_yaml_get_str(doc, root, "timezone", "Asia/Seoul", &tz, err);
   if (!rc)

@@ -140,6 +140,9 @@ TXF_MUST_CHECK int txf_profile_find(const txf_yaml_doc *doc,
                                     const txf_project *p, const char *target,
                                     const txf_yaml_node **out,
                                     const char **out_name, txf_err *err);
+/* The profile P's models and publish use: `profile:` in its config file,
+ * else its name (borrowed from P). */
+const char *txf_profile_name(const txf_project *p);
 /* An output's type: its `type:`, else "duckdb". */
 const char *txf_profile_type(const txf_yaml_node *o);
 /* 1 when a profiles.yml value S is a template ("{{ env_var('X') }}"). */

@@ -102,21 +102,22 @@ int txf_pg_target_load(txf_pg_target *t, const txf_project *p,
         !strcmp(key, "search_path") || !strcmp(key, "role") ||
         !strcmp(key, "retries"))
       continue;
-    if (txf_yaml_kind(v) != TXF_YAML_SCALAR) {
-      rc = txf_yaml_error(doc, v, err, "key '%s': expected a value", key);
-      break;
-    }
+    /* txf_profile_find checked the values' types */
+    char kp[400];
+    snprintf(kp, sizeof kp, "%s.outputs.%s.%s", txf_profile_name(p), target,
+             key);
     char *val;
     int env;
-    rc = resolve(doc, v, key, &val, &env, err);
+    rc = resolve(doc, v, kp, &val, &env, err);
     if (rc)
       break;
     if (!strcmp(key, "password") && !env) {
       OPENSSL_cleanse(val, strlen(val));
       free(val);
       rc = txf_yaml_error(doc, v, err,
-                          "key 'password': write {{ env_var('NAME') }}; a "
-                          "password in the file is refused");
+                          "key '%s': write {{ env_var('NAME') }}; a "
+                          "password in the file is refused",
+                          kp);
       break;
     }
     if (!strcmp(key, "schema")) {

@@ -91,6 +91,8 @@ TEST(project_errors_name_file_line_and_key) {
   expect_error("data_dir: \"\"\n",
                ":1:11: key 'data_dir': must not be empty");
   expect_error("name: ''\n", ":1:7: key 'name': must not be empty");
+  expect_error("profile: [a]\n", ":1:10: key 'profile': expected a string");
+  expect_error("profile: \"\"\n", ":1:10: key 'profile': must not be empty");
 }
 
 TEST(project_missing_is_not_found) {
