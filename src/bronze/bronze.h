@@ -95,6 +95,10 @@ typedef struct txf_gen_params {
   int64_t part_rows;    /* data records per part file */
   int compress_zstd;    /* write part-NNNNN.csv.zst */
   const char *timezone; /* IANA name (borrowed) */
+  /* Tests only, not part of the model: die with _exit(3) at this step of
+   * txf_generate_day ("generate-staged", "generate-truth" between the two
+   * swaps, "generate-bronze" after them); NULL for none (borrowed). */
+  const char *crash_at;
 } txf_gen_params;
 
 /* The defaults of docs/feed.md (seed 42, 5,000 rows, Asia/Seoul, ...). */
@@ -117,14 +121,30 @@ typedef struct txf_gen_stats {
 } txf_gen_stats;
 
 /* Generate the bronze batch and truth of ingestion day DAY under DATA_DIR.
- * Both appear atomically (built in a temp dir, then renamed into place).
- * An existing batch is TXF_EEXIST unless FORCE, which replaces it (and its
- * truth) in one step. STATS (may be NULL) gets the counts; PROG (may be
- * NULL) is advanced by emitted lines. */
+ * Both are built in temp dirs and swapped into place, truth first, bronze
+ * last (the commit point); the truth dir holds _bronze.sha256, the SHA-256
+ * of the bronze manifest it belongs to. The run holds
+ * DATA_DIR/locks/generate-DAY.lock throughout (TXF_ELOCKED while another
+ * generate of DAY runs) and first settles what an interrupted run left
+ * (txf_generate_settle), so after a crash at any point the batch is the
+ * previous one or the new one, each with its own truth. An existing batch
+ * is TXF_EEXIST unless FORCE, which replaces it (and its truth). STATS (may
+ * be NULL) gets the counts; PROG (may be NULL) is advanced by emitted
+ * lines. */
 TXF_MUST_CHECK int txf_generate_day(const char *data_dir, txf_date day,
                                     const txf_gen_params *p, int force,
                                     txf_gen_stats *stats, txf_progress *prog,
                                     txf_err *err);
+/* Under DAY's generate lock, repair what an interrupted generate of DAY
+ * left: a truth swapped in without its bronze is swapped back (or moved
+ * away when there was no batch before), and temp dirs are removed. Then
+ * *EXISTS tells whether DAY's bronze batch exists, and *MISMATCH (may be
+ * NULL) whether its truth still belongs to another batch (a truth from an
+ * older txnflow or edited by hand: regenerate with force). TXF_ELOCKED
+ * while another generate of DAY runs. */
+TXF_MUST_CHECK int txf_generate_settle(const char *data_dir, txf_date day,
+                                       int *exists, int *mismatch,
+                                       txf_err *err);
 /* DATA_DIR/bronze/transactions/ingest_date=D (and truth/...); caller
  * frees. */
 char *txf_bronze_batch_dir(const char *data_dir, txf_date day);

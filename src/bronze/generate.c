@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -710,11 +711,40 @@ static json_t *params_json(const txf_gen_params *p) {
   return o;
 }
 
-/* Remove temp dirs a killed run left for this date (".NAME.tmp-*"). */
-static void remove_leftovers(const char *parent, const char *name) {
+/* ------------------------------------------------------------ publish
+ *
+ * A batch lives in two directories, bronze/transactions/ingest_date=D and
+ * truth/transactions/ingest_date=D, which no single rename can swap
+ * together. So:
+ * - a run holds DATA/locks/generate-D.lock (flock) from start to end, so
+ *   two generates of one date never meet, and only the lock holder touches
+ *   D's temp dirs;
+ * - the truth dir carries TIE_NAME, the SHA-256 of the bronze manifest it
+ *   belongs to;
+ * - both dirs are staged and fsynced in temp dirs, then the truth is
+ *   swapped in, then the bronze (the commit point); the old dirs, now at
+ *   the temp names, are removed last;
+ * - a run first settles what an interrupted one left: when the truth in
+ *   place does not match the bronze in place, the truth that does (kept
+ *   at a temp name) is swapped back, or, with no bronze at all, the truth
+ *   is moved away. So after a crash at any point, the next run starts
+ *   from the previous batch (crash before the bronze swap) or the new one
+ *   (after it), each with its own truth. */
+
+#define TIE_NAME "_bronze.sha256"
+
+/* Temp dirs of this date's runs: ".NAME.tmp-*" in PARENT. */
+static int glob_leftovers(const char *parent, const char *name, glob_t *gl) {
   char *pat = txf_xasprintf("%s/.%s.tmp-*", parent, name);
+  int rc = glob(pat, 0, NULL, gl);
+  free(pat);
+  return rc == 0;
+}
+
+/* Remove temp dirs killed runs left for this date (lock held). */
+static void remove_leftovers(const char *parent, const char *name) {
   glob_t gl;
-  if (glob(pat, GLOB_NOSORT, NULL, &gl) == 0) {
+  if (glob_leftovers(parent, name, &gl)) {
     /* Best effort: a leftover is invisible to readers anyway. */
     for (size_t i = 0; i < gl.gl_pathc; i++) {
       txf_err e;
@@ -723,20 +753,192 @@ static void remove_leftovers(const char *parent, const char *name) {
     }
     globfree(&gl);
   }
-  free(pat);
 }
 
-/* Move TMP to FINAL: a plain rename, or with REPLACE an exchange with the
- * existing FINAL and removal of the old content (now at TMP). */
-static int publish(const char *tmp, const char *final, int replace,
-                   txf_err *err) {
-  if (replace && txf_fs_exists(final)) {
-    int rc = txf_fs_exchange(tmp, final, err);
-    if (rc)
-      return rc;
-    return txf_fs_rmtree(tmp, err);
+/* HEX gets the SHA-256 of DIR/_manifest.json; 0 when there is none. */
+static int manifest_sha(const char *dir, char hex[65]) {
+  char *path = txf_path_join(dir, "_manifest.json");
+  uint64_t size;
+  txf_err e;
+  int ok = txf_fs_exists(path) && txf_sha256_file(path, hex, &size, &e) == 0;
+  free(path);
+  return ok;
+}
+
+/* HEX gets the tie of truth dir DIR (the first 64 bytes of TIE_NAME);
+ * 0 when it has none (a truth from before ties, or no truth). */
+static int read_tie(const char *dir, char hex[65]) {
+  char *path = txf_path_join(dir, TIE_NAME);
+  txf_buf b;
+  txf_buf_init(&b, 4096);
+  txf_err e;
+  int ok = txf_fs_read_file(path, &b, &e) == 0 && b.len >= 64;
+  for (size_t i = 0; ok && i < 64; i++)
+    ok = (b.data[i] >= '0' && b.data[i] <= '9') ||
+         (b.data[i] >= 'a' && b.data[i] <= 'f');
+  if (ok) {
+    memcpy(hex, b.data, 64);
+    hex[64] = '\0';
   }
-  return txf_fs_rename(tmp, final, 1, err);
+  txf_buf_release(&b);
+  free(path);
+  return ok;
+}
+
+static int lock_date(const char *data_dir, const char *date, int *fd_out,
+                     txf_err *err) {
+  *fd_out = -1;
+  char *dir = txf_path_join(data_dir, "locks");
+  int rc = txf_fs_mkdirs(dir, err);
+  char *path = txf_xasprintf("%s/generate-%s.lock", dir, date);
+  free(dir);
+  int fd = -1;
+  if (!rc) {
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
+  }
+  if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      char buf[32] = {0};
+      ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+      long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+      rc = pid > 0 ? txf_err_set(err, TXF_ELOCKED,
+                                 "another generate of %s is running (pid "
+                                 "%ld holds %s)",
+                                 date, pid, path)
+                   : txf_err_set(err, TXF_ELOCKED,
+                                 "another generate of %s is running (%s "
+                                 "is locked)",
+                                 date, path);
+    } else {
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
+    }
+  }
+  if (rc) {
+    if (fd >= 0)
+      close(fd);
+    free(path);
+    return rc;
+  }
+  /* The pid is only for the message of whoever finds the lock taken. */
+  char buf[32];
+  int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
+    /* the lock holds regardless */
+  }
+  free(path);
+  *fd_out = fd;
+  return 0;
+}
+
+static void unlock_date(int fd) {
+  if (fd < 0)
+    return;
+  /* Keep the file: unlinking it would let a waiter lock a dead inode. */
+  if (ftruncate(fd, 0) != 0) {
+    /* cosmetic */
+  }
+  close(fd);
+}
+
+/* Make D's truth match D's bronze after an interrupted run, then remove
+ * the run's leftovers. *MISMATCH is set when the truth in place belongs
+ * to another batch and no matching one is left to restore (a truth from
+ * an older txnflow, or one edited by hand). Lock held. */
+static int settle(const char *bparent, const char *tparent, const char *name,
+                  int *mismatch, txf_err *err) {
+  *mismatch = 0;
+  char *bfinal = txf_path_join(bparent, name);
+  char *tfinal = txf_path_join(tparent, name);
+  char bsha[65], tie[65];
+  int has_b = manifest_sha(bfinal, bsha);
+  int has_t = txf_fs_is_dir(tfinal);
+  int has_tie = has_t && read_tie(tfinal, tie);
+  int rc = 0;
+  if ((has_tie && !(has_b && strcmp(tie, bsha) == 0)) || (!has_t && has_b)) {
+    /* The truth that belongs to the bronze in place, among the leftovers:
+     * the previous truth (the run died between the two swaps) or the new
+     * one (the swaps reached the disk out of order). A truth without a
+     * tie is the previous one only if it is the only complete leftover. */
+    glob_t gl;
+    const char *match = NULL, *untied = NULL;
+    int n_untied = 0;
+    if (has_b && glob_leftovers(tparent, name, &gl)) {
+      for (size_t i = 0; i < gl.gl_pathc && !match; i++) {
+        char lt[65], *lines = txf_path_join(gl.gl_pathv[i], "lines.csv");
+        int complete = txf_fs_exists(lines);
+        free(lines);
+        if (!complete)
+          continue;
+        if (read_tie(gl.gl_pathv[i], lt)) {
+          if (strcmp(lt, bsha) == 0)
+            match = gl.gl_pathv[i];
+        } else {
+          untied = gl.gl_pathv[i];
+          n_untied++;
+        }
+      }
+      if (!match && n_untied == 1 && has_tie)
+        match = untied;
+      if (match)
+        rc = has_t ? txf_fs_exchange(match, tfinal, err)
+                   : txf_fs_rename(match, tfinal, 1, err);
+      else
+        *mismatch = has_t;
+      globfree(&gl);
+    } else if (!has_b && !txf_fs_exists(bfinal)) {
+      /* A first batch whose bronze never made it: back to nothing. The
+       * truth moves to a temp name (atomic), removed with the leftovers. */
+      char *aside = NULL;
+      rc = txf_fs_mkdtemp_in(&aside, tparent, name, err);
+      if (!rc)
+        rc = txf_fs_rename(tfinal, aside, 0, err);
+      free(aside);
+    } else {
+      *mismatch = has_t;
+    }
+  }
+  if (!rc) {
+    remove_leftovers(bparent, name);
+    remove_leftovers(tparent, name);
+  }
+  free(bfinal);
+  free(tfinal);
+  return rc;
+}
+
+/* Tests: die like a crash (no cleanup, no flush) at STEP. */
+static void crash_point(const txf_gen_params *p, const char *step) {
+  if (p->crash_at && strcmp(p->crash_at, step) == 0)
+    _exit(3);
+}
+
+int txf_generate_settle(const char *data_dir, txf_date day, int *exists,
+                        int *mismatch, txf_err *err) {
+  char date[11];
+  txf_date_format(day, date);
+  char *name = txf_xasprintf("ingest_date=%s", date);
+  char *bparent = txf_xasprintf("%s/bronze/transactions", data_dir);
+  char *tparent = txf_xasprintf("%s/truth/transactions", data_dir);
+  char *bfinal = txf_path_join(bparent, name);
+  int fd = -1, mm = 0;
+  int rc = txf_fs_is_dir(bparent) || txf_fs_is_dir(tparent)
+               ? lock_date(data_dir, date, &fd, err)
+               : 0;
+  if (!rc && fd >= 0)
+    rc = settle(bparent, tparent, name, &mm, err);
+  if (!rc) {
+    *exists = txf_fs_exists(bfinal);
+    if (mismatch)
+      *mismatch = mm;
+  }
+  unlock_date(fd);
+  free(name);
+  free(bparent);
+  free(tparent);
+  free(bfinal);
+  return rc;
 }
 
 int txf_generate_day(const char *data_dir, txf_date day,
@@ -755,23 +957,28 @@ int txf_generate_day(const char *data_dir, txf_date day,
   txf_tz *tz = NULL;
   gen *g = txf_xcalloc(1, sizeof *g);
   g->part.fd = g->truth.fd = -1;
-  if (!force && txf_fs_exists(bfinal)) {
-    rc = txf_err_set(err, TXF_EEXIST,
-                     "bronze batch %s already exists (use --force to "
-                     "replace it)",
-                     bfinal);
-    goto out;
-  }
-  rc = txf_tz_load(&tz, p->timezone, err);
+  int lock_fd = -1, mismatch = 0, swapped = 0;
+  rc = lock_date(data_dir, date, &lock_fd, err);
   if (!rc)
     rc = txf_fs_mkdirs(bparent, err);
   if (!rc)
     rc = txf_fs_mkdirs(tparent, err);
+  if (!rc)
+    rc = settle(bparent, tparent, name, &mismatch, err);
   if (rc)
     goto out;
-  remove_leftovers(bparent, name);
-  remove_leftovers(tparent, name);
-  rc = txf_fs_mkdtemp_in(&g->bronze_tmp, bparent, name, err);
+  if (!force && txf_fs_exists(bfinal)) {
+    rc = txf_err_set(err, TXF_EEXIST,
+                     "bronze batch %s already exists%s (use --force to "
+                     "replace it)",
+                     bfinal,
+                     mismatch ? ", and its truth belongs to another batch"
+                              : "");
+    goto out;
+  }
+  rc = txf_tz_load(&tz, p->timezone, err);
+  if (!rc)
+    rc = txf_fs_mkdtemp_in(&g->bronze_tmp, bparent, name, err);
   if (!rc)
     rc = txf_fs_mkdtemp_in(&g->truth_tmp, tparent, name, err);
   if (rc)
@@ -808,28 +1015,64 @@ int txf_generate_day(const char *data_dir, txf_date day,
                             err);
     json_decref(gj);
   }
+  if (!rc) { /* tie the truth to this bronze batch */
+    char sha[65], line[128];
+    sink tie;
+    int n = manifest_sha(g->bronze_tmp, sha)
+                ? snprintf(line, sizeof line, "%s  _manifest.json\n", sha)
+                : 0;
+    char *path = txf_path_join(g->truth_tmp, TIE_NAME);
+    rc = n ? sink_open(&tie, path, 0, 0, err)
+           : txf_err_set(err, TXF_EIO, "%s: cannot read the manifest",
+                         g->bronze_tmp);
+    free(path);
+    if (!rc) {
+      rc = sink_write(&tie, line, (size_t)n, err);
+      if (!rc)
+        rc = sink_finish(&tie, NULL, err);
+      sink_release(&tie);
+    }
+  }
   if (!rc)
     rc = txf_fs_fsync_dir(g->bronze_tmp, err);
   if (!rc)
     rc = txf_fs_fsync_dir(g->truth_tmp, err);
-  /* Truth first: whenever a batch is visible, its truth is too. */
   if (!rc)
-    rc = publish(g->truth_tmp, tfinal, 1, err);
+    crash_point(p, "generate-staged");
+  /* Truth first, so a visible batch always has its truth; the bronze
+   * swap is the commit point. Each swap fsyncs the parent dir, so the
+   * truth swap is on disk before the bronze one starts. */
+  if (!rc) {
+    rc = txf_fs_exists(tfinal) ? txf_fs_exchange(g->truth_tmp, tfinal, err)
+                               : txf_fs_rename(g->truth_tmp, tfinal, 1, err);
+    swapped = !rc;
+  }
   if (!rc)
-    rc = publish(g->bronze_tmp, bfinal, force, err);
-  if (!rc && stats)
-    *stats = g->st;
+    crash_point(p, "generate-truth");
+  if (!rc)
+    rc = force && txf_fs_exists(bfinal)
+             ? txf_fs_exchange(g->bronze_tmp, bfinal, err)
+             : txf_fs_rename(g->bronze_tmp, bfinal, 1, err);
+  if (!rc)
+    crash_point(p, "generate-bronze");
+  if (!rc) {
+    /* Done: the temp names hold the old dirs (or nothing). */
+    remove_leftovers(bparent, name);
+    remove_leftovers(tparent, name);
+    if (stats)
+      *stats = g->st;
+  }
 
 out:
   if (rc) {
     txf_err_wrap(err, "generate %s", date);
-    txf_err e2;
-    if (g->bronze_tmp && txf_fs_exists(g->bronze_tmp) &&
-        txf_fs_rmtree(g->bronze_tmp, &e2)) {
-      /* keep the first error */
-    }
-    if (g->truth_tmp && txf_fs_exists(g->truth_tmp) &&
-        txf_fs_rmtree(g->truth_tmp, &e2)) {
+    if (lock_fd >= 0) {
+      /* Put the previous truth back if it was swapped out, and remove the
+       * temp dirs; what cannot be undone now, the next run settles. */
+      txf_err e2;
+      int mm;
+      if (swapped || g->bronze_tmp || g->truth_tmp)
+        (void)settle(bparent, tparent, name, &mm, &e2);
     }
   }
   sink_release(&g->part);
@@ -843,6 +1086,7 @@ out:
   free(g->truth_tmp);
   free(g);
   txf_tz_free(tz);
+  unlock_date(lock_fd);
   free(name);
   free(bparent);
   free(tparent);

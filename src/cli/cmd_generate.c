@@ -22,7 +22,10 @@ static const char usage[] =
     "line in DIR/truth/transactions/ingest_date=D/lines.csv. A batch holds\n"
     "the day's events, late arrivals, newer versions, exact and stale\n"
     "re-deliveries and malformed lines; any day can be generated alone and\n"
-    "the same parameters give the same bytes. See docs/feed.md.\n"
+    "the same parameters give the same bytes. A run holds\n"
+    "DIR/locks/generate-D.lock: a second generate of the same day fails,\n"
+    "and a run first repairs what an interrupted one left. See\n"
+    "docs/feed.md.\n"
     "\n"
     "Options:\n"
     "  --date D            first ingestion day (YYYY-MM-DD)\n"
@@ -217,23 +220,32 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
   if (txf_ctx_data_dir(ctx, data_opt, &data, &err))
     return txf_cli_fail("generate", &err);
 
-  /* Refuse up front when any day exists, so nothing is half done. */
+  /* Refuse up front when any day exists, so nothing is half done (after
+   * settling what an interrupted run of that day left). */
   if (!force) {
     for (int64_t k = 0; k < days; k++) {
-      char *dir = txf_bronze_batch_dir(data, (txf_date){first.days + (int32_t)k});
-      int exists = txf_fs_exists(dir);
+      txf_date d = {first.days + (int32_t)k};
+      int exists = 0, mismatch = 0;
+      if (txf_generate_settle(data, d, &exists, &mismatch, &err)) {
+        free(data);
+        return txf_cli_fail("generate", &err);
+      }
       if (exists) {
+        char *dir = txf_bronze_batch_dir(data, d);
         txf_err_set(&err, TXF_EEXIST,
-                    "bronze batch %s already exists (use --force to replace "
-                    "it)",
-                    dir);
+                    "bronze batch %s already exists%s (use --force to "
+                    "replace it)",
+                    dir,
+                    mismatch ? ", and its truth belongs to another batch"
+                             : "");
         free(dir);
         free(data);
         return txf_cli_fail("generate", &err);
       }
-      free(dir);
     }
   }
+  /* Crash injection for the recovery tests (t1003): TXNFLOW_CRASH_AT=STEP */
+  p.crash_at = getenv("TXNFLOW_CRASH_AT");
 
   json_t *out = json ? json_array() : NULL;
   int rc = TXF_EXIT_OK;

@@ -1,44 +1,146 @@
 #!/bin/bash
-# A batch appears whole or not at all: a killed generate leaves no
-# ingest_date= directory, and the next run cleans up after it.
+# A batch appears whole or not at all, with its own truth: a killed or
+# crashed generate leaves the previous batch or the new one (each with the
+# truth that belongs to it), the next run settles what it left, and two
+# generates of one date never run at once.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-test_expect_success 'kill -9 during generate leaves no visible batch' '
-	mkdir -p d &&
-	( exec "$TXNFLOW" generate --data d --date 2025-09-01 --rows 5000000 >/dev/null 2>&1 ) &
-	pid=$! &&
-	i=0 &&
-	while [ $i -lt 1200 ] && ! ls -A d/bronze/transactions 2>/dev/null | grep -q tmp; do
+D=2025-09-01
+B=bronze/transactions/ingest_date=$D
+T=truth/transactions/ingest_date=$D
+LOCK=locks/generate-$D.lock
+
+# start_long DIR [ARGS]: a generate of D big enough to be caught running;
+# sets $pid (the generate itself) once its temp dirs exist.
+start_long() {
+	dir=$1; shift
+	"$TXNFLOW" generate --data $dir --date $D --rows 5000000 "$@" >/dev/null 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 1200 ] && ! ls -A $dir/bronze/transactions 2>/dev/null | grep -q "^\.ingest_date=$D\.tmp-"; do
 		sleep 0.05; i=$((i + 1))
-	done &&
-	sleep 0.3 &&
+	done
+	sleep 0.3
+	# the generate holds the date lock and wrote its pid there
+	test "$(cat $dir/$LOCK)" = "$pid"
+}
+
+# the truth in DIR belongs to its bronze batch (the tie is the manifest's sha256)
+tied() {
+	(cd $1/$B && sha256sum --quiet -c ../../../$T/_bronze.sha256)
+}
+
+test_expect_success 'kill -9 during generate leaves no visible batch' '
+	start_long d &&
 	kill -9 $pid && { wait $pid; true; } &&
 	ls -A d/bronze/transactions >entries &&
 	cat entries &&
 	! grep -q "^ingest_date=" entries &&
-	grep -q "^\.ingest_date=2025-09-01\.tmp-" entries
+	grep -q "^\.ingest_date=$D\.tmp-" entries &&
+	! ls -A d/truth/transactions 2>/dev/null | grep -q "^ingest_date="
 '
 
-test_expect_success 'the next run replaces the leftovers with a whole batch' '
-	txnflow generate --data d --date 2025-09-01 --rows 200 &&
+test_expect_success 'the next run replaces the leftovers with a whole batch, tied to its truth' '
+	txnflow generate --data d --date $D --rows 200 &&
 	ls -A d/bronze/transactions >entries &&
-	echo ingest_date=2025-09-01 >expect &&
+	echo ingest_date=$D >expect &&
 	test_cmp expect entries &&
 	ls -A d/truth/transactions >entries &&
-	test_cmp expect entries
+	test_cmp expect entries &&
+	ls d/$T >files && printf "_bronze.sha256\nlines.csv\n" >expect && test_cmp expect files &&
+	tied d
 '
 
-test_expect_success 'kill -9 during --force leaves the old batch intact' '
-	cp -r d/bronze/transactions/ingest_date=2025-09-01 old &&
-	( exec "$TXNFLOW" generate --data d --date 2025-09-01 --rows 5000000 --force >/dev/null 2>&1 ) &
-	pid=$! &&
-	i=0 &&
-	while [ $i -lt 1200 ] && ! ls -A d/bronze/transactions | grep -q tmp; do
-		sleep 0.05; i=$((i + 1))
-	done &&
-	sleep 0.3 &&
+test_expect_success 'a second generate of the same date refuses while the first runs, touching nothing' '
+	cp -r d/$B old && cp -r d/$T oldtruth &&
+	start_long d --force &&
+	ls -A d/bronze/transactions d/truth/transactions >before &&
+	test_expect_code 1 txnflow generate --data d --date $D --rows 200 --force 2>err &&
+	cat err &&
+	test_grep "another generate of $D is running (pid $pid holds .*$LOCK)" err &&
+	test_expect_code 1 txnflow generate --data d --date 2025-08-31 --days 3 --rows 200 2>err &&
+	test_grep "another generate of $D is running" err &&
+	ls -A d/bronze/transactions d/truth/transactions >after &&
+	test_cmp before after &&
+	kill -0 $pid &&
 	kill -9 $pid && { wait $pid; true; } &&
-	diff -r old d/bronze/transactions/ingest_date=2025-09-01
+	diff -r old d/$B && diff -r oldtruth d/$T
+'
+
+test_expect_success 'kill -9 during --force leaves the old batch and truth intact' '
+	start_long d --force &&
+	kill -9 $pid && { wait $pid; true; } &&
+	diff -r old d/$B && diff -r oldtruth d/$T && tied d
+'
+
+# A fresh batch of seed 5 in its own dir: what --force --seed 5 must give.
+test_expect_success 'reference batch of seed 5' '
+	txnflow generate --data ref --date $D --rows 200 --seed 5 >/dev/null
+'
+
+test_expect_success 'crash between the truth and bronze swaps: the truth no longer matches' '
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-truth \
+		"$TXNFLOW" generate --data d --date $D --rows 200 --seed 5 --force &&
+	diff -r old d/$B &&
+	diff -r ref/$T d/$T &&
+	! tied d &&
+	ls -A d/bronze/transactions | grep -q "^\.ingest_date=$D\.tmp-"
+'
+
+test_expect_success 'a rerun without --force settles back to the previous batch and truth' '
+	test_expect_code 1 txnflow generate --data d --date $D --rows 200 --seed 5 2>err &&
+	test_grep "already exists (use --force" err &&
+	diff -r old d/$B && diff -r oldtruth d/$T && tied d &&
+	ls -A d/bronze/transactions d/truth/transactions >entries &&
+	! grep -q tmp entries
+'
+
+test_expect_success 'a rerun with --force after the same crash converges to the new batch' '
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-truth \
+		"$TXNFLOW" generate --data d --date $D --rows 200 --seed 5 --force &&
+	! tied d &&
+	txnflow generate --data d --date $D --rows 200 --seed 5 --force >/dev/null &&
+	diff -r ref/$B d/$B && diff -r ref/$T d/$T && tied d &&
+	ls -A d/bronze/transactions d/truth/transactions >entries &&
+	! grep -q tmp entries
+'
+
+test_expect_success 'crash after both swaps: the new batch is in place, the leftovers go on the next run' '
+	txnflow generate --data d --date $D --rows 200 --force >/dev/null &&
+	diff -r old d/$B && diff -r oldtruth d/$T &&
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-bronze \
+		"$TXNFLOW" generate --data d --date $D --rows 200 --seed 5 --force &&
+	diff -r ref/$B d/$B && diff -r ref/$T d/$T && tied d &&
+	ls -A d/bronze/transactions | grep -q "^\.ingest_date=$D\.tmp-" &&
+	test_expect_code 1 txnflow generate --data d --date $D --rows 200 2>err &&
+	diff -r ref/$B d/$B && diff -r ref/$T d/$T &&
+	ls -A d/bronze/transactions d/truth/transactions >entries &&
+	! grep -q tmp entries
+'
+
+test_expect_success 'crash before any swap: nothing changes' '
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-staged \
+		"$TXNFLOW" generate --data d --date $D --rows 200 --force &&
+	diff -r ref/$B d/$B && diff -r ref/$T d/$T && tied d
+'
+
+test_expect_success 'crash between the swaps of a first batch: the rerun makes it whole' '
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-truth \
+		"$TXNFLOW" generate --data f --date $D --rows 200 --seed 5 &&
+	test_path_is_missing f/$B &&
+	test_path_is_dir f/$T &&
+	txnflow generate --data f --date $D --rows 200 --seed 5 >/dev/null &&
+	diff -r ref/$B f/$B && diff -r ref/$T f/$T &&
+	ls -A f/bronze/transactions f/truth/transactions >entries &&
+	! grep -q tmp entries
+'
+
+test_expect_success 'a truth from before ties (no _bronze.sha256) is restored too' '
+	rm d/$T/_bronze.sha256 && cp -r d/$T untied &&
+	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-truth \
+		"$TXNFLOW" generate --data d --date $D --rows 200 --force &&
+	test_expect_code 1 txnflow generate --data d --date $D --rows 200 2>err &&
+	diff -r ref/$B d/$B && diff -r untied d/$T
 '
 
 test_done

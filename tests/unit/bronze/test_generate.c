@@ -2,8 +2,11 @@
  * a real earlier transaction, malformed lines are really malformed, bytes
  * are reproducible, manifests verify, batches appear atomically. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "../../lib/unit.h"
@@ -495,6 +498,44 @@ TEST(generate_refuses_existing_batch_unless_forced) {
   cmp_batch(data, unit_path("fresh"), d);
   free(mpath);
   free(dir);
+}
+
+/* A generate of a date whose lock is taken (another run) refuses with
+ * TXF_ELOCKED and touches nothing: no batch, no temp dir, no removal of
+ * the other run's temp dirs. */
+TEST(generate_refuses_while_the_date_is_locked) {
+  txf_gen_params p;
+  small_params(&p);
+  const char *data = unit_path("locked");
+  txf_date d = txf_date_from_ymd(2025, 9, 6);
+  txf_err err;
+  ASSERT_OK(txf_fs_mkdirs(unit_path("locked/locks"), &err), &err);
+  char *other = NULL;
+  ASSERT_OK(txf_fs_mkdirs(unit_path("locked/bronze/transactions"), &err),
+            &err);
+  ASSERT_OK(txf_fs_mkdtemp_in(&other, unit_path("locked/bronze/transactions"),
+                              "ingest_date=2025-09-06", &err),
+            &err);
+  int fd = open(unit_path("locked/locks/generate-2025-09-06.lock"),
+                O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT(fd >= 0);
+  ASSERT(flock(fd, LOCK_EX | LOCK_NB) == 0);
+  ASSERT(txf_generate_day(data, d, &p, 1, NULL, NULL, &err) == TXF_ELOCKED);
+  ASSERT_CONTAINS(err.msg, "another generate of 2025-09-06 is running");
+  int exists = -1;
+  ASSERT(txf_generate_settle(data, d, &exists, NULL, &err) == TXF_ELOCKED);
+  ASSERT_EQ_I64(count_entries(unit_path("locked/bronze/transactions")), 1);
+  ASSERT(txf_fs_is_dir(other));
+  close(fd);
+  /* Once free, the date settles (the dead run's temp dir goes) and
+   * generates. */
+  ASSERT_OK(txf_generate_settle(data, d, &exists, NULL, &err), &err);
+  ASSERT_EQ_I64(exists, 0);
+  ASSERT(!txf_fs_exists(other));
+  gen_day(data, d, &p, 0);
+  ASSERT_OK(txf_generate_settle(data, d, &exists, NULL, &err), &err);
+  ASSERT_EQ_I64(exists, 1);
+  free(other);
 }
 
 TEST(generate_parts_zstd_and_manifest_checks) {
