@@ -11,18 +11,28 @@ T=truth/transactions/ingest_date=$D
 LOCK=locks/generate-$D.lock
 
 # start_long DIR [ARGS]: a generate of D big enough to be caught running;
-# sets $pid (the generate itself) once its temp dirs exist.
+# sets $pid (the generate itself) once it holds the date lock (its pid is
+# in the lock file) and has made temp dirs of its own (older leftovers,
+# which it removes first, do not count). On a timeout it is killed.
 start_long() {
 	dir=$1; shift
+	ls -A $dir/bronze/transactions 2>/dev/null | grep "^\.ingest_date=$D\.tmp-" >old-tmps
 	"$TXNFLOW" generate --data $dir --date $D --rows 5000000 "$@" >/dev/null 2>&1 &
 	pid=$!
+	echo $pid >>"$TRASH/long-pids"
 	i=0
-	while [ $i -lt 1200 ] && ! ls -A $dir/bronze/transactions 2>/dev/null | grep -q "^\.ingest_date=$D\.tmp-"; do
+	while [ $i -lt 2400 ]; do
+		if [ "$(cat $dir/$LOCK 2>/dev/null)" = "$pid" ] &&
+			ls -A $dir/bronze/transactions 2>/dev/null | grep "^\.ingest_date=$D\.tmp-" |
+				grep -qvxF -f old-tmps; then
+			sleep 0.3
+			return 0
+		fi
 		sleep 0.05; i=$((i + 1))
 	done
-	sleep 0.3
-	# the generate holds the date lock and wrote its pid there
-	test "$(cat $dir/$LOCK)" = "$pid"
+	echo "start_long: generate $pid not caught running"
+	kill -9 $pid; wait $pid
+	return 1
 }
 
 # the truth in DIR belongs to its bronze batch (the tie is the manifest's sha256)
@@ -142,5 +152,11 @@ test_expect_success 'a truth from before ties (no _bronze.sha256) is restored to
 	test_expect_code 1 txnflow generate --data d --date $D --rows 200 2>err &&
 	diff -r ref/$B d/$B && diff -r untied d/$T
 '
+
+# A failed test may have left its long generate running: stop it (only
+# the processes this script started, still running in its directory).
+for p in $(cat "$TRASH/long-pids" 2>/dev/null); do
+	[ "$(readlink /proc/$p/cwd 2>/dev/null)" = "$TRASH" ] && kill -9 "$p" 2>/dev/null
+done
 
 test_done
