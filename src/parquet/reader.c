@@ -483,8 +483,13 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
   }
   if ((rc = validate(r, err)))
     goto fail;
-  /* Chunks must lie between the leading magic and the footer. */
-  for (uint32_t g = 0; g < r->m.n_rgs; g++)
+  /* Chunks must lie between the leading magic and the footer, and a row
+   * group's chunks must not overlap: together they hold at most the
+   * file's data bytes. (The reader holds a row group's projected chunks
+   * in memory at once; overlapping chunks could make a small file cost
+   * columns times its size.) */
+  for (uint32_t g = 0; g < r->m.n_rgs; g++) {
+    uint64_t sum = 0;
     for (uint32_t i = 0; i < r->m.rgs[g].n_cols; i++) {
       pq_colmeta *c = &r->m.rgs[g].cols[i];
       int64_t start = c->data_page_offset;
@@ -502,7 +507,17 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
                          fstart);
         goto fail;
       }
+      sum += (uint64_t)c->total_compressed;
+      if (sum > fstart - 4) {
+        rc = txf_err_set(err, TXF_ECORRUPT,
+                         "%s: row group %u: column chunks up to '%s' add up "
+                         "to %" PRIu64 " bytes, more than the file's %" PRIu64
+                         " data bytes (chunks overlap)",
+                         path, g, r->cols[i].name, sum, fstart - 4);
+        goto fail;
+      }
     }
+  }
   int *all = txf_xcalloc(r->schema.n_cols ? r->schema.n_cols : 1, sizeof *all);
   for (size_t i = 0; i < r->schema.n_cols; i++)
     all[i] = (int)i;

@@ -310,6 +310,7 @@ typedef struct craft_col {
   int ptype, optional, encoding;
   const void *body;
   size_t body_len;
+  int share_prev; /* 1: no page of its own, point at the previous one's */
 } craft_col;
 
 static void craft_file(const char *path, const craft_col *cols, size_t n,
@@ -319,6 +320,11 @@ static void craft_file(const char *path, const craft_col *cols, size_t n,
   (void)txf_buf_append(&f, "PAR1", 4);
   int64_t *off = txf_xcalloc(n, sizeof *off), *len = txf_xcalloc(n, 8);
   for (size_t i = 0; i < n; i++) {
+    if (i > 0 && cols[i].share_prev) {
+      off[i] = off[i - 1];
+      len[i] = len[i - 1];
+      continue;
+    }
     off[i] = (int64_t)f.len;
     tw t;
     tw_init(&t, &f);
@@ -472,7 +478,7 @@ TEST(pq_reader_reads_a_hand_made_delta_byte_array_page) {
   txf_buf_init(&body, 0);
   dba_page(&body, pre, lens, n, suf.data, suf.len);
   craft_col c = {"s", PQT_BYTE_ARRAY, 0, PQE_DELTA_BYTE_ARRAY, body.data,
-                 body.len};
+                 body.len, 0};
   const char *p = unit_path("dba-ok.parquet");
   craft_file(p, &c, 1, (int64_t)n);
   pqt_table got;
@@ -507,7 +513,7 @@ TEST(pq_reader_refuses_a_delta_byte_array_bomb) {
   dba_page(&body, pre, lens, n, a, L);
   ASSERT(body.len < 32768);
   craft_col c = {"s", PQT_BYTE_ARRAY, 0, PQE_DELTA_BYTE_ARRAY, body.data,
-                 body.len};
+                 body.len, 0};
   const char *p = unit_path("dba-bomb.parquet");
   craft_file(p, &c, 1, (int64_t)n);
   txf_pq_reader *r;
@@ -547,7 +553,7 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   for (int i = 0; i < N_COLS; i++) {
     snprintf(names[i], sizeof names[i], "c%02d", i);
     cols[i] = (craft_col){names[i], PQT_INT32, 1, PQE_PLAIN, body.data,
-                          body.len};
+                          body.len, 0};
   }
   const char *p = unit_path("rle-bomb.parquet");
   craft_file(p, cols, N_COLS, n);
@@ -571,4 +577,32 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   ASSERT(has && v[0].is_null && v[1].is_null);
   txf_pq_reader_free(r);
   txf_buf_release(&body);
+}
+
+/* Two columns whose chunks are the same bytes: each projected column
+ * holds its chunk in memory, so overlapping chunks would let a small file
+ * cost columns times its size. Refused at open. */
+TEST(pq_reader_refuses_overlapping_column_chunks) {
+  int32_t vals[3] = {1, 2, 3};
+  craft_col cols[2] = {
+      {"a", PQT_INT32, 0, PQE_PLAIN, vals, sizeof vals, 0},
+      {"b", PQT_INT32, 0, PQE_PLAIN, vals, sizeof vals, 1},
+  };
+  const char *p = unit_path("overlap.parquet");
+  craft_file(p, cols, 2, 3);
+  txf_pq_reader *r;
+  txf_err err;
+  ASSERT_EQ_I64(txf_pq_reader_open(&r, p, &err), TXF_ECORRUPT);
+  ASSERT_CONTAINS(err.msg, "overlap.parquet: row group 0: column chunks up "
+                           "to 'b' add up to");
+  ASSERT_CONTAINS(err.msg, "(chunks overlap)");
+  /* The same file with separate chunks reads. */
+  cols[1].share_prev = 0;
+  p = unit_path("separate.parquet");
+  craft_file(p, cols, 2, 3);
+  pqt_table got;
+  ASSERT_OK(pqt_read(p, NULL, 0, &got, &err), &err);
+  ASSERT_EQ_U64(got.n_rows, 3);
+  ASSERT_EQ_I64(got.v[5].v.i32, 3);
+  pqt_release(&got);
 }
