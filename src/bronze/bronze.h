@@ -145,6 +145,11 @@ TXF_MUST_CHECK int txf_generate_day(const char *data_dir, txf_date day,
 TXF_MUST_CHECK int txf_generate_settle(const char *data_dir, txf_date day,
                                        int *exists, int *mismatch,
                                        txf_err *err);
+/* Whether DAY's truth belongs to its bronze batch: 1 when the truth's
+ * _bronze.sha256 holds the SHA-256 of the batch's _manifest.json, or the
+ * truth has no tie (written before ties existed); 0 when they differ (an
+ * interrupted generate not yet settled, or files edited by hand). */
+int txf_truth_tied(const char *data_dir, txf_date day);
 /* DATA_DIR/bronze/transactions/ingest_date=D (and truth/...); caller
  * frees. */
 char *txf_bronze_batch_dir(const char *data_dir, txf_date day);

@@ -908,6 +908,17 @@ static int settle(const char *bparent, const char *tparent, const char *name,
   return rc;
 }
 
+int txf_truth_tied(const char *data_dir, txf_date day) {
+  char *bdir = txf_bronze_batch_dir(data_dir, day);
+  char *tdir = txf_truth_batch_dir(data_dir, day);
+  char tie[65], sha[65];
+  int tied = !read_tie(tdir, tie) ||
+             (manifest_sha(bdir, sha) && strcmp(tie, sha) == 0);
+  free(bdir);
+  free(tdir);
+  return tied;
+}
+
 /* Tests: die like a crash (no cleanup, no flush) at STEP. */
 static void crash_point(const txf_gen_params *p, const char *step) {
   if (p->crash_at && strcmp(p->crash_at, step) == 0)

@@ -224,6 +224,14 @@ static int build_expected(const char *data_dir, txf_store *store,
     truth_line *tv = NULL;
     size_t tn = 0;
     int has_truth = txf_fs_exists(tpath);
+    if (has_truth && !txf_truth_tied(data_dir, day)) {
+      /* an interrupted generate not settled yet: that truth is another
+       * batch's, so lines are judged by validation alone */
+      diff(f, "note: the truth of %s belongs to another bronze batch "
+              "(an interrupted generate; rerun it): not used",
+           d);
+      has_truth = 0;
+    }
     if (has_truth)
       rc = load_truth(tpath, &tv, &tn, err);
     free(tpath);

@@ -97,6 +97,13 @@ test_expect_success 'crash between the truth and bronze swaps: the truth no long
 	ls -A d/bronze/transactions | grep -q "^\.ingest_date=$D\.tmp-"
 '
 
+test_expect_success 'meanwhile audit notices the truth is not this batch'"'"'s and does not use it' '
+	txnflow clean --data d --date $D >/dev/null &&
+	txnflow audit --data d --json >audit.json &&
+	test_grep "\"ok\": true" audit.json &&
+	test_grep "note: the truth of $D belongs to another bronze batch" audit.json
+'
+
 test_expect_success 'a rerun without --force settles back to the previous batch and truth' '
 	test_expect_code 1 txnflow generate --data d --date $D --rows 200 --seed 5 2>err &&
 	test_grep "already exists (use --force" err &&
