@@ -167,7 +167,7 @@ int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
   txf_pq_writer_opts wo;
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
-  wo.zstd_level = 3;
+  wo.zstd_level = 1;
   rc = txf_pq_writer_open(&w, out_path, &schema, &wo, err);
   if (rc)
     goto out;
