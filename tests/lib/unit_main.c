@@ -74,6 +74,21 @@ static void remove_tmpdir(void) {
     fprintf(stderr, "  cannot remove %s: %s\n", g_tmpdir, err.msg);
 }
 
+int64_t unit_ts(const char *iso) {
+  int64_t us = 0;
+  if (txf_ts_parse(iso, SIZE_MAX, &us, NULL))
+    unit_fail(__FILE__, __LINE__, "bad timestamp %s", iso);
+  return us;
+}
+
+txf_tz *unit_zone(const char *name) {
+  txf_tz *tz = NULL;
+  txf_err err;
+  if (txf_tz_load(&tz, name, &err))
+    unit_fail(__FILE__, __LINE__, "cannot load zone %s: %s", name, err.msg);
+  return tz;
+}
+
 int main(int argc, char **argv) {
   int timeout_s = 120;
   const char *t = getenv("UNIT_TIMEOUT");

@@ -6,20 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t ts(const char *s) {
-  int64_t us;
-  if (txf_ts_parse(s, SIZE_MAX, &us, NULL))
-    unit_fail(__FILE__, __LINE__, "bad timestamp %s", s);
-  return us;
-}
-
-static txf_tz *zone(const char *name) {
-  txf_tz *tz;
-  txf_err err;
-  ASSERT_OK(txf_tz_load(&tz, name, &err), &err);
-  return tz;
-}
-
 TEST(orch_duration_parse_units) {
   int64_t us;
   ASSERT_OK(txf_duration_parse("100ms", &us), NULL);
@@ -53,21 +39,22 @@ TEST(orch_retry_delay_backs_off_to_the_cap) {
 TEST(orch_cron_next_in_seoul) {
   txf_cron c;
   txf_err err;
-  txf_tz *tz = zone("Asia/Seoul");
+  txf_tz *tz = unit_zone("Asia/Seoul");
   ASSERT_OK(txf_cron_parse(&c, "0 6 * * *", &err), &err);
   /* 06:00 KST is 21:00 UTC the day before. */
-  ASSERT_EQ_I64(txf_cron_next(&c, tz, ts("2025-09-01T05:59:59+09:00")),
-                ts("2025-09-01T06:00:00+09:00"));
-  ASSERT_EQ_I64(txf_cron_next(&c, tz, ts("2025-09-01T06:00:00+09:00")),
-                ts("2025-09-02T06:00:00+09:00"));
+  ASSERT_EQ_I64(txf_cron_next(&c, tz, unit_ts("2025-09-01T05:59:59+09:00")),
+                unit_ts("2025-09-01T06:00:00+09:00"));
+  ASSERT_EQ_I64(txf_cron_next(&c, tz, unit_ts("2025-09-01T06:00:00+09:00")),
+                unit_ts("2025-09-02T06:00:00+09:00"));
   /* D is due at 06:00 on D+1. */
   txf_date d;
   ASSERT_OK(txf_date_parse("2025-09-01", SIZE_MAX, &d), NULL);
-  ASSERT_EQ_I64(txf_sched_due_at(&c, tz, d), ts("2025-09-02T06:00:00+09:00"));
+  ASSERT_EQ_I64(txf_sched_due_at(&c, tz, d),
+                unit_ts("2025-09-02T06:00:00+09:00"));
   /* Weekdays only: Friday 2025-09-05 -> Monday 2025-09-08. */
   ASSERT_OK(txf_cron_parse(&c, "30 7 * * 1-5", &err), &err);
-  ASSERT_EQ_I64(txf_cron_next(&c, tz, ts("2025-09-05T08:00:00+09:00")),
-                ts("2025-09-08T07:30:00+09:00"));
+  ASSERT_EQ_I64(txf_cron_next(&c, tz, unit_ts("2025-09-05T08:00:00+09:00")),
+                unit_ts("2025-09-08T07:30:00+09:00"));
   txf_tz_free(tz);
 }
 
@@ -166,11 +153,12 @@ static txf_dag *load_dag(const char *yml, txf_err *err, int *rc) {
 TEST(orch_dag_default_chain_and_overrides) {
   txf_err err;
   int rc;
-  txf_dag *dag = load_dag("name: x\nretries: 1\nretry_delay: 2s\n"
-                          "tasks:\n"
-                          "  clean: {retries: 4, timeout: 5m, retry_backoff: 3}\n"
-                          "  notify: {command: \"echo hi\"}\n",
-                          &err, &rc);
+  txf_dag *dag =
+      load_dag("name: x\nretries: 1\nretry_delay: 2s\n"
+               "tasks:\n"
+               "  clean: {retries: 4, timeout: 5m, retry_backoff: 3}\n"
+               "  notify: {command: \"echo hi\"}\n",
+               &err, &rc);
   ASSERT_OK(rc, &err);
   ASSERT_EQ_I64(dag->n_tasks, 4);
   ASSERT_EQ_STR(dag->tasks[0].name, "generate");
@@ -209,8 +197,8 @@ TEST(orch_dag_landed_feed_and_publish) {
 TEST(orch_dag_bad_values_name_the_place) {
   txf_err err;
   int rc;
-  txf_dag *dag = load_dag("name: x\ntasks:\n  clean: {retry_delay: soon}\n",
-                          &err, &rc);
+  txf_dag *dag =
+      load_dag("name: x\ntasks:\n  clean: {retry_delay: soon}\n", &err, &rc);
   ASSERT(dag == NULL);
   ASSERT_EQ_I64(rc, TXF_ECONFIG);
   ASSERT_CONTAINS(err.msg, "txnflow.yml:3:");
