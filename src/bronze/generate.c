@@ -765,10 +765,17 @@ static int manifest_sha(const char *dir, char hex[65]) {
   return ok;
 }
 
-/* HEX gets the tie of truth dir DIR (the first 64 bytes of TIE_NAME);
- * 0 when it has none (a truth from before ties, or no truth). */
+/* HEX gets the tie of truth dir DIR (the first 64 bytes of TIE_NAME):
+ * 1 when it has a valid one; 0 when it has none (a truth from before ties,
+ * or no truth); -1 when the tie is there but damaged (unreadable, too long,
+ * not hex), with HEX empty so it matches no batch. */
 static int read_tie(const char *dir, char hex[65]) {
   char *path = txf_path_join(dir, TIE_NAME);
+  hex[0] = '\0';
+  if (!txf_fs_exists(path)) {
+    free(path);
+    return 0;
+  }
   txf_buf b;
   txf_buf_init(&b, 4096);
   txf_err e;
@@ -782,7 +789,7 @@ static int read_tie(const char *dir, char hex[65]) {
   }
   txf_buf_release(&b);
   free(path);
-  return ok;
+  return ok ? 1 : -1;
 }
 
 static int lock_date(const char *data_dir, const char *date, int *fd_out,
@@ -854,7 +861,8 @@ static int settle(const char *bparent, const char *tparent, const char *name,
   char bsha[65], tie[65];
   int has_b = manifest_sha(bfinal, bsha);
   int has_t = txf_fs_is_dir(tfinal);
-  int has_tie = has_t && read_tie(tfinal, tie);
+  /* A damaged tie counts as a tie to no batch: a mismatch. */
+  int has_tie = has_t && read_tie(tfinal, tie) != 0;
   int rc = 0;
   if ((has_tie && !(has_b && strcmp(tie, bsha) == 0)) || (!has_t && has_b)) {
     /* The truth that belongs to the bronze in place, among the leftovers:
@@ -871,10 +879,11 @@ static int settle(const char *bparent, const char *tparent, const char *name,
         free(lines);
         if (!complete)
           continue;
-        if (read_tie(gl.gl_pathv[i], lt)) {
+        int t = read_tie(gl.gl_pathv[i], lt);
+        if (t > 0) {
           if (strcmp(lt, bsha) == 0)
             match = gl.gl_pathv[i];
-        } else {
+        } else if (t == 0) {
           untied = gl.gl_pathv[i];
           n_untied++;
         }
@@ -912,8 +921,9 @@ int txf_truth_tied(const char *data_dir, txf_date day) {
   char *bdir = txf_bronze_batch_dir(data_dir, day);
   char *tdir = txf_truth_batch_dir(data_dir, day);
   char tie[65], sha[65];
-  int tied = !read_tie(tdir, tie) ||
-             (manifest_sha(bdir, sha) && strcmp(tie, sha) == 0);
+  int t = read_tie(tdir, tie);
+  int tied = t == 0 || (t > 0 && manifest_sha(bdir, sha) &&
+                        strcmp(tie, sha) == 0);
   free(bdir);
   free(tdir);
   return tied;

@@ -906,7 +906,7 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
                 ((size_t)h->num_values + 1) * sizeof *c->dict;
   size_t others = others_mem(r, c) + page_mem(c);
   if (need > r->mem_limit || others > r->mem_limit - need)
-    return CERR(TXF_ECORRUPT,
+    return CERR(TXF_ETOOBIG,
                 "dictionary page of %d values needs %zu MiB, over the "
                 "reader's limit of %zu MiB for the decoded pages of all "
                 "projected columns (%zu MiB in use)",
@@ -1006,7 +1006,7 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                     (size_t)h.uncompressed_size + 1;
       size_t others = others_mem(r, c) + c->dict_bytes;
       if (need > r->mem_limit || others > r->mem_limit - need)
-        return CERR(TXF_ECORRUPT,
+        return CERR(TXF_ETOOBIG,
                     "data page at file offset %" PRIu64 " with %zu values "
                     "needs %zu MiB decoded, over the reader's limit of %zu "
                     "MiB for the decoded pages of all projected columns "

@@ -538,6 +538,32 @@ TEST(generate_refuses_while_the_date_is_locked) {
   free(other);
 }
 
+/* A truth is tied to its batch by _bronze.sha256. A truth without one
+ * (written before ties) counts as tied; a damaged one ties it to no batch,
+ * and settle reports the mismatch rather than trusting it. */
+TEST(generate_damaged_tie_is_a_mismatch) {
+  txf_gen_params p;
+  small_params(&p);
+  const char *data = unit_path("tie");
+  txf_date d = txf_date_from_ymd(2025, 9, 7);
+  gen_day(data, d, &p, 0);
+  ASSERT_EQ_I64(txf_truth_tied(data, d), 1);
+  const char *tie = unit_path("tie/truth/transactions/ingest_date=2025-09-07/"
+                              "_bronze.sha256");
+  ASSERT(txf_fs_exists(tie));
+  unit_write_file(tie, "not a checksum\n");
+  ASSERT_EQ_I64(txf_truth_tied(data, d), 0);
+  txf_err err;
+  int exists = -1, mismatch = -1;
+  ASSERT_OK(txf_generate_settle(data, d, &exists, &mismatch, &err), &err);
+  ASSERT_EQ_I64(exists, 1);
+  ASSERT_EQ_I64(mismatch, 1);
+  unlink(tie);
+  ASSERT_EQ_I64(txf_truth_tied(data, d), 1);
+  ASSERT_OK(txf_generate_settle(data, d, &exists, &mismatch, &err), &err);
+  ASSERT_EQ_I64(mismatch, 0);
+}
+
 TEST(generate_parts_zstd_and_manifest_checks) {
   txf_gen_params p;
   small_params(&p);
