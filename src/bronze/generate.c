@@ -849,15 +849,40 @@ static void unlock_date(int fd) {
   close(fd);
 }
 
+/* Where date D's batch and truth live, and their parents (where the temp
+ * dirs and leftovers of a run are). */
+typedef struct batch_paths {
+  char date[11]; /* YYYY-MM-DD */
+  char *name;    /* ingest_date=D */
+  char *bparent, *tparent, *bfinal, *tfinal;
+} batch_paths;
+
+static void batch_paths_init(batch_paths *bp, const char *data_dir,
+                             txf_date day) {
+  txf_date_format(day, bp->date);
+  bp->name = txf_xasprintf("ingest_date=%s", bp->date);
+  bp->bparent = txf_xasprintf("%s/bronze/transactions", data_dir);
+  bp->tparent = txf_xasprintf("%s/truth/transactions", data_dir);
+  bp->bfinal = txf_path_join(bp->bparent, bp->name);
+  bp->tfinal = txf_path_join(bp->tparent, bp->name);
+}
+
+static void batch_paths_release(batch_paths *bp) {
+  free(bp->name);
+  free(bp->bparent);
+  free(bp->tparent);
+  free(bp->bfinal);
+  free(bp->tfinal);
+}
+
 /* Make D's truth match D's bronze after an interrupted run, then remove
  * the run's leftovers. *MISMATCH is set when the truth in place belongs
  * to another batch and no matching one is left to restore (a truth from
  * an older txnflow, or one edited by hand). Lock held. */
-static int settle(const char *bparent, const char *tparent, const char *name,
-                  int *mismatch, txf_err *err) {
+static int settle(const batch_paths *bp, int *mismatch, txf_err *err) {
   *mismatch = 0;
-  char *bfinal = txf_path_join(bparent, name);
-  char *tfinal = txf_path_join(tparent, name);
+  const char *bparent = bp->bparent, *tparent = bp->tparent, *name = bp->name;
+  const char *bfinal = bp->bfinal, *tfinal = bp->tfinal;
   char bsha[65], tie[65];
   int has_b = manifest_sha(bfinal, bsha);
   int has_t = txf_fs_is_dir(tfinal);
@@ -912,8 +937,6 @@ static int settle(const char *bparent, const char *tparent, const char *name,
     remove_leftovers(bparent, name);
     remove_leftovers(tparent, name);
   }
-  free(bfinal);
-  free(tfinal);
   return rc;
 }
 
@@ -937,28 +960,21 @@ static void crash_point(const txf_gen_params *p, const char *step) {
 
 int txf_generate_settle(const char *data_dir, txf_date day, int *exists,
                         int *mismatch, txf_err *err) {
-  char date[11];
-  txf_date_format(day, date);
-  char *name = txf_xasprintf("ingest_date=%s", date);
-  char *bparent = txf_xasprintf("%s/bronze/transactions", data_dir);
-  char *tparent = txf_xasprintf("%s/truth/transactions", data_dir);
-  char *bfinal = txf_path_join(bparent, name);
+  batch_paths bp;
+  batch_paths_init(&bp, data_dir, day);
   int fd = -1, mm = 0;
-  int rc = txf_fs_is_dir(bparent) || txf_fs_is_dir(tparent)
-               ? lock_date(data_dir, date, &fd, err)
+  int rc = txf_fs_is_dir(bp.bparent) || txf_fs_is_dir(bp.tparent)
+               ? lock_date(data_dir, bp.date, &fd, err)
                : 0;
   if (!rc && fd >= 0)
-    rc = settle(bparent, tparent, name, &mm, err);
+    rc = settle(&bp, &mm, err);
   if (!rc) {
-    *exists = txf_fs_exists(bfinal);
+    *exists = txf_fs_exists(bp.bfinal);
     if (mismatch)
       *mismatch = mm;
   }
   unlock_date(fd);
-  free(name);
-  free(bparent);
-  free(tparent);
-  free(bfinal);
+  batch_paths_release(&bp);
   return rc;
 }
 
@@ -968,13 +984,11 @@ int txf_generate_day(const char *data_dir, txf_date day,
   int rc = txf_gen_params_check(p, err);
   if (rc)
     return rc;
-  char date[11];
-  txf_date_format(day, date);
-  char *name = txf_xasprintf("ingest_date=%s", date);
-  char *bparent = txf_xasprintf("%s/bronze/transactions", data_dir);
-  char *tparent = txf_xasprintf("%s/truth/transactions", data_dir);
-  char *bfinal = txf_path_join(bparent, name);
-  char *tfinal = txf_path_join(tparent, name);
+  batch_paths bp;
+  batch_paths_init(&bp, data_dir, day);
+  const char *date = bp.date, *name = bp.name;
+  const char *bparent = bp.bparent, *tparent = bp.tparent;
+  const char *bfinal = bp.bfinal, *tfinal = bp.tfinal;
   txf_tz *tz = NULL;
   gen *g = txf_xcalloc(1, sizeof *g);
   g->part.fd = g->truth.fd = -1;
@@ -985,7 +999,7 @@ int txf_generate_day(const char *data_dir, txf_date day,
   if (!rc)
     rc = txf_fs_mkdirs(tparent, err);
   if (!rc)
-    rc = settle(bparent, tparent, name, &mismatch, err);
+    rc = settle(&bp, &mismatch, err);
   if (rc)
     goto out;
   if (!force && txf_fs_exists(bfinal)) {
@@ -1093,7 +1107,7 @@ out:
       txf_err e2;
       int mm;
       if (swapped || g->bronze_tmp || g->truth_tmp)
-        (void)settle(bparent, tparent, name, &mm, &e2);
+        (void)settle(&bp, &mm, &e2);
     }
   }
   sink_release(&g->part);
@@ -1108,10 +1122,6 @@ out:
   free(g);
   txf_tz_free(tz);
   unlock_date(lock_fd);
-  free(name);
-  free(bparent);
-  free(tparent);
-  free(bfinal);
-  free(tfinal);
+  batch_paths_release(&bp);
   return rc;
 }
