@@ -227,6 +227,22 @@ TEST(pq_interop_duckdb_reads_ours_all_nulls) {
   pqt_release(&t);
 }
 
+/* DuckDB's view of the column chunk statistics of file PATH, a row per
+ * column: min, max, null count, as strings (NULL where absent). */
+static void duck_chunk_stats(duckdb_connection con, const char *path,
+                             pqt_table *got) {
+  char sql[800];
+  snprintf(sql, sizeof sql,
+           "SELECT stats_min_value, stats_max_value, stats_null_count::VARCHAR"
+           " FROM parquet_metadata('%s') ORDER BY column_id",
+           path);
+  static const txf_pq_column sc[] = {{"mn", TXF_PQ_STRING, 1, 0, 0},
+                                     {"mx", TXF_PQ_STRING, 1, 0, 0},
+                                     {"nc", TXF_PQ_STRING, 1, 0, 0}};
+  txf_pq_schema ss = {sc, 3};
+  pqt_duck_fetch(con, sql, &ss, got);
+}
+
 /* DuckDB's own statistics view of our file: min/max/null_count. */
 TEST(pq_interop_duckdb_sees_our_statistics) {
   static const txf_pq_column cols[] = {
@@ -256,16 +272,8 @@ TEST(pq_interop_duckdb_sees_our_statistics) {
   duckdb_connection con;
   pqt_duck_open(&db, &con);
   char sql[800];
-  snprintf(sql, sizeof sql,
-           "SELECT stats_min_value, stats_max_value, stats_null_count::VARCHAR"
-           " FROM parquet_metadata('%s') ORDER BY column_id",
-           p);
-  static const txf_pq_column sc[] = {{"mn", TXF_PQ_STRING, 1, 0, 0},
-                                     {"mx", TXF_PQ_STRING, 1, 0, 0},
-                                     {"nc", TXF_PQ_STRING, 1, 0, 0}};
-  txf_pq_schema ss = {sc, 3};
   pqt_table got;
-  pqt_duck_fetch(con, sql, &ss, &got);
+  duck_chunk_stats(con, p, &got);
   ASSERT_EQ_U64(got.n_rows, 3);
   const char *want[3][3] = {{"-500", "499", "0"},
                             {"k000", "k996", "100"},
@@ -599,21 +607,13 @@ TEST(pq_interop_long_string_bounds_keep_null_count) {
   duckdb_connection con;
   pqt_duck_open(&db, &con);
   char sql[800];
-  snprintf(sql, sizeof sql,
-           "SELECT stats_null_count::VARCHAR, stats_min_value,"
-           " stats_max_value FROM parquet_metadata('%s') ORDER BY column_id",
-           p);
-  static const txf_pq_column sc[] = {{"nc", TXF_PQ_STRING, 1, 0, 0},
-                                     {"mn", TXF_PQ_STRING, 1, 0, 0},
-                                     {"mx", TXF_PQ_STRING, 1, 0, 0}};
-  txf_pq_schema ss = {sc, 3};
   pqt_table got;
-  pqt_duck_fetch(con, sql, &ss, &got);
+  duck_chunk_stats(con, p, &got);
   ASSERT_EQ_U64(got.n_rows, 2);
-  ASSERT(!got.v[0].is_null);
-  snprintf(b, sizeof b, "%.*s", (int)got.v[0].v.str.len, got.v[0].v.str.ptr);
+  ASSERT(!got.v[2].is_null);
+  snprintf(b, sizeof b, "%.*s", (int)got.v[2].v.str.len, got.v[2].v.str.ptr);
   ASSERT_EQ_STR(b, "80");
-  ASSERT(got.v[1].is_null && got.v[2].is_null);
+  ASSERT(got.v[0].is_null && got.v[1].is_null);
   ASSERT(!got.v[3].is_null && !got.v[4].is_null && !got.v[5].is_null);
   pqt_release(&got);
   /* ... and answers a null count from it. */
