@@ -180,38 +180,32 @@ static int lineage_before(const csources *s, const crow *a, const crow *b) {
 static int build_expected(const char *data_dir, txf_store *store,
                           const txf_tz *tz, expect *ex, findings *f,
                           txf_err *err) {
-  sqlite3_stmt *st;
-  /* the latest successful clean of each ingestion date */
-  int rc = txf_store_prepare(
-      store,
-      "SELECT ingest_date, details_json, lines_read, inserted, updated,"
-      " duplicates, stale, quarantined FROM clean_runs c WHERE state ="
-      " 'success' ORDER BY ingest_date, clean_id",
-      &st, err);
+  /* every successful clean; the latest of each ingestion date wins */
+  txf_meta_clean_query q = {NULL, NULL, 0};
+  txf_meta_clean_run_list runs;
+  int rc = txf_meta_clean_runs_succeeded(store, &q, &runs, err);
   if (rc)
     return rc;
   json_t *latest = json_object();
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  for (size_t i = 0; i < runs.n; i++) {
+    const txf_meta_clean_run *c = &runs.v[i];
     f->runs_checked++;
-    int64_t v[6];
-    for (int i = 0; i < 6; i++)
-      v[i] = sqlite3_column_int64(st, 2 + i);
+    int64_t v[6] = {c->lines_read, c->inserted, c->updated,
+                    c->duplicates, c->stale,    c->quarantined};
     if (v[0] != v[1] + v[2] + v[3] + v[4] + v[5]) {
       f->runs_not_reconciled++;
       diff(f, "clean of %s does not reconcile: %lld read, %lld accounted",
-           (const char *)sqlite3_column_text(st, 0), (long long)v[0],
+           c->ingest_date, (long long)v[0],
            (long long)(v[1] + v[2] + v[3] + v[4] + v[5]));
     }
-    const char *d = (const char *)sqlite3_column_text(st, 0);
-    const char *js = (const char *)sqlite3_column_text(st, 1);
     json_error_t je;
-    json_t *j = js ? json_loads(js, 0, &je) : NULL;
-    if (d && j)
-      json_object_set_new(latest, d, j);
+    json_t *j = c->details_json ? json_loads(c->details_json, 0, &je) : NULL;
+    if (c->ingest_date && j)
+      json_object_set_new(latest, c->ingest_date, j);
     else
       json_decref(j);
   }
-  sqlite3_finalize(st);
+  txf_meta_clean_run_list_release(&runs);
   const char *d;
   json_t *j;
   json_object_foreach(latest, d, j) {

@@ -133,114 +133,51 @@ static int store_report(txf_store *store, json_t *rep, txf_err *err) {
   const char *run_id = json_string_value(json_object_get(rep, "run_id"));
   if (!run_id)
     return txf_err_set(err, TXF_ECORRUPT, "journal: report has no run_id");
-  sqlite3 *db = txf_store_db(store);
-  sqlite3_stmt *st = NULL;
-  int rc = txf_store_begin(store, err);
-  if (rc)
-    return rc;
-  rc = txf_store_prepare(store,
-                         "SELECT 1 FROM clean_runs WHERE "
-                         "json_extract(details_json, '$.run_id') = ?1",
-                         &st, err);
-  if (rc)
-    goto fail;
-  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
-  int exists = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  st = NULL;
-  if (exists)
-    return txf_store_commit(store, err);
-  char *text = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
-  rc = txf_store_prepare(
-      store,
-      "INSERT INTO clean_runs(ingest_date, started_at_us, ended_at_us, state,"
-      " lines_read, inserted, updated, duplicates, stale, quarantined, ties,"
-      " partitions_rewritten, details_json) VALUES"
-      " (?1, ?2, ?3, 'success', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-      &st, err);
-  if (!rc) {
-    sqlite3_bind_text(st, 1,
-                      json_string_value(json_object_get(rep, "ingest_date")),
-                      -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2,
-                       json_integer_value(json_object_get(rep, "started_at_us")));
-    sqlite3_bind_int64(st, 3,
-                       json_integer_value(json_object_get(rep, "ended_at_us")));
-    static const char *const keys[] = {"lines_read", "inserted", "updated",
-                                       "duplicates", "stale", "quarantined",
-                                       "ties"};
-    for (int k = 0; k < 7; k++)
-      sqlite3_bind_int64(st, 4 + k,
-                         json_integer_value(json_object_get(rep, keys[k])));
-    sqlite3_bind_int64(st, 11,
-                       (sqlite3_int64)json_array_size(
-                           json_object_get(rep, "partitions_rewritten")));
-    sqlite3_bind_text(st, 12, text, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = txf_store_error(store, err, "insert clean_runs");
-    sqlite3_finalize(st);
-    st = NULL;
-  }
-  free(text);
-  if (rc)
-    goto fail;
-  sqlite3_int64 clean_id = sqlite3_last_insert_rowid(db);
+  int64_t ended = json_integer_value(json_object_get(rep, "ended_at_us"));
+  txf_meta_clean_run run = {
+      .ingest_date = json_string_value(json_object_get(rep, "ingest_date")),
+      .started_at_us =
+          json_integer_value(json_object_get(rep, "started_at_us")),
+      .ended_at_us = ended,
+      .lines_read = json_integer_value(json_object_get(rep, "lines_read")),
+      .inserted = json_integer_value(json_object_get(rep, "inserted")),
+      .updated = json_integer_value(json_object_get(rep, "updated")),
+      .duplicates = json_integer_value(json_object_get(rep, "duplicates")),
+      .stale = json_integer_value(json_object_get(rep, "stale")),
+      .quarantined = json_integer_value(json_object_get(rep, "quarantined")),
+      .ties = json_integer_value(json_object_get(rep, "ties")),
+      .partitions_rewritten = (int64_t)json_array_size(
+          json_object_get(rep, "partitions_rewritten"))};
+  json_t *by_reason = json_object_get(rep, "quarantined_by_reason");
+  json_t *rows = json_object_get(rep, "rows_per_partition");
+  json_t *files = json_object_get(rep, "partition_files");
+  txf_meta_count *reasons =
+      txf_xcalloc(json_object_size(by_reason) + 1, sizeof *reasons);
+  txf_meta_partition_commit *commits =
+      txf_xcalloc(json_object_size(rows) + 1, sizeof *commits);
+  size_t n_reasons = 0, n_commits = 0;
   const char *k;
   json_t *v;
-  rc = txf_store_prepare(store,
-                         "INSERT INTO quarantine_counts(clean_id, reason, n)"
-                         " VALUES (?1, ?2, ?3)",
-                         &st, err);
-  if (rc)
-    goto fail;
-  json_object_foreach(json_object_get(rep, "quarantined_by_reason"), k, v) {
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, clean_id);
-    sqlite3_bind_text(st, 2, k, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, json_integer_value(v));
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      rc = txf_store_error(store, err, "insert quarantine_counts");
-      goto fail;
-    }
+  json_object_foreach(by_reason, k, v) {
+    reasons[n_reasons++] = (txf_meta_count){k, json_integer_value(v)};
   }
-  sqlite3_finalize(st);
-  st = NULL;
-  rc = txf_store_prepare(store,
-                         "INSERT INTO partition_commits(clean_id, partition,"
-                         " n_rows, size_bytes, sha256, committed_at_us)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                         &st, err);
-  if (rc)
-    goto fail;
-  json_t *files = json_object_get(rep, "partition_files");
-  json_object_foreach(json_object_get(rep, "rows_per_partition"), k, v) {
+  json_object_foreach(rows, k, v) {
     json_t *f = json_object_get(files, k);
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, clean_id);
-    sqlite3_bind_text(st, 2, k, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, json_integer_value(v));
-    if (f) {
-      sqlite3_bind_int64(st, 4,
-                         json_integer_value(json_object_get(f, "size_bytes")));
-      sqlite3_bind_text(st, 5, json_string_value(json_object_get(f, "sha256")),
-                        -1, SQLITE_TRANSIENT);
-    } else {
-      sqlite3_bind_null(st, 4);
-      sqlite3_bind_null(st, 5);
-    }
-    sqlite3_bind_int64(st, 6,
-                       json_integer_value(json_object_get(rep, "ended_at_us")));
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      rc = txf_store_error(store, err, "insert partition_commits");
-      goto fail;
-    }
+    commits[n_commits++] = (txf_meta_partition_commit){
+        .partition = k,
+        .n_rows = json_integer_value(v),
+        .size_bytes = f ? json_integer_value(json_object_get(f, "size_bytes"))
+                        : TXF_META_NULL,
+        .sha256 = f ? json_string_value(json_object_get(f, "sha256")) : NULL,
+        .committed_at_us = ended};
   }
-  sqlite3_finalize(st);
-  return txf_store_commit(store, err);
-fail:
-  if (st)
-    sqlite3_finalize(st);
-  txf_store_rollback(store);
+  char *text = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  run.details_json = text;
+  int rc = txf_meta_clean_record(store, run_id, &run, reasons, n_reasons,
+                                 commits, n_commits, err);
+  free(text);
+  free(reasons);
+  free(commits);
   return rc;
 }
 

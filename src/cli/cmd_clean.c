@@ -177,21 +177,11 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
       print_human(report);
   } else if (store && rc != TXF_ELOCKED) {
     /* a failed run is recorded too, so status shows it */
-    sqlite3_stmt *st;
     txf_err e2;
-    if (txf_store_prepare(store,
-                          "INSERT INTO clean_runs(ingest_date, started_at_us,"
-                          " ended_at_us, state, error) VALUES (?1, ?2, ?3,"
-                          " 'failed', ?4)",
-                          &st, &e2) == 0) {
-      char d[11];
-      sqlite3_bind_text(st, 1, txf_date_format(date, d), -1,
-                        SQLITE_TRANSIENT);
-      sqlite3_bind_int64(st, 2, txf_ctx_now(ctx));
-      sqlite3_bind_int64(st, 3, txf_ctx_now(ctx));
-      sqlite3_bind_text(st, 4, err.msg, -1, SQLITE_TRANSIENT);
-      sqlite3_step(st);
-      sqlite3_finalize(st);
+    char d[11];
+    if (txf_meta_clean_failed(store, txf_date_format(date, d), txf_ctx_now(ctx),
+                              txf_ctx_now(ctx), err.msg,
+                              &e2)) { /* best effort: report the clean's */
     }
   }
   for (size_t i = 0; i < n_inputs; i++)

@@ -62,36 +62,27 @@ static int step(txf_ctx *ctx, const char *const *args) {
  * lines read = inserted + updated + duplicates + stale + quarantined. */
 static int print_reconciliation(txf_store *st, const char *first,
                                 const char *last, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      st,
-      "SELECT ingest_date, lines_read, inserted, updated, duplicates, stale, "
-      "quarantined FROM clean_runs c WHERE state = 'success' AND ingest_date "
-      "BETWEEN ?1 AND ?2 AND clean_id = (SELECT max(clean_id) FROM "
-      "clean_runs WHERE ingest_date = c.ingest_date AND state = 'success') "
-      "ORDER BY ingest_date",
-      &s, err);
+  txf_meta_clean_query q = {first, last, 1};
+  txf_meta_clean_run_list runs;
+  int rc = txf_meta_clean_runs_succeeded(st, &q, &runs, err);
   if (rc)
     return rc;
-  sqlite3_bind_text(s, 1, first, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, last, -1, SQLITE_STATIC);
   printf("\n%-11s %7s = %8s + %7s + %10s + %5s + %11s  %s\n", "INGEST_DATE",
          "LINES", "INSERTED", "UPDATED", "DUPLICATES", "STALE",
          "QUARANTINED", "CHECK");
   int64_t tot[6] = {0};
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    int64_t v[6];
-    for (int i = 0; i < 6; i++) {
-      v[i] = sqlite3_column_int64(s, i + 1);
+  for (size_t r = 0; r < runs.n; r++) {
+    const txf_meta_clean_run *c = &runs.v[r];
+    int64_t v[6] = {c->lines_read, c->inserted, c->updated,
+                    c->duplicates, c->stale,    c->quarantined};
+    for (int i = 0; i < 6; i++)
       tot[i] += v[i];
-    }
     printf("%-11s %7lld = %8lld + %7lld + %10lld + %5lld + %11lld  %s\n",
-           (const char *)sqlite3_column_text(s, 0), (long long)v[0],
-           (long long)v[1], (long long)v[2], (long long)v[3],
-           (long long)v[4], (long long)v[5],
+           c->ingest_date, (long long)v[0], (long long)v[1], (long long)v[2],
+           (long long)v[3], (long long)v[4], (long long)v[5],
            v[0] == v[1] + v[2] + v[3] + v[4] + v[5] ? "ok" : "MISMATCH");
   }
-  sqlite3_finalize(s);
+  txf_meta_clean_run_list_release(&runs);
   printf("%-11s %7lld = %8lld + %7lld + %10lld + %5lld + %11lld  %s\n",
          "total", (long long)tot[0], (long long)tot[1], (long long)tot[2],
          (long long)tot[3], (long long)tot[4], (long long)tot[5],
@@ -102,25 +93,17 @@ static int print_reconciliation(txf_store *st, const char *first,
 
 /* The data tests of the latest models build, by status. */
 static int print_tests(txf_store *st, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      st,
-      "SELECT status, count(*) FROM test_results WHERE invocation_id = "
-      "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
-      "LIMIT 1) GROUP BY status ORDER BY status",
-      &s, err);
+  txf_meta_count_list counts;
+  int rc = txf_meta_test_status_counts(st, &counts, err);
   if (rc)
     return rc;
   printf("the last models build's data tests (metadata table "
          "test_results):");
-  int any = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    printf("%s %lld %s", any ? "," : "", (long long)sqlite3_column_int64(s, 1),
-           (const char *)sqlite3_column_text(s, 0));
-    any = 1;
-  }
-  printf("%s\n", any ? "" : " none");
-  sqlite3_finalize(s);
+  for (size_t i = 0; i < counts.n; i++)
+    printf("%s %lld %s", i ? "," : "", (long long)counts.v[i].n,
+           counts.v[i].name);
+  printf("%s\n", counts.n ? "" : " none");
+  txf_meta_count_list_release(&counts);
   return 0;
 }
 

@@ -151,129 +151,107 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
   return -1;
 }
 
-static json_t *ts_json(sqlite3_stmt *s, int col) {
-  if (sqlite3_column_type(s, col) == SQLITE_NULL)
+static json_t *ts_json(int64_t us) {
+  if (us == TXF_META_NULL)
     return json_null();
   char buf[40];
-  txf_ts_format(sqlite3_column_int64(s, col), 0, 1, buf);
+  txf_ts_format(us, 0, 1, buf);
   return json_string(buf);
 }
 
-static json_t *text_json(sqlite3_stmt *s, int col) {
-  const unsigned char *t = sqlite3_column_text(s, col);
-  return t ? json_string((const char *)t) : json_null();
+static json_t *text_json(const char *t) {
+  return t ? json_string(t) : json_null();
 }
 
 /* Duration of [start, end] (END NULL: still going, up to NOW). */
-static json_t *dur_json(sqlite3_stmt *s, int c0, int c1, int64_t now) {
-  if (sqlite3_column_type(s, c0) == SQLITE_NULL)
+static json_t *dur_json(int64_t a, int64_t b, int64_t now) {
+  if (a == TXF_META_NULL)
     return json_null();
-  int64_t a = sqlite3_column_int64(s, c0);
-  int64_t b = sqlite3_column_type(s, c1) == SQLITE_NULL
-                  ? now
-                  : sqlite3_column_int64(s, c1);
+  if (b == TXF_META_NULL)
+    b = now;
   return json_real(b > a ? (double)(b - a) / 1e6 : 0.0);
+}
+
+/* RUN's tasks, each with its attempts (a skipped task has a marker row,
+ * not an attempt). */
+static json_t *tasks_json(const txf_meta_attempt_list *atts, int64_t now) {
+  json_t *tasks = json_array();
+  for (size_t k = 0; k < atts->n; k++) {
+    const txf_meta_attempt *at = &atts->v[k];
+    json_t *t = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(tasks, i, e) {
+      if (!strcmp(json_string_value(json_object_get(e, "task")), at->task))
+        t = e;
+    }
+    if (!t) {
+      t = json_object();
+      json_object_set_new(t, "task", json_string(at->task));
+      json_object_set_new(t, "attempts", json_integer(0));
+      json_object_set_new(t, "attempt_list", json_array());
+      json_array_append_new(tasks, t);
+    }
+    json_object_set_new(t, "state", json_string(at->state));
+    json_t *a = json_object();
+    json_object_set_new(a, "attempt", json_integer(at->attempt));
+    json_object_set_new(a, "state", json_string(at->state));
+    json_object_set_new(a, "started_at", ts_json(at->started_at_us));
+    json_object_set_new(a, "ended_at", ts_json(at->ended_at_us));
+    json_object_set_new(a, "duration_s",
+                        dur_json(at->started_at_us, at->ended_at_us, now));
+    json_object_set_new(a, "exit_status",
+                        at->exit_status == TXF_META_NULL
+                            ? json_null()
+                            : json_integer((int)at->exit_status));
+    json_object_set_new(a, "error", text_json(at->error));
+    json_object_set_new(a, "log", text_json(at->log_path));
+    json_object_set_new(a, "retry_at", ts_json(at->retry_at_us));
+    if (strcmp(at->state, "skipped") != 0) {
+      json_object_set_new(
+          t, "attempts",
+          json_integer(json_integer_value(json_object_get(t, "attempts")) + 1));
+      json_object_set(t, "duration_s", json_object_get(a, "duration_s"));
+    } else {
+      json_object_set_new(t, "duration_s", json_null());
+    }
+    json_object_set(t, "error", json_object_get(a, "error"));
+    json_array_append_new(json_object_get(t, "attempt_list"), a);
+  }
+  return tasks;
 }
 
 int txf_orch_cli_runs_json(txf_store *st, const char *from, const char *to,
                            uint64_t last, int ascending, int64_t now,
                            json_t *out, txf_err *err) {
-  sqlite3_stmt *runs = NULL, *att = NULL;
-  char sql[700];
-  snprintf(sql, sizeof sql,
-           "SELECT r.run_id, r.logical_date, r.kind, r.state, "
-           "r.started_at_us, r.ended_at_us, r.error, r.sla_deadline_us, "
-           "(SELECT count(*) FROM sla_misses m WHERE m.logical_date = "
-           "r.logical_date) FROM runs r WHERE r.run_id = (SELECT max(run_id) "
-           "FROM runs r2 WHERE r2.logical_date = r.logical_date) AND (?2 IS "
-           "NULL OR r.logical_date >= ?2) AND (?3 IS NULL OR r.logical_date "
-           "<= ?3) ORDER BY r.logical_date %s LIMIT ?1",
-           ascending ? "ASC" : "DESC");
-  int rc = txf_store_prepare(st, sql, &runs, err);
-  if (!rc)
-    rc = txf_store_prepare(st,
-                           "SELECT task, attempt, state, started_at_us, "
-                           "ended_at_us, exit_status, error, log_path, "
-                           "retry_at_us FROM task_attempts WHERE run_id = ? "
-                           "ORDER BY attempt_id",
-                           &att, err);
-  if (rc) {
-    sqlite3_finalize(runs);
-    return rc;
-  }
-  sqlite3_bind_int64(runs, 1, last ? (sqlite3_int64)last : -1);
-  if (from)
-    sqlite3_bind_text(runs, 2, from, -1, SQLITE_TRANSIENT);
-  if (to)
-    sqlite3_bind_text(runs, 3, to, -1, SQLITE_TRANSIENT);
-  while (sqlite3_step(runs) == SQLITE_ROW) {
+  txf_meta_runs_query q = {from, to, NULL, last ? (int64_t)last : -1,
+                           ascending};
+  txf_meta_run_list runs;
+  int rc = txf_meta_runs_latest(st, &q, &runs, err);
+  for (size_t k = 0; !rc && k < runs.n; k++) {
+    const txf_meta_run *run = &runs.v[k];
+    txf_meta_attempt_list atts;
+    rc = txf_meta_attempts_of_run(st, run->run_id, NULL, 0, &atts, err);
+    if (rc)
+      break;
     json_t *r = json_object();
-    json_object_set_new(r, "run_id",
-                        json_integer(sqlite3_column_int64(runs, 0)));
-    json_object_set_new(r, "logical_date", text_json(runs, 1));
-    json_object_set_new(r, "kind", text_json(runs, 2));
-    json_object_set_new(r, "state", text_json(runs, 3));
-    json_object_set_new(r, "started_at", ts_json(runs, 4));
-    json_object_set_new(r, "ended_at", ts_json(runs, 5));
-    json_object_set_new(r, "duration_s", dur_json(runs, 4, 5, now));
-    json_object_set_new(r, "error", text_json(runs, 6));
-    json_object_set_new(r, "sla_deadline", ts_json(runs, 7));
-    json_object_set_new(r, "sla_missed",
-                        json_boolean(sqlite3_column_int(runs, 8) > 0));
-    json_t *tasks = json_array();
-    sqlite3_reset(att);
-    sqlite3_bind_int64(att, 1, sqlite3_column_int64(runs, 0));
-    while (sqlite3_step(att) == SQLITE_ROW) {
-      const char *name = (const char *)sqlite3_column_text(att, 0);
-      json_t *t = NULL;
-      size_t i;
-      json_t *e;
-      json_array_foreach(tasks, i, e) {
-        if (!strcmp(json_string_value(json_object_get(e, "task")), name))
-          t = e;
-      }
-      if (!t) {
-        t = json_object();
-        json_object_set_new(t, "task", json_string(name));
-        json_object_set_new(t, "attempts", json_integer(0));
-        json_object_set_new(t, "attempt_list", json_array());
-        json_array_append_new(tasks, t);
-      }
-      const char *state = (const char *)sqlite3_column_text(att, 2);
-      json_object_set_new(t, "state", json_string(state));
-      json_t *a = json_object();
-      json_object_set_new(a, "attempt",
-                          json_integer(sqlite3_column_int(att, 1)));
-      json_object_set_new(a, "state", json_string(state));
-      json_object_set_new(a, "started_at", ts_json(att, 3));
-      json_object_set_new(a, "ended_at", ts_json(att, 4));
-      json_object_set_new(a, "duration_s", dur_json(att, 3, 4, now));
-      json_object_set_new(a, "exit_status",
-                          sqlite3_column_type(att, 5) == SQLITE_NULL
-                              ? json_null()
-                              : json_integer(sqlite3_column_int(att, 5)));
-      json_object_set_new(a, "error", text_json(att, 6));
-      json_object_set_new(a, "log", text_json(att, 7));
-      json_object_set_new(a, "retry_at", ts_json(att, 8));
-      /* A skipped task has a marker row, not an attempt. */
-      if (strcmp(state, "skipped") != 0) {
-        json_object_set_new(
-            t, "attempts",
-            json_integer(json_integer_value(json_object_get(t, "attempts")) +
-                         1));
-        json_object_set(t, "duration_s", json_object_get(a, "duration_s"));
-      } else {
-        json_object_set_new(t, "duration_s", json_null());
-      }
-      json_object_set(t, "error", json_object_get(a, "error"));
-      json_array_append_new(json_object_get(t, "attempt_list"), a);
-    }
-    json_object_set_new(r, "tasks", tasks);
+    json_object_set_new(r, "run_id", json_integer(run->run_id));
+    json_object_set_new(r, "logical_date", text_json(run->logical_date));
+    json_object_set_new(r, "kind", text_json(run->kind));
+    json_object_set_new(r, "state", text_json(run->state));
+    json_object_set_new(r, "started_at", ts_json(run->started_at_us));
+    json_object_set_new(r, "ended_at", ts_json(run->ended_at_us));
+    json_object_set_new(r, "duration_s",
+                        dur_json(run->started_at_us, run->ended_at_us, now));
+    json_object_set_new(r, "error", text_json(run->error));
+    json_object_set_new(r, "sla_deadline", ts_json(run->sla_deadline_us));
+    json_object_set_new(r, "sla_missed", json_boolean(run->sla_missed));
+    json_object_set_new(r, "tasks", tasks_json(&atts, now));
     json_array_append_new(out, r);
+    txf_meta_attempt_list_release(&atts);
   }
-  sqlite3_finalize(runs);
-  sqlite3_finalize(att);
-  return 0;
+  txf_meta_run_list_release(&runs);
+  return rc;
 }
 
 int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,

@@ -296,36 +296,23 @@ static int clean_datasets(txf_store *st, const txf_lineage_task *t, int end,
   free(qname);
   int rc = 0;
   if (end && st) {
-    sqlite3_stmt *q = NULL;
-    rc = txf_store_prepare(
-        st,
-        "SELECT clean_id, lines_read, inserted, updated, quarantined, "
-        "(SELECT count(*) FROM partition_commits p WHERE p.clean_id = "
-        "c.clean_id), (SELECT sum(size_bytes) FROM partition_commits p "
-        "WHERE p.clean_id = c.clean_id) FROM clean_runs c WHERE ingest_date "
-        "= ? ORDER BY clean_id DESC LIMIT 1",
-        &q, err);
-    if (!rc) {
-      sqlite3_bind_text(q, 1, t->logical_date, -1, SQLITE_TRANSIENT);
-      int s = sqlite3_step(q);
-      if (s == SQLITE_ROW) {
-        int64_t bytes, rows, files;
-        bronze_manifest_stats(t->data_dir, t->logical_date, &rows, &bytes,
-                              &files);
-        set_input_metrics(bronze, sqlite3_column_int64(q, 1), bytes, files);
-        set_output_stats(silver,
-                         sqlite3_column_int64(q, 2) +
-                             sqlite3_column_int64(q, 3),
-                         sqlite3_column_type(q, 6) == SQLITE_NULL
-                             ? -1
-                             : sqlite3_column_int64(q, 6),
-                         sqlite3_column_int64(q, 5));
-        set_output_stats(quar, sqlite3_column_int64(q, 4), -1, -1);
-      } else if (s != SQLITE_DONE) {
-        rc = txf_store_error(st, err, "read clean_runs");
-      }
-      sqlite3_finalize(q);
+    txf_meta_clean_run_list latest;
+    rc = txf_meta_clean_latest(st, t->logical_date, &latest, err);
+    int64_t n_files = 0, size_bytes = TXF_META_NULL;
+    if (!rc && latest.n)
+      rc = txf_meta_clean_commit_totals(st, latest.v[0].clean_id, &n_files,
+                                        &size_bytes, err);
+    if (!rc && latest.n) {
+      const txf_meta_clean_run *c = &latest.v[0];
+      int64_t bytes, rows, files;
+      bronze_manifest_stats(t->data_dir, t->logical_date, &rows, &bytes,
+                            &files);
+      set_input_metrics(bronze, c->lines_read, bytes, files);
+      set_output_stats(silver, c->inserted + c->updated,
+                       size_bytes == TXF_META_NULL ? -1 : size_bytes, n_files);
+      set_output_stats(quar, c->quarantined, -1, -1);
     }
+    txf_meta_clean_run_list_release(&latest);
   }
   json_array_append_new(in, bronze);
   json_array_append_new(out, silver);
@@ -345,72 +332,51 @@ static int models_datasets(txf_store *st, const txf_lineage_task *t, int end,
   char *wh = txf_xasprintf("duckdb://%s/warehouse.duckdb", t->data_dir);
   json_t *manifest =
       t->manifest_path ? json_load_file(t->manifest_path, 0, NULL) : NULL;
-  sqlite3_stmt *q = NULL, *tq = NULL;
   /* The latest build of each model for D. At START nothing of this run is
    * built yet, so the outputs are the models built for D before (or none
    * on a first run) — without statistics. */
-  int rc = txf_store_prepare(
-      st,
-      "SELECT model, n_rows, state, invocation_id FROM model_builds b WHERE "
-      "logical_date = ? AND build_id = (SELECT max(build_id) FROM "
-      "model_builds b2 WHERE b2.model = b.model AND b2.logical_date = "
-      "b.logical_date) ORDER BY model",
-      &q, err);
-  if (!rc)
-    rc = txf_store_prepare(
-        st,
-        "SELECT test_name, status, severity, failures FROM test_results "
-        "WHERE model = ? AND invocation_id IS ? ORDER BY result_id",
-        &tq, err);
-  if (!rc) {
-    sqlite3_bind_text(q, 1, t->logical_date, -1, SQLITE_TRANSIENT);
-    int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-      const char *model = (const char *)sqlite3_column_text(q, 0);
-      char *name = txf_xasprintf("main.%s", model);
-      json_t *fields = manifest ? manifest_fields(manifest, model) : NULL;
-      json_t *ds = dataset(wh, name, fields);
-      free(name);
-      if (end && !strcmp((const char *)sqlite3_column_text(q, 2), "success"))
-        set_output_stats(ds, sqlite3_column_int64(q, 1), -1, -1);
-      if (end) {
-        sqlite3_reset(tq);
-        sqlite3_bind_text(tq, 1, model, -1, SQLITE_TRANSIENT);
-        if (sqlite3_column_type(q, 3) == SQLITE_NULL)
-          sqlite3_bind_null(tq, 2);
-        else
-          sqlite3_bind_text(tq, 2, (const char *)sqlite3_column_text(q, 3),
-                            -1, SQLITE_TRANSIENT);
-        json_t *asserts = json_array();
-        while (sqlite3_step(tq) == SQLITE_ROW) {
-          const char *tn = (const char *)sqlite3_column_text(tq, 0);
-          const char *status = (const char *)sqlite3_column_text(tq, 1);
-          json_t *a = json_pack(
-              "{s:s, s:b, s:s, s:s}", "assertion", tn, "success",
-              status && !strcmp(status, "pass"), "severity",
-              (const char *)sqlite3_column_text(tq, 2), "name", tn);
-          json_object_set_new(
-              a, "actual",
-              json_sprintf("%lld", (long long)sqlite3_column_int64(tq, 3)));
-          json_object_set_new(a, "expected", json_string("0"));
-          json_array_append_new(asserts, a);
-        }
-        if (json_array_size(asserts)) {
-          json_t *f = facet("1-1-0", "DataQualityAssertionsDatasetFacet");
-          json_object_set_new(f, "assertions", asserts);
-          json_object_set_new(json_object_get(ds, "facets"),
-                              "dataQualityAssertions", f);
-        } else {
-          json_decref(asserts);
-        }
+  txf_meta_model_build_list builds;
+  int rc = txf_meta_model_builds_latest(st, t->logical_date, &builds, err);
+  for (size_t i = 0; !rc && i < builds.n; i++) {
+    const txf_meta_model_build *b = &builds.v[i];
+    char *name = txf_xasprintf("main.%s", b->model);
+    json_t *fields = manifest ? manifest_fields(manifest, b->model) : NULL;
+    json_t *ds = dataset(wh, name, fields);
+    free(name);
+    if (end && !strcmp(b->state, "success"))
+      set_output_stats(ds, b->n_rows == TXF_META_NULL ? 0 : b->n_rows, -1, -1);
+    if (end) {
+      txf_meta_test_result_list tests;
+      rc =
+          txf_meta_test_results_of(st, b->model, b->invocation_id, &tests, err);
+      json_t *asserts = json_array();
+      for (size_t k = 0; k < tests.n; k++) {
+        const txf_meta_test_result *r = &tests.v[k];
+        json_t *a =
+            json_pack("{s:s, s:b, s:s, s:s}", "assertion", r->test_name,
+                      "success", r->status && !strcmp(r->status, "pass"),
+                      "severity", r->severity, "name", r->test_name);
+        json_object_set_new(
+            a, "actual",
+            json_sprintf(
+                "%lld",
+                (long long)(r->failures == TXF_META_NULL ? 0 : r->failures)));
+        json_object_set_new(a, "expected", json_string("0"));
+        json_array_append_new(asserts, a);
       }
-      json_array_append_new(out, ds);
+      txf_meta_test_result_list_release(&tests);
+      if (json_array_size(asserts)) {
+        json_t *f = facet("1-1-0", "DataQualityAssertionsDatasetFacet");
+        json_object_set_new(f, "assertions", asserts);
+        json_object_set_new(json_object_get(ds, "facets"),
+                            "dataQualityAssertions", f);
+      } else {
+        json_decref(asserts);
+      }
     }
-    if (s != SQLITE_DONE)
-      rc = txf_store_error(st, err, "read model_builds");
+    json_array_append_new(out, ds);
   }
-  sqlite3_finalize(q);
-  sqlite3_finalize(tq);
+  txf_meta_model_build_list_release(&builds);
   json_decref(manifest);
   free(wh);
   return rc;
@@ -502,53 +468,15 @@ int txf_lineage_task_event(txf_store *st, const txf_lineage_task *t,
   if (rc)
     return txf_err_wrap(err, "lineage %s %s", t->task ? t->task : "?",
                         t->logical_date ? t->logical_date : "?");
-  sqlite3_stmt *q = NULL;
-  rc = txf_store_prepare(st,
-                         "INSERT INTO lineage_events(event_time_us, "
-                         "event_type, job, run_uuid, payload_json) VALUES "
-                         "(?, ?, ?, ?, ?)",
-                         &q, err);
-  if (!rc) {
-    char *jobname = txf_xasprintf("txnflow.%s", t->task);
-    sqlite3_bind_int64(q, 1, t->event_time_us);
-    sqlite3_bind_text(q, 2, txf_lineage_event_name(type), -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, jobname, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 4, t->run_uuid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 5, json, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) != SQLITE_DONE)
-      rc = txf_store_error(st, err, "insert lineage event");
-    free(jobname);
-  }
-  sqlite3_finalize(q);
+  char *jobname = txf_xasprintf("txnflow.%s", t->task);
+  rc = txf_meta_lineage_add(st, t->event_time_us, txf_lineage_event_name(type),
+                            jobname, t->run_uuid, json, err);
+  free(jobname);
   free(json);
   return rc;
 }
 
 int txf_lineage_export(txf_store *st, int64_t since_us, txf_lineage_sink sink,
                        void *arg, int64_t *n_out, txf_err *err) {
-  if (n_out)
-    *n_out = 0;
-  sqlite3_stmt *q = NULL;
-  int rc = txf_store_prepare(st,
-                             "SELECT payload_json FROM lineage_events WHERE "
-                             "event_time_us >= ? ORDER BY event_time_us, "
-                             "event_id",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, since_us);
-  int s;
-  int64_t n = 0;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    rc = sink(arg, (const char *)sqlite3_column_text(q, 0), err);
-    if (rc)
-      break;
-    n++;
-  }
-  if (!rc && s != SQLITE_DONE)
-    rc = txf_store_error(st, err, "read lineage_events");
-  sqlite3_finalize(q);
-  if (n_out)
-    *n_out = n;
-  return rc;
+  return txf_meta_lineage_each(st, since_us, sink, arg, n_out, err);
 }

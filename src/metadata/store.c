@@ -1,13 +1,11 @@
-/* The SQLite metadata store. */
+/* The SQLite metadata store: open, schema, transactions, the store's own
+ * key/value table, and the statement helpers the table families share
+ * (internal.h). */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "metadata/metadata.h"
-
-struct txf_store {
-  sqlite3 *db;
-  char *path;
-};
+#include "metadata/internal.h"
 
 /* The schema. Every statement is idempotent, so opening an existing
  * database is cheap and safe from several processes. Times are UTC
@@ -146,8 +144,6 @@ void txf_store_close(txf_store *s) {
   free(s);
 }
 
-sqlite3 *txf_store_db(txf_store *s) { return s->db; }
-
 int txf_store_exec(txf_store *s, const char *sql, txf_err *err) {
   char *msg = NULL;
   if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -170,10 +166,205 @@ int txf_store_begin(txf_store *s, txf_err *err) {
   return txf_store_exec(s, "BEGIN IMMEDIATE;", err);
 }
 
+int txf_store_begin_read(txf_store *s, txf_err *err) {
+  return txf_store_exec(s, "BEGIN", err);
+}
+
 int txf_store_commit(txf_store *s, txf_err *err) {
   return txf_store_exec(s, "COMMIT;", err);
 }
 
 void txf_store_rollback(txf_store *s) {
   sqlite3_exec(s->db, "ROLLBACK;", NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- meta */
+
+int txf_meta_key_get_or_set(txf_store *s, const char *key, int64_t def,
+                            int64_t *out, txf_err *err) {
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(s,
+                             "INSERT OR IGNORE INTO meta(key, value) "
+                             "VALUES(?, ?)",
+                             &q, err);
+  if (rc)
+    return rc;
+  char v[32];
+  snprintf(v, sizeof v, "%lld", (long long)def);
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, v, -1, SQLITE_STATIC);
+  if ((rc = txf_store_step_done(s, q, "meta", err)))
+    return rc;
+  rc = txf_store_prepare(s, "SELECT value FROM meta WHERE key = ?", &q, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  *out = def;
+  if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+    *out = strtoll((const char *)sqlite3_column_text(q, 0), NULL, 10);
+  sqlite3_finalize(q);
+  return 0;
+}
+
+int txf_meta_counts_read(txf_store *s, txf_meta_counts *out, txf_err *err) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      "SELECT (SELECT count(*) FROM sla_misses), (SELECT count(*) FROM "
+      "clean_runs), (SELECT count(*) FROM test_results), (SELECT count(*) "
+      "FROM lineage_events)",
+      &q, err);
+  if (rc)
+    return rc;
+  int st = sqlite3_step(q);
+  if (st == SQLITE_ROW) {
+    out->sla_misses = sqlite3_column_int64(q, 0);
+    out->clean_runs = sqlite3_column_int64(q, 1);
+    out->test_results = sqlite3_column_int64(q, 2);
+    out->lineage_events = sqlite3_column_int64(q, 3);
+    st = sqlite3_step(q);
+  }
+  return txf_store_rows_done(s, q, st, "read", err);
+}
+
+void txf_meta_count_list_release(txf_meta_count_list *l) {
+  txf_store_list_release(&l->v, &l->n, &l->text);
+}
+
+void txf_meta_name_list_release(txf_meta_name_list *l) {
+  txf_store_list_release(&l->v, &l->n, &l->text);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+int txf_store_step_done(txf_store *s, sqlite3_stmt *q, const char *what,
+                        txf_err *err) {
+  int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+int txf_store_rows_done(txf_store *s, sqlite3_stmt *q, int step_rc,
+                        const char *what, txf_err *err) {
+  int rc = step_rc == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+void txf_store_bind_i64(sqlite3_stmt *q, int i, int64_t v) {
+  if (v == TXF_META_NULL)
+    sqlite3_bind_null(q, i);
+  else
+    sqlite3_bind_int64(q, i, v);
+}
+
+int64_t txf_store_col_i64(sqlite3_stmt *q, int i) {
+  return sqlite3_column_type(q, i) == SQLITE_NULL ? TXF_META_NULL
+                                                  : sqlite3_column_int64(q, i);
+}
+
+const char *txf_store_col_text(sqlite3_stmt *q, int i, txf_arena *a) {
+  const char *t = (const char *)sqlite3_column_text(q, i);
+  return t ? txf_arena_strdup(a, t) : NULL;
+}
+
+void txf_store_list_init(void *v_ptr, size_t *n, txf_arena *text) {
+  memset(v_ptr, 0, sizeof(void *));
+  *n = 0;
+  txf_arena_init(text, 4096);
+}
+
+void *txf_store_row_add(void *v_ptr, size_t *n, size_t size) {
+  char *v;
+  memcpy(&v, v_ptr, sizeof v);
+  /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
+  if ((*n & (*n - 1)) == 0) {
+    v = txf_xrealloc(v, (*n ? 2 * *n : 1) * size);
+    memcpy(v_ptr, &v, sizeof v);
+  }
+  char *row = v + *n * size;
+  memset(row, 0, size);
+  (*n)++;
+  return row;
+}
+
+void txf_store_list_release(void *v_ptr, size_t *n, txf_arena *text) {
+  void *v;
+  memcpy(&v, v_ptr, sizeof v);
+  free(v);
+  txf_arena_release(text);
+  txf_store_list_init(v_ptr, n, text);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static const char *const bool_columns[] = {"has_sample", "holds", NULL};
+
+json_t *txf_store_col_json(sqlite3_stmt *q, int i) {
+  switch (sqlite3_column_type(q, i)) {
+  case SQLITE_NULL:
+    return json_null();
+  case SQLITE_INTEGER: {
+    const char *name = sqlite3_column_name(q, i);
+    for (const char *const *b = bool_columns; *b; b++)
+      if (!strcmp(name, *b))
+        return json_boolean(sqlite3_column_int64(q, i));
+    return json_integer(sqlite3_column_int64(q, i));
+  }
+  case SQLITE_FLOAT:
+    return json_real(sqlite3_column_double(q, i));
+  default:
+    return txf_json_text((const char *)sqlite3_column_text(q, i));
+  }
+}
+
+json_t *txf_store_row_json(sqlite3_stmt *q) {
+  json_t *o = json_object();
+  for (int i = 0, n = sqlite3_column_count(q); i < n; i++) {
+    const char *name = sqlite3_column_name(q, i);
+    if (name[0] != '_')
+      json_object_set_new(o, name, txf_store_col_json(q, i));
+  }
+  return o;
+}
+
+static void bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
+  for (int i = 1; types[i - 1]; i++) {
+    if (types[i - 1] == 'i') {
+      sqlite3_bind_int64(q, i, va_arg(ap, int64_t));
+    } else {
+      const char *s = va_arg(ap, const char *);
+      if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
+    }
+  }
+}
+
+int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
+                    const char *sql, const char *types, ...) {
+  int rc = txf_store_prepare(s, sql, q, err);
+  if (rc)
+    return rc;
+  va_list ap;
+  va_start(ap, types);
+  bind_args(*q, types, ap);
+  va_end(ap);
+  return 0;
+}
+
+int txf_store_query_rows(txf_store *s, json_t *arr, txf_err *err,
+                         const char *sql, const char *types, ...) {
+  sqlite3_stmt *q = NULL;
+  int rc = txf_store_prepare(s, sql, &q, err);
+  if (rc)
+    return rc;
+  va_list ap;
+  va_start(ap, types);
+  bind_args(q, types, ap);
+  va_end(ap);
+  int st;
+  while ((st = sqlite3_step(q)) == SQLITE_ROW)
+    json_array_append_new(arr, txf_store_row_json(q));
+  return txf_store_rows_done(s, q, st, "read", err);
 }

@@ -91,51 +91,12 @@ static char *logical_date(txf_models *m) {
   return s;
 }
 
-/* A value to record: text (NULL binds NULL), or an integer. */
-typedef struct {
-  const char *text;
-  int64_t i64;
-  int is_int; /* 1: i64; 2: i64, or NULL when negative (unknown) */
-} rec_val;
-
-/* Insert one row of N values (at most 16) into TABLE's columns COLS. A
- * failure is a warning: results are a record, not the run. */
-static void record_row(txf_models *m, const char *table, const char *cols,
-                       const rec_val *v, int n) {
-  txf_store *s = m->opts->store;
-  if (!s)
-    return;
-  char q[64] = "";
-  assert(n > 0 && n <= 16);
-  for (int i = 0; i < n; i++)
-    strcat(q, i ? ",?" : "?");
-  char *sql = txf_xasprintf("INSERT INTO %s(%s) VALUES (%s)", table, cols, q);
-  sqlite3_stmt *st;
-  txf_err err;
-  if (txf_store_prepare(s, sql, &st, &err)) {
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-    free(sql);
-    return;
-  }
-  free(sql);
-  for (int i = 0; i < n; i++) {
-    if (v[i].is_int && !(v[i].is_int == 2 && v[i].i64 < 0))
-      sqlite3_bind_int64(st, i + 1, v[i].i64);
-    else if (!v[i].is_int && v[i].text)
-      sqlite3_bind_text(st, i + 1, v[i].text, -1, SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_null(st, i + 1);
-  }
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    txf_store_error(s, &err, table);
-    txf_log_warn(m->opts->log, "models: %s", err.msg);
-  }
-  sqlite3_finalize(st);
+/* A record that cannot be written is a warning: results are a record,
+ * not the run. */
+static void record_failed(txf_models *m, int rc, const txf_err *err) {
+  if (rc)
+    txf_log_warn(m->opts->log, "models: %s", err->msg);
 }
-
-#define TXT(x) {(x), 0, 0}
-#define I64(x) {NULL, (x), 1}
-#define I64_OR_NULL(x) {NULL, (x), 2}
 
 void models_record_build(txf_models *m, size_t i, const char *state,
                          int64_t n_rows, int64_t started_us,
@@ -143,14 +104,18 @@ void models_record_build(txf_models *m, size_t i, const char *state,
   if (!m->opts->store)
     return;
   char *ld = logical_date(m);
-  rec_val v[] = {TXT(m->opts->invocation_id), TXT(m->nodes[i].name),
-                 TXT(m->nodes[i].materialized), TXT(state),
-                 I64_OR_NULL(n_rows), I64(started_us), I64(duration_us),
-                 TXT(error), TXT(ld)};
-  record_row(m, "model_builds",
-             "invocation_id, model, materialized, state, n_rows, "
-             "started_at_us, duration_us, error, logical_date",
-             v, (int)TXF_ARRAY_LEN(v));
+  txf_meta_model_build b = {.invocation_id = m->opts->invocation_id,
+                            .model = m->nodes[i].name,
+                            .materialized = m->nodes[i].materialized,
+                            .state = state,
+                            .n_rows = n_rows < 0 ? TXF_META_NULL
+                                                 : n_rows, /* unknown */
+                            .started_at_us = started_us,
+                            .duration_us = duration_us,
+                            .error = error,
+                            .logical_date = ld};
+  txf_err err;
+  record_failed(m, txf_meta_model_build_add(m->opts->store, &b, &err), &err);
   free(ld);
 }
 
@@ -162,16 +127,20 @@ void models_record_test(txf_models *m, size_t t, const char *status,
     return;
   mnode *n = &m->nodes[t];
   char *ld = logical_date(m);
-  rec_val v[] = {TXT(m->opts->invocation_id),
-                 TXT(n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL),
-                 TXT(n->name), TXT(n->severity), TXT(status),
-                 I64_OR_NULL(failures), TXT(sample_json), TXT(message),
-                 I64(started_us), I64(duration_us), TXT(ld)};
-  record_row(m, "test_results",
-             "invocation_id, model, test_name, severity, status, failures, "
-             "sample_json, message, started_at_us, duration_us, "
-             "logical_date",
-             v, (int)TXF_ARRAY_LEN(v));
+  txf_meta_test_result r = {
+      .invocation_id = m->opts->invocation_id,
+      .model = n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL,
+      .test_name = n->name,
+      .severity = n->severity,
+      .status = status,
+      .failures = failures < 0 ? TXF_META_NULL : failures, /* unknown */
+      .sample_json = sample_json,
+      .message = message,
+      .started_at_us = started_us,
+      .duration_us = duration_us,
+      .logical_date = ld};
+  txf_err err;
+  record_failed(m, txf_meta_test_result_add(m->opts->store, &r, &err), &err);
   free(ld);
 }
 

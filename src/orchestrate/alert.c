@@ -71,26 +71,14 @@ int txf_alert_send(txf_store *st, const char *command, const char *cwd,
                  al->date ? al->date : "");
   for (int i = 0; vars[i]; i++)
     free(vars[i]);
-  sqlite3_stmt *stmt = NULL;
-  rc = txf_store_prepare(st,
-                         "INSERT INTO alerts(logical_date, run_id, kind, "
-                         "command, sent_at_us, exit_status, output) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                         &stmt, err);
-  if (!rc) {
-    sqlite3_bind_text(stmt, 1, al->date, -1, SQLITE_TRANSIENT);
-    if (al->run_id)
-      sqlite3_bind_int64(stmt, 2, al->run_id);
-    sqlite3_bind_text(stmt, 3, al->event, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 4, command, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 5, now_us);
-    sqlite3_bind_int(stmt, 6, exit_status);
-    sqlite3_bind_text(stmt, 7, out.data ? out.data : "", -1,
-                      SQLITE_TRANSIENT);
-    if (sqlite3_step(stmt) != SQLITE_DONE)
-      rc = txf_store_error(st, err, "record alert");
-  }
-  sqlite3_finalize(stmt);
+  txf_meta_alert rec = {.logical_date = al->date,
+                        .run_id = al->run_id,
+                        .kind = al->event,
+                        .command = command,
+                        .sent_at_us = now_us,
+                        .exit_status = exit_status,
+                        .output = out.data ? out.data : ""};
+  rc = txf_meta_alert_add(st, &rec, err);
   txf_buf_release(&out);
   return rc;
 }

@@ -72,87 +72,43 @@ static int64_t now_us(const exec *x) { return txf_clock_now(x->env->clock); }
 
 /* ------------------------------------------------------------ metadata */
 
-static int db_step_done(txf_store *st, sqlite3_stmt *s, const char *what,
-                        txf_err *err) {
-  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : txf_store_error(st, err, what);
-  sqlite3_finalize(s);
-  return rc;
-}
-
 /* Mark what a dead runner left behind for date D: kill the process groups
  * of attempts still 'running' (a task whose runner was killed may have left
  * children), mark those attempts failed and the runs interrupted. Called
  * with D's lock held, so no live runner owns them. */
 static int recover_date(exec *x, const dstate *d, txf_err *err) {
   txf_store *st = x->env->store;
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      st,
-      "SELECT a.attempt_id, a.pid, r.pid FROM task_attempts a JOIN runs r "
-      "USING(run_id) WHERE r.logical_date = ? AND a.state = 'running'",
-      &s, err);
+  txf_meta_attempt_list left;
+  int rc = txf_meta_attempts_running(st, d->ds, &left, err);
   if (rc)
     return rc;
-  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-  int n = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    int64_t pid = sqlite3_column_int64(s, 1);
+  for (size_t i = 0; i < left.n; i++) {
+    int64_t pid = left.v[i].pid;
     /* The attempt's pid is its process group: kill what is left of it. */
-    if (pid > 1 && pid != getpid())
+    if (pid != TXF_META_NULL && pid > 1 && pid != getpid())
       kill(-(pid_t)pid, SIGKILL);
-    n++;
   }
-  sqlite3_finalize(s);
-  if (n)
+  if (left.n)
     txf_log_warn(x->env->log,
                  "%s: %d attempt(s) left running by a dead runner; marked "
                  "failed, will be retried",
-                 d->ds, n);
-  rc = txf_store_prepare(
-      st,
-      "UPDATE task_attempts SET state = 'failed', ended_at_us = ?, error = "
-      "'abandoned: its runner (pid ' || coalesce((SELECT pid FROM runs r "
-      "WHERE r.run_id = task_attempts.run_id), '?') || ') died' WHERE state "
-      "= 'running' AND run_id IN (SELECT run_id FROM runs WHERE "
-      "logical_date = ?)",
-      &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(s, 1, now_us(x));
-  sqlite3_bind_text(s, 2, d->ds, -1, SQLITE_STATIC);
-  if ((rc = db_step_done(st, s, "recover attempts", err)))
-    return rc;
-  rc = txf_store_prepare(st,
-                         "UPDATE runs SET state = 'interrupted', error = "
-                         "'runner died' WHERE logical_date = ? AND state IN "
-                         "('running', 'queued')",
-                         &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-  return db_step_done(st, s, "recover runs", err);
+                 d->ds, (int)left.n);
+  txf_meta_attempt_list_release(&left);
+  return txf_meta_runs_abandon(st, d->ds, now_us(x), err);
 }
 
 /* Find or create D's run; mark the tasks already done when resuming. */
 static int open_run(exec *x, dstate *d, txf_err *err) {
   txf_store *st = x->env->store;
   const txf_dag *dag = x->env->dag;
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(st,
-                             "SELECT run_id, state FROM runs WHERE "
-                             "logical_date = ? ORDER BY run_id DESC LIMIT 1",
-                             &s, err);
+  txf_meta_run_list latest;
+  int rc = txf_meta_run_latest(st, d->ds, &latest, err);
   if (rc)
     return rc;
-  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-  int64_t run_id = 0;
-  char state[32] = "";
-  if (sqlite3_step(s) == SQLITE_ROW) {
-    run_id = sqlite3_column_int64(s, 0);
-    snprintf(state, sizeof state, "%s", sqlite3_column_text(s, 1));
-  }
-  sqlite3_finalize(s);
-  if (run_id && !strcmp(state, "success") && !x->opts->from_scratch) {
+  int64_t run_id = latest.n ? latest.v[0].run_id : 0;
+  int succeeded = latest.n && !strcmp(latest.v[0].state, "success");
+  txf_meta_run_list_release(&latest);
+  if (run_id && succeeded && !x->opts->from_scratch) {
     d->state = D_ALREADY;
     d->run_id = run_id;
     txf_log_info(x->env->log, "%s: already succeeded (run %lld); skipped",
@@ -161,74 +117,28 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
   }
   if (run_id && !x->opts->from_scratch) {
     /* Resume: the same run goes on from its first unfinished task. */
-    rc = txf_store_prepare(st,
-                           "UPDATE runs SET state = 'queued', pid = ?, "
-                           "ended_at_us = NULL, error = NULL WHERE run_id = ?",
-                           &s, err);
-    if (rc)
-      return rc;
-    sqlite3_bind_int64(s, 1, getpid());
-    sqlite3_bind_int64(s, 2, run_id);
-    if ((rc = db_step_done(st, s, "resume run", err)))
-      return rc;
-    rc = txf_store_prepare(st,
-                           "SELECT 1 FROM task_attempts WHERE run_id = ? AND "
-                           "task = ? AND state = 'success'",
-                           &s, err);
-    if (rc)
+    if ((rc = txf_meta_run_resume(st, run_id, getpid(), err)))
       return rc;
     size_t done = 0;
-    for (size_t j = 0; j < dag->n_tasks; j++) {
-      sqlite3_reset(s);
-      sqlite3_bind_int64(s, 1, run_id);
-      sqlite3_bind_text(s, 2, dag->tasks[j].name, -1, SQLITE_STATIC);
-      if (sqlite3_step(s) == SQLITE_ROW && done == j) {
+    for (size_t j = 0; j < dag->n_tasks && done == j; j++) {
+      int yes;
+      if ((rc = txf_meta_attempt_succeeded(st, run_id, dag->tasks[j].name, &yes,
+                                           err)))
+        return rc;
+      if (yes) {
         d->ts[j].st = T_DONE;
         done++;
       }
     }
-    sqlite3_finalize(s);
     d->run_id = run_id;
     if (done < dag->n_tasks)
       txf_log_info(x->env->log, "%s: resuming run %lld at task %s", d->ds,
                    (long long)run_id, dag->tasks[done].name);
     return 0;
   }
-  rc = txf_store_prepare(st,
-                         "INSERT INTO runs(logical_date, kind, state, "
-                         "started_at_us, sla_deadline_us, pid) VALUES(?, ?, "
-                         "'queued', ?, ?, ?)",
-                         &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, x->opts->kind ? x->opts->kind : "manual", -1,
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, now_us(x));
-  if (d->sla_deadline_us)
-    sqlite3_bind_int64(s, 4, d->sla_deadline_us);
-  sqlite3_bind_int64(s, 5, getpid());
-  if ((rc = db_step_done(st, s, "insert run", err)))
-    return rc;
-  d->run_id = sqlite3_last_insert_rowid(txf_store_db(st));
-  return 0;
-}
-
-static int next_attempt_no(exec *x, const dstate *d, const char *task,
-                           int *out, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      x->env->store,
-      "SELECT coalesce(max(a.attempt), 0) FROM task_attempts a JOIN runs r "
-      "USING(run_id) WHERE r.logical_date = ? AND a.task = ?",
-      &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
-  *out = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) + 1 : 1;
-  sqlite3_finalize(s);
-  return 0;
+  return txf_meta_run_begin(st, d->ds, x->opts->kind ? x->opts->kind : "manual",
+                            now_us(x), d->sla_deadline_us, getpid(), &d->run_id,
+                            err);
 }
 
 /* ---- lineage (issue 10): each attempt is one OpenLineage run, START
@@ -238,50 +148,34 @@ static int next_attempt_no(exec *x, const dstate *d, const char *task,
 static void lineage_emit(exec *x, int64_t attempt_id,
                          txf_lineage_event_type type, const char *error) {
   const txf_orch_env *env = x->env;
-  sqlite3_stmt *s = NULL;
   txf_err err;
   txf_err_clear(&err);
-  if (txf_store_prepare(env->store,
-                        "SELECT r.logical_date, a.task, a.attempt, "
-                        "r.run_id, a.started_at_us FROM task_attempts a JOIN "
-                        "runs r USING(run_id) WHERE a.attempt_id = ?",
-                        &s, &err))
-    goto out;
-  sqlite3_bind_int64(s, 1, attempt_id);
-  if (sqlite3_step(s) != SQLITE_ROW)
-    goto out;
-  char *seed = txf_xasprintf("%s|%lld|%lld|%lld", env->data_dir,
-                             (long long)sqlite3_column_int64(s, 3),
-                             (long long)attempt_id,
-                             (long long)sqlite3_column_int64(s, 4));
-  char uuid[37];
-  txf_lineage_uuid_from(seed, uuid);
-  free(seed);
-  char *manifest = txf_path_join(env->project->dir, "target/manifest.json");
-  char *date = txf_xstrdup((const char *)sqlite3_column_text(s, 0));
-  char *task = txf_xstrdup((const char *)sqlite3_column_text(s, 1));
-  int attempt = sqlite3_column_int(s, 2);
-  /* End the read before the insert: a write from a connection that still
-   * reads an older snapshot (another task committed meanwhile) fails with
-   * "database is locked" at once, without waiting (SQLITE_BUSY_SNAPSHOT),
-   * and the event was lost in parallel backfills. */
-  sqlite3_reset(s);
-  txf_lineage_task t = {.project = env->project->name,
-                        .data_dir = env->data_dir,
-                        .logical_date = date,
-                        .task = task,
-                        .run_uuid = uuid,
-                        .attempt = attempt,
-                        .event_time_us = now_us(x),
-                        .error = error,
-                        .manifest_path = manifest};
-  if (txf_lineage_task_event(env->store, &t, type, &err) == 0)
-    txf_err_clear(&err);
-  free(manifest);
-  free(date);
-  free(task);
-out:
-  sqlite3_finalize(s);
+  txf_meta_attempt_list l;
+  if (txf_meta_attempt_get(env->store, attempt_id, &l, &err) == 0 && l.n &&
+      l.v[0].logical_date) {
+    const txf_meta_attempt *a = &l.v[0];
+    char *seed = txf_xasprintf(
+        "%s|%lld|%lld|%lld", env->data_dir, (long long)a->run_id,
+        (long long)attempt_id,
+        (long long)(a->started_at_us == TXF_META_NULL ? 0 : a->started_at_us));
+    char uuid[37];
+    txf_lineage_uuid_from(seed, uuid);
+    free(seed);
+    char *manifest = txf_path_join(env->project->dir, "target/manifest.json");
+    txf_lineage_task t = {.project = env->project->name,
+                          .data_dir = env->data_dir,
+                          .logical_date = a->logical_date,
+                          .task = a->task,
+                          .run_uuid = uuid,
+                          .attempt = a->attempt,
+                          .event_time_us = now_us(x),
+                          .error = error,
+                          .manifest_path = manifest};
+    if (txf_lineage_task_event(env->store, &t, type, &err) == 0)
+      txf_err_clear(&err);
+    free(manifest);
+  }
+  txf_meta_attempt_list_release(&l);
   if (err.code)
     txf_log_warn(env->log, "lineage event not recorded: %s", err.msg);
 }
@@ -290,32 +184,21 @@ static int insert_attempt(exec *x, dstate *d, const char *task, int no,
                           const char *state, int64_t pid,
                           const char *log_path, const char *error,
                           int64_t *id_out, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      x->env->store,
-      "INSERT INTO task_attempts(run_id, task, attempt, state, pid, "
-      "started_at_us, ended_at_us, log_path, error) VALUES(?, ?, ?, ?, ?, ?, "
-      "?, ?, ?)",
-      &s, err);
+  int64_t t = now_us(x);
+  txf_meta_attempt a = {.run_id = d->run_id,
+                        .task = task,
+                        .attempt = no,
+                        .state = state,
+                        .pid = pid > 0 ? pid : TXF_META_NULL,
+                        .started_at_us = t,
+                        .ended_at_us =
+                            strcmp(state, "running") ? t : TXF_META_NULL,
+                        .log_path = log_path,
+                        .error = error};
+  int64_t id;
+  int rc = txf_meta_attempt_begin(x->env->store, &a, &id, err);
   if (rc)
     return rc;
-  int64_t t = now_us(x);
-  sqlite3_bind_int64(s, 1, d->run_id);
-  sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 3, no);
-  sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
-  if (pid > 0)
-    sqlite3_bind_int64(s, 5, pid);
-  sqlite3_bind_int64(s, 6, t);
-  if (strcmp(state, "running") != 0)
-    sqlite3_bind_int64(s, 7, t);
-  if (log_path)
-    sqlite3_bind_text(s, 8, log_path, -1, SQLITE_STATIC);
-  if (error)
-    sqlite3_bind_text(s, 9, error, -1, SQLITE_STATIC);
-  if ((rc = db_step_done(x->env->store, s, "insert attempt", err)))
-    return rc;
-  int64_t id = sqlite3_last_insert_rowid(txf_store_db(x->env->store));
   if (id_out)
     *id_out = id;
   if (!strcmp(state, "running"))
@@ -326,24 +209,10 @@ static int insert_attempt(exec *x, dstate *d, const char *task, int no,
 static int finish_attempt(exec *x, int64_t attempt_id, const char *state,
                           int exit_status, const char *error,
                           int64_t retry_at_us, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(x->env->store,
-                             "UPDATE task_attempts SET state = ?, "
-                             "ended_at_us = ?, exit_status = ?, error = ?, "
-                             "retry_at_us = ? WHERE attempt_id = ?",
-                             &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, now_us(x));
-  if (exit_status >= 0)
-    sqlite3_bind_int(s, 3, exit_status);
-  if (error)
-    sqlite3_bind_text(s, 4, error, -1, SQLITE_STATIC);
-  if (retry_at_us)
-    sqlite3_bind_int64(s, 5, retry_at_us);
-  sqlite3_bind_int64(s, 6, attempt_id);
-  rc = db_step_done(x->env->store, s, "update attempt", err);
+  int rc = txf_meta_attempt_finish(
+      x->env->store, attempt_id, state, now_us(x),
+      exit_status >= 0 ? exit_status : TXF_META_NULL, error,
+      retry_at_us ? retry_at_us : TXF_META_NULL, err);
   if (!rc)
     lineage_emit(x, attempt_id,
                  !strcmp(state, "success") ? TXF_LINEAGE_COMPLETE
@@ -354,19 +223,8 @@ static int finish_attempt(exec *x, int64_t attempt_id, const char *state,
 
 static int finish_run(exec *x, dstate *d, const char *state,
                       const char *error, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(x->env->store,
-                             "UPDATE runs SET state = ?, ended_at_us = ?, "
-                             "error = ? WHERE run_id = ?",
-                             &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, now_us(x));
-  if (error)
-    sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, d->run_id);
-  return db_step_done(x->env->store, s, "update run", err);
+  return txf_meta_run_finish(x->env->store, d->run_id, state, now_us(x), error,
+                             err);
 }
 
 /* ------------------------------------------------------------ late data */
@@ -405,46 +263,34 @@ static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
   size_t n = 0;
   add_date(&v, &n, d->ds);
   txf_store *st = x->env->store;
-  sqlite3_stmt *s;
   txf_err err;
-  if (txf_store_prepare(
-          st,
-          "SELECT a.log_path, a.started_at_us, a.ended_at_us FROM "
-          "task_attempts a JOIN runs r USING(run_id) WHERE r.logical_date = "
-          "? AND a.task = 'clean' AND a.state = 'success' ORDER BY "
-          "a.attempt_id DESC LIMIT 1",
-          &s, &err) == 0) {
-    sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
+  txf_meta_attempt_list last;
+  if (txf_meta_attempt_last(st, d->ds, "clean", "success", &last, &err) == 0) {
     char *log = NULL;
     int64_t t0 = 0, t1 = 0;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      if (sqlite3_column_text(s, 0))
-        log = txf_xstrdup((const char *)sqlite3_column_text(s, 0));
-      t0 = sqlite3_column_int64(s, 1);
-      t1 = sqlite3_column_int64(s, 2);
+    if (last.n) {
+      const txf_meta_attempt *a = &last.v[0];
+      if (a->log_path)
+        log = txf_xstrdup(a->log_path);
+      t0 = a->started_at_us == TXF_META_NULL ? 0 : a->started_at_us;
+      t1 = a->ended_at_us == TXF_META_NULL ? 0 : a->ended_at_us;
     }
-    sqlite3_finalize(s);
+    txf_meta_attempt_list_release(&last);
     int found = 0;
-    if (t1 && txf_store_prepare(st,
-                                "SELECT details_json FROM clean_runs WHERE "
-                                "ingest_date = ? AND state = 'success' AND "
-                                "started_at_us >= ? AND started_at_us <= ? "
-                                "ORDER BY clean_id DESC LIMIT 1",
-                                &s, &err) == 0) {
-      sqlite3_bind_text(s, 1, d->ds, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(s, 2, t0 - 5 * TXF_US_PER_S);
-      sqlite3_bind_int64(s, 3, t1 + 5 * TXF_US_PER_S);
-      if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
-        json_t *j = json_loads((const char *)sqlite3_column_text(s, 0), 0,
-                               NULL);
-        if (json_is_object(j) && json_object_get(j, "partitions_rewritten")) {
-          add_dates_from_json(j, &v, &n);
-          found = 1;
-        }
-        json_decref(j);
+    char *details = NULL;
+    if (t1 &&
+        txf_meta_clean_details_between(st, d->ds, t0 - 5 * TXF_US_PER_S,
+                                       t1 + 5 * TXF_US_PER_S, &details,
+                                       &err) == 0 &&
+        details) {
+      json_t *j = json_loads(details, 0, NULL);
+      if (json_is_object(j) && json_object_get(j, "partitions_rewritten")) {
+        add_dates_from_json(j, &v, &n);
+        found = 1;
       }
-      sqlite3_finalize(s);
+      json_decref(j);
     }
+    free(details);
     if (!found && log) {
       txf_buf b;
       txf_buf_init(&b, 64u << 20);
@@ -486,14 +332,8 @@ static int mark_started(exec *x, dstate *d, txf_err *err) {
   if (d->started)
     return 0;
   /* Queued until now: a backfill opens every date's run up front. */
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(
-      x->env->store, "UPDATE runs SET state = 'running' WHERE run_id = ?", &s,
-      err);
+  int rc = txf_meta_run_start(x->env->store, d->run_id, err);
   if (rc)
-    return rc;
-  sqlite3_bind_int64(s, 1, d->run_id);
-  if ((rc = db_step_done(x->env->store, s, "start run", err)))
     return rc;
   d->started = 1;
   return 0;
@@ -523,7 +363,7 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   const txf_task_spec *t = &env->dag->tasks[j];
   tstate *ts = &d->ts[j];
   int no;
-  int rc = next_attempt_no(x, d, t->name, &no, err);
+  int rc = txf_meta_attempt_next_no(env->store, d->ds, t->name, &no, err);
   if (rc)
     return rc;
   if ((rc = mark_started(x, d, err)))
@@ -1013,7 +853,8 @@ static int try_batch(exec *x, int *slots, txf_err *err) {
     dstate *d = &x->ds[members[b]];
     tstate *fs = &d->ts[m];
     int no;
-    if ((rc = next_attempt_no(x, d, x->env->dag->tasks[m].name, &no, err)) ||
+    if ((rc = txf_meta_attempt_next_no(x->env->store, d->ds,
+                                       x->env->dag->tasks[m].name, &no, err)) ||
         (rc = mark_started(x, d, err)))
       break;
     free(fs->log_path);

@@ -40,35 +40,6 @@ typedef struct sched {
   size_t n_tried;
 } sched;
 
-static int meta_get_or_set(txf_store *st, const char *key, int64_t def,
-                           int64_t *out, txf_err *err) {
-  sqlite3_stmt *s;
-  int rc = txf_store_prepare(st,
-                             "INSERT OR IGNORE INTO meta(key, value) "
-                             "VALUES(?, ?)",
-                             &s, err);
-  if (rc)
-    return rc;
-  char v[32];
-  snprintf(v, sizeof v, "%lld", (long long)def);
-  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
-  if (sqlite3_step(s) != SQLITE_DONE)
-    rc = txf_store_error(st, err, "meta");
-  sqlite3_finalize(s);
-  if (rc)
-    return rc;
-  rc = txf_store_prepare(st, "SELECT value FROM meta WHERE key = ?", &s, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  *out = def;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-    *out = strtoll((const char *)sqlite3_column_text(s, 0), NULL, 10);
-  sqlite3_finalize(s);
-  return 0;
-}
-
 /* The latest date that is due at NOW, or days = INT32_MIN. */
 static txf_date latest_due(const sched *s, int64_t now) {
   txf_date d = txf_tz_local_date(s->tz, now);
@@ -83,21 +54,17 @@ static txf_date latest_due(const sched *s, int64_t now) {
 /* The latest run's state of date DS into STATE ("" when none). */
 static int latest_state(sched *s, const char *ds, char *state, size_t n,
                         int64_t *run_id, txf_err *err) {
-  sqlite3_stmt *st;
-  int rc = txf_store_prepare(s->env->store,
-                             "SELECT run_id, state FROM runs WHERE "
-                             "logical_date = ? ORDER BY run_id DESC LIMIT 1",
-                             &st, err);
+  txf_meta_run_list l;
+  int rc = txf_meta_run_latest(s->env->store, ds, &l, err);
   if (rc)
     return rc;
-  sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
   state[0] = '\0';
   *run_id = 0;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    *run_id = sqlite3_column_int64(st, 0);
-    snprintf(state, n, "%s", sqlite3_column_text(st, 1));
+  if (l.n) {
+    *run_id = l.v[0].run_id;
+    snprintf(state, n, "%s", l.v[0].state);
   }
-  sqlite3_finalize(st);
+  txf_meta_run_list_release(&l);
   return 0;
 }
 
@@ -236,51 +203,25 @@ static int check_sla(sched *s, int64_t now, txf_err *err) {
       continue;
     char ds[11];
     txf_date_format(d, ds);
-    sqlite3_stmt *st;
-    int rc = txf_store_prepare(
-        env->store,
-        "SELECT (SELECT count(*) FROM sla_misses WHERE logical_date = ?1), "
-        "(SELECT count(*) FROM runs WHERE logical_date = ?1 AND state = "
-        "'success' AND ended_at_us <= ?2), (SELECT max(run_id) FROM runs "
-        "WHERE logical_date = ?1), (SELECT state FROM runs WHERE "
-        "logical_date = ?1 ORDER BY run_id DESC LIMIT 1)",
-        &st, err);
+    int missed;
+    int rc = txf_meta_sla_due(env->store, ds, deadline, &missed, err);
     if (rc)
       return rc;
-    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, deadline);
-    int missed = 0;
-    int64_t run_id = 0;
-    char state[32] = "not started";
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      missed = sqlite3_column_int(st, 0) == 0 && sqlite3_column_int(st, 1) == 0;
-      run_id = sqlite3_column_int64(st, 2);
-      if (sqlite3_column_text(st, 3))
-        snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 3));
-    }
-    sqlite3_finalize(st);
     if (!missed)
       continue;
-    rc = txf_store_prepare(env->store,
-                           "INSERT OR IGNORE INTO sla_misses(logical_date, "
-                           "run_id, deadline_us, detected_at_us) VALUES(?, "
-                           "?, ?, ?)",
-                           &st, err);
+    int64_t run_id;
+    char state[32];
+    if ((rc = latest_state(s, ds, state, sizeof state, &run_id, err)))
+      return rc;
+    if (!state[0])
+      snprintf(state, sizeof state, "not started");
+    int added;
+    rc = txf_meta_sla_miss_add(env->store, ds, run_id, deadline, now, &added,
+                               err);
     if (rc)
       return rc;
-    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
-    if (run_id)
-      sqlite3_bind_int64(st, 2, run_id);
-    sqlite3_bind_int64(st, 3, deadline);
-    sqlite3_bind_int64(st, 4, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = txf_store_error(env->store, err, "record SLA miss");
-    sqlite3_finalize(st);
-    if (rc)
-      return rc;
-    /* The primary key makes the record exactly-once even with two
-     * schedulers; only the one that inserted it sends the alert. */
-    if (sqlite3_changes(txf_store_db(env->store)) != 1)
+    /* Only the scheduler that recorded the miss sends the alert. */
+    if (!added)
       continue;
     char dl[40];
     txf_ts_format(deadline, txf_tz_offset_at(s->tz, deadline / TXF_US_PER_S) /
@@ -326,15 +267,16 @@ int txf_sched_loop(const txf_orch_env *env, const txf_sched_opts *opts,
     s.has_start = 1;
   }
   int64_t now = txf_clock_now(env->clock);
-  rc = meta_get_or_set(env->store, "scheduler.first_start_us", now,
-                       &s.first_start_us, err);
+  rc = txf_meta_key_get_or_set(env->store, "scheduler.first_start_us", now,
+                               &s.first_start_us, err);
   /* Without a start_date, catch-up reaches back to the first date that
    * was due when the scheduler first ran here. */
   int64_t first_days = 0;
   if (!rc) {
     txf_date l = latest_due(&s, s.first_start_us);
-    rc = meta_get_or_set(env->store, "scheduler.first_date",
-                         l.days == INT32_MIN ? 0 : l.days, &first_days, err);
+    rc = txf_meta_key_get_or_set(env->store, "scheduler.first_date",
+                                 l.days == INT32_MIN ? 0 : l.days, &first_days,
+                                 err);
   }
   s.first_date.days = (int32_t)first_days;
   if (!rc) {

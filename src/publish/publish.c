@@ -314,31 +314,14 @@ static int export_marts(local_set *s, const char *warehouse, const char *dir,
 static int load_changed(txf_store *st, const char *date,
                         txf_publish_report *r, txf_err *err) {
   r->n_changed = -1;
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      st,
-      "SELECT clean_id FROM clean_runs WHERE ingest_date = ?1 AND "
-      "state = 'success' ORDER BY clean_id DESC LIMIT 1",
-      &q, err);
-  if (rc)
+  txf_meta_name_list parts;
+  int found;
+  int rc = txf_meta_clean_partitions(st, date, &found, &parts, err);
+  if (rc || !found)
     return rc;
-  sqlite3_bind_text(q, 1, date, -1, SQLITE_STATIC);
-  int64_t clean_id = -1;
-  if (sqlite3_step(q) == SQLITE_ROW)
-    clean_id = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  if (clean_id < 0)
-    return 0;
-  rc = txf_store_prepare(st,
-                         "SELECT DISTINCT partition FROM partition_commits "
-                         "WHERE clean_id = ?1 ORDER BY partition",
-                         &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, clean_id);
   r->n_changed = 0;
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    const char *p = (const char *)sqlite3_column_text(q, 0);
+  for (size_t i = 0; i < parts.n; i++) {
+    const char *p = parts.v[i];
     if (!p)
       continue;
     /* "YYYY-MM-DD", or a path holding year=/month=/day= */
@@ -352,70 +335,8 @@ static int load_changed(txf_store *st, const char *date,
     r->changed = txf_xrealloc(r->changed, (size_t)(r->n_changed + 1) * 11);
     memcpy(r->changed[r->n_changed++], d, 11);
   }
-  sqlite3_finalize(q);
+  txf_meta_name_list_release(&parts);
   return 0;
-}
-
-static int published_sha(txf_store *st, const char *target, const char *key,
-                         char sha[65], uint64_t *size) {
-  sqlite3_stmt *q;
-  sha[0] = '\0';
-  if (sqlite3_prepare_v2(txf_store_db(st),
-                         "SELECT sha256, size_bytes FROM published_objects "
-                         "WHERE target = ?1 AND key = ?2",
-                         -1, &q, NULL) != SQLITE_OK)
-    return 0;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
-  int found = 0;
-  if (sqlite3_step(q) == SQLITE_ROW) {
-    const char *s = (const char *)sqlite3_column_text(q, 0);
-    snprintf(sha, 65, "%s", s ? s : "");
-    *size = (uint64_t)sqlite3_column_int64(q, 1);
-    found = 1;
-  }
-  sqlite3_finalize(q);
-  return found;
-}
-
-static int record_published(txf_store *st, const char *target,
-                            const char *key, const char *sha, uint64_t size,
-                            int64_t now_us, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      st,
-      "INSERT INTO published_objects(target, key, sha256, size_bytes, "
-      "published_at_us) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(target, key) "
-      "DO UPDATE SET sha256 = excluded.sha256, size_bytes = "
-      "excluded.size_bytes, published_at_us = excluded.published_at_us",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 3, sha, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 4, (sqlite3_int64)size);
-  sqlite3_bind_int64(q, 5, now_us);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    rc = txf_store_error(st, err, "record published object");
-  sqlite3_finalize(q);
-  return rc;
-}
-
-static int forget_published(txf_store *st, const char *target,
-                            const char *key, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      st, "DELETE FROM published_objects WHERE target = ?1 AND key = ?2", &q,
-      err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    rc = txf_store_error(st, err, "forget published object");
-  sqlite3_finalize(q);
-  return rc;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -451,7 +372,7 @@ static int already_there(txf_s3 *s3, txf_store *st, const txf_s3_list *remote,
     return 0;
   char known[65];
   uint64_t known_size = 0;
-  if (published_sha(st, txf_s3_target(s3), key, known, &known_size) &&
+  if (txf_meta_published_get(st, txf_s3_target(s3), key, known, &known_size) &&
       known_size == size && !strcmp(known, sha))
     return 1;
   /* Not in our records (a new metadata DB, another machine published it):
@@ -462,8 +383,8 @@ static int already_there(txf_s3 *s3, txf_store *st, const txf_s3_list *remote,
     return 0;
   int same = h.size_bytes == size && !strcmp(h.sha256, sha);
   txf_s3_object_release(&h);
-  if (same && record_published(st, txf_s3_target(s3), key, sha, size, now_us,
-                               err) == 0)
+  if (same && txf_meta_published_put(st, txf_s3_target(s3), key, sha, size,
+                                     now_us, err) == 0)
     *recorded = 1;
   return same;
 }
@@ -577,8 +498,8 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
       rc = txf_s3_put_file(s3, key, lo->path, "application/vnd.apache.parquet",
                            lo->sha256, err);
       if (!rc)
-        rc = record_published(st, txf_s3_target(s3), key, lo->sha256,
-                              lo->size_bytes, o->now_us, err);
+        rc = txf_meta_published_put(st, txf_s3_target(s3), key, lo->sha256,
+                                    lo->size_bytes, o->now_us, err);
       if (!rc) {
         r->uploaded++;
         r->uploaded_bytes += lo->size_bytes;
@@ -611,7 +532,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
       push_str(&r->deleted_keys, &r->n_deleted_keys, gone[i]);
       r->deleted++;
       if (!o->dry_run) {
-        rc = forget_published(st, txf_s3_target(s3), gone[i], err);
+        rc = txf_meta_published_forget(st, txf_s3_target(s3), gone[i], err);
         txf_log_info(o->log, "publish: deleted %s", gone[i]);
       }
     }
@@ -641,8 +562,8 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
         rc = txf_s3_put(s3, r->manifest_key, m, mlen, "application/json", sha,
                         err);
         if (!rc)
-          rc = record_published(st, txf_s3_target(s3), r->manifest_key, sha,
-                                mlen, o->now_us, err);
+          rc = txf_meta_published_put(st, txf_s3_target(s3), r->manifest_key,
+                                      sha, mlen, o->now_us, err);
         if (!rc) {
           r->uploaded++;
           r->uploaded_bytes += mlen;

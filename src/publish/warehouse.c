@@ -516,19 +516,13 @@ int txf_publish_warehouse(const txf_pg_target *t, txf_store *st,
   size_t n_todo = 0;
   char **gone = NULL;
   size_t n_gone = 0;
-  sqlite3_stmt *q = NULL;
+  txf_meta_published_list held = {0};
   if (!rc)
-    rc = txf_store_prepare(st,
-                           "SELECT key, sha256 FROM published_objects WHERE "
-                           "target = ?1 ORDER BY key",
-                           &q, err);
+    rc = txf_meta_published_list_read(st, target_key, &held, err);
   if (!rc) {
-    sqlite3_bind_text(q, 1, target_key, -1, SQLITE_STATIC);
-    size_t li = 0;
-    int step = sqlite3_step(q);
+    size_t li = 0, hi = 0;
     for (;;) {
-      const char *k = step == SQLITE_ROW
-                          ? (const char *)sqlite3_column_text(q, 0) : NULL;
+      const char *k = hi < held.n ? held.v[hi].key : NULL;
       if (!k && li >= n_local)
         break;
       int c = !k ? -1 : li >= n_local ? 1 : strcmp(local[li].date, k);
@@ -537,19 +531,19 @@ int txf_publish_warehouse(const txf_pg_target *t, txf_store *st,
       } else if (c > 0) { /* loaded, no longer local */
         gone = txf_xrealloc(gone, (n_gone + 1) * sizeof *gone);
         gone[n_gone++] = txf_xstrdup(k);
-        step = sqlite3_step(q);
+        hi++;
       } else {
-        const char *sha = (const char *)sqlite3_column_text(q, 1);
+        const char *sha = held.v[hi].sha256;
         if (sha && !strcmp(sha, local[li].sha256))
           rep->partitions_skipped++;
         else
           todo[n_todo++] = local[li];
         li++;
-        step = sqlite3_step(q);
+        hi++;
       }
     }
-    sqlite3_finalize(q);
   }
+  txf_meta_published_list_release(&held);
   /* todo[] borrows local[]'s paths. */
   size_t n_all = n_todo + n_gone;
   txf_wh_partition *all = txf_xcalloc(n_all + 1, sizeof *all);
@@ -631,39 +625,15 @@ int txf_publish_warehouse(const txf_pg_target *t, txf_store *st,
     PQfinish(c);
     /* Remember what the warehouse now holds (after the commit: a crash in
      * between only makes the next run load the same partitions again). */
-    if (!rc)
-      rc = txf_store_begin(st, err);
-    for (size_t i = 0; i < n_all && !rc; i++) {
-      if (all[i].path) {
-        rc = txf_store_prepare(
-            st,
-            "INSERT INTO published_objects(target, key, sha256, size_bytes, "
-            "published_at_us) VALUES(?1, ?2, ?3, NULL, ?4) ON CONFLICT"
-            "(target, key) DO UPDATE SET sha256 = excluded.sha256, "
-            "published_at_us = excluded.published_at_us",
-            &q, err);
-        if (!rc) {
-          sqlite3_bind_text(q, 3, all[i].sha256, -1, SQLITE_STATIC);
-          sqlite3_bind_int64(q, 4, txf_wall_us());
-        }
-      } else {
-        rc = txf_store_prepare(st,
-                               "DELETE FROM published_objects WHERE "
-                               "target = ?1 AND key = ?2",
-                               &q, err);
-      }
-      if (!rc) {
-        sqlite3_bind_text(q, 1, target_key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, all[i].date, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_DONE)
-          rc = txf_store_error(st, err, "record the warehouse load");
-        sqlite3_finalize(q);
-      }
+    if (!rc) {
+      txf_meta_published *held_now = txf_xcalloc(n_all + 1, sizeof *held_now);
+      for (size_t i = 0; i < n_all; i++)
+        held_now[i] = (txf_meta_published){all[i].date,
+                                           all[i].path ? all[i].sha256 : NULL};
+      rc = txf_meta_published_sync(st, target_key, held_now, n_all,
+                                   txf_wall_us(), err);
+      free(held_now);
     }
-    if (!rc)
-      rc = txf_store_commit(st, err);
-    else
-      txf_store_rollback(st);
   }
   if (!sql_out && !rc && t->is_redshift)
     rep->partitions_deleted = n_gone;

@@ -4,7 +4,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -154,110 +153,22 @@ static int window_params(const req *rq, char from[11], char to[11],
 
 /* A JSON string of raw text that may not be UTF-8: invalid bytes become
  * U+FFFD, so a hostile file or value cannot break the response. */
-static json_t *text_json(const char *s) {
-  json_t *j = json_string(s);
-  if (j)
-    return j;
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    txf_buf_puts(&b, *p < 0x80 ? (char[]){(char)*p, 0} : "\xef\xbf\xbd");
-  j = json_string(b.data ? b.data : "");
-  txf_buf_release(&b);
-  return j ? j : json_string("");
+static json_t *text_json(const char *s) { return txf_json_text(s); }
+
+/* The metadata's values as the API shows them: NULL as null, durations in
+ * seconds (null when either end is missing or they are out of order). */
+static json_t *str_json(const char *s) {
+  return s ? text_json(s) : json_null();
 }
 
-/* Every answer built from the metadata database goes through the three
- * helpers below: the SQL names each member with its column alias, SQLite's
- * type picks the JSON type, and the columns listed here, 0/1 in SQLite,
- * are booleans. A column whose alias starts with '_' is for the handler
- * and left out of row objects. */
-static const char *const bool_columns[] = {"sla_missed", "has_log",
-                                           "has_sample", "holds", NULL};
+static json_t *int_json(int64_t v) {
+  return v == TXF_META_NULL ? json_null() : json_integer(v);
+}
 
-/* Seconds between two *_us columns, or NULL (either missing, or negative). */
-#define DURATION_S(t0, t1)                                                     \
-  "CASE WHEN " t1 " >= " t0 " THEN (" t1 " - " t0 ") / 1e6 END"
-
-static json_t *col_json(sqlite3_stmt *q, int i) {
-  switch (sqlite3_column_type(q, i)) {
-  case SQLITE_NULL:
+static json_t *duration_json(int64_t t0, int64_t t1) {
+  if (t0 == TXF_META_NULL || t1 == TXF_META_NULL || t1 < t0)
     return json_null();
-  case SQLITE_INTEGER: {
-    const char *name = sqlite3_column_name(q, i);
-    for (const char *const *b = bool_columns; *b; b++)
-      if (!strcmp(name, *b))
-        return json_boolean(sqlite3_column_int64(q, i));
-    return json_integer(sqlite3_column_int64(q, i));
-  }
-  case SQLITE_FLOAT:
-    return json_real(sqlite3_column_double(q, i));
-  default:
-    return text_json((const char *)sqlite3_column_text(q, i));
-  }
-}
-
-/* The current row of Q as an object keyed by column alias. */
-static json_t *row_object(sqlite3_stmt *q) {
-  json_t *o = json_object();
-  for (int i = 0, n = sqlite3_column_count(q); i < n; i++) {
-    const char *name = sqlite3_column_name(q, i);
-    if (name[0] != '_')
-      json_object_set_new(o, name, col_json(q, i));
-  }
-  return o;
-}
-
-/* Prepare SQL into *Q and bind the variadic arguments described by TYPES,
- * one letter each: 's' a const char * (NULL binds NULL), 'i' an int64_t. */
-static void bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
-  for (int i = 1; types[i - 1]; i++) {
-    if (types[i - 1] == 'i') {
-      sqlite3_bind_int64(q, i, va_arg(ap, int64_t));
-    } else {
-      const char *s = va_arg(ap, const char *);
-      if (s)
-        sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
-    }
-  }
-}
-
-static int query(txf_store *st, sqlite3_stmt **q, txf_err *err,
-                 const char *sql, const char *types, ...) {
-  int rc = txf_store_prepare(st, sql, q, err);
-  if (rc)
-    return rc;
-  va_list ap;
-  va_start(ap, types);
-  bind_args(*q, types, ap);
-  va_end(ap);
-  return 0;
-}
-
-/* Step Q to its end, appending each row to ARR as a row_object(); Q is
- * finalized either way. */
-static int rows_into(txf_store *st, sqlite3_stmt *q, json_t *arr,
-                     txf_err *err) {
-  int s;
-  while ((s = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(arr, row_object(q));
-  int rc = s == SQLITE_DONE ? 0 : txf_store_error(st, err, "read");
-  sqlite3_finalize(q);
-  return rc;
-}
-
-/* query() and rows_into() in one: the rows of SQL as objects in ARR. */
-static int query_rows(txf_store *st, json_t *arr, txf_err *err,
-                      const char *sql, const char *types, ...) {
-  sqlite3_stmt *q = NULL;
-  int rc = txf_store_prepare(st, sql, &q, err);
-  if (rc)
-    return rc;
-  va_list ap;
-  va_start(ap, types);
-  bind_args(q, types, ap);
-  va_end(ap);
-  return rows_into(st, q, arr, err);
+  return json_real((double)(t1 - t0) / 1e6);
 }
 
 /* Open the metadata database read-only. *missing is set (and 0 returned)
@@ -292,22 +203,30 @@ static int api_summary(txf_serve_app *a, txf_store *st, const req *rq,
   free(mp);
   if (!st)
     return 0;
-  json_t *rows = json_array();
-  int rc = query_rows(
-      st, rows, err,
-      "SELECT (SELECT count(DISTINCT logical_date) FROM runs) AS runs, "
-      "(SELECT count(*) FROM runs r WHERE state = 'failed' AND run_id = "
-      "(SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-      "r.logical_date)) AS failed_runs, (SELECT count(*) FROM sla_misses) AS "
-      "sla_misses, (SELECT count(*) FROM clean_runs) AS clean_runs, (SELECT "
-      "count(*) FROM test_results) AS test_results, (SELECT count(*) FROM "
-      "lineage_events) AS lineage_events, (SELECT max(logical_date) FROM "
-      "runs) AS last_date, (SELECT state FROM runs ORDER BY logical_date "
-      "DESC, run_id DESC LIMIT 1) AS last_state",
-      "");
+  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};
+  txf_meta_run_list runs;
+  txf_meta_counts c;
+  int rc = txf_meta_runs_latest(st, &all, &runs, err);
   if (!rc)
-    json_object_update(doc, json_array_get(rows, 0));
-  json_decref(rows);
+    rc = txf_meta_counts_read(st, &c, err);
+  if (!rc) {
+    int64_t failed = 0;
+    for (size_t i = 0; i < runs.n; i++)
+      failed += !strcmp(runs.v[i].state, "failed");
+    json_object_set_new(doc, "runs", json_integer((json_int_t)runs.n));
+    json_object_set_new(doc, "failed_runs", json_integer(failed));
+    json_object_set_new(doc, "sla_misses", json_integer(c.sla_misses));
+    json_object_set_new(doc, "clean_runs", json_integer(c.clean_runs));
+    json_object_set_new(doc, "test_results", json_integer(c.test_results));
+    json_object_set_new(doc, "lineage_events", json_integer(c.lineage_events));
+    /* Newest date first: the first run is the last date's. */
+    json_object_set_new(doc, "last_date",
+                        runs.n ? text_json(runs.v[0].logical_date)
+                               : json_null());
+    json_object_set_new(doc, "last_state",
+                        runs.n ? text_json(runs.v[0].state) : json_null());
+  }
+  txf_meta_run_list_release(&runs);
   return rc;
 }
 
@@ -333,67 +252,62 @@ static int api_runs(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "limit", json_integer(limit));
   if (!st)
     return 0;
-  sqlite3_stmt *q = NULL;
-  int rc = query(st, &q, err,
-                 "SELECT task FROM task_attempts GROUP BY task ORDER BY "
-                 "min(attempt_id)",
-                 "");
+  txf_meta_name_list names;
+  int rc = txf_meta_task_names(st, &names, err);
   if (rc)
     return rc;
-  while (sqlite3_step(q) == SQLITE_ROW)
-    json_array_append_new(tasks, col_json(q, 0));
-  sqlite3_finalize(q);
+  for (size_t i = 0; i < names.n; i++)
+    json_array_append_new(tasks, text_json(names.v[i]));
+  txf_meta_name_list_release(&names);
   /* The latest run of each date in the window, newest first. */
-  rc = query_rows(
-      st, runs, err,
-      "SELECT r.run_id, r.logical_date, r.kind, r.state, r.started_at_us, "
-      "r.ended_at_us, " DURATION_S("r.started_at_us", "r.ended_at_us")
-      " AS duration_s, r.sla_deadline_us, r.error, m.logical_date IS NOT NULL "
-      "AS sla_missed, m.deadline_us AS sla_miss_deadline_us FROM runs r "
-      "LEFT JOIN sla_misses m ON m.logical_date = r.logical_date WHERE "
-      "r.run_id = (SELECT max(run_id) FROM runs r2 WHERE r2.logical_date = "
-      "r.logical_date) AND r.logical_date BETWEEN ?1 AND ?2 AND (?3 IS NULL "
-      "OR r.state = ?3 OR (?3 = 'sla_missed' AND m.logical_date IS NOT "
-      "NULL)) ORDER BY r.logical_date DESC LIMIT ?4",
-      "sssi", from, to, state, limit);
-  if (rc)
+  txf_meta_runs_query q = {from, to, state, limit, 0};
+  txf_meta_run_list latest;
+  if ((rc = txf_meta_runs_latest(st, &q, &latest, err)))
     return rc;
-  /* Each task's latest attempt (SQLite takes the bare columns from the row
-   * of max(attempt)), in one query over the window's run ids; every
-   * attempt comes from /api/attempts on demand. */
+  /* Each task's latest attempt, in one query over the window's run ids;
+   * every attempt comes from /api/attempts on demand. */
   json_t *by_run = json_object(); /* run_id -> tasks object, borrowed */
   int64_t lo = INT64_MAX, hi = 0;
-  size_t i;
-  json_t *run;
-  json_array_foreach(runs, i, run) {
-    json_int_t id = json_integer_value(json_object_get(run, "run_id"));
-    char key[24];
-    snprintf(key, sizeof key, "%lld", (long long)id);
+  for (size_t i = 0; i < latest.n; i++) {
+    const txf_meta_run *run = &latest.v[i];
     json_t *tmap = json_object();
-    json_object_set_new(run, "tasks", tmap);
+    json_array_append_new(
+        runs,
+        json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, "
+                  "s:o}",
+                  "run_id", (json_int_t)run->run_id, "logical_date",
+                  str_json(run->logical_date), "kind", str_json(run->kind),
+                  "state", str_json(run->state), "started_at_us",
+                  int_json(run->started_at_us), "ended_at_us",
+                  int_json(run->ended_at_us), "duration_s",
+                  duration_json(run->started_at_us, run->ended_at_us),
+                  "sla_deadline_us", int_json(run->sla_deadline_us), "error",
+                  str_json(run->error), "sla_missed", run->sla_missed,
+                  "sla_miss_deadline_us", int_json(run->sla_miss_deadline_us),
+                  "tasks", tmap));
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)run->run_id);
     json_object_set(by_run, key, tmap);
-    lo = id < lo ? id : lo;
-    hi = id > hi ? id : hi;
+    lo = run->run_id < lo ? run->run_id : lo;
+    hi = run->run_id > hi ? run->run_id : hi;
   }
-  rc = query(st, &q, err,
-             "SELECT run_id, task, state, " DURATION_S("started_at_us",
-                                                      "ended_at_us")
-             " AS duration_s, max(attempt) AS n_attempts FROM task_attempts "
-             "WHERE run_id BETWEEN ? AND ? GROUP BY run_id, task",
-             "ii", lo, hi);
-  int s = SQLITE_DONE;
-  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *tmap = json_object_get(by_run, (const char *)sqlite3_column_text(q, 0));
+  txf_meta_run_list_release(&latest);
+  txf_meta_attempt_list atts;
+  rc = txf_meta_attempts_latest(st, lo, hi, &atts, err);
+  for (size_t i = 0; !rc && i < atts.n; i++) {
+    const txf_meta_attempt *at = &atts.v[i];
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)at->run_id);
+    json_t *tmap = json_object_get(by_run, key);
     if (!tmap)
       continue; /* an earlier run of a date, or one outside the filter */
-    json_t *t = json_pack("{s:o, s:o, s:o}", "state", col_json(q, 2),
-                          "duration_s", col_json(q, 3), "n_attempts",
-                          col_json(q, 4));
-    json_object_set_new(tmap, (const char *)sqlite3_column_text(q, 1), t);
+    json_object_set_new(
+        tmap, at->task,
+        json_pack("{s:o, s:o, s:I}", "state", str_json(at->state), "duration_s",
+                  duration_json(at->started_at_us, at->ended_at_us),
+                  "n_attempts", (json_int_t)at->attempt));
   }
-  if (!rc && s != SQLITE_DONE)
-    rc = txf_store_error(st, err, "read");
-  sqlite3_finalize(q);
+  txf_meta_attempt_list_release(&atts);
   json_decref(by_run);
   return rc;
 }
@@ -411,15 +325,23 @@ static int api_attempts(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "attempts", attempts);
   if (!st)
     return 0;
-  return query_rows(
-      st, attempts, err,
-      "SELECT attempt_id, task, attempt, state, started_at_us, " DURATION_S(
-          "started_at_us", "ended_at_us") " AS duration_s, log_path IS NOT "
-                                          "NULL AS has_log, exit_status, "
-                                          "error FROM task_attempts WHERE "
-                                          "run_id = ?1 AND (?2 IS NULL OR "
-                                          "task = ?2) ORDER BY task, attempt",
-      "is", run, task && *task ? task : NULL);
+  txf_meta_attempt_list l;
+  int rc = txf_meta_attempts_of_run(st, run, task && *task ? task : NULL, 1, &l,
+                                    err);
+  for (size_t i = 0; !rc && i < l.n; i++) {
+    const txf_meta_attempt *at = &l.v[i];
+    json_array_append_new(
+        attempts,
+        json_pack("{s:I, s:o, s:i, s:o, s:o, s:o, s:b, s:o, s:o}", "attempt_id",
+                  (json_int_t)at->attempt_id, "task", str_json(at->task),
+                  "attempt", at->attempt, "state", str_json(at->state),
+                  "started_at_us", int_json(at->started_at_us), "duration_s",
+                  duration_json(at->started_at_us, at->ended_at_us), "has_log",
+                  at->log_path != NULL, "exit_status",
+                  int_json(at->exit_status), "error", str_json(at->error)));
+  }
+  txf_meta_attempt_list_release(&l);
+  return rc;
 }
 
 /* The log of one attempt, as text. Only files under DATA/logs are read,
@@ -432,16 +354,14 @@ static int api_log(txf_serve_app *a, txf_store *st, const req *rq,
     return respond_error(r, 400, "bad attempt");
   if (!st)
     return respond_error(r, 404, "no metadata database");
-  sqlite3_stmt *q = NULL;
-  int rc = query(st, &q, err,
-                 "SELECT log_path FROM task_attempts WHERE attempt_id = ?", "i",
-                 id);
+  txf_meta_attempt_list l;
+  int rc = txf_meta_attempt_get(st, id, &l, err);
   if (rc)
     return rc;
-  char *path = NULL;
-  if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-    path = txf_path_abs(a->data_dir, (const char *)sqlite3_column_text(q, 0));
-  sqlite3_finalize(q);
+  char *path = l.n && l.v[0].log_path
+                   ? txf_path_abs(a->data_dir, l.v[0].log_path)
+                   : NULL;
+  txf_meta_attempt_list_release(&l);
   if (!path)
     return respond_error(r, 404, "no log for this attempt");
   char *logs = txf_path_join(a->data_dir, "logs");
@@ -499,103 +419,14 @@ static int api_quality(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "latest", sum);
   if (!st)
     return 0;
-  /* Default window: the 31 latest logical dates with results. */
-  sqlite3_stmt *q = NULL;
-  int rc;
-  if (!from[0]) {
-    rc = query(st, &q, err,
-               "SELECT min(d) FROM (SELECT DISTINCT logical_date d FROM "
-               "test_results WHERE logical_date IS NOT NULL ORDER BY d DESC "
-               "LIMIT 31)",
-               "");
-    if (rc)
-      return rc;
-    snprintf(from, sizeof from, "0001-01-01");
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-      snprintf(from, sizeof from, "%s", sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-  }
-  if (!to[0])
-    snprintf(to, sizeof to, "9999-12-31");
+  int rc =
+      txf_meta_quality_json(st, from, to, per_test, by_date, tests, sum, err);
+  if (rc)
+    return rc;
   json_object_set_new(doc, "from", json_string(from));
   json_object_set_new(doc, "to", json_string(to));
   json_object_set_new(doc, "per_test", json_integer(per_test));
-  /* The chart: results per logical date. */
-  rc = query(st, &q, err,
-             "SELECT logical_date, sum(status = 'pass'), sum(status IN "
-             "('fail', 'error')), sum(status = 'warn') FROM test_results "
-             "WHERE logical_date BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1",
-             "ss", from, to);
-  int s = SQLITE_DONE;
-  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(by_date,
-                          json_pack("[o, o, o, o]", col_json(q, 0),
-                                    col_json(q, 1), col_json(q, 2),
-                                    col_json(q, 3)));
-  if (!rc && s != SQLITE_DONE)
-    rc = txf_store_error(st, err, "read");
-  sqlite3_finalize(q);
-  if (rc)
-    return rc;
-  /* One entry per (model, test): its latest result in the window in full
-   * (found by a scan of the covering index test_results_test, hence the
-   * '+' that keeps SQLite off the date index and its look-ups)... */
-  rc = query(st, &q, err,
-             "SELECT coalesce(model, '') AS model, test_name AS test, "
-             "result_id, severity, status, failures, logical_date, "
-             "started_at_us, message, sample_json IS NOT NULL AND sample_json "
-             "NOT IN ('', '[]', 'null') AS has_sample, model AS _model FROM "
-             "test_results WHERE result_id IN (SELECT max(result_id) FROM "
-             "test_results WHERE +logical_date BETWEEN ?1 AND ?2 OR "
-             "+logical_date IS NULL GROUP BY model, test_name) ORDER BY 1, 2",
-             "ss", from, to);
-  if (rc)
-    return rc;
-  /* ... and its last PER_TEST results as compact rows [result_id,
-   * logical_date, status, failures], oldest first (test_results_test
-   * gives them in order). */
-  sqlite3_stmt *hq = NULL;
-  rc = query(st, &hq, err,
-             "SELECT result_id, logical_date, status, failures FROM "
-             "test_results WHERE model IS ?1 AND test_name = ?2 AND "
-             "(logical_date IS NULL OR logical_date BETWEEN ?3 AND ?4) ORDER "
-             "BY logical_date DESC, result_id DESC LIMIT ?5",
-             "");
-  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *latest = row_object(q);
-    json_t *results = json_array();
-    json_array_append_new(
-        tests, json_pack("{s:O, s:O, s:o, s:o}", "model",
-                         json_object_get(latest, "model"), "test",
-                         json_object_get(latest, "test"), "results", results,
-                         "latest", latest));
-    json_object_del(latest, "model");
-    json_object_del(latest, "test");
-    json_t *c = json_object_get(sum, (const char *)sqlite3_column_text(q, 4));
-    if (c)
-      json_integer_set(c, json_integer_value(c) + 1);
-    sqlite3_reset(hq);
-    if (sqlite3_column_type(q, 10) != SQLITE_NULL)
-      sqlite3_bind_text(hq, 1, (const char *)sqlite3_column_text(q, 10), -1,
-                        SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_null(hq, 1);
-    sqlite3_bind_text(hq, 2, (const char *)sqlite3_column_text(q, 1), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(hq, 3, from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(hq, 5, per_test);
-    while (sqlite3_step(hq) == SQLITE_ROW)
-      json_array_insert_new(results, 0,
-                            json_pack("[o, o, o, o]", col_json(hq, 0),
-                                      col_json(hq, 1), col_json(hq, 2),
-                                      col_json(hq, 3)));
-  }
-  if (!rc && s != SQLITE_DONE)
-    rc = txf_store_error(st, err, "read");
-  sqlite3_finalize(q);
-  sqlite3_finalize(hq);
-  return rc;
+  return 0;
 }
 
 static int api_sample(txf_serve_app *a, txf_store *st, const req *rq,
@@ -607,25 +438,12 @@ static int api_sample(txf_serve_app *a, txf_store *st, const req *rq,
     return respond_error(r, 400, "bad result");
   if (!st)
     return respond_error(r, 404, "no metadata database");
-  sqlite3_stmt *q = NULL;
-  int rc = query(st, &q, err,
-                 "SELECT model, test_name AS test, status, failures, message, "
-                 "logical_date, sample_json AS _sample FROM test_results "
-                 "WHERE result_id = ?",
-                 "i", id);
+  json_t *out;
+  int rc = txf_meta_test_sample_json(st, id, &out, err);
   if (rc)
     return rc;
-  if (sqlite3_step(q) != SQLITE_ROW) {
-    sqlite3_finalize(q);
+  if (!out)
     return respond_error(r, 404, "no such test result");
-  }
-  json_t *out = row_object(q);
-  const char *sj = (const char *)sqlite3_column_text(q, 6);
-  json_t *sample = sj ? json_loads(sj, JSON_DECODE_ANY, NULL) : NULL;
-  /* Stored text that is not JSON is still shown, as text. */
-  json_object_set_new(out, "sample",
-                      sample ? sample : (sj ? text_json(sj) : json_null()));
-  sqlite3_finalize(q);
   respond_json(r, 200, out);
   return -1;
 }
@@ -643,58 +461,34 @@ static int api_reconciliation(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "limit", json_integer(limit));
   if (!st)
     return 0;
-  /* holds: lines_read = inserted + updated + duplicates + stale +
-   * quarantined; NULL when a term is missing (a failed clean). */
-  sqlite3_stmt *q = NULL, *cq = NULL;
-  int rc = query(
-      st, &q, err,
-      "SELECT clean_id, ingest_date, state, lines_read, inserted, updated, "
-      "duplicates, stale, quarantined, ties, partitions_rewritten, " DURATION_S(
-          "started_at_us", "ended_at_us") " AS duration_s, error, CASE WHEN "
-                                          "lines_read + inserted + updated + "
-                                          "duplicates + stale + quarantined "
-                                          "IS NULL THEN NULL ELSE lines_read "
-                                          "= inserted + updated + duplicates "
-                                          "+ stale + quarantined END AS "
-                                          "holds, json_extract(details_json, "
-                                          "'$.partitions_rewritten') AS "
-                                          "_partitions FROM clean_runs WHERE "
-                                          "ingest_date BETWEEN ? AND ? ORDER "
-                                          "BY ingest_date DESC, clean_id DESC "
-                                          "LIMIT ?",
-      "ssi", from, to, limit);
-  if (!rc)
-    rc = query(st, &cq, err,
-               "SELECT reason, n FROM quarantine_counts WHERE clean_id = ? "
-               "ORDER BY n DESC, reason",
-               "");
-  int s = SQLITE_DONE;
-  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
-    json_t *o = row_object(q);
-    json_array_append_new(runs, o);
-    json_t *by = json_object();
-    json_object_set_new(o, "quarantined_by_reason", by);
-    sqlite3_reset(cq);
-    sqlite3_bind_int64(cq, 1, sqlite3_column_int64(q, 0));
-    while (sqlite3_step(cq) == SQLITE_ROW)
-      json_object_set_new(by, (const char *)sqlite3_column_text(cq, 0),
-                          col_json(cq, 1));
-    /* The event dates this clean rewrote, from its report. */
-    const char *pj = (const char *)sqlite3_column_text(q, 14);
-    json_t *parts = pj ? json_loads(pj, 0, NULL) : NULL;
-    json_object_set_new(o, "partitions",
-                        json_is_array(parts) ? parts : json_null());
-    if (parts && !json_is_array(parts))
-      json_decref(parts);
-  }
-  if (!rc && s != SQLITE_DONE)
-    rc = txf_store_error(st, err, "read");
-  sqlite3_finalize(q);
-  sqlite3_finalize(cq);
-  return rc;
+  return txf_meta_clean_runs_json(st, from, to, limit, runs, err);
 }
 
 /* ---------------------------------------------------------------- lake */
+
+/* Each partition's "run_id": the latest run of the ingestion date whose
+ * clean wrote it (null when none). */
+static int add_run_ids(txf_store *st, json_t *parts, txf_err *err) {
+  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};
+  txf_meta_run_list runs;
+  int rc = txf_meta_runs_latest(st, &all, &runs, err);
+  if (rc)
+    return rc;
+  json_t *by_date = json_object();
+  for (size_t i = 0; i < runs.n; i++)
+    json_object_set_new(by_date, runs.v[i].logical_date,
+                        json_integer(runs.v[i].run_id));
+  txf_meta_run_list_release(&runs);
+  size_t i;
+  json_t *p;
+  json_array_foreach(parts, i, p) {
+    const char *d = json_string_value(json_object_get(p, "ingest_date"));
+    json_t *id = d ? json_object_get(by_date, d) : NULL;
+    json_object_set_new(p, "run_id", id ? json_copy(id) : json_null());
+  }
+  json_decref(by_date);
+  return 0;
+}
 
 static int api_lake(txf_serve_app *a, txf_store *st, const req *rq,
                     json_t *doc, txf_err *err, txf_serve_response *r) {
@@ -709,32 +503,9 @@ static int api_lake(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "total_bytes", json_integer(0));
   if (!st)
     return 0;
-  /* Each partition as its latest commit left it; the quarantine as the
-   * latest clean of each ingestion date left it. */
-  int rc = query_rows(
-      st, parts, err,
-      "SELECT p.partition, p.n_rows, p.size_bytes, p.committed_at_us, "
-      "p.clean_id, c.ingest_date, p.sha256, l.n AS rewrites, (SELECT "
-      "max(run_id) FROM runs r WHERE r.logical_date = c.ingest_date) AS "
-      "run_id FROM (SELECT max(commit_id) id, count(*) n FROM "
-      "partition_commits GROUP BY partition) l JOIN partition_commits p ON "
-      "p.commit_id = l.id LEFT JOIN clean_runs c ON c.clean_id = p.clean_id "
-      "ORDER BY p.partition DESC",
-      "");
+  int rc = txf_meta_lake_json(st, parts, reasons, qdates, err);
   if (!rc)
-    rc = query_rows(st, reasons, err,
-                    "SELECT reason, sum(n) AS n FROM quarantine_counts WHERE "
-                    "clean_id IN (SELECT max(clean_id) FROM clean_runs GROUP "
-                    "BY ingest_date) GROUP BY reason ORDER BY 2 DESC, 1",
-                    "");
-  if (!rc)
-    rc = query_rows(st, qdates, err,
-                    "SELECT c.ingest_date, q.reason, q.n FROM "
-                    "quarantine_counts q JOIN clean_runs c ON c.clean_id = "
-                    "q.clean_id WHERE q.clean_id IN (SELECT max(clean_id) "
-                    "FROM clean_runs GROUP BY ingest_date) ORDER BY "
-                    "c.ingest_date DESC, q.n DESC",
-                    "");
+    rc = add_run_ids(st, parts, err);
   int64_t total_rows = 0, total_bytes = 0;
   size_t i;
   json_t *p;
@@ -1045,69 +816,58 @@ static int api_lineage(txf_serve_app *a, txf_store *st, const req *rq,
   }
   json_object_foreach(nodes, k, n) node_layer(nodes, n, 0);
 
-  /* The last build and the tests of each model (column 0 names the model;
-   * the rest is the member's object). */
-  int rc = 0;
-  static const char *const per_model[2] = {
-      /* pass 0: last_build */
-      "SELECT model AS _model, state, n_rows, started_at_us, duration_us, "
-      "logical_date, error, materialized AS _materialized FROM model_builds "
-      "WHERE build_id IN (SELECT max(build_id) FROM model_builds GROUP BY "
-      "model)",
-      /* pass 1: tests */
-      "SELECT model AS _model, test_name AS name, status, failures, severity, "
-      "logical_date FROM test_results WHERE result_id IN (SELECT "
-      "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
-      "test_name"};
-  for (int pass = 0; st && !rc && pass < 2; pass++) {
-    sqlite3_stmt *q = NULL;
-    rc = query(st, &q, err, per_model[pass], "");
-    int s = SQLITE_DONE;
-    while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
-      const char *m = (const char *)sqlite3_column_text(q, 0);
-      const char *id = m ? resolve(nodes, m) : NULL;
-      if (!id && m && pass == 0) {
-        /* A model built but not in the manifest still gets a node. */
-        char *nid = txf_xasprintf("model.%s", m);
-        json_object_set_new(graph_node(nodes, nid, m, "model"), "layer",
-                            json_integer(2));
-        free(nid);
-        id = resolve(nodes, m);
-      }
-      json_t *node = id ? json_object_get(nodes, id) : NULL;
-      if (!node)
-        continue;
-      json_t *o = row_object(q);
-      if (pass == 1) {
-        json_array_append_new(json_object_get(node, "tests"), o);
-        continue;
-      }
-      json_object_set_new(node, "last_build", o);
-      json_object_set(node, "row_count", json_object_get(o, "n_rows"));
-      if (!json_object_get(node, "materialized") && sqlite3_column_text(q, 7))
-        json_object_set_new(node, "materialized", col_json(q, 7));
-    }
-    if (!rc && s != SQLITE_DONE)
-      rc = txf_store_error(st, err, "read");
-    sqlite3_finalize(q);
-  }
-  /* Row counts of the lake: lines read into bronze, rows in silver. */
-  json_t *lake = json_array();
+  /* The last build and the tests of each model. */
+  txf_meta_model_build_list builds = {0};
+  txf_meta_test_result_list tests = {0};
+  int rc = st ? txf_meta_model_builds_latest(st, NULL, &builds, err) : 0;
   if (st && !rc)
-    rc = query_rows(st, lake, err,
-                    "SELECT (SELECT sum(lines_read) FROM clean_runs WHERE "
-                    "clean_id IN (SELECT max(clean_id) FROM clean_runs GROUP "
-                    "BY ingest_date)) AS bronze, (SELECT sum(n_rows) FROM "
-                    "partition_commits WHERE commit_id IN (SELECT "
-                    "max(commit_id) FROM partition_commits GROUP BY "
-                    "partition)) AS silver",
-                    "");
-  if (json_array_size(lake)) {
-    json_t *l = json_array_get(lake, 0);
-    json_object_set(bronze, "row_count", json_object_get(l, "bronze"));
-    json_object_set(silver, "row_count", json_object_get(l, "silver"));
+    rc = txf_meta_test_results_latest(st, &tests, err);
+  for (size_t bi = 0; !rc && bi < builds.n; bi++) {
+    const txf_meta_model_build *b = &builds.v[bi];
+    const char *m = b->model;
+    const char *id = m ? resolve(nodes, m) : NULL;
+    if (!id && m) {
+      /* A model built but not in the manifest still gets a node. */
+      char *nid = txf_xasprintf("model.%s", m);
+      json_object_set_new(graph_node(nodes, nid, m, "model"), "layer",
+                          json_integer(2));
+      free(nid);
+      id = resolve(nodes, m);
+    }
+    json_t *node = id ? json_object_get(nodes, id) : NULL;
+    if (!node)
+      continue;
+    json_t *o = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o}", "state", str_json(b->state), "n_rows",
+        int_json(b->n_rows), "started_at_us", int_json(b->started_at_us),
+        "duration_us", int_json(b->duration_us), "logical_date",
+        str_json(b->logical_date), "error", str_json(b->error));
+    json_object_set_new(node, "last_build", o);
+    json_object_set(node, "row_count", json_object_get(o, "n_rows"));
+    if (!json_object_get(node, "materialized") && b->materialized)
+      json_object_set_new(node, "materialized", text_json(b->materialized));
   }
-  json_decref(lake);
+  for (size_t ti = 0; !rc && ti < tests.n; ti++) {
+    const txf_meta_test_result *t = &tests.v[ti];
+    const char *id = t->model ? resolve(nodes, t->model) : NULL;
+    json_t *node = id ? json_object_get(nodes, id) : NULL;
+    if (node)
+      json_array_append_new(
+          json_object_get(node, "tests"),
+          json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", str_json(t->test_name),
+                    "status", str_json(t->status), "failures",
+                    int_json(t->failures), "severity", str_json(t->severity),
+                    "logical_date", str_json(t->logical_date)));
+  }
+  txf_meta_model_build_list_release(&builds);
+  txf_meta_test_result_list_release(&tests);
+  /* Row counts of the lake: lines read into bronze, rows in silver. */
+  int64_t bronze_lines, silver_rows;
+  if (st && !rc &&
+      !(rc = txf_meta_lake_rows(st, &bronze_lines, &silver_rows, err))) {
+    json_object_set_new(bronze, "row_count", int_json(bronze_lines));
+    json_object_set_new(silver, "row_count", int_json(silver_rows));
+  }
   json_t *arr = json_array(), *edges = json_array();
   json_object_foreach(nodes, k, n) {
     json_array_append(arr, n);
@@ -1442,11 +1202,7 @@ static int api_events(txf_serve_app *a, txf_store *st, const req *rq,
   json_object_set_new(doc, "events", evs);
   if (!st)
     return 0;
-  return query_rows(st, evs, err,
-                    "SELECT event_id, event_time_us, event_type, job, "
-                    "run_uuid FROM lineage_events ORDER BY event_time_us "
-                    "DESC, event_id DESC LIMIT ?",
-                    "i", limit);
+  return txf_meta_lineage_events_json(st, limit, evs, err);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -1500,7 +1256,7 @@ void txf_serve_api(txf_serve_app *a, const char *path,
    * snapshot, whatever a run writes meanwhile (WAL readers never block
    * the writer). */
   if (!rc && st)
-    rc = txf_store_exec(st, "BEGIN", &err);
+    rc = txf_store_begin_read(st, &err);
   json_t *doc = json_pack("{s:b}", "metadata", !missing);
   if (!rc)
     rc = ep->fn(a, st, &rq, doc, &err, r);

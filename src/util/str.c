@@ -1,5 +1,6 @@
 /* Small string helpers. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,4 +90,17 @@ int txf_parse_double(const char *s, double *out) {
     return TXF_EPARSE;
   *out = v;
   return 0;
+}
+
+json_t *txf_json_text(const char *s) {
+  json_t *j = json_string(s);
+  if (j)
+    return j;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    txf_buf_puts(&b, *p < 0x80 ? (char[]){(char)*p, 0} : "\xef\xbf\xbd");
+  j = json_string(b.data ? b.data : "");
+  txf_buf_release(&b);
+  return j ? j : json_string("");
 }

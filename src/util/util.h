@@ -313,6 +313,10 @@ int txf_str_has_suffix(const char *s, const char *suffix);
 TXF_MUST_CHECK int txf_parse_u64(const char *s, uint64_t *out);
 TXF_MUST_CHECK int txf_parse_i64(const char *s, int64_t *out);
 TXF_MUST_CHECK int txf_parse_double(const char *s, double *out);
+/* S as a new JSON string (jansson's json_t; the caller owns it) even when
+ * S is not UTF-8: then every byte past ASCII becomes U+FFFD, so a hostile
+ * file or value cannot break a JSON answer. Never NULL. */
+struct json_t *txf_json_text(const char *s);
 
 /* ---------------------------------------------------------------- clock */
 

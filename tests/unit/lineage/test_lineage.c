@@ -3,6 +3,7 @@
 
 #include "../../lib/unit.h"
 #include "lineage/lineage.h"
+#include "metadata/internal.h"
 
 TEST(lineage_uuid_is_v4_and_unique) {
   char a[37], b[37];

@@ -1,5 +1,5 @@
 #include "../../lib/unit.h"
-#include "metadata/metadata.h"
+#include "metadata/internal.h"
 
 TEST(store_creates_schema_and_reopens) {
   txf_store *s;

@@ -1,5 +1,6 @@
 #include "../../lib/unit.h"
 #include "duck/duck.h"
+#include "metadata/internal.h"
 #include "models/models.h"
 #include <stdlib.h>
 #include <sys/stat.h>

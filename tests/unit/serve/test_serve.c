@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "../../lib/unit.h"
-#include "metadata/metadata.h"
+#include "metadata/internal.h"
 #include "serve/serve.h"
 
 TEST(serve_loopback_addresses) {

@@ -1,0 +1,325 @@
+/* Model builds and data-test results: what a models run records, and what
+ * lineage, the demo and the dashboard read back. */
+#include <string.h>
+
+#include "metadata/internal.h"
+
+void txf_meta_model_build_list_release(txf_meta_model_build_list *l) {
+  txf_store_list_release(&l->v, &l->n, &l->text);
+}
+
+void txf_meta_test_result_list_release(txf_meta_test_result_list *l) {
+  txf_store_list_release(&l->v, &l->n, &l->text);
+}
+
+/* ---------------------------------------------------------------- writes */
+
+int txf_meta_model_build_add(txf_store *s, const txf_meta_model_build *b,
+                             txf_err *err) {
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      "INSERT INTO model_builds(invocation_id, model, materialized, state, "
+      "n_rows, started_at_us, duration_us, error, logical_date) VALUES "
+      "(?,?,?,?,?,?,?,?,?)",
+      &q, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, b->invocation_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, b->model, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 3, b->materialized, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 4, b->state, -1, SQLITE_TRANSIENT);
+  txf_store_bind_i64(q, 5, b->n_rows);
+  txf_store_bind_i64(q, 6, b->started_at_us);
+  txf_store_bind_i64(q, 7, b->duration_us);
+  sqlite3_bind_text(q, 8, b->error, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 9, b->logical_date, -1, SQLITE_TRANSIENT);
+  return txf_store_step_done(s, q, "model_builds", err);
+}
+
+int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
+                             txf_err *err) {
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      "INSERT INTO test_results(invocation_id, model, test_name, severity, "
+      "status, failures, sample_json, message, started_at_us, duration_us, "
+      "logical_date) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      &q, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, r->invocation_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, r->model, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 3, r->test_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 4, r->severity, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 5, r->status, -1, SQLITE_TRANSIENT);
+  txf_store_bind_i64(q, 6, r->failures);
+  sqlite3_bind_text(q, 7, r->sample_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 8, r->message, -1, SQLITE_TRANSIENT);
+  txf_store_bind_i64(q, 9, r->started_at_us);
+  txf_store_bind_i64(q, 10, r->duration_us);
+  sqlite3_bind_text(q, 11, r->logical_date, -1, SQLITE_TRANSIENT);
+  return txf_store_step_done(s, q, "test_results", err);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+#define BUILD_COLS                                                             \
+  "build_id, invocation_id, model, materialized, state, n_rows, "              \
+  "started_at_us, duration_us, error, logical_date"
+
+static int read_builds(txf_store *s, sqlite3_stmt *q,
+                       txf_meta_model_build_list *out, txf_err *err) {
+  int step;
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    txf_meta_model_build *b = txf_store_row_add(&out->v, &out->n, sizeof *b);
+    b->build_id = sqlite3_column_int64(q, 0);
+    b->invocation_id = txf_store_col_text(q, 1, &out->text);
+    b->model = txf_store_col_text(q, 2, &out->text);
+    b->materialized = txf_store_col_text(q, 3, &out->text);
+    b->state = txf_store_col_text(q, 4, &out->text);
+    b->n_rows = txf_store_col_i64(q, 5);
+    b->started_at_us = txf_store_col_i64(q, 6);
+    b->duration_us = txf_store_col_i64(q, 7);
+    b->error = txf_store_col_text(q, 8, &out->text);
+    b->logical_date = txf_store_col_text(q, 9, &out->text);
+  }
+  int rc = txf_store_rows_done(s, q, step, "read model_builds", err);
+  if (rc)
+    txf_meta_model_build_list_release(out);
+  return rc;
+}
+
+#define TEST_COLS                                                              \
+  "result_id, invocation_id, model, test_name, severity, status, failures, "   \
+  "sample_json, message, started_at_us, duration_us, logical_date"
+
+static int read_tests(txf_store *s, sqlite3_stmt *q,
+                      txf_meta_test_result_list *out, txf_err *err) {
+  int step;
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    txf_meta_test_result *r = txf_store_row_add(&out->v, &out->n, sizeof *r);
+    r->result_id = sqlite3_column_int64(q, 0);
+    r->invocation_id = txf_store_col_text(q, 1, &out->text);
+    r->model = txf_store_col_text(q, 2, &out->text);
+    r->test_name = txf_store_col_text(q, 3, &out->text);
+    r->severity = txf_store_col_text(q, 4, &out->text);
+    r->status = txf_store_col_text(q, 5, &out->text);
+    r->failures = txf_store_col_i64(q, 6);
+    r->sample_json = txf_store_col_text(q, 7, &out->text);
+    r->message = txf_store_col_text(q, 8, &out->text);
+    r->started_at_us = txf_store_col_i64(q, 9);
+    r->duration_us = txf_store_col_i64(q, 10);
+    r->logical_date = txf_store_col_text(q, 11, &out->text);
+  }
+  int rc = txf_store_rows_done(s, q, step, "read test_results", err);
+  if (rc)
+    txf_meta_test_result_list_release(out);
+  return rc;
+}
+
+int txf_meta_model_builds_latest(txf_store *s, const char *date,
+                                 txf_meta_model_build_list *out, txf_err *err) {
+  txf_store_list_init(&out->v, &out->n, &out->text);
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      date ? "SELECT " BUILD_COLS " FROM model_builds b WHERE logical_date = "
+             "? AND build_id = (SELECT max(build_id) FROM model_builds b2 "
+             "WHERE b2.model = b.model AND b2.logical_date = b.logical_date) "
+             "ORDER BY model"
+           : "SELECT " BUILD_COLS " FROM model_builds WHERE build_id IN "
+             "(SELECT max(build_id) FROM model_builds GROUP BY model)",
+      &q, err);
+  if (rc)
+    return rc;
+  if (date)
+    sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
+  return read_builds(s, q, out, err);
+}
+
+int txf_meta_test_results_of(txf_store *s, const char *model,
+                             const char *invocation_id,
+                             txf_meta_test_result_list *out, txf_err *err) {
+  txf_store_list_init(&out->v, &out->n, &out->text);
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(s,
+                             "SELECT " TEST_COLS " FROM test_results WHERE "
+                             "model = ? AND invocation_id IS ? ORDER BY "
+                             "result_id",
+                             &q, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(q, 1, model, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, invocation_id, -1, SQLITE_TRANSIENT);
+  return read_tests(s, q, out, err);
+}
+
+int txf_meta_test_results_latest(txf_store *s, txf_meta_test_result_list *out,
+                                 txf_err *err) {
+  txf_store_list_init(&out->v, &out->n, &out->text);
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      "SELECT " TEST_COLS " FROM test_results WHERE result_id IN (SELECT "
+      "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
+      "test_name",
+      &q, err);
+  if (rc)
+    return rc;
+  return read_tests(s, q, out, err);
+}
+
+int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
+                                txf_err *err) {
+  txf_store_list_init(&out->v, &out->n, &out->text);
+  sqlite3_stmt *q;
+  int rc = txf_store_prepare(
+      s,
+      "SELECT status, count(*) FROM test_results WHERE invocation_id = "
+      "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
+      "LIMIT 1) GROUP BY status ORDER BY status",
+      &q, err);
+  if (rc)
+    return rc;
+  int step;
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    txf_meta_count *c = txf_store_row_add(&out->v, &out->n, sizeof *c);
+    c->name = txf_store_col_text(q, 0, &out->text);
+    c->n = sqlite3_column_int64(q, 1);
+  }
+  rc = txf_store_rows_done(s, q, step, "read test_results", err);
+  if (rc)
+    txf_meta_count_list_release(out);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- dashboard */
+
+int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
+                          int64_t per_test, json_t *by_date, json_t *tests,
+                          json_t *counts, txf_err *err) {
+  /* Default window: the 31 latest logical dates with results. */
+  sqlite3_stmt *q = NULL;
+  int rc;
+  if (!from[0]) {
+    rc = txf_store_query(s, &q, err,
+                         "SELECT min(d) FROM (SELECT DISTINCT logical_date d "
+                         "FROM test_results WHERE logical_date IS NOT NULL "
+                         "ORDER BY d DESC LIMIT 31)",
+                         "");
+    if (rc)
+      return rc;
+    snprintf(from, 11, "0001-01-01");
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+      snprintf(from, 11, "%s", sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+  }
+  if (!to[0])
+    snprintf(to, 11, "9999-12-31");
+  /* The chart: results per logical date. */
+  rc = txf_store_query(s, &q, err,
+                       "SELECT logical_date, sum(status = 'pass'), sum(status "
+                       "IN ('fail', 'error')), sum(status = 'warn') FROM "
+                       "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
+                       "GROUP BY 1 ORDER BY 1",
+                       "ss", from, to);
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW)
+    json_array_append_new(
+        by_date, json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
+                           txf_store_col_json(q, 1), txf_store_col_json(q, 2),
+                           txf_store_col_json(q, 3)));
+  if (!rc && step != SQLITE_DONE)
+    rc = txf_store_error(s, err, "read");
+  sqlite3_finalize(q);
+  if (rc)
+    return rc;
+  /* One entry per (model, test): its latest result in the window in full
+   * (found by a scan of the covering index test_results_test, hence the
+   * '+' that keeps SQLite off the date index and its look-ups)... */
+  rc = txf_store_query(
+      s, &q, err,
+      "SELECT coalesce(model, '') AS model, test_name AS test, result_id, "
+      "severity, status, failures, logical_date, started_at_us, message, "
+      "sample_json IS NOT NULL AND sample_json NOT IN ('', '[]', 'null') AS "
+      "has_sample, model AS _model FROM test_results WHERE result_id IN "
+      "(SELECT max(result_id) FROM test_results WHERE +logical_date BETWEEN "
+      "?1 AND ?2 OR +logical_date IS NULL GROUP BY model, test_name) ORDER BY "
+      "1, 2",
+      "ss", from, to);
+  if (rc)
+    return rc;
+  /* ... and its last PER_TEST results as compact rows [result_id,
+   * logical_date, status, failures], oldest first (test_results_test
+   * gives them in order). */
+  sqlite3_stmt *hq = NULL;
+  rc = txf_store_query(s, &hq, err,
+                       "SELECT result_id, logical_date, status, failures FROM "
+                       "test_results WHERE model IS ?1 AND test_name = ?2 AND "
+                       "(logical_date IS NULL OR logical_date BETWEEN ?3 AND "
+                       "?4) ORDER BY logical_date DESC, result_id DESC LIMIT "
+                       "?5",
+                       "");
+  while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    json_t *latest = txf_store_row_json(q);
+    json_t *results = json_array();
+    json_array_append_new(tests,
+                          json_pack("{s:O, s:O, s:o, s:o}", "model",
+                                    json_object_get(latest, "model"), "test",
+                                    json_object_get(latest, "test"), "results",
+                                    results, "latest", latest));
+    json_object_del(latest, "model");
+    json_object_del(latest, "test");
+    json_t *c =
+        json_object_get(counts, (const char *)sqlite3_column_text(q, 4));
+    if (c)
+      json_integer_set(c, json_integer_value(c) + 1);
+    sqlite3_reset(hq);
+    if (sqlite3_column_type(q, 10) != SQLITE_NULL)
+      sqlite3_bind_text(hq, 1, (const char *)sqlite3_column_text(q, 10), -1,
+                        SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(hq, 1);
+    sqlite3_bind_text(hq, 2, (const char *)sqlite3_column_text(q, 1), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(hq, 3, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(hq, 5, per_test);
+    while (sqlite3_step(hq) == SQLITE_ROW)
+      json_array_insert_new(results, 0,
+                            json_pack("[o, o, o, o]", txf_store_col_json(hq, 0),
+                                      txf_store_col_json(hq, 1),
+                                      txf_store_col_json(hq, 2),
+                                      txf_store_col_json(hq, 3)));
+  }
+  if (!rc && step != SQLITE_DONE)
+    rc = txf_store_error(s, err, "read");
+  sqlite3_finalize(q);
+  sqlite3_finalize(hq);
+  return rc;
+}
+
+int txf_meta_test_sample_json(txf_store *s, int64_t id, json_t **out,
+                              txf_err *err) {
+  *out = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT model, test_name AS test, status, failures, "
+                           "message, logical_date, sample_json AS _sample "
+                           "FROM test_results WHERE result_id = ?",
+                           "i", id);
+  if (rc)
+    return rc;
+  if (sqlite3_step(q) == SQLITE_ROW) {
+    json_t *o = txf_store_row_json(q);
+    const char *sj = (const char *)sqlite3_column_text(q, 6);
+    json_t *sample = sj ? json_loads(sj, JSON_DECODE_ANY, NULL) : NULL;
+    /* Stored text that is not JSON is still shown, as text. */
+    json_object_set_new(
+        o, "sample", sample ? sample : (sj ? txf_json_text(sj) : json_null()));
+    *out = o;
+  }
+  sqlite3_finalize(q);
+  return 0;
+}
