@@ -115,7 +115,8 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
   if (rc)
     return rc;
   const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-  uint32_t si = csources_intern(&ex->src, rel, strlen(rel), ingest_day);
+  uint32_t si =
+      txf_clean_sources_intern(&ex->src, rel, strlen(rel), ingest_day);
   txf_csv_record rec;
   int has;
   char detail[160];
@@ -130,7 +131,7 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
     }
     crow *row = &ex->rows[ex->n];
     txf_reject_reason why =
-        clean_validate(&rec, row, &ex->strings, tz, detail, sizeof detail);
+        txf_clean_validate(&rec, row, &ex->strings, tz, detail, sizeof detail);
     int64_t line = rec.record_no - 1;
     if (tv) {
       const truth_line *t = find_truth(tv, tn, base, line);
@@ -165,7 +166,7 @@ static int cmp_expect(const void *pa, const void *pb) {
     return c;
   if (la != lb)
     return la < lb ? -1 : 1;
-  c = version_cmp(a, b);
+  c = txf_clean_version_cmp(a, b);
   return -c;
 }
 
@@ -260,7 +261,7 @@ static int build_expected(const char *data_dir, txf_store *store,
     crow best = ex->rows[i];
     while (k < ex->n && ex->rows[k].len[S_ID] == best.len[S_ID] &&
            memcmp(ex->rows[k].str, best.str, best.len[S_ID]) == 0) {
-      if (version_cmp(&ex->rows[k], &best) == 0 &&
+      if (txf_clean_version_cmp(&ex->rows[k], &best) == 0 &&
           lineage_before(&ex->src, &ex->rows[k], &best))
         best.src = ex->rows[k].src;
       k++;
@@ -317,9 +318,9 @@ static int compare_row(const crow *e, const expect *ex, duckdb_result *res,
     want[5] = amt;
     want[6] = cur;
     want[7] = mcc;
-    want[8] = crow_status_names[e->status];
+    want[8] = txf_clean_status_names[e->status];
     want[9] = e->is_refund ? "true" : "false";
-    want[10] = crow_channel_names[e->channel];
+    want[10] = txf_clean_channel_names[e->channel];
     want[11] = ing;
     want[12] = e->has_orig ? strs[4] : NULL;
     want[13] = ex->src.v[e->src].path;
@@ -505,7 +506,7 @@ out:
   json_decref(f.diffs);
   free(ex.rows);
   txf_arena_release(&ex.strings);
-  csources_release(&ex.src);
+  txf_clean_sources_release(&ex.src);
   txf_tz_free(tz);
   return rc;
 }

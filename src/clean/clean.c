@@ -31,13 +31,6 @@ static int64_t cpu_us(void) {
          ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
-void crash_point(const txf_clean_opts *o, const char *step, int *counter) {
-  if (!o || !o->crash_step || strcmp(o->crash_step, step) != 0)
-    return;
-  if (++*counter == o->crash_n)
-    _exit(3); /* a simulated crash: no cleanup, no flush */
-}
-
 /* ---------------------------------------------------------------- rows */
 
 typedef struct rowstore {
@@ -137,10 +130,11 @@ static void key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
 /* Batch order: by id, then best version first, then earliest lineage. */
 static int cmp_batch(const void *pa, const void *pb) {
   const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
-  int c = id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str, b->len[S_ID]);
+  int c = txf_clean_id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str,
+                           b->len[S_ID]);
   if (c)
     return c;
-  c = version_cmp(a, b);
+  c = txf_clean_version_cmp(a, b);
   if (c)
     return -c;
   if (a->src != b->src)
@@ -152,7 +146,7 @@ static int cmp_part(const void *pa, const void *pb) {
   const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
   if (a->event_day != b->event_day)
     return a->event_day < b->event_day ? -1 : 1;
-  return silver_cmp(a, b);
+  return txf_clean_silver_cmp(a, b);
 }
 
 static uint64_t key_id(const crow *r) { return r->idh; }
@@ -171,8 +165,8 @@ static int cmp_rm(const void *pa, const void *pb) {
   const rm_ent *a = pa, *b = pb;
   if (a->day != b->day)
     return a->day < b->day ? -1 : 1;
-  return id_cmp(a->id.idh, a->id.id, a->id.len, b->id.idh, b->id.id,
-                b->id.len);
+  return txf_clean_id_cmp(a->id.idh, a->id.id, a->id.len, b->id.idh, b->id.id,
+                          b->id.len);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -195,6 +189,7 @@ typedef struct run {
   size_t n_arenas, cap_arenas;
   jop *ops;
   size_t n_ops, cap_ops;
+  txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
 } run;
 
@@ -327,8 +322,9 @@ static void *validate_chunk(void *arg) {
         rec.field[k] = c->data.data + c->fields[x->f_off + 2 * k];
         rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
       }
-    c->why[i] = (uint8_t)clean_validate(&rec, &c->rows[i], c->strings, j->tz,
-                                        c->detail[i], sizeof c->detail[i]);
+    c->why[i] =
+        (uint8_t)txf_clean_validate(&rec, &c->rows[i], c->strings, j->tz,
+                                    c->detail[i], sizeof c->detail[i]);
   }
   return NULL;
 }
@@ -527,7 +523,7 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
     const char *rel = abs[i];
     if (strncmp(rel, o->data_dir, dl) == 0 && rel[dl] == '/')
       rel += dl + 1;
-    csources_intern(&r->src, rel, strlen(rel), o->ingest_date.days);
+    txf_clean_sources_intern(&r->src, rel, strlen(rel), o->ingest_date.days);
   }
   r->n_files = n;
   r->src_lines = txf_xcalloc(n ? n : 1, sizeof *r->src_lines);
@@ -538,7 +534,7 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
 /* The index remembers the zone it was built in: partitions are event dates
  * in that zone, so changing it would scatter one day over two files. */
 static int check_index_meta(run *r, txf_err *err) {
-  char *dir = index_dir(r->o->data_dir);
+  char *dir = txf_clean_index_dir(r->o->data_dir);
   char *meta = txf_path_join(dir, "_meta.json");
   free(dir);
   int rc = 0;
@@ -614,9 +610,9 @@ static void *part_worker(void *arg) {
     if (i >= pw->n)
       break;
     pjob *j = &pw->jobs[pw->order[i]];
-    int rc = partition_rewrite(pw->r->o->data_dir, j->day, j->staged, j->adds,
-                               j->n_adds, j->rm, j->n_rm, &pw->r->src,
-                               &j->n_rows, &err);
+    int rc = txf_clean_partition_rewrite(pw->r->o->data_dir, j->day, j->staged,
+                                         j->adds, j->n_adds, j->rm, j->n_rm,
+                                         &pw->r->src, &j->n_rows, &err);
     if (!rc && j->n_rows > 0)
       rc = txf_sha256_file(j->staged, j->sha, &j->size_bytes, &err);
     if (rc) {
@@ -686,7 +682,7 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
     char d[11];
     txf_date_format((txf_date){day}, d);
     j->staged = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
-    char *old = partition_path(r->o->data_dir, day);
+    char *old = txf_clean_partition_path(r->o->data_dir, day);
     struct stat st;
     j->cost = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) +
               64 * (int64_t)j->n_adds;
@@ -728,7 +724,7 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
     pjob *j = &jobs[i];
     char d[11];
     txf_date_format((txf_date){j->day}, d);
-    char *final = partition_path(r->o->data_dir, j->day);
+    char *final = txf_clean_partition_path(r->o->data_dir, j->day);
     const char *final_rel = final + strlen(r->o->data_dir) + 1;
     if (j->n_rows > 0) {
       char *from = txf_xasprintf(STAGING "/part/%s.parquet", d);
@@ -744,7 +740,7 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
     free(final);
     json_array_append_new(rewritten, json_string(d));
     json_object_set_new(per, d, json_integer(j->n_rows));
-    crash_point(r->o, "stage", &r->stage_crash);
+    txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
   }
   json_object_set_new(rep, "partitions_rewritten", rewritten);
   json_object_set_new(rep, "rows_per_partition", per);
@@ -786,7 +782,7 @@ static int lock_lake(const char *data_dir, int *fd_out, txf_err *err) {
 
 int txf_clean_recover(const char *data_dir, txf_store *store, int *recovered,
                       txf_err *err) {
-  return journal_finish(data_dir, store, NULL, recovered, err);
+  return txf_clean_journal_finish(data_dir, store, NULL, recovered, err);
 }
 
 static int open_quarantine(run *r, txf_err *err) {
@@ -864,9 +860,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
   size_t nw = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
-                           v[j]->str, v[j]->len[S_ID]) == 0) {
-      int c = version_cmp(v[i], v[j]);
+    while (j < n &&
+           txf_clean_id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
+                            v[j]->str, v[j]->len[S_ID]) == 0) {
+      int c = txf_clean_version_cmp(v[i], v[j]);
       if (c == 0) {
         v[j]->fate = FATE_DUP;
         r->duplicates++;
@@ -887,8 +884,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   unsigned char touched[IDX_SHARDS];
   idx_stats ist = {0, 0};
   char *idx_stage = txf_path_join(r->staging, "index");
-  rc = index_merge(o->data_dir, idx_stage, v, nw, &r->src, o->threads,
-                   touched, &ist, err);
+  rc = txf_clean_index_merge(o->data_dir, idx_stage, v, nw, &r->src, o->threads,
+                             touched, &ist, err);
   free(idx_stage);
   if (rc) {
     free(v);
@@ -1011,7 +1008,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   json_decref(rep);
   char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(out);
-  crash_point(o, "stage", &r->stage_crash);
+  txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
 
   /* commit */
   /* Every staged file durable at once: one syncfs instead of an fsync
@@ -1022,15 +1019,16 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (sfd >= 0)
     close(sfd);
   if (!rc)
-    rc = journal_write(o->data_dir, run_id, r->ops, r->n_ops, text, err);
+    rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
+                                 err);
   if (rc) {
     free(text);
     return rc;
   }
   int jn = 0;
-  crash_point(o, "journal", &jn);
+  txf_clean_crash_point(&r->crash, "journal", &jn);
   int applied;
-  rc = journal_finish(o->data_dir, store, o, &applied, err);
+  rc = txf_clean_journal_finish(o->data_dir, store, &r->crash, &applied, err);
   if (rc) {
     free(text);
     return txf_err_wrap(err, "committed, but not finished (the next clean "
@@ -1046,6 +1044,7 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   run r;
   memset(&r, 0, sizeof r);
   r.o = o;
+  r.crash = (txf_clean_crash){o->crash_step, o->crash_n};
   txf_date_format(o->ingest_date, r.date_str);
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
@@ -1095,7 +1094,7 @@ out:
     free(r.arenas[i]);
   }
   free(r.arenas);
-  csources_release(&r.src);
+  txf_clean_sources_release(&r.src);
   free(r.src_lines);
   free(r.staging);
   txf_tz_free(r.tz);

@@ -15,7 +15,7 @@
 #define IDX_MAGIC "TXFIDX1\n"
 #define ENTRY_FIXED 45 /* idh h0 h1 ingested_at (8 each) days (4+4) len */
 
-char *index_dir(const char *data_dir) {
+char *txf_clean_index_dir(const char *data_dir) {
   return txf_path_join(data_dir, "silver/_index/transactions");
 }
 
@@ -127,7 +127,7 @@ static int decide(crow *w, const ientry *o, const csources *src,
 static int do_shard(shard_job *j, unsigned s, idx_stats *st, txf_err *err) {
   char name[32];
   snprintf(name, sizeof name, "shard-%03u.idx", s);
-  char *dir = index_dir(j->data_dir);
+  char *dir = txf_clean_index_dir(j->data_dir);
   char *old_path = txf_path_join(dir, name);
   free(dir);
   txf_buf old;
@@ -164,8 +164,8 @@ static int do_shard(shard_job *j, unsigned s, idx_stats *st, txf_err *err) {
         rc = txf_err_set(err, TXF_ECORRUPT, "%s: truncated entry", old_path);
         break;
       }
-      if (prev_id && id_cmp(prev_h, prev_id, prev_len, o.idh, o.id, o.len) >=
-                         0) {
+      if (prev_id && txf_clean_id_cmp(prev_h, prev_id, prev_len, o.idh, o.id,
+                                      o.len) >= 0) {
         rc = txf_err_set(err, TXF_ECORRUPT, "%s: entries out of order",
                          old_path);
         break;
@@ -185,7 +185,7 @@ static int do_shard(shard_job *j, unsigned s, idx_stats *st, txf_err *err) {
       c = -1;
     else {
       crow *w = j->w[wi];
-      c = id_cmp(w->idh, w->str, w->len[S_ID], o.idh, o.id, o.len);
+      c = txf_clean_id_cmp(w->idh, w->str, w->len[S_ID], o.idh, o.id, o.len);
     }
     if (c < 0) { /* a new id */
       crow *w = j->w[wi++];
@@ -260,10 +260,10 @@ static void *shard_worker(void *arg) {
   return NULL;
 }
 
-int index_merge(const char *data_dir, const char *staging_dir, crow **w,
-                size_t n, const csources *src, int threads,
-                unsigned char touched[IDX_SHARDS], idx_stats *st,
-                txf_err *err) {
+int txf_clean_index_merge(const char *data_dir, const char *staging_dir,
+                          crow **w, size_t n, const csources *src, int threads,
+                          unsigned char touched[IDX_SHARDS], idx_stats *st,
+                          txf_err *err) {
   shard_job *j = txf_xcalloc(1, sizeof *j);
   j->data_dir = data_dir;
   j->staging_dir = staging_dir;

@@ -1,5 +1,6 @@
 /* clean's private business: the compact row, validation, hashing, the id
- * index, partition rewrite, quarantine and the journal. */
+ * index, partition rewrite, quarantine, the journal and the crash hook.
+ * What the files here share is named txf_clean_*; the rest is static. */
 #ifndef TXF_CLEAN_INTERNAL_H
 #define TXF_CLEAN_INTERNAL_H
 
@@ -15,8 +16,8 @@ enum { S_ID, S_CUSTOMER, S_CARD, S_MERCHANT, S_ORIG, S_N };
 
 #define MAX_ID_LEN 255
 
-extern const char *const crow_status_names[4];
-extern const char *const crow_channel_names[3];
+extern const char *const txf_clean_status_names[4];
+extern const char *const txf_clean_channel_names[3];
 
 /* One valid transaction version, fixed size; its strings live in an arena
  * (or a reader's buffer) as one block: id, customer, card, merchant, orig. */
@@ -24,8 +25,8 @@ typedef struct crow {
   int64_t txn_ts_us;
   int64_t ingested_at_us;
   int64_t amount_minor; /* DECIMAL(18,2) unscaled */
-  uint64_t h0, h1;      /* content hash (row_hash) */
-  uint64_t idh;         /* hash of transaction_id (id_hash) */
+  uint64_t h0, h1;      /* content hash (txf_clean_row_hash) */
+  uint64_t idh;         /* hash of transaction_id (txf_clean_id_hash) */
   const char *str;
   uint32_t src;         /* lineage: index into the run's source table */
   uint32_t rec;         /* data record number in its file (batch rows) */
@@ -61,44 +62,44 @@ typedef struct csources {
   size_t n, cap;
 } csources;
 
-uint32_t csources_intern(csources *s, const char *path, size_t len,
-                         int32_t ingest_day);
-void csources_release(csources *s);
+uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
+                                  int32_t ingest_day);
+void txf_clean_sources_release(csources *s);
 
 /* 128-bit hash (MurmurHash3 x64-128 construction), used for the content
  * hash (tie rule, duplicate detection) and id hash (index shards). */
-void txf_hash128(const void *p, size_t n, uint64_t seed, uint64_t out[2]);
-uint64_t id_hash(const char *id, size_t len);
+void txf_clean_hash128(const void *p, size_t n, uint64_t seed, uint64_t out[2]);
+uint64_t txf_clean_id_hash(const char *id, size_t len);
 /* Compute r->h0/h1 from the content (every bronze column, normalized). */
-void row_hash(crow *r);
+void txf_clean_row_hash(crow *r);
 /* Compare ids by (idh, bytes). */
-int id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb, const char *b,
-           size_t lb);
+int txf_clean_id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb,
+                     const char *b, size_t lb);
 /* Version order: >0 if A beats B (greater ingested_at, then greater
  * content hash), 0 if the same content. */
-int version_cmp(const crow *a, const crow *b);
+int txf_clean_version_cmp(const crow *a, const crow *b);
 /* Silver order within a partition: (txn_ts, id bytes). */
-int silver_cmp(const crow *a, const crow *b);
+int txf_clean_silver_cmp(const crow *a, const crow *b);
 
 /* Validate the data record REC into *ROW (strings copied into A). Returns
  * TXF_REJ_NONE or the reason, with DETAIL (NUL-terminated) saying which
  * field and why. */
-txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
-                                 txf_arena *a, const txf_tz *tz,
-                                 char *detail, size_t detail_cap);
+txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
+                                     txf_arena *a, const txf_tz *tz,
+                                     char *detail, size_t detail_cap);
 /* Parse an amount: digits, optionally '.' and 1-2 digits, > 0, < 10^16. */
-int parse_amount(const char *s, size_t n, int64_t *minor);
+int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
-int iso4217_known(const char c[3]);
+int txf_clean_iso4217_known(const char c[3]);
 
 /* ---- the id index (index.c) */
 
 #define IDX_SHARDS 256
 #define IDX_SHARD(idh) ((unsigned)((idh) >> 56))
 
-/* Merge the batch winners W (sorted by id_cmp, each with fate FATE_NONE)
- * into the index under DATA_DIR/silver/_index/transactions: for each id,
- * look up the lake's version and set fate (INSERT / UPDATE / DUP / STALE)
+/* Merge the batch winners W (sorted by txf_clean_id_cmp, each with fate
+ * FATE_NONE) into the index under DATA_DIR/silver/_index/transactions: for each
+ * id, look up the lake's version and set fate (INSERT / UPDATE / DUP / STALE)
  * and had_old/old_day; write every touched shard anew into STAGING_DIR
  * (file names shard-NNN.idx). *TOUCHED[s] = 1 for each rewritten shard.
  * DUP_LINEAGE counts duplicates whose earlier lineage replaced the lake's
@@ -107,29 +108,32 @@ typedef struct idx_stats {
   int64_t ties;
   int64_t lineage_moves;
 } idx_stats;
-TXF_MUST_CHECK int index_merge(const char *data_dir, const char *staging_dir,
-                               crow **w, size_t n, const csources *src,
-                               int threads, unsigned char touched[IDX_SHARDS],
-                               idx_stats *st, txf_err *err);
-char *index_dir(const char *data_dir);
+TXF_MUST_CHECK int txf_clean_index_merge(const char *data_dir,
+                                         const char *staging_dir, crow **w,
+                                         size_t n, const csources *src,
+                                         int threads,
+                                         unsigned char touched[IDX_SHARDS],
+                                         idx_stats *st, txf_err *err);
+char *txf_clean_index_dir(const char *data_dir);
 
 /* ---- partitions (partition.c) */
 
-char *partition_path(const char *data_dir, int32_t day);
+char *txf_clean_partition_path(const char *data_dir, int32_t day);
 /* Write the new partition DAY into OUT_PATH: the lake's current file minus
- * the ids in RM (sorted by id_cmp), plus ADDS (sorted by silver_cmp).
- * *N_ROWS gets the rows written (0: OUT_PATH is not created). A removed id
- * the file does not hold is TXF_ECORRUPT (index and lake disagree). */
+ * the ids in RM (sorted by txf_clean_id_cmp), plus ADDS (sorted by
+ * txf_clean_silver_cmp). *N_ROWS gets the rows written (0: OUT_PATH is not
+ * created). A removed id the file does not hold is TXF_ECORRUPT (index and lake
+ * disagree). */
 typedef struct rm_id {
   uint64_t idh;
   const char *id;
   uint8_t len;
 } rm_id;
-TXF_MUST_CHECK int partition_rewrite(const char *data_dir, int32_t day,
-                                     const char *out_path, crow **adds,
-                                     size_t n_adds, const rm_id *rm,
-                                     size_t n_rm, csources *src,
-                                     int64_t *n_rows, txf_err *err);
+TXF_MUST_CHECK int
+txf_clean_partition_rewrite(const char *data_dir, int32_t day,
+                            const char *out_path, crow **adds, size_t n_adds,
+                            const rm_id *rm, size_t n_rm, csources *src,
+                            int64_t *n_rows, txf_err *err);
 
 /* ---- journal (journal.c) */
 
@@ -139,18 +143,29 @@ typedef struct jop {
 } jop;
 
 /* Write DATA/.clean/journal.json (atomically, fsynced): the commit point. */
-TXF_MUST_CHECK int journal_write(const char *data_dir, const char *run_id,
-                                 const jop *ops, size_t n,
-                                 const char *report_json, txf_err *err);
+TXF_MUST_CHECK int txf_clean_journal_write(const char *data_dir,
+                                           const char *run_id, const jop *ops,
+                                           size_t n, const char *report_json,
+                                           txf_err *err);
+
+/* Crash injection for the recovery tests (crash.c): the options'
+ * crash_step and crash_n. */
+typedef struct txf_clean_crash {
+  const char *step; /* NULL: none */
+  int n;
+} txf_clean_crash;
+
+/* _exit(3) when STEP is C's step and *COUNTER, incremented, reaches C's n.
+ * C may be NULL (no injection, as in recovery). */
+void txf_clean_crash_point(const txf_clean_crash *c, const char *step,
+                           int *counter);
 
 /* Apply DATA/.clean/journal.json if present (idempotent), record its run
  * in STORE, remove it and the staging area. *APPLIED = 1 if there was one.
- * O may be NULL (recovery) or carry a live run's crash injection. */
-TXF_MUST_CHECK int journal_finish(const char *data_dir, txf_store *store,
-                                  const txf_clean_opts *o, int *applied,
-                                  txf_err *err);
-
-/* Crash injection for tests (clean.c). */
-void crash_point(const txf_clean_opts *o, const char *step, int *counter);
+ * CRASH may be NULL (recovery) or carry a live run's crash injection. */
+TXF_MUST_CHECK int txf_clean_journal_finish(const char *data_dir,
+                                            txf_store *store,
+                                            const txf_clean_crash *crash,
+                                            int *applied, txf_err *err);
 
 #endif

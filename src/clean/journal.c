@@ -20,8 +20,9 @@
 #define JOURNAL ".clean/journal.json"
 #define STAGING ".clean/staging"
 
-int journal_write(const char *data_dir, const char *run_id, const jop *ops,
-                  size_t n, const char *report_json, txf_err *err) {
+int txf_clean_journal_write(const char *data_dir, const char *run_id,
+                            const jop *ops, size_t n, const char *report_json,
+                            txf_err *err) {
   json_t *j = json_object();
   json_object_set_new(j, "format", json_string("txnflow-clean-journal/1"));
   json_object_set_new(j, "run_id", json_string(run_id));
@@ -70,7 +71,7 @@ static int add_dir(char ***dirs, size_t *n, const char *path) {
 /* Renames are plain rename(2)s; the directories they touched are fsynced
  * once each at the end, before the journal is removed. */
 static int apply_ops(const char *data_dir, json_t *ops,
-                     const txf_clean_opts *o, txf_err *err) {
+                     const txf_clean_crash *crash, txf_err *err) {
   int crash_n = 0;
   char **dirs = NULL;
   size_t n_dirs = 0;
@@ -116,8 +117,7 @@ static int apply_ops(const char *data_dir, json_t *ops,
     free(to_abs);
     if (rc)
       break;
-    if (o)
-      crash_point(o, "apply", &crash_n);
+    txf_clean_crash_point(crash, "apply", &crash_n);
   }
   for (size_t k = 0; k < n_dirs; k++) {
     if (!rc && txf_fs_is_dir(dirs[k]))
@@ -182,9 +182,10 @@ static int store_report(txf_store *store, json_t *rep, txf_err *err) {
 }
 
 /* Apply the journal (if any), record the run, remove journal and staging.
- * O (may be NULL) carries the crash injection of a live run. */
-int journal_finish(const char *data_dir, txf_store *store,
-                   const txf_clean_opts *o, int *applied, txf_err *err) {
+ * CRASH (may be NULL) is the crash injection of a live run. */
+int txf_clean_journal_finish(const char *data_dir, txf_store *store,
+                             const txf_clean_crash *crash, int *applied,
+                             txf_err *err) {
   *applied = 0;
   char *jpath = txf_path_join(data_dir, JOURNAL);
   char *staging = txf_path_join(data_dir, STAGING);
@@ -197,15 +198,14 @@ int journal_finish(const char *data_dir, txf_store *store,
                        je.text);
       goto out;
     }
-    rc = apply_ops(data_dir, json_object_get(j, "ops"), o, err);
+    rc = apply_ops(data_dir, json_object_get(j, "ops"), crash, err);
     if (!rc && store)
       rc = store_report(store, json_object_get(j, "report"), err);
     json_decref(j);
     if (rc)
       goto out;
     int n = 0;
-    if (o)
-      crash_point(o, "meta", &n);
+    txf_clean_crash_point(crash, "meta", &n);
     if (unlink(jpath) != 0) {
       rc = txf_err_errno(err, TXF_EIO, "%s: cannot remove", jpath);
       goto out;
@@ -216,8 +216,7 @@ int journal_finish(const char *data_dir, txf_store *store,
     if (rc)
       goto out;
     *applied = 1;
-    if (o)
-      crash_point(o, "done", &n);
+    txf_clean_crash_point(crash, "done", &n);
   }
   rc = txf_fs_rmtree(staging, err);
 out:

@@ -15,8 +15,7 @@ enum {
 };
 _Static_assert(C_N == TXF_SILVER_N_COLS, "clean writes the silver schema");
 
-
-char *partition_path(const char *data_dir, int32_t day) {
+char *txf_clean_partition_path(const char *data_dir, int32_t day) {
   int y, m, d;
   txf_date_to_ymd((txf_date){day}, &y, &m, &d);
   return txf_xasprintf(
@@ -48,11 +47,11 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   mcc_buf[2] = (char)('0' + r->mcc / 10 % 10);
   mcc_buf[3] = (char)('0' + r->mcc % 10);
   str_val(&v[C_MCC], mcc_buf, 4);
-  const char *st = crow_status_names[r->status];
+  const char *st = txf_clean_status_names[r->status];
   str_val(&v[C_STATUS], st, strlen(st));
   v[C_REFUND].is_null = 0;
   v[C_REFUND].v.b = r->is_refund;
-  const char *ch = crow_channel_names[r->channel];
+  const char *ch = txf_clean_channel_names[r->channel];
   str_val(&v[C_CHANNEL], ch, strlen(ch));
   v[C_INGESTED_AT].is_null = 0;
   v[C_INGESTED_AT].v.i64 = r->ingested_at_us;
@@ -110,12 +109,12 @@ static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
   return 0;
 }
 
-int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
-                      crow **adds, size_t n_adds, const rm_id *rm,
-                      size_t n_rm, csources *src, int64_t *n_rows,
-                      txf_err *err) {
+int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
+                                const char *out_path, crow **adds,
+                                size_t n_adds, const rm_id *rm, size_t n_rm,
+                                csources *src, int64_t *n_rows, txf_err *err) {
   *n_rows = 0;
-  char *old_path = partition_path(data_dir, day);
+  char *old_path = txf_clean_partition_path(data_dir, day);
   txf_pq_reader *rd = NULL;
   int rc = 0;
   txf_pq_value ov[C_N], nv[C_N];
@@ -137,24 +136,24 @@ int partition_rewrite(const char *data_dir, int32_t day, const char *out_path,
     }
   }
   /* Read the next kept old row into OV (has_old = 0 at the end). */
-#define NEXT_OLD()                                                           \
-  do {                                                                       \
-    has_old = 0;                                                             \
-    while (rd) {                                                             \
-      int has_;                                                              \
-      rc = txf_pq_reader_next(rd, ov, &has_, err);                           \
-      if (rc || !has_)                                                       \
-        break;                                                               \
-      if (n_rm &&                                                            \
-          rm_set_has(&rms,                                                   \
-                     id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len),        \
-                     ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {              \
-        removed++;                                                           \
-        continue;                                                            \
-      }                                                                      \
-      has_old = 1;                                                           \
-      break;                                                                 \
-    }                                                                        \
+#define NEXT_OLD()                                                             \
+  do {                                                                         \
+    has_old = 0;                                                               \
+    while (rd) {                                                               \
+      int has_;                                                                \
+      rc = txf_pq_reader_next(rd, ov, &has_, err);                             \
+      if (rc || !has_)                                                         \
+        break;                                                                 \
+      if (n_rm &&                                                              \
+          rm_set_has(                                                          \
+              &rms, txf_clean_id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len), \
+              ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {                       \
+        removed++;                                                             \
+        continue;                                                              \
+      }                                                                        \
+      has_old = 1;                                                             \
+      break;                                                                   \
+    }                                                                          \
   } while (0)
 
   NEXT_OLD();

@@ -11,9 +11,9 @@
 
 #include "clean/internal.h"
 
-const char *const crow_status_names[4] = {"approved", "declined", "pending",
-                                          "reversed"};
-const char *const crow_channel_names[3] = {"online", "pos", "mobile"};
+const char *const txf_clean_status_names[4] = {"approved", "declined",
+                                               "pending", "reversed"};
+const char *const txf_clean_channel_names[3] = {"online", "pos", "mobile"};
 
 static const char *const reason_names[TXF_REJ_N] = {
     "none",          "invalid_utf8", "line_too_long", "stray_quote",
@@ -38,7 +38,7 @@ static const char iso4217[] =
     "TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU "
     "XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL ";
 
-int iso4217_known(const char c[3]) {
+int txf_clean_iso4217_known(const char c[3]) {
   /* The list is sorted: binary search over 4-byte slots. */
   size_t lo = 0, hi = (sizeof iso4217 - 1) / 4;
   while (lo < hi) {
@@ -54,7 +54,7 @@ int iso4217_known(const char c[3]) {
   return 0;
 }
 
-int parse_amount(const char *s, size_t n, int64_t *minor) {
+int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor) {
   size_t i = 0, sig = 0;
   int64_t v = 0;
   while (i < n && s[i] >= '0' && s[i] <= '9') {
@@ -118,9 +118,9 @@ static txf_reject_reason bad(char *detail, size_t cap,
   return r;
 }
 
-txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
-                                 txf_arena *a, const txf_tz *tz,
-                                 char *detail, size_t cap) {
+txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
+                                     txf_arena *a, const txf_tz *tz,
+                                     char *detail, size_t cap) {
   detail[0] = '\0';
   if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
     snprintf(detail, cap, "the line is not valid UTF-8");
@@ -160,7 +160,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   if (txf_ts_parse(f[11], fl[11], &row->ingested_at_us, NULL))
     return bad(detail, cap, TXF_REJ_BAD_TIMESTAMP, "ingested_at", f[11],
                fl[11], " is not ISO 8601 with an offset");
-  if (parse_amount(f[5], fl[5], &row->amount_minor))
+  if (txf_clean_parse_amount(f[5], fl[5], &row->amount_minor))
     return bad(detail, cap, TXF_REJ_BAD_AMOUNT, "amount", f[5], fl[5],
                " is not a positive decimal with at most 2 fraction digits");
   char cur[3];
@@ -172,7 +172,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
     cur[i] = c;
     cur_ok = c >= 'A' && c <= 'Z';
   }
-  if (!cur_ok || !iso4217_known(cur))
+  if (!cur_ok || !txf_clean_iso4217_known(cur))
     return bad(detail, cap, TXF_REJ_BAD_CURRENCY, "currency", f[6], fl[6],
                " is not an ISO 4217 code");
   int mcc = 0, mcc_ok = fl[7] == 4;
@@ -183,7 +183,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   if (!mcc_ok)
     return bad(detail, cap, TXF_REJ_BAD_MCC, "mcc", f[7], fl[7],
                " is not 4 digits");
-  int st = match_enum(f[8], fl[8], crow_status_names, 4);
+  int st = match_enum(f[8], fl[8], txf_clean_status_names, 4);
   if (st < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "status", f[8], fl[8],
                " is not approved|declined|pending|reversed");
@@ -191,7 +191,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   if (rf < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "is_refund", f[9], fl[9],
                " is not a boolean");
-  int ch = match_enum(f[10], fl[10], crow_channel_names, 3);
+  int ch = match_enum(f[10], fl[10], txf_clean_channel_names, 3);
   if (ch < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "channel", f[10], fl[10],
                " is not online|pos|mobile");
@@ -215,8 +215,8 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   row->is_refund = (uint8_t)rf;
   row->channel = (uint8_t)ch;
   row->event_day = txf_tz_local_date(tz, row->txn_ts_us).days;
-  row->idh = id_hash(row->str, row->len[S_ID]);
-  row_hash(row);
+  row->idh = txf_clean_id_hash(row->str, row->len[S_ID]);
+  txf_clean_row_hash(row);
   row->fate = FATE_NONE;
   row->had_old = 0;
   row->old_day = 0;
@@ -238,7 +238,8 @@ static inline uint64_t fmix64(uint64_t k) {
   return k;
 }
 
-void txf_hash128(const void *key, size_t len, uint64_t seed, uint64_t out[2]) {
+void txf_clean_hash128(const void *key, size_t len, uint64_t seed,
+                       uint64_t out[2]) {
   const uint8_t *data = key;
   size_t nblocks = len / 16;
   uint64_t h1 = seed, h2 = seed;
@@ -294,9 +295,9 @@ void txf_hash128(const void *key, size_t len, uint64_t seed, uint64_t out[2]) {
   out[1] = h2;
 }
 
-uint64_t id_hash(const char *id, size_t len) {
+uint64_t txf_clean_id_hash(const char *id, size_t len) {
   uint64_t h[2];
-  txf_hash128(id, len, 0x1d, h);
+  txf_clean_hash128(id, len, 0x1d, h);
   return h[0];
 }
 
@@ -309,7 +310,7 @@ static char *put_i64(char *p, int64_t v) {
 
 /* The canonical encoding: every bronze column, typed and normalized, in
  * file order; strings length-prefixed. Lineage is not content. */
-void row_hash(crow *r) {
+void txf_clean_row_hash(crow *r) {
   char buf[5 * (MAX_ID_LEN + 1) + 64], *p = buf;
   const char *s = r->str;
   for (int i = 0; i < 4; i++) {
@@ -333,13 +334,13 @@ void row_hash(crow *r) {
   memcpy(p, s, r->len[S_ORIG]);
   p += r->len[S_ORIG];
   uint64_t h[2];
-  txf_hash128(buf, (size_t)(p - buf), 0x7478666c, h);
+  txf_clean_hash128(buf, (size_t)(p - buf), 0x7478666c, h);
   r->h0 = h[0];
   r->h1 = h[1];
 }
 
-int id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb, const char *b,
-           size_t lb) {
+int txf_clean_id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb,
+                     const char *b, size_t lb) {
   if (ha != hb)
     return ha < hb ? -1 : 1;
   int d = memcmp(a, b, la < lb ? la : lb);
@@ -348,7 +349,7 @@ int id_cmp(uint64_t ha, const char *a, size_t la, uint64_t hb, const char *b,
   return la < lb ? -1 : la > lb;
 }
 
-int version_cmp(const crow *a, const crow *b) {
+int txf_clean_version_cmp(const crow *a, const crow *b) {
   if (a->ingested_at_us != b->ingested_at_us)
     return a->ingested_at_us > b->ingested_at_us ? 1 : -1;
   if (a->h0 != b->h0)
@@ -358,7 +359,7 @@ int version_cmp(const crow *a, const crow *b) {
   return 0;
 }
 
-int silver_cmp(const crow *a, const crow *b) {
+int txf_clean_silver_cmp(const crow *a, const crow *b) {
   if (a->txn_ts_us != b->txn_ts_us)
     return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
   size_t la = a->len[S_ID], lb = b->len[S_ID];
@@ -370,8 +371,8 @@ int silver_cmp(const crow *a, const crow *b) {
 
 /* ---------------------------------------------------------------- sources */
 
-uint32_t csources_intern(csources *s, const char *path, size_t len,
-                         int32_t ingest_day) {
+uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
+                                  int32_t ingest_day) {
   for (size_t i = s->n; i > 0; i--) {
     csource *c = &s->v[i - 1];
     if (c->ingest_day == ingest_day && strlen(c->path) == len &&
@@ -387,7 +388,7 @@ uint32_t csources_intern(csources *s, const char *path, size_t len,
   return (uint32_t)s->n++;
 }
 
-void csources_release(csources *s) {
+void txf_clean_sources_release(csources *s) {
   for (size_t i = 0; i < s->n; i++)
     free(s->v[i].path);
   free(s->v);

@@ -5,34 +5,35 @@
 
 TEST(clean_amount_parsing) {
   int64_t m;
-  ASSERT_OK(parse_amount("100", 3, &m), (txf_err *)0);
+  ASSERT_OK(txf_clean_parse_amount("100", 3, &m), (txf_err *)0);
   ASSERT_EQ_I64(m, 10000);
-  ASSERT_OK(parse_amount("1.5", 3, &m), (txf_err *)0);
+  ASSERT_OK(txf_clean_parse_amount("1.5", 3, &m), (txf_err *)0);
   ASSERT_EQ_I64(m, 150);
-  ASSERT_OK(parse_amount("0.01", 4, &m), (txf_err *)0);
+  ASSERT_OK(txf_clean_parse_amount("0.01", 4, &m), (txf_err *)0);
   ASSERT_EQ_I64(m, 1);
-  ASSERT_OK(parse_amount("007.25", 6, &m), (txf_err *)0);
+  ASSERT_OK(txf_clean_parse_amount("007.25", 6, &m), (txf_err *)0);
   ASSERT_EQ_I64(m, 725);
-  ASSERT_OK(parse_amount("9999999999999999.99", 19, &m), (txf_err *)0);
+  ASSERT_OK(txf_clean_parse_amount("9999999999999999.99", 19, &m),
+            (txf_err *)0);
   ASSERT_EQ_I64(m, INT64_C(999999999999999999));
   static const char *const bad[] = {"", "0", "0.00", "-5", "+5", "1.", ".5",
                                     "1.234", "1e3", "1,000", " 1", "abc",
                                     "10000000000000000", "1.2.3"};
   for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++)
-    if (parse_amount(bad[i], strlen(bad[i]), &m) == 0)
+    if (txf_clean_parse_amount(bad[i], strlen(bad[i]), &m) == 0)
       unit_fail(__FILE__, __LINE__, "amount '%s' accepted", bad[i]);
 }
 
 TEST(clean_currency_codes) {
-  ASSERT(iso4217_known("KRW"));
-  ASSERT(iso4217_known("USD"));
-  ASSERT(iso4217_known("JPY"));
-  ASSERT(iso4217_known("EUR"));
-  ASSERT(iso4217_known("AED"));
-  ASSERT(iso4217_known("ZWL"));
-  ASSERT(!iso4217_known("ABC"));
-  ASSERT(!iso4217_known("XXX"));
-  ASSERT(!iso4217_known("XTS"));
+  ASSERT(txf_clean_iso4217_known("KRW"));
+  ASSERT(txf_clean_iso4217_known("USD"));
+  ASSERT(txf_clean_iso4217_known("JPY"));
+  ASSERT(txf_clean_iso4217_known("EUR"));
+  ASSERT(txf_clean_iso4217_known("AED"));
+  ASSERT(txf_clean_iso4217_known("ZWL"));
+  ASSERT(!txf_clean_iso4217_known("ABC"));
+  ASSERT(!txf_clean_iso4217_known("XXX"));
+  ASSERT(!txf_clean_iso4217_known("XTS"));
 }
 
 static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
@@ -46,7 +47,7 @@ static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
   int has;
   ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
   ASSERT(has);
-  txf_reject_reason why = clean_validate(&rec, row, a, tz, detail, 160);
+  txf_reject_reason why = txf_clean_validate(&rec, row, a, tz, detail, 160);
   txf_csv_reader_free(r);
   return why;
 }
@@ -131,20 +132,20 @@ TEST(clean_version_order_and_tie_rule) {
   ASSERT_EQ_I64(check(GOOD "\n", &x, &a, d), TXF_REJ_NONE);
   ASSERT_EQ_I64(check(GOOD "\n", &y, &a, d), TXF_REJ_NONE);
   /* same content: same hash, a duplicate */
-  ASSERT_EQ_I64(version_cmp(&x, &y), 0);
+  ASSERT_EQ_I64(txf_clean_version_cmp(&x, &y), 0);
   /* same ingested_at, other status: a tie, decided by the content hash,
    * the same both ways round */
   ASSERT_EQ_I64(check("T1,C1,K1,M1,2025-09-01T08:59:59+09:00,12.5,KRW,0742,"
                       "approved,true,mobile,2025-09-01T09:00:00+09:00,\n",
                       &z, &a, d),
                 TXF_REJ_NONE);
-  int c = version_cmp(&x, &z);
+  int c = txf_clean_version_cmp(&x, &z);
   ASSERT(c != 0);
-  ASSERT_EQ_I64(version_cmp(&z, &x), -c);
+  ASSERT_EQ_I64(txf_clean_version_cmp(&z, &x), -c);
   ASSERT_EQ_I64(c > 0, x.h0 > z.h0 || (x.h0 == z.h0 && x.h1 > z.h1));
   /* a later ingested_at always wins */
   z.ingested_at_us += 1;
-  ASSERT_EQ_I64(version_cmp(&z, &x), 1);
+  ASSERT_EQ_I64(txf_clean_version_cmp(&z, &x), 1);
   txf_arena_release(&a);
 }
 
@@ -152,10 +153,10 @@ TEST(clean_hash_is_stable) {
   /* The tie rule and the index depend on these values: changing the hash
    * changes which version wins a tie, so it must not change silently. */
   uint64_t h[2];
-  txf_hash128("", 0, 0, h);
+  txf_clean_hash128("", 0, 0, h);
   ASSERT_EQ_U64(h[0], 0);
   ASSERT_EQ_U64(h[1], 0);
-  txf_hash128("hello", 5, 0, h);
+  txf_clean_hash128("hello", 5, 0, h);
   ASSERT_EQ_U64(h[0], UINT64_C(0xcbd8a7b341bd9b02));
   ASSERT_EQ_U64(h[1], UINT64_C(0x5b1e906a48ae1d19));
 }
