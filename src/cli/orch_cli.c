@@ -163,17 +163,21 @@ static json_t *text_json(const char *t) {
   return t ? json_string(t) : json_null();
 }
 
-/* Duration of [start, end] (END NULL: still going, up to NOW). */
-static json_t *dur_json(int64_t a, int64_t b, int64_t now) {
-  if (a == TXF_META_NULL)
-    return json_null();
-  if (b == TXF_META_NULL)
-    b = now;
-  return json_real(b > a ? (double)(b - a) / 1e6 : 0.0);
+/* OBJ's "started_at", "ended_at" and "duration_s" (of [start, end]; END
+ * NULL: still going, up to NOW). */
+static void set_times(json_t *obj, int64_t start, int64_t end, int64_t now) {
+  json_object_set_new(obj, "started_at", ts_json(start));
+  json_object_set_new(obj, "ended_at", ts_json(end));
+  json_t *dur = json_null();
+  if (start != TXF_META_NULL) {
+    int64_t b = end == TXF_META_NULL ? now : end;
+    dur = json_real(b > start ? (double)(b - start) / 1e6 : 0.0);
+  }
+  json_object_set_new(obj, "duration_s", dur);
 }
 
-/* RUN's tasks, each with its attempts (a skipped task has a marker row,
- * not an attempt). */
+/* The tasks of a run's attempts ATTS, each with its attempts (a skipped
+ * task has a marker row, not an attempt). */
 static json_t *tasks_json(const txf_meta_attempt_list *atts, int64_t now) {
   json_t *tasks = json_array();
   for (size_t k = 0; k < atts->n; k++) {
@@ -196,10 +200,7 @@ static json_t *tasks_json(const txf_meta_attempt_list *atts, int64_t now) {
     json_t *a = json_object();
     json_object_set_new(a, "attempt", json_integer(at->attempt));
     json_object_set_new(a, "state", json_string(at->state));
-    json_object_set_new(a, "started_at", ts_json(at->started_at_us));
-    json_object_set_new(a, "ended_at", ts_json(at->ended_at_us));
-    json_object_set_new(a, "duration_s",
-                        dur_json(at->started_at_us, at->ended_at_us, now));
+    set_times(a, at->started_at_us, at->ended_at_us, now);
     json_object_set_new(a, "exit_status",
                         at->exit_status == TXF_META_NULL
                             ? json_null()
@@ -239,10 +240,7 @@ int txf_orch_cli_runs_json(txf_store *st, const char *from, const char *to,
     json_object_set_new(r, "logical_date", text_json(run->logical_date));
     json_object_set_new(r, "kind", text_json(run->kind));
     json_object_set_new(r, "state", text_json(run->state));
-    json_object_set_new(r, "started_at", ts_json(run->started_at_us));
-    json_object_set_new(r, "ended_at", ts_json(run->ended_at_us));
-    json_object_set_new(r, "duration_s",
-                        dur_json(run->started_at_us, run->ended_at_us, now));
+    set_times(r, run->started_at_us, run->ended_at_us, now);
     json_object_set_new(r, "error", text_json(run->error));
     json_object_set_new(r, "sla_deadline", ts_json(run->sla_deadline_us));
     json_object_set_new(r, "sla_missed", json_boolean(run->sla_missed));

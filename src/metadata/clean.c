@@ -6,7 +6,7 @@
 #include "metadata/internal.h"
 
 void txf_meta_clean_run_list_release(txf_meta_clean_run_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 /* ---------------------------------------------------------------- writes */
@@ -16,90 +16,45 @@ int txf_meta_clean_record(txf_store *s, const char *run_id,
                           const txf_meta_count *reasons, size_t n_reasons,
                           const txf_meta_partition_commit *commits,
                           size_t n_commits, txf_err *err) {
-  sqlite3_stmt *q = NULL;
   int rc = txf_store_begin(s, err);
   if (rc)
     return rc;
-  rc = txf_store_prepare(s,
+  int64_t one;
+  int exists;
+  rc = txf_store_row_i64(s, &one, 1, &exists, err,
                          "SELECT 1 FROM clean_runs WHERE "
                          "json_extract(details_json, '$.run_id') = ?1",
-                         &q, err);
-  if (rc)
-    goto fail;
-  sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
-  int exists = sqlite3_step(q) == SQLITE_ROW;
-  sqlite3_finalize(q);
-  q = NULL;
-  if (exists)
+                         "s", run_id);
+  if (!rc && exists)
     return txf_store_commit(s, err);
-  rc = txf_store_prepare(
-      s,
-      "INSERT INTO clean_runs(ingest_date, started_at_us, ended_at_us, state,"
-      " lines_read, inserted, updated, duplicates, stale, quarantined, ties,"
-      " partitions_rewritten, details_json) VALUES"
-      " (?1, ?2, ?3, 'success', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-      &q, err);
-  if (rc)
-    goto fail;
-  sqlite3_bind_text(q, 1, run->ingest_date, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 2, run->started_at_us);
-  sqlite3_bind_int64(q, 3, run->ended_at_us);
-  const int64_t counts[] = {run->lines_read, run->inserted,
-                            run->updated,    run->duplicates,
-                            run->stale,      run->quarantined,
-                            run->ties,       run->partitions_rewritten};
-  for (int k = 0; k < 8; k++)
-    sqlite3_bind_int64(q, 4 + k, counts[k]);
-  sqlite3_bind_text(q, 12, run->details_json, -1, SQLITE_TRANSIENT);
-  rc = txf_store_step_done(s, q, "insert clean_runs", err);
-  q = NULL;
-  if (rc)
-    goto fail;
-  sqlite3_int64 clean_id = sqlite3_last_insert_rowid(s->db);
-  rc = txf_store_prepare(s,
-                         "INSERT INTO quarantine_counts(clean_id, reason, n)"
-                         " VALUES (?1, ?2, ?3)",
-                         &q, err);
-  if (rc)
-    goto fail;
-  for (size_t i = 0; i < n_reasons; i++) {
-    sqlite3_reset(q);
-    sqlite3_bind_int64(q, 1, clean_id);
-    sqlite3_bind_text(q, 2, reasons[i].name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 3, reasons[i].n);
-    if (sqlite3_step(q) != SQLITE_DONE) {
-      rc = txf_store_error(s, err, "insert quarantine_counts");
-      goto fail;
-    }
-  }
-  sqlite3_finalize(q);
-  q = NULL;
-  rc = txf_store_prepare(s,
-                         "INSERT INTO partition_commits(clean_id, partition,"
-                         " n_rows, size_bytes, sha256, committed_at_us)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                         &q, err);
-  if (rc)
-    goto fail;
-  for (size_t i = 0; i < n_commits; i++) {
+  if (!rc)
+    rc = txf_store_write(
+        s, "insert clean_runs", err,
+        "INSERT INTO clean_runs(ingest_date, started_at_us, ended_at_us, "
+        "state, lines_read, inserted, updated, duplicates, stale, "
+        "quarantined, ties, partitions_rewritten, details_json) VALUES (?1, "
+        "?2, ?3, 'success', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "siiiiiiiiiis", run->ingest_date, run->started_at_us, run->ended_at_us,
+        run->lines_read, run->inserted, run->updated, run->duplicates,
+        run->stale, run->quarantined, run->ties, run->partitions_rewritten,
+        run->details_json);
+  int64_t clean_id = sqlite3_last_insert_rowid(s->db);
+  for (size_t i = 0; i < n_reasons && !rc; i++)
+    rc = txf_store_write(s, "insert quarantine_counts", err,
+                         "INSERT INTO quarantine_counts(clean_id, reason, n) "
+                         "VALUES (?1, ?2, ?3)",
+                         "isi", clean_id, reasons[i].name, reasons[i].n);
+  for (size_t i = 0; i < n_commits && !rc; i++) {
     const txf_meta_partition_commit *c = &commits[i];
-    sqlite3_reset(q);
-    sqlite3_bind_int64(q, 1, clean_id);
-    sqlite3_bind_text(q, 2, c->partition, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 3, c->n_rows);
-    txf_store_bind_i64(q, 4, c->size_bytes);
-    sqlite3_bind_text(q, 5, c->sha256, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 6, c->committed_at_us);
-    if (sqlite3_step(q) != SQLITE_DONE) {
-      rc = txf_store_error(s, err, "insert partition_commits");
-      goto fail;
-    }
+    rc = txf_store_write(s, "insert partition_commits", err,
+                         "INSERT INTO partition_commits(clean_id, partition, "
+                         "n_rows, size_bytes, sha256, committed_at_us) VALUES "
+                         "(?1, ?2, ?3, ?4, ?5, ?6)",
+                         "isinsi", clean_id, c->partition, c->n_rows,
+                         c->size_bytes, c->sha256, c->committed_at_us);
   }
-  sqlite3_finalize(q);
-  return txf_store_commit(s, err);
-fail:
-  if (q)
-    sqlite3_finalize(q);
+  if (!rc)
+    return txf_store_commit(s, err);
   txf_store_rollback(s);
   return rc;
 }
@@ -107,19 +62,11 @@ fail:
 int txf_meta_clean_failed(txf_store *s, const char *date, int64_t started_at_us,
                           int64_t ended_at_us, const char *error,
                           txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "INSERT INTO clean_runs(ingest_date, "
-                             "started_at_us, ended_at_us, state, error) "
-                             "VALUES (?1, ?2, ?3, 'failed', ?4)",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 2, started_at_us);
-  sqlite3_bind_int64(q, 3, ended_at_us);
-  sqlite3_bind_text(q, 4, error, -1, SQLITE_TRANSIENT);
-  return txf_store_step_done(s, q, "insert clean_runs", err);
+  return txf_store_write(s, "insert clean_runs", err,
+                         "INSERT INTO clean_runs(ingest_date, started_at_us, "
+                         "ended_at_us, state, error) VALUES (?1, ?2, ?3, "
+                         "'failed', ?4)",
+                         "siis", date, started_at_us, ended_at_us, error);
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -129,62 +76,50 @@ int txf_meta_clean_failed(txf_store *s, const char *date, int64_t started_at_us,
   "inserted, updated, duplicates, stale, quarantined, ties, "                  \
   "partitions_rewritten, details_json, error"
 
-static int read_cleans(txf_store *s, sqlite3_stmt *q,
+static void fill_clean(sqlite3_stmt *q, void *row, txf_arena *text) {
+  txf_meta_clean_run *c = row;
+  c->clean_id = sqlite3_column_int64(q, 0);
+  c->ingest_date = txf_store_col_text(q, 1, text);
+  c->state = txf_store_col_text(q, 2, text);
+  c->started_at_us = txf_store_col_i64(q, 3);
+  c->ended_at_us = txf_store_col_i64(q, 4);
+  int64_t *counts[] = {
+      &c->lines_read, &c->inserted,    &c->updated, &c->duplicates,
+      &c->stale,      &c->quarantined, &c->ties,    &c->partitions_rewritten};
+  for (int k = 0; k < 8; k++)
+    *counts[k] = sqlite3_column_int64(q, 5 + k);
+  c->details_json = txf_store_col_text(q, 13, text);
+  c->error = txf_store_col_text(q, 14, text);
+}
+
+static int read_cleans(txf_store *s, sqlite3_stmt *q, int rc,
                        txf_meta_clean_run_list *out, txf_err *err) {
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    txf_meta_clean_run *c = txf_store_row_add(&out->v, &out->n, sizeof *c);
-    c->clean_id = sqlite3_column_int64(q, 0);
-    c->ingest_date = txf_store_col_text(q, 1, &out->text);
-    c->state = txf_store_col_text(q, 2, &out->text);
-    c->started_at_us = txf_store_col_i64(q, 3);
-    c->ended_at_us = txf_store_col_i64(q, 4);
-    int64_t *counts[] = {
-        &c->lines_read, &c->inserted,    &c->updated, &c->duplicates,
-        &c->stale,      &c->quarantined, &c->ties,    &c->partitions_rewritten};
-    for (int k = 0; k < 8; k++)
-      *counts[k] = sqlite3_column_int64(q, 5 + k);
-    c->details_json = txf_store_col_text(q, 13, &out->text);
-    c->error = txf_store_col_text(q, 14, &out->text);
-  }
-  int rc = txf_store_rows_done(s, q, step, "read clean_runs", err);
-  if (rc)
-    txf_meta_clean_run_list_release(out);
-  return rc;
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        fill_clean, "read clean_runs", err);
 }
 
 int txf_meta_clean_runs_succeeded(txf_store *s, const txf_meta_clean_query *cq,
                                   txf_meta_clean_run_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  int rc = txf_store_query(
+      s, &q, err,
       "SELECT " CLEAN_COLS " FROM clean_runs c WHERE state = 'success' AND "
       "(?1 IS NULL OR ingest_date >= ?1) AND (?2 IS NULL OR ingest_date <= "
       "?2) AND (?3 = 0 OR clean_id = (SELECT max(clean_id) FROM clean_runs "
       "WHERE ingest_date = c.ingest_date AND state = 'success')) ORDER BY "
       "ingest_date, clean_id",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, cq->from, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, cq->to, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(q, 3, cq->latest_only);
-  return read_cleans(s, q, out, err);
+      "ssi", cq->from, cq->to, (int64_t)cq->latest_only);
+  return read_cleans(s, q, rc, out, err);
 }
 
 int txf_meta_clean_latest(txf_store *s, const char *date,
                           txf_meta_clean_run_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
-                             "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
-  return read_cleans(s, q, out, err);
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
+                           "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
+                           "s", date);
+  return read_cleans(s, q, rc, out, err);
 }
 
 int txf_meta_clean_details_between(txf_store *s, const char *date,
@@ -192,102 +127,71 @@ int txf_meta_clean_details_between(txf_store *s, const char *date,
                                    char **details_json, txf_err *err) {
   *details_json = NULL;
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "SELECT details_json FROM clean_runs WHERE "
-                             "ingest_date = ? AND state = 'success' AND "
-                             "started_at_us >= ? AND started_at_us <= ? "
-                             "ORDER BY clean_id DESC LIMIT 1",
-                             &q, err);
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT details_json FROM clean_runs WHERE "
+                           "ingest_date = ? AND state = 'success' AND "
+                           "started_at_us >= ? AND started_at_us <= ? ORDER "
+                           "BY clean_id DESC LIMIT 1",
+                           "sii", date, t0_us, t1_us);
   if (rc)
     return rc;
-  sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 2, t0_us);
-  sqlite3_bind_int64(q, 3, t1_us);
   int step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
-    if (sqlite3_column_text(q, 0))
-      *details_json = txf_xstrdup((const char *)sqlite3_column_text(q, 0));
-    step = sqlite3_step(q);
-  }
-  return txf_store_rows_done(s, q, step, "read clean_runs", err);
+  if (step == SQLITE_ROW && sqlite3_column_text(q, 0))
+    *details_json = txf_xstrdup((const char *)sqlite3_column_text(q, 0));
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    rc = txf_store_error(s, err, "read clean_runs");
+  sqlite3_finalize(q);
+  return rc;
 }
 
 int txf_meta_clean_commit_totals(txf_store *s, int64_t clean_id,
                                  int64_t *n_files, int64_t *size_bytes,
                                  txf_err *err) {
-  *n_files = 0;
-  *size_bytes = TXF_META_NULL;
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
+  int64_t v[2];
+  int found;
+  int rc = txf_store_row_i64(s, v, 2, &found, err,
                              "SELECT count(*), sum(size_bytes) FROM "
                              "partition_commits WHERE clean_id = ?",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, clean_id);
-  int step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
-    *n_files = sqlite3_column_int64(q, 0);
-    *size_bytes = txf_store_col_i64(q, 1);
-    step = sqlite3_step(q);
-  }
-  return txf_store_rows_done(s, q, step, "read partition_commits", err);
+                             "i", clean_id);
+  *n_files = found ? v[0] : 0;
+  *size_bytes = v[1];
+  return rc;
 }
 
 int txf_meta_clean_partitions(txf_store *s, const char *date, int *found,
                               txf_meta_name_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
-  *found = 0;
+  txf_store_list_init(TXF_STORE_LIST(out));
+  int64_t clean_id;
+  int rc = txf_store_row_i64(s, &clean_id, 1, found, err,
+                             "SELECT clean_id FROM clean_runs WHERE "
+                             "ingest_date = ?1 AND state = 'success' ORDER BY "
+                             "clean_id DESC LIMIT 1",
+                             "s", date);
+  if (rc || !*found)
+    return rc;
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
-      "SELECT clean_id FROM clean_runs WHERE ingest_date = ?1 AND "
-      "state = 'success' ORDER BY clean_id DESC LIMIT 1",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
-  int64_t clean_id = -1;
-  if (sqlite3_step(q) == SQLITE_ROW)
-    clean_id = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  if (clean_id < 0)
-    return 0;
-  rc = txf_store_prepare(s,
-                         "SELECT DISTINCT partition FROM partition_commits "
-                         "WHERE clean_id = ?1 ORDER BY partition",
-                         &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, clean_id);
-  *found = 1;
-  while (sqlite3_step(q) == SQLITE_ROW)
-    *(const char **)txf_store_row_add(&out->v, &out->n, sizeof *out->v) =
-        txf_store_col_text(q, 0, &out->text);
-  sqlite3_finalize(q);
-  return 0;
+  rc = txf_store_query(s, &q, err,
+                       "SELECT DISTINCT partition FROM partition_commits "
+                       "WHERE clean_id = ?1 ORDER BY partition",
+                       "i", clean_id);
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        txf_store_fill_text, "read partition_commits", err);
 }
 
 int txf_meta_lake_rows(txf_store *s, int64_t *bronze_lines,
                        int64_t *silver_rows, txf_err *err) {
-  *bronze_lines = *silver_rows = TXF_META_NULL;
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  int64_t v[2];
+  int found;
+  int rc = txf_store_row_i64(
+      s, v, 2, &found, err,
       "SELECT (SELECT sum(lines_read) FROM clean_runs WHERE clean_id IN "
       "(SELECT max(clean_id) FROM clean_runs GROUP BY ingest_date)), (SELECT "
       "sum(n_rows) FROM partition_commits WHERE commit_id IN (SELECT "
       "max(commit_id) FROM partition_commits GROUP BY partition))",
-      &q, err);
-  if (rc)
-    return rc;
-  int step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
-    *bronze_lines = txf_store_col_i64(q, 0);
-    *silver_rows = txf_store_col_i64(q, 1);
-    step = sqlite3_step(q);
-  }
-  return txf_store_rows_done(s, q, step, "read", err);
+      "");
+  *bronze_lines = v[0];
+  *silver_rows = v[1];
+  return rc;
 }
 
 /* ---------------------------------------------------------------- dashboard */

@@ -22,29 +22,48 @@ TXF_MUST_CHECK int txf_store_exec(txf_store *s, const char *sql, txf_err *err);
 /* Prepare SQL into *OUT (finalize it with sqlite3_finalize()). */
 TXF_MUST_CHECK int txf_store_prepare(txf_store *s, const char *sql,
                                      sqlite3_stmt **out, txf_err *err);
-/* Step Q, which returns no rows, to its end and finalize it; a failure is
- * WHAT's error. */
-TXF_MUST_CHECK int txf_store_step_done(txf_store *s, sqlite3_stmt *q,
-                                       const char *what, txf_err *err);
-/* After the last sqlite3_step() of Q: 0 when STEP_RC is SQLITE_DONE, else
- * WHAT's error. Finalizes Q. */
-TXF_MUST_CHECK int txf_store_rows_done(txf_store *s, sqlite3_stmt *q,
-                                       int step_rc, const char *what,
-                                       txf_err *err);
 
-/* Bind V, or NULL when it is TXF_META_NULL. (sqlite3_bind_text() binds a
- * NULL pointer as NULL already.) */
-void txf_store_bind_i64(sqlite3_stmt *q, int i, int64_t v);
+/* ---- statements with their arguments. TYPES has one letter per argument
+ * after it: 's' a const char * (NULL binds NULL), 'i' an int64_t, 'n' an
+ * int64_t that binds NULL when it is TXF_META_NULL. Pass int64_t, never
+ * int: they are read with va_arg. */
+
+/* Prepare SQL into *Q and bind the arguments. */
+TXF_MUST_CHECK int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
+                                   const char *sql, const char *types, ...);
+/* Run SQL, which returns no rows, with the arguments; a failure is WHAT's
+ * error. */
+TXF_MUST_CHECK int txf_store_write(txf_store *s, const char *what, txf_err *err,
+                                   const char *sql, const char *types, ...);
+/* Read the first row of SQL with the arguments: its N integer columns into
+ * VALS (TXF_META_NULL for NULL) and *FOUND = 1; without a row every value
+ * is TXF_META_NULL and *FOUND = 0. */
+TXF_MUST_CHECK int txf_store_row_i64(txf_store *s, int64_t *vals, int n,
+                                     int *found, txf_err *err, const char *sql,
+                                     const char *types, ...);
+
 /* Column I of the current row: TXF_META_NULL when NULL. */
 int64_t txf_store_col_i64(sqlite3_stmt *q, int i);
 /* Column I as text copied into A, or NULL when NULL. */
 const char *txf_store_col_text(sqlite3_stmt *q, int i, txf_arena *a);
 
-/* Every list of metadata.h is {rows V, count N, arena TEXT}; these take
- * the address of V. Init makes it empty; add appends a zeroed row of SIZE
- * bytes and returns it; release frees rows and strings, leaving it empty. */
+/* ---- lists. Every list of metadata.h is {rows V, count N, arena TEXT};
+ * the calls take the three as TXF_STORE_LIST(list). */
+#define TXF_STORE_LIST(l) &(l)->v, &(l)->n, &(l)->text
+
+/* Fill ROW (zeroed) from the current row of Q, text copied into TEXT. */
+typedef void (*txf_store_fill)(sqlite3_stmt *q, void *row, txf_arena *text);
+/* Make the list empty; then, unless RC (what made Q: txf_store_query()'s
+ * status) is an error, step Q to its end appending a row of SIZE bytes
+ * that FILL fills for each, and finalize Q. A failure (RC, or reading:
+ * WHAT's error) leaves the list empty. Returns it or 0. */
+TXF_MUST_CHECK int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc,
+                                  size_t size, void *v_ptr, size_t *n,
+                                  txf_arena *text, txf_store_fill fill,
+                                  const char *what, txf_err *err);
+/* A txf_store_fill for lists of names: column 0. */
+void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text);
 void txf_store_list_init(void *v_ptr, size_t *n, txf_arena *text);
-void *txf_store_row_add(void *v_ptr, size_t *n, size_t size);
 void txf_store_list_release(void *v_ptr, size_t *n, txf_arena *text);
 
 /* ---- rows as JSON, for the dashboard's *_json calls. The SQL names
@@ -61,10 +80,6 @@ void txf_store_list_release(void *v_ptr, size_t *n, txf_arena *text);
 json_t *txf_store_col_json(sqlite3_stmt *q, int i);
 /* The current row of Q as an object keyed by column alias. */
 json_t *txf_store_row_json(sqlite3_stmt *q);
-/* Prepare SQL into *Q and bind the variadic arguments described by TYPES,
- * one letter each: 's' a const char * (NULL binds NULL), 'i' an int64_t. */
-TXF_MUST_CHECK int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
-                                   const char *sql, const char *types, ...);
 /* txf_store_query(), then every row as an object appended to ARR. */
 TXF_MUST_CHECK int txf_store_query_rows(txf_store *s, json_t *arr, txf_err *err,
                                         const char *sql, const char *types,

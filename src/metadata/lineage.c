@@ -6,20 +6,12 @@ int txf_meta_lineage_add(txf_store *s, int64_t event_time_us,
                          const char *event_type, const char *job,
                          const char *run_uuid, const char *payload_json,
                          txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "INSERT INTO lineage_events(event_time_us, "
-                             "event_type, job, run_uuid, payload_json) VALUES "
-                             "(?, ?, ?, ?, ?)",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(q, 1, event_time_us);
-  sqlite3_bind_text(q, 2, event_type, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 3, job, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, run_uuid, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 5, payload_json, -1, SQLITE_TRANSIENT);
-  return txf_store_step_done(s, q, "insert lineage event", err);
+  return txf_store_write(s, "insert lineage event", err,
+                         "INSERT INTO lineage_events(event_time_us, "
+                         "event_type, job, run_uuid, payload_json) VALUES "
+                         "(?, ?, ?, ?, ?)",
+                         "issss", event_time_us, event_type, job, run_uuid,
+                         payload_json);
 }
 
 int txf_meta_lineage_each(txf_store *s, int64_t since_us,
@@ -27,15 +19,14 @@ int txf_meta_lineage_each(txf_store *s, int64_t since_us,
                           txf_err *err) {
   if (n_out)
     *n_out = 0;
-  sqlite3_stmt *q = NULL;
-  int rc = txf_store_prepare(s,
-                             "SELECT payload_json FROM lineage_events WHERE "
-                             "event_time_us >= ? ORDER BY event_time_us, "
-                             "event_id",
-                             &q, err);
+  sqlite3_stmt *q;
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT payload_json FROM lineage_events WHERE "
+                           "event_time_us >= ? ORDER BY event_time_us, "
+                           "event_id",
+                           "i", since_us);
   if (rc)
     return rc;
-  sqlite3_bind_int64(q, 1, since_us);
   int step;
   int64_t n = 0;
   while ((step = sqlite3_step(q)) == SQLITE_ROW) {

@@ -35,6 +35,15 @@
 
 typedef struct txf_store txf_store;
 
+/* A list of rows of TYPE: V[0..N), their strings in TEXT (with the rows:
+ * nothing to free one by one). Each list type has its _release(). */
+#define TXF_META_LIST(type)                                                    \
+  struct {                                                                     \
+    type *v;                                                                   \
+    size_t n;                                                                  \
+    txf_arena text;                                                            \
+  }
+
 /* ---------------------------------------------------------------- store */
 
 /* Open (creating if needed) the database at PATH with WAL journaling, a
@@ -75,18 +84,11 @@ typedef struct txf_meta_count {
   const char *name;
   int64_t n;
 } txf_meta_count;
-typedef struct txf_meta_count_list {
-  txf_meta_count *v;
-  size_t n;
-  txf_arena text; /* the names */
-} txf_meta_count_list;
+typedef TXF_META_LIST(txf_meta_count) txf_meta_count_list;
 void txf_meta_count_list_release(txf_meta_count_list *l);
 
-typedef struct txf_meta_name_list {
-  const char **v;
-  size_t n;
-  txf_arena text;
-} txf_meta_name_list;
+/* Names: of tasks, of partitions. */
+typedef TXF_META_LIST(const char *) txf_meta_name_list;
 void txf_meta_name_list_release(txf_meta_name_list *l);
 
 /* ---------------------------------------------------------------- runs */
@@ -103,11 +105,7 @@ typedef struct txf_meta_run {
   int sla_missed;               /* an SLA miss is recorded for the date */
   int64_t sla_miss_deadline_us; /* its deadline, or TXF_META_NULL */
 } txf_meta_run;
-typedef struct txf_meta_run_list {
-  txf_meta_run *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_run_list;
+typedef TXF_META_LIST(txf_meta_run) txf_meta_run_list;
 void txf_meta_run_list_release(txf_meta_run_list *l);
 
 /* Which logical dates txf_meta_runs_latest() answers for. */
@@ -165,11 +163,7 @@ typedef struct txf_meta_attempt {
   int64_t started_at_us, ended_at_us, exit_status, retry_at_us; /* or NULL */
   const char *error, *log_path;                                 /* or NULL */
 } txf_meta_attempt;
-typedef struct txf_meta_attempt_list {
-  txf_meta_attempt *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_attempt_list;
+typedef TXF_META_LIST(txf_meta_attempt) txf_meta_attempt_list;
 void txf_meta_attempt_list_release(txf_meta_attempt_list *l);
 
 /* Record attempt A: its run_id, task, attempt, state, pid, started_at_us,
@@ -264,11 +258,7 @@ typedef struct txf_meta_clean_run {
   const char *details_json; /* the clean's report, or NULL */
   const char *error;        /* or NULL */
 } txf_meta_clean_run;
-typedef struct txf_meta_clean_run_list {
-  txf_meta_clean_run *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_clean_run_list;
+typedef TXF_META_LIST(txf_meta_clean_run) txf_meta_clean_run_list;
 void txf_meta_clean_run_list_release(txf_meta_clean_run_list *l);
 
 /* A silver partition a clean wrote. */
@@ -358,11 +348,7 @@ typedef struct txf_meta_model_build {
   int64_t started_at_us, duration_us;
   const char *error, *logical_date; /* or NULL */
 } txf_meta_model_build;
-typedef struct txf_meta_model_build_list {
-  txf_meta_model_build *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_model_build_list;
+typedef TXF_META_LIST(txf_meta_model_build) txf_meta_model_build_list;
 void txf_meta_model_build_list_release(txf_meta_model_build_list *l);
 
 typedef struct txf_meta_test_result {
@@ -374,11 +360,7 @@ typedef struct txf_meta_test_result {
   int64_t started_at_us, duration_us;
   const char *logical_date;
 } txf_meta_test_result;
-typedef struct txf_meta_test_result_list {
-  txf_meta_test_result *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_test_result_list;
+typedef TXF_META_LIST(txf_meta_test_result) txf_meta_test_result_list;
 void txf_meta_test_result_list_release(txf_meta_test_result_list *l);
 
 /* Record a model build B / a test result R (their ids are ignored). */
@@ -471,11 +453,7 @@ typedef struct txf_meta_published {
   const char *sha256; /* or NULL; for txf_meta_published_sync(): NULL
                          means the key is gone */
 } txf_meta_published;
-typedef struct txf_meta_published_list {
-  txf_meta_published *v;
-  size_t n;
-  txf_arena text;
-} txf_meta_published_list;
+typedef TXF_META_LIST(txf_meta_published) txf_meta_published_list;
 void txf_meta_published_list_release(txf_meta_published_list *l);
 /* Every object recorded for TARGET, by key. */
 TXF_MUST_CHECK int txf_meta_published_list_read(txf_store *s,

@@ -5,61 +5,36 @@
 #include "metadata/internal.h"
 
 void txf_meta_model_build_list_release(txf_meta_model_build_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 void txf_meta_test_result_list_release(txf_meta_test_result_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 /* ---------------------------------------------------------------- writes */
 
 int txf_meta_model_build_add(txf_store *s, const txf_meta_model_build *b,
                              txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  return txf_store_write(
+      s, "model_builds", err,
       "INSERT INTO model_builds(invocation_id, model, materialized, state, "
       "n_rows, started_at_us, duration_us, error, logical_date) VALUES "
       "(?,?,?,?,?,?,?,?,?)",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, b->invocation_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, b->model, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 3, b->materialized, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, b->state, -1, SQLITE_TRANSIENT);
-  txf_store_bind_i64(q, 5, b->n_rows);
-  txf_store_bind_i64(q, 6, b->started_at_us);
-  txf_store_bind_i64(q, 7, b->duration_us);
-  sqlite3_bind_text(q, 8, b->error, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 9, b->logical_date, -1, SQLITE_TRANSIENT);
-  return txf_store_step_done(s, q, "model_builds", err);
+      "ssssnnnss", b->invocation_id, b->model, b->materialized, b->state,
+      b->n_rows, b->started_at_us, b->duration_us, b->error, b->logical_date);
 }
 
 int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
                              txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  return txf_store_write(
+      s, "test_results", err,
       "INSERT INTO test_results(invocation_id, model, test_name, severity, "
       "status, failures, sample_json, message, started_at_us, duration_us, "
       "logical_date) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, r->invocation_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, r->model, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 3, r->test_name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, r->severity, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 5, r->status, -1, SQLITE_TRANSIENT);
-  txf_store_bind_i64(q, 6, r->failures);
-  sqlite3_bind_text(q, 7, r->sample_json, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 8, r->message, -1, SQLITE_TRANSIENT);
-  txf_store_bind_i64(q, 9, r->started_at_us);
-  txf_store_bind_i64(q, 10, r->duration_us);
-  sqlite3_bind_text(q, 11, r->logical_date, -1, SQLITE_TRANSIENT);
-  return txf_store_step_done(s, q, "test_results", err);
+      "sssssnssnns", r->invocation_id, r->model, r->test_name, r->severity,
+      r->status, r->failures, r->sample_json, r->message, r->started_at_us,
+      r->duration_us, r->logical_date);
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -68,130 +43,107 @@ int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
   "build_id, invocation_id, model, materialized, state, n_rows, "              \
   "started_at_us, duration_us, error, logical_date"
 
-static int read_builds(txf_store *s, sqlite3_stmt *q,
-                       txf_meta_model_build_list *out, txf_err *err) {
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    txf_meta_model_build *b = txf_store_row_add(&out->v, &out->n, sizeof *b);
-    b->build_id = sqlite3_column_int64(q, 0);
-    b->invocation_id = txf_store_col_text(q, 1, &out->text);
-    b->model = txf_store_col_text(q, 2, &out->text);
-    b->materialized = txf_store_col_text(q, 3, &out->text);
-    b->state = txf_store_col_text(q, 4, &out->text);
-    b->n_rows = txf_store_col_i64(q, 5);
-    b->started_at_us = txf_store_col_i64(q, 6);
-    b->duration_us = txf_store_col_i64(q, 7);
-    b->error = txf_store_col_text(q, 8, &out->text);
-    b->logical_date = txf_store_col_text(q, 9, &out->text);
-  }
-  int rc = txf_store_rows_done(s, q, step, "read model_builds", err);
-  if (rc)
-    txf_meta_model_build_list_release(out);
-  return rc;
+static void fill_build(sqlite3_stmt *q, void *row, txf_arena *text) {
+  txf_meta_model_build *b = row;
+  b->build_id = sqlite3_column_int64(q, 0);
+  b->invocation_id = txf_store_col_text(q, 1, text);
+  b->model = txf_store_col_text(q, 2, text);
+  b->materialized = txf_store_col_text(q, 3, text);
+  b->state = txf_store_col_text(q, 4, text);
+  b->n_rows = txf_store_col_i64(q, 5);
+  b->started_at_us = txf_store_col_i64(q, 6);
+  b->duration_us = txf_store_col_i64(q, 7);
+  b->error = txf_store_col_text(q, 8, text);
+  b->logical_date = txf_store_col_text(q, 9, text);
 }
 
 #define TEST_COLS                                                              \
   "result_id, invocation_id, model, test_name, severity, status, failures, "   \
   "sample_json, message, started_at_us, duration_us, logical_date"
 
-static int read_tests(txf_store *s, sqlite3_stmt *q,
+static void fill_test(sqlite3_stmt *q, void *row, txf_arena *text) {
+  txf_meta_test_result *r = row;
+  r->result_id = sqlite3_column_int64(q, 0);
+  r->invocation_id = txf_store_col_text(q, 1, text);
+  r->model = txf_store_col_text(q, 2, text);
+  r->test_name = txf_store_col_text(q, 3, text);
+  r->severity = txf_store_col_text(q, 4, text);
+  r->status = txf_store_col_text(q, 5, text);
+  r->failures = txf_store_col_i64(q, 6);
+  r->sample_json = txf_store_col_text(q, 7, text);
+  r->message = txf_store_col_text(q, 8, text);
+  r->started_at_us = txf_store_col_i64(q, 9);
+  r->duration_us = txf_store_col_i64(q, 10);
+  r->logical_date = txf_store_col_text(q, 11, text);
+}
+
+static int read_tests(txf_store *s, sqlite3_stmt *q, int rc,
                       txf_meta_test_result_list *out, txf_err *err) {
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    txf_meta_test_result *r = txf_store_row_add(&out->v, &out->n, sizeof *r);
-    r->result_id = sqlite3_column_int64(q, 0);
-    r->invocation_id = txf_store_col_text(q, 1, &out->text);
-    r->model = txf_store_col_text(q, 2, &out->text);
-    r->test_name = txf_store_col_text(q, 3, &out->text);
-    r->severity = txf_store_col_text(q, 4, &out->text);
-    r->status = txf_store_col_text(q, 5, &out->text);
-    r->failures = txf_store_col_i64(q, 6);
-    r->sample_json = txf_store_col_text(q, 7, &out->text);
-    r->message = txf_store_col_text(q, 8, &out->text);
-    r->started_at_us = txf_store_col_i64(q, 9);
-    r->duration_us = txf_store_col_i64(q, 10);
-    r->logical_date = txf_store_col_text(q, 11, &out->text);
-  }
-  int rc = txf_store_rows_done(s, q, step, "read test_results", err);
-  if (rc)
-    txf_meta_test_result_list_release(out);
-  return rc;
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        fill_test, "read test_results", err);
 }
 
 int txf_meta_model_builds_latest(txf_store *s, const char *date,
                                  txf_meta_model_build_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
-      date ? "SELECT " BUILD_COLS " FROM model_builds b WHERE logical_date = "
-             "? AND build_id = (SELECT max(build_id) FROM model_builds b2 "
-             "WHERE b2.model = b.model AND b2.logical_date = b.logical_date) "
-             "ORDER BY model"
-           : "SELECT " BUILD_COLS " FROM model_builds WHERE build_id IN "
-             "(SELECT max(build_id) FROM model_builds GROUP BY model)",
-      &q, err);
-  if (rc)
-    return rc;
-  if (date)
-    sqlite3_bind_text(q, 1, date, -1, SQLITE_TRANSIENT);
-  return read_builds(s, q, out, err);
+  int rc =
+      date ? txf_store_query(
+                 s, &q, err,
+                 "SELECT " BUILD_COLS " FROM model_builds b WHERE "
+                 "logical_date = ? AND build_id = (SELECT max(build_id) FROM "
+                 "model_builds b2 WHERE b2.model = b.model AND "
+                 "b2.logical_date = b.logical_date) ORDER BY model",
+                 "s", date)
+           : txf_store_query(s, &q, err,
+                             "SELECT " BUILD_COLS " FROM model_builds WHERE "
+                             "build_id IN (SELECT max(build_id) FROM "
+                             "model_builds GROUP BY model)",
+                             "");
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        fill_build, "read model_builds", err);
 }
 
 int txf_meta_test_results_of(txf_store *s, const char *model,
                              const char *invocation_id,
                              txf_meta_test_result_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "SELECT " TEST_COLS " FROM test_results WHERE "
-                             "model = ? AND invocation_id IS ? ORDER BY "
-                             "result_id",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, model, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, invocation_id, -1, SQLITE_TRANSIENT);
-  return read_tests(s, q, out, err);
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT " TEST_COLS " FROM test_results WHERE "
+                           "model = ? AND invocation_id IS ? ORDER BY "
+                           "result_id",
+                           "ss", model, invocation_id);
+  return read_tests(s, q, rc, out, err);
 }
 
 int txf_meta_test_results_latest(txf_store *s, txf_meta_test_result_list *out,
                                  txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  int rc = txf_store_query(
+      s, &q, err,
       "SELECT " TEST_COLS " FROM test_results WHERE result_id IN (SELECT "
       "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
       "test_name",
-      &q, err);
-  if (rc)
-    return rc;
-  return read_tests(s, q, out, err);
+      "");
+  return read_tests(s, q, rc, out, err);
+}
+
+static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
+  txf_meta_count *c = row;
+  c->name = txf_store_col_text(q, 0, text);
+  c->n = sqlite3_column_int64(q, 1);
 }
 
 int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
                                 txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  int rc = txf_store_query(
+      s, &q, err,
       "SELECT status, count(*) FROM test_results WHERE invocation_id = "
       "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
       "LIMIT 1) GROUP BY status ORDER BY status",
-      &q, err);
-  if (rc)
-    return rc;
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    txf_meta_count *c = txf_store_row_add(&out->v, &out->n, sizeof *c);
-    c->name = txf_store_col_text(q, 0, &out->text);
-    c->n = sqlite3_column_int64(q, 1);
-  }
-  rc = txf_store_rows_done(s, q, step, "read test_results", err);
-  if (rc)
-    txf_meta_count_list_release(out);
-  return rc;
+      "");
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        fill_count, "read test_results", err);
 }
 
 /* ---------------------------------------------------------------- dashboard */

@@ -5,20 +5,19 @@
 #include "metadata/internal.h"
 
 void txf_meta_published_list_release(txf_meta_published_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 int txf_meta_published_get(txf_store *s, const char *target, const char *key,
                            char sha[65], uint64_t *size) {
-  sqlite3_stmt *q;
   sha[0] = '\0';
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT sha256, size_bytes FROM published_objects "
-                         "WHERE target = ?1 AND key = ?2",
-                         -1, &q, NULL) != SQLITE_OK)
+  sqlite3_stmt *q;
+  txf_err ignored;
+  if (txf_store_query(s, &q, &ignored,
+                      "SELECT sha256, size_bytes FROM published_objects "
+                      "WHERE target = ?1 AND key = ?2",
+                      "ss", target, key))
     return 0;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
   int found = 0;
   if (sqlite3_step(q) == SQLITE_ROW) {
     const char *t = (const char *)sqlite3_column_text(q, 0);
@@ -33,58 +32,38 @@ int txf_meta_published_get(txf_store *s, const char *target, const char *key,
 int txf_meta_published_put(txf_store *s, const char *target, const char *key,
                            const char *sha256, uint64_t size_bytes,
                            int64_t published_at_us, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  return txf_store_write(
+      s, "record published object", err,
       "INSERT INTO published_objects(target, key, sha256, size_bytes, "
       "published_at_us) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(target, key) "
       "DO UPDATE SET sha256 = excluded.sha256, size_bytes = "
       "excluded.size_bytes, published_at_us = excluded.published_at_us",
-      &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 3, sha256, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(q, 4, (sqlite3_int64)size_bytes);
-  sqlite3_bind_int64(q, 5, published_at_us);
-  return txf_store_step_done(s, q, "record published object", err);
+      "sssii", target, key, sha256, (int64_t)size_bytes, published_at_us);
 }
 
 int txf_meta_published_forget(txf_store *s, const char *target, const char *key,
                               txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s, "DELETE FROM published_objects WHERE target = ?1 AND key = ?2", &q,
-      err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
-  return txf_store_step_done(s, q, "forget published object", err);
+  return txf_store_write(
+      s, "forget published object", err,
+      "DELETE FROM published_objects WHERE target = ?1 AND key = ?2", "ss",
+      target, key);
+}
+
+static void fill_published(sqlite3_stmt *q, void *row, txf_arena *text) {
+  txf_meta_published *p = row;
+  p->key = txf_store_col_text(q, 0, text);
+  p->sha256 = txf_store_col_text(q, 1, text);
 }
 
 int txf_meta_published_list_read(txf_store *s, const char *target,
                                  txf_meta_published_list *out, txf_err *err) {
-  txf_store_list_init(&out->v, &out->n, &out->text);
   sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "SELECT key, sha256 FROM published_objects WHERE "
-                             "target = ?1 ORDER BY key",
-                             &q, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(q, 1, target, -1, SQLITE_TRANSIENT);
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    txf_meta_published *p = txf_store_row_add(&out->v, &out->n, sizeof *p);
-    p->key = txf_store_col_text(q, 0, &out->text);
-    p->sha256 = txf_store_col_text(q, 1, &out->text);
-  }
-  rc = txf_store_rows_done(s, q, step, "read published_objects", err);
-  if (rc)
-    txf_meta_published_list_release(out);
-  return rc;
+  int rc = txf_store_query(s, &q, err,
+                           "SELECT key, sha256 FROM published_objects WHERE "
+                           "target = ?1 ORDER BY key",
+                           "s", target);
+  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
+                        fill_published, "read published_objects", err);
 }
 
 int txf_meta_published_sync(txf_store *s, const char *target,
@@ -92,31 +71,19 @@ int txf_meta_published_sync(txf_store *s, const char *target,
                             int64_t published_at_us, txf_err *err) {
   int rc = txf_store_begin(s, err);
   for (size_t i = 0; i < n && !rc; i++) {
-    sqlite3_stmt *q;
-    if (changes[i].sha256) {
-      /* The load knows no size; a key loaded before keeps its own. */
-      rc = txf_store_prepare(
-          s,
+    if (changes[i].sha256) /* the load knows no size: keep what is there */
+      rc = txf_store_write(
+          s, "record the warehouse load", err,
           "INSERT INTO published_objects(target, key, sha256, size_bytes, "
-          "published_at_us) VALUES(?1, ?2, ?3, NULL, ?4) ON CONFLICT"
-          "(target, key) DO UPDATE SET sha256 = excluded.sha256, "
-          "published_at_us = excluded.published_at_us",
-          &q, err);
-      if (!rc) {
-        sqlite3_bind_text(q, 3, changes[i].sha256, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 4, published_at_us);
-      }
-    } else {
-      rc = txf_store_prepare(s,
-                             "DELETE FROM published_objects WHERE "
-                             "target = ?1 AND key = ?2",
-                             &q, err);
-    }
-    if (!rc) {
-      sqlite3_bind_text(q, 1, target, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(q, 2, changes[i].key, -1, SQLITE_TRANSIENT);
-      rc = txf_store_step_done(s, q, "record the warehouse load", err);
-    }
+          "published_at_us) VALUES(?1, ?2, ?3, NULL, ?4) ON CONFLICT(target, "
+          "key) DO UPDATE SET sha256 = excluded.sha256, published_at_us = "
+          "excluded.published_at_us",
+          "sssi", target, changes[i].key, changes[i].sha256, published_at_us);
+    else
+      rc = txf_store_write(s, "record the warehouse load", err,
+                           "DELETE FROM published_objects WHERE target = ?1 "
+                           "AND key = ?2",
+                           "ss", target, changes[i].key);
   }
   if (!rc)
     return txf_store_commit(s, err);

@@ -19,7 +19,7 @@ static const char schema[] =
     "  run_id INTEGER PRIMARY KEY,\n"
     "  logical_date TEXT NOT NULL,\n"
     "  kind TEXT NOT NULL DEFAULT 'manual',\n" /* manual|scheduled|backfill */
-    "  state TEXT NOT NULL,\n"                 /* queued|running|success|failed */
+    "  state TEXT NOT NULL,\n" /* queued|running|success|failed */
     "  started_at_us INTEGER, ended_at_us INTEGER,\n"
     "  sla_deadline_us INTEGER,\n"
     "  pid INTEGER, error TEXT);\n"
@@ -86,7 +86,8 @@ static const char schema[] =
     "  event_id INTEGER PRIMARY KEY, event_time_us INTEGER NOT NULL,\n"
     "  event_type TEXT NOT NULL, job TEXT NOT NULL, run_uuid TEXT NOT NULL,\n"
     "  payload_json TEXT NOT NULL);\n"
-    "CREATE INDEX IF NOT EXISTS lineage_time ON lineage_events(event_time_us);\n"
+    "CREATE INDEX IF NOT EXISTS lineage_time ON "
+    "lineage_events(event_time_us);\n"
     /* What publish uploaded, to skip unchanged objects. */
     "CREATE TABLE IF NOT EXISTS published_objects(\n"
     "  target TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL,\n"
@@ -182,23 +183,18 @@ void txf_store_rollback(txf_store *s) {
 
 int txf_meta_key_get_or_set(txf_store *s, const char *key, int64_t def,
                             int64_t *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(s,
-                             "INSERT OR IGNORE INTO meta(key, value) "
-                             "VALUES(?, ?)",
-                             &q, err);
-  if (rc)
-    return rc;
   char v[32];
   snprintf(v, sizeof v, "%lld", (long long)def);
-  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, v, -1, SQLITE_STATIC);
-  if ((rc = txf_store_step_done(s, q, "meta", err)))
-    return rc;
-  rc = txf_store_prepare(s, "SELECT value FROM meta WHERE key = ?", &q, err);
+  int rc = txf_store_write(s, "meta", err,
+                           "INSERT OR IGNORE INTO meta(key, value) VALUES(?, "
+                           "?)",
+                           "ss", key, v);
   if (rc)
     return rc;
-  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  sqlite3_stmt *q;
+  if ((rc = txf_store_query(s, &q, err, "SELECT value FROM meta WHERE key = ?",
+                            "s", key)))
+    return rc;
   *out = def;
   if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
     *out = strtoll((const char *)sqlite3_column_text(q, 0), NULL, 10);
@@ -207,56 +203,98 @@ int txf_meta_key_get_or_set(txf_store *s, const char *key, int64_t def,
 }
 
 int txf_meta_counts_read(txf_store *s, txf_meta_counts *out, txf_err *err) {
-  memset(out, 0, sizeof *out);
-  sqlite3_stmt *q;
-  int rc = txf_store_prepare(
-      s,
+  int64_t v[4];
+  int found;
+  int rc = txf_store_row_i64(
+      s, v, 4, &found, err,
       "SELECT (SELECT count(*) FROM sla_misses), (SELECT count(*) FROM "
       "clean_runs), (SELECT count(*) FROM test_results), (SELECT count(*) "
       "FROM lineage_events)",
-      &q, err);
-  if (rc)
-    return rc;
-  int st = sqlite3_step(q);
-  if (st == SQLITE_ROW) {
-    out->sla_misses = sqlite3_column_int64(q, 0);
-    out->clean_runs = sqlite3_column_int64(q, 1);
-    out->test_results = sqlite3_column_int64(q, 2);
-    out->lineage_events = sqlite3_column_int64(q, 3);
-    st = sqlite3_step(q);
-  }
-  return txf_store_rows_done(s, q, st, "read", err);
+      "");
+  *out = (txf_meta_counts){v[0], v[1], v[2], v[3]};
+  return rc;
 }
 
 void txf_meta_count_list_release(txf_meta_count_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 void txf_meta_name_list_release(txf_meta_name_list *l) {
-  txf_store_list_release(&l->v, &l->n, &l->text);
+  txf_store_list_release(TXF_STORE_LIST(l));
 }
 
 /* ---------------------------------------------------------------- helpers */
 
-int txf_store_step_done(txf_store *s, sqlite3_stmt *q, const char *what,
-                        txf_err *err) {
-  int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
-  sqlite3_finalize(q);
-  return rc;
+static void bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
+  for (int i = 1; types[i - 1]; i++) {
+    if (types[i - 1] == 's') {
+      const char *t = va_arg(ap, const char *);
+      if (t)
+        sqlite3_bind_text(q, i, t, -1, SQLITE_TRANSIENT);
+      continue;
+    }
+    int64_t v = va_arg(ap, int64_t);
+    if (types[i - 1] == 'i' || v != TXF_META_NULL)
+      sqlite3_bind_int64(q, i, v);
+  }
 }
 
-int txf_store_rows_done(txf_store *s, sqlite3_stmt *q, int step_rc,
-                        const char *what, txf_err *err) {
-  int rc = step_rc == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
-  sqlite3_finalize(q);
-  return rc;
-}
-
-void txf_store_bind_i64(sqlite3_stmt *q, int i, int64_t v) {
-  if (v == TXF_META_NULL)
-    sqlite3_bind_null(q, i);
+static int vquery(txf_store *s, sqlite3_stmt **q, txf_err *err, const char *sql,
+                  const char *types, va_list ap) {
+  int rc = txf_store_prepare(s, sql, q, err);
+  if (rc)
+    *q = NULL;
   else
-    sqlite3_bind_int64(q, i, v);
+    bind_args(*q, types, ap);
+  return rc;
+}
+
+int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
+                    const char *sql, const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int rc = vquery(s, q, err, sql, types, ap);
+  va_end(ap);
+  return rc;
+}
+
+int txf_store_write(txf_store *s, const char *what, txf_err *err,
+                    const char *sql, const char *types, ...) {
+  sqlite3_stmt *q;
+  va_list ap;
+  va_start(ap, types);
+  int rc = vquery(s, &q, err, sql, types, ap);
+  va_end(ap);
+  if (rc)
+    return rc;
+  if (sqlite3_step(q) != SQLITE_DONE)
+    rc = txf_store_error(s, err, what);
+  sqlite3_finalize(q);
+  return rc;
+}
+
+int txf_store_row_i64(txf_store *s, int64_t *vals, int n, int *found,
+                      txf_err *err, const char *sql, const char *types, ...) {
+  *found = 0;
+  for (int i = 0; i < n; i++)
+    vals[i] = TXF_META_NULL;
+  sqlite3_stmt *q;
+  va_list ap;
+  va_start(ap, types);
+  int rc = vquery(s, &q, err, sql, types, ap);
+  va_end(ap);
+  if (rc)
+    return rc;
+  int step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    *found = 1;
+    for (int i = 0; i < n; i++)
+      vals[i] = txf_store_col_i64(q, i);
+  } else if (step != SQLITE_DONE) {
+    rc = txf_store_error(s, err, "read");
+  }
+  sqlite3_finalize(q);
+  return rc;
 }
 
 int64_t txf_store_col_i64(sqlite3_stmt *q, int i) {
@@ -275,26 +313,41 @@ void txf_store_list_init(void *v_ptr, size_t *n, txf_arena *text) {
   txf_arena_init(text, 4096);
 }
 
-void *txf_store_row_add(void *v_ptr, size_t *n, size_t size) {
-  char *v;
-  memcpy(&v, v_ptr, sizeof v);
-  /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
-  if ((*n & (*n - 1)) == 0) {
-    v = txf_xrealloc(v, (*n ? 2 * *n : 1) * size);
-    memcpy(v_ptr, &v, sizeof v);
-  }
-  char *row = v + *n * size;
-  memset(row, 0, size);
-  (*n)++;
-  return row;
-}
-
 void txf_store_list_release(void *v_ptr, size_t *n, txf_arena *text) {
   void *v;
   memcpy(&v, v_ptr, sizeof v);
   free(v);
   txf_arena_release(text);
   txf_store_list_init(v_ptr, n, text);
+}
+
+void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text) {
+  *(const char **)row = txf_store_col_text(q, 0, text);
+}
+
+int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc, size_t size,
+                   void *v_ptr, size_t *n, txf_arena *text, txf_store_fill fill,
+                   const char *what, txf_err *err) {
+  txf_store_list_init(v_ptr, n, text);
+  if (rc)
+    return rc;
+  char *v = NULL;
+  int step;
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
+    if ((*n & (*n - 1)) == 0)
+      v = txf_xrealloc(v, (*n ? 2 * *n : 1) * size);
+    char *row = v + *n * size;
+    memset(row, 0, size);
+    fill(q, row, text);
+    (*n)++;
+  }
+  memcpy(v_ptr, &v, sizeof v);
+  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
+  sqlite3_finalize(q);
+  if (rc)
+    txf_store_list_release(v_ptr, n, text);
+  return rc;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -329,42 +382,19 @@ json_t *txf_store_row_json(sqlite3_stmt *q) {
   return o;
 }
 
-static void bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
-  for (int i = 1; types[i - 1]; i++) {
-    if (types[i - 1] == 'i') {
-      sqlite3_bind_int64(q, i, va_arg(ap, int64_t));
-    } else {
-      const char *s = va_arg(ap, const char *);
-      if (s)
-        sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
-    }
-  }
-}
-
-int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
-                    const char *sql, const char *types, ...) {
-  int rc = txf_store_prepare(s, sql, q, err);
-  if (rc)
-    return rc;
-  va_list ap;
-  va_start(ap, types);
-  bind_args(*q, types, ap);
-  va_end(ap);
-  return 0;
-}
-
 int txf_store_query_rows(txf_store *s, json_t *arr, txf_err *err,
                          const char *sql, const char *types, ...) {
-  sqlite3_stmt *q = NULL;
-  int rc = txf_store_prepare(s, sql, &q, err);
-  if (rc)
-    return rc;
+  sqlite3_stmt *q;
   va_list ap;
   va_start(ap, types);
-  bind_args(q, types, ap);
+  int rc = vquery(s, &q, err, sql, types, ap);
   va_end(ap);
-  int st;
-  while ((st = sqlite3_step(q)) == SQLITE_ROW)
+  if (rc)
+    return rc;
+  int step;
+  while ((step = sqlite3_step(q)) == SQLITE_ROW)
     json_array_append_new(arr, txf_store_row_json(q));
-  return txf_store_rows_done(s, q, st, "read", err);
+  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, "read");
+  sqlite3_finalize(q);
+  return rc;
 }
