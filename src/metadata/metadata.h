@@ -197,8 +197,8 @@ TXF_MUST_CHECK int txf_meta_attempt_last(txf_store *s, const char *date,
                                          const char *task, const char *state,
                                          txf_meta_attempt_list *out,
                                          txf_err *err);
-/* The attempts of DATE's runs still marked 'running' (attempt_id, run_id,
- * pid filled in). */
+/* The attempts of DATE's runs still marked 'running' (their pids are
+ * process groups that may still live). */
 TXF_MUST_CHECK int txf_meta_attempts_running(txf_store *s, const char *date,
                                              txf_meta_attempt_list *out,
                                              txf_err *err);
@@ -391,9 +391,9 @@ TXF_MUST_CHECK int txf_meta_test_status_counts(txf_store *s,
                                                txf_meta_count_list *out,
                                                txf_err *err);
 
-/* The dashboard's quality page over the logical dates [FROM, TO] (FROM ""
- * : from the 31st latest date with results; TO "": no end; both are
- * filled in): per date [date, pass, fail+error, warn] into BY_DATE; per
+/* The dashboard's quality page over the logical dates [FROM, TO] (an
+ * empty FROM is the 31st latest date with results, an empty TO no end;
+ * both are filled in): per date [date, pass, fail+error, warn] into BY_DATE; per
  * (model, test) {model, test, results, latest} with its last PER_TEST
  * results [result_id, date, status, failures] oldest first into TESTS;
  * the latest results counted by status into the object COUNTS (members
@@ -411,6 +411,8 @@ TXF_MUST_CHECK int txf_meta_test_sample_json(txf_store *s, int64_t id,
 /* ---------------------------------------------------------------- lineage */
 /* lineage_events (OpenLineage, written by lineage). */
 
+/* Record one event: PAYLOAD_JSON is the event; time, type, job and run
+ * id repeat its fields for the queries. */
 TXF_MUST_CHECK int txf_meta_lineage_add(txf_store *s, int64_t event_time_us,
                                         const char *event_type, const char *job,
                                         const char *run_uuid,
@@ -461,7 +463,8 @@ TXF_MUST_CHECK int txf_meta_published_list_read(txf_store *s,
                                                 txf_meta_published_list *out,
                                                 txf_err *err);
 /* Apply CHANGES to TARGET's record in one transaction: a key with a sha256
- * is recorded (size unknown, PUBLISHED_AT_US), one without forgotten. */
+ * is recorded at PUBLISHED_AT_US (with no size; one recorded before is
+ * kept), a key without one is forgotten. */
 TXF_MUST_CHECK int txf_meta_published_sync(txf_store *s, const char *target,
                                            const txf_meta_published *changes,
                                            size_t n, int64_t published_at_us,
