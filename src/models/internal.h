@@ -3,7 +3,7 @@
 #define TXF_MODELS_INTERNAL_H
 
 #include "models/models.h"
-#include "models/template.h"
+#include "template/template.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
 typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;

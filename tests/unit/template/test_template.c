@@ -1,5 +1,5 @@
 #include "../../lib/unit.h"
-#include "models/template.h"
+#include "template/template.h"
 #include <stdlib.h>
 
 /* A host with two functions: ref('x') -> "main"."x", var('k', d). */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/template.h"
+#include "template/template.h"
 
 /* ---------------------------------------------------------------- tree */
 
