@@ -155,7 +155,7 @@ typedef struct {
   int incremental;
   size_t over_node;
   const char *over_rel;
-  strlist ctes;      /* ephemeral node indices, in order of first use */
+  txf_strlist ctes;      /* ephemeral node indices, in order of first use */
   txf_tval *this_val;
 } host;
 
@@ -166,21 +166,22 @@ static const char *kw_str(const txf_tpl_args *a, const char *name) {
   return NULL;
 }
 
-static void kw_list(const txf_tpl_args *a, const char *name, strlist *out,
+static void kw_list(const txf_tpl_args *a, const char *name, txf_strlist *out,
                     int replace) {
   for (size_t i = 0; i < a->n_kw; i++) {
     if (strcmp(a->kw_names[i], name))
       continue;
     if (replace)
-      strlist_free(out);
+      txf_strlist_release(out);
     const txf_tval *v = a->kw[i];
     if (v->type == TXF_TV_STR) {
-      if (!strlist_has(out, v->s))
-        strlist_push(out, v->s);
+      if (!txf_strlist_has(out, v->s))
+        txf_strlist_push(out, v->s);
     } else if (v->type == TXF_TV_LIST) {
       for (size_t k = 0; k < v->len; k++)
-        if (v->items[k]->type == TXF_TV_STR && !strlist_has(out, v->items[k]->s))
-          strlist_push(out, v->items[k]->s);
+        if (v->items[k]->type == TXF_TV_STR &&
+            !txf_strlist_has(out, v->items[k]->s))
+          txf_strlist_push(out, v->items[k]->s);
     }
   }
 }
@@ -244,8 +245,8 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
   txf_models *m = h->m;
   if (h->parse) {
     mnode *n = &m->nodes[h->node];
-    if (!strlist_has(&n->refs, name))
-      strlist_push(&n->refs, name);
+    if (!txf_strlist_has(&n->refs, name))
+      txf_strlist_push(&n->refs, name);
     *out = txf_tval_str(a->arena, "__ref__");
     return 0;
   }
@@ -266,8 +267,8 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
   if (t->kind == MN_MODEL && !strcmp(t->materialized, "ephemeral")) {
     char idx[32];
     snprintf(idx, sizeof idx, "%zd", i);
-    if (!strlist_has(&h->ctes, idx))
-      strlist_push(&h->ctes, idx);
+    if (!txf_strlist_has(&h->ctes, idx))
+      txf_strlist_push(&h->ctes, idx);
     char *cte = txf_xasprintf("__dbt__cte__%s", t->name);
     *out = txf_tval_str(a->arena, cte);
     free(cte);
@@ -317,8 +318,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     if (h->parse) {
       char *key = txf_xasprintf("%s.%s", a->v[0]->s, a->v[1]->s);
       mnode *n = &m->nodes[h->node];
-      if (!strlist_has(&n->sources, key))
-        strlist_push(&n->sources, key);
+      if (!txf_strlist_has(&n->sources, key))
+        txf_strlist_push(&n->sources, key);
       free(key);
     }
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
@@ -468,11 +469,11 @@ static int render_node(txf_models *m, host *h, size_t i, txf_buf *out,
 /* Append ephemeral node E (after the ephemerals it uses) to CTES as
  * "__dbt__cte__e as (...)". ORDER holds the indices already there. */
 static int collect_eph(txf_models *m, size_t e, size_t over_node,
-                       const char *over_rel, strlist *order, txf_buf *ctes,
+                       const char *over_rel, txf_strlist *order, txf_buf *ctes,
                        int depth, txf_err *err) {
   char idx[32];
   snprintf(idx, sizeof idx, "%zu", e);
-  if (strlist_has(order, idx))
+  if (txf_strlist_has(order, idx))
     return 0;
   if (depth > 32)
     return txf_err_set(err, TXF_EPARSE, "ephemeral models nested too deeply");
@@ -488,8 +489,8 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
   for (size_t k = 0; !rc && k < eh.ctes.n; k++)
     rc = collect_eph(m, (size_t)atol(eh.ctes.v[k]), over_node, over_rel,
                      order, ctes, depth + 1, err);
-  if (!rc && !strlist_has(order, idx)) {
-    strlist_push(order, idx);
+  if (!rc && !txf_strlist_has(order, idx)) {
+    txf_strlist_push(order, idx);
     char *s = txf_buf_take(&body, NULL);
     trim_sql(s);
     if (txf_buf_printf(ctes, "%s__dbt__cte__%s as (\n%s\n)",
@@ -498,7 +499,7 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
     free(s);
   }
   txf_buf_release(&body);
-  strlist_free(&eh.ctes);
+  txf_strlist_release(&eh.ctes);
   return rc;
 }
 
@@ -518,7 +519,7 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
   int rc = render_node(m, &h, i, &b, err);
   if (rc || parse || !h.ctes.n) {
-    strlist_free(&h.ctes);
+    txf_strlist_release(&h.ctes);
     if (rc) {
       txf_buf_release(&b);
       return rc;
@@ -528,13 +529,13 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
     return 0;
   }
   /* Ephemeral refs become CTEs, each after those it uses. */
-  strlist done = {0};
+  txf_strlist done = {0};
   txf_buf ctes;
   txf_buf_init(&ctes, TXF_TPL_MAX_OUT);
   for (size_t k = 0; !rc && k < h.ctes.n; k++)
     rc = collect_eph(m, (size_t)atol(h.ctes.v[k]), over_node, over_rel, &done,
                      &ctes, 0, err);
-  strlist_free(&done);
+  txf_strlist_release(&done);
   if (!rc) {
     char *sql = txf_buf_take(&b, NULL);
     trim_sql(sql);
@@ -543,7 +544,7 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   }
   txf_buf_release(&b);
   txf_buf_release(&ctes);
-  strlist_free(&h.ctes);
+  txf_strlist_release(&h.ctes);
   return rc;
 }
 
@@ -568,7 +569,7 @@ char *models_render_description(txf_models *m, const char *text,
   if (!rc)
     rc = txf_tpl_render(t, m->env, NULL, host_fn, &h, &a, &b, err);
   txf_arena_release(&a);
-  strlist_free(&h.ctes);
+  txf_strlist_release(&h.ctes);
   if (rc) {
     txf_buf_release(&b);
     return txf_xstrdup(text);

@@ -15,7 +15,7 @@ static char *unique_id(const txf_models *m, size_t i) {
                        m->project->name, m->nodes[i].name);
 }
 
-static json_t *strlist_json(const strlist *l) {
+static json_t *strlist_json(const txf_strlist *l) {
   json_t *a = json_array();
   for (size_t i = 0; i < l->n; i++)
     json_array_append_new(a, json_string(l->v[i]));
@@ -113,11 +113,11 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
 }
 
 /* Every source some node uses, as "src.table". */
-static void used_sources(const txf_models *m, strlist *out) {
+static void used_sources(const txf_models *m, txf_strlist *out) {
   for (size_t i = 0; i < m->n_nodes; i++)
     for (size_t k = 0; k < m->nodes[i].sources.n; k++)
-      if (!strlist_has(out, m->nodes[i].sources.v[k]))
-        strlist_push(out, m->nodes[i].sources.v[k]);
+      if (!txf_strlist_has(out, m->nodes[i].sources.v[k]))
+        txf_strlist_push(out, m->nodes[i].sources.v[k]);
 }
 
 static void dot_quote(txf_buf *b, const char *s) {
@@ -152,7 +152,7 @@ typedef struct {
 } gnode;
 
 static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
-  strlist srcs = {0};
+  txf_strlist srcs = {0};
   used_sources(m, &srcs);
   size_t ng = srcs.n + m->n_nodes;
   gnode *g = txf_xcalloc(ng + 1, sizeof *g);
@@ -295,7 +295,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   free(map);
   free(order);
   free(edges);
-  strlist_free(&srcs);
+  txf_strlist_release(&srcs);
   return 0;
 }
 
@@ -367,7 +367,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     free(id);
   }
   json_t *sources = json_object();
-  strlist used = {0};
+  txf_strlist used = {0};
   used_sources(m, &used);
   for (size_t i = 0; i < used.n; i++) {
     json_t *s = json_object();
@@ -389,7 +389,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
       json_object_set_new(child_map, sid, json_array());
     json_t *ch = json_object_get(child_map, sid);
     for (size_t n = 0; n < m->n_nodes; n++)
-      if (strlist_has(&m->nodes[n].sources, used.v[i])) {
+      if (txf_strlist_has(&m->nodes[n].sources, used.v[i])) {
         char *id = unique_id(m, n);
         json_array_append_new(ch, json_string(id));
         free(id);
@@ -397,7 +397,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     free(sid);
     free(sname);
   }
-  strlist_free(&used);
+  txf_strlist_release(&used);
   json_object_set_new(root, "nodes", nodes);
   json_object_set_new(root, "sources", sources);
   json_object_set_new(root, "parent_map", parent_map);

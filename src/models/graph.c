@@ -264,7 +264,8 @@ static int path_matches(const txf_models *m, const mnode *n,
       (n->rel_path[wl] == '/' || n->rel_path[wl] == 0))
     return 1;
   /* also relative to the model path: path:staging */
-  const strlist *paths = n->kind == MN_SEED ? &m->seed_paths : &m->model_paths;
+  const txf_strlist *paths =
+      n->kind == MN_SEED ? &m->seed_paths : &m->model_paths;
   for (size_t k = 0; k < paths->n; k++) {
     size_t pl = strlen(paths->v[k]);
     const char *r = n->rel_path;
@@ -289,7 +290,7 @@ static int select_term(txf_models *m, const char *term, char *set,
     mnode *n = &m->nodes[i];
     int hit;
     if (!strncmp(core, "tag:", 4))
-      hit = strlist_has(&n->tags, core + 4);
+      hit = txf_strlist_has(&n->tags, core + 4);
     else if (!strncmp(core, "path:", 5))
       hit = path_matches(m, n, core + 5);
     else if (!strncmp(core, "config.materialized:", 20))

@@ -14,11 +14,6 @@ typedef struct mcolumn {
   char *data_type;
 } mcolumn;
 
-typedef struct strlist {
-  char **v;
-  size_t n;
-} strlist;
-
 typedef struct mnode {
   mnode_kind kind;
   char *name;      /* model/seed name (file stem) or test name */
@@ -28,23 +23,23 @@ typedef struct mnode {
   txf_tpl *tpl;    /* parsed (in models->arena) */
   /* config */
   char *materialized; /* view|table|incremental|ephemeral (models) */
-  strlist unique_key;
+  txf_strlist unique_key;
   char *strategy;     /* merge|delete+insert|append */
   char *schema;
   char *alias;        /* relation name; default name */
-  strlist tags;
+  txf_strlist tags;
   int enabled;
   char *severity;     /* tests: "error" | "warn" */
   char *description;
   mcolumn *cols;
   size_t n_cols;
-  strlist ct_names;   /* seeds: column_types names ... */
-  strlist ct_types;   /* ... and their SQL types */
+  txf_strlist ct_names;   /* seeds: column_types names ... */
+  txf_strlist ct_types;   /* ... and their SQL types */
   /* tests */
   gtest_kind gtest;
   size_t owner;       /* node the test belongs to (its model) */
   char *column;
-  strlist values;     /* accepted_values */
+  txf_strlist values;     /* accepted_values */
   int quote_values;
   char *rel_to;       /* relationships: "ref('x')" expression text */
   char *rel_field;
@@ -53,9 +48,9 @@ typedef struct mnode {
   /* graph */
   size_t *parents;    /* node indices (models, seeds) */
   size_t n_parents;
-  strlist refs;       /* names from parse-time ref() (resolved later) */
-  strlist ref_pos;    /* "file:line:col" of each ref, for messages */
-  strlist sources;    /* "src.table" */
+  txf_strlist refs;       /* names from parse-time ref() (resolved later) */
+  txf_strlist ref_pos;    /* "file:line:col" of each ref, for messages */
+  txf_strlist sources;    /* "src.table" */
   size_t *tests;      /* tests owned by this node */
   size_t n_tests;
   /* per run */
@@ -99,13 +94,8 @@ struct txf_models {
   char *silver_schema, *silver_table;
   txf_adapter *adapter;
   int threads;          /* the target's `threads:` (0: not set) */
-  strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_strlist model_paths, seed_paths, test_paths, macro_paths;
 };
-
-/* util */
-void strlist_push(strlist *l, const char *s);
-void strlist_free(strlist *l);
-int strlist_has(const strlist *l, const char *s);
 
 /* load.c */
 int models_load_profile(txf_models *m, txf_err *err);

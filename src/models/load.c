@@ -9,26 +9,6 @@
 #include "duck/duck.h"
 #include "models/internal.h"
 
-void strlist_push(strlist *l, const char *s) {
-  l->v = txf_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-  l->v[l->n++] = txf_xstrdup(s);
-}
-
-void strlist_free(strlist *l) {
-  for (size_t i = 0; i < l->n; i++)
-    free(l->v[i]);
-  free(l->v);
-  l->v = NULL;
-  l->n = 0;
-}
-
-int strlist_has(const strlist *l, const char *s) {
-  for (size_t i = 0; i < l->n; i++)
-    if (!strcmp(l->v[i], s))
-      return 1;
-  return 0;
-}
-
 static void set_str(char **dst, const char *s) {
   free(*dst);
   *dst = s ? txf_xstrdup(s) : NULL;
@@ -43,17 +23,17 @@ static int cmp_str(const void *a, const void *b) {
 /* Append files under DIR (relative REL) ending in one of SUFFIXES, sorted,
  * skipping dot files. Depth-limited against symlink loops. */
 static void walk(const char *dir, const char *rel, const char *const *suffixes,
-                 strlist *out, int depth) {
+                 txf_strlist *out, int depth) {
   if (depth > 32)
     return;
   DIR *d = opendir(dir);
   if (!d)
     return;
-  strlist names = {0};
+  txf_strlist names = {0};
   struct dirent *e;
   while ((e = readdir(d)))
     if (e->d_name[0] != '.')
-      strlist_push(&names, e->d_name);
+      txf_strlist_push(&names, e->d_name);
   closedir(d);
   if (names.n)
     qsort(names.v, names.n, sizeof *names.v, cmp_str);
@@ -66,28 +46,28 @@ static void walk(const char *dir, const char *rel, const char *const *suffixes,
     } else {
       for (size_t k = 0; suffixes[k]; k++)
         if (txf_str_has_suffix(names.v[i], suffixes[k])) {
-          strlist_push(out, r);
+          txf_strlist_push(out, r);
           break;
         }
     }
     free(path);
     free(r);
   }
-  strlist_free(&names);
+  txf_strlist_release(&names);
 }
 
 static int read_paths(txf_models *m, const char *key, const char *alt,
-                      const char *def, strlist *out, txf_err *err) {
+                      const char *def, txf_strlist *out, txf_err *err) {
   const txf_yaml_doc *doc = m->project->doc;
   const txf_yaml_node *n = txf_yaml_get(txf_yaml_root(doc), key);
   if (!n && alt)
     n = txf_yaml_get(txf_yaml_root(doc), alt);
   if (!n || txf_yaml_is_null(n)) {
-    strlist_push(out, def);
+    txf_strlist_push(out, def);
     return 0;
   }
   if (txf_yaml_kind(n) == TXF_YAML_SCALAR) {
-    strlist_push(out, txf_yaml_str(n));
+    txf_strlist_push(out, txf_yaml_str(n));
     return 0;
   }
   if (txf_yaml_kind(n) != TXF_YAML_SEQ)
@@ -98,7 +78,7 @@ static int read_paths(txf_models *m, const char *key, const char *alt,
     if (!s)
       return txf_yaml_error(doc, txf_yaml_at(n, i), err,
                             "key '%s': expected a path", key);
-    strlist_push(out, s);
+    txf_strlist_push(out, s);
   }
   return 0;
 }
@@ -155,12 +135,12 @@ static mnode *add_node(txf_models *m, mnode_kind kind, const char *name) {
   return n;
 }
 
-static int add_files(txf_models *m, const strlist *dirs, mnode_kind kind,
+static int add_files(txf_models *m, const txf_strlist *dirs, mnode_kind kind,
                      const char *suffix, txf_err *err) {
   const char *sfx[] = {suffix, NULL};
   for (size_t d = 0; d < dirs->n; d++) {
     char *dir = txf_path_join(m->project->dir, dirs->v[d]);
-    strlist files = {0};
+    txf_strlist files = {0};
     walk(dir, "", sfx, &files, 0);
     for (size_t i = 0; i < files.n; i++) {
       char *name = stem(files.v[i]);
@@ -170,7 +150,7 @@ static int add_files(txf_models *m, const strlist *dirs, mnode_kind kind,
                              "%s/%s: name '%s' is already used by %s", dirs->v[d],
                              files.v[i], name, m->nodes[dup].rel_path);
         free(name);
-        strlist_free(&files);
+        txf_strlist_release(&files);
         free(dir);
         return rc;
       }
@@ -183,7 +163,7 @@ static int add_files(txf_models *m, const strlist *dirs, mnode_kind kind,
         int rc = read_text(n->abs_path, &b, err);
         if (rc) {
           txf_buf_release(&b);
-          strlist_free(&files);
+          txf_strlist_release(&files);
           free(dir);
           return txf_err_wrap(err, "%s", n->rel_path);
         }
@@ -191,24 +171,24 @@ static int add_files(txf_models *m, const strlist *dirs, mnode_kind kind,
         rc = txf_tpl_parse(&n->tpl, &m->arena, n->rel_path, n->raw,
                            strlen(n->raw), err);
         if (rc) {
-          strlist_free(&files);
+          txf_strlist_release(&files);
           free(dir);
           return rc;
         }
       }
     }
-    strlist_free(&files);
+    txf_strlist_release(&files);
     free(dir);
   }
   return 0;
 }
 
-static int add_env_files(txf_models *m, const strlist *dirs, const char *sfx,
-                         txf_err *err) {
+static int add_env_files(txf_models *m, const txf_strlist *dirs,
+                         const char *sfx, txf_err *err) {
   const char *sfxs[] = {sfx, NULL};
   for (size_t d = 0; d < dirs->n; d++) {
     char *dir = txf_path_join(m->project->dir, dirs->v[d]);
-    strlist files = {0};
+    txf_strlist files = {0};
     walk(dir, "", sfxs, &files, 0);
     int rc = 0;
     for (size_t i = 0; !rc && i < files.n; i++) {
@@ -226,7 +206,7 @@ static int add_env_files(txf_models *m, const strlist *dirs, const char *sfx,
       free(abs);
       free(rel);
     }
-    strlist_free(&files);
+    txf_strlist_release(&files);
     free(dir);
     if (rc)
       return rc;
@@ -250,18 +230,19 @@ static int is_config_key(const char *k) {
   return 0;
 }
 
-static void yaml_strlist(const txf_yaml_node *v, strlist *out, int replace) {
+static void yaml_strlist(const txf_yaml_node *v, txf_strlist *out,
+                         int replace) {
   if (replace)
-    strlist_free(out);
+    txf_strlist_release(out);
   if (txf_yaml_kind(v) == TXF_YAML_SCALAR) {
-    if (!txf_yaml_is_null(v) && !strlist_has(out, txf_yaml_str(v)))
-      strlist_push(out, txf_yaml_str(v));
+    if (!txf_yaml_is_null(v) && !txf_strlist_has(out, txf_yaml_str(v)))
+      txf_strlist_push(out, txf_yaml_str(v));
     return;
   }
   for (size_t i = 0; i < txf_yaml_len(v); i++) {
     const char *s = txf_yaml_str(txf_yaml_at(v, i));
-    if (s && !strlist_has(out, s))
-      strlist_push(out, s);
+    if (s && !txf_strlist_has(out, s))
+      txf_strlist_push(out, s);
   }
 }
 
@@ -294,8 +275,8 @@ static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
         free(n->ct_types.v[j]);
         n->ct_types.v[j] = txf_xstrdup(t);
       } else {
-        strlist_push(&n->ct_names, k);
-        strlist_push(&n->ct_types, t);
+        txf_strlist_push(&n->ct_names, k);
+        txf_strlist_push(&n->ct_types, t);
       }
     }
     return 0;
@@ -386,7 +367,7 @@ static int apply_folder_configs(txf_models *m, txf_err *err) {
       continue;
     /* dbt nests under the project name; txnflow.yml may or may not */
     const txf_yaml_node *proj = txf_yaml_get(map, m->project->name);
-    const strlist *paths = n->kind == MN_MODEL ? &m->model_paths
+    const txf_strlist *paths = n->kind == MN_MODEL ? &m->model_paths
                                                : &m->seed_paths;
     const char *rel = n->rel_path;
     for (size_t k = 0; k < paths->n; k++)
@@ -646,15 +627,15 @@ static int load_sources(txf_models *m, const txf_yaml_doc *doc,
 
 static int load_schema_files(txf_models *m, txf_err *err) {
   const char *sfx[] = {".yml", ".yaml", NULL};
-  strlist dirs = {0};
+  txf_strlist dirs = {0};
   for (size_t i = 0; i < m->model_paths.n; i++)
-    strlist_push(&dirs, m->model_paths.v[i]);
+    txf_strlist_push(&dirs, m->model_paths.v[i]);
   for (size_t i = 0; i < m->seed_paths.n; i++)
-    strlist_push(&dirs, m->seed_paths.v[i]);
+    txf_strlist_push(&dirs, m->seed_paths.v[i]);
   int rc = 0;
   for (size_t d = 0; !rc && d < dirs.n; d++) {
     char *dir = txf_path_join(m->project->dir, dirs.v[d]);
-    strlist files = {0};
+    txf_strlist files = {0};
     walk(dir, "", sfx, &files, 0);
     for (size_t i = 0; !rc && i < files.n; i++) {
       char *rel = txf_path_join(dirs.v[d], files.v[i]);
@@ -680,10 +661,10 @@ static int load_schema_files(txf_models *m, txf_err *err) {
       free(rel);
       free(abs);
     }
-    strlist_free(&files);
+    txf_strlist_release(&files);
     free(dir);
   }
-  strlist_free(&dirs);
+  txf_strlist_release(&dirs);
   return rc;
 }
 
@@ -1057,11 +1038,11 @@ void txf_models_free(txf_models *m) {
     free(n->abs_path);
     free(n->raw);
     free(n->materialized);
-    strlist_free(&n->unique_key);
+    txf_strlist_release(&n->unique_key);
     free(n->strategy);
     free(n->schema);
     free(n->alias);
-    strlist_free(&n->tags);
+    txf_strlist_release(&n->tags);
     free(n->severity);
     free(n->description);
     for (size_t k = 0; k < n->n_cols; k++) {
@@ -1070,17 +1051,17 @@ void txf_models_free(txf_models *m) {
       free(n->cols[k].data_type);
     }
     free(n->cols);
-    strlist_free(&n->ct_names);
-    strlist_free(&n->ct_types);
+    txf_strlist_release(&n->ct_names);
+    txf_strlist_release(&n->ct_types);
     free(n->column);
-    strlist_free(&n->values);
+    txf_strlist_release(&n->values);
     free(n->rel_to);
     free(n->rel_field);
     free(n->yml_file);
     free(n->parents);
-    strlist_free(&n->refs);
-    strlist_free(&n->ref_pos);
-    strlist_free(&n->sources);
+    txf_strlist_release(&n->refs);
+    txf_strlist_release(&n->ref_pos);
+    txf_strlist_release(&n->sources);
     free(n->tests);
     free(n->compiled);
   }
@@ -1111,10 +1092,10 @@ void txf_models_free(txf_models *m) {
   free(m->silver_table);
   if (m->adapter)
     txf_adapter_close(m->adapter);
-  strlist_free(&m->model_paths);
-  strlist_free(&m->seed_paths);
-  strlist_free(&m->test_paths);
-  strlist_free(&m->macro_paths);
+  txf_strlist_release(&m->model_paths);
+  txf_strlist_release(&m->seed_paths);
+  txf_strlist_release(&m->test_paths);
+  txf_strlist_release(&m->macro_paths);
   txf_tpl_env_free(m->env);
   txf_arena_release(&m->arena);
   free(m);

@@ -204,7 +204,7 @@ static int drop_if_exists(txf_adapter *a, const char *schema,
 }
 
 /* "k1 IS NULL OR k2 IS NULL" / "t.k1 = s.k1 AND ..." / "k1, k2" */
-static char *key_expr(const strlist *keys, const char *fmt_each,
+static char *key_expr(const txf_strlist *keys, const char *fmt_each,
                       const char *sep) {
   txf_buf b;
   txf_buf_init(&b, 0);
@@ -498,7 +498,7 @@ static char *seed_types(const mnode *n) {
   char *h = line;
   if (!strncmp(h, "\xef\xbb\xbf", 3))
     h += 3;
-  strlist cols = {0};
+  txf_strlist cols = {0};
   txf_buf cur;
   txf_buf_init(&cur, 0);
   int quoted = 0;
@@ -519,7 +519,7 @@ static char *seed_types(const mnode *n) {
     if (*c == '"') {
       quoted = 1;
     } else if (*c == ',' || *c == '\n' || *c == '\r' || !*c) {
-      strlist_push(&cols, cur.data ? cur.data : "");
+      txf_strlist_push(&cols, cur.data ? cur.data : "");
       txf_buf_reset(&cur);
       if (*c != ',')
         break;
@@ -531,7 +531,7 @@ static char *seed_types(const mnode *n) {
   txf_buf b;
   txf_buf_init(&b, 0);
   for (size_t i = 0; i < n->ct_names.n; i++) {
-    if (!strlist_has(&cols, n->ct_names.v[i]))
+    if (!txf_strlist_has(&cols, n->ct_names.v[i]))
       continue;
     char *k = txf_duck_quote_str(n->ct_names.v[i]);
     char *t = txf_duck_quote_str(n->ct_types.v[i]);
@@ -539,7 +539,7 @@ static char *seed_types(const mnode *n) {
     free(k);
     free(t);
   }
-  strlist_free(&cols);
+  txf_strlist_release(&cols);
   if (!b.len) {
     txf_buf_release(&b);
     return NULL;
