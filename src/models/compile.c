@@ -11,7 +11,7 @@
 
 const char *models_schema(const txf_models *m, size_t i) {
   const mnode *n = &m->nodes[i];
-  return n->schema ? n->schema : m->default_schema;
+  return n->schema ? n->schema : m->target.schema;
 }
 
 const char *models_identifier(const txf_models *m, size_t i) {
@@ -81,13 +81,13 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
     free(b);
     return r;
   }
-  if (!strcmp(src, "silver") && m->silver_table) {
+  if (!strcmp(src, "silver") && m->target.silver_table) {
     /* Built in, on a postgres/redshift target: the table `txnflow
      * publish` loads (one per silver table: silver_transactions). */
     char *ident = !strcmp(tbl, "transactions")
-                      ? txf_xstrdup(m->silver_table)
+                      ? txf_xstrdup(m->target.silver_table)
                       : txf_xasprintf("silver_%s", tbl);
-    char *a = txf_duck_quote_ident(m->silver_schema);
+    char *a = txf_duck_quote_ident(m->target.silver_schema);
     char *b = txf_duck_quote_ident(ident);
     char *r = txf_xasprintf("%s.%s", a, b);
     free(a);
@@ -134,17 +134,17 @@ static int check_warehouse_silver(txf_models *m, const char *tbl,
     if (!strcmp(m->sources[i].source, "silver") &&
         !strcmp(m->sources[i].table, tbl))
       return 0; /* declared: the user's mapping */
-  char *ident = !strcmp(tbl, "transactions") ? txf_xstrdup(m->silver_table)
+  char *ident = !strcmp(tbl, "transactions") ? txf_xstrdup(m->target.silver_table)
                                              : txf_xasprintf("silver_%s", tbl);
   txf_rel_kind k = TXF_REL_NONE;
-  rc = a->ops->relation_kind(a, m->silver_schema, ident, &k, err);
+  rc = a->ops->relation_kind(a, m->target.silver_schema, ident, &k, err);
   free(ident);
   if (!rc && k == TXF_REL_NONE)
     rc = txf_err_set(err, TXF_ENOTFOUND,
                      "source('silver', '%s'): %s does not exist on target "
                      "'%s'; load it with `txnflow publish --date D --only "
                      "warehouse` (publish.warehouse in txnflow.yml)",
-                     tbl, rel, m->target_name);
+                     tbl, rel, m->target.name);
   return rc;
 }
 
@@ -325,7 +325,7 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
       return err->code;
-    if (!h->parse && m->silver_table && !strcmp(a->v[0]->s, "silver")) {
+    if (!h->parse && m->target.silver_table && !strcmp(a->v[0]->s, "silver")) {
       int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
       if (rc) {
         free(rel);
@@ -388,12 +388,12 @@ static txf_tval *make_globals(host *h, txf_arena *a) {
     free(rel);
   }
   txf_tval *t = txf_tval_dict(a);
-  txf_tval_set(a, t, "name", txf_tval_str(a, m->target_name ? m->target_name
+  txf_tval_set(a, t, "name", txf_tval_str(a, m->target.name ? m->target.name
                                                             : "dev"));
-  txf_tval_set(a, t, "type", txf_tval_str(a, m->target_type ? m->target_type
+  txf_tval_set(a, t, "type", txf_tval_str(a, m->target.type ? m->target.type
                                                             : "duckdb"));
-  txf_tval_set(a, t, "schema", txf_tval_str(a, m->default_schema
-                                                   ? m->default_schema
+  txf_tval_set(a, t, "schema", txf_tval_str(a, m->target.schema
+                                                   ? m->target.schema
                                                    : "main"));
   txf_tval_set(a, t, "threads",
                txf_tval_num(a, models_threads(m)));

@@ -332,8 +332,8 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   json_object_set_new(meta, "generator", json_string("txnflow models docs"));
   json_object_set_new(meta, "manifest_version", json_integer(1));
   json_object_set_new(meta, "project_name", json_string(m->project->name));
-  json_object_set_new(meta, "target", json_string(m->target_name));
-  json_object_set_new(meta, "adapter_type", json_string(m->target_type));
+  json_object_set_new(meta, "target", json_string(m->target.name));
+  json_object_set_new(meta, "adapter_type", json_string(m->target.type));
   json_object_set_new(root, "metadata", meta);
   json_t *nodes = json_object();
   json_t *parent_map = json_object();

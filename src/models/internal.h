@@ -81,19 +81,8 @@ struct txf_models {
   size_t n_sources;
   txf_yaml_doc *vars_doc;     /* --vars */
   txf_tval *vars;             /* project vars overlaid by --vars */
-  /* profile */
-  char *target_name;
-  char *target_type;
-  char *db_path;        /* absolute, or NULL for memory */
-  char *default_schema; /* "main" (duckdb), "public" (postgres) */
-  /* postgres/redshift targets: libpq keywords and values, NULL-terminated
-   * (the password is wiped when M is freed) */
-  char **pg_keys, **pg_vals;
-  /* the built-in source('silver', 'transactions') on such a target: the
-   * table `txnflow publish` loads (publish.warehouse.table) */
-  char *silver_schema, *silver_table;
+  txf_target target;     /* the profile's output M runs on */
   txf_adapter *adapter;
-  int threads;          /* the target's `threads:` (0: not set) */
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
 };
 

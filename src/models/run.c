@@ -14,8 +14,8 @@ enum { ST_PENDING = 0, ST_OK, ST_ERROR, ST_SKIPPED, ST_DEFERRED };
 
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
   if (!m->adapter) {
-    if (m->db_path) {
-      char *dir = txf_xstrdup(m->db_path);
+    if (m->target.path) {
+      char *dir = txf_xstrdup(m->target.path);
       char *slash = strrchr(dir, '/');
       if (slash && slash != dir) {
         *slash = 0;
@@ -29,14 +29,14 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
     }
     /* DuckDB picks its own thread count (the cores) for each query;
      * --threads is how many models are built at once. */
-    int rc = m->pg_keys
+    int rc = m->target.keys
                  ? txf_adapter_open_postgres(
-                       &m->adapter, (const char *const *)m->pg_keys,
-                       (const char *const *)m->pg_vals,
-                       !strcmp(m->target_type, "redshift"), err)
-                 : txf_adapter_open_duckdb(&m->adapter, m->db_path, 0, err);
+                       &m->adapter, (const char *const *)m->target.keys,
+                       (const char *const *)m->target.vals,
+                       !strcmp(m->target.type, "redshift"), err)
+                 : txf_adapter_open_duckdb(&m->adapter, m->target.path, 0, err);
     if (rc)
-      return txf_err_wrap(err, "target '%s'", m->target_name);
+      return txf_err_wrap(err, "target '%s'", m->target.name);
   }
   *out = m->adapter;
   return 0;
@@ -45,7 +45,7 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
 int models_threads(const txf_models *m) {
   if (m->opts->threads > 0)
     return m->opts->threads;
-  return m->threads > 0 ? m->threads : 1;
+  return m->target.threads > 0 ? m->target.threads : 1;
 }
 
 /* Where one node's work runs: its connection, and where its lines go. */
