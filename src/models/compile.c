@@ -9,25 +9,6 @@
 #include "duck/duck.h"
 #include "models/internal.h"
 
-const char *models_schema(const txf_models *m, size_t i) {
-  const mnode *n = &m->nodes[i];
-  return n->schema ? n->schema : m->target.schema;
-}
-
-const char *models_identifier(const txf_models *m, size_t i) {
-  const mnode *n = &m->nodes[i];
-  return n->alias ? n->alias : n->name;
-}
-
-char *models_relation(const txf_models *m, size_t i) {
-  char *s = txf_duck_quote_ident(models_schema(m, i));
-  char *t = txf_duck_quote_ident(models_identifier(m, i));
-  char *r = txf_xasprintf("%s.%s", s, t);
-  free(s);
-  free(t);
-  return r;
-}
-
 /* 1 when DIR holds a .parquet file at any depth. */
 static int has_parquet(const char *dir, int depth) {
   if (depth > 16)
@@ -134,8 +115,9 @@ static int check_warehouse_silver(txf_models *m, const char *tbl,
     if (!strcmp(m->sources[i].source, "silver") &&
         !strcmp(m->sources[i].table, tbl))
       return 0; /* declared: the user's mapping */
-  char *ident = !strcmp(tbl, "transactions") ? txf_xstrdup(m->target.silver_table)
-                                             : txf_xasprintf("silver_%s", tbl);
+  char *ident = !strcmp(tbl, "transactions")
+                    ? txf_xstrdup(m->target.silver_table)
+                    : txf_xasprintf("silver_%s", tbl);
   txf_rel_kind k = TXF_REL_NONE;
   rc = a->ops->relation_kind(a, m->target.silver_schema, ident, &k, err);
   free(ident);
@@ -155,9 +137,9 @@ typedef struct {
   int incremental;
   size_t over_node;
   const char *over_rel;
-  txf_strlist ctes;      /* ephemeral node indices, in order of first use */
+  txf_strlist ctes; /* ephemeral node indices, in order of first use */
   txf_tval *this_val;
-} host;
+} compile_host;
 
 static const char *kw_str(const txf_tpl_args *a, const char *name) {
   for (size_t i = 0; i < a->n_kw; i++)
@@ -186,7 +168,7 @@ static void kw_list(const txf_tpl_args *a, const char *name, txf_strlist *out,
   }
 }
 
-static int do_config(host *h, const txf_tpl_args *a, txf_err *err) {
+static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   mnode *n = &h->m->nodes[h->node];
   if (a->n)
     return txf_err_set(err, TXF_EPARSE,
@@ -236,7 +218,7 @@ static int do_config(host *h, const txf_tpl_args *a, txf_err *err) {
   return 0;
 }
 
-static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
+static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[a->n - 1]->type != TXF_TV_STR ||
       a->v[0]->type != TXF_TV_STR)
@@ -250,11 +232,11 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
     *out = txf_tval_str(a->arena, "__ref__");
     return 0;
   }
-  ssize_t i = models_find(m, name, MN_MODEL);
+  ssize_t i = txf_models_find(m, name, MN_MODEL);
   if (i < 0)
-    i = models_find(m, name, MN_SEED);
+    i = txf_models_find(m, name, MN_SEED);
   if (i < 0) {
-    const char *c = models_closest(m, name);
+    const char *c = txf_models_closest(m, name);
     return txf_err_set(err, TXF_ENOTFOUND, "ref('%s'): no such model%s%s%s",
                        name, c ? " (did you mean '" : "", c ? c : "",
                        c ? "'?)" : "");
@@ -274,13 +256,13 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
     free(cte);
     return 0;
   }
-  char *rel = models_relation(m, (size_t)i);
+  char *rel = txf_models_relation(m, (size_t)i);
   *out = txf_tval_str(a->arena, rel);
   free(rel);
   return 0;
 }
 
-static int do_var(host *h, const txf_tpl_args *a, txf_tval **out,
+static int do_var(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
     return txf_err_set(err, TXF_EPARSE, "var('name'[, default])");
@@ -301,7 +283,7 @@ static int do_var(host *h, const txf_tpl_args *a, txf_tval **out,
 
 static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                    txf_tval **out, txf_err *err) {
-  host *h = hp;
+  compile_host *h = hp;
   txf_models *m = h->m;
   if (h->node == SIZE_MAX &&
       (!strcmp(name, "ref") || !strcmp(name, "source") ||
@@ -377,26 +359,24 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
   return TXF_ENOTFOUND;
 }
 
-static txf_tval *make_globals(host *h, txf_arena *a) {
+static txf_tval *make_globals(compile_host *h, txf_arena *a) {
   txf_models *m = h->m;
   txf_tval *g = txf_tval_dict(a);
   if (h->node != SIZE_MAX && m->nodes[h->node].kind != MN_TEST) {
     char *rel = h->over_node == h->node && h->over_rel
                     ? txf_xstrdup(h->over_rel)
-                    : models_relation(m, h->node);
+                    : txf_models_relation(m, h->node);
     txf_tval_set(a, g, "this", txf_tval_str(a, rel));
     free(rel);
   }
   txf_tval *t = txf_tval_dict(a);
-  txf_tval_set(a, t, "name", txf_tval_str(a, m->target.name ? m->target.name
-                                                            : "dev"));
-  txf_tval_set(a, t, "type", txf_tval_str(a, m->target.type ? m->target.type
-                                                            : "duckdb"));
-  txf_tval_set(a, t, "schema", txf_tval_str(a, m->target.schema
-                                                   ? m->target.schema
-                                                   : "main"));
-  txf_tval_set(a, t, "threads",
-               txf_tval_num(a, models_threads(m)));
+  txf_tval_set(a, t, "name",
+               txf_tval_str(a, m->target.name ? m->target.name : "dev"));
+  txf_tval_set(a, t, "type",
+               txf_tval_str(a, m->target.type ? m->target.type : "duckdb"));
+  txf_tval_set(a, t, "schema",
+               txf_tval_str(a, m->target.schema ? m->target.schema : "main"));
+  txf_tval_set(a, t, "threads", txf_tval_num(a, txf_models_threads(m)));
   txf_tval_set(a, g, "target", t);
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
@@ -455,7 +435,7 @@ static void trim_sql(char *s) {
     s[--n] = 0;
 }
 
-static int render_node(txf_models *m, host *h, size_t i, txf_buf *out,
+static int render_node(txf_models *m, compile_host *h, size_t i, txf_buf *out,
                        txf_err *err) {
   mnode *n = &m->nodes[i];
   txf_arena a;
@@ -477,7 +457,7 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
     return 0;
   if (depth > 32)
     return txf_err_set(err, TXF_EPARSE, "ephemeral models nested too deeply");
-  host eh;
+  compile_host eh;
   memset(&eh, 0, sizeof eh);
   eh.m = m;
   eh.node = e;
@@ -503,11 +483,11 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
   return rc;
 }
 
-int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
-                        size_t over_node, const char *over_rel, char **out,
-                        txf_err *err) {
+int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
+                            size_t over_node, const char *over_rel, char **out,
+                            txf_err *err) {
   *out = NULL;
-  host h;
+  compile_host h;
   memset(&h, 0, sizeof h);
   h.m = m;
   h.node = i;
@@ -548,8 +528,8 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   return rc;
 }
 
-char *models_render_description(txf_models *m, const char *text,
-                                txf_err *err) {
+char *txf_models_render_description(txf_models *m, const char *text,
+                                    txf_err *err) {
   if (!text)
     return NULL;
   if (!strstr(text, "{{") && !strstr(text, "{%"))
@@ -559,7 +539,7 @@ char *models_render_description(txf_models *m, const char *text,
   txf_tpl *t;
   txf_buf b;
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
-  host h;
+  compile_host h;
   memset(&h, 0, sizeof h);
   h.m = m;
   h.node = SIZE_MAX;

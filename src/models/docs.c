@@ -46,16 +46,16 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
   json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                          : n->yml_file));
-  char *d = models_render_description(m, n->description, err);
+  char *d = txf_models_render_description(m, n->description, err);
   json_object_set_new(o, "description", json_string(d ? d : ""));
   free(d);
   json_object_set_new(o, "tags", strlist_json(&n->tags));
   json_t *cfg = json_object();
   if (n->kind != MN_TEST) {
     json_object_set_new(cfg, "materialized", str_or_null(n->materialized));
-    json_object_set_new(cfg, "schema", json_string(models_schema(m, i)));
+    json_object_set_new(cfg, "schema", json_string(txf_models_schema(m, i)));
     json_object_set_new(o, "relation_name",
-                        json_string(models_identifier(m, i)));
+                        json_string(txf_models_identifier(m, i)));
     if (n->unique_key.n)
       json_object_set_new(cfg, "unique_key", strlist_json(&n->unique_key));
     if (n->strategy)
@@ -76,7 +76,7 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   for (size_t k = 0; k < n->n_cols; k++) {
     json_t *c = json_object();
     json_object_set_new(c, "name", json_string(n->cols[k].name));
-    char *cd = models_render_description(m, n->cols[k].description, err);
+    char *cd = txf_models_render_description(m, n->cols[k].description, err);
     json_object_set_new(c, "description", json_string(cd ? cd : ""));
     free(cd);
     json_object_set_new(c, "data_type", str_or_null(n->cols[k].data_type));
@@ -166,7 +166,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   }
   size_t *order = NULL, no = 0;
   txf_err err;
-  if (models_topo(m, 0, &order, &no, &err))
+  if (txf_models_graph_topo(m, 0, &order, &no, &err))
     no = 0;
   for (size_t oi = 0; oi < no; oi++) {
     size_t i = order[oi];
@@ -309,15 +309,15 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     txf_err e2;
     if (n->kind == MN_MODEL) {
       txf_rel_kind k = TXF_REL_NONE;
-      if (a->ops->relation_kind(a, models_schema(m, i),
-                                models_identifier(m, i), &k, &e2))
+      if (a->ops->relation_kind(a, txf_models_schema(m, i),
+                                txf_models_identifier(m, i), &k, &e2))
         k = TXF_REL_NONE;
       int incr = !strcmp(n->materialized, "incremental") &&
                  k == TXF_REL_TABLE && !m->opts->full_refresh;
-      if (models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, &e2))
+      if (txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, &e2))
         sql = NULL;
     } else if (n->kind == MN_TEST) {
-      if (models_test_sql(m, i, NULL, &sql, &e2))
+      if (txf_models_test_sql(m, i, NULL, &sql, &e2))
         sql = NULL;
     }
     if (sql) {

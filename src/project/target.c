@@ -72,8 +72,8 @@ static int render_value(txf_arena *a, const txf_yaml_doc *doc,
 
 /* The schema of output O ("public" when it names none). */
 static int output_schema(txf_arena *a, const txf_yaml_doc *doc,
-                         const txf_yaml_node *o, const char *where,
-                         char **out, txf_err *err) {
+                         const txf_yaml_node *o, const char *where, char **out,
+                         txf_err *err) {
   const txf_yaml_node *sc = txf_yaml_get(o, "schema");
   if (!sc) {
     *out = txf_xstrdup("public");
@@ -177,9 +177,9 @@ static int load_table(txf_target *t, txf_arena *a, const txf_project *p,
 /* A duckdb output O (WHERE: "PROFILE.outputs.NAME"): path, threads,
  * schema, rendered and checked. */
 static int resolve_duckdb(txf_target *t, txf_arena *a, const txf_project *p,
-                          const txf_target_opts *opts,
-                          const txf_yaml_doc *doc, const txf_yaml_node *o,
-                          const char *where, txf_err *err) {
+                          const txf_target_opts *opts, const txf_yaml_doc *doc,
+                          const txf_yaml_node *o, const char *where,
+                          txf_err *err) {
   char kp[400];
   char *val = NULL;
   int rc = 0;

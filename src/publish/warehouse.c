@@ -19,11 +19,10 @@
 
 /* ---------------------------------------------------------------- target */
 
-int txf_pg_target_load(txf_target *t, const txf_project *p,
-                       const char *target, txf_err *err) {
-  txf_target_opts to = {.target = target,
-                        .app_name = "txnflow",
-                        .warehouse_load = 1};
+int txf_pg_target_load(txf_target *t, const txf_project *p, const char *target,
+                       txf_err *err) {
+  txf_target_opts to = {
+      .target = target, .app_name = "txnflow", .warehouse_load = 1};
   return txf_target_resolve(t, p, &to, err);
 }
 
