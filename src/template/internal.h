@@ -1,8 +1,11 @@
 /* template: the parsed tree and the helpers the files of src/template
- * share. parse.c turns source into the tree; env.c keeps the macros and
- * doc blocks of parsed files; evaluate.c renders a tree, calling
- * builtins.c for filters, tests, methods and global functions; values.c
- * is the txf_tval helpers under all of them. */
+ * share. A file calls only files below it here:
+ *
+ *   evaluate.c   renders a tree (txf_tpl_render)
+ *   env.c        the macros and doc blocks of parsed files (txf_tpl_env)
+ *   parse.c      source to tree (txf_tpl_parse), positions in messages
+ *   builtins.c   filters, tests, methods and global functions, on values
+ *   values.c     the txf_tval helpers */
 #ifndef TXF_TEMPLATE_INTERNAL_H
 #define TXF_TEMPLATE_INTERNAL_H
 

@@ -1,20 +1,13 @@
-#include "../../lib/unit.h"
-#include "project/project.h"
+#include "projtest.h"
 #include <stdlib.h>
 
 /* txf_target_resolve on P's files: txnflow.yml YML, profiles.yml PROF
  * (NULL: none). */
 static int resolve(const char *yml, const char *prof,
                    const txf_target_opts *o, txf_target *t, txf_err *err) {
-  unit_write_file(unit_path("txnflow.yml"), yml);
-  if (prof)
-    unit_write_file(unit_path("profiles.yml"), prof);
-  txf_project *p = NULL;
+  txf_project *p = projt_load(yml, prof);
   txf_err_clear(err);
-  int rc = txf_project_load(&p, unit_tmpdir(), err);
-  if (rc)
-    unit_fail(__FILE__, __LINE__, "txnflow.yml: %s", err->msg);
-  rc = txf_target_resolve(t, p, o, err);
+  int rc = txf_target_resolve(t, p, o, err);
   txf_project_free(p);
   return rc;
 }

@@ -1,18 +1,14 @@
 #include "../../lib/unit.h"
+#include "../project/projtest.h"
 #include "publish/publish.h"
 #include <stdlib.h>
 
 /* txf_pg_target_load on P's files: txnflow.yml YML, profiles.yml PROF. */
 static int load_target(const char *yml, const char *prof, const char *target,
                        txf_target *t, txf_err *err) {
-  unit_write_file(unit_path("txnflow.yml"), yml);
-  unit_write_file(unit_path("profiles.yml"), prof);
-  txf_project *p = NULL;
+  txf_project *p = projt_load(yml, prof);
   txf_err_clear(err);
-  int rc = txf_project_load(&p, unit_tmpdir(), err);
-  if (rc)
-    unit_fail(__FILE__, __LINE__, "txnflow.yml: %s", err->msg);
-  rc = txf_pg_target_load(t, p, target, err);
+  int rc = txf_pg_target_load(t, p, target, err);
   txf_project_free(p);
   return rc;
 }
