@@ -332,19 +332,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     *out = txf_tval_bool(a->arena, h->incremental);
     return 0;
   }
-  if (!strcmp(name, "env_var")) {
-    if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
-      return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
-    const char *v = getenv(a->v[0]->s);
-    if (v)
-      *out = txf_tval_str(a->arena, v);
-    else if (a->n == 2)
-      *out = a->v[1];
-    else
-      return txf_err_set(err, TXF_ECONFIG,
-                         "environment variable '%s' is not set", a->v[0]->s);
-    return 0;
-  }
+  if (!strcmp(name, "env_var"))
+    return txf_tpl_env_var(a, out, err);
   if (!strcmp(name, "doc")) {
     if (a->n != 1 || a->v[0]->type != TXF_TV_STR)
       return txf_err_set(err, TXF_EPARSE, "doc('name') takes a string");

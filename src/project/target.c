@@ -15,19 +15,7 @@ static int env_var_host(void *host, const char *name, const txf_tpl_args *a,
   (void)host;
   if (strcmp(name, "env_var"))
     return TXF_ENOTFOUND;
-  if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
-    return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
-  const char *v = getenv(a->v[0]->s);
-  if (v) {
-    *out = txf_tval_str(a->arena, v);
-    return 0;
-  }
-  if (a->n == 2) {
-    *out = a->v[1];
-    return 0;
-  }
-  return txf_err_set(err, TXF_ECONFIG,
-                     "environment variable '%s' is not set", a->v[0]->s);
+  return txf_tpl_env_var(a, out, err);
 }
 
 /* Render a profiles.yml scalar ("{{ env_var('X') }}") with the template

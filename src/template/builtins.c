@@ -1,6 +1,7 @@
 /* The builtins: filters, tests, methods of values and global functions
- * (range). They take evaluated values and report bare messages; the
- * evaluator (evaluate.c) evaluates their arguments and adds positions. */
+ * (range), and env_var for the hosts that offer it. They take evaluated
+ * values and report bare messages; the evaluator (evaluate.c) evaluates
+ * their arguments and adds positions. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -170,8 +171,7 @@ int txf_tpl_filter_apply(txf_arena *a, const char *fn, txf_tval *v,
   }
   if (!strcmp(fn, "replace")) {
     if (want_args(err, "replace", n, 2, 2) ||
-        want_str(err, "replace", args[0]) ||
-        want_str(err, "replace", args[1]))
+        want_str(err, "replace", args[0]) || want_str(err, "replace", args[1]))
       return err->code;
     *out = str_replace(a, stringify(a, v), args[0], args[1]);
     return 0;
@@ -203,13 +203,13 @@ int txf_tpl_filter_apply(txf_arena *a, const char *fn, txf_tval *v,
   if (v->type != TXF_TV_LIST && strcmp(fn, "join") &&
       strcmp(fn, "list"))
     return txf_err_set(err, TXF_EPARSE, "filter '%s' needs a list, got %s", fn,
-                txf_tval_type_name(v));
+                       txf_tval_type_name(v));
   if (!strcmp(fn, "join")) {
     if (want_args(err, "join", n, 0, 1))
       return err->code;
     if (v->type != TXF_TV_LIST)
       return txf_err_set(err, TXF_EPARSE, "join needs a list, got %s",
-                  txf_tval_type_name(v));
+                         txf_tval_type_name(v));
     return join(a, v, n ? args[0] : NULL, out, err);
   }
   if (!strcmp(fn, "list")) {
@@ -276,8 +276,7 @@ int txf_tpl_method_call(txf_arena *a, const char *m, txf_tval *obj,
       return 0;
     }
     if (!strcmp(m, "get")) {
-      if (want_args(err, m, n, 1, 2) ||
-          want_str(err, "get", args[0]))
+      if (want_args(err, m, n, 1, 2) || want_str(err, "get", args[0]))
         return err->code;
       txf_tval *v = txf_tval_get(obj, args[0]->s);
       *out = v ? v : n > 1 ? args[1] : txf_tval_none(a);
@@ -289,7 +288,7 @@ int txf_tpl_method_call(txf_arena *a, const char *m, txf_tval *obj,
         return err->code;
       if (obj->len >= TXF_TPL_MAX_ITER)
         return txf_err_set(err, TXF_ETOOBIG, "list longer than %d items",
-                    TXF_TPL_MAX_ITER);
+                           TXF_TPL_MAX_ITER);
       txf_tval_push(a, obj, args[0]);
       *out = txf_tval_none(a);
       return 0;
@@ -321,8 +320,7 @@ int txf_tpl_method_call(txf_arena *a, const char *m, txf_tval *obj,
       return 0;
     }
     if (!strcmp(m, "split")) {
-      if (want_args(err, m, n, 0, 1) ||
-          (n && want_str(err, m, args[0])))
+      if (want_args(err, m, n, 0, 1) || (n && want_str(err, m, args[0])))
         return err->code;
       txf_tval *l = txf_tval_list(a);
       const char *p = obj->s, *end = obj->s + obj->len;
@@ -390,4 +388,18 @@ int txf_tpl_function_call(txf_arena *a, const char *name,
   if (!strcmp(name, "range"))
     return range(a, args, out, err);
   return TXF_ENOTFOUND;
+}
+
+int txf_tpl_env_var(const txf_tpl_args *a, txf_tval **out, txf_err *err) {
+  if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
+  const char *v = getenv(a->v[0]->s);
+  if (v)
+    *out = txf_tval_str(a->arena, v);
+  else if (a->n == 2)
+    *out = a->v[1];
+  else
+    return txf_err_set(err, TXF_ECONFIG, "environment variable '%s' is not set",
+                       a->v[0]->s);
+  return 0;
 }

@@ -90,6 +90,13 @@ TXF_MUST_CHECK int txf_tpl_render(const txf_tpl *tpl, const txf_tpl_env *env,
                                   void *host, txf_arena *arena, txf_buf *out,
                                   txf_err *err);
 
+/* dbt's env_var('NAME'[, default]), for a host that offers it (reading
+ * the environment is the host's choice, not the engine's): the variable's
+ * value, else DEFAULT. TXF_ECONFIG when it is unset without a default,
+ * TXF_EPARSE for other arguments. */
+TXF_MUST_CHECK int txf_tpl_env_var(const txf_tpl_args *args, txf_tval **out,
+                                   txf_err *err);
+
 /* Value helpers for hosts. */
 txf_tval *txf_tval_str(txf_arena *a, const char *s);
 txf_tval *txf_tval_num(txf_arena *a, double x);
