@@ -65,7 +65,7 @@ int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl, txf_err *err) {
     if (n->kind == N_MACRO) {
       if (txf_tpl_env_macro(env, n->var1))
         return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
-                     "macro '%s' is defined twice", n->var1);
+                             "macro '%s' is defined twice", n->var1);
       if (env->n_macros == env->cap_macros) {
         env->cap_macros = env->cap_macros ? env->cap_macros * 2 : 16;
         env->macros = txf_xrealloc(env->macros,
@@ -77,7 +77,7 @@ int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl, txf_err *err) {
     } else if (n->kind == N_DOCS) {
       if (txf_tpl_env_doc(env, n->var1))
         return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
-                     "doc '%s' is defined twice", n->var1);
+                             "doc '%s' is defined twice", n->var1);
       /* A doc block is text; its body is printed without functions. */
       txf_buf b;
       txf_buf_init(&b, TXF_TPL_MAX_OUT);

@@ -111,15 +111,13 @@ int txf_tpl_test_known(const char *name);
  * undefined only for `default` (`d`). */
 TXF_MUST_CHECK int txf_tpl_filter_apply(txf_arena *a, const char *name,
                                         txf_tval *v, txf_tval *const *args,
-                                        size_t n, txf_tval **out,
-                                        txf_err *err);
+                                        size_t n, txf_tval **out, txf_err *err);
 /* Method NAME of OBJ (defined) with N (at most 3) arguments; `append`
  * changes OBJ. TXF_ENOTFOUND, ERR untouched, when OBJ has no such
  * method. */
 TXF_MUST_CHECK int txf_tpl_method_call(txf_arena *a, const char *name,
                                        txf_tval *obj, txf_tval *const *args,
-                                       size_t n, txf_tval **out,
-                                       txf_err *err);
+                                       size_t n, txf_tval **out, txf_err *err);
 /* The global function NAME (range) with ARGS. TXF_ENOTFOUND, ERR
  * untouched, when there is none of that name. */
 TXF_MUST_CHECK int txf_tpl_function_call(txf_arena *a, const char *name,

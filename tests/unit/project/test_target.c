@@ -3,8 +3,8 @@
 
 /* txf_target_resolve on P's files: txnflow.yml YML, profiles.yml PROF
  * (NULL: none). */
-static int resolve(const char *yml, const char *prof,
-                   const txf_target_opts *o, txf_target *t, txf_err *err) {
+static int resolve(const char *yml, const char *prof, const txf_target_opts *o,
+                   txf_target *t, txf_err *err) {
   txf_project *p = projt_load(yml, prof);
   txf_err_clear(err);
   int rc = txf_target_resolve(t, p, o, err);
