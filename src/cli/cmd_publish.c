@@ -318,7 +318,7 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   char *data = NULL;
   txf_store *store = NULL;
   txf_tz *tz = NULL;
-  txf_pg_target tgt;
+  txf_target tgt;
   memset(&tgt, 0, sizeof tgt);
   txf_publish_report rep;
   memset(&rep, 0, sizeof rep);
@@ -386,7 +386,7 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   }
   txf_buf_release(&sql);
   txf_wh_report_release(&wrep);
-  txf_pg_target_release(&tgt);
+  txf_target_release(&tgt);
   txf_tz_free(tz);
   txf_publish_report_release(&rep);
   txf_store_close(store);

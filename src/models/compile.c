@@ -9,25 +9,6 @@
 #include "duck/duck.h"
 #include "models/internal.h"
 
-const char *models_schema(const txf_models *m, size_t i) {
-  const mnode *n = &m->nodes[i];
-  return n->schema ? n->schema : m->default_schema;
-}
-
-const char *models_identifier(const txf_models *m, size_t i) {
-  const mnode *n = &m->nodes[i];
-  return n->alias ? n->alias : n->name;
-}
-
-char *models_relation(const txf_models *m, size_t i) {
-  char *s = txf_duck_quote_ident(models_schema(m, i));
-  char *t = txf_duck_quote_ident(models_identifier(m, i));
-  char *r = txf_xasprintf("%s.%s", s, t);
-  free(s);
-  free(t);
-  return r;
-}
-
 /* 1 when DIR holds a .parquet file at any depth. */
 static int has_parquet(const char *dir, int depth) {
   if (depth > 16)
@@ -81,13 +62,13 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
     free(b);
     return r;
   }
-  if (!strcmp(src, "silver") && m->silver_table) {
+  if (!strcmp(src, "silver") && m->target.silver_table) {
     /* Built in, on a postgres/redshift target: the table `txnflow
      * publish` loads (one per silver table: silver_transactions). */
     char *ident = !strcmp(tbl, "transactions")
-                      ? txf_xstrdup(m->silver_table)
+                      ? txf_xstrdup(m->target.silver_table)
                       : txf_xasprintf("silver_%s", tbl);
-    char *a = txf_duck_quote_ident(m->silver_schema);
+    char *a = txf_duck_quote_ident(m->target.silver_schema);
     char *b = txf_duck_quote_ident(ident);
     char *r = txf_xasprintf("%s.%s", a, b);
     free(a);
@@ -134,17 +115,18 @@ static int check_warehouse_silver(txf_models *m, const char *tbl,
     if (!strcmp(m->sources[i].source, "silver") &&
         !strcmp(m->sources[i].table, tbl))
       return 0; /* declared: the user's mapping */
-  char *ident = !strcmp(tbl, "transactions") ? txf_xstrdup(m->silver_table)
-                                             : txf_xasprintf("silver_%s", tbl);
+  char *ident = !strcmp(tbl, "transactions")
+                    ? txf_xstrdup(m->target.silver_table)
+                    : txf_xasprintf("silver_%s", tbl);
   txf_rel_kind k = TXF_REL_NONE;
-  rc = a->ops->relation_kind(a, m->silver_schema, ident, &k, err);
+  rc = a->ops->relation_kind(a, m->target.silver_schema, ident, &k, err);
   free(ident);
   if (!rc && k == TXF_REL_NONE)
     rc = txf_err_set(err, TXF_ENOTFOUND,
                      "source('silver', '%s'): %s does not exist on target "
                      "'%s'; load it with `txnflow publish --date D --only "
                      "warehouse` (publish.warehouse in txnflow.yml)",
-                     tbl, rel, m->target_name);
+                     tbl, rel, m->target.name);
   return rc;
 }
 
@@ -155,9 +137,9 @@ typedef struct {
   int incremental;
   size_t over_node;
   const char *over_rel;
-  strlist ctes;      /* ephemeral node indices, in order of first use */
+  txf_strlist ctes; /* ephemeral node indices, in order of first use */
   txf_tval *this_val;
-} host;
+} compile_host;
 
 static const char *kw_str(const txf_tpl_args *a, const char *name) {
   for (size_t i = 0; i < a->n_kw; i++)
@@ -166,26 +148,27 @@ static const char *kw_str(const txf_tpl_args *a, const char *name) {
   return NULL;
 }
 
-static void kw_list(const txf_tpl_args *a, const char *name, strlist *out,
+static void kw_list(const txf_tpl_args *a, const char *name, txf_strlist *out,
                     int replace) {
   for (size_t i = 0; i < a->n_kw; i++) {
     if (strcmp(a->kw_names[i], name))
       continue;
     if (replace)
-      strlist_free(out);
+      txf_strlist_release(out);
     const txf_tval *v = a->kw[i];
     if (v->type == TXF_TV_STR) {
-      if (!strlist_has(out, v->s))
-        strlist_push(out, v->s);
+      if (!txf_strlist_has(out, v->s))
+        txf_strlist_push(out, v->s);
     } else if (v->type == TXF_TV_LIST) {
       for (size_t k = 0; k < v->len; k++)
-        if (v->items[k]->type == TXF_TV_STR && !strlist_has(out, v->items[k]->s))
-          strlist_push(out, v->items[k]->s);
+        if (v->items[k]->type == TXF_TV_STR &&
+            !txf_strlist_has(out, v->items[k]->s))
+          txf_strlist_push(out, v->items[k]->s);
     }
   }
 }
 
-static int do_config(host *h, const txf_tpl_args *a, txf_err *err) {
+static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   mnode *n = &h->m->nodes[h->node];
   if (a->n)
     return txf_err_set(err, TXF_EPARSE,
@@ -235,7 +218,7 @@ static int do_config(host *h, const txf_tpl_args *a, txf_err *err) {
   return 0;
 }
 
-static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
+static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[a->n - 1]->type != TXF_TV_STR ||
       a->v[0]->type != TXF_TV_STR)
@@ -244,16 +227,16 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
   txf_models *m = h->m;
   if (h->parse) {
     mnode *n = &m->nodes[h->node];
-    if (!strlist_has(&n->refs, name))
-      strlist_push(&n->refs, name);
+    if (!txf_strlist_has(&n->refs, name))
+      txf_strlist_push(&n->refs, name);
     *out = txf_tval_str(a->arena, "__ref__");
     return 0;
   }
-  ssize_t i = models_find(m, name, MN_MODEL);
+  ssize_t i = txf_models_find(m, name, MN_MODEL);
   if (i < 0)
-    i = models_find(m, name, MN_SEED);
+    i = txf_models_find(m, name, MN_SEED);
   if (i < 0) {
-    const char *c = models_closest(m, name);
+    const char *c = txf_models_closest(m, name);
     return txf_err_set(err, TXF_ENOTFOUND, "ref('%s'): no such model%s%s%s",
                        name, c ? " (did you mean '" : "", c ? c : "",
                        c ? "'?)" : "");
@@ -266,20 +249,20 @@ static int do_ref(host *h, const txf_tpl_args *a, txf_tval **out,
   if (t->kind == MN_MODEL && !strcmp(t->materialized, "ephemeral")) {
     char idx[32];
     snprintf(idx, sizeof idx, "%zd", i);
-    if (!strlist_has(&h->ctes, idx))
-      strlist_push(&h->ctes, idx);
+    if (!txf_strlist_has(&h->ctes, idx))
+      txf_strlist_push(&h->ctes, idx);
     char *cte = txf_xasprintf("__dbt__cte__%s", t->name);
     *out = txf_tval_str(a->arena, cte);
     free(cte);
     return 0;
   }
-  char *rel = models_relation(m, (size_t)i);
+  char *rel = txf_models_relation(m, (size_t)i);
   *out = txf_tval_str(a->arena, rel);
   free(rel);
   return 0;
 }
 
-static int do_var(host *h, const txf_tpl_args *a, txf_tval **out,
+static int do_var(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
     return txf_err_set(err, TXF_EPARSE, "var('name'[, default])");
@@ -300,7 +283,7 @@ static int do_var(host *h, const txf_tpl_args *a, txf_tval **out,
 
 static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                    txf_tval **out, txf_err *err) {
-  host *h = hp;
+  compile_host *h = hp;
   txf_models *m = h->m;
   if (h->node == SIZE_MAX &&
       (!strcmp(name, "ref") || !strcmp(name, "source") ||
@@ -317,14 +300,14 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     if (h->parse) {
       char *key = txf_xasprintf("%s.%s", a->v[0]->s, a->v[1]->s);
       mnode *n = &m->nodes[h->node];
-      if (!strlist_has(&n->sources, key))
-        strlist_push(&n->sources, key);
+      if (!txf_strlist_has(&n->sources, key))
+        txf_strlist_push(&n->sources, key);
       free(key);
     }
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
       return err->code;
-    if (!h->parse && m->silver_table && !strcmp(a->v[0]->s, "silver")) {
+    if (!h->parse && m->target.silver_table && !strcmp(a->v[0]->s, "silver")) {
       int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
       if (rc) {
         free(rel);
@@ -349,19 +332,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     *out = txf_tval_bool(a->arena, h->incremental);
     return 0;
   }
-  if (!strcmp(name, "env_var")) {
-    if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
-      return txf_err_set(err, TXF_EPARSE, "env_var('NAME'[, default])");
-    const char *v = getenv(a->v[0]->s);
-    if (v)
-      *out = txf_tval_str(a->arena, v);
-    else if (a->n == 2)
-      *out = a->v[1];
-    else
-      return txf_err_set(err, TXF_ECONFIG,
-                         "environment variable '%s' is not set", a->v[0]->s);
-    return 0;
-  }
+  if (!strcmp(name, "env_var"))
+    return txf_tpl_env_var(a, out, err);
   if (!strcmp(name, "doc")) {
     if (a->n != 1 || a->v[0]->type != TXF_TV_STR)
       return txf_err_set(err, TXF_EPARSE, "doc('name') takes a string");
@@ -376,26 +348,24 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
   return TXF_ENOTFOUND;
 }
 
-static txf_tval *make_globals(host *h, txf_arena *a) {
+static txf_tval *make_globals(compile_host *h, txf_arena *a) {
   txf_models *m = h->m;
   txf_tval *g = txf_tval_dict(a);
   if (h->node != SIZE_MAX && m->nodes[h->node].kind != MN_TEST) {
     char *rel = h->over_node == h->node && h->over_rel
                     ? txf_xstrdup(h->over_rel)
-                    : models_relation(m, h->node);
+                    : txf_models_relation(m, h->node);
     txf_tval_set(a, g, "this", txf_tval_str(a, rel));
     free(rel);
   }
   txf_tval *t = txf_tval_dict(a);
-  txf_tval_set(a, t, "name", txf_tval_str(a, m->target_name ? m->target_name
-                                                            : "dev"));
-  txf_tval_set(a, t, "type", txf_tval_str(a, m->target_type ? m->target_type
-                                                            : "duckdb"));
-  txf_tval_set(a, t, "schema", txf_tval_str(a, m->default_schema
-                                                   ? m->default_schema
-                                                   : "main"));
-  txf_tval_set(a, t, "threads",
-               txf_tval_num(a, models_threads(m)));
+  txf_tval_set(a, t, "name",
+               txf_tval_str(a, m->target.name ? m->target.name : "dev"));
+  txf_tval_set(a, t, "type",
+               txf_tval_str(a, m->target.type ? m->target.type : "duckdb"));
+  txf_tval_set(a, t, "schema",
+               txf_tval_str(a, m->target.schema ? m->target.schema : "main"));
+  txf_tval_set(a, t, "threads", txf_tval_num(a, txf_models_threads(m)));
   txf_tval_set(a, g, "target", t);
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
@@ -454,7 +424,7 @@ static void trim_sql(char *s) {
     s[--n] = 0;
 }
 
-static int render_node(txf_models *m, host *h, size_t i, txf_buf *out,
+static int render_node(txf_models *m, compile_host *h, size_t i, txf_buf *out,
                        txf_err *err) {
   mnode *n = &m->nodes[i];
   txf_arena a;
@@ -468,15 +438,15 @@ static int render_node(txf_models *m, host *h, size_t i, txf_buf *out,
 /* Append ephemeral node E (after the ephemerals it uses) to CTES as
  * "__dbt__cte__e as (...)". ORDER holds the indices already there. */
 static int collect_eph(txf_models *m, size_t e, size_t over_node,
-                       const char *over_rel, strlist *order, txf_buf *ctes,
+                       const char *over_rel, txf_strlist *order, txf_buf *ctes,
                        int depth, txf_err *err) {
   char idx[32];
   snprintf(idx, sizeof idx, "%zu", e);
-  if (strlist_has(order, idx))
+  if (txf_strlist_has(order, idx))
     return 0;
   if (depth > 32)
     return txf_err_set(err, TXF_EPARSE, "ephemeral models nested too deeply");
-  host eh;
+  compile_host eh;
   memset(&eh, 0, sizeof eh);
   eh.m = m;
   eh.node = e;
@@ -488,8 +458,8 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
   for (size_t k = 0; !rc && k < eh.ctes.n; k++)
     rc = collect_eph(m, (size_t)atol(eh.ctes.v[k]), over_node, over_rel,
                      order, ctes, depth + 1, err);
-  if (!rc && !strlist_has(order, idx)) {
-    strlist_push(order, idx);
+  if (!rc && !txf_strlist_has(order, idx)) {
+    txf_strlist_push(order, idx);
     char *s = txf_buf_take(&body, NULL);
     trim_sql(s);
     if (txf_buf_printf(ctes, "%s__dbt__cte__%s as (\n%s\n)",
@@ -498,15 +468,15 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
     free(s);
   }
   txf_buf_release(&body);
-  strlist_free(&eh.ctes);
+  txf_strlist_release(&eh.ctes);
   return rc;
 }
 
-int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
-                        size_t over_node, const char *over_rel, char **out,
-                        txf_err *err) {
+int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
+                            size_t over_node, const char *over_rel, char **out,
+                            txf_err *err) {
   *out = NULL;
-  host h;
+  compile_host h;
   memset(&h, 0, sizeof h);
   h.m = m;
   h.node = i;
@@ -518,7 +488,7 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
   int rc = render_node(m, &h, i, &b, err);
   if (rc || parse || !h.ctes.n) {
-    strlist_free(&h.ctes);
+    txf_strlist_release(&h.ctes);
     if (rc) {
       txf_buf_release(&b);
       return rc;
@@ -528,13 +498,13 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
     return 0;
   }
   /* Ephemeral refs become CTEs, each after those it uses. */
-  strlist done = {0};
+  txf_strlist done = {0};
   txf_buf ctes;
   txf_buf_init(&ctes, TXF_TPL_MAX_OUT);
   for (size_t k = 0; !rc && k < h.ctes.n; k++)
     rc = collect_eph(m, (size_t)atol(h.ctes.v[k]), over_node, over_rel, &done,
                      &ctes, 0, err);
-  strlist_free(&done);
+  txf_strlist_release(&done);
   if (!rc) {
     char *sql = txf_buf_take(&b, NULL);
     trim_sql(sql);
@@ -543,12 +513,12 @@ int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   }
   txf_buf_release(&b);
   txf_buf_release(&ctes);
-  strlist_free(&h.ctes);
+  txf_strlist_release(&h.ctes);
   return rc;
 }
 
-char *models_render_description(txf_models *m, const char *text,
-                                txf_err *err) {
+char *txf_models_render_description(txf_models *m, const char *text,
+                                    txf_err *err) {
   if (!text)
     return NULL;
   if (!strstr(text, "{{") && !strstr(text, "{%"))
@@ -558,7 +528,7 @@ char *models_render_description(txf_models *m, const char *text,
   txf_tpl *t;
   txf_buf b;
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
-  host h;
+  compile_host h;
   memset(&h, 0, sizeof h);
   h.m = m;
   h.node = SIZE_MAX;
@@ -568,7 +538,7 @@ char *models_render_description(txf_models *m, const char *text,
   if (!rc)
     rc = txf_tpl_render(t, m->env, NULL, host_fn, &h, &a, &b, err);
   txf_arena_release(&a);
-  strlist_free(&h.ctes);
+  txf_strlist_release(&h.ctes);
   if (rc) {
     txf_buf_release(&b);
     return txf_xstrdup(text);

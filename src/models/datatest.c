@@ -1,5 +1,7 @@
 /* Data tests: the four generic tests and singular tests, run as queries
- * that return failing rows. */
+ * that return failing rows; and, in a run, counting them and deciding when
+ * a node's tests run (as its audit, or deferred until their other parents
+ * are built). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +30,14 @@ static int render_to(txf_models *m, size_t t, const char *rel_over,
       p1--;
     if (p1 > e) {
       char *name = txf_xstrndup(p1 + 1, (size_t)(p - p1 - 1));
-      ssize_t i = models_find(m, name, MN_MODEL);
+      ssize_t i = txf_models_find(m, name, MN_MODEL);
       if (i < 0)
-        i = models_find(m, name, MN_SEED);
+        i = txf_models_find(m, name, MN_SEED);
       free(name);
       if (i >= 0) {
-        r = (size_t)i == n->owner && rel_over ? txf_xstrdup(rel_over)
-                                              : models_relation(m, (size_t)i);
+        r = (size_t)i == n->owner && rel_over
+                ? txf_xstrdup(rel_over)
+                : txf_models_relation(m, (size_t)i);
       }
     }
   }
@@ -47,14 +50,15 @@ static int render_to(txf_models *m, size_t t, const char *rel_over,
   return 0;
 }
 
-int models_test_sql(txf_models *m, size_t t, const char *rel_over,
-                    char **out, txf_err *err) {
+int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
+                        char **out, txf_err *err) {
   mnode *n = &m->nodes[t];
   *out = NULL;
   if (n->gtest == GT_NONE)
-    return models_compile_node(m, t, 0, 0, rel_over ? n->owner : SIZE_MAX,
-                               rel_over, out, err);
-  char *rel = rel_over ? txf_xstrdup(rel_over) : models_relation(m, n->owner);
+    return txf_models_compile_node(m, t, 0, 0, rel_over ? n->owner : SIZE_MAX,
+                                   rel_over, out, err);
+  char *rel =
+      rel_over ? txf_xstrdup(rel_over) : txf_models_relation(m, n->owner);
   char *col = txf_duck_quote_ident(n->column);
   int rc = 0;
   switch (n->gtest) {
@@ -106,9 +110,9 @@ int models_test_sql(txf_models *m, size_t t, const char *rel_over,
   return rc;
 }
 
-int models_run_test(txf_models *m, txf_adapter *a, size_t t,
-                    const char *rel_over, int *failed, int64_t *n_fail,
-                    txf_err *err) {
+int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
+                        const char *rel_over, int *failed, int64_t *n_fail,
+                        txf_err *err) {
   mnode *n = &m->nodes[t];
   *failed = 0;
   *n_fail = 0;
@@ -117,7 +121,7 @@ int models_run_test(txf_models *m, txf_adapter *a, size_t t,
   int rc = a ? 0 : txf_models_adapter(m, &a, err);
   char *sql = NULL;
   if (!rc)
-    rc = models_test_sql(m, t, rel_over, &sql, err);
+    rc = txf_models_test_sql(m, t, rel_over, &sql, err);
   if (!rc) {
     free(n->compiled);
     n->compiled = txf_xstrdup(sql);
@@ -138,7 +142,7 @@ int models_run_test(txf_models *m, txf_adapter *a, size_t t,
   int64_t dur = txf_mono_us() - t0;
   if (rc) {
     txf_err_wrap(err, "test %s", n->name);
-    models_record_test(m, t, "error", -1, NULL, err->msg, started, dur);
+    txf_models_record_test(m, t, "error", -1, NULL, err->msg, started, dur);
   } else {
     const char *status = !*failed ? "pass"
                          : !strcmp(n->severity, "warn") ? "warn"
@@ -146,10 +150,116 @@ int models_run_test(txf_models *m, txf_adapter *a, size_t t,
     char *msg = *failed ? txf_xasprintf("%" PRId64 " failing row%s", *n_fail,
                                         *n_fail == 1 ? "" : "s")
                         : NULL;
-    models_record_test(m, t, status, *n_fail, sample, msg, started, dur);
+    txf_models_record_test(m, t, status, *n_fail, sample, msg, started, dur);
     free(msg);
   }
   free(sample);
   free(sql);
   return rc;
+}
+
+/* ---------------------------------------------------------------- in a run */
+
+/* Run test T on EX's connection and count it; FAILED_TEST (may be NULL)
+ * gets T when it is an error-severity test that failed or could not run. */
+void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
+                           const char *rel_over, txf_models_summary *s,
+                           size_t *failed_test, int64_t *failed_rows) {
+  mnode *tn = &m->nodes[t];
+  int failed;
+  int64_t nf;
+  txf_err err;
+  txf_err_clear(&err);
+  tn->state = ST_OK;
+  if (txf_models_test_run(m, ex ? ex->a : NULL, t, rel_over, &failed, &nf,
+                          &err)) {
+    s->n_test_error++;
+    txf_models_say(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
+    if (failed_test && *failed_test == SIZE_MAX) {
+      *failed_test = t;
+      *failed_rows = -1;
+    }
+    return;
+  }
+  if (!failed) {
+    s->n_pass++;
+    txf_models_say(m, ex, "  PASS   %s", tn->name);
+  } else if (!strcmp(tn->severity, "warn")) {
+    s->n_warn++;
+    txf_models_say(m, ex, "  WARN   %s (%" PRId64 " failing row%s)", tn->name,
+                   nf, nf == 1 ? "" : "s");
+  } else {
+    s->n_fail++;
+    txf_models_say(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)", tn->name,
+                   nf, nf == 1 ? "" : "s");
+    if (failed_test && *failed_test == SIZE_MAX) {
+      *failed_test = t;
+      *failed_rows = nf;
+    }
+  }
+}
+
+/* A test that also reads a node built later in this run's order (a
+ * relationships test to a model downstream of its own) cannot audit; it
+ * runs once all its parents are built. Positions, not states, decide, so
+ * the answer does not depend on which worker was faster. */
+static int waits_for_parent(txf_models *m, size_t t) {
+  mnode *tn = &m->nodes[t];
+  size_t own = tn->owner != SIZE_MAX ? m->nodes[tn->owner].run_pos : 0;
+  for (size_t k = 0; k < tn->n_parents; k++) {
+    size_t p = tn->parents[k];
+    if (p != tn->owner && m->nodes[p].run_pos != SIZE_MAX &&
+        (own == SIZE_MAX || m->nodes[p].run_pos > own))
+      return 1;
+  }
+  return 0;
+}
+
+/* Run node I's tests of SEVERITY against REL_OVER (NULL: the published
+ * relation). *failed_test gets the first failing error-severity test. */
+void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
+                               const char *severity, const char *rel_over,
+                               txf_models_summary *s, size_t *failed_test,
+                               int64_t *failed_rows) {
+  mnode *n = &m->nodes[i];
+  for (size_t k = 0; k < n->n_tests; k++) {
+    size_t t = n->tests[k];
+    mnode *tn = &m->nodes[t];
+    if (!tn->selected || strcmp(tn->severity, severity))
+      continue;
+    if (waits_for_parent(m, t)) {
+      tn->state = ST_DEFERRED;
+      continue;
+    }
+    txf_models_test_count(m, ex, t, rel_over, s, failed_test, failed_rows);
+  }
+}
+
+/* Deferred tests whose parents have all settled (built and printed, in
+ * run order) now; FINAL: run the rest. */
+void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
+                                   txf_models_summary *s, int final) {
+  for (size_t t = 0; t < m->n_nodes; t++) {
+    mnode *tn = &m->nodes[t];
+    if (tn->kind != MN_TEST || tn->state != ST_DEFERRED)
+      continue;
+    size_t bad = SIZE_MAX;
+    int waiting = 0;
+    for (size_t k = 0; k < tn->n_parents; k++) {
+      mnode *p = &m->nodes[tn->parents[k]];
+      if (p->run_pos != SIZE_MAX && !p->settled)
+        waiting = 1;
+      else if (p->state == ST_ERROR || p->state == ST_SKIPPED)
+        bad = tn->parents[k];
+    }
+    if (bad != SIZE_MAX) {
+      tn->state = ST_SKIPPED;
+      txf_models_say(m, ex, "  SKIP   %s (%s did not build)", tn->name,
+                     m->nodes[bad].name);
+      continue;
+    }
+    if (waiting && !final)
+      continue;
+    txf_models_test_count(m, ex, t, NULL, s, NULL, NULL);
+  }
 }

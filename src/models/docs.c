@@ -15,7 +15,7 @@ static char *unique_id(const txf_models *m, size_t i) {
                        m->project->name, m->nodes[i].name);
 }
 
-static json_t *strlist_json(const strlist *l) {
+static json_t *strlist_json(const txf_strlist *l) {
   json_t *a = json_array();
   for (size_t i = 0; i < l->n; i++)
     json_array_append_new(a, json_string(l->v[i]));
@@ -46,16 +46,16 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
   json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                          : n->yml_file));
-  char *d = models_render_description(m, n->description, err);
+  char *d = txf_models_render_description(m, n->description, err);
   json_object_set_new(o, "description", json_string(d ? d : ""));
   free(d);
   json_object_set_new(o, "tags", strlist_json(&n->tags));
   json_t *cfg = json_object();
   if (n->kind != MN_TEST) {
     json_object_set_new(cfg, "materialized", str_or_null(n->materialized));
-    json_object_set_new(cfg, "schema", json_string(models_schema(m, i)));
+    json_object_set_new(cfg, "schema", json_string(txf_models_schema(m, i)));
     json_object_set_new(o, "relation_name",
-                        json_string(models_identifier(m, i)));
+                        json_string(txf_models_identifier(m, i)));
     if (n->unique_key.n)
       json_object_set_new(cfg, "unique_key", strlist_json(&n->unique_key));
     if (n->strategy)
@@ -76,7 +76,7 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   for (size_t k = 0; k < n->n_cols; k++) {
     json_t *c = json_object();
     json_object_set_new(c, "name", json_string(n->cols[k].name));
-    char *cd = models_render_description(m, n->cols[k].description, err);
+    char *cd = txf_models_render_description(m, n->cols[k].description, err);
     json_object_set_new(c, "description", json_string(cd ? cd : ""));
     free(cd);
     json_object_set_new(c, "data_type", str_or_null(n->cols[k].data_type));
@@ -113,11 +113,11 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
 }
 
 /* Every source some node uses, as "src.table". */
-static void used_sources(const txf_models *m, strlist *out) {
+static void used_sources(const txf_models *m, txf_strlist *out) {
   for (size_t i = 0; i < m->n_nodes; i++)
     for (size_t k = 0; k < m->nodes[i].sources.n; k++)
-      if (!strlist_has(out, m->nodes[i].sources.v[k]))
-        strlist_push(out, m->nodes[i].sources.v[k]);
+      if (!txf_strlist_has(out, m->nodes[i].sources.v[k]))
+        txf_strlist_push(out, m->nodes[i].sources.v[k]);
 }
 
 static void dot_quote(txf_buf *b, const char *s) {
@@ -152,7 +152,7 @@ typedef struct {
 } gnode;
 
 static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
-  strlist srcs = {0};
+  txf_strlist srcs = {0};
   used_sources(m, &srcs);
   size_t ng = srcs.n + m->n_nodes;
   gnode *g = txf_xcalloc(ng + 1, sizeof *g);
@@ -166,7 +166,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   }
   size_t *order = NULL, no = 0;
   txf_err err;
-  if (models_topo(m, 0, &order, &no, &err))
+  if (txf_models_graph_topo(m, 0, &order, &no, &err))
     no = 0;
   for (size_t oi = 0; oi < no; oi++) {
     size_t i = order[oi];
@@ -295,7 +295,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   free(map);
   free(order);
   free(edges);
-  strlist_free(&srcs);
+  txf_strlist_release(&srcs);
   return 0;
 }
 
@@ -309,15 +309,15 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     txf_err e2;
     if (n->kind == MN_MODEL) {
       txf_rel_kind k = TXF_REL_NONE;
-      if (a->ops->relation_kind(a, models_schema(m, i),
-                                models_identifier(m, i), &k, &e2))
+      if (a->ops->relation_kind(a, txf_models_schema(m, i),
+                                txf_models_identifier(m, i), &k, &e2))
         k = TXF_REL_NONE;
       int incr = !strcmp(n->materialized, "incremental") &&
                  k == TXF_REL_TABLE && !m->opts->full_refresh;
-      if (models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, &e2))
+      if (txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, &e2))
         sql = NULL;
     } else if (n->kind == MN_TEST) {
-      if (models_test_sql(m, i, NULL, &sql, &e2))
+      if (txf_models_test_sql(m, i, NULL, &sql, &e2))
         sql = NULL;
     }
     if (sql) {
@@ -332,8 +332,8 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   json_object_set_new(meta, "generator", json_string("txnflow models docs"));
   json_object_set_new(meta, "manifest_version", json_integer(1));
   json_object_set_new(meta, "project_name", json_string(m->project->name));
-  json_object_set_new(meta, "target", json_string(m->target_name));
-  json_object_set_new(meta, "adapter_type", json_string(m->target_type));
+  json_object_set_new(meta, "target", json_string(m->target.name));
+  json_object_set_new(meta, "adapter_type", json_string(m->target.type));
   json_object_set_new(root, "metadata", meta);
   json_t *nodes = json_object();
   json_t *parent_map = json_object();
@@ -367,7 +367,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     free(id);
   }
   json_t *sources = json_object();
-  strlist used = {0};
+  txf_strlist used = {0};
   used_sources(m, &used);
   for (size_t i = 0; i < used.n; i++) {
     json_t *s = json_object();
@@ -389,7 +389,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
       json_object_set_new(child_map, sid, json_array());
     json_t *ch = json_object_get(child_map, sid);
     for (size_t n = 0; n < m->n_nodes; n++)
-      if (strlist_has(&m->nodes[n].sources, used.v[i])) {
+      if (txf_strlist_has(&m->nodes[n].sources, used.v[i])) {
         char *id = unique_id(m, n);
         json_array_append_new(ch, json_string(id));
         free(id);
@@ -397,7 +397,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
     free(sid);
     free(sname);
   }
-  strlist_free(&used);
+  txf_strlist_release(&used);
   json_object_set_new(root, "nodes", nodes);
   json_object_set_new(root, "sources", sources);
   json_object_set_new(root, "parent_map", parent_map);

@@ -36,13 +36,13 @@ static char *ref_name(const char *expr) {
 }
 
 static ssize_t find_parent(const txf_models *m, const char *name) {
-  ssize_t i = models_find(m, name, MN_MODEL);
-  return i >= 0 ? i : models_find(m, name, MN_SEED);
+  ssize_t i = txf_models_find(m, name, MN_MODEL);
+  return i >= 0 ? i : txf_models_find(m, name, MN_SEED);
 }
 
 static int missing_ref(const txf_models *m, const mnode *n, const char *name,
                        txf_err *err) {
-  const char *c = models_closest(m, name);
+  const char *c = txf_models_closest(m, name);
   return txf_err_set(err, TXF_ENOTFOUND,
                      "%s: ref('%s'): no model or seed named '%s'%s%s%s",
                      n->rel_path ? n->rel_path : n->yml_file, name, name,
@@ -80,7 +80,7 @@ static int dfs(txf_models *m, size_t i, int *color, size_t *stack,
   return 0;
 }
 
-int models_resolve_graph(txf_models *m, txf_err *err) {
+int txf_models_graph_resolve(txf_models *m, txf_err *err) {
   for (size_t i = 0; i < m->n_nodes; i++) {
     mnode *n = &m->nodes[i];
     for (size_t k = 0; k < n->refs.n; k++) {
@@ -100,7 +100,7 @@ int models_resolve_graph(txf_models *m, txf_err *err) {
         if (r) {
           ssize_t p = find_parent(m, r);
           if (p < 0) {
-            const char *c = models_closest(m, r);
+            const char *c = txf_models_closest(m, r);
             int rc = txf_err_set(
                 err, TXF_ENOTFOUND,
                 "%s:%d:%d: relationships: ref('%s'): no such model%s%s%s",
@@ -127,7 +127,7 @@ int models_resolve_graph(txf_models *m, txf_err *err) {
     return rc;
   /* Owners of singular tests: the parent built last. */
   size_t *order = NULL, n_order = 0;
-  rc = models_topo(m, 0, &order, &n_order, err);
+  rc = txf_models_graph_topo(m, 0, &order, &n_order, err);
   if (rc)
     return rc;
   size_t *pos = txf_xcalloc(m->n_nodes + 1, sizeof *pos);
@@ -215,8 +215,8 @@ static int topo(txf_models *m, int soft, size_t **order, size_t *n_out) {
   return 0;
 }
 
-int models_topo(txf_models *m, int soft, size_t **order, size_t *n,
-                txf_err *err) {
+int txf_models_graph_topo(txf_models *m, int soft, size_t **order, size_t *n,
+                          txf_err *err) {
   if (soft && topo(m, 1, order, n) == 0)
     return 0;
   if (topo(m, 0, order, n))
@@ -264,7 +264,8 @@ static int path_matches(const txf_models *m, const mnode *n,
       (n->rel_path[wl] == '/' || n->rel_path[wl] == 0))
     return 1;
   /* also relative to the model path: path:staging */
-  const strlist *paths = n->kind == MN_SEED ? &m->seed_paths : &m->model_paths;
+  const txf_strlist *paths =
+      n->kind == MN_SEED ? &m->seed_paths : &m->model_paths;
   for (size_t k = 0; k < paths->n; k++) {
     size_t pl = strlen(paths->v[k]);
     const char *r = n->rel_path;
@@ -289,7 +290,7 @@ static int select_term(txf_models *m, const char *term, char *set,
     mnode *n = &m->nodes[i];
     int hit;
     if (!strncmp(core, "tag:", 4))
-      hit = strlist_has(&n->tags, core + 4);
+      hit = txf_strlist_has(&n->tags, core + 4);
     else if (!strncmp(core, "path:", 5))
       hit = path_matches(m, n, core + 5);
     else if (!strncmp(core, "config.materialized:", 20))
@@ -307,7 +308,7 @@ static int select_term(txf_models *m, const char *term, char *set,
   }
   int rc = 0;
   if (!any && !strchr(core, ':') && !strchr(core, '*')) {
-    const char *c = models_closest(m, core);
+    const char *c = txf_models_closest(m, core);
     rc = txf_err_set(err, TXF_ENOTFOUND, "--select: no node named '%s'%s%s%s",
                      core, c ? " (did you mean '" : "", c ? c : "",
                      c ? "'?)" : "");

@@ -1,9 +1,26 @@
-/* models: private structures shared by the files of src/models. */
+/* models: private structures shared by the files of src/models, and what
+ * each file offers the others. A file calls only files below it here:
+ *
+ *   run.c        the commands seed, run, test, build, compile
+ *   pool.c       the worker pool of a run
+ *   build.c      building one node: materializations, write-audit-publish
+ *   docs.c       the commands docs and ls
+ *   datatest.c   data tests: their SQL, running and counting them, audits
+ *   load.c       txf_models_load/free: puts the parts below together
+ *   compile.c    rendering a node's template (ref, source, config, ...)
+ *   files.c      the project's files: nodes, macros, docs, schema.yml
+ *   config.c     folder configs (txnflow.yml) and schema.yml entries
+ *   graph.c      refs to edges, cycles, topological order, selection
+ *   target.c     the target (project/target.c), its adapter, threads
+ *   results.c    a run's printed lines, recorded rows and summary
+ *   vars.c       vars (`vars:`, --vars) as template values
+ *   node.c       adding, finding and naming nodes
+ *   adapter_pg.c, adapter.c   the warehouses (libpq; DuckDB) */
 #ifndef TXF_MODELS_INTERNAL_H
 #define TXF_MODELS_INTERNAL_H
 
 #include "models/models.h"
-#include "models/template.h"
+#include "template/template.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
 typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;
@@ -14,10 +31,8 @@ typedef struct mcolumn {
   char *data_type;
 } mcolumn;
 
-typedef struct strlist {
-  char **v;
-  size_t n;
-} strlist;
+/* A node's state in a run. */
+enum { ST_PENDING = 0, ST_OK, ST_ERROR, ST_SKIPPED, ST_DEFERRED };
 
 typedef struct mnode {
   mnode_kind kind;
@@ -28,23 +43,23 @@ typedef struct mnode {
   txf_tpl *tpl;    /* parsed (in models->arena) */
   /* config */
   char *materialized; /* view|table|incremental|ephemeral (models) */
-  strlist unique_key;
+  txf_strlist unique_key;
   char *strategy;     /* merge|delete+insert|append */
   char *schema;
   char *alias;        /* relation name; default name */
-  strlist tags;
+  txf_strlist tags;
   int enabled;
   char *severity;     /* tests: "error" | "warn" */
   char *description;
   mcolumn *cols;
   size_t n_cols;
-  strlist ct_names;   /* seeds: column_types names ... */
-  strlist ct_types;   /* ... and their SQL types */
+  txf_strlist ct_names; /* seeds: column_types names ... */
+  txf_strlist ct_types; /* ... and their SQL types */
   /* tests */
   gtest_kind gtest;
   size_t owner;       /* node the test belongs to (its model) */
   char *column;
-  strlist values;     /* accepted_values */
+  txf_strlist values; /* accepted_values */
   int quote_values;
   char *rel_to;       /* relationships: "ref('x')" expression text */
   char *rel_field;
@@ -53,14 +68,14 @@ typedef struct mnode {
   /* graph */
   size_t *parents;    /* node indices (models, seeds) */
   size_t n_parents;
-  strlist refs;       /* names from parse-time ref() (resolved later) */
-  strlist ref_pos;    /* "file:line:col" of each ref, for messages */
-  strlist sources;    /* "src.table" */
+  txf_strlist refs;    /* names from parse-time ref() (resolved later) */
+  txf_strlist ref_pos; /* "file:line:col" of each ref, for messages */
+  txf_strlist sources; /* "src.table" */
   size_t *tests;      /* tests owned by this node */
   size_t n_tests;
   /* per run */
   int selected;
-  int state;          /* 0 pending, 1 ok, 2 error, 3 skipped */
+  int state;          /* ST_*, this run */
   size_t run_pos;     /* position in this run's order; SIZE_MAX: not run */
   int settled;        /* built and its lines printed, in run order */
   char *compiled;     /* last compiled SQL */
@@ -86,78 +101,186 @@ struct txf_models {
   size_t n_sources;
   txf_yaml_doc *vars_doc;     /* --vars */
   txf_tval *vars;             /* project vars overlaid by --vars */
-  /* profile */
-  char *target_name;
-  char *target_type;
-  char *db_path;        /* absolute, or NULL for memory */
-  char *default_schema; /* "main" (duckdb), "public" (postgres) */
-  /* postgres/redshift targets: libpq keywords and values, NULL-terminated
-   * (the password is wiped when M is freed) */
-  char **pg_keys, **pg_vals;
-  /* the built-in source('silver', 'transactions') on such a target: the
-   * table `txnflow publish` loads (publish.warehouse.table) */
-  char *silver_schema, *silver_table;
+  txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
-  int threads;          /* the target's `threads:` (0: not set) */
-  strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_strlist model_paths, seed_paths, test_paths, macro_paths;
 };
 
-/* util */
-void strlist_push(strlist *l, const char *s);
-void strlist_free(strlist *l);
-int strlist_has(const strlist *l, const char *s);
+/* ---------------------------------------------------------------- node.c */
 
-/* load.c */
-int models_load_profile(txf_models *m, txf_err *err);
-int models_load_vars(txf_models *m, txf_err *err);
-txf_tval *models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
-ssize_t models_find(const txf_models *m, const char *name, int kind);
-const char *models_closest(const txf_models *m, const char *name);
+/* Append a node of KIND named NAME (copied) with the defaults of its kind;
+ * borrowed until the next node is added. */
+mnode *txf_models_node_add(txf_models *m, mnode_kind kind, const char *name);
+/* Index of the node NAME of KIND (-1: any kind), or -1. */
+ssize_t txf_models_find(const txf_models *m, const char *name, int kind);
+/* The model or seed name closest to NAME (for "did you mean"), or NULL.
+ * Borrowed from M. */
+const char *txf_models_closest(const txf_models *m, const char *name);
+/* A file's node name: REL's last component without its extension;
+ * caller frees. */
+char *txf_models_stem(const char *rel);
+/* Node I's schema (its config, else the target's) and relation name (its
+ * alias, else its name); borrowed from M. */
+const char *txf_models_schema(const txf_models *m, size_t i);
+const char *txf_models_identifier(const txf_models *m, size_t i);
+/* Quoted relation of node I ("main"."name"); caller frees. */
+char *txf_models_relation(const txf_models *m, size_t i);
 
-/* compile.c */
+/* ---------------------------------------------------------------- vars.c */
+
+/* M's vars: the project's `vars:` (and those scoped by its name) overlaid
+ * by --vars (TXF_EUSAGE when that is not a map). */
+TXF_MUST_CHECK int txf_models_vars_load(txf_models *m, txf_err *err);
+/* YAML node N as a template value (plain numbers become numbers, true/false
+ * booleans), allocated in A. */
+txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
+
+/* ---------------------------------------------------------------- results.c */
+
+/* Where one node's work runs: its connection, and where its lines go. */
+typedef struct exec_ctx {
+  txf_adapter *a;   /* a worker's connection */
+  txf_adapter *cat; /* the connection under A that keeps the run's lock:
+                       catalog changes (schema, drops, the swap) */
+  txf_buf *out;     /* the node's lines, printed in run order later; NULL:
+                       print now */
+  int64_t mono0;    /* txf_mono_us() when the run started */
+} exec_ctx;
+
+/* Print one line of the run (to opts->out, or into EX's buffer; EX may be
+ * NULL). */
+void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...)
+    TXF_PRINTF(3, 4);
+/* Record a build of node I / a result of test T in the metadata store
+ * (when M has one). A failure is a warning: results are a record, not the
+ * run. */
+void txf_models_record_build(txf_models *m, size_t i, const char *state,
+                             int64_t n_rows, int64_t started_us,
+                             int64_t duration_us, const char *error);
+void txf_models_record_test(txf_models *m, size_t t, const char *status,
+                            int64_t failures, const char *sample_json,
+                            const char *message, int64_t started_us,
+                            int64_t duration_us);
+/* The verdict of a run with summary S: 0, or TXF_ETEST naming how many
+ * nodes or tests failed. */
+TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
+                                             txf_err *err);
+
+/* ---------------------------------------------------------------- target.c */
+
+/* Resolve M's target from its profile (project/target.c). */
+TXF_MUST_CHECK int txf_models_target_load(txf_models *m, txf_err *err);
+/* Models built at once: --threads, else the target's threads:, else 1. */
+int txf_models_threads(const txf_models *m);
+
+/* ---------------------------------------------------------------- files.c */
+
+/* Read model-paths, seed-paths, test-paths and macro-paths (dbt's names and
+ * old names) from the project file. */
+TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);
+/* Add a node of KIND for every file ending in SFX under DIRS (sorted), its
+ * template parsed (not for seeds). A name used twice is TXF_ECONFIG. */
+TXF_MUST_CHECK int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
+                                        mnode_kind kind, const char *sfx,
+                                        txf_err *err);
+/* Parse every file ending in SFX under DIRS into M's template env (macros,
+ * doc blocks). */
+TXF_MUST_CHECK int txf_models_env_files_add(txf_models *m,
+                                            const txf_strlist *dirs,
+                                            const char *sfx, txf_err *err);
+/* Apply every schema.yml (.yml, .yaml) under the model and seed paths. */
+TXF_MUST_CHECK int txf_models_schema_files_load(txf_models *m, txf_err *err);
+
+/* ---------------------------------------------------------------- config.c */
+
+/* Apply txnflow.yml's folder configs (`models:`, `seeds:`) to every model
+ * and seed. */
+TXF_MUST_CHECK int txf_models_folder_configs_apply(txf_models *m, txf_err *err);
+/* Apply one schema.yml DOC: its sources, and its models' and seeds'
+ * descriptions, columns, configs and generic tests (added as nodes). */
+TXF_MUST_CHECK int txf_models_schema_doc_apply(txf_models *m,
+                                               const txf_yaml_doc *doc,
+                                               txf_err *err);
+
+/* ---------------------------------------------------------------- compile.c */
+
 /* Compile node I (a model or singular/generic test) into a malloc'd SQL
  * string. PARSE: the parse-time pass (records refs and config). OVER_NODE /
  * OVER_REL: point refs to node OVER_NODE at relation OVER_REL instead (WAP
  * audits); OVER_NODE = SIZE_MAX for none. INCREMENTAL: is_incremental(). */
-int models_compile_node(txf_models *m, size_t i, int parse, int incremental,
-                        size_t over_node, const char *over_rel, char **out,
-                        txf_err *err);
-/* Quoted relation of node I ("main"."name"); caller frees. */
-char *models_relation(const txf_models *m, size_t i);
-const char *models_schema(const txf_models *m, size_t i);
-const char *models_identifier(const txf_models *m, size_t i);
-/* Description with doc() rendered; caller frees. */
-char *models_render_description(txf_models *m, const char *text,
-                                txf_err *err);
+TXF_MUST_CHECK int txf_models_compile_node(txf_models *m, size_t i, int parse,
+                                           int incremental, size_t over_node,
+                                           const char *over_rel, char **out,
+                                           txf_err *err);
+/* Description with doc() rendered (TEXT itself when that fails); NULL for
+ * NULL; caller frees. */
+char *txf_models_render_description(txf_models *m, const char *text,
+                                    txf_err *err);
 
-/* graph.c */
-int models_resolve_graph(txf_models *m, txf_err *err);
-/* Topological order of all nodes that are not tests (soft: also order by
- * tests' extra parents when possible). *order malloc'd. */
-int models_topo(txf_models *m, int soft, size_t **order, size_t *n,
-                txf_err *err);
+/* ---------------------------------------------------------------- datatest.c
+ */
 
-/* datatest.c */
+/* The SQL of test T, selecting its failing rows; REL_OVER for the owner's
+ * relation (WAP) or NULL. Caller frees *OUT. */
+TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
+                                       const char *rel_over, char **out,
+                                       txf_err *err);
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
  * owner's relation (WAP) or NULL. *failed is set to 1 when it found
  * failing rows. Records the result. */
-int models_run_test(txf_models *m, txf_adapter *a, size_t t,
-                    const char *rel_over, int *failed, int64_t *n_fail,
-                    txf_err *err);
-int models_test_sql(txf_models *m, size_t t, const char *rel_over,
-                    char **out, txf_err *err);
+TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
+                                       const char *rel_over, int *failed,
+                                       int64_t *n_fail, txf_err *err);
+/* Run test T on EX's connection (EX NULL: M's adapter, lines printed now)
+ * and count it in S; FAILED_TEST (may be NULL) gets T when it is an
+ * error-severity test that failed or could not run (*FAILED_ROWS: its
+ * failing rows, -1 when it could not run). */
+void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
+                           const char *rel_over, txf_models_summary *s,
+                           size_t *failed_test, int64_t *failed_rows);
+/* Run node I's selected tests of SEVERITY against REL_OVER (NULL: the
+ * published relation), deferring those that read a node built later in
+ * the run; *FAILED_TEST gets the first failing error-severity test. */
+void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
+                               const char *severity, const char *rel_over,
+                               txf_models_summary *s, size_t *failed_test,
+                               int64_t *failed_rows);
+/* Run the deferred tests whose parents have all settled (built and
+ * printed, in run order); FINAL: all that are left. */
+void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
+                                   txf_models_summary *s, int final);
 
-/* run.c */
-/* Models built at once: --threads, else the target's threads:, else 1. */
-int models_threads(const txf_models *m);
-void models_record_build(txf_models *m, size_t i, const char *state,
-                         int64_t n_rows, int64_t started_us,
-                         int64_t duration_us, const char *error);
-void models_record_test(txf_models *m, size_t t, const char *status,
-                        int64_t failures, const char *sample_json,
-                        const char *message, int64_t started_us,
-                        int64_t duration_us);
+/* ---------------------------------------------------------------- build.c */
 
-/* docs.c: nothing shared */
+/* How a run builds. */
+typedef struct {
+  int audit; /* build: test the new version before publishing */
+  txf_models_summary *s;
+} runopts;
+
+/* Build node I (a model or seed) on EX's connection, or skip it when a
+ * parent did not build: print its line, count it in RO->s, record it,
+ * and with RO->audit run its warn-severity tests after. */
+void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
+                           const runopts *ro);
+
+/* ---------------------------------------------------------------- pool.c */
+
+/* Build the N_RUN nodes RUN (topological order; their run_pos set) with
+ * txf_models_threads(m) workers, each node once all it waits for has
+ * finished; lines print in run order; with RO->audit, deferred tests run
+ * as their parents settle. TXF_* only when M's adapter cannot be opened. */
+TXF_MUST_CHECK int txf_models_pool_run(txf_models *m, size_t *run, size_t n_run,
+                                       const runopts *ro, txf_err *err);
+
+/* ---------------------------------------------------------------- graph.c */
+
+/* Resolve refs into parents, find cycles, give each test its owner. */
+TXF_MUST_CHECK int txf_models_graph_resolve(txf_models *m, txf_err *err);
+/* Topological order of all nodes that are not tests (soft: also order by
+ * tests' extra parents when possible). *order malloc'd. */
+TXF_MUST_CHECK int txf_models_graph_topo(txf_models *m, int soft,
+                                         size_t **order, size_t *n,
+                                         txf_err *err);
 
 #endif /* TXF_MODELS_INTERNAL_H */

@@ -148,4 +148,58 @@ const char *txf_profile_type(const txf_yaml_node *o);
 /* 1 when a profiles.yml value S is a template ("{{ env_var('X') }}"). */
 int txf_profile_is_template(const char *s);
 
+/* ---------------------------------------------------------------- targets */
+
+/* What to resolve, and for whom. */
+typedef struct txf_target_opts {
+  const char *target;       /* an output name (--target), or NULL: the
+                               profile's `target:`, else "dev" */
+  const char *profiles_dir; /* --profiles-dir: profiles.yml must be there;
+                               NULL: the project dir, then HOME/.dbt */
+  const char *home;         /* for ~/.dbt/profiles.yml; NULL: $HOME */
+  const char *data_dir;     /* absolute; the default duckdb warehouse is
+                               DATA_DIR/warehouse.duckdb */
+  const char *app_name;     /* libpq's application_name */
+  int warehouse_load;       /* for the warehouse load: the project's own
+                               profiles.yml (it must exist), a postgres or
+                               redshift output, no silver_* */
+} txf_target_opts;
+
+/* A resolved target: an output of the project's profile with every
+ * {{ env_var() }} replaced. Strings are owned by the struct. */
+typedef struct txf_target {
+  char *name;        /* the output's name */
+  char *type;        /* "duckdb", "postgres" or "redshift" */
+  int is_redshift;   /* type is "redshift" */
+  char *path;        /* duckdb: the database file, absolute; NULL: in
+                        memory */
+  char *schema;      /* the default schema: `schema:`, else "main" (duckdb)
+                        or "public" */
+  int threads;       /* duckdb: `threads:` 1..64; 0 when not set */
+  char **keys;       /* postgres, redshift: libpq keywords, NULL-terminated
+                        (`database` as dbname, application_name last) ... */
+  char **vals;       /* ... and their values; the password is wiped on
+                        release */
+  /* postgres, redshift (not for the warehouse load): the table the
+   * warehouse load fills, where the built-in silver source points
+   * (publish.warehouse.table in the schema of publish.warehouse.target's
+   * output, docs/models.md) */
+  char *silver_schema, *silver_table;
+} txf_target;
+
+/* Resolve the target of P that OPTS names. Without a profiles.yml (and not
+ * for the warehouse load) it is "dev" (or OPTS->target), a duckdb file
+ * DATA_DIR/warehouse.duckdb. The profile is checked by txf_profile_find;
+ * values are rendered with env_var() (an unset variable without a default
+ * is TXF_ECONFIG pointing at the value), the password only read as
+ * {{ env_var('NAME') }}; a duckdb output's rendered path, threads and
+ * schema are checked. TXF_ENOTFOUND: no profiles.yml in OPTS->profiles_dir
+ * (or, for the warehouse load, in P's dir). On success the caller releases
+ * *T with txf_target_release(); on failure nothing is left. */
+TXF_MUST_CHECK int txf_target_resolve(txf_target *t, const txf_project *p,
+                                      const txf_target_opts *opts,
+                                      txf_err *err);
+/* Free T's strings, wiping the password first; T is zeroed. */
+void txf_target_release(txf_target *t);
+
 #endif /* TXF_PROJECT_H */

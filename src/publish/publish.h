@@ -217,24 +217,14 @@ TXF_MUST_CHECK int txf_publish_run(txf_s3 *s3, txf_store *store,
 
 /* ---------------------------------------------------------------- warehouse */
 
-/* A postgres or redshift output of profiles.yml, resolved: every
- * "{{ env_var('NAME') }}" replaced by the variable's value. The password
- * must come from env_var (a literal password is TXF_ECONFIG). TLS keys
- * (sslmode, sslrootcert, sslcert, sslkey, sslcrl) pass through to libpq. */
-typedef struct txf_pg_target {
-  char *name;        /* the output's name */
-  int is_redshift;
-  char *schema;      /* default "public" */
-  char *keys[16];    /* libpq keywords, NULL-terminated */
-  char *vals[16];    /* their values; the password is wiped on release */
-} txf_pg_target;
-
-/* Load output TARGET (NULL: the profile's default target) of the profile
- * named in P's txnflow.yml from P's profiles.yml. */
-TXF_MUST_CHECK int txf_pg_target_load(txf_pg_target *out,
-                                      const txf_project *p,
+/* Resolve output TARGET (NULL: the profile's default target) of P's
+ * profile in P's profiles.yml for the warehouse load (txf_target_resolve):
+ * a postgres or redshift output, or TXF_ECONFIG. The password must come
+ * from env_var; TLS keys (sslmode, sslrootcert, sslcert, sslkey, sslcrl)
+ * pass through to libpq. On success the caller releases *OUT with
+ * txf_target_release(). */
+TXF_MUST_CHECK int txf_pg_target_load(txf_target *out, const txf_project *p,
                                       const char *target, txf_err *err);
-void txf_pg_target_release(txf_pg_target *t);
 
 /* One silver partition to load: event date D and its Parquet file. */
 typedef struct txf_wh_partition {
@@ -272,7 +262,7 @@ void txf_wh_report_release(txf_wh_report *r);
  * (the objects must be in S3: run the S3 publish first). With SQL_OUT,
  * nothing is executed: the SQL (for redshift) or a plan (for postgres) is
  * appended there. STORE remembers what was loaded (published_objects). */
-TXF_MUST_CHECK int txf_publish_warehouse(const txf_pg_target *t,
+TXF_MUST_CHECK int txf_publish_warehouse(const txf_target *t,
                                          txf_store *store,
                                          const txf_publish_settings *set,
                                          const char *data_dir,

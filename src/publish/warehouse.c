@@ -9,7 +9,6 @@
  * one transaction: a reader sees the old warehouse or the new one. */
 #include <glob.h>
 #include <libpq-fe.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,130 +19,11 @@
 
 /* ---------------------------------------------------------------- target */
 
-void txf_pg_target_release(txf_pg_target *t) {
-  free(t->name);
-  free(t->schema);
-  for (size_t i = 0; i < TXF_ARRAY_LEN(t->keys) && t->keys[i]; i++) {
-    if (!strcmp(t->keys[i], "password") && t->vals[i])
-      OPENSSL_cleanse(t->vals[i], strlen(t->vals[i]));
-    free(t->keys[i]);
-    free(t->vals[i]);
-  }
-  memset(t, 0, sizeof *t);
-}
-
-/* Resolve "{{ env_var('NAME') }}" / "{{ env_var('NAME', 'default') }}";
- * other text is returned as is. *from_env says whether it was a
- * template. Caller frees. */
-static int resolve(const txf_yaml_doc *doc, const txf_yaml_node *n,
-                   const char *key, char **out, int *from_env, txf_err *err) {
-  const char *s = txf_yaml_str(n);
-  *from_env = 0;
-  *out = NULL;
-  const char *p = s;
-  while (*p == ' ')
-    p++;
-  if (strncmp(p, "{{", 2) != 0) {
-    *out = txf_xstrdup(s);
-    return 0;
-  }
-  p += 2;
-  while (*p == ' ')
-    p++;
-  if (strncmp(p, "env_var(", 8) != 0)
-    return txf_yaml_error(doc, n, err,
-                          "key '%s': only {{ env_var('NAME') }} is "
-                          "supported here",
-                          key);
-  p += 8;
-  char name[128], def[256];
-  int has_def = 0;
-  if (sscanf(p, " '%127[^']' , '%255[^']' ) }}", name, def) == 2 ||
-      sscanf(p, " \"%127[^\"]\" , \"%255[^\"]\" ) }}", name, def) == 2)
-    has_def = 1;
-  else if (sscanf(p, " '%127[^']'", name) != 1 &&
-           sscanf(p, " \"%127[^\"]\"", name) != 1)
-    return txf_yaml_error(doc, n, err, "key '%s': malformed env_var()", key);
-  const char *v = getenv(name);
-  if (!v && !has_def)
-    return txf_yaml_error(doc, n, err,
-                          "key '%s': environment variable %s is not set", key,
-                          name);
-  *out = txf_xstrdup(v ? v : def);
-  *from_env = 1;
-  return 0;
-}
-
-int txf_pg_target_load(txf_pg_target *t, const txf_project *p,
-                       const char *target, txf_err *err) {
-  memset(t, 0, sizeof *t);
-  char *path = txf_path_join(p->dir, "profiles.yml");
-  txf_yaml_doc *doc = NULL;
-  int rc = txf_yaml_load_file(&doc, path, err);
-  free(path);
-  if (rc)
-    return rc;
-  /* the profile and every output in it are checked there */
-  const txf_yaml_node *o = NULL;
-  rc = txf_profile_find(doc, p, target, &o, &target, err);
-  const char *type = rc ? NULL : txf_profile_type(o);
-  if (!rc && strcmp(type, "postgres") && strcmp(type, "redshift"))
-    rc = txf_yaml_error(doc, txf_yaml_get(o, "type") ? txf_yaml_get(o, "type")
-                                                      : o,
-                        err,
-                        "output '%s': type must be postgres or redshift for "
-                        "a warehouse load (got '%s')",
-                        target, type);
-  size_t k = 0;
-  for (size_t i = 0; !rc && i < txf_yaml_len(o); i++) {
-    const char *key = txf_yaml_str(txf_yaml_key_at(o, i));
-    const txf_yaml_node *v = txf_yaml_at(o, i);
-    if (!strcmp(key, "type") || !strcmp(key, "threads") ||
-        !strcmp(key, "search_path") || !strcmp(key, "role") ||
-        !strcmp(key, "retries"))
-      continue;
-    /* txf_profile_find checked the values' types */
-    char kp[400];
-    snprintf(kp, sizeof kp, "%s.outputs.%s.%s", txf_profile_name(p), target,
-             key);
-    char *val;
-    int env;
-    rc = resolve(doc, v, kp, &val, &env, err);
-    if (rc)
-      break;
-    if (!strcmp(key, "password") && !env) {
-      OPENSSL_cleanse(val, strlen(val));
-      free(val);
-      rc = txf_yaml_error(doc, v, err,
-                          "key '%s': write {{ env_var('NAME') }}; a "
-                          "password in the file is refused",
-                          kp);
-      break;
-    }
-    if (!strcmp(key, "schema")) {
-      t->schema = val;
-      continue;
-    }
-    if (k + 2 >= TXF_ARRAY_LEN(t->keys)) {
-      free(val);
-      rc = txf_yaml_error(doc, v, err, "too many connection keys");
-      break;
-    }
-    t->keys[k] = txf_xstrdup(!strcmp(key, "database") ? "dbname" : key);
-    t->vals[k++] = val;
-  }
-  if (!rc) {
-    t->keys[k] = txf_xstrdup("application_name");
-    t->vals[k++] = txf_xstrdup("txnflow");
-    t->name = txf_xstrdup(target);
-    t->is_redshift = !strcmp(type, "redshift");
-    if (!t->schema)
-      t->schema = txf_xstrdup("public");
-  } else {
-    txf_pg_target_release(t);
-  }
-  txf_yaml_free(doc);
-  return rc;
+int txf_pg_target_load(txf_target *t, const txf_project *p, const char *target,
+                       txf_err *err) {
+  txf_target_opts to = {
+      .target = target, .app_name = "txnflow", .warehouse_load = 1};
+  return txf_target_resolve(t, p, &to, err);
 }
 
 /* Server notices ("schema already exists, skipping") are not for people. */
@@ -152,7 +32,7 @@ static void quiet_notice(void *arg, const char *msg) {
   (void)msg;
 }
 
-static int pg_connect(PGconn **out, const txf_pg_target *t, txf_err *err) {
+static int pg_connect(PGconn **out, const txf_target *t, txf_err *err) {
   PGconn *c = PQconnectdbParams((const char *const *)t->keys,
                                 (const char *const *)t->vals, 0);
   if (!c || PQstatus(c) != CONNECTION_OK) {
@@ -492,7 +372,7 @@ static void release_parts(txf_wh_partition *v, size_t n) {
   free(v);
 }
 
-int txf_publish_warehouse(const txf_pg_target *t, txf_store *st,
+int txf_publish_warehouse(const txf_target *t, txf_store *st,
                           const txf_publish_settings *set,
                           const char *data_dir, const txf_tz *tz,
                           txf_buf *sql_out, txf_wh_report *rep,

@@ -104,3 +104,23 @@ json_t *txf_json_text(const char *s) {
   txf_buf_release(&b);
   return j ? j : json_string("");
 }
+
+void txf_strlist_push(txf_strlist *l, const char *s) {
+  l->v = txf_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = txf_xstrdup(s);
+}
+
+int txf_strlist_has(const txf_strlist *l, const char *s) {
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->v[i], s))
+      return 1;
+  return 0;
+}
+
+void txf_strlist_release(txf_strlist *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}

@@ -309,6 +309,17 @@ const char *txf_str_closest(const char *word, const char *const *cands,
                             size_t n);
 int txf_str_has_prefix(const char *s, const char *prefix);
 int txf_str_has_suffix(const char *s, const char *suffix);
+/* A growable list of strings, each owned by the list. Zeroed is empty;
+ * txf_strlist_release() frees it and leaves it empty. */
+typedef struct txf_strlist {
+  char **v;
+  size_t n;
+} txf_strlist;
+/* Append a copy of S. */
+void txf_strlist_push(txf_strlist *l, const char *s);
+/* 1 when L holds a string equal to S. */
+int txf_strlist_has(const txf_strlist *l, const char *s);
+void txf_strlist_release(txf_strlist *l);
 /* Parse a non-negative decimal integer (the whole string); 0 or TXF_EPARSE. */
 TXF_MUST_CHECK int txf_parse_u64(const char *s, uint64_t *out);
 TXF_MUST_CHECK int txf_parse_i64(const char *s, int64_t *out);

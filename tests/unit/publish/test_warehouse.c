@@ -1,24 +1,20 @@
 #include "../../lib/unit.h"
+#include "../project/projtest.h"
 #include "publish/publish.h"
 #include <stdlib.h>
 
 /* txf_pg_target_load on P's files: txnflow.yml YML, profiles.yml PROF. */
 static int load_target(const char *yml, const char *prof, const char *target,
-                       txf_pg_target *t, txf_err *err) {
-  unit_write_file(unit_path("txnflow.yml"), yml);
-  unit_write_file(unit_path("profiles.yml"), prof);
-  txf_project *p = NULL;
+                       txf_target *t, txf_err *err) {
+  txf_project *p = projt_load(yml, prof);
   txf_err_clear(err);
-  int rc = txf_project_load(&p, unit_tmpdir(), err);
-  if (rc)
-    unit_fail(__FILE__, __LINE__, "txnflow.yml: %s", err->msg);
-  rc = txf_pg_target_load(t, p, target, err);
+  int rc = txf_pg_target_load(t, p, target, err);
   txf_project_free(p);
   return rc;
 }
 
-static const char *val_of(const txf_pg_target *t, const char *key) {
-  for (size_t i = 0; i < TXF_ARRAY_LEN(t->keys) && t->keys[i]; i++)
+static const char *val_of(const txf_target *t, const char *key) {
+  for (size_t i = 0; t->keys && t->keys[i]; i++)
     if (!strcmp(t->keys[i], key))
       return t->vals[i];
   return NULL;
@@ -27,7 +23,7 @@ static const char *val_of(const txf_pg_target *t, const char *key) {
 TEST(warehouse_target_resolves_env_vars) {
   setenv("TXF_UNIT_PGPW", "s3cret", 1);
   unsetenv("TXF_UNIT_PGHOST");
-  txf_pg_target t;
+  txf_target t;
   txf_err err;
   ASSERT_OK(load_target("name: w\n",
                         "w:\n  outputs:\n    dev: {type: duckdb}\n"
@@ -47,12 +43,12 @@ TEST(warehouse_target_resolves_env_vars) {
   ASSERT_EQ_STR(val_of(&t, "dbname"), "dev");
   ASSERT_EQ_STR(val_of(&t, "password"), "s3cret");
   ASSERT(val_of(&t, "threads") == NULL && val_of(&t, "role") == NULL);
-  txf_pg_target_release(&t);
+  txf_target_release(&t);
   unsetenv("TXF_UNIT_PGPW");
 }
 
 TEST(warehouse_target_errors_name_file_line_and_key) {
-  txf_pg_target t;
+  txf_target t;
   txf_err err;
   /* a literal password, in the output used or another: never echoed */
   ASSERT(load_target("name: w\n",

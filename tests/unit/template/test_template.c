@@ -1,8 +1,9 @@
 #include "../../lib/unit.h"
-#include "models/template.h"
+#include "template/template.h"
 #include <stdlib.h>
 
-/* A host with two functions: ref('x') -> "main"."x", var('k', d). */
+/* A host with three functions: ref('x') -> "main"."x", var('k', d),
+ * env_var. */
 static int test_host(void *h, const char *name, const txf_tpl_args *a,
                      txf_tval **out, txf_err *err) {
   (void)h;
@@ -22,6 +23,8 @@ static int test_host(void *h, const char *name, const txf_tpl_args *a,
     return txf_err_set(err, TXF_ECONFIG, "required var '%s' is not set",
                        a->n ? a->v[0]->s : "?");
   }
+  if (!strcmp(name, "env_var"))
+    return txf_tpl_env_var(a, out, err);
   return TXF_ENOTFOUND;
 }
 
@@ -174,6 +177,18 @@ TEST(tpl_macros_defaults_kwargs_return) {
   ASSERT(txf_tpl_env_add(env, t, &err) == TXF_ECONFIG);
   ASSERT_CONTAINS(err.msg, "macros/m.sql:1:1: macro 'cents' is defined twice");
   txf_tpl_env_free(env);
+}
+
+TEST(tpl_env_var_for_hosts_that_offer_it) {
+  setenv("TXF_UNIT_TPL_ENV", "v1", 1);
+  unsetenv("TXF_UNIT_TPL_NOPE");
+  expect_out("{{ env_var('TXF_UNIT_TPL_ENV') }}", "v1");
+  expect_out("{{ env_var(\"TXF_UNIT_TPL_ENV\", 'd') }}", "v1");
+  expect_out("{{ env_var('TXF_UNIT_TPL_NOPE', 'd') }}", "d");
+  expect_err("{{ env_var('TXF_UNIT_TPL_NOPE') }}",
+             "m.sql:1:4: environment variable 'TXF_UNIT_TPL_NOPE' is not set");
+  expect_err("{{ env_var(1) }}", "m.sql:1:4: env_var('NAME'[, default])");
+  unsetenv("TXF_UNIT_TPL_ENV");
 }
 
 TEST(tpl_errors_name_file_line_column) {

@@ -1,13 +1,14 @@
-/* template: the Jinja subset dbt projects use, private to src/models.
+/* template: the Jinja subset dbt projects use — the models' SQL files,
+ * macros and docs (src/models) and profiles.yml values (src/project).
  *
  * A template is parsed once into a tree (in an arena), then rendered with a
  * host callback that supplies the functions (ref, source, config, var, ...).
- * Nothing in a template can run code outside this file: there is no attribute
- * access to host objects, no imports, no eval; loops, recursion, output size
- * and evaluation steps are bounded, and every error names
+ * Nothing in a template can run code outside this module: there is no
+ * attribute access to host objects, no imports, no eval; loops, recursion,
+ * output size and evaluation steps are bounded, and every error names
  * "file:line:column". */
-#ifndef TXF_MODELS_TEMPLATE_H
-#define TXF_MODELS_TEMPLATE_H
+#ifndef TXF_TEMPLATE_H
+#define TXF_TEMPLATE_H
 
 #include <stddef.h>
 
@@ -89,6 +90,13 @@ TXF_MUST_CHECK int txf_tpl_render(const txf_tpl *tpl, const txf_tpl_env *env,
                                   void *host, txf_arena *arena, txf_buf *out,
                                   txf_err *err);
 
+/* dbt's env_var('NAME'[, default]), for a host that offers it (reading
+ * the environment is the host's choice, not the engine's): the variable's
+ * value, else DEFAULT. TXF_ECONFIG when it is unset without a default,
+ * TXF_EPARSE for other arguments. */
+TXF_MUST_CHECK int txf_tpl_env_var(const txf_tpl_args *args, txf_tval **out,
+                                   txf_err *err);
+
 /* Value helpers for hosts. */
 txf_tval *txf_tval_str(txf_arena *a, const char *s);
 txf_tval *txf_tval_num(txf_arena *a, double x);
@@ -106,4 +114,4 @@ txf_tval *txf_tval_get(const txf_tval *dict, const char *key);
 TXF_MUST_CHECK int txf_tval_print(txf_buf *b, const txf_tval *v);
 int txf_tval_truthy(const txf_tval *v);
 
-#endif /* TXF_MODELS_TEMPLATE_H */
+#endif /* TXF_TEMPLATE_H */

@@ -1,0 +1,476 @@
+/* Building one node: a seed, or a model's materialization (view, table,
+ * incremental, ephemeral), written under a temporary name, audited, then
+ * swapped in (write-audit-publish) — and its result recorded. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duck/duck.h"
+#include "models/internal.h"
+
+static const char *kind_word(txf_rel_kind k) {
+  return k == TXF_REL_VIEW ? "VIEW" : "TABLE";
+}
+
+static char *qrel(const char *schema, const char *ident) {
+  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
+  char *r = txf_xasprintf("%s.%s", a, b);
+  free(a);
+  free(b);
+  return r;
+}
+
+static int drop_if_exists(txf_adapter *a, const char *schema,
+                          const char *ident, txf_err *err) {
+  txf_rel_kind k;
+  int rc = a->ops->relation_kind(a, schema, ident, &k, err);
+  if (rc || k == TXF_REL_NONE)
+    return rc;
+  char *r = qrel(schema, ident);
+  char *sql = txf_xasprintf("DROP %s %s", kind_word(k), r);
+  rc = a->ops->exec(a, sql, err);
+  free(sql);
+  free(r);
+  return rc;
+}
+
+/* "k1 IS NULL OR k2 IS NULL" / "t.k1 = s.k1 AND ..." / "k1, k2" */
+static char *key_expr(const txf_strlist *keys, const char *fmt_each,
+                      const char *sep) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < keys->n; i++) {
+    char *q = txf_duck_quote_ident(keys->v[i]);
+    if (i)
+      (void)txf_buf_puts(&b, sep);
+    /* fmt_each uses %1$s for the quoted key */
+    (void)txf_buf_printf(&b, fmt_each, q, q);
+    free(q);
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+/* NULL or doubled unique_key values in REL are an error: a doubled
+ * transaction is an incident, not a detail. Except for delete+insert,
+ * whose key names a partition (an event date): every existing row of each
+ * key in the new rows is replaced, so the key repeats by design and
+ * nothing can be doubled (dbt's partition-replace idiom; a model's own
+ * unique test guards its real key). */
+static int check_keys(txf_models *m, txf_adapter *a, size_t i,
+                      const char *rel, txf_err *err) {
+  mnode *n = &m->nodes[i];
+  if (!n->unique_key.n)
+    return 0;
+  char *nulls = key_expr(&n->unique_key, "%s IS NULL%.0s", " OR ");
+  char *cols = key_expr(&n->unique_key, "%s%.0s", ", ");
+  char *sql = txf_xasprintf("SELECT count(*) FROM %s WHERE %s", rel, nulls);
+  int64_t k = 0;
+  int rc = a->ops->query_i64(a, sql, &k, err);
+  free(sql);
+  if (!rc && k > 0)
+    rc = txf_err_set(err, TXF_ETEST,
+                     "unique_key (%s) is NULL in %" PRId64 " new row%s", cols,
+                     k, k == 1 ? "" : "s");
+  int partition_key = n->strategy && !strcmp(n->strategy, "delete+insert");
+  if (!rc && !partition_key) {
+    sql = txf_xasprintf("SELECT count(*) FROM (SELECT %s FROM %s GROUP BY %s "
+                        "HAVING count(*) > 1) AS d",
+                        cols, rel, cols);
+    rc = a->ops->query_i64(a, sql, &k, err);
+    free(sql);
+    if (!rc && k > 0)
+      rc = txf_err_set(err, TXF_ETEST,
+                       "unique_key (%s) has %" PRId64 " value%s repeated in "
+                       "the new rows",
+                       cols, k, k == 1 ? "" : "s");
+  }
+  free(nulls);
+  free(cols);
+  return rc;
+}
+
+static int swap_in(txf_adapter *a, const char *schema, const char *ident,
+                   const char *tmp_ident, txf_rel_kind new_kind,
+                   txf_err *err) {
+  txf_rel_kind old;
+  int rc = a->ops->relation_kind(a, schema, ident, &old, err);
+  if (rc)
+    return rc;
+  char *rel = qrel(schema, ident), *tmp = qrel(schema, tmp_ident);
+  char *qi = txf_duck_quote_ident(ident);
+  char *drop = old == TXF_REL_NONE
+                   ? txf_xstrdup("")
+                   : txf_xasprintf("DROP %s %s; ", kind_word(old), rel);
+  /* One transaction: readers see the old relation or the new one. */
+  char *sql = txf_xasprintf("BEGIN TRANSACTION; %sALTER %s %s RENAME TO %s; "
+                            "COMMIT",
+                            drop, kind_word(new_kind), tmp, qi);
+  rc = a->ops->exec(a, sql, err);
+  if (rc)
+    (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
+  free(sql);
+  free(drop);
+  free(rel);
+  free(tmp);
+  free(qi);
+  return rc;
+}
+
+/* The seed's column_types as a DuckDB struct literal, for the columns its
+ * header has (a folder-level +column_types names columns of some seeds
+ * only); NULL when none apply. */
+static char *seed_types(const mnode *n) {
+  if (!n->ct_names.n)
+    return NULL;
+  FILE *f = fopen(n->abs_path, "r");
+  if (!f)
+    return NULL;
+  char line[16384];
+  int ok = fgets(line, sizeof line, f) != NULL;
+  fclose(f);
+  if (!ok)
+    return NULL;
+  char *h = line;
+  if (!strncmp(h, "\xef\xbb\xbf", 3))
+    h += 3;
+  txf_strlist cols = {0};
+  txf_buf cur;
+  txf_buf_init(&cur, 0);
+  int quoted = 0;
+  for (char *c = h;; c++) {
+    if (quoted) {
+      if (*c == '"' && c[1] == '"') {
+        (void)txf_buf_putc(&cur, '"');
+        c++;
+      } else if (*c == '"') {
+        quoted = 0;
+      } else if (*c) {
+        (void)txf_buf_putc(&cur, *c);
+      } else {
+        break;
+      }
+      continue;
+    }
+    if (*c == '"') {
+      quoted = 1;
+    } else if (*c == ',' || *c == '\n' || *c == '\r' || !*c) {
+      txf_strlist_push(&cols, cur.data ? cur.data : "");
+      txf_buf_reset(&cur);
+      if (*c != ',')
+        break;
+    } else {
+      (void)txf_buf_putc(&cur, *c);
+    }
+  }
+  txf_buf_release(&cur);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < n->ct_names.n; i++) {
+    if (!txf_strlist_has(&cols, n->ct_names.v[i]))
+      continue;
+    char *k = txf_duck_quote_str(n->ct_names.v[i]);
+    char *t = txf_duck_quote_str(n->ct_types.v[i]);
+    (void)txf_buf_printf(&b, "%s%s: %s", b.len ? ", " : "{", k, t);
+    free(k);
+    free(t);
+  }
+  txf_strlist_release(&cols);
+  if (!b.len) {
+    txf_buf_release(&b);
+    return NULL;
+  }
+  (void)txf_buf_putc(&b, '}');
+  return txf_buf_take(&b, NULL);
+}
+
+/* The incremental statements for PostgreSQL/Redshift (no INSERT BY NAME,
+ * no MERGE ... UPDATE SET *): the new rows NREL (table NEW_IDENT) go into
+ * REL by column name; merge replaces the rows whose unique_key matches —
+ * the same result as an upsert, as check_keys() made the new keys unique
+ * and not NULL. The caller wraps *SQL in one transaction. */
+static int incremental_sql_pg(txf_adapter *a, const mnode *n,
+                              const char *schema, const char *new_ident,
+                              const char *rel, const char *nrel,
+                              const char *strategy, char **sql,
+                              txf_err *err) {
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, new_ident, &cols, &nc, err);
+  if (rc)
+    return rc;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t k = 0; k < nc; k++) {
+    char *q = txf_duck_quote_ident(cols[k]);
+    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
+    free(q);
+    free(cols[k]);
+  }
+  free(cols);
+  char *list = txf_buf_take(&b, NULL);
+  char *ins = txf_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel,
+                            list ? list : "", list ? list : "", nrel);
+  if (!n->unique_key.n || !strcmp(strategy, "append")) {
+    *sql = ins;
+  } else {
+    /* the target qualified by its name: Redshift's DELETE takes no
+     * alias */
+    txf_buf on;
+    txf_buf_init(&on, 0);
+    for (size_t k = 0; k < n->unique_key.n; k++) {
+      char *q = txf_duck_quote_ident(n->unique_key.v[k]);
+      (void)txf_buf_printf(&on, "%s%s.%s = s.%s", k ? " AND " : "", rel, q,
+                           q);
+      free(q);
+    }
+    *sql = txf_xasprintf("DELETE FROM %s WHERE EXISTS (SELECT 1 FROM %s AS s "
+                         "WHERE %s); %s",
+                         rel, nrel, on.data, ins);
+    txf_buf_release(&on);
+    free(ins);
+  }
+  free(list);
+  return 0;
+}
+
+/* Build node I (model or seed). Returns 0, or an error with ERR set and
+ * *audit_fail = 1 when it was a failed audit. */
+static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
+                     const runopts *ro, int *audit_fail, int64_t *n_rows,
+                     txf_err *err) {
+  mnode *n = &m->nodes[i];
+  *audit_fail = 0;
+  *n_rows = -1;
+  txf_adapter *a = ex->a, *cat = ex->cat;
+  int rc;
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  char *qs = txf_duck_quote_ident(schema);
+  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs);
+  free(qs);
+  rc = cat->ops->exec(cat, sql, err);
+  free(sql);
+  if (rc)
+    return rc;
+  txf_rel_kind existing;
+  rc = a->ops->relation_kind(a, schema, ident, &existing, err);
+  if (rc)
+    return rc;
+  const char *mat = n->materialized;
+  int is_seed = n->kind == MN_SEED;
+  int incr = !is_seed && !strcmp(mat, "incremental") &&
+             existing == TXF_REL_TABLE && !m->opts->full_refresh;
+  char *body = NULL, *seed_ty = NULL;
+  if (is_seed) {
+    char *p = txf_duck_quote_str(n->abs_path);
+    seed_ty = seed_types(n);
+    body = seed_ty ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                   "auto_detect = true, types = %s)",
+                                   p, seed_ty)
+                   : txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
+                                   "auto_detect = true)",
+                                   p);
+    free(p);
+  } else {
+    rc = txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &body, err);
+    if (rc)
+      return rc;
+  }
+  free(n->compiled);
+  n->compiled = txf_xstrdup(body);
+  char *rel = qrel(schema, ident);
+  size_t failed_test = SIZE_MAX;
+  int64_t failed_rows = 0;
+  if (!incr) {
+    char *tmp_ident = txf_xasprintf("%s__txf_new", ident);
+    char *tmp = qrel(schema, tmp_ident);
+    txf_rel_kind nk = !strcmp(mat, "view") ? TXF_REL_VIEW : TXF_REL_TABLE;
+    rc = drop_if_exists(cat, schema, tmp_ident, err);
+    if (!rc && is_seed) {
+      rc = a->ops->create_from_csv(a, tmp, n->abs_path, seed_ty, err);
+    } else if (!rc) {
+      sql = txf_xasprintf("CREATE %s %s AS\n%s", kind_word(nk), tmp, body);
+      rc = a->ops->exec(a, sql, err);
+      free(sql);
+    }
+    if (!rc && !strcmp(mat, "incremental"))
+      rc = check_keys(m, a, i, tmp, err);
+    if (!rc && ro->audit) {
+      txf_models_node_tests_run(m, ex, i, "error", tmp, ro->s, &failed_test,
+                                &failed_rows);
+      if (failed_test != SIZE_MAX) {
+        *audit_fail = 1;
+        rc = txf_err_set(err, TXF_ETEST,
+                         "audit failed: test %s %s; the previous version "
+                         "stays published",
+                         m->nodes[failed_test].name,
+                         failed_rows < 0 ? "could not run" : "found failing rows");
+      }
+    }
+    if (!rc)
+      rc = swap_in(cat, schema, ident, tmp_ident, nk, err);
+    if (rc) {
+      txf_err e2;
+      (void)drop_if_exists(cat, schema, tmp_ident, &e2);
+    }
+    free(tmp);
+    free(tmp_ident);
+  } else {
+    /* Incremental: new rows into a side table, then merge and audit in
+     * one transaction; a failed audit rolls the merge back. */
+    char *new_ident = txf_xasprintf("%s__txf_incr", ident);
+    char *nrel = qrel(schema, new_ident);
+    rc = drop_if_exists(cat, schema, new_ident, err);
+    if (!rc) {
+      sql = txf_xasprintf("CREATE TABLE %s AS\n%s", nrel, body);
+      rc = a->ops->exec(a, sql, err);
+      free(sql);
+    }
+    if (!rc)
+      rc = check_keys(m, a, i, nrel, err);
+    if (!rc) {
+      const char *strategy = n->strategy ? n->strategy
+                             : n->unique_key.n ? "merge"
+                                               : "append";
+      if (strcmp(cat->ops->type, "duckdb")) {
+        sql = NULL;
+        rc = incremental_sql_pg(a, n, schema, new_ident, rel, nrel, strategy,
+                                &sql, err);
+      } else if (!n->unique_key.n || !strcmp(strategy, "append")) {
+        sql = txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM %s", rel,
+                            nrel);
+      } else if (!strcmp(strategy, "delete+insert")) {
+        char *on = key_expr(&n->unique_key, "t.%s = s.%s", " AND ");
+        /* a semi-join: with a repeated (partition) key, DELETE ... USING
+         * would pair every old row of a key with every new one */
+        sql = txf_xasprintf("DELETE FROM %s AS t WHERE EXISTS (SELECT 1 FROM "
+                            "%s AS s WHERE %s); "
+                            "INSERT INTO %s BY NAME SELECT * FROM %s",
+                            rel, nrel, on, rel, nrel);
+        free(on);
+      } else {
+        char *on = key_expr(&n->unique_key, "t.%s = s.%s", " AND ");
+        sql = txf_xasprintf("MERGE INTO %s AS t USING %s AS s ON (%s) "
+                            "WHEN MATCHED THEN UPDATE SET * "
+                            "WHEN NOT MATCHED THEN INSERT BY NAME",
+                            rel, nrel, on);
+        free(on);
+      }
+      if (!rc)
+        rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
+      if (!rc)
+        rc = a->ops->exec(a, sql, err);
+      free(sql);
+      if (!rc && ro->audit) {
+        txf_models_node_tests_run(m, ex, i, "error", NULL, ro->s, &failed_test,
+                                  &failed_rows);
+        if (failed_test != SIZE_MAX) {
+          *audit_fail = 1;
+          rc = txf_err_set(err, TXF_ETEST,
+                           "audit failed: test %s %s; the merge was rolled "
+                           "back",
+                           m->nodes[failed_test].name,
+                           failed_rows < 0 ? "could not run"
+                                           : "found failing rows");
+        }
+      }
+      if (!rc)
+        rc = a->ops->exec(a, "COMMIT", err);
+      if (rc)
+        (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
+    }
+    txf_err e2;
+    (void)drop_if_exists(cat, schema, new_ident, &e2);
+    free(nrel);
+    free(new_ident);
+  }
+  if (!rc && strcmp(mat, "view")) {
+    sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
+    txf_err e2;
+    if (a->ops->query_i64(a, sql, n_rows, &e2))
+      *n_rows = -1;
+    free(sql);
+  }
+  free(rel);
+  free(body);
+  free(seed_ty);
+  return rc;
+}
+
+static int parent_failed(txf_models *m, size_t i, size_t *which) {
+  mnode *n = &m->nodes[i];
+  for (size_t k = 0; k < n->n_parents; k++) {
+    int st = m->nodes[n->parents[k]].state;
+    if (st == ST_ERROR || st == ST_SKIPPED) {
+      *which = n->parents[k];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The recorded start of something that began at monotonic time T0_MONO:
+ * the invocation's clock (pinned in tests) plus the time since the run
+ * began, so overlapping builds show as overlapping intervals. */
+static int64_t started_us(txf_models *m, const exec_ctx *ex, int64_t t0_mono) {
+  return m->opts->now_us + (ex ? t0_mono - ex->mono0 : 0);
+}
+
+void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
+                           const runopts *ro) {
+  mnode *n = &m->nodes[i];
+  txf_models_summary *s = ro->s;
+  size_t up;
+  const char *what = n->kind == MN_SEED ? "seed" : n->materialized;
+  int64_t t0 = txf_mono_us();
+  if (parent_failed(m, i, &up)) {
+    n->state = ST_SKIPPED;
+    s->n_skipped++;
+    txf_models_say(m, ex, "  SKIP   %-11s %s (upstream %s did not build)", what,
+                   n->name, m->nodes[up].name);
+    char *msg = txf_xasprintf("upstream %s did not build", m->nodes[up].name);
+    txf_models_record_build(m, i, "skipped", -1, started_us(m, ex, t0), 0, msg);
+    free(msg);
+    return;
+  }
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "ephemeral")) {
+    n->state = ST_OK;
+    txf_models_say(m, ex, "  OK     %-11s %s (inlined where used)", what,
+                   n->name);
+    return;
+  }
+  int audit_fail;
+  int64_t rows;
+  txf_err err;
+  txf_err_clear(&err);
+  int rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
+  int64_t dur = txf_mono_us() - t0;
+  if (rc) {
+    n->state = ST_ERROR;
+    s->n_error++;
+    char *msg = audit_fail || err.code == TXF_ETEST
+                    ? txf_xasprintf("%s %s: %s",
+                                    n->kind == MN_SEED ? "seed" : "model",
+                                    n->name, err.msg)
+                    : txf_xasprintf("%s %s (%s): %s",
+                                    n->kind == MN_SEED ? "seed" : "model",
+                                    n->name, n->rel_path, err.msg);
+    txf_models_say(m, ex, "  ERROR  %-11s %s", what, msg);
+    txf_models_record_build(m, i, audit_fail ? "audit_failed" : "error", -1,
+                            started_us(m, ex, t0), dur, msg);
+    free(msg);
+    return;
+  }
+  n->state = ST_OK;
+  s->n_ok++;
+  if (rows >= 0)
+    txf_models_say(m, ex, "  OK     %-11s %s (%" PRId64 " rows, %.2fs)", what,
+                   n->name, rows, (double)dur / 1e6);
+  else
+    txf_models_say(m, ex, "  OK     %-11s %s (%.2fs)", what, n->name,
+                   (double)dur / 1e6);
+  txf_models_record_build(m, i, "success", rows, started_us(m, ex, t0), dur,
+                          NULL);
+  if (ro->audit)
+    txf_models_node_tests_run(m, ex, i, "warn", NULL, s, NULL, NULL);
+}

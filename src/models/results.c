@@ -1,0 +1,101 @@
+/* What a run reports: the lines it prints (in run order, whatever the
+ * number of threads), the rows it records in the metadata store
+ * (model_builds, test_results) and its summary's verdict. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/internal.h"
+
+void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...) {
+  if (!m->opts->out)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  if (ex && ex->out) {
+    (void)txf_buf_vprintf(ex->out, fmt, ap);
+    (void)txf_buf_putc(ex->out, '\n');
+  } else {
+    vfprintf(m->opts->out, fmt, ap);
+    fputc('\n', m->opts->out);
+    fflush(m->opts->out);
+  }
+  va_end(ap);
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+static char *logical_date(txf_models *m) {
+  char *s = NULL;
+  txf_err e;
+  if (txf_models_var_text(m, "run_date", &s, &e))
+    return NULL;
+  return s;
+}
+
+/* A record that cannot be written is a warning: results are a record,
+ * not the run. */
+static void record_failed(txf_models *m, int rc, const txf_err *err) {
+  if (rc)
+    txf_log_warn(m->opts->log, "models: %s", err->msg);
+}
+
+void txf_models_record_build(txf_models *m, size_t i, const char *state,
+                             int64_t n_rows, int64_t started_us,
+                             int64_t duration_us, const char *error) {
+  if (!m->opts->store)
+    return;
+  char *ld = logical_date(m);
+  txf_meta_model_build b = {.invocation_id = m->opts->invocation_id,
+                            .model = m->nodes[i].name,
+                            .materialized = m->nodes[i].materialized,
+                            .state = state,
+                            .n_rows = n_rows < 0 ? TXF_META_NULL
+                                                 : n_rows, /* unknown */
+                            .started_at_us = started_us,
+                            .duration_us = duration_us,
+                            .error = error,
+                            .logical_date = ld};
+  txf_err err;
+  record_failed(m, txf_meta_model_build_add(m->opts->store, &b, &err), &err);
+  free(ld);
+}
+
+void txf_models_record_test(txf_models *m, size_t t, const char *status,
+                            int64_t failures, const char *sample_json,
+                            const char *message, int64_t started_us,
+                            int64_t duration_us) {
+  if (!m->opts->store)
+    return;
+  mnode *n = &m->nodes[t];
+  char *ld = logical_date(m);
+  txf_meta_test_result r = {
+      .invocation_id = m->opts->invocation_id,
+      .model = n->owner != SIZE_MAX ? m->nodes[n->owner].name : NULL,
+      .test_name = n->name,
+      .severity = n->severity,
+      .status = status,
+      .failures = failures < 0 ? TXF_META_NULL : failures, /* unknown */
+      .sample_json = sample_json,
+      .message = message,
+      .started_at_us = started_us,
+      .duration_us = duration_us,
+      .logical_date = ld};
+  txf_err err;
+  record_failed(m, txf_meta_test_result_add(m->opts->store, &r, &err), &err);
+  free(ld);
+}
+
+/* ---------------------------------------------------------------- summary */
+
+int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {
+  if (s->n_error)
+    return txf_err_set(err, TXF_ETEST, "%d node%s failed, %d skipped",
+                       s->n_error, s->n_error == 1 ? "" : "s", s->n_skipped);
+  if (s->n_fail || s->n_test_error)
+    return txf_err_set(err, TXF_ETEST, "%d test%s failed",
+                       s->n_fail + s->n_test_error,
+                       s->n_fail + s->n_test_error == 1 ? "" : "s");
+  return 0;
+}

@@ -1,0 +1,52 @@
+/* The target M runs on: the profile's output (resolved by
+ * project/target.c), its adapter, opened on first use, and how many models
+ * are built at once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/internal.h"
+
+int txf_models_target_load(txf_models *m, txf_err *err) {
+  txf_target_opts to = {.target = m->opts->target,
+                        .profiles_dir = m->opts->profiles_dir,
+                        .home = m->opts->home,
+                        .data_dir = m->opts->data_dir,
+                        .app_name = "txnflow models"};
+  return txf_target_resolve(&m->target, m->project, &to, err);
+}
+
+int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
+  if (!m->adapter) {
+    if (m->target.path) {
+      char *dir = txf_xstrdup(m->target.path);
+      char *slash = strrchr(dir, '/');
+      if (slash && slash != dir) {
+        *slash = 0;
+        int rc = txf_fs_mkdirs(dir, err);
+        if (rc) {
+          free(dir);
+          return rc;
+        }
+      }
+      free(dir);
+    }
+    /* DuckDB picks its own thread count (the cores) for each query;
+     * --threads is how many models are built at once. */
+    int rc = m->target.keys
+                 ? txf_adapter_open_postgres(
+                       &m->adapter, (const char *const *)m->target.keys,
+                       (const char *const *)m->target.vals,
+                       m->target.is_redshift, err)
+                 : txf_adapter_open_duckdb(&m->adapter, m->target.path, 0, err);
+    if (rc)
+      return txf_err_wrap(err, "target '%s'", m->target.name);
+  }
+  *out = m->adapter;
+  return 0;
+}
+
+int txf_models_threads(const txf_models *m) {
+  if (m->opts->threads > 0)
+    return m->opts->threads;
+  return m->target.threads > 0 ? m->target.threads : 1;
+}

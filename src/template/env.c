@@ -1,0 +1,108 @@
+/* The macros and doc blocks of a project's parsed files, shared by
+ * renders (txf_tpl_env). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "template/internal.h"
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' ||
+                                  c == '\r'; }
+
+typedef struct {
+  const char *name;
+  const node *n;
+} named_node;
+
+struct txf_tpl_env {
+  txf_arena arena;
+  named_node *macros;
+  size_t n_macros, cap_macros;
+  const char **doc_names;
+  const char **doc_texts;
+  size_t n_docs, cap_docs;
+};
+
+txf_tpl_env *txf_tpl_env_new(void) {
+  txf_tpl_env *e = txf_xcalloc(1, sizeof *e);
+  txf_arena_init(&e->arena, 64 * 1024);
+  return e;
+}
+
+void txf_tpl_env_free(txf_tpl_env *env) {
+  if (!env)
+    return;
+  txf_arena_release(&env->arena);
+  free(env->macros);
+  free(env->doc_names);
+  free(env->doc_texts);
+  free(env);
+}
+
+txf_arena *txf_tpl_env_arena(txf_tpl_env *env) { return &env->arena; }
+
+const node *txf_tpl_env_macro(const txf_tpl_env *env, const char *name) {
+  if (!env)
+    return NULL;
+  for (size_t i = 0; i < env->n_macros; i++)
+    if (!strcmp(env->macros[i].name, name))
+      return env->macros[i].n;
+  return NULL;
+}
+
+const char *txf_tpl_env_doc(const txf_tpl_env *env, const char *name) {
+  for (size_t i = 0; env && i < env->n_docs; i++)
+    if (!strcmp(env->doc_names[i], name))
+      return env->doc_texts[i];
+  return NULL;
+}
+
+size_t txf_tpl_env_n_macros(const txf_tpl_env *env) {
+  return env ? env->n_macros : 0;
+}
+
+int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl, txf_err *err) {
+  for (node *n = tpl->body; n; n = n->next) {
+    if (n->kind == N_MACRO) {
+      if (txf_tpl_env_macro(env, n->var1))
+        return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
+                             "macro '%s' is defined twice", n->var1);
+      if (env->n_macros == env->cap_macros) {
+        env->cap_macros = env->cap_macros ? env->cap_macros * 2 : 16;
+        env->macros = txf_xrealloc(env->macros,
+                                   env->cap_macros * sizeof *env->macros);
+      }
+      ((node *)n)->tpl = tpl;
+      env->macros[env->n_macros].name = n->var1;
+      env->macros[env->n_macros++].n = n;
+    } else if (n->kind == N_DOCS) {
+      if (txf_tpl_env_doc(env, n->var1))
+        return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
+                             "doc '%s' is defined twice", n->var1);
+      /* A doc block is text; its body is printed without functions. */
+      txf_buf b;
+      txf_buf_init(&b, TXF_TPL_MAX_OUT);
+      for (node *c = n->body; c; c = c->next)
+        if (c->kind == N_TEXT)
+          (void)txf_buf_append(&b, c->text, c->len);
+      const char *txt = b.data ? b.data : "";
+      size_t l = b.len;
+      while (l && is_ws(txt[l - 1]))
+        l--;
+      while (l && is_ws(*txt)) {
+        txt++;
+        l--;
+      }
+      if (env->n_docs == env->cap_docs) {
+        env->cap_docs = env->cap_docs ? env->cap_docs * 2 : 16;
+        env->doc_names = txf_xrealloc(env->doc_names,
+                                      env->cap_docs * sizeof(char *));
+        env->doc_texts = txf_xrealloc(env->doc_texts,
+                                      env->cap_docs * sizeof(char *));
+      }
+      env->doc_names[env->n_docs] = n->var1;
+      env->doc_texts[env->n_docs++] = txf_arena_strndup(&env->arena, txt, l);
+      txf_buf_release(&b);
+    }
+  }
+  return 0;
+}
