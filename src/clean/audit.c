@@ -323,9 +323,9 @@ static int compare_row(const crow *e, const expect *ex, duckdb_result *res,
     want[5] = amt;
     want[6] = cur;
     want[7] = mcc;
-    want[8] = crow_status_names[e->status];
+    want[8] = txf_clean_status_names[e->status];
     want[9] = e->is_refund ? "true" : "false";
-    want[10] = crow_channel_names[e->channel];
+    want[10] = txf_clean_channel_names[e->channel];
     want[11] = ing;
     want[12] = e->has_orig ? strs[4] : NULL;
     want[13] = ex->src.v[e->src].path;

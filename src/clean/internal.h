@@ -15,8 +15,8 @@ enum { S_ID, S_CUSTOMER, S_CARD, S_MERCHANT, S_ORIG, S_N };
 
 #define MAX_ID_LEN 255
 
-extern const char *const crow_status_names[4];
-extern const char *const crow_channel_names[3];
+extern const char *const txf_clean_status_names[4];
+extern const char *const txf_clean_channel_names[3];
 
 /* One valid transaction version, fixed size; its strings live in an arena
  * (or a reader's buffer) as one block: id, customer, card, merchant, orig. */
@@ -89,7 +89,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
 /* Parse an amount: digits, optionally '.' and 1-2 digits, > 0, < 10^16. */
 int parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
-int iso4217_known(const char c[3]);
+int txf_clean_iso4217_known(const char c[3]);
 
 /* ---- the id index (index.c) */
 

@@ -48,11 +48,11 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   mcc_buf[2] = (char)('0' + r->mcc / 10 % 10);
   mcc_buf[3] = (char)('0' + r->mcc % 10);
   str_val(&v[C_MCC], mcc_buf, 4);
-  const char *st = crow_status_names[r->status];
+  const char *st = txf_clean_status_names[r->status];
   str_val(&v[C_STATUS], st, strlen(st));
   v[C_REFUND].is_null = 0;
   v[C_REFUND].v.b = r->is_refund;
-  const char *ch = crow_channel_names[r->channel];
+  const char *ch = txf_clean_channel_names[r->channel];
   str_val(&v[C_CHANNEL], ch, strlen(ch));
   v[C_INGESTED_AT].is_null = 0;
   v[C_INGESTED_AT].v.i64 = r->ingested_at_us;

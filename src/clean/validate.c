@@ -11,9 +11,9 @@
 
 #include "clean/internal.h"
 
-const char *const crow_status_names[4] = {"approved", "declined", "pending",
-                                          "reversed"};
-const char *const crow_channel_names[3] = {"online", "pos", "mobile"};
+const char *const txf_clean_status_names[4] = {"approved", "declined",
+                                               "pending", "reversed"};
+const char *const txf_clean_channel_names[3] = {"online", "pos", "mobile"};
 
 static const char *const reason_names[TXF_REJ_N] = {
     "none",          "invalid_utf8", "line_too_long", "stray_quote",
@@ -38,7 +38,7 @@ static const char iso4217[] =
     "TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU "
     "XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL ";
 
-int iso4217_known(const char c[3]) {
+int txf_clean_iso4217_known(const char c[3]) {
   /* The list is sorted: binary search over 4-byte slots. */
   size_t lo = 0, hi = (sizeof iso4217 - 1) / 4;
   while (lo < hi) {
@@ -172,7 +172,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
     cur[i] = c;
     cur_ok = c >= 'A' && c <= 'Z';
   }
-  if (!cur_ok || !iso4217_known(cur))
+  if (!cur_ok || !txf_clean_iso4217_known(cur))
     return bad(detail, cap, TXF_REJ_BAD_CURRENCY, "currency", f[6], fl[6],
                " is not an ISO 4217 code");
   int mcc = 0, mcc_ok = fl[7] == 4;
@@ -183,7 +183,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   if (!mcc_ok)
     return bad(detail, cap, TXF_REJ_BAD_MCC, "mcc", f[7], fl[7],
                " is not 4 digits");
-  int st = match_enum(f[8], fl[8], crow_status_names, 4);
+  int st = match_enum(f[8], fl[8], txf_clean_status_names, 4);
   if (st < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "status", f[8], fl[8],
                " is not approved|declined|pending|reversed");
@@ -191,7 +191,7 @@ txf_reject_reason clean_validate(const txf_csv_record *rec, crow *row,
   if (rf < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "is_refund", f[9], fl[9],
                " is not a boolean");
-  int ch = match_enum(f[10], fl[10], crow_channel_names, 3);
+  int ch = match_enum(f[10], fl[10], txf_clean_channel_names, 3);
   if (ch < 0)
     return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "channel", f[10], fl[10],
                " is not online|pos|mobile");

@@ -24,15 +24,15 @@ TEST(clean_amount_parsing) {
 }
 
 TEST(clean_currency_codes) {
-  ASSERT(iso4217_known("KRW"));
-  ASSERT(iso4217_known("USD"));
-  ASSERT(iso4217_known("JPY"));
-  ASSERT(iso4217_known("EUR"));
-  ASSERT(iso4217_known("AED"));
-  ASSERT(iso4217_known("ZWL"));
-  ASSERT(!iso4217_known("ABC"));
-  ASSERT(!iso4217_known("XXX"));
-  ASSERT(!iso4217_known("XTS"));
+  ASSERT(txf_clean_iso4217_known("KRW"));
+  ASSERT(txf_clean_iso4217_known("USD"));
+  ASSERT(txf_clean_iso4217_known("JPY"));
+  ASSERT(txf_clean_iso4217_known("EUR"));
+  ASSERT(txf_clean_iso4217_known("AED"));
+  ASSERT(txf_clean_iso4217_known("ZWL"));
+  ASSERT(!txf_clean_iso4217_known("ABC"));
+  ASSERT(!txf_clean_iso4217_known("XXX"));
+  ASSERT(!txf_clean_iso4217_known("XTS"));
 }
 
 static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
