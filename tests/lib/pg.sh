@@ -6,6 +6,7 @@
 #   pg_start            # sets PGPORT, PGHOST, PGUSER, PGDATABASE, PGPASSWORD
 #                       # and TXNFLOW_PG_PASSWORD (the same password)
 #   psql_q "SELECT 1"   # one value, unaligned, no header
+#   pg_target p         # project p's warehouse: this server (target pg)
 #
 # Debian's postgresql package (make deps) provides the binaries.
 
@@ -34,3 +35,23 @@ pg_start() {
 	export TXNFLOW_PG_PASSWORD=$PG_PASSWORD
 }
 psql_q() { psql -X -A -t -q -c "$1"; }
+# pg_target DIR: project DIR loads its warehouse into this server and can
+# run its models there: publish.warehouse.target pg in txnflow.yml, an
+# output pg (password from TXNFLOW_PG_PASSWORD) in profiles.yml
+pg_target() {
+	cat >>"$1/txnflow.yml" <<-EOC &&
+	publish:
+	  warehouse: { target: pg }
+	EOC
+	cat >>"$1/profiles.yml" <<-EOC
+	    pg:
+	      type: postgres
+	      host: 127.0.0.1
+	      port: $PGPORT
+	      user: txnflow
+	      password: "{{ env_var('TXNFLOW_PG_PASSWORD') }}"
+	      dbname: postgres
+	      schema: public
+	      sslmode: disable
+	EOC
+}
