@@ -6,7 +6,7 @@
 #   pg_start            # sets PGPORT, PGHOST, PGUSER, PGDATABASE, PGPASSWORD
 #                       # and TXNFLOW_PG_PASSWORD (the same password)
 #   psql_q "SELECT 1"   # one value, unaligned, no header
-#   pg_target p         # project p's warehouse: this server (target pg)
+#   pg_profile p        # an output pg in project p's profiles.yml
 #
 # Debian's postgresql package (make deps) provides the binaries.
 
@@ -35,14 +35,10 @@ pg_start() {
 	export TXNFLOW_PG_PASSWORD=$PG_PASSWORD
 }
 psql_q() { psql -X -A -t -q -c "$1"; }
-# pg_target DIR: project DIR loads its warehouse into this server and can
-# run its models there: publish.warehouse.target pg in txnflow.yml, an
-# output pg (password from TXNFLOW_PG_PASSWORD) in profiles.yml
-pg_target() {
-	cat >>"$1/txnflow.yml" <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
-	EOC
+# pg_profile DIR: an output `pg` in project DIR's profiles.yml that
+# connects to this server (the password from TXNFLOW_PG_PASSWORD); point
+# publish.warehouse.target or --target at it
+pg_profile() {
 	cat >>"$1/profiles.yml" <<-EOC
 	    pg:
 	      type: postgres
