@@ -62,10 +62,17 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   if (txf_ctx_data_dir(ctx, data_opt, &data, &err))
     return txf_cli_fail("serve", &err);
   txf_project *p = NULL;
+  txf_serve_dashboard *dash = NULL;
   if (txf_ctx_project(ctx, &p, &err) == 0) {
     cfg.project_dir = p->dir;
     cfg.project_name = p->name;
     cfg.timezone = p->timezone;
+    /* A mistake in the charts is reported now, with its line. */
+    if (txf_serve_dashboard_load(&dash, p->doc, &err)) {
+      free(data);
+      return txf_cli_fail("serve", &err);
+    }
+    cfg.dashboard = dash;
   }
   txf_err_clear(&err);
   cfg.data_dir = data;
@@ -91,6 +98,7 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_serve_start(&s, &cfg, &err);
   if (rc) {
     free(data);
+    txf_serve_dashboard_free(dash);
     if (rc == TXF_EUSAGE)
       return txf_cli_usage_error("serve", "%s", err.msg);
     return txf_cli_fail("serve", &err);
@@ -105,6 +113,7 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   sigwait(&set, &sig);
   txf_log_info(&ctx->log, "txnflow serve: stopping (signal %d)", sig);
   txf_serve_stop(s);
+  txf_serve_dashboard_free(dash);
   free(data);
   return TXF_EXIT_OK;
 }
