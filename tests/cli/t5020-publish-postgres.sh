@@ -42,11 +42,7 @@ pg_mart() {
 
 test_expect_success 'setup: 3 partitions, a postgres target' '
 	txnflow init p >/dev/null &&
-	cat >>p/txnflow.yml <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
-	EOC
-	pg_profile p &&
+	pg_target p &&
 	partition 2025-09-01 3000 1 &&
 	partition 2025-09-02 2000 2 &&
 	partition 2025-09-03 1000 3

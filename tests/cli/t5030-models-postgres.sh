@@ -48,11 +48,7 @@ rewritten() {
 
 test_expect_success 'setup: two cleaned days, a postgres target, a merge model' '
 	txnflow init p >/dev/null &&
-	cat >>p/txnflow.yml <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
-	EOC
-	pg_profile p &&
+	pg_target p &&
 	mkdir -p p/models/extra &&
 	cat >p/models/extra/fact_merge.sql <<-\EOM &&
 	{{ config(materialized="incremental", unique_key="transaction_id",

@@ -7,6 +7,7 @@
 #                       # and TXNFLOW_PG_PASSWORD (the same password)
 #   psql_q "SELECT 1"   # one value, unaligned, no header
 #   pg_profile p        # an output pg in project p's profiles.yml
+#   pg_target p         # ... and p's warehouse load goes to it
 #
 # Debian's postgresql package (make deps) provides the binaries.
 
@@ -50,4 +51,13 @@ pg_profile() {
 	      schema: public
 	      sslmode: disable
 	EOC
+}
+# pg_target DIR: pg_profile DIR, and DIR's txnflow.yml loads its
+# warehouse there (publish.warehouse.target: pg)
+pg_target() {
+	cat >>"$1/txnflow.yml" <<-EOC &&
+	publish:
+	  warehouse: { target: pg }
+	EOC
+	pg_profile "$1"
 }
