@@ -28,17 +28,7 @@ publish:
   s3: { endpoint: "$S3_ENDPOINT", bucket: lake, prefix: txnflow/, region: us-east-1, path_style: true }
   warehouse: { target: pg }
 EOC
-cat >>p/profiles.yml <<EOC
-    pg:
-      type: postgres
-      host: 127.0.0.1
-      port: $PGPORT
-      user: txnflow
-      password: "{{ env_var('TXNFLOW_PG_PASSWORD') }}"
-      dbname: postgres
-      schema: public
-      sslmode: disable
-EOC
+pg_profile p
 
 # show LABEL JSON: the publish report's counts on one line
 show() {

@@ -152,7 +152,6 @@ int main(int argc, char **argv) {
                     "timestamp with offset\n", now);
     return TXF_EXIT_USAGE;
   }
-  txf_cli_getopt_reset();
   int rc = cmd->fn(argc - i, argv + i, &ctx);
   txf_project_free(ctx.project);
   free(ctx.cwd);

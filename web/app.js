@@ -457,45 +457,88 @@ function pivot(rows) {
   return { dates, series };
 }
 
+// The charts are the project's: b.charts lists them in page order as
+// txnflow.yml declares them (dashboard.business, docs/serve.md), b[id] is
+// each one's data. A renderer gives the chart's cards and draws its charts
+// once they are on the page; segments and histograms take half a row.
+const withUnit = (c, text) => (c.unit ? `${text} (${c.unit})` : text);
+const capitalized = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+const dataAttr = (label) => 'data-' + label.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+
+const BUSINESS = {
+  timeseries: (c, s) => {
+    const cols = c.series.length ? c.series : [null];
+    const els = cols.map((col) => h('div', { class: 'chart', id: `${c.id}-${col || 'total'}-chart` }));
+    return {
+      cards: [h('div', { class: 'grid2' }, cols.map((col, i) => card(withUnit(c, col ? `${c.title} by ${col}` : c.title), els[i]))),
+        card(withUnit(c, `${capitalized(c.y_label)} per day`), table([
+          { label: c.x_label, get: (r) => r[0] },
+          { label: c.y_label, get: (r) => fmtDec(r[1]), num: true, attrs: (r) => ({ [dataAttr(c.y_label)]: r[0] }) }], s.daily_total))],
+      draw: () => cols.forEach((col, i) => {
+        const p = col ? pivot(s['by_' + col]) : pivot(s.daily_total.map((r) => [r[0], c.y_label, r[1]]));
+        chart(els[i], p.dates, p.series, { xlabel: c.x_label });
+      }),
+    };
+  },
+  segments: (c, s) => {
+    const el = h('div', { class: 'chart', id: `${c.id}-chart` });
+    const cols = [{ label: c.x_label, get: (r) => r[0] },
+      { label: c.count_label, get: (r) => fmtDec(r[1]), num: true, attrs: (r) => ({ [dataAttr(c.x_label)]: r[0] }) }];
+    if (c.y) cols.push({ label: withUnit(c, c.y_label), get: (r) => fmtDec(r[2]), num: true });
+    return {
+      half: true,
+      cards: [card(c.title, el, table(cols, s.segments))],
+      draw: () => s.segments.length && chart(el, s.segments.map((r) => r[0]), [{ label: c.count_label, values: s.segments.map((r) => Number(r[1])) }],
+        { bars: true, intY: true, xlabel: c.x_label, height: 200 }),
+    };
+  },
+  histogram: (c, s) => {
+    const el = h('div', { class: 'chart', id: `${c.id}-chart` });
+    const st = s.stats;
+    return {
+      half: true,
+      cards: [card(c.title, el, st ? h('p', { class: 'muted' },
+        `${fmtDec(st[0])} ${c.count_label} · mean ${fmtDec(st[1])} · median ${fmtDec(st[2])} · max ${fmtDec(st[3])}${c.unit ? ' ' + c.unit : ''}`) : null)],
+      draw: () => s.histogram.length && chart(el, s.histogram.map((r) => fmtInt(Math.round(Number(r[0])))),
+        [{ label: c.count_label, values: s.histogram.map((r) => Number(r[1])) }], { bars: true, intY: true, xlabel: c.y_label + ' from', height: 200 }),
+    };
+  },
+  table: (c, s) => ({
+    cards: [card(c.title, h('p', { class: 'muted', id: `${c.id}-total` }, `${fmtInt(s.total)} ${c.count_label} in total; latest ${s.rows.length} shown`),
+      table(s.columns.map((name, i) => ({ label: name, get: (r) => (r[i] === null ? '' : r[i]) })), s.rows))],
+  }),
+};
+
 async function pageBusiness(stale) {
   const b = await api('/api/business');
   if (stale()) return;
   clear($main);
   $main.appendChild(h('h1', {}, 'Business'));
-  const notBuilt = (s, what) => notice(s.status === 'not_built' ? `Not built yet: ${s.message}. Run txnflow models build to build ${what}.` : `Cannot read ${what}: ${s.message}`);
-  // Sales
-  if (b.sales.status === 'ok') {
-    const c1 = h('div', { class: 'chart', id: 'sales-category-chart' }), c2 = h('div', { class: 'chart', id: 'sales-channel-chart' });
-    $main.appendChild(h('div', { class: 'grid2' }, card('Daily net sales by category (KRW)', c1), card('Daily net sales by channel (KRW)', c2)));
-    $main.appendChild(card('Net sales per day (KRW)', table([
-      { label: 'date', get: (r) => r[0] }, { label: 'net sales', get: (r) => fmtDec(r[1]), num: true, attrs: (r) => ({ 'data-net-sales': r[0] }) }], b.sales.daily_total)));
-    const a = pivot(b.sales.by_category), c = pivot(b.sales.by_channel);
-    chart(c1, a.dates, a.series);
-    chart(c2, c.dates, c.series);
-  } else $main.appendChild(card('Daily net sales', h('div', { id: 'sales-missing' }, notBuilt(b.sales, 'mart_sales_daily'))));
-  // RFM + LTV
-  const rfmCard = card('RFM segments', b.rfm.status === 'ok' ? [h('div', { class: 'chart', id: 'rfm-chart' }), table([
-    { label: 'segment', get: (r) => r[0] }, { label: 'customers', get: (r) => fmtDec(r[1]), num: true, attrs: (r) => ({ 'data-segment': r[0] }) },
-    { label: 'value (KRW)', get: (r) => fmtDec(r[2]), num: true }], b.rfm.segments)] : notBuilt(b.rfm, 'mart_rfm_customer'));
-  const ltvCard = card('Customer lifetime value distribution', b.ltv.status === 'ok' ? [h('div', { class: 'chart', id: 'ltv-chart' }),
-    b.ltv.stats ? h('p', { class: 'muted' }, `${fmtDec(b.ltv.stats[0])} customers · mean ${fmtDec(b.ltv.stats[1])} · median ${fmtDec(b.ltv.stats[2])} · max ${fmtDec(b.ltv.stats[3])} KRW`) : null]
-    : notBuilt(b.ltv, 'mart_customer_ltv'));
-  $main.appendChild(h('div', { class: 'grid2' }, rfmCard, ltvCard));
-  if (b.rfm.status === 'ok' && b.rfm.segments.length) {
-    const labels = b.rfm.segments.map((r) => r[0]);
-    chart(document.getElementById('rfm-chart'), labels, [{ label: 'customers', values: b.rfm.segments.map((r) => Number(r[1])) }],
-      { bars: true, intY: true, xlabel: 'segment', height: 200 });
+  if (!b.charts.length) {
+    $main.appendChild(notice('Nothing to chart: declare the charts of this page under dashboard.business in txnflow.yml (docs/serve.md).'));
+    return;
   }
-  if (b.ltv.status === 'ok' && b.ltv.histogram.length) {
-    const labels = b.ltv.histogram.map((r) => fmtInt(Math.round(Number(r[0]))));
-    chart(document.getElementById('ltv-chart'), labels, [{ label: 'customers', values: b.ltv.histogram.map((r) => Number(r[1])) }],
-      { bars: true, intY: true, xlabel: b.ltv.column + ' from', height: 200 });
+  let halves = [];
+  const place = (parts) => {
+    if (parts.half) { halves.push(parts); return; }
+    flush();
+    parts.cards.forEach((el) => $main.appendChild(el));
+    if (parts.draw) parts.draw();
+  };
+  const flush = () => {
+    if (!halves.length) return;
+    $main.appendChild(h('div', { class: 'grid2' }, halves.flatMap((x) => x.cards)));
+    halves.forEach((x) => x.draw && x.draw());
+    halves = [];
+  };
+  for (const c of b.charts) {
+    const s = b[c.id];
+    const what = c.model || c.title;
+    if (s.status === 'ok') place(BUSINESS[c.kind](c, s));
+    else place({ half: c.kind === 'segments' || c.kind === 'histogram', cards: [card(c.title, h('div', { id: `${c.id}-missing` }, notice(s.status === 'not_built'
+      ? `Not built yet: ${s.message}. Run txnflow models build to build ${what}.` : `Cannot read ${what}: ${s.message}`)))] });
   }
-  // Fraud
-  $main.appendChild(card('Latest fraud signals', b.fraud.status === 'ok'
-    ? [h('p', { class: 'muted', id: 'fraud-total' }, `${fmtInt(b.fraud.total)} signals in total; latest ${b.fraud.rows.length} shown`),
-      table(b.fraud.columns.map((c, i) => ({ label: c, get: (r) => (r[i] === null ? '' : r[i]) })), b.fraud.rows)]
-    : notBuilt(b.fraud, 'mart_fraud_signals')));
+  flush();
 }
 
 // ---------------------------------------------------------------- router

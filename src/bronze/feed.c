@@ -6,14 +6,14 @@
 
 #include "bronze/feed.h"
 
-const char *const feed_status_names[4] = {"approved", "declined", "pending",
-                                          "reversed"};
-const char *const feed_channel_names[3] = {"online", "pos", "mobile"};
+const char *const txf_feed_status_names[4] = {"approved", "declined", "pending",
+                                              "reversed"};
+const char *const txf_feed_channel_names[3] = {"online", "pos", "mobile"};
 
 /* Merchant categories: weekday and weekend shares, median amount in KRW and
  * log-normal spread, share of foreign merchants, channel mix. Figures are
  * plausible for a Korean card portfolio, not any issuer's real numbers. */
-const feed_mcc feed_mccs[] = {
+const feed_mcc txf_feed_mccs[] = {
     {"5411", "grocery stores, supermarkets", 120, 150, 35000, 0.8, 1, 5, 80},
     {"5499", "convenience stores", 160, 140, 6500, 0.6, 0, 2, 85},
     {"5812", "restaurants", 150, 190, 28000, 0.7, 2, 4, 84},
@@ -58,17 +58,17 @@ const feed_mcc feed_mccs[] = {
     {"5968", "subscriptions", 8, 6, 14900, 0.4, 30, 65, 0},
     {"7523", "parking lots", 15, 12, 4000, 0.6, 0, 5, 50},
 };
-const int feed_n_mccs = (int)TXF_ARRAY_LEN(feed_mccs);
+const int txf_feed_n_mccs = (int)TXF_ARRAY_LEN(txf_feed_mccs);
 
 /* Currencies: rough KRW rates (for plausible amounts only), ISO 4217
  * minor-unit digits, price rounding, share among foreign merchants. */
-const feed_currency feed_currencies[] = {
-    {"KRW", 1.0, 0, 10, 0},     {"USD", 1350.0, 2, 1, 45},
-    {"JPY", 9.0, 0, 10, 20},    {"EUR", 1450.0, 2, 1, 14},
-    {"CNY", 190.0, 2, 1, 8},    {"GBP", 1700.0, 2, 1, 5},
-    {"HKD", 173.0, 2, 10, 3},   {"VND", 0.055, 0, 1000, 5},
+const feed_currency txf_feed_currencies[] = {
+    {"KRW", 1.0, 0, 10, 0},   {"USD", 1350.0, 2, 1, 45},
+    {"JPY", 9.0, 0, 10, 20},  {"EUR", 1450.0, 2, 1, 14},
+    {"CNY", 190.0, 2, 1, 8},  {"GBP", 1700.0, 2, 1, 5},
+    {"HKD", 173.0, 2, 10, 3}, {"VND", 0.055, 0, 1000, 5},
 };
-const int feed_n_currencies = (int)TXF_ARRAY_LEN(feed_currencies);
+static const int n_currencies = (int)TXF_ARRAY_LEN(txf_feed_currencies);
 
 /* Share of events per local hour (weekday, weekend), in 0.1 %. */
 static const int hour_weights[2][24] = {
@@ -196,7 +196,7 @@ static void cumulative(uint32_t *out, const int *w, int n, int stride) {
   }
 }
 
-void feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz) {
+void txf_feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz) {
   memset(f, 0, sizeof *f);
   f->p = *p;
   f->tz = tz;
@@ -214,32 +214,32 @@ void feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz) {
   f->thr21_dup = threshold(p->dup_rate) >> 11;
   f->thr_malformed = threshold(p->malformed_rate);
   int wd[64], we[64];
-  for (int i = 0; i < feed_n_mccs; i++) {
-    wd[i] = feed_mccs[i].weight_weekday;
-    we[i] = feed_mccs[i].weight_weekend;
+  for (int i = 0; i < txf_feed_n_mccs; i++) {
+    wd[i] = txf_feed_mccs[i].weight_weekday;
+    we[i] = txf_feed_mccs[i].weight_weekend;
   }
-  cumulative(f->cum_mcc[0], wd, feed_n_mccs, 1);
-  cumulative(f->cum_mcc[1], we, feed_n_mccs, 1);
+  cumulative(f->cum_mcc[0], wd, txf_feed_n_mccs, 1);
+  cumulative(f->cum_mcc[1], we, txf_feed_n_mccs, 1);
   cumulative(f->cum_hour[0], hour_weights[0], 24, 1);
   cumulative(f->cum_hour[1], hour_weights[1], 24, 1);
   /* Merchants per category: one each, the rest in proportion to the
    * category's share; the remainder goes to the largest. */
-  uint64_t m = (uint64_t)p->merchants, spare = m - (uint64_t)feed_n_mccs;
+  uint64_t m = (uint64_t)p->merchants, spare = m - (uint64_t)txf_feed_n_mccs;
   double wsum = 0;
   int big = 0;
-  for (int i = 0; i < feed_n_mccs; i++) {
+  for (int i = 0; i < txf_feed_n_mccs; i++) {
     wsum += wd[i] + we[i];
     if (wd[i] + we[i] > wd[big] + we[big])
       big = i;
   }
   uint64_t used = 0;
-  for (int i = 0; i < feed_n_mccs; i++) {
+  for (int i = 0; i < txf_feed_n_mccs; i++) {
     f->merch_count[i] = 1 + (uint32_t)((double)spare * (wd[i] + we[i]) / wsum);
     used += f->merch_count[i];
   }
   f->merch_count[big] += (uint32_t)(m - used);
   uint32_t start = 0;
-  for (int i = 0; i < feed_n_mccs; i++) {
+  for (int i = 0; i < txf_feed_n_mccs; i++) {
     f->merch_start[i] = start;
     start += f->merch_count[i];
   }
@@ -250,7 +250,7 @@ void feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz) {
   f->win_n = 0;
 }
 
-void feed_set_window(feed *f, int32_t first, int n) {
+void txf_feed_set_window(feed *f, int32_t first, int n) {
   if (n > FEED_WINDOW)
     n = FEED_WINDOW;
   f->win_first = first;
@@ -270,15 +270,16 @@ void feed_set_window(feed *f, int32_t first, int n) {
   }
 }
 
-int64_t feed_local_to_utc_s(const feed *f, int32_t day, int32_t sec) {
+/* UTC instant of local DAY + SEC (seconds of day). */
+static int64_t local_to_utc_s(const feed *f, int32_t day, int32_t sec) {
   int32_t k = day - f->win_first;
   if (k >= 0 && k < f->win_n && f->win_fixed[k])
     return f->win_start_s[k] + sec;
   return txf_tz_local_to_utc(f->tz, (txf_date){day}, sec) / TXF_US_PER_S;
 }
 
-void feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
-                   int64_t *us_of_day, int32_t *off_s) {
+void txf_feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
+                       int64_t *us_of_day, int32_t *off_s) {
   int64_t s = ts_us / TXF_US_PER_S - (ts_us % TXF_US_PER_S < 0);
   if (f->win_n > 0 && s >= f->win_start_s[0] && s < f->win_start_s[f->win_n]) {
     /* Guess the day from the first offset, then step to the right one. */
@@ -304,14 +305,14 @@ void feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
   *off_s = off;
 }
 
-uint64_t feed_hash(const feed *f, int64_t day, uint64_t index,
-                   uint64_t stream) {
+uint64_t txf_feed_hash(const feed *f, int64_t day, uint64_t index,
+                       uint64_t stream) {
   uint64_t b = feed_mix64(f->key ^ ((uint64_t)day * GOLDEN));
   b = feed_mix64(b + (index + 1) * UINT64_C(0xD1B54A32D192ED03));
   return feed_mix64(b + (stream + 1) * GOLDEN);
 }
 
-uint64_t feed_day_key(const feed *f, int32_t day) {
+uint64_t txf_feed_day_key(const feed *f, int32_t day) {
   return feed_mix64(f->key ^ ((uint64_t)(int64_t)day * GOLDEN));
 }
 
@@ -320,15 +321,15 @@ static inline uint64_t base_of(uint64_t day_key, uint32_t i) {
 }
 
 static inline uint64_t txn_base(const feed *f, int32_t day, uint32_t i) {
-  return base_of(feed_day_key(f, day), i);
+  return base_of(txf_feed_day_key(f, day), i);
 }
 
 static inline uint64_t stream(uint64_t base, uint64_t s) {
   return feed_mix64(base + (s + 1) * GOLDEN);
 }
 
-int feed_may_trail(const feed *f, uint64_t day_key, uint32_t i) {
-  /* The draws feed_plan_of makes for lateness, a version and a copy of
+int txf_feed_may_trail(const feed *f, uint64_t day_key, uint32_t i) {
+  /* The draws txf_feed_plan_of makes for lateness, a version and a copy of
    * version 1; without any of them everything arrives on the event day. */
   uint64_t b = base_of(day_key, i);
   return (b & 0x1FFFFF) < f->thr21_late ||
@@ -342,9 +343,9 @@ static inline int small_gap(unsigned x) {
   return x < 8 ? 0 : x < 13 ? 1 : 2;
 }
 
-void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *pl) {
+void txf_feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *pl) {
   /* The base hash itself decides lateness, a version and a copy of
-   * version 1 (21 bits each), so feed_may_trail needs one hash. */
+   * version 1 (21 bits each), so txf_feed_may_trail needs one hash. */
   uint64_t b = txn_base(f, day, i);
   uint64_t r1 = stream(b, 1), r2 = stream(b, 2);
   uint64_t r3 = stream(b, 3);
@@ -401,14 +402,15 @@ void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *pl) {
   }
 }
 
-int feed_merchant_currency(const feed *f, uint32_t merchant, int mcc) {
+/* The merchant currency, 0 = KRW. */
+static int merchant_currency(const feed *f, uint32_t merchant, int mcc) {
   uint64_t h = feed_mix64(f->key ^ (((uint64_t)merchant + 1) * GOLDEN) ^
                           UINT64_C(0x4D45524348));
-  if ((h & 0xFFFF) * 100 >= (uint64_t)feed_mccs[mcc].foreign_pct * 65536)
+  if ((h & 0xFFFF) * 100 >= (uint64_t)txf_feed_mccs[mcc].foreign_pct * 65536)
     return 0;
   unsigned pick = (unsigned)((h >> 16) % 100), acc = 0;
-  for (int c = 1; c < feed_n_currencies; c++) {
-    acc += (unsigned)feed_currencies[c].share_pct;
+  for (int c = 1; c < n_currencies; c++) {
+    acc += (unsigned)txf_feed_currencies[c].share_pct;
     if (pick < acc)
       return c;
   }
@@ -424,7 +426,7 @@ static int64_t round_down_to(int64_t v, int64_t step) {
 
 /* Amount in the currency's minor units from a KRW-equivalent amount. */
 static int64_t to_minor(double krw, int cur) {
-  const feed_currency *c = &feed_currencies[cur];
+  const feed_currency *c = &txf_feed_currencies[cur];
   double major = krw / c->krw_per_unit;
   double minor = major * (c->scale == 2 ? 100.0 : 1.0);
   int64_t step = c->round_minor;
@@ -458,7 +460,7 @@ static void purchase_of(const feed *f, int32_t day, uint32_t i, uint64_t b,
   /* Category by day type, merchant within it skewed to popular ones. */
   uint32_t um = (uint32_t)r5;
   int m = 0;
-  while (m < feed_n_mccs - 1 && um > f->cum_mcc[weekend][m])
+  while (m < txf_feed_n_mccs - 1 && um > f->cum_mcc[weekend][m])
     m++;
   t->mcc = (uint16_t)m;
   double v = (double)(r5 >> 32) * 0x1p-32;
@@ -467,12 +469,12 @@ static void purchase_of(const feed *f, int32_t day, uint32_t i, uint64_t b,
     j = f->merch_count[m] - 1;
   t->merchant = (uint32_t)(((uint64_t)(f->merch_start[m] + j) * f->merch_mul) %
                            (uint64_t)f->p.merchants);
-  t->currency = (uint8_t)feed_merchant_currency(f, t->merchant, m);
+  t->currency = (uint8_t)merchant_currency(f, t->merchant, m);
   /* Amount: the category's log-normal times the customer's own spending
    * level (log-normal too, so a few customers spend far more). */
   double zc = f->probit[(hc >> 20) & 4095];
   double za = f->probit[r6 & 4095];
-  const feed_mcc *mc = &feed_mccs[m];
+  const feed_mcc *mc = &txf_feed_mccs[m];
   double krw = mc->median_krw * det_exp(0.55 * zc + mc->sigma * za);
   double lo = mc->median_krw / 50.0, hi = mc->median_krw * 60.0;
   krw = krw < lo ? lo : krw > hi ? hi : krw;
@@ -498,18 +500,18 @@ static int refund_original(const feed *f, int32_t day, uint64_t b,
     int d = 1 + (int)(FEED_REFUND_LOOKBACK * uu * uu);
     uint32_t j = (uint32_t)((((h >> 16) & 0xFFFFFFFF) * rows) >> 32);
     feed_plan op;
-    feed_plan_of(f, day - d, j, &op);
+    txf_feed_plan_of(f, day - d, j, &op);
     if (op.is_refund || op.has_version || op.status1 != FEED_APPROVED ||
         op.day[FEED_K_NEW] >= day)
       continue;
-    feed_txn_of(f, day - d, j, &op, orig);
+    txf_feed_txn_of(f, day - d, j, &op, orig);
     return 1;
   }
   return 0;
 }
 
-void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
-                 feed_txn *t) {
+void txf_feed_txn_of(const feed *f, int32_t day, uint32_t i,
+                     const feed_plan *pl, feed_txn *t) {
   memset(t, 0, sizeof *t);
   t->day = day;
   t->index = i;
@@ -531,7 +533,7 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
     } else {
       /* Partial: 10..99 % of the purchase, on the currency's price step. */
       int64_t pct = 10 + (int64_t)((h >> 8) % 90);
-      int64_t step = feed_currencies[o.currency].round_minor;
+      int64_t step = txf_feed_currencies[o.currency].round_minor;
       int64_t v = round_down_to(o.amount_minor * pct / 100, step);
       t->amount_minor = v <= o.amount_minor ? v : o.amount_minor;
     }
@@ -547,7 +549,7 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
   while (hour < 23 && uh > f->cum_hour[weekend][hour])
     hour++;
   int32_t sec = hour * 3600 + (int32_t)(((r8 >> 32) * 3600) >> 32);
-  int64_t ts_s = feed_local_to_utc_s(f, day, sec);
+  int64_t ts_s = local_to_utc_s(f, day, sec);
   t->ts_us = t->ts2_us = ts_s * TXF_US_PER_S;
   t->amount2_minor = t->amount_minor;
   uint64_t r9 = stream(b, 9);
@@ -557,22 +559,22 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
      * within the day it happened (the batch is that day's). */
     double w = u01(r9);
     int64_t delay_ms = 200 + (int64_t)(w * w * w * 600000.0);
-    int64_t end_us = feed_local_to_utc_s(f, day + 1, 0) * TXF_US_PER_S - 1000;
+    int64_t end_us = local_to_utc_s(f, day + 1, 0) * TXF_US_PER_S - 1000;
     int64_t ing = t->ts_us + delay_ms * 1000;
     t->ingested1_us = ing < end_us ? ing : end_us;
   } else {
     int64_t ms = (int64_t)((r9 & 0xFFFFFFFF) * UINT64_C(86400000) >> 32);
     t->ingested1_us =
-        feed_local_to_utc_s(f, x1, (int32_t)(ms / 1000)) * TXF_US_PER_S +
+        local_to_utc_s(f, x1, (int32_t)(ms / 1000)) * TXF_US_PER_S +
         (ms % 1000) * 1000;
   }
   if (pl->has_version) {
     /* Version 2 arrives on a later day, so its ingested_at is later. */
     int64_t ms = (int64_t)((r9 >> 32) * UINT64_C(86400000) >> 32);
-    t->ingested2_us = feed_local_to_utc_s(f, pl->day[FEED_K_VERSION],
-                                          (int32_t)(ms / 1000)) *
-                          TXF_US_PER_S +
-                      (ms % 1000) * 1000;
+    t->ingested2_us =
+        local_to_utc_s(f, pl->day[FEED_K_VERSION], (int32_t)(ms / 1000)) *
+            TXF_US_PER_S +
+        (ms % 1000) * 1000;
     uint64_t r10 = stream(b, 10);
     /* 20 %: the processor corrects the time, up to 6 h earlier, so a few
      * versions move to the previous day's partition. */
@@ -583,7 +585,7 @@ void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
     if (pl->status1 == FEED_PENDING && pl->status2 == FEED_APPROVED &&
         ((r10 >> 32) & 0xFF) < 77) {
       int64_t pct = 60 + (int64_t)((r10 >> 40) % 61);
-      int64_t step = feed_currencies[t->currency].round_minor;
+      int64_t step = txf_feed_currencies[t->currency].round_minor;
       t->amount2_minor = round_down_to(t->amount_minor * pct / 100, step);
     }
   }

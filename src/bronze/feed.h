@@ -25,9 +25,9 @@
 #define FEED_MAX_ROWS INT64_C(99999999)
 
 enum { FEED_APPROVED, FEED_DECLINED, FEED_PENDING, FEED_REVERSED };
-extern const char *const feed_status_names[4];
+extern const char *const txf_feed_status_names[4];
 enum { FEED_ONLINE, FEED_POS, FEED_MOBILE };
-extern const char *const feed_channel_names[3];
+extern const char *const txf_feed_channel_names[3];
 
 /* Delivery kinds, in the order a transaction's deliveries are emitted
  * within one batch. */
@@ -57,8 +57,8 @@ typedef struct feed_mcc {
   int foreign_pct;                    /* share of foreign merchants */
   int online_pct, pos_pct;            /* rest is mobile */
 } feed_mcc;
-extern const feed_mcc feed_mccs[];
-extern const int feed_n_mccs;
+extern const feed_mcc txf_feed_mccs[];
+extern const int txf_feed_n_mccs;
 
 typedef struct feed_currency {
   const char *code;
@@ -67,8 +67,7 @@ typedef struct feed_currency {
   int round_minor;     /* amounts are multiples of this many minor units */
   int share_pct;       /* share among foreign merchants */
 } feed_currency;
-extern const feed_currency feed_currencies[];
-extern const int feed_n_currencies; /* [0] is KRW */
+extern const feed_currency txf_feed_currencies[]; /* [0] is KRW */
 
 /* A transaction's attributes. Version 2 differs in status and
  * ingested_at, and sometimes in txn_ts and amount. Times are UTC
@@ -79,8 +78,8 @@ typedef struct feed_txn {
   uint32_t customer; /* 0..customers-1 */
   uint32_t card;     /* card number (customer * 3 + k + 1) */
   uint32_t merchant; /* 0..merchants-1 */
-  uint16_t mcc;      /* index into feed_mccs */
-  uint8_t currency;  /* index into feed_currencies */
+  uint16_t mcc;      /* index into txf_feed_mccs */
+  uint8_t currency;  /* index into txf_feed_currencies */
   uint8_t channel;
   uint8_t is_refund;
   int64_t amount_minor;
@@ -105,7 +104,7 @@ typedef struct feed {
   uint32_t merch_start[64], merch_count[64];
   uint64_t cust_mul, merch_mul; /* bijective shuffles of the populations */
   float probit[4096];           /* standard normal quantiles */
-  /* Day window with cached zone facts (feed_set_window). */
+  /* Day window with cached zone facts (txf_feed_set_window). */
   int32_t win_first;
   int win_n;
   int64_t win_start_s[FEED_WINDOW + 1]; /* UTC second of local midnight */
@@ -114,28 +113,24 @@ typedef struct feed {
 } feed;
 
 /* Set up F for P (borrowed; P->timezone must name TZ). */
-void feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz);
+void txf_feed_init(feed *f, const txf_gen_params *p, const txf_tz *tz);
 /* Cache the zone's midnights and offsets for days FIRST..FIRST+N-1
  * (N <= FEED_WINDOW); other days still work, only slower. */
-void feed_set_window(feed *f, int32_t first, int n);
-/* UTC instant of local DAY + SEC (seconds of day). */
-int64_t feed_local_to_utc_s(const feed *f, int32_t day, int32_t sec);
+void txf_feed_set_window(feed *f, int32_t first, int n);
 /* Local date (days), microsecond of the local day and offset (seconds) of
  * the UTC instant TS_US. */
-void feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
-                   int64_t *us_of_day, int32_t *off_s);
+void txf_feed_to_local(const feed *f, int64_t ts_us, int32_t *day,
+                       int64_t *us_of_day, int32_t *off_s);
 /* The delivery plan of transaction (DAY, I). */
-void feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *out);
+void txf_feed_plan_of(const feed *f, int32_t day, uint32_t i, feed_plan *out);
 /* The per-day part of every transaction hash of DAY. */
-uint64_t feed_day_key(const feed *f, int32_t day);
+uint64_t txf_feed_day_key(const feed *f, int32_t day);
 /* 0 when transaction (day of DAY_KEY, I) certainly has all its deliveries
- * on its event day (a cheap pre-check before feed_plan_of). */
-int feed_may_trail(const feed *f, uint64_t day_key, uint32_t i);
+ * on its event day (a cheap pre-check before txf_feed_plan_of). */
+int txf_feed_may_trail(const feed *f, uint64_t day_key, uint32_t i);
 /* The attributes of transaction (DAY, I) with plan PL. */
-void feed_txn_of(const feed *f, int32_t day, uint32_t i, const feed_plan *pl,
-                 feed_txn *out);
-/* The merchant currency, 0 = KRW. */
-int feed_merchant_currency(const feed *f, uint32_t merchant, int mcc);
+void txf_feed_txn_of(const feed *f, int32_t day, uint32_t i,
+                     const feed_plan *pl, feed_txn *out);
 /* A bijective 64-bit mix (splitmix64's finaliser). */
 static inline uint64_t feed_mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
@@ -143,7 +138,7 @@ static inline uint64_t feed_mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 /* Hash of (day-or-batch key, counter, stream). */
-uint64_t feed_hash(const feed *f, int64_t day, uint64_t index,
-                   uint64_t stream);
+uint64_t txf_feed_hash(const feed *f, int64_t day, uint64_t index,
+                       uint64_t stream);
 
 #endif

@@ -302,7 +302,7 @@ static const dayinfo *day_of(gen *g, int32_t day, dayinfo *tmp) {
 static char *put_ts(gen *g, char *p, int64_t ts_us, int ms) {
   int32_t day, off;
   int64_t us;
-  feed_to_local(&g->f, ts_us, &day, &us, &off);
+  txf_feed_to_local(&g->f, ts_us, &day, &us, &off);
   dayinfo tmp;
   const dayinfo *di = day_of(g, day, &tmp);
   memcpy(p, di->iso, 10);
@@ -337,7 +337,7 @@ static char *put_id(gen *g, char *p, char prefix, int32_t day, uint64_t n) {
 }
 
 static char *put_amount(char *p, int64_t minor, int cur) {
-  if (feed_currencies[cur].scale == 0)
+  if (txf_feed_currencies[cur].scale == 0)
     return put_uint(p, (uint64_t)minor);
   p = put_uint(p, (uint64_t)(minor / 100));
   *p++ = '.';
@@ -374,24 +374,24 @@ static char *put_line(gen *g, char *p, const feed_plan *pl, const feed_txn *t,
                  t->currency);
   *p++ = ',';
   start[6] = p;
-  memcpy(p, feed_currencies[t->currency].code, 3); /* ISO 4217: 3 letters */
+  memcpy(p, txf_feed_currencies[t->currency].code, 3); /* ISO 4217: 3 letters */
   p += 3;
   *p++ = ',';
   start[7] = p;
-  memcpy(p, feed_mccs[t->mcc].code, 4);
+  memcpy(p, txf_feed_mccs[t->mcc].code, 4);
   p += 4;
   *p++ = ',';
   start[8] = p;
   static const uint8_t status_len[4] = {8, 8, 7, 8};
   int stv = v == 1 ? pl->status1 : pl->status2;
-  p = put_strn(p, feed_status_names[stv], status_len[stv]);
+  p = put_strn(p, txf_feed_status_names[stv], status_len[stv]);
   *p++ = ',';
   start[9] = p;
   p = put_str(p, t->is_refund ? "true" : "false");
   *p++ = ',';
   start[10] = p;
   static const uint8_t chan_len[3] = {6, 3, 6};
-  p = put_strn(p, feed_channel_names[t->channel], chan_len[t->channel]);
+  p = put_strn(p, txf_feed_channel_names[t->channel], chan_len[t->channel]);
   *p++ = ',';
   start[11] = p;
   p = put_ts(g, p, v == 1 ? t->ingested1_us : t->ingested2_us, 1);
@@ -544,16 +544,16 @@ static int emit_malformed(gen *g, txf_err *err) {
   if (rc)
     return rc;
   uint64_t seq = ++g->mal_seq;
-  uint64_t h = feed_hash(&g->f, g->batch.days, seq, 0x4D414C);
+  uint64_t h = txf_feed_hash(&g->f, g->batch.days, seq, 0x4D414C);
   feed_plan pl;
   feed_txn t;
   uint32_t fake = (uint32_t)(FEED_MAX_ROWS + 1 + (seq % 1000000));
-  feed_plan_of(&g->f, g->batch.days, fake, &pl);
+  txf_feed_plan_of(&g->f, g->batch.days, fake, &pl);
   /* Shaped like an on-time event of the batch day. */
   pl.has_version = 0;
   pl.lag = 0;
   pl.day[FEED_K_NEW] = g->batch.days;
-  feed_txn_of(&g->f, g->batch.days, fake, &pl, &t);
+  txf_feed_txn_of(&g->f, g->batch.days, fake, &pl, &t);
   char line[512], *offs[TXF_BRONZE_N_COLS + 1];
   char *end = put_line(g, line, &pl, &t, 1, 'X', g->batch.days, seq, offs);
   int defect = (int)(h % 7);
@@ -652,7 +652,8 @@ static int emit(gen *g, const feed_plan *pl, const feed_txn *t, int kind,
   }
   end_line(g, dst, 18, kind_names[kind], NULL);
   /* A malformed line now and then, decided per emitted line. */
-  uint64_t h = feed_hash(&g->f, g->batch.days, (uint64_t)g->emitted++, 0x4241);
+  uint64_t h =
+      txf_feed_hash(&g->f, g->batch.days, (uint64_t)g->emitted++, 0x4241);
   if ((uint32_t)h < g->f.thr_malformed)
     return emit_malformed(g, err);
   return 0;
@@ -665,20 +666,20 @@ static int run_batch(gen *g, txf_err *err) {
   int32_t d = g->batch.days;
   uint32_t rows = (uint32_t)g->f.p.rows;
   for (int32_t e = d - FEED_MAX_TRAIL; e <= d && !rc; e++) {
-    uint64_t dk = feed_day_key(&g->f, e);
+    uint64_t dk = txf_feed_day_key(&g->f, e);
     for (uint32_t i = 0; i < rows && !rc; i++) {
       /* Earlier days: only the few that trail can have a delivery today. */
-      if (e < d && !feed_may_trail(&g->f, dk, i))
+      if (e < d && !txf_feed_may_trail(&g->f, dk, i))
         continue;
       feed_plan pl;
-      feed_plan_of(&g->f, e, i, &pl);
+      txf_feed_plan_of(&g->f, e, i, &pl);
       int any = 0;
       for (int k = 0; k < FEED_K_COUNT; k++)
         any |= pl.day[k] == d;
       if (!any)
         continue;
       feed_txn t;
-      feed_txn_of(&g->f, e, i, &pl, &t);
+      txf_feed_txn_of(&g->f, e, i, &pl, &t);
       for (int k = 0; k < FEED_K_COUNT && !rc; k++)
         if (pl.day[k] == d)
           rc = emit(g, &pl, &t, k, err);
@@ -1019,10 +1020,10 @@ int txf_generate_day(const char *data_dir, txf_date day,
   if (rc)
     goto out;
 
-  feed_init(&g->f, p, tz);
+  txf_feed_init(&g->f, p, tz);
   g->batch = day;
   g->first = day.days - FEED_MAX_TRAIL - FEED_REFUND_LOOKBACK - 1;
-  feed_set_window(&g->f, g->first, FEED_WINDOW);
+  txf_feed_set_window(&g->f, g->first, FEED_WINDOW);
   for (int k = 0; k < FEED_WINDOW; k++) {
     dayinfo *di = &g->days[k];
     txf_date_format((txf_date){g->first + k}, di->iso);

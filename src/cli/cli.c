@@ -73,60 +73,6 @@ int txf_cli_help(const char *usage) {
   return TXF_EXIT_OK;
 }
 
-void txf_cli_getopt_reset(void) {
-  optind = 0; /* GNU: reinitialise, including the permutation state */
-  opterr = 0;
-}
-
-int txf_cli_getopt(const char *cmd, int argc, char **argv,
-                   const char *shortopts, const struct option *longopts) {
-  opterr = 0;
-  int prev = optind ? optind : 1;
-  int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-  if (c != '?' && c != ':')
-    return c;
-  /* The offending word: the last one getopt consumed. */
-  const char *word = optind - 1 >= 1 && optind - 1 < argc ? argv[optind - 1]
-                     : prev < argc                        ? argv[prev]
-                                                          : "?";
-  if (c == ':') {
-    txf_cli_usage_error(cmd, "option '%s' requires a value", word);
-    return '?';
-  }
-  char name[128];
-  if (optopt && !(word[0] == '-' && word[1] == '-')) {
-    snprintf(name, sizeof name, "-%c", optopt);
-  } else {
-    const char *eq = strchr(word, '=');
-    size_t l = eq ? (size_t)(eq - word) : strlen(word);
-    if (l >= sizeof name)
-      l = sizeof name - 1;
-    memcpy(name, word, l);
-    name[l] = '\0';
-  }
-  /* Closest long option, for "did you mean". */
-  const char *cands[64];
-  char bufs[64][64];
-  size_t n = 0;
-  for (const struct option *o = longopts; o && o->name && n < 64; o++, n++) {
-    snprintf(bufs[n], sizeof bufs[n], "--%s", o->name);
-    cands[n] = bufs[n];
-    /* getopt says '?' for "--json=1" when --json takes no value */
-    if (word[0] == '-' && word[1] == '-' && strchr(word, '=') &&
-        o->has_arg == no_argument && !strcmp(name, bufs[n])) {
-      txf_cli_usage_error(cmd, "option '%s' does not take a value", name);
-      return '?';
-    }
-  }
-  const char *close = txf_str_closest(name, cands, n);
-  if (close)
-    txf_cli_usage_error(cmd, "unknown option '%s' (did you mean '%s'?)", name,
-                        close);
-  else
-    txf_cli_usage_error(cmd, "unknown option '%s'", name);
-  return '?';
-}
-
 int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
                                const char *const *subs, size_t n) {
   const char *close = txf_str_closest(sub, subs, n);

@@ -5,8 +5,6 @@
 #ifndef TXF_CLI_H
 #define TXF_CLI_H
 
-#include <getopt.h>
-
 #include "metadata/metadata.h"
 #include "project/project.h"
 #include "util/util.h"
@@ -59,20 +57,10 @@ int txf_cli_fail(const char *cmd, const txf_err *err);
 int txf_cli_usage_error(const char *cmd, const char *fmt, ...)
     TXF_PRINTF(2, 3);
 
-/* Option parsing on getopt_long. Call txf_cli_getopt in a loop like
- * getopt_long; it returns -1 at the end, the option's value otherwise, and
- * '?' after printing a usage error for an unknown option (naming the
- * closest known one) or a missing argument — then return TXF_EXIT_USAGE.
- * "--help"/"-h" should be in LONGOPTS with val 'h'. SHORTOPTS must start
- * with ':'. Options may come after operands. */
-int txf_cli_getopt(const char *cmd, int argc, char **argv,
-                   const char *shortopts, const struct option *longopts);
 /* Print "unknown subcommand 'SUB' (did you mean 'X'?)" for command CMD
  * whose subcommands are SUBS[0..N-1]; return TXF_EXIT_USAGE. */
 int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
                                const char *const *subs, size_t n);
-/* Reset getopt before parsing a new argv. */
-void txf_cli_getopt_reset(void);
 
 /* Print USAGE to stdout and return TXF_EXIT_OK (for --help). */
 int txf_cli_help(const char *usage);
@@ -81,5 +69,116 @@ int txf_cli_help(const char *usage);
  * returns TXF_EXIT_USAGE, else 0. */
 int txf_cli_parse_date(const char *cmd, const char *opt, const char *s,
                        txf_date *out);
+
+/* ---------------------------------------------------------------- options
+ *
+ * A command declares its options as a table and parses argv with one call
+ * (options.c; git's parse-options is the model):
+ *
+ *   int json = 0;
+ *   uint64_t threads = 2;
+ *   const char *data = NULL;
+ *   const txf_cli_option opts[] = {
+ *       TXF_OPT_STRING(0, "data", &data, "DIR"),
+ *       TXF_OPT_FLAG(0, "json", &json),
+ *       TXF_OPT_UINT(0, "threads", &threads, "N", 1, 8, "1..8"),
+ *       TXF_OPT_END};
+ *   int ec = txf_cli_options_parse("clean", usage, opts, TXF_CLI_NO_OPERANDS,
+ *                                  &argc, argv);
+ *   if (ec != TXF_CLI_GO_ON)
+ *     return ec;
+ *
+ * Every table also knows -h/--help. A value that does not parse is a usage
+ * error naming the option: "--threads: '9' is not 1..8". */
+
+typedef struct txf_cli_option txf_cli_option;
+
+/* A callback option's parser: store ARG (the value; NULL when the option
+ * takes none) through O->value. Returns 0, or the exit status after
+ * printing a usage error with txf_cli_usage_error(CMD, ...). */
+typedef int (*txf_cli_option_fn)(const char *cmd, const txf_cli_option *o,
+                                 const char *arg);
+
+typedef enum txf_cli_option_kind {
+  TXF_CLI_OPT_END,      /* ends a table */
+  TXF_CLI_OPT_FLAG,     /* int: set to 1 */
+  TXF_CLI_OPT_STRING,   /* const char *: the value, borrowed from argv */
+  TXF_CLI_OPT_UINT,     /* an integer of any width: MIN..MAX */
+  TXF_CLI_OPT_DATE,     /* txf_date: YYYY-MM-DD */
+  TXF_CLI_OPT_TIME,     /* int64_t: ISO 8601 with offset, UTC microseconds */
+  TXF_CLI_OPT_CHOICE,   /* an integer of any width: the value of a name */
+  TXF_CLI_OPT_CALLBACK, /* FN parses the value */
+} txf_cli_option_kind;
+
+/* One name of a TXF_CLI_OPT_CHOICE option; a list ends with {NULL, 0}. */
+typedef struct txf_cli_choice {
+  const char *name;
+  int value;
+} txf_cli_choice;
+
+struct txf_cli_option {
+  txf_cli_option_kind kind;
+  char short_name;       /* -x, or 0 */
+  const char *long_name; /* --name (without the dashes) */
+  void *value;           /* where the value goes; its type is the kind's */
+  const char *argh;      /* the value's name in the usage text ("N",
+                            "DIR"); NULL: the option takes no value */
+  int *given;            /* set to 1 when the option is given; or NULL */
+  size_t size;           /* UINT, CHOICE: sizeof the destination */
+  uint64_t min, max;     /* UINT: accepted range */
+  const char *what;      /* UINT: "--NAME: 'VALUE' is not WHAT" */
+  const txf_cli_choice *choices; /* CHOICE */
+  txf_cli_option_fn fn;  /* CALLBACK */
+};
+
+/* The table entries. V is the destination; the macros check its type
+ * where it has one. An unsigned integer is stored in whatever integer V
+ * points to, so MAX must fit it. */
+#define TXF_OPT_TYPED_(T, v) (1 ? (v) : (T *)0)
+#define TXF_OPT_FLAG(s, l, v)                                                \
+  {.kind = TXF_CLI_OPT_FLAG, .short_name = (s), .long_name = (l),          \
+   .value = TXF_OPT_TYPED_(int, v)}
+#define TXF_OPT_STRING(s, l, v, a)                                           \
+  {.kind = TXF_CLI_OPT_STRING, .short_name = (s), .long_name = (l),        \
+   .value = TXF_OPT_TYPED_(const char *, v), .argh = (a)}
+#define TXF_OPT_UINT(s, l, v, a, lo, hi, w)                                  \
+  {.kind = TXF_CLI_OPT_UINT, .short_name = (s), .long_name = (l),          \
+   .value = (v), .argh = (a), .size = sizeof *(v), .min = (lo),            \
+   .max = (hi), .what = (w)}
+#define TXF_OPT_DATE(s, l, v, a, given_)                                     \
+  {.kind = TXF_CLI_OPT_DATE, .short_name = (s), .long_name = (l),          \
+   .value = TXF_OPT_TYPED_(txf_date, v), .argh = (a), .given = (given_)}
+#define TXF_OPT_TIME(s, l, v, a)                                             \
+  {.kind = TXF_CLI_OPT_TIME, .short_name = (s), .long_name = (l),          \
+   .value = TXF_OPT_TYPED_(int64_t, v), .argh = (a)}
+#define TXF_OPT_CHOICE(s, l, v, a, ch)                                       \
+  {.kind = TXF_CLI_OPT_CHOICE, .short_name = (s), .long_name = (l),        \
+   .value = (v), .argh = (a), .size = sizeof *(v), .choices = (ch)}
+#define TXF_OPT_CALLBACK(s, l, v, a, f)                                      \
+  {.kind = TXF_CLI_OPT_CALLBACK, .short_name = (s), .long_name = (l),      \
+   .value = (v), .argh = (a), .fn = (f)}
+#define TXF_OPT_END {.kind = TXF_CLI_OPT_END}
+
+enum {
+  TXF_CLI_GO_ON = -1,          /* txf_cli_options_parse: carry on */
+  TXF_CLI_NO_OPERANDS = 1 << 0 /* an operand is a usage error */
+};
+
+/* Parse the options of command CMD (as named in messages: "clean",
+ * "lineage export") in ARGV[1..*ARGC-1] (ARGV[0] is the command's name)
+ * by the table OPTS, in order, storing each value as its entry says.
+ * Options may come after operands; "--" ends them; long names may be
+ * abbreviated while unambiguous (getopt_long). -h/--help prints USAGE.
+ * Returns TXF_CLI_GO_ON with the operands, in order, moved to
+ * ARGV[0..*ARGC-1] (*ARGC their number); or the exit status to return:
+ * TXF_EXIT_OK after --help, TXF_EXIT_USAGE after a usage error, already
+ * printed: an unknown option (naming the closest known one), a missing
+ * value, a value given to a flag, a value that does not parse, or, with
+ * TXF_CLI_NO_OPERANDS in FLAGS, an operand. Destinations of options not
+ * given are left alone, so they hold the defaults. */
+TXF_MUST_CHECK int txf_cli_options_parse(const char *cmd, const char *usage,
+                                         const txf_cli_option *opts,
+                                         unsigned flags, int *argc,
+                                         char **argv);
 
 #endif /* TXF_CLI_H */

@@ -32,43 +32,20 @@ static const char usage[] =
     "  txnflow audit --json\n";
 
 int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {
-      {"data", required_argument, 0, 'd'},
-      {"json", no_argument, 0, 'j'},
-      {"max-diffs", required_argument, 0, 'm'},
-      {"timezone", required_argument, 0, 'z'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   const char *data_opt = NULL, *tz = NULL;
   int json = 0;
   uint64_t max_diffs = 20;
-  int c;
-  while ((c = txf_cli_getopt("audit", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'm':
-      if (txf_parse_u64(optarg, &max_diffs) || max_diffs < 1)
-        return txf_cli_usage_error("audit", "--max-diffs: '%s' is not a "
-                                            "positive count",
-                                   optarg);
-      break;
-    case 'z':
-      tz = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("audit", "unexpected argument '%s'",
-                               argv[optind]);
+  const txf_cli_option opts[] = {
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_UINT(0, "max-diffs", &max_diffs, "N", 1, UINT64_MAX,
+                   "a positive count"),
+      TXF_OPT_STRING(0, "timezone", &tz, "TZ"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("audit", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   txf_err err;
   txf_err_clear(&err);
   char *data = NULL, *report = NULL;

@@ -63,68 +63,45 @@ static void print_human(const char *text) {
   json_decref(j);
 }
 
+/* --input FILE, repeatable: O->value is a file_list. */
+typedef struct file_list {
+  const char **v; /* borrowed from argv until made absolute */
+  size_t n;
+} file_list;
+
+static int add_input(const char *cmd, const txf_cli_option *o,
+                     const char *arg) {
+  (void)cmd;
+  file_list *l = o->value;
+  l->v = txf_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = arg;
+  return 0;
+}
+
 int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {
-      {"date", required_argument, 0, 'D'},
-      {"data", required_argument, 0, 'd'},
-      {"input", required_argument, 0, 'i'},
-      {"json", no_argument, 0, 'j'},
-      {"threads", required_argument, 0, 't'},
-      {"timezone", required_argument, 0, 'z'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   const char *data_opt = NULL, *tz_opt = NULL;
   int have_date = 0, json = 0;
   uint64_t threads = 2;
   txf_date date;
-  const char **inputs = txf_xcalloc((size_t)argc + 1, sizeof *inputs);
-  size_t n_inputs = 0;
-  int c, rc;
-  while ((c = txf_cli_getopt("clean", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'D':
-      if ((rc = txf_cli_parse_date("clean", "--date", optarg, &date)) != 0) {
-        free(inputs);
-        return rc;
-      }
-      have_date = 1;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'i':
-      inputs[n_inputs++] = optarg;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 't':
-      if (txf_parse_u64(optarg, &threads) || threads < 1 || threads > 8) {
-        free(inputs);
-        return txf_cli_usage_error("clean", "--threads: '%s' is not 1..8",
-                                   optarg);
-      }
-      break;
-    case 'z':
-      tz_opt = optarg;
-      break;
-    case 'h':
-      free(inputs);
-      return txf_cli_help(usage);
-    default:
-      free(inputs);
-      return TXF_EXIT_USAGE;
-    }
+  file_list in = {NULL, 0};
+  const txf_cli_option opts[] = {
+      TXF_OPT_DATE(0, "date", &date, "D", &have_date),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_CALLBACK(0, "input", &in, "FILE", add_input),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_UINT(0, "threads", &threads, "N", 1, 8, "1..8"),
+      TXF_OPT_STRING(0, "timezone", &tz_opt, "TZ"),
+      TXF_OPT_END};
+  int rc = txf_cli_options_parse("clean", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (rc == TXF_CLI_GO_ON && !have_date)
+    rc = txf_cli_usage_error("clean", "--date is required");
+  if (rc != TXF_CLI_GO_ON) {
+    free(in.v);
+    return rc;
   }
-  if (optind != argc) {
-    free(inputs);
-    return txf_cli_usage_error("clean", "unexpected argument '%s'",
-                               argv[optind]);
-  }
-  if (!have_date) {
-    free(inputs);
-    return txf_cli_usage_error("clean", "--date is required");
-  }
+  const char **inputs = in.v;
+  size_t n_inputs = in.n;
   /* --input paths are relative to where the command was started */
   for (size_t i = 0; i < n_inputs; i++)
     inputs[i] = txf_path_abs(ctx->cwd, inputs[i]);

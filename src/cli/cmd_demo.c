@@ -108,27 +108,13 @@ static int print_tests(txf_store *st, txf_err *err) {
 }
 
 int cmd_demo(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"days", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   uint64_t days = 11;
-  int c;
-  while ((c = txf_cli_getopt("demo", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'd':
-      if (txf_parse_u64(optarg, &days) || days == 0 || days > 366)
-        return txf_cli_usage_error("demo", "--days: '%s' is not 1..366",
-                                   optarg);
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("demo", "unexpected argument '%s'",
-                               argv[optind]);
+  const txf_cli_option opts[] = {
+      TXF_OPT_UINT(0, "days", &days, "N", 1, 366, "1..366"), TXF_OPT_END};
+  int ec = txf_cli_options_parse("demo", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   txf_err err;
   txf_err_clear(&err);
   txf_project *p;

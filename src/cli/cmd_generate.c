@@ -54,136 +54,55 @@ static const char usage[] =
     "Example:\n"
     "  txnflow generate --date 2025-09-01 --days 11 --rows 5000 --seed 7\n";
 
-static int parse_rate(const char *opt, const char *s, double *out) {
-  if (txf_parse_double(s, out) || !(*out >= 0 && *out <= 0.5))
-    return txf_cli_usage_error("generate", "%s: '%s' is not a rate in 0..0.5",
-                               opt, s);
-  return 0;
-}
-
-static int parse_count(const char *opt, const char *s, int64_t max,
-                       int64_t *out) {
-  uint64_t v;
-  if (txf_parse_u64(s, &v) || v < 1 || v > (uint64_t)max)
-    return txf_cli_usage_error("generate", "%s: '%s' is not a count in 1..%lld",
-                               opt, s, (long long)max);
-  *out = (int64_t)v;
+/* --*-rate R: O->value is a double. */
+static int rate(const char *cmd, const txf_cli_option *o, const char *arg) {
+  double *out = o->value;
+  if (txf_parse_double(arg, out) || !(*out >= 0 && *out <= 0.5))
+    return txf_cli_usage_error(cmd, "--%s: '%s' is not a rate in 0..0.5",
+                               o->long_name, arg);
   return 0;
 }
 
 int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
-  enum {
-    O_DAYS = 256, O_ROWS, O_SEED, O_DUP, O_VER, O_LATE, O_MAL, O_STALE,
-    O_REFUND, O_CUST, O_MERCH, O_PART, O_COMP, O_TZ, O_DATA, O_FORCE, O_JSON,
-    O_DATE
-  };
-  static const struct option opts[] = {
-      {"date", required_argument, 0, O_DATE},
-      {"days", required_argument, 0, O_DAYS},
-      {"rows", required_argument, 0, O_ROWS},
-      {"seed", required_argument, 0, O_SEED},
-      {"dup-rate", required_argument, 0, O_DUP},
-      {"version-rate", required_argument, 0, O_VER},
-      {"late-rate", required_argument, 0, O_LATE},
-      {"malformed-rate", required_argument, 0, O_MAL},
-      {"stale-rate", required_argument, 0, O_STALE},
-      {"refund-rate", required_argument, 0, O_REFUND},
-      {"customers", required_argument, 0, O_CUST},
-      {"merchants", required_argument, 0, O_MERCH},
-      {"part-rows", required_argument, 0, O_PART},
-      {"compress", required_argument, 0, O_COMP},
-      {"timezone", required_argument, 0, O_TZ},
-      {"data", required_argument, 0, O_DATA},
-      {"force", no_argument, 0, O_FORCE},
-      {"json", no_argument, 0, O_JSON},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const txf_cli_choice compress[] = {{"zstd", 1}, {"none", 0},
+                                            {NULL, 0}};
   txf_gen_params p;
   txf_gen_params_default(&p);
+  p.stale_rate = -1; /* not given: follows --version-rate, below */
   const char *date_opt = NULL, *data_opt = NULL, *tz_opt = NULL;
   int64_t days = 1, rows = 0;
-  int have_seed = 0, have_stale = 0, force = 0, json = 0, c;
-  uint64_t seed = 0;
-  while ((c = txf_cli_getopt("generate", argc, argv, ":h", opts)) != -1) {
-    int rc = 0;
-    switch (c) {
-    case O_DATE:
-      date_opt = optarg;
-      break;
-    case O_DAYS:
-      rc = parse_count("--days", optarg, 3660, &days);
-      break;
-    case O_ROWS:
-      rc = parse_count("--rows", optarg, 99999999, &rows);
-      break;
-    case O_SEED:
-      if (txf_parse_u64(optarg, &seed) || seed > (uint64_t)INT64_MAX)
-        return txf_cli_usage_error("generate",
-                                   "--seed: '%s' is not a number below 2^63",
-                                   optarg);
-      have_seed = 1;
-      break;
-    case O_DUP:
-      rc = parse_rate("--dup-rate", optarg, &p.dup_rate);
-      break;
-    case O_VER:
-      rc = parse_rate("--version-rate", optarg, &p.version_rate);
-      break;
-    case O_LATE:
-      rc = parse_rate("--late-rate", optarg, &p.late_rate);
-      break;
-    case O_MAL:
-      rc = parse_rate("--malformed-rate", optarg, &p.malformed_rate);
-      break;
-    case O_STALE:
-      rc = parse_rate("--stale-rate", optarg, &p.stale_rate);
-      have_stale = 1;
-      break;
-    case O_REFUND:
-      rc = parse_rate("--refund-rate", optarg, &p.refund_rate);
-      break;
-    case O_CUST:
-      rc = parse_count("--customers", optarg, 99999999, &p.customers);
-      break;
-    case O_MERCH:
-      rc = parse_count("--merchants", optarg, 9999999, &p.merchants);
-      break;
-    case O_PART:
-      rc = parse_count("--part-rows", optarg, INT64_MAX, &p.part_rows);
-      break;
-    case O_COMP:
-      if (!strcmp(optarg, "zstd"))
-        p.compress_zstd = 1;
-      else if (!strcmp(optarg, "none"))
-        p.compress_zstd = 0;
-      else
-        return txf_cli_usage_error("generate",
-                                   "--compress: '%s' is not zstd or none",
-                                   optarg);
-      break;
-    case O_TZ:
-      tz_opt = optarg;
-      break;
-    case O_DATA:
-      data_opt = optarg;
-      break;
-    case O_FORCE:
-      force = 1;
-      break;
-    case O_JSON:
-      json = 1;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-    if (rc)
-      return rc;
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("generate", "unexpected argument '%s'",
-                               argv[optind]);
+  int force = 0, json = 0;
+  uint64_t seed = UINT64_MAX; /* not given: --seed stops below 2^63 */
+  const txf_cli_option opts[] = {
+      TXF_OPT_STRING(0, "date", &date_opt, "D"),
+      TXF_OPT_UINT(0, "days", &days, "N", 1, 3660, "a count in 1..3660"),
+      TXF_OPT_UINT(0, "rows", &rows, "N", 1, 99999999,
+                   "a count in 1..99999999"),
+      TXF_OPT_UINT(0, "seed", &seed, "S", 0, INT64_MAX,
+                   "a number below 2^63"),
+      TXF_OPT_CALLBACK(0, "dup-rate", &p.dup_rate, "R", rate),
+      TXF_OPT_CALLBACK(0, "version-rate", &p.version_rate, "R", rate),
+      TXF_OPT_CALLBACK(0, "late-rate", &p.late_rate, "R", rate),
+      TXF_OPT_CALLBACK(0, "malformed-rate", &p.malformed_rate, "R", rate),
+      TXF_OPT_CALLBACK(0, "stale-rate", &p.stale_rate, "R", rate),
+      TXF_OPT_CALLBACK(0, "refund-rate", &p.refund_rate, "R", rate),
+      TXF_OPT_UINT(0, "customers", &p.customers, "N", 1, 99999999,
+                   "a count in 1..99999999"),
+      TXF_OPT_UINT(0, "merchants", &p.merchants, "N", 1, 9999999,
+                   "a count in 1..9999999"),
+      TXF_OPT_UINT(0, "part-rows", &p.part_rows, "N", 1, INT64_MAX,
+                   "a count in 1..9223372036854775807"),
+      TXF_OPT_CHOICE(0, "compress", &p.compress_zstd, "zstd|none",
+                     compress),
+      TXF_OPT_STRING(0, "timezone", &tz_opt, "TZ"),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_FLAG(0, "force", &force),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("generate", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   if (!date_opt)
     return txf_cli_usage_error("generate", "--date is required");
   txf_date first;
@@ -209,9 +128,11 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
   txf_err_clear(&err);
   /* Stale re-deliveries are a share of versions: unless given, keep the
    * default ratio (1 in 6) when --version-rate changes. */
-  if (!have_stale)
+  if (p.stale_rate < 0)
     p.stale_rate = p.version_rate / 6;
-  p.seed = have_seed ? seed : proj ? (uint64_t)proj->feed_seed : p.seed;
+  p.seed = seed != UINT64_MAX ? seed
+           : proj             ? (uint64_t)proj->feed_seed
+                              : p.seed;
   p.rows = rows ? rows : proj && proj->feed_rows > 0 ? proj->feed_rows : p.rows;
   p.timezone = tz_opt ? tz_opt : proj ? proj->timezone : p.timezone;
   if (txf_gen_params_check(&p, &err))

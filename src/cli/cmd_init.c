@@ -28,31 +28,18 @@ static const char usage[] =
     "  txnflow init --empty mine\n";
 
 int cmd_init(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"name", required_argument, 0, 'n'},
-                                       {"empty", no_argument, 0, 'e'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *name = NULL;
-  int empty = 0, c;
-  while ((c = txf_cli_getopt("init", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'n':
-      name = optarg;
-      break;
-    case 'e':
-      empty = 1;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc - 1)
-    return txf_cli_usage_error("init", optind >= argc
-                                           ? "missing project directory"
-                                           : "too many arguments");
-  char *dir = txf_path_abs(ctx->cwd, argv[optind]);
+  int empty = 0;
+  const txf_cli_option opts[] = {TXF_OPT_STRING(0, "name", &name, "NAME"),
+                                 TXF_OPT_FLAG(0, "empty", &empty),
+                                 TXF_OPT_END};
+  int ec = txf_cli_options_parse("init", usage, opts, 0, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  if (argc != 1)
+    return txf_cli_usage_error("init", argc == 0 ? "missing project directory"
+                                                 : "too many arguments");
+  char *dir = txf_path_abs(ctx->cwd, argv[0]);
   txf_err err;
   txf_err_clear(&err);
   int rc = txf_project_init(dir, name, empty, &err);
@@ -75,7 +62,7 @@ int cmd_init(int argc, char **argv, txf_ctx *ctx) {
   }
   printf("Created project in %s\n"
          "Next: cd %s && txnflow demo   (or: txnflow run --date YYYY-MM-DD)\n",
-         dir, argv[optind]);
+         dir, argv[0]);
   free(dir);
   return TXF_EXIT_OK;
 }

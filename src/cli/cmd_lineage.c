@@ -114,43 +114,28 @@ static int open_store(txf_ctx *ctx, const char *data_opt, int readonly,
   return rc;
 }
 
+/* --url URL: O->value is a const char *. */
+static int url_option(const char *cmd, const txf_cli_option *o,
+                      const char *arg) {
+  if (!txf_str_has_prefix(arg, "http://") &&
+      !txf_str_has_prefix(arg, "https://"))
+    return txf_cli_usage_error(cmd, "--url: '%s' is not an http(s) URL", arg);
+  *(const char **)o->value = arg;
+  return 0;
+}
+
 static int do_export(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"since", required_argument, 0, 's'},
-                                       {"url", required_argument, 0, 'u'},
-                                       {"data", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *data_opt = NULL, *url = NULL;
   txf_date since;
-  int have_since = 0, c;
-  while ((c = txf_cli_getopt("lineage export", argc, argv, ":h", opts)) !=
-         -1) {
-    switch (c) {
-    case 's':
-      if (txf_cli_parse_date("lineage export", "--since", optarg, &since))
-        return TXF_EXIT_USAGE;
-      have_since = 1;
-      break;
-    case 'u':
-      if (!txf_str_has_prefix(optarg, "http://") &&
-          !txf_str_has_prefix(optarg, "https://"))
-        return txf_cli_usage_error("lineage export",
-                                   "--url: '%s' is not an http(s) URL",
-                                   optarg);
-      url = optarg;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("lineage export", "unexpected argument '%s'",
-                               argv[optind]);
+  int have_since = 0;
+  const txf_cli_option opts[] = {
+      TXF_OPT_DATE(0, "since", &since, "DATE", &have_since),
+      TXF_OPT_CALLBACK(0, "url", &url, "URL", url_option),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"), TXF_OPT_END};
+  int ec = txf_cli_options_parse("lineage export", usage, opts,
+                                 TXF_CLI_NO_OPERANDS, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   txf_err err;
   txf_err_clear(&err);
   int64_t since_us = INT64_MIN;
@@ -205,75 +190,55 @@ static int do_export(int argc, char **argv, txf_ctx *ctx) {
   return rc ? txf_cli_fail("lineage", &err) : TXF_EXIT_OK;
 }
 
+/* --event TYPE: O->value is an int, the txf_lineage_event_type. */
+static int event_option(const char *cmd, const txf_cli_option *o,
+                        const char *arg) {
+  txf_lineage_event_type type;
+  if (txf_lineage_event_parse(arg, &type))
+    return txf_cli_usage_error(
+        cmd, "--event: '%s' is not START, COMPLETE, FAIL or ABORT", arg);
+  *(int *)o->value = (int)type;
+  return 0;
+}
+
+/* --run UUID: O->value is a const char *. */
+static int run_option(const char *cmd, const txf_cli_option *o,
+                      const char *arg) {
+  if (!txf_lineage_uuid_valid(arg))
+    return txf_cli_usage_error(cmd, "--run: '%s' is not a UUID", arg);
+  *(const char **)o->value = arg;
+  return 0;
+}
+
 static int do_record(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"date", required_argument, 0, 'D'},
-                                       {"task", required_argument, 0, 't'},
-                                       {"event", required_argument, 0, 'e'},
-                                       {"run", required_argument, 0, 'r'},
-                                       {"attempt", required_argument, 0, 'a'},
-                                       {"error", required_argument, 0, 'E'},
-                                       {"data", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  const char *data_opt = NULL, *date = NULL, *task = NULL, *run = NULL,
-             *error = NULL;
-  txf_lineage_event_type type = TXF_LINEAGE_START;
-  int have_type = 0, c;
+  const char *data_opt = NULL, *task = NULL, *run = NULL, *error = NULL;
+  int type = -1; /* not given */
+  int have_date = 0;
   uint64_t attempt = 0;
   txf_date d;
-  while ((c = txf_cli_getopt("lineage record", argc, argv, ":h", opts)) !=
-         -1) {
-    switch (c) {
-    case 'D':
-      if (txf_cli_parse_date("lineage record", "--date", optarg, &d))
-        return TXF_EXIT_USAGE;
-      date = optarg;
-      break;
-    case 't':
-      task = optarg;
-      break;
-    case 'e':
-      if (txf_lineage_event_parse(optarg, &type))
-        return txf_cli_usage_error(
-            "lineage record",
-            "--event: '%s' is not START, COMPLETE, FAIL or ABORT", optarg);
-      have_type = 1;
-      break;
-    case 'r':
-      if (!txf_lineage_uuid_valid(optarg))
-        return txf_cli_usage_error("lineage record",
-                                   "--run: '%s' is not a UUID", optarg);
-      run = optarg;
-      break;
-    case 'a':
-      if (txf_parse_u64(optarg, &attempt) || attempt > 1000000)
-        return txf_cli_usage_error("lineage record",
-                                   "--attempt: '%s' is not a count", optarg);
-      break;
-    case 'E':
-      error = optarg;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("lineage record", "unexpected argument '%s'",
-                               argv[optind]);
-  if (!date || !task || !have_type)
+  const txf_cli_option opts[] = {
+      TXF_OPT_DATE(0, "date", &d, "DATE", &have_date),
+      TXF_OPT_STRING(0, "task", &task, "TASK"),
+      TXF_OPT_CALLBACK(0, "event", &type, "TYPE", event_option),
+      TXF_OPT_CALLBACK(0, "run", &run, "UUID", run_option),
+      TXF_OPT_UINT(0, "attempt", &attempt, "N", 0, 1000000, "a count"),
+      TXF_OPT_STRING(0, "error", &error, "MSG"),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("lineage record", usage, opts,
+                                 TXF_CLI_NO_OPERANDS, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  if (!have_date || !task || type < 0)
     return txf_cli_usage_error("lineage record",
                                "--date, --task and --event are required");
-  if (!run && type != TXF_LINEAGE_START)
+  if (!run && type != (int)TXF_LINEAGE_START)
     return txf_cli_usage_error("lineage record",
                                "--run is required for an end event");
   txf_err err;
   txf_err_clear(&err);
-  char uuid[37];
+  char date[11], uuid[37];
+  txf_date_format(d, date); /* as given: --date is exactly YYYY-MM-DD */
   if (!run) {
     txf_lineage_uuid(uuid);
     run = uuid;
@@ -299,7 +264,8 @@ static int do_record(int argc, char **argv, txf_ctx *ctx) {
                         .event_time_us = txf_ctx_now(ctx),
                         .error = error,
                         .manifest_path = manifest};
-  int rc = txf_lineage_task_event(st, &t, type, &err);
+  int rc =
+      txf_lineage_task_event(st, &t, (txf_lineage_event_type)type, &err);
   txf_store_close(st);
   free(data);
   free(manifest);

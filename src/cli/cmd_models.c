@@ -49,20 +49,16 @@ static const char usage[] =
     "  txnflow models build --vars '{run_date: \"2025-09-11\", dates: "
     "[\"2025-09-11\"]}'\n";
 
+/* --select/--exclude SEL, repeatable: O->value is a txf_buf of
+ * space-separated selectors. */
+static int add_selector(const char *cmd, const txf_cli_option *o,
+                        const char *arg) {
+  (void)cmd;
+  (void)txf_buf_printf(o->value, "%s ", arg);
+  return 0;
+}
+
 int cmd_models(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {
-      {"select", required_argument, 0, 's'},
-      {"models", required_argument, 0, 's'},
-      {"exclude", required_argument, 0, 'x'},
-      {"target", required_argument, 0, 't'},
-      {"vars", required_argument, 0, 'v'},
-      {"threads", required_argument, 0, 'j'},
-      {"full-refresh", no_argument, 0, 'f'},
-      {"profiles-dir", required_argument, 0, 'p'},
-      {"data", required_argument, 0, 'd'},
-      {"json", no_argument, 0, 'J'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   txf_models_opts mo;
   memset(&mo, 0, sizeof mo);
   const char *data_opt = NULL, *profiles = NULL;
@@ -70,63 +66,32 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_buf sel, exc;
   txf_buf_init(&sel, 1 << 16);
   txf_buf_init(&exc, 1 << 16);
-  int c, ret = TXF_EXIT_OK;
-  while ((c = txf_cli_getopt("models", argc, argv, ":hs:t:", opts)) != -1) {
-    switch (c) {
-    case 's':
-      (void)txf_buf_printf(&sel, "%s ", optarg);
-      break;
-    case 'x':
-      (void)txf_buf_printf(&exc, "%s ", optarg);
-      break;
-    case 't':
-      mo.target = optarg;
-      break;
-    case 'v':
-      mo.vars = optarg;
-      break;
-    case 'j': {
-      uint64_t n;
-      if (txf_parse_u64(optarg, &n) || n == 0 || n > 64) {
-        ret = txf_cli_usage_error("models",
-                                  "--threads: '%s' is not a number 1..64",
-                                  optarg);
-        goto out;
-      }
-      mo.threads = (int)n;
-      break;
-    }
-    case 'f':
-      mo.full_refresh = 1;
-      break;
-    case 'p':
-      profiles = optarg;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'J':
-      json = 1;
-      break;
-    case 'h':
-      ret = txf_cli_help(usage);
-      goto out;
-    default:
-      ret = TXF_EXIT_USAGE;
-      goto out;
-    }
-  }
+  const txf_cli_option opts[] = {
+      TXF_OPT_CALLBACK('s', "select", &sel, "SEL", add_selector),
+      TXF_OPT_CALLBACK(0, "models", &sel, "SEL", add_selector),
+      TXF_OPT_CALLBACK(0, "exclude", &exc, "SEL", add_selector),
+      TXF_OPT_STRING('t', "target", &mo.target, "T"),
+      TXF_OPT_STRING(0, "vars", &mo.vars, "YAML"),
+      TXF_OPT_UINT(0, "threads", &mo.threads, "N", 1, 64, "a number 1..64"),
+      TXF_OPT_FLAG(0, "full-refresh", &mo.full_refresh),
+      TXF_OPT_STRING(0, "profiles-dir", &profiles, "DIR"),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_END};
+  int ret = txf_cli_options_parse("models", usage, opts, 0, &argc, argv);
+  if (ret != TXF_CLI_GO_ON)
+    goto out;
   static const char *const subs[] = {"compile", "run", "test", "build",
                                      "seed",    "ls",  "docs"};
-  if (optind != argc - 1) {
-    ret = txf_cli_usage_error("models", optind >= argc
+  if (argc != 1) {
+    ret = txf_cli_usage_error("models", argc == 0
                                             ? "missing subcommand (build, "
                                               "run, test, seed, compile, ls, "
                                               "docs)"
                                             : "one subcommand at a time");
     goto out;
   }
-  const char *sub = argv[optind];
+  const char *sub = argv[0];
   size_t si = 0;
   while (si < TXF_ARRAY_LEN(subs) && strcmp(subs[si], sub))
     si++;

@@ -119,52 +119,34 @@ static int do_cat(txf_pq_reader *r, char *columns, uint64_t limit,
 }
 
 int cmd_parquet(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                       {"columns", required_argument, 0, 'c'},
-                                       {"limit", required_argument, 0, 'n'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   int json = 0;
   const char *columns = NULL;
   uint64_t limit = UINT64_MAX;
-  int c;
-  while ((c = txf_cli_getopt("parquet", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'j':
-      json = 1;
-      break;
-    case 'c':
-      columns = optarg;
-      break;
-    case 'n':
-      if (txf_parse_u64(optarg, &limit))
-        return txf_cli_usage_error("parquet", "--limit: '%s' is not a count",
-                                   optarg);
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind >= argc)
+  const txf_cli_option opts[] = {
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_STRING(0, "columns", &columns, "A,B"),
+      TXF_OPT_UINT(0, "limit", &limit, "N", 0, UINT64_MAX, "a count"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("parquet", usage, opts, 0, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  if (argc == 0)
     return txf_cli_usage_error("parquet", "missing subcommand (inspect, cat)");
-  const char *sub = argv[optind];
+  const char *sub = argv[0];
   int is_inspect = !strcmp(sub, "inspect"), is_cat = !strcmp(sub, "cat");
   if (!is_inspect && !is_cat) {
     static const char *const subs[] = {"inspect", "cat"};
     return txf_cli_unknown_subcommand("parquet", sub, subs, 2);
   }
-  if (optind + 2 != argc)
-    return txf_cli_usage_error("parquet", optind + 1 >= argc
-                                              ? "missing FILE"
-                                              : "too many arguments");
+  if (argc != 2)
+    return txf_cli_usage_error("parquet", argc == 1 ? "missing FILE"
+                                                    : "too many arguments");
   if (is_inspect && (columns || limit != UINT64_MAX))
     return txf_cli_usage_error("parquet",
                                "--columns and --limit are for 'cat'");
   if (is_cat && json)
     return txf_cli_usage_error("parquet", "--json is for 'inspect'");
-  char *path = txf_path_abs(ctx->cwd, argv[optind + 1]);
+  char *path = txf_path_abs(ctx->cwd, argv[1]);
   txf_err err;
   txf_err_clear(&err);
   txf_pq_reader *r = NULL;

@@ -187,10 +187,11 @@ static int open_s3(txf_ctx *ctx, txf_publish_settings *set, txf_s3 **s3,
   return rc;
 }
 
-static int object_command(txf_ctx *ctx, const char *op, int argc,
-                          char **argv) {
-  int n = argc - optind - 1; /* operands after the op word */
-  char **a = argv + optind + 1;
+/* OPS: the operands, the op word first. */
+static int object_command(txf_ctx *ctx, int n_ops, char **ops) {
+  const char *op = ops[0];
+  int n = n_ops - 1; /* operands after the op word */
+  char **a = ops + 1;
   int bad = (!strcmp(op, "ls") && n > 1) || (!strcmp(op, "get") && n != 1) ||
             (!strcmp(op, "head") && n != 1) || (!strcmp(op, "put") && n != 2) ||
             (!strcmp(op, "rm") && n < 1);
@@ -239,65 +240,30 @@ static int object_command(txf_ctx *ctx, const char *op, int argc,
 }
 
 int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"date", required_argument, 0, 'D'},
-                                       {"dry-run", no_argument, 0, 'n'},
-                                       {"only", required_argument, 0, 'o'},
-                                       {"target", required_argument, 0, 't'},
-                                       {"print-sql", no_argument, 0, 'S'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"verbose", no_argument, 0, 'v'},
-                                       {"data", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const txf_cli_choice only_choices[] = {
+      {"s3", 1}, {"warehouse", 2}, {NULL, 0}};
   const char *data_opt = NULL, *date_opt = NULL, *target_opt = NULL;
   int json = 0, dry = 0, verbose = 0, print_sql = 0;
   int only = 0; /* 0 both, 1 s3, 2 warehouse */
-  int c;
-  while ((c = txf_cli_getopt("publish", argc, argv, ":hv", opts)) != -1) {
-    switch (c) {
-    case 'D':
-      date_opt = optarg;
-      break;
-    case 'n':
-      dry = 1;
-      break;
-    case 'o':
-      if (!strcmp(optarg, "s3"))
-        only = 1;
-      else if (!strcmp(optarg, "warehouse"))
-        only = 2;
-      else
-        return txf_cli_usage_error("publish",
-                                   "--only: '%s' is not s3 or warehouse",
-                                   optarg);
-      break;
-    case 't':
-      target_opt = optarg;
-      break;
-    case 'S':
-      print_sql = 1;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'v':
-      verbose = 1;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind < argc) {
-    const char *op = argv[optind];
+  const txf_cli_option opts[] = {
+      TXF_OPT_STRING(0, "date", &date_opt, "D"),
+      TXF_OPT_FLAG(0, "dry-run", &dry),
+      TXF_OPT_CHOICE(0, "only", &only, "s3|warehouse", only_choices),
+      TXF_OPT_STRING(0, "target", &target_opt, "T"),
+      TXF_OPT_FLAG(0, "print-sql", &print_sql),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_FLAG('v', "verbose", &verbose),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("publish", usage, opts, 0, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  if (argc > 0) {
+    const char *op = argv[0];
     static const char *const ops[] = {"ls", "get", "put", "head", "rm"};
     for (size_t i = 0; i < TXF_ARRAY_LEN(ops); i++)
       if (!strcmp(op, ops[i]))
-        return object_command(ctx, op, argc, argv);
+        return object_command(ctx, argc, argv);
     const char *close = txf_str_closest(op, ops, TXF_ARRAY_LEN(ops));
     return txf_cli_usage_error("publish", "unknown operand '%s'%s%s%s", op,
                                close ? " (did you mean '" : "",

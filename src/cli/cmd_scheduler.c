@@ -29,35 +29,17 @@ static const char usage[] =
     "  txnflow scheduler --once --now 2025-09-04T06:30:00+09:00\n";
 
 int cmd_scheduler(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"once", no_argument, 0, 'o'},
-                                       {"now", required_argument, 0, 'n'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   int once = 0;
   int64_t now_us = 0;
-  int c;
-  while ((c = txf_cli_getopt("scheduler", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'o':
-      once = 1;
-      break;
-    case 'n':
-      if (txf_ts_parse(optarg, SIZE_MAX, &now_us, NULL))
-        return txf_cli_usage_error(
-            "scheduler",
-            "--now: '%s' is not an ISO 8601 timestamp with offset", optarg);
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("scheduler", "unexpected argument '%s'",
-                               argv[optind]);
+  const txf_cli_option opts[] = {TXF_OPT_FLAG(0, "once", &once),
+                                 TXF_OPT_TIME(0, "now", &now_us, "TS"),
+                                 TXF_OPT_END};
+  int ec = txf_cli_options_parse("scheduler", usage, opts,
+                                 TXF_CLI_NO_OPERANDS, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   txf_orch_cli oc;
-  int ec = txf_orch_cli_open(&oc, ctx, "scheduler", now_us);
+  ec = txf_orch_cli_open(&oc, ctx, "scheduler", now_us);
   if (ec)
     return ec;
   /* A daemon's log lines need their time. */

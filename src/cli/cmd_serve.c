@@ -36,57 +36,23 @@ static const char usage[] =
     "  txnflow -C demo-project serve   # then open http://127.0.0.1:8080\n";
 
 int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {
-      {"port", required_argument, 0, 'p'},
-      {"bind", required_argument, 0, 'b'},
-      {"allow-remote", no_argument, 0, 'R'},
-      {"token", required_argument, 0, 't'},
-      {"data", required_argument, 0, 'd'},
-      {"threads", required_argument, 0, 'T'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   txf_serve_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.bind = "127.0.0.1";
   cfg.port = 8080;
   const char *data_opt = NULL;
-  uint64_t v;
-  int c;
-  while ((c = txf_cli_getopt("serve", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'p':
-      if (txf_parse_u64(optarg, &v) || v > 65535)
-        return txf_cli_usage_error("serve", "--port: '%s' is not a port",
-                                   optarg);
-      cfg.port = (uint16_t)v;
-      break;
-    case 'b':
-      cfg.bind = optarg;
-      break;
-    case 'R':
-      cfg.allow_remote = 1;
-      break;
-    case 't':
-      cfg.token = optarg;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'T':
-      if (txf_parse_u64(optarg, &v) || v < 1 || v > 64)
-        return txf_cli_usage_error("serve", "--threads: '%s' is not 1..64",
-                                   optarg);
-      cfg.threads = (unsigned)v;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("serve", "unexpected argument '%s'",
-                               argv[optind]);
+  const txf_cli_option opts[] = {
+      TXF_OPT_UINT(0, "port", &cfg.port, "N", 0, 65535, "a port"),
+      TXF_OPT_STRING(0, "bind", &cfg.bind, "ADDR"),
+      TXF_OPT_FLAG(0, "allow-remote", &cfg.allow_remote),
+      TXF_OPT_STRING(0, "token", &cfg.token, "T"),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_UINT(0, "threads", &cfg.threads, "N", 1, 64, "1..64"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("serve", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   const char *env_token = getenv("TXNFLOW_SERVE_TOKEN");
   if (!cfg.token && env_token && *env_token)
     cfg.token = env_token;
@@ -96,10 +62,17 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   if (txf_ctx_data_dir(ctx, data_opt, &data, &err))
     return txf_cli_fail("serve", &err);
   txf_project *p = NULL;
+  txf_serve_dashboard *dash = NULL;
   if (txf_ctx_project(ctx, &p, &err) == 0) {
     cfg.project_dir = p->dir;
     cfg.project_name = p->name;
     cfg.timezone = p->timezone;
+    /* A mistake in the charts is reported now, with its line. */
+    if (txf_serve_dashboard_load(&dash, p->doc, &err)) {
+      free(data);
+      return txf_cli_fail("serve", &err);
+    }
+    cfg.dashboard = dash;
   }
   txf_err_clear(&err);
   cfg.data_dir = data;
@@ -125,6 +98,7 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_serve_start(&s, &cfg, &err);
   if (rc) {
     free(data);
+    txf_serve_dashboard_free(dash);
     if (rc == TXF_EUSAGE)
       return txf_cli_usage_error("serve", "%s", err.msg);
     return txf_cli_fail("serve", &err);
@@ -139,6 +113,7 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   sigwait(&set, &sig);
   txf_log_info(&ctx->log, "txnflow serve: stopping (signal %d)", sig);
   txf_serve_stop(s);
+  txf_serve_dashboard_free(dash);
   free(data);
   return TXF_EXIT_OK;
 }

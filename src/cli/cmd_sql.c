@@ -31,51 +31,25 @@ static const char usage[] =
     "transactions/**/*.parquet')\"\n";
 
 int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"db", required_argument, 0, 'b'},
-                                       {"memory", no_argument, 0, 'm'},
-                                       {"write", no_argument, 0, 'w'},
-                                       {"format", required_argument, 0, 'f'},
-                                       {"data", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const txf_cli_choice formats[] = {{"csv", TXF_DUCK_CSV},
+                                           {"json", TXF_DUCK_JSON},
+                                           {"table", TXF_DUCK_TABLE},
+                                           {NULL, 0}};
   const char *db_opt = NULL, *data_opt = NULL;
   int memory = 0, write = 0;
   txf_duck_format fmt = ctx->stdout_tty ? TXF_DUCK_TABLE : TXF_DUCK_CSV;
-  int c;
-  while ((c = txf_cli_getopt("sql", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'b':
-      db_opt = optarg;
-      break;
-    case 'm':
-      memory = 1;
-      break;
-    case 'w':
-      write = 1;
-      break;
-    case 'f':
-      if (!strcmp(optarg, "csv"))
-        fmt = TXF_DUCK_CSV;
-      else if (!strcmp(optarg, "json"))
-        fmt = TXF_DUCK_JSON;
-      else if (!strcmp(optarg, "table"))
-        fmt = TXF_DUCK_TABLE;
-      else
-        return txf_cli_usage_error("sql",
-                                   "--format: '%s' is not csv, json or table",
-                                   optarg);
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc - 1)
-    return txf_cli_usage_error("sql", optind >= argc
+  const txf_cli_option opts[] = {
+      TXF_OPT_STRING(0, "db", &db_opt, "FILE"),
+      TXF_OPT_FLAG(0, "memory", &memory),
+      TXF_OPT_FLAG(0, "write", &write),
+      TXF_OPT_CHOICE(0, "format", &fmt, "csv|json|table", formats),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("sql", usage, opts, 0, &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  if (argc != 1)
+    return txf_cli_usage_error("sql", argc == 0
                                           ? "missing QUERY"
                                           : "give the query as one argument");
   txf_err err;
@@ -99,7 +73,7 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
   txf_duck *d = NULL;
   int rc = txf_duck_open(&d, path, 0, path && !write, &err);
   if (!rc)
-    rc = txf_duck_print(d, argv[optind], stdout, fmt, &err);
+    rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
   txf_duck_close(d);
   free(path);
   return rc ? txf_cli_fail("sql", &err) : TXF_EXIT_OK;

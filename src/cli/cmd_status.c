@@ -122,37 +122,18 @@ static void print_grid(json_t *runs, int color) {
 }
 
 int cmd_status(int argc, char **argv, txf_ctx *ctx) {
-  static const struct option opts[] = {{"last", required_argument, 0, 'n'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"data", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *data_opt = NULL;
   int json = 0;
   uint64_t last = 14;
-  int c;
-  while ((c = txf_cli_getopt("status", argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'n':
-      if (txf_parse_u64(optarg, &last) || last == 0 || last > 100000)
-        return txf_cli_usage_error("status", "--last: '%s' is not a count",
-                                   optarg);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'd':
-      data_opt = optarg;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error("status", "unexpected argument '%s'",
-                               argv[optind]);
+  const txf_cli_option opts[] = {
+      TXF_OPT_UINT(0, "last", &last, "N", 1, 100000, "a count"),
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_END};
+  int ec = txf_cli_options_parse("status", usage, opts, TXF_CLI_NO_OPERANDS,
+                                 &argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   txf_err err;
   txf_err_clear(&err);
   char *data = NULL;

@@ -58,80 +58,49 @@ void txf_orch_cli_close(txf_orch_cli *oc) {
   memset(oc, 0, sizeof *oc);
 }
 
+/* --kind KIND: O->value is a const char *. */
+static int kind_option(const char *cmd, const txf_cli_option *o,
+                       const char *arg) {
+  if (strcmp(arg, "manual") && strcmp(arg, "scheduled") &&
+      strcmp(arg, "backfill"))
+    return txf_cli_usage_error(
+        cmd, "--kind: expected manual, scheduled or backfill, got '%s'", arg);
+  *(const char **)o->value = arg;
+  return 0;
+}
+
 int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
                        const char *usage, unsigned accept, txf_orch_args *a) {
-  static const struct {
-    unsigned mask;
-    struct option opt;
-  } all[] = {
-      {TXF_ORCH_OPT_DATE, {"date", required_argument, 0, 'd'}},
-      {TXF_ORCH_OPT_RANGE, {"from", required_argument, 0, 'f'}},
-      {TXF_ORCH_OPT_RANGE, {"to", required_argument, 0, 't'}},
-      {TXF_ORCH_OPT_PARALLEL, {"parallel", required_argument, 0, 'p'}},
-      {TXF_ORCH_OPT_KIND, {"kind", required_argument, 0, 'k'}},
-      {TXF_ORCH_OPT_FROM_SCRATCH, {"from-scratch", no_argument, 0, 's'}},
-      {TXF_ORCH_OPT_JSON, {"json", no_argument, 0, 'j'}},
-  };
-  struct option opts[TXF_ARRAY_LEN(all) + 2];
-  size_t n = 0;
-  for (size_t i = 0; i < TXF_ARRAY_LEN(all); i++)
-    if (accept & all[i].mask)
-      opts[n++] = all[i].opt;
-  opts[n++] = (struct option){"help", no_argument, 0, 'h'};
-  opts[n] = (struct option){0, 0, 0, 0};
-
   memset(a, 0, sizeof *a);
   a->parallel = accept & TXF_ORCH_OPT_PARALLEL ? 2 : 1;
   a->kind = accept & TXF_ORCH_OPT_KIND ? "manual" : "backfill";
   txf_date date, from, to;
   int have_date = 0, have_from = 0, have_to = 0;
-  uint64_t parallel;
-  int c;
-  while ((c = txf_cli_getopt(cmd, argc, argv, ":h", opts)) != -1) {
-    switch (c) {
-    case 'd':
-      if (txf_cli_parse_date(cmd, "--date", optarg, &date))
-        return TXF_EXIT_USAGE;
-      have_date = 1;
-      break;
-    case 'f':
-      if (txf_cli_parse_date(cmd, "--from", optarg, &from))
-        return TXF_EXIT_USAGE;
-      have_from = 1;
-      break;
-    case 't':
-      if (txf_cli_parse_date(cmd, "--to", optarg, &to))
-        return TXF_EXIT_USAGE;
-      have_to = 1;
-      break;
-    case 'p':
-      if (txf_parse_u64(optarg, &parallel) || parallel < 1 || parallel > 64)
-        return txf_cli_usage_error(cmd, "--parallel: '%s' is not 1..64",
-                                   optarg);
-      a->parallel = (int)parallel;
-      break;
-    case 'k':
-      if (strcmp(optarg, "manual") && strcmp(optarg, "scheduled") &&
-          strcmp(optarg, "backfill"))
-        return txf_cli_usage_error(
-            cmd, "--kind: expected manual, scheduled or backfill, got '%s'",
-            optarg);
-      a->kind = optarg;
-      break;
-    case 's':
-      a->from_scratch = 1;
-      break;
-    case 'j':
-      a->json = 1;
-      break;
-    case 'h':
-      return txf_cli_help(usage);
-    default:
-      return TXF_EXIT_USAGE;
-    }
-  }
-  if (optind != argc)
-    return txf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  const struct {
+    unsigned mask;
+    txf_cli_option opt;
+  } all[] = {
+      {TXF_ORCH_OPT_DATE, TXF_OPT_DATE(0, "date", &date, "D", &have_date)},
+      {TXF_ORCH_OPT_RANGE, TXF_OPT_DATE(0, "from", &from, "D1", &have_from)},
+      {TXF_ORCH_OPT_RANGE, TXF_OPT_DATE(0, "to", &to, "D2", &have_to)},
+      {TXF_ORCH_OPT_PARALLEL,
+       TXF_OPT_UINT(0, "parallel", &a->parallel, "N", 1, 64, "1..64")},
+      {TXF_ORCH_OPT_KIND,
+       TXF_OPT_CALLBACK(0, "kind", &a->kind, "KIND", kind_option)},
+      {TXF_ORCH_OPT_FROM_SCRATCH,
+       TXF_OPT_FLAG(0, "from-scratch", &a->from_scratch)},
+      {TXF_ORCH_OPT_JSON, TXF_OPT_FLAG(0, "json", &a->json)},
+  };
+  txf_cli_option opts[TXF_ARRAY_LEN(all) + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < TXF_ARRAY_LEN(all); i++)
+    if (accept & all[i].mask)
+      opts[n++] = all[i].opt;
+  opts[n] = (txf_cli_option)TXF_OPT_END;
+  int ec = txf_cli_options_parse(cmd, usage, opts, TXF_CLI_NO_OPERANDS, &argc,
+                                 argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   if (accept & TXF_ORCH_OPT_DATE) {
     if (!have_date)
       return txf_cli_usage_error(cmd, "--date D is required");

@@ -165,7 +165,7 @@ const char *txf_pq_column_type_name(const txf_pq_column *c, char *b,
   if (c->type == TXF_PQ_DECIMAL)
     snprintf(b, n, "DECIMAL(%d,%d)", c->precision, c->scale);
   else
-    snprintf(b, n, "%s", pq_txf_type_name(c->type));
+    snprintf(b, n, "%s", txf_pq_txf_type_name(c->type));
   return b;
 }
 
@@ -174,15 +174,15 @@ static json_t *encodings_json(uint32_t mask) {
   json_t *a = json_array();
   for (int e = 0; e < 32; e++)
     if (mask & (1u << e))
-      json_array_append_new(a, json_string(pq_encoding_name(e)));
+      json_array_append_new(a, json_string(txf_pq_encoding_name(e)));
   return a;
 }
 
 static int describe_json(const txf_pq_reader *r, txf_buf *out) {
-  const pq_filemeta *m = pq_reader_meta(r);
+  const pq_filemeta *m = txf_pq_reader_meta(r);
   const txf_pq_schema *s = txf_pq_reader_schema(r);
   json_t *root = json_object();
-  json_object_set_new(root, "file", json_string(pq_reader_path(r)));
+  json_object_set_new(root, "file", json_string(txf_pq_reader_path(r)));
   json_object_set_new(root, "version", json_integer(m->version));
   json_object_set_new(root, "created_by",
                       m->created_by ? json_string(m->created_by) : json_null());
@@ -196,7 +196,7 @@ static int describe_json(const txf_pq_reader *r, txf_buf *out) {
                         json_string(
                             txf_pq_column_type_name(&s->cols[i], tb, sizeof tb)));
     json_object_set_new(c, "physical_type",
-                        json_string(pq_type_name(m->schema[i + 1].type)));
+                        json_string(txf_pq_type_name(m->schema[i + 1].type)));
     json_object_set_new(c, "optional", json_boolean(s->cols[i].optional));
     json_array_append_new(cols, c);
   }
@@ -213,7 +213,8 @@ static int describe_json(const txf_pq_reader *r, txf_buf *out) {
       const pq_colmeta *cm = &rg->cols[i];
       json_t *c = json_object();
       json_object_set_new(c, "column", json_string(s->cols[i].name));
-      json_object_set_new(c, "codec", json_string(pq_codec_name(cm->codec)));
+      json_object_set_new(c, "codec",
+                          json_string(txf_pq_codec_name(cm->codec)));
       json_object_set_new(c, "encodings", encodings_json(cm->encodings));
       json_object_set_new(c, "num_values", json_integer(cm->num_values));
       json_object_set_new(c, "compressed_bytes",
@@ -284,12 +285,12 @@ int txf_pq_reader_describe(const txf_pq_reader *r, int as_json, txf_buf *out,
     if (describe_json(r, out))
       return txf_err_set(err, TXF_EINTERNAL,
                          "%s: cannot render the description as JSON",
-                         pq_reader_path(r));
+                         txf_pq_reader_path(r));
     return 0;
   }
-  const pq_filemeta *m = pq_reader_meta(r);
+  const pq_filemeta *m = txf_pq_reader_meta(r);
   const txf_pq_schema *s = txf_pq_reader_schema(r);
-  (void)txf_buf_printf(out, "file: %s\n", pq_reader_path(r));
+  (void)txf_buf_printf(out, "file: %s\n", txf_pq_reader_path(r));
   (void)txf_buf_puts(out, "created_by: ");
   if (m->created_by)
     put_printable(out, m->created_by, strlen(m->created_by));
@@ -303,7 +304,7 @@ int txf_pq_reader_describe(const txf_pq_reader *r, int as_json, txf_buf *out,
     (void)txf_buf_printf(out, "  %s  %s  (%s)\n",
                          txf_pq_column_type_name(&s->cols[i], tb, sizeof tb),
                          s->cols[i].optional ? "OPTIONAL" : "REQUIRED",
-                         pq_type_name(m->schema[i + 1].type));
+                         txf_pq_type_name(m->schema[i + 1].type));
   }
   for (uint32_t g = 0; g < m->n_rgs; g++) {
     const pq_rowgroup *rg = &m->rgs[g];
@@ -314,11 +315,11 @@ int txf_pq_reader_describe(const txf_pq_reader *r, int as_json, txf_buf *out,
       const pq_colmeta *cm = &rg->cols[i];
       (void)txf_buf_puts(out, "  ");
       put_printable(out, s->cols[i].name, strlen(s->cols[i].name));
-      (void)txf_buf_printf(out, ": %s", pq_codec_name(cm->codec));
+      (void)txf_buf_printf(out, ": %s", txf_pq_codec_name(cm->codec));
       for (int e = 0, first = 1; e < 32; e++)
         if (cm->encodings & (1u << e)) {
           (void)txf_buf_printf(out, "%s%s", first ? " [" : ",",
-                               pq_encoding_name(e));
+                               txf_pq_encoding_name(e));
           first = 0;
         }
       (void)txf_buf_printf(out, "] %" PRId64 " -> %" PRId64 " bytes",

@@ -76,11 +76,12 @@ static void put_varint(txf_buf *b, uint64_t v) {
     b->data[b->len] = 0;                                                     \
   }
 
-void pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width) {
+void txf_pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width) {
   RLE_ENCODE_BODY(uint32_t)
 }
 
-void pq_rle_encode_u8(txf_buf *b, const uint8_t *v, size_t n, int bit_width) {
+void txf_pq_rle_encode_u8(txf_buf *b, const uint8_t *v, size_t n,
+                          int bit_width) {
   RLE_ENCODE_BODY(uint8_t)
 }
 
@@ -131,8 +132,8 @@ static inline uint64_t get_bits(const uint8_t *p, size_t len, uint64_t pos,
   return width == 64 ? v : v & ((UINT64_C(1) << width) - 1);
 }
 
-int pq_rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out,
-                  size_t n) {
+int txf_pq_rle_decode(const uint8_t *p, size_t len, int bit_width,
+                      uint32_t *out, size_t n) {
   if (bit_width < 0 || bit_width > 32)
     return -1;
   const uint8_t *end = p + len;
@@ -200,16 +201,8 @@ static int delta_header(const uint8_t **pp, const uint8_t *end, delta_hdr *h) {
   return 0;
 }
 
-int pq_delta_count(const uint8_t *p, size_t len, uint64_t *count) {
-  delta_hdr h;
-  if (delta_header(&p, p + len, &h))
-    return -1;
-  *count = h.count;
-  return 0;
-}
-
-int pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
-                    size_t *used) {
+int txf_pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
+                        size_t *used) {
   const uint8_t *start = p, *end = p + len;
   delta_hdr h;
   if (delta_header(&p, end, &h) || h.count != n)
@@ -249,14 +242,14 @@ int pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
 
 /* ------------------------------------------------------------- codecs */
 
-void pq_codec_release(pq_codec_ctx *c) {
+void txf_pq_codec_release(pq_codec_ctx *c) {
   ZSTD_freeCCtx(c->zc);
   ZSTD_freeDCtx(c->zd);
   c->zc = c->zd = NULL;
 }
 
-void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
-                 txf_buf *out) {
+void txf_pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                     txf_buf *out) {
   txf_buf_reset(out);
   if (codec == PQZ_SNAPPY) {
     size_t cap = snappy_max_compressed_length(n);
@@ -282,7 +275,8 @@ void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
   out->data[out->len] = 0;
 }
 
-int pq_decompress_plausible(int codec, const void *in, size_t n, size_t want) {
+int txf_pq_decompress_plausible(int codec, const void *in, size_t n,
+                                size_t want) {
   if (codec == PQZ_UNCOMPRESSED)
     return n == want;
   if (codec == PQZ_SNAPPY) {
@@ -299,8 +293,8 @@ int pq_decompress_plausible(int codec, const void *in, size_t n, size_t want) {
   return 0;
 }
 
-int pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
-                  void *out, size_t want, const char **why) {
+int txf_pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                      void *out, size_t want, const char **why) {
   if (codec == PQZ_UNCOMPRESSED) {
     if (n != want) {
       *why = "uncompressed page size differs from its compressed size";

@@ -85,10 +85,10 @@ enum {
 };
 enum { PQU_NONE = 0, PQU_MILLIS = 1, PQU_MICROS = 2, PQU_NANOS = 3 };
 
-const char *pq_type_name(int t);
-const char *pq_encoding_name(int e);
-const char *pq_codec_name(int c);
-const char *pq_txf_type_name(txf_pq_type t);
+const char *txf_pq_type_name(int t);
+const char *txf_pq_encoding_name(int e);
+const char *txf_pq_codec_name(int c);
+const char *txf_pq_txf_type_name(txf_pq_type t);
 
 /* ------------------------------------------------------------- thrift */
 
@@ -118,47 +118,21 @@ typedef struct tw {
   int16_t last[TW_MAX_DEPTH];
 } tw;
 
-void tw_init(tw *w, txf_buf *b);
-void tw_struct_begin(tw *w);
-void tw_struct_end(tw *w); /* writes STOP */
-void tw_field(tw *w, int16_t id, int type);
-void tw_i32(tw *w, int16_t id, int32_t v);
-void tw_i64(tw *w, int16_t id, int64_t v);
-void tw_bool(tw *w, int16_t id, int v);
-void tw_binary(tw *w, int16_t id, const void *p, size_t n);
-void tw_string(tw *w, int16_t id, const char *s);
-void tw_list_begin(tw *w, int16_t id, int elem_type, size_t n);
-void tw_varint(tw *w, uint64_t v);
-void tw_zigzag(tw *w, int64_t v);
-/* A struct field: tw_field(id, TC_STRUCT) then tw_struct_begin. */
-void tw_struct_field(tw *w, int16_t id);
-
-/* Decoder: a bounds-checked cursor. Errors are sticky: after the first,
- * every read returns zeros and tr->err is set. */
-#define TR_MAX_DEPTH 32
-typedef struct tr {
-  const uint8_t *p, *end, *start;
-  int depth;
-  const char *err; /* static description of the first failure, or NULL */
-  size_t err_off;
-} tr;
-
-void tr_init(tr *r, const void *p, size_t n);
-/* Read a field header: *type (TC_STOP at the end of a struct) and *id
- * relative to LAST_ID (updated). */
-void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id);
-int64_t tr_zigzag(tr *r);
-uint64_t tr_varint(tr *r);
-int32_t tr_i32(tr *r);
-int64_t tr_i64(tr *r);
-/* Binary: borrowed pointer into the input and its length. */
-const uint8_t *tr_binary(tr *r, uint32_t *len);
-/* List header: element type and count (count bounded by remaining bytes). */
-void tr_list(tr *r, int *elem_type, uint32_t *n);
-void tr_skip(tr *r, int type);
-int tr_enter(tr *r); /* depth check before a nested struct; 0 = too deep */
-void tr_leave(tr *r);
-void tr_fail(tr *r, const char *why);
+void txf_pq_tw_init(tw *w, txf_buf *b);
+void txf_pq_tw_struct_begin(tw *w);
+void txf_pq_tw_struct_end(tw *w); /* writes STOP */
+void txf_pq_tw_field(tw *w, int16_t id, int type);
+void txf_pq_tw_i32(tw *w, int16_t id, int32_t v);
+void txf_pq_tw_i64(tw *w, int16_t id, int64_t v);
+void txf_pq_tw_bool(tw *w, int16_t id, int v);
+void txf_pq_tw_binary(tw *w, int16_t id, const void *p, size_t n);
+void txf_pq_tw_string(tw *w, int16_t id, const char *s);
+void txf_pq_tw_list_begin(tw *w, int16_t id, int elem_type, size_t n);
+void txf_pq_tw_varint(tw *w, uint64_t v);
+void txf_pq_tw_zigzag(tw *w, int64_t v);
+/* A struct field: txf_pq_tw_field(id, TC_STRUCT) then
+ * txf_pq_tw_struct_begin. */
+void txf_pq_tw_struct_field(tw *w, int16_t id);
 
 /* ------------------------------------------------------------- footer */
 
@@ -230,9 +204,9 @@ typedef struct pq_filemeta {
 
 /* Parse FileMetaData from N bytes at P (which must outlive M: statistics
  * point into it). On failure *M is released and ERR names the offset. */
-TXF_MUST_CHECK int pq_filemeta_parse(pq_filemeta *m, const void *p, size_t n,
-                                     txf_err *err);
-void pq_filemeta_release(pq_filemeta *m);
+TXF_MUST_CHECK int txf_pq_filemeta_parse(pq_filemeta *m, const void *p,
+                                         size_t n, txf_err *err);
+void txf_pq_filemeta_release(pq_filemeta *m);
 
 typedef struct pq_page_header {
   int type;
@@ -252,15 +226,16 @@ typedef struct pq_page_header {
 } pq_page_header;
 
 /* Parse a PageHeader at P (at most N bytes); *used gets its length. */
-TXF_MUST_CHECK int pq_page_header_parse(pq_page_header *h, const void *p,
-                                        size_t n, size_t *used, txf_err *err);
+TXF_MUST_CHECK int txf_pq_page_header_parse(pq_page_header *h, const void *p,
+                                            size_t n, size_t *used,
+                                            txf_err *err);
 
 /* The reader's footer and path (for describe.c). */
-const pq_filemeta *pq_reader_meta(const txf_pq_reader *r);
-const char *pq_reader_path(const txf_pq_reader *r);
+const pq_filemeta *txf_pq_reader_meta(const txf_pq_reader *r);
+const char *txf_pq_reader_path(const txf_pq_reader *r);
 /* Lower the memory the decoded pages and dictionaries of all projected
  * columns may hold at once (1 GiB by default); for tests. */
-void pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
+void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
 
 /* ------------------------------------------------------------- encodings */
 
@@ -270,19 +245,18 @@ static inline int pq_bit_width(uint64_t v) {
 }
 /* Append the RLE/bit-packed hybrid encoding of N values of BIT_WIDTH
  * (1..32) to B (no length prefix). */
-void pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width);
+void txf_pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width);
 /* Same for one byte per value (definition levels, booleans). */
-void pq_rle_encode_u8(txf_buf *b, const uint8_t *v, size_t n, int bit_width);
+void txf_pq_rle_encode_u8(txf_buf *b, const uint8_t *v, size_t n,
+                          int bit_width);
 /* Decode exactly N values of BIT_WIDTH (0..32) from P[0..len) into OUT.
  * Returns 0, or -1 when the input is short or malformed. */
-int pq_rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out,
-                  size_t n);
+int txf_pq_rle_decode(const uint8_t *p, size_t len, int bit_width,
+                      uint32_t *out, size_t n);
 /* DELTA_BINARY_PACKED: decode exactly N values from P[0..len) into OUT;
  * *used gets the bytes consumed. -1 on malformed input. */
-int pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
-                    size_t *used);
-/* Count of values in a DELTA_BINARY_PACKED header; -1 if malformed. */
-int pq_delta_count(const uint8_t *p, size_t len, uint64_t *count);
+int txf_pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_t n,
+                        size_t *used);
 
 /* Compression into OUT (reset first). */
 typedef struct pq_codec_ctx {
@@ -290,14 +264,15 @@ typedef struct pq_codec_ctx {
   void *zd; /* ZSTD_DCtx */
   int zstd_level;
 } pq_codec_ctx;
-void pq_codec_release(pq_codec_ctx *c);
-void pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
-                 txf_buf *out);
+void txf_pq_codec_release(pq_codec_ctx *c);
+void txf_pq_compress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                     txf_buf *out);
 /* 0 if N bytes of CODEC data at IN cannot decompress to WANT bytes
  * (checked from the frame headers, before anything is allocated). */
-int pq_decompress_plausible(int codec, const void *in, size_t n, size_t want);
+int txf_pq_decompress_plausible(int codec, const void *in, size_t n,
+                                size_t want);
 /* Decompress exactly WANT bytes; -1 (with a static reason) on failure. */
-int pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
-                  void *out, size_t want, const char **why);
+int txf_pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
+                      void *out, size_t want, const char **why);
 
 #endif /* TXF_PQ_INTERNAL_H */

@@ -313,18 +313,19 @@ static int validate(txf_pq_reader *r, txf_err *err) {
     if (rc && !why) {
       char an[64];
       if (e->logical == PQL_NONE && e->converted == -1)
-        return txf_err_set(err, rc, "%s: column '%s' (%s): %s is not "
-                           "supported", p, e->name, pq_type_name(e->type),
-                           pq_type_name(e->type));
-      return txf_err_set(err, rc,
-                         "%s: column '%s' (%s): %s on %s is not supported", p,
-                         e->name, pq_type_name(e->type),
-                         annotation_name(e, an, sizeof an),
-                         pq_type_name(e->type));
+        return txf_err_set(err, rc,
+                           "%s: column '%s' (%s): %s is not "
+                           "supported",
+                           p, e->name, txf_pq_type_name(e->type),
+                           txf_pq_type_name(e->type));
+      return txf_err_set(
+          err, rc, "%s: column '%s' (%s): %s on %s is not supported", p,
+          e->name, txf_pq_type_name(e->type), annotation_name(e, an, sizeof an),
+          txf_pq_type_name(e->type));
     }
     if (rc)
       return txf_err_set(err, rc, "%s: column '%s' (%s): %s", p, e->name,
-                         pq_type_name(e->type), why);
+                         txf_pq_type_name(e->type), why);
     r->cols[i].name = e->name;
     r->cols[i].optional = e->repetition == PQ_OPTIONAL;
     r->ptypes[i] = e->type;
@@ -350,8 +351,8 @@ static int validate(txf_pq_reader *r, txf_err *err) {
         return txf_err_set(err, TXF_ECORRUPT,
                            "%s: row group %u column '%s': chunk type %s, "
                            "schema type %s",
-                           p, g, name, pq_type_name(c->type),
-                           pq_type_name(r->ptypes[i]));
+                           p, g, name, txf_pq_type_name(c->type),
+                           txf_pq_type_name(r->ptypes[i]));
       if (c->path_len != 1 || !c->path || strcmp(c->path, name))
         return txf_err_set(err, TXF_ECORRUPT,
                            "%s: row group %u column %u: path '%s' is not "
@@ -362,7 +363,7 @@ static int validate(txf_pq_reader *r, txf_err *err) {
         return txf_err_set(err, TXF_EUNSUPPORTED,
                            "%s: row group %u column '%s': compression %s is "
                            "not supported (uncompressed, snappy, zstd are)",
-                           p, g, name, pq_codec_name(c->codec));
+                           p, g, name, txf_pq_codec_name(c->codec));
       if (c->num_values != rg->num_rows)
         return txf_err_set(err, TXF_ECORRUPT,
                            "%s: row group %u column '%s': %" PRId64
@@ -404,9 +405,9 @@ void txf_pq_reader_free(txf_pq_reader *r) {
   free(r->cols);
   free(r->ptypes);
   free(r->ts_mul);
-  pq_filemeta_release(&r->m);
+  txf_pq_filemeta_release(&r->m);
   free(r->footer);
-  pq_codec_release(&r->codec);
+  txf_pq_codec_release(&r->codec);
   free(r->path);
   free(r);
 }
@@ -477,7 +478,7 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
   r->footer = txf_xmalloc(flen);
   if ((rc = read_at(r, r->footer, flen, fstart, err)))
     goto fail;
-  if ((rc = pq_filemeta_parse(&r->m, r->footer, flen, err))) {
+  if ((rc = txf_pq_filemeta_parse(&r->m, r->footer, flen, err))) {
     txf_err_wrap(err, "%s", path);
     goto fail;
   }
@@ -724,7 +725,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       return -1;
     }
     c->tmp = grow(c->tmp, &c->tmp_cap, n, sizeof *c->tmp);
-    if (pq_rle_decode(p + 1, len - 1, p[0], c->tmp, n)) {
+    if (txf_pq_rle_decode(p + 1, len - 1, p[0], c->tmp, n)) {
       *why = "dictionary indices are malformed or short";
       return -1;
     }
@@ -753,7 +754,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       return -1;
     }
     c->tmp = grow(c->tmp, &c->tmp_cap, n ? n : 1, sizeof *c->tmp);
-    if (pq_rle_decode(p + 4, l, 1, c->tmp, n)) {
+    if (txf_pq_rle_decode(p + 4, l, 1, c->tmp, n)) {
       *why = "RLE booleans are malformed or short";
       return -1;
     }
@@ -769,7 +770,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       return -1;
     }
     c->tmp64 = grow(c->tmp64, &c->tmp64_cap, n ? n : 1, sizeof *c->tmp64);
-    if (pq_delta_decode(p, len, c->tmp64, n, &used)) {
+    if (txf_pq_delta_decode(p, len, c->tmp64, n, &used)) {
       *why = "DELTA_BINARY_PACKED data is malformed or short";
       return -1;
     }
@@ -798,13 +799,13 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
     int64_t *pre = c->tmp64, *lens = c->tmp64 + n;
     size_t at = 0;
     if (encoding == PQE_DELTA_BYTE_ARRAY) {
-      if (pq_delta_decode(p, len, pre, n, &used)) {
+      if (txf_pq_delta_decode(p, len, pre, n, &used)) {
         *why = "DELTA_BYTE_ARRAY prefix lengths are malformed";
         return -1;
       }
       at = used;
     }
-    if (pq_delta_decode(p + at, len - at, lens, n, &used)) {
+    if (txf_pq_delta_decode(p + at, len - at, lens, n, &used)) {
       *why = "DELTA string lengths are malformed";
       return -1;
     }
@@ -887,7 +888,7 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
     return CERR(TXF_ECORRUPT, "dictionary page is not the chunk's first page");
   if (h->encoding != PQE_PLAIN && h->encoding != PQE_PLAIN_DICTIONARY)
     return CERR(TXF_EUNSUPPORTED, "dictionary page encoding %s",
-                pq_encoding_name(h->encoding));
+                txf_pq_encoding_name(h->encoding));
   if ((size_t)h->uncompressed_size > MAX_PAGE_BYTES ||
       (size_t)h->num_values > MAX_PAGE_VALUES)
     return CERR(TXF_ECORRUPT, "dictionary page too large (%d bytes, %d values)",
@@ -898,8 +899,8 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
           : (size_t)h->num_values > (size_t)h->uncompressed_size / w)
     return CERR(TXF_ECORRUPT, "dictionary page: %d values cannot fit in %d "
                 "bytes", h->num_values, h->uncompressed_size);
-  if (!pq_decompress_plausible(c->codec, body, (size_t)h->compressed_size,
-                               (size_t)h->uncompressed_size))
+  if (!txf_pq_decompress_plausible(c->codec, body, (size_t)h->compressed_size,
+                                   (size_t)h->uncompressed_size))
     return CERR(TXF_ECORRUPT, "dictionary page: compressed data does not "
                 "match its size");
   size_t need = (size_t)h->uncompressed_size + 1 +
@@ -915,8 +916,8 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
   c->dict_bytes = 0;
   c->dict_buf = txf_xmalloc((size_t)h->uncompressed_size + 1);
   const char *why = "";
-  if (pq_decompress(&r->codec, c->codec, body, (size_t)h->compressed_size,
-                    c->dict_buf, (size_t)h->uncompressed_size, &why))
+  if (txf_pq_decompress(&r->codec, c->codec, body, (size_t)h->compressed_size,
+                        c->dict_buf, (size_t)h->uncompressed_size, &why))
     return CERR(TXF_ECORRUPT, "dictionary page: %s", why);
   free(c->dict);
   c->dict = txf_xcalloc((size_t)h->num_values + 1, sizeof *c->dict);
@@ -941,8 +942,8 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     pq_page_header h;
     size_t hlen;
     uint64_t at = c->chunk_off + c->pos;
-    if (pq_page_header_parse(&h, c->chunk + c->pos, c->chunk_len - c->pos,
-                             &hlen, err)) {
+    if (txf_pq_page_header_parse(&h, c->chunk + c->pos, c->chunk_len - c->pos,
+                                 &hlen, err)) {
       char m[400];
       memcpy(m, err->msg, sizeof m - 1);
       m[sizeof m - 1] = 0;
@@ -985,9 +986,9 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                       : 0;
       int comp = h.type == PQP_DATA_PAGE || h.is_compressed;
       if (lv > (size_t)h.compressed_size || lv > (size_t)h.uncompressed_size ||
-          !pq_decompress_plausible(comp ? c->codec : PQZ_UNCOMPRESSED,
-                                   body + lv, (size_t)h.compressed_size - lv,
-                                   (size_t)h.uncompressed_size - lv))
+          !txf_pq_decompress_plausible(
+              comp ? c->codec : PQZ_UNCOMPRESSED, body + lv,
+              (size_t)h.compressed_size - lv, (size_t)h.uncompressed_size - lv))
         return CERR(TXF_ECORRUPT,
                     "page at file offset %" PRIu64
                     ": compressed data does not match its size",
@@ -1027,8 +1028,9 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     c->page_buf = grow(c->page_buf, &c->page_cap,
                        (size_t)h.uncompressed_size + 1, 1);
     if (h.type == PQP_DATA_PAGE) {
-      if (pq_decompress(&r->codec, c->codec, body, (size_t)h.compressed_size,
-                        c->page_buf, (size_t)h.uncompressed_size, &why))
+      if (txf_pq_decompress(&r->codec, c->codec, body,
+                            (size_t)h.compressed_size, c->page_buf,
+                            (size_t)h.uncompressed_size, &why))
         return CERR(TXF_ECORRUPT, "page at file offset %" PRIu64 ": %s", at,
                     why);
       vals = c->page_buf;
@@ -1036,7 +1038,7 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
       if (c->opt) {
         if (h.def_encoding != PQE_RLE)
           return CERR(TXF_EUNSUPPORTED, "definition levels encoded as %s",
-                      pq_encoding_name(h.def_encoding));
+                      txf_pq_encoding_name(h.def_encoding));
         if (vals_len < 4)
           return CERR(TXF_ECORRUPT, "definition levels missing");
         uint32_t l = (uint32_t)vals[0] | (uint32_t)vals[1] << 8 |
@@ -1058,10 +1060,10 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
         return CERR(TXF_ECORRUPT, "definition levels in a REQUIRED column");
       memcpy(c->page_buf, body, lv);
       int comp = h.is_compressed && c->codec != PQZ_UNCOMPRESSED;
-      if (pq_decompress(&r->codec, comp ? c->codec : PQZ_UNCOMPRESSED,
-                        body + lv, (size_t)h.compressed_size - lv,
-                        c->page_buf + lv, (size_t)h.uncompressed_size - lv,
-                        &why))
+      if (txf_pq_decompress(&r->codec, comp ? c->codec : PQZ_UNCOMPRESSED,
+                            body + lv, (size_t)h.compressed_size - lv,
+                            c->page_buf + lv, (size_t)h.uncompressed_size - lv,
+                            &why))
         return CERR(TXF_ECORRUPT, "page at file offset %" PRIu64 ": %s", at,
                     why);
       levels = c->opt ? c->page_buf : NULL;
@@ -1073,7 +1075,7 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     size_t nn = n;
     if (c->opt) {
       c->tmp = grow(c->tmp, &c->tmp_cap, n, sizeof *c->tmp);
-      if (pq_rle_decode(levels, levels_len, 1, c->tmp, n))
+      if (txf_pq_rle_decode(levels, levels_len, 1, c->tmp, n))
         return CERR(TXF_ECORRUPT, "definition levels are malformed or short");
       c->lev = grow(c->lev, &c->lev_cap, n, 1);
       nn = 0;
@@ -1091,7 +1093,7 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     if (rc)
       return CERR(rc == -2 ? TXF_EUNSUPPORTED : TXF_ECORRUPT,
                   "%s (encoding %s, file offset %" PRIu64 ")", why,
-                  pq_encoding_name(h.encoding), at);
+                  txf_pq_encoding_name(h.encoding), at);
     if (c->opt && nn != n) {
       /* Walk forwards: the next value to move is always at or after the
        * slot it moves to, so none is overwritten before it moves. */
@@ -1185,9 +1187,9 @@ int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
   return rc;
 }
 
-const pq_filemeta *pq_reader_meta(const txf_pq_reader *r) { return &r->m; }
+const pq_filemeta *txf_pq_reader_meta(const txf_pq_reader *r) { return &r->m; }
 
-void pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes) {
+void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes) {
   r->mem_limit = bytes;
 }
-const char *pq_reader_path(const txf_pq_reader *r) { return r->path; }
+const char *txf_pq_reader_path(const txf_pq_reader *r) { return r->path; }

@@ -9,7 +9,7 @@
 
 /* ------------------------------------------------------------- encoder */
 
-void tw_init(tw *w, txf_buf *b) {
+void txf_pq_tw_init(tw *w, txf_buf *b) {
   w->b = b;
   w->depth = 0;
   w->last[0] = 0;
@@ -19,7 +19,7 @@ static void put(tw *w, const void *p, size_t n) {
   (void)txf_buf_append(w->b, p, n); /* uncapped: cannot fail */
 }
 
-void tw_varint(tw *w, uint64_t v) {
+void txf_pq_tw_varint(tw *w, uint64_t v) {
   uint8_t tmp[10];
   int n = 0;
   while (v >= 0x80) {
@@ -30,23 +30,23 @@ void tw_varint(tw *w, uint64_t v) {
   put(w, tmp, (size_t)n);
 }
 
-void tw_zigzag(tw *w, int64_t v) {
-  tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+void txf_pq_tw_zigzag(tw *w, int64_t v) {
+  txf_pq_tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-void tw_struct_begin(tw *w) {
+void txf_pq_tw_struct_begin(tw *w) {
   if (w->depth + 1 >= TW_MAX_DEPTH)
     abort(); /* our own nesting never gets here */
   w->last[++w->depth] = 0;
 }
 
-void tw_struct_end(tw *w) {
+void txf_pq_tw_struct_end(tw *w) {
   uint8_t z = 0;
   put(w, &z, 1);
   w->depth--;
 }
 
-void tw_field(tw *w, int16_t id, int type) {
+void txf_pq_tw_field(tw *w, int16_t id, int type) {
   int16_t delta = (int16_t)(id - w->last[w->depth]);
   if (delta > 0 && delta <= 15) {
     uint8_t h = (uint8_t)(delta << 4 | type);
@@ -54,55 +54,83 @@ void tw_field(tw *w, int16_t id, int type) {
   } else {
     uint8_t h = (uint8_t)type;
     put(w, &h, 1);
-    tw_zigzag(w, id);
+    txf_pq_tw_zigzag(w, id);
   }
   w->last[w->depth] = id;
 }
 
-void tw_i32(tw *w, int16_t id, int32_t v) {
-  tw_field(w, id, TC_I32);
-  tw_zigzag(w, v);
+void txf_pq_tw_i32(tw *w, int16_t id, int32_t v) {
+  txf_pq_tw_field(w, id, TC_I32);
+  txf_pq_tw_zigzag(w, v);
 }
 
-void tw_i64(tw *w, int16_t id, int64_t v) {
-  tw_field(w, id, TC_I64);
-  tw_zigzag(w, v);
+void txf_pq_tw_i64(tw *w, int16_t id, int64_t v) {
+  txf_pq_tw_field(w, id, TC_I64);
+  txf_pq_tw_zigzag(w, v);
 }
 
-void tw_bool(tw *w, int16_t id, int v) {
-  tw_field(w, id, v ? TC_TRUE : TC_FALSE);
+void txf_pq_tw_bool(tw *w, int16_t id, int v) {
+  txf_pq_tw_field(w, id, v ? TC_TRUE : TC_FALSE);
 }
 
-void tw_binary(tw *w, int16_t id, const void *p, size_t n) {
-  tw_field(w, id, TC_BINARY);
-  tw_varint(w, n);
+void txf_pq_tw_binary(tw *w, int16_t id, const void *p, size_t n) {
+  txf_pq_tw_field(w, id, TC_BINARY);
+  txf_pq_tw_varint(w, n);
   put(w, p, n);
 }
 
-void tw_string(tw *w, int16_t id, const char *s) {
-  tw_binary(w, id, s, strlen(s));
+void txf_pq_tw_string(tw *w, int16_t id, const char *s) {
+  txf_pq_tw_binary(w, id, s, strlen(s));
 }
 
-void tw_list_begin(tw *w, int16_t id, int elem_type, size_t n) {
-  tw_field(w, id, TC_LIST);
+void txf_pq_tw_list_begin(tw *w, int16_t id, int elem_type, size_t n) {
+  txf_pq_tw_field(w, id, TC_LIST);
   if (n < 15) {
     uint8_t h = (uint8_t)(n << 4 | (size_t)elem_type);
     put(w, &h, 1);
   } else {
     uint8_t h = (uint8_t)(0xf0 | elem_type);
     put(w, &h, 1);
-    tw_varint(w, n);
+    txf_pq_tw_varint(w, n);
   }
 }
 
-void tw_struct_field(tw *w, int16_t id) {
-  tw_field(w, id, TC_STRUCT);
-  tw_struct_begin(w);
+void txf_pq_tw_struct_field(tw *w, int16_t id) {
+  txf_pq_tw_field(w, id, TC_STRUCT);
+  txf_pq_tw_struct_begin(w);
 }
 
 /* ------------------------------------------------------------- decoder */
 
-void tr_init(tr *r, const void *p, size_t n) {
+/* Decoder: a bounds-checked cursor. Errors are sticky: after the first,
+ * every read returns zeros and tr->err is set. */
+#define TR_MAX_DEPTH 32
+typedef struct tr {
+  const uint8_t *p, *end, *start;
+  int depth;
+  const char *err; /* static description of the first failure, or NULL */
+  size_t err_off;
+} tr;
+
+static void tr_init(tr *r, const void *p, size_t n);
+/* Read a field header: *type (TC_STOP at the end of a struct) and *id
+ * relative to LAST_ID (updated). */
+static void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id);
+static int64_t tr_zigzag(tr *r);
+static uint64_t tr_varint(tr *r);
+static int32_t tr_i32(tr *r);
+static int64_t tr_i64(tr *r);
+/* Binary: borrowed pointer into the input and its length. */
+static const uint8_t *tr_binary(tr *r, uint32_t *len);
+/* List header: element type and count (count bounded by remaining bytes). */
+static void tr_list(tr *r, int *elem_type, uint32_t *n);
+static void tr_skip(tr *r, int type);
+/* Depth check before a nested struct; 0 = too deep. */
+static int tr_enter(tr *r);
+static void tr_leave(tr *r);
+static void tr_fail(tr *r, const char *why);
+
+static void tr_init(tr *r, const void *p, size_t n) {
   r->start = r->p = p;
   r->end = r->p + n;
   r->depth = 0;
@@ -110,7 +138,7 @@ void tr_init(tr *r, const void *p, size_t n) {
   r->err_off = 0;
 }
 
-void tr_fail(tr *r, const char *why) {
+static void tr_fail(tr *r, const char *why) {
   if (!r->err) {
     r->err = why;
     r->err_off = (size_t)(r->p - r->start);
@@ -126,7 +154,7 @@ static uint8_t byte(tr *r) {
   return *r->p++;
 }
 
-uint64_t tr_varint(tr *r) {
+static uint64_t tr_varint(tr *r) {
   uint64_t v = 0;
   for (int shift = 0; shift < 70; shift += 7) {
     if (r->err)
@@ -144,12 +172,12 @@ uint64_t tr_varint(tr *r) {
   return 0;
 }
 
-int64_t tr_zigzag(tr *r) {
+static int64_t tr_zigzag(tr *r) {
   uint64_t u = tr_varint(r);
   return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-int32_t tr_i32(tr *r) {
+static int32_t tr_i32(tr *r) {
   int64_t v = tr_zigzag(r);
   if (v < INT32_MIN || v > INT32_MAX) {
     tr_fail(r, "i32 out of range");
@@ -158,9 +186,9 @@ int32_t tr_i32(tr *r) {
   return (int32_t)v;
 }
 
-int64_t tr_i64(tr *r) { return tr_zigzag(r); }
+static int64_t tr_i64(tr *r) { return tr_zigzag(r); }
 
-const uint8_t *tr_binary(tr *r, uint32_t *len) {
+static const uint8_t *tr_binary(tr *r, uint32_t *len) {
   uint64_t n = tr_varint(r);
   *len = 0;
   if (r->err)
@@ -175,7 +203,7 @@ const uint8_t *tr_binary(tr *r, uint32_t *len) {
   return p;
 }
 
-void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id) {
+static void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id) {
   uint8_t h = byte(r);
   *type = h & 0x0f;
   *id = 0;
@@ -204,7 +232,7 @@ void tr_field(tr *r, int16_t *last_id, int *type, int16_t *id) {
   }
 }
 
-void tr_list(tr *r, int *elem_type, uint32_t *n) {
+static void tr_list(tr *r, int *elem_type, uint32_t *n) {
   uint8_t h = byte(r);
   *elem_type = h & 0x0f;
   uint64_t cnt = h >> 4;
@@ -226,7 +254,7 @@ void tr_list(tr *r, int *elem_type, uint32_t *n) {
   *n = (uint32_t)cnt;
 }
 
-int tr_enter(tr *r) {
+static int tr_enter(tr *r) {
   if (r->depth >= TR_MAX_DEPTH) {
     tr_fail(r, "thrift nesting too deep");
     return 0;
@@ -235,9 +263,9 @@ int tr_enter(tr *r) {
   return 1;
 }
 
-void tr_leave(tr *r) { r->depth--; }
+static void tr_leave(tr *r) { r->depth--; }
 
-void tr_skip(tr *r, int type) {
+static void tr_skip(tr *r, int type) {
   if (r->err)
     return;
   switch (type) {
@@ -742,7 +770,7 @@ static void read_kv(tr *r, pq_kv *kv) {
     kv->key = txf_xstrdup("");
 }
 
-void pq_filemeta_release(pq_filemeta *m) {
+void txf_pq_filemeta_release(pq_filemeta *m) {
   for (uint32_t i = 0; i < m->n_schema; i++)
     free(m->schema[i].name);
   free(m->schema);
@@ -761,7 +789,8 @@ void pq_filemeta_release(pq_filemeta *m) {
   memset(m, 0, sizeof *m);
 }
 
-int pq_filemeta_parse(pq_filemeta *m, const void *p, size_t n, txf_err *err) {
+int txf_pq_filemeta_parse(pq_filemeta *m, const void *p, size_t n,
+                          txf_err *err) {
   memset(m, 0, sizeof *m);
   tr r;
   tr_init(&r, p, n);
@@ -857,14 +886,14 @@ int pq_filemeta_parse(pq_filemeta *m, const void *p, size_t n, txf_err *err) {
     int code = strstr(r.err, "not supported") ? TXF_EUNSUPPORTED : TXF_ECORRUPT;
     txf_err_set(err, code, "footer: %s at byte %zu of %zu", r.err, r.err_off,
                 n);
-    pq_filemeta_release(m);
+    txf_pq_filemeta_release(m);
     return code;
   }
   return 0;
 }
 
-int pq_page_header_parse(pq_page_header *h, const void *p, size_t n,
-                         size_t *used, txf_err *err) {
+int txf_pq_page_header_parse(pq_page_header *h, const void *p, size_t n,
+                             size_t *used, txf_err *err) {
   memset(h, 0, sizeof *h);
   h->type = -1;
   h->is_compressed = 1;
@@ -949,14 +978,14 @@ int pq_page_header_parse(pq_page_header *h, const void *p, size_t n,
 
 /* ------------------------------------------------------------- names */
 
-const char *pq_type_name(int t) {
+const char *txf_pq_type_name(int t) {
   static const char *const n[] = {"BOOLEAN", "INT32",  "INT64",
                                   "INT96",   "FLOAT",  "DOUBLE",
                                   "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
   return t >= 0 && t < 8 ? n[t] : "?";
 }
 
-const char *pq_encoding_name(int e) {
+const char *txf_pq_encoding_name(int e) {
   static const char *const n[] = {"PLAIN",
                                   "GROUP_VAR_INT",
                                   "PLAIN_DICTIONARY",
@@ -970,14 +999,14 @@ const char *pq_encoding_name(int e) {
   return e >= 0 && e < 10 ? n[e] : "?";
 }
 
-const char *pq_codec_name(int c) {
+const char *txf_pq_codec_name(int c) {
   static const char *const n[] = {"UNCOMPRESSED", "SNAPPY", "GZIP",
                                   "LZO",          "BROTLI", "LZ4",
                                   "ZSTD",         "LZ4_RAW"};
   return c >= 0 && c < 8 ? n[c] : "?";
 }
 
-const char *pq_txf_type_name(txf_pq_type t) {
+const char *txf_pq_txf_type_name(txf_pq_type t) {
   switch (t) {
   case TXF_PQ_BOOLEAN:
     return "BOOLEAN";

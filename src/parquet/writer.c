@@ -341,8 +341,8 @@ static size_t stat_bytes(const wcol *c, sval v, uint8_t out[8]) {
 static void write_stats(tw *t, int16_t id, const wcol *c, int64_t nulls,
                         int has, sval mn, sval mx, const void *smin,
                         size_t smin_len, const void *smax, size_t smax_len) {
-  tw_struct_field(t, id);
-  tw_i64(t, 3, nulls);
+  txf_pq_tw_struct_field(t, id);
+  txf_pq_tw_i64(t, 3, nulls);
   if (has) {
     if (c->width) {
       uint8_t a[8], b[8];
@@ -352,15 +352,15 @@ static void write_stats(tw *t, int16_t id, const wcol *c, int64_t nulls,
       if (is_float(c) && mx.d == 0)
         mx.d = 0.0;
       size_t n = stat_bytes(c, mx, a);
-      tw_binary(t, 5, a, n);
+      txf_pq_tw_binary(t, 5, a, n);
       n = stat_bytes(c, mn, b);
-      tw_binary(t, 6, b, n);
+      txf_pq_tw_binary(t, 6, b, n);
     } else {
-      tw_binary(t, 5, smax, smax_len);
-      tw_binary(t, 6, smin, smin_len);
+      txf_pq_tw_binary(t, 5, smax, smax_len);
+      txf_pq_tw_binary(t, 6, smin, smin_len);
     }
   }
-  tw_struct_end(t);
+  txf_pq_tw_struct_end(t);
 }
 
 /* ------------------------------------------------------------- pages */
@@ -444,11 +444,11 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
     s = &c->vals;
   if (c->c.optional && v2) {
     /* v2: the levels stand apart, uncompressed, without a length. */
-    pq_rle_encode_u8(&w->levels, c->defs, c->n_rows, 1);
+    txf_pq_rle_encode_u8(&w->levels, c->defs, c->n_rows, 1);
   } else if (c->c.optional) {
     (void)txf_buf_append(s, "\0\0\0\0", 4);
     size_t at = s->len;
-    pq_rle_encode_u8(s, c->defs, c->n_rows, 1);
+    txf_pq_rle_encode_u8(s, c->defs, c->n_rows, 1);
     put_u32le((uint8_t *)s->data + at - 4, (uint32_t)(s->len - at));
   }
   int encoding;
@@ -459,7 +459,7 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
       bw = 1;
     uint8_t b = (uint8_t)bw;
     (void)txf_buf_append(s, &b, 1);
-    pq_rle_encode(s, c->idx, c->n_vals, bw);
+    txf_pq_rle_encode(s, c->idx, c->n_vals, bw);
     c->dict_pages++;
   } else {
     encoding = PQE_PLAIN;
@@ -469,7 +469,7 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
       (void)txf_buf_append(s, c->vals.data, c->vals.len);
     c->plain_pages++;
   }
-  pq_compress(&w->codec, w->pq_codec, s->data, s->len, &w->cbuf);
+  txf_pq_compress(&w->codec, w->pq_codec, s->data, s->len, &w->cbuf);
 
   /* Page statistics (and fold them into the chunk's). */
   const void *smin = NULL, *smax = NULL;
@@ -518,34 +518,34 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
   tw t;
   size_t lv = w->levels.len;
   txf_buf_reset(&w->hdr);
-  tw_init(&t, &w->hdr);
-  tw_struct_begin(&t);
-  tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
-  tw_i32(&t, 2, (int32_t)(lv + s->len));
-  tw_i32(&t, 3, (int32_t)(lv + w->cbuf.len));
+  txf_pq_tw_init(&t, &w->hdr);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
+  txf_pq_tw_i32(&t, 2, (int32_t)(lv + s->len));
+  txf_pq_tw_i32(&t, 3, (int32_t)(lv + w->cbuf.len));
   if (v2) {
-    tw_struct_field(&t, 8);
-    tw_i32(&t, 1, (int32_t)c->n_rows);
-    tw_i32(&t, 2, (int32_t)nulls);
-    tw_i32(&t, 3, (int32_t)c->n_rows); /* flat: one value a row */
-    tw_i32(&t, 4, encoding);
-    tw_i32(&t, 5, (int32_t)lv);
-    tw_i32(&t, 6, 0);
-    tw_bool(&t, 7, w->pq_codec != PQZ_UNCOMPRESSED);
+    txf_pq_tw_struct_field(&t, 8);
+    txf_pq_tw_i32(&t, 1, (int32_t)c->n_rows);
+    txf_pq_tw_i32(&t, 2, (int32_t)nulls);
+    txf_pq_tw_i32(&t, 3, (int32_t)c->n_rows); /* flat: one value a row */
+    txf_pq_tw_i32(&t, 4, encoding);
+    txf_pq_tw_i32(&t, 5, (int32_t)lv);
+    txf_pq_tw_i32(&t, 6, 0);
+    txf_pq_tw_bool(&t, 7, w->pq_codec != PQZ_UNCOMPRESSED);
     write_stats(&t, 8, c, nulls, page_stats, c->p_min, c->p_max, smin,
                 smin_len, smax, smax_len);
   } else {
-    tw_struct_field(&t, 5);
-    tw_i32(&t, 1, (int32_t)c->n_rows);
-    tw_i32(&t, 2, encoding);
-    tw_i32(&t, 3, PQE_RLE);
-    tw_i32(&t, 4, PQE_RLE);
+    txf_pq_tw_struct_field(&t, 5);
+    txf_pq_tw_i32(&t, 1, (int32_t)c->n_rows);
+    txf_pq_tw_i32(&t, 2, encoding);
+    txf_pq_tw_i32(&t, 3, PQE_RLE);
+    txf_pq_tw_i32(&t, 4, PQE_RLE);
     /* null_count always; min/max unless a string bound is too long. */
     write_stats(&t, 5, c, nulls, page_stats, c->p_min, c->p_max, smin,
                 smin_len, smax, smax_len);
   }
-  tw_struct_end(&t);
-  tw_struct_end(&t);
+  txf_pq_tw_struct_end(&t);
+  txf_pq_tw_struct_end(&t);
   (void)txf_buf_append(&c->chunk, w->hdr.data, w->hdr.len);
   (void)txf_buf_append(&c->chunk, w->levels.data, lv);
   (void)txf_buf_append(&c->chunk, w->cbuf.data, w->cbuf.len);
@@ -583,61 +583,61 @@ static void chunk_reset(wcol *c) {
 }
 
 static void encode_schema_leaf(tw *t, const wcol *c) {
-  tw_struct_begin(t);
-  tw_i32(t, 1, c->ptype);
-  tw_i32(t, 3, c->c.optional ? PQ_OPTIONAL : PQ_REQUIRED);
-  tw_string(t, 4, c->c.name);
+  txf_pq_tw_struct_begin(t);
+  txf_pq_tw_i32(t, 1, c->ptype);
+  txf_pq_tw_i32(t, 3, c->c.optional ? PQ_OPTIONAL : PQ_REQUIRED);
+  txf_pq_tw_string(t, 4, c->c.name);
   switch (c->c.type) {
   case TXF_PQ_STRING:
-    tw_i32(t, 6, PQC_UTF8);
-    tw_struct_field(t, 10);
-    tw_struct_field(t, PQL_STRING);
-    tw_struct_end(t);
-    tw_struct_end(t);
+    txf_pq_tw_i32(t, 6, PQC_UTF8);
+    txf_pq_tw_struct_field(t, 10);
+    txf_pq_tw_struct_field(t, PQL_STRING);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
     break;
   case TXF_PQ_DATE:
-    tw_i32(t, 6, PQC_DATE);
-    tw_struct_field(t, 10);
-    tw_struct_field(t, PQL_DATE);
-    tw_struct_end(t);
-    tw_struct_end(t);
+    txf_pq_tw_i32(t, 6, PQC_DATE);
+    txf_pq_tw_struct_field(t, 10);
+    txf_pq_tw_struct_field(t, PQL_DATE);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
     break;
   case TXF_PQ_TIMESTAMP_US:
-    tw_i32(t, 6, PQC_TIMESTAMP_MICROS);
-    tw_struct_field(t, 10);
-    tw_struct_field(t, PQL_TIMESTAMP);
-    tw_bool(t, 1, 1);
-    tw_struct_field(t, 2);
-    tw_struct_field(t, PQU_MICROS);
-    tw_struct_end(t);
-    tw_struct_end(t);
-    tw_struct_end(t);
-    tw_struct_end(t);
+    txf_pq_tw_i32(t, 6, PQC_TIMESTAMP_MICROS);
+    txf_pq_tw_struct_field(t, 10);
+    txf_pq_tw_struct_field(t, PQL_TIMESTAMP);
+    txf_pq_tw_bool(t, 1, 1);
+    txf_pq_tw_struct_field(t, 2);
+    txf_pq_tw_struct_field(t, PQU_MICROS);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
     break;
   case TXF_PQ_DECIMAL:
-    tw_i32(t, 6, PQC_DECIMAL);
-    tw_i32(t, 7, c->c.scale);
-    tw_i32(t, 8, c->c.precision);
-    tw_struct_field(t, 10);
-    tw_struct_field(t, PQL_DECIMAL);
-    tw_i32(t, 1, c->c.scale);
-    tw_i32(t, 2, c->c.precision);
-    tw_struct_end(t);
-    tw_struct_end(t);
+    txf_pq_tw_i32(t, 6, PQC_DECIMAL);
+    txf_pq_tw_i32(t, 7, c->c.scale);
+    txf_pq_tw_i32(t, 8, c->c.precision);
+    txf_pq_tw_struct_field(t, 10);
+    txf_pq_tw_struct_field(t, PQL_DECIMAL);
+    txf_pq_tw_i32(t, 1, c->c.scale);
+    txf_pq_tw_i32(t, 2, c->c.precision);
+    txf_pq_tw_struct_end(t);
+    txf_pq_tw_struct_end(t);
     break;
   default:
     break;
   }
-  tw_struct_end(t);
+  txf_pq_tw_struct_end(t);
 }
 
 static int flush_row_group(txf_pq_writer *w, txf_err *err) {
   if (w->rg_rows == 0)
     return 0;
   tw t;
-  tw_init(&t, &w->rgs);
-  tw_struct_begin(&t);
-  tw_list_begin(&t, 1, TC_STRUCT, w->n_cols);
+  txf_pq_tw_init(&t, &w->rgs);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_list_begin(&t, 1, TC_STRUCT, w->n_cols);
   uint64_t rg_start = w->pos;
   int64_t rg_uncomp = 0, rg_comp = 0;
   for (size_t i = 0; i < w->n_cols; i++) {
@@ -648,20 +648,20 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
     uint64_t dict_off = 0;
     int64_t uncomp = c->c_uncomp, comp = c->c_comp;
     if (has_dict) {
-      pq_compress(&w->codec, w->pq_codec, c->dict.data, c->dict.len,
-                  &w->cbuf);
+      txf_pq_compress(&w->codec, w->pq_codec, c->dict.data, c->dict.len,
+                      &w->cbuf);
       tw ht;
       txf_buf_reset(&w->hdr);
-      tw_init(&ht, &w->hdr);
-      tw_struct_begin(&ht);
-      tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
-      tw_i32(&ht, 2, (int32_t)c->dict.len);
-      tw_i32(&ht, 3, (int32_t)w->cbuf.len);
-      tw_struct_field(&ht, 7);
-      tw_i32(&ht, 1, (int32_t)c->n_dict);
-      tw_i32(&ht, 2, PQE_PLAIN);
-      tw_struct_end(&ht);
-      tw_struct_end(&ht);
+      txf_pq_tw_init(&ht, &w->hdr);
+      txf_pq_tw_struct_begin(&ht);
+      txf_pq_tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
+      txf_pq_tw_i32(&ht, 2, (int32_t)c->dict.len);
+      txf_pq_tw_i32(&ht, 3, (int32_t)w->cbuf.len);
+      txf_pq_tw_struct_field(&ht, 7);
+      txf_pq_tw_i32(&ht, 1, (int32_t)c->n_dict);
+      txf_pq_tw_i32(&ht, 2, PQE_PLAIN);
+      txf_pq_tw_struct_end(&ht);
+      txf_pq_tw_struct_end(&ht);
       dict_off = w->pos;
       if (out(w, w->hdr.data, w->hdr.len, err) ||
           out(w, w->cbuf.data, w->cbuf.len, err))
@@ -675,44 +675,44 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
     rg_uncomp += uncomp;
     rg_comp += comp;
 
-    tw_struct_begin(&t); /* ColumnChunk */
-    tw_i64(&t, 2, (int64_t)chunk_start);
-    tw_struct_field(&t, 3); /* ColumnMetaData */
-    tw_i32(&t, 1, c->ptype);
+    txf_pq_tw_struct_begin(&t); /* ColumnChunk */
+    txf_pq_tw_i64(&t, 2, (int64_t)chunk_start);
+    txf_pq_tw_struct_field(&t, 3); /* ColumnMetaData */
+    txf_pq_tw_i32(&t, 1, c->ptype);
     int encs[3], ne = 0;
     if (c->plain_pages || has_dict)
       encs[ne++] = PQE_PLAIN;
     encs[ne++] = PQE_RLE;
     if (has_dict)
       encs[ne++] = PQE_RLE_DICTIONARY;
-    tw_list_begin(&t, 2, TC_I32, (size_t)ne);
+    txf_pq_tw_list_begin(&t, 2, TC_I32, (size_t)ne);
     for (int k = 0; k < ne; k++)
-      tw_zigzag(&t, encs[k]);
-    tw_list_begin(&t, 3, TC_BINARY, 1);
-    tw_varint(&t, strlen(c->c.name));
+      txf_pq_tw_zigzag(&t, encs[k]);
+    txf_pq_tw_list_begin(&t, 3, TC_BINARY, 1);
+    txf_pq_tw_varint(&t, strlen(c->c.name));
     (void)txf_buf_puts(t.b, c->c.name);
-    tw_i32(&t, 4, w->pq_codec);
-    tw_i64(&t, 5, c->c_values);
-    tw_i64(&t, 6, uncomp);
-    tw_i64(&t, 7, comp);
-    tw_i64(&t, 9, (int64_t)data_off);
+    txf_pq_tw_i32(&t, 4, w->pq_codec);
+    txf_pq_tw_i64(&t, 5, c->c_values);
+    txf_pq_tw_i64(&t, 6, uncomp);
+    txf_pq_tw_i64(&t, 7, comp);
+    txf_pq_tw_i64(&t, 9, (int64_t)data_off);
     if (has_dict)
-      tw_i64(&t, 11, (int64_t)dict_off);
+      txf_pq_tw_i64(&t, 11, (int64_t)dict_off);
     write_stats(&t, 12, c, c->c_nulls,
                 c->c_has && (c->width || !c->c_str_too_long), c->c_min,
                 c->c_max, c->c_smin.data, c->c_smin.len, c->c_smax.data,
                 c->c_smax.len);
-    tw_struct_end(&t); /* ColumnMetaData */
-    tw_struct_end(&t); /* ColumnChunk */
+    txf_pq_tw_struct_end(&t); /* ColumnMetaData */
+    txf_pq_tw_struct_end(&t); /* ColumnChunk */
     chunk_reset(c);
   }
-  tw_i64(&t, 2, rg_uncomp);
-  tw_i64(&t, 3, w->rg_rows);
-  tw_i64(&t, 5, (int64_t)rg_start);
-  tw_i64(&t, 6, rg_comp);
-  tw_field(&t, 7, TC_I16);
-  tw_zigzag(&t, (int16_t)w->n_rgs);
-  tw_struct_end(&t);
+  txf_pq_tw_i64(&t, 2, rg_uncomp);
+  txf_pq_tw_i64(&t, 3, w->rg_rows);
+  txf_pq_tw_i64(&t, 5, (int64_t)rg_start);
+  txf_pq_tw_i64(&t, 6, rg_comp);
+  txf_pq_tw_field(&t, 7, TC_I16);
+  txf_pq_tw_zigzag(&t, (int16_t)w->n_rgs);
+  txf_pq_tw_struct_end(&t);
   w->n_rgs++;
   w->total_rows += w->rg_rows;
   w->rg_rows = 0;
@@ -748,7 +748,7 @@ void txf_pq_writer_free(txf_pq_writer *w) {
   for (size_t i = 0; i < w->n_kv * 2; i++)
     free(w->kv[i]);
   free(w->kv);
-  pq_codec_release(&w->codec);
+  txf_pq_codec_release(&w->codec);
   txf_buf_release(&w->rgs);
   txf_buf_release(&w->scratch);
   txf_buf_release(&w->cbuf);
@@ -1080,43 +1080,43 @@ int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
   txf_buf f;
   txf_buf_init(&f, 0);
   tw t;
-  tw_init(&t, &f);
-  tw_struct_begin(&t);
-  tw_i32(&t, 1, 1);
-  tw_list_begin(&t, 2, TC_STRUCT, w->n_cols + 1);
-  tw_struct_begin(&t);
-  tw_string(&t, 4, "schema");
-  tw_i32(&t, 5, (int32_t)w->n_cols);
-  tw_struct_end(&t);
+  txf_pq_tw_init(&t, &f);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_i32(&t, 1, 1);
+  txf_pq_tw_list_begin(&t, 2, TC_STRUCT, w->n_cols + 1);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_string(&t, 4, "schema");
+  txf_pq_tw_i32(&t, 5, (int32_t)w->n_cols);
+  txf_pq_tw_struct_end(&t);
   for (size_t i = 0; i < w->n_cols; i++)
     encode_schema_leaf(&t, &w->cols[i]);
-  tw_i64(&t, 3, w->total_rows);
-  tw_list_begin(&t, 4, TC_STRUCT, w->n_rgs);
+  txf_pq_tw_i64(&t, 3, w->total_rows);
+  txf_pq_tw_list_begin(&t, 4, TC_STRUCT, w->n_rgs);
   (void)txf_buf_append(&f, w->rgs.data, w->rgs.len);
-  tw_list_begin(&t, 5, TC_STRUCT, w->n_kv + 1);
+  txf_pq_tw_list_begin(&t, 5, TC_STRUCT, w->n_kv + 1);
   {
     char *ver = txf_xasprintf("txnflow version %s", TXF_VERSION);
-    tw_struct_begin(&t);
-    tw_string(&t, 1, "created_by");
-    tw_string(&t, 2, ver);
-    tw_struct_end(&t);
+    txf_pq_tw_struct_begin(&t);
+    txf_pq_tw_string(&t, 1, "created_by");
+    txf_pq_tw_string(&t, 2, ver);
+    txf_pq_tw_struct_end(&t);
     for (size_t i = 0; i < w->n_kv; i++) {
-      tw_struct_begin(&t);
-      tw_string(&t, 1, w->kv[2 * i]);
-      tw_string(&t, 2, w->kv[2 * i + 1]);
-      tw_struct_end(&t);
+      txf_pq_tw_struct_begin(&t);
+      txf_pq_tw_string(&t, 1, w->kv[2 * i]);
+      txf_pq_tw_string(&t, 2, w->kv[2 * i + 1]);
+      txf_pq_tw_struct_end(&t);
     }
-    tw_string(&t, 6, ver);
+    txf_pq_tw_string(&t, 6, ver);
     free(ver);
   }
-  tw_list_begin(&t, 7, TC_STRUCT, w->n_cols);
+  txf_pq_tw_list_begin(&t, 7, TC_STRUCT, w->n_cols);
   for (size_t i = 0; i < w->n_cols; i++) {
-    tw_struct_begin(&t);
-    tw_struct_field(&t, 1); /* TYPE_ORDER */
-    tw_struct_end(&t);
-    tw_struct_end(&t);
+    txf_pq_tw_struct_begin(&t);
+    txf_pq_tw_struct_field(&t, 1); /* TYPE_ORDER */
+    txf_pq_tw_struct_end(&t);
+    txf_pq_tw_struct_end(&t);
   }
-  tw_struct_end(&t);
+  txf_pq_tw_struct_end(&t);
   uint8_t tail[8];
   put_u32le(tail, (uint32_t)f.len);
   memcpy(tail + 4, "PAR1", 4);

@@ -10,6 +10,7 @@
 
 #include "duck/duck.h"
 #include "metadata/metadata.h"
+#include "serve/dashboard.h"
 #include "serve/serve.h"
 
 #define MAX_LOG_BYTES (256 * 1024)
@@ -885,16 +886,17 @@ static int api_lineage(txf_serve_app *a, txf_store *st, const req *rq,
 
 /* ---------------------------------------------------------------- business */
 
-/* The first of CANDS that is a column of TABLE (from COLS, a
- * "name\n..." list), or NULL. */
-static const char *pick(const char *cols, const char *const *cands) {
-  for (; *cands; cands++) {
-    size_t l = strlen(*cands);
-    for (const char *p = cols; (p = strstr(p, *cands)); p += l)
-      if ((p == cols || p[-1] == '\n') && p[l] == '\n')
-        return *cands;
-  }
-  return NULL;
+/* The Business page charts what the project declares (`dashboard:` in
+ * txnflow.yml, read by dashboard.c); each chart's answer is keyed by its
+ * id, and the declaration itself goes along as "charts" for the page. */
+
+/* 1 when NAME is one of COLS, a "\nname\nname\n" list. */
+static int has_column(const char *cols, const char *name) {
+  size_t l = strlen(name);
+  for (const char *p = cols; (p = strstr(p, name)); p += l)
+    if ((p == cols || p[-1] == '\n') && p[l] == '\n')
+      return 1;
+  return 0;
 }
 
 /* The columns of main.TABLE as "\nname\nname\n"; NULL when no such
@@ -949,180 +951,208 @@ static json_t *section(const char *status, const char *msg) {
   return json_pack("{s:s, s:s}", "status", status, "message", msg ? msg : "");
 }
 
-static json_t *biz_sales(txf_duck *d, int64_t days) {
-  char *cols = NULL;
+/* Run SQL (freed here) and set its rows as KEY of OUT. */
+static int duck_rows_into(txf_duck *d, char *sql, json_t *out, const char *key,
+                          txf_err *err) {
+  json_t *rows = NULL;
+  int rc = duck_rows(d, sql, &rows, NULL, err);
+  free(sql);
+  if (!rc)
+    json_object_set_new(out, key, rows);
+  return rc;
+}
+
+/* Y summed per day X and value of each series column over the last DAYS
+ * days of data ("by_COLUMN": [day, value, sum]), and the total of each of
+ * the last DAYS days, newest first ("daily_total": [day, sum]). */
+static int chart_timeseries(txf_duck *d, const txf_chart *c, const char *rel,
+                            int64_t days, json_t *out, txf_err *err) {
+  char *x = txf_duck_quote_ident(c->x), *y = txf_duck_quote_ident(c->y);
+  int rc = 0;
+  for (size_t i = 0; !rc && i < c->n_series; i++) {
+    char *s = txf_duck_quote_ident(c->series[i]);
+    char *key = txf_xasprintf("by_%s", c->series[i]);
+    rc = duck_rows_into(
+        d,
+        txf_xasprintf(
+            "WITH w AS (SELECT * FROM %s WHERE %s > (SELECT max(%s) FROM %s) "
+            "- INTERVAL %lld DAY) SELECT CAST(%s AS DATE)::VARCHAR, "
+            "coalesce(CAST(%s AS VARCHAR), '(none)'), CAST(sum(%s) AS "
+            "DECIMAL(38,2))::VARCHAR FROM w GROUP BY 1, 2 ORDER BY 1, 2",
+            rel, x, x, rel, (long long)days, x, s, y),
+        out, key, err);
+    free(key);
+    free(s);
+  }
+  if (!rc)
+    rc =
+        duck_rows_into(d,
+                       txf_xasprintf("SELECT CAST(%s AS DATE)::VARCHAR, "
+                                     "CAST(sum(%s) AS DECIMAL(38,2))::VARCHAR "
+                                     "FROM %s GROUP BY 1 ORDER BY 1 DESC LIMIT "
+                                     "%lld",
+                                     x, y, rel, (long long)days),
+                       out, "daily_total", err);
+  free(x);
+  free(y);
+  return rc;
+}
+
+/* A row per value of X (of the latest AS_OF, if declared), most rows
+ * first: [value, rows, sum of Y or null] ("segments"). */
+static int chart_segments(txf_duck *d, const txf_chart *c, const char *rel,
+                          json_t *out, txf_err *err) {
+  char *x = txf_duck_quote_ident(c->x);
+  char *value = NULL, *where = NULL;
+  if (c->y) {
+    char *y = txf_duck_quote_ident(c->y);
+    value = txf_xasprintf("CAST(sum(%s) AS DECIMAL(38,2))::VARCHAR", y);
+    free(y);
+  }
+  if (c->as_of) {
+    char *as = txf_duck_quote_ident(c->as_of);
+    where = txf_xasprintf(" WHERE %s = (SELECT max(%s) FROM %s)", as, as, rel);
+    free(as);
+  }
+  int rc = duck_rows_into(
+      d,
+      txf_xasprintf("SELECT coalesce(CAST(%s AS VARCHAR), "
+                    "'(none)'), count(*)::VARCHAR, %s FROM "
+                    "%s%s GROUP BY 1 ORDER BY count(*) DESC, 1",
+                    x, value ? value : "NULL", rel, where ? where : ""),
+      out, "segments", err);
+  free(x);
+  free(value);
+  free(where);
+  return rc;
+}
+
+/* Y in BUCKETS equal-width buckets between its minimum and maximum:
+ * [lower bound, rows] ("histogram"); its count, mean, median and maximum
+ * ("stats", null when they cannot be read) and the column's name. */
+static int chart_histogram(txf_duck *d, const txf_chart *c, const char *rel,
+                           json_t *out, txf_err *err) {
+  char *y = txf_duck_quote_ident(c->y);
+  long long nb = (long long)c->buckets;
+  int rc = duck_rows_into(
+      d,
+      txf_xasprintf(
+          "WITH v AS (SELECT CAST(%s AS DOUBLE) x FROM %s WHERE %s IS NOT "
+          "NULL), b AS (SELECT min(x) lo, max(x) hi FROM v), c AS (SELECT "
+          "least(%lld, CAST(floor(CASE WHEN hi > lo THEN (x - lo) / (hi - lo) "
+          "* %lld ELSE 0 END) AS BIGINT)) k, count(*) n FROM v, b GROUP BY "
+          "1), r AS (SELECT range AS k FROM range(%lld)) SELECT (lo + (hi - "
+          "lo) / %lld * r.k)::VARCHAR, coalesce(c.n, 0)::VARCHAR FROM r "
+          "CROSS JOIN b LEFT JOIN c ON c.k = r.k WHERE lo IS NOT NULL ORDER "
+          "BY r.k",
+          y, rel, y, nb - 1, nb, nb, nb),
+      out, "histogram", err);
+  if (!rc) {
+    char *stats = txf_xasprintf(
+        "SELECT count(*)::VARCHAR, CAST(avg(%s) AS DECIMAL(38,2))::VARCHAR, "
+        "CAST(median(%s) AS DECIMAL(38,2))::VARCHAR, CAST(max(%s) AS "
+        "DECIMAL(38,2))::VARCHAR FROM %s",
+        y, y, y, rel);
+    json_t *rows = NULL;
+    txf_err serr;
+    txf_err_clear(&serr);
+    if (duck_rows(d, stats, &rows, NULL, &serr) == 0) {
+      json_t *first = json_array_get(rows, 0);
+      json_object_set_new(out, "stats",
+                          first ? json_incref(first) : json_null());
+      json_decref(rows);
+    }
+    free(stats);
+    json_object_set_new(out, "column", json_string(c->y));
+  }
+  free(y);
+  return rc;
+}
+
+/* The first LIMIT rows, by ORDER_BY newest first if declared ("columns",
+ * "rows"), and how many there are ("total", -1 when unknown). */
+static int chart_table(txf_duck *d, const txf_chart *c, const char *rel,
+                       json_t *out, txf_err *err) {
+  char *order = NULL;
+  if (c->order_by) {
+    char *o = txf_duck_quote_ident(c->order_by);
+    order = txf_xasprintf(" ORDER BY %s DESC", o);
+    free(o);
+  }
+  char *sql = txf_xasprintf("SELECT * FROM %s%s LIMIT %lld", rel,
+                            order ? order : "", (long long)c->limit);
+  free(order);
+  json_t *rows = NULL, *names = NULL;
+  int rc = duck_rows(d, sql, &rows, &names, err);
+  free(sql);
+  if (rc)
+    return rc;
+  int64_t total = 0;
+  txf_err terr;
+  txf_err_clear(&terr);
+  char *count = txf_xasprintf("SELECT count(*) FROM %s", rel);
+  if (txf_duck_query_i64(d, count, &total, &terr))
+    total = -1;
+  free(count);
+  json_object_set_new(out, "columns", names);
+  json_object_set_new(out, "rows", rows);
+  json_object_set_new(out, "total", json_integer(total));
+  return 0;
+}
+
+/* The answer of chart C: {status: ok, message: "", ...its data}, or
+ * not_built (its model is not in the warehouse yet), or error (a column
+ * it names is missing, a query failed). */
+static json_t *chart_answer(txf_duck *d, const txf_chart *c, int64_t days) {
   txf_err err;
   txf_err_clear(&err);
-  if (table_columns(d, "mart_sales_daily", &cols, &err) || !cols)
-    return section("not_built", "mart_sales_daily is not built yet");
-  static const char *const dc[] = {"sales_date", "day", "date", "event_date",
-                                   "txn_date", NULL};
-  static const char *const cc[] = {"category", "mcc_category",
-                                   "category_name", NULL};
-  static const char *const chc[] = {"channel", NULL};
-  static const char *const nc[] = {"net_sales", "net_sales_krw", "net_amount",
-                                   "net_sales_amount", NULL};
-  const char *dcol = pick(cols, dc), *ccol = pick(cols, cc),
-             *chcol = pick(cols, chc), *ncol = pick(cols, nc);
-  free(cols);
-  if (!dcol || !ccol || !chcol || !ncol)
-    return section("error", "mart_sales_daily lacks a date, category, "
-                            "channel or net sales column");
-  json_t *out = section("ok", NULL);
-  static const char *const dims[2] = {"by_category", "by_channel"};
-  const char *dcols[2] = {ccol, chcol};
-  for (int i = 0; i < 2; i++) {
-    char *sql = txf_xasprintf(
-        "WITH w AS (SELECT * FROM mart_sales_daily WHERE \"%s\" > (SELECT "
-        "max(\"%s\") FROM mart_sales_daily) - INTERVAL %lld DAY) SELECT "
-        "CAST(\"%s\" AS DATE)::VARCHAR, coalesce(CAST(\"%s\" AS VARCHAR), "
-        "'(none)'), CAST(sum(\"%s\") AS DECIMAL(38,2))::VARCHAR FROM w GROUP "
-        "BY 1, 2 ORDER BY 1, 2",
-        dcol, dcol, (long long)days, dcol, dcols[i], ncol);
-    json_t *rows = NULL;
-    int rc = duck_rows(d, sql, &rows, NULL, &err);
-    free(sql);
-    if (rc) {
-      json_decref(out);
-      return section("error", err.msg);
+  if (c->model) {
+    char *cols = NULL;
+    if (table_columns(d, c->model, &cols, &err) || !cols) {
+      char *msg = txf_xasprintf("%s is not built yet", c->model);
+      json_t *s = section("not_built", msg);
+      free(msg);
+      return s;
     }
-    json_object_set_new(out, dims[i], rows);
+    const char *named[] = {c->x, c->y, c->as_of, c->order_by};
+    const char *missing = NULL;
+    for (size_t i = 0; !missing && i < TXF_ARRAY_LEN(named); i++)
+      if (named[i] && !has_column(cols, named[i]))
+        missing = named[i];
+    for (size_t i = 0; !missing && i < c->n_series; i++)
+      if (!has_column(cols, c->series[i]))
+        missing = c->series[i];
+    free(cols);
+    if (missing) {
+      char *msg = txf_xasprintf("%s has no column '%s'", c->model, missing);
+      json_t *s = section("error", msg);
+      free(msg);
+      return s;
+    }
   }
-  char *sql = txf_xasprintf(
-      "SELECT CAST(\"%s\" AS DATE)::VARCHAR, CAST(sum(\"%s\") AS "
-      "DECIMAL(38,2))::VARCHAR FROM mart_sales_daily GROUP BY 1 ORDER BY 1 "
-      "DESC LIMIT %lld",
-      dcol, ncol, (long long)days);
-  json_t *rows = NULL;
-  int rc = duck_rows(d, sql, &rows, NULL, &err);
-  free(sql);
+  char *rel = c->model ? txf_duck_quote_ident(c->model)
+                       : txf_xasprintf("(%s) AS src", c->sql);
+  json_t *out = section("ok", NULL);
+  int rc = 0;
+  switch (c->kind) {
+  case TXF_CHART_TIMESERIES:
+    rc = chart_timeseries(d, c, rel, days, out, &err);
+    break;
+  case TXF_CHART_SEGMENTS:
+    rc = chart_segments(d, c, rel, out, &err);
+    break;
+  case TXF_CHART_HISTOGRAM:
+    rc = chart_histogram(d, c, rel, out, &err);
+    break;
+  case TXF_CHART_TABLE:
+    rc = chart_table(d, c, rel, out, &err);
+    break;
+  }
+  free(rel);
   if (rc) {
     json_decref(out);
     return section("error", err.msg);
   }
-  json_object_set_new(out, "daily_total", rows);
-  return out;
-}
-
-static json_t *biz_rfm(txf_duck *d) {
-  char *cols = NULL;
-  txf_err err;
-  txf_err_clear(&err);
-  if (table_columns(d, "mart_rfm_customer", &cols, &err) || !cols)
-    return section("not_built", "mart_rfm_customer is not built yet");
-  static const char *const sc[] = {"segment", "rfm_segment", "segment_label",
-                                   "segment_name", NULL};
-  static const char *const mc[] = {"monetary", "monetary_krw", "m_value",
-                                   "total_spend", "total_spend_krw",
-                                   "net_sales", NULL};
-  static const char *const ac[] = {"as_of", "as_of_date", "run_date", NULL};
-  const char *scol = pick(cols, sc), *mcol = pick(cols, mc),
-             *acol = pick(cols, ac);
-  free(cols);
-  if (!scol)
-    return section("error", "mart_rfm_customer has no segment column");
-  char *where = acol ? txf_xasprintf("WHERE \"%s\" = (SELECT max(\"%s\") FROM "
-                                     "mart_rfm_customer)",
-                                     acol, acol)
-                     : txf_xstrdup("");
-  char *value = mcol ? txf_xasprintf("CAST(sum(\"%s\") AS "
-                                     "DECIMAL(38,2))::VARCHAR",
-                                     mcol)
-                     : txf_xstrdup("NULL");
-  char *sql = txf_xasprintf("SELECT coalesce(CAST(\"%s\" AS VARCHAR), "
-                            "'(none)'), count(*)::VARCHAR, %s FROM "
-                            "mart_rfm_customer %s GROUP BY 1 ORDER BY "
-                            "count(*) DESC, 1",
-                            scol, value, where);
-  free(where);
-  free(value);
-  json_t *rows = NULL;
-  int rc = duck_rows(d, sql, &rows, NULL, &err);
-  free(sql);
-  if (rc)
-    return section("error", err.msg);
-  json_t *out = section("ok", NULL);
-  json_object_set_new(out, "segments", rows);
-  return out;
-}
-
-static json_t *biz_ltv(txf_duck *d) {
-  char *cols = NULL;
-  txf_err err;
-  txf_err_clear(&err);
-  if (table_columns(d, "mart_customer_ltv", &cols, &err) || !cols)
-    return section("not_built", "mart_customer_ltv is not built yet");
-  static const char *const vc[] = {"ltv", "ltv_krw", "lifetime_value",
-                                   "lifetime_value_krw", "net_krw",
-                                   "predicted_ltv", "projected_365d_krw",
-                                   "net_sales", "total_net_sales", NULL};
-  const char *vcol = pick(cols, vc);
-  free(cols);
-  if (!vcol)
-    return section("error", "mart_customer_ltv has no ltv column");
-  /* 20 equal-width buckets between the minimum and the maximum. */
-  char *sql = txf_xasprintf(
-      "WITH v AS (SELECT CAST(\"%s\" AS DOUBLE) x FROM mart_customer_ltv "
-      "WHERE \"%s\" IS NOT NULL), b AS (SELECT min(x) lo, max(x) hi FROM v), "
-      "c AS (SELECT least(19, CAST(floor(CASE WHEN hi > lo THEN (x - lo) / "
-      "(hi - lo) * 20 ELSE 0 END) AS BIGINT)) k, count(*) n FROM v, b GROUP "
-      "BY 1), r AS (SELECT range AS k FROM range(20)) SELECT (lo + (hi - lo) "
-      "/ 20 * r.k)::VARCHAR, coalesce(c.n, 0)::VARCHAR FROM r CROSS JOIN b "
-      "LEFT JOIN c ON c.k = r.k WHERE lo IS NOT NULL ORDER BY r.k",
-      vcol, vcol);
-  json_t *rows = NULL;
-  int rc = duck_rows(d, sql, &rows, NULL, &err);
-  free(sql);
-  if (rc)
-    return section("error", err.msg);
-  json_t *out = section("ok", NULL);
-  json_object_set_new(out, "histogram", rows);
-  char *stats = txf_xasprintf(
-      "SELECT count(*)::VARCHAR, CAST(avg(\"%s\") AS DECIMAL(38,2))::VARCHAR, "
-      "CAST(median(\"%s\") AS DECIMAL(38,2))::VARCHAR, CAST(max(\"%s\") AS "
-      "DECIMAL(38,2))::VARCHAR FROM mart_customer_ltv",
-      vcol, vcol, vcol);
-  rc = duck_rows(d, stats, &rows, NULL, &err);
-  free(stats);
-  if (!rc)
-    json_object_set_new(out, "stats", json_array_get(rows, 0)
-                                          ? json_incref(json_array_get(rows, 0))
-                                          : json_null());
-  if (!rc)
-    json_decref(rows);
-  json_object_set_new(out, "column", json_string(vcol));
-  return out;
-}
-
-static json_t *biz_fraud(txf_duck *d) {
-  char *cols = NULL;
-  txf_err err;
-  txf_err_clear(&err);
-  if (table_columns(d, "mart_fraud_signals", &cols, &err) || !cols)
-    return section("not_built", "mart_fraud_signals is not built yet");
-  static const char *const oc[] = {"txn_ts", "txn_ts_utc", "signal_ts",
-                                   "detected_at",
-                                   "event_ts", "signal_date", "txn_date",
-                                   "date", NULL};
-  const char *ocol = pick(cols, oc);
-  free(cols);
-  char *sql = txf_xasprintf("SELECT * FROM mart_fraud_signals %s%s%s LIMIT 50",
-                            ocol ? "ORDER BY \"" : "", ocol ? ocol : "",
-                            ocol ? "\" DESC" : "");
-  json_t *rows = NULL, *names = NULL;
-  int rc = duck_rows(d, sql, &rows, &names, &err);
-  free(sql);
-  if (rc)
-    return section("error", err.msg);
-  int64_t total = 0;
-  txf_err_clear(&err);
-  if (txf_duck_query_i64(d, "SELECT count(*) FROM mart_fraud_signals", &total,
-                         &err))
-    total = -1;
-  json_t *out = section("ok", NULL);
-  json_object_set_new(out, "columns", names);
-  json_object_set_new(out, "rows", rows);
-  json_object_set_new(out, "total", json_integer(total));
   return out;
 }
 
@@ -1136,12 +1166,14 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   if (int_param(rq, "days", 31, 3660, &days) || days < 1)
     return respond_error(r, 400, "bad days");
   struct stat sb;
+  const txf_serve_dashboard *dash = a->cfg.dashboard;
+  size_t n_charts = dash ? dash->n_charts : 0;
   if (stat(a->warehouse_path, &sb) != 0) {
-    json_t *doc = json_pack("{s:b, s:o, s:o, s:o, s:o}", "warehouse", 0,
-                            "sales", section("not_built", "no warehouse yet"),
-                            "rfm", section("not_built", "no warehouse yet"),
-                            "ltv", section("not_built", "no warehouse yet"),
-                            "fraud", section("not_built", "no warehouse yet"));
+    json_t *doc = json_pack("{s:b}", "warehouse", 0);
+    for (size_t i = 0; i < n_charts; i++)
+      json_object_set_new(doc, dash->charts[i].id,
+                          section("not_built", "no warehouse yet"));
+    json_object_set_new(doc, "charts", txf_serve_dashboard_json(dash));
     respond_json(r, 200, doc);
     return -1;
   }
@@ -1172,10 +1204,10 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
     return respond_error(r, rc == TXF_ELOCKED ? 503 : 500, err.msg);
   }
   json_t *doc = json_pack("{s:b}", "warehouse", 1);
-  json_object_set_new(doc, "sales", biz_sales(d, days));
-  json_object_set_new(doc, "rfm", biz_rfm(d));
-  json_object_set_new(doc, "ltv", biz_ltv(d));
-  json_object_set_new(doc, "fraud", biz_fraud(d));
+  for (size_t i = 0; i < n_charts; i++)
+    json_object_set_new(doc, dash->charts[i].id,
+                        chart_answer(d, &dash->charts[i], days));
+  json_object_set_new(doc, "charts", txf_serve_dashboard_json(dash));
   txf_duck_close(d);
   respond_json(r, 200, doc);
   wh_cache *c = &a->cache[a->cache_next++ % TXF_ARRAY_LEN(a->cache)];

@@ -14,7 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "project/project.h"
 #include "util/util.h"
+
+/* ---- the Business page's charts (dashboard.c) */
+
+/* What the Business page charts: the `dashboard:` section of txnflow.yml,
+ * read and checked. docs/serve.md. */
+typedef struct txf_serve_dashboard txf_serve_dashboard;
+
+/* Read the `dashboard:` section of DOC (a project's txnflow.yml; none: no
+ * charts). Every problem is TXF_ECONFIG with "FILE:LINE:COL: key
+ * 'dashboard.business[I].KEY': ..." (an unknown key names the closest
+ * known one, an unknown kind lists the kinds). On success the caller frees
+ * *out with txf_serve_dashboard_free(); it borrows nothing from DOC. On
+ * failure *out is NULL. */
+TXF_MUST_CHECK int txf_serve_dashboard_load(txf_serve_dashboard **out,
+                                            const txf_yaml_doc *doc,
+                                            txf_err *err);
+void txf_serve_dashboard_free(txf_serve_dashboard *d);
 
 typedef struct txf_serve_config {
   const char *bind;         /* IPv4 or IPv6 literal; "127.0.0.1" default */
@@ -27,6 +45,8 @@ typedef struct txf_serve_config {
   const char *project_name; /* shown in the header */
   const char *timezone;     /* the pipeline's zone, shown with times */
   unsigned threads;         /* worker threads; 0: 4 */
+  const txf_serve_dashboard *dashboard; /* borrowed for the app's life;
+                                           NULL: nothing to chart */
 } txf_serve_config;
 
 /* ---- the API without HTTP (api.c): used by the server, tests and bench */

@@ -7,10 +7,6 @@
 ROWS=${CLEAN_SCENARIO_ROWS:-1000}
 DAYS="01 02 03 04 05 06 07 08 09 10 11"
 
-lake_sums() {
-	(cd "$1" && find silver quarantine -type f | sort | xargs sha256sum)
-}
-
 test_expect_success 'generate 11 days with all faults' '
 	txnflow generate --data base --date 2025-09-01 --days 11 --rows $ROWS \
 		--seed 7 --dup-rate 0.03 --version-rate 0.05 --late-rate 0.08 \

@@ -4,10 +4,6 @@
 # converges to the same bytes as a clean run.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-lake_sums() {
-	(cd "$1" && find silver quarantine -type f | sort | xargs sha256sum)
-}
-
 # every file of lake $1 has the content it had in $2 (old) or $3 (new):
 # each partition, shard and quarantine file is replaced whole
 old_or_new() {

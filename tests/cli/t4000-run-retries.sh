@@ -5,19 +5,6 @@
 # commands (tasks.NAME.command), so this runs without the real stages.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-db() { sqlite3 -batch p/data/txnflow.db "$@"; }
-
-# gone PID: the process exits (or is a zombie) within 3 s
-gone() {
-	for i in $(seq 30); do
-		st=$(ps -o stat= -p "$1" 2>/dev/null)
-		case "$st" in ""|Z*) return 0 ;; esac
-		sleep 0.1
-	done
-	echo "process $1 still alive ($st)" >&2
-	return 1
-}
-
 # project NAME: a project whose tasks journal what they do
 project() {
 	rm -rf p && txnflow init p >/dev/null &&

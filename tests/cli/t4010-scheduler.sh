@@ -4,18 +4,6 @@
 # kill -9 mid-run then restart, SIGTERM.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-db() { sqlite3 -batch p/data/txnflow.db "$@"; }
-
-gone() {
-	for i in $(seq 30); do
-		st=$(ps -o stat= -p "$1" 2>/dev/null)
-		case "$st" in ""|Z*) return 0 ;; esac
-		sleep 0.1
-	done
-	echo "process $1 still alive ($st)" >&2
-	return 1
-}
-
 # project [CLEAN-COMMAND]: start_date 2025-09-01, 06:00 KST, SLA 08:00
 project() {
 	rm -rf p journal alerts fixed && txnflow init p >/dev/null &&

@@ -4,8 +4,6 @@
 # failure, idempotence, and the date locks.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-db() { sqlite3 -batch p/data/txnflow.db "$@"; }
-
 # Each task journals its start and end (with the date). With "pair",
 # generate waits (up to 10 s) until two generates have started, which
 # only parallel slots allow.

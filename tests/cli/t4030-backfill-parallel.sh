@@ -38,13 +38,11 @@ digest() {
 	ref -C "$1" sql --format csv "$q ORDER BY name"
 }
 
-db() { sqlite3 -batch "$1/data/txnflow.db" "$2"; }
-
 test_expect_success 'sequential backfill: one models build per date' '
 	project seq &&
 	ref -C seq backfill --from 2025-09-01 --to 2025-09-11 --parallel 1 >out 2>err &&
 	test_grep "11 date(s): 11 succeeded" out &&
-	test "$(db seq "SELECT count(DISTINCT log_path) FROM task_attempts WHERE task = '"'"'models'"'"'")" = 11 &&
+	test "$(db_at seq "SELECT count(DISTINCT log_path) FROM task_attempts WHERE task = '"'"'models'"'"'")" = 11 &&
 	ref -C seq audit >audit &&
 	test_grep "audit: ok" audit &&
 	digest seq >seq.digest &&
@@ -56,13 +54,13 @@ test_expect_success 'parallel backfill: models batched, same silver and marts' '
 	txnflow -C par backfill --from 2025-09-01 --to 2025-09-11 --parallel 2 >out 2>err &&
 	test_grep "11 date(s): 11 succeeded" out &&
 	: every date has its own successful models attempt, fewer processes ran &&
-	test "$(db par "SELECT count(*) FROM task_attempts WHERE task = '"'"'models'"'"' AND state = '"'"'success'"'"'")" = 11 &&
-	test "$(db par "SELECT count(DISTINCT log_path) FROM task_attempts WHERE task = '"'"'models'"'"'")" -lt 11 &&
+	test "$(db_at par "SELECT count(*) FROM task_attempts WHERE task = '"'"'models'"'"' AND state = '"'"'success'"'"'")" = 11 &&
+	test "$(db_at par "SELECT count(DISTINCT log_path) FROM task_attempts WHERE task = '"'"'models'"'"'")" -lt 11 &&
 	test_grep "one build for the models of 2025-09-0" par/data/logs/*/models/attempt-1.log &&
 	: the cleans ran in date order, one at a time &&
-	db par "SELECT r.logical_date FROM task_attempts a JOIN runs r USING(run_id) WHERE a.task = '"'"'clean'"'"' ORDER BY a.started_at_us" >order &&
+	db_at par "SELECT r.logical_date FROM task_attempts a JOIN runs r USING(run_id) WHERE a.task = '"'"'clean'"'"' ORDER BY a.started_at_us" >order &&
 	sort order >sorted && test_cmp sorted order &&
-	test "$(db par "SELECT count(*) FROM task_attempts a, task_attempts b WHERE a.task = '"'"'clean'"'"' AND b.task IN ('"'"'clean'"'"', '"'"'models'"'"') AND a.attempt_id <> b.attempt_id AND a.started_at_us < b.ended_at_us AND b.started_at_us < a.ended_at_us")" = 0 &&
+	test "$(db_at par "SELECT count(*) FROM task_attempts a, task_attempts b WHERE a.task = '"'"'clean'"'"' AND b.task IN ('"'"'clean'"'"', '"'"'models'"'"') AND a.attempt_id <> b.attempt_id AND a.started_at_us < b.ended_at_us AND b.started_at_us < a.ended_at_us")" = 0 &&
 	txnflow -C par audit >audit &&
 	test_grep "audit: ok" audit &&
 	digest par >par.digest &&

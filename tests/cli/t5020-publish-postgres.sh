@@ -42,21 +42,7 @@ pg_mart() {
 
 test_expect_success 'setup: 3 partitions, a postgres target' '
 	txnflow init p >/dev/null &&
-	cat >>p/txnflow.yml <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
-	EOC
-	cat >>p/profiles.yml <<-EOC &&
-	    pg:
-	      type: postgres
-	      host: 127.0.0.1
-	      port: $PGPORT
-	      user: txnflow
-	      password: "{{ env_var('"'"'TXNFLOW_PG_PASSWORD'"'"') }}"
-	      dbname: postgres
-	      schema: public
-	      sslmode: disable
-	EOC
+	pg_target p &&
 	partition 2025-09-01 3000 1 &&
 	partition 2025-09-02 2000 2 &&
 	partition 2025-09-03 1000 3

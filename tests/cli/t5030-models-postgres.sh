@@ -48,21 +48,7 @@ rewritten() {
 
 test_expect_success 'setup: two cleaned days, a postgres target, a merge model' '
 	txnflow init p >/dev/null &&
-	cat >>p/txnflow.yml <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
-	EOC
-	cat >>p/profiles.yml <<-EOC &&
-	    pg:
-	      type: postgres
-	      host: 127.0.0.1
-	      port: $PGPORT
-	      user: txnflow
-	      password: "{{ env_var('"'"'TXNFLOW_PG_PASSWORD'"'"') }}"
-	      dbname: postgres
-	      schema: public
-	      sslmode: disable
-	EOC
+	pg_target p &&
 	mkdir -p p/models/extra &&
 	cat >p/models/extra/fact_merge.sql <<-\EOM &&
 	{{ config(materialized="incremental", unique_key="transaction_id",

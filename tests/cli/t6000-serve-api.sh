@@ -237,6 +237,14 @@ test_expect_success 'TXNFLOW_SERVE_TOKEN sets the token' '
 	stop_server e
 '
 
+test_expect_success 'a mistake in the charts stops serve with file, line and key' '
+	txnflow init bad >/dev/null &&
+	sed -i "s/^      kind: histogram /      kind: histgram /" bad/txnflow.yml &&
+	test_expect_code 1 txnflow -C bad serve --port 0 >out 2>err &&
+	test_grep "txnflow.yml:[0-9]*:13: key .dashboard.business\[2\].kind.: expected timeseries, segments, histogram or table, got .histgram." err &&
+	! test -s out
+'
+
 test_expect_success 'without a warehouse, business says not built' '
 	txnflow init empty >/dev/null &&
 	start_server n -C empty serve --port 0 >nurl &&

@@ -16,7 +16,6 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/node_modules/playwright-core" ]; 
 	exit 0
 fi
 SHOTS=$ROOT/tests/out/screenshots
-db() { sqlite3 -batch p/data/txnflow.db "$@"; }
 
 # The first ten days are a parallel backfill (its models builds are batched,
 # decision 0802: a models build takes seconds under the sanitizers), the

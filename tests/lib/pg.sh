@@ -6,6 +6,8 @@
 #   pg_start            # sets PGPORT, PGHOST, PGUSER, PGDATABASE, PGPASSWORD
 #                       # and TXNFLOW_PG_PASSWORD (the same password)
 #   psql_q "SELECT 1"   # one value, unaligned, no header
+#   pg_profile p        # an output pg in project p's profiles.yml
+#   pg_target p         # ... and p's warehouse load goes to it
 #
 # Debian's postgresql package (make deps) provides the binaries.
 
@@ -34,3 +36,28 @@ pg_start() {
 	export TXNFLOW_PG_PASSWORD=$PG_PASSWORD
 }
 psql_q() { psql -X -A -t -q -c "$1"; }
+# pg_profile DIR: an output `pg` in project DIR's profiles.yml that
+# connects to this server (the password from TXNFLOW_PG_PASSWORD); point
+# publish.warehouse.target or --target at it
+pg_profile() {
+	cat >>"$1/profiles.yml" <<-EOC
+	    pg:
+	      type: postgres
+	      host: 127.0.0.1
+	      port: $PGPORT
+	      user: txnflow
+	      password: "{{ env_var('TXNFLOW_PG_PASSWORD') }}"
+	      dbname: postgres
+	      schema: public
+	      sslmode: disable
+	EOC
+}
+# pg_target DIR: pg_profile DIR, and DIR's txnflow.yml loads its
+# warehouse there (publish.warehouse.target: pg)
+pg_target() {
+	cat >>"$1/txnflow.yml" <<-EOC &&
+	publish:
+	  warehouse: { target: pg }
+	EOC
+	pg_profile "$1"
+}

@@ -117,6 +117,34 @@ test_grep() {
 	grep "$@" || { eval "_f=\${$#}"; echo "pattern not found; content of $_f:" >&2; cat "$_f" >&2; return 1; }
 }
 
+# ---- helpers more than one script uses
+
+# db SQL...: sqlite3 on the metadata database of the scratch project p;
+# db_at DIR SQL...: on project DIR's
+db_at() {
+	_dir=$1
+	shift
+	sqlite3 -batch "$_dir/data/txnflow.db" "$@"
+}
+db() { db_at p "$@"; }
+
+# gone PID: the process exits (or is a zombie) within 3 s
+gone() {
+	for _i in $(seq 30); do
+		_st=$(ps -o stat= -p "$1" 2>/dev/null)
+		case "$_st" in ""|Z*) return 0 ;; esac
+		sleep 0.1
+	done
+	echo "process $1 still alive ($_st)" >&2
+	return 1
+}
+
+# lake_sums DATA_DIR: the SHA-256 of every file of the lake (silver and
+# quarantine), sorted by path
+lake_sums() {
+	(cd "$1" && find silver quarantine -type f | sort | xargs sha256sum)
+}
+
 test_done() {
 	echo "# $TEST_NAME: $test_passed passed, $test_failed failed"
 	if [ $test_failed = 0 ] && [ -z "${KEEP_TRASH:-}" ]; then

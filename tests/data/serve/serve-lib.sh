@@ -1,9 +1,12 @@
 # Helpers for the serve tests (sourced after tests/lib/test-lib.sh).
 
 # make_fixture_project DIR: a project whose metadata database, warehouse,
-# manifest and logs come from tests/data/serve (no pipeline run needed).
+# manifest and logs come from tests/data/serve (no pipeline run needed),
+# and whose Business page charts the fixture's marts (dashboard.yml).
 make_fixture_project() {
 	txnflow init "$1" >/dev/null &&
+	sed -i "/^dashboard:/,\$d" "$1/txnflow.yml" &&
+	cat "$TEST_DATA/serve/dashboard.yml" >>"$1/txnflow.yml" &&
 	sqlite3 "$1/data/txnflow.db" <"$TEST_DATA/serve/metadata.sql" &&
 	txnflow -C "$1" sql --write "$(cat "$TEST_DATA/serve/warehouse.sql")" >/dev/null &&
 	mkdir -p "$1/target" "$1/data/logs/2025-09-02/clean" &&

@@ -16,9 +16,9 @@ static txf_tz *load_tz(const char *name) {
 
 static void feed_setup(feed *f, txf_gen_params *p, txf_tz **tz, int32_t d) {
   *tz = load_tz(p->timezone);
-  feed_init(f, p, *tz);
-  feed_set_window(f, d - FEED_MAX_TRAIL - FEED_REFUND_LOOKBACK - 1,
-                  FEED_WINDOW);
+  txf_feed_init(f, p, *tz);
+  txf_feed_set_window(f, d - FEED_MAX_TRAIL - FEED_REFUND_LOOKBACK - 1,
+                      FEED_WINDOW);
 }
 
 TEST(feed_plan_days_are_ordered_and_bounded) {
@@ -39,8 +39,8 @@ TEST(feed_plan_days_are_ordered_and_bounded) {
     /* Zeroed first: the byte comparison covers the struct's padding. */
     memset(&pl, 0, sizeof pl);
     memset(&again, 0, sizeof again);
-    feed_plan_of(&f, day, i, &pl);
-    feed_plan_of(&f, day, i, &again);
+    txf_feed_plan_of(&f, day, i, &pl);
+    txf_feed_plan_of(&f, day, i, &again);
     ASSERT_EQ_MEM(&pl, &again, sizeof pl);
     ASSERT(pl.lag >= 0 && pl.lag <= 6);
     seen_lag[pl.lag]++;
@@ -89,7 +89,7 @@ TEST(feed_plan_rates_follow_parameters) {
   int64_t n = 200000, late = 0, ver = 0, dup1 = 0, stale = 0, refund = 0;
   for (uint32_t i = 0; i < n; i++) {
     feed_plan pl;
-    feed_plan_of(&f, day, i, &pl);
+    txf_feed_plan_of(&f, day, i, &pl);
     late += pl.lag > 0;
     ver += pl.has_version;
     dup1 += pl.day[FEED_K_REDELIVER1] != INT32_MIN;
@@ -124,8 +124,8 @@ TEST(feed_txn_times_and_versions) {
   for (uint32_t i = 0; i < 5000; i++) {
     feed_plan pl;
     feed_txn t;
-    feed_plan_of(&f, day, i, &pl);
-    feed_txn_of(&f, day, i, &pl, &t);
+    txf_feed_plan_of(&f, day, i, &pl);
+    txf_feed_txn_of(&f, day, i, &pl, &t);
     /* The event happens on its local day, is delivered on its delivery
      * day, after it happened. */
     ASSERT_EQ_I64(txf_tz_local_date(tz, t.ts_us).days, day);
@@ -149,14 +149,14 @@ TEST(feed_txn_times_and_versions) {
       ASSERT_EQ_I64(t.amount2_minor, t.amount_minor);
     }
     ASSERT(t.amount_minor > 0);
-    ASSERT(t.mcc < feed_n_mccs);
+    ASSERT(t.mcc < txf_feed_n_mccs);
     ASSERT(t.customer < (uint32_t)p.customers);
     ASSERT(t.merchant < (uint32_t)p.merchants);
     ASSERT_EQ_I64((t.card - 1) / 3, t.customer);
     int32_t d;
     int64_t us;
     int32_t off;
-    feed_to_local(&f, t.ts_us, &d, &us, &off);
+    txf_feed_to_local(&f, t.ts_us, &d, &us, &off);
     ASSERT_EQ_I64(off, 9 * 3600);
     hours[us / (3600 * TXF_US_PER_S)]++;
     prev_utc_day += txf_ts_utc_date(t.ts_us).days < day;
@@ -184,8 +184,8 @@ TEST(feed_refunds_undo_an_earlier_approved_purchase) {
   for (uint32_t i = 0; i < 3000; i++) {
     feed_plan pl;
     feed_txn t, o;
-    feed_plan_of(&f, day, i, &pl);
-    feed_txn_of(&f, day, i, &pl, &t);
+    txf_feed_plan_of(&f, day, i, &pl);
+    txf_feed_txn_of(&f, day, i, &pl, &t);
     if (!t.is_refund)
       continue;
     refunds++;
@@ -193,11 +193,11 @@ TEST(feed_refunds_undo_an_earlier_approved_purchase) {
     ASSERT(t.orig_day < day && t.orig_day >= day - FEED_REFUND_LOOKBACK);
     ASSERT(t.orig_index < (uint32_t)p.rows);
     feed_plan op;
-    feed_plan_of(&f, t.orig_day, t.orig_index, &op);
+    txf_feed_plan_of(&f, t.orig_day, t.orig_index, &op);
     ASSERT(!op.is_refund && !op.has_version);
     ASSERT_EQ_I64(op.status1, FEED_APPROVED);
     ASSERT(op.day[FEED_K_NEW] < day);
-    feed_txn_of(&f, t.orig_day, t.orig_index, &op, &o);
+    txf_feed_txn_of(&f, t.orig_day, t.orig_index, &op, &o);
     ASSERT_EQ_I64(o.card, t.card);
     ASSERT_EQ_I64(o.customer, t.customer);
     ASSERT_EQ_I64(o.currency, t.currency);
@@ -220,7 +220,7 @@ TEST(feed_population_is_stable_and_skewed) {
   txf_tz *tz;
   int32_t day = txf_date_from_ymd(2025, 9, 3).days;
   feed_setup(&f, &p, &tz, day);
-  ASSERT(feed_n_mccs >= 30);
+  ASSERT(txf_feed_n_mccs >= 30);
   int16_t *mcc_of = malloc(2000 * sizeof *mcc_of);
   int8_t *cur_of = malloc(2000);
   int64_t *per_cust = calloc(10000, sizeof *per_cust);
@@ -232,8 +232,8 @@ TEST(feed_population_is_stable_and_skewed) {
   for (uint32_t i = 0; i < 100000; i++) {
     feed_plan pl;
     feed_txn t;
-    feed_plan_of(&f, day + (int32_t)(i % 7), i, &pl);
-    feed_txn_of(&f, day + (int32_t)(i % 7), i, &pl, &t);
+    txf_feed_plan_of(&f, day + (int32_t)(i % 7), i, &pl);
+    txf_feed_txn_of(&f, day + (int32_t)(i % 7), i, &pl, &t);
     /* One category and one currency per merchant, whatever the day. */
     if (mcc_of[t.merchant] < 0) {
       mcc_of[t.merchant] = (int16_t)t.mcc;
@@ -249,7 +249,7 @@ TEST(feed_population_is_stable_and_skewed) {
     if (t.currency == 0 && !t.is_refund)
       ASSERT_EQ_I64(t.amount_minor % 10, 0);
   }
-  ASSERT_EQ_I64(mcc_used, feed_n_mccs);
+  ASSERT_EQ_I64(mcc_used, txf_feed_n_mccs);
   /* Mostly KRW, some foreign. */
   ASSERT(foreign > 1000 && foreign < 10000);
   ASSERT(chan[0] > 5000 && chan[1] > 30000 && chan[2] > 5000);
@@ -286,11 +286,11 @@ TEST(feed_dst_zone_renders_real_local_times) {
   for (uint32_t i = 0; i < 3000; i++) {
     feed_plan pl;
     feed_txn t;
-    feed_plan_of(&f, day, i, &pl);
-    feed_txn_of(&f, day, i, &pl, &t);
+    txf_feed_plan_of(&f, day, i, &pl);
+    txf_feed_txn_of(&f, day, i, &pl, &t);
     int32_t d, off;
     int64_t us;
-    feed_to_local(&f, t.ts_us, &d, &us, &off);
+    txf_feed_to_local(&f, t.ts_us, &d, &us, &off);
     ASSERT_EQ_I64(d, txf_tz_local_date(tz, t.ts_us).days);
     ASSERT_EQ_I64(off, txf_tz_offset_at(tz, t.ts_us / TXF_US_PER_S));
     ASSERT(us >= 0 && us < TXF_US_PER_DAY);

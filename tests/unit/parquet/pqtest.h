@@ -301,7 +301,7 @@ static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
   uint32_t flen;
   memcpy(&flen, f.data + f.len - 8, 4);
   pq_filemeta m;
-  ASSERT_OK(pq_filemeta_parse(&m, f.data + f.len - 8 - flen, flen, &err),
+  ASSERT_OK(txf_pq_filemeta_parse(&m, f.data + f.len - 8 - flen, flen, &err),
             &err);
   size_t n = 0, cap = 16;
   pqt_page *pg = txf_xcalloc(cap, sizeof *pg);
@@ -314,8 +314,8 @@ static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
     while (at < end) {
       pq_page_header h;
       size_t used;
-      ASSERT_OK(pq_page_header_parse(&h, f.data + at, (size_t)(end - at),
-                                     &used, &err),
+      ASSERT_OK(txf_pq_page_header_parse(&h, f.data + at, (size_t)(end - at),
+                                         &used, &err),
                 &err);
       if (n == cap)
         pg = txf_xrealloc(pg, (cap *= 2) * sizeof *pg);
@@ -337,7 +337,7 @@ static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
       at += (int64_t)used + h.compressed_size;
     }
   }
-  pq_filemeta_release(&m);
+  txf_pq_filemeta_release(&m);
   txf_buf_release(&f);
   *out = pg;
   return n;

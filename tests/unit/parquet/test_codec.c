@@ -19,12 +19,13 @@ TEST(pq_rle_hybrid_round_trip) {
     }
     txf_buf b;
     txf_buf_init(&b, 0);
-    pq_rle_encode(&b, v, n, bw);
-    ASSERT_EQ_I64(pq_rle_decode((const uint8_t *)b.data, b.len, bw, o, n), 0);
+    txf_pq_rle_encode(&b, v, n, bw);
+    ASSERT_EQ_I64(txf_pq_rle_decode((const uint8_t *)b.data, b.len, bw, o, n),
+                  0);
     ASSERT_EQ_MEM(o, v, n * sizeof *v);
     /* Short input fails cleanly. */
-    ASSERT_EQ_I64(pq_rle_decode((const uint8_t *)b.data, b.len / 2, bw, o, n),
-                  -1);
+    ASSERT_EQ_I64(
+        txf_pq_rle_decode((const uint8_t *)b.data, b.len / 2, bw, o, n), -1);
     txf_buf_release(&b);
     free(v);
     free(o);
@@ -35,42 +36,42 @@ TEST(pq_thrift_skips_unknown_fields_and_limits_depth) {
   txf_buf b;
   txf_buf_init(&b, 0);
   tw w;
-  tw_init(&w, &b);
-  tw_struct_begin(&w);
-  tw_i32(&w, 1, 1);
-  tw_list_begin(&w, 2, TC_STRUCT, 2);
-  tw_struct_begin(&w);
-  tw_string(&w, 4, "schema");
-  tw_i32(&w, 5, 1);
-  tw_struct_end(&w);
-  tw_struct_begin(&w);
-  tw_i32(&w, 1, PQT_INT64);
-  tw_i32(&w, 3, PQ_REQUIRED);
-  tw_string(&w, 4, "x");
-  tw_binary(&w, 99, "junk", 4); /* unknown field id */
-  tw_struct_end(&w);
-  tw_i64(&w, 3, 0);
-  tw_list_begin(&w, 4, TC_STRUCT, 0);
-  tw_field(&w, 200, TC_DOUBLE); /* unknown, long-form header */
+  txf_pq_tw_init(&w, &b);
+  txf_pq_tw_struct_begin(&w);
+  txf_pq_tw_i32(&w, 1, 1);
+  txf_pq_tw_list_begin(&w, 2, TC_STRUCT, 2);
+  txf_pq_tw_struct_begin(&w);
+  txf_pq_tw_string(&w, 4, "schema");
+  txf_pq_tw_i32(&w, 5, 1);
+  txf_pq_tw_struct_end(&w);
+  txf_pq_tw_struct_begin(&w);
+  txf_pq_tw_i32(&w, 1, PQT_INT64);
+  txf_pq_tw_i32(&w, 3, PQ_REQUIRED);
+  txf_pq_tw_string(&w, 4, "x");
+  txf_pq_tw_binary(&w, 99, "junk", 4); /* unknown field id */
+  txf_pq_tw_struct_end(&w);
+  txf_pq_tw_i64(&w, 3, 0);
+  txf_pq_tw_list_begin(&w, 4, TC_STRUCT, 0);
+  txf_pq_tw_field(&w, 200, TC_DOUBLE); /* unknown, long-form header */
   (void)txf_buf_append(&b, "12345678", 8);
-  tw_struct_end(&w);
+  txf_pq_tw_struct_end(&w);
   pq_filemeta m;
   txf_err err;
-  ASSERT_OK(pq_filemeta_parse(&m, b.data, b.len, &err), &err);
+  ASSERT_OK(txf_pq_filemeta_parse(&m, b.data, b.len, &err), &err);
   ASSERT_EQ_U64(m.n_schema, 2);
   ASSERT_EQ_STR(m.schema[1].name, "x");
   ASSERT_EQ_I64(m.schema[1].type, PQT_INT64);
-  pq_filemeta_release(&m);
+  txf_pq_filemeta_release(&m);
   /* Every truncation is an error, never a crash. */
   for (size_t n = 0; n < b.len; n++)
-    ASSERT(pq_filemeta_parse(&m, b.data, n, &err) == TXF_ECORRUPT);
+    ASSERT(txf_pq_filemeta_parse(&m, b.data, n, &err) == TXF_ECORRUPT);
   txf_buf_release(&b);
   /* A deep nest of structs in an unknown field is refused. */
   txf_buf_init(&b, 0);
   (void)txf_buf_append(&b, "\x15\x02", 2); /* field 1 i32 = 1 */
   for (int i = 0; i < 100; i++)
     (void)txf_buf_putc(&b, (char)0x1c); /* field +1 struct */
-  ASSERT(pq_filemeta_parse(&m, b.data, b.len, &err) == TXF_ECORRUPT);
+  ASSERT(txf_pq_filemeta_parse(&m, b.data, b.len, &err) == TXF_ECORRUPT);
   ASSERT_CONTAINS(err.msg, "footer");
   txf_buf_release(&b);
 }
@@ -124,12 +125,12 @@ TEST(pq_writer_is_deterministic_and_falls_back_to_plain) {
   uint32_t flen;
   memcpy(&flen, a.data + a.len - 8, 4);
   pq_filemeta m;
-  ASSERT_OK(pq_filemeta_parse(&m, a.data + a.len - 8 - flen, flen, &err),
+  ASSERT_OK(txf_pq_filemeta_parse(&m, a.data + a.len - 8 - flen, flen, &err),
             &err);
   ASSERT(m.n_rgs > 1);
   ASSERT(!has_encoding(&m, 0, PQE_RLE_DICTIONARY));
   ASSERT(has_encoding(&m, 1, PQE_RLE_DICTIONARY));
-  pq_filemeta_release(&m);
+  txf_pq_filemeta_release(&m);
   txf_pq_reader *r;
   ASSERT_OK(txf_pq_reader_open(&r, unit_path("a.parquet"), &err), &err);
   ASSERT_EQ_STR(txf_pq_reader_kv(r, "source_file"), "part-0.csv");
@@ -274,12 +275,12 @@ TEST(pq_reader_stays_failed_after_an_error) {
   uint32_t flen;
   memcpy(&flen, b.data + b.len - 8, 4);
   pq_filemeta m;
-  ASSERT_OK(pq_filemeta_parse(&m, b.data + b.len - 8 - flen, flen, &err),
+  ASSERT_OK(txf_pq_filemeta_parse(&m, b.data + b.len - 8 - flen, flen, &err),
             &err);
   ASSERT(m.n_rgs >= 2);
   int64_t off = m.rgs[1].cols[0].data_page_offset;
   int64_t first_rows = m.rgs[0].num_rows;
-  pq_filemeta_release(&m);
+  txf_pq_filemeta_release(&m);
   for (int i = 0; i < 8; i++)
     b.data[off + i] = (char)0xff;
   const char *p = unit_path("p.parquet");
@@ -328,67 +329,67 @@ static void craft_file(const char *path, const craft_col *cols, size_t n,
     }
     off[i] = (int64_t)f.len;
     tw t;
-    tw_init(&t, &f);
-    tw_struct_begin(&t);
-    tw_i32(&t, 1, PQP_DATA_PAGE);
-    tw_i32(&t, 2, (int32_t)cols[i].body_len);
-    tw_i32(&t, 3, (int32_t)cols[i].body_len);
-    tw_struct_field(&t, 5);
-    tw_i32(&t, 1, (int32_t)n_rows);
-    tw_i32(&t, 2, cols[i].encoding);
-    tw_i32(&t, 3, PQE_RLE);
-    tw_i32(&t, 4, PQE_RLE);
-    tw_struct_end(&t);
-    tw_struct_end(&t);
+    txf_pq_tw_init(&t, &f);
+    txf_pq_tw_struct_begin(&t);
+    txf_pq_tw_i32(&t, 1, PQP_DATA_PAGE);
+    txf_pq_tw_i32(&t, 2, (int32_t)cols[i].body_len);
+    txf_pq_tw_i32(&t, 3, (int32_t)cols[i].body_len);
+    txf_pq_tw_struct_field(&t, 5);
+    txf_pq_tw_i32(&t, 1, (int32_t)n_rows);
+    txf_pq_tw_i32(&t, 2, cols[i].encoding);
+    txf_pq_tw_i32(&t, 3, PQE_RLE);
+    txf_pq_tw_i32(&t, 4, PQE_RLE);
+    txf_pq_tw_struct_end(&t);
+    txf_pq_tw_struct_end(&t);
     (void)txf_buf_append(&f, cols[i].body, cols[i].body_len);
     len[i] = (int64_t)f.len - off[i];
   }
   size_t fstart = f.len;
   tw t;
-  tw_init(&t, &f);
-  tw_struct_begin(&t);
-  tw_i32(&t, 1, 1);
-  tw_list_begin(&t, 2, TC_STRUCT, n + 1);
-  tw_struct_begin(&t);
-  tw_string(&t, 4, "schema");
-  tw_i32(&t, 5, (int32_t)n);
-  tw_struct_end(&t);
+  txf_pq_tw_init(&t, &f);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_i32(&t, 1, 1);
+  txf_pq_tw_list_begin(&t, 2, TC_STRUCT, n + 1);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_string(&t, 4, "schema");
+  txf_pq_tw_i32(&t, 5, (int32_t)n);
+  txf_pq_tw_struct_end(&t);
   for (size_t i = 0; i < n; i++) {
-    tw_struct_begin(&t);
-    tw_i32(&t, 1, cols[i].ptype);
-    tw_i32(&t, 3, cols[i].optional ? PQ_OPTIONAL : PQ_REQUIRED);
-    tw_string(&t, 4, cols[i].name);
+    txf_pq_tw_struct_begin(&t);
+    txf_pq_tw_i32(&t, 1, cols[i].ptype);
+    txf_pq_tw_i32(&t, 3, cols[i].optional ? PQ_OPTIONAL : PQ_REQUIRED);
+    txf_pq_tw_string(&t, 4, cols[i].name);
     if (cols[i].ptype == PQT_BYTE_ARRAY)
-      tw_i32(&t, 6, PQC_UTF8);
-    tw_struct_end(&t);
+      txf_pq_tw_i32(&t, 6, PQC_UTF8);
+    txf_pq_tw_struct_end(&t);
   }
-  tw_i64(&t, 3, n_rows);
-  tw_list_begin(&t, 4, TC_STRUCT, 1);
-  tw_struct_begin(&t);
-  tw_list_begin(&t, 1, TC_STRUCT, n);
+  txf_pq_tw_i64(&t, 3, n_rows);
+  txf_pq_tw_list_begin(&t, 4, TC_STRUCT, 1);
+  txf_pq_tw_struct_begin(&t);
+  txf_pq_tw_list_begin(&t, 1, TC_STRUCT, n);
   for (size_t i = 0; i < n; i++) {
-    tw_struct_begin(&t);
-    tw_i64(&t, 2, off[i]);
-    tw_struct_field(&t, 3);
-    tw_i32(&t, 1, cols[i].ptype);
-    tw_list_begin(&t, 2, TC_I32, 2);
-    tw_zigzag(&t, cols[i].encoding);
-    tw_zigzag(&t, PQE_RLE);
-    tw_list_begin(&t, 3, TC_BINARY, 1);
-    tw_varint(&t, strlen(cols[i].name));
+    txf_pq_tw_struct_begin(&t);
+    txf_pq_tw_i64(&t, 2, off[i]);
+    txf_pq_tw_struct_field(&t, 3);
+    txf_pq_tw_i32(&t, 1, cols[i].ptype);
+    txf_pq_tw_list_begin(&t, 2, TC_I32, 2);
+    txf_pq_tw_zigzag(&t, cols[i].encoding);
+    txf_pq_tw_zigzag(&t, PQE_RLE);
+    txf_pq_tw_list_begin(&t, 3, TC_BINARY, 1);
+    txf_pq_tw_varint(&t, strlen(cols[i].name));
     (void)txf_buf_puts(&f, cols[i].name);
-    tw_i32(&t, 4, PQZ_UNCOMPRESSED);
-    tw_i64(&t, 5, n_rows);
-    tw_i64(&t, 6, len[i]);
-    tw_i64(&t, 7, len[i]);
-    tw_i64(&t, 9, off[i]);
-    tw_struct_end(&t);
-    tw_struct_end(&t);
+    txf_pq_tw_i32(&t, 4, PQZ_UNCOMPRESSED);
+    txf_pq_tw_i64(&t, 5, n_rows);
+    txf_pq_tw_i64(&t, 6, len[i]);
+    txf_pq_tw_i64(&t, 7, len[i]);
+    txf_pq_tw_i64(&t, 9, off[i]);
+    txf_pq_tw_struct_end(&t);
+    txf_pq_tw_struct_end(&t);
   }
-  tw_i64(&t, 2, (int64_t)(fstart - 4));
-  tw_i64(&t, 3, n_rows);
-  tw_struct_end(&t);
-  tw_struct_end(&t);
+  txf_pq_tw_i64(&t, 2, (int64_t)(fstart - 4));
+  txf_pq_tw_i64(&t, 3, n_rows);
+  txf_pq_tw_struct_end(&t);
+  txf_pq_tw_struct_end(&t);
   uint8_t tail[8];
   uint32_t flen = (uint32_t)(f.len - fstart);
   memcpy(tail, &flen, 4); /* little-endian host */
@@ -413,18 +414,18 @@ static void craft_file(const char *path, const craft_col *cols, size_t n,
 /* DELTA_BINARY_PACKED: blocks of 4096 values in 4 miniblocks. */
 static void delta_encode(txf_buf *b, const int64_t *v, size_t n) {
   tw t;
-  tw_init(&t, b);
-  tw_varint(&t, 4096);
-  tw_varint(&t, 4);
-  tw_varint(&t, n);
-  tw_zigzag(&t, n ? v[0] : 0);
+  txf_pq_tw_init(&t, b);
+  txf_pq_tw_varint(&t, 4096);
+  txf_pq_tw_varint(&t, 4);
+  txf_pq_tw_varint(&t, n);
+  txf_pq_tw_zigzag(&t, n ? v[0] : 0);
   for (size_t i = 1; i < n; i += 4096) {
     size_t cnt = n - i < 4096 ? n - i : 4096;
     int64_t mn = INT64_MAX;
     for (size_t k = 0; k < cnt; k++)
       if (v[i + k] - v[i + k - 1] < mn)
         mn = v[i + k] - v[i + k - 1];
-    tw_zigzag(&t, mn);
+    txf_pq_tw_zigzag(&t, mn);
     uint8_t w[4] = {0, 0, 0, 0};
     for (size_t k = 0; k < cnt; k++) {
       int bw = pq_bit_width((uint64_t)(v[i + k] - v[i + k - 1] - mn));
@@ -544,8 +545,8 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   txf_buf_init(&body, 0);
   (void)txf_buf_append(&body, "\0\0\0\0", 4);
   tw t;
-  tw_init(&t, &body);
-  tw_varint(&t, (uint64_t)n << 1); /* an RLE run of N ... */
+  txf_pq_tw_init(&t, &body);
+  txf_pq_tw_varint(&t, (uint64_t)n << 1); /* an RLE run of N ... */
   (void)txf_buf_putc(&body, 0);    /* ... zeros: all null */
   uint32_t l = (uint32_t)body.len - 4;
   memcpy(body.data, &l, 4);
@@ -561,7 +562,7 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   txf_pq_reader *r;
   txf_err err;
   ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
-  pq_reader_set_memory_limit(r, (size_t)64 << 20);
+  txf_pq_reader_set_memory_limit(r, (size_t)64 << 20);
   txf_pq_value v[N_COLS];
   int has;
   ASSERT_EQ_I64(txf_pq_reader_next(r, v, &has, &err), TXF_ETOOBIG);
@@ -571,7 +572,7 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   txf_pq_reader_free(r);
   /* A projection of a few such columns is a valid read (512K nulls). */
   ASSERT_OK(txf_pq_reader_open(&r, p, &err), &err);
-  pq_reader_set_memory_limit(r, (size_t)64 << 20);
+  txf_pq_reader_set_memory_limit(r, (size_t)64 << 20);
   const char *two[] = {"c15", "c07"};
   ASSERT_OK(txf_pq_reader_project(r, two, 2, &err), &err);
   ASSERT_OK(txf_pq_reader_next(r, v, &has, &err), &err);

@@ -45,8 +45,26 @@ static json_t *call(txf_serve_app *a, const char *path,
   return j;
 }
 
+/* A dashboard from the YAML text of a txnflow.yml (aborting on error). */
+static txf_serve_dashboard *dashboard(const char *yml) {
+  txf_yaml_doc *doc = NULL;
+  txf_serve_dashboard *d = NULL;
+  txf_err err;
+  ASSERT_OK(txf_yaml_load_string(&doc, "txnflow.yml", yml, strlen(yml), &err),
+            &err);
+  ASSERT_OK(txf_serve_dashboard_load(&d, doc, &err), &err);
+  txf_yaml_free(doc);
+  return d;
+}
+
 TEST(serve_api_answers_without_database) {
-  txf_serve_config cfg = {.data_dir = unit_tmpdir(), .project_name = "p"};
+  txf_serve_dashboard *d = dashboard("dashboard:\n"
+                                     "  business:\n"
+                                     "    - {id: sales, kind: timeseries,\n"
+                                     "       model: mart_sales_daily,\n"
+                                     "       x: day, y: net}\n");
+  txf_serve_config cfg = {
+      .data_dir = unit_tmpdir(), .project_name = "p", .dashboard = d};
   txf_serve_app *a = txf_serve_app_new(&cfg);
   int status;
   json_t *j = call(a, "/api/runs", NULL, 0, &status);
@@ -70,8 +88,12 @@ TEST(serve_api_answers_without_database) {
   ASSERT_EQ_STR(json_string_value(json_object_get(
                     json_object_get(j, "sales"), "status")),
                 "not_built");
+  ASSERT_EQ_STR(json_string_value(json_object_get(
+                    json_array_get(json_object_get(j, "charts"), 0), "kind")),
+                "timeseries");
   json_decref(j);
   txf_serve_app_free(a);
+  txf_serve_dashboard_free(d);
 }
 
 TEST(serve_api_broken_database_is_an_error_not_a_crash) {
