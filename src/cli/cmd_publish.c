@@ -178,12 +178,12 @@ static int open_s3(txf_ctx *ctx, txf_publish_settings *set, txf_s3 **s3,
                    txf_err *err) {
   txf_project *p;
   int rc = load_settings(ctx, set, &p, err);
-  if (!rc && !set->has_s3)
+  if (!rc && !set->s3.configured)
     return txf_err_set(err, TXF_ECONFIG,
                        "%s: no publish.s3 section (see docs/publish.md)",
                        p->config_path);
   if (!rc)
-    rc = txf_s3_new(s3, &set->s3, &ctx->log, err);
+    rc = txf_s3_new(s3, &set->s3.cfg, &ctx->log, err);
   return rc;
 }
 
@@ -204,7 +204,7 @@ static int object_command(txf_ctx *ctx, int n_ops, char **ops) {
   int rc = open_s3(ctx, &set, &s3, &err);
   if (!rc && !strcmp(op, "ls")) {
     txf_s3_list l = {0};
-    rc = txf_s3_list_prefix(s3, n ? a[0] : set.prefix, &l, &err);
+    rc = txf_s3_list_prefix(s3, n ? a[0] : set.s3.prefix, &l, &err);
     for (size_t i = 0; !rc && i < l.n; i++)
       printf("%s\t%llu\t%s\n", l.items[i].key,
              (unsigned long long)l.items[i].size_bytes, l.items[i].etag);
@@ -294,17 +294,17 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   txf_buf_init(&sql, 0);
   int rc = load_settings(ctx, &set, &proj, &err);
   int do_wh = !rc && only != 1 && (set.has_warehouse || target_opt);
-  int do_s3 = !rc && only != 2 && !print_sql && set.has_s3;
+  int do_s3 = !rc && only != 2 && !print_sql && set.s3.configured;
   if (!rc && !do_wh && !do_s3)
     rc = txf_err_set(&err, TXF_ECONFIG,
                      "%s: nothing to publish: configure publish.s3 and/or "
                      "publish.warehouse (see docs/publish.md)",
                      proj->config_path);
-  if (!rc && only == 1 && !set.has_s3)
+  if (!rc && only == 1 && !set.s3.configured)
     rc = txf_err_set(&err, TXF_ECONFIG, "%s: no publish.s3 section",
                      proj->config_path);
   if (!rc && do_s3)
-    rc = txf_s3_new(&s3, &set.s3, &ctx->log, &err);
+    rc = txf_s3_new(&s3, &set.s3.cfg, &ctx->log, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   if (!rc)

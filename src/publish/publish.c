@@ -34,26 +34,6 @@
 static const char *const publish_keys[] = {"s3", "marts", "warehouse", NULL};
 static const char *const wh_keys[] = {"target", "table", "add_columns",
                                       "iam_role", NULL};
-static const char *const s3_keys[] = {
-    "endpoint", "bucket", "prefix", "region", "path_style",
-    "part_size_mb", "multipart_threshold_mb", "max_attempts",
-    "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
-    "list_page_keys", "parallel_parts", "stall_timeout_s", NULL};
-
-static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
-                   const char *key, int64_t def, int64_t min, int64_t max,
-                   int64_t *out, txf_err *err) {
-  int rc = txf_yaml_get_i64(doc, n, key, def, out, err);
-  if (rc)
-    return rc;
-  if (*out < min || *out > max)
-    return txf_yaml_error(doc, txf_yaml_get(n, key), err,
-                          "key 'publish.s3.%s': must be between %lld and "
-                          "%lld",
-                          key, (long long)min, (long long)max);
-  return 0;
-}
-
 int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
                               txf_err *err) {
   memset(out, 0, sizeof *out);
@@ -90,74 +70,7 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
       return rc;
     out->has_warehouse = 1;
   }
-  const txf_yaml_node *s3 = txf_yaml_get(pub, "s3");
-  if (!s3 || txf_yaml_is_null(s3))
-    return 0;
-  if (txf_yaml_kind(s3) != TXF_YAML_MAP)
-    return txf_yaml_error(doc, s3, err, "key 'publish.s3': expected a map");
-  rc = txf_yaml_check_keys(doc, s3, s3_keys, "publish.s3", err);
-  if (rc)
-    return rc;
-  txf_s3_config *c = &out->s3;
-  const char *prefix = "";
-  int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par, stall;
-  rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);
-  if (!rc)
-    rc = txf_yaml_get_str(doc, s3, "bucket", NULL, &c->bucket, err);
-  if (!rc)
-    rc = txf_yaml_get_str(doc, s3, "prefix", "", &prefix, err);
-  if (!rc)
-    rc = txf_yaml_get_str(doc, s3, "region", "us-east-1", &c->region, err);
-  if (!rc)
-    rc = txf_yaml_get_bool(doc, s3, "path_style", c->endpoint ? 1 : 0,
-                           &c->path_style, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "part_size_mb", 16, 5, 5120, &part_mb, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "multipart_threshold_mb", 64, 5, 5120, &thr_mb,
-                 err);
-  if (!rc)
-    rc = get_pos(doc, s3, "max_attempts", 6, 1, 100, &attempts, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "retry_base_ms", 200, 1, 600000, &base, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "retry_max_ms", 20000, 1, 3600000, &maxd, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "timeout_ms", 0, 0, 86400000, &tmo, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "connect_timeout_ms", 10000, 1, 600000, &ctmo, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "list_page_keys", 1000, 1, 1000, &page, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "parallel_parts", 4, 1, 64, &par, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "stall_timeout_s", 120, 1, 86400, &stall, err);
-  if (rc)
-    return rc;
-  if (!c->bucket || !*c->bucket)
-    return txf_yaml_error(doc, s3, err, "key 'publish.s3.bucket' is required");
-  /* The prefix: no leading '/', always ending in '/' unless empty. */
-  while (*prefix == '/')
-    prefix++;
-  size_t pl = strlen(prefix);
-  if (pl + 2 > sizeof out->prefix)
-    return txf_yaml_error(doc, txf_yaml_get(s3, "prefix"), err,
-                          "key 'publish.s3.prefix': too long");
-  memcpy(out->prefix, prefix, pl + 1);
-  if (pl && out->prefix[pl - 1] != '/')
-    memcpy(out->prefix + pl, "/", 2);
-  c->part_size_bytes = (uint64_t)part_mb << 20;
-  c->multipart_threshold_bytes = (uint64_t)thr_mb << 20;
-  c->max_attempts = (int)attempts;
-  c->retry_base_ms = base;
-  c->retry_max_ms = maxd;
-  c->timeout_ms = tmo;
-  c->connect_timeout_ms = ctmo;
-  c->list_page_keys = (int)page;
-  c->parallel_parts = (int)par;
-  c->stall_timeout_s = stall;
-  out->has_s3 = 1;
-  return 0;
+  return txf_s3_settings_load(&out->s3, p, err);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -394,8 +307,8 @@ static char *manifest_json(const txf_publish_settings *set,
                            const txf_publish_report *r, size_t *len) {
   json_t *m = json_object();
   json_object_set_new(m, "format", json_string(MANIFEST_FORMAT));
-  json_object_set_new(m, "bucket", json_string(set->s3.bucket));
-  json_object_set_new(m, "prefix", json_string(set->prefix));
+  json_object_set_new(m, "bucket", json_string(set->s3.cfg.bucket));
+  json_object_set_new(m, "prefix", json_string(set->s3.prefix));
   char d[11];
   json_object_set_new(m, "date", json_string(txf_date_format(o->date, d)));
   json_t *ch = json_array();
@@ -406,7 +319,7 @@ static char *manifest_json(const txf_publish_settings *set,
   uint64_t total = 0;
   for (size_t i = 0; i < l->n; i++) {
     json_t *e = json_object();
-    char *key = txf_xasprintf("%s%s", set->prefix, l->v[i].key);
+    char *key = txf_xasprintf("%s%s", set->s3.prefix, l->v[i].key);
     json_object_set_new(e, "key", json_string(key));
     json_object_set_new(e, "size", json_integer((json_int_t)l->v[i].size_bytes));
     json_object_set_new(e, "sha256", json_string(l->v[i].sha256));
@@ -432,9 +345,9 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
   memset(r, 0, sizeof *r);
   txf_date_format(o->date, r->date);
   snprintf(r->target, sizeof r->target, "%s/%s", txf_s3_target(s3),
-           set->prefix);
+           set->s3.prefix);
   snprintf(r->manifest_key, sizeof r->manifest_key, "%s" MANIFEST_NAME,
-           set->prefix);
+           set->s3.prefix);
   int rc = load_changed(st, r->date, r, err);
   if (rc)
     return rc;
@@ -472,7 +385,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
   const char *managed[] = {SILVER_REL "/", MARTS_REL "/"};
   size_t n_managed = set->marts ? 2 : 1;
   for (size_t i = 0; i < n_managed && !rc; i++) {
-    char *p = txf_xasprintf("%s%s", set->prefix, managed[i]);
+    char *p = txf_xasprintf("%s%s", set->s3.prefix, managed[i]);
     rc = txf_s3_list_prefix(s3, p, &remote, err);
     free(p);
   }
@@ -484,7 +397,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
   uint64_t done = 0;
   for (size_t i = 0; i < l.n && !rc; i++) {
     local_obj *lo = &l.v[i];
-    char *key = txf_xasprintf("%s%s", set->prefix, lo->key);
+    char *key = txf_xasprintf("%s%s", set->s3.prefix, lo->key);
     int recorded;
     if (already_there(s3, st, &remote, key, lo->size_bytes, lo->sha256,
                       o->now_us, &recorded, err)) {
@@ -519,7 +432,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
     const char **gone = NULL;
     size_t n_gone = 0;
     for (size_t i = 0; i < remote.n; i++) {
-      const char *k = remote.items[i].key + strlen(set->prefix);
+      const char *k = remote.items[i].key + strlen(set->s3.prefix);
       local_obj probe = {.key = (char *)k};
       if (!l.n || !bsearch(&probe, l.v, l.n, sizeof *l.v, local_cmp)) {
         gone = txf_xrealloc(gone, (n_gone + 1) * sizeof *gone);

@@ -380,7 +380,7 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
   memset(rep, 0, sizeof *rep);
   int64_t t0 = txf_mono_us();
   const char *table = set->wh_table ? set->wh_table : "silver_transactions";
-  if (t->is_redshift && (!set->has_s3 || !set->wh_iam_role))
+  if (t->is_redshift && (!set->s3.configured || !set->wh_iam_role))
     return txf_err_set(err, TXF_ECONFIG,
                        "a redshift load copies from S3: configure "
                        "publish.s3 and publish.warehouse.iam_role");
@@ -433,7 +433,7 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
 
   char *qs_base = NULL;
   if (!rc && t->is_redshift) {
-    qs_base = txf_xasprintf("s3://%s/%s", set->s3.bucket, set->prefix);
+    qs_base = txf_xasprintf("s3://%s/%s", set->s3.cfg.bucket, set->s3.prefix);
   }
   if (!rc && sql_out) {
     if (t->is_redshift) {

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/publish.h"
+#include "s3/s3.h"
 
 #define MAX_ERROR_BODY (64u << 10)
 #define MAX_LIST_BODY (16u << 20)

@@ -1,0 +1,105 @@
+/* The lake's bucket as txnflow.yml configures it (publish.s3). It lives
+ * with the client rather than in publish because a Redshift load copies
+ * from the same bucket: two stages, one reading of their settings. */
+#include <string.h>
+
+#include "s3/s3.h"
+
+static const char *const s3_keys[] = {
+    "endpoint", "bucket", "prefix", "region", "path_style",
+    "part_size_mb", "multipart_threshold_mb", "max_attempts",
+    "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
+    "list_page_keys", "parallel_parts", "stall_timeout_s", NULL};
+
+static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                   const char *key, int64_t def, int64_t min, int64_t max,
+                   int64_t *out, txf_err *err) {
+  int rc = txf_yaml_get_i64(doc, n, key, def, out, err);
+  if (rc)
+    return rc;
+  if (*out < min || *out > max)
+    return txf_yaml_error(doc, txf_yaml_get(n, key), err,
+                          "key 'publish.s3.%s': must be between %lld and "
+                          "%lld",
+                          key, (long long)min, (long long)max);
+  return 0;
+}
+
+int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
+                         txf_err *err) {
+  memset(out, 0, sizeof *out);
+  const txf_yaml_doc *doc = p->doc;
+  const txf_yaml_node *pub = txf_yaml_get(txf_yaml_root(doc), "publish");
+  if (!pub || txf_yaml_is_null(pub))
+    return 0;
+  if (txf_yaml_kind(pub) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, pub, err, "key 'publish': expected a map");
+  const txf_yaml_node *s3 = txf_yaml_get(pub, "s3");
+  if (!s3 || txf_yaml_is_null(s3))
+    return 0;
+  if (txf_yaml_kind(s3) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, s3, err, "key 'publish.s3': expected a map");
+  int rc = txf_yaml_check_keys(doc, s3, s3_keys, "publish.s3", err);
+  if (rc)
+    return rc;
+  txf_s3_config *c = &out->cfg;
+  const char *prefix = "";
+  int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par, stall;
+  rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, s3, "bucket", NULL, &c->bucket, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, s3, "prefix", "", &prefix, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, s3, "region", "us-east-1", &c->region, err);
+  if (!rc)
+    rc = txf_yaml_get_bool(doc, s3, "path_style", c->endpoint ? 1 : 0,
+                           &c->path_style, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "part_size_mb", 16, 5, 5120, &part_mb, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "multipart_threshold_mb", 64, 5, 5120, &thr_mb,
+                 err);
+  if (!rc)
+    rc = get_pos(doc, s3, "max_attempts", 6, 1, 100, &attempts, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "retry_base_ms", 200, 1, 600000, &base, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "retry_max_ms", 20000, 1, 3600000, &maxd, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "timeout_ms", 0, 0, 86400000, &tmo, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "connect_timeout_ms", 10000, 1, 600000, &ctmo, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "list_page_keys", 1000, 1, 1000, &page, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "parallel_parts", 4, 1, 64, &par, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "stall_timeout_s", 120, 1, 86400, &stall, err);
+  if (rc)
+    return rc;
+  if (!c->bucket || !*c->bucket)
+    return txf_yaml_error(doc, s3, err, "key 'publish.s3.bucket' is required");
+  /* The prefix: no leading '/', always ending in '/' unless empty. */
+  while (*prefix == '/')
+    prefix++;
+  size_t pl = strlen(prefix);
+  if (pl + 2 > sizeof out->prefix)
+    return txf_yaml_error(doc, txf_yaml_get(s3, "prefix"), err,
+                          "key 'publish.s3.prefix': too long");
+  memcpy(out->prefix, prefix, pl + 1);
+  if (pl && out->prefix[pl - 1] != '/')
+    memcpy(out->prefix + pl, "/", 2);
+  c->part_size_bytes = (uint64_t)part_mb << 20;
+  c->multipart_threshold_bytes = (uint64_t)thr_mb << 20;
+  c->max_attempts = (int)attempts;
+  c->retry_base_ms = base;
+  c->retry_max_ms = maxd;
+  c->timeout_ms = tmo;
+  c->connect_timeout_ms = ctmo;
+  c->list_page_keys = (int)page;
+  c->parallel_parts = (int)par;
+  c->stall_timeout_s = stall;
+  out->configured = 1;
+  return 0;
+}
