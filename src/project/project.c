@@ -20,7 +20,7 @@ static const char *const known_keys[] = {
     "seed-paths", "test-paths", "macro-paths", "docs-paths",
     "analysis-paths", "snapshot-paths", "target-path", "clean-targets",
     "require-dbt-version", "models", "seeds", "tests", "vars", "publish",
-    "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
+    "load", "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
     "dashboard", NULL};
 
 static const char *const feed_keys[] = {"kind", "rows", "seed", "poke_interval",

@@ -148,6 +148,33 @@ const char *txf_profile_type(const txf_yaml_node *o);
 /* 1 when a profiles.yml value S is a template ("{{ env_var('X') }}"). */
 int txf_profile_is_template(const char *s);
 
+/* ---------------------------------------------------------------- load */
+
+/* The warehouse load's settings: txnflow.yml's `load:` section, or its
+ * older spelling `publish.warehouse`. Read here because two stages need
+ * them: the load runs them (src/load/), the models find the table it fills
+ * (txf_target.silver_*). Strings are borrowed from the project. */
+typedef struct txf_project_load_section {
+  int configured;       /* load: (or publish.warehouse) is given */
+  const char *where;    /* "load" or "publish.warehouse": its keys' prefix
+                           in messages ("load.add_columns"); NULL when not
+                           configured */
+  const char *target;   /* an output of profiles.yml, or NULL: the
+                           profile's default */
+  const char *table;    /* the table silver is loaded into; default
+                           "silver_transactions" */
+  int add_columns;      /* schema drift: ALTER TABLE ADD COLUMN (default 0:
+                           an error naming the columns) */
+  const char *iam_role; /* redshift: the role COPY assumes, or NULL */
+} txf_project_load_section;
+
+/* Read and check P's load section into *OUT (configured = 0 when there is
+ * none, not an error). TXF_ECONFIG with file:line:col for an unknown key,
+ * a value of the wrong type, or both `load:` and `publish.warehouse`. */
+TXF_MUST_CHECK int txf_project_load_section_read(txf_project_load_section *out,
+                                                 const txf_project *p,
+                                                 txf_err *err);
+
 /* ---------------------------------------------------------------- targets */
 
 /* What to resolve, and for whom. */
@@ -181,9 +208,9 @@ typedef struct txf_target {
   char **vals;       /* ... and their values; the password is wiped on
                         release */
   /* postgres, redshift (not for the warehouse load): the table the
-   * warehouse load fills, where the built-in silver source points
-   * (publish.warehouse.table in the schema of publish.warehouse.target's
-   * output, docs/models.md) */
+   * warehouse load fills, where the built-in silver source points (the
+   * load section's table, in the schema of its target's output;
+   * docs/models.md) */
   char *silver_schema, *silver_table;
 } txf_target;
 

@@ -140,25 +140,24 @@ static int resolve_pg(txf_target *t, txf_arena *a, const txf_yaml_doc *doc,
 }
 
 /* Where the warehouse load puts silver on T (an output of profile PNAME,
- * whose outputs are OUTS): publish.warehouse.table (default
- * silver_transactions), in the schema of publish.warehouse.target's output
- * when that is an output of the same profile, else in T's schema. The one
- * place outside publish that reads publish.warehouse. */
+ * whose outputs are OUTS): the load section's table (default
+ * silver_transactions), in the schema of its target's output when that is
+ * an output of the same profile, else in T's schema. */
 static int load_table(txf_target *t, txf_arena *a, const txf_project *p,
                       const txf_yaml_doc *doc, const txf_yaml_node *outs,
                       const char *pname, txf_err *err) {
-  const txf_yaml_node *wh =
-      txf_yaml_path(txf_yaml_root(p->doc), "publish.warehouse");
-  const char *tbl = txf_yaml_str(txf_yaml_get(wh, "table"));
-  const char *wt = txf_yaml_str(txf_yaml_get(wh, "target"));
-  const txf_yaml_node *wo = wt ? txf_yaml_get(outs, wt) : NULL;
-  t->silver_table = txf_xstrdup(tbl ? tbl : "silver_transactions");
+  txf_project_load_section ls;
+  int rc = txf_project_load_section_read(&ls, p, err);
+  if (rc)
+    return rc;
+  const txf_yaml_node *wo = ls.target ? txf_yaml_get(outs, ls.target) : NULL;
+  t->silver_table = txf_xstrdup(ls.table);
   if (!wo) {
     t->silver_schema = txf_xstrdup(t->schema);
     return 0;
   }
   char where[300];
-  snprintf(where, sizeof where, "%s.outputs.%s", pname, wt);
+  snprintf(where, sizeof where, "%s.outputs.%s", pname, ls.target);
   return output_schema(a, doc, wo, where, &t->silver_schema, err);
 }
 
