@@ -1,5 +1,5 @@
 #!/bin/sh
-# b50: publish throughput on this machine, against loopback servers.
+# b50: publish and load throughput on this machine, against loopback servers.
 #  - S3: one 1 GiB file to the loopback S3 test server (s3rver behind the
 #    SigV4-checking proxy, tests/lib/s3/server.js), as a single PUT and as a
 #    multipart upload (64 MiB parts), each timed end to end.
@@ -87,7 +87,7 @@ as_pg "$PGBIN/pg_ctl -D $PGDATA_DIR/data -l $PGDATA_DIR/log -w -o '-c listen_add
 export TXNFLOW_PG_PASSWORD=bench
 P=$W/pgproj
 "$TXNFLOW" init "$P" >/dev/null
-printf "publish:\n  warehouse: { target: pg }\n" >>"$P/txnflow.yml"
+printf "load: { target: pg }\n" >>"$P/txnflow.yml"
 cat >>"$P/profiles.yml" <<EOC
     pg: { type: postgres, host: 127.0.0.1, port: $PGPORT, user: txnflow, password: "{{ env_var('TXNFLOW_PG_PASSWORD') }}", dbname: postgres, sslmode: disable }
 EOC
@@ -108,7 +108,7 @@ while [ $d -le $DAYS ]; do
 	d=$((d + 1))
 done
 t0=$(now)
-"$TXNFLOW" -C "$P" publish --date 2025-09-10 --only warehouse --json >"$W/pg.json"
+"$TXNFLOW" -C "$P" load --date 2025-09-10 --json >"$W/pg.json"
 t1=$(now)
 rows=$(sed -n 's/.*"rows_loaded": \([0-9]*\).*/\1/p' "$W/pg.json")
 # a late batch rewriting one old partition: only it is reloaded
@@ -116,7 +116,7 @@ rows=$(sed -n 's/.*"rows_loaded": \([0-9]*\).*/\1/p' "$W/pg.json")
 	TO '$W/day02.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null
 mv "$W/day02.parquet" "$P/data/silver/transactions/year=2025/month=09/day=02/part-00000.parquet"
 t2=$(now)
-"$TXNFLOW" -C "$P" publish --date 2025-09-10 --only warehouse --json >"$W/pg2.json"
+"$TXNFLOW" -C "$P" load --date 2025-09-10 --json >"$W/pg2.json"
 t3=$(now)
 rows2=$(sed -n 's/.*"rows_loaded": \([0-9]*\).*/\1/p' "$W/pg2.json")
 echo "postgresql load (COPY FROM STDIN from the Parquet reader, one transaction):"

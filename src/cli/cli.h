@@ -70,6 +70,24 @@ int txf_cli_help(const char *usage);
 int txf_cli_parse_date(const char *cmd, const char *opt, const char *s,
                        txf_date *out);
 
+/* ---------------------------------------------------------------- load */
+
+/* What `txnflow load` was asked (cmd_load.c). */
+typedef struct txf_cli_load_args {
+  const char *target;    /* --target T, or NULL: the load section's */
+  const char *data_dir;  /* --data DIR, or NULL: the project's */
+  int print_sql;         /* print the SQL (or the plan) only */
+  int dry_run;           /* plan in the summary; change nothing */
+  int json;
+  const char *json_wrap; /* NULL, or the key the --json report goes under
+                            ("warehouse" for publish --only warehouse) */
+} txf_cli_load_args;
+
+/* Run the warehouse load as command CMD ("load", or "publish" for
+ * `publish --only warehouse`, its older name): print the summary, or the
+ * error as CMD's. Returns the exit status. */
+int txf_cli_load(txf_ctx *ctx, const char *cmd, const txf_cli_load_args *a);
+
 /* ---------------------------------------------------------------- options
  *
  * A command declares its options as a table and parses argv with one call

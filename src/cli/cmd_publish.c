@@ -1,5 +1,6 @@
 /* txnflow publish: the lake and the marts to S3; and a few object commands
- * (ls, get, put, head, rm) on the configured bucket. */
+ * (ls, get, put, head, rm) on the configured bucket. `--only warehouse` is
+ * the warehouse load's older name (cmd_load.c). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,8 @@ static const char usage[] =
     "rewrite, and writing PREFIX_manifest.json last (every key with its size\n"
     "and SHA-256), so readers can tell a complete publish from a partial\n"
     "one. A second publish of the same state uploads nothing.\n"
-    "With publish.warehouse (or --target), the silver partitions that changed\n"
-    "since the last load, however old, are then replaced in the PostgreSQL or\n"
-    "Redshift table in one transaction.\n"
+    "The warehouse load is its own command, `txnflow load` (docs/load.md);\n"
+    "`--only warehouse` still runs it, with --target and --print-sql.\n"
     "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
     "AWS_SESSION_TOKEN; see docs/publish.md.\n"
     "\n"
@@ -37,10 +37,11 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --date D       the logical date published (YYYY-MM-DD)\n"
-    "  --only WHAT    only the S3 upload (s3) or the warehouse load\n"
-    "  --target T     load into output T of profiles.yml (postgres/redshift)\n"
-    "  --print-sql    print the warehouse load (Redshift SQL, or the plan)\n"
-    "                 without running it\n"
+    "  --only WHAT    s3: the S3 upload (the default); warehouse: the\n"
+    "                 warehouse load instead, as `txnflow load`\n"
+    "  --target T     (--only warehouse) load into output T of profiles.yml\n"
+    "  --print-sql    (--only warehouse) print the load (Redshift SQL, or the\n"
+    "                 plan) without running it\n"
     "  --dry-run      show what would be uploaded and deleted; change nothing\n"
     "  --json         machine-readable summary\n"
     "  -v, --verbose  list each object uploaded and deleted\n"
@@ -92,36 +93,8 @@ static void print_report(const txf_publish_report *r, int dry, int verbose) {
   }
 }
 
-static json_t *wh_json(const txf_wh_report *w, const char *target) {
+static void print_json(const txf_publish_report *r, int dry) {
   json_t *o = json_object();
-  json_object_set_new(o, "target", json_string(target ? target : ""));
-  json_object_set_new(o, "partitions_loaded",
-                      json_integer((json_int_t)w->partitions_loaded));
-  json_object_set_new(o, "partitions_deleted",
-                      json_integer((json_int_t)w->partitions_deleted));
-  json_object_set_new(o, "partitions_unchanged",
-                      json_integer((json_int_t)w->partitions_skipped));
-  json_object_set_new(o, "rows_loaded",
-                      json_integer((json_int_t)w->rows_loaded));
-  json_object_set_new(o, "elapsed_s", json_real((double)w->elapsed_us / 1e6));
-  json_t *a = json_array();
-  for (size_t i = 0; i < w->n_added_columns; i++)
-    json_array_append_new(a, json_string(w->added_columns[i]));
-  json_object_set_new(o, "added_columns", a);
-  return o;
-}
-
-static void print_json(const txf_publish_report *r, int dry,
-                       const txf_wh_report *w, const char *target) {
-  json_t *o = json_object();
-  if (!r) {
-    json_object_set_new(o, "warehouse", wh_json(w, target));
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("%s\n", s);
-    free(s);
-    json_decref(o);
-    return;
-  }
   json_object_set_new(o, "date", json_string(r->date));
   json_object_set_new(o, "target", json_string(r->target));
   json_object_set_new(o, "dry_run", json_boolean(dry));
@@ -153,8 +126,6 @@ static void print_json(const txf_publish_report *r, int dry,
   json_object_set_new(o, "deleted_keys", del);
   json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
   json_object_set_new(o, "retries", json_integer((json_int_t)r->retries));
-  if (w)
-    json_object_set_new(o, "warehouse", wh_json(w, target));
   char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   printf("%s\n", s);
   free(s);
@@ -244,7 +215,7 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
       {"s3", 1}, {"warehouse", 2}, {NULL, 0}};
   const char *data_opt = NULL, *date_opt = NULL, *target_opt = NULL;
   int json = 0, dry = 0, verbose = 0, print_sql = 0;
-  int only = 0; /* 0 both, 1 s3, 2 warehouse */
+  int only = 0; /* 0 or 1: s3; 2: the warehouse load */
   const txf_cli_option opts[] = {
       TXF_OPT_STRING(0, "date", &date_opt, "D"),
       TXF_OPT_FLAG(0, "dry-run", &dry),
@@ -275,6 +246,21 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   int urc = txf_cli_parse_date("publish", "--date", date_opt, &date);
   if (urc)
     return urc;
+  /* The load was publish's second step; --print-sql only ever printed it. */
+  if (only == 2 || (print_sql && only != 1)) {
+    txf_cli_load_args la = {.target = target_opt,
+                            .data_dir = data_opt,
+                            .print_sql = print_sql,
+                            .dry_run = dry,
+                            .json = json,
+                            .json_wrap = "warehouse"};
+    return txf_cli_load(ctx, "publish", &la);
+  }
+  if (target_opt || print_sql)
+    return txf_cli_usage_error("publish",
+                               "%s is the warehouse load's: use `txnflow "
+                               "load` (or publish --only warehouse)",
+                               target_opt ? "--target" : "--print-sql");
 
   txf_err err;
   txf_err_clear(&err);
@@ -283,77 +269,32 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   txf_s3 *s3 = NULL;
   char *data = NULL;
   txf_store *store = NULL;
-  txf_tz *tz = NULL;
-  txf_target tgt;
-  memset(&tgt, 0, sizeof tgt);
   txf_publish_report rep;
   memset(&rep, 0, sizeof rep);
-  txf_wh_report wrep;
-  memset(&wrep, 0, sizeof wrep);
-  txf_buf sql;
-  txf_buf_init(&sql, 0);
   int rc = load_settings(ctx, &set, &proj, &err);
-  int do_wh = !rc && only != 1 && (set.has_warehouse || target_opt);
-  int do_s3 = !rc && only != 2 && !print_sql && set.s3.configured;
-  if (!rc && !do_wh && !do_s3)
-    rc = txf_err_set(&err, TXF_ECONFIG,
-                     "%s: nothing to publish: configure publish.s3 and/or "
-                     "publish.warehouse (see docs/publish.md)",
-                     proj->config_path);
-  if (!rc && only == 1 && !set.s3.configured)
+  if (!rc && !set.s3.configured && only == 1)
     rc = txf_err_set(&err, TXF_ECONFIG, "%s: no publish.s3 section",
                      proj->config_path);
-  if (!rc && do_s3)
+  else if (!rc && !set.s3.configured)
+    rc = txf_err_set(&err, TXF_ECONFIG,
+                     "%s: nothing to publish: configure publish.s3 (see "
+                     "docs/publish.md; the warehouse load is `txnflow load`)",
+                     proj->config_path);
+  if (!rc)
     rc = txf_s3_new(&s3, &set.s3.cfg, &ctx->log, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
-  if (!rc && do_s3) {
+  if (!rc) {
     txf_publish_opts po = {.data_dir = data, .date = date, .dry_run = dry,
                            .log = &ctx->log, .now_us = txf_ctx_now(ctx)};
     rc = txf_publish_run(s3, store, &set, &po, &rep, &err);
   }
-  if (!rc && do_wh) {
-    rc = txf_pg_target_load(&tgt, proj, target_opt ? target_opt : set.wh_target,
-                            &err);
-    if (!rc)
-      rc = txf_tz_load(&tz, proj->timezone, &err);
-    if (!rc)
-      rc = txf_publish_warehouse(&tgt, store, &set, data, tz,
-                                 print_sql || dry ? &sql : NULL, &wrep, &err);
-  }
-  if (!rc && print_sql) {
-    fputs(sql.data ? sql.data : "", stdout);
-  } else if (!rc && json) {
-    if (do_s3)
-      print_json(&rep, dry, do_wh ? &wrep : NULL, tgt.name);
-    else
-      print_json(NULL, dry, &wrep, tgt.name);
-  } else if (!rc) {
-    if (do_s3)
-      print_report(&rep, dry, verbose);
-    if (do_wh) {
-      printf("warehouse load into %s (%s.%s)%s\n", tgt.name, tgt.schema,
-             set.wh_table ? set.wh_table : "silver_transactions",
-             dry ? " (dry run)" : "");
-      if (dry)
-        fputs(sql.data ? sql.data : "", stdout);
-      printf("  partitions replaced %llu, deleted %llu, unchanged %llu; "
-             "%llu rows in %.2f s\n",
-             (unsigned long long)wrep.partitions_loaded,
-             (unsigned long long)wrep.partitions_deleted,
-             (unsigned long long)wrep.partitions_skipped,
-             (unsigned long long)wrep.rows_loaded,
-             (double)wrep.elapsed_us / 1e6);
-      for (size_t i = 0; i < wrep.n_added_columns; i++)
-        printf("  added column %s\n", wrep.added_columns[i]);
-    }
-  }
-  txf_buf_release(&sql);
-  txf_wh_report_release(&wrep);
-  txf_target_release(&tgt);
-  txf_tz_free(tz);
+  if (!rc && json)
+    print_json(&rep, dry);
+  else if (!rc)
+    print_report(&rep, dry, verbose);
   txf_publish_report_release(&rep);
   txf_store_close(store);
   free(data);

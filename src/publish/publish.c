@@ -31,9 +31,9 @@
 
 /* ---------------------------------------------------------------- settings */
 
+/* "warehouse": the load's section in its older spelling (load/load.h) */
 static const char *const publish_keys[] = {"s3", "marts", "warehouse", NULL};
-static const char *const wh_keys[] = {"target", "table", "add_columns",
-                                      "iam_role", NULL};
+
 int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
                               txf_err *err) {
   memset(out, 0, sizeof *out);
@@ -49,27 +49,6 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
     rc = txf_yaml_get_bool(doc, pub, "marts", 1, &out->marts, err);
   if (rc)
     return rc;
-  const txf_yaml_node *wh = txf_yaml_get(pub, "warehouse");
-  if (wh && !txf_yaml_is_null(wh)) {
-    if (txf_yaml_kind(wh) != TXF_YAML_MAP)
-      return txf_yaml_error(doc, wh, err,
-                            "key 'publish.warehouse': expected a map");
-    rc = txf_yaml_check_keys(doc, wh, wh_keys, "publish.warehouse", err);
-    if (!rc)
-      rc = txf_yaml_get_str(doc, wh, "target", NULL, &out->wh_target, err);
-    if (!rc)
-      rc = txf_yaml_get_str(doc, wh, "table", "silver_transactions",
-                            &out->wh_table, err);
-    if (!rc)
-      rc = txf_yaml_get_bool(doc, wh, "add_columns", 0, &out->wh_add_columns,
-                             err);
-    if (!rc)
-      rc = txf_yaml_get_str(doc, wh, "iam_role", NULL, &out->wh_iam_role,
-                            err);
-    if (rc)
-      return rc;
-    out->has_warehouse = 1;
-  }
   return txf_s3_settings_load(&out->s3, p, err);
 }
 

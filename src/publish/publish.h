@@ -1,4 +1,5 @@
-/* publish: the lake and the marts to S3 (and the warehouse load).
+/* publish: the lake and the marts to S3, the pipeline's last stage. (The
+ * warehouse load, once part of publish, is its own stage: load/load.h.)
  *
  * `txnflow publish`'s plan: which objects to upload, skip and delete, and
  * the manifest written last, through the S3 client of s3/s3.h. See
@@ -21,18 +22,13 @@
 typedef struct txf_publish_settings {
   txf_s3_settings s3;  /* publish.s3: the bucket (s3/s3.h) */
   int marts;           /* publish.marts (default 1): export mart_* tables */
-  /* publish.warehouse: loading silver into a postgres/redshift target */
-  int has_warehouse;
-  const char *wh_target;   /* an output of profiles.yml */
-  const char *wh_table;    /* default "silver_transactions" */
-  int wh_add_columns;      /* schema drift: ALTER TABLE ADD COLUMN */
-  const char *wh_iam_role; /* redshift: the role COPY assumes */
 } txf_publish_settings;
 
 /* Read and check the `publish:` section of P's txnflow.yml (publish.s3
- * with txf_s3_settings_load): unknown keys, types and ranges are
- * TXF_ECONFIG with file:line:col. No `publish.s3` leaves s3.configured = 0
- * (not an error). */
+ * with txf_s3_settings_load; publish.warehouse, the load's older spelling,
+ * is the load's to read: txf_project_load_section_read): unknown keys,
+ * types and ranges are TXF_ECONFIG with file:line:col. No `publish.s3`
+ * leaves s3.configured = 0 (not an error). */
 TXF_MUST_CHECK int txf_publish_settings_load(txf_publish_settings *out,
                                              const txf_project *p,
                                              txf_err *err);
@@ -81,59 +77,5 @@ TXF_MUST_CHECK int txf_publish_run(txf_s3 *s3, txf_store *store,
                                    const txf_publish_settings *settings,
                                    const txf_publish_opts *opts,
                                    txf_publish_report *report, txf_err *err);
-
-/* ---------------------------------------------------------------- warehouse */
-
-/* Resolve output TARGET (NULL: the profile's default target) of P's
- * profile in P's profiles.yml for the warehouse load (txf_target_resolve):
- * a postgres or redshift output, or TXF_ECONFIG. The password must come
- * from env_var; TLS keys (sslmode, sslrootcert, sslcert, sslkey, sslcrl)
- * pass through to libpq. On success the caller releases *OUT with
- * txf_target_release(). */
-TXF_MUST_CHECK int txf_pg_target_load(txf_target *out, const txf_project *p,
-                                      const char *target, txf_err *err);
-
-/* One silver partition to load: event date D and its Parquet file. */
-typedef struct txf_wh_partition {
-  char date[11];
-  char *path;
-  char sha256[65];
-} txf_wh_partition;
-
-/* The Redshift SQL that replaces the event-date partitions PARTS in
- * SCHEMA.TABLE from their copies in S3 (S3_BASE: "s3://bucket/prefix/"),
- * in one transaction: per partition a DELETE of its [D 00:00, D+1 00:00)
- * range of txn_ts in zone TZ and a COPY ... FROM 's3://…/day=DD/'
- * IAM_ROLE '…' FORMAT AS PARQUET. Caller frees. */
-char *txf_wh_redshift_sql(const char *schema, const char *table,
-                          const txf_tz *tz, const char *s3_base,
-                          const char *iam_role,
-                          const txf_wh_partition *parts, size_t n);
-
-typedef struct txf_wh_report {
-  uint64_t partitions_loaded, partitions_deleted, partitions_skipped;
-  uint64_t rows_loaded;
-  int64_t elapsed_us;
-  char **added_columns; /* ALTER TABLE ADD COLUMN done */
-  size_t n_added_columns;
-} txf_wh_report;
-void txf_wh_report_release(txf_wh_report *r);
-
-/* Bring SETTINGS->wh_table on target T up to date with the local silver
- * lake: the event-date partitions whose file changed since the last load
- * (or were never loaded, however old), are replaced — DELETE of the date's
- * txn_ts range + COPY FROM STDIN streamed from the Parquet reader — all in
- * one transaction; partitions gone locally are deleted. Columns in silver
- * that the table lacks are an error listing them, or, with
- * wh_add_columns, added. Redshift targets run txf_wh_redshift_sql instead
- * (the objects must be in S3: run the S3 publish first). With SQL_OUT,
- * nothing is executed: the SQL (for redshift) or a plan (for postgres) is
- * appended there. STORE remembers what was loaded (published_objects). */
-TXF_MUST_CHECK int txf_publish_warehouse(const txf_target *t,
-                                         txf_store *store,
-                                         const txf_publish_settings *set,
-                                         const char *data_dir,
-                                         const txf_tz *tz, txf_buf *sql_out,
-                                         txf_wh_report *report, txf_err *err);
 
 #endif /* TXF_PUBLISH_H */

@@ -60,7 +60,7 @@ test_expect_success 'setup: two cleaned days, a postgres target, a merge model' 
 	txnflow -C p generate --date 2025-09-01 --days 3 --rows 1200 --customers 400 --merchants 100 >/dev/null &&
 	txnflow -C p clean --date 2025-09-01 >/dev/null &&
 	txnflow -C p clean --date 2025-09-02 >/dev/null &&
-	txnflow -C p publish --date 2025-09-02 --only warehouse >/dev/null &&
+	txnflow -C p load --date 2025-09-02 >/dev/null &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = \
 	     "$(txnflow sql "SELECT count(*) FROM read_parquet('"'"'p/data/silver/transactions/**/*.parquet'"'"')" | tail -1)"
 '
@@ -85,7 +85,7 @@ test_expect_success 'incremental day 3 (late data rebuilds earlier dates) stays 
 	txnflow -C p clean --date 2025-09-03 --json >clean3 &&
 	dates=$(rewritten clean3) &&
 	case "$dates" in *2025-09-02*) ;; *) false ;; esac &&
-	txnflow -C p publish --date 2025-09-03 --only warehouse >/dev/null &&
+	txnflow -C p load --date 2025-09-03 >/dev/null &&
 	txnflow -C p models build --vars "{run_date: 2025-09-03, dates: $dates}" >duck.out &&
 	txnflow -C p models build --target pg --vars "{run_date: 2025-09-03, dates: $dates}" >pg.out &&
 	test_grep "OK .*incremental .*fact_merge" pg.out &&

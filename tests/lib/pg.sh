@@ -7,7 +7,7 @@
 #                       # and TXNFLOW_PG_PASSWORD (the same password)
 #   psql_q "SELECT 1"   # one value, unaligned, no header
 #   pg_profile p        # an output pg in project p's profiles.yml
-#   pg_target p         # ... and p's warehouse load goes to it
+#   pg_target p         # ... and p's warehouse load (load:) goes to it
 #
 # Debian's postgresql package (make deps) provides the binaries.
 
@@ -38,7 +38,7 @@ pg_start() {
 psql_q() { psql -X -A -t -q -c "$1"; }
 # pg_profile DIR: an output `pg` in project DIR's profiles.yml that
 # connects to this server (the password from TXNFLOW_PG_PASSWORD); point
-# publish.warehouse.target or --target at it
+# load.target or --target at it
 pg_profile() {
 	cat >>"$1/profiles.yml" <<-EOC
 	    pg:
@@ -53,11 +53,10 @@ pg_profile() {
 	EOC
 }
 # pg_target DIR: pg_profile DIR, and DIR's txnflow.yml loads its
-# warehouse there (publish.warehouse.target: pg)
+# warehouse there (load.target: pg)
 pg_target() {
 	cat >>"$1/txnflow.yml" <<-EOC &&
-	publish:
-	  warehouse: { target: pg }
+	load: { target: pg }
 	EOC
 	pg_profile "$1"
 }

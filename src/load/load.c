@@ -6,21 +6,25 @@
  * pipeline's zone, so replacing it is a DELETE of that range and an insert
  * of the partition file — no extra partition column is needed, and both
  * targets use the same predicate. All changed partitions are replaced in
- * one transaction: a reader sees the old warehouse or the new one. */
+ * one transaction: a reader sees the old warehouse or the new one.
+ * Redshift copies from S3, so its partitions are put in the lake's bucket
+ * first (stage_partition): the load runs before publish, and a row never
+ * waits for a later stage to reach the warehouse. */
+#include <assert.h>
 #include <glob.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parquet/parquet.h"
-#include "publish/publish.h"
+#include "load/load.h"
 
 #define COPY_CHUNK (1u << 20)
 
 /* ---------------------------------------------------------------- target */
 
-int txf_pg_target_load(txf_target *t, const txf_project *p, const char *target,
-                       txf_err *err) {
+int txf_load_target_resolve(txf_target *t, const txf_project *p,
+                            const char *target, txf_err *err) {
   txf_target_opts to = {
       .target = target, .app_name = "txnflow", .warehouse_load = 1};
   return txf_target_resolve(t, p, &to, err);
@@ -73,6 +77,12 @@ static char *ident(PGconn *c, const char *s) {
   char *out = txf_xstrdup(q ? q : "\"?\"");
   PQfreemem(q);
   return out;
+}
+
+/* "load" or "publish.warehouse": how the project spells the section, so a
+ * message names the key the user wrote. */
+static const char *section_name(const txf_project_load_section *sec) {
+  return sec->where ? sec->where : "load";
 }
 
 /* ---------------------------------------------------------------- SQL */
@@ -132,10 +142,10 @@ static void qstr(txf_buf *b, const char *s) {
   (void)txf_buf_putc(b, '\'');
 }
 
-char *txf_wh_redshift_sql(const char *schema, const char *table,
-                          const txf_tz *tz, const char *s3_base,
-                          const char *iam_role,
-                          const txf_wh_partition *parts, size_t n) {
+char *txf_load_redshift_sql(const char *schema, const char *table,
+                            const txf_tz *tz, const char *s3_base,
+                            const char *iam_role,
+                            const txf_load_partition *parts, size_t n) {
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_puts(&b, "BEGIN;\n");
@@ -171,7 +181,7 @@ char *txf_wh_redshift_sql(const char *schema, const char *table,
 
 /* ---------------------------------------------------------------- load */
 
-void txf_wh_report_release(txf_wh_report *r) {
+void txf_load_report_release(txf_load_report *r) {
   for (size_t i = 0; i < r->n_added_columns; i++)
     free(r->added_columns[i]);
   free(r->added_columns);
@@ -182,7 +192,9 @@ void txf_wh_report_release(txf_wh_report *r) {
  * absent and adding columns when allowed. */
 static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
                       const char *table, const txf_pq_schema *fs,
-                      int add_columns, txf_wh_report *rep, txf_err *err) {
+                      const txf_project_load_section *sec,
+                      txf_load_report *rep, txf_err *err) {
+  int add_columns = sec->add_columns;
   const char *params[2] = {schema_name, table};
   PGresult *r = PQexecParams(c,
                              "SELECT column_name FROM information_schema."
@@ -239,9 +251,8 @@ static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
     if (missing.len && !add_columns)
       rc = txf_err_set(err, TXF_ECONFIG,
                        "silver has columns the warehouse table %s lacks: %s "
-                       "(add them, or set publish.warehouse.add_columns: "
-                       "true)",
-                       qtable, missing.data);
+                       "(add them, or set %s.add_columns: true)",
+                       qtable, missing.data, section_name(sec));
     else if (sql.len)
       rc = pg_exec(c, sql.data, err);
     txf_buf_release(&missing);
@@ -324,7 +335,7 @@ static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
 
 /* Local partitions: DATA/silver/transactions/year=Y/month=M/day=D/ *.parquet
  * (one file per partition by the silver contract). */
-static int local_partitions(const char *data_dir, txf_wh_partition **out,
+static int local_partitions(const char *data_dir, txf_load_partition **out,
                             size_t *n, txf_err *err) {
   *out = NULL;
   *n = 0;
@@ -347,7 +358,7 @@ static int local_partitions(const char *data_dir, txf_wh_partition **out,
     const char *base = strrchr(p, '/') + 1;
     if (!y || !m || !d || base[0] == '.')
       continue;
-    txf_wh_partition *w = &(*out)[*n];
+    txf_load_partition *w = &(*out)[*n];
     snprintf(w->date, sizeof w->date, "%.4s-%.2s-%.2s", y + 6, m + 7, d + 5);
     txf_date dd;
     if (txf_date_parse(w->date, SIZE_MAX, &dd) != 0)
@@ -359,40 +370,107 @@ static int local_partitions(const char *data_dir, txf_wh_partition **out,
       break;
     }
     w->path = txf_xstrdup(p);
-    rc = txf_sha256_file(p, w->sha256, NULL, err);
+    rc = txf_sha256_file(p, w->sha256, &w->size_bytes, err);
     (*n)++;
   }
   globfree(&g);
   return rc;
 }
 
-static void release_parts(txf_wh_partition *v, size_t n) {
+static void release_parts(txf_load_partition *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(v[i].path);
   free(v);
 }
 
-int txf_publish_warehouse(const txf_target *t, txf_store *st,
-                          const txf_publish_settings *set,
-                          const char *data_dir, const txf_tz *tz,
-                          txf_buf *sql_out, txf_wh_report *rep,
-                          txf_err *err) {
+/* ---------------------------------------------------------------- redshift */
+
+/* A Redshift COPY reads a partition's folder in the bucket (…/day=DD/),
+ * so the file it copies must be there, and alone: an older file under
+ * another name would be copied too. Put the partition under the key
+ * publish gives it, unless the bucket already holds it (same size, and our
+ * records say the same SHA-256), and delete the rest of the folder. The
+ * records are publish's (published_objects for the bucket), so a later
+ * publish skips what was staged here. */
+static int stage_partition(txf_s3 *s3, txf_store *st, const char *prefix,
+                           const txf_load_partition *part, int64_t now_us,
+                           const txf_logger *log, txf_err *err) {
+  const char *base = strrchr(part->path, '/');
+  base = base ? base + 1 : part->path;
+  char *folder = txf_xasprintf(
+      "%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/", prefix,
+      part->date, part->date + 5, part->date + 8);
+  char *key = txf_xasprintf("%s%s", folder, base);
+  txf_s3_list l = {0};
+  int rc = txf_s3_list_prefix(s3, folder, &l, err);
+  int there = 0;
+  const char **stale = txf_xcalloc(l.n + 1, sizeof *stale);
+  size_t n_stale = 0;
+  for (size_t i = 0; !rc && i < l.n; i++) {
+    if (strcmp(l.items[i].key, key)) {
+      stale[n_stale++] = l.items[i].key;
+      continue;
+    }
+    char known[65];
+    uint64_t known_size = 0;
+    there = l.items[i].size_bytes == part->size_bytes &&
+            txf_meta_published_get(st, txf_s3_target(s3), key, known,
+                                   &known_size) &&
+            known_size == part->size_bytes && !strcmp(known, part->sha256);
+  }
+  if (!rc && !there) {
+    rc = txf_s3_put_file(s3, key, part->path, "application/vnd.apache.parquet",
+                         part->sha256, err);
+    if (!rc)
+      rc = txf_meta_published_put(st, txf_s3_target(s3), key, part->sha256,
+                                  part->size_bytes, now_us, err);
+    if (!rc)
+      txf_log_info(log, "load: uploaded %s (%llu bytes)", key,
+                   (unsigned long long)part->size_bytes);
+  }
+  if (!rc && n_stale)
+    rc = txf_s3_delete(s3, stale, n_stale, err);
+  for (size_t i = 0; !rc && i < n_stale; i++) {
+    rc = txf_meta_published_forget(st, txf_s3_target(s3), stale[i], err);
+    txf_log_info(log, "load: deleted %s", stale[i]);
+  }
+  free(stale);
+  txf_s3_list_release(&l);
+  free(key);
+  free(folder);
+  if (rc)
+    return txf_err_wrap(err, "put partition %s in S3 for the COPY",
+                        part->date);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
+                 txf_load_report *rep, txf_err *err) {
   memset(rep, 0, sizeof *rep);
   int64_t t0 = txf_mono_us();
-  const char *table = set->wh_table ? set->wh_table : "silver_transactions";
-  if (t->is_redshift && (!set->s3.configured || !set->wh_iam_role))
+  const txf_project_load_section *sec = o->section;
+  const char *table = sec->table ? sec->table : "silver_transactions";
+  const txf_tz *tz = o->tz;
+  txf_buf *sql_out = o->sql_out;
+  if (t->is_redshift &&
+      (!o->lake || !o->lake->configured || !sec->iam_role))
     return txf_err_set(err, TXF_ECONFIG,
                        "a redshift load copies from S3: configure "
-                       "publish.s3 and publish.warehouse.iam_role");
+                       "publish.s3 and %s.iam_role",
+                       section_name(sec));
+  /* the caller's part: a client for the bucket the COPY reads */
+  assert(!t->is_redshift || sql_out || o->s3);
   char *target_key = txf_xasprintf("%s:%s/%s.%s",
                                    t->is_redshift ? "redshift" : "postgres",
                                    t->name, t->schema, table);
-  txf_wh_partition *local = NULL;
+  txf_load_partition *local = NULL;
   size_t n_local = 0;
-  int rc = local_partitions(data_dir, &local, &n_local, err);
+  int rc = local_partitions(o->data_dir, &local, &n_local, err);
 
   /* What the warehouse holds, as far as we loaded it. */
-  txf_wh_partition *todo = txf_xcalloc(n_local + 1, sizeof *todo);
+  txf_load_partition *todo = txf_xcalloc(n_local + 1, sizeof *todo);
   size_t n_todo = 0;
   char **gone = NULL;
   size_t n_gone = 0;
@@ -426,19 +504,20 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
   txf_meta_published_list_release(&held);
   /* todo[] borrows local[]'s paths. */
   size_t n_all = n_todo + n_gone;
-  txf_wh_partition *all = txf_xcalloc(n_all + 1, sizeof *all);
+  txf_load_partition *all = txf_xcalloc(n_all + 1, sizeof *all);
   memcpy(all, todo, n_todo * sizeof *todo);
   for (size_t i = 0; i < n_gone; i++)
     snprintf(all[n_todo + i].date, sizeof all[0].date, "%s", gone[i]);
 
   char *qs_base = NULL;
   if (!rc && t->is_redshift) {
-    qs_base = txf_xasprintf("s3://%s/%s", set->s3.cfg.bucket, set->s3.prefix);
+    qs_base =
+        txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, o->lake->prefix);
   }
   if (!rc && sql_out) {
     if (t->is_redshift) {
-      char *sql = txf_wh_redshift_sql(t->schema, table, tz, qs_base,
-                                      set->wh_iam_role, all, n_all);
+      char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
+                                        sec->iam_role, all, n_all);
       (void)txf_buf_puts(sql_out, sql);
       free(sql);
     } else {
@@ -450,10 +529,14 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
     }
   } else if (!rc && n_all) {
     PGconn *c = NULL;
-    rc = pg_connect(&c, t, err);
+    for (size_t i = 0; t->is_redshift && i < n_todo && !rc; i++)
+      rc = stage_partition(o->s3, st, o->lake->prefix, &todo[i], o->now_us,
+                           o->log, err);
+    if (!rc)
+      rc = pg_connect(&c, t, err);
     if (!rc && t->is_redshift) {
-      char *sql = txf_wh_redshift_sql(t->schema, table, tz, qs_base,
-                                      set->wh_iam_role, all, n_all);
+      char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
+                                        sec->iam_role, all, n_all);
       rc = pg_exec(c, sql, err);
       free(sql);
       if (!rc)
@@ -472,8 +555,7 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
           rc = txf_pq_reader_open(&pr, all[i].path, err);
           if (!rc)
             rc = sync_table(c, qtable, t->schema, table,
-                            txf_pq_reader_schema(pr), set->wh_add_columns,
-                            rep, err);
+                            txf_pq_reader_schema(pr), sec, rep, err);
         }
         if (!rc) {
           char *del = txf_xasprintf("DELETE FROM %s WHERE txn_ts >= '%s' AND "
@@ -511,7 +593,7 @@ int txf_publish_warehouse(const txf_target *t, txf_store *st,
         held_now[i] = (txf_meta_published){all[i].date,
                                            all[i].path ? all[i].sha256 : NULL};
       rc = txf_meta_published_sync(st, target_key, held_now, n_all,
-                                   txf_wall_us(), err);
+                                   o->now_us, err);
       free(held_now);
     }
   }

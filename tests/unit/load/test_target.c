@@ -1,14 +1,14 @@
 #include "../../lib/unit.h"
 #include "../project/projtest.h"
-#include "publish/publish.h"
+#include "load/load.h"
 #include <stdlib.h>
 
-/* txf_pg_target_load on P's files: txnflow.yml YML, profiles.yml PROF. */
+/* txf_load_target_resolve on P's files: txnflow.yml YML, profiles.yml PROF. */
 static int load_target(const char *yml, const char *prof, const char *target,
                        txf_target *t, txf_err *err) {
   txf_project *p = projt_load(yml, prof);
   txf_err_clear(err);
-  int rc = txf_pg_target_load(t, p, target, err);
+  int rc = txf_load_target_resolve(t, p, target, err);
   txf_project_free(p);
   return rc;
 }

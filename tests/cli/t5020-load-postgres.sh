@@ -1,10 +1,16 @@
 #!/bin/bash
-# The warehouse load: silver into a real PostgreSQL 15 (a throwaway cluster
-# on a free loopback port, stopped on exit), and the Redshift SQL as text.
+# The warehouse load (txnflow load): silver into a real PostgreSQL 15 (a
+# throwaway cluster on a free loopback port, stopped on exit); its older
+# names (publish.warehouse, publish --only warehouse); the Redshift SQL as
+# text, and the partitions a Redshift load puts in the bucket first (a
+# loopback S3 server).
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 . "$ROOT/tests/lib/pg.sh"
+. "$ROOT/tests/lib/s3/s3-lib.sh"
 pg_start
+s3_start lake || exit 1
+trap 's3_stop; pg_stop' EXIT
 
 SILVER=p/data/silver/transactions
 
@@ -49,7 +55,7 @@ test_expect_success 'setup: 3 partitions, a postgres target' '
 '
 
 test_expect_success 'first load: every partition, streamed with COPY' '
-	txnflow -C p publish --date 2025-09-03 --json >out &&
+	txnflow -C p load --date 2025-09-03 --json >out &&
 	test_grep "\"partitions_loaded\": 3" out &&
 	test_grep "\"rows_loaded\": 6000" out &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6000
@@ -70,15 +76,49 @@ test_expect_success 'values survive the trip: escapes, nulls, decimals, instants
 '
 
 test_expect_success 'a second run loads nothing' '
-	txnflow -C p publish --date 2025-09-03 --json >out &&
+	txnflow -C p load --date 2025-09-03 --json >out &&
 	test_grep "\"partitions_loaded\": 0" out &&
 	test_grep "\"partitions_unchanged\": 3" out
+'
+
+test_expect_success 'publish --only warehouse is the same load, its report under "warehouse"' '
+	txnflow -C p publish --date 2025-09-03 --only warehouse --json >out &&
+	test_grep "^  \"warehouse\": {" out &&
+	test_grep "\"partitions_loaded\": 0" out &&
+	test_grep "\"partitions_unchanged\": 3" out &&
+	txnflow -C p publish --date 2025-09-03 --only warehouse >out &&
+	test_grep "^warehouse load into pg (public.silver_transactions)$" out &&
+	test_grep "partitions replaced 0, deleted 0, unchanged 3; 0 rows" out
+'
+
+test_expect_success 'publish itself is S3 only: without publish.s3 it says where the load went' '
+	test_expect_code 1 txnflow -C p publish --date 2025-09-03 2>err &&
+	test_grep "nothing to publish: configure publish.s3" err &&
+	test_grep "txnflow load" err &&
+	test_expect_code 2 txnflow -C p publish --date 2025-09-03 --target pg 2>err &&
+	test_grep "txnflow load" err &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6000
+'
+
+test_expect_success 'load --help, and its usage errors' '
+	txnflow load --help >out &&
+	test_grep "^usage: txnflow load --date D" out &&
+	test_grep "docs/load.md" out &&
+	test_expect_code 2 txnflow -C p load 2>err &&
+	test_grep "date is required" err &&
+	test_expect_code 2 txnflow -C p load --date 2025-09-03 extra 2>err
 '
 
 test_expect_success 'late data rewrites an old partition: exactly it is replaced' '
 	partition 2025-09-01 3100 1 &&
 	partition 2025-09-04 400 4 &&
-	txnflow -C p publish --date 2025-09-04 --json >out &&
+	txnflow -C p load --date 2025-09-04 --dry-run >plan &&
+	test_grep "^warehouse load into pg (public.silver_transactions) (dry run)$" plan &&
+	test_grep "^replace 2025-09-01 from .*/day=01/part-00000.parquet$" plan &&
+	test_grep "^replace 2025-09-04 from " plan &&
+	test "$(grep -c "^replace" plan)" = 2 &&
+	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6000 &&
+	txnflow -C p load --date 2025-09-04 --json >out &&
 	test_grep "\"partitions_loaded\": 2" out &&
 	test_grep "\"rows_loaded\": 3500" out &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6500 &&
@@ -87,7 +127,7 @@ test_expect_success 'late data rewrites an old partition: exactly it is replaced
 
 test_expect_success 'a partition gone from silver is deleted from the table' '
 	rm -r $SILVER/year=2025/month=09/day=04 &&
-	txnflow -C p publish --date 2025-09-04 --json >out &&
+	txnflow -C p load --date 2025-09-04 --json >out &&
 	test_grep "\"partitions_deleted\": 1" out &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6100
 '
@@ -97,25 +137,26 @@ test_expect_success 'a failing partition rolls the whole load back' '
 	head -c 1000 $SILVER/year=2025/month=09/day=03/part-00000.parquet >x &&
 	cp $SILVER/year=2025/month=09/day=03/part-00000.parquet good3 &&
 	mv x $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
-	test_expect_code 1 txnflow -C p publish --date 2025-09-04 2>err &&
+	test_expect_code 1 txnflow -C p load --date 2025-09-04 2>err &&
 	test_grep "2025-09-03" err &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6100 &&
 	cp good3 $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
-	txnflow -C p publish --date 2025-09-04 --json >out &&
+	txnflow -C p load --date 2025-09-04 --json >out &&
 	test_grep "\"partitions_loaded\": 1" out &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6322
 '
 
 test_expect_success 'a column added upstream is an error naming it' '
 	partition 2025-09-02 2222 2 ", '"'"'x'"'"' AS merchant_country" &&
-	test_expect_code 1 txnflow -C p publish --date 2025-09-04 2>err &&
+	test_expect_code 1 txnflow -C p load --date 2025-09-04 2>err &&
 	test_grep "lacks: merchant_country text" err &&
-	test_grep "add_columns" err
+	test_grep "add_columns" err &&
+	test_grep "set load.add_columns: true" err
 '
 
 test_expect_success 'with add_columns: true the column is added' '
-	sed -i "s/warehouse: { target: pg }/warehouse: { target: pg, add_columns: true }/" p/txnflow.yml &&
-	txnflow -C p publish --date 2025-09-04 >out &&
+	sed -i "s/load: { target: pg }/load: { target: pg, add_columns: true }/" p/txnflow.yml &&
+	txnflow -C p load --date 2025-09-04 >out &&
 	test_grep "added column merchant_country" out &&
 	test "$(psql_q "SELECT count(merchant_country) FROM silver_transactions")" = 2222
 '
@@ -124,16 +165,34 @@ test_expect_success 'a password written in profiles.yml is refused' '
 	txnflow init lit >/dev/null &&
 	printf "publish:\n  warehouse: { target: pg }\n" >>lit/txnflow.yml &&
 	printf "    pg: { type: postgres, host: 127.0.0.1, password: hunter2 }\n" >>lit/profiles.yml &&
-	test_expect_code 1 txnflow -C lit publish --date 2025-09-01 2>err &&
+	test_expect_code 1 txnflow -C lit load --date 2025-09-01 2>err &&
+	test_grep "env_var" err &&
+	! grep hunter2 err &&
+	test_expect_code 1 txnflow -C lit publish --date 2025-09-01 --only warehouse 2>err &&
 	test_grep "env_var" err &&
 	! grep hunter2 err
+'
+
+test_expect_success 'publish.warehouse is the older spelling of load: (not both)' '
+	txnflow init old >/dev/null &&
+	printf "publish:\n  warehouse: { target: pg, add_columns: true }\n" >>old/txnflow.yml &&
+	pg_profile old &&
+	mkdir -p old/data/silver && cp -r $SILVER old/data/silver/ &&
+	sed -i "s/schema: public/schema: old/" old/profiles.yml &&
+	txnflow -C old load --date 2025-09-04 --json >out &&
+	test_grep "\"partitions_loaded\": 3" out &&
+	test "$(psql_q "SELECT count(*) FROM old.silver_transactions")" = \
+	     "$(psql_q "SELECT count(*) FROM public.silver_transactions")" &&
+	printf "load: { target: pg }\n" >>old/txnflow.yml &&
+	test_expect_code 1 txnflow -C old load --date 2025-09-04 2>err &&
+	test_grep "txnflow.yml:[0-9]*:[0-9]*: key .load.: the warehouse load is configured twice" err
 '
 
 test_expect_success 'TLS settings reach libpq (sslmode=require on a server without TLS)' '
 	sed "s/sslmode: disable/sslmode: require/" p/profiles.yml >p/profiles.tls &&
 	cp p/profiles.yml p/profiles.keep && cp p/profiles.tls p/profiles.yml &&
 	partition 2025-09-05 10 5 &&
-	test_expect_code 1 txnflow -C p publish --date 2025-09-05 2>err;
+	test_expect_code 1 txnflow -C p load --date 2025-09-05 2>err;
 	rc=$?; cp p/profiles.keep p/profiles.yml && test $rc = 0 &&
 	test_grep -i "ssl" err &&
 	! grep "$PG_PASSWORD" err
@@ -151,7 +210,7 @@ test_expect_success 'redshift: the COPY ... FORMAT AS PARQUET SQL, as text' '
 	EOC
 	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=01 &&
 	cp $SILVER/year=2025/month=09/day=01/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=01/ &&
-	txnflow -C rs publish --date 2025-09-01 --print-sql >sql &&
+	txnflow -C rs load --date 2025-09-01 --print-sql >sql &&
 	cat >want <<-\EOS &&
 	BEGIN;
 	-- event date 2025-09-01 (Asia/Seoul)
@@ -162,7 +221,35 @@ test_expect_success 'redshift: the COPY ... FORMAT AS PARQUET SQL, as text' '
 	FORMAT AS PARQUET;
 	COMMIT;
 	EOS
-	test_cmp want sql
+	test_cmp want sql &&
+	txnflow -C rs publish --date 2025-09-01 --print-sql >sql2 &&
+	test_cmp want sql2 &&
+	txnflow -C rs publish --date 2025-09-01 --only warehouse --print-sql >sql3 &&
+	test_cmp want sql3
+'
+
+test_expect_success 'redshift: the load puts the partitions it copies in the bucket first' '
+	sed -i "s|s3: { bucket: lake,|s3: { endpoint: \"$S3_ENDPOINT\", path_style: true, bucket: lake,|" rs/txnflow.yml &&
+	sed -i "s/host: example.invalid, port: 5439/host: 127.0.0.1, port: 1, connect_timeout: 5/" rs/profiles.yml &&
+	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=02 &&
+	cp $SILVER/year=2025/month=09/day=02/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=02/ &&
+	echo old >old.bin &&
+	txnflow -C rs publish put "$PWD/old.bin" txnflow/silver/transactions/year=2025/month=09/day=01/part-old.parquet >/dev/null &&
+	txnflow -C rs publish put "$PWD/old.bin" txnflow/marts/keep/keep.parquet >/dev/null &&
+	test_expect_code 1 txnflow -C rs load --date 2025-09-02 2>err &&
+	test_grep "warehouse load into rs: connect to target .rs." err &&
+	s3_check lake list txnflow/ >remote &&
+	(cd rs/data && for f in silver/transactions/*/*/*/*.parquet; do
+		printf "txnflow/%s\t%s\t%s\n" "$f" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -d" " -f1)"
+	done) >local &&
+	grep silver remote >remote-silver &&
+	test_cmp local remote-silver &&
+	test_grep "^txnflow/marts/keep/keep.parquet" remote &&
+	: nothing was loaded: a second try puts nothing again, and the S3 publish skips both &&
+	test_expect_code 1 txnflow -C rs load --date 2025-09-02 2>err &&
+	! grep "uploaded" err &&
+	txnflow -C rs publish --date 2025-09-02 --json >out &&
+	test_grep "\"skipped\": 2" out
 '
 
 test_done
