@@ -399,7 +399,8 @@ int txf_lineage_task_event_build(txf_store *st, const txf_lineage_task *t,
   static const char *const clean_tasks[] = {"clean", NULL};
   static const char *const model_tasks[] = {"models", "models_build", "build",
                                             "models_run", NULL};
-  static const char *const publish_tasks[] = {"publish", NULL};
+  /* both read the silver lake (the load into a warehouse table) */
+  static const char *const publish_tasks[] = {"load", "publish", NULL};
   if (is_task(t->task, gen_tasks)) {
     char *bname = txf_xasprintf("bronze/transactions/ingest_date=%s",
                                 t->logical_date);

@@ -252,10 +252,21 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
   else
     add_task(dag, "generate", TXF_TASK_GENERATE, 1, &d);
   add_task(dag, "clean", TXF_TASK_CLEAN, 0, &d);
+  /* The load comes before the models, so models on its warehouse see the
+   * day's silver; publish (S3) comes last, after the marts exist. */
+  txf_project_load_section load;
+  rc = txf_project_load_section_read(&load, p, err);
+  if (rc) {
+    txf_dag_free(dag);
+    return rc;
+  }
+  if (load.configured)
+    add_task(dag, "load", TXF_TASK_LOAD, 0, &d);
   add_task(dag, "models", TXF_TASK_MODELS, 0, &d);
   dag->tasks[dag->n_tasks - 1].batch = 1;
   const txf_yaml_node *pub = txf_yaml_get(root, "publish");
-  if (pub && !txf_yaml_is_null(pub))
+  const txf_yaml_node *s3 = txf_yaml_get(pub, "s3");
+  if (s3 && !txf_yaml_is_null(s3))
     add_task(dag, "publish", TXF_TASK_PUBLISH, 0, &d);
   /* A sensor waits rather than computes: its "timeout" is the sensor's. */
   if (landed) {
@@ -285,9 +296,16 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
             (!landed && !strcmp(name, "sensor")))
           continue;
         if (!strcmp(name, "publish")) {
+          /* publish: with only `warehouse:` (the load's older spelling)
+           * has a load task and no publish task */
           rc = txf_yaml_error(doc, tn, err,
-                              "tasks.publish: 'publish' runs only when the "
-                              "top-level 'publish:' section is configured");
+                              pub && !txf_yaml_is_null(pub)
+                                  ? "tasks.publish: 'publish' runs only "
+                                    "when publish.s3 is configured (the "
+                                    "warehouse load is the task 'load')"
+                                  : "tasks.publish: 'publish' runs only "
+                                    "when the top-level 'publish:' section "
+                                    "is configured");
           break;
         }
         size_t l = strlen(name);

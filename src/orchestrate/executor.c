@@ -3,13 +3,14 @@
  * What runs beside what (docs/orchestration.md, "Backfill"; decision 0802):
  *  - generate / sensor tasks of different dates are independent (each
  *    writes or waits for its own bronze batch) and use any free slot;
- *  - the lake tasks (clean, models, publish, custom) run one at a time, in
- *    date order, under the lake lock: clean of D may rewrite partitions of
- *    earlier dates and its report drives the models' dates;
+ *  - the lake tasks (clean, load, models, publish, custom) run one at a
+ *    time, in date order, under the lake lock: clean of D may rewrite
+ *    partitions of earlier dates and its report drives the models' dates;
  *  - with --parallel >= 2 (opts->parallel) and a batchable models task, a
- *    date whose clean is done waits at its models while later cleans run,
- *    and one build stands for all the waiting dates (run_date the last,
- *    dates the union): the warehouse ends as after one build per date.
+ *    date whose clean (and load) is done waits at its models while later
+ *    cleans and loads run, and one build stands for all the waiting dates
+ *    (run_date the last, dates the union): the warehouse ends as after one
+ *    build per date.
  * The chain of a date is strict: a task starts when the one before it
  * succeeded. A date that fails stops the lake tasks of later dates. */
 #include <assert.h>
@@ -442,6 +443,11 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = d->ds;
       argv[k++] = "--json";
       break;
+    case TXF_TASK_LOAD:
+      argv[k++] = "load";
+      argv[k++] = "--date";
+      argv[k++] = d->ds;
+      break;
     case TXF_TASK_MODELS:
       argv[k++] = "models";
       argv[k++] = "build";
@@ -768,8 +774,8 @@ static int try_start(exec *x, size_t i, int *slots, txf_err *err) {
   if (!is_sensor && *slots <= 0)
     return 0;
   if (!t->parallel) {
-    /* With batching, models start in try_batch(); a clean may pass dates
-     * parked at their models (docs/orchestration.md). */
+    /* With batching, models start in try_batch(); a clean or a load may
+     * pass dates parked at their models (docs/orchestration.md). */
     int batched = x->batching && (int)j == x->models_idx;
     int may_pass = x->batching && (int)j < x->models_idx;
     for (size_t k = 0; k < i; k++) {

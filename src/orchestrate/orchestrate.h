@@ -1,6 +1,12 @@
 /* orchestrate: the daily DAG of a logical date D and what runs it.
  *
- *   [generate | sensor] -> clean -> models -> [publish] -> [custom tasks]
+ *   [generate | sensor] -> clean -> [load] -> models -> [publish]
+ *     -> [custom tasks]
+ *
+ * load runs when a warehouse load is configured (load:, docs/load.md),
+ * publish when publish.s3 is: a row goes down the chain and never waits
+ * for a later task, so models on a PostgreSQL or Redshift target read the
+ * silver that D's clean and load just wrote.
  *
  * Each task attempt is a child process (the same txnflow binary, or a
  * command from txnflow.yml) in its own process group, with its own log
@@ -10,11 +16,11 @@
  *
  * The executor runs one date (`txnflow run`) or many (`txnflow backfill`):
  * generate/sensor tasks of different dates run in parallel; the lake tasks
- * (clean, models, publish, custom) run one at a time in date order, because
- * clean of D may rewrite earlier partitions; with parallel slots, one
- * models build may stand for several dates whose cleans are done
- * (docs/orchestration.md, decision 0802). The scheduler starts
- * the executor for due dates as `txnflow run` children, watches the SLA and
+ * (clean, load, models, publish, custom) run one at a time in date order,
+ * because clean of D may rewrite earlier partitions; with parallel slots,
+ * one models build may stand for several dates whose cleans are done
+ * (docs/orchestration.md, decision 0802). The scheduler starts the
+ * executor for due dates as `txnflow run` children, watches the SLA and
  * sends alerts. */
 #ifndef TXF_ORCHESTRATE_H
 #define TXF_ORCHESTRATE_H
@@ -32,6 +38,7 @@ typedef enum {
   TXF_TASK_GENERATE,
   TXF_TASK_SENSOR,
   TXF_TASK_CLEAN,
+  TXF_TASK_LOAD,
   TXF_TASK_MODELS,
   TXF_TASK_PUBLISH,
   TXF_TASK_CUSTOM
@@ -67,7 +74,7 @@ typedef struct txf_dag {
 
 /* Build the DAG from P's txnflow.yml (keys: retries, retry_delay,
  * retry_backoff, max_retry_delay, timeout, tasks, on_failure, on_sla_miss,
- * feed, publish). TXF_ECONFIG with file:line:col for a bad value. Caller
+ * feed, load, publish). TXF_ECONFIG with file:line:col for a bad value. Caller
  * frees with txf_dag_free(). */
 TXF_MUST_CHECK int txf_dag_load(txf_dag **out, const txf_project *p,
                                 txf_err *err);
@@ -114,7 +121,7 @@ TXF_MUST_CHECK int txf_lock_try(txf_lock *l, const char *path, txf_err *err);
 void txf_lock_release(txf_lock *l);
 /* The path of logical date D's run lock under DATA_DIR; caller frees. */
 char *txf_lock_date_path(const char *data_dir, txf_date d);
-/* The path of the lake lock (clean/models/publish) under DATA_DIR. */
+/* The path of the lake lock (clean/load/models/publish) under DATA_DIR. */
 char *txf_lock_lake_path(const char *data_dir);
 
 /* ---------------------------------------------------------------- runner */

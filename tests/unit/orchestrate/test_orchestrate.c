@@ -194,6 +194,49 @@ TEST(orch_dag_landed_feed_and_publish) {
   txf_dag_free(dag);
 }
 
+TEST(orch_dag_load_between_clean_and_models) {
+  txf_err err;
+  int rc;
+  txf_dag *dag = load_dag("name: x\nload: {target: pg}\npublish: {s3: "
+                          "{bucket: b}}\ntasks: {load: {retries: 5}}\n",
+                          &err, &rc);
+  ASSERT_OK(rc, &err);
+  ASSERT_EQ_I64(dag->n_tasks, 5);
+  const char *want[] = {"generate", "clean", "load", "models", "publish"};
+  for (size_t i = 0; i < 5; i++)
+    ASSERT_EQ_STR(dag->tasks[i].name, want[i]);
+  ASSERT_EQ_I64(dag->tasks[2].parallel, 0);
+  ASSERT_EQ_I64(dag->tasks[2].retries, 5);
+  ASSERT_EQ_I64(dag->tasks[2].batch, 0);
+  ASSERT_EQ_I64(dag->tasks[3].batch, 1);
+  txf_dag_free(dag);
+  /* the older spelling: a load and no S3 publish */
+  dag = load_dag("name: x\npublish:\n  warehouse: {target: pg}\n", &err, &rc);
+  ASSERT_OK(rc, &err);
+  ASSERT_EQ_I64(dag->n_tasks, 4);
+  ASSERT_EQ_STR(dag->tasks[2].name, "load");
+  ASSERT_EQ_STR(dag->tasks[3].name, "models");
+  ASSERT_EQ_I64(txf_dag_find(dag, "publish"), -1);
+  txf_dag_free(dag);
+  dag = load_dag("name: x\npublish:\n  warehouse: {target: pg}\n"
+                 "tasks: {publish: {retries: 1}}\n",
+                 &err, &rc);
+  ASSERT(dag == NULL);
+  ASSERT_CONTAINS(err.msg, "'publish' runs only when publish.s3 is "
+                           "configured (the warehouse load is the task "
+                           "'load')");
+  /* without a load, "load" is a name like any: a custom task */
+  dag = load_dag("name: x\ntasks: {load: {command: \"true\"}}\n", &err, &rc);
+  ASSERT_OK(rc, &err);
+  ASSERT_EQ_STR(dag->tasks[3].name, "load");
+  ASSERT_EQ_I64(dag->tasks[3].kind, TXF_TASK_CUSTOM);
+  txf_dag_free(dag);
+  /* a bad load section is the DAG's error */
+  dag = load_dag("name: x\nload: {target: pg, tabel: t}\n", &err, &rc);
+  ASSERT(dag == NULL);
+  ASSERT_CONTAINS(err.msg, "tabel");
+}
+
 TEST(orch_dag_bad_values_name_the_place) {
   txf_err err;
   int rc;
