@@ -17,9 +17,10 @@ TRASH=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b51.XXXXXX")
 cd "$TRASH"
 . "$ROOT/tests/lib/pg.sh"
 . "$ROOT/tests/lib/s3/s3-lib.sh"
-trap 's3_stop; pg_stop; rm -rf "$TRASH"' EXIT
 s3_start lake
 pg_start
+# after s3_start, whose own EXIT trap would replace this one
+trap 's3_stop; pg_stop; rm -rf "$TRASH"' EXIT
 
 "$TXNFLOW" init p >/dev/null
 sed -i "s/^\(  *rows:\).*/\1 $ROWS/" p/txnflow.yml

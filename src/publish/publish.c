@@ -38,18 +38,16 @@ int txf_publish_settings_load(txf_publish_settings *out, const txf_project *p,
                               txf_err *err) {
   memset(out, 0, sizeof *out);
   out->marts = 1;
+  /* first the bucket, which also checks that `publish:` is a map */
+  int rc = txf_s3_settings_load(&out->s3, p, err);
   const txf_yaml_doc *doc = p->doc;
   const txf_yaml_node *pub = txf_yaml_get(txf_yaml_root(doc), "publish");
-  if (!pub || txf_yaml_is_null(pub))
-    return 0;
-  if (txf_yaml_kind(pub) != TXF_YAML_MAP)
-    return txf_yaml_error(doc, pub, err, "key 'publish': expected a map");
-  int rc = txf_yaml_check_keys(doc, pub, publish_keys, "publish", err);
+  if (rc || !pub || txf_yaml_is_null(pub))
+    return rc;
+  rc = txf_yaml_check_keys(doc, pub, publish_keys, "publish", err);
   if (!rc)
     rc = txf_yaml_get_bool(doc, pub, "marts", 1, &out->marts, err);
-  if (rc)
-    return rc;
-  return txf_s3_settings_load(&out->s3, p, err);
+  return rc;
 }
 
 /* ---------------------------------------------------------------- report */

@@ -10,7 +10,6 @@
 . "$ROOT/tests/lib/s3/s3-lib.sh"
 pg_start
 s3_start lake || exit 1
-trap 's3_stop; pg_stop' EXIT
 
 # the silver rows of the lake, and of stg_transactions on PostgreSQL (a
 # table the models build; it holds what the load had loaded when they ran)

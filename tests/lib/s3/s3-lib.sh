@@ -8,7 +8,8 @@
 #   s3_fault '[{"method":"PUT","action":"status","status":503,"count":2}]'
 #
 # The server listens on a free loopback port (the kernel picks it) and is
-# stopped on exit by a trap. The credentials it accepts are exported as the
+# stopped on exit by a trap (which also stops tests/lib/pg.sh's server when
+# that is sourced first). The credentials it accepts are exported as the
 # AWS_* variables; a test that wants a wrong secret overrides them.
 
 S3_DIR=$ROOT/tests/lib/s3
@@ -37,7 +38,12 @@ s3_start() {
 		--access-key "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
 		>"$_s3_state/server.log" 2>&1 &
 	S3_PID=$!
-	trap 's3_stop' EXIT
+	# one EXIT trap for both servers when a script also uses pg.sh
+	if type pg_stop >/dev/null 2>&1; then
+		trap 's3_stop; pg_stop' EXIT
+	else
+		trap 's3_stop' EXIT
+	fi
 	_i=0
 	while [ ! -s "$_s3_state/port" ]; do
 		_i=$((_i + 1))
@@ -58,6 +64,14 @@ s3_check() {
 	_b=$1
 	shift
 	timeout 120 node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
+}
+
+# s3_local_list DATA_DIR PREFIX: what `s3_check BUCKET list PREFIX` shows
+# once the silver partitions of DATA_DIR are published under PREFIX
+s3_local_list() {
+	(cd "$1" && for _f in silver/transactions/*/*/*/*.parquet; do
+		printf "%s%s\t%s\t%s\n" "$2" "$_f" "$(stat -c %s "$_f")" "$(sha256sum "$_f" | cut -d" " -f1)"
+	done)
 }
 
 # s3_fault JSON: queue fault rules (see server.js)
