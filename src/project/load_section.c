@@ -36,8 +36,7 @@ int txf_project_load_section_read(txf_project_load_section *out,
     return 0;
   out->where = ld ? "load" : "publish.warehouse";
   if (txf_yaml_kind(n) != TXF_YAML_MAP)
-    return txf_yaml_error(doc, n, err, "key '%s': expected a map",
-                          out->where);
+    return txf_yaml_error(doc, n, err, "key '%s': expected a map", out->where);
   int rc = txf_yaml_check_keys(doc, n, load_keys, out->where, err);
   if (!rc)
     rc = txf_yaml_get_str(doc, n, "target", NULL, &out->target, err);

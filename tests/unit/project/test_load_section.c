@@ -59,9 +59,9 @@ TEST(load_section_errors_name_the_place) {
   ASSERT_CONTAINS(err.msg, "txnflow.yml:4:7: key 'load': the warehouse load "
                            "is configured twice, here and as "
                            "publish.warehouse (line 3");
-  ASSERT_EQ_I64(read_section("name: t\nload: {target: pg, tabel: x}\n", &ls,
-                             &err),
-                TXF_ECONFIG);
+  ASSERT_EQ_I64(
+      read_section("name: t\nload: {target: pg, tabel: x}\n", &ls, &err),
+      TXF_ECONFIG);
   ASSERT_CONTAINS(err.msg, "tabel");
   ASSERT_CONTAINS(err.msg, "'table'"); /* the closest known key */
   ASSERT_EQ_I64(read_section("name: t\npublish:\n  warehouse: {add_columns: "
