@@ -6,6 +6,7 @@
  *
  * Nothing under silver/ or quarantine/ changes before the journal is
  * written; see journal.c for the recovery side. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -189,6 +190,7 @@ typedef struct run {
   size_t n_arenas, cap_arenas;
   jop *ops;
   size_t n_ops, cap_ops;
+  int64_t version;       /* the lake version this clean commits */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
 } run;
@@ -586,6 +588,7 @@ typedef struct pjob {
   uint64_t size_bytes;
   char sha[65];
   char *staged; /* absolute */
+  change_out chg; /* its change log file */
   int64_t cost; /* for scheduling: the old file's bytes + ~64 per add */
 } pjob;
 
@@ -612,7 +615,8 @@ static void *part_worker(void *arg) {
     pjob *j = &pw->jobs[pw->order[i]];
     int rc = txf_clean_partition_rewrite(pw->r->o->data_dir, j->day, j->staged,
                                          j->adds, j->n_adds, j->rm, j->n_rm,
-                                         &pw->r->src, &j->n_rows, &err);
+                                         &pw->r->src, &j->chg, &j->n_rows,
+                                         &err);
     if (!rc && j->n_rows > 0)
       rc = txf_sha256_file(j->staged, j->sha, &j->size_bytes, &err);
     if (rc) {
@@ -682,6 +686,9 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
     char d[11];
     txf_date_format((txf_date){day}, d);
     j->staged = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
+    j->chg.path = txf_xasprintf("%s/changes/%s.parquet", r->staging, d);
+    j->chg.version = r->version;
+    j->chg.commit_us = r->o->now_us;
     char *old = txf_clean_partition_path(r->o->data_dir, day);
     struct stat st;
     j->cost = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) +
@@ -720,6 +727,7 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
     *err = pw.err;
   json_t *rewritten = json_array(), *per = json_object(),
          *files = json_object();
+  int64_t n_changes = 0;
   for (size_t i = 0; i < nj && !rc; i++) {
     pjob *j = &jobs[i];
     char d[11];
@@ -738,6 +746,16 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
       add_op(r, NULL, final_rel);
     }
     free(final);
+    if (j->chg.n_changes > 0) {
+      char *from = txf_xasprintf(STAGING "/changes/%s.parquet", d);
+      char *to = txf_xasprintf(TXF_SILVER_CHANGES_DIR
+                               "/version=%010lld/part-%.4s%.2s%.2s.parquet",
+                               (long long)r->version, d, d + 5, d + 8);
+      add_op(r, from, to);
+      free(from);
+      free(to);
+      n_changes += j->chg.n_changes;
+    }
     json_array_append_new(rewritten, json_string(d));
     json_object_set_new(per, d, json_integer(j->n_rows));
     txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
@@ -745,14 +763,48 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
   json_object_set_new(rep, "partitions_rewritten", rewritten);
   json_object_set_new(rep, "rows_per_partition", per);
   json_object_set_new(rep, "partition_files", files);
-  for (size_t i = 0; i < nj; i++)
+  /* A clean that changed nothing commits no version. */
+  json_object_set_new(rep, "commit_version",
+                      n_changes ? json_integer(r->version) : json_null());
+  json_object_set_new(rep, "changes", json_integer(n_changes));
+  for (size_t i = 0; i < nj; i++) {
     free(jobs[i].staged);
+    free((char *)jobs[i].chg.path);
+  }
   free(jobs);
   free(order);
   free(rm_flat);
   free(rms);
   free(adds);
   return rc;
+}
+
+/* ---------------------------------------------------------------- versions */
+
+int txf_clean_last_version(const char *data_dir, int64_t *version,
+                           txf_err *err) {
+  *version = 0;
+  char *dir = txf_path_join(data_dir, TXF_SILVER_CHANGES_DIR);
+  DIR *d = opendir(dir);
+  if (!d) {
+    int rc = errno == ENOENT ? 0
+                             : txf_err_errno(err, TXF_EIO, "%s: cannot list",
+                                             dir);
+    free(dir);
+    return rc;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    if (strncmp(e->d_name, "version=", 8))
+      continue;
+    long long v = strtoll(e->d_name + 8, &end, 10);
+    if (*end == '\0' && v > *version)
+      *version = v;
+  }
+  closedir(d);
+  free(dir);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -828,14 +880,18 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc = list_files(r, &abs, err);
   if (rc)
     return rc;
-  static const char *const sub[] = {"index", "part", "quarantine"};
-  for (int i = 0; i < 3 && !rc; i++) {
+  static const char *const sub[] = {"index", "part", "quarantine",
+                                    "changes"};
+  for (int i = 0; i < 4 && !rc; i++) {
     char *d = txf_path_join(r->staging, sub[i]);
     rc = txf_fs_mkdirs(d, err);
     free(d);
   }
   if (!rc)
     rc = check_index_meta(r, err);
+  if (!rc)
+    rc = txf_clean_last_version(o->data_dir, &r->version, err);
+  r->version++;
   if (!rc)
     rc = open_quarantine(r, err);
   txf_arena_init(&r->rows.strings, 1 << 20);
@@ -1000,7 +1056,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
       "run_id", "ingest_date", "timezone", "lines_read", "inserted",
       "updated", "duplicates", "stale", "quarantined",
       "quarantined_by_reason", "ties", "lineage_moves", "reconciled",
-      "partitions_rewritten", "rows_per_partition", "files", NULL};
+      "partitions_rewritten", "rows_per_partition", "commit_version",
+      "changes", "files", NULL};
   json_t *out = json_object();
   for (const char *const *k = order; *k; k++)
     json_object_set(out, *k, json_object_get(rep, *k));

@@ -12,6 +12,8 @@
  * Layout under DATA:
  *   silver/transactions/year=YYYY/month=MM/day=DD/part-00000.parquet
  *   silver/_index/transactions/shard-NNN.idx   id index (+ _meta.json)
+ *   silver/_changes/transactions/version=V/part-YYYYMMDD.parquet
+ *                                              the change log (below)
  *   quarantine/transactions/ingest_date=D/{rejected_lines.csv,rejects.csv}
  *   .clean.lock  .clean/ (staging and journal of the run in progress) */
 #ifndef TXF_CLEAN_H
@@ -32,6 +34,26 @@
  * txf_pq_column_type_name(). */
 #define TXF_SILVER_N_COLS 15
 extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
+
+/* The change log (docs/silver.md, "The change log"): every clean that
+ * changes the lake commits version V = 1 + the last one, and with its
+ * partitions the rows it changed, one file per event date touched, under
+ * silver/_changes/transactions/version=V (10 digits). A row is an image of
+ * a transaction: the silver columns, then event_date DATE and year, month,
+ * day INT32 (the partition it is, or was, in), _change_type STRING
+ * (insert, update_preimage, update_postimage, delete), _commit_version
+ * INT64, _commit_timestamp TIMESTAMP: Delta Lake's change data feed. An
+ * insert is a new id; an update is the row that left (preimage, in its old
+ * partition) and the row that replaced it (postimage). */
+#define TXF_SILVER_CHANGE_N_COLS (TXF_SILVER_N_COLS + 7)
+extern const txf_pq_column
+    txf_silver_change_columns[TXF_SILVER_CHANGE_N_COLS];
+#define TXF_SILVER_CHANGES_DIR "silver/_changes/transactions"
+
+/* The last committed version of the lake at DATA_DIR (0: none yet, or a
+ * lake from before the change log). */
+TXF_MUST_CHECK int txf_clean_last_version(const char *data_dir,
+                                          int64_t *version, txf_err *err);
 
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */

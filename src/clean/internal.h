@@ -129,11 +129,21 @@ typedef struct rm_id {
   const char *id;
   uint8_t len;
 } rm_id;
+/* Where the rewrite of a partition writes its changes: the rows it removes
+ * (update_preimage) and the rows it adds (insert, or update_postimage when
+ * the id was in the lake) go to PATH, stamped with VERSION and
+ * COMMIT_US. *n_changes gets how many (0: PATH is not created). */
+typedef struct change_out {
+  const char *path;
+  int64_t version;
+  int64_t commit_us;
+  int64_t n_changes;
+} change_out;
 TXF_MUST_CHECK int
 txf_clean_partition_rewrite(const char *data_dir, int32_t day,
                             const char *out_path, crow **adds, size_t n_adds,
                             const rm_id *rm, size_t n_rm, csources *src,
-                            int64_t *n_rows, txf_err *err);
+                            change_out *chg, int64_t *n_rows, txf_err *err);
 
 /* ---- journal (journal.c) */
 

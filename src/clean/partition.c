@@ -1,7 +1,8 @@
 /* Rewriting one silver partition: a streaming merge of the lake's current
  * file (rows already sorted by (txn_ts, transaction_id)) minus the ids that
  * moved or were replaced, with the batch's rows for that day. Memory is the
- * batch's rows plus one row group of the old file. */
+ * batch's rows plus one row group of the old file. What leaves and what
+ * comes in is written to the change log as it passes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,47 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   v[C_INGEST_DATE].v.i32 = c->ingest_day;
 }
 
+/* The change log's file of one partition: opened on its first change. */
+typedef struct change_file {
+  change_out *out;
+  txf_pq_writer *w;
+  int32_t day;
+} change_file;
+
+/* Append the image V (silver columns) of a row of partition DAY_OF_ROW to
+ * the change file, with its change type. */
+static int change_add(change_file *cf, const txf_pq_value *v, int32_t row_day,
+                      const char *type, txf_err *err) {
+  if (!cf->out)
+    return 0;
+  if (!cf->w) {
+    txf_pq_schema schema = {txf_silver_change_columns,
+                            TXF_SILVER_CHANGE_N_COLS};
+    txf_pq_writer_opts wo;
+    memset(&wo, 0, sizeof wo);
+    wo.codec = TXF_PQ_ZSTD;
+    wo.zstd_level = 1;
+    int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
+    if (rc)
+      return txf_err_wrap(err, "change log");
+  }
+  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
+  memcpy(cv, v, C_N * sizeof *v);
+  int y, m, d;
+  txf_date_to_ymd((txf_date){row_day}, &y, &m, &d);
+  for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
+    cv[i].is_null = 0;
+  cv[C_N].v.i32 = row_day;
+  cv[C_N + 1].v.i32 = y;
+  cv[C_N + 2].v.i32 = m;
+  cv[C_N + 3].v.i32 = d;
+  str_val(&cv[C_N + 4], type, strlen(type));
+  cv[C_N + 5].v.i64 = cf->out->version;
+  cv[C_N + 6].v.i64 = cf->out->commit_us;
+  cf->out->n_changes++;
+  return txf_pq_writer_add_row(cf->w, cv, err);
+}
+
 static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
   int64_t ts = ov[C_TXN_TS].v.i64;
   if (ts != a->txn_ts_us)
@@ -112,8 +154,12 @@ static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
 int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
                                 const char *out_path, crow **adds,
                                 size_t n_adds, const rm_id *rm, size_t n_rm,
-                                csources *src, int64_t *n_rows, txf_err *err) {
+                                csources *src, change_out *chg,
+                                int64_t *n_rows, txf_err *err) {
   *n_rows = 0;
+  change_file cf = {chg, NULL, day};
+  if (chg)
+    chg->n_changes = 0;
   char *old_path = txf_clean_partition_path(data_dir, day);
   txf_pq_reader *rd = NULL;
   int rc = 0;
@@ -149,6 +195,8 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
               &rms, txf_clean_id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len), \
               ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {                       \
         removed++;                                                             \
+        if ((rc = change_add(&cf, ov, day, "update_preimage", err)))           \
+          break;                                                               \
         continue;                                                              \
       }                                                                        \
       has_old = 1;                                                             \
@@ -178,8 +226,12 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
       if (!rc)
         NEXT_OLD();
     } else {
-      row_values(adds[ai++], src, mcc_buf, nv);
+      const crow *a = adds[ai++];
+      row_values(a, src, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
+      if (!rc)
+        rc = change_add(&cf, nv, day,
+                        a->had_old ? "update_postimage" : "insert", err);
     }
     if (!rc)
       (*n_rows)++;
@@ -190,7 +242,9 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
   if (rc)
     goto out;
 check:
-  if (removed != n_rm) {
+  if (!rc && cf.w)
+    rc = txf_pq_writer_finish(cf.w, err);
+  if (!rc && removed != n_rm) {
     char d[11];
     rc = txf_err_set(err, TXF_ECORRUPT,
                      "silver partition %s holds %zu of the %zu ids the index "
@@ -199,6 +253,7 @@ check:
   }
 out:
 #undef NEXT_OLD
+  txf_pq_writer_free(cf.w);
   txf_pq_reader_free(rd);
   free(rms.slot);
   free(old_path);

@@ -4,12 +4,18 @@
 # converges to the same bytes as a clean run.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
+# one clock for every run, so the change log's commit time is the same too
+export TXNFLOW_NOW=2025-09-03T06:00:00+09:00
+
 # every file of lake $1 has the content it had in $2 (old) or $3 (new):
 # each partition, shard and quarantine file is replaced whole
 old_or_new() {
 	sort -u "$2" "$3" >both &&
 	lake_sums "$1" | sort | comm -23 - both >mixed &&
 	if test -s mixed; then echo "neither old nor new:"; cat mixed; return 1; fi
+	# the change log: nothing, or files of the new version, each whole
+	changes_sums "$1" | sort | comm -23 - new_changes_sorted >mixed &&
+	if test -s mixed; then echo "a change file not of the commit:"; cat mixed; return 1; fi
 }
 
 test_expect_success 'setup: a lake after day 1, and the reference after day 2' '
@@ -20,6 +26,9 @@ test_expect_success 'setup: a lake after day 1, and the reference after day 2' '
 	cp -r base ref &&
 	txnflow clean --data ref --date 2025-09-02 --json >ref.json &&
 	lake_sums ref >new &&
+	changes_sums ref >new_changes &&
+	sort new_changes >new_changes_sorted &&
+	test -s new_changes &&
 	! test_cmp old new
 '
 
@@ -30,7 +39,8 @@ crash_at() {
 	[ $rc = 3 ] || [ $rc = 0 ] || { echo "exit $rc at $1"; return 1; }
 	old_or_new c old new || return 1
 	txnflow clean --data c --date 2025-09-02 >/dev/null &&
-	lake_sums c >got && test_cmp new got
+	lake_sums c >got && test_cmp new got &&
+	changes_sums c >got && test_cmp new_changes got
 }
 
 test_expect_success 'injected exits at every commit step converge' '
@@ -63,6 +73,7 @@ test_expect_success 'kill -9 at random moments converges' '
 		old_or_new k old new || return 1
 		txnflow clean --data k --date 2025-09-02 >/dev/null || return 1
 		lake_sums k >got && test_cmp new got || return 1
+		changes_sums k >got && test_cmp new_changes got || return 1
 		i=$((i + 1))
 	done
 '

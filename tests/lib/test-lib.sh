@@ -140,9 +140,17 @@ gone() {
 }
 
 # lake_sums DATA_DIR: the SHA-256 of every file of the lake (silver and
-# quarantine), sorted by path
+# quarantine), sorted by path — without the change log, which is the
+# lake's history and differs with the order of the cleans (changes_sums)
 lake_sums() {
-	(cd "$1" && find silver quarantine -type f | sort | xargs sha256sum)
+	(cd "$1" && find silver quarantine -type f -not -path 'silver/_changes/*' |
+		sort | xargs sha256sum)
+}
+
+# changes_sums DATA_DIR: the SHA-256 of every file of the change log
+changes_sums() {
+	(cd "$1" && { find silver/_changes -type f 2>/dev/null || true; } |
+		sort | xargs -r sha256sum)
 }
 
 test_done() {
