@@ -1,3 +1,6 @@
+{{ config(audit='full') }}
+-- Reads whole tables (it counts every stg and fact row per date): a build runs it with
+-- --full-audit; `txnflow models test` always.
 -- Per event date, the fact holds exactly the approved silver rows: an
 -- incremental run that missed a date (or left stale rows) shows up here.
 WITH s AS (

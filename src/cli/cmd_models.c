@@ -12,7 +12,8 @@ static const char usage[] =
     "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
-    "                      [--profiles-dir DIR] [--data DIR] [--json]\n"
+    "                      [--full-audit] [--profiles-dir DIR] [--data DIR]\n"
+    "                      [--json]\n"
     "\n"
     "Run the project's SQL models on the warehouse (DuckDB, or a PostgreSQL\n"
     "or Redshift target of profiles.yml), dbt-style:\n"
@@ -36,6 +37,9 @@ static const char usage[] =
     "      --threads N       models built at once (default: the target's\n"
     "                        threads: in profiles.yml, else 1)\n"
     "      --full-refresh    rebuild incremental models from scratch\n"
+    "      --full-audit      build: test whole relations, not only the rows\n"
+    "                        a build by change wrote, and run the tests\n"
+    "                        configured audit='full' (docs/models.md)\n"
     "      --profiles-dir D  where profiles.yml is (before the project dir\n"
     "                        and ~/.dbt)\n"
     "      --data DIR        data directory (default: the project's)\n"
@@ -74,6 +78,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_STRING(0, "vars", &mo.vars, "YAML"),
       TXF_OPT_UINT(0, "threads", &mo.threads, "N", 1, 64, "a number 1..64"),
       TXF_OPT_FLAG(0, "full-refresh", &mo.full_refresh),
+      TXF_OPT_FLAG(0, "full-audit", &mo.full_audit),
       TXF_OPT_STRING(0, "profiles-dir", &profiles, "DIR"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "json", &json),

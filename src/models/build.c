@@ -71,7 +71,8 @@ static int check_keys(txf_models *m, txf_adapter *a, size_t i,
     rc = txf_err_set(err, TXF_ETEST,
                      "unique_key (%s) is NULL in %" PRId64 " new row%s", cols,
                      k, k == 1 ? "" : "s");
-  int partition_key = n->strategy && !strcmp(n->strategy, "delete+insert");
+  int partition_key = n->strategy && (!strcmp(n->strategy, "delete+insert") ||
+                                      !strcmp(n->strategy, "changes"));
   if (!rc && !partition_key) {
     sql = txf_xasprintf("SELECT count(*) FROM (SELECT %s FROM %s GROUP BY %s "
                         "HAVING count(*) > 1) AS d",
@@ -89,9 +90,11 @@ static int check_keys(txf_models *m, txf_adapter *a, size_t i,
   return rc;
 }
 
+/* Replace SCHEMA.IDENT by TMP_IDENT; EXTRA (or NULL) runs in the same
+ * transaction. */
 static int swap_in(txf_adapter *a, const char *schema, const char *ident,
                    const char *tmp_ident, txf_rel_kind new_kind,
-                   txf_err *err) {
+                   const char *extra, txf_err *err) {
   txf_rel_kind old;
   int rc = a->ops->relation_kind(a, schema, ident, &old, err);
   if (rc)
@@ -103,8 +106,9 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
                    : txf_xasprintf("DROP %s %s; ", kind_word(old), rel);
   /* One transaction: readers see the old relation or the new one. */
   char *sql = txf_xasprintf("BEGIN TRANSACTION; %sALTER %s %s RENAME TO %s; "
-                            "COMMIT",
-                            drop, kind_word(new_kind), tmp, qi);
+                            "%s%sCOMMIT",
+                            drop, kind_word(new_kind), tmp, qi,
+                            extra ? extra : "", extra ? "; " : "");
   rc = a->ops->exec(a, sql, err);
   if (rc)
     (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
@@ -233,6 +237,20 @@ static int incremental_sql_pg(txf_adapter *a, const mnode *n,
   return 0;
 }
 
+/* The rows of SCHEMA.IDENT, or -1 when they cannot be counted. */
+static int64_t count_rows(txf_adapter *a, const char *schema,
+                          const char *ident) {
+  char *rel = qrel(schema, ident);
+  char *sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
+  int64_t n;
+  txf_err e2;
+  if (a->ops->query_i64(a, sql, &n, &e2))
+    n = -1;
+  free(sql);
+  free(rel);
+  return n;
+}
+
 /* Build node I (model or seed). Returns 0, or an error with ERR set and
  * *audit_fail = 1 when it was a failed audit. */
 static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
@@ -258,10 +276,42 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     return rc;
   const char *mat = n->materialized;
   int is_seed = n->kind == MN_SEED;
-  int incr = !is_seed && !strcmp(mat, "incremental") &&
+  int by_change = txf_models_is_changes(n);
+  int incr = !is_seed && !by_change && !strcmp(mat, "incremental") &&
              existing == TXF_REL_TABLE && !m->opts->full_refresh;
-  char *body = NULL, *seed_ty = NULL;
-  if (is_seed) {
+  char *body = NULL, *seed_ty = NULL, *state_sql = NULL;
+  char hash[65] = "";
+  n->chg_in = n->chg_out = -1;
+  if (by_change) {
+    free(n->audit_rel);
+    n->audit_rel = NULL;
+    n->chg_delta = 0;
+    rc = txf_models_changes_full_sql(m, i, &body, err);
+    if (!rc)
+      rc = txf_models_changes_hash(m, i, body, hash, err);
+    int full = 1;
+    if (!rc && existing == TXF_REL_TABLE && !m->opts->full_refresh)
+      rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail,
+                                    err);
+    if (rc || !full) {
+      free(body);
+      if (!rc)
+        *n_rows = count_rows(a, schema, ident);
+      return rc;
+    }
+    if (m->chg_ready && m->chg_now >= 0)
+      state_sql = txf_models_changes_state_sql(m, i, hash);
+    if (n->cluster_by) {
+      /* kept in cluster_by order: each storage block then holds a narrow
+       * range, which later changes' deletes skip by */
+      char *c = txf_duck_quote_ident(n->cluster_by);
+      char *sorted = txf_xasprintf("SELECT * FROM (\n%s\n) AS t ORDER BY %s",
+                                   body, c);
+      free(body);
+      free(c);
+      body = sorted;
+    }
+  } else if (is_seed) {
     char *p = txf_duck_quote_str(n->abs_path);
     seed_ty = seed_types(n);
     body = seed_ty ? txf_xasprintf("SELECT * FROM read_csv(%s, header = true, "
@@ -308,7 +358,7 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
       }
     }
     if (!rc)
-      rc = swap_in(cat, schema, ident, tmp_ident, nk, err);
+      rc = swap_in(cat, schema, ident, tmp_ident, nk, state_sql, err);
     if (rc) {
       txf_err e2;
       (void)drop_if_exists(cat, schema, tmp_ident, &e2);
@@ -384,16 +434,12 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     free(nrel);
     free(new_ident);
   }
-  if (!rc && strcmp(mat, "view")) {
-    sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
-    txf_err e2;
-    if (a->ops->query_i64(a, sql, n_rows, &e2))
-      *n_rows = -1;
-    free(sql);
-  }
+  if (!rc && strcmp(mat, "view"))
+    *n_rows = count_rows(a, schema, ident);
   free(rel);
   free(body);
   free(seed_ty);
+  free(state_sql);
   return rc;
 }
 
@@ -463,7 +509,13 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   }
   n->state = ST_OK;
   s->n_ok++;
-  if (rows >= 0)
+  if (rows >= 0 && n->chg_in >= 0)
+    txf_models_say(m, ex,
+                   "  OK     %-11s %s (%" PRId64 " rows; by change: +%" PRId64
+                   " -%" PRId64 ", %.2fs)",
+                   what, n->name, rows, n->chg_in, n->chg_out,
+                   (double)dur / 1e6);
+  else if (rows >= 0)
     txf_models_say(m, ex, "  OK     %-11s %s (%" PRId64 " rows, %.2fs)", what,
                    n->name, rows, (double)dur / 1e6);
   else

@@ -139,6 +139,8 @@ typedef struct {
   const char *over_rel;
   txf_strlist ctes; /* ephemeral node indices, in order of first use */
   txf_tval *this_val;
+  int refs_only;    /* parse: record refs and sources, not config */
+  chg_render *cr;   /* the changes strategy's rendering, or NULL */
 } compile_host;
 
 static const char *kw_str(const txf_tpl_args *a, const char *name) {
@@ -173,7 +175,7 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   if (a->n)
     return txf_err_set(err, TXF_EPARSE,
                        "config() takes keyword arguments only");
-  if (!h->parse)
+  if (!h->parse || h->refs_only)
     return 0;
   const char *s;
   if ((s = kw_str(a, "materialized"))) {
@@ -187,13 +189,24 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
     n->materialized = txf_xstrdup(s);
   }
   if ((s = kw_str(a, "incremental_strategy"))) {
-    if (strcmp(s, "merge") && strcmp(s, "delete+insert") && strcmp(s, "append"))
+    if (strcmp(s, "merge") && strcmp(s, "delete+insert") &&
+        strcmp(s, "append") && strcmp(s, "changes"))
       return txf_err_set(err, TXF_EPARSE,
                          "incremental_strategy='%s' is not merge, "
-                         "delete+insert or append",
+                         "delete+insert, append or changes",
                          s);
     free(n->strategy);
     n->strategy = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "cluster_by"))) {
+    free(n->cluster_by);
+    n->cluster_by = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "audit"))) {
+    if (strcmp(s, "full") && strcmp(s, "changes"))
+      return txf_err_set(err, TXF_EPARSE, "audit='%s' is not full or changes",
+                         s);
+    n->audit_full = !strcmp(s, "full");
   }
   if ((s = kw_str(a, "schema"))) {
     free(n->schema);
@@ -229,7 +242,10 @@ static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
     mnode *n = &m->nodes[h->node];
     if (!txf_strlist_has(&n->refs, name))
       txf_strlist_push(&n->refs, name);
-    *out = txf_tval_str(a->arena, "__ref__");
+    /* changes() learns from it which relation it follows */
+    char *mark = txf_xasprintf("__ref__:%s", name);
+    *out = txf_tval_str(a->arena, mark);
+    free(mark);
     return 0;
   }
   ssize_t i = txf_models_find(m, name, MN_MODEL);
@@ -243,6 +259,10 @@ static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
   }
   if ((size_t)i == h->over_node) {
     *out = txf_tval_str(a->arena, h->over_rel);
+    return 0;
+  }
+  if (h->cr && h->cr->input_rel && (size_t)i == h->cr->tracked) {
+    *out = txf_tval_str(a->arena, h->cr->input_rel);
     return 0;
   }
   mnode *t = &m->nodes[i];
@@ -281,6 +301,51 @@ static int do_var(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                      a->v[0]->s, a->v[0]->s);
 }
 
+/* changes(relation): the rows of RELATION that changed since this model
+ * was last built (docs/models.md, the changes strategy). The parse-time
+ * pass learns which relation that is; a build renders what changes.c
+ * prepared. */
+static int do_changes(compile_host *h, const txf_tpl_args *a, txf_tval **out,
+                      txf_err *err) {
+  if (a->n != 1 || a->n_kw || a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE,
+                       "changes(relation) takes one relation: changes(ref("
+                       "'model')) or changes(source('silver', "
+                       "'transactions'))");
+  mnode *n = &h->m->nodes[h->node];
+  if (h->parse) {
+    const char *v = a->v[0]->s, *name = NULL;
+    if (!strncmp(v, "__ref__:", 8) || !strncmp(v, "__source__:", 11))
+      name = strchr(v, ':') + 1;
+    if (!name)
+      return txf_err_set(err, TXF_EPARSE,
+                         "changes() takes ref('model') or source(...), not "
+                         "'%s'",
+                         v);
+    if (n->chg_input && strcmp(n->chg_input, name))
+      return txf_err_set(err, TXF_EPARSE,
+                         "changes() follows one relation per model: '%s' "
+                         "and '%s'",
+                         n->chg_input, name);
+    free(n->chg_input);
+    n->chg_input = txf_xstrdup(name);
+    *out = txf_tval_str(a->arena, "__changes__");
+    return 0;
+  }
+  if (!h->cr || !h->cr->incremental)
+    return txf_err_set(err, TXF_EPARSE,
+                       "changes() is known only in an incremental build of a "
+                       "model with incremental_strategy='changes' (use it "
+                       "inside {%% if is_incremental() %%})");
+  if (!h->cr->delta_rel) {
+    h->cr->unavailable = 1;
+    *out = txf_tval_str(a->arena, "(SELECT 1)");
+    return 0;
+  }
+  *out = txf_tval_str(a->arena, h->cr->delta_rel);
+  return 0;
+}
+
 static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                    txf_tval **out, txf_err *err) {
   compile_host *h = hp;
@@ -307,6 +372,17 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
       return err->code;
+    int silver_tx = !strcmp(a->v[0]->s, "silver") &&
+                    !strcmp(a->v[1]->s, "transactions");
+    if (h->parse) {
+      free(rel);
+      rel = txf_xasprintf("__source__:%s.%s", a->v[0]->s, a->v[1]->s);
+    } else if (silver_tx && h->cr && h->cr->tracked_silver &&
+               h->cr->input_rel) {
+      free(rel);
+      *out = txf_tval_str(a->arena, h->cr->input_rel);
+      return 0;
+    }
     if (!h->parse && m->target.silver_table && !strcmp(a->v[0]->s, "silver")) {
       int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
       if (rc) {
@@ -326,10 +402,13 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
   }
   if (!strcmp(name, "var"))
     return do_var(h, a, out, err);
+  if (!strcmp(name, "changes"))
+    return do_changes(h, a, out, err);
   if (!strcmp(name, "is_incremental")) {
     if (a->n || a->n_kw)
       return txf_err_set(err, TXF_EPARSE, "is_incremental() takes no arguments");
-    *out = txf_tval_bool(a->arena, h->incremental);
+    *out = txf_tval_bool(a->arena, h->cr ? h->cr->incremental
+                                         : h->incremental);
     return 0;
   }
   if (!strcmp(name, "env_var"))
@@ -472,9 +551,9 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
   return rc;
 }
 
-int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
-                            size_t over_node, const char *over_rel, char **out,
-                            txf_err *err) {
+static int compile(txf_models *m, size_t i, int parse, int incremental,
+                   size_t over_node, const char *over_rel, chg_render *cr,
+                   char **out, txf_err *err) {
   *out = NULL;
   compile_host h;
   memset(&h, 0, sizeof h);
@@ -484,6 +563,21 @@ int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   h.incremental = incremental;
   h.over_node = over_node;
   h.over_rel = over_rel;
+  h.cr = cr;
+  if (parse && m->nodes[i].kind == MN_MODEL) {
+    /* A ref only the incremental branch makes is a dependency too (dbt
+     * asks for a "-- depends_on:" comment; here it needs none). That
+     * branch is checked when it is built, so its errors wait till then. */
+    compile_host h2 = h;
+    h2.incremental = 1;
+    h2.refs_only = 1;
+    txf_buf b2;
+    txf_buf_init(&b2, TXF_TPL_MAX_OUT);
+    txf_err e2;
+    (void)render_node(m, &h2, i, &b2, &e2);
+    txf_buf_release(&b2);
+    txf_strlist_release(&h2.ctes);
+  }
   txf_buf b;
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
   int rc = render_node(m, &h, i, &b, err);
@@ -515,6 +609,18 @@ int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
   txf_buf_release(&ctes);
   txf_strlist_release(&h.ctes);
   return rc;
+}
+
+int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
+                            size_t over_node, const char *over_rel, char **out,
+                            txf_err *err) {
+  return compile(m, i, parse, incremental, over_node, over_rel, NULL, out,
+                 err);
+}
+
+int txf_models_compile_changes(txf_models *m, size_t i, chg_render *cr,
+                               char **out, txf_err *err) {
+  return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, out, err);
 }
 
 char *txf_models_render_description(txf_models *m, const char *text,

@@ -16,7 +16,8 @@ static const char *const config_keys[] = {
     "tags", "enabled", "severity", "column_types", "docs", "meta",
     "persist_docs", "full_refresh", "on_schema_change", "description",
     "quote_columns", "contract", "grants", "database", "pre-hook",
-    "post-hook", "group", "access", "packages", "delimiter", NULL};
+    "post-hook", "group", "access", "packages", "delimiter", "cluster_by",
+    "audit", NULL};
 
 static int is_config_key(const char *k) {
   for (size_t i = 0; config_keys[i]; i++)
@@ -89,6 +90,13 @@ static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
       set_str(&n->materialized, s);
   } else if (!strcmp(key, "incremental_strategy")) {
     set_str(&n->strategy, s);
+  } else if (!strcmp(key, "cluster_by")) {
+    set_str(&n->cluster_by, s);
+  } else if (!strcmp(key, "audit")) {
+    if (strcmp(s, "full") && strcmp(s, "changes"))
+      return txf_yaml_error(doc, v, err, "audit: '%s' is not full or changes",
+                            s);
+    n->audit_full = !strcmp(s, "full");
   } else if (!strcmp(key, "schema")) {
     set_str(&n->schema, s);
   } else if (!strcmp(key, "alias")) {

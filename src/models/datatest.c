@@ -215,8 +215,21 @@ static int waits_for_parent(txf_models *m, size_t t) {
   return 0;
 }
 
+/* Where test T looks when no relation is given: the rows its model's
+ * build by change wrote, for a generic test (row by row, and unique among
+ * them: the build replaced every old row of their keys); the whole
+ * relation for a singular test, or with --full-audit. */
+static const char *audit_rel(const txf_models *m, size_t t) {
+  const mnode *tn = &m->nodes[t];
+  if (m->opts->full_audit || tn->gtest == GT_NONE || tn->owner == SIZE_MAX)
+    return NULL;
+  return m->nodes[tn->owner].audit_rel;
+}
+
 /* Run node I's tests of SEVERITY against REL_OVER (NULL: the published
- * relation). *failed_test gets the first failing error-severity test. */
+ * relation, or what audit_rel() says). *failed_test gets the first failing
+ * error-severity test. A singular test with audit='full' reads whole
+ * tables: in a build it runs with --full-audit only. */
 void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
                                const char *severity, const char *rel_over,
                                txf_models_summary *s, size_t *failed_test,
@@ -227,11 +240,17 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
     mnode *tn = &m->nodes[t];
     if (!tn->selected || strcmp(tn->severity, severity))
       continue;
+    if (tn->audit_full && !m->opts->full_audit) {
+      txf_models_say(m, ex, "  SKIP   %s (audit='full': runs with --full-audit)",
+                     tn->name);
+      continue;
+    }
     if (waits_for_parent(m, t)) {
       tn->state = ST_DEFERRED;
       continue;
     }
-    txf_models_test_count(m, ex, t, rel_over, s, failed_test, failed_rows);
+    txf_models_test_count(m, ex, t, rel_over ? rel_over : audit_rel(m, t), s,
+                          failed_test, failed_rows);
   }
 }
 
@@ -260,6 +279,6 @@ void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
     }
     if (waiting && !final)
       continue;
-    txf_models_test_count(m, ex, t, NULL, s, NULL, NULL);
+    txf_models_test_count(m, ex, t, audit_rel(m, t), s, NULL, NULL);
   }
 }

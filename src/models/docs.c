@@ -313,6 +313,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
                                 txf_models_identifier(m, i), &k, &e2))
         k = TXF_REL_NONE;
       int incr = !strcmp(n->materialized, "incremental") &&
+                 !txf_models_is_changes(n) &&
                  k == TXF_REL_TABLE && !m->opts->full_refresh;
       if (txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, &e2))
         sql = NULL;

@@ -4,6 +4,7 @@
  *   run.c        the commands seed, run, test, build, compile
  *   pool.c       the worker pool of a run
  *   build.c      building one node: materializations, write-audit-publish
+ *   changes.c    the changes strategy: a model kept from its input's change
  *   docs.c       the commands docs and ls
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
@@ -44,7 +45,13 @@ typedef struct mnode {
   /* config */
   char *materialized; /* view|table|incremental|ephemeral (models) */
   txf_strlist unique_key;
-  char *strategy;     /* merge|delete+insert|append */
+  char *strategy;     /* merge|delete+insert|append|changes */
+  char *cluster_by;   /* changes: the column the table is kept in order of
+                         (inserts sorted by it, deletes pruned by it) */
+  int audit_full;     /* singular tests: config(audit='full'), run in a
+                         build only with --full-audit */
+  char *chg_input;    /* the relation the template passes to changes():
+                         a model's name or "silver.transactions"; NULL */
   char *schema;
   char *alias;        /* relation name; default name */
   txf_strlist tags;
@@ -79,6 +86,16 @@ typedef struct mnode {
   size_t run_pos;     /* position in this run's order; SIZE_MAX: not run */
   int settled;        /* built and its lines printed, in run order */
   char *compiled;     /* last compiled SQL */
+  /* per run, the changes strategy (changes.c) */
+  int chg_state;      /* 1: the warehouse holds a state row for it */
+  int64_t chg_version; /* the silver version it was built to */
+  char *chg_hash;     /* the SHA-256 of its full-build SQL then */
+  int chg_delta;      /* 1: _txnflow.delta__NAME holds this run's change */
+  int64_t chg_from;   /* ... from this silver version to m->chg_now */
+  int64_t chg_in, chg_out; /* rows it inserted and deleted (-1: built in
+                              full) */
+  char *audit_rel;    /* where its generic tests look this run (its new
+                         rows), or NULL: the whole relation */
 } mnode;
 
 typedef struct msource {
@@ -104,7 +121,26 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  /* the changes strategy, for this run (changes.c) */
+  int chg_ready;        /* txf_models_changes_begin() done */
+  int64_t chg_now;      /* the silver version on the target; -1: no change
+                           log there (changes models build in full) */
 };
+
+/* How compile.c renders a model built by the changes strategy
+ * (changes.c prepares the relations, compile.c only substitutes). */
+typedef struct chg_render {
+  int incremental;        /* is_incremental() */
+  int tracked_silver;     /* the tracked input is source('silver',
+                             'transactions') ... */
+  size_t tracked;         /* ... or this node (SIZE_MAX: none) */
+  const char *input_rel;  /* what ref()/source() of the tracked input
+                             renders as (images or a filtered relation);
+                             NULL: the relation itself */
+  const char *delta_rel;  /* what changes() renders as */
+  int unavailable;        /* out: changes() met an input whose change is
+                             not known for this model's window */
+} chg_render;
 
 /* ---------------------------------------------------------------- node.c */
 
@@ -212,6 +248,10 @@ TXF_MUST_CHECK int txf_models_compile_node(txf_models *m, size_t i, int parse,
                                            int incremental, size_t over_node,
                                            const char *over_rel, char **out,
                                            txf_err *err);
+/* Compile model I for the changes strategy as CR says (changes.c). */
+TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
+                                              chg_render *cr, char **out,
+                                              txf_err *err);
 /* Description with doc() rendered (TEXT itself when that fails); NULL for
  * NULL; caller frees. */
 char *txf_models_render_description(txf_models *m, const char *text,
@@ -263,6 +303,35 @@ typedef struct {
  * and with RO->audit run its warn-severity tests after. */
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                            const runopts *ro);
+
+/* ---------------------------------------------------------------- changes.c */
+
+/* 1 when N is a model of the changes strategy. */
+int txf_models_is_changes(const mnode *n);
+/* Before a run that builds models of the strategy: the state table, the
+ * states, the silver version now; working tables a killed build left are
+ * dropped. */
+TXF_MUST_CHECK int txf_models_changes_begin(txf_models *m, txf_err *err);
+/* After the run: drop its working tables. */
+void txf_models_changes_end(txf_models *m);
+/* Model I's SQL for a full build (caller frees). */
+TXF_MUST_CHECK int txf_models_changes_full_sql(txf_models *m, size_t i,
+                                               char **sql, txf_err *err);
+/* The SHA-256 of FULL_SQL and the seeds I reads (HEX: 65 bytes). */
+TXF_MUST_CHECK int txf_models_changes_hash(txf_models *m, size_t i,
+                                           const char *full_sql, char hex[65],
+                                           txf_err *err);
+/* The statements that record model I's state (built to the version now,
+ * with HEX), for the transaction that publishes it; caller frees. */
+char *txf_models_changes_state_sql(txf_models *m, size_t i, const char *hex);
+/* Build model I from its input's change on EX's connection, audited with
+ * RO. *FULL = 1 (nothing done, no error) when the change is not known for
+ * its window: build it in full. Else 0, or the error (*AUDIT_FAIL for a
+ * failed audit); nothing is published then. */
+TXF_MUST_CHECK int txf_models_changes_build(txf_models *m, const exec_ctx *ex,
+                                            size_t i, const runopts *ro,
+                                            const char *hash, int *full,
+                                            int *audit_fail, txf_err *err);
 
 /* ---------------------------------------------------------------- pool.c */
 

@@ -17,6 +17,10 @@ void txf_models_free(txf_models *m) {
     free(n->materialized);
     txf_strlist_release(&n->unique_key);
     free(n->strategy);
+    free(n->cluster_by);
+    free(n->chg_input);
+    free(n->chg_hash);
+    free(n->audit_rel);
     free(n->schema);
     free(n->alias);
     txf_strlist_release(&n->tags);

@@ -93,6 +93,8 @@ typedef struct txf_models_opts {
   const char *data_dir;      /* absolute; silver source, default warehouse */
   const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
   int full_refresh;
+  int full_audit;            /* build: every test on whole relations, and
+                                the tests with audit='full' */
   int threads;               /* models built at once; 0: the profile
                                 target's `threads:`, else 1 */
   txf_store *store;          /* results go here when not NULL */

@@ -27,9 +27,19 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
       order[n_run++] = order[k];
     }
   }
+  int by_change = 0;
+  for (size_t k = 0; k < n_run; k++)
+    by_change |= txf_models_is_changes(&m->nodes[order[k]]);
+  if (by_change)
+    rc = txf_models_changes_begin(m, err);
   runopts ro = {audit, s};
-  rc = txf_models_pool_run(m, order, n_run, &ro, err);
+  if (!rc)
+    rc = txf_models_pool_run(m, order, n_run, &ro, err);
   free(order);
+  if (rc) {
+    txf_models_changes_end(m);
+    return rc;
+  }
   if (rc)
     return rc;
   if (audit) {
@@ -40,6 +50,7 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
         txf_models_test_count(m, NULL, t, NULL, s, NULL, NULL);
     }
   }
+  txf_models_changes_end(m);
   return txf_models_summary_finish(s, err);
 }
 
@@ -90,8 +101,11 @@ int txf_models_compile(txf_models *m, txf_err *err) {
       txf_rel_kind k = TXF_REL_NONE;
       rc = a->ops->relation_kind(a, txf_models_schema(m, i),
                                  txf_models_identifier(m, i), &k, err);
+      /* a model of the changes strategy compiles as for a full build: its
+       * incremental SQL exists only within a build */
       int incr = !strcmp(n->materialized, "incremental") &&
-                 k == TXF_REL_TABLE && !m->opts->full_refresh;
+                 !txf_models_is_changes(n) && k == TXF_REL_TABLE &&
+                 !m->opts->full_refresh;
       if (!rc)
         rc = txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, err);
     }

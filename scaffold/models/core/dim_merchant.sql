@@ -3,27 +3,30 @@
 -- One row per merchant seen in the lake, with its MCC, category and the
 -- currency it prices in. A merchant has one MCC and one currency; should a
 -- feed ever disagree, the most frequent wins (ties: the smallest code), so
--- the dimension stays one row per merchant.
+-- the dimension stays one row per merchant. Built from the per-day counts
+-- of int_merchant_daily (tens of thousands of merchants a day), not the
+-- transactions.
 WITH txn AS (
-    SELECT * FROM {{ ref('stg_transactions') }}
+    -- attempts per merchant, day, MCC and currency
+    SELECT * FROM {{ ref('int_merchant_daily') }}
 ),
 mcc AS (
     SELECT merchant_id, mcc_code,
            ROW_NUMBER() OVER (PARTITION BY merchant_id
-                              ORDER BY COUNT(*) DESC, mcc_code) AS rn
+                              ORDER BY SUM(n_attempts) DESC, mcc_code) AS rn
     FROM txn GROUP BY merchant_id, mcc_code
 ),
 cur AS (
     SELECT merchant_id, currency_code,
            ROW_NUMBER() OVER (PARTITION BY merchant_id
-                              ORDER BY COUNT(*) DESC, currency_code) AS rn
+                              ORDER BY SUM(n_attempts) DESC, currency_code) AS rn
     FROM txn GROUP BY merchant_id, currency_code
 ),
 activity AS (
     SELECT merchant_id,
-           MIN(event_date) AS first_seen_date,
-           MAX(event_date) AS last_seen_date,
-           COUNT(*)        AS n_attempts
+           MIN(event_date)              AS first_seen_date,
+           MAX(event_date)              AS last_seen_date,
+           CAST(SUM(n_attempts) AS BIGINT) AS n_attempts
     FROM txn GROUP BY merchant_id
 )
 SELECT

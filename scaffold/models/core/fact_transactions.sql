@@ -1,13 +1,13 @@
-{{ config(materialized='incremental', unique_key='event_date',
-          incremental_strategy='delete+insert', tags=['core']) }}
+{{ config(materialized='incremental', incremental_strategy='changes',
+          unique_key='transaction_id', cluster_by='event_date', tags=['core']) }}
 
 -- The money that moved: approved purchases (+) and approved refunds (-),
 -- one row per transaction, amounts in won via the fx_rates seed. Declined,
 -- pending and reversed transactions moved no money and are left out.
 --
--- Incremental by event date: a run rebuilds the event dates in
--- var('dates') (delete+insert on event_date), the dates whose silver
--- partitions the day's clean rewrote; the first run builds every date.
+-- Incremental by change, like stg_transactions: a build applies only the
+-- stg rows this build changed (a transaction that became approved comes
+-- in, one that was reversed goes out).
 SELECT
     t.transaction_id,
     t.event_date,
@@ -33,4 +33,3 @@ FROM {{ ref('stg_transactions') }} t
 LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
 LEFT JOIN {{ ref('mcc_codes') }} codes ON codes.code = t.mcc_code
 WHERE t.status = 'approved'
-{{ incremental_date_filter('t.event_date') }}

@@ -9,25 +9,30 @@
 -- Scores 1..5 are rank-based quintiles in which equal values get equal
 -- scores (tie_aware_quintile): 5 = most recent / most frequent / most
 -- valuable. Segments: docs/analytics.md.
+--
+-- From the per-customer totals as of the date (customer_totals_as_of),
+-- minus the days before the window: one row per customer, never the fact.
 {%- set window_days = var('rfm_window_days', 365) %}
 WITH as_of AS (
     SELECT {{ as_of_date() }} AS as_of_date
 ),
-txn AS (
-    SELECT f.*
-    FROM {{ ref('fact_transactions') }} f, as_of
-    WHERE f.event_date <= as_of.as_of_date
-      AND f.event_date > {{ add_days('as_of.as_of_date', -window_days) }}
+totals AS (
+    {{ customer_totals_as_of() }}
+),
+before AS (
+    SELECT customer_id, SUM(n_purchases) AS n_purchases, SUM(net_krw) AS net_krw
+    FROM {{ ref('int_customer_sales_daily') }}
+    WHERE event_date <= {{ add_days(as_of_date(), -window_days) }}
+    GROUP BY customer_id
 ),
 per_customer AS (
-    SELECT
-        customer_id,
-        MAX(event_date) FILTER (WHERE NOT is_refund)  AS last_purchase_date,
-        COUNT(*) FILTER (WHERE NOT is_refund)         AS frequency,
-        CAST(SUM(amount_krw) AS DECIMAL(18,0))        AS monetary_krw
-    FROM txn
-    GROUP BY customer_id
-    HAVING COUNT(*) FILTER (WHERE NOT is_refund) > 0
+    SELECT t.customer_id,
+           t.last_purchase_date,
+           t.n_purchases - COALESCE(b.n_purchases, 0)                       AS frequency,
+           CAST(t.net_krw - COALESCE(b.net_krw, 0) AS DECIMAL(18,0))        AS monetary_krw
+    FROM totals t
+    LEFT JOIN before b ON b.customer_id = t.customer_id
+    WHERE t.n_purchases - COALESCE(b.n_purchases, 0) > 0
 ),
 measured AS (
     SELECT p.*, a.as_of_date,
@@ -46,7 +51,7 @@ SELECT
     as_of_date,
     last_purchase_date,
     recency_days,
-    frequency,
+    CAST(frequency AS BIGINT)                                  AS frequency,
     monetary_krw,
     CAST(r_score AS INTEGER)                                   AS r_score,
     CAST(f_score AS INTEGER)                                   AS f_score,

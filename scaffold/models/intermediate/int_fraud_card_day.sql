@@ -1,0 +1,63 @@
+{{ config(materialized='incremental', incremental_strategy='changes',
+          unique_key=['card_id', 'event_date'], cluster_by='event_date',
+          tags=['intermediate', 'fraud']) }}
+
+-- The card rules of mart_fraud_signals, per card and event day: the
+-- attempts a card_velocity or decline_burst rule flags (see that mart for
+-- the rules). A card's attempts are measured against the card's own
+-- attempts that day, in windows within the day.
+--
+-- Incremental by change: only the (card, day) pairs whose attempts changed
+-- are measured again (stg_transactions rows of those pairs only).
+{%- set velocity_count = var('fraud_velocity_count', 5) %}
+{%- set velocity_minutes = var('fraud_velocity_minutes', 10) %}
+{%- set velocity_sigmas = var('fraud_velocity_sigmas', 6) %}
+{%- set decline_count = var('fraud_decline_count', 3) %}
+{%- set decline_minutes = var('fraud_decline_minutes', 30) %}
+{%- set decline_sigmas = var('fraud_decline_sigmas', 6) %}
+WITH attempts AS (
+    -- every attempt, approved or not, with its value in won (unsigned)
+    SELECT t.*, {{ to_won('t.amount', 'fx.krw_per_unit') }} AS value_krw
+    FROM {{ ref('stg_transactions') }} t
+    LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
+),
+windows AS (
+    -- one sort of each card-day's attempts in time order for both rules,
+    -- and the card's attempts and declines that day (its own rhythm) as
+    -- window counts too: no join back, whose plan DuckDB may get wrong
+    SELECT a.*,
+        COUNT(*) OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
+                       RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
+                                 AND CURRENT ROW) AS n_in_window,
+        COUNT(*) FILTER (WHERE a.status = 'declined')
+                 OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
+                       RANGE BETWEEN {{ interval_minutes(decline_minutes) }} PRECEDING
+                                 AND CURRENT ROW) AS n_declines_in_window,
+        COUNT(*) OVER (PARTITION BY a.card_id, a.event_date) AS n_day_attempts,
+        COUNT(*) FILTER (WHERE a.status = 'declined')
+                 OVER (PARTITION BY a.card_id, a.event_date) AS n_day_declines
+    FROM attempts a
+),
+thresholds AS (
+    SELECT w.*,
+        {{ poisson_threshold('2.0 * w.n_day_attempts * ' ~ velocity_minutes ~ ' / 1440.0',
+                             velocity_count, velocity_sigmas) }} AS velocity_threshold,
+        {{ poisson_threshold('2.0 * w.n_day_declines * ' ~ decline_minutes ~ ' / 1440.0',
+                             decline_count, decline_sigmas) }} AS decline_threshold
+    FROM windows w
+)
+SELECT transaction_id, 'card_velocity' AS rule, event_date, txn_ts_utc,
+       customer_id, card_id, merchant_id, currency_code,
+       CAST(value_krw AS DECIMAL(18,0)) AS amount_krw,
+       CAST(n_in_window AS DOUBLE PRECISION) AS observed,
+       CAST(velocity_threshold AS DOUBLE PRECISION) AS threshold
+FROM thresholds
+WHERE n_in_window >= velocity_threshold
+UNION ALL
+SELECT transaction_id, 'decline_burst', event_date, txn_ts_utc,
+       customer_id, card_id, merchant_id, currency_code,
+       CAST(value_krw AS DECIMAL(18,0)),
+       CAST(n_declines_in_window AS DOUBLE PRECISION),
+       CAST(decline_threshold AS DOUBLE PRECISION)
+FROM thresholds
+WHERE status = 'declined' AND n_declines_in_window >= decline_threshold

@@ -1,0 +1,852 @@
+/* The changes strategy (docs/models.md, "Incremental by change"): a model
+ * is kept from the change of its input since it was last built, not from
+ * its input's dates.
+ *
+ * The silver lake keeps a change log (docs/silver.md): every clean commits
+ * a version V with the images of the rows it changed. A model built by this
+ * strategy records, in the warehouse and in the same transaction as its
+ * rows, the version it was built to and the SHA-256 of its SQL
+ * (_txnflow.model_state). The next build reads the change of its one
+ * tracked input over (that version, now] — the log itself for
+ * source('silver', 'transactions'), or the change an upstream model of the
+ * strategy made earlier in the same build (_txnflow.delta__NAME) — and:
+ *
+ *   A  the model's unique_key values that change touches (and, for a model
+ *      that reads changes() itself, those of its new rows);
+ *   R  its new rows for them: the model's own SQL, the tracked input read
+ *      as its new images (row by row models), or restricted to A;
+ *   then, in one transaction: delete A's rows (only in the cluster_by
+ *   range they can be in), insert R in cluster_by order, keep what left
+ *   and what came in as this model's own change, audit R, record the
+ *   state, commit.
+ *
+ * Whenever the change is not known for the model's window (first build,
+ * --full-refresh, its SQL or a seed it reads changed, an input rebuilt in
+ * full, versions gone from the log, the table's columns differ), the model
+ * is built in full instead, which is always right. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duck/duck.h"
+#include "models/internal.h"
+
+#define SCHEMA "_txnflow"
+#define SILVER_KEY "transaction_id"
+#define IMAGE_COLS "event_date, _change_type, _commit_version, _commit_timestamp"
+
+int txf_models_is_changes(const mnode *n) {
+  return n->kind == MN_MODEL && n->materialized &&
+         !strcmp(n->materialized, "incremental") && n->strategy &&
+         !strcmp(n->strategy, "changes");
+}
+
+static int is_duck(txf_adapter *a) { return !strcmp(a->ops->type, "duckdb"); }
+
+static char *qrel(const char *schema, const char *ident) {
+  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
+  char *r = txf_xasprintf("%s.%s", a, b);
+  free(a);
+  free(b);
+  return r;
+}
+
+/* _txnflow."WHAT__NAME": this run's working tables of a model. */
+static char *work_rel(const char *what, const char *name) {
+  char *ident = txf_xasprintf("%s__%s", what, name);
+  char *r = qrel(SCHEMA, ident);
+  free(ident);
+  return r;
+}
+
+static char *vfmt(const char *fmt, va_list ap) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  (void)txf_buf_vprintf(&b, fmt, ap);
+  return txf_buf_take(&b, NULL);
+}
+
+static int exec_fmt(txf_adapter *a, txf_err *err, const char *fmt, ...)
+    TXF_PRINTF(3, 4);
+static int exec_fmt(txf_adapter *a, txf_err *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *sql = vfmt(fmt, ap);
+  va_end(ap);
+  int rc = a->ops->exec(a, sql, err);
+  free(sql);
+  return rc;
+}
+
+static int query_i64_fmt(txf_adapter *a, int64_t *out, txf_err *err,
+                         const char *fmt, ...) TXF_PRINTF(4, 5);
+static int query_i64_fmt(txf_adapter *a, int64_t *out, txf_err *err,
+                         const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *sql = vfmt(fmt, ap);
+  va_end(ap);
+  int rc = a->ops->query_i64(a, sql, out, err);
+  free(sql);
+  return rc;
+}
+
+/* The first row of SQL's result as a JSON object (caller decrefs). */
+static int query_row(txf_adapter *a, const char *sql, json_t **out,
+                     txf_err *err) {
+  *out = NULL;
+  char *text = NULL;
+  int rc = a->ops->query_json(a, sql, &text, err);
+  if (rc)
+    return rc;
+  json_error_t je;
+  json_t *arr = json_loads(text ? text : "[]", 0, &je);
+  free(text);
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    return txf_err_set(err, TXF_EDB, "changes: unreadable answer to '%s'", sql);
+  }
+  *out = json_incref(json_array_get(arr, 0));
+  json_decref(arr);
+  return 0;
+}
+
+/* "t.k1 = k.k1 AND t.k2 = k.k2" over KEYS. */
+static char *keys_eq(const txf_strlist *keys, const char *l, const char *r) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < keys->n; i++) {
+    char *q = txf_duck_quote_ident(keys->v[i]);
+    (void)txf_buf_printf(&b, "%s%s.%s = %s.%s", i ? " AND " : "", l, q, r, q);
+    free(q);
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+static char *keys_list(const txf_strlist *keys) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < keys->n; i++) {
+    char *q = txf_duck_quote_ident(keys->v[i]);
+    (void)txf_buf_printf(&b, "%s%s", i ? ", " : "", q);
+    free(q);
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+/* The column names of SCHEMA.IDENT, quoted and comma-separated. */
+static int column_list(txf_adapter *a, const char *schema, const char *ident,
+                       char **out, txf_err *err) {
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, ident, &cols, &nc, err);
+  if (rc)
+    return rc;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t k = 0; k < nc; k++) {
+    char *q = txf_duck_quote_ident(cols[k]);
+    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
+    free(q);
+    free(cols[k]);
+  }
+  free(cols);
+  *out = b.data ? txf_buf_take(&b, NULL) : txf_xstrdup("");
+  return 0;
+}
+
+static int has_column(txf_adapter *a, const char *schema, const char *ident,
+                      const char *col, int *out, txf_err *err) {
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, ident, &cols, &nc, err);
+  *out = 0;
+  for (size_t k = 0; k < (rc ? 0 : nc); k++) {
+    if (!strcmp(cols[k], col))
+      *out = 1;
+    free(cols[k]);
+  }
+  if (!rc)
+    free(cols);
+  return rc;
+}
+
+/* " AND ALIAS.COL BETWEEN lo AND hi" over the values of COL in REL (typed
+ * literals, so DuckDB skips every block outside the range by its min/max);
+ * " AND FALSE" when REL has none; "" on PostgreSQL. Caller frees. */
+static int range_pred(txf_adapter *a, const char *rel, const char *col,
+                      const char *alias, char **out, txf_err *err) {
+  *out = NULL;
+  if (!is_duck(a)) {
+    *out = txf_xstrdup("");
+    return 0;
+  }
+  char *q = txf_duck_quote_ident(col);
+  char *sql = txf_xasprintf("SELECT CAST(MIN(%s) AS VARCHAR) AS lo, "
+                            "CAST(MAX(%s) AS VARCHAR) AS hi, "
+                            "typeof(MIN(%s)) AS ty FROM %s",
+                            q, q, q, rel);
+  json_t *row;
+  int rc = query_row(a, sql, &row, err);
+  free(sql);
+  if (rc) {
+    free(q);
+    return rc;
+  }
+  const char *lo = json_string_value(json_object_get(row, "lo"));
+  const char *hi = json_string_value(json_object_get(row, "hi"));
+  const char *ty = json_string_value(json_object_get(row, "ty"));
+  if (!lo || !hi || !ty) {
+    *out = txf_xstrdup(" AND FALSE");
+  } else {
+    char *l = txf_duck_quote_str(lo), *h = txf_duck_quote_str(hi);
+    *out = txf_xasprintf(" AND %s.%s BETWEEN CAST(%s AS %s) AND CAST(%s AS %s)",
+                         alias, q, l, ty, h, ty);
+    free(l);
+    free(h);
+  }
+  json_decref(row);
+  free(q);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+/* The silver change log on a DuckDB target: every file of it, the version
+ * read from its directory name. */
+static char *log_files(txf_models *m) {
+  char *glob = txf_xasprintf("%s/silver/_changes/transactions/version=*/*.parquet",
+                             m->opts->data_dir);
+  char *q = txf_duck_quote_str(glob);
+  free(glob);
+  return q;
+}
+
+int txf_models_changes_begin(txf_models *m, txf_err *err) {
+  txf_adapter *a;
+  int rc = txf_models_adapter(m, &a, err);
+  if (rc)
+    return rc;
+  m->chg_now = -1;
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    mnode *n = &m->nodes[i];
+    n->chg_state = 0;
+    n->chg_delta = 0;
+    free(n->audit_rel);
+    n->audit_rel = NULL;
+  }
+  if (!is_duck(a)) {
+    /* the load stage does not bring the change log to PostgreSQL yet:
+     * models of the strategy build in full there */
+    m->chg_ready = 1;
+    return 0;
+  }
+  rc = exec_fmt(a, err,
+                "CREATE SCHEMA IF NOT EXISTS " SCHEMA "; "
+                "CREATE TABLE IF NOT EXISTS " SCHEMA ".model_state("
+                "model VARCHAR, silver_version BIGINT, sql_sha256 VARCHAR, "
+                "built_at_us BIGINT)");
+  if (rc)
+    return txf_err_wrap(err, "changes: the state table");
+  /* working tables a killed build left behind */
+  json_t *row = NULL;
+  char *text = NULL;
+  rc = a->ops->query_json(a,
+                          "SELECT table_name AS t FROM "
+                          "information_schema.tables WHERE table_schema = '" SCHEMA
+                          "' AND table_name <> 'model_state'",
+                          &text, err);
+  if (!rc) {
+    json_error_t je;
+    json_t *arr = json_loads(text ? text : "[]", 0, &je);
+    size_t k;
+    json_t *v;
+    json_array_foreach(arr, k, v) {
+      const char *t = json_string_value(json_object_get(v, "t"));
+      if (!t)
+        continue;
+      char *r = qrel(SCHEMA, t);
+      rc = exec_fmt(a, err, "DROP TABLE IF EXISTS %s", r);
+      free(r);
+      if (rc)
+        break;
+    }
+    json_decref(arr);
+  }
+  free(text);
+  if (rc)
+    return rc;
+  /* the states */
+  text = NULL;
+  rc = a->ops->query_json(a,
+                          "SELECT model, CAST(silver_version AS VARCHAR) AS v, "
+                          "sql_sha256 AS h FROM " SCHEMA ".model_state",
+                          &text, err);
+  if (rc)
+    return rc;
+  json_error_t je;
+  json_t *arr = json_loads(text ? text : "[]", 0, &je);
+  free(text);
+  size_t k;
+  json_array_foreach(arr, k, row) {
+    const char *name = json_string_value(json_object_get(row, "model"));
+    const char *v = json_string_value(json_object_get(row, "v"));
+    const char *h = json_string_value(json_object_get(row, "h"));
+    ssize_t i = name ? txf_models_find(m, name, MN_MODEL) : -1;
+    if (i < 0 || !v)
+      continue;
+    mnode *n = &m->nodes[i];
+    n->chg_state = 1;
+    n->chg_version = strtoll(v, NULL, 10);
+    free(n->chg_hash);
+    n->chg_hash = h ? txf_xstrdup(h) : NULL;
+  }
+  json_decref(arr);
+  /* the lake's version: the newest directory of the change log */
+  char *files = log_files(m);
+  char *sql = txf_xasprintf(
+      "SELECT COALESCE(MAX(CAST(regexp_extract(file, 'version=([0-9]+)', 1) "
+      "AS BIGINT)), 0) FROM glob(%s)",
+      files);
+  free(files);
+  rc = a->ops->query_i64(a, sql, &m->chg_now, err);
+  free(sql);
+  if (rc)
+    return txf_err_wrap(err, "changes: the silver change log");
+  m->chg_ready = 1;
+  return 0;
+}
+
+void txf_models_changes_end(txf_models *m) {
+  int ready = m->chg_ready;
+  m->chg_ready = 0;
+  if (!ready || !m->adapter || !is_duck(m->adapter))
+    return;
+  txf_err e;
+  char *text = NULL;
+  if (m->adapter->ops->query_json(
+          m->adapter,
+          "SELECT table_name AS t FROM information_schema.tables WHERE "
+          "table_schema = '" SCHEMA "' AND table_name <> 'model_state'",
+          &text, &e))
+    return;
+  json_error_t je;
+  json_t *arr = json_loads(text ? text : "[]", 0, &je);
+  free(text);
+  size_t k;
+  json_t *v;
+  json_array_foreach(arr, k, v) {
+    const char *t = json_string_value(json_object_get(v, "t"));
+    if (!t)
+      continue;
+    char *r = qrel(SCHEMA, t);
+    (void)exec_fmt(m->adapter, &e, "DROP TABLE IF EXISTS %s", r);
+    free(r);
+  }
+  json_decref(arr);
+}
+
+/* ---------------------------------------------------------------- a model */
+
+/* The SHA-256 of model I's SQL for a full build and of the seeds it reads:
+ * a different one means its rows were made by other rules. */
+int txf_models_changes_hash(txf_models *m, size_t i, const char *full_sql,
+                            char hex[65], txf_err *err) {
+  txf_sha256 h;
+  txf_sha256_init(&h);
+  txf_sha256_update(&h, full_sql, strlen(full_sql) + 1);
+  mnode *n = &m->nodes[i];
+  for (size_t k = 0; k < n->n_parents; k++) {
+    mnode *p = &m->nodes[n->parents[k]];
+    if (p->kind != MN_SEED)
+      continue;
+    char sh[65];
+    uint64_t size;
+    int rc = txf_sha256_file(p->abs_path, sh, &size, err);
+    if (rc)
+      return rc;
+    txf_sha256_update(&h, sh, sizeof sh);
+  }
+  txf_sha256_final_hex(&h, hex);
+  return 0;
+}
+
+char *txf_models_changes_state_sql(txf_models *m, size_t i, const char *hex) {
+  char *name = txf_duck_quote_str(m->nodes[i].name);
+  char *h = txf_duck_quote_str(hex);
+  char *sql = txf_xasprintf(
+      "DELETE FROM " SCHEMA ".model_state WHERE model = %s; "
+      "INSERT INTO " SCHEMA ".model_state VALUES (%s, %" PRId64 ", %s, "
+      "%" PRId64 ")",
+      name, name, m->chg_now, h, m->opts->now_us);
+  free(name);
+  free(h);
+  return sql;
+}
+
+/* The one input model I follows: the relation it passes to changes(), else
+ * its one parent (or source) of the strategy. *SILVER = 1 for the lake's
+ * change log; *T its node otherwise. 0 when it has none, or several. */
+static int tracked_input(txf_models *m, size_t i, int *silver, size_t *t) {
+  mnode *n = &m->nodes[i];
+  *silver = 0;
+  *t = SIZE_MAX;
+  if (n->chg_input) {
+    if (!strcmp(n->chg_input, "silver.transactions")) {
+      *silver = 1;
+      return 1;
+    }
+    ssize_t p = txf_models_find(m, n->chg_input, MN_MODEL);
+    if (p < 0 || !txf_models_is_changes(&m->nodes[p]))
+      return 0;
+    *t = (size_t)p;
+    return 1;
+  }
+  int found = txf_strlist_has(&n->sources, "silver.transactions");
+  *silver = found;
+  for (size_t k = 0; k < n->n_parents; k++) {
+    if (!txf_models_is_changes(&m->nodes[n->parents[k]]))
+      continue;
+    if (found)
+      return 0;
+    found = 1;
+    *t = n->parents[k];
+  }
+  return found;
+}
+
+/* The silver log's change over (FROM, now] as table SRC: per id, its image
+ * before the window (if it was in the lake) and after it (if it still is),
+ * labelled as one change. */
+static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
+                        const char *src, int *complete, txf_err *err) {
+  char *files = log_files(m);
+  /* every version of the window must still be there */
+  int64_t n_versions = 0;
+  int rc = query_i64_fmt(
+      a, &n_versions, err,
+      "SELECT count(DISTINCT regexp_extract(file, 'version=([0-9]+)', 1)) "
+      "FROM glob(%s) WHERE CAST(regexp_extract(file, 'version=([0-9]+)', 1) "
+      "AS BIGINT) > %" PRId64,
+      files, from);
+  *complete = !rc && n_versions == m->chg_now - from;
+  if (rc || !*complete) {
+    free(files);
+    return rc;
+  }
+  char *read = txf_xasprintf(
+      "SELECT * EXCLUDE (version) FROM read_parquet(%s, hive_partitioning = "
+      "true, hive_types = {'version': BIGINT}) WHERE version > %" PRId64,
+      files, from);
+  free(files);
+  if (m->chg_now - from == 1) {
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS %s", src, read);
+  } else {
+    /* several versions: an id's first image before and last image after */
+    rc = exec_fmt(
+        a, err,
+        "CREATE TABLE %s AS WITH c AS (%s), "
+        "k AS (SELECT " SILVER_KEY ", MIN(_commit_version) AS v0, "
+        "MAX(_commit_version) AS v1 FROM c GROUP BY " SILVER_KEY "), "
+        "pre AS (SELECT c.* FROM c JOIN k USING (" SILVER_KEY ") WHERE "
+        "c._commit_version = k.v0 AND c._change_type IN ('update_preimage', "
+        "'delete')), "
+        "post AS (SELECT c.* FROM c JOIN k USING (" SILVER_KEY ") WHERE "
+        "c._commit_version = k.v1 AND c._change_type IN ('insert', "
+        "'update_postimage')) "
+        "SELECT * REPLACE (CASE WHEN " SILVER_KEY " IN (SELECT " SILVER_KEY
+        " FROM post) THEN 'update_preimage' ELSE 'delete' END AS "
+        "_change_type) FROM pre UNION ALL "
+        "SELECT * REPLACE (CASE WHEN " SILVER_KEY " IN (SELECT " SILVER_KEY
+        " FROM pre) THEN 'update_postimage' ELSE 'insert' END AS "
+        "_change_type) FROM post",
+        src, read);
+  }
+  free(read);
+  return rc;
+}
+
+/* What a build of model I by change needs, and makes. */
+typedef struct plan {
+  size_t i;
+  int silver;          /* the input is the silver log ... */
+  size_t t;            /* ... or this model */
+  int row_wise;        /* unique_key is the input's key, no changes() */
+  char *delta;         /* the input's change (pre- and postimages) */
+  char *post, *pre;    /* the input read as its new / old images */
+  char *keys;          /* A */
+  char *input_filter;  /* the input restricted to A (group models) */
+  char *rnew, *rpre;   /* R, and the rows of the model A held */
+  char *mdelta;        /* the model's own change */
+  char *rel;           /* the model */
+} plan;
+
+static void plan_release(plan *p) {
+  free(p->delta);
+  free(p->post);
+  free(p->pre);
+  free(p->keys);
+  free(p->input_filter);
+  free(p->rnew);
+  free(p->rpre);
+  free(p->mdelta);
+  free(p->rel);
+}
+
+/* The input's relation, its key and its cluster column. */
+static const txf_strlist silver_key = {(char *[]){SILVER_KEY}, 1};
+
+static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
+  const char *types_post = "('insert', 'update_postimage')";
+  const char *types_pre = "('update_preimage', 'delete')";
+  if (p->silver) {
+    p->post = txf_xasprintf("(SELECT * EXCLUDE (" IMAGE_COLS ") FROM %s WHERE "
+                            "_change_type IN %s)",
+                            p->delta, types_post);
+    p->pre = txf_xasprintf("(SELECT * EXCLUDE (" IMAGE_COLS ") FROM %s WHERE "
+                           "_change_type IN %s)",
+                           p->delta, types_pre);
+    return 0;
+  }
+  char *cols;
+  int rc = column_list(a, txf_models_schema(m, p->t),
+                       txf_models_identifier(m, p->t), &cols, err);
+  if (rc)
+    return rc;
+  p->post = txf_xasprintf("(SELECT %s FROM %s WHERE _change_type IN %s)", cols,
+                          p->delta, types_post);
+  p->pre = txf_xasprintf("(SELECT %s FROM %s WHERE _change_type IN %s)", cols,
+                         p->delta, types_pre);
+  free(cols);
+  return 0;
+}
+
+/* Compile model I as CR says; *unavailable when changes() could not be
+ * given. */
+static int compile_as(txf_models *m, plan *p, int incremental,
+                      const char *input_rel, const char *delta_rel,
+                      char **sql, int *unavailable, txf_err *err) {
+  chg_render cr;
+  memset(&cr, 0, sizeof cr);
+  cr.incremental = incremental;
+  cr.tracked_silver = p->silver;
+  cr.tracked = p->t;
+  cr.input_rel = input_rel;
+  cr.delta_rel = delta_rel;
+  int rc = txf_models_compile_changes(m, p->i, &cr, sql, err);
+  if (unavailable)
+    *unavailable = cr.unavailable;
+  return rc;
+}
+
+int txf_models_changes_full_sql(txf_models *m, size_t i, char **sql,
+                                txf_err *err) {
+  plan p;
+  memset(&p, 0, sizeof p);
+  p.i = i;
+  p.t = SIZE_MAX;
+  return compile_as(m, &p, 0, NULL, NULL, sql, NULL, err);
+}
+
+/* Can model I be built from its input's change over (its version, now]?
+ * Fills P's input when so. */
+static int window_known(txf_models *m, txf_adapter *a, plan *p, int *known,
+                        txf_err *err) {
+  mnode *n = &m->nodes[p->i];
+  *known = 0;
+  if (!tracked_input(m, p->i, &p->silver, &p->t))
+    return 0;
+  if (p->silver) {
+    p->delta = work_rel("src", n->name);
+    int complete;
+    int rc = silver_delta(m, a, n->chg_version, p->delta, &complete, err);
+    if (rc || !complete)
+      return rc;
+  } else {
+    mnode *t = &m->nodes[p->t];
+    if (!t->chg_delta || t->chg_from != n->chg_version)
+      return 0;
+    p->delta = work_rel("delta", t->name);
+  }
+  *known = 1;
+  return 0;
+}
+
+int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
+                             const runopts *ro, const char *hash, int *full,
+                             int *audit_fail, txf_err *err) {
+  mnode *n = &m->nodes[i];
+  txf_adapter *a = ex->a;
+  *full = 1;
+  *audit_fail = 0;
+  if (!m->chg_ready || m->chg_now < 0 || !n->chg_state || !n->chg_hash ||
+      strcmp(n->chg_hash, hash) || n->chg_version > m->chg_now ||
+      !n->unique_key.n)
+    return 0;
+  plan p;
+  memset(&p, 0, sizeof p);
+  p.i = i;
+  p.t = SIZE_MAX;
+  int known;
+  int rc = window_known(m, a, &p, &known, err);
+  if (rc || !known) {
+    plan_release(&p);
+    return rc;
+  }
+  const txf_strlist *tkey =
+      p.silver ? &silver_key : &m->nodes[p.t].unique_key;
+  p.row_wise = !n->chg_input && tkey->n == n->unique_key.n;
+  for (size_t k = 0; p.row_wise && k < tkey->n; k++)
+    p.row_wise = !strcmp(tkey->v[k], n->unique_key.v[k]);
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  p.rel = qrel(schema, ident);
+  p.keys = work_rel("keys", n->name);
+  p.rnew = work_rel("new", n->name);
+  p.rpre = work_rel("pre", n->name);
+  p.mdelta = work_rel("delta", n->name);
+  char *klist = keys_list(&n->unique_key);
+  char *eq_tk = keys_eq(&n->unique_key, "t", "k");
+  char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
+  /* A: the keys the input's change touches */
+  for (size_t k = 0; !rc && k < n->unique_key.n; k++) {
+    int has;
+    const char *dschema = SCHEMA;
+    char *dident = txf_xasprintf(
+        "%s__%s", p.silver ? "src" : "delta",
+        p.silver ? n->name : m->nodes[p.t].name);
+    rc = has_column(a, dschema, dident, n->unique_key.v[k], &has, err);
+    free(dident);
+    if (!rc && !has)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "incremental_strategy='changes': unique_key column "
+                       "'%s' is not a column of %s, the relation it follows",
+                       n->unique_key.v[k],
+                       p.silver ? "source('silver', 'transactions')"
+                                : m->nodes[p.t].name);
+  }
+  if (!rc)
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s",
+                  p.keys, klist, p.delta);
+  if (!rc)
+    rc = images(m, a, &p, err);
+  /* R: the model's SQL on its input's new images, or on the input's rows
+   * of A */
+  int unavailable = 0;
+  if (!rc && !p.row_wise && !n->chg_input) {
+    const char *tschema = p.silver ? NULL : txf_models_schema(m, p.t);
+    (void)tschema;
+    char *trel = p.silver ? NULL : txf_models_relation(m, p.t);
+    char *tprune = txf_xstrdup("");
+    const char *tc = p.silver ? NULL : m->nodes[p.t].cluster_by;
+    if (tc && txf_strlist_has(&n->unique_key, tc)) {
+      free(tprune);
+      rc = range_pred(a, p.keys, tc, "t", &tprune, err);
+    }
+    if (!rc && p.silver)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "incremental_strategy='changes': a model that reads "
+                       "source('silver', 'transactions') row by row needs "
+                       "unique_key='" SILVER_KEY "' (or reads changes() "
+                       "itself)");
+    if (!rc)
+      p.input_filter = txf_xasprintf(
+          "(SELECT t.* FROM %s AS t WHERE TRUE%s AND EXISTS (SELECT 1 FROM %s "
+          "AS k WHERE %s))",
+          trel, tprune, p.keys, eq_tk);
+    free(trel);
+    free(tprune);
+  }
+  char *body = NULL;
+  if (!rc)
+    rc = compile_as(m, &p, 1, p.row_wise ? p.post : p.input_filter, p.delta,
+                    &body, &unavailable, err);
+  if (!rc && unavailable) {
+    plan_release(&p);
+    free(body);
+    free(klist);
+    free(eq_tk);
+    return 0; /* build it in full */
+  }
+  if (!rc) {
+    free(n->compiled);
+    n->compiled = txf_xstrdup(body);
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", p.rnew, body);
+  }
+  free(body);
+  /* the columns must be the table's, else the rules changed: full */
+  char *mcols = NULL, *ncols = NULL;
+  if (!rc)
+    rc = column_list(a, schema, ident, &mcols, err);
+  if (!rc) {
+    char *nident = txf_xasprintf("new__%s", n->name);
+    rc = column_list(a, SCHEMA, nident, &ncols, err);
+    free(nident);
+  }
+  if (!rc && strcmp(mcols, ncols)) {
+    free(mcols);
+    free(ncols);
+    free(klist);
+    free(eq_tk);
+    plan_release(&p);
+    return 0;
+  }
+  free(ncols);
+  *full = 0;
+  /* a model that reads changes() itself may name keys its input's change
+   * does not hold: they are replaced too */
+  if (!rc && n->chg_input)
+    rc = exec_fmt(a, err,
+                  "INSERT INTO %s SELECT DISTINCT %s FROM %s EXCEPT SELECT %s "
+                  "FROM %s",
+                  p.keys, klist, p.rnew, klist, p.keys);
+  int64_t bad = 0;
+  if (!rc) {
+    char *nulls = txf_xstrdup("");
+    for (size_t k = 0; k < n->unique_key.n; k++) {
+      char *q = txf_duck_quote_ident(n->unique_key.v[k]);
+      char *x = txf_xasprintf("%s%s%s IS NULL", nulls, k ? " OR " : "", q);
+      free(nulls);
+      nulls = x;
+      free(q);
+    }
+    rc = query_i64_fmt(a, &bad, err, "SELECT count(*) FROM %s WHERE %s",
+                       p.rnew, nulls);
+    free(nulls);
+    if (!rc && bad)
+      rc = txf_err_set(err, TXF_ETEST,
+                       "unique_key (%s) is NULL in %" PRId64 " new row%s",
+                       klist, bad, bad == 1 ? "" : "s");
+  }
+  if (!rc && p.row_wise) {
+    /* row by row: every new row's key was in the change, else an old row
+     * of that key would stay */
+    rc = query_i64_fmt(a, &bad, err,
+                       "SELECT count(*) FROM %s AS t WHERE NOT EXISTS "
+                       "(SELECT 1 FROM %s AS k WHERE %s)",
+                       p.rnew, p.keys, eq_tk);
+    if (!rc && bad)
+      rc = txf_err_set(err, TXF_ETEST,
+                       "incremental_strategy='changes': %" PRId64 " new row%s "
+                       "of %s have a key its input's change does not hold "
+                       "(a row-by-row model keeps its input's key)",
+                       bad, bad == 1 ? "" : "s", n->name);
+    /* what the model gave for the keys' previous images */
+    if (!rc)
+      rc = compile_as(m, &p, 1, p.pre, p.delta, &expected_sql, NULL, err);
+  }
+  /* where the rows of A can be: the cluster_by range */
+  const char *c = n->cluster_by;
+  if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
+    rc = range_pred(a, p.keys, c, "t", &prune, err);
+  } else if (!rc && c && p.row_wise) {
+    int has;
+    char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta",
+                                 p.silver ? n->name : m->nodes[p.t].name);
+    rc = has_column(a, SCHEMA, dident, c, &has, err);
+    free(dident);
+    if (!rc && has)
+      rc = range_pred(a, p.delta, c, "t", &prune, err);
+  }
+  if (!rc && !prune)
+    prune = txf_xstrdup("");
+  cols = mcols;
+  mcols = NULL;
+  /* apply, audit, record: one transaction */
+  if (!rc)
+    rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
+  int in_txn = !rc;
+  if (!rc)
+    rc = exec_fmt(a, err,
+                  "CREATE TABLE %s AS SELECT t.* FROM %s AS t WHERE TRUE%s AND "
+                  "EXISTS (SELECT 1 FROM %s AS k WHERE %s)",
+                  p.rpre, p.rel, prune, p.keys, eq_tk);
+  if (!rc)
+    rc = exec_fmt(a, err,
+                  "DELETE FROM %s AS t WHERE TRUE%s AND EXISTS (SELECT 1 FROM "
+                  "%s AS k WHERE %s)",
+                  p.rel, prune, p.keys, eq_tk);
+  if (!rc) {
+    char *order =
+        c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
+    rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
+                  cols, cols, p.rnew, order);
+    free(order);
+  }
+  if (!rc) {
+    char *eq_pr = keys_eq(&n->unique_key, "x", "y");
+    rc = exec_fmt(
+        a, err,
+        "CREATE TABLE %s AS "
+        "SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM %s AS y WHERE %s) THEN "
+        "'update_preimage' ELSE 'delete' END AS _change_type FROM %s AS x "
+        "UNION ALL "
+        "SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM %s AS y WHERE %s) THEN "
+        "'update_postimage' ELSE 'insert' END FROM (SELECT %s FROM %s) AS x",
+        p.mdelta, p.rnew, eq_pr, p.rpre, p.rpre, eq_pr, cols, p.rnew);
+    free(eq_pr);
+  }
+  if (!rc && expected_sql) {
+    /* the rows that left are what the model gives for the previous images:
+     * else the table had drifted from its input */
+    int64_t expected = 0, held = 0;
+    rc = query_i64_fmt(a, &expected, err, "SELECT count(*) FROM (%s) AS e",
+                       expected_sql);
+    if (!rc)
+      rc = query_i64_fmt(a, &held, err, "SELECT count(*) FROM %s", p.rpre);
+    if (!rc && expected != held)
+      rc = txf_err_set(err, TXF_ETEST,
+                       "%s is out of step with its input: it held %" PRId64
+                       " row%s for the changed keys, their previous versions "
+                       "give %" PRId64 "; rebuild it with --full-refresh",
+                       n->name, held, held == 1 ? "" : "s", expected);
+  }
+  if (!rc) {
+    free(n->audit_rel);
+    n->audit_rel = txf_xstrdup(p.rnew);
+  }
+  if (!rc && ro->audit) {
+    size_t failed_test = SIZE_MAX;
+    int64_t failed_rows = 0;
+    txf_models_node_tests_run(m, ex, i, "error", NULL, ro->s, &failed_test,
+                              &failed_rows);
+    if (failed_test != SIZE_MAX) {
+      *audit_fail = 1;
+      rc = txf_err_set(err, TXF_ETEST,
+                       "audit failed: test %s %s; the change was rolled back",
+                       m->nodes[failed_test].name,
+                       failed_rows < 0 ? "could not run"
+                                       : "found failing rows");
+    }
+  }
+  if (!rc) {
+    sql = txf_models_changes_state_sql(m, i, hash);
+    rc = a->ops->exec(a, sql, err);
+  }
+  if (!rc)
+    rc = a->ops->exec(a, "COMMIT", err);
+  if (rc && in_txn)
+    (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
+  if (!rc) {
+    n->chg_delta = 1;
+    n->chg_from = n->chg_version;
+    txf_err e2;
+    if (query_i64_fmt(a, &n->chg_in, &e2, "SELECT count(*) FROM %s", p.rnew) ||
+        query_i64_fmt(a, &n->chg_out, &e2, "SELECT count(*) FROM %s", p.rpre))
+      n->chg_in = n->chg_out = -1;
+  } else {
+    free(n->audit_rel);
+    n->audit_rel = NULL;
+  }
+  free(sql);
+  free(expected_sql);
+  free(prune);
+  free(cols);
+  free(mcols);
+  free(klist);
+  free(eq_tk);
+  plan_release(&p);
+  return rc;
+}
