@@ -23,7 +23,7 @@ test_expect_success 'a project with 11 days of feed, 10 cleaned' '
 
 test_expect_success 'the first models build (full) passes every test' '
 	txnflow -C p models build --vars "{run_date: \"2025-09-10\"}" >build1.out &&
-	grep "^Done: 11 ok, 0 error" build1.out &&
+	grep "^Done: 18 ok, 0 error" build1.out &&
 	! grep -E "FAIL|ERROR|WARN" build1.out
 '
 
@@ -35,7 +35,7 @@ test_expect_success 'day 11: clean, then an incremental build of the rewritten d
 		grep -o "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]" | sed "s/.*/\"&\"/" | paste -sd, -) &&
 	test $(echo "$dates" | tr , "\n" | wc -l) -ge 3 &&
 	txnflow -C p models build --vars "{run_date: \"2025-09-11\", dates: [$dates]}" >build.out &&
-	grep "^Done: 11 ok, 0 error" build.out &&
+	grep "^Done: 18 ok, 0 error" build.out &&
 	! grep -E "FAIL|ERROR|WARN" build.out
 '
 
@@ -119,19 +119,20 @@ test_expect_success 'recency, frequency, monetary of a sample of customers' '
 	test_cmp expect actual
 '
 
-# Planted fraud patterns: a hand-made silver partition for 2025-09-12
-# (19:00-ish KST times are 2025-09-12 in UTC too), with the lake's own
-# column types. Expected flags follow from the documented rules alone.
+# Planted fraud patterns: a hand-made processor file for ingestion day
+# 2025-09-12 (its times, 00:00-12:00 UTC, are 2025-09-12 in Seoul too),
+# cleaned like any batch, so the models see it through the change log.
+# Expected flags follow from the documented rules alone.
 plant() {
-	tmpl=$(ls p/data/silver/transactions/year=2025/month=09/day=11/*.parquet | head -1) &&
-	mkdir -p p/data/silver/transactions/year=2025/month=09/day=12 &&
 	txnflow sql --memory "
-	CREATE TABLE planted AS SELECT * FROM read_parquet('$tmpl', hive_partitioning = false) LIMIT 0;
-	INSERT INTO planted BY NAME SELECT
+	SET TimeZone = 'UTC';
+	CREATE TABLE planted AS SELECT
 	  id AS transaction_id, cust AS customer_id, card AS card_id, merch AS merchant_id,
-	  CAST(ts AS TIMESTAMPTZ) AS txn_ts, amt AS amount, cur AS currency, mcc, st AS status,
-	  false AS is_refund, ch AS channel, CAST(ts AS TIMESTAMPTZ) + INTERVAL 5 SECOND AS ingested_at,
-	  NULL AS original_transaction_id, 'planted' AS source_file, DATE '2025-09-12' AS ingest_date
+	  strftime(CAST(ts AS TIMESTAMPTZ), '%Y-%m-%dT%H:%M:%S+00:00') AS txn_ts,
+	  printf('%.2f', amt) AS amount, cur AS currency, mcc, st AS status,
+	  'false' AS is_refund, ch AS channel,
+	  strftime(CAST(ts AS TIMESTAMPTZ) + INTERVAL 5 SECOND, '%Y-%m-%dT%H:%M:%S+00:00') AS ingested_at,
+	  '' AS original_transaction_id
 	FROM (VALUES
 	  ('PV1','CP0000001','KP0000001','MP0000001','2025-09-12 02:00:00+00', 5000.00,'KRW','5999','approved','pos'),
 	  ('PV2','CP0000001','KP0000001','MP0000001','2025-09-12 02:01:00+00', 5000.00,'KRW','5999','approved','pos'),
@@ -164,7 +165,8 @@ plant() {
 	  FROM range(40) AS r(i)
 	) AS v(id, cust, card, merch, ts, amt, cur, mcc, st, ch);
 	COPY (SELECT * FROM planted ORDER BY txn_ts, transaction_id)
-	  TO 'p/data/silver/transactions/year=2025/month=09/day=12/part-00000.parquet' (FORMAT parquet);"
+	  TO 'planted.csv' (HEADER, QUOTE '');" &&
+	txnflow -C p clean --date 2025-09-12 --input "$PWD/planted.csv" >/dev/null
 }
 
 # card_velocity on a busy card, from the documented rule alone: an attempt
@@ -193,7 +195,7 @@ velocity_expect() {
 test_expect_success 'fraud rules flag exactly the planted patterns' '
 	plant &&
 	txnflow -C p models build --vars "{run_date: \"2025-09-12\", dates: [\"2025-09-12\"]}" >build2.out &&
-	grep "^Done: 11 ok, 0 error" build2.out &&
+	grep "^Done: 18 ok, 0 error" build2.out &&
 	query "SELECT transaction_id, rule FROM mart_fraud_signals
 	       WHERE transaction_id LIKE '\''P%'\'' ORDER BY 1, 2" >actual &&
 	{
@@ -216,14 +218,17 @@ test_expect_success 'fraud rules flag exactly the planted patterns' '
 test_expect_success 'the incremental build equals a full refresh' '
 	dump() {
 		query "SELECT * FROM fact_transactions ORDER BY transaction_id" >"$1.fact" &&
-		query "SELECT * FROM mart_sales_daily ORDER BY event_date, mcc_code, channel" >"$1.sales"
+		query "SELECT * FROM mart_sales_daily ORDER BY event_date, mcc_code, channel" >"$1.sales" &&
+		warehouse_sums p/data/warehouse.duckdb >"$1.sums"
 	} &&
 	dump incr &&
 	grep -q "^PO7," incr.fact &&
+	test $(wc -l <incr.sums) -ge 18 &&
 	txnflow -C p models build --full-refresh --vars "{run_date: \"2025-09-12\"}" >build3.out &&
 	dump full &&
 	test_cmp incr.fact full.fact &&
-	test_cmp incr.sales full.sales
+	test_cmp incr.sales full.sales &&
+	test_cmp incr.sums full.sums
 '
 
 test_done

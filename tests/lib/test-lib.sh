@@ -153,6 +153,17 @@ changes_sums() {
 		sort | xargs -r sha256sum)
 }
 
+# warehouse_sums DB: per table of the main schema, its rows and a sum of
+# row hashes — equal for equal tables, whatever the row order
+warehouse_sums() {
+	txnflow sql --db "$1" --format csv "SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'main' ORDER BY 1" | tail -n +2 |
+	while read -r t; do
+		printf '%s %s\n' "$t" "$(txnflow sql --db "$1" --format csv \
+			"SELECT count(*) || ':' || COALESCE(SUM(hash(x)::HUGEINT), 0) FROM main.\"$t\" x" | tail -1)"
+	done
+}
+
 test_done() {
 	echo "# $TEST_NAME: $test_passed passed, $test_failed failed"
 	if [ $test_failed = 0 ] && [ -z "${KEEP_TRASH:-}" ]; then
