@@ -76,6 +76,26 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
     free(ident);
     return r;
   }
+  if (!strcmp(src, "silver") && !strcmp(tbl, "changes")) {
+    /* Built in: the lake's change log (docs/silver.md), every version. */
+    char *dir = txf_xasprintf("%s/silver/_changes/transactions",
+                              m->opts->data_dir);
+    char *r = NULL;
+    if (!has_parquet(dir, 0)) {
+      txf_err_set(err, TXF_ENOTFOUND,
+                  "source('silver', 'changes'): no change log under %s yet "
+                  "(a clean writes it)",
+                  dir);
+    } else {
+      char *glob = txf_xasprintf("%s/version=*/*.parquet", dir);
+      char *q = txf_duck_quote_str(glob);
+      r = txf_xasprintf("read_parquet(%s, hive_partitioning = false)", q);
+      free(q);
+      free(glob);
+    }
+    free(dir);
+    return r;
+  }
   if (!strcmp(src, "silver")) {
     /* Built in: the clean step's Hive-partitioned lake. */
     char *dir = txf_xasprintf("%s/silver/%s", m->opts->data_dir, tbl);
