@@ -68,6 +68,16 @@ static char *vfmt(const char *fmt, va_list ap) {
   return txf_buf_take(&b, NULL);
 }
 
+/* GLOBAL: where the statements' timings go (debug level); set by
+ * txf_models_changes_begin, the run's logger. */
+static const txf_logger *chg_log;
+
+static void timed(const char *sql, int64_t t0) {
+  if (chg_log)
+    txf_log_debug(chg_log, "changes: %.3fs %.100s",
+                  (double)(txf_mono_us() - t0) / 1e6, sql);
+}
+
 static int exec_fmt(txf_adapter *a, txf_err *err, const char *fmt, ...)
     TXF_PRINTF(3, 4);
 static int exec_fmt(txf_adapter *a, txf_err *err, const char *fmt, ...) {
@@ -75,7 +85,9 @@ static int exec_fmt(txf_adapter *a, txf_err *err, const char *fmt, ...) {
   va_start(ap, fmt);
   char *sql = vfmt(fmt, ap);
   va_end(ap);
+  int64_t t0 = txf_mono_us();
   int rc = a->ops->exec(a, sql, err);
+  timed(sql, t0);
   free(sql);
   return rc;
 }
@@ -88,7 +100,9 @@ static int query_i64_fmt(txf_adapter *a, int64_t *out, txf_err *err,
   va_start(ap, fmt);
   char *sql = vfmt(fmt, ap);
   va_end(ap);
+  int64_t t0 = txf_mono_us();
   int rc = a->ops->query_i64(a, sql, out, err);
+  timed(sql, t0);
   free(sql);
   return rc;
 }
@@ -224,12 +238,46 @@ static char *log_files(txf_models *m) {
   return q;
 }
 
+/* Drop this run's working tables and views (every relation of the schema
+ * but the state), views first: they read the tables. */
+static int drop_work(txf_adapter *a, txf_err *err) {
+  char *text = NULL;
+  int rc = a->ops->query_json(
+      a,
+      "SELECT table_name AS t, table_type AS ty FROM "
+      "information_schema.tables WHERE table_schema = '" SCHEMA
+      "' AND table_name <> 'model_state' ORDER BY table_type = 'VIEW' DESC",
+      &text, err);
+  if (rc)
+    return rc;
+  json_error_t je;
+  json_t *arr = json_loads(text ? text : "[]", 0, &je);
+  free(text);
+  size_t k;
+  json_t *v;
+  json_array_foreach(arr, k, v) {
+    const char *t = json_string_value(json_object_get(v, "t"));
+    const char *ty = json_string_value(json_object_get(v, "ty"));
+    if (!t || !ty)
+      continue;
+    char *r = qrel(SCHEMA, t);
+    rc = exec_fmt(a, err, "DROP %s IF EXISTS %s",
+                  strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r);
+    free(r);
+    if (rc)
+      break;
+  }
+  json_decref(arr);
+  return rc;
+}
+
 int txf_models_changes_begin(txf_models *m, txf_err *err) {
   txf_adapter *a;
   int rc = txf_models_adapter(m, &a, err);
   if (rc)
     return rc;
   m->chg_now = -1;
+  chg_log = m->opts->log;
   for (size_t i = 0; i < m->n_nodes; i++) {
     mnode *n = &m->nodes[i];
     n->chg_state = 0;
@@ -251,33 +299,11 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
   if (rc)
     return txf_err_wrap(err, "changes: the state table");
   /* working tables a killed build left behind */
-  json_t *row = NULL;
-  char *text = NULL;
-  rc = a->ops->query_json(a,
-                          "SELECT table_name AS t FROM "
-                          "information_schema.tables WHERE table_schema = '" SCHEMA
-                          "' AND table_name <> 'model_state'",
-                          &text, err);
-  if (!rc) {
-    json_error_t je;
-    json_t *arr = json_loads(text ? text : "[]", 0, &je);
-    size_t k;
-    json_t *v;
-    json_array_foreach(arr, k, v) {
-      const char *t = json_string_value(json_object_get(v, "t"));
-      if (!t)
-        continue;
-      char *r = qrel(SCHEMA, t);
-      rc = exec_fmt(a, err, "DROP TABLE IF EXISTS %s", r);
-      free(r);
-      if (rc)
-        break;
-    }
-    json_decref(arr);
-  }
-  free(text);
+  rc = drop_work(a, err);
   if (rc)
     return rc;
+  json_t *row = NULL;
+  char *text = NULL;
   /* the states */
   text = NULL;
   rc = a->ops->query_json(a,
@@ -322,30 +348,9 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
 void txf_models_changes_end(txf_models *m) {
   int ready = m->chg_ready;
   m->chg_ready = 0;
-  if (!ready || !m->adapter || !is_duck(m->adapter))
-    return;
   txf_err e;
-  char *text = NULL;
-  if (m->adapter->ops->query_json(
-          m->adapter,
-          "SELECT table_name AS t FROM information_schema.tables WHERE "
-          "table_schema = '" SCHEMA "' AND table_name <> 'model_state'",
-          &text, &e))
-    return;
-  json_error_t je;
-  json_t *arr = json_loads(text ? text : "[]", 0, &je);
-  free(text);
-  size_t k;
-  json_t *v;
-  json_array_foreach(arr, k, v) {
-    const char *t = json_string_value(json_object_get(v, "t"));
-    if (!t)
-      continue;
-    char *r = qrel(SCHEMA, t);
-    (void)exec_fmt(m->adapter, &e, "DROP TABLE IF EXISTS %s", r);
-    free(r);
-  }
-  json_decref(arr);
+  if (ready && m->adapter && is_duck(m->adapter))
+    (void)drop_work(m->adapter, &e);
 }
 
 /* ---------------------------------------------------------------- a model */
@@ -776,17 +781,44 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     free(order);
   }
   if (!rc) {
-    char *eq_pr = keys_eq(&n->unique_key, "x", "y");
-    rc = exec_fmt(
-        a, err,
-        "CREATE TABLE %s AS "
-        "SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM %s AS y WHERE %s) THEN "
-        "'update_preimage' ELSE 'delete' END AS _change_type FROM %s AS x "
-        "UNION ALL "
-        "SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM %s AS y WHERE %s) THEN "
-        "'update_postimage' ELSE 'insert' END FROM (SELECT %s FROM %s) AS x",
-        p.mdelta, p.rnew, eq_pr, p.rpre, p.rpre, eq_pr, cols, p.rnew);
-    free(eq_pr);
+    /* The model's own change, for the models downstream: what left and
+     * what came in, labelled by whether the key is on both sides. A view:
+     * the rows are not copied again; the keys on both sides (a few per
+     * cent: the replaced ones) are. */
+    char *both = work_rel("both", n->name);
+    char *eq_xy = keys_eq(&n->unique_key, "x", "y");
+    char *eq_xb = keys_eq(&n->unique_key, "x", "b");
+    char *xkeys = txf_xstrdup(klist), *bk = n->unique_key.v[0];
+    txf_buf xk;
+    txf_buf_init(&xk, 0);
+    for (size_t k = 0; k < n->unique_key.n; k++) {
+      char *q = txf_duck_quote_ident(n->unique_key.v[k]);
+      (void)txf_buf_printf(&xk, "%sx.%s", k ? ", " : "", q);
+      free(q);
+    }
+    free(xkeys);
+    char *qbk = txf_duck_quote_ident(bk);
+    rc = exec_fmt(a, err,
+                  "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s AS y JOIN %s "
+                  "AS x ON %s",
+                  both, xk.data, p.rnew, p.rpre, eq_xy);
+    if (!rc)
+      rc = exec_fmt(
+          a, err,
+          "CREATE VIEW %s AS "
+          "SELECT x.*, CASE WHEN b.%s IS NULL THEN 'delete' ELSE "
+          "'update_preimage' END AS _change_type FROM %s AS x LEFT JOIN %s AS "
+          "b ON %s "
+          "UNION ALL "
+          "SELECT x.*, CASE WHEN b.%s IS NULL THEN 'insert' ELSE "
+          "'update_postimage' END FROM (SELECT %s FROM %s) AS x LEFT JOIN %s "
+          "AS b ON %s",
+          p.mdelta, qbk, p.rpre, both, eq_xb, qbk, cols, p.rnew, both, eq_xb);
+    txf_buf_release(&xk);
+    free(qbk);
+    free(eq_xy);
+    free(eq_xb);
+    free(both);
   }
   if (!rc && expected_sql) {
     /* the rows that left are what the model gives for the previous images:

@@ -21,22 +21,30 @@ WITH attempts AS (
     FROM {{ ref('stg_transactions') }} t
     LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
 ),
+card_days AS (
+    -- the card's attempts and declines that day (its own rhythm); a day
+    -- with fewer than either floor cannot fire a rule (a threshold is never
+    -- below its floor), so only the others are measured in time order
+    SELECT card_id, event_date,
+           COUNT(*)                                         AS n_day_attempts,
+           SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END) AS n_day_declines
+    FROM attempts
+    GROUP BY card_id, event_date
+    HAVING COUNT(*) >= {{ velocity_count }}
+        OR SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END) >= {{ decline_count }}
+),
 windows AS (
-    -- one sort of each card-day's attempts in time order for both rules,
-    -- and the card's attempts and declines that day (its own rhythm) as
-    -- window counts too: no join back, whose plan DuckDB may get wrong
-    SELECT a.*,
+    -- one sort of each busy card-day's attempts in time order for both rules
+    SELECT a.*, d.n_day_attempts, d.n_day_declines,
         COUNT(*) OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
                        RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
                                  AND CURRENT ROW) AS n_in_window,
         COUNT(*) FILTER (WHERE a.status = 'declined')
                  OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
                        RANGE BETWEEN {{ interval_minutes(decline_minutes) }} PRECEDING
-                                 AND CURRENT ROW) AS n_declines_in_window,
-        COUNT(*) OVER (PARTITION BY a.card_id, a.event_date) AS n_day_attempts,
-        COUNT(*) FILTER (WHERE a.status = 'declined')
-                 OVER (PARTITION BY a.card_id, a.event_date) AS n_day_declines
+                                 AND CURRENT ROW) AS n_declines_in_window
     FROM attempts a
+    JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date
 ),
 thresholds AS (
     SELECT w.*,
