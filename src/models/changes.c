@@ -447,7 +447,9 @@ static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
       files, from);
   free(files);
   if (m->chg_now - from == 1) {
-    rc = exec_fmt(a, err, "CREATE TABLE %s AS %s", src, read);
+    /* one version: the files are the change, read in place (each use
+     * reads only the columns it needs) */
+    rc = exec_fmt(a, err, "CREATE VIEW %s AS %s", src, read);
   } else {
     /* several versions: an id's first image before and last image after */
     rc = exec_fmt(
@@ -742,18 +744,35 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     if (!rc)
       rc = compile_as(m, &p, 1, p.pre, p.delta, &expected_sql, NULL, err);
   }
-  /* where the rows of A can be: the cluster_by range */
+  /* The keys whose old rows go: A. A row-by-row model held rows only for
+   * the keys its input held before (a preimage: updates and deletes), so
+   * only those are looked for, in the cluster_by range of their old
+   * images; an inserted key had no row (else it would show as drift: the
+   * reconciliation's counts) */
+  char *gone = txf_xstrdup(p.keys);
   const char *c = n->cluster_by;
+  if (!rc && p.row_wise) {
+    free(gone);
+    gone = work_rel("gone", n->name);
+    rc = exec_fmt(a, err,
+                  "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s WHERE "
+                  "_change_type IN ('update_preimage', 'delete')",
+                  gone, klist, p.delta);
+  }
   if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
-    rc = range_pred(a, p.keys, c, "t", &prune, err);
+    rc = range_pred(a, gone, c, "t", &prune, err);
   } else if (!rc && c && p.row_wise) {
     int has;
     char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta",
                                  p.silver ? n->name : m->nodes[p.t].name);
     rc = has_column(a, SCHEMA, dident, c, &has, err);
     free(dident);
+    char *olds = txf_xasprintf("(SELECT * FROM %s WHERE _change_type IN "
+                               "('update_preimage', 'delete'))",
+                               p.delta);
     if (!rc && has)
-      rc = range_pred(a, p.delta, c, "t", &prune, err);
+      rc = range_pred(a, olds, c, "t", &prune, err);
+    free(olds);
   }
   if (!rc && !prune)
     prune = txf_xstrdup("");
@@ -767,12 +786,12 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     rc = exec_fmt(a, err,
                   "CREATE TABLE %s AS SELECT t.* FROM %s AS t WHERE TRUE%s AND "
                   "EXISTS (SELECT 1 FROM %s AS k WHERE %s)",
-                  p.rpre, p.rel, prune, p.keys, eq_tk);
+                  p.rpre, p.rel, prune, gone, eq_tk);
   if (!rc)
     rc = exec_fmt(a, err,
                   "DELETE FROM %s AS t WHERE TRUE%s AND EXISTS (SELECT 1 FROM "
                   "%s AS k WHERE %s)",
-                  p.rel, prune, p.keys, eq_tk);
+                  p.rel, prune, gone, eq_tk);
   if (!rc) {
     char *order =
         c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
@@ -874,6 +893,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   }
   free(sql);
   free(expected_sql);
+  free(gone);
   free(prune);
   free(cols);
   free(mcols);
