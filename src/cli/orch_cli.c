@@ -177,6 +177,14 @@ static json_t *tasks_json(const txf_meta_attempt_list *atts, int64_t now) {
     json_object_set_new(a, "error", text_json(at->error));
     json_object_set_new(a, "log", text_json(at->log_path));
     json_object_set_new(a, "retry_at", ts_json(at->retry_at_us));
+    json_object_set_new(a, "max_rss_mb",
+                        at->max_rss_kb == TXF_META_NULL
+                            ? json_null()
+                            : json_real((double)at->max_rss_kb / 1024.0));
+    json_object_set_new(a, "cpu_s",
+                        at->cpu_us == TXF_META_NULL
+                            ? json_null()
+                            : json_real((double)at->cpu_us / 1e6));
     if (strcmp(at->state, "skipped") != 0) {
       json_object_set_new(
           t, "attempts",

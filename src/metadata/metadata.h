@@ -162,6 +162,7 @@ typedef struct txf_meta_attempt {
   int64_t pid;       /* its process group, or TXF_META_NULL */
   int64_t started_at_us, ended_at_us, exit_status, retry_at_us; /* or NULL */
   const char *error, *log_path;                                 /* or NULL */
+  int64_t max_rss_kb, cpu_us; /* what its process used, or NULL */
 } txf_meta_attempt;
 typedef TXF_META_LIST(txf_meta_attempt) txf_meta_attempt_list;
 void txf_meta_attempt_list_release(txf_meta_attempt_list *l);
@@ -178,6 +179,10 @@ TXF_MUST_CHECK int
 txf_meta_attempt_finish(txf_store *s, int64_t id, const char *state,
                         int64_t ended_at_us, int64_t exit_status,
                         const char *error, int64_t retry_at_us, txf_err *err);
+/* What attempt ID's process used: its peak resident memory and CPU. */
+TXF_MUST_CHECK int txf_meta_attempt_usage(txf_store *s, int64_t id,
+                                          int64_t max_rss_kb, int64_t cpu_us,
+                                          txf_err *err);
 /* Attempt ID with its run's logical date: OUT holds 0 or 1 attempts. */
 TXF_MUST_CHECK int txf_meta_attempt_get(txf_store *s, int64_t id,
                                         txf_meta_attempt_list *out,

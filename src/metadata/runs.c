@@ -118,7 +118,7 @@ void txf_meta_attempt_list_release(txf_meta_attempt_list *l) {
 #define ATTEMPT_COLS(attempt)                                                  \
   "a.attempt_id, a.run_id, a.task, " attempt ", a.state, a.pid, "              \
   "a.started_at_us, a.ended_at_us, a.exit_status, a.error, a.log_path, "       \
-  "a.retry_at_us"
+  "a.retry_at_us, a.max_rss_kb, a.cpu_us"
 
 static void fill_attempt(sqlite3_stmt *q, void *row, txf_arena *text) {
   txf_meta_attempt *a = row;
@@ -134,8 +134,10 @@ static void fill_attempt(sqlite3_stmt *q, void *row, txf_arena *text) {
   a->error = txf_store_col_text(q, 9, text);
   a->log_path = txf_store_col_text(q, 10, text);
   a->retry_at_us = txf_store_col_i64(q, 11);
-  if (sqlite3_column_count(q) > 12)
-    a->logical_date = txf_store_col_text(q, 12, text);
+  a->max_rss_kb = txf_store_col_i64(q, 12);
+  a->cpu_us = txf_store_col_i64(q, 13);
+  if (sqlite3_column_count(q) > 14)
+    a->logical_date = txf_store_col_text(q, 14, text);
 }
 
 static int read_attempts(txf_store *s, sqlite3_stmt *q, int rc,
@@ -168,6 +170,14 @@ int txf_meta_attempt_finish(txf_store *s, int64_t id, const char *state,
                          "attempt_id = ?",
                          "sinsni", state, ended_at_us, exit_status, error,
                          retry_at_us, id);
+}
+
+int txf_meta_attempt_usage(txf_store *s, int64_t id, int64_t max_rss_kb,
+                           int64_t cpu_us, txf_err *err) {
+  return txf_store_write(s, "update attempt", err,
+                         "UPDATE task_attempts SET max_rss_kb = ?, cpu_us = ? "
+                         "WHERE attempt_id = ?",
+                         "iii", max_rss_kb, cpu_us, id);
 }
 
 int txf_meta_attempt_get(txf_store *s, int64_t id, txf_meta_attempt_list *out,

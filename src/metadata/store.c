@@ -32,7 +32,7 @@ static const char schema[] =
     "  state TEXT NOT NULL,\n" /* running|success|failed|up_for_retry|skipped */
     "  pid INTEGER, started_at_us INTEGER, ended_at_us INTEGER,\n"
     "  exit_status INTEGER, error TEXT, log_path TEXT,\n"
-    "  retry_at_us INTEGER);\n"
+    "  retry_at_us INTEGER, max_rss_kb INTEGER, cpu_us INTEGER);\n"
     "CREATE INDEX IF NOT EXISTS attempts_run ON task_attempts(run_id, task);\n"
     "CREATE TABLE IF NOT EXISTS sla_misses(\n"
     "  logical_date TEXT PRIMARY KEY, run_id INTEGER,\n"
@@ -99,6 +99,43 @@ int txf_store_error(txf_store *s, txf_err *err, const char *what) {
                      sqlite3_errmsg(s->db));
 }
 
+/* Columns added to a table after databases with it existed: added to an
+ * older database when it is opened (CREATE TABLE IF NOT EXISTS leaves it
+ * as it was). */
+static const struct {
+  const char *table, *column, *type;
+} added_columns[] = {
+    {"task_attempts", "max_rss_kb", "INTEGER"},
+    {"task_attempts", "cpu_us", "INTEGER"},
+};
+
+static int add_missing_columns(txf_store *s, txf_err *err) {
+  for (size_t i = 0; i < TXF_ARRAY_LEN(added_columns); i++) {
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q) "
+                                "WHERE name = %Q",
+                                added_columns[i].table,
+                                added_columns[i].column);
+    sqlite3_stmt *q;
+    int have = 1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
+      if (sqlite3_step(q) == SQLITE_ROW)
+        have = sqlite3_column_int(q, 0);
+      sqlite3_finalize(q);
+    }
+    sqlite3_free(sql);
+    if (have)
+      continue;
+    sql = sqlite3_mprintf("ALTER TABLE %s ADD COLUMN %s %s;",
+                          added_columns[i].table, added_columns[i].column,
+                          added_columns[i].type);
+    int rc = txf_store_exec(s, sql, err);
+    sqlite3_free(sql);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int txf_store_open(txf_store **out, const char *path, int readonly,
                    txf_err *err) {
   *out = NULL;
@@ -124,6 +161,8 @@ int txf_store_open(txf_store **out, const char *path, int readonly,
                                  err);
   if (!rc && !readonly)
     rc = txf_store_exec(s, schema, err);
+  if (!rc && !readonly)
+    rc = add_missing_columns(s, err);
   if (!rc) {
     /* Touch the schema so a file that is not a database fails here. */
     rc = txf_store_exec(s, "SELECT count(*) FROM sqlite_master;", err);

@@ -672,6 +672,11 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
   }
   if (!txf_attempt_poll(&ts->att))
     return 0;
+  /* what it cost: status, the dashboard and the benchmarks read it */
+  int urc = txf_meta_attempt_usage(x->env->store, ts->attempt_id,
+                                   ts->att.max_rss_kb, ts->att.cpu_us, err);
+  if (urc)
+    return urc;
   char outcome[128];
   int ok = txf_attempt_outcome(&ts->att, t->timeout_us, outcome,
                                sizeof outcome);

@@ -136,6 +136,9 @@ typedef struct txf_attempt {
   int timed_out;
   int done;
   int status;         /* wait status once done */
+  int64_t max_rss_kb; /* once done: its peak resident memory (the largest
+                         of it and the children it waited for) */
+  int64_t cpu_us;     /* once done: user + system CPU, its children's too */
 } txf_attempt;
 
 /* Start ARGV (argv[0] a path, or "/bin/sh" for a command) with the extra

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,10 +108,14 @@ int txf_attempt_poll(txf_attempt *a) {
   if (a->done)
     return 1;
   int st;
-  pid_t r = waitpid(a->pid, &st, WNOHANG);
+  struct rusage ru;
+  pid_t r = wait4(a->pid, &st, WNOHANG, &ru);
   if (r == a->pid) {
     a->status = st;
     a->done = 1;
+    a->max_rss_kb = ru.ru_maxrss;
+    a->cpu_us = (int64_t)ru.ru_utime.tv_sec * TXF_US_PER_S + ru.ru_utime.tv_usec +
+                (int64_t)ru.ru_stime.tv_sec * TXF_US_PER_S + ru.ru_stime.tv_usec;
     /* The leader is gone; anything it left in its group goes too. */
     kill(-a->pid, SIGKILL);
     return 1;
