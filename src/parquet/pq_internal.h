@@ -243,6 +243,9 @@ void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
 static inline int pq_bit_width(uint64_t v) {
   return v ? 64 - __builtin_clzll(v) : 0;
 }
+/* Append V as an unsigned LEB128 varint (the RLE hybrid's headers, the
+ * thrift compact protocol's integers). */
+void txf_pq_varint_put(txf_buf *b, uint64_t v);
 /* Append the RLE/bit-packed hybrid encoding of N values of BIT_WIDTH
  * (1..32) to B (no length prefix). */
 void txf_pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width);

@@ -19,16 +19,7 @@ static void put(tw *w, const void *p, size_t n) {
   (void)txf_buf_append(w->b, p, n); /* uncapped: cannot fail */
 }
 
-void txf_pq_tw_varint(tw *w, uint64_t v) {
-  uint8_t tmp[10];
-  int n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = (uint8_t)v;
-  put(w, tmp, (size_t)n);
-}
+void txf_pq_tw_varint(tw *w, uint64_t v) { txf_pq_varint_put(w->b, v); }
 
 void txf_pq_tw_zigzag(tw *w, int64_t v) {
   txf_pq_tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
