@@ -233,6 +233,15 @@ TXF_MUST_CHECK int txf_pq_page_header_parse(pq_page_header *h, const void *p,
 /* The reader's footer and path (for describe.c). */
 const pq_filemeta *txf_pq_reader_meta(const txf_pq_reader *r);
 const char *txf_pq_reader_path(const txf_pq_reader *r);
+/* The bytes of a PLAIN value of physical type PTYPE: 4 (INT32, FLOAT), 8
+ * (INT64, DOUBLE), else 0 (not a fixed-width number). */
+int txf_pq_plain_width(int ptype);
+/* Decode the PLAIN value at P (txf_pq_plain_width(PTYPE) bytes) into *V
+ * for a column of TYPE; an INT64 is multiplied by TS_MUL (1000 for
+ * timestamps in milliseconds, else 1). Returns 0, or -1 when that
+ * overflows or PTYPE is not a fixed-width number. */
+int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
+                       const uint8_t *p, txf_pq_value *v);
 /* Lower the memory the decoded pages and dictionaries of all projected
  * columns may hold at once (1 GiB by default); for tests. */
 void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);

@@ -604,14 +604,14 @@ static size_t others_mem(const txf_pq_reader *r, const rcol *c) {
   return sum;
 }
 
-/* Convert one physical value at P to a txf_pq_value. */
-static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
+int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
+                       const uint8_t *p, txf_pq_value *v) {
   v->is_null = 0;
-  switch (c->ptype) {
+  switch (ptype) {
   case PQT_INT32: {
     int32_t x;
     memcpy(&x, p, 4);
-    if (c->type == TXF_PQ_DECIMAL)
+    if (type == TXF_PQ_DECIMAL)
       v->v.i64 = x;
     else
       v->v.i32 = x;
@@ -620,8 +620,8 @@ static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
   case PQT_INT64: {
     int64_t x;
     memcpy(&x, p, 8);
-    if (c->ts_mul != 1) {
-      if (__builtin_mul_overflow(x, (int64_t)c->ts_mul, &x))
+    if (ts_mul != 1) {
+      if (__builtin_mul_overflow(x, (int64_t)ts_mul, &x))
         return -1;
     }
     v->v.i64 = x;
@@ -640,7 +640,7 @@ static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
   return -1;
 }
 
-static int width_of(int ptype) {
+int txf_pq_plain_width(int ptype) {
   switch (ptype) {
   case PQT_INT32:
   case PQT_FLOAT:
@@ -689,13 +689,13 @@ static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
     *used = at;
     return 0;
   }
-  size_t w = (size_t)width_of(c->ptype);
+  size_t w = (size_t)txf_pq_plain_width(c->ptype);
   if (n > len / w) {
     *why = "PLAIN values past the end of the page";
     return -1;
   }
   for (size_t i = 0; i < n; i++)
-    if (plain_fixed(c, p + i * w, &out[i])) {
+    if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, p + i * w, &out[i])) {
       *why = "timestamp in milliseconds overflows microseconds";
       return -1;
     }
@@ -782,7 +782,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       } else {
         memcpy(raw, &c->tmp64[i], 8);
       }
-      if (plain_fixed(c, raw, &out[i])) {
+      if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, raw, &out[i])) {
         *why = "timestamp in milliseconds overflows microseconds";
         return -1;
       }
@@ -856,7 +856,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
     return 0;
   }
   case PQE_BYTE_STREAM_SPLIT: {
-    size_t w = (size_t)width_of(c->ptype);
+    size_t w = (size_t)txf_pq_plain_width(c->ptype);
     if (!w) {
       *why = "BYTE_STREAM_SPLIT for a column without fixed width";
       return -1;
@@ -869,7 +869,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       uint8_t raw[8];
       for (size_t k = 0; k < w; k++)
         raw[k] = p[k * n + i];
-      if (plain_fixed(c, raw, &out[i])) {
+      if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, raw, &out[i])) {
         *why = "timestamp in milliseconds overflows microseconds";
         return -1;
       }
@@ -893,7 +893,7 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
       (size_t)h->num_values > MAX_PAGE_VALUES)
     return CERR(TXF_ECORRUPT, "dictionary page too large (%d bytes, %d values)",
                 h->uncompressed_size, h->num_values);
-  size_t w = c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)width_of(c->ptype);
+  size_t w = c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)txf_pq_plain_width(c->ptype);
   if (c->ptype == PQT_BOOLEAN
           ? (size_t)h->num_values > (size_t)h->uncompressed_size * 8
           : (size_t)h->num_values > (size_t)h->uncompressed_size / w)
