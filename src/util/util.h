@@ -251,6 +251,9 @@ TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
 
 /* mkdir -p with mode 0755. */
 TXF_MUST_CHECK int txf_fs_mkdirs(const char *path, txf_err *err);
+/* txf_fs_mkdirs() of the directory that holds PATH, so PATH can be
+ * created; nothing for a bare name or a path right under /. */
+TXF_MUST_CHECK int txf_fs_mkdirs_parent(const char *path, txf_err *err);
 /* 1 if PATH exists (any type), 0 if not. */
 int txf_fs_exists(const char *path);
 int txf_fs_is_dir(const char *path);
