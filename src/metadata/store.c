@@ -258,19 +258,51 @@ int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
   return rc;
 }
 
-int txf_store_write(txf_store *s, const char *what, txf_err *err,
-                    const char *sql, const char *types, ...) {
+/* What vrun() does with each row of Q: returns 0 to go on, 1 to stop. */
+typedef int (*row_fn)(sqlite3_stmt *q, void *arg);
+
+/* Prepare SQL, bind the arguments and step it to its end or until ROW
+ * stops, calling ROW(ARG) for each row; NULL: the statement must return
+ * none. Finalizes it; a failure to step is WHAT's error. */
+static int vrun(txf_store *s, txf_err *err, const char *what, row_fn row,
+                void *arg, const char *sql, const char *types, va_list ap) {
   sqlite3_stmt *q;
-  va_list ap;
-  va_start(ap, types);
   int rc = vquery(s, &q, err, sql, types, ap);
-  va_end(ap);
   if (rc)
     return rc;
-  if (sqlite3_step(q) != SQLITE_DONE)
+  int step, stop = 0;
+  while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    if (!row)
+      break;
+    stop = row(q, arg);
+  }
+  if (!stop && step != SQLITE_DONE)
     rc = txf_store_error(s, err, what);
   sqlite3_finalize(q);
   return rc;
+}
+
+int txf_store_write(txf_store *s, const char *what, txf_err *err,
+                    const char *sql, const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, what, NULL, NULL, sql, types, ap);
+  va_end(ap);
+  return rc;
+}
+
+typedef struct first_row {
+  int64_t *vals;
+  int n;
+  int *found;
+} first_row;
+
+static int read_first_row(sqlite3_stmt *q, void *arg) {
+  first_row *f = arg;
+  *f->found = 1;
+  for (int i = 0; i < f->n; i++)
+    f->vals[i] = txf_store_col_i64(q, i);
+  return 1;
 }
 
 int txf_store_row_i64(txf_store *s, int64_t *vals, int n, int *found,
@@ -278,22 +310,11 @@ int txf_store_row_i64(txf_store *s, int64_t *vals, int n, int *found,
   *found = 0;
   for (int i = 0; i < n; i++)
     vals[i] = TXF_META_NULL;
-  sqlite3_stmt *q;
+  first_row f = {vals, n, found};
   va_list ap;
   va_start(ap, types);
-  int rc = vquery(s, &q, err, sql, types, ap);
+  int rc = vrun(s, err, "read", read_first_row, &f, sql, types, ap);
   va_end(ap);
-  if (rc)
-    return rc;
-  int step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
-    *found = 1;
-    for (int i = 0; i < n; i++)
-      vals[i] = txf_store_col_i64(q, i);
-  } else if (step != SQLITE_DONE) {
-    rc = txf_store_error(s, err, "read");
-  }
-  sqlite3_finalize(q);
   return rc;
 }
 
@@ -382,19 +403,16 @@ json_t *txf_store_row_json(sqlite3_stmt *q) {
   return o;
 }
 
+static int append_row_json(sqlite3_stmt *q, void *arr) {
+  json_array_append_new(arr, txf_store_row_json(q));
+  return 0;
+}
+
 int txf_store_query_rows(txf_store *s, json_t *arr, txf_err *err,
                          const char *sql, const char *types, ...) {
-  sqlite3_stmt *q;
   va_list ap;
   va_start(ap, types);
-  int rc = vquery(s, &q, err, sql, types, ap);
+  int rc = vrun(s, err, "read", append_row_json, arr, sql, types, ap);
   va_end(ap);
-  if (rc)
-    return rc;
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(arr, txf_store_row_json(q));
-  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, "read");
-  sqlite3_finalize(q);
   return rc;
 }
