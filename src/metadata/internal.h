@@ -53,14 +53,20 @@ const char *txf_store_col_text(sqlite3_stmt *q, int i, txf_arena *a);
 
 /* Fill ROW (zeroed) from the current row of Q, text copied into TEXT. */
 typedef void (*txf_store_fill)(sqlite3_stmt *q, void *row, txf_arena *text);
-/* Make the list empty; then, unless RC (what made Q: txf_store_query()'s
- * status) is an error, step Q to its end appending a row of SIZE bytes
- * that FILL fills for each, and finalize Q. A failure (RC, or reading:
- * WHAT's error) leaves the list empty. Returns it or 0. */
-TXF_MUST_CHECK int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc,
-                                  size_t size, void *v_ptr, size_t *n,
-                                  txf_arena *text, txf_store_fill fill,
-                                  const char *what, txf_err *err);
+/* How the rows of a list are read: their SIZE in bytes, FILL, and WHAT a
+ * failure to read is the error of. */
+typedef struct txf_store_rows {
+  size_t size;
+  txf_store_fill fill;
+  const char *what;
+} txf_store_rows;
+/* Make the list empty; then run SQL with the arguments, appending a row
+ * that ROWS->fill fills for each row it returns. A failure leaves the list
+ * empty. */
+TXF_MUST_CHECK int txf_store_select(txf_store *s, const txf_store_rows *rows,
+                                    void *v_ptr, size_t *n, txf_arena *text,
+                                    txf_err *err, const char *sql,
+                                    const char *types, ...);
 /* A txf_store_fill for lists of names: column 0. */
 void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text);
 void txf_store_list_init(void *v_ptr, size_t *n, txf_arena *text);

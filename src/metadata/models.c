@@ -57,6 +57,9 @@ static void fill_build(sqlite3_stmt *q, void *row, txf_arena *text) {
   b->logical_date = txf_store_col_text(q, 9, text);
 }
 
+static const txf_store_rows build_rows = {sizeof(txf_meta_model_build),
+                                          fill_build, "read model_builds"};
+
 #define TEST_COLS                                                              \
   "result_id, invocation_id, model, test_name, severity, status, failures, "   \
   "sample_json, message, started_at_us, duration_us, logical_date"
@@ -77,54 +80,44 @@ static void fill_test(sqlite3_stmt *q, void *row, txf_arena *text) {
   r->logical_date = txf_store_col_text(q, 11, text);
 }
 
-static int read_tests(txf_store *s, sqlite3_stmt *q, int rc,
-                      txf_meta_test_result_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_test, "read test_results", err);
-}
+static const txf_store_rows test_rows = {sizeof(txf_meta_test_result),
+                                         fill_test, "read test_results"};
 
 int txf_meta_model_builds_latest(txf_store *s, const char *date,
                                  txf_meta_model_build_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc =
-      date ? txf_store_query(
-                 s, &q, err,
-                 "SELECT " BUILD_COLS " FROM model_builds b WHERE "
-                 "logical_date = ? AND build_id = (SELECT max(build_id) FROM "
-                 "model_builds b2 WHERE b2.model = b.model AND "
-                 "b2.logical_date = b.logical_date) ORDER BY model",
-                 "s", date)
-           : txf_store_query(s, &q, err,
-                             "SELECT " BUILD_COLS " FROM model_builds WHERE "
-                             "build_id IN (SELECT max(build_id) FROM "
-                             "model_builds GROUP BY model)",
-                             "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_build, "read model_builds", err);
+  if (date)
+    return txf_store_select(
+        s, &build_rows, TXF_STORE_LIST(out), err,
+        "SELECT " BUILD_COLS " FROM model_builds b WHERE logical_date = ? AND "
+        "build_id = (SELECT max(build_id) FROM model_builds b2 WHERE "
+        "b2.model = b.model AND b2.logical_date = b.logical_date) ORDER BY "
+        "model",
+        "s", date);
+  return txf_store_select(s, &build_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " BUILD_COLS " FROM model_builds WHERE "
+                          "build_id IN (SELECT max(build_id) FROM "
+                          "model_builds GROUP BY model)",
+                          "");
 }
 
 int txf_meta_test_results_of(txf_store *s, const char *model,
                              const char *invocation_id,
                              txf_meta_test_result_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT " TEST_COLS " FROM test_results WHERE "
-                           "model = ? AND invocation_id IS ? ORDER BY "
-                           "result_id",
-                           "ss", model, invocation_id);
-  return read_tests(s, q, rc, out, err);
+  return txf_store_select(s, &test_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " TEST_COLS " FROM test_results WHERE "
+                          "model = ? AND invocation_id IS ? ORDER BY "
+                          "result_id",
+                          "ss", model, invocation_id);
 }
 
 int txf_meta_test_results_latest(txf_store *s, txf_meta_test_result_list *out,
                                  txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &test_rows, TXF_STORE_LIST(out), err,
       "SELECT " TEST_COLS " FROM test_results WHERE result_id IN (SELECT "
       "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
       "test_name",
       "");
-  return read_tests(s, q, rc, out, err);
 }
 
 static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
@@ -135,15 +128,14 @@ static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
                                 txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  static const txf_store_rows count_rows = {sizeof(txf_meta_count),
+                                            fill_count, "read test_results"};
+  return txf_store_select(
+      s, &count_rows, TXF_STORE_LIST(out), err,
       "SELECT status, count(*) FROM test_results WHERE invocation_id = "
       "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
       "LIMIT 1) GROUP BY status ORDER BY status",
       "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_count, "read test_results", err);
 }
 
 /* ---------------------------------------------------------------- dashboard */

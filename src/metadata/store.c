@@ -346,26 +346,36 @@ void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text) {
   *(const char **)row = txf_store_col_text(q, 0, text);
 }
 
-int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc, size_t size,
-                   void *v_ptr, size_t *n, txf_arena *text, txf_store_fill fill,
-                   const char *what, txf_err *err) {
+typedef struct list_rows {
+  const txf_store_rows *rows;
+  char *v;
+  size_t *n;
+  txf_arena *text;
+} list_rows;
+
+static int append_row(sqlite3_stmt *q, void *arg) {
+  list_rows *l = arg;
+  size_t size = l->rows->size, *n = l->n;
+  /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
+  if ((*n & (*n - 1)) == 0)
+    l->v = txf_xrealloc(l->v, (*n ? 2 * *n : 1) * size);
+  char *row = l->v + *n * size;
+  memset(row, 0, size);
+  l->rows->fill(q, row, l->text);
+  (*n)++;
+  return 0;
+}
+
+int txf_store_select(txf_store *s, const txf_store_rows *rows, void *v_ptr,
+                     size_t *n, txf_arena *text, txf_err *err, const char *sql,
+                     const char *types, ...) {
   txf_store_list_init(v_ptr, n, text);
-  if (rc)
-    return rc;
-  char *v = NULL;
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
-    if ((*n & (*n - 1)) == 0)
-      v = txf_xrealloc(v, (*n ? 2 * *n : 1) * size);
-    char *row = v + *n * size;
-    memset(row, 0, size);
-    fill(q, row, text);
-    (*n)++;
-  }
-  memcpy(v_ptr, &v, sizeof v);
-  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
-  sqlite3_finalize(q);
+  list_rows l = {rows, NULL, n, text};
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, rows->what, append_row, &l, sql, types, ap);
+  va_end(ap);
+  memcpy(v_ptr, &l.v, sizeof l.v);
   if (rc)
     txf_store_list_release(v_ptr, n, text);
   return rc;
