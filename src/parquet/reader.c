@@ -152,6 +152,32 @@ static const char *annotation_name(const pq_schema_el *e, char *buf,
   return buf;
 }
 
+/* C as a DECIMAL stored in integers of up to MAX_PRECISION digits; BAD
+ * explains a precision or scale out of range. */
+static int map_decimal(txf_pq_column *c, int max_precision, const char *bad,
+                       const char **why) {
+  if (c->precision < 1 || c->precision > max_precision || c->scale < 0 ||
+      c->scale > c->precision) {
+    *why = bad;
+    return TXF_ECORRUPT;
+  }
+  c->type = TXF_PQ_DECIMAL;
+  return 0;
+}
+
+/* C as TYPE, an INTEGER logical type of BITS: unsigned ones of all BITS do
+ * not fit (UNSIGNED explains). */
+static int map_integer(const pq_schema_el *e, txf_pq_column *c, int bits,
+                       txf_pq_type type, const char *unsigned_,
+                       const char **why) {
+  if (!e->l_signed && e->l_bits >= bits) {
+    *why = unsigned_;
+    return TXF_EUNSUPPORTED;
+  }
+  c->type = type;
+  return 0;
+}
+
 /* Map a leaf to our type, or explain why not. */
 static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
                     const char **why) {
@@ -165,32 +191,24 @@ static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
   }
   switch (e->type) {
   case PQT_BOOLEAN:
+  case PQT_FLOAT:
+  case PQT_DOUBLE:
+    /* no annotation fits these */
     if (lg != PQL_NONE || cv != -1)
       break;
-    c->type = TXF_PQ_BOOLEAN;
+    c->type = e->type == PQT_BOOLEAN ? TXF_PQ_BOOLEAN : TXF_PQ_DOUBLE;
     return 0;
   case PQT_INT32:
-    if (is_dec) {
-      if (c->precision < 1 || c->precision > 9 || c->scale < 0 ||
-          c->scale > c->precision) {
-        *why = "DECIMAL on INT32 with a bad precision or scale";
-        return TXF_ECORRUPT;
-      }
-      c->type = TXF_PQ_DECIMAL;
-      return 0;
-    }
+    if (is_dec)
+      return map_decimal(c, 9, "DECIMAL on INT32 with a bad precision or scale",
+                         why);
     if (lg == PQL_DATE || cv == PQC_DATE) {
       c->type = TXF_PQ_DATE;
       return 0;
     }
-    if (lg == PQL_INTEGER) {
-      if (!e->l_signed && e->l_bits >= 32) {
-        *why = "unsigned 32-bit integers are not supported";
-        return TXF_EUNSUPPORTED;
-      }
-      c->type = TXF_PQ_INT32;
-      return 0;
-    }
+    if (lg == PQL_INTEGER)
+      return map_integer(e, c, 32, TXF_PQ_INT32,
+                         "unsigned 32-bit integers are not supported", why);
     if (lg == PQL_NONE &&
         (cv == -1 || cv == PQC_INT_8 || cv == PQC_INT_16 ||
          cv == PQC_INT_32 || cv == PQC_UINT_8 || cv == PQC_UINT_16)) {
@@ -198,57 +216,33 @@ static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
       return 0;
     }
     break;
-  case PQT_INT64:
-    if (is_dec) {
-      if (c->precision < 1 || c->precision > 18 || c->scale < 0 ||
-          c->scale > c->precision) {
-        *why = "DECIMAL on INT64 with a bad precision or scale";
-        return TXF_ECORRUPT;
-      }
-      c->type = TXF_PQ_DECIMAL;
+  case PQT_INT64: {
+    if (is_dec)
+      return map_decimal(c, 18,
+                         "DECIMAL on INT64 with a bad precision or scale", why);
+    /* A timestamp's unit, from the logical type or the converted one. */
+    int unit = lg == PQL_TIMESTAMP                         ? e->l_unit
+               : lg == PQL_NONE && cv == PQC_TIMESTAMP_MICROS ? PQU_MICROS
+               : lg == PQL_NONE && cv == PQC_TIMESTAMP_MILLIS ? PQU_MILLIS
+                                                              : -1;
+    if (unit == PQU_MICROS || unit == PQU_MILLIS) {
+      c->type = TXF_PQ_TIMESTAMP_US;
+      *ts_mul = unit == PQU_MILLIS ? 1000 : 1;
       return 0;
     }
     if (lg == PQL_TIMESTAMP) {
-      if (e->l_unit == PQU_MICROS) {
-        c->type = TXF_PQ_TIMESTAMP_US;
-        return 0;
-      }
-      if (e->l_unit == PQU_MILLIS) {
-        c->type = TXF_PQ_TIMESTAMP_US;
-        *ts_mul = 1000;
-        return 0;
-      }
       *why = "TIMESTAMP in nanoseconds is not supported";
       return TXF_EUNSUPPORTED;
     }
-    if (lg == PQL_NONE && cv == PQC_TIMESTAMP_MICROS) {
-      c->type = TXF_PQ_TIMESTAMP_US;
-      return 0;
-    }
-    if (lg == PQL_NONE && cv == PQC_TIMESTAMP_MILLIS) {
-      c->type = TXF_PQ_TIMESTAMP_US;
-      *ts_mul = 1000;
-      return 0;
-    }
-    if (lg == PQL_INTEGER) {
-      if (!e->l_signed && e->l_bits >= 64) {
-        *why = "unsigned 64-bit integers are not supported";
-        return TXF_EUNSUPPORTED;
-      }
-      c->type = TXF_PQ_INT64;
-      return 0;
-    }
+    if (lg == PQL_INTEGER)
+      return map_integer(e, c, 64, TXF_PQ_INT64,
+                         "unsigned 64-bit integers are not supported", why);
     if (lg == PQL_NONE && (cv == -1 || cv == PQC_INT_64 || cv == PQC_UINT_32)) {
       c->type = TXF_PQ_INT64;
       return 0;
     }
     break;
-  case PQT_FLOAT:
-  case PQT_DOUBLE:
-    if (lg != PQL_NONE || cv != -1)
-      break;
-    c->type = TXF_PQ_DOUBLE;
-    return 0;
+  }
   case PQT_BYTE_ARRAY:
     if (lg == PQL_STRING || lg == PQL_ENUM || lg == PQL_JSON ||
         (lg == PQL_NONE && (cv == -1 || cv == PQC_UTF8 || cv == PQC_ENUM ||
