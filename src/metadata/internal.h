@@ -42,6 +42,15 @@ TXF_MUST_CHECK int txf_store_row_i64(txf_store *s, int64_t *vals, int n,
                                      int *found, txf_err *err, const char *sql,
                                      const char *types, ...);
 
+/* What txf_store_each() does with each row of Q: returns 0 to go on, 1 to
+ * stop. */
+typedef int (*txf_store_row_fn)(sqlite3_stmt *q, void *arg);
+/* Run SQL with the arguments, calling ROW(Q, ARG) for each row it returns
+ * until ROW stops; a failure to read is WHAT's error. */
+TXF_MUST_CHECK int txf_store_each(txf_store *s, txf_err *err, const char *what,
+                                  txf_store_row_fn row, void *arg,
+                                  const char *sql, const char *types, ...);
+
 /* Column I of the current row: TXF_META_NULL when NULL. */
 int64_t txf_store_col_i64(sqlite3_stmt *q, int i);
 /* Column I as text copied into A, or NULL when NULL. */

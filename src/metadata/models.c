@@ -140,6 +140,19 @@ int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
 
 /* ---------------------------------------------------------------- dashboard */
 
+/* The first four columns of Q's row as a JSON array: the dashboard's
+ * compact rows. */
+static json_t *compact_row(sqlite3_stmt *q) {
+  return json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
+                   txf_store_col_json(q, 1), txf_store_col_json(q, 2),
+                   txf_store_col_json(q, 3));
+}
+
+static int append_compact(sqlite3_stmt *q, void *arr) {
+  json_array_append_new(arr, compact_row(q));
+  return 0;
+}
+
 int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                           int64_t per_test, json_t *by_date, json_t *tests,
                           json_t *counts, txf_err *err) {
@@ -162,21 +175,12 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
   if (!to[0])
     snprintf(to, 11, "9999-12-31");
   /* The chart: results per logical date. */
-  rc = txf_store_query(s, &q, err,
-                       "SELECT logical_date, sum(status = 'pass'), sum(status "
-                       "IN ('fail', 'error')), sum(status = 'warn') FROM "
-                       "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
-                       "GROUP BY 1 ORDER BY 1",
-                       "ss", from, to);
-  int step = SQLITE_DONE;
-  while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(
-        by_date, json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
-                           txf_store_col_json(q, 1), txf_store_col_json(q, 2),
-                           txf_store_col_json(q, 3)));
-  if (!rc && step != SQLITE_DONE)
-    rc = txf_store_error(s, err, "read");
-  sqlite3_finalize(q);
+  rc = txf_store_each(s, err, "read", append_compact, by_date,
+                      "SELECT logical_date, sum(status = 'pass'), sum(status "
+                      "IN ('fail', 'error')), sum(status = 'warn') FROM "
+                      "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
+                      "GROUP BY 1 ORDER BY 1",
+                      "ss", from, to);
   if (rc)
     return rc;
   /* One entry per (model, test): its latest result in the window in full
@@ -205,6 +209,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                        "?4) ORDER BY logical_date DESC, result_id DESC LIMIT "
                        "?5",
                        "");
+  int step = SQLITE_DONE;
   while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
     json_t *latest = txf_store_row_json(q);
     json_t *results = json_array();
@@ -231,11 +236,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
     sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(hq, 5, per_test);
     while (sqlite3_step(hq) == SQLITE_ROW)
-      json_array_insert_new(results, 0,
-                            json_pack("[o, o, o, o]", txf_store_col_json(hq, 0),
-                                      txf_store_col_json(hq, 1),
-                                      txf_store_col_json(hq, 2),
-                                      txf_store_col_json(hq, 3)));
+      json_array_insert_new(results, 0, compact_row(hq));
   }
   if (!rc && step != SQLITE_DONE)
     rc = txf_store_error(s, err, "read");

@@ -258,14 +258,12 @@ int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
   return rc;
 }
 
-/* What vrun() does with each row of Q: returns 0 to go on, 1 to stop. */
-typedef int (*row_fn)(sqlite3_stmt *q, void *arg);
-
 /* Prepare SQL, bind the arguments and step it to its end or until ROW
  * stops, calling ROW(ARG) for each row; NULL: the statement must return
  * none. Finalizes it; a failure to step is WHAT's error. */
-static int vrun(txf_store *s, txf_err *err, const char *what, row_fn row,
-                void *arg, const char *sql, const char *types, va_list ap) {
+static int vrun(txf_store *s, txf_err *err, const char *what,
+                txf_store_row_fn row, void *arg, const char *sql,
+                const char *types, va_list ap) {
   sqlite3_stmt *q;
   int rc = vquery(s, &q, err, sql, types, ap);
   if (rc)
@@ -279,6 +277,16 @@ static int vrun(txf_store *s, txf_err *err, const char *what, row_fn row,
   if (!stop && step != SQLITE_DONE)
     rc = txf_store_error(s, err, what);
   sqlite3_finalize(q);
+  return rc;
+}
+
+int txf_store_each(txf_store *s, txf_err *err, const char *what,
+                   txf_store_row_fn row, void *arg, const char *sql,
+                   const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, what, row, arg, sql, types, ap);
+  va_end(ap);
   return rc;
 }
 
