@@ -887,7 +887,8 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
       (size_t)h->num_values > MAX_PAGE_VALUES)
     return CERR(TXF_ECORRUPT, "dictionary page too large (%d bytes, %d values)",
                 h->uncompressed_size, h->num_values);
-  size_t w = c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)txf_pq_plain_width(c->ptype);
+  size_t w =
+      c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)txf_pq_plain_width(c->ptype);
   if (c->ptype == PQT_BOOLEAN
           ? (size_t)h->num_values > (size_t)h->uncompressed_size * 8
           : (size_t)h->num_values > (size_t)h->uncompressed_size / w)
