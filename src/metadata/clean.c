@@ -92,34 +92,27 @@ static void fill_clean(sqlite3_stmt *q, void *row, txf_arena *text) {
   c->error = txf_store_col_text(q, 14, text);
 }
 
-static int read_cleans(txf_store *s, sqlite3_stmt *q, int rc,
-                       txf_meta_clean_run_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_clean, "read clean_runs", err);
-}
+static const txf_store_rows clean_rows = {sizeof(txf_meta_clean_run),
+                                          fill_clean, "read clean_runs"};
 
 int txf_meta_clean_runs_succeeded(txf_store *s, const txf_meta_clean_query *cq,
                                   txf_meta_clean_run_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &clean_rows, TXF_STORE_LIST(out), err,
       "SELECT " CLEAN_COLS " FROM clean_runs c WHERE state = 'success' AND "
       "(?1 IS NULL OR ingest_date >= ?1) AND (?2 IS NULL OR ingest_date <= "
       "?2) AND (?3 = 0 OR clean_id = (SELECT max(clean_id) FROM clean_runs "
       "WHERE ingest_date = c.ingest_date AND state = 'success')) ORDER BY "
       "ingest_date, clean_id",
       "ssi", cq->from, cq->to, (int64_t)cq->latest_only);
-  return read_cleans(s, q, rc, out, err);
 }
 
 int txf_meta_clean_latest(txf_store *s, const char *date,
                           txf_meta_clean_run_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
-                           "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
-                           "s", date);
-  return read_cleans(s, q, rc, out, err);
+  return txf_store_select(s, &clean_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
+                          "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
+                          "s", date);
 }
 
 int txf_meta_clean_details_between(txf_store *s, const char *date,
@@ -169,13 +162,12 @@ int txf_meta_clean_partitions(txf_store *s, const char *date, int *found,
                              "s", date);
   if (rc || !*found)
     return rc;
-  sqlite3_stmt *q;
-  rc = txf_store_query(s, &q, err,
-                       "SELECT DISTINCT partition FROM partition_commits "
-                       "WHERE clean_id = ?1 ORDER BY partition",
-                       "i", clean_id);
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        txf_store_fill_text, "read partition_commits", err);
+  static const txf_store_rows partition_rows = {
+      sizeof(const char *), txf_store_fill_text, "read partition_commits"};
+  return txf_store_select(s, &partition_rows, TXF_STORE_LIST(out), err,
+                          "SELECT DISTINCT partition FROM partition_commits "
+                          "WHERE clean_id = ?1 ORDER BY partition",
+                          "i", clean_id);
 }
 
 int txf_meta_lake_rows(txf_store *s, int64_t *bronze_lines,

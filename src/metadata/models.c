@@ -57,6 +57,9 @@ static void fill_build(sqlite3_stmt *q, void *row, txf_arena *text) {
   b->logical_date = txf_store_col_text(q, 9, text);
 }
 
+static const txf_store_rows build_rows = {sizeof(txf_meta_model_build),
+                                          fill_build, "read model_builds"};
+
 #define TEST_COLS                                                              \
   "result_id, invocation_id, model, test_name, severity, status, failures, "   \
   "sample_json, message, started_at_us, duration_us, logical_date"
@@ -77,54 +80,44 @@ static void fill_test(sqlite3_stmt *q, void *row, txf_arena *text) {
   r->logical_date = txf_store_col_text(q, 11, text);
 }
 
-static int read_tests(txf_store *s, sqlite3_stmt *q, int rc,
-                      txf_meta_test_result_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_test, "read test_results", err);
-}
+static const txf_store_rows test_rows = {sizeof(txf_meta_test_result),
+                                         fill_test, "read test_results"};
 
 int txf_meta_model_builds_latest(txf_store *s, const char *date,
                                  txf_meta_model_build_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc =
-      date ? txf_store_query(
-                 s, &q, err,
-                 "SELECT " BUILD_COLS " FROM model_builds b WHERE "
-                 "logical_date = ? AND build_id = (SELECT max(build_id) FROM "
-                 "model_builds b2 WHERE b2.model = b.model AND "
-                 "b2.logical_date = b.logical_date) ORDER BY model",
-                 "s", date)
-           : txf_store_query(s, &q, err,
-                             "SELECT " BUILD_COLS " FROM model_builds WHERE "
-                             "build_id IN (SELECT max(build_id) FROM "
-                             "model_builds GROUP BY model)",
-                             "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_build, "read model_builds", err);
+  if (date)
+    return txf_store_select(
+        s, &build_rows, TXF_STORE_LIST(out), err,
+        "SELECT " BUILD_COLS " FROM model_builds b WHERE logical_date = ? AND "
+        "build_id = (SELECT max(build_id) FROM model_builds b2 WHERE "
+        "b2.model = b.model AND b2.logical_date = b.logical_date) ORDER BY "
+        "model",
+        "s", date);
+  return txf_store_select(s, &build_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " BUILD_COLS " FROM model_builds WHERE "
+                          "build_id IN (SELECT max(build_id) FROM "
+                          "model_builds GROUP BY model)",
+                          "");
 }
 
 int txf_meta_test_results_of(txf_store *s, const char *model,
                              const char *invocation_id,
                              txf_meta_test_result_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT " TEST_COLS " FROM test_results WHERE "
-                           "model = ? AND invocation_id IS ? ORDER BY "
-                           "result_id",
-                           "ss", model, invocation_id);
-  return read_tests(s, q, rc, out, err);
+  return txf_store_select(s, &test_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " TEST_COLS " FROM test_results WHERE "
+                          "model = ? AND invocation_id IS ? ORDER BY "
+                          "result_id",
+                          "ss", model, invocation_id);
 }
 
 int txf_meta_test_results_latest(txf_store *s, txf_meta_test_result_list *out,
                                  txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &test_rows, TXF_STORE_LIST(out), err,
       "SELECT " TEST_COLS " FROM test_results WHERE result_id IN (SELECT "
       "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
       "test_name",
       "");
-  return read_tests(s, q, rc, out, err);
 }
 
 static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
@@ -135,18 +128,30 @@ static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
                                 txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  static const txf_store_rows count_rows = {sizeof(txf_meta_count),
+                                            fill_count, "read test_results"};
+  return txf_store_select(
+      s, &count_rows, TXF_STORE_LIST(out), err,
       "SELECT status, count(*) FROM test_results WHERE invocation_id = "
       "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
       "LIMIT 1) GROUP BY status ORDER BY status",
       "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_count, "read test_results", err);
 }
 
 /* ---------------------------------------------------------------- dashboard */
+
+/* The first four columns of Q's row as a JSON array: the dashboard's
+ * compact rows. */
+static json_t *compact_row(sqlite3_stmt *q) {
+  return json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
+                   txf_store_col_json(q, 1), txf_store_col_json(q, 2),
+                   txf_store_col_json(q, 3));
+}
+
+static int append_compact(sqlite3_stmt *q, void *arr) {
+  json_array_append_new(arr, compact_row(q));
+  return 0;
+}
 
 int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                           int64_t per_test, json_t *by_date, json_t *tests,
@@ -170,21 +175,12 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
   if (!to[0])
     snprintf(to, 11, "9999-12-31");
   /* The chart: results per logical date. */
-  rc = txf_store_query(s, &q, err,
-                       "SELECT logical_date, sum(status = 'pass'), sum(status "
-                       "IN ('fail', 'error')), sum(status = 'warn') FROM "
-                       "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
-                       "GROUP BY 1 ORDER BY 1",
-                       "ss", from, to);
-  int step = SQLITE_DONE;
-  while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(
-        by_date, json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
-                           txf_store_col_json(q, 1), txf_store_col_json(q, 2),
-                           txf_store_col_json(q, 3)));
-  if (!rc && step != SQLITE_DONE)
-    rc = txf_store_error(s, err, "read");
-  sqlite3_finalize(q);
+  rc = txf_store_each(s, err, "read", append_compact, by_date,
+                      "SELECT logical_date, sum(status = 'pass'), sum(status "
+                      "IN ('fail', 'error')), sum(status = 'warn') FROM "
+                      "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
+                      "GROUP BY 1 ORDER BY 1",
+                      "ss", from, to);
   if (rc)
     return rc;
   /* One entry per (model, test): its latest result in the window in full
@@ -213,6 +209,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                        "?4) ORDER BY logical_date DESC, result_id DESC LIMIT "
                        "?5",
                        "");
+  int step = SQLITE_DONE;
   while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
     json_t *latest = txf_store_row_json(q);
     json_t *results = json_array();
@@ -239,11 +236,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
     sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(hq, 5, per_test);
     while (sqlite3_step(hq) == SQLITE_ROW)
-      json_array_insert_new(results, 0,
-                            json_pack("[o, o, o, o]", txf_store_col_json(hq, 0),
-                                      txf_store_col_json(hq, 1),
-                                      txf_store_col_json(hq, 2),
-                                      txf_store_col_json(hq, 3)));
+      json_array_insert_new(results, 0, compact_row(hq));
   }
   if (!rc && step != SQLITE_DONE)
     rc = txf_store_error(s, err, "read");

@@ -24,6 +24,9 @@ static void fill_run(sqlite3_stmt *q, void *row, txf_arena *text) {
   r->sla_miss_deadline_us = txf_store_col_i64(q, 9);
 }
 
+static const txf_store_rows run_rows = {sizeof(txf_meta_run), fill_run,
+                                        "read runs"};
+
 /* "The run of a date" is its latest (greatest run_id): a resumed run
  * keeps its id, a --from-scratch one gets a new one. */
 #define RUNS_LATEST(order)                                                     \
@@ -38,12 +41,10 @@ static void fill_run(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_runs_latest(txf_store *s, const txf_meta_runs_query *q,
                          txf_meta_run_list *out, txf_err *err) {
-  sqlite3_stmt *st;
-  int rc = txf_store_query(
-      s, &st, err, q->ascending ? RUNS_LATEST("ASC") : RUNS_LATEST("DESC"),
-      "sssi", q->from, q->to, q->state, q->limit);
-  return txf_store_read(s, st, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_run, "read runs", err);
+  return txf_store_select(
+      s, &run_rows, TXF_STORE_LIST(out), err,
+      q->ascending ? RUNS_LATEST("ASC") : RUNS_LATEST("DESC"), "sssi", q->from,
+      q->to, q->state, q->limit);
 }
 
 int txf_meta_run_latest(txf_store *s, const char *date, txf_meta_run_list *out,
@@ -140,11 +141,8 @@ static void fill_attempt(sqlite3_stmt *q, void *row, txf_arena *text) {
     a->logical_date = txf_store_col_text(q, 14, text);
 }
 
-static int read_attempts(txf_store *s, sqlite3_stmt *q, int rc,
-                         txf_meta_attempt_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_attempt, "read task_attempts", err);
-}
+static const txf_store_rows attempt_rows = {sizeof(txf_meta_attempt),
+                                            fill_attempt, "read task_attempts"};
 
 int txf_meta_attempt_begin(txf_store *s, const txf_meta_attempt *a, int64_t *id,
                            txf_err *err) {
@@ -186,15 +184,13 @@ int txf_meta_attempt_get(txf_store *s, int64_t id, txf_meta_attempt_list *out,
    * must not still hold a read of an older snapshot (its write would fail
    * at once with SQLITE_BUSY_SNAPSHOT when another process committed
    * meanwhile). */
-  sqlite3_stmt *q;
-  int rc =
-      txf_store_query(s, &q, err,
-                      "SELECT " ATTEMPT_COLS(
-                          "a.attempt") ", r.logical_date FROM "
-                                       "task_attempts a LEFT JOIN runs r "
-                                       "USING(run_id) WHERE a.attempt_id = ?",
-                      "i", id);
-  return read_attempts(s, q, rc, out, err);
+  return txf_store_select(s, &attempt_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " ATTEMPT_COLS(
+                              "a.attempt") ", r.logical_date FROM "
+                                           "task_attempts a LEFT JOIN runs r "
+                                           "USING(run_id) WHERE a.attempt_id "
+                                           "= ?",
+                          "i", id);
 }
 
 int txf_meta_attempt_next_no(txf_store *s, const char *date, const char *task,
@@ -222,27 +218,23 @@ int txf_meta_attempt_succeeded(txf_store *s, int64_t run_id, const char *task,
 int txf_meta_attempt_last(txf_store *s, const char *date, const char *task,
                           const char *state, txf_meta_attempt_list *out,
                           txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("a.attempt") " FROM task_attempts a JOIN runs r "
                                           "USING(run_id) WHERE r.logical_date "
                                           "= ? AND a.task = ? AND a.state = ? "
                                           "ORDER BY a.attempt_id DESC LIMIT 1",
       "sss", date, task, state);
-  return read_attempts(s, q, rc, out, err);
 }
 
 int txf_meta_attempts_running(txf_store *s, const char *date,
                               txf_meta_attempt_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("a.attempt") " FROM task_attempts a JOIN runs r "
                                           "USING(run_id) WHERE r.logical_date "
                                           "= ? AND a.state = 'running'",
       "s", date);
-  return read_attempts(s, q, rc, out, err);
 }
 
 #define ATTEMPTS_OF_RUN(order)                                                 \
@@ -253,35 +245,30 @@ int txf_meta_attempts_running(txf_store *s, const char *date,
 int txf_meta_attempts_of_run(txf_store *s, int64_t run_id, const char *task,
                              int by_task, txf_meta_attempt_list *out,
                              txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           by_task ? ATTEMPTS_OF_RUN("a.task, a.attempt")
-                                   : ATTEMPTS_OF_RUN("a.attempt_id"),
-                           "is", run_id, task);
-  return read_attempts(s, q, rc, out, err);
+  return txf_store_select(s, &attempt_rows, TXF_STORE_LIST(out), err,
+                          by_task ? ATTEMPTS_OF_RUN("a.task, a.attempt")
+                                  : ATTEMPTS_OF_RUN("a.attempt_id"),
+                          "is", run_id, task);
 }
 
 int txf_meta_attempts_latest(txf_store *s, int64_t run_lo, int64_t run_hi,
                              txf_meta_attempt_list *out, txf_err *err) {
   /* SQLite takes the bare columns from the row of max(attempt). */
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("max(a.attempt)") " FROM task_attempts a WHERE "
                                                "a.run_id BETWEEN ? AND ? GROUP "
                                                "BY a.run_id, a.task",
       "ii", run_lo, run_hi);
-  return read_attempts(s, q, rc, out, err);
 }
 
 int txf_meta_task_names(txf_store *s, txf_meta_name_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT task FROM task_attempts GROUP BY task "
-                           "ORDER BY min(attempt_id)",
-                           "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        txf_store_fill_text, "read task_attempts", err);
+  static const txf_store_rows task_rows = {
+      sizeof(const char *), txf_store_fill_text, "read task_attempts"};
+  return txf_store_select(s, &task_rows, TXF_STORE_LIST(out), err,
+                          "SELECT task FROM task_attempts GROUP BY task "
+                          "ORDER BY min(attempt_id)",
+                          "");
 }
 
 /* ---------------------------------------------------------------- SLA */

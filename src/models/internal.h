@@ -352,4 +352,17 @@ TXF_MUST_CHECK int txf_models_graph_topo(txf_models *m, int soft,
                                          size_t **order, size_t *n,
                                          txf_err *err);
 
+/* ---------------------------------------------------------------- adapter.c
+ */
+
+/* A new adapter of OPS over the connection IMPL (taken: OPS->close closes
+ * it). Caller frees with txf_adapter_close(). */
+txf_adapter *txf_adapter_new(const txf_adapter_ops *ops, void *impl);
+/* The relation_kind answer from an adapter's integer query of
+ * information_schema.tables, "CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1
+ * END": RC is the query's status (TXF_ENOTFOUND without a row: no such
+ * relation) and K its value. Returns RC unless it is 0 or TXF_ENOTFOUND. */
+TXF_MUST_CHECK int txf_adapter_rel_kind_answer(int rc, int64_t k,
+                                               txf_rel_kind *out);
+
 #endif /* TXF_MODELS_INTERNAL_H */

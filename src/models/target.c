@@ -18,17 +18,9 @@ int txf_models_target_load(txf_models *m, txf_err *err) {
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
   if (!m->adapter) {
     if (m->target.path) {
-      char *dir = txf_xstrdup(m->target.path);
-      char *slash = strrchr(dir, '/');
-      if (slash && slash != dir) {
-        *slash = 0;
-        int rc = txf_fs_mkdirs(dir, err);
-        if (rc) {
-          free(dir);
-          return rc;
-        }
-      }
-      free(dir);
+      int rc = txf_fs_mkdirs_parent(m->target.path, err);
+      if (rc)
+        return rc;
     }
     /* DuckDB picks its own thread count (the cores) for each query;
      * --threads is how many models are built at once. */

@@ -76,6 +76,16 @@ int txf_fs_mkdirs(const char *path, txf_err *err) {
   return rc;
 }
 
+int txf_fs_mkdirs_parent(const char *path, txf_err *err) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || slash == path)
+    return 0;
+  char *dir = txf_xstrndup(path, (size_t)(slash - path));
+  int rc = txf_fs_mkdirs(dir, err);
+  free(dir);
+  return rc;
+}
+
 int txf_fs_fsync_dir(const char *path, txf_err *err) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)

@@ -97,6 +97,16 @@ int txf_buf_puts(txf_buf *b, const char *s);
 int txf_buf_putc(txf_buf *b, char c);
 int txf_buf_printf(txf_buf *b, const char *fmt, ...) TXF_PRINTF(2, 3);
 int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap);
+/* One escape of txf_buf_put_escaped(): the byte C is written as TEXT. A
+ * table of them ends with {0, NULL}. */
+typedef struct txf_escape {
+  char c;
+  const char *text;
+} txf_escape;
+/* Append the N bytes at S, each byte that ESC lists as its text. Never
+ * fails on an uncapped buffer. */
+void txf_buf_put_escaped(txf_buf *b, const char *s, size_t n,
+                         const txf_escape *esc);
 /* Append the N bytes at S as one field of PostgreSQL's COPY text format
  * (backslash, tab, newline and carriage return escaped). Never fails on
  * an uncapped buffer. */
@@ -251,6 +261,9 @@ TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
 
 /* mkdir -p with mode 0755. */
 TXF_MUST_CHECK int txf_fs_mkdirs(const char *path, txf_err *err);
+/* txf_fs_mkdirs() of the directory that holds PATH, so PATH can be
+ * created; nothing for a bare name or a path right under /. */
+TXF_MUST_CHECK int txf_fs_mkdirs_parent(const char *path, txf_err *err);
 /* 1 if PATH exists (any type), 0 if not. */
 int txf_fs_exists(const char *path);
 int txf_fs_is_dir(const char *path);
