@@ -783,28 +783,10 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
 
 int txf_clean_last_version(const char *data_dir, int64_t *version,
                            txf_err *err) {
-  *version = 0;
   char *dir = txf_path_join(data_dir, TXF_SILVER_CHANGES_DIR);
-  DIR *d = opendir(dir);
-  if (!d) {
-    int rc = errno == ENOENT ? 0
-                             : txf_err_errno(err, TXF_EIO, "%s: cannot list",
-                                             dir);
-    free(dir);
-    return rc;
-  }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    char *end;
-    if (strncmp(e->d_name, "version=", 8))
-      continue;
-    long long v = strtoll(e->d_name + 8, &end, 10);
-    if (*end == '\0' && v > *version)
-      *version = v;
-  }
-  closedir(d);
+  int rc = txf_fs_max_numbered(dir, "version=", version, err);
   free(dir);
-  return 0;
+  return rc;
 }
 
 /* ---------------------------------------------------------------- main */

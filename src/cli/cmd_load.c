@@ -49,6 +49,10 @@ static json_t *report_json(const txf_load_report *w, const char *target) {
                       json_integer((json_int_t)w->partitions_skipped));
   json_object_set_new(o, "rows_loaded",
                       json_integer((json_int_t)w->rows_loaded));
+  json_object_set_new(o, "change_versions_loaded",
+                      json_integer((json_int_t)w->versions_loaded));
+  json_object_set_new(o, "change_rows_loaded",
+                      json_integer((json_int_t)w->change_rows_loaded));
   json_object_set_new(o, "elapsed_s", json_real((double)w->elapsed_us / 1e6));
   json_t *a = json_array();
   for (size_t i = 0; i < w->n_added_columns; i++)
@@ -83,6 +87,11 @@ static void print_report(const txf_load_report *w, const txf_target *t,
          (unsigned long long)w->partitions_deleted,
          (unsigned long long)w->partitions_skipped,
          (unsigned long long)w->rows_loaded, (double)w->elapsed_us / 1e6);
+  if (w->versions_loaded)
+    printf("  change log: %llu version%s, %llu rows\n",
+           (unsigned long long)w->versions_loaded,
+           w->versions_loaded == 1 ? "" : "s",
+           (unsigned long long)w->change_rows_loaded);
   for (size_t i = 0; i < w->n_added_columns; i++)
     printf("  added column %s\n", w->added_columns[i]);
 }

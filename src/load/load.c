@@ -333,6 +333,78 @@ static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
   return rc;
 }
 
+/* The lake's change log (docs/silver.md) into QTABLE_changes, one version
+ * after the other from the first the table lacks, in the load's
+ * transaction: the table then holds every version of the silver rows it
+ * holds, which is what the models' changes strategy reads on this target. */
+static int load_changes(PGconn *c, const char *schema, const char *table,
+                        const char *data_dir, const txf_project_load_section *sec,
+                        txf_load_report *rep, txf_err *err) {
+  char *dir = txf_path_join(data_dir, "silver/_changes/transactions");
+  int64_t last;
+  int rc = txf_fs_max_numbered(dir, "version=", &last, err);
+  char *ctable = txf_xasprintf("%s_changes", table);
+  char *qs = ident(c, schema), *qt = ident(c, ctable);
+  char *qtable = txf_xasprintf("%s.%s", qs, qt);
+  free(qs);
+  free(qt);
+  int64_t have = 0;
+  int exists = 0;
+  if (!rc && last > 0) {
+    const char *params[2] = {schema, ctable};
+    PGresult *r = PQexecParams(c,
+                               "SELECT 1 FROM information_schema.tables WHERE "
+                               "table_schema = $1 AND table_name = $2",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+      rc = pg_error(c, err, "look for the change table");
+    else
+      exists = PQntuples(r) > 0;
+    PQclear(r);
+  }
+  if (!rc && exists) {
+    char *q = txf_xasprintf("SELECT COALESCE(MAX(_commit_version), 0) FROM %s",
+                            qtable);
+    PGresult *r = PQexec(c, q);
+    free(q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+      rc = pg_error(c, err, "read the change table");
+    else
+      have = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+  }
+  for (int64_t v = have + 1; !rc && v <= last; v++) {
+    char *vdir = txf_xasprintf("%s/version=%010lld", dir, (long long)v);
+    char **names;
+    size_t n;
+    rc = txf_fs_list(vdir, ".parquet", &names, &n, err);
+    for (size_t i = 0; i < n; i++) {
+      char *path = txf_path_join(vdir, names[i]);
+      txf_pq_reader *pr = NULL;
+      if (!rc)
+        rc = txf_pq_reader_open(&pr, path, err);
+      if (!rc)
+        rc = sync_table(c, qtable, schema, ctable, txf_pq_reader_schema(pr),
+                        sec, rep, err);
+      if (!rc)
+        rc = copy_file(c, qtable, pr, &rep->change_rows_loaded, err);
+      if (rc)
+        txf_err_wrap(err, "load the change log: %s", path);
+      txf_pq_reader_free(pr);
+      free(path);
+      free(names[i]);
+    }
+    free(names);
+    free(vdir);
+    if (!rc)
+      rep->versions_loaded++;
+  }
+  free(qtable);
+  free(ctable);
+  free(dir);
+  return rc;
+}
+
 /* Local partitions: DATA/silver/transactions/year=Y/month=M/day=D/ *.parquet
  * (one file per partition by the silver contract). */
 static int local_partitions(const char *data_dir, txf_load_partition **out,
@@ -576,6 +648,8 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
           rep->partitions_deleted++;
         txf_pq_reader_free(pr);
       }
+      if (!rc)
+        rc = load_changes(c, t->schema, table, o->data_dir, sec, rep, err);
       if (!rc)
         rc = pg_exec(c, "COMMIT", err);
       else {

@@ -43,7 +43,10 @@ int txf_models_is_changes(const mnode *n) {
          !strcmp(n->strategy, "changes");
 }
 
-static int is_duck(txf_adapter *a) { return !strcmp(a->ops->type, "duckdb"); }
+/* The target is DuckDB (a worker's connection is a wrapper: ask M). */
+static int is_duck(const txf_models *m) {
+  return !m->target.type || !strcmp(m->target.type, "duckdb");
+}
 
 static char *qrel(const char *schema, const char *ident) {
   char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
@@ -51,6 +54,14 @@ static char *qrel(const char *schema, const char *ident) {
   free(a);
   free(b);
   return r;
+}
+
+/* The part of a working relation's name that says whose it is:
+ * "SCHEMA__IDENT" of node I (two targets' schemas in one database, or two
+ * projects, never share one). Caller frees. */
+static char *work_name(const txf_models *m, size_t i) {
+  return txf_xasprintf("%s__%s", txf_models_schema(m, i),
+                       txf_models_identifier(m, i));
 }
 
 /* _txnflow."WHAT__NAME": this run's working tables of a model. */
@@ -190,10 +201,11 @@ static int has_column(txf_adapter *a, const char *schema, const char *ident,
 /* " AND ALIAS.COL BETWEEN lo AND hi" over the values of COL in REL (typed
  * literals, so DuckDB skips every block outside the range by its min/max);
  * " AND FALSE" when REL has none; "" on PostgreSQL. Caller frees. */
-static int range_pred(txf_adapter *a, const char *rel, const char *col,
-                      const char *alias, char **out, txf_err *err) {
+static int range_pred(const txf_models *m, txf_adapter *a, const char *rel,
+                      const char *col, const char *alias, char **out,
+                      txf_err *err) {
   *out = NULL;
-  if (!is_duck(a)) {
+  if (!is_duck(m)) {
     *out = txf_xstrdup("");
     return 0;
   }
@@ -239,14 +251,19 @@ static char *log_files(txf_models *m) {
 }
 
 /* Drop this run's working tables and views (every relation of the schema
- * but the state), views first: they read the tables. */
+ * but the state), those that read others first: the images and restricted
+ * inputs read a model's change, which reads its tables. */
 static int drop_work(txf_adapter *a, txf_err *err) {
   char *text = NULL;
   int rc = a->ops->query_json(
       a,
       "SELECT table_name AS t, table_type AS ty FROM "
       "information_schema.tables WHERE table_schema = '" SCHEMA
-      "' AND table_name <> 'model_state' ORDER BY table_type = 'VIEW' DESC",
+      "' AND table_name <> 'model_state' ORDER BY CASE WHEN table_name LIKE "
+      "'post\\_\\_%' ESCAPE '\\' OR table_name LIKE 'old\\_\\_%' ESCAPE "
+      "'\\' OR table_name LIKE 'in\\_\\_%' ESCAPE '\\' THEN 0 WHEN "
+      "table_name LIKE 'delta\\_\\_%' ESCAPE '\\' THEN 1 WHEN table_type = "
+      "'VIEW' THEN 2 ELSE 3 END",
       &text, err);
   if (rc)
     return rc;
@@ -285,12 +302,6 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
     free(n->audit_rel);
     n->audit_rel = NULL;
   }
-  if (!is_duck(a)) {
-    /* the load stage does not bring the change log to PostgreSQL yet:
-     * models of the strategy build in full there */
-    m->chg_ready = 1;
-    return 0;
-  }
   rc = exec_fmt(a, err,
                 "CREATE SCHEMA IF NOT EXISTS " SCHEMA "; "
                 "CREATE TABLE IF NOT EXISTS " SCHEMA ".model_state("
@@ -317,11 +328,19 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
   free(text);
   size_t k;
   json_array_foreach(arr, k, row) {
-    const char *name = json_string_value(json_object_get(row, "model"));
+    const char *rel = json_string_value(json_object_get(row, "model"));
     const char *v = json_string_value(json_object_get(row, "v"));
     const char *h = json_string_value(json_object_get(row, "h"));
-    ssize_t i = name ? txf_models_find(m, name, MN_MODEL) : -1;
-    if (i < 0 || !v)
+    ssize_t i = -1;
+    for (size_t j = 0; rel && v && i < 0 && j < m->n_nodes; j++) {
+      if (m->nodes[j].kind != MN_MODEL)
+        continue;
+      char *r = txf_models_relation(m, j);
+      if (!strcmp(r, rel))
+        i = (ssize_t)j;
+      free(r);
+    }
+    if (i < 0)
       continue;
     mnode *n = &m->nodes[i];
     n->chg_state = 1;
@@ -330,17 +349,37 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
     n->chg_hash = h ? txf_xstrdup(h) : NULL;
   }
   json_decref(arr);
-  /* the lake's version: the newest directory of the change log */
-  char *files = log_files(m);
-  char *sql = txf_xasprintf(
-      "SELECT COALESCE(MAX(CAST(regexp_extract(file, 'version=([0-9]+)', 1) "
-      "AS BIGINT)), 0) FROM glob(%s)",
-      files);
-  free(files);
-  rc = a->ops->query_i64(a, sql, &m->chg_now, err);
-  free(sql);
-  if (rc)
-    return txf_err_wrap(err, "changes: the silver change log");
+  /* the lake's version: the newest directory of the change log; on a
+   * warehouse, the newest version the load brought (-1 when it brought
+   * none: models of the strategy then build in full) */
+  char *sql = NULL;
+  if (is_duck(m)) {
+    char *files = log_files(m);
+    sql = txf_xasprintf(
+        "SELECT COALESCE(MAX(CAST(regexp_extract(file, 'version=([0-9]+)', "
+        "1) AS BIGINT)), 0) FROM glob(%s)",
+        files);
+    free(files);
+  } else if (m->target.silver_table) {
+    char *ident = txf_xasprintf("%s_changes", m->target.silver_table);
+    txf_rel_kind kind = TXF_REL_NONE;
+    rc = a->ops->relation_kind(a, m->target.silver_schema, ident, &kind, err);
+    if (!rc && kind != TXF_REL_NONE) {
+      char *rel = qrel(m->target.silver_schema, ident);
+      sql = txf_xasprintf("SELECT COALESCE(MAX(_commit_version), -1) FROM %s",
+                          rel);
+      free(rel);
+    }
+    free(ident);
+    if (rc)
+      return rc;
+  }
+  if (sql) {
+    rc = a->ops->query_i64(a, sql, &m->chg_now, err);
+    free(sql);
+    if (rc)
+      return txf_err_wrap(err, "changes: the silver change log");
+  }
   m->chg_ready = 1;
   return 0;
 }
@@ -349,7 +388,7 @@ void txf_models_changes_end(txf_models *m) {
   int ready = m->chg_ready;
   m->chg_ready = 0;
   txf_err e;
-  if (ready && m->adapter && is_duck(m->adapter))
+  if (ready && m->adapter)
     (void)drop_work(m->adapter, &e);
 }
 
@@ -379,7 +418,11 @@ int txf_models_changes_hash(txf_models *m, size_t i, const char *full_sql,
 }
 
 char *txf_models_changes_state_sql(txf_models *m, size_t i, const char *hex) {
-  char *name = txf_duck_quote_str(m->nodes[i].name);
+  /* keyed by the model's relation: two schemas of one database keep two
+   * states */
+  char *rel = txf_models_relation(m, i);
+  char *name = txf_duck_quote_str(rel);
+  free(rel);
   char *h = txf_duck_quote_str(hex);
   char *sql = txf_xasprintf(
       "DELETE FROM " SCHEMA ".model_state WHERE model = %s; "
@@ -422,56 +465,81 @@ static int tracked_input(txf_models *m, size_t i, int *silver, size_t *t) {
   return found;
 }
 
-/* The silver log's change over (FROM, now] as table SRC: per id, its image
- * before the window (if it was in the lake) and after it (if it still is),
- * labelled as one change. */
+/* The silver log's change over (FROM, now] as relation SRC: per id, its
+ * image before the window (if it was in the lake) and after it (if it
+ * still is), labelled as one change. From the log's files on DuckDB, from
+ * the table the load fills on a warehouse. */
 static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
                         const char *src, int *complete, txf_err *err) {
-  char *files = log_files(m);
+  char *read = NULL, *versions = NULL;
+  if (is_duck(m)) {
+    char *files = log_files(m);
+    versions = txf_xasprintf(
+        "SELECT count(DISTINCT regexp_extract(file, 'version=([0-9]+)', 1)) "
+        "FROM glob(%s) WHERE CAST(regexp_extract(file, 'version=([0-9]+)', 1) "
+        "AS BIGINT) > %" PRId64,
+        files, from);
+    read = txf_xasprintf(
+        "SELECT * EXCLUDE (version) FROM read_parquet(%s, hive_partitioning = "
+        "true, hive_types = {'version': BIGINT}) WHERE version > %" PRId64,
+        files, from);
+    free(files);
+  } else {
+    char *ident = txf_xasprintf("%s_changes", m->target.silver_table);
+    char *rel = qrel(m->target.silver_schema, ident);
+    versions = txf_xasprintf("SELECT count(DISTINCT _commit_version) FROM %s "
+                             "WHERE _commit_version > %" PRId64,
+                             rel, from);
+    read = txf_xasprintf("SELECT * FROM %s WHERE _commit_version > %" PRId64,
+                         rel, from);
+    free(rel);
+    free(ident);
+  }
   /* every version of the window must still be there */
   int64_t n_versions = 0;
-  int rc = query_i64_fmt(
-      a, &n_versions, err,
-      "SELECT count(DISTINCT regexp_extract(file, 'version=([0-9]+)', 1)) "
-      "FROM glob(%s) WHERE CAST(regexp_extract(file, 'version=([0-9]+)', 1) "
-      "AS BIGINT) > %" PRId64,
-      files, from);
+  int rc = a->ops->query_i64(a, versions, &n_versions, err);
+  free(versions);
   *complete = !rc && n_versions == m->chg_now - from;
   if (rc || !*complete) {
-    free(files);
+    free(read);
     return rc;
   }
-  char *read = txf_xasprintf(
-      "SELECT * EXCLUDE (version) FROM read_parquet(%s, hive_partitioning = "
-      "true, hive_types = {'version': BIGINT}) WHERE version > %" PRId64,
-      files, from);
-  free(files);
   if (m->chg_now - from == 1) {
-    /* one version: the files are the change, read in place (each use
-     * reads only the columns it needs) */
+    /* one version: the change itself, read in place (each use reads only
+     * the columns it needs) */
     rc = exec_fmt(a, err, "CREATE VIEW %s AS %s", src, read);
-  } else {
-    /* several versions: an id's first image before and last image after */
-    rc = exec_fmt(
-        a, err,
-        "CREATE TABLE %s AS WITH c AS (%s), "
-        "k AS (SELECT " SILVER_KEY ", MIN(_commit_version) AS v0, "
-        "MAX(_commit_version) AS v1 FROM c GROUP BY " SILVER_KEY "), "
-        "pre AS (SELECT c.* FROM c JOIN k USING (" SILVER_KEY ") WHERE "
-        "c._commit_version = k.v0 AND c._change_type IN ('update_preimage', "
-        "'delete')), "
-        "post AS (SELECT c.* FROM c JOIN k USING (" SILVER_KEY ") WHERE "
-        "c._commit_version = k.v1 AND c._change_type IN ('insert', "
-        "'update_postimage')) "
-        "SELECT * REPLACE (CASE WHEN " SILVER_KEY " IN (SELECT " SILVER_KEY
-        " FROM post) THEN 'update_preimage' ELSE 'delete' END AS "
-        "_change_type) FROM pre UNION ALL "
-        "SELECT * REPLACE (CASE WHEN " SILVER_KEY " IN (SELECT " SILVER_KEY
-        " FROM pre) THEN 'update_postimage' ELSE 'insert' END AS "
-        "_change_type) FROM post",
-        src, read);
+    free(read);
+    return rc;
   }
+  /* several: an id's first image before the window and last after it */
+  rc = exec_fmt(
+      a, err,
+      "CREATE TABLE %s AS WITH c AS (%s), "
+      "k AS (SELECT " SILVER_KEY ", MIN(_commit_version) AS v0, "
+      "MAX(_commit_version) AS v1 FROM c GROUP BY " SILVER_KEY ") "
+      "SELECT c.* FROM c JOIN k ON k." SILVER_KEY " = c." SILVER_KEY " WHERE "
+      "(c._commit_version = k.v0 AND c._change_type IN ('update_preimage', "
+      "'delete')) OR (c._commit_version = k.v1 AND c._change_type IN "
+      "('insert', 'update_postimage'))",
+      src, read);
   free(read);
+  /* labelled by whether the id is on both sides */
+  if (!rc)
+    rc = exec_fmt(a, err,
+                  "UPDATE %s SET _change_type = CASE WHEN " SILVER_KEY
+                  " IN (SELECT " SILVER_KEY " FROM %s WHERE _change_type IN "
+                  "('insert', 'update_postimage')) THEN 'update_preimage' "
+                  "ELSE 'delete' END WHERE _change_type IN ('update_preimage', "
+                  "'delete')",
+                  src, src);
+  if (!rc)
+    rc = exec_fmt(a, err,
+                  "UPDATE %s SET _change_type = CASE WHEN " SILVER_KEY
+                  " IN (SELECT " SILVER_KEY " FROM %s WHERE _change_type IN "
+                  "('update_preimage', 'delete')) THEN 'update_postimage' "
+                  "ELSE 'insert' END WHERE _change_type IN ('insert', "
+                  "'update_postimage')",
+                  src, src);
   return rc;
 }
 
@@ -505,29 +573,47 @@ static void plan_release(plan *p) {
 /* The input's relation, its key and its cluster column. */
 static const txf_strlist silver_key = {(char *[]){SILVER_KEY}, 1};
 
+/* SELECT_SQL as the view _txnflow.WHAT__NAME, whose name *OUT gets: what
+ * a template renders in place of a relation must be a name (PostgreSQL
+ * wants an alias after a subquery, and the SQL may give its own). */
+static int as_view(txf_adapter *a, const char *what, const char *name,
+                   const char *select_sql, char **out, txf_err *err) {
+  *out = work_rel(what, name);
+  return exec_fmt(a, err, "CREATE VIEW %s AS %s", *out, select_sql);
+}
+
 static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
-  const char *types_post = "('insert', 'update_postimage')";
-  const char *types_pre = "('update_preimage', 'delete')";
-  if (p->silver) {
-    p->post = txf_xasprintf("(SELECT * EXCLUDE (" IMAGE_COLS ") FROM %s WHERE "
-                            "_change_type IN %s)",
-                            p->delta, types_post);
-    p->pre = txf_xasprintf("(SELECT * EXCLUDE (" IMAGE_COLS ") FROM %s WHERE "
-                           "_change_type IN %s)",
-                           p->delta, types_pre);
-    return 0;
+  char *name = work_name(m, p->i);
+  char *cols = NULL, *post, *pre;
+  int rc = 0;
+  if (p->silver && is_duck(m)) {
+    /* the lake's columns and its Hive columns */
+    cols = txf_xstrdup("* EXCLUDE (" IMAGE_COLS ")");
+  } else {
+    /* the input's own columns: a model's, or the warehouse's silver table */
+    rc = p->silver ? column_list(a, m->target.silver_schema,
+                                 m->target.silver_table, &cols, err)
+                   : column_list(a, txf_models_schema(m, p->t),
+                                 txf_models_identifier(m, p->t), &cols, err);
+    if (rc) {
+      free(name);
+      return rc;
+    }
   }
-  char *cols;
-  int rc = column_list(a, txf_models_schema(m, p->t),
-                       txf_models_identifier(m, p->t), &cols, err);
-  if (rc)
-    return rc;
-  p->post = txf_xasprintf("(SELECT %s FROM %s WHERE _change_type IN %s)", cols,
-                          p->delta, types_post);
-  p->pre = txf_xasprintf("(SELECT %s FROM %s WHERE _change_type IN %s)", cols,
-                         p->delta, types_pre);
+  post = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN ('insert', "
+                       "'update_postimage')",
+                       cols, p->delta);
+  pre = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN "
+                      "('update_preimage', 'delete')",
+                      cols, p->delta);
+  rc = as_view(a, "post", name, post, &p->post, err);
+  if (!rc)
+    rc = as_view(a, "old", name, pre, &p->pre, err);
+  free(post);
+  free(pre);
   free(cols);
-  return 0;
+  free(name);
+  return rc;
 }
 
 /* Compile model I as CR says; *unavailable when changes() could not be
@@ -566,7 +652,9 @@ static int window_known(txf_models *m, txf_adapter *a, plan *p, int *known,
   if (!tracked_input(m, p->i, &p->silver, &p->t))
     return 0;
   if (p->silver) {
-    p->delta = work_rel("src", n->name);
+    char *wn = work_name(m, p->i);
+    p->delta = work_rel("src", wn);
+    free(wn);
     int complete;
     int rc = silver_delta(m, a, n->chg_version, p->delta, &complete, err);
     if (rc || !complete)
@@ -575,7 +663,9 @@ static int window_known(txf_models *m, txf_adapter *a, plan *p, int *known,
     mnode *t = &m->nodes[p->t];
     if (!t->chg_delta || t->chg_from != n->chg_version)
       return 0;
-    p->delta = work_rel("delta", t->name);
+    char *wn = work_name(m, p->t);
+    p->delta = work_rel("delta", wn);
+    free(wn);
   }
   *known = 1;
   return 0;
@@ -610,10 +700,14 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
   p.rel = qrel(schema, ident);
-  p.keys = work_rel("keys", n->name);
-  p.rnew = work_rel("new", n->name);
-  p.rpre = work_rel("pre", n->name);
-  p.mdelta = work_rel("delta", n->name);
+  char *wn = work_name(m, i);
+  char *wt = p.silver ? txf_xstrdup(wn) : work_name(m, p.t);
+  /* the relation whose columns the input's change has */
+  char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta", wt);
+  p.keys = work_rel("keys", wn);
+  p.rnew = work_rel("new", wn);
+  p.rpre = work_rel("pre", wn);
+  p.mdelta = work_rel("delta", wn);
   char *klist = keys_list(&n->unique_key);
   char *eq_tk = keys_eq(&n->unique_key, "t", "k");
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
@@ -621,11 +715,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   for (size_t k = 0; !rc && k < n->unique_key.n; k++) {
     int has;
     const char *dschema = SCHEMA;
-    char *dident = txf_xasprintf(
-        "%s__%s", p.silver ? "src" : "delta",
-        p.silver ? n->name : m->nodes[p.t].name);
     rc = has_column(a, dschema, dident, n->unique_key.v[k], &has, err);
-    free(dident);
     if (!rc && !has)
       rc = txf_err_set(err, TXF_ECONFIG,
                        "incremental_strategy='changes': unique_key column "
@@ -650,7 +740,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     const char *tc = p.silver ? NULL : m->nodes[p.t].cluster_by;
     if (tc && txf_strlist_has(&n->unique_key, tc)) {
       free(tprune);
-      rc = range_pred(a, p.keys, tc, "t", &tprune, err);
+      rc = range_pred(m, a, p.keys, tc, "t", &tprune, err);
     }
     if (!rc && p.silver)
       rc = txf_err_set(err, TXF_ECONFIG,
@@ -658,11 +748,13 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                        "source('silver', 'transactions') row by row needs "
                        "unique_key='" SILVER_KEY "' (or reads changes() "
                        "itself)");
-    if (!rc)
-      p.input_filter = txf_xasprintf(
-          "(SELECT t.* FROM %s AS t WHERE TRUE%s AND EXISTS (SELECT 1 FROM %s "
-          "AS k WHERE %s))",
-          trel, tprune, p.keys, eq_tk);
+    if (!rc) {
+      char *sel = txf_xasprintf("SELECT t.* FROM %s AS t WHERE TRUE%s AND "
+                                "EXISTS (SELECT 1 FROM %s AS k WHERE %s)",
+                                trel, tprune, p.keys, eq_tk);
+      rc = as_view(a, "in", wn, sel, &p.input_filter, err);
+      free(sel);
+    }
     free(trel);
     free(tprune);
   }
@@ -675,6 +767,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     free(body);
     free(klist);
     free(eq_tk);
+    free(wn);
+    free(wt);
+    free(dident);
     return 0; /* build it in full */
   }
   if (!rc) {
@@ -688,7 +783,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc)
     rc = column_list(a, schema, ident, &mcols, err);
   if (!rc) {
-    char *nident = txf_xasprintf("new__%s", n->name);
+    char *nident = txf_xasprintf("new__%s", wn);
     rc = column_list(a, SCHEMA, nident, &ncols, err);
     free(nident);
   }
@@ -697,6 +792,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     free(ncols);
     free(klist);
     free(eq_tk);
+    free(wn);
+    free(wt);
+    free(dident);
     plan_release(&p);
     return 0;
   }
@@ -753,25 +851,22 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   const char *c = n->cluster_by;
   if (!rc && p.row_wise) {
     free(gone);
-    gone = work_rel("gone", n->name);
+    gone = work_rel("gone", wn);
     rc = exec_fmt(a, err,
                   "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s WHERE "
                   "_change_type IN ('update_preimage', 'delete')",
                   gone, klist, p.delta);
   }
   if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
-    rc = range_pred(a, gone, c, "t", &prune, err);
+    rc = range_pred(m, a, gone, c, "t", &prune, err);
   } else if (!rc && c && p.row_wise) {
     int has;
-    char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta",
-                                 p.silver ? n->name : m->nodes[p.t].name);
     rc = has_column(a, SCHEMA, dident, c, &has, err);
-    free(dident);
     char *olds = txf_xasprintf("(SELECT * FROM %s WHERE _change_type IN "
                                "('update_preimage', 'delete'))",
                                p.delta);
     if (!rc && has)
-      rc = range_pred(a, olds, c, "t", &prune, err);
+      rc = range_pred(m, a, olds, c, "t", &prune, err);
     free(olds);
   }
   if (!rc && !prune)
@@ -804,7 +899,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
      * what came in, labelled by whether the key is on both sides. A view:
      * the rows are not copied again; the keys on both sides (a few per
      * cent: the replaced ones) are. */
-    char *both = work_rel("both", n->name);
+    char *both = work_rel("both", wn);
     char *eq_xy = keys_eq(&n->unique_key, "x", "y");
     char *eq_xb = keys_eq(&n->unique_key, "x", "b");
     char *xkeys = txf_xstrdup(klist), *bk = n->unique_key.v[0];
@@ -899,6 +994,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   free(mcols);
   free(klist);
   free(eq_tk);
+  free(wn);
+  free(wt);
+  free(dident);
   plan_release(&p);
   return rc;
 }

@@ -291,6 +291,15 @@ TXF_MUST_CHECK int txf_fs_rmtree(const char *path, txf_err *err);
  * is renamed into place. */
 TXF_MUST_CHECK int txf_fs_mkdtemp_in(char **out, const char *dir,
                                      const char *prefix, txf_err *err);
+/* The largest N among DIR's entries named PREFIX followed by digits only
+ * (e.g. "version=0000000042"): *MAX = 0 when there are none or DIR does not
+ * exist. */
+TXF_MUST_CHECK int txf_fs_max_numbered(const char *dir, const char *prefix,
+                                       int64_t *max, txf_err *err);
+/* DIR's entries whose names end in SUFFIX, sorted, as malloc'd names in
+ * *NAMES (N of them; free each and the array). A missing DIR has none. */
+TXF_MUST_CHECK int txf_fs_list(const char *dir, const char *suffix,
+                               char ***names, size_t *n, txf_err *err);
 /* Join path parts with '/'; caller frees. */
 char *txf_path_join(const char *a, const char *b);
 /* Make PATH absolute against BASE (or the cwd when BASE is NULL); caller
