@@ -41,18 +41,18 @@ static const char usage[] =
 static json_t *report_json(const txf_load_report *w, const char *target) {
   json_t *o = json_object();
   json_object_set_new(o, "target", json_string(target ? target : ""));
-  json_object_set_new(o, "partitions_loaded",
-                      json_integer((json_int_t)w->partitions_loaded));
-  json_object_set_new(o, "partitions_deleted",
-                      json_integer((json_int_t)w->partitions_deleted));
-  json_object_set_new(o, "partitions_unchanged",
-                      json_integer((json_int_t)w->partitions_skipped));
-  json_object_set_new(o, "rows_loaded",
-                      json_integer((json_int_t)w->rows_loaded));
-  json_object_set_new(o, "change_versions_loaded",
-                      json_integer((json_int_t)w->versions_loaded));
-  json_object_set_new(o, "change_rows_loaded",
-                      json_integer((json_int_t)w->change_rows_loaded));
+  const struct {
+    const char *key;
+    uint64_t n;
+  } counts[] = {{"partitions_loaded", w->partitions_loaded},
+                {"partitions_deleted", w->partitions_deleted},
+                {"partitions_unchanged", w->partitions_skipped},
+                {"rows_loaded", w->rows_loaded},
+                {"change_versions_loaded", w->versions_loaded},
+                {"change_rows_loaded", w->change_rows_loaded}};
+  for (size_t k = 0; k < TXF_ARRAY_LEN(counts); k++)
+    json_object_set_new(o, counts[k].key,
+                        json_integer((json_int_t)counts[k].n));
   json_object_set_new(o, "elapsed_s", json_real((double)w->elapsed_us / 1e6));
   json_t *a = json_array();
   for (size_t i = 0; i < w->n_added_columns; i++)

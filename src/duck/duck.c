@@ -238,3 +238,11 @@ static char *quote(const char *s, char q) {
 
 char *txf_duck_quote_str(const char *s) { return quote(s, '\''); }
 char *txf_duck_quote_ident(const char *s) { return quote(s, '"'); }
+
+char *txf_duck_quote_rel(const char *schema, const char *name) {
+  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(name);
+  char *r = txf_xasprintf("%s.%s", a, b);
+  free(a);
+  free(b);
+  return r;
+}

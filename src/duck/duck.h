@@ -54,5 +54,7 @@ TXF_MUST_CHECK int txf_duck_print(txf_duck *d, const char *sql, FILE *out,
 /* SQL literals: 'it''s' and "col""name"; caller frees. */
 char *txf_duck_quote_str(const char *s);
 char *txf_duck_quote_ident(const char *s);
+/* "schema"."name"; caller frees. */
+char *txf_duck_quote_rel(const char *schema, const char *name);
 
 #endif /* TXF_DUCK_H */

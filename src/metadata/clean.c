@@ -76,24 +76,27 @@ int txf_meta_clean_failed(txf_store *s, const char *date, int64_t started_at_us,
   "inserted, updated, duplicates, stale, quarantined, ties, "                  \
   "partitions_rewritten, details_json, error"
 
-static void fill_clean(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_clean_run *c = row;
-  c->clean_id = sqlite3_column_int64(q, 0);
-  c->ingest_date = txf_store_col_text(q, 1, text);
-  c->state = txf_store_col_text(q, 2, text);
-  c->started_at_us = txf_store_col_i64(q, 3);
-  c->ended_at_us = txf_store_col_i64(q, 4);
-  int64_t *counts[] = {
-      &c->lines_read, &c->inserted,    &c->updated, &c->duplicates,
-      &c->stale,      &c->quarantined, &c->ties,    &c->partitions_rewritten};
-  for (int k = 0; k < 8; k++)
-    *counts[k] = sqlite3_column_int64(q, 5 + k);
-  c->details_json = txf_store_col_text(q, 13, text);
-  c->error = txf_store_col_text(q, 14, text);
-}
+static const txf_store_col clean_cols[] = {
+    TXF_STORE_COL('i', txf_meta_clean_run, clean_id),
+    TXF_STORE_COL('t', txf_meta_clean_run, ingest_date),
+    TXF_STORE_COL('t', txf_meta_clean_run, state),
+    TXF_STORE_COL('n', txf_meta_clean_run, started_at_us),
+    TXF_STORE_COL('n', txf_meta_clean_run, ended_at_us),
+    TXF_STORE_COL('i', txf_meta_clean_run, lines_read),
+    TXF_STORE_COL('i', txf_meta_clean_run, inserted),
+    TXF_STORE_COL('i', txf_meta_clean_run, updated),
+    TXF_STORE_COL('i', txf_meta_clean_run, duplicates),
+    TXF_STORE_COL('i', txf_meta_clean_run, stale),
+    TXF_STORE_COL('i', txf_meta_clean_run, quarantined),
+    TXF_STORE_COL('i', txf_meta_clean_run, ties),
+    TXF_STORE_COL('i', txf_meta_clean_run, partitions_rewritten),
+    TXF_STORE_COL('t', txf_meta_clean_run, details_json),
+    TXF_STORE_COL('t', txf_meta_clean_run, error),
+};
 
-static const txf_store_rows clean_rows = {sizeof(txf_meta_clean_run),
-                                          fill_clean, "read clean_runs"};
+static const txf_store_rows clean_rows = {sizeof(txf_meta_clean_run), NULL,
+                                          "read clean_runs", clean_cols,
+                                          TXF_ARRAY_LEN(clean_cols)};
 
 int txf_meta_clean_runs_succeeded(txf_store *s, const txf_meta_clean_query *cq,
                                   txf_meta_clean_run_list *out, txf_err *err) {
@@ -163,7 +166,8 @@ int txf_meta_clean_partitions(txf_store *s, const char *date, int *found,
   if (rc || !*found)
     return rc;
   static const txf_store_rows partition_rows = {
-      sizeof(const char *), txf_store_fill_text, "read partition_commits"};
+      sizeof(const char *), txf_store_fill_text, "read partition_commits", NULL,
+      0};
   return txf_store_select(s, &partition_rows, TXF_STORE_LIST(out), err,
                           "SELECT DISTINCT partition FROM partition_commits "
                           "WHERE clean_id = ?1 ORDER BY partition",

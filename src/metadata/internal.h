@@ -6,6 +6,7 @@
 #define TXF_METADATA_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "metadata/metadata.h"
 
@@ -64,10 +65,24 @@ const char *txf_store_col_text(sqlite3_stmt *q, int i, txf_arena *a);
 typedef void (*txf_store_fill)(sqlite3_stmt *q, void *row, txf_arena *text);
 /* How the rows of a list are read: their SIZE in bytes, FILL, and WHAT a
  * failure to read is the error of. */
+/* One column of a row, read into the member at OFF of the row's struct:
+ * 'i' an int64 (NULL reads 0), 'n' an int64 or TXF_META_NULL, 'd' an int,
+ * 't' text (copied into the list's arena) or NULL. */
+typedef struct txf_store_col {
+  char kind;
+  size_t off;
+} txf_store_col;
+#define TXF_STORE_COL(kind, type, member) {(kind), offsetof(type, member)}
+
+/* A list's rows: SIZE bytes each, filled by FILL, or (FILL NULL) column by
+ * column as COLS says (N_COLS of them; columns the query does not have are
+ * left zero). */
 typedef struct txf_store_rows {
   size_t size;
   txf_store_fill fill;
   const char *what;
+  const txf_store_col *cols;
+  size_t n_cols;
 } txf_store_rows;
 /* Make the list empty; then run SQL with the arguments, appending a row
  * that ROWS->fill fills for each row it returns. A failure leaves the list

@@ -43,45 +43,45 @@ int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
   "build_id, invocation_id, model, materialized, state, n_rows, "              \
   "started_at_us, duration_us, error, logical_date"
 
-static void fill_build(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_model_build *b = row;
-  b->build_id = sqlite3_column_int64(q, 0);
-  b->invocation_id = txf_store_col_text(q, 1, text);
-  b->model = txf_store_col_text(q, 2, text);
-  b->materialized = txf_store_col_text(q, 3, text);
-  b->state = txf_store_col_text(q, 4, text);
-  b->n_rows = txf_store_col_i64(q, 5);
-  b->started_at_us = txf_store_col_i64(q, 6);
-  b->duration_us = txf_store_col_i64(q, 7);
-  b->error = txf_store_col_text(q, 8, text);
-  b->logical_date = txf_store_col_text(q, 9, text);
-}
+static const txf_store_col build_cols[] = {
+    TXF_STORE_COL('i', txf_meta_model_build, build_id),
+    TXF_STORE_COL('t', txf_meta_model_build, invocation_id),
+    TXF_STORE_COL('t', txf_meta_model_build, model),
+    TXF_STORE_COL('t', txf_meta_model_build, materialized),
+    TXF_STORE_COL('t', txf_meta_model_build, state),
+    TXF_STORE_COL('n', txf_meta_model_build, n_rows),
+    TXF_STORE_COL('n', txf_meta_model_build, started_at_us),
+    TXF_STORE_COL('n', txf_meta_model_build, duration_us),
+    TXF_STORE_COL('t', txf_meta_model_build, error),
+    TXF_STORE_COL('t', txf_meta_model_build, logical_date),
+};
 
-static const txf_store_rows build_rows = {sizeof(txf_meta_model_build),
-                                          fill_build, "read model_builds"};
+static const txf_store_rows build_rows = {sizeof(txf_meta_model_build), NULL,
+                                          "read model_builds", build_cols,
+                                          TXF_ARRAY_LEN(build_cols)};
 
 #define TEST_COLS                                                              \
   "result_id, invocation_id, model, test_name, severity, status, failures, "   \
   "sample_json, message, started_at_us, duration_us, logical_date"
 
-static void fill_test(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_test_result *r = row;
-  r->result_id = sqlite3_column_int64(q, 0);
-  r->invocation_id = txf_store_col_text(q, 1, text);
-  r->model = txf_store_col_text(q, 2, text);
-  r->test_name = txf_store_col_text(q, 3, text);
-  r->severity = txf_store_col_text(q, 4, text);
-  r->status = txf_store_col_text(q, 5, text);
-  r->failures = txf_store_col_i64(q, 6);
-  r->sample_json = txf_store_col_text(q, 7, text);
-  r->message = txf_store_col_text(q, 8, text);
-  r->started_at_us = txf_store_col_i64(q, 9);
-  r->duration_us = txf_store_col_i64(q, 10);
-  r->logical_date = txf_store_col_text(q, 11, text);
-}
+static const txf_store_col test_cols[] = {
+    TXF_STORE_COL('i', txf_meta_test_result, result_id),
+    TXF_STORE_COL('t', txf_meta_test_result, invocation_id),
+    TXF_STORE_COL('t', txf_meta_test_result, model),
+    TXF_STORE_COL('t', txf_meta_test_result, test_name),
+    TXF_STORE_COL('t', txf_meta_test_result, severity),
+    TXF_STORE_COL('t', txf_meta_test_result, status),
+    TXF_STORE_COL('n', txf_meta_test_result, failures),
+    TXF_STORE_COL('t', txf_meta_test_result, sample_json),
+    TXF_STORE_COL('t', txf_meta_test_result, message),
+    TXF_STORE_COL('n', txf_meta_test_result, started_at_us),
+    TXF_STORE_COL('n', txf_meta_test_result, duration_us),
+    TXF_STORE_COL('t', txf_meta_test_result, logical_date),
+};
 
-static const txf_store_rows test_rows = {sizeof(txf_meta_test_result),
-                                         fill_test, "read test_results"};
+static const txf_store_rows test_rows = {sizeof(txf_meta_test_result), NULL,
+                                         "read test_results", test_cols,
+                                         TXF_ARRAY_LEN(test_cols)};
 
 int txf_meta_model_builds_latest(txf_store *s, const char *date,
                                  txf_meta_model_build_list *out, txf_err *err) {
@@ -128,8 +128,8 @@ static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
                                 txf_err *err) {
-  static const txf_store_rows count_rows = {sizeof(txf_meta_count),
-                                            fill_count, "read test_results"};
+  static const txf_store_rows count_rows = {sizeof(txf_meta_count), fill_count,
+                                            "read test_results", NULL, 0};
   return txf_store_select(
       s, &count_rows, TXF_STORE_LIST(out), err,
       "SELECT status, count(*) FROM test_results WHERE invocation_id = "

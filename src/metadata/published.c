@@ -58,7 +58,8 @@ static void fill_published(sqlite3_stmt *q, void *row, txf_arena *text) {
 int txf_meta_published_list_read(txf_store *s, const char *target,
                                  txf_meta_published_list *out, txf_err *err) {
   static const txf_store_rows published_rows = {
-      sizeof(txf_meta_published), fill_published, "read published_objects"};
+      sizeof(txf_meta_published), fill_published, "read published_objects",
+      NULL, 0};
   return txf_store_select(s, &published_rows, TXF_STORE_LIST(out), err,
                           "SELECT key, sha256 FROM published_objects WHERE "
                           "target = ?1 ORDER BY key",

@@ -111,10 +111,10 @@ static const struct {
 
 static int add_missing_columns(txf_store *s, txf_err *err) {
   for (size_t i = 0; i < TXF_ARRAY_LEN(added_columns); i++) {
-    char *sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q) "
-                                "WHERE name = %Q",
-                                added_columns[i].table,
-                                added_columns[i].column);
+    char *sql =
+        sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q) "
+                        "WHERE name = %Q",
+                        added_columns[i].table, added_columns[i].column);
     sqlite3_stmt *q;
     int have = 1;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
@@ -400,6 +400,29 @@ typedef struct list_rows {
   txf_arena *text;
 } list_rows;
 
+static void fill_cols(sqlite3_stmt *q, char *row, txf_arena *text,
+                      const txf_store_col *cols, size_t n) {
+  int have = sqlite3_column_count(q);
+  for (size_t k = 0; k < n && (int)k < have; k++) {
+    void *dst = row + cols[k].off;
+    int i = (int)k;
+    switch (cols[k].kind) {
+    case 'i':
+      *(int64_t *)dst = sqlite3_column_int64(q, i);
+      break;
+    case 'n':
+      *(int64_t *)dst = txf_store_col_i64(q, i);
+      break;
+    case 'd':
+      *(int *)dst = sqlite3_column_int(q, i);
+      break;
+    default:
+      *(const char **)dst = txf_store_col_text(q, i, text);
+      break;
+    }
+  }
+}
+
 static int append_row(sqlite3_stmt *q, void *arg) {
   list_rows *l = arg;
   size_t size = l->rows->size, *n = l->n;
@@ -408,7 +431,10 @@ static int append_row(sqlite3_stmt *q, void *arg) {
     l->v = txf_xrealloc(l->v, (*n ? 2 * *n : 1) * size);
   char *row = l->v + *n * size;
   memset(row, 0, size);
-  l->rows->fill(q, row, l->text);
+  if (l->rows->fill)
+    l->rows->fill(q, row, l->text);
+  else
+    fill_cols(q, row, l->text, l->rows->cols, l->rows->n_cols);
   (*n)++;
   return 0;
 }

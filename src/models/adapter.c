@@ -160,3 +160,24 @@ void txf_adapter_close(txf_adapter *a) {
   a->ops->close(a);
   free(a);
 }
+
+int txf_adapter_column_list(txf_adapter *a, const char *schema,
+                            const char *ident, char **out, txf_err *err) {
+  *out = NULL;
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, ident, &cols, &nc, err);
+  if (rc)
+    return rc;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t k = 0; k < nc; k++) {
+    char *q = txf_duck_quote_ident(cols[k]);
+    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
+    free(q);
+    free(cols[k]);
+  }
+  free(cols);
+  *out = b.data ? txf_buf_take(&b, NULL) : txf_xstrdup("");
+  return 0;
+}

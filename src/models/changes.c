@@ -25,8 +25,8 @@
  * full, versions gone from the log, the table's columns differ), the model
  * is built in full instead, which is always right. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +35,8 @@
 
 #define SCHEMA "_txnflow"
 #define SILVER_KEY "transaction_id"
-#define IMAGE_COLS "event_date, _change_type, _commit_version, _commit_timestamp"
+#define IMAGE_COLS                                                             \
+  "event_date, _change_type, _commit_version, _commit_timestamp"
 
 int txf_models_is_changes(const mnode *n) {
   return n->kind == MN_MODEL && n->materialized &&
@@ -46,14 +47,6 @@ int txf_models_is_changes(const mnode *n) {
 /* The target is DuckDB (a worker's connection is a wrapper: ask M). */
 static int is_duck(const txf_models *m) {
   return !m->target.type || !strcmp(m->target.type, "duckdb");
-}
-
-static char *qrel(const char *schema, const char *ident) {
-  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
-  char *r = txf_xasprintf("%s.%s", a, b);
-  free(a);
-  free(b);
-  return r;
 }
 
 /* The part of a working relation's name that says whose it is:
@@ -67,7 +60,7 @@ static char *work_name(const txf_models *m, size_t i) {
 /* _txnflow."WHAT__NAME": this run's working tables of a model. */
 static char *work_rel(const char *what, const char *name) {
   char *ident = txf_xasprintf("%s__%s", what, name);
-  char *r = qrel(SCHEMA, ident);
+  char *r = txf_duck_quote_rel(SCHEMA, ident);
   free(ident);
   return r;
 }
@@ -118,9 +111,9 @@ static int query_i64_fmt(txf_adapter *a, int64_t *out, txf_err *err,
   return rc;
 }
 
-/* The first row of SQL's result as a JSON object (caller decrefs). */
-static int query_row(txf_adapter *a, const char *sql, json_t **out,
-                     txf_err *err) {
+/* SQL's rows as a JSON array of objects (caller decrefs). */
+static int query_rows(txf_adapter *a, const char *sql, json_t **out,
+                      txf_err *err) {
   *out = NULL;
   char *text = NULL;
   int rc = a->ops->query_json(a, sql, &text, err);
@@ -133,9 +126,19 @@ static int query_row(txf_adapter *a, const char *sql, json_t **out,
     json_decref(arr);
     return txf_err_set(err, TXF_EDB, "changes: unreadable answer to '%s'", sql);
   }
-  *out = json_incref(json_array_get(arr, 0));
-  json_decref(arr);
+  *out = arr;
   return 0;
+}
+
+/* The first row of SQL's result as a JSON object, or NULL (caller
+ * decrefs). */
+static int query_row(txf_adapter *a, const char *sql, json_t **out,
+                     txf_err *err) {
+  json_t *arr;
+  int rc = query_rows(a, sql, &arr, err);
+  *out = rc ? NULL : json_incref(json_array_get(arr, 0));
+  json_decref(arr);
+  return rc;
 }
 
 /* "t.k1 = k.k1 AND t.k2 = k.k2" over KEYS. */
@@ -159,27 +162,6 @@ static char *keys_list(const txf_strlist *keys) {
     free(q);
   }
   return txf_buf_take(&b, NULL);
-}
-
-/* The column names of SCHEMA.IDENT, quoted and comma-separated. */
-static int column_list(txf_adapter *a, const char *schema, const char *ident,
-                       char **out, txf_err *err) {
-  char **cols;
-  size_t nc;
-  int rc = a->ops->columns(a, schema, ident, &cols, &nc, err);
-  if (rc)
-    return rc;
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  for (size_t k = 0; k < nc; k++) {
-    char *q = txf_duck_quote_ident(cols[k]);
-    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
-    free(q);
-    free(cols[k]);
-  }
-  free(cols);
-  *out = b.data ? txf_buf_take(&b, NULL) : txf_xstrdup("");
-  return 0;
 }
 
 static int has_column(txf_adapter *a, const char *schema, const char *ident,
@@ -243,8 +225,8 @@ static int range_pred(const txf_models *m, txf_adapter *a, const char *rel,
 /* The silver change log on a DuckDB target: every file of it, the version
  * read from its directory name. */
 static char *log_files(txf_models *m) {
-  char *glob = txf_xasprintf("%s/silver/_changes/transactions/version=*/*.parquet",
-                             m->opts->data_dir);
+  char *glob = txf_xasprintf(
+      "%s/silver/_changes/transactions/version=*/*.parquet", m->opts->data_dir);
   char *q = txf_duck_quote_str(glob);
   free(glob);
   return q;
@@ -254,8 +236,8 @@ static char *log_files(txf_models *m) {
  * but the state), those that read others first: the images and restricted
  * inputs read a model's change, which reads its tables. */
 static int drop_work(txf_adapter *a, txf_err *err) {
-  char *text = NULL;
-  int rc = a->ops->query_json(
+  json_t *arr;
+  int rc = query_rows(
       a,
       "SELECT table_name AS t, table_type AS ty FROM "
       "information_schema.tables WHERE table_schema = '" SCHEMA
@@ -264,12 +246,9 @@ static int drop_work(txf_adapter *a, txf_err *err) {
       "'\\' OR table_name LIKE 'in\\_\\_%' ESCAPE '\\' THEN 0 WHEN "
       "table_name LIKE 'delta\\_\\_%' ESCAPE '\\' THEN 1 WHEN table_type = "
       "'VIEW' THEN 2 ELSE 3 END",
-      &text, err);
+      &arr, err);
   if (rc)
     return rc;
-  json_error_t je;
-  json_t *arr = json_loads(text ? text : "[]", 0, &je);
-  free(text);
   size_t k;
   json_t *v;
   json_array_foreach(arr, k, v) {
@@ -277,7 +256,7 @@ static int drop_work(txf_adapter *a, txf_err *err) {
     const char *ty = json_string_value(json_object_get(v, "ty"));
     if (!t || !ty)
       continue;
-    char *r = qrel(SCHEMA, t);
+    char *r = txf_duck_quote_rel(SCHEMA, t);
     rc = exec_fmt(a, err, "DROP %s IF EXISTS %s",
                   strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r);
     free(r);
@@ -313,19 +292,14 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
   rc = drop_work(a, err);
   if (rc)
     return rc;
-  json_t *row = NULL;
-  char *text = NULL;
   /* the states */
-  text = NULL;
-  rc = a->ops->query_json(a,
-                          "SELECT model, CAST(silver_version AS VARCHAR) AS v, "
-                          "sql_sha256 AS h FROM " SCHEMA ".model_state",
-                          &text, err);
+  json_t *row, *arr;
+  rc = query_rows(a,
+                  "SELECT model, CAST(silver_version AS VARCHAR) AS v, "
+                  "sql_sha256 AS h FROM " SCHEMA ".model_state",
+                  &arr, err);
   if (rc)
     return rc;
-  json_error_t je;
-  json_t *arr = json_loads(text ? text : "[]", 0, &je);
-  free(text);
   size_t k;
   json_array_foreach(arr, k, row) {
     const char *rel = json_string_value(json_object_get(row, "model"));
@@ -365,7 +339,7 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
     txf_rel_kind kind = TXF_REL_NONE;
     rc = a->ops->relation_kind(a, m->target.silver_schema, ident, &kind, err);
     if (!rc && kind != TXF_REL_NONE) {
-      char *rel = qrel(m->target.silver_schema, ident);
+      char *rel = txf_duck_quote_rel(m->target.silver_schema, ident);
       sql = txf_xasprintf("SELECT COALESCE(MAX(_commit_version), -1) FROM %s",
                           rel);
       free(rel);
@@ -486,7 +460,7 @@ static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
     free(files);
   } else {
     char *ident = txf_xasprintf("%s_changes", m->target.silver_table);
-    char *rel = qrel(m->target.silver_schema, ident);
+    char *rel = txf_duck_quote_rel(m->target.silver_schema, ident);
     versions = txf_xasprintf("SELECT count(DISTINCT _commit_version) FROM %s "
                              "WHERE _commit_version > %" PRId64,
                              rel, from);
@@ -546,28 +520,24 @@ static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
 /* What a build of model I by change needs, and makes. */
 typedef struct plan {
   size_t i;
-  int silver;          /* the input is the silver log ... */
-  size_t t;            /* ... or this model */
-  int row_wise;        /* unique_key is the input's key, no changes() */
-  char *delta;         /* the input's change (pre- and postimages) */
-  char *post, *pre;    /* the input read as its new / old images */
-  char *keys;          /* A */
-  char *input_filter;  /* the input restricted to A (group models) */
-  char *rnew, *rpre;   /* R, and the rows of the model A held */
-  char *mdelta;        /* the model's own change */
-  char *rel;           /* the model */
+  int silver;         /* the input is the silver log ... */
+  size_t t;           /* ... or this model */
+  int row_wise;       /* unique_key is the input's key, no changes() */
+  char *delta;        /* the input's change (pre- and postimages) */
+  char *post, *pre;   /* the input read as its new / old images */
+  char *keys;         /* A */
+  char *input_filter; /* the input restricted to A (group models) */
+  char *rnew, *rpre;  /* R, and the rows of the model A held */
+  char *mdelta;       /* the model's own change */
+  char *rel;          /* the model */
 } plan;
 
 static void plan_release(plan *p) {
-  free(p->delta);
-  free(p->post);
-  free(p->pre);
-  free(p->keys);
-  free(p->input_filter);
-  free(p->rnew);
-  free(p->rpre);
-  free(p->mdelta);
-  free(p->rel);
+  char **owned[] = {&p->delta,        &p->post, &p->pre,
+                    &p->keys,         &p->rnew, &p->rpre,
+                    &p->input_filter, &p->rel,  &p->mdelta};
+  for (size_t k = 0; k < TXF_ARRAY_LEN(owned); k++)
+    free(*owned[k]);
 }
 
 /* The input's relation, its key and its cluster column. */
@@ -591,10 +561,11 @@ static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
     cols = txf_xstrdup("* EXCLUDE (" IMAGE_COLS ")");
   } else {
     /* the input's own columns: a model's, or the warehouse's silver table */
-    rc = p->silver ? column_list(a, m->target.silver_schema,
-                                 m->target.silver_table, &cols, err)
-                   : column_list(a, txf_models_schema(m, p->t),
-                                 txf_models_identifier(m, p->t), &cols, err);
+    rc = p->silver ? txf_adapter_column_list(a, m->target.silver_schema,
+                                             m->target.silver_table, &cols, err)
+                   : txf_adapter_column_list(a, txf_models_schema(m, p->t),
+                                             txf_models_identifier(m, p->t),
+                                             &cols, err);
     if (rc) {
       free(name);
       return rc;
@@ -619,8 +590,8 @@ static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
 /* Compile model I as CR says; *unavailable when changes() could not be
  * given. */
 static int compile_as(txf_models *m, plan *p, int incremental,
-                      const char *input_rel, const char *delta_rel,
-                      char **sql, int *unavailable, txf_err *err) {
+                      const char *input_rel, const char *delta_rel, char **sql,
+                      int *unavailable, txf_err *err) {
   chg_render cr;
   memset(&cr, 0, sizeof cr);
   cr.incremental = incremental;
@@ -692,14 +663,13 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     plan_release(&p);
     return rc;
   }
-  const txf_strlist *tkey =
-      p.silver ? &silver_key : &m->nodes[p.t].unique_key;
+  const txf_strlist *tkey = p.silver ? &silver_key : &m->nodes[p.t].unique_key;
   p.row_wise = !n->chg_input && tkey->n == n->unique_key.n;
   for (size_t k = 0; p.row_wise && k < tkey->n; k++)
     p.row_wise = !strcmp(tkey->v[k], n->unique_key.v[k]);
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
-  p.rel = qrel(schema, ident);
+  p.rel = txf_duck_quote_rel(schema, ident);
   char *wn = work_name(m, i);
   char *wt = p.silver ? txf_xstrdup(wn) : work_name(m, p.t);
   /* the relation whose columns the input's change has */
@@ -711,6 +681,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   char *klist = keys_list(&n->unique_key);
   char *eq_tk = keys_eq(&n->unique_key, "t", "k");
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
+  char *body = NULL, *mcols = NULL, *ncols = NULL, *gone = NULL;
+  int unavailable = 0;
   /* A: the keys the input's change touches */
   for (size_t k = 0; !rc && k < n->unique_key.n; k++) {
     int has;
@@ -731,7 +703,6 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     rc = images(m, a, &p, err);
   /* R: the model's SQL on its input's new images, or on the input's rows
    * of A */
-  int unavailable = 0;
   if (!rc && !p.row_wise && !n->chg_input) {
     const char *tschema = p.silver ? NULL : txf_models_schema(m, p.t);
     (void)tschema;
@@ -758,47 +729,26 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     free(trel);
     free(tprune);
   }
-  char *body = NULL;
   if (!rc)
     rc = compile_as(m, &p, 1, p.row_wise ? p.post : p.input_filter, p.delta,
                     &body, &unavailable, err);
-  if (!rc && unavailable) {
-    plan_release(&p);
-    free(body);
-    free(klist);
-    free(eq_tk);
-    free(wn);
-    free(wt);
-    free(dident);
-    return 0; /* build it in full */
-  }
+  if (!rc && unavailable)
+    goto done; /* build it in full */
   if (!rc) {
     free(n->compiled);
     n->compiled = txf_xstrdup(body);
     rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", p.rnew, body);
   }
-  free(body);
   /* the columns must be the table's, else the rules changed: full */
-  char *mcols = NULL, *ncols = NULL;
   if (!rc)
-    rc = column_list(a, schema, ident, &mcols, err);
+    rc = txf_adapter_column_list(a, schema, ident, &mcols, err);
   if (!rc) {
     char *nident = txf_xasprintf("new__%s", wn);
-    rc = column_list(a, SCHEMA, nident, &ncols, err);
+    rc = txf_adapter_column_list(a, SCHEMA, nident, &ncols, err);
     free(nident);
   }
-  if (!rc && strcmp(mcols, ncols)) {
-    free(mcols);
-    free(ncols);
-    free(klist);
-    free(eq_tk);
-    free(wn);
-    free(wt);
-    free(dident);
-    plan_release(&p);
-    return 0;
-  }
-  free(ncols);
+  if (!rc && strcmp(mcols, ncols))
+    goto done;
   *full = 0;
   /* a model that reads changes() itself may name keys its input's change
    * does not hold: they are replaced too */
@@ -817,8 +767,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
       nulls = x;
       free(q);
     }
-    rc = query_i64_fmt(a, &bad, err, "SELECT count(*) FROM %s WHERE %s",
-                       p.rnew, nulls);
+    rc = query_i64_fmt(a, &bad, err, "SELECT count(*) FROM %s WHERE %s", p.rnew,
+                       nulls);
     free(nulls);
     if (!rc && bad)
       rc = txf_err_set(err, TXF_ETEST,
@@ -847,7 +797,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
    * only those are looked for, in the cluster_by range of their old
    * images; an inserted key had no row (else it would show as drift: the
    * reconciliation's counts) */
-  char *gone = txf_xstrdup(p.keys);
+  gone = txf_xstrdup(p.keys);
   const char *c = n->cluster_by;
   if (!rc && p.row_wise) {
     free(gone);
@@ -888,8 +838,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   "%s AS k WHERE %s)",
                   p.rel, prune, gone, eq_tk);
   if (!rc) {
-    char *order =
-        c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
+    char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
     rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
                   cols, cols, p.rnew, order);
     free(order);
@@ -960,11 +909,11 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                               &failed_rows);
     if (failed_test != SIZE_MAX) {
       *audit_fail = 1;
-      rc = txf_err_set(err, TXF_ETEST,
-                       "audit failed: test %s %s; the change was rolled back",
-                       m->nodes[failed_test].name,
-                       failed_rows < 0 ? "could not run"
-                                       : "found failing rows");
+      rc =
+          txf_err_set(err, TXF_ETEST,
+                      "audit failed: test %s %s; the change was rolled back",
+                      m->nodes[failed_test].name,
+                      failed_rows < 0 ? "could not run" : "found failing rows");
     }
   }
   if (!rc) {
@@ -986,6 +935,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     free(n->audit_rel);
     n->audit_rel = NULL;
   }
+done:
+  free(body);
+  free(ncols);
   free(sql);
   free(expected_sql);
   free(gone);
