@@ -153,6 +153,31 @@ static char *keys_eq(const txf_strlist *keys, const char *l, const char *r) {
   return txf_buf_take(&b, NULL);
 }
 
+static char *keys_list(const txf_strlist *keys);
+
+/* "t.k IN (SELECT k FROM KEYS)", or with several key columns
+ * "(t.k1, t.k2) IN (SELECT k1, k2 FROM KEYS)" (NOT IN with NOT): a semi
+ * join DuckDB builds on KEYS — an EXISTS with the same equalities was
+ * planned as a join on every distinct key of T (1.9 s against 0.45 s on
+ * 9 M rows). Keys are never NULL (checked), so NOT IN is exact. */
+static char *keys_in(const txf_strlist *keys, const char *alias,
+                     const char *keys_rel, int negate) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  (void)txf_buf_puts(&b, keys->n > 1 ? "(" : "");
+  for (size_t i = 0; i < keys->n; i++) {
+    char *q = txf_duck_quote_ident(keys->v[i]);
+    (void)txf_buf_printf(&b, "%s%s.%s", i ? ", " : "", alias, q);
+    free(q);
+  }
+  char *cols = keys_list(keys);
+  (void)txf_buf_printf(&b, "%s %sIN (SELECT %s FROM %s)",
+                       keys->n > 1 ? ")" : "", negate ? "NOT " : "", cols,
+                       keys_rel);
+  free(cols);
+  return txf_buf_take(&b, NULL);
+}
+
 static char *keys_list(const txf_strlist *keys) {
   txf_buf b;
   txf_buf_init(&b, 0);
@@ -679,7 +704,6 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   p.rpre = work_rel("pre", wn);
   p.mdelta = work_rel("delta", wn);
   char *klist = keys_list(&n->unique_key);
-  char *eq_tk = keys_eq(&n->unique_key, "t", "k");
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
   char *body = NULL, *mcols = NULL, *ncols = NULL, *gone = NULL;
   int unavailable = 0;
@@ -720,9 +744,10 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                        "unique_key='" SILVER_KEY "' (or reads changes() "
                        "itself)");
     if (!rc) {
-      char *sel = txf_xasprintf("SELECT t.* FROM %s AS t WHERE TRUE%s AND "
-                                "EXISTS (SELECT 1 FROM %s AS k WHERE %s)",
-                                trel, tprune, p.keys, eq_tk);
+      char *in = keys_in(&n->unique_key, "t", p.keys, 0);
+      char *sel = txf_xasprintf("SELECT t.* FROM %s AS t WHERE TRUE%s AND %s",
+                                trel, tprune, in);
+      free(in);
       rc = as_view(a, "in", wn, sel, &p.input_filter, err);
       free(sel);
     }
@@ -778,10 +803,10 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && p.row_wise) {
     /* row by row: every new row's key was in the change, else an old row
      * of that key would stay */
-    rc = query_i64_fmt(a, &bad, err,
-                       "SELECT count(*) FROM %s AS t WHERE NOT EXISTS "
-                       "(SELECT 1 FROM %s AS k WHERE %s)",
-                       p.rnew, p.keys, eq_tk);
+    char *out = keys_in(&n->unique_key, "t", p.keys, 1);
+    rc = query_i64_fmt(a, &bad, err, "SELECT count(*) FROM %s AS t WHERE %s",
+                       p.rnew, out);
+    free(out);
     if (!rc && bad)
       rc = txf_err_set(err, TXF_ETEST,
                        "incremental_strategy='changes': %" PRId64 " new row%s "
@@ -827,16 +852,16 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc)
     rc = a->ops->exec(a, "BEGIN TRANSACTION", err);
   int in_txn = !rc;
+  char *in_gone = keys_in(&n->unique_key, "t", gone, 0);
   if (!rc)
     rc = exec_fmt(a, err,
                   "CREATE TABLE %s AS SELECT t.* FROM %s AS t WHERE TRUE%s AND "
-                  "EXISTS (SELECT 1 FROM %s AS k WHERE %s)",
-                  p.rpre, p.rel, prune, gone, eq_tk);
+                  "%s",
+                  p.rpre, p.rel, prune, in_gone);
   if (!rc)
-    rc = exec_fmt(a, err,
-                  "DELETE FROM %s AS t WHERE TRUE%s AND EXISTS (SELECT 1 FROM "
-                  "%s AS k WHERE %s)",
-                  p.rel, prune, gone, eq_tk);
+    rc = exec_fmt(a, err, "DELETE FROM %s AS t WHERE TRUE%s AND %s", p.rel,
+                  prune, in_gone);
+  free(in_gone);
   if (!rc) {
     char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
     rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
@@ -945,7 +970,7 @@ done:
   free(cols);
   free(mcols);
   free(klist);
-  free(eq_tk);
+
   free(wn);
   free(wt);
   free(dident);

@@ -203,6 +203,8 @@ typedef struct txf_target {
   char *schema;      /* the default schema: `schema:`, else "main" (duckdb)
                         or "public" */
   int threads;       /* duckdb: `threads:` 1..64; 0 when not set */
+  char **settings;   /* duckdb: `settings:` as name, value, name, value,
+                        ..., NULL (values rendered); NULL when none */
   char **keys;       /* postgres, redshift: libpq keywords, NULL-terminated
                         (`database` as dbname, application_name last) ... */
   char **vals;       /* ... and their values; the password is wiped on
