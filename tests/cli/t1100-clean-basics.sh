@@ -205,6 +205,22 @@ test_expect_success 'audit agrees, then finds a deleted partition' '
 	test_grep "B: missing from silver" out
 '
 
+# A damaged partition holds values no format shows as they are (issue 16):
+# audit prints them escaped, never raw bytes or a garbled date.
+test_expect_success 'audit prints unreadable values escaped' '
+	cp -r d dmg &&
+	f=dmg/silver/transactions/year=2025/month=09/day=01/part-00000.parquet &&
+	txnflow sql --write --memory "COPY (SELECT * REPLACE (
+		CASE WHEN transaction_id = '"'"'T1'"'"' THEN '"'"'T1'"'"' || chr(1) || chr(27) ELSE transaction_id END AS transaction_id,
+		CASE WHEN transaction_id = '"'"'T16'"'"' THEN '"'"'-100000-01-01'"'"'::TIMESTAMP ELSE txn_ts END AS txn_ts)
+		FROM read_parquet('"'"'$f'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
+	mv x.parquet $f &&
+	test_expect_code 1 txnflow audit --data dmg >out 2>err &&
+	test_grep "T1\\\\x01\\\\x1b: in silver but in no cleaned batch" out &&
+	test_grep "T16: in partition 2025-09-01, event date out of range (txn_ts -3217862419200000000 us)" out &&
+	! grep "[[:cntrl:]]" out
+'
+
 test_expect_success 'a wrong header fails the batch and writes nothing' '
 	printf "id,amount\n1,2\n" >bad.csv &&
 	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
