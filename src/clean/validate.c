@@ -245,18 +245,24 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   if (!mcc_ok)
     return bad(detail, cap, TXF_REJ_BAD_MCC, "mcc", f[7], fl[7],
                " is not 4 digits");
-  int st = match_enum(f[8], fl[8], txf_clean_status_names, 4);
-  if (st < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "status", f[8], fl[8],
-               " is not approved|declined|pending|reversed");
-  int rf = match_bool(f[9], fl[9]);
-  if (rf < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "is_refund", f[9], fl[9],
-               " is not a boolean");
-  int ch = match_enum(f[10], fl[10], txf_clean_channel_names, 3);
-  if (ch < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "channel", f[10], fl[10],
-               " is not online|pos|mobile");
+  /* the three enums, in column order: status, is_refund, channel */
+  static const struct {
+    int col;
+    const char *name, *why;
+  } enums[3] = {{8, "status", " is not approved|declined|pending|reversed"},
+                {9, "is_refund", " is not a boolean"},
+                {10, "channel", " is not online|pos|mobile"}};
+  int ev[3];
+  for (int e = 0; e < 3; e++) {
+    int c = enums[e].col;
+    ev[e] = c == 8    ? match_enum(f[c], fl[c], txf_clean_status_names, 4)
+            : c == 9  ? match_bool(f[c], fl[c])
+                      : match_enum(f[c], fl[c], txf_clean_channel_names, 3);
+    if (ev[e] < 0)
+      return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, enums[e].name, f[c], fl[c],
+                 enums[e].why);
+  }
+  int st = ev[0], rf = ev[1], ch = ev[2];
 
   /* valid: fill the row */
   size_t total = fl[0] + fl[1] + fl[2] + fl[3] + fl[12];
@@ -342,6 +348,12 @@ static inline uint64_t fmix64(uint64_t k) {
   return k;
 }
 
+/* MurmurHash3's scrambling of one 8-byte lane K: by CA, rotated by R, by
+ * CB (lane 1: c1, 31, c2; lane 2: c2, 33, c1). */
+static inline uint64_t scramble(uint64_t k, uint64_t ca, int r, uint64_t cb) {
+  return rotl64(k * ca, r) * cb;
+}
+
 void txf_clean_hash128(const void *key, size_t len, uint64_t seed,
                        uint64_t out[2]) {
   const uint8_t *data = key;
@@ -353,40 +365,22 @@ void txf_clean_hash128(const void *key, size_t len, uint64_t seed,
     uint64_t k1, k2;
     memcpy(&k1, data + i * 16, 8);
     memcpy(&k2, data + i * 16 + 8, 8);
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-    h1 = rotl64(h1, 27);
-    h1 += h2;
-    h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-    h2 = rotl64(h2, 31);
-    h2 += h1;
-    h2 = h2 * 5 + 0x38495ab5;
+    h1 ^= scramble(k1, c1, 31, c2);
+    h1 = (rotl64(h1, 27) + h2) * 5 + 0x52dce729;
+    h2 ^= scramble(k2, c2, 33, c1);
+    h2 = (rotl64(h2, 31) + h1) * 5 + 0x38495ab5;
   }
   const uint8_t *tail = data + nblocks * 16;
   uint64_t k1 = 0, k2 = 0;
   size_t rest = len & 15;
   for (size_t i = rest; i > 8; i--)
     k2 ^= (uint64_t)tail[i - 1] << (8 * (i - 9));
-  if (rest > 8) {
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-  }
+  if (rest > 8)
+    h2 ^= scramble(k2, c2, 33, c1);
   for (size_t i = rest > 8 ? 8 : rest; i > 0; i--)
     k1 ^= (uint64_t)tail[i - 1] << (8 * (i - 1));
-  if (rest > 0) {
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-  }
+  if (rest > 0)
+    h1 ^= scramble(k1, c1, 31, c2);
   h1 ^= (uint64_t)len;
   h2 ^= (uint64_t)len;
   h1 += h2;

@@ -341,12 +341,19 @@ static const char *kind_name(const txf_yaml_node *n) {
                                    : "a scalar";
 }
 
+/* The value of KEY in N when it is given (present and not null), else
+ * NULL: what the getters then leave at their default. */
+static const txf_yaml_node *given(const txf_yaml_node *n, const char *key) {
+  const txf_yaml_node *v = txf_yaml_get(n, key);
+  return v && !txf_yaml_is_null(v) ? v : NULL;
+}
+
 int txf_yaml_get_str(const txf_yaml_doc *doc, const txf_yaml_node *n,
                      const char *key, const char *def, const char **out,
                      txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   if (v->type != TXF_YAML_SCALAR)
     return txf_yaml_error(doc, v, err, "key '%s': expected a string, got %s",
@@ -358,9 +365,9 @@ int txf_yaml_get_str(const txf_yaml_doc *doc, const txf_yaml_node *n,
 int txf_yaml_get_i64(const txf_yaml_doc *doc, const txf_yaml_node *n,
                      const char *key, int64_t def, int64_t *out,
                      txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   if (v->type != TXF_YAML_SCALAR || txf_parse_i64(v->str, out) != 0) {
     *out = def;
@@ -403,9 +410,9 @@ static int duration_parse(const char *s, int64_t *us, int *neg) {
 int txf_yaml_get_duration(const txf_yaml_doc *doc, const txf_yaml_node *n,
                           const char *key, int64_t def, int64_t *out_us,
                           txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out_us = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   const char *s = v->type == TXF_YAML_SCALAR ? v->str : NULL;
   int64_t us;
@@ -426,9 +433,9 @@ int txf_yaml_get_duration(const txf_yaml_doc *doc, const txf_yaml_node *n,
 
 int txf_yaml_get_bool(const txf_yaml_doc *doc, const txf_yaml_node *n,
                       const char *key, int def, int *out, txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
   static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};
