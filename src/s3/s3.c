@@ -11,8 +11,9 @@
  *    query already in canonical order, each parameter with '='.
  * Object keys are URI-encoded here (S3 signs the path as sent).
  *
- * Credentials are read from the environment once and held only in the
- * handle; they are never formatted into a message. */
+ * Credentials come from the chain (txf_s3_creds, chain.c) each time a
+ * request is sent, so a renewal reaches the parts of a multipart upload
+ * already under way; they are never formatted into a message. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "s3/s3.h"
+#include "s3/internal.h"
 
 #define MAX_ERROR_BODY (64u << 10)
 #define MAX_LIST_BODY (16u << 20)
@@ -47,9 +48,11 @@ struct txf_s3 {
   char *host;        /* "127.0.0.1:4568" */
   char *bucket;
   char *region;
-  char *target;      /* "s3://bucket" */
-  char *userpwd;     /* "AK:SK" — secret; wiped on free */
-  char *token_header; /* "x-amz-security-token: ..." or NULL — secret */
+  char *target;      /* "s3://bucket", with "#sse=..." (txf_s3_target) */
+  txf_s3_creds *creds;
+  char *sse;         /* "aws:kms", "AES256" or NULL */
+  char *kms_key_id;  /* NULL: the account's default key */
+  int checksum;      /* send x-amz-checksum-sha256 */
   char *sigv4;       /* "aws:amz:REGION:s3" */
   int path_style;
   uint64_t threshold, part_size;
@@ -295,16 +298,21 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   *out = NULL;
   if (!cfg->bucket || !*cfg->bucket)
     return txf_err_set(err, TXF_ECONFIG, "s3: no bucket configured");
-  const char *ak = getenv("AWS_ACCESS_KEY_ID");
-  const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
-  const char *tok = getenv("AWS_SESSION_TOKEN");
-  if (!ak || !*ak || !sk || !*sk)
+  const char *sse = cfg->sse && *cfg->sse ? cfg->sse : NULL;
+  if (sse && strcmp(sse, "aws:kms") != 0 && strcmp(sse, "AES256") != 0)
     return txf_err_set(err, TXF_ECONFIG,
-                       "s3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                       "in the environment");
-  if (strchr(ak, ':'))
+                       "s3: server-side encryption '%s' is not aws:kms or "
+                       "AES256",
+                       sse);
+  const char *kms =
+      cfg->kms_key_id && *cfg->kms_key_id ? cfg->kms_key_id : NULL;
+  if (kms && (!sse || strcmp(sse, "aws:kms") != 0))
     return txf_err_set(err, TXF_ECONFIG,
-                       "s3: AWS_ACCESS_KEY_ID must not contain ':'");
+                       "s3: a KMS key id needs server-side encryption "
+                       "aws:kms");
+  if (kms && strpbrk(kms, "\r\n"))
+    return txf_err_set(err, TXF_ECONFIG, "s3: the KMS key id has a line "
+                                         "break");
   const char *region = cfg->region && *cfg->region ? cfg->region : "us-east-1";
   for (const char *r = region; *r; r++)
     if (!((*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') || *r == '-'))
@@ -361,10 +369,11 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   s->host = txf_xstrdup(host_start);
   s->bucket = txf_xstrdup(cfg->bucket);
   s->region = txf_xstrdup(region);
-  s->target = txf_xasprintf("s3://%s", cfg->bucket);
-  s->userpwd = txf_xasprintf("%s:%s", ak, sk);
-  s->token_header =
-      tok && *tok ? txf_xasprintf("x-amz-security-token: %s", tok) : NULL;
+  s->target = txf_xasprintf("s3://%s%s%s%s%s", cfg->bucket, sse ? "#sse=" : "",
+                            sse ? sse : "", kms ? ":" : "", kms ? kms : "");
+  s->sse = sse ? txf_xstrdup(sse) : NULL;
+  s->kms_key_id = kms ? txf_xstrdup(kms) : NULL;
+  s->checksum = cfg->checksum_sha256;
   s->sigv4 = txf_xasprintf("aws:amz:%s:s3", region);
   s->path_style = cfg->path_style;
   s->threshold = threshold < part ? part : threshold;
@@ -384,6 +393,14 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   if (!s->main.curl) {
     txf_s3_free(s);
     return txf_err_set(err, TXF_EINTERNAL, "s3: curl_easy_init failed");
+  }
+  txf_s3_creds_opts co = {.region = region,
+                          .refresh_margin_s = cfg->credential_refresh_s,
+                          .log = log};
+  int rc = txf_s3_creds_new(&s->creds, &co, err);
+  if (rc) {
+    txf_s3_free(s);
+    return txf_err_wrap(err, "s3");
   }
   *out = s;
   return 0;
@@ -406,8 +423,9 @@ void txf_s3_free(txf_s3 *s) {
   free(s->bucket);
   free(s->region);
   free(s->target);
-  wipe_free(s->userpwd);
-  wipe_free(s->token_header);
+  txf_s3_creds_free(s->creds);
+  free(s->sse);
+  free(s->kms_key_id);
   free(s->sigv4);
   free(s);
 }
@@ -442,6 +460,10 @@ typedef struct req {
   const char *content_type;
   const char *content_md5; /* base64, or NULL */
   const char *meta_sha256; /* stored as x-amz-meta-sha256, or NULL */
+  int sse;                 /* ask for the configured encryption */
+  int checksum;            /* send x-amz-checksum-sha256 of the body */
+  const char *checksum_algorithm; /* x-amz-checksum-algorithm, or NULL */
+  int checksum_mode;       /* ask for the stored checksum (HEAD) */
   const char *what;        /* for messages: "put txnflow/x.parquet" */
   /* results */
   long status;
@@ -449,6 +471,10 @@ typedef struct req {
   txf_buf errbody;
   char etag[72];
   char meta[65];
+  char sse_got[16];       /* x-amz-server-side-encryption */
+  char kms_got[256];      /* x-amz-server-side-encryption-aws-kms-key-id */
+  char checksum_got[56];  /* x-amz-checksum-sha256 */
+  char checksum_sent[48]; /* what was sent as x-amz-checksum-sha256 */
   uint64_t content_length;
   int has_length;
 } req;
@@ -505,6 +531,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   if (len > 5 && !strncmp(p, "HTTP/", 5)) {
     /* a new response (after 100 Continue, or a retry): forget headers */
     k->r->etag[0] = k->r->meta[0] = '\0';
+    k->r->sse_got[0] = k->r->kms_got[0] = k->r->checksum_got[0] = '\0';
     k->r->has_length = 0;
     const char *sp = memchr(p, ' ', len);
     long code = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -513,6 +540,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     copy_header_value(k->r->etag, sizeof k->r->etag, v, vl);
   } else if (header_is(p, len, "x-amz-meta-sha256", &v, &vl)) {
     copy_header_value(k->r->meta, sizeof k->r->meta, v, vl);
+  } else if (header_is(p, len, "x-amz-server-side-encryption", &v, &vl)) {
+    copy_header_value(k->r->sse_got, sizeof k->r->sse_got, v, vl);
+  } else if (header_is(p, len, "x-amz-server-side-encryption-aws-kms-key-id",
+                       &v, &vl)) {
+    copy_header_value(k->r->kms_got, sizeof k->r->kms_got, v, vl);
+  } else if (header_is(p, len, "x-amz-checksum-sha256", &v, &vl)) {
+    copy_header_value(k->r->checksum_got, sizeof k->r->checksum_got, v, vl);
   } else if (header_is(p, len, "content-length", &v, &vl)) {
     char tmp[32];
     copy_header_value(tmp, sizeof tmp, v, vl);
@@ -562,11 +596,94 @@ static void error_code(const txf_buf *b, char *code, size_t cap,
   txf_buf_release(&t);
 }
 
+/* A body that does not match its checksums was damaged on the way (the
+ * client hashed what it sends): sending it again is the cure. */
 static int retryable_status(long st, const char *code) {
   return st == 500 || st == 502 || st == 503 || st == 504 || st == 429 ||
          (st == 400 && (!strcmp(code, "RequestTimeout") ||
-                        !strcmp(code, "RequestTimeTooSkewed"))) ||
+                        !strcmp(code, "RequestTimeTooSkewed") ||
+                        !strcmp(code, "BadDigest") ||
+                        !strcmp(code, "XAmzContentSHA256Mismatch"))) ||
          !strcmp(code, "SlowDown") || !strcmp(code, "InternalError");
+}
+
+/* Keys a server refused as expired: renewed and sent again. */
+static int expired_keys(long st, const char *code) {
+  return (st == 400 || st == 403) &&
+         (!strcmp(code, "ExpiredToken") ||
+          !strcmp(code, "TokenRefreshRequired"));
+}
+
+/* The base64 of the 32 bytes whose hex is HEX (64 digits) into OUT. */
+static void hex_to_base64(const char *hex, char out[48]) {
+  unsigned char raw[32];
+  for (int i = 0; i < 32; i++) {
+    unsigned v = 0;
+    for (int j = 0; j < 2; j++) {
+      char c = hex[2 * i + j];
+      v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 32) - 'a' + 10);
+    }
+    raw[i] = (unsigned char)v;
+  }
+  EVP_EncodeBlock((unsigned char *)out, raw, 32);
+}
+
+/* The request's headers, signed by curl with the others. KEYS' session
+ * token goes in x-amz-security-token. The list holds a secret: free it
+ * with slist_free_wiped(). */
+static struct curl_slist *request_headers(const txf_s3 *s, const req *r,
+                                          const char *sha,
+                                          const txf_s3_keys *keys) {
+  struct curl_slist *h = NULL;
+  char line[320];
+  snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
+  h = curl_slist_append(h, line);
+  if (r->body_len || !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
+    snprintf(line, sizeof line, "Content-Type: %s",
+             r->content_type ? r->content_type : "application/octet-stream");
+    h = curl_slist_append(h, line);
+  }
+  if (r->content_md5) {
+    snprintf(line, sizeof line, "Content-MD5: %s", r->content_md5);
+    h = curl_slist_append(h, line);
+  }
+  if (r->meta_sha256) {
+    snprintf(line, sizeof line, "x-amz-meta-sha256: %s", r->meta_sha256);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum) {
+    snprintf(line, sizeof line, "x-amz-checksum-sha256: %s", r->checksum_sent);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum_algorithm) {
+    snprintf(line, sizeof line, "x-amz-checksum-algorithm: %s",
+             r->checksum_algorithm);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum_mode)
+    h = curl_slist_append(h, "x-amz-checksum-mode: ENABLED");
+  if (r->sse && s->sse) {
+    snprintf(line, sizeof line, "x-amz-server-side-encryption: %s", s->sse);
+    h = curl_slist_append(h, line);
+  }
+  if (r->sse && s->kms_key_id) {
+    char *l = txf_xasprintf("x-amz-server-side-encryption-aws-kms-key-id: %s",
+                            s->kms_key_id);
+    h = curl_slist_append(h, l);
+    free(l);
+  }
+  if (keys->session_token) {
+    char *l = txf_xasprintf("x-amz-security-token: %s", keys->session_token);
+    h = curl_slist_append(h, l);
+    wipe_free(l);
+  }
+  return h;
+}
+
+static void slist_free_wiped(struct curl_slist *h) {
+  for (struct curl_slist *i = h; i; i = i->next)
+    OPENSSL_cleanse(i->data, strlen(i->data));
+  curl_slist_free_all(h);
 }
 
 static void build_url(txf_s3 *s, txf_buf *u, const char *key,
@@ -599,29 +716,11 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     snprintf(sha, sizeof sha, "%s", r->body_sha256);
   else
     txf_sha256_hex(r->body ? r->body : "", r->body_len, sha);
+  if (r->checksum)
+    hex_to_base64(sha, r->checksum_sent);
   txf_buf url;
   txf_buf_init(&url, 0);
   build_url(s, &url, r->key, r->query);
-
-  struct curl_slist *h = NULL;
-  char line[256];
-  snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
-  h = curl_slist_append(h, line);
-  if (r->body_len || !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
-    snprintf(line, sizeof line, "Content-Type: %s",
-             r->content_type ? r->content_type : "application/octet-stream");
-    h = curl_slist_append(h, line);
-  }
-  if (r->content_md5) {
-    snprintf(line, sizeof line, "Content-MD5: %s", r->content_md5);
-    h = curl_slist_append(h, line);
-  }
-  if (r->meta_sha256) {
-    snprintf(line, sizeof line, "x-amz-meta-sha256: %s", r->meta_sha256);
-    h = curl_slist_append(h, line);
-  }
-  if (s->token_header)
-    h = curl_slist_append(h, s->token_header);
   /* No "Expect:" header to suppress 100-continue: curl 7.88 would sign
    * the empty header and S3 would see a signed header that is not sent.
    * The 100-continue round trip costs little and lets S3 refuse a large
@@ -629,8 +728,18 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
 
   CURL *c = cn->curl;
   int rc = 0;
+  uint64_t refused = 0; /* generation of keys S3 called expired */
   txf_buf_init(&r->errbody, MAX_ERROR_BODY);
   for (int attempt = 1;; attempt++) {
+    /* The keys now, renewed when near their expiry: a part retried after
+     * a renewal goes with the new ones. */
+    txf_s3_keys keys;
+    rc = txf_s3_creds_get(s->creds, refused, &keys, err);
+    if (rc) {
+      txf_err_wrap(err, "%s", r->what);
+      break;
+    }
+    struct curl_slist *h = request_headers(s, r, sha, &keys);
     curl_easy_reset(c);
     sink k = {r, 0, 0};
     txf_buf_reset(&r->errbody);
@@ -641,7 +750,8 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+    curl_easy_setopt(c, CURLOPT_USERNAME, keys.access_key_id);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, keys.secret_access_key);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
@@ -668,6 +778,13 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     cn->stats.requests++;
     txf_log_debug(s->log, "s3: %s (attempt %d)", r->what, attempt);
     CURLcode cc = curl_easy_perform(c);
+    /* The handle keeps copies of the keys until the next reset. */
+    curl_easy_setopt(c, CURLOPT_USERNAME, NULL);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    slist_free_wiped(h);
+    uint64_t gen = keys.generation;
+    txf_s3_keys_release(&keys);
     char code[64] = "", msg[256] = "";
     int retry = 0;
     if (cc == CURLE_OK) {
@@ -679,6 +796,16 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
       }
       error_code(&r->errbody, code, sizeof code, msg, sizeof msg);
       retry = retryable_status(r->status, code);
+      if (expired_keys(r->status, code) && attempt < s->max_attempts) {
+        /* Renewed before the next attempt, without waiting: the keys, not
+         * the server, were the trouble. */
+        refused = gen;
+        cn->stats.retries++;
+        txf_log_warn(s->log, "s3: %s: HTTP %ld %s; renewing the credentials, "
+                     "retry %d",
+                     r->what, r->status, code, attempt);
+        continue;
+      }
       if (!retry) {
         if (r->status == 404 &&
             (strcmp(code, "NoSuchBucket") != 0 || !r->key)) {
@@ -727,7 +854,6 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
                    attempt, (long long)wait);
     sleep_ms(wait);
   }
-  curl_slist_free_all(h);
   txf_buf_release(&url);
   txf_buf_release(&r->errbody);
   return rc;
@@ -738,6 +864,34 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
 }
 
 /* ---------------------------------------------------------------- objects */
+
+/* Encryption asked for and not confirmed in the answer means a server
+ * that ignored it (an S3-compatible one without KMS): the object is
+ * there, unencrypted, which the settings forbid. */
+static int sse_confirmed(const txf_s3 *s, const req *r, txf_err *err) {
+  if (!s->sse || !strcmp(r->sse_got, s->sse))
+    return 0;
+  return txf_err_set(err, TXF_ECONFIG,
+                     "%s: the server did not confirm %s encryption "
+                     "(x-amz-server-side-encryption: %s)",
+                     r->what, s->sse, r->sse_got[0] ? r->sse_got : "absent");
+}
+
+int txf_s3_object_encrypted_ok(const txf_s3 *s, const txf_s3_object *o) {
+  if (!s->sse)
+    return 1;
+  if (strcmp(o->sse, s->sse) != 0)
+    return 0;
+  if (!s->kms_key_id || txf_str_has_prefix(s->kms_key_id, "alias/") ||
+      strstr(s->kms_key_id, ":alias/"))
+    return 1; /* the default key, or an alias: S3 answers the key's ARN */
+  if (txf_str_has_prefix(s->kms_key_id, "arn:"))
+    return !strcmp(o->kms_key_id, s->kms_key_id);
+  size_t n = strlen(o->kms_key_id), k = strlen(s->kms_key_id);
+  return !strcmp(o->kms_key_id, s->kms_key_id) ||
+         (n > k && o->kms_key_id[n - k - 1] == '/' &&
+          !strcmp(o->kms_key_id + n - k, s->kms_key_id));
+}
 
 int txf_s3_put(txf_s3 *s, const char *key, const void *data, size_t len,
                const char *content_type, const char *sha256_hex,
@@ -750,8 +904,11 @@ int txf_s3_put(txf_s3 *s, const char *key, const void *data, size_t len,
   char *what = txf_xasprintf("put %s", key);
   req r = {.method = "PUT", .key = key, .body = data, .body_len = len,
            .body_sha256 = sha256_hex, .content_type = content_type,
-           .meta_sha256 = sha256_hex, .what = what};
+           .meta_sha256 = sha256_hex, .sse = 1, .checksum = s->checksum,
+           .what = what};
   int rc = do_request(s, &r, err);
+  if (!rc)
+    rc = sse_confirmed(s, &r, err);
   free(what);
   return rc;
 }
@@ -785,6 +942,7 @@ typedef struct parts_job {
   const unsigned char *data;
   uint64_t size, part, n_parts;
   char (*etags)[72];
+  char (*sums)[48];   /* each part's x-amz-checksum-sha256 (if sent) */
   pthread_mutex_t mu; /* guards next, failed, err */
   uint64_t next;
   int failed; /* the first failure's code */
@@ -819,14 +977,17 @@ static void *part_worker(void *arg) {
     char *what = txf_xasprintf("put part %s/%llu of %s", num,
                                (unsigned long long)j->n_parts, j->key);
     req pr = {.method = "PUT", .key = j->key, .query = qs.data,
-              .body = j->data + off, .body_len = len, .what = what};
+              .body = j->data + off, .body_len = len,
+              .checksum = j->s->checksum, .what = what};
     txf_err e;
     txf_err_clear(&e);
     int rc = do_request_on(j->s, cn, &pr, &e);
     if (!rc && !pr.etag[0])
       rc = txf_err_set(&e, TXF_ENET, "%s: no ETag in the answer", what);
-    if (!rc)
+    if (!rc) {
       memcpy(j->etags[i], pr.etag, sizeof j->etags[i]);
+      memcpy(j->sums[i], pr.checksum_sent, sizeof j->sums[i]);
+    }
     free(what);
     txf_buf_release(&qs);
     if (rc) {
@@ -858,9 +1019,9 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
   char *what = txf_xasprintf("create multipart upload of %s", key);
   req r = {.method = "POST", .key = key, .query = qs.data,
            .content_type = content_type, .meta_sha256 = sha256_hex,
+           .sse = 1, .checksum_algorithm = s->checksum ? "SHA256" : NULL,
            .out = &out, .what = what};
   int rc = do_request(s, &r, err);
-  free(what);
   txf_buf_release(&qs);
   char *upload_id = NULL;
   if (!rc) {
@@ -877,15 +1038,21 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
                        key);
   }
   txf_buf_release(&out);
-  if (rc)
+  if (!rc && (rc = sse_confirmed(s, &r, err)) != 0)
+    (void)multipart_abort(s, key, upload_id);
+  free(what);
+  if (rc) {
+    free(upload_id);
     return rc;
+  }
 
   /* Parts, several in flight (each on its own connection); each request is
    * retried on its own; the first failure stops the others. */
   char(*etags)[72] = txf_xcalloc(n_parts, sizeof *etags);
+  char(*sums)[48] = txf_xcalloc(n_parts, sizeof *sums);
   parts_job job = {.s = s, .key = key, .upload_id = upload_id, .data = data,
                    .size = size, .part = part, .n_parts = n_parts,
-                   .etags = etags};
+                   .etags = etags, .sums = sums};
   pthread_mutex_init(&job.mu, NULL);
   int n_workers = s->parallel;
   if ((uint64_t)n_workers > n_parts)
@@ -938,7 +1105,11 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
       (void)txf_buf_printf(&tag, "\"%s\"", etags[i]);
       txf_s3_xml_escape(&body, tag.data);
       txf_buf_release(&tag);
-      (void)txf_buf_puts(&body, "</ETag></Part>");
+      (void)txf_buf_puts(&body, "</ETag>");
+      if (s->checksum) /* S3 checks each part's against what it got */
+        (void)txf_buf_printf(&body, "<ChecksumSHA256>%s</ChecksumSHA256>",
+                             sums[i]);
+      (void)txf_buf_puts(&body, "</Part>");
     }
     (void)txf_buf_puts(&body, "</CompleteMultipartUpload>");
     const char *q[] = {"uploadId", upload_id};
@@ -967,6 +1138,7 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
     (void)multipart_abort(s, key, upload_id);
   }
   free(etags);
+  free(sums);
   free(upload_id);
   return rc;
 }
@@ -1032,7 +1204,7 @@ int txf_s3_get(txf_s3 *s, const char *key, txf_buf *out, txf_err *err) {
 int txf_s3_head(txf_s3 *s, const char *key, txf_s3_object *o, txf_err *err) {
   memset(o, 0, sizeof *o);
   char *what = txf_xasprintf("head %s", key);
-  req r = {.method = "HEAD", .key = key, .what = what};
+  req r = {.method = "HEAD", .key = key, .checksum_mode = 1, .what = what};
   int rc = do_request(s, &r, err);
   free(what);
   if (rc)
@@ -1041,6 +1213,10 @@ int txf_s3_head(txf_s3 *s, const char *key, txf_s3_object *o, txf_err *err) {
   o->size_bytes = r.content_length;
   snprintf(o->etag, sizeof o->etag, "%s", r.etag);
   snprintf(o->sha256, sizeof o->sha256, "%s", r.meta);
+  snprintf(o->sse, sizeof o->sse, "%s", r.sse_got);
+  snprintf(o->kms_key_id, sizeof o->kms_key_id, "%s", r.kms_got);
+  snprintf(o->checksum_sha256, sizeof o->checksum_sha256, "%s",
+           r.checksum_got);
   return 0;
 }
 

@@ -5,9 +5,10 @@
  * the lake and the marts with it, a Redshift load stages the partitions it
  * copies. See docs/publish.md ("The S3 client").
  *
- * Credentials come only from the environment (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); they never appear in a
- * message, a log line or verbose output. */
+ * Credentials come from the AWS SDKs' chain (txf_s3_creds: the
+ * environment, the shared files, web identity, the container endpoint, the
+ * instance metadata service), temporary ones renewed before they expire;
+ * they never appear in a message, a log line or verbose output. */
 #ifndef TXF_S3_H
 #define TXF_S3_H
 
@@ -46,6 +47,17 @@ typedef struct txf_s3_config {
   int64_t stall_timeout_s;
   int list_page_keys;      /* ListObjectsV2 max-keys; 0 = 1000 */
   int parallel_parts;      /* multipart parts in flight; 0 = 4 */
+  /* Server-side encryption asked of S3 on every PutObject and
+   * CreateMultipartUpload: NULL (the bucket's default), "AES256" or
+   * "aws:kms", with KMS_KEY_ID (NULL: the account's aws/s3 key). */
+  const char *sse;
+  const char *kms_key_id;
+  /* 1: send x-amz-checksum-sha256 with every object and part, so S3
+   * verifies and keeps the SHA-256 (multipart: SHA256 declared on
+   * CreateMultipartUpload, each part's in CompleteMultipartUpload). */
+  int checksum_sha256;
+  /* Renew temporary credentials when less than this is left; 0 = 300. */
+  int64_t credential_refresh_s;
 } txf_s3_config;
 
 typedef struct txf_s3 txf_s3;
@@ -57,17 +69,22 @@ typedef struct txf_s3_stats {
   uint64_t bytes_sent; /* request body bytes of successful requests */
 } txf_s3_stats;
 
-/* A client for CFG (strings copied) with credentials from the
- * environment. TXF_ECONFIG when a setting is invalid or AWS_ACCESS_KEY_ID /
- * AWS_SECRET_ACCESS_KEY is unset. LOG (may be NULL; borrowed for the
- * client's life) gets one debug line per request and a warning per retry.
- * Caller frees with txf_s3_free(). */
+/* A client for CFG (strings copied) with credentials from the chain
+ * (txf_s3_creds_new: resolved and first fetched here). TXF_ECONFIG when a
+ * setting is invalid or no source gives credentials (the message says
+ * what was tried); a source that is configured but fails is its error
+ * (TXF_ENET for an endpoint that does not answer). LOG (may be NULL;
+ * borrowed for the client's life) gets one debug line per request and a
+ * warning per retry. Caller frees with txf_s3_free(). */
 TXF_MUST_CHECK int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg,
                               const txf_logger *log, txf_err *err);
-/* Free S3 (NULL does nothing); the secret is wiped from memory. */
+/* Free S3 (NULL does nothing); the secrets are wiped from memory. */
 void txf_s3_free(txf_s3 *s3);
 const txf_s3_stats *txf_s3_get_stats(const txf_s3 *s3);
-/* "s3://BUCKET" — the target's name in published_objects. Borrowed. */
+/* The target's name in published_objects: "s3://BUCKET", and with
+ * server-side encryption configured "s3://BUCKET#sse=aws:kms[:KEY]", so
+ * records of objects put without it do not count as encrypted ones.
+ * Borrowed. */
 const char *txf_s3_target(const txf_s3 *s3);
 
 /* An object as listed or headed. */
@@ -76,6 +93,12 @@ typedef struct txf_s3_object {
   uint64_t size_bytes;
   char etag[72];       /* as the server sent it, quotes removed */
   char sha256[65];     /* x-amz-meta-sha256 (HEAD only), "" if absent */
+  /* HEAD only, "" if absent: x-amz-server-side-encryption ("aws:kms"),
+   * its KMS key (an ARN), and the x-amz-checksum-sha256 S3 keeps (base64;
+   * "BASE64-N" for an object uploaded in N parts). */
+  char sse[16];
+  char kms_key_id[256];
+  char checksum_sha256[56];
 } txf_s3_object;
 
 /* PUT DATA (LEN bytes, borrowed) as KEY in one request. SHA256_HEX (64
@@ -102,6 +125,10 @@ TXF_MUST_CHECK int txf_s3_get(txf_s3 *s3, const char *key, txf_buf *out,
 TXF_MUST_CHECK int txf_s3_head(txf_s3 *s3, const char *key,
                                txf_s3_object *out, txf_err *err);
 void txf_s3_object_release(txf_s3_object *o);
+/* 1 when O (from txf_s3_head) is encrypted as S3's settings ask (always
+ * when they ask nothing): same sse, and with a kms_key_id given as an ARN
+ * or a key id, that key. */
+int txf_s3_object_encrypted_ok(const txf_s3 *s3, const txf_s3_object *o);
 
 typedef struct txf_s3_list {
   txf_s3_object *items; /* sorted by key (S3's order) */
@@ -141,6 +168,81 @@ void txf_s3_xml_escape(txf_buf *b, const char *s);
  * *RNG is the caller's PRNG state (any non-zero seed). */
 int64_t txf_s3_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,
                           uint64_t *rng);
+
+/* ------------------------------------------------------------ credentials */
+
+/* One set of AWS keys. SECRET_ACCESS_KEY and SESSION_TOKEN are secrets:
+ * never formatted into a message, wiped on release. */
+typedef struct txf_s3_keys {
+  char *access_key_id;
+  char *secret_access_key;
+  char *session_token; /* NULL for long-term keys */
+  int64_t expires_us;  /* UTC; 0 = do not expire */
+  uint64_t generation; /* which renewal of the chain gave them (1, 2, ..) */
+} txf_s3_keys;
+
+/* Wipe and free K's strings; K is left zeroed. */
+void txf_s3_keys_release(txf_s3_keys *k);
+
+/* Where a chain's keys come from, for `publish --whoami`: no secret. */
+typedef struct txf_s3_creds_info {
+  /* "environment", "shared-credentials-file", "shared-config-file",
+   * "assume-role", "web-identity", "container", "instance-metadata" */
+  char source[32];
+  char detail[400]; /* "profile 'prod' in /home/u/.aws/credentials" */
+  int renewable;    /* temporary keys fetched again before they expire */
+  /* the current keys: "AKIA…WXYZ" (first and last four characters of the
+   * access key id) and their expiry (0: none) */
+  char access_key_hint[24];
+  int64_t expires_us;
+} txf_s3_creds_info;
+
+/* A credential chain: where the keys come from, and their renewal. Safe
+ * to share between threads. */
+typedef struct txf_s3_creds txf_s3_creds;
+
+typedef struct txf_s3_creds_opts {
+  /* The region for STS when none is set in the environment (AWS_REGION,
+   * AWS_DEFAULT_REGION) or the profile; NULL = "us-east-1". */
+  const char *region;
+  int64_t refresh_margin_s; /* renew this long before expiry; 0 = 300 */
+  const txf_logger *log;    /* may be NULL; borrowed for the chain's life */
+} txf_s3_creds_opts;
+
+/* Resolve the standard chain in the AWS SDKs' order and fetch the first
+ * keys: the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN); the shared files (AWS_SHARED_CREDENTIALS_FILE or
+ * ~/.aws/credentials, AWS_CONFIG_FILE or ~/.aws/config, profile AWS_PROFILE
+ * or "default": static keys, role_arn with source_profile or
+ * credential_source through STS AssumeRole, role_arn with
+ * web_identity_token_file); web identity (AWS_WEB_IDENTITY_TOKEN_FILE and
+ * AWS_ROLE_ARN through STS AssumeRoleWithWebIdentity); the container
+ * endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI, with
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]); the EC2 instance metadata
+ * service with an IMDSv2 token (AWS_EC2_METADATA_SERVICE_ENDPOINT,
+ * unless AWS_EC2_METADATA_DISABLED=true). STS is reached at
+ * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services section
+ * or endpoint_url, else https://sts.REGION.amazonaws.com.
+ * TXF_ECONFIG when no source has keys (the message names each source
+ * tried) or a named profile does not exist; a source that is configured
+ * but fails stops the chain with its error. Caller frees with
+ * txf_s3_creds_free(). */
+TXF_MUST_CHECK int txf_s3_creds_new(txf_s3_creds **out,
+                                    const txf_s3_creds_opts *opts,
+                                    txf_err *err);
+/* The current keys into *OUT (copies; the caller releases them with
+ * txf_s3_keys_release). Keys within the refresh margin of their expiry
+ * are renewed first, by one caller while the others wait; a renewal that
+ * fails while they are still valid is a warning and they are used.
+ * REJECTED_GENERATION: 0, or the generation of keys a server refused as
+ * expired, which renews them unless another caller already did. */
+TXF_MUST_CHECK int txf_s3_creds_get(txf_s3_creds *c,
+                                    uint64_t rejected_generation,
+                                    txf_s3_keys *out, txf_err *err);
+/* Where C's keys come from and which they are now. */
+void txf_s3_creds_describe(txf_s3_creds *c, txf_s3_creds_info *out);
+/* Free C (NULL does nothing); keys are wiped. */
+void txf_s3_creds_free(txf_s3_creds *c);
 
 /* ---------------------------------------------------------------- settings */
 

@@ -11,12 +11,25 @@
 # stopped on exit by a trap (which also stops tests/lib/pg.sh's server when
 # that is sourced first). The credentials it accepts are exported as the
 # AWS_* variables; a test that wants a wrong secret overrides them.
+#
+# Nothing of the machine's own AWS setup reaches a test: the shared files
+# are pointed at names that do not exist, the instance metadata service is
+# off, and every other variable of the credential chain is unset (a test
+# of the chain sets what it needs; see t5040).
 
 S3_DIR=$ROOT/tests/lib/s3
 S3_ACCESS_KEY=txnflow-test
 S3_SECRET_KEY=txnflow-secret
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION AWS_REGION \
+	AWS_CREDENTIAL_EXPIRATION AWS_ROLE_ARN AWS_ROLE_SESSION_NAME \
+	AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE AWS_ENDPOINT_URL \
+	AWS_ENDPOINT_URL_STS AWS_EC2_METADATA_SERVICE_ENDPOINT \
+	AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+export AWS_SHARED_CREDENTIALS_FILE=$TRASH/.aws-none/credentials \
+	AWS_CONFIG_FILE=$TRASH/.aws-none/config AWS_EC2_METADATA_DISABLED=true
 export NODE_PATH=$ROOT/node_modules
 
 s3_stop() {
@@ -63,7 +76,8 @@ s3_start() {
 s3_check() {
 	_b=$1
 	shift
-	timeout 120 node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
+	AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+		timeout 120 node --no-warnings "$S3_DIR/check.js" "$S3_ENDPOINT" "$_b" "$@"
 }
 
 # s3_local_list DATA_DIR PREFIX: what `s3_check BUCKET list PREFIX` shows
