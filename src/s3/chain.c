@@ -540,6 +540,7 @@ typedef struct files {
   const char *profile; /* the active profile */
   int explicit_profile; /* named by AWS_PROFILE */
   const char *region_default;
+  const txf_logger *log;
 } files;
 
 /* PATH with a leading "~/" taken from $HOME; caller frees. */
@@ -958,6 +959,11 @@ static int resolve(files *f, source **out, txf_s3_creds_info *info,
                          "%s is set but %s is not: set both, or neither",
                          ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                          ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+    if (f->explicit_profile)
+      txf_log_warn(f->log,
+                   "s3: AWS_PROFILE '%s' is set, but the keys in "
+                   "AWS_ACCESS_KEY_ID are used: the environment comes first",
+                   f->profile);
     *out = static_source(ak, sk, env("AWS_SESSION_TOKEN"));
     const char *exp = env("AWS_CREDENTIAL_EXPIRATION");
     if (exp && parse_expiry(exp, &(*out)->keys.expires_us))
@@ -1067,8 +1073,8 @@ static int resolve(files *f, source **out, txf_s3_creds_info *info,
                  : "");
     info->renewable = 1;
   } else if (!rc) {
-    (void)txf_buf_puts(tried, " (the instance metadata service is off: "
-                              "AWS_EC2_METADATA_DISABLED)");
+    (void)txf_buf_puts(tried, "; the instance metadata service is off "
+                              "(AWS_EC2_METADATA_DISABLED)");
   }
   return rc;
 }
@@ -1078,6 +1084,7 @@ int txf_s3_creds_new(txf_s3_creds **out, const txf_s3_creds_opts *o,
   *out = NULL;
   files f = {0};
   f.region_default = o->region && *o->region ? o->region : "us-east-1";
+  f.log = o->log;
   f.profile = env("AWS_PROFILE");
   f.explicit_profile = f.profile != NULL;
   if (!f.profile)
@@ -1099,9 +1106,15 @@ int txf_s3_creds_new(txf_s3_creds **out, const txf_s3_creds_opts *o,
   if (!rc) {
     rc = txf_s3_creds_new_source(out, fetch_cb, src, NULL, NULL,
                                  o->refresh_margin_s, o->log, &info, err);
-    if (rc && src->kind == SRC_IMDS && rc == TXF_ENET)
-      /* Off EC2 nothing answers there: say what else was tried. */
-      txf_err_wrap(err, "no AWS credentials: tried %s, and", tried.data);
+    if (rc && src->kind == SRC_IMDS)
+      /* Off EC2 nothing (or something else) answers there: say what else
+       * was tried. */
+      if (err) {
+        char why[sizeof err->msg];
+        memcpy(why, err->msg, sizeof why);
+        txf_err_set(err, rc, "no AWS credentials: tried %s, and %s",
+                    tried.data, why);
+      }
     if (!rc)
       txf_s3_creds_own(*out, source_free);
   }

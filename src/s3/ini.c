@@ -3,10 +3,12 @@
  * reference):
  *  - a comment starts with '#' or ';' at the start of a line or after
  *    whitespace, and runs to the end of the line;
- *  - "[name]" opens a section, whitespace around the name ignored; in the
- *    config file profiles are "[profile NAME]" (and "[default]"),
- *    "[services NAME]" holds per-service settings, other sections are not
- *    profiles; in the credentials file every "[NAME]" is a profile;
+ *  - a line that starts with '[' and ends with ']' opens a section, its
+ *    name taken as written between them; in the config file profiles are
+ *    "[profile NAME]" (one space, NAME of [A-Za-z0-9_@+.%:/-], optionally
+ *    quoted) and "[default]", "[services NAME]" holds per-service
+ *    settings, other sections are not profiles; in the credentials file
+ *    every "[NAME]" is a profile;
  *  - "key = value", whitespace around both trimmed; a key with an empty
  *    value followed by indented lines opens a sub-section, whose keys are
  *    stored as "key.subkey" (`sts =` / `  endpoint_url = ...`);
@@ -64,22 +66,34 @@ static void put(txf_s3_ini *ini, const char *section, const char *key,
                                  txf_xstrndup(val, val_len)};
 }
 
-/* The section name to store for header text NAME (trimmed), or NULL when
- * the section is not one we read (its keys are skipped). Caller frees. */
+static int name_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || strchr("_-@+.%:/", c) != NULL;
+}
+
+/* The section name to store for the header text NAME (N bytes between
+ * the brackets), or NULL when the section is not one we read (its keys
+ * are skipped). Caller frees. */
 static char *section_for(const char *name, size_t n, int config_file) {
   if (!config_file)
-    return n ? txf_xasprintf("profile:%.*s", (int)n, name) : NULL;
+    return txf_xasprintf("profile:%.*s", (int)n, name);
   if (n == 7 && !memcmp(name, "default", 7))
     return txf_xstrdup("profile:default");
   static const char *const kinds[] = {"profile", "services"};
   for (size_t k = 0; k < TXF_ARRAY_LEN(kinds); k++) {
     size_t kl = strlen(kinds[k]);
-    if (n > kl && !memcmp(name, kinds[k], kl) && is_space(name[kl])) {
-      const char *s = name + kl, *e = name + n;
-      s = trim(s, &e);
-      if (s < e)
-        return txf_xasprintf("%s:%.*s", kinds[k], (int)(e - s), s);
+    if (n < kl + 2 || memcmp(name, kinds[k], kl) != 0 || !is_space(name[kl]))
+      continue;
+    const char *s = name + kl + 1, *e = name + n;
+    if ((*s == '"' || *s == '\'') && e - s >= 2 && e[-1] == *s) {
+      s++;
+      e--;
     }
+    int ok = s < e;
+    for (const char *c = s; ok && c < e; c++)
+      ok = name_char(*c);
+    if (ok)
+      return txf_xasprintf("%s:%.*s", kinds[k], (int)(e - s), s);
   }
   return NULL;
 }
@@ -104,40 +118,38 @@ void txf_s3_ini_add(txf_s3_ini *ini, const char *text, size_t len,
     p = next;
     if (s == le)
       continue;
-    if (*s == '[') {
-      const char *close = memchr(s, ']', (size_t)(le - s));
+    if (*s == '[' && le[-1] == ']') {
       free(section);
       free(sub);
-      section = sub = NULL;
-      if (!close)
-        continue; /* not a header: its keys are not read either */
-      const char *ns = s + 1, *ne = close;
-      ns = trim(ns, &ne);
-      section = section_for(ns, (size_t)(ne - ns), config_file);
+      sub = NULL;
+      section = section_for(s + 1, (size_t)(le - s - 2), config_file);
       if (section && txf_str_has_prefix(section, "profile:") &&
           !txf_strlist_has(&ini->profiles, section + 8))
         txf_strlist_push(&ini->profiles, section + 8);
       continue;
     }
     const char *eq = memchr(s, '=', (size_t)(le - s));
-    if (!section || !eq)
+    if (!section || !eq || eq == s)
       continue;
     const char *ke = eq, *vs = eq + 1, *ve = le;
     const char *ks = trim(s, &ke);
     vs = trim(vs, &ve);
-    if (ks == ke)
+    if (vs == ve) { /* "key =" opens a sub-section */
+      free(sub);
+      sub = txf_xstrndup(ks, (size_t)(ke - ks));
       continue;
-    if (indented && sub) {
+    }
+    if (sub && !indented) {
+      free(sub);
+      sub = NULL;
+    }
+    if (sub) {
       char *k = txf_xasprintf("%s.%.*s", sub, (int)(ke - ks), ks);
       put(ini, section, k, strlen(k), vs, (size_t)(ve - vs));
       free(k);
-      continue;
+    } else {
+      put(ini, section, ks, (size_t)(ke - ks), vs, (size_t)(ve - vs));
     }
-    free(sub);
-    sub = NULL;
-    if (vs == ve)
-      sub = txf_xstrndup(ks, (size_t)(ke - ks));
-    put(ini, section, ks, (size_t)(ke - ks), vs, (size_t)(ve - vs));
   }
   free(section);
   free(sub);

@@ -728,13 +728,12 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
 
   CURL *c = cn->curl;
   int rc = 0;
-  uint64_t refused = 0; /* generation of keys S3 called expired */
   txf_buf_init(&r->errbody, MAX_ERROR_BODY);
   for (int attempt = 1;; attempt++) {
     /* The keys now, renewed when near their expiry: a part retried after
      * a renewal goes with the new ones. */
     txf_s3_keys keys;
-    rc = txf_s3_creds_get(s->creds, refused, &keys, err);
+    rc = txf_s3_creds_get(s->creds, 0, &keys, err);
     if (rc) {
       txf_err_wrap(err, "%s", r->what);
       break;
@@ -797,11 +796,17 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
       error_code(&r->errbody, code, sizeof code, msg, sizeof msg);
       retry = retryable_status(r->status, code);
       if (expired_keys(r->status, code) && attempt < s->max_attempts) {
-        /* Renewed before the next attempt, without waiting: the keys, not
-         * the server, were the trouble. */
-        refused = gen;
+        /* Renewed now and sent again without waiting: the keys, not the
+         * server, were the trouble. Keys that cannot be renewed end it. */
+        txf_s3_keys nk;
+        rc = txf_s3_creds_get(s->creds, gen, &nk, err);
+        if (rc) {
+          txf_err_wrap(err, "%s", r->what);
+          break;
+        }
+        txf_s3_keys_release(&nk);
         cn->stats.retries++;
-        txf_log_warn(s->log, "s3: %s: HTTP %ld %s; renewing the credentials, "
+        txf_log_warn(s->log, "s3: %s: HTTP %ld %s; credentials renewed, "
                      "retry %d",
                      r->what, r->status, code, attempt);
         continue;

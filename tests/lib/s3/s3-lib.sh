@@ -6,6 +6,12 @@
 #   s3_start lake            # bucket "lake"; sets S3_PORT, S3_ENDPOINT
 #   s3_check list txnflow/   # the AWS SDK's view of the bucket
 #   s3_fault '[{"method":"PUT","action":"status","status":503,"count":2}]'
+#   s3_policy '{"require_sse":"aws:kms"}'   # what the bucket demands
+#
+# The same process serves the credential endpoints (aws-creds.js: STS, the
+# container endpoint, IMDSv2) on CREDS_ENDPOINT; the keys they issue are
+# accepted by the S3 proxy until they expire (creds_config, creds_issued,
+# creds_stats).
 #
 # The server listens on a free loopback port (the kernel picks it) and is
 # stopped on exit by a trap (which also stops tests/lib/pg.sh's server when
@@ -48,6 +54,7 @@ s3_start() {
 	for _b in "$@"; do _args="$_args --bucket $_b"; done
 	node "$S3_DIR/server.js" --dir "$_s3_state/data" \
 		--port-file "$_s3_state/port" $_args \
+		--creds-port-file "$_s3_state/creds-port" \
 		--access-key "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
 		>"$_s3_state/server.log" 2>&1 &
 	S3_PID=$!
@@ -69,7 +76,9 @@ s3_start() {
 	done
 	S3_PORT=$(cat "$_s3_state/port")
 	S3_ENDPOINT=http://127.0.0.1:$S3_PORT
-	export S3_PORT S3_ENDPOINT
+	CREDS_PORT=$(cat "$_s3_state/creds-port")
+	CREDS_ENDPOINT=http://127.0.0.1:$CREDS_PORT
+	export S3_PORT S3_ENDPOINT CREDS_PORT CREDS_ENDPOINT
 }
 
 # s3_check BUCKET CMD ARGS...: the AWS SDK for JavaScript on the server
@@ -104,4 +113,46 @@ s3_stats() {
 
 s3_stats_reset() {
 	curl -sf -X DELETE "$S3_ENDPOINT/__stats" >/dev/null
+}
+
+# s3_policy JSON: what the bucket demands (see server.js); s3_policy_clear
+s3_policy() {
+	curl -sf -X POST --data-binary "$1" "$S3_ENDPOINT/__policy" >/dev/null
+}
+
+s3_policy_clear() {
+	curl -sf -X DELETE "$S3_ENDPOINT/__policy" >/dev/null
+}
+
+# s3_objects: each object's encryption and checksum as the server keeps them
+s3_objects() {
+	curl -sf "$S3_ENDPOINT/__objects"
+}
+
+# creds_config JSON: settings of the credential endpoints (aws-creds.js)
+creds_config() {
+	curl -sf -X POST --data-binary "$1" "$CREDS_ENDPOINT/__config" >/dev/null
+}
+
+# creds_issued: every temporary key issued, secrets included, as JSON
+creds_issued() {
+	curl -sf "$CREDS_ENDPOINT/__issued"
+}
+
+# creds_secrets: the secret keys and session tokens issued, one a line
+creds_secrets() {
+	creds_issued | node -e '
+		let s = ""; process.stdin.on("data", (c) => (s += c));
+		process.stdin.on("end", () => {
+			for (const k of JSON.parse(s)) console.log(k.secretAccessKey + "\n" + k.sessionToken);
+		});'
+}
+
+# creds_stats: the credential endpoints' counters; creds_stats_reset
+creds_stats() {
+	curl -sf "$CREDS_ENDPOINT/__stats"
+}
+
+creds_stats_reset() {
+	curl -sf -X DELETE "$CREDS_ENDPOINT/__stats" >/dev/null
 }
