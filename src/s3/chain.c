@@ -46,24 +46,6 @@ static int env_true(const char *name) {
   return v && !strcasecmp(v, "true");
 }
 
-static void wipe_buf(txf_buf *b) {
-  if (b->data)
-    OPENSSL_cleanse(b->data, b->cap);
-  txf_buf_release(b);
-}
-
-static void wipe_free(char *p) {
-  if (p) {
-    OPENSSL_cleanse(p, strlen(p));
-    free(p);
-  }
-}
-
-static void slist_free_wiped(struct curl_slist *h) {
-  for (struct curl_slist *i = h; i; i = i->next)
-    OPENSSL_cleanse(i->data, strlen(i->data));
-  curl_slist_free_all(h);
-}
 
 /* ---------------------------------------------------------------- http */
 
@@ -74,7 +56,7 @@ typedef struct call {
   struct curl_slist *headers; /* borrowed */
   const char *body;           /* POST/PUT body or NULL */
   size_t body_len;
-  const char *sigv4;          /* "aws:amz:REGION:sts" to sign, or NULL */
+  const char *sign_region;    /* sign for STS in this region, or NULL */
   const txf_s3_keys *keys;    /* with these */
   long timeout_ms;
   int attempts;
@@ -97,6 +79,27 @@ static int retryable(CURLcode cc, long status) {
          cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
 }
 
+/* C's headers signed for STS (a fresh x-amz-date each attempt): a copy
+ * with x-amz-date, Host and Authorization added. Free with
+ * txf_s3_wipe_headers(). */
+static struct curl_slist *sts_sign(const call *c) {
+  struct curl_slist *h = NULL;
+  for (const struct curl_slist *i = c->headers; i; i = i->next)
+    h = curl_slist_append(h, i->data);
+  const char *hs = strstr(c->url, "://") + 3;
+  size_t hl = strcspn(hs, "/?");
+  char *host = txf_xstrndup(hs, hl);
+  char sha[65];
+  txf_sha256_hex(c->body ? c->body : "", c->body_len, sha);
+  txf_s3_sigv4_req r = {.method = c->method, .host = host,
+                        .path = hs[hl] == '/' ? hs + hl : "/",
+                        .payload_sha256 = sha, .region = c->sign_region,
+                        .service = "sts"};
+  h = txf_s3_sigv4_add_headers(&r, c->keys, h);
+  free(host);
+  return h;
+}
+
 /* Send C; 0 with C->status and C->answer set for any HTTP answer (the
  * caller judges the status), TXF_ENET when none came (after the attempts:
  * connection and time-out failures and 5xx are retried). */
@@ -108,7 +111,7 @@ static int call_run(call *c, txf_err *err) {
   int rc = 0;
   for (int attempt = 1;; attempt++) {
     curl_easy_reset(h);
-    wipe_buf(&c->answer);
+    txf_s3_wipe_buf(&c->answer);
     txf_buf_init(&c->answer, MAX_ANSWER);
     c->status = 0;
     curl_easy_setopt(h, CURLOPT_URL, c->url);
@@ -120,13 +123,9 @@ static int call_run(call *c, txf_err *err) {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->answer);
-    if (c->headers)
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-    if (c->sigv4) {
-      curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
-      curl_easy_setopt(h, CURLOPT_USERNAME, c->keys->access_key_id);
-      curl_easy_setopt(h, CURLOPT_PASSWORD, c->keys->secret_access_key);
-    }
+    struct curl_slist *signed_h = c->sign_region ? sts_sign(c) : NULL;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER,
+                     signed_h ? signed_h : c->headers);
     if (strcmp(c->method, "GET") != 0) {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
@@ -134,6 +133,8 @@ static int call_run(call *c, txf_err *err) {
                        (curl_off_t)c->body_len);
     }
     CURLcode cc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    txf_s3_wipe_headers(signed_h);
     if (cc == CURLE_OK)
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
     if (cc == CURLE_OK && !retryable(cc, c->status))
@@ -150,7 +151,6 @@ static int call_run(call *c, txf_err *err) {
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
   }
-  /* The handle held the signing keys: reset wipes nothing, but frees. */
   curl_easy_cleanup(h);
   return rc;
 }
@@ -173,7 +173,7 @@ typedef struct source {
   int64_t duration_s;  /* 0: STS's default */
   char *token_file;    /* SRC_WEB_IDENTITY */
   char *sts_url;       /* "https://sts.us-east-1.amazonaws.com" */
-  char *sts_sigv4;     /* "aws:amz:us-east-1:sts" */
+  char *sts_region;    /* the region STS signs for */
   char *url;           /* SRC_CONTAINER: the full URL; SRC_IMDS: the host */
   char *auth_file;     /* SRC_CONTAINER: token file, or */
   char *auth_token;    /* the token itself (a secret) */
@@ -192,10 +192,10 @@ static void source_free(void *p) {
   free(s->external_id);
   free(s->token_file);
   free(s->sts_url);
-  free(s->sts_sigv4);
+  free(s->sts_region);
   free(s->url);
   free(s->auth_file);
-  wipe_free(s->auth_token);
+  txf_s3_wipe_free(s->auth_token);
   free(s);
 }
 
@@ -215,14 +215,14 @@ static int read_token(const char *path, const char *what, char **out,
   txf_buf_init(&b, MAX_TOKEN_FILE);
   int rc = txf_fs_read_file(path, &b, err);
   if (rc) {
-    wipe_buf(&b);
+    txf_s3_wipe_buf(&b);
     return txf_err_wrap(err, "%s", what);
   }
   while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
                    b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
     b.data[--b.len] = '\0';
   if (!b.len || memchr(b.data, '\n', b.len) || memchr(b.data, '\r', b.len)) {
-    wipe_buf(&b);
+    txf_s3_wipe_buf(&b);
     return txf_err_set(err, TXF_ECONFIG, "%s: %s: %s", what, path,
                        b.len ? "more than one line" : "empty");
   }
@@ -245,7 +245,7 @@ static char *xml_text(const char *p, const char *end, const char *tag) {
   char *s = NULL;
   if (txf_s3_xml_next(&p, end, tag, &b))
     s = txf_buf_take(&b, NULL);
-  wipe_buf(&b);
+  txf_s3_wipe_buf(&b);
   return s;
 }
 
@@ -316,12 +316,12 @@ static int fetch_sts(source *s, txf_s3_keys *out, txf_err *err) {
     rc = read_token(s->token_file, "web identity token", &tok, err);
     if (!rc)
       form_add(&body, "WebIdentityToken", tok);
-    wipe_free(tok);
+    txf_s3_wipe_free(tok);
   } else {
     rc = fetch_source(s->from, &from, err);
   }
   if (rc) {
-    wipe_buf(&body);
+    txf_s3_wipe_buf(&body);
     return rc;
   }
   struct curl_slist *h = curl_slist_append(
@@ -330,22 +330,22 @@ static int fetch_sts(source *s, txf_s3_keys *out, txf_err *err) {
   if (from.session_token) {
     char *t = txf_xasprintf("x-amz-security-token: %s", from.session_token);
     h = curl_slist_append(h, t);
-    wipe_free(t);
+    txf_s3_wipe_free(t);
   }
   char *what = txf_xasprintf("STS %s at %s",
                              web ? "AssumeRoleWithWebIdentity" : "AssumeRole",
                              s->sts_url);
   char *url = txf_xasprintf("%s/", s->sts_url);
   call c = {.method = "POST", .url = url, .headers = h, .body = body.data,
-            .body_len = body.len, .sigv4 = web ? NULL : s->sts_sigv4,
+            .body_len = body.len, .sign_region = web ? NULL : s->sts_region,
             .keys = &from, .timeout_ms = s->timeout_ms,
             .attempts = s->attempts, .what = what};
   rc = call_run(&c, err);
   if (!rc)
     rc = sts_answer(&c, out, err);
-  wipe_buf(&c.answer);
-  slist_free_wiped(h);
-  wipe_buf(&body);
+  txf_s3_wipe_buf(&c.answer);
+  txf_s3_wipe_headers(h);
+  txf_s3_wipe_buf(&body);
   txf_s3_keys_release(&from);
   free(url);
   free(what);
@@ -408,9 +408,9 @@ static int fetch_container(source *s, txf_s3_keys *out, txf_err *err) {
   if (tok) {
     char *line = txf_xasprintf("Authorization: %s", tok);
     h = curl_slist_append(h, line);
-    wipe_free(line);
+    txf_s3_wipe_free(line);
   }
-  wipe_free(tok);
+  txf_s3_wipe_free(tok);
   char *what = txf_xasprintf("container credentials at %s", s->url);
   call c = {.method = "GET", .url = s->url, .headers = h,
             .timeout_ms = s->timeout_ms, .attempts = s->attempts,
@@ -420,8 +420,8 @@ static int fetch_container(source *s, txf_s3_keys *out, txf_err *err) {
     rc = status_error(&c, err);
   if (!rc)
     rc = json_keys(&c, out, err);
-  wipe_buf(&c.answer);
-  slist_free_wiped(h);
+  txf_s3_wipe_buf(&c.answer);
+  txf_s3_wipe_headers(h);
   free(what);
   return rc;
 }
@@ -446,16 +446,16 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
     if (nl)
       *nl = '\0';
   }
-  wipe_buf(&c.answer);
+  txf_s3_wipe_buf(&c.answer);
   curl_slist_free_all(h);
   free(url);
   h = NULL;
   if (!rc) {
     char *line = txf_xasprintf("x-aws-ec2-metadata-token: %s", tok);
     h = curl_slist_append(NULL, line);
-    wipe_free(line);
+    txf_s3_wipe_free(line);
   }
-  wipe_free(tok);
+  txf_s3_wipe_free(tok);
   char *role = NULL;
   if (!rc) {
     url = txf_xasprintf("%s/latest/meta-data/iam/security-credentials/",
@@ -476,7 +476,7 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
         rc = txf_err_set(err, TXF_ENET, "%s: no role name in the answer",
                          what);
     }
-    wipe_buf(&c.answer);
+    txf_s3_wipe_buf(&c.answer);
     free(url);
   }
   if (!rc) {
@@ -490,11 +490,11 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
       rc = status_error(&c, err);
     if (!rc)
       rc = json_keys(&c, out, err);
-    wipe_buf(&c.answer);
+    txf_s3_wipe_buf(&c.answer);
     free(url);
   }
   free(role);
-  slist_free_wiped(h);
+  txf_s3_wipe_headers(h);
   free(what);
   return rc;
 }
@@ -566,7 +566,7 @@ static int load_file(const char *var, const char *def, int config, char **path,
   int rc = txf_fs_read_file(*path, &b, err);
   if (!rc)
     txf_s3_ini_add(*ini, b.data ? b.data : "", b.len, config);
-  wipe_buf(&b);
+  txf_s3_wipe_buf(&b);
   return rc;
 }
 
@@ -641,7 +641,7 @@ static int sts_endpoint(const files *f, source *s, txf_err *err) {
                                txf_str_has_prefix(region, "cn-") ? ".cn"
                                                                  : "");
   }
-  s->sts_sigv4 = txf_xasprintf("aws:amz:%s:sts", region);
+  s->sts_region = txf_xstrdup(region);
   return 0;
 }
 

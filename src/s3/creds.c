@@ -38,19 +38,31 @@ struct txf_s3_creds {
   const txf_logger *log;
 };
 
-static void wipe_free(char *p) {
+void txf_s3_wipe_free(char *p) {
   if (p) {
     OPENSSL_cleanse(p, strlen(p));
     free(p);
   }
 }
 
+void txf_s3_wipe_buf(txf_buf *b) {
+  if (b->data)
+    OPENSSL_cleanse(b->data, b->cap);
+  txf_buf_release(b);
+}
+
+void txf_s3_wipe_headers(struct curl_slist *h) {
+  for (struct curl_slist *i = h; i; i = i->next)
+    OPENSSL_cleanse(i->data, strlen(i->data));
+  curl_slist_free_all(h);
+}
+
 void txf_s3_keys_release(txf_s3_keys *k) {
   if (!k)
     return;
-  wipe_free(k->access_key_id);
-  wipe_free(k->secret_access_key);
-  wipe_free(k->session_token);
+  txf_s3_wipe_free(k->access_key_id);
+  txf_s3_wipe_free(k->secret_access_key);
+  txf_s3_wipe_free(k->session_token);
   memset(k, 0, sizeof *k);
 }
 

@@ -4,11 +4,21 @@
 #ifndef TXF_S3_INTERNAL_H
 #define TXF_S3_INTERNAL_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "s3/s3.h"
 #include "util/util.h"
+
+/* ------------------------------------------------------------ secrets */
+
+/* Free P (NULL does nothing) after overwriting it. */
+void txf_s3_wipe_free(char *p);
+/* Release B after overwriting its storage. */
+void txf_s3_wipe_buf(txf_buf *b);
+/* Free a header list (NULL does nothing) after overwriting each line. */
+void txf_s3_wipe_headers(struct curl_slist *h);
 
 /* ------------------------------------------------------------ shared files */
 
@@ -36,6 +46,35 @@ int txf_s3_ini_has_profile(const txf_s3_ini *ini, const char *profile);
 const txf_strlist *txf_s3_ini_profiles(const txf_s3_ini *ini);
 /* Free INI (NULL does nothing); values are wiped. */
 void txf_s3_ini_free(txf_s3_ini *ini);
+
+/* ------------------------------------------------------------ signing */
+
+/* What a request's Signature Version 4 covers (sigv4.c). */
+typedef struct txf_s3_sigv4_req {
+  const char *method;
+  const char *host;  /* the Host header sent: "127.0.0.1:4568" */
+  const char *path;  /* as sent, URI-encoded: "/lake/a%20b.parquet" */
+  const char *query; /* canonical (txf_s3_query_build), or NULL */
+  /* the other headers sent ("Name: value"), all signed; "Name:" lines
+   * (which only stop curl from adding a header) are not */
+  const struct curl_slist *headers;
+  const char *payload_sha256; /* hex SHA-256 of the body */
+  const char *region;
+  const char *service;  /* "s3", "sts" */
+  const char *amz_date; /* x-amz-date, from txf_s3_sigv4_date */
+} txf_s3_sigv4_req;
+
+/* "YYYYMMDDTHHMMSSZ" of NOW_S (UTC seconds) into OUT. */
+void txf_s3_sigv4_date(int64_t now_s, char out[17]);
+/* Append the Authorization header's value for R signed with K to OUT. */
+void txf_s3_sigv4_sign(const txf_s3_sigv4_req *r, const txf_s3_keys *k,
+                       txf_buf *out);
+/* Sign R, whose other headers are H (R->headers and R->amz_date are set
+ * here: now), with K: H with x-amz-date, Host and Authorization appended
+ * (curl_slist_append's list: NULL only if that ran out of memory). */
+struct curl_slist *txf_s3_sigv4_add_headers(txf_s3_sigv4_req *r,
+                                            const txf_s3_keys *k,
+                                            struct curl_slist *h);
 
 /* ------------------------------------------------------------ renewal */
 

@@ -1,15 +1,12 @@
-/* An S3 client on libcurl's built-in AWS Signature Version 4.
+/* An S3 client on libcurl, with Signature Version 4 of our own (sigv4.c:
+ * curl 7.88's CURLOPT_AWS_SIGV4 cannot sign SSE-KMS requests).
  *
- * libcurl (7.88) signs each request with CURLOPT_AWS_SIGV4, but two things
- * are ours to do (see docs/publish.md):
- *  - it does not add x-amz-content-sha256, which S3 requires; we send it
- *    (the hex SHA-256 of the body) and curl signs it with the other
- *    headers. Bodies go through CURLOPT_POSTFIELDS (memory or an mmap'd
- *    file) so the payload hash curl puts in the canonical request is the
- *    hash of what is sent.
- *  - it signs the query string as given, without sorting: we build every
- *    query already in canonical order, each parameter with '='.
- * Object keys are URI-encoded here (S3 signs the path as sent).
+ * Every request carries x-amz-content-sha256, the hex SHA-256 of its body,
+ * which S3 requires and checks, and which the signature covers. Bodies go
+ * through CURLOPT_POSTFIELDS (memory or an mmap'd file), so what is sent is
+ * what was hashed. Queries are built already in canonical order, each
+ * parameter with '=', and object keys URI-encoded here (S3 signs the path
+ * as sent), so URL and signature agree by construction.
  *
  * Credentials come from the chain (txf_s3_creds, chain.c) each time a
  * request is sent, so a renewal reaches the parts of a multipart upload
@@ -53,7 +50,6 @@ struct txf_s3 {
   char *sse;         /* "aws:kms", "AES256" or NULL */
   char *kms_key_id;  /* NULL: the account's default key */
   int checksum;      /* send x-amz-checksum-sha256 */
-  char *sigv4;       /* "aws:amz:REGION:s3" */
   int path_style;
   uint64_t threshold, part_size;
   int max_attempts;
@@ -374,7 +370,6 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   s->sse = sse ? txf_xstrdup(sse) : NULL;
   s->kms_key_id = kms ? txf_xstrdup(kms) : NULL;
   s->checksum = cfg->checksum_sha256;
-  s->sigv4 = txf_xasprintf("aws:amz:%s:s3", region);
   s->path_style = cfg->path_style;
   s->threshold = threshold < part ? part : threshold;
   s->part_size = part;
@@ -406,12 +401,6 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   return 0;
 }
 
-static void wipe_free(char *p) {
-  if (p) {
-    OPENSSL_cleanse(p, strlen(p));
-    free(p);
-  }
-}
 
 void txf_s3_free(txf_s3 *s) {
   if (!s)
@@ -426,7 +415,6 @@ void txf_s3_free(txf_s3 *s) {
   txf_s3_creds_free(s->creds);
   free(s->sse);
   free(s->kms_key_id);
-  free(s->sigv4);
   free(s);
 }
 
@@ -630,7 +618,7 @@ static void hex_to_base64(const char *hex, char out[48]) {
 
 /* The request's headers, signed by curl with the others. KEYS' session
  * token goes in x-amz-security-token. The list holds a secret: free it
- * with slist_free_wiped(). */
+ * with txf_s3_wipe_headers(). */
 static struct curl_slist *request_headers(const txf_s3 *s, const req *r,
                                           const char *sha,
                                           const txf_s3_keys *keys) {
@@ -675,31 +663,47 @@ static struct curl_slist *request_headers(const txf_s3 *s, const req *r,
   if (keys->session_token) {
     char *l = txf_xasprintf("x-amz-security-token: %s", keys->session_token);
     h = curl_slist_append(h, l);
-    wipe_free(l);
+    txf_s3_wipe_free(l);
   }
   return h;
 }
 
-static void slist_free_wiped(struct curl_slist *h) {
-  for (struct curl_slist *i = h; i; i = i->next)
-    OPENSSL_cleanse(i->data, strlen(i->data));
-  curl_slist_free_all(h);
-}
 
-static void build_url(txf_s3 *s, txf_buf *u, const char *key,
-                      const char *query) {
+
+/* Where a request goes: its URL, and the Host header and path it is
+ * signed with. */
+typedef struct target {
+  txf_buf url, host, path;
+} target;
+
+static void target_build(const txf_s3 *s, target *t, const char *key,
+                         const char *query) {
+  txf_buf_init(&t->url, 0);
+  txf_buf_init(&t->host, 0);
+  txf_buf_init(&t->path, 0);
   if (s->path_style) {
-    (void)txf_buf_printf(u, "%s/%s/", s->scheme_host, s->bucket);
+    (void)txf_buf_puts(&t->host, s->host);
+    (void)txf_buf_printf(&t->path, "/%s/", s->bucket);
   } else {
-    const char *sep = strstr(s->scheme_host, "://");
-    (void)txf_buf_append(u, s->scheme_host, (size_t)(sep + 3 - s->scheme_host));
-    (void)txf_buf_printf(u, "%s.%s/", s->bucket, sep + 3);
+    (void)txf_buf_printf(&t->host, "%s.%s", s->bucket, s->host);
+    (void)txf_buf_puts(&t->path, "/");
   }
   if (key)
-    txf_s3_uri_encode(u, key, 1);
+    txf_s3_uri_encode(&t->path, key, 1);
+  const char *sep = strstr(s->scheme_host, "://");
+  (void)txf_buf_append(&t->url, s->scheme_host,
+                       (size_t)(sep + 3 - s->scheme_host));
+  (void)txf_buf_printf(&t->url, "%s%s", t->host.data, t->path.data);
   if (query && *query)
-    (void)txf_buf_printf(u, "?%s", query);
+    (void)txf_buf_printf(&t->url, "?%s", query);
 }
+
+static void target_release(target *t) {
+  txf_buf_release(&t->url);
+  txf_buf_release(&t->host);
+  txf_buf_release(&t->path);
+}
+
 
 static void sleep_ms(int64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -718,13 +722,11 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     txf_sha256_hex(r->body ? r->body : "", r->body_len, sha);
   if (r->checksum)
     hex_to_base64(sha, r->checksum_sent);
-  txf_buf url;
-  txf_buf_init(&url, 0);
-  build_url(s, &url, r->key, r->query);
-  /* No "Expect:" header to suppress 100-continue: curl 7.88 would sign
-   * the empty header and S3 would see a signed header that is not sent.
-   * The 100-continue round trip costs little and lets S3 refuse a large
-   * body before it is sent. */
+  target t;
+  target_build(s, &t, r->key, r->query);
+  /* curl sends "Expect: 100-continue" before a large body: the round trip
+   * costs little and lets S3 refuse a body (a bad signature, a bucket
+   * policy) before it is sent. */
 
   CURL *c = cn->curl;
   int rc = 0;
@@ -738,19 +740,21 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
       txf_err_wrap(err, "%s", r->what);
       break;
     }
-    struct curl_slist *h = request_headers(s, r, sha, &keys);
+    txf_s3_sigv4_req sr = {.method = r->method, .host = t.host.data,
+                           .path = t.path.data, .query = r->query,
+                           .payload_sha256 = sha, .region = s->region,
+                           .service = "s3"};
+    struct curl_slist *h = txf_s3_sigv4_add_headers(
+        &sr, &keys, request_headers(s, r, sha, &keys));
     curl_easy_reset(c);
     sink k = {r, 0, 0};
     txf_buf_reset(&r->errbody);
     if (r->out)
       txf_buf_reset(r->out);
     r->status = 0;
-    curl_easy_setopt(c, CURLOPT_URL, url.data);
+    curl_easy_setopt(c, CURLOPT_URL, t.url.data);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(c, CURLOPT_USERNAME, keys.access_key_id);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, keys.secret_access_key);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
@@ -777,11 +781,8 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     cn->stats.requests++;
     txf_log_debug(s->log, "s3: %s (attempt %d)", r->what, attempt);
     CURLcode cc = curl_easy_perform(c);
-    /* The handle keeps copies of the keys until the next reset. */
-    curl_easy_setopt(c, CURLOPT_USERNAME, NULL);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, NULL);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    slist_free_wiped(h);
+    txf_s3_wipe_headers(h);
     uint64_t gen = keys.generation;
     txf_s3_keys_release(&keys);
     char code[64] = "", msg[256] = "";
@@ -859,7 +860,7 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
                    attempt, (long long)wait);
     sleep_ms(wait);
   }
-  txf_buf_release(&url);
+  target_release(&t);
   txf_buf_release(&r->errbody);
   return rc;
 }

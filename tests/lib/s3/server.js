@@ -53,7 +53,9 @@
 //                     "require_checksum":true}: what a bucket policy would
 //                     demand of PutObject/CreateMultipartUpload (403
 //                     AccessDenied otherwise) and of every part;
-//                     DELETE /__policy drops it
+//                     {"ignore_sse":true}: behave as an S3-compatible
+//                     server without encryption (headers accepted, nothing
+//                     encrypted, nothing echoed); DELETE /__policy drops it
 //   GET /__objects   {"bucket/key": {"sse", "kms_key_id", "checksum"}}
 //   GET /__stats     {"requests": N, "by_op": {...}, "bytes_in": N,
 //                     "rejected": N, "rejected_by_code": {...}, "faults": N,
@@ -382,7 +384,7 @@ async function main() {
     if (req.method === 'DELETE' && url.searchParams.has('uploadId'))
       return abortUpload(req, res, url);
     const bk = bucketKey(req, url);
-    const sse = req.headers['x-amz-server-side-encryption'];
+    const sse = policy.ignore_sse ? undefined : req.headers['x-amz-server-side-encryption'];
     const wanted = sse
       ? { sse, kms_key_id: sse.startsWith('aws:kms') ? kmsArn(req.headers['x-amz-server-side-encryption-aws-kms-key-id']) : undefined }
       : null;
