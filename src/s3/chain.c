@@ -46,7 +46,6 @@ static int env_true(const char *name) {
   return v && !strcasecmp(v, "true");
 }
 
-
 /* ---------------------------------------------------------------- http */
 
 /* One small request to a credentials endpoint. */
@@ -56,8 +55,8 @@ typedef struct call {
   struct curl_slist *headers; /* borrowed */
   const char *body;           /* POST/PUT body or NULL */
   size_t body_len;
-  const char *sign_region;    /* sign for STS in this region, or NULL */
-  const txf_s3_keys *keys;    /* with these */
+  const char *sign_region; /* sign for STS in this region, or NULL */
+  const txf_s3_keys *keys; /* with these */
   long timeout_ms;
   int attempts;
   const char *what; /* "STS AssumeRole at URL", for messages */
@@ -91,9 +90,11 @@ static struct curl_slist *sts_sign(const call *c) {
   char *host = txf_xstrndup(hs, hl);
   char sha[65];
   txf_sha256_hex(c->body ? c->body : "", c->body_len, sha);
-  txf_s3_sigv4_req r = {.method = c->method, .host = host,
+  txf_s3_sigv4_req r = {.method = c->method,
+                        .host = host,
                         .path = hs[hl] == '/' ? hs + hl : "/",
-                        .payload_sha256 = sha, .region = c->sign_region,
+                        .payload_sha256 = sha,
+                        .region = c->sign_region,
                         .service = "sts"};
   h = txf_s3_sigv4_add_headers(&r, c->keys, h);
   free(host);
@@ -124,13 +125,11 @@ static int call_run(call *c, txf_err *err) {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->answer);
     struct curl_slist *signed_h = c->sign_region ? sts_sign(c) : NULL;
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER,
-                     signed_h ? signed_h : c->headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, signed_h ? signed_h : c->headers);
     if (strcmp(c->method, "GET") != 0) {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       (curl_off_t)c->body_len);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
     }
     CURLcode cc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
@@ -158,11 +157,11 @@ static int call_run(call *c, txf_err *err) {
 /* ---------------------------------------------------------------- sources */
 
 typedef enum {
-  SRC_STATIC,        /* keys as given (environment, a profile) */
-  SRC_ASSUME_ROLE,   /* STS AssumeRole signed with FROM's keys */
-  SRC_WEB_IDENTITY,  /* STS AssumeRoleWithWebIdentity */
-  SRC_CONTAINER,     /* the ECS/EKS container credentials endpoint */
-  SRC_IMDS           /* the EC2 instance metadata service, IMDSv2 */
+  SRC_STATIC,       /* keys as given (environment, a profile) */
+  SRC_ASSUME_ROLE,  /* STS AssumeRole signed with FROM's keys */
+  SRC_WEB_IDENTITY, /* STS AssumeRoleWithWebIdentity */
+  SRC_CONTAINER,    /* the ECS/EKS container credentials endpoint */
+  SRC_IMDS          /* the EC2 instance metadata service, IMDSv2 */
 } src_kind;
 
 typedef struct source {
@@ -170,13 +169,13 @@ typedef struct source {
   txf_s3_keys keys;    /* SRC_STATIC */
   struct source *from; /* SRC_ASSUME_ROLE */
   char *role_arn, *session_name, *external_id;
-  int64_t duration_s;  /* 0: STS's default */
-  char *token_file;    /* SRC_WEB_IDENTITY */
-  char *sts_url;       /* "https://sts.us-east-1.amazonaws.com" */
-  char *sts_region;    /* the region STS signs for */
-  char *url;           /* SRC_CONTAINER: the full URL; SRC_IMDS: the host */
-  char *auth_file;     /* SRC_CONTAINER: token file, or */
-  char *auth_token;    /* the token itself (a secret) */
+  int64_t duration_s; /* 0: STS's default */
+  char *token_file;   /* SRC_WEB_IDENTITY */
+  char *sts_url;      /* "https://sts.us-east-1.amazonaws.com" */
+  char *sts_region;   /* the region STS signs for */
+  char *url;          /* SRC_CONTAINER: the full URL; SRC_IMDS: the host */
+  char *auth_file;    /* SRC_CONTAINER: token file, or */
+  char *auth_token;   /* the token itself (a secret) */
   long timeout_ms;
   int attempts;
 } source;
@@ -256,12 +255,10 @@ static int sts_answer(call *c, txf_s3_keys *out, txf_err *err) {
   if (c->status < 200 || c->status >= 300) {
     char *code = xml_text(p, end, "Code"), *msg = xml_text(p, end, "Message");
     /* STS's messages name the role and the reason, never a key. */
-    int rc = txf_err_set(err, c->status == 403 || c->status == 400
-                                  ? TXF_ECONFIG
-                                  : TXF_ENET,
-                         "%s: HTTP %ld%s%s%s%s", c->what, c->status,
-                         code ? " " : "", code ? code : "", msg ? ": " : "",
-                         msg ? msg : "");
+    int rc = txf_err_set(
+        err, c->status == 403 || c->status == 400 ? TXF_ECONFIG : TXF_ENET,
+        "%s: HTTP %ld%s%s%s%s", c->what, c->status, code ? " " : "",
+        code ? code : "", msg ? ": " : "", msg ? msg : "");
     free(code);
     free(msg);
     return rc;
@@ -336,10 +333,16 @@ static int fetch_sts(source *s, txf_s3_keys *out, txf_err *err) {
                              web ? "AssumeRoleWithWebIdentity" : "AssumeRole",
                              s->sts_url);
   char *url = txf_xasprintf("%s/", s->sts_url);
-  call c = {.method = "POST", .url = url, .headers = h, .body = body.data,
-            .body_len = body.len, .sign_region = web ? NULL : s->sts_region,
-            .keys = &from, .timeout_ms = s->timeout_ms,
-            .attempts = s->attempts, .what = what};
+  call c = {.method = "POST",
+            .url = url,
+            .headers = h,
+            .body = body.data,
+            .body_len = body.len,
+            .sign_region = web ? NULL : s->sts_region,
+            .keys = &from,
+            .timeout_ms = s->timeout_ms,
+            .attempts = s->attempts,
+            .what = what};
   rc = call_run(&c, err);
   if (!rc)
     rc = sts_answer(&c, out, err);
@@ -355,8 +358,8 @@ static int fetch_sts(source *s, txf_s3_keys *out, txf_err *err) {
 /* Keys from a JSON answer of the container endpoint or IMDS. */
 static int json_keys(call *c, txf_s3_keys *out, txf_err *err) {
   json_error_t je;
-  json_t *j = json_loadb(c->answer.data ? c->answer.data : "", c->answer.len,
-                         0, &je);
+  json_t *j =
+      json_loadb(c->answer.data ? c->answer.data : "", c->answer.len, 0, &je);
   if (!j || !json_is_object(j)) {
     json_decref(j);
     return txf_err_set(err, TXF_ENET, "%s: the answer is not a JSON object",
@@ -385,11 +388,30 @@ static int json_keys(call *c, txf_s3_keys *out, txf_err *err) {
 }
 
 static int status_error(const call *c, txf_err *err) {
-  return txf_err_set(err, c->status == 401 || c->status == 403 ||
-                                  c->status == 404
-                              ? TXF_ECONFIG
-                              : TXF_ENET,
+  return txf_err_set(err,
+                     c->status == 401 || c->status == 403 || c->status == 404
+                         ? TXF_ECONFIG
+                         : TXF_ENET,
                      "%s: HTTP %ld", c->what, c->status);
+}
+
+/* METHOD URL with H from source S's endpoint (never through a proxy), into
+ * *C; a status other than 2xx is an error. C->answer is the caller's to
+ * wipe, in every case. */
+static int fetch_ok(const source *s, const char *method, const char *url,
+                    struct curl_slist *h, const char *what, call *c,
+                    txf_err *err) {
+  *c = (call){.method = method,
+              .url = url,
+              .headers = h,
+              .timeout_ms = s->timeout_ms,
+              .attempts = s->attempts,
+              .what = what,
+              .direct = 1};
+  int rc = call_run(c, err);
+  if (!rc && (c->status < 200 || c->status >= 300))
+    rc = status_error(c, err);
+  return rc;
 }
 
 static int fetch_container(source *s, txf_s3_keys *out, txf_err *err) {
@@ -412,12 +434,8 @@ static int fetch_container(source *s, txf_s3_keys *out, txf_err *err) {
   }
   txf_s3_wipe_free(tok);
   char *what = txf_xasprintf("container credentials at %s", s->url);
-  call c = {.method = "GET", .url = s->url, .headers = h,
-            .timeout_ms = s->timeout_ms, .attempts = s->attempts,
-            .what = what, .direct = 1};
-  rc = call_run(&c, err);
-  if (!rc && (c.status < 200 || c.status >= 300))
-    rc = status_error(&c, err);
+  call c;
+  rc = fetch_ok(s, "GET", s->url, h, what, &c, err);
   if (!rc)
     rc = json_keys(&c, out, err);
   txf_s3_wipe_buf(&c.answer);
@@ -433,12 +451,8 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
   char *what = txf_xasprintf("instance metadata at %s", s->url);
   struct curl_slist *h =
       curl_slist_append(NULL, "x-aws-ec2-metadata-token-ttl-seconds: 21600");
-  call c = {.method = "PUT", .url = url, .headers = h,
-            .timeout_ms = s->timeout_ms, .attempts = s->attempts,
-            .what = what, .direct = 1};
-  int rc = call_run(&c, err);
-  if (!rc && (c.status < 200 || c.status >= 300))
-    rc = status_error(&c, err);
+  call c;
+  int rc = fetch_ok(s, "PUT", url, h, what, &c, err);
   char *tok = NULL;
   if (!rc) {
     tok = txf_buf_take(&c.answer, NULL);
@@ -458,23 +472,17 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
   txf_s3_wipe_free(tok);
   char *role = NULL;
   if (!rc) {
-    url = txf_xasprintf("%s/latest/meta-data/iam/security-credentials/",
-                        s->url);
-    c = (call){.method = "GET", .url = url, .headers = h,
-               .timeout_ms = s->timeout_ms, .attempts = s->attempts,
-               .what = what, .direct = 1};
-    rc = call_run(&c, err);
-    if (!rc && c.status == 404)
+    url =
+        txf_xasprintf("%s/latest/meta-data/iam/security-credentials/", s->url);
+    rc = fetch_ok(s, "GET", url, h, what, &c, err);
+    if (rc && c.status == 404)
       rc = txf_err_set(err, TXF_ECONFIG,
                        "%s: no IAM role is attached to this instance", what);
-    else if (!rc && (c.status < 200 || c.status >= 300))
-      rc = status_error(&c, err);
     if (!rc) {
       role = txf_buf_take(&c.answer, NULL);
       role[strcspn(role, "\r\n")] = '\0';
       if (!*role || strchr(role, '/'))
-        rc = txf_err_set(err, TXF_ENET, "%s: no role name in the answer",
-                         what);
+        rc = txf_err_set(err, TXF_ENET, "%s: no role name in the answer", what);
     }
     txf_s3_wipe_buf(&c.answer);
     free(url);
@@ -482,12 +490,7 @@ static int fetch_imds(source *s, txf_s3_keys *out, txf_err *err) {
   if (!rc) {
     url = txf_xasprintf("%s/latest/meta-data/iam/security-credentials/%s",
                         s->url, role);
-    c = (call){.method = "GET", .url = url, .headers = h,
-               .timeout_ms = s->timeout_ms, .attempts = s->attempts,
-               .what = what, .direct = 1};
-    rc = call_run(&c, err);
-    if (!rc && (c.status < 200 || c.status >= 300))
-      rc = status_error(&c, err);
+    rc = fetch_ok(s, "GET", url, h, what, &c, err);
     if (!rc)
       rc = json_keys(&c, out, err);
     txf_s3_wipe_buf(&c.answer);
@@ -537,7 +540,7 @@ static int fetch_cb(void *ud, txf_s3_keys *out, txf_err *err) {
 typedef struct files {
   txf_s3_ini *cred, *conf;
   char *cred_path, *conf_path;
-  const char *profile; /* the active profile */
+  const char *profile;  /* the active profile */
   int explicit_profile; /* named by AWS_PROFILE */
   const char *region_default;
   const txf_logger *log;
@@ -616,16 +619,14 @@ static int sts_endpoint(const files *f, source *s, txf_err *err) {
       from = "AWS_ENDPOINT_URL_STS";
     else if ((u = env("AWS_ENDPOINT_URL")))
       from = "AWS_ENDPOINT_URL";
-    else if (svc && (u = txf_s3_ini_service(f->conf, svc,
-                                             "sts.endpoint_url")))
+    else if (svc && (u = txf_s3_ini_service(f->conf, svc, "sts.endpoint_url")))
       from = "the services section";
     else if ((u = pget(f, f->profile, "endpoint_url", NULL)))
       from = "endpoint_url";
   }
   for (const char *r = region; *r; r++)
     if (!((*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') || *r == '-'))
-      return txf_err_set(err, TXF_ECONFIG, "region '%s' is not valid",
-                         region);
+      return txf_err_set(err, TXF_ECONFIG, "region '%s' is not valid", region);
   if (u && !valid_url(u))
     return txf_err_set(err, TXF_ECONFIG,
                        "STS endpoint '%s' (%s) must start with http:// or "
@@ -638,8 +639,7 @@ static int sts_endpoint(const files *f, source *s, txf_err *err) {
     s->sts_url = txf_xstrndup(u, n);
   } else {
     s->sts_url = txf_xasprintf("https://sts.%s.amazonaws.com%s", region,
-                               txf_str_has_prefix(region, "cn-") ? ".cn"
-                                                                 : "");
+                               txf_str_has_prefix(region, "cn-") ? ".cn" : "");
   }
   s->sts_region = txf_xstrdup(region);
   return 0;
@@ -684,8 +684,7 @@ static int imds_source(const files *f, source **out, txf_err *err) {
                       ? (long)v * 1000
                       : 1000;
   t = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
-  s->attempts = t && txf_parse_u64(t, &v) == 0 && v > 0 && v < 100 ? (int)v
-                                                                  : 1;
+  s->attempts = t && txf_parse_u64(t, &v) == 0 && v > 0 && v < 100 ? (int)v : 1;
   *out = s;
   return 0;
 }
@@ -708,8 +707,7 @@ static int container_host_ok(const char *host) {
            (!memcmp(&a6, &lo, sizeof a6) || !memcmp(&a6, &ecs, sizeof a6));
   }
   struct in_addr a4;
-  return inet_pton(AF_INET, host, &a4) == 1 &&
-         (ntohl(a4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 int txf_s3_container_url(char **out, txf_err *err) {
@@ -717,8 +715,7 @@ int txf_s3_container_url(char **out, txf_err *err) {
   const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
   const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
   if (rel) {
-    *out = txf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/",
-                         rel);
+    *out = txf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/", rel);
     return 0;
   }
   if (!full)
@@ -870,8 +867,7 @@ static int profile_source(const files *f, const char *name,
   if (role && !(nested && ak)) {
     if (txf_strlist_has(visited, name))
       return txf_err_set(err, TXF_ECONFIG,
-                         "profile '%s': source_profile loops back to it",
-                         name);
+                         "profile '%s': source_profile loops back to it", name);
     if (pget(f, name, "mfa_serial", NULL))
       return txf_err_set(err, TXF_ECONFIG,
                          "profile '%s' needs an MFA code (mfa_serial), which "
@@ -933,8 +929,8 @@ static int profile_source(const files *f, const char *name,
                        "profile '%s' uses credential_process, which txnflow "
                        "does not run (see docs/publish.md, Credentials)",
                        name);
-  if (pget(f, name, "sso_session", NULL) || pget(f, name, "sso_start_url",
-                                                 NULL))
+  if (pget(f, name, "sso_session", NULL) ||
+      pget(f, name, "sso_start_url", NULL))
     return txf_err_set(err, TXF_EUNSUPPORTED,
                        "profile '%s' uses IAM Identity Center (sso_*), which "
                        "txnflow does not support (see docs/publish.md, "
@@ -994,17 +990,16 @@ static int resolve(files *f, source **out, txf_s3_creds_info *info,
                                l->v[k]);
         }
     }
-    const char *close = txf_str_closest(f->profile,
-                                        (const char *const *)seen.v, seen.n);
-    int rc = txf_err_set(err, TXF_ECONFIG,
-                         "AWS_PROFILE '%s': no such profile in %s or %s "
-                         "(%s%s)%s%s%s",
-                         f->profile, f->cred_path ? f->cred_path : "-",
-                         f->conf_path ? f->conf_path : "-",
-                         seen.n ? "profiles: " : "no profiles",
-                         names.data ? names.data : "",
-                         close ? "; did you mean '" : "", close ? close : "",
-                         close ? "'?" : "");
+    const char *close =
+        txf_str_closest(f->profile, (const char *const *)seen.v, seen.n);
+    int rc = txf_err_set(
+        err, TXF_ECONFIG,
+        "AWS_PROFILE '%s': no such profile in %s or %s "
+        "(%s%s)%s%s%s",
+        f->profile, f->cred_path ? f->cred_path : "-",
+        f->conf_path ? f->conf_path : "-",
+        seen.n ? "profiles: " : "no profiles", names.data ? names.data : "",
+        close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
     txf_strlist_release(&seen);
     txf_buf_release(&names);
     return rc;
@@ -1112,8 +1107,8 @@ int txf_s3_creds_new(txf_s3_creds **out, const txf_s3_creds_opts *o,
       if (err) {
         char why[sizeof err->msg];
         memcpy(why, err->msg, sizeof why);
-        txf_err_set(err, rc, "no AWS credentials: tried %s, and %s",
-                    tried.data, why);
+        txf_err_set(err, rc, "no AWS credentials: tried %s, and %s", tried.data,
+                    why);
       }
     if (!rc)
       txf_s3_creds_own(*out, source_free);

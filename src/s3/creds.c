@@ -101,17 +101,16 @@ static void fmt_expiry(int64_t us, char out[40]) {
 static int renew(txf_s3_creds *c, int64_t now_us, txf_err *err) {
   txf_s3_keys k = {0};
   int rc = c->fetch(c->ud, &k, err);
-  if (!rc && (!k.access_key_id || !*k.access_key_id ||
-              !k.secret_access_key || !*k.secret_access_key))
+  if (!rc && (!k.access_key_id || !*k.access_key_id || !k.secret_access_key ||
+              !*k.secret_access_key))
     rc = txf_err_set(err, TXF_ENET, "%s credentials: an answer without keys",
                      c->info.source);
-  if (!rc && txf_s3_keys_state(k.expires_us, now_us, 0) ==
-                 TXF_S3_KEYS_EXPIRED) {
+  if (!rc &&
+      txf_s3_keys_state(k.expires_us, now_us, 0) == TXF_S3_KEYS_EXPIRED) {
     char when[40];
     fmt_expiry(k.expires_us, when);
-    rc = txf_err_set(err, TXF_ECONFIG,
-                     "%s credentials expired at %s (%s)", c->info.source,
-                     when, c->info.detail);
+    rc = txf_err_set(err, TXF_ECONFIG, "%s credentials expired at %s (%s)",
+                     c->info.source, when, c->info.detail);
   }
   if (rc) {
     txf_s3_keys_release(&k);
@@ -128,8 +127,8 @@ static int renew(txf_s3_creds *c, int64_t now_us, txf_err *err) {
   return 0;
 }
 
-int txf_s3_creds_new_source(txf_s3_creds **out, txf_s3_fetch_fn fetch,
-                            void *ud, txf_s3_clock_fn clock, void *clock_ud,
+int txf_s3_creds_new_source(txf_s3_creds **out, txf_s3_fetch_fn fetch, void *ud,
+                            txf_s3_clock_fn clock, void *clock_ud,
                             int64_t margin_s, const txf_logger *log,
                             const txf_s3_creds_info *info, txf_err *err) {
   *out = NULL;
@@ -193,8 +192,9 @@ int txf_s3_creds_get(txf_s3_creds *c, uint64_t rejected, txf_s3_keys *out,
         *err = e;
       char when[40];
       fmt_expiry(c->cur.expires_us, when);
-      txf_err_wrap(err, "the credentials from %s (valid until %s) could "
-                        "not be renewed",
+      txf_err_wrap(err,
+                   "the credentials from %s (valid until %s) could "
+                   "not be renewed",
                    c->info.source, when);
     }
   }

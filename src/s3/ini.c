@@ -61,9 +61,9 @@ static void put(txf_s3_ini *ini, const char *section, const char *key,
     ini->cap = ini->cap ? 2 * ini->cap : 16;
     ini->v = txf_xrealloc(ini->v, ini->cap * sizeof *ini->v);
   }
-  ini->v[ini->n++] = (ini_entry){txf_xstrdup(section),
-                                 txf_xstrndup(key, key_len),
-                                 txf_xstrndup(val, val_len)};
+  ini->v[ini->n++] =
+      (ini_entry){txf_xstrdup(section), txf_xstrndup(key, key_len),
+                  txf_xstrndup(val, val_len)};
 }
 
 static int name_char(char c) {

@@ -98,13 +98,11 @@ typedef int64_t (*txf_s3_clock_fn)(void *ud);
  * failure). CLOCK NULL = the wall clock; MARGIN_S as in txf_s3_creds_opts;
  * INFO (copied; may be NULL) is what txf_s3_creds_describe() reports.
  * Caller frees with txf_s3_creds_free(), which does not free UD. */
-TXF_MUST_CHECK int txf_s3_creds_new_source(txf_s3_creds **out,
-                                           txf_s3_fetch_fn fetch, void *ud,
-                                           txf_s3_clock_fn clock,
-                                           void *clock_ud, int64_t margin_s,
-                                           const txf_logger *log,
-                                           const txf_s3_creds_info *info,
-                                           txf_err *err);
+TXF_MUST_CHECK int
+txf_s3_creds_new_source(txf_s3_creds **out, txf_s3_fetch_fn fetch, void *ud,
+                        txf_s3_clock_fn clock, void *clock_ud, int64_t margin_s,
+                        const txf_logger *log, const txf_s3_creds_info *info,
+                        txf_err *err);
 
 /* From now on C frees its source's UD with UD_FREE (the standard chain
  * hands its sources over once the first keys are in). */

@@ -29,15 +29,6 @@ static int hdr_cmp(const void *a, const void *b) {
   return strcmp(((const hdr *)a)->name, ((const hdr *)b)->name);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[p[i] >> 4];
-    out[2 * i + 1] = d[p[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static void hmac(const void *key, size_t key_len, const char *data,
                  unsigned char out[32]) {
   unsigned len = 32;
@@ -97,8 +88,7 @@ void txf_s3_sigv4_sign(const txf_s3_sigv4_req *r, const txf_s3_keys *k,
                          h[i].value);
     (void)txf_buf_printf(&signed_names, "%s%s", i ? ";" : "", h[i].name);
   }
-  (void)txf_buf_printf(&creq, "\n%s\n%s", signed_names.data,
-                       r->payload_sha256);
+  (void)txf_buf_printf(&creq, "\n%s\n%s", signed_names.data, r->payload_sha256);
 
   char scope[128];
   snprintf(scope, sizeof scope, "%.8s/%s/%s/aws4_request", r->amz_date,
@@ -118,16 +108,16 @@ void txf_s3_sigv4_sign(const txf_s3_sigv4_req *r, const txf_s3_keys *k,
   hmac(b, 32, r->service, a);
   hmac(a, 32, "aws4_request", b);
   hmac(b, 32, to_sign, a);
-  char sig[65];
-  hex(a, 32, sig);
   OPENSSL_cleanse(secret, strlen(secret));
   OPENSSL_cleanse(b, sizeof b);
   free(secret);
 
   (void)txf_buf_printf(out,
                        "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
-                       "Signature=%s",
-                       k->access_key_id, scope, signed_names.data, sig);
+                       "Signature=",
+                       k->access_key_id, scope, signed_names.data);
+  for (int i = 0; i < 32; i++)
+    (void)txf_buf_printf(out, "%02x", a[i]);
   free(to_sign);
   for (size_t i = 0; i < m; i++)
     free(h[i].name);

@@ -115,29 +115,23 @@ s3_stats_reset() {
 	curl -sf -X DELETE "$S3_ENDPOINT/__stats" >/dev/null
 }
 
-# s3_policy JSON: what the bucket demands (see server.js); s3_policy_clear
-s3_policy() {
-	curl -sf -X POST --data-binary "$1" "$S3_ENDPOINT/__policy" >/dev/null
+# _s3_ctl METHOD URL [BODY]: a control request to the test servers
+_s3_ctl() {
+	curl -sf -X "$1" ${3:+--data-binary "$3"} "$2"
 }
 
-s3_policy_clear() {
-	curl -sf -X DELETE "$S3_ENDPOINT/__policy" >/dev/null
-}
+# s3_policy JSON: what the bucket demands (see server.js); s3_policy_clear
+s3_policy() { _s3_ctl POST "$S3_ENDPOINT/__policy" "$1" >/dev/null; }
+s3_policy_clear() { _s3_ctl DELETE "$S3_ENDPOINT/__policy" >/dev/null; }
 
 # s3_objects: each object's encryption and checksum as the server keeps them
-s3_objects() {
-	curl -sf "$S3_ENDPOINT/__objects"
-}
+s3_objects() { _s3_ctl GET "$S3_ENDPOINT/__objects"; }
 
 # creds_config JSON: settings of the credential endpoints (aws-creds.js)
-creds_config() {
-	curl -sf -X POST --data-binary "$1" "$CREDS_ENDPOINT/__config" >/dev/null
-}
+creds_config() { _s3_ctl POST "$CREDS_ENDPOINT/__config" "$1" >/dev/null; }
 
 # creds_issued: every temporary key issued, secrets included, as JSON
-creds_issued() {
-	curl -sf "$CREDS_ENDPOINT/__issued"
-}
+creds_issued() { _s3_ctl GET "$CREDS_ENDPOINT/__issued"; }
 
 # creds_secrets: the secret keys and session tokens issued, one a line
 creds_secrets() {
@@ -149,10 +143,5 @@ creds_secrets() {
 }
 
 # creds_stats: the credential endpoints' counters; creds_stats_reset
-creds_stats() {
-	curl -sf "$CREDS_ENDPOINT/__stats"
-}
-
-creds_stats_reset() {
-	curl -sf -X DELETE "$CREDS_ENDPOINT/__stats" >/dev/null
-}
+creds_stats() { _s3_ctl GET "$CREDS_ENDPOINT/__stats"; }
+creds_stats_reset() { _s3_ctl DELETE "$CREDS_ENDPOINT/__stats" >/dev/null; }

@@ -36,13 +36,15 @@ TEST(s3_ini_credentials_file_syntax) {
                          "[default]\n"
                          "aws_access_key_id = AKIA3\n",
                          0);
-  ASSERT_EQ_STR(GET(i, "default", "aws_access_key_id"), "AKIA3"); /* later wins */
+  ASSERT_EQ_STR(GET(i, "default", "aws_access_key_id"),
+                "AKIA3"); /* later wins */
   ASSERT_EQ_STR(GET(i, "default", "aws_secret_access_key"), "se#cret");
   ASSERT_EQ_STR(GET(i, "default", "aws_session_token"), "tok=en==");
   ASSERT(!GET(i, "default", "key_before"));
   ASSERT(!GET(i, "default", "no equals sign here"));
   ASSERT_EQ_STR(GET(i, "prod", "aws_access_key_id"), "AKIA2");
-  ASSERT(!GET(i, "prod", "y")); /* "[profile prod]" is a profile of that name here */
+  ASSERT(!GET(i, "prod",
+              "y")); /* "[profile prod]" is a profile of that name here */
   ASSERT_EQ_STR(GET(i, "profile prod", "y"), "2");
   ASSERT_EQ_STR(GET(i, " spaced ", "x"), "1"); /* the name as written */
   ASSERT(!txf_s3_ini_has_profile(i, "spaced"));
@@ -161,8 +163,8 @@ static txf_s3_creds *fake_chain(fake *f, int64_t margin_s, int renewable,
   snprintf(info.detail, sizeof info.detail, "a fake");
   txf_s3_creds *c = NULL;
   txf_err err;
-  ASSERT_OK(txf_s3_creds_new_source(&c, fake_fetch, f, fake_clock, f,
-                                    margin_s, log, &info, &err),
+  ASSERT_OK(txf_s3_creds_new_source(&c, fake_fetch, f, fake_clock, f, margin_s,
+                                    log, &info, &err),
             &err);
   return c;
 }
@@ -228,7 +230,8 @@ TEST(s3_creds_failed_renewal_keeps_valid_keys_and_retries_later) {
   expect_keys(c, 0, "AK5", 2);
   txf_s3_creds_free(c);
   fclose(lf);
-  ASSERT_CONTAINS(logbuf, "renewing the credentials from test failed (sts down)");
+  ASSERT_CONTAINS(logbuf,
+                  "renewing the credentials from test failed (sts down)");
   ASSERT(!strstr(logbuf, "very-secret"));
   ASSERT(!strstr(logbuf, "token-"));
   free(logbuf);
@@ -258,11 +261,12 @@ TEST(s3_creds_answer_already_expired_is_an_error) {
   pthread_mutex_init(&f.mu, NULL);
   txf_s3_creds *c = NULL;
   txf_err err;
-  ASSERT_EQ_I64(txf_s3_creds_new_source(&c, fake_fetch, &f, fake_clock, &f,
-                                        300, NULL, NULL, &err),
+  ASSERT_EQ_I64(txf_s3_creds_new_source(&c, fake_fetch, &f, fake_clock, &f, 300,
+                                        NULL, NULL, &err),
                 TXF_ECONFIG);
   ASSERT(c == NULL);
-  ASSERT_CONTAINS(err.msg, "custom credentials expired at 1970-01-01T00:16:42Z");
+  ASSERT_CONTAINS(err.msg,
+                  "custom credentials expired at 1970-01-01T00:16:42Z");
 }
 
 typedef struct getter {
@@ -318,14 +322,17 @@ static char *auth_of(txf_s3_sigv4_req *r, const char *ak, const char *sk,
   return txf_buf_take(&b, NULL);
 }
 
-#define EMPTY_SHA \
+#define EMPTY_SHA                                                              \
   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 TEST(s3_sigv4_matches_the_aws_test_suite) {
   /* get-vanilla, from the AWS SigV4 test suite */
-  txf_s3_sigv4_req r = {.method = "GET", .host = "example.amazonaws.com",
-                        .path = "/", .payload_sha256 = EMPTY_SHA,
-                        .region = "us-east-1", .service = "service",
+  txf_s3_sigv4_req r = {.method = "GET",
+                        .host = "example.amazonaws.com",
+                        .path = "/",
+                        .payload_sha256 = EMPTY_SHA,
+                        .region = "us-east-1",
+                        .service = "service",
                         .amz_date = "20150830T123600Z"};
   char *a = auth_of(&r, "AKIDEXAMPLE",
                     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL, NULL);
@@ -339,8 +346,10 @@ TEST(s3_sigv4_matches_the_aws_test_suite) {
                      NULL};
   r = (txf_s3_sigv4_req){.method = "GET",
                          .host = "examplebucket.s3.amazonaws.com",
-                         .path = "/test.txt", .payload_sha256 = EMPTY_SHA,
-                         .region = "us-east-1", .service = "s3",
+                         .path = "/test.txt",
+                         .payload_sha256 = EMPTY_SHA,
+                         .region = "us-east-1",
+                         .service = "s3",
                          .amz_date = "20130524T000000Z"};
   a = auth_of(&r, "AKIAIOSFODNN7EXAMPLE",
               "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL, h);
@@ -353,20 +362,23 @@ TEST(s3_sigv4_matches_the_aws_test_suite) {
 TEST(s3_sigv4_orders_a_header_before_the_ones_it_prefixes) {
   /* What curl 7.88 signs wrongly; the value is the AWS SDK for
    * JavaScript's signer's (@smithy/signature-v4) for the same request. */
-  const char *h[] = {
-      "Content-Type: application/octet-stream",
-      "x-amz-content-sha256: " EMPTY_SHA,
-      "x-amz-server-side-encryption-aws-kms-key-id: "
-      "arn:aws:kms:eu-west-1:123456789012:key/k1",
-      "x-amz-server-side-encryption: aws:kms",
-      "x-amz-checksum-algorithm: SHA256",
-      "x-amz-security-token: tok==",
-      "Expect:", /* not sent, so not signed */
-      NULL};
-  txf_s3_sigv4_req r = {.method = "POST", .host = "127.0.0.1:4568",
-                        .path = "/lake/a%20b/c.parquet", .query = "uploads=",
-                        .payload_sha256 = EMPTY_SHA, .region = "eu-west-1",
-                        .service = "s3", .amz_date = "20261203T080000Z"};
+  const char *h[] = {"Content-Type: application/octet-stream",
+                     "x-amz-content-sha256: " EMPTY_SHA,
+                     "x-amz-server-side-encryption-aws-kms-key-id: "
+                     "arn:aws:kms:eu-west-1:123456789012:key/k1",
+                     "x-amz-server-side-encryption: aws:kms",
+                     "x-amz-checksum-algorithm: SHA256",
+                     "x-amz-security-token: tok==",
+                     "Expect:", /* not sent, so not signed */
+                     NULL};
+  txf_s3_sigv4_req r = {.method = "POST",
+                        .host = "127.0.0.1:4568",
+                        .path = "/lake/a%20b/c.parquet",
+                        .query = "uploads=",
+                        .payload_sha256 = EMPTY_SHA,
+                        .region = "eu-west-1",
+                        .service = "s3",
+                        .amz_date = "20261203T080000Z"};
   char *a = auth_of(&r, "ASIAEXAMPLE", "secret/key+x", "tok==", h);
   ASSERT_EQ_STR(a, "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261203/"
                    "eu-west-1/s3/aws4_request, SignedHeaders=content-type;"
@@ -385,14 +397,22 @@ TEST(s3_sigv4_orders_a_header_before_the_ones_it_prefixes) {
 /* ---------------------------------------------------------------- chain */
 
 static void no_aws_env(void) {
-  static const char *const vars[] = {
-      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-      "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN",
-      "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL",
-      "AWS_ENDPOINT_URL_STS", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-      "AWS_CREDENTIAL_EXPIRATION", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"};
+  static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+                                     "AWS_SECRET_ACCESS_KEY",
+                                     "AWS_SESSION_TOKEN",
+                                     "AWS_PROFILE",
+                                     "AWS_REGION",
+                                     "AWS_DEFAULT_REGION",
+                                     "AWS_ROLE_ARN",
+                                     "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                     "AWS_ENDPOINT_URL",
+                                     "AWS_ENDPOINT_URL_STS",
+                                     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                     "AWS_CREDENTIAL_EXPIRATION",
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"};
   for (size_t i = 0; i < TXF_ARRAY_LEN(vars); i++)
     unsetenv(vars[i]);
   setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
@@ -517,23 +537,28 @@ TEST(s3_chain_sts_endpoint_precedence) {
   unit_write_file(unit_path("credentials"),
                   "[base]\naws_access_key_id = AKIABASE\n"
                   "aws_secret_access_key = s\n");
-  unit_write_file(unit_path("config"),
-                  "[profile r]\nrole_arn = arn:aws:iam::1:role/r\n"
-                  "source_profile = base\nservices = loop\n"
-                  "endpoint_url = http://127.0.0.1:4\n"
-                  "[services loop]\nsts =\n  endpoint_url = http://127.0.0.1:3/\n"
-                  "[profile r2]\nrole_arn = arn:aws:iam::1:role/r\n"
-                  "source_profile = base\nendpoint_url = http://127.0.0.1:4\n");
+  unit_write_file(
+      unit_path("config"),
+      "[profile r]\nrole_arn = arn:aws:iam::1:role/r\n"
+      "source_profile = base\nservices = loop\n"
+      "endpoint_url = http://127.0.0.1:4\n"
+      "[services loop]\nsts =\n  endpoint_url = http://127.0.0.1:3/\n"
+      "[profile r2]\nrole_arn = arn:aws:iam::1:role/r\n"
+      "source_profile = base\nendpoint_url = http://127.0.0.1:4\n");
   setenv("AWS_PROFILE", "r", 1);
   setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1", 1);
   setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2", 1);
-  ASSERT_CONTAINS(chain_error(TXF_ENET), "STS AssumeRole at http://127.0.0.1:1:");
+  ASSERT_CONTAINS(chain_error(TXF_ENET),
+                  "STS AssumeRole at http://127.0.0.1:1:");
   unsetenv("AWS_ENDPOINT_URL_STS");
-  ASSERT_CONTAINS(chain_error(TXF_ENET), "STS AssumeRole at http://127.0.0.1:2:");
+  ASSERT_CONTAINS(chain_error(TXF_ENET),
+                  "STS AssumeRole at http://127.0.0.1:2:");
   unsetenv("AWS_ENDPOINT_URL");
-  ASSERT_CONTAINS(chain_error(TXF_ENET), "STS AssumeRole at http://127.0.0.1:3:");
+  ASSERT_CONTAINS(chain_error(TXF_ENET),
+                  "STS AssumeRole at http://127.0.0.1:3:");
   setenv("AWS_PROFILE", "r2", 1);
-  ASSERT_CONTAINS(chain_error(TXF_ENET), "STS AssumeRole at http://127.0.0.1:4:");
+  ASSERT_CONTAINS(chain_error(TXF_ENET),
+                  "STS AssumeRole at http://127.0.0.1:4:");
   setenv("AWS_ENDPOINT_URL_STS", "ftp://x", 1);
   ASSERT_CONTAINS(chain_error(TXF_ECONFIG), "STS endpoint 'ftp://x' "
                                             "(AWS_ENDPOINT_URL_STS)");
@@ -560,21 +585,20 @@ TEST(s3_container_url_rules) {
   free(u);
   unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
   static const char *const ok[] = {
-      "http://127.0.0.1:9/x", "http://127.5.6.7/x", "http://localhost:80/",
-      "http://[::1]:8080/creds", "http://169.254.170.2/v1",
-      "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1",
-      "https://creds.example.com/x"};
+      "http://127.0.0.1:9/x",     "http://127.5.6.7/x",
+      "http://localhost:80/",     "http://[::1]:8080/creds",
+      "http://169.254.170.2/v1",  "http://169.254.170.23/v1/credentials",
+      "http://[fd00:ec2::23]/v1", "https://creds.example.com/x"};
   for (size_t i = 0; i < TXF_ARRAY_LEN(ok); i++) {
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", ok[i], 1);
     ASSERT_OK(txf_s3_container_url(&u, &err), &err);
     ASSERT_EQ_STR(u, ok[i]);
     free(u);
   }
-  static const char *const bad[] = {"http://example.com/x",
-                                    "http://10.0.0.1/x",
-                                    "http://169.254.169.254/x",
-                                    "http://[fd00:ec2::24]/x", "ftp://127.0.0.1/x",
-                                    "not a url"};
+  static const char *const bad[] = {
+      "http://example.com/x",     "http://10.0.0.1/x",
+      "http://169.254.169.254/x", "http://[fd00:ec2::24]/x",
+      "ftp://127.0.0.1/x",        "not a url"};
   for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++) {
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
     ASSERT_EQ_I64(txf_s3_container_url(&u, &err), TXF_ECONFIG);
