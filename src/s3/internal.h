@@ -8,8 +8,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "s3/s3.h"
+#include "s3/creds.h"
 #include "util/util.h"
+
+/* ------------------------------------------------------------ text */
+
+/* S3's encodings and the small XML reader (text.c), which the client and
+ * the STS answers use. */
+/* Append S with S3's URI encoding (RFC 3986 unreserved kept, the rest as
+ * %XX upper-case); '/' kept when KEEP_SLASH. */
+void txf_s3_uri_encode(txf_buf *b, const char *s, int keep_slash);
+/* Append the canonical query of N (name, value) pairs — PAIRS[2i] name,
+ * PAIRS[2i+1] value (NULL = empty) — sorted by encoded name then value,
+ * each written "name=value" (also when empty, as SigV4 signs it). */
+void txf_s3_query_build(txf_buf *b, const char *const *pairs, size_t n);
+/* Find the next <TAG>...</TAG> in [*P, END); on success its decoded text
+ * (XML entities &amp; &lt; &gt; &quot; &apos; &#N; &#xN; resolved) is
+ * appended to OUT (when not NULL), *P moves past the closing tag and 1 is
+ * returned; 0 when there is none. A child element's markup is kept raw. */
+int txf_s3_xml_next(const char **p, const char *end, const char *tag,
+                    txf_buf *out);
+/* Append S with &, <, >, ", ' escaped. */
+void txf_s3_xml_escape(txf_buf *b, const char *s);
 
 /* ------------------------------------------------------------ secrets */
 

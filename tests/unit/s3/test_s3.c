@@ -5,6 +5,7 @@
 
 #include "../../lib/unit.h"
 #include "../project/projtest.h"
+#include "s3/internal.h"
 #include "s3/s3.h"
 
 static char *enc(const char *s, int keep_slash) {
