@@ -5,10 +5,8 @@
  * header whose name is a prefix of another's comes out in the wrong order:
  * x-amz-server-side-encryption and x-amz-server-side-encryption-aws-kms-
  * key-id, which every SSE-KMS upload with a key id carries, get a
- * signature S3 refuses (curl fixed it in 8.10, PR #14370). Signing here
- * also reuses the payload hash the client computed anyway, where curl
- * hashed every body a second time. The AWS SigV4 test suite's vectors and
- * the SDK's signer (the test server) check it. */
+ * signature S3 refuses (curl fixed it in 8.10, PR #14370). The AWS SigV4
+ * test suite's vectors and the SDK's signer (the test server) check it. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
