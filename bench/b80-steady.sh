@@ -59,7 +59,7 @@ steady() {
 			}
 		}' "$dir/days"
 	echo "(2 cores shared with other work: uptime says $(uptime | sed 's/.*load/load/'))"
-	rm -rf "$dir"
+	[ -n "${KEEP:-}" ] && echo "(kept: $dir)" || rm -rf "$dir"
 }
 
 if [ -n "${ROWS:-}${DAYS:-}" ]; then
