@@ -196,7 +196,7 @@ char *txf_load_redshift_sql(const char *schema, const char *table,
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_puts(&b, "BEGIN;\n");
-  size_t n_files = 0;
+  int copy = 0;
   for (size_t i = 0; i < n; i++) {
     char lo[40], hi[40];
     day_range(tz, parts[i].date, lo, hi);
@@ -207,27 +207,22 @@ char *txf_load_redshift_sql(const char *schema, const char *table,
     qident(&b, table);
     (void)txf_buf_printf(&b, " WHERE txn_ts >= '%s' AND txn_ts < '%s';\n", lo,
                          hi);
-    n_files += parts[i].path != NULL;
+    copy |= parts[i].path != NULL;
   }
-  if (n_files) {
+  if (copy) {
     /* one COPY of exactly these files: the manifest names them, so
-     * nothing else in a day's folder is read */
-    (void)txf_buf_printf(&b, "-- %zu file%s, the manifest's entries:\n",
-                         n_files, n_files == 1 ? "" : "s");
-    for (size_t i = 0; i < n; i++) {
-      if (!parts[i].path)
-        continue;
-      char *url = part_key(s3_base, &parts[i]);
-      (void)txf_buf_printf(&b, "--   %s (%llu bytes)\n", url,
-                           (unsigned long long)parts[i].size_bytes);
-      free(url);
-    }
+     * nothing else in a day's folder is read; shown in a comment */
+    char *m = txf_load_redshift_manifest(s3_base, parts, n);
+    (void)txf_buf_printf(&b, "-- the manifest %s:\n", manifest_url);
+    for (char *line = m, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+      (void)txf_buf_printf(&b, "-- %.*s\n", (int)(nl - line), line);
+    free(m);
     (void)txf_buf_puts(&b, "COPY ");
     qident(&b, schema);
     (void)txf_buf_putc(&b, '.');
     qident(&b, table);
     (void)txf_buf_puts(&b, "\nFROM ");
-    qstr(&b, manifest_url ? manifest_url : "");
+    qstr(&b, manifest_url);
     (void)txf_buf_puts(&b, "\nIAM_ROLE ");
     qstr(&b, iam_role ? iam_role : "");
     (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET\nMANIFEST;\n");

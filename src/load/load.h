@@ -56,9 +56,9 @@ char *txf_load_redshift_manifest_key(const char *prefix, const char *schema,
  * SCHEMA.TABLE, in one transaction: per partition a DELETE of its
  * [D 00:00, D+1 00:00) range of txn_ts in zone TZ, then one COPY ... FROM
  * MANIFEST_URL IAM_ROLE '…' FORMAT AS PARQUET MANIFEST of exactly the
- * partitions' files (listed in a comment above it; URLs under S3_BASE as in
- * txf_load_redshift_manifest); no COPY when no partition has a file.
- * Caller frees. */
+ * partitions' files (txf_load_redshift_manifest of S3_BASE and PARTS, shown
+ * in a comment above it); no COPY when no partition has a file. Caller
+ * frees. */
 char *txf_load_redshift_sql(const char *schema, const char *table,
                             const txf_tz *tz, const char *s3_base,
                             const char *iam_role, const char *manifest_url,

@@ -216,8 +216,10 @@ test_expect_success 'redshift: the COPY ... FORMAT AS PARQUET SQL, as text' '
 	BEGIN;
 	-- event date 2025-09-01 (Asia/Seoul)
 	DELETE FROM "analytics"."silver_transactions" WHERE txn_ts >= '"'"'2025-08-31T15:00:00Z'"'"' AND txn_ts < '"'"'2025-09-01T15:00:00Z'"'"';
-	-- 1 file, the manifest'"'"'s entries:
-	--   s3://lake/txnflow/silver/transactions/year=2025/month=09/day=01/part-00000.parquet ($size1 bytes)
+	-- the manifest s3://lake/txnflow/_load/analytics.silver_transactions/H.manifest:
+	-- {"entries": [
+	--   {"url": "s3://lake/txnflow/silver/transactions/year=2025/month=09/day=01/part-00000.parquet", "mandatory": true, "meta": {"content_length": $size1}}
+	-- ]}
 	COPY "analytics"."silver_transactions"
 	FROM '"'"'s3://lake/txnflow/_load/analytics.silver_transactions/H.manifest'"'"'
 	IAM_ROLE '"'"'arn:aws:iam::123456789012:role/txnflow-copy'"'"'
@@ -241,7 +243,7 @@ test_expect_success 'redshift: the manifest names exactly the changed files' '
 	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=02 &&
 	cp $SILVER/year=2025/month=09/day=02/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=02/ &&
 	txnflow -C rs load --date 2025-09-02 --print-sql >sql &&
-	grep "^--   s3://" sql >files &&
+	grep "^--   {\"url\": \"s3://" sql >files &&
 	test_line_count = 1 files &&
 	test_grep "day=02/part-00000.parquet" files &&
 	test_grep "^-- event date 2025-09-02" sql &&
