@@ -163,21 +163,21 @@ char *txf_load_redshift_manifest(const char *s3_base,
                                  const txf_load_partition *parts, size_t n) {
   txf_buf b;
   txf_buf_init(&b, 0);
-  (void)txf_buf_puts(&b, "{\"entries\": [");
-  size_t k = 0;
+  const char *sep = "{\"entries\": [\n  "; /* then ",\n  " */
   for (size_t i = 0; i < n; i++) {
     if (!parts[i].path)
       continue;
     char *url = part_key(s3_base, &parts[i]);
-    (void)txf_buf_puts(&b, k++ ? ",\n  {\"url\": " : "\n  {\"url\": ");
+    (void)txf_buf_printf(&b, "%s{\"url\": ", sep);
     json_str(&b, url);
     (void)txf_buf_printf(&b,
                          ", \"mandatory\": true, \"meta\": "
                          "{\"content_length\": %llu}}",
                          (unsigned long long)parts[i].size_bytes);
     free(url);
+    sep = ",\n  ";
   }
-  (void)txf_buf_puts(&b, "\n]}\n");
+  (void)txf_buf_puts(&b, b.len ? "\n]}\n" : "{\"entries\": []}\n");
   return txf_buf_take(&b, NULL);
 }
 

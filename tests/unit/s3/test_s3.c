@@ -147,11 +147,16 @@ TEST(s3_new_needs_credentials_and_valid_settings) {
   unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* Keys from the environment, the first source of the chain. */
+static void env_keys(const char *secret) {
+  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+}
+
 TEST(s3_connection_refused_is_retried_then_net_error) {
   txf_s3 *s3 = NULL;
   txf_err err;
-  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "very-secret", 1);
+  env_keys("very-secret");
   /* port 1 on loopback: nothing listens there */
   txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1",
                      .path_style = 1, .max_attempts = 3, .retry_base_ms = 1,
@@ -262,8 +267,7 @@ TEST(s3_settings_encryption_checksum_and_refresh) {
 TEST(s3_new_checks_encryption_and_names_the_target) {
   txf_s3 *s3 = NULL;
   txf_err err;
-  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
+  env_keys("s");
   txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1",
                      .sse = "aws:kms", .kms_key_id = "k1"};
   ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
