@@ -5,12 +5,26 @@
 
 #include "s3/s3.h"
 
-static const char *const s3_keys[] = {
-    "endpoint", "bucket", "prefix", "region", "path_style",
-    "part_size_mb", "multipart_threshold_mb", "max_attempts",
-    "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
-    "list_page_keys", "parallel_parts", "stall_timeout_s", "sse",
-    "kms_key_id", "checksum", "credential_refresh_s", NULL};
+static const char *const s3_keys[] = {"endpoint",
+                                      "bucket",
+                                      "prefix",
+                                      "region",
+                                      "path_style",
+                                      "part_size_mb",
+                                      "multipart_threshold_mb",
+                                      "max_attempts",
+                                      "retry_base_ms",
+                                      "retry_max_ms",
+                                      "timeout_ms",
+                                      "connect_timeout_ms",
+                                      "list_page_keys",
+                                      "parallel_parts",
+                                      "stall_timeout_s",
+                                      "sse",
+                                      "kms_key_id",
+                                      "checksum",
+                                      "credential_refresh_s",
+                                      NULL};
 
 /* KEY's value, one of CHOICES (NULL-terminated); *OUT NULL when it is
  * absent or the first choice ("none"). */
@@ -29,8 +43,8 @@ static int get_choice(const txf_yaml_doc *doc, const txf_yaml_node *n,
     }
   return txf_yaml_error(doc, txf_yaml_get(n, key), err,
                         "key 'publish.s3.%s': '%s' is not one of %s, %s%s%s",
-                        key, v, choices[0], choices[1],
-                        choices[2] ? ", " : "", choices[2] ? choices[2] : "");
+                        key, v, choices[0], choices[1], choices[2] ? ", " : "",
+                        choices[2] ? choices[2] : "");
 }
 
 static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
@@ -66,8 +80,7 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
     return rc;
   txf_s3_config *c = &out->cfg;
   const char *prefix = "";
-  static const char *const sse_choices[] = {"none", "aws:kms", "AES256",
-                                            NULL};
+  static const char *const sse_choices[] = {"none", "aws:kms", "AES256", NULL};
   static const char *const sum_choices[] = {"none", "sha256", NULL};
   const char *sum = NULL;
   rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);

@@ -187,8 +187,10 @@ int txf_s3_xml_next(const char **p, const char *end, const char *tag,
 }
 
 void txf_s3_xml_escape(txf_buf *b, const char *s) {
-  static const char *const ent[] = {['&'] = "&amp;", ['<'] = "&lt;",
-                                    ['>'] = "&gt;", ['"'] = "&quot;",
+  static const char *const ent[] = {['&'] = "&amp;",
+                                    ['<'] = "&lt;",
+                                    ['>'] = "&gt;",
+                                    ['"'] = "&quot;",
                                     ['\''] = "&apos;"};
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
