@@ -433,9 +433,11 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = rows;
       argv[k++] = "--seed";
       argv[k++] = seed;
-      /* Same seed, same bytes: a retry after a crash that left the batch
-       * in place (or --from-scratch) must replace it, not fail. */
-      argv[k++] = "--force";
+      /* A batch that exists is never replaced behind the user's back (it
+       * may have been generated with other rates, or cleaned already):
+       * generate keeps it, and a crashed attempt left the old batch or
+       * the new one whole. Only --regenerate replaces it. */
+      argv[k++] = x->opts->regenerate ? "--force" : "--if-missing";
       break;
     case TXF_TASK_CLEAN:
       argv[k++] = "clean";
@@ -474,6 +476,7 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       txf_xasprintf("TXNFLOW_PROJECT_DIR=%s", dir),
       txf_xasprintf("TXNFLOW_DATA_DIR=%s", env->data_dir),
       txf_xasprintf("TXNFLOW_LOG=%s", ts->log_path),
+      txf_xasprintf("TXNFLOW_REGENERATE=%d", x->opts->regenerate ? 1 : 0),
       NULL};
   /* A header in the log says what ran; the task appends below it. */
   txf_buf hdr;

@@ -203,6 +203,9 @@ typedef struct txf_orch_opts {
   int parallel;      /* task slots at once (>= 1) */
   int from_scratch;  /* new runs of every task, even of dates that
                         succeeded */
+  int regenerate;    /* with from_scratch: generate replaces the bronze
+                        batches (--force) instead of keeping them; the
+                        chain then re-cleans and rebuilds downstream */
   const char *kind;  /* "manual", "backfill", "scheduled" */
 } txf_orch_opts;
 
