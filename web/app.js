@@ -247,6 +247,9 @@ async function pageRuns(stale) {
     } })),
     { label: 'duration', get: (r) => fmtSecs(r.duration_s), num: true },
     { label: 'SLA', get: (r) => r.sla_missed ? h('span', { class: 'state sla', 'data-sla-miss': r.logical_date }, 'SLA missed') : h('span', { class: 'muted' }, 'ok') },
+    // why a run did not succeed: the failed task's first error line (its
+    // attempts, one click away, hold each attempt's and the log)
+    { label: 'error', get: (r) => r.state !== 'success' && r.error ? h('span', { class: 'err', 'data-run-error': r.logical_date }, r.error) : '' },
   ];
   const chartBox = h('div', { class: 'chart', id: 'duration-chart' });
   $main.appendChild(card('Duration trend (seconds)', chartBox));

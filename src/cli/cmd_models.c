@@ -46,8 +46,10 @@ static const char usage[] =
     "      --json            ls: JSON output\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit status: 0 all built and tests passed, 1 a model failed or an\n"
-    "error-severity test failed, 2 usage error.\n"
+    "Exit status: 0 all built and tests passed; 4 a model failed to compile\n"
+    "or to build (a SQL error) or an error-severity test failed: permanent,\n"
+    "a retry fails the same way; 1 a failure a retry may mend (I/O, a lock);\n"
+    "2 usage error.\n"
     "\n"
     "Example:\n"
     "  txnflow models build --vars '{run_date: \"2025-09-11\", dates: "
@@ -155,9 +157,9 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     txf_adapter *a;
     rc = txf_models_adapter(m, &a, &err);
   }
+  txf_models_summary s;
+  memset(&s, 0, sizeof s);
   if (!rc && build) {
-    txf_models_summary s;
-    memset(&s, 0, sizeof s);
     rc = build(m, &s, &err);
     if (rc == 0 || rc == TXF_ETEST)
       printf("Done: %d ok, %d error, %d skipped; tests: %d pass, %d warn, "
@@ -184,6 +186,10 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     goto out;
   }
   ret = rc ? txf_cli_fail("models", &err) : TXF_EXIT_OK;
+  /* Failed nodes or tests: permanent (exit 4) unless one failed in a way
+   * a retry may mend (an I/O error, a lock), which makes it worth one. */
+  if (rc == TXF_ETEST && s.n_transient)
+    ret = TXF_EXIT_FAIL;
 out:
   txf_buf_release(&sel);
   txf_buf_release(&exc);

@@ -111,13 +111,25 @@ static void print_grid(json_t *runs, int color) {
     putchar('\n');
   }
   free(cells);
-  /* The errors of failed runs, so the grid says why. */
+  /* The errors of failed runs, so the grid says why, and the log of the
+   * failed attempt, where the rest is. */
   json_array_foreach(runs, i, r) {
     const char *state = json_string_value(json_object_get(r, "state"));
     const char *e = json_string_value(json_object_get(r, "error"));
-    if (e && strcmp(state, "success") != 0)
-      printf("  %s: %s\n",
-             json_string_value(json_object_get(r, "logical_date")), e);
+    if (!e || !strcmp(state, "success"))
+      continue;
+    printf("  %s: %s\n", json_string_value(json_object_get(r, "logical_date")),
+           e);
+    const char *log = NULL;
+    json_array_foreach(json_object_get(r, "tasks"), j, t) {
+      if (strcmp(json_string_value(json_object_get(t, "state")), "failed"))
+        continue;
+      json_t *al = json_object_get(t, "attempt_list");
+      json_t *last = json_array_get(al, json_array_size(al) - 1);
+      log = json_string_value(json_object_get(last, "log"));
+    }
+    if (log)
+      printf("    log: %s\n", log);
   }
 }
 

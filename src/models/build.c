@@ -459,6 +459,8 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   if (rc) {
     n->state = ST_ERROR;
     s->n_error++;
+    if (!txf_err_permanent(err.code, err.msg))
+      s->n_transient++;
     char *msg = audit_fail || err.code == TXF_ETEST
                     ? txf_xasprintf("%s %s: %s",
                                     n->kind == MN_SEED ? "seed" : "model",

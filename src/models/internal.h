@@ -267,10 +267,13 @@ TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
                                        txf_err *err);
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
  * owner's relation (WAP) or NULL. *failed is set to 1 when it found
- * failing rows. Records the result. */
+ * failing rows. Records the result. *SAMPLE_OUT (may be NULL) gets its
+ * first failing rows as a JSON array of objects with text values, or
+ * NULL; caller frees. */
 TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                                        const char *rel_over, int *failed,
-                                       int64_t *n_fail, txf_err *err);
+                                       int64_t *n_fail, char **sample_out,
+                                       txf_err *err);
 /* Run test T on EX's connection (EX NULL: M's adapter, lines printed now)
  * and count it in S; FAILED_TEST (may be NULL) gets T when it is an
  * error-severity test that failed or could not run (*FAILED_ROWS: its

@@ -112,6 +112,9 @@ typedef struct txf_models_summary {
   int n_warn;
   int n_fail;        /* error-severity tests that failed */
   int n_test_error;  /* tests that could not run */
+  int n_transient;   /* of the failures above, those a retry may mend (an
+                        I/O or lock error, not a SQL or test failure:
+                        txf_err_permanent) */
 } txf_models_summary;
 
 /* Load the project's models, seeds, tests, macros, docs and profile, and

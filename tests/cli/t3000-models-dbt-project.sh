@@ -46,10 +46,19 @@ test_expect_success 'a second build runs the incremental model incrementally' '
 	test_grep "where order_date >= (select coalesce(max(order_date)" p/target/compiled/models/marts/order_events.sql
 '
 
-test_expect_success 'a failing error test exits 1 and keeps the published table' '
+test_expect_success 'a failing error test exits 4 (permanent), shows its rows and SQL, keeps the published table' '
 	sed -i "s/^8,1,2018-01-11,completed$/8,,2018-01-11,completed/" p/seeds/raw_orders.csv &&
-	test_expect_code 1 txnflow -C p models build --select +orders >out 2>err &&
+	test_expect_code 4 txnflow -C p models build --select +orders >out 2>err &&
 	test_grep "FAIL   not_null_orders_customer_id (1 failing row)" out &&
+	grep -A3 "FAIL   not_null_orders_customer_id" out >fail &&
+	test_grep "^         compiled SQL: target/compiled/tests/not_null_orders_customer_id.sql$" fail &&
+	test_grep "^         order_id | customer_id | order_date *| status" fail &&
+	test_grep "^         8        | NULL        | 2018-01-11 | completed" fail &&
+	test_grep "where \"customer_id\" is null" p/target/compiled/tests/not_null_orders_customer_id.sql &&
+	: the SQL reads the published table, which kept its previous version &&
+	txnflow sql --db $db "$(cat p/target/compiled/tests/not_null_orders_customer_id.sql)" >rows &&
+	test_grep "^order_id,customer_id," rows &&
+	test_line_count = 1 rows &&
 	test_grep "model orders: audit failed: test not_null_orders_customer_id" out &&
 	test_grep "error: 1 node failed" err &&
 	txnflow sql --db $db "SELECT count(*) FROM orders WHERE customer_id IS NULL" >out &&
@@ -63,8 +72,11 @@ test_expect_success 'test runs the selected tests; a warn test does not fail the
 	sed -i "s/^5,5,2018-01-05,placed$/5,5,2018-01-05,lost/" p/seeds/raw_orders.csv &&
 	txnflow -C p models build --select +orders --exclude stg_orders >out &&
 	txnflow -C p models seed --select raw_orders >/dev/null &&
-	test_expect_code 1 txnflow -C p models build --select stg_orders >out &&
+	test_expect_code 4 txnflow -C p models build --select stg_orders >out &&
 	test_grep "FAIL   accepted_values_stg_orders_status (1 failing row)" out &&
+	grep -A3 "FAIL   accepted_values_stg_orders_status" out >fail &&
+	test_grep "value_field | n_records" fail &&
+	test_grep "lost        | 1" fail &&
 	cp "$TEST_DATA/dbt_project_small/seeds/raw_orders.csv" p/seeds/raw_orders.csv
 '
 
@@ -95,7 +107,7 @@ test_expect_success 'docs writes the manifest and the lineage graph' '
 test_expect_success '--target picks another output; an unknown one is named' '
 	txnflow -C p models build --target other --select +stg_customers >out &&
 	test_path_is_file p/target/other.duckdb &&
-	test_expect_code 1 txnflow -C p models ls --target prd 2>err &&
+	test_expect_code 4 txnflow -C p models ls --target prd 2>err &&
 	test_grep "has no target '"'"'prd'"'"'" err
 '
 
@@ -109,7 +121,7 @@ test_expect_success 'usage errors exit 2' '
 '
 
 test_expect_success 'an unknown selector names the closest model' '
-	test_expect_code 1 txnflow -C p models run --select ordres 2>err &&
+	test_expect_code 4 txnflow -C p models run --select ordres 2>err &&
 	test_grep "no node named '"'"'ordres'"'"' (did you mean '"'"'orders'"'"'?)" err
 '
 
