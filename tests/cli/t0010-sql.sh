@@ -13,8 +13,8 @@ test_expect_success 'sql --format json' '
 	test_grep "\"amount\": \"1.50\"" out
 '
 
-test_expect_success 'sql reports DuckDB errors and exits 1' '
-	test_expect_code 1 txnflow sql "SELECT nosuchcol" 2>err &&
+test_expect_success 'sql reports DuckDB errors and exits 4 (a SQL error is permanent)' '
+	test_expect_code 4 txnflow sql "SELECT nosuchcol" 2>err &&
 	test_grep "txnflow sql: error:.*nosuchcol" err
 '
 

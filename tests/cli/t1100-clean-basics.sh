@@ -161,7 +161,7 @@ test_expect_success 'audit agrees, then finds a deleted partition' '
 
 test_expect_success 'a wrong header fails the batch and writes nothing' '
 	printf "id,amount\n1,2\n" >bad.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
 	test_grep "bronze header" err &&
 	test_path_is_missing h/silver/transactions
 '
