@@ -52,7 +52,7 @@ test_expect_success 'a planted data test fails, with markup in its failing rows'
 	ORDER BY amount_krw DESC, transaction_id
 	LIMIT 3
 	EOF
-	test_expect_code 1 txnflow -C p models test --select assert_planted_top_amounts \
+	test_expect_code 4 txnflow -C p models test --select assert_planted_top_amounts \
 		--vars "{run_date: \"2025-09-11\", dates: [\"2025-09-11\"]}" >out 2>err &&
 	test "$(db "SELECT status || failures FROM test_results WHERE test_name = '"'"'assert_planted_top_amounts'"'"'")" = fail3
 '
