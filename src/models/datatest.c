@@ -256,11 +256,11 @@ static void say_rows(txf_models *m, const exec_ctx *ex,
     }
     while (b.len && b.data[b.len - 1] == ' ')
       b.data[--b.len] = '\0';
-    txf_models_say(m, ex, "         %s", b.data);
+    txf_models_say_problem(m, ex, "         %s", b.data);
   }
   if (n_fail > (int64_t)n_rows)
-    txf_models_say(m, ex, "         (%" PRId64 " more)",
-                   n_fail - (int64_t)n_rows);
+    txf_models_say_problem(m, ex, "         (%" PRId64 " more)",
+                           n_fail - (int64_t)n_rows);
   txf_buf_release(&b);
   for (size_t k = 0; k < n_cols * n_rows; k++)
     free(cells[k]);
@@ -270,14 +270,39 @@ static void say_rows(txf_models *m, const exec_ctx *ex,
   json_decref(rows);
 }
 
+/* Test T's result as an event: STATUS, its failing rows N_FAIL (-1:
+ * unknown) and first rows SAMPLE_JSON (or NULL), its compiled SQL's path
+ * REL (or NULL), MESSAGE (or NULL). */
+static void test_event(txf_models *m, size_t t, const char *status,
+                       int64_t n_fail, const char *sample_json,
+                       const char *rel, const char *message) {
+  mnode *tn = &m->nodes[t];
+  json_t *ev = json_pack(
+      "{s:s, s:o, s:s, s:s}", "test", tn->name, "model",
+      tn->owner != SIZE_MAX ? json_string(m->nodes[tn->owner].name)
+                            : json_null(),
+      "severity", tn->severity ? tn->severity : "error", "status", status);
+  json_object_set_new(ev, "failures",
+                      n_fail >= 0 ? json_integer(n_fail) : json_null());
+  json_t *rows = sample_json ? json_loads(sample_json, 0, NULL) : NULL;
+  json_object_set_new(ev, "rows", rows ? rows : json_null());
+  json_object_set_new(ev, "compiled_path", rel ? json_string(rel)
+                                               : json_null());
+  json_object_set_new(ev, "message", message ? json_string(message)
+                                             : json_null());
+  txf_models_emit(m, "test", ev);
+}
+
 /* What a failing test found: where its SQL is, and its first rows. */
 static void say_failure(txf_models *m, const exec_ctx *ex, size_t t,
-                        const char *sample_json, int64_t n_fail) {
+                        const char *status, const char *sample_json,
+                        int64_t n_fail) {
   char *rel = write_compiled(m, t);
   if (rel)
-    txf_models_say(m, ex, "         compiled SQL: %s", rel);
-  free(rel);
+    txf_models_say_problem(m, ex, "         compiled SQL: %s", rel);
   say_rows(m, ex, sample_json, n_fail);
+  test_event(m, t, status, n_fail, sample_json, rel, NULL);
+  free(rel);
 }
 
 /* ---------------------------------------------------------------- in a run */
@@ -299,7 +324,8 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
     s->n_test_error++;
     if (!txf_err_permanent(err.code, err.msg))
       s->n_transient++;
-    txf_models_say(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
+    txf_models_say_problem(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
+    test_event(m, t, "error", -1, NULL, NULL, err.msg);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = -1;
@@ -309,16 +335,17 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   if (!failed) {
     s->n_pass++;
     txf_models_say(m, ex, "  PASS   %s", tn->name);
+    test_event(m, t, "pass", 0, NULL, NULL, NULL);
   } else if (!strcmp(tn->severity, "warn")) {
     s->n_warn++;
-    txf_models_say(m, ex, "  WARN   %s (%" PRId64 " failing row%s)", tn->name,
-                   nf, nf == 1 ? "" : "s");
-    say_failure(m, ex, t, sample, nf);
+    txf_models_say_problem(m, ex, "  WARN   %s (%" PRId64 " failing row%s)",
+                           tn->name, nf, nf == 1 ? "" : "s");
+    say_failure(m, ex, t, "warn", sample, nf);
   } else {
     s->n_fail++;
-    txf_models_say(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)", tn->name,
-                   nf, nf == 1 ? "" : "s");
-    say_failure(m, ex, t, sample, nf);
+    txf_models_say_problem(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)",
+                           tn->name, nf, nf == 1 ? "" : "s");
+    say_failure(m, ex, t, "fail", sample, nf);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = nf;
@@ -371,6 +398,8 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
     if (tn->audit_full && !m->opts->full_audit) {
       txf_models_say(m, ex, "  SKIP   %s (audit='full': runs with --full-audit)",
                      tn->name);
+      test_event(m, t, "skipped", -1, NULL, NULL,
+                 "audit='full': runs with --full-audit");
       continue;
     }
     if (waits_for_parent(m, t)) {
@@ -401,8 +430,10 @@ void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
     }
     if (bad != SIZE_MAX) {
       tn->state = ST_SKIPPED;
-      txf_models_say(m, ex, "  SKIP   %s (%s did not build)", tn->name,
-                     m->nodes[bad].name);
+      char *why = txf_xasprintf("%s did not build", m->nodes[bad].name);
+      txf_models_say(m, ex, "  SKIP   %s (%s)", tn->name, why);
+      test_event(m, t, "skipped", -1, NULL, NULL, why);
+      free(why);
       continue;
     }
     if (waiting && !final)

@@ -20,6 +20,8 @@
 #ifndef TXF_MODELS_INTERNAL_H
 #define TXF_MODELS_INTERNAL_H
 
+#include <jansson.h>
+
 #include "models/models.h"
 #include "template/template.h"
 
@@ -121,6 +123,7 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  size_t n_run;         /* nodes this run builds (its "N of M") */
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
@@ -173,20 +176,31 @@ txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
 
 /* ---------------------------------------------------------------- results.c */
 
-/* Where one node's work runs: its connection, and where its lines go. */
+/* Where one node's work runs: its connection. */
 typedef struct exec_ctx {
   txf_adapter *a;   /* a worker's connection */
   txf_adapter *cat; /* the connection under A that keeps the run's lock:
                        catalog changes (schema, drops, the swap) */
-  txf_buf *out;     /* the node's lines, printed in run order later; NULL:
-                       print now */
   int64_t mono0;    /* txf_mono_us() when the run started */
 } exec_ctx;
 
-/* Print one line of the run (to opts->out, or into EX's buffer; EX may be
- * NULL). */
+/* Print one line of the run to opts->out, now (workers call it with the
+ * run's lock held, so lines never mix; EX may be NULL): nothing with
+ * --quiet or --json. */
 void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...)
     TXF_PRINTF(3, 4);
+/* The same for a line about a problem (ERROR, FAIL, WARN and what they
+ * found): printed with --quiet too, not with --json. */
+void txf_models_say_problem(txf_models *m, const exec_ctx *ex,
+                            const char *fmt, ...) TXF_PRINTF(3, 4);
+/* With --json: print EV (a JSON object; this takes it) as one line of
+ * opts->out, with "event" set to NAME and "ts" to the time; else just
+ * free it. */
+void txf_models_emit(txf_models *m, const char *name, json_t *ev);
+/* "  3 of 18 " for node I in this run (positions from 1, padded to the
+ * width of the total), into OUT (at least 32 bytes); "" when I is not in
+ * the run's order. */
+const char *txf_models_progress(const txf_models *m, size_t i, char *out);
 /* Record a build of node I / a result of test T in the metadata store
  * (when M has one). A failure is a warning: results are a record, not the
  * run. */

@@ -100,7 +100,12 @@ typedef struct txf_models_opts {
   txf_store *store;          /* results go here when not NULL */
   const char *invocation_id; /* recorded with results */
   const txf_logger *log;
-  FILE *out;                 /* one line per node as it finishes; or NULL */
+  FILE *out;                 /* a line per node as it starts and ends, and
+                                per test; or NULL */
+  int quiet;                 /* out: only the lines about problems (ERROR,
+                                FAIL, WARN) */
+  int json;                  /* out: one JSON object per event instead of
+                                lines (docs/models.md, "Output") */
   int64_t now_us;            /* for recorded times */
 } txf_models_opts;
 

@@ -8,20 +8,57 @@
 
 #include "models/internal.h"
 
+static void vsay(txf_models *m, const char *fmt, va_list ap) {
+  vfprintf(m->opts->out, fmt, ap);
+  fputc('\n', m->opts->out);
+  fflush(m->opts->out);
+}
+
 void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...) {
-  if (!m->opts->out)
+  (void)ex;
+  if (!m->opts->out || m->opts->quiet || m->opts->json)
     return;
   va_list ap;
   va_start(ap, fmt);
-  if (ex && ex->out) {
-    (void)txf_buf_vprintf(ex->out, fmt, ap);
-    (void)txf_buf_putc(ex->out, '\n');
-  } else {
-    vfprintf(m->opts->out, fmt, ap);
-    fputc('\n', m->opts->out);
-    fflush(m->opts->out);
-  }
+  vsay(m, fmt, ap);
   va_end(ap);
+}
+
+void txf_models_say_problem(txf_models *m, const exec_ctx *ex,
+                            const char *fmt, ...) {
+  (void)ex;
+  if (!m->opts->out || m->opts->json)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsay(m, fmt, ap);
+  va_end(ap);
+}
+
+void txf_models_emit(txf_models *m, const char *name, json_t *ev) {
+  if (m->opts->out && m->opts->json && ev) {
+    char ts[40];
+    txf_ts_format(txf_wall_us(), 0, 1, ts);
+    json_t *line = json_pack("{s:s, s:s}", "event", name, "ts", ts);
+    json_object_update(line, ev);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fprintf(m->opts->out, "%s\n", text);
+    fflush(m->opts->out);
+    free(text);
+    json_decref(line);
+  }
+  json_decref(ev);
+}
+
+const char *txf_models_progress(const txf_models *m, size_t i, char *out) {
+  size_t pos = m->nodes[i].run_pos;
+  out[0] = '\0';
+  if (pos == SIZE_MAX || !m->n_run)
+    return out;
+  unsigned total = m->n_run > 999999 ? 999999 : (unsigned)m->n_run;
+  int w = snprintf(NULL, 0, "%u", total);
+  snprintf(out, 32, "%*u of %u ", w, (unsigned)(pos + 1) % 1000000, total);
+  return out;
 }
 
 /* ---------------------------------------------------------------- metadata */

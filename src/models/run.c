@@ -27,6 +27,7 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
       order[n_run++] = order[k];
     }
   }
+  m->n_run = n_run;
   int by_change = 0;
   for (size_t k = 0; k < n_run; k++)
     by_change |= txf_models_is_changes(&m->nodes[order[k]]);

@@ -11,11 +11,12 @@ db=p/target/jaffle.duckdb
 
 test_expect_success 'build runs seeds, models and tests, all passing' '
 	txnflow -C p models build >out &&
-	test_grep "^  OK     seed        raw_orders (8 rows" out &&
-	test_grep "^  OK     view        stg_orders" out &&
-	test_grep "^  OK     ephemeral   int_order_payments" out &&
-	test_grep "^  OK     table       orders (8 rows" out &&
-	test_grep "^  OK     incremental order_events (8 rows" out &&
+	test_grep "^  [ 0-9]* of 10 START  seed        raw_orders$" out &&
+	test_grep "^  [ 0-9]* of 10 OK     seed        raw_orders (8 rows" out &&
+	test_grep "^  [ 0-9]* of 10 OK     view        stg_orders" out &&
+	test_grep "^  [ 0-9]* of 10 OK     ephemeral   int_order_payments" out &&
+	test_grep "^  [ 0-9]* of 10 OK     table       orders (8 rows" out &&
+	test_grep "^  [ 0-9]* of 10 OK     incremental order_events (8 rows" out &&
 	test_grep "^  PASS   relationships_orders_customer_id__customers_customer_id" out &&
 	test_grep "^  PASS   assert_order_amount_not_negative" out &&
 	test_grep "^Done: 9 ok, 0 error, 0 skipped; tests: 18 pass, 0 warn, 0 fail, 0 error" out
@@ -37,6 +38,29 @@ test_expect_success 'results are in the metadata database' '
 	test_grep "^18$" out &&
 	sqlite3 p/data/txnflow.db "SELECT state, n_rows FROM model_builds WHERE model = '"'"'orders'"'"'" >out &&
 	test_grep "^success|8$" out
+'
+
+test_expect_success 'build --quiet prints the summary only; --json one event per line' '
+	txnflow -C p models build --quiet >out &&
+	echo "Done: 9 ok, 0 error, 0 skipped; tests: 18 pass, 0 warn, 0 fail, 0 error" >expect &&
+	test_cmp expect out &&
+	txnflow -C p models build --json >events &&
+	node -e "
+		const ev = require(\"fs\").readFileSync(\"events\", \"utf8\").trim().split(\"\n\").map(JSON.parse);
+		const fail = (m) => { console.error(m); process.exit(1); };
+		const of = (e) => ev.filter((x) => x.event === e);
+		if (of(\"start\").length !== 9) fail(\"starts\");
+		if (of(\"end\").length !== 10) fail(\"ends\");
+		if (of(\"test\").length !== 18 || of(\"test\").some((t) => t.status !== \"pass\")) fail(\"tests\");
+		const done = ev[ev.length - 1];
+		if (done.event !== \"done\" || done.ok !== 9 || done.pass !== 18 || done.fail !== 0) fail(\"done\");
+		const o = of(\"end\").find((e) => e.node === \"orders\");
+		if (o.status !== \"success\" || o.rows !== 8 || o.total !== 10 || !(o.duration_s >= 0) ||
+		    o.materialized !== \"table\" || o.resource_type !== \"model\") fail(\"orders: \" + JSON.stringify(o));
+		const s = of(\"start\").find((e) => e.node === \"orders\");
+		if (s.index !== o.index || ev.indexOf(s) > ev.indexOf(o)) fail(\"start after end\");
+		if (ev.some((e) => typeof e.ts !== \"string\")) fail(\"ts\");
+	"
 '
 
 test_expect_success 'a second build runs the incremental model incrementally' '
