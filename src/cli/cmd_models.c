@@ -166,6 +166,8 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     mo.data_dir = data;
     mo.store = store;
     mo.invocation_id = inv;
+    /* set by the orchestrator: the dates a (batched) build stands for */
+    mo.logical_dates = getenv("TXNFLOW_LOGICAL_DATES");
     mo.log = &ctx->log;
     mo.out = strcmp(sub, "ls") ? stdout : NULL;
     mo.json = json && build;

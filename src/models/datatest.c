@@ -275,7 +275,7 @@ static void say_rows(txf_models *m, const exec_ctx *ex,
  * REL (or NULL), MESSAGE (or NULL). */
 static void test_event(txf_models *m, size_t t, const char *status,
                        int64_t n_fail, const char *sample_json,
-                       const char *rel, const char *message) {
+                       const char *rel, const char *message, int64_t dur_us) {
   mnode *tn = &m->nodes[t];
   json_t *ev = json_pack(
       "{s:s, s:o, s:s, s:s}", "test", tn->name, "model",
@@ -290,18 +290,29 @@ static void test_event(txf_models *m, size_t t, const char *status,
                                                : json_null());
   json_object_set_new(ev, "message", message ? json_string(message)
                                              : json_null());
+  double secs = dur_us >= 0 ? (double)dur_us / 1e6 : 0.0;
+  json_object_set_new(ev, "duration_s", json_real(secs));
+  char *id = txf_models_unique_id(m, t);
+  txf_models_result_add(
+      m, json_pack("{s:s, s:s, s:f, s:o, s:o, s:o}", "unique_id", id, "status",
+                   status, "execution_time", secs, "message",
+                   message ? json_string(message) : json_null(), "failures",
+                   n_fail >= 0 ? json_integer(n_fail) : json_null(),
+                   "compiled_path",
+                   rel ? json_string(rel) : json_null()));
+  free(id);
   txf_models_emit(m, "test", ev);
 }
 
 /* What a failing test found: where its SQL is, and its first rows. */
 static void say_failure(txf_models *m, const exec_ctx *ex, size_t t,
                         const char *status, const char *sample_json,
-                        int64_t n_fail) {
+                        int64_t n_fail, int64_t dur_us) {
   char *rel = write_compiled(m, t);
   if (rel)
     txf_models_say_problem(m, ex, "         compiled SQL: %s", rel);
   say_rows(m, ex, sample_json, n_fail);
-  test_event(m, t, status, n_fail, sample_json, rel, NULL);
+  test_event(m, t, status, n_fail, sample_json, rel, NULL, dur_us);
   free(rel);
 }
 
@@ -319,13 +330,16 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   txf_err err;
   txf_err_clear(&err);
   tn->state = ST_OK;
-  if (txf_models_test_run(m, ex ? ex->a : NULL, t, rel_over, &failed, &nf,
-                          &sample, &err)) {
+  int64_t t0 = txf_mono_us();
+  int trc = txf_models_test_run(m, ex ? ex->a : NULL, t, rel_over, &failed,
+                                &nf, &sample, &err);
+  int64_t dur = txf_mono_us() - t0;
+  if (trc) {
     s->n_test_error++;
     if (!txf_err_permanent(err.code, err.msg))
       s->n_transient++;
     txf_models_say_problem(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
-    test_event(m, t, "error", -1, NULL, NULL, err.msg);
+    test_event(m, t, "error", -1, NULL, NULL, err.msg, dur);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = -1;
@@ -335,17 +349,17 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   if (!failed) {
     s->n_pass++;
     txf_models_say(m, ex, "  PASS   %s", tn->name);
-    test_event(m, t, "pass", 0, NULL, NULL, NULL);
+    test_event(m, t, "pass", 0, NULL, NULL, NULL, dur);
   } else if (!strcmp(tn->severity, "warn")) {
     s->n_warn++;
     txf_models_say_problem(m, ex, "  WARN   %s (%" PRId64 " failing row%s)",
                            tn->name, nf, nf == 1 ? "" : "s");
-    say_failure(m, ex, t, "warn", sample, nf);
+    say_failure(m, ex, t, "warn", sample, nf, dur);
   } else {
     s->n_fail++;
     txf_models_say_problem(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)",
                            tn->name, nf, nf == 1 ? "" : "s");
-    say_failure(m, ex, t, "fail", sample, nf);
+    say_failure(m, ex, t, "fail", sample, nf, dur);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = nf;
@@ -399,7 +413,7 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
       txf_models_say(m, ex, "  SKIP   %s (audit='full': runs with --full-audit)",
                      tn->name);
       test_event(m, t, "skipped", -1, NULL, NULL,
-                 "audit='full': runs with --full-audit");
+                 "audit='full': runs with --full-audit", -1);
       continue;
     }
     if (waits_for_parent(m, t)) {
@@ -432,7 +446,7 @@ void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
       tn->state = ST_SKIPPED;
       char *why = txf_xasprintf("%s did not build", m->nodes[bad].name);
       txf_models_say(m, ex, "  SKIP   %s (%s)", tn->name, why);
-      test_event(m, t, "skipped", -1, NULL, NULL, why);
+      test_event(m, t, "skipped", -1, NULL, NULL, why, -1);
       free(why);
       continue;
     }

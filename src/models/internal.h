@@ -124,6 +124,8 @@ struct txf_models {
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
   size_t n_run;         /* nodes this run builds (its "N of M") */
+  json_t *results;      /* this run's results, for run_results.json: one
+                           object per node and test as it ended */
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
@@ -211,6 +213,10 @@ void txf_models_record_test(txf_models *m, size_t t, const char *status,
                             int64_t failures, const char *sample_json,
                             const char *message, int64_t started_us,
                             int64_t duration_us);
+/* Record the logical dates the run stood for (opts->logical_dates) with
+ * its invocation, when M has a store and there are some. A failure is a
+ * warning. */
+void txf_models_record_dates(txf_models *m);
 /* The verdict of a run with summary S: 0, or TXF_ETEST naming how many
  * nodes or tests failed. */
 TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
@@ -270,6 +276,25 @@ TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
  * NULL; caller frees. */
 char *txf_models_render_description(txf_models *m, const char *text,
                                     txf_err *err);
+
+/* ---------------------------------------------------------------- docs.c */
+
+/* Record a result of this run (a node's end, a test's) for
+ * run_results.json: RESULT is a JSON object with unique_id, status,
+ * execution_time, message and failures or rows; this takes it. */
+void txf_models_result_add(txf_models *m, json_t *result);
+/* The unique id of node I in the manifest ("model.PROJECT.NAME");
+ * caller frees. */
+char *txf_models_unique_id(const txf_models *m, size_t i);
+/* After a run of COMMAND ("build", "run", "seed", "test"): write
+ * target/manifest.json (the nodes as they are now, with the SQL this run
+ * compiled) and target/run_results.json (this run's results, dbt's
+ * format) atomically, so the dashboard and the lineage events follow the
+ * last build. */
+TXF_MUST_CHECK int txf_models_artifacts_write(txf_models *m,
+                                              const char *command,
+                                              int64_t elapsed_us,
+                                              txf_err *err);
 
 /* ---------------------------------------------------------------- datatest.c
  */

@@ -47,6 +47,7 @@ void txf_models_free(txf_models *m) {
     free(n->compiled);
   }
   free(m->nodes);
+  json_decref(m->results);
   for (size_t i = 0; i < m->n_sources; i++) {
     free(m->sources[i].source);
     free(m->sources[i].table);

@@ -99,6 +99,10 @@ typedef struct txf_models_opts {
                                 target's `threads:`, else 1 */
   txf_store *store;          /* results go here when not NULL */
   const char *invocation_id; /* recorded with results */
+  const char *logical_dates; /* the logical dates this run stands for,
+                                space-separated (a batched backfill build:
+                                several), recorded with the invocation; NULL:
+                                the run_date var's */
   const txf_logger *log;
   FILE *out;                 /* a line per node as it starts and ends, and
                                 per test; or NULL */

@@ -124,6 +124,29 @@ void txf_models_record_test(txf_models *m, size_t t, const char *status,
   free(ld);
 }
 
+void txf_models_record_dates(txf_models *m) {
+  const char *ld = m->opts->logical_dates;
+  if (!m->opts->store || !ld || !*ld || !m->opts->invocation_id)
+    return;
+  txf_strlist dates = {0};
+  char *copy = txf_xstrdup(ld);
+  for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t;
+       t = strtok_r(NULL, " ,", &save)) {
+    txf_date d;
+    if (!txf_date_parse(t, SIZE_MAX, &d))
+      txf_strlist_push(&dates, t);
+  }
+  txf_err err;
+  if (dates.n)
+    record_failed(m,
+                  txf_meta_invocation_dates_add(
+                      m->opts->store, m->opts->invocation_id,
+                      (const char *const *)dates.v, dates.n, &err),
+                  &err);
+  txf_strlist_release(&dates);
+  free(copy);
+}
+
 /* ---------------------------------------------------------------- summary */
 
 int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {

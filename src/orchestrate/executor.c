@@ -466,6 +466,15 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
     }
   }
   argv[k] = NULL;
+  /* the logical dates this attempt stands for: D, or each date of a
+   * batched build (the models record them: the dashboard counts the
+   * build's tests for each) */
+  txf_buf ldates;
+  txf_buf_init(&ldates, 0);
+  for (size_t b = 0; b < x->n_batch; b++)
+    txf_buf_printf(&ldates, "%s%s", b ? " " : "", x->ds[x->batch[b]].ds);
+  if (!x->n_batch)
+    txf_buf_puts(&ldates, d->ds);
   char *envv[] = {
       txf_xasprintf("TXNFLOW_DATE=%s", d->ds),
       txf_xasprintf("TXNFLOW_RUN_ID=%s", runid),
@@ -477,7 +486,9 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       txf_xasprintf("TXNFLOW_DATA_DIR=%s", env->data_dir),
       txf_xasprintf("TXNFLOW_LOG=%s", ts->log_path),
       txf_xasprintf("TXNFLOW_REGENERATE=%d", x->opts->regenerate ? 1 : 0),
+      txf_xasprintf("TXNFLOW_LOGICAL_DATES=%s", ldates.data),
       NULL};
+  txf_buf_release(&ldates);
   /* A header in the log says what ran; the task appends below it. */
   txf_buf hdr;
   txf_buf_init(&hdr, 0);

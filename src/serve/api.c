@@ -698,16 +698,23 @@ static void manifest_graph(json_t *m, json_t *nodes, json_t *pairs) {
       if (g == 1 && str_of(mn, "source_name"))
         json_object_set_new(node, "source_name",
                             json_string(str_of(mn, "source_name")));
-      /* Parents: depends_on.nodes, depends_on [..], or parents [..]. */
+      /* Parents: depends_on.nodes and depends_on.sources (a staging
+       * model's only parent is often a source), depends_on [..], or
+       * parents [..]. */
       json_t *dep = json_object_get(mn, "depends_on");
-      if (json_is_object(dep))
-        dep = json_object_get(dep, "nodes");
-      if (!json_is_array(dep))
-        dep = json_object_get(mn, "parents");
-      size_t j;
-      json_t *d;
-      json_array_foreach(dep, j, d) if (json_is_string(d))
-          json_array_append_new(pairs, json_pack("[s, O]", id, d));
+      json_t *lists[2] = {NULL, NULL};
+      if (json_is_object(dep)) {
+        lists[0] = json_object_get(dep, "nodes");
+        lists[1] = json_object_get(dep, "sources");
+      } else {
+        lists[0] = json_is_array(dep) ? dep : json_object_get(mn, "parents");
+      }
+      for (int l = 0; l < 2; l++) {
+        size_t j;
+        json_t *d;
+        json_array_foreach(lists[l], j, d) if (json_is_string(d))
+            json_array_append_new(pairs, json_pack("[s, O]", id, d));
+      }
     }
   }
   /* Edges listed on their own: [[from, to]] or [{from|source, to|target}]. */
