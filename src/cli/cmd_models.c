@@ -171,6 +171,8 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     mo.log = &ctx->log;
     mo.out = strcmp(sub, "ls") ? stdout : NULL;
     mo.json = json && build;
+    /* only seed, run and build write the warehouse */
+    mo.read_only = !build || !strcmp(sub, "test");
     mo.now_us = txf_ctx_now(ctx);
     rc = txf_models_load(&m, p, &mo, &err);
   }

@@ -2,8 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli/cli.h"
 #include "duck/duck.h"
+#include "warehouse/warehouse.h"
 
 TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
 
@@ -12,15 +15,17 @@ static const char usage[] =
     "                   [--data DIR] QUERY\n"
     "\n"
     "Run QUERY with DuckDB and print the result. By default it runs on the\n"
-    "project's warehouse (DATA_DIR/warehouse.duckdb), opened read-only, or in\n"
-    "memory when there is none. Parquet files are queried directly, e.g.\n"
+    "project's warehouse (DATA_DIR/warehouse.duckdb), opened read-only (the\n"
+    "copy the last build published, even while a build runs), or in memory\n"
+    "when there is none. Parquet files are queried directly, e.g.\n"
     "read_parquet('data/silver/transactions/**/*.parquet',\n"
     "hive_partitioning = true).\n"
     "\n"
     "Options:\n"
     "  --db PATH      a DuckDB database file\n"
     "  --memory       an empty in-memory database\n"
-    "  --write        open the database read-write\n"
+    "  --write        open the database read-write (the warehouse: a copy\n"
+    "                 of it, published when QUERY succeeds)\n"
     "  --format F     table (default on a terminal), csv (default otherwise)\n"
     "                 or json\n"
     "  --data DIR     data directory (default: the project's)\n"
@@ -70,11 +75,28 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       return txf_cli_fail("sql", &err);
     }
   }
+  /* Writing the project's warehouse (or any kept in two copies) goes
+   * through a write session, so its readers keep the published copy
+   * (docs/models.md, "Readers during a build"). */
+  txf_wh *wh = NULL;
+  struct stat lst;
+  int rc = 0;
+  if (write && path && (!db_opt || (lstat(path, &lst) == 0 &&
+                                    S_ISLNK(lst.st_mode))))
+    rc = txf_wh_begin(&wh, path, 60000, &err);
   txf_duck *d = NULL;
-  int rc = txf_duck_open(&d, path, 0, path && !write, &err);
+  if (!rc)
+    rc = txf_duck_open(&d, wh ? txf_wh_path(wh) : path, 0, path && !write,
+                       &err);
   if (!rc)
     rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
   txf_duck_close(d);
+  if (wh && !rc) {
+    txf_wh_note_all(wh); /* SQL of the user's: the other copy copies all */
+    rc = txf_wh_publish(wh, &err);
+  } else {
+    txf_wh_abort(wh);
+  }
   free(path);
   return rc ? txf_cli_fail("sql", &err) : TXF_EXIT_OK;
 }

@@ -480,6 +480,22 @@ static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
   txf_models_emit(m, "end", ev);
 }
 
+/* Tell the warehouse's write session (when there is one) what node I's
+ * build changed, for the copy readers have now: a view its SQL, a table
+ * or seed itself; a model kept by change its rows (changes.c notes them
+ * when the run ends). */
+static void note_built(txf_models *m, size_t i) {
+  mnode *n = &m->nodes[i];
+  if (!m->wh)
+    return;
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "view"))
+    txf_wh_note_view(m->wh, schema, ident, n->compiled);
+  else if (!(txf_models_is_changes(n) && n->chg_in >= 0))
+    txf_wh_note_copy(m->wh, schema, ident);
+}
+
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                            const runopts *ro) {
   mnode *n = &m->nodes[i];
@@ -537,6 +553,7 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   }
   n->state = ST_OK;
   s->n_ok++;
+  note_built(m, i);
   char *line;
   if (rows >= 0 && n->chg_in >= 0)
     line = txf_xasprintf("%s (%" PRId64 " rows; by change: +%" PRId64

@@ -24,6 +24,7 @@
 
 #include "models/models.h"
 #include "template/template.h"
+#include "warehouse/warehouse.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
 typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;
@@ -123,6 +124,8 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_wh *wh;           /* the write session on a DuckDB file target
+                           (warehouse.h), while one is open */
   size_t n_run;         /* nodes this run builds (its "N of M") */
   json_t *results;      /* this run's results, for run_results.json: one
                            object per node and test as it ended */

@@ -59,8 +59,11 @@ void txf_models_free(txf_models *m) {
   free(m->sources);
   txf_yaml_free(m->vars_doc);
   txf_target_release(&m->target);
-  if (m->adapter)
-    txf_adapter_close(m->adapter);
+  /* a session still open (a run that stopped early): what was written is
+   * published, so readers see the models that built */
+  txf_err perr;
+  if (txf_models_publish(m, &perr))
+    txf_log_warn(m->opts->log, "models: %s", perr.msg);
   txf_strlist_release(&m->model_paths);
   txf_strlist_release(&m->seed_paths);
   txf_strlist_release(&m->test_paths);

@@ -61,10 +61,11 @@ struct txf_adapter {
   void *impl;
 };
 
-/* Open the DuckDB database PATH (NULL: in memory) as an adapter. Caller
- * frees with txf_adapter_close(). */
+/* Open the DuckDB database PATH (NULL: in memory; READONLY: read-only) as
+ * an adapter. Caller frees with txf_adapter_close(). */
 TXF_MUST_CHECK int txf_adapter_open_duckdb(txf_adapter **out, const char *path,
-                                           int threads, txf_err *err);
+                                           int threads, int readonly,
+                                           txf_err *err);
 /* Connect to a PostgreSQL server (REDSHIFT: a Redshift cluster, which
  * speaks the same protocol) with libpq's KEYS/VALS (NULL-terminated,
  * borrowed). The session's time zone is set to UTC, so a TIMESTAMPTZ cast
@@ -92,6 +93,12 @@ typedef struct txf_models_opts {
   const char *vars;          /* --vars YAML/JSON map, or NULL */
   const char *data_dir;      /* absolute; silver source, default warehouse */
   const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
+  int read_only;             /* test, compile, docs, ls: a DuckDB file
+                                target is opened read-only (in memory while
+                                there is none); otherwise (seed, run,
+                                build) it is written through its two copies
+                                (a session of warehouse.h, published when
+                                the run ends) */
   int full_refresh;
   int full_audit;            /* build: every test on whole relations, and
                                 the tests with audit='full' */
@@ -159,9 +166,17 @@ TXF_MUST_CHECK int txf_models_docs(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_ls(txf_models *m, FILE *out, int json,
                                  txf_err *err);
 
-/* The adapter M runs on (opened on first use). Borrowed. */
+/* The adapter M runs on (opened on first use). Borrowed. Unless
+ * opts->read_only, a DuckDB file target is written through its two copies:
+ * opening the adapter begins the session (warehouse.h: TXF_ELOCKED when
+ * another build writes the warehouse). */
 TXF_MUST_CHECK int txf_models_adapter(txf_models *m, txf_adapter **out,
                                       txf_err *err);
+/* Publish what this run wrote (a write session's copy becomes the one
+ * readers open) and close the adapter; the next txf_models_adapter() call
+ * begins a new session. A no-op without a session. Called at the end of
+ * seed, run and build, and by txf_models_free(). */
+TXF_MUST_CHECK int txf_models_publish(txf_models *m, txf_err *err);
 
 /* Parse a --vars string ("{run_date: 2025-09-11}" or "k: v") — exposed for
  * tests: the value of KEY as text (lists joined with ','), malloc'd; NULL

@@ -16,6 +16,10 @@ static int run_end(txf_models *m, const char *command, int64_t t0,
   if (txf_models_artifacts_write(m, command, txf_mono_us() - t0, &aerr))
     txf_log_warn(m->opts->log, "models: target/ not written: %s", aerr.msg);
   txf_models_record_dates(m);
+  /* readers now get what this run built (a warehouse in two copies) */
+  int rc = txf_models_publish(m, err);
+  if (rc)
+    return rc;
   return txf_models_summary_finish(s, err);
 }
 

@@ -20,13 +20,15 @@
 #define DEFAULT_DATES 90
 
 /* One cached warehouse answer: valid while the warehouse file keeps its
- * size and modification time. */
+ * inode (a build publishes the other copy: docs/models.md, "Readers
+ * during a build"), size and modification time. */
 typedef struct wh_cache {
   char *key;
   char *body;
   size_t len;
   int64_t mtime_ns;
   int64_t size;
+  int64_t ino;
 } wh_cache;
 
 struct txf_serve_app {
@@ -1192,7 +1194,7 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   for (size_t i = 0; i < TXF_ARRAY_LEN(a->cache); i++) {
     wh_cache *c = &a->cache[i];
     if (c->key && !strcmp(c->key, key) && c->mtime_ns == mtime_ns &&
-        c->size == (int64_t)sb.st_size) {
+        c->size == (int64_t)sb.st_size && c->ino == (int64_t)sb.st_ino) {
       r->status = 200;
       r->content_type = "application/json; charset=utf-8";
       r->body = txf_xstrndup(c->body, c->len);
@@ -1207,7 +1209,8 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   int rc = txf_duck_open(&d, a->warehouse_path, 1, 1, &err);
   if (rc) {
     pthread_mutex_unlock(&a->wh_lock);
-    /* models build holds the write lock: try again in a moment. */
+    /* a warehouse written in place (not through its two copies, e.g. by
+     * an older txnflow): try again in a moment */
     return respond_error(r, rc == TXF_ELOCKED ? 503 : 500, err.msg);
   }
   json_t *doc = json_pack("{s:b}", "warehouse", 1);
@@ -1225,6 +1228,7 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   c->len = r->len;
   c->mtime_ns = mtime_ns;
   c->size = (int64_t)sb.st_size;
+  c->ino = (int64_t)sb.st_ino;
   pthread_mutex_unlock(&a->wh_lock);
   return -1;
 }
