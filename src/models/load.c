@@ -64,6 +64,8 @@ void txf_models_free(txf_models *m) {
   txf_err perr;
   if (txf_models_publish(m, &perr))
     txf_log_warn(m->opts->log, "models: %s", perr.msg);
+  if (m->adapter)
+    txf_adapter_close(m->adapter);
   txf_strlist_release(&m->model_paths);
   txf_strlist_release(&m->seed_paths);
   txf_strlist_release(&m->test_paths);

@@ -42,13 +42,15 @@ static int open_duckdb(txf_models *m, txf_err *err) {
 }
 
 int txf_models_publish(txf_models *m, txf_err *err) {
+  txf_wh *w = m->wh;
+  if (!w)
+    return 0; /* a target written in place (PostgreSQL, in memory) */
+  m->wh = NULL;
   if (m->adapter) {
     txf_adapter_close(m->adapter);
     m->adapter = NULL;
   }
-  txf_wh *w = m->wh;
-  m->wh = NULL;
-  return w ? txf_wh_publish(w, err) : 0;
+  return txf_wh_publish(w, err);
 }
 
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
