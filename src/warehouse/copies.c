@@ -33,11 +33,11 @@ typedef struct note {
 } note;
 
 struct txf_wh {
-  char *path;     /* what readers open: the link */
-  char *copy;     /* the copy this session writes */
+  char *path; /* what readers open: the link */
+  char *copy; /* the copy this session writes */
   char *lock_path;
   int lock_fd;
-  int64_t base;   /* the publish the copy was brought to */
+  int64_t base; /* the publish the copy was brought to */
   note *notes;
   size_t n_notes;
 };
@@ -157,9 +157,10 @@ static int open_rw(txf_duck **d, const char *path, int64_t wait_ms,
     if (rc != TXF_ELOCKED)
       return rc;
     if (txf_mono_us() >= until)
-      return txf_err_wrap(err, "%s is still open elsewhere after %" PRId64
-                               " ms (a reader holding the copy published "
-                               "before the last build: close it)",
+      return txf_err_wrap(err,
+                          "%s is still open elsewhere after %" PRId64
+                          " ms (a reader holding the copy published "
+                          "before the last build: close it)",
                           path, wait_ms);
     sleep_ms(50);
   }
@@ -314,14 +315,14 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
      * the build itself deletes them), the new rows come in, in the
      * table's order */
     int several = strchr(n->keys, ',') != NULL;
-    rc = exec_fmt(d, err, "DELETE FROM %s WHERE %s%s%s IN (SELECT %s FROM " PUB
-                          ".%s)",
-                  rel, several ? "(" : "", n->keys, several ? ")" : "",
-                  n->keys, n->old_rel);
+    rc = exec_fmt(d, err,
+                  "DELETE FROM %s WHERE %s%s%s IN (SELECT %s FROM " PUB ".%s)",
+                  rel, several ? "(" : "", n->keys, several ? ")" : "", n->keys,
+                  n->old_rel);
     if (!rc)
-      rc = exec_fmt(d, err, "INSERT INTO %s BY NAME SELECT * FROM " PUB
-                            ".%s%s%s",
-                    rel, n->new_rel, n->order_by ? " ORDER BY " : "",
+      rc = exec_fmt(d, err,
+                    "INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s", rel,
+                    n->new_rel, n->order_by ? " ORDER BY " : "",
                     n->order_by ? n->order_by : "");
   }
   if (rc)
@@ -472,7 +473,8 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       if (!rc)
         rc = txf_duck_exec(d, "COMMIT", err);
       if (rc)
-        if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */ }
+        if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
+        }
       notes_free(log, n_log);
       w->base = pub;
       txf_duck_close(d);
@@ -539,8 +541,8 @@ int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
       int is_b = !strcmp(target, base_name(b));
       if (!is_b && strcmp(target, base_name(a)))
         rc = txf_err_set(err, TXF_ECORRUPT,
-                         "%s points to '%s', not to its copies %s or %s",
-                         path, target, base_name(a), base_name(b));
+                         "%s points to '%s', not to its copies %s or %s", path,
+                         target, base_name(a), base_name(b));
       published = txf_xstrdup(is_b ? b : a);
       w->copy = txf_xstrdup(is_b ? a : b);
     }
@@ -637,8 +639,8 @@ int txf_wh_publish(txf_wh *w, txf_err *err) {
     rc = exec_fmt(d, err, "DELETE FROM " SCHEMA ".copy_log");
   for (size_t i = 0; !rc && i < w->n_notes; i++) {
     const note *n = &w->notes[i];
-    char *v[8] = {lit(n->how),     lit(n->schema),  lit(n->ident),
-                  lit(n->keys),    lit(n->old_rel), lit(n->new_rel),
+    char *v[8] = {lit(n->how),      lit(n->schema),    lit(n->ident),
+                  lit(n->keys),     lit(n->old_rel),   lit(n->new_rel),
                   lit(n->order_by), lit(n->select_sql)};
     rc = exec_fmt(d, err,
                   "INSERT INTO " SCHEMA ".copy_log VALUES (%" PRId64
@@ -655,7 +657,8 @@ int txf_wh_publish(txf_wh *w, txf_err *err) {
   if (!rc)
     rc = txf_duck_exec(d, "COMMIT", err);
   else if (d)
-    if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */ }
+    if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
+    }
   /* whole on disk before readers are sent to it */
   if (!rc)
     rc = txf_duck_exec(d, "CHECKPOINT", err);

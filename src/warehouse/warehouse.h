@@ -40,8 +40,8 @@ typedef struct txf_wh txf_wh;
  * readers that still hold that copy open (then TXF_ELOCKED). On success
  * the caller writes the copy at txf_wh_path() (and only there), then calls
  * txf_wh_publish() or txf_wh_abort(); on failure nothing is held. */
-TXF_MUST_CHECK int txf_wh_begin(txf_wh **out, const char *path,
-                                int64_t wait_ms, txf_err *err);
+TXF_MUST_CHECK int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
+                                txf_err *err);
 /* The copy this session writes; borrowed until publish or abort. */
 const char *txf_wh_path(const txf_wh *w);
 
