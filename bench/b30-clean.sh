@@ -167,7 +167,7 @@ SELECT (SELECT count(*) FROM good) AS valid,
        (SELECT count(*) FROM read_parquet('$dir/duck_out/**/*.parquet')) AS written,
        (SELECT count(*) FROM days) AS partitions;
 "
-measure duckdb "$TXNFLOW" sql --memory --format csv "$fair"
+measure duckdb "$TXNFLOW" sql --write --memory --format csv "$fair"
 
 plain="$common
 COPY (
@@ -182,7 +182,7 @@ COPY (
 SELECT (SELECT count(*) FROM good) AS valid;
 "
 rm -rf "$dir/plain_out"
-measure plain "$TXNFLOW" sql --memory --format csv "$plain"
+measure plain "$TXNFLOW" sql --write --memory --format csv "$plain"
 
 q=$(sed -n 's/.*"quarantined": \([0-9]*\).*/\1/p' "$dir/txnflow.out" | head -1)
 t_valid=$((lines - q))

@@ -106,10 +106,8 @@ int txf_cli_load(txf_ctx *ctx, const char *cmd, const txf_cli_load_args *a) {
   char *data = NULL;
   txf_store *store = NULL;
   txf_tz *tz = NULL;
-  txf_target tgt;
-  memset(&tgt, 0, sizeof tgt);
-  txf_load_report rep;
-  memset(&rep, 0, sizeof rep);
+  txf_target tgt = {0};
+  txf_load_report rep = {0};
   txf_buf sql;
   txf_buf_init(&sql, 0);
   int rc = txf_ctx_project(ctx, &proj, &err);

@@ -95,15 +95,18 @@ int txf_err_permanent(int code, const char *msg) {
   }
   /* The statement's own fault, whatever the moment: DuckDB's error types
    * for a query that cannot run (not "IO Error", "Out of Memory Error",
-   * "INTERRUPT Error", lock conflicts: those may pass), PostgreSQL's and
-   * SQLite's syntax and catalog errors. */
+   * "INTERRUPT Error", lock conflicts: those may pass), a refusal that
+   * would come again ("Permission Error" of a read-only session, an I/O
+   * "Permission denied"), PostgreSQL's and SQLite's syntax and catalog
+   * errors. */
   static const char *const sql_errors[] = {
-      "Parser Error",       "Binder Error",       "Catalog Error",
-      "Conversion Error",   "Constraint Error",   "Invalid Input Error",
-      "Not implemented Error", "Syntax Error",    "Dependency Error",
-      "Type Mismatch",      "Out of Range Error", "Invalid type Error",
-      "syntax error",       "does not exist",     "no such table",
-      "no such column",     "already exists"};
+      "Parser Error",          "Binder Error",       "Catalog Error",
+      "Conversion Error",      "Constraint Error",   "Invalid Input Error",
+      "Not implemented Error", "Syntax Error",       "Dependency Error",
+      "Type Mismatch",         "Out of Range Error", "Invalid type Error",
+      "Permission Error",      "syntax error",       "does not exist",
+      "no such table",         "no such column",     "already exists",
+      "Permission denied"};
   for (size_t i = 0; msg && i < TXF_ARRAY_LEN(sql_errors); i++)
     if (strstr(msg, sql_errors[i]))
       return 1;

@@ -399,4 +399,15 @@ void txf_progress_start(txf_progress *p, const char *label, uint64_t total);
 void txf_progress_update(txf_progress *p, uint64_t done);
 void txf_progress_finish(txf_progress *p);
 
+/* ---------------------------------------------------------------- sandbox */
+
+/* From now on, the calling thread and the threads it starts may not
+ * create, change or remove any file except beneath WRITABLE_DIR (NULL:
+ * none), nor open or accept TCP connections (where the kernel can tell):
+ * Linux's Landlock. Reading stays allowed, and so does writing to what is
+ * already open (stdout). It cannot be undone. TXF_EUNSUPPORTED (nothing
+ * changed) on a kernel without Landlock; TXF_EIO if setting it up failed
+ * (the thread may then be partly restricted). */
+TXF_MUST_CHECK int txf_sandbox_enter(const char *writable_dir, txf_err *err);
+
 #endif /* TXF_UTIL_H */
