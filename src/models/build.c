@@ -480,20 +480,64 @@ static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
   txf_models_emit(m, "end", ev);
 }
 
+/* For the warehouse's other copy: model I, just built by change on EX,
+ * as the rows its build deleted and inserted, kept beside the copy's
+ * state (txf_wh_keep_rel) for the next build's replay. The inserted rows
+ * are its audit relation; the deleted ones are changes.c's working table
+ * "_txnflow"."pre__SCHEMA__IDENT" (decision 1501), which the run drops
+ * when it ends. 0, or an error: then the caller notes the table whole. */
+static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
+  mnode *n = &m->nodes[i];
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  if (!n->audit_rel || !n->unique_key.n)
+    return TXF_ENOTFOUND;
+  char *wn = txf_xasprintf("pre__%s__%s", schema, ident);
+  char *pre = txf_duck_quote_rel("_txnflow", wn);
+  free(wn);
+  wn = txf_xasprintf("old__%s__%s", schema, ident);
+  char *old_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  wn = txf_xasprintf("new__%s__%s", schema, ident);
+  char *new_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                            "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                            "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                            old_rel, pre, new_rel, n->audit_rel);
+  txf_err err;
+  int rc = ex->a->ops->exec(ex->a, sql, &err);
+  free(sql);
+  if (!rc) {
+    char *keys = key_expr(&n->unique_key, "%s%.0s", ", ");
+    char *order = n->cluster_by ? txf_duck_quote_ident(n->cluster_by) : NULL;
+    txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order);
+    free(keys);
+    free(order);
+  }
+  free(pre);
+  free(old_rel);
+  free(new_rel);
+  return rc;
+}
+
 /* Tell the warehouse's write session (when there is one) what node I's
- * build changed, for the copy readers have now: a view its SQL, a table
- * or seed itself; a model kept by change its rows (changes.c notes them
- * when the run ends). */
-static void note_built(txf_models *m, size_t i) {
+ * build changed, for the copy readers have now: a view its SQL, a model
+ * built by change its rows, a table or seed itself; the models-by-change
+ * state with any such model. */
+static void note_built(txf_models *m, const exec_ctx *ex, size_t i) {
   mnode *n = &m->nodes[i];
   if (!m->wh)
     return;
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
+  int by_change = txf_models_is_changes(n);
   if (n->kind == MN_MODEL && !strcmp(n->materialized, "view"))
     txf_wh_note_view(m->wh, schema, ident, n->compiled);
-  else if (!(txf_models_is_changes(n) && n->chg_in >= 0))
+  else if (!(by_change && n->chg_in >= 0 && note_change(m, ex, i) == 0))
     txf_wh_note_copy(m->wh, schema, ident);
+  if (by_change)
+    txf_wh_note_copy(m->wh, "_txnflow", "model_state");
 }
 
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
@@ -553,7 +597,7 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   }
   n->state = ST_OK;
   s->n_ok++;
-  note_built(m, i);
+  note_built(m, ex, i);
   char *line;
   if (rows >= 0 && n->chg_in >= 0)
     line = txf_xasprintf("%s (%" PRId64 " rows; by change: +%" PRId64

@@ -266,9 +266,7 @@ static int drop_work(txf_adapter *a, txf_err *err) {
       a,
       "SELECT table_name AS t, table_type AS ty FROM "
       "information_schema.tables WHERE table_schema = '" SCHEMA
-      "' AND table_name NOT IN ('model_state', 'copy_state', 'copy_log') AND "
-      "table_name NOT LIKE 'pub\\_%' ESCAPE '\\' ORDER BY CASE WHEN "
-      "table_name LIKE "
+      "' AND table_name <> 'model_state' ORDER BY CASE WHEN table_name LIKE "
       "'post\\_\\_%' ESCAPE '\\' OR table_name LIKE 'old\\_\\_%' ESCAPE "
       "'\\' OR table_name LIKE 'in\\_\\_%' ESCAPE '\\' THEN 0 WHEN "
       "table_name LIKE 'delta\\_\\_%' ESCAPE '\\' THEN 1 WHEN table_type = "
@@ -385,50 +383,10 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
   return 0;
 }
 
-/* For the warehouse's other copy (warehouse.h): what each model built by
- * change this run did, kept in _txnflow.pub_old__NAME (the rows that left)
- * and pub_new__NAME (those that came in), and the states. A copy that
- * cannot be kept is noted whole instead. */
-static void note_deltas(txf_models *m) {
-  txf_adapter *a = m->adapter;
-  for (size_t i = 0; i < m->n_nodes; i++) {
-    mnode *n = &m->nodes[i];
-    if (!n->chg_delta || n->state != ST_OK)
-      continue;
-    const char *schema = txf_models_schema(m, i),
-               *ident = txf_models_identifier(m, i);
-    char *wn = work_name(m, i);
-    char *pre = work_rel("pre", wn), *neu = work_rel("new", wn);
-    char *old_rel = work_rel("pub_old", wn), *new_rel = work_rel("pub_new", wn);
-    txf_err e;
-    int rc = exec_fmt(a, &e,
-                      "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
-                      "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
-                      old_rel, pre, new_rel, neu);
-    if (rc) {
-      txf_wh_note_copy(m->wh, schema, ident);
-    } else {
-      char *keys = keys_list(&n->unique_key);
-      char *order = n->cluster_by ? txf_duck_quote_ident(n->cluster_by) : NULL;
-      txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order);
-      free(keys);
-      free(order);
-    }
-    free(wn);
-    free(pre);
-    free(neu);
-    free(old_rel);
-    free(new_rel);
-  }
-  txf_wh_note_copy(m->wh, SCHEMA, "model_state");
-}
-
 void txf_models_changes_end(txf_models *m) {
   int ready = m->chg_ready;
   m->chg_ready = 0;
   txf_err e;
-  if (ready && m->adapter && m->wh)
-    note_deltas(m);
   if (ready && m->adapter)
     (void)drop_work(m->adapter, &e);
 }

@@ -2,7 +2,8 @@
  * open, the lock writers take, a copy brought up to the published one by
  * replaying the last session's log, and the swap.
  *
- * Each copy holds its own state in schema _txnflow:
+ * Each copy holds its own state in schema _txnflow_copies (its own: the
+ * models' working schema _txnflow is emptied by each build):
  *   copy_state(seq, dirty)  the publish it holds (0: none yet); dirty while
  *                           a session writes it (a crash leaves it so)
  *   copy_log(seq, ord, how, schema_name, ident, keys, old_rel, new_rel,
@@ -24,7 +25,7 @@
 #include "duck/duck.h"
 #include "warehouse/warehouse.h"
 
-#define SCHEMA "_txnflow"
+#define SCHEMA TXF_WH_SCHEMA
 #define PUB "txf_published" /* the published copy, attached read-only */
 
 typedef struct note {
@@ -302,8 +303,21 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
   char *rel = txf_duck_quote_rel(n->schema, n->ident);
   int rc = exec_fmt(d, err, "CREATE SCHEMA IF NOT EXISTS %s", qs);
   if (!rc && !strcmp(n->how, "copy")) {
+    /* a relation the build removed after noting it goes here too */
+    char *qi = txf_duck_quote_str(n->ident),
+         *qsn = txf_duck_quote_str(n->schema);
+    int64_t there = 0;
     rc = drop_rel(d, n->schema, n->ident, err);
+    char *sql = txf_xasprintf("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_catalog = '" PUB
+                              "' AND table_schema = %s AND table_name = %s",
+                              qsn, qi);
     if (!rc)
+      rc = txf_duck_query_i64(d, sql, &there, err);
+    free(sql);
+    free(qi);
+    free(qsn);
+    if (!rc && there)
       rc = exec_fmt(d, err, "CREATE TABLE %s AS SELECT * FROM " PUB ".%s", rel,
                     rel);
   } else if (!rc && !strcmp(n->how, "view")) {
@@ -476,8 +490,17 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
         if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
         }
       notes_free(log, n_log);
-      w->base = pub;
       txf_duck_close(d);
+      d = NULL;
+      if (rc && replayable && !full) {
+        /* a log this copy cannot follow (a relation gone that another
+         * program removed, a model's rules changed under it): the copy is
+         * left as it was, and a copy of the file does instead */
+        rc = 0;
+        full = 1;
+        continue;
+      }
+      w->base = pub;
       return rc;
     }
     notes_free(log, n_log);
@@ -570,6 +593,10 @@ int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
 }
 
 const char *txf_wh_path(const txf_wh *w) { return w->copy; }
+
+char *txf_wh_keep_rel(const char *ident) {
+  return txf_duck_quote_rel(SCHEMA, ident);
+}
 
 static note *note_add(txf_wh *w, const char *how) {
   w->notes = txf_xrealloc(w->notes, (w->n_notes + 1) * sizeof *w->notes);

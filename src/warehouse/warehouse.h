@@ -52,11 +52,17 @@ void txf_wh_note_copy(txf_wh *w, const char *schema, const char *ident);
 /* SCHEMA.IDENT is now the view of SELECT_SQL. */
 void txf_wh_note_view(txf_wh *w, const char *schema, const char *ident,
                       const char *select_sql);
+/* The schema where each copy keeps its state (copy_state, copy_log) and
+ * the rows its deltas name; nothing else writes there. */
+#define TXF_WH_SCHEMA "_txnflow_copies"
+/* "_txnflow_copies"."IDENT", quoted: where a caller keeps the rows of a
+ * delta (txf_wh_note_delta). Caller frees. */
+char *txf_wh_keep_rel(const char *ident);
 /* SCHEMA.IDENT changed by rows: those whose KEYS (a comma-separated list
  * of quoted columns, unique in the table) are among OLD_REL's went, and
  * NEW_REL's rows came in (inserted in ORDER_BY order, a quoted column, or
- * NULL). OLD_REL and NEW_REL are relations of this copy ("schema"."name")
- * that the caller keeps until the next session on it. */
+ * NULL). OLD_REL and NEW_REL are tables of this copy, named by
+ * txf_wh_keep_rel(); the next session on this copy drops them. */
 void txf_wh_note_delta(txf_wh *w, const char *schema, const char *ident,
                        const char *keys, const char *old_rel,
                        const char *new_rel, const char *order_by);

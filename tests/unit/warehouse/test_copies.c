@@ -58,17 +58,23 @@ TEST(warehouse_copies_publish_and_replay) {
    * link sees a until the publish */
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
   ASSERT_EQ_STR(txf_wh_path(w), b);
-  run_sql(b, "CREATE SCHEMA IF NOT EXISTS _txnflow; "
-             "CREATE TABLE _txnflow.pub_old__t AS SELECT * FROM t WHERE k IN "
-             "(1, 2); DELETE FROM t WHERE k IN (1, 2); "
-             "CREATE TABLE _txnflow.pub_new__t AS SELECT 2 AS k, 99 AS v "
-             "UNION ALL SELECT 7, 70; "
-             "INSERT INTO t SELECT * FROM _txnflow.pub_new__t; "
-             "CREATE VIEW vt AS SELECT count(*) AS n FROM t");
+  char *old_rel = txf_wh_keep_rel("old__t"),
+       *new_rel = txf_wh_keep_rel("new__t");
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
+           "CREATE TABLE %s AS SELECT * FROM t WHERE k IN (1, 2); "
+           "DELETE FROM t WHERE k IN (1, 2); "
+           "CREATE TABLE %s AS SELECT 2 AS k, 99 AS v UNION ALL SELECT 7, 70; "
+           "INSERT INTO t SELECT * FROM %s; "
+           "CREATE VIEW vt AS SELECT count(*) AS n FROM t",
+           old_rel, new_rel, new_rel);
+  run_sql(b, sql);
   ASSERT_EQ_I64(read_i64(p, "SELECT sum(v) FROM t"), 100);
-  txf_wh_note_delta(w, "main", "t", "\"k\"", "\"_txnflow\".\"pub_old__t\"",
-                    "\"_txnflow\".\"pub_new__t\"", "\"k\"");
+  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
   txf_wh_note_view(w, "main", "vt", "SELECT count(*) AS n FROM t");
+  free(old_rel);
+  free(new_rel);
   ASSERT_OK(txf_wh_publish(w, &err), &err);
   ASSERT_EQ_STR(link_target(p), "wh.duckdb.b");
   int64_t want = 0 + 30 + 40 + 99 + 70;
@@ -80,11 +86,12 @@ TEST(warehouse_copies_publish_and_replay) {
   ASSERT_EQ_I64(read_i64(a, "SELECT sum(v) FROM t"), want);
   ASSERT_EQ_I64(read_i64(a, "SELECT n FROM vt"), 5);
   ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM t WHERE k = 1"), 0);
-  ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM _txnflow.copy_state WHERE "
-                            "seq = 2 AND dirty"),
-                1);
+  ASSERT_EQ_I64(
+      read_i64(a, "SELECT count(*) FROM _txnflow_copies.copy_state WHERE "
+                  "seq = 2 AND dirty"),
+      1);
   ASSERT_OK(txf_wh_publish(w, &err), &err);
-  ASSERT_EQ_I64(read_i64(p, "SELECT seq FROM _txnflow.copy_state"), 3);
+  ASSERT_EQ_I64(read_i64(p, "SELECT seq FROM _txnflow_copies.copy_state"), 3);
 
   /* a second writer is refused while a session is open */
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
@@ -125,7 +132,8 @@ TEST(warehouse_copies_migrate_all_and_foreign_link) {
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
   ASSERT_EQ_STR(txf_wh_path(w), a);
   ASSERT_EQ_I64(read_i64(a, "SELECT sum(k) FROM t"), 16);
-  ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM _txnflow.copy_log"), 0);
+  ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM _txnflow_copies.copy_log"),
+                0);
   txf_wh_abort(w);
 
   ASSERT(unlink(p) == 0);
@@ -133,4 +141,32 @@ TEST(warehouse_copies_migrate_all_and_foreign_link) {
   ASSERT(txf_wh_begin(&w, p, 1000, &err) == TXF_ECORRUPT);
   ASSERT_CONTAINS(err.msg, "points to 'elsewhere.duckdb'");
   ASSERT_EQ_I64(read_i64(a, "SELECT sum(k) FROM t"), 16);
+}
+
+/* A log the other copy cannot follow (here its table was dropped behind
+ * the session's back) is left: the copy is replaced by the file, whole. */
+TEST(warehouse_copies_unfollowable_log_copies_the_file) {
+  const char *p = unit_path("lost.duckdb");
+  char a[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  txf_err err;
+  txf_wh *w;
+  for (int round = 0; round < 2; round++) {
+    ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+    run_sql(txf_wh_path(w), "CREATE OR REPLACE TABLE t AS SELECT range AS k "
+                            "FROM range(3)");
+    txf_wh_note_copy(w, "main", "t");
+    ASSERT_OK(txf_wh_publish(w, &err), &err);
+  }
+  /* b is published; a is one behind and will replay b's log */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  run_sql(a, "UPDATE t SET k = k + 10");
+  txf_wh_note_delta(w, "main", "t", "\"k\"", "\"main\".\"nowhere\"",
+                    "\"main\".\"nowhere\"", NULL);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(k) FROM t"), 33);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT sum(k) FROM t"), 33);
+  txf_wh_abort(w);
 }
