@@ -167,17 +167,10 @@ static int open_rw(txf_duck **d, const char *path, int64_t wait_ms,
   }
 }
 
-static int exec_fmt(txf_duck *d, txf_err *err, const char *fmt, ...)
-    TXF_PRINTF(3, 4);
-static int exec_fmt(txf_duck *d, txf_err *err, const char *fmt, ...) {
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  va_list ap;
-  va_start(ap, fmt);
-  (void)txf_buf_vprintf(&b, fmt, ap);
-  va_end(ap);
-  int rc = txf_duck_exec(d, b.data, err);
-  txf_buf_release(&b);
+/* Run SQL (taken: freed) on D. */
+static int exec_sql(txf_duck *d, txf_err *err, char *sql) {
+  int rc = txf_duck_exec(d, sql, err);
+  free(sql);
   return rc;
 }
 
@@ -292,7 +285,8 @@ static int drop_rel(txf_duck *d, const char *schema, const char *ident,
   if (rc)
     return rc;
   char *rel = txf_duck_quote_rel(schema, ident);
-  rc = exec_fmt(d, err, "DROP %s %s", k == 2 ? "VIEW" : "TABLE", rel);
+  rc = exec_sql(d, err,
+                txf_xasprintf("DROP %s %s", k == 2 ? "VIEW" : "TABLE", rel));
   free(rel);
   return rc;
 }
@@ -301,7 +295,8 @@ static int drop_rel(txf_duck *d, const char *schema, const char *ident,
 static int replay(txf_duck *d, const note *n, txf_err *err) {
   char *qs = txf_duck_quote_ident(n->schema);
   char *rel = txf_duck_quote_rel(n->schema, n->ident);
-  int rc = exec_fmt(d, err, "CREATE SCHEMA IF NOT EXISTS %s", qs);
+  int rc =
+      exec_sql(d, err, txf_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs));
   if (!rc && !strcmp(n->how, "copy")) {
     /* a relation the build removed after noting it goes here too */
     char *qi = txf_duck_quote_str(n->ident),
@@ -318,26 +313,31 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
     free(qi);
     free(qsn);
     if (!rc && there)
-      rc = exec_fmt(d, err, "CREATE TABLE %s AS SELECT * FROM " PUB ".%s", rel,
-                    rel);
+      rc = exec_sql(d, err,
+                    txf_xasprintf("CREATE TABLE %s AS SELECT * FROM " PUB ".%s",
+                                  rel, rel));
   } else if (!rc && !strcmp(n->how, "view")) {
     rc = drop_rel(d, n->schema, n->ident, err);
     if (!rc)
-      rc = exec_fmt(d, err, "CREATE VIEW %s AS\n%s", rel, n->select_sql);
+      rc = exec_sql(d, err,
+                    txf_xasprintf("CREATE VIEW %s AS\n%s", rel, n->select_sql));
   } else if (!rc && !strcmp(n->how, "delta")) {
     /* the rows of the old keys go (IN: a semi join on the few keys, as
      * the build itself deletes them), the new rows come in, in the
      * table's order */
     int several = strchr(n->keys, ',') != NULL;
-    rc = exec_fmt(d, err,
-                  "DELETE FROM %s WHERE %s%s%s IN (SELECT %s FROM " PUB ".%s)",
-                  rel, several ? "(" : "", n->keys, several ? ")" : "", n->keys,
-                  n->old_rel);
+    rc = exec_sql(
+        d, err,
+        txf_xasprintf("DELETE FROM %s WHERE %s%s%s IN (SELECT %s FROM " PUB
+                      ".%s)",
+                      rel, several ? "(" : "", n->keys, several ? ")" : "",
+                      n->keys, n->old_rel));
     if (!rc)
-      rc = exec_fmt(d, err,
-                    "INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s", rel,
-                    n->new_rel, n->order_by ? " ORDER BY " : "",
-                    n->order_by ? n->order_by : "");
+      rc = exec_sql(
+          d, err,
+          txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s",
+                        rel, n->new_rel, n->order_by ? " ORDER BY " : "",
+                        n->order_by ? n->order_by : ""));
   }
   if (rc)
     txf_err_wrap(err, "bringing %s up to the published copy", rel);
@@ -361,7 +361,8 @@ static int drop_kept(txf_duck *d, txf_err *err) {
     const char *rels[2] = {v[i].old_rel, v[i].new_rel};
     for (int r = 0; !rc && r < 2; r++)
       if (rels[r])
-        rc = exec_fmt(d, err, "DROP TABLE IF EXISTS %s", rels[r]);
+        rc =
+            exec_sql(d, err, txf_xasprintf("DROP TABLE IF EXISTS %s", rels[r]));
   }
   notes_free(v, n);
   return rc;
@@ -379,10 +380,11 @@ static const char state_ddl[] =
 static int mark_dirty(txf_duck *d, int64_t seq, txf_err *err) {
   int rc = txf_duck_exec(d, state_ddl, err);
   if (!rc)
-    rc = exec_fmt(d, err,
-                  "DELETE FROM " SCHEMA ".copy_state; INSERT INTO " SCHEMA
-                  ".copy_state VALUES (%" PRId64 ", true)",
-                  seq);
+    rc = exec_sql(d, err,
+                  txf_xasprintf("DELETE FROM " SCHEMA
+                                ".copy_state; INSERT INTO " SCHEMA
+                                ".copy_state VALUES (%" PRId64 ", true)",
+                                seq));
   return rc;
 }
 
@@ -460,7 +462,8 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       rc = state_of(d, NULL, &mine, &dirty, &known, err);
     char *q = txf_duck_quote_str(published);
     if (!rc)
-      rc = exec_fmt(d, err, "ATTACH %s AS " PUB " (READ_ONLY)", q);
+      rc = exec_sql(d, err,
+                    txf_xasprintf("ATTACH %s AS " PUB " (READ_ONLY)", q));
     free(q);
     if (!rc)
       rc = state_of(d, PUB, &pub, &pub_dirty, &pub_known, err);
@@ -481,7 +484,7 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       if (!rc)
         rc = drop_kept(d, err);
       if (!rc)
-        rc = exec_fmt(d, err, "DELETE FROM " SCHEMA ".copy_log");
+        rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
       if (!rc)
         rc = mark_dirty(d, pub, err);
       if (!rc)
@@ -522,7 +525,7 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
   if (!rc)
     rc = drop_kept(d, err);
   if (!rc && known)
-    rc = exec_fmt(d, err, "DELETE FROM " SCHEMA ".copy_log");
+    rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
   if (!rc)
     rc = mark_dirty(d, seq, err);
   w->base = seq;
@@ -663,24 +666,26 @@ int txf_wh_publish(txf_wh *w, txf_err *err) {
   if (!rc)
     rc = txf_duck_exec(d, state_ddl, err);
   if (!rc)
-    rc = exec_fmt(d, err, "DELETE FROM " SCHEMA ".copy_log");
+    rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
   for (size_t i = 0; !rc && i < w->n_notes; i++) {
     const note *n = &w->notes[i];
     char *v[8] = {lit(n->how),      lit(n->schema),    lit(n->ident),
                   lit(n->keys),     lit(n->old_rel),   lit(n->new_rel),
                   lit(n->order_by), lit(n->select_sql)};
-    rc = exec_fmt(d, err,
-                  "INSERT INTO " SCHEMA ".copy_log VALUES (%" PRId64
-                  ", %zu, %s, %s, %s, %s, %s, %s, %s, %s)",
-                  seq, i, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    rc = exec_sql(
+        d, err,
+        txf_xasprintf("INSERT INTO " SCHEMA ".copy_log VALUES (%" PRId64
+                      ", %zu, %s, %s, %s, %s, %s, %s, %s, %s)",
+                      seq, i, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
     for (int k = 0; k < 8; k++)
       free(v[k]);
   }
   if (!rc)
-    rc = exec_fmt(d, err,
-                  "DELETE FROM " SCHEMA ".copy_state; INSERT INTO " SCHEMA
-                  ".copy_state VALUES (%" PRId64 ", false)",
-                  seq);
+    rc = exec_sql(d, err,
+                  txf_xasprintf("DELETE FROM " SCHEMA
+                                ".copy_state; INSERT INTO " SCHEMA
+                                ".copy_state VALUES (%" PRId64 ", false)",
+                                seq));
   if (!rc)
     rc = txf_duck_exec(d, "COMMIT", err);
   else if (d)
