@@ -22,6 +22,25 @@ test_expect_success 'build runs seeds, models and tests, all passing' '
 	test_grep "^Done: 9 ok, 0 error, 0 skipped; tests: 18 pass, 0 warn, 0 fail, 0 error" out
 '
 
+# Every build writes target/manifest.json and run_results.json (dbt's
+# files), not only `models docs` (issue 18): the lineage follows the last
+# build, and a script reads each node's and test's result.
+test_expect_success 'build writes the manifest and run_results.json' '
+	node -e "
+		const fs = require(\"fs\");
+		const fail = (m) => { console.error(m); process.exit(1); };
+		const m = JSON.parse(fs.readFileSync(\"p/target/manifest.json\", \"utf8\"));
+		const o = m.nodes[\"model.jaffle_small.orders\"];
+		if (!o || !o.depends_on.nodes.includes(\"model.jaffle_small.stg_orders\")) fail(\"manifest: orders\");
+		const r = JSON.parse(fs.readFileSync(\"p/target/run_results.json\", \"utf8\"));
+		if (r.results.length !== 28) fail(\"results: \" + r.results.length);
+		const by = Object.fromEntries(r.results.map((x) => [x.unique_id, x]));
+		const ord = by[\"model.jaffle_small.orders\"];
+		if (ord.status !== \"success\" || ord.adapter_response.rows_affected !== 8) fail(\"orders: \" + JSON.stringify(ord));
+		if (r.results.filter((x) => x.unique_id.startsWith(\"test.\")).some((x) => x.status !== \"pass\" || x.failures !== 0)) fail(\"tests\");
+	"
+'
+
 test_expect_success 'the macro, the for loop and the ephemeral CTE give the right numbers' '
 	txnflow sql --db $db "SELECT order_id, credit_card_amount, gift_card_amount, amount FROM orders WHERE order_id = 8" >out &&
 	printf "order_id,credit_card_amount,gift_card_amount,amount\n8,23.0,3.0,26.0\n" >expect &&
@@ -87,6 +106,13 @@ test_expect_success 'a failing error test exits 4 (permanent), shows its rows an
 	test_grep "error: 1 node failed" err &&
 	txnflow sql --db $db "SELECT count(*) FROM orders WHERE customer_id IS NULL" >out &&
 	test_grep "^0$" out &&
+	node -e "
+		const r = JSON.parse(require(\"fs\").readFileSync(\"p/target/run_results.json\", \"utf8\"));
+		const t = r.results.find((x) => x.unique_id === \"test.jaffle_small.not_null_orders_customer_id\");
+		const o = r.results.find((x) => x.unique_id === \"model.jaffle_small.orders\");
+		if (!t || t.status !== \"fail\" || t.failures !== 1 || !o || o.status !== \"error\")
+			{ console.error(JSON.stringify(r.results)); process.exit(1); }
+	" &&
 	cp "$TEST_DATA/dbt_project_small/seeds/raw_orders.csv" p/seeds/raw_orders.csv
 '
 
