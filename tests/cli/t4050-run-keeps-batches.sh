@@ -73,4 +73,29 @@ test_expect_success '--regenerate on a landed feed is a usage error' '
 	test_grep "feed is landed" err
 '
 
+# A landed feed: the orchestrator only waits for the batch (a sensor), and
+# never writes bronze; replacing the landed files and running again with
+# --from-scratch is the way to take a new batch: cleaned again, built again.
+test_expect_success 'a landed batch is replaced by hand; --from-scratch cleans and builds it again' '
+	sed -i "s/^  rows: .*/  rows: 300/" l/txnflow.yml &&
+	txnflow -C l generate --date 2025-09-03 --seed 1 >/dev/null &&
+	(cd l/data/bronze && sha256sum */*/*) >landed &&
+	txnflow -C l run --date 2025-09-03 >out &&
+	test_grep "2025-09-03: success" out &&
+	(cd l/data/bronze && sha256sum */*/*) >after && test_cmp landed after &&
+	txnflow -C l run --date 2025-09-03 --from-scratch >out &&
+	(cd l/data/bronze && sha256sum */*/*) >after && test_cmp landed after &&
+	txnflow -C l generate --date 2025-09-03 --seed 2 --force >/dev/null &&
+	(cd l/data/bronze && sha256sum */*/*) >replaced &&
+	! test_cmp landed replaced >/dev/null &&
+	txnflow -C l run --date 2025-09-03 --from-scratch >out &&
+	test_grep "2025-09-03: success" out &&
+	(cd l/data/bronze && sha256sum */*/*) >after && test_cmp replaced after &&
+	test "$(sqlite3 l/data/txnflow.db "SELECT count(*) FROM clean_runs WHERE ingest_date = '"'"'2025-09-03'"'"' AND state = '"'"'success'"'"'")" = 3 &&
+	: every transaction of the new batch reached the warehouse &&
+	b=data/bronze/transactions/ingest_date=2025-09-03 &&
+	n_new=$(txnflow -C l sql --format csv "SELECT count(*) FROM read_csv('"'"'$b/*.csv'"'"', all_varchar = true) b WHERE b.transaction_id NOT IN (SELECT transaction_id FROM stg_transactions)" | tail -1) &&
+	test "$n_new" = 0
+'
+
 test_done
