@@ -6,15 +6,7 @@
 
 #include "models/internal.h"
 
-static const char *kind_name(mnode_kind k) {
-  return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
-}
-
-char *txf_models_unique_id(const txf_models *m, size_t i) {
-  return txf_xasprintf("%s.%s.%s", kind_name(m->nodes[i].kind),
-                       m->project->name, m->nodes[i].name);
-}
-
+#define kind_name txf_models_kind_name
 #define unique_id txf_models_unique_id
 
 static json_t *strlist_json(const txf_strlist *l) {
@@ -448,12 +440,6 @@ static int manifest_write(txf_models *m, const char *generator, txf_err *err) {
   int rc = target_write(m, "manifest.json", text, err);
   free(text);
   return rc;
-}
-
-void txf_models_result_add(txf_models *m, json_t *result) {
-  if (!m->results)
-    m->results = json_array();
-  json_array_append_new(m->results, result);
 }
 
 int txf_models_artifacts_write(txf_models *m, const char *command,

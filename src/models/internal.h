@@ -152,6 +152,12 @@ typedef struct chg_render {
 
 /* ---------------------------------------------------------------- node.c */
 
+/* "model", "seed" or "test": a node kind as the manifest names it. */
+const char *txf_models_kind_name(mnode_kind k);
+/* The unique id of node I in the manifest ("model.PROJECT.NAME");
+ * caller frees. */
+char *txf_models_unique_id(const txf_models *m, size_t i);
+
 /* Append a node of KIND named NAME (copied) with the defaults of its kind;
  * borrowed until the next node is added. */
 mnode *txf_models_node_add(txf_models *m, mnode_kind kind, const char *name);
@@ -180,6 +186,11 @@ TXF_MUST_CHECK int txf_models_vars_load(txf_models *m, txf_err *err);
 txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
 
 /* ---------------------------------------------------------------- results.c */
+
+/* Record a result of this run (a node's end, a test's) for
+ * run_results.json: RESULT is a JSON object with unique_id, status,
+ * execution_time, message and failures or rows; this takes it. */
+void txf_models_result_add(txf_models *m, json_t *result);
 
 /* Where one node's work runs: its connection. */
 typedef struct exec_ctx {
@@ -282,13 +293,6 @@ char *txf_models_render_description(txf_models *m, const char *text,
 
 /* ---------------------------------------------------------------- docs.c */
 
-/* Record a result of this run (a node's end, a test's) for
- * run_results.json: RESULT is a JSON object with unique_id, status,
- * execution_time, message and failures or rows; this takes it. */
-void txf_models_result_add(txf_models *m, json_t *result);
-/* The unique id of node I in the manifest ("model.PROJECT.NAME");
- * caller frees. */
-char *txf_models_unique_id(const txf_models *m, size_t i);
 /* After a run of COMMAND ("build", "run", "seed", "test"): write
  * target/manifest.json (the nodes as they are now, with the SQL this run
  * compiled) and target/run_results.json (this run's results, dbt's

@@ -159,3 +159,9 @@ int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {
                        s->n_fail + s->n_test_error == 1 ? "" : "s");
   return 0;
 }
+
+void txf_models_result_add(txf_models *m, json_t *result) {
+  if (!m->results)
+    m->results = json_array();
+  json_array_append_new(m->results, result);
+}
