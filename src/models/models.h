@@ -100,6 +100,9 @@ typedef struct txf_models_opts {
                                 (a session of warehouse.h, published when
                                 the run ends) */
   int full_refresh;
+  int incremental;           /* compile: render incremental models as a
+                                build that keeps them does, asking no
+                                warehouse */
   int full_audit;            /* build: every test on whole relations, and
                                 the tests with audit='full' */
   int threads;               /* models built at once; 0: the profile
