@@ -376,15 +376,20 @@ static const char state_ddl[] =
     "how VARCHAR, schema_name VARCHAR, ident VARCHAR, keys VARCHAR, old_rel "
     "VARCHAR, new_rel VARCHAR, order_by VARCHAR, select_sql VARCHAR)";
 
+/* The copy holds publish SEQ, DIRTY while a session writes it. */
+static int set_state(txf_duck *d, int64_t seq, int dirty, txf_err *err) {
+  return exec_sql(d, err,
+                  txf_xasprintf("DELETE FROM " SCHEMA
+                                ".copy_state; INSERT INTO " SCHEMA
+                                ".copy_state VALUES (%" PRId64 ", %s)",
+                                seq, dirty ? "true" : "false"));
+}
+
 /* Mark the copy at SEQ as being written (a crash leaves it so). */
 static int mark_dirty(txf_duck *d, int64_t seq, txf_err *err) {
   int rc = txf_duck_exec(d, state_ddl, err);
   if (!rc)
-    rc = exec_sql(d, err,
-                  txf_xasprintf("DELETE FROM " SCHEMA
-                                ".copy_state; INSERT INTO " SCHEMA
-                                ".copy_state VALUES (%" PRId64 ", true)",
-                                seq));
+    rc = set_state(d, seq, 1, err);
   return rc;
 }
 
@@ -681,11 +686,7 @@ int txf_wh_publish(txf_wh *w, txf_err *err) {
       free(v[k]);
   }
   if (!rc)
-    rc = exec_sql(d, err,
-                  txf_xasprintf("DELETE FROM " SCHEMA
-                                ".copy_state; INSERT INTO " SCHEMA
-                                ".copy_state VALUES (%" PRId64 ", false)",
-                                seq));
+    rc = set_state(d, seq, 0, err);
   if (!rc)
     rc = txf_duck_exec(d, "COMMIT", err);
   else if (d)
