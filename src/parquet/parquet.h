@@ -60,6 +60,18 @@ typedef enum {
   TXF_PQ_ZSTD
 } txf_pq_codec;
 
+/* Encoding threads, shared by any number of writers (and readers): a
+ * writer given a pool encodes its column chunks on the pool's threads
+ * while the thread that adds rows goes on; the bytes are the same as
+ * without one. */
+typedef struct txf_pq_pool txf_pq_pool;
+/* Start N_THREADS (>= 1) threads; NULL when none could be started (the
+ * caller then works without a pool). Free with txf_pq_pool_free after
+ * every writer and reader using it is freed. */
+txf_pq_pool *txf_pq_pool_new(int n_threads);
+void txf_pq_pool_free(txf_pq_pool *p); /* NULL: nothing */
+int txf_pq_pool_threads(const txf_pq_pool *p); /* 0 for NULL */
+
 typedef struct txf_pq_writer_opts {
   txf_pq_codec codec;     /* default (zeroed opts): UNCOMPRESSED */
   int zstd_level;         /* 0 = txnflow's default, 1 (on silver data as
@@ -73,6 +85,9 @@ typedef struct txf_pq_writer_opts {
   /* Key-value metadata written into the footer after the writer's own
    * ("created_by" is always set): KV[0]=key0, KV[1]=value0, ..., NULL. */
   const char *const *kv;
+  /* Borrowed; NULL: every column is encoded on the thread that adds the
+   * rows. With a pool the calls below are still made from one thread. */
+  txf_pq_pool *pool;
 } txf_pq_writer_opts;
 
 typedef struct txf_pq_writer txf_pq_writer;

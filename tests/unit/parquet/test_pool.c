@@ -1,0 +1,185 @@
+/* The writer on a pool of threads writes the bytes it writes alone:
+ * every type, nulls, dictionary fallbacks (high cardinality, overflow),
+ * long strings, many pages and row groups, v1 and v2 pages, every codec;
+ * two writers sharing one pool; a writer freed unfinished. */
+#include "pqtest.h"
+
+static const txf_pq_column pcols[] = {
+    {"id", TXF_PQ_STRING, 0, 0, 0},       /* unique: PLAIN */
+    {"cust", TXF_PQ_STRING, 0, 0, 0},     /* ~3000 values: dictionary */
+    {"big", TXF_PQ_STRING, 1, 0, 0},      /* long, distinct: overflow */
+    {"enum", TXF_PQ_STRING, 1, 0, 0},     /* a few values, nulls */
+    {"ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0}, /* runs of equal values */
+    {"amt", TXF_PQ_DECIMAL, 1, 18, 2},
+    {"flag", TXF_PQ_BOOLEAN, 1, 0, 0},
+    {"day", TXF_PQ_DATE, 0, 0, 0},
+    {"n", TXF_PQ_INT32, 1, 0, 0},
+    {"x", TXF_PQ_DOUBLE, 1, 0, 0},
+    {"cnt", TXF_PQ_INT64, 0, 0, 0},
+};
+static const txf_pq_schema pschema = {pcols, TXF_ARRAY_LEN(pcols)};
+
+static void gen(pqt_table *t, size_t n, uint64_t seed) {
+  static const char *const en[] = {"approved", "declined", "pending", ""};
+  pqt_init(t, pschema.n_cols);
+  char b[400];
+  for (size_t i = 0; i < n; i++) {
+    txf_pq_value *r = pqt_add(t);
+    uint64_t z = pqt_rand(&seed);
+    int k = snprintf(b, sizeof b, "T%012llx", (unsigned long long)z);
+    pqt_str(t, &r[0], b, (size_t)k);
+    k = snprintf(b, sizeof b, "C%05u", (unsigned)(z >> 20) % 3000);
+    pqt_str(t, &r[1], b, (size_t)k);
+    if (z % 7 == 0) {
+      r[2].is_null = 1;
+    } else { /* 40..300 bytes: some past the 64-byte statistics limit */
+      size_t len = 40 + (size_t)(z >> 33) % 260;
+      for (size_t j = 0; j < len; j++)
+        b[j] = (char)('a' + (z >> (j % 50)) % 26);
+      pqt_str(t, &r[2], b, len);
+    }
+    if (z % 11 == 0)
+      r[3].is_null = 1;
+    else
+      pqt_str(t, &r[3], en[(z >> 8) % 4], strlen(en[(z >> 8) % 4]));
+    r[4].v.i64 = INT64_C(1750000000000000) + (int64_t)(i / 3) * 1000000;
+    if (z % 13 == 0)
+      r[5].is_null = 1;
+    else
+      r[5].v.i64 = (int64_t)((z >> 16) % 5000) * 100;
+    if (z % 5 == 0)
+      r[6].is_null = 1;
+    else
+      r[6].v.b = (int)(z >> 40) & 1;
+    r[7].v.i32 = 20000 + (int32_t)(i / 5000);
+    if (z % 17 == 0)
+      r[8].is_null = 1;
+    else
+      r[8].v.i32 = (int32_t)(z >> 35) - (1 << 28);
+    if (z % 19 == 0)
+      r[9].is_null = 1;
+    else if (z % 23 == 0)
+      r[9].v.f64 = NAN;
+    else
+      r[9].v.f64 = (double)(int64_t)(z >> 12) / 1024.0;
+    r[10].v.i64 = (int64_t)i;
+  }
+}
+
+static void read_all(const char *path, txf_buf *b) {
+  txf_err err;
+  txf_buf_init(b, 0);
+  ASSERT_OK(txf_fs_read_file(path, b, &err), &err);
+}
+
+/* Write T alone and on pools of 1, 2 and 8 threads: the same bytes. */
+static void same_bytes(const pqt_table *t, txf_pq_writer_opts o) {
+  txf_err err;
+  o.pool = NULL;
+  static int run;
+  run++;
+  char alone[64];
+  snprintf(alone, sizeof alone, "alone%d.parquet", run);
+  ASSERT_OK(pqt_write(unit_path(alone), &pschema, &o, t, &err), &err);
+  txf_buf want;
+  read_all(unit_path(alone), &want);
+  static const int threads[] = {1, 2, 8};
+  for (size_t i = 0; i < TXF_ARRAY_LEN(threads); i++) {
+    txf_pq_pool *p = txf_pq_pool_new(threads[i]);
+    ASSERT(p != NULL);
+    ASSERT_EQ_I64(txf_pq_pool_threads(p), threads[i]);
+    o.pool = p;
+    char name[64];
+    snprintf(name, sizeof name, "pool%d-%d.parquet", run, threads[i]);
+    ASSERT_OK(pqt_write(unit_path(name), &pschema, &o, t, &err), &err);
+    txf_pq_pool_free(p);
+    txf_buf got;
+    read_all(unit_path(name), &got);
+    ASSERT_EQ_U64(got.len, want.len);
+    ASSERT_EQ_MEM(got.data, want.data, want.len);
+    txf_buf_release(&got);
+  }
+  pqt_table back;
+  ASSERT_OK(pqt_read(unit_path(alone), NULL, 0, &back, &err), &err);
+  ASSERT_TABLES_EQ(&back, t, &pschema);
+  pqt_release(&back);
+  txf_buf_release(&want);
+}
+
+TEST(pq_pool_writes_the_same_bytes_as_one_thread) {
+  pqt_table t;
+  gen(&t, 60000, 1);
+  /* many small row groups (several per slab run) and pages */
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD,
+                                      .row_group_bytes = 300000,
+                                      .page_bytes = 20000});
+  /* row groups of many slabs; dictionary overflow inside a chunk */
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_SNAPPY,
+                                      .row_group_bytes = 16 << 20});
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_UNCOMPRESSED,
+                                      .row_group_bytes = 1 << 20,
+                                      .no_dictionary = 1});
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD,
+                                      .zstd_level = 3,
+                                      .row_group_bytes = 2 << 20,
+                                      .page_bytes = 50000,
+                                      .data_page_v2 = 1});
+  pqt_release(&t);
+  /* one row, and none */
+  gen(&t, 1, 2);
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
+  pqt_release(&t);
+  pqt_init(&t, pschema.n_cols);
+  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
+  pqt_release(&t);
+}
+
+/* Two writers fed row by row in turn from one thread, sharing a pool
+ * (what clean does with a partition and its change log). */
+TEST(pq_pool_two_writers_share_a_pool) {
+  pqt_table t;
+  gen(&t, 30000, 3);
+  txf_err err;
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .row_group_bytes = 1 << 20,
+                          .page_bytes = 30000};
+  ASSERT_OK(pqt_write(unit_path("want.parquet"), &pschema, &o, &t, &err),
+            &err);
+  txf_buf want;
+  read_all(unit_path("want.parquet"), &want);
+  txf_pq_pool *p = txf_pq_pool_new(2);
+  o.pool = p;
+  txf_pq_writer *a, *b;
+  ASSERT_OK(txf_pq_writer_open(&a, unit_path("a.parquet"), &pschema, &o,
+                               &err),
+            &err);
+  ASSERT_OK(txf_pq_writer_open(&b, unit_path("b.parquet"), &pschema, &o,
+                               &err),
+            &err);
+  for (size_t i = 0; i < t.n_rows; i++) {
+    ASSERT_OK(txf_pq_writer_add_row(a, t.v + i * t.n_cols, &err), &err);
+    ASSERT_OK(txf_pq_writer_add_row(b, t.v + i * t.n_cols, &err), &err);
+  }
+  ASSERT_OK(txf_pq_writer_finish(a, &err), &err);
+  ASSERT_OK(txf_pq_writer_finish(b, &err), &err);
+  txf_pq_writer_free(a);
+  txf_pq_writer_free(b);
+  const char *names[] = {"a.parquet", "b.parquet"};
+  for (int i = 0; i < 2; i++) {
+    txf_buf got;
+    read_all(unit_path(names[i]), &got);
+    ASSERT_EQ_U64(got.len, want.len);
+    ASSERT_EQ_MEM(got.data, want.data, want.len);
+    txf_buf_release(&got);
+  }
+  /* An unfinished writer leaves no file, even with work in flight. */
+  ASSERT_OK(txf_pq_writer_open(&a, unit_path("c.parquet"), &pschema, &o,
+                               &err),
+            &err);
+  for (size_t i = 0; i < t.n_rows; i++)
+    ASSERT_OK(txf_pq_writer_add_row(a, t.v + i * t.n_cols, &err), &err);
+  txf_pq_writer_free(a);
+  ASSERT(!txf_fs_exists(unit_path("c.parquet")));
+  txf_pq_pool_free(p);
+  txf_buf_release(&want);
+  pqt_release(&t);
+}
