@@ -4,6 +4,7 @@
 #ifndef TXF_CLEAN_INTERNAL_H
 #define TXF_CLEAN_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "bronze/bronze.h"
@@ -92,43 +93,167 @@ int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
 int txf_clean_iso4217_known(const char c[3]);
 
+/* ---- spill files (spill.c) */
+
+/* Records appended to numbered buckets of one unlinked file in the
+ * staging area, read back a bucket at a time; or regions written at once
+ * and read back in order. Appends to one bucket come from one thread at a
+ * time; different buckets may be appended to concurrently. */
+typedef struct txf_clean_spill txf_clean_spill;
+TXF_MUST_CHECK int txf_clean_spill_open(txf_clean_spill **out,
+                                        const char *dir, const char *name,
+                                        unsigned n_buckets, size_t buf_bytes,
+                                        txf_err *err);
+void txf_clean_spill_free(txf_clean_spill *s);
+/* Append the N bytes of one record at REC to BUCKET. */
+TXF_MUST_CHECK int txf_clean_spill_add(txf_clean_spill *s, unsigned bucket,
+                                       const void *rec, size_t n,
+                                       txf_err *err);
+/* Write out what the buckets buffer; call before reading any. */
+TXF_MUST_CHECK int txf_clean_spill_flush(txf_clean_spill *s, txf_err *err);
+/* Bytes appended to BUCKET. */
+uint64_t txf_clean_spill_bucket_bytes(const txf_clean_spill *s,
+                                      unsigned bucket);
+/* Every record of BUCKET, in the order appended, into OUT (replaced);
+ * the bucket's space is freed: read it once. */
+TXF_MUST_CHECK int txf_clean_spill_read(txf_clean_spill *s, unsigned bucket,
+                                        txf_buf *out, txf_err *err);
+/* Write N bytes at the end of the file (any thread); *OFF gets where. */
+TXF_MUST_CHECK int txf_clean_spill_write(txf_clean_spill *s, const void *p,
+                                         size_t n, uint64_t *off,
+                                         txf_err *err);
+
+/* Reading LEN bytes from OFF of a spill, in order, through a buffer. */
+typedef struct txf_clean_region {
+  txf_clean_spill *s;
+  uint64_t off, left; /* not yet read from the file */
+  char *buf;
+  size_t pos, end, cap;
+} txf_clean_region;
+void txf_clean_region_open(txf_clean_region *r, txf_clean_spill *s,
+                           uint64_t off, uint64_t len, size_t buf_bytes);
+void txf_clean_region_release(txf_clean_region *r);
+/* Make at least N unread bytes available at r->buf + r->pos (earlier
+ * pointers into the buffer become invalid). */
+TXF_MUST_CHECK int txf_clean_region_need(txf_clean_region *r, size_t n,
+                                         txf_err *err);
+
+/* A row as a spill record: the fixed fields, then its strings. AUX is
+ * the old partition (runs, removals) or the old ingest day (facts). */
+#define REC_HDR 75
+size_t txf_clean_rec_size(const crow *r);
+void txf_clean_rec_put(char *p, const crow *r, int32_t aux);
+/* Read the record at P into *R (R->str points into P); returns its end. */
+const char *txf_clean_rec_get(const char *p, crow *r, int32_t *aux);
+/* The length of the record at P (at least REC_HDR bytes readable). */
+size_t txf_clean_rec_len(const char *p);
+
+/* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix
+ * on the 64-bit key, then the full comparison only where keys tie. */
+typedef int (*txf_clean_cmp_fn)(const void *, const void *);
+void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
+                        txf_clean_cmp_fn cmp);
+
 /* ---- the id index (index.c) */
 
+/* silver/_index/transactions/shard-NNN.idx: where each id of the lake
+ * is, as (hash of the id, event day of its partition) pairs; the shard
+ * is the top byte of the hash. Ids are never stored: a batch id whose
+ * hash the index holds is looked up in those partitions (the lake is the
+ * truth, the index a map to it). */
 #define IDX_SHARDS 256
 #define IDX_SHARD(idh) ((unsigned)((idh) >> 56))
 
-/* Merge the batch winners W (sorted by txf_clean_id_cmp, each with fate
- * FATE_NONE) into the index under DATA_DIR/silver/_index/transactions: for each
- * id, look up the lake's version and set fate (INSERT / UPDATE / DUP / STALE)
- * and had_old/old_day; write every touched shard anew into STAGING_DIR
- * (file names shard-NNN.idx). *TOUCHED[s] = 1 for each rewritten shard.
- * DUP_LINEAGE counts duplicates whose earlier lineage replaced the lake's
- * (fate UPDATE with identical content: see docs/silver.md). */
-typedef struct idx_stats {
-  int64_t ties;
-  int64_t lineage_moves;
-} idx_stats;
-TXF_MUST_CHECK int txf_clean_index_merge(const char *data_dir,
-                                         const char *staging_dir, crow **w,
-                                         size_t n, const csources *src,
-                                         int threads,
-                                         unsigned char touched[IDX_SHARDS],
-                                         idx_stats *st, txf_err *err);
+typedef struct loc_ent {
+  uint64_t idh;
+  int32_t day;
+} loc_ent;
+
 char *txf_clean_index_dir(const char *data_dir);
+/* Read shard SHARD of the index at PATH (either format; a missing file is
+ * an empty shard) into *E (caller frees) sorted by (idh, day). */
+TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,
+                                        loc_ent **e, size_t *n,
+                                        txf_err *err);
+/* Write E (sorted by (idh, day)) as shard SHARD at PATH (created). */
+TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
+                                         const loc_ent *e, size_t n,
+                                         txf_err *err);
+void txf_clean_index_sort(loc_ent *e, size_t n);
+
+/* ---- the batch against the lake (shard.c) */
+
+/* Where one shard's additions to one day are in the runs spill: sorted by
+ * (txn_ts, id). */
+typedef struct run_ref {
+  int32_t day;
+  uint64_t off, len;
+} run_ref;
+
+/* An id a partition loses (its row moves or is replaced). */
+typedef struct rm_ent {
+  int32_t day;
+  uint64_t idh;
+  const char *id; /* in the merge's arena */
+  uint8_t len;
+} rm_ent;
+
+/* An id of the batch the index places in partition DAY: that partition
+ * is read to decide. */
+typedef struct cand_ent {
+  int32_t day;
+  uint64_t idh;
+} cand_ent;
+
+typedef struct merge_stats {
+  int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
+} merge_stats;
+
+/* What the shards of one clean share (threads: under MU). */
+typedef struct txf_clean_merge {
+  const char *data_dir;
+  const char *staging_dir; /* index shards are staged in STAGING/index */
+  const csources *src;
+  txf_clean_spill *rows;    /* the batch's rows, bucket = shard */
+  txf_clean_spill *runs;    /* what goes into silver, regions */
+  txf_clean_spill *pending; /* winners found in the index, bucket = shard */
+  txf_clean_spill *facts;   /* the lake's versions of those, bucket = shard */
+  pthread_mutex_t mu;
+  run_ref *run;
+  size_t n_run, cap_run;
+  cand_ent *cand;
+  size_t n_cand, cap_cand;
+  rm_ent *rm;
+  size_t n_rm, cap_rm;
+  txf_arena rm_ids;
+  merge_stats st;
+  unsigned char touched[IDX_SHARDS]; /* shard staged */
+  unsigned char pending_in[IDX_SHARDS];
+} txf_clean_merge;
+
+/* Shard S of the batch: dedup, look its ids up in the index; the ids not
+ * there go into runs (new), the others into the pending spill. */
+TXF_MUST_CHECK int txf_clean_merge_shard(txf_clean_merge *m, unsigned s,
+                                         txf_err *err);
+/* After the facts of the pending ids are in (txf_clean_resolve_day):
+ * decide each pending id of shard S against the lake's version. */
+TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
+                                           txf_err *err);
+/* Add the lake's version of an id (a fact record) for shard S. */
+TXF_MUST_CHECK int txf_clean_merge_fact(txf_clean_merge *m, const crow *r,
+                                        int32_t old_ingest_day,
+                                        txf_err *err);
 
 /* ---- partitions (partition.c) */
 
 char *txf_clean_partition_path(const char *data_dir, int32_t day);
-/* Write the new partition DAY into OUT_PATH: the lake's current file minus
- * the ids in RM (sorted by txf_clean_id_cmp), plus ADDS (sorted by
- * txf_clean_silver_cmp). *N_ROWS gets the rows written (0: OUT_PATH is not
- * created). A removed id the file does not hold is TXF_ECORRUPT (index and lake
- * disagree). */
-typedef struct rm_id {
-  uint64_t idh;
-  const char *id;
-  uint8_t len;
-} rm_id;
+
+/* Read partition DAY and record, for each of its rows whose id hash is
+ * in IDH (N, sorted), the row's version as a fact for the merge. */
+TXF_MUST_CHECK int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
+                                         const uint64_t *idh, size_t n,
+                                         txf_err *err);
+
 /* Where the rewrite of a partition writes its changes: the rows it removes
  * (update_preimage) and the rows it adds (insert, or update_postimage when
  * the id was in the lake) go to PATH, stamped with VERSION and
@@ -139,11 +264,28 @@ typedef struct change_out {
   int64_t commit_us;
   int64_t n_changes;
 } change_out;
-TXF_MUST_CHECK int
-txf_clean_partition_rewrite(const char *data_dir, int32_t day,
-                            const char *out_path, crow **adds, size_t n_adds,
-                            const rm_id *rm, size_t n_rm, csources *src,
-                            change_out *chg, int64_t *n_rows, txf_err *err);
+
+/* One partition's rewrite: the lake's file of DAY minus the ids in RM,
+ * merged with the runs RUN (regions of M's runs spill), written to
+ * OUT_PATH; *N_ROWS the rows written (0: no file), SHA and SIZE of the
+ * file. The writers encode on POOL (may be NULL). A removed id the file
+ * does not hold is TXF_ECORRUPT (index and lake disagree). */
+typedef struct part_job {
+  int32_t day;
+  const run_ref *run;
+  size_t n_run;
+  const rm_ent *rm;
+  size_t n_rm;
+  const char *out_path;
+  change_out chg;
+  int64_t n_rows;
+  uint64_t size_bytes;
+  char sha[65];
+} part_job;
+TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
+                                               part_job *j,
+                                               txf_pq_pool *pool,
+                                               txf_err *err);
 
 /* ---- journal (journal.c) */
 

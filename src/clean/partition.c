@@ -1,8 +1,11 @@
-/* Rewriting one silver partition: a streaming merge of the lake's current
- * file (rows already sorted by (txn_ts, transaction_id)) minus the ids that
- * moved or were replaced, with the batch's rows for that day. Memory is the
- * batch's rows plus one row group of the old file. What leaves and what
- * comes in is written to the change log as it passes. */
+/* Silver partitions: reading one for the versions of ids the index places
+ * there (txf_clean_resolve_day), and rewriting one as a streaming merge of
+ * the lake's current file (rows already sorted by (txn_ts,
+ * transaction_id)) minus the ids that moved or were replaced, with the
+ * batch's runs for that day (each sorted the same way). Memory is a
+ * buffer per run, one row group of the old file and the writers' row
+ * groups. What leaves and what comes in is written to the change log as
+ * it passes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +74,7 @@ typedef struct change_file {
   change_out *out;
   txf_pq_writer *w;
   int32_t day;
+  txf_pq_pool *pool;
 } change_file;
 
 /* Append the image V (silver columns) of a row of partition DAY_OF_ROW to
@@ -86,6 +90,7 @@ static int change_add(change_file *cf, const txf_pq_value *v, int32_t row_day,
     memset(&wo, 0, sizeof wo);
     wo.codec = TXF_PQ_ZSTD;
     wo.zstd_level = 1;
+    wo.pool = cf->pool;
     int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
     if (rc)
       return txf_err_wrap(err, "change log");
@@ -121,12 +126,12 @@ static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
 /* The ids to remove from one partition, as an open-addressing set on
  * their hash: one probe per old row instead of a binary search. */
 typedef struct rm_set {
-  const rm_id *rm;
+  const rm_ent *rm;
   uint32_t *slot; /* index + 1 into rm; 0 = empty */
   size_t mask;
 } rm_set;
 
-static void rm_set_init(rm_set *s, const rm_id *rm, size_t n) {
+static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
   size_t cap = 16;
   while (cap < 2 * n)
     cap *= 2;
@@ -144,43 +149,249 @@ static void rm_set_init(rm_set *s, const rm_id *rm, size_t n) {
 static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
                       size_t len) {
   for (size_t j = (size_t)h & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
-    const rm_id *e = &s->rm[s->slot[j] - 1];
+    const rm_ent *e = &s->rm[s->slot[j] - 1];
     if (e->idh == h && e->len == len && memcmp(e->id, id, len) == 0)
       return 1;
   }
   return 0;
 }
 
-int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
-                                const char *out_path, crow **adds,
-                                size_t n_adds, const rm_id *rm, size_t n_rm,
-                                csources *src, change_out *chg,
-                                int64_t *n_rows, txf_err *err) {
-  *n_rows = 0;
-  change_file cf = {chg, NULL, day};
-  if (chg)
-    chg->n_changes = 0;
-  char *old_path = txf_clean_partition_path(data_dir, day);
+/* ---------------------------------------------------------------- resolve */
+
+static int find_u64(const uint64_t *v, size_t n, uint64_t x) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (v[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && v[lo] == x;
+}
+
+static int enum_of(const txf_pq_value *v, const char *const *names, int k) {
+  for (int i = 0; i < k; i++)
+    if (strlen(names[i]) == v->v.str.len &&
+        memcmp(names[i], v->v.str.ptr, v->v.str.len) == 0)
+      return i;
+  return -1;
+}
+
+/* The row V of a silver file as a crow (strings copied to BUF), with the
+ * content hash clean computed when it validated it. */
+static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
+  memset(r, 0, sizeof *r);
+  static const int scol[S_N] = {C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_ORIG};
+  char *p = buf;
+  for (int i = 0; i < S_N; i++) {
+    const txf_pq_value *x = &v[scol[i]];
+    size_t n = x->is_null ? 0 : x->v.str.len;
+    if (n > MAX_ID_LEN)
+      return -1;
+    memcpy(p, x->v.str.ptr, n);
+    p += n;
+    r->len[i] = (uint8_t)n;
+  }
+  r->str = buf;
+  r->has_orig = !v[C_ORIG].is_null && v[C_ORIG].v.str.len > 0;
+  r->txn_ts_us = v[C_TXN_TS].v.i64;
+  r->amount_minor = v[C_AMOUNT].v.i64;
+  r->ingested_at_us = v[C_INGESTED_AT].v.i64;
+  if (v[C_CURRENCY].v.str.len != 3 || v[C_MCC].v.str.len != 4)
+    return -1;
+  memcpy(r->currency, v[C_CURRENCY].v.str.ptr, 3);
+  int mcc = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = v[C_MCC].v.str.ptr[i];
+    if (c < '0' || c > '9')
+      return -1;
+    mcc = mcc * 10 + (c - '0');
+  }
+  r->mcc = (uint16_t)mcc;
+  int st = enum_of(&v[C_STATUS], txf_clean_status_names, 4);
+  int ch = enum_of(&v[C_CHANNEL], txf_clean_channel_names, 3);
+  if (st < 0 || ch < 0)
+    return -1;
+  r->status = (uint8_t)st;
+  r->channel = (uint8_t)ch;
+  r->is_refund = (uint8_t)(v[C_REFUND].v.b != 0);
+  r->idh = txf_clean_id_hash(r->str, r->len[S_ID]);
+  txf_clean_row_hash(r);
+  return 0;
+}
+
+static int open_partition(const char *path, txf_pq_reader **rd,
+                          txf_err *err) {
+  int rc = txf_pq_reader_open(rd, path, err);
+  if (!rc) {
+    const char *names[C_N];
+    for (int i = 0; i < C_N; i++)
+      names[i] = txf_silver_columns[i].name;
+    rc = txf_pq_reader_project(*rd, names, C_N, err);
+  }
+  if (rc) {
+    txf_pq_reader_free(*rd);
+    *rd = NULL;
+    return txf_err_wrap(err, "silver partition");
+  }
+  return 0;
+}
+
+int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
+                          const uint64_t *idh, size_t n, txf_err *err) {
+  char *path = txf_clean_partition_path(m->data_dir, day);
+  if (!txf_fs_exists(path)) { /* nothing there: the ids are new */
+    free(path);
+    return 0;
+  }
+  txf_pq_reader *rd = NULL;
+  int rc = open_partition(path, &rd, err);
+  txf_pq_value v[C_N];
+  char buf[S_N * (MAX_ID_LEN + 1)];
+  int64_t row = 0;
+  while (!rc) {
+    int has;
+    rc = txf_pq_reader_next(rd, v, &has, err);
+    if (rc || !has)
+      break;
+    row++;
+    uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
+    if (!find_u64(idh, n, h))
+      continue;
+    crow r;
+    if (row_of_values(v, buf, &r) != 0) {
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: row %lld is not a silver row", path,
+                       (long long)row);
+      break;
+    }
+    r.event_day = day;
+    rc = txf_clean_merge_fact(m, &r, v[C_INGEST_DATE].v.i32, err);
+  }
+  txf_pq_reader_free(rd);
+  free(path);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+/* The batch's rows for a partition: the heads of its runs in a winner
+ * tree (node i holds the run whose head is least below it; leaves at
+ * K..2K-1), so each row costs log2(runs) comparisons. */
+typedef struct runs {
+  txf_clean_region *rg;
+  crow *head;
+  int *live;
+  size_t k;
+  int *tree;
+} runs;
+
+static int run_next(runs *R, size_t i, txf_err *err) {
+  txf_clean_region *g = &R->rg[i];
+  if (g->end == g->pos && g->left == 0) {
+    R->live[i] = 0;
+    return 0;
+  }
+  int rc = txf_clean_region_need(g, REC_HDR, err);
+  if (!rc)
+    rc = txf_clean_region_need(g, txf_clean_rec_len(g->buf + g->pos), err);
+  if (rc)
+    return rc;
+  const char *e = txf_clean_rec_get(g->buf + g->pos, &R->head[i], NULL);
+  g->pos = (size_t)(e - g->buf);
+  R->live[i] = 1;
+  return 0;
+}
+
+/* The run with the lesser head (-1: none). */
+static int run_min(const runs *R, int a, int b) {
+  if (a < 0 || !R->live[a])
+    return b < 0 || !R->live[b] ? -1 : b;
+  if (b < 0 || !R->live[b])
+    return a;
+  return txf_clean_silver_cmp(&R->head[b], &R->head[a]) < 0 ? b : a;
+}
+
+static void tree_fix(runs *R, size_t leaf) {
+  for (size_t i = (R->k + leaf) / 2; i >= 1; i /= 2)
+    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
+}
+
+static int runs_open(runs *R, txf_clean_spill *sp, const run_ref *ref,
+                     size_t n, txf_err *err) {
+  memset(R, 0, sizeof *R);
+  size_t k = 1;
+  while (k < n)
+    k *= 2;
+  R->k = k;
+  R->rg = txf_xcalloc(k, sizeof *R->rg);
+  R->head = txf_xcalloc(k, sizeof *R->head);
+  R->live = txf_xcalloc(k, sizeof *R->live);
+  R->tree = txf_xmalloc(2 * k * sizeof *R->tree);
+  for (size_t i = 0; i < 2 * k; i++)
+    R->tree[i] = i >= k && i - k < n ? (int)(i - k) : -1;
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    /* Small runs, small buffers: hundreds of runs at once. */
+    size_t cap = ref[i].len < (64 << 10) ? (size_t)ref[i].len + 1 : 64 << 10;
+    txf_clean_region_open(&R->rg[i], sp, ref[i].off, ref[i].len, cap);
+    rc = run_next(R, i, err);
+  }
+  for (size_t i = k - 1; i >= 1; i--)
+    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
+  return rc;
+}
+
+static void runs_release(runs *R) {
+  for (size_t i = 0; i < R->k; i++)
+    txf_clean_region_release(&R->rg[i]);
+  free(R->rg);
+  free(R->head);
+  free(R->live);
+  free(R->tree);
+}
+
+/* The least head (NULL: every run is done). */
+static const crow *runs_peek(const runs *R) {
+  int i = R->tree[1]; /* with one run, tree[1] is its leaf */
+  return i < 0 || !R->live[i] ? NULL : &R->head[i];
+}
+
+static int runs_pop(runs *R, txf_err *err) {
+  int i = R->tree[1];
+  int rc = run_next(R, (size_t)i, err);
+  if (!rc)
+    tree_fix(R, (size_t)i);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- rewrite */
+
+int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
+                                txf_pq_pool *pool, txf_err *err) {
+  int32_t day = j->day;
+  j->n_rows = 0;
+  j->size_bytes = 0;
+  j->sha[0] = '\0';
+  change_out *chg = &j->chg;
+  change_file cf = {chg, NULL, day, pool};
+  chg->n_changes = 0;
+  char *old_path = txf_clean_partition_path(m->data_dir, day);
   txf_pq_reader *rd = NULL;
   int rc = 0;
   txf_pq_value ov[C_N], nv[C_N];
   int has_old = 0;
   size_t removed = 0;
   rm_set rms;
-  rm_set_init(&rms, rm, n_rm);
-  if (txf_fs_exists(old_path)) {
-    rc = txf_pq_reader_open(&rd, old_path, err);
-    if (!rc) {
-      const char *names[C_N];
-      for (int i = 0; i < C_N; i++)
-        names[i] = txf_silver_columns[i].name;
-      rc = txf_pq_reader_project(rd, names, C_N, err);
-    }
-    if (rc) {
-      txf_err_wrap(err, "silver partition");
-      goto out;
-    }
-  }
+  rm_set_init(&rms, j->rm, j->n_rm);
+  size_t n_rm = j->n_rm;
+  runs R;
+  rc = runs_open(&R, m->runs, j->run, j->n_run, err);
+  if (!rc && txf_fs_exists(old_path))
+    rc = open_partition(old_path, &rd, err);
+  if (rc)
+    goto out;
   /* Read the next kept old row into OV (has_old = 0 at the end). */
 #define NEXT_OLD()                                                             \
   do {                                                                         \
@@ -207,7 +418,8 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
   NEXT_OLD();
   if (rc)
     goto out;
-  if (!has_old && n_adds == 0)
+  const crow *a = runs_peek(&R);
+  if (!has_old && !a)
     goto check; /* the partition becomes empty */
   txf_pq_writer *w = NULL;
   txf_pq_schema schema = {txf_silver_columns, C_N};
@@ -215,30 +427,34 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
   wo.zstd_level = 1;
-  rc = txf_pq_writer_open(&w, out_path, &schema, &wo, err);
+  wo.pool = pool;
+  rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
   if (rc)
     goto out;
-  size_t ai = 0;
   char mcc_buf[5];
-  while (!rc && (has_old || ai < n_adds)) {
-    if (has_old && (ai == n_adds || cmp_old_add(ov, adds[ai]) < 0)) {
+  while (!rc && (has_old || a)) {
+    if (has_old && (!a || cmp_old_add(ov, a) < 0)) {
       rc = txf_pq_writer_add_row(w, ov, err);
       if (!rc)
         NEXT_OLD();
     } else {
-      const crow *a = adds[ai++];
-      row_values(a, src, mcc_buf, nv);
+      row_values(a, m->src, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
       if (!rc)
         rc = change_add(&cf, nv, day,
                         a->had_old ? "update_postimage" : "insert", err);
+      if (!rc)
+        rc = runs_pop(&R, err);
+      a = runs_peek(&R);
     }
     if (!rc)
-      (*n_rows)++;
+      j->n_rows++;
   }
   if (!rc)
     rc = txf_pq_writer_finish(w, err);
   txf_pq_writer_free(w);
+  if (!rc)
+    rc = txf_sha256_file(j->out_path, j->sha, &j->size_bytes, err);
   if (rc)
     goto out;
 check:
@@ -255,6 +471,7 @@ out:
 #undef NEXT_OLD
   txf_pq_writer_free(cf.w);
   txf_pq_reader_free(rd);
+  runs_release(&R);
   free(rms.slot);
   free(old_path);
   return rc;

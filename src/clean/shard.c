@@ -1,0 +1,491 @@
+/* The batch against the lake, one index shard at a time
+ * (docs/silver.md, "Dedup and merge rules", "The id index").
+ *
+ * A shard's rows (about 1/256 of the batch) are sorted by id and deduped;
+ * each winner's id is looked up in the shard of the index. An id the
+ * index does not hold is new: it goes into silver, into a run per event
+ * day, sorted like silver. An id it holds is pending: its partition is
+ * read (partition.c, txf_clean_resolve_day), the lake's version comes back
+ * as a fact, and txf_clean_merge_pending decides as the rules say. Memory:
+ * one shard of the batch and of the index per thread. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clean/internal.h"
+
+/* ---------------------------------------------------------------- sort */
+
+/* Sorting rows by a 64-bit key first: an LSD radix sort of (key, row)
+ * pairs (16 bits a pass, passes where every key has the same digit
+ * skipped), then each run of equal keys sorted by the full comparator.
+ * No pointer is followed until keys tie. */
+typedef struct kent {
+  uint64_t k;
+  crow *p;
+} kent;
+
+static void radix_sort(kent *v, size_t n) {
+  if (n < 2)
+    return;
+  /* 11-bit digits for small inputs: the counts stay in cache. */
+  int bits = n < (1u << 20) ? 11 : 16;
+  size_t nd = (size_t)1 << bits;
+  uint64_t mask = nd - 1;
+  kent *tmp = txf_xmalloc(n * sizeof *tmp);
+  size_t *cnt = txf_xmalloc(nd * sizeof *cnt);
+  kent *src = v, *dst = tmp;
+  for (int shift = 0; shift < 64; shift += bits) {
+    memset(cnt, 0, nd * sizeof *cnt);
+    for (size_t i = 0; i < n; i++)
+      cnt[(src[i].k >> shift) & mask]++;
+    if (cnt[(src[0].k >> shift) & mask] == n)
+      continue; /* every key has this digit */
+    size_t sum = 0;
+    for (size_t d = 0; d < nd; d++) {
+      size_t c = cnt[d];
+      cnt[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[cnt[(src[i].k >> shift) & mask]++] = src[i];
+    kent *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != v)
+    memcpy(v, src, n * sizeof *v);
+  free(cnt);
+  free(tmp);
+}
+
+void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
+                        txf_clean_cmp_fn cmp) {
+  if (n < 2)
+    return;
+  kent *e = txf_xmalloc(n * sizeof *e);
+  for (size_t i = 0; i < n; i++)
+    e[i] = (kent){key(v[i]), v[i]};
+  radix_sort(e, n);
+  size_t i = 0;
+  while (i < n) {
+    size_t j = i + 1;
+    while (j < n && e[j].k == e[i].k)
+      j++;
+    for (size_t k = i; k < j; k++)
+      v[k] = e[k].p;
+    if (j - i > 1)
+      qsort(v + i, j - i, sizeof *v, cmp);
+    i = j;
+  }
+  free(e);
+}
+
+/* Batch order: by id, then best version first, then earliest lineage. */
+static int cmp_batch(const void *pa, const void *pb) {
+  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
+  int c = txf_clean_id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str,
+                           b->len[S_ID]);
+  if (c)
+    return c;
+  c = txf_clean_version_cmp(a, b);
+  if (c)
+    return -c;
+  if (a->src != b->src)
+    return a->src < b->src ? -1 : 1;
+  return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+static int cmp_id(const void *pa, const void *pb) {
+  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
+  return txf_clean_id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str,
+                          b->len[S_ID]);
+}
+
+static int cmp_part(const void *pa, const void *pb) {
+  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
+  if (a->event_day != b->event_day)
+    return a->event_day < b->event_day ? -1 : 1;
+  return txf_clean_silver_cmp(a, b);
+}
+
+static uint64_t key_id(const crow *r) { return r->idh; }
+
+/* txn_ts as an unsigned key in the same order. */
+static uint64_t key_ts(const crow *r) {
+  return (uint64_t)r->txn_ts_us ^ ((uint64_t)1 << 63);
+}
+
+/* ---------------------------------------------------------------- rows */
+
+/* Parse the records of BUF into rows; *V (caller frees) points at them. */
+static crow *parse_rows(const txf_buf *buf, crow ***v, size_t *n,
+                        int32_t **aux) {
+  size_t k = 0;
+  for (const char *p = buf->data; p < buf->data + buf->len;
+       p += txf_clean_rec_len(p))
+    k++;
+  crow *rows = txf_xmalloc((k ? k : 1) * sizeof *rows);
+  *v = txf_xmalloc((k ? k : 1) * sizeof **v);
+  if (aux)
+    *aux = txf_xmalloc((k ? k : 1) * sizeof **aux);
+  const char *p = buf->data;
+  for (size_t i = 0; i < k; i++) {
+    p = txf_clean_rec_get(p, &rows[i], aux ? &(*aux)[i] : NULL);
+    (*v)[i] = &rows[i];
+  }
+  *n = k;
+  return rows;
+}
+
+/* Put the winners V (N, each going into silver) into runs: sorted by
+ * (event day, txn_ts, id), one region, one run per day. */
+static int emit_runs(txf_clean_merge *m, crow **v, size_t n, txf_err *err) {
+  if (!n)
+    return 0;
+  /* The event day follows txn_ts, so this is already by day unless a
+   * zone's clock went back across midnight. */
+  txf_clean_key_sort(v, n, key_ts, cmp_part);
+  for (size_t i = 1; i < n; i++)
+    if (v[i]->event_day < v[i - 1]->event_day) {
+      qsort(v, n, sizeof *v, cmp_part);
+      break;
+    }
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    bytes += txf_clean_rec_size(v[i]);
+  char *buf = txf_xmalloc(bytes);
+  size_t *at = txf_xmalloc((n + 1) * sizeof *at);
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) {
+    at[i] = pos;
+    txf_clean_rec_put(buf + pos, v[i], v[i]->old_day);
+    pos += txf_clean_rec_size(v[i]);
+  }
+  at[n] = pos;
+  uint64_t off;
+  int rc = txf_clean_spill_write(m->runs, buf, bytes, &off, err);
+  free(buf);
+  if (rc) {
+    free(at);
+    return rc;
+  }
+  pthread_mutex_lock(&m->mu);
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && v[j]->event_day == v[i]->event_day)
+      j++;
+    if (m->n_run == m->cap_run) {
+      m->cap_run = m->cap_run ? 2 * m->cap_run : 256;
+      m->run = txf_xrealloc(m->run, m->cap_run * sizeof *m->run);
+    }
+    m->run[m->n_run++] =
+        (run_ref){v[i]->event_day, off + at[i], (uint64_t)(at[j] - at[i])};
+    i = j;
+  }
+  pthread_mutex_unlock(&m->mu);
+  free(at);
+  return 0;
+}
+
+static char *shard_path(const txf_clean_merge *m, const char *kind,
+                        unsigned s) {
+  return txf_xasprintf("%s/index/%s-%03u.idx", m->staging_dir, kind, s);
+}
+
+/* The union of two sorted pair lists (caller frees). */
+static loc_ent *union_ents(const loc_ent *a, size_t na, const loc_ent *b,
+                           size_t nb, size_t *n) {
+  loc_ent *o = txf_xmalloc((na + nb ? na + nb : 1) * sizeof *o);
+  size_t i = 0, j = 0, k = 0;
+  while (i < na || j < nb) {
+    if (j == nb || (i < na && (a[i].idh < b[j].idh ||
+                               (a[i].idh == b[j].idh && a[i].day <= b[j].day))))
+      o[k++] = a[i++];
+    else
+      o[k++] = b[j++];
+  }
+  *n = k;
+  return o;
+}
+
+/* ---------------------------------------------------------------- shard */
+
+int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
+  txf_buf buf;
+  txf_buf_init(&buf, 0);
+  int rc = txf_clean_spill_read(m->rows, s, &buf, err);
+  if (rc) {
+    txf_buf_release(&buf);
+    return rc;
+  }
+  crow **v;
+  size_t n;
+  crow *rows = parse_rows(&buf, &v, &n, NULL);
+  txf_clean_key_sort(v, n, key_id, cmp_batch);
+  merge_stats st = {0, 0, 0, 0, 0, 0};
+  size_t nw = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n &&
+           txf_clean_id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
+                            v[j]->str, v[j]->len[S_ID]) == 0) {
+      if (txf_clean_version_cmp(v[i], v[j]) == 0) {
+        st.duplicates++;
+      } else {
+        st.stale++;
+        if (v[j]->ingested_at_us == v[i]->ingested_at_us)
+          st.ties++;
+      }
+      j++;
+    }
+    v[nw++] = v[i]; /* the batch's winner for this id */
+    i = j;
+  }
+
+  char *dir = txf_clean_index_dir(m->data_dir);
+  char name[32];
+  snprintf(name, sizeof name, "shard-%03u.idx", s);
+  char *old_path = txf_path_join(dir, name);
+  free(dir);
+  loc_ent *e = NULL;
+  size_t ne = 0;
+  rc = txf_clean_index_read(old_path, s, &e, &ne, err);
+  free(old_path);
+
+  /* Look every winner up: new ids go into silver now, the others wait for
+   * their partition to be read. */
+  crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
+  loc_ent *ins = txf_xmalloc((nw ? nw : 1) * sizeof *ins);
+  cand_ent *cand = NULL;
+  size_t na = 0, ncand = 0, capc = 0, npend = 0;
+  for (size_t i = 0, k = 0; i < nw && !rc; i++) {
+    crow *w = v[i];
+    while (k < ne && e[k].idh < w->idh)
+      k++;
+    if (k < ne && e[k].idh == w->idh) {
+      for (size_t q = k; q < ne && e[q].idh == w->idh; q++) {
+        if (ncand == capc) {
+          capc = capc ? 2 * capc : 256;
+          cand = txf_xrealloc(cand, capc * sizeof *cand);
+        }
+        cand[ncand++] = (cand_ent){e[q].day, w->idh};
+      }
+      char tmp[REC_HDR + 5 * 256];
+      txf_clean_rec_put(tmp, w, 0);
+      rc = txf_clean_spill_add(m->pending, s, tmp, txf_clean_rec_size(w),
+                               err);
+      npend++;
+      continue;
+    }
+    w->fate = FATE_INSERT;
+    w->replace = 1;
+    w->had_old = 0;
+    adds[na] = w;
+    ins[na++] = (loc_ent){w->idh, w->event_day};
+  }
+  st.inserted = (int64_t)na;
+  if (!rc)
+    rc = emit_runs(m, adds, na, err);
+  if (!rc && (na || npend)) {
+    txf_clean_index_sort(ins, na);
+    size_t nu;
+    loc_ent *u = union_ents(e, ne, ins, na, &nu);
+    /* With pending ids the shard is finished once they are decided. */
+    char *path = shard_path(m, npend ? "pre" : "shard", s);
+    rc = txf_clean_index_write(path, s, u, nu, err);
+    free(path);
+    free(u);
+  }
+  pthread_mutex_lock(&m->mu);
+  if (!rc) {
+    m->touched[s] = na > 0 && !npend;
+    m->pending_in[s] = npend ? (na ? 2 : 1) : 0;
+    if (m->n_cand + ncand > m->cap_cand) {
+      while (m->n_cand + ncand > m->cap_cand)
+        m->cap_cand = m->cap_cand ? 2 * m->cap_cand : 1024;
+      m->cand = txf_xrealloc(m->cand, m->cap_cand * sizeof *m->cand);
+    }
+    if (ncand)
+      memcpy(m->cand + m->n_cand, cand, ncand * sizeof *cand);
+    m->n_cand += ncand;
+    m->st.inserted += st.inserted;
+    m->st.duplicates += st.duplicates;
+    m->st.stale += st.stale;
+    m->st.ties += st.ties;
+  }
+  pthread_mutex_unlock(&m->mu);
+  free(cand);
+  free(ins);
+  free(adds);
+  free(e);
+  free(v);
+  free(rows);
+  txf_buf_release(&buf);
+  return rc;
+}
+
+int txf_clean_merge_fact(txf_clean_merge *m, const crow *r,
+                         int32_t old_ingest_day, txf_err *err) {
+  char tmp[REC_HDR + 5 * 256];
+  txf_clean_rec_put(tmp, r, old_ingest_day);
+  pthread_mutex_lock(&m->mu);
+  int rc = txf_clean_spill_add(m->facts, IDX_SHARD(r->idh), tmp,
+                               txf_clean_rec_size(r), err);
+  pthread_mutex_unlock(&m->mu);
+  return rc;
+}
+
+/* Decide the fate of batch winner W against the lake's version O (its
+ * partition O->event_day, ingest day O_INGEST). Returns 1 when W replaces
+ * O in silver. */
+static int decide(crow *w, const crow *o, int32_t o_ingest,
+                  const csources *src, merge_stats *st) {
+  w->had_old = 1;
+  w->old_day = o->event_day;
+  int c = txf_clean_version_cmp(w, o);
+  if (c == 0) {
+    /* The same content again: a duplicate. Its lineage is the earliest
+     * delivery, so a duplicate from an earlier ingest day moves the
+     * lineage (order independence). */
+    w->fate = FATE_DUP;
+    st->duplicates++;
+    if (src->v[w->src].ingest_day < o_ingest) {
+      st->lineage_moves++;
+      return 1;
+    }
+    return 0;
+  }
+  if (w->ingested_at_us == o->ingested_at_us)
+    st->ties++;
+  if (c < 0) {
+    w->fate = FATE_STALE;
+    st->stale++;
+    return 0;
+  }
+  w->fate = FATE_UPDATE;
+  st->updated++;
+  return 1;
+}
+
+/* Remove one (idh, day) pair from sorted E (N): 1 if it was there. */
+static int remove_ent(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
+  size_t lo = 0, hi = *n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (e[mid].idh < idh || (e[mid].idh == idh && e[mid].day < day))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == *n || e[lo].idh != idh || e[lo].day != day)
+    return 0;
+  memmove(e + lo, e + lo + 1, (*n - lo - 1) * sizeof *e);
+  (*n)--;
+  return 1;
+}
+
+int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
+  txf_buf pb, fb;
+  txf_buf_init(&pb, 0);
+  txf_buf_init(&fb, 0);
+  int rc = txf_clean_spill_read(m->pending, s, &pb, err);
+  if (!rc)
+    rc = txf_clean_spill_read(m->facts, s, &fb, err);
+  crow **w = NULL, **f = NULL, *wrows = NULL, *frows = NULL;
+  int32_t *faux = NULL;
+  size_t nw = 0, nf = 0;
+  if (!rc) {
+    wrows = parse_rows(&pb, &w, &nw, NULL); /* in (idh, id) order */
+    frows = parse_rows(&fb, &f, &nf, &faux);
+    for (size_t i = 0; i < nf; i++) /* faux follows the parse order */
+      frows[i].rec = (uint32_t)i;
+    txf_clean_key_sort(f, nf, key_id, cmp_id);
+  }
+  char *pre = shard_path(m, "pre", s);
+  loc_ent *e = NULL;
+  size_t ne = 0;
+  if (!rc)
+    rc = txf_clean_index_read(pre, s, &e, &ne, err);
+  merge_stats st = {0, 0, 0, 0, 0, 0};
+  crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
+  loc_ent *ins = txf_xmalloc((nw ? nw : 1) * sizeof *ins);
+  rm_ent *rm = txf_xmalloc((nw ? nw : 1) * sizeof *rm);
+  size_t na = 0, nins = 0, nrm = 0;
+  int changed = m->pending_in[s] == 2; /* new ids went in already */
+  for (size_t i = 0, k = 0; i < nw && !rc; i++) {
+    crow *x = w[i];
+    while (k < nf && txf_clean_id_cmp(f[k]->idh, f[k]->str, f[k]->len[S_ID],
+                                      x->idh, x->str, x->len[S_ID]) < 0)
+      k++;
+    if (k < nf && txf_clean_id_cmp(f[k]->idh, f[k]->str, f[k]->len[S_ID],
+                                   x->idh, x->str, x->len[S_ID]) == 0) {
+      const crow *o = f[k];
+      x->replace = (uint8_t)decide(x, o, faux[o->rec], m->src, &st);
+      if (!x->replace)
+        continue;
+      adds[na++] = x;
+      rm[nrm++] = (rm_ent){o->event_day, x->idh, x->str, x->len[S_ID]};
+      if (x->event_day != o->event_day) { /* the row moves */
+        if (!remove_ent(e, &ne, x->idh, o->event_day))
+          rc = txf_err_set(err, TXF_EINTERNAL,
+                           "index shard %u lost an entry", s);
+        ins[nins++] = (loc_ent){x->idh, x->event_day};
+      }
+      continue;
+    }
+    /* The index held another id with the same hash: this one is new. */
+    x->fate = FATE_INSERT;
+    x->replace = 1;
+    x->had_old = 0;
+    st.inserted++;
+    adds[na++] = x;
+    ins[nins++] = (loc_ent){x->idh, x->event_day};
+  }
+  if (!rc)
+    rc = emit_runs(m, adds, na, err);
+  if (!rc && (nins || changed)) {
+    txf_clean_index_sort(ins, nins);
+    size_t nu;
+    loc_ent *u = union_ents(e, ne, ins, nins, &nu);
+    char *path = shard_path(m, "shard", s);
+    rc = txf_clean_index_write(path, s, u, nu, err);
+    free(path);
+    free(u);
+    changed = 1;
+  }
+  unlink(pre);
+  free(pre);
+  pthread_mutex_lock(&m->mu);
+  if (!rc) {
+    m->touched[s] = (unsigned char)changed;
+    if (m->n_rm + nrm > m->cap_rm) {
+      while (m->n_rm + nrm > m->cap_rm)
+        m->cap_rm = m->cap_rm ? 2 * m->cap_rm : 1024;
+      m->rm = txf_xrealloc(m->rm, m->cap_rm * sizeof *m->rm);
+    }
+    for (size_t i = 0; i < nrm; i++) { /* the ids outlive this shard */
+      rm[i].id = txf_arena_strndup(&m->rm_ids, rm[i].id, rm[i].len);
+      m->rm[m->n_rm++] = rm[i];
+    }
+    m->st.inserted += st.inserted;
+    m->st.updated += st.updated;
+    m->st.duplicates += st.duplicates;
+    m->st.stale += st.stale;
+    m->st.ties += st.ties;
+    m->st.lineage_moves += st.lineage_moves;
+  }
+  pthread_mutex_unlock(&m->mu);
+  free(rm);
+  free(ins);
+  free(adds);
+  free(e);
+  free(w);
+  free(f);
+  free(faux);
+  free(wrows);
+  free(frows);
+  txf_buf_release(&pb);
+  txf_buf_release(&fb);
+  return rc;
+}
