@@ -184,7 +184,7 @@ static void serialize_chunk(chunk *c, uint32_t fi) {
     if (c->why[i] == TXF_REJ_NONE) {
       const crow *row = &c->rows[i];
       unsigned k = IDX_SHARD(row->idh);
-      txf_clean_rec_put(c->out.data + cnt[k], row, 0);
+      txf_clean_rec_put(c->out.data + cnt[k], row);
       cnt[k] += (uint32_t)txf_clean_rec_size(row);
     }
   c->out.len = c->shard_at[IDX_SHARDS];
@@ -242,17 +242,15 @@ static void chunk_release(chunk *c) {
   free(c->fields);
 }
 
-/* Collect chunk C (validated) in order: rows to the spill, rejects to the
- * quarantine files. */
+/* Collect chunk C (validated) in order: rows to their shard's bucket,
+ * rejects to the quarantine files. */
 static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
+  (void)err;
   const char *rel = r->src.v[fi].path;
   for (unsigned k = 0; k < IDX_SHARDS; k++)
-    if (c->shard_at[k + 1] > c->shard_at[k]) {
-      int rc = txf_clean_spill_add(r->m.rows, k, c->out.data + c->shard_at[k],
-                                   c->shard_at[k + 1] - c->shard_at[k], err);
-      if (rc)
-        return rc;
-    }
+    if (c->shard_at[k + 1] > c->shard_at[k])
+      txf_clean_buckets_add(r->m.rows, k, c->out.data + c->shard_at[k],
+                            c->shard_at[k + 1] - c->shard_at[k]);
   for (size_t i = 0; i < c->n; i++) {
     const crec *x = &c->recs[i];
     if (c->why[i] == TXF_REJ_NONE)
@@ -526,7 +524,7 @@ static int threads_of(const run *r) {
 
 static int shard_item(void *arg, size_t i, txf_err *err) {
   run *r = arg;
-  if (!txf_clean_spill_bucket_bytes(r->m.rows, (unsigned)i))
+  if (!txf_clean_buckets_bytes(r->m.rows, (unsigned)i))
     return 0; /* no row of the batch in this shard */
   int rc = txf_clean_merge_shard(&r->m, (unsigned)i, err);
   return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
@@ -556,7 +554,7 @@ static int resolve_item(void *arg, size_t i, txf_err *err) {
 
 static int pending_item(void *arg, size_t i, txf_err *err) {
   run *r = arg;
-  if (!r->m.pending_in[i])
+  if (!r->m.n_pending[i])
     return 0;
   int rc = txf_clean_merge_pending(&r->m, (unsigned)i, err);
   return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
@@ -574,9 +572,7 @@ static int resolve(run *r, txf_err *err) {
   txf_clean_merge *m = &r->m;
   if (!m->n_cand)
     return 0;
-  int rc = txf_clean_spill_flush(m->pending, err);
-  if (rc)
-    return rc;
+  txf_clean_merge_index_pending(m);
   qsort(m->cand, m->n_cand, sizeof *m->cand, cmp_cand);
   uint64_t *idh = txf_xmalloc(m->n_cand * sizeof *idh);
   day_ids *days = NULL;
@@ -593,9 +589,7 @@ static int resolve(run *r, txf_err *err) {
     i = j;
   }
   resolve_job rj = {r, days};
-  rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
-  if (!rc)
-    rc = txf_clean_spill_flush(m->facts, err);
+  int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
   if (!rc)
     rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
   free(days);
@@ -846,23 +840,13 @@ static int do_run(run *r, txf_store *store, char **report_json,
   r->version++;
   if (!rc)
     rc = open_quarantine(r, err);
-  /* The batch goes to spill files as it is validated, bucketed by index
-   * shard: memory does not grow with it. */
+  /* The batch is kept as compact records as it is validated, bucketed
+   * by index shard. */
   txf_clean_merge *m = &r->m;
   m->data_dir = o->data_dir;
   m->staging_dir = r->staging;
   m->src = &r->src;
-  if (!rc)
-    rc = txf_clean_spill_open(&m->rows, r->staging, "rows.spill", IDX_SHARDS,
-                              64 << 10, err);
-  if (!rc)
-    rc = txf_clean_spill_open(&m->runs, r->staging, "runs.spill", 0, 0, err);
-  if (!rc)
-    rc = txf_clean_spill_open(&m->pending, r->staging, "pending.spill",
-                              IDX_SHARDS, 16 << 10, err);
-  if (!rc)
-    rc = txf_clean_spill_open(&m->facts, r->staging, "facts.spill",
-                              IDX_SHARDS, 16 << 10, err);
+  m->rows = txf_clean_buckets_new(IDX_SHARDS);
   for (size_t i = 0; i < r->n_files && !rc; i++)
     rc = read_file(r, (uint32_t)i, abs[i], err);
   for (size_t i = 0; i < r->n_files; i++)
@@ -871,8 +855,6 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc2 = close_quarantine(r, err);
   if (!rc)
     rc = rc2;
-  if (!rc)
-    rc = txf_clean_spill_flush(m->rows, err);
   if (rc)
     return rc;
   int64_t t_read = txf_mono_us(), cread = cpu_us();
@@ -881,7 +863,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
   if (rc)
     return rc;
-  txf_clean_spill_free(m->rows); /* read: its pages go now */
+  txf_clean_buckets_free(m->rows);
   m->rows = NULL;
   int64_t t_dedup = txf_mono_us(), cdedup = cpu_us();
 
@@ -1028,6 +1010,8 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   r.crash = (txf_clean_crash){o->crash_step, o->crash_n};
   pthread_mutex_init(&r.m.mu, NULL);
   txf_arena_init(&r.m.rm_ids, 1 << 16);
+  for (unsigned s = 0; s < IDX_SHARDS; s++)
+    txf_buf_init(&r.m.pending[s], 0);
   txf_date_format(o->ingest_date, r.date_str);
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
@@ -1071,10 +1055,15 @@ out:
     free(r.ops[i].to);
   }
   free(r.ops);
-  txf_clean_spill_free(r.m.rows);
-  txf_clean_spill_free(r.m.runs);
-  txf_clean_spill_free(r.m.pending);
-  txf_clean_spill_free(r.m.facts);
+  txf_clean_buckets_free(r.m.rows);
+  for (size_t i = 0; i < r.m.n_bufs; i++)
+    txf_clean_runbuf_free(r.m.bufs[i]);
+  free(r.m.bufs);
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
+    txf_buf_release(&r.m.pending[s]);
+    free(r.m.dec[s]);
+  }
+  free(r.m.pmap);
   free(r.m.run);
   free(r.m.cand);
   free(r.m.rm);

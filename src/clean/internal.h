@@ -40,6 +40,7 @@ typedef struct crow {
   uint8_t fate;         /* FATE_* for batch rows */
   uint8_t had_old;      /* the lake held this id before */
   uint8_t replace;      /* this version goes into silver */
+  uint8_t hashed;       /* h0, h1 are computed */
   int32_t old_day;      /* its partition then */
 } crow;
 
@@ -93,60 +94,55 @@ int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
 int txf_clean_iso4217_known(const char c[3]);
 
-/* ---- spill files (spill.c) */
+/* ---- the batch's rows in memory (rows.c) */
 
-/* Records appended to numbered buckets of one unlinked file in the
- * staging area, read back a bucket at a time; or regions written at once
- * and read back in order. Appends to one bucket come from one thread at a
- * time; different buckets may be appended to concurrently. */
-typedef struct txf_clean_spill txf_clean_spill;
-TXF_MUST_CHECK int txf_clean_spill_open(txf_clean_spill **out,
-                                        const char *dir, const char *name,
-                                        unsigned n_buckets, size_t buf_bytes,
-                                        txf_err *err);
-void txf_clean_spill_free(txf_clean_spill *s);
-/* Append the N bytes of one record at REC to BUCKET. */
-TXF_MUST_CHECK int txf_clean_spill_add(txf_clean_spill *s, unsigned bucket,
-                                       const void *rec, size_t n,
-                                       txf_err *err);
-/* Write out what the buckets buffer; call before reading any. */
-TXF_MUST_CHECK int txf_clean_spill_flush(txf_clean_spill *s, txf_err *err);
-/* Bytes appended to BUCKET. */
-uint64_t txf_clean_spill_bucket_bytes(const txf_clean_spill *s,
-                                      unsigned bucket);
-/* Every record of BUCKET, in the order appended, into OUT (replaced);
- * the bucket's space is freed: read it once. */
-TXF_MUST_CHECK int txf_clean_spill_read(txf_clean_spill *s, unsigned bucket,
-                                        txf_buf *out, txf_err *err);
-/* Write N bytes at the end of the file (any thread); *OFF gets where. */
-TXF_MUST_CHECK int txf_clean_spill_write(txf_clean_spill *s, const void *p,
-                                         size_t n, uint64_t *off,
-                                         txf_err *err);
-
-/* Reading LEN bytes from OFF of a spill, in order, through a buffer. */
-typedef struct txf_clean_region {
-  txf_clean_spill *s;
-  uint64_t off, left; /* not yet read from the file */
-  char *buf;
-  size_t pos, end, cap;
-} txf_clean_region;
-void txf_clean_region_open(txf_clean_region *r, txf_clean_spill *s,
-                           uint64_t off, uint64_t len, size_t buf_bytes);
-void txf_clean_region_release(txf_clean_region *r);
-/* Make at least N unread bytes available at r->buf + r->pos (earlier
- * pointers into the buffer become invalid). */
-TXF_MUST_CHECK int txf_clean_region_need(txf_clean_region *r, size_t n,
-                                         txf_err *err);
-
-/* A row as a spill record: the fixed fields, then its strings. AUX is
- * the old partition (runs, removals) or the old ingest day (facts). */
-#define REC_HDR 75
+/* A row as a compact record: the fixed fields, then its strings (no
+ * pointer, no hash). */
+#define REC_HDR 43
 size_t txf_clean_rec_size(const crow *r);
-void txf_clean_rec_put(char *p, const crow *r, int32_t aux);
-/* Read the record at P into *R (R->str points into P); returns its end. */
-const char *txf_clean_rec_get(const char *p, crow *r, int32_t *aux);
-/* The length of the record at P (at least REC_HDR bytes readable). */
+void txf_clean_rec_put(char *p, const crow *r);
+/* Read the record at P into *R (R->str points into P; idh computed, the
+ * content hash not: txf_clean_rec_hash); returns its end. */
+const char *txf_clean_rec_get(const char *p, crow *r);
+/* The length of the record at P. */
 size_t txf_clean_rec_len(const char *p);
+/* Compute R's content hash (h0, h1) if it is not yet. */
+void txf_clean_rec_hash(crow *r);
+
+/* Records in numbered buckets: appended whole, taken out a bucket at a
+ * time. One thread appends to a bucket at a time. */
+typedef struct txf_clean_buckets txf_clean_buckets;
+txf_clean_buckets *txf_clean_buckets_new(unsigned n);
+void txf_clean_buckets_free(txf_clean_buckets *b);
+void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
+                           size_t n);
+uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k);
+/* Every record of bucket K, in order, into OUT (replaced); K is emptied. */
+void txf_clean_buckets_take(txf_clean_buckets *b, unsigned k, txf_buf *out);
+
+/* One shard's runs: records sorted like silver, one run per event day,
+ * in one mapping whose pages go back to the system as they are read. */
+typedef struct run_buf run_buf;
+run_buf *txf_clean_runbuf_new(size_t bytes, char **data);
+/* The pages wholly inside [FROM, TO) are not needed any more. */
+void txf_clean_runbuf_release(run_buf *b, uint64_t from, uint64_t to);
+void txf_clean_runbuf_free(run_buf *b); /* NULL: nothing */
+
+/* Where one shard's additions to one day are: sorted by (txn_ts, id). */
+typedef struct run_ref {
+  int32_t day;
+  run_buf *buf;
+  uint64_t off, len;
+} run_ref;
+
+/* Reading a run: its rows in order (strings valid until the next call). */
+typedef struct txf_clean_runrd {
+  const run_ref *ref;
+  uint64_t pos, end, released;
+} txf_clean_runrd;
+void txf_clean_runrd_open(txf_clean_runrd *r, const run_ref *ref);
+/* The next row into *ROW: 1, or 0 at the end. */
+int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
 
 /* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix
  * on the 64-bit key, then the full comparison only where keys tie. */
@@ -183,13 +179,6 @@ void txf_clean_index_sort(loc_ent *e, size_t n);
 
 /* ---- the batch against the lake (shard.c) */
 
-/* Where one shard's additions to one day are in the runs spill: sorted by
- * (txn_ts, id). */
-typedef struct run_ref {
-  int32_t day;
-  uint64_t off, len;
-} run_ref;
-
 /* An id a partition loses (its row moves or is replaced). */
 typedef struct rm_ent {
   int32_t day;
@@ -209,16 +198,33 @@ typedef struct merge_stats {
   int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
 } merge_stats;
 
+/* The decision on a pending id, made while its partition is read. */
+typedef struct pend_dec {
+  uint8_t found, fate, replace, tie, lineage;
+  int32_t old_day;
+} pend_dec;
+
+/* A pending id, found by its hash while a partition is read. */
+typedef struct pend_ref {
+  uint64_t idh;
+  const char *rec; /* its record, in the shard's pending buffer */
+  pend_dec *dec;
+} pend_ref;
+
 /* What the shards of one clean share (threads: under MU). */
 typedef struct txf_clean_merge {
   const char *data_dir;
   const char *staging_dir; /* index shards are staged in STAGING/index */
   const csources *src;
-  txf_clean_spill *rows;    /* the batch's rows, bucket = shard */
-  txf_clean_spill *runs;    /* what goes into silver, regions */
-  txf_clean_spill *pending; /* winners found in the index, bucket = shard */
-  txf_clean_spill *facts;   /* the lake's versions of those, bucket = shard */
+  txf_clean_buckets *rows; /* the batch's valid rows, bucket = shard */
+  txf_buf pending[IDX_SHARDS]; /* winners found in the index, in id order */
+  pend_dec *dec[IDX_SHARDS];   /* one per pending record */
+  size_t n_pending[IDX_SHARDS];
+  pend_ref *pmap; /* open addressing on idh, over every pending id */
+  size_t pmap_mask;
   pthread_mutex_t mu;
+  run_buf **bufs;
+  size_t n_bufs, cap_bufs;
   run_ref *run;
   size_t n_run, cap_run;
   cand_ent *cand;
@@ -227,22 +233,24 @@ typedef struct txf_clean_merge {
   size_t n_rm, cap_rm;
   txf_arena rm_ids;
   merge_stats st;
-  unsigned char touched[IDX_SHARDS]; /* shard staged */
-  unsigned char pending_in[IDX_SHARDS];
+  unsigned char touched[IDX_SHARDS];    /* shard staged */
+  unsigned char new_ids_in[IDX_SHARDS]; /* new ids went into the shard */
 } txf_clean_merge;
 
 /* Shard S of the batch: dedup, look its ids up in the index; the ids not
- * there go into runs (new), the others into the pending spill. */
+ * there go into runs (new), the others are kept pending. */
 TXF_MUST_CHECK int txf_clean_merge_shard(txf_clean_merge *m, unsigned s,
                                          txf_err *err);
-/* After the facts of the pending ids are in (txf_clean_resolve_day):
- * decide each pending id of shard S against the lake's version. */
+/* Index every pending id by its hash (after all shards). */
+void txf_clean_merge_index_pending(txf_clean_merge *m);
+/* The lake's row OLD (content hash computed, ingest day OLD_INGEST) of
+ * partition DAY: if it is a pending id, decide it. Any thread. */
+void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
+                           int32_t old_ingest, int32_t day);
+/* After every partition is read: shard S's pending ids into runs,
+ * removals and its index shard. */
 TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
                                            txf_err *err);
-/* Add the lake's version of an id (a fact record) for shard S. */
-TXF_MUST_CHECK int txf_clean_merge_fact(txf_clean_merge *m, const crow *r,
-                                        int32_t old_ingest_day,
-                                        txf_err *err);
 
 /* ---- partitions (partition.c) */
 
@@ -266,7 +274,7 @@ typedef struct change_out {
 } change_out;
 
 /* One partition's rewrite: the lake's file of DAY minus the ids in RM,
- * merged with the runs RUN (regions of M's runs spill), written to
+ * merged with the runs RUN, written to
  * OUT_PATH; *N_ROWS the rows written (0: no file), SHA and SIZE of the
  * file. The writers encode on POOL (may be NULL). A removed id the file
  * does not hold is TXF_ECORRUPT (index and lake disagree). */

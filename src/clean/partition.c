@@ -218,6 +218,7 @@ static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
   r->is_refund = (uint8_t)(v[C_REFUND].v.b != 0);
   r->idh = txf_clean_id_hash(r->str, r->len[S_ID]);
   txf_clean_row_hash(r);
+  r->hashed = 1;
   return 0;
 }
 
@@ -267,7 +268,7 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
       break;
     }
     r.event_day = day;
-    rc = txf_clean_merge_fact(m, &r, v[C_INGEST_DATE].v.i32, err);
+    txf_clean_merge_offer(m, &r, v[C_INGEST_DATE].v.i32, day);
   }
   txf_pq_reader_free(rd);
   free(path);
@@ -280,28 +281,15 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
  * tree (node i holds the run whose head is least below it; leaves at
  * K..2K-1), so each row costs log2(runs) comparisons. */
 typedef struct runs {
-  txf_clean_region *rg;
+  txf_clean_runrd *rg;
   crow *head;
   int *live;
   size_t k;
   int *tree;
 } runs;
 
-static int run_next(runs *R, size_t i, txf_err *err) {
-  txf_clean_region *g = &R->rg[i];
-  if (g->end == g->pos && g->left == 0) {
-    R->live[i] = 0;
-    return 0;
-  }
-  int rc = txf_clean_region_need(g, REC_HDR, err);
-  if (!rc)
-    rc = txf_clean_region_need(g, txf_clean_rec_len(g->buf + g->pos), err);
-  if (rc)
-    return rc;
-  const char *e = txf_clean_rec_get(g->buf + g->pos, &R->head[i], NULL);
-  g->pos = (size_t)(e - g->buf);
-  R->live[i] = 1;
-  return 0;
+static void run_next(runs *R, size_t i) {
+  R->live[i] = txf_clean_runrd_next(&R->rg[i], &R->head[i]);
 }
 
 /* The run with the lesser head (-1: none). */
@@ -318,8 +306,7 @@ static void tree_fix(runs *R, size_t leaf) {
     R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
 }
 
-static int runs_open(runs *R, txf_clean_spill *sp, const run_ref *ref,
-                     size_t n, txf_err *err) {
+static void runs_open(runs *R, const run_ref *ref, size_t n) {
   memset(R, 0, sizeof *R);
   size_t k = 1;
   while (k < n)
@@ -331,21 +318,15 @@ static int runs_open(runs *R, txf_clean_spill *sp, const run_ref *ref,
   R->tree = txf_xmalloc(2 * k * sizeof *R->tree);
   for (size_t i = 0; i < 2 * k; i++)
     R->tree[i] = i >= k && i - k < n ? (int)(i - k) : -1;
-  int rc = 0;
-  for (size_t i = 0; i < n && !rc; i++) {
-    /* Small runs, small buffers: hundreds of runs at once. */
-    size_t cap = ref[i].len < (64 << 10) ? (size_t)ref[i].len + 1 : 64 << 10;
-    txf_clean_region_open(&R->rg[i], sp, ref[i].off, ref[i].len, cap);
-    rc = run_next(R, i, err);
+  for (size_t i = 0; i < n; i++) {
+    txf_clean_runrd_open(&R->rg[i], &ref[i]);
+    run_next(R, i);
   }
   for (size_t i = k - 1; i >= 1; i--)
     R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
-  return rc;
 }
 
 static void runs_release(runs *R) {
-  for (size_t i = 0; i < R->k; i++)
-    txf_clean_region_release(&R->rg[i]);
   free(R->rg);
   free(R->head);
   free(R->live);
@@ -358,12 +339,10 @@ static const crow *runs_peek(const runs *R) {
   return i < 0 || !R->live[i] ? NULL : &R->head[i];
 }
 
-static int runs_pop(runs *R, txf_err *err) {
+static void runs_pop(runs *R) {
   int i = R->tree[1];
-  int rc = run_next(R, (size_t)i, err);
-  if (!rc)
-    tree_fix(R, (size_t)i);
-  return rc;
+  run_next(R, (size_t)i);
+  tree_fix(R, (size_t)i);
 }
 
 /* ---------------------------------------------------------------- rewrite */
@@ -387,8 +366,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   rm_set_init(&rms, j->rm, j->n_rm);
   size_t n_rm = j->n_rm;
   runs R;
-  rc = runs_open(&R, m->runs, j->run, j->n_run, err);
-  if (!rc && txf_fs_exists(old_path))
+  runs_open(&R, j->run, j->n_run);
+  if (txf_fs_exists(old_path))
     rc = open_partition(old_path, &rd, err);
   if (rc)
     goto out;
@@ -444,7 +423,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
         rc = change_add(&cf, nv, day,
                         a->had_old ? "update_postimage" : "insert", err);
       if (!rc)
-        rc = runs_pop(&R, err);
+        runs_pop(&R);
       a = runs_peek(&R);
     }
     if (!rc)

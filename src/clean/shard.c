@@ -5,9 +5,11 @@
  * each winner's id is looked up in the shard of the index. An id the
  * index does not hold is new: it goes into silver, into a run per event
  * day, sorted like silver. An id it holds is pending: its partition is
- * read (partition.c, txf_clean_resolve_day), the lake's version comes back
- * as a fact, and txf_clean_merge_pending decides as the rules say. Memory:
- * one shard of the batch and of the index per thread. */
+ * read (partition.c, txf_clean_resolve_day), which offers each of its
+ * rows with a pending id's hash (txf_clean_merge_offer), and the rules
+ * decide there; txf_clean_merge_pending then puts the winners into runs.
+ * Memory: one shard of the batch and of the index per thread, beside the
+ * batch's records. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,19 +83,14 @@ void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
   free(e);
 }
 
-/* Batch order: by id, then best version first, then earliest lineage. */
-static int cmp_batch(const void *pa, const void *pb) {
+/* Versions of one id: best first, then earliest lineage (equal content
+ * from the same file is the same row: which copy wins does not show). */
+static int cmp_version(const void *pa, const void *pb) {
   const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
-  int c = txf_clean_id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str,
-                           b->len[S_ID]);
-  if (c)
-    return c;
-  c = txf_clean_version_cmp(a, b);
+  int c = txf_clean_version_cmp(a, b);
   if (c)
     return -c;
-  if (a->src != b->src)
-    return a->src < b->src ? -1 : 1;
-  return a->rec < b->rec ? -1 : a->rec > b->rec;
+  return (a->src > b->src) - (a->src < b->src);
 }
 
 static int cmp_id(const void *pa, const void *pb) {
@@ -119,19 +116,16 @@ static uint64_t key_ts(const crow *r) {
 /* ---------------------------------------------------------------- rows */
 
 /* Parse the records of BUF into rows; *V (caller frees) points at them. */
-static crow *parse_rows(const txf_buf *buf, crow ***v, size_t *n,
-                        int32_t **aux) {
+static crow *parse_rows(const txf_buf *buf, crow ***v, size_t *n) {
   size_t k = 0;
   for (const char *p = buf->data; p < buf->data + buf->len;
        p += txf_clean_rec_len(p))
     k++;
   crow *rows = txf_xmalloc((k ? k : 1) * sizeof *rows);
   *v = txf_xmalloc((k ? k : 1) * sizeof **v);
-  if (aux)
-    *aux = txf_xmalloc((k ? k : 1) * sizeof **aux);
   const char *p = buf->data;
   for (size_t i = 0; i < k; i++) {
-    p = txf_clean_rec_get(p, &rows[i], aux ? &(*aux)[i] : NULL);
+    p = txf_clean_rec_get(p, &rows[i]);
     (*v)[i] = &rows[i];
   }
   *n = k;
@@ -139,10 +133,10 @@ static crow *parse_rows(const txf_buf *buf, crow ***v, size_t *n,
 }
 
 /* Put the winners V (N, each going into silver) into runs: sorted by
- * (event day, txn_ts, id), one region, one run per day. */
-static int emit_runs(txf_clean_merge *m, crow **v, size_t n, txf_err *err) {
+ * (event day, txn_ts, id), in one buffer, one run per day. */
+static void emit_runs(txf_clean_merge *m, crow **v, size_t n) {
   if (!n)
-    return 0;
+    return;
   /* The event day follows txn_ts, so this is already by day unless a
    * zone's clock went back across midnight. */
   txf_clean_key_sort(v, n, key_ts, cmp_part);
@@ -154,23 +148,22 @@ static int emit_runs(txf_clean_merge *m, crow **v, size_t n, txf_err *err) {
   size_t bytes = 0;
   for (size_t i = 0; i < n; i++)
     bytes += txf_clean_rec_size(v[i]);
-  char *buf = txf_xmalloc(bytes);
+  char *data;
+  run_buf *b = txf_clean_runbuf_new(bytes, &data);
   size_t *at = txf_xmalloc((n + 1) * sizeof *at);
   size_t pos = 0;
   for (size_t i = 0; i < n; i++) {
     at[i] = pos;
-    txf_clean_rec_put(buf + pos, v[i], v[i]->old_day);
+    txf_clean_rec_put(data + pos, v[i]);
     pos += txf_clean_rec_size(v[i]);
   }
   at[n] = pos;
-  uint64_t off;
-  int rc = txf_clean_spill_write(m->runs, buf, bytes, &off, err);
-  free(buf);
-  if (rc) {
-    free(at);
-    return rc;
-  }
   pthread_mutex_lock(&m->mu);
+  if (m->n_bufs == m->cap_bufs) {
+    m->cap_bufs = m->cap_bufs ? 2 * m->cap_bufs : 256;
+    m->bufs = txf_xrealloc(m->bufs, m->cap_bufs * sizeof *m->bufs);
+  }
+  m->bufs[m->n_bufs++] = b;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && v[j]->event_day == v[i]->event_day)
@@ -180,12 +173,11 @@ static int emit_runs(txf_clean_merge *m, crow **v, size_t n, txf_err *err) {
       m->run = txf_xrealloc(m->run, m->cap_run * sizeof *m->run);
     }
     m->run[m->n_run++] =
-        (run_ref){v[i]->event_day, off + at[i], (uint64_t)(at[j] - at[i])};
+        (run_ref){v[i]->event_day, b, at[i], (uint64_t)(at[j] - at[i])};
     i = j;
   }
   pthread_mutex_unlock(&m->mu);
   free(at);
-  return 0;
 }
 
 static char *shard_path(const txf_clean_merge *m, const char *kind,
@@ -214,34 +206,37 @@ static loc_ent *union_ents(const loc_ent *a, size_t na, const loc_ent *b,
 int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   txf_buf buf;
   txf_buf_init(&buf, 0);
-  int rc = txf_clean_spill_read(m->rows, s, &buf, err);
-  if (rc) {
-    txf_buf_release(&buf);
-    return rc;
-  }
+  txf_clean_buckets_take(m->rows, s, &buf);
   crow **v;
   size_t n;
-  crow *rows = parse_rows(&buf, &v, &n, NULL);
-  txf_clean_key_sort(v, n, key_id, cmp_batch);
+  crow *rows = parse_rows(&buf, &v, &n);
+  txf_clean_key_sort(v, n, key_id, cmp_id);
   merge_stats st = {0, 0, 0, 0, 0, 0};
   size_t nw = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n &&
            txf_clean_id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
-                            v[j]->str, v[j]->len[S_ID]) == 0) {
-      if (txf_clean_version_cmp(v[i], v[j]) == 0) {
-        st.duplicates++;
-      } else {
-        st.stale++;
-        if (v[j]->ingested_at_us == v[i]->ingested_at_us)
-          st.ties++;
-      }
+                            v[j]->str, v[j]->len[S_ID]) == 0)
       j++;
+    if (j - i > 1) { /* versions of one id: the content hash decides ties */
+      for (size_t k = i; k < j; k++)
+        txf_clean_rec_hash(v[k]);
+      qsort(v + i, j - i, sizeof *v, cmp_version);
+      for (size_t k = i + 1; k < j; k++) {
+        if (txf_clean_version_cmp(v[i], v[k]) == 0) {
+          st.duplicates++;
+        } else {
+          st.stale++;
+          if (v[k]->ingested_at_us == v[i]->ingested_at_us)
+            st.ties++;
+        }
+      }
     }
     v[nw++] = v[i]; /* the batch's winner for this id */
     i = j;
   }
+  int rc = 0;
 
   char *dir = txf_clean_index_dir(m->data_dir);
   char name[32];
@@ -271,10 +266,10 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
         }
         cand[ncand++] = (cand_ent){e[q].day, w->idh};
       }
-      char tmp[REC_HDR + 5 * 256];
-      txf_clean_rec_put(tmp, w, 0);
-      rc = txf_clean_spill_add(m->pending, s, tmp, txf_clean_rec_size(w),
-                               err);
+      txf_buf *pb = &m->pending[s];
+      (void)txf_buf_grow(pb, txf_clean_rec_size(w));
+      txf_clean_rec_put(pb->data + pb->len, w);
+      pb->len += txf_clean_rec_size(w);
       npend++;
       continue;
     }
@@ -286,7 +281,7 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   }
   st.inserted = (int64_t)na;
   if (!rc)
-    rc = emit_runs(m, adds, na, err);
+    emit_runs(m, adds, na);
   if (!rc && (na || npend)) {
     txf_clean_index_sort(ins, na);
     size_t nu;
@@ -300,7 +295,8 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   pthread_mutex_lock(&m->mu);
   if (!rc) {
     m->touched[s] = na > 0 && !npend;
-    m->pending_in[s] = npend ? (na ? 2 : 1) : 0;
+    m->new_ids_in[s] = na > 0;
+    m->n_pending[s] = npend;
     if (m->n_cand + ncand > m->cap_cand) {
       while (m->n_cand + ncand > m->cap_cand)
         m->cap_cand = m->cap_cand ? 2 * m->cap_cand : 1024;
@@ -325,47 +321,74 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   return rc;
 }
 
-int txf_clean_merge_fact(txf_clean_merge *m, const crow *r,
-                         int32_t old_ingest_day, txf_err *err) {
-  char tmp[REC_HDR + 5 * 256];
-  txf_clean_rec_put(tmp, r, old_ingest_day);
-  pthread_mutex_lock(&m->mu);
-  int rc = txf_clean_spill_add(m->facts, IDX_SHARD(r->idh), tmp,
-                               txf_clean_rec_size(r), err);
-  pthread_mutex_unlock(&m->mu);
-  return rc;
-}
-
 /* Decide the fate of batch winner W against the lake's version O (its
- * partition O->event_day, ingest day O_INGEST). Returns 1 when W replaces
- * O in silver. */
-static int decide(crow *w, const crow *o, int32_t o_ingest,
-                  const csources *src, merge_stats *st) {
-  w->had_old = 1;
-  w->old_day = o->event_day;
+ * partition DAY, ingest day O_INGEST; both content hashes computed) into
+ * D: does W replace O in silver? */
+static void decide(const crow *w, const crow *o, int32_t o_ingest,
+                   int32_t day, const csources *src, pend_dec *d) {
+  d->found = 1;
+  d->old_day = day;
+  d->replace = d->tie = d->lineage = 0;
   int c = txf_clean_version_cmp(w, o);
   if (c == 0) {
     /* The same content again: a duplicate. Its lineage is the earliest
      * delivery, so a duplicate from an earlier ingest day moves the
      * lineage (order independence). */
-    w->fate = FATE_DUP;
-    st->duplicates++;
-    if (src->v[w->src].ingest_day < o_ingest) {
-      st->lineage_moves++;
-      return 1;
+    d->fate = FATE_DUP;
+    if (src->v[w->src].ingest_day < o_ingest)
+      d->replace = d->lineage = 1;
+    return;
+  }
+  d->tie = w->ingested_at_us == o->ingested_at_us;
+  d->fate = c < 0 ? FATE_STALE : FATE_UPDATE;
+  d->replace = c > 0;
+}
+
+void txf_clean_merge_index_pending(txf_clean_merge *m) {
+  size_t n = 0;
+  for (unsigned s = 0; s < IDX_SHARDS; s++)
+    n += m->n_pending[s];
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  m->pmap = txf_xcalloc(cap, sizeof *m->pmap);
+  m->pmap_mask = cap - 1;
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
+    if (!m->n_pending[s])
+      continue;
+    m->dec[s] = txf_xcalloc(m->n_pending[s], sizeof *m->dec[s]);
+    const char *p = m->pending[s].data;
+    for (size_t i = 0; i < m->n_pending[s]; i++) {
+      crow r;
+      const char *e = txf_clean_rec_get(p, &r);
+      size_t j = (size_t)r.idh & m->pmap_mask;
+      while (m->pmap[j].rec)
+        j = (j + 1) & m->pmap_mask;
+      m->pmap[j] = (pend_ref){r.idh, p, &m->dec[s][i]};
+      p = e;
     }
-    return 0;
   }
-  if (w->ingested_at_us == o->ingested_at_us)
-    st->ties++;
-  if (c < 0) {
-    w->fate = FATE_STALE;
-    st->stale++;
-    return 0;
+}
+
+void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
+                           int32_t old_ingest, int32_t day) {
+  if (!m->pmap)
+    return;
+  for (size_t j = (size_t)old->idh & m->pmap_mask; m->pmap[j].rec;
+       j = (j + 1) & m->pmap_mask) {
+    const pend_ref *e = &m->pmap[j];
+    if (e->idh != old->idh)
+      continue;
+    crow w;
+    txf_clean_rec_get(e->rec, &w);
+    if (txf_clean_id_cmp(w.idh, w.str, w.len[S_ID], old->idh, old->str,
+                         old->len[S_ID]) != 0)
+      continue; /* another id with the same hash */
+    /* An id is in one partition: one thread decides it. */
+    txf_clean_rec_hash(&w);
+    decide(&w, old, old_ingest, day, m->src, e->dec);
+    return;
   }
-  w->fate = FATE_UPDATE;
-  st->updated++;
-  return 1;
 }
 
 /* Remove one (idh, day) pair from sorted E (N): 1 if it was there. */
@@ -386,64 +409,54 @@ static int remove_ent(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
 }
 
 int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
-  txf_buf pb, fb;
-  txf_buf_init(&pb, 0);
-  txf_buf_init(&fb, 0);
-  int rc = txf_clean_spill_read(m->pending, s, &pb, err);
-  if (!rc)
-    rc = txf_clean_spill_read(m->facts, s, &fb, err);
-  crow **w = NULL, **f = NULL, *wrows = NULL, *frows = NULL;
-  int32_t *faux = NULL;
-  size_t nw = 0, nf = 0;
-  if (!rc) {
-    wrows = parse_rows(&pb, &w, &nw, NULL); /* in (idh, id) order */
-    frows = parse_rows(&fb, &f, &nf, &faux);
-    for (size_t i = 0; i < nf; i++) /* faux follows the parse order */
-      frows[i].rec = (uint32_t)i;
-    txf_clean_key_sort(f, nf, key_id, cmp_id);
-  }
+  size_t nw = m->n_pending[s];
   char *pre = shard_path(m, "pre", s);
   loc_ent *e = NULL;
   size_t ne = 0;
-  if (!rc)
-    rc = txf_clean_index_read(pre, s, &e, &ne, err);
+  int rc = txf_clean_index_read(pre, s, &e, &ne, err);
   merge_stats st = {0, 0, 0, 0, 0, 0};
+  crow *rows = txf_xmalloc((nw ? nw : 1) * sizeof *rows);
   crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
   loc_ent *ins = txf_xmalloc((nw ? nw : 1) * sizeof *ins);
   rm_ent *rm = txf_xmalloc((nw ? nw : 1) * sizeof *rm);
   size_t na = 0, nins = 0, nrm = 0;
-  int changed = m->pending_in[s] == 2; /* new ids went in already */
-  for (size_t i = 0, k = 0; i < nw && !rc; i++) {
-    crow *x = w[i];
-    while (k < nf && txf_clean_id_cmp(f[k]->idh, f[k]->str, f[k]->len[S_ID],
-                                      x->idh, x->str, x->len[S_ID]) < 0)
-      k++;
-    if (k < nf && txf_clean_id_cmp(f[k]->idh, f[k]->str, f[k]->len[S_ID],
-                                   x->idh, x->str, x->len[S_ID]) == 0) {
-      const crow *o = f[k];
-      x->replace = (uint8_t)decide(x, o, faux[o->rec], m->src, &st);
-      if (!x->replace)
-        continue;
+  int changed = m->new_ids_in[s]; /* new ids went in already */
+  const char *p = m->pending[s].data;
+  for (size_t i = 0; i < nw && !rc; i++) {
+    crow *x = &rows[i];
+    p = txf_clean_rec_get(p, x);
+    const pend_dec *d = &m->dec[s][i];
+    if (!d->found) {
+      /* The index held another id with the same hash: this one is new. */
+      x->fate = FATE_INSERT;
+      x->had_old = 0;
+      st.inserted++;
       adds[na++] = x;
-      rm[nrm++] = (rm_ent){o->event_day, x->idh, x->str, x->len[S_ID]};
-      if (x->event_day != o->event_day) { /* the row moves */
-        if (!remove_ent(e, &ne, x->idh, o->event_day))
-          rc = txf_err_set(err, TXF_EINTERNAL,
-                           "index shard %u lost an entry", s);
-        ins[nins++] = (loc_ent){x->idh, x->event_day};
-      }
+      ins[nins++] = (loc_ent){x->idh, x->event_day};
       continue;
     }
-    /* The index held another id with the same hash: this one is new. */
-    x->fate = FATE_INSERT;
-    x->replace = 1;
-    x->had_old = 0;
-    st.inserted++;
+    st.ties += d->tie;
+    st.lineage_moves += d->lineage;
+    if (d->fate == FATE_DUP)
+      st.duplicates++;
+    else if (d->fate == FATE_STALE)
+      st.stale++;
+    else
+      st.updated++;
+    if (!d->replace)
+      continue;
+    x->had_old = 1;
     adds[na++] = x;
-    ins[nins++] = (loc_ent){x->idh, x->event_day};
+    rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID]};
+    if (x->event_day != d->old_day) { /* the row moves */
+      if (!remove_ent(e, &ne, x->idh, d->old_day))
+        rc = txf_err_set(err, TXF_EINTERNAL, "index shard %u lost an entry",
+                         s);
+      ins[nins++] = (loc_ent){x->idh, x->event_day};
+    }
   }
   if (!rc)
-    rc = emit_runs(m, adds, na, err);
+    emit_runs(m, adds, na);
   if (!rc && (nins || changed)) {
     txf_clean_index_sort(ins, nins);
     size_t nu;
@@ -479,13 +492,8 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   free(rm);
   free(ins);
   free(adds);
+  free(rows);
   free(e);
-  free(w);
-  free(f);
-  free(faux);
-  free(wrows);
-  free(frows);
-  txf_buf_release(&pb);
-  txf_buf_release(&fb);
+  txf_buf_release(&m->pending[s]);
   return rc;
 }
