@@ -160,7 +160,8 @@ static void chunk_add(chunk *c, const txf_csv_record *rec) {
 typedef struct vjob {
   chunk *c;
   const txf_tz *tz;
-  uint32_t fi; /* the file: lineage of the rows */
+  uint32_t fi;              /* the file: lineage of the rows */
+  txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
 
 /* The chunk's valid rows as spill records, grouped by index shard (the
@@ -218,6 +219,10 @@ static void *validate_chunk(void *arg) {
                                     c->detail[i], sizeof c->detail[i]);
   }
   serialize_chunk(c, j->fi);
+  for (unsigned k = 0; k < IDX_SHARDS; k++)
+    if (c->shard_at[k + 1] > c->shard_at[k])
+      txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
+                            c->shard_at[k + 1] - c->shard_at[k]);
   return NULL;
 }
 
@@ -242,15 +247,12 @@ static void chunk_release(chunk *c) {
   free(c->fields);
 }
 
-/* Collect chunk C (validated) in order: rows to their shard's bucket,
- * rejects to the quarantine files. */
+/* Collect chunk C (validated) in order: its rejects to the quarantine
+ * files (its rows went to their shard's bucket on the thread that
+ * validated it). */
 static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
   (void)err;
   const char *rel = r->src.v[fi].path;
-  for (unsigned k = 0; k < IDX_SHARDS; k++)
-    if (c->shard_at[k + 1] > c->shard_at[k])
-      txf_clean_buckets_add(r->m.rows, k, c->out.data + c->shard_at[k],
-                            c->shard_at[k + 1] - c->shard_at[k]);
   for (size_t i = 0; i < c->n; i++) {
     const crec *x = &c->recs[i];
     if (c->why[i] == TXF_REJ_NONE)
@@ -323,7 +325,7 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     pthread_t tid[8];
     int started[8] = {0};
     for (int t = 0; t < used[cur]; t++) {
-      jobs[t] = (vjob){&ch[cur][t], r->tz, fi};
+      jobs[t] = (vjob){&ch[cur][t], r->tz, fi, r->m.rows[t]};
       if (nt > 1)
         started[t] = pthread_create(&tid[t], NULL, validate_chunk,
                                     &jobs[t]) == 0;
@@ -524,7 +526,10 @@ static int threads_of(const run *r) {
 
 static int shard_item(void *arg, size_t i, txf_err *err) {
   run *r = arg;
-  if (!txf_clean_buckets_bytes(r->m.rows, (unsigned)i))
+  uint64_t bytes = 0;
+  for (int t = 0; t < r->m.n_lanes; t++)
+    bytes += txf_clean_buckets_bytes(r->m.rows[t], (unsigned)i);
+  if (!bytes)
     return 0; /* no row of the batch in this shard */
   int rc = txf_clean_merge_shard(&r->m, (unsigned)i, err);
   return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
@@ -599,9 +604,7 @@ static int resolve(run *r, txf_err *err) {
 
 static int cmp_run_day(const void *pa, const void *pb) {
   const run_ref *a = pa, *b = pb;
-  if (a->day != b->day)
-    return a->day < b->day ? -1 : 1;
-  return (a->off > b->off) - (a->off < b->off);
+  return (a->day > b->day) - (a->day < b->day);
 }
 
 static int cmp_rm_day(const void *pa, const void *pb) {
@@ -629,9 +632,9 @@ static int run_partitions(run *r, json_t *rep, txf_err *err) {
     memset(j, 0, sizeof *j);
     j->day = day;
     j->run = m->run + ri;
-    int64_t run_bytes = 0;
+    int64_t run_bytes = 0; /* about 100 a row */
     for (; ri < m->n_run && m->run[ri].day == day; ri++)
-      run_bytes += (int64_t)m->run[ri].len;
+      run_bytes += 100 * (int64_t)m->run[ri].n;
     j->n_run = (size_t)(m->run + ri - j->run);
     j->rm = m->rm + mi;
     while (mi < m->n_rm && m->rm[mi].day == day)
@@ -846,7 +849,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
   m->data_dir = o->data_dir;
   m->staging_dir = r->staging;
   m->src = &r->src;
-  m->rows = txf_clean_buckets_new(IDX_SHARDS);
+  m->pool = txf_clean_pool_new();
+  m->n_lanes = threads_of(r);
+  for (int t = 0; t < m->n_lanes; t++)
+    m->rows[t] = txf_clean_buckets_new(m->pool, IDX_SHARDS);
   for (size_t i = 0; i < r->n_files && !rc; i++)
     rc = read_file(r, (uint32_t)i, abs[i], err);
   for (size_t i = 0; i < r->n_files; i++)
@@ -863,8 +869,11 @@ static int do_run(run *r, txf_store *store, char **report_json,
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
   if (rc)
     return rc;
-  txf_clean_buckets_free(m->rows);
-  m->rows = NULL;
+  for (int t = 0; t < m->n_lanes; t++) {
+    txf_clean_buckets_free(m->rows[t]);
+    m->rows[t] = NULL;
+  }
+  txf_clean_pool_trim(m->pool); /* what the runs did not reuse */
   int64_t t_dedup = txf_mono_us(), cdedup = cpu_us();
 
   /* the ids the lake holds: their versions, from their partitions */
@@ -1055,15 +1064,14 @@ out:
     free(r.ops[i].to);
   }
   free(r.ops);
-  txf_clean_buckets_free(r.m.rows);
-  for (size_t i = 0; i < r.m.n_bufs; i++)
-    txf_clean_runbuf_free(r.m.bufs[i]);
-  free(r.m.bufs);
+  for (int t = 0; t < 8; t++)
+    txf_clean_buckets_free(r.m.rows[t]);
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
     txf_buf_release(&r.m.pending[s]);
     free(r.m.dec[s]);
   }
   free(r.m.pmap);
+  txf_clean_pool_free(r.m.pool);
   free(r.m.run);
   free(r.m.cand);
   free(r.m.rm);

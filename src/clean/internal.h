@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bronze/bronze.h"
 #include "clean/clean.h"
@@ -51,6 +52,37 @@ static inline const char *crow_s(const crow *r, int k) {
   for (int i = 0; i < k; i++)
     p += r->len[i];
   return p;
+}
+
+/* Byte order of two strings (<0, 0, >0), a word at a time: ids share long
+ * prefixes, and rows with the same txn_ts second compare them. */
+static inline int txf_clean_bytes_cmp(const char *a, size_t la, const char *b,
+                                      size_t lb) {
+  size_t n = la < lb ? la : lb;
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  for (; n; n--, a++, b++)
+    if (*a != *b)
+      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+  return la < lb ? -1 : la > lb;
+}
+
+/* Silver order within a partition, (txn_ts, id bytes), inline. */
+static inline int txf_clean_silver_order(const crow *a, const crow *b) {
+  if (a->txn_ts_us != b->txn_ts_us)
+    return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
+  return txf_clean_bytes_cmp(a->str, a->len[S_ID], b->str, b->len[S_ID]);
 }
 
 /* Lineage: where a version came from. */
@@ -109,38 +141,62 @@ size_t txf_clean_rec_len(const char *p);
 /* Compute R's content hash (h0, h1) if it is not yet. */
 void txf_clean_rec_hash(crow *r);
 
+/* Blocks of records (64 KiB, mapped one by one), recycled through a pool
+ * shared by the threads of a clean. */
+typedef struct txf_clean_block txf_clean_block;
+typedef struct txf_clean_pool txf_clean_pool;
+txf_clean_pool *txf_clean_pool_new(void);
+/* Unmaps every block, in use or not. */
+void txf_clean_pool_free(txf_clean_pool *p);
+txf_clean_block *txf_clean_block_get(txf_clean_pool *p);
+/* Give the chain starting at CHAIN back for reuse (NULL: nothing). */
+void txf_clean_block_put(txf_clean_pool *p, txf_clean_block *chain);
+/* Give the blocks kept for reuse back to the system. */
+void txf_clean_pool_trim(txf_clean_pool *p);
+/* Room for an N-byte record at the end of the chain HEAD..TAIL (a new
+ * block when the tail has none). */
+char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
+                           txf_clean_block **tail, size_t n);
+/* Records of a chain: for (b = head; b; b = b->next) records in
+ * [txf_clean_block_data(b), + txf_clean_block_len(b)). */
+const char *txf_clean_block_data(const txf_clean_block *b);
+size_t txf_clean_block_len(const txf_clean_block *b);
+txf_clean_block *txf_clean_block_next(const txf_clean_block *b);
+void txf_clean_block_ref(txf_clean_block *b); /* one more run reads it */
+
 /* Records in numbered buckets: appended whole, taken out a bucket at a
  * time. One thread appends to a bucket at a time. */
 typedef struct txf_clean_buckets txf_clean_buckets;
-txf_clean_buckets *txf_clean_buckets_new(unsigned n);
+txf_clean_buckets *txf_clean_buckets_new(txf_clean_pool *pool, unsigned n);
 void txf_clean_buckets_free(txf_clean_buckets *b);
+/* Append the records at P (N bytes, whole records) to bucket K. */
 void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
                            size_t n);
 uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k);
-/* Every record of bucket K, in order, into OUT (replaced); K is emptied. */
-void txf_clean_buckets_take(txf_clean_buckets *b, unsigned k, txf_buf *out);
+/* The chain of bucket K's blocks, in order; K is emptied. The caller
+ * gives the blocks back (txf_clean_block_put). */
+txf_clean_block *txf_clean_buckets_take(txf_clean_buckets *b, unsigned k);
 
-/* One shard's runs: records sorted like silver, one run per event day,
- * in one mapping whose pages go back to the system as they are read. */
-typedef struct run_buf run_buf;
-run_buf *txf_clean_runbuf_new(size_t bytes, char **data);
-/* The pages wholly inside [FROM, TO) are not needed any more. */
-void txf_clean_runbuf_release(run_buf *b, uint64_t from, uint64_t to);
-void txf_clean_runbuf_free(run_buf *b); /* NULL: nothing */
-
-/* Where one shard's additions to one day are: sorted by (txn_ts, id). */
+/* Where one shard's additions to one day are: N records from offset OFF
+ * of block B on (following the chain), sorted by (txn_ts, id). */
 typedef struct run_ref {
   int32_t day;
-  run_buf *buf;
-  uint64_t off, len;
+  txf_clean_block *b;
+  uint32_t off;
+  uint64_t n;
 } run_ref;
 
-/* Reading a run: its rows in order (strings valid until the next call). */
+/* Reading a run: its rows in order (strings valid until the next call);
+ * each block goes back to the system when the last run in it has read
+ * past it. */
 typedef struct txf_clean_runrd {
-  const run_ref *ref;
-  uint64_t pos, end, released;
+  txf_clean_pool *pool;
+  txf_clean_block *b;
+  uint32_t pos;
+  uint64_t left;
 } txf_clean_runrd;
-void txf_clean_runrd_open(txf_clean_runrd *r, const run_ref *ref);
+void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
+                          const run_ref *ref);
 /* The next row into *ROW: 1, or 0 at the end. */
 int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
 
@@ -216,15 +272,16 @@ typedef struct txf_clean_merge {
   const char *data_dir;
   const char *staging_dir; /* index shards are staged in STAGING/index */
   const csources *src;
-  txf_clean_buckets *rows; /* the batch's valid rows, bucket = shard */
+  txf_clean_pool *pool;       /* blocks of the batch's records */
+  txf_clean_buckets *rows[8]; /* the batch's valid rows, bucket = shard,
+                                * one set per validating thread */
+  int n_lanes;
   txf_buf pending[IDX_SHARDS]; /* winners found in the index, in id order */
   pend_dec *dec[IDX_SHARDS];   /* one per pending record */
   size_t n_pending[IDX_SHARDS];
   pend_ref *pmap; /* open addressing on idh, over every pending id */
   size_t pmap_mask;
   pthread_mutex_t mu;
-  run_buf **bufs;
-  size_t n_bufs, cap_bufs;
   run_ref *run;
   size_t n_run, cap_run;
   cand_ent *cand;

@@ -8,6 +8,7 @@
  * it passes. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clean/internal.h"
 #include "parquet/parquet.h"
@@ -73,16 +74,18 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
 typedef struct change_file {
   change_out *out;
   txf_pq_writer *w;
-  int32_t day;
+  int32_t day; /* the partition's */
+  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
   txf_pq_pool *pool;
 } change_file;
 
-/* Append the image V (silver columns) of a row of partition DAY_OF_ROW to
- * the change file, with its change type. */
-static int change_add(change_file *cf, const txf_pq_value *v, int32_t row_day,
+/* Append the image V (silver columns) of a row of the partition to the
+ * change file, with its change type. */
+static int change_add(change_file *cf, const txf_pq_value *v,
                       const char *type, txf_err *err) {
   if (!cf->out)
     return 0;
+  txf_pq_value *cv = cf->cv;
   if (!cf->w) {
     txf_pq_schema schema = {txf_silver_change_columns,
                             TXF_SILVER_CHANGE_N_COLS};
@@ -94,20 +97,21 @@ static int change_add(change_file *cf, const txf_pq_value *v, int32_t row_day,
     int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
     if (rc)
       return txf_err_wrap(err, "change log");
+    /* What a change adds to the row is the same for the whole file but
+     * its type. */
+    int y, m, d;
+    txf_date_to_ymd((txf_date){cf->day}, &y, &m, &d);
+    for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
+      cv[i].is_null = 0;
+    cv[C_N].v.i32 = cf->day;
+    cv[C_N + 1].v.i32 = y;
+    cv[C_N + 2].v.i32 = m;
+    cv[C_N + 3].v.i32 = d;
+    cv[C_N + 5].v.i64 = cf->out->version;
+    cv[C_N + 6].v.i64 = cf->out->commit_us;
   }
-  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
   memcpy(cv, v, C_N * sizeof *v);
-  int y, m, d;
-  txf_date_to_ymd((txf_date){row_day}, &y, &m, &d);
-  for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
-    cv[i].is_null = 0;
-  cv[C_N].v.i32 = row_day;
-  cv[C_N + 1].v.i32 = y;
-  cv[C_N + 2].v.i32 = m;
-  cv[C_N + 3].v.i32 = d;
   str_val(&cv[C_N + 4], type, strlen(type));
-  cv[C_N + 5].v.i64 = cf->out->version;
-  cv[C_N + 6].v.i64 = cf->out->commit_us;
   cf->out->n_changes++;
   return txf_pq_writer_add_row(cf->w, cv, err);
 }
@@ -116,11 +120,8 @@ static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
   int64_t ts = ov[C_TXN_TS].v.i64;
   if (ts != a->txn_ts_us)
     return ts < a->txn_ts_us ? -1 : 1;
-  size_t la = ov[C_ID].v.str.len, lb = a->len[S_ID];
-  int d = memcmp(ov[C_ID].v.str.ptr, a->str, la < lb ? la : lb);
-  if (d)
-    return d;
-  return la < lb ? -1 : la > lb;
+  return txf_clean_bytes_cmp(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len, a->str,
+                             a->len[S_ID]);
 }
 
 /* The ids to remove from one partition, as an open-addressing set on
@@ -298,7 +299,7 @@ static int run_min(const runs *R, int a, int b) {
     return b < 0 || !R->live[b] ? -1 : b;
   if (b < 0 || !R->live[b])
     return a;
-  return txf_clean_silver_cmp(&R->head[b], &R->head[a]) < 0 ? b : a;
+  return txf_clean_silver_order(&R->head[b], &R->head[a]) < 0 ? b : a;
 }
 
 static void tree_fix(runs *R, size_t leaf) {
@@ -306,7 +307,8 @@ static void tree_fix(runs *R, size_t leaf) {
     R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
 }
 
-static void runs_open(runs *R, const run_ref *ref, size_t n) {
+static void runs_open(runs *R, txf_clean_pool *pool, const run_ref *ref,
+                      size_t n) {
   memset(R, 0, sizeof *R);
   size_t k = 1;
   while (k < n)
@@ -319,7 +321,7 @@ static void runs_open(runs *R, const run_ref *ref, size_t n) {
   for (size_t i = 0; i < 2 * k; i++)
     R->tree[i] = i >= k && i - k < n ? (int)(i - k) : -1;
   for (size_t i = 0; i < n; i++) {
-    txf_clean_runrd_open(&R->rg[i], &ref[i]);
+    txf_clean_runrd_open(&R->rg[i], pool, &ref[i]);
     run_next(R, i);
   }
   for (size_t i = k - 1; i >= 1; i--)
@@ -354,7 +356,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   j->size_bytes = 0;
   j->sha[0] = '\0';
   change_out *chg = &j->chg;
-  change_file cf = {chg, NULL, day, pool};
+  change_file cf = {.out = chg, .day = day, .pool = pool};
   chg->n_changes = 0;
   char *old_path = txf_clean_partition_path(m->data_dir, day);
   txf_pq_reader *rd = NULL;
@@ -366,7 +368,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   rm_set_init(&rms, j->rm, j->n_rm);
   size_t n_rm = j->n_rm;
   runs R;
-  runs_open(&R, j->run, j->n_run);
+  runs_open(&R, m->pool, j->run, j->n_run);
   if (txf_fs_exists(old_path))
     rc = open_partition(old_path, &rd, err);
   if (rc)
@@ -385,7 +387,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
               &rms, txf_clean_id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len), \
               ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {                       \
         removed++;                                                             \
-        if ((rc = change_add(&cf, ov, day, "update_preimage", err)))           \
+        if ((rc = change_add(&cf, ov, "update_preimage", err)))                \
           break;                                                               \
         continue;                                                              \
       }                                                                        \
@@ -407,9 +409,14 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   wo.codec = TXF_PQ_ZSTD;
   wo.zstd_level = 1;
   wo.pool = pool;
+  txf_sha256 sha;
+  txf_sha256_init(&sha);
+  wo.sha256 = &sha;
   rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
-  if (rc)
+  if (rc) {
+    txf_sha256_final_hex(&sha, j->sha);
     goto out;
+  }
   char mcc_buf[5];
   while (!rc && (has_old || a)) {
     if (has_old && (!a || cmp_old_add(ov, a) < 0)) {
@@ -420,8 +427,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
       row_values(a, m->src, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
       if (!rc)
-        rc = change_add(&cf, nv, day,
-                        a->had_old ? "update_postimage" : "insert", err);
+        rc = change_add(&cf, nv, a->had_old ? "update_postimage" : "insert",
+                        err);
       if (!rc)
         runs_pop(&R);
       a = runs_peek(&R);
@@ -432,8 +439,14 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   if (!rc)
     rc = txf_pq_writer_finish(w, err);
   txf_pq_writer_free(w);
-  if (!rc)
-    rc = txf_sha256_file(j->out_path, j->sha, &j->size_bytes, err);
+  txf_sha256_final_hex(&sha, j->sha); /* releases it, whatever came */
+  if (!rc) {
+    struct stat st;
+    if (stat(j->out_path, &st) != 0)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
+    else
+      j->size_bytes = (uint64_t)st.st_size;
+  }
   if (rc)
     goto out;
 check:

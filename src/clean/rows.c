@@ -5,13 +5,15 @@
  * feed, against 150 for a row struct and its strings. Records go into
  * buckets (one per index shard) as the batch is read, then into runs
  * (one per shard and event day, sorted like silver) as the shards are
- * merged; a run's pages are given back to the system as the partition
+ * merged; a run's blocks are given back to the system as the partition
  * rewrite reads past them, so the batch leaves memory as silver is
  * written. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include <pthread.h>
 
 #include "clean/internal.h"
 
@@ -80,72 +82,155 @@ void txf_clean_rec_hash(crow *r) {
   r->hashed = 1;
 }
 
-/* ---------------------------------------------------------------- buckets */
+/* ---------------------------------------------------------------- blocks */
 
-#define BLOCK_BYTES ((128 << 10) - 64)
+/* Records live in 64 KiB blocks, each mapped on its own (not malloc'd):
+ * the blocks a shard's rows leave are reused for the runs they become,
+ * with no new page to fault in, and a block the rewrite has read goes
+ * back to the system at once (munmap), whatever malloc would keep. A
+ * record never spans two blocks. */
+#define BLOCK_MAP (64 << 10)
 
-/* Blocks are mapped, not malloc'd: a bucket taken out gives its memory
- * back to the system at once, before the runs it becomes are made. */
-typedef struct block {
-  struct block *next;
-  size_t len, map;
+struct txf_clean_block {
+  txf_clean_block *next;
+  uint32_t len;  /* bytes of records */
+  uint32_t refs; /* runs still to read it */
+  size_t slot;   /* in the pool's registry */
   char data[];
-} block;
+};
+#define BLOCK_CAP (BLOCK_MAP - offsetof(txf_clean_block, data))
+_Static_assert(REC_HDR + 5 * MAX_ID_LEN < BLOCK_CAP, "a record fits a block");
 
-static block *block_new(size_t cap) {
-  size_t ps = 4096, map = (sizeof(block) + cap + ps - 1) / ps * ps;
-  void *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  block *b;
-  if (p == MAP_FAILED) { /* as txf_xmalloc would: out of memory is fatal */
-    b = txf_xmalloc(sizeof *b + cap);
-    b->map = 0;
+struct txf_clean_pool {
+  pthread_mutex_t mu;
+  txf_clean_block *free_list;
+  txf_clean_block **all; /* every mapped block (NULL: unmapped) */
+  size_t n_all, cap_all;
+};
+
+txf_clean_pool *txf_clean_pool_new(void) {
+  txf_clean_pool *p = txf_xcalloc(1, sizeof *p);
+  pthread_mutex_init(&p->mu, NULL);
+  return p;
+}
+
+void txf_clean_pool_free(txf_clean_pool *p) {
+  if (!p)
+    return;
+  for (size_t i = 0; i < p->n_all; i++)
+    if (p->all[i])
+      munmap(p->all[i], BLOCK_MAP);
+  free(p->all);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+txf_clean_block *txf_clean_block_get(txf_clean_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  txf_clean_block *b = p->free_list;
+  if (b) {
+    p->free_list = b->next;
   } else {
-    b = p;
-    b->map = map;
+    void *m = mmap(NULL, BLOCK_MAP, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      pthread_mutex_unlock(&p->mu);
+      txf_xmalloc((size_t)-1); /* out of memory is fatal, in one place */
+    }
+    b = m;
+    if (p->n_all == p->cap_all) {
+      p->cap_all = p->cap_all ? 2 * p->cap_all : 1024;
+      p->all = txf_xrealloc(p->all, p->cap_all * sizeof *p->all);
+    }
+    b->slot = p->n_all;
+    p->all[p->n_all++] = b;
   }
+  pthread_mutex_unlock(&p->mu);
   b->next = NULL;
   b->len = 0;
+  b->refs = 0;
   return b;
 }
 
-static void block_free(block *b) {
-  if (b->map)
-    munmap(b, b->map);
-  else
-    free(b);
+void txf_clean_block_put(txf_clean_pool *p, txf_clean_block *chain) {
+  if (!chain)
+    return;
+  txf_clean_block *last = chain;
+  while (last->next)
+    last = last->next;
+  pthread_mutex_lock(&p->mu);
+  last->next = p->free_list;
+  p->free_list = chain;
+  pthread_mutex_unlock(&p->mu);
 }
 
+void txf_clean_block_unmap(txf_clean_pool *p, txf_clean_block *b) {
+  pthread_mutex_lock(&p->mu);
+  p->all[b->slot] = NULL;
+  pthread_mutex_unlock(&p->mu);
+  munmap(b, BLOCK_MAP);
+}
+
+void txf_clean_pool_trim(txf_clean_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  for (txf_clean_block *b = p->free_list, *next; b; b = next) {
+    next = b->next;
+    p->all[b->slot] = NULL;
+    munmap(b, BLOCK_MAP);
+  }
+  p->free_list = NULL;
+  pthread_mutex_unlock(&p->mu);
+}
+
+char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
+                           txf_clean_block **tail, size_t n) {
+  txf_clean_block *t = *tail;
+  if (!t || t->len + n > BLOCK_CAP) {
+    txf_clean_block *nb = txf_clean_block_get(p);
+    if (t)
+      t->next = nb;
+    else
+      *head = nb;
+    *tail = t = nb;
+  }
+  char *at = t->data + t->len;
+  t->len += (uint32_t)n;
+  return at;
+}
+
+const char *txf_clean_block_data(const txf_clean_block *b) { return b->data; }
+size_t txf_clean_block_len(const txf_clean_block *b) { return b->len; }
+txf_clean_block *txf_clean_block_next(const txf_clean_block *b) {
+  return b->next;
+}
+void txf_clean_block_ref(txf_clean_block *b) { b->refs++; }
+
+/* ---------------------------------------------------------------- buckets */
+
 typedef struct bucket {
-  block *head, *tail;
+  txf_clean_block *head, *tail;
   uint64_t bytes;
 } bucket;
 
 struct txf_clean_buckets {
+  txf_clean_pool *pool;
   bucket *b;
   unsigned n;
 };
 
-txf_clean_buckets *txf_clean_buckets_new(unsigned n) {
+txf_clean_buckets *txf_clean_buckets_new(txf_clean_pool *pool, unsigned n) {
   txf_clean_buckets *b = txf_xcalloc(1, sizeof *b);
+  b->pool = pool;
   b->b = txf_xcalloc(n ? n : 1, sizeof *b->b);
   b->n = n;
   return b;
-}
-
-static void free_chain(block *k) {
-  while (k) {
-    block *next = k->next;
-    block_free(k);
-    k = next;
-  }
 }
 
 void txf_clean_buckets_free(txf_clean_buckets *b) {
   if (!b)
     return;
   for (unsigned i = 0; i < b->n; i++)
-    free_chain(b->b[i].head);
+    txf_clean_block_put(b->pool, b->b[i].head);
   free(b->b);
   free(b);
 }
@@ -153,110 +238,73 @@ void txf_clean_buckets_free(txf_clean_buckets *b) {
 void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
                            size_t n) {
   bucket *u = &b->b[k];
-  block *t = u->tail;
-  if (!t || t->len + n > BLOCK_BYTES) {
-    block *nb = block_new(n > BLOCK_BYTES ? n : BLOCK_BYTES);
-    if (t)
-      t->next = nb;
-    else
-      u->head = nb;
-    u->tail = t = nb;
+  /* whole records: split P into what fits each block */
+  const char *q = p;
+  while (n) {
+    size_t room = u->tail ? BLOCK_CAP - u->tail->len : 0, take = 0;
+    while (take < n && take + txf_clean_rec_len(q + take) <= room)
+      take += txf_clean_rec_len(q + take);
+    if (!take) { /* the next record needs a fresh block */
+      txf_clean_block *nb = txf_clean_block_get(b->pool);
+      if (u->tail)
+        u->tail->next = nb;
+      else
+        u->head = nb;
+      u->tail = nb;
+      continue;
+    }
+    memcpy(u->tail->data + u->tail->len, q, take);
+    u->tail->len += (uint32_t)take;
+    u->bytes += take;
+    q += take;
+    n -= take;
   }
-  memcpy(t->data + t->len, p, n);
-  t->len += n;
-  u->bytes += n;
 }
 
 uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k) {
   return b->b[k].bytes;
 }
 
-void txf_clean_buckets_take(txf_clean_buckets *b, unsigned k, txf_buf *out) {
+txf_clean_block *txf_clean_buckets_take(txf_clean_buckets *b, unsigned k) {
   bucket *u = &b->b[k];
-  txf_buf_reset(out);
-  (void)txf_buf_grow(out, (size_t)u->bytes + 1);
-  for (block *t = u->head; t; t = t->next) {
-    memcpy(out->data + out->len, t->data, t->len);
-    out->len += t->len;
-  }
-  out->data[out->len] = 0;
-  free_chain(u->head);
+  txf_clean_block *h = u->head;
   u->head = u->tail = NULL;
   u->bytes = 0;
+  return h;
 }
 
 /* ---------------------------------------------------------------- runs */
 
-struct run_buf {
-  char *data;
-  size_t cap; /* mapped bytes */
-};
-
-static size_t page_size(void) {
-  long p = sysconf(_SC_PAGESIZE);
-  return p > 0 ? (size_t)p : 4096;
-}
-
-/* Runs live in their own mapping, so that what the rewrite has read can
- * be handed back page by page (madvise), whatever malloc would keep. */
-run_buf *txf_clean_runbuf_new(size_t bytes, char **data) {
-  run_buf *b = txf_xcalloc(1, sizeof *b);
-  size_t ps = page_size();
-  b->cap = (bytes + ps - 1) / ps * ps;
-  if (!b->cap)
-    b->cap = ps;
-  void *p = mmap(NULL, b->cap, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) { /* as txf_xmalloc would: out of memory is fatal */
-    b->data = txf_xmalloc(b->cap);
-    b->cap = 0;
-  } else {
-    b->data = p;
-  }
-  *data = b->data;
-  return b;
-}
-
-void txf_clean_runbuf_release(run_buf *b, uint64_t from, uint64_t to) {
-  if (!b->cap)
-    return; /* malloc'd: kept to the end */
-  size_t ps = page_size();
-  uint64_t a = (from + ps - 1) / ps * ps, z = to / ps * ps;
-  if (z > a)
-    (void)madvise(b->data + a, (size_t)(z - a), MADV_DONTNEED);
-}
-
-void txf_clean_runbuf_free(run_buf *b) {
-  if (!b)
-    return;
-  if (b->cap)
-    munmap(b->data, b->cap);
-  else
-    free(b->data);
-  free(b);
-}
-
-void txf_clean_runrd_open(txf_clean_runrd *r, const run_ref *ref) {
-  r->ref = ref;
+void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
+                          const run_ref *ref) {
+  r->pool = pool;
+  r->b = ref->b;
   r->pos = ref->off;
-  r->end = ref->off + ref->len;
-  r->released = ref->off;
+  r->left = ref->n;
+}
+
+/* Leave block B: the last run to read it gives it back. */
+static void leave(txf_clean_runrd *r, txf_clean_block *b) {
+  if (--b->refs == 0)
+    txf_clean_block_unmap(r->pool, b);
 }
 
 int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
-  run_buf *b = r->ref->buf;
-  if (r->pos >= r->end) {
-    txf_clean_runbuf_release(b, r->released, r->end);
+  if (!r->left) {
+    if (r->b) {
+      leave(r, r->b);
+      r->b = NULL;
+    }
     return 0;
   }
-  /* The previous row of this run is done with: give back the pages read
-   * before this one, a few at a time. */
-  if (r->pos - r->released >= (256 << 10)) {
-    size_t ps = page_size();
-    txf_clean_runbuf_release(b, r->released, r->pos);
-    r->released = r->pos / ps * ps;
+  if (r->pos >= r->b->len) {
+    txf_clean_block *next = r->b->next;
+    leave(r, r->b);
+    r->b = next;
+    r->pos = 0;
   }
-  const char *p = b->data + r->pos;
-  r->pos = (uint64_t)(txf_clean_rec_get(p, row) - b->data);
+  const char *p = r->b->data + r->pos;
+  r->pos = (uint32_t)(txf_clean_rec_get(p, row) - r->b->data);
+  r->left--;
   return 1;
 }

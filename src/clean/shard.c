@@ -103,7 +103,7 @@ static int cmp_part(const void *pa, const void *pb) {
   const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
   if (a->event_day != b->event_day)
     return a->event_day < b->event_day ? -1 : 1;
-  return txf_clean_silver_cmp(a, b);
+  return txf_clean_silver_order(a, b);
 }
 
 static uint64_t key_id(const crow *r) { return r->idh; }
@@ -115,25 +115,35 @@ static uint64_t key_ts(const crow *r) {
 
 /* ---------------------------------------------------------------- rows */
 
-/* Parse the records of BUF into rows; *V (caller frees) points at them. */
-static crow *parse_rows(const txf_buf *buf, crow ***v, size_t *n) {
+/* Parse the records of the chains CH (N_CH) into rows; *V (caller frees)
+ * points at them. */
+static crow *parse_rows(txf_clean_block *const *ch, int n_ch, crow ***v,
+                        size_t *n) {
   size_t k = 0;
-  for (const char *p = buf->data; p < buf->data + buf->len;
-       p += txf_clean_rec_len(p))
-    k++;
+  for (int c = 0; c < n_ch; c++)
+    for (const txf_clean_block *b = ch[c]; b; b = txf_clean_block_next(b)) {
+      const char *p = txf_clean_block_data(b), *e = p + txf_clean_block_len(b);
+      for (; p < e; p += txf_clean_rec_len(p))
+        k++;
+    }
   crow *rows = txf_xmalloc((k ? k : 1) * sizeof *rows);
   *v = txf_xmalloc((k ? k : 1) * sizeof **v);
-  const char *p = buf->data;
-  for (size_t i = 0; i < k; i++) {
-    p = txf_clean_rec_get(p, &rows[i]);
-    (*v)[i] = &rows[i];
-  }
+  size_t i = 0;
+  for (int c = 0; c < n_ch; c++)
+    for (const txf_clean_block *b = ch[c]; b; b = txf_clean_block_next(b)) {
+      const char *p = txf_clean_block_data(b), *e = p + txf_clean_block_len(b);
+      while (p < e) {
+        p = txf_clean_rec_get(p, &rows[i]);
+        (*v)[i] = &rows[i];
+        i++;
+      }
+    }
   *n = k;
   return rows;
 }
 
 /* Put the winners V (N, each going into silver) into runs: sorted by
- * (event day, txn_ts, id), in one buffer, one run per day. */
+ * (event day, txn_ts, id), one run per day, in blocks of the pool. */
 static void emit_runs(txf_clean_merge *m, crow **v, size_t n) {
   if (!n)
     return;
@@ -145,39 +155,47 @@ static void emit_runs(txf_clean_merge *m, crow **v, size_t n) {
       qsort(v, n, sizeof *v, cmp_part);
       break;
     }
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; i++)
-    bytes += txf_clean_rec_size(v[i]);
-  char *data;
-  run_buf *b = txf_clean_runbuf_new(bytes, &data);
-  size_t *at = txf_xmalloc((n + 1) * sizeof *at);
-  size_t pos = 0;
-  for (size_t i = 0; i < n; i++) {
-    at[i] = pos;
-    txf_clean_rec_put(data + pos, v[i]);
-    pos += txf_clean_rec_size(v[i]);
-  }
-  at[n] = pos;
-  pthread_mutex_lock(&m->mu);
-  if (m->n_bufs == m->cap_bufs) {
-    m->cap_bufs = m->cap_bufs ? 2 * m->cap_bufs : 256;
-    m->bufs = txf_xrealloc(m->bufs, m->cap_bufs * sizeof *m->bufs);
-  }
-  m->bufs[m->n_bufs++] = b;
+  txf_clean_block *head = NULL, *tail = NULL;
+  run_ref *runs = NULL;
+  size_t nr = 0;
   for (size_t i = 0; i < n;) {
-    size_t j = i + 1;
-    while (j < n && v[j]->event_day == v[i]->event_day)
-      j++;
-    if (m->n_run == m->cap_run) {
-      m->cap_run = m->cap_run ? 2 * m->cap_run : 256;
-      m->run = txf_xrealloc(m->run, m->cap_run * sizeof *m->run);
+    size_t j = i;
+    txf_clean_block *counted = NULL;
+    runs = txf_xrealloc(runs, (nr + 1) * sizeof *runs);
+    run_ref *r = &runs[nr++];
+    r->day = v[i]->event_day;
+    r->n = 0;
+    for (; j < n && v[j]->event_day == r->day; j++) {
+      /* Rows come in silver order, scattered in memory: fetch ahead. */
+      if (j + 8 < n)
+        __builtin_prefetch(v[j + 8]);
+      if (j + 4 < n)
+        __builtin_prefetch(v[j + 4]->str);
+      size_t sz = txf_clean_rec_size(v[j]);
+      char *at = txf_clean_blocks_add(m->pool, &head, &tail, sz);
+      txf_clean_rec_put(at, v[j]);
+      if (tail != counted) { /* one reference per run a block holds */
+        if (!counted) {
+          r->b = tail;
+          r->off = (uint32_t)(at - txf_clean_block_data(tail));
+        }
+        txf_clean_block_ref(tail);
+        counted = tail;
+      }
+      r->n++;
     }
-    m->run[m->n_run++] =
-        (run_ref){v[i]->event_day, b, at[i], (uint64_t)(at[j] - at[i])};
     i = j;
   }
+  pthread_mutex_lock(&m->mu);
+  if (m->n_run + nr > m->cap_run) {
+    while (m->n_run + nr > m->cap_run)
+      m->cap_run = m->cap_run ? 2 * m->cap_run : 256;
+    m->run = txf_xrealloc(m->run, m->cap_run * sizeof *m->run);
+  }
+  memcpy(m->run + m->n_run, runs, nr * sizeof *runs);
+  m->n_run += nr;
   pthread_mutex_unlock(&m->mu);
-  free(at);
+  free(runs);
 }
 
 static char *shard_path(const txf_clean_merge *m, const char *kind,
@@ -204,12 +222,12 @@ static loc_ent *union_ents(const loc_ent *a, size_t na, const loc_ent *b,
 /* ---------------------------------------------------------------- shard */
 
 int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
-  txf_buf buf;
-  txf_buf_init(&buf, 0);
-  txf_clean_buckets_take(m->rows, s, &buf);
+  txf_clean_block *ch[8];
+  for (int t = 0; t < m->n_lanes; t++)
+    ch[t] = txf_clean_buckets_take(m->rows[t], s);
   crow **v;
   size_t n;
-  crow *rows = parse_rows(&buf, &v, &n);
+  crow *rows = parse_rows(ch, m->n_lanes, &v, &n);
   txf_clean_key_sort(v, n, key_id, cmp_id);
   merge_stats st = {0, 0, 0, 0, 0, 0};
   size_t nw = 0;
@@ -317,7 +335,8 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   free(e);
   free(v);
   free(rows);
-  txf_buf_release(&buf);
+  for (int t = 0; t < m->n_lanes; t++) /* for the runs of later shards */
+    txf_clean_block_put(m->pool, ch[t]);
   return rc;
 }
 

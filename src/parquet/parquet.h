@@ -88,6 +88,10 @@ typedef struct txf_pq_writer_opts {
   /* Borrowed; NULL: every column is encoded on the thread that adds the
    * rows. With a pool the calls below are still made from one thread. */
   txf_pq_pool *pool;
+  /* Borrowed, may be NULL: every byte of the file is also fed to it, in
+   * order (the caller initializes it and reads the digest after finish),
+   * so a checksum costs no second read of the file. */
+  txf_sha256 *sha256;
 } txf_pq_writer_opts;
 
 typedef struct txf_pq_writer txf_pq_writer;

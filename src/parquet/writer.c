@@ -659,6 +659,8 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
 static int out(txf_pq_writer *w, const void *p, size_t n, txf_err *err) {
   if (n && fwrite(p, 1, n, w->af.fp) != n)
     return txf_err_errno(err, TXF_EIO, "write %s", w->af.path);
+  if (w->o.sha256 && n)
+    txf_sha256_update(w->o.sha256, p, n);
   w->pos += n;
   return 0;
 }
@@ -1394,31 +1396,34 @@ static int next_slab(txf_pq_writer *w, slab **out, txf_err *err) {
   return 0;
 }
 
+/* A rejected row: the error for column I of VALUES. */
+static int bad_row(txf_pq_writer *w, const txf_pq_value *values, size_t i,
+                   txf_err *err) {
+  if (values[i].is_null)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: row %" PRId64 ": null in REQUIRED column '%s'",
+                       w->af.path, w->rows_added + 1, w->cols[i].c.name);
+  return txf_err_set(err, TXF_ETOOBIG,
+                     "%s: row %" PRId64 ": column '%s': a %" PRIu32
+                     "-byte string is over the 256 MiB limit",
+                     w->af.path, w->rows_added + 1, w->cols[i].c.name,
+                     values[i].v.str.len);
+}
+
 int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
                           txf_err *err) {
   if (w->failed || !w->open)
     return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
-  /* Check first, so a rejected row leaves no partial state behind. */
-  for (size_t i = 0; i < w->n_cols; i++) {
-    if (values[i].is_null && !w->cols[i].c.optional)
-      return txf_err_set(err, TXF_EUSAGE,
-                         "%s: row %" PRId64 ": null in REQUIRED column '%s'",
-                         w->af.path, w->rows_added + 1, w->cols[i].c.name);
-    if (!values[i].is_null && w->cols[i].c.type == TXF_PQ_STRING &&
-        values[i].v.str.len > MAX_VALUE_BYTES)
-      return txf_err_set(err, TXF_ETOOBIG,
-                         "%s: row %" PRId64 ": column '%s': a %" PRIu32
-                         "-byte string is over the 256 MiB limit",
-                         w->af.path, w->rows_added + 1, w->cols[i].c.name,
-                         values[i].v.str.len);
-  }
   slab *s;
   int rc = next_slab(w, &s, err);
   if (rc) {
     w->failed = 1;
     return rc;
   }
-  size_t r = s->n, bytes = 0;
+  /* The row is copied into the slab as it is checked; a rejected row is
+   * not counted (its row index is reused) and its strings are dropped,
+   * so it leaves nothing behind. */
+  size_t r = s->n, bytes = 0, str_len = s->bytes.len;
   for (size_t i = 0; i < w->n_cols; i++) {
     const wcol *c = &w->cols[i];
     const txf_pq_value *v = &values[i];
@@ -1426,8 +1431,12 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
     s->nul[i * SLAB_ROWS + r] = (uint8_t)(v->is_null != 0);
     if (c->c.optional)
       bytes++;
-    if (v->is_null)
-      continue;
+    if (v->is_null) {
+      if (c->c.optional)
+        continue;
+      s->bytes.len = str_len;
+      return bad_row(w, values, i, err);
+    }
     switch (c->c.type) {
     case TXF_PQ_BOOLEAN:
       *val = v->v.b != 0;
@@ -1444,8 +1453,16 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
       break;
     case TXF_PQ_STRING: {
       uint32_t n = v->v.str.len;
-      *val = (uint64_t)s->bytes.len << 32 | n;
-      (void)txf_buf_append(&s->bytes, v->v.str.ptr, n);
+      if (n > MAX_VALUE_BYTES) {
+        s->bytes.len = str_len;
+        return bad_row(w, values, i, err);
+      }
+      txf_buf *b = &s->bytes;
+      if (b->len + n + 1 > b->cap)
+        (void)txf_buf_grow(b, n);
+      *val = (uint64_t)b->len << 32 | n;
+      bytes_copy(b->data + b->len, v->v.str.ptr, n);
+      b->len += n;
       bytes += 4 + (size_t)n;
       break;
     }
@@ -1454,6 +1471,8 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
       bytes += 8;
     }
   }
+  if (s->bytes.cap)
+    s->bytes.data[s->bytes.len] = 0; /* txf_buf's invariant */
   s->n++;
   w->rows_added++;
   w->rg_rows++;
