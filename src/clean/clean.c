@@ -195,9 +195,12 @@ static void serialize_chunk(chunk *c, uint32_t fi) {
 static void *validate_chunk(void *arg) {
   vjob *j = arg;
   chunk *c = j->c;
-  c->rows = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->rows);
-  c->why = txf_xmalloc(c->n ? c->n : 1);
-  c->detail = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->detail);
+  /* Kept from chunk to chunk: no new pages to fault in. */
+  if (!c->rows) {
+    c->rows = txf_xmalloc(CHUNK_RECS * sizeof *c->rows);
+    c->why = txf_xmalloc(CHUNK_RECS);
+    c->detail = txf_xmalloc(CHUNK_RECS * sizeof *c->detail);
+  }
   txf_arena_reset(&c->strings);
   txf_csv_record rec;
   memset(&rec, 0, sizeof rec);
@@ -230,16 +233,13 @@ static void chunk_reset(chunk *c) {
   txf_buf_reset(&c->data);
   c->n = 0;
   c->n_fields = 0;
-  free(c->rows);
-  free(c->why);
-  free(c->detail);
-  c->rows = NULL;
-  c->why = NULL;
-  c->detail = NULL;
 }
 
 static void chunk_release(chunk *c) {
   chunk_reset(c);
+  free(c->rows);
+  free(c->why);
+  free(c->detail);
   txf_buf_release(&c->data);
   txf_buf_release(&c->out);
   txf_arena_release(&c->strings);
@@ -296,7 +296,8 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     for (int t = 0; t < nt; t++) {
       txf_buf_init(&ch[s][t].data, 0);
       txf_buf_init(&ch[s][t].out, 0);
-      txf_arena_init(&ch[s][t].strings, 1 << 20);
+      /* one block holds a chunk's strings: reused, never freed */
+      txf_arena_init(&ch[s][t].strings, 4 << 20);
     }
   int64_t n = 0;
   /* Split the next records into set S; used[S] = chunks filled. */
@@ -535,24 +536,18 @@ static int shard_item(void *arg, size_t i, txf_err *err) {
   return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
 }
 
-typedef struct day_ids {
-  int32_t day;
-  uint64_t *idh;
-  size_t n;
-} day_ids;
-
 typedef struct resolve_job {
   run *r;
-  day_ids *days;
+  int32_t *days;
 } resolve_job;
 
 static int resolve_item(void *arg, size_t i, txf_err *err) {
   resolve_job *j = arg;
-  day_ids *d = &j->days[i];
-  int rc = txf_clean_resolve_day(&j->r->m, d->day, d->idh, d->n, err);
+  int rc = txf_clean_resolve_day(&j->r->m, j->days[i], err);
   if (rc) {
     char ds[11];
-    txf_err_wrap(err, "partition %s", txf_date_format((txf_date){d->day}, ds));
+    txf_err_wrap(err, "partition %s",
+                 txf_date_format((txf_date){j->days[i]}, ds));
   }
   return rc;
 }
@@ -579,26 +574,33 @@ static int resolve(run *r, txf_err *err) {
     return 0;
   txf_clean_merge_index_pending(m);
   qsort(m->cand, m->n_cand, sizeof *m->cand, cmp_cand);
-  uint64_t *idh = txf_xmalloc(m->n_cand * sizeof *idh);
-  day_ids *days = NULL;
-  size_t nd = 0, k = 0;
-  for (size_t i = 0; i < m->n_cand;) {
-    size_t j = i;
-    days = txf_xrealloc(days, (nd + 1) * sizeof *days);
-    days[nd] = (day_ids){m->cand[i].day, idh + k, 0};
-    for (; j < m->n_cand && m->cand[j].day == m->cand[i].day; j++)
-      if (j == i || m->cand[j].idh != m->cand[j - 1].idh)
-        idh[k++] = m->cand[j].idh;
-    days[nd].n = (size_t)(idh + k - days[nd].idh);
-    nd++;
-    i = j;
-  }
+  /* each partition the index names, once; the biggest first */
+  int32_t *days = txf_xmalloc(m->n_cand * sizeof *days);
+  size_t nd = 0;
+  int64_t *size = txf_xmalloc(m->n_cand * sizeof *size);
+  for (size_t i = 0; i < m->n_cand; i++)
+    if (!nd || days[nd - 1] != m->cand[i].day) {
+      char *path = txf_clean_partition_path(r->o->data_dir, m->cand[i].day);
+      struct stat st;
+      size[nd] = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+      free(path);
+      days[nd++] = m->cand[i].day;
+    }
+  for (size_t i = 1; i < nd; i++) /* insertion sort: a few dozen days */
+    for (size_t k = i; k > 0 && size[k] > size[k - 1]; k--) {
+      int64_t t = size[k];
+      size[k] = size[k - 1];
+      size[k - 1] = t;
+      int32_t d = days[k];
+      days[k] = days[k - 1];
+      days[k - 1] = d;
+    }
+  free(size);
   resolve_job rj = {r, days};
   int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
   if (!rc)
     rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
   free(days);
-  free(idh);
   return rc;
 }
 

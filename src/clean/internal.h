@@ -300,6 +300,18 @@ TXF_MUST_CHECK int txf_clean_merge_shard(txf_clean_merge *m, unsigned s,
                                          txf_err *err);
 /* Index every pending id by its hash (after all shards). */
 void txf_clean_merge_index_pending(txf_clean_merge *m);
+/* Is IDH the hash of a pending id? (A row of the lake that is not one is
+ * skipped before it is hashed whole.) */
+static inline int txf_clean_merge_wants(const txf_clean_merge *m,
+                                        uint64_t idh) {
+  if (!m->pmap)
+    return 0;
+  for (size_t j = (size_t)idh & m->pmap_mask; m->pmap[j].rec;
+       j = (j + 1) & m->pmap_mask)
+    if (m->pmap[j].idh == idh)
+      return 1;
+  return 0;
+}
 /* The lake's row OLD (content hash computed, ingest day OLD_INGEST) of
  * partition DAY: if it is a pending id, decide it. Any thread. */
 void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
@@ -313,10 +325,9 @@ TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
 
 char *txf_clean_partition_path(const char *data_dir, int32_t day);
 
-/* Read partition DAY and record, for each of its rows whose id hash is
- * in IDH (N, sorted), the row's version as a fact for the merge. */
+/* Read partition DAY and offer each of its rows whose id hash a pending id
+ * has to the merge (txf_clean_merge_offer). */
 TXF_MUST_CHECK int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
-                                         const uint64_t *idh, size_t n,
                                          txf_err *err);
 
 /* Where the rewrite of a partition writes its changes: the rows it removes

@@ -159,18 +159,6 @@ static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
 
 /* ---------------------------------------------------------------- resolve */
 
-static int find_u64(const uint64_t *v, size_t n, uint64_t x) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (v[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && v[lo] == x;
-}
-
 static int enum_of(const txf_pq_value *v, const char *const *names, int k) {
   for (int i = 0; i < k; i++)
     if (strlen(names[i]) == v->v.str.len &&
@@ -240,8 +228,7 @@ static int open_partition(const char *path, txf_pq_reader **rd,
   return 0;
 }
 
-int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
-                          const uint64_t *idh, size_t n, txf_err *err) {
+int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
   char *path = txf_clean_partition_path(m->data_dir, day);
   if (!txf_fs_exists(path)) { /* nothing there: the ids are new */
     free(path);
@@ -259,7 +246,7 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
       break;
     row++;
     uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
-    if (!find_u64(idh, n, h))
+    if (!txf_clean_merge_wants(m, h))
       continue;
     crow r;
     if (row_of_values(v, buf, &r) != 0) {
