@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -865,6 +866,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
     rc = rc2;
   if (rc)
     return rc;
+  /* What the read freed (chunks) is not needed again: give it back. */
+  malloc_trim(0);
   int64_t t_read = txf_mono_us(), cread = cpu_us();
 
   /* dedup within the batch and look the ids up, a shard at a time */
@@ -876,12 +879,14 @@ static int do_run(run *r, txf_store *store, char **report_json,
     m->rows[t] = NULL;
   }
   txf_clean_pool_trim(m->pool); /* what the runs did not reuse */
+  malloc_trim(0);
   int64_t t_dedup = txf_mono_us(), cdedup = cpu_us();
 
   /* the ids the lake holds: their versions, from their partitions */
   rc = resolve(r, err);
   if (rc)
     return rc;
+  malloc_trim(0);
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
     if (!m->touched[s])
       continue;
@@ -1073,6 +1078,7 @@ out:
     free(r.m.dec[s]);
   }
   free(r.m.pmap);
+  free(r.m.pfilter.w);
   txf_clean_pool_free(r.m.pool);
   free(r.m.run);
   free(r.m.cand);

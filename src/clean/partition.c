@@ -130,6 +130,7 @@ typedef struct rm_set {
   const rm_ent *rm;
   uint32_t *slot; /* index + 1 into rm; 0 = empty */
   size_t mask;
+  txf_clean_filter f;
 } rm_set;
 
 static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
@@ -139,7 +140,9 @@ static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
   s->rm = rm;
   s->mask = cap - 1;
   s->slot = txf_xcalloc(cap, sizeof *s->slot);
+  txf_clean_filter_init(&s->f, n);
   for (size_t i = 0; i < n; i++) {
+    txf_clean_filter_add(&s->f, rm[i].idh);
     size_t j = (size_t)rm[i].idh & s->mask;
     while (s->slot[j])
       j = (j + 1) & s->mask;
@@ -149,6 +152,8 @@ static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
 
 static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
                       size_t len) {
+  if (!txf_clean_filter_has(&s->f, h))
+    return 0;
   for (size_t j = (size_t)h & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
     const rm_ent *e = &s->rm[s->slot[j] - 1];
     if (e->idh == h && e->len == len && memcmp(e->id, id, len) == 0)
@@ -452,6 +457,7 @@ out:
   txf_pq_reader_free(rd);
   runs_release(&R);
   free(rms.slot);
+  free(rms.f.w);
   free(old_path);
   return rc;
 }

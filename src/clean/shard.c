@@ -368,10 +368,11 @@ void txf_clean_merge_index_pending(txf_clean_merge *m) {
   for (unsigned s = 0; s < IDX_SHARDS; s++)
     n += m->n_pending[s];
   size_t cap = 16;
-  while (cap < 2 * n)
+  while (cap < n + n / 2)
     cap *= 2;
   m->pmap = txf_xcalloc(cap, sizeof *m->pmap);
   m->pmap_mask = cap - 1;
+  txf_clean_filter_init(&m->pfilter, n);
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
     if (!m->n_pending[s])
       continue;
@@ -384,6 +385,7 @@ void txf_clean_merge_index_pending(txf_clean_merge *m) {
       while (m->pmap[j].rec)
         j = (j + 1) & m->pmap_mask;
       m->pmap[j] = (pend_ref){r.idh, p, &m->dec[s][i]};
+      txf_clean_filter_add(&m->pfilter, r.idh);
       p = e;
     }
   }
