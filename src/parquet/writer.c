@@ -36,6 +36,11 @@
 /* Rows per slab, and string bytes after which a slab is handed over
  * early (slab edges do not change the bytes). */
 #define SLAB_ROWS 4096
+/* A column's values in a slab, apart by a little more than 4 KiB
+ * multiples: the row being added writes every column at once, and equal
+ * low address bits would make those stores collide. */
+#define VAL_STRIDE (SLAB_ROWS + 8)
+#define NUL_STRIDE (SLAB_ROWS + 64)
 #define SLAB_MAX_BYTES ((size_t)16 << 20)
 /* Slabs in flight per writer: the columns may drift this far apart. */
 #define SLAB_RING 8
@@ -103,7 +108,7 @@ typedef struct wcol {
 } wcol;
 
 /* Rows handed from the caller to the columns: for column C and row I,
- * val[C * SLAB_ROWS + I] holds the value's bits (strings: offset << 32 |
+ * val[C * VAL_STRIDE + I] holds the value's bits (strings: offset << 32 |
  * length into BYTES) and nul[...] whether it is null. */
 typedef struct slab {
   uint64_t *val;
@@ -1141,8 +1146,8 @@ static inline uint32_t first_entry(const wcol *c, uint32_t h) {
  * time writer, one column at a time. */
 static void encode_slab(txf_pq_writer *w, wcol *c, size_t ci, slab *s,
                         pq_ctx *x) {
-  const uint64_t *val = s->val + ci * SLAB_ROWS;
-  const uint8_t *nul = s->nul + ci * SLAB_ROWS;
+  const uint64_t *val = s->val + ci * VAL_STRIDE;
+  const uint8_t *nul = s->nul + ci * NUL_STRIDE; /* OPTIONAL columns only */
   const size_t page_bytes = w->o.page_bytes, n = s->n;
   const int opt = c->c.optional, type = c->c.type;
   /* Hashes for the dictionary, computed ahead so its slots can be
@@ -1383,8 +1388,8 @@ static int next_slab(txf_pq_writer *w, slab **out, txf_err *err) {
     pthread_mutex_unlock(&w->mu);
   }
   if (!s->val) {
-    s->val = txf_xmalloc(w->n_cols * SLAB_ROWS * sizeof *s->val);
-    s->nul = txf_xcalloc(w->n_cols * SLAB_ROWS, 1);
+    s->val = txf_xmalloc(w->n_cols * VAL_STRIDE * sizeof *s->val);
+    s->nul = txf_xcalloc(w->n_cols * NUL_STRIDE, 1);
     txf_buf_init(&s->bytes, 0);
   }
   s->n = 0;
@@ -1427,10 +1432,11 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
   for (size_t i = 0; i < w->n_cols; i++) {
     const wcol *c = &w->cols[i];
     const txf_pq_value *v = &values[i];
-    uint64_t *val = &s->val[i * SLAB_ROWS + r];
-    s->nul[i * SLAB_ROWS + r] = (uint8_t)(v->is_null != 0);
-    if (c->c.optional)
+    uint64_t *val = &s->val[i * VAL_STRIDE + r];
+    if (c->c.optional) {
+      s->nul[i * NUL_STRIDE + r] = (uint8_t)(v->is_null != 0);
       bytes++;
+    }
     if (v->is_null) {
       if (c->c.optional)
         continue;
