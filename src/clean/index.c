@@ -8,7 +8,7 @@
  * first day. Format 2:
  *
  *   entries: varint(idh - previous idh), varint(zigzag(day - base_day))
- *   tail (24 bytes): u64 count, i32 base_day, u32 0, "TXFIDX2\n"
+ *   tail (24 bytes): u64 count, i32 base_day, u32 shard, "TXFIDX2\n"
  *
  * The previous idh of the first entry is the shard's lowest hash (shard
  * << 56). Format 1 (what lakes before 2026-12 hold: each entry the id, its
@@ -117,9 +117,16 @@ int txf_clean_index_read(const char *path, unsigned shard, loc_ent **out,
     return txf_err_set(err, TXF_ECORRUPT, "%s: not an index shard", path);
   }
   int32_t base;
+  uint32_t which;
   memcpy(&count, b.data + b.len - 24, 8);
   memcpy(&base, b.data + b.len - 16, 4);
+  memcpy(&which, b.data + b.len - 12, 4);
   const char *p = b.data, *end = b.data + b.len - 24;
+  if (which != shard) {
+    txf_buf_release(&b);
+    return txf_err_set(err, TXF_ECORRUPT, "%s: shard %u, not %u", path,
+                       which, shard);
+  }
   if (count > (uint64_t)(end - p) / 2) {
     txf_buf_release(&b);
     return txf_err_set(err, TXF_ECORRUPT, "%s: bad entry count", path);
@@ -173,10 +180,10 @@ int txf_clean_index_write(const char *path, unsigned shard, const loc_ent *e,
     put_varint(&b, (uint64_t)(d << 1) ^ (uint64_t)(d >> 63));
   }
   uint64_t count = n;
-  uint32_t zero = 0;
+  uint32_t which = shard;
   (void)txf_buf_append(&b, &count, 8);
   (void)txf_buf_append(&b, &base, 4);
-  (void)txf_buf_append(&b, &zero, 4);
+  (void)txf_buf_append(&b, &which, 4);
   (void)txf_buf_append(&b, IDX_MAGIC2, 8);
   int rc = 0;
   FILE *fp = fopen(path, "wb");
