@@ -868,6 +868,13 @@ static int do_run(run *r, txf_store *store, char **report_json,
     return rc;
   /* What the read freed (chunks) is not needed again: give it back. */
   malloc_trim(0);
+  uint64_t batch_bytes = 0;
+  for (int t = 0; t < m->n_lanes; t++)
+    for (unsigned k = 0; k < IDX_SHARDS; k++)
+      batch_bytes += txf_clean_buckets_bytes(m->rows[t], k);
+  txf_log_debug(o->log, "batch: %lld valid lines in %llu bytes of records",
+                (long long)(r->lines_read - r->quarantined),
+                (unsigned long long)batch_bytes);
   int64_t t_read = txf_mono_us(), cread = cpu_us();
 
   /* dedup within the batch and look the ids up, a shard at a time */

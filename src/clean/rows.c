@@ -1,8 +1,8 @@
 /* The batch's rows in memory, compact (docs/silver.md, "Memory").
  *
  * A valid line becomes a record of about 30 bytes plus its five strings,
- * with no pointer, no hash and no padding: 88 bytes or so on the
- * generated feed, against 150 for a row struct and its strings. Records go into
+ * with no pointer, no hash and no padding: 74 bytes on the generated
+ * feed, against 150 for a row struct and its strings. Records go into
  * buckets (one per index shard) as the batch is read, then into runs
  * (one per shard and event day, sorted like silver) as the shards are
  * merged; a run's blocks are given back to the system as the partition
@@ -26,7 +26,7 @@
  *  then the strings (id, customer, card, merchant, original id)
  * flags: status (2 bits), channel (2), is_refund, has_orig, had_old.
  * day: the event day minus txn_ts's UTC day (a zone is less than a day
- * off UTC), so one byte. About 30 bytes and the strings: 88 a row on the
+ * off UTC), so one byte. About 30 bytes and the strings: 74 a row on the
  * generated feed. */
 #define REC_FIXED 20
 #define DAY_US INT64_C(86400000000)
