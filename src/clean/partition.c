@@ -87,8 +87,11 @@ static int change_add(change_file *cf, const txf_pq_value *v,
     return 0;
   txf_pq_value *cv = cf->cv;
   if (!cf->w) {
-    txf_pq_schema schema = {txf_silver_change_columns,
-                            TXF_SILVER_CHANGE_N_COLS};
+    txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
+    memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
+    memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
+           sizeof txf_silver_change_extra);
+    txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
     txf_pq_writer_opts wo;
     memset(&wo, 0, sizeof wo);
     wo.codec = TXF_PQ_ZSTD;
