@@ -157,6 +157,8 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
     crow *row = &ex->rows[ex->n];
     txf_reject_reason why =
         txf_clean_validate(&rec, row, &ex->strings, tz, detail, sizeof detail);
+    if (why == TXF_REJ_NONE)
+      txf_clean_rec_hash(row); /* versions compare by it */
     int64_t line = rec.record_no - 1;
     if (tv) {
       const truth_line *t = find_truth(tv, tn, base, line);

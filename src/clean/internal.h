@@ -4,7 +4,9 @@
 #ifndef TXF_CLEAN_INTERNAL_H
 #define TXF_CLEAN_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bronze/bronze.h"
 #include "clean/clean.h"
@@ -39,6 +41,7 @@ typedef struct crow {
   uint8_t fate;         /* FATE_* for batch rows */
   uint8_t had_old;      /* the lake held this id before */
   uint8_t replace;      /* this version goes into silver */
+  uint8_t hashed;       /* h0, h1 are computed */
   int32_t old_day;      /* its partition then */
 } crow;
 
@@ -49,6 +52,70 @@ static inline const char *crow_s(const crow *r, int k) {
   for (int i = 0; i < k; i++)
     p += r->len[i];
   return p;
+}
+
+/* Byte order of two strings (<0, 0, >0), a word at a time: ids share long
+ * prefixes, and rows with the same txn_ts second compare them. */
+static inline int txf_clean_bytes_cmp(const char *a, size_t la, const char *b,
+                                      size_t lb) {
+  size_t n = la < lb ? la : lb;
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  for (; n; n--, a++, b++)
+    if (*a != *b)
+      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+  return la < lb ? -1 : la > lb;
+}
+
+/* Silver order within a partition, (txn_ts, id bytes), inline. */
+static inline int txf_clean_silver_order(const crow *a, const crow *b) {
+  if (a->txn_ts_us != b->txn_ts_us)
+    return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
+  return txf_clean_bytes_cmp(a->str, a->len[S_ID], b->str, b->len[S_ID]);
+}
+
+/* A one-bit-per-slot filter in front of a big hash table: 16 bits per
+ * key, so it stays in cache and turns most misses away (about 1 in 16
+ * gets through) before the table's own probe, a cache miss. */
+typedef struct txf_clean_filter {
+  uint64_t *w;
+  uint64_t mask; /* bit index mask */
+} txf_clean_filter;
+
+static inline void txf_clean_filter_init(txf_clean_filter *f, size_t n) {
+  uint64_t bits = 64;
+  while (bits < 16 * (uint64_t)n)
+    bits *= 2;
+  f->mask = bits - 1;
+  f->w = txf_xcalloc(bits / 64, sizeof *f->w);
+}
+
+/* Other bits of the hash than the table's slot (low) and shard (top). */
+static inline uint64_t txf_clean_filter_bit(const txf_clean_filter *f,
+                                            uint64_t h) {
+  return (h >> 24 ^ h >> 7) & f->mask;
+}
+
+static inline void txf_clean_filter_add(txf_clean_filter *f, uint64_t h) {
+  uint64_t b = txf_clean_filter_bit(f, h);
+  f->w[b >> 6] |= (uint64_t)1 << (b & 63);
+}
+
+static inline int txf_clean_filter_has(const txf_clean_filter *f,
+                                       uint64_t h) {
+  uint64_t b = txf_clean_filter_bit(f, h);
+  return (int)(f->w[b >> 6] >> (b & 63) & 1);
 }
 
 /* Lineage: where a version came from. */
@@ -104,43 +171,211 @@ int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
 int txf_clean_iso4217_known(const char c[3]);
 
+/* ---- the batch's rows in memory (rows.c) */
+
+/* A row as a compact record: the fixed fields, then its strings (no
+ * pointer, no hash); at most REC_MAX bytes. */
+#define REC_MAX (20 + 3 * 10 + 5 * MAX_ID_LEN)
+size_t txf_clean_rec_size(const crow *r);
+void txf_clean_rec_put(char *p, const crow *r);
+/* Read the record at P into *R (R->str points into P; idh computed, the
+ * content hash not: txf_clean_rec_hash); returns its end. */
+const char *txf_clean_rec_get(const char *p, crow *r);
+/* The length of the record at P. */
+size_t txf_clean_rec_len(const char *p);
+/* Compute R's content hash (h0, h1) if it is not yet. */
+void txf_clean_rec_hash(crow *r);
+
+/* Blocks of records (64 KiB, mapped one by one), recycled through a pool
+ * shared by the threads of a clean. */
+typedef struct txf_clean_block txf_clean_block;
+typedef struct txf_clean_pool txf_clean_pool;
+txf_clean_pool *txf_clean_pool_new(void);
+/* Unmaps every block, in use or not. */
+void txf_clean_pool_free(txf_clean_pool *p);
+txf_clean_block *txf_clean_block_get(txf_clean_pool *p);
+/* Give the chain starting at CHAIN back for reuse (NULL: nothing). */
+void txf_clean_block_put(txf_clean_pool *p, txf_clean_block *chain);
+/* Give the blocks kept for reuse back to the system. */
+void txf_clean_pool_trim(txf_clean_pool *p);
+/* Room for an N-byte record at the end of the chain HEAD..TAIL (a new
+ * block when the tail has none). */
+char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
+                           txf_clean_block **tail, size_t n);
+/* Records of a chain: for (b = head; b; b = b->next) records in
+ * [txf_clean_block_data(b), + txf_clean_block_len(b)). */
+const char *txf_clean_block_data(const txf_clean_block *b);
+size_t txf_clean_block_len(const txf_clean_block *b);
+txf_clean_block *txf_clean_block_next(const txf_clean_block *b);
+void txf_clean_block_ref(txf_clean_block *b); /* one more run reads it */
+
+/* Records in numbered buckets: appended whole, taken out a bucket at a
+ * time. One thread appends to a bucket at a time. */
+typedef struct txf_clean_buckets txf_clean_buckets;
+txf_clean_buckets *txf_clean_buckets_new(txf_clean_pool *pool, unsigned n);
+void txf_clean_buckets_free(txf_clean_buckets *b);
+/* Append the records at P (N bytes, whole records) to bucket K. */
+void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
+                           size_t n);
+uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k);
+/* The chain of bucket K's blocks, in order; K is emptied. The caller
+ * gives the blocks back (txf_clean_block_put). */
+txf_clean_block *txf_clean_buckets_take(txf_clean_buckets *b, unsigned k);
+
+/* Where one shard's additions to one day are: N records from offset OFF
+ * of block B on (following the chain), sorted by (txn_ts, id). */
+typedef struct run_ref {
+  int32_t day;
+  txf_clean_block *b;
+  uint32_t off;
+  uint64_t n;
+} run_ref;
+
+/* Reading a run: its rows in order (strings valid until the next call);
+ * each block goes back to the system when the last run in it has read
+ * past it. */
+typedef struct txf_clean_runrd {
+  txf_clean_pool *pool;
+  txf_clean_block *b;
+  uint32_t pos;
+  uint64_t left;
+} txf_clean_runrd;
+void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
+                          const run_ref *ref);
+/* The next row into *ROW: 1, or 0 at the end. */
+int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
+
+/* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix
+ * on the 64-bit key, then the full comparison only where keys tie. */
+typedef int (*txf_clean_cmp_fn)(const void *, const void *);
+void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
+                        txf_clean_cmp_fn cmp);
+
 /* ---- the id index (index.c) */
 
+/* silver/_index/transactions/shard-NNN.idx: where each id of the lake
+ * is, as (hash of the id, event day of its partition) pairs; the shard
+ * is the top byte of the hash. Ids are never stored: a batch id whose
+ * hash the index holds is looked up in those partitions (the lake is the
+ * truth, the index a map to it). */
 #define IDX_SHARDS 256
 #define IDX_SHARD(idh) ((unsigned)((idh) >> 56))
 
-/* Merge the batch winners W (sorted by txf_clean_id_cmp, each with fate
- * FATE_NONE) into the index under DATA_DIR/silver/_index/transactions: for each
- * id, look up the lake's version and set fate (INSERT / UPDATE / DUP / STALE)
- * and had_old/old_day; write every touched shard anew into STAGING_DIR
- * (file names shard-NNN.idx). *TOUCHED[s] = 1 for each rewritten shard.
- * DUP_LINEAGE counts duplicates whose earlier lineage replaced the lake's
- * (fate UPDATE with identical content: see docs/silver.md). */
-typedef struct idx_stats {
-  int64_t ties;
-  int64_t lineage_moves;
-} idx_stats;
-TXF_MUST_CHECK int txf_clean_index_merge(const char *data_dir,
-                                         const char *staging_dir, crow **w,
-                                         size_t n, const csources *src,
-                                         int threads,
-                                         unsigned char touched[IDX_SHARDS],
-                                         idx_stats *st, txf_err *err);
+typedef struct loc_ent {
+  uint64_t idh;
+  int32_t day;
+} loc_ent;
+
 char *txf_clean_index_dir(const char *data_dir);
+/* Read shard SHARD of the index at PATH (either format; a missing file is
+ * an empty shard) into *E (caller frees) sorted by (idh, day). */
+TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,
+                                        loc_ent **e, size_t *n,
+                                        txf_err *err);
+/* Write E (sorted by (idh, day)) as shard SHARD at PATH (created). */
+TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
+                                         const loc_ent *e, size_t n,
+                                         txf_err *err);
+void txf_clean_index_sort(loc_ent *e, size_t n);
+
+/* ---- the batch against the lake (shard.c) */
+
+/* An id a partition loses (its row moves or is replaced). */
+typedef struct rm_ent {
+  int32_t day;
+  uint64_t idh;
+  const char *id; /* in the merge's arena */
+  uint8_t len;
+} rm_ent;
+
+/* An id of the batch the index places in partition DAY: that partition
+ * is read to decide. */
+typedef struct cand_ent {
+  int32_t day;
+  uint64_t idh;
+} cand_ent;
+
+typedef struct merge_stats {
+  int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
+} merge_stats;
+
+/* The decision on a pending id, made while its partition is read. */
+typedef struct pend_dec {
+  uint8_t found, fate, replace, tie, lineage;
+  int32_t old_day;
+} pend_dec;
+
+/* A pending id, found by its hash while a partition is read. */
+typedef struct pend_ref {
+  uint64_t idh;
+  const char *rec; /* its record, in the shard's pending buffer */
+  pend_dec *dec;
+} pend_ref;
+
+/* What the shards of one clean share (threads: under MU). */
+typedef struct txf_clean_merge {
+  const char *data_dir;
+  const char *staging_dir; /* index shards are staged in STAGING/index */
+  const csources *src;
+  txf_clean_pool *pool;       /* blocks of the batch's records */
+  txf_clean_buckets *rows[8]; /* the batch's valid rows, bucket = shard,
+                                * one set per validating thread */
+  int n_lanes;
+  txf_buf pending[IDX_SHARDS]; /* winners found in the index, in id order */
+  pend_dec *dec[IDX_SHARDS];   /* one per pending record */
+  size_t n_pending[IDX_SHARDS];
+  pend_ref *pmap; /* open addressing on idh, over every pending id */
+  size_t pmap_mask;
+  txf_clean_filter pfilter; /* in front of PMAP */
+  pthread_mutex_t mu;
+  run_ref *run;
+  size_t n_run, cap_run;
+  cand_ent *cand;
+  size_t n_cand, cap_cand;
+  rm_ent *rm;
+  size_t n_rm, cap_rm;
+  txf_arena rm_ids;
+  merge_stats st;
+  unsigned char touched[IDX_SHARDS];    /* shard staged */
+  unsigned char new_ids_in[IDX_SHARDS]; /* new ids went into the shard */
+} txf_clean_merge;
+
+/* Shard S of the batch: dedup, look its ids up in the index; the ids not
+ * there go into runs (new), the others are kept pending. */
+TXF_MUST_CHECK int txf_clean_merge_shard(txf_clean_merge *m, unsigned s,
+                                         txf_err *err);
+/* Index every pending id by its hash (after all shards). */
+void txf_clean_merge_index_pending(txf_clean_merge *m);
+/* Is IDH the hash of a pending id? (A row of the lake that is not one is
+ * skipped before it is hashed whole.) */
+static inline int txf_clean_merge_wants(const txf_clean_merge *m,
+                                        uint64_t idh) {
+  if (!m->pmap || !txf_clean_filter_has(&m->pfilter, idh))
+    return 0;
+  for (size_t j = (size_t)idh & m->pmap_mask; m->pmap[j].rec;
+       j = (j + 1) & m->pmap_mask)
+    if (m->pmap[j].idh == idh)
+      return 1;
+  return 0;
+}
+/* The lake's row OLD (content hash computed, ingest day OLD_INGEST) of
+ * partition DAY: if it is a pending id, decide it. Any thread. */
+void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
+                           int32_t old_ingest, int32_t day);
+/* After every partition is read: shard S's pending ids into runs,
+ * removals and its index shard. */
+TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
+                                           txf_err *err);
 
 /* ---- partitions (partition.c) */
 
 char *txf_clean_partition_path(const char *data_dir, int32_t day);
-/* Write the new partition DAY into OUT_PATH: the lake's current file minus
- * the ids in RM (sorted by txf_clean_id_cmp), plus ADDS (sorted by
- * txf_clean_silver_cmp). *N_ROWS gets the rows written (0: OUT_PATH is not
- * created). A removed id the file does not hold is TXF_ECORRUPT (index and lake
- * disagree). */
-typedef struct rm_id {
-  uint64_t idh;
-  const char *id;
-  uint8_t len;
-} rm_id;
+
+/* Read partition DAY and offer each of its rows whose id hash a pending id
+ * has to the merge (txf_clean_merge_offer). */
+TXF_MUST_CHECK int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
+                                         txf_err *err);
+
 /* Where the rewrite of a partition writes its changes: the rows it removes
  * (update_preimage) and the rows it adds (insert, or update_postimage when
  * the id was in the lake) go to PATH, stamped with VERSION and
@@ -151,11 +386,28 @@ typedef struct change_out {
   int64_t commit_us;
   int64_t n_changes;
 } change_out;
-TXF_MUST_CHECK int
-txf_clean_partition_rewrite(const char *data_dir, int32_t day,
-                            const char *out_path, crow **adds, size_t n_adds,
-                            const rm_id *rm, size_t n_rm, csources *src,
-                            change_out *chg, int64_t *n_rows, txf_err *err);
+
+/* One partition's rewrite: the lake's file of DAY minus the ids in RM,
+ * merged with the runs RUN, written to
+ * OUT_PATH; *N_ROWS the rows written (0: no file), SHA and SIZE of the
+ * file. The writers encode on POOL (may be NULL). A removed id the file
+ * does not hold is TXF_ECORRUPT (index and lake disagree). */
+typedef struct part_job {
+  int32_t day;
+  const run_ref *run;
+  size_t n_run;
+  const rm_ent *rm;
+  size_t n_rm;
+  const char *out_path;
+  change_out chg;
+  int64_t n_rows;
+  uint64_t size_bytes;
+  char sha[65];
+} part_job;
+TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
+                                               part_job *j,
+                                               txf_pq_pool *pool,
+                                               txf_err *err);
 
 /* ---- journal (journal.c) */
 

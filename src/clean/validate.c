@@ -284,7 +284,7 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   row->channel = (uint8_t)ch;
   row->event_day = txf_tz_local_date(tz, row->txn_ts_us).days;
   row->idh = txf_clean_id_hash(row->str, row->len[S_ID]);
-  txf_clean_row_hash(row);
+  row->hashed = 0; /* computed when versions are compared: txf_clean_rec_hash */
   row->fate = FATE_NONE;
   row->had_old = 0;
   row->old_day = 0;

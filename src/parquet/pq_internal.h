@@ -287,4 +287,24 @@ int txf_pq_decompress_plausible(int codec, const void *in, size_t n,
 int txf_pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
                       void *out, size_t want, const char **why);
 
+/* ------------------------------------------------------------- threads */
+
+/* What one thread needs to encode a page: scratch buffers and codec
+ * contexts. Each pool worker owns one; a writer owns one for the thread
+ * that drives it. */
+typedef struct pq_ctx {
+  txf_buf scratch, cbuf, hdr, levels;
+  pq_codec_ctx codec;
+  uint32_t hashes[4096]; /* the writer's dictionary hashes of one slab */
+} pq_ctx;
+void txf_pq_ctx_init(pq_ctx *c);
+void txf_pq_ctx_release(pq_ctx *c);
+
+typedef void (*pq_task_fn)(void *arg, pq_ctx *ctx);
+/* Queue FN(ARG, worker's ctx) on the pool; it runs on some worker or on a
+ * thread in txf_pq_pool_help. */
+void txf_pq_pool_submit(txf_pq_pool *p, pq_task_fn fn, void *arg);
+/* Run one queued task on this thread with CTX: 1 if there was one. */
+int txf_pq_pool_help(txf_pq_pool *p, pq_ctx *ctx);
+
 #endif /* TXF_PQ_INTERNAL_H */
