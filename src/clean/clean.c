@@ -53,6 +53,7 @@ typedef struct run {
   int64_t version;       /* the lake version this clean commits */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
+  txf_clean_manifest manifest; /* the lake's, then this commit's */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -761,7 +762,7 @@ int txf_clean_last_version(const char *data_dir, int64_t *version,
 
 /* ---------------------------------------------------------------- main */
 
-static int lock_lake(const char *data_dir, int *fd_out, txf_err *err) {
+int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
   char *path = txf_path_join(data_dir, ".clean.lock");
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -842,6 +843,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (!rc)
     rc = check_index_meta(r, err);
   if (!rc)
+    rc = txf_clean_manifest_load(&r->manifest, o->data_dir, err);
+  if (!rc)
     rc = txf_clean_last_version(o->data_dir, &r->version, err);
   r->version++;
   if (!rc)
@@ -850,6 +853,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
    * by index shard. */
   txf_clean_merge *m = &r->m;
   m->data_dir = o->data_dir;
+  m->manifest = &r->manifest;
   m->staging_dir = r->staging;
   m->src = &r->src;
   m->pool = txf_clean_pool_new();
@@ -910,6 +914,15 @@ static int do_run(run *r, txf_store *store, char **report_json,
     json_decref(rep);
     return rc;
   }
+  int staged = 0;
+  rc = txf_clean_manifest_stage(&r->manifest, o->data_dir, r->staging,
+                                m->touched, rep, &staged, err);
+  if (rc) {
+    json_decref(rep);
+    return rc;
+  }
+  if (staged)
+    add_op(r, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
   int64_t t_parts = txf_mono_us(), cparts = cpu_us();
   char qdir[64];
   snprintf(qdir, sizeof qdir, "quarantine/transactions/ingest_date=%s",
@@ -1039,7 +1052,7 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
   if (!rc)
-    rc = lock_lake(o->data_dir, &lock_fd, err);
+    rc = txf_clean_lake_lock(o->data_dir, &lock_fd, err);
   if (rc)
     return rc;
   int recovered = 0;
@@ -1093,6 +1106,7 @@ out:
   txf_arena_release(&r.m.rm_ids);
   pthread_mutex_destroy(&r.m.mu);
   txf_clean_sources_release(&r.src);
+  txf_clean_manifest_release(&r.manifest);
   free(r.src_lines);
   free(r.staging);
   txf_tz_free(r.tz);
