@@ -444,19 +444,8 @@ static int check_index_meta(run *r, txf_err *err) {
                        tz, r->o->timezone);
     json_decref(j);
   } else {
-    json_t *j = json_pack("{s:s,s:i,s:s}", "format",
-                          "txnflow-silver-index/1", "shards", IDX_SHARDS,
-                          "timezone", r->o->timezone);
-    char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-    json_decref(j);
     char *st = txf_path_join(r->staging, "index/_meta.json");
-    FILE *fp = fopen(st, "wb");
-    if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 ||
-        fflush(fp) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", st);
-    if (fp)
-      fclose(fp);
-    free(text);
+    rc = txf_clean_meta_write(st, r->o->timezone, err);
     free(st);
     if (!rc)
       add_op(r, STAGING "/index/_meta.json",

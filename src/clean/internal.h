@@ -341,6 +341,10 @@ TXF_MUST_CHECK int
 txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
                          const char *staging, const unsigned char *touched,
                          json_t *rep, int *staged, txf_err *err);
+/* Write the index's _meta.json (format, shards, the lake's TIMEZONE) to
+ * PATH (created, flushed). */
+TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
+                                        txf_err *err);
 /* Does the lake hold any silver partition or index shard? */
 int txf_clean_lake_has_data(const char *data_dir);
 

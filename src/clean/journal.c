@@ -199,7 +199,8 @@ int txf_clean_journal_finish(const char *data_dir, txf_store *store,
       goto out;
     }
     rc = apply_ops(data_dir, json_object_get(j, "ops"), crash, err);
-    if (!rc && store)
+    /* An index rebuild commits files but is no clean: no report. */
+    if (!rc && store && !json_is_null(json_object_get(j, "report")))
       rc = store_report(store, json_object_get(j, "report"), err);
     json_decref(j);
     if (rc)

@@ -397,3 +397,18 @@ int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
   }
   return rc;
 }
+
+int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
+  json_t *j = json_pack("{s:s,s:i,s:s}", "format", "txnflow-silver-index/1",
+                        "shards", IDX_SHARDS, "timezone", timezone);
+  char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+  json_decref(j);
+  int rc = 0;
+  FILE *fp = fopen(path, "wb");
+  if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 || fflush(fp) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
+  if (fp && fclose(fp) != 0 && !rc)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot close", path);
+  free(text);
+  return rc;
+}
