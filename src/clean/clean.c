@@ -1007,6 +1007,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (sfd >= 0)
     close(sfd);
   if (!rc)
+    rc = txf_clean_journal_check(o->data_dir, r->ops, r->n_ops, err);
+  if (!rc)
     rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
                                  err);
   if (rc) {

@@ -492,6 +492,12 @@ typedef struct jop {
   char *to;
 } jop;
 
+/* Before the commit point: can every op be applied? Each directory the
+ * ops write in (or the nearest existing parent of one to be made) must
+ * let us create and remove a file; else TXF_EIO naming it (nothing is
+ * committed, so the lake never waits half-applied for a fix). */
+TXF_MUST_CHECK int txf_clean_journal_check(const char *data_dir, const jop *ops,
+                                           size_t n, txf_err *err);
 /* Write DATA/.clean/journal.json (atomically, fsynced): the commit point. */
 TXF_MUST_CHECK int txf_clean_journal_write(const char *data_dir,
                                            const char *run_id, const jop *ops,

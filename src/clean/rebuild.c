@@ -340,7 +340,10 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
     snprintf(run_id, sizeof run_id, "index-rebuild-%lld-%ld",
              (long long)txf_wall_us(), (long)getpid());
     /* Not a clean: the journal commits files and records no run. */
-    rc = txf_clean_journal_write(o->data_dir, run_id, ops, n_ops, "null", err);
+    rc = txf_clean_journal_check(o->data_dir, ops, n_ops, err);
+    if (!rc)
+      rc =
+          txf_clean_journal_write(o->data_dir, run_id, ops, n_ops, "null", err);
     int applied;
     if (!rc)
       rc = txf_clean_journal_finish(o->data_dir, NULL, NULL, &applied, err);
