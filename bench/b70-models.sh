@@ -24,7 +24,7 @@ echo "generate  $ROWS events: $(since "$t") s"
 t=$(now)
 "$TXNFLOW" -C "$dir/p" clean --date "$D" --json >"$dir/clean.json"
 echo "clean     $(since "$t") s"
-rows=$("$TXNFLOW" sql --memory --format csv \
+rows=$("$TXNFLOW" sql --memory --data "$dir/p/data" --format csv \
 	"SELECT count(*) FROM read_parquet('$dir/p/data/silver/transactions/**/*.parquet')" | tail -1)
 echo "silver    $rows rows"
 

@@ -50,8 +50,11 @@ typedef struct txf_manifest {
  * malformed. Caller frees with txf_manifest_release(). */
 TXF_MUST_CHECK int txf_manifest_load(txf_manifest *m, const char *dir,
                                      txf_err *err);
-/* Check every listed file in DIR: present, size, SHA-256. TXF_ECORRUPT
- * naming the first file that differs. */
+/* Check DIR against M: every listed file present, its size and SHA-256;
+ * every other file of DIR listed (names starting with '.' or '_' aside);
+ * when DIR is named ingest_date=D, M's ingest_date is D. TXF_ECORRUPT
+ * naming the first file that differs (or the manifest). The manifest's
+ * "rows" need the records counted; clean checks them as it reads. */
 TXF_MUST_CHECK int txf_manifest_verify(const txf_manifest *m, const char *dir,
                                        txf_err *err);
 void txf_manifest_release(txf_manifest *m);

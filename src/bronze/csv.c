@@ -170,6 +170,21 @@ static void add_field(txf_csv_record *rec, const char *p, size_t len) {
   rec->n_fields++;
 }
 
+/* Add the quoted field whose text starts at P + START and ends at END. A
+ * field with "" in it is unescaped into r->ubuf: its text so far is
+ * ubuf[OUT_START..*U) and P[I..END) follows. */
+static void add_quoted(txf_csv_reader *r, txf_csv_record *rec, const char *p,
+                       size_t start, size_t i, size_t end, int escaped,
+                       size_t out_start, size_t *u) {
+  if (escaped) {
+    memcpy(r->ubuf + *u, p + i, end - i);
+    *u += end - i;
+    add_field(rec, r->ubuf + out_start, *u - out_start);
+  } else {
+    add_field(rec, p + start, end - start);
+  }
+}
+
 /* Parse one record from P[0..N). Returns the bytes it spans including its
  * terminator, or 0 when more input is needed (only when !EOF). With
  * SINGLE_LINE the record ends at the first LF whatever the quoting. */
@@ -201,13 +216,7 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
           if (end > i && p[end - 1] == '\r')
             end--;
           rec->bad_quote = 1;
-          if (escaped) {
-            memcpy(r->ubuf + u, p + i, end - i);
-            u += end - i;
-            add_field(rec, r->ubuf + out_start, u - out_start);
-          } else {
-            add_field(rec, p + start, end - start);
-          }
+          add_quoted(r, rec, p, start, i, end, escaped, out_start, &u);
           rec->raw_len = end;
           rec->term = end < lim ? (p[end] == '\r' ? "\r\n" : "\n") : "";
           return lim;
@@ -216,13 +225,7 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
           if (!eof)
             return 0;
           rec->bad_quote = 1; /* unterminated at the end of input */
-          if (escaped) {
-            memcpy(r->ubuf + u, p + i, lim - i);
-            u += lim - i;
-            add_field(rec, r->ubuf + out_start, u - out_start);
-          } else {
-            add_field(rec, p + start, lim - start);
-          }
+          add_quoted(r, rec, p, start, i, lim, escaped, out_start, &u);
           rec->raw_len = lim;
           rec->term = "";
           return lim;
@@ -244,13 +247,7 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
           continue;
         }
         /* closing quote */
-        if (escaped) {
-          memcpy(r->ubuf + u, p + i, j - i);
-          u += j - i;
-          add_field(rec, r->ubuf + out_start, u - out_start);
-        } else {
-          add_field(rec, p + start, j - start);
-        }
+        add_quoted(r, rec, p, start, i, j, escaped, out_start, &u);
         i = j + 1;
         break;
       }

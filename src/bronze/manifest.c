@@ -1,6 +1,7 @@
 /* The batch manifest, _manifest.json: what a batch holds (files, data
  * records, size, SHA-256) and, for synthetic batches, how it was made.
  * Shape in bronze.h; written by generate, read and verified by clean. */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +132,73 @@ out:
   return rc;
 }
 
+/* A file of the batch folder that the manifest must list: not the
+ * manifest, not hidden ('.': temp files), not a '_' marker (_SUCCESS). */
+static int is_data_file(const char *dir, const char *name) {
+  if (name[0] == '.' || name[0] == '_')
+    return 0;
+  char *path = txf_path_join(dir, name);
+  struct stat st;
+  int reg = lstat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+  free(path);
+  return reg;
+}
+
+static int listed(const txf_manifest *m, const char *name) {
+  for (size_t i = 0; i < m->n_files; i++)
+    if (!strcmp(m->files[i].name, name))
+      return 1;
+  return 0;
+}
+
+/* What the manifest says beyond its files: the batch folder's date
+ * (ingest_date=D) is its ingest_date, and it lists every data file there,
+ * so a part dropped in beside the others is not silently skipped. */
+static int verify_folder(const txf_manifest *m, const char *dir, txf_err *err) {
+  const char *base = strrchr(dir, '/');
+  base = base ? base + 1 : dir;
+  if (!strncmp(base, "ingest_date=", 12) &&
+      strcmp(base + 12, m->ingest_date) != 0)
+    return txf_err_set(err, TXF_ECORRUPT,
+                       "%s/_manifest.json: \"ingest_date\" is %s, but the "
+                       "batch is %s",
+                       dir, m->ingest_date, base);
+  DIR *d = opendir(dir);
+  if (!d)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot list", dir);
+  char **extra = NULL;
+  size_t n_extra = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (is_data_file(dir, e->d_name) && !listed(m, e->d_name)) {
+      extra = txf_xrealloc(extra, (n_extra + 1) * sizeof *extra);
+      extra[n_extra++] = txf_xstrdup(e->d_name);
+    }
+  closedir(d);
+  int rc = 0;
+  if (n_extra) {
+    /* the first by name, whatever order readdir gives */
+    size_t first = 0;
+    for (size_t i = 1; i < n_extra; i++)
+      if (strcmp(extra[i], extra[first]) < 0)
+        first = i;
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "%s/%s: in the batch folder but not listed in "
+                     "_manifest.json (list it, or move it out)%s",
+                     dir, extra[first],
+                     n_extra > 1 ? ", and more files like it" : "");
+  }
+  for (size_t i = 0; i < n_extra; i++)
+    free(extra[i]);
+  free(extra);
+  return rc;
+}
+
 int txf_manifest_verify(const txf_manifest *m, const char *dir,
                         txf_err *err) {
+  int frc = verify_folder(m, dir, err);
+  if (frc)
+    return frc;
   for (size_t i = 0; i < m->n_files; i++) {
     const txf_manifest_file *f = &m->files[i];
     char *path = txf_path_join(dir, f->name);

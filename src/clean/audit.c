@@ -44,6 +44,31 @@ static void diff(findings *f, const char *fmt, ...) {
   json_array_append_new(f->diffs, json_string(buf));
 }
 
+/* S as readable text (control characters and bytes that are not UTF-8
+ * escaped, cut after 120 bytes) in BUF: what silver holds may be damaged. */
+static const char *shown(const char *s, char buf[512]) {
+  return s ? txf_clean_escape(s, strlen(s), 120, buf, 512) : "NULL";
+}
+
+/* The event date of TS in TZ as text into OUT (returns 1), or, when no
+ * calendar date of 4-digit year shows it (a damaged file), the raw value
+ * (returns 0). */
+static int event_date(const txf_tz *tz, int64_t ts, char out[64]) {
+  /* beyond +-10,000 years the zone arithmetic itself would overflow */
+  const int64_t lim = INT64_C(10000) * 366 * TXF_US_PER_DAY;
+  if (ts > -lim && ts < lim) {
+    txf_date d = txf_tz_local_date(tz, ts);
+    int y, m, dd;
+    txf_date_to_ymd(d, &y, &m, &dd);
+    if (y >= 1 && y <= 9999) {
+      txf_date_format(d, out);
+      return 1;
+    }
+  }
+  snprintf(out, 64, "out of range (txn_ts %lld us)", (long long)ts);
+  return 0;
+}
+
 /* Truth of one batch: kind per (file basename, line). */
 typedef struct truth_line {
   char *file;
@@ -341,8 +366,9 @@ static int compare_row(const crow *e, const expect *ex, duckdb_result *res,
         f->lineage_mismatches++;
       else
         f->field_mismatches++;
+      char gb[512], wb[512];
       diff(f, "%.*s: %s is '%s', want '%s'", id_len, id, names[c],
-           got[c] ? got[c] : "NULL", want[c] ? want[c] : "NULL");
+           shown(got[c], gb), shown(want[c], wb));
       bad = 1;
       break;
     }
@@ -412,19 +438,20 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
   char *prev = NULL;
   for (idx_t r = 0; r < nrows; r++) {
     char *id = duckdb_value_varchar(&res, 0, r);
+    char idb[512], pb[512];
     if (prev && strcmp(prev, id) == 0) {
       f.duplicate_ids++;
-      diff(&f, "%s: more than one row in silver", id);
+      diff(&f, "%s: more than one row in silver", shown(id, idb));
     }
     /* partition check */
     char *part = duckdb_value_varchar(&res, 15, r);
     int64_t ts = duckdb_value_int64(&res, 4, r);
-    char want_day[11];
-    txf_date_format(txf_tz_local_date(tz, ts), want_day);
+    char want_day[64];
+    int in_range = event_date(tz, ts, want_day);
     if (!part || strcmp(part, want_day) != 0) {
       f.wrong_partition++;
-      diff(&f, "%s: in partition %s, event date is %s", id,
-           part ? part : "?", want_day);
+      diff(&f, "%s: in partition %s, event date %s%s", shown(id, idb),
+           part ? shown(part, pb) : "?", in_range ? "is " : "", want_day);
     }
     duckdb_free(part);
     int dup = prev && strcmp(prev, id) == 0;
@@ -448,7 +475,7 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
         compare_row(&ex.rows[ei++], &ex, &res, r, &f);
       } else {
         f.extra++;
-        diff(&f, "%s: in silver but in no cleaned batch", id);
+        diff(&f, "%s: in silver but in no cleaned batch", shown(id, idb));
       }
       break;
     }

@@ -42,6 +42,7 @@ typedef struct run {
   char date_str[11];
   csources src;
   int64_t *src_lines;  /* data records per batch file */
+  int64_t *want_lines; /* per file, what the manifest says (NULL: --input) */
   size_t n_files;
   int64_t lines_read;
   int64_t by_reason[TXF_REJ_N];
@@ -82,16 +83,6 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
     fputc(s[i], fp);
   }
   fputc('"', fp);
-}
-
-static int header_ok(const txf_csv_record *rec) {
-  if (rec->n_fields != TXF_BRONZE_N_COLS || rec->bad_quote)
-    return 0;
-  for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
-    if (rec->field_len[i] != strlen(txf_bronze_columns[i]) ||
-        memcmp(rec->field[i], txf_bronze_columns[i], rec->field_len[i]) != 0)
-      return 0;
-  return 1;
 }
 
 /* Reading is split in two: this thread splits the file into records
@@ -283,10 +274,8 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   txf_csv_record rec;
   int has = 1;
   rc = txf_csv_reader_next(rd, &rec, &has, err);
-  if (!rc && (!has || !header_ok(&rec)))
-    rc = txf_err_set(err, TXF_EPARSE,
-                     "%s: the first line is not the bronze header (%s,...)",
-                     abs_path, txf_bronze_columns[0]);
+  if (!rc)
+    rc = txf_clean_header_check(has ? &rec : NULL, err);
   /* A pipeline over two sets of NT chunks: while NT threads validate one
    * set, this thread splits the next one; then it collects the first in
    * file order. With one thread everything runs here, in turn. */
@@ -366,6 +355,11 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_manifest_file(const void *a, const void *b) {
+  return strcmp(((const txf_manifest_file *)a)->name,
+                ((const txf_manifest_file *)b)->name);
+}
+
 /* The batch's files: absolute paths in *ABS, lineage names in r->src. */
 static int list_files(run *r, char ***abs_out, txf_err *err) {
   const txf_clean_opts *o = r->o;
@@ -402,10 +396,15 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       free(dir);
       return rc;
     }
+    /* in name order, as the files are read (the sort below keeps it) */
     n = m.n_files;
+    qsort(m.files, n, sizeof *m.files, cmp_manifest_file);
     abs = txf_xcalloc(n ? n : 1, sizeof *abs);
-    for (size_t i = 0; i < n; i++)
+    r->want_lines = txf_xcalloc(n ? n : 1, sizeof *r->want_lines);
+    for (size_t i = 0; i < n; i++) {
       abs[i] = txf_path_join(dir, m.files[i].name);
+      r->want_lines[i] = m.files[i].rows;
+    }
     txf_manifest_release(&m);
     free(dir);
   }
@@ -609,8 +608,10 @@ static int cmp_rm_day(const void *pa, const void *pb) {
  * report entries. */
 static int run_partitions(run *r, json_t *rep, txf_err *err) {
   txf_clean_merge *m = &r->m;
-  qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
-  qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
+  if (m->n_run)
+    qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
+  if (m->n_rm)
+    qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
   /* one job per touched day, in day order */
   part_job *jobs = NULL;
   int64_t *cost = NULL;
@@ -725,28 +726,10 @@ static int run_partitions(run *r, json_t *rep, txf_err *err) {
 
 int txf_clean_last_version(const char *data_dir, int64_t *version,
                            txf_err *err) {
-  *version = 0;
   char *dir = txf_path_join(data_dir, TXF_SILVER_CHANGES_DIR);
-  DIR *d = opendir(dir);
-  if (!d) {
-    int rc = errno == ENOENT ? 0
-                             : txf_err_errno(err, TXF_EIO, "%s: cannot list",
-                                             dir);
-    free(dir);
-    return rc;
-  }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    char *end;
-    if (strncmp(e->d_name, "version=", 8))
-      continue;
-    long long v = strtoll(e->d_name + 8, &end, 10);
-    if (*end == '\0' && v > *version)
-      *version = v;
-  }
-  closedir(d);
+  int rc = txf_fs_max_numbered(dir, "version=", version, err);
   free(dir);
-  return 0;
+  return rc;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -849,8 +832,14 @@ static int do_run(run *r, txf_store *store, char **report_json,
   m->n_lanes = threads_of(r);
   for (int t = 0; t < m->n_lanes; t++)
     m->rows[t] = txf_clean_buckets_new(m->pool, IDX_SHARDS);
-  for (size_t i = 0; i < r->n_files && !rc; i++)
+  for (size_t i = 0; i < r->n_files && !rc; i++) {
     rc = read_file(r, (uint32_t)i, abs[i], err);
+    if (!rc && r->want_lines && r->src_lines[i] != r->want_lines[i])
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: %lld data records, the manifest says %lld",
+                       r->src.v[i].path, (long long)r->src_lines[i],
+                       (long long)r->want_lines[i]);
+  }
   for (size_t i = 0; i < r->n_files; i++)
     free(abs[i]);
   free(abs);
@@ -1099,6 +1088,7 @@ out:
   txf_clean_sources_release(&r.src);
   txf_clean_manifest_release(&r.manifest);
   free(r.src_lines);
+  free(r.want_lines);
   free(r.staging);
   txf_tz_free(r.tz);
   close(lock_fd);

@@ -46,8 +46,9 @@ extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
  * insert is a new id; an update is the row that left (preimage, in its old
  * partition) and the row that replaced it (postimage). */
 #define TXF_SILVER_CHANGE_N_COLS (TXF_SILVER_N_COLS + 7)
+/* The columns after the silver ones, in order. */
 extern const txf_pq_column
-    txf_silver_change_columns[TXF_SILVER_CHANGE_N_COLS];
+    txf_silver_change_extra[TXF_SILVER_CHANGE_N_COLS - TXF_SILVER_N_COLS];
 #define TXF_SILVER_CHANGES_DIR "silver/_changes/transactions"
 
 /* The last committed version of the lake at DATA_DIR (0: none yet, or a
@@ -63,6 +64,7 @@ typedef enum {
   TXF_REJ_LINE_TOO_LONG,
   TXF_REJ_STRAY_QUOTE,
   TXF_REJ_WRONG_COLUMNS,
+  TXF_REJ_CONTROL_CHAR,
   TXF_REJ_EMPTY_ID,
   TXF_REJ_ID_TOO_LONG,
   TXF_REJ_BAD_TIMESTAMP,

@@ -155,6 +155,18 @@ int txf_clean_silver_cmp(const crow *a, const crow *b);
 txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
                                      txf_arena *a, const txf_tz *tz,
                                      char *detail, size_t detail_cap);
+/* The N bytes at S as readable text in OUT (CAP bytes, NUL-terminated,
+ * at least 16): printable ASCII and whole UTF-8 sequences as they are;
+ * control characters, backslashes and bytes that are not UTF-8 as \xNN;
+ * after MAX bytes of S, "...". Returns OUT. */
+char *txf_clean_escape(const char *s, size_t n, size_t max, char *out,
+                       size_t cap);
+/* Check a file's first record REC (NULL: the file has none) is the bronze
+ * header. TXF_EPARSE naming the real cause otherwise: empty, gzip or zstd
+ * without .zst, UTF-16, CR-only line ends, another header. The message
+ * does not name the file; the caller adds it. */
+TXF_MUST_CHECK int txf_clean_header_check(const txf_csv_record *rec,
+                                          txf_err *err);
 /* Parse an amount: digits, optionally '.' and 1-2 digits, > 0, < 10^16. */
 int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */

@@ -87,8 +87,11 @@ static int change_add(change_file *cf, const txf_pq_value *v,
     return 0;
   txf_pq_value *cv = cf->cv;
   if (!cf->w) {
-    txf_pq_schema schema = {txf_silver_change_columns,
-                            TXF_SILVER_CHANGE_N_COLS};
+    txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
+    memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
+    memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
+           sizeof txf_silver_change_extra);
+    txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
     txf_pq_writer_opts wo;
     memset(&wo, 0, sizeof wo);
     wo.codec = TXF_PQ_ZSTD;
@@ -183,7 +186,8 @@ static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
     size_t n = x->is_null ? 0 : x->v.str.len;
     if (n > MAX_ID_LEN)
       return -1;
-    memcpy(p, x->v.str.ptr, n);
+    if (n)
+      memcpy(p, x->v.str.ptr, n);
     p += n;
     r->len[i] = (uint8_t)n;
   }

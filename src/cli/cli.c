@@ -19,6 +19,12 @@ int txf_ctx_project(txf_ctx *ctx, txf_project **out, txf_err *err) {
   return 0;
 }
 
+const char *txf_ctx_timezone(txf_ctx *ctx) {
+  txf_project *p;
+  txf_err err;
+  return txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
+}
+
 int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt, char **out,
                      txf_err *err) {
   *out = NULL;

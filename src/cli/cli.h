@@ -42,6 +42,10 @@ int64_t txf_ctx_now(const txf_ctx *ctx);
 /* The project in the working directory, loaded once. */
 TXF_MUST_CHECK int txf_ctx_project(txf_ctx *ctx, txf_project **out,
                                    txf_err *err);
+/* The time zone of the project in the working directory; Asia/Seoul, the
+ * project's own default, without one or when it does not load (a command
+ * that needs the project reports that itself). Borrowed from CTX. */
+const char *txf_ctx_timezone(txf_ctx *ctx);
 /* The data dir: DATA_OPT (made absolute) when given, else the project's.
  * Caller frees *out. */
 TXF_MUST_CHECK int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt,

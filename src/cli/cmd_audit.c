@@ -51,11 +51,8 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
   int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc && !tz) {
-    txf_project *p;
-    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
-    txf_err_clear(&err);
-  }
+  if (!rc && !tz)
+    tz = txf_ctx_timezone(ctx);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc) {

@@ -39,37 +39,24 @@ static const char usage[] =
     "Example:\n"
     "  txnflow backfill --from 2025-09-01 --to 2025-09-11 --parallel 2\n";
 
-int cmd_backfill(int argc, char **argv, txf_ctx *ctx) {
-  txf_orch_args a;
-  int ec = txf_orch_cli_parse("backfill", argc, argv, usage,
-                              TXF_ORCH_OPT_RANGE | TXF_ORCH_OPT_PARALLEL |
-                                  TXF_ORCH_OPT_FROM_SCRATCH |
-                                  TXF_ORCH_OPT_JSON,
-                              &a);
-  if (ec >= 0)
-    return ec;
-  txf_orch_summary sum;
-  int64_t elapsed_us;
-  json_t *runs = a.json ? json_array() : NULL;
-  ec = txf_orch_cli_execute(ctx, "backfill", &a, &sum, &elapsed_us, runs);
-  size_t n = a.n_dates;
-  if (ec != TXF_EXIT_OK && !sum.interrupted && !sum.n_failed) {
-    json_decref(runs);
-    free(a.dates);
-    return ec; /* an error, already printed */
-  }
+static void report(const txf_orch_args *a, const txf_orch_summary *sum,
+                   int64_t elapsed_us, int ec) {
+  (void)ec;
   char d[32];
-  if (a.json)
-    txf_orch_cli_print_json(&a, &sum, elapsed_us, runs);
-  else
+  if (!a->json)
     printf("backfill: %zu date(s): %d succeeded, %d already done, %d failed "
            "in %s\n",
-           n, sum.n_success, sum.n_skipped, sum.n_failed,
+           a->n_dates, sum->n_success, sum->n_skipped, sum->n_failed,
            txf_duration_format(elapsed_us, d));
-  free(a.dates);
-  if (sum.interrupted)
+  if (sum->interrupted)
     fprintf(stderr, "txnflow backfill: interrupted; run it again to resume\n");
-  else if (sum.n_failed)
-    fprintf(stderr, "txnflow backfill: failed: %s\n", sum.first_failure);
-  return ec;
+  else if (sum->n_failed)
+    fprintf(stderr, "txnflow backfill: failed: %s\n", sum->first_failure);
+}
+
+int cmd_backfill(int argc, char **argv, txf_ctx *ctx) {
+  return txf_orch_cli_main(argc, argv, ctx, "backfill", usage,
+                           TXF_ORCH_OPT_RANGE | TXF_ORCH_OPT_PARALLEL |
+                               TXF_ORCH_OPT_FROM_SCRATCH | TXF_ORCH_OPT_JSON,
+                           report);
 }

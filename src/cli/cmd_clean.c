@@ -112,11 +112,8 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
   char *report = NULL;
   rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   const char *tz = tz_opt;
-  if (!rc && !tz) {
-    txf_project *p;
-    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
-    txf_err_clear(&err);
-  }
+  if (!rc && !tz)
+    tz = txf_ctx_timezone(ctx);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc) {

@@ -62,6 +62,21 @@ static int add_selector(const char *cmd, const txf_cli_option *o,
   return 0;
 }
 
+/* The subcommands, in the order suggestions weigh them. BUILD is set for
+ * those that build or test: they connect first (an unreachable warehouse
+ * is one error, not one per model), record what they do in the metadata
+ * store and end with a summary line. */
+static const struct {
+  const char *name;
+  int (*build)(txf_models *m, txf_models_summary *s, txf_err *err);
+} subs[] = {{"compile", NULL},
+            {"run", txf_models_run},
+            {"test", txf_models_test},
+            {"build", txf_models_build},
+            {"seed", txf_models_seed},
+            {"ls", NULL},
+            {"docs", NULL}};
+
 int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_models_opts mo;
   memset(&mo, 0, sizeof mo);
@@ -86,8 +101,6 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   int ret = txf_cli_options_parse("models", usage, opts, 0, &argc, argv);
   if (ret != TXF_CLI_GO_ON)
     goto out;
-  static const char *const subs[] = {"compile", "run", "test", "build",
-                                     "seed",    "ls",  "docs"};
   if (argc != 1) {
     ret = txf_cli_usage_error("models", argc == 0
                                             ? "missing subcommand (build, "
@@ -97,14 +110,18 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     goto out;
   }
   const char *sub = argv[0];
-  size_t si = 0;
-  while (si < TXF_ARRAY_LEN(subs) && strcmp(subs[si], sub))
-    si++;
+  const char *names[TXF_ARRAY_LEN(subs)];
+  size_t si = TXF_ARRAY_LEN(subs);
+  for (size_t i = 0; i < TXF_ARRAY_LEN(subs); i++) {
+    names[i] = subs[i].name;
+    if (!strcmp(names[i], sub))
+      si = i;
+  }
   if (si == TXF_ARRAY_LEN(subs)) {
-    ret = txf_cli_unknown_subcommand("models", sub, subs,
-                                     TXF_ARRAY_LEN(subs));
+    ret = txf_cli_unknown_subcommand("models", sub, names, TXF_ARRAY_LEN(subs));
     goto out;
   }
+  int (*build)(txf_models *, txf_models_summary *, txf_err *) = subs[si].build;
   txf_err err;
   txf_err_clear(&err);
   txf_project *p;
@@ -114,9 +131,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_ctx_project(ctx, &p, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  int writes = strcmp(sub, "ls") && strcmp(sub, "compile") &&
-               strcmp(sub, "docs");
-  if (!rc && writes)
+  if (!rc && build)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   char inv[64];
   snprintf(inv, sizeof inv, "models-%lld-%d", (long long)txf_ctx_now(ctx),
@@ -136,52 +151,29 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   if (!rc)
     rc = txf_models_select(m, sel.len ? sel.data : NULL,
                            exc.len ? exc.data : NULL, &err);
-  if (!rc && si >= 1 && si <= 4) {
-    /* connect first: an unreachable warehouse is one error, not one per
-     * model */
+  if (!rc && build) {
     txf_adapter *a;
     rc = txf_models_adapter(m, &a, &err);
   }
-  txf_models_summary s;
-  memset(&s, 0, sizeof s);
-  int summary = 0;
-  if (!rc) {
-    switch (si) {
-    case 0:
-      rc = txf_models_compile(m, &err);
-      break;
-    case 1:
-      rc = txf_models_run(m, &s, &err);
-      summary = 1;
-      break;
-    case 2:
-      rc = txf_models_test(m, &s, &err);
-      summary = 1;
-      break;
-    case 3:
-      rc = txf_models_build(m, &s, &err);
-      summary = 1;
-      break;
-    case 4:
-      rc = txf_models_seed(m, &s, &err);
-      summary = 1;
-      break;
-    case 5:
-      rc = txf_models_ls(m, stdout, json, &err);
-      break;
-    default:
-      rc = txf_models_docs(m, &err);
-      if (!rc)
-        printf("wrote target/manifest.json, target/lineage.dot, "
-               "target/lineage.html\n");
-      break;
-    }
+  if (!rc && build) {
+    txf_models_summary s;
+    memset(&s, 0, sizeof s);
+    rc = build(m, &s, &err);
+    if (rc == 0 || rc == TXF_ETEST)
+      printf("Done: %d ok, %d error, %d skipped; tests: %d pass, %d warn, "
+             "%d fail, %d error\n",
+             s.n_ok, s.n_error, s.n_skipped, s.n_pass, s.n_warn, s.n_fail,
+             s.n_test_error);
+  } else if (!rc && !strcmp(sub, "compile")) {
+    rc = txf_models_compile(m, &err);
+  } else if (!rc && !strcmp(sub, "ls")) {
+    rc = txf_models_ls(m, stdout, json, &err);
+  } else if (!rc) { /* docs */
+    rc = txf_models_docs(m, &err);
+    if (!rc)
+      printf("wrote target/manifest.json, target/lineage.dot, "
+             "target/lineage.html\n");
   }
-  if (summary && (rc == 0 || rc == TXF_ETEST))
-    printf("Done: %d ok, %d error, %d skipped; tests: %d pass, %d warn, "
-           "%d fail, %d error\n",
-           s.n_ok, s.n_error, s.n_skipped, s.n_pass, s.n_warn, s.n_fail,
-           s.n_test_error);
   fflush(stdout);
   txf_models_free(m);
   txf_store_close(store);

@@ -269,8 +269,7 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   txf_s3 *s3 = NULL;
   char *data = NULL;
   txf_store *store = NULL;
-  txf_publish_report rep;
-  memset(&rep, 0, sizeof rep);
+  txf_publish_report rep = {0};
   int rc = load_settings(ctx, &set, &proj, &err);
   if (!rc && !set.s3.configured && only == 1)
     rc = txf_err_set(&err, TXF_ECONFIG, "%s: no publish.s3 section",

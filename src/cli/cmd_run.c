@@ -36,37 +36,28 @@ static const char usage[] =
     "  txnflow run --date 2025-09-01\n"
     "  txnflow run --date 2025-09-01 --json | jq '.runs[0].state'\n";
 
-int cmd_run(int argc, char **argv, txf_ctx *ctx) {
-  txf_orch_args a;
-  int ec = txf_orch_cli_parse("run", argc, argv, usage,
-                              TXF_ORCH_OPT_DATE | TXF_ORCH_OPT_KIND |
-                                  TXF_ORCH_OPT_FROM_SCRATCH |
-                                  TXF_ORCH_OPT_JSON,
-                              &a);
-  if (ec >= 0)
-    return ec;
-  txf_orch_summary sum;
-  int64_t elapsed_us;
-  json_t *runs = a.json ? json_array() : NULL;
-  ec = txf_orch_cli_execute(ctx, "run", &a, &sum, &elapsed_us, runs);
+static void report(const txf_orch_args *a, const txf_orch_summary *sum,
+                   int64_t elapsed_us, int ec) {
+  (void)elapsed_us;
   char ds[11];
-  txf_date_format(a.dates[0], ds);
-  if (a.json && (ec == TXF_EXIT_OK || sum.interrupted || sum.n_failed))
-    txf_orch_cli_print_json(&a, &sum, elapsed_us, runs);
-  else
-    json_decref(runs);
-  free(a.dates);
-  if (sum.interrupted)
+  txf_date_format(a->dates[0], ds);
+  if (sum->interrupted)
     fprintf(stderr, "txnflow run: %s: interrupted; run it again to resume\n",
             ds);
-  else if (sum.n_failed)
-    fprintf(stderr, "txnflow run: %s: failed: %s\n", ds, sum.first_failure);
-  else if (a.json)
+  else if (sum->n_failed)
+    fprintf(stderr, "txnflow run: %s: failed: %s\n", ds, sum->first_failure);
+  else if (a->json)
     ; /* the JSON says it */
-  else if (sum.n_skipped)
+  else if (sum->n_skipped)
     printf("%s: already succeeded; nothing to do (--from-scratch reruns)\n",
            ds);
   else if (ec == TXF_EXIT_OK)
     printf("%s: success\n", ds);
-  return ec;
+}
+
+int cmd_run(int argc, char **argv, txf_ctx *ctx) {
+  return txf_orch_cli_main(argc, argv, ctx, "run", usage,
+                           TXF_ORCH_OPT_DATE | TXF_ORCH_OPT_KIND |
+                               TXF_ORCH_OPT_FROM_SCRATCH | TXF_ORCH_OPT_JSON,
+                           report);
 }

@@ -69,6 +69,8 @@ typedef struct txf_load_opts {
 typedef struct txf_load_report {
   uint64_t partitions_loaded, partitions_deleted, partitions_skipped;
   uint64_t rows_loaded;
+  uint64_t versions_loaded;    /* versions of the change log loaded */
+  uint64_t change_rows_loaded; /* ... and their rows */
   int64_t elapsed_us;
   char **added_columns; /* ALTER TABLE ADD COLUMN done */
   size_t n_added_columns;

@@ -12,13 +12,6 @@ static const char *kind_word(txf_rel_kind k) {
   return k == TXF_REL_VIEW ? "VIEW" : "TABLE";
 }
 
-static char *qrel(const char *schema, const char *ident) {
-  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
-  char *r = txf_xasprintf("%s.%s", a, b);
-  free(a);
-  free(b);
-  return r;
-}
 
 static int drop_if_exists(txf_adapter *a, const char *schema,
                           const char *ident, txf_err *err) {
@@ -26,7 +19,7 @@ static int drop_if_exists(txf_adapter *a, const char *schema,
   int rc = a->ops->relation_kind(a, schema, ident, &k, err);
   if (rc || k == TXF_REL_NONE)
     return rc;
-  char *r = qrel(schema, ident);
+  char *r = txf_duck_quote_rel(schema, ident);
   char *sql = txf_xasprintf("DROP %s %s", kind_word(k), r);
   rc = a->ops->exec(a, sql, err);
   free(sql);
@@ -99,7 +92,7 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
   int rc = a->ops->relation_kind(a, schema, ident, &old, err);
   if (rc)
     return rc;
-  char *rel = qrel(schema, ident), *tmp = qrel(schema, tmp_ident);
+  char *rel = txf_duck_quote_rel(schema, ident), *tmp = txf_duck_quote_rel(schema, tmp_ident);
   char *qi = txf_duck_quote_ident(ident);
   char *drop = old == TXF_REL_NONE
                    ? txf_xstrdup("")
@@ -197,21 +190,10 @@ static int incremental_sql_pg(txf_adapter *a, const mnode *n,
                               const char *rel, const char *nrel,
                               const char *strategy, char **sql,
                               txf_err *err) {
-  char **cols;
-  size_t nc;
-  int rc = a->ops->columns(a, schema, new_ident, &cols, &nc, err);
+  char *list;
+  int rc = txf_adapter_column_list(a, schema, new_ident, &list, err);
   if (rc)
     return rc;
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  for (size_t k = 0; k < nc; k++) {
-    char *q = txf_duck_quote_ident(cols[k]);
-    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
-    free(q);
-    free(cols[k]);
-  }
-  free(cols);
-  char *list = txf_buf_take(&b, NULL);
   char *ins = txf_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel,
                             list ? list : "", list ? list : "", nrel);
   if (!n->unique_key.n || !strcmp(strategy, "append")) {
@@ -240,7 +222,7 @@ static int incremental_sql_pg(txf_adapter *a, const mnode *n,
 /* The rows of SCHEMA.IDENT, or -1 when they cannot be counted. */
 static int64_t count_rows(txf_adapter *a, const char *schema,
                           const char *ident) {
-  char *rel = qrel(schema, ident);
+  char *rel = txf_duck_quote_rel(schema, ident);
   char *sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
   int64_t n;
   txf_err e2;
@@ -328,12 +310,10 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
   }
   free(n->compiled);
   n->compiled = txf_xstrdup(body);
-  char *rel = qrel(schema, ident);
-  size_t failed_test = SIZE_MAX;
-  int64_t failed_rows = 0;
+  char *rel = txf_duck_quote_rel(schema, ident);
   if (!incr) {
     char *tmp_ident = txf_xasprintf("%s__txf_new", ident);
-    char *tmp = qrel(schema, tmp_ident);
+    char *tmp = txf_duck_quote_rel(schema, tmp_ident);
     txf_rel_kind nk = !strcmp(mat, "view") ? TXF_REL_VIEW : TXF_REL_TABLE;
     rc = drop_if_exists(cat, schema, tmp_ident, err);
     if (!rc && is_seed) {
@@ -346,16 +326,9 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     if (!rc && !strcmp(mat, "incremental"))
       rc = check_keys(m, a, i, tmp, err);
     if (!rc && ro->audit) {
-      txf_models_node_tests_run(m, ex, i, "error", tmp, ro->s, &failed_test,
-                                &failed_rows);
-      if (failed_test != SIZE_MAX) {
-        *audit_fail = 1;
-        rc = txf_err_set(err, TXF_ETEST,
-                         "audit failed: test %s %s; the previous version "
-                         "stays published",
-                         m->nodes[failed_test].name,
-                         failed_rows < 0 ? "could not run" : "found failing rows");
-      }
+      rc = txf_models_node_audit(m, ex, i, tmp, ro->s,
+                                 "the previous version stays published", err);
+      *audit_fail = rc == TXF_ETEST;
     }
     if (!rc)
       rc = swap_in(cat, schema, ident, tmp_ident, nk, state_sql, err);
@@ -369,7 +342,7 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     /* Incremental: new rows into a side table, then merge and audit in
      * one transaction; a failed audit rolls the merge back. */
     char *new_ident = txf_xasprintf("%s__txf_incr", ident);
-    char *nrel = qrel(schema, new_ident);
+    char *nrel = txf_duck_quote_rel(schema, new_ident);
     rc = drop_if_exists(cat, schema, new_ident, err);
     if (!rc) {
       sql = txf_xasprintf("CREATE TABLE %s AS\n%s", nrel, body);
@@ -412,17 +385,9 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
         rc = a->ops->exec(a, sql, err);
       free(sql);
       if (!rc && ro->audit) {
-        txf_models_node_tests_run(m, ex, i, "error", NULL, ro->s, &failed_test,
-                                  &failed_rows);
-        if (failed_test != SIZE_MAX) {
-          *audit_fail = 1;
-          rc = txf_err_set(err, TXF_ETEST,
-                           "audit failed: test %s %s; the merge was rolled "
-                           "back",
-                           m->nodes[failed_test].name,
-                           failed_rows < 0 ? "could not run"
-                                           : "found failing rows");
-        }
+        rc = txf_models_node_audit(m, ex, i, NULL, ro->s,
+                                   "the merge was rolled back", err);
+        *audit_fail = rc == TXF_ETEST;
       }
       if (!rc)
         rc = a->ops->exec(a, "COMMIT", err);

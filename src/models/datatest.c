@@ -282,3 +282,18 @@ void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
     txf_models_test_count(m, ex, t, audit_rel(m, t), s, NULL, NULL);
   }
 }
+
+int txf_models_node_audit(txf_models *m, const exec_ctx *ex, size_t i,
+                          const char *rel_over, txf_models_summary *s,
+                          const char *then, txf_err *err) {
+  size_t failed_test = SIZE_MAX;
+  int64_t failed_rows = 0;
+  txf_models_node_tests_run(m, ex, i, "error", rel_over, s, &failed_test,
+                            &failed_rows);
+  if (failed_test == SIZE_MAX)
+    return 0;
+  return txf_err_set(err, TXF_ETEST, "audit failed: test %s %s; %s",
+                     m->nodes[failed_test].name,
+                     failed_rows < 0 ? "could not run" : "found failing rows",
+                     then);
+}

@@ -131,15 +131,9 @@ static void dot_quote(txf_buf *b, const char *s) {
 }
 
 static void xml_text(txf_buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-    case '<': (void)txf_buf_puts(b, "&lt;"); break;
-    case '>': (void)txf_buf_puts(b, "&gt;"); break;
-    case '&': (void)txf_buf_puts(b, "&amp;"); break;
-    case '"': (void)txf_buf_puts(b, "&quot;"); break;
-    default: (void)txf_buf_putc(b, *s);
-    }
-  }
+  static const txf_escape esc[] = {
+      {'<', "&lt;"}, {'>', "&gt;"}, {'&', "&amp;"}, {'"', "&quot;"}, {0, NULL}};
+  txf_buf_put_escaped(b, s, strlen(s), esc);
 }
 
 /* Lineage: sources, seeds and models (tests left out), by layer. */

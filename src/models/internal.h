@@ -285,6 +285,13 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
                                const char *severity, const char *rel_over,
                                txf_models_summary *s, size_t *failed_test,
                                int64_t *failed_rows);
+/* Audit node I: its error-severity tests on REL_OVER (as
+ * txf_models_node_tests_run), counted in S. TXF_ETEST "audit failed: test
+ * T found failing rows; THEN" when one failed or could not run. */
+TXF_MUST_CHECK int txf_models_node_audit(txf_models *m, const exec_ctx *ex,
+                                         size_t i, const char *rel_over,
+                                         txf_models_summary *s,
+                                         const char *then, txf_err *err);
 /* Run the deferred tests whose parents have all settled (built and
  * printed, in run order); FINAL: all that are left. */
 void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
@@ -351,5 +358,23 @@ TXF_MUST_CHECK int txf_models_graph_resolve(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_graph_topo(txf_models *m, int soft,
                                          size_t **order, size_t *n,
                                          txf_err *err);
+
+/* ---------------------------------------------------------------- adapter.c
+ */
+
+/* A new adapter of OPS over the connection IMPL (taken: OPS->close closes
+ * it). Caller frees with txf_adapter_close(). */
+txf_adapter *txf_adapter_new(const txf_adapter_ops *ops, void *impl);
+/* The relation_kind answer from an adapter's integer query of
+ * information_schema.tables, "CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1
+ * END": RC is the query's status (TXF_ENOTFOUND without a row: no such
+ * relation) and K its value. Returns RC unless it is 0 or TXF_ENOTFOUND. */
+TXF_MUST_CHECK int txf_adapter_rel_kind_answer(int rc, int64_t k,
+                                               txf_rel_kind *out);
+/* The column names of SCHEMA.IDENT on A, quoted and comma-separated
+ * ("a", "b"), in *OUT (caller frees). */
+TXF_MUST_CHECK int txf_adapter_column_list(txf_adapter *a, const char *schema,
+                                           const char *ident, char **out,
+                                           txf_err *err);
 
 #endif /* TXF_MODELS_INTERNAL_H */

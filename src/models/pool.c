@@ -21,30 +21,33 @@ typedef struct locked_conn {
 
 static locked_conn *LC(txf_adapter *a) { return a->impl; }
 
-static int lc_exec(txf_adapter *a, const char *sql, txf_err *err) {
-  locked_conn *c = LC(a);
-  pthread_mutex_unlock(c->lock);
-  int rc = c->inner->ops->exec(c->inner, sql, err);
-  pthread_mutex_lock(c->lock);
+/* A statement: the inner connection, with the lock let go until
+ * lc_relock(A, its status). */
+static txf_adapter *lc_unlock(txf_adapter *a) {
+  pthread_mutex_unlock(LC(a)->lock);
+  return LC(a)->inner;
+}
+
+static int lc_relock(txf_adapter *a, int rc) {
+  pthread_mutex_lock(LC(a)->lock);
   return rc;
+}
+
+static int lc_exec(txf_adapter *a, const char *sql, txf_err *err) {
+  txf_adapter *in = lc_unlock(a);
+  return lc_relock(a, in->ops->exec(in, sql, err));
 }
 
 static int lc_query_i64(txf_adapter *a, const char *sql, int64_t *out,
                         txf_err *err) {
-  locked_conn *c = LC(a);
-  pthread_mutex_unlock(c->lock);
-  int rc = c->inner->ops->query_i64(c->inner, sql, out, err);
-  pthread_mutex_lock(c->lock);
-  return rc;
+  txf_adapter *in = lc_unlock(a);
+  return lc_relock(a, in->ops->query_i64(in, sql, out, err));
 }
 
 static int lc_query_json(txf_adapter *a, const char *sql, char **out,
                          txf_err *err) {
-  locked_conn *c = LC(a);
-  pthread_mutex_unlock(c->lock);
-  int rc = c->inner->ops->query_json(c->inner, sql, out, err);
-  pthread_mutex_lock(c->lock);
-  return rc;
+  txf_adapter *in = lc_unlock(a);
+  return lc_relock(a, in->ops->query_json(in, sql, out, err));
 }
 
 /* catalog lookups are quick: they keep the lock */
@@ -64,11 +67,8 @@ static int lc_columns(txf_adapter *a, const char *schema, const char *name,
 static int lc_create_from_csv(txf_adapter *a, const char *rel,
                               const char *path, const char *types,
                               txf_err *err) {
-  locked_conn *c = LC(a);
-  pthread_mutex_unlock(c->lock);
-  int rc = c->inner->ops->create_from_csv(c->inner, rel, path, types, err);
-  pthread_mutex_lock(c->lock);
-  return rc;
+  txf_adapter *in = lc_unlock(a);
+  return lc_relock(a, in->ops->create_from_csv(in, rel, path, types, err));
 }
 
 static void lc_close(txf_adapter *a) {

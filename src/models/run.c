@@ -115,9 +115,7 @@ int txf_models_compile(txf_models *m, txf_err *err) {
                     ? txf_xasprintf("tests/%s.sql", n->name)
                     : txf_xstrdup(n->rel_path);
     char *path = txf_xasprintf("%s/target/compiled/%s", m->project->dir, rel);
-    char *dir = txf_xstrdup(path);
-    *strrchr(dir, '/') = 0;
-    rc = txf_fs_mkdirs(dir, err);
+    rc = txf_fs_mkdirs_parent(path, err);
     if (!rc) {
       char *text = txf_xasprintf("%s\n", sql);
       rc = txf_fs_write_atomic(path, text, strlen(text), err);
@@ -128,7 +126,6 @@ int txf_models_compile(txf_models *m, txf_err *err) {
                      rel);
     free(n->compiled);
     n->compiled = sql;
-    free(dir);
     free(path);
     free(rel);
   }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duck/duck.h"
 #include "models/internal.h"
 
 int txf_models_target_load(txf_models *m, txf_err *err) {
@@ -18,17 +19,9 @@ int txf_models_target_load(txf_models *m, txf_err *err) {
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
   if (!m->adapter) {
     if (m->target.path) {
-      char *dir = txf_xstrdup(m->target.path);
-      char *slash = strrchr(dir, '/');
-      if (slash && slash != dir) {
-        *slash = 0;
-        int rc = txf_fs_mkdirs(dir, err);
-        if (rc) {
-          free(dir);
-          return rc;
-        }
-      }
-      free(dir);
+      int rc = txf_fs_mkdirs_parent(m->target.path, err);
+      if (rc)
+        return rc;
     }
     /* DuckDB picks its own thread count (the cores) for each query;
      * --threads is how many models are built at once. */
@@ -38,6 +31,18 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
                        (const char *const *)m->target.vals,
                        m->target.is_redshift, err)
                  : txf_adapter_open_duckdb(&m->adapter, m->target.path, 0, err);
+    /* the output's settings: SET NAME = 'VALUE' (a name is letters,
+     * digits and '_', checked with the profile) */
+    for (size_t i = 0; !rc && m->target.settings && m->target.settings[i];
+         i += 2) {
+      char *v = txf_duck_quote_str(m->target.settings[i + 1]);
+      char *sql = txf_xasprintf("SET %s = %s", m->target.settings[i], v);
+      rc = m->adapter->ops->exec(m->adapter, sql, err);
+      free(sql);
+      free(v);
+      if (rc)
+        txf_err_wrap(err, "settings.%s", m->target.settings[i]);
+    }
     if (rc)
       return txf_err_wrap(err, "target '%s'", m->target.name);
   }

@@ -82,9 +82,6 @@ void txf_dag_free(txf_dag *dag);
 /* Index of task NAME in DAG, or -1. */
 int txf_dag_find(const txf_dag *dag, const char *name);
 
-/* Parse a duration: "250ms", "30s", "5m", "2h", "1d", or a bare number of
- * seconds. 0 or TXF_EPARSE. */
-TXF_MUST_CHECK int txf_duration_parse(const char *s, int64_t *us);
 /* Format US compactly ("1.5s", "2m03s") into OUT (at least 32 bytes). */
 char *txf_duration_format(int64_t us, char *out);
 /* The delay before retry number N (1 = first retry) of SPEC:

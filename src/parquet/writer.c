@@ -694,47 +694,50 @@ static void encode_schema_leaf(tw *t, const wcol *c) {
   txf_pq_tw_i32(t, 1, c->ptype);
   txf_pq_tw_i32(t, 3, c->c.optional ? PQ_OPTIONAL : PQ_REQUIRED);
   txf_pq_tw_string(t, 4, c->c.name);
+  /* Both annotations: the converted type for older readers, and the
+   * logical type (a union: the struct of one member). */
+  int converted, logical;
   switch (c->c.type) {
   case TXF_PQ_STRING:
-    txf_pq_tw_i32(t, 6, PQC_UTF8);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_STRING);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
+    converted = PQC_UTF8;
+    logical = PQL_STRING;
     break;
   case TXF_PQ_DATE:
-    txf_pq_tw_i32(t, 6, PQC_DATE);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_DATE);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
+    converted = PQC_DATE;
+    logical = PQL_DATE;
     break;
   case TXF_PQ_TIMESTAMP_US:
-    txf_pq_tw_i32(t, 6, PQC_TIMESTAMP_MICROS);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_TIMESTAMP);
-    txf_pq_tw_bool(t, 1, 1);
+    converted = PQC_TIMESTAMP_MICROS;
+    logical = PQL_TIMESTAMP;
+    break;
+  case TXF_PQ_DECIMAL:
+    converted = PQC_DECIMAL;
+    logical = PQL_DECIMAL;
+    break;
+  default:
+    txf_pq_tw_struct_end(t);
+    return;
+  }
+  txf_pq_tw_i32(t, 6, converted);
+  if (c->c.type == TXF_PQ_DECIMAL) {
+    txf_pq_tw_i32(t, 7, c->c.scale);
+    txf_pq_tw_i32(t, 8, c->c.precision);
+  }
+  txf_pq_tw_struct_field(t, 10);
+  txf_pq_tw_struct_field(t, logical);
+  if (c->c.type == TXF_PQ_TIMESTAMP_US) {
+    txf_pq_tw_bool(t, 1, 1); /* isAdjustedToUTC */
     txf_pq_tw_struct_field(t, 2);
     txf_pq_tw_struct_field(t, PQU_MICROS);
     txf_pq_tw_struct_end(t);
     txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    break;
-  case TXF_PQ_DECIMAL:
-    txf_pq_tw_i32(t, 6, PQC_DECIMAL);
-    txf_pq_tw_i32(t, 7, c->c.scale);
-    txf_pq_tw_i32(t, 8, c->c.precision);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_DECIMAL);
+  }
+  if (c->c.type == TXF_PQ_DECIMAL) {
     txf_pq_tw_i32(t, 1, c->c.scale);
     txf_pq_tw_i32(t, 2, c->c.precision);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    break;
-  default:
-    break;
   }
+  txf_pq_tw_struct_end(t);
+  txf_pq_tw_struct_end(t);
   txf_pq_tw_struct_end(t);
 }
 

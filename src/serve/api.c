@@ -1197,7 +1197,10 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   txf_duck *d = NULL;
   txf_err err;
   txf_err_clear(&err);
-  int rc = txf_duck_open(&d, a->warehouse_path, 1, 1, &err);
+  /* Sealed like `txnflow sql` without --write: a chart's query reads the
+   * warehouse and nothing else (no file, no extension, no setting). */
+  txf_duck_seal seal = {.threads = 1};
+  int rc = txf_duck_open_sealed(&d, a->warehouse_path, &seal, &err);
   if (rc) {
     pthread_mutex_unlock(&a->wh_lock);
     /* models build holds the write lock: try again in a moment. */

@@ -203,6 +203,15 @@ static int binary(rctx *r, const expr *e, txf_tval *a, txf_tval *b,
   return 0;
 }
 
+/* The values of the N expressions ITEMS, each defined, into OUT[0..N). */
+static int eval_all(rctx *r, frame *f, expr *const *items, size_t n,
+                    txf_tval **out) {
+  for (size_t i = 0; i < n; i++)
+    if (eval_def(r, f, items[i], &out[i]))
+      return r->err->code;
+  return 0;
+}
+
 /* The (at most 3, positional) arguments of filter or method call E, named
  * WHAT NAME in messages, into ARGS. */
 static int eval_args(rctx *r, frame *f, const expr *e, const char *what,
@@ -210,10 +219,7 @@ static int eval_args(rctx *r, frame *f, const expr *e, const char *what,
   if (e->n > 3 || e->n_kw)
     return rerr(r, e->off, TXF_EPARSE, "%s '%s': too many arguments", what,
                 name);
-  for (size_t i = 0; i < e->n; i++)
-    if (eval_def(r, f, e->items[i], &args[i]))
-      return r->err->code;
-  return 0;
+  return eval_all(r, f, e->items, e->n, args);
 }
 
 /* Evaluate the value and the arguments of filter E, then apply it. */
@@ -273,15 +279,13 @@ static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
   args.arena = r->a;
   args.n = e->n;
   args.v = txf_arena_alloc(r->a, (e->n + 1) * sizeof *args.v);
-  for (size_t i = 0; i < e->n; i++)
-    if (eval_def(r, f, e->items[i], &args.v[i]))
-      return r->err->code;
+  if (eval_all(r, f, e->items, e->n, args.v))
+    return r->err->code;
   args.n_kw = e->n_kw;
   args.kw_names = e->kw_names;
   args.kw = txf_arena_alloc(r->a, (e->n_kw + 1) * sizeof *args.kw);
-  for (size_t i = 0; i < e->n_kw; i++)
-    if (eval_def(r, f, e->kw[i], &args.kw[i]))
-      return r->err->code;
+  if (eval_all(r, f, e->kw, e->n_kw, args.kw))
+    return r->err->code;
   if (!strcmp(name, "return")) {
     if (e->n != 1)
       return rerr(r, e->off, TXF_EPARSE, "return takes 1 argument, got %zu",

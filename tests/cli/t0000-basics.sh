@@ -132,6 +132,27 @@ test_expect_success 'a bad txnflow.yml names file, line, column and key' '
 	test_grep "did you mean '"'"'timezone'"'"'" err
 '
 
+# Ranges are checked when txnflow.yml loads, so every command reports
+# them, not only `run` (issue 16).
+test_expect_success 'out-of-range settings stop every command, with file:line:col' '
+	txnflow init rng &&
+	cp rng/txnflow.yml good.yml &&
+	for bad in "retries: 99999999999999999999999" "retries: -1" "retries: 2.5" \
+		"timeout: 99999999999999999d" "retry_delay: -5s" "data_dir: /nonexistent/x"; do
+		key=${bad%%:*} &&
+		{ grep -v "^$key:" good.yml; echo "$bad"; } >rng/txnflow.yml &&
+		line=$(wc -l <rng/txnflow.yml) &&
+		test_expect_code 1 txnflow -C rng status 2>err &&
+		test_grep "txnflow.yml:$line:[0-9]*: key '"'"'$key'"'"'" err &&
+		test_expect_code 1 txnflow -C rng sql "SELECT 1" 2>err &&
+		test_grep "txnflow.yml:$line:" err || { echo "for: $bad"; exit 1; }
+	done &&
+	test_path_is_missing /nonexistent &&
+	: >rng/txnflow.yml &&
+	test_expect_code 1 txnflow -C rng status 2>err &&
+	test_grep "txnflow.yml:1:1: .*empty" err
+'
+
 test_expect_success 'a bad profiles.yml names file, line, column and key' '
 	txnflow init badp &&
 	sed -i "s/^  target: dev/  targt: dev/" badp/profiles.yml &&

@@ -74,8 +74,8 @@ test_expect_success 'a changed bronze file is refused and nothing is written' '
 test_expect_success 'audit notices a tampered row' '
 	cp -r fwd bad &&
 	p=$(ls bad/silver/transactions/year=2025/month=09/day=05/*.parquet) &&
-	txnflow sql --memory "COPY (SELECT * EXCLUDE (status), CASE WHEN row_number() OVER () = 1 THEN '"'"'reversed'"'"' ELSE status END AS status FROM read_parquet('"'"'$p'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
-	txnflow sql --memory "COPY (SELECT transaction_id, customer_id, card_id, merchant_id, txn_ts, amount, currency, mcc, status, is_refund, channel, ingested_at, original_transaction_id, source_file, ingest_date FROM read_parquet('"'"'x.parquet'"'"')) TO '"'"'$p'"'"' (FORMAT parquet)" &&
+	txnflow sql --write --memory "COPY (SELECT * EXCLUDE (status), CASE WHEN row_number() OVER () = 1 THEN '"'"'reversed'"'"' ELSE status END AS status FROM read_parquet('"'"'$p'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
+	txnflow sql --write --memory "COPY (SELECT transaction_id, customer_id, card_id, merchant_id, txn_ts, amount, currency, mcc, status, is_refund, channel, ingested_at, original_transaction_id, source_file, ingest_date FROM read_parquet('"'"'x.parquet'"'"')) TO '"'"'$p'"'"' (FORMAT parquet)" &&
 	test_expect_code 1 txnflow audit --data bad >out &&
 	test_grep "status is" out
 '

@@ -101,6 +101,25 @@ TEST(models_template_error_has_position) {
   load_fails(files, "models/a.sql:2:17: unknown filter 'nope'");
 }
 
+TEST(models_schema_entries_without_a_name) {
+  static const struct {
+    const char *yml, *want;
+  } cases[] = {
+      {"models:\n  - name: a\n    columns:\n      - description: x\n",
+       "models/schema.yml:4:9: column without a 'name'"},
+      {"sources:\n  - tables: [{name: t}]\n",
+       "models/schema.yml:2:5: source without a 'name'"},
+      {"sources:\n  - name: s\n    tables:\n      - identifier: t\n",
+       "models/schema.yml:4:9: source table without a 'name'"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(cases); i++) {
+    const char *files[] = {"txnflow.yml", base_yml, "profiles.yml", mem_profile,
+                           "models/a.sql", "select 1 as id",
+                           "models/schema.yml", cases[i].yml, NULL};
+    load_fails(files, cases[i].want);
+  }
+}
+
 static const char *const graph_files[] = {
     "txnflow.yml",
     "name: t\nprofile: t\nmodels:\n  t:\n    staging:\n"

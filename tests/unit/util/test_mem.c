@@ -45,6 +45,17 @@ TEST(buf_put_pgcopy_escapes_copy_text) {
   free(s);
 }
 
+TEST(buf_put_escaped_replaces_the_listed_bytes) {
+  static const txf_escape esc[] = {{'<', "&lt;"}, {'&', "&amp;"}, {0, NULL}};
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  /* A NUL byte is data like any other when it is not listed. */
+  txf_buf_put_escaped(&b, "a<b&c\0>", 7, esc);
+  ASSERT_EQ_U64(b.len, 14);
+  ASSERT(memcmp(b.data, "a&lt;b&amp;c\0>", 14) == 0);
+  txf_buf_release(&b);
+}
+
 TEST(arena_alignment_and_reset) {
   txf_arena a;
   txf_arena_init(&a, 1024);
