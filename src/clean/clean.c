@@ -536,6 +536,7 @@ static int resolve_item(void *arg, size_t i, txf_err *err) {
   int rc = txf_clean_resolve_day(&j->r->m, j->days[i], err);
   if (rc) {
     char ds[11];
+    txf_clean_damage_hint(err);
     txf_err_wrap(err, "partition %s",
                  txf_date_format((txf_date){j->days[i]}, ds));
   }
@@ -666,6 +667,7 @@ static int run_partitions(run *r, json_t *rep, txf_err *err) {
     rc = txf_clean_partition_rewrite(m, j, pool, err);
     if (rc) {
       char d[11];
+      txf_clean_damage_hint(err);
       txf_err_wrap(err, "partition %s", txf_date_format((txf_date){j->day}, d));
     }
   }

@@ -357,6 +357,9 @@ txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
  * PATH (created, flushed). */
 TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
                                         txf_err *err);
+/* ERR is a damaged partition's (TXF_ECORRUPT from reading it): add that
+ * nothing was changed and how to recover, unless it says so already. */
+void txf_clean_damage_hint(txf_err *err);
 /* Does the lake hold any silver partition or index shard? */
 int txf_clean_lake_has_data(const char *data_dir);
 

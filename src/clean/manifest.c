@@ -412,3 +412,14 @@ int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
   free(text);
   return rc;
 }
+
+void txf_clean_damage_hint(txf_err *err) {
+  if (err->code != TXF_ECORRUPT || strstr(err->msg, "nothing was changed") ||
+      strstr(err->msg, "run 'txnflow"))
+    return;
+  size_t n = strlen(err->msg);
+  snprintf(err->msg + n, sizeof err->msg - n,
+           "; nothing was changed; restore the file from a copy (the "
+           "published lake holds one), or delete it, run 'txnflow index "
+           "rebuild' and clean again the ingest dates of its rows");
+}
