@@ -15,7 +15,8 @@
 #             if the damage had happened before the checksum was taken): the
 #             page CRCs and the reader's checks must catch it, or the clean
 #             must produce a lake audit accepts.
-# FUZZ_SEED picks the flips (default 1). A failing trial's lake stays in
+# FUZZ_SEED picks the flips (default 1), FUZZ_OUT the scratch directory
+# (default build/fuzz). A failing trial's lake stays in
 # build/fuzz/lake-fail-N with what happened in its log.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -31,7 +32,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=134:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=134}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export TZ=UTC LC_ALL=C NO_COLOR=1
-out=$PWD/build/fuzz
+out=${FUZZ_OUT:-$PWD/build/fuzz}
 base=$out/lake-base
 work=$out/lake-trial
 mkdir -p "$out"
