@@ -360,6 +360,13 @@ TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
 /* ERR is a damaged partition's (TXF_ECORRUPT from reading it): add that
  * nothing was changed and how to recover, unless it says so already. */
 void txf_clean_damage_hint(txf_err *err);
+/* For audit: check every file of the lake against the manifest (each
+ * listed shard and partition as listed, nothing unlisted), passing each
+ * finding to NOTE(CTX, text); returns how many. *PAIRS (caller frees)
+ * gets the index's pairs, all shards, sorted by (idh, day). */
+int64_t txf_clean_manifest_audit(const char *data_dir,
+                                 void (*note)(void *ctx, const char *text),
+                                 void *ctx, loc_ent **pairs, size_t *n_pairs);
 /* Does the lake hold any silver partition or index shard? */
 int txf_clean_lake_has_data(const char *data_dir);
 

@@ -423,3 +423,107 @@ void txf_clean_damage_hint(txf_err *err) {
            "published lake holds one), or delete it, run 'txnflow index "
            "rebuild' and clean again the ingest dates of its rows");
 }
+
+/* The partition days present under silver/transactions (caller frees). */
+static int32_t *present_days(const char *data_dir, size_t *n) {
+  *n = 0;
+  int32_t *v = NULL;
+  char *root = txf_path_join(data_dir, "silver/transactions");
+  DIR *dy = opendir(root);
+  struct dirent *y;
+  while (dy && (y = readdir(dy))) {
+    if (strncmp(y->d_name, "year=", 5))
+      continue;
+    char *yd = txf_path_join(root, y->d_name);
+    DIR *dm = opendir(yd);
+    struct dirent *m;
+    while (dm && (m = readdir(dm))) {
+      if (strncmp(m->d_name, "month=", 6))
+        continue;
+      char *md = txf_path_join(yd, m->d_name);
+      DIR *dd = opendir(md);
+      struct dirent *d;
+      while (dd && (d = readdir(dd))) {
+        char iso[32];
+        txf_date day;
+        if (strncmp(d->d_name, "day=", 4))
+          continue;
+        snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", y->d_name + 5,
+                 m->d_name + 6, d->d_name + 4);
+        char *f = txf_xasprintf("%s/%s/part-00000.parquet", md, d->d_name);
+        if (txf_fs_exists(f) && txf_date_parse(iso, 10, &day) == 0) {
+          v = txf_xrealloc(v, (*n + 1) * sizeof *v);
+          v[(*n)++] = day.days;
+        }
+        free(f);
+      }
+      if (dd)
+        closedir(dd);
+      free(md);
+    }
+    if (dm)
+      closedir(dm);
+    free(yd);
+  }
+  if (dy)
+    closedir(dy);
+  free(root);
+  return v;
+}
+
+int64_t txf_clean_manifest_audit(const char *data_dir,
+                                 void (*note)(void *ctx, const char *text),
+                                 void *ctx, loc_ent **pairs, size_t *n_pairs) {
+  *pairs = NULL;
+  *n_pairs = 0;
+  txf_clean_manifest mf;
+  txf_err err;
+  txf_err_clear(&err);
+  int64_t bad = 0;
+  if (txf_clean_manifest_load(&mf, data_dir, &err) != 0) {
+    note(ctx, err.msg);
+    return 1;
+  }
+  /* every shard: listed ones as listed, others absent */
+  loc_ent *all = NULL;
+  size_t n = 0;
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
+    loc_ent *e;
+    size_t ne;
+    if (txf_clean_manifest_read_shard(&mf, data_dir, s, &e, &ne, &err)) {
+      note(ctx, err.msg);
+      bad++;
+      continue;
+    }
+    if (ne) {
+      all = txf_xrealloc(all, (n + ne) * sizeof *all);
+      memcpy(all + n, e, ne * sizeof *e);
+      n += ne;
+    }
+    free(e);
+  }
+  /* every partition the manifest lists, and every one present */
+  size_t nd;
+  int32_t *days = present_days(data_dir, &nd);
+  for (size_t i = 0; i < mf.n_part; i++) {
+    days = txf_xrealloc(days, (nd + 1) * sizeof *days);
+    days[nd++] = mf.part[i].day;
+  }
+  for (size_t i = 0; i < nd; i++) {
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = days[k] == days[i];
+    if (seen)
+      continue;
+    if (txf_clean_manifest_check_partition(&mf, data_dir, days[i], &err)) {
+      note(ctx, err.msg);
+      bad++;
+    }
+  }
+  free(days);
+  txf_clean_manifest_release(&mf);
+  txf_clean_index_sort(all, n);
+  *pairs = all;
+  *n_pairs = n;
+  return bad;
+}

@@ -64,6 +64,9 @@ test_expect_success 'a flipped bit in a partition stops the clean: file named, h
 	lake_sums d >after &&
 	test_cmp before after &&
 	test_path_is_missing d/.clean/journal.json &&
+	test_expect_code 1 txnflow audit --data d >out 2>err &&
+	test_grep "silver partition 2025-09-02 is damaged" out &&
+	test_grep "checksums [1-9]" err &&
 	cp base/$P2/part-00000.parquet d/$P2/ &&
 	txnflow clean --data d --date 2025-09-03 >/dev/null &&
 	txnflow audit --data d >/dev/null
@@ -78,6 +81,9 @@ test_expect_success 'a deleted index shard stops the clean; index rebuild restor
 	test_grep "txnflow index rebuild" err &&
 	lake_sums d >after &&
 	test_cmp before after &&
+	test_expect_code 1 txnflow audit --data d --max-diffs 1000 >out &&
+	test_grep "index shard $IDX/shard-042.idx is missing" out &&
+	test_grep "^  index: id hash 2a.* is in silver but not in the index" out &&
 	txnflow index rebuild --data d >out &&
 	test_grep "index rebuilt from .* partitions" out &&
 	lake_sums base >want &&
