@@ -357,8 +357,9 @@ txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
  * PATH (created, flushed). */
 TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
                                         txf_err *err);
-/* ERR is a damaged partition's (TXF_ECORRUPT from reading it): add that
- * nothing was changed and how to recover, unless it says so already. */
+/* ERR is from reading a partition (TXF_ECORRUPT, TXF_EUNSUPPORTED or
+ * TXF_ETOOBIG: for a file clean wrote, damage): add that the file is
+ * damaged, nothing was changed and how to recover, unless it says so. */
 void txf_clean_damage_hint(txf_err *err);
 /* For audit: check every file of the lake against the manifest (each
  * listed shard and partition as listed, nothing unlisted), passing each

@@ -414,14 +414,19 @@ int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
 }
 
 void txf_clean_damage_hint(txf_err *err) {
-  if (err->code != TXF_ECORRUPT || strstr(err->msg, "nothing was changed") ||
+  /* What reading a file clean wrote can fail with, but for damage: an
+   * encoding it never writes, a page bigger than it ever makes. */
+  if ((err->code != TXF_ECORRUPT && err->code != TXF_EUNSUPPORTED &&
+       err->code != TXF_ETOOBIG) ||
+      strstr(err->msg, "nothing was changed") ||
       strstr(err->msg, "run 'txnflow"))
     return;
   size_t n = strlen(err->msg);
   snprintf(err->msg + n, sizeof err->msg - n,
-           "; nothing was changed; restore the file from a copy (the "
-           "published lake holds one), or delete it, run 'txnflow index "
-           "rebuild' and clean again the ingest dates of its rows");
+           "%s; nothing was changed; restore it from a copy (the published "
+           "lake holds one), or delete it, run 'txnflow index rebuild' and "
+           "clean again the ingest dates of its rows",
+           strstr(err->msg, "damaged") ? "" : ": the file is damaged");
 }
 
 /* The partition days present under silver/transactions (caller frees). */
