@@ -425,24 +425,14 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
 /* The index remembers the zone it was built in: partitions are event dates
  * in that zone, so changing it would scatter one day over two files. */
 static int check_index_meta(run *r, txf_err *err) {
-  char *dir = txf_clean_index_dir(r->o->data_dir);
-  char *meta = txf_path_join(dir, "_meta.json");
-  free(dir);
-  int rc = 0;
-  if (txf_fs_exists(meta)) {
-    json_error_t je;
-    json_t *j = json_load_file(meta, 0, &je);
-    const char *tz = j ? json_string_value(json_object_get(j, "timezone"))
-                       : NULL;
-    if (!tz)
-      rc = txf_err_set(err, TXF_ECORRUPT, "%s: unreadable", meta);
-    else if (strcmp(tz, r->o->timezone) != 0)
-      rc = txf_err_set(err, TXF_ECONFIG,
-                       "the silver lake is partitioned in time zone '%s', "
-                       "not '%s'",
-                       tz, r->o->timezone);
-    json_decref(j);
-  } else {
+  char *tz = NULL;
+  int rc = txf_clean_meta_zone(r->o->data_dir, &tz, err);
+  if (!rc && tz && strcmp(tz, r->o->timezone) != 0)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "the silver lake is partitioned in time zone '%s', "
+                     "not '%s'",
+                     tz, r->o->timezone);
+  else if (!rc && !tz) {
     char *st = txf_path_join(r->staging, "index/_meta.json");
     rc = txf_clean_meta_write(st, r->o->timezone, err);
     free(st);
@@ -450,7 +440,7 @@ static int check_index_meta(run *r, txf_err *err) {
       add_op(r, STAGING "/index/_meta.json",
              "silver/_index/transactions/_meta.json");
   }
-  free(meta);
+  free(tz);
   return rc;
 }
 

@@ -368,6 +368,25 @@ void txf_clean_damage_hint(txf_err *err);
 int64_t txf_clean_manifest_audit(const char *data_dir,
                                  void (*note)(void *ctx, const char *text),
                                  void *ctx, loc_ent **pairs, size_t *n_pairs);
+/* The lake's time zone from the index's _meta.json into *ZONE (caller
+ * frees; NULL when there is none yet); an unreadable file is
+ * TXF_ECORRUPT. */
+TXF_MUST_CHECK int txf_clean_meta_zone(const char *data_dir, char **zone,
+                                       txf_err *err);
+/* The names in DIR starting with PREFIX, sorted (free with
+ * txf_clean_list_free; NULL and *N = 0 when DIR cannot be read). */
+char **txf_clean_list_dir(const char *dir, const char *prefix, size_t *n);
+void txf_clean_list_free(char **v, size_t n);
+/* The partition directories under silver/transactions, in order, then
+ * any directory whose name is not one of ours: REL relative to the data
+ * dir, DAY its date (INT32_MIN when the names are not
+ * year=YYYY/month=MM/day=DD of a real date). */
+typedef struct txf_clean_part_dir {
+  char *rel;
+  int32_t day;
+} txf_clean_part_dir;
+txf_clean_part_dir *txf_clean_partition_dirs(const char *data_dir, size_t *n);
+void txf_clean_part_dirs_free(txf_clean_part_dir *v, size_t n);
 /* Does the lake hold any silver partition or index shard? */
 int txf_clean_lake_has_data(const char *data_dir);
 

@@ -29,6 +29,21 @@
   "run 'txnflow index rebuild' to check every partition and rebuild the "      \
   "index and its manifest from silver"
 
+/* Write J (taken) as indented JSON with sorted keys and a final newline
+ * to PATH (created, flushed; made durable by the commit's syncfs). */
+static int write_json(json_t *j, const char *path, txf_err *err) {
+  char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+  json_decref(j);
+  int rc = 0;
+  FILE *fp = fopen(path, "wb");
+  if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 || fflush(fp) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
+  if (fp && fclose(fp) != 0 && !rc)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot close", path);
+  free(text);
+  return rc;
+}
+
 static int bad_manifest(const char *path, const char *why, txf_err *err) {
   return txf_err_set(err, TXF_ECORRUPT, "%s: %s; nothing was changed; %s", path,
                      why, REBUILD_HINT);
@@ -53,7 +68,17 @@ static int file_of(json_t *v, man_file *f) {
   return 0;
 }
 
-static man_part *find_part(const txf_clean_manifest *mf, int32_t day) {
+/* Partition DAY's file under silver/transactions, as the manifest's
+ * "path" (what txf_clean_partition_path names under the data dir). */
+static void part_rel(int32_t day, char out[64]) {
+  int y, m, d;
+  txf_date_to_ymd((txf_date){day}, &y, &m, &d);
+  snprintf(out, 64, "year=%04d/month=%02d/day=%02d/part-00000.parquet", y, m,
+           d);
+}
+
+/* Where DAY is or would go in the sorted partitions. */
+static size_t part_at(const txf_clean_manifest *mf, int32_t day) {
   size_t lo = 0, hi = mf->n_part;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -62,19 +87,17 @@ static man_part *find_part(const txf_clean_manifest *mf, int32_t day) {
     else
       hi = mid;
   }
-  return lo < mf->n_part && mf->part[lo].day == day ? &mf->part[lo] : NULL;
+  return lo;
+}
+
+static man_part *find_part(const txf_clean_manifest *mf, int32_t day) {
+  size_t at = part_at(mf, day);
+  return at < mf->n_part && mf->part[at].day == day ? &mf->part[at] : NULL;
 }
 
 void txf_clean_manifest_set_partition(txf_clean_manifest *mf, int32_t day,
                                       uint64_t size_bytes, const char *sha) {
-  size_t lo = 0, hi = mf->n_part;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (mf->part[mid].day < day)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t lo = part_at(mf, day);
   int found = lo < mf->n_part && mf->part[lo].day == day;
   if (!sha) {
     if (found) {
@@ -248,7 +271,9 @@ int txf_clean_manifest_check_partition(txf_clean_manifest *mf,
   man_part *p = find_part(mf, day);
   if (p && p->verified)
     return 0;
-  char *path = txf_clean_partition_path(data_dir, day);
+  char prel[64];
+  part_rel(day, prel);
+  char *path = txf_xasprintf("%s/silver/transactions/%s", data_dir, prel);
   const char *rel = path + strlen(data_dir) + 1;
   char ds[11];
   txf_date_format((txf_date){day}, ds);
@@ -325,11 +350,8 @@ int txf_clean_manifest_write(const txf_clean_manifest *mf, const char *path,
     const man_part *p = &mf->part[i];
     char k[11];
     txf_date_format((txf_date){p->day}, k);
-    int y, m, d;
-    txf_date_to_ymd((txf_date){p->day}, &y, &m, &d);
     char rel[64];
-    snprintf(rel, sizeof rel,
-             "year=%04d/month=%02d/day=%02d/part-00000.parquet", y, m, d);
+    part_rel(p->day, rel);
     json_object_set_new(parts, k,
                         json_pack("{s:s,s:I,s:s}", "path", rel, "size_bytes",
                                   (json_int_t)p->f.size_bytes, "sha256",
@@ -337,16 +359,7 @@ int txf_clean_manifest_write(const txf_clean_manifest *mf, const char *path,
   }
   json_t *j = json_pack("{s:s,s:o,s:o}", "format", MANIFEST_FORMAT, "shards",
                         shards, "partitions", parts);
-  char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-  json_decref(j);
-  int rc = 0;
-  FILE *fp = fopen(path, "wb");
-  if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 || fflush(fp) != 0)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
-  if (fp && fclose(fp) != 0 && !rc)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot close", path);
-  free(text);
-  return rc;
+  return write_json(j, path, err);
 }
 
 int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
@@ -401,16 +414,7 @@ int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
 int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
   json_t *j = json_pack("{s:s,s:i,s:s}", "format", "txnflow-silver-index/1",
                         "shards", IDX_SHARDS, "timezone", timezone);
-  char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-  json_decref(j);
-  int rc = 0;
-  FILE *fp = fopen(path, "wb");
-  if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 || fflush(fp) != 0)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
-  if (fp && fclose(fp) != 0 && !rc)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot close", path);
-  free(text);
-  return rc;
+  return write_json(j, path, err);
 }
 
 void txf_clean_damage_hint(txf_err *err) {
@@ -429,50 +433,108 @@ void txf_clean_damage_hint(txf_err *err) {
            strstr(err->msg, "damaged") ? "" : ": the file is damaged");
 }
 
-/* The partition days present under silver/transactions (caller frees). */
-static int32_t *present_days(const char *data_dir, size_t *n) {
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **txf_clean_list_dir(const char *dir, const char *prefix, size_t *n) {
   *n = 0;
-  int32_t *v = NULL;
-  char *root = txf_path_join(data_dir, "silver/transactions");
-  DIR *dy = opendir(root);
-  struct dirent *y;
-  while (dy && (y = readdir(dy))) {
-    if (strncmp(y->d_name, "year=", 5))
-      continue;
-    char *yd = txf_path_join(root, y->d_name);
-    DIR *dm = opendir(yd);
-    struct dirent *m;
-    while (dm && (m = readdir(dm))) {
-      if (strncmp(m->d_name, "month=", 6))
-        continue;
-      char *md = txf_path_join(yd, m->d_name);
-      DIR *dd = opendir(md);
-      struct dirent *d;
-      while (dd && (d = readdir(dd))) {
-        char iso[32];
-        txf_date day;
-        if (strncmp(d->d_name, "day=", 4))
-          continue;
-        snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", y->d_name + 5,
-                 m->d_name + 6, d->d_name + 4);
-        char *f = txf_xasprintf("%s/%s/part-00000.parquet", md, d->d_name);
-        if (txf_fs_exists(f) && txf_date_parse(iso, 10, &day) == 0) {
-          v = txf_xrealloc(v, (*n + 1) * sizeof *v);
-          v[(*n)++] = day.days;
-        }
-        free(f);
-      }
-      if (dd)
-        closedir(dd);
-      free(md);
+  DIR *d = opendir(dir);
+  if (!d)
+    return NULL;
+  char **v = NULL;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+      v = txf_xrealloc(v, (*n + 1) * sizeof *v);
+      v[(*n)++] = txf_xstrdup(e->d_name);
     }
-    if (dm)
-      closedir(dm);
-    free(yd);
+  closedir(d);
+  if (*n)
+    qsort(v, *n, sizeof *v, cmp_name);
+  return v;
+}
+
+void txf_clean_list_free(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+txf_clean_part_dir *txf_clean_partition_dirs(const char *data_dir, size_t *n) {
+  static const char *const level[3] = {"year=", "month=", "day="};
+  static const size_t len[3] = {9, 8, 6}; /* the names' lengths */
+  /* breadth first: the directories of one level, then of the next */
+  char **cur = txf_xmalloc(sizeof *cur), **bad = NULL;
+  size_t n_cur = 1, n_bad = 0;
+  cur[0] = txf_xstrdup("silver/transactions");
+  for (int l = 0; l < 3; l++) {
+    char **next = NULL;
+    size_t n_next = 0;
+    for (size_t i = 0; i < n_cur; i++) {
+      char *abs = txf_path_join(data_dir, cur[i]);
+      size_t k;
+      char **names = txf_clean_list_dir(abs, level[l], &k);
+      next = txf_xrealloc(next, (n_next + k + 1) * sizeof *next);
+      for (size_t j = 0; j < k; j++) {
+        char *rel = txf_path_join(cur[i], names[j]);
+        if (strlen(names[j]) == len[l]) {
+          next[n_next++] = rel;
+        } else { /* not ours, but a reader's glob sees inside */
+          bad = txf_xrealloc(bad, (n_bad + 1) * sizeof *bad);
+          bad[n_bad++] = rel;
+        }
+      }
+      txf_clean_list_free(names, k);
+      free(abs);
+    }
+    txf_clean_list_free(cur, n_cur);
+    cur = next;
+    n_cur = n_next;
   }
-  if (dy)
-    closedir(dy);
-  free(root);
+  cur = txf_xrealloc(cur, (n_cur + n_bad + 1) * sizeof *cur);
+  if (n_bad)
+    memcpy(cur + n_cur, bad, n_bad * sizeof *bad);
+  free(bad);
+  n_cur += n_bad;
+  txf_clean_part_dir *v = txf_xmalloc((n_cur ? n_cur : 1) * sizeof *v);
+  for (size_t i = 0; i < n_cur; i++) {
+    /* silver/transactions/year=YYYY/month=MM/day=DD: 20 + 10 + 9 + 6 */
+    const char *r = cur[i];
+    char iso[11];
+    txf_date d;
+    v[i].rel = cur[i];
+    v[i].day = INT32_MIN;
+    if (strlen(r) == 45 && strncmp(r + 20, "year=", 5) == 0) {
+      snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", r + 25, r + 36, r + 43);
+      if (txf_date_parse(iso, 10, &d) == 0)
+        v[i].day = d.days;
+    }
+  }
+  free(cur);
+  *n = n_cur;
+  return v;
+}
+
+void txf_clean_part_dirs_free(txf_clean_part_dir *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i].rel);
+  free(v);
+}
+
+/* The partition days whose file is present (caller frees). */
+static int32_t *present_days(const char *data_dir, size_t *n) {
+  size_t nd;
+  txf_clean_part_dir *pd = txf_clean_partition_dirs(data_dir, &nd);
+  int32_t *v = txf_xmalloc((nd ? nd : 1) * sizeof *v);
+  *n = 0;
+  for (size_t i = 0; i < nd; i++) {
+    char *f = txf_xasprintf("%s/%s/part-00000.parquet", data_dir, pd[i].rel);
+    if (pd[i].day != INT32_MIN && txf_fs_exists(f))
+      v[(*n)++] = pd[i].day;
+    free(f);
+  }
+  txf_clean_part_dirs_free(pd, nd);
   return v;
 }
 
@@ -531,4 +593,26 @@ int64_t txf_clean_manifest_audit(const char *data_dir,
   *pairs = all;
   *n_pairs = n;
   return bad;
+}
+
+int txf_clean_meta_zone(const char *data_dir, char **zone, txf_err *err) {
+  *zone = NULL;
+  char *dir = txf_clean_index_dir(data_dir);
+  char *meta = txf_path_join(dir, "_meta.json");
+  free(dir);
+  int rc = 0;
+  if (txf_fs_exists(meta)) {
+    json_error_t je;
+    json_t *j = json_load_file(meta, 0, &je);
+    const char *z = json_string_value(json_object_get(j, "timezone"));
+    if (z)
+      *zone = txf_xstrdup(z);
+    else
+      rc =
+          txf_err_set(err, TXF_ECORRUPT,
+                      "%s: unreadable (it records the lake's time zone)", meta);
+    json_decref(j);
+  }
+  free(meta);
+  return rc;
 }

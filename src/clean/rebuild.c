@@ -30,35 +30,6 @@ typedef struct rebuild {
   txf_clean_manifest mf;
 } rebuild;
 
-static int cmp_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in DIR starting with PREFIX, sorted (caller frees). */
-static char **list_dir(const char *dir, const char *prefix, size_t *n) {
-  *n = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return NULL;
-  char **v = NULL;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-      v = txf_xrealloc(v, (*n + 1) * sizeof *v);
-      v[(*n)++] = txf_xstrdup(e->d_name);
-    }
-  closedir(d);
-  if (*n)
-    qsort(v, *n, sizeof *v, cmp_name);
-  return v;
-}
-
-static void free_list(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(v[i]);
-  free(v);
-}
-
 static int damaged(const char *ds, const char *rel, const char *why,
                    txf_err *err) {
   return txf_err_set(err, TXF_ECORRUPT,
@@ -82,12 +53,15 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
   if (rc)
     return rc;
   txf_pq_reader *rd = NULL;
-  const char *names[TXF_SILVER_N_COLS];
-  for (int i = 0; i < TXF_SILVER_N_COLS; i++)
-    names[i] = txf_silver_columns[i].name;
   rc = txf_pq_reader_open(&rd, abs, err);
-  if (!rc)
-    rc = txf_pq_reader_project(rd, names, TXF_SILVER_N_COLS, err);
+  /* Exactly silver's columns, in order: all of them are read (and their
+   * pages checked) in that order. */
+  const txf_pq_schema *sc = rd ? txf_pq_reader_schema(rd) : NULL;
+  for (size_t i = 0; !rc && i < TXF_SILVER_N_COLS; i++)
+    if (sc->n_cols != TXF_SILVER_N_COLS ||
+        strcmp(sc->cols[i].name, txf_silver_columns[i].name) != 0 ||
+        sc->cols[i].type != txf_silver_columns[i].type)
+      rc = txf_err_set(err, TXF_ECORRUPT, "%s: not the silver schema", abs);
   txf_pq_value v[TXF_SILVER_N_COLS];
   char prev_id[MAX_ID_LEN];
   size_t prev_len = 0;
@@ -148,93 +122,56 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
 
 /* Every partition under silver/transactions, in day order. */
 static int read_silver(rebuild *b, int64_t *n_parts, txf_err *err) {
-  char *root = txf_path_join(b->data_dir, "silver/transactions");
-  size_t ny;
-  char **years = list_dir(root, "year=", &ny);
+  size_t nd;
+  txf_clean_part_dir *pd = txf_clean_partition_dirs(b->data_dir, &nd);
   int rc = 0;
   *n_parts = 0;
-  for (size_t yi = 0; yi < ny && !rc; yi++) {
-    char *ydir = txf_path_join(root, years[yi]);
-    size_t nm;
-    char **months = list_dir(ydir, "month=", &nm);
-    for (size_t mi = 0; mi < nm && !rc; mi++) {
-      char *mdir = txf_path_join(ydir, months[mi]);
-      size_t nd;
-      char **days = list_dir(mdir, "day=", &nd);
-      for (size_t di = 0; di < nd && !rc; di++) {
-        char *ddir = txf_path_join(mdir, days[di]);
-        char iso[16];
-        snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", years[yi] + 5,
-                 months[mi] + 6, days[di] + 4);
-        txf_date d;
-        size_t nf;
-        char **files = list_dir(ddir, "", &nf);
-        if (strlen(years[yi]) != 9 || strlen(months[mi]) != 8 ||
-            strlen(days[di]) != 6 || txf_date_parse(iso, 10, &d) != 0)
-          rc = txf_err_set(err, TXF_ECORRUPT,
-                           "%s: not a partition directory (year=YYYY/"
-                           "month=MM/day=DD); move it out of silver",
-                           ddir + strlen(b->data_dir) + 1);
-        for (size_t fi = 0; fi < nf && !rc; fi++) {
-          const char *f = files[fi];
-          size_t fl = strlen(f);
-          if (f[0] == '.' || fl < 8 || strcmp(f + fl - 8, ".parquet") != 0)
-            continue; /* readers see *.parquet only */
-          char *abs = txf_path_join(ddir, f);
-          if (strcmp(f, "part-00000.parquet") != 0)
-            rc = txf_err_set(err, TXF_ECORRUPT,
-                             "%s: not a file clean writes (readers would "
-                             "see its rows); move it out of silver",
-                             abs + strlen(b->data_dir) + 1);
-          else {
-            rc = read_partition(b, d.days, abs, err);
-            (*n_parts)++;
-          }
-          free(abs);
-        }
-        free_list(files, nf);
-        free(ddir);
+  for (size_t i = 0; i < nd && !rc; i++) {
+    char *ddir = txf_path_join(b->data_dir, pd[i].rel);
+    size_t nf;
+    char **files = txf_clean_list_dir(ddir, "", &nf);
+    if (pd[i].day == INT32_MIN)
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: not a partition directory (year=YYYY/"
+                       "month=MM/day=DD); move it out of silver",
+                       pd[i].rel);
+    for (size_t fi = 0; fi < nf && !rc; fi++) {
+      const char *f = files[fi];
+      size_t fl = strlen(f);
+      if (f[0] == '.' || fl < 8 || strcmp(f + fl - 8, ".parquet") != 0)
+        continue; /* readers see *.parquet only */
+      char *abs = txf_path_join(ddir, f);
+      if (strcmp(f, "part-00000.parquet") != 0)
+        rc = txf_err_set(err, TXF_ECORRUPT,
+                         "%s: not a file clean writes (readers would "
+                         "see its rows); move it out of silver",
+                         abs + strlen(b->data_dir) + 1);
+      else {
+        rc = read_partition(b, pd[i].day, abs, err);
+        (*n_parts)++;
       }
-      free_list(days, nd);
-      free(mdir);
+      free(abs);
     }
-    free_list(months, nm);
-    free(ydir);
+    txf_clean_list_free(files, nf);
+    free(ddir);
   }
-  free_list(years, ny);
-  free(root);
+  txf_clean_part_dirs_free(pd, nd);
   return rc;
 }
 
-/* The lake's zone: _meta.json's, else TZ (then also staged as _meta.json
- * into OPS). */
+/* The lake's zone: _meta.json's, else TZ (then also staged as
+ * _meta.json: *STAGE_META). */
 static int lake_zone(const char *data_dir, const char *staging, const char *tz,
                      char **zone, int *stage_meta, txf_err *err) {
-  char *dir = txf_clean_index_dir(data_dir);
-  char *meta = txf_path_join(dir, "_meta.json");
-  free(dir);
-  int rc = 0;
   *stage_meta = 0;
-  if (txf_fs_exists(meta)) {
-    json_error_t je;
-    json_t *j = json_load_file(meta, 0, &je);
-    const char *z = json_string_value(json_object_get(j, "timezone"));
-    if (z)
-      *zone = txf_xstrdup(z);
-    else
-      rc = txf_err_set(err, TXF_ECORRUPT,
-                       "%s: unreadable; remove it to rebuild with the "
-                       "project's time zone (%s)",
-                       meta, tz);
-    json_decref(j);
-  } else {
+  int rc = txf_clean_meta_zone(data_dir, zone, err);
+  if (!rc && !*zone) {
     *zone = txf_xstrdup(tz);
     char *st = txf_path_join(staging, "index/_meta.json");
     rc = txf_clean_meta_write(st, tz, err);
     free(st);
     *stage_meta = !rc;
   }
-  free(meta);
   return rc;
 }
 

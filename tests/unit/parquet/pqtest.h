@@ -281,6 +281,21 @@ static inline void pqt_duck_fetch(duckdb_connection con, const char *sql,
   duckdb_destroy_result(&res);
 }
 
+/* DuckDB reads PATH (with SCHEMA) into exactly the rows of WANT. */
+static inline void pqt_duck_check(const char *path, const txf_pq_schema *s,
+                                  const pqt_table *want) {
+  duckdb_database db;
+  duckdb_connection con;
+  pqt_duck_open(&db, &con);
+  char sql[600];
+  snprintf(sql, sizeof sql, "SELECT * FROM read_parquet('%s')", path);
+  pqt_table duck;
+  pqt_duck_fetch(con, sql, s, &duck);
+  ASSERT_TABLES_EQ(&duck, want, s);
+  pqt_release(&duck);
+  pqt_duck_close(&db, &con);
+}
+
 /* One page header of a file, as the tests look at it. */
 typedef struct pqt_page {
   int type, encoding, num_values, num_nulls, num_rows, is_compressed;
