@@ -43,6 +43,8 @@ typedef struct run {
   csources src;
   int64_t *src_lines;  /* data records per batch file */
   int64_t *want_lines; /* per file, what the manifest says (NULL: --input) */
+  txf_manifest manifest; /* its files hashed while they are read */
+  char *bronze_dir;      /* NULL: --input, no manifest */
   size_t n_files;
   int64_t lines_read;
   int64_t by_reason[TXF_REJ_N];
@@ -54,7 +56,7 @@ typedef struct run {
   int64_t version;       /* the lake version this clean commits */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
-  txf_clean_manifest manifest; /* the lake's, then this commit's */
+  txf_clean_manifest lake; /* the lake's manifest, then this commit's */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -389,8 +391,9 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       rc = txf_err_set(err, TXF_ENOTFOUND,
                        "no bronze batch for %s (%s does not exist)",
                        r->date_str, dir);
+    /* the files' SHA-256 are checked as they are read (hash_files) */
     if (!rc)
-      rc = txf_manifest_verify(&m, dir, err);
+      rc = txf_manifest_verify_listing(&m, dir, err);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);
@@ -405,8 +408,8 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       abs[i] = txf_path_join(dir, m.files[i].name);
       r->want_lines[i] = m.files[i].rows;
     }
-    txf_manifest_release(&m);
-    free(dir);
+    r->manifest = m;
+    r->bronze_dir = dir;
   }
   qsort(abs, n, sizeof *abs, cmp_str);
   size_t dl = strlen(o->data_dir);
@@ -788,6 +791,21 @@ static int close_quarantine(run *r, txf_err *err) {
   return rc;
 }
 
+/* The batch files' SHA-256 against the manifest, in file order. */
+typedef struct hash_job {
+  const run *r;
+  int rc;
+  txf_err err;
+} hash_job;
+
+static void *hash_files(void *arg) {
+  hash_job *h = arg;
+  const run *r = h->r;
+  for (size_t i = 0; i < r->manifest.n_files && !h->rc; i++)
+    h->rc = txf_manifest_verify_file(&r->manifest, r->bronze_dir, i, &h->err);
+  return NULL;
+}
+
 static int do_run(run *r, txf_store *store, char **report_json,
                   txf_err *err) {
   const txf_clean_opts *o = r->o;
@@ -797,6 +815,24 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc = list_files(r, &abs, err);
   if (rc)
     return rc;
+  /* The files are hashed (a second read, from the page cache) on a thread
+   * of their own while they are read and validated, not before: with
+   * two cores that is a second of wall time on a 1.4 GB batch. Nothing
+   * is committed before the hashes are known. */
+  hash_job hj = {.r = r};
+  pthread_t hash_tid;
+  int hashing = 0;
+  if (r->bronze_dir) {
+    if (threads_of(r) > 1 &&
+        pthread_create(&hash_tid, NULL, hash_files, &hj) == 0)
+      hashing = 1;
+    else
+      hash_files(&hj);
+    if (hj.rc) {
+      *err = hj.err;
+      rc = hj.rc;
+    }
+  }
   static const char *const sub[] = {"index", "part", "quarantine",
                                     "changes"};
   for (int i = 0; i < 4 && !rc; i++) {
@@ -807,7 +843,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (!rc)
     rc = check_index_meta(r, err);
   if (!rc)
-    rc = txf_clean_manifest_load(&r->manifest, o->data_dir, err);
+    rc = txf_clean_manifest_load(&r->lake, o->data_dir, err);
   if (!rc)
     rc = txf_clean_last_version(o->data_dir, &r->version, err);
   r->version++;
@@ -817,7 +853,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
    * by index shard. */
   txf_clean_merge *m = &r->m;
   m->data_dir = o->data_dir;
-  m->manifest = &r->manifest;
+  m->manifest = &r->lake;
   m->staging_dir = r->staging;
   m->src = &r->src;
   m->pool = txf_clean_pool_new();
@@ -838,6 +874,14 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc2 = close_quarantine(r, err);
   if (!rc)
     rc = rc2;
+  if (hashing) {
+    pthread_join(hash_tid, NULL);
+    /* a file that is not the manifest's explains any error reading it */
+    if (hj.rc) {
+      *err = hj.err;
+      rc = hj.rc;
+    }
+  }
   if (rc)
     return rc;
   /* What the read freed (chunks) is not needed again: give it back. */
@@ -885,7 +929,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
     return rc;
   }
   int staged = 0;
-  rc = txf_clean_manifest_stage(&r->manifest, o->data_dir, r->staging,
+  rc = txf_clean_manifest_stage(&r->lake, o->data_dir, r->staging,
                                 m->touched, rep, &staged, err);
   if (rc) {
     json_decref(rep);
@@ -1078,9 +1122,11 @@ out:
   txf_arena_release(&r.m.rm_ids);
   pthread_mutex_destroy(&r.m.mu);
   txf_clean_sources_release(&r.src);
-  txf_clean_manifest_release(&r.manifest);
+  txf_clean_manifest_release(&r.lake);
   free(r.src_lines);
   free(r.want_lines);
+  txf_manifest_release(&r.manifest);
+  free(r.bronze_dir);
   free(r.staging);
   txf_tz_free(r.tz);
   close(lock_fd);

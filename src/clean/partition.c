@@ -79,6 +79,37 @@ typedef struct change_file {
   txf_pq_pool *pool;
 } change_file;
 
+/* Open the change file (cf->out set, cf->w not yet open). */
+static int change_open(change_file *cf, txf_err *err) {
+  txf_pq_value *cv = cf->cv;
+  txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
+  memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
+  memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
+         sizeof txf_silver_change_extra);
+  txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
+  txf_pq_writer_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.codec = TXF_PQ_ZSTD;
+  wo.zstd_level = 1;
+  wo.pool = cf->pool;
+  int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
+  if (rc)
+    return txf_err_wrap(err, "change log");
+  /* What a change adds to the row is the same for the whole file but its
+   * type. */
+  int y, m, d;
+  txf_date_to_ymd((txf_date){cf->day}, &y, &m, &d);
+  for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
+    cv[i].is_null = 0;
+  cv[C_N].v.i32 = cf->day;
+  cv[C_N + 1].v.i32 = y;
+  cv[C_N + 2].v.i32 = m;
+  cv[C_N + 3].v.i32 = d;
+  cv[C_N + 5].v.i64 = cf->out->version;
+  cv[C_N + 6].v.i64 = cf->out->commit_us;
+  return 0;
+}
+
 /* Append the image V (silver columns) of a row of the partition to the
  * change file, with its change type. */
 static int change_add(change_file *cf, const txf_pq_value *v,
@@ -87,31 +118,9 @@ static int change_add(change_file *cf, const txf_pq_value *v,
     return 0;
   txf_pq_value *cv = cf->cv;
   if (!cf->w) {
-    txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
-    memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
-    memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
-           sizeof txf_silver_change_extra);
-    txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
-    txf_pq_writer_opts wo;
-    memset(&wo, 0, sizeof wo);
-    wo.codec = TXF_PQ_ZSTD;
-    wo.zstd_level = 1;
-    wo.pool = cf->pool;
-    int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
+    int rc = change_open(cf, err);
     if (rc)
-      return txf_err_wrap(err, "change log");
-    /* What a change adds to the row is the same for the whole file but
-     * its type. */
-    int y, m, d;
-    txf_date_to_ymd((txf_date){cf->day}, &y, &m, &d);
-    for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
-      cv[i].is_null = 0;
-    cv[C_N].v.i32 = cf->day;
-    cv[C_N + 1].v.i32 = y;
-    cv[C_N + 2].v.i32 = m;
-    cv[C_N + 3].v.i32 = d;
-    cv[C_N + 5].v.i64 = cf->out->version;
-    cv[C_N + 6].v.i64 = cf->out->commit_us;
+      return rc;
   }
   memcpy(cv, v, C_N * sizeof *v);
   str_val(&cv[C_N + 4], type, strlen(type));
@@ -416,7 +425,18 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   txf_sha256_init(&sha);
   wo.sha256 = &sha;
   rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
+  /* A new partition (a first load, the batch's own day): every row is
+   * a change, so the change file's silver columns are the partition's,
+   * row for row. It takes them as the partition's writer encoded them
+   * instead of encoding them again (its row groups then end where the
+   * partition's do). */
+  if (!rc && !rd && cf.out) {
+    rc = change_open(&cf, err);
+    if (!rc)
+      rc = txf_pq_writer_follow(cf.w, w, C_N, err);
+  }
   if (rc) {
+    txf_pq_writer_free(w);
     txf_sha256_final_hex(&sha, j->sha);
     goto out;
   }
