@@ -247,13 +247,17 @@ static int open_partition(const char *path, txf_pq_reader **rd,
 }
 
 int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
+  int rc =
+      txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (rc)
+    return rc;
   char *path = txf_clean_partition_path(m->data_dir, day);
   if (!txf_fs_exists(path)) { /* nothing there: the ids are new */
     free(path);
     return 0;
   }
   txf_pq_reader *rd = NULL;
-  int rc = open_partition(path, &rd, err);
+  rc = open_partition(path, &rd, err);
   txf_pq_value v[C_N];
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
@@ -374,7 +378,10 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   size_t n_rm = j->n_rm;
   runs R;
   runs_open(&R, m->pool, j->run, j->n_run);
-  if (txf_fs_exists(old_path))
+  /* The old rows are copied into the new file: they must be the ones
+   * committed (checked once a run, with the read that decided ids). */
+  rc = txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (!rc && txf_fs_exists(old_path))
     rc = open_partition(old_path, &rd, err);
   if (rc)
     goto out;
