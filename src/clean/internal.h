@@ -122,6 +122,7 @@ static inline int txf_clean_filter_has(const txf_clean_filter *f,
 /* Lineage: where a version came from. */
 typedef struct csource {
   char *path;       /* relative to the data dir when inside it */
+  uint32_t path_len; /* strlen(path) */
   int32_t ingest_day;
 } csource;
 

@@ -73,6 +73,25 @@ static void read_all(const char *path, txf_buf *b) {
   ASSERT_OK(txf_fs_read_file(path, b, &err), &err);
 }
 
+/* The file at PATH holds exactly the bytes WANT. */
+static void same_file(const char *path, const txf_buf *want) {
+  txf_buf got;
+  read_all(path, &got);
+  ASSERT_EQ_U64(got.len, want->len);
+  ASSERT_EQ_MEM(got.data, want->data, want->len);
+  txf_buf_release(&got);
+}
+
+/* The file at PATH reads back (by us) as WANT. */
+static void reads_back(const char *path, const txf_pq_schema *s,
+                       const pqt_table *want) {
+  txf_err err;
+  pqt_table back;
+  ASSERT_OK(pqt_read(path, NULL, 0, &back, &err), &err);
+  ASSERT_TABLES_EQ(&back, want, s);
+  pqt_release(&back);
+}
+
 /* CHECK on a table of one row, and of none. */
 static void one_and_none(void (*check)(const pqt_table *,
                                        txf_pq_writer_opts)) {
@@ -106,16 +125,9 @@ static void same_bytes(const pqt_table *t, txf_pq_writer_opts o) {
     snprintf(name, sizeof name, "pool%d-%d.parquet", run, threads[i]);
     ASSERT_OK(pqt_write(unit_path(name), &pschema, &o, t, &err), &err);
     txf_pq_pool_free(p);
-    txf_buf got;
-    read_all(unit_path(name), &got);
-    ASSERT_EQ_U64(got.len, want.len);
-    ASSERT_EQ_MEM(got.data, want.data, want.len);
-    txf_buf_release(&got);
+    same_file(unit_path(name), &want);
   }
-  pqt_table back;
-  ASSERT_OK(pqt_read(unit_path(alone), NULL, 0, &back, &err), &err);
-  ASSERT_TABLES_EQ(&back, t, &pschema);
-  pqt_release(&back);
+  reads_back(unit_path(alone), &pschema, t);
   txf_buf_release(&want);
 }
 
@@ -171,13 +183,8 @@ TEST(pq_pool_two_writers_share_a_pool) {
   txf_pq_writer_free(a);
   txf_pq_writer_free(b);
   const char *names[] = {"a.parquet", "b.parquet"};
-  for (int i = 0; i < 2; i++) {
-    txf_buf got;
-    read_all(unit_path(names[i]), &got);
-    ASSERT_EQ_U64(got.len, want.len);
-    ASSERT_EQ_MEM(got.data, want.data, want.len);
-    txf_buf_release(&got);
-  }
+  for (int i = 0; i < 2; i++)
+    same_file(unit_path(names[i]), &want);
   /* An unfinished writer leaves no file, even with work in flight. */
   ASSERT_OK(txf_pq_writer_open(&a, unit_path("c.parquet"), &pschema, &o,
                                &err),
@@ -282,20 +289,12 @@ static void follows(const pqt_table *t, txf_pq_writer_opts lo) {
     snprintf(fol, sizeof fol, "fol%d-%d.parquet", run, threads[i]);
     write_pair(t, &f, lo, fo, threads[i], unit_path(lead), unit_path(fol));
     /* the lead's bytes are its own, follower or not */
-    txf_buf got;
-    read_all(unit_path(lead), &got);
-    ASSERT_EQ_U64(got.len, want_lead.len);
-    ASSERT_EQ_MEM(got.data, want_lead.data, want_lead.len);
-    txf_buf_release(&got);
+    same_file(unit_path(lead), &want_lead);
     /* the follower's do not depend on the threads */
-    read_all(unit_path(fol), &got);
-    if (i == 0) {
-      want_fol = got;
-      continue;
-    }
-    ASSERT_EQ_U64(got.len, want_fol.len);
-    ASSERT_EQ_MEM(got.data, want_fol.data, want_fol.len);
-    txf_buf_release(&got);
+    if (i == 0)
+      read_all(unit_path(fol), &want_fol);
+    else
+      same_file(unit_path(fol), &want_fol);
   }
   /* the follower's row groups are the lead's, its shared chunks the
    * lead's bytes */
@@ -317,10 +316,8 @@ static void follows(const pqt_table *t, txf_pq_writer_opts lo) {
   txf_pq_filemeta_release(&ml);
   txf_pq_filemeta_release(&mf);
   /* and it reads back as its rows, here and in DuckDB */
+  reads_back(unit_path(fol), &fschema, &f);
   pqt_table back;
-  ASSERT_OK(pqt_read(unit_path(fol), NULL, 0, &back, &err), &err);
-  ASSERT_TABLES_EQ(&back, &f, &fschema);
-  pqt_release(&back);
   duckdb_database db;
   duckdb_connection con;
   pqt_duck_open(&db, &con);
