@@ -82,6 +82,8 @@ typedef struct txf_clean_opts {
   const char *const *inputs; /* --input files, or NULL: the bronze batch */
   size_t n_inputs;
   const char *timezone;      /* IANA zone of the event-date partitions */
+  const struct txf_feed_format *format; /* the processor's layout
+                                           (feed.format), or NULL: bronze */
   int threads;               /* worker threads (>= 1) */
   const txf_logger *log;
   int64_t now_us;            /* recorded in clean_runs */
@@ -110,6 +112,7 @@ typedef struct txf_audit_opts {
   const char *data_dir;
   const char *timezone;
   size_t max_diffs; /* differences listed (e.g. 20) */
+  const struct txf_feed_format *format; /* as in txf_clean_opts */
 } txf_audit_opts;
 
 /* Audit the lake. *REPORT_JSON (caller frees) holds the findings; the

@@ -154,6 +154,14 @@ int txf_clean_silver_cmp(const crow *a, const crow *b);
 txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
                                      txf_arena *a, const txf_tz *tz,
                                      char *detail, size_t detail_cap);
+/* The same for a record of a processor's layout F bound by B (the line
+ * checks, the column count, the mapping, then txf_clean_validate). */
+txf_reject_reason txf_clean_validate_mapped(const txf_feed_format *f,
+                                            const txf_feed_binding *b,
+                                            const txf_csv_record *rec,
+                                            crow *row, txf_arena *a,
+                                            const txf_tz *tz, char *detail,
+                                            size_t cap);
 /* Parse an amount: digits, optionally '.' and 1-2 digits, > 0, < 10^16. */
 int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */

@@ -5,6 +5,7 @@
  * matched case-insensitively and stored lower-case (booleans as BOOLEAN),
  * currency codes are matched case-insensitively and stored upper-case,
  * amounts become DECIMAL(18,2) and timestamps UTC microseconds. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -221,6 +222,81 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   row->had_old = 0;
   row->old_day = 0;
   return TXF_REJ_NONE;
+}
+
+/* A processor's record (feed.format): mapped into the bronze columns,
+ * then validated as a bronze record. The line checks come first, on the
+ * line as read, so a broken line gets the same reason in either layout. */
+txf_reject_reason
+txf_clean_validate_mapped(const txf_feed_format *f, const txf_feed_binding *b,
+                          const txf_csv_record *rec, crow *row, txf_arena *a,
+                          const txf_tz *tz, char *detail, size_t cap) {
+  detail[0] = '\0';
+  if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
+    snprintf(detail, cap, "the line is not valid UTF-8 (nor %s)",
+             txf_csv_encoding_names[f->csv.encoding]);
+    return TXF_REJ_INVALID_UTF8;
+  }
+  if (rec->too_long) {
+    snprintf(detail, cap, "longer than %u bytes", TXF_CSV_MAX_RECORD);
+    return TXF_REJ_LINE_TOO_LONG;
+  }
+  if (rec->bad_quote) {
+    snprintf(detail, cap, "a quote out of place or unterminated");
+    return TXF_REJ_STRAY_QUOTE;
+  }
+  if (rec->n_fields != b->n_fields) {
+    snprintf(detail, cap, "%zu columns, want %zu (as the %s)", rec->n_fields,
+             b->n_fields, f->header ? "header" : "first line");
+    return TXF_REJ_WRONG_COLUMNS;
+  }
+  txf_feed_mapped m;
+  int bad_col = txf_feed_map(f, b, rec, &m, detail, cap);
+  if (bad_col >= 0) {
+    switch (bad_col) {
+    case 4:
+    case 11:
+      return TXF_REJ_BAD_TIMESTAMP;
+    case 5:
+      return TXF_REJ_BAD_AMOUNT;
+    case 6:
+      return TXF_REJ_BAD_CURRENCY;
+    case 7:
+      return TXF_REJ_BAD_MCC;
+    default:
+      return TXF_REJ_UNKNOWN_ENUM; /* a code its map does not have */
+    }
+  }
+  txf_csv_record mr;
+  memset(&mr, 0, offsetof(txf_csv_record, field));
+  mr.raw = rec->raw;
+  mr.raw_len = rec->raw_len;
+  mr.term = rec->term;
+  mr.record_no = rec->record_no;
+  mr.n_fields = TXF_BRONZE_N_COLS;
+  mr.bad_quote = 0;
+  mr.too_long = 0;
+  for (int c = 0; c < TXF_BRONZE_N_COLS; c++) {
+    mr.field[c] = m.field[c];
+    mr.field_len[c] = m.len[c];
+  }
+  txf_reject_reason why = txf_clean_validate(&mr, row, a, tz, detail, cap);
+  if (why != TXF_REJ_NONE) {
+    /* "amount: ..." -> "amount (금액): ...": the column the user knows */
+    for (int c = 0; c < TXF_BRONZE_N_COLS; c++) {
+      const char *src = txf_feed_source_of(f, c);
+      size_t cl = strlen(txf_bronze_columns[c]);
+      if (src && !strncmp(detail, txf_bronze_columns[c], cl) &&
+          detail[cl] == ':') {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s (%s)%s", txf_bronze_columns[c], src,
+                 detail + cl);
+        snprintf(detail, cap, "%s", tmp);
+        break;
+      }
+    }
+  }
+  return why;
 }
 
 /* ---------------------------------------------------------------- hashes */
