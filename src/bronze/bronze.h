@@ -158,6 +158,13 @@ TXF_MUST_CHECK int txf_generate_settle(const char *data_dir, txf_date day,
  * truth has no tie (written before ties existed); 0 when they differ (an
  * interrupted generate not yet settled, or files edited by hand). */
 int txf_truth_tied(const char *data_dir, txf_date day);
+/* Hold DAY's batch lock (DATA_DIR/locks/generate-D.lock, the one generate
+ * holds: generate and land of one day never meet) and remove the temp
+ * dirs interrupted runs left beside the batch. TXF_ELOCKED when another
+ * run holds it. Release with txf_bronze_unlock_day(*FD). */
+TXF_MUST_CHECK int txf_bronze_lock_day(const char *data_dir, txf_date day,
+                                       int *fd, txf_err *err);
+void txf_bronze_unlock_day(int fd);
 /* DATA_DIR/bronze/transactions/ingest_date=D (and truth/...); caller
  * frees. */
 char *txf_bronze_batch_dir(const char *data_dir, txf_date day);
@@ -329,6 +336,10 @@ TXF_MUST_CHECK int txf_feed_config_read(txf_feed_config *c,
                                         txf_err *err);
 void txf_feed_config_release(txf_feed_config *c);
 
+/* LANDING with {date} replaced by DAY (YYYY-MM-DD) and {yyyymmdd} by
+ * DAY without dashes: where day DAY's files are. Caller frees. */
+char *txf_feed_landing_for(const char *landing, txf_date day);
+
 /* Where each bronze column is in one file's records. */
 typedef struct txf_feed_binding {
   int idx[TXF_BRONZE_N_COLS]; /* field index, or -1 (a fixed value) */
@@ -359,5 +370,58 @@ int txf_feed_map(const txf_feed_format *f, const txf_feed_binding *b,
                  char *detail, size_t cap);
 /* The processor's column that bronze column C comes from, or NULL. */
 const char *txf_feed_source_of(const txf_feed_format *f, int c);
+
+/* ---- landing (txnflow land; docs/feed.md, "Landing files") */
+
+struct txf_store;
+
+typedef struct txf_land_opts {
+  const char *data_dir;
+  txf_date day;
+  const char *const *sources; /* absolute files and folders (a folder: its
+                                 visible files, markers left out) */
+  size_t n_sources;
+  const char *const *origins; /* per file found, in name order, what the
+                                 manifest names as its origin (an s3://
+                                 URI); NULL: the source path */
+  const txf_feed_config *feed; /* marker, stable_us, format; may be NULL */
+  int move;    /* remove the sources once the batch is committed */
+  int replace; /* replace a batch of other files */
+  int staged;  /* the sources are downloads of ours: complete, linked */
+  struct txf_store *store; /* to tell whether D was cleaned; may be NULL */
+  const txf_logger *log;
+  int64_t now_us;       /* the manifest's landed.at */
+  const char *crash_at; /* tests: _exit(3) at "land-staged" (before the
+                           commit) or "land-committed" (after it) */
+} txf_land_opts;
+
+typedef struct txf_land_result {
+  int noop;     /* the batch in place had the same files and bytes */
+  int replaced; /* a batch of other files was replaced */
+  txf_manifest_file *files; /* as in the manifest */
+  size_t n_files;
+  int64_t rows;
+  uint64_t size_bytes;
+} txf_land_result;
+
+/* Land the files of O's sources as day O->day's batch: complete (each
+ * file's marker exists, or sizes stay the same for feed->stable_us), read
+ * through (a cut gzip or zstd stream is an error), copied (or linked) into
+ * a temp dir with _manifest.json (SHA-256 and rows of each file) and
+ * renamed into place under D's batch lock: a crash leaves no batch or the
+ * whole batch. The same files with the same bytes are a no-op (RES->noop);
+ * other files for a day that has a batch are TXF_EEXIST (naming whether D
+ * was cleaned) unless O->replace. Not complete: TXF_ELOCKED (try later).
+ * Caller releases RES with txf_land_result_release(). */
+TXF_MUST_CHECK int txf_land_batch(const txf_land_opts *o,
+                                  txf_land_result *res, txf_err *err);
+void txf_land_result_release(txf_land_result *r);
+/* Data records of PATH read as FMT says (NULL: the bronze layout), the
+ * header left out. */
+TXF_MUST_CHECK int txf_land_count_rows(const char *path,
+                                       const txf_feed_format *fmt,
+                                       int64_t *rows, txf_err *err);
+/* "90s", "5m", "2h", "500ms" for US (OUT, returned). */
+const char *txf_land_duration(int64_t us, char out[32]);
 
 #endif /* TXF_BRONZE_H */

@@ -774,3 +774,22 @@ int txf_feed_map(const txf_feed_format *f, const txf_feed_binding *b,
 const char *txf_feed_source_of(const txf_feed_format *f, int c) {
   return f->col[c].kind == TXF_MAP_CONST ? NULL : f->col[c].source;
 }
+
+char *txf_feed_landing_for(const char *landing, txf_date day) {
+  char date[11];
+  txf_date_format(day, date);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (const char *p = landing; *p;) {
+    if (!strncmp(p, "{date}", 6)) {
+      (void)txf_buf_puts(&b, date);
+      p += 6;
+    } else if (!strncmp(p, "{yyyymmdd}", 10)) {
+      (void)txf_buf_printf(&b, "%.4s%.2s%.2s", date, date + 5, date + 8);
+      p += 10;
+    } else {
+      (void)txf_buf_putc(&b, *p++);
+    }
+  }
+  return txf_buf_take(&b, NULL);
+}

@@ -121,4 +121,22 @@ typedef struct txf_audit_opts {
 TXF_MUST_CHECK int txf_audit_run(const txf_audit_opts *o, txf_store *store,
                                  char **report_json, txf_err *err);
 
+/* What a clean of one file would do, without writing anything (txnflow
+ * land --dry-run). */
+typedef struct txf_clean_preview_opts {
+  const char *path;
+  const struct txf_feed_format *format; /* NULL: the bronze layout */
+  const char *timezone;                 /* of event dates */
+  size_t n_show;                        /* lines shown (e.g. 20) */
+} txf_clean_preview_opts;
+
+/* Read PATH as a clean would (mapping, validation) into *REPORT_JSON
+ * (caller frees): "lines", the first N_SHOW with their silver columns or
+ * their reject reason, and "counts": lines_read, valid, quarantined,
+ * quarantined_by_reason, distinct_ids, repeated_ids (duplicates or
+ * versions: the lake decides which). TXF_EIO, TXF_EPARSE (a header
+ * without a mapped column), TXF_ECORRUPT (a cut stream) otherwise. */
+TXF_MUST_CHECK int txf_clean_preview(const txf_clean_preview_opts *o,
+                                     char **report_json, txf_err *err);
+
 #endif /* TXF_CLEAN_H */
