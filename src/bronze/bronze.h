@@ -416,6 +416,12 @@ typedef struct txf_land_result {
 TXF_MUST_CHECK int txf_land_batch(const txf_land_opts *o,
                                   txf_land_result *res, txf_err *err);
 void txf_land_result_release(txf_land_result *r);
+/* Without landing anything: 0 when O's sources hold files whose markers
+ * (when configured) are all there, with *SIG a digest of their names,
+ * sizes and modification times (the same *SIG some time later: nothing
+ * was being written); TXF_ENOTFOUND saying what is missing otherwise. */
+TXF_MUST_CHECK int txf_land_probe(const txf_land_opts *o, uint64_t *sig,
+                                  txf_err *err);
 /* Data records of PATH read as FMT says (NULL: the bronze layout), the
  * header left out. */
 TXF_MUST_CHECK int txf_land_count_rows(const char *path,

@@ -302,11 +302,12 @@ static int was_cleaned(txf_store *store, const char *date, int *cleaned,
   *cleaned = 0;
   if (!store)
     return 0;
+  txf_meta_clean_query q = {date, date, 1};
   txf_meta_clean_run_list l;
-  int rc = txf_meta_clean_latest(store, date, &l, err);
+  int rc = txf_meta_clean_runs_succeeded(store, &q, &l, err);
   if (rc)
     return rc;
-  *cleaned = l.n > 0 && l.v[0].state && !strcmp(l.v[0].state, "success");
+  *cleaned = l.n > 0;
   txf_meta_clean_run_list_release(&l);
   return 0;
 }
@@ -314,6 +315,34 @@ static int was_cleaned(txf_store *store, const char *date, int *cleaned,
 static void crash_point(const txf_land_opts *o, const char *step) {
   if (o->crash_at && !strcmp(o->crash_at, step))
     _exit(3);
+}
+
+int txf_land_probe(const txf_land_opts *o, uint64_t *sig, txf_err *err) {
+  *sig = 0;
+  lfiles l = {0};
+  int rc = collect(o, &l, err);
+  const char *marker = o->feed ? o->feed->marker : NULL;
+  txf_sha256 h;
+  txf_sha256_init(&h);
+  for (size_t i = 0; i < l.n && !rc; i++) {
+    if (marker) {
+      char *mp = marker_path(marker, l.v[i].src);
+      if (!txf_fs_exists(mp))
+        rc = txf_err_set(err, TXF_ENOTFOUND,
+                         "%s is not complete: its marker %s is not there "
+                         "yet",
+                         l.v[i].src, mp);
+      free(mp);
+    }
+    txf_sha256_update(&h, l.v[i].name, strlen(l.v[i].name) + 1);
+    txf_sha256_update(&h, &l.v[i].size, sizeof l.v[i].size);
+    txf_sha256_update(&h, &l.v[i].mtime_ns, sizeof l.v[i].mtime_ns);
+  }
+  char hex[65];
+  txf_sha256_final_hex(&h, hex);
+  *sig = strtoull(hex + 48, NULL, 16);
+  lfiles_release(&l);
+  return rc;
 }
 
 int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {

@@ -51,6 +51,7 @@ typedef struct run {
   jop *ops;
   size_t n_ops, cap_ops;
   int64_t version;       /* the lake version this clean commits */
+  char batch_sha[65];    /* SHA-256 of the batch's _manifest.json, or "" */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
 } run;
@@ -432,6 +433,13 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
                        r->date_str, dir);
     if (!rc)
       rc = txf_manifest_verify(&m, dir, err);
+    /* which batch this clean read: a batch replaced later (land
+     * --replace) is told from it, and cleaned again */
+    char *mpath = txf_path_join(dir, "_manifest.json");
+    uint64_t msize;
+    if (!rc)
+      rc = txf_sha256_file(mpath, r->batch_sha, &msize, err);
+    free(mpath);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);
@@ -969,6 +977,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   json_object_set_new(rep, "run_id", json_string(run_id));
   json_object_set_new(rep, "ingest_date", json_string(r->date_str));
   json_object_set_new(rep, "timezone", json_string(o->timezone));
+  if (r->batch_sha[0])
+    json_object_set_new(rep, "batch_sha256", json_string(r->batch_sha));
   json_t *files = json_array();
   for (size_t i = 0; i < r->n_files; i++)
     json_array_append_new(files, json_pack("{s:s,s:I}", "path",
