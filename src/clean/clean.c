@@ -663,8 +663,10 @@ static int cmp_rm_day(const void *pa, const void *pb) {
  * report entries. */
 static int run_partitions(run *r, json_t *rep, txf_err *err) {
   txf_clean_merge *m = &r->m;
-  qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
-  qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
+  if (m->n_run)
+    qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
+  if (m->n_rm)
+    qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
   /* one job per touched day, in day order */
   part_job *jobs = NULL;
   int64_t *cost = NULL;

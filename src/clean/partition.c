@@ -183,7 +183,8 @@ static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
     size_t n = x->is_null ? 0 : x->v.str.len;
     if (n > MAX_ID_LEN)
       return -1;
-    memcpy(p, x->v.str.ptr, n);
+    if (n)
+      memcpy(p, x->v.str.ptr, n);
     p += n;
     r->len[i] = (uint8_t)n;
   }
