@@ -389,6 +389,8 @@ typedef struct txf_land_opts {
   int replace; /* replace a batch of other files */
   int staged;  /* the sources are downloads of ours: complete, linked */
   struct txf_store *store; /* to tell whether D was cleaned; may be NULL */
+  const struct txf_project *project; /* S3 landing: publish.s3's
+                                        connection settings; may be NULL */
   const txf_logger *log;
   int64_t now_us;       /* the manifest's landed.at */
   const char *crash_at; /* tests: _exit(3) at "land-staged" (before the
@@ -422,6 +424,22 @@ void txf_land_result_release(txf_land_result *r);
  * was being written); TXF_ENOTFOUND saying what is missing otherwise. */
 TXF_MUST_CHECK int txf_land_probe(const txf_land_opts *o, uint64_t *sig,
                                   txf_err *err);
+/* Objects are downloaded whole into memory, up to this size each. */
+#define TXF_LAND_S3_MAX_BYTES (UINT64_C(2) << 30)
+
+/* Land the files right under the S3 prefix URI (s3://BUCKET/PREFIX) as
+ * O->day's batch: listed with the S3 client (the connection settings of
+ * O->project's publish.s3, the bucket of URI), each one's marker checked
+ * (feed.marker), downloaded beside the bronze tree and landed by
+ * txf_land_batch (O->sources are not used; O->move deletes the objects and
+ * their markers once landed). With PROBE_ONLY nothing is downloaded: 0
+ * when the files and their markers are there, *SIG (may be NULL) a digest
+ * of their keys, sizes and ETags. TXF_ENOTFOUND when nothing is there or
+ * a marker is missing; TXF_ENET, TXF_ECONFIG from the client. RES may be
+ * NULL with PROBE_ONLY; else as txf_land_batch's. */
+TXF_MUST_CHECK int txf_land_s3(const txf_land_opts *o, const char *uri,
+                               int probe_only, uint64_t *sig,
+                               txf_land_result *res, txf_err *err);
 /* Data records of PATH read as FMT says (NULL: the bronze layout), the
  * header left out. */
 TXF_MUST_CHECK int txf_land_count_rows(const char *path,

@@ -470,7 +470,7 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
       if (unlink(l.v[i].src) != 0 && errno != ENOENT)
         txf_log_warn(o->log, "%s: landed, but cannot remove it: %s", l.v[i].src,
                      strerror(errno));
-      if (marker && strstr(marker, "{name}")) {
+      if (marker) { /* {name}'s, or the folder's one */
         char *mp = marker_path(marker, l.v[i].src);
         if (unlink(mp) != 0 && errno != ENOENT)
           txf_log_warn(o->log, "%s: cannot remove it: %s", mp, strerror(errno));

@@ -11,8 +11,8 @@
 TXF_COMMAND(land, "a processor's files in as an ingestion day's batch");
 
 static const char usage[] =
-    "usage: txnflow land --date D [FILE|DIR ...] [--move] [--replace] "
-    "[--json]\n"
+    "usage: txnflow land --date D [FILE|DIR ...|s3://BUCKET/PREFIX] [--move]\n"
+    "                    [--replace] [--json]\n"
     "       txnflow land --date D --verify [--json]\n"
     "       txnflow land --date D FILE --dry-run [--json]\n"
     "\n"
@@ -22,11 +22,13 @@ static const char usage[] =
     "5s), read each through (a cut .gz or .zst is refused), copy them (or\n"
     "with --move, move them) into DATA/bronze/transactions/ingest_date=D/\n"
     "and write _manifest.json with the SHA-256 and rows of each, all at\n"
-    "once: a crash leaves no batch or the whole batch. Without FILE or DIR,\n"
-    "the files of feed.landing ({date} in it is D). Landing the same bytes\n"
-    "again does nothing; other files for a day that has a batch are\n"
-    "refused unless --replace, and a day already cleaned is then cleaned\n"
-    "again by the next run (which rebuilds what depends on it).\n"
+    "once: a crash leaves no batch or the whole batch. An s3:// prefix is\n"
+    "listed and its files downloaded with publish.s3's connection settings.\n"
+    "Without FILE or DIR, the files of feed.landing ({date} in it is D).\n"
+    "Landing the same bytes again does nothing; other files for a day that\n"
+    "has a batch are refused unless --replace, and a day already cleaned is\n"
+    "then cleaned again by the next run (which rebuilds what depends on\n"
+    "it).\n"
     "\n"
     "The files may be in the processor's own layout: feed.format in\n"
     "txnflow.yml maps its columns (docs/feed.md).\n"
@@ -47,6 +49,7 @@ static const char usage[] =
     "  txnflow land --date 2025-09-01 ~/inbox/settle_20250901.csv.gz\n"
     "  txnflow land --date 2025-09-01 ~/inbox/settle_20250901.csv.gz "
     "--dry-run\n"
+    "  txnflow land --date 2025-09-01 s3://settlements/daily/20250901/\n"
     "  txnflow land --date 2025-09-01 --verify\n";
 
 static int verify(const char *data, txf_date day, const txf_feed_config *feed,
@@ -235,10 +238,17 @@ int cmd_land(int argc, char **argv, txf_ctx *ctx) {
                        "nothing to land: name the FILEs or a DIR, or set "
                        "feed.landing in txnflow.yml");
     }
-    for (size_t i = 0; i < n && !rc; i++)
-      if (!strncmp(src[i], "s3://", 5) || strstr(src[i], "/s3://"))
-        rc = txf_err_set(&err, TXF_EUNSUPPORTED,
-                         "%s: landing from S3 is not built yet", argv[i]);
+    /* s3://BUCKET/PREFIX: one prefix, alone (not made absolute) */
+    const char *s3uri = NULL;
+    for (size_t i = 0; i < (size_t)argc; i++)
+      if (!strncmp(argv[i], "s3://", 5))
+        s3uri = argv[i];
+    if (n == 1 && !strncmp(src[0], "s3://", 5))
+      s3uri = src[0];
+    if (s3uri && n > 1)
+      rc =
+          txf_err_set(&err, TXF_EUSAGE,
+                      "%s: an S3 prefix is landed alone (one per land)", s3uri);
     txf_store *store = NULL;
     if (!rc)
       rc = txf_ctx_open_store(ctx, data, &store, &err);
@@ -257,7 +267,14 @@ int cmd_land(int argc, char **argv, txf_ctx *ctx) {
       lo.log = &ctx->log;
       lo.now_us = txf_ctx_now(ctx);
       lo.crash_at = getenv("TXNFLOW_CRASH_AT");
-      rc = txf_land_batch(&lo, &res, &err);
+      txf_project *proj = NULL;
+      if (txf_ctx_project(ctx, &proj, &err) != 0) {
+        proj = NULL;
+        txf_err_clear(&err);
+      }
+      lo.project = proj;
+      rc = s3uri ? txf_land_s3(&lo, s3uri, 0, NULL, &res, &err)
+                 : txf_land_batch(&lo, &res, &err);
     }
     if (!rc) {
       char *dir = txf_bronze_batch_dir(data, day);

@@ -702,8 +702,11 @@ static int sensor_land(exec *x, dstate *d, tstate *ts, const char *landing,
   lo.now_us = now_us(x);
   txf_err e;
   txf_err_clear(&e);
+  lo.project = x->env->project;
+  int s3 = !strncmp(landing, "s3://", 5);
   uint64_t sig = 0;
-  int rc = txf_land_probe(&lo, &sig, &e);
+  int rc = s3 ? txf_land_s3(&lo, landing, 1, &sig, NULL, &e)
+              : txf_land_probe(&lo, &sig, &e);
   if (!rc && !feed.marker && sig != ts->land_sig) {
     ts->land_sig = sig;
     rc = txf_err_set(&e, TXF_ENOTFOUND,
@@ -712,7 +715,8 @@ static int sensor_land(exec *x, dstate *d, tstate *ts, const char *landing,
   }
   if (!rc) {
     txf_land_result res;
-    rc = txf_land_batch(&lo, &res, &e);
+    rc = s3 ? txf_land_s3(&lo, landing, 0, NULL, &res, &e)
+            : txf_land_batch(&lo, &res, &e);
     if (!rc)
       txf_log_info(x->env->log, "%s sensor: landed %zu file%s from %s",
                    d->ds, res.n_files, res.n_files == 1 ? "" : "s",
@@ -723,7 +727,8 @@ static int sensor_land(exec *x, dstate *d, tstate *ts, const char *landing,
     return 1;
   free(ts->land_why);
   ts->land_why = txf_xstrdup(e.msg);
-  if (rc != TXF_ENOTFOUND && rc != TXF_ELOCKED)
+  /* not there, not complete, or S3 not answering: waiting may cure it */
+  if (rc != TXF_ENOTFOUND && rc != TXF_ELOCKED && rc != TXF_ENET)
     *failed = txf_xasprintf("landing from %s: %s", landing, e.msg);
   return 0;
 }
