@@ -424,6 +424,9 @@ void txf_land_result_release(txf_land_result *r);
  * was being written); TXF_ENOTFOUND saying what is missing otherwise. */
 TXF_MUST_CHECK int txf_land_probe(const txf_land_opts *o, uint64_t *sig,
                                   txf_err *err);
+/* Is NAME a marker of pattern MARKER ("{name}.done": NAME ends like it;
+ * "_SUCCESS": NAME is it; NULL: none is)? */
+int txf_land_is_marker(const char *marker, const char *name);
 /* Objects are downloaded whole into memory, up to this size each. */
 #define TXF_LAND_S3_MAX_BYTES (UINT64_C(2) << 30)
 

@@ -184,6 +184,27 @@ static const char *data_of(const txf_csv_reader *r) {
   return r->mem ? r->mem : r->buf;
 }
 
+/* The next bytes of a compressed file into ZIN: *N of them, 0 at its end.
+ * DONE says whether the WHAT stream has ended there: a stream cut short
+ * (a file copied in part, or still being written) is an error. */
+static int read_compressed(txf_csv_reader *r, int done, const char *what,
+                           size_t *n, txf_err *err) {
+  *n = 0;
+  if (!r->zeof) {
+    *n = fread(r->zin, 1, r->zin_cap, r->fp);
+    if (*n > 0)
+      return 0;
+    if (ferror(r->fp))
+      return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
+    r->zeof = 1;
+  }
+  if (!done)
+    return txf_err_set(err, TXF_ECORRUPT,
+                       "%s: truncated %s stream (the file is incomplete)",
+                       r->name, what);
+  return 0;
+}
+
 /* Decompressed input: up to CAP bytes into DST, *GOT of them (0 only at
  * the end of the input). */
 static int raw_read(txf_csv_reader *r, char *dst, size_t cap, size_t *got,
@@ -203,23 +224,13 @@ static int raw_read(txf_csv_reader *r, char *dst, size_t cap, size_t *got,
     z->avail_out = (uInt)(cap < (1u << 30) ? cap : (1u << 30));
     while (z->avail_out == (uInt)(cap < (1u << 30) ? cap : (1u << 30))) {
       if (z->avail_in == 0) {
-        if (r->zeof) {
-          /* A gzip file ends with its member's trailer: anything else is
-           * a file cut short (or still being written). */
-          if (!r->gz_end)
-            return txf_err_set(err, TXF_ECORRUPT,
-                               "%s: truncated gzip stream (the file is "
-                               "incomplete)",
-                               r->name);
+        /* a gzip file ends with its member's trailer */
+        size_t n;
+        int rc = read_compressed(r, r->gz_end, "gzip", &n, err);
+        if (rc)
+          return rc;
+        if (n == 0)
           break;
-        }
-        size_t n = fread(r->zin, 1, r->zin_cap, r->fp);
-        if (n == 0) {
-          if (ferror(r->fp))
-            return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
-          r->zeof = 1;
-          continue;
-        }
         z->next_in = (Bytef *)r->zin;
         z->avail_in = (uInt)n;
       }
@@ -243,19 +254,12 @@ static int raw_read(txf_csv_reader *r, char *dst, size_t cap, size_t *got,
   ZSTD_outBuffer ob = {dst, cap, 0};
   while (ob.pos == 0) {
     if (r->zib.pos == r->zib.size) {
-      if (r->zeof) {
-        if (!r->zframe_done)
-          return txf_err_set(err, TXF_ECORRUPT, "%s: truncated zstd stream",
-                             r->name);
+      size_t n;
+      int rc = read_compressed(r, r->zframe_done, "zstd", &n, err);
+      if (rc)
+        return rc;
+      if (n == 0)
         break;
-      }
-      size_t n = fread(r->zin, 1, r->zin_cap, r->fp);
-      if (n == 0) {
-        if (ferror(r->fp))
-          return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
-        r->zeof = 1;
-        continue;
-      }
       r->zib.size = n;
       r->zib.pos = 0;
     }

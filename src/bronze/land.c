@@ -53,9 +53,7 @@ void txf_land_result_release(txf_land_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* Is NAME a marker of MARKER's pattern ("{name}.done": NAME ends like it;
- * "_SUCCESS": NAME is it)? */
-static int is_marker(const char *marker, const char *name) {
+int txf_land_is_marker(const char *marker, const char *name) {
   if (!marker)
     return 0;
   const char *brace = strstr(marker, "{name}");
@@ -125,7 +123,7 @@ static int collect(const txf_land_opts *o, lfiles *l, txf_err *err) {
     int rc = 0;
     while (!rc && (e = readdir(d))) {
       if (e->d_name[0] == '.' || !strcmp(e->d_name, "_manifest.json") ||
-          is_marker(marker, e->d_name))
+          txf_land_is_marker(marker, e->d_name))
         continue;
       char *p = txf_path_join(s, e->d_name);
       struct stat fst;

@@ -30,20 +30,6 @@ static int split_uri(const char *uri, char **bucket, char **prefix,
   return 0;
 }
 
-/* Is NAME a marker of MARKER's pattern (as in land.c)? */
-static int marker_name(const char *marker, const char *name) {
-  if (!marker)
-    return 0;
-  const char *brace = strstr(marker, "{name}");
-  if (!brace)
-    return !strcmp(marker, name);
-  size_t pre = (size_t)(brace - marker), nl = strlen(name);
-  const char *post = brace + 6;
-  size_t sl = strlen(post);
-  return nl > pre + sl && !strncmp(name, marker, pre) &&
-         !strcmp(name + nl - sl, post);
-}
-
 static char *marker_of(const char *marker, const char *name) {
   const char *brace = strstr(marker, "{name}");
   if (!brace)
@@ -95,7 +81,7 @@ int txf_land_s3(const txf_land_opts *o, const char *uri, int probe_only,
     for (size_t i = 0; i < l.n; i++) {
       const char *name = l.items[i].key + strlen(prefix);
       if (!*name || strchr(name, '/') || name[0] == '.' ||
-          !strcmp(name, "_manifest.json") || marker_name(marker, name))
+          !strcmp(name, "_manifest.json") || txf_land_is_marker(marker, name))
         continue;
       keys[n++] = l.items[i].key;
       txf_sha256_update(&h, l.items[i].key, strlen(l.items[i].key) + 1);

@@ -119,12 +119,15 @@ static txf_reject_reason bad(char *detail, size_t cap,
   return r;
 }
 
-txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
-                                     txf_arena *a, const txf_tz *tz,
-                                     char *detail, size_t cap) {
+/* The checks of the line as read, before its fields: the same in any
+ * layout. ENC names a file encoding other than UTF-8 (or NULL). */
+static txf_reject_reason line_checks(const txf_csv_record *rec,
+                                     const char *enc, char *detail,
+                                     size_t cap) {
   detail[0] = '\0';
   if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
-    snprintf(detail, cap, "the line is not valid UTF-8");
+    snprintf(detail, cap, "the line is not valid UTF-8%s%s%s",
+             enc ? " (nor " : "", enc ? enc : "", enc ? ")" : "");
     return TXF_REJ_INVALID_UTF8;
   }
   if (rec->too_long) {
@@ -135,6 +138,15 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
     snprintf(detail, cap, "a quote out of place or unterminated");
     return TXF_REJ_STRAY_QUOTE;
   }
+  return TXF_REJ_NONE;
+}
+
+txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
+                                     txf_arena *a, const txf_tz *tz,
+                                     char *detail, size_t cap) {
+  txf_reject_reason lr = line_checks(rec, NULL, detail, cap);
+  if (lr != TXF_REJ_NONE)
+    return lr;
   if (rec->n_fields != TXF_BRONZE_N_COLS) {
     snprintf(detail, cap, "%zu columns, want %d", rec->n_fields,
              TXF_BRONZE_N_COLS);
@@ -231,20 +243,14 @@ txf_reject_reason
 txf_clean_validate_mapped(const txf_feed_format *f, const txf_feed_binding *b,
                           const txf_csv_record *rec, crow *row, txf_arena *a,
                           const txf_tz *tz, char *detail, size_t cap) {
-  detail[0] = '\0';
-  if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
-    snprintf(detail, cap, "the line is not valid UTF-8 (nor %s)",
-             txf_csv_encoding_names[f->csv.encoding]);
-    return TXF_REJ_INVALID_UTF8;
-  }
-  if (rec->too_long) {
-    snprintf(detail, cap, "longer than %u bytes", TXF_CSV_MAX_RECORD);
-    return TXF_REJ_LINE_TOO_LONG;
-  }
-  if (rec->bad_quote) {
-    snprintf(detail, cap, "a quote out of place or unterminated");
-    return TXF_REJ_STRAY_QUOTE;
-  }
+  txf_reject_reason lr = line_checks(
+      rec,
+      f->csv.encoding != TXF_CSV_ENC_UTF8
+          ? txf_csv_encoding_names[f->csv.encoding]
+          : NULL,
+      detail, cap);
+  if (lr != TXF_REJ_NONE)
+    return lr;
   if (rec->n_fields != b->n_fields) {
     snprintf(detail, cap, "%zu columns, want %zu (as the %s)", rec->n_fields,
              b->n_fields, f->header ? "header" : "first line");
