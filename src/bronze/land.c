@@ -361,6 +361,19 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
   int have_old = 0;
   const txf_feed_format *fmt = o->feed ? o->feed->format : NULL;
   rc = collect(o, &l, err);
+  /* files dropped straight into the batch dir (no manifest yet) are
+   * landed where they are: linked, not copied, and no --replace needed */
+  int in_place = 0;
+  char *final_real = realpath(final, NULL);
+  for (size_t i = 0; final_real && i < l.n; i++) {
+    char *dir = txf_xstrdup(l.v[i].src);
+    *strrchr(dir, '/') = '\0';
+    char *real = realpath(dir, NULL);
+    in_place |= real && !strcmp(real, final_real);
+    free(real);
+    free(dir);
+  }
+  free(final_real);
   if (!rc && !o->staged)
     rc = check_complete(o, &l, err);
   if (!rc)
@@ -375,7 +388,7 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
     char *dst = txf_path_join(stage, f->name);
     /* a link costs nothing and leaves the source as it is until the
      * batch is committed; across file systems, a copy */
-    if ((o->move || o->staged) && link(f->src, dst) == 0)
+    if ((o->move || o->staged || in_place) && link(f->src, dst) == 0)
       rc = txf_sha256_file(dst, mf->sha256, &mf->size_bytes, err);
     else
       rc = copy_file(f->src, dst, mf->sha256, &mf->size_bytes, err);
@@ -403,12 +416,15 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
     int mrc = txf_manifest_load(&old, final, err);
     if (mrc == 0)
       have_old = 1;
-    else if (mrc != TXF_ENOTFOUND)
-      rc = mrc; /* a damaged manifest: not ours to overwrite silently */
-    txf_err_clear(err);
+    else if (mrc != TXF_ENOTFOUND && !o->replace)
+      /* a damaged manifest: not ours to overwrite silently */
+      rc = txf_err_wrap(err, "the batch in place has a bad manifest "
+                             "(--replace replaces it)");
+    if (!rc)
+      txf_err_clear(err);
     if (!rc && have_old && same_batch(&old, res->files, res->n_files)) {
       res->noop = 1;
-    } else if (!rc && !o->replace) {
+    } else if (!rc && !o->replace && !(in_place && !have_old)) {
       int cleaned = 0;
       rc = was_cleaned(o->store, date, &cleaned, err);
       if (!rc && !have_old)
@@ -456,7 +472,7 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
     if (!rc && txf_fs_is_dir(final)) {
       /* the commit point: one swap; the old batch is at the temp name */
       rc = txf_fs_exchange(stage, final, err);
-      res->replaced = !rc;
+      res->replaced = !rc && !(in_place && !have_old);
     } else if (!rc) {
       rc = txf_fs_rename(stage, final, 1, err);
     }

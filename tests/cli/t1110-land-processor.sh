@@ -321,4 +321,61 @@ test_expect_success 'without the marker the sensor times out naming the landing 
 	test_path_is_missing p/data/bronze/transactions/ingest_date=2025-09-06
 '
 
+test_expect_success 'files dropped into the batch dir are landed where they are' '
+	sed -i "/^  landing:/d" p/txnflow.yml &&
+	B7=p/data/bronze/transactions/ingest_date=2025-09-07 &&
+	mkdir -p $B7 &&
+	processor_file $B7/dropped.csv.gz 20 W 20250907 &&
+	ino=$(stat -c %i $B7/dropped.csv.gz) &&
+	test_must_fail txnflow -C p clean --date 2025-09-07 2>err &&
+	test_grep "no manifest" err &&
+	touch $B7/dropped.csv.gz.done &&
+	txnflow -C p land --date 2025-09-07 data/bronze/transactions/ingest_date=2025-09-07 >out &&
+	test_grep "^landed ingest_date=2025-09-07: 1 file, 20 rows" out &&
+	test "$(stat -c %i $B7/dropped.csv.gz)" = "$ino" &&
+	test_path_is_missing $B7/dropped.csv.gz.done &&
+	txnflow -C p clean --date 2025-09-07 >/dev/null &&
+	expected_silver 20 W 20250907 >expect && silver W >actual && test_cmp expect actual
+'
+
+test_expect_success 'another layout: no header, columns by number, fixed values, ISO times' '
+	txnflow init r >/dev/null &&
+	awk -v sect="feed:
+  kind: landed
+  stable_for: 1s
+  format:
+    header: false
+    columns:
+      transaction_id: 2
+      customer_id: 1
+      card_id: 1
+      merchant_id: {value: SHOP-1}
+      txn_ts: 3
+      amount: 4
+      currency: {value: USD}
+      mcc: {value: "5812"}
+      status: {value: approved}
+      is_refund: {value: "false"}
+      channel: {column: 5, map: {W: online, S: pos}}
+      ingested_at: {column: 3, zone: America/New_York}" "
+		/^feed:/ { print sect; skip = 1; next }
+		skip && /^[^ #]/ { skip = 0 }
+		!skip" r/txnflow.yml >r/y && mv r/y r/txnflow.yml &&
+	for i in 1 2 3 4 5 6 7 8 9; do
+		echo "C$i,N$i,2025-09-08T1$i:00:00-04:00,$i.5$i,W"
+	done >plain.csv &&
+	echo "C0,N0,2025-09-08T10:00:00,1.00,S" >>plain.csv &&
+	txnflow -C r land --date 2025-09-08 ../plain.csv >out &&
+	test_grep "1 file, 10 rows" out &&
+	txnflow -C r clean --date 2025-09-08 --json >r.json &&
+	test_grep "\"inserted\": 9" r.json &&
+	test_grep "\"quarantined\": 1" r.json &&
+	test_grep "txn_ts (3): '\''2025-09-08T10:00:00'\'' is not ISO 8601" \
+		r/data/quarantine/transactions/ingest_date=2025-09-08/rejects.csv &&
+	txnflow -C r sql --format csv "SELECT count(*), sum(amount), min(merchant_id), max(channel)
+		FROM read_parquet('\''data/silver/transactions/**/*.parquet'\'')" | tail -1 >got &&
+	echo "9,49.95,SHOP-1,online" >want && test_cmp want got &&
+	txnflow -C r audit >/dev/null
+'
+
 test_done

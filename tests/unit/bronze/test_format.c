@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "../../lib/unit.h"
 #include "../project/projtest.h"
@@ -87,6 +88,27 @@ TEST(format_csv_truncated_gzip_is_an_error) {
   txf_buf_release(&b);
   txf_buf_release(&whole);
   txf_buf_release(&big);
+  free(path);
+}
+
+/* zstd is known by its magic bytes too, and a cut frame is an error */
+TEST(format_csv_zstd_by_magic_bytes) {
+  const char text[] = "a;b\n1;2\n";
+  char z[256];
+  size_t zn = ZSTD_compress(z, sizeof z, text, sizeof text - 1, 3);
+  ASSERT(!ZSTD_isError(zn));
+  char *path = txf_xstrdup(unit_path("settle.dat"));
+  txf_err err;
+  ASSERT_OK(txf_fs_write_atomic(path, z, zn, &err), &err);
+  txf_csv_opts o = {';', TXF_CSV_ENC_UTF8, TXF_CSV_COMP_AUTO};
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  ASSERT_OK(read_all(path, &o, &b, &err), &err);
+  ASSERT_EQ_STR(b.data ? b.data : "", "a|b;1|2;");
+  ASSERT_OK(txf_fs_write_atomic(path, z, zn - 4, &err), &err);
+  ASSERT_EQ_I64(read_all(path, &o, &b, &err), TXF_ECORRUPT);
+  ASSERT_CONTAINS(err.msg, "truncated zstd stream");
+  txf_buf_release(&b);
   free(path);
 }
 
