@@ -44,6 +44,30 @@ static json_t *row_json(const crow *r, const txf_tz *tz) {
   return o;
 }
 
+/* A line as JSON text: bytes that are not UTF-8 (the reason it is
+ * quarantined) shown as U+FFFD, so the rest of it can still be read. */
+static json_t *raw_json(const char *p, size_t n) {
+  if (txf_utf8_valid(p, n))
+    return json_stringn(p, n);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < n;) {
+    size_t k = 1;
+    while (k <= 4 && i + k <= n && !txf_utf8_valid(p + i, k))
+      k++;
+    if (k <= 4 && i + k <= n) {
+      (void)txf_buf_append(&b, p + i, k);
+      i += k;
+    } else {
+      (void)txf_buf_puts(&b, "\xEF\xBF\xBD");
+      i++;
+    }
+  }
+  json_t *j = json_stringn(b.data ? b.data : "", b.len);
+  txf_buf_release(&b);
+  return j;
+}
+
 /* Ids seen: open addressing on the id hash (a preview's count; a 64-bit
  * hash collision would only miscount one repeat). */
 typedef struct idset {
@@ -138,9 +162,8 @@ int txf_clean_preview(const txf_clean_preview_opts *o, char **report_json,
           json_integer(json_integer_value(json_object_get(by, rn)) + 1));
     }
     if ((size_t)n <= o->n_show) {
-      json_t *l =
-          json_pack("{s:I,s:s%}", "line", (json_int_t)(rec.record_no - hdr),
-                    "raw", rec.raw, rec.raw_len);
+      json_t *l = json_pack("{s:I}", "line", (json_int_t)(rec.record_no - hdr));
+      json_object_set_new(l, "raw", raw_json(rec.raw, rec.raw_len));
       if (why == TXF_REJ_NONE) {
         json_object_set_new(l, "silver", row_json(&row, tz));
       } else {

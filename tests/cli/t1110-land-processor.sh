@@ -147,6 +147,15 @@ test_expect_success 'land --help, and --dry-run shows the mapping without writin
 	test_grep "\"repeated_ids\": 12" dry.json
 '
 
+test_expect_success 'a byte that is not CP949: the line is quarantined, the rest is read' '
+	{ echo "$HDR" | iconv -f UTF-8 -t CP949; printf "B1;\\377\\376;x\\n"; lines 2 B 20250901 | iconv -f UTF-8 -t CP949; } |
+		gzip -n >notcp949.csv.gz &&
+	txnflow -C p land --date $D --dry-run ../notcp949.csv.gz --json >nc.json &&
+	test_grep "\"invalid_utf8\": 1" nc.json &&
+	test_grep "\"valid\": 2" nc.json &&
+	grep -F "B1;$(printf "\\357\\277\\275\\357\\277\\275");x" nc.json
+'
+
 test_expect_success 'without its marker the file is not landed' '
 	test_must_fail txnflow -C p land --date $D ../inbox/settle_20250901.csv.gz 2>err &&
 	test_grep "settle_20250901.csv.gz is not complete: its marker .*settle_20250901.csv.gz.done is not there yet" err &&
