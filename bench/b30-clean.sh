@@ -131,7 +131,7 @@ SELECT count(*) AS written,
        (SELECT count(DISTINCT filename) FROM read_parquet('$dir/first_out/**/*.parquet', filename = true)) AS partitions
 FROM read_parquet('$dir/first_out/**/*.parquet');
 "
-measure first_duckdb "$TXNFLOW" sql --memory --format csv "$first"
+measure first_duckdb "$TXNFLOW" sql --write --memory --format csv "$first"
 
 # ---- the daily job
 measure daily_txnflow "$TXNFLOW" clean --data "$dir/lake" --date "$D" --json
@@ -211,7 +211,7 @@ SELECT (SELECT count(*) FROM good) AS valid,
        (SELECT count(*) FROM read_parquet('$dir/duck_out/**/*.parquet')) AS written,
        (SELECT count(*) FROM days) AS partitions;
 "
-measure daily_duckdb "$TXNFLOW" sql --memory --format csv "$fair"
+measure daily_duckdb "$TXNFLOW" sql --write --memory --format csv "$fair"
 
 # rows written and partitions rewritten, from clean's report: "N P"
 written() {

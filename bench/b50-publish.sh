@@ -96,7 +96,7 @@ d=1
 while [ $d -le $DAYS ]; do
 	dd=$(printf "%02d" $d)
 	mkdir -p "$P/data/silver/transactions/year=2025/month=09/day=$dd"
-	"$TXNFLOW" sql --memory "COPY (SELECT 'T' || lpad((i + $d * 10000000)::VARCHAR, 9, '0') AS transaction_id,
+	"$TXNFLOW" sql --write --memory "COPY (SELECT 'T' || lpad((i + $d * 10000000)::VARCHAR, 9, '0') AS transaction_id,
 		'C' || (i % 50000) AS customer_id, 'K' || (i % 80000) AS card_id, 'M' || (i % 3000) AS merchant_id,
 		TIMESTAMPTZ '2025-09-$dd 00:00:00+09' + to_microseconds(i * 40000) AS txn_ts,
 		((i * 37) % 1000000 / 100)::DECIMAL(18,2) AS amount, 'KRW' AS currency, '5411' AS mcc,
@@ -112,7 +112,7 @@ t0=$(now)
 t1=$(now)
 rows=$(sed -n 's/.*"rows_loaded": \([0-9]*\).*/\1/p' "$W/pg.json")
 # a late batch rewriting one old partition: only it is reloaded
-"$TXNFLOW" sql --memory "COPY (SELECT * FROM read_parquet('$P/data/silver/transactions/year=2025/month=09/day=02/part-00000.parquet', hive_partitioning = false) LIMIT $((per - 1)))
+"$TXNFLOW" sql --write --memory "COPY (SELECT * FROM read_parquet('$P/data/silver/transactions/year=2025/month=09/day=02/part-00000.parquet', hive_partitioning = false) LIMIT $((per - 1)))
 	TO '$W/day02.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null
 mv "$W/day02.parquet" "$P/data/silver/transactions/year=2025/month=09/day=02/part-00000.parquet"
 t2=$(now)

@@ -55,7 +55,7 @@ models:
         tests:
           - accepted_values: {values: [online, pos, mobile]}
 YML
-"$TXNFLOW" sql --memory "COPY (SELECT printf('t%010d', i) AS transaction_id,
+"$TXNFLOW" sql --write --memory "COPY (SELECT printf('t%010d', i) AS transaction_id,
   printf('c%07d', i % 500000) AS customer_id, printf('card%07d', i % 700000) AS card_id,
   printf('m%06d', i % 20000) AS merchant_id,
   TIMESTAMP '2025-09-10 15:00:00' + to_microseconds(CAST(i % 86400000000 AS BIGINT)) AS txn_ts,

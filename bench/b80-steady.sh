@@ -21,7 +21,7 @@ steady() {
 	"$TXNFLOW" init "$p" >/dev/null
 	sed -i "s/^  rows: .*/  rows: $rows/" "$p/txnflow.yml"
 	echo "steady state: $days days x $rows rows through txnflow run (generate, clean, models build)"
-	printf "%-10s %8s %8s %9s %8s %9s %9s %9s\n" day run_s clean_s clean_MiB models_s models_MiB silver_MB wh_MB
+	printf "%-10s %8s %8s %9s %8s %8s %9s %9s %9s\n" day run_s clean_s clean_MiB models_s models_cpu models_MiB silver_MB wh_MB
 	i=0
 	while [ $i -lt "$days" ]; do
 		d=$(date -u -d "2025-09-01 + $i days" +%F)
@@ -30,32 +30,36 @@ steady() {
 			echo "b80: run $d failed:"; tail -20 "$dir/run.out"; rm -rf "$dir"; exit 1; }
 		t1=$(date +%s.%N)
 		sqlite3 -batch -separator ' ' "$p/data/txnflow.db" "
-			SELECT a.task, (a.ended_at_us - a.started_at_us) / 1e6, a.max_rss_kb / 1024.0
+			SELECT a.task, (a.ended_at_us - a.started_at_us) / 1e6, a.max_rss_kb / 1024.0,
+			       a.cpu_us / 1e6
 			FROM task_attempts a JOIN runs r USING (run_id)
 			WHERE r.logical_date = '$d' AND a.state = 'success'
 			  AND a.task IN ('clean', 'models')
 			ORDER BY a.attempt_id" >"$dir/tasks"
 		silver=$(du -sm "$p/data/silver" | cut -f1)
-		wh=$(du -sm "$p/data/warehouse.duckdb" | cut -f1)
+		wh=$(du -smL "$p/data/warehouse.duckdb" | cut -f1)  # the published copy (a link, docs/models.md)
 		awk -v d="$d" -v run="$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" -v s="$silver" -v w="$wh" '
-			{ t[$1] = $2; m[$1] = $3 }
-			END { printf "%-10s %8.1f %8.1f %9.0f %8.1f %9.0f %9d %9d\n", d, run,
-				t["clean"], m["clean"], t["models"], m["models"], s, w }' \
+			{ t[$1] = $2; m[$1] = $3; c[$1] = $4 }
+			END { printf "%-10s %8.1f %8.1f %9.0f %8.1f %8.1f %9.0f %9d %9d\n", d, run,
+				t["clean"], m["clean"], t["models"], c["models"], m["models"], s, w }' \
 			"$dir/tasks" | tee -a "$dir/days"
 		i=$((i + 1))
 	done
 	awk -v n="$days" '
-		{ run += $2; clean += $3; models += $5; if ($4 > cm) cm = $4; if ($6 > mm) mm = $6
-		  if ($2 > rmax) rmax = $2; mod[NR] = $5 }
+		{ run += $2; clean += $3; models += $5; if ($4 > cm) cm = $4; if ($7 > mm) mm = $7
+		  if ($2 > rmax) rmax = $2; mod[NR] = $5; cpu[NR] = $6 }
 		END {
 			printf "total       run %.0f s (clean %.0f s, models %.0f s); slowest run %.1f s; peak RSS clean %.0f MiB, models %.0f MiB\n",
 				run, clean, models, rmax, cm, mm
-			if (n >= 2)
-				printf "models build: day %d %.1f s / day 2 %.1f s = %.2fx (goal <= 1.25x)\n",
+			if (n >= 2) {
+				printf "models build: day %d %.1f s / day 2 %.1f s = %.2fx wall (goal <= 1.25x)\n",
 					n, mod[n], mod[2], mod[n] / mod[2]
+				printf "models build: day %d %.1f s / day 2 %.1f s = %.2fx CPU\n",
+					n, cpu[n], cpu[2], cpu[n] / cpu[2]
+			}
 		}' "$dir/days"
 	echo "(2 cores shared with other work: uptime says $(uptime | sed 's/.*load/load/'))"
-	rm -rf "$dir"
+	[ -n "${KEEP:-}" ] && echo "(kept: $dir)" || rm -rf "$dir"
 }
 
 if [ -n "${ROWS:-}${DAYS:-}" ]; then

@@ -50,10 +50,22 @@ typedef struct txf_manifest {
  * malformed. Caller frees with txf_manifest_release(). */
 TXF_MUST_CHECK int txf_manifest_load(txf_manifest *m, const char *dir,
                                      txf_err *err);
-/* Check every listed file in DIR: present, size, SHA-256. TXF_ECORRUPT
- * naming the first file that differs. */
+/* Check DIR against M: every listed file present, its size and SHA-256;
+ * every other file of DIR listed (names starting with '.' or '_' aside);
+ * when DIR is named ingest_date=D, M's ingest_date is D. TXF_ECORRUPT
+ * naming the first file that differs (or the manifest). The manifest's
+ * "rows" need the records counted; clean checks them as it reads. */
 TXF_MUST_CHECK int txf_manifest_verify(const txf_manifest *m, const char *dir,
                                        txf_err *err);
+/* txf_manifest_verify in two steps, for a caller that hashes the files
+ * while it reads them: the folder and every file's presence and size
+ * (no file read), then file I of M's SHA-256 (reads it). Each
+ * TXF_ECORRUPT as above. */
+TXF_MUST_CHECK int txf_manifest_verify_listing(const txf_manifest *m,
+                                               const char *dir, txf_err *err);
+TXF_MUST_CHECK int txf_manifest_verify_file(const txf_manifest *m,
+                                            const char *dir, size_t i,
+                                            txf_err *err);
 void txf_manifest_release(txf_manifest *m);
 /* Write DIR/_manifest.json for batch INGEST_DATE listing FILES (N). When
  * GENERATOR is not NULL (a jansson object, borrowed) it is stored as
@@ -348,7 +360,8 @@ typedef struct txf_feed_binding {
 
 /* Bind F to a file by its first record HEADER (its column names, or with
  * header: false its first data record, for the column count). TXF_EPARSE
- * naming FILE and the missing column and listing the header's. */
+ * naming FILE (NULL: the caller names it) and the missing column and
+ * listing the header's. */
 TXF_MUST_CHECK int txf_feed_bind(txf_feed_binding *b,
                                  const txf_feed_format *f,
                                  const txf_csv_record *header,

@@ -501,9 +501,10 @@ int txf_feed_bind(txf_feed_binding *b, const txf_feed_format *f,
     if (!f->header) {
       if ((size_t)col->position > header->n_fields)
         return txf_err_set(err, TXF_EPARSE,
-                           "%s: line 1 has %zu columns, but "
+                           "%s%sline 1 has %zu columns, but "
                            "feed.format.columns.%s is column %d",
-                           file, header->n_fields, txf_bronze_columns[c],
+                           file ? file : "", file ? ": " : "",
+                           header->n_fields, txf_bronze_columns[c],
                            col->position);
       b->idx[c] = col->position - 1;
       continue;
@@ -529,9 +530,10 @@ int txf_feed_bind(txf_feed_binding *b, const txf_feed_format *f,
             (int)(header->field_len[i] > 40 ? 40 : header->field_len[i]),
             header->field[i]);
       return txf_err_set(err, TXF_EPARSE,
-                         "%s: the header has no column '%s' "
+                         "%s%sthe header has no column '%s' "
                          "(feed.format.columns.%s); it has: %s",
-                         file, col->source, txf_bronze_columns[c], have);
+                         file ? file : "", file ? ": " : "", col->source,
+                         txf_bronze_columns[c], have);
     }
   }
   return 0;

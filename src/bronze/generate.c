@@ -408,26 +408,19 @@ static char *put_line(gen *g, char *p, const feed_plan *pl, const feed_txn *t,
 
 /* ------------------------------------------------------------ batch */
 
-static int flush_out(gen *g, txf_err *err) {
+/* Write the *LEN bytes buffered in BUF to S and empty BUF. */
+static int sink_flush(sink *s, const char *buf, size_t *len, txf_err *err) {
   int rc = 0;
-  if (g->out_len)
-    rc = sink_write(&g->part, g->out, g->out_len, err);
-  g->out_len = 0;
-  return rc;
-}
-
-static int flush_truth(gen *g, txf_err *err) {
-  int rc = 0;
-  if (g->tout_len)
-    rc = sink_write(&g->truth, g->tout, g->tout_len, err);
-  g->tout_len = 0;
+  if (*len)
+    rc = sink_write(s, buf, *len, err);
+  *len = 0;
   return rc;
 }
 
 static int part_close(gen *g, txf_err *err) {
   if (!g->part_open)
     return 0;
-  int rc = flush_out(g, err);
+  int rc = sink_flush(&g->part, g->out, &g->out_len, err);
   if (g->n_files == g->cap_files) {
     g->cap_files = g->cap_files ? 2 * g->cap_files : 8;
     g->files = txf_xrealloc(g->files, g->cap_files * sizeof *g->files);
@@ -480,17 +473,12 @@ static int begin_line(gen *g, txf_err *err) {
     if (rc)
       return rc;
   }
-  if (g->out_len >= OUT_FLUSH) {
-    int rc = flush_out(g, err);
-    if (rc)
-      return rc;
-  }
-  if (g->tout_len >= OUT_FLUSH) {
-    int rc = flush_truth(g, err);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  int rc = 0;
+  if (g->out_len >= OUT_FLUSH)
+    rc = sink_flush(&g->part, g->out, &g->out_len, err);
+  if (!rc && g->tout_len >= OUT_FLUSH)
+    rc = sink_flush(&g->truth, g->tout, &g->tout_len, err);
+  return rc;
 }
 
 /* The truth row of the record just written: "file,line,id,kind,defect". */
@@ -688,7 +676,7 @@ static int run_batch(gen *g, txf_err *err) {
   if (!rc)
     rc = part_close(g, err);
   if (!rc)
-    rc = flush_truth(g, err);
+    rc = sink_flush(&g->truth, g->tout, &g->tout_len, err);
   return rc;
 }
 

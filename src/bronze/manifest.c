@@ -1,6 +1,7 @@
 /* The batch manifest, _manifest.json: what a batch holds (files, data
  * records, size, SHA-256) and, for synthetic batches, how it was made.
  * Shape in bronze.h; written by generate, read and verified by clean. */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,35 +132,108 @@ out:
   return rc;
 }
 
-int txf_manifest_verify(const txf_manifest *m, const char *dir,
-                        txf_err *err) {
-  for (size_t i = 0; i < m->n_files; i++) {
+/* A file of the batch folder that the manifest must list: not the
+ * manifest, not hidden ('.': temp files), not a '_' marker (_SUCCESS). */
+static int is_data_file(const char *dir, const char *name) {
+  if (name[0] == '.' || name[0] == '_')
+    return 0;
+  char *path = txf_path_join(dir, name);
+  struct stat st;
+  int reg = lstat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+  free(path);
+  return reg;
+}
+
+static int listed(const txf_manifest *m, const char *name) {
+  for (size_t i = 0; i < m->n_files; i++)
+    if (!strcmp(m->files[i].name, name))
+      return 1;
+  return 0;
+}
+
+/* What the manifest says beyond its files: the batch folder's date
+ * (ingest_date=D) is its ingest_date, and it lists every data file there,
+ * so a part dropped in beside the others is not silently skipped. */
+static int verify_folder(const txf_manifest *m, const char *dir, txf_err *err) {
+  const char *base = strrchr(dir, '/');
+  base = base ? base + 1 : dir;
+  if (!strncmp(base, "ingest_date=", 12) &&
+      strcmp(base + 12, m->ingest_date) != 0)
+    return txf_err_set(err, TXF_ECORRUPT,
+                       "%s/_manifest.json: \"ingest_date\" is %s, but the "
+                       "batch is %s",
+                       dir, m->ingest_date, base);
+  DIR *d = opendir(dir);
+  if (!d)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot list", dir);
+  char **extra = NULL;
+  size_t n_extra = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (is_data_file(dir, e->d_name) && !listed(m, e->d_name)) {
+      extra = txf_xrealloc(extra, (n_extra + 1) * sizeof *extra);
+      extra[n_extra++] = txf_xstrdup(e->d_name);
+    }
+  closedir(d);
+  int rc = 0;
+  if (n_extra) {
+    /* the first by name, whatever order readdir gives */
+    size_t first = 0;
+    for (size_t i = 1; i < n_extra; i++)
+      if (strcmp(extra[i], extra[first]) < 0)
+        first = i;
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "%s/%s: in the batch folder but not listed in "
+                     "_manifest.json (list it, or move it out)%s",
+                     dir, extra[first],
+                     n_extra > 1 ? ", and more files like it" : "");
+  }
+  for (size_t i = 0; i < n_extra; i++)
+    free(extra[i]);
+  free(extra);
+  return rc;
+}
+
+int txf_manifest_verify_listing(const txf_manifest *m, const char *dir,
+                                txf_err *err) {
+  int rc = verify_folder(m, dir, err);
+  for (size_t i = 0; i < m->n_files && !rc; i++) {
     const txf_manifest_file *f = &m->files[i];
     char *path = txf_path_join(dir, f->name);
     struct stat st;
-    int rc = 0;
-    if (stat(path, &st) != 0) {
+    if (stat(path, &st) != 0)
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "%s: listed in the manifest but missing", path);
-    } else if ((uint64_t)st.st_size != f->size_bytes) {
+    else if ((uint64_t)st.st_size != f->size_bytes)
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "%s: size %llu bytes, manifest says %llu", path,
                        (unsigned long long)st.st_size,
                        (unsigned long long)f->size_bytes);
-    } else {
-      char hex[65];
-      uint64_t size;
-      rc = txf_sha256_file(path, hex, &size, err);
-      if (!rc && strcmp(hex, f->sha256) != 0)
-        rc = txf_err_set(err, TXF_ECORRUPT,
-                         "%s: SHA-256 %s, manifest says %s", path, hex,
-                         f->sha256);
-    }
     free(path);
-    if (rc)
-      return rc;
   }
-  return 0;
+  return rc;
+}
+
+int txf_manifest_verify_file(const txf_manifest *m, const char *dir, size_t i,
+                             txf_err *err) {
+  const txf_manifest_file *f = &m->files[i];
+  char *path = txf_path_join(dir, f->name);
+  char hex[65];
+  uint64_t size;
+  int rc = txf_sha256_file(path, hex, &size, err);
+  if (!rc && strcmp(hex, f->sha256) != 0)
+    rc = txf_err_set(err, TXF_ECORRUPT, "%s: SHA-256 %s, manifest says %s",
+                     path, hex, f->sha256);
+  free(path);
+  return rc;
+}
+
+int txf_manifest_verify(const txf_manifest *m, const char *dir,
+                        txf_err *err) {
+  int rc = txf_manifest_verify_listing(m, dir, err);
+  for (size_t i = 0; i < m->n_files && !rc; i++)
+    rc = txf_manifest_verify_file(m, dir, i, err);
+  return rc;
 }
 
 static int write_manifest(const char *dir, const char *ingest_date,

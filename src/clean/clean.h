@@ -46,8 +46,9 @@ extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
  * insert is a new id; an update is the row that left (preimage, in its old
  * partition) and the row that replaced it (postimage). */
 #define TXF_SILVER_CHANGE_N_COLS (TXF_SILVER_N_COLS + 7)
+/* The columns after the silver ones, in order. */
 extern const txf_pq_column
-    txf_silver_change_columns[TXF_SILVER_CHANGE_N_COLS];
+    txf_silver_change_extra[TXF_SILVER_CHANGE_N_COLS - TXF_SILVER_N_COLS];
 #define TXF_SILVER_CHANGES_DIR "silver/_changes/transactions"
 
 /* The last committed version of the lake at DATA_DIR (0: none yet, or a
@@ -63,6 +64,7 @@ typedef enum {
   TXF_REJ_LINE_TOO_LONG,
   TXF_REJ_STRAY_QUOTE,
   TXF_REJ_WRONG_COLUMNS,
+  TXF_REJ_CONTROL_CHAR,
   TXF_REJ_EMPTY_ID,
   TXF_REJ_ID_TOO_LONG,
   TXF_REJ_BAD_TIMESTAMP,
@@ -107,6 +109,23 @@ TXF_MUST_CHECK int txf_clean_run(const txf_clean_opts *o, txf_store *store,
  * *RECOVERED is set to 1 if a committed journal was rolled forward. */
 TXF_MUST_CHECK int txf_clean_recover(const char *data_dir, txf_store *store,
                                      int *recovered, txf_err *err);
+
+typedef struct txf_clean_rebuild_opts {
+  const char *data_dir;
+  const char *timezone; /* the lake's zone when it records none */
+  const txf_logger *log;
+} txf_clean_rebuild_opts;
+
+/* Rebuild the id index and the lake's manifest from silver (txnflow index
+ * rebuild): every partition is read whole and checked (page CRCs, each
+ * row in its partition and in silver order); the new shards and manifest
+ * are committed by the journal (an interrupted clean is finished first,
+ * recorded in STORE). A damaged or foreign file in silver is TXF_ECORRUPT
+ * naming it, and nothing changes. *REPORT_JSON (caller frees): partitions,
+ * rows, ids, shards written and removed. Memory: 16 bytes an id. */
+TXF_MUST_CHECK int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o,
+                                           txf_store *store, char **report_json,
+                                           txf_err *err);
 
 typedef struct txf_audit_opts {
   const char *data_dir;

@@ -21,22 +21,8 @@ const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS] = {
     {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
 };
 
-const txf_pq_column txf_silver_change_columns[TXF_SILVER_CHANGE_N_COLS] = {
-    {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
-    {"customer_id", TXF_PQ_STRING, 0, 0, 0},
-    {"card_id", TXF_PQ_STRING, 0, 0, 0},
-    {"merchant_id", TXF_PQ_STRING, 0, 0, 0},
-    {"txn_ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"amount", TXF_PQ_DECIMAL, 0, 18, 2},
-    {"currency", TXF_PQ_STRING, 0, 0, 0},
-    {"mcc", TXF_PQ_STRING, 0, 0, 0},
-    {"status", TXF_PQ_STRING, 0, 0, 0},
-    {"is_refund", TXF_PQ_BOOLEAN, 0, 0, 0},
-    {"channel", TXF_PQ_STRING, 0, 0, 0},
-    {"ingested_at", TXF_PQ_TIMESTAMP_US, 0, 0, 0},
-    {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
-    {"source_file", TXF_PQ_STRING, 0, 0, 0},
-    {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
+const txf_pq_column txf_silver_change_extra[TXF_SILVER_CHANGE_N_COLS -
+                                            TXF_SILVER_N_COLS] = {
     {"event_date", TXF_PQ_DATE, 0, 0, 0},
     {"year", TXF_PQ_INT32, 0, 0, 0},
     {"month", TXF_PQ_INT32, 0, 0, 0},

@@ -18,8 +18,9 @@ const char *const txf_clean_channel_names[3] = {"online", "pos", "mobile"};
 
 static const char *const reason_names[TXF_REJ_N] = {
     "none",          "invalid_utf8", "line_too_long", "stray_quote",
-    "wrong_columns", "empty_id",     "id_too_long",   "bad_timestamp",
-    "bad_amount",    "bad_currency", "bad_mcc",       "unknown_enum"};
+    "wrong_columns", "control_char", "empty_id",      "id_too_long",
+    "bad_timestamp", "bad_amount",   "bad_currency",  "bad_mcc",
+    "unknown_enum"};
 
 const char *txf_reject_reason_name(txf_reject_reason r) {
   return (unsigned)r < TXF_REJ_N ? reason_names[r] : "unknown";
@@ -111,6 +112,57 @@ static int match_bool(const char *s, size_t n) {
   return -1;
 }
 
+/* The length of the valid UTF-8 sequence at S (N bytes left), or 0. */
+static size_t utf8_len(const char *s, size_t n) {
+  unsigned char c = (unsigned char)s[0];
+  size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  return k && k <= n && txf_utf8_valid(s, k) ? k : 0;
+}
+
+char *txf_clean_escape(const char *s, size_t n, size_t max, char *out,
+                       size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && i < max && o + 8 < cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f || c >= 0x80 || c == '\\') {
+      /* a whole valid UTF-8 sequence stays as it is */
+      size_t k = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+      if (k > 1 && o + k + 8 < cap) {
+        memcpy(out + o, s + i, k);
+        o += k;
+        i += k - 1;
+        continue;
+      }
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+    } else {
+      out[o++] = (char)c;
+    }
+  }
+  if (n > max && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* Bronze fields are ids, codes, numbers and timestamps: none holds a
+ * control character, and one that does (a NUL in an id) breaks every
+ * loader downstream (PostgreSQL refuses 0x00 in text). The line ending is
+ * not part of any field; a line break inside a quoted field is a control
+ * character of its value. */
+static int control_field(const txf_csv_record *rec, size_t *at) {
+  for (int c = 0; c < TXF_BRONZE_N_COLS; c++)
+    for (uint32_t i = 0; i < rec->field_len[c]; i++) {
+      unsigned char b = (unsigned char)rec->field[c][i];
+      if (b < 0x20 || b == 0x7f) {
+        *at = i;
+        return c;
+      }
+    }
+  return -1;
+}
+
 static txf_reject_reason bad(char *detail, size_t cap,
                              txf_reject_reason r, const char *col,
                              const char *s, size_t n, const char *why) {
@@ -154,6 +206,16 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   }
   const char *const *f = rec->field;
   const uint32_t *fl = rec->field_len;
+  size_t at;
+  int cc = control_field(rec, &at);
+  if (cc >= 0) {
+    char shown[200];
+    snprintf(detail, cap, "%s: '%s' holds a control character (0x%02x)",
+             txf_bronze_columns[cc],
+             txf_clean_escape(f[cc], fl[cc], 40, shown, sizeof shown),
+             (unsigned char)f[cc][at]);
+    return TXF_REJ_CONTROL_CHAR;
+  }
   static const int id_cols[4] = {0, 1, 2, 3};
   for (int i = 0; i < 4; i++) {
     int c = id_cols[i];
@@ -196,18 +258,24 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   if (!mcc_ok)
     return bad(detail, cap, TXF_REJ_BAD_MCC, "mcc", f[7], fl[7],
                " is not 4 digits");
-  int st = match_enum(f[8], fl[8], txf_clean_status_names, 4);
-  if (st < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "status", f[8], fl[8],
-               " is not approved|declined|pending|reversed");
-  int rf = match_bool(f[9], fl[9]);
-  if (rf < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "is_refund", f[9], fl[9],
-               " is not a boolean");
-  int ch = match_enum(f[10], fl[10], txf_clean_channel_names, 3);
-  if (ch < 0)
-    return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, "channel", f[10], fl[10],
-               " is not online|pos|mobile");
+  /* the three enums, in column order: status, is_refund, channel */
+  static const struct {
+    int col;
+    const char *name, *why;
+  } enums[3] = {{8, "status", " is not approved|declined|pending|reversed"},
+                {9, "is_refund", " is not a boolean"},
+                {10, "channel", " is not online|pos|mobile"}};
+  int ev[3];
+  for (int e = 0; e < 3; e++) {
+    int c = enums[e].col;
+    ev[e] = c == 8    ? match_enum(f[c], fl[c], txf_clean_status_names, 4)
+            : c == 9  ? match_bool(f[c], fl[c])
+                      : match_enum(f[c], fl[c], txf_clean_channel_names, 3);
+    if (ev[e] < 0)
+      return bad(detail, cap, TXF_REJ_UNKNOWN_ENUM, enums[e].name, f[c], fl[c],
+                 enums[e].why);
+  }
+  int st = ev[0], rf = ev[1], ch = ev[2];
 
   /* valid: fill the row */
   size_t total = fl[0] + fl[1] + fl[2] + fl[3] + fl[12];
@@ -305,6 +373,42 @@ txf_clean_validate_mapped(const txf_feed_format *f, const txf_feed_binding *b,
   return why;
 }
 
+/* ---------------------------------------------------------------- header */
+
+static int header_ok(const txf_csv_record *rec) {
+  if (rec->n_fields != TXF_BRONZE_N_COLS || rec->bad_quote)
+    return 0;
+  for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
+    if (rec->field_len[i] != strlen(txf_bronze_columns[i]) ||
+        memcmp(rec->field[i], txf_bronze_columns[i], rec->field_len[i]) != 0)
+      return 0;
+  return 1;
+}
+
+int txf_clean_header_check(const txf_csv_record *rec, txf_err *err) {
+  if (!rec)
+    return txf_err_set(err, TXF_EPARSE,
+                       "the file is empty (no header, no lines)");
+  const unsigned char *p = (const unsigned char *)rec->raw;
+  size_t n = rec->raw_len;
+  /* (gzip and zstd are read decompressed, whatever the name: the reader
+   * knows them by their first bytes) */
+  if (n >= 2 &&
+      ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
+    return txf_err_set(err, TXF_EPARSE,
+                       "the file is UTF-16; bronze files are UTF-8");
+  const unsigned char *cr = memchr(p, '\r', n);
+  if (cr && (size_t)(cr - p) + 1 < n && cr[1] != '\n')
+    return txf_err_set(err, TXF_EPARSE,
+                       "lines end in CR alone (old Mac style); bronze lines "
+                       "end in LF or CRLF");
+  if (!header_ok(rec))
+    return txf_err_set(err, TXF_EPARSE,
+                       "the first line is not the bronze header (%s,...)",
+                       txf_bronze_columns[0]);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- hashes */
 
 static inline uint64_t rotl64(uint64_t x, int r) {
@@ -320,6 +424,12 @@ static inline uint64_t fmix64(uint64_t k) {
   return k;
 }
 
+/* MurmurHash3's scrambling of one 8-byte lane K: by CA, rotated by R, by
+ * CB (lane 1: c1, 31, c2; lane 2: c2, 33, c1). */
+static inline uint64_t scramble(uint64_t k, uint64_t ca, int r, uint64_t cb) {
+  return rotl64(k * ca, r) * cb;
+}
+
 void txf_clean_hash128(const void *key, size_t len, uint64_t seed,
                        uint64_t out[2]) {
   const uint8_t *data = key;
@@ -331,40 +441,22 @@ void txf_clean_hash128(const void *key, size_t len, uint64_t seed,
     uint64_t k1, k2;
     memcpy(&k1, data + i * 16, 8);
     memcpy(&k2, data + i * 16 + 8, 8);
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-    h1 = rotl64(h1, 27);
-    h1 += h2;
-    h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-    h2 = rotl64(h2, 31);
-    h2 += h1;
-    h2 = h2 * 5 + 0x38495ab5;
+    h1 ^= scramble(k1, c1, 31, c2);
+    h1 = (rotl64(h1, 27) + h2) * 5 + 0x52dce729;
+    h2 ^= scramble(k2, c2, 33, c1);
+    h2 = (rotl64(h2, 31) + h1) * 5 + 0x38495ab5;
   }
   const uint8_t *tail = data + nblocks * 16;
   uint64_t k1 = 0, k2 = 0;
   size_t rest = len & 15;
   for (size_t i = rest; i > 8; i--)
     k2 ^= (uint64_t)tail[i - 1] << (8 * (i - 9));
-  if (rest > 8) {
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-  }
+  if (rest > 8)
+    h2 ^= scramble(k2, c2, 33, c1);
   for (size_t i = rest > 8 ? 8 : rest; i > 0; i--)
     k1 ^= (uint64_t)tail[i - 1] << (8 * (i - 1));
-  if (rest > 0) {
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-  }
+  if (rest > 0)
+    h1 ^= scramble(k1, c1, 31, c2);
   h1 ^= (uint64_t)len;
   h2 ^= (uint64_t)len;
   h1 += h2;
@@ -457,7 +549,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
                                   int32_t ingest_day) {
   for (size_t i = s->n; i > 0; i--) {
     csource *c = &s->v[i - 1];
-    if (c->ingest_day == ingest_day && strlen(c->path) == len &&
+    if (c->ingest_day == ingest_day && c->path_len == len &&
         memcmp(c->path, path, len) == 0)
       return (uint32_t)(i - 1);
   }
@@ -466,6 +558,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
     s->v = txf_xrealloc(s->v, s->cap * sizeof *s->v);
   }
   s->v[s->n].path = txf_xstrndup(path, len);
+  s->v[s->n].path_len = (uint32_t)len;
   s->v[s->n].ingest_day = ingest_day;
   return (uint32_t)s->n++;
 }

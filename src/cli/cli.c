@@ -20,6 +20,12 @@ int txf_ctx_project(txf_ctx *ctx, txf_project **out, txf_err *err) {
   return 0;
 }
 
+const char *txf_ctx_timezone(txf_ctx *ctx) {
+  txf_project *p;
+  txf_err err;
+  return txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
+}
+
 int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt, char **out,
                      txf_err *err) {
   *out = NULL;
@@ -66,7 +72,8 @@ int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir, txf_store **out,
 int txf_cli_fail(const char *cmd, const txf_err *err) {
   fprintf(stderr, "txnflow %s: error: %s\n", cmd,
           err && err->msg[0] ? err->msg : "failed");
-  return TXF_EXIT_FAIL;
+  return err && txf_err_permanent(err->code, err->msg) ? TXF_EXIT_PERMANENT
+                                                       : TXF_EXIT_FAIL;
 }
 
 int txf_cli_usage_error(const char *cmd, const char *fmt, ...) {

@@ -9,7 +9,6 @@
 #include "project/project.h"
 #include "util/util.h"
 
-enum { TXF_EXIT_OK = 0, TXF_EXIT_FAIL = 1, TXF_EXIT_USAGE = 2 };
 
 /* What every command gets. No globals: config, paths, logger and clock
  * travel here. */
@@ -42,6 +41,10 @@ int64_t txf_ctx_now(const txf_ctx *ctx);
 /* The project in the working directory, loaded once. */
 TXF_MUST_CHECK int txf_ctx_project(txf_ctx *ctx, txf_project **out,
                                    txf_err *err);
+/* The time zone of the project in the working directory; Asia/Seoul, the
+ * project's own default, without one or when it does not load (a command
+ * that needs the project reports that itself). Borrowed from CTX. */
+const char *txf_ctx_timezone(txf_ctx *ctx);
 /* The data dir: DATA_OPT (made absolute) when given, else the project's.
  * Caller frees *out. */
 TXF_MUST_CHECK int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt,
@@ -55,7 +58,9 @@ TXF_MUST_CHECK int txf_ctx_feed(txf_ctx *ctx, struct txf_feed_config *out,
 TXF_MUST_CHECK int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir,
                                       txf_store **out, txf_err *err);
 
-/* Print "txnflow CMD: error: MSG" and return TXF_EXIT_FAIL. */
+/* Print "txnflow CMD: error: MSG" and return TXF_EXIT_PERMANENT when
+ * the error would recur on a retry (txf_err_permanent), else
+ * TXF_EXIT_FAIL. */
 int txf_cli_fail(const char *cmd, const txf_err *err);
 /* Print "txnflow CMD: FMT" plus a hint to run --help; return
  * TXF_EXIT_USAGE. */

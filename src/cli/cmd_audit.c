@@ -19,7 +19,9 @@ static const char usage[] =
     "recomputed from the batches that were cleaned (for each id the valid\n"
     "line with the greatest ingested_at). Where the generator's truth/\n"
     "exists, lines are judged malformed or valid by the truth, not by our\n"
-    "own validation. Exit status 1 on any difference, listing the first.\n"
+    "own validation. Every file must match the lake's manifest (size,\n"
+    "SHA-256) and the id index must hold exactly silver's ids. Exit status\n"
+    "1 on any difference, listing the first.\n"
     "\n"
     "Options:\n"
     "  --data DIR        data directory (default: the project's)\n"
@@ -52,11 +54,8 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
   int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc && !tz) {
-    txf_project *p;
-    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
-    txf_err_clear(&err);
-  }
+  if (!rc && !tz)
+    tz = txf_ctx_timezone(ctx);
   txf_feed_config feed;
   memset(&feed, 0, sizeof feed);
   if (!rc)

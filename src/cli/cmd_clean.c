@@ -21,7 +21,10 @@ static const char usage[] =
     "greatest ingested_at wins) and rewrite, atomically, the event-date\n"
     "partitions of silver/transactions/ that the batch touches. Prints the\n"
     "reconciliation: lines read = inserted + updated + duplicates + stale +\n"
-    "quarantined. Rerunning a date changes nothing.\n"
+    "quarantined. Rerunning a date changes nothing. Every index shard and\n"
+    "partition it reads must match the lake's manifest (size, SHA-256) and\n"
+    "its page checksums: damage stops it, naming the file and how to\n"
+    "recover, before anything is written (see txnflow index rebuild).\n"
     "\n"
     "Options:\n"
     "  --date D          ingestion day, YYYY-MM-DD (required)\n"
@@ -113,11 +116,8 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
   char *report = NULL;
   rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   const char *tz = tz_opt;
-  if (!rc && !tz) {
-    txf_project *p;
-    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
-    txf_err_clear(&err);
-  }
+  if (!rc && !tz)
+    tz = txf_ctx_timezone(ctx);
   txf_feed_config feed;
   memset(&feed, 0, sizeof feed);
   if (!rc)

@@ -80,13 +80,8 @@ static int post_sink(void *arg, const char *json, txf_err *err) {
 
 /* 00:00 of DATE in the project's time zone (Asia/Seoul without one). */
 static int day_start_us(txf_ctx *ctx, txf_date d, int64_t *out, txf_err *err) {
-  txf_project *p = NULL;
-  const char *zone = "Asia/Seoul";
-  if (txf_ctx_project(ctx, &p, err) == 0)
-    zone = p->timezone;
-  txf_err_clear(err);
   txf_tz *tz = NULL;
-  int rc = txf_tz_load(&tz, zone, err);
+  int rc = txf_tz_load(&tz, txf_ctx_timezone(ctx), err);
   if (rc)
     return rc;
   *out = txf_tz_local_to_utc(tz, d, 0);

@@ -41,14 +41,18 @@ static const char usage[] =
 static json_t *report_json(const txf_load_report *w, const char *target) {
   json_t *o = json_object();
   json_object_set_new(o, "target", json_string(target ? target : ""));
-  json_object_set_new(o, "partitions_loaded",
-                      json_integer((json_int_t)w->partitions_loaded));
-  json_object_set_new(o, "partitions_deleted",
-                      json_integer((json_int_t)w->partitions_deleted));
-  json_object_set_new(o, "partitions_unchanged",
-                      json_integer((json_int_t)w->partitions_skipped));
-  json_object_set_new(o, "rows_loaded",
-                      json_integer((json_int_t)w->rows_loaded));
+  const struct {
+    const char *key;
+    uint64_t n;
+  } counts[] = {{"partitions_loaded", w->partitions_loaded},
+                {"partitions_deleted", w->partitions_deleted},
+                {"partitions_unchanged", w->partitions_skipped},
+                {"rows_loaded", w->rows_loaded},
+                {"change_versions_loaded", w->versions_loaded},
+                {"change_rows_loaded", w->change_rows_loaded}};
+  for (size_t k = 0; k < TXF_ARRAY_LEN(counts); k++)
+    json_object_set_new(o, counts[k].key,
+                        json_integer((json_int_t)counts[k].n));
   json_object_set_new(o, "elapsed_s", json_real((double)w->elapsed_us / 1e6));
   json_t *a = json_array();
   for (size_t i = 0; i < w->n_added_columns; i++)
@@ -83,6 +87,11 @@ static void print_report(const txf_load_report *w, const txf_target *t,
          (unsigned long long)w->partitions_deleted,
          (unsigned long long)w->partitions_skipped,
          (unsigned long long)w->rows_loaded, (double)w->elapsed_us / 1e6);
+  if (w->versions_loaded)
+    printf("  change log: %llu version%s, %llu rows\n",
+           (unsigned long long)w->versions_loaded,
+           w->versions_loaded == 1 ? "" : "s",
+           (unsigned long long)w->change_rows_loaded);
   for (size_t i = 0; i < w->n_added_columns; i++)
     printf("  added column %s\n", w->added_columns[i]);
 }
@@ -97,10 +106,8 @@ int txf_cli_load(txf_ctx *ctx, const char *cmd, const txf_cli_load_args *a) {
   char *data = NULL;
   txf_store *store = NULL;
   txf_tz *tz = NULL;
-  txf_target tgt;
-  memset(&tgt, 0, sizeof tgt);
-  txf_load_report rep;
-  memset(&rep, 0, sizeof rep);
+  txf_target tgt = {0};
+  txf_load_report rep = {0};
   txf_buf sql;
   txf_buf_init(&sql, 0);
   int rc = txf_ctx_project(ctx, &proj, &err);

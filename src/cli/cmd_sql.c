@@ -1,9 +1,13 @@
 /* txnflow sql: run SQL on the warehouse (or in memory) with DuckDB. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli/cli.h"
 #include "duck/duck.h"
+#include "warehouse/warehouse.h"
 
 TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
 
@@ -12,15 +16,27 @@ static const char usage[] =
     "                   [--data DIR] QUERY\n"
     "\n"
     "Run QUERY with DuckDB and print the result. By default it runs on the\n"
-    "project's warehouse (DATA_DIR/warehouse.duckdb), opened read-only, or in\n"
-    "memory when there is none. Parquet files are queried directly, e.g.\n"
+    "project's warehouse (DATA_DIR/warehouse.duckdb; the copy the last\n"
+    "build published, even while a build runs), or in memory when there\n"
+    "is none. Parquet files are queried directly, e.g.\n"
     "read_parquet('data/silver/transactions/**/*.parquet',\n"
     "hive_partitioning = true).\n"
+    "\n"
+    "The session is read-only unless --write is given: the database is\n"
+    "opened read-only, files are read only under the data directory and the\n"
+    "current directory, and nothing is written anywhere (COPY, EXPORT,\n"
+    "ATTACH, DETACH, INSTALL, LOAD, CALL, PRAGMA and settings are refused;\n"
+    "on Linux the kernel enforces it too), nothing is downloaded and\n"
+    "nothing reaches the network.\n"
     "\n"
     "Options:\n"
     "  --db PATH      a DuckDB database file\n"
     "  --memory       an empty in-memory database\n"
-    "  --write        open the database read-write\n"
+    "  --write        open the database read-write and lift the read-only\n"
+    "                 limits: COPY ... TO and EXPORT write files, ATTACH,\n"
+    "                 INSTALL and LOAD work, any file may be read, settings\n"
+    "                 may be changed (the warehouse: a copy of it is\n"
+    "                 written, published when QUERY succeeds)\n"
     "  --format F     table (default on a terminal), csv (default otherwise)\n"
     "                 or json\n"
     "  --data DIR     data directory (default: the project's)\n"
@@ -29,6 +45,74 @@ static const char usage[] =
     "Example:\n"
     "  txnflow sql \"SELECT count(*) FROM read_parquet('data/silver/"
     "transactions/**/*.parquet')\"\n";
+
+/* A read-only run, on a thread of its own: the kernel's guard applies to
+ * that thread (and DuckDB's threads, which it starts), so the main thread
+ * can still remove the spill directory afterwards. */
+typedef struct sealed_run {
+  const char *path;
+  const char *query;
+  txf_duck_format fmt;
+  txf_duck_seal seal;
+  int sandboxed;
+  txf_err sandbox_err;
+  txf_err err;
+  int rc;
+} sealed_run;
+
+static void *run_sealed(void *arg) {
+  sealed_run *s = arg;
+  s->sandboxed = txf_sandbox_enter(s->seal.temp_dir, &s->sandbox_err) == 0;
+  txf_duck *d = NULL;
+  s->rc = txf_duck_open_sealed(&d, s->path, &s->seal, &s->err);
+  if (!s->rc)
+    s->rc = txf_duck_print(d, s->query, stdout, s->fmt, &s->err);
+  txf_duck_close(d);
+  fflush(stdout);
+  return NULL;
+}
+
+static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
+                      const char *query, txf_duck_format fmt, txf_err *err) {
+  char *data = NULL;
+  txf_err ignored;
+  if (txf_ctx_data_dir(ctx, data_opt, &data, &ignored) != 0)
+    data = NULL;
+  const char *dirs[] = {ctx->cwd, data, NULL};
+  const char *tmp = getenv("TMPDIR");
+  char *spill = NULL;
+  int rc =
+      txf_fs_mkdtemp_in(&spill, tmp && *tmp ? tmp : "/tmp", "txnflow-sql", err);
+  if (rc) {
+    free(data);
+    return rc;
+  }
+  sealed_run s;
+  memset(&s, 0, sizeof s);
+  s.path = path;
+  s.query = query;
+  s.fmt = fmt;
+  s.seal =
+      (txf_duck_seal){.cwd = ctx->cwd, .read_dirs = dirs, .temp_dir = spill};
+  txf_err_clear(&s.err);
+  pthread_t tid;
+  if (pthread_create(&tid, NULL, run_sealed, &s) != 0) {
+    rc = txf_err_errno(err, TXF_EIO, "cannot start a thread");
+  } else {
+    pthread_join(tid, NULL);
+    if (!s.sandboxed)
+      txf_log_debug(&ctx->log, "sql: no kernel guard: %s", s.sandbox_err.msg);
+    rc = s.rc;
+    if (rc)
+      *err = s.err;
+  }
+  txf_err e2;
+  if (txf_fs_rmtree(spill, &e2) != 0)
+    txf_log_warn(&ctx->log, "sql: %s", e2.msg);
+  free(spill);
+  free(data);
+  return rc;
+}
 
 int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
   static const txf_cli_choice formats[] = {{"csv", TXF_DUCK_CSV},
@@ -49,9 +133,8 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
   if (ec != TXF_CLI_GO_ON)
     return ec;
   if (argc != 1)
-    return txf_cli_usage_error("sql", argc == 0
-                                          ? "missing QUERY"
-                                          : "give the query as one argument");
+    return txf_cli_usage_error(
+        "sql", argc == 0 ? "missing QUERY" : "give the query as one argument");
   txf_err err;
   txf_err_clear(&err);
   char *path = NULL;
@@ -70,11 +153,30 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       return txf_cli_fail("sql", &err);
     }
   }
-  txf_duck *d = NULL;
-  int rc = txf_duck_open(&d, path, 0, path && !write, &err);
-  if (!rc)
-    rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
-  txf_duck_close(d);
+  int rc = 0;
+  if (write) {
+    /* Writing the project's warehouse (or any kept in two copies) goes
+     * through a write session, so its readers keep the published copy
+     * (docs/models.md, "Readers during a build"). */
+    txf_wh *wh = NULL;
+    struct stat lst;
+    if (path && (!db_opt || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))))
+      rc = txf_wh_begin(&wh, path, 60000, &err);
+    txf_duck *d = NULL;
+    if (!rc)
+      rc = txf_duck_open(&d, wh ? txf_wh_path(wh) : path, 0, 0, &err);
+    if (!rc)
+      rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
+    txf_duck_close(d);
+    if (wh && !rc) {
+      txf_wh_note_all(wh); /* SQL of the user's: the other copy copies all */
+      rc = txf_wh_publish(wh, &err);
+    } else {
+      txf_wh_abort(wh);
+    }
+  } else {
+    rc = sql_sealed(ctx, path, data_opt, argv[0], fmt, &err);
+  }
   free(path);
   return rc ? txf_cli_fail("sql", &err) : TXF_EXIT_OK;
 }

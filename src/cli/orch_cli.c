@@ -69,8 +69,11 @@ static int kind_option(const char *cmd, const txf_cli_option *o,
   return 0;
 }
 
-int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
-                       const char *usage, unsigned accept, txf_orch_args *a) {
+/* Returns -1 when the command should go on with *A filled in (the caller
+ * frees a->dates), else the exit status (help: 0, usage error: 2, already
+ * printed); then nothing is left to free. */
+static int parse_args(const char *cmd, int argc, char **argv, const char *usage,
+                      unsigned accept, txf_orch_args *a) {
   memset(a, 0, sizeof *a);
   a->parallel = accept & TXF_ORCH_OPT_PARALLEL ? 2 : 1;
   a->kind = accept & TXF_ORCH_OPT_KIND ? "manual" : "backfill";
@@ -89,6 +92,8 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
        TXF_OPT_CALLBACK(0, "kind", &a->kind, "KIND", kind_option)},
       {TXF_ORCH_OPT_FROM_SCRATCH,
        TXF_OPT_FLAG(0, "from-scratch", &a->from_scratch)},
+      {TXF_ORCH_OPT_REGENERATE,
+       TXF_OPT_FLAG(0, "regenerate", &a->regenerate)},
       {TXF_ORCH_OPT_JSON, TXF_OPT_FLAG(0, "json", &a->json)},
   };
   txf_cli_option opts[TXF_ARRAY_LEN(all) + 1];
@@ -97,8 +102,8 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
     if (accept & all[i].mask)
       opts[n++] = all[i].opt;
   opts[n] = (txf_cli_option)TXF_OPT_END;
-  int ec = txf_cli_options_parse(cmd, usage, opts, TXF_CLI_NO_OPERANDS, &argc,
-                                 argv);
+  int ec =
+      txf_cli_options_parse(cmd, usage, opts, TXF_CLI_NO_OPERANDS, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
   if (accept & TXF_ORCH_OPT_DATE) {
@@ -113,6 +118,8 @@ int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
     if (to.days - from.days >= 3660)
       return txf_cli_usage_error(cmd, "range too long (10 years at most)");
   }
+  if (a->regenerate)
+    a->from_scratch = 1; /* a new batch: everything downstream again */
   a->n_dates = (size_t)(to.days - from.days + 1);
   a->dates = txf_xcalloc(a->n_dates, sizeof *a->dates);
   for (size_t i = 0; i < a->n_dates; i++)
@@ -229,41 +236,10 @@ int txf_orch_cli_runs_json(txf_store *st, const char *from, const char *to,
   return rc;
 }
 
-int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,
-                         const txf_orch_args *a, txf_orch_summary *sum,
-                         int64_t *elapsed_us, json_t *runs) {
-  memset(sum, 0, sizeof *sum);
-  if (elapsed_us)
-    *elapsed_us = 0;
-  txf_orch_cli oc;
-  int ec = txf_orch_cli_open(&oc, ctx, cmd, 0);
-  if (ec)
-    return ec;
-  txf_orch_opts o = {a->parallel, a->from_scratch, a->kind};
-  txf_err err;
-  txf_err_clear(&err);
-  int64_t t0 = txf_mono_us();
-  int rc = txf_orch_execute(&oc.env, a->dates, a->n_dates, &o, sum, &err);
-  if (elapsed_us)
-    *elapsed_us = txf_mono_us() - t0;
-  if (!rc && runs) {
-    char from[11], to[11];
-    txf_date_format(a->dates[0], from);
-    txf_date_format(a->dates[a->n_dates - 1], to);
-    rc = txf_orch_cli_runs_json(oc.store, from, to, 0, 1,
-                                txf_clock_now(&oc.clock), runs, &err);
-  }
-  txf_orch_cli_close(&oc);
-  if (rc)
-    return txf_cli_fail(cmd, &err);
-  if (sum->interrupted || sum->n_failed)
-    return TXF_EXIT_FAIL;
-  return TXF_EXIT_OK;
-}
-
-void txf_orch_cli_print_json(const txf_orch_args *a,
-                             const txf_orch_summary *sum, int64_t elapsed_us,
-                             json_t *runs) {
+/* The JSON summary of A's dates: the counts of SUM, ELAPSED_US, and RUNS
+ * (takes ownership). */
+static void print_json(const txf_orch_args *a, const txf_orch_summary *sum,
+                       int64_t elapsed_us, json_t *runs) {
   char from[11], to[11];
   txf_date_format(a->dates[0], from);
   txf_date_format(a->dates[a->n_dates - 1], to);
@@ -284,4 +260,65 @@ void txf_orch_cli_print_json(const txf_orch_args *a,
   puts(s);
   free(s);
   json_decref(doc);
+}
+
+/* The executor over A's dates; RUNS, when not NULL, gets their latest
+ * runs once it ran. */
+static int execute(txf_ctx *ctx, const char *cmd, const txf_orch_args *a,
+                   txf_orch_summary *sum, int64_t *elapsed_us, json_t *runs) {
+  memset(sum, 0, sizeof *sum);
+  *elapsed_us = 0;
+  txf_orch_cli oc;
+  int ec = txf_orch_cli_open(&oc, ctx, cmd, 0);
+  if (ec)
+    return ec;
+  txf_orch_opts o = {a->parallel, a->from_scratch, a->regenerate, a->kind};
+  txf_err err;
+  txf_err_clear(&err);
+  if (a->regenerate && txf_dag_find(oc.dag, "generate") < 0) {
+    txf_orch_cli_close(&oc);
+    return txf_cli_usage_error(
+        cmd, "--regenerate: this project's feed is landed, there is no "
+             "batch to generate; replace the landed files, then run again "
+             "with --from-scratch");
+  }
+  int64_t t0 = txf_mono_us();
+  int rc = txf_orch_execute(&oc.env, a->dates, a->n_dates, &o, sum, &err);
+  *elapsed_us = txf_mono_us() - t0;
+  if (!rc && runs) {
+    char from[11], to[11];
+    txf_date_format(a->dates[0], from);
+    txf_date_format(a->dates[a->n_dates - 1], to);
+    rc = txf_orch_cli_runs_json(oc.store, from, to, 0, 1,
+                                txf_clock_now(&oc.clock), runs, &err);
+  }
+  txf_orch_cli_close(&oc);
+  if (rc)
+    return txf_cli_fail(cmd, &err);
+  if (sum->interrupted || sum->n_failed)
+    return TXF_EXIT_FAIL;
+  return TXF_EXIT_OK;
+}
+
+int txf_orch_cli_main(int argc, char **argv, txf_ctx *ctx, const char *cmd,
+                      const char *usage, unsigned accept,
+                      txf_orch_cli_report report) {
+  txf_orch_args a;
+  int ec = parse_args(cmd, argc, argv, usage, accept, &a);
+  if (ec >= 0)
+    return ec;
+  txf_orch_summary sum;
+  int64_t elapsed_us;
+  json_t *runs = a.json ? json_array() : NULL;
+  ec = execute(ctx, cmd, &a, &sum, &elapsed_us, runs);
+  /* Otherwise an error before or after the dates ran, already printed. */
+  if (ec == TXF_EXIT_OK || sum.interrupted || sum.n_failed) {
+    if (runs)
+      print_json(&a, &sum, elapsed_us, runs);
+    report(&a, &sum, elapsed_us, ec);
+  } else {
+    json_decref(runs);
+  }
+  free(a.dates);
+  return ec;
 }

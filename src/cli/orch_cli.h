@@ -24,7 +24,7 @@ int txf_orch_cli_open(txf_orch_cli *oc, txf_ctx *ctx, const char *cmd,
                       int64_t now_us);
 void txf_orch_cli_close(txf_orch_cli *oc);
 
-/* The options of `run` and `backfill`, parsed once for both. */
+/* The options of `run` and `backfill`. */
 enum {
   TXF_ORCH_OPT_DATE = 1 << 0,         /* --date D */
   TXF_ORCH_OPT_RANGE = 1 << 1,        /* --from D1 --to D2 */
@@ -32,40 +32,39 @@ enum {
   TXF_ORCH_OPT_KIND = 1 << 3,         /* --kind manual|scheduled|backfill */
   TXF_ORCH_OPT_FROM_SCRATCH = 1 << 4, /* --from-scratch */
   TXF_ORCH_OPT_JSON = 1 << 5,         /* --json */
+  TXF_ORCH_OPT_REGENERATE = 1 << 6,   /* --regenerate */
 };
 
 typedef struct txf_orch_args {
-  txf_date *dates;  /* ascending; caller frees with free() */
+  txf_date *dates; /* ascending */
   size_t n_dates;
-  int parallel;     /* default 1 (run) or 2 (backfill) */
+  int parallel; /* default 1 (run) or 2 (backfill) */
   int from_scratch;
+  int regenerate;   /* --regenerate: replace the synthetic batches (implies
+                       from_scratch) */
   int json;         /* --json: a JSON summary on stdout */
   const char *kind; /* borrowed from argv or static */
 } txf_orch_args;
 
-/* Parse ARGV for command CMD accepting the options in the mask ACCEPT
- * (plus -h/--help, which prints USAGE). Returns -1 when the command should
- * go on with *A filled in, else the exit status to return (help: 0, usage
- * error: 2, already printed); then nothing is left to free. */
-int txf_orch_cli_parse(const char *cmd, int argc, char **argv,
-                       const char *usage, unsigned accept, txf_orch_args *a);
+/* Tell the user how A's dates went (the executor ran them): SUM, the
+ * ELAPSED_US it took and EC, the exit status. Called before A is freed. */
+typedef void (*txf_orch_cli_report)(const txf_orch_args *a,
+                                    const txf_orch_summary *sum,
+                                    int64_t elapsed_us, int ec);
 
-/* Run the executor over A's dates with the project's DAG. An error (the
- * project, a lock held, metadata) is printed as "txnflow CMD: ..."; task
- * failures are not printed but counted in *SUM, which with *ELAPSED_US
- * (may be NULL) is for the caller to report. When RUNS is not NULL and
- * the executor ran, the latest run of each of A's dates is appended to it
- * (txf_orch_cli_runs_json, oldest date first). Returns the exit status: 0
- * when every date succeeded (or had already), 1 otherwise. */
-int txf_orch_cli_execute(txf_ctx *ctx, const char *cmd,
-                         const txf_orch_args *a, txf_orch_summary *sum,
-                         int64_t *elapsed_us, json_t *runs);
-
-/* Print the JSON summary of `run`/`backfill --json` on stdout: the counts
- * of SUM, ELAPSED_US, and RUNS (takes ownership). docs/orchestration.md. */
-void txf_orch_cli_print_json(const txf_orch_args *a,
-                             const txf_orch_summary *sum, int64_t elapsed_us,
-                             json_t *runs);
+/* The whole of `run` and `backfill`: parse ARGV for command CMD accepting
+ * the options in the mask ACCEPT (plus -h/--help, which prints USAGE), run
+ * the executor over the dates with the project's DAG, then with --json
+ * print the JSON summary on stdout (docs/orchestration.md: the counts, the
+ * elapsed time and the latest run of each date, oldest first, as
+ * txf_orch_cli_runs_json) and call REPORT. An error (usage, the project, a
+ * lock held, metadata) is printed as "txnflow CMD: ..." and REPORT is not
+ * called; task failures are not printed but counted in the summary, for
+ * REPORT. Returns the exit status: 0 when every date succeeded (or had
+ * already; help), 1 otherwise, 2 on a usage error. */
+int txf_orch_cli_main(int argc, char **argv, txf_ctx *ctx, const char *cmd,
+                      const char *usage, unsigned accept,
+                      txf_orch_cli_report report);
 
 /* The latest run of each logical date in [FROM, TO] ("YYYY-MM-DD"; NULL:
  * unbounded), at most LAST dates (0: all), newest first unless ASCENDING,

@@ -1,4 +1,5 @@
 /* DuckDB helpers. */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,27 +10,14 @@ struct txf_duck {
   duckdb_database db;
   duckdb_connection conn;
   int owns_db; /* 0 for a txf_duck_connect() handle */
+  int sealed;  /* a read-only session: statements are checked one by one */
 };
 
-int txf_duck_open(txf_duck **out, const char *path, int threads, int readonly,
-                  txf_err *err) {
+/* Open PATH with CFG (consumed) into a new handle. */
+static int open_cfg(txf_duck **out, const char *path, duckdb_config cfg,
+                    txf_err *err) {
   *out = NULL;
   txf_duck *d = txf_xcalloc(1, sizeof *d);
-  duckdb_config cfg = NULL;
-  if (duckdb_create_config(&cfg) != DuckDBSuccess) {
-    free(d);
-    return txf_err_set(err, TXF_EDB, "duckdb: cannot create config");
-  }
-  if (readonly)
-    duckdb_set_config(cfg, "access_mode", "READ_ONLY");
-  char tbuf[16];
-  if (threads > 0) {
-    snprintf(tbuf, sizeof tbuf, "%d", threads);
-    duckdb_set_config(cfg, "threads", tbuf);
-  }
-  /* No network, no surprises: extensions are never downloaded. */
-  duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-  duckdb_set_config(cfg, "autoload_known_extensions", "false");
   char *msg = NULL;
   const char *p = path && strcmp(path, ":memory:") != 0 ? path : NULL;
   if (duckdb_open_ext(p, &d->db, cfg, &msg) != DuckDBSuccess) {
@@ -53,10 +41,228 @@ int txf_duck_open(txf_duck **out, const char *path, int threads, int readonly,
   return 0;
 }
 
+static int new_config(duckdb_config *cfg, int threads, int readonly,
+                      txf_err *err) {
+  if (duckdb_create_config(cfg) != DuckDBSuccess)
+    return txf_err_set(err, TXF_EDB, "duckdb: cannot create config");
+  if (readonly)
+    duckdb_set_config(*cfg, "access_mode", "READ_ONLY");
+  char tbuf[16];
+  if (threads > 0) {
+    snprintf(tbuf, sizeof tbuf, "%d", threads);
+    duckdb_set_config(*cfg, "threads", tbuf);
+  }
+  /* No network, no surprises: extensions are never downloaded. */
+  duckdb_set_config(*cfg, "autoinstall_known_extensions", "false");
+  duckdb_set_config(*cfg, "autoload_known_extensions", "false");
+  return 0;
+}
+
+int txf_duck_open(txf_duck **out, const char *path, int threads, int readonly,
+                  txf_err *err) {
+  *out = NULL;
+  duckdb_config cfg = NULL;
+  int rc = new_config(&cfg, threads, readonly, err);
+  return rc ? rc : open_cfg(out, path, cfg, err);
+}
+
+/* ---------------------------------------------------------------- sealed */
+
+/* Append "'ITEM', " (quoted) to B. */
+static void list_add(txf_buf *b, const char *item) {
+  char *q = txf_duck_quote_str(item);
+  (void)txf_buf_puts(b, b->len && b->data[b->len - 1] != '[' ? ", " : "");
+  (void)txf_buf_puts(b, q);
+  free(q);
+}
+
+/* DuckDB compares a path with allowed_directories as written, without
+ * making it absolute, so a directory a query may name relative to the
+ * working directory is allowed in that spelling too: DIR under CWD as
+ * "sub/dir/", CWD itself as each of its entries ("name/" for directories
+ * into DIRS, "name" for files into PATHS). */
+static void allow_dir(txf_buf *dirs, txf_buf *paths, const char *dir,
+                      const char *cwd) {
+  list_add(dirs, dir);
+  size_t cl = cwd ? strlen(cwd) : 0;
+  if (!cl || strncmp(dir, cwd, cl) != 0)
+    return;
+  if (dir[cl] == '/' && dir[cl + 1]) {
+    char *rel = txf_xasprintf("%s/", dir + cl + 1);
+    list_add(dirs, rel);
+    free(rel);
+    return;
+  }
+  if (dir[cl] != '\0')
+    return;
+  DIR *dp = opendir(dir);
+  struct dirent *e;
+  while (dp && (e = readdir(dp))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    char *full = txf_path_join(dir, e->d_name);
+    if (txf_fs_is_dir(full)) {
+      char *rel = txf_xasprintf("%s/", e->d_name);
+      list_add(dirs, rel);
+      free(rel);
+    } else {
+      list_add(paths, e->d_name);
+    }
+    free(full);
+  }
+  if (dp)
+    closedir(dp);
+}
+
+int txf_duck_open_sealed(txf_duck **out, const char *path,
+                         const txf_duck_seal *seal, txf_err *err) {
+  *out = NULL;
+  const char *p = path && strcmp(path, ":memory:") != 0 ? path : NULL;
+  duckdb_config cfg = NULL;
+  int rc = new_config(&cfg, seal->threads, p != NULL, err);
+  if (rc)
+    return rc;
+  /* Secrets would be written under ~/.duckdb; a spill goes only where we
+   * say (an empty string: nowhere). */
+  duckdb_set_config(cfg, "allow_persistent_secrets", "false");
+  duckdb_set_config(cfg, "allow_community_extensions", "false");
+  duckdb_set_config(cfg, "allow_unsigned_extensions", "false");
+  duckdb_set_config(cfg, "temp_directory",
+                    seal->temp_dir ? seal->temp_dir : "");
+  txf_duck *d = NULL;
+  rc = open_cfg(&d, p, cfg, err);
+  if (rc)
+    return rc;
+  /* The order matters: the allowed paths can only be set while external
+   * access is on, and the lock comes last so no query can lift any of
+   * it. */
+  txf_buf dirs, paths;
+  txf_buf_init(&dirs, 0);
+  txf_buf_init(&paths, 0);
+  (void)txf_buf_puts(&dirs, "[");
+  (void)txf_buf_puts(&paths, "[");
+  for (const char *const *r = seal->read_dirs; r && *r; r++)
+    allow_dir(&dirs, &paths, *r, seal->cwd);
+  (void)txf_buf_puts(&dirs, "]");
+  (void)txf_buf_puts(&paths, "]");
+  char *sql = txf_xasprintf("SET allowed_directories = %s;"
+                            " SET allowed_paths = %s;"
+                            " SET enable_external_access = false;"
+                            " SET lock_configuration = true",
+                            dirs.data, paths.data);
+  txf_buf_release(&dirs);
+  txf_buf_release(&paths);
+  rc = txf_duck_exec(d, sql, err);
+  free(sql);
+  if (rc) {
+    txf_duck_close(d);
+    return txf_err_wrap(err, "duckdb: cannot seal the session");
+  }
+  d->sealed = 1;
+  *out = d;
+  return 0;
+}
+
+/* The statements a read-only session runs: queries, and changes to its
+ * own catalog (in memory, or refused by DuckDB on a read-only file). The
+ * others reach files, extensions or settings. */
+static const char *refused_kind(duckdb_statement_type t) {
+  switch (t) {
+  case DUCKDB_STATEMENT_TYPE_SELECT:
+  case DUCKDB_STATEMENT_TYPE_EXPLAIN:
+  case DUCKDB_STATEMENT_TYPE_INSERT:
+  case DUCKDB_STATEMENT_TYPE_UPDATE:
+  case DUCKDB_STATEMENT_TYPE_DELETE:
+  case DUCKDB_STATEMENT_TYPE_CREATE:
+  case DUCKDB_STATEMENT_TYPE_CREATE_FUNC:
+  case DUCKDB_STATEMENT_TYPE_DROP:
+  case DUCKDB_STATEMENT_TYPE_ALTER:
+  case DUCKDB_STATEMENT_TYPE_TRANSACTION:
+  case DUCKDB_STATEMENT_TYPE_PREPARE:
+  case DUCKDB_STATEMENT_TYPE_EXECUTE:
+  case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
+  case DUCKDB_STATEMENT_TYPE_SET: /* the configuration is locked */
+    return NULL;
+  case DUCKDB_STATEMENT_TYPE_COPY:
+    return "COPY";
+  case DUCKDB_STATEMENT_TYPE_EXPORT:
+    return "EXPORT";
+  case DUCKDB_STATEMENT_TYPE_ATTACH:
+    return "ATTACH";
+  case DUCKDB_STATEMENT_TYPE_DETACH:
+    return "DETACH";
+  case DUCKDB_STATEMENT_TYPE_LOAD:
+    return "INSTALL or LOAD";
+  case DUCKDB_STATEMENT_TYPE_CALL:
+    return "CALL";
+  case DUCKDB_STATEMENT_TYPE_PRAGMA:
+    return "PRAGMA";
+  case DUCKDB_STATEMENT_TYPE_VACUUM:
+    return "VACUUM";
+  case DUCKDB_STATEMENT_TYPE_ANALYZE:
+    return "ANALYZE";
+  default:
+    return "this kind of";
+  }
+}
+
+/* Run SQL one statement at a time, refusing the kinds above; the last
+ * statement's result goes to *RES. */
+static int query_sealed(txf_duck *d, const char *sql, duckdb_result *res,
+                        txf_err *err) {
+  /* Starting a file log is a table function, so no statement kind shows
+   * it; the kernel guard of `txnflow sql` stops the writes, this gives
+   * the plain answer first. */
+  if (strcasestr(sql, "enable_logging"))
+    return txf_err_set(err, TXF_EUSAGE,
+                       "enable_logging is refused in a read-only session "
+                       "(it writes log files); --write allows it");
+  duckdb_extracted_statements ex = NULL;
+  idx_t n = duckdb_extract_statements(d->conn, sql, &ex);
+  int rc = 0;
+  if (n == 0) {
+    const char *m = duckdb_extract_statements_error(ex);
+    rc = txf_err_set(err, TXF_EDB, "%s", m ? m : "no statement to run");
+  }
+  for (idx_t i = 0; i < n && !rc; i++) {
+    duckdb_prepared_statement ps = NULL;
+    if (duckdb_prepare_extracted_statement(d->conn, ex, i, &ps) !=
+        DuckDBSuccess) {
+      const char *m = duckdb_prepare_error(ps);
+      rc = txf_err_set(err, TXF_EDB, "%s", m ? m : "prepare failed");
+      duckdb_destroy_prepare(&ps);
+      break;
+    }
+    const char *kind = refused_kind(duckdb_prepared_statement_type(ps));
+    if (kind) {
+      rc = txf_err_set(err, TXF_EUSAGE,
+                       "%s statements are refused in a read-only session "
+                       "(statement %llu); --write allows them",
+                       kind, (unsigned long long)i + 1);
+      duckdb_destroy_prepare(&ps);
+      break;
+    }
+    duckdb_result r;
+    if (duckdb_execute_prepared(ps, &r) != DuckDBSuccess) {
+      const char *m = duckdb_result_error(&r);
+      rc = txf_err_set(err, TXF_EDB, "%s", m ? m : "query failed");
+      duckdb_destroy_result(&r);
+    } else if (i + 1 < n) {
+      duckdb_destroy_result(&r);
+    } else {
+      *res = r;
+    }
+    duckdb_destroy_prepare(&ps);
+  }
+  duckdb_destroy_extracted(&ex);
+  return rc;
+}
+
 int txf_duck_connect(txf_duck **out, txf_duck *d, txf_err *err) {
   *out = NULL;
   txf_duck *c = txf_xcalloc(1, sizeof *c);
   c->db = d->db;
+  c->sealed = d->sealed;
   if (duckdb_connect(c->db, &c->conn) != DuckDBSuccess) {
     free(c);
     return txf_err_set(err, TXF_EDB, "duckdb: cannot open a connection");
@@ -78,6 +284,8 @@ duckdb_connection txf_duck_conn(txf_duck *d) { return d->conn; }
 
 int txf_duck_query(txf_duck *d, const char *sql, duckdb_result *res,
                    txf_err *err) {
+  if (d->sealed)
+    return query_sealed(d, sql, res, err);
   if (duckdb_query(d->conn, sql, res) != DuckDBSuccess) {
     const char *m = duckdb_result_error(res);
     int rc = txf_err_set(err, TXF_EDB, "%s", m ? m : "query failed");
@@ -238,3 +446,11 @@ static char *quote(const char *s, char q) {
 
 char *txf_duck_quote_str(const char *s) { return quote(s, '\''); }
 char *txf_duck_quote_ident(const char *s) { return quote(s, '"'); }
+
+char *txf_duck_quote_rel(const char *schema, const char *name) {
+  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(name);
+  char *r = txf_xasprintf("%s.%s", a, b);
+  free(a);
+  free(b);
+  return r;
+}

@@ -17,6 +17,31 @@ typedef struct txf_duck txf_duck;
  * txf_duck_close(). A file another process holds is TXF_ELOCKED. */
 TXF_MUST_CHECK int txf_duck_open(txf_duck **out, const char *path,
                                  int threads, int readonly, txf_err *err);
+/* A read-only session's limits (txf_duck_open_sealed). */
+typedef struct txf_duck_seal {
+  int threads;                  /* > 0: DuckDB's thread count */
+  const char *cwd;              /* absolute working directory: queries may
+                                   name files under READ_DIRS relative to it */
+  const char *const *read_dirs; /* absolute directories whose files the
+                                   session may read; NULL-terminated, or
+                                   NULL for none */
+  const char *temp_dir;         /* where DuckDB may spill (an empty directory
+                                   of our own), or NULL: nowhere */
+} txf_duck_seal;
+
+/* Open PATH (NULL or ":memory:": in memory) for a read-only session, as
+ * `txnflow sql` without --write and the dashboard use it: the file
+ * read-only; no file written (COPY, EXPORT, ATTACH, persistent secrets,
+ * log files: refused), no extension installed or loaded, nothing from the
+ * network; files read only under SEAL's directories; the configuration
+ * locked, so no query undoes any of it. Every query on the handle (and on
+ * txf_duck_connect() handles made from it) runs statement by statement,
+ * and a statement of a kind that touches files (COPY, EXPORT, ATTACH,
+ * DETACH, INSTALL, LOAD, CALL, PRAGMA, VACUUM, ...) is TXF_EUSAGE naming
+ * it. Otherwise as txf_duck_open(). */
+TXF_MUST_CHECK int txf_duck_open_sealed(txf_duck **out, const char *path,
+                                        const txf_duck_seal *seal,
+                                        txf_err *err);
 void txf_duck_close(txf_duck *d);
 /* Another connection to D's database, for a second thread (DuckDB
  * connections run queries concurrently; one connection must not be used
@@ -54,5 +79,7 @@ TXF_MUST_CHECK int txf_duck_print(txf_duck *d, const char *sql, FILE *out,
 /* SQL literals: 'it''s' and "col""name"; caller frees. */
 char *txf_duck_quote_str(const char *s);
 char *txf_duck_quote_ident(const char *s);
+/* "schema"."name"; caller frees. */
+char *txf_duck_quote_rel(const char *schema, const char *name);
 
 #endif /* TXF_DUCK_H */

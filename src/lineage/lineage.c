@@ -11,28 +11,19 @@
 
 #define FACET_BASE "https://openlineage.io/spec/facets/"
 
+static const char *const event_names[] = {[TXF_LINEAGE_START] = "START",
+                                          [TXF_LINEAGE_COMPLETE] = "COMPLETE",
+                                          [TXF_LINEAGE_FAIL] = "FAIL",
+                                          [TXF_LINEAGE_ABORT] = "ABORT"};
 
 const char *txf_lineage_event_name(txf_lineage_event_type t) {
-  switch (t) {
-  case TXF_LINEAGE_START:
-    return "START";
-  case TXF_LINEAGE_COMPLETE:
-    return "COMPLETE";
-  case TXF_LINEAGE_FAIL:
-    return "FAIL";
-  case TXF_LINEAGE_ABORT:
-    return "ABORT";
-  }
-  return "OTHER";
+  return (size_t)t < TXF_ARRAY_LEN(event_names) ? event_names[t] : "OTHER";
 }
 
 int txf_lineage_event_parse(const char *s, txf_lineage_event_type *out) {
-  static const txf_lineage_event_type all[] = {
-      TXF_LINEAGE_START, TXF_LINEAGE_COMPLETE, TXF_LINEAGE_FAIL,
-      TXF_LINEAGE_ABORT};
-  for (size_t i = 0; i < TXF_ARRAY_LEN(all); i++)
-    if (!strcasecmp(s, txf_lineage_event_name(all[i]))) {
-      *out = all[i];
+  for (size_t i = 0; i < TXF_ARRAY_LEN(event_names); i++)
+    if (!strcasecmp(s, event_names[i])) {
+      *out = (txf_lineage_event_type)i;
       return 0;
     }
   return TXF_EPARSE;
@@ -153,26 +144,32 @@ static json_t *silver_fields(void) {
   return a;
 }
 
-static void set_output_stats(json_t *ds, int64_t rows, int64_t size_bytes,
-                             int64_t files) {
-  json_t *f = facet("1-0-2", "OutputStatisticsOutputDatasetFacet");
+/* Facet NAME (VERSION) with the counts of a dataset: rowCount, and
+ * BYTES_KEY and fileCount when known (not negative). */
+static json_t *counts_facet(const char *version, const char *name, int64_t rows,
+                            const char *bytes_key, int64_t bytes,
+                            int64_t files) {
+  json_t *f = facet(version, name);
   json_object_set_new(f, "rowCount", json_integer(rows));
-  if (size_bytes >= 0)
-    json_object_set_new(f, "size", json_integer(size_bytes));
+  if (bytes >= 0)
+    json_object_set_new(f, bytes_key, json_integer(bytes));
   if (files >= 0)
     json_object_set_new(f, "fileCount", json_integer(files));
+  return f;
+}
+
+static void set_output_stats(json_t *ds, int64_t rows, int64_t size_bytes,
+                             int64_t files) {
+  json_t *f = counts_facet("1-0-2", "OutputStatisticsOutputDatasetFacet", rows,
+                           "size", size_bytes, files);
   json_object_set_new(ds, "outputFacets",
                       json_pack("{s:o}", "outputStatistics", f));
 }
 
 static void set_input_metrics(json_t *ds, int64_t rows, int64_t bytes,
                               int64_t files) {
-  json_t *f = facet("1-0-3", "DataQualityMetricsInputDatasetFacet");
-  json_object_set_new(f, "rowCount", json_integer(rows));
-  if (bytes >= 0)
-    json_object_set_new(f, "bytes", json_integer(bytes));
-  if (files >= 0)
-    json_object_set_new(f, "fileCount", json_integer(files));
+  json_t *f = counts_facet("1-0-3", "DataQualityMetricsInputDatasetFacet", rows,
+                           "bytes", bytes, files);
   json_object_set_new(f, "columnMetrics", json_object());
   json_object_set_new(ds, "inputFacets",
                       json_pack("{s:o}", "dataQualityMetrics", f));

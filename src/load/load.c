@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parquet/parquet.h"
 #include "load/load.h"
+#include "parquet/parquet.h"
 
 #define COPY_CHUNK (1u << 20)
 
@@ -121,34 +121,82 @@ static void day_range(const txf_tz *tz, const char *date, char lo[40],
   txf_ts_format(txf_tz_local_to_utc(tz, next, 0), 0, 1, hi);
 }
 
-/* Quote an identifier the way both PostgreSQL and Redshift read it. */
-static void qident(txf_buf *b, const char *s) {
+/* Q S Q with Q doubled inside: an identifier ('"') or a string ('\'')
+ * the way both PostgreSQL and Redshift read it. */
+static void quoted(txf_buf *b, const char *s, char q) {
+  (void)txf_buf_putc(b, q);
+  for (; *s; s++) {
+    if (*s == q)
+      (void)txf_buf_putc(b, q);
+    (void)txf_buf_putc(b, *s);
+  }
+  (void)txf_buf_putc(b, q);
+}
+#define qident(b, s) quoted((b), (s), '"')
+#define qstr(b, s) quoted((b), (s), '\'')
+
+/* The key publish gives partition P's file under BASE (a bucket prefix or
+ * "s3://bucket/prefix/"). Caller frees. */
+static char *part_key(const char *base, const txf_load_partition *p) {
+  const char *file = strrchr(p->path, '/');
+  file = file ? file + 1 : p->path;
+  return txf_xasprintf("%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/%s",
+                       base, p->date, p->date + 5, p->date + 8, file);
+}
+
+/* S as a JSON string into B (a key or URL: quote, backslash and control
+ * characters escaped). */
+static void json_str(txf_buf *b, const char *s) {
   (void)txf_buf_putc(b, '"');
   for (; *s; s++) {
-    if (*s == '"')
-      (void)txf_buf_putc(b, '"');
-    (void)txf_buf_putc(b, *s);
+    if (*s == '"' || *s == '\\')
+      (void)txf_buf_printf(b, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      (void)txf_buf_printf(b, "\\u%04x", (unsigned char)*s);
+    else
+      (void)txf_buf_putc(b, *s);
   }
   (void)txf_buf_putc(b, '"');
 }
 
-static void qstr(txf_buf *b, const char *s) {
-  (void)txf_buf_putc(b, '\'');
-  for (; *s; s++) {
-    if (*s == '\'')
-      (void)txf_buf_putc(b, '\'');
-    (void)txf_buf_putc(b, *s);
+char *txf_load_redshift_manifest(const char *s3_base,
+                                 const txf_load_partition *parts, size_t n) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  const char *sep = "{\"entries\": [\n  "; /* then ",\n  " */
+  for (size_t i = 0; i < n; i++) {
+    if (!parts[i].path)
+      continue;
+    char *url = part_key(s3_base, &parts[i]);
+    (void)txf_buf_printf(&b, "%s{\"url\": ", sep);
+    json_str(&b, url);
+    (void)txf_buf_printf(&b,
+                         ", \"mandatory\": true, \"meta\": "
+                         "{\"content_length\": %llu}}",
+                         (unsigned long long)parts[i].size_bytes);
+    free(url);
+    sep = ",\n  ";
   }
-  (void)txf_buf_putc(b, '\'');
+  (void)txf_buf_puts(&b, b.len ? "\n]}\n" : "{\"entries\": []}\n");
+  return txf_buf_take(&b, NULL);
+}
+
+char *txf_load_redshift_manifest_key(const char *prefix, const char *schema,
+                                     const char *table, const char *manifest) {
+  char hex[65];
+  txf_sha256_hex(manifest, strlen(manifest), hex);
+  return txf_xasprintf("%s_load/%s.%s/%.16s.manifest", prefix, schema, table,
+                       hex);
 }
 
 char *txf_load_redshift_sql(const char *schema, const char *table,
                             const txf_tz *tz, const char *s3_base,
-                            const char *iam_role,
+                            const char *iam_role, const char *manifest_url,
                             const txf_load_partition *parts, size_t n) {
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_puts(&b, "BEGIN;\n");
+  int copy = 0;
   for (size_t i = 0; i < n; i++) {
     char lo[40], hi[40];
     day_range(tz, parts[i].date, lo, hi);
@@ -159,21 +207,25 @@ char *txf_load_redshift_sql(const char *schema, const char *table,
     qident(&b, table);
     (void)txf_buf_printf(&b, " WHERE txn_ts >= '%s' AND txn_ts < '%s';\n", lo,
                          hi);
-    if (parts[i].path) {
-      char url[700];
-      snprintf(url, sizeof url,
-               "%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/",
-               s3_base, parts[i].date, parts[i].date + 5, parts[i].date + 8);
-      (void)txf_buf_puts(&b, "COPY ");
-      qident(&b, schema);
-      (void)txf_buf_putc(&b, '.');
-      qident(&b, table);
-      (void)txf_buf_puts(&b, "\nFROM ");
-      qstr(&b, url);
-      (void)txf_buf_puts(&b, "\nIAM_ROLE ");
-      qstr(&b, iam_role ? iam_role : "");
-      (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET;\n");
-    }
+    copy |= parts[i].path != NULL;
+  }
+  if (copy) {
+    /* one COPY of exactly these files: the manifest names them, so
+     * nothing else in a day's folder is read; shown in a comment */
+    char *m = txf_load_redshift_manifest(s3_base, parts, n);
+    (void)txf_buf_printf(&b, "-- the manifest %s:\n", manifest_url);
+    for (char *line = m, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+      (void)txf_buf_printf(&b, "-- %.*s\n", (int)(nl - line), line);
+    free(m);
+    (void)txf_buf_puts(&b, "COPY ");
+    qident(&b, schema);
+    (void)txf_buf_putc(&b, '.');
+    qident(&b, table);
+    (void)txf_buf_puts(&b, "\nFROM ");
+    qstr(&b, manifest_url);
+    (void)txf_buf_puts(&b, "\nIAM_ROLE ");
+    qstr(&b, iam_role ? iam_role : "");
+    (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET\nMANIFEST;\n");
   }
   (void)txf_buf_puts(&b, "COMMIT;\n");
   return txf_buf_take(&b, NULL);
@@ -192,8 +244,8 @@ void txf_load_report_release(txf_load_report *r) {
  * absent and adding columns when allowed. */
 static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
                       const char *table, const txf_pq_schema *fs,
-                      const txf_project_load_section *sec,
-                      txf_load_report *rep, txf_err *err) {
+                      const txf_project_load_section *sec, txf_load_report *rep,
+                      txf_err *err) {
   int add_columns = sec->add_columns;
   const char *params[2] = {schema_name, table};
   PGresult *r = PQexecParams(c,
@@ -237,13 +289,11 @@ static int sync_table(PGconn *c, const char *qtable, const char *schema_name,
                            pg_type(&fs->cols[i], tb, sizeof tb));
       if (add_columns) {
         char *qi = ident(c, fs->cols[i].name);
-        (void)txf_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN %s %s;\n",
-                             qtable, qi,
-                             pg_type(&fs->cols[i], tb, sizeof tb));
+        (void)txf_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN %s %s;\n", qtable,
+                             qi, pg_type(&fs->cols[i], tb, sizeof tb));
         free(qi);
-        rep->added_columns =
-            txf_xrealloc(rep->added_columns,
-                         (rep->n_added_columns + 1) * sizeof(char *));
+        rep->added_columns = txf_xrealloc(
+            rep->added_columns, (rep->n_added_columns + 1) * sizeof(char *));
         rep->added_columns[rep->n_added_columns++] =
             txf_xstrdup(fs->cols[i].name);
       }
@@ -333,6 +383,79 @@ static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
   return rc;
 }
 
+/* The lake's change log (docs/silver.md) into QTABLE_changes, one version
+ * after the other from the first the table lacks, in the load's
+ * transaction: the table then holds every version of the silver rows it
+ * holds, which is what the models' changes strategy reads on this target. */
+static int load_changes(PGconn *c, const char *schema, const char *table,
+                        const char *data_dir,
+                        const txf_project_load_section *sec,
+                        txf_load_report *rep, txf_err *err) {
+  char *dir = txf_path_join(data_dir, "silver/_changes/transactions");
+  int64_t last;
+  int rc = txf_fs_max_numbered(dir, "version=", &last, err);
+  char *ctable = txf_xasprintf("%s_changes", table);
+  char *qs = ident(c, schema), *qt = ident(c, ctable);
+  char *qtable = txf_xasprintf("%s.%s", qs, qt);
+  free(qs);
+  free(qt);
+  int64_t have = 0;
+  int exists = 0;
+  if (!rc && last > 0) {
+    const char *params[2] = {schema, ctable};
+    PGresult *r = PQexecParams(c,
+                               "SELECT 1 FROM information_schema.tables WHERE "
+                               "table_schema = $1 AND table_name = $2",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+      rc = pg_error(c, err, "look for the change table");
+    else
+      exists = PQntuples(r) > 0;
+    PQclear(r);
+  }
+  if (!rc && exists) {
+    char *q = txf_xasprintf("SELECT COALESCE(MAX(_commit_version), 0) FROM %s",
+                            qtable);
+    PGresult *r = PQexec(c, q);
+    free(q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+      rc = pg_error(c, err, "read the change table");
+    else
+      have = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+  }
+  for (int64_t v = have + 1; !rc && v <= last; v++) {
+    char *vdir = txf_xasprintf("%s/version=%010lld", dir, (long long)v);
+    char **names;
+    size_t n;
+    rc = txf_fs_list(vdir, ".parquet", &names, &n, err);
+    for (size_t i = 0; i < n; i++) {
+      char *path = txf_path_join(vdir, names[i]);
+      txf_pq_reader *pr = NULL;
+      if (!rc)
+        rc = txf_pq_reader_open(&pr, path, err);
+      if (!rc)
+        rc = sync_table(c, qtable, schema, ctable, txf_pq_reader_schema(pr),
+                        sec, rep, err);
+      if (!rc)
+        rc = copy_file(c, qtable, pr, &rep->change_rows_loaded, err);
+      if (rc)
+        txf_err_wrap(err, "load the change log: %s", path);
+      txf_pq_reader_free(pr);
+      free(path);
+      free(names[i]);
+    }
+    free(names);
+    free(vdir);
+    if (!rc)
+      rep->versions_loaded++;
+  }
+  free(qtable);
+  free(ctable);
+  free(dir);
+  return rc;
+}
+
 /* Local partitions: DATA/silver/transactions/year=Y/month=M/day=D/ *.parquet
  * (one file per partition by the silver contract). */
 static int local_partitions(const char *data_dir, txf_load_partition **out,
@@ -365,8 +488,7 @@ static int local_partitions(const char *data_dir, txf_load_partition **out,
       continue;
     if (*n && !strcmp((*out)[*n - 1].date, w->date)) {
       rc = txf_err_set(err, TXF_EUNSUPPORTED,
-                       "partition %s has more than one file (%s)", w->date,
-                       p);
+                       "partition %s has more than one file (%s)", w->date, p);
       break;
     }
     w->path = txf_xstrdup(p);
@@ -395,12 +517,8 @@ static void release_parts(txf_load_partition *v, size_t n) {
 static int stage_partition(txf_s3 *s3, txf_store *st, const char *prefix,
                            const txf_load_partition *part, int64_t now_us,
                            const txf_logger *log, txf_err *err) {
-  const char *base = strrchr(part->path, '/');
-  base = base ? base + 1 : part->path;
-  char *folder = txf_xasprintf(
-      "%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/", prefix,
-      part->date, part->date + 5, part->date + 8);
-  char *key = txf_xasprintf("%s%s", folder, base);
+  char *key = part_key(prefix, part);
+  char *folder = txf_xstrndup(key, (size_t)(strrchr(key, '/') - key) + 1);
   txf_s3_list l = {0};
   int rc = txf_s3_list_prefix(s3, folder, &l, err);
   int there = 0;
@@ -439,8 +557,7 @@ static int stage_partition(txf_s3 *s3, txf_store *st, const char *prefix,
   free(key);
   free(folder);
   if (rc)
-    return txf_err_wrap(err, "put partition %s in S3 for the COPY",
-                        part->date);
+    return txf_err_wrap(err, "put partition %s in S3 for the COPY", part->date);
   return 0;
 }
 
@@ -454,17 +571,16 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
   const char *table = sec->table ? sec->table : "silver_transactions";
   const txf_tz *tz = o->tz;
   txf_buf *sql_out = o->sql_out;
-  if (t->is_redshift &&
-      (!o->lake || !o->lake->configured || !sec->iam_role))
+  if (t->is_redshift && (!o->lake || !o->lake->configured || !sec->iam_role))
     return txf_err_set(err, TXF_ECONFIG,
                        "a redshift load copies from S3: configure "
                        "publish.s3 and %s.iam_role",
                        section_name(sec));
   /* the caller's part: a client for the bucket the COPY reads */
   assert(!t->is_redshift || sql_out || o->s3);
-  char *target_key = txf_xasprintf("%s:%s/%s.%s",
-                                   t->is_redshift ? "redshift" : "postgres",
-                                   t->name, t->schema, table);
+  char *target_key =
+      txf_xasprintf("%s:%s/%s.%s", t->is_redshift ? "redshift" : "postgres",
+                    t->name, t->schema, table);
   txf_load_partition *local = NULL;
   size_t n_local = 0;
   int rc = local_partitions(o->data_dir, &local, &n_local, err);
@@ -509,15 +625,18 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
   for (size_t i = 0; i < n_gone; i++)
     snprintf(all[n_todo + i].date, sizeof all[0].date, "%s", gone[i]);
 
-  char *qs_base = NULL;
+  char *qs_base = NULL, *manifest = NULL, *mkey = NULL, *murl = NULL;
   if (!rc && t->is_redshift) {
-    qs_base =
-        txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, o->lake->prefix);
+    qs_base = txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, o->lake->prefix);
+    manifest = txf_load_redshift_manifest(qs_base, all, n_all);
+    mkey = txf_load_redshift_manifest_key(o->lake->prefix, t->schema, table,
+                                          manifest);
+    murl = txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, mkey);
   }
   if (!rc && sql_out) {
     if (t->is_redshift) {
       char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
-                                        sec->iam_role, all, n_all);
+                                        sec->iam_role, murl, all, n_all);
       (void)txf_buf_puts(sql_out, sql);
       free(sql);
     } else {
@@ -532,11 +651,17 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
     for (size_t i = 0; t->is_redshift && i < n_todo && !rc; i++)
       rc = stage_partition(o->s3, st, o->lake->prefix, &todo[i], o->now_us,
                            o->log, err);
+    if (!rc && t->is_redshift && n_todo) {
+      rc = txf_s3_put(o->s3, mkey, manifest, strlen(manifest),
+                      "application/json", NULL, err);
+      if (rc)
+        txf_err_wrap(err, "put the COPY's manifest %s", mkey);
+    }
     if (!rc)
       rc = pg_connect(&c, t, err);
     if (!rc && t->is_redshift) {
       char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
-                                        sec->iam_role, all, n_all);
+                                        sec->iam_role, murl, all, n_all);
       rc = pg_exec(c, sql, err);
       free(sql);
       if (!rc)
@@ -577,6 +702,8 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
         txf_pq_reader_free(pr);
       }
       if (!rc)
+        rc = load_changes(c, t->schema, table, o->data_dir, sec, rep, err);
+      if (!rc)
         rc = pg_exec(c, "COMMIT", err);
       else {
         PGresult *r = PQexec(c, "ROLLBACK");
@@ -592,8 +719,8 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
       for (size_t i = 0; i < n_all; i++)
         held_now[i] = (txf_meta_published){all[i].date,
                                            all[i].path ? all[i].sha256 : NULL};
-      rc = txf_meta_published_sync(st, target_key, held_now, n_all,
-                                   o->now_us, err);
+      rc = txf_meta_published_sync(st, target_key, held_now, n_all, o->now_us,
+                                   err);
       free(held_now);
     }
   }
@@ -601,6 +728,9 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
     rep->partitions_deleted = n_gone;
   rep->elapsed_us = txf_mono_us() - t0;
   free(qs_base);
+  free(manifest);
+  free(mkey);
+  free(murl);
   free(all);
   free(todo);
   for (size_t i = 0; i < n_gone; i++)

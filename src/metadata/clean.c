@@ -76,50 +76,46 @@ int txf_meta_clean_failed(txf_store *s, const char *date, int64_t started_at_us,
   "inserted, updated, duplicates, stale, quarantined, ties, "                  \
   "partitions_rewritten, details_json, error"
 
-static void fill_clean(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_clean_run *c = row;
-  c->clean_id = sqlite3_column_int64(q, 0);
-  c->ingest_date = txf_store_col_text(q, 1, text);
-  c->state = txf_store_col_text(q, 2, text);
-  c->started_at_us = txf_store_col_i64(q, 3);
-  c->ended_at_us = txf_store_col_i64(q, 4);
-  int64_t *counts[] = {
-      &c->lines_read, &c->inserted,    &c->updated, &c->duplicates,
-      &c->stale,      &c->quarantined, &c->ties,    &c->partitions_rewritten};
-  for (int k = 0; k < 8; k++)
-    *counts[k] = sqlite3_column_int64(q, 5 + k);
-  c->details_json = txf_store_col_text(q, 13, text);
-  c->error = txf_store_col_text(q, 14, text);
-}
+static const txf_store_col clean_cols[] = {
+    TXF_STORE_COL('i', txf_meta_clean_run, clean_id),
+    TXF_STORE_COL('t', txf_meta_clean_run, ingest_date),
+    TXF_STORE_COL('t', txf_meta_clean_run, state),
+    TXF_STORE_COL('n', txf_meta_clean_run, started_at_us),
+    TXF_STORE_COL('n', txf_meta_clean_run, ended_at_us),
+    TXF_STORE_COL('i', txf_meta_clean_run, lines_read),
+    TXF_STORE_COL('i', txf_meta_clean_run, inserted),
+    TXF_STORE_COL('i', txf_meta_clean_run, updated),
+    TXF_STORE_COL('i', txf_meta_clean_run, duplicates),
+    TXF_STORE_COL('i', txf_meta_clean_run, stale),
+    TXF_STORE_COL('i', txf_meta_clean_run, quarantined),
+    TXF_STORE_COL('i', txf_meta_clean_run, ties),
+    TXF_STORE_COL('i', txf_meta_clean_run, partitions_rewritten),
+    TXF_STORE_COL('t', txf_meta_clean_run, details_json),
+    TXF_STORE_COL('t', txf_meta_clean_run, error),
+};
 
-static int read_cleans(txf_store *s, sqlite3_stmt *q, int rc,
-                       txf_meta_clean_run_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_clean, "read clean_runs", err);
-}
+static const txf_store_rows clean_rows = {sizeof(txf_meta_clean_run), NULL,
+                                          "read clean_runs", clean_cols,
+                                          TXF_ARRAY_LEN(clean_cols)};
 
 int txf_meta_clean_runs_succeeded(txf_store *s, const txf_meta_clean_query *cq,
                                   txf_meta_clean_run_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &clean_rows, TXF_STORE_LIST(out), err,
       "SELECT " CLEAN_COLS " FROM clean_runs c WHERE state = 'success' AND "
       "(?1 IS NULL OR ingest_date >= ?1) AND (?2 IS NULL OR ingest_date <= "
       "?2) AND (?3 = 0 OR clean_id = (SELECT max(clean_id) FROM clean_runs "
       "WHERE ingest_date = c.ingest_date AND state = 'success')) ORDER BY "
       "ingest_date, clean_id",
       "ssi", cq->from, cq->to, (int64_t)cq->latest_only);
-  return read_cleans(s, q, rc, out, err);
 }
 
 int txf_meta_clean_latest(txf_store *s, const char *date,
                           txf_meta_clean_run_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
-                           "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
-                           "s", date);
-  return read_cleans(s, q, rc, out, err);
+  return txf_store_select(s, &clean_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " CLEAN_COLS " FROM clean_runs WHERE "
+                          "ingest_date = ? ORDER BY clean_id DESC LIMIT 1",
+                          "s", date);
 }
 
 int txf_meta_clean_details_between(txf_store *s, const char *date,
@@ -169,13 +165,13 @@ int txf_meta_clean_partitions(txf_store *s, const char *date, int *found,
                              "s", date);
   if (rc || !*found)
     return rc;
-  sqlite3_stmt *q;
-  rc = txf_store_query(s, &q, err,
-                       "SELECT DISTINCT partition FROM partition_commits "
-                       "WHERE clean_id = ?1 ORDER BY partition",
-                       "i", clean_id);
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        txf_store_fill_text, "read partition_commits", err);
+  static const txf_store_rows partition_rows = {
+      sizeof(const char *), txf_store_fill_text, "read partition_commits", NULL,
+      0};
+  return txf_store_select(s, &partition_rows, TXF_STORE_LIST(out), err,
+                          "SELECT DISTINCT partition FROM partition_commits "
+                          "WHERE clean_id = ?1 ORDER BY partition",
+                          "i", clean_id);
 }
 
 int txf_meta_lake_rows(txf_store *s, int64_t *bronze_lines,

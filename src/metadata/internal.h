@@ -6,6 +6,7 @@
 #define TXF_METADATA_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "metadata/metadata.h"
 
@@ -42,6 +43,15 @@ TXF_MUST_CHECK int txf_store_row_i64(txf_store *s, int64_t *vals, int n,
                                      int *found, txf_err *err, const char *sql,
                                      const char *types, ...);
 
+/* What txf_store_each() does with each row of Q: returns 0 to go on, 1 to
+ * stop. */
+typedef int (*txf_store_row_fn)(sqlite3_stmt *q, void *arg);
+/* Run SQL with the arguments, calling ROW(Q, ARG) for each row it returns
+ * until ROW stops; a failure to read is WHAT's error. */
+TXF_MUST_CHECK int txf_store_each(txf_store *s, txf_err *err, const char *what,
+                                  txf_store_row_fn row, void *arg,
+                                  const char *sql, const char *types, ...);
+
 /* Column I of the current row: TXF_META_NULL when NULL. */
 int64_t txf_store_col_i64(sqlite3_stmt *q, int i);
 /* Column I as text copied into A, or NULL when NULL. */
@@ -53,14 +63,34 @@ const char *txf_store_col_text(sqlite3_stmt *q, int i, txf_arena *a);
 
 /* Fill ROW (zeroed) from the current row of Q, text copied into TEXT. */
 typedef void (*txf_store_fill)(sqlite3_stmt *q, void *row, txf_arena *text);
-/* Make the list empty; then, unless RC (what made Q: txf_store_query()'s
- * status) is an error, step Q to its end appending a row of SIZE bytes
- * that FILL fills for each, and finalize Q. A failure (RC, or reading:
- * WHAT's error) leaves the list empty. Returns it or 0. */
-TXF_MUST_CHECK int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc,
-                                  size_t size, void *v_ptr, size_t *n,
-                                  txf_arena *text, txf_store_fill fill,
-                                  const char *what, txf_err *err);
+/* How the rows of a list are read: their SIZE in bytes, FILL, and WHAT a
+ * failure to read is the error of. */
+/* One column of a row, read into the member at OFF of the row's struct:
+ * 'i' an int64 (NULL reads 0), 'n' an int64 or TXF_META_NULL, 'd' an int,
+ * 't' text (copied into the list's arena) or NULL. */
+typedef struct txf_store_col {
+  char kind;
+  size_t off;
+} txf_store_col;
+#define TXF_STORE_COL(kind, type, member) {(kind), offsetof(type, member)}
+
+/* A list's rows: SIZE bytes each, filled by FILL, or (FILL NULL) column by
+ * column as COLS says (N_COLS of them; columns the query does not have are
+ * left zero). */
+typedef struct txf_store_rows {
+  size_t size;
+  txf_store_fill fill;
+  const char *what;
+  const txf_store_col *cols;
+  size_t n_cols;
+} txf_store_rows;
+/* Make the list empty; then run SQL with the arguments, appending a row
+ * that ROWS->fill fills for each row it returns. A failure leaves the list
+ * empty. */
+TXF_MUST_CHECK int txf_store_select(txf_store *s, const txf_store_rows *rows,
+                                    void *v_ptr, size_t *n, txf_arena *text,
+                                    txf_err *err, const char *sql,
+                                    const char *types, ...);
 /* A txf_store_fill for lists of names: column 0. */
 void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text);
 void txf_store_list_init(void *v_ptr, size_t *n, txf_arena *text);

@@ -37,94 +37,99 @@ int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
       r->duration_us, r->logical_date);
 }
 
+int txf_meta_invocation_dates_add(txf_store *s, const char *invocation_id,
+                                  const char *const *dates, size_t n,
+                                  txf_err *err) {
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = txf_store_write(s, "invocation_dates", err,
+                         "INSERT OR IGNORE INTO invocation_dates("
+                         "invocation_id, logical_date) VALUES (?,?)",
+                         "ss", invocation_id, dates[i]);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- reads */
 
 #define BUILD_COLS                                                             \
   "build_id, invocation_id, model, materialized, state, n_rows, "              \
   "started_at_us, duration_us, error, logical_date"
 
-static void fill_build(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_model_build *b = row;
-  b->build_id = sqlite3_column_int64(q, 0);
-  b->invocation_id = txf_store_col_text(q, 1, text);
-  b->model = txf_store_col_text(q, 2, text);
-  b->materialized = txf_store_col_text(q, 3, text);
-  b->state = txf_store_col_text(q, 4, text);
-  b->n_rows = txf_store_col_i64(q, 5);
-  b->started_at_us = txf_store_col_i64(q, 6);
-  b->duration_us = txf_store_col_i64(q, 7);
-  b->error = txf_store_col_text(q, 8, text);
-  b->logical_date = txf_store_col_text(q, 9, text);
-}
+static const txf_store_col build_cols[] = {
+    TXF_STORE_COL('i', txf_meta_model_build, build_id),
+    TXF_STORE_COL('t', txf_meta_model_build, invocation_id),
+    TXF_STORE_COL('t', txf_meta_model_build, model),
+    TXF_STORE_COL('t', txf_meta_model_build, materialized),
+    TXF_STORE_COL('t', txf_meta_model_build, state),
+    TXF_STORE_COL('n', txf_meta_model_build, n_rows),
+    TXF_STORE_COL('n', txf_meta_model_build, started_at_us),
+    TXF_STORE_COL('n', txf_meta_model_build, duration_us),
+    TXF_STORE_COL('t', txf_meta_model_build, error),
+    TXF_STORE_COL('t', txf_meta_model_build, logical_date),
+};
+
+static const txf_store_rows build_rows = {sizeof(txf_meta_model_build), NULL,
+                                          "read model_builds", build_cols,
+                                          TXF_ARRAY_LEN(build_cols)};
 
 #define TEST_COLS                                                              \
   "result_id, invocation_id, model, test_name, severity, status, failures, "   \
   "sample_json, message, started_at_us, duration_us, logical_date"
 
-static void fill_test(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_test_result *r = row;
-  r->result_id = sqlite3_column_int64(q, 0);
-  r->invocation_id = txf_store_col_text(q, 1, text);
-  r->model = txf_store_col_text(q, 2, text);
-  r->test_name = txf_store_col_text(q, 3, text);
-  r->severity = txf_store_col_text(q, 4, text);
-  r->status = txf_store_col_text(q, 5, text);
-  r->failures = txf_store_col_i64(q, 6);
-  r->sample_json = txf_store_col_text(q, 7, text);
-  r->message = txf_store_col_text(q, 8, text);
-  r->started_at_us = txf_store_col_i64(q, 9);
-  r->duration_us = txf_store_col_i64(q, 10);
-  r->logical_date = txf_store_col_text(q, 11, text);
-}
+static const txf_store_col test_cols[] = {
+    TXF_STORE_COL('i', txf_meta_test_result, result_id),
+    TXF_STORE_COL('t', txf_meta_test_result, invocation_id),
+    TXF_STORE_COL('t', txf_meta_test_result, model),
+    TXF_STORE_COL('t', txf_meta_test_result, test_name),
+    TXF_STORE_COL('t', txf_meta_test_result, severity),
+    TXF_STORE_COL('t', txf_meta_test_result, status),
+    TXF_STORE_COL('n', txf_meta_test_result, failures),
+    TXF_STORE_COL('t', txf_meta_test_result, sample_json),
+    TXF_STORE_COL('t', txf_meta_test_result, message),
+    TXF_STORE_COL('n', txf_meta_test_result, started_at_us),
+    TXF_STORE_COL('n', txf_meta_test_result, duration_us),
+    TXF_STORE_COL('t', txf_meta_test_result, logical_date),
+};
 
-static int read_tests(txf_store *s, sqlite3_stmt *q, int rc,
-                      txf_meta_test_result_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_test, "read test_results", err);
-}
+static const txf_store_rows test_rows = {sizeof(txf_meta_test_result), NULL,
+                                         "read test_results", test_cols,
+                                         TXF_ARRAY_LEN(test_cols)};
 
 int txf_meta_model_builds_latest(txf_store *s, const char *date,
                                  txf_meta_model_build_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc =
-      date ? txf_store_query(
-                 s, &q, err,
-                 "SELECT " BUILD_COLS " FROM model_builds b WHERE "
-                 "logical_date = ? AND build_id = (SELECT max(build_id) FROM "
-                 "model_builds b2 WHERE b2.model = b.model AND "
-                 "b2.logical_date = b.logical_date) ORDER BY model",
-                 "s", date)
-           : txf_store_query(s, &q, err,
-                             "SELECT " BUILD_COLS " FROM model_builds WHERE "
-                             "build_id IN (SELECT max(build_id) FROM "
-                             "model_builds GROUP BY model)",
-                             "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_build, "read model_builds", err);
+  if (date)
+    return txf_store_select(
+        s, &build_rows, TXF_STORE_LIST(out), err,
+        "SELECT " BUILD_COLS " FROM model_builds b WHERE logical_date = ? AND "
+        "build_id = (SELECT max(build_id) FROM model_builds b2 WHERE "
+        "b2.model = b.model AND b2.logical_date = b.logical_date) ORDER BY "
+        "model",
+        "s", date);
+  return txf_store_select(s, &build_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " BUILD_COLS " FROM model_builds WHERE "
+                          "build_id IN (SELECT max(build_id) FROM "
+                          "model_builds GROUP BY model)",
+                          "");
 }
 
 int txf_meta_test_results_of(txf_store *s, const char *model,
                              const char *invocation_id,
                              txf_meta_test_result_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT " TEST_COLS " FROM test_results WHERE "
-                           "model = ? AND invocation_id IS ? ORDER BY "
-                           "result_id",
-                           "ss", model, invocation_id);
-  return read_tests(s, q, rc, out, err);
+  return txf_store_select(s, &test_rows, TXF_STORE_LIST(out), err,
+                          "SELECT " TEST_COLS " FROM test_results WHERE "
+                          "model = ? AND invocation_id IS ? ORDER BY "
+                          "result_id",
+                          "ss", model, invocation_id);
 }
 
 int txf_meta_test_results_latest(txf_store *s, txf_meta_test_result_list *out,
                                  txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &test_rows, TXF_STORE_LIST(out), err,
       "SELECT " TEST_COLS " FROM test_results WHERE result_id IN (SELECT "
       "max(result_id) FROM test_results GROUP BY model, test_name) ORDER BY "
       "test_name",
       "");
-  return read_tests(s, q, rc, out, err);
 }
 
 static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
@@ -135,31 +140,58 @@ static void fill_count(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_test_status_counts(txf_store *s, txf_meta_count_list *out,
                                 txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  static const txf_store_rows count_rows = {sizeof(txf_meta_count), fill_count,
+                                            "read test_results", NULL, 0};
+  return txf_store_select(
+      s, &count_rows, TXF_STORE_LIST(out), err,
       "SELECT status, count(*) FROM test_results WHERE invocation_id = "
       "(SELECT invocation_id FROM test_results ORDER BY result_id DESC "
       "LIMIT 1) GROUP BY status ORDER BY status",
       "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_count, "read test_results", err);
 }
 
 /* ---------------------------------------------------------------- dashboard */
 
+/* The first four columns of Q's row as a JSON array: the dashboard's
+ * compact rows. */
+static json_t *compact_row(sqlite3_stmt *q) {
+  return json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
+                   txf_store_col_json(q, 1), txf_store_col_json(q, 2),
+                   txf_store_col_json(q, 3));
+}
+
+static int append_compact(sqlite3_stmt *q, void *arr) {
+  json_array_append_new(arr, compact_row(q));
+  return 0;
+}
+
 int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                           int64_t per_test, json_t *by_date, json_t *tests,
                           json_t *counts, txf_err *err) {
-  /* Default window: the 31 latest logical dates with results. */
+  /* (A database a read-only server opened before invocation_dates
+   * existed has none: each result counts for its own date.) */
+  int64_t have = 0;
+  int found;
+  int rc = txf_store_row_i64(s, &have, 1, &found, err,
+                             "SELECT count(*) FROM sqlite_master WHERE type = "
+                             "'table' AND name = 'invocation_dates'",
+                             "");
+  if (rc)
+    return rc;
+  const char *dates_of = have ? "invocation_dates"
+                              : "(SELECT NULL AS invocation_id, NULL AS "
+                                "logical_date WHERE 0)";
+  /* Default window: the 31 latest logical dates with results (of their
+   * own, or of a build that stood for them). */
   sqlite3_stmt *q = NULL;
-  int rc;
   if (!from[0]) {
-    rc = txf_store_query(s, &q, err,
-                         "SELECT min(d) FROM (SELECT DISTINCT logical_date d "
-                         "FROM test_results WHERE logical_date IS NOT NULL "
-                         "ORDER BY d DESC LIMIT 31)",
-                         "");
+    char *sql = txf_xasprintf(
+        "SELECT min(d) FROM (SELECT DISTINCT d FROM (SELECT logical_date d "
+        "FROM test_results UNION SELECT logical_date FROM %s) WHERE d IS NOT "
+        "NULL ORDER BY d DESC LIMIT 31)",
+        dates_of);
+    rc = txf_store_query(s, &q, err, sql, "");
+    free(sql);
     if (rc)
       return rc;
     snprintf(from, 11, "0001-01-01");
@@ -169,22 +201,26 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
   }
   if (!to[0])
     snprintf(to, 11, "9999-12-31");
-  /* The chart: results per logical date. */
-  rc = txf_store_query(s, &q, err,
-                       "SELECT logical_date, sum(status = 'pass'), sum(status "
-                       "IN ('fail', 'error')), sum(status = 'warn') FROM "
-                       "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
-                       "GROUP BY 1 ORDER BY 1",
-                       "ss", from, to);
-  int step = SQLITE_DONE;
-  while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(
-        by_date, json_pack("[o, o, o, o]", txf_store_col_json(q, 0),
-                           txf_store_col_json(q, 1), txf_store_col_json(q, 2),
-                           txf_store_col_json(q, 3)));
-  if (!rc && step != SQLITE_DONE)
-    rc = txf_store_error(s, err, "read");
-  sqlite3_finalize(q);
+  /* The chart: each test once per logical date, by its last result among
+   * the invocations that stood for the date (the dates of a batched
+   * build; else a result's own date), not every attempt's. */
+  char *sql = txf_xasprintf(
+      "WITH inv(invocation_id, d) AS (SELECT invocation_id, logical_date "
+      "FROM %s WHERE logical_date BETWEEN ?1 AND ?2 UNION "
+      "SELECT DISTINCT invocation_id, logical_date FROM test_results WHERE "
+      "logical_date BETWEEN ?1 AND ?2 AND invocation_id IS NOT NULL AND "
+      "invocation_id NOT IN (SELECT invocation_id FROM %s)), "
+      "last(d, rid) AS (SELECT inv.d, max(t.result_id) FROM test_results t "
+      "JOIN inv USING (invocation_id) GROUP BY inv.d, t.model, t.test_name "
+      "UNION ALL SELECT logical_date, result_id FROM test_results WHERE "
+      "invocation_id IS NULL AND logical_date BETWEEN ?1 AND ?2) "
+      "SELECT last.d, sum(t.status = 'pass'), sum(t.status IN ('fail', "
+      "'error')), sum(t.status = 'warn') FROM last JOIN test_results t ON "
+      "t.result_id = last.rid GROUP BY 1 ORDER BY 1",
+      dates_of, dates_of);
+  rc = txf_store_each(s, err, "read", append_compact, by_date, sql, "ss",
+                      from, to);
+  free(sql);
   if (rc)
     return rc;
   /* One entry per (model, test): its latest result in the window in full
@@ -213,6 +249,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                        "?4) ORDER BY logical_date DESC, result_id DESC LIMIT "
                        "?5",
                        "");
+  int step = SQLITE_DONE;
   while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
     json_t *latest = txf_store_row_json(q);
     json_t *results = json_array();
@@ -239,11 +276,7 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
     sqlite3_bind_text(hq, 4, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(hq, 5, per_test);
     while (sqlite3_step(hq) == SQLITE_ROW)
-      json_array_insert_new(results, 0,
-                            json_pack("[o, o, o, o]", txf_store_col_json(hq, 0),
-                                      txf_store_col_json(hq, 1),
-                                      txf_store_col_json(hq, 2),
-                                      txf_store_col_json(hq, 3)));
+      json_array_insert_new(results, 0, compact_row(hq));
   }
   if (!rc && step != SQLITE_DONE)
     rc = txf_store_error(s, err, "read");

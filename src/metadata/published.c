@@ -57,13 +57,13 @@ static void fill_published(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_published_list_read(txf_store *s, const char *target,
                                  txf_meta_published_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT key, sha256 FROM published_objects WHERE "
-                           "target = ?1 ORDER BY key",
-                           "s", target);
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_published, "read published_objects", err);
+  static const txf_store_rows published_rows = {
+      sizeof(txf_meta_published), fill_published, "read published_objects",
+      NULL, 0};
+  return txf_store_select(s, &published_rows, TXF_STORE_LIST(out), err,
+                          "SELECT key, sha256 FROM published_objects WHERE "
+                          "target = ?1 ORDER BY key",
+                          "s", target);
 }
 
 int txf_meta_published_sync(txf_store *s, const char *target,

@@ -10,19 +10,21 @@ void txf_meta_run_list_release(txf_meta_run_list *l) {
   txf_store_list_release(TXF_STORE_LIST(l));
 }
 
-static void fill_run(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_run *r = row;
-  r->run_id = sqlite3_column_int64(q, 0);
-  r->logical_date = txf_store_col_text(q, 1, text);
-  r->kind = txf_store_col_text(q, 2, text);
-  r->state = txf_store_col_text(q, 3, text);
-  r->started_at_us = txf_store_col_i64(q, 4);
-  r->ended_at_us = txf_store_col_i64(q, 5);
-  r->sla_deadline_us = txf_store_col_i64(q, 6);
-  r->error = txf_store_col_text(q, 7, text);
-  r->sla_missed = sqlite3_column_int(q, 8);
-  r->sla_miss_deadline_us = txf_store_col_i64(q, 9);
-}
+static const txf_store_col run_cols[] = {
+    TXF_STORE_COL('i', txf_meta_run, run_id),
+    TXF_STORE_COL('t', txf_meta_run, logical_date),
+    TXF_STORE_COL('t', txf_meta_run, kind),
+    TXF_STORE_COL('t', txf_meta_run, state),
+    TXF_STORE_COL('n', txf_meta_run, started_at_us),
+    TXF_STORE_COL('n', txf_meta_run, ended_at_us),
+    TXF_STORE_COL('n', txf_meta_run, sla_deadline_us),
+    TXF_STORE_COL('t', txf_meta_run, error),
+    TXF_STORE_COL('d', txf_meta_run, sla_missed),
+    TXF_STORE_COL('n', txf_meta_run, sla_miss_deadline_us),
+};
+
+static const txf_store_rows run_rows = {sizeof(txf_meta_run), NULL, "read runs",
+                                        run_cols, TXF_ARRAY_LEN(run_cols)};
 
 /* "The run of a date" is its latest (greatest run_id): a resumed run
  * keeps its id, a --from-scratch one gets a new one. */
@@ -38,12 +40,10 @@ static void fill_run(sqlite3_stmt *q, void *row, txf_arena *text) {
 
 int txf_meta_runs_latest(txf_store *s, const txf_meta_runs_query *q,
                          txf_meta_run_list *out, txf_err *err) {
-  sqlite3_stmt *st;
-  int rc = txf_store_query(
-      s, &st, err, q->ascending ? RUNS_LATEST("ASC") : RUNS_LATEST("DESC"),
-      "sssi", q->from, q->to, q->state, q->limit);
-  return txf_store_read(s, st, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_run, "read runs", err);
+  return txf_store_select(s, &run_rows, TXF_STORE_LIST(out), err,
+                          q->ascending ? RUNS_LATEST("ASC")
+                                       : RUNS_LATEST("DESC"),
+                          "sssi", q->from, q->to, q->state, q->limit);
 }
 
 int txf_meta_run_latest(txf_store *s, const char *date, txf_meta_run_list *out,
@@ -120,31 +120,27 @@ void txf_meta_attempt_list_release(txf_meta_attempt_list *l) {
   "a.started_at_us, a.ended_at_us, a.exit_status, a.error, a.log_path, "       \
   "a.retry_at_us, a.max_rss_kb, a.cpu_us"
 
-static void fill_attempt(sqlite3_stmt *q, void *row, txf_arena *text) {
-  txf_meta_attempt *a = row;
-  a->attempt_id = sqlite3_column_int64(q, 0);
-  a->run_id = sqlite3_column_int64(q, 1);
-  a->task = txf_store_col_text(q, 2, text);
-  a->attempt = sqlite3_column_int(q, 3);
-  a->state = txf_store_col_text(q, 4, text);
-  a->pid = txf_store_col_i64(q, 5);
-  a->started_at_us = txf_store_col_i64(q, 6);
-  a->ended_at_us = txf_store_col_i64(q, 7);
-  a->exit_status = txf_store_col_i64(q, 8);
-  a->error = txf_store_col_text(q, 9, text);
-  a->log_path = txf_store_col_text(q, 10, text);
-  a->retry_at_us = txf_store_col_i64(q, 11);
-  a->max_rss_kb = txf_store_col_i64(q, 12);
-  a->cpu_us = txf_store_col_i64(q, 13);
-  if (sqlite3_column_count(q) > 14)
-    a->logical_date = txf_store_col_text(q, 14, text);
-}
+static const txf_store_col attempt_cols[] = {
+    TXF_STORE_COL('i', txf_meta_attempt, attempt_id),
+    TXF_STORE_COL('i', txf_meta_attempt, run_id),
+    TXF_STORE_COL('t', txf_meta_attempt, task),
+    TXF_STORE_COL('d', txf_meta_attempt, attempt),
+    TXF_STORE_COL('t', txf_meta_attempt, state),
+    TXF_STORE_COL('n', txf_meta_attempt, pid),
+    TXF_STORE_COL('n', txf_meta_attempt, started_at_us),
+    TXF_STORE_COL('n', txf_meta_attempt, ended_at_us),
+    TXF_STORE_COL('n', txf_meta_attempt, exit_status),
+    TXF_STORE_COL('t', txf_meta_attempt, error),
+    TXF_STORE_COL('t', txf_meta_attempt, log_path),
+    TXF_STORE_COL('n', txf_meta_attempt, retry_at_us),
+    TXF_STORE_COL('n', txf_meta_attempt, max_rss_kb),
+    TXF_STORE_COL('n', txf_meta_attempt, cpu_us),
+    TXF_STORE_COL('t', txf_meta_attempt, logical_date),
+};
 
-static int read_attempts(txf_store *s, sqlite3_stmt *q, int rc,
-                         txf_meta_attempt_list *out, txf_err *err) {
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        fill_attempt, "read task_attempts", err);
-}
+static const txf_store_rows attempt_rows = {sizeof(txf_meta_attempt), NULL,
+                                            "read task_attempts", attempt_cols,
+                                            TXF_ARRAY_LEN(attempt_cols)};
 
 int txf_meta_attempt_begin(txf_store *s, const txf_meta_attempt *a, int64_t *id,
                            txf_err *err) {
@@ -186,15 +182,13 @@ int txf_meta_attempt_get(txf_store *s, int64_t id, txf_meta_attempt_list *out,
    * must not still hold a read of an older snapshot (its write would fail
    * at once with SQLITE_BUSY_SNAPSHOT when another process committed
    * meanwhile). */
-  sqlite3_stmt *q;
-  int rc =
-      txf_store_query(s, &q, err,
-                      "SELECT " ATTEMPT_COLS(
-                          "a.attempt") ", r.logical_date FROM "
-                                       "task_attempts a LEFT JOIN runs r "
-                                       "USING(run_id) WHERE a.attempt_id = ?",
-                      "i", id);
-  return read_attempts(s, q, rc, out, err);
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
+      "SELECT " ATTEMPT_COLS("a.attempt") ", r.logical_date FROM "
+                                          "task_attempts a LEFT JOIN runs r "
+                                          "USING(run_id) WHERE a.attempt_id "
+                                          "= ?",
+      "i", id);
 }
 
 int txf_meta_attempt_next_no(txf_store *s, const char *date, const char *task,
@@ -222,27 +216,23 @@ int txf_meta_attempt_succeeded(txf_store *s, int64_t run_id, const char *task,
 int txf_meta_attempt_last(txf_store *s, const char *date, const char *task,
                           const char *state, txf_meta_attempt_list *out,
                           txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("a.attempt") " FROM task_attempts a JOIN runs r "
                                           "USING(run_id) WHERE r.logical_date "
                                           "= ? AND a.task = ? AND a.state = ? "
                                           "ORDER BY a.attempt_id DESC LIMIT 1",
       "sss", date, task, state);
-  return read_attempts(s, q, rc, out, err);
 }
 
 int txf_meta_attempts_running(txf_store *s, const char *date,
                               txf_meta_attempt_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("a.attempt") " FROM task_attempts a JOIN runs r "
                                           "USING(run_id) WHERE r.logical_date "
                                           "= ? AND a.state = 'running'",
       "s", date);
-  return read_attempts(s, q, rc, out, err);
 }
 
 #define ATTEMPTS_OF_RUN(order)                                                 \
@@ -253,35 +243,30 @@ int txf_meta_attempts_running(txf_store *s, const char *date,
 int txf_meta_attempts_of_run(txf_store *s, int64_t run_id, const char *task,
                              int by_task, txf_meta_attempt_list *out,
                              txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           by_task ? ATTEMPTS_OF_RUN("a.task, a.attempt")
-                                   : ATTEMPTS_OF_RUN("a.attempt_id"),
-                           "is", run_id, task);
-  return read_attempts(s, q, rc, out, err);
+  return txf_store_select(s, &attempt_rows, TXF_STORE_LIST(out), err,
+                          by_task ? ATTEMPTS_OF_RUN("a.task, a.attempt")
+                                  : ATTEMPTS_OF_RUN("a.attempt_id"),
+                          "is", run_id, task);
 }
 
 int txf_meta_attempts_latest(txf_store *s, int64_t run_lo, int64_t run_hi,
                              txf_meta_attempt_list *out, txf_err *err) {
   /* SQLite takes the bare columns from the row of max(attempt). */
-  sqlite3_stmt *q;
-  int rc = txf_store_query(
-      s, &q, err,
+  return txf_store_select(
+      s, &attempt_rows, TXF_STORE_LIST(out), err,
       "SELECT " ATTEMPT_COLS("max(a.attempt)") " FROM task_attempts a WHERE "
                                                "a.run_id BETWEEN ? AND ? GROUP "
                                                "BY a.run_id, a.task",
       "ii", run_lo, run_hi);
-  return read_attempts(s, q, rc, out, err);
 }
 
 int txf_meta_task_names(txf_store *s, txf_meta_name_list *out, txf_err *err) {
-  sqlite3_stmt *q;
-  int rc = txf_store_query(s, &q, err,
-                           "SELECT task FROM task_attempts GROUP BY task "
-                           "ORDER BY min(attempt_id)",
-                           "");
-  return txf_store_read(s, q, rc, sizeof *out->v, TXF_STORE_LIST(out),
-                        txf_store_fill_text, "read task_attempts", err);
+  static const txf_store_rows task_rows = {
+      sizeof(const char *), txf_store_fill_text, "read task_attempts", NULL, 0};
+  return txf_store_select(s, &task_rows, TXF_STORE_LIST(out), err,
+                          "SELECT task FROM task_attempts GROUP BY task "
+                          "ORDER BY min(attempt_id)",
+                          "");
 }
 
 /* ---------------------------------------------------------------- SLA */

@@ -81,6 +81,13 @@ static const char schema[] =
     "test_results(model, test_name, logical_date);\n"
     "CREATE INDEX IF NOT EXISTS test_results_date ON "
     "test_results(logical_date, status);\n"
+    /* The logical dates a models invocation stood for: one, or each date
+     * of a batched backfill build (whose results carry its run_date). */
+    "CREATE TABLE IF NOT EXISTS invocation_dates(\n"
+    "  invocation_id TEXT NOT NULL, logical_date TEXT NOT NULL,\n"
+    "  PRIMARY KEY(invocation_id, logical_date));\n"
+    "CREATE INDEX IF NOT EXISTS invocation_dates_date ON "
+    "invocation_dates(logical_date);\n"
     /* OpenLineage run events, as JSON. */
     "CREATE TABLE IF NOT EXISTS lineage_events(\n"
     "  event_id INTEGER PRIMARY KEY, event_time_us INTEGER NOT NULL,\n"
@@ -111,10 +118,10 @@ static const struct {
 
 static int add_missing_columns(txf_store *s, txf_err *err) {
   for (size_t i = 0; i < TXF_ARRAY_LEN(added_columns); i++) {
-    char *sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q) "
-                                "WHERE name = %Q",
-                                added_columns[i].table,
-                                added_columns[i].column);
+    char *sql =
+        sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q) "
+                        "WHERE name = %Q",
+                        added_columns[i].table, added_columns[i].column);
     sqlite3_stmt *q;
     int have = 1;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
@@ -297,19 +304,59 @@ int txf_store_query(txf_store *s, sqlite3_stmt **q, txf_err *err,
   return rc;
 }
 
-int txf_store_write(txf_store *s, const char *what, txf_err *err,
-                    const char *sql, const char *types, ...) {
+/* Prepare SQL, bind the arguments and step it to its end or until ROW
+ * stops, calling ROW(ARG) for each row; NULL: the statement must return
+ * none. Finalizes it; a failure to step is WHAT's error. */
+static int vrun(txf_store *s, txf_err *err, const char *what,
+                txf_store_row_fn row, void *arg, const char *sql,
+                const char *types, va_list ap) {
   sqlite3_stmt *q;
-  va_list ap;
-  va_start(ap, types);
   int rc = vquery(s, &q, err, sql, types, ap);
-  va_end(ap);
   if (rc)
     return rc;
-  if (sqlite3_step(q) != SQLITE_DONE)
+  int step, stop = 0;
+  while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    if (!row)
+      break;
+    stop = row(q, arg);
+  }
+  if (!stop && step != SQLITE_DONE)
     rc = txf_store_error(s, err, what);
   sqlite3_finalize(q);
   return rc;
+}
+
+int txf_store_each(txf_store *s, txf_err *err, const char *what,
+                   txf_store_row_fn row, void *arg, const char *sql,
+                   const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, what, row, arg, sql, types, ap);
+  va_end(ap);
+  return rc;
+}
+
+int txf_store_write(txf_store *s, const char *what, txf_err *err,
+                    const char *sql, const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, what, NULL, NULL, sql, types, ap);
+  va_end(ap);
+  return rc;
+}
+
+typedef struct first_row {
+  int64_t *vals;
+  int n;
+  int *found;
+} first_row;
+
+static int read_first_row(sqlite3_stmt *q, void *arg) {
+  first_row *f = arg;
+  *f->found = 1;
+  for (int i = 0; i < f->n; i++)
+    f->vals[i] = txf_store_col_i64(q, i);
+  return 1;
 }
 
 int txf_store_row_i64(txf_store *s, int64_t *vals, int n, int *found,
@@ -317,22 +364,11 @@ int txf_store_row_i64(txf_store *s, int64_t *vals, int n, int *found,
   *found = 0;
   for (int i = 0; i < n; i++)
     vals[i] = TXF_META_NULL;
-  sqlite3_stmt *q;
+  first_row f = {vals, n, found};
   va_list ap;
   va_start(ap, types);
-  int rc = vquery(s, &q, err, sql, types, ap);
+  int rc = vrun(s, err, "read", read_first_row, &f, sql, types, ap);
   va_end(ap);
-  if (rc)
-    return rc;
-  int step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
-    *found = 1;
-    for (int i = 0; i < n; i++)
-      vals[i] = txf_store_col_i64(q, i);
-  } else if (step != SQLITE_DONE) {
-    rc = txf_store_error(s, err, "read");
-  }
-  sqlite3_finalize(q);
   return rc;
 }
 
@@ -364,26 +400,62 @@ void txf_store_fill_text(sqlite3_stmt *q, void *row, txf_arena *text) {
   *(const char **)row = txf_store_col_text(q, 0, text);
 }
 
-int txf_store_read(txf_store *s, sqlite3_stmt *q, int rc, size_t size,
-                   void *v_ptr, size_t *n, txf_arena *text, txf_store_fill fill,
-                   const char *what, txf_err *err) {
-  txf_store_list_init(v_ptr, n, text);
-  if (rc)
-    return rc;
-  char *v = NULL;
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
-    if ((*n & (*n - 1)) == 0)
-      v = txf_xrealloc(v, (*n ? 2 * *n : 1) * size);
-    char *row = v + *n * size;
-    memset(row, 0, size);
-    fill(q, row, text);
-    (*n)++;
+typedef struct list_rows {
+  const txf_store_rows *rows;
+  char *v;
+  size_t *n;
+  txf_arena *text;
+} list_rows;
+
+static void fill_cols(sqlite3_stmt *q, char *row, txf_arena *text,
+                      const txf_store_col *cols, size_t n) {
+  int have = sqlite3_column_count(q);
+  for (size_t k = 0; k < n && (int)k < have; k++) {
+    void *dst = row + cols[k].off;
+    int i = (int)k;
+    switch (cols[k].kind) {
+    case 'i':
+      *(int64_t *)dst = sqlite3_column_int64(q, i);
+      break;
+    case 'n':
+      *(int64_t *)dst = txf_store_col_i64(q, i);
+      break;
+    case 'd':
+      *(int *)dst = sqlite3_column_int(q, i);
+      break;
+    default:
+      *(const char **)dst = txf_store_col_text(q, i, text);
+      break;
+    }
   }
-  memcpy(v_ptr, &v, sizeof v);
-  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, what);
-  sqlite3_finalize(q);
+}
+
+static int append_row(sqlite3_stmt *q, void *arg) {
+  list_rows *l = arg;
+  size_t size = l->rows->size, *n = l->n;
+  /* The capacity is the next power of two: full at 0, 1, 2, 4, ... */
+  if ((*n & (*n - 1)) == 0)
+    l->v = txf_xrealloc(l->v, (*n ? 2 * *n : 1) * size);
+  char *row = l->v + *n * size;
+  memset(row, 0, size);
+  if (l->rows->fill)
+    l->rows->fill(q, row, l->text);
+  else
+    fill_cols(q, row, l->text, l->rows->cols, l->rows->n_cols);
+  (*n)++;
+  return 0;
+}
+
+int txf_store_select(txf_store *s, const txf_store_rows *rows, void *v_ptr,
+                     size_t *n, txf_arena *text, txf_err *err, const char *sql,
+                     const char *types, ...) {
+  txf_store_list_init(v_ptr, n, text);
+  list_rows l = {rows, NULL, n, text};
+  va_list ap;
+  va_start(ap, types);
+  int rc = vrun(s, err, rows->what, append_row, &l, sql, types, ap);
+  va_end(ap);
+  memcpy(v_ptr, &l.v, sizeof l.v);
   if (rc)
     txf_store_list_release(v_ptr, n, text);
   return rc;
@@ -421,19 +493,16 @@ json_t *txf_store_row_json(sqlite3_stmt *q) {
   return o;
 }
 
+static int append_row_json(sqlite3_stmt *q, void *arr) {
+  json_array_append_new(arr, txf_store_row_json(q));
+  return 0;
+}
+
 int txf_store_query_rows(txf_store *s, json_t *arr, txf_err *err,
                          const char *sql, const char *types, ...) {
-  sqlite3_stmt *q;
   va_list ap;
   va_start(ap, types);
-  int rc = vquery(s, &q, err, sql, types, ap);
+  int rc = vrun(s, err, "read", append_row_json, arr, sql, types, ap);
   va_end(ap);
-  if (rc)
-    return rc;
-  int step;
-  while ((step = sqlite3_step(q)) == SQLITE_ROW)
-    json_array_append_new(arr, txf_store_row_json(q));
-  rc = step == SQLITE_DONE ? 0 : txf_store_error(s, err, "read");
-  sqlite3_finalize(q);
   return rc;
 }

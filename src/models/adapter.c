@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "duck/duck.h"
-#include "models/models.h"
+#include "models/internal.h"
 
 static txf_duck *D(txf_adapter *a) { return a->impl; }
 
@@ -38,45 +38,40 @@ static int d_query_json(txf_adapter *a, const char *sql, char **out,
   return 0;
 }
 
+/* SELECT (from an information_schema view) of relation SCHEMA.NAME in
+ * this database (a file may attach others), then TAIL; caller frees. */
+static char *rel_sql(const char *select, const char *tail, const char *schema,
+                     const char *name) {
+  char *s = txf_duck_quote_str(schema), *n = txf_duck_quote_str(name);
+  char *sql = txf_xasprintf("%s WHERE table_schema = %s AND table_name = %s "
+                            "AND table_catalog = current_database()%s",
+                            select, s, n, tail);
+  free(s);
+  free(n);
+  return sql;
+}
+
 static int d_relation_kind(txf_adapter *a, const char *schema,
                            const char *name, txf_rel_kind *out,
                            txf_err *err) {
-  char *s = txf_duck_quote_str(schema), *n = txf_duck_quote_str(name);
-  char *sql = txf_xasprintf(
-      "SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END FROM "
-      "information_schema.tables WHERE table_schema = %s AND table_name = %s "
-      "AND table_catalog = current_database()",
-      s, n);
+  char *sql = rel_sql("SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END "
+                      "FROM information_schema.tables",
+                      "", schema, name);
   int64_t k = 0;
   int rc = txf_duck_query_i64(D(a), sql, &k, err);
   free(sql);
-  free(s);
-  free(n);
-  if (rc == TXF_ENOTFOUND) {
-    *out = TXF_REL_NONE;
-    return 0;
-  }
-  if (rc)
-    return rc;
-  *out = k == 2 ? TXF_REL_VIEW : TXF_REL_TABLE;
-  return 0;
+  return txf_adapter_rel_kind_answer(rc, k, out);
 }
 
 static int d_columns(txf_adapter *a, const char *schema, const char *name,
                      char ***out, size_t *n_out, txf_err *err) {
   *out = NULL;
   *n_out = 0;
-  char *s = txf_duck_quote_str(schema), *n = txf_duck_quote_str(name);
-  char *sql = txf_xasprintf(
-      "SELECT column_name FROM information_schema.columns WHERE "
-      "table_schema = %s AND table_name = %s AND table_catalog = "
-      "current_database() ORDER BY ordinal_position",
-      s, n);
+  char *sql = rel_sql("SELECT column_name FROM information_schema.columns",
+                      " ORDER BY ordinal_position", schema, name);
   duckdb_result res;
   int rc = txf_duck_query(D(a), sql, &res, err);
   free(sql);
-  free(s);
-  free(n);
   if (rc)
     return rc;
   idx_t rows = duckdb_row_count(&res);
@@ -117,16 +112,13 @@ static const txf_adapter_ops duck_ops = {
     d_columns, d_create_from_csv, d_close};
 
 int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
-                            txf_err *err) {
+                            int readonly, txf_err *err) {
   *out = NULL;
   txf_duck *d;
-  int rc = txf_duck_open(&d, path, threads, 0, err);
+  int rc = txf_duck_open(&d, path, threads, readonly, err);
   if (rc)
     return rc;
-  txf_adapter *a = txf_xcalloc(1, sizeof *a);
-  a->ops = &duck_ops;
-  a->impl = d;
-  *out = a;
+  *out = txf_adapter_new(&duck_ops, d);
   return 0;
 }
 
@@ -140,10 +132,25 @@ int txf_adapter_connect_duckdb(txf_adapter **out, txf_adapter *a,
   int rc = txf_duck_connect(&d, D(a), err);
   if (rc)
     return rc;
-  txf_adapter *c = txf_xcalloc(1, sizeof *c);
-  c->ops = &duck_ops;
-  c->impl = d;
-  *out = c;
+  *out = txf_adapter_new(&duck_ops, d);
+  return 0;
+}
+
+txf_adapter *txf_adapter_new(const txf_adapter_ops *ops, void *impl) {
+  txf_adapter *a = txf_xcalloc(1, sizeof *a);
+  a->ops = ops;
+  a->impl = impl;
+  return a;
+}
+
+int txf_adapter_rel_kind_answer(int rc, int64_t k, txf_rel_kind *out) {
+  if (rc == TXF_ENOTFOUND) {
+    *out = TXF_REL_NONE;
+    return 0;
+  }
+  if (rc)
+    return rc;
+  *out = k == 2 ? TXF_REL_VIEW : TXF_REL_TABLE;
   return 0;
 }
 
@@ -152,4 +159,25 @@ void txf_adapter_close(txf_adapter *a) {
     return;
   a->ops->close(a);
   free(a);
+}
+
+int txf_adapter_column_list(txf_adapter *a, const char *schema,
+                            const char *ident, char **out, txf_err *err) {
+  *out = NULL;
+  char **cols;
+  size_t nc;
+  int rc = a->ops->columns(a, schema, ident, &cols, &nc, err);
+  if (rc)
+    return rc;
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t k = 0; k < nc; k++) {
+    char *q = txf_duck_quote_ident(cols[k]);
+    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
+    free(q);
+    free(cols[k]);
+  }
+  free(cols);
+  *out = b.data ? txf_buf_take(&b, NULL) : txf_xstrdup("");
+  return 0;
 }

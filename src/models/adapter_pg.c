@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "duck/duck.h"
-#include "models/models.h"
+#include "models/internal.h"
 
 #define COPY_CHUNK (256u << 10)
 
@@ -42,6 +42,19 @@ static int run(txf_adapter *a, const char *sql, int n_params,
   }
   *out = r;
   return 0;
+}
+
+/* Run SELECT (from an information_schema view) of relation SCHEMA.NAME,
+ * then TAIL; *OUT as run()'s. */
+static int run_rel(txf_adapter *a, const char *select, const char *tail,
+                   const char *schema, const char *name, PGresult **out,
+                   txf_err *err) {
+  char *sql = txf_xasprintf("%s WHERE table_schema = $1 AND table_name = $2%s",
+                            select, tail);
+  const char *params[2] = {schema, name};
+  int rc = run(a, sql, 2, params, out, err);
+  free(sql);
+  return rc;
 }
 
 static int p_exec(txf_adapter *a, const char *sql, txf_err *err) {
@@ -125,39 +138,26 @@ static int p_query_json(txf_adapter *a, const char *sql, char **out,
 static int p_relation_kind(txf_adapter *a, const char *schema,
                            const char *name, txf_rel_kind *out,
                            txf_err *err) {
-  const char *params[2] = {schema, name};
   PGresult *r;
-  int rc = run(a,
-               "SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END FROM "
-               "information_schema.tables WHERE table_schema = $1 AND "
-               "table_name = $2",
-               2, params, &r, err);
+  int rc = run_rel(a,
+                   "SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END "
+                   "FROM information_schema.tables",
+                   "", schema, name, &r, err);
   if (rc)
     return rc;
   int64_t k = 0;
   rc = first_i64(r, &k, err);
   PQclear(r);
-  if (rc == TXF_ENOTFOUND) {
-    *out = TXF_REL_NONE;
-    return 0;
-  }
-  if (rc)
-    return rc;
-  *out = k == 2 ? TXF_REL_VIEW : TXF_REL_TABLE;
-  return 0;
+  return txf_adapter_rel_kind_answer(rc, k, out);
 }
 
 static int p_columns(txf_adapter *a, const char *schema, const char *name,
                      char ***out, size_t *n_out, txf_err *err) {
   *out = NULL;
   *n_out = 0;
-  const char *params[2] = {schema, name};
   PGresult *r;
-  int rc = run(a,
-               "SELECT column_name FROM information_schema.columns WHERE "
-               "table_schema = $1 AND table_name = $2 ORDER BY "
-               "ordinal_position",
-               2, params, &r, err);
+  int rc = run_rel(a, "SELECT column_name FROM information_schema.columns",
+                   " ORDER BY ordinal_position", schema, name, &r, err);
   if (rc)
     return rc;
   int rows = PQntuples(r);
@@ -242,7 +242,7 @@ static int p_create_from_csv(txf_adapter *a, const char *rel,
                              const char *path, const char *types,
                              txf_err *err) {
   txf_adapter *d;
-  int rc = txf_adapter_open_duckdb(&d, NULL, 1, err);
+  int rc = txf_adapter_open_duckdb(&d, NULL, 1, 0, err);
   if (rc)
     return rc;
   rc = d->ops->create_from_csv(d, "seed", path, types, err);
@@ -313,9 +313,7 @@ int txf_adapter_open_postgres(txf_adapter **out, const char *const *keys,
     return rc;
   }
   PQsetNoticeProcessor(c, quiet_notice, NULL);
-  txf_adapter *a = txf_xcalloc(1, sizeof *a);
-  a->ops = redshift ? &redshift_ops : &pg_ops;
-  a->impl = c;
+  txf_adapter *a = txf_adapter_new(redshift ? &redshift_ops : &pg_ops, c);
   int rc = p_exec(a, "SET TIME ZONE 'UTC'", err);
   if (rc) {
     txf_adapter_close(a);

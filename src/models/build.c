@@ -12,13 +12,6 @@ static const char *kind_word(txf_rel_kind k) {
   return k == TXF_REL_VIEW ? "VIEW" : "TABLE";
 }
 
-static char *qrel(const char *schema, const char *ident) {
-  char *a = txf_duck_quote_ident(schema), *b = txf_duck_quote_ident(ident);
-  char *r = txf_xasprintf("%s.%s", a, b);
-  free(a);
-  free(b);
-  return r;
-}
 
 static int drop_if_exists(txf_adapter *a, const char *schema,
                           const char *ident, txf_err *err) {
@@ -26,7 +19,7 @@ static int drop_if_exists(txf_adapter *a, const char *schema,
   int rc = a->ops->relation_kind(a, schema, ident, &k, err);
   if (rc || k == TXF_REL_NONE)
     return rc;
-  char *r = qrel(schema, ident);
+  char *r = txf_duck_quote_rel(schema, ident);
   char *sql = txf_xasprintf("DROP %s %s", kind_word(k), r);
   rc = a->ops->exec(a, sql, err);
   free(sql);
@@ -99,7 +92,7 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
   int rc = a->ops->relation_kind(a, schema, ident, &old, err);
   if (rc)
     return rc;
-  char *rel = qrel(schema, ident), *tmp = qrel(schema, tmp_ident);
+  char *rel = txf_duck_quote_rel(schema, ident), *tmp = txf_duck_quote_rel(schema, tmp_ident);
   char *qi = txf_duck_quote_ident(ident);
   char *drop = old == TXF_REL_NONE
                    ? txf_xstrdup("")
@@ -197,21 +190,10 @@ static int incremental_sql_pg(txf_adapter *a, const mnode *n,
                               const char *rel, const char *nrel,
                               const char *strategy, char **sql,
                               txf_err *err) {
-  char **cols;
-  size_t nc;
-  int rc = a->ops->columns(a, schema, new_ident, &cols, &nc, err);
+  char *list;
+  int rc = txf_adapter_column_list(a, schema, new_ident, &list, err);
   if (rc)
     return rc;
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  for (size_t k = 0; k < nc; k++) {
-    char *q = txf_duck_quote_ident(cols[k]);
-    (void)txf_buf_printf(&b, "%s%s", k ? ", " : "", q);
-    free(q);
-    free(cols[k]);
-  }
-  free(cols);
-  char *list = txf_buf_take(&b, NULL);
   char *ins = txf_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel,
                             list ? list : "", list ? list : "", nrel);
   if (!n->unique_key.n || !strcmp(strategy, "append")) {
@@ -240,7 +222,7 @@ static int incremental_sql_pg(txf_adapter *a, const mnode *n,
 /* The rows of SCHEMA.IDENT, or -1 when they cannot be counted. */
 static int64_t count_rows(txf_adapter *a, const char *schema,
                           const char *ident) {
-  char *rel = qrel(schema, ident);
+  char *rel = txf_duck_quote_rel(schema, ident);
   char *sql = txf_xasprintf("SELECT count(*) FROM %s", rel);
   int64_t n;
   txf_err e2;
@@ -328,12 +310,10 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
   }
   free(n->compiled);
   n->compiled = txf_xstrdup(body);
-  char *rel = qrel(schema, ident);
-  size_t failed_test = SIZE_MAX;
-  int64_t failed_rows = 0;
+  char *rel = txf_duck_quote_rel(schema, ident);
   if (!incr) {
     char *tmp_ident = txf_xasprintf("%s__txf_new", ident);
-    char *tmp = qrel(schema, tmp_ident);
+    char *tmp = txf_duck_quote_rel(schema, tmp_ident);
     txf_rel_kind nk = !strcmp(mat, "view") ? TXF_REL_VIEW : TXF_REL_TABLE;
     rc = drop_if_exists(cat, schema, tmp_ident, err);
     if (!rc && is_seed) {
@@ -346,16 +326,9 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     if (!rc && !strcmp(mat, "incremental"))
       rc = check_keys(m, a, i, tmp, err);
     if (!rc && ro->audit) {
-      txf_models_node_tests_run(m, ex, i, "error", tmp, ro->s, &failed_test,
-                                &failed_rows);
-      if (failed_test != SIZE_MAX) {
-        *audit_fail = 1;
-        rc = txf_err_set(err, TXF_ETEST,
-                         "audit failed: test %s %s; the previous version "
-                         "stays published",
-                         m->nodes[failed_test].name,
-                         failed_rows < 0 ? "could not run" : "found failing rows");
-      }
+      rc = txf_models_node_audit(m, ex, i, tmp, ro->s,
+                                 "the previous version stays published", err);
+      *audit_fail = rc == TXF_ETEST;
     }
     if (!rc)
       rc = swap_in(cat, schema, ident, tmp_ident, nk, state_sql, err);
@@ -369,7 +342,7 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     /* Incremental: new rows into a side table, then merge and audit in
      * one transaction; a failed audit rolls the merge back. */
     char *new_ident = txf_xasprintf("%s__txf_incr", ident);
-    char *nrel = qrel(schema, new_ident);
+    char *nrel = txf_duck_quote_rel(schema, new_ident);
     rc = drop_if_exists(cat, schema, new_ident, err);
     if (!rc) {
       sql = txf_xasprintf("CREATE TABLE %s AS\n%s", nrel, body);
@@ -412,17 +385,9 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
         rc = a->ops->exec(a, sql, err);
       free(sql);
       if (!rc && ro->audit) {
-        txf_models_node_tests_run(m, ex, i, "error", NULL, ro->s, &failed_test,
-                                  &failed_rows);
-        if (failed_test != SIZE_MAX) {
-          *audit_fail = 1;
-          rc = txf_err_set(err, TXF_ETEST,
-                           "audit failed: test %s %s; the merge was rolled "
-                           "back",
-                           m->nodes[failed_test].name,
-                           failed_rows < 0 ? "could not run"
-                                           : "found failing rows");
-        }
+        rc = txf_models_node_audit(m, ex, i, NULL, ro->s,
+                                   "the merge was rolled back", err);
+        *audit_fail = rc == TXF_ETEST;
       }
       if (!rc)
         rc = a->ops->exec(a, "COMMIT", err);
@@ -462,6 +427,119 @@ static int64_t started_us(txf_models *m, const exec_ctx *ex, int64_t t0_mono) {
   return m->opts->now_us + (ex ? t0_mono - ex->mono0 : 0);
 }
 
+/* The event of node I's start or end (its fields; the caller adds the
+ * outcome's). */
+static json_t *node_event(txf_models *m, size_t i, const char *what) {
+  mnode *n = &m->nodes[i];
+  return json_pack("{s:I, s:I, s:s, s:s, s:s}", "index",
+                   (json_int_t)(n->run_pos + 1), "total",
+                   (json_int_t)m->n_run, "node", n->name, "resource_type",
+                   n->kind == MN_SEED ? "seed" : "model", "materialized",
+                   what);
+}
+
+/* Node I's end: its line (LINE, after the progress and verdict) and its
+ * event. STATUS "success", "error" or "skipped"; ROWS and the change's
+ * counts -1 when unknown; DUR_US -1 when it did not run. */
+static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
+                     const char *what, const char *status, int64_t rows,
+                     int64_t dur_us, const char *message, const char *line) {
+  mnode *n = &m->nodes[i];
+  char pr[32];
+  txf_models_progress(m, i, pr);
+  const char *verdict = !strcmp(status, "success") ? "OK    "
+                        : !strcmp(status, "error") ? "ERROR "
+                                                   : "SKIP  ";
+  if (!strcmp(status, "error"))
+    txf_models_say_problem(m, ex, "  %s%s %-11s %s", pr, verdict, what, line);
+  else
+    txf_models_say(m, ex, "  %s%s %-11s %s", pr, verdict, what, line);
+  json_t *ev = node_event(m, i, what);
+  json_object_set_new(ev, "status", json_string(status));
+  json_object_set_new(ev, "rows", rows >= 0 ? json_integer(rows) : json_null());
+  if (n->chg_in >= 0 && !strcmp(status, "success")) {
+    json_object_set_new(ev, "by_change", json_true());
+    json_object_set_new(ev, "inserted", json_integer(n->chg_in));
+    json_object_set_new(ev, "deleted", json_integer(n->chg_out));
+  }
+  json_object_set_new(ev, "duration_s",
+                      dur_us >= 0 ? json_real((double)dur_us / 1e6)
+                                  : json_null());
+  json_object_set_new(ev, "message", message ? json_string(message)
+                                             : json_null());
+  /* run_results.json: dbt's names (success, error, skipped) */
+  char *id = txf_models_unique_id(m, i);
+  json_t *res = json_pack(
+      "{s:s, s:s, s:f, s:o, s:o, s:{s:o}}", "unique_id", id, "status", status,
+      "execution_time", dur_us >= 0 ? (double)dur_us / 1e6 : 0.0, "message",
+      message ? json_string(message) : json_null(), "failures", json_null(),
+      "adapter_response", "rows_affected",
+      rows >= 0 ? json_integer(rows) : json_null());
+  free(id);
+  txf_models_result_add(m, res);
+  txf_models_emit(m, "end", ev);
+}
+
+/* For the warehouse's other copy: model I, just built by change on EX,
+ * as the rows its build deleted and inserted, kept beside the copy's
+ * state (txf_wh_keep_rel) for the next build's replay. The inserted rows
+ * are its audit relation; the deleted ones are changes.c's working table
+ * "_txnflow"."pre__SCHEMA__IDENT" (decision 1501), which the run drops
+ * when it ends. 0, or an error: then the caller notes the table whole. */
+static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
+  mnode *n = &m->nodes[i];
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  if (!n->audit_rel || !n->unique_key.n)
+    return TXF_ENOTFOUND;
+  char *wn = txf_xasprintf("pre__%s__%s", schema, ident);
+  char *pre = txf_duck_quote_rel("_txnflow", wn);
+  free(wn);
+  wn = txf_xasprintf("old__%s__%s", schema, ident);
+  char *old_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  wn = txf_xasprintf("new__%s__%s", schema, ident);
+  char *new_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                            "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                            "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                            old_rel, pre, new_rel, n->audit_rel);
+  txf_err err;
+  int rc = ex->a->ops->exec(ex->a, sql, &err);
+  free(sql);
+  if (!rc) {
+    char *keys = key_expr(&n->unique_key, "%s%.0s", ", ");
+    char *order = n->cluster_by ? txf_duck_quote_ident(n->cluster_by) : NULL;
+    txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order);
+    free(keys);
+    free(order);
+  }
+  free(pre);
+  free(old_rel);
+  free(new_rel);
+  return rc;
+}
+
+/* Tell the warehouse's write session (when there is one) what node I's
+ * build changed, for the copy readers have now: a view its SQL, a model
+ * built by change its rows, a table or seed itself; the models-by-change
+ * state with any such model. */
+static void note_built(txf_models *m, const exec_ctx *ex, size_t i) {
+  mnode *n = &m->nodes[i];
+  if (!m->wh)
+    return;
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  int by_change = txf_models_is_changes(n);
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "view"))
+    txf_wh_note_view(m->wh, schema, ident, n->compiled);
+  else if (!(by_change && n->chg_in >= 0 && note_change(m, ex, i) == 0))
+    txf_wh_note_copy(m->wh, schema, ident);
+  if (by_change)
+    txf_wh_note_copy(m->wh, "_txnflow", "model_state");
+}
+
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                            const runopts *ro) {
   mnode *n = &m->nodes[i];
@@ -469,22 +547,29 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   size_t up;
   const char *what = n->kind == MN_SEED ? "seed" : n->materialized;
   int64_t t0 = txf_mono_us();
+  n->chg_in = n->chg_out = -1;
   if (parent_failed(m, i, &up)) {
     n->state = ST_SKIPPED;
     s->n_skipped++;
-    txf_models_say(m, ex, "  SKIP   %-11s %s (upstream %s did not build)", what,
-                   n->name, m->nodes[up].name);
     char *msg = txf_xasprintf("upstream %s did not build", m->nodes[up].name);
+    char *line = txf_xasprintf("%s (%s)", n->name, msg);
+    node_end(m, ex, i, what, "skipped", -1, -1, msg, line);
+    free(line);
     txf_models_record_build(m, i, "skipped", -1, started_us(m, ex, t0), 0, msg);
     free(msg);
     return;
   }
   if (n->kind == MN_MODEL && !strcmp(n->materialized, "ephemeral")) {
     n->state = ST_OK;
-    txf_models_say(m, ex, "  OK     %-11s %s (inlined where used)", what,
-                   n->name);
+    char *line = txf_xasprintf("%s (inlined where used)", n->name);
+    node_end(m, ex, i, what, "success", -1, -1, NULL, line);
+    free(line);
     return;
   }
+  char pr[32];
+  txf_models_say(m, ex, "  %sSTART  %-11s %s", txf_models_progress(m, i, pr),
+                 what, n->name);
+  txf_models_emit(m, "start", node_event(m, i, what));
   int audit_fail;
   int64_t rows;
   txf_err err;
@@ -494,6 +579,8 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   if (rc) {
     n->state = ST_ERROR;
     s->n_error++;
+    if (!txf_err_permanent(err.code, err.msg))
+      s->n_transient++;
     char *msg = audit_fail || err.code == TXF_ETEST
                     ? txf_xasprintf("%s %s: %s",
                                     n->kind == MN_SEED ? "seed" : "model",
@@ -501,7 +588,8 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                     : txf_xasprintf("%s %s (%s): %s",
                                     n->kind == MN_SEED ? "seed" : "model",
                                     n->name, n->rel_path, err.msg);
-    txf_models_say(m, ex, "  ERROR  %-11s %s", what, msg);
+    n->chg_in = n->chg_out = -1;
+    node_end(m, ex, i, what, "error", -1, dur, msg, msg);
     txf_models_record_build(m, i, audit_fail ? "audit_failed" : "error", -1,
                             started_us(m, ex, t0), dur, msg);
     free(msg);
@@ -509,18 +597,20 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   }
   n->state = ST_OK;
   s->n_ok++;
+  note_built(m, ex, i);
+  char *line;
   if (rows >= 0 && n->chg_in >= 0)
-    txf_models_say(m, ex,
-                   "  OK     %-11s %s (%" PRId64 " rows; by change: +%" PRId64
-                   " -%" PRId64 ", %.2fs)",
-                   what, n->name, rows, n->chg_in, n->chg_out,
-                   (double)dur / 1e6);
+    line = txf_xasprintf("%s (%" PRId64 " rows; by change: +%" PRId64
+                         " -%" PRId64 ", %.2fs)",
+                         n->name, rows, n->chg_in, n->chg_out,
+                         (double)dur / 1e6);
   else if (rows >= 0)
-    txf_models_say(m, ex, "  OK     %-11s %s (%" PRId64 " rows, %.2fs)", what,
-                   n->name, rows, (double)dur / 1e6);
+    line = txf_xasprintf("%s (%" PRId64 " rows, %.2fs)", n->name, rows,
+                         (double)dur / 1e6);
   else
-    txf_models_say(m, ex, "  OK     %-11s %s (%.2fs)", what, n->name,
-                   (double)dur / 1e6);
+    line = txf_xasprintf("%s (%.2fs)", n->name, (double)dur / 1e6);
+  node_end(m, ex, i, what, "success", rows, dur, NULL, line);
+  free(line);
   txf_models_record_build(m, i, "success", rows, started_us(m, ex, t0), dur,
                           NULL);
   if (ro->audit)

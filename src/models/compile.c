@@ -76,42 +76,33 @@ static char *source_relation(txf_models *m, const char *src, const char *tbl,
     free(ident);
     return r;
   }
-  if (!strcmp(src, "silver") && !strcmp(tbl, "changes")) {
-    /* Built in: the lake's change log (docs/silver.md), every version. */
-    char *dir = txf_xasprintf("%s/silver/_changes/transactions",
-                              m->opts->data_dir);
+  if (!strcmp(src, "silver")) {
+    /* Built in: the clean step's Hive-partitioned lake, or its change log
+     * (docs/silver.md), every version */
+    int log = !strcmp(tbl, "changes");
+    char *dir = log ? txf_xasprintf("%s/silver/_changes/transactions",
+                                    m->opts->data_dir)
+                    : txf_xasprintf("%s/silver/%s", m->opts->data_dir, tbl);
     char *r = NULL;
-    if (!has_parquet(dir, 0)) {
+    if (has_parquet(dir, 0)) {
+      char *glob = txf_xasprintf("%s/%s", dir,
+                                 log ? "version=*/*.parquet" : "**/*.parquet");
+      char *q = txf_duck_quote_str(glob);
+      r = txf_xasprintf("read_parquet(%s, hive_partitioning = %s)", q,
+                        log ? "false" : "true");
+      free(q);
+      free(glob);
+    } else if (!strcmp(tbl, "transactions")) {
+      r = txf_xstrdup(silver_empty);
+    } else if (log) {
       txf_err_set(err, TXF_ENOTFOUND,
                   "source('silver', 'changes'): no change log under %s yet "
                   "(a clean writes it)",
                   dir);
     } else {
-      char *glob = txf_xasprintf("%s/version=*/*.parquet", dir);
-      char *q = txf_duck_quote_str(glob);
-      r = txf_xasprintf("read_parquet(%s, hive_partitioning = false)", q);
-      free(q);
-      free(glob);
-    }
-    free(dir);
-    return r;
-  }
-  if (!strcmp(src, "silver")) {
-    /* Built in: the clean step's Hive-partitioned lake. */
-    char *dir = txf_xasprintf("%s/silver/%s", m->opts->data_dir, tbl);
-    char *r;
-    if (!has_parquet(dir, 0)) {
-      r = !strcmp(tbl, "transactions") ? txf_xstrdup(silver_empty) : NULL;
-      if (!r)
-        txf_err_set(err, TXF_ENOTFOUND,
-                    "source('silver', '%s'): no Parquet files under %s", tbl,
-                    dir);
-    } else {
-      char *glob = txf_xasprintf("%s/**/*.parquet", dir);
-      char *q = txf_duck_quote_str(glob);
-      r = txf_xasprintf("read_parquet(%s, hive_partitioning = true)", q);
-      free(q);
-      free(glob);
+      txf_err_set(err, TXF_ENOTFOUND,
+                  "source('silver', '%s'): no Parquet files under %s", tbl,
+                  dir);
     }
     free(dir);
     return r;
@@ -403,7 +394,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
       *out = txf_tval_str(a->arena, h->cr->input_rel);
       return 0;
     }
-    if (!h->parse && m->target.silver_table && !strcmp(a->v[0]->s, "silver")) {
+    if (!h->parse && !m->compiling && m->target.silver_table &&
+        !strcmp(a->v[0]->s, "silver")) {
       int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
       if (rc) {
         free(rel);
@@ -431,6 +423,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                                          : h->incremental);
     return 0;
   }
+  if (!strcmp(name, "adapter.dispatch"))
+    return txf_models_dispatch(m, a, out, err);
   if (!strcmp(name, "env_var"))
     return txf_tpl_env_var(a, out, err);
   if (!strcmp(name, "doc")) {
@@ -545,12 +539,8 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
     return 0;
   if (depth > 32)
     return txf_err_set(err, TXF_EPARSE, "ephemeral models nested too deeply");
-  compile_host eh;
-  memset(&eh, 0, sizeof eh);
-  eh.m = m;
-  eh.node = e;
-  eh.over_node = over_node;
-  eh.over_rel = over_rel;
+  compile_host eh = {
+      .m = m, .node = e, .over_node = over_node, .over_rel = over_rel};
   txf_buf body;
   txf_buf_init(&body, TXF_TPL_MAX_OUT);
   int rc = render_node(m, &eh, e, &body, err);
@@ -575,15 +565,13 @@ static int compile(txf_models *m, size_t i, int parse, int incremental,
                    size_t over_node, const char *over_rel, chg_render *cr,
                    char **out, txf_err *err) {
   *out = NULL;
-  compile_host h;
-  memset(&h, 0, sizeof h);
-  h.m = m;
-  h.node = i;
-  h.parse = parse;
-  h.incremental = incremental;
-  h.over_node = over_node;
-  h.over_rel = over_rel;
-  h.cr = cr;
+  compile_host h = {.m = m,
+                    .node = i,
+                    .parse = parse,
+                    .incremental = incremental,
+                    .over_node = over_node,
+                    .over_rel = over_rel,
+                    .cr = cr};
   if (parse && m->nodes[i].kind == MN_MODEL) {
     /* A ref only the incremental branch makes is a dependency too (dbt
      * asks for a "-- depends_on:" comment; here it needs none). That
@@ -654,12 +642,8 @@ char *txf_models_render_description(txf_models *m, const char *text,
   txf_tpl *t;
   txf_buf b;
   txf_buf_init(&b, TXF_TPL_MAX_OUT);
-  compile_host h;
-  memset(&h, 0, sizeof h);
-  h.m = m;
-  h.node = SIZE_MAX;
-  h.over_node = SIZE_MAX;
-  h.parse = 1;
+  compile_host h = {.m = m, .node = SIZE_MAX, .over_node = SIZE_MAX,
+                    .parse = 1};
   int rc = txf_tpl_parse(&t, &a, "description", text, strlen(text), err);
   if (!rc)
     rc = txf_tpl_render(t, m->env, NULL, host_fn, &h, &a, &b, err);

@@ -333,6 +333,16 @@ static int load_tests_list(txf_models *m, const txf_yaml_doc *doc,
   return 0;
 }
 
+/* The 'name' of the list entry N (a column, a source, a table): *OUT, or
+ * an error, WHAT without one. */
+static int entry_name(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                      const char *what, const char **out, txf_err *err) {
+  *out = txf_yaml_str(txf_yaml_get(n, "name"));
+  if (!*out)
+    return txf_yaml_error(doc, n, err, "%s without a 'name'", what);
+  return 0;
+}
+
 static int load_schema_entry(txf_models *m, const txf_yaml_doc *doc,
                              const txf_yaml_node *e, int kind, txf_err *err) {
   const char *name = txf_yaml_str(txf_yaml_get(e, "name"));
@@ -360,9 +370,9 @@ static int load_schema_entry(txf_models *m, const txf_yaml_doc *doc,
   const txf_yaml_node *cols = txf_yaml_get(e, "columns");
   for (size_t i = 0; cols && i < txf_yaml_len(cols); i++) {
     const txf_yaml_node *c = txf_yaml_at(cols, i);
-    const char *cn = txf_yaml_str(txf_yaml_get(c, "name"));
-    if (!cn)
-      return txf_yaml_error(doc, c, err, "column without a 'name'");
+    const char *cn;
+    if (entry_name(doc, c, "column", &cn, err))
+      return TXF_ECONFIG;
     n = &m->nodes[idx];
     n->cols = txf_xrealloc(n->cols, (n->n_cols + 1) * sizeof *n->cols);
     mcolumn *mc = &n->cols[n->n_cols++];
@@ -382,16 +392,16 @@ static int load_sources(txf_models *m, const txf_yaml_doc *doc,
                         const txf_yaml_node *srcs, txf_err *err) {
   for (size_t i = 0; i < txf_yaml_len(srcs); i++) {
     const txf_yaml_node *s = txf_yaml_at(srcs, i);
-    const char *sname = txf_yaml_str(txf_yaml_get(s, "name"));
-    if (!sname)
-      return txf_yaml_error(doc, s, err, "source without a 'name'");
+    const char *sname;
+    if (entry_name(doc, s, "source", &sname, err))
+      return TXF_ECONFIG;
     const char *schema = txf_yaml_str(txf_yaml_get(s, "schema"));
     const txf_yaml_node *tables = txf_yaml_get(s, "tables");
     for (size_t k = 0; tables && k < txf_yaml_len(tables); k++) {
       const txf_yaml_node *t = txf_yaml_at(tables, k);
-      const char *tname = txf_yaml_str(txf_yaml_get(t, "name"));
-      if (!tname)
-        return txf_yaml_error(doc, t, err, "source table without a 'name'");
+      const char *tname;
+      if (entry_name(doc, t, "source table", &tname, err))
+        return TXF_ECONFIG;
       const char *ident = txf_yaml_str(txf_yaml_get(t, "identifier"));
       const char *ext = txf_yaml_str(txf_yaml_path(t, "meta.external_location"));
       if (!ext)

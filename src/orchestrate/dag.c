@@ -10,33 +10,6 @@ static const char *const task_keys[] = {
     "command", "retries", "retry_delay", "retry_backoff", "max_retry_delay",
     "timeout", "enabled", "batch", NULL};
 
-int txf_duration_parse(const char *s, int64_t *us) {
-  if (!s || !*s)
-    return TXF_EPARSE;
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || !(v >= 0) || !isfinite(v))
-    return TXF_EPARSE;
-  double mult;
-  if (!*end || !strcmp(end, "s"))
-    mult = 1e6;
-  else if (!strcmp(end, "ms"))
-    mult = 1e3;
-  else if (!strcmp(end, "m") || !strcmp(end, "min"))
-    mult = 60e6;
-  else if (!strcmp(end, "h"))
-    mult = 3600e6;
-  else if (!strcmp(end, "d"))
-    mult = 86400e6;
-  else
-    return TXF_EPARSE;
-  double r = v * mult;
-  if (r > 9e18)
-    return TXF_EPARSE;
-  *us = (int64_t)llround(r);
-  return 0;
-}
-
 char *txf_duration_format(int64_t us, char *out) {
   if (us < 0)
     us = 0;
@@ -71,56 +44,8 @@ int64_t txf_clock_now(const txf_clock *c) {
   return c->base_us + (txf_mono_us() - c->mono0_us);
 }
 
-/* Settings shared by all tasks, overridable per task. */
-typedef struct defaults {
-  int retries;
-  int64_t retry_delay_us, max_retry_delay_us, timeout_us;
-  double backoff;
-} defaults;
-
-static int get_duration(const txf_yaml_doc *doc, const txf_yaml_node *map,
-                        const char *key, int64_t *out, txf_err *err) {
-  const txf_yaml_node *n = txf_yaml_get(map, key);
-  if (!n || txf_yaml_is_null(n))
-    return 0;
-  const char *s = txf_yaml_str(n);
-  if (!s || txf_duration_parse(s, out))
-    return txf_yaml_error(doc, n, err,
-                          "key '%s': expected a duration like 30s, 500ms, "
-                          "5m, 2h, got '%s'",
-                          key, s ? s : "(not a scalar)");
-  return 0;
-}
-
-static int read_settings(const txf_yaml_doc *doc, const txf_yaml_node *map,
-                         defaults *d, txf_err *err) {
-  int64_t retries = d->retries;
-  int rc = txf_yaml_get_i64(doc, map, "retries", d->retries, &retries, err);
-  if (!rc && (retries < 0 || retries > 100))
-    rc = txf_yaml_error(doc, txf_yaml_get(map, "retries"), err,
-                        "key 'retries': must be 0..100");
-  if (rc)
-    return rc;
-  d->retries = (int)retries;
-  if ((rc = get_duration(doc, map, "retry_delay", &d->retry_delay_us, err)) ||
-      (rc = get_duration(doc, map, "max_retry_delay", &d->max_retry_delay_us,
-                         err)) ||
-      (rc = get_duration(doc, map, "timeout", &d->timeout_us, err)))
-    return rc;
-  const txf_yaml_node *b = txf_yaml_get(map, "retry_backoff");
-  if (b && !txf_yaml_is_null(b)) {
-    const char *s = txf_yaml_str(b);
-    double v;
-    if (!s || txf_parse_double(s, &v) || v < 1 || v > 100)
-      return txf_yaml_error(doc, b, err,
-                            "key 'retry_backoff': expected a factor 1..100");
-    d->backoff = v;
-  }
-  return 0;
-}
-
 static void add_task(txf_dag *dag, const char *name, txf_task_kind kind,
-                     int parallel, const defaults *d) {
+                     int parallel, const txf_task_settings *d) {
   dag->tasks = txf_xrealloc(dag->tasks, (dag->n_tasks + 1) * sizeof *dag->tasks);
   txf_task_spec *t = &dag->tasks[dag->n_tasks++];
   memset(t, 0, sizeof *t);
@@ -146,9 +71,9 @@ static int apply_override(const txf_yaml_doc *doc, const txf_yaml_node *tn,
   int rc = txf_yaml_check_keys(doc, tn, task_keys, where, err);
   if (rc)
     return rc;
-  defaults d = {t->retries, t->retry_delay_us, t->max_retry_delay_us,
-                t->timeout_us, t->retry_backoff};
-  if ((rc = read_settings(doc, tn, &d, err)))
+  txf_task_settings d = {t->retries, t->retry_delay_us, t->max_retry_delay_us,
+                         t->timeout_us, t->retry_backoff};
+  if ((rc = txf_task_settings_read(doc, tn, &d, err)))
     return rc;
   t->retries = d.retries;
   t->retry_delay_us = d.retry_delay_us;
@@ -216,9 +141,9 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
   const txf_yaml_doc *doc = p->doc;
   const txf_yaml_node *root = txf_yaml_root(doc);
   txf_dag *dag = txf_xcalloc(1, sizeof *dag);
-  defaults d = {2, 30 * TXF_US_PER_S, 600 * TXF_US_PER_S,
-                2 * 3600 * TXF_US_PER_S, 2.0};
-  int rc = read_settings(doc, root, &d, err);
+  txf_task_settings d;
+  txf_task_settings_default(&d);
+  int rc = txf_task_settings_read(doc, root, &d, err);
   const char *s;
   if (!rc && !(rc = txf_yaml_get_str(doc, root, "on_failure", NULL, &s, err)))
     dag->on_failure = s && *s ? txf_xstrdup(s) : NULL;
@@ -228,13 +153,17 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
   dag->sensor_timeout_us = 6 * 3600 * TXF_US_PER_S;
   const txf_yaml_node *feed = txf_yaml_get(root, "feed");
   if (!rc && feed && txf_yaml_kind(feed) == TXF_YAML_MAP) {
-    rc = get_duration(doc, feed, "poke_interval", &dag->poke_interval_us, err);
+    rc =
+        txf_yaml_get_duration(doc, feed, "poke_interval", dag->poke_interval_us,
+                              &dag->poke_interval_us, err);
     if (!rc)
-      rc = get_duration(doc, feed, "sensor_timeout", &dag->sensor_timeout_us,
-                        err);
+      rc = txf_yaml_get_duration(doc, feed, "sensor_timeout",
+                                 dag->sensor_timeout_us,
+                                 &dag->sensor_timeout_us, err);
     /* feed.wait: the landed feed's name for it (docs/feed.md) */
     if (!rc)
-      rc = get_duration(doc, feed, "wait", &dag->sensor_timeout_us, err);
+      rc = txf_yaml_get_duration(doc, feed, "wait", dag->sensor_timeout_us,
+                                 &dag->sensor_timeout_us, err);
   }
   dag->feed_rows = p->feed_rows;
   dag->feed_seed = p->feed_seed;

@@ -98,50 +98,21 @@ static int stat_text(const txf_pq_column *col, int phys, int millis,
                      const uint8_t *p, uint32_t n, txf_buf *out) {
   txf_pq_value v;
   memset(&v, 0, sizeof v);
+  int ts_mul = col->type == TXF_PQ_TIMESTAMP_US && millis ? 1000 : 1;
   switch (phys) {
   case PQT_BOOLEAN:
     if (n != 1)
       return 0;
     v.v.b = p[0] != 0;
     break;
-  case PQT_INT32: {
-    int32_t x;
-    if (n != 4)
-      return 0;
-    memcpy(&x, p, 4);
-    if (col->type == TXF_PQ_DECIMAL)
-      v.v.i64 = x;
-    else
-      v.v.i32 = x;
-    break;
-  }
-  case PQT_INT64:
-    if (n != 8)
-      return 0;
-    memcpy(&v.v.i64, p, 8);
-    if (col->type == TXF_PQ_TIMESTAMP_US && millis &&
-        __builtin_mul_overflow(v.v.i64, (int64_t)1000, &v.v.i64))
-      return 0;
-    break;
-  case PQT_FLOAT: {
-    float f;
-    if (n != 4)
-      return 0;
-    memcpy(&f, p, 4);
-    v.v.f64 = f;
-    break;
-  }
-  case PQT_DOUBLE:
-    if (n != 8)
-      return 0;
-    memcpy(&v.v.f64, p, 8);
-    break;
   case PQT_BYTE_ARRAY:
     v.v.str.ptr = (const char *)p;
     v.v.str.len = n;
     break;
   default:
-    return 0;
+    if (!n || n != (uint32_t)txf_pq_plain_width(phys) ||
+        txf_pq_plain_fixed(phys, col->type, ts_mul, p, &v))
+      return 0;
   }
   txf_pq_value_format(col, &v, out);
   return 1;
@@ -158,6 +129,16 @@ static char *stat_str(const txf_pq_column *col, const pq_schema_el *e,
     return NULL;
   }
   return txf_buf_take(&b, NULL);
+}
+
+/* The min and max statistics of chunk CM of column COL (schema element E)
+ * as text, NULL when missing or not of the column's type; caller frees
+ * both. */
+static void stats_min_max(const txf_pq_column *col, const pq_schema_el *e,
+                          const pq_colmeta *cm, char **mn, char **mx) {
+  const pq_stats *ps = &cm->stats;
+  *mn = ps->has_min ? stat_str(col, e, cm->type, ps->min, ps->min_len) : NULL;
+  *mx = ps->has_max ? stat_str(col, e, cm->type, ps->max, ps->max_len) : NULL;
 }
 
 const char *txf_pq_column_type_name(const txf_pq_column *c, char *b,
@@ -231,12 +212,8 @@ static int describe_json(const txf_pq_reader *r, txf_buf *out) {
         const pq_stats *ps = &cm->stats;
         if (ps->has_null_count)
           json_object_set_new(st, "null_count", json_integer(ps->null_count));
-        char *mn = ps->has_min ? stat_str(&s->cols[i], &m->schema[i + 1], cm->type, ps->min,
-                                          ps->min_len)
-                               : NULL;
-        char *mx = ps->has_max ? stat_str(&s->cols[i], &m->schema[i + 1], cm->type, ps->max,
-                                          ps->max_len)
-                               : NULL;
+        char *mn, *mx;
+        stats_min_max(&s->cols[i], &m->schema[i + 1], cm, &mn, &mx);
         if (mn)
           json_object_set_new(st, "min", json_stringn(mn, strlen(mn)));
         if (mx)
@@ -328,12 +305,8 @@ int txf_pq_reader_describe(const txf_pq_reader *r, int as_json, txf_buf *out,
         const pq_stats *ps = &cm->stats;
         if (ps->has_null_count)
           (void)txf_buf_printf(out, ", nulls %" PRId64, ps->null_count);
-        char *mn = ps->has_min ? stat_str(&s->cols[i], &m->schema[i + 1], cm->type, ps->min,
-                                          ps->min_len)
-                               : NULL;
-        char *mx = ps->has_max ? stat_str(&s->cols[i], &m->schema[i + 1], cm->type, ps->max,
-                                          ps->max_len)
-                               : NULL;
+        char *mn, *mx;
+        stats_min_max(&s->cols[i], &m->schema[i + 1], cm, &mn, &mx);
         if (mn && mx) {
           (void)txf_buf_puts(out, ", min ");
           put_printable(out, mn, strlen(mn));

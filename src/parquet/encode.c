@@ -10,7 +10,7 @@
 
 /* ------------------------------------------------------------- RLE hybrid */
 
-static void put_varint(txf_buf *b, uint64_t v) {
+void txf_pq_varint_put(txf_buf *b, uint64_t v) {
   uint8_t tmp[10];
   int n = 0;
   while (v >= 0x80) {
@@ -32,7 +32,7 @@ static void put_varint(txf_buf *b, uint64_t v) {
     while (i + run < n && v[i + run] == v[i])                                \
       run++;                                                                 \
     if (run >= 8) {                                                          \
-      put_varint(b, (uint64_t)run << 1);                                     \
+      txf_pq_varint_put(b, (uint64_t)run << 1);                              \
       uint32_t x = v[i];                                                     \
       uint8_t vb[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),    \
                        (uint8_t)(x >> 24)};                                  \
@@ -55,7 +55,7 @@ static void put_varint(txf_buf *b, uint64_t v) {
     }                                                                        \
     if (i > n)                                                               \
       i = n;                                                                 \
-    put_varint(b, (uint64_t)groups << 1 | 1);                                \
+    txf_pq_varint_put(b, (uint64_t)groups << 1 | 1);                         \
     size_t nbytes = groups * (size_t)bit_width;                              \
     (void)txf_buf_grow(b, nbytes);                                           \
     uint8_t *o = (uint8_t *)b->data + b->len;                                \

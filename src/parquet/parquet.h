@@ -114,6 +114,20 @@ TXF_MUST_CHECK int txf_pq_writer_add_row(txf_pq_writer *w,
 TXF_MUST_CHECK int txf_pq_writer_add_rows(txf_pq_writer *w,
                                           const txf_pq_value *values,
                                           size_t n_rows, txf_err *err);
+/* Make F a follower of LEAD for their first N_SHARED columns (the same
+ * names, types and nullability in both; the same codec, zstd level and
+ * page options): F does not encode those columns but writes the very
+ * column chunks LEAD encoded (pages, dictionary, statistics), and ends
+ * its row groups where LEAD ends its own (F's row_group_bytes is not
+ * used). Call right after opening both. The caller then adds every row
+ * to LEAD and the same row to F after it (F's first N_SHARED values are
+ * not read: they are LEAD's), and finishes LEAD before F; a row F gets
+ * that LEAD did not, or fewer rows in F at its finish, is TXF_EUSAGE.
+ * Used where one file's columns are a copy of another's (a change log
+ * of inserts beside its partition): the encoding is done once. Either
+ * may be freed first. */
+TXF_MUST_CHECK int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
+                                        size_t n_shared, txf_err *err);
 /* Flush the last row group, write the footer, fsync and close. The file
  * is complete only after this returns 0. */
 TXF_MUST_CHECK int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err);

@@ -223,6 +223,8 @@ typedef struct pq_page_header {
   int is_compressed;
   int has_stats;
   pq_stats stats;
+  int has_crc;  /* field 4 was present */
+  uint32_t crc; /* CRC-32 of the page's bytes after the header */
 } pq_page_header;
 
 /* Parse a PageHeader at P (at most N bytes); *used gets its length. */
@@ -233,9 +235,24 @@ TXF_MUST_CHECK int txf_pq_page_header_parse(pq_page_header *h, const void *p,
 /* The reader's footer and path (for describe.c). */
 const pq_filemeta *txf_pq_reader_meta(const txf_pq_reader *r);
 const char *txf_pq_reader_path(const txf_pq_reader *r);
+/* The bytes of a PLAIN value of physical type PTYPE: 4 (INT32, FLOAT), 8
+ * (INT64, DOUBLE), else 0 (not a fixed-width number). */
+int txf_pq_plain_width(int ptype);
+/* Decode the PLAIN value at P (txf_pq_plain_width(PTYPE) bytes) into *V
+ * for a column of TYPE; an INT64 is multiplied by TS_MUL (1000 for
+ * timestamps in milliseconds, else 1). Returns 0, or -1 when that
+ * overflows or PTYPE is not a fixed-width number. */
+int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
+                       const uint8_t *p, txf_pq_value *v);
 /* Lower the memory the decoded pages and dictionaries of all projected
  * columns may hold at once (1 GiB by default); for tests. */
 void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
+
+/* ------------------------------------------------------------- checksums */
+
+/* CRC-32 (gzip's) of N bytes at P, continuing CRC (0 to start): what
+ * PageHeader.crc holds for the page's bytes after its header. */
+uint32_t txf_pq_crc32(uint32_t crc, const void *p, size_t n);
 
 /* ------------------------------------------------------------- encodings */
 
@@ -243,6 +260,9 @@ void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
 static inline int pq_bit_width(uint64_t v) {
   return v ? 64 - __builtin_clzll(v) : 0;
 }
+/* Append V as an unsigned LEB128 varint (the RLE hybrid's headers, the
+ * thrift compact protocol's integers). */
+void txf_pq_varint_put(txf_buf *b, uint64_t v);
 /* Append the RLE/bit-packed hybrid encoding of N values of BIT_WIDTH
  * (1..32) to B (no length prefix). */
 void txf_pq_rle_encode(txf_buf *b, const uint32_t *v, size_t n, int bit_width);

@@ -152,6 +152,32 @@ static const char *annotation_name(const pq_schema_el *e, char *buf,
   return buf;
 }
 
+/* C as a DECIMAL stored in integers of up to MAX_PRECISION digits; BAD
+ * explains a precision or scale out of range. */
+static int map_decimal(txf_pq_column *c, int max_precision, const char *bad,
+                       const char **why) {
+  if (c->precision < 1 || c->precision > max_precision || c->scale < 0 ||
+      c->scale > c->precision) {
+    *why = bad;
+    return TXF_ECORRUPT;
+  }
+  c->type = TXF_PQ_DECIMAL;
+  return 0;
+}
+
+/* C as TYPE, an INTEGER logical type of BITS: unsigned ones of all BITS do
+ * not fit (UNSIGNED explains). */
+static int map_integer(const pq_schema_el *e, txf_pq_column *c, int bits,
+                       txf_pq_type type, const char *unsigned_,
+                       const char **why) {
+  if (!e->l_signed && e->l_bits >= bits) {
+    *why = unsigned_;
+    return TXF_EUNSUPPORTED;
+  }
+  c->type = type;
+  return 0;
+}
+
 /* Map a leaf to our type, or explain why not. */
 static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
                     const char **why) {
@@ -165,32 +191,24 @@ static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
   }
   switch (e->type) {
   case PQT_BOOLEAN:
+  case PQT_FLOAT:
+  case PQT_DOUBLE:
+    /* no annotation fits these */
     if (lg != PQL_NONE || cv != -1)
       break;
-    c->type = TXF_PQ_BOOLEAN;
+    c->type = e->type == PQT_BOOLEAN ? TXF_PQ_BOOLEAN : TXF_PQ_DOUBLE;
     return 0;
   case PQT_INT32:
-    if (is_dec) {
-      if (c->precision < 1 || c->precision > 9 || c->scale < 0 ||
-          c->scale > c->precision) {
-        *why = "DECIMAL on INT32 with a bad precision or scale";
-        return TXF_ECORRUPT;
-      }
-      c->type = TXF_PQ_DECIMAL;
-      return 0;
-    }
+    if (is_dec)
+      return map_decimal(c, 9, "DECIMAL on INT32 with a bad precision or scale",
+                         why);
     if (lg == PQL_DATE || cv == PQC_DATE) {
       c->type = TXF_PQ_DATE;
       return 0;
     }
-    if (lg == PQL_INTEGER) {
-      if (!e->l_signed && e->l_bits >= 32) {
-        *why = "unsigned 32-bit integers are not supported";
-        return TXF_EUNSUPPORTED;
-      }
-      c->type = TXF_PQ_INT32;
-      return 0;
-    }
+    if (lg == PQL_INTEGER)
+      return map_integer(e, c, 32, TXF_PQ_INT32,
+                         "unsigned 32-bit integers are not supported", why);
     if (lg == PQL_NONE &&
         (cv == -1 || cv == PQC_INT_8 || cv == PQC_INT_16 ||
          cv == PQC_INT_32 || cv == PQC_UINT_8 || cv == PQC_UINT_16)) {
@@ -198,57 +216,33 @@ static int map_type(const pq_schema_el *e, txf_pq_column *c, int *ts_mul,
       return 0;
     }
     break;
-  case PQT_INT64:
-    if (is_dec) {
-      if (c->precision < 1 || c->precision > 18 || c->scale < 0 ||
-          c->scale > c->precision) {
-        *why = "DECIMAL on INT64 with a bad precision or scale";
-        return TXF_ECORRUPT;
-      }
-      c->type = TXF_PQ_DECIMAL;
+  case PQT_INT64: {
+    if (is_dec)
+      return map_decimal(c, 18,
+                         "DECIMAL on INT64 with a bad precision or scale", why);
+    /* A timestamp's unit, from the logical type or the converted one. */
+    int unit = lg == PQL_TIMESTAMP                         ? e->l_unit
+               : lg == PQL_NONE && cv == PQC_TIMESTAMP_MICROS ? PQU_MICROS
+               : lg == PQL_NONE && cv == PQC_TIMESTAMP_MILLIS ? PQU_MILLIS
+                                                              : -1;
+    if (unit == PQU_MICROS || unit == PQU_MILLIS) {
+      c->type = TXF_PQ_TIMESTAMP_US;
+      *ts_mul = unit == PQU_MILLIS ? 1000 : 1;
       return 0;
     }
     if (lg == PQL_TIMESTAMP) {
-      if (e->l_unit == PQU_MICROS) {
-        c->type = TXF_PQ_TIMESTAMP_US;
-        return 0;
-      }
-      if (e->l_unit == PQU_MILLIS) {
-        c->type = TXF_PQ_TIMESTAMP_US;
-        *ts_mul = 1000;
-        return 0;
-      }
       *why = "TIMESTAMP in nanoseconds is not supported";
       return TXF_EUNSUPPORTED;
     }
-    if (lg == PQL_NONE && cv == PQC_TIMESTAMP_MICROS) {
-      c->type = TXF_PQ_TIMESTAMP_US;
-      return 0;
-    }
-    if (lg == PQL_NONE && cv == PQC_TIMESTAMP_MILLIS) {
-      c->type = TXF_PQ_TIMESTAMP_US;
-      *ts_mul = 1000;
-      return 0;
-    }
-    if (lg == PQL_INTEGER) {
-      if (!e->l_signed && e->l_bits >= 64) {
-        *why = "unsigned 64-bit integers are not supported";
-        return TXF_EUNSUPPORTED;
-      }
-      c->type = TXF_PQ_INT64;
-      return 0;
-    }
+    if (lg == PQL_INTEGER)
+      return map_integer(e, c, 64, TXF_PQ_INT64,
+                         "unsigned 64-bit integers are not supported", why);
     if (lg == PQL_NONE && (cv == -1 || cv == PQC_INT_64 || cv == PQC_UINT_32)) {
       c->type = TXF_PQ_INT64;
       return 0;
     }
     break;
-  case PQT_FLOAT:
-  case PQT_DOUBLE:
-    if (lg != PQL_NONE || cv != -1)
-      break;
-    c->type = TXF_PQ_DOUBLE;
-    return 0;
+  }
   case PQT_BYTE_ARRAY:
     if (lg == PQL_STRING || lg == PQL_ENUM || lg == PQL_JSON ||
         (lg == PQL_NONE && (cv == -1 || cv == PQC_UTF8 || cv == PQC_ENUM ||
@@ -604,14 +598,14 @@ static size_t others_mem(const txf_pq_reader *r, const rcol *c) {
   return sum;
 }
 
-/* Convert one physical value at P to a txf_pq_value. */
-static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
+int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
+                       const uint8_t *p, txf_pq_value *v) {
   v->is_null = 0;
-  switch (c->ptype) {
+  switch (ptype) {
   case PQT_INT32: {
     int32_t x;
     memcpy(&x, p, 4);
-    if (c->type == TXF_PQ_DECIMAL)
+    if (type == TXF_PQ_DECIMAL)
       v->v.i64 = x;
     else
       v->v.i32 = x;
@@ -620,8 +614,8 @@ static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
   case PQT_INT64: {
     int64_t x;
     memcpy(&x, p, 8);
-    if (c->ts_mul != 1) {
-      if (__builtin_mul_overflow(x, (int64_t)c->ts_mul, &x))
+    if (ts_mul != 1) {
+      if (__builtin_mul_overflow(x, (int64_t)ts_mul, &x))
         return -1;
     }
     v->v.i64 = x;
@@ -640,7 +634,7 @@ static int plain_fixed(const rcol *c, const uint8_t *p, txf_pq_value *v) {
   return -1;
 }
 
-static int width_of(int ptype) {
+int txf_pq_plain_width(int ptype) {
   switch (ptype) {
   case PQT_INT32:
   case PQT_FLOAT:
@@ -689,13 +683,13 @@ static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
     *used = at;
     return 0;
   }
-  size_t w = (size_t)width_of(c->ptype);
+  size_t w = (size_t)txf_pq_plain_width(c->ptype);
   if (n > len / w) {
     *why = "PLAIN values past the end of the page";
     return -1;
   }
   for (size_t i = 0; i < n; i++)
-    if (plain_fixed(c, p + i * w, &out[i])) {
+    if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, p + i * w, &out[i])) {
       *why = "timestamp in milliseconds overflows microseconds";
       return -1;
     }
@@ -782,7 +776,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       } else {
         memcpy(raw, &c->tmp64[i], 8);
       }
-      if (plain_fixed(c, raw, &out[i])) {
+      if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, raw, &out[i])) {
         *why = "timestamp in milliseconds overflows microseconds";
         return -1;
       }
@@ -856,7 +850,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
     return 0;
   }
   case PQE_BYTE_STREAM_SPLIT: {
-    size_t w = (size_t)width_of(c->ptype);
+    size_t w = (size_t)txf_pq_plain_width(c->ptype);
     if (!w) {
       *why = "BYTE_STREAM_SPLIT for a column without fixed width";
       return -1;
@@ -869,7 +863,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       uint8_t raw[8];
       for (size_t k = 0; k < w; k++)
         raw[k] = p[k * n + i];
-      if (plain_fixed(c, raw, &out[i])) {
+      if (txf_pq_plain_fixed(c->ptype, c->type, c->ts_mul, raw, &out[i])) {
         *why = "timestamp in milliseconds overflows microseconds";
         return -1;
       }
@@ -893,7 +887,8 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
       (size_t)h->num_values > MAX_PAGE_VALUES)
     return CERR(TXF_ECORRUPT, "dictionary page too large (%d bytes, %d values)",
                 h->uncompressed_size, h->num_values);
-  size_t w = c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)width_of(c->ptype);
+  size_t w =
+      c->ptype == PQT_BYTE_ARRAY ? 4 : (size_t)txf_pq_plain_width(c->ptype);
   if (c->ptype == PQT_BOOLEAN
           ? (size_t)h->num_values > (size_t)h->uncompressed_size * 8
           : (size_t)h->num_values > (size_t)h->uncompressed_size / w)
@@ -957,6 +952,13 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                   h.compressed_size, at);
     const uint8_t *body = c->chunk + c->pos;
     c->pos += (size_t)h.compressed_size;
+    /* Files that carry page checksums (ours do) are checked page by page:
+     * damage stops the read instead of decoding into wrong values. */
+    if (h.has_crc && txf_pq_crc32(0, body, (size_t)h.compressed_size) != h.crc)
+      return CERR(TXF_ECORRUPT,
+                  "the page at file offset %" PRIu64
+                  " fails its checksum (CRC-32): the file is damaged",
+                  at);
     if (h.type == PQP_DICTIONARY_PAGE) {
       int rc = load_dict(r, c, &h, body, err);
       c->page_no++;

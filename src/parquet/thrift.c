@@ -19,16 +19,7 @@ static void put(tw *w, const void *p, size_t n) {
   (void)txf_buf_append(w->b, p, n); /* uncapped: cannot fail */
 }
 
-void txf_pq_tw_varint(tw *w, uint64_t v) {
-  uint8_t tmp[10];
-  int n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = (uint8_t)v;
-  put(w, tmp, (size_t)n);
-}
+void txf_pq_tw_varint(tw *w, uint64_t v) { txf_pq_varint_put(w->b, v); }
 
 void txf_pq_tw_zigzag(tw *w, int64_t v) {
   txf_pq_tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
@@ -918,6 +909,9 @@ int txf_pq_page_header_parse(pq_page_header *h, const void *p, size_t n,
     } else if (id == 3 && want(&r, t, TC_I32)) {
       h->compressed_size = tr_i32(&r);
       seen[2] = 1;
+    } else if (id == 4 && want(&r, t, TC_I32)) {
+      h->crc = (uint32_t)tr_i32(&r);
+      h->has_crc = 1;
     } else if ((id == 5 || id == 7 || id == 8) && want(&r, t, TC_STRUCT)) {
       seen[3] = 1;
       int16_t l2 = 0;
@@ -1007,23 +1001,13 @@ const char *txf_pq_codec_name(int c) {
 }
 
 const char *txf_pq_txf_type_name(txf_pq_type t) {
-  switch (t) {
-  case TXF_PQ_BOOLEAN:
-    return "BOOLEAN";
-  case TXF_PQ_INT32:
-    return "INT32";
-  case TXF_PQ_INT64:
-    return "INT64";
-  case TXF_PQ_DOUBLE:
-    return "DOUBLE";
-  case TXF_PQ_STRING:
-    return "STRING";
-  case TXF_PQ_DATE:
-    return "DATE";
-  case TXF_PQ_TIMESTAMP_US:
-    return "TIMESTAMP";
-  case TXF_PQ_DECIMAL:
-    return "DECIMAL";
-  }
-  return "?";
+  static const char *const n[] = {[TXF_PQ_BOOLEAN] = "BOOLEAN",
+                                  [TXF_PQ_INT32] = "INT32",
+                                  [TXF_PQ_INT64] = "INT64",
+                                  [TXF_PQ_DOUBLE] = "DOUBLE",
+                                  [TXF_PQ_STRING] = "STRING",
+                                  [TXF_PQ_DATE] = "DATE",
+                                  [TXF_PQ_TIMESTAMP_US] = "TIMESTAMP",
+                                  [TXF_PQ_DECIMAL] = "DECIMAL"};
+  return (size_t)t < TXF_ARRAY_LEN(n) ? n[t] : "?";
 }

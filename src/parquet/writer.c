@@ -135,9 +135,10 @@ typedef struct fchunk {
 
 typedef struct rgrec {
   fchunk *ch;  /* one per column */
-  size_t done; /* columns finished */
+  size_t done; /* columns finished (of those the writer encodes) */
   int64_t rows;
-  int closed;  /* every row is in a handed-over slab */
+  int closed;    /* every row is in a handed-over slab */
+  int shared_in; /* a follower: the lead's chunks are in ch[0..n_shared) */
 } rgrec;
 
 struct txf_pq_writer {
@@ -171,6 +172,15 @@ struct txf_pq_writer {
   uint64_t written; /* row groups written */
   pthread_mutex_t mu;
   pthread_cond_t cv;
+
+  /* txf_pq_writer_follow: a follower's first N_SHARED columns are the
+   * chunks its LEAD finished, moved over as the lead writes them; its
+   * row groups end where the lead's do (BOUNDS: the lead's row counts,
+   * one per row group it closed). It encodes columns C0.. only. */
+  struct txf_pq_writer *lead, *follower;
+  size_t n_shared, c0;
+  int64_t *bounds;
+  size_t n_bounds, bounds_cap;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -623,6 +633,11 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
   txf_pq_tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
   txf_pq_tw_i32(&t, 2, (int32_t)(lv + s->len));
   txf_pq_tw_i32(&t, 3, (int32_t)(lv + x->cbuf.len));
+  /* The page's bytes as written, levels and values: a reader (ours,
+   * DuckDB, Arrow) that checks it finds a flipped bit before decoding. */
+  txf_pq_tw_i32(&t, 4,
+                (int32_t)txf_pq_crc32(txf_pq_crc32(0, x->levels.data, lv),
+                                      x->cbuf.data, x->cbuf.len));
   if (v2) {
     txf_pq_tw_struct_field(&t, 8);
     txf_pq_tw_i32(&t, 1, (int32_t)c->n_rows);
@@ -689,47 +704,50 @@ static void encode_schema_leaf(tw *t, const wcol *c) {
   txf_pq_tw_i32(t, 1, c->ptype);
   txf_pq_tw_i32(t, 3, c->c.optional ? PQ_OPTIONAL : PQ_REQUIRED);
   txf_pq_tw_string(t, 4, c->c.name);
+  /* Both annotations: the converted type for older readers, and the
+   * logical type (a union: the struct of one member). */
+  int converted, logical;
   switch (c->c.type) {
   case TXF_PQ_STRING:
-    txf_pq_tw_i32(t, 6, PQC_UTF8);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_STRING);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
+    converted = PQC_UTF8;
+    logical = PQL_STRING;
     break;
   case TXF_PQ_DATE:
-    txf_pq_tw_i32(t, 6, PQC_DATE);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_DATE);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
+    converted = PQC_DATE;
+    logical = PQL_DATE;
     break;
   case TXF_PQ_TIMESTAMP_US:
-    txf_pq_tw_i32(t, 6, PQC_TIMESTAMP_MICROS);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_TIMESTAMP);
-    txf_pq_tw_bool(t, 1, 1);
+    converted = PQC_TIMESTAMP_MICROS;
+    logical = PQL_TIMESTAMP;
+    break;
+  case TXF_PQ_DECIMAL:
+    converted = PQC_DECIMAL;
+    logical = PQL_DECIMAL;
+    break;
+  default:
+    txf_pq_tw_struct_end(t);
+    return;
+  }
+  txf_pq_tw_i32(t, 6, converted);
+  if (c->c.type == TXF_PQ_DECIMAL) {
+    txf_pq_tw_i32(t, 7, c->c.scale);
+    txf_pq_tw_i32(t, 8, c->c.precision);
+  }
+  txf_pq_tw_struct_field(t, 10);
+  txf_pq_tw_struct_field(t, logical);
+  if (c->c.type == TXF_PQ_TIMESTAMP_US) {
+    txf_pq_tw_bool(t, 1, 1); /* isAdjustedToUTC */
     txf_pq_tw_struct_field(t, 2);
     txf_pq_tw_struct_field(t, PQU_MICROS);
     txf_pq_tw_struct_end(t);
     txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    break;
-  case TXF_PQ_DECIMAL:
-    txf_pq_tw_i32(t, 6, PQC_DECIMAL);
-    txf_pq_tw_i32(t, 7, c->c.scale);
-    txf_pq_tw_i32(t, 8, c->c.precision);
-    txf_pq_tw_struct_field(t, 10);
-    txf_pq_tw_struct_field(t, PQL_DECIMAL);
+  }
+  if (c->c.type == TXF_PQ_DECIMAL) {
     txf_pq_tw_i32(t, 1, c->c.scale);
     txf_pq_tw_i32(t, 2, c->c.precision);
-    txf_pq_tw_struct_end(t);
-    txf_pq_tw_struct_end(t);
-    break;
-  default:
-    break;
   }
+  txf_pq_tw_struct_end(t);
+  txf_pq_tw_struct_end(t);
   txf_pq_tw_struct_end(t);
 }
 
@@ -752,6 +770,7 @@ static void finish_chunk(txf_pq_writer *w, wcol *c, fchunk *f, pq_ctx *x) {
     txf_pq_tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
     txf_pq_tw_i32(&ht, 2, (int32_t)c->dict.len);
     txf_pq_tw_i32(&ht, 3, (int32_t)x->cbuf.len);
+    txf_pq_tw_i32(&ht, 4, (int32_t)txf_pq_crc32(0, x->cbuf.data, x->cbuf.len));
     txf_pq_tw_struct_field(&ht, 7);
     txf_pq_tw_i32(&ht, 1, (int32_t)c->n_dict);
     txf_pq_tw_i32(&ht, 2, PQE_PLAIN);
@@ -784,6 +803,16 @@ static void finish_chunk(txf_pq_writer *w, wcol *c, fchunk *f, pq_ctx *x) {
 
 /* Write row group R (every chunk finished) and its footer entry. */
 static int write_row_group(txf_pq_writer *w, rgrec *r, txf_err *err) {
+  txf_pq_writer *fw = w->follower;
+  rgrec *fr = NULL;
+  if (fw) {
+    uint64_t k = w->n_rgs;
+    if (fw->rg_open < k || k < fw->written || k >= fw->written + RG_RING)
+      return txf_err_set(err, TXF_EUSAGE,
+                         "%s: its follower %s is not at row group %" PRIu64,
+                         w->af.path, fw->af.path, k);
+    fr = &fw->rg[k % RG_RING];
+  }
   tw t;
   txf_pq_tw_init(&t, &w->rgs);
   txf_pq_tw_struct_begin(&t);
@@ -835,10 +864,19 @@ static int write_row_group(txf_pq_writer *w, rgrec *r, txf_err *err) {
                 f->smin.data, f->smin.len, f->smax.data, f->smax.len);
     txf_pq_tw_struct_end(&t); /* ColumnMetaData */
     txf_pq_tw_struct_end(&t); /* ColumnChunk */
+    if (fr && i < fw->n_shared) {
+      /* The follower writes these bytes too; it gives back the buffers
+       * of the chunk it wrote last. */
+      fchunk tmp = fr->ch[i];
+      fr->ch[i] = *f;
+      *f = tmp;
+    }
     /* Kept for the column's next chunk: no new pages to fault in. */
     txf_buf_reset(&f->data);
     txf_buf_reset(&f->dict_page);
   }
+  if (fr)
+    fr->shared_in = 1;
   txf_pq_tw_i64(&t, 2, rg_uncomp);
   txf_pq_tw_i64(&t, 3, r->rows);
   txf_pq_tw_i64(&t, 5, (int64_t)rg_start);
@@ -874,6 +912,11 @@ void txf_pq_writer_free(txf_pq_writer *w) {
   if (!w)
     return;
   idle_wait(w); /* no task may still use it */
+  if (w->lead)
+    w->lead->follower = NULL;
+  if (w->follower)
+    w->follower->lead = NULL;
+  free(w->bounds);
   if (w->open)
     txf_afile_abort(&w->af);
   for (size_t i = 0; i < w->n_cols; i++)
@@ -1296,7 +1339,8 @@ static int rg_slot_free(txf_pq_writer *w, uint64_t k) {
 
 static int rg_done(txf_pq_writer *w, uint64_t k) {
   rgrec *r = &w->rg[k % RG_RING];
-  return r->closed && r->done == w->n_cols;
+  return r->closed && r->done == w->n_cols - w->c0 &&
+         (!w->n_shared || r->shared_in);
 }
 
 static int all_idle(txf_pq_writer *w, uint64_t unused) {
@@ -1322,10 +1366,40 @@ static int write_finished(txf_pq_writer *w, uint64_t upto, txf_err *err) {
     pthread_mutex_lock(&w->mu);
     uint64_t k = w->written;
     rgrec *r = &w->rg[k % RG_RING];
+    if (k < upto && w->n_shared && !r->shared_in) {
+      /* The lead closed row group K before us: have it written (which
+       * moves its chunks here). Only this thread sets shared_in. */
+      pthread_mutex_unlock(&w->mu);
+      int rc = w->lead ? write_finished(w->lead, k + 1, err)
+                       : txf_err_set(err, TXF_EUSAGE,
+                                     "%s: the lead writer is gone before "
+                                     "row group %" PRIu64,
+                                     w->af.path, k);
+      if (!rc && !r->shared_in)
+        rc = txf_err_set(err, TXF_EUSAGE,
+                         "%s: the lead writer did not write row group "
+                         "%" PRIu64,
+                         w->af.path, k);
+      if (rc)
+        return rc;
+      pthread_mutex_lock(&w->mu);
+    }
     if (k < upto && w->pool)
       wait_for(w, rg_done, k);
     int ready = rg_done(w, k);
     pthread_mutex_unlock(&w->mu);
+    /* A lead moves its chunks into its follower's record of row group
+     * K: that must be free (the follower wrote K - RG_RING). The
+     * follower's row groups before K have their chunks already, so this
+     * never calls back here. */
+    txf_pq_writer *f = w->follower;
+    if (ready && f && k >= f->written + RG_RING) {
+      if (k >= upto)
+        return 0;
+      int rc = write_finished(f, k + 1 - RG_RING, err);
+      if (rc)
+        return rc;
+    }
     if (!ready)
       return 0;
     /* The columns are done with it: no lock needed to write it. */
@@ -1335,6 +1409,7 @@ static int write_finished(txf_pq_writer *w, uint64_t upto, txf_err *err) {
     pthread_mutex_lock(&w->mu);
     r->closed = 0;
     r->done = 0;
+    r->shared_in = 0;
     w->written++;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
@@ -1345,21 +1420,21 @@ static int write_finished(txf_pq_writer *w, uint64_t upto, txf_err *err) {
 static int hand_over(txf_pq_writer *w, txf_err *err) {
   slab *s = w->cur;
   w->cur = NULL;
-  s->remaining = w->n_cols;
+  s->remaining = w->n_cols - w->c0;
   if (s->ends_rg)
     w->rg[s->rg % RG_RING].closed = 1;
   if (!w->pool) {
-    for (size_t i = 0; i < w->n_cols; i++)
+    for (size_t i = w->c0; i < w->n_cols; i++)
       encode_slab(w, &w->cols[i], i, s, &w->ctx);
     s->remaining = 0;
     if (s->ends_rg)
-      w->rg[s->rg % RG_RING].done = w->n_cols;
+      w->rg[s->rg % RG_RING].done = w->n_cols - w->c0;
     w->pub++;
     return write_finished(w, 0, err);
   }
   pthread_mutex_lock(&w->mu);
   w->pub++;
-  for (size_t i = 0; i < w->n_cols; i++) {
+  for (size_t i = w->c0; i < w->n_cols; i++) {
     wcol *c = &w->cols[i];
     if (!c->busy) {
       c->busy = 1;
@@ -1401,6 +1476,24 @@ static int next_slab(txf_pq_writer *w, slab **out, txf_err *err) {
   return 0;
 }
 
+/* End the open row group with slab S's last row; a lead tells its
+ * follower where. */
+static void close_rg(txf_pq_writer *w, slab *s) {
+  s->ends_rg = 1;
+  w->rg[w->rg_open % RG_RING].rows = w->rg_rows;
+  w->rg_open++;
+  txf_pq_writer *f = w->follower;
+  if (f) {
+    if (f->n_bounds == f->bounds_cap) {
+      f->bounds_cap = f->bounds_cap ? f->bounds_cap * 2 : 16;
+      f->bounds = txf_xrealloc(f->bounds, f->bounds_cap * sizeof *f->bounds);
+    }
+    f->bounds[f->n_bounds++] = w->rg_rows;
+  }
+  w->rg_rows = 0;
+  w->rg_bytes = 0;
+}
+
 /* A rejected row: the error for column I of VALUES. */
 static int bad_row(txf_pq_writer *w, const txf_pq_value *values, size_t i,
                    txf_err *err) {
@@ -1415,10 +1508,52 @@ static int bad_row(txf_pq_writer *w, const txf_pq_value *values, size_t i,
                      values[i].v.str.len);
 }
 
+static int same_column(const txf_pq_column *a, const txf_pq_column *b) {
+  return !strcmp(a->name, b->name) && a->type == b->type &&
+         !a->optional == !b->optional && a->precision == b->precision &&
+         a->scale == b->scale;
+}
+
+int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
+                         size_t n_shared, txf_err *err) {
+  const txf_pq_writer_opts *a = &f->o, *b = &lead->o;
+  const char *why = NULL;
+  if (f == lead || f->lead || f->follower || lead->lead || lead->follower)
+    why = "a writer has one lead or one follower, not both";
+  else if (!f->open || !lead->open || f->rows_added || lead->rows_added ||
+           f->failed || lead->failed)
+    why = "both must be open and have no rows yet";
+  else if (n_shared == 0 || n_shared > f->n_cols || n_shared > lead->n_cols)
+    why = "the shared columns must be a prefix of both schemas";
+  else if (a->codec != b->codec || a->zstd_level != b->zstd_level ||
+           a->page_bytes != b->page_bytes ||
+           !a->no_dictionary != !b->no_dictionary ||
+           !a->data_page_v2 != !b->data_page_v2)
+    why = "the codec, page size and page options must be the same";
+  for (size_t i = 0; !why && i < n_shared; i++)
+    if (!same_column(&f->cols[i].c, &lead->cols[i].c))
+      why = "the shared columns must be the same (name, type, nullability)";
+  if (why)
+    return txf_err_set(err, TXF_EUSAGE, "%s cannot follow %s: %s",
+                       f->af.path, lead->af.path, why);
+  f->lead = lead;
+  lead->follower = f;
+  f->n_shared = n_shared;
+  f->c0 = n_shared;
+  return 0;
+}
+
 int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
                           txf_err *err) {
   if (w->failed || !w->open)
     return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
+  if (w->n_shared && !(w->lead ? w->rows_added < w->lead->rows_added
+                               : w->rg_open < w->n_bounds)) {
+    w->failed = 1;
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: row %" PRId64 " is not a row of the lead writer",
+                       w->af.path, w->rows_added + 1);
+  }
   slab *s;
   int rc = next_slab(w, &s, err);
   if (rc) {
@@ -1429,7 +1564,7 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
    * not counted (its row index is reused) and its strings are dropped,
    * so it leaves nothing behind. */
   size_t r = s->n, bytes = 0, str_len = s->bytes.len;
-  for (size_t i = 0; i < w->n_cols; i++) {
+  for (size_t i = w->c0; i < w->n_cols; i++) { /* a follower's own only */
     const wcol *c = &w->cols[i];
     const txf_pq_value *v = &values[i];
     uint64_t *val = &s->val[i * VAL_STRIDE + r];
@@ -1483,12 +1618,10 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
   w->rows_added++;
   w->rg_rows++;
   w->rg_bytes += bytes;
-  if (w->rg_bytes >= w->o.row_group_bytes) {
-    s->ends_rg = 1;
-    w->rg[w->rg_open % RG_RING].rows = w->rg_rows;
-    w->rg_open++;
-    w->rg_rows = 0;
-    w->rg_bytes = 0;
+  if (w->n_shared ? w->rg_open < w->n_bounds &&
+                        w->rg_rows == w->bounds[w->rg_open]
+                  : w->rg_bytes >= w->o.row_group_bytes) {
+    close_rg(w, s);
   } else if (s->n < SLAB_ROWS && s->bytes.len < SLAB_MAX_BYTES) {
     return 0;
   }
@@ -1512,6 +1645,18 @@ int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
   if (w->failed || !w->open)
     return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
   int rc = 0;
+  if (w->n_shared) {
+    /* the lead closed its last row group at its finish: so do we */
+    int lead_open = w->lead && w->lead->open;
+    size_t last = w->rg_rows ? w->rg_open + 1 : w->rg_open;
+    if (lead_open || last != w->n_bounds ||
+        (w->rg_rows && w->rg_rows != w->bounds[w->rg_open])) {
+      w->failed = 1;
+      return txf_err_set(err, TXF_EUSAGE, "%s: %s", w->af.path,
+                         lead_open ? "its lead writer is not finished"
+                                   : "it has fewer rows than its lead writer");
+    }
+  }
   if (w->rg_rows > 0) { /* close the last row group */
     slab *s;
     rc = next_slab(w, &s, err);
@@ -1519,11 +1664,7 @@ int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
       w->failed = 1;
       return rc;
     }
-    s->ends_rg = 1;
-    w->rg[w->rg_open % RG_RING].rows = w->rg_rows;
-    w->rg_open++;
-    w->rg_rows = 0;
-    w->rg_bytes = 0;
+    close_rg(w, s);
   }
   if (w->cur)
     rc = hand_over(w, err);

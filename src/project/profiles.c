@@ -9,10 +9,11 @@
 #include "project/project.h"
 
 /* What txnflow reads from a duckdb output. dbt-duckdb knows more
- * (extensions, settings, attach, ...); we would ignore them, and a key we
- * ignore looks like one we honour, so they are errors. */
-static const char *const duckdb_keys[] = {"type", "path", "schema", "threads",
-                                          NULL};
+ * (extensions, attach, ...); we would ignore them, and a key we ignore
+ * looks like one we honour, so they are errors. `settings` is dbt-duckdb's
+ * map of DuckDB settings (memory_limit: 2GB), each SET on the connection. */
+static const char *const duckdb_keys[] = {"type", "path",     "schema",
+                                          "threads", "settings", NULL};
 
 /* libpq's keywords we pass through (`database` is dbt's other spelling of
  * dbname), and dbt-postgres keys that are accepted and ignored: threads
@@ -41,6 +42,34 @@ static const txf_yaml_node *key_of(const txf_yaml_node *n, const char *key) {
 
 int txf_profile_is_template(const char *s) {
   return s && strstr(s, "{{") != NULL;
+}
+
+static const char *kind_word(const txf_yaml_node *n);
+
+/* A duckdb output's settings: a map of DuckDB setting names (letters,
+ * digits, '_') to scalar values. */
+static int check_settings(const txf_yaml_doc *doc, const txf_yaml_node *v,
+                          const char *kp, txf_err *err) {
+  if (txf_yaml_kind(v) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, v, err,
+                          "key '%s': expected a map of DuckDB settings "
+                          "(memory_limit: 2GB), got %s",
+                          kp, kind_word(v));
+  for (size_t i = 0; i < txf_yaml_len(v); i++) {
+    const char *name = txf_yaml_str(txf_yaml_key_at(v, i));
+    const txf_yaml_node *val = txf_yaml_at(v, i);
+    if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_") != strlen(name))
+      return txf_yaml_error(doc, txf_yaml_key_at(v, i), err,
+                            "key '%s': '%s' is not a DuckDB setting name", kp,
+                            name ? name : "");
+    if (txf_yaml_kind(val) != TXF_YAML_SCALAR || txf_yaml_is_null(val))
+      return txf_yaml_error(doc, val, err,
+                            "key '%s.%s': expected a value, got %s", kp, name,
+                            txf_yaml_is_null(val) ? "nothing" : kind_word(val));
+  }
+  return 0;
 }
 
 static const char *kind_word(const txf_yaml_node *n) {
@@ -102,6 +131,12 @@ static int check_output(const txf_yaml_doc *doc, const char *pname,
     const char *k = txf_yaml_str(txf_yaml_key_at(o, i));
     const txf_yaml_node *v = txf_yaml_at(o, i);
     snprintf(kp, sizeof kp, "%s.%s", where, k);
+    if (is_duck && !strcmp(k, "settings")) {
+      rc = check_settings(doc, v, kp, err);
+      if (rc)
+        return rc;
+      continue;
+    }
     if (txf_yaml_kind(v) != TXF_YAML_SCALAR)
       return txf_yaml_error(doc, v, err, "key '%s': expected a value, got %s",
                             kp, kind_word(v));

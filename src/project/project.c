@@ -64,6 +64,11 @@ static int load_feed(txf_project *p, txf_err *err) {
       rc = txf_yaml_get_i64(doc, f, "rows", 5000, &p->feed_rows, err);
     if (!rc)
       rc = txf_yaml_get_i64(doc, f, "seed", 42, &p->feed_seed, err);
+    int64_t us;
+    if (!rc)
+      rc = txf_yaml_get_duration(doc, f, "poke_interval", 0, &us, err);
+    if (!rc)
+      rc = txf_yaml_get_duration(doc, f, "sensor_timeout", 0, &us, err);
     if (rc)
       return rc;
     if (p->feed_rows < 0)
@@ -77,6 +82,100 @@ static int load_feed(txf_project *p, txf_err *err) {
                           kind);
   p->feed = txf_xstrdup(kind);
   return 0;
+}
+
+void txf_task_settings_default(txf_task_settings *s) {
+  s->retries = 2;
+  s->retry_delay_us = 30 * TXF_US_PER_S;
+  s->max_retry_delay_us = 600 * TXF_US_PER_S;
+  s->timeout_us = 2 * 3600 * TXF_US_PER_S;
+  s->backoff = 2.0;
+}
+
+int txf_task_settings_read(const txf_yaml_doc *doc, const txf_yaml_node *map,
+                           txf_task_settings *s, txf_err *err) {
+  const txf_yaml_node *r = txf_yaml_get(map, "retries");
+  if (r && !txf_yaml_is_null(r)) {
+    const char *v = txf_yaml_str(r);
+    int64_t n;
+    /* an integer too big for int64 is still an integer out of range */
+    size_t digits = v ? strspn(v + (*v == '-'), "0123456789") : 0;
+    int integral = v && digits && v[(*v == '-') + digits] == '\0';
+    if (!integral)
+      return txf_yaml_error(doc, r, err,
+                            "key 'retries': expected an integer 0..100, got "
+                            "'%s'",
+                            v ? v : "(not a scalar)");
+    if (txf_parse_i64(v, &n) || n < 0 || n > 100)
+      return txf_yaml_error(doc, r, err,
+                            "key 'retries': must be 0..100, got '%s'", v);
+    s->retries = (int)n;
+  }
+  int rc;
+  if ((rc = txf_yaml_get_duration(doc, map, "retry_delay", s->retry_delay_us,
+                                  &s->retry_delay_us, err)) ||
+      (rc = txf_yaml_get_duration(doc, map, "max_retry_delay",
+                                  s->max_retry_delay_us, &s->max_retry_delay_us,
+                                  err)) ||
+      (rc = txf_yaml_get_duration(doc, map, "timeout", s->timeout_us,
+                                  &s->timeout_us, err)))
+    return rc;
+  const txf_yaml_node *b = txf_yaml_get(map, "retry_backoff");
+  if (b && !txf_yaml_is_null(b)) {
+    const char *v = txf_yaml_str(b);
+    double x;
+    if (!v || txf_parse_double(v, &x) || !(x >= 1 && x <= 100))
+      return txf_yaml_error(doc, b, err,
+                            "key 'retry_backoff': expected a factor 1..100");
+    s->backoff = x;
+  }
+  return 0;
+}
+
+/* Every task's settings, read now so a bad one stops every command, not
+ * only the run that would use it. */
+static int check_task_settings(const txf_project *p, txf_err *err) {
+  const txf_yaml_node *root = txf_yaml_root(p->doc);
+  txf_task_settings top;
+  txf_task_settings_default(&top);
+  int rc = txf_task_settings_read(p->doc, root, &top, err);
+  const txf_yaml_node *tasks = txf_yaml_get(root, "tasks");
+  for (size_t i = 0; !rc && i < txf_yaml_len(tasks); i++) {
+    const txf_yaml_node *t = txf_yaml_at(tasks, i);
+    txf_task_settings s = top;
+    if (txf_yaml_kind(tasks) == TXF_YAML_MAP &&
+        txf_yaml_kind(t) == TXF_YAML_MAP)
+      rc = txf_task_settings_read(p->doc, t, &s, err);
+  }
+  return rc;
+}
+
+/* The data directory may be made by the first run, but only inside a
+ * directory that exists: a typo (/nonexistent/x) should not grow a tree
+ * of directories somewhere. */
+static int check_data_dir(const txf_project *p, txf_err *err) {
+  const txf_yaml_node *n = txf_yaml_get(txf_yaml_root(p->doc), "data_dir");
+  if (txf_fs_exists(p->data_dir)) {
+    if (txf_fs_is_dir(p->data_dir))
+      return 0;
+    return txf_yaml_error(p->doc, n, err,
+                          "key 'data_dir': %s is not a directory", p->data_dir);
+  }
+  char *parent = txf_xstrdup(p->data_dir);
+  char *slash = strrchr(parent, '/');
+  if (slash)
+    *(slash == parent ? slash + 1 : slash) = '\0';
+  int rc = 0;
+  if (!txf_fs_exists(parent))
+    rc = txf_yaml_error(p->doc, n, err,
+                        "key 'data_dir': %s does not exist (create it first, "
+                        "or fix the path)",
+                        parent);
+  else if (!txf_fs_is_dir(parent))
+    rc = txf_yaml_error(p->doc, n, err, "key 'data_dir': %s is not a directory",
+                        parent);
+  free(parent);
+  return rc;
 }
 
 static int check_sla(const txf_project *p, txf_err *err) {
@@ -118,6 +217,13 @@ int txf_project_load(txf_project **out, const char *dir, txf_err *err) {
   const txf_yaml_node *root = doc ? txf_yaml_root(doc) : NULL;
   if (!rc && txf_yaml_kind(root) != TXF_YAML_MAP)
     rc = txf_yaml_error(doc, root, err, "expected a map of settings");
+  /* An empty file is a mistake (a truncated copy, a failed edit), not a
+   * project of defaults. */
+  if (!rc && txf_yaml_len(root) == 0)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "%s:1:1: the file is empty (no settings); `txnflow "
+                     "init` writes a complete one",
+                     txf_yaml_file(doc));
   /* dbt_project.yml has keys of its own we do not know; only check ours. */
   if (!rc && !p->is_dbt)
     rc = txf_yaml_check_keys(doc, root, known_keys, "the top level", err);
@@ -185,6 +291,10 @@ int txf_project_load(txf_project **out, const char *dir, txf_err *err) {
     rc = check_sla(p, err);
   if (!rc)
     rc = load_feed(p, err);
+  if (!rc)
+    rc = check_task_settings(p, err);
+  if (!rc)
+    rc = check_data_dir(p, err);
   if (!rc) {
     txf_tz *zone = NULL;
     if (txf_tz_load(&zone, p->timezone, NULL) != 0)

@@ -67,6 +67,14 @@ TXF_MUST_CHECK int txf_yaml_get_i64(const txf_yaml_doc *doc,
 TXF_MUST_CHECK int txf_yaml_get_bool(const txf_yaml_doc *doc,
                                      const txf_yaml_node *n, const char *key,
                                      int def, int *out, txf_err *err);
+/* A duration: "250ms", "30s", "5m", "2h", "1d" or a bare number of
+ * seconds, 0..365 days (a negative one, or a longer one, is TXF_ECONFIG
+ * saying so). */
+#define TXF_YAML_MAX_DURATION_US (INT64_C(365) * 86400 * 1000000)
+TXF_MUST_CHECK int txf_yaml_get_duration(const txf_yaml_doc *doc,
+                                         const txf_yaml_node *n,
+                                         const char *key, int64_t def,
+                                         int64_t *out_us, txf_err *err);
 /* Set ERR to "FILE:LINE:COL: MESSAGE" for node N; returns TXF_ECONFIG. */
 int txf_yaml_error(const txf_yaml_doc *doc, const txf_yaml_node *n,
                    txf_err *err, const char *fmt, ...) TXF_PRINTF(4, 5);
@@ -102,6 +110,28 @@ typedef struct txf_project {
   int64_t feed_rows; /* rows per day for the synthetic feed */
   int64_t feed_seed;
 } txf_project;
+
+/* The retry and timeout settings of a task: txnflow.yml's top level, and
+ * each tasks.NAME over it. Read here, when the file loads, so every
+ * command reports a bad one; the orchestrator uses them. */
+typedef struct txf_task_settings {
+  int retries;                /* extra attempts, 0..100 */
+  int64_t retry_delay_us;     /* before the first retry, 0..365d */
+  int64_t max_retry_delay_us; /* cap of the delay, 0..365d */
+  int64_t timeout_us;         /* per attempt, 0..365d; 0 = none */
+  double backoff;             /* each further retry waits this much
+                                 longer, 1..100 */
+} txf_task_settings;
+
+/* The defaults: 2 retries, 30s, at most 10m, backoff 2, timeout 2h. */
+void txf_task_settings_default(txf_task_settings *s);
+/* Read the keys retries, retry_delay, max_retry_delay, timeout and
+ * retry_backoff of MAP over *S (absent keys keep their value).
+ * TXF_ECONFIG with "FILE:LINE:COL: key 'KEY': ..." for a value of the
+ * wrong type or out of range. */
+TXF_MUST_CHECK int txf_task_settings_read(const txf_yaml_doc *doc,
+                                          const txf_yaml_node *map,
+                                          txf_task_settings *s, txf_err *err);
 
 /* Load the project in DIR: txnflow.yml, or dbt_project.yml when there is no
  * txnflow.yml. TXF_ENOTFOUND when DIR has neither; TXF_ECONFIG with file,
@@ -203,6 +233,8 @@ typedef struct txf_target {
   char *schema;      /* the default schema: `schema:`, else "main" (duckdb)
                         or "public" */
   int threads;       /* duckdb: `threads:` 1..64; 0 when not set */
+  char **settings;   /* duckdb: `settings:` as name, value, name, value,
+                        ..., NULL (values rendered); NULL when none */
   char **keys;       /* postgres, redshift: libpq keywords, NULL-terminated
                         (`database` as dbname, application_name last) ... */
   char **vals;       /* ... and their values; the password is wiped on

@@ -198,6 +198,19 @@ static int resolve_duckdb(txf_target *t, txf_arena *a, const txf_project *p,
     free(val);
     val = NULL;
   }
+  const txf_yaml_node *st = txf_yaml_get(o, "settings");
+  for (size_t i = 0; !rc && st && i < txf_yaml_len(st); i++) {
+    const char *name = txf_yaml_str(txf_yaml_key_at(st, i));
+    snprintf(kp, sizeof kp, "%s.settings.%s", where, name);
+    rc = render_value(a, doc, txf_yaml_at(st, i), kp, &val, err);
+    if (rc)
+      break;
+    t->settings = txf_xrealloc(t->settings, (2 * i + 3) * sizeof(char *));
+    t->settings[2 * i] = txf_xstrdup(name);
+    t->settings[2 * i + 1] = val;
+    t->settings[2 * i + 2] = NULL;
+    val = NULL;
+  }
   const txf_yaml_node *sc = txf_yaml_get(o, "schema");
   if (!rc && sc) {
     snprintf(kp, sizeof kp, "%s.schema", where);
@@ -322,5 +335,8 @@ void txf_target_release(txf_target *t) {
   free(t->vals);
   free(t->silver_schema);
   free(t->silver_table);
+  for (size_t i = 0; t->settings && t->settings[i]; i++)
+    free(t->settings[i]);
+  free(t->settings);
   memset(t, 0, sizeof *t);
 }

@@ -1,6 +1,7 @@
 /* A YAML document tree on libyaml's event parser. Every node keeps its
  * line and column so configuration errors point at the exact spot. All
  * nodes live in one arena owned by the document. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,12 +341,19 @@ static const char *kind_name(const txf_yaml_node *n) {
                                    : "a scalar";
 }
 
+/* The value of KEY in N when it is given (present and not null), else
+ * NULL: what the getters then leave at their default. */
+static const txf_yaml_node *given(const txf_yaml_node *n, const char *key) {
+  const txf_yaml_node *v = txf_yaml_get(n, key);
+  return v && !txf_yaml_is_null(v) ? v : NULL;
+}
+
 int txf_yaml_get_str(const txf_yaml_doc *doc, const txf_yaml_node *n,
                      const char *key, const char *def, const char **out,
                      txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   if (v->type != TXF_YAML_SCALAR)
     return txf_yaml_error(doc, v, err, "key '%s': expected a string, got %s",
@@ -357,9 +365,9 @@ int txf_yaml_get_str(const txf_yaml_doc *doc, const txf_yaml_node *n,
 int txf_yaml_get_i64(const txf_yaml_doc *doc, const txf_yaml_node *n,
                      const char *key, int64_t def, int64_t *out,
                      txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   if (v->type != TXF_YAML_SCALAR || txf_parse_i64(v->str, out) != 0) {
     *out = def;
@@ -370,11 +378,64 @@ int txf_yaml_get_i64(const txf_yaml_doc *doc, const txf_yaml_node *n,
   return 0;
 }
 
+/* "250ms", "30s", "5m", "2h", "1d", or a bare number of seconds; *NEG set
+ * for a negative one (still parsed). 0 or TXF_EPARSE. */
+static int duration_parse(const char *s, int64_t *us, int *neg) {
+  *neg = 0;
+  if (!s || !*s)
+    return TXF_EPARSE;
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || !isfinite(v))
+    return TXF_EPARSE;
+  double mult;
+  if (!*end || !strcmp(end, "s"))
+    mult = 1e6;
+  else if (!strcmp(end, "ms"))
+    mult = 1e3;
+  else if (!strcmp(end, "m") || !strcmp(end, "min"))
+    mult = 60e6;
+  else if (!strcmp(end, "h"))
+    mult = 3600e6;
+  else if (!strcmp(end, "d"))
+    mult = 86400e6;
+  else
+    return TXF_EPARSE;
+  *neg = v < 0;
+  double r = v * mult;
+  *us = r > 9e18 ? INT64_MAX : r < -9e18 ? INT64_MIN : (int64_t)llround(r);
+  return 0;
+}
+
+int txf_yaml_get_duration(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                          const char *key, int64_t def, int64_t *out_us,
+                          txf_err *err) {
+  const txf_yaml_node *v = given(n, key);
+  *out_us = def;
+  if (!v)
+    return 0;
+  const char *s = v->type == TXF_YAML_SCALAR ? v->str : NULL;
+  int64_t us;
+  int neg;
+  if (!s || duration_parse(s, &us, &neg))
+    return txf_yaml_error(doc, v, err,
+                          "key '%s': expected a duration like 30s, 500ms, "
+                          "5m, 2h, got '%s'",
+                          key, s ? s : kind_name(v));
+  if (neg)
+    return txf_yaml_error(doc, v, err, "key '%s': %s is negative", key, s);
+  if (us > TXF_YAML_MAX_DURATION_US)
+    return txf_yaml_error(
+        doc, v, err, "key '%s': %s is out of range (at most 365d)", key, s);
+  *out_us = us;
+  return 0;
+}
+
 int txf_yaml_get_bool(const txf_yaml_doc *doc, const txf_yaml_node *n,
                       const char *key, int def, int *out, txf_err *err) {
-  const txf_yaml_node *v = txf_yaml_get(n, key);
+  const txf_yaml_node *v = given(n, key);
   *out = def;
-  if (!v || txf_yaml_is_null(v))
+  if (!v)
     return 0;
   static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
   static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};

@@ -2,6 +2,7 @@
  * read once when the server starts and checked key by key, so a mistake is
  * a file:line:col message then, not an empty chart later. See
  * docs/serve.md and docs/decisions/1002-dashboard-declared-in-yaml.md. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,35 @@ static const char *const keys_of[][16] = {
     [TXF_CHART_HISTOGRAM] = {COMMON_KEYS, "y", "y_label", "buckets", NULL},
     [TXF_CHART_TABLE] = {COMMON_KEYS, "order_by", "limit", NULL},
 };
+
+/* A chart's text keys after its id, in the order they are read (so the
+ * first mistake in this order is the one reported): the member each goes
+ * to, and the kinds (bits 1 << kind) that require it. */
+#define KIND(k) (1u << (k))
+static const struct {
+  const char *key;
+  size_t off;
+  unsigned required;
+} text_keys[] = {
+    {"title", offsetof(txf_chart, title), 0},
+    {"model", offsetof(txf_chart, model), 0},
+    {"sql", offsetof(txf_chart, sql), 0},
+    {"unit", offsetof(txf_chart, unit), 0},
+    {"count_label", offsetof(txf_chart, count_label), 0},
+    {"x", offsetof(txf_chart, x),
+     KIND(TXF_CHART_TIMESERIES) | KIND(TXF_CHART_SEGMENTS)},
+    {"x_label", offsetof(txf_chart, x_label), 0},
+    {"y", offsetof(txf_chart, y),
+     KIND(TXF_CHART_TIMESERIES) | KIND(TXF_CHART_HISTOGRAM)},
+    {"y_label", offsetof(txf_chart, y_label), 0},
+    {"as_of", offsetof(txf_chart, as_of), 0},
+    {"order_by", offsetof(txf_chart, order_by), 0},
+};
+
+/* The member of C for text key I. */
+static char **text_of(txf_chart *c, size_t i) {
+  return (char **)((char *)c + text_keys[i].off);
+}
 
 /* Where a chart is, for messages: "dashboard.business[2]". */
 typedef struct at {
@@ -76,17 +106,8 @@ static int id_ok(const char *s) {
 
 static void chart_release(txf_chart *c) {
   free(c->id);
-  free(c->title);
-  free(c->model);
-  free(c->sql);
-  free(c->unit);
-  free(c->count_label);
-  free(c->x);
-  free(c->x_label);
-  free(c->y);
-  free(c->y_label);
-  free(c->as_of);
-  free(c->order_by);
+  for (size_t i = 0; i < TXF_ARRAY_LEN(text_keys); i++)
+    free(*text_of(c, i));
   for (size_t i = 0; i < c->n_series; i++)
     free(c->series[i]);
   free(c->series);
@@ -149,33 +170,15 @@ static int load_chart(const at *a, const txf_serve_dashboard *d, txf_chart *c,
       rc = txf_yaml_error(a->doc, txf_yaml_get(a->map, "id"), err,
                           "key '%s.id': '%s' is already a chart's id", a->where,
                           c->id);
-  int need_x = k == TXF_CHART_TIMESERIES || k == TXF_CHART_SEGMENTS;
-  int need_y = k == TXF_CHART_TIMESERIES || k == TXF_CHART_HISTOGRAM;
-  if (!rc)
-    rc = get_str(a, "title", 0, &c->title, err);
-  if (!rc)
-    rc = get_str(a, "model", 0, &c->model, err);
-  if (!rc)
-    rc = get_str(a, "sql", 0, &c->sql, err);
-  if (!rc && !c->model == !c->sql)
-    rc = txf_yaml_error(a->doc, a->map, err,
-                        "%s: give the chart either a model or sql", a->where);
-  if (!rc)
-    rc = get_str(a, "unit", 0, &c->unit, err);
-  if (!rc)
-    rc = get_str(a, "count_label", 0, &c->count_label, err);
-  if (!rc)
-    rc = get_str(a, "x", need_x, &c->x, err);
-  if (!rc)
-    rc = get_str(a, "x_label", 0, &c->x_label, err);
-  if (!rc)
-    rc = get_str(a, "y", need_y, &c->y, err);
-  if (!rc)
-    rc = get_str(a, "y_label", 0, &c->y_label, err);
-  if (!rc)
-    rc = get_str(a, "as_of", 0, &c->as_of, err);
-  if (!rc)
-    rc = get_str(a, "order_by", 0, &c->order_by, err);
+  for (size_t i = 0; !rc && i < TXF_ARRAY_LEN(text_keys); i++) {
+    rc = get_str(a, text_keys[i].key, text_keys[i].required >> k & 1,
+                 text_of(c, i), err);
+    /* Once both are read: the rows come from a model or from sql. */
+    if (!rc && text_keys[i].off == offsetof(txf_chart, sql) &&
+        !c->model == !c->sql)
+      rc = txf_yaml_error(a->doc, a->map, err,
+                          "%s: give the chart either a model or sql", a->where);
+  }
   if (!rc)
     rc = load_series(a, c, err);
   if (!rc)

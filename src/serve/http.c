@@ -3,8 +3,10 @@
  * (loopback by default, token, GET/HEAD only, strict headers, bounded
  * requests, names served only from the embedded table). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,12 +23,40 @@ extern const txf_embedded_file txf_web_files[];
 
 #define MAX_PARAMS 32
 
+/* Connections: at most MAX_CONNECTIONS in all; per client address a budget,
+ * larger on loopback (the browser and scripts of the user at the machine,
+ * several tabs, a test firing 200 requests at once) than for a remote
+ * address. A connection over its budget is answered 503 with Retry-After
+ * as soon as it has sent its request, instead of being reset. Request
+ * headers must arrive within HEADER_TIMEOUT_S of the last byte, so
+ * half-open connections give their place up quickly; once a request is
+ * in, the connection may idle IDLE_TIMEOUT_S (a slow reader, keep-alive). */
+#define MAX_CONNECTIONS 512u
+#define BUDGET_LOOPBACK 256
+#define BUDGET_REMOTE 64
+#define HEADER_TIMEOUT_S 5u
+#define IDLE_TIMEOUT_S 15u
+
+typedef struct addr_count {
+  unsigned char addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+  int family;
+  int n;
+} addr_count;
+
 struct txf_serve {
   struct MHD_Daemon *daemon;
   txf_serve_app *app;
   char *token;
   uint16_t port;
+  char **hosts; /* Host names served (lower-case, no port), NULL-ended */
+  int any_ip;   /* a wildcard bind in remote mode: any IP-literal Host */
+  pthread_mutex_t lock; /* guards counts */
+  addr_count *counts;
+  size_t n_counts, cap_counts;
 };
+
+/* Marks in a connection's socket context. */
+static char within_budget, over_budget;
 
 /* The pages are one shell; app.js renders the page named by the path. */
 static const char *const pages[] = {"/",     "/runs",     "/quality",
@@ -61,6 +91,187 @@ int txf_serve_token_equal(const char *a, const char *b) {
   for (int i = 0; i < 64; i++)
     diff |= (unsigned char)(ha[i] ^ hb[i]);
   return diff == 0;
+}
+
+/* ---------------------------------------------------------------- hosts */
+
+/* Split a Host header into its name (lower-case, a final '.' dropped,
+ * IPv6 in brackets) in OUT; 0 when it is not a plain host[:port]. */
+static int host_name(const char *h, char out[256]) {
+  size_t n;
+  const char *rest;
+  if (h[0] == '[') {
+    const char *e = strchr(h, ']');
+    if (!e)
+      return 0;
+    n = (size_t)(e - h) + 1;
+    rest = e + 1;
+  } else {
+    n = strcspn(h, ":");
+    rest = h + n;
+  }
+  if (n == 0 || n > 253)
+    return 0;
+  if (*rest) {
+    size_t d = strspn(rest + 1, "0123456789");
+    if (rest[0] != ':' || d < 1 || d > 5 || rest[1 + d])
+      return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)h[i];
+    if (!(isalnum(c) || c == '.' || c == '-' ||
+          (h[0] == '[' && (c == ':' || c == '[' || c == ']'))))
+      return 0;
+    out[i] = (char)tolower(c);
+  }
+  if (n > 1 && out[n - 1] == '.')
+    n--;
+  out[n] = '\0';
+  return 1;
+}
+
+static int is_ip_literal(const char *name) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, name, buf) == 1)
+    return 1;
+  size_t n = strlen(name);
+  if (n < 3 || name[0] != '[' || name[n - 1] != ']')
+    return 0;
+  char inner[64];
+  if (n - 2 >= sizeof inner)
+    return 0;
+  memcpy(inner, name + 1, n - 2);
+  inner[n - 2] = '\0';
+  return inet_pton(AF_INET6, inner, buf) == 1;
+}
+
+/* Whether a request for Host H may be answered: a page elsewhere that
+ * rebinds its own DNS name to this address sends its own name. An IP
+ * address cannot be rebound, so on a wildcard bind any is fine. */
+static int host_allowed(const txf_serve *s, const char *h) {
+  char name[256];
+  if (!h || !host_name(h, name))
+    return 0;
+  for (char **p = s->hosts; *p; p++)
+    if (!strcmp(*p, name))
+      return 1;
+  return s->any_ip && is_ip_literal(name);
+}
+
+static void hosts_add(txf_serve *s, size_t *n, const char *name) {
+  s->hosts = txf_xrealloc(s->hosts, (*n + 2) * sizeof *s->hosts);
+  char *h = txf_xstrdup(name);
+  for (char *c = h; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  s->hosts[(*n)++] = h;
+  s->hosts[*n] = NULL;
+}
+
+/* The names to serve: loopback's, the bind address, and HOSTS (comma
+ * separated). TXF_EUSAGE for a name that is not one. */
+static int hosts_init(txf_serve *s, const char *bind, const char *hosts,
+                      txf_err *err) {
+  size_t n = 0;
+  hosts_add(s, &n, "localhost");
+  hosts_add(s, &n, "127.0.0.1");
+  hosts_add(s, &n, "[::1]");
+  unsigned char a6[16];
+  if (inet_pton(AF_INET6, bind, a6) == 1) {
+    char *b = txf_xasprintf("[%s]", bind);
+    hosts_add(s, &n, b);
+    free(b);
+  } else {
+    hosts_add(s, &n, bind);
+  }
+  for (const char *p = hosts; p && *p;) {
+    size_t l = strcspn(p, ",");
+    char name[256];
+    char *one = txf_xstrndup(p, l);
+    int ok = l > 0 && l < 250 && host_name(one, name) && !strchr(one, ':');
+    if (ok)
+      hosts_add(s, &n, name);
+    else if (l > 2 && one[0] == '[' && host_name(one, name) &&
+             is_ip_literal(name))
+      hosts_add(s, &n, name), ok = 1;
+    free(one);
+    if (!ok)
+      return txf_err_set(err, TXF_EUSAGE, "--host: '%.*s' is not a host name",
+                         (int)l, p);
+    p += l + (p[l] == ',');
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- budgets */
+
+static int addr_key(const struct sockaddr *sa, addr_count *k) {
+  memset(k, 0, sizeof *k);
+  if (!sa)
+    return 0;
+  if (sa->sa_family == AF_INET) {
+    memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+  } else if (sa->sa_family == AF_INET6) {
+    memcpy(k->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+  } else {
+    return 0;
+  }
+  k->family = sa->sa_family;
+  return 1;
+}
+
+static int key_is_loopback(const addr_count *k) {
+  static const unsigned char v6_loop[16] = {[15] = 1};
+  static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+  if (k->family == AF_INET)
+    return k->addr[0] == 127;
+  return !memcmp(k->addr, v6_loop, 16) ||
+         (!memcmp(k->addr, v4_mapped, 12) && k->addr[12] == 127);
+}
+
+/* Count the connection C in or out (DELTA +1 or -1); returns the count of
+ * its address afterwards and whether that is over its budget. */
+static int count_conn(txf_serve *s, struct MHD_Connection *c, int delta,
+                      int *over) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  addr_count k;
+  *over = 0;
+  if (!ci || !addr_key(ci->client_addr, &k))
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  size_t i = 0;
+  while (i < s->n_counts && !(s->counts[i].family == k.family &&
+                              !memcmp(s->counts[i].addr, k.addr, 16)))
+    i++;
+  if (i == s->n_counts && delta > 0) {
+    if (s->n_counts == s->cap_counts) {
+      s->cap_counts = s->cap_counts ? 2 * s->cap_counts : 16;
+      s->counts = txf_xrealloc(s->counts, s->cap_counts * sizeof *s->counts);
+    }
+    s->counts[s->n_counts++] = k;
+  }
+  int n = 0;
+  if (i < s->n_counts) {
+    n = s->counts[i].n += delta;
+    *over = n > (key_is_loopback(&k) ? BUDGET_LOOPBACK : BUDGET_REMOTE);
+    if (n <= 0)
+      s->counts[i] = s->counts[--s->n_counts];
+  }
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  txf_serve *s = cls;
+  int over;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    count_conn(s, c, +1, &over);
+    *socket_context = over ? &over_budget : &within_budget;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    count_conn(s, c, -1, &over);
+  }
 }
 
 static const txf_embedded_file *find_file(const char *path) {
@@ -126,6 +337,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
     MHD_add_response_header(r, "Allow", "GET, HEAD");
   if (status == MHD_HTTP_UNAUTHORIZED)
     MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+  if (status == MHD_HTTP_SERVICE_UNAVAILABLE && !strncmp(type, "text/", 5)) {
+    MHD_add_response_header(r, "Retry-After", "1");
+    MHD_add_response_header(r, "Connection", "close");
+  }
   if (cookie)
     MHD_add_response_header(r, "Set-Cookie", cookie);
   enum MHD_Result ret = MHD_queue_response(c, status, r);
@@ -195,8 +410,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
   txf_serve *s = cls;
   if (!*con_cls) {
     /* First call, headers only. Everything is decided here: no method we
-     * serve has a body, so a body is never read. */
+     * serve has a body, so a body is never read. The headers are in: from
+     * now on the connection may idle longer. */
     *con_cls = c;
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, IDLE_TIMEOUT_S);
+  }
+  const union MHD_ConnectionInfo *sc =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (sc && sc->socket_context == &over_budget) {
+    *upload_data_size = 0;
+    return send_error_page(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "Busy: too many connections from your address. "
+                           "Try again in a moment.");
+  }
+  if (!host_allowed(s,
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"))) {
+    *upload_data_size = 0;
+    return send_error_page(c, MHD_HTTP_MISDIRECTED_REQUEST,
+                           "This dashboard does not answer to that host "
+                           "name (see txnflow serve --host).");
   }
   if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
     *upload_data_size = 0;
@@ -298,6 +530,14 @@ int txf_serve_start(txf_serve **out, const txf_serve_config *cfg,
     return txf_err_set(err, TXF_EUSAGE, "'%s' is not an IP address", bind);
   }
   txf_serve *s = txf_xcalloc(1, sizeof *s);
+  pthread_mutex_init(&s->lock, NULL);
+  int hrc = hosts_init(s, bind, cfg->hosts, err);
+  if (hrc) {
+    txf_serve_stop(s);
+    return hrc;
+  }
+  s->any_ip =
+      cfg->allow_remote && (!strcmp(bind, "0.0.0.0") || !strcmp(bind, "::"));
   s->app = txf_serve_app_new(cfg);
   s->token = cfg->token ? txf_xstrdup(cfg->token) : NULL;
   unsigned threads = cfg->threads ? cfg->threads : 4;
@@ -307,15 +547,14 @@ int txf_serve_start(txf_serve **out, const txf_serve_config *cfg,
       /* Request line + headers must fit in half of this; bigger ones get
        * 431/413 from libmicrohttpd without reaching us. */
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-      MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-      64u, MHD_OPTION_CONNECTION_TIMEOUT, 15u, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-      1u, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_CONNECTION_TIMEOUT, HEADER_TIMEOUT_S,
+      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
   if (!s->daemon) {
     int rc = txf_err_errno(err, TXF_EIO, "cannot listen on %s port %u", bind,
                            (unsigned)cfg->port);
-    txf_serve_app_free(s->app);
-    free(s->token);
-    free(s);
+    txf_serve_stop(s);
     return rc;
   }
   const union MHD_DaemonInfo *info =
@@ -330,8 +569,14 @@ uint16_t txf_serve_port(const txf_serve *s) { return s->port; }
 void txf_serve_stop(txf_serve *s) {
   if (!s)
     return;
-  MHD_stop_daemon(s->daemon);
+  if (s->daemon)
+    MHD_stop_daemon(s->daemon);
   txf_serve_app_free(s->app);
   free(s->token);
+  for (char **p = s->hosts; p && *p; p++)
+    free(*p);
+  free(s->hosts);
+  free(s->counts);
+  pthread_mutex_destroy(&s->lock);
   free(s);
 }

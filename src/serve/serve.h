@@ -40,6 +40,12 @@ typedef struct txf_serve_config {
   int allow_remote;         /* needed for a non-loopback bind */
   const char *token;        /* required for a non-loopback bind; may be set
                                on loopback too. NULL: no token */
+  const char *hosts;        /* host names served besides localhost,
+                               127.0.0.1, [::1] and the bind address
+                               (comma-separated; --host), or NULL. A
+                               request for another Host is 421 (DNS
+                               rebinding); on a wildcard bind with
+                               allow_remote any IP address is served too */
   const char *data_dir;     /* absolute */
   const char *project_dir;  /* absolute, for target/manifest.json; or NULL */
   const char *project_name; /* shown in the header */

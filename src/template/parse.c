@@ -436,7 +436,9 @@ static int parse_postfix(parser *p, expr **out) {
     } else if (is_op(p, "(")) {
       expr *e = enew(p, E_CALL, (*out)->off);
       e->a = *out;
-      if ((*out)->kind != E_NAME && (*out)->kind != E_ATTR)
+      /* f(...)(...) calls what f returned: adapter.dispatch('m')(x) */
+      if ((*out)->kind != E_NAME && (*out)->kind != E_ATTR &&
+          (*out)->kind != E_CALL)
         return perr(p, off, "only named functions and methods can be called");
       if (lex(p) || parse_args(p, e))
         return TXF_EPARSE;
@@ -491,71 +493,64 @@ static int parse_unary(parser *p, expr **out) {
   return rc ? TXF_EPARSE : 0;
 }
 
-static int parse_mul(parser *p, expr **out) {
-  if (parse_unary(p, out))
+/* The binary operators of one precedence level: token and OP_*; a list
+ * ends with {NULL, 0}. */
+typedef struct op_token {
+  const char *tok;
+  binop op;
+} op_token;
+
+static const op_token mul_ops[] = {
+    {"*", OP_MUL}, {"/", OP_DIV}, {"//", OP_FDIV}, {"%", OP_MOD}, {NULL, 0}};
+static const op_token add_ops[] = {
+    {"+", OP_ADD}, {"-", OP_SUB}, {"~", OP_CAT}, {NULL, 0}};
+static const op_token cmp_ops[] = {{"==", OP_EQ}, {"!=", OP_NE}, {"<", OP_LT},
+                                {"<=", OP_LE}, {">", OP_GT},  {">=", OP_GE},
+                                {NULL, 0}};
+
+/* The OP_* of the current token in OPS, or -1. */
+static int op_of(const parser *p, const op_token *ops) {
+  for (; ops->tok; ops++)
+    if (is_op(p, ops->tok))
+      return ops->op;
+  return -1;
+}
+
+typedef int (*parse_fn)(parser *p, expr **out);
+
+/* NEXT's operands joined, left to right, by the operators OPS. */
+static int parse_binary(parser *p, const op_token *ops, parse_fn next,
+                        expr **out) {
+  if (next(p, out))
     return TXF_EPARSE;
   for (;;) {
-    int op;
-    if (is_op(p, "*"))
-      op = OP_MUL;
-    else if (is_op(p, "/"))
-      op = OP_DIV;
-    else if (is_op(p, "//"))
-      op = OP_FDIV;
-    else if (is_op(p, "%"))
-      op = OP_MOD;
-    else
+    int op = op_of(p, ops);
+    if (op < 0)
       return 0;
     expr *e = enew(p, E_BIN, p->tok.off);
     e->op = op;
     e->a = *out;
-    if (lex(p) || parse_unary(p, &e->b))
+    if (lex(p) || next(p, &e->b))
       return TXF_EPARSE;
     *out = e;
   }
 }
 
+static int parse_mul(parser *p, expr **out) {
+  return parse_binary(p, mul_ops, parse_unary, out);
+}
+
 static int parse_add(parser *p, expr **out) {
-  if (parse_mul(p, out))
-    return TXF_EPARSE;
-  for (;;) {
-    int op;
-    if (is_op(p, "+"))
-      op = OP_ADD;
-    else if (is_op(p, "-"))
-      op = OP_SUB;
-    else if (is_op(p, "~"))
-      op = OP_CAT;
-    else
-      return 0;
-    expr *e = enew(p, E_BIN, p->tok.off);
-    e->op = op;
-    e->a = *out;
-    if (lex(p) || parse_mul(p, &e->b))
-      return TXF_EPARSE;
-    *out = e;
-  }
+  return parse_binary(p, add_ops, parse_mul, out);
 }
 
 static int parse_cmp(parser *p, expr **out) {
   if (parse_add(p, out))
     return TXF_EPARSE;
   for (;;) {
-    int op = -1;
+    int op = op_of(p, cmp_ops); /* or one of the words below */
     size_t off = p->tok.off;
-    if (is_op(p, "=="))
-      op = OP_EQ;
-    else if (is_op(p, "!="))
-      op = OP_NE;
-    else if (is_op(p, "<"))
-      op = OP_LT;
-    else if (is_op(p, "<="))
-      op = OP_LE;
-    else if (is_op(p, ">"))
-      op = OP_GT;
-    else if (is_op(p, ">="))
-      op = OP_GE;
-    else if (is_name(p, "in"))
+    if (is_name(p, "in"))
       op = OP_IN;
     else if (is_name(p, "not")) {
       /* "a not in b" */
@@ -617,30 +612,27 @@ static int parse_not(parser *p, expr **out) {
   return parse_cmp(p, out);
 }
 
-static int parse_and(parser *p, expr **out) {
-  if (parse_not(p, out))
+/* NEXT's operands joined, left to right, by the word WORD into KIND. */
+static int parse_logic(parser *p, const char *word, ekind kind, parse_fn next,
+                       expr **out) {
+  if (next(p, out))
     return TXF_EPARSE;
-  while (is_name(p, "and")) {
-    expr *e = enew(p, E_AND, p->tok.off);
+  while (is_name(p, word)) {
+    expr *e = enew(p, kind, p->tok.off);
     e->a = *out;
-    if (lex(p) || parse_not(p, &e->b))
+    if (lex(p) || next(p, &e->b))
       return TXF_EPARSE;
     *out = e;
   }
   return 0;
 }
 
+static int parse_and(parser *p, expr **out) {
+  return parse_logic(p, "and", E_AND, parse_not, out);
+}
+
 static int parse_or(parser *p, expr **out) {
-  if (parse_and(p, out))
-    return TXF_EPARSE;
-  while (is_name(p, "or")) {
-    expr *e = enew(p, E_OR, p->tok.off);
-    e->a = *out;
-    if (lex(p) || parse_and(p, &e->b))
-      return TXF_EPARSE;
-    *out = e;
-  }
-  return 0;
+  return parse_logic(p, "or", E_OR, parse_and, out);
 }
 
 /* expr := or_expr [ 'if' or_expr [ 'else' expr ] ] */

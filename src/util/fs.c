@@ -76,6 +76,16 @@ int txf_fs_mkdirs(const char *path, txf_err *err) {
   return rc;
 }
 
+int txf_fs_mkdirs_parent(const char *path, txf_err *err) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || slash == path)
+    return 0;
+  char *dir = txf_xstrndup(path, (size_t)(slash - path));
+  int rc = txf_fs_mkdirs(dir, err);
+  free(dir);
+  return rc;
+}
+
 int txf_fs_fsync_dir(const char *path, txf_err *err) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -283,5 +293,52 @@ int txf_fs_mkdtemp_in(char **out, const char *dir, const char *prefix,
   }
   chmod(tmpl, 0755);
   *out = tmpl;
+  return 0;
+}
+
+int txf_fs_max_numbered(const char *dir, const char *prefix, int64_t *max,
+                        txf_err *err) {
+  *max = 0;
+  char **names;
+  size_t n;
+  int rc = txf_fs_list(dir, "", &names, &n, err);
+  size_t pl = strlen(prefix);
+  for (size_t i = 0; i < n; i++) {
+    const char *d = names[i] + pl;
+    if (!rc && !strncmp(names[i], prefix, pl) && *d &&
+        strspn(d, "0123456789") == strlen(d)) {
+      int64_t v = strtoll(d, NULL, 10);
+      if (v > *max)
+        *max = v;
+    }
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int txf_fs_list(const char *dir, const char *suffix, char ***names, size_t *n,
+                txf_err *err) {
+  *names = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return errno == ENOENT ? 0
+                           : txf_err_errno(err, TXF_EIO, "%s: cannot list",
+                                           dir);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || !txf_str_has_suffix(e->d_name, suffix))
+      continue;
+    *names = txf_xrealloc(*names, (*n + 1) * sizeof **names);
+    (*names)[(*n)++] = txf_xstrdup(e->d_name);
+  }
+  closedir(d);
+  if (*n)
+    qsort(*names, *n, sizeof **names, cmp_name);
   return 0;
 }

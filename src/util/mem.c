@@ -103,25 +103,26 @@ int txf_buf_puts(txf_buf *b, const char *s) {
 
 int txf_buf_putc(txf_buf *b, char c) { return txf_buf_append(b, &c, 1); }
 
-void txf_buf_put_pgcopy(txf_buf *b, const char *s, size_t n) {
+void txf_buf_put_escaped(txf_buf *b, const char *s, size_t n,
+                         const txf_escape *esc) {
   for (size_t i = 0; i < n; i++) {
-    switch (s[i]) {
-    case '\\':
-      (void)txf_buf_puts(b, "\\\\");
-      break;
-    case '\t':
-      (void)txf_buf_puts(b, "\\t");
-      break;
-    case '\n':
-      (void)txf_buf_puts(b, "\\n");
-      break;
-    case '\r':
-      (void)txf_buf_puts(b, "\\r");
-      break;
-    default:
+    const txf_escape *e = esc;
+    while (e->text && e->c != s[i])
+      e++;
+    if (e->text)
+      (void)txf_buf_puts(b, e->text);
+    else
       (void)txf_buf_putc(b, s[i]);
-    }
   }
+}
+
+void txf_buf_put_pgcopy(txf_buf *b, const char *s, size_t n) {
+  static const txf_escape esc[] = {{'\\', "\\\\"},
+                                   {'\t', "\\t"},
+                                   {'\n', "\\n"},
+                                   {'\r', "\\r"},
+                                   {0, NULL}};
+  txf_buf_put_escaped(b, s, n, esc);
 }
 
 int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap) {

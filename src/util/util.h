@@ -58,6 +58,28 @@ int txf_err_errno(txf_err *err, int code, const char *fmt, ...)
 int txf_err_wrap(txf_err *err, const char *fmt, ...) TXF_PRINTF(2, 3);
 /* A short name for CODE: "io", "parse", "config", ... */
 const char *txf_err_name(int code);
+/* 1 when the error CODE with message MSG would happen again on a retry of
+ * the same work: bad input, config or model (a compile or SQL error), a
+ * failed data test, a missing or existing thing, a size limit; 0 when a
+ * retry may pass (I/O, network, a lock, a timeout, a database that could
+ * not answer, our own bug). A database error is permanent when its
+ * message is one of the SQL engine's statement errors (DuckDB's "Binder
+ * Error: ...", a syntax error): the same SQL fails the same way. */
+int txf_err_permanent(int code, const char *msg);
+
+/* Exit statuses of txnflow commands (docs/orchestration.md, "Exit
+ * status"). Only src/cli/ chooses them; the orchestrator reads a task's:
+ * 1 is a failure a retry may mend (I/O, network, a lock, a timeout), or
+ * one of unknown kind; 2 and 4 are permanent: the same command fails the
+ * same way until the usage, the config, the model or the input is fixed,
+ * so a task that exits with them is not retried. (3 is a crash the tests
+ * simulate.) */
+enum {
+  TXF_EXIT_OK = 0,
+  TXF_EXIT_FAIL = 1,
+  TXF_EXIT_USAGE = 2,
+  TXF_EXIT_PERMANENT = 4
+};
 
 /* ---------------------------------------------------------------- memory */
 
@@ -97,6 +119,16 @@ int txf_buf_puts(txf_buf *b, const char *s);
 int txf_buf_putc(txf_buf *b, char c);
 int txf_buf_printf(txf_buf *b, const char *fmt, ...) TXF_PRINTF(2, 3);
 int txf_buf_vprintf(txf_buf *b, const char *fmt, va_list ap);
+/* One escape of txf_buf_put_escaped(): the byte C is written as TEXT. A
+ * table of them ends with {0, NULL}. */
+typedef struct txf_escape {
+  char c;
+  const char *text;
+} txf_escape;
+/* Append the N bytes at S, each byte that ESC lists as its text. Never
+ * fails on an uncapped buffer. */
+void txf_buf_put_escaped(txf_buf *b, const char *s, size_t n,
+                         const txf_escape *esc);
 /* Append the N bytes at S as one field of PostgreSQL's COPY text format
  * (backslash, tab, newline and carriage return escaped). Never fails on
  * an uncapped buffer. */
@@ -251,6 +283,9 @@ TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
 
 /* mkdir -p with mode 0755. */
 TXF_MUST_CHECK int txf_fs_mkdirs(const char *path, txf_err *err);
+/* txf_fs_mkdirs() of the directory that holds PATH, so PATH can be
+ * created; nothing for a bare name or a path right under /. */
+TXF_MUST_CHECK int txf_fs_mkdirs_parent(const char *path, txf_err *err);
 /* 1 if PATH exists (any type), 0 if not. */
 int txf_fs_exists(const char *path);
 int txf_fs_is_dir(const char *path);
@@ -278,6 +313,15 @@ TXF_MUST_CHECK int txf_fs_rmtree(const char *path, txf_err *err);
  * is renamed into place. */
 TXF_MUST_CHECK int txf_fs_mkdtemp_in(char **out, const char *dir,
                                      const char *prefix, txf_err *err);
+/* The largest N among DIR's entries named PREFIX followed by digits only
+ * (e.g. "version=0000000042"): *MAX = 0 when there are none or DIR does not
+ * exist. */
+TXF_MUST_CHECK int txf_fs_max_numbered(const char *dir, const char *prefix,
+                                       int64_t *max, txf_err *err);
+/* DIR's entries whose names end in SUFFIX, sorted, as malloc'd names in
+ * *NAMES (N of them; free each and the array). A missing DIR has none. */
+TXF_MUST_CHECK int txf_fs_list(const char *dir, const char *suffix,
+                               char ***names, size_t *n, txf_err *err);
 /* Join path parts with '/'; caller frees. */
 char *txf_path_join(const char *a, const char *b);
 /* Make PATH absolute against BASE (or the cwd when BASE is NULL); caller
@@ -354,5 +398,16 @@ typedef struct txf_progress {
 void txf_progress_start(txf_progress *p, const char *label, uint64_t total);
 void txf_progress_update(txf_progress *p, uint64_t done);
 void txf_progress_finish(txf_progress *p);
+
+/* ---------------------------------------------------------------- sandbox */
+
+/* From now on, the calling thread and the threads it starts may not
+ * create, change or remove any file except beneath WRITABLE_DIR (NULL:
+ * none), nor open or accept TCP connections (where the kernel can tell):
+ * Linux's Landlock. Reading stays allowed, and so does writing to what is
+ * already open (stdout). It cannot be undone. TXF_EUNSUPPORTED (nothing
+ * changed) on a kernel without Landlock; TXF_EIO if setting it up failed
+ * (the thread may then be partly restricted). */
+TXF_MUST_CHECK int txf_sandbox_enter(const char *writable_dir, txf_err *err);
 
 #endif /* TXF_UTIL_H */

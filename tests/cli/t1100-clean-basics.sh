@@ -75,6 +75,52 @@ test_expect_success 'every reason code, with file and line' '
 	cmp want_lines got_lines
 '
 
+test_expect_success 'control characters in any field are quarantined (control_char)' '
+	V=2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00, &&
+	{
+	echo "$HDR" &&
+	printf "M00\\000 00001,C1,K1,M1,$V\\n" &&
+	printf "X2,C\\0331,K1,M1,$V\\n" &&
+	printf "X3,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos\\t,2025-09-01T10:00:01+09:00,\\n" &&
+	printf "X4,\"C\\r1\",K1,M1,$V\\n" &&
+	printf "X5,\"C\\n1\",K1,M1,$V\\n" &&
+	printf "X6,C1,K1,M\\1771,$V\\n" &&
+	printf "X7,C1,K1,M1,$V\\r\\n" &&
+	printf "X8,C1,K1,M1,${V}X\\001\\n"
+	} >ctl.csv &&
+	txnflow clean --data c --date 2025-09-01 --input ctl.csv --json >rep.json &&
+	test_grep "\"quarantined\": 7" rep.json &&
+	test_grep "\"control_char\": 7" rep.json &&
+	Q=c/quarantine/transactions/ingest_date=2025-09-01 &&
+	cut -d, -f2,3 $Q/rejects.csv >got &&
+	printf "line,reason\n1,control_char\n2,control_char\n3,control_char\n4,control_char\n5,control_char\n6,control_char\n8,control_char\n" >want &&
+	test_cmp want got &&
+	test_grep "transaction_id: .M00\\\\x00 00001. holds a control character" $Q/rejects.csv &&
+	test_grep "channel: .pos\\\\x09. holds a control character" $Q/rejects.csv &&
+	silver c | cut -d, -f1 >got &&
+	printf "transaction_id\nX7\n" >want &&
+	test_cmp want got
+'
+
+test_expect_success 'every reason code clean gives is in the table of docs/silver.md' '
+	{
+	echo "$HDR" &&
+	echo "$(printf "%0256d" 7),C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00," &&
+	echo "X1,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00,$(head -c 1100000 /dev/zero | tr "\0" a)"
+	} >long.csv &&
+	txnflow clean --data e --date 2025-09-01 --input long.csv >/dev/null &&
+	for x in d c e; do
+		grep -v "^file," $x/quarantine/transactions/ingest_date=2025-09-01/rejects.csv
+	done | cut -d, -f3 | sort -u >reasons &&
+	test_line_count = 12 reasons &&
+	while read -r r; do
+		grep -q "^| \`$r\` |" "$ROOT/docs/silver.md" || { echo "not in docs: $r"; exit 1; }
+	done <reasons &&
+	sed -n "/^| code |/,/^$/p" "$ROOT/docs/silver.md" | grep -o "^| \`[a-z_0-9]*\`" |
+		tr -d "|\` " | sort >documented &&
+	test_cmp reasons documented
+'
+
 test_expect_success 'valid rows are typed and normalized' '
 	silver d >got &&
 	cat >want <<-\EOF &&
@@ -159,11 +205,103 @@ test_expect_success 'audit agrees, then finds a deleted partition' '
 	test_grep "B: missing from silver" out
 '
 
+# A damaged partition holds values no format shows as they are (issue 16):
+# audit prints them escaped, never raw bytes or a garbled date.
+test_expect_success 'audit prints unreadable values escaped' '
+	cp -r d dmg &&
+	f=dmg/silver/transactions/year=2025/month=09/day=01/part-00000.parquet &&
+	txnflow sql --write --memory "COPY (SELECT * REPLACE (
+		CASE WHEN transaction_id = '"'"'T1'"'"' THEN '"'"'T1'"'"' || chr(1) || chr(27) ELSE transaction_id END AS transaction_id,
+		CASE WHEN transaction_id = '"'"'T16'"'"' THEN '"'"'-100000-01-01'"'"'::TIMESTAMP ELSE txn_ts END AS txn_ts)
+		FROM read_parquet('"'"'$f'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
+	mv x.parquet $f &&
+	test_expect_code 1 txnflow audit --data dmg >out 2>err &&
+	test_grep "T1\\\\x01\\\\x1b: in silver but in no cleaned batch" out &&
+	test_grep "T16: in partition 2025-09-01, event date out of range (txn_ts -3217862419200000000 us)" out &&
+	! grep "[[:cntrl:]]" out
+'
+
 test_expect_success 'a wrong header fails the batch and writes nothing' '
 	printf "id,amount\n1,2\n" >bad.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
 	test_grep "bronze header" err &&
 	test_path_is_missing h/silver/transactions
+'
+
+# Each way a file can fail to be a bronze CSV gets a message naming the
+# real cause and the file once (issue 16).
+test_expect_success 'an empty and a CR-only file each say what is wrong; a gzip one is read' '
+	: >empty.csv &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input empty.csv 2>err &&
+	test_grep "empty.csv: the file is empty" err &&
+	! grep "^txnflow clean: error:.*bronze header" err &&
+	test "$(grep "^txnflow clean: error:" err | grep -o "empty.csv" | wc -l)" = 1 &&
+	{ echo "$HDR" && echo "T1,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00,"; } >good.csv &&
+	gzip -c good.csv >gz.csv &&
+	txnflow clean --data hz --date 2025-09-01 --input gz.csv --json >gz.json &&
+	test_grep "\"inserted\": 1" gz.json &&
+	tr "\\n" "\\r" <good.csv >cr.csv &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input cr.csv 2>err &&
+	test_grep "cr.csv: lines end in CR alone" err &&
+	! grep "^txnflow clean: error:.*bronze header" err &&
+	test "$(grep "^txnflow clean: error:" err | grep -o "cr.csv" | wc -l)" = 1 &&
+	printf "id,amount\n1,2\n" >bad.csv &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_grep "bad.csv: the first line is not the bronze header" err &&
+	test "$(grep "^txnflow clean: error:" err | grep -o "bad.csv" | wc -l)" = 1 &&
+	test_path_is_missing h/silver/transactions
+'
+
+# The manifest is the batch (issue 16): a part file it does not list, or
+# rows and an ingest date the data disagrees with, stop the clean, naming
+# the file; nothing is written.
+test_expect_success 'a part file the manifest does not list is an error' '
+	txnflow generate --data g --date 2025-09-01 --rows 50 >/dev/null &&
+	cp -r g g2 &&
+	b=g2/bronze/transactions/ingest_date=2025-09-01 &&
+	cp $b/part-00000.csv $b/part-00001.csv &&
+	test_expect_code 4 txnflow clean --data g2 --date 2025-09-01 2>err &&
+	test_grep "^txnflow clean: error:.*part-00001.csv: in the batch folder but not listed in _manifest.json" err &&
+	test_path_is_missing g2/silver/transactions &&
+	rm $b/part-00001.csv &&
+	: >$b/.part-00001.csv.tmp &&
+	txnflow clean --data g2 --date 2025-09-01 >/dev/null
+'
+
+test_expect_success 'the manifest rows must match the data records' '
+	cp -r g g3 &&
+	m=g3/bronze/transactions/ingest_date=2025-09-01/_manifest.json &&
+	n=$(sed -n "s/.*\"rows\": \([0-9]*\),.*/\1/p" $m | head -1) &&
+	sed -i "0,/\"rows\": $n,/s//\"rows\": $((n + 1)),/" $m &&
+	test_expect_code 4 txnflow clean --data g3 --date 2025-09-01 2>err &&
+	test_grep "^txnflow clean: error:.*part-00000.csv: $n data records, the manifest says $((n + 1))" err &&
+	test_path_is_missing g3/silver/transactions
+'
+
+test_expect_success 'the manifest ingest_date must be the batch date' '
+	cp -r g g4 &&
+	m=g4/bronze/transactions/ingest_date=2025-09-01/_manifest.json &&
+	sed -i "s/\"ingest_date\": \"2025-09-01\"/\"ingest_date\": \"2025-09-02\"/" $m &&
+	test_expect_code 4 txnflow clean --data g4 --date 2025-09-01 2>err &&
+	test_grep "^txnflow clean: error:.*_manifest.json: \"ingest_date\" is 2025-09-02, but the batch is ingest_date=2025-09-01" err &&
+	test_path_is_missing g4/silver/transactions
+'
+
+test_expect_success 'a part file changed in place fails its SHA-256, on 1 and 2 threads' '
+	for t in 1 2; do
+		rm -rf g5 && cp -r g g5 &&
+		f=g5/bronze/transactions/ingest_date=2025-09-01/part-00000.csv &&
+		sed -i "2s/,pos,/,POS,/; 2s/,online,/,ONLINE,/; 2s/,mobile,/,MOBILE,/" $f &&
+		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256 [0-9a-f]*, manifest says" err &&
+		test_path_is_missing g5/silver/transactions &&
+		# a line break gone: the hash, not the record count, is the error
+		rm -rf g5 && cp -r g g5 &&
+		sed -i "3{N;s/\n/ /}" $f &&
+		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256" err &&
+		test_path_is_missing g5/silver/transactions || return 1
+	done
 '
 
 test_done

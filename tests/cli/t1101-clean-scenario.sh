@@ -67,15 +67,15 @@ test_expect_success 'a changed bronze file is refused and nothing is written' '
 	cp -r base chg &&
 	f=chg/bronze/transactions/ingest_date=2025-09-01/part-00000.csv &&
 	echo "tampered" >>$f &&
-	test_expect_code 1 txnflow clean --data chg --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow clean --data chg --date 2025-09-01 2>err &&
 	test_path_is_missing chg/silver/transactions
 '
 
 test_expect_success 'audit notices a tampered row' '
 	cp -r fwd bad &&
 	p=$(ls bad/silver/transactions/year=2025/month=09/day=05/*.parquet) &&
-	txnflow sql --memory "COPY (SELECT * EXCLUDE (status), CASE WHEN row_number() OVER () = 1 THEN '"'"'reversed'"'"' ELSE status END AS status FROM read_parquet('"'"'$p'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
-	txnflow sql --memory "COPY (SELECT transaction_id, customer_id, card_id, merchant_id, txn_ts, amount, currency, mcc, status, is_refund, channel, ingested_at, original_transaction_id, source_file, ingest_date FROM read_parquet('"'"'x.parquet'"'"')) TO '"'"'$p'"'"' (FORMAT parquet)" &&
+	txnflow sql --write --memory "COPY (SELECT * EXCLUDE (status), CASE WHEN row_number() OVER () = 1 THEN '"'"'reversed'"'"' ELSE status END AS status FROM read_parquet('"'"'$p'"'"')) TO '"'"'x.parquet'"'"' (FORMAT parquet)" &&
+	txnflow sql --write --memory "COPY (SELECT transaction_id, customer_id, card_id, merchant_id, txn_ts, amount, currency, mcc, status, is_refund, channel, ingested_at, original_transaction_id, source_file, ingest_date FROM read_parquet('"'"'x.parquet'"'"')) TO '"'"'$p'"'"' (FORMAT parquet)" &&
 	test_expect_code 1 txnflow audit --data bad >out &&
 	test_grep "status is" out
 '

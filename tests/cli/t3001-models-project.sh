@@ -36,14 +36,14 @@ test_expect_success 'a model on the silver source builds while silver is empty' 
 test_expect_success 'with a partition, the source reads the Parquet lake' '
 	d=p/data/silver/transactions/year=2025/month=09/day=11 &&
 	mkdir -p $d &&
-	txnflow sql --memory "COPY (SELECT '"'"'t'"'"' || i AS transaction_id, TIMESTAMP '"'"'2025-09-11 02:00:00'"'"' AS txn_ts FROM range(3) r(i)) TO '"'"'$d/part-00000.parquet'"'"' (FORMAT parquet)" &&
+	txnflow sql --write --memory "COPY (SELECT '"'"'t'"'"' || i AS transaction_id, TIMESTAMP '"'"'2025-09-11 02:00:00'"'"' AS txn_ts FROM range(3) r(i)) TO '"'"'$d/part-00000.parquet'"'"' (FORMAT parquet)" &&
 	txnflow -C p models build --vars "{run_date: 2025-09-11, dates: [2025-09-11]}" >out &&
 	txnflow -C p sql "SELECT n_rows FROM stg_day" >out &&
 	test_grep "^3$" out
 '
 
 test_expect_success 'a missing var is an error naming it and the file' '
-	test_expect_code 1 txnflow -C p models run 2>err &&
+	test_expect_code 4 txnflow -C p models run 2>err &&
 	test_grep "models/staging/stg_day.sql:2:[0-9]*: required var .run_date. is not set" err
 '
 

@@ -124,7 +124,7 @@ test_expect_success 'recency, frequency, monetary of a sample of customers' '
 # cleaned like any batch, so the models see it through the change log.
 # Expected flags follow from the documented rules alone.
 plant() {
-	txnflow sql --memory "
+	txnflow sql --write --memory "
 	SET TimeZone = 'UTC';
 	CREATE TABLE planted AS SELECT
 	  id AS transaction_id, cust AS customer_id, card AS card_id, merch AS merchant_id,

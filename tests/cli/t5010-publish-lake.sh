@@ -14,7 +14,7 @@ partition() {
 	_d=$1
 	_dir=$SILVER/year=${_d%%-*}/month=$(echo "$_d" | cut -d- -f2)/day=${_d##*-}
 	mkdir -p "$_dir" &&
-	txnflow sql --memory "COPY (SELECT 'T' || lpad((i + $3 * 100000)::VARCHAR, 8, '0') AS transaction_id,
+	txnflow sql --write --memory "COPY (SELECT 'T' || lpad((i + $3 * 100000)::VARCHAR, 8, '0') AS transaction_id,
 		'C' || (i % 7) AS customer_id, 'K' || (i % 11) AS card_id, 'M' || (i % 5) AS merchant_id,
 		TIMESTAMPTZ '$_d 00:00:00+09' + to_seconds(i) AS txn_ts,
 		((i * 37) % 100000 / 100)::DECIMAL(18,2) AS amount, 'KRW' AS currency, '5411' AS mcc,
@@ -166,7 +166,7 @@ test_expect_success 'publish needs --date and a publish.s3 section' '
 	test_expect_code 2 txnflow -C p publish 2>err &&
 	test_grep "date" err &&
 	txnflow init q >/dev/null &&
-	test_expect_code 1 txnflow -C q publish --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow -C q publish --date 2025-09-01 2>err &&
 	test_grep "publish.s3" err
 '
 

@@ -200,6 +200,56 @@ test_expect_success 'the server never blocks writers (metadata and warehouse)' '
 	$C "$URL/api/business" >b.json && test_grep "2025-09-04" b.json
 '
 
+# The Host header (issue 16): a page on another origin that rebinds its
+# DNS name to 127.0.0.1 sends Host: its.name; only the names the server
+# was started for are served.
+test_expect_success 'only the configured host names are served (DNS rebinding)' '
+	port=${URL##*:} &&
+	for h in "127.0.0.1:$port" "localhost:$port" "LOCALHOST" "127.0.0.1" "[::1]:$port" "localhost."; do
+		$C -H "Host: $h" -o /dev/null -w "%{http_code}\n" "$URL/api/summary" >code &&
+		test_grep "^200$" code || { echo "for $h"; exit 1; }
+	done &&
+	for h in "attacker.example:$port" "attacker.example" "127.0.0.1.attacker.example:$port" \
+		"localhost.attacker.example" "10.0.0.1:$port" "127.0.0.1:$port:1" "local host"; do
+		for p in /api/quarantine /api/log /api/summary / /static/app.js; do
+			$C -H "Host: $h" -o body -w "%{http_code}\n" "$URL$p" >code &&
+			test_grep "^421$" code || { echo "for $h $p"; exit 1; }
+		done
+	done &&
+	test_grep "host name" body &&
+	$C -H "Host:" -o /dev/null -w "%{http_code}\n" "$URL/api/summary" >code &&
+	test_grep "^4[0-9][0-9]$" code
+'
+
+# Slow or half-open clients (issue 16): 70 connections that never finish
+# their headers must not make a normal request wait; they are closed after
+# a short header timeout; over the per-address budget a client gets a clear
+# 503, never a reset.
+test_expect_success 'half-open connections do not starve a normal request' '
+	half_open 70 "$URL" &&
+	$C -o /dev/null -w "%{http_code} %{time_total}\n" "$URL/api/summary" >code &&
+	read c t <code && test "$c" = 200 &&
+	awk -v t="$t" "BEGIN { exit !(t < 2) }" &&
+	timeout 20 cat <&$half_open_fd >/dev/null
+'
+
+test_expect_success 'over the per-address budget: a clear 503, not a reset' '
+	half_open 300 "$URL" &&
+	$C -D h -o body -w "%{http_code}\n" "$URL/api/summary" >code &&
+	test_grep "^503$" code &&
+	test_grep -i "^retry-after: " h &&
+	test_grep "too many connections" body &&
+	# the server drops them (header timeout) before the next test
+	timeout 20 cat <&$half_open_fd >/dev/null
+'
+
+test_expect_success '200 parallel requests beside 50 slow clients are all answered' '
+	half_open 50 "$URL" &&
+	seq 200 | xargs -P 200 -I{} curl -s --max-time 60 -o /dev/null -w "%{http_code}\n" "$URL/api/summary" >codes &&
+	test_line_count = 200 codes &&
+	test "$(grep -c "^200$" codes)" = 200
+'
+
 test_expect_success 'serve stops cleanly on SIGTERM' '
 	stop_server s
 '
@@ -237,10 +287,28 @@ test_expect_success 'TXNFLOW_SERVE_TOKEN sets the token' '
 	stop_server e
 '
 
+test_expect_success 'remote mode serves the --host names, and says what is unsafe' '
+	start_server r -C p serve --bind 0.0.0.0 --allow-remote --host dash.example,Dash2.example \
+		--port 0 --token r3mote-token-0123456789 >rurl &&
+	R=http://127.0.0.1:$(sed "s/.*://" rurl) &&
+	A="Authorization: Bearer r3mote-token-0123456789" &&
+	for h in "dash.example" "dash2.example:8080" "localhost" "192.0.2.7:9" "[2001:db8::1]"; do
+		$C -H "$A" -H "Host: $h" -o /dev/null -w "%{http_code}\n" "$R/api/summary" >code &&
+		test_grep "^200$" code || { echo "for $h"; exit 1; }
+	done &&
+	$C -H "$A" -H "Host: other.example" -o /dev/null -w "%{http_code}\n" "$R/api/summary" >code &&
+	test_grep "^421$" code &&
+	stop_server r &&
+	test_grep "warning: --token .*ps" r.err &&
+	test_grep "TXNFLOW_SERVE_TOKEN" r.err &&
+	test_grep "warning: .*without TLS" r.err &&
+	! grep "warning" e.err
+'
+
 test_expect_success 'a mistake in the charts stops serve with file, line and key' '
 	txnflow init bad >/dev/null &&
 	sed -i "s/^      kind: histogram /      kind: histgram /" bad/txnflow.yml &&
-	test_expect_code 1 txnflow -C bad serve --port 0 >out 2>err &&
+	test_expect_code 4 txnflow -C bad serve --port 0 >out 2>err &&
 	test_grep "txnflow.yml:[0-9]*:13: key .dashboard.business\[2\].kind.: expected timeseries, segments, histogram or table, got .histgram." err &&
 	! test -s out
 '

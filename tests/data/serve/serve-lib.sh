@@ -61,6 +61,18 @@ stop_server() {
 	! grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$TRASH/$1.err" || { cat "$TRASH/$1.err" >&2; return 1; }
 }
 
+# half_open N URL: open N connections to URL's server that send the start
+# of a request and then nothing; they stay open in the calling shell (a
+# test body's subshell closes them when it ends). $half_open_fd is the
+# last one.
+half_open() {
+	for _i in $(seq "$1"); do
+		exec {half_open_fd}<>"/dev/tcp/127.0.0.1/${2##*:}" &&
+		printf "GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n" >&$half_open_fd ||
+			return 1
+	done
+}
+
 # Kill any server a failed test left behind (only the ones we started).
 kill_servers() {
 	for _f in "$TRASH"/*.pid; do

@@ -162,3 +162,73 @@ TEST(clean_hash_is_stable) {
   ASSERT_EQ_U64(h[0], UINT64_C(0xcbd8a7b341bd9b02));
   ASSERT_EQ_U64(h[1], UINT64_C(0x5b1e906a48ae1d19));
 }
+
+/* A control character in any field is its own reason (issue 16), checked
+ * right after the column count; the detail shows it escaped. */
+TEST(clean_validate_control_characters) {
+  static const char good[] = GOOD "\n";
+  txf_err err;
+  txf_tz *tz = unit_zone("Asia/Seoul");
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  /* byte offsets inside GOOD: the id's second byte, the channel, the
+   * last field (empty: append) */
+  size_t id_at = 1, ch_at = strlen(GOOD) - strlen(",2025-09-01T00:00:00Z,") - 1;
+  static const unsigned char bytes[] = {0x00, 0x01, 0x09, 0x1b, 0x1f, 0x7f};
+  for (size_t k = 0; k < 3; k++)
+    for (size_t b = 0; b < sizeof bytes; b++) {
+      char line[256];
+      size_t n = strlen(good);
+      memcpy(line, good, n);
+      if (k == 2) { /* original_transaction_id "\xNN" before the newline */
+        line[n - 1] = (char)bytes[b];
+        line[n++] = '\n';
+      } else {
+        line[k == 0 ? id_at : ch_at] = (char)bytes[b];
+      }
+      txf_csv_reader *r = txf_csv_reader_open_mem(line, n, "t", 13);
+      txf_csv_record rec;
+      int has;
+      ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+      crow row;
+      char detail[160];
+      txf_reject_reason why =
+          txf_clean_validate(&rec, &row, &a, tz, detail, sizeof detail);
+      txf_csv_reader_free(r);
+      if (why != TXF_REJ_CONTROL_CHAR)
+        unit_fail(__FILE__, __LINE__, "byte 0x%02x in field %zu: %s (%s)",
+                  bytes[b], k, txf_reject_reason_name(why), detail);
+      char want[16];
+      snprintf(want, sizeof want, "\\x%02x", bytes[b]);
+      ASSERT_CONTAINS(detail, want);
+    }
+  /* a line break inside a quoted id is a control character too */
+  static const char ml[] = "\"T\n1\",C1,K1,M1,2025-09-01T08:59:59+09:00,1,KRW,"
+                           "0742,pending,t,pos,2025-09-01T00:00:00Z,\n";
+  crow row;
+  char detail[160];
+  ASSERT_EQ_I64(check(ml, &row, &a, detail), TXF_REJ_CONTROL_CHAR);
+  ASSERT_EQ_STR(detail, "transaction_id: 'T\\x0a1' holds a control character "
+                        "(0x0a)");
+  /* CRLF line ends are not part of any field */
+  ASSERT_EQ_I64(check(GOOD "\r\n", &row, &a, detail), TXF_REJ_NONE);
+  ASSERT_EQ_STR(txf_reject_reason_name(TXF_REJ_CONTROL_CHAR), "control_char");
+  txf_arena_release(&a);
+  txf_tz_free(tz);
+}
+
+TEST(clean_escape_shows_bytes_readably) {
+  char out[64];
+  ASSERT_EQ_STR(txf_clean_escape("M00\0 1", 6, 40, out, sizeof out),
+                "M00\\x00 1");
+  ASSERT_EQ_STR(txf_clean_escape("a\\b", 3, 40, out, sizeof out), "a\\x5cb");
+  /* valid UTF-8 stays; a broken sequence is shown byte by byte */
+  ASSERT_EQ_STR(
+      txf_clean_escape("\xea\xb0\x80\xc3\x28", 5, 40, out, sizeof out),
+      "\xea\xb0\x80\\xc3(");
+  ASSERT_EQ_STR(txf_clean_escape("abcdef", 6, 3, out, sizeof out), "abc...");
+  /* a small buffer is cut, never overrun */
+  char tiny[16];
+  txf_clean_escape("\x01\x02\x03\x04\x05\x06", 6, 40, tiny, sizeof tiny);
+  ASSERT(strlen(tiny) < sizeof tiny);
+}

@@ -6,24 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-TEST(orch_duration_parse_units) {
-  int64_t us;
-  ASSERT_OK(txf_duration_parse("100ms", &us), NULL);
-  ASSERT_EQ_I64(us, 100000);
-  ASSERT_OK(txf_duration_parse("30s", &us), NULL);
-  ASSERT_EQ_I64(us, 30000000);
-  ASSERT_OK(txf_duration_parse("2", &us), NULL);
-  ASSERT_EQ_I64(us, 2000000);
-  ASSERT_OK(txf_duration_parse("1.5m", &us), NULL);
-  ASSERT_EQ_I64(us, 90000000);
-  ASSERT_OK(txf_duration_parse("2h", &us), NULL);
-  ASSERT_EQ_I64(us, INT64_C(7200000000));
-  ASSERT(txf_duration_parse("", &us) != 0);
-  ASSERT(txf_duration_parse("5 parsecs", &us) != 0);
-  ASSERT(txf_duration_parse("-1s", &us) != 0);
-  ASSERT(txf_duration_parse("10y", &us) != 0);
-}
-
 TEST(orch_retry_delay_backs_off_to_the_cap) {
   txf_task_spec t = {0};
   t.retry_delay_us = 100000;

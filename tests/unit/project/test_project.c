@@ -95,6 +95,89 @@ TEST(project_errors_name_file_line_and_key) {
   expect_error("profile: \"\"\n", ":1:10: key 'profile': must not be empty");
 }
 
+/* Ranges are checked on load, so every command reports them, not only
+ * `run` (issue 16). */
+TEST(project_checks_ranges_on_load) {
+  expect_error("", "txnflow.yml:1:1: the file is empty");
+  expect_error("# just a comment\n", "txnflow.yml:1:1: the file is empty");
+  expect_error("retries: 99999999999999999999999\n",
+               ":1:10: key 'retries': must be 0..100, got "
+               "'99999999999999999999999'");
+  expect_error("retries: -1\n", ":1:10: key 'retries': must be 0..100");
+  expect_error("retries: 2.5\n",
+               ":1:10: key 'retries': expected an integer 0..100, got '2.5'");
+  expect_error("timeout: 99999999999999999d\n",
+               ":1:10: key 'timeout': 99999999999999999d is out of range "
+               "(at most 365d)");
+  expect_error("retry_delay: -5s\n",
+               ":1:14: key 'retry_delay': -5s is negative");
+  expect_error("max_retry_delay: soon\n",
+               ":1:18: key 'max_retry_delay': expected a duration like 30s");
+  expect_error("retry_backoff: 0.5\n",
+               ":1:16: key 'retry_backoff': expected a factor 1..100");
+  expect_error("tasks:\n  clean:\n    retries: -1\n",
+               ":3:14: key 'retries': must be 0..100");
+  expect_error("tasks:\n  clean:\n    timeout: -1m\n",
+               ":3:14: key 'timeout': -1m is negative");
+  expect_error("feed:\n  kind: landed\n  poke_interval: 400d\n",
+               ":3:18: key 'poke_interval': 400d is out of range");
+  expect_error("data_dir: /nonexistent/x\n",
+               ":1:11: key 'data_dir': /nonexistent does not exist (create "
+               "it first, or fix the path)");
+  ASSERT(!txf_fs_exists("/nonexistent"));
+  /* a data dir the project will create is fine: its parent exists */
+  unit_write_file(unit_path("txnflow.yml"), "data_dir: lake/x\n");
+  txf_project *p = NULL;
+  txf_err err;
+  ASSERT(txf_project_load(&p, unit_tmpdir(), &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "key 'data_dir': ");
+  ASSERT_CONTAINS(err.msg, "/lake does not exist");
+  unit_write_file(unit_path("txnflow.yml"), "data_dir: lake\n");
+  ASSERT_OK(txf_project_load(&p, unit_tmpdir(), &err), &err);
+  txf_project_free(p);
+  unit_write_file(unit_path("txnflow.yml"), "data_dir: txnflow.yml/x\n");
+  ASSERT(txf_project_load(&p, unit_tmpdir(), &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "is not a directory");
+}
+
+/* The duration of "k: TEXT" (moved here with the parser, from
+ * orch_duration_parse_units); returns the error code. */
+static int duration_of(const char *text, int64_t *us) {
+  char *yml = txf_xasprintf("k: %s\n", text);
+  txf_yaml_doc *doc = NULL;
+  txf_err err;
+  ASSERT_OK(txf_yaml_load_string(&doc, "t.yml", yml, strlen(yml), &err), &err);
+  int rc = txf_yaml_get_duration(doc, txf_yaml_root(doc), "k", -7, us, &err);
+  txf_yaml_free(doc);
+  free(yml);
+  return rc;
+}
+
+TEST(project_duration_units) {
+  int64_t us;
+  ASSERT_OK(duration_of("100ms", &us), NULL);
+  ASSERT_EQ_I64(us, 100000);
+  ASSERT_OK(duration_of("30s", &us), NULL);
+  ASSERT_EQ_I64(us, 30000000);
+  ASSERT_OK(duration_of("2", &us), NULL);
+  ASSERT_EQ_I64(us, 2000000);
+  ASSERT_OK(duration_of("1.5m", &us), NULL);
+  ASSERT_EQ_I64(us, 90000000);
+  ASSERT_OK(duration_of("2h", &us), NULL);
+  ASSERT_EQ_I64(us, INT64_C(7200000000));
+  ASSERT_OK(duration_of("365d", &us), NULL);
+  ASSERT_EQ_I64(us, TXF_YAML_MAX_DURATION_US);
+  ASSERT(duration_of("\"\"", &us) != 0);
+  ASSERT(duration_of("5 parsecs", &us) != 0);
+  ASSERT(duration_of("-1s", &us) != 0);
+  ASSERT(duration_of("10y", &us) != 0);
+  ASSERT(duration_of("366d", &us) != 0);
+  ASSERT(duration_of("nan", &us) != 0);
+  ASSERT(duration_of("[1]", &us) != 0);
+  ASSERT_OK(duration_of("~", &us), NULL); /* absent: the default */
+  ASSERT_EQ_I64(us, -7);
+}
+
 TEST(project_missing_is_not_found) {
   txf_project *p;
   txf_err err;

@@ -81,3 +81,33 @@ TEST(target_postgres_keys_and_the_silver_table) {
   unsetenv("TXF_UNIT_TGT_PW");
   unsetenv("TXF_UNIT_TGT_SCHEMA");
 }
+
+/* dbt-duckdb's settings: a map of DuckDB settings, values rendered; a name
+ * that is not one, or a value that is a map, is refused where it stands. */
+TEST(target_duckdb_settings) {
+  setenv("TXF_UNIT_TGT_MEM", "3GB", 1);
+  static const char prof[] =
+      "t:\n  outputs:\n    dev:\n      path: ':memory:'\n      settings:\n"
+      "        memory_limit: \"{{ env_var('TXF_UNIT_TGT_MEM') }}\"\n"
+      "        preserve_insertion_order: false\n";
+  txf_target t;
+  txf_err err;
+  txf_target_opts o = {.app_name = "unit"};
+  ASSERT_OK(resolve("name: t\n", prof, &o, &t, &err), &err);
+  ASSERT(t.settings != NULL);
+  ASSERT_EQ_STR(t.settings[0], "memory_limit");
+  ASSERT_EQ_STR(t.settings[1], "3GB");
+  ASSERT_EQ_STR(t.settings[2], "preserve_insertion_order");
+  ASSERT_EQ_STR(t.settings[3], "false");
+  ASSERT(t.settings[4] == NULL);
+  txf_target_release(&t);
+  ASSERT(resolve("name: t\n",
+                 "t:\n  outputs:\n    dev:\n      settings:\n"
+                 "        'memory limit': 2GB\n",
+                 &o, &t, &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "'memory limit' is not a DuckDB setting name");
+  ASSERT(resolve("name: t\n",
+                 "t:\n  outputs:\n    dev:\n      settings: 2GB\n", &o, &t,
+                 &err) == TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "expected a map of DuckDB settings");
+}

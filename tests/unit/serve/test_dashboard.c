@@ -210,3 +210,45 @@ TEST(serve_business_charts_a_users_own_marts) {
   txf_serve_app_free(a);
   txf_serve_dashboard_free(d);
 }
+
+/* The dashboard's DuckDB session is read-only for real (issue 16): a
+ * chart's query reads the warehouse and nothing else; it cannot read
+ * files, write them, load extensions or change settings. */
+TEST(serve_business_queries_are_sealed) {
+  txf_err err;
+  txf_duck *w = NULL;
+  ASSERT_OK(txf_duck_open(&w, unit_path("warehouse.duckdb"), 1, 0, &err), &err);
+  ASSERT_OK(txf_duck_exec(w, "CREATE TABLE t AS SELECT 1 AS v", &err), &err);
+  txf_duck_close(w);
+  unit_write_file(unit_path("secret.csv"), "a\n42\n");
+  char *yml = txf_xasprintf(
+      "dashboard:\n"
+      "  business:\n"
+      "    - {id: ok, kind: table, sql: \"SELECT v FROM t\"}\n"
+      "    - {id: file, kind: table,\n"
+      "       sql: \"SELECT * FROM read_csv('%s')\"}\n"
+      "    - {id: setting, kind: table,\n"
+      "       sql: \"SELECT current_setting('enable_external_access') AS e,"
+      " current_setting('lock_configuration') AS l\"}\n",
+      unit_path("secret.csv"));
+  txf_serve_dashboard *d = NULL;
+  ASSERT_OK(load(yml, &d, &err), &err);
+  free(yml);
+  txf_serve_config cfg = {.data_dir = unit_tmpdir(), .dashboard = d};
+  txf_serve_app *a = txf_serve_app_new(&cfg);
+  json_t *j = business(a);
+  char *s = json_dumps(json_object_get(j, "ok"), JSON_COMPACT);
+  ASSERT_CONTAINS(s, "\"status\":\"ok\"");
+  free(s);
+  s = json_dumps(json_object_get(j, "file"), JSON_COMPACT);
+  ASSERT_CONTAINS(s, "\"status\":\"error\"");
+  ASSERT_CONTAINS(s, "disabled by configuration");
+  free(s);
+  s = json_dumps(json_object_get(json_object_get(j, "setting"), "rows"),
+                 JSON_COMPACT);
+  ASSERT_EQ_STR(s, "[[\"false\",\"true\"]]");
+  free(s);
+  json_decref(j);
+  txf_serve_app_free(a);
+  txf_serve_dashboard_free(d);
+}

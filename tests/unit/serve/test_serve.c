@@ -35,6 +35,29 @@ TEST(serve_refuses_remote_without_token) {
   ASSERT(s == NULL);
 }
 
+/* --host takes host names (or bracketed IPv6 addresses), no ports. */
+TEST(serve_host_names_are_checked) {
+  static const char *const bad[] = {"a b",  "x.example:80", ",",
+                                    "a,,b", "<script>",     "[::1"};
+  for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++) {
+    txf_serve_config cfg = {
+        .port = 0, .data_dir = unit_tmpdir(), .hosts = bad[i]};
+    txf_serve *s = NULL;
+    txf_err err;
+    if (txf_serve_start(&s, &cfg, &err) != TXF_EUSAGE)
+      unit_fail(__FILE__, __LINE__, "--host '%s' accepted", bad[i]);
+    ASSERT(s == NULL);
+    ASSERT_CONTAINS(err.msg, "--host");
+  }
+  txf_serve_config cfg = {.port = 0,
+                          .data_dir = unit_tmpdir(),
+                          .hosts = "dash.example,Other.Example.,[::2]"};
+  txf_serve *s = NULL;
+  txf_err err;
+  ASSERT_OK(txf_serve_start(&s, &cfg, &err), &err);
+  txf_serve_stop(s);
+}
+
 static json_t *call(txf_serve_app *a, const char *path,
                     const txf_serve_param *p, size_t n, int *status) {
   txf_serve_response r;

@@ -38,6 +38,18 @@ TEST(fs_write_atomic_and_read) {
   ASSERT(!txf_fs_exists(unit_path("a/b/c")));
 }
 
+TEST(fs_mkdirs_parent_makes_the_directory_of_a_path) {
+  txf_err err;
+  ASSERT_OK(txf_fs_mkdirs_parent(unit_path("p/q/file.db"), &err), &err);
+  ASSERT(txf_fs_is_dir(unit_path("p/q")));
+  ASSERT(!txf_fs_exists(unit_path("p/q/file.db")));
+  /* A bare name, or one right under /, needs no directory. */
+  ASSERT_OK(txf_fs_mkdirs_parent("file.db", &err), &err);
+  ASSERT_OK(txf_fs_mkdirs_parent("/file.db", &err), &err);
+  unit_write_file(unit_path("plain"), "x");
+  ASSERT(txf_fs_mkdirs_parent(unit_path("plain/file.db"), &err) == TXF_EIO);
+}
+
 TEST(fs_afile_abort_leaves_nothing) {
   txf_err err;
   txf_afile af;

@@ -45,6 +45,17 @@ TEST(buf_put_pgcopy_escapes_copy_text) {
   free(s);
 }
 
+TEST(buf_put_escaped_replaces_the_listed_bytes) {
+  static const txf_escape esc[] = {{'<', "&lt;"}, {'&', "&amp;"}, {0, NULL}};
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  /* A NUL byte is data like any other when it is not listed. */
+  txf_buf_put_escaped(&b, "a<b&c\0>", 7, esc);
+  ASSERT_EQ_U64(b.len, 14);
+  ASSERT(memcmp(b.data, "a&lt;b&amp;c\0>", 14) == 0);
+  txf_buf_release(&b);
+}
+
 TEST(arena_alignment_and_reset) {
   txf_arena a;
   txf_arena_init(&a, 1024);
@@ -74,6 +85,28 @@ TEST(err_set_wrap_errno) {
   ASSERT_EQ_STR(err.msg, "open x: No such file or directory");
   ASSERT_EQ_STR(txf_err_name(TXF_ECONFIG), "config");
   ASSERT_EQ_I64(txf_err_set(NULL, TXF_EIO, "ignored"), TXF_EIO);
+}
+
+/* Permanent: what a retry would meet again (input, config, a SQL
+ * statement's own fault, a refusal); transient: I/O, locks, the network,
+ * a DuckDB I/O error that is not a refusal. */
+TEST(err_permanent_sorts_retryable_from_not) {
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ECONFIG, "x"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ETEST, "x"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EIO, "Permission denied"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ELOCKED, "x"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ENET, "Parser Error"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, "Binder Error: nope"), 1);
+  ASSERT_EQ_I64(
+      txf_err_permanent(TXF_EDB, "Permission Error: Cannot access file"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB,
+                                  "IO Error: Failed to create directory: "
+                                  "Permission denied"),
+                1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, "IO Error: No space left"), 0);
+  ASSERT_EQ_I64(
+      txf_err_permanent(TXF_EDB, "IO Error: Conflicting lock is held"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, NULL), 0);
 }
 
 TEST(str_distance_and_closest) {
