@@ -22,7 +22,7 @@ DUCKDB_DIR ?= node_modules/@duckdb/node-bindings-linux-x64
 DUCKDB_INCLUDE ?= $(if $(wildcard $(DUCKDB_DIR)/duckdb.h),$(DUCKDB_DIR),node_modules/duckdb/src/duckdb/src/include)
 DUCKDB_LIBDIR := $(abspath $(DUCKDB_DIR))
 
-PKGS := libzstd libcurl sqlite3 yaml-0.1 libcrypto libmicrohttpd libpq jansson
+PKGS := libzstd zlib libcurl sqlite3 yaml-0.1 libcrypto libmicrohttpd libpq jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 APT_PKGS="build-essential pkg-config git ca-certificates tzdata
-  libzstd-dev libsnappy-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
+  libzstd-dev zlib1g-dev libsnappy-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libyaml-dev libssl-dev libmicrohttpd-dev libpq-dev libjansson-dev
   nodejs npm clang libclang-rt-14-dev valgrind curl
   postgresql chromium"

@@ -5,9 +5,11 @@
  * straight into the buffer; only a field with "" is copied (unescaped) into
  * a second buffer. No allocation per record or per field. */
 #include <errno.h>
+#include <iconv.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "bronze/bronze.h"
@@ -18,24 +20,32 @@
 struct txf_csv_reader {
   char *name;
   FILE *fp;
-  ZSTD_DStream *zs; /* non-NULL for .zst input */
+  char delim;       /* the field separator */
+  ZSTD_DStream *zs; /* non-NULL for zstd input */
+  z_stream *gz;     /* non-NULL for gzip input */
+  int gz_end;       /* the last inflate ended a gzip member */
   char *zin;        /* compressed input buffer */
   ZSTD_inBuffer zib;
   int zeof;        /* compressed file fully read */
   int zframe_done; /* last decompress call ended a frame */
+  size_t zin_cap;
+  iconv_t cd; /* (iconv_t)-1: the input is UTF-8 already */
+  char *cin;  /* decompressed bytes not yet decoded */
+  size_t cin_len;
+  int cin_eof;     /* no more decompressed input */
   const char *mem; /* open_mem: the data itself, no copies */
   char *buf;       /* owned window (file input) */
   size_t cap;
-  size_t len;      /* valid bytes in the window */
-  size_t pos;      /* start of the next record */
-  int eof;         /* no more input beyond len */
+  size_t len; /* valid bytes in the window */
+  size_t pos; /* start of the next record */
+  int eof;    /* no more input beyond len */
   int bom_checked;
-  int skipping;    /* discarding the rest of an over-long record */
+  int skipping; /* discarding the rest of an over-long record */
   size_t expected;
   int64_t record_no;
   int64_t line_no; /* physical line of the next record */
   uint64_t consumed;
-  char *ubuf;      /* unescaped fields of the current record */
+  char *ubuf; /* unescaped fields of the current record */
   size_t ubuf_cap;
 };
 
@@ -50,11 +60,31 @@ txf_csv_reader *txf_csv_reader_open_mem(const char *data, size_t len,
   r->eof = 1;
   r->expected = expected_fields;
   r->line_no = 1;
+  r->delim = ',';
+  r->cd = (iconv_t)-1;
   return r;
+}
+
+const char *const txf_csv_encoding_names[TXF_CSV_ENC_N] = {"utf-8", "cp949"};
+const char *const txf_csv_compression_names[TXF_CSV_COMP_N] = {"auto", "none",
+                                                               "gzip", "zstd"};
+
+int txf_csv_sniff(const unsigned char *p, size_t n) {
+  if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+    return TXF_CSV_COMP_GZIP;
+  if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+    return TXF_CSV_COMP_ZSTD;
+  return TXF_CSV_COMP_NONE;
 }
 
 int txf_csv_reader_open(txf_csv_reader **out, const char *path,
                         size_t expected_fields, txf_err *err) {
+  return txf_csv_reader_open_opts(out, path, expected_fields, NULL, err);
+}
+
+int txf_csv_reader_open_opts(txf_csv_reader **out, const char *path,
+                             size_t expected_fields, const txf_csv_opts *o,
+                             txf_err *err) {
   *out = NULL;
   FILE *fp = fopen(path, "rb");
   if (!fp)
@@ -66,15 +96,58 @@ int txf_csv_reader_open(txf_csv_reader **out, const char *path,
   r->buf = txf_xmalloc(r->cap);
   r->expected = expected_fields;
   r->line_no = 1;
-  if (txf_str_has_suffix(path, ".zst")) {
+  r->delim = o && o->delimiter ? o->delimiter : ',';
+  r->cd = (iconv_t)-1;
+  /* The compression a file says it has (its first bytes) decides; a
+   * configured one must agree, so a plain file named .gz is not read as
+   * text by mistake, nor a gzip file as CSV. */
+  unsigned char magic[4];
+  size_t got = fread(magic, 1, sizeof magic, fp);
+  int comp = txf_csv_sniff(magic, got);
+  int want = o ? o->compression : TXF_CSV_COMP_AUTO;
+  if (fseek(fp, 0, SEEK_SET) != 0) {
+    txf_csv_reader_free(r);
+    return txf_err_errno(err, TXF_EIO, "%s: cannot seek", path);
+  }
+  if (want != TXF_CSV_COMP_AUTO && want != comp && got > 0) {
+    int rc = txf_err_set(
+        err, TXF_EPARSE, "%s: configured as %s, but the file is %s", path,
+        txf_csv_compression_names[want],
+        comp == TXF_CSV_COMP_NONE ? "not compressed"
+                                  : txf_csv_compression_names[comp]);
+    txf_csv_reader_free(r);
+    return rc;
+  }
+  if (comp == TXF_CSV_COMP_ZSTD) {
     r->zs = ZSTD_createDStream();
     if (!r->zs) {
       txf_csv_reader_free(r);
       return txf_err_set(err, TXF_EIO, "%s: cannot create zstd stream", path);
     }
     ZSTD_initDStream(r->zs);
-    r->zin = txf_xmalloc(ZSTD_DStreamInSize());
+    r->zin_cap = ZSTD_DStreamInSize();
+    r->zin = txf_xmalloc(r->zin_cap);
     r->zib.src = r->zin;
+  } else if (comp == TXF_CSV_COMP_GZIP) {
+    r->gz = txf_xcalloc(1, sizeof *r->gz);
+    /* 15 + 16: a gzip header and trailer (CRC-32, length) */
+    if (inflateInit2(r->gz, 15 + 16) != Z_OK) {
+      free(r->gz);
+      r->gz = NULL;
+      txf_csv_reader_free(r);
+      return txf_err_set(err, TXF_EIO, "%s: cannot create gzip stream", path);
+    }
+    r->zin_cap = 1u << 16;
+    r->zin = txf_xmalloc(r->zin_cap);
+  }
+  if (o && o->encoding == TXF_CSV_ENC_CP949) {
+    r->cd = iconv_open("UTF-8", "CP949");
+    if (r->cd == (iconv_t)-1) {
+      int rc = txf_err_errno(err, TXF_EIO, "%s: cannot decode CP949", path);
+      txf_csv_reader_free(r);
+      return rc;
+    }
+    r->cin = txf_xmalloc(READ_CHUNK);
   }
   *out = r;
   return 0;
@@ -87,6 +160,13 @@ void txf_csv_reader_free(txf_csv_reader *r) {
     fclose(r->fp);
   if (r->zs)
     ZSTD_freeDStream(r->zs);
+  if (r->gz) {
+    inflateEnd(r->gz);
+    free(r->gz);
+  }
+  if (r->cd != (iconv_t)-1)
+    iconv_close(r->cd);
+  free(r->cin);
   free(r->zin);
   free(r->buf);
   free(r->ubuf);
@@ -96,8 +176,148 @@ void txf_csv_reader_free(txf_csv_reader *r) {
 
 uint64_t txf_csv_reader_offset(const txf_csv_reader *r) { return r->consumed; }
 
+void txf_csv_reader_expect(txf_csv_reader *r, size_t expected_fields) {
+  r->expected = expected_fields;
+}
+
 static const char *data_of(const txf_csv_reader *r) {
   return r->mem ? r->mem : r->buf;
+}
+
+/* The next bytes of a compressed file into ZIN: *N of them, 0 at its end.
+ * DONE says whether the WHAT stream has ended there: a stream cut short
+ * (a file copied in part, or still being written) is an error. */
+static int read_compressed(txf_csv_reader *r, int done, const char *what,
+                           size_t *n, txf_err *err) {
+  *n = 0;
+  if (!r->zeof) {
+    *n = fread(r->zin, 1, r->zin_cap, r->fp);
+    if (*n > 0)
+      return 0;
+    if (ferror(r->fp))
+      return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
+    r->zeof = 1;
+  }
+  if (!done)
+    return txf_err_set(err, TXF_ECORRUPT,
+                       "%s: truncated %s stream (the file is incomplete)",
+                       r->name, what);
+  return 0;
+}
+
+/* Decompressed input: up to CAP bytes into DST, *GOT of them (0 only at
+ * the end of the input). */
+static int raw_read(txf_csv_reader *r, char *dst, size_t cap, size_t *got,
+                    txf_err *err) {
+  *got = 0;
+  if (!r->zs && !r->gz) {
+    size_t want = cap < READ_CHUNK ? cap : READ_CHUNK;
+    size_t n = fread(dst, 1, want, r->fp);
+    if (n < want && ferror(r->fp))
+      return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
+    *got = n;
+    return 0;
+  }
+  if (r->gz) {
+    z_stream *z = r->gz;
+    z->next_out = (Bytef *)dst;
+    z->avail_out = (uInt)(cap < (1u << 30) ? cap : (1u << 30));
+    while (z->avail_out == (uInt)(cap < (1u << 30) ? cap : (1u << 30))) {
+      if (z->avail_in == 0) {
+        /* a gzip file ends with its member's trailer */
+        size_t n;
+        int rc = read_compressed(r, r->gz_end, "gzip", &n, err);
+        if (rc)
+          return rc;
+        if (n == 0)
+          break;
+        z->next_in = (Bytef *)r->zin;
+        z->avail_in = (uInt)n;
+      }
+      if (r->gz_end) {
+        /* another member follows (concatenated gzip files) */
+        if (inflateReset(z) != Z_OK)
+          return txf_err_set(err, TXF_ECORRUPT, "%s: gzip: cannot reset",
+                             r->name);
+        r->gz_end = 0;
+      }
+      int zr = inflate(z, Z_NO_FLUSH);
+      if (zr == Z_STREAM_END)
+        r->gz_end = 1;
+      else if (zr != Z_OK && zr != Z_BUF_ERROR)
+        return txf_err_set(err, TXF_ECORRUPT, "%s: gzip: %s", r->name,
+                           z->msg ? z->msg : "corrupt data");
+    }
+    *got = (size_t)((char *)z->next_out - dst);
+    return 0;
+  }
+  ZSTD_outBuffer ob = {dst, cap, 0};
+  while (ob.pos == 0) {
+    if (r->zib.pos == r->zib.size) {
+      size_t n;
+      int rc = read_compressed(r, r->zframe_done, "zstd", &n, err);
+      if (rc)
+        return rc;
+      if (n == 0)
+        break;
+      r->zib.size = n;
+      r->zib.pos = 0;
+    }
+    size_t rc = ZSTD_decompressStream(r->zs, &ob, &r->zib);
+    if (ZSTD_isError(rc))
+      return txf_err_set(err, TXF_ECORRUPT, "%s: zstd: %s", r->name,
+                         ZSTD_getErrorName(rc));
+    r->zframe_done = rc == 0;
+  }
+  *got = ob.pos;
+  return 0;
+}
+
+static size_t used0(const txf_csv_reader *r, const char *in) {
+  return (size_t)(in - r->cin);
+}
+
+/* Decoded (UTF-8) input: up to CAP bytes into DST. A byte sequence that
+ * is not CP949 is passed through as it is, so its line fails the UTF-8
+ * check and goes to quarantine (invalid_utf8) instead of stopping the
+ * file. */
+static int decoded_read(txf_csv_reader *r, char *dst, size_t cap, size_t *got,
+                        txf_err *err) {
+  if (r->cd == (iconv_t)-1)
+    return raw_read(r, dst, cap, got, err);
+  char *out = dst;
+  size_t out_left = cap;
+  while (out_left >= 8) { /* the window has megabytes of room */
+    if (!r->cin_eof && r->cin_len < READ_CHUNK / 2) {
+      size_t n;
+      int rc =
+          raw_read(r, r->cin + r->cin_len, READ_CHUNK - r->cin_len, &n, err);
+      if (rc)
+        return rc;
+      if (n == 0)
+        r->cin_eof = 1;
+      r->cin_len += n;
+    }
+    if (r->cin_len == 0)
+      break;
+    char *in = r->cin;
+    size_t in_left = r->cin_len;
+    size_t k = iconv(r->cd, &in, &in_left, &out, &out_left);
+    int e = k == (size_t)-1 ? errno : 0;
+    if (e == EILSEQ ||
+        (e == EINVAL &&
+         (r->cin_eof || (used0(r, in) == 0 && r->cin_len >= READ_CHUNK / 2)))) {
+      *out++ = *in++; /* not CP949: kept as it is */
+      in_left--;
+      out_left--;
+    }
+    memmove(r->cin, in, in_left);
+    r->cin_len = in_left;
+    if (e == E2BIG)
+      break;
+  }
+  *got = (size_t)(out - dst);
+  return 0;
 }
 
 /* Read more input into the window after moving the unread part to the
@@ -113,44 +333,13 @@ static int fill(txf_csv_reader *r, txf_err *err) {
   size_t room = r->cap - r->len;
   if (room == 0)
     return 0;
-  if (!r->zs) {
-    size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-    size_t got = fread(r->buf + r->len, 1, want, r->fp);
-    if (got < want) {
-      if (ferror(r->fp))
-        return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
-      r->eof = 1;
-    }
-    r->len += got;
-    return 0;
-  }
-  ZSTD_outBuffer ob = {r->buf + r->len, room, 0};
-  while (ob.pos == 0) {
-    if (r->zib.pos == r->zib.size) {
-      if (r->zeof) {
-        if (!r->zframe_done)
-          return txf_err_set(err, TXF_ECORRUPT,
-                             "%s: truncated zstd stream", r->name);
-        r->eof = 1;
-        break;
-      }
-      size_t got = fread(r->zin, 1, ZSTD_DStreamInSize(), r->fp);
-      if (got == 0) {
-        if (ferror(r->fp))
-          return txf_err_errno(err, TXF_EIO, "%s: read failed", r->name);
-        r->zeof = 1;
-        continue;
-      }
-      r->zib.size = got;
-      r->zib.pos = 0;
-    }
-    size_t rc = ZSTD_decompressStream(r->zs, &ob, &r->zib);
-    if (ZSTD_isError(rc))
-      return txf_err_set(err, TXF_ECORRUPT, "%s: zstd: %s", r->name,
-                         ZSTD_getErrorName(rc));
-    r->zframe_done = rc == 0;
-  }
-  r->len += ob.pos;
+  size_t got;
+  int rc = decoded_read(r, r->buf + r->len, room, &got, err);
+  if (rc)
+    return rc;
+  if (got == 0)
+    r->eof = 1;
+  r->len += got;
   return 0;
 }
 
@@ -185,8 +374,8 @@ static void add_quoted(txf_csv_reader *r, txf_csv_record *rec, const char *p,
   }
 }
 
-/* The first byte of P[I..LIM) that an unquoted field must look at (a
- * comma, LF, CR or quote), or LIM. Eight bytes at a time: a byte equal
+/* The first byte of P[I..LIM) that an unquoted field must look at (the
+ * separator DELIM, LF, CR or quote), or LIM. Eight bytes at a time: a byte equal
  * to C makes (x ^ C) have a zero byte, found with the borrow trick,
  * whose lowest flagged byte is exact (flags above it may be false, and
  * are not used). Ids and timestamps are 10 to 30 bytes: this was most
@@ -194,12 +383,13 @@ static void add_quoted(txf_csv_reader *r, txf_csv_record *rec, const char *p,
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "skip_plain reads words little-endian"
 #endif
-static inline size_t skip_plain(const char *p, size_t i, size_t lim) {
+static inline size_t skip_plain(const char *p, size_t i, size_t lim,
+                                char delim) {
   const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
   while (i + 8 <= lim) {
     uint64_t x;
     memcpy(&x, p + i, 8);
-    uint64_t a = x ^ (ones * ','), b = x ^ (ones * '\n'),
+    uint64_t a = x ^ (ones * (unsigned char)delim), b = x ^ (ones * '\n'),
              c = x ^ (ones * '\r'), d = x ^ (ones * '"');
     uint64_t m = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) |
                  ((d - ones) & ~d);
@@ -208,7 +398,7 @@ static inline size_t skip_plain(const char *p, size_t i, size_t lim) {
       return i + ((size_t)__builtin_ctzll(m) >> 3);
     i += 8;
   }
-  while (i < lim && p[i] != ',' && p[i] != '\n' && p[i] != '\r' &&
+  while (i < lim && p[i] != delim && p[i] != '\n' && p[i] != '\r' &&
          p[i] != '"')
     i++;
   return i;
@@ -281,22 +471,22 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
         break;
       }
       /* after a closing quote: a separator, a terminator or the end */
-      if (i < lim && p[i] != ',' && p[i] != '\n' &&
+      if (i < lim && p[i] != r->delim && p[i] != '\n' &&
           !(p[i] == '\r' && i + 1 < lim && p[i + 1] == '\n') &&
           !(p[i] == '\r' && i + 1 == lim && eof)) {
         if (p[i] == '\r' && i + 1 == lim && !eof && !single_line)
           return 0;
         rec->bad_quote = 1;
-        while (i < lim && p[i] != ',' && p[i] != '\n')
+        while (i < lim && p[i] != r->delim && p[i] != '\n')
           i++;
         if (i == lim && !eof && !single_line)
           return 0;
       }
     } else {
       size_t start = i;
-      while ((i = skip_plain(p, i, lim)) < lim) {
+      while ((i = skip_plain(p, i, lim, r->delim)) < lim) {
         char c = p[i];
-        if (c == ',' || c == '\n')
+        if (c == r->delim || c == '\n')
           break;
         if (c == '\r' && i + 1 < lim && p[i + 1] == '\n')
           break;
@@ -312,7 +502,7 @@ static size_t parse(txf_csv_reader *r, const char *p, size_t n, int eof,
         return 0;
       add_field(rec, p + start, i - start);
     }
-    if (i < lim && p[i] == ',') {
+    if (i < lim && p[i] == r->delim) {
       i++;
       continue;
     }
@@ -344,8 +534,8 @@ static int64_t count_newlines(const char *p, size_t n) {
   return k;
 }
 
-int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec,
-                        int *has_record, txf_err *err) {
+int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec, int *has_record,
+                        txf_err *err) {
   *has_record = 0;
   int rc;
   if (!r->bom_checked) {
@@ -400,9 +590,9 @@ int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec,
       continue;
     }
     int multi = used > 0 && memchr(p, '\n', rec->raw_len) != NULL;
-    if (used == 0 || (multi && (rec->bad_quote ||
-                                (r->expected &&
-                                 rec->n_fields != r->expected)))) {
+    if (used == 0 ||
+        (multi &&
+         (rec->bad_quote || (r->expected && rec->n_fields != r->expected)))) {
       /* Too long, or a multi-line record that does not parse: fall back
        * to the first physical line alone. */
       int has_nl = memchr(p, '\n', lim) != NULL;

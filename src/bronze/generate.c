@@ -838,6 +838,23 @@ static void unlock_date(int fd) {
   close(fd);
 }
 
+int txf_bronze_lock_day(const char *data_dir, txf_date day, int *fd,
+                        txf_err *err) {
+  char d[11];
+  txf_date_format(day, d);
+  int rc = lock_date(data_dir, d, fd, err);
+  if (!rc) {
+    char *parent = txf_path_join(data_dir, "bronze/transactions");
+    char *name = txf_xasprintf("ingest_date=%s", d);
+    remove_leftovers(parent, name);
+    free(parent);
+    free(name);
+  }
+  return rc;
+}
+
+void txf_bronze_unlock_day(int fd) { unlock_date(fd); }
+
 /* Where date D's batch and truth live, and their parents (where the temp
  * dirs and leftovers of a run are). */
 typedef struct batch_paths {

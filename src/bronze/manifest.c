@@ -236,9 +236,9 @@ int txf_manifest_verify(const txf_manifest *m, const char *dir,
   return rc;
 }
 
-int txf_manifest_write(const char *dir, const char *ingest_date,
-                       const txf_manifest_file *files, size_t n,
-                       struct json_t *generator, txf_err *err) {
+static int write_manifest(const char *dir, const char *ingest_date,
+                          const txf_manifest_file *files, size_t n,
+                          const char *key, json_t *origin, txf_err *err) {
   json_t *root = json_object();
   json_object_set_new(root, "format", json_string(MANIFEST_FORMAT));
   json_object_set_new(root, "ingest_date", json_string(ingest_date));
@@ -253,8 +253,8 @@ int txf_manifest_write(const char *dir, const char *ingest_date,
     json_array_append_new(arr, f);
   }
   json_object_set_new(root, "files", arr);
-  if (generator)
-    json_object_set(root, "generator", generator);
+  if (origin)
+    json_object_set(root, key, origin);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                        JSON_REAL_PRECISION(15));
   json_decref(root);
@@ -268,4 +268,17 @@ int txf_manifest_write(const char *dir, const char *ingest_date,
   free(withnl);
   free(path);
   return rc;
+}
+
+int txf_manifest_write(const char *dir, const char *ingest_date,
+                       const txf_manifest_file *files, size_t n,
+                       struct json_t *generator, txf_err *err) {
+  return write_manifest(dir, ingest_date, files, n, "generator", generator,
+                        err);
+}
+
+int txf_manifest_write_landed(const char *dir, const char *ingest_date,
+                              const txf_manifest_file *files, size_t n,
+                              struct json_t *landed, txf_err *err) {
+  return write_manifest(dir, ingest_date, files, n, "landed", landed, err);
 }

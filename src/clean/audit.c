@@ -165,14 +165,18 @@ static const truth_line *find_truth(const truth_line *v, size_t n,
 }
 
 /* Read one batch file into EX, checking validation against truth. */
-static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
+static int read_batch_file(expect *ex, const txf_tz *tz,
+                           const txf_feed_format *fmt, const char *abs,
                            const char *rel, int32_t ingest_day,
                            const truth_line *tv, size_t tn, findings *f,
                            txf_err *err) {
   txf_csv_reader *rd;
-  int rc = txf_csv_reader_open(&rd, abs, TXF_BRONZE_N_COLS, err);
+  int rc = txf_csv_reader_open_opts(&rd, abs, fmt ? 0 : TXF_BRONZE_N_COLS,
+                                    fmt ? &fmt->csv : NULL, err);
   if (rc)
     return rc;
+  txf_feed_binding binding;
+  int hdr = 1;
   const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
   uint32_t si =
       txf_clean_sources_intern(&ex->src, rel, strlen(rel), ingest_day);
@@ -180,7 +184,18 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
   int has;
   char detail[160];
   rc = txf_csv_reader_next(rd, &rec, &has, err); /* header */
-  while (!rc) {
+  if (!rc && fmt && has) {
+    rc = txf_feed_bind(&binding, fmt, &rec, abs, err);
+    if (!rc && !fmt->header) { /* that was data: read it again */
+      hdr = 0;
+      txf_csv_reader_free(rd);
+      rd = NULL;
+      rc = txf_csv_reader_open_opts(&rd, abs, binding.n_fields, &fmt->csv, err);
+    }
+    if (!rc)
+      txf_csv_reader_expect(rd, binding.n_fields);
+  }
+  while (!rc && has) {
     rc = txf_csv_reader_next(rd, &rec, &has, err);
     if (rc || !has)
       break;
@@ -190,10 +205,13 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
     }
     crow *row = &ex->rows[ex->n];
     txf_reject_reason why =
-        txf_clean_validate(&rec, row, &ex->strings, tz, detail, sizeof detail);
+        fmt ? txf_clean_validate_mapped(fmt, &binding, &rec, row, &ex->strings,
+                                        tz, detail, sizeof detail)
+            : txf_clean_validate(&rec, row, &ex->strings, tz, detail,
+                                 sizeof detail);
     if (why == TXF_REJ_NONE)
       txf_clean_rec_hash(row); /* versions compare by it */
-    int64_t line = rec.record_no - 1;
+    int64_t line = rec.record_no - hdr;
     if (tv) {
       const truth_line *t = find_truth(tv, tn, base, line);
       if (!t) {
@@ -240,8 +258,8 @@ static int lineage_before(const csources *s, const crow *a, const crow *b) {
 }
 
 static int build_expected(const char *data_dir, txf_store *store,
-                          const txf_tz *tz, expect *ex, findings *f,
-                          txf_err *err) {
+                          const txf_tz *tz, const txf_feed_format *fmt,
+                          expect *ex, findings *f, txf_err *err) {
   /* every successful clean; the latest of each ingestion date wins */
   txf_meta_clean_query q = {NULL, NULL, 0};
   txf_meta_clean_run_list runs;
@@ -301,8 +319,8 @@ static int build_expected(const char *data_dir, txf_store *store,
         continue;
       char *abs = rel[0] == '/' ? txf_xstrdup(rel)
                                 : txf_path_join(data_dir, rel);
-      rc = read_batch_file(ex, tz, abs, rel, day.days, has_truth ? tv : NULL,
-                           tn, f, err);
+      rc = read_batch_file(ex, tz, fmt, abs, rel, day.days,
+                           has_truth ? tv : NULL, tn, f, err);
       free(abs);
     }
     for (size_t k = 0; k < tn; k++)
@@ -433,7 +451,7 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
   int have_res = 0;
   int rc = txf_tz_load(&tz, o->timezone, err);
   if (!rc)
-    rc = build_expected(o->data_dir, store, tz, &ex, &f, err);
+    rc = build_expected(o->data_dir, store, tz, o->format, &ex, &f, err);
   if (rc)
     goto out;
   /* The files against the manifest first: damage is the cause of what

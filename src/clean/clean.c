@@ -63,6 +63,7 @@ typedef struct run {
   jop *ops;
   size_t n_ops, cap_ops;
   int64_t version;       /* the lake version this clean commits */
+  char batch_sha[65];    /* SHA-256 of the batch's _manifest.json, or "" */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
   txf_clean_manifest lake; /* the lake's manifest, then this commit's */
@@ -106,7 +107,8 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
 typedef struct crec {
   uint32_t raw_off, raw_len;
   uint32_t f_off;     /* index of its first field in chunk.fields */
-  uint16_t n_fields;  /* as read (fields kept only when 13) */
+  uint16_t n_fields;  /* as read (fields kept only when as many as the
+                         layout has: 13, or the processor's) */
   uint8_t crlf, bad_quote, too_long, has_term;
   int64_t record_no;
 } crec;
@@ -125,7 +127,7 @@ typedef struct chunk {
   uint32_t shard_at[IDX_SHARDS + 1]; /* where each shard's are in OUT */
 } chunk;
 
-static void chunk_add(chunk *c, const txf_csv_record *rec) {
+static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want) {
   if (c->n == c->cap) {
     c->cap = c->cap ? 2 * c->cap : 1024;
     c->recs = txf_xrealloc(c->recs, c->cap * sizeof *c->recs);
@@ -141,13 +143,13 @@ static void chunk_add(chunk *c, const txf_csv_record *rec) {
   x->record_no = rec->record_no;
   x->n_fields = rec->n_fields > 0xffff ? 0xffff : (uint16_t)rec->n_fields;
   x->f_off = (uint32_t)c->n_fields;
-  if (rec->n_fields != TXF_BRONZE_N_COLS)
+  if (rec->n_fields != want)
     return;
-  if (c->n_fields + 2 * TXF_BRONZE_N_COLS > c->cap_fields) {
+  if (c->n_fields + 2 * want > c->cap_fields) {
     c->cap_fields = c->cap_fields ? 2 * c->cap_fields : 4096;
     c->fields = txf_xrealloc(c->fields, c->cap_fields * sizeof *c->fields);
   }
-  for (int i = 0; i < TXF_BRONZE_N_COLS; i++) {
+  for (size_t i = 0; i < want; i++) {
     const char *f = rec->field[i];
     uint32_t off;
     if (f >= rec->raw && f + rec->field_len[i] <= rec->raw + rec->raw_len) {
@@ -164,20 +166,23 @@ static void chunk_add(chunk *c, const txf_csv_record *rec) {
 typedef struct vjob {
   chunk *c;
   const txf_tz *tz;
+  const txf_feed_format *format;   /* NULL: bronze */
+  const txf_feed_binding *binding; /* the file's, with FORMAT */
+  int hdr;                         /* 1: the file has a header line */
   uint32_t fi;              /* the file: lineage of the rows */
   txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
 
 /* The chunk's valid rows as spill records, grouped by index shard (the
  * spill's buckets), each group in file order. */
-static void serialize_chunk(chunk *c, uint32_t fi) {
+static void serialize_chunk(chunk *c, uint32_t fi, int hdr) {
   uint32_t cnt[IDX_SHARDS + 1];
   memset(cnt, 0, sizeof cnt);
   for (size_t i = 0; i < c->n; i++)
     if (c->why[i] == TXF_REJ_NONE) {
       crow *row = &c->rows[i];
       row->src = fi;
-      row->rec = (uint32_t)(c->recs[i].record_no - 1);
+      row->rec = (uint32_t)(c->recs[i].record_no - hdr);
       cnt[IDX_SHARD(row->idh) + 1] += (uint32_t)txf_clean_rec_size(row);
     }
   for (unsigned k = 1; k <= IDX_SHARDS; k++)
@@ -216,16 +221,21 @@ static void *validate_chunk(void *arg) {
     rec.bad_quote = x->bad_quote;
     rec.too_long = x->too_long;
     rec.record_no = x->record_no;
-    if (x->n_fields == TXF_BRONZE_N_COLS)
-      for (int k = 0; k < TXF_BRONZE_N_COLS; k++) {
+    size_t want = j->format ? j->binding->n_fields : TXF_BRONZE_N_COLS;
+    if (x->n_fields == want)
+      for (size_t k = 0; k < want; k++) {
         rec.field[k] = c->data.data + c->fields[x->f_off + 2 * k];
         rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
       }
-    c->why[i] =
-        (uint8_t)txf_clean_validate(&rec, &c->rows[i], &c->strings, j->tz,
-                                    c->detail[i], sizeof c->detail[i]);
+    c->why[i] = (uint8_t)(j->format ? txf_clean_validate_mapped(
+                                          j->format, j->binding, &rec,
+                                          &c->rows[i], &c->strings, j->tz,
+                                          c->detail[i], sizeof c->detail[i])
+                                    : txf_clean_validate(
+                                          &rec, &c->rows[i], &c->strings, j->tz,
+                                          c->detail[i], sizeof c->detail[i]));
   }
-  serialize_chunk(c, j->fi);
+  serialize_chunk(c, j->fi, j->hdr);
   for (unsigned k = 0; k < IDX_SHARDS; k++)
     if (c->shard_at[k + 1] > c->shard_at[k])
       txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
@@ -254,7 +264,7 @@ static void chunk_release(chunk *c) {
 /* Collect chunk C (validated) in order: its rejects to the quarantine
  * files (its rows went to their shard's bucket on the thread that
  * validated it). */
-static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
+static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
   (void)err;
   const char *rel = r->src.v[fi].path;
   for (size_t i = 0; i < c->n; i++) {
@@ -267,7 +277,7 @@ static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
     fwrite(c->data.data + x->raw_off, 1, x->raw_len, r->q_lines);
     fputs(x->crlf ? "\r\n" : "\n", r->q_lines);
     csv_field(r->q_rejects, rel, strlen(rel));
-    fprintf(r->q_rejects, ",%lld,%s,", (long long)(x->record_no - 1),
+    fprintf(r->q_rejects, ",%lld,%s,", (long long)(x->record_no - hdr),
             txf_reject_reason_name(why));
     csv_field(r->q_rejects, c->detail[i], strlen(c->detail[i]));
     fputc('\n', r->q_rejects);
@@ -278,15 +288,39 @@ static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
 /* Read and validate one file: valid rows into r->rows, bad lines to the
  * quarantine files. */
 static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
+  const txf_feed_format *fmt = r->o->format;
   txf_csv_reader *rd;
-  int rc = txf_csv_reader_open(&rd, abs_path, TXF_BRONZE_N_COLS, err);
+  int rc = txf_csv_reader_open_opts(&rd, abs_path, fmt ? 0 : TXF_BRONZE_N_COLS,
+                                    fmt ? &fmt->csv : NULL, err);
   if (rc)
     return rc;
   txf_csv_record rec;
-  int has = 1;
+  int has = 1, hdr = 1;
+  txf_feed_binding binding;
+  size_t want = TXF_BRONZE_N_COLS;
   rc = txf_csv_reader_next(rd, &rec, &has, err);
-  if (!rc)
+  if (!rc && !fmt)
     rc = txf_clean_header_check(has ? &rec : NULL, err);
+  if (!rc && fmt && has) {
+    /* the processor's layout: its header (or first line) says where
+     * each column is (the file is named by the caller's wrap below) */
+    rc = txf_feed_bind(&binding, fmt, &rec, NULL, err);
+    want = binding.n_fields;
+    if (!rc && fmt->header && fi == 0) {
+      /* rejected lines keep the processor's header */
+      fwrite(rec.raw, 1, rec.raw_len, r->q_lines);
+      fputs(rec.term[0] == '\r' ? "\r\n" : "\n", r->q_lines);
+    }
+    if (!rc && !fmt->header) {
+      /* no header: the first line was data; read it again */
+      hdr = 0;
+      txf_csv_reader_free(rd);
+      rc = txf_csv_reader_open_opts(&rd, abs_path, want, &fmt->csv, err);
+      if (rc)
+        return txf_err_wrap(err, "%s", r->src.v[fi].path);
+    }
+    txf_csv_reader_expect(rd, want);
+  }
   /* A pipeline over two sets of NT chunks: while NT threads validate one
    * set, this thread splits the next one; then it collects the first in
    * file order. With one thread everything runs here, in turn. */
@@ -313,7 +347,7 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
         rc = txf_csv_reader_next(rd, &rec, &has, err);                       \
         if (rc || !has)                                                      \
           break;                                                             \
-        chunk_add(c_, &rec);                                                 \
+        chunk_add(c_, &rec, want);                                           \
       }                                                                      \
       n += (int64_t)c_->n;                                                   \
       used[S] = t_ + 1;                                                      \
@@ -328,7 +362,8 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     pthread_t tid[8];
     int started[8] = {0};
     for (int t = 0; t < used[cur]; t++) {
-      jobs[t] = (vjob){&ch[cur][t], r->tz, fi, r->m.rows[t]};
+      jobs[t] =
+          (vjob){&ch[cur][t], r->tz, fmt, &binding, hdr, fi, r->m.rows[t]};
       if (nt > 1)
         started[t] = pthread_create(&tid[t], NULL, validate_chunk,
                                     &jobs[t]) == 0;
@@ -345,7 +380,7 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     if (nt == 1 && !rc && has)
       SPLIT(nxt);
     for (int t = 0; t < used[cur] && !rc; t++)
-      rc = collect(r, &ch[cur][t], fi, err);
+      rc = collect(r, &ch[cur][t], fi, hdr, err);
     if (r->o->progress)
       txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
     cur = nxt;
@@ -403,6 +438,13 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
     /* the files' SHA-256 are checked as they are read (hash_files) */
     if (!rc)
       rc = txf_manifest_verify_listing(&m, dir, err);
+    /* which batch this clean read: a batch replaced later (land
+     * --replace) is told from it, and cleaned again */
+    char *mpath = txf_path_join(dir, "_manifest.json");
+    uint64_t msize;
+    if (!rc)
+      rc = txf_sha256_file(mpath, r->batch_sha, &msize, err);
+    free(mpath);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);
@@ -775,9 +817,12 @@ static int open_quarantine(run *r, txf_err *err) {
   if (!r->q_lines || !r->q_rejects)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot create", p1);
   else {
-    for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
+    /* (a processor's layout: its own header, written as its first file
+     * is read) */
+    for (int i = 0; i < TXF_BRONZE_N_COLS && !r->o->format; i++)
       fprintf(r->q_lines, "%s%s", i ? "," : "", txf_bronze_columns[i]);
-    fputc('\n', r->q_lines);
+    if (!r->o->format)
+      fputc('\n', r->q_lines);
     fputs("file,line,reason,detail\n", r->q_rejects);
   }
   free(p1);
@@ -972,6 +1017,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   json_object_set_new(rep, "run_id", json_string(run_id));
   json_object_set_new(rep, "ingest_date", json_string(r->date_str));
   json_object_set_new(rep, "timezone", json_string(o->timezone));
+  if (r->batch_sha[0])
+    json_object_set_new(rep, "batch_sha256", json_string(r->batch_sha));
   json_t *files = json_array();
   for (size_t i = 0; i < r->n_files; i++)
     json_array_append_new(files, json_pack("{s:s,s:I}", "path",

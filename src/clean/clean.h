@@ -84,6 +84,8 @@ typedef struct txf_clean_opts {
   const char *const *inputs; /* --input files, or NULL: the bronze batch */
   size_t n_inputs;
   const char *timezone;      /* IANA zone of the event-date partitions */
+  const struct txf_feed_format *format; /* the processor's layout
+                                           (feed.format), or NULL: bronze */
   int threads;               /* worker threads (>= 1) */
   const txf_logger *log;
   int64_t now_us;            /* recorded in clean_runs */
@@ -129,6 +131,7 @@ typedef struct txf_audit_opts {
   const char *data_dir;
   const char *timezone;
   size_t max_diffs; /* differences listed (e.g. 20) */
+  const struct txf_feed_format *format; /* as in txf_clean_opts */
 } txf_audit_opts;
 
 /* Audit the lake. *REPORT_JSON (caller frees) holds the findings; the
@@ -136,5 +139,23 @@ typedef struct txf_audit_opts {
  * when anything does not; other codes for failures to read. */
 TXF_MUST_CHECK int txf_audit_run(const txf_audit_opts *o, txf_store *store,
                                  char **report_json, txf_err *err);
+
+/* What a clean of one file would do, without writing anything (txnflow
+ * land --dry-run). */
+typedef struct txf_clean_preview_opts {
+  const char *path;
+  const struct txf_feed_format *format; /* NULL: the bronze layout */
+  const char *timezone;                 /* of event dates */
+  size_t n_show;                        /* lines shown (e.g. 20) */
+} txf_clean_preview_opts;
+
+/* Read PATH as a clean would (mapping, validation) into *REPORT_JSON
+ * (caller frees): "lines", the first N_SHOW with their silver columns or
+ * their reject reason, and "counts": lines_read, valid, quarantined,
+ * quarantined_by_reason, distinct_ids, repeated_ids (duplicates or
+ * versions: the lake decides which). TXF_EIO, TXF_EPARSE (a header
+ * without a mapped column), TXF_ECORRUPT (a cut stream) otherwise. */
+TXF_MUST_CHECK int txf_clean_preview(const txf_clean_preview_opts *o,
+                                     char **report_json, txf_err *err);
 
 #endif /* TXF_CLEAN_H */

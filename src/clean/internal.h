@@ -156,6 +156,14 @@ int txf_clean_silver_cmp(const crow *a, const crow *b);
 txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
                                      txf_arena *a, const txf_tz *tz,
                                      char *detail, size_t detail_cap);
+/* The same for a record of a processor's layout F bound by B (the line
+ * checks, the column count, the mapping, then txf_clean_validate). */
+txf_reject_reason txf_clean_validate_mapped(const txf_feed_format *f,
+                                            const txf_feed_binding *b,
+                                            const txf_csv_record *rec,
+                                            crow *row, txf_arena *a,
+                                            const txf_tz *tz, char *detail,
+                                            size_t cap);
 /* The N bytes at S as readable text in OUT (CAP bytes, NUL-terminated,
  * at least 16): printable ASCII and whole UTF-8 sequences as they are;
  * control characters, backslashes and bytes that are not UTF-8 as \xNN;

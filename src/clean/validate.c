@@ -5,6 +5,7 @@
  * matched case-insensitively and stored lower-case (booleans as BOOLEAN),
  * currency codes are matched case-insensitively and stored upper-case,
  * amounts become DECIMAL(18,2) and timestamps UTC microseconds. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -170,12 +171,15 @@ static txf_reject_reason bad(char *detail, size_t cap,
   return r;
 }
 
-txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
-                                     txf_arena *a, const txf_tz *tz,
-                                     char *detail, size_t cap) {
+/* The checks of the line as read, before its fields: the same in any
+ * layout. ENC names a file encoding other than UTF-8 (or NULL). */
+static txf_reject_reason line_checks(const txf_csv_record *rec,
+                                     const char *enc, char *detail,
+                                     size_t cap) {
   detail[0] = '\0';
   if (!txf_utf8_valid(rec->raw, rec->raw_len)) {
-    snprintf(detail, cap, "the line is not valid UTF-8");
+    snprintf(detail, cap, "the line is not valid UTF-8%s%s%s",
+             enc ? " (nor " : "", enc ? enc : "", enc ? ")" : "");
     return TXF_REJ_INVALID_UTF8;
   }
   if (rec->too_long) {
@@ -186,6 +190,15 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
     snprintf(detail, cap, "a quote out of place or unterminated");
     return TXF_REJ_STRAY_QUOTE;
   }
+  return TXF_REJ_NONE;
+}
+
+txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
+                                     txf_arena *a, const txf_tz *tz,
+                                     char *detail, size_t cap) {
+  txf_reject_reason lr = line_checks(rec, NULL, detail, cap);
+  if (lr != TXF_REJ_NONE)
+    return lr;
   if (rec->n_fields != TXF_BRONZE_N_COLS) {
     snprintf(detail, cap, "%zu columns, want %d", rec->n_fields,
              TXF_BRONZE_N_COLS);
@@ -291,6 +304,75 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   return TXF_REJ_NONE;
 }
 
+/* A processor's record (feed.format): mapped into the bronze columns,
+ * then validated as a bronze record. The line checks come first, on the
+ * line as read, so a broken line gets the same reason in either layout. */
+txf_reject_reason
+txf_clean_validate_mapped(const txf_feed_format *f, const txf_feed_binding *b,
+                          const txf_csv_record *rec, crow *row, txf_arena *a,
+                          const txf_tz *tz, char *detail, size_t cap) {
+  txf_reject_reason lr = line_checks(
+      rec,
+      f->csv.encoding != TXF_CSV_ENC_UTF8
+          ? txf_csv_encoding_names[f->csv.encoding]
+          : NULL,
+      detail, cap);
+  if (lr != TXF_REJ_NONE)
+    return lr;
+  if (rec->n_fields != b->n_fields) {
+    snprintf(detail, cap, "%zu columns, want %zu (as the %s)", rec->n_fields,
+             b->n_fields, f->header ? "header" : "first line");
+    return TXF_REJ_WRONG_COLUMNS;
+  }
+  txf_feed_mapped m;
+  int bad_col = txf_feed_map(f, b, rec, &m, detail, cap);
+  if (bad_col >= 0) {
+    switch (bad_col) {
+    case 4:
+    case 11:
+      return TXF_REJ_BAD_TIMESTAMP;
+    case 5:
+      return TXF_REJ_BAD_AMOUNT;
+    case 6:
+      return TXF_REJ_BAD_CURRENCY;
+    case 7:
+      return TXF_REJ_BAD_MCC;
+    default:
+      return TXF_REJ_UNKNOWN_ENUM; /* a code its map does not have */
+    }
+  }
+  txf_csv_record mr;
+  memset(&mr, 0, offsetof(txf_csv_record, field));
+  mr.raw = rec->raw;
+  mr.raw_len = rec->raw_len;
+  mr.term = rec->term;
+  mr.record_no = rec->record_no;
+  mr.n_fields = TXF_BRONZE_N_COLS;
+  mr.bad_quote = 0;
+  mr.too_long = 0;
+  for (int c = 0; c < TXF_BRONZE_N_COLS; c++) {
+    mr.field[c] = m.field[c];
+    mr.field_len[c] = m.len[c];
+  }
+  txf_reject_reason why = txf_clean_validate(&mr, row, a, tz, detail, cap);
+  if (why != TXF_REJ_NONE) {
+    /* "amount: ..." -> "amount (금액): ...": the column the user knows */
+    for (int c = 0; c < TXF_BRONZE_N_COLS; c++) {
+      const char *src = txf_feed_source_of(f, c);
+      size_t cl = strlen(txf_bronze_columns[c]);
+      if (src && !strncmp(detail, txf_bronze_columns[c], cl) &&
+          detail[cl] == ':') {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s (%s)%s", txf_bronze_columns[c], src,
+                 detail + cl);
+        snprintf(detail, cap, "%s", tmp);
+        break;
+      }
+    }
+  }
+  return why;
+}
+
 /* ---------------------------------------------------------------- header */
 
 static int header_ok(const txf_csv_record *rec) {
@@ -309,14 +391,8 @@ int txf_clean_header_check(const txf_csv_record *rec, txf_err *err) {
                        "the file is empty (no header, no lines)");
   const unsigned char *p = (const unsigned char *)rec->raw;
   size_t n = rec->raw_len;
-  if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-    return txf_err_set(err, TXF_EPARSE,
-                       "the file is gzip-compressed; bronze files are plain "
-                       "CSV or zstd (.csv.zst): decompress it first");
-  if (n >= 4 && !memcmp(p, "\x28\xb5\x2f\xfd", 4))
-    return txf_err_set(err, TXF_EPARSE,
-                       "the file is zstd-compressed but its name does not end "
-                       "in .zst");
+  /* (gzip and zstd are read decompressed, whatever the name: the reader
+   * knows them by their first bytes) */
   if (n >= 2 &&
       ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
     return txf_err_set(err, TXF_EPARSE,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bronze/bronze.h"
 #include "cli/cli.h"
 
 int64_t txf_ctx_now(const txf_ctx *ctx) {
@@ -43,6 +44,17 @@ int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt, char **out,
     return rc;
   *out = txf_xstrdup(p->data_dir);
   return 0;
+}
+
+int txf_ctx_feed(txf_ctx *ctx, txf_feed_config *out, txf_err *err) {
+  memset(out, 0, sizeof *out);
+  txf_project *p;
+  int rc = txf_ctx_project(ctx, &p, err);
+  if (rc == TXF_ENOTFOUND) {
+    txf_err_clear(err);
+    return 0;
+  }
+  return rc ? rc : txf_feed_config_read(out, p, err);
 }
 
 int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir, txf_store **out,

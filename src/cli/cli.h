@@ -49,6 +49,11 @@ const char *txf_ctx_timezone(txf_ctx *ctx);
  * Caller frees *out. */
 TXF_MUST_CHECK int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt,
                                     char **out, txf_err *err);
+/* The project's feed: section (txf_feed_config_read), zeroed when there
+ * is no project; caller releases with txf_feed_config_release(). */
+struct txf_feed_config;
+TXF_MUST_CHECK int txf_ctx_feed(txf_ctx *ctx, struct txf_feed_config *out,
+                                txf_err *err);
 /* Open DATA_DIR/txnflow.db (created when missing). */
 TXF_MUST_CHECK int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir,
                                       txf_store **out, txf_err *err);

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "bronze/bronze.h"
 #include "clean/clean.h"
 #include "cli/cli.h"
 
@@ -55,12 +56,17 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   if (!rc && !tz)
     tz = txf_ctx_timezone(ctx);
+  txf_feed_config feed;
+  memset(&feed, 0, sizeof feed);
+  if (!rc)
+    rc = txf_ctx_feed(ctx, &feed, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc) {
-    txf_audit_opts o = {data, tz, (size_t)max_diffs};
+    txf_audit_opts o = {data, tz, (size_t)max_diffs, feed.format};
     rc = txf_audit_run(&o, store, &report, &err);
   }
+  txf_feed_config_release(&feed);
   if (report) {
     if (json) {
       printf("%s\n", report);

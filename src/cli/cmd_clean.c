@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "bronze/bronze.h"
 #include "clean/clean.h"
 #include "cli/cli.h"
 
@@ -117,6 +118,10 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
   const char *tz = tz_opt;
   if (!rc && !tz)
     tz = txf_ctx_timezone(ctx);
+  txf_feed_config feed;
+  memset(&feed, 0, sizeof feed);
+  if (!rc)
+    rc = txf_ctx_feed(ctx, &feed, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc) {
@@ -127,6 +132,7 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
     o.inputs = n_inputs ? inputs : NULL;
     o.n_inputs = n_inputs;
     o.timezone = tz;
+    o.format = feed.format;
     o.threads = (int)threads;
     o.log = &ctx->log;
     o.now_us = txf_ctx_now(ctx);
@@ -161,6 +167,7 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
                               &e2)) { /* best effort: report the clean's */
     }
   }
+  txf_feed_config_release(&feed);
   for (size_t i = 0; i < n_inputs; i++)
     free((char *)inputs[i]);
   free(inputs);

@@ -160,6 +160,10 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
       rc = txf_yaml_get_duration(doc, feed, "sensor_timeout",
                                  dag->sensor_timeout_us,
                                  &dag->sensor_timeout_us, err);
+    /* feed.wait: the landed feed's name for it (docs/feed.md) */
+    if (!rc)
+      rc = txf_yaml_get_duration(doc, feed, "wait", dag->sensor_timeout_us,
+                                 &dag->sensor_timeout_us, err);
   }
   dag->feed_rows = p->feed_rows;
   dag->feed_seed = p->feed_seed;

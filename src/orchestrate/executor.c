@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bronze/bronze.h"
 #include "lineage/lineage.h"
 #include "orchestrate/orchestrate.h"
 
@@ -39,6 +40,9 @@ typedef struct tstate {
   char *log_path;
   int64_t sensor_deadline_mono; /* sensor: give up at */
   int64_t next_poke_mono;
+  uint64_t land_sig; /* sensor with feed.landing: the files at the last
+                        poke (names, sizes, times); 0 before one */
+  char *land_why;    /* ... and why they were not landed then */
   size_t leader; /* a batched models attempt: index+1 of the date whose
                     process runs the build for this date too; 0 = own */
 } tstate;
@@ -67,6 +71,7 @@ typedef struct exec {
   int models_idx;  /* index of the models task, or -1 */
   const size_t *batch; /* while starting a batched build: its dates */
   size_t n_batch;
+  txf_feed_config feed; /* feed.landing, marker, format for the sensor */
 } exec;
 
 static int64_t now_us(const exec *x) { return txf_clock_now(x->env->clock); }
@@ -98,6 +103,34 @@ static int recover_date(exec *x, const dstate *d, txf_err *err) {
   return txf_meta_runs_abandon(st, d->ds, now_us(x), err);
 }
 
+/* Was D's batch replaced since its latest successful clean? That clean's
+ * report names the SHA-256 of the manifest it read (batch_sha256). */
+static int batch_replaced(exec *x, const dstate *d, int *replaced,
+                          txf_err *err) {
+  *replaced = 0;
+  txf_meta_clean_query q = {d->ds, d->ds, 1};
+  txf_meta_clean_run_list l;
+  int rc = txf_meta_clean_runs_succeeded(x->env->store, &q, &l, err);
+  if (rc)
+    return rc;
+  json_t *j = l.n && l.v[l.n - 1].details_json
+                  ? json_loads(l.v[l.n - 1].details_json, 0, NULL)
+                  : NULL;
+  const char *was = json_string_value(json_object_get(j, "batch_sha256"));
+  char *m = txf_xasprintf(
+      "%s/bronze/transactions/ingest_date=%s/_manifest.json",
+      x->env->data_dir, d->ds);
+  char now[65];
+  uint64_t size;
+  txf_err e2;
+  if (was && txf_fs_exists(m) && txf_sha256_file(m, now, &size, &e2) == 0)
+    *replaced = strcmp(was, now) != 0;
+  free(m);
+  json_decref(j);
+  txf_meta_clean_run_list_release(&l);
+  return 0;
+}
+
 /* Find or create D's run; mark the tasks already done when resuming. */
 static int open_run(exec *x, dstate *d, txf_err *err) {
   txf_store *st = x->env->store;
@@ -109,6 +142,19 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
   int64_t run_id = latest.n ? latest.v[0].run_id : 0;
   int succeeded = latest.n && !strcmp(latest.v[0].state, "success");
   txf_meta_run_list_release(&latest);
+  int replaced = 0;
+  if (run_id && !x->opts->from_scratch &&
+      (rc = batch_replaced(x, d, &replaced, err)))
+    return rc;
+  if (replaced) {
+    /* land --replace swapped the batch after D was cleaned: a new run
+     * cleans it again and rebuilds what depends on it */
+    txf_log_info(x->env->log,
+                 "%s: the bronze batch was replaced since its last clean "
+                 "(land --replace); running every task again",
+                 d->ds);
+    run_id = 0;
+  }
   if (run_id && succeeded && !x->opts->from_scratch) {
     d->state = D_ALREADY;
     d->run_id = run_id;
@@ -575,13 +621,13 @@ static void skip_rest(exec *x, dstate *d, size_t from, const char *why) {
 static int fail_date(exec *x, dstate *d, size_t j, const char *error,
                      txf_err *err) {
   const txf_dag *dag = x->env->dag;
-  char why[900];
+  char why[1500];
   snprintf(why, sizeof why, "%s: %s", dag->tasks[j].name, error);
   skip_rest(x, d, j + 1, "upstream task failed");
   d->state = D_FAILED;
   x->sum->n_failed++;
   if (!x->sum->first_failure[0])
-    snprintf(x->sum->first_failure, sizeof x->sum->first_failure, "%s %s",
+    snprintf(x->sum->first_failure, sizeof x->sum->first_failure, "%s %.490s",
              d->ds, why);
   txf_log_error(x->env->log, "%s: run %lld failed: %s", d->ds,
                 (long long)d->run_id, why);
@@ -628,7 +674,7 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
   }
   /* The attempt says why and where to read more; the run, why and how
    * often (status, the alert, the dashboard show both). */
-  char msg[1024];
+  char msg[1400]; /* a sensor's says what it waited for, and how to land */
   if (line && line[0])
     snprintf(msg, sizeof msg, "%s (%s%s; log %s)", line, outcome,
              permanent ? ", permanent" : "", ts->log_path);
@@ -651,7 +697,7 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
                           err);
   if (rc)
     return rc;
-  char how[160], why[600];
+  char how[1300], why[1400];
   snprintf(how, sizeof how, "%s after %d attempt%s%s", outcome, ts->tries,
            ts->tries == 1 ? "" : "s",
            permanent && t->retries ? ", not retried: permanent" : "");
@@ -663,6 +709,59 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
     txf_log_warn(x->env->log, "%s %s: a permanent failure (%s); not retried",
                  d->ds, t->name, outcome);
   return fail_date(x, d, j, why, err);
+}
+
+/* A poke of a sensor with feed.landing: land D's files from LANDING when
+ * they are complete (their markers are there, or, without a marker, they
+ * did not change since the last poke). 1 when D's batch is committed; 0
+ * not yet (TS->land_why says why); an error that waiting will not cure
+ * (a cut .gz, a batch of other files) ends the wait in *FAILED (caller
+ * frees). */
+static int sensor_land(exec *x, dstate *d, tstate *ts, const char *landing,
+                       char **failed) {
+  const char *src[1] = {landing};
+  txf_feed_config feed = x->feed;
+  feed.stable_us = 0; /* the pokes are the wait: see the signature */
+  txf_land_opts lo = {0};
+  lo.data_dir = x->env->data_dir;
+  lo.day = d->date;
+  lo.sources = src;
+  lo.n_sources = 1;
+  lo.feed = &feed;
+  lo.store = x->env->store;
+  lo.log = x->env->log;
+  lo.now_us = now_us(x);
+  txf_err e;
+  txf_err_clear(&e);
+  lo.project = x->env->project;
+  int s3 = !strncmp(landing, "s3://", 5);
+  uint64_t sig = 0;
+  int rc = s3 ? txf_land_s3(&lo, landing, 1, &sig, NULL, &e)
+              : txf_land_probe(&lo, &sig, &e);
+  if (!rc && !feed.marker && sig != ts->land_sig) {
+    ts->land_sig = sig;
+    rc = txf_err_set(&e, TXF_ENOTFOUND,
+                     "files found; landed when they stay the same until "
+                     "the next poke");
+  }
+  if (!rc) {
+    txf_land_result res;
+    rc = s3 ? txf_land_s3(&lo, landing, 0, NULL, &res, &e)
+            : txf_land_batch(&lo, &res, &e);
+    if (!rc)
+      txf_log_info(x->env->log, "%s sensor: landed %zu file%s from %s",
+                   d->ds, res.n_files, res.n_files == 1 ? "" : "s",
+                   landing);
+    txf_land_result_release(&res);
+  }
+  if (!rc)
+    return 1;
+  free(ts->land_why);
+  ts->land_why = txf_xstrdup(e.msg);
+  /* not there, not complete, or S3 not answering: waiting may cure it */
+  if (rc != TXF_ENOTFOUND && rc != TXF_ELOCKED && rc != TXF_ENET)
+    *failed = txf_xasprintf("landing from %s: %s", landing, e.msg);
+  return 0;
 }
 
 /* Poll a running task; handle its end. */
@@ -680,24 +779,51 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
         "%s/bronze/transactions/ingest_date=%s/_manifest.json",
         x->env->data_dir, d->ds);
     int found = txf_fs_exists(manifest);
+    char *landing = x->feed.landing && !found
+                        ? txf_feed_landing_for(x->feed.landing, d->date)
+                        : NULL;
+    char *failed = NULL;
+    if (landing)
+      found = sensor_land(x, d, ts, landing, &failed);
     FILE *f = fopen(ts->log_path, "a");
     if (f) {
       char at[40];
       txf_ts_format(now_us(x), 0, 1, at);
-      fprintf(f, "%s poke %s: %s\n", at, manifest,
-              found ? "found" : "not yet");
+      fprintf(f, "%s poke %s: %s%s%s\n", at, manifest,
+              found ? "found" : "not yet",
+              !found && ts->land_why ? ": " : "",
+              !found && ts->land_why ? ts->land_why : "");
       fclose(f);
     }
     int rc = 0;
-    if (found) {
+    if (failed) {
+      rc = task_ended(x, d, j, 0, -1, failed, NULL, 1, err);
+    } else if (found) {
       rc = task_ended(x, d, j, 1, 0, "found", NULL, 0, err);
     } else if (m >= ts->sensor_deadline_mono) {
-      char dd[32], msg[700];
-      snprintf(msg, sizeof msg, "sensor timed out after %s waiting for %s",
-               txf_duration_format(x->env->dag->sensor_timeout_us, dd),
-               manifest);
+      char dd[32], msg[1200];
+      /* what it waited for, and the command that would have ended the
+       * wait */
+      if (landing)
+        snprintf(msg, sizeof msg,
+                 "sensor timed out after %s waiting for %s, to land from "
+                 "feed.landing %s (%s); land them with: txnflow -C %s land "
+                 "--date %s FILE|DIR",
+                 txf_duration_format(x->env->dag->sensor_timeout_us, dd),
+                 manifest, landing,
+                 ts->land_why ? ts->land_why : "nothing there",
+                 x->env->project->dir, d->ds);
+      else
+        snprintf(msg, sizeof msg,
+                 "sensor timed out after %s waiting for %s; land the "
+                 "processor's files with: txnflow -C %s land --date %s "
+                 "FILE|DIR",
+                 txf_duration_format(x->env->dag->sensor_timeout_us, dd),
+                 manifest, x->env->project->dir, d->ds);
       rc = task_ended(x, d, j, 0, -1, msg, NULL, 0, err);
     }
+    free(failed);
+    free(landing);
     free(manifest);
     return rc;
   }
@@ -953,7 +1079,7 @@ int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
                      const txf_orch_opts *opts, txf_orch_summary *sum,
                      txf_err *err) {
   memset(sum, 0, sizeof *sum);
-  exec x = {env, opts, sum, NULL, n, {-1, NULL}, 0, 0, 0, -1, NULL, 0};
+  exec x = {env, opts, sum, NULL, n, {-1, NULL}, 0, 0, 0, -1, NULL, 0, {0}};
   for (size_t j = 0; j < env->dag->n_tasks; j++)
     if (env->dag->tasks[j].kind == TXF_TASK_MODELS)
       x.models_idx = (int)j;
@@ -962,6 +1088,8 @@ int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
   x.ds = txf_xcalloc(n ? n : 1, sizeof *x.ds);
   txf_tz *tz = NULL;
   int rc = txf_tz_load(&tz, env->project->timezone, err);
+  if (!rc)
+    rc = txf_feed_config_read(&x.feed, env->project, err);
   for (size_t i = 0; i < n; i++) {
     x.ds[i].date = dates[i];
     txf_date_format(dates[i], x.ds[i].ds);
@@ -1034,13 +1162,16 @@ int txf_orch_execute(const txf_orch_env *env, const txf_date *dates, size_t n,
   if (rc && !sum->interrupted)
     interrupt_all(&x);
   for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < env->dag->n_tasks; j++)
+    for (size_t j = 0; j < env->dag->n_tasks; j++) {
       free(x.ds[i].ts[j].log_path);
+      free(x.ds[i].ts[j].land_why);
+    }
     free(x.ds[i].ts);
     txf_lock_release(&x.ds[i].lock);
   }
   release_lake(&x);
   free(x.ds);
   txf_tz_free(tz);
+  txf_feed_config_release(&x.feed);
   return rc;
 }

@@ -23,8 +23,11 @@ static const char *const known_keys[] = {
     "load", "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
     "dashboard", NULL};
 
-static const char *const feed_keys[] = {"kind", "rows", "seed", "poke_interval",
-                                        "sensor_timeout", NULL};
+/* format, landing, marker, wait, stable_for: a landed feed's, read by
+ * bronze (txf_feed_config_read) */
+static const char *const feed_keys[] = {
+    "kind",    "rows",   "seed", "poke_interval", "sensor_timeout", "format",
+    "landing", "marker", "wait", "stable_for",    NULL};
 
 void txf_project_free(txf_project *p) {
   if (!p)
