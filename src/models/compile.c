@@ -456,6 +456,8 @@ static txf_tval *make_globals(compile_host *h, txf_arena *a) {
   txf_tval_set(a, t, "schema",
                txf_tval_str(a, m->target.schema ? m->target.schema : "main"));
   txf_tval_set(a, t, "threads", txf_tval_num(a, txf_models_threads(m)));
+  if (m->target.database)
+    txf_tval_set(a, t, "database", txf_tval_str(a, m->target.database));
   txf_tval_set(a, g, "target", t);
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
