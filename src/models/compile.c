@@ -435,7 +435,7 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     *out = txf_tval_str(a->arena, d);
     return 0;
   }
-  return TXF_ENOTFOUND;
+  return txf_models_context_fn(m, h->node, h->parse, name, a, out, err);
 }
 
 static txf_tval *make_globals(compile_host *h, txf_arena *a) {
@@ -445,8 +445,10 @@ static txf_tval *make_globals(compile_host *h, txf_arena *a) {
     char *rel = h->over_node == h->node && h->over_rel
                     ? txf_xstrdup(h->over_rel)
                     : txf_models_relation(m, h->node);
-    txf_tval_set(a, g, "this", txf_tval_str(a, rel));
+    txf_models_context_globals(m, h->node, h->parse, rel, a, g);
     free(rel);
+  } else {
+    txf_models_context_globals(m, h->node, h->parse, NULL, a, g);
   }
   txf_tval *t = txf_tval_dict(a);
   txf_tval_set(a, t, "name",

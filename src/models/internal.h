@@ -9,6 +9,7 @@
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
  *   compile.c    rendering a node's template (ref, source, config, ...)
+ *   context.c    dbt's other context: execute, this, log, adapter.*, ...
  *   files.c      the project's files: nodes, macros, docs, schema.yml
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
  *   graph.c      refs to edges, cycles, topological order, selection
@@ -125,6 +126,9 @@ struct txf_models {
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
                            log there (changes models build in full) */
+  /* this invocation, as templates see it (context.c) */
+  int64_t started_us;      /* run_started_at */
+  char invocation_id[37];  /* a UUID */
 };
 
 /* How compile.c renders a model built by the changes strategy
@@ -256,6 +260,25 @@ TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
  * NULL; caller frees. */
 char *txf_models_render_description(txf_models *m, const char *text,
                                     txf_err *err);
+
+/* ---------------------------------------------------------------- context.c */
+
+/* Set M's run_started_at (now) and invocation_id (a random UUID). */
+void txf_models_context_init(txf_models *m);
+/* Add dbt's globals to G for rendering NODE (SIZE_MAX: none): execute
+ * (false in the PARSE pass, as in dbt), invocation_id, run_started_at, and
+ * `this` (a relation printed as THIS_REL, when not NULL). */
+void txf_models_context_globals(txf_models *m, size_t node, int parse,
+                                const char *this_rel, txf_arena *a,
+                                txf_tval *g);
+/* dbt's context functions: log, adapter.quote, adapter.get_relation,
+ * exceptions.raise_compiler_error / warn, modules.datetime, and the
+ * methods of their objects. TXF_ENOTFOUND (ERR untouched) for a name that
+ * is none of dbt's; a dbt name txnflow lacks is TXF_EPARSE naming it. */
+TXF_MUST_CHECK int txf_models_context_fn(txf_models *m, size_t node, int parse,
+                                         const char *name,
+                                         const txf_tpl_args *a,
+                                         txf_tval **out, txf_err *err);
 
 /* ---------------------------------------------------------------- datatest.c
  */

@@ -77,6 +77,7 @@ int txf_models_load(txf_models **out, const txf_project *p,
   m->opts = opts;
   txf_arena_init(&m->arena, 256 * 1024);
   m->env = txf_tpl_env_new();
+  txf_models_context_init(m);
   int rc = txf_models_paths_read(m, err);
   if (!rc)
     rc = txf_models_vars_load(m, err);

@@ -371,3 +371,60 @@ TEST(tpl_mutation_fuzz) {
   ASSERT(n_ok > 100);
   ASSERT(n_err > 100);
 }
+
+/* A host with a dotted function and an object with a method. */
+static int object_host(void *h, const char *name, const txf_tpl_args *a,
+                       txf_tval **out, txf_err *err) {
+  (void)h;
+  (void)err;
+  if (!strcmp(name, "mod.sub.make")) {
+    *out = txf_tval_object(a->arena, "\"main\".\"t\"");
+    txf_tval_set(a->arena, *out, "name", txf_tval_str(a->arena, "t"));
+    return 0;
+  }
+  if (!strcmp(name, ".shout") && a->n == 1) {
+    *out = txf_tval_str(a->arena, "T!");
+    return 0;
+  }
+  return TXF_ENOTFOUND;
+}
+
+TEST(tpl_objects_and_dotted_host_calls) {
+  /* A.B.NAME(...) reaches the host whole; an object prints as its printed
+   * form, has attributes, and its unknown methods go to the host */
+  const char *ok[][2] = {
+      {"{{ mod.sub.make() }}", "\"main\".\"t\""},
+      {"{{ mod.sub.make().name }}", "t"},
+      {"{{ 'x ' ~ mod.sub.make() }}", "x \"main\".\"t\""},
+      {"{% set o = mod.sub.make() %}{{ o.shout() }}", "T!"},
+      {"{{ [mod.sub.make()] }}", "[\"main\".\"t\"]"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(ok); i++) {
+    txf_arena a;
+    txf_arena_init(&a, 4096);
+    txf_tpl *t;
+    txf_buf out;
+    txf_err err;
+    txf_buf_init(&out, 0);
+    ASSERT_OK(txf_tpl_parse(&t, &a, "m.sql", ok[i][0], strlen(ok[i][0]), &err),
+              &err);
+    ASSERT_OK(txf_tpl_render(t, NULL, NULL, object_host, NULL, &a, &out, &err),
+              &err);
+    char *s = txf_buf_take(&out, NULL);
+    ASSERT_EQ_STR(s, ok[i][1]);
+    free(s);
+    txf_arena_release(&a);
+  }
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  txf_tpl *t;
+  txf_buf out;
+  txf_err err;
+  txf_buf_init(&out, 0);
+  const char *src = "{{ mod.other.make() }}";
+  ASSERT_OK(txf_tpl_parse(&t, &a, "m.sql", src, strlen(src), &err), &err);
+  ASSERT(txf_tpl_render(t, NULL, NULL, object_host, NULL, &a, &out, &err));
+  ASSERT_CONTAINS(err.msg, "undefined variable 'mod'");
+  txf_buf_release(&out);
+  txf_arena_release(&a);
+}
