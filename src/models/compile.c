@@ -234,9 +234,25 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
     free(n->severity);
     n->severity = txf_xstrdup(strcasecmp(s, "warn") ? "error" : "warn");
   }
-  for (size_t i = 0; i < a->n_kw; i++)
+  for (size_t i = 0; i < a->n_kw; i++) {
     if (!strcmp(a->kw_names[i], "enabled"))
       n->enabled = txf_tval_truthy(a->kw[i]);
+    /* a singular test's dbt test configs (limit=10, store_failures=true) */
+    txf_buf b;
+    txf_buf_init(&b, 4096);
+    const txf_tval *v = a->kw[i];
+    int r = 0;
+    if (n->kind == MN_TEST && strcmp(a->kw_names[i], "severity") &&
+        !txf_tval_print(&b, v))
+      r = txf_models_test_config_set(
+          n, a->kw_names[i],
+          v->type == TXF_TV_BOOL ? (v->b ? "true" : "false")
+                                 : (b.data ? b.data : ""),
+          err);
+    txf_buf_release(&b);
+    if (r < 0)
+      return err->code;
+  }
   kw_list(a, "unique_key", &n->unique_key, 1);
   kw_list(a, "tags", &n->tags, 0);
   return 0;

@@ -54,11 +54,18 @@ int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
                         char **out, txf_err *err) {
   mnode *n = &m->nodes[t];
   *out = NULL;
-  if (n->gtest == GT_NONE)
+  if (n->gtest == GT_NONE || n->gtest == GT_CUSTOM)
     return txf_models_compile_node(m, t, 0, 0, rel_over ? n->owner : SIZE_MAX,
                                    rel_over, out, err);
   char *rel =
       rel_over ? txf_xstrdup(rel_over) : txf_models_relation(m, n->owner);
+  if (n->where) {
+    /* dbt's where config: the model as a filtered subquery */
+    char *f = txf_xasprintf("(select * from %s where %s) dbt_subquery", rel,
+                            n->where);
+    free(rel);
+    rel = f;
+  }
   char *col = txf_duck_quote_ident(n->column);
   int rc = 0;
   switch (n->gtest) {
@@ -110,6 +117,54 @@ int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
   return rc;
 }
 
+/* dbt's verdict on test N's failing rows (SQL): *N_FAIL = fail_calc
+ * (count(*)) over at most `limit` rows; *VERDICT 2 (fail) when the
+ * severity is error and error_if holds, else 1 (warn) when warn_if holds,
+ * else 0 — both "!=0" by default, as in dbt's get_test_sql. With
+ * store_failures the rows are kept in SCHEMA_dbt_test__audit.NAME. */
+static int test_verdict(txf_models *m, txf_adapter *a, mnode *n,
+                        const char *sql, int64_t *n_fail, int64_t *verdict,
+                        txf_err *err) {
+  char lim[48] = "";
+  if (n->limit >= 0)
+    snprintf(lim, sizeof lim, "\nlimit %" PRId64, n->limit);
+  const char *calc = n->fail_calc ? n->fail_calc : "count(*)";
+  int rc = 0;
+  if (n->store_failures) {
+    char *sch = txf_xasprintf("%s_dbt_test__audit", m->target.schema
+                                                        ? m->target.schema
+                                                        : "main");
+    char *qs = txf_duck_quote_ident(sch), *qn = txf_duck_quote_ident(n->name);
+    char *ddl = txf_xasprintf("create schema if not exists %s;\n"
+                              "create or replace table %s.%s as\n"
+                              "select * from (\n%s\n) as t%s",
+                              qs, qs, qn, sql, lim);
+    rc = a->ops->exec(a, ddl, err);
+    free(ddl);
+    free(qs);
+    free(qn);
+    free(sch);
+    if (rc)
+      return txf_err_wrap(err, "store_failures");
+  }
+  char *q = txf_xasprintf("select coalesce((%s)::bigint, 0) from (select * "
+                          "from (\n%s\n) as t%s) dbt_internal_test",
+                          calc, sql, lim);
+  rc = a->ops->query_i64(a, q, n_fail, err);
+  free(q);
+  if (rc)
+    return rc;
+  int err_sev = strcmp(n->severity, "warn") != 0;
+  char *v = txf_xasprintf(
+      "select case when %d = 1 and %" PRId64 " %s then 2 when %" PRId64
+      " %s then 1 else 0 end",
+      err_sev, *n_fail, n->error_if ? n->error_if : "!=0", *n_fail,
+      n->warn_if ? n->warn_if : "!=0");
+  rc = a->ops->query_i64(a, v, verdict, err);
+  free(v);
+  return rc;
+}
+
 int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                         const char *rel_over, int *failed, int64_t *n_fail,
                         txf_err *err) {
@@ -122,16 +177,15 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
   char *sql = NULL;
   if (!rc)
     rc = txf_models_test_sql(m, t, rel_over, &sql, err);
+  int64_t verdict = 0;
   if (!rc) {
     free(n->compiled);
     n->compiled = txf_xstrdup(sql);
-    char *cnt = txf_xasprintf("select count(*) from (\n%s\n) as t", sql);
-    rc = a->ops->query_i64(a, cnt, n_fail, err);
-    free(cnt);
+    rc = test_verdict(m, a, n, sql, n_fail, &verdict, err);
   }
   char *sample = NULL;
-  if (!rc && *n_fail > 0) {
-    *failed = 1;
+  if (!rc && verdict > 0) {
+    *failed = (int)verdict;
     char *q = txf_xasprintf("select * from (\n%s\n) as t limit %d", sql,
                             SAMPLE_ROWS);
     txf_err serr;
@@ -144,9 +198,7 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
     txf_err_wrap(err, "test %s", n->name);
     txf_models_record_test(m, t, "error", -1, NULL, err->msg, started, dur);
   } else {
-    const char *status = !*failed ? "pass"
-                         : !strcmp(n->severity, "warn") ? "warn"
-                                                        : "fail";
+    const char *status = !*failed ? "pass" : *failed == 1 ? "warn" : "fail";
     char *msg = *failed ? txf_xasprintf("%" PRId64 " failing row%s", *n_fail,
                                         *n_fail == 1 ? "" : "s")
                         : NULL;
@@ -184,7 +236,7 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   if (!failed) {
     s->n_pass++;
     txf_models_say(m, ex, "  PASS   %s", tn->name);
-  } else if (!strcmp(tn->severity, "warn")) {
+  } else if (failed == 1) {
     s->n_warn++;
     txf_models_say(m, ex, "  WARN   %s (%" PRId64 " failing row%s)", tn->name,
                    nf, nf == 1 ? "" : "s");

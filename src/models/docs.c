@@ -32,6 +32,7 @@ static const char *test_kind(const mnode *n) {
   case GT_NOT_NULL: return "not_null";
   case GT_ACCEPTED: return "accepted_values";
   case GT_REL: return "relationships";
+  case GT_CUSTOM: return n->test_macro;
   default: return "singular";
   }
 }

@@ -101,6 +101,9 @@ int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
     txf_strlist files = {0};
     walk(dir, "", sfx, &files, 0);
     for (size_t i = 0; i < files.n; i++) {
+      /* tests/generic/ holds {% test %} blocks (load.c), not tests */
+      if (kind == MN_TEST && txf_str_has_prefix(files.v[i], "generic/"))
+        continue;
       char *name = txf_models_stem(files.v[i]);
       ssize_t dup = txf_models_find(m, name, kind == MN_TEST ? MN_TEST : -1);
       if (dup >= 0 && (kind == MN_TEST || m->nodes[dup].kind != MN_TEST)) {

@@ -25,7 +25,16 @@
 #include "template/template.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
-typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;
+/* GT_CUSTOM: a {% test %} of the project; its node's template calls the
+ * macro test_NAME (config.c writes the call) */
+typedef enum {
+  GT_NONE,
+  GT_UNIQUE,
+  GT_NOT_NULL,
+  GT_ACCEPTED,
+  GT_REL,
+  GT_CUSTOM
+} gtest_kind;
 
 typedef struct mcolumn {
   char *name;
@@ -58,6 +67,14 @@ typedef struct mnode {
   txf_strlist tags;
   int enabled;
   char *severity;     /* tests: "error" | "warn" */
+  /* tests: dbt's test configs (node.c sets them) */
+  char *where;        /* the model filtered by this SQL condition */
+  char *warn_if;      /* on the failures: "!=0" (dbt's default), ">10" */
+  char *error_if;
+  char *fail_calc;    /* the failures: "count(*)" by default */
+  int64_t limit;      /* failing rows looked at; -1: all */
+  int store_failures; /* keep the failing rows in SCHEMA_dbt_test__audit */
+  char *test_macro;   /* GT_CUSTOM: the test's name (test_NAME is called) */
   char *description;
   mcolumn *cols;
   size_t n_cols;
@@ -165,6 +182,11 @@ const char *txf_models_schema(const txf_models *m, size_t i);
 const char *txf_models_identifier(const txf_models *m, size_t i);
 /* Quoted relation of node I ("main"."name"); caller frees. */
 char *txf_models_relation(const txf_models *m, size_t i);
+/* Set dbt's test config KEY (where, severity, warn_if, error_if, limit,
+ * fail_calc, store_failures, store_failures_as) of test N to the text S.
+ * 1: set; 0: KEY is not a test config; -1: a bad value (ERR says why). */
+int txf_models_test_config_set(mnode *n, const char *key, const char *s,
+                               txf_err *err);
 
 /* ---------------------------------------------------------------- vars.c */
 
@@ -289,8 +311,9 @@ TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
                                        const char *rel_over, char **out,
                                        txf_err *err);
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
- * owner's relation (WAP) or NULL. *failed is set to 1 when it found
- * failing rows. Records the result. */
+ * owner's relation (WAP) or NULL. *failed is dbt's verdict on its failing
+ * rows (the test configs warn_if, error_if, fail_calc, limit): 0 pass, 1
+ * warn, 2 fail. Records the result. */
 TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                                        const char *rel_over, int *failed,
                                        int64_t *n_fail, txf_err *err);

@@ -25,6 +25,11 @@ void txf_models_free(txf_models *m) {
     free(n->alias);
     txf_strlist_release(&n->tags);
     free(n->severity);
+    free(n->where);
+    free(n->warn_if);
+    free(n->error_if);
+    free(n->fail_calc);
+    free(n->test_macro);
     free(n->description);
     for (size_t k = 0; k < n->n_cols; k++) {
       free(n->cols[k].name);
@@ -83,6 +88,17 @@ int txf_models_load(txf_models **out, const txf_project *p,
     rc = txf_models_vars_load(m, err);
   if (!rc)
     rc = txf_models_env_files_add(m, &m->macro_paths, ".sql", err);
+  if (!rc) {
+    /* dbt's custom generic tests: {% test %} blocks in TEST_PATH/generic */
+    txf_strlist gen = {0};
+    for (size_t i = 0; i < m->test_paths.n; i++) {
+      char *g = txf_path_join(m->test_paths.v[i], "generic");
+      txf_strlist_push(&gen, g);
+      free(g);
+    }
+    rc = txf_models_env_files_add(m, &gen, ".sql", err);
+    txf_strlist_release(&gen);
+  }
   if (!rc)
     rc = txf_models_env_files_add(m, &m->model_paths, ".md", err);
   if (!rc)
