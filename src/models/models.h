@@ -122,10 +122,12 @@ TXF_MUST_CHECK int txf_models_load(txf_models **out, const txf_project *p,
                                    const txf_models_opts *opts, txf_err *err);
 void txf_models_free(txf_models *m);
 
-/* Select nodes: SELECT and EXCLUDE are space- or comma-separated terms
- * (`name`, `+name`, `name+`, `+name+`, `tag:x`, `path:dir`, globs with *).
- * NULL SELECT selects everything. A plain name that matches nothing is
- * TXF_ENOTFOUND naming the closest node. */
+/* Select nodes with dbt's syntax: SELECT and EXCLUDE are space-separated
+ * terms (a union), each "a,b" an intersection of parts (`name`, `+name`,
+ * `N+name`, `name+N`, `@name`, `tag:x`, `path:dir`, `source:s+`, ...,
+ * docs/models.md). NULL SELECT selects everything. A plain name that
+ * matches nothing is TXF_ENOTFOUND naming the closest node; an unknown or
+ * unsupported method is TXF_EUSAGE. */
 TXF_MUST_CHECK int txf_models_select(txf_models *m, const char *select,
                                      const char *exclude, txf_err *err);
 
