@@ -12,12 +12,14 @@ static const char usage[] =
     "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
-    "                      [--full-audit] [--profiles-dir DIR] [--data DIR]\n"
-    "                      [--json]\n"
+    "                      [--full-audit] [--incremental]\n"
+    "                      [--profiles-dir DIR] [--data DIR] [--json]\n"
     "\n"
     "Run the project's SQL models on the warehouse (DuckDB, or a PostgreSQL\n"
     "or Redshift target of profiles.yml), dbt-style:\n"
-    "  compile  render models and tests to target/compiled/\n"
+    "  compile  render models and tests to target/compiled/ (no\n"
+    "           warehouse needed: with --full-refresh or --incremental,\n"
+    "           or when every incremental model is kept by change)\n"
     "  run      build the selected models\n"
     "  test     run the selected data tests on the published relations\n"
     "  build    seeds and models in order, each audited before it is\n"
@@ -40,6 +42,9 @@ static const char usage[] =
     "      --full-audit      build: test whole relations, not only the rows\n"
     "                        a build by change wrote, and run the tests\n"
     "                        configured audit='full' (docs/models.md)\n"
+    "      --incremental     compile: render incremental models as a build\n"
+    "                        that keeps them does (is_incremental() true,\n"
+    "                        changes() the change it applies)\n"
     "      --profiles-dir D  where profiles.yml is (before the project dir\n"
     "                        and ~/.dbt)\n"
     "      --data DIR        data directory (default: the project's)\n"
@@ -94,6 +99,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_UINT(0, "threads", &mo.threads, "N", 1, 64, "a number 1..64"),
       TXF_OPT_FLAG(0, "full-refresh", &mo.full_refresh),
       TXF_OPT_FLAG(0, "full-audit", &mo.full_audit),
+      TXF_OPT_FLAG(0, "incremental", &mo.incremental),
       TXF_OPT_STRING(0, "profiles-dir", &profiles, "DIR"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "json", &json),
@@ -119,6 +125,11 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   }
   if (si == TXF_ARRAY_LEN(subs)) {
     ret = txf_cli_unknown_subcommand("models", sub, names, TXF_ARRAY_LEN(subs));
+    goto out;
+  }
+  if (mo.incremental && (strcmp(sub, "compile") || mo.full_refresh)) {
+    ret = txf_cli_usage_error("models", "--incremental is for compile, "
+                                        "without --full-refresh");
     goto out;
   }
   int (*build)(txf_models *, txf_models_summary *, txf_err *) = subs[si].build;

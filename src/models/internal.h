@@ -10,6 +10,7 @@
  *   load.c       txf_models_load/free: puts the parts below together
  *   compile.c    rendering a node's template (ref, source, config, ...)
  *   context.c    dbt's other context: execute, this, log, adapter.*, ...
+ *   dispatch.c   adapter.dispatch: the target's implementation of a macro
  *   files.c      the project's files: nodes, macros, docs, schema.yml
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
  *   graph.c      refs to edges, cycles, topological order, selection
@@ -146,6 +147,8 @@ struct txf_models {
   /* this invocation, as templates see it (context.c) */
   int64_t started_us;      /* run_started_at */
   char invocation_id[37];  /* a UUID */
+  int compiling;        /* `models compile`: render without asking the
+                           warehouse what it holds */
 };
 
 /* How compile.c renders a model built by the changes strategy
@@ -234,6 +237,22 @@ TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
 TXF_MUST_CHECK int txf_models_target_load(txf_models *m, txf_err *err);
 /* Models built at once: --threads, else the target's threads:, else 1. */
 int txf_models_threads(const txf_models *m);
+
+/* ---------------------------------------------------------------- dispatch.c */
+
+/* Check the project's `dispatch:` config (a list of {macro_namespace,
+ * search_order}); TXF_ECONFIG at the entry that is wrong. */
+TXF_MUST_CHECK int txf_models_dispatch_check(const txf_models *m,
+                                             txf_err *err);
+/* adapter.dispatch(macro_name, macro_namespace=None) with arguments A: the
+ * first of <target type>__NAME, (Redshift:) postgres__NAME, default__NAME
+ * in each project of the search order (the dispatch config's for the
+ * namespace, else the root project, then the namespace), as a macro value
+ * in A's arena. TXF_ENOTFOUND naming every candidate when there is none;
+ * TXF_EPARSE for bad arguments or a NAME with a '.'. */
+TXF_MUST_CHECK int txf_models_dispatch(const txf_models *m,
+                                       const txf_tpl_args *a, txf_tval **out,
+                                       txf_err *err);
 
 /* ---------------------------------------------------------------- files.c */
 

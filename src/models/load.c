@@ -87,6 +87,8 @@ int txf_models_load(txf_models **out, const txf_project *p,
   if (!rc)
     rc = txf_models_vars_load(m, err);
   if (!rc)
+    rc = txf_models_dispatch_check(m, err);
+  if (!rc)
     rc = txf_models_env_files_add(m, &m->macro_paths, ".sql", err);
   if (!rc) {
     /* dbt's custom generic tests: {% test %} blocks in TEST_PATH/generic */

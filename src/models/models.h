@@ -93,6 +93,9 @@ typedef struct txf_models_opts {
   const char *data_dir;      /* absolute; silver source, default warehouse */
   const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
   int full_refresh;
+  int incremental;           /* compile: render incremental models as a
+                                build that keeps them does, asking no
+                                warehouse */
   int full_audit;            /* build: every test on whole relations, and
                                 the tests with audit='full' */
   int threads;               /* models built at once; 0: the profile

@@ -9,7 +9,29 @@ static const char *const s3_keys[] = {
     "endpoint", "bucket", "prefix", "region", "path_style",
     "part_size_mb", "multipart_threshold_mb", "max_attempts",
     "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
-    "list_page_keys", "parallel_parts", "stall_timeout_s", NULL};
+    "list_page_keys", "parallel_parts", "stall_timeout_s", "sse",
+    "kms_key_id", "checksum", "credential_refresh_s", NULL};
+
+/* KEY's value, one of CHOICES (NULL-terminated); *OUT NULL when it is
+ * absent or the first choice ("none"). */
+static int get_choice(const txf_yaml_doc *doc, const txf_yaml_node *n,
+                      const char *key, const char *const *choices,
+                      const char **out, txf_err *err) {
+  const char *v = NULL;
+  int rc = txf_yaml_get_str(doc, n, key, NULL, &v, err);
+  *out = NULL;
+  if (rc || !v)
+    return rc;
+  for (size_t i = 0; choices[i]; i++)
+    if (!strcmp(v, choices[i])) {
+      *out = i ? choices[i] : NULL;
+      return 0;
+    }
+  return txf_yaml_error(doc, txf_yaml_get(n, key), err,
+                        "key 'publish.s3.%s': '%s' is not one of %s, %s%s%s",
+                        key, v, choices[0], choices[1],
+                        choices[2] ? ", " : "", choices[2] ? choices[2] : "");
+}
 
 static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
                    const char *key, int64_t def, int64_t min, int64_t max,
@@ -45,6 +67,11 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
   txf_s3_config *c = &out->cfg;
   const char *prefix = "";
   int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par, stall;
+  int64_t refresh;
+  static const char *const sse_choices[] = {"none", "aws:kms", "AES256",
+                                            NULL};
+  static const char *const sum_choices[] = {"none", "sha256", NULL};
+  const char *sum = NULL;
   rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);
   if (!rc)
     rc = txf_yaml_get_str(doc, s3, "bucket", NULL, &c->bucket, err);
@@ -76,8 +103,20 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
     rc = get_pos(doc, s3, "parallel_parts", 4, 1, 64, &par, err);
   if (!rc)
     rc = get_pos(doc, s3, "stall_timeout_s", 120, 1, 86400, &stall, err);
+  if (!rc)
+    rc = get_choice(doc, s3, "sse", sse_choices, &c->sse, err);
+  if (!rc)
+    rc = txf_yaml_get_str(doc, s3, "kms_key_id", NULL, &c->kms_key_id, err);
+  if (!rc)
+    rc = get_choice(doc, s3, "checksum", sum_choices, &sum, err);
+  if (!rc)
+    rc = get_pos(doc, s3, "credential_refresh_s", 300, 1, 3600, &refresh,
+                 err);
   if (rc)
     return rc;
+  if (c->kms_key_id && (!c->sse || strcmp(c->sse, "aws:kms") != 0))
+    return txf_yaml_error(doc, txf_yaml_get(s3, "kms_key_id"), err,
+                          "key 'publish.s3.kms_key_id': needs sse: aws:kms");
   if (!c->bucket || !*c->bucket)
     return txf_yaml_error(doc, s3, err, "key 'publish.s3.bucket' is required");
   /* The prefix: no leading '/', always ending in '/' unless empty. */
@@ -100,6 +139,8 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
   c->list_page_keys = (int)page;
   c->parallel_parts = (int)par;
   c->stall_timeout_s = stall;
+  c->checksum_sha256 = sum != NULL;
+  c->credential_refresh_s = refresh;
   out->configured = 1;
   return 0;
 }
