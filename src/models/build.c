@@ -427,6 +427,21 @@ static int64_t started_us(txf_models *m, const exec_ctx *ex, int64_t t0_mono) {
   return m->opts->now_us + (ex ? t0_mono - ex->mono0 : 0);
 }
 
+int txf_models_node_hooks_run(txf_models *m, txf_adapter *a, size_t i,
+                              const txf_strlist *list, const char *what,
+                              txf_err *err) {
+  for (size_t k = 0; k < list->n; k++) {
+    char *sql = NULL;
+    int rc = txf_models_render_hook(m, i, list->v[k], NULL, &sql, err);
+    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql))
+      rc = a->ops->exec(a, sql, err);
+    free(sql);
+    if (rc)
+      return txf_err_wrap(err, "%s %zu", what, k + 1);
+  }
+  return 0;
+}
+
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                            const runopts *ro) {
   mnode *n = &m->nodes[i];
@@ -454,7 +469,17 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   int64_t rows;
   txf_err err;
   txf_err_clear(&err);
-  int rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
+  /* dbt's hooks: pre-hooks before the node's SQL, post-hooks after it is
+   * published (so {{ this }} is the new relation) */
+  audit_fail = 0;
+  rows = -1;
+  int rc = txf_models_node_hooks_run(m, ex->a, i, &n->pre_hooks, "pre-hook",
+                                     &err);
+  if (!rc)
+    rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
+  if (!rc)
+    rc = txf_models_node_hooks_run(m, ex->a, i, &n->post_hooks, "post-hook",
+                                   &err);
   int64_t dur = txf_mono_us() - t0;
   if (rc) {
     n->state = ST_ERROR;

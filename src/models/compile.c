@@ -255,6 +255,25 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   }
   kw_list(a, "unique_key", &n->unique_key, 1);
   kw_list(a, "tags", &n->tags, 0);
+  /* hooks add up (dbt): config(pre_hook="...") after the folders' */
+  for (size_t i = 0; i < a->n_kw; i++) {
+    const char *k = a->kw_names[i];
+    txf_strlist *l = !strcmp(k, "pre_hook") || !strcmp(k, "pre-hook")
+                         ? &n->pre_hooks
+                     : !strcmp(k, "post_hook") || !strcmp(k, "post-hook")
+                         ? &n->post_hooks
+                         : NULL;
+    const txf_tval *v = a->kw[i];
+    for (size_t j = 0; l && j < (v->type == TXF_TV_LIST ? v->len : 1); j++) {
+      const txf_tval *e = v->type == TXF_TV_LIST ? v->items[j] : v;
+      if (e->type == TXF_TV_DICT && txf_tval_get(e, "sql"))
+        e = txf_tval_get(e, "sql");
+      if (e->type != TXF_TV_STR)
+        return txf_err_set(err, TXF_EPARSE,
+                           "%s: expected SQL text or a list of it", k);
+      txf_strlist_push(l, e->s);
+    }
+  }
   return 0;
 }
 
@@ -649,6 +668,36 @@ int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
 int txf_models_compile_changes(txf_models *m, size_t i, chg_render *cr,
                                char **out, txf_err *err) {
   return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, out, err);
+}
+
+int txf_models_render_hook(txf_models *m, size_t node, const char *text,
+                           const txf_tval *extra, char **out, txf_err *err) {
+  *out = NULL;
+  txf_arena a;
+  txf_arena_init(&a, 16 * 1024);
+  txf_tpl *t;
+  txf_buf b;
+  txf_buf_init(&b, TXF_TPL_MAX_OUT);
+  compile_host h = {.m = m, .node = node, .over_node = SIZE_MAX};
+  char *file = node != SIZE_MAX
+                   ? txf_xasprintf("%s (hook)", m->nodes[node].rel_path)
+                   : txf_xstrdup("hook");
+  int rc = txf_tpl_parse(&t, &a, file, text, strlen(text), err);
+  free(file);
+  if (!rc) {
+    txf_tval *g = make_globals(&h, &a);
+    for (size_t i = 0; extra && i < extra->len; i++)
+      txf_tval_set(&a, g, extra->keys[i], extra->items[i]);
+    rc = txf_tpl_render(t, m->env, g, host_fn, &h, &a, &b, err);
+  }
+  txf_arena_release(&a);
+  txf_strlist_release(&h.ctes);
+  if (rc) {
+    txf_buf_release(&b);
+    return rc;
+  }
+  *out = txf_buf_take(&b, NULL);
+  return 0;
 }
 
 char *txf_models_render_description(txf_models *m, const char *text,

@@ -16,7 +16,7 @@ static const char *const config_keys[] = {
     "tags", "enabled", "severity", "column_types", "docs", "meta",
     "persist_docs", "full_refresh", "on_schema_change", "description",
     "quote_columns", "contract", "grants", "database", "pre-hook",
-    "post-hook", "group", "access", "packages", "delimiter", "cluster_by",
+    "post-hook", "pre_hook", "post_hook", "group", "access", "packages", "delimiter", "cluster_by",
     "audit", NULL};
 
 static int is_config_key(const char *k) {
@@ -49,6 +49,24 @@ static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
   const char *s = txf_yaml_str(v);
   if (!strcmp(key, "tags")) {
     yaml_strlist(v, &n->tags, 0);
+    return 0;
+  }
+  if (!strcmp(key, "pre-hook") || !strcmp(key, "post-hook") ||
+      !strcmp(key, "pre_hook") || !strcmp(key, "post_hook")) {
+    /* hooks add up across levels (dbt); an entry may be {sql: ...} */
+    txf_strlist *l = key[1] == 'r' ? &n->pre_hooks : &n->post_hooks;
+    int seq = txf_yaml_kind(v) == TXF_YAML_SEQ;
+    for (size_t i = 0; i < (seq ? txf_yaml_len(v) : 1); i++) {
+      const txf_yaml_node *e = seq ? txf_yaml_at(v, i) : v;
+      if (txf_yaml_kind(e) == TXF_YAML_MAP)
+        e = txf_yaml_get(e, "sql");
+      if (!e || txf_yaml_kind(e) != TXF_YAML_SCALAR || txf_yaml_is_null(e))
+        return txf_yaml_error(doc, seq ? txf_yaml_at(v, i) : v, err,
+                              "%s: expected SQL text, a list of it, or "
+                              "{sql: ...}",
+                              key);
+      txf_strlist_push(l, txf_yaml_str(e));
+    }
     return 0;
   }
   if (!strcmp(key, "unique_key")) {

@@ -76,6 +76,9 @@ typedef struct mnode {
   int64_t limit;      /* failing rows looked at; -1: all */
   int store_failures; /* keep the failing rows in SCHEMA_dbt_test__audit */
   char *test_macro;   /* GT_CUSTOM: the test's name (test_NAME is called) */
+  txf_strlist pre_hooks;  /* models, seeds: pre-hook / post-hook SQL */
+  txf_strlist post_hooks; /* templates, in dbt's order (outer folders
+                             first, then schema.yml, then config()) */
   char *description;
   mcolumn *cols;
   size_t n_cols;
@@ -297,6 +300,14 @@ TXF_MUST_CHECK int txf_models_compile_node(txf_models *m, size_t i, int parse,
 TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
                                               chg_render *cr, char **out,
                                               txf_err *err);
+/* Render hook TEXT (a pre-hook, post-hook, on-run-start or on-run-end
+ * template) for NODE (SIZE_MAX: none; `this` is its relation), with the
+ * names of EXTRA (a DICT or NULL: on-run-end's schemas) visible; caller
+ * frees *OUT. */
+TXF_MUST_CHECK int txf_models_render_hook(txf_models *m, size_t node,
+                                          const char *text,
+                                          const txf_tval *extra, char **out,
+                                          txf_err *err);
 /* Description with doc() rendered (TEXT itself when that fails); NULL for
  * NULL; caller frees. */
 char *txf_models_render_description(txf_models *m, const char *text,
@@ -404,6 +415,12 @@ TXF_MUST_CHECK int txf_models_changes_build(txf_models *m, const exec_ctx *ex,
                                             size_t i, const runopts *ro,
                                             const char *hash, int *full,
                                             int *audit_fail, txf_err *err);
+
+/* Run node I's hooks LIST (its pre_hooks or post_hooks) on A, each
+ * rendered first. TXF_* naming the hook when one fails. */
+TXF_MUST_CHECK int txf_models_node_hooks_run(txf_models *m, txf_adapter *a,
+                                             size_t i, const txf_strlist *list,
+                                             const char *what, txf_err *err);
 
 /* ---------------------------------------------------------------- pool.c */
 

@@ -30,6 +30,8 @@ void txf_models_free(txf_models *m) {
     free(n->error_if);
     free(n->fail_calc);
     free(n->test_macro);
+    txf_strlist_release(&n->pre_hooks);
+    txf_strlist_release(&n->post_hooks);
     free(n->description);
     for (size_t k = 0; k < n->n_cols; k++) {
       free(n->cols[k].name);

@@ -21,7 +21,8 @@ static const char *const known_keys[] = {
     "analysis-paths", "snapshot-paths", "target-path", "clean-targets",
     "require-dbt-version", "models", "seeds", "tests", "vars", "publish",
     "load", "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
-    "dashboard", NULL};
+    "dashboard", "on-run-start", "on-run-end", "snapshots", "data_tests",
+    "packages-install-path", NULL};
 
 static const char *const feed_keys[] = {"kind", "rows", "seed", "poke_interval",
                                         "sensor_timeout", NULL};
