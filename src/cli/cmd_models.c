@@ -9,7 +9,7 @@
 TXF_COMMAND(models, "build SQL models, seeds and data tests (dbt-style)");
 
 static const char usage[] =
-    "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
+    "usage: txnflow models compile|run|test|build|seed|snapshot|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
     "                      [--full-audit] [--incremental]\n"
@@ -25,6 +25,8 @@ static const char usage[] =
     "  build    seeds and models in order, each audited before it is\n"
     "           published (write-audit-publish), then its warn tests\n"
     "  seed     load seeds/*.csv into tables\n"
+    "  snapshot build the snapshots (snapshots/*.sql): history of rows\n"
+    "           as they change (dbt's type-2 tables)\n"
     "  ls       list the selected nodes\n"
     "  docs     write target/manifest.json and the lineage graph\n"
     "           (target/lineage.dot, target/lineage.html)\n"
@@ -79,6 +81,7 @@ static const struct {
             {"test", txf_models_test},
             {"build", txf_models_build},
             {"seed", txf_models_seed},
+            {"snapshot", txf_models_snapshot},
             {"ls", NULL},
             {"docs", NULL}};
 

@@ -181,6 +181,53 @@ static void kw_list(const txf_tpl_args *a, const char *name, txf_strlist *out,
   }
 }
 
+/* A snapshot's config(): dbt's snapshot configs. */
+static int snapshot_config(compile_host *h, mnode *n, const txf_tpl_args *a,
+                           txf_err *err) {
+  const char *s;
+  if ((s = kw_str(a, "strategy"))) {
+    free(n->snap_strategy);
+    n->snap_strategy = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "updated_at"))) {
+    free(n->snap_updated_at);
+    n->snap_updated_at = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "target_schema"))) {
+    free(n->schema);
+    n->schema = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "target_database")) &&
+      (!h->m->target.database || strcmp(s, h->m->target.database)))
+    return txf_err_set(err, TXF_EPARSE,
+                       "target_database='%s': snapshots are built in the "
+                       "target's database ('%s')",
+                       s, h->m->target.database ? h->m->target.database : "");
+  kw_list(a, "check_cols", &n->snap_check_cols, 1);
+  for (size_t i = 0; i < a->n_kw; i++) {
+    const char *k = a->kw_names[i];
+    if (!strcmp(k, "invalidate_hard_deletes") && txf_tval_truthy(a->kw[i])) {
+      free(n->snap_hard_deletes);
+      n->snap_hard_deletes = txf_xstrdup("invalidate");
+    } else if (!strcmp(k, "dbt_valid_to_current") ||
+               !strcmp(k, "snapshot_meta_column_names")) {
+      return txf_err_set(err, TXF_EPARSE,
+                         "snapshot config %s is not supported by txnflow", k);
+    }
+  }
+  if ((s = kw_str(a, "hard_deletes"))) {
+    if (strcmp(s, "ignore") && strcmp(s, "invalidate") &&
+        strcmp(s, "new_record"))
+      return txf_err_set(err, TXF_EPARSE,
+                         "hard_deletes='%s' is not ignore, invalidate or "
+                         "new_record",
+                         s);
+    free(n->snap_hard_deletes);
+    n->snap_hard_deletes = txf_xstrdup(s);
+  }
+  return 0;
+}
+
 static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   mnode *n = &h->m->nodes[h->node];
   if (a->n)
@@ -255,6 +302,11 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
   }
   kw_list(a, "unique_key", &n->unique_key, 1);
   kw_list(a, "tags", &n->tags, 0);
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot")) {
+    int rc = snapshot_config(h, n, a, err);
+    if (rc)
+      return rc;
+  }
   /* hooks add up (dbt): config(pre_hook="...") after the folders' */
   for (size_t i = 0; i < a->n_kw; i++) {
     const char *k = a->kw_names[i];

@@ -11,7 +11,9 @@ static const char *kind_name(mnode_kind k) {
 }
 
 static char *unique_id(const txf_models *m, size_t i) {
-  return txf_xasprintf("%s.%s.%s", kind_name(m->nodes[i].kind),
+  const mnode *n = &m->nodes[i];
+  int snap = n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot");
+  return txf_xasprintf("%s.%s.%s", snap ? "snapshot" : kind_name(n->kind),
                        m->project->name, m->nodes[i].name);
 }
 

@@ -48,6 +48,11 @@ static void walk(const char *dir, const char *rel, const char *const *suffixes,
   txf_strlist_release(&names);
 }
 
+void txf_models_walk(const char *dir, const char *sfx, txf_strlist *out) {
+  const char *sfxs[] = {sfx, NULL};
+  walk(dir, "", sfxs, out, 0);
+}
+
 static int read_paths(txf_models *m, const char *key, const char *alt,
                       const char *def, txf_strlist *out, txf_err *err) {
   const txf_yaml_doc *doc = m->project->doc;
@@ -85,6 +90,9 @@ int txf_models_paths_read(txf_models *m, txf_err *err) {
     rc = read_paths(m, "test-paths", NULL, "tests", &m->test_paths, err);
   if (!rc)
     rc = read_paths(m, "macro-paths", NULL, "macros", &m->macro_paths, err);
+  if (!rc)
+    rc = read_paths(m, "snapshot-paths", NULL, "snapshots",
+                    &m->snapshot_paths, err);
   return rc;
 }
 

@@ -322,6 +322,8 @@ static const char *const other_methods[] = {
 
 /* The kind word of node N for resource_type: */
 static const char *kind_word(const mnode *n) {
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot"))
+    return "snapshot";
   return n->kind == MN_MODEL ? "model" : n->kind == MN_SEED ? "seed" : "test";
 }
 
@@ -495,10 +497,11 @@ static int select_part(txf_models *m, const char *part, char *set,
                        ".incremental_strategy are)",
                        part, method);
     } else if (!strcmp(method, "resource_type") && strcmp(value, "model") &&
-               strcmp(value, "seed") && strcmp(value, "test")) {
+               strcmp(value, "seed") && strcmp(value, "test") &&
+               strcmp(value, "snapshot")) {
       rc = txf_err_set(err, TXF_EUSAGE,
                        "--select '%s': resource_type '%s' is not one txnflow "
-                       "builds (model, seed, test)",
+                       "builds (model, seed, snapshot, test)",
                        part, value);
     } else if (!strcmp(method, "test_type") && strcmp(value, "generic") &&
                strcmp(value, "singular") && strcmp(value, "data")) {

@@ -8,6 +8,7 @@
  *   docs.c       the commands docs and ls
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
+ *   snapshot.c   snapshots: their files, and building them (SCD type 2)
  *   compile.c    rendering a node's template (ref, source, config, ...)
  *   context.c    dbt's other context: execute, this, log, adapter.*, ...
  *   dispatch.c   adapter.dispatch: the target's implementation of a macro
@@ -76,6 +77,12 @@ typedef struct mnode {
   int64_t limit;      /* failing rows looked at; -1: all */
   int store_failures; /* keep the failing rows in SCHEMA_dbt_test__audit */
   char *test_macro;   /* GT_CUSTOM: the test's name (test_NAME is called) */
+  /* snapshots (materialized "snapshot", snapshot.c) */
+  char *snap_strategy;       /* "timestamp" | "check" */
+  char *snap_updated_at;     /* timestamp: the source's updated_at column */
+  txf_strlist snap_check_cols; /* check: the columns, or just "all" */
+  char *snap_hard_deletes;   /* "ignore" (NULL) | "invalidate" |
+                                "new_record" */
   txf_strlist pre_hooks;  /* models, seeds: pre-hook / post-hook SQL */
   txf_strlist post_hooks; /* templates, in dbt's order (outer folders
                              first, then schema.yml, then config()) */
@@ -143,6 +150,7 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_strlist snapshot_paths;
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
@@ -257,8 +265,25 @@ TXF_MUST_CHECK int txf_models_dispatch(const txf_models *m,
                                        const txf_tpl_args *a, txf_tval **out,
                                        txf_err *err);
 
+/* ---------------------------------------------------------------- snapshot.c
+ */
+
+/* Add a node (a model materialized "snapshot") for every
+ * {% snapshot NAME %} ... {% endsnapshot %} block in the snapshot paths'
+ * .sql files. */
+TXF_MUST_CHECK int txf_models_snapshot_files_add(txf_models *m, txf_err *err);
+/* Build snapshot I on A as dbt's snapshot materialization does (its
+ * strategy, unique_key, hard_deletes): the first build creates the table,
+ * later ones add new versions and close the old in one transaction.
+ * *N_ROWS: the table's rows after. */
+TXF_MUST_CHECK int txf_models_snapshot_build(txf_models *m, txf_adapter *a,
+                                             size_t i, int64_t *n_rows,
+                                             txf_err *err);
+
 /* ---------------------------------------------------------------- files.c */
 
+/* The files under DIR ending in SFX, relative to DIR, sorted, into OUT. */
+void txf_models_walk(const char *dir, const char *sfx, txf_strlist *out);
 /* Read model-paths, seed-paths, test-paths and macro-paths (dbt's names and
  * old names) from the project file. */
 TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);

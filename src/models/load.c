@@ -31,6 +31,10 @@ void txf_models_free(txf_models *m) {
     free(n->fail_calc);
     free(n->test_macro);
     txf_strlist_release(&n->pre_hooks);
+    free(n->snap_strategy);
+    free(n->snap_updated_at);
+    txf_strlist_release(&n->snap_check_cols);
+    free(n->snap_hard_deletes);
     txf_strlist_release(&n->post_hooks);
     free(n->description);
     for (size_t k = 0; k < n->n_cols; k++) {
@@ -71,6 +75,7 @@ void txf_models_free(txf_models *m) {
   txf_strlist_release(&m->seed_paths);
   txf_strlist_release(&m->test_paths);
   txf_strlist_release(&m->macro_paths);
+  txf_strlist_release(&m->snapshot_paths);
   txf_tpl_env_free(m->env);
   txf_arena_release(&m->arena);
   free(m);
@@ -107,6 +112,8 @@ int txf_models_load(txf_models **out, const txf_project *p,
     rc = txf_models_env_files_add(m, &m->model_paths, ".md", err);
   if (!rc)
     rc = txf_models_files_add(m, &m->model_paths, MN_MODEL, ".sql", err);
+  if (!rc)
+    rc = txf_models_snapshot_files_add(m, err);
   if (!rc)
     rc = txf_models_files_add(m, &m->seed_paths, MN_SEED, ".csv", err);
   if (!rc)

@@ -146,6 +146,9 @@ TXF_MUST_CHECK int txf_models_test(txf_models *m, txf_models_summary *s,
                                    txf_err *err);
 TXF_MUST_CHECK int txf_models_build(txf_models *m, txf_models_summary *s,
                                     txf_err *err);
+/* dbt's `snapshot`: build the selected snapshots (docs/models.md). */
+TXF_MUST_CHECK int txf_models_snapshot(txf_models *m, txf_models_summary *s,
+                                       txf_err *err);
 /* Write target/manifest.json, target/lineage.dot and target/lineage.html. */
 TXF_MUST_CHECK int txf_models_docs(txf_models *m, txf_err *err);
 /* Print the selected nodes, one per line ("model stg_x", ...) or as JSON. */

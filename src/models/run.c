@@ -59,8 +59,10 @@ static int run_hooks(txf_models *m, const char *key, txf_err *err) {
   return rc;
 }
 
-static int run_kinds(txf_models *m, int models, int seeds, int audit,
-                     txf_models_summary *s, txf_err *err) {
+/* Build the selected nodes of the kinds asked: MODELS (not snapshots),
+ * SEEDS, SNAPS (snapshots); AUDIT: write-audit-publish with tests. */
+static int run_kinds(txf_models *m, int models, int seeds, int snaps,
+                     int audit, txf_models_summary *s, txf_err *err) {
   memset(s, 0, sizeof *s);
   int hrc = run_hooks(m, "on-run-start", err);
   if (hrc)
@@ -77,8 +79,9 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
   size_t n_run = 0;
   for (size_t k = 0; k < n; k++) {
     mnode *nd = &m->nodes[order[k]];
-    if (nd->selected && ((nd->kind == MN_MODEL && models) ||
-                         (nd->kind == MN_SEED && seeds))) {
+    int snap = nd->kind == MN_MODEL && !strcmp(nd->materialized, "snapshot");
+    if (nd->selected && ((nd->kind == MN_MODEL && !snap && models) ||
+                         (snap && snaps) || (nd->kind == MN_SEED && seeds))) {
       nd->run_pos = n_run;
       order[n_run++] = order[k];
     }
@@ -110,15 +113,19 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
 }
 
 int txf_models_run(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 0, 0, s, err);
+  return run_kinds(m, 1, 0, 0, 0, s, err);
 }
 
 int txf_models_seed(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 0, 1, 0, s, err);
+  return run_kinds(m, 0, 1, 0, 0, s, err);
+}
+
+int txf_models_snapshot(txf_models *m, txf_models_summary *s, txf_err *err) {
+  return run_kinds(m, 0, 0, 1, 0, s, err);
 }
 
 int txf_models_build(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 1, 1, s, err);
+  return run_kinds(m, 1, 1, 1, 1, s, err);
 }
 
 int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
