@@ -353,7 +353,10 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
                   : !strcmp(tname, "accepted_values") ? GT_ACCEPTED
                   : !strcmp(tname, "relationships")   ? GT_REL
                                                       : GT_CUSTOM;
-  char *macro = txf_xasprintf("test_%s", bare);
+  /* a package's test (dbt_utils.x) is its macro dbt_utils.test_x */
+  char *macro = dot ? txf_xasprintf("%.*s.test_%s", (int)(dot - tname), tname,
+                                    bare)
+                    : txf_xasprintf("test_%s", bare);
   int have = txf_tpl_env_has_macro(m->env, macro);
   free(macro);
   if (gk == GT_CUSTOM && !have) {
@@ -424,7 +427,9 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
     txf_buf_init(&b, 0);
     static const txf_escape sq[] = {
         {'\\', "\\\\"}, {'\'', "\\'"}, {'\n', "\\n"}, {0, NULL}};
-    (void)txf_buf_printf(&b, "{{ test_%s(model=", bare);
+    (void)txf_buf_printf(&b, "{{ %.*s%stest_%s(model=",
+                         dot ? (int)(dot - tname) : 0, tname, dot ? "." : "",
+                         bare);
     if (n->where) {
       /* dbt's where: the model as a filtered subquery */
       (void)txf_buf_printf(&b, "'(select * from ' ~ ref('%s') ~ ' where ",

@@ -152,17 +152,19 @@ int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
   return 0;
 }
 
-int txf_models_env_files_add(txf_models *m, const txf_strlist *dirs,
-                             const char *sfx, txf_err *err) {
+int txf_models_env_files_add(txf_models *m, const char *base,
+                             const txf_strlist *dirs, const char *sfx,
+                             const char *ns, int shared, txf_err *err) {
   const char *sfxs[] = {sfx, NULL};
   for (size_t d = 0; d < dirs->n; d++) {
-    char *dir = txf_path_join(m->project->dir, dirs->v[d]);
+    char *dir = txf_path_join(base ? base : m->project->dir, dirs->v[d]);
     txf_strlist files = {0};
     walk(dir, "", sfxs, &files, 0);
     int rc = 0;
     for (size_t i = 0; !rc && i < files.n; i++) {
       char *abs = txf_path_join(dir, files.v[i]);
-      char *rel = txf_path_join(dirs->v[d], files.v[i]);
+      char *rel = base ? txf_xstrdup(abs) : txf_path_join(dirs->v[d],
+                                                          files.v[i]);
       txf_buf b;
       rc = read_text(abs, &b, err);
       txf_tpl *t = NULL;
@@ -170,7 +172,7 @@ int txf_models_env_files_add(txf_models *m, const txf_strlist *dirs,
         rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel,
                            b.data ? b.data : "", b.len, err);
       if (!rc)
-        rc = txf_tpl_env_add(m->env, t, err);
+        rc = txf_tpl_env_add_ns(m->env, t, ns, shared, err);
       txf_buf_release(&b);
       free(abs);
       free(rel);

@@ -8,6 +8,7 @@
  *   docs.c       the commands docs and ls
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
+ *   packages.c   packages.yml, dbt_packages/: the packages' macros
  *   snapshot.c   snapshots: their files, and building them (SCD type 2)
  *   compile.c    rendering a node's template (ref, source, config, ...)
  *   context.c    dbt's other context: execute, this, log, adapter.*, ...
@@ -151,6 +152,7 @@ struct txf_models {
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
   txf_strlist snapshot_paths;
+  txf_strlist packages;       /* the installed packages loaded (names) */
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
@@ -265,6 +267,16 @@ TXF_MUST_CHECK int txf_models_dispatch(const txf_models *m,
                                        const txf_tpl_args *a, txf_tval **out,
                                        txf_err *err);
 
+/* ---------------------------------------------------------------- packages.c
+ */
+
+/* Load the packages packages.yml (or dependencies.yml) names and those
+ * installed under packages-install-path (dbt_packages): their macros and
+ * generic tests into M's env as NAME.macro (and bare where the root
+ * project has none). A package named but not installed is TXF_ECONFIG
+ * saying how to vendor it; a package with models too. */
+TXF_MUST_CHECK int txf_models_packages_load(txf_models *m, txf_err *err);
+
 /* ---------------------------------------------------------------- snapshot.c
  */
 
@@ -292,11 +304,14 @@ TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
                                         mnode_kind kind, const char *sfx,
                                         txf_err *err);
-/* Parse every file ending in SFX under DIRS into M's template env (macros,
- * doc blocks). */
-TXF_MUST_CHECK int txf_models_env_files_add(txf_models *m,
+/* Parse every file ending in SFX under DIRS (relative to BASE, NULL: the
+ * project) into M's template env (macros, doc blocks), each macro also
+ * named NS.name (NS may be NULL); SHARED for a package's files (the root
+ * project's names win, docs/models.md). */
+TXF_MUST_CHECK int txf_models_env_files_add(txf_models *m, const char *base,
                                             const txf_strlist *dirs,
-                                            const char *sfx, txf_err *err);
+                                            const char *sfx, const char *ns,
+                                            int shared, txf_err *err);
 /* Apply every schema.yml (.yml, .yaml) under the model and seed paths. */
 TXF_MUST_CHECK int txf_models_schema_files_load(txf_models *m, txf_err *err);
 

@@ -76,6 +76,7 @@ void txf_models_free(txf_models *m) {
   txf_strlist_release(&m->test_paths);
   txf_strlist_release(&m->macro_paths);
   txf_strlist_release(&m->snapshot_paths);
+  txf_strlist_release(&m->packages);
   txf_tpl_env_free(m->env);
   txf_arena_release(&m->arena);
   free(m);
@@ -96,7 +97,8 @@ int txf_models_load(txf_models **out, const txf_project *p,
   if (!rc)
     rc = txf_models_dispatch_check(m, err);
   if (!rc)
-    rc = txf_models_env_files_add(m, &m->macro_paths, ".sql", err);
+    rc = txf_models_env_files_add(m, NULL, &m->macro_paths, ".sql",
+                                  m->project->name, 0, err);
   if (!rc) {
     /* dbt's custom generic tests: {% test %} blocks in TEST_PATH/generic */
     txf_strlist gen = {0};
@@ -105,11 +107,16 @@ int txf_models_load(txf_models **out, const txf_project *p,
       txf_strlist_push(&gen, g);
       free(g);
     }
-    rc = txf_models_env_files_add(m, &gen, ".sql", err);
+    rc = txf_models_env_files_add(m, NULL, &gen, ".sql", m->project->name, 0,
+                                  err);
     txf_strlist_release(&gen);
   }
   if (!rc)
-    rc = txf_models_env_files_add(m, &m->model_paths, ".md", err);
+    rc = txf_models_env_files_add(m, NULL, &m->model_paths, ".md", NULL, 0,
+                                  err);
+  /* installed packages after the root project: its macros win */
+  if (!rc)
+    rc = txf_models_packages_load(m, err);
   if (!rc)
     rc = txf_models_files_add(m, &m->model_paths, MN_MODEL, ".sql", err);
   if (!rc)

@@ -359,6 +359,10 @@ static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
     if (root->kind == E_NAME && !lookup(r, f, root->name)) {
       char qname[256];
       qname_of(e->a, qname, sizeof qname);
+      /* a package's macro: dbt_utils.star(...) */
+      const node *pm = txf_tpl_env_macro(r->env, qname);
+      if (pm)
+        return call_macro(r, f, e, pm, out);
       if (call_function(r, f, e, qname, out, &unknown))
         return r->err->code;
       if (!unknown)

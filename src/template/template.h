@@ -82,6 +82,12 @@ void txf_tpl_env_free(txf_tpl_env *env);
  * A duplicate macro or doc name is TXF_ECONFIG. */
 TXF_MUST_CHECK int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl,
                                    txf_err *err);
+/* As txf_tpl_env_add, each macro also named "NS.name" (NS may be NULL);
+ * SHARED (a package's files): a bare name or doc already defined is kept,
+ * not an error, so the root project's win (dbt's order). */
+TXF_MUST_CHECK int txf_tpl_env_add_ns(txf_tpl_env *env, const txf_tpl *tpl,
+                                      const char *ns, int shared,
+                                      txf_err *err);
 txf_arena *txf_tpl_env_arena(txf_tpl_env *env);
 /* The text of doc block NAME, or NULL. Borrowed from ENV. */
 const char *txf_tpl_env_doc(const txf_tpl_env *env, const char *name);
