@@ -483,6 +483,16 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
    * published (so {{ this }} is the new relation) */
   audit_fail = 0;
   rows = -1;
+  /* dbt runs a model's unit tests before building it; one failing
+   * skips it (and what is downstream) */
+  if (ro->audit && txf_models_node_unit_tests_run(m, ex, i, s, &err)) {
+    n->state = ST_SKIPPED;
+    s->n_skipped++;
+    txf_models_say(m, ex, "  SKIP   %-11s %s (%s)", what, n->name, err.msg);
+    txf_models_record_build(m, i, "skipped", -1, started_us(m, ex, t0), 0,
+                            err.msg);
+    return;
+  }
   int rc = txf_models_node_hooks_run(m, ex->a, i, &n->pre_hooks, "pre-hook",
                                      &err);
   if (!rc)

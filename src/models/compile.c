@@ -152,6 +152,7 @@ typedef struct {
   txf_tval *this_val;
   int refs_only;    /* parse: record refs and sources, not config */
   chg_render *cr;   /* the changes strategy's rendering, or NULL */
+  const unit_mocks *mk; /* a unit test's given rows, or NULL */
 } compile_host;
 
 static const char *kw_str(const txf_tpl_args *a, const char *name) {
@@ -355,6 +356,16 @@ static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                        name, c ? " (did you mean '" : "", c ? c : "",
                        c ? "'?)" : "");
   }
+  if (h->mk && !h->parse) {
+    /* a unit test: the given rows, and every ref must have them */
+    if (!h->mk->node_rel[i])
+      return txf_err_set(err, TXF_ECONFIG,
+                         "ref('%s') has no given rows (a unit test gives "
+                         "every ref and source of its model)",
+                         name);
+    *out = txf_tval_str(a->arena, h->mk->node_rel[i]);
+    return 0;
+  }
   if ((size_t)i == h->over_node) {
     *out = txf_tval_str(a->arena, h->over_rel);
     return 0;
@@ -384,7 +395,10 @@ static int do_var(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
     return txf_err_set(err, TXF_EPARSE, "var('name'[, default])");
-  txf_tval *v = txf_tval_get(h->m->vars, a->v[0]->s);
+  txf_tval *v = h->mk && h->mk->vars ? txf_tval_get(h->mk->vars, a->v[0]->s)
+                                      : NULL;
+  if (!v)
+    v = txf_tval_get(h->m->vars, a->v[0]->s);
   if (v) {
     *out = v;
     return 0;
@@ -466,6 +480,20 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
       if (!txf_strlist_has(&n->sources, key))
         txf_strlist_push(&n->sources, key);
       free(key);
+    }
+    if (h->mk && !h->parse) {
+      char *key = txf_xasprintf("%s.%s", a->v[0]->s, a->v[1]->s);
+      size_t k = 0;
+      while (k < h->mk->src_keys->n && strcmp(h->mk->src_keys->v[k], key))
+        k++;
+      free(key);
+      if (k == h->mk->src_keys->n)
+        return txf_err_set(err, TXF_ECONFIG,
+                           "source('%s', '%s') has no given rows (a unit "
+                           "test gives every ref and source of its model)",
+                           a->v[0]->s, a->v[1]->s);
+      *out = txf_tval_str(a->arena, h->mk->src_rels->v[k]);
+      return 0;
     }
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
@@ -654,7 +682,7 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
 
 static int compile(txf_models *m, size_t i, int parse, int incremental,
                    size_t over_node, const char *over_rel, chg_render *cr,
-                   char **out, txf_err *err) {
+                   const unit_mocks *mk, char **out, txf_err *err) {
   *out = NULL;
   compile_host h = {.m = m,
                     .node = i,
@@ -662,7 +690,8 @@ static int compile(txf_models *m, size_t i, int parse, int incremental,
                     .incremental = incremental,
                     .over_node = over_node,
                     .over_rel = over_rel,
-                    .cr = cr};
+                    .cr = cr,
+                    .mk = mk};
   if (parse && m->nodes[i].kind == MN_MODEL) {
     /* A ref only the incremental branch makes is a dependency too (dbt
      * asks for a "-- depends_on:" comment; here it needs none). That
@@ -713,13 +742,24 @@ static int compile(txf_models *m, size_t i, int parse, int incremental,
 int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
                             size_t over_node, const char *over_rel, char **out,
                             txf_err *err) {
-  return compile(m, i, parse, incremental, over_node, over_rel, NULL, out,
-                 err);
+  return compile(m, i, parse, incremental, over_node, over_rel, NULL, NULL,
+                 out, err);
+}
+
+int txf_models_compile_unit(txf_models *m, size_t i, const unit_mocks *mk,
+                            int incremental, char **out, txf_err *err) {
+  /* `this` is the given rows (over_node is the model itself) */
+  char *self = mk->this_rel ? NULL : txf_models_relation(m, i);
+  int rc = compile(m, i, 0, incremental, i, mk->this_rel ? mk->this_rel : self,
+                   NULL, mk, out, err);
+  free(self);
+  return rc;
 }
 
 int txf_models_compile_changes(txf_models *m, size_t i, chg_render *cr,
                                char **out, txf_err *err) {
-  return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, out, err);
+  return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, NULL, out,
+                 err);
 }
 
 int txf_models_render_hook(txf_models *m, size_t node, const char *text,

@@ -625,5 +625,7 @@ int txf_models_schema_doc_apply(txf_models *m, const txf_yaml_doc *doc,
   if (!rc && (list = txf_yaml_get(root, "seeds")))
     for (size_t k = 0; !rc && k < txf_yaml_len(list); k++)
       rc = load_schema_entry(m, doc, txf_yaml_at(list, k), MN_SEED, err);
+  if (!rc && (list = txf_yaml_get(root, "unit_tests")))
+    rc = txf_models_unit_tests_load(m, doc, list, err);
   return rc;
 }

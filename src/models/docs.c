@@ -35,6 +35,7 @@ static const char *test_kind(const mnode *n) {
   case GT_ACCEPTED: return "accepted_values";
   case GT_REL: return "relationships";
   case GT_CUSTOM: return n->test_macro;
+  case GT_UNIT: return "unit";
   default: return "singular";
   }
 }

@@ -358,7 +358,7 @@ static int term_hit(txf_models *m, const mnode *n, const char *method,
     return fnmatch(last ? last + 1 : value, n->name, 0) == 0;
   }
   if (!strcmp(method, "resource_type"))
-    return !strcmp(value, kind_word(n));
+    return !strcmp(value, n->gtest == GT_UNIT ? "unit_test" : kind_word(n));
   if (!strcmp(method, "config.materialized"))
     return n->kind == MN_MODEL && !strcmp(n->materialized, value);
   if (!strcmp(method, "config.severity"))
@@ -372,14 +372,16 @@ static int term_hit(txf_models *m, const mnode *n, const char *method,
   if (!strcmp(method, "test_type")) {
     if (n->kind != MN_TEST)
       return 0;
+    if (!strcmp(value, "unit"))
+      return n->gtest == GT_UNIT;
     if (!strcmp(value, "generic"))
-      return n->gtest != GT_NONE;
+      return n->gtest != GT_NONE && n->gtest != GT_UNIT;
     if (!strcmp(value, "singular"))
       return n->gtest == GT_NONE;
-    return !strcmp(value, "data"); /* dbt: every data test */
+    return n->gtest != GT_UNIT; /* data: every data test */
   }
   if (!strcmp(method, "test_name")) {
-    if (n->kind != MN_TEST || n->gtest == GT_NONE)
+    if (n->kind != MN_TEST || n->gtest == GT_NONE || n->gtest == GT_UNIT)
       return 0;
     const char *tn = n->gtest == GT_UNIQUE        ? "unique"
                      : n->gtest == GT_NOT_NULL    ? "not_null"
@@ -498,15 +500,16 @@ static int select_part(txf_models *m, const char *part, char *set,
                        part, method);
     } else if (!strcmp(method, "resource_type") && strcmp(value, "model") &&
                strcmp(value, "seed") && strcmp(value, "test") &&
-               strcmp(value, "snapshot")) {
+               strcmp(value, "snapshot") && strcmp(value, "unit_test")) {
       rc = txf_err_set(err, TXF_EUSAGE,
                        "--select '%s': resource_type '%s' is not one txnflow "
-                       "builds (model, seed, snapshot, test)",
+                       "builds (model, seed, snapshot, test, unit_test)",
                        part, value);
     } else if (!strcmp(method, "test_type") && strcmp(value, "generic") &&
-               strcmp(value, "singular") && strcmp(value, "data")) {
+               strcmp(value, "singular") && strcmp(value, "data") &&
+               strcmp(value, "unit")) {
       rc = txf_err_set(err, TXF_EUSAGE,
-                       "--select '%s': test_type '%s' is not generic, "
+                       "--select '%s': test_type '%s' is not unit, generic, "
                        "singular or data",
                        part, value);
     }

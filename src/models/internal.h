@@ -15,6 +15,7 @@
  *   dispatch.c   adapter.dispatch: the target's implementation of a macro
  *   files.c      the project's files: nodes, macros, docs, schema.yml
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
+ *   unit.c       unit tests (unit_tests: in a schema.yml) read
  *   graph.c      refs to edges, cycles, topological order, selection
  *   target.c     the target (project/target.c), its adapter, threads
  *   results.c    a run's printed lines, recorded rows and summary
@@ -36,8 +37,33 @@ typedef enum {
   GT_NOT_NULL,
   GT_ACCEPTED,
   GT_REL,
-  GT_CUSTOM
+  GT_CUSTOM,
+  GT_UNIT /* a unit test (unit.c): NAME tests its owner's SQL */
 } gtest_kind;
+
+/* Rows of a unit test's given input or expectation (unit.c). */
+typedef struct unit_rows {
+  char *input;  /* given: "ref('x')", "source('s', 't')" or "this" */
+  char *cols;   /* quoted, comma-separated; NULL: no rows */
+  char *values; /* "(1, 'a'), (2, NULL)" */
+} unit_rows;
+
+typedef struct unit_def {
+  unit_rows *given;
+  size_t n_given;
+  unit_rows expect;
+  txf_tval *vars;  /* overrides.vars (in M's arena), or NULL */
+  int incremental; /* overrides.macros.is_incremental; -1: not given */
+} unit_def;
+
+/* What a unit test's compile renders instead of the relations. */
+typedef struct unit_mocks {
+  const char *const *node_rel;   /* per node: its given rows, or NULL */
+  const txf_strlist *src_keys;   /* "source.table" ... */
+  const txf_strlist *src_rels;   /* ... and their given rows */
+  const txf_tval *vars;          /* overrides of vars, or NULL */
+  const char *this_rel;          /* {{ this }}, or NULL: the relation */
+} unit_mocks;
 
 typedef struct mcolumn {
   char *name;
@@ -78,6 +104,7 @@ typedef struct mnode {
   int64_t limit;      /* failing rows looked at; -1: all */
   int store_failures; /* keep the failing rows in SCHEMA_dbt_test__audit */
   char *test_macro;   /* GT_CUSTOM: the test's name (test_NAME is called) */
+  unit_def *unit;     /* GT_UNIT: its given rows, expectation, overrides */
   /* snapshots (materialized "snapshot", snapshot.c) */
   char *snap_strategy;       /* "timestamp" | "check" */
   char *snap_updated_at;     /* timestamp: the source's updated_at column */
@@ -326,6 +353,18 @@ TXF_MUST_CHECK int txf_models_schema_doc_apply(txf_models *m,
                                                const txf_yaml_doc *doc,
                                                txf_err *err);
 
+/* ---------------------------------------------------------------- unit.c */
+
+/* Add a unit test node (GT_UNIT, owned by its model) for each entry of
+ * LIST (a schema.yml's `unit_tests:`). Anything of dbt's unit tests that
+ * txnflow lacks (fixture files, format sql, env_vars, other macro
+ * overrides) is TXF_ECONFIG naming it. */
+TXF_MUST_CHECK int txf_models_unit_tests_load(txf_models *m,
+                                              const txf_yaml_doc *doc,
+                                              const txf_yaml_node *list,
+                                              txf_err *err);
+void txf_models_unit_free(unit_def *u);
+
 /* ---------------------------------------------------------------- compile.c */
 
 /* Compile node I (a model or singular/generic test) into a malloc'd SQL
@@ -335,6 +374,13 @@ TXF_MUST_CHECK int txf_models_schema_doc_apply(txf_models *m,
 TXF_MUST_CHECK int txf_models_compile_node(txf_models *m, size_t i, int parse,
                                            int incremental, size_t over_node,
                                            const char *over_rel, char **out,
+                                           txf_err *err);
+/* Compile model I for a unit test: refs, sources and `this` as MK gives
+ * them (a ref or source it does not give is TXF_ECONFIG naming it), vars
+ * overridden, is_incremental() INCREMENTAL. Caller frees *OUT. */
+TXF_MUST_CHECK int txf_models_compile_unit(txf_models *m, size_t i,
+                                           const unit_mocks *mk,
+                                           int incremental, char **out,
                                            txf_err *err);
 /* Compile model I for the changes strategy as CR says (changes.c). */
 TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
@@ -408,6 +454,12 @@ TXF_MUST_CHECK int txf_models_node_audit(txf_models *m, const exec_ctx *ex,
                                          size_t i, const char *rel_over,
                                          txf_models_summary *s,
                                          const char *then, txf_err *err);
+/* Run node I's selected unit tests on EX's connection, counted in S:
+ * TXF_ETEST naming the first that failed (the node is then not built). */
+TXF_MUST_CHECK int txf_models_node_unit_tests_run(txf_models *m,
+                                                  const exec_ctx *ex, size_t i,
+                                                  txf_models_summary *s,
+                                                  txf_err *err);
 /* Run the deferred tests whose parents have all settled (built and
  * printed, in run order); FINAL: all that are left. */
 void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,

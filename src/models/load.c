@@ -30,6 +30,7 @@ void txf_models_free(txf_models *m) {
     free(n->error_if);
     free(n->fail_calc);
     free(n->test_macro);
+    txf_models_unit_free(n->unit);
     txf_strlist_release(&n->pre_hooks);
     free(n->snap_strategy);
     free(n->snap_updated_at);
