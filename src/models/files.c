@@ -152,9 +152,9 @@ int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
   return 0;
 }
 
-int txf_models_env_files_add(txf_models *m, const char *base,
-                             const txf_strlist *dirs, const char *sfx,
-                             const char *ns, int shared, txf_err *err) {
+int txf_models_files_each(txf_models *m, const char *base,
+                          const txf_strlist *dirs, const char *sfx,
+                          txf_models_file_fn fn, void *ctx, txf_err *err) {
   const char *sfxs[] = {sfx, NULL};
   for (size_t d = 0; d < dirs->n; d++) {
     char *dir = txf_path_join(base ? base : m->project->dir, dirs->v[d]);
@@ -167,12 +167,8 @@ int txf_models_env_files_add(txf_models *m, const char *base,
                                                           files.v[i]);
       txf_buf b;
       rc = read_text(abs, &b, err);
-      txf_tpl *t = NULL;
       if (!rc)
-        rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel,
-                           b.data ? b.data : "", b.len, err);
-      if (!rc)
-        rc = txf_tpl_env_add_ns(m->env, t, ns, shared, err);
+        rc = fn(m, rel, abs, b.data ? b.data : "", b.len, ctx, err);
       txf_buf_release(&b);
       free(abs);
       free(rel);
@@ -183,6 +179,27 @@ int txf_models_env_files_add(txf_models *m, const char *base,
       return rc;
   }
   return 0;
+}
+
+typedef struct {
+  const char *ns;
+  int shared;
+} env_ctx;
+
+static int env_file(txf_models *m, const char *rel, const char *abs,
+                    const char *text, size_t len, void *ctx, txf_err *err) {
+  const env_ctx *c = ctx;
+  txf_tpl *t = NULL;
+  (void)abs;
+  int rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel, text, len, err);
+  return rc ? rc : txf_tpl_env_add_ns(m->env, t, c->ns, c->shared, err);
+}
+
+int txf_models_env_files_add(txf_models *m, const char *base,
+                             const txf_strlist *dirs, const char *sfx,
+                             const char *ns, int shared, txf_err *err) {
+  env_ctx c = {ns, shared};
+  return txf_models_files_each(m, base, dirs, sfx, env_file, &c, err);
 }
 
 int txf_models_schema_files_load(txf_models *m, txf_err *err) {

@@ -331,6 +331,18 @@ TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
                                         mnode_kind kind, const char *sfx,
                                         txf_err *err);
+/* What txf_models_files_each calls for each file: REL (relative to the
+ * project, or absolute for a package's), ABS, its TEXT of LEN bytes. */
+typedef int (*txf_models_file_fn)(txf_models *m, const char *rel,
+                                  const char *abs, const char *text,
+                                  size_t len, void *ctx, txf_err *err);
+/* Call FN for each file ending in SFX under DIRS (relative to BASE, NULL:
+ * the project), in order; the first error stops. */
+TXF_MUST_CHECK int txf_models_files_each(txf_models *m, const char *base,
+                                         const txf_strlist *dirs,
+                                         const char *sfx,
+                                         txf_models_file_fn fn, void *ctx,
+                                         txf_err *err);
 /* Parse every file ending in SFX under DIRS (relative to BASE, NULL: the
  * project) into M's template env (macros, doc blocks), each macro also
  * named NS.name (NS may be NULL); SHARED for a package's files (the root

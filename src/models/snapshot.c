@@ -82,30 +82,17 @@ static int add_blocks(txf_models *m, const char *rel, const char *abs,
   }
 }
 
+static int snapshot_file(txf_models *m, const char *rel, const char *abs,
+                         const char *text, size_t len, void *ctx,
+                         txf_err *err) {
+  (void)len;
+  (void)ctx;
+  return add_blocks(m, rel, abs, text, err);
+}
+
 int txf_models_snapshot_files_add(txf_models *m, txf_err *err) {
-  for (size_t d = 0; d < m->snapshot_paths.n; d++) {
-    txf_strlist files = {0};
-    char *dir = txf_path_join(m->project->dir, m->snapshot_paths.v[d]);
-    txf_models_walk(dir, ".sql", &files);
-    int rc = 0;
-    for (size_t i = 0; !rc && i < files.n; i++) {
-      char *abs = txf_path_join(dir, files.v[i]);
-      char *rel = txf_path_join(m->snapshot_paths.v[d], files.v[i]);
-      txf_buf b;
-      txf_buf_init(&b, TXF_TPL_MAX_SRC);
-      rc = txf_fs_read_file(abs, &b, err);
-      if (!rc)
-        rc = add_blocks(m, rel, abs, b.data ? b.data : "", err);
-      txf_buf_release(&b);
-      free(abs);
-      free(rel);
-    }
-    txf_strlist_release(&files);
-    free(dir);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return txf_models_files_each(m, NULL, &m->snapshot_paths, ".sql",
+                               snapshot_file, NULL, err);
 }
 
 /* ---------------------------------------------------------------- build */
@@ -229,6 +216,20 @@ static char *changed_expr(txf_models *m, const mnode *n, txf_adapter *a,
   return txf_buf_take(&b, NULL);
 }
 
+/* COLS ("a", "b") each prefixed with ALIAS: s."a", s."b"; caller frees. */
+static char *qualified(const char *cols, const char *alias) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  char *copy = txf_xstrdup(cols);
+  for (char *c = strtok(copy, ","); c; c = strtok(NULL, ",")) {
+    while (*c == ' ')
+      c++;
+    (void)txf_buf_printf(&b, "%s%s.%s", b.len ? ", " : "", alias, c);
+  }
+  free(copy);
+  return txf_buf_take(&b, NULL);
+}
+
 int txf_models_snapshot_build(txf_models *m, txf_adapter *a, size_t i,
                               int64_t *n_rows, txf_err *err) {
   mnode *n = &m->nodes[i];
@@ -302,28 +303,8 @@ int txf_models_snapshot_build(txf_models *m, txf_adapter *a, size_t i,
     char *chg = changed_expr(m, n, a, schema, stage_ident, err);
     char *kj = key_join(n, "s", "c");
     char *k0 = txf_duck_quote_ident(n->unique_key.v[0]);
-    /* s.* columns in the table's order: "s"."a" is not valid, so qualify
-     * each name */
-    txf_buf sq;
-    txf_buf_init(&sq, 0);
-    char *copy = txf_xstrdup(col_list);
-    for (char *c = strtok(copy, ","); c; c = strtok(NULL, ",")) {
-      while (*c == ' ')
-        c++;
-      (void)txf_buf_printf(&sq, "%ss.%s", sq.len ? ", " : "", c);
-    }
-    free(copy);
-    char *s_cols = txf_buf_take(&sq, NULL);
-    txf_buf cq;
-    txf_buf_init(&cq, 0);
-    copy = txf_xstrdup(col_list);
-    for (char *c = strtok(copy, ","); c; c = strtok(NULL, ",")) {
-      while (*c == ' ')
-        c++;
-      (void)txf_buf_printf(&cq, "%sc.%s", cq.len ? ", " : "", c);
-    }
-    free(copy);
-    char *c_cols = txf_buf_take(&cq, NULL);
+    /* the stage's columns, in its order, on each side */
+    char *s_cols = qualified(col_list, "s"), *c_cols = qualified(col_list, "c");
     char *cid = scd_id(n, "c", now);
     txf_buf q;
     txf_buf_init(&q, 0);

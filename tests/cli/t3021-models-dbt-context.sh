@@ -9,18 +9,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models p/macros p/seeds
-cat >p/dbt_project.yml <<'EOF'
-name: ctx
-profile: ctx
-EOF
-cat >p/profiles.yml <<'EOF'
-ctx:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/ctx.duckdb
-EOF
+dbt_project p ctx
 printf "id,lim\n1,500\n" >p/seeds/limits.csv
 cat >p/macros/answer.sql <<'EOF'
 {% macro answer() %}

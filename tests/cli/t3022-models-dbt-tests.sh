@@ -12,18 +12,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models p/seeds p/macros p/tests/generic
-cat >p/dbt_project.yml <<'EOF'
-name: cards
-profile: cards
-EOF
-cat >p/profiles.yml <<'EOF'
-cards:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/cards.duckdb
-EOF
+dbt_project p cards
 # amounts <= 0: ids 4 (a refund) and 6 (lost); customer_id NULL: 4, 5, 7;
 # status: paid x3, pending x2, refund, lost
 cat >p/seeds/raw_txns.csv <<'EOF'

@@ -12,18 +12,7 @@
 #   source bank.accounts -> stg_accounts -> mid
 #   raw_a -> other
 mkdir -p p/models/staging p/models/marts p/seeds p/data
-cat >p/dbt_project.yml <<'EOF'
-name: sel
-profile: sel
-EOF
-cat >p/profiles.yml <<'EOF'
-sel:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/sel.duckdb
-EOF
+dbt_project p sel
 printf "id\n1\n2\n" >p/seeds/raw_a.csv
 printf "account_id,customer_id\n7,1\n" >p/data/accounts.csv
 cat >p/models/staging/sources.yml <<'EOF'

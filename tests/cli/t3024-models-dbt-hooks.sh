@@ -9,9 +9,8 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models/marts p/seeds
-cat >p/dbt_project.yml <<'EOF'
-name: hooks
-profile: hooks
+dbt_project p hooks
+cat >>p/dbt_project.yml <<'EOF'
 on-run-start:
   - "create table if not exists audit_log (step integer, event varchar, rel varchar, n integer)"
   - "insert into audit_log select count(*) + 1, 'start', null, null from audit_log"
@@ -21,14 +20,6 @@ models:
     marts:
       +materialized: table
       +pre-hook: "insert into audit_log select count(*) + 1, 'pre', '{{ this.name }}', null from audit_log"
-EOF
-cat >p/profiles.yml <<'EOF'
-hooks:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/hooks.duckdb
 EOF
 printf "id\n1\n2\n3\n" >p/seeds/nums.csv
 cat >p/models/marts/big.sql <<'EOF'

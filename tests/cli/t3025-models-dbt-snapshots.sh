@@ -10,42 +10,26 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models p/seeds p/snapshots
-cat >p/dbt_project.yml <<'EOF'
-name: dim
-profile: dim
-EOF
-cat >p/profiles.yml <<'EOF'
-dim:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/dim.duckdb
-EOF
+dbt_project p dim
+# the seed as one build sees it: its rows after the header
+customers() {
+	{ echo "id,segment,credit_limit,updated_at"; printf "%s\n" "$@"; } >p/seeds/customers.csv
+}
 state1() {
-	cat >p/seeds/customers.csv <<-EOF
-	id,segment,credit_limit,updated_at
-	1,retail,1000,2026-01-01 00:00:00
-	2,retail,2000,2026-01-01 00:00:00
-	3,premium,5000,2026-01-01 00:00:00
-	EOF
+	customers "1,retail,1000,2026-01-01 00:00:00" \
+		"2,retail,2000,2026-01-01 00:00:00" \
+		"3,premium,5000,2026-01-01 00:00:00"
 }
 # id 1 moves to premium; id 3 closes (its row is gone)
 state2() {
-	cat >p/seeds/customers.csv <<-EOF
-	id,segment,credit_limit,updated_at
-	1,premium,1000,2026-02-01 00:00:00
-	2,retail,2000,2026-01-01 00:00:00
-	EOF
+	customers "1,premium,1000,2026-02-01 00:00:00" \
+		"2,retail,2000,2026-01-01 00:00:00"
 }
 # id 2's limit is raised; id 4 opens
 state3() {
-	cat >p/seeds/customers.csv <<-EOF
-	id,segment,credit_limit,updated_at
-	1,premium,1000,2026-02-01 00:00:00
-	2,retail,2500,2026-03-01 00:00:00
-	4,retail,500,2026-03-01 00:00:00
-	EOF
+	customers "1,premium,1000,2026-02-01 00:00:00" \
+		"2,retail,2500,2026-03-01 00:00:00" \
+		"4,retail,500,2026-03-01 00:00:00"
 }
 cat >p/snapshots/customers_ts.sql <<'EOF'
 {% snapshot customers_ts %}

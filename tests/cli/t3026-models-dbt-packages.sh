@@ -11,18 +11,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models p/seeds p/vendor/finance_utils/macros p/vendor/finance_utils/tests/generic
-cat >p/dbt_project.yml <<'EOF'
-name: shop
-profile: shop
-EOF
-cat >p/profiles.yml <<'EOF'
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/shop.duckdb
-EOF
+dbt_project p shop
 cat >p/packages.yml <<'EOF'
 packages:
   - package: dbt-labs/dbt_utils

@@ -10,19 +10,10 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 mkdir -p p/models p/seeds
-cat >p/dbt_project.yml <<'EOF'
-name: cards
-profile: cards
+dbt_project p cards
+cat >>p/dbt_project.yml <<'EOF'
 vars:
   premium_threshold: 1000
-EOF
-cat >p/profiles.yml <<'EOF'
-cards:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/cards.duckdb
 EOF
 printf "customer_id,email\n1,a@x.com\n2,b@x.com\n" >p/seeds/raw_customers.csv
 printf "txn_id,customer_id,amount\n1,1,700\n2,1,600\n3,2,50\n" >p/seeds/raw_txns.csv
