@@ -308,6 +308,49 @@ static int test_configs(txf_models *m, const txf_yaml_doc *doc, mnode *t,
   return 0;
 }
 
+int txf_models_test_defaults_apply(txf_models *m, mnode *t, txf_err *err) {
+  const txf_yaml_doc *doc = m->project->doc;
+  const char *blocks[] = {"tests", "data_tests"};
+  for (size_t b = 0; b < 2; b++) {
+    const txf_yaml_node *map = txf_yaml_get(txf_yaml_root(doc), blocks[b]);
+    if (!map || txf_yaml_kind(map) != TXF_YAML_MAP)
+      continue;
+    /* the block's +configs, and those under the project's name */
+    const txf_yaml_node *levels[2] = {map,
+                                      txf_yaml_get(map, m->project->name)};
+    for (size_t l = 0; l < 2; l++) {
+      const txf_yaml_node *lv = levels[l];
+      for (size_t k = 0; lv && k < txf_yaml_len(lv); k++) {
+        const char *key = txf_yaml_str(txf_yaml_key_at(lv, k));
+        const txf_yaml_node *v = txf_yaml_at(lv, k);
+        if (l == 0 && !strcmp(key, m->project->name))
+          continue;
+        if (key[0] != '+' || txf_yaml_kind(v) == TXF_YAML_MAP)
+          return txf_yaml_error(doc, txf_yaml_key_at(lv, k), err,
+                                "%s: '%s': test configs by folder or package "
+                                "are not supported by txnflow (give +configs "
+                                "for the project, or on the test)",
+                                blocks[b], key);
+        if (!strcmp(key + 1, "tags") || !strcmp(key + 1, "enabled")) {
+          if (apply_config(m, doc, t, key + 1, v, err))
+            return TXF_ECONFIG;
+          continue;
+        }
+        const char *sv = txf_yaml_str(v);
+        int r = sv ? txf_models_test_config_set(t, key + 1, sv, err) : 0;
+        if (r < 0)
+          return txf_yaml_error(doc, v, err, "%s", err->msg);
+        if (r == 0 && strcmp(key + 1, "meta"))
+          return txf_yaml_error(doc, txf_yaml_key_at(lv, k), err,
+                                "%s: test config '%s' is not supported by "
+                                "txnflow",
+                                blocks[b], key + 1);
+      }
+    }
+  }
+  return 0;
+}
+
 /* 1 when K of a test entry is dbt's, not an argument of the test. */
 static int test_entry_key(const char *k) {
   static const char *const keys[] = {
@@ -390,6 +433,8 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
   n->yml_line = txf_yaml_line(t);
   n->yml_col = txf_yaml_col(t);
   const char *oname = m->nodes[owner_idx].name;
+  if (txf_models_test_defaults_apply(m, n, err))
+    return TXF_ECONFIG;
   const txf_yaml_node *argmap = args;
   if (args) {
     const txf_yaml_node *cfg = txf_yaml_get(args, "config");

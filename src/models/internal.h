@@ -359,6 +359,11 @@ TXF_MUST_CHECK int txf_models_schema_files_load(txf_models *m, txf_err *err);
 /* Apply txnflow.yml's folder configs (`models:`, `seeds:`) to every model
  * and seed. */
 TXF_MUST_CHECK int txf_models_folder_configs_apply(txf_models *m, txf_err *err);
+/* Apply the project file's `tests:` / `data_tests:` +configs to test T
+ * (before its own, which win, as in dbt). Folder or package levels are
+ * TXF_ECONFIG. */
+TXF_MUST_CHECK int txf_models_test_defaults_apply(txf_models *m, mnode *t,
+                                                  txf_err *err);
 /* Apply one schema.yml DOC: its sources, and its models' and seeds'
  * descriptions, columns, configs and generic tests (added as nodes). */
 TXF_MUST_CHECK int txf_models_schema_doc_apply(txf_models *m,

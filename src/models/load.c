@@ -132,8 +132,10 @@ int txf_models_load(txf_models **out, const txf_project *p,
     /* singular tests: .sql files in the test paths */
     size_t before = m->n_nodes;
     rc = txf_models_files_add(m, &m->test_paths, MN_TEST, ".sql", err);
-    for (size_t i = before; !rc && i < m->n_nodes; i++)
+    for (size_t i = before; !rc && i < m->n_nodes; i++) {
       m->nodes[i].gtest = GT_NONE;
+      rc = txf_models_test_defaults_apply(m, &m->nodes[i], err);
+    }
   }
   if (!rc)
     rc = txf_models_target_load(m, err);

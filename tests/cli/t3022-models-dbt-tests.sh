@@ -140,4 +140,26 @@ test_expect_success 'a singular test with config(limit, warn_if, error_if)' '
 	test_grep "^  FAIL   few_big_amounts (2 failing rows)" out
 '
 
+test_expect_success 'project-level data_tests: +configs apply; a test'"'"'s own config wins' '
+	cat >>p/dbt_project.yml <<-\EOF &&
+	data_tests:
+	  cards:
+	    +severity: warn
+	    +store_failures: true
+	EOF
+	txnflow -C p models test --select few_big_amounts >out &&
+	test_grep "^  WARN   few_big_amounts (2 failing rows)" out &&
+	txnflow sql --db p/target/cards.duckdb "SELECT count(*) AS n FROM main_dbt_test__audit.few_big_amounts" >got &&
+	printf "n\n2\n" >expect && test_cmp expect got &&
+	sed -i "s/limit=2/limit=2, severity=\"error\"/" p/tests/few_big_amounts.sql &&
+	test_expect_code 1 txnflow -C p models test --select few_big_amounts >out &&
+	test_grep "^  FAIL   few_big_amounts (2 failing rows)" out
+'
+
+test_expect_success 'test configs by folder are an error, not ignored' '
+	printf "    marts:\n      +severity: error\n" >>p/dbt_project.yml &&
+	test_must_fail txnflow -C p models ls >out 2>err &&
+	test_grep "data_tests: .marts.: test configs by folder or package are not supported" err
+'
+
 test_done
