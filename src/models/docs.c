@@ -10,10 +10,18 @@ static const char *kind_name(mnode_kind k) {
   return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
 }
 
+/* dbt's resource_type of node N: snapshots and unit tests have theirs. */
+static const char *resource_type(const mnode *n) {
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot"))
+    return "snapshot";
+  if (n->kind == MN_TEST && n->gtest == GT_UNIT)
+    return "unit_test";
+  return kind_name(n->kind);
+}
+
 static char *unique_id(const txf_models *m, size_t i) {
   const mnode *n = &m->nodes[i];
-  int snap = n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot");
-  return txf_xasprintf("%s.%s.%s", snap ? "snapshot" : kind_name(n->kind),
+  return txf_xasprintf("%s.%s.%s", resource_type(n),
                        m->project->name, m->nodes[i].name);
 }
 
@@ -47,7 +55,7 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   json_object_set_new(o, "unique_id", json_string(id));
   free(id);
   json_object_set_new(o, "name", json_string(n->name));
-  json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
+  json_object_set_new(o, "resource_type", json_string(resource_type(n)));
   json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                          : n->yml_file));
   char *d = txf_models_render_description(m, n->description, err);
@@ -440,7 +448,7 @@ int txf_models_ls(txf_models *m, FILE *out, int json, txf_err *err) {
   if (!json) {
     for (size_t i = 0; i < m->n_nodes; i++)
       if (m->nodes[i].selected)
-        fprintf(out, "%s %s\n", kind_name(m->nodes[i].kind),
+        fprintf(out, "%s %s\n", resource_type(&m->nodes[i]),
                 m->nodes[i].name);
     return 0;
   }
@@ -451,7 +459,7 @@ int txf_models_ls(txf_models *m, FILE *out, int json, txf_err *err) {
       continue;
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(n->name));
-    json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
+    json_object_set_new(o, "resource_type", json_string(resource_type(n)));
     json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                            : n->yml_file));
     if (n->kind != MN_TEST)

@@ -134,7 +134,7 @@ test_expect_success 'models snapshot builds the snapshots only; an unchanged sou
 	test_grep "OK .*snapshot .*customers_ts (6 rows" out &&
 	! grep -q "current_customers\|seed" out &&
 	txnflow -C p models ls --select resource_type:snapshot >out &&
-	grep -c "customers_" out >n && test "$(cat n)" = 3
+	grep -c "^snapshot customers_" out >n && test "$(cat n)" = 3
 '
 
 test_expect_success 'a snapshot without its required config is an error naming it' '

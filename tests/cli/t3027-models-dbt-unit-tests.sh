@@ -108,7 +108,7 @@ test_expect_success 'models test --select test_type:unit runs the unit tests onl
 	grep -c "PASS" out >n && test "$(cat n)" = 3 &&
 	! grep -q "not_null\|unique" out &&
 	txnflow -C p models ls --select resource_type:unit_test >out &&
-	grep -c "^test " out >n && test "$(cat n)" = 3
+	grep -c "^unit_test " out >n && test "$(cat n)" = 3
 '
 
 test_expect_success 'a failing unit test skips its model and the models downstream' '
