@@ -662,6 +662,29 @@ int txf_models_schema_doc_apply(txf_models *m, const txf_yaml_doc *doc,
   const txf_yaml_node *root = txf_yaml_root(doc);
   const txf_yaml_node *list;
   int rc = 0;
+  /* dbt's other properties: read, or named as not supported (a key
+   * skipped would look honoured) */
+  static const char *const known[] = {"version", "models", "seeds",
+                                      "sources", "unit_tests", "macros",
+                                      NULL};
+  for (size_t k = 0; txf_yaml_kind(root) == TXF_YAML_MAP &&
+                     k < txf_yaml_len(root);
+       k++) {
+    const char *key = txf_yaml_str(txf_yaml_key_at(root, k));
+    size_t j = 0;
+    while (known[j] && strcmp(known[j], key))
+      j++;
+    if (!known[j])
+      return txf_yaml_error(doc, txf_yaml_key_at(root, k), err,
+                            "'%s:' is not supported by txnflow (a schema "
+                            "file may have %s; docs/models.md)",
+                            key,
+                            !strcmp(key, "snapshots")
+                                ? "models, seeds, sources, unit_tests; "
+                                  "snapshots are {% snapshot %} blocks"
+                                : "models, seeds, sources, unit_tests, "
+                                  "macros");
+  }
   if ((list = txf_yaml_get(root, "sources")))
     rc = load_sources(m, doc, list, err);
   if (!rc && (list = txf_yaml_get(root, "models")))

@@ -120,6 +120,19 @@ int txf_models_load(txf_models **out, const txf_project *p,
     rc = txf_models_packages_load(m, err);
   if (!rc)
     rc = txf_models_files_add(m, &m->model_paths, MN_MODEL, ".sql", err);
+  for (size_t d = 0; !rc && d < m->model_paths.n; d++) {
+    /* dbt's Python models: named, not skipped */
+    txf_strlist py = {0};
+    char *dir = txf_path_join(m->project->dir, m->model_paths.v[d]);
+    txf_models_walk(dir, ".py", &py);
+    if (py.n)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "%s/%s: Python models are not supported by txnflow "
+                       "(write it in SQL)",
+                       m->model_paths.v[d], py.v[0]);
+    txf_strlist_release(&py);
+    free(dir);
+  }
   if (!rc)
     rc = txf_models_snapshot_files_add(m, err);
   if (!rc)

@@ -111,4 +111,15 @@ test_expect_success 'build with an intersection builds exactly those' '
 	! grep -q "stg_a\|stg_accounts\|raw_a" out
 '
 
+test_expect_success 'dbt surface txnflow lacks is named: exposures, Python models' '
+	printf "exposures:\n  - name: dash\n    type: dashboard\n" >p/models/exposures.yml &&
+	test_must_fail txnflow -C p models ls >out 2>err &&
+	test_grep "exposures.yml:1:1: .exposures:. is not supported by txnflow" err &&
+	rm p/models/exposures.yml &&
+	echo "def model(dbt, session): return None" >p/models/py_model.py &&
+	test_must_fail txnflow -C p models ls >out 2>err &&
+	test_grep "models/py_model.py: Python models are not supported by txnflow" err &&
+	rm p/models/py_model.py
+'
+
 test_done
