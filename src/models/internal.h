@@ -25,8 +25,11 @@
 #ifndef TXF_MODELS_INTERNAL_H
 #define TXF_MODELS_INTERNAL_H
 
+#include <jansson.h>
+
 #include "models/models.h"
 #include "template/template.h"
+#include "warehouse/warehouse.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
 /* GT_CUSTOM: a {% test %} of the project; its node's template calls the
@@ -180,6 +183,11 @@ struct txf_models {
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
   txf_strlist snapshot_paths;
   txf_strlist packages;       /* the installed packages loaded (names) */
+  txf_wh *wh;           /* the write session on a DuckDB file target
+                           (warehouse.h), while one is open */
+  size_t n_run;         /* nodes this run builds (its "N of M") */
+  json_t *results;      /* this run's results, for run_results.json: one
+                           object per node and test as it ended */
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
@@ -207,6 +215,15 @@ typedef struct chg_render {
 } chg_render;
 
 /* ---------------------------------------------------------------- node.c */
+
+/* "model", "seed" or "test": a node kind as the manifest names it. */
+const char *txf_models_kind_name(mnode_kind k);
+/* dbt's resource_type of node N: "model", "seed", "test", and
+ * "snapshot" / "unit_test" for those. */
+const char *txf_models_resource_type(const mnode *n);
+/* The unique id of node I in the manifest ("model.PROJECT.NAME");
+ * caller frees. */
+char *txf_models_unique_id(const txf_models *m, size_t i);
 
 /* Append a node of KIND named NAME (copied) with the defaults of its kind;
  * borrowed until the next node is added. */
@@ -242,20 +259,36 @@ txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
 
 /* ---------------------------------------------------------------- results.c */
 
-/* Where one node's work runs: its connection, and where its lines go. */
+/* Record a result of this run (a node's end, a test's) for
+ * run_results.json: RESULT is a JSON object with unique_id, status,
+ * execution_time, message and failures or rows; this takes it. */
+void txf_models_result_add(txf_models *m, json_t *result);
+
+/* Where one node's work runs: its connection. */
 typedef struct exec_ctx {
   txf_adapter *a;   /* a worker's connection */
   txf_adapter *cat; /* the connection under A that keeps the run's lock:
                        catalog changes (schema, drops, the swap) */
-  txf_buf *out;     /* the node's lines, printed in run order later; NULL:
-                       print now */
   int64_t mono0;    /* txf_mono_us() when the run started */
 } exec_ctx;
 
-/* Print one line of the run (to opts->out, or into EX's buffer; EX may be
- * NULL). */
+/* Print one line of the run to opts->out, now (workers call it with the
+ * run's lock held, so lines never mix; EX may be NULL): nothing with
+ * --quiet or --json. */
 void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...)
     TXF_PRINTF(3, 4);
+/* The same for a line about a problem (ERROR, FAIL, WARN and what they
+ * found): printed with --quiet too, not with --json. */
+void txf_models_say_problem(txf_models *m, const exec_ctx *ex,
+                            const char *fmt, ...) TXF_PRINTF(3, 4);
+/* With --json: print EV (a JSON object; this takes it) as one line of
+ * opts->out, with "event" set to NAME and "ts" to the time; else just
+ * free it. */
+void txf_models_emit(txf_models *m, const char *name, json_t *ev);
+/* "  3 of 18 " for node I in this run (positions from 1, padded to the
+ * width of the total), into OUT (at least 32 bytes); "" when I is not in
+ * the run's order. */
+const char *txf_models_progress(const txf_models *m, size_t i, char *out);
 /* Record a build of node I / a result of test T in the metadata store
  * (when M has one). A failure is a warning: results are a record, not the
  * run. */
@@ -266,6 +299,10 @@ void txf_models_record_test(txf_models *m, size_t t, const char *status,
                             int64_t failures, const char *sample_json,
                             const char *message, int64_t started_us,
                             int64_t duration_us);
+/* Record the logical dates the run stood for (opts->logical_dates) with
+ * its invocation, when M has a store and there are some. A failure is a
+ * warning. */
+void txf_models_record_dates(txf_models *m);
 /* The verdict of a run with summary S: 0, or TXF_ETEST naming how many
  * nodes or tests failed. */
 TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
@@ -434,6 +471,17 @@ TXF_MUST_CHECK int txf_models_context_fn(txf_models *m, size_t node, int parse,
                                          const char *name,
                                          const txf_tpl_args *a,
                                          txf_tval **out, txf_err *err);
+/* ---------------------------------------------------------------- docs.c */
+
+/* After a run of COMMAND ("build", "run", "seed", "test"): write
+ * target/manifest.json (the nodes as they are now, with the SQL this run
+ * compiled) and target/run_results.json (this run's results, dbt's
+ * format) atomically, so the dashboard and the lineage events follow the
+ * last build. */
+TXF_MUST_CHECK int txf_models_artifacts_write(txf_models *m,
+                                              const char *command,
+                                              int64_t elapsed_us,
+                                              txf_err *err);
 
 /* ---------------------------------------------------------------- datatest.c
  */
@@ -446,10 +494,13 @@ TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
  * owner's relation (WAP) or NULL. *failed is dbt's verdict on its failing
  * rows (the test configs warn_if, error_if, fail_calc, limit): 0 pass, 1
- * warn, 2 fail. Records the result. */
+ * warn, 2 fail. Records the result. *SAMPLE_OUT (may be NULL) gets its
+ * first failing rows as a JSON array of objects with text values, or
+ * NULL; caller frees. */
 TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                                        const char *rel_over, int *failed,
-                                       int64_t *n_fail, txf_err *err);
+                                       int64_t *n_fail, char **sample_out,
+                                       txf_err *err);
 /* Run test T on EX's connection (EX NULL: M's adapter, lines printed now)
  * and count it in S; FAILED_TEST (may be NULL) gets T when it is an
  * error-severity test that failed or could not run (*FAILED_ROWS: its

@@ -59,6 +59,7 @@ void txf_models_free(txf_models *m) {
     free(n->compiled);
   }
   free(m->nodes);
+  json_decref(m->results);
   for (size_t i = 0; i < m->n_sources; i++) {
     free(m->sources[i].source);
     free(m->sources[i].table);
@@ -70,6 +71,11 @@ void txf_models_free(txf_models *m) {
   free(m->sources);
   txf_yaml_free(m->vars_doc);
   txf_target_release(&m->target);
+  /* a session still open (a run that stopped early): what was written is
+   * published, so readers see the models that built */
+  txf_err perr;
+  if (txf_models_publish(m, &perr))
+    txf_log_warn(m->opts->log, "models: %s", perr.msg);
   if (m->adapter)
     txf_adapter_close(m->adapter);
   txf_strlist_release(&m->model_paths);

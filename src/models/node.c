@@ -150,3 +150,20 @@ char *txf_models_relation(const txf_models *m, size_t i) {
   free(t);
   return r;
 }
+
+const char *txf_models_kind_name(mnode_kind k) {
+  return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
+}
+
+const char *txf_models_resource_type(const mnode *n) {
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot"))
+    return "snapshot";
+  if (n->kind == MN_TEST && n->gtest == GT_UNIT)
+    return "unit_test";
+  return txf_models_kind_name(n->kind);
+}
+
+char *txf_models_unique_id(const txf_models *m, size_t i) {
+  return txf_xasprintf("%s.%s.%s", txf_models_resource_type(&m->nodes[i]),
+                       m->project->name, m->nodes[i].name);
+}

@@ -59,11 +59,37 @@ static int run_hooks(txf_models *m, const char *key, txf_err *err) {
   return rc;
 }
 
+/* The run's end: the manifest and run_results.json follow every run (a
+ * problem writing them is a warning: they are a record, not the run);
+ * then the summary's verdict. */
+static int run_end(txf_models *m, const char *command, int64_t t0,
+                   const txf_models_summary *s, txf_err *err) {
+  txf_err aerr;
+  txf_err_clear(&aerr);
+  if (txf_models_artifacts_write(m, command, txf_mono_us() - t0, &aerr))
+    txf_log_warn(m->opts->log, "models: target/ not written: %s", aerr.msg);
+  txf_models_record_dates(m);
+  /* readers now get what this run built (a warehouse in two copies) */
+  int rc = txf_models_publish(m, err);
+  if (rc)
+    return rc;
+  return txf_models_summary_finish(s, err);
+}
+
+static void results_reset(txf_models *m) {
+  json_decref(m->results);
+  m->results = json_array();
+}
+
 /* Build the selected nodes of the kinds asked: MODELS (not snapshots),
- * SEEDS, SNAPS (snapshots); AUDIT: write-audit-publish with tests. */
-static int run_kinds(txf_models *m, int models, int seeds, int snaps,
-                     int audit, txf_models_summary *s, txf_err *err) {
+ * SEEDS, SNAPS (snapshots); AUDIT: write-audit-publish with tests.
+ * COMMAND names the run in run_results.json. */
+static int run_kinds(txf_models *m, const char *command, int models,
+                     int seeds, int snaps, int audit, txf_models_summary *s,
+                     txf_err *err) {
   memset(s, 0, sizeof *s);
+  int64_t t0 = txf_mono_us();
+  results_reset(m);
   int hrc = run_hooks(m, "on-run-start", err);
   if (hrc)
     return hrc;
@@ -86,6 +112,7 @@ static int run_kinds(txf_models *m, int models, int seeds, int snaps,
       order[n_run++] = order[k];
     }
   }
+  m->n_run = n_run;
   int by_change = 0;
   for (size_t k = 0; k < n_run; k++)
     by_change |= txf_models_is_changes(&m->nodes[order[k]]);
@@ -109,27 +136,40 @@ static int run_kinds(txf_models *m, int models, int seeds, int snaps,
   }
   txf_models_changes_end(m);
   rc = run_hooks(m, "on-run-end", err);
-  return rc ? rc : txf_models_summary_finish(s, err);
+  return rc ? rc : run_end(m, command, t0, s, err);
 }
 
 int txf_models_run(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 0, 0, 0, s, err);
+  return run_kinds(m, "run", 1, 0, 0, 0, s, err);
 }
 
 int txf_models_seed(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 0, 1, 0, 0, s, err);
+  return run_kinds(m, "seed", 0, 1, 0, 0, s, err);
 }
 
 int txf_models_snapshot(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 0, 0, 1, 0, s, err);
+  return run_kinds(m, "snapshot", 0, 0, 1, 0, s, err);
 }
 
 int txf_models_build(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 1, 1, 1, s, err);
+  return run_kinds(m, "build", 1, 1, 1, 1, s, err);
+}
+
+int txf_models_test_writes(const txf_models *m) {
+  const txf_yaml_node *root = txf_yaml_root(m->project->doc);
+  if (txf_yaml_get(root, "on-run-start") || txf_yaml_get(root, "on-run-end"))
+    return 1;
+  for (size_t t = 0; t < m->n_nodes; t++)
+    if (m->nodes[t].kind == MN_TEST && m->nodes[t].selected &&
+        m->nodes[t].store_failures)
+      return 1;
+  return 0;
 }
 
 int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
   memset(s, 0, sizeof *s);
+  int64_t t0 = txf_mono_us();
+  results_reset(m);
   int rc = run_hooks(m, "on-run-start", err);
   if (rc)
     return rc;
@@ -148,7 +188,7 @@ int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
     txf_models_test_count(m, NULL, t, NULL, s, NULL, NULL);
   }
   rc = run_hooks(m, "on-run-end", err);
-  return rc ? rc : txf_models_summary_finish(s, err);
+  return rc ? rc : run_end(m, "test", t0, s, err);
 }
 
 /* ---------------------------------------------------------------- compile */

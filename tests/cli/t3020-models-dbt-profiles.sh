@@ -60,7 +60,7 @@ test_expect_success 'read_only: true is honoured (a model cannot write there)' '
 	select 1 as a
 	EOF
 	sed -i "s/^      schema: marts/      schema: marts\n      database: refdb/" p/profiles.yml &&
-	test_expect_code 1 txnflow -C p models build --select bad_write >out 2>err &&
+	test_expect_code 4 txnflow -C p models build --select bad_write >out 2>err &&
 	test_grep -i "read-only\|read only" out err &&
 	rm p/models/bad_write.sql
 '

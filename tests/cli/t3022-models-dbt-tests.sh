@@ -96,14 +96,14 @@ test_expect_success 'store_failures keeps the failing rows in <schema>_dbt_test_
 test_expect_success 'without where the custom test finds both rows; error_if reached fails the audit' '
 	sed -i "s/where: \"status not in .*/severity: error/" p/models/schema.yml &&
 	sed -i "s/error_if: \">3\"/error_if: \">2\"/" p/models/schema.yml &&
-	test_expect_code 1 txnflow -C p models build >out 2>err &&
+	test_expect_code 4 txnflow -C p models build >out 2>err &&
 	test_grep "^  FAIL   is_positive_txns_amount (2 failing rows)" out &&
 	test_grep "^  FAIL   not_null_txns_customer_id (3 failing rows)" out
 '
 
 test_expect_success 'a custom test with arguments that fails' '
 	sed -i "s/min_rows: 7/min_rows: 8/" p/models/schema.yml &&
-	test_expect_code 1 txnflow -C p models test --select txns >out 2>err &&
+	test_expect_code 4 txnflow -C p models test --select txns >out 2>err &&
 	test_grep "^  FAIL   row_count_at_least_txns (1 failing row)" out
 '
 
@@ -133,10 +133,10 @@ test_expect_success 'a singular test with config(limit, warn_if, error_if)' '
 	txnflow -C p models test --select few_big_amounts >out &&
 	test_grep "^  WARN   few_big_amounts (3 failing rows)" out &&
 	sed -i "s/error_if=\">3\"/error_if=\">2\"/" p/tests/few_big_amounts.sql &&
-	test_expect_code 1 txnflow -C p models test --select few_big_amounts >out &&
+	test_expect_code 4 txnflow -C p models test --select few_big_amounts >out &&
 	test_grep "^  FAIL   few_big_amounts (3 failing rows)" out &&
 	sed -i "s/warn_if=\">1\", error_if=\">2\"/limit=2/" p/tests/few_big_amounts.sql &&
-	test_expect_code 1 txnflow -C p models test --select few_big_amounts >out &&
+	test_expect_code 4 txnflow -C p models test --select few_big_amounts >out &&
 	test_grep "^  FAIL   few_big_amounts (2 failing rows)" out
 '
 
@@ -152,7 +152,7 @@ test_expect_success 'project-level data_tests: +configs apply; a test'"'"'s own 
 	txnflow sql --db p/target/cards.duckdb "SELECT count(*) AS n FROM main_dbt_test__audit.few_big_amounts" >got &&
 	printf "n\n2\n" >expect && test_cmp expect got &&
 	sed -i "s/limit=2/limit=2, severity=\"error\"/" p/tests/few_big_amounts.sql &&
-	test_expect_code 1 txnflow -C p models test --select few_big_amounts >out &&
+	test_expect_code 4 txnflow -C p models test --select few_big_amounts >out &&
 	test_grep "^  FAIL   few_big_amounts (2 failing rows)" out
 '
 

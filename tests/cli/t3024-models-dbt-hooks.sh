@@ -38,7 +38,7 @@ test_expect_success 'hooks run in dbt order, post-hooks see the built model' '
 
 test_expect_success 'a failing pre-hook fails its model, naming the hook' '
 	sed -i "s/+pre-hook: \"insert into audit_log/+pre-hook: \"insert into no_such_table/" p/dbt_project.yml &&
-	test_expect_code 1 txnflow -C p models build >out 2>err &&
+	test_expect_code 4 txnflow -C p models build >out 2>err &&
 	test_grep "ERROR .*big.*pre-hook 1: .*no_such_table" out
 '
 

@@ -139,7 +139,7 @@ test_expect_success 'models snapshot builds the snapshots only; an unchanged sou
 
 test_expect_success 'a snapshot without its required config is an error naming it' '
 	sed -i "s/updated_at=.updated_at., hard_deletes=.invalidate.//" p/snapshots/customers_ts.sql &&
-	test_expect_code 1 txnflow -C p models snapshot --select customers_ts >out 2>err &&
+	test_expect_code 4 txnflow -C p models snapshot --select customers_ts >out 2>err &&
 	test_grep "snapshot customers_ts (snapshots/customers_ts.sql): the timestamp strategy needs updated_at" out
 '
 

@@ -104,7 +104,7 @@ test_expect_success 'a dispatch search_order without the root project: the packa
 
 test_expect_success 'a package test that fails fails the audit' '
 	sed -i "s/amount_cents > fee_cents/amount_cents > 1000/" p/models/schema.yml &&
-	test_expect_code 1 txnflow -C p models build --select payment_cents >out 2>err &&
+	test_expect_code 4 txnflow -C p models build --select payment_cents >out 2>err &&
 	test_grep "FAIL   dbt_utils_expression_is_true_payment_cents (1 failing row)" out &&
 	sed -i "s/amount_cents > 1000/amount_cents > fee_cents/" p/models/schema.yml
 '

@@ -42,6 +42,13 @@ test_expect_success 'before 06:00 the previous day is not due yet' '
 	test "$(db "SELECT group_concat(logical_date) FROM runs")" = "2025-09-01"
 '
 
+test_expect_success 'a scheduler first started late catches up from start_date' '
+	project &&
+	grep -q "^start_date: 2025-09-01" p/txnflow.yml &&
+	txnflow -C p scheduler --once --now 2025-09-04T09:00:00+09:00 2>err &&
+	test "$(db "SELECT group_concat(logical_date) FROM (SELECT logical_date FROM runs ORDER BY run_id)")" = "2025-09-01,2025-09-02,2025-09-03"
+'
+
 test_expect_success 'catchup: false runs only the latest due date' '
 	project &&
 	echo "catchup: false" >>p/txnflow.yml &&
