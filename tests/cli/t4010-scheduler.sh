@@ -132,9 +132,9 @@ test_expect_success 'SIGTERM: clean exit, the run is interrupted and resumed lat
 test_expect_success 'a bad schedule is a config error' '
 	project &&
 	sed -i "s/^schedule: .*/schedule: \"0 25 * * *\"/" p/txnflow.yml &&
-	test_expect_code 1 txnflow -C p scheduler --once 2>err &&
+	test_expect_code 4 txnflow -C p scheduler --once 2>err &&
 	test_grep "txnflow.yml:[0-9]*:11: key .schedule.: bad hour field .25. in .0 25 \* \* \*." err &&
-	test_expect_code 1 txnflow -C p status 2>err &&
+	test_expect_code 4 txnflow -C p status 2>err &&
 	test_grep "txnflow.yml:[0-9]*:11: key .schedule.: bad hour field .25." err &&
 	test_expect_code 2 txnflow -C p scheduler --now yesterday 2>err
 '
