@@ -10,7 +10,7 @@
 TXF_COMMAND(models, "build SQL models, seeds and data tests (dbt-style)");
 
 static const char usage[] =
-    "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
+    "usage: txnflow models compile|run|test|build|seed|snapshot|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
     "                      [--full-audit] [--incremental]\n"
@@ -22,17 +22,23 @@ static const char usage[] =
     "           warehouse needed: with --full-refresh or --incremental,\n"
     "           or when every incremental model is kept by change)\n"
     "  run      build the selected models\n"
-    "  test     run the selected data tests on the published relations\n"
+    "  test     run the selected data tests on the published relations,\n"
+    "           and unit tests\n"
     "  build    seeds and models in order, each audited before it is\n"
     "           published (write-audit-publish), then its warn tests\n"
     "  seed     load seeds/*.csv into tables\n"
+    "  snapshot build the snapshots (snapshots/*.sql): history of rows\n"
+    "           as they change (dbt's type-2 tables)\n"
     "  ls       list the selected nodes\n"
     "  docs     write target/manifest.json and the lineage graph\n"
     "           (target/lineage.dot, target/lineage.html)\n"
     "\n"
     "Options:\n"
-    "  -s, --select SEL      nodes to run: name, +name (and ancestors),\n"
-    "                        name+ (and descendants), tag:x, path:dir, globs\n"
+    "  -s, --select SEL      nodes to run, dbt's syntax: name, +name (and\n"
+    "                        ancestors), name+ (and descendants), 2+name,\n"
+    "                        @name, tag:x, path:dir, source:s+,\n"
+    "                        test_type:unit, globs; 'a b' is a union,\n"
+    "                        'a,b' an intersection (docs/models.md)\n"
     "      --exclude SEL     nodes to leave out (same syntax)\n"
     "  -t, --target T        the profiles.yml target (default: the "
     "profile's)\n"
@@ -86,6 +92,7 @@ static const struct {
             {"test", txf_models_test},
             {"build", txf_models_build},
             {"seed", txf_models_seed},
+            {"snapshot", txf_models_snapshot},
             {"ls", NULL},
             {"docs", NULL}};
 
@@ -190,6 +197,9 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   if (!rc)
     rc = txf_models_select(m, sel.len ? sel.data : NULL,
                            exc.len ? exc.data : NULL, &err);
+  /* a test that stores its failures, or a hook, writes the warehouse */
+  if (!rc && !strcmp(sub, "test") && txf_models_test_writes(m))
+    mo.read_only = 0;
   if (!rc && build) {
     txf_adapter *a;
     rc = txf_models_adapter(m, &a, &err);

@@ -243,6 +243,16 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
   *n_rows = -1;
   txf_adapter *a = ex->a, *cat = ex->cat;
   int rc;
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot")) {
+    /* a snapshot keeps history in place: its tests run on it after */
+    rc = txf_models_snapshot_build(m, a, i, n_rows, err);
+    if (!rc && ro->audit) {
+      rc = txf_models_node_audit(m, ex, i, NULL, ro->s,
+                                 "the snapshot is updated", err);
+      *audit_fail = rc != 0;
+    }
+    return rc;
+  }
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
   char *qs = txf_duck_quote_ident(schema);
@@ -427,6 +437,21 @@ static int64_t started_us(txf_models *m, const exec_ctx *ex, int64_t t0_mono) {
   return m->opts->now_us + (ex ? t0_mono - ex->mono0 : 0);
 }
 
+int txf_models_node_hooks_run(txf_models *m, txf_adapter *a, size_t i,
+                              const txf_strlist *list, const char *what,
+                              txf_err *err) {
+  for (size_t k = 0; k < list->n; k++) {
+    char *sql = NULL;
+    int rc = txf_models_render_hook(m, i, list->v[k], NULL, &sql, err);
+    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql))
+      rc = a->ops->exec(a, sql, err);
+    free(sql);
+    if (rc)
+      return txf_err_wrap(err, "%s %zu", what, k + 1);
+  }
+  return 0;
+}
+
 /* The event of node I's start or end (its fields; the caller adds the
  * outcome's). */
 static json_t *node_event(txf_models *m, size_t i, const char *what) {
@@ -434,7 +459,7 @@ static json_t *node_event(txf_models *m, size_t i, const char *what) {
   return json_pack("{s:I, s:I, s:s, s:s, s:s}", "index",
                    (json_int_t)(n->run_pos + 1), "total",
                    (json_int_t)m->n_run, "node", n->name, "resource_type",
-                   n->kind == MN_SEED ? "seed" : "model", "materialized",
+                   txf_models_resource_type(n), "materialized",
                    what);
 }
 
@@ -574,7 +599,29 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   int64_t rows;
   txf_err err;
   txf_err_clear(&err);
-  int rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
+  /* dbt's hooks: pre-hooks before the node's SQL, post-hooks after it is
+   * published (so {{ this }} is the new relation) */
+  audit_fail = 0;
+  rows = -1;
+  /* dbt runs a model's unit tests before building it; one failing
+   * skips it (and what is downstream) */
+  if (ro->audit && txf_models_node_unit_tests_run(m, ex, i, s, &err)) {
+    n->state = ST_SKIPPED;
+    s->n_skipped++;
+    char *line = txf_xasprintf("%s (%s)", n->name, err.msg);
+    node_end(m, ex, i, what, "skipped", -1, -1, err.msg, line);
+    free(line);
+    txf_models_record_build(m, i, "skipped", -1, started_us(m, ex, t0), 0,
+                            err.msg);
+    return;
+  }
+  int rc = txf_models_node_hooks_run(m, ex->a, i, &n->pre_hooks, "pre-hook",
+                                     &err);
+  if (!rc)
+    rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
+  if (!rc)
+    rc = txf_models_node_hooks_run(m, ex->a, i, &n->post_hooks, "post-hook",
+                                   &err);
   int64_t dur = txf_mono_us() - t0;
   if (rc) {
     n->state = ST_ERROR;

@@ -152,6 +152,7 @@ typedef struct {
   txf_tval *this_val;
   int refs_only;    /* parse: record refs and sources, not config */
   chg_render *cr;   /* the changes strategy's rendering, or NULL */
+  const unit_mocks *mk; /* a unit test's given rows, or NULL */
 } compile_host;
 
 static const char *kw_str(const txf_tpl_args *a, const char *name) {
@@ -179,6 +180,53 @@ static void kw_list(const txf_tpl_args *a, const char *name, txf_strlist *out,
           txf_strlist_push(out, v->items[k]->s);
     }
   }
+}
+
+/* A snapshot's config(): dbt's snapshot configs. */
+static int snapshot_config(compile_host *h, mnode *n, const txf_tpl_args *a,
+                           txf_err *err) {
+  const char *s;
+  if ((s = kw_str(a, "strategy"))) {
+    free(n->snap_strategy);
+    n->snap_strategy = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "updated_at"))) {
+    free(n->snap_updated_at);
+    n->snap_updated_at = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "target_schema"))) {
+    free(n->schema);
+    n->schema = txf_xstrdup(s);
+  }
+  if ((s = kw_str(a, "target_database")) &&
+      (!h->m->target.database || strcmp(s, h->m->target.database)))
+    return txf_err_set(err, TXF_EPARSE,
+                       "target_database='%s': snapshots are built in the "
+                       "target's database ('%s')",
+                       s, h->m->target.database ? h->m->target.database : "");
+  kw_list(a, "check_cols", &n->snap_check_cols, 1);
+  for (size_t i = 0; i < a->n_kw; i++) {
+    const char *k = a->kw_names[i];
+    if (!strcmp(k, "invalidate_hard_deletes") && txf_tval_truthy(a->kw[i])) {
+      free(n->snap_hard_deletes);
+      n->snap_hard_deletes = txf_xstrdup("invalidate");
+    } else if (!strcmp(k, "dbt_valid_to_current") ||
+               !strcmp(k, "snapshot_meta_column_names")) {
+      return txf_err_set(err, TXF_EPARSE,
+                         "snapshot config %s is not supported by txnflow", k);
+    }
+  }
+  if ((s = kw_str(a, "hard_deletes"))) {
+    if (strcmp(s, "ignore") && strcmp(s, "invalidate") &&
+        strcmp(s, "new_record"))
+      return txf_err_set(err, TXF_EPARSE,
+                         "hard_deletes='%s' is not ignore, invalidate or "
+                         "new_record",
+                         s);
+    free(n->snap_hard_deletes);
+    n->snap_hard_deletes = txf_xstrdup(s);
+  }
+  return 0;
 }
 
 static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
@@ -234,11 +282,51 @@ static int do_config(compile_host *h, const txf_tpl_args *a, txf_err *err) {
     free(n->severity);
     n->severity = txf_xstrdup(strcasecmp(s, "warn") ? "error" : "warn");
   }
-  for (size_t i = 0; i < a->n_kw; i++)
+  for (size_t i = 0; i < a->n_kw; i++) {
     if (!strcmp(a->kw_names[i], "enabled"))
       n->enabled = txf_tval_truthy(a->kw[i]);
+    /* a singular test's dbt test configs (limit=10, store_failures=true) */
+    txf_buf b;
+    txf_buf_init(&b, 4096);
+    const txf_tval *v = a->kw[i];
+    int r = 0;
+    if (n->kind == MN_TEST && strcmp(a->kw_names[i], "severity") &&
+        !txf_tval_print(&b, v))
+      r = txf_models_test_config_set(
+          n, a->kw_names[i],
+          v->type == TXF_TV_BOOL ? (v->b ? "true" : "false")
+                                 : (b.data ? b.data : ""),
+          err);
+    txf_buf_release(&b);
+    if (r < 0)
+      return err->code;
+  }
   kw_list(a, "unique_key", &n->unique_key, 1);
   kw_list(a, "tags", &n->tags, 0);
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot")) {
+    int rc = snapshot_config(h, n, a, err);
+    if (rc)
+      return rc;
+  }
+  /* hooks add up (dbt): config(pre_hook="...") after the folders' */
+  for (size_t i = 0; i < a->n_kw; i++) {
+    const char *k = a->kw_names[i];
+    txf_strlist *l = !strcmp(k, "pre_hook") || !strcmp(k, "pre-hook")
+                         ? &n->pre_hooks
+                     : !strcmp(k, "post_hook") || !strcmp(k, "post-hook")
+                         ? &n->post_hooks
+                         : NULL;
+    const txf_tval *v = a->kw[i];
+    for (size_t j = 0; l && j < (v->type == TXF_TV_LIST ? v->len : 1); j++) {
+      const txf_tval *e = v->type == TXF_TV_LIST ? v->items[j] : v;
+      if (e->type == TXF_TV_DICT && txf_tval_get(e, "sql"))
+        e = txf_tval_get(e, "sql");
+      if (e->type != TXF_TV_STR)
+        return txf_err_set(err, TXF_EPARSE,
+                           "%s: expected SQL text or a list of it", k);
+      txf_strlist_push(l, e->s);
+    }
+  }
   return 0;
 }
 
@@ -267,6 +355,16 @@ static int do_ref(compile_host *h, const txf_tpl_args *a, txf_tval **out,
     return txf_err_set(err, TXF_ENOTFOUND, "ref('%s'): no such model%s%s%s",
                        name, c ? " (did you mean '" : "", c ? c : "",
                        c ? "'?)" : "");
+  }
+  if (h->mk && !h->parse) {
+    /* a unit test: the given rows, and every ref must have them */
+    if (!h->mk->node_rel[i])
+      return txf_err_set(err, TXF_ECONFIG,
+                         "ref('%s') has no given rows (a unit test gives "
+                         "every ref and source of its model)",
+                         name);
+    *out = txf_tval_str(a->arena, h->mk->node_rel[i]);
+    return 0;
   }
   if ((size_t)i == h->over_node) {
     *out = txf_tval_str(a->arena, h->over_rel);
@@ -297,7 +395,10 @@ static int do_var(compile_host *h, const txf_tpl_args *a, txf_tval **out,
                   txf_err *err) {
   if (a->n < 1 || a->n > 2 || a->v[0]->type != TXF_TV_STR)
     return txf_err_set(err, TXF_EPARSE, "var('name'[, default])");
-  txf_tval *v = txf_tval_get(h->m->vars, a->v[0]->s);
+  txf_tval *v = h->mk && h->mk->vars ? txf_tval_get(h->mk->vars, a->v[0]->s)
+                                      : NULL;
+  if (!v)
+    v = txf_tval_get(h->m->vars, a->v[0]->s);
   if (v) {
     *out = v;
     return 0;
@@ -380,6 +481,20 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
         txf_strlist_push(&n->sources, key);
       free(key);
     }
+    if (h->mk && !h->parse) {
+      char *key = txf_xasprintf("%s.%s", a->v[0]->s, a->v[1]->s);
+      size_t k = 0;
+      while (k < h->mk->src_keys->n && strcmp(h->mk->src_keys->v[k], key))
+        k++;
+      free(key);
+      if (k == h->mk->src_keys->n)
+        return txf_err_set(err, TXF_ECONFIG,
+                           "source('%s', '%s') has no given rows (a unit "
+                           "test gives every ref and source of its model)",
+                           a->v[0]->s, a->v[1]->s);
+      *out = txf_tval_str(a->arena, h->mk->src_rels->v[k]);
+      return 0;
+    }
     char *rel = source_relation(m, a->v[0]->s, a->v[1]->s, err);
     if (!rel)
       return err->code;
@@ -438,7 +553,7 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     *out = txf_tval_str(a->arena, d);
     return 0;
   }
-  return TXF_ENOTFOUND;
+  return txf_models_context_fn(m, h->node, h->parse, name, a, out, err);
 }
 
 static txf_tval *make_globals(compile_host *h, txf_arena *a) {
@@ -448,8 +563,10 @@ static txf_tval *make_globals(compile_host *h, txf_arena *a) {
     char *rel = h->over_node == h->node && h->over_rel
                     ? txf_xstrdup(h->over_rel)
                     : txf_models_relation(m, h->node);
-    txf_tval_set(a, g, "this", txf_tval_str(a, rel));
+    txf_models_context_globals(m, h->node, h->parse, rel, a, g);
     free(rel);
+  } else {
+    txf_models_context_globals(m, h->node, h->parse, NULL, a, g);
   }
   txf_tval *t = txf_tval_dict(a);
   txf_tval_set(a, t, "name",
@@ -459,6 +576,8 @@ static txf_tval *make_globals(compile_host *h, txf_arena *a) {
   txf_tval_set(a, t, "schema",
                txf_tval_str(a, m->target.schema ? m->target.schema : "main"));
   txf_tval_set(a, t, "threads", txf_tval_num(a, txf_models_threads(m)));
+  if (m->target.database)
+    txf_tval_set(a, t, "database", txf_tval_str(a, m->target.database));
   txf_tval_set(a, g, "target", t);
   txf_tval *p = txf_tval_dict(a);
   txf_tval_set(a, p, "name", txf_tval_str(a, m->project->name));
@@ -563,7 +682,7 @@ static int collect_eph(txf_models *m, size_t e, size_t over_node,
 
 static int compile(txf_models *m, size_t i, int parse, int incremental,
                    size_t over_node, const char *over_rel, chg_render *cr,
-                   char **out, txf_err *err) {
+                   const unit_mocks *mk, char **out, txf_err *err) {
   *out = NULL;
   compile_host h = {.m = m,
                     .node = i,
@@ -571,7 +690,8 @@ static int compile(txf_models *m, size_t i, int parse, int incremental,
                     .incremental = incremental,
                     .over_node = over_node,
                     .over_rel = over_rel,
-                    .cr = cr};
+                    .cr = cr,
+                    .mk = mk};
   if (parse && m->nodes[i].kind == MN_MODEL) {
     /* A ref only the incremental branch makes is a dependency too (dbt
      * asks for a "-- depends_on:" comment; here it needs none). That
@@ -622,13 +742,54 @@ static int compile(txf_models *m, size_t i, int parse, int incremental,
 int txf_models_compile_node(txf_models *m, size_t i, int parse, int incremental,
                             size_t over_node, const char *over_rel, char **out,
                             txf_err *err) {
-  return compile(m, i, parse, incremental, over_node, over_rel, NULL, out,
-                 err);
+  return compile(m, i, parse, incremental, over_node, over_rel, NULL, NULL,
+                 out, err);
+}
+
+int txf_models_compile_unit(txf_models *m, size_t i, const unit_mocks *mk,
+                            int incremental, char **out, txf_err *err) {
+  /* `this` is the given rows (over_node is the model itself) */
+  char *self = mk->this_rel ? NULL : txf_models_relation(m, i);
+  int rc = compile(m, i, 0, incremental, i, mk->this_rel ? mk->this_rel : self,
+                   NULL, mk, out, err);
+  free(self);
+  return rc;
 }
 
 int txf_models_compile_changes(txf_models *m, size_t i, chg_render *cr,
                                char **out, txf_err *err) {
-  return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, out, err);
+  return compile(m, i, 0, cr->incremental, SIZE_MAX, NULL, cr, NULL, out,
+                 err);
+}
+
+int txf_models_render_hook(txf_models *m, size_t node, const char *text,
+                           const txf_tval *extra, char **out, txf_err *err) {
+  *out = NULL;
+  txf_arena a;
+  txf_arena_init(&a, 16 * 1024);
+  txf_tpl *t;
+  txf_buf b;
+  txf_buf_init(&b, TXF_TPL_MAX_OUT);
+  compile_host h = {.m = m, .node = node, .over_node = SIZE_MAX};
+  char *file = node != SIZE_MAX
+                   ? txf_xasprintf("%s (hook)", m->nodes[node].rel_path)
+                   : txf_xstrdup("hook");
+  int rc = txf_tpl_parse(&t, &a, file, text, strlen(text), err);
+  free(file);
+  if (!rc) {
+    txf_tval *g = make_globals(&h, &a);
+    for (size_t i = 0; extra && i < extra->len; i++)
+      txf_tval_set(&a, g, extra->keys[i], extra->items[i]);
+    rc = txf_tpl_render(t, m->env, g, host_fn, &h, &a, &b, err);
+  }
+  txf_arena_release(&a);
+  txf_strlist_release(&h.ctes);
+  if (rc) {
+    txf_buf_release(&b);
+    return rc;
+  }
+  *out = txf_buf_take(&b, NULL);
+  return 0;
 }
 
 char *txf_models_render_description(txf_models *m, const char *text,

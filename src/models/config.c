@@ -16,7 +16,7 @@ static const char *const config_keys[] = {
     "tags", "enabled", "severity", "column_types", "docs", "meta",
     "persist_docs", "full_refresh", "on_schema_change", "description",
     "quote_columns", "contract", "grants", "database", "pre-hook",
-    "post-hook", "group", "access", "packages", "delimiter", "cluster_by",
+    "post-hook", "pre_hook", "post_hook", "group", "access", "packages", "delimiter", "cluster_by",
     "audit", NULL};
 
 static int is_config_key(const char *k) {
@@ -49,6 +49,24 @@ static int apply_config(txf_models *m, const txf_yaml_doc *doc, mnode *n,
   const char *s = txf_yaml_str(v);
   if (!strcmp(key, "tags")) {
     yaml_strlist(v, &n->tags, 0);
+    return 0;
+  }
+  if (!strcmp(key, "pre-hook") || !strcmp(key, "post-hook") ||
+      !strcmp(key, "pre_hook") || !strcmp(key, "post_hook")) {
+    /* hooks add up across levels (dbt); an entry may be {sql: ...} */
+    txf_strlist *l = key[1] == 'r' ? &n->pre_hooks : &n->post_hooks;
+    int seq = txf_yaml_kind(v) == TXF_YAML_SEQ;
+    for (size_t i = 0; i < (seq ? txf_yaml_len(v) : 1); i++) {
+      const txf_yaml_node *e = seq ? txf_yaml_at(v, i) : v;
+      if (txf_yaml_kind(e) == TXF_YAML_MAP)
+        e = txf_yaml_get(e, "sql");
+      if (!e || txf_yaml_kind(e) != TXF_YAML_SCALAR || txf_yaml_is_null(e))
+        return txf_yaml_error(doc, seq ? txf_yaml_at(v, i) : v, err,
+                              "%s: expected SQL text, a list of it, or "
+                              "{sql: ...}",
+                              key);
+      txf_strlist_push(l, txf_yaml_str(e));
+    }
     return 0;
   }
   if (!strcmp(key, "unique_key")) {
@@ -211,8 +229,145 @@ static void add_test_name(txf_models *m, mnode *t, const char *base) {
   t->name = name;
 }
 
+/* YAML node V as a Jinja literal into B (a custom test's argument):
+ * strings quoted, except ref(...) / source(...) expressions, which dbt
+ * renders. */
+static void jinja_literal(txf_buf *b, const txf_yaml_node *v) {
+  if (txf_yaml_kind(v) == TXF_YAML_SEQ || txf_yaml_kind(v) == TXF_YAML_MAP) {
+    int map = txf_yaml_kind(v) == TXF_YAML_MAP;
+    (void)txf_buf_putc(b, map ? '{' : '[');
+    for (size_t i = 0; i < txf_yaml_len(v); i++) {
+      if (i)
+        (void)txf_buf_puts(b, ", ");
+      if (map) {
+        jinja_literal(b, txf_yaml_key_at(v, i));
+        (void)txf_buf_puts(b, ": ");
+      }
+      jinja_literal(b, txf_yaml_at(v, i));
+    }
+    (void)txf_buf_putc(b, map ? '}' : ']');
+    return;
+  }
+  const char *s = txf_yaml_is_null(v) ? NULL : txf_yaml_str(v);
+  txf_arena a;
+  txf_arena_init(&a, 256);
+  txf_tval *tv = txf_models_yaml_to_tval(&a, v);
+  if (!s) {
+    (void)txf_buf_puts(b, "none");
+  } else if (tv->type == TXF_TV_NUM || tv->type == TXF_TV_BOOL) {
+    (void)txf_buf_puts(b, tv->type == TXF_TV_BOOL ? (tv->b ? "true" : "false")
+                                                  : s);
+  } else if ((txf_str_has_prefix(s, "ref(") ||
+              txf_str_has_prefix(s, "source(")) &&
+             s[strlen(s) - 1] == ')') {
+    (void)txf_buf_puts(b, s);
+  } else {
+    static const txf_escape esc[] = {
+        {'\\', "\\\\"}, {'\'', "\\'"}, {'\n', "\\n"}, {0, NULL}};
+    (void)txf_buf_putc(b, '\'');
+    txf_buf_put_escaped(b, s, strlen(s), esc);
+    (void)txf_buf_putc(b, '\'');
+  }
+  txf_arena_release(&a);
+}
+
+/* Test T's configs in the map CFG (a `config:` block, or the test's own
+ * keys when TOP: there a key that is no config is an argument, skipped). */
+static int test_configs(txf_models *m, const txf_yaml_doc *doc, mnode *t,
+                        const txf_yaml_node *cfg, int top, txf_err *err) {
+  /* metadata only; where dbt would store failures (database, schema,
+   * alias) is not chosen here, so those are errors */
+  static const char *const ignored[] = {"meta", "description", "group", NULL};
+  if (txf_yaml_kind(cfg) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, cfg, err, "config: expected a map");
+  for (size_t i = 0; i < txf_yaml_len(cfg); i++) {
+    const char *k = txf_yaml_str(txf_yaml_key_at(cfg, i));
+    const txf_yaml_node *v = txf_yaml_at(cfg, i);
+    if (!strcmp(k, "tags") || !strcmp(k, "enabled")) {
+      if (apply_config(m, doc, t, k, v, err))
+        return TXF_ECONFIG;
+      continue;
+    }
+    const char *sv = txf_yaml_kind(v) == TXF_YAML_SCALAR ? txf_yaml_str(v)
+                                                         : NULL;
+    int r = sv ? txf_models_test_config_set(t, k, sv, err) : 0;
+    if (r < 0)
+      return txf_yaml_error(doc, v, err, "%s", err->msg);
+    if (r > 0 || top)
+      continue;
+    size_t j = 0;
+    while (ignored[j] && strcmp(ignored[j], k))
+      j++;
+    if (!ignored[j])
+      return txf_yaml_error(doc, txf_yaml_key_at(cfg, i), err,
+                            "test config '%s' is not supported by txnflow "
+                            "(where, severity, warn_if, error_if, limit, "
+                            "fail_calc, store_failures, tags, enabled are)",
+                            k);
+  }
+  return 0;
+}
+
+int txf_models_test_defaults_apply(txf_models *m, mnode *t, txf_err *err) {
+  const txf_yaml_doc *doc = m->project->doc;
+  const char *blocks[] = {"tests", "data_tests"};
+  for (size_t b = 0; b < 2; b++) {
+    const txf_yaml_node *map = txf_yaml_get(txf_yaml_root(doc), blocks[b]);
+    if (!map || txf_yaml_kind(map) != TXF_YAML_MAP)
+      continue;
+    /* the block's +configs, and those under the project's name */
+    const txf_yaml_node *levels[2] = {map,
+                                      txf_yaml_get(map, m->project->name)};
+    for (size_t l = 0; l < 2; l++) {
+      const txf_yaml_node *lv = levels[l];
+      for (size_t k = 0; lv && k < txf_yaml_len(lv); k++) {
+        const char *key = txf_yaml_str(txf_yaml_key_at(lv, k));
+        const txf_yaml_node *v = txf_yaml_at(lv, k);
+        if (l == 0 && !strcmp(key, m->project->name))
+          continue;
+        if (key[0] != '+' || txf_yaml_kind(v) == TXF_YAML_MAP)
+          return txf_yaml_error(doc, txf_yaml_key_at(lv, k), err,
+                                "%s: '%s': test configs by folder or package "
+                                "are not supported by txnflow (give +configs "
+                                "for the project, or on the test)",
+                                blocks[b], key);
+        if (!strcmp(key + 1, "tags") || !strcmp(key + 1, "enabled")) {
+          if (apply_config(m, doc, t, key + 1, v, err))
+            return TXF_ECONFIG;
+          continue;
+        }
+        const char *sv = txf_yaml_str(v);
+        int r = sv ? txf_models_test_config_set(t, key + 1, sv, err) : 0;
+        if (r < 0)
+          return txf_yaml_error(doc, v, err, "%s", err->msg);
+        if (r == 0 && strcmp(key + 1, "meta"))
+          return txf_yaml_error(doc, txf_yaml_key_at(lv, k), err,
+                                "%s: test config '%s' is not supported by "
+                                "txnflow",
+                                blocks[b], key + 1);
+      }
+    }
+  }
+  return 0;
+}
+
+/* 1 when K of a test entry is dbt's, not an argument of the test. */
+static int test_entry_key(const char *k) {
+  static const char *const keys[] = {
+      "config",   "arguments",      "column_name", "name",
+      "where",    "severity",       "warn_if",     "error_if",
+      "limit",    "fail_calc",      "store_failures", "store_failures_as",
+      "tags",     "enabled",        "meta",        "description", NULL};
+  for (size_t i = 0; keys[i]; i++)
+    if (!strcmp(keys[i], k))
+      return 1;
+  return 0;
+}
+
 /* One entry of a `tests:` (or `data_tests:`) list: a name, or a one-key map
- * {name: {args..., config: {severity: warn}}}. */
+ * {name: {args..., config: {severity: warn}}}. A name that is none of the
+ * four built-in tests is a {% test %} of the project (the macro
+ * test_NAME). */
 static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
                             size_t owner, const char *column,
                             const txf_yaml_node *t, txf_err *err) {
@@ -223,32 +378,49 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
   } else if (txf_yaml_kind(t) == TXF_YAML_MAP && txf_yaml_len(t) == 1) {
     tname = txf_yaml_str(txf_yaml_key_at(t, 0));
     args = txf_yaml_at(t, 0);
+    if (txf_yaml_is_null(args))
+      args = NULL;
   } else {
     return txf_yaml_error(doc, t, err, "expected a test name or a map "
                                        "{test_name: {arguments}}");
   }
-  gtest_kind gk = !strcmp(tname, "unique")            ? GT_UNIQUE
+  if (args && txf_yaml_kind(args) != TXF_YAML_MAP)
+    return txf_yaml_error(doc, args, err, "test '%s': expected a map of "
+                                          "arguments and config", tname);
+  /* dbt_utils.x: a package's test, named by its macro test_x */
+  const char *dot = strrchr(tname, '.');
+  const char *bare = dot ? dot + 1 : tname;
+  gtest_kind gk = dot                                 ? GT_CUSTOM
+                  : !strcmp(tname, "unique")          ? GT_UNIQUE
                   : !strcmp(tname, "not_null")        ? GT_NOT_NULL
                   : !strcmp(tname, "accepted_values") ? GT_ACCEPTED
                   : !strcmp(tname, "relationships")   ? GT_REL
-                                                      : GT_NONE;
-  if (gk == GT_NONE) {
+                                                      : GT_CUSTOM;
+  /* a package's test (dbt_utils.x) is its macro dbt_utils.test_x */
+  char *macro = dot ? txf_xasprintf("%.*s.test_%s", (int)(dot - tname), tname,
+                                    bare)
+                    : txf_xasprintf("test_%s", bare);
+  int have = txf_tpl_env_has_macro(m->env, macro);
+  free(macro);
+  if (gk == GT_CUSTOM && !have) {
     static const char *const known[] = {"unique", "not_null",
                                         "accepted_values", "relationships"};
     const char *c = txf_str_closest(tname, known, 4);
     return txf_yaml_error(doc, t, err,
-                          "unknown generic test '%s'%s%s%s (supported: "
-                          "unique, not_null, accepted_values, relationships)",
+                          "unknown generic test '%s'%s%s%s (the built-in "
+                          "unique, not_null, accepted_values, relationships, "
+                          "or a {%% test %s(model, column_name) %%} block in "
+                          "tests/generic/ or the macros)",
                           tname, c ? " (did you mean '" : "", c ? c : "",
-                          c ? "'?)" : "");
+                          c ? "'?)" : "", bare);
   }
   const char *col = column;
-  if (args && txf_yaml_kind(args) == TXF_YAML_MAP) {
+  if (args) {
     const char *cn = txf_yaml_str(txf_yaml_get(args, "column_name"));
     if (cn)
       col = cn;
   }
-  if (!col)
+  if (!col && gk != GT_CUSTOM)
     return txf_yaml_error(doc, t, err, "test '%s' needs a column (put it "
                                        "under columns: or give column_name)",
                           tname);
@@ -256,26 +428,21 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
   mnode *n = txf_models_node_add(m, MN_TEST, "t");
   n->gtest = gk;
   n->owner = owner_idx;
-  n->column = txf_xstrdup(col);
+  n->column = col ? txf_xstrdup(col) : NULL;
   n->yml_file = txf_xstrdup(txf_yaml_file(doc));
   n->yml_line = txf_yaml_line(t);
   n->yml_col = txf_yaml_col(t);
   const char *oname = m->nodes[owner_idx].name;
-  if (args && txf_yaml_kind(args) == TXF_YAML_MAP) {
-    const txf_yaml_node *sev = txf_yaml_get(args, "severity");
+  if (txf_models_test_defaults_apply(m, n, err))
+    return TXF_ECONFIG;
+  const txf_yaml_node *argmap = args;
+  if (args) {
     const txf_yaml_node *cfg = txf_yaml_get(args, "config");
-    if (cfg && txf_yaml_get(cfg, "severity"))
-      sev = txf_yaml_get(cfg, "severity");
-    if (sev) {
-      const char *s = txf_yaml_str(sev);
-      if (!s || (strcasecmp(s, "warn") && strcasecmp(s, "error")))
-        return txf_yaml_error(doc, sev, err,
-                              "severity: expected warn or error");
-      set_str(&n->severity, strcasecmp(s, "warn") ? "error" : "warn");
-    }
-    const txf_yaml_node *argmap = txf_yaml_get(args, "arguments");
-    if (!argmap)
-      argmap = args;
+    if (test_configs(m, doc, n, args, 1, err) ||
+        (cfg && test_configs(m, doc, n, cfg, 0, err)))
+      return TXF_ECONFIG;
+    if (txf_yaml_get(args, "arguments"))
+      argmap = txf_yaml_get(args, "arguments");
     if (gk == GT_ACCEPTED) {
       const txf_yaml_node *vals = txf_yaml_get(argmap, "values");
       if (!vals || txf_yaml_kind(vals) != TXF_YAML_SEQ)
@@ -297,6 +464,50 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
   } else if (gk == GT_ACCEPTED || gk == GT_REL) {
     return txf_yaml_error(doc, t, err, "test '%s' needs arguments", tname);
   }
+  if (gk == GT_CUSTOM) {
+    /* the node's template calls the test's macro as dbt does: model (the
+     * owner's relation, which ref() makes a parent and a WAP audit points
+     * at its new version), column_name, and the arguments by name */
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    static const txf_escape sq[] = {
+        {'\\', "\\\\"}, {'\'', "\\'"}, {'\n', "\\n"}, {0, NULL}};
+    (void)txf_buf_printf(&b, "{{ %.*s%stest_%s(model=",
+                         dot ? (int)(dot - tname) : 0, tname, dot ? "." : "",
+                         bare);
+    if (n->where) {
+      /* dbt's where: the model as a filtered subquery */
+      (void)txf_buf_printf(&b, "'(select * from ' ~ ref('%s') ~ ' where ",
+                           oname);
+      txf_buf_put_escaped(&b, n->where, strlen(n->where), sq);
+      (void)txf_buf_puts(&b, ") dbt_subquery'");
+    } else {
+      (void)txf_buf_printf(&b, "ref('%s')", oname);
+    }
+    if (col) {
+      (void)txf_buf_puts(&b, ", column_name=");
+      (void)txf_buf_putc(&b, '\'');
+      txf_buf_put_escaped(&b, col, strlen(col), sq);
+      (void)txf_buf_putc(&b, '\'');
+    }
+    for (size_t i = 0; argmap && i < txf_yaml_len(argmap); i++) {
+      const char *k = txf_yaml_str(txf_yaml_key_at(argmap, i));
+      if (argmap == args && test_entry_key(k))
+        continue;
+      (void)txf_buf_printf(&b, ", %s=", k);
+      jinja_literal(&b, txf_yaml_at(argmap, i));
+    }
+    (void)txf_buf_puts(&b, ") }}");
+    n->raw = txf_buf_take(&b, NULL);
+    n->test_macro = txf_xstrdup(bare);
+    char *file = txf_xasprintf("%s:%d:%d", n->yml_file, n->yml_line,
+                               n->yml_col);
+    int rc = txf_tpl_parse(&n->tpl, &m->arena, file, n->raw, strlen(n->raw),
+                           err);
+    free(file);
+    if (rc)
+      return rc;
+  }
   char *base;
   if (gk == GT_REL) {
     const char *q1 = strchr(n->rel_to, '\''), *q2 = q1 ? strrchr(n->rel_to, '\'') : NULL;
@@ -309,10 +520,17 @@ static int add_generic_test(txf_models *m, const txf_yaml_doc *doc,
     base = txf_xasprintf("relationships_%s_%s__%s_%s", oname, col, target,
                          n->rel_field);
     free(target);
+  } else if (gk == GT_CUSTOM) {
+    /* dbt's name: the package prefix, the test, the model, the column */
+    char *pre = dot ? txf_xstrndup(tname, (size_t)(dot - tname)) : NULL;
+    base = txf_xasprintf("%s%s%s_%s%s%s", pre ? pre : "", pre ? "_" : "",
+                         bare, oname, col ? "_" : "", col ? col : "");
+    free(pre);
   } else {
     base = txf_xasprintf("%s_%s_%s", tname, oname, col);
   }
-  add_test_name(m, n, base);
+  const txf_yaml_node *nm = args ? txf_yaml_get(args, "name") : NULL;
+  add_test_name(m, n, nm && txf_yaml_str(nm) ? txf_yaml_str(nm) : base);
   free(base);
   return 0;
 }
@@ -444,6 +662,29 @@ int txf_models_schema_doc_apply(txf_models *m, const txf_yaml_doc *doc,
   const txf_yaml_node *root = txf_yaml_root(doc);
   const txf_yaml_node *list;
   int rc = 0;
+  /* dbt's other properties: read, or named as not supported (a key
+   * skipped would look honoured) */
+  static const char *const known[] = {"version", "models", "seeds",
+                                      "sources", "unit_tests", "macros",
+                                      NULL};
+  for (size_t k = 0; txf_yaml_kind(root) == TXF_YAML_MAP &&
+                     k < txf_yaml_len(root);
+       k++) {
+    const char *key = txf_yaml_str(txf_yaml_key_at(root, k));
+    size_t j = 0;
+    while (known[j] && strcmp(known[j], key))
+      j++;
+    if (!known[j])
+      return txf_yaml_error(doc, txf_yaml_key_at(root, k), err,
+                            "'%s:' is not supported by txnflow (a schema "
+                            "file may have %s; docs/models.md)",
+                            key,
+                            !strcmp(key, "snapshots")
+                                ? "models, seeds, sources, unit_tests; "
+                                  "snapshots are {% snapshot %} blocks"
+                                : "models, seeds, sources, unit_tests, "
+                                  "macros");
+  }
   if ((list = txf_yaml_get(root, "sources")))
     rc = load_sources(m, doc, list, err);
   if (!rc && (list = txf_yaml_get(root, "models")))
@@ -452,5 +693,7 @@ int txf_models_schema_doc_apply(txf_models *m, const txf_yaml_doc *doc,
   if (!rc && (list = txf_yaml_get(root, "seeds")))
     for (size_t k = 0; !rc && k < txf_yaml_len(list); k++)
       rc = load_schema_entry(m, doc, txf_yaml_at(list, k), MN_SEED, err);
+  if (!rc && (list = txf_yaml_get(root, "unit_tests")))
+    rc = txf_models_unit_tests_load(m, doc, list, err);
   return rc;
 }

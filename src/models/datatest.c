@@ -51,15 +51,179 @@ static int render_to(txf_models *m, size_t t, const char *rel_over,
   return 0;
 }
 
+/* ---------------------------------------------------------------- unit tests */
+
+/* The quoted name between the first pair of quotes of S ("ref('x')"), or
+ * the K-th such name; caller frees; NULL when none. */
+static char *quoted_arg(const char *s, int k) {
+  for (int i = 0;; i++) {
+    const char *q = strpbrk(s, "'\"");
+    if (!q)
+      return NULL;
+    const char *e = strchr(q + 1, *q);
+    if (!e)
+      return NULL;
+    if (i == k)
+      return txf_xstrndup(q + 1, (size_t)(e - q - 1));
+    s = e + 1;
+  }
+}
+
+/* The relation U's rows stand for; typed as PARENT's columns (a relation,
+ * or NULL when it is not built) through UNION ALL BY NAME. */
+static char *rows_rel(const unit_rows *u, const char *parent) {
+  if (!u->cols)
+    return parent ? txf_xasprintf("(SELECT * FROM %s LIMIT 0)", parent)
+                  : txf_xstrdup("(SELECT NULL AS no_rows WHERE false)");
+  if (!parent)
+    return txf_xasprintf("(SELECT * FROM (VALUES %s) AS t(%s))", u->values,
+                         u->cols);
+  return txf_xasprintf("((SELECT * FROM %s LIMIT 0) UNION ALL BY NAME "
+                       "(SELECT * FROM (VALUES %s) AS t(%s)))",
+                       parent, u->values, u->cols);
+}
+
+/* Unit test T's SQL: the rows where its model, compiled on the given rows
+ * (typed as the parents' columns when A, may be NULL, has them), differs
+ * from the expected rows, each marked 'unexpected' or 'missing'. */
+static int unit_sql(txf_models *m, txf_adapter *a, size_t t, char **out,
+                    txf_err *err) {
+  mnode *n = &m->nodes[t];
+  unit_def *u = n->unit;
+  size_t model = n->owner;
+  *out = NULL;
+  if (m->target.keys)
+    return txf_err_set(err, TXF_ECONFIG,
+                       "unit test %s: unit tests run on a duckdb target",
+                       n->name);
+  char **node_rel = txf_xcalloc(m->n_nodes + 1, sizeof *node_rel);
+  txf_strlist src_keys = {0}, src_rels = {0};
+  char *this_rel = NULL;
+  int rc = 0;
+  for (size_t k = 0; !rc && k < u->n_given; k++) {
+    const char *in = u->given[k].input;
+    while (*in == ' ')
+      in++;
+    if (!strcmp(in, "this")) {
+      char *parent = txf_models_relation(m, model);
+      txf_rel_kind rk = TXF_REL_NONE;
+      txf_err e2;
+      if (!a || a->ops->relation_kind(a, txf_models_schema(m, model),
+                                txf_models_identifier(m, model), &rk, &e2))
+        rk = TXF_REL_NONE;
+      free(this_rel);
+      this_rel = rows_rel(&u->given[k], rk ? parent : NULL);
+      free(parent);
+    } else if (!strncmp(in, "ref(", 4)) {
+      char *nm = quoted_arg(in, strchr(in, ',') ? 1 : 0);
+      ssize_t p = nm ? txf_models_find(m, nm, MN_MODEL) : -1;
+      if (p < 0 && nm)
+        p = txf_models_find(m, nm, MN_SEED);
+      if (p < 0) {
+        rc = txf_err_set(err, TXF_ECONFIG,
+                         "unit test %s: given input %s names no model or "
+                         "seed",
+                         n->name, in);
+      } else {
+        txf_rel_kind rk = TXF_REL_NONE;
+        txf_err e2;
+        if (!a || a->ops->relation_kind(a, txf_models_schema(m, (size_t)p),
+                                  txf_models_identifier(m, (size_t)p), &rk,
+                                  &e2))
+          rk = TXF_REL_NONE;
+        char *parent = txf_models_relation(m, (size_t)p);
+        node_rel[p] = rows_rel(&u->given[k], rk ? parent : NULL);
+        free(parent);
+      }
+      free(nm);
+    } else if (!strncmp(in, "source(", 7)) {
+      char *s = quoted_arg(in, 0), *tb = quoted_arg(in, 1);
+      if (!s || !tb) {
+        rc = txf_err_set(err, TXF_ECONFIG,
+                         "unit test %s: given input %s: expected "
+                         "source('name', 'table')",
+                         n->name, in);
+      } else {
+        char *key = txf_xasprintf("%s.%s", s, tb);
+        char *r = rows_rel(&u->given[k], NULL);
+        txf_strlist_push(&src_keys, key);
+        txf_strlist_push(&src_rels, r);
+        free(r);
+        free(key);
+      }
+      free(s);
+      free(tb);
+    } else {
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "unit test %s: given input '%s' is not ref(...), "
+                       "source(...) or this",
+                       n->name, in);
+    }
+  }
+  char *model_sql = NULL;
+  if (!rc) {
+    unit_mocks mk = {.node_rel = (const char *const *)node_rel,
+                     .src_keys = &src_keys,
+                     .src_rels = &src_rels,
+                     .vars = u->vars,
+                     .this_rel = this_rel};
+    rc = txf_models_compile_unit(m, model, &mk, u->incremental > 0, &model_sql,
+                                 err);
+    if (rc)
+      txf_err_wrap(err, "unit test %s", n->name);
+  }
+  if (!rc) {
+    const char *ecols = u->expect.cols ? u->expect.cols : "*";
+    char *exp = u->expect.cols
+                    ? txf_xasprintf("(SELECT * FROM actual LIMIT 0) UNION ALL "
+                                    "BY NAME (SELECT * FROM (VALUES %s) AS "
+                                    "t(%s))",
+                                    u->expect.values, u->expect.cols)
+                    : txf_xstrdup("SELECT * FROM actual LIMIT 0");
+    *out = txf_xasprintf(
+        "WITH actual AS (SELECT %s FROM (\n%s\n) AS dbt_model),\n"
+        "expected AS (%s)\n"
+        "SELECT 'unexpected' AS dbt_diff, * FROM (SELECT * FROM actual "
+        "EXCEPT ALL SELECT * FROM expected) AS a\n"
+        "UNION ALL\n"
+        "SELECT 'missing' AS dbt_diff, * FROM (SELECT * FROM expected EXCEPT "
+        "ALL SELECT * FROM actual) AS b",
+        ecols, model_sql, exp);
+    free(exp);
+  }
+  free(model_sql);
+  for (size_t k = 0; k < m->n_nodes; k++)
+    free(node_rel[k]);
+  free(node_rel);
+  free(this_rel);
+  txf_strlist_release(&src_keys);
+  txf_strlist_release(&src_rels);
+  return rc;
+}
+
 int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
                         char **out, txf_err *err) {
   mnode *n = &m->nodes[t];
   *out = NULL;
-  if (n->gtest == GT_NONE)
+  if (n->gtest == GT_UNIT) {
+    /* `models compile`: the given rows untyped, no warehouse asked */
+    txf_adapter *a = NULL;
+    if (!m->compiling && txf_models_adapter(m, &a, err))
+      return err->code;
+    return unit_sql(m, a, t, out, err);
+  }
+  if (n->gtest == GT_NONE || n->gtest == GT_CUSTOM)
     return txf_models_compile_node(m, t, 0, 0, rel_over ? n->owner : SIZE_MAX,
                                    rel_over, out, err);
   char *rel =
       rel_over ? txf_xstrdup(rel_over) : txf_models_relation(m, n->owner);
+  if (n->where) {
+    /* dbt's where config: the model as a filtered subquery */
+    char *f = txf_xasprintf("(select * from %s where %s) dbt_subquery", rel,
+                            n->where);
+    free(rel);
+    rel = f;
+  }
   char *col = txf_duck_quote_ident(n->column);
   int rc = 0;
   switch (n->gtest) {
@@ -111,6 +275,54 @@ int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
   return rc;
 }
 
+/* dbt's verdict on test N's failing rows (SQL): *N_FAIL = fail_calc
+ * (count(*)) over at most `limit` rows; *VERDICT 2 (fail) when the
+ * severity is error and error_if holds, else 1 (warn) when warn_if holds,
+ * else 0 — both "!=0" by default, as in dbt's get_test_sql. With
+ * store_failures the rows are kept in SCHEMA_dbt_test__audit.NAME. */
+static int test_verdict(txf_models *m, txf_adapter *a, mnode *n,
+                        const char *sql, int64_t *n_fail, int64_t *verdict,
+                        txf_err *err) {
+  char lim[48] = "";
+  if (n->limit >= 0)
+    snprintf(lim, sizeof lim, "\nlimit %" PRId64, n->limit);
+  const char *calc = n->fail_calc ? n->fail_calc : "count(*)";
+  int rc = 0;
+  if (n->store_failures) {
+    char *sch = txf_xasprintf("%s_dbt_test__audit", m->target.schema
+                                                        ? m->target.schema
+                                                        : "main");
+    char *qs = txf_duck_quote_ident(sch), *qn = txf_duck_quote_ident(n->name);
+    char *ddl = txf_xasprintf("create schema if not exists %s;\n"
+                              "create or replace table %s.%s as\n"
+                              "select * from (\n%s\n) as t%s",
+                              qs, qs, qn, sql, lim);
+    rc = a->ops->exec(a, ddl, err);
+    free(ddl);
+    free(qs);
+    free(qn);
+    free(sch);
+    if (rc)
+      return txf_err_wrap(err, "store_failures");
+  }
+  char *q = txf_xasprintf("select coalesce((%s)::bigint, 0) from (select * "
+                          "from (\n%s\n) as t%s) dbt_internal_test",
+                          calc, sql, lim);
+  rc = a->ops->query_i64(a, q, n_fail, err);
+  free(q);
+  if (rc)
+    return rc;
+  int err_sev = strcmp(n->severity, "warn") != 0;
+  char *v = txf_xasprintf(
+      "select case when %d = 1 and %" PRId64 " %s then 2 when %" PRId64
+      " %s then 1 else 0 end",
+      err_sev, *n_fail, n->error_if ? n->error_if : "!=0", *n_fail,
+      n->warn_if ? n->warn_if : "!=0");
+  rc = a->ops->query_i64(a, v, verdict, err);
+  free(v);
+  return rc;
+}
+
 int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                         const char *rel_over, int *failed, int64_t *n_fail,
                         char **sample_out, txf_err *err) {
@@ -124,17 +336,17 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
   int rc = a ? 0 : txf_models_adapter(m, &a, err);
   char *sql = NULL;
   if (!rc)
-    rc = txf_models_test_sql(m, t, rel_over, &sql, err);
+    rc = n->gtest == GT_UNIT ? unit_sql(m, a, t, &sql, err)
+                             : txf_models_test_sql(m, t, rel_over, &sql, err);
+  int64_t verdict = 0;
   if (!rc) {
     free(n->compiled);
     n->compiled = txf_xstrdup(sql);
-    char *cnt = txf_xasprintf("select count(*) from (\n%s\n) as t", sql);
-    rc = a->ops->query_i64(a, cnt, n_fail, err);
-    free(cnt);
+    rc = test_verdict(m, a, n, sql, n_fail, &verdict, err);
   }
   char *sample = NULL;
-  if (!rc && *n_fail > 0) {
-    *failed = 1;
+  if (!rc && verdict > 0) {
+    *failed = (int)verdict;
     char *q = txf_xasprintf("select * from (\n%s\n) as t limit %d", sql,
                             SAMPLE_ROWS);
     txf_err serr;
@@ -147,9 +359,7 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
     txf_err_wrap(err, "test %s", n->name);
     txf_models_record_test(m, t, "error", -1, NULL, err->msg, started, dur);
   } else {
-    const char *status = !*failed ? "pass"
-                         : !strcmp(n->severity, "warn") ? "warn"
-                                                        : "fail";
+    const char *status = !*failed ? "pass" : *failed == 1 ? "warn" : "fail";
     char *msg = *failed ? txf_xasprintf("%" PRId64 " failing row%s", *n_fail,
                                         *n_fail == 1 ? "" : "s")
                         : NULL;
@@ -350,7 +560,7 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
     s->n_pass++;
     txf_models_say(m, ex, "  PASS   %s", tn->name);
     test_event(m, t, "pass", 0, NULL, NULL, NULL, dur);
-  } else if (!strcmp(tn->severity, "warn")) {
+  } else if (failed == 1) {
     s->n_warn++;
     txf_models_say_problem(m, ex, "  WARN   %s (%" PRId64 " failing row%s)",
                            tn->name, nf, nf == 1 ? "" : "s");
@@ -407,7 +617,8 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
   for (size_t k = 0; k < n->n_tests; k++) {
     size_t t = n->tests[k];
     mnode *tn = &m->nodes[t];
-    if (!tn->selected || strcmp(tn->severity, severity))
+    if (!tn->selected || strcmp(tn->severity, severity) ||
+        tn->gtest == GT_UNIT) /* unit tests run before the build */
       continue;
     if (tn->audit_full && !m->opts->full_audit) {
       txf_models_say(m, ex, "  SKIP   %s (audit='full': runs with --full-audit)",
@@ -423,6 +634,23 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
     txf_models_test_count(m, ex, t, rel_over ? rel_over : audit_rel(m, t), s,
                           failed_test, failed_rows);
   }
+}
+
+int txf_models_node_unit_tests_run(txf_models *m, const exec_ctx *ex,
+                                   size_t i, txf_models_summary *s,
+                                   txf_err *err) {
+  mnode *n = &m->nodes[i];
+  size_t failed = SIZE_MAX;
+  int64_t rows = 0;
+  for (size_t k = 0; k < n->n_tests; k++) {
+    size_t t = n->tests[k];
+    if (m->nodes[t].gtest == GT_UNIT && m->nodes[t].selected)
+      txf_models_test_count(m, ex, t, NULL, s, &failed, &rows);
+  }
+  if (failed == SIZE_MAX)
+    return 0;
+  return txf_err_set(err, TXF_ETEST, "unit test %s %s", m->nodes[failed].name,
+                     rows < 0 ? "could not run" : "failed");
 }
 
 /* Deferred tests whose parents have all settled (built and printed, in

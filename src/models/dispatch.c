@@ -2,9 +2,8 @@
  * dispatch (docs/models.md, "Dispatch"). A macro that SQL differs in
  * between warehouses has one implementation per warehouse,
  * <type>__<name>, and default__<name> for the rest; dispatch picks the
- * target's. Namespaces are projects: today only the root project's macros
- * exist (packages: issue 20 adds their macros, which package_has() is the
- * place to look up). */
+ * target's. Namespaces are projects: the root project and the installed
+ * packages (packages.c), each macro named PROJECT.name in the env. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +68,13 @@ static void search_order(const txf_models *m, const char *ns,
     txf_strlist_push(out, ns);
 }
 
-/* 1 when project PKG defines macro NAME. The root project's macros are
- * M's env; there are no packages yet. */
+/* 1 when project PKG (the root project or a package) defines macro NAME:
+ * the env names every macro PROJECT.name too (packages.c). */
 static int package_has(const txf_models *m, const char *pkg, const char *name) {
-  return !strcmp(pkg, m->project->name) && txf_tpl_env_has_macro(m->env, name);
+  char *q = txf_xasprintf("%s.%s", pkg, name);
+  int has = txf_tpl_env_has_macro(m->env, q);
+  free(q);
+  return has;
 }
 
 /* The string argument NAME (position POS, or keyword) of A, or NULL;
@@ -128,8 +130,13 @@ int txf_models_dispatch(const txf_models *m, const txf_tpl_args *a,
         continue;
       free(cand);
       cand = txf_xasprintf("%s__%s", prefixes[k], name);
-      if (package_has(m, pkgs.v[p], cand))
+      if (package_has(m, pkgs.v[p], cand)) {
+        /* the macro of that project, by its qualified name */
+        char *q = txf_xasprintf("%s.%s", pkgs.v[p], cand);
+        free(cand);
+        cand = q;
         found = cand;
+      }
       else
         (void)txf_buf_printf(&tried, "%s'%s%s%s'", tried.len ? ", " : "",
                              ns ? pkgs.v[p] : "", ns ? "." : "", cand);

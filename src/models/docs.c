@@ -8,6 +8,7 @@
 
 #define kind_name txf_models_kind_name
 #define unique_id txf_models_unique_id
+#define resource_type txf_models_resource_type
 
 static json_t *strlist_json(const txf_strlist *l) {
   json_t *a = json_array();
@@ -26,6 +27,8 @@ static const char *test_kind(const mnode *n) {
   case GT_NOT_NULL: return "not_null";
   case GT_ACCEPTED: return "accepted_values";
   case GT_REL: return "relationships";
+  case GT_CUSTOM: return n->test_macro;
+  case GT_UNIT: return "unit";
   default: return "singular";
   }
 }
@@ -37,7 +40,7 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   json_object_set_new(o, "unique_id", json_string(id));
   free(id);
   json_object_set_new(o, "name", json_string(n->name));
-  json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
+  json_object_set_new(o, "resource_type", json_string(resource_type(n)));
   json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                          : n->yml_file));
   char *d = txf_models_render_description(m, n->description, err);
@@ -478,7 +481,7 @@ int txf_models_ls(txf_models *m, FILE *out, int json, txf_err *err) {
   if (!json) {
     for (size_t i = 0; i < m->n_nodes; i++)
       if (m->nodes[i].selected)
-        fprintf(out, "%s %s\n", kind_name(m->nodes[i].kind),
+        fprintf(out, "%s %s\n", resource_type(&m->nodes[i]),
                 m->nodes[i].name);
     return 0;
   }
@@ -489,7 +492,7 @@ int txf_models_ls(txf_models *m, FILE *out, int json, txf_err *err) {
       continue;
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(n->name));
-    json_object_set_new(o, "resource_type", json_string(kind_name(n->kind)));
+    json_object_set_new(o, "resource_type", json_string(resource_type(n)));
     json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
                                                            : n->yml_file));
     if (n->kind != MN_TEST)

@@ -48,6 +48,11 @@ static void walk(const char *dir, const char *rel, const char *const *suffixes,
   txf_strlist_release(&names);
 }
 
+void txf_models_walk(const char *dir, const char *sfx, txf_strlist *out) {
+  const char *sfxs[] = {sfx, NULL};
+  walk(dir, "", sfxs, out, 0);
+}
+
 static int read_paths(txf_models *m, const char *key, const char *alt,
                       const char *def, txf_strlist *out, txf_err *err) {
   const txf_yaml_doc *doc = m->project->doc;
@@ -85,6 +90,9 @@ int txf_models_paths_read(txf_models *m, txf_err *err) {
     rc = read_paths(m, "test-paths", NULL, "tests", &m->test_paths, err);
   if (!rc)
     rc = read_paths(m, "macro-paths", NULL, "macros", &m->macro_paths, err);
+  if (!rc)
+    rc = read_paths(m, "snapshot-paths", NULL, "snapshots",
+                    &m->snapshot_paths, err);
   return rc;
 }
 
@@ -101,6 +109,9 @@ int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
     txf_strlist files = {0};
     walk(dir, "", sfx, &files, 0);
     for (size_t i = 0; i < files.n; i++) {
+      /* tests/generic/ holds {% test %} blocks (load.c), not tests */
+      if (kind == MN_TEST && txf_str_has_prefix(files.v[i], "generic/"))
+        continue;
       char *name = txf_models_stem(files.v[i]);
       ssize_t dup = txf_models_find(m, name, kind == MN_TEST ? MN_TEST : -1);
       if (dup >= 0 && (kind == MN_TEST || m->nodes[dup].kind != MN_TEST)) {
@@ -141,25 +152,23 @@ int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
   return 0;
 }
 
-int txf_models_env_files_add(txf_models *m, const txf_strlist *dirs,
-                             const char *sfx, txf_err *err) {
+int txf_models_files_each(txf_models *m, const char *base,
+                          const txf_strlist *dirs, const char *sfx,
+                          txf_models_file_fn fn, void *ctx, txf_err *err) {
   const char *sfxs[] = {sfx, NULL};
   for (size_t d = 0; d < dirs->n; d++) {
-    char *dir = txf_path_join(m->project->dir, dirs->v[d]);
+    char *dir = txf_path_join(base ? base : m->project->dir, dirs->v[d]);
     txf_strlist files = {0};
     walk(dir, "", sfxs, &files, 0);
     int rc = 0;
     for (size_t i = 0; !rc && i < files.n; i++) {
       char *abs = txf_path_join(dir, files.v[i]);
-      char *rel = txf_path_join(dirs->v[d], files.v[i]);
+      char *rel = base ? txf_xstrdup(abs) : txf_path_join(dirs->v[d],
+                                                          files.v[i]);
       txf_buf b;
       rc = read_text(abs, &b, err);
-      txf_tpl *t = NULL;
       if (!rc)
-        rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel,
-                           b.data ? b.data : "", b.len, err);
-      if (!rc)
-        rc = txf_tpl_env_add(m->env, t, err);
+        rc = fn(m, rel, abs, b.data ? b.data : "", b.len, ctx, err);
       txf_buf_release(&b);
       free(abs);
       free(rel);
@@ -170,6 +179,27 @@ int txf_models_env_files_add(txf_models *m, const txf_strlist *dirs,
       return rc;
   }
   return 0;
+}
+
+typedef struct {
+  const char *ns;
+  int shared;
+} env_ctx;
+
+static int env_file(txf_models *m, const char *rel, const char *abs,
+                    const char *text, size_t len, void *ctx, txf_err *err) {
+  const env_ctx *c = ctx;
+  txf_tpl *t = NULL;
+  (void)abs;
+  int rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel, text, len, err);
+  return rc ? rc : txf_tpl_env_add_ns(m->env, t, c->ns, c->shared, err);
+}
+
+int txf_models_env_files_add(txf_models *m, const char *base,
+                             const txf_strlist *dirs, const char *sfx,
+                             const char *ns, int shared, txf_err *err) {
+  env_ctx c = {ns, shared};
+  return txf_models_files_each(m, base, dirs, sfx, env_file, &c, err);
 }
 
 int txf_models_schema_files_load(txf_models *m, txf_err *err) {

@@ -226,31 +226,63 @@ int txf_models_graph_topo(txf_models *m, int soft, size_t **order, size_t *n,
 
 /* ---------------------------------------------------------------- select */
 
+/* Mark the ancestors of I up to DEPTH generations (-1: all). */
 static void mark_ancestors(txf_models *m, size_t i, char *set, int depth) {
-  if (depth > 10000)
-    return;
-  mnode *n = &m->nodes[i];
-  for (size_t k = 0; k < n->n_parents; k++)
-    if (!set[n->parents[k]]) {
-      set[n->parents[k]] = 1;
-      mark_ancestors(m, n->parents[k], set, depth + 1);
+  size_t *q = txf_xmalloc((m->n_nodes + 1) * sizeof *q);
+  int *d = txf_xcalloc(m->n_nodes + 1, sizeof *d);
+  size_t head = 0, tail = 0;
+  q[tail++] = i;
+  while (head < tail) {
+    size_t c = q[head++];
+    if (depth >= 0 && d[c] >= depth)
+      continue;
+    mnode *n = &m->nodes[c];
+    for (size_t k = 0; k < n->n_parents; k++) {
+      size_t p = n->parents[k];
+      if (set[p] == 2 || p == i)
+        continue;
+      set[p] = 2; /* 2: reached this call (keeps the walk finite) */
+      d[p] = d[c] + 1;
+      q[tail++] = p;
     }
+  }
+  for (size_t k = 0; k < m->n_nodes; k++)
+    if (set[k] == 2)
+      set[k] = 1;
+  free(q);
+  free(d);
 }
 
+/* Mark the descendants (not tests) of I up to DEPTH generations (-1:
+ * all). */
 static void mark_descendants(txf_models *m, size_t i, char *set, int depth) {
-  if (depth > 10000)
-    return;
-  for (size_t c = 0; c < m->n_nodes; c++) {
-    mnode *n = &m->nodes[c];
-    if (n->kind == MN_TEST || set[c])
+  size_t *q = txf_xmalloc((m->n_nodes + 1) * sizeof *q);
+  int *d = txf_xcalloc(m->n_nodes + 1, sizeof *d);
+  char *seen = txf_xcalloc(m->n_nodes + 1, 1);
+  size_t head = 0, tail = 0;
+  q[tail++] = i;
+  seen[i] = 1;
+  while (head < tail) {
+    size_t c = q[head++];
+    if (depth >= 0 && d[c] >= depth)
       continue;
-    for (size_t k = 0; k < n->n_parents; k++)
-      if (n->parents[k] == i) {
-        set[c] = 1;
-        mark_descendants(m, c, set, depth + 1);
-        break;
-      }
+    for (size_t k = 0; k < m->n_nodes; k++) {
+      mnode *n = &m->nodes[k];
+      if (n->kind == MN_TEST || seen[k])
+        continue;
+      for (size_t j = 0; j < n->n_parents; j++)
+        if (n->parents[j] == c) {
+          seen[k] = 1;
+          set[k] = 1;
+          d[k] = d[c] + 1;
+          q[tail++] = k;
+          break;
+        }
+    }
   }
+  free(seen);
+  free(q);
+  free(d);
 }
 
 static int path_matches(const txf_models *m, const mnode *n,
@@ -278,63 +310,317 @@ static int path_matches(const txf_models *m, const mnode *n,
   return 0;
 }
 
-/* Mark the nodes TERM selects in SET. */
-static int select_term(txf_models *m, const char *term, char *set,
+/* dbt's selector methods that txnflow has; the others are named in an
+ * error, never matched as nothing. */
+static const char *const methods[] = {
+    "tag", "path", "file", "fqn", "resource_type", "config", "source",
+    "test_type", "test_name", "state", NULL};
+static const char *const other_methods[] = {
+    "exposure", "metric", "semantic_model", "saved_query", "group",
+    "access", "version", "result", "source_status", "package", "unit_test",
+    NULL};
+
+/* The kind word of node N for resource_type: */
+static const char *kind_word(const mnode *n) {
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot"))
+    return "snapshot";
+  return n->kind == MN_MODEL ? "model" : n->kind == MN_SEED ? "seed" : "test";
+}
+
+/* 1 when node N matches METHOD:VALUE (METHOD NULL: a name or path). */
+static int term_hit(txf_models *m, const mnode *n, const char *method,
+                    const char *value) {
+  if (!method) {
+    if (strchr(value, '/') || txf_str_has_suffix(value, ".sql"))
+      return path_matches(m, n, value);
+    return fnmatch(value, n->name, 0) == 0;
+  }
+  if (!strcmp(method, "tag"))
+    return txf_strlist_has(&n->tags, value);
+  if (!strcmp(method, "path"))
+    return path_matches(m, n, value);
+  if (!strcmp(method, "file")) {
+    const char *f = n->rel_path ? strrchr(n->rel_path, '/') : NULL;
+    f = f ? f + 1 : n->rel_path;
+    if (!f)
+      return 0;
+    char *stem = txf_models_stem(f);
+    int hit = fnmatch(value, f, 0) == 0 || fnmatch(value, stem, 0) == 0;
+    free(stem);
+    return hit;
+  }
+  if (!strcmp(method, "fqn")) {
+    /* project.name, or the name */
+    size_t pl = strlen(m->project->name);
+    if (!strncmp(value, m->project->name, pl) && value[pl] == '.')
+      value += pl + 1;
+    const char *last = strrchr(value, '.');
+    return fnmatch(last ? last + 1 : value, n->name, 0) == 0;
+  }
+  if (!strcmp(method, "resource_type"))
+    return !strcmp(value, n->gtest == GT_UNIT ? "unit_test" : kind_word(n));
+  if (!strcmp(method, "config.materialized"))
+    return n->kind == MN_MODEL && !strcmp(n->materialized, value);
+  if (!strcmp(method, "config.severity"))
+    return n->kind == MN_TEST && !strcasecmp(n->severity, value);
+  if (!strcmp(method, "config.tags"))
+    return txf_strlist_has(&n->tags, value);
+  if (!strcmp(method, "config.schema"))
+    return n->schema && !strcmp(n->schema, value);
+  if (!strcmp(method, "config.incremental_strategy"))
+    return n->strategy && !strcmp(n->strategy, value);
+  if (!strcmp(method, "test_type")) {
+    if (n->kind != MN_TEST)
+      return 0;
+    if (!strcmp(value, "unit"))
+      return n->gtest == GT_UNIT;
+    if (!strcmp(value, "generic"))
+      return n->gtest != GT_NONE && n->gtest != GT_UNIT;
+    if (!strcmp(value, "singular"))
+      return n->gtest == GT_NONE;
+    return n->gtest != GT_UNIT; /* data: every data test */
+  }
+  if (!strcmp(method, "test_name")) {
+    if (n->kind != MN_TEST || n->gtest == GT_NONE || n->gtest == GT_UNIT)
+      return 0;
+    const char *tn = n->gtest == GT_UNIQUE        ? "unique"
+                     : n->gtest == GT_NOT_NULL    ? "not_null"
+                     : n->gtest == GT_ACCEPTED    ? "accepted_values"
+                     : n->gtest == GT_REL         ? "relationships"
+                                                  : n->test_macro;
+    return tn && fnmatch(value, tn, 0) == 0;
+  }
+  return 0;
+}
+
+/* source:SRC or source:SRC.TABLE: the nodes that read it (a source is no
+ * node here, so "source:x+" is what reads it and downstream, and
+ * "source:x" alone selects nothing, as in dbt's run). */
+static int reads_source(const mnode *n, const char *value) {
+  for (size_t k = 0; k < n->sources.n; k++) {
+    const char *s = n->sources.v[k];
+    size_t vl = strlen(value);
+    if (!strcmp(s, value) || (!strncmp(s, value, vl) && s[vl] == '.') ||
+        fnmatch(value, s, 0) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Parse "N+" / "+" at the start of *P (returns the depth, -1 for all, or
+ * -2 for none) and advance *P. */
+static int graph_prefix(const char **p) {
+  const char *s = *p;
+  size_t d = strspn(s, "0123456789");
+  if (s[d] == '+') {
+    *p = s + d + 1;
+    return d ? atoi(s) : -1;
+  }
+  return -2;
+}
+
+/* Mark the nodes one selector PART (no commas) selects in SET. */
+static int select_part(txf_models *m, const char *part, char *set,
                        txf_err *err) {
-  size_t len = strlen(term);
-  int up = term[0] == '+', down = len > 1 && term[len - 1] == '+';
-  char *core = txf_xstrndup(term + up, len - (size_t)up - (size_t)down);
+  const char *p = part;
+  int at = 0;
+  if (*p == '@') {
+    at = 1;
+    p++;
+  }
+  int up = graph_prefix(&p);
+  if (at && up != -2)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': '@' and a leading '+' do not combine "
+                       "(dbt's rule)",
+                       part);
+  char *core = txf_xstrdup(p);
+  int down = -2;
+  /* a trailing "+" or "+N" */
+  char *plus = strrchr(core, '+');
+  if (plus && strspn(plus + 1, "0123456789") == strlen(plus + 1)) {
+    down = plus[1] ? atoi(plus + 1) : -1;
+    *plus = 0;
+  }
+  if (at && down != -2) {
+    free(core);
+    return txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': '@' and a trailing '+' do not "
+                       "combine (dbt's rule)",
+                       part);
+  }
+  const char *method = NULL, *value = core;
+  char *colon = strchr(core, ':');
+  if (colon) {
+    *colon = 0;
+    method = core;
+    value = colon + 1;
+    size_t i = 0;
+    const char *root = method;
+    char rootbuf[64];
+    if (!strncmp(method, "config.", 7)) {
+      snprintf(rootbuf, sizeof rootbuf, "config");
+      root = rootbuf;
+    }
+    while (methods[i] && strcmp(methods[i], root))
+      i++;
+    int rc = 0;
+    if (!methods[i]) {
+      size_t j = 0;
+      while (other_methods[j] && strcmp(other_methods[j], method))
+        j++;
+      const char *c = txf_str_closest(method, methods,
+                                      TXF_ARRAY_LEN(methods) - 1);
+      rc = other_methods[j]
+               ? txf_err_set(err, TXF_EUSAGE,
+                             "--select '%s': the '%s:' method is not "
+                             "supported by txnflow",
+                             part, method)
+               : txf_err_set(err, TXF_EUSAGE,
+                             "--select '%s': unknown selector method '%s'%s%s%s "
+                             "(tag, path, file, fqn, resource_type, config.*, "
+                             "source, test_type, test_name, state)",
+                             part, method, c ? " (did you mean '" : "",
+                             c ? c : "", c ? "'?)" : "");
+    } else if (!strcmp(method, "state")) {
+      rc = txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': state: needs --state DIR (a previous "
+                       "target/ with manifest.json)",
+                       part);
+    } else if (!strncmp(method, "config.", 7) &&
+               strcmp(method, "config.materialized") &&
+               strcmp(method, "config.severity") &&
+               strcmp(method, "config.tags") &&
+               strcmp(method, "config.schema") &&
+               strcmp(method, "config.incremental_strategy")) {
+      rc = txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': '%s' is not supported by txnflow "
+                       "(config.materialized, .severity, .tags, .schema, "
+                       ".incremental_strategy are)",
+                       part, method);
+    } else if (!strcmp(method, "resource_type") && strcmp(value, "model") &&
+               strcmp(value, "seed") && strcmp(value, "test") &&
+               strcmp(value, "snapshot") && strcmp(value, "unit_test")) {
+      rc = txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': resource_type '%s' is not one txnflow "
+                       "builds (model, seed, snapshot, test, unit_test)",
+                       part, value);
+    } else if (!strcmp(method, "test_type") && strcmp(value, "generic") &&
+               strcmp(value, "singular") && strcmp(value, "data") &&
+               strcmp(value, "unit")) {
+      rc = txf_err_set(err, TXF_EUSAGE,
+                       "--select '%s': test_type '%s' is not unit, generic, "
+                       "singular or data",
+                       part, value);
+    }
+    if (rc) {
+      free(core);
+      return rc;
+    }
+  }
+  int is_source = method && !strcmp(method, "source");
+  if (is_source) {
+    /* a source that is declared (or the built-in silver) */
+    char *src = txf_xstrdup(value);
+    char *dot = strchr(src, '.');
+    if (dot)
+      *dot = 0;
+    int known = !strcmp(src, "silver");
+    for (size_t i = 0; !known && i < m->n_sources; i++)
+      known = !strcmp(m->sources[i].source, src) ||
+              fnmatch(src, m->sources[i].source, 0) == 0;
+    free(src);
+    if (!known) {
+      int rc = txf_err_set(err, TXF_ENOTFOUND,
+                           "--select '%s': no source named '%s' in a "
+                           "schema.yml",
+                           part, value);
+      free(core);
+      return rc;
+    }
+  }
   char *base = txf_xcalloc(m->n_nodes + 1, 1);
   int any = 0;
   for (size_t i = 0; i < m->n_nodes; i++) {
     mnode *n = &m->nodes[i];
-    int hit;
-    if (!strncmp(core, "tag:", 4))
-      hit = txf_strlist_has(&n->tags, core + 4);
-    else if (!strncmp(core, "path:", 5))
-      hit = path_matches(m, n, core + 5);
-    else if (!strncmp(core, "config.materialized:", 20))
-      hit = n->kind == MN_MODEL && !strcmp(n->materialized, core + 20);
-    else if (!strncmp(core, "resource_type:", 14))
-      hit = !strcmp(core + 14, n->kind == MN_MODEL  ? "model"
-                               : n->kind == MN_SEED ? "seed"
-                                                    : "test");
-    else
-      hit = fnmatch(core, n->name, 0) == 0;
+    int hit = is_source ? 0 : term_hit(m, n, method, value);
     if (hit) {
       base[i] = 1;
       any = 1;
     }
   }
   int rc = 0;
-  if (!any && !strchr(core, ':') && !strchr(core, '*')) {
-    const char *c = txf_models_closest(m, core);
+  if (!any && !is_source && !method && !strchr(value, '*')) {
+    const char *c = txf_models_closest(m, value);
     rc = txf_err_set(err, TXF_ENOTFOUND, "--select: no node named '%s'%s%s%s",
-                     core, c ? " (did you mean '" : "", c ? c : "",
+                     value, c ? " (did you mean '" : "", c ? c : "",
                      c ? "'?)" : "");
+  }
+  if (is_source && down != -2) {
+    /* the source's children are one generation down from it */
+    for (size_t i = 0; i < m->n_nodes; i++)
+      if (m->nodes[i].kind != MN_TEST && reads_source(&m->nodes[i], value)) {
+        set[i] = 1;
+        if (down != 1)
+          mark_descendants(m, i, set, down < 0 ? -1 : down - 1);
+      }
   }
   for (size_t i = 0; !rc && i < m->n_nodes; i++) {
     if (!base[i])
       continue;
     set[i] = 1;
-    if (up)
-      mark_ancestors(m, i, set, 0);
-    if (down)
-      mark_descendants(m, i, set, 0);
+    if (at) {
+      /* @m: m, its descendants, and the ancestors of all of them */
+      char *d = txf_xcalloc(m->n_nodes + 1, 1);
+      d[i] = 1;
+      mark_descendants(m, i, d, -1);
+      for (size_t k = 0; k < m->n_nodes; k++)
+        if (d[k]) {
+          set[k] = 1;
+          mark_ancestors(m, k, set, -1);
+        }
+      free(d);
+    }
+    if (up != -2)
+      mark_ancestors(m, i, set, up);
+    if (down != -2)
+      mark_descendants(m, i, set, down);
   }
   free(base);
   free(core);
   return rc;
 }
 
+/* SPEC: space-separated terms, their union; a term "a,b" is the
+ * intersection of its parts (dbt's syntax). */
 static int select_terms(txf_models *m, const char *spec, char *set,
                         txf_err *err) {
   char *copy = txf_xstrdup(spec);
   char *save = NULL;
   int rc = 0;
-  for (char *t = strtok_r(copy, " ,", &save); t && !rc;
-       t = strtok_r(NULL, " ,", &save))
-    rc = select_term(m, t, set, err);
+  size_t n = m->n_nodes;
+  char *inter = txf_xcalloc(n + 1, 1), *part_set = txf_xcalloc(n + 1, 1);
+  for (char *t = strtok_r(copy, " \t\n", &save); t && !rc;
+       t = strtok_r(NULL, " \t\n", &save)) {
+    memset(inter, 1, n);
+    char *save2 = NULL;
+    int parts = 0;
+    for (char *p = strtok_r(t, ",", &save2); p && !rc;
+         p = strtok_r(NULL, ",", &save2)) {
+      memset(part_set, 0, n);
+      rc = select_part(m, p, part_set, err);
+      for (size_t i = 0; i < n; i++)
+        inter[i] = inter[i] && part_set[i];
+      parts++;
+    }
+    if (!parts)
+      rc = txf_err_set(err, TXF_EUSAGE, "--select: an empty term in '%s'",
+                       spec);
+    for (size_t i = 0; !rc && i < n; i++)
+      set[i] = set[i] || inter[i];
+  }
+  free(inter);
+  free(part_set);
   free(copy);
   return rc;
 }

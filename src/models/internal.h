@@ -8,10 +8,14 @@
  *   docs.c       the commands docs and ls
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
+ *   packages.c   packages.yml, dbt_packages/: the packages' macros
+ *   snapshot.c   snapshots: their files, and building them (SCD type 2)
  *   compile.c    rendering a node's template (ref, source, config, ...)
+ *   context.c    dbt's other context: execute, this, log, adapter.*, ...
  *   dispatch.c   adapter.dispatch: the target's implementation of a macro
  *   files.c      the project's files: nodes, macros, docs, schema.yml
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
+ *   unit.c       unit tests (unit_tests: in a schema.yml) read
  *   graph.c      refs to edges, cycles, topological order, selection
  *   target.c     the target (project/target.c), its adapter, threads
  *   results.c    a run's printed lines, recorded rows and summary
@@ -28,7 +32,41 @@
 #include "warehouse/warehouse.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
-typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;
+/* GT_CUSTOM: a {% test %} of the project; its node's template calls the
+ * macro test_NAME (config.c writes the call) */
+typedef enum {
+  GT_NONE,
+  GT_UNIQUE,
+  GT_NOT_NULL,
+  GT_ACCEPTED,
+  GT_REL,
+  GT_CUSTOM,
+  GT_UNIT /* a unit test (unit.c): NAME tests its owner's SQL */
+} gtest_kind;
+
+/* Rows of a unit test's given input or expectation (unit.c). */
+typedef struct unit_rows {
+  char *input;  /* given: "ref('x')", "source('s', 't')" or "this" */
+  char *cols;   /* quoted, comma-separated; NULL: no rows */
+  char *values; /* "(1, 'a'), (2, NULL)" */
+} unit_rows;
+
+typedef struct unit_def {
+  unit_rows *given;
+  size_t n_given;
+  unit_rows expect;
+  txf_tval *vars;  /* overrides.vars (in M's arena), or NULL */
+  int incremental; /* overrides.macros.is_incremental; -1: not given */
+} unit_def;
+
+/* What a unit test's compile renders instead of the relations. */
+typedef struct unit_mocks {
+  const char *const *node_rel;   /* per node: its given rows, or NULL */
+  const txf_strlist *src_keys;   /* "source.table" ... */
+  const txf_strlist *src_rels;   /* ... and their given rows */
+  const txf_tval *vars;          /* overrides of vars, or NULL */
+  const char *this_rel;          /* {{ this }}, or NULL: the relation */
+} unit_mocks;
 
 typedef struct mcolumn {
   char *name;
@@ -61,6 +99,24 @@ typedef struct mnode {
   txf_strlist tags;
   int enabled;
   char *severity;     /* tests: "error" | "warn" */
+  /* tests: dbt's test configs (node.c sets them) */
+  char *where;        /* the model filtered by this SQL condition */
+  char *warn_if;      /* on the failures: "!=0" (dbt's default), ">10" */
+  char *error_if;
+  char *fail_calc;    /* the failures: "count(*)" by default */
+  int64_t limit;      /* failing rows looked at; -1: all */
+  int store_failures; /* keep the failing rows in SCHEMA_dbt_test__audit */
+  char *test_macro;   /* GT_CUSTOM: the test's name (test_NAME is called) */
+  unit_def *unit;     /* GT_UNIT: its given rows, expectation, overrides */
+  /* snapshots (materialized "snapshot", snapshot.c) */
+  char *snap_strategy;       /* "timestamp" | "check" */
+  char *snap_updated_at;     /* timestamp: the source's updated_at column */
+  txf_strlist snap_check_cols; /* check: the columns, or just "all" */
+  char *snap_hard_deletes;   /* "ignore" (NULL) | "invalidate" |
+                                "new_record" */
+  txf_strlist pre_hooks;  /* models, seeds: pre-hook / post-hook SQL */
+  txf_strlist post_hooks; /* templates, in dbt's order (outer folders
+                             first, then schema.yml, then config()) */
   char *description;
   mcolumn *cols;
   size_t n_cols;
@@ -125,6 +181,8 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_strlist snapshot_paths;
+  txf_strlist packages;       /* the installed packages loaded (names) */
   txf_wh *wh;           /* the write session on a DuckDB file target
                            (warehouse.h), while one is open */
   size_t n_run;         /* nodes this run builds (its "N of M") */
@@ -134,6 +192,9 @@ struct txf_models {
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
                            log there (changes models build in full) */
+  /* this invocation, as templates see it (context.c) */
+  int64_t started_us;      /* run_started_at */
+  char invocation_id[37];  /* a UUID */
   int compiling;        /* `models compile`: render without asking the
                            warehouse what it holds */
 };
@@ -157,6 +218,9 @@ typedef struct chg_render {
 
 /* "model", "seed" or "test": a node kind as the manifest names it. */
 const char *txf_models_kind_name(mnode_kind k);
+/* dbt's resource_type of node N: "model", "seed", "test", and
+ * "snapshot" / "unit_test" for those. */
+const char *txf_models_resource_type(const mnode *n);
 /* The unique id of node I in the manifest ("model.PROJECT.NAME");
  * caller frees. */
 char *txf_models_unique_id(const txf_models *m, size_t i);
@@ -178,6 +242,11 @@ const char *txf_models_schema(const txf_models *m, size_t i);
 const char *txf_models_identifier(const txf_models *m, size_t i);
 /* Quoted relation of node I ("main"."name"); caller frees. */
 char *txf_models_relation(const txf_models *m, size_t i);
+/* Set dbt's test config KEY (where, severity, warn_if, error_if, limit,
+ * fail_calc, store_failures, store_failures_as) of test N to the text S.
+ * 1: set; 0: KEY is not a test config; -1: a bad value (ERR says why). */
+int txf_models_test_config_set(mnode *n, const char *key, const char *s,
+                               txf_err *err);
 
 /* ---------------------------------------------------------------- vars.c */
 
@@ -262,8 +331,35 @@ TXF_MUST_CHECK int txf_models_dispatch(const txf_models *m,
                                        const txf_tpl_args *a, txf_tval **out,
                                        txf_err *err);
 
+/* ---------------------------------------------------------------- packages.c
+ */
+
+/* Load the packages packages.yml (or dependencies.yml) names and those
+ * installed under packages-install-path (dbt_packages): their macros and
+ * generic tests into M's env as NAME.macro (and bare where the root
+ * project has none). A package named but not installed is TXF_ECONFIG
+ * saying how to vendor it; a package with models too. */
+TXF_MUST_CHECK int txf_models_packages_load(txf_models *m, txf_err *err);
+
+/* ---------------------------------------------------------------- snapshot.c
+ */
+
+/* Add a node (a model materialized "snapshot") for every
+ * {% snapshot NAME %} ... {% endsnapshot %} block in the snapshot paths'
+ * .sql files. */
+TXF_MUST_CHECK int txf_models_snapshot_files_add(txf_models *m, txf_err *err);
+/* Build snapshot I on A as dbt's snapshot materialization does (its
+ * strategy, unique_key, hard_deletes): the first build creates the table,
+ * later ones add new versions and close the old in one transaction.
+ * *N_ROWS: the table's rows after. */
+TXF_MUST_CHECK int txf_models_snapshot_build(txf_models *m, txf_adapter *a,
+                                             size_t i, int64_t *n_rows,
+                                             txf_err *err);
+
 /* ---------------------------------------------------------------- files.c */
 
+/* The files under DIR ending in SFX, relative to DIR, sorted, into OUT. */
+void txf_models_walk(const char *dir, const char *sfx, txf_strlist *out);
 /* Read model-paths, seed-paths, test-paths and macro-paths (dbt's names and
  * old names) from the project file. */
 TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);
@@ -272,11 +368,26 @@ TXF_MUST_CHECK int txf_models_paths_read(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_files_add(txf_models *m, const txf_strlist *dirs,
                                         mnode_kind kind, const char *sfx,
                                         txf_err *err);
-/* Parse every file ending in SFX under DIRS into M's template env (macros,
- * doc blocks). */
-TXF_MUST_CHECK int txf_models_env_files_add(txf_models *m,
+/* What txf_models_files_each calls for each file: REL (relative to the
+ * project, or absolute for a package's), ABS, its TEXT of LEN bytes. */
+typedef int (*txf_models_file_fn)(txf_models *m, const char *rel,
+                                  const char *abs, const char *text,
+                                  size_t len, void *ctx, txf_err *err);
+/* Call FN for each file ending in SFX under DIRS (relative to BASE, NULL:
+ * the project), in order; the first error stops. */
+TXF_MUST_CHECK int txf_models_files_each(txf_models *m, const char *base,
+                                         const txf_strlist *dirs,
+                                         const char *sfx,
+                                         txf_models_file_fn fn, void *ctx,
+                                         txf_err *err);
+/* Parse every file ending in SFX under DIRS (relative to BASE, NULL: the
+ * project) into M's template env (macros, doc blocks), each macro also
+ * named NS.name (NS may be NULL); SHARED for a package's files (the root
+ * project's names win, docs/models.md). */
+TXF_MUST_CHECK int txf_models_env_files_add(txf_models *m, const char *base,
                                             const txf_strlist *dirs,
-                                            const char *sfx, txf_err *err);
+                                            const char *sfx, const char *ns,
+                                            int shared, txf_err *err);
 /* Apply every schema.yml (.yml, .yaml) under the model and seed paths. */
 TXF_MUST_CHECK int txf_models_schema_files_load(txf_models *m, txf_err *err);
 
@@ -285,11 +396,28 @@ TXF_MUST_CHECK int txf_models_schema_files_load(txf_models *m, txf_err *err);
 /* Apply txnflow.yml's folder configs (`models:`, `seeds:`) to every model
  * and seed. */
 TXF_MUST_CHECK int txf_models_folder_configs_apply(txf_models *m, txf_err *err);
+/* Apply the project file's `tests:` / `data_tests:` +configs to test T
+ * (before its own, which win, as in dbt). Folder or package levels are
+ * TXF_ECONFIG. */
+TXF_MUST_CHECK int txf_models_test_defaults_apply(txf_models *m, mnode *t,
+                                                  txf_err *err);
 /* Apply one schema.yml DOC: its sources, and its models' and seeds'
  * descriptions, columns, configs and generic tests (added as nodes). */
 TXF_MUST_CHECK int txf_models_schema_doc_apply(txf_models *m,
                                                const txf_yaml_doc *doc,
                                                txf_err *err);
+
+/* ---------------------------------------------------------------- unit.c */
+
+/* Add a unit test node (GT_UNIT, owned by its model) for each entry of
+ * LIST (a schema.yml's `unit_tests:`). Anything of dbt's unit tests that
+ * txnflow lacks (fixture files, format sql, env_vars, other macro
+ * overrides) is TXF_ECONFIG naming it. */
+TXF_MUST_CHECK int txf_models_unit_tests_load(txf_models *m,
+                                              const txf_yaml_doc *doc,
+                                              const txf_yaml_node *list,
+                                              txf_err *err);
+void txf_models_unit_free(unit_def *u);
 
 /* ---------------------------------------------------------------- compile.c */
 
@@ -301,15 +429,48 @@ TXF_MUST_CHECK int txf_models_compile_node(txf_models *m, size_t i, int parse,
                                            int incremental, size_t over_node,
                                            const char *over_rel, char **out,
                                            txf_err *err);
+/* Compile model I for a unit test: refs, sources and `this` as MK gives
+ * them (a ref or source it does not give is TXF_ECONFIG naming it), vars
+ * overridden, is_incremental() INCREMENTAL. Caller frees *OUT. */
+TXF_MUST_CHECK int txf_models_compile_unit(txf_models *m, size_t i,
+                                           const unit_mocks *mk,
+                                           int incremental, char **out,
+                                           txf_err *err);
 /* Compile model I for the changes strategy as CR says (changes.c). */
 TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
                                               chg_render *cr, char **out,
                                               txf_err *err);
+/* Render hook TEXT (a pre-hook, post-hook, on-run-start or on-run-end
+ * template) for NODE (SIZE_MAX: none; `this` is its relation), with the
+ * names of EXTRA (a DICT or NULL: on-run-end's schemas) visible; caller
+ * frees *OUT. */
+TXF_MUST_CHECK int txf_models_render_hook(txf_models *m, size_t node,
+                                          const char *text,
+                                          const txf_tval *extra, char **out,
+                                          txf_err *err);
 /* Description with doc() rendered (TEXT itself when that fails); NULL for
  * NULL; caller frees. */
 char *txf_models_render_description(txf_models *m, const char *text,
                                     txf_err *err);
 
+/* ---------------------------------------------------------------- context.c */
+
+/* Set M's run_started_at (now) and invocation_id (a random UUID). */
+void txf_models_context_init(txf_models *m);
+/* Add dbt's globals to G for rendering NODE (SIZE_MAX: none): execute
+ * (false in the PARSE pass, as in dbt), invocation_id, run_started_at, and
+ * `this` (a relation printed as THIS_REL, when not NULL). */
+void txf_models_context_globals(txf_models *m, size_t node, int parse,
+                                const char *this_rel, txf_arena *a,
+                                txf_tval *g);
+/* dbt's context functions: log, adapter.quote, adapter.get_relation,
+ * exceptions.raise_compiler_error / warn, modules.datetime, and the
+ * methods of their objects. TXF_ENOTFOUND (ERR untouched) for a name that
+ * is none of dbt's; a dbt name txnflow lacks is TXF_EPARSE naming it. */
+TXF_MUST_CHECK int txf_models_context_fn(txf_models *m, size_t node, int parse,
+                                         const char *name,
+                                         const txf_tpl_args *a,
+                                         txf_tval **out, txf_err *err);
 /* ---------------------------------------------------------------- docs.c */
 
 /* After a run of COMMAND ("build", "run", "seed", "test"): write
@@ -331,8 +492,9 @@ TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
                                        const char *rel_over, char **out,
                                        txf_err *err);
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
- * owner's relation (WAP) or NULL. *failed is set to 1 when it found
- * failing rows. Records the result. *SAMPLE_OUT (may be NULL) gets its
+ * owner's relation (WAP) or NULL. *failed is dbt's verdict on its failing
+ * rows (the test configs warn_if, error_if, fail_calc, limit): 0 pass, 1
+ * warn, 2 fail. Records the result. *SAMPLE_OUT (may be NULL) gets its
  * first failing rows as a JSON array of objects with text values, or
  * NULL; caller frees. */
 TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
@@ -360,6 +522,12 @@ TXF_MUST_CHECK int txf_models_node_audit(txf_models *m, const exec_ctx *ex,
                                          size_t i, const char *rel_over,
                                          txf_models_summary *s,
                                          const char *then, txf_err *err);
+/* Run node I's selected unit tests on EX's connection, counted in S:
+ * TXF_ETEST naming the first that failed (the node is then not built). */
+TXF_MUST_CHECK int txf_models_node_unit_tests_run(txf_models *m,
+                                                  const exec_ctx *ex, size_t i,
+                                                  txf_models_summary *s,
+                                                  txf_err *err);
 /* Run the deferred tests whose parents have all settled (built and
  * printed, in run order); FINAL: all that are left. */
 void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
@@ -407,6 +575,12 @@ TXF_MUST_CHECK int txf_models_changes_build(txf_models *m, const exec_ctx *ex,
                                             size_t i, const runopts *ro,
                                             const char *hash, int *full,
                                             int *audit_fail, txf_err *err);
+
+/* Run node I's hooks LIST (its pre_hooks or post_hooks) on A, each
+ * rendered first. TXF_* naming the hook when one fails. */
+TXF_MUST_CHECK int txf_models_node_hooks_run(txf_models *m, txf_adapter *a,
+                                             size_t i, const txf_strlist *list,
+                                             const char *what, txf_err *err);
 
 /* ---------------------------------------------------------------- pool.c */
 

@@ -25,6 +25,18 @@ void txf_models_free(txf_models *m) {
     free(n->alias);
     txf_strlist_release(&n->tags);
     free(n->severity);
+    free(n->where);
+    free(n->warn_if);
+    free(n->error_if);
+    free(n->fail_calc);
+    free(n->test_macro);
+    txf_models_unit_free(n->unit);
+    txf_strlist_release(&n->pre_hooks);
+    free(n->snap_strategy);
+    free(n->snap_updated_at);
+    txf_strlist_release(&n->snap_check_cols);
+    free(n->snap_hard_deletes);
+    txf_strlist_release(&n->post_hooks);
     free(n->description);
     for (size_t k = 0; k < n->n_cols; k++) {
       free(n->cols[k].name);
@@ -70,6 +82,8 @@ void txf_models_free(txf_models *m) {
   txf_strlist_release(&m->seed_paths);
   txf_strlist_release(&m->test_paths);
   txf_strlist_release(&m->macro_paths);
+  txf_strlist_release(&m->snapshot_paths);
+  txf_strlist_release(&m->packages);
   txf_tpl_env_free(m->env);
   txf_arena_release(&m->arena);
   free(m);
@@ -83,17 +97,50 @@ int txf_models_load(txf_models **out, const txf_project *p,
   m->opts = opts;
   txf_arena_init(&m->arena, 256 * 1024);
   m->env = txf_tpl_env_new();
+  txf_models_context_init(m);
   int rc = txf_models_paths_read(m, err);
   if (!rc)
     rc = txf_models_vars_load(m, err);
   if (!rc)
     rc = txf_models_dispatch_check(m, err);
   if (!rc)
-    rc = txf_models_env_files_add(m, &m->macro_paths, ".sql", err);
+    rc = txf_models_env_files_add(m, NULL, &m->macro_paths, ".sql",
+                                  m->project->name, 0, err);
+  if (!rc) {
+    /* dbt's custom generic tests: {% test %} blocks in TEST_PATH/generic */
+    txf_strlist gen = {0};
+    for (size_t i = 0; i < m->test_paths.n; i++) {
+      char *g = txf_path_join(m->test_paths.v[i], "generic");
+      txf_strlist_push(&gen, g);
+      free(g);
+    }
+    rc = txf_models_env_files_add(m, NULL, &gen, ".sql", m->project->name, 0,
+                                  err);
+    txf_strlist_release(&gen);
+  }
   if (!rc)
-    rc = txf_models_env_files_add(m, &m->model_paths, ".md", err);
+    rc = txf_models_env_files_add(m, NULL, &m->model_paths, ".md", NULL, 0,
+                                  err);
+  /* installed packages after the root project: its macros win */
+  if (!rc)
+    rc = txf_models_packages_load(m, err);
   if (!rc)
     rc = txf_models_files_add(m, &m->model_paths, MN_MODEL, ".sql", err);
+  for (size_t d = 0; !rc && d < m->model_paths.n; d++) {
+    /* dbt's Python models: named, not skipped */
+    txf_strlist py = {0};
+    char *dir = txf_path_join(m->project->dir, m->model_paths.v[d]);
+    txf_models_walk(dir, ".py", &py);
+    if (py.n)
+      rc = txf_err_set(err, TXF_ECONFIG,
+                       "%s/%s: Python models are not supported by txnflow "
+                       "(write it in SQL)",
+                       m->model_paths.v[d], py.v[0]);
+    txf_strlist_release(&py);
+    free(dir);
+  }
+  if (!rc)
+    rc = txf_models_snapshot_files_add(m, err);
   if (!rc)
     rc = txf_models_files_add(m, &m->seed_paths, MN_SEED, ".csv", err);
   if (!rc)
@@ -104,8 +151,10 @@ int txf_models_load(txf_models **out, const txf_project *p,
     /* singular tests: .sql files in the test paths */
     size_t before = m->n_nodes;
     rc = txf_models_files_add(m, &m->test_paths, MN_TEST, ".sql", err);
-    for (size_t i = before; !rc && i < m->n_nodes; i++)
+    for (size_t i = before; !rc && i < m->n_nodes; i++) {
       m->nodes[i].gtest = GT_NONE;
+      rc = txf_models_test_defaults_apply(m, &m->nodes[i], err);
+    }
   }
   if (!rc)
     rc = txf_models_target_load(m, err);

@@ -144,10 +144,12 @@ TXF_MUST_CHECK int txf_models_load(txf_models **out, const txf_project *p,
                                    const txf_models_opts *opts, txf_err *err);
 void txf_models_free(txf_models *m);
 
-/* Select nodes: SELECT and EXCLUDE are space- or comma-separated terms
- * (`name`, `+name`, `name+`, `+name+`, `tag:x`, `path:dir`, globs with *).
- * NULL SELECT selects everything. A plain name that matches nothing is
- * TXF_ENOTFOUND naming the closest node. */
+/* Select nodes with dbt's syntax: SELECT and EXCLUDE are space-separated
+ * terms (a union), each "a,b" an intersection of parts (`name`, `+name`,
+ * `N+name`, `name+N`, `@name`, `tag:x`, `path:dir`, `source:s+`, ...,
+ * docs/models.md). NULL SELECT selects everything. A plain name that
+ * matches nothing is TXF_ENOTFOUND naming the closest node; an unknown or
+ * unsupported method is TXF_EUSAGE. */
 TXF_MUST_CHECK int txf_models_select(txf_models *m, const char *select,
                                      const char *exclude, txf_err *err);
 
@@ -163,6 +165,12 @@ TXF_MUST_CHECK int txf_models_test(txf_models *m, txf_models_summary *s,
                                    txf_err *err);
 TXF_MUST_CHECK int txf_models_build(txf_models *m, txf_models_summary *s,
                                     txf_err *err);
+/* 1 when `test` on M's selection writes the warehouse: a selected test
+ * with store_failures, or on-run-start / on-run-end hooks. */
+int txf_models_test_writes(const txf_models *m);
+/* dbt's `snapshot`: build the selected snapshots (docs/models.md). */
+TXF_MUST_CHECK int txf_models_snapshot(txf_models *m, txf_models_summary *s,
+                                       txf_err *err);
 /* Write target/manifest.json, target/lineage.dot and target/lineage.html. */
 TXF_MUST_CHECK int txf_models_docs(txf_models *m, txf_err *err);
 /* Print the selected nodes, one per line ("model stg_x", ...) or as JSON. */

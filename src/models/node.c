@@ -2,6 +2,7 @@
  * the warehouse. The bottom of src/models: it calls no other file here. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "duck/duck.h"
 #include "models/internal.h"
@@ -24,7 +25,85 @@ mnode *txf_models_node_add(txf_models *m, mnode_kind kind, const char *name) {
     n->materialized = txf_xstrdup("seed");
   if (kind == MN_TEST)
     n->severity = txf_xstrdup("error");
+  n->limit = -1;
   return n;
+}
+
+/* A warn_if / error_if condition: a comparison operator and a number
+ * ("!=0", "> 10", "=0"), as dbt writes it after the failures. */
+static int condition_ok(const char *s) {
+  while (*s == ' ')
+    s++;
+  size_t op = strspn(s, "<>=!");
+  if (op == 0 || op > 2)
+    return 0;
+  s += op;
+  while (*s == ' ')
+    s++;
+  double x;
+  return *s && txf_parse_double(s, &x) == 0;
+}
+
+int txf_models_test_config_set(mnode *n, const char *key, const char *s,
+                               txf_err *err) {
+  char **dst = !strcmp(key, "where")       ? &n->where
+               : !strcmp(key, "warn_if")   ? &n->warn_if
+               : !strcmp(key, "error_if")  ? &n->error_if
+               : !strcmp(key, "fail_calc") ? &n->fail_calc
+                                           : NULL;
+  if (dst) {
+    if ((!strcmp(key, "warn_if") || !strcmp(key, "error_if")) &&
+        !condition_ok(s)) {
+      txf_err_set(err, TXF_ECONFIG,
+                  "%s: '%s' is not a comparison with a number ('!=0', "
+                  "'>10')",
+                  key, s);
+      return -1;
+    }
+    free(*dst);
+    *dst = txf_xstrdup(s);
+    return 1;
+  }
+  if (!strcmp(key, "severity")) {
+    if (strcasecmp(s, "warn") && strcasecmp(s, "error")) {
+      txf_err_set(err, TXF_ECONFIG, "severity: '%s' is not warn or error", s);
+      return -1;
+    }
+    free(n->severity);
+    n->severity = txf_xstrdup(strcasecmp(s, "warn") ? "error" : "warn");
+    return 1;
+  }
+  if (!strcmp(key, "limit")) {
+    uint64_t v;
+    if (txf_parse_u64(s, &v) || v > INT64_MAX) {
+      txf_err_set(err, TXF_ECONFIG, "limit: '%s' is not a row count", s);
+      return -1;
+    }
+    n->limit = (int64_t)v;
+    return 1;
+  }
+  if (!strcmp(key, "store_failures")) {
+    n->store_failures = !strcmp(s, "true") || !strcmp(s, "True");
+    if (!n->store_failures && strcmp(s, "false") && strcmp(s, "False")) {
+      txf_err_set(err, TXF_ECONFIG, "store_failures: '%s' is not true or "
+                                    "false", s);
+      return -1;
+    }
+    return 1;
+  }
+  if (!strcmp(key, "store_failures_as")) {
+    /* dbt: table (the default with store_failures), view, ephemeral */
+    if (strcmp(s, "table")) {
+      txf_err_set(err, TXF_ECONFIG,
+                  "store_failures_as: '%s' is not supported by txnflow "
+                  "(table is)",
+                  s);
+      return -1;
+    }
+    n->store_failures = 1;
+    return 1;
+  }
+  return 0;
 }
 
 ssize_t txf_models_find(const txf_models *m, const char *name, int kind) {
@@ -76,7 +155,15 @@ const char *txf_models_kind_name(mnode_kind k) {
   return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
 }
 
+const char *txf_models_resource_type(const mnode *n) {
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot"))
+    return "snapshot";
+  if (n->kind == MN_TEST && n->gtest == GT_UNIT)
+    return "unit_test";
+  return txf_models_kind_name(n->kind);
+}
+
 char *txf_models_unique_id(const txf_models *m, size_t i) {
-  return txf_xasprintf("%s.%s.%s", txf_models_kind_name(m->nodes[i].kind),
+  return txf_xasprintf("%s.%s.%s", txf_models_resource_type(&m->nodes[i]),
                        m->project->name, m->nodes[i].name);
 }

@@ -7,6 +7,58 @@
 #include "duck/duck.h"
 #include "models/internal.h"
 
+/* dbt's on-run-start / on-run-end (KEY): the project's SQL, a string or
+ * a list, each rendered (on-run-end sees `schemas`, the schemas of the
+ * selected models and seeds, and `database`) and run on M's connection,
+ * a line printed for each. A failing hook fails the command. */
+static int run_hooks(txf_models *m, const char *key, txf_err *err) {
+  const txf_yaml_node *h = txf_yaml_get(txf_yaml_root(m->project->doc), key);
+  if (!h || txf_yaml_is_null(h))
+    return 0;
+  int seq = txf_yaml_kind(h) == TXF_YAML_SEQ;
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  txf_tval *extra = txf_tval_dict(&a);
+  txf_tval *schemas = txf_tval_list(&a);
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    if (!m->nodes[i].selected || m->nodes[i].kind == MN_TEST)
+      continue;
+    const char *sc = txf_models_schema(m, i);
+    int seen = 0;
+    for (size_t k = 0; k < schemas->len && !seen; k++)
+      seen = !strcmp(schemas->items[k]->s, sc);
+    if (!seen)
+      txf_tval_push(&a, schemas, txf_tval_str(&a, sc));
+  }
+  txf_tval_set(&a, extra, "schemas", schemas);
+  if (m->target.database)
+    txf_tval_set(&a, extra, "database", txf_tval_str(&a, m->target.database));
+  txf_adapter *ad = NULL;
+  int rc = txf_models_adapter(m, &ad, err);
+  for (size_t i = 0; !rc && i < (seq ? txf_yaml_len(h) : 1); i++) {
+    const txf_yaml_node *e = seq ? txf_yaml_at(h, i) : h;
+    if (txf_yaml_kind(e) != TXF_YAML_SCALAR) {
+      rc = txf_yaml_error(m->project->doc, e, err,
+                          "%s: expected SQL text or a list of it", key);
+      break;
+    }
+    int64_t t0 = txf_mono_us();
+    char *sql = NULL;
+    rc = txf_models_render_hook(m, SIZE_MAX, txf_yaml_str(e), extra, &sql,
+                                err);
+    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql))
+      rc = ad->ops->exec(ad, sql, err);
+    free(sql);
+    if (rc)
+      txf_err_wrap(err, "%s hook %zu", key, i + 1);
+    else
+      txf_models_say(m, NULL, "  OK     hook        %s.%zu (%.2fs)", key,
+                     i + 1, (double)(txf_mono_us() - t0) / 1e6);
+  }
+  txf_arena_release(&a);
+  return rc;
+}
+
 /* The run's end: the manifest and run_results.json follow every run (a
  * problem writing them is a warning: they are a record, not the run);
  * then the summary's verdict. */
@@ -29,12 +81,18 @@ static void results_reset(txf_models *m) {
   m->results = json_array();
 }
 
+/* Build the selected nodes of the kinds asked: MODELS (not snapshots),
+ * SEEDS, SNAPS (snapshots); AUDIT: write-audit-publish with tests.
+ * COMMAND names the run in run_results.json. */
 static int run_kinds(txf_models *m, const char *command, int models,
-                     int seeds, int audit, txf_models_summary *s,
+                     int seeds, int snaps, int audit, txf_models_summary *s,
                      txf_err *err) {
   memset(s, 0, sizeof *s);
   int64_t t0 = txf_mono_us();
   results_reset(m);
+  int hrc = run_hooks(m, "on-run-start", err);
+  if (hrc)
+    return hrc;
   size_t *order, n;
   int rc = txf_models_graph_topo(m, audit, &order, &n, err);
   if (rc)
@@ -47,8 +105,9 @@ static int run_kinds(txf_models *m, const char *command, int models,
   size_t n_run = 0;
   for (size_t k = 0; k < n; k++) {
     mnode *nd = &m->nodes[order[k]];
-    if (nd->selected && ((nd->kind == MN_MODEL && models) ||
-                         (nd->kind == MN_SEED && seeds))) {
+    int snap = nd->kind == MN_MODEL && !strcmp(nd->materialized, "snapshot");
+    if (nd->selected && ((nd->kind == MN_MODEL && !snap && models) ||
+                         (snap && snaps) || (nd->kind == MN_SEED && seeds))) {
       nd->run_pos = n_run;
       order[n_run++] = order[k];
     }
@@ -67,8 +126,6 @@ static int run_kinds(txf_models *m, const char *command, int models,
     txf_models_changes_end(m);
     return rc;
   }
-  if (rc)
-    return rc;
   if (audit) {
     /* singular tests that ref nothing */
     for (size_t t = 0; t < m->n_nodes; t++) {
@@ -78,25 +135,44 @@ static int run_kinds(txf_models *m, const char *command, int models,
     }
   }
   txf_models_changes_end(m);
-  return run_end(m, command, t0, s, err);
+  rc = run_hooks(m, "on-run-end", err);
+  return rc ? rc : run_end(m, command, t0, s, err);
 }
 
 int txf_models_run(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, "run", 1, 0, 0, s, err);
+  return run_kinds(m, "run", 1, 0, 0, 0, s, err);
 }
 
 int txf_models_seed(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, "seed", 0, 1, 0, s, err);
+  return run_kinds(m, "seed", 0, 1, 0, 0, s, err);
+}
+
+int txf_models_snapshot(txf_models *m, txf_models_summary *s, txf_err *err) {
+  return run_kinds(m, "snapshot", 0, 0, 1, 0, s, err);
 }
 
 int txf_models_build(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, "build", 1, 1, 1, s, err);
+  return run_kinds(m, "build", 1, 1, 1, 1, s, err);
+}
+
+int txf_models_test_writes(const txf_models *m) {
+  const txf_yaml_node *root = txf_yaml_root(m->project->doc);
+  if (txf_yaml_get(root, "on-run-start") || txf_yaml_get(root, "on-run-end"))
+    return 1;
+  for (size_t t = 0; t < m->n_nodes; t++)
+    if (m->nodes[t].kind == MN_TEST && m->nodes[t].selected &&
+        m->nodes[t].store_failures)
+      return 1;
+  return 0;
 }
 
 int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
   memset(s, 0, sizeof *s);
   int64_t t0 = txf_mono_us();
   results_reset(m);
+  int rc = run_hooks(m, "on-run-start", err);
+  if (rc)
+    return rc;
   for (size_t t = 0; t < m->n_nodes; t++) {
     mnode *tn = &m->nodes[t];
     if (tn->kind != MN_TEST || !tn->selected)
@@ -111,7 +187,8 @@ int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
     }
     txf_models_test_count(m, NULL, t, NULL, s, NULL, NULL);
   }
-  return run_end(m, "test", t0, s, err);
+  rc = run_hooks(m, "on-run-end", err);
+  return rc ? rc : run_end(m, "test", t0, s, err);
 }
 
 /* ---------------------------------------------------------------- compile */

@@ -75,6 +75,12 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
       if (rc)
         txf_err_wrap(err, "settings.%s", m->target.settings[i]);
     }
+    /* dbt-duckdb's extensions, attach and database (project/target.c) */
+    for (size_t i = 0; !rc && m->target.setup && m->target.setup[i]; i++) {
+      rc = m->adapter->ops->exec(m->adapter, m->target.setup[i], err);
+      if (rc)
+        txf_err_wrap(err, "%s", m->target.setup[i]);
+    }
     if (rc)
       return txf_err_wrap(err, "target '%s'", m->target.name);
   }

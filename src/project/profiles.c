@@ -8,12 +8,40 @@
 
 #include "project/project.h"
 
-/* What txnflow reads from a duckdb output. dbt-duckdb knows more
- * (extensions, attach, ...); we would ignore them, and a key we ignore
- * looks like one we honour, so they are errors. `settings` is dbt-duckdb's
- * map of DuckDB settings (memory_limit: 2GB), each SET on the connection. */
-static const char *const duckdb_keys[] = {"type", "path",     "schema",
-                                          "threads", "settings", NULL};
+/* What txnflow reads from a duckdb output: dbt-duckdb's keys that we
+ * honour. `settings` is its map of DuckDB settings (memory_limit: 2GB),
+ * each SET on the connection; `extensions` are LOADed, `attach` entries
+ * ATTACHed, `database` names the catalog models go to. dbt-duckdb's keys
+ * we cannot honour (`plugins`, `external_root`, ...) are named in
+ * duckdb_refused with the reason: a key we ignore looks like one we
+ * honour. */
+static const char *const duckdb_keys[] = {
+    "type",       "path",   "schema", "threads", "settings", "extensions",
+    "attach",     "database", "plugins", "external_root", "filesystems",
+    "secrets",    "module_paths", "use_credential_provider",
+    "disable_transactions", "retries", NULL};
+
+/* dbt-duckdb keys that are refused, and why. */
+static const char *const duckdb_refused[][2] = {
+    {"plugins", "dbt-duckdb's plugins are Python modules and txnflow runs no "
+                "Python; read files with a source's meta.external_location "
+                "or an attach: entry instead"},
+    {"external_root", "it is the folder of materialized='external' models, "
+                      "which txnflow does not build (use table)"},
+    {"filesystems", "fsspec filesystems are Python; txnflow does not load "
+                    "them"},
+    {"module_paths", "it is for Python plugins, which txnflow does not run"},
+    {"secrets", "DuckDB secrets are not set from profiles.yml; use "
+                "settings: or the environment"},
+    {"use_credential_provider", "it is a Python credential provider"},
+    {"disable_transactions", "txnflow publishes every model in a "
+                             "transaction"},
+    {"retries", "txnflow does not retry a failed query"},
+};
+
+/* Keys of an attach: entry (dbt-duckdb's). */
+static const char *const attach_keys[] = {"path", "alias", "type",
+                                          "read_only", NULL};
 
 /* libpq's keywords we pass through (`database` is dbt's other spelling of
  * dbname), and dbt-postgres keys that are accepted and ignored: threads
@@ -68,6 +96,80 @@ static int check_settings(const txf_yaml_doc *doc, const txf_yaml_node *v,
       return txf_yaml_error(doc, val, err,
                             "key '%s.%s': expected a value, got %s", kp, name,
                             txf_yaml_is_null(val) ? "nothing" : kind_word(val));
+  }
+  return 0;
+}
+
+/* An identifier as DuckDB takes it unquoted: letters, digits, '_'. */
+static int is_ident(const char *s) {
+  return s && *s &&
+         strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s);
+}
+
+/* extensions: a list of extension names (LOADed on connect). */
+static int check_extensions(const txf_yaml_doc *doc, const txf_yaml_node *v,
+                            const char *kp, txf_err *err) {
+  if (txf_yaml_kind(v) != TXF_YAML_SEQ)
+    return txf_yaml_error(doc, v, err,
+                          "key '%s': expected a list of DuckDB extension "
+                          "names ([httpfs, json]), got %s",
+                          kp, kind_word(v));
+  for (size_t i = 0; i < txf_yaml_len(v); i++) {
+    const txf_yaml_node *e = txf_yaml_at(v, i);
+    if (txf_yaml_kind(e) != TXF_YAML_SCALAR || !is_ident(txf_yaml_str(e)))
+      return txf_yaml_error(doc, e, err,
+                            "key '%s': expected an extension name (letters, "
+                            "digits, '_'), got %s",
+                            kp,
+                            txf_yaml_kind(e) == TXF_YAML_SCALAR
+                                ? "another text"
+                                : kind_word(e));
+  }
+  return 0;
+}
+
+/* attach: a list of {path, alias, type, read_only}. */
+static int check_attach(const txf_yaml_doc *doc, const txf_yaml_node *v,
+                        const char *kp, txf_err *err) {
+  if (txf_yaml_kind(v) != TXF_YAML_SEQ)
+    return txf_yaml_error(doc, v, err,
+                          "key '%s': expected a list of databases ({path, "
+                          "alias, type, read_only}), got %s",
+                          kp, kind_word(v));
+  for (size_t i = 0; i < txf_yaml_len(v); i++) {
+    const txf_yaml_node *e = txf_yaml_at(v, i);
+    char ep[440];
+    snprintf(ep, sizeof ep, "%s[%zu]", kp, i);
+    if (txf_yaml_kind(e) != TXF_YAML_MAP)
+      return txf_yaml_error(doc, e, err,
+                            "key '%s': expected a map (path, alias, ...), got "
+                            "%s",
+                            ep, kind_word(e));
+    int rc = txf_yaml_check_keys(doc, e, attach_keys, ep, err);
+    if (rc)
+      return rc;
+    const txf_yaml_node *path = txf_yaml_get(e, "path");
+    if (!path || txf_yaml_kind(path) != TXF_YAML_SCALAR ||
+        !*txf_yaml_str(path))
+      return txf_yaml_error(doc, path ? path : e, err,
+                            "key '%s.path': expected the database's path",
+                            ep);
+    const txf_yaml_node *al = txf_yaml_get(e, "alias");
+    if (al && !is_ident(txf_yaml_str(al)))
+      return txf_yaml_error(doc, al, err,
+                            "key '%s.alias': expected a name (letters, "
+                            "digits, '_')",
+                            ep);
+    const txf_yaml_node *ty = txf_yaml_get(e, "type");
+    if (ty && !is_ident(txf_yaml_str(ty)))
+      return txf_yaml_error(doc, ty, err,
+                            "key '%s.type': expected a database type "
+                            "(duckdb, sqlite, postgres, ...)",
+                            ep);
+    int ro;
+    if ((rc = txf_yaml_get_bool(doc, e, "read_only", 0, &ro, err)))
+      return rc;
   }
   return 0;
 }
@@ -133,6 +235,19 @@ static int check_output(const txf_yaml_doc *doc, const char *pname,
     snprintf(kp, sizeof kp, "%s.%s", where, k);
     if (is_duck && !strcmp(k, "settings")) {
       rc = check_settings(doc, v, kp, err);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (is_duck)
+      for (size_t j = 0; j < TXF_ARRAY_LEN(duckdb_refused); j++)
+        if (!strcmp(k, duckdb_refused[j][0]))
+          return txf_yaml_error(doc, txf_yaml_key_at(o, i), err,
+                                "key '%s': not supported by txnflow: %s", kp,
+                                duckdb_refused[j][1]);
+    if (is_duck && (!strcmp(k, "extensions") || !strcmp(k, "attach"))) {
+      rc = !strcmp(k, "attach") ? check_attach(doc, v, kp, err)
+                                : check_extensions(doc, v, kp, err);
       if (rc)
         return rc;
       continue;

@@ -21,7 +21,8 @@ static const char *const known_keys[] = {
     "analysis-paths", "snapshot-paths", "target-path", "clean-targets",
     "require-dbt-version", "models", "seeds", "tests", "vars", "publish",
     "load", "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
-    "dashboard", NULL};
+    "dashboard", "on-run-start", "on-run-end", "snapshots", "data_tests",
+    "packages-install-path", NULL};
 
 /* format, landing, marker, wait, stable_for: a landed feed's, read by
  * bronze (txf_feed_config_read) */

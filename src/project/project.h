@@ -235,6 +235,14 @@ typedef struct txf_target {
   int threads;       /* duckdb: `threads:` 1..64; 0 when not set */
   char **settings;   /* duckdb: `settings:` as name, value, name, value,
                         ..., NULL (values rendered); NULL when none */
+  char **setup;      /* duckdb: statements run on connect after the
+                        settings, NULL-terminated (NULL: none): LOAD of
+                        each `extensions:` entry, ATTACH of each `attach:`
+                        entry, USE of `database:` when it is an attached
+                        one */
+  char *database;    /* duckdb: the catalog models are built in:
+                        `database:`, else the file's stem ("memory" for
+                        :memory:) */
   char **keys;       /* postgres, redshift: libpq keywords, NULL-terminated
                         (`database` as dbname, application_name last) ... */
   char **vals;       /* ... and their values; the password is wiped on

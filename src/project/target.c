@@ -161,6 +161,115 @@ static int load_table(txf_target *t, txf_arena *a, const txf_project *p,
   return output_schema(a, doc, wo, where, &t->silver_schema, err);
 }
 
+static void setup_push(txf_target *t, char *sql) {
+  size_t n = 0;
+  while (t->setup && t->setup[n])
+    n++;
+  t->setup = txf_xrealloc(t->setup, (n + 2) * sizeof(char *));
+  t->setup[n] = sql;
+  t->setup[n + 1] = NULL;
+}
+
+/* A file path as a DuckDB string literal: 'it''s'; caller frees. */
+static char *sql_str(const char *s) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_buf_putc(&b, '\'');
+  for (; *s; s++) {
+    if (*s == '\'')
+      txf_buf_putc(&b, '\'');
+    txf_buf_putc(&b, *s);
+  }
+  txf_buf_putc(&b, '\'');
+  return txf_buf_take(&b, NULL);
+}
+
+/* dbt-duckdb's extensions, attach and database of output O (checked by
+ * txf_profile_find): the statements T's connection runs first, and the
+ * catalog. A `database:` that is neither the file's stem nor an attached
+ * alias is an error, as in dbt-duckdb. */
+static int duckdb_setup(txf_target *t, txf_arena *a, const txf_project *p,
+                        const txf_yaml_doc *doc, const txf_yaml_node *o,
+                        const char *where, txf_err *err) {
+  char kp[400];
+  const txf_yaml_node *ex = txf_yaml_get(o, "extensions");
+  for (size_t i = 0; ex && i < txf_yaml_len(ex); i++)
+    setup_push(t, txf_xasprintf("LOAD %s", txf_yaml_str(txf_yaml_at(ex, i))));
+  const txf_yaml_node *at = txf_yaml_get(o, "attach");
+  txf_strlist aliases = {0};
+  int rc = 0;
+  for (size_t i = 0; !rc && at && i < txf_yaml_len(at); i++) {
+    const txf_yaml_node *e = txf_yaml_at(at, i);
+    char *path = NULL;
+    snprintf(kp, sizeof kp, "%s.attach[%zu].path", where, i);
+    rc = render_value(a, doc, txf_yaml_get(e, "path"), kp, &path, err);
+    if (rc)
+      break;
+    char *abs = strcmp(path, ":memory:") && !strstr(path, "://")
+                    ? txf_path_abs(p->dir, path)
+                    : txf_xstrdup(path);
+    const char *alias = txf_yaml_str(txf_yaml_get(e, "alias"));
+    char *stem = NULL;
+    if (!alias) {
+      /* DuckDB's default alias: the file name without its extension */
+      const char *base = strrchr(abs, '/') ? strrchr(abs, '/') + 1 : abs;
+      stem = txf_xstrdup(base);
+      char *dot = strchr(stem, '.');
+      if (dot)
+        *dot = 0;
+      alias = stem;
+    }
+    const char *type = txf_yaml_str(txf_yaml_get(e, "type"));
+    int ro = 0;
+    rc = txf_yaml_get_bool(doc, e, "read_only", 0, &ro, err);
+    char *lit = sql_str(abs);
+    char opts[200] = "";
+    if (type || ro)
+      snprintf(opts, sizeof opts, " (%s%s%s%s)", type ? "TYPE " : "",
+               type ? type : "", type && ro ? ", " : "", ro ? "READ_ONLY" : "");
+    if (!rc)
+      setup_push(t, txf_xasprintf("ATTACH %s AS \"%s\"%s", lit, alias, opts));
+    txf_strlist_push(&aliases, alias);
+    free(lit);
+    free(stem);
+    free(abs);
+    free(path);
+  }
+  const txf_yaml_node *dn = txf_yaml_get(o, "database");
+  char *own = NULL;
+  if (t->path) {
+    const char *base = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1
+                                             : t->path;
+    own = txf_xstrdup(base);
+    char *dot = strchr(own, '.');
+    if (dot)
+      *dot = 0;
+  } else {
+    own = txf_xstrdup("memory");
+  }
+  if (!rc && dn) {
+    char *db = NULL;
+    snprintf(kp, sizeof kp, "%s.database", where);
+    rc = render_value(a, doc, dn, kp, &db, err);
+    if (!rc && strcmp(db, own) && !txf_strlist_has(&aliases, db))
+      rc = txf_yaml_error(doc, dn, err,
+                          "key '%s': '%s' is neither the database of path "
+                          "('%s') nor an attach: alias",
+                          kp, db, own);
+    if (!rc && strcmp(db, own))
+      setup_push(t, txf_xasprintf("USE \"%s\"", db));
+    if (!rc) {
+      free(own);
+      own = db;
+    } else {
+      free(db);
+    }
+  }
+  t->database = own;
+  txf_strlist_release(&aliases);
+  return rc;
+}
+
 /* A duckdb output O (WHERE: "PROFILE.outputs.NAME"): path, threads,
  * schema, rendered and checked. */
 static int resolve_duckdb(txf_target *t, txf_arena *a, const txf_project *p,
@@ -211,6 +320,8 @@ static int resolve_duckdb(txf_target *t, txf_arena *a, const txf_project *p,
     t->settings[2 * i + 2] = NULL;
     val = NULL;
   }
+  if (!rc)
+    rc = duckdb_setup(t, a, p, doc, o, where, err);
   const txf_yaml_node *sc = txf_yaml_get(o, "schema");
   if (!rc && sc) {
     snprintf(kp, sizeof kp, "%s.schema", where);
@@ -338,5 +449,9 @@ void txf_target_release(txf_target *t) {
   for (size_t i = 0; t->settings && t->settings[i]; i++)
     free(t->settings[i]);
   free(t->settings);
+  for (size_t i = 0; t->setup && t->setup[i]; i++)
+    free(t->setup[i]);
+  free(t->setup);
+  free(t->database);
   memset(t, 0, sizeof *t);
 }

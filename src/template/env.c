@@ -64,21 +64,42 @@ size_t txf_tpl_env_n_macros(const txf_tpl_env *env) {
   return env ? env->n_macros : 0;
 }
 
+static void put_macro(txf_tpl_env *env, const char *name, const node *n) {
+  if (env->n_macros == env->cap_macros) {
+    env->cap_macros = env->cap_macros ? env->cap_macros * 2 : 16;
+    env->macros =
+        txf_xrealloc(env->macros, env->cap_macros * sizeof *env->macros);
+  }
+  env->macros[env->n_macros].name = name;
+  env->macros[env->n_macros++].n = n;
+}
+
 int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl, txf_err *err) {
+  return txf_tpl_env_add_ns(env, tpl, NULL, 0, err);
+}
+
+int txf_tpl_env_add_ns(txf_tpl_env *env, const txf_tpl *tpl, const char *ns,
+                       int shared, txf_err *err) {
   for (node *n = tpl->body; n; n = n->next) {
     if (n->kind == N_MACRO) {
-      if (txf_tpl_env_macro(env, n->var1))
-        return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
-                             "macro '%s' is defined twice", n->var1);
-      if (env->n_macros == env->cap_macros) {
-        env->cap_macros = env->cap_macros ? env->cap_macros * 2 : 16;
-        env->macros = txf_xrealloc(env->macros,
-                                   env->cap_macros * sizeof *env->macros);
+      const char *q = NULL;
+      if (ns) {
+        char *t = txf_xasprintf("%s.%s", ns, n->var1);
+        q = txf_arena_strdup(&env->arena, t);
+        free(t);
       }
+      if ((!shared && txf_tpl_env_macro(env, n->var1)) ||
+          (q && txf_tpl_env_macro(env, q)))
+        return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
+                             "macro '%s' is defined twice", q ? q : n->var1);
       ((node *)n)->tpl = tpl;
-      env->macros[env->n_macros].name = n->var1;
-      env->macros[env->n_macros++].n = n;
+      if (!shared || !txf_tpl_env_macro(env, n->var1))
+        put_macro(env, n->var1, n);
+      if (q)
+        put_macro(env, q, n);
     } else if (n->kind == N_DOCS) {
+      if (shared && txf_tpl_env_doc(env, n->var1))
+        continue; /* a package's doc: the root project's wins */
       if (txf_tpl_env_doc(env, n->var1))
         return txf_tpl_errat(err, TXF_ECONFIG, tpl->file, tpl->src, n->off,
                              "doc '%s' is defined twice", n->var1);

@@ -254,6 +254,15 @@ static int method(rctx *r, frame *f, const expr *e, txf_tval **out) {
   txf_err merr;
   txf_err_clear(&merr);
   int rc = txf_tpl_method_call(r->a, m, obj, args, e->n, out, &merr);
+  if (rc == TXF_ENOTFOUND && !merr.code && obj->type == TXF_TV_DICT &&
+      obj->s && r->fn) {
+    /* a host object's method: the host's ".NAME" with OBJ first */
+    txf_tval *hv[5] = {obj, args[0], args[1], args[2], NULL};
+    txf_tpl_args ha = {.n = e->n + 1, .v = hv, .arena = r->a};
+    char hname[80];
+    snprintf(hname, sizeof hname, ".%s", m);
+    rc = r->fn(r->host, hname, &ha, out, &merr);
+  }
   if (rc == TXF_ENOTFOUND && !merr.code)
     return rerr(r, callee->off, TXF_EPARSE, "unknown method '%s' of %s", m,
                 txf_tval_type_name(obj));
@@ -320,6 +329,17 @@ static int call_value(rctx *r, frame *f, const expr *e, const txf_tval *v,
   return call_macro(r, f, e, m, out);
 }
 
+/* The dotted name of a chain of attributes on a name ("a.b.c"). */
+static void qname_of(const expr *e, char *buf, size_t cap) {
+  if (e->kind == E_ATTR) {
+    qname_of(e->a, buf, cap);
+    size_t l = strlen(buf);
+    snprintf(buf + l, cap - l, ".%s", e->name);
+  } else {
+    snprintf(buf, cap, "%s", e->name);
+  }
+}
+
 static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
   txf_tval *v;
   if (e->a->kind == E_CALL) {
@@ -332,9 +352,17 @@ static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
     /* OBJ.NAME(...) on a name that is no variable: the host's
      * "OBJ.NAME" (adapter.dispatch), else OBJ is undefined */
     const expr *obj = e->a->a;
-    if (obj->kind == E_NAME && !lookup(r, f, obj->name)) {
+    /* A.B.NAME(...): the chain's root decides */
+    const expr *root = obj;
+    while (root->kind == E_ATTR)
+      root = root->a;
+    if (root->kind == E_NAME && !lookup(r, f, root->name)) {
       char qname[256];
-      snprintf(qname, sizeof qname, "%s.%s", obj->name, e->a->name);
+      qname_of(e->a, qname, sizeof qname);
+      /* a package's macro: dbt_utils.star(...) */
+      const node *pm = txf_tpl_env_macro(r->env, qname);
+      if (pm)
+        return call_macro(r, f, e, pm, out);
       if (call_function(r, f, e, qname, out, &unknown))
         return r->err->code;
       if (!unknown)

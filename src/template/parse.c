@@ -700,6 +700,7 @@ static int parse_stmt(parser *p, const char *tag, size_t off, node **out) {
   static const char *const for_stops[] = {"endfor", NULL};
   static const char *const set_stops[] = {"endset", NULL};
   static const char *const macro_stops[] = {"endmacro", NULL};
+  static const char *const test_stops[] = {"endtest", NULL};
   static const char *const docs_stops[] = {"enddocs", NULL};
   stopper st;
   if (!strcmp(tag, "if")) {
@@ -790,11 +791,20 @@ static int parse_stmt(parser *p, const char *tag, size_t off, node **out) {
     *out = n;
     return end_tag(p);
   }
-  if (!strcmp(tag, "macro")) {
+  /* dbt's {% test name(model, column_name) %} is the macro test_name */
+  int is_test = !strcmp(tag, "test");
+  if (!strcmp(tag, "macro") || is_test) {
     node *n = nnew(p, N_MACRO, off);
-    if (expect_name_tok(p, "a macro name"))
+    if (expect_name_tok(p, is_test ? "a test name" : "a macro name"))
       return TXF_EPARSE;
     n->var1 = p->tok.str;
+    if (is_test) {
+      size_t l = strlen(p->tok.str);
+      char *nm = txf_arena_alloc(p->a, l + 6);
+      memcpy(nm, "test_", 5);
+      memcpy(nm + 5, p->tok.str, l + 1);
+      n->var1 = nm;
+    }
     if (lex(p) || expect_op(p, "("))
       return TXF_EPARSE;
     size_t cap = 0;
@@ -832,7 +842,8 @@ static int parse_stmt(parser *p, const char *tag, size_t off, node **out) {
       }
     }
     if (lex(p) || end_tag(p) ||
-        parse_body(p, &n->body, macro_stops, &st, off, "macro"))
+        parse_body(p, &n->body, is_test ? test_stops : macro_stops, &st, off,
+                   tag))
       return TXF_EPARSE;
     *out = n;
     return end_tag(p);

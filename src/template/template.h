@@ -62,8 +62,9 @@ typedef struct txf_tpl_args {
 /* A host function: return TXF_ENOTFOUND *without touching ERR* when NAME is
  * not one of its functions; otherwise 0 with *out set, or an error (the
  * engine prefixes the position). A call OBJ.NAME(...) whose OBJ is no
- * variable reaches the host as "OBJ.NAME" (dbt's adapter.dispatch); when
- * the host does not know it, OBJ is an undefined variable. */
+ * variable reaches the host as "OBJ.NAME" (dbt's adapter.dispatch), and
+ * A.B.NAME(...) as "A.B.NAME" (modules.datetime.datetime.now); when the
+ * host does not know it, OBJ is an undefined variable. */
 typedef int (*txf_tpl_host_fn)(void *host, const char *name,
                                const txf_tpl_args *args, txf_tval **out,
                                txf_err *err);
@@ -81,6 +82,12 @@ void txf_tpl_env_free(txf_tpl_env *env);
  * A duplicate macro or doc name is TXF_ECONFIG. */
 TXF_MUST_CHECK int txf_tpl_env_add(txf_tpl_env *env, const txf_tpl *tpl,
                                    txf_err *err);
+/* As txf_tpl_env_add, each macro also named "NS.name" (NS may be NULL);
+ * SHARED (a package's files): a bare name or doc already defined is kept,
+ * not an error, so the root project's win (dbt's order). */
+TXF_MUST_CHECK int txf_tpl_env_add_ns(txf_tpl_env *env, const txf_tpl *tpl,
+                                      const char *ns, int shared,
+                                      txf_err *err);
 txf_arena *txf_tpl_env_arena(txf_tpl_env *env);
 /* The text of doc block NAME, or NULL. Borrowed from ENV. */
 const char *txf_tpl_env_doc(const txf_tpl_env *env, const char *name);
@@ -110,6 +117,11 @@ txf_tval *txf_tval_bool(txf_arena *a, int b);
 txf_tval *txf_tval_none(txf_arena *a);
 txf_tval *txf_tval_list(txf_arena *a);
 txf_tval *txf_tval_dict(txf_arena *a);
+/* An object of the host (a relation, a datetime): a DICT of its
+ * attributes that prints as PRINTED (copied). A method the builtins do not
+ * have, OBJ.NAME(ARGS), reaches the host as ".NAME" with OBJ as the first
+ * argument. */
+txf_tval *txf_tval_object(txf_arena *a, const char *printed);
 /* A reference to the env's macro NAME (copied); an error when called if the
  * env has none of that name. Printed, it is an error. */
 txf_tval *txf_tval_macro(txf_arena *a, const char *name);

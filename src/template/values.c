@@ -41,6 +41,12 @@ txf_tval *txf_tval_none(txf_arena *a) { return txf_tval_new(a, TXF_TV_NONE); }
 txf_tval *txf_tval_list(txf_arena *a) { return txf_tval_new(a, TXF_TV_LIST); }
 txf_tval *txf_tval_dict(txf_arena *a) { return txf_tval_new(a, TXF_TV_DICT); }
 
+txf_tval *txf_tval_object(txf_arena *a, const char *printed) {
+  txf_tval *v = txf_tval_dict(a);
+  v->s = txf_tval_str(a, printed)->s;
+  return v;
+}
+
 txf_tval *txf_tval_macro(txf_arena *a, const char *name) {
   txf_tval *v = txf_tval_str(a, name);
   v->type = TXF_TV_MACRO;
@@ -133,6 +139,8 @@ static int print_repr(txf_buf *b, const txf_tval *v, int depth) {
     }
     return rc ? rc : txf_buf_putc(b, ']');
   }
+  if (v->type == TXF_TV_DICT && v->s)
+    return txf_buf_puts(b, v->s); /* an object: its printed form */
   if (v->type == TXF_TV_DICT) {
     rc = txf_buf_putc(b, '{');
     for (size_t i = 0; !rc && i < v->len; i++) {

@@ -164,6 +164,16 @@ warehouse_sums() {
 	done
 }
 
+# dbt_project DIR NAME: a dbt project's two files in DIR (made): a
+# dbt_project.yml named NAME with profile NAME, and a profiles.yml whose
+# output dev is DuckDB at target/NAME.duckdb.
+dbt_project() {
+	mkdir -p "$1" &&
+	printf 'name: %s\nprofile: %s\n' "$2" "$2" >"$1/dbt_project.yml" &&
+	printf '%s:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/%s.duckdb\n' \
+		"$2" "$2" >"$1/profiles.yml"
+}
+
 # full_equal DIR RUN_DATE: the warehouse of project DIR equals a
 # --full-refresh build of a copy of it (DIR.copy): every table's rows
 # (warehouse_sums)

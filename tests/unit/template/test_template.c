@@ -371,3 +371,99 @@ TEST(tpl_mutation_fuzz) {
   ASSERT(n_ok > 100);
   ASSERT(n_err > 100);
 }
+
+/* A host with a dotted function and an object with a method. */
+static int object_host(void *h, const char *name, const txf_tpl_args *a,
+                       txf_tval **out, txf_err *err) {
+  (void)h;
+  (void)err;
+  if (!strcmp(name, "mod.sub.make")) {
+    *out = txf_tval_object(a->arena, "\"main\".\"t\"");
+    txf_tval_set(a->arena, *out, "name", txf_tval_str(a->arena, "t"));
+    return 0;
+  }
+  if (!strcmp(name, ".shout") && a->n == 1) {
+    *out = txf_tval_str(a->arena, "T!");
+    return 0;
+  }
+  return TXF_ENOTFOUND;
+}
+
+/* Render SRC with object_host: malloc'd output, or NULL with ERR set. */
+static char *render_obj(const char *src, txf_err *err) {
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  txf_tpl *t;
+  txf_buf out;
+  txf_buf_init(&out, 0);
+  int rc = txf_tpl_parse(&t, &a, "m.sql", src, strlen(src), err);
+  if (!rc)
+    rc = txf_tpl_render(t, NULL, NULL, object_host, NULL, &a, &out, err);
+  txf_arena_release(&a);
+  if (rc) {
+    txf_buf_release(&out);
+    return NULL;
+  }
+  return txf_buf_take(&out, NULL);
+}
+
+TEST(tpl_objects_and_dotted_host_calls) {
+  /* A.B.NAME(...) reaches the host whole; an object prints as its printed
+   * form, has attributes, and its unknown methods go to the host */
+  const char *ok[][2] = {
+      {"{{ mod.sub.make() }}", "\"main\".\"t\""},
+      {"{{ mod.sub.make().name }}", "t"},
+      {"{{ 'x ' ~ mod.sub.make() }}", "x \"main\".\"t\""},
+      {"{% set o = mod.sub.make() %}{{ o.shout() }}", "T!"},
+      {"{{ [mod.sub.make()] }}", "[\"main\".\"t\"]"},
+  };
+  txf_err err;
+  for (size_t i = 0; i < TXF_ARRAY_LEN(ok); i++) {
+    char *s = render_obj(ok[i][0], &err);
+    if (!s)
+      unit_fail(__FILE__, __LINE__, "render '%s': %s", ok[i][0], err.msg);
+    ASSERT_EQ_STR(s, ok[i][1]);
+    free(s);
+  }
+  txf_err_clear(&err);
+  ASSERT(render_obj("{{ mod.other.make() }}", &err) == NULL);
+  ASSERT_CONTAINS(err.msg, "undefined variable 'mod'");
+}
+
+TEST(tpl_test_blocks_and_package_macros) {
+  /* {% test x(model) %} is the macro test_x; a package's macros are
+   * NS.name, and bare only where nothing else has the name */
+  txf_tpl_env *env = txf_tpl_env_new();
+  txf_err err;
+  txf_tpl *root, *pkg;
+  const char *rsrc = "{% macro shared() %}root{% endmacro %}";
+  const char *psrc = "{% macro shared() %}pkg{% endmacro %}"
+                     "{% macro only() %}only{% endmacro %}"
+                     "{% test positive(model, column_name) %}select "
+                     "{{ column_name }} from {{ model }}{% endtest %}";
+  ASSERT_OK(txf_tpl_parse(&root, txf_tpl_env_arena(env), "r.sql", rsrc,
+                          strlen(rsrc), &err),
+            &err);
+  ASSERT_OK(txf_tpl_env_add_ns(env, root, "proj", 0, &err), &err);
+  ASSERT_OK(txf_tpl_parse(&pkg, txf_tpl_env_arena(env), "p.sql", psrc,
+                          strlen(psrc), &err),
+            &err);
+  ASSERT_OK(txf_tpl_env_add_ns(env, pkg, "utils", 1, &err), &err);
+  const char *ok[][2] = {
+      {"{{ shared() }}", "root"},
+      {"{{ utils.shared() }}", "pkg"},
+      {"{{ proj.shared() }}", "root"},
+      {"{{ only() }}", "only"},
+      {"{{ utils.test_positive('t', 'c') }}", "select c from t"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(ok); i++) {
+    char *out = render_env(ok[i][0], env, &err);
+    if (!out)
+      unit_fail(__FILE__, __LINE__, "render '%s': %s", ok[i][0], err.msg);
+    ASSERT_EQ_STR(out, ok[i][1]);
+    free(out);
+  }
+  /* the package's second copy of a name is an error in the root */
+  ASSERT(txf_tpl_env_add_ns(env, pkg, "utils", 1, &err) == TXF_ECONFIG);
+  txf_tpl_env_free(env);
+}
