@@ -253,6 +253,12 @@ void txf_sha256_update(txf_sha256 *h, const void *p, size_t n);
 /* Write 64 lowercase hex digits and a NUL into HEX; releases H. */
 void txf_sha256_final_hex(txf_sha256 *h, char hex[65]);
 void txf_sha256_hex(const void *p, size_t n, char hex[65]);
+/* HMAC-SHA256 (RFC 2104) of the N bytes at MSG under the KEY_LEN bytes
+ * of KEY, into the 32 bytes of MAC. Never fails. */
+void txf_hmac_sha256(const void *key, size_t key_len, const void *msg,
+                     size_t n, unsigned char mac[32]);
+/* Write the N bytes at P as 2*N lowercase hex digits and a NUL into HEX. */
+void txf_hex_encode(const void *p, size_t n, char *hex);
 /* Hash a whole file; *size_bytes (may be NULL) gets its size. */
 TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
                                    uint64_t *size_bytes, txf_err *err);

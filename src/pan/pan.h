@@ -1,0 +1,86 @@
+/* pan: primary account numbers (card numbers). Finding them in text,
+ * masking them to BIN + last 4, tokenizing them with HMAC-SHA256 under a
+ * key kept outside the project, and scanning files of every kind the
+ * project writes for any that got through (docs/card-data.md).
+ *
+ * What counts as a PAN in text (txf_pan_find): 13 to 19 digits, one
+ * space or dash allowed between any two of them, passing the Luhn check,
+ * starting with 2..6 (the card networks' major industry identifiers), and
+ * not touching a letter or digit on either side. Grouped digits are also
+ * tried group by group, so "1234 4111 1111 1111 1111" is found. */
+#ifndef TXF_PAN_H
+#define TXF_PAN_H
+
+#include <stddef.h>
+
+#include "util/util.h"
+
+enum { TXF_PAN_MIN_DIGITS = 13, TXF_PAN_MAX_DIGITS = 19 };
+
+/* ---------------------------------------------------------------- digits */
+
+/* 1 when the N ASCII digits at D pass the Luhn check (N > 0). */
+int txf_pan_luhn_ok(const char *d, size_t n);
+/* The check digit ('0'..'9') that makes the N digits at D followed by it
+ * pass the Luhn check. */
+char txf_pan_luhn_digit(const char *d, size_t n);
+/* Mask the N digits at D to their first 6 and last 4, the others '*', into
+ * OUT (N + 1 bytes, NUL-terminated). Fewer than 11 digits: all but the
+ * last 4 are masked (a BIN and last 4 that overlap would show all). */
+void txf_pan_mask_digits(const char *d, size_t n, char *out);
+
+/* ---------------------------------------------------------------- text */
+
+/* A PAN found in text. */
+typedef struct txf_pan_match {
+  size_t start, end; /* bytes [start, end) of the text, separators included */
+  size_t n_digits;   /* 13..19 */
+  char digits[TXF_PAN_MAX_DIGITS + 1]; /* its digits, NUL-terminated */
+} txf_pan_match;
+
+/* Find the first PAN in the N bytes at S starting at byte FROM (any bytes,
+ * NULs included). Returns 1 and fills *M, or 0 when there is none. */
+int txf_pan_find(const char *s, size_t n, size_t from, txf_pan_match *m);
+
+/* What txf_pan_mask_text() masks. */
+enum {
+  TXF_PAN_MASK_FOUND = 0, /* what txf_pan_find() finds */
+  TXF_PAN_MASK_ANY = 1    /* also any 12..19 digits, valid or not: a
+                             malformed PAN is still a PAN (quarantine) */
+};
+/* Mask in place, keeping the length and the separators, every PAN in the
+ * N bytes at S (digits past the first 6 and before the last 4 become '*'),
+ * until txf_pan_find() finds none. Returns how many were masked. */
+size_t txf_pan_mask_text(char *s, size_t n, int mode);
+
+/* ---------------------------------------------------------------- key */
+
+/* The key that card tokens are made under. Opaque; never printed. */
+typedef struct txf_pan_key txf_pan_key;
+
+enum { TXF_PAN_KEY_MIN_BYTES = 16, TXF_PAN_KEY_MAX_BYTES = 4096 };
+
+/* Load the key from the file PATH, or, when PATH is NULL or empty, from
+ * TEXT (an environment variable's value). The file must be a regular file
+ * owned by this user and readable by no one else (mode 0600 or 0400):
+ * anything else is TXF_ECONFIG naming the mode, and nothing is read. The
+ * key is the file's bytes (TEXT's) less one trailing newline, 16..4096 of
+ * them. Neither given: TXF_ENOTFOUND. On success *OUT is the caller's, to
+ * free with txf_pan_key_free(). */
+TXF_MUST_CHECK int txf_pan_key_load(txf_pan_key **out, const char *path,
+                                    const char *text, txf_err *err);
+/* txf_pan_key_load() of $TXNFLOW_PAN_KEY_FILE, else $TXNFLOW_PAN_KEY;
+ * both set is TXF_ECONFIG (which one was meant is not guessed). */
+TXF_MUST_CHECK int txf_pan_key_from_env(txf_pan_key **out, txf_err *err);
+/* Wipe and free K. K may be NULL. */
+void txf_pan_key_free(txf_pan_key *k);
+/* The key's id: "k" and 16 hex digits of HMAC-SHA256(key, "txnflow pan key
+ * id"); tells keys apart without revealing one. Borrowed from K. */
+const char *txf_pan_key_id(const txf_pan_key *k);
+/* The token of the N digits at DIGITS (separators already removed): 64 hex
+ * digits of HMAC-SHA256(key, digits) and a NUL. The same PAN gives the same
+ * token under the same key. */
+void txf_pan_token(const txf_pan_key *k, const char *digits, size_t n,
+                   char token[65]);
+
+#endif /* TXF_PAN_H */
