@@ -12,6 +12,7 @@
 #define TXF_PAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/util.h"
 
@@ -82,5 +83,41 @@ const char *txf_pan_key_id(const txf_pan_key *k);
  * token under the same key. */
 void txf_pan_token(const txf_pan_key *k, const char *digits, size_t n,
                    char token[65]);
+
+/* ---------------------------------------------------------------- files */
+
+/* One PAN found in a file. */
+typedef struct txf_pan_finding {
+  char *path;  /* the file, as walked from the operand */
+  char *where; /* "line 3, column 17"; "row 12, column card_number";
+                  "table main.mart_x, column note, row 4"; "footer" */
+  char masked[TXF_PAN_MAX_DIGITS + 1]; /* BIN + last 4, the rest '*' */
+} txf_pan_finding;
+
+/* What a scan found. Zeroed is empty; txf_pan_scan_release() frees it. */
+typedef struct txf_pan_scan {
+  txf_pan_finding *v; /* in the order found: files in name order */
+  size_t n, cap;
+  uint64_t n_files;     /* files read to the end */
+  txf_strlist skipped;  /* directories left out: bronze, .git */
+  txf_strlist problems; /* "PATH: why" of each file that could not be
+                           read to the end: it proves nothing */
+  int include_bronze;   /* set before scanning: bronze/ is read too */
+} txf_pan_scan;
+
+/* Scan PATH, a file or a directory (recursively, in name order, symbolic
+ * links not followed), adding to S every PAN found. What each file is,
+ * its first bytes say: Parquet (every column of every row, decompressed,
+ * and the footer's statistics and metadata; DuckDB reads what our reader
+ * does not), a DuckDB database (every column of every table, view
+ * definitions), a SQLite database (every value of every table), a
+ * zstd-compressed file (its decompressed lines), anything else as lines of
+ * bytes (CSV, JSON, logs). Directories named "bronze" (where PANs arrive)
+ * are skipped unless S->include_bronze, and ".git" always. A file that
+ * cannot be read goes to S->problems and the scan goes on. Returns 0, or
+ * TXF_ENOTFOUND when PATH does not exist. */
+TXF_MUST_CHECK int txf_pan_scan_path(txf_pan_scan *s, const char *path,
+                                     txf_err *err);
+void txf_pan_scan_release(txf_pan_scan *s);
 
 #endif /* TXF_PAN_H */
