@@ -263,8 +263,8 @@ static int scan_parquet_ours(txf_pan_scan *s, const char *path, txf_err *err) {
     while (txf_pan_find(text.data, text.len, from, &m)) {
       for (; counted < m.start; counted++)
         line += text.data[counted] == '\n';
-      add_finding(s, path, &m,
-                  "footer (line %zu of `txnflow parquet inspect`)", line);
+      add_finding(s, path, &m, "footer (line %zu of `txnflow parquet inspect`)",
+                  line);
       from = m.end;
     }
   }

@@ -24,7 +24,7 @@ static const char *const known_keys[] = {
     "dashboard", NULL};
 
 static const char *const feed_keys[] = {"kind", "rows", "seed", "poke_interval",
-                                        "sensor_timeout", NULL};
+                                        "sensor_timeout", "pan", NULL};
 
 void txf_project_free(txf_project *p) {
   if (!p)
@@ -61,6 +61,8 @@ static int load_feed(txf_project *p, txf_err *err) {
       rc = txf_yaml_get_i64(doc, f, "rows", 5000, &p->feed_rows, err);
     if (!rc)
       rc = txf_yaml_get_i64(doc, f, "seed", 42, &p->feed_seed, err);
+    if (!rc)
+      rc = txf_yaml_get_bool(doc, f, "pan", 0, &p->feed_pan, err);
     int64_t us;
     if (!rc)
       rc = txf_yaml_get_duration(doc, f, "poke_interval", 0, &us, err);
