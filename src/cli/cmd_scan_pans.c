@@ -2,6 +2,7 @@
  * be (docs/card-data.md). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -12,6 +13,7 @@ TXF_COMMAND(scan_pans, "find card numbers (PANs) in the project's files");
 
 static const char usage[] =
     "usage: txnflow scan-pans [PATH...] [--json] [--include-bronze]\n"
+    "                         [--newer-than FILE]\n"
     "\n"
     "Find card numbers (PANs) in files: 13 to 19 digits passing the Luhn\n"
     "check, first digit 2 to 6, also written with spaces or dashes, not\n"
@@ -31,6 +33,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --include-bronze  scan bronze/ directories too\n"
+    "  --newer-than FILE only files modified since FILE was (what a run\n"
+    "                    wrote: the daily DAG's scan_pans task)\n"
     "  --json            print the findings as JSON\n"
     "  -h, --help        show this help\n"
     "\n"
@@ -64,9 +68,11 @@ static void print_json(const txf_pan_scan *s) {
 
 int cmd_scan_pans(int argc, char **argv, txf_ctx *ctx) {
   int json = 0, bronze = 0;
-  const txf_cli_option opts[] = {TXF_OPT_FLAG(0, "json", &json),
-                                 TXF_OPT_FLAG(0, "include-bronze", &bronze),
-                                 TXF_OPT_END};
+  const char *newer = NULL;
+  const txf_cli_option opts[] = {
+      TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_FLAG(0, "include-bronze", &bronze),
+      TXF_OPT_STRING(0, "newer-than", &newer, "FILE"), TXF_OPT_END};
   int ec = txf_cli_options_parse("scan-pans", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
@@ -91,6 +97,16 @@ int cmd_scan_pans(int argc, char **argv, txf_ctx *ctx) {
   txf_pan_scan s;
   memset(&s, 0, sizeof s);
   s.include_bronze = bronze;
+  if (newer) {
+    struct stat st;
+    if (stat(newer, &st) != 0) {
+      txf_err_errno(&err, TXF_ENOTFOUND, "--newer-than '%s'", newer);
+      txf_strlist_release(&paths);
+      return txf_cli_fail("scan-pans", &err);
+    }
+    s.newer_only = 1;
+    s.newer_than = st.st_mtim;
+  }
   int rc = 0;
   for (size_t i = 0; i < paths.n && !rc; i++)
     rc = txf_pan_scan_path(&s, paths.v[i], &err);

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/util.h"
 
@@ -103,6 +104,9 @@ typedef struct txf_pan_scan {
   txf_strlist problems; /* "PATH: why" of each file that could not be
                            read to the end: it proves nothing */
   int include_bronze;   /* set before scanning: bronze/ is read too */
+  int newer_only;       /* set before scanning: only files modified at or
+                           after NEWER_THAN (a file's mtime) */
+  struct timespec newer_than;
 } txf_pan_scan;
 
 /* Scan PATH, a file or a directory (recursively, in name order, symbolic

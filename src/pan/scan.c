@@ -410,6 +410,10 @@ static void scan_tree(txf_pan_scan *s, const char *path) {
     return;
   }
   if (S_ISREG(st.st_mode)) {
+    if (s->newer_only && (st.st_mtim.tv_sec < s->newer_than.tv_sec ||
+                          (st.st_mtim.tv_sec == s->newer_than.tv_sec &&
+                           st.st_mtim.tv_nsec < s->newer_than.tv_nsec)))
+      return; /* not written since: a daily scan leaves it to its day */
     scan_file(s, path);
     return;
   }
@@ -456,7 +460,7 @@ void txf_pan_scan_release(txf_pan_scan *s) {
   free(s->v);
   txf_strlist_release(&s->skipped);
   txf_strlist_release(&s->problems);
-  int inc = s->include_bronze;
-  memset(s, 0, sizeof *s);
-  s->include_bronze = inc;
+  s->v = NULL;
+  s->n = s->cap = 0;
+  s->n_files = 0;
 }
