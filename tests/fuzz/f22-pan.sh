@@ -15,8 +15,8 @@ esac
 out=build/fuzz
 mkdir -p "$out/pan-corpus"
 bin=$out/fuzz-pan
-srcs="tests/fuzz/fuzz_pan.c src/pan/find.c $(ls src/util/*.c)"
-newest=$(ls -t $srcs src/pan/pan.h src/util/util.h tests/lib/pan_ref.h | head -1)
+srcs="tests/fuzz/fuzz_pan.c $(ls src/util/*.c)"
+newest=$(ls -t $srcs src/util/util.h tests/lib/pan_ref.h | head -1)
 if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
   clang -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -1,4 +1,4 @@
-/* libFuzzer target for the PAN recogniser and masker (src/pan/find.c): the
+/* libFuzzer target for the PAN recogniser and masker (src/util/pan.c): the
  * input is a line of text (any bytes). Checked on every input:
  *   - each number found is 13..19 digits passing Luhn, starting with 2..6,
  *     made of its digits and single separators, and bounded by no letter
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../lib/pan_ref.h"
-#include "pan/pan.h"
+#include "util/util.h"
 
 #define CHECK(c)                                                               \
   do {                                                                         \

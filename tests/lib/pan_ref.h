@@ -1,4 +1,4 @@
-/* A slow, independent reference for txf_pan_find (src/pan/pan.h): every
+/* A slow, independent reference for txf_pan_find (src/util/util.h): every
  * substring is checked against the rules as pan.h states them. For the
  * unit tests and the fuzz target, on short lines (it is cubic). */
 #ifndef TXF_PAN_REF_H

@@ -1,6 +1,7 @@
 #include "../../lib/pan_ref.h"
 #include "../../lib/unit.h"
-#include "pan/pan.h"
+#include "util/util.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,4 +161,36 @@ TEST(pan_find_matches_reference_on_random_lines) {
   ASSERT(found > 400 && found < 3600);
   txf_buf_release(&got);
   txf_buf_release(&want);
+}
+
+TEST(pan_masked_in_errors_and_logs) {
+  txf_err err;
+  txf_err_set(&err, TXF_EPARSE, "line 3: card_number: '%s' is bad",
+              "4111 1111 1111 1111");
+  ASSERT_EQ_STR(err.msg, "line 3: card_number: '4111 11** **** 1111' is bad");
+  txf_err_wrap(&err, "clean %s (%s)", "2025-09-01", "5555555555554444");
+  ASSERT_EQ_STR(err.msg, "clean 2025-09-01 (555555******4444): line 3: "
+                         "card_number: '4111 11** **** 1111' is bad");
+  errno = ENOENT;
+  txf_err_errno(&err, TXF_EIO, "open %s", "/x/4111111111111111");
+  ASSERT_EQ_STR(err.msg, "open /x/411111******1111: No such file or directory");
+  /* Cut to fit only after masking: a number at the cut shows no more. */
+  char pad[600];
+  memset(pad, 'a', sizeof pad);
+  pad[505] = ' ';
+  pad[506] = '\0';
+  txf_err_set(&err, TXF_EPARSE, "%s4111111111111111", pad);
+  ASSERT_EQ_I64(strlen(err.msg), 511);
+  ASSERT_EQ_STR(err.msg + 506, "41111");
+  txf_err_set(&err, TXF_EPARSE, "%s%s", pad + 4, "4111111111111111 end");
+  ASSERT_EQ_STR(err.msg + 502, "411111***");
+  /* A log line too. */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  txf_logger lg = {TXF_LOG_INFO, f, 0};
+  txf_log_info(&lg, "token for %s is %s", "4111-1111-1111-1111", "abc");
+  fclose(f);
+  ASSERT_EQ_STR(text, "token for 4111-11**-****-1111 is abc\n");
+  free(text);
 }

@@ -1,8 +1,10 @@
-/* Finding and masking PANs in text: the Luhn check, the candidates a run
- * of grouped digits offers, and in-place masking to BIN + last 4. */
+/* Finding and masking PANs (card numbers) in text: the Luhn check, the
+ * candidates a run of grouped digits offers, and in-place masking to BIN
+ * + last 4. Here, below everything, so that errors and logs are masked
+ * where they are made (err.c, log.c). */
 #include <string.h>
 
-#include "pan.h"
+#include "util.h"
 
 /* ASCII only on purpose: a byte of a multi-byte UTF-8 character is neither
  * a digit nor a letter here, so it bounds a number as punctuation does. */
