@@ -22,25 +22,16 @@
  * allowed), so rows without one need not leave the database. */
 #define PAN_SQL_REGEX "[2-6]([ -]?[0-9]){12}"
 
+/* Record M, found in PATH at WHERE (a malloc'd text this takes over). */
 static void add_finding(txf_pan_scan *s, const char *path,
-                        const txf_pan_match *m, const char *fmt, ...)
-    TXF_PRINTF(4, 5);
-
-static void add_finding(txf_pan_scan *s, const char *path,
-                        const txf_pan_match *m, const char *fmt, ...) {
+                        const txf_pan_match *m, char *where) {
   if (s->n == s->cap) {
     s->cap = s->cap ? 2 * s->cap : 16;
     s->v = txf_xrealloc(s->v, s->cap * sizeof *s->v);
   }
   txf_pan_finding *f = &s->v[s->n++];
   f->path = txf_xstrdup(path);
-  txf_buf w;
-  txf_buf_init(&w, 0);
-  va_list ap;
-  va_start(ap, fmt);
-  txf_buf_vprintf(&w, fmt, ap);
-  va_end(ap);
-  f->where = txf_buf_take(&w, NULL);
+  f->where = where;
   txf_pan_mask_digits(m->digits, m->n_digits, f->masked);
 }
 
@@ -65,8 +56,9 @@ static void lines_scan(lines *l) {
   size_t from = 0;
   l->line_no++;
   while (txf_pan_find(l->line.data, l->line.len, from, &m)) {
-    add_finding(l->s, l->path, &m, "line %llu, column %zu",
-                (unsigned long long)l->line_no, m.start + 1);
+    add_finding(l->s, l->path, &m,
+                txf_xasprintf("line %llu, column %zu",
+                              (unsigned long long)l->line_no, m.start + 1));
     from = m.end;
   }
   txf_buf_reset(&l->line);
@@ -160,8 +152,9 @@ static int scan_duck_column(txf_pan_scan *s, const char *path, txf_duck *d,
       txf_pan_match m;
       size_t from = 0, len = v ? strlen(v) : 0;
       while (v && txf_pan_find(v, len, from, &m)) {
-        add_finding(s, path, &m, "%s, column %s, row %lld", label, col,
-                    (long long)row);
+        add_finding(s, path, &m,
+                    txf_xasprintf("%s, column %s, row %lld", label, col,
+                                  (long long)row));
         from = m.end;
       }
       duckdb_free(v);
@@ -241,7 +234,8 @@ static void scan_value(txf_pan_scan *s, const char *path, const char *p,
   txf_pan_match m;
   size_t from = 0;
   while (txf_pan_find(p, n, from, &m)) {
-    add_finding(s, path, &m, "row %lld, column %s", (long long)row, col);
+    add_finding(s, path, &m,
+                txf_xasprintf("row %lld, column %s", (long long)row, col));
     from = m.end;
   }
 }
@@ -263,8 +257,9 @@ static int scan_parquet_ours(txf_pan_scan *s, const char *path, txf_err *err) {
     while (txf_pan_find(text.data, text.len, from, &m)) {
       for (; counted < m.start; counted++)
         line += text.data[counted] == '\n';
-      add_finding(s, path, &m, "footer (line %zu of `txnflow parquet inspect`)",
-                  line);
+      add_finding(s, path, &m,
+                  txf_xasprintf(
+                      "footer (line %zu of `txnflow parquet inspect`)", line));
       from = m.end;
     }
   }
@@ -344,8 +339,9 @@ static int sqlite_value(void *ud, const char *table, const char *column,
   txf_pan_match m;
   size_t from = 0;
   while (txf_pan_find(text, len, from, &m)) {
-    add_finding(c->s, c->path, &m, "table %s, column %s, row %lld", table,
-                column, (long long)row);
+    add_finding(c->s, c->path, &m,
+                txf_xasprintf("table %s, column %s, row %lld", table, column,
+                              (long long)row));
     from = m.end;
   }
   return 0;

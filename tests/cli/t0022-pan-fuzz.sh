@@ -5,9 +5,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 test_expect_success 'fuzz the PAN recogniser and masker (short)' '
-	sh "$ROOT/tests/fuzz/f22-pan.sh" short >fuzz.log 2>&1 ||
-	{ tail -60 fuzz.log; exit 1; }
-	grep "^Done [0-9]* runs" fuzz.log
+	test_fuzz_short f22-pan.sh
 '
 
 test_done

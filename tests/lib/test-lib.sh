@@ -164,6 +164,14 @@ warehouse_sums() {
 	done
 }
 
+# test_fuzz_short SCRIPT: the short run of the fuzz target
+# tests/fuzz/SCRIPT (under ASan/UBSan), its log's tail on failure
+test_fuzz_short() {
+	sh "$ROOT/tests/fuzz/$1" short >fuzz.log 2>&1 ||
+	{ tail -60 fuzz.log; return 1; }
+	grep "^Done [0-9]* runs" fuzz.log
+}
+
 test_done() {
 	echo "# $TEST_NAME: $test_passed passed, $test_failed failed"
 	if [ $test_failed = 0 ] && [ -z "${KEEP_TRASH:-}" ]; then
