@@ -139,3 +139,47 @@ void txf_pan_token(const txf_pan_key *k, const char *digits, size_t n,
   txf_hmac_sha256(k->bytes, k->len, digits, n, mac);
   txf_hex_encode(mac, 32, token);
 }
+
+int txf_pan_tokenize(const txf_pan_key *k, const char *f, size_t n,
+                     txf_pan_card *out, txf_err *err) {
+  char d[TXF_PAN_MAX_DIGITS + 1];
+  size_t nd = 0;
+  const char *why = NULL;
+  for (size_t i = 0; i < n && !why; i++) {
+    char c = f[i];
+    if (c >= '0' && c <= '9') {
+      if (nd < TXF_PAN_MAX_DIGITS)
+        d[nd] = c;
+      nd++;
+    } else if (!((c == ' ' || c == '-') && i > 0 && i + 1 < n &&
+                 f[i - 1] >= '0' && f[i - 1] <= '9' && f[i + 1] >= '0' &&
+                 f[i + 1] <= '9')) {
+      why = "not digits (a single space or dash may group them)";
+    }
+  }
+  size_t shown = nd < TXF_PAN_MAX_DIGITS ? nd : TXF_PAN_MAX_DIGITS;
+  if (!why && nd == 0)
+    why = "empty";
+  else if (!why && (nd < TXF_PAN_MIN_DIGITS || nd > TXF_PAN_MAX_DIGITS))
+    why = nd < TXF_PAN_MIN_DIGITS ? "too few digits for a card number"
+                                  : "too many digits for a card number";
+  else if (!why && !txf_pan_luhn_ok(d, nd))
+    why = "wrong check digit";
+  if (why) {
+    /* The digits as far as they go, masked: a malformed number is still
+     * a card number to hide. */
+    char masked[TXF_PAN_MAX_DIGITS + 1];
+    txf_pan_mask_digits(d, shown, masked);
+    return txf_err_set(err, TXF_EPARSE, "card_number: %s (%zu digits) in '%s'",
+                       why, nd, masked);
+  }
+  memcpy(out->bin, d, 6);
+  out->bin[6] = '\0';
+  memcpy(out->last4, d + nd - 4, 4);
+  out->last4[4] = '\0';
+  out->token[0] = '\0';
+  if (k)
+    txf_pan_token(k, d, nd, out->token);
+  OPENSSL_cleanse(d, sizeof d);
+  return 0;
+}

@@ -43,6 +43,23 @@ const char *txf_pan_key_id(const txf_pan_key *k);
 void txf_pan_token(const txf_pan_key *k, const char *digits, size_t n,
                    char token[65]);
 
+/* A card number as clean keeps it: the token and what may be shown. */
+typedef struct txf_pan_card {
+  char token[65]; /* HMAC-SHA256 of the digits under the key, hex */
+  char bin[7];    /* the first 6 digits */
+  char last4[5];  /* the last 4 */
+} txf_pan_card;
+
+/* Read a card number field, F of N bytes: 13..19 digits, a single space or
+ * dash allowed between two of them, passing the Luhn check (any first
+ * digit: the column says it is a card number). On success *OUT holds its
+ * token under K (K may be NULL: then only checked, OUT->token left "")
+ * and 0 is returned. Otherwise TXF_EPARSE, and ERR says why with the
+ * number masked to its first 6 and last 4 digits at most ("card_number:
+ * wrong check digit in '411111******1112'"). */
+TXF_MUST_CHECK int txf_pan_tokenize(const txf_pan_key *k, const char *f,
+                                    size_t n, txf_pan_card *out, txf_err *err);
+
 /* ---------------------------------------------------------------- files */
 
 /* One PAN found in a file. */

@@ -104,3 +104,50 @@ TEST(pan_token_is_hmac_and_id_is_not_the_key) {
   txf_pan_key_free(k2);
   txf_pan_key_free(k);
 }
+
+TEST(pan_tokenize_field_forms) {
+  txf_err err;
+  txf_pan_key *k;
+  ASSERT_OK(txf_pan_key_load(&k, NULL, key_text, &err), &err);
+  txf_pan_card a, b, c;
+  ASSERT_OK(txf_pan_tokenize(k, "4111111111111111", 16, &a, &err), &err);
+  ASSERT_OK(txf_pan_tokenize(k, "4111 1111 1111 1111", 19, &b, &err), &err);
+  ASSERT_OK(txf_pan_tokenize(k, "4111-1111-1111-1111", 19, &c, &err), &err);
+  /* One card, one token, however it was written. */
+  ASSERT_EQ_STR(a.token, "7b7e6cb2715c7b1c37110f035123abd3"
+                         "fe93c04fa302da2946c4bd9342d2fd2c");
+  ASSERT_EQ_STR(b.token, a.token);
+  ASSERT_EQ_STR(c.token, a.token);
+  ASSERT_EQ_STR(a.bin, "411111");
+  ASSERT_EQ_STR(a.last4, "1111");
+  /* Amex, 15 digits; no key: checked only. */
+  ASSERT_OK(txf_pan_tokenize(NULL, "3782-822463-10005", 17, &a, &err), &err);
+  ASSERT_EQ_STR(a.token, "");
+  ASSERT_EQ_STR(a.last4, "0005");
+  static const struct {
+    const char *f, *msg;
+  } bad[] = {
+      {"4111111111111112", "wrong check digit (16 digits) in "
+                           "'411111******1112'"},
+      {"411111111111111", "wrong check digit (15 digits) in "
+                          "'411111*****1111'"},
+      {"411111111111", "too few digits for a card number (12 digits) in "
+                       "'411111**1111'"},
+      {"41111111111111111111", "too many digits for a card number (20 "
+                               "digits) in '411111*********1111'"},
+      {"4111  1111 1111 1111", "not digits"},
+      {"-4111111111111111", "not digits"},
+      {"4111111111111111 ", "not digits"},
+      {"4111x111111111111", "not digits"},
+      {"", "empty"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++) {
+    ASSERT_EQ_I64(txf_pan_tokenize(k, bad[i].f, strlen(bad[i].f), &a, &err),
+                  TXF_EPARSE);
+    ASSERT_CONTAINS(err.msg, bad[i].msg);
+    /* The message never holds the whole number. */
+    if (strlen(bad[i].f) >= 13)
+      ASSERT(strstr(err.msg, bad[i].f) == NULL);
+  }
+  txf_pan_key_free(k);
+}
