@@ -58,7 +58,7 @@ build "models build (first, full)" --vars "{run_date: \"$D\"}"
 build "models build (incremental)" --vars "{run_date: \"$D\", dates: [$dates]}"
 build "models build --threads 1 (incr.)" --threads 1 --vars "{run_date: \"$D\", dates: [$dates]}"
 fact=$("$TXNFLOW" -C "$dir/p" sql --format csv "SELECT count(*) FROM fact_transactions" | tail -1)
-echo "fact_transactions $fact rows; warehouse $(du -m "$dir/p/data/warehouse.duckdb" | cut -f1) MB"
+echo "fact_transactions $fact rows; warehouse $(du -mL "$dir/p/data/warehouse.duckdb" | cut -f1) MB"
 "$TXNFLOW" -C "$dir/p" sql --format csv "SELECT rule, count(*) AS signals,
 	count(DISTINCT card_id) AS cards, round(100.0 * count(*) / $rows, 4) AS pct_of_silver
 	FROM mart_fraud_signals GROUP BY rule ORDER BY rule" | sed 's/^/fraud     /'

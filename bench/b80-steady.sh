@@ -37,7 +37,7 @@ steady() {
 			  AND a.task IN ('clean', 'models')
 			ORDER BY a.attempt_id" >"$dir/tasks"
 		silver=$(du -sm "$p/data/silver" | cut -f1)
-		wh=$(du -sm "$p/data/warehouse.duckdb" | cut -f1)
+		wh=$(du -smL "$p/data/warehouse.duckdb" | cut -f1)  # the published copy (a link, docs/models.md)
 		awk -v d="$d" -v run="$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" -v s="$silver" -v w="$wh" '
 			{ t[$1] = $2; m[$1] = $3; c[$1] = $4 }
 			END { printf "%-10s %8.1f %8.1f %9.0f %8.1f %8.1f %9.0f %9d %9d\n", d, run,

@@ -154,10 +154,18 @@ function chart(el, labels, series, opts) {
       { size: 60, incrs: opts.intY ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1e4, 2e4, 5e4, 1e5, 1e6] : undefined,
         values: (u, vals) => vals.map(compact) },
     ],
-    series: [{ label: opts.xlabel || 'date', value: (u, v) => (v === null || labels[v] === undefined ? '--' : String(labels[v])) },
+    // The legend says something without the cursor too: a series with a
+    // total (business charts) shows it, exact, until a day is pointed at.
+    series: [{ label: opts.xlabel || 'date', value: (u, v, si, idx) => (idx === null || idx === undefined
+      ? (series.some((s) => s.total !== undefined) ? 'total' : '--') : labels[v] === undefined ? '--' : String(labels[v])) },
       ...series.map((s, i) => ({
-        label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2,
-        fill: opts.bars ? PALETTE[i % PALETTE.length] + '99' : undefined, paths: bars, points: { show: !opts.bars || undefined },
+        label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: 2,
+        fill: opts.bars ? (s.color || PALETTE[i % PALETTE.length]) + '99' : undefined, paths: bars, points: { show: !opts.bars || undefined },
+        value: (u, v, si, idx) => {
+          if (idx === null || idx === undefined) return s.total !== undefined ? fmtDec(s.total) : '--';
+          if (s.raw && s.raw[idx] !== null && s.raw[idx] !== undefined) return fmtDec(s.raw[idx]);
+          return v === null || v === undefined ? '--' : String(v);
+        },
       }))],
   }, [xs, ...series.map((s) => s.values)], el);
   return u;
@@ -247,6 +255,9 @@ async function pageRuns(stale) {
     } })),
     { label: 'duration', get: (r) => fmtSecs(r.duration_s), num: true },
     { label: 'SLA', get: (r) => r.sla_missed ? h('span', { class: 'state sla', 'data-sla-miss': r.logical_date }, 'SLA missed') : h('span', { class: 'muted' }, 'ok') },
+    // why a run did not succeed: the failed task's first error line (its
+    // attempts, one click away, hold each attempt's and the log)
+    { label: 'error', get: (r) => r.state !== 'success' && r.error ? h('span', { class: 'err', 'data-run-error': r.logical_date }, r.error) : '' },
   ];
   const chartBox = h('div', { class: 'chart', id: 'duration-chart' });
   $main.appendChild(card('Duration trend (seconds)', chartBox));
@@ -291,6 +302,8 @@ async function pageQuality(stale) {
     } else body = notice('No sample stored for this result.');
     sampleBox.appendChild(card(`Failing rows: ${t.model} · ${t.test} · ${r.logical_date || ''} (${fmtInt(r.failures)} failures)`,
       s.message ? h('p', {}, s.message) : null, body));
+    // what the button opened is below a long table: bring it into view
+    sampleBox.scrollIntoView({ block: 'start' });
   });
   const tests = [...qd.tests].sort((a, b) => {
     const fa = a.latest.status === 'pass' ? 1 : 0, fb = b.latest.status === 'pass' ? 1 : 0;
@@ -354,7 +367,8 @@ async function pageLineage(stale) {
     const a = pos.get(from), b = pos.get(to);
     if (!a || !b) continue;
     const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
-    const p = svg('path', { class: 'edge', d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` });
+    const p = svg('path', { class: 'edge', d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+      'data-from': byId.get(from).name, 'data-to': byId.get(to).name });
     edgeEls.push({ from, to, el: p });
     root.appendChild(p);
   }
@@ -432,6 +446,7 @@ async function pageLake(stale) {
     samples.appendChild(card(`Quarantine samples: ingest date ${date}${reason ? ' · ' + reason : ''}`,
       s.files.length ? s.files.map((f) => [h('p', { class: 'muted' }, `${f.name} (${fmtBytes(f.size_bytes)})`), h('pre', { class: 'log' }, f.lines.join('\n'))])
         : notice('No quarantine files for this date.')));
+    samples.scrollIntoView({ block: 'start' });
   });
   $main.appendChild(h('div', { class: 'grid2' },
     card('Quarantine by reason code', d.quarantine_by_reason.length ? table([
@@ -446,14 +461,62 @@ async function pageLake(stale) {
 
 // ---------------------------------------------------------------- business
 
-function pivot(rows) {
-  // rows: [date, key, value] -> xs (dates), series per key
+// Exact sums of decimal strings ("12.30" + "-1.5"), as the amounts come
+// from DuckDB: BigInt on the digits, never floating point.
+function decSum(list) {
+  let scale = 0;
+  const parts = list.filter((s) => s !== null && s !== undefined).map((s) => {
+    s = String(s);
+    const neg = s.startsWith('-');
+    const [i, f = ''] = (neg ? s.slice(1) : s).split('.');
+    scale = Math.max(scale, f.length);
+    return { neg, i: i || '0', f };
+  });
+  let total = 0n;
+  for (const p of parts) {
+    const v = BigInt(p.i + p.f.padEnd(scale, '0'));
+    total += p.neg ? -v : v;
+  }
+  const neg = total < 0n;
+  let digits = (neg ? -total : total).toString().padStart(scale + 1, '0');
+  const out = scale ? digits.slice(0, -scale) + '.' + digits.slice(-scale) : digits;
+  return (neg ? '-' : '') + out;
+}
+
+// rows: [date, key, value] -> the dates and a series per key, each with
+// its values (numbers, to draw), raw (the exact text, for the legend) and
+// total over the window. With TOP, the TOP keys of the largest totals keep
+// a series each and the rest are summed into one "other" (grey): a chart of
+// 17 categories is 17 lines in 10 colours, one of 6 and "other" is read at
+// a glance.
+const TOP_SERIES = 6;
+function pivot(rows, top) {
   const dates = [...new Set(rows.map((r) => r[0]))].sort();
-  const keys = [...new Set(rows.map((r) => r[1]))].sort();
   const idx = new Map(dates.map((d, i) => [d, i]));
-  const series = keys.map((k) => ({ label: k, values: dates.map(() => null) }));
-  const ki = new Map(keys.map((k, i) => [k, i]));
-  for (const [d, k, v] of rows) series[ki.get(k)].values[idx.get(d)] = v === null ? null : Number(v);
+  const byKey = new Map();
+  for (const [d, k, v] of rows) {
+    if (!byKey.has(k)) byKey.set(k, dates.map(() => []));
+    if (v !== null) byKey.get(k)[idx.get(d)].push(v);
+  }
+  let keys = [...byKey.keys()].sort();
+  const totals = new Map(keys.map((k) => [k, decSum(byKey.get(k).flat())]));
+  const big = (k) => { const t = totals.get(k); return Number(t); };
+  let rest = [];
+  if (top && keys.length > top + 1) {
+    const ranked = [...keys].sort((a, b) => big(b) - big(a) || String(a).localeCompare(String(b)));
+    keys = ranked.slice(0, top);
+    rest = ranked.slice(top);
+  }
+  const make = (label, cells) => {
+    const raw = cells.map((c) => (c.length ? decSum(c) : null));
+    return { label, raw, values: raw.map((x) => (x === null ? null : Number(x))), total: decSum(cells.flat()) };
+  };
+  const series = keys.map((k) => make(k, byKey.get(k)));
+  if (rest.length) {
+    const other = make(`other (${rest.length})`, dates.map((_, i) => rest.flatMap((k) => byKey.get(k)[i])));
+    other.color = '#9aa0a6';
+    series.push(other);
+  }
   return { dates, series };
 }
 
@@ -475,7 +538,7 @@ const BUSINESS = {
           { label: c.x_label, get: (r) => r[0] },
           { label: c.y_label, get: (r) => fmtDec(r[1]), num: true, attrs: (r) => ({ [dataAttr(c.y_label)]: r[0] }) }], s.daily_total))],
       draw: () => cols.forEach((col, i) => {
-        const p = col ? pivot(s['by_' + col]) : pivot(s.daily_total.map((r) => [r[0], c.y_label, r[1]]));
+        const p = col ? pivot(s['by_' + col], TOP_SERIES) : pivot(s.daily_total.map((r) => [r[0], c.y_label, r[1]]));
         chart(els[i], p.dates, p.series, { xlabel: c.x_label });
       }),
     };

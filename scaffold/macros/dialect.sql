@@ -113,3 +113,79 @@ MAKE_TIMESTAMP(EPOCH_US({{ col }}))
 CAST({{ col }} AS TIMESTAMP)
 {%- endif -%}
 {%- endmacro %}
+
+{#- Constructs Redshift lacks, through adapter.dispatch (docs/models.md,
+    "Dispatch"): default__NAME is the SQL DuckDB and PostgreSQL run,
+    redshift__NAME the same result in SQL Redshift accepts. A project
+    overrides one for its warehouse by defining <type>__NAME. -#}
+
+{#- SUM(EXPR) over the rows where COND holds (NULL when none does). -#}
+{%- macro sum_where(expr, cond) -%}
+{{ return(adapter.dispatch('sum_where')(expr, cond)) }}
+{%- endmacro %}
+{%- macro default__sum_where(expr, cond) -%}
+SUM({{ expr }}) FILTER (WHERE {{ cond }})
+{%- endmacro %}
+{#- Redshift's aggregates take no FILTER clause (r_SUM.html) -#}
+{%- macro redshift__sum_where(expr, cond) -%}
+SUM(CASE WHEN {{ cond }} THEN {{ expr }} END)
+{%- endmacro %}
+
+{#- The number of rows where COND holds (0 when none does). -#}
+{%- macro count_where(cond) -%}
+{{ return(adapter.dispatch('count_where')(cond)) }}
+{%- endmacro %}
+{%- macro default__count_where(cond) -%}
+COUNT(*) FILTER (WHERE {{ cond }})
+{%- endmacro %}
+{%- macro redshift__count_where(cond) -%}
+COUNT(CASE WHEN {{ cond }} THEN 1 END)
+{%- endmacro %}
+
+{#- The rows of RELATION (alias a) joined as JOIN says (text, may be
+    empty), with COLUMNS (text: more columns of the join) and, for each
+    window W of WINDOWS (a list of {'name', 'minutes'[, 'where']}), the
+    column W.name: how many rows of a's partition (PARTITION_BY, a list of
+    columns) are at most W.minutes minutes before it by ORDER_BY (a
+    timestamp column), itself and rows at the same instant included,
+    counting only those where W.where (a condition on a.) holds. KEY: a
+    column unique in RELATION. -#}
+{%- macro time_window_counts(relation, key, partition_by, order_by, windows, columns='', join='') -%}
+{{ return(adapter.dispatch('time_window_counts')(relation, key, partition_by, order_by, windows, columns, join)) }}
+{%- endmacro %}
+{%- macro default__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) -%}
+SELECT a.*{{ ', ' ~ columns if columns }}
+{%- for w in windows %},
+        COUNT(*) {% if w.where is defined %}FILTER (WHERE {{ w.where }})
+                 {% endif %}OVER (PARTITION BY {% for c in partition_by %}a.{{ c }}{{ ', ' if not loop.last }}{% endfor %} ORDER BY a.{{ order_by }}
+                       RANGE BETWEEN {{ interval_minutes(w.minutes) }} PRECEDING
+                                 AND CURRENT ROW) AS {{ w.name }}
+{%- endfor %}
+    FROM {{ relation }} a
+    {{ join }}
+{%- endmacro %}
+{#- Redshift's window frames are ROWS only (r_Window_function_synopsis.html):
+    the rows of each window are found by a join on the partition and the
+    time range instead, every window's count in one pass (plain SQL: the
+    same on DuckDB and PostgreSQL, where t3103 compares it with the
+    default) -#}
+{%- macro redshift__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) -%}
+{%- set minutes = [] -%}
+{%- for w in windows %}{% do minutes.append(w.minutes) %}{% endfor -%}
+{%- set widest = minutes | sort | last -%}
+SELECT a.*{{ ', ' ~ columns if columns }}
+{%- for w in windows %}, wc.{{ w.name }}{% endfor %}
+    FROM {{ relation }} a
+    {{ join }}
+    JOIN (
+        SELECT cur.{{ key }}
+        {%- for w in windows %},
+               COUNT(CASE WHEN a.{{ order_by }} >= cur.{{ order_by }} - {{ interval_minutes(w.minutes) }}{{ ' AND (' ~ w.where ~ ')' if w.where is defined }} THEN 1 END) AS {{ w.name }}
+        {%- endfor %}
+        FROM {{ relation }} cur
+        JOIN {{ relation }} a
+          ON {% for c in partition_by %}a.{{ c }} = cur.{{ c }} AND {% endfor %}a.{{ order_by }} <= cur.{{ order_by }}
+         AND a.{{ order_by }} >= cur.{{ order_by }} - {{ interval_minutes(widest) }}
+        GROUP BY cur.{{ key }}
+    ) wc ON wc.{{ key }} = a.{{ key }}
+{%- endmacro %}

@@ -101,10 +101,20 @@ int txf_clean_index_read(const char *path, unsigned shard, loc_ent **out,
   txf_buf b;
   txf_buf_init(&b, 0);
   int rc = txf_fs_read_file(path, &b, err);
-  if (rc) {
+  if (!rc)
+    rc = txf_clean_index_parse(path, shard, &b, out, n, err);
+  else
     txf_buf_release(&b);
-    return rc;
-  }
+  return rc;
+}
+
+int txf_clean_index_parse(const char *path, unsigned shard, txf_buf *bytes,
+                          loc_ent **out, size_t *n, txf_err *err) {
+  *out = NULL;
+  *n = 0;
+  txf_buf b = *bytes;
+  memset(bytes, 0, sizeof *bytes);
+  int rc;
   uint64_t count = 0;
   if (b.len >= 16 && memcmp(b.data + b.len - 8, IDX_MAGIC1, 8) == 0) {
     memcpy(&count, b.data + b.len - 16, 8);

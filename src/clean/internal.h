@@ -4,6 +4,7 @@
 #ifndef TXF_CLEAN_INTERNAL_H
 #define TXF_CLEAN_INTERNAL_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -121,6 +122,7 @@ static inline int txf_clean_filter_has(const txf_clean_filter *f,
 /* Lineage: where a version came from. */
 typedef struct csource {
   char *path;       /* relative to the data dir when inside it */
+  uint32_t path_len; /* strlen(path) */
   int32_t ingest_day;
 } csource;
 
@@ -272,11 +274,122 @@ char *txf_clean_index_dir(const char *data_dir);
 TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,
                                         loc_ent **e, size_t *n,
                                         txf_err *err);
+/* The same from the file's bytes, already read (BYTES is taken: released
+ * and zeroed whatever happens); PATH names it in errors. */
+TXF_MUST_CHECK int txf_clean_index_parse(const char *path, unsigned shard,
+                                         txf_buf *bytes, loc_ent **e, size_t *n,
+                                         txf_err *err);
 /* Write E (sorted by (idh, day)) as shard SHARD at PATH (created). */
 TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
                                          const loc_ent *e, size_t n,
                                          txf_err *err);
 void txf_clean_index_sort(loc_ent *e, size_t n);
+
+/* ---- the lake's manifest (manifest.c) */
+
+/* silver/_index/transactions/_manifest.json: every index shard and every
+ * silver partition file of the lake with its size and SHA-256, written
+ * at each commit (docs/silver.md, "Checksums and the manifest"). A file
+ * clean reads is checked against it first, so damage stops the clean
+ * instead of being rewritten into fresh files. */
+#define TXF_CLEAN_MANIFEST "silver/_index/transactions/_manifest.json"
+
+typedef struct man_file {
+  uint64_t size_bytes;
+  char sha[65];
+} man_file;
+
+typedef struct man_part {
+  int32_t day;
+  man_file f;
+  uint8_t verified; /* checked in this run (one thread per day) */
+} man_part;
+
+typedef struct txf_clean_manifest {
+  uint8_t has_shard[IDX_SHARDS];
+  man_file shard[IDX_SHARDS];
+  man_part *part; /* sorted by day */
+  size_t n_part, cap_part;
+} txf_clean_manifest;
+
+/* Load the manifest of the lake at DATA_DIR into *MF (caller releases).
+ * An empty lake has an empty one. A lake with shards or partitions but no
+ * manifest, or an unreadable manifest, is TXF_ECORRUPT with a message
+ * saying to run 'txnflow index rebuild'. */
+TXF_MUST_CHECK int txf_clean_manifest_load(txf_clean_manifest *mf,
+                                           const char *data_dir, txf_err *err);
+void txf_clean_manifest_release(txf_clean_manifest *mf);
+/* Read index shard S of the lake, checked against MF: a listed shard that
+ * is missing or differs (size, SHA-256), or a shard that is not listed,
+ * is TXF_ECORRUPT and nothing is returned. */
+TXF_MUST_CHECK int txf_clean_manifest_read_shard(const txf_clean_manifest *mf,
+                                                 const char *data_dir,
+                                                 unsigned s, loc_ent **e,
+                                                 size_t *n, txf_err *err);
+/* Check partition DAY's file against MF (once per run: a day is checked
+ * by one thread at a time): listed and missing or different, or present
+ * and not listed, is TXF_ECORRUPT naming the file and how to recover. */
+TXF_MUST_CHECK int txf_clean_manifest_check_partition(txf_clean_manifest *mf,
+                                                      const char *data_dir,
+                                                      int32_t day,
+                                                      txf_err *err);
+/* Record shard S as the file at PATH (hashed now), or as absent (PATH
+ * NULL). */
+TXF_MUST_CHECK int txf_clean_manifest_set_shard(txf_clean_manifest *mf,
+                                                unsigned s, const char *path,
+                                                txf_err *err);
+/* Record partition DAY's file (SHA NULL: the partition is gone). */
+void txf_clean_manifest_set_partition(txf_clean_manifest *mf, int32_t day,
+                                      uint64_t size_bytes, const char *sha);
+/* Write MF as JSON to PATH (created, flushed; made durable by the
+ * commit's syncfs). */
+TXF_MUST_CHECK int txf_clean_manifest_write(const txf_clean_manifest *mf,
+                                            const char *path, txf_err *err);
+/* This commit's manifest: MF updated with the shards staged in
+ * STAGING/index (TOUCHED[s]) and the partitions of the clean's report REP
+ * (rows_per_partition: 0 is a partition removed; partition_files: size and
+ * SHA-256), written to STAGING/index/_manifest.json when anything changed
+ * or the lake had none (*STAGED = 1). */
+TXF_MUST_CHECK int
+txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
+                         const char *staging, const unsigned char *touched,
+                         json_t *rep, int *staged, txf_err *err);
+/* Write the index's _meta.json (format, shards, the lake's TIMEZONE) to
+ * PATH (created, flushed). */
+TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
+                                        txf_err *err);
+/* ERR is from reading a partition (TXF_ECORRUPT, TXF_EUNSUPPORTED or
+ * TXF_ETOOBIG: for a file clean wrote, damage): add that the file is
+ * damaged, nothing was changed and how to recover, unless it says so. */
+void txf_clean_damage_hint(txf_err *err);
+/* For audit: check every file of the lake against the manifest (each
+ * listed shard and partition as listed, nothing unlisted), passing each
+ * finding to NOTE(CTX, text); returns how many. *PAIRS (caller frees)
+ * gets the index's pairs, all shards, sorted by (idh, day). */
+int64_t txf_clean_manifest_audit(const char *data_dir,
+                                 void (*note)(void *ctx, const char *text),
+                                 void *ctx, loc_ent **pairs, size_t *n_pairs);
+/* The lake's time zone from the index's _meta.json into *ZONE (caller
+ * frees; NULL when there is none yet); an unreadable file is
+ * TXF_ECORRUPT. */
+TXF_MUST_CHECK int txf_clean_meta_zone(const char *data_dir, char **zone,
+                                       txf_err *err);
+/* The names in DIR starting with PREFIX, sorted (free with
+ * txf_clean_list_free; NULL and *N = 0 when DIR cannot be read). */
+char **txf_clean_list_dir(const char *dir, const char *prefix, size_t *n);
+void txf_clean_list_free(char **v, size_t n);
+/* The partition directories under silver/transactions, in order, then
+ * any directory whose name is not one of ours: REL relative to the data
+ * dir, DAY its date (INT32_MIN when the names are not
+ * year=YYYY/month=MM/day=DD of a real date). */
+typedef struct txf_clean_part_dir {
+  char *rel;
+  int32_t day;
+} txf_clean_part_dir;
+txf_clean_part_dir *txf_clean_partition_dirs(const char *data_dir, size_t *n);
+void txf_clean_part_dirs_free(txf_clean_part_dir *v, size_t n);
+/* Does the lake hold any silver partition or index shard? */
+int txf_clean_lake_has_data(const char *data_dir);
 
 /* ---- the batch against the lake (shard.c) */
 
@@ -315,6 +428,7 @@ typedef struct pend_ref {
 /* What the shards of one clean share (threads: under MU). */
 typedef struct txf_clean_merge {
   const char *data_dir;
+  txf_clean_manifest *manifest; /* what the files read must match */
   const char *staging_dir; /* index shards are staged in STAGING/index */
   const csources *src;
   txf_clean_pool *pool;       /* blocks of the batch's records */
@@ -411,11 +525,22 @@ TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
 
 /* ---- journal (journal.c) */
 
+/* Take DATA_DIR/.clean.lock (flock, not waiting): one writer of the lake
+ * at a time. TXF_ELOCKED when another holds it; *FD_OUT to close. */
+TXF_MUST_CHECK int txf_clean_lake_lock(const char *data_dir, int *fd_out,
+                                       txf_err *err);
+
 typedef struct jop {
   char *from; /* relative to the data dir; NULL: delete TO */
   char *to;
 } jop;
 
+/* Before the commit point: can every op be applied? Each directory the
+ * ops write in (or the nearest existing parent of one to be made) must
+ * let us create and remove a file; else TXF_EIO naming it (nothing is
+ * committed, so the lake never waits half-applied for a fix). */
+TXF_MUST_CHECK int txf_clean_journal_check(const char *data_dir, const jop *ops,
+                                           size_t n, txf_err *err);
 /* Write DATA/.clean/journal.json (atomically, fsynced): the commit point. */
 TXF_MUST_CHECK int txf_clean_journal_write(const char *data_dir,
                                            const char *run_id, const jop *ops,

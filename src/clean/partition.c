@@ -34,8 +34,21 @@ static void str_val(txf_pq_value *v, const char *p, size_t n) {
   v->v.str.len = (uint32_t)n;
 }
 
+/* The lengths of the enums' names (row_values runs once a row). */
+typedef struct enum_lens {
+  uint8_t status[4], channel[3];
+} enum_lens;
+
+static void enum_lens_init(enum_lens *e) {
+  for (int i = 0; i < 4; i++)
+    e->status[i] = (uint8_t)strlen(txf_clean_status_names[i]);
+  for (int i = 0; i < 3; i++)
+    e->channel[i] = (uint8_t)strlen(txf_clean_channel_names[i]);
+}
+
 /* Values of batch row R; MCC_BUF holds the 4 digits. */
-static void row_values(const crow *r, const csources *src, char mcc_buf[5],
+static void row_values(const crow *r, const csources *src,
+                       const enum_lens *el, char mcc_buf[5],
                        txf_pq_value *v) {
   const char *s = r->str;
   for (int i = 0; i < 4; i++) {
@@ -52,12 +65,12 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   mcc_buf[2] = (char)('0' + r->mcc / 10 % 10);
   mcc_buf[3] = (char)('0' + r->mcc % 10);
   str_val(&v[C_MCC], mcc_buf, 4);
-  const char *st = txf_clean_status_names[r->status];
-  str_val(&v[C_STATUS], st, strlen(st));
+  str_val(&v[C_STATUS], txf_clean_status_names[r->status],
+          el->status[r->status]);
   v[C_REFUND].is_null = 0;
   v[C_REFUND].v.b = r->is_refund;
-  const char *ch = txf_clean_channel_names[r->channel];
-  str_val(&v[C_CHANNEL], ch, strlen(ch));
+  str_val(&v[C_CHANNEL], txf_clean_channel_names[r->channel],
+          el->channel[r->channel]);
   v[C_INGESTED_AT].is_null = 0;
   v[C_INGESTED_AT].v.i64 = r->ingested_at_us;
   if (r->has_orig)
@@ -65,7 +78,7 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   else
     v[C_ORIG].is_null = 1;
   const csource *c = &src->v[r->src];
-  str_val(&v[C_SOURCE_FILE], c->path, strlen(c->path));
+  str_val(&v[C_SOURCE_FILE], c->path, c->path_len);
   v[C_INGEST_DATE].is_null = 0;
   v[C_INGEST_DATE].v.i32 = c->ingest_day;
 }
@@ -111,9 +124,11 @@ static int change_open(change_file *cf, txf_err *err) {
 }
 
 /* Append the image V (silver columns) of a row of the partition to the
- * change file, with its change type. */
-static int change_add(change_file *cf, const txf_pq_value *v,
-                      const char *type, txf_err *err) {
+ * change file, with its change type (a string literal). */
+#define change_add(cf, v, type, err)                                          \
+  change_add_n(cf, v, type, sizeof(type) - 1, err)
+static int change_add_n(change_file *cf, const txf_pq_value *v,
+                        const char *type, size_t type_len, txf_err *err) {
   if (!cf->out)
     return 0;
   txf_pq_value *cv = cf->cv;
@@ -123,7 +138,7 @@ static int change_add(change_file *cf, const txf_pq_value *v,
       return rc;
   }
   memcpy(cv, v, C_N * sizeof *v);
-  str_val(&cv[C_N + 4], type, strlen(type));
+  str_val(&cv[C_N + 4], type, type_len);
   cf->out->n_changes++;
   return txf_pq_writer_add_row(cf->w, cv, err);
 }
@@ -247,13 +262,17 @@ static int open_partition(const char *path, txf_pq_reader **rd,
 }
 
 int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
+  int rc =
+      txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (rc)
+    return rc;
   char *path = txf_clean_partition_path(m->data_dir, day);
   if (!txf_fs_exists(path)) { /* nothing there: the ids are new */
     free(path);
     return 0;
   }
   txf_pq_reader *rd = NULL;
-  int rc = open_partition(path, &rd, err);
+  rc = open_partition(path, &rd, err);
   txf_pq_value v[C_N];
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
@@ -374,7 +393,10 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   size_t n_rm = j->n_rm;
   runs R;
   runs_open(&R, m->pool, j->run, j->n_run);
-  if (txf_fs_exists(old_path))
+  /* The old rows are copied into the new file: they must be the ones
+   * committed (checked once a run, with the read that decided ids). */
+  rc = txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (!rc && txf_fs_exists(old_path))
     rc = open_partition(old_path, &rd, err);
   if (rc)
     goto out;
@@ -434,17 +456,19 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     goto out;
   }
   char mcc_buf[5];
+  enum_lens el;
+  enum_lens_init(&el);
   while (!rc && (has_old || a)) {
     if (has_old && (!a || cmp_old_add(ov, a) < 0)) {
       rc = txf_pq_writer_add_row(w, ov, err);
       if (!rc)
         NEXT_OLD();
     } else {
-      row_values(a, m->src, mcc_buf, nv);
+      row_values(a, m->src, &el, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
       if (!rc)
-        rc = change_add(&cf, nv, a->had_old ? "update_postimage" : "insert",
-                        err);
+        rc = a->had_old ? change_add(&cf, nv, "update_postimage", err)
+                        : change_add(&cf, nv, "insert", err);
       if (!rc)
         runs_pop(&R);
       a = runs_peek(&R);

@@ -256,15 +256,9 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   }
   int rc = 0;
 
-  char *dir = txf_clean_index_dir(m->data_dir);
-  char name[32];
-  snprintf(name, sizeof name, "shard-%03u.idx", s);
-  char *old_path = txf_path_join(dir, name);
-  free(dir);
   loc_ent *e = NULL;
   size_t ne = 0;
-  rc = txf_clean_index_read(old_path, s, &e, &ne, err);
-  free(old_path);
+  rc = txf_clean_manifest_read_shard(m->manifest, m->data_dir, s, &e, &ne, err);
 
   /* Look every winner up: new ids go into silver now, the others wait for
    * their partition to be read. */

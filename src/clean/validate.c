@@ -473,7 +473,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
                                   int32_t ingest_day) {
   for (size_t i = s->n; i > 0; i--) {
     csource *c = &s->v[i - 1];
-    if (c->ingest_day == ingest_day && strlen(c->path) == len &&
+    if (c->ingest_day == ingest_day && c->path_len == len &&
         memcmp(c->path, path, len) == 0)
       return (uint32_t)(i - 1);
   }
@@ -482,6 +482,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
     s->v = txf_xrealloc(s->v, s->cap * sizeof *s->v);
   }
   s->v[s->n].path = txf_xstrndup(path, len);
+  s->v[s->n].path_len = (uint32_t)len;
   s->v[s->n].ingest_day = ingest_day;
   return (uint32_t)s->n++;
 }

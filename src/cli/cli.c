@@ -60,7 +60,8 @@ int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir, txf_store **out,
 int txf_cli_fail(const char *cmd, const txf_err *err) {
   fprintf(stderr, "txnflow %s: error: %s\n", cmd,
           err && err->msg[0] ? err->msg : "failed");
-  return TXF_EXIT_FAIL;
+  return err && txf_err_permanent(err->code, err->msg) ? TXF_EXIT_PERMANENT
+                                                       : TXF_EXIT_FAIL;
 }
 
 int txf_cli_usage_error(const char *cmd, const char *fmt, ...) {

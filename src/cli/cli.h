@@ -9,7 +9,6 @@
 #include "project/project.h"
 #include "util/util.h"
 
-enum { TXF_EXIT_OK = 0, TXF_EXIT_FAIL = 1, TXF_EXIT_USAGE = 2 };
 
 /* What every command gets. No globals: config, paths, logger and clock
  * travel here. */
@@ -54,7 +53,9 @@ TXF_MUST_CHECK int txf_ctx_data_dir(txf_ctx *ctx, const char *data_opt,
 TXF_MUST_CHECK int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir,
                                       txf_store **out, txf_err *err);
 
-/* Print "txnflow CMD: error: MSG" and return TXF_EXIT_FAIL. */
+/* Print "txnflow CMD: error: MSG" and return TXF_EXIT_PERMANENT when
+ * the error would recur on a retry (txf_err_permanent), else
+ * TXF_EXIT_FAIL. */
 int txf_cli_fail(const char *cmd, const txf_err *err);
 /* Print "txnflow CMD: FMT" plus a hint to run --help; return
  * TXF_EXIT_USAGE. */

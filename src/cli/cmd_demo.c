@@ -58,39 +58,6 @@ static int step(txf_ctx *ctx, const char *const *args) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* Each ingestion day's latest successful clean between FIRST and LAST:
- * lines read = inserted + updated + duplicates + stale + quarantined. */
-static int print_reconciliation(txf_store *st, const char *first,
-                                const char *last, txf_err *err) {
-  txf_meta_clean_query q = {first, last, 1};
-  txf_meta_clean_run_list runs;
-  int rc = txf_meta_clean_runs_succeeded(st, &q, &runs, err);
-  if (rc)
-    return rc;
-  printf("\n%-11s %7s = %8s + %7s + %10s + %5s + %11s  %s\n", "INGEST_DATE",
-         "LINES", "INSERTED", "UPDATED", "DUPLICATES", "STALE",
-         "QUARANTINED", "CHECK");
-  int64_t tot[6] = {0};
-  for (size_t r = 0; r < runs.n; r++) {
-    const txf_meta_clean_run *c = &runs.v[r];
-    int64_t v[6] = {c->lines_read, c->inserted, c->updated,
-                    c->duplicates, c->stale,    c->quarantined};
-    for (int i = 0; i < 6; i++)
-      tot[i] += v[i];
-    printf("%-11s %7lld = %8lld + %7lld + %10lld + %5lld + %11lld  %s\n",
-           c->ingest_date, (long long)v[0], (long long)v[1], (long long)v[2],
-           (long long)v[3], (long long)v[4], (long long)v[5],
-           v[0] == v[1] + v[2] + v[3] + v[4] + v[5] ? "ok" : "MISMATCH");
-  }
-  txf_meta_clean_run_list_release(&runs);
-  printf("%-11s %7lld = %8lld + %7lld + %10lld + %5lld + %11lld  %s\n",
-         "total", (long long)tot[0], (long long)tot[1], (long long)tot[2],
-         (long long)tot[3], (long long)tot[4], (long long)tot[5],
-         tot[0] == tot[1] + tot[2] + tot[3] + tot[4] + tot[5] ? "ok"
-                                                               : "MISMATCH");
-  return 0;
-}
-
 /* The data tests of the latest models build, by status. */
 static int print_tests(txf_store *st, txf_err *err) {
   txf_meta_count_list counts;
@@ -154,8 +121,10 @@ int cmd_demo(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_ctx_data_dir(ctx, NULL, &data_dir, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data_dir, &st, &err);
-  if (!rc)
-    rc = print_reconciliation(st, first, last, &err);
+  const char *reconcile[] = {"status", "--reconcile", "--from", first,
+                             "--to",   last,          NULL};
+  if (!rc && step(ctx, reconcile))
+    rc = -1;
   static const char *const audit[] = {"audit", NULL};
   static const char *const recon[] = {
       "sql",

@@ -14,7 +14,8 @@ static const char usage[] =
     "                        [--malformed-rate R] [--stale-rate R]\n"
     "                        [--refund-rate R] [--customers N] [--merchants N]\n"
     "                        [--part-rows N] [--compress zstd|none] [--pan]\n"
-    "                        [--timezone TZ] [--data DIR] [--force] [--json]\n"
+    "                        [--timezone TZ] [--data DIR] [--force | --if-missing]\n"
+    "                        [--json]\n"
     "\n"
     "Write the synthetic bronze batch of ingestion day D (and the N-1 days\n"
     "after it with --days): DIR/bronze/transactions/ingest_date=D/ with\n"
@@ -51,6 +52,9 @@ static const char usage[] =
     "  --data DIR          data directory (default: the project's); works\n"
     "                      without a project\n"
     "  --force             replace batches that already exist\n"
+    "  --if-missing        keep the batches that already exist (and say so);\n"
+    "                      generate only the missing days (what `txnflow run`\n"
+    "                      and `backfill` do: they never replace a batch)\n"
     "  --json              print the counts as JSON\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -74,7 +78,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
   p.stale_rate = -1; /* not given: follows --version-rate, below */
   const char *date_opt = NULL, *data_opt = NULL, *tz_opt = NULL;
   int64_t days = 1, rows = 0;
-  int force = 0, json = 0;
+  int force = 0, if_missing = 0, json = 0;
   uint64_t seed = UINT64_MAX; /* not given: --seed stops below 2^63 */
   const txf_cli_option opts[] = {
       TXF_OPT_STRING(0, "date", &date_opt, "D"),
@@ -101,6 +105,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_STRING(0, "timezone", &tz_opt, "TZ"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "force", &force),
+      TXF_OPT_FLAG(0, "if-missing", &if_missing),
       TXF_OPT_FLAG(0, "json", &json),
       TXF_OPT_END};
   int ec = txf_cli_options_parse("generate", usage, opts, TXF_CLI_NO_OPERANDS,
@@ -109,6 +114,9 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
     return ec;
   if (!date_opt)
     return txf_cli_usage_error("generate", "--date is required");
+  if (force && if_missing)
+    return txf_cli_usage_error("generate",
+                               "--force and --if-missing contradict each other");
   txf_date first;
   if (txf_cli_parse_date("generate", "--date", date_opt, &first))
     return TXF_EXIT_USAGE;
@@ -147,16 +155,21 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
     return txf_cli_fail("generate", &err);
 
   /* Refuse up front when any day exists, so nothing is half done (after
-   * settling what an interrupted run of that day left). */
+   * settling what an interrupted run of that day left); with --if-missing,
+   * keep the days that exist. */
+  char *kept = txf_xcalloc((size_t)days, 1);
   if (!force) {
     for (int64_t k = 0; k < days; k++) {
       txf_date d = {first.days + (int32_t)k};
       int exists = 0, mismatch = 0;
       if (txf_generate_settle(data, d, &exists, &mismatch, &err)) {
         free(data);
+        free(kept);
         return txf_cli_fail("generate", &err);
       }
-      if (exists) {
+      if (exists && if_missing) {
+        kept[k] = 1;
+      } else if (exists) {
         char *dir = txf_bronze_batch_dir(data, d);
         txf_err_set(&err, TXF_EEXIST,
                     "bronze batch %s already exists%s (use --force to "
@@ -166,6 +179,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
                              : "");
         free(dir);
         free(data);
+        free(kept);
         return txf_cli_fail("generate", &err);
       }
     }
@@ -179,6 +193,22 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
     txf_date d = {first.days + (int32_t)k};
     char ds[11];
     txf_date_format(d, ds);
+    if (kept[k]) {
+      char *dir = txf_bronze_batch_dir(data, d);
+      if (out) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ingest_date", json_string(ds));
+        json_object_set_new(o, "dir", json_string(dir));
+        json_object_set_new(o, "kept", json_true());
+        json_array_append_new(out, o);
+      } else {
+        printf("ingest_date=%s: the batch exists; kept (generate --force, or run --regenerate, replaces "
+               "it)\n",
+               ds);
+      }
+      free(dir);
+      continue;
+    }
     txf_gen_stats st;
     txf_progress prog;
     char label[48];
@@ -230,6 +260,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
     }
     json_decref(out);
   }
+  free(kept);
   free(data);
   return rc;
 }

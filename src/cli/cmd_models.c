@@ -1,4 +1,5 @@
 /* txnflow models: the dbt-style model runner. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,12 +13,14 @@ static const char usage[] =
     "usage: txnflow models compile|run|test|build|seed|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
-    "                      [--full-audit] [--profiles-dir DIR] [--data DIR]\n"
-    "                      [--json]\n"
+    "                      [--full-audit] [--incremental]\n"
+    "                      [--profiles-dir DIR] [--data DIR] [--quiet | --json]\n"
     "\n"
     "Run the project's SQL models on the warehouse (DuckDB, or a PostgreSQL\n"
     "or Redshift target of profiles.yml), dbt-style:\n"
-    "  compile  render models and tests to target/compiled/\n"
+    "  compile  render models and tests to target/compiled/ (no\n"
+    "           warehouse needed: with --full-refresh or --incremental,\n"
+    "           or when every incremental model is kept by change)\n"
     "  run      build the selected models\n"
     "  test     run the selected data tests on the published relations\n"
     "  build    seeds and models in order, each audited before it is\n"
@@ -40,14 +43,23 @@ static const char usage[] =
     "      --full-audit      build: test whole relations, not only the rows\n"
     "                        a build by change wrote, and run the tests\n"
     "                        configured audit='full' (docs/models.md)\n"
+    "      --incremental     compile: render incremental models as a build\n"
+    "                        that keeps them does (is_incremental() true,\n"
+    "                        changes() the change it applies)\n"
     "      --profiles-dir D  where profiles.yml is (before the project dir\n"
     "                        and ~/.dbt)\n"
     "      --data DIR        data directory (default: the project's)\n"
-    "      --json            ls: JSON output\n"
+    "  -q, --quiet           build, run, seed, test: print only errors,\n"
+    "                        failing tests (with their rows) and the summary\n"
+    "      --json            build, run, seed, test: one JSON object per line\n"
+    "                        and event (start, end, test, done) instead of\n"
+    "                        the lines; ls: JSON output\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit status: 0 all built and tests passed, 1 a model failed or an\n"
-    "error-severity test failed, 2 usage error.\n"
+    "Exit status: 0 all built and tests passed; 4 a model failed to compile\n"
+    "or to build (a SQL error) or an error-severity test failed: permanent,\n"
+    "a retry fails the same way; 1 a failure a retry may mend (I/O, a lock);\n"
+    "2 usage error.\n"
     "\n"
     "Example:\n"
     "  txnflow models build --vars '{run_date: \"2025-09-11\", dates: "
@@ -77,6 +89,21 @@ static const struct {
             {"ls", NULL},
             {"docs", NULL}};
 
+/* --json: the summary as the last event. */
+static void print_done(const txf_models_summary *s, int64_t elapsed_us) {
+  char ts[40];
+  txf_ts_format(txf_wall_us(), 0, 1, ts);
+  json_t *ev = json_pack(
+      "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f}", "event", "done",
+      "ts", ts, "ok", s->n_ok, "error", s->n_error, "skipped", s->n_skipped,
+      "pass", s->n_pass, "warn", s->n_warn, "fail", s->n_fail, "test_error",
+      s->n_test_error, "elapsed_s", (double)elapsed_us / 1e6);
+  char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  printf("%s\n", text);
+  free(text);
+  json_decref(ev);
+}
+
 int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_models_opts mo;
   memset(&mo, 0, sizeof mo);
@@ -94,9 +121,11 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_UINT(0, "threads", &mo.threads, "N", 1, 64, "a number 1..64"),
       TXF_OPT_FLAG(0, "full-refresh", &mo.full_refresh),
       TXF_OPT_FLAG(0, "full-audit", &mo.full_audit),
+      TXF_OPT_FLAG(0, "incremental", &mo.incremental),
       TXF_OPT_STRING(0, "profiles-dir", &profiles, "DIR"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "json", &json),
+      TXF_OPT_FLAG('q', "quiet", &mo.quiet),
       TXF_OPT_END};
   int ret = txf_cli_options_parse("models", usage, opts, 0, &argc, argv);
   if (ret != TXF_CLI_GO_ON)
@@ -121,6 +150,11 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     ret = txf_cli_unknown_subcommand("models", sub, names, TXF_ARRAY_LEN(subs));
     goto out;
   }
+  if (mo.incremental && (strcmp(sub, "compile") || mo.full_refresh)) {
+    ret = txf_cli_usage_error("models", "--incremental is for compile, "
+                                        "without --full-refresh");
+    goto out;
+  }
   int (*build)(txf_models *, txf_models_summary *, txf_err *) = subs[si].build;
   txf_err err;
   txf_err_clear(&err);
@@ -143,8 +177,13 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     mo.data_dir = data;
     mo.store = store;
     mo.invocation_id = inv;
+    /* set by the orchestrator: the dates a (batched) build stands for */
+    mo.logical_dates = getenv("TXNFLOW_LOGICAL_DATES");
     mo.log = &ctx->log;
     mo.out = strcmp(sub, "ls") ? stdout : NULL;
+    mo.json = json && build;
+    /* only seed, run and build write the warehouse */
+    mo.read_only = !build || !strcmp(sub, "test");
     mo.now_us = txf_ctx_now(ctx);
     rc = txf_models_load(&m, p, &mo, &err);
   }
@@ -155,11 +194,14 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     txf_adapter *a;
     rc = txf_models_adapter(m, &a, &err);
   }
+  txf_models_summary s;
+  memset(&s, 0, sizeof s);
   if (!rc && build) {
-    txf_models_summary s;
-    memset(&s, 0, sizeof s);
+    int64_t t0 = txf_mono_us();
     rc = build(m, &s, &err);
-    if (rc == 0 || rc == TXF_ETEST)
+    if ((rc == 0 || rc == TXF_ETEST) && mo.json)
+      print_done(&s, txf_mono_us() - t0);
+    else if (rc == 0 || rc == TXF_ETEST)
       printf("Done: %d ok, %d error, %d skipped; tests: %d pass, %d warn, "
              "%d fail, %d error\n",
              s.n_ok, s.n_error, s.n_skipped, s.n_pass, s.n_warn, s.n_fail,
@@ -184,6 +226,10 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     goto out;
   }
   ret = rc ? txf_cli_fail("models", &err) : TXF_EXIT_OK;
+  /* Failed nodes or tests: permanent (exit 4) unless one failed in a way
+   * a retry may mend (an I/O error, a lock), which makes it worth one. */
+  if (rc == TXF_ETEST && s.n_transient)
+    ret = TXF_EXIT_FAIL;
 out:
   txf_buf_release(&sel);
   txf_buf_release(&exc);

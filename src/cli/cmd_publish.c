@@ -14,6 +14,7 @@ TXF_COMMAND(publish, "upload the lake and the marts to S3");
 static const char usage[] =
     "usage: txnflow publish --date D [--only s3|warehouse] [--target T]\n"
     "                       [--print-sql] [--dry-run] [--json] [--data DIR]\n"
+    "       txnflow publish --whoami [--json]\n"
     "       txnflow publish ls [PREFIX]\n"
     "       txnflow publish get KEY\n"
     "       txnflow publish put FILE KEY\n"
@@ -28,8 +29,10 @@ static const char usage[] =
     "one. A second publish of the same state uploads nothing.\n"
     "The warehouse load is its own command, `txnflow load` (docs/load.md);\n"
     "`--only warehouse` still runs it, with --target and --print-sql.\n"
-    "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
-    "AWS_SESSION_TOKEN; see docs/publish.md.\n"
+    "Credentials come from the AWS SDKs' chain: the environment, the shared\n"
+    "files (~/.aws/credentials, ~/.aws/config, AWS_PROFILE), web identity,\n"
+    "the container endpoint, the instance metadata service; --whoami says\n"
+    "which one gives them (never the secret). See docs/publish.md.\n"
     "\n"
     "The object commands work on bucket keys (with the prefix): ls lists\n"
     "key, size and ETag; get writes the object to stdout; head prints its\n"
@@ -43,6 +46,7 @@ static const char usage[] =
     "  --print-sql    (--only warehouse) print the load (Redshift SQL, or the\n"
     "                 plan) without running it\n"
     "  --dry-run      show what would be uploaded and deleted; change nothing\n"
+    "  --whoami       where the AWS credentials come from, and which key\n"
     "  --json         machine-readable summary\n"
     "  -v, --verbose  list each object uploaded and deleted\n"
     "  --data DIR     data directory (default: the project's)\n"
@@ -158,6 +162,58 @@ static int open_s3(txf_ctx *ctx, txf_publish_settings *set, txf_s3 **s3,
   return rc;
 }
 
+/* --whoami: resolve the credential chain as a publish would (with
+ * publish.s3's region and refresh margin when the project has them) and
+ * say which source gave the keys. */
+static int whoami(txf_ctx *ctx, int json) {
+  txf_err err;
+  txf_err_clear(&err);
+  txf_publish_settings set = {0};
+  txf_project *p = NULL;
+  int rc = load_settings(ctx, &set, &p, &err);
+  if (rc == TXF_ENOTFOUND) /* outside a project: the chain's defaults */
+    rc = 0;
+  txf_s3_creds *c = NULL;
+  if (!rc) {
+    txf_s3_creds_opts o = {
+        .region = set.s3.configured ? set.s3.cfg.region : NULL,
+        .refresh_margin_s =
+            set.s3.configured ? set.s3.cfg.credential_refresh_s : 0,
+        .log = &ctx->log};
+    rc = txf_s3_creds_new(&c, &o, &err);
+  }
+  if (rc)
+    return txf_cli_fail("publish", &err);
+  txf_s3_creds_info in;
+  txf_s3_creds_describe(c, &in);
+  txf_s3_creds_free(c);
+  char exp[40] = "";
+  if (in.expires_us)
+    txf_ts_format(in.expires_us / TXF_US_PER_S * TXF_US_PER_S, 0, 1, exp);
+  if (json) {
+    json_t *o = json_object();
+    json_object_set_new(o, "source", json_string(in.source));
+    json_object_set_new(o, "detail", txf_json_text(in.detail));
+    json_object_set_new(o, "access_key_id", txf_json_text(in.access_key_hint));
+    json_object_set_new(o, "renewable", json_boolean(in.renewable));
+    json_object_set_new(o, "expires", exp[0] ? json_string(exp) : json_null());
+    char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", t);
+    free(t);
+    json_decref(o);
+  } else {
+    printf("credentials from %s\n", in.source);
+    printf("  where       %s\n", in.detail);
+    printf("  access key  %s\n", in.access_key_hint);
+    if (exp[0])
+      printf("  expires     %s%s\n", exp,
+             in.renewable ? " (renewed before then)" : " (not renewable)");
+    else
+      printf("  expires     never (long-term keys)\n");
+  }
+  return TXF_EXIT_OK;
+}
+
 /* OPS: the operands, the op word first. */
 static int object_command(txf_ctx *ctx, int n_ops, char **ops) {
   const char *op = ops[0];
@@ -190,10 +246,14 @@ static int object_command(txf_ctx *ctx, int n_ops, char **ops) {
   } else if (!rc && !strcmp(op, "head")) {
     txf_s3_object o;
     rc = txf_s3_head(s3, a[0], &o, &err);
-    if (!rc)
+    if (!rc) {
       printf("key %s\nsize %llu\netag %s\nsha256 %s\n", o.key,
              (unsigned long long)o.size_bytes, o.etag,
              o.sha256[0] ? o.sha256 : "-");
+      printf("sse %s%s%s\nchecksum_sha256 %s\n", o.sse[0] ? o.sse : "-",
+             o.kms_key_id[0] ? " " : "", o.kms_key_id,
+             o.checksum_sha256[0] ? o.checksum_sha256 : "-");
+    }
     txf_s3_object_release(&o);
   } else if (!rc && !strcmp(op, "put")) {
     char *path = txf_path_abs(ctx->cwd, a[0]);
@@ -214,11 +274,12 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   static const txf_cli_choice only_choices[] = {
       {"s3", 1}, {"warehouse", 2}, {NULL, 0}};
   const char *data_opt = NULL, *date_opt = NULL, *target_opt = NULL;
-  int json = 0, dry = 0, verbose = 0, print_sql = 0;
+  int json = 0, dry = 0, verbose = 0, print_sql = 0, who = 0;
   int only = 0; /* 0 or 1: s3; 2: the warehouse load */
   const txf_cli_option opts[] = {
       TXF_OPT_STRING(0, "date", &date_opt, "D"),
       TXF_OPT_FLAG(0, "dry-run", &dry),
+      TXF_OPT_FLAG(0, "whoami", &who),
       TXF_OPT_CHOICE(0, "only", &only, "s3|warehouse", only_choices),
       TXF_OPT_STRING(0, "target", &target_opt, "T"),
       TXF_OPT_FLAG(0, "print-sql", &print_sql),
@@ -229,6 +290,12 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
   int ec = txf_cli_options_parse("publish", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
+  if (who) {
+    if (argc > 0 || date_opt || dry || only || target_opt || print_sql ||
+        verbose || data_opt)
+      return txf_cli_usage_error("publish", "--whoami takes only --json");
+    return whoami(ctx, json);
+  }
   if (argc > 0) {
     const char *op = argv[0];
     static const char *const ops[] = {"ls", "get", "put", "head", "rm"};

@@ -7,7 +7,8 @@
 TXF_COMMAND(run, "run the daily DAG for one logical date");
 
 static const char usage[] =
-    "usage: txnflow run --date D [--from-scratch] [--kind KIND] [--json]\n"
+    "usage: txnflow run --date D [--from-scratch | --regenerate] [--kind KIND]\n"
+    "                   [--json]\n"
     "\n"
     "Run the DAG of logical date D: generate (synthetic feed) or wait for\n"
     "the landed batch (landed feed), clean, models build, and publish when\n"
@@ -15,12 +16,18 @@ static const char usage[] =
     "(DATA/logs/D/TASK/attempt-N.log), a timeout and retries with backoff;\n"
     "every attempt is recorded in the metadata database (txnflow status).\n"
     "A date whose last run failed resumes at the failed task; a date that\n"
-    "already succeeded is left alone unless --from-scratch. Only one run of\n"
-    "a date at a time: a second one fails at once.\n"
+    "already succeeded is left alone unless --from-scratch. A bronze batch\n"
+    "that exists is never replaced (generate keeps it) unless --regenerate.\n"
+    "Only one run of a date at a time: a second one fails at once.\n"
     "\n"
     "Options:\n"
     "  --date D          the logical date (YYYY-MM-DD), required\n"
     "  --from-scratch    start a new run of every task, even finished ones\n"
+    "                    (an existing bronze batch is kept and cleaned again)\n"
+    "  --regenerate      replace D's synthetic bronze batch (generate --force,\n"
+    "                    with the project's feed settings), then clean it again\n"
+    "                    and rebuild everything downstream (implies\n"
+    "                    --from-scratch)\n"
     "  --kind KIND       recorded run kind: manual (default), scheduled or\n"
     "                    backfill\n"
     "  --json            print a JSON summary on stdout instead: counts,\n"
@@ -58,6 +65,7 @@ static void report(const txf_orch_args *a, const txf_orch_summary *sum,
 int cmd_run(int argc, char **argv, txf_ctx *ctx) {
   return txf_orch_cli_main(argc, argv, ctx, "run", usage,
                            TXF_ORCH_OPT_DATE | TXF_ORCH_OPT_KIND |
-                               TXF_ORCH_OPT_FROM_SCRATCH | TXF_ORCH_OPT_JSON,
+                               TXF_ORCH_OPT_FROM_SCRATCH |
+                               TXF_ORCH_OPT_REGENERATE | TXF_ORCH_OPT_JSON,
                            report);
 }

@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli/cli.h"
 #include "duck/duck.h"
+#include "warehouse/warehouse.h"
 
 TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
 
@@ -13,8 +16,9 @@ static const char usage[] =
     "                   [--data DIR] QUERY\n"
     "\n"
     "Run QUERY with DuckDB and print the result. By default it runs on the\n"
-    "project's warehouse (DATA_DIR/warehouse.duckdb), or in memory when\n"
-    "there is none. Parquet files are queried directly, e.g.\n"
+    "project's warehouse (DATA_DIR/warehouse.duckdb; the copy the last\n"
+    "build published, even while a build runs), or in memory when there\n"
+    "is none. Parquet files are queried directly, e.g.\n"
     "read_parquet('data/silver/transactions/**/*.parquet',\n"
     "hive_partitioning = true).\n"
     "\n"
@@ -31,7 +35,8 @@ static const char usage[] =
     "  --write        open the database read-write and lift the read-only\n"
     "                 limits: COPY ... TO and EXPORT write files, ATTACH,\n"
     "                 INSTALL and LOAD work, any file may be read, settings\n"
-    "                 may be changed\n"
+    "                 may be changed (the warehouse: a copy of it is\n"
+    "                 written, published when QUERY succeeds)\n"
     "  --format F     table (default on a terminal), csv (default otherwise)\n"
     "                 or json\n"
     "  --data DIR     data directory (default: the project's)\n"
@@ -128,9 +133,8 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
   if (ec != TXF_CLI_GO_ON)
     return ec;
   if (argc != 1)
-    return txf_cli_usage_error("sql", argc == 0
-                                          ? "missing QUERY"
-                                          : "give the query as one argument");
+    return txf_cli_usage_error(
+        "sql", argc == 0 ? "missing QUERY" : "give the query as one argument");
   txf_err err;
   txf_err_clear(&err);
   char *path = NULL;
@@ -149,13 +153,27 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       return txf_cli_fail("sql", &err);
     }
   }
-  int rc;
+  int rc = 0;
   if (write) {
+    /* Writing the project's warehouse (or any kept in two copies) goes
+     * through a write session, so its readers keep the published copy
+     * (docs/models.md, "Readers during a build"). */
+    txf_wh *wh = NULL;
+    struct stat lst;
+    if (path && (!db_opt || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))))
+      rc = txf_wh_begin(&wh, path, 60000, &err);
     txf_duck *d = NULL;
-    rc = txf_duck_open(&d, path, 0, 0, &err);
+    if (!rc)
+      rc = txf_duck_open(&d, wh ? txf_wh_path(wh) : path, 0, 0, &err);
     if (!rc)
       rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
     txf_duck_close(d);
+    if (wh && !rc) {
+      txf_wh_note_all(wh); /* SQL of the user's: the other copy copies all */
+      rc = txf_wh_publish(wh, &err);
+    } else {
+      txf_wh_abort(wh);
+    }
   } else {
     rc = sql_sealed(ctx, path, data_opt, argv[0], fmt, &err);
   }

@@ -92,6 +92,8 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *usage,
        TXF_OPT_CALLBACK(0, "kind", &a->kind, "KIND", kind_option)},
       {TXF_ORCH_OPT_FROM_SCRATCH,
        TXF_OPT_FLAG(0, "from-scratch", &a->from_scratch)},
+      {TXF_ORCH_OPT_REGENERATE,
+       TXF_OPT_FLAG(0, "regenerate", &a->regenerate)},
       {TXF_ORCH_OPT_JSON, TXF_OPT_FLAG(0, "json", &a->json)},
   };
   txf_cli_option opts[TXF_ARRAY_LEN(all) + 1];
@@ -116,6 +118,8 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *usage,
     if (to.days - from.days >= 3660)
       return txf_cli_usage_error(cmd, "range too long (10 years at most)");
   }
+  if (a->regenerate)
+    a->from_scratch = 1; /* a new batch: everything downstream again */
   a->n_dates = (size_t)(to.days - from.days + 1);
   a->dates = txf_xcalloc(a->n_dates, sizeof *a->dates);
   for (size_t i = 0; i < a->n_dates; i++)
@@ -268,9 +272,16 @@ static int execute(txf_ctx *ctx, const char *cmd, const txf_orch_args *a,
   int ec = txf_orch_cli_open(&oc, ctx, cmd, 0);
   if (ec)
     return ec;
-  txf_orch_opts o = {a->parallel, a->from_scratch, a->kind};
+  txf_orch_opts o = {a->parallel, a->from_scratch, a->regenerate, a->kind};
   txf_err err;
   txf_err_clear(&err);
+  if (a->regenerate && txf_dag_find(oc.dag, "generate") < 0) {
+    txf_orch_cli_close(&oc);
+    return txf_cli_usage_error(
+        cmd, "--regenerate: this project's feed is landed, there is no "
+             "batch to generate; replace the landed files, then run again "
+             "with --from-scratch");
+  }
   int64_t t0 = txf_mono_us();
   int rc = txf_orch_execute(&oc.env, a->dates, a->n_dates, &o, sum, &err);
   *elapsed_us = txf_mono_us() - t0;

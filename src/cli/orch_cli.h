@@ -32,6 +32,7 @@ enum {
   TXF_ORCH_OPT_KIND = 1 << 3,         /* --kind manual|scheduled|backfill */
   TXF_ORCH_OPT_FROM_SCRATCH = 1 << 4, /* --from-scratch */
   TXF_ORCH_OPT_JSON = 1 << 5,         /* --json */
+  TXF_ORCH_OPT_REGENERATE = 1 << 6,   /* --regenerate */
 };
 
 typedef struct txf_orch_args {
@@ -39,6 +40,8 @@ typedef struct txf_orch_args {
   size_t n_dates;
   int parallel; /* default 1 (run) or 2 (backfill) */
   int from_scratch;
+  int regenerate;   /* --regenerate: replace the synthetic batches (implies
+                       from_scratch) */
   int json;         /* --json: a JSON summary on stdout */
   const char *kind; /* borrowed from argv or static */
 } txf_orch_args;

@@ -135,13 +135,68 @@ static void quoted(txf_buf *b, const char *s, char q) {
 #define qident(b, s) quoted((b), (s), '"')
 #define qstr(b, s) quoted((b), (s), '\'')
 
+/* The key publish gives partition P's file under BASE (a bucket prefix or
+ * "s3://bucket/prefix/"). Caller frees. */
+static char *part_key(const char *base, const txf_load_partition *p) {
+  const char *file = strrchr(p->path, '/');
+  file = file ? file + 1 : p->path;
+  return txf_xasprintf("%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/%s",
+                       base, p->date, p->date + 5, p->date + 8, file);
+}
+
+/* S as a JSON string into B (a key or URL: quote, backslash and control
+ * characters escaped). */
+static void json_str(txf_buf *b, const char *s) {
+  (void)txf_buf_putc(b, '"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      (void)txf_buf_printf(b, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      (void)txf_buf_printf(b, "\\u%04x", (unsigned char)*s);
+    else
+      (void)txf_buf_putc(b, *s);
+  }
+  (void)txf_buf_putc(b, '"');
+}
+
+char *txf_load_redshift_manifest(const char *s3_base,
+                                 const txf_load_partition *parts, size_t n) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  const char *sep = "{\"entries\": [\n  "; /* then ",\n  " */
+  for (size_t i = 0; i < n; i++) {
+    if (!parts[i].path)
+      continue;
+    char *url = part_key(s3_base, &parts[i]);
+    (void)txf_buf_printf(&b, "%s{\"url\": ", sep);
+    json_str(&b, url);
+    (void)txf_buf_printf(&b,
+                         ", \"mandatory\": true, \"meta\": "
+                         "{\"content_length\": %llu}}",
+                         (unsigned long long)parts[i].size_bytes);
+    free(url);
+    sep = ",\n  ";
+  }
+  (void)txf_buf_puts(&b, b.len ? "\n]}\n" : "{\"entries\": []}\n");
+  return txf_buf_take(&b, NULL);
+}
+
+char *txf_load_redshift_manifest_key(const char *prefix, const char *schema,
+                                     const char *table, const char *manifest) {
+  char hex[65];
+  txf_sha256_hex(manifest, strlen(manifest), hex);
+  return txf_xasprintf("%s_load/%s.%s/%.16s.manifest", prefix, schema, table,
+                       hex);
+}
+
 char *txf_load_redshift_sql(const char *schema, const char *table,
                             const txf_tz *tz, const char *s3_base,
-                            const char *iam_role,
+                            const char *iam_role, const char *manifest_url,
                             const txf_load_partition *parts, size_t n) {
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_puts(&b, "BEGIN;\n");
+  int copy = 0;
   for (size_t i = 0; i < n; i++) {
     char lo[40], hi[40];
     day_range(tz, parts[i].date, lo, hi);
@@ -152,21 +207,25 @@ char *txf_load_redshift_sql(const char *schema, const char *table,
     qident(&b, table);
     (void)txf_buf_printf(&b, " WHERE txn_ts >= '%s' AND txn_ts < '%s';\n", lo,
                          hi);
-    if (parts[i].path) {
-      char url[700];
-      snprintf(url, sizeof url,
-               "%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/", s3_base,
-               parts[i].date, parts[i].date + 5, parts[i].date + 8);
-      (void)txf_buf_puts(&b, "COPY ");
-      qident(&b, schema);
-      (void)txf_buf_putc(&b, '.');
-      qident(&b, table);
-      (void)txf_buf_puts(&b, "\nFROM ");
-      qstr(&b, url);
-      (void)txf_buf_puts(&b, "\nIAM_ROLE ");
-      qstr(&b, iam_role ? iam_role : "");
-      (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET;\n");
-    }
+    copy |= parts[i].path != NULL;
+  }
+  if (copy) {
+    /* one COPY of exactly these files: the manifest names them, so
+     * nothing else in a day's folder is read; shown in a comment */
+    char *m = txf_load_redshift_manifest(s3_base, parts, n);
+    (void)txf_buf_printf(&b, "-- the manifest %s:\n", manifest_url);
+    for (char *line = m, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+      (void)txf_buf_printf(&b, "-- %.*s\n", (int)(nl - line), line);
+    free(m);
+    (void)txf_buf_puts(&b, "COPY ");
+    qident(&b, schema);
+    (void)txf_buf_putc(&b, '.');
+    qident(&b, table);
+    (void)txf_buf_puts(&b, "\nFROM ");
+    qstr(&b, manifest_url);
+    (void)txf_buf_puts(&b, "\nIAM_ROLE ");
+    qstr(&b, iam_role ? iam_role : "");
+    (void)txf_buf_puts(&b, "\nFORMAT AS PARQUET\nMANIFEST;\n");
   }
   (void)txf_buf_puts(&b, "COMMIT;\n");
   return txf_buf_take(&b, NULL);
@@ -458,12 +517,8 @@ static void release_parts(txf_load_partition *v, size_t n) {
 static int stage_partition(txf_s3 *s3, txf_store *st, const char *prefix,
                            const txf_load_partition *part, int64_t now_us,
                            const txf_logger *log, txf_err *err) {
-  const char *base = strrchr(part->path, '/');
-  base = base ? base + 1 : part->path;
-  char *folder =
-      txf_xasprintf("%ssilver/transactions/year=%.4s/month=%.2s/day=%.2s/",
-                    prefix, part->date, part->date + 5, part->date + 8);
-  char *key = txf_xasprintf("%s%s", folder, base);
+  char *key = part_key(prefix, part);
+  char *folder = txf_xstrndup(key, (size_t)(strrchr(key, '/') - key) + 1);
   txf_s3_list l = {0};
   int rc = txf_s3_list_prefix(s3, folder, &l, err);
   int there = 0;
@@ -570,14 +625,18 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
   for (size_t i = 0; i < n_gone; i++)
     snprintf(all[n_todo + i].date, sizeof all[0].date, "%s", gone[i]);
 
-  char *qs_base = NULL;
+  char *qs_base = NULL, *manifest = NULL, *mkey = NULL, *murl = NULL;
   if (!rc && t->is_redshift) {
     qs_base = txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, o->lake->prefix);
+    manifest = txf_load_redshift_manifest(qs_base, all, n_all);
+    mkey = txf_load_redshift_manifest_key(o->lake->prefix, t->schema, table,
+                                          manifest);
+    murl = txf_xasprintf("s3://%s/%s", o->lake->cfg.bucket, mkey);
   }
   if (!rc && sql_out) {
     if (t->is_redshift) {
       char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
-                                        sec->iam_role, all, n_all);
+                                        sec->iam_role, murl, all, n_all);
       (void)txf_buf_puts(sql_out, sql);
       free(sql);
     } else {
@@ -592,11 +651,17 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
     for (size_t i = 0; t->is_redshift && i < n_todo && !rc; i++)
       rc = stage_partition(o->s3, st, o->lake->prefix, &todo[i], o->now_us,
                            o->log, err);
+    if (!rc && t->is_redshift && n_todo) {
+      rc = txf_s3_put(o->s3, mkey, manifest, strlen(manifest),
+                      "application/json", NULL, err);
+      if (rc)
+        txf_err_wrap(err, "put the COPY's manifest %s", mkey);
+    }
     if (!rc)
       rc = pg_connect(&c, t, err);
     if (!rc && t->is_redshift) {
       char *sql = txf_load_redshift_sql(t->schema, table, tz, qs_base,
-                                        sec->iam_role, all, n_all);
+                                        sec->iam_role, murl, all, n_all);
       rc = pg_exec(c, sql, err);
       free(sql);
       if (!rc)
@@ -663,6 +728,9 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
     rep->partitions_deleted = n_gone;
   rep->elapsed_us = txf_mono_us() - t0;
   free(qs_base);
+  free(manifest);
+  free(mkey);
+  free(murl);
   free(all);
   free(todo);
   for (size_t i = 0; i < n_gone; i++)

@@ -40,14 +40,28 @@ typedef struct txf_load_partition {
   uint64_t size_bytes;
 } txf_load_partition;
 
+/* The manifest of a Redshift COPY of PARTS (those with a file): one
+ * mandatory entry per file, its URL under S3_BASE ("s3://bucket/prefix/";
+ * the key publish gives it, …/silver/transactions/year=…/month=…/day=…/
+ * FILE) and its content_length (a COPY of Parquet needs it). JSON; caller
+ * frees. */
+char *txf_load_redshift_manifest(const char *s3_base,
+                                 const txf_load_partition *parts, size_t n);
+/* Where MANIFEST goes in the bucket: PREFIX_load/SCHEMA.TABLE/H.manifest,
+ * H the first 16 hex digits of its SHA-256 (the same load puts the same
+ * object). Caller frees. */
+char *txf_load_redshift_manifest_key(const char *prefix, const char *schema,
+                                     const char *table, const char *manifest);
 /* The Redshift SQL that replaces the event-date partitions PARTS in
- * SCHEMA.TABLE from their copies in S3 (S3_BASE: "s3://bucket/prefix/"),
- * in one transaction: per partition a DELETE of its [D 00:00, D+1 00:00)
- * range of txn_ts in zone TZ and a COPY ... FROM 's3://…/day=DD/'
- * IAM_ROLE '…' FORMAT AS PARQUET. Caller frees. */
+ * SCHEMA.TABLE, in one transaction: per partition a DELETE of its
+ * [D 00:00, D+1 00:00) range of txn_ts in zone TZ, then one COPY ... FROM
+ * MANIFEST_URL IAM_ROLE '…' FORMAT AS PARQUET MANIFEST of exactly the
+ * partitions' files (txf_load_redshift_manifest of S3_BASE and PARTS, shown
+ * in a comment above it); no COPY when no partition has a file. Caller
+ * frees. */
 char *txf_load_redshift_sql(const char *schema, const char *table,
                             const txf_tz *tz, const char *s3_base,
-                            const char *iam_role,
+                            const char *iam_role, const char *manifest_url,
                             const txf_load_partition *parts, size_t n);
 
 typedef struct txf_load_opts {
@@ -85,8 +99,9 @@ void txf_load_report_release(txf_load_report *r);
  * one transaction; partitions gone locally are deleted. Columns in silver
  * that the table lacks are an error listing them, or, with add_columns,
  * added. A Redshift target first puts each partition it copies in the
- * lake's bucket (its day's folder holding that file only), then runs
- * txf_load_redshift_sql; it needs publish.s3 and iam_role (TXF_ECONFIG).
+ * lake's bucket (its day's folder holding that file only) and the
+ * manifest of those files, then runs txf_load_redshift_sql; it needs
+ * publish.s3 and iam_role (TXF_ECONFIG).
  * STORE remembers what was loaded (published_objects). *REPORT is filled
  * (release it with txf_load_report_release(), also after a failure); on
  * failure the table is as before. */

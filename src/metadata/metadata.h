@@ -396,9 +396,20 @@ TXF_MUST_CHECK int txf_meta_test_status_counts(txf_store *s,
                                                txf_meta_count_list *out,
                                                txf_err *err);
 
+/* Record that the models invocation INVOCATION_ID stood for the logical
+ * dates DATES (N of them, "YYYY-MM-DD"): a batched backfill build runs once
+ * for several dates, and its results count for each. */
+TXF_MUST_CHECK int txf_meta_invocation_dates_add(txf_store *s,
+                                                 const char *invocation_id,
+                                                 const char *const *dates,
+                                                 size_t n, txf_err *err);
+
 /* The dashboard's quality page over the logical dates [FROM, TO] (an
  * empty FROM is the 31st latest date with results, an empty TO no end;
- * both are filled in): per date [date, pass, fail+error, warn] into BY_DATE; per
+ * both are filled in): per date [date, pass, fail+error, warn] into
+ * BY_DATE, each test counted once per date, by its last result among the
+ * invocations that stood for that date (txf_meta_invocation_dates_add;
+ * else the result's own logical date); per
  * (model, test) {model, test, results, latest} with its last PER_TEST
  * results [result_id, date, status, failures] oldest first into TESTS;
  * the latest results counted by status into the object COUNTS (members

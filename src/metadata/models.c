@@ -37,6 +37,18 @@ int txf_meta_test_result_add(txf_store *s, const txf_meta_test_result *r,
       r->duration_us, r->logical_date);
 }
 
+int txf_meta_invocation_dates_add(txf_store *s, const char *invocation_id,
+                                  const char *const *dates, size_t n,
+                                  txf_err *err) {
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = txf_store_write(s, "invocation_dates", err,
+                         "INSERT OR IGNORE INTO invocation_dates("
+                         "invocation_id, logical_date) VALUES (?,?)",
+                         "ss", invocation_id, dates[i]);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- reads */
 
 #define BUILD_COLS                                                             \
@@ -156,15 +168,30 @@ static int append_compact(sqlite3_stmt *q, void *arr) {
 int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
                           int64_t per_test, json_t *by_date, json_t *tests,
                           json_t *counts, txf_err *err) {
-  /* Default window: the 31 latest logical dates with results. */
+  /* (A database a read-only server opened before invocation_dates
+   * existed has none: each result counts for its own date.) */
+  int64_t have = 0;
+  int found;
+  int rc = txf_store_row_i64(s, &have, 1, &found, err,
+                             "SELECT count(*) FROM sqlite_master WHERE type = "
+                             "'table' AND name = 'invocation_dates'",
+                             "");
+  if (rc)
+    return rc;
+  const char *dates_of = have ? "invocation_dates"
+                              : "(SELECT NULL AS invocation_id, NULL AS "
+                                "logical_date WHERE 0)";
+  /* Default window: the 31 latest logical dates with results (of their
+   * own, or of a build that stood for them). */
   sqlite3_stmt *q = NULL;
-  int rc;
   if (!from[0]) {
-    rc = txf_store_query(s, &q, err,
-                         "SELECT min(d) FROM (SELECT DISTINCT logical_date d "
-                         "FROM test_results WHERE logical_date IS NOT NULL "
-                         "ORDER BY d DESC LIMIT 31)",
-                         "");
+    char *sql = txf_xasprintf(
+        "SELECT min(d) FROM (SELECT DISTINCT d FROM (SELECT logical_date d "
+        "FROM test_results UNION SELECT logical_date FROM %s) WHERE d IS NOT "
+        "NULL ORDER BY d DESC LIMIT 31)",
+        dates_of);
+    rc = txf_store_query(s, &q, err, sql, "");
+    free(sql);
     if (rc)
       return rc;
     snprintf(from, 11, "0001-01-01");
@@ -174,13 +201,26 @@ int txf_meta_quality_json(txf_store *s, char from[11], char to[11],
   }
   if (!to[0])
     snprintf(to, 11, "9999-12-31");
-  /* The chart: results per logical date. */
-  rc = txf_store_each(s, err, "read", append_compact, by_date,
-                      "SELECT logical_date, sum(status = 'pass'), sum(status "
-                      "IN ('fail', 'error')), sum(status = 'warn') FROM "
-                      "test_results WHERE logical_date BETWEEN ?1 AND ?2 "
-                      "GROUP BY 1 ORDER BY 1",
-                      "ss", from, to);
+  /* The chart: each test once per logical date, by its last result among
+   * the invocations that stood for the date (the dates of a batched
+   * build; else a result's own date), not every attempt's. */
+  char *sql = txf_xasprintf(
+      "WITH inv(invocation_id, d) AS (SELECT invocation_id, logical_date "
+      "FROM %s WHERE logical_date BETWEEN ?1 AND ?2 UNION "
+      "SELECT DISTINCT invocation_id, logical_date FROM test_results WHERE "
+      "logical_date BETWEEN ?1 AND ?2 AND invocation_id IS NOT NULL AND "
+      "invocation_id NOT IN (SELECT invocation_id FROM %s)), "
+      "last(d, rid) AS (SELECT inv.d, max(t.result_id) FROM test_results t "
+      "JOIN inv USING (invocation_id) GROUP BY inv.d, t.model, t.test_name "
+      "UNION ALL SELECT logical_date, result_id FROM test_results WHERE "
+      "invocation_id IS NULL AND logical_date BETWEEN ?1 AND ?2) "
+      "SELECT last.d, sum(t.status = 'pass'), sum(t.status IN ('fail', "
+      "'error')), sum(t.status = 'warn') FROM last JOIN test_results t ON "
+      "t.result_id = last.rid GROUP BY 1 ORDER BY 1",
+      dates_of, dates_of);
+  rc = txf_store_each(s, err, "read", append_compact, by_date, sql, "ss",
+                      from, to);
+  free(sql);
   if (rc)
     return rc;
   /* One entry per (model, test): its latest result in the window in full

@@ -81,6 +81,13 @@ static const char schema[] =
     "test_results(model, test_name, logical_date);\n"
     "CREATE INDEX IF NOT EXISTS test_results_date ON "
     "test_results(logical_date, status);\n"
+    /* The logical dates a models invocation stood for: one, or each date
+     * of a batched backfill build (whose results carry its run_date). */
+    "CREATE TABLE IF NOT EXISTS invocation_dates(\n"
+    "  invocation_id TEXT NOT NULL, logical_date TEXT NOT NULL,\n"
+    "  PRIMARY KEY(invocation_id, logical_date));\n"
+    "CREATE INDEX IF NOT EXISTS invocation_dates_date ON "
+    "invocation_dates(logical_date);\n"
     /* OpenLineage run events, as JSON. */
     "CREATE TABLE IF NOT EXISTS lineage_events(\n"
     "  event_id INTEGER PRIMARY KEY, event_time_us INTEGER NOT NULL,\n"

@@ -112,10 +112,10 @@ static const txf_adapter_ops duck_ops = {
     d_columns, d_create_from_csv, d_close};
 
 int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
-                            txf_err *err) {
+                            int readonly, txf_err *err) {
   *out = NULL;
   txf_duck *d;
-  int rc = txf_duck_open(&d, path, threads, 0, err);
+  int rc = txf_duck_open(&d, path, threads, readonly, err);
   if (rc)
     return rc;
   *out = txf_adapter_new(&duck_ops, d);

@@ -242,7 +242,7 @@ static int p_create_from_csv(txf_adapter *a, const char *rel,
                              const char *path, const char *types,
                              txf_err *err) {
   txf_adapter *d;
-  int rc = txf_adapter_open_duckdb(&d, NULL, 1, err);
+  int rc = txf_adapter_open_duckdb(&d, NULL, 1, 0, err);
   if (rc)
     return rc;
   rc = d->ops->create_from_csv(d, "seed", path, types, err);

@@ -427,6 +427,119 @@ static int64_t started_us(txf_models *m, const exec_ctx *ex, int64_t t0_mono) {
   return m->opts->now_us + (ex ? t0_mono - ex->mono0 : 0);
 }
 
+/* The event of node I's start or end (its fields; the caller adds the
+ * outcome's). */
+static json_t *node_event(txf_models *m, size_t i, const char *what) {
+  mnode *n = &m->nodes[i];
+  return json_pack("{s:I, s:I, s:s, s:s, s:s}", "index",
+                   (json_int_t)(n->run_pos + 1), "total",
+                   (json_int_t)m->n_run, "node", n->name, "resource_type",
+                   n->kind == MN_SEED ? "seed" : "model", "materialized",
+                   what);
+}
+
+/* Node I's end: its line (LINE, after the progress and verdict) and its
+ * event. STATUS "success", "error" or "skipped"; ROWS and the change's
+ * counts -1 when unknown; DUR_US -1 when it did not run. */
+static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
+                     const char *what, const char *status, int64_t rows,
+                     int64_t dur_us, const char *message, const char *line) {
+  mnode *n = &m->nodes[i];
+  char pr[32];
+  txf_models_progress(m, i, pr);
+  const char *verdict = !strcmp(status, "success") ? "OK    "
+                        : !strcmp(status, "error") ? "ERROR "
+                                                   : "SKIP  ";
+  if (!strcmp(status, "error"))
+    txf_models_say_problem(m, ex, "  %s%s %-11s %s", pr, verdict, what, line);
+  else
+    txf_models_say(m, ex, "  %s%s %-11s %s", pr, verdict, what, line);
+  json_t *ev = node_event(m, i, what);
+  json_object_set_new(ev, "status", json_string(status));
+  json_object_set_new(ev, "rows", rows >= 0 ? json_integer(rows) : json_null());
+  if (n->chg_in >= 0 && !strcmp(status, "success")) {
+    json_object_set_new(ev, "by_change", json_true());
+    json_object_set_new(ev, "inserted", json_integer(n->chg_in));
+    json_object_set_new(ev, "deleted", json_integer(n->chg_out));
+  }
+  json_object_set_new(ev, "duration_s",
+                      dur_us >= 0 ? json_real((double)dur_us / 1e6)
+                                  : json_null());
+  json_object_set_new(ev, "message", message ? json_string(message)
+                                             : json_null());
+  /* run_results.json: dbt's names (success, error, skipped) */
+  char *id = txf_models_unique_id(m, i);
+  json_t *res = json_pack(
+      "{s:s, s:s, s:f, s:o, s:o, s:{s:o}}", "unique_id", id, "status", status,
+      "execution_time", dur_us >= 0 ? (double)dur_us / 1e6 : 0.0, "message",
+      message ? json_string(message) : json_null(), "failures", json_null(),
+      "adapter_response", "rows_affected",
+      rows >= 0 ? json_integer(rows) : json_null());
+  free(id);
+  txf_models_result_add(m, res);
+  txf_models_emit(m, "end", ev);
+}
+
+/* For the warehouse's other copy: model I, just built by change on EX,
+ * as the rows its build deleted and inserted, kept beside the copy's
+ * state (txf_wh_keep_rel) for the next build's replay. The inserted rows
+ * are its audit relation; the deleted ones are changes.c's working table
+ * "_txnflow"."pre__SCHEMA__IDENT" (decision 1501), which the run drops
+ * when it ends. 0, or an error: then the caller notes the table whole. */
+static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
+  mnode *n = &m->nodes[i];
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  if (!n->audit_rel || !n->unique_key.n)
+    return TXF_ENOTFOUND;
+  char *wn = txf_xasprintf("pre__%s__%s", schema, ident);
+  char *pre = txf_duck_quote_rel("_txnflow", wn);
+  free(wn);
+  wn = txf_xasprintf("old__%s__%s", schema, ident);
+  char *old_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  wn = txf_xasprintf("new__%s__%s", schema, ident);
+  char *new_rel = txf_wh_keep_rel(wn);
+  free(wn);
+  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                            "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                            "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                            old_rel, pre, new_rel, n->audit_rel);
+  txf_err err;
+  int rc = ex->a->ops->exec(ex->a, sql, &err);
+  free(sql);
+  if (!rc) {
+    char *keys = key_expr(&n->unique_key, "%s%.0s", ", ");
+    char *order = n->cluster_by ? txf_duck_quote_ident(n->cluster_by) : NULL;
+    txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order);
+    free(keys);
+    free(order);
+  }
+  free(pre);
+  free(old_rel);
+  free(new_rel);
+  return rc;
+}
+
+/* Tell the warehouse's write session (when there is one) what node I's
+ * build changed, for the copy readers have now: a view its SQL, a model
+ * built by change its rows, a table or seed itself; the models-by-change
+ * state with any such model. */
+static void note_built(txf_models *m, const exec_ctx *ex, size_t i) {
+  mnode *n = &m->nodes[i];
+  if (!m->wh)
+    return;
+  const char *schema = txf_models_schema(m, i),
+             *ident = txf_models_identifier(m, i);
+  int by_change = txf_models_is_changes(n);
+  if (n->kind == MN_MODEL && !strcmp(n->materialized, "view"))
+    txf_wh_note_view(m->wh, schema, ident, n->compiled);
+  else if (!(by_change && n->chg_in >= 0 && note_change(m, ex, i) == 0))
+    txf_wh_note_copy(m->wh, schema, ident);
+  if (by_change)
+    txf_wh_note_copy(m->wh, "_txnflow", "model_state");
+}
+
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                            const runopts *ro) {
   mnode *n = &m->nodes[i];
@@ -434,22 +547,29 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   size_t up;
   const char *what = n->kind == MN_SEED ? "seed" : n->materialized;
   int64_t t0 = txf_mono_us();
+  n->chg_in = n->chg_out = -1;
   if (parent_failed(m, i, &up)) {
     n->state = ST_SKIPPED;
     s->n_skipped++;
-    txf_models_say(m, ex, "  SKIP   %-11s %s (upstream %s did not build)", what,
-                   n->name, m->nodes[up].name);
     char *msg = txf_xasprintf("upstream %s did not build", m->nodes[up].name);
+    char *line = txf_xasprintf("%s (%s)", n->name, msg);
+    node_end(m, ex, i, what, "skipped", -1, -1, msg, line);
+    free(line);
     txf_models_record_build(m, i, "skipped", -1, started_us(m, ex, t0), 0, msg);
     free(msg);
     return;
   }
   if (n->kind == MN_MODEL && !strcmp(n->materialized, "ephemeral")) {
     n->state = ST_OK;
-    txf_models_say(m, ex, "  OK     %-11s %s (inlined where used)", what,
-                   n->name);
+    char *line = txf_xasprintf("%s (inlined where used)", n->name);
+    node_end(m, ex, i, what, "success", -1, -1, NULL, line);
+    free(line);
     return;
   }
+  char pr[32];
+  txf_models_say(m, ex, "  %sSTART  %-11s %s", txf_models_progress(m, i, pr),
+                 what, n->name);
+  txf_models_emit(m, "start", node_event(m, i, what));
   int audit_fail;
   int64_t rows;
   txf_err err;
@@ -459,6 +579,8 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   if (rc) {
     n->state = ST_ERROR;
     s->n_error++;
+    if (!txf_err_permanent(err.code, err.msg))
+      s->n_transient++;
     char *msg = audit_fail || err.code == TXF_ETEST
                     ? txf_xasprintf("%s %s: %s",
                                     n->kind == MN_SEED ? "seed" : "model",
@@ -466,7 +588,8 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                     : txf_xasprintf("%s %s (%s): %s",
                                     n->kind == MN_SEED ? "seed" : "model",
                                     n->name, n->rel_path, err.msg);
-    txf_models_say(m, ex, "  ERROR  %-11s %s", what, msg);
+    n->chg_in = n->chg_out = -1;
+    node_end(m, ex, i, what, "error", -1, dur, msg, msg);
     txf_models_record_build(m, i, audit_fail ? "audit_failed" : "error", -1,
                             started_us(m, ex, t0), dur, msg);
     free(msg);
@@ -474,18 +597,20 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
   }
   n->state = ST_OK;
   s->n_ok++;
+  note_built(m, ex, i);
+  char *line;
   if (rows >= 0 && n->chg_in >= 0)
-    txf_models_say(m, ex,
-                   "  OK     %-11s %s (%" PRId64 " rows; by change: +%" PRId64
-                   " -%" PRId64 ", %.2fs)",
-                   what, n->name, rows, n->chg_in, n->chg_out,
-                   (double)dur / 1e6);
+    line = txf_xasprintf("%s (%" PRId64 " rows; by change: +%" PRId64
+                         " -%" PRId64 ", %.2fs)",
+                         n->name, rows, n->chg_in, n->chg_out,
+                         (double)dur / 1e6);
   else if (rows >= 0)
-    txf_models_say(m, ex, "  OK     %-11s %s (%" PRId64 " rows, %.2fs)", what,
-                   n->name, rows, (double)dur / 1e6);
+    line = txf_xasprintf("%s (%" PRId64 " rows, %.2fs)", n->name, rows,
+                         (double)dur / 1e6);
   else
-    txf_models_say(m, ex, "  OK     %-11s %s (%.2fs)", what, n->name,
-                   (double)dur / 1e6);
+    line = txf_xasprintf("%s (%.2fs)", n->name, (double)dur / 1e6);
+  node_end(m, ex, i, what, "success", rows, dur, NULL, line);
+  free(line);
   txf_models_record_build(m, i, "success", rows, started_us(m, ex, t0), dur,
                           NULL);
   if (ro->audit)

@@ -394,7 +394,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
       *out = txf_tval_str(a->arena, h->cr->input_rel);
       return 0;
     }
-    if (!h->parse && m->target.silver_table && !strcmp(a->v[0]->s, "silver")) {
+    if (!h->parse && !m->compiling && m->target.silver_table &&
+        !strcmp(a->v[0]->s, "silver")) {
       int rc = check_warehouse_silver(m, a->v[1]->s, rel, err);
       if (rc) {
         free(rel);
@@ -422,6 +423,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                                          : h->incremental);
     return 0;
   }
+  if (!strcmp(name, "adapter.dispatch"))
+    return txf_models_dispatch(m, a, out, err);
   if (!strcmp(name, "env_var"))
     return txf_tpl_env_var(a, out, err);
   if (!strcmp(name, "doc")) {

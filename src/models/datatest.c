@@ -3,6 +3,7 @@
  * a node's tests run (as its audit, or deferred until their other parents
  * are built). */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,10 +113,12 @@ int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
 
 int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                         const char *rel_over, int *failed, int64_t *n_fail,
-                        txf_err *err) {
+                        char **sample_out, txf_err *err) {
   mnode *n = &m->nodes[t];
   *failed = 0;
   *n_fail = 0;
+  if (sample_out)
+    *sample_out = NULL;
   int64_t t0 = txf_mono_us();
   int64_t started = m->opts->now_us;
   int rc = a ? 0 : txf_models_adapter(m, &a, err);
@@ -153,9 +156,164 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
     txf_models_record_test(m, t, status, *n_fail, sample, msg, started, dur);
     free(msg);
   }
+  if (sample_out) {
+    *sample_out = sample;
+    sample = NULL;
+  }
   free(sample);
   free(sql);
   return rc;
+}
+
+/* ---------------------------------------------------------------- failures */
+
+/* Where `models compile` writes test T's SQL, relative to the project:
+ * target/compiled/ and its file (a generic test's is tests/NAME.sql);
+ * caller frees. */
+static char *compiled_path(const mnode *tn) {
+  return tn->rel_path ? txf_xasprintf("target/compiled/%s", tn->rel_path)
+                      : txf_xasprintf("target/compiled/tests/%s.sql",
+                                      tn->name);
+}
+
+/* Write test T's SQL, on the published relations, where `models compile`
+ * would; its path relative to the project (caller frees), or NULL. */
+static char *write_compiled(txf_models *m, size_t t) {
+  char *sql = NULL;
+  txf_err e;
+  if (txf_models_test_sql(m, t, NULL, &sql, &e))
+    return NULL;
+  char *rel = compiled_path(&m->nodes[t]);
+  char *path = txf_path_join(m->project->dir, rel);
+  char *text = txf_xasprintf("%s\n", sql);
+  if (txf_fs_mkdirs_parent(path, &e) ||
+      txf_fs_write_atomic(path, text, strlen(text), &e)) {
+    free(rel);
+    rel = NULL;
+  }
+  free(text);
+  free(path);
+  free(sql);
+  return rel;
+}
+
+#define SAMPLE_WIDTH 40 /* a value's characters in the printed rows */
+
+/* V as text for a printed row: NULL, or the value cut to SAMPLE_WIDTH
+ * with "..." (not inside a UTF-8 sequence); caller frees. */
+static char *cell_text(const json_t *v) {
+  const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+  if (!s)
+    return txf_xstrdup(json_is_null(v) ? "NULL" : "?");
+  size_t n = strlen(s);
+  if (n <= SAMPLE_WIDTH)
+    return txf_xstrdup(s);
+  size_t cut = SAMPLE_WIDTH - 3;
+  while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+    cut--;
+  return txf_xasprintf("%.*s...", (int)cut, s);
+}
+
+/* The failing rows SAMPLE_JSON (a JSON array of objects, values as text)
+ * as a small table, each line indented under the FAIL line, then "(N
+ * more)" when the test found more than it shows. */
+static void say_rows(txf_models *m, const exec_ctx *ex,
+                     const char *sample_json, int64_t n_fail) {
+  json_t *rows = sample_json ? json_loads(sample_json, 0, NULL) : NULL;
+  size_t n_rows = json_array_size(rows);
+  json_t *first = n_rows ? json_array_get(rows, 0) : NULL;
+  size_t n_cols = json_object_size(first);
+  if (!n_rows || !n_cols) {
+    json_decref(rows);
+    return;
+  }
+  const char **names = txf_xcalloc(n_cols, sizeof *names);
+  size_t *w = txf_xcalloc(n_cols, sizeof *w);
+  char **cells = txf_xcalloc(n_cols * n_rows, sizeof *cells);
+  size_t c = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach(first, key, v) {
+    if (c == n_cols)
+      break;
+    names[c] = key;
+    w[c] = strlen(key);
+    for (size_t r = 0; r < n_rows; r++) {
+      char *t = cell_text(json_object_get(json_array_get(rows, r), key));
+      if (strlen(t) > w[c])
+        w[c] = strlen(t);
+      cells[r * n_cols + c] = t;
+    }
+    c++;
+  }
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t r = 0; r <= n_rows; r++) {
+    txf_buf_reset(&b);
+    for (c = 0; c < n_cols; c++) {
+      const char *t = r ? cells[(r - 1) * n_cols + c] : names[c];
+      (void)txf_buf_printf(&b, "%s%-*s", c ? " | " : "", (int)w[c], t);
+    }
+    while (b.len && b.data[b.len - 1] == ' ')
+      b.data[--b.len] = '\0';
+    txf_models_say_problem(m, ex, "         %s", b.data);
+  }
+  if (n_fail > (int64_t)n_rows)
+    txf_models_say_problem(m, ex, "         (%" PRId64 " more)",
+                           n_fail - (int64_t)n_rows);
+  txf_buf_release(&b);
+  for (size_t k = 0; k < n_cols * n_rows; k++)
+    free(cells[k]);
+  free(cells);
+  free(w);
+  free(names);
+  json_decref(rows);
+}
+
+/* Test T's result as an event: STATUS, its failing rows N_FAIL (-1:
+ * unknown) and first rows SAMPLE_JSON (or NULL), its compiled SQL's path
+ * REL (or NULL), MESSAGE (or NULL). */
+static void test_event(txf_models *m, size_t t, const char *status,
+                       int64_t n_fail, const char *sample_json,
+                       const char *rel, const char *message, int64_t dur_us) {
+  mnode *tn = &m->nodes[t];
+  json_t *ev = json_pack(
+      "{s:s, s:o, s:s, s:s}", "test", tn->name, "model",
+      tn->owner != SIZE_MAX ? json_string(m->nodes[tn->owner].name)
+                            : json_null(),
+      "severity", tn->severity ? tn->severity : "error", "status", status);
+  json_object_set_new(ev, "failures",
+                      n_fail >= 0 ? json_integer(n_fail) : json_null());
+  json_t *rows = sample_json ? json_loads(sample_json, 0, NULL) : NULL;
+  json_object_set_new(ev, "rows", rows ? rows : json_null());
+  json_object_set_new(ev, "compiled_path", rel ? json_string(rel)
+                                               : json_null());
+  json_object_set_new(ev, "message", message ? json_string(message)
+                                             : json_null());
+  double secs = dur_us >= 0 ? (double)dur_us / 1e6 : 0.0;
+  json_object_set_new(ev, "duration_s", json_real(secs));
+  char *id = txf_models_unique_id(m, t);
+  txf_models_result_add(
+      m, json_pack("{s:s, s:s, s:f, s:o, s:o, s:o}", "unique_id", id, "status",
+                   status, "execution_time", secs, "message",
+                   message ? json_string(message) : json_null(), "failures",
+                   n_fail >= 0 ? json_integer(n_fail) : json_null(),
+                   "compiled_path",
+                   rel ? json_string(rel) : json_null()));
+  free(id);
+  txf_models_emit(m, "test", ev);
+}
+
+/* What a failing test found: where its SQL is, and its first rows. */
+static void say_failure(txf_models *m, const exec_ctx *ex, size_t t,
+                        const char *status, const char *sample_json,
+                        int64_t n_fail, int64_t dur_us) {
+  char *rel = write_compiled(m, t);
+  if (rel)
+    txf_models_say_problem(m, ex, "         compiled SQL: %s", rel);
+  say_rows(m, ex, sample_json, n_fail);
+  test_event(m, t, status, n_fail, sample_json, rel, NULL, dur_us);
+  free(rel);
 }
 
 /* ---------------------------------------------------------------- in a run */
@@ -168,13 +326,20 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   mnode *tn = &m->nodes[t];
   int failed;
   int64_t nf;
+  char *sample = NULL;
   txf_err err;
   txf_err_clear(&err);
   tn->state = ST_OK;
-  if (txf_models_test_run(m, ex ? ex->a : NULL, t, rel_over, &failed, &nf,
-                          &err)) {
+  int64_t t0 = txf_mono_us();
+  int trc = txf_models_test_run(m, ex ? ex->a : NULL, t, rel_over, &failed,
+                                &nf, &sample, &err);
+  int64_t dur = txf_mono_us() - t0;
+  if (trc) {
     s->n_test_error++;
-    txf_models_say(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
+    if (!txf_err_permanent(err.code, err.msg))
+      s->n_transient++;
+    txf_models_say_problem(m, ex, "  ERROR  %s: %s", tn->name, err.msg);
+    test_event(m, t, "error", -1, NULL, NULL, err.msg, dur);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = -1;
@@ -184,19 +349,23 @@ void txf_models_test_count(txf_models *m, const exec_ctx *ex, size_t t,
   if (!failed) {
     s->n_pass++;
     txf_models_say(m, ex, "  PASS   %s", tn->name);
+    test_event(m, t, "pass", 0, NULL, NULL, NULL, dur);
   } else if (!strcmp(tn->severity, "warn")) {
     s->n_warn++;
-    txf_models_say(m, ex, "  WARN   %s (%" PRId64 " failing row%s)", tn->name,
-                   nf, nf == 1 ? "" : "s");
+    txf_models_say_problem(m, ex, "  WARN   %s (%" PRId64 " failing row%s)",
+                           tn->name, nf, nf == 1 ? "" : "s");
+    say_failure(m, ex, t, "warn", sample, nf, dur);
   } else {
     s->n_fail++;
-    txf_models_say(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)", tn->name,
-                   nf, nf == 1 ? "" : "s");
+    txf_models_say_problem(m, ex, "  FAIL   %s (%" PRId64 " failing row%s)",
+                           tn->name, nf, nf == 1 ? "" : "s");
+    say_failure(m, ex, t, "fail", sample, nf, dur);
     if (failed_test && *failed_test == SIZE_MAX) {
       *failed_test = t;
       *failed_rows = nf;
     }
   }
+  free(sample);
 }
 
 /* A test that also reads a node built later in this run's order (a
@@ -243,6 +412,8 @@ void txf_models_node_tests_run(txf_models *m, const exec_ctx *ex, size_t i,
     if (tn->audit_full && !m->opts->full_audit) {
       txf_models_say(m, ex, "  SKIP   %s (audit='full': runs with --full-audit)",
                      tn->name);
+      test_event(m, t, "skipped", -1, NULL, NULL,
+                 "audit='full': runs with --full-audit", -1);
       continue;
     }
     if (waits_for_parent(m, t)) {
@@ -273,8 +444,10 @@ void txf_models_deferred_tests_run(txf_models *m, const exec_ctx *ex,
     }
     if (bad != SIZE_MAX) {
       tn->state = ST_SKIPPED;
-      txf_models_say(m, ex, "  SKIP   %s (%s did not build)", tn->name,
-                     m->nodes[bad].name);
+      char *why = txf_xasprintf("%s did not build", m->nodes[bad].name);
+      txf_models_say(m, ex, "  SKIP   %s (%s)", tn->name, why);
+      test_event(m, t, "skipped", -1, NULL, NULL, why, -1);
+      free(why);
       continue;
     }
     if (waiting && !final)

@@ -6,14 +6,8 @@
 
 #include "models/internal.h"
 
-static const char *kind_name(mnode_kind k) {
-  return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
-}
-
-static char *unique_id(const txf_models *m, size_t i) {
-  return txf_xasprintf("%s.%s.%s", kind_name(m->nodes[i].kind),
-                       m->project->name, m->nodes[i].name);
-}
+#define kind_name txf_models_kind_name
+#define unique_id txf_models_unique_id
 
 static json_t *strlist_json(const txf_strlist *l) {
   json_t *a = json_array();
@@ -293,6 +287,8 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   return 0;
 }
 
+static int manifest_write(txf_models *m, const char *generator, txf_err *err);
+
 int txf_models_docs(txf_models *m, txf_err *err) {
   /* compile what can be compiled, so the manifest carries compiled SQL */
   txf_adapter *a;
@@ -322,9 +318,51 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   }
   if (rc)
     return rc;
+  rc = manifest_write(m, "txnflow models docs", err);
+  if (rc)
+    return rc;
+  char *dir = txf_path_join(m->project->dir, "target");
+  txf_buf dot, html;
+  txf_buf_init(&dot, 0);
+  txf_buf_init(&html, 0);
+  build_lineage(m, &dot, &html);
+  char *p = txf_path_join(dir, "lineage.dot");
+  rc = txf_fs_write_atomic(p, dot.data, dot.len, err);
+  free(p);
+  if (!rc) {
+    p = txf_path_join(dir, "lineage.html");
+    rc = txf_fs_write_atomic(p, html.data, html.len, err);
+    free(p);
+  }
+  txf_buf_release(&dot);
+  txf_buf_release(&html);
+  free(dir);
+  return rc;
+}
+
+/* TEXT and a newline into PROJECT/target/NAME, atomically (the target
+ * directory made when missing). */
+static int target_write(txf_models *m, const char *name, const char *text,
+                        txf_err *err) {
+  char *dir = txf_path_join(m->project->dir, "target");
+  int rc = txf_fs_mkdirs(dir, err);
+  char *p = txf_path_join(dir, name);
+  if (!rc) {
+    char *line = txf_xasprintf("%s\n", text);
+    rc = txf_fs_write_atomic(p, line, strlen(line), err);
+    free(line);
+  }
+  free(p);
+  free(dir);
+  return rc;
+}
+
+/* target/manifest.json: every node with the SQL compiled so far, by
+ * GENERATOR ("txnflow models docs"). */
+static int manifest_write(txf_models *m, const char *generator, txf_err *err) {
   json_t *root = json_object();
   json_t *meta = json_object();
-  json_object_set_new(meta, "generator", json_string("txnflow models docs"));
+  json_object_set_new(meta, "generator", json_string(generator));
   json_object_set_new(meta, "manifest_version", json_integer(1));
   json_object_set_new(meta, "project_name", json_string(m->project->name));
   json_object_set_new(meta, "target", json_string(m->target.name));
@@ -399,35 +437,39 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   json_object_set_new(root, "child_map", child_map);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
   json_decref(root);
-  char *dir = txf_path_join(m->project->dir, "target");
-  rc = txf_fs_mkdirs(dir, err);
-  char *p = txf_path_join(dir, "manifest.json");
-  if (!rc) {
-    size_t len = strlen(text);
-    text = txf_xrealloc(text, len + 2);
-    text[len] = '\n';
-    text[len + 1] = 0;
-    rc = txf_fs_write_atomic(p, text, len + 1, err);
-  }
-  free(p);
+  int rc = target_write(m, "manifest.json", text, err);
   free(text);
-  txf_buf dot, html;
-  txf_buf_init(&dot, 0);
-  txf_buf_init(&html, 0);
-  build_lineage(m, &dot, &html);
+  return rc;
+}
+
+int txf_models_artifacts_write(txf_models *m, const char *command,
+                               int64_t elapsed_us, txf_err *err) {
+  char *gen = txf_xasprintf("txnflow models %s", command);
+  int rc = manifest_write(m, gen, err);
   if (!rc) {
-    p = txf_path_join(dir, "lineage.dot");
-    rc = txf_fs_write_atomic(p, dot.data, dot.len, err);
-    free(p);
+    char at[40];
+    txf_ts_format(txf_wall_us(), 0, 1, at);
+    json_t *args = json_pack("{s:s}", "which", command);
+    if (m->opts->vars)
+      json_object_set_new(args, "vars", json_string(m->opts->vars));
+    if (m->opts->target)
+      json_object_set_new(args, "target", json_string(m->opts->target));
+    json_object_set_new(args, "full_refresh",
+                        json_boolean(m->opts->full_refresh));
+    json_t *results = m->results ? json_incref(m->results) : json_array();
+    json_t *doc = json_pack(
+        "{s:{s:s, s:s, s:s, s:s}, s:o, s:f, s:o}", "metadata",
+        "dbt_schema_version",
+        "https://schemas.getdbt.com/dbt/run-results/v5.json", "generator",
+        gen, "generated_at", at, "invocation_id",
+        m->opts->invocation_id ? m->opts->invocation_id : "", "results",
+        results, "elapsed_time", (double)elapsed_us / 1e6, "args", args);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    rc = target_write(m, "run_results.json", text, err);
+    free(text);
   }
-  if (!rc) {
-    p = txf_path_join(dir, "lineage.html");
-    rc = txf_fs_write_atomic(p, html.data, html.len, err);
-    free(p);
-  }
-  txf_buf_release(&dot);
-  txf_buf_release(&html);
-  free(dir);
+  free(gen);
   return rc;
 }
 

@@ -9,6 +9,7 @@
  *   datatest.c   data tests: their SQL, running and counting them, audits
  *   load.c       txf_models_load/free: puts the parts below together
  *   compile.c    rendering a node's template (ref, source, config, ...)
+ *   dispatch.c   adapter.dispatch: the target's implementation of a macro
  *   files.c      the project's files: nodes, macros, docs, schema.yml
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
  *   graph.c      refs to edges, cycles, topological order, selection
@@ -20,8 +21,11 @@
 #ifndef TXF_MODELS_INTERNAL_H
 #define TXF_MODELS_INTERNAL_H
 
+#include <jansson.h>
+
 #include "models/models.h"
 #include "template/template.h"
+#include "warehouse/warehouse.h"
 
 typedef enum { MN_MODEL, MN_SEED, MN_TEST } mnode_kind;
 typedef enum { GT_NONE, GT_UNIQUE, GT_NOT_NULL, GT_ACCEPTED, GT_REL } gtest_kind;
@@ -121,10 +125,17 @@ struct txf_models {
   txf_target target;          /* the profile's output M runs on */
   txf_adapter *adapter;
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
+  txf_wh *wh;           /* the write session on a DuckDB file target
+                           (warehouse.h), while one is open */
+  size_t n_run;         /* nodes this run builds (its "N of M") */
+  json_t *results;      /* this run's results, for run_results.json: one
+                           object per node and test as it ended */
   /* the changes strategy, for this run (changes.c) */
   int chg_ready;        /* txf_models_changes_begin() done */
   int64_t chg_now;      /* the silver version on the target; -1: no change
                            log there (changes models build in full) */
+  int compiling;        /* `models compile`: render without asking the
+                           warehouse what it holds */
 };
 
 /* How compile.c renders a model built by the changes strategy
@@ -143,6 +154,12 @@ typedef struct chg_render {
 } chg_render;
 
 /* ---------------------------------------------------------------- node.c */
+
+/* "model", "seed" or "test": a node kind as the manifest names it. */
+const char *txf_models_kind_name(mnode_kind k);
+/* The unique id of node I in the manifest ("model.PROJECT.NAME");
+ * caller frees. */
+char *txf_models_unique_id(const txf_models *m, size_t i);
 
 /* Append a node of KIND named NAME (copied) with the defaults of its kind;
  * borrowed until the next node is added. */
@@ -173,20 +190,36 @@ txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
 
 /* ---------------------------------------------------------------- results.c */
 
-/* Where one node's work runs: its connection, and where its lines go. */
+/* Record a result of this run (a node's end, a test's) for
+ * run_results.json: RESULT is a JSON object with unique_id, status,
+ * execution_time, message and failures or rows; this takes it. */
+void txf_models_result_add(txf_models *m, json_t *result);
+
+/* Where one node's work runs: its connection. */
 typedef struct exec_ctx {
   txf_adapter *a;   /* a worker's connection */
   txf_adapter *cat; /* the connection under A that keeps the run's lock:
                        catalog changes (schema, drops, the swap) */
-  txf_buf *out;     /* the node's lines, printed in run order later; NULL:
-                       print now */
   int64_t mono0;    /* txf_mono_us() when the run started */
 } exec_ctx;
 
-/* Print one line of the run (to opts->out, or into EX's buffer; EX may be
- * NULL). */
+/* Print one line of the run to opts->out, now (workers call it with the
+ * run's lock held, so lines never mix; EX may be NULL): nothing with
+ * --quiet or --json. */
 void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...)
     TXF_PRINTF(3, 4);
+/* The same for a line about a problem (ERROR, FAIL, WARN and what they
+ * found): printed with --quiet too, not with --json. */
+void txf_models_say_problem(txf_models *m, const exec_ctx *ex,
+                            const char *fmt, ...) TXF_PRINTF(3, 4);
+/* With --json: print EV (a JSON object; this takes it) as one line of
+ * opts->out, with "event" set to NAME and "ts" to the time; else just
+ * free it. */
+void txf_models_emit(txf_models *m, const char *name, json_t *ev);
+/* "  3 of 18 " for node I in this run (positions from 1, padded to the
+ * width of the total), into OUT (at least 32 bytes); "" when I is not in
+ * the run's order. */
+const char *txf_models_progress(const txf_models *m, size_t i, char *out);
 /* Record a build of node I / a result of test T in the metadata store
  * (when M has one). A failure is a warning: results are a record, not the
  * run. */
@@ -197,6 +230,10 @@ void txf_models_record_test(txf_models *m, size_t t, const char *status,
                             int64_t failures, const char *sample_json,
                             const char *message, int64_t started_us,
                             int64_t duration_us);
+/* Record the logical dates the run stood for (opts->logical_dates) with
+ * its invocation, when M has a store and there are some. A failure is a
+ * warning. */
+void txf_models_record_dates(txf_models *m);
 /* The verdict of a run with summary S: 0, or TXF_ETEST naming how many
  * nodes or tests failed. */
 TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
@@ -208,6 +245,22 @@ TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
 TXF_MUST_CHECK int txf_models_target_load(txf_models *m, txf_err *err);
 /* Models built at once: --threads, else the target's threads:, else 1. */
 int txf_models_threads(const txf_models *m);
+
+/* ---------------------------------------------------------------- dispatch.c */
+
+/* Check the project's `dispatch:` config (a list of {macro_namespace,
+ * search_order}); TXF_ECONFIG at the entry that is wrong. */
+TXF_MUST_CHECK int txf_models_dispatch_check(const txf_models *m,
+                                             txf_err *err);
+/* adapter.dispatch(macro_name, macro_namespace=None) with arguments A: the
+ * first of <target type>__NAME, (Redshift:) postgres__NAME, default__NAME
+ * in each project of the search order (the dispatch config's for the
+ * namespace, else the root project, then the namespace), as a macro value
+ * in A's arena. TXF_ENOTFOUND naming every candidate when there is none;
+ * TXF_EPARSE for bad arguments or a NAME with a '.'. */
+TXF_MUST_CHECK int txf_models_dispatch(const txf_models *m,
+                                       const txf_tpl_args *a, txf_tval **out,
+                                       txf_err *err);
 
 /* ---------------------------------------------------------------- files.c */
 
@@ -257,6 +310,18 @@ TXF_MUST_CHECK int txf_models_compile_changes(txf_models *m, size_t i,
 char *txf_models_render_description(txf_models *m, const char *text,
                                     txf_err *err);
 
+/* ---------------------------------------------------------------- docs.c */
+
+/* After a run of COMMAND ("build", "run", "seed", "test"): write
+ * target/manifest.json (the nodes as they are now, with the SQL this run
+ * compiled) and target/run_results.json (this run's results, dbt's
+ * format) atomically, so the dashboard and the lineage events follow the
+ * last build. */
+TXF_MUST_CHECK int txf_models_artifacts_write(txf_models *m,
+                                              const char *command,
+                                              int64_t elapsed_us,
+                                              txf_err *err);
+
 /* ---------------------------------------------------------------- datatest.c
  */
 
@@ -267,10 +332,13 @@ TXF_MUST_CHECK int txf_models_test_sql(txf_models *m, size_t t,
                                        txf_err *err);
 /* Run test T on connection A (NULL: M's adapter); REL_OVER for the
  * owner's relation (WAP) or NULL. *failed is set to 1 when it found
- * failing rows. Records the result. */
+ * failing rows. Records the result. *SAMPLE_OUT (may be NULL) gets its
+ * first failing rows as a JSON array of objects with text values, or
+ * NULL; caller frees. */
 TXF_MUST_CHECK int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
                                        const char *rel_over, int *failed,
-                                       int64_t *n_fail, txf_err *err);
+                                       int64_t *n_fail, char **sample_out,
+                                       txf_err *err);
 /* Run test T on EX's connection (EX NULL: M's adapter, lines printed now)
  * and count it in S; FAILED_TEST (may be NULL) gets T when it is an
  * error-severity test that failed or could not run (*FAILED_ROWS: its

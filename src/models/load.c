@@ -47,6 +47,7 @@ void txf_models_free(txf_models *m) {
     free(n->compiled);
   }
   free(m->nodes);
+  json_decref(m->results);
   for (size_t i = 0; i < m->n_sources; i++) {
     free(m->sources[i].source);
     free(m->sources[i].table);
@@ -58,6 +59,11 @@ void txf_models_free(txf_models *m) {
   free(m->sources);
   txf_yaml_free(m->vars_doc);
   txf_target_release(&m->target);
+  /* a session still open (a run that stopped early): what was written is
+   * published, so readers see the models that built */
+  txf_err perr;
+  if (txf_models_publish(m, &perr))
+    txf_log_warn(m->opts->log, "models: %s", perr.msg);
   if (m->adapter)
     txf_adapter_close(m->adapter);
   txf_strlist_release(&m->model_paths);
@@ -80,6 +86,8 @@ int txf_models_load(txf_models **out, const txf_project *p,
   int rc = txf_models_paths_read(m, err);
   if (!rc)
     rc = txf_models_vars_load(m, err);
+  if (!rc)
+    rc = txf_models_dispatch_check(m, err);
   if (!rc)
     rc = txf_models_env_files_add(m, &m->macro_paths, ".sql", err);
   if (!rc)

@@ -61,10 +61,11 @@ struct txf_adapter {
   void *impl;
 };
 
-/* Open the DuckDB database PATH (NULL: in memory) as an adapter. Caller
- * frees with txf_adapter_close(). */
+/* Open the DuckDB database PATH (NULL: in memory; READONLY: read-only) as
+ * an adapter. Caller frees with txf_adapter_close(). */
 TXF_MUST_CHECK int txf_adapter_open_duckdb(txf_adapter **out, const char *path,
-                                           int threads, txf_err *err);
+                                           int threads, int readonly,
+                                           txf_err *err);
 /* Connect to a PostgreSQL server (REDSHIFT: a Redshift cluster, which
  * speaks the same protocol) with libpq's KEYS/VALS (NULL-terminated,
  * borrowed). The session's time zone is set to UTC, so a TIMESTAMPTZ cast
@@ -92,15 +93,33 @@ typedef struct txf_models_opts {
   const char *vars;          /* --vars YAML/JSON map, or NULL */
   const char *data_dir;      /* absolute; silver source, default warehouse */
   const char *home;          /* for ~/.dbt/profiles.yml; NULL: $HOME */
+  int read_only;             /* test, compile, docs, ls: a DuckDB file
+                                target is opened read-only (in memory while
+                                there is none); otherwise (seed, run,
+                                build) it is written through its two copies
+                                (a session of warehouse.h, published when
+                                the run ends) */
   int full_refresh;
+  int incremental;           /* compile: render incremental models as a
+                                build that keeps them does, asking no
+                                warehouse */
   int full_audit;            /* build: every test on whole relations, and
                                 the tests with audit='full' */
   int threads;               /* models built at once; 0: the profile
                                 target's `threads:`, else 1 */
   txf_store *store;          /* results go here when not NULL */
   const char *invocation_id; /* recorded with results */
+  const char *logical_dates; /* the logical dates this run stands for,
+                                space-separated (a batched backfill build:
+                                several), recorded with the invocation; NULL:
+                                the run_date var's */
   const txf_logger *log;
-  FILE *out;                 /* one line per node as it finishes; or NULL */
+  FILE *out;                 /* a line per node as it starts and ends, and
+                                per test; or NULL */
+  int quiet;                 /* out: only the lines about problems (ERROR,
+                                FAIL, WARN) */
+  int json;                  /* out: one JSON object per event instead of
+                                lines (docs/models.md, "Output") */
   int64_t now_us;            /* for recorded times */
 } txf_models_opts;
 
@@ -112,6 +131,9 @@ typedef struct txf_models_summary {
   int n_warn;
   int n_fail;        /* error-severity tests that failed */
   int n_test_error;  /* tests that could not run */
+  int n_transient;   /* of the failures above, those a retry may mend (an
+                        I/O or lock error, not a SQL or test failure:
+                        txf_err_permanent) */
 } txf_models_summary;
 
 /* Load the project's models, seeds, tests, macros, docs and profile, and
@@ -147,9 +169,17 @@ TXF_MUST_CHECK int txf_models_docs(txf_models *m, txf_err *err);
 TXF_MUST_CHECK int txf_models_ls(txf_models *m, FILE *out, int json,
                                  txf_err *err);
 
-/* The adapter M runs on (opened on first use). Borrowed. */
+/* The adapter M runs on (opened on first use). Borrowed. Unless
+ * opts->read_only, a DuckDB file target is written through its two copies:
+ * opening the adapter begins the session (warehouse.h: TXF_ELOCKED when
+ * another build writes the warehouse). */
 TXF_MUST_CHECK int txf_models_adapter(txf_models *m, txf_adapter **out,
                                       txf_err *err);
+/* Publish what this run wrote (a write session's copy becomes the one
+ * readers open) and close the adapter; the next txf_models_adapter() call
+ * begins a new session. A no-op without a session. Called at the end of
+ * seed, run and build, and by txf_models_free(). */
+TXF_MUST_CHECK int txf_models_publish(txf_models *m, txf_err *err);
 
 /* Parse a --vars string ("{run_date: 2025-09-11}" or "k: v") — exposed for
  * tests: the value of KEY as text (lists joined with ','), malloc'd; NULL

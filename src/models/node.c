@@ -71,3 +71,12 @@ char *txf_models_relation(const txf_models *m, size_t i) {
   free(t);
   return r;
 }
+
+const char *txf_models_kind_name(mnode_kind k) {
+  return k == MN_MODEL ? "model" : k == MN_SEED ? "seed" : "test";
+}
+
+char *txf_models_unique_id(const txf_models *m, size_t i) {
+  return txf_xasprintf("%s.%s.%s", txf_models_kind_name(m->nodes[i].kind),
+                       m->project->name, m->nodes[i].name);
+}

@@ -90,9 +90,11 @@ static const txf_adapter_ops locked_ops = {
 /* The run: nodes in topological order; workers take the first ready one
  * (all its parents, and the other parents of its audit tests that come
  * earlier in the order, finished), so the order of the graph is kept and
- * independent nodes build at once. Each node's lines are kept and printed
- * in run order once every earlier node's are, so the output is the same
- * whatever the number of threads. */
+ * independent nodes build at once. Lines print as things happen (a node's
+ * START when a worker takes it, its end when it is done, as dbt does),
+ * under the run's lock, so lines never mix; the deferred tests still run
+ * as the nodes settle in run order, so what they test does not depend on
+ * the timing. */
 enum { P_WAITING = 0, P_RUNNING, P_FINISHED };
 
 typedef struct pool {
@@ -103,7 +105,6 @@ typedef struct pool {
   size_t **deps;        /* per position: positions it waits for */
   size_t *n_deps;
   int *status;          /* per position */
-  txf_buf *outs;        /* per position (when workers > 1) */
   size_t n_flushed;
   int flushing;
   int64_t mono0;
@@ -115,7 +116,6 @@ typedef struct worker {
   pool *p;
   txf_adapter *a;       /* this worker's connection */
   txf_adapter *cat;     /* the connection under A that keeps the lock */
-  int buffered;         /* lines wait for their turn (workers > 1) */
   pthread_t th;
 } worker;
 
@@ -168,9 +168,9 @@ static size_t next_ready(pool *p) {
   return SIZE_MAX;
 }
 
-/* Print the finished nodes' lines in run order and run the deferred tests
- * they unblock, as a serial run would after each node. One worker at a
- * time (the others go on building). Called and returns with the lock. */
+/* Settle the finished nodes in run order and run the deferred tests they
+ * unblock, as a serial run would after each node. One worker at a time
+ * (the others go on building). Called and returns with the lock. */
 static void flush(pool *p, worker *w) {
   if (p->flushing)
     return;
@@ -179,12 +179,6 @@ static void flush(pool *p, worker *w) {
   exec_ctx ex = {.a = w->a, .cat = w->cat, .mono0 = p->mono0};
   while (p->n_flushed < p->n_run && p->status[p->n_flushed] == P_FINISHED) {
     size_t k = p->n_flushed++;
-    if (p->outs && p->outs[k].len && m->opts->out) {
-      fwrite(p->outs[k].data, 1, p->outs[k].len, m->opts->out);
-      fflush(m->opts->out);
-    }
-    if (p->outs)
-      txf_buf_release(&p->outs[k]);
     m->nodes[p->run[k]].settled = 1;
     if (p->ro.audit)
       txf_models_deferred_tests_run(m, &ex, p->ro.s, 0);
@@ -211,10 +205,7 @@ static void *work(void *arg) {
       continue;
     }
     p->status[k] = P_RUNNING;
-    exec_ctx ex = {.a = w->a,
-                   .cat = w->cat,
-                   .out = w->buffered ? &p->outs[k] : NULL,
-                   .mono0 = p->mono0};
+    exec_ctx ex = {.a = w->a, .cat = w->cat, .mono0 = p->mono0};
     txf_models_build_node(p->m, &ex, p->run[k], &p->ro);
     p->status[k] = P_FINISHED;
     pthread_cond_broadcast(&p->cond);
@@ -270,15 +261,10 @@ int txf_models_pool_run(txf_models *m, size_t *run, size_t n_run,
   n_workers = n_open;
   pthread_mutex_init(&p.lock, NULL);
   pthread_cond_init(&p.cond, NULL);
-  if (n_workers > 1) {
-    p.outs = txf_xcalloc(n_run + 1, sizeof *p.outs);
-    for (size_t k = 0; k < n_run; k++)
-      txf_buf_init(&p.outs[k], 0);
+  if (n_workers > 1)
     lcs[0].inner = a0;
-  }
   for (int i = 0; i < n_workers; i++) {
     ws[i].p = &p;
-    ws[i].buffered = n_workers > 1;
     if (n_workers > 1) {
       lcs[i].base.ops = &locked_ops;
       lcs[i].base.impl = &lcs[i];
@@ -311,10 +297,6 @@ int txf_models_pool_run(txf_models *m, size_t *run, size_t n_run,
   pthread_mutex_destroy(&p.lock);
   for (size_t k = 0; k < n_run; k++)
     free(p.deps[k]);
-  if (p.outs)
-    for (size_t k = 0; k < n_run; k++)
-      txf_buf_release(&p.outs[k]);
-  free(p.outs);
   free(p.deps);
   free(p.n_deps);
   free(p.status);

@@ -8,20 +8,57 @@
 
 #include "models/internal.h"
 
+static void vsay(txf_models *m, const char *fmt, va_list ap) {
+  vfprintf(m->opts->out, fmt, ap);
+  fputc('\n', m->opts->out);
+  fflush(m->opts->out);
+}
+
 void txf_models_say(txf_models *m, const exec_ctx *ex, const char *fmt, ...) {
-  if (!m->opts->out)
+  (void)ex;
+  if (!m->opts->out || m->opts->quiet || m->opts->json)
     return;
   va_list ap;
   va_start(ap, fmt);
-  if (ex && ex->out) {
-    (void)txf_buf_vprintf(ex->out, fmt, ap);
-    (void)txf_buf_putc(ex->out, '\n');
-  } else {
-    vfprintf(m->opts->out, fmt, ap);
-    fputc('\n', m->opts->out);
-    fflush(m->opts->out);
-  }
+  vsay(m, fmt, ap);
   va_end(ap);
+}
+
+void txf_models_say_problem(txf_models *m, const exec_ctx *ex,
+                            const char *fmt, ...) {
+  (void)ex;
+  if (!m->opts->out || m->opts->json)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsay(m, fmt, ap);
+  va_end(ap);
+}
+
+void txf_models_emit(txf_models *m, const char *name, json_t *ev) {
+  if (m->opts->out && m->opts->json && ev) {
+    char ts[40];
+    txf_ts_format(txf_wall_us(), 0, 1, ts);
+    json_t *line = json_pack("{s:s, s:s}", "event", name, "ts", ts);
+    json_object_update(line, ev);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fprintf(m->opts->out, "%s\n", text);
+    fflush(m->opts->out);
+    free(text);
+    json_decref(line);
+  }
+  json_decref(ev);
+}
+
+const char *txf_models_progress(const txf_models *m, size_t i, char *out) {
+  size_t pos = m->nodes[i].run_pos;
+  out[0] = '\0';
+  if (pos == SIZE_MAX || !m->n_run)
+    return out;
+  unsigned total = m->n_run > 999999 ? 999999 : (unsigned)m->n_run;
+  int w = snprintf(NULL, 0, "%u", total);
+  snprintf(out, 32, "%*u of %u ", w, (unsigned)(pos + 1) % 1000000, total);
+  return out;
 }
 
 /* ---------------------------------------------------------------- metadata */
@@ -87,6 +124,29 @@ void txf_models_record_test(txf_models *m, size_t t, const char *status,
   free(ld);
 }
 
+void txf_models_record_dates(txf_models *m) {
+  const char *ld = m->opts->logical_dates;
+  if (!m->opts->store || !ld || !*ld || !m->opts->invocation_id)
+    return;
+  txf_strlist dates = {0};
+  char *copy = txf_xstrdup(ld);
+  for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t;
+       t = strtok_r(NULL, " ,", &save)) {
+    txf_date d;
+    if (!txf_date_parse(t, SIZE_MAX, &d))
+      txf_strlist_push(&dates, t);
+  }
+  txf_err err;
+  if (dates.n)
+    record_failed(m,
+                  txf_meta_invocation_dates_add(
+                      m->opts->store, m->opts->invocation_id,
+                      (const char *const *)dates.v, dates.n, &err),
+                  &err);
+  txf_strlist_release(&dates);
+  free(copy);
+}
+
 /* ---------------------------------------------------------------- summary */
 
 int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {
@@ -98,4 +158,10 @@ int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {
                        s->n_fail + s->n_test_error,
                        s->n_fail + s->n_test_error == 1 ? "" : "s");
   return 0;
+}
+
+void txf_models_result_add(txf_models *m, json_t *result) {
+  if (!m->results)
+    m->results = json_array();
+  json_array_append_new(m->results, result);
 }

@@ -4,11 +4,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duck/duck.h"
 #include "models/internal.h"
 
-static int run_kinds(txf_models *m, int models, int seeds, int audit,
-                     txf_models_summary *s, txf_err *err) {
+/* The run's end: the manifest and run_results.json follow every run (a
+ * problem writing them is a warning: they are a record, not the run);
+ * then the summary's verdict. */
+static int run_end(txf_models *m, const char *command, int64_t t0,
+                   const txf_models_summary *s, txf_err *err) {
+  txf_err aerr;
+  txf_err_clear(&aerr);
+  if (txf_models_artifacts_write(m, command, txf_mono_us() - t0, &aerr))
+    txf_log_warn(m->opts->log, "models: target/ not written: %s", aerr.msg);
+  txf_models_record_dates(m);
+  /* readers now get what this run built (a warehouse in two copies) */
+  int rc = txf_models_publish(m, err);
+  if (rc)
+    return rc;
+  return txf_models_summary_finish(s, err);
+}
+
+static void results_reset(txf_models *m) {
+  json_decref(m->results);
+  m->results = json_array();
+}
+
+static int run_kinds(txf_models *m, const char *command, int models,
+                     int seeds, int audit, txf_models_summary *s,
+                     txf_err *err) {
   memset(s, 0, sizeof *s);
+  int64_t t0 = txf_mono_us();
+  results_reset(m);
   size_t *order, n;
   int rc = txf_models_graph_topo(m, audit, &order, &n, err);
   if (rc)
@@ -27,6 +53,7 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
       order[n_run++] = order[k];
     }
   }
+  m->n_run = n_run;
   int by_change = 0;
   for (size_t k = 0; k < n_run; k++)
     by_change |= txf_models_is_changes(&m->nodes[order[k]]);
@@ -51,23 +78,25 @@ static int run_kinds(txf_models *m, int models, int seeds, int audit,
     }
   }
   txf_models_changes_end(m);
-  return txf_models_summary_finish(s, err);
+  return run_end(m, command, t0, s, err);
 }
 
 int txf_models_run(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 0, 0, s, err);
+  return run_kinds(m, "run", 1, 0, 0, s, err);
 }
 
 int txf_models_seed(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 0, 1, 0, s, err);
+  return run_kinds(m, "seed", 0, 1, 0, s, err);
 }
 
 int txf_models_build(txf_models *m, txf_models_summary *s, txf_err *err) {
-  return run_kinds(m, 1, 1, 1, s, err);
+  return run_kinds(m, "build", 1, 1, 1, s, err);
 }
 
 int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
   memset(s, 0, sizeof *s);
+  int64_t t0 = txf_mono_us();
+  results_reset(m);
   for (size_t t = 0; t < m->n_nodes; t++) {
     mnode *tn = &m->nodes[t];
     if (tn->kind != MN_TEST || !tn->selected)
@@ -82,14 +111,41 @@ int txf_models_test(txf_models *m, txf_models_summary *s, txf_err *err) {
     }
     txf_models_test_count(m, NULL, t, NULL, s, NULL, NULL);
   }
-  return txf_models_summary_finish(s, err);
+  return run_end(m, "test", t0, s, err);
 }
 
 /* ---------------------------------------------------------------- compile */
 
+/* Model I of the changes strategy as a build by change renders it: its
+ * input's change (changes()) is the relation the build fills,
+ * _txnflow."delta__SCHEMA__IDENT" of the model it follows, or of the
+ * silver source "src__SCHEMA__IDENT" of I itself (changes.c's names). */
+static int compile_by_change(txf_models *m, size_t i, char **sql,
+                             txf_err *err) {
+  const mnode *n = &m->nodes[i];
+  chg_render cr;
+  memset(&cr, 0, sizeof cr);
+  cr.incremental = 1;
+  cr.tracked = SIZE_MAX;
+  ssize_t t = n->chg_input ? txf_models_find(m, n->chg_input, MN_MODEL) : -1;
+  size_t owner = t >= 0 ? (size_t)t : i;
+  char *ident =
+      txf_xasprintf("%s__%s__%s", t >= 0 ? "delta" : "src",
+                    txf_models_schema(m, owner), txf_models_identifier(m, owner));
+  char *rel = txf_duck_quote_rel("_txnflow", ident);
+  cr.delta_rel = rel;
+  int rc = txf_models_compile_changes(m, i, &cr, sql, err);
+  free(rel);
+  free(ident);
+  return rc;
+}
+
 int txf_models_compile(txf_models *m, txf_err *err) {
-  txf_adapter *a;
-  int rc = txf_models_adapter(m, &a, err);
+  /* Compiling needs no warehouse (a Redshift project compiles on a
+   * laptop): only an incremental model outside the changes strategy asks
+   * it whether its table is there, and not with --full-refresh. */
+  m->compiling = 1;
+  int rc = 0;
   for (size_t i = 0; !rc && i < m->n_nodes; i++) {
     mnode *n = &m->nodes[i];
     if (!n->selected || n->kind == MN_SEED)
@@ -98,15 +154,24 @@ int txf_models_compile(txf_models *m, txf_err *err) {
     if (n->kind == MN_TEST) {
       rc = txf_models_test_sql(m, i, NULL, &sql, err);
     } else {
-      txf_rel_kind k = TXF_REL_NONE;
-      rc = a->ops->relation_kind(a, txf_models_schema(m, i),
-                                 txf_models_identifier(m, i), &k, err);
-      /* a model of the changes strategy compiles as for a full build: its
-       * incremental SQL exists only within a build */
-      int incr = !strcmp(n->materialized, "incremental") &&
-                 !txf_models_is_changes(n) && k == TXF_REL_TABLE &&
-                 !m->opts->full_refresh;
-      if (!rc)
+      /* a model of the changes strategy compiles as for a full build, or
+       * with --incremental as a build by change */
+      int incr = m->opts->incremental &&
+                 !strcmp(n->materialized, "incremental");
+      if (incr && txf_models_is_changes(n)) {
+        rc = compile_by_change(m, i, &sql, err);
+        incr = -1;
+      } else if (!incr && !strcmp(n->materialized, "incremental") &&
+                 !txf_models_is_changes(n) && !m->opts->full_refresh) {
+        txf_adapter *a;
+        txf_rel_kind k = TXF_REL_NONE;
+        rc = txf_models_adapter(m, &a, err);
+        if (!rc)
+          rc = a->ops->relation_kind(a, txf_models_schema(m, i),
+                                     txf_models_identifier(m, i), &k, err);
+        incr = k == TXF_REL_TABLE;
+      }
+      if (!rc && incr >= 0)
         rc = txf_models_compile_node(m, i, 0, incr, SIZE_MAX, NULL, &sql, err);
     }
     if (rc)

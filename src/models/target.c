@@ -6,6 +6,7 @@
 
 #include "duck/duck.h"
 #include "models/internal.h"
+#include "warehouse/warehouse.h"
 
 int txf_models_target_load(txf_models *m, txf_err *err) {
   txf_target_opts to = {.target = m->opts->target,
@@ -16,13 +17,44 @@ int txf_models_target_load(txf_models *m, txf_err *err) {
   return txf_target_resolve(&m->target, m->project, &to, err);
 }
 
+/* How long a build waits for readers that still hold the copy it is
+ * about to write (they opened it before the last publish). */
+#define READERS_WAIT_MS 60000
+
+/* The DuckDB file target of M: written through its two copies
+ * (warehouse.h) by a run that writes, read-only otherwise (in memory while
+ * there is no file yet, so compile and test create none). */
+static int open_duckdb(txf_models *m, txf_err *err) {
+  const char *path = m->target.path;
+  int file = path && strcmp(path, ":memory:") != 0;
+  if (!file)
+    return txf_adapter_open_duckdb(&m->adapter, path, 0, 0, err);
+  if (m->opts->read_only)
+    return txf_adapter_open_duckdb(&m->adapter,
+                                   txf_fs_exists(path) ? path : NULL, 0,
+                                   txf_fs_exists(path), err);
+  int rc = txf_fs_mkdirs_parent(path, err);
+  if (!rc && !m->wh)
+    rc = txf_wh_begin(&m->wh, path, READERS_WAIT_MS, err);
+  if (!rc)
+    rc = txf_adapter_open_duckdb(&m->adapter, txf_wh_path(m->wh), 0, 0, err);
+  return rc;
+}
+
+int txf_models_publish(txf_models *m, txf_err *err) {
+  txf_wh *w = m->wh;
+  if (!w)
+    return 0; /* a target written in place (PostgreSQL, in memory) */
+  m->wh = NULL;
+  if (m->adapter) {
+    txf_adapter_close(m->adapter);
+    m->adapter = NULL;
+  }
+  return txf_wh_publish(w, err);
+}
+
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
   if (!m->adapter) {
-    if (m->target.path) {
-      int rc = txf_fs_mkdirs_parent(m->target.path, err);
-      if (rc)
-        return rc;
-    }
     /* DuckDB picks its own thread count (the cores) for each query;
      * --threads is how many models are built at once. */
     int rc = m->target.keys
@@ -30,7 +62,7 @@ int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
                        &m->adapter, (const char *const *)m->target.keys,
                        (const char *const *)m->target.vals,
                        m->target.is_redshift, err)
-                 : txf_adapter_open_duckdb(&m->adapter, m->target.path, 0, err);
+                 : open_duckdb(m, err);
     /* the output's settings: SET NAME = 'VALUE' (a name is letters,
      * digits and '_', checked with the profile) */
     for (size_t i = 0; !rc && m->target.settings && m->target.settings[i];

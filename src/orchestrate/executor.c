@@ -446,9 +446,11 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = rows;
       argv[k++] = "--seed";
       argv[k++] = seed;
-      /* Same seed, same bytes: a retry after a crash that left the batch
-       * in place (or --from-scratch) must replace it, not fail. */
-      argv[k++] = "--force";
+      /* A batch that exists is never replaced behind the user's back (it
+       * may have been generated with other rates, or cleaned already):
+       * generate keeps it, and a crashed attempt left the old batch or
+       * the new one whole. Only --regenerate replaces it. */
+      argv[k++] = x->opts->regenerate ? "--force" : "--if-missing";
       break;
     case TXF_TASK_CLEAN:
       argv[k++] = "clean";
@@ -482,6 +484,15 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
     }
   }
   argv[k] = NULL;
+  /* the logical dates this attempt stands for: D, or each date of a
+   * batched build (the models record them: the dashboard counts the
+   * build's tests for each) */
+  txf_buf ldates;
+  txf_buf_init(&ldates, 0);
+  for (size_t b = 0; b < x->n_batch; b++)
+    txf_buf_printf(&ldates, "%s%s", b ? " " : "", x->ds[x->batch[b]].ds);
+  if (!x->n_batch)
+    txf_buf_puts(&ldates, d->ds);
   char *envv[] = {
       txf_xasprintf("TXNFLOW_DATE=%s", d->ds),
       txf_xasprintf("TXNFLOW_RUN_ID=%s", runid),
@@ -492,7 +503,10 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       txf_xasprintf("TXNFLOW_PROJECT_DIR=%s", dir),
       txf_xasprintf("TXNFLOW_DATA_DIR=%s", env->data_dir),
       txf_xasprintf("TXNFLOW_LOG=%s", ts->log_path),
+      txf_xasprintf("TXNFLOW_REGENERATE=%d", x->opts->regenerate ? 1 : 0),
+      txf_xasprintf("TXNFLOW_LOGICAL_DATES=%s", ldates.data),
       NULL};
+  txf_buf_release(&ldates);
   /* A header in the log says what ran; the task appends below it. */
   txf_buf hdr;
   txf_buf_init(&hdr, 0);
@@ -580,7 +594,7 @@ static void skip_rest(exec *x, dstate *d, size_t from, const char *why) {
 static int fail_date(exec *x, dstate *d, size_t j, const char *error,
                      txf_err *err) {
   const txf_dag *dag = x->env->dag;
-  char why[300];
+  char why[900];
   snprintf(why, sizeof why, "%s: %s", dag->tasks[j].name, error);
   skip_rest(x, d, j + 1, "upstream task failed");
   d->state = D_FAILED;
@@ -601,9 +615,12 @@ static int fail_date(exec *x, dstate *d, size_t j, const char *error,
   return rc;
 }
 
-/* Task J of D ended; OK tells how, OUTCOME says it in words. */
+/* Task J of D ended; OK tells how, OUTCOME says it in words, LINE (or
+ * "") is why, from its log, and PERMANENT says a retry would fail the
+ * same way. */
 static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
-                      const char *outcome, txf_err *err) {
+                      const char *outcome, const char *line, int permanent,
+                      txf_err *err) {
   const txf_task_spec *t = &x->env->dag->tasks[j];
   tstate *ts = &d->ts[j];
   char dur[32];
@@ -628,9 +645,15 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
     }
     return rc;
   }
-  char msg[300];
-  snprintf(msg, sizeof msg, "%s (log %s)", outcome, ts->log_path);
-  if (ts->tries <= t->retries) {
+  /* The attempt says why and where to read more; the run, why and how
+   * often (status, the alert, the dashboard show both). */
+  char msg[1024];
+  if (line && line[0])
+    snprintf(msg, sizeof msg, "%s (%s%s; log %s)", line, outcome,
+             permanent ? ", permanent" : "", ts->log_path);
+  else
+    snprintf(msg, sizeof msg, "%s (log %s)", outcome, ts->log_path);
+  if (ts->tries <= t->retries && !permanent) {
     int64_t delay = txf_task_retry_delay(t, ts->tries);
     char dd[32];
     txf_log_warn(x->env->log, "%s %s: attempt %d failed after %s: %s; retry "
@@ -647,9 +670,17 @@ static int task_ended(exec *x, dstate *d, size_t j, int ok, int exit_status,
                           err);
   if (rc)
     return rc;
-  char why[200];
-  snprintf(why, sizeof why, "%s after %d attempt%s", outcome, ts->tries,
-           ts->tries == 1 ? "" : "s");
+  char how[160], why[600];
+  snprintf(how, sizeof how, "%s after %d attempt%s%s", outcome, ts->tries,
+           ts->tries == 1 ? "" : "s",
+           permanent && t->retries ? ", not retried: permanent" : "");
+  if (line && line[0])
+    snprintf(why, sizeof why, "%s (%s)", line, how);
+  else
+    snprintf(why, sizeof why, "%s", how);
+  if (permanent && t->retries)
+    txf_log_warn(x->env->log, "%s %s: a permanent failure (%s); not retried",
+                 d->ds, t->name, outcome);
   return fail_date(x, d, j, why, err);
 }
 
@@ -678,13 +709,13 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
     }
     int rc = 0;
     if (found) {
-      rc = task_ended(x, d, j, 1, 0, "found", err);
+      rc = task_ended(x, d, j, 1, 0, "found", NULL, 0, err);
     } else if (m >= ts->sensor_deadline_mono) {
       char dd[32], msg[700];
       snprintf(msg, sizeof msg, "sensor timed out after %s waiting for %s",
                txf_duration_format(x->env->dag->sensor_timeout_us, dd),
                manifest);
-      rc = task_ended(x, d, j, 0, -1, msg, err);
+      rc = task_ended(x, d, j, 0, -1, msg, NULL, 0, err);
     }
     free(manifest);
     return rc;
@@ -702,6 +733,12 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
   int code = WIFEXITED(ts->att.status) && !ts->att.timed_out
                  ? WEXITSTATUS(ts->att.status)
                  : -1;
+  /* Why, from the log: for a failed exit (a timeout or a signal is its
+   * own reason) */
+  char line[400] = "";
+  int permanent = !ok && txf_attempt_permanent(&ts->att);
+  if (!ok && code > 0)
+    txf_attempt_error_line(ts->log_path, line, sizeof line);
   if (ts->att.timed_out) {
     FILE *f = fopen(ts->log_path, "a");
     if (f) {
@@ -720,10 +757,12 @@ static int poll_task(exec *x, dstate *d, size_t j, txf_err *err) {
     if (x->ds[i].state == D_ACTIVE && fs->st == T_RUNNING &&
         fs->leader == me) {
       fs->leader = 0;
-      rc = task_ended(x, &x->ds[i], j, ok, code, outcome, err);
+      rc = task_ended(x, &x->ds[i], j, ok, code, outcome, line, permanent,
+                      err);
     }
   }
-  return rc ? rc : task_ended(x, d, j, ok, code, outcome, err);
+  return rc ? rc
+            : task_ended(x, d, j, ok, code, outcome, line, permanent, err);
 }
 
 /* The first task of D that is not done, or n_tasks. */

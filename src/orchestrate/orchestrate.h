@@ -159,6 +159,18 @@ void txf_attempt_kill(txf_attempt *a);
  * 5s". OUT holds at least 64 bytes. Returns 1 for success (exit 0). */
 int txf_attempt_outcome(const txf_attempt *a, int64_t timeout_us, char *out,
                         size_t n);
+/* 1 when A (done) failed for good: it exited with a permanent status (2,
+ * usage; 4, a bad config, model or input, a failed data test; util.h's
+ * TXF_EXIT_*), so a retry would fail the same way. A timeout, a signal or
+ * any other status may pass on a retry: 0. */
+int txf_attempt_permanent(const txf_attempt *a);
+/* The line of the log at LOG_PATH that says why its attempt failed, into
+ * OUT (N bytes, at least 64; "" when the log has none): the first line
+ * that reports an error ("txnflow CMD: error: WHY" gives WHY; a models
+ * "ERROR" or "FAIL" line; a logged "error: ..."), else the last line of
+ * output; the attempt header lines are skipped, runs of blanks squeezed
+ * and the text cut to N - 1 bytes. */
+void txf_attempt_error_line(const char *log_path, char *out, size_t n);
 
 /* ---------------------------------------------------------------- alerts */
 
@@ -201,6 +213,9 @@ typedef struct txf_orch_opts {
   int parallel;      /* task slots at once (>= 1) */
   int from_scratch;  /* new runs of every task, even of dates that
                         succeeded */
+  int regenerate;    /* with from_scratch: generate replaces the bronze
+                        batches (--force) instead of keeping them; the
+                        chain then re-cleans and rebuilds downstream */
   const char *kind;  /* "manual", "backfill", "scheduled" */
 } txf_orch_opts;
 
@@ -209,7 +224,7 @@ typedef struct txf_orch_summary {
   int n_failed;
   int n_skipped;     /* already succeeded before; not run again */
   int interrupted;   /* stopped by *env->stop */
-  char first_failure[512]; /* "2025-09-03 clean: exit 1" */
+  char first_failure[1024]; /* "2025-09-03 clean: exit 1" */
 } txf_orch_summary;
 
 /* Run the DAG for DATES (N, ascending, distinct): take each date's lock

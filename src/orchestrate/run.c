@@ -176,3 +176,91 @@ int txf_attempt_outcome(const txf_attempt *a, int64_t timeout_us, char *out,
   snprintf(out, n, "ended abnormally (status %d)", a->status);
   return 0;
 }
+
+int txf_attempt_permanent(const txf_attempt *a) {
+  if (a->timed_out || !WIFEXITED(a->status))
+    return 0;
+  int code = WEXITSTATUS(a->status);
+  return code == TXF_EXIT_USAGE || code == TXF_EXIT_PERMANENT;
+}
+
+/* LINE (LEN bytes, no newline) reports an error: "…: error: …" (a
+ * command's failure, a logged error), or a models line whose verdict is
+ * ERROR or FAIL ("  ERROR  table  model x …", "  3 of 18 ERROR …"). */
+static int error_line(const char *line, size_t len) {
+  if (memmem(line, len, "error: ", 7))
+    return 1;
+  size_t i = 0;
+  while (i < len && line[i] == ' ')
+    i++;
+  /* a progress prefix: "N of M " */
+  size_t j = i;
+  while (j < len && line[j] >= '0' && line[j] <= '9')
+    j++;
+  if (j > i && j + 4 <= len && !memcmp(line + j, " of ", 4)) {
+    j += 4;
+    while (j < len && line[j] >= '0' && line[j] <= '9')
+      j++;
+    while (j < len && line[j] == ' ')
+      j++;
+    i = j;
+  }
+  return (len - i >= 6 && !memcmp(line + i, "ERROR ", 6)) ||
+         (len - i >= 5 && !memcmp(line + i, "FAIL ", 5));
+}
+
+/* LINE (LEN bytes) into OUT as the attempt's error: after "error: " when
+ * it has one, blanks squeezed, cut to N - 1 bytes. */
+static void tidy(const char *line, size_t len, char *out, size_t n) {
+  const char *e = memmem(line, len, "error: ", 7);
+  if (e) {
+    len -= (size_t)(e + 7 - line);
+    line = e + 7;
+  }
+  size_t o = 0;
+  int blank = 1; /* drop leading blanks */
+  for (size_t i = 0; i < len && o + 1 < n; i++) {
+    char c = line[i] == '\t' ? ' ' : line[i];
+    if (c == ' ' && blank)
+      continue;
+    blank = c == ' ';
+    out[o++] = c;
+  }
+  while (o > 0 && out[o - 1] == ' ')
+    o--;
+  out[o] = '\0';
+}
+
+void txf_attempt_error_line(const char *log_path, char *out, size_t n) {
+  out[0] = '\0';
+  txf_buf b;
+  txf_buf_init(&b, 64u << 20);
+  txf_err err;
+  if (!log_path || txf_fs_read_file(log_path, &b, &err) || !b.data) {
+    txf_buf_release(&b);
+    return;
+  }
+  const char *last = NULL;
+  size_t last_len = 0;
+  for (const char *p = b.data, *end = b.data + b.len; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (len && p[len - 1] == '\r')
+      len--;
+    /* the executor's own lines: the header, a timeout note */
+    if (len >= 10 && !memcmp(p, "# txnflow:", 10)) {
+      /* skip */
+    } else if (error_line(p, len)) {
+      tidy(p, len, out, n);
+      txf_buf_release(&b);
+      return;
+    } else if (len) {
+      last = p;
+      last_len = len;
+    }
+    p = nl ? nl + 1 : end;
+  }
+  if (last)
+    tidy(last, last_len, out, n);
+  txf_buf_release(&b);
+}

@@ -84,7 +84,12 @@ static int next_pending(sched *s, int64_t now, txf_date *out, int *found,
   txf_date last = latest_due(s, now);
   if (last.days == INT32_MIN)
     return 0;
-  txf_date first = s->env->project->catchup ? s->first_date : last;
+  /* Catch-up covers every date from start_date (the project's first
+   * date), not only those since the scheduler first ran; without one,
+   * from the first date due when it first ran here. */
+  txf_date first = !s->env->project->catchup ? last
+                   : s->has_start          ? s->start_date
+                                           : s->first_date;
   if (s->has_start && first.days < s->start_date.days)
     first = s->start_date;
   for (txf_date d = first; d.days <= last.days; d.days++) {

@@ -223,6 +223,8 @@ typedef struct pq_page_header {
   int is_compressed;
   int has_stats;
   pq_stats stats;
+  int has_crc;  /* field 4 was present */
+  uint32_t crc; /* CRC-32 of the page's bytes after the header */
 } pq_page_header;
 
 /* Parse a PageHeader at P (at most N bytes); *used gets its length. */
@@ -245,6 +247,12 @@ int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
 /* Lower the memory the decoded pages and dictionaries of all projected
  * columns may hold at once (1 GiB by default); for tests. */
 void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
+
+/* ------------------------------------------------------------- checksums */
+
+/* CRC-32 (gzip's) of N bytes at P, continuing CRC (0 to start): what
+ * PageHeader.crc holds for the page's bytes after its header. */
+uint32_t txf_pq_crc32(uint32_t crc, const void *p, size_t n);
 
 /* ------------------------------------------------------------- encodings */
 

@@ -633,6 +633,11 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
   txf_pq_tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
   txf_pq_tw_i32(&t, 2, (int32_t)(lv + s->len));
   txf_pq_tw_i32(&t, 3, (int32_t)(lv + x->cbuf.len));
+  /* The page's bytes as written, levels and values: a reader (ours,
+   * DuckDB, Arrow) that checks it finds a flipped bit before decoding. */
+  txf_pq_tw_i32(&t, 4,
+                (int32_t)txf_pq_crc32(txf_pq_crc32(0, x->levels.data, lv),
+                                      x->cbuf.data, x->cbuf.len));
   if (v2) {
     txf_pq_tw_struct_field(&t, 8);
     txf_pq_tw_i32(&t, 1, (int32_t)c->n_rows);
@@ -765,6 +770,7 @@ static void finish_chunk(txf_pq_writer *w, wcol *c, fchunk *f, pq_ctx *x) {
     txf_pq_tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
     txf_pq_tw_i32(&ht, 2, (int32_t)c->dict.len);
     txf_pq_tw_i32(&ht, 3, (int32_t)x->cbuf.len);
+    txf_pq_tw_i32(&ht, 4, (int32_t)txf_pq_crc32(0, x->cbuf.data, x->cbuf.len));
     txf_pq_tw_struct_field(&ht, 7);
     txf_pq_tw_i32(&ht, 1, (int32_t)c->n_dict);
     txf_pq_tw_i32(&ht, 2, PQE_PLAIN);

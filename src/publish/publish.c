@@ -271,7 +271,10 @@ static int already_there(txf_s3 *s3, txf_store *st, const txf_s3_list *remote,
   txf_err e2;
   if (txf_s3_head(s3, key, &h, &e2) != 0)
     return 0;
-  int same = h.size_bytes == size && !strcmp(h.sha256, sha);
+  /* With encryption configured, an object put before it was is not the
+   * same: it is uploaded again, encrypted. */
+  int same = h.size_bytes == size && !strcmp(h.sha256, sha) &&
+             txf_s3_object_encrypted_ok(s3, &h);
   txf_s3_object_release(&h);
   if (same && txf_meta_published_put(st, txf_s3_target(s3), key, sha, size,
                                      now_us, err) == 0)
@@ -321,7 +324,7 @@ int txf_publish_run(txf_s3 *s3, txf_store *st,
                     txf_err *err) {
   memset(r, 0, sizeof *r);
   txf_date_format(o->date, r->date);
-  snprintf(r->target, sizeof r->target, "%s/%s", txf_s3_target(s3),
+  snprintf(r->target, sizeof r->target, "s3://%s/%s", set->s3.cfg.bucket,
            set->s3.prefix);
   snprintf(r->manifest_key, sizeof r->manifest_key, "%s" MANIFEST_NAME,
            set->s3.prefix);

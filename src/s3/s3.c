@@ -1,18 +1,16 @@
-/* An S3 client on libcurl's built-in AWS Signature Version 4.
+/* An S3 client on libcurl, with Signature Version 4 of our own (sigv4.c:
+ * curl 7.88's CURLOPT_AWS_SIGV4 cannot sign SSE-KMS requests).
  *
- * libcurl (7.88) signs each request with CURLOPT_AWS_SIGV4, but two things
- * are ours to do (see docs/publish.md):
- *  - it does not add x-amz-content-sha256, which S3 requires; we send it
- *    (the hex SHA-256 of the body) and curl signs it with the other
- *    headers. Bodies go through CURLOPT_POSTFIELDS (memory or an mmap'd
- *    file) so the payload hash curl puts in the canonical request is the
- *    hash of what is sent.
- *  - it signs the query string as given, without sorting: we build every
- *    query already in canonical order, each parameter with '='.
- * Object keys are URI-encoded here (S3 signs the path as sent).
+ * Every request carries x-amz-content-sha256, the hex SHA-256 of its body,
+ * which S3 requires and checks, and which the signature covers. Bodies go
+ * through CURLOPT_POSTFIELDS (memory or an mmap'd file), so what is sent is
+ * what was hashed. Queries are built already in canonical order, each
+ * parameter with '=', and object keys URI-encoded here (S3 signs the path
+ * as sent), so URL and signature agree by construction.
  *
- * Credentials are read from the environment once and held only in the
- * handle; they are never formatted into a message. */
+ * Credentials come from the chain (txf_s3_creds, chain.c) each time a
+ * request is sent, so a renewal reaches the parts of a multipart upload
+ * already under way; they are never formatted into a message. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "s3/internal.h"
 #include "s3/s3.h"
 
 #define MAX_ERROR_BODY (64u << 10)
@@ -47,10 +46,11 @@ struct txf_s3 {
   char *host;        /* "127.0.0.1:4568" */
   char *bucket;
   char *region;
-  char *target;      /* "s3://bucket" */
-  char *userpwd;     /* "AK:SK" — secret; wiped on free */
-  char *token_header; /* "x-amz-security-token: ..." or NULL — secret */
-  char *sigv4;       /* "aws:amz:REGION:s3" */
+  char *target;      /* "s3://bucket", with "#sse=..." (txf_s3_target) */
+  txf_s3_creds *creds;
+  char *sse;         /* "aws:kms", "AES256" or NULL */
+  char *kms_key_id;  /* NULL: the account's default key */
+  int checksum;      /* send x-amz-checksum-sha256 */
   int path_style;
   uint64_t threshold, part_size;
   int max_attempts;
@@ -59,212 +59,7 @@ struct txf_s3 {
   const txf_logger *log;
 };
 
-/* ---------------------------------------------------------------- blocks */
-
-static int unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-         c == '~';
-}
-
-void txf_s3_uri_encode(txf_buf *b, const char *s, int keep_slash) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (unreserved(*p) || (keep_slash && *p == '/')) {
-      (void)txf_buf_putc(b, (char)*p);
-    } else {
-      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      (void)txf_buf_append(b, e, 3);
-    }
-  }
-}
-
-typedef struct qpair {
-  char *name, *value; /* encoded */
-} qpair;
-
-static int qpair_cmp(const void *a, const void *b) {
-  const qpair *x = a, *y = b;
-  int c = strcmp(x->name, y->name);
-  return c ? c : strcmp(x->value, y->value);
-}
-
-void txf_s3_query_build(txf_buf *b, const char *const *pairs, size_t n) {
-  qpair *q = txf_xcalloc(n ? n : 1, sizeof *q);
-  for (size_t i = 0; i < n; i++) {
-    txf_buf t;
-    txf_buf_init(&t, 0);
-    txf_s3_uri_encode(&t, pairs[2 * i], 0);
-    q[i].name = txf_buf_take(&t, NULL);
-    txf_s3_uri_encode(&t, pairs[2 * i + 1] ? pairs[2 * i + 1] : "", 0);
-    q[i].value = txf_buf_take(&t, NULL);
-  }
-  qsort(q, n, sizeof *q, qpair_cmp);
-  for (size_t i = 0; i < n; i++) {
-    (void)txf_buf_printf(b, "%s%s=%s", i ? "&" : "", q[i].name, q[i].value);
-    free(q[i].name);
-    free(q[i].value);
-  }
-  free(q);
-}
-
-static void put_utf8(txf_buf *out, unsigned long cp) {
-  char u[4];
-  size_t n;
-  if (cp < 0x80) {
-    u[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    u[0] = (char)(0xF0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
-  }
-  (void)txf_buf_append(out, u, n);
-}
-
-/* Append the text of [s, e) to OUT with entities decoded. */
-static void xml_decode(txf_buf *out, const char *s, const char *e) {
-  while (s < e) {
-    if (*s != '&') {
-      const char *amp = memchr(s, '&', (size_t)(e - s));
-      const char *stop = amp ? amp : e;
-      (void)txf_buf_append(out, s, (size_t)(stop - s));
-      s = stop;
-      continue;
-    }
-    const char *semi = memchr(s, ';', (size_t)(e - s));
-    size_t n = semi ? (size_t)(semi - s - 1) : 0;
-    const char *name = s + 1;
-    int ok = 1;
-    if (semi && n == 3 && !memcmp(name, "amp", 3))
-      (void)txf_buf_putc(out, '&');
-    else if (semi && n == 2 && !memcmp(name, "lt", 2))
-      (void)txf_buf_putc(out, '<');
-    else if (semi && n == 2 && !memcmp(name, "gt", 2))
-      (void)txf_buf_putc(out, '>');
-    else if (semi && n == 4 && !memcmp(name, "quot", 4))
-      (void)txf_buf_putc(out, '"');
-    else if (semi && n == 4 && !memcmp(name, "apos", 4))
-      (void)txf_buf_putc(out, '\'');
-    else if (semi && n >= 2 && n <= 9 && name[0] == '#') {
-      int hexa = name[1] == 'x' || name[1] == 'X';
-      unsigned long cp = 0;
-      const char *d = name + 1 + hexa;
-      if (d == semi)
-        ok = 0;
-      for (; ok && d < semi; d++) {
-        int v;
-        if (*d >= '0' && *d <= '9')
-          v = *d - '0';
-        else if (hexa && *d >= 'a' && *d <= 'f')
-          v = *d - 'a' + 10;
-        else if (hexa && *d >= 'A' && *d <= 'F')
-          v = *d - 'A' + 10;
-        else {
-          ok = 0;
-          break;
-        }
-        cp = cp * (hexa ? 16 : 10) + (unsigned long)v;
-      }
-      if (ok && (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
-        ok = 0;
-      if (ok)
-        put_utf8(out, cp);
-    } else {
-      ok = 0;
-    }
-    if (!ok) { /* not an entity we know: keep the text as it is */
-      (void)txf_buf_putc(out, '&');
-      s++;
-      continue;
-    }
-    s = semi + 1;
-  }
-}
-
-int txf_s3_xml_next(const char **p, const char *end, const char *tag,
-                    txf_buf *out) {
-  size_t tl = strlen(tag);
-  const char *s = *p;
-  for (;;) {
-    const char *lt = s < end ? memchr(s, '<', (size_t)(end - s)) : NULL;
-    if (!lt)
-      return 0;
-    s = lt + 1;
-    /* "<TAG>" or "<TAG attr...>" but not "<TAGMore>" */
-    if ((size_t)(end - s) < tl + 1 || memcmp(s, tag, tl) != 0)
-      continue;
-    char after = s[tl];
-    if (after != '>' && after != ' ' && after != '/' && after != '\t' &&
-        after != '\n' && after != '\r')
-      continue;
-    const char *gt = memchr(s, '>', (size_t)(end - s));
-    if (!gt)
-      return 0;
-    if (gt[-1] == '/') { /* <TAG/>: empty */
-      *p = gt + 1;
-      return 1;
-    }
-    const char *body = gt + 1;
-    /* The matching close tag, counting nested elements of the same name. */
-    int depth = 1;
-    const char *q = body;
-    while (q < end) {
-      const char *l2 = memchr(q, '<', (size_t)(end - q));
-      if (!l2)
-        return 0;
-      q = l2 + 1;
-      if ((size_t)(end - q) > tl + 1 && q[0] == '/' &&
-          !memcmp(q + 1, tag, tl) && q[1 + tl] == '>') {
-        if (--depth == 0) {
-          if (out)
-            xml_decode(out, body, l2);
-          *p = q + tl + 2;
-          return 1;
-        }
-      } else if ((size_t)(end - q) > tl && !memcmp(q, tag, tl) &&
-                 (q[tl] == '>' || q[tl] == ' ')) {
-        depth++;
-      }
-    }
-    return 0;
-  }
-}
-
-void txf_s3_xml_escape(txf_buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-    case '&':
-      (void)txf_buf_puts(b, "&amp;");
-      break;
-    case '<':
-      (void)txf_buf_puts(b, "&lt;");
-      break;
-    case '>':
-      (void)txf_buf_puts(b, "&gt;");
-      break;
-    case '"':
-      (void)txf_buf_puts(b, "&quot;");
-      break;
-    case '\'':
-      (void)txf_buf_puts(b, "&apos;");
-      break;
-    default:
-      (void)txf_buf_putc(b, *s);
-    }
-  }
-}
+/* ---------------------------------------------------------------- backoff */
 
 static uint64_t rng_next(uint64_t *s) { /* xorshift64* */
   uint64_t x = *s ? *s : 0x9E3779B97F4A7C15u;
@@ -295,16 +90,21 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   *out = NULL;
   if (!cfg->bucket || !*cfg->bucket)
     return txf_err_set(err, TXF_ECONFIG, "s3: no bucket configured");
-  const char *ak = getenv("AWS_ACCESS_KEY_ID");
-  const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
-  const char *tok = getenv("AWS_SESSION_TOKEN");
-  if (!ak || !*ak || !sk || !*sk)
+  const char *sse = cfg->sse && *cfg->sse ? cfg->sse : NULL;
+  if (sse && strcmp(sse, "aws:kms") != 0 && strcmp(sse, "AES256") != 0)
     return txf_err_set(err, TXF_ECONFIG,
-                       "s3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                       "in the environment");
-  if (strchr(ak, ':'))
+                       "s3: server-side encryption '%s' is not aws:kms or "
+                       "AES256",
+                       sse);
+  const char *kms =
+      cfg->kms_key_id && *cfg->kms_key_id ? cfg->kms_key_id : NULL;
+  if (kms && (!sse || strcmp(sse, "aws:kms") != 0))
     return txf_err_set(err, TXF_ECONFIG,
-                       "s3: AWS_ACCESS_KEY_ID must not contain ':'");
+                       "s3: a KMS key id needs server-side encryption "
+                       "aws:kms");
+  if (kms && strpbrk(kms, "\r\n"))
+    return txf_err_set(err, TXF_ECONFIG, "s3: the KMS key id has a line "
+                                         "break");
   const char *region = cfg->region && *cfg->region ? cfg->region : "us-east-1";
   for (const char *r = region; *r; r++)
     if (!((*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') || *r == '-'))
@@ -361,11 +161,11 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
   s->host = txf_xstrdup(host_start);
   s->bucket = txf_xstrdup(cfg->bucket);
   s->region = txf_xstrdup(region);
-  s->target = txf_xasprintf("s3://%s", cfg->bucket);
-  s->userpwd = txf_xasprintf("%s:%s", ak, sk);
-  s->token_header =
-      tok && *tok ? txf_xasprintf("x-amz-security-token: %s", tok) : NULL;
-  s->sigv4 = txf_xasprintf("aws:amz:%s:s3", region);
+  s->target = txf_xasprintf("s3://%s%s%s%s%s", cfg->bucket, sse ? "#sse=" : "",
+                            sse ? sse : "", kms ? ":" : "", kms ? kms : "");
+  s->sse = sse ? txf_xstrdup(sse) : NULL;
+  s->kms_key_id = kms ? txf_xstrdup(kms) : NULL;
+  s->checksum = cfg->checksum_sha256;
   s->path_style = cfg->path_style;
   s->threshold = threshold < part ? part : threshold;
   s->part_size = part;
@@ -385,16 +185,18 @@ int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg, const txf_logger *log,
     txf_s3_free(s);
     return txf_err_set(err, TXF_EINTERNAL, "s3: curl_easy_init failed");
   }
+  txf_s3_creds_opts co = {.region = region,
+                          .refresh_margin_s = cfg->credential_refresh_s,
+                          .log = log};
+  int rc = txf_s3_creds_new(&s->creds, &co, err);
+  if (rc) {
+    txf_s3_free(s);
+    return txf_err_wrap(err, "s3");
+  }
   *out = s;
   return 0;
 }
 
-static void wipe_free(char *p) {
-  if (p) {
-    OPENSSL_cleanse(p, strlen(p));
-    free(p);
-  }
-}
 
 void txf_s3_free(txf_s3 *s) {
   if (!s)
@@ -406,9 +208,9 @@ void txf_s3_free(txf_s3 *s) {
   free(s->bucket);
   free(s->region);
   free(s->target);
-  wipe_free(s->userpwd);
-  wipe_free(s->token_header);
-  free(s->sigv4);
+  txf_s3_creds_free(s->creds);
+  free(s->sse);
+  free(s->kms_key_id);
   free(s);
 }
 
@@ -442,6 +244,10 @@ typedef struct req {
   const char *content_type;
   const char *content_md5; /* base64, or NULL */
   const char *meta_sha256; /* stored as x-amz-meta-sha256, or NULL */
+  int sse;                 /* ask for the configured encryption */
+  int checksum;            /* send x-amz-checksum-sha256 of the body */
+  const char *checksum_algorithm; /* x-amz-checksum-algorithm, or NULL */
+  int checksum_mode;       /* ask for the stored checksum (HEAD) */
   const char *what;        /* for messages: "put txnflow/x.parquet" */
   /* results */
   long status;
@@ -449,6 +255,10 @@ typedef struct req {
   txf_buf errbody;
   char etag[72];
   char meta[65];
+  char sse_got[16];       /* x-amz-server-side-encryption */
+  char kms_got[256];      /* x-amz-server-side-encryption-aws-kms-key-id */
+  char checksum_got[56];  /* x-amz-checksum-sha256 */
+  char checksum_sent[48]; /* what was sent as x-amz-checksum-sha256 */
   uint64_t content_length;
   int has_length;
 } req;
@@ -505,6 +315,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   if (len > 5 && !strncmp(p, "HTTP/", 5)) {
     /* a new response (after 100 Continue, or a retry): forget headers */
     k->r->etag[0] = k->r->meta[0] = '\0';
+    k->r->sse_got[0] = k->r->kms_got[0] = k->r->checksum_got[0] = '\0';
     k->r->has_length = 0;
     const char *sp = memchr(p, ' ', len);
     long code = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -513,6 +324,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     copy_header_value(k->r->etag, sizeof k->r->etag, v, vl);
   } else if (header_is(p, len, "x-amz-meta-sha256", &v, &vl)) {
     copy_header_value(k->r->meta, sizeof k->r->meta, v, vl);
+  } else if (header_is(p, len, "x-amz-server-side-encryption", &v, &vl)) {
+    copy_header_value(k->r->sse_got, sizeof k->r->sse_got, v, vl);
+  } else if (header_is(p, len, "x-amz-server-side-encryption-aws-kms-key-id",
+                       &v, &vl)) {
+    copy_header_value(k->r->kms_got, sizeof k->r->kms_got, v, vl);
+  } else if (header_is(p, len, "x-amz-checksum-sha256", &v, &vl)) {
+    copy_header_value(k->r->checksum_got, sizeof k->r->checksum_got, v, vl);
   } else if (header_is(p, len, "content-length", &v, &vl)) {
     char tmp[32];
     copy_header_value(tmp, sizeof tmp, v, vl);
@@ -562,27 +380,126 @@ static void error_code(const txf_buf *b, char *code, size_t cap,
   txf_buf_release(&t);
 }
 
+/* A body that does not match its checksums was damaged on the way (the
+ * client hashed what it sends): sending it again is the cure. */
 static int retryable_status(long st, const char *code) {
   return st == 500 || st == 502 || st == 503 || st == 504 || st == 429 ||
          (st == 400 && (!strcmp(code, "RequestTimeout") ||
-                        !strcmp(code, "RequestTimeTooSkewed"))) ||
+                        !strcmp(code, "RequestTimeTooSkewed") ||
+                        !strcmp(code, "BadDigest") ||
+                        !strcmp(code, "XAmzContentSHA256Mismatch"))) ||
          !strcmp(code, "SlowDown") || !strcmp(code, "InternalError");
 }
 
-static void build_url(txf_s3 *s, txf_buf *u, const char *key,
-                      const char *query) {
+/* Keys a server refused as expired: renewed and sent again. */
+static int expired_keys(long st, const char *code) {
+  return (st == 400 || st == 403) &&
+         (!strcmp(code, "ExpiredToken") ||
+          !strcmp(code, "TokenRefreshRequired"));
+}
+
+/* The base64 of the 32 bytes whose hex is HEX (64 digits) into OUT. */
+static void hex_to_base64(const char *hex, char out[48]) {
+  unsigned char raw[32];
+  for (int i = 0; i < 32; i++) {
+    unsigned v = 0;
+    for (int j = 0; j < 2; j++) {
+      char c = hex[2 * i + j];
+      v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 32) - 'a' + 10);
+    }
+    raw[i] = (unsigned char)v;
+  }
+  EVP_EncodeBlock((unsigned char *)out, raw, 32);
+}
+
+/* The request's headers, signed by curl with the others. KEYS' session
+ * token goes in x-amz-security-token. The list holds a secret: free it
+ * with txf_s3_wipe_headers(). */
+static struct curl_slist *request_headers(const txf_s3 *s, const req *r,
+                                          const char *sha,
+                                          const txf_s3_keys *keys) {
+  struct curl_slist *h = NULL;
+  char line[320];
+  snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
+  h = curl_slist_append(h, line);
+  if (r->body_len || !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
+    snprintf(line, sizeof line, "Content-Type: %s",
+             r->content_type ? r->content_type : "application/octet-stream");
+    h = curl_slist_append(h, line);
+  }
+  if (r->content_md5) {
+    snprintf(line, sizeof line, "Content-MD5: %s", r->content_md5);
+    h = curl_slist_append(h, line);
+  }
+  if (r->meta_sha256) {
+    snprintf(line, sizeof line, "x-amz-meta-sha256: %s", r->meta_sha256);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum) {
+    snprintf(line, sizeof line, "x-amz-checksum-sha256: %s", r->checksum_sent);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum_algorithm) {
+    snprintf(line, sizeof line, "x-amz-checksum-algorithm: %s",
+             r->checksum_algorithm);
+    h = curl_slist_append(h, line);
+  }
+  if (r->checksum_mode)
+    h = curl_slist_append(h, "x-amz-checksum-mode: ENABLED");
+  if (r->sse && s->sse) {
+    snprintf(line, sizeof line, "x-amz-server-side-encryption: %s", s->sse);
+    h = curl_slist_append(h, line);
+  }
+  if (r->sse && s->kms_key_id) {
+    char *l = txf_xasprintf("x-amz-server-side-encryption-aws-kms-key-id: %s",
+                            s->kms_key_id);
+    h = curl_slist_append(h, l);
+    free(l);
+  }
+  if (keys->session_token) {
+    char *l = txf_xasprintf("x-amz-security-token: %s", keys->session_token);
+    h = curl_slist_append(h, l);
+    txf_s3_wipe_free(l);
+  }
+  return h;
+}
+
+
+
+/* Where a request goes: its URL, and the Host header and path it is
+ * signed with. */
+typedef struct target {
+  txf_buf url, host, path;
+} target;
+
+static void target_build(const txf_s3 *s, target *t, const char *key,
+                         const char *query) {
+  txf_buf_init(&t->url, 0);
+  txf_buf_init(&t->host, 0);
+  txf_buf_init(&t->path, 0);
   if (s->path_style) {
-    (void)txf_buf_printf(u, "%s/%s/", s->scheme_host, s->bucket);
+    (void)txf_buf_puts(&t->host, s->host);
+    (void)txf_buf_printf(&t->path, "/%s/", s->bucket);
   } else {
-    const char *sep = strstr(s->scheme_host, "://");
-    (void)txf_buf_append(u, s->scheme_host, (size_t)(sep + 3 - s->scheme_host));
-    (void)txf_buf_printf(u, "%s.%s/", s->bucket, sep + 3);
+    (void)txf_buf_printf(&t->host, "%s.%s", s->bucket, s->host);
+    (void)txf_buf_puts(&t->path, "/");
   }
   if (key)
-    txf_s3_uri_encode(u, key, 1);
+    txf_s3_uri_encode(&t->path, key, 1);
+  const char *sep = strstr(s->scheme_host, "://");
+  (void)txf_buf_append(&t->url, s->scheme_host,
+                       (size_t)(sep + 3 - s->scheme_host));
+  (void)txf_buf_printf(&t->url, "%s%s", t->host.data, t->path.data);
   if (query && *query)
-    (void)txf_buf_printf(u, "?%s", query);
+    (void)txf_buf_printf(&t->url, "?%s", query);
 }
+
+static void target_release(target *t) {
+  txf_buf_release(&t->url);
+  txf_buf_release(&t->host);
+  txf_buf_release(&t->path);
+}
+
 
 static void sleep_ms(int64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -599,49 +516,41 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     snprintf(sha, sizeof sha, "%s", r->body_sha256);
   else
     txf_sha256_hex(r->body ? r->body : "", r->body_len, sha);
-  txf_buf url;
-  txf_buf_init(&url, 0);
-  build_url(s, &url, r->key, r->query);
-
-  struct curl_slist *h = NULL;
-  char line[256];
-  snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
-  h = curl_slist_append(h, line);
-  if (r->body_len || !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
-    snprintf(line, sizeof line, "Content-Type: %s",
-             r->content_type ? r->content_type : "application/octet-stream");
-    h = curl_slist_append(h, line);
-  }
-  if (r->content_md5) {
-    snprintf(line, sizeof line, "Content-MD5: %s", r->content_md5);
-    h = curl_slist_append(h, line);
-  }
-  if (r->meta_sha256) {
-    snprintf(line, sizeof line, "x-amz-meta-sha256: %s", r->meta_sha256);
-    h = curl_slist_append(h, line);
-  }
-  if (s->token_header)
-    h = curl_slist_append(h, s->token_header);
-  /* No "Expect:" header to suppress 100-continue: curl 7.88 would sign
-   * the empty header and S3 would see a signed header that is not sent.
-   * The 100-continue round trip costs little and lets S3 refuse a large
-   * body before it is sent. */
+  if (r->checksum)
+    hex_to_base64(sha, r->checksum_sent);
+  target t;
+  target_build(s, &t, r->key, r->query);
+  /* curl sends "Expect: 100-continue" before a large body: the round trip
+   * costs little and lets S3 refuse a body (a bad signature, a bucket
+   * policy) before it is sent. */
 
   CURL *c = cn->curl;
   int rc = 0;
   txf_buf_init(&r->errbody, MAX_ERROR_BODY);
   for (int attempt = 1;; attempt++) {
+    /* The keys now, renewed when near their expiry: a part retried after
+     * a renewal goes with the new ones. */
+    txf_s3_keys keys;
+    rc = txf_s3_creds_get(s->creds, 0, &keys, err);
+    if (rc) {
+      txf_err_wrap(err, "%s", r->what);
+      break;
+    }
+    txf_s3_sigv4_req sr = {.method = r->method, .host = t.host.data,
+                           .path = t.path.data, .query = r->query,
+                           .payload_sha256 = sha, .region = s->region,
+                           .service = "s3"};
+    struct curl_slist *h = txf_s3_sigv4_add_headers(
+        &sr, &keys, request_headers(s, r, sha, &keys));
     curl_easy_reset(c);
     sink k = {r, 0, 0};
     txf_buf_reset(&r->errbody);
     if (r->out)
       txf_buf_reset(r->out);
     r->status = 0;
-    curl_easy_setopt(c, CURLOPT_URL, url.data);
+    curl_easy_setopt(c, CURLOPT_URL, t.url.data);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
@@ -668,6 +577,10 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
     cn->stats.requests++;
     txf_log_debug(s->log, "s3: %s (attempt %d)", r->what, attempt);
     CURLcode cc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    txf_s3_wipe_headers(h);
+    uint64_t gen = keys.generation;
+    txf_s3_keys_release(&keys);
     char code[64] = "", msg[256] = "";
     int retry = 0;
     if (cc == CURLE_OK) {
@@ -679,6 +592,22 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
       }
       error_code(&r->errbody, code, sizeof code, msg, sizeof msg);
       retry = retryable_status(r->status, code);
+      if (expired_keys(r->status, code) && attempt < s->max_attempts) {
+        /* Renewed now and sent again without waiting: the keys, not the
+         * server, were the trouble. Keys that cannot be renewed end it. */
+        txf_s3_keys nk;
+        rc = txf_s3_creds_get(s->creds, gen, &nk, err);
+        if (rc) {
+          txf_err_wrap(err, "%s", r->what);
+          break;
+        }
+        txf_s3_keys_release(&nk);
+        cn->stats.retries++;
+        txf_log_warn(s->log, "s3: %s: HTTP %ld %s; credentials renewed, "
+                     "retry %d",
+                     r->what, r->status, code, attempt);
+        continue;
+      }
       if (!retry) {
         if (r->status == 404 &&
             (strcmp(code, "NoSuchBucket") != 0 || !r->key)) {
@@ -727,8 +656,7 @@ static int do_request_on(txf_s3 *s, conn *cn, req *r, txf_err *err) {
                    attempt, (long long)wait);
     sleep_ms(wait);
   }
-  curl_slist_free_all(h);
-  txf_buf_release(&url);
+  target_release(&t);
   txf_buf_release(&r->errbody);
   return rc;
 }
@@ -738,6 +666,34 @@ static int do_request(txf_s3 *s, req *r, txf_err *err) {
 }
 
 /* ---------------------------------------------------------------- objects */
+
+/* Encryption asked for and not confirmed in the answer means a server
+ * that ignored it (an S3-compatible one without KMS): the object is
+ * there, unencrypted, which the settings forbid. */
+static int sse_confirmed(const txf_s3 *s, const req *r, txf_err *err) {
+  if (!s->sse || !strcmp(r->sse_got, s->sse))
+    return 0;
+  return txf_err_set(err, TXF_ECONFIG,
+                     "%s: the server did not confirm %s encryption "
+                     "(x-amz-server-side-encryption: %s)",
+                     r->what, s->sse, r->sse_got[0] ? r->sse_got : "absent");
+}
+
+int txf_s3_object_encrypted_ok(const txf_s3 *s, const txf_s3_object *o) {
+  if (!s->sse)
+    return 1;
+  if (strcmp(o->sse, s->sse) != 0)
+    return 0;
+  if (!s->kms_key_id || txf_str_has_prefix(s->kms_key_id, "alias/") ||
+      strstr(s->kms_key_id, ":alias/"))
+    return 1; /* the default key, or an alias: S3 answers the key's ARN */
+  if (txf_str_has_prefix(s->kms_key_id, "arn:"))
+    return !strcmp(o->kms_key_id, s->kms_key_id);
+  size_t n = strlen(o->kms_key_id), k = strlen(s->kms_key_id);
+  return !strcmp(o->kms_key_id, s->kms_key_id) ||
+         (n > k && o->kms_key_id[n - k - 1] == '/' &&
+          !strcmp(o->kms_key_id + n - k, s->kms_key_id));
+}
 
 int txf_s3_put(txf_s3 *s, const char *key, const void *data, size_t len,
                const char *content_type, const char *sha256_hex,
@@ -750,8 +706,11 @@ int txf_s3_put(txf_s3 *s, const char *key, const void *data, size_t len,
   char *what = txf_xasprintf("put %s", key);
   req r = {.method = "PUT", .key = key, .body = data, .body_len = len,
            .body_sha256 = sha256_hex, .content_type = content_type,
-           .meta_sha256 = sha256_hex, .what = what};
+           .meta_sha256 = sha256_hex, .sse = 1, .checksum = s->checksum,
+           .what = what};
   int rc = do_request(s, &r, err);
+  if (!rc)
+    rc = sse_confirmed(s, &r, err);
   free(what);
   return rc;
 }
@@ -785,6 +744,7 @@ typedef struct parts_job {
   const unsigned char *data;
   uint64_t size, part, n_parts;
   char (*etags)[72];
+  char (*sums)[48];   /* each part's x-amz-checksum-sha256 (if sent) */
   pthread_mutex_t mu; /* guards next, failed, err */
   uint64_t next;
   int failed; /* the first failure's code */
@@ -819,14 +779,17 @@ static void *part_worker(void *arg) {
     char *what = txf_xasprintf("put part %s/%llu of %s", num,
                                (unsigned long long)j->n_parts, j->key);
     req pr = {.method = "PUT", .key = j->key, .query = qs.data,
-              .body = j->data + off, .body_len = len, .what = what};
+              .body = j->data + off, .body_len = len,
+              .checksum = j->s->checksum, .what = what};
     txf_err e;
     txf_err_clear(&e);
     int rc = do_request_on(j->s, cn, &pr, &e);
     if (!rc && !pr.etag[0])
       rc = txf_err_set(&e, TXF_ENET, "%s: no ETag in the answer", what);
-    if (!rc)
+    if (!rc) {
       memcpy(j->etags[i], pr.etag, sizeof j->etags[i]);
+      memcpy(j->sums[i], pr.checksum_sent, sizeof j->sums[i]);
+    }
     free(what);
     txf_buf_release(&qs);
     if (rc) {
@@ -858,9 +821,9 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
   char *what = txf_xasprintf("create multipart upload of %s", key);
   req r = {.method = "POST", .key = key, .query = qs.data,
            .content_type = content_type, .meta_sha256 = sha256_hex,
+           .sse = 1, .checksum_algorithm = s->checksum ? "SHA256" : NULL,
            .out = &out, .what = what};
   int rc = do_request(s, &r, err);
-  free(what);
   txf_buf_release(&qs);
   char *upload_id = NULL;
   if (!rc) {
@@ -877,15 +840,21 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
                        key);
   }
   txf_buf_release(&out);
-  if (rc)
+  if (!rc && (rc = sse_confirmed(s, &r, err)) != 0)
+    (void)multipart_abort(s, key, upload_id);
+  free(what);
+  if (rc) {
+    free(upload_id);
     return rc;
+  }
 
   /* Parts, several in flight (each on its own connection); each request is
    * retried on its own; the first failure stops the others. */
   char(*etags)[72] = txf_xcalloc(n_parts, sizeof *etags);
+  char(*sums)[48] = txf_xcalloc(n_parts, sizeof *sums);
   parts_job job = {.s = s, .key = key, .upload_id = upload_id, .data = data,
                    .size = size, .part = part, .n_parts = n_parts,
-                   .etags = etags};
+                   .etags = etags, .sums = sums};
   pthread_mutex_init(&job.mu, NULL);
   int n_workers = s->parallel;
   if ((uint64_t)n_workers > n_parts)
@@ -938,7 +907,11 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
       (void)txf_buf_printf(&tag, "\"%s\"", etags[i]);
       txf_s3_xml_escape(&body, tag.data);
       txf_buf_release(&tag);
-      (void)txf_buf_puts(&body, "</ETag></Part>");
+      (void)txf_buf_puts(&body, "</ETag>");
+      if (s->checksum) /* S3 checks each part's against what it got */
+        (void)txf_buf_printf(&body, "<ChecksumSHA256>%s</ChecksumSHA256>",
+                             sums[i]);
+      (void)txf_buf_puts(&body, "</Part>");
     }
     (void)txf_buf_puts(&body, "</CompleteMultipartUpload>");
     const char *q[] = {"uploadId", upload_id};
@@ -967,6 +940,7 @@ static int put_multipart(txf_s3 *s, const char *key, const unsigned char *data,
     (void)multipart_abort(s, key, upload_id);
   }
   free(etags);
+  free(sums);
   free(upload_id);
   return rc;
 }
@@ -1032,7 +1006,7 @@ int txf_s3_get(txf_s3 *s, const char *key, txf_buf *out, txf_err *err) {
 int txf_s3_head(txf_s3 *s, const char *key, txf_s3_object *o, txf_err *err) {
   memset(o, 0, sizeof *o);
   char *what = txf_xasprintf("head %s", key);
-  req r = {.method = "HEAD", .key = key, .what = what};
+  req r = {.method = "HEAD", .key = key, .checksum_mode = 1, .what = what};
   int rc = do_request(s, &r, err);
   free(what);
   if (rc)
@@ -1041,6 +1015,10 @@ int txf_s3_head(txf_s3 *s, const char *key, txf_s3_object *o, txf_err *err) {
   o->size_bytes = r.content_length;
   snprintf(o->etag, sizeof o->etag, "%s", r.etag);
   snprintf(o->sha256, sizeof o->sha256, "%s", r.meta);
+  snprintf(o->sse, sizeof o->sse, "%s", r.sse_got);
+  snprintf(o->kms_key_id, sizeof o->kms_key_id, "%s", r.kms_got);
+  snprintf(o->checksum_sha256, sizeof o->checksum_sha256, "%s",
+           r.checksum_got);
   return 0;
 }
 

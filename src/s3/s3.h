@@ -5,9 +5,10 @@
  * the lake and the marts with it, a Redshift load stages the partitions it
  * copies. See docs/publish.md ("The S3 client").
  *
- * Credentials come only from the environment (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); they never appear in a
- * message, a log line or verbose output. */
+ * Credentials come from the AWS SDKs' chain (txf_s3_creds: the
+ * environment, the shared files, web identity, the container endpoint, the
+ * instance metadata service), temporary ones renewed before they expire;
+ * they never appear in a message, a log line or verbose output. */
 #ifndef TXF_S3_H
 #define TXF_S3_H
 
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "project/project.h"
+#include "s3/creds.h"
 #include "util/util.h"
 
 /* S3 limits: parts are 5 MiB .. 5 GiB (the last may be smaller), at most
@@ -46,6 +48,17 @@ typedef struct txf_s3_config {
   int64_t stall_timeout_s;
   int list_page_keys;      /* ListObjectsV2 max-keys; 0 = 1000 */
   int parallel_parts;      /* multipart parts in flight; 0 = 4 */
+  /* Server-side encryption asked of S3 on every PutObject and
+   * CreateMultipartUpload: NULL (the bucket's default), "AES256" or
+   * "aws:kms", with KMS_KEY_ID (NULL: the account's aws/s3 key). */
+  const char *sse;
+  const char *kms_key_id;
+  /* 1: send x-amz-checksum-sha256 with every object and part, so S3
+   * verifies and keeps the SHA-256 (multipart: SHA256 declared on
+   * CreateMultipartUpload, each part's in CompleteMultipartUpload). */
+  int checksum_sha256;
+  /* Renew temporary credentials when less than this is left; 0 = 300. */
+  int64_t credential_refresh_s;
 } txf_s3_config;
 
 typedef struct txf_s3 txf_s3;
@@ -57,17 +70,22 @@ typedef struct txf_s3_stats {
   uint64_t bytes_sent; /* request body bytes of successful requests */
 } txf_s3_stats;
 
-/* A client for CFG (strings copied) with credentials from the
- * environment. TXF_ECONFIG when a setting is invalid or AWS_ACCESS_KEY_ID /
- * AWS_SECRET_ACCESS_KEY is unset. LOG (may be NULL; borrowed for the
- * client's life) gets one debug line per request and a warning per retry.
- * Caller frees with txf_s3_free(). */
+/* A client for CFG (strings copied) with credentials from the chain
+ * (txf_s3_creds_new: resolved and first fetched here). TXF_ECONFIG when a
+ * setting is invalid or no source gives credentials (the message says
+ * what was tried); a source that is configured but fails is its error
+ * (TXF_ENET for an endpoint that does not answer). LOG (may be NULL;
+ * borrowed for the client's life) gets one debug line per request and a
+ * warning per retry. Caller frees with txf_s3_free(). */
 TXF_MUST_CHECK int txf_s3_new(txf_s3 **out, const txf_s3_config *cfg,
                               const txf_logger *log, txf_err *err);
-/* Free S3 (NULL does nothing); the secret is wiped from memory. */
+/* Free S3 (NULL does nothing); the secrets are wiped from memory. */
 void txf_s3_free(txf_s3 *s3);
 const txf_s3_stats *txf_s3_get_stats(const txf_s3 *s3);
-/* "s3://BUCKET" — the target's name in published_objects. Borrowed. */
+/* The target's name in published_objects: "s3://BUCKET", and with
+ * server-side encryption configured "s3://BUCKET#sse=aws:kms[:KEY]", so
+ * records of objects put without it do not count as encrypted ones.
+ * Borrowed. */
 const char *txf_s3_target(const txf_s3 *s3);
 
 /* An object as listed or headed. */
@@ -76,6 +94,12 @@ typedef struct txf_s3_object {
   uint64_t size_bytes;
   char etag[72];       /* as the server sent it, quotes removed */
   char sha256[65];     /* x-amz-meta-sha256 (HEAD only), "" if absent */
+  /* HEAD only, "" if absent: x-amz-server-side-encryption ("aws:kms"),
+   * its KMS key (an ARN), and the x-amz-checksum-sha256 S3 keeps (base64;
+   * "BASE64-N" for an object uploaded in N parts). */
+  char sse[16];
+  char kms_key_id[256];
+  char checksum_sha256[56];
 } txf_s3_object;
 
 /* PUT DATA (LEN bytes, borrowed) as KEY in one request. SHA256_HEX (64
@@ -102,6 +126,10 @@ TXF_MUST_CHECK int txf_s3_get(txf_s3 *s3, const char *key, txf_buf *out,
 TXF_MUST_CHECK int txf_s3_head(txf_s3 *s3, const char *key,
                                txf_s3_object *out, txf_err *err);
 void txf_s3_object_release(txf_s3_object *o);
+/* 1 when O (from txf_s3_head) is encrypted as S3's settings ask (always
+ * when they ask nothing): same sse, and with a kms_key_id given as an ARN
+ * or a key id, that key. */
+int txf_s3_object_encrypted_ok(const txf_s3 *s3, const txf_s3_object *o);
 
 typedef struct txf_s3_list {
   txf_s3_object *items; /* sorted by key (S3's order) */
@@ -119,23 +147,9 @@ void txf_s3_list_release(txf_s3_list *l);
 TXF_MUST_CHECK int txf_s3_delete(txf_s3 *s3, const char *const *keys,
                                  size_t n, txf_err *err);
 
-/* Building blocks, exposed for the unit tests. */
+/* A building block, exposed for the unit tests (the others are in
+ * s3/internal.h). */
 
-/* Append S with S3's URI encoding (RFC 3986 unreserved kept, the rest as
- * %XX upper-case); '/' kept when KEEP_SLASH. */
-void txf_s3_uri_encode(txf_buf *b, const char *s, int keep_slash);
-/* Append the canonical query of N (name, value) pairs — PAIRS[2i] name,
- * PAIRS[2i+1] value (NULL = empty) — sorted by encoded name then value,
- * each written "name=value" (also when empty, as SigV4 signs it). */
-void txf_s3_query_build(txf_buf *b, const char *const *pairs, size_t n);
-/* Find the next <TAG>...</TAG> in [*P, END); on success its decoded text
- * (XML entities &amp; &lt; &gt; &quot; &apos; &#N; &#xN; resolved) is
- * appended to OUT (when not NULL), *P moves past the closing tag and 1 is
- * returned; 0 when there is none. A child element's markup is kept raw. */
-int txf_s3_xml_next(const char **p, const char *end, const char *tag,
-                    txf_buf *out);
-/* Append S with &, <, >, ", ' escaped. */
-void txf_s3_xml_escape(txf_buf *b, const char *s);
 /* The backoff before retry number ATTEMPT (1 = first retry): a random
  * value in [d/2, d] where d = min(MAX_MS, BASE_MS * 2^(ATTEMPT-1)).
  * *RNG is the caller's PRNG state (any non-zero seed). */

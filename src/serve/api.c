@@ -20,13 +20,15 @@
 #define DEFAULT_DATES 90
 
 /* One cached warehouse answer: valid while the warehouse file keeps its
- * size and modification time. */
+ * inode (a build publishes the other copy: docs/models.md, "Readers
+ * during a build"), size and modification time. */
 typedef struct wh_cache {
   char *key;
   char *body;
   size_t len;
   int64_t mtime_ns;
   int64_t size;
+  int64_t ino;
 } wh_cache;
 
 struct txf_serve_app {
@@ -698,16 +700,23 @@ static void manifest_graph(json_t *m, json_t *nodes, json_t *pairs) {
       if (g == 1 && str_of(mn, "source_name"))
         json_object_set_new(node, "source_name",
                             json_string(str_of(mn, "source_name")));
-      /* Parents: depends_on.nodes, depends_on [..], or parents [..]. */
+      /* Parents: depends_on.nodes and depends_on.sources (a staging
+       * model's only parent is often a source), depends_on [..], or
+       * parents [..]. */
       json_t *dep = json_object_get(mn, "depends_on");
-      if (json_is_object(dep))
-        dep = json_object_get(dep, "nodes");
-      if (!json_is_array(dep))
-        dep = json_object_get(mn, "parents");
-      size_t j;
-      json_t *d;
-      json_array_foreach(dep, j, d) if (json_is_string(d))
-          json_array_append_new(pairs, json_pack("[s, O]", id, d));
+      json_t *lists[2] = {NULL, NULL};
+      if (json_is_object(dep)) {
+        lists[0] = json_object_get(dep, "nodes");
+        lists[1] = json_object_get(dep, "sources");
+      } else {
+        lists[0] = json_is_array(dep) ? dep : json_object_get(mn, "parents");
+      }
+      for (int l = 0; l < 2; l++) {
+        size_t j;
+        json_t *d;
+        json_array_foreach(lists[l], j, d) if (json_is_string(d))
+            json_array_append_new(pairs, json_pack("[s, O]", id, d));
+      }
     }
   }
   /* Edges listed on their own: [[from, to]] or [{from|source, to|target}]. */
@@ -1185,7 +1194,7 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   for (size_t i = 0; i < TXF_ARRAY_LEN(a->cache); i++) {
     wh_cache *c = &a->cache[i];
     if (c->key && !strcmp(c->key, key) && c->mtime_ns == mtime_ns &&
-        c->size == (int64_t)sb.st_size) {
+        c->size == (int64_t)sb.st_size && c->ino == (int64_t)sb.st_ino) {
       r->status = 200;
       r->content_type = "application/json; charset=utf-8";
       r->body = txf_xstrndup(c->body, c->len);
@@ -1203,7 +1212,8 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   int rc = txf_duck_open_sealed(&d, a->warehouse_path, &seal, &err);
   if (rc) {
     pthread_mutex_unlock(&a->wh_lock);
-    /* models build holds the write lock: try again in a moment. */
+    /* a warehouse written in place (not through its two copies, e.g. by
+     * an older txnflow): try again in a moment */
     return respond_error(r, rc == TXF_ELOCKED ? 503 : 500, err.msg);
   }
   json_t *doc = json_pack("{s:b}", "warehouse", 1);
@@ -1221,6 +1231,7 @@ static int api_business(txf_serve_app *a, txf_store *st, const req *rq,
   c->len = r->len;
   c->mtime_ns = mtime_ns;
   c->size = (int64_t)sb.st_size;
+  c->ino = (int64_t)sb.st_ino;
   pthread_mutex_unlock(&a->wh_lock);
   return -1;
 }

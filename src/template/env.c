@@ -56,6 +56,10 @@ const char *txf_tpl_env_doc(const txf_tpl_env *env, const char *name) {
   return NULL;
 }
 
+int txf_tpl_env_has_macro(const txf_tpl_env *env, const char *name) {
+  return txf_tpl_env_macro(env, name) != NULL;
+}
+
 size_t txf_tpl_env_n_macros(const txf_tpl_env *env) {
   return env ? env->n_macros : 0;
 }

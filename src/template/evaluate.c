@@ -263,17 +263,11 @@ static int method(rctx *r, frame *f, const expr *e, txf_tval **out) {
 static int call_macro(rctx *r, frame *f, const expr *e, const node *m,
                       txf_tval **out);
 
-static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
-  if (e->a->kind == E_ATTR)
-    return method(r, f, e, out);
-  const char *name = e->a->name;
-  /* macros defined in this template, then the project's */
-  for (size_t i = r->n_lmacros; i-- > 0;)
-    if (!strcmp(r->lmacros[i]->var1, name))
-      return call_macro(r, f, e, r->lmacros[i], out);
-  const node *m = txf_tpl_env_macro(r->env, name);
-  if (m)
-    return call_macro(r, f, e, m, out);
+/* Call E's arguments with the builtin function NAME, else the host's.
+ * *UNKNOWN (ERR untouched) when neither has one of that name. */
+static int call_function(rctx *r, frame *f, const expr *e, const char *name,
+                         txf_tval **out, int *unknown) {
+  *unknown = 0;
   txf_tpl_args args;
   memset(&args, 0, sizeof args);
   args.arena = r->a;
@@ -304,10 +298,65 @@ static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
   if (rc != TXF_ENOTFOUND || herr.code)
     return rc ? rerr(r, e->off, rc, "%s", herr.msg) : 0;
   rc = r->fn ? r->fn(r->host, name, &args, out, &herr) : TXF_ENOTFOUND;
-  if (rc == TXF_ENOTFOUND && !herr.code)
-    return rerr(r, e->a->off, TXF_EPARSE, "unknown function '%s'", name);
+  if (rc == TXF_ENOTFOUND && !herr.code) {
+    *unknown = 1;
+    return 0;
+  }
   if (rc)
     return rerr(r, e->a->off, rc, "%s", herr.msg);
+  return 0;
+}
+
+/* Call V, a value a call returned or a variable holds: a macro of the
+ * project (adapter.dispatch's answer). */
+static int call_value(rctx *r, frame *f, const expr *e, const txf_tval *v,
+                      txf_tval **out) {
+  if (v->type != TXF_TV_MACRO)
+    return rerr(r, e->off, TXF_EPARSE, "cannot call a %s",
+                txf_tval_type_name(v));
+  const node *m = txf_tpl_env_macro(r->env, v->s);
+  if (!m)
+    return rerr(r, e->off, TXF_EPARSE, "no macro '%s'", v->s);
+  return call_macro(r, f, e, m, out);
+}
+
+static int call(rctx *r, frame *f, const expr *e, txf_tval **out) {
+  txf_tval *v;
+  if (e->a->kind == E_CALL) {
+    if (eval_def(r, f, e->a, &v))
+      return r->err->code;
+    return call_value(r, f, e, v, out);
+  }
+  int unknown;
+  if (e->a->kind == E_ATTR) {
+    /* OBJ.NAME(...) on a name that is no variable: the host's
+     * "OBJ.NAME" (adapter.dispatch), else OBJ is undefined */
+    const expr *obj = e->a->a;
+    if (obj->kind == E_NAME && !lookup(r, f, obj->name)) {
+      char qname[256];
+      snprintf(qname, sizeof qname, "%s.%s", obj->name, e->a->name);
+      if (call_function(r, f, e, qname, out, &unknown))
+        return r->err->code;
+      if (!unknown)
+        return 0;
+    }
+    return method(r, f, e, out);
+  }
+  const char *name = e->a->name;
+  v = lookup(r, f, name);
+  if (v && v->type == TXF_TV_MACRO)
+    return call_value(r, f, e, v, out);
+  /* macros defined in this template, then the project's */
+  for (size_t i = r->n_lmacros; i-- > 0;)
+    if (!strcmp(r->lmacros[i]->var1, name))
+      return call_macro(r, f, e, r->lmacros[i], out);
+  const node *m = txf_tpl_env_macro(r->env, name);
+  if (m)
+    return call_macro(r, f, e, m, out);
+  if (call_function(r, f, e, name, out, &unknown))
+    return r->err->code;
+  if (unknown)
+    return rerr(r, e->a->off, TXF_EPARSE, "unknown function '%s'", name);
   return 0;
 }
 
@@ -570,6 +619,11 @@ static int render_nodes(rctx *r, frame *f, const node *n, txf_buf *out) {
     case N_OUT: {
       if (eval_def(r, f, n->e, &v))
         return r->err->code;
+      if (v->type == TXF_TV_MACRO)
+        return rerr(r, n->e->off, TXF_EPARSE,
+                    "macro '%s' is printed, not called: add its arguments, "
+                    "as in adapter.dispatch('name')(args)",
+                    v->s);
       size_t before = out->len;
       if (txf_tval_print(out, v) || out->len > TXF_TPL_MAX_OUT) {
         out->len = before;

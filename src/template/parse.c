@@ -436,7 +436,9 @@ static int parse_postfix(parser *p, expr **out) {
     } else if (is_op(p, "(")) {
       expr *e = enew(p, E_CALL, (*out)->off);
       e->a = *out;
-      if ((*out)->kind != E_NAME && (*out)->kind != E_ATTR)
+      /* f(...)(...) calls what f returned: adapter.dispatch('m')(x) */
+      if ((*out)->kind != E_NAME && (*out)->kind != E_ATTR &&
+          (*out)->kind != E_CALL)
         return perr(p, off, "only named functions and methods can be called");
       if (lex(p) || parse_args(p, e))
         return TXF_EPARSE;

@@ -29,7 +29,9 @@ typedef enum {
   TXF_TV_NUM,
   TXF_TV_STR,
   TXF_TV_LIST,
-  TXF_TV_DICT
+  TXF_TV_DICT,
+  TXF_TV_MACRO /* a macro of the render's env, by name (S): what
+                  adapter.dispatch returns; calling the value calls it */
 } txf_tval_type;
 
 /* A value. Allocated in the render's arena; never freed one by one. */
@@ -59,7 +61,9 @@ typedef struct txf_tpl_args {
 
 /* A host function: return TXF_ENOTFOUND *without touching ERR* when NAME is
  * not one of its functions; otherwise 0 with *out set, or an error (the
- * engine prefixes the position). */
+ * engine prefixes the position). A call OBJ.NAME(...) whose OBJ is no
+ * variable reaches the host as "OBJ.NAME" (dbt's adapter.dispatch); when
+ * the host does not know it, OBJ is an undefined variable. */
 typedef int (*txf_tpl_host_fn)(void *host, const char *name,
                                const txf_tpl_args *args, txf_tval **out,
                                txf_err *err);
@@ -81,6 +85,8 @@ txf_arena *txf_tpl_env_arena(txf_tpl_env *env);
 /* The text of doc block NAME, or NULL. Borrowed from ENV. */
 const char *txf_tpl_env_doc(const txf_tpl_env *env, const char *name);
 size_t txf_tpl_env_n_macros(const txf_tpl_env *env);
+/* 1 when ENV (may be NULL) defines the macro NAME. */
+int txf_tpl_env_has_macro(const txf_tpl_env *env, const char *name);
 
 /* Render TPL into OUT (appended; OUT's own cap applies as well). GLOBALS
  * (a DICT or NULL) are visible names; HOST/FN supply functions; ENV (may be
@@ -104,6 +110,9 @@ txf_tval *txf_tval_bool(txf_arena *a, int b);
 txf_tval *txf_tval_none(txf_arena *a);
 txf_tval *txf_tval_list(txf_arena *a);
 txf_tval *txf_tval_dict(txf_arena *a);
+/* A reference to the env's macro NAME (copied); an error when called if the
+ * env has none of that name. Printed, it is an error. */
+txf_tval *txf_tval_macro(txf_arena *a, const char *name);
 void txf_tval_push(txf_arena *a, txf_tval *list, txf_tval *v);
 /* Set KEY (copied) in DICT, replacing an existing entry. */
 void txf_tval_set(txf_arena *a, txf_tval *dict, const char *key, txf_tval *v);

@@ -41,6 +41,12 @@ txf_tval *txf_tval_none(txf_arena *a) { return txf_tval_new(a, TXF_TV_NONE); }
 txf_tval *txf_tval_list(txf_arena *a) { return txf_tval_new(a, TXF_TV_LIST); }
 txf_tval *txf_tval_dict(txf_arena *a) { return txf_tval_new(a, TXF_TV_DICT); }
 
+txf_tval *txf_tval_macro(txf_arena *a, const char *name) {
+  txf_tval *v = txf_tval_str(a, name);
+  v->type = TXF_TV_MACRO;
+  return v;
+}
+
 static void tv_reserve(txf_arena *a, txf_tval *v, int dict) {
   if (v->len < v->cap)
     return;
@@ -94,6 +100,8 @@ int txf_tval_truthy(const txf_tval *v) {
   case TXF_TV_LIST:
   case TXF_TV_DICT:
     return v->len != 0;
+  case TXF_TV_MACRO:
+    return 1;
   default:
     return 0;
   }
@@ -156,8 +164,8 @@ int txf_tval_print(txf_buf *b, const txf_tval *v) {
 }
 
 const char *txf_tval_type_name(const txf_tval *v) {
-  static const char *const names[] = {"undefined", "none", "bool", "number",
-                                      "string", "list", "dict"};
+  static const char *const names[] = {"undefined", "none", "bool",  "number",
+                                      "string",    "list", "dict", "macro"};
   return names[v->type];
 }
 

@@ -90,3 +90,40 @@ const char *txf_err_name(int code) {
     return "unknown";
   return names[code];
 }
+
+int txf_err_permanent(int code, const char *msg) {
+  switch (code) {
+  case TXF_EPARSE:
+  case TXF_ECONFIG:
+  case TXF_ENOTFOUND:
+  case TXF_EEXIST:
+  case TXF_EUSAGE:
+  case TXF_ECORRUPT:
+  case TXF_EUNSUPPORTED:
+  case TXF_ETOOBIG:
+  case TXF_ETEST:
+    return 1;
+  case TXF_EDB:
+    break;
+  default:
+    return 0;
+  }
+  /* The statement's own fault, whatever the moment: DuckDB's error types
+   * for a query that cannot run (not "IO Error", "Out of Memory Error",
+   * "INTERRUPT Error", lock conflicts: those may pass), a refusal that
+   * would come again ("Permission Error" of a read-only session, an I/O
+   * "Permission denied"), PostgreSQL's and SQLite's syntax and catalog
+   * errors. */
+  static const char *const sql_errors[] = {
+      "Parser Error",          "Binder Error",       "Catalog Error",
+      "Conversion Error",      "Constraint Error",   "Invalid Input Error",
+      "Not implemented Error", "Syntax Error",       "Dependency Error",
+      "Type Mismatch",         "Out of Range Error", "Invalid type Error",
+      "Permission Error",      "syntax error",       "does not exist",
+      "no such table",         "no such column",     "already exists",
+      "Permission denied"};
+  for (size_t i = 0; msg && i < TXF_ARRAY_LEN(sql_errors); i++)
+    if (strstr(msg, sql_errors[i]))
+      return 1;
+  return 0;
+}

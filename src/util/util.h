@@ -58,6 +58,28 @@ int txf_err_errno(txf_err *err, int code, const char *fmt, ...)
 int txf_err_wrap(txf_err *err, const char *fmt, ...) TXF_PRINTF(2, 3);
 /* A short name for CODE: "io", "parse", "config", ... */
 const char *txf_err_name(int code);
+/* 1 when the error CODE with message MSG would happen again on a retry of
+ * the same work: bad input, config or model (a compile or SQL error), a
+ * failed data test, a missing or existing thing, a size limit; 0 when a
+ * retry may pass (I/O, network, a lock, a timeout, a database that could
+ * not answer, our own bug). A database error is permanent when its
+ * message is one of the SQL engine's statement errors (DuckDB's "Binder
+ * Error: ...", a syntax error): the same SQL fails the same way. */
+int txf_err_permanent(int code, const char *msg);
+
+/* Exit statuses of txnflow commands (docs/orchestration.md, "Exit
+ * status"). Only src/cli/ chooses them; the orchestrator reads a task's:
+ * 1 is a failure a retry may mend (I/O, network, a lock, a timeout), or
+ * one of unknown kind; 2 and 4 are permanent: the same command fails the
+ * same way until the usage, the config, the model or the input is fixed,
+ * so a task that exits with them is not retried. (3 is a crash the tests
+ * simulate.) */
+enum {
+  TXF_EXIT_OK = 0,
+  TXF_EXIT_FAIL = 1,
+  TXF_EXIT_USAGE = 2,
+  TXF_EXIT_PERMANENT = 4
+};
 
 /* ---------------------------------------------------------------- memory */
 

@@ -99,6 +99,11 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
       const log = await text('#log-text');
       check('runs: attempt log viewable', log !== null && log.includes(expect.log_contains), log);
     }
+    // A run that failed says why in the grid: its first error line.
+    if (expect.run_error) {
+      const e = await text(`[data-run-error="${expect.run_error.date}"]`);
+      check(`runs: the error of ${expect.run_error.date} names the cause`, e !== null && e.includes(expect.run_error.contains), e);
+    }
     // Filter by state: only failed (or SLA-missed) dates remain.
     await page.selectOption('#f-state', 'sla_missed');
     await page.click('#f-apply');
@@ -124,6 +129,10 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
         await btn.click();
         await settle();
         check('quality: failing-row sample shown', !!(await page.$('#sample table')));
+        // what the button opened is brought into view (it is below the
+        // table of every test)
+        const box = await page.$eval('#sample', (el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; });
+        check('quality: the failing rows are scrolled into view', box[0] >= -1 && box[0] < box[2], box.join(','));
       }
     }
     // Hostile values in the data (here the failing rows) are shown as text,
@@ -141,6 +150,8 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
     // Lineage
     await open('lineage', '/lineage');
     for (const n of expect.lineage_nodes) check(`lineage: node ${n}`, !!(await page.$(`g[data-node="${n}"]`)));
+    for (const [from, to] of expect.lineage_edges || [])
+      check(`lineage: edge ${from} -> ${to}`, !!(await page.$(`path.edge[data-from="${from}"][data-to="${to}"]`)));
     if (expect.lineage_rows) {
       await page.click(`g[data-node="${expect.lineage_rows.node}"]`);
       check(`lineage: ${expect.lineage_rows.node} row count`, num(await text('#node-rows')) === String(expect.lineage_rows.rows), await text('#node-rows'));
@@ -159,6 +170,18 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
       for (const [d, v] of Object.entries(expect.net_sales))
         check(`business: net sales of ${d} (${v})`, Number(num(await text(`[data-net-sales="${d}"]`))) === Number(v), await text(`[data-net-sales="${d}"]`));
       check('business: sales charts drawn', !!(await page.$('#sales-category-chart canvas')) && !!(await page.$('#sales-channel-chart canvas')));
+      // The category chart at a glance: the top categories and "other",
+      // each with its total in the legend before any hover.
+      const legend = await page.$$eval('#sales-category-chart .u-legend .u-series', (rows) => rows.map((r) =>
+        [(r.querySelector('.u-label') || {}).textContent, (r.querySelector('.u-value') || {}).textContent]));
+      const lines = legend.slice(1);
+      check('business: at most 7 category lines', lines.length >= 2 && lines.length <= 7, JSON.stringify(legend));
+      if (expect.categories > 7)
+        check('business: the rest of the categories as "other"', lines.some(([l]) => /^other \(\d+\)$/.test(l)), JSON.stringify(legend));
+      check('business: legend values shown without hover', lines.every(([, v]) => v && v !== '--' && /\d/.test(v)), JSON.stringify(legend));
+      if (expect.category_total)
+        check(`business: legend total of ${expect.category_total.category}`, lines.some(([l, v]) => l === expect.category_total.category &&
+          Number(num(v)) === Number(num(expect.category_total.total))), JSON.stringify(legend));
     } else {
       check('business: "not built yet" shown', ((await text('#sales-missing')) || '').includes('Not built yet'), await text('main'));
     }

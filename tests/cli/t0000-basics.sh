@@ -101,7 +101,7 @@ test_expect_success 'init writes the default project; --empty leaves the folders
 
 test_expect_success 'init refuses a non-empty directory and changes nothing' '
 	cp p/txnflow.yml before &&
-	test_expect_code 1 txnflow init p 2>err &&
+	test_expect_code 4 txnflow init p 2>err &&
 	test_grep "already exists" err &&
 	test_cmp before p/txnflow.yml
 '
@@ -115,7 +115,7 @@ test_expect_success 'status on a new project says no runs yet (-C)' '
 
 test_expect_success 'status outside a project fails with a clear error' '
 	mkdir empty &&
-	test_expect_code 1 txnflow -C empty status 2>err &&
+	test_expect_code 4 txnflow -C empty status 2>err &&
 	test_grep "not in a txnflow project" err
 '
 
@@ -127,7 +127,7 @@ test_expect_success '-C to a missing directory fails' '
 test_expect_success 'a bad txnflow.yml names file, line, column and key' '
 	txnflow init bad &&
 	sed -i "s/^timezone:/timzone:/" bad/txnflow.yml &&
-	test_expect_code 1 txnflow -C bad status 2>err &&
+	test_expect_code 4 txnflow -C bad status 2>err &&
 	test_grep "txnflow.yml:[0-9]*:1: unknown key '"'"'timzone'"'"'" err &&
 	test_grep "did you mean '"'"'timezone'"'"'" err
 '
@@ -142,27 +142,27 @@ test_expect_success 'out-of-range settings stop every command, with file:line:co
 		key=${bad%%:*} &&
 		{ grep -v "^$key:" good.yml; echo "$bad"; } >rng/txnflow.yml &&
 		line=$(wc -l <rng/txnflow.yml) &&
-		test_expect_code 1 txnflow -C rng status 2>err &&
+		test_expect_code 4 txnflow -C rng status 2>err &&
 		test_grep "txnflow.yml:$line:[0-9]*: key '"'"'$key'"'"'" err &&
-		test_expect_code 1 txnflow -C rng sql "SELECT 1" 2>err &&
+		test_expect_code 4 txnflow -C rng sql "SELECT 1" 2>err &&
 		test_grep "txnflow.yml:$line:" err || { echo "for: $bad"; exit 1; }
 	done &&
 	test_path_is_missing /nonexistent &&
 	: >rng/txnflow.yml &&
-	test_expect_code 1 txnflow -C rng status 2>err &&
+	test_expect_code 4 txnflow -C rng status 2>err &&
 	test_grep "txnflow.yml:1:1: .*empty" err
 '
 
 test_expect_success 'a bad profiles.yml names file, line, column and key' '
 	txnflow init badp &&
 	sed -i "s/^  target: dev/  targt: dev/" badp/profiles.yml &&
-	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_expect_code 4 txnflow -C badp models ls 2>err &&
 	test_grep "profiles.yml:4:3: unknown key .targt. in profile .badp. (did you mean .target.?)" err &&
 	sed -i "s/^  targt: dev/  target: dev/; s/^      path:/      pth:/" badp/profiles.yml &&
-	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_expect_code 4 txnflow -C badp models ls 2>err &&
 	test_grep "profiles.yml:8:7: unknown key .pth. in badp.outputs.dev (did you mean .path.?)" err &&
 	sed -i "s/^      pth:/      path:/; s/threads: 2/threads: lots/" badp/profiles.yml &&
-	test_expect_code 1 txnflow -C badp models ls 2>err &&
+	test_expect_code 4 txnflow -C badp models ls 2>err &&
 	test_grep "profiles.yml:9:16: key .badp.outputs.dev.threads.: expected an integer 1..64, got .lots." err &&
 	sed -i "s/threads: lots/threads: 2/" badp/profiles.yml &&
 	txnflow -C badp models ls >out &&

@@ -13,8 +13,8 @@ test_expect_success 'sql --format json' '
 	test_grep "\"amount\": \"1.50\"" out
 '
 
-test_expect_success 'sql reports DuckDB errors and exits 1' '
-	test_expect_code 1 txnflow sql "SELECT nosuchcol" 2>err &&
+test_expect_success 'sql reports DuckDB errors and exits 4 (a SQL error is permanent)' '
+	test_expect_code 4 txnflow sql "SELECT nosuchcol" 2>err &&
 	test_grep "txnflow sql: error:.*nosuchcol" err
 '
 
@@ -58,27 +58,27 @@ test_expect_success 'sql without --write reads the lake (relative and absolute p
 
 test_expect_success 'sql without --write cannot COPY over a silver partition' '
 	part=$(cat part) &&
-	test_expect_code 1 txnflow -C lake sql "COPY (SELECT 1 AS a) TO '"'"'data/$part'"'"' (FORMAT parquet)" 2>err &&
+	test_expect_code 4 txnflow -C lake sql "COPY (SELECT 1 AS a) TO '"'"'data/$part'"'"' (FORMAT parquet)" 2>err &&
 	test_grep "read-only.*--write" err &&
-	test_expect_code 1 txnflow -C lake sql --memory "COPY (SELECT 1 AS a) TO '"'"'$PWD/lake/data/$part'"'"' (FORMAT parquet)" 2>err &&
-	test_expect_code 1 txnflow sql "COPY (SELECT 1 AS a) TO '"'"'lake/data/$part'"'"' (FORMAT parquet)" 2>err &&
+	test_expect_code 4 txnflow -C lake sql --memory "COPY (SELECT 1 AS a) TO '"'"'$PWD/lake/data/$part'"'"' (FORMAT parquet)" 2>err &&
+	test_expect_code 4 txnflow sql "COPY (SELECT 1 AS a) TO '"'"'lake/data/$part'"'"' (FORMAT parquet)" 2>err &&
 	(cd lake/data && sha256sum -c ../../sums)
 '
 
 test_expect_success 'sql without --write cannot overwrite the metadata database' '
-	test_expect_code 1 txnflow -C lake sql "COPY (SELECT '"'"'x'"'"') TO '"'"'data/txnflow.db'"'"'" 2>err &&
+	test_expect_code 4 txnflow -C lake sql "COPY (SELECT '"'"'x'"'"') TO '"'"'data/txnflow.db'"'"'" 2>err &&
 	test_grep "read-only" err &&
-	test_expect_code 1 txnflow -C lake sql "EXPORT DATABASE '"'"'data/exp'"'"'" 2>err &&
+	test_expect_code 4 txnflow -C lake sql "EXPORT DATABASE '"'"'data/exp'"'"'" 2>err &&
 	test_path_is_missing lake/data/exp &&
 	(cd lake/data && sha256sum -c ../../sums) &&
 	txnflow -C lake status >/dev/null
 '
 
 test_expect_success 'sql without --write cannot attach a database writable' '
-	test_expect_code 1 txnflow -C lake sql "ATTACH '"'"'data/warehouse.duckdb'"'"' AS w2 (READ_WRITE); DROP TABLE w2.mart" 2>err &&
+	test_expect_code 4 txnflow -C lake sql "ATTACH '"'"'data/warehouse.duckdb'"'"' AS w2 (READ_WRITE); DROP TABLE w2.mart" 2>err &&
 	test_grep "read-only" err &&
-	test_expect_code 1 txnflow -C lake sql --memory "ATTACH '"'"'data/warehouse.duckdb'"'"' AS w2 (READ_WRITE); DROP TABLE w2.mart" 2>err &&
-	test_expect_code 1 txnflow -C lake sql --memory "ATTACH '"'"'data/new.duckdb'"'"' AS n" 2>err &&
+	test_expect_code 4 txnflow -C lake sql --memory "ATTACH '"'"'data/warehouse.duckdb'"'"' AS w2 (READ_WRITE); DROP TABLE w2.mart" 2>err &&
+	test_expect_code 4 txnflow -C lake sql --memory "ATTACH '"'"'data/new.duckdb'"'"' AS n" 2>err &&
 	test_path_is_missing lake/data/new.duckdb &&
 	(cd lake/data && sha256sum -c ../../sums) &&
 	txnflow -C lake sql "SELECT x FROM mart" >out &&
@@ -86,25 +86,25 @@ test_expect_success 'sql without --write cannot attach a database writable' '
 '
 
 test_expect_success 'sql without --write installs and loads nothing, reaches no network' '
-	test_expect_code 1 txnflow sql "INSTALL httpfs" 2>err &&
+	test_expect_code 4 txnflow sql "INSTALL httpfs" 2>err &&
 	test_grep "read-only" err &&
-	test_expect_code 1 txnflow sql "LOAD httpfs" 2>err &&
-	test_expect_code 1 txnflow sql "SELECT * FROM read_csv('"'"'https://example.com/x.csv'"'"')" 2>err &&
+	test_expect_code 4 txnflow sql "LOAD httpfs" 2>err &&
+	test_expect_code 4 txnflow sql "SELECT * FROM read_csv('"'"'https://example.com/x.csv'"'"')" 2>err &&
 	txnflow sql --format csv "SELECT current_setting('"'"'enable_external_access'"'"') AS e, current_setting('"'"'lock_configuration'"'"') AS l, current_setting('"'"'autoinstall_known_extensions'"'"') AS i, current_setting('"'"'allow_persistent_secrets'"'"') AS s" >out &&
 	printf "e,l,i,s\nfalse,true,false,false\n" >expect &&
 	test_cmp expect out
 '
 
 test_expect_success 'sql without --write cannot change its settings back' '
-	test_expect_code 1 txnflow sql "SET enable_external_access = true; COPY (SELECT 1) TO '"'"'x.csv'"'"'" 2>err &&
-	test_expect_code 1 txnflow sql "SET lock_configuration = false" 2>err &&
-	test_expect_code 1 txnflow sql "RESET enable_external_access" 2>err &&
+	test_expect_code 4 txnflow sql "SET enable_external_access = true; COPY (SELECT 1) TO '"'"'x.csv'"'"'" 2>err &&
+	test_expect_code 4 txnflow sql "SET lock_configuration = false" 2>err &&
+	test_expect_code 4 txnflow sql "RESET enable_external_access" 2>err &&
 	test_path_is_missing x.csv
 '
 
 test_expect_success 'sql without --write writes no log file either' '
 	mkdir logdir &&
-	test_expect_code 1 txnflow sql "SELECT * FROM enable_logging(level = '"'"'debug'"'"', storage = '"'"'file'"'"', storage_path = '"'"'logdir'"'"'); SELECT 1" 2>err &&
+	test_expect_code 4 txnflow sql "SELECT * FROM enable_logging(level = '"'"'debug'"'"', storage = '"'"'file'"'"', storage_path = '"'"'logdir'"'"'); SELECT 1" 2>err &&
 	test_grep "enable_logging is refused" err &&
 	test "$(ls logdir | wc -l)" = 0
 '

@@ -28,7 +28,7 @@ test_expect_success 'a lower --version-rate lowers the default stale rate with i
 '
 
 test_expect_success 'outside a project it needs --data' '
-	test_expect_code 1 txnflow generate --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow generate --date 2025-09-01 2>err &&
 	test_grep "not in a txnflow project" err
 '
 
@@ -88,7 +88,7 @@ test_expect_success 'manifest records every parameter' '
 
 test_expect_success 'an existing batch is kept unless --force' '
 	cp d/$B/ingest_date=2025-09-01/part-00000.csv before &&
-	test_expect_code 1 txnflow generate --data d --date 2025-09-01 --rows 300 --seed 5 2>err &&
+	test_expect_code 4 txnflow generate --data d --date 2025-09-01 --rows 300 --seed 5 2>err &&
 	test_grep "already exists (use --force" err &&
 	test_cmp before d/$B/ingest_date=2025-09-01/part-00000.csv &&
 	txnflow generate --data d --date 2025-09-01 --rows 300 --seed 5 --force &&
@@ -99,7 +99,7 @@ test_expect_success 'an existing batch is kept unless --force' '
 '
 
 test_expect_success '--days stops before writing anything when a day exists' '
-	test_expect_code 1 txnflow generate --data d --date 2025-08-31 --days 3 --rows 300 2>err &&
+	test_expect_code 4 txnflow generate --data d --date 2025-08-31 --days 3 --rows 300 2>err &&
 	test_grep "ingest_date=2025-09-01 already exists" err &&
 	test_path_is_missing d/$B/ingest_date=2025-08-31
 '

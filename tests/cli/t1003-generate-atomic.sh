@@ -105,7 +105,7 @@ test_expect_success 'meanwhile audit notices the truth is not this batch'"'"'s a
 '
 
 test_expect_success 'a rerun without --force settles back to the previous batch and truth' '
-	test_expect_code 1 txnflow generate --data d --date $D --rows 200 --seed 5 2>err &&
+	test_expect_code 4 txnflow generate --data d --date $D --rows 200 --seed 5 2>err &&
 	test_grep "already exists (use --force" err &&
 	diff -r old d/$B && diff -r oldtruth d/$T && tied d &&
 	ls -A d/bronze/transactions d/truth/transactions >entries &&
@@ -129,7 +129,7 @@ test_expect_success 'crash after both swaps: the new batch is in place, the left
 		"$TXNFLOW" generate --data d --date $D --rows 200 --seed 5 --force &&
 	diff -r ref/$B d/$B && diff -r ref/$T d/$T && tied d &&
 	ls -A d/bronze/transactions | grep -q "^\.ingest_date=$D\.tmp-" &&
-	test_expect_code 1 txnflow generate --data d --date $D --rows 200 2>err &&
+	test_expect_code 4 txnflow generate --data d --date $D --rows 200 2>err &&
 	diff -r ref/$B d/$B && diff -r ref/$T d/$T &&
 	ls -A d/bronze/transactions d/truth/transactions >entries &&
 	! grep -q tmp entries
@@ -156,7 +156,7 @@ test_expect_success 'a truth from before ties (no _bronze.sha256) is restored to
 	rm d/$T/_bronze.sha256 && cp -r d/$T untied &&
 	test_expect_code 3 env TXNFLOW_CRASH_AT=generate-truth \
 		"$TXNFLOW" generate --data d --date $D --rows 200 --force &&
-	test_expect_code 1 txnflow generate --data d --date $D --rows 200 2>err &&
+	test_expect_code 4 txnflow generate --data d --date $D --rows 200 2>err &&
 	diff -r ref/$B d/$B && diff -r untied d/$T
 '
 

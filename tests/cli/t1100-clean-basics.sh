@@ -223,7 +223,7 @@ test_expect_success 'audit prints unreadable values escaped' '
 
 test_expect_success 'a wrong header fails the batch and writes nothing' '
 	printf "id,amount\n1,2\n" >bad.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
 	test_grep "bronze header" err &&
 	test_path_is_missing h/silver/transactions
 '
@@ -232,23 +232,23 @@ test_expect_success 'a wrong header fails the batch and writes nothing' '
 # real cause and the file once (issue 16).
 test_expect_success 'an empty, a gzip and a CR-only file each say what is wrong' '
 	: >empty.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input empty.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input empty.csv 2>err &&
 	test_grep "empty.csv: the file is empty" err &&
 	! grep "^txnflow clean: error:.*bronze header" err &&
 	test "$(grep "^txnflow clean: error:" err | grep -o "empty.csv" | wc -l)" = 1 &&
 	{ echo "$HDR" && echo "T1,C1,K1,M1,2025-09-01T10:00:00+09:00,100,KRW,5411,approved,false,pos,2025-09-01T10:00:01+09:00,"; } >good.csv &&
 	gzip -c good.csv >gz.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input gz.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input gz.csv 2>err &&
 	test_grep "gz.csv: the file is gzip-compressed" err &&
 	! grep "^txnflow clean: error:.*bronze header" err &&
 	test "$(grep "^txnflow clean: error:" err | grep -o "gz.csv" | wc -l)" = 1 &&
 	tr "\\n" "\\r" <good.csv >cr.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input cr.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input cr.csv 2>err &&
 	test_grep "cr.csv: lines end in CR alone" err &&
 	! grep "^txnflow clean: error:.*bronze header" err &&
 	test "$(grep "^txnflow clean: error:" err | grep -o "cr.csv" | wc -l)" = 1 &&
 	printf "id,amount\n1,2\n" >bad.csv &&
-	test_expect_code 1 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
+	test_expect_code 4 txnflow clean --data h --date 2025-09-01 --input bad.csv 2>err &&
 	test_grep "bad.csv: the first line is not the bronze header" err &&
 	test "$(grep "^txnflow clean: error:" err | grep -o "bad.csv" | wc -l)" = 1 &&
 	test_path_is_missing h/silver/transactions
@@ -262,7 +262,7 @@ test_expect_success 'a part file the manifest does not list is an error' '
 	cp -r g g2 &&
 	b=g2/bronze/transactions/ingest_date=2025-09-01 &&
 	cp $b/part-00000.csv $b/part-00001.csv &&
-	test_expect_code 1 txnflow clean --data g2 --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow clean --data g2 --date 2025-09-01 2>err &&
 	test_grep "^txnflow clean: error:.*part-00001.csv: in the batch folder but not listed in _manifest.json" err &&
 	test_path_is_missing g2/silver/transactions &&
 	rm $b/part-00001.csv &&
@@ -275,7 +275,7 @@ test_expect_success 'the manifest rows must match the data records' '
 	m=g3/bronze/transactions/ingest_date=2025-09-01/_manifest.json &&
 	n=$(sed -n "s/.*\"rows\": \([0-9]*\),.*/\1/p" $m | head -1) &&
 	sed -i "0,/\"rows\": $n,/s//\"rows\": $((n + 1)),/" $m &&
-	test_expect_code 1 txnflow clean --data g3 --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow clean --data g3 --date 2025-09-01 2>err &&
 	test_grep "^txnflow clean: error:.*part-00000.csv: $n data records, the manifest says $((n + 1))" err &&
 	test_path_is_missing g3/silver/transactions
 '
@@ -284,9 +284,26 @@ test_expect_success 'the manifest ingest_date must be the batch date' '
 	cp -r g g4 &&
 	m=g4/bronze/transactions/ingest_date=2025-09-01/_manifest.json &&
 	sed -i "s/\"ingest_date\": \"2025-09-01\"/\"ingest_date\": \"2025-09-02\"/" $m &&
-	test_expect_code 1 txnflow clean --data g4 --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow clean --data g4 --date 2025-09-01 2>err &&
 	test_grep "^txnflow clean: error:.*_manifest.json: \"ingest_date\" is 2025-09-02, but the batch is ingest_date=2025-09-01" err &&
 	test_path_is_missing g4/silver/transactions
+'
+
+test_expect_success 'a part file changed in place fails its SHA-256, on 1 and 2 threads' '
+	for t in 1 2; do
+		rm -rf g5 && cp -r g g5 &&
+		f=g5/bronze/transactions/ingest_date=2025-09-01/part-00000.csv &&
+		sed -i "2s/,pos,/,POS,/; 2s/,online,/,ONLINE,/; 2s/,mobile,/,MOBILE,/" $f &&
+		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256 [0-9a-f]*, manifest says" err &&
+		test_path_is_missing g5/silver/transactions &&
+		# a line break gone: the hash, not the record count, is the error
+		rm -rf g5 && cp -r g g5 &&
+		sed -i "3{N;s/\n/ /}" $f &&
+		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256" err &&
+		test_path_is_missing g5/silver/transactions || return 1
+	done
 '
 
 test_done

@@ -67,7 +67,7 @@ test_expect_success 'a changed bronze file is refused and nothing is written' '
 	cp -r base chg &&
 	f=chg/bronze/transactions/ingest_date=2025-09-01/part-00000.csv &&
 	echo "tampered" >>$f &&
-	test_expect_code 1 txnflow clean --data chg --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow clean --data chg --date 2025-09-01 2>err &&
 	test_path_is_missing chg/silver/transactions
 '
 

@@ -59,11 +59,11 @@ test_expect_success 'cat reads every DuckDB fixture (v1, v2, snappy, plain)' '
 
 test_expect_success 'errors: not parquet, missing file, unknown column, usage' '
 	echo "a,b" >x.csv &&
-	test_expect_code 1 txnflow parquet inspect x.csv 2>err &&
+	test_expect_code 4 txnflow parquet inspect x.csv 2>err &&
 	test_grep "not a Parquet file" err &&
-	test_expect_code 1 txnflow parquet cat nosuch.parquet 2>err &&
+	test_expect_code 4 txnflow parquet cat nosuch.parquet 2>err &&
 	test_grep "nosuch.parquet" err &&
-	test_expect_code 1 txnflow parquet cat --columns nope "$D/duck-v2.parquet" 2>err &&
+	test_expect_code 4 txnflow parquet cat --columns nope "$D/duck-v2.parquet" 2>err &&
 	test_grep "no column '"'"'nope'"'"'" err &&
 	test_expect_code 2 txnflow parquet inspekt x 2>err &&
 	test_grep "did you mean '"'"'inspect'"'"'" err &&
@@ -73,7 +73,7 @@ test_expect_success 'errors: not parquet, missing file, unknown column, usage' '
 
 test_expect_success 'a truncated file is refused with a clear error' '
 	head -c 1500 "$D/ours-zstd.parquet" >t.parquet &&
-	test_expect_code 1 txnflow parquet cat t.parquet 2>err &&
+	test_expect_code 4 txnflow parquet cat t.parquet 2>err &&
 	test_grep "t.parquet" err
 '
 

@@ -43,7 +43,7 @@ test_expect_success 'with a partition, the source reads the Parquet lake' '
 '
 
 test_expect_success 'a missing var is an error naming it and the file' '
-	test_expect_code 1 txnflow -C p models run 2>err &&
+	test_expect_code 4 txnflow -C p models run 2>err &&
 	test_grep "models/staging/stg_day.sql:2:[0-9]*: required var .run_date. is not set" err
 '
 

@@ -156,12 +156,12 @@ test_expect_success 'a failed run calls on_failure with the details' '
 	cat >>p/txnflow.yml <<-\EOF &&
 	on_failure: "echo \"$TXNFLOW_EVENT $TXNFLOW_DATE run=$TXNFLOW_RUN_ID task=$TXNFLOW_TASK state=$TXNFLOW_STATE log=$TXNFLOW_LOG err=$TXNFLOW_ERROR\" >>../alerts"
 	tasks:
-	  generate: {command: "exit 4", retries: 1, retry_delay: 10ms}
+	  generate: {command: "exit 5", retries: 1, retry_delay: 10ms}
 	EOF
 	test_expect_code 1 txnflow -C p run --date 2025-09-04 2>err &&
-	test_grep "generate: exit 4 after 2 attempts" err &&
+	test_grep "generate: exit 5 after 2 attempts" err &&
 	test_line_count = 1 alerts &&
-	test_grep "failure 2025-09-04 run=1 task=generate state=failed log=.*/logs/2025-09-04/generate/attempt-2.log err=generate: exit 4 after 2 attempts" alerts &&
+	test_grep "failure 2025-09-04 run=1 task=generate state=failed log=.*/logs/2025-09-04/generate/attempt-2.log err=generate: exit 5 after 2 attempts" alerts &&
 	test "$(db "SELECT kind, exit_status FROM alerts")" = "failure|0"
 '
 
@@ -231,7 +231,7 @@ test_expect_success 'the real DAG runs the txnflow subcommands end to end' '
 	txnflow -C p run --date 2025-09-05 >out 2>err &&
 	test_grep "2025-09-05: success" out &&
 	head -1 p/data/logs/2025-09-05/generate/attempt-1.log >hdr &&
-	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42 --force" hdr &&
+	test_grep "txnflow -C .*/p generate --date 2025-09-05 --rows 5000 --seed 42 --if-missing" hdr &&
 	test_path_is_file p/data/logs/2025-09-05/clean/attempt-1.log &&
 	test_path_is_file p/data/logs/2025-09-05/models/attempt-1.log &&
 	txnflow -C p audit >audit.out &&

@@ -42,6 +42,13 @@ test_expect_success 'before 06:00 the previous day is not due yet' '
 	test "$(db "SELECT group_concat(logical_date) FROM runs")" = "2025-09-01"
 '
 
+test_expect_success 'a scheduler first started late catches up from start_date' '
+	project &&
+	grep -q "^start_date: 2025-09-01" p/txnflow.yml &&
+	txnflow -C p scheduler --once --now 2025-09-04T09:00:00+09:00 2>err &&
+	test "$(db "SELECT group_concat(logical_date) FROM (SELECT logical_date FROM runs ORDER BY run_id)")" = "2025-09-01,2025-09-02,2025-09-03"
+'
+
 test_expect_success 'catchup: false runs only the latest due date' '
 	project &&
 	echo "catchup: false" >>p/txnflow.yml &&
@@ -125,9 +132,9 @@ test_expect_success 'SIGTERM: clean exit, the run is interrupted and resumed lat
 test_expect_success 'a bad schedule is a config error' '
 	project &&
 	sed -i "s/^schedule: .*/schedule: \"0 25 * * *\"/" p/txnflow.yml &&
-	test_expect_code 1 txnflow -C p scheduler --once 2>err &&
+	test_expect_code 4 txnflow -C p scheduler --once 2>err &&
 	test_grep "txnflow.yml:[0-9]*:11: key .schedule.: bad hour field .25. in .0 25 \* \* \*." err &&
-	test_expect_code 1 txnflow -C p status 2>err &&
+	test_expect_code 4 txnflow -C p status 2>err &&
 	test_grep "txnflow.yml:[0-9]*:11: key .schedule.: bad hour field .25." err &&
 	test_expect_code 2 txnflow -C p scheduler --now yesterday 2>err
 '

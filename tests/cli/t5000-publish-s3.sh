@@ -104,12 +104,12 @@ test_expect_success 'delete several objects (DeleteObjects with Content-MD5)' '
 '
 
 test_expect_success 'a missing object is reported as not found' '
-	test_expect_code 1 txnflow -C p publish get t/nope 2>err &&
+	test_expect_code 4 txnflow -C p publish get t/nope 2>err &&
 	test_grep "not found" err
 '
 
 test_expect_success 'a wrong secret gets 403 and the secret is never printed' '
-	AWS_SECRET_ACCESS_KEY=sup3r-s3cret-value test_expect_code 1 \
+	AWS_SECRET_ACCESS_KEY=sup3r-s3cret-value test_expect_code 4 \
 		txnflow -C p publish put ../small.txt t/x.txt >out 2>err &&
 	test_grep "403 SignatureDoesNotMatch" err &&
 	! grep -r "sup3r-s3cret-value" out err &&
@@ -122,7 +122,7 @@ test_expect_success 'a session token is sent and signed' '
 '
 
 test_expect_success 'no credentials: a configuration error naming the variables' '
-	(unset AWS_ACCESS_KEY_ID; test_expect_code 1 txnflow -C p publish ls 2>err) &&
+	(unset AWS_ACCESS_KEY_ID; test_expect_code 4 txnflow -C p publish ls 2>err) &&
 	test_grep "AWS_ACCESS_KEY_ID" err
 '
 
@@ -146,11 +146,11 @@ test_expect_success 'virtual-host style addressing (BUCKET.s3.localhost)' '
 test_expect_success 'bad publish settings are reported with file:line:col' '
 	txnflow init bad >/dev/null &&
 	printf "publish:\n  s3: { bucket: lake, part_size: 5 }\n" >>bad/txnflow.yml &&
-	test_expect_code 1 txnflow -C bad publish ls 2>err &&
+	test_expect_code 4 txnflow -C bad publish ls 2>err &&
 	test_grep "txnflow.yml:[0-9]*:[0-9]*:.*part_size" err &&
 	printf "publish:\n  s3: { bucket: lake, part_size_mb: 1 }\n" >bad/extra &&
 	sed -i "/^publish:/,\$d" bad/txnflow.yml && cat bad/extra >>bad/txnflow.yml &&
-	test_expect_code 1 txnflow -C bad publish ls 2>err &&
+	test_expect_code 4 txnflow -C bad publish ls 2>err &&
 	test_grep "part_size_mb.*between 5" err
 '
 

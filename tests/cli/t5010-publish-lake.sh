@@ -166,7 +166,7 @@ test_expect_success 'publish needs --date and a publish.s3 section' '
 	test_expect_code 2 txnflow -C p publish 2>err &&
 	test_grep "date" err &&
 	txnflow init q >/dev/null &&
-	test_expect_code 1 txnflow -C q publish --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow -C q publish --date 2025-09-01 2>err &&
 	test_grep "publish.s3" err
 '
 

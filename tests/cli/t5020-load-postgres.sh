@@ -209,22 +209,54 @@ test_expect_success 'redshift: the COPY ... FORMAT AS PARQUET SQL, as text' '
 	EOC
 	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=01 &&
 	cp $SILVER/year=2025/month=09/day=01/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=01/ &&
+	size1=$(wc -c <rs/data/silver/transactions/year=2025/month=09/day=01/part-00000.parquet) &&
 	txnflow -C rs load --date 2025-09-01 --print-sql >sql &&
-	cat >want <<-\EOS &&
+	sed "s|_load/analytics.silver_transactions/[0-9a-f]\{16\}.manifest|_load/analytics.silver_transactions/H.manifest|" sql >sql.h &&
+	cat >want <<-EOS &&
 	BEGIN;
 	-- event date 2025-09-01 (Asia/Seoul)
 	DELETE FROM "analytics"."silver_transactions" WHERE txn_ts >= '"'"'2025-08-31T15:00:00Z'"'"' AND txn_ts < '"'"'2025-09-01T15:00:00Z'"'"';
+	-- the manifest s3://lake/txnflow/_load/analytics.silver_transactions/H.manifest:
+	-- {"entries": [
+	--   {"url": "s3://lake/txnflow/silver/transactions/year=2025/month=09/day=01/part-00000.parquet", "mandatory": true, "meta": {"content_length": $size1}}
+	-- ]}
 	COPY "analytics"."silver_transactions"
-	FROM '"'"'s3://lake/txnflow/silver/transactions/year=2025/month=09/day=01/'"'"'
+	FROM '"'"'s3://lake/txnflow/_load/analytics.silver_transactions/H.manifest'"'"'
 	IAM_ROLE '"'"'arn:aws:iam::123456789012:role/txnflow-copy'"'"'
-	FORMAT AS PARQUET;
+	FORMAT AS PARQUET
+	MANIFEST;
 	COMMIT;
 	EOS
-	test_cmp want sql &&
+	test_cmp want sql.h &&
 	txnflow -C rs publish --date 2025-09-01 --print-sql >sql2 &&
-	test_cmp want sql2 &&
+	test_cmp sql sql2 &&
 	txnflow -C rs publish --date 2025-09-01 --only warehouse --print-sql >sql3 &&
-	test_cmp want sql3
+	test_cmp sql sql3
+'
+
+test_expect_success 'redshift: the manifest names exactly the changed files' '
+	: day 01 as the warehouse holds it, day 03 loaded once and gone from silver since &&
+	sum1=$(sha256sum rs/data/silver/transactions/year=2025/month=09/day=01/part-00000.parquet | cut -c1-64) &&
+	db_at rs "INSERT INTO published_objects VALUES
+		('"'"'redshift:rs/analytics.silver_transactions'"'"', '"'"'2025-09-01'"'"', '"'"'$sum1'"'"', 1, 0),
+		('"'"'redshift:rs/analytics.silver_transactions'"'"', '"'"'2025-09-03'"'"', '"'"'00'"'"', 1, 0)" &&
+	mkdir -p rs/data/silver/transactions/year=2025/month=09/day=02 &&
+	cp $SILVER/year=2025/month=09/day=02/part-00000.parquet rs/data/silver/transactions/year=2025/month=09/day=02/ &&
+	txnflow -C rs load --date 2025-09-02 --print-sql >sql &&
+	grep "^--   {\"url\": \"s3://" sql >files &&
+	test_line_count = 1 files &&
+	test_grep "day=02/part-00000.parquet" files &&
+	test_grep "^-- event date 2025-09-02" sql &&
+	test_grep "^-- event date 2025-09-03" sql &&
+	! grep -E "event date 2025-09-01|day=01" sql &&
+	: nothing changed but a deletion: no COPY, no manifest &&
+	db_at rs "INSERT INTO published_objects VALUES
+		('"'"'redshift:rs/analytics.silver_transactions'"'"', '"'"'2025-09-02'"'"',
+		 '"'"'$(sha256sum rs/data/silver/transactions/year=2025/month=09/day=02/part-00000.parquet | cut -c1-64)'"'"', 1, 0)" &&
+	txnflow -C rs load --date 2025-09-02 --print-sql >sql &&
+	! grep -E "COPY|MANIFEST" sql &&
+	test_grep "^-- event date 2025-09-03" sql &&
+	db_at rs "DELETE FROM published_objects WHERE target LIKE '"'"'redshift:%'"'"'"
 '
 
 test_expect_success 'redshift: the load puts the partitions it copies in the bucket first' '
@@ -239,9 +271,18 @@ test_expect_success 'redshift: the load puts the partitions it copies in the buc
 	test_grep "warehouse load into rs: connect to target .rs." err &&
 	s3_check lake list txnflow/ >remote &&
 	s3_local_list rs/data txnflow/ >local &&
-	grep silver remote >remote-silver &&
+	grep "^txnflow/silver/" remote >remote-silver &&
 	test_cmp local remote-silver &&
 	test_grep "^txnflow/marts/keep/keep.parquet" remote &&
+	: the COPY reads a manifest of both days files, not the old one beside them &&
+	cut -f1 remote | grep "^txnflow/_load/analytics.silver_transactions/[0-9a-f]\{16\}\.manifest$" >mkey &&
+	test_line_count = 1 mkey &&
+	s3_check lake get "$(cat mkey)" >manifest &&
+	grep -o "\"url\": \"[^\"]*\"" manifest >urls &&
+	cut -f1 local | sed "s|.*|\"url\": \"s3://lake/&\"|" >want-urls &&
+	test_line_count = 2 want-urls &&
+	test_cmp want-urls urls &&
+	test_grep "day=02/part-00000.parquet\", \"mandatory\": true, \"meta\": {\"content_length\": $(cut -f2 local | tail -1)}}" manifest &&
 	: nothing was loaded: a second try puts nothing again, and the S3 publish skips both &&
 	test_expect_code 1 txnflow -C rs load --date 2025-09-02 2>err &&
 	! grep "uploaded" err &&

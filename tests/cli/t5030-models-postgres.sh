@@ -117,7 +117,7 @@ test_expect_success 'a failing audit on PostgreSQL leaves the fact as it was' '
 	q="SELECT count(*) || '"'"':'"'"' || sum(amount_krw) || '"'"':'"'"' || count(fx_krw_per_unit) FROM fact_transactions" &&
 	before=$(psql_q "$q") &&
 	psql_q "UPDATE fx_rates SET currency = '"'"'XXX'"'"' WHERE currency = '"'"'KRW'"'"'" &&
-	test_expect_code 1 txnflow -C p models build --target pg --select fact_transactions \
+	test_expect_code 4 txnflow -C p models build --target pg --select fact_transactions \
 		--vars "{run_date: 2025-09-03, dates: [2025-09-03]}" >bad.out &&
 	psql_q "UPDATE fx_rates SET currency = '"'"'KRW'"'"' WHERE currency = '"'"'XXX'"'"'" &&
 	test_grep "ERROR .*fact_transactions: audit failed: test .* the previous version stays published" bad.out &&
@@ -127,10 +127,10 @@ test_expect_success 'a failing audit on PostgreSQL leaves the fact as it was' '
 test_expect_success 'the profile: a password in the file is refused, a bad one is reported' '
 	sed "s/password: .*/password: hunter2/" p/profiles.yml >p/profiles.bad &&
 	mkdir bad && cp p/profiles.bad bad/profiles.yml &&
-	test_expect_code 1 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
+	test_expect_code 4 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
 	test_grep "env_var" err && ! grep hunter2 err &&
 	sed "s/sslmode: disable/sslmod: disable/" p/profiles.yml >bad/profiles.yml &&
-	test_expect_code 1 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
+	test_expect_code 4 txnflow -C p models run --target pg --profiles-dir "$PWD/bad" 2>err &&
 	test_grep "profiles.yml:[0-9]*:[0-9]*: unknown key .sslmod. in p.outputs.pg (did you mean .sslmode.?)" err &&
 	TXNFLOW_PG_PASSWORD=wrong test_expect_code 1 txnflow -C p models run --target pg 2>err &&
 	test_grep "password authentication failed" err && ! grep wrong err
@@ -139,7 +139,7 @@ test_expect_success 'the profile: a password in the file is refused, a bad one i
 test_expect_success 'before any warehouse load the silver source is named, with the fix' '
 	txnflow init q >/dev/null &&
 	sed -n "/^    pg:/,\$p" p/profiles.yml | sed "s/schema: public/schema: fresh/" >>q/profiles.yml &&
-	test_expect_code 1 txnflow -C q models run --target pg --select stg_transactions >out &&
+	test_expect_code 4 txnflow -C q models run --target pg --select stg_transactions >out &&
 	test_grep "\"fresh\".\"silver_transactions\" does not exist on target .pg.; load it with .txnflow publish" out
 '
 

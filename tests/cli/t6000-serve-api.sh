@@ -308,7 +308,7 @@ test_expect_success 'remote mode serves the --host names, and says what is unsaf
 test_expect_success 'a mistake in the charts stops serve with file, line and key' '
 	txnflow init bad >/dev/null &&
 	sed -i "s/^      kind: histogram /      kind: histgram /" bad/txnflow.yml &&
-	test_expect_code 1 txnflow -C bad serve --port 0 >out 2>err &&
+	test_expect_code 4 txnflow -C bad serve --port 0 >out 2>err &&
 	test_grep "txnflow.yml:[0-9]*:13: key .dashboard.business\[2\].kind.: expected timeseries, segments, histogram or table, got .histgram." err &&
 	! test -s out
 '

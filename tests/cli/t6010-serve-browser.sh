@@ -44,6 +44,15 @@ test_expect_success 'a late run of 2025-09-11 misses its SLA' '
 	test "$(db "SELECT count(*) FROM lineage_events")" = "$(db "SELECT 2 * count(*) FROM task_attempts")"
 '
 
+test_expect_success '2025-09-11 built twice more by hand (three results of each test)' '
+	for i in 1 2; do
+		txnflow -C p models build --quiet --vars "{run_date: \"2025-09-11\", dates: [\"2025-09-11\"]}" >/dev/null || return 1
+	done &&
+	: every build writes the manifest and run_results.json &&
+	test_path_is_file p/target/manifest.json &&
+	test_path_is_file p/target/run_results.json
+'
+
 test_expect_success 'a planted data test fails, with markup in its failing rows' '
 	cat >p/tests/assert_planted_top_amounts.sql <<-\EOF &&
 	-- Planted by t6010: always fails; its failing rows carry markup.
@@ -52,9 +61,16 @@ test_expect_success 'a planted data test fails, with markup in its failing rows'
 	ORDER BY amount_krw DESC, transaction_id
 	LIMIT 3
 	EOF
-	test_expect_code 1 txnflow -C p models test --select assert_planted_top_amounts \
+	test_expect_code 4 txnflow -C p models test --select assert_planted_top_amounts \
 		--vars "{run_date: \"2025-09-11\", dates: [\"2025-09-11\"]}" >out 2>err &&
 	test "$(db "SELECT status || failures FROM test_results WHERE test_name = '"'"'assert_planted_top_amounts'"'"'")" = fail3
+'
+
+test_expect_success 'a run that fails (a model refs nothing) records why' '
+	echo "select * from {{ ref('"'"'nope'"'"') }}" >p/models/marts/broken.sql &&
+	test_expect_code 1 txnflow -C p run --date 2025-09-12 2>err &&
+	rm p/models/marts/broken.sql &&
+	test_grep "no model or seed named .nope." err
 '
 
 test_expect_success 'expected numbers, read from the warehouse and the metadata' '
@@ -67,11 +83,17 @@ test_expect_success 'expected numbers, read from the warehouse and the metadata'
 	recon=$(db "SELECT count(*) FROM clean_runs WHERE lines_read = inserted + updated + duplicates + stale + quarantined") &&
 	sales=$(txnflow -C p sql "SELECT sum(net_sales_krw) FROM mart_sales_daily WHERE event_date = DATE '\''2025-09-05'\''" | tail -1) &&
 	mart_rows=$(db "SELECT n_rows FROM model_builds WHERE model = \"mart_sales_daily\" ORDER BY build_id DESC LIMIT 1") &&
-	test "$n_dates" = 11 && test "$failed" = 1 && test "$recon" = 11 && test "$sales" -gt 0 &&
+	categories=$(txnflow -C p sql "SELECT count(DISTINCT category) FROM mart_sales_daily" | tail -1) &&
+	txnflow -C p sql --format csv "SELECT category, sum(net_sales_krw) FROM mart_sales_daily GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1" | tail -1 >top &&
+	test "$n_dates" = 12 && test "$failed" = 1 && test "$recon" = 12 && test "$sales" -gt 0 && test "$categories" -gt 7 &&
 	cat >expect.json <<-EOF &&
 	{"n_dates": $n_dates, "sla_missed_dates": $misses, "failed_tests": $failed, "passing_tests": $passing,
 	 "sample_test": "assert_planted_top_amounts",
 	 "log_date": "2025-09-11", "log_task": "clean", "log_contains": "clean --date 2025-09-11",
+	 "run_error": {"date": "2025-09-12", "contains": "no model or seed named '"'"'nope'"'"'"},
+	 "lineage_edges": [["silver", "transactions"], ["transactions", "stg_transactions"], ["stg_transactions", "fact_transactions"]],
+	 "categories": $categories,
+	 "category_total": {"category": "$(cut -d, -f1 top)", "total": "$(cut -d, -f2 top)"},
 	 "recon_not_holding": 0, "recon_holding": $recon,
 	 "lineage_nodes": ["bronze", "silver", "stg_transactions", "fact_transactions", "mart_sales_daily"],
 	 "lineage_rows": {"node": "mart_sales_daily", "rows": $mart_rows},
@@ -80,6 +102,27 @@ test_expect_success 'expected numbers, read from the warehouse and the metadata'
 	 "hostile_text": "<img src=x onerror=alert(1)><script>alert(2)</script>"}
 	EOF
 	node -e "JSON.parse(require(\"fs\").readFileSync(\"expect.json\"))"
+'
+
+test_expect_success 'the quality chart: each test once per logical date, a batched backfill a point per date' '
+	start_server q -C p serve --port 0 >qurl &&
+	curl -s --max-time 60 "$(cat qurl)/api/quality" >q.json &&
+	stop_server q &&
+	batch=$(db "SELECT count(*) FROM test_results WHERE invocation_id = (SELECT invocation_id FROM invocation_dates WHERE logical_date = '"'"'2025-09-01'"'"')") &&
+	last=$(db "SELECT count(DISTINCT coalesce(model, '"'"''"'"') || test_name) FROM test_results WHERE logical_date = '"'"'2025-09-11'"'"'") &&
+	test "$batch" -gt 50 &&
+	node -e "
+		const q = JSON.parse(require(\"fs\").readFileSync(\"q.json\", \"utf8\"));
+		const fail = (m) => { console.error(m, JSON.stringify(q.by_date)); process.exit(1); };
+		const days = q.by_date.map((r) => r[0]);
+		const want = Array.from({ length: 11 }, (_, i) => \"2025-09-\" + String(i + 1).padStart(2, \"0\"));
+		if (JSON.stringify(days) !== JSON.stringify(want)) fail(\"one point per date\");
+		for (const [d, pass, bad, warn] of q.by_date) {
+			const n = pass + bad + warn;
+			if (d < \"2025-09-11\" && n !== $batch) fail(d + \": \" + n + \" results, want $batch\");
+			if (d === \"2025-09-11\" && n !== $last) fail(d + \": \" + n + \" results, want $last\");
+		}
+	"
 '
 
 test_expect_success 'chromium sees every page, the numbers, and no errors' '

@@ -172,6 +172,19 @@ test_fuzz_short() {
 	grep "^Done [0-9]* runs" fuzz.log
 }
 
+# full_equal DIR RUN_DATE: the warehouse of project DIR equals a
+# --full-refresh build of a copy of it (DIR.copy): every table's rows
+# (warehouse_sums)
+full_equal() {
+	rm -rf "$1.copy" && cp -r "$1" "$1.copy" &&
+	txnflow -C "$1.copy" models build --full-refresh --vars "{run_date: \"$2\"}" >"$1.full.out" &&
+	! grep -E "FAIL|ERROR|by change" "$1.full.out" &&
+	warehouse_sums "$1/data/warehouse.duckdb" >"$1.incr.sums" &&
+	warehouse_sums "$1.copy/data/warehouse.duckdb" >"$1.full.sums" &&
+	test $(wc -l <"$1.full.sums") -ge 18 &&
+	test_cmp "$1.full.sums" "$1.incr.sums"
+}
+
 test_done() {
 	echo "# $TEST_NAME: $test_passed passed, $test_failed failed"
 	if [ $test_failed = 0 ] && [ -z "${KEEP_TRASH:-}" ]; then

@@ -35,16 +35,12 @@ card_days AS (
 ),
 windows AS (
     -- one sort of each busy card-day's attempts in time order for both rules
-    SELECT a.*, d.n_day_attempts, d.n_day_declines,
-        COUNT(*) OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
-                       RANGE BETWEEN {{ interval_minutes(velocity_minutes) }} PRECEDING
-                                 AND CURRENT ROW) AS n_in_window,
-        COUNT(*) FILTER (WHERE a.status = 'declined')
-                 OVER (PARTITION BY a.card_id, a.event_date ORDER BY a.txn_ts_utc
-                       RANGE BETWEEN {{ interval_minutes(decline_minutes) }} PRECEDING
-                                 AND CURRENT ROW) AS n_declines_in_window
-    FROM attempts a
-    JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date
+    {{ time_window_counts('attempts', 'transaction_id', ['card_id', 'event_date'], 'txn_ts_utc',
+           [{'name': 'n_in_window', 'minutes': velocity_minutes},
+            {'name': 'n_declines_in_window', 'minutes': decline_minutes,
+             'where': "a.status = 'declined'"}],
+           columns='d.n_day_attempts, d.n_day_declines',
+           join='JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date') }}
 ),
 thresholds AS (
     SELECT w.*,

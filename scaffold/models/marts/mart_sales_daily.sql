@@ -16,12 +16,12 @@ SELECT
     mcc_code,
     MAX(category)                                                   AS category,
     channel,
-    CAST(COALESCE(SUM(amount_krw) FILTER (WHERE NOT is_refund), 0) AS DECIMAL(18,0)) AS gross_sales_krw,
-    CAST(COALESCE(-SUM(amount_krw) FILTER (WHERE is_refund), 0) AS DECIMAL(18,0))     AS refunds_krw,
+    CAST(COALESCE({{ sum_where('amount_krw', 'NOT is_refund') }}, 0) AS DECIMAL(18,0)) AS gross_sales_krw,
+    CAST(COALESCE(-{{ sum_where('amount_krw', 'is_refund') }}, 0) AS DECIMAL(18,0))     AS refunds_krw,
     CAST(SUM(amount_krw) AS DECIMAL(18,0))                          AS net_sales_krw,
     COUNT(*)                                                        AS txn_count,
-    COUNT(*) FILTER (WHERE NOT is_refund)                           AS purchase_count,
-    COUNT(*) FILTER (WHERE is_refund)                               AS refund_count,
+    {{ count_where('NOT is_refund') }}                           AS purchase_count,
+    {{ count_where('is_refund') }}                               AS refund_count,
     COUNT(DISTINCT customer_id)                                     AS customer_count
 FROM {{ ref('fact_transactions') }}
 GROUP BY event_date, mcc_code, channel

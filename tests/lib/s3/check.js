@@ -6,8 +6,12 @@
 //   node check.js ENDPOINT BUCKET list [PREFIX]   "key<TAB>size<TAB>sha256" per object
 //   node check.js ENDPOINT BUCKET get KEY         the object's bytes to stdout
 //   node check.js ENDPOINT BUCKET put KEY FILE    upload FILE
-//   node check.js ENDPOINT BUCKET head KEY        JSON: size, etag, metadata
+//   node check.js ENDPOINT BUCKET head KEY        JSON: size, etag, metadata,
+//                                                 sse, kms_key_id, checksum_sha256
 //   node check.js ENDPOINT BUCKET mkbucket
+//   node check.js - - whoami                      the access key id the SDK's
+//                                                 own default credential chain
+//                                                 resolves (no request to S3)
 // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 'use strict';
 
@@ -31,6 +35,12 @@ async function bodyBytes(body) {
 async function main() {
   const [endpoint, bucket, cmd, ...args] = process.argv.slice(2);
   if (!endpoint || !bucket || !cmd) throw new Error('usage: check.js ENDPOINT BUCKET CMD ...');
+  if (cmd === 'whoami') {
+    const { defaultProvider } = require('@aws-sdk/credential-provider-node');
+    const c = await defaultProvider()();
+    console.log(c.accessKeyId);
+    return;
+  }
   const client = new S3Client({
     endpoint,
     region: process.env.AWS_REGION || 'us-east-1',
@@ -67,8 +77,17 @@ async function main() {
       new PutObjectCommand({ Bucket: bucket, Key: args[0], Body: fs.readFileSync(args[1]) }),
     );
   } else if (cmd === 'head') {
-    const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: args[0] }));
-    console.log(JSON.stringify({ size: h.ContentLength, etag: h.ETag, metadata: h.Metadata || {} }));
+    const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: args[0], ChecksumMode: 'ENABLED' }));
+    console.log(
+      JSON.stringify({
+        size: h.ContentLength,
+        etag: h.ETag,
+        metadata: h.Metadata || {},
+        sse: h.ServerSideEncryption || null,
+        kms_key_id: h.SSEKMSKeyId || null,
+        checksum_sha256: h.ChecksumSHA256 || null,
+      }),
+    );
   } else if (cmd === 'mkbucket') {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   } else {

@@ -599,6 +599,31 @@ static char *without_times(const char *s) {
   return txf_buf_take(&b, NULL);
 }
 
+static int cmp_line(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* S's lines in sorted order: with several workers the lines print as
+ * things happen, so a run's lines are a serial run's in another order. */
+static char *sorted_lines(const char *s) {
+  char *copy = txf_xstrdup(s);
+  char **v = NULL;
+  size_t n = 0;
+  for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l;
+       l = strtok_r(NULL, "\n", &save)) {
+    v = txf_xrealloc(v, (n + 1) * sizeof *v);
+    v[n++] = l;
+  }
+  qsort(v, n, sizeof *v, cmp_line);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  for (size_t i = 0; i < n; i++)
+    (void)txf_buf_printf(&b, "%s\n", v[i]);
+  free(v);
+  free(copy);
+  return txf_buf_take(&b, NULL);
+}
+
 static char *pool_build(int threads, txf_store *st, txf_models_summary *s,
                         char **top) {
   proj pr;
@@ -641,8 +666,19 @@ TEST(models_threads_build_independent_nodes_at_once) {
   ASSERT_CONTAINS(out2, "SKIP   view        bad_child (upstream bad did not "
                         "build)");
   ASSERT_CONTAINS(out2, "OK     table       top (4 rows)");
-  /* same lines in the same order, same results */
-  ASSERT_EQ_STR(out2, out1);
+  /* one at a time, each node's lines are its START, its tests, its end */
+  ASSERT_CONTAINS(out1, "START  table       top\n  PASS   unique_top_m\n"
+                        "  PASS   not_null_top_m\n  8 of 8 OK     table       "
+                        "top (4 rows)\n");
+  /* at once, the same lines (in the order things happened), each node's
+   * START before its end, and the same results */
+  char *sorted1 = sorted_lines(out1), *sorted2 = sorted_lines(out2);
+  ASSERT_EQ_STR(sorted2, sorted1);
+  free(sorted1);
+  free(sorted2);
+  const char *start = strstr(out2, "START  table       top");
+  const char *end = strstr(out2, "OK     table       top (4 rows)");
+  ASSERT(start && end && start < end);
   ASSERT_EQ_STR(top2, top1);
   ASSERT_CONTAINS(top2, "\"n\": \"6\"");
   /* two of the slow models were building at the same time (recorded
@@ -774,4 +810,140 @@ TEST(models_profile_loader_survives_mutations) {
   txf_project_free(p);
   free(data);
   ASSERT(loaded > 0 && rejected > 0);
+}
+
+/* Compile the project in the test's directory for TARGET (--full-refresh:
+ * no warehouse is asked) and return models/m.sql as compiled, or NULL with
+ * ERR set. */
+static char *compile_for(const char *target, txf_err *err) {
+  proj pr;
+  memset(&pr, 0, sizeof pr);
+  int rc = txf_project_load(&pr.p, unit_tmpdir(), err);
+  pr.data = txf_path_join(unit_tmpdir(), "data");
+  pr.o.data_dir = pr.data;
+  pr.o.home = unit_tmpdir();
+  pr.o.target = target;
+  pr.o.full_refresh = 1;
+  if (!rc)
+    rc = txf_models_load(&pr.m, pr.p, &pr.o, err);
+  if (!rc)
+    rc = txf_models_compile(pr.m, err);
+  char *out = NULL;
+  if (!rc) {
+    txf_buf b;
+    txf_buf_init(&b, 1 << 20);
+    rc = txf_fs_read_file(unit_path("target/compiled/models/m.sql"), &b, err);
+    out = rc ? NULL : txf_buf_take(&b, NULL);
+    txf_buf_release(&b);
+  }
+  if (pr.m)
+    txf_models_free(pr.m);
+  txf_project_free(pr.p);
+  free(pr.data);
+  return out;
+}
+
+static const char dispatch_profiles[] =
+    "t:\n  target: dev\n  outputs:\n"
+    "    dev: {type: duckdb, path: ':memory:'}\n"
+    "    pg: {type: postgres, host: example.invalid, user: u, dbname: d,"
+    " password: \"{{ env_var('TXF_UNIT_PW') }}\", schema: s}\n"
+    "    rs: {type: redshift, host: example.invalid, user: u, dbname: d,"
+    " password: \"{{ env_var('TXF_UNIT_PW') }}\", schema: s}\n";
+
+static const char dispatch_macros[] =
+    "{% macro q(x) %}{{ return(adapter.dispatch('q')(x)) }}{% endmacro %}\n"
+    "{% macro default__q(x) %}d{{ x }}{% endmacro %}\n"
+    "{% macro postgres__q(x) %}p{{ x }}{% endmacro %}\n"
+    "{% macro duckdb__q(x) %}k{{ x }}{% endmacro %}\n"
+    "{% macro default__z() %}dz{% endmacro %}\n"
+    "{% macro redshift__z() %}rz{% endmacro %}\n";
+
+static void expect_compiled(const char *target, const char *want) {
+  txf_err err;
+  txf_err_clear(&err);
+  char *got = compile_for(target, &err);
+  if (!got)
+    unit_fail(__FILE__, __LINE__, "compile for %s: %s", target, err.msg);
+  if (!strstr(got, want))
+    unit_fail(__FILE__, __LINE__, "compile for %s: \"%s\" lacks \"%s\"",
+              target, got, want);
+  free(got);
+}
+
+static void expect_compile_error(const char *target, const char *want) {
+  txf_err err;
+  txf_err_clear(&err);
+  char *got = compile_for(target, &err);
+  if (got)
+    unit_fail(__FILE__, __LINE__, "compile for %s should fail, got \"%s\"",
+              target, got);
+  ASSERT_CONTAINS(err.msg, want);
+}
+
+TEST(models_dispatch_picks_the_targets_macro) {
+  setenv("TXF_UNIT_PW", "x", 1);
+  const char *files[] = {
+      "txnflow.yml", base_yml, "profiles.yml", dispatch_profiles,
+      "macros/m.sql", dispatch_macros, "models/m.sql",
+      "select '{{ q(1) }}' as a, '{{ adapter.dispatch(\"z\")() }}' as b,\n"
+      "'{{ adapter.dispatch('q', macro_namespace='t')(2) }}' as c,\n"
+      "'{{ adapter.dispatch(macro_name='q', macro_namespace='other')(3) }}'"
+      " as d",
+      NULL};
+  write_project(files);
+  /* the target's type first; Redshift then tries PostgreSQL's; then the
+   * default. Compiled without a server (example.invalid) */
+  expect_compiled("dev", "select 'k1' as a, 'dz' as b,\n'k2' as c,\n'k3'");
+  expect_compiled("pg", "select 'p1' as a, 'dz' as b,\n'p2' as c,\n'p3'");
+  expect_compiled("rs", "select 'p1' as a, 'rz' as b,\n'p2' as c,\n'p3'");
+}
+
+TEST(models_dispatch_search_order_and_errors) {
+  setenv("TXF_UNIT_PW", "x", 1);
+  const char *files[] = {
+      "txnflow.yml",
+      "name: t\nprofile: t\ndispatch:\n"
+      "  - macro_namespace: other\n    search_order: [other]\n",
+      "profiles.yml", dispatch_profiles, "macros/m.sql", dispatch_macros,
+      "models/m.sql", "select '{{ adapter.dispatch('q', 'other')(1) }}'",
+      NULL};
+  write_project(files);
+  /* the dispatch config says where to look for 'other': not in t */
+  expect_compile_error("rs",
+                       "models/m.sql:1:19: adapter.dispatch('q'): no macro "
+                       "for target type 'redshift' in namespace 'other'; "
+                       "searched for 'other.redshift__q', 'other.postgres__q',"
+                       " 'other.default__q'");
+  unit_write_file(unit_path("txnflow.yml"),
+                  "name: t\nprofile: t\ndispatch:\n"
+                  "  - macro_namespace: other\n    search_order: [other, t]\n");
+  expect_compiled("rs", "select 'p1'");
+  unit_write_file(unit_path("models/m.sql"),
+                  "select '{{ adapter.dispatch('nope')() }}'");
+  expect_compile_error("dev", "adapter.dispatch('nope'): no macro for target "
+                              "type 'duckdb'; searched for 'duckdb__nope', "
+                              "'default__nope'");
+  unit_write_file(unit_path("models/m.sql"),
+                  "select '{{ adapter.dispatch('dbt_utils.q')() }}'");
+  expect_compile_error("dev", "did you mean adapter.dispatch('q', "
+                              "macro_namespace='dbt_utils')?");
+  unit_write_file(unit_path("models/m.sql"),
+                  "select '{{ adapter.dispatch(1)() }}'");
+  expect_compile_error("dev", "adapter.dispatch(macro_name, "
+                              "macro_namespace=None) takes");
+  unit_write_file(unit_path("models/m.sql"),
+                  "select '{{ adapter.dispatch('q', packages=['x'])(1) }}'");
+  expect_compile_error("dev", "adapter.dispatch(macro_name, "
+                              "macro_namespace=None) takes");
+  /* a dispatch config that is not one */
+  unit_write_file(unit_path("models/m.sql"), "select 1");
+  unit_write_file(unit_path("txnflow.yml"),
+                  "name: t\nprofile: t\ndispatch:\n"
+                  "  - macro_namespace: other\n");
+  expect_compile_error("dev", "txnflow.yml:4:5: dispatch: search_order must "
+                              "be a list of project names");
+  unit_write_file(unit_path("txnflow.yml"),
+                  "name: t\nprofile: t\ndispatch: {other: [t]}\n");
+  expect_compile_error("dev", "key 'dispatch': expected a list");
 }

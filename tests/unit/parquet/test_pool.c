@@ -73,6 +73,37 @@ static void read_all(const char *path, txf_buf *b) {
   ASSERT_OK(txf_fs_read_file(path, b, &err), &err);
 }
 
+/* The file at PATH holds exactly the bytes WANT. */
+static void same_file(const char *path, const txf_buf *want) {
+  txf_buf got;
+  read_all(path, &got);
+  ASSERT_EQ_U64(got.len, want->len);
+  ASSERT_EQ_MEM(got.data, want->data, want->len);
+  txf_buf_release(&got);
+}
+
+/* The file at PATH reads back (by us) as WANT. */
+static void reads_back(const char *path, const txf_pq_schema *s,
+                       const pqt_table *want) {
+  txf_err err;
+  pqt_table back;
+  ASSERT_OK(pqt_read(path, NULL, 0, &back, &err), &err);
+  ASSERT_TABLES_EQ(&back, want, s);
+  pqt_release(&back);
+}
+
+/* CHECK on a table of one row, and of none. */
+static void one_and_none(void (*check)(const pqt_table *,
+                                       txf_pq_writer_opts)) {
+  pqt_table t;
+  gen(&t, 1, 2);
+  check(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
+  pqt_release(&t);
+  pqt_init(&t, pschema.n_cols);
+  check(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
+  pqt_release(&t);
+}
+
 /* Write T alone and on pools of 1, 2 and 8 threads: the same bytes. */
 static void same_bytes(const pqt_table *t, txf_pq_writer_opts o) {
   txf_err err;
@@ -94,16 +125,9 @@ static void same_bytes(const pqt_table *t, txf_pq_writer_opts o) {
     snprintf(name, sizeof name, "pool%d-%d.parquet", run, threads[i]);
     ASSERT_OK(pqt_write(unit_path(name), &pschema, &o, t, &err), &err);
     txf_pq_pool_free(p);
-    txf_buf got;
-    read_all(unit_path(name), &got);
-    ASSERT_EQ_U64(got.len, want.len);
-    ASSERT_EQ_MEM(got.data, want.data, want.len);
-    txf_buf_release(&got);
+    same_file(unit_path(name), &want);
   }
-  pqt_table back;
-  ASSERT_OK(pqt_read(unit_path(alone), NULL, 0, &back, &err), &err);
-  ASSERT_TABLES_EQ(&back, t, &pschema);
-  pqt_release(&back);
+  reads_back(unit_path(alone), &pschema, t);
   txf_buf_release(&want);
 }
 
@@ -126,13 +150,7 @@ TEST(pq_pool_writes_the_same_bytes_as_one_thread) {
                                       .page_bytes = 50000,
                                       .data_page_v2 = 1});
   pqt_release(&t);
-  /* one row, and none */
-  gen(&t, 1, 2);
-  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
-  pqt_release(&t);
-  pqt_init(&t, pschema.n_cols);
-  same_bytes(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
-  pqt_release(&t);
+  one_and_none(same_bytes);
 }
 
 /* Two writers fed row by row in turn from one thread, sharing a pool
@@ -165,13 +183,8 @@ TEST(pq_pool_two_writers_share_a_pool) {
   txf_pq_writer_free(a);
   txf_pq_writer_free(b);
   const char *names[] = {"a.parquet", "b.parquet"};
-  for (int i = 0; i < 2; i++) {
-    txf_buf got;
-    read_all(unit_path(names[i]), &got);
-    ASSERT_EQ_U64(got.len, want.len);
-    ASSERT_EQ_MEM(got.data, want.data, want.len);
-    txf_buf_release(&got);
-  }
+  for (int i = 0; i < 2; i++)
+    same_file(unit_path(names[i]), &want);
   /* An unfinished writer leaves no file, even with work in flight. */
   ASSERT_OK(txf_pq_writer_open(&a, unit_path("c.parquet"), &pschema, &o,
                                &err),
@@ -188,19 +201,18 @@ TEST(pq_pool_two_writers_share_a_pool) {
 /* ---------------------------------------------------------------- follow */
 
 /* A follower: the table's columns, then what a change log adds. */
-static const txf_pq_column fcols[] = {
-    {"id", TXF_PQ_STRING, 0, 0, 0},       {"cust", TXF_PQ_STRING, 0, 0, 0},
-    {"big", TXF_PQ_STRING, 1, 0, 0},      {"enum", TXF_PQ_STRING, 1, 0, 0},
-    {"ts", TXF_PQ_TIMESTAMP_US, 0, 0, 0}, {"amt", TXF_PQ_DECIMAL, 1, 18, 2},
-    {"flag", TXF_PQ_BOOLEAN, 1, 0, 0},    {"day", TXF_PQ_DATE, 0, 0, 0},
-    {"n", TXF_PQ_INT32, 1, 0, 0},         {"x", TXF_PQ_DOUBLE, 1, 0, 0},
-    {"cnt", TXF_PQ_INT64, 0, 0, 0},       {"kind", TXF_PQ_STRING, 0, 0, 0},
-    {"ver", TXF_PQ_INT64, 0, 0, 0},
-};
+static txf_pq_column fcols[TXF_ARRAY_LEN(pcols) + 2];
 static const txf_pq_schema fschema = {fcols, TXF_ARRAY_LEN(fcols)};
+
+static void fcols_init(void) {
+  memcpy(fcols, pcols, sizeof pcols);
+  fcols[TXF_ARRAY_LEN(pcols)] = (txf_pq_column){"kind", TXF_PQ_STRING, 0, 0, 0};
+  fcols[TXF_ARRAY_LEN(pcols) + 1] = (txf_pq_column){"ver", TXF_PQ_INT64, 0, 0, 0};
+}
 
 /* T's rows with the two columns a follower adds. */
 static void gen_follower(const pqt_table *t, pqt_table *f) {
+  fcols_init();
   pqt_init(f, fschema.n_cols);
   for (size_t i = 0; i < t->n_rows; i++) {
     txf_pq_value *r = pqt_add(f);
@@ -277,20 +289,12 @@ static void follows(const pqt_table *t, txf_pq_writer_opts lo) {
     snprintf(fol, sizeof fol, "fol%d-%d.parquet", run, threads[i]);
     write_pair(t, &f, lo, fo, threads[i], unit_path(lead), unit_path(fol));
     /* the lead's bytes are its own, follower or not */
-    txf_buf got;
-    read_all(unit_path(lead), &got);
-    ASSERT_EQ_U64(got.len, want_lead.len);
-    ASSERT_EQ_MEM(got.data, want_lead.data, want_lead.len);
-    txf_buf_release(&got);
+    same_file(unit_path(lead), &want_lead);
     /* the follower's do not depend on the threads */
-    read_all(unit_path(fol), &got);
-    if (i == 0) {
-      want_fol = got;
-      continue;
-    }
-    ASSERT_EQ_U64(got.len, want_fol.len);
-    ASSERT_EQ_MEM(got.data, want_fol.data, want_fol.len);
-    txf_buf_release(&got);
+    if (i == 0)
+      read_all(unit_path(fol), &want_fol);
+    else
+      same_file(unit_path(fol), &want_fol);
   }
   /* the follower's row groups are the lead's, its shared chunks the
    * lead's bytes */
@@ -312,10 +316,8 @@ static void follows(const pqt_table *t, txf_pq_writer_opts lo) {
   txf_pq_filemeta_release(&ml);
   txf_pq_filemeta_release(&mf);
   /* and it reads back as its rows, here and in DuckDB */
+  reads_back(unit_path(fol), &fschema, &f);
   pqt_table back;
-  ASSERT_OK(pqt_read(unit_path(fol), NULL, 0, &back, &err), &err);
-  ASSERT_TABLES_EQ(&back, &f, &fschema);
-  pqt_release(&back);
   duckdb_database db;
   duckdb_connection con;
   pqt_duck_open(&db, &con);
@@ -347,12 +349,7 @@ TEST(pq_pool_a_follower_writes_its_leads_chunks) {
   follows(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD,
                                    .row_group_bytes = 1});
   pqt_release(&t);
-  gen(&t, 1, 7);
-  follows(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
-  pqt_release(&t);
-  pqt_init(&t, pschema.n_cols);
-  follows(&t, (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD});
-  pqt_release(&t);
+  one_and_none(follows);
 }
 
 /* Misuse is TXF_EUSAGE, and leaves no file. */

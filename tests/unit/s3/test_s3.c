@@ -5,6 +5,7 @@
 
 #include "../../lib/unit.h"
 #include "../project/projtest.h"
+#include "s3/internal.h"
 #include "s3/s3.h"
 
 static char *enc(const char *s, int keep_slash) {
@@ -146,11 +147,16 @@ TEST(s3_new_needs_credentials_and_valid_settings) {
   unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* Keys from the environment, the first source of the chain. */
+static void env_keys(const char *secret) {
+  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+}
+
 TEST(s3_connection_refused_is_retried_then_net_error) {
   txf_s3 *s3 = NULL;
   txf_err err;
-  setenv("AWS_ACCESS_KEY_ID", "AK", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "very-secret", 1);
+  env_keys("very-secret");
   /* port 1 on loopback: nothing listens there */
   txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1",
                      .path_style = 1, .max_attempts = 3, .retry_base_ms = 1,
@@ -212,4 +218,85 @@ TEST(s3_settings_reject_unknown_and_out_of_range) {
   ASSERT_CONTAINS(err.msg, "key 'publish.s3.parallel_parts': must be between "
                            "1 and 64");
   txf_project_free(p);
+}
+
+TEST(s3_settings_encryption_checksum_and_refresh) {
+  txf_project *p = projt_load(
+      "name: t\npublish:\n  s3: { bucket: lake }\n", NULL);
+  txf_s3_settings s;
+  txf_err err;
+  ASSERT_OK(txf_s3_settings_load(&s, p, &err), &err);
+  ASSERT(s.cfg.sse == NULL && s.cfg.kms_key_id == NULL);
+  ASSERT_EQ_I64(s.cfg.checksum_sha256, 0);
+  ASSERT_EQ_I64(s.cfg.credential_refresh_s, 300);
+  txf_project_free(p);
+  p = projt_load("name: t\npublish:\n  s3: { bucket: lake, sse: aws:kms, "
+                 "kms_key_id: alias/lake, checksum: sha256, "
+                 "credential_refresh_s: 60 }\n",
+                 NULL);
+  ASSERT_OK(txf_s3_settings_load(&s, p, &err), &err);
+  ASSERT_EQ_STR(s.cfg.sse, "aws:kms");
+  ASSERT_EQ_STR(s.cfg.kms_key_id, "alias/lake");
+  ASSERT_EQ_I64(s.cfg.checksum_sha256, 1);
+  ASSERT_EQ_I64(s.cfg.credential_refresh_s, 60);
+  txf_project_free(p);
+  p = projt_load("name: t\npublish:\n  s3: { bucket: lake, sse: none, "
+                 "checksum: none }\n",
+                 NULL);
+  ASSERT_OK(txf_s3_settings_load(&s, p, &err), &err);
+  ASSERT(s.cfg.sse == NULL);
+  ASSERT_EQ_I64(s.cfg.checksum_sha256, 0);
+  txf_project_free(p);
+  static const char *const bad[][2] = {
+      {"sse: kms", "'kms' is not one of none, aws:kms, AES256"},
+      {"sse: AES256, kms_key_id: k", "kms_key_id': needs sse: aws:kms"},
+      {"checksum: md5", "'md5' is not one of none, sha256"},
+      {"credential_refresh_s: 0", "must be between 1 and 3600"}};
+  for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++) {
+    char *y = txf_xasprintf("name: t\npublish:\n  s3: { bucket: lake, %s }\n",
+                            bad[i][0]);
+    p = projt_load(y, NULL);
+    ASSERT_EQ_I64(txf_s3_settings_load(&s, p, &err), TXF_ECONFIG);
+    ASSERT_CONTAINS(err.msg, "txnflow.yml:3:");
+    ASSERT_CONTAINS(err.msg, bad[i][1]);
+    txf_project_free(p);
+    free(y);
+  }
+}
+
+TEST(s3_new_checks_encryption_and_names_the_target) {
+  txf_s3 *s3 = NULL;
+  txf_err err;
+  env_keys("s");
+  txf_s3_config c = {.bucket = "lake", .endpoint = "http://127.0.0.1:1",
+                     .sse = "aws:kms", .kms_key_id = "k1"};
+  ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
+  ASSERT_EQ_STR(txf_s3_target(s3), "s3://lake#sse=aws:kms:k1");
+  /* what a HEAD says of an object, against these settings */
+  txf_s3_object o = {.sse = "aws:kms",
+                     .kms_key_id = "arn:aws:kms:us-east-1:1:key/k1"};
+  ASSERT(txf_s3_object_encrypted_ok(s3, &o));
+  snprintf(o.kms_key_id, sizeof o.kms_key_id, "arn:aws:kms:us-east-1:1:key/k2");
+  ASSERT(!txf_s3_object_encrypted_ok(s3, &o));
+  snprintf(o.sse, sizeof o.sse, "AES256");
+  ASSERT(!txf_s3_object_encrypted_ok(s3, &o));
+  txf_s3_free(s3);
+  c.kms_key_id = NULL;
+  ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
+  ASSERT_EQ_STR(txf_s3_target(s3), "s3://lake#sse=aws:kms");
+  o = (txf_s3_object){.sse = "aws:kms"};
+  ASSERT(txf_s3_object_encrypted_ok(s3, &o));
+  txf_s3_free(s3);
+  c.sse = NULL;
+  ASSERT_OK(txf_s3_new(&s3, &c, NULL, &err), &err);
+  ASSERT_EQ_STR(txf_s3_target(s3), "s3://lake");
+  o = (txf_s3_object){0};
+  ASSERT(txf_s3_object_encrypted_ok(s3, &o));
+  txf_s3_free(s3);
+  c.sse = "aws:kmss";
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  c.sse = "AES256";
+  c.kms_key_id = "k";
+  ASSERT_EQ_I64(txf_s3_new(&s3, &c, NULL, &err), TXF_ECONFIG);
+  ASSERT_CONTAINS(err.msg, "needs server-side encryption aws:kms");
 }

@@ -25,6 +25,12 @@ static int test_host(void *h, const char *name, const txf_tpl_args *a,
   }
   if (!strcmp(name, "env_var"))
     return txf_tpl_env_var(a, out, err);
+  if (!strcmp(name, "adapter.dispatch")) { /* default__NAME, unchecked */
+    char *s = txf_xasprintf("default__%s", a->n ? a->v[0]->s : "?");
+    *out = txf_tval_macro(a->arena, s);
+    free(s);
+    return 0;
+  }
   return TXF_ENOTFOUND;
 }
 
@@ -176,6 +182,59 @@ TEST(tpl_macros_defaults_kwargs_return) {
   /* a second definition of the same macro is refused */
   ASSERT(txf_tpl_env_add(env, t, &err) == TXF_ECONFIG);
   ASSERT_CONTAINS(err.msg, "macros/m.sql:1:1: macro 'cents' is defined twice");
+  txf_tpl_env_free(env);
+}
+
+TEST(tpl_macro_values_and_qualified_host_calls) {
+  txf_tpl_env *env = txf_tpl_env_new();
+  txf_tpl *t;
+  txf_err err;
+  const char *lib = "{% macro default__cents(c) -%}({{ c }} / 100.0)"
+                    "{%- endmacro %}"
+                    "{% macro cents(c) -%}"
+                    "{{ return(adapter.dispatch('cents')(c)) }}"
+                    "{%- endmacro %}";
+  ASSERT_OK(txf_tpl_parse(&t, txf_tpl_env_arena(env), "macros/m.sql", lib,
+                          strlen(lib), &err),
+            &err);
+  ASSERT_OK(txf_tpl_env_add(env, t, &err), &err);
+  ASSERT(txf_tpl_env_has_macro(env, "cents"));
+  ASSERT(!txf_tpl_env_has_macro(env, "redshift__cents"));
+  /* OBJ.NAME(...) on a name that is no variable goes to the host; what it
+   * returns is called with the next arguments */
+  const char *ok[][2] = {
+      {"{{ cents('amt') }}", "(amt / 100.0)"},
+      {"{{ adapter.dispatch('cents')('x') }}", "(x / 100.0)"},
+      {"{% set impl = adapter.dispatch('cents') %}{{ impl(c='y') }}",
+       "(y / 100.0)"},
+      {"{% if adapter.dispatch('cents') %}t{% endif %}", "t"},
+      /* a variable named like the object is a dict, not the host's */
+      {"{% set adapter = {'k': 1} %}{{ adapter.get('k') }}", "1"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(ok); i++) {
+    char *out = render_env(ok[i][0], env, &err);
+    if (!out)
+      unit_fail(__FILE__, __LINE__, "render '%s': %s", ok[i][0], err.msg);
+    ASSERT_EQ_STR(out, ok[i][1]);
+    free(out);
+  }
+  const char *bad[][2] = {
+      {"{{ adapter.dispatch('nope')(1) }}", "no macro 'default__nope'"},
+      {"{{ adapter.dispatch('cents') }}",
+       "macro 'default__cents' is printed, not called"},
+      {"{{ range(2)(1) }}", "cannot call a list"},
+      {"{{ nothing.method(1) }}", "undefined variable 'nothing'"},
+      {"{{ adapter.dispatch('cents')(1, 2) }}",
+       "macro 'default__cents' takes 1 arguments, got 2"},
+  };
+  for (size_t i = 0; i < TXF_ARRAY_LEN(bad); i++) {
+    txf_err_clear(&err);
+    char *out = render_env(bad[i][0], env, &err);
+    if (out)
+      unit_fail(__FILE__, __LINE__, "render '%s' should fail, got \"%s\"",
+                bad[i][0], out);
+    ASSERT_CONTAINS(err.msg, bad[i][1]);
+  }
   txf_tpl_env_free(env);
 }
 

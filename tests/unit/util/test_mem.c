@@ -87,6 +87,28 @@ TEST(err_set_wrap_errno) {
   ASSERT_EQ_I64(txf_err_set(NULL, TXF_EIO, "ignored"), TXF_EIO);
 }
 
+/* Permanent: what a retry would meet again (input, config, a SQL
+ * statement's own fault, a refusal); transient: I/O, locks, the network,
+ * a DuckDB I/O error that is not a refusal. */
+TEST(err_permanent_sorts_retryable_from_not) {
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ECONFIG, "x"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ETEST, "x"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EIO, "Permission denied"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ELOCKED, "x"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_ENET, "Parser Error"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, "Binder Error: nope"), 1);
+  ASSERT_EQ_I64(
+      txf_err_permanent(TXF_EDB, "Permission Error: Cannot access file"), 1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB,
+                                  "IO Error: Failed to create directory: "
+                                  "Permission denied"),
+                1);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, "IO Error: No space left"), 0);
+  ASSERT_EQ_I64(
+      txf_err_permanent(TXF_EDB, "IO Error: Conflicting lock is held"), 0);
+  ASSERT_EQ_I64(txf_err_permanent(TXF_EDB, NULL), 0);
+}
+
 TEST(str_distance_and_closest) {
   ASSERT_EQ_I64(txf_str_distance("kitten", "sitting"), 3);
   ASSERT_EQ_I64(txf_str_distance("", "abc"), 3);

@@ -1,0 +1,707 @@
+/* The two copies of a DuckDB warehouse (warehouse.h): the link readers
+ * open, the lock writers take, a copy brought up to the published one by
+ * replaying the last session's log, and the swap.
+ *
+ * Each copy holds its own state in schema _txnflow_copies (its own: the
+ * models' working schema _txnflow is emptied by each build):
+ *   copy_state(seq, dirty)  the publish it holds (0: none yet); dirty while
+ *                           a session writes it (a crash leaves it so)
+ *   copy_log(seq, ord, how, schema_name, ident, keys, old_rel, new_rel,
+ *            order_by, select_sql)
+ *                           how the session that published SEQ changed it
+ *                           (how: copy, view, delta, all)
+ * A copy at SEQ - 1, not dirty, reaches SEQ by SEQ's log; anything else
+ * (a first session, a crash, `all`) takes a copy of the file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "duck/duck.h"
+#include "warehouse/warehouse.h"
+
+#define SCHEMA TXF_WH_SCHEMA
+#define PUB "txf_published" /* the published copy, attached read-only */
+
+typedef struct note {
+  char *how; /* copy | view | delta | all */
+  char *schema, *ident, *keys, *old_rel, *new_rel, *order_by, *select_sql;
+} note;
+
+struct txf_wh {
+  char *path; /* what readers open: the link */
+  char *copy; /* the copy this session writes */
+  char *lock_path;
+  int lock_fd;
+  int64_t base; /* the publish the copy was brought to */
+  note *notes;
+  size_t n_notes;
+};
+
+/* ------------------------------------------------------------ small parts */
+
+static char *sibling(const char *path, const char *suffix) {
+  return txf_xasprintf("%s%s", path, suffix);
+}
+
+static const char *base_name(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+static char *dir_of(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? txf_xstrndup(path, (size_t)(s - path)) : txf_xstrdup(".");
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Remove PATH and its WAL, if there. */
+static int remove_db(const char *path, txf_err *err) {
+  char *wal = sibling(path, ".wal");
+  int rc = 0;
+  if (unlink(path) && errno != ENOENT)
+    rc = txf_err_errno(err, TXF_EIO, "remove %s", path);
+  if (!rc && unlink(wal) && errno != ENOENT)
+    rc = txf_err_errno(err, TXF_EIO, "remove %s", wal);
+  free(wal);
+  return rc;
+}
+
+/* Make the link PATH point to TARGET (a name in its directory) with one
+ * rename: readers see the old target or the new. */
+static int link_to(const char *path, const char *target, txf_err *err) {
+  char *tmp = sibling(path, ".link-tmp");
+  (void)unlink(tmp);
+  int rc = 0;
+  if (symlink(target, tmp))
+    rc = txf_err_errno(err, TXF_EIO, "symlink %s", tmp);
+  else if (rename(tmp, path))
+    rc = txf_err_errno(err, TXF_EIO, "rename %s to %s", tmp, path);
+  free(tmp);
+  if (!rc) {
+    char *dir = dir_of(path);
+    rc = txf_fs_fsync_dir(dir, err);
+    free(dir);
+  }
+  return rc;
+}
+
+/* FROM's bytes into TO, through TO.tmp and a rename (TO's WAL removed
+ * first: it belonged to what TO held). */
+static int copy_file(const char *from, const char *to, txf_err *err) {
+  char *tmp = sibling(to, ".tmp");
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    free(tmp);
+    return txf_err_errno(err, TXF_EIO, "open %s", from);
+  }
+  int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = 0;
+  if (out < 0) {
+    rc = txf_err_errno(err, TXF_EIO, "create %s", tmp);
+  } else {
+    for (;;) {
+      ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+      if (n == 0)
+        break;
+      if (n > 0)
+        continue;
+      if (errno == EINTR)
+        continue;
+      if (errno != EXDEV && errno != ENOSYS && errno != EINVAL) {
+        rc = txf_err_errno(err, TXF_EIO, "copy %s to %s", from, tmp);
+        break;
+      }
+      /* no copy_file_range here: plain reads and writes */
+      static char buf[1 << 20]; /* GLOBAL: a copy buffer, one at a time */
+      ssize_t r;
+      while (!rc && (r = read(in, buf, sizeof buf)) != 0) {
+        if (r < 0 && errno == EINTR)
+          continue;
+        if (r < 0 || write(out, buf, (size_t)r) != r)
+          rc = txf_err_errno(err, TXF_EIO, "copy %s to %s", from, tmp);
+      }
+      break;
+    }
+    if (!rc && fsync(out))
+      rc = txf_err_errno(err, TXF_EIO, "fsync %s", tmp);
+    if (close(out) && !rc)
+      rc = txf_err_errno(err, TXF_EIO, "close %s", tmp);
+  }
+  close(in);
+  if (!rc)
+    rc = remove_db(to, err);
+  if (!rc && rename(tmp, to))
+    rc = txf_err_errno(err, TXF_EIO, "rename %s to %s", tmp, to);
+  if (rc)
+    (void)unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+/* Open PATH read-write, waiting up to WAIT_MS while a reader (or
+ * anything) holds it. */
+static int open_rw(txf_duck **d, const char *path, int64_t wait_ms,
+                   txf_err *err) {
+  int64_t until = txf_mono_us() + wait_ms * 1000;
+  for (;;) {
+    int rc = txf_duck_open(d, path, 0, 0, err);
+    if (rc != TXF_ELOCKED)
+      return rc;
+    if (txf_mono_us() >= until)
+      return txf_err_wrap(err,
+                          "%s is still open elsewhere after %" PRId64
+                          " ms (a reader holding the copy published "
+                          "before the last build: close it)",
+                          path, wait_ms);
+    sleep_ms(50);
+  }
+}
+
+/* Run SQL (taken: freed) on D. */
+static int exec_sql(txf_duck *d, txf_err *err, char *sql) {
+  int rc = txf_duck_exec(d, sql, err);
+  free(sql);
+  return rc;
+}
+
+/* The copy state of database DB (NULL: the main one): *SEQ, *DIRTY; 0 with
+ * *KNOWN = 0 when it has none. */
+static int state_of(txf_duck *d, const char *db, int64_t *seq, int *dirty,
+                    int *known, txf_err *err) {
+  *seq = 0;
+  *dirty = 1;
+  *known = 0;
+  char *sql = txf_xasprintf(
+      "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
+      "%s AND table_schema = '" SCHEMA "' AND table_name = 'copy_state'",
+      db ? "'" PUB "'" : "current_database()");
+  int64_t n = 0;
+  int rc = txf_duck_query_i64(d, sql, &n, err);
+  free(sql);
+  if (rc || !n)
+    return rc;
+  duckdb_result res;
+  sql = txf_xasprintf("SELECT seq, dirty FROM %s%s" SCHEMA ".copy_state",
+                      db ? db : "", db ? "." : "");
+  rc = txf_duck_query(d, sql, &res, err);
+  free(sql);
+  if (rc)
+    return rc;
+  if (duckdb_row_count(&res) == 1) {
+    *seq = duckdb_value_int64(&res, 0, 0);
+    *dirty = duckdb_value_boolean(&res, 1, 0);
+    *known = 1;
+  }
+  duckdb_destroy_result(&res);
+  return 0;
+}
+
+static char *value(duckdb_result *res, idx_t col, idx_t row) {
+  if (duckdb_value_is_null(res, col, row))
+    return NULL;
+  char *v = duckdb_value_varchar(res, col, row);
+  char *s = txf_xstrdup(v);
+  duckdb_free(v);
+  return s;
+}
+
+static void note_release(note *n) {
+  free(n->how);
+  free(n->schema);
+  free(n->ident);
+  free(n->keys);
+  free(n->old_rel);
+  free(n->new_rel);
+  free(n->order_by);
+  free(n->select_sql);
+}
+
+/* The log of publish SEQ in database DB (NULL: the main one); caller
+ * releases each and frees *OUT. */
+static int log_of(txf_duck *d, const char *db, int64_t seq, note **out,
+                  size_t *n_out, txf_err *err) {
+  *out = NULL;
+  *n_out = 0;
+  duckdb_result res;
+  char *sql = txf_xasprintf(
+      "SELECT how, schema_name, ident, keys, old_rel, new_rel, order_by, "
+      "select_sql FROM %s%s" SCHEMA ".copy_log WHERE seq = %" PRId64
+      " ORDER BY ord",
+      db ? db : "", db ? "." : "", seq);
+  int rc = txf_duck_query(d, sql, &res, err);
+  free(sql);
+  if (rc)
+    return rc;
+  idx_t rows = duckdb_row_count(&res);
+  note *v = txf_xcalloc(rows + 1, sizeof *v);
+  for (idx_t r = 0; r < rows; r++) {
+    v[r].how = value(&res, 0, r);
+    v[r].schema = value(&res, 1, r);
+    v[r].ident = value(&res, 2, r);
+    v[r].keys = value(&res, 3, r);
+    v[r].old_rel = value(&res, 4, r);
+    v[r].new_rel = value(&res, 5, r);
+    v[r].order_by = value(&res, 6, r);
+    v[r].select_sql = value(&res, 7, r);
+  }
+  duckdb_destroy_result(&res);
+  *out = v;
+  *n_out = rows;
+  return 0;
+}
+
+static void notes_free(note *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    note_release(&v[i]);
+  free(v);
+}
+
+/* Drop SCHEMA.IDENT of the main database, whatever it is. */
+static int drop_rel(txf_duck *d, const char *schema, const char *ident,
+                    txf_err *err) {
+  char *s = txf_duck_quote_str(schema), *i = txf_duck_quote_str(ident);
+  char *sql = txf_xasprintf(
+      "SELECT CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1 END FROM "
+      "information_schema.tables WHERE table_catalog = current_database() "
+      "AND table_schema = %s AND table_name = %s",
+      s, i);
+  free(s);
+  free(i);
+  int64_t k = 0;
+  int rc = txf_duck_query_i64(d, sql, &k, err);
+  free(sql);
+  if (rc == TXF_ENOTFOUND)
+    return 0;
+  if (rc)
+    return rc;
+  char *rel = txf_duck_quote_rel(schema, ident);
+  rc = exec_sql(d, err,
+                txf_xasprintf("DROP %s %s", k == 2 ? "VIEW" : "TABLE", rel));
+  free(rel);
+  return rc;
+}
+
+/* Replay one note N of the published copy's log on the main database. */
+static int replay(txf_duck *d, const note *n, txf_err *err) {
+  char *qs = txf_duck_quote_ident(n->schema);
+  char *rel = txf_duck_quote_rel(n->schema, n->ident);
+  int rc =
+      exec_sql(d, err, txf_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", qs));
+  if (!rc && !strcmp(n->how, "copy")) {
+    /* a relation the build removed after noting it goes here too */
+    char *qi = txf_duck_quote_str(n->ident),
+         *qsn = txf_duck_quote_str(n->schema);
+    int64_t there = 0;
+    rc = drop_rel(d, n->schema, n->ident, err);
+    char *sql = txf_xasprintf("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_catalog = '" PUB
+                              "' AND table_schema = %s AND table_name = %s",
+                              qsn, qi);
+    if (!rc)
+      rc = txf_duck_query_i64(d, sql, &there, err);
+    free(sql);
+    free(qi);
+    free(qsn);
+    if (!rc && there)
+      rc = exec_sql(d, err,
+                    txf_xasprintf("CREATE TABLE %s AS SELECT * FROM " PUB ".%s",
+                                  rel, rel));
+  } else if (!rc && !strcmp(n->how, "view")) {
+    rc = drop_rel(d, n->schema, n->ident, err);
+    if (!rc)
+      rc = exec_sql(d, err,
+                    txf_xasprintf("CREATE VIEW %s AS\n%s", rel, n->select_sql));
+  } else if (!rc && !strcmp(n->how, "delta")) {
+    /* the rows of the old keys go (IN: a semi join on the few keys, as
+     * the build itself deletes them), the new rows come in, in the
+     * table's order */
+    int several = strchr(n->keys, ',') != NULL;
+    rc = exec_sql(
+        d, err,
+        txf_xasprintf("DELETE FROM %s WHERE %s%s%s IN (SELECT %s FROM " PUB
+                      ".%s)",
+                      rel, several ? "(" : "", n->keys, several ? ")" : "",
+                      n->keys, n->old_rel));
+    if (!rc)
+      rc = exec_sql(
+          d, err,
+          txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s",
+                        rel, n->new_rel, n->order_by ? " ORDER BY " : "",
+                        n->order_by ? n->order_by : ""));
+  }
+  if (rc)
+    txf_err_wrap(err, "bringing %s up to the published copy", rel);
+  free(qs);
+  free(rel);
+  return rc;
+}
+
+/* The copy's own relations its last log named (the rows of its models'
+ * deltas): the other copy has read them, they go. */
+static int drop_kept(txf_duck *d, txf_err *err) {
+  int64_t seq;
+  int dirty, known;
+  int rc = state_of(d, NULL, &seq, &dirty, &known, err);
+  if (rc || !known)
+    return rc;
+  note *v;
+  size_t n;
+  rc = log_of(d, NULL, seq, &v, &n, err);
+  for (size_t i = 0; !rc && i < n; i++) {
+    const char *rels[2] = {v[i].old_rel, v[i].new_rel};
+    for (int r = 0; !rc && r < 2; r++)
+      if (rels[r])
+        rc =
+            exec_sql(d, err, txf_xasprintf("DROP TABLE IF EXISTS %s", rels[r]));
+  }
+  notes_free(v, n);
+  return rc;
+}
+
+static const char state_ddl[] =
+    "CREATE SCHEMA IF NOT EXISTS " SCHEMA "; "
+    "CREATE TABLE IF NOT EXISTS " SCHEMA ".copy_state(seq BIGINT, dirty "
+    "BOOLEAN); "
+    "CREATE TABLE IF NOT EXISTS " SCHEMA ".copy_log(seq BIGINT, ord INTEGER, "
+    "how VARCHAR, schema_name VARCHAR, ident VARCHAR, keys VARCHAR, old_rel "
+    "VARCHAR, new_rel VARCHAR, order_by VARCHAR, select_sql VARCHAR)";
+
+/* The copy holds publish SEQ, DIRTY while a session writes it. */
+static int set_state(txf_duck *d, int64_t seq, int dirty, txf_err *err) {
+  return exec_sql(d, err,
+                  txf_xasprintf("DELETE FROM " SCHEMA
+                                ".copy_state; INSERT INTO " SCHEMA
+                                ".copy_state VALUES (%" PRId64 ", %s)",
+                                seq, dirty ? "true" : "false"));
+}
+
+/* Mark the copy at SEQ as being written (a crash leaves it so). */
+static int mark_dirty(txf_duck *d, int64_t seq, txf_err *err) {
+  int rc = txf_duck_exec(d, state_ddl, err);
+  if (!rc)
+    rc = set_state(d, seq, 1, err);
+  return rc;
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static int lock_take(txf_wh *w, txf_err *err) {
+  w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (w->lock_fd < 0)
+    return txf_err_errno(err, TXF_EIO, "open %s", w->lock_path);
+  if (flock(w->lock_fd, LOCK_EX | LOCK_NB)) {
+    int e = errno;
+    char pid[32] = "";
+    ssize_t n = pread(w->lock_fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    close(w->lock_fd);
+    w->lock_fd = -1;
+    if (e == EWOULDBLOCK)
+      return txf_err_set(err, TXF_ELOCKED,
+                         "%s is being written by another process (pid %s "
+                         "holds %s): one build at a time",
+                         w->path, pid[0] ? pid : "?", w->lock_path);
+    errno = e;
+    return txf_err_errno(err, TXF_EIO, "lock %s", w->lock_path);
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(w->lock_fd, 0) == 0 &&
+      pwrite(w->lock_fd, pid, (size_t)len, 0) == len) {
+    /* the pid is for messages only */
+  }
+  return 0;
+}
+
+static void session_free(txf_wh *w) {
+  if (!w)
+    return;
+  if (w->lock_fd >= 0)
+    close(w->lock_fd); /* releases the flock */
+  notes_free(w->notes, w->n_notes);
+  free(w->path);
+  free(w->copy);
+  free(w->lock_path);
+  free(w);
+}
+
+/* Bring the copy W writes (COPY) up to the published one (PUBLISHED, or
+ * NULL when nothing is published yet) and mark it being written. */
+static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
+                   txf_err *err) {
+  if (!published) {
+    w->base = 0;
+    int rc = remove_db(w->copy, err);
+    txf_duck *d = NULL;
+    if (!rc)
+      rc = txf_duck_open(&d, w->copy, 0, 0, err);
+    if (!rc)
+      rc = mark_dirty(d, 0, err);
+    txf_duck_close(d);
+    return rc;
+  }
+  int full = !txf_fs_exists(w->copy);
+  txf_duck *d = NULL;
+  int rc = 0;
+  for (int round = 0; !rc && round < 2; round++) {
+    if (full) {
+      rc = copy_file(published, w->copy, err);
+      if (rc)
+        break;
+    }
+    rc = open_rw(&d, w->copy, wait_ms, err);
+    int64_t mine = 0, pub = 0;
+    int dirty = 1, known = 0, pub_dirty = 1, pub_known = 0;
+    if (!rc)
+      rc = state_of(d, NULL, &mine, &dirty, &known, err);
+    char *q = txf_duck_quote_str(published);
+    if (!rc)
+      rc = exec_sql(d, err,
+                    txf_xasprintf("ATTACH %s AS " PUB " (READ_ONLY)", q));
+    free(q);
+    if (!rc)
+      rc = state_of(d, PUB, &pub, &pub_dirty, &pub_known, err);
+    note *log = NULL;
+    size_t n_log = 0;
+    int replayable = !rc && known && !dirty && pub_known && mine + 1 == pub;
+    if (replayable)
+      rc = log_of(d, PUB, pub, &log, &n_log, err);
+    for (size_t i = 0; replayable && i < n_log; i++)
+      if (!strcmp(log[i].how, "all"))
+        replayable = 0;
+    int same = !rc && known && !dirty && pub_known && mine == pub;
+    if (!rc && (same || replayable)) {
+      /* one transaction: a crash leaves the copy as it was */
+      rc = txf_duck_exec(d, "BEGIN TRANSACTION", err);
+      for (size_t i = 0; !rc && replayable && i < n_log; i++)
+        rc = replay(d, &log[i], err);
+      if (!rc)
+        rc = drop_kept(d, err);
+      if (!rc)
+        rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
+      if (!rc)
+        rc = mark_dirty(d, pub, err);
+      if (!rc)
+        rc = txf_duck_exec(d, "COMMIT", err);
+      if (rc)
+        if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
+        }
+      notes_free(log, n_log);
+      txf_duck_close(d);
+      d = NULL;
+      if (rc && replayable && !full) {
+        /* a log this copy cannot follow (a relation gone that another
+         * program removed, a model's rules changed under it): the copy is
+         * left as it was, and a copy of the file does instead */
+        rc = 0;
+        full = 1;
+        continue;
+      }
+      w->base = pub;
+      return rc;
+    }
+    notes_free(log, n_log);
+    txf_duck_close(d);
+    d = NULL;
+    if (rc || full)
+      break;
+    full = 1; /* not known to be one step behind: copy the file, once */
+  }
+  if (rc)
+    return rc;
+  /* a fresh copy of the published file: its deltas' rows were for the
+   * other copy */
+  rc = open_rw(&d, w->copy, wait_ms, err);
+  int64_t seq = 0;
+  int dirty, known;
+  if (!rc)
+    rc = state_of(d, NULL, &seq, &dirty, &known, err);
+  if (!rc)
+    rc = drop_kept(d, err);
+  if (!rc && known)
+    rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
+  if (!rc)
+    rc = mark_dirty(d, seq, err);
+  w->base = seq;
+  txf_duck_close(d);
+  return rc;
+}
+
+int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
+                 txf_err *err) {
+  *out = NULL;
+  txf_wh *w = txf_xcalloc(1, sizeof *w);
+  w->lock_fd = -1;
+  w->path = txf_xstrdup(path);
+  w->lock_path = sibling(path, ".lock");
+  int rc = lock_take(w, err);
+  char *a = sibling(path, ".a"), *b = sibling(path, ".b");
+  char *published = NULL;
+  struct stat st;
+  if (!rc && lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    /* a warehouse from before the copies: it becomes copy a (its WAL
+     * replayed first, by an open and a close) */
+    txf_duck *d = NULL;
+    rc = open_rw(&d, path, wait_ms, err);
+    txf_duck_close(d);
+    if (!rc)
+      rc = remove_db(a, err);
+    if (!rc && link(path, a))
+      rc = txf_err_errno(err, TXF_EIO, "link %s to %s", path, a);
+    if (!rc)
+      rc = link_to(path, base_name(a), err);
+  }
+  if (!rc && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n < 0) {
+      rc = txf_err_errno(err, TXF_EIO, "readlink %s", path);
+    } else {
+      target[n] = '\0';
+      int is_b = !strcmp(target, base_name(b));
+      if (!is_b && strcmp(target, base_name(a)))
+        rc = txf_err_set(err, TXF_ECORRUPT,
+                         "%s points to '%s', not to its copies %s or %s", path,
+                         target, base_name(a), base_name(b));
+      published = txf_xstrdup(is_b ? b : a);
+      w->copy = txf_xstrdup(is_b ? a : b);
+    }
+  } else if (!rc && lstat(path, &st) && errno == ENOENT) {
+    /* a new warehouse (or one removed to start over): what copies are
+     * left beside it go */
+    rc = remove_db(b, err);
+    w->copy = txf_xstrdup(a);
+  } else if (!rc) {
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "%s is neither a DuckDB file nor a link to its copies",
+                     path);
+  }
+  if (!rc)
+    rc = prepare(w, published, wait_ms, err);
+  free(published);
+  free(a);
+  free(b);
+  if (rc) {
+    session_free(w);
+    return txf_err_wrap(err, "warehouse %s", path);
+  }
+  *out = w;
+  return 0;
+}
+
+const char *txf_wh_path(const txf_wh *w) { return w->copy; }
+
+char *txf_wh_keep_rel(const char *ident) {
+  return txf_duck_quote_rel(SCHEMA, ident);
+}
+
+static note *note_add(txf_wh *w, const char *how) {
+  w->notes = txf_xrealloc(w->notes, (w->n_notes + 1) * sizeof *w->notes);
+  note *n = &w->notes[w->n_notes++];
+  memset(n, 0, sizeof *n);
+  n->how = txf_xstrdup(how);
+  return n;
+}
+
+/* A relation noted again replaces its earlier note. */
+static void forget(txf_wh *w, const char *schema, const char *ident) {
+  for (size_t i = 0; i < w->n_notes; i++) {
+    note *n = &w->notes[i];
+    if (n->schema && !strcmp(n->schema, schema) && !strcmp(n->ident, ident)) {
+      note_release(n);
+      memmove(n, n + 1, (w->n_notes - i - 1) * sizeof *n);
+      w->n_notes--;
+      i--;
+    }
+  }
+}
+
+void txf_wh_note_copy(txf_wh *w, const char *schema, const char *ident) {
+  forget(w, schema, ident);
+  note *n = note_add(w, "copy");
+  n->schema = txf_xstrdup(schema);
+  n->ident = txf_xstrdup(ident);
+}
+
+void txf_wh_note_view(txf_wh *w, const char *schema, const char *ident,
+                      const char *select_sql) {
+  forget(w, schema, ident);
+  note *n = note_add(w, "view");
+  n->schema = txf_xstrdup(schema);
+  n->ident = txf_xstrdup(ident);
+  n->select_sql = txf_xstrdup(select_sql);
+}
+
+void txf_wh_note_delta(txf_wh *w, const char *schema, const char *ident,
+                       const char *keys, const char *old_rel,
+                       const char *new_rel, const char *order_by) {
+  forget(w, schema, ident);
+  note *n = note_add(w, "delta");
+  n->schema = txf_xstrdup(schema);
+  n->ident = txf_xstrdup(ident);
+  n->keys = txf_xstrdup(keys);
+  n->old_rel = txf_xstrdup(old_rel);
+  n->new_rel = txf_xstrdup(new_rel);
+  n->order_by = order_by ? txf_xstrdup(order_by) : NULL;
+}
+
+void txf_wh_note_all(txf_wh *w) { note_add(w, "all"); }
+
+static char *lit(const char *s) {
+  return s ? txf_duck_quote_str(s) : txf_xstrdup("NULL");
+}
+
+int txf_wh_publish(txf_wh *w, txf_err *err) {
+  txf_duck *d = NULL;
+  int64_t seq = w->base + 1;
+  int rc = txf_duck_open(&d, w->copy, 0, 0, err);
+  if (!rc)
+    rc = txf_duck_exec(d, "BEGIN TRANSACTION", err);
+  if (!rc)
+    rc = txf_duck_exec(d, state_ddl, err);
+  if (!rc)
+    rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
+  for (size_t i = 0; !rc && i < w->n_notes; i++) {
+    const note *n = &w->notes[i];
+    char *v[8] = {lit(n->how),      lit(n->schema),    lit(n->ident),
+                  lit(n->keys),     lit(n->old_rel),   lit(n->new_rel),
+                  lit(n->order_by), lit(n->select_sql)};
+    rc = exec_sql(
+        d, err,
+        txf_xasprintf("INSERT INTO " SCHEMA ".copy_log VALUES (%" PRId64
+                      ", %zu, %s, %s, %s, %s, %s, %s, %s, %s)",
+                      seq, i, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+    for (int k = 0; k < 8; k++)
+      free(v[k]);
+  }
+  if (!rc)
+    rc = set_state(d, seq, 0, err);
+  if (!rc)
+    rc = txf_duck_exec(d, "COMMIT", err);
+  else if (d)
+    if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
+    }
+  /* whole on disk before readers are sent to it */
+  if (!rc)
+    rc = txf_duck_exec(d, "CHECKPOINT", err);
+  txf_duck_close(d);
+  if (!rc)
+    rc = link_to(w->path, base_name(w->copy), err);
+  if (rc)
+    txf_err_wrap(err, "publishing %s", w->copy);
+  session_free(w);
+  return rc;
+}
+
+void txf_wh_abort(txf_wh *w) { session_free(w); }

@@ -1,0 +1,172 @@
+#include "../../lib/unit.h"
+#include "duck/duck.h"
+#include "warehouse/warehouse.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Run SQL on DB (a file), read-write. */
+static void run_sql(const char *db, const char *sql) {
+  txf_duck *d;
+  txf_err err;
+  ASSERT_OK(txf_duck_open(&d, db, 1, 0, &err), &err);
+  ASSERT_OK(txf_duck_exec(d, sql, &err), &err);
+  txf_duck_close(d);
+}
+
+/* SQL's one integer on DB, opened read-only as a reader would. */
+static int64_t read_i64(const char *db, const char *sql) {
+  txf_duck *d;
+  txf_err err;
+  ASSERT_OK(txf_duck_open(&d, db, 1, 1, &err), &err);
+  int64_t v = 0;
+  ASSERT_OK(txf_duck_query_i64(d, sql, &v, &err), &err);
+  txf_duck_close(d);
+  return v;
+}
+
+static char *link_target(const char *path) {
+  static char buf[256];
+  ssize_t n = readlink(path, buf, sizeof buf - 1);
+  ASSERT(n > 0);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* A session writes the unpublished copy, readers keep the published one
+ * until the swap; the next session replays the log (a table copied, a
+ * view recreated, a delta of rows), so both copies end the same. */
+TEST(warehouse_copies_publish_and_replay) {
+  const char *p = unit_path("wh.duckdb");
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  snprintf(b, sizeof b, "%s.b", p);
+  txf_err err;
+  txf_wh *w;
+  /* 1: a new warehouse, written as copy a */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  run_sql(a, "CREATE TABLE t AS SELECT range AS k, range * 10 AS v FROM "
+             "range(5); CREATE TABLE s AS SELECT 1 AS x");
+  txf_wh_note_copy(w, "main", "t");
+  txf_wh_note_copy(w, "main", "s");
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_STR(link_target(p), "wh.duckdb.a");
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(v) FROM t"), 100);
+
+  /* 2: copy b (copied from a, once), a delta and a view; a reader of the
+   * link sees a until the publish */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), b);
+  char *old_rel = txf_wh_keep_rel("old__t"),
+       *new_rel = txf_wh_keep_rel("new__t");
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
+           "CREATE TABLE %s AS SELECT * FROM t WHERE k IN (1, 2); "
+           "DELETE FROM t WHERE k IN (1, 2); "
+           "CREATE TABLE %s AS SELECT 2 AS k, 99 AS v UNION ALL SELECT 7, 70; "
+           "INSERT INTO t SELECT * FROM %s; "
+           "CREATE VIEW vt AS SELECT count(*) AS n FROM t",
+           old_rel, new_rel, new_rel);
+  run_sql(b, sql);
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(v) FROM t"), 100);
+  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
+  txf_wh_note_view(w, "main", "vt", "SELECT count(*) AS n FROM t");
+  free(old_rel);
+  free(new_rel);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_STR(link_target(p), "wh.duckdb.b");
+  int64_t want = 0 + 30 + 40 + 99 + 70;
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(v) FROM t"), want);
+
+  /* 3: copy a catches up by the log alone, writes nothing, publishes */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  ASSERT_EQ_I64(read_i64(a, "SELECT sum(v) FROM t"), want);
+  ASSERT_EQ_I64(read_i64(a, "SELECT n FROM vt"), 5);
+  ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM t WHERE k = 1"), 0);
+  ASSERT_EQ_I64(
+      read_i64(a, "SELECT count(*) FROM _txnflow_copies.copy_state WHERE "
+                  "seq = 2 AND dirty"),
+      1);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_I64(read_i64(p, "SELECT seq FROM _txnflow_copies.copy_state"), 3);
+
+  /* a second writer is refused while a session is open */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  txf_wh *w2;
+  ASSERT(txf_wh_begin(&w2, p, 1000, &err) == TXF_ELOCKED);
+  ASSERT_CONTAINS(err.msg, "is being written by another process");
+  /* an aborted session leaves the copy dirty: the next one copies the
+   * file and the readers never saw the abandoned change */
+  run_sql(txf_wh_path(w), "DROP TABLE t");
+  txf_wh_abort(w);
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(v) FROM t"), want);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT sum(v) FROM t"), want);
+  txf_wh_abort(w);
+}
+
+/* A plain file from before the copies becomes copy a, unchanged; a
+ * session that ran SQL it cannot describe (note_all) makes the next one
+ * copy the file; a link that points elsewhere is refused, not followed. */
+TEST(warehouse_copies_migrate_all_and_foreign_link) {
+  const char *p = unit_path("old.duckdb");
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  snprintf(b, sizeof b, "%s.b", p);
+  run_sql(p, "CREATE TABLE t AS SELECT range AS k FROM range(4)");
+  txf_err err;
+  txf_wh *w;
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(link_target(p), "old.duckdb.a");
+  ASSERT_EQ_STR(txf_wh_path(w), b);
+  ASSERT_EQ_I64(read_i64(b, "SELECT sum(k) FROM t"), 6);
+  run_sql(b, "INSERT INTO t VALUES (10)");
+  txf_wh_note_all(w);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(k) FROM t"), 16);
+
+  /* a is one publish behind but the log says "all": copied whole */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  ASSERT_EQ_I64(read_i64(a, "SELECT sum(k) FROM t"), 16);
+  ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM _txnflow_copies.copy_log"),
+                0);
+  txf_wh_abort(w);
+
+  ASSERT(unlink(p) == 0);
+  ASSERT(symlink("elsewhere.duckdb", p) == 0);
+  ASSERT(txf_wh_begin(&w, p, 1000, &err) == TXF_ECORRUPT);
+  ASSERT_CONTAINS(err.msg, "points to 'elsewhere.duckdb'");
+  ASSERT_EQ_I64(read_i64(a, "SELECT sum(k) FROM t"), 16);
+}
+
+/* A log the other copy cannot follow (here its table was dropped behind
+ * the session's back) is left: the copy is replaced by the file, whole. */
+TEST(warehouse_copies_unfollowable_log_copies_the_file) {
+  const char *p = unit_path("lost.duckdb");
+  char a[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  txf_err err;
+  txf_wh *w;
+  for (int round = 0; round < 2; round++) {
+    ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+    run_sql(txf_wh_path(w), "CREATE OR REPLACE TABLE t AS SELECT range AS k "
+                            "FROM range(3)");
+    txf_wh_note_copy(w, "main", "t");
+    ASSERT_OK(txf_wh_publish(w, &err), &err);
+  }
+  /* b is published; a is one behind and will replay b's log */
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  run_sql(a, "UPDATE t SET k = k + 10");
+  txf_wh_note_delta(w, "main", "t", "\"k\"", "\"main\".\"nowhere\"",
+                    "\"main\".\"nowhere\"", NULL);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_EQ_I64(read_i64(p, "SELECT sum(k) FROM t"), 33);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT sum(k) FROM t"), 33);
+  txf_wh_abort(w);
+}
