@@ -84,7 +84,8 @@ test_expect_success 'a file that cannot be read proves nothing: exit 1' '
 	test_expect_code 1 txnflow scan-pans cut.zst >out 2>err &&
 	test_grep "cannot scan cut.zst: zstd" err &&
 	test_grep "some files unreadable" out &&
-	test_expect_code 1 txnflow scan-pans no-such-file 2>err &&
+	# a path that is not there: an error a retry would not fix (exit 4)
+	test_expect_code 4 txnflow scan-pans no-such-file 2>err &&
 	test_grep "no-such-file" err
 '
 
