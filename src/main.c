@@ -34,10 +34,22 @@ static const char usage[] =
     "\n"
     "Commands:\n";
 
+/* A command's name as typed: an identifier's '_' is a '-' (scan_pans is
+ * `txnflow scan-pans`). Into BUF of N bytes. */
+static const char *typed_name(const char *name, char *buf, size_t n) {
+  snprintf(buf, n, "%s", name);
+  for (char *p = buf; *p; p++)
+    if (*p == '_')
+      *p = '-';
+  return buf;
+}
+
 static void print_usage(FILE *out) {
   fputs(usage, out);
+  char nb[64];
   for (size_t i = 0; i < TXF_ARRAY_LEN(commands); i++)
-    fprintf(out, "  %-12s  %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "  %-12s  %s\n", typed_name(commands[i]->name, nb, sizeof nb),
+            commands[i]->summary);
   fputs("\nEnvironment: TXNFLOW_LOG_LEVEL=error|warn|info|debug (default "
         "info);\nall variables: docs/project.md.\n"
         "\nExit status: 0 success, 1 failure, 2 usage error.\n"
@@ -47,16 +59,18 @@ static void print_usage(FILE *out) {
 }
 
 static const txf_command *find(const char *name) {
+  char nb[64];
   for (size_t i = 0; i < TXF_ARRAY_LEN(commands); i++)
-    if (strcmp(commands[i]->name, name) == 0)
+    if (strcmp(typed_name(commands[i]->name, nb, sizeof nb), name) == 0)
       return commands[i];
   return NULL;
 }
 
 static int unknown_command(const char *name) {
   const char *names[TXF_ARRAY_LEN(commands) + 1];
+  char typed[TXF_ARRAY_LEN(commands)][64];
   for (size_t i = 0; i < TXF_ARRAY_LEN(commands); i++)
-    names[i] = commands[i]->name;
+    names[i] = typed_name(commands[i]->name, typed[i], sizeof typed[i]);
   const char *close = txf_str_closest(name, names, TXF_ARRAY_LEN(commands));
   if (close)
     fprintf(stderr,

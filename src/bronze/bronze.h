@@ -93,7 +93,8 @@ TXF_MUST_CHECK int txf_manifest_write_landed(const char *dir,
  * in FILE), kind one of new | version | redelivery | stale_redelivery |
  * malformed, defect (malformed lines only) one of wrong_columns |
  * bad_amount | bad_timestamp | unknown_enum | empty_id | invalid_utf8 |
- * stray_quote. The id is the line's first field as written.
+ * stray_quote | bad_card_number (pan feeds only: a wrong check digit or
+ * 15 digits). The id is the line's first field as written.
  *
  * Every transaction is a pure function of (seed, event day, index), so any
  * day can be generated alone and the same parameters give the same bytes.
@@ -114,6 +115,10 @@ typedef struct txf_gen_params {
   int64_t merchants;    /* population (>= 100) */
   int64_t part_rows;    /* data records per part file */
   int compress_zstd;    /* write part-NNNNN.csv.zst */
+  int pan;              /* a 14th column, card_number: each card's PAN
+                           (test BIN ranges), some written with spaces or
+                           dashes, some lines with a malformed one
+                           (docs/card-data.md) */
   const char *timezone; /* IANA name (borrowed) */
   /* Tests only, not part of the model: die with _exit(3) at this step of
    * txf_generate_day ("generate-staged", "generate-truth" between the two

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bronze/feed.h"
+#include "pan/pan.h"
 
 const char *const txf_feed_status_names[4] = {"approved", "declined", "pending",
                                               "reversed"};
@@ -589,4 +590,21 @@ void txf_feed_txn_of(const feed *f, int32_t day, uint32_t i,
       t->amount2_minor = round_down_to(t->amount_minor * pct / 100, step);
     }
   }
+}
+
+void txf_feed_card_number(const feed *f, uint32_t card, char out[17]) {
+  /* Test card ranges the networks publish for testing: never a real
+   * cardholder's number. */
+  static const char bins[6][7] = {"411111", "424242", "401288",
+                                  "555555", "222300", "601111"};
+  uint64_t h = feed_mix64(f->key ^ (UINT64_C(0x50414E) << 32 | card));
+  memcpy(out, bins[h % 6], 6);
+  /* x -> (a x + b) mod 10^9 is a bijection when a is prime to 10^9: cards
+   * (below 10^9) get distinct account digits, hence distinct numbers. */
+  uint64_t acct = ((uint64_t)card * UINT64_C(738111443) + (f->key >> 20)) %
+                  UINT64_C(1000000000);
+  for (int i = 14; i >= 6; i--, acct /= 10)
+    out[i] = (char)('0' + acct % 10);
+  out[15] = txf_pan_luhn_digit(out, 15);
+  out[16] = '\0';
 }

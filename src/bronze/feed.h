@@ -131,6 +131,11 @@ int txf_feed_may_trail(const feed *f, uint64_t day_key, uint32_t i);
 /* The attributes of transaction (DAY, I) with plan PL. */
 void txf_feed_txn_of(const feed *f, int32_t day, uint32_t i,
                      const feed_plan *pl, feed_txn *out);
+/* Card CARD's PAN under F's seed: 16 digits and a NUL into OUT, a test
+ * BIN (411111, 424242, 401288, 555555, 222300, 601111), nine digits that
+ * are a bijection of CARD (so two cards never share one) and the Luhn
+ * check digit. */
+void txf_feed_card_number(const feed *f, uint32_t card, char out[17]);
 /* A bijective 64-bit mix (splitmix64's finaliser). */
 static inline uint64_t feed_mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);

@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #include "bronze/feed.h"
+#include "pan/pan.h"
 
 #define OUT_FLUSH (1u << 20)
 #define OUT_CAP (OUT_FLUSH + 4096)
@@ -344,13 +345,33 @@ static char *put_amount(char *p, int64_t minor, int cur) {
   return put_fixed(p, (uint64_t)(minor % 100), 2);
 }
 
+/* The fields of a record: the bronze columns, and card_number in a pan
+ * feed. */
+static int n_cols(const gen *g) {
+  return TXF_BRONZE_N_COLS + (g->f.p.pan ? 1 : 0);
+}
+
+/* Card CARD's number as a processor may write it: PAN_FMT 0 plain, 1 in
+ * groups of four with spaces, 2 with dashes. */
+static char *put_card_number(gen *g, char *p, uint32_t card, int pan_fmt) {
+  char pan[17];
+  txf_feed_card_number(&g->f, card, pan);
+  for (int i = 0; i < 16; i++) {
+    if (pan_fmt && i && i % 4 == 0)
+      *p++ = pan_fmt == 1 ? ' ' : '-';
+    *p++ = pan[i];
+  }
+  return p;
+}
+
 /* One CSV record (with '\n') for T at version V (1 or 2), id prefix and
- * number given. OFFS (may be NULL) gets the start of each of the 13 fields
- * and offs[13] the position of the '\n'. Returns the end. */
+ * number given, its card number (pan feeds) written as PAN_FMT says. OFFS
+ * (may be NULL) gets the start of each of the n_cols() fields and
+ * offs[n_cols()] the position of the '\n'. Returns the end. */
 static char *put_line(gen *g, char *p, const feed_plan *pl, const feed_txn *t,
                       int v, char prefix, int32_t id_day, uint64_t id_n,
-                      char **offs) {
-  char *start[TXF_BRONZE_N_COLS + 1];
+                      int pan_fmt, char **offs) {
+  char *start[TXF_BRONZE_N_COLS + 2];
   start[0] = p;
   p = put_id(g, p, prefix, id_day, id_n);
   *p++ = ',';
@@ -399,10 +420,15 @@ static char *put_line(gen *g, char *p, const feed_plan *pl, const feed_txn *t,
   start[12] = p;
   if (t->is_refund)
     p = put_id(g, p, 'T', t->orig_day, t->orig_index);
-  start[13] = p;
+  if (g->f.p.pan) {
+    *p++ = ',';
+    start[13] = p;
+    p = put_card_number(g, p, t->card, pan_fmt);
+  }
+  start[n_cols(g)] = p;
   *p++ = '\n';
   if (offs)
-    memcpy(offs, start, sizeof start);
+    memcpy(offs, start, (size_t)(n_cols(g) + 1) * sizeof *start);
   return p;
 }
 
@@ -456,6 +482,8 @@ static int part_open(gen *g, txf_err *err) {
       *p++ = ',';
     p = put_str(p, txf_bronze_columns[i]);
   }
+  if (g->f.p.pan)
+    p = put_str(p, ",card_number");
   *p++ = '\n';
   g->out_len = (size_t)(p - g->out);
   return 0;
@@ -505,21 +533,21 @@ static void end_line(gen *g, const char *id, size_t id_len, const char *kind,
 }
 
 static const char *const defect_names[] = {
-    "wrong_columns", "bad_amount", "bad_timestamp", "unknown_enum",
-    "empty_id",      "invalid_utf8", "stray_quote"};
+    "wrong_columns", "bad_amount",   "bad_timestamp", "unknown_enum",
+    "empty_id",      "invalid_utf8", "stray_quote",   "bad_card_number"};
 
-/* Replace field K of the record in [offs[0], offs[13]] by REP (N bytes),
- * writing the result at DST. Returns the end (after '\n'). */
-static char *replace_field(char *dst, char **offs, int k, const char *rep,
-                           size_t n) {
+/* Replace field K of the record of NC fields in [offs[0], offs[NC]] by REP
+ * (N bytes), writing the result at DST. Returns the end (after '\n'). */
+static char *replace_field(char *dst, char **offs, int nc, int k,
+                           const char *rep, size_t n) {
   char *p = dst;
   size_t a = (size_t)(offs[k] - offs[0]);
   memmove(p, offs[0], a);
   p += a;
   memcpy(p, rep, n);
   p += n;
-  const char *rest = k == 12 ? offs[13] : offs[k + 1] - 1;
-  size_t r = (size_t)(offs[13] + 1 - rest);
+  const char *rest = k == nc - 1 ? offs[nc] : offs[k + 1] - 1;
+  size_t r = (size_t)(offs[nc] + 1 - rest);
   memmove(p, rest, r);
   return p + r;
 }
@@ -542,16 +570,18 @@ static int emit_malformed(gen *g, txf_err *err) {
   pl.lag = 0;
   pl.day[FEED_K_NEW] = g->batch.days;
   txf_feed_txn_of(&g->f, g->batch.days, fake, &pl, &t);
-  char line[512], *offs[TXF_BRONZE_N_COLS + 1];
-  char *end = put_line(g, line, &pl, &t, 1, 'X', g->batch.days, seq, offs);
-  int defect = (int)(h % 7);
+  char line[512], *offs[TXF_BRONZE_N_COLS + 2];
+  char *end = put_line(g, line, &pl, &t, 1, 'X', g->batch.days, seq, 0, offs);
+  int nc = n_cols(g);
+  /* A pan feed has an eighth defect, a malformed card number. */
+  int defect = (int)(h % (g->f.p.pan ? 8 : 7));
   unsigned pick = (unsigned)((h >> 8) % 5);
   char *dst = g->out + g->out_len, *p = dst;
   size_t len = (size_t)(end - line);
   switch (defect) {
   case 0: /* wrong_columns: a field missing or one too many */
     if (pick & 1) {
-      size_t cut = (size_t)(offs[12] - 1 - line); /* drop the last field */
+      size_t cut = (size_t)(offs[nc - 1] - 1 - line); /* drop the last */
       memcpy(p, line, cut);
       p += cut;
       *p++ = '\n';
@@ -563,7 +593,7 @@ static int emit_malformed(gen *g, txf_err *err) {
     break;
   case 1: { /* bad_amount */
     static const char *const bad[] = {"12.345", "-5", "abc", "0", "1.2.3"};
-    p = replace_field(p, offs, 5, bad[pick], strlen(bad[pick]));
+    p = replace_field(p, offs, nc, 5, bad[pick], strlen(bad[pick]));
     break;
   }
   case 2: { /* bad_timestamp: no offset, no such day or hour, not a time */
@@ -571,7 +601,7 @@ static int emit_malformed(gen *g, txf_err *err) {
                                       "2025-02-30T10:00:00+09:00",
                                       "2025-09-01T25:10:00+09:00",
                                       "not-a-time", "2025/09/01 13:45:12"};
-    p = replace_field(p, offs, (h >> 20) & 1 ? 11 : 4, bad[pick],
+    p = replace_field(p, offs, nc, (h >> 20) & 1 ? 11 : 4, bad[pick],
                       strlen(bad[pick]));
     break;
   }
@@ -579,25 +609,35 @@ static int emit_malformed(gen *g, txf_err *err) {
     static const int col[] = {8, 10, 9};
     static const char *const bad[] = {"settled", "atm", "maybe"};
     int w = (int)(pick % 3);
-    p = replace_field(p, offs, col[w], bad[w], strlen(bad[w]));
+    p = replace_field(p, offs, nc, col[w], bad[w], strlen(bad[w]));
     break;
   }
   case 4: /* empty_id */
-    p = replace_field(p, offs, 0, "", 0);
+    p = replace_field(p, offs, nc, 0, "", 0);
     break;
   case 5: { /* invalid_utf8: a lone continuation byte / truncated sequence */
     static const char *const bad[] = {"M00\xFF", "M\xC3\x28", "M\x80\x80"};
     int w = (int)(pick % 3);
-    p = replace_field(p, offs, 3, bad[w], strlen(bad[w]));
+    p = replace_field(p, offs, nc, 3, bad[w], strlen(bad[w]));
     break;
   }
-  default: { /* stray_quote: a quote inside an unquoted field */
+  case 7: { /* bad_card_number: a wrong check digit, or 15 digits */
+    char pan[17];
+    txf_feed_card_number(&g->f, t.card, pan);
+    if (pick & 1)
+      pan[15] = (char)('0' + (pan[15] - '0' + 1 + pick % 9) % 10);
+    else if (txf_pan_luhn_ok(pan, 15)) /* 15 digits that still pass */
+      pan[14] = (char)('0' + (pan[14] - '0' + 1) % 10);
+    p = replace_field(p, offs, nc, 13, pan, pick & 1 ? 16 : 15);
+    break;
+  }
+  case 6: { /* stray_quote: a quote inside an unquoted field */
     char amt[48];
     size_t n = (size_t)(offs[6] - 1 - offs[5]);
     memcpy(amt, offs[5], 1);
     amt[1] = '"';
     memcpy(amt + 2, offs[5] + 1, n - 1);
-    p = replace_field(p, offs, 5, amt, n + 1);
+    p = replace_field(p, offs, nc, 5, amt, n + 1);
     break;
   }
   }
@@ -619,7 +659,15 @@ static int emit(gen *g, const feed_plan *pl, const feed_txn *t, int kind,
     return rc;
   int v = kind == FEED_K_VERSION || kind == FEED_K_REDELIVER2 ? 2 : 1;
   char *dst = g->out + g->out_len;
-  char *end = put_line(g, dst, pl, t, v, 'T', t->day, t->index, NULL);
+  /* Processors write a card number plain, or grouped by spaces or
+   * dashes: 1 line in 20 each, decided per line. */
+  int pan_fmt = 0;
+  if (g->f.p.pan) {
+    uint64_t hf =
+        txf_feed_hash(&g->f, g->batch.days, (uint64_t)g->emitted, 0x50414E);
+    pan_fmt = hf % 20 == 0 ? 1 : hf % 20 == 1 ? 2 : 0;
+  }
+  char *end = put_line(g, dst, pl, t, v, 'T', t->day, t->index, pan_fmt, NULL);
   g->out_len += (size_t)(end - dst);
   switch (kind) {
   case FEED_K_NEW:
@@ -697,6 +745,8 @@ static json_t *params_json(const txf_gen_params *p) {
   json_object_set_new(o, "compress",
                       json_string(p->compress_zstd ? "zstd" : "none"));
   json_object_set_new(o, "timezone", json_string(p->timezone));
+  if (p->pan) /* only when on: older manifests stay as they were */
+    json_object_set_new(o, "pan", json_true());
   return o;
 }
 

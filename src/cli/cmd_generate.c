@@ -13,7 +13,7 @@ static const char usage[] =
     "                        [--dup-rate R] [--version-rate R] [--late-rate R]\n"
     "                        [--malformed-rate R] [--stale-rate R]\n"
     "                        [--refund-rate R] [--customers N] [--merchants N]\n"
-    "                        [--part-rows N] [--compress zstd|none]\n"
+    "                        [--part-rows N] [--compress zstd|none] [--pan]\n"
     "                        [--timezone TZ] [--data DIR] [--force | --if-missing]\n"
     "                        [--json]\n"
     "\n"
@@ -44,6 +44,9 @@ static const char usage[] =
     "  --merchants N       merchant population (default 20000)\n"
     "  --part-rows N       data records per part file (default 2000000)\n"
     "  --compress zstd     write part-NNNNN.csv.zst (default none)\n"
+    "  --pan               a card_number column: card numbers from test BIN\n"
+    "                      ranges, some malformed (default: feed.pan, else\n"
+    "                      off; docs/card-data.md)\n"
     "  --timezone TZ       zone of event and ingestion days (default: the\n"
     "                      project's, else Asia/Seoul)\n"
     "  --data DIR          data directory (default: the project's); works\n"
@@ -98,6 +101,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
                    "a count in 1..9223372036854775807"),
       TXF_OPT_CHOICE(0, "compress", &p.compress_zstd, "zstd|none",
                      compress),
+      TXF_OPT_FLAG(0, "pan", &p.pan),
       TXF_OPT_STRING(0, "timezone", &tz_opt, "TZ"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "force", &force),
@@ -143,6 +147,7 @@ int cmd_generate(int argc, char **argv, txf_ctx *ctx) {
                               : p.seed;
   p.rows = rows ? rows : proj && proj->feed_rows > 0 ? proj->feed_rows : p.rows;
   p.timezone = tz_opt ? tz_opt : proj ? proj->timezone : p.timezone;
+  p.pan = p.pan || (proj && proj->feed_pan);
   if (txf_gen_params_check(&p, &err))
     return txf_cli_usage_error("generate", "%s", err.msg);
   char *data = NULL;

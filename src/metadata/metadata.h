@@ -486,4 +486,21 @@ TXF_MUST_CHECK int txf_meta_published_sync(txf_store *s, const char *target,
                                            size_t n, int64_t published_at_us,
                                            txf_err *err);
 
+/* ---------------------------------------------------------------- any file */
+
+/* One value of txf_meta_file_each_value(): TABLE's COLUMN in the ROW-th
+ * row (1-based, in the table's order), as text of LEN bytes (borrowed for
+ * the call; any bytes; a BLOB's bytes as they are). */
+typedef int (*txf_meta_value_fn)(void *ud, const char *table,
+                                 const char *column, int64_t row,
+                                 const char *text, size_t len, txf_err *err);
+/* Open the SQLite database file PATH (any, not only txnflow.db) read-only
+ * and call FN with every non-NULL value of every column of every table
+ * (sqlite_master's tables, in name order), for a scan of what the file
+ * holds. A non-zero return from FN stops the walk and is returned. A file
+ * that is not a database is TXF_EDB. */
+TXF_MUST_CHECK int txf_meta_file_each_value(const char *path,
+                                            txf_meta_value_fn fn, void *ud,
+                                            txf_err *err);
+
 #endif /* TXF_METADATA_H */

@@ -200,6 +200,10 @@ int txf_dag_load(txf_dag **out, const txf_project *p, txf_err *err) {
   const txf_yaml_node *s3 = txf_yaml_get(pub, "s3");
   if (s3 && !txf_yaml_is_null(s3))
     add_task(dag, "publish", TXF_TASK_PUBLISH, 0, &d);
+  /* A feed with card numbers: the run proves, last, that none got past
+   * clean's tokenization into what it wrote (docs/card-data.md). */
+  if (p->feed_pan)
+    add_task(dag, "scan_pans", TXF_TASK_SCAN_PANS, 0, &d);
   /* A sensor waits rather than computes: its "timeout" is the sensor's. */
   if (landed) {
     dag->tasks[0].timeout_us = 0;

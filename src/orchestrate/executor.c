@@ -383,6 +383,18 @@ static int mark_started(exec *x, dstate *d, txf_err *err) {
   if (rc)
     return rc;
   d->started = 1;
+  /* The scan_pans task reads what changed after this file (its mtime, a
+   * real clock's even when the run's clock is pinned). Kept from the
+   * date's first run: a later run scans more, never less. */
+  char *marker = txf_xasprintf("%s/logs/%s/run.started", x->env->data_dir,
+                               d->ds);
+  if (!txf_fs_exists(marker)) {
+    txf_err ignored;
+    if (txf_fs_mkdirs_parent(marker, &ignored) ||
+        txf_fs_write_atomic(marker, "", 0, &ignored))
+      txf_log_warn(x->env->log, "%s: %s", d->ds, ignored.msg);
+  }
+  free(marker);
   return 0;
 }
 
@@ -439,6 +451,7 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
     return 0;
   }
   char rows[32], seed[32], runid[32], attempt[32];
+  char *marker = txf_xasprintf("%s/logs/%s/run.started", env->data_dir, d->ds);
   snprintf(rows, sizeof rows, "%lld", (long long)env->dag->feed_rows);
   snprintf(seed, sizeof seed, "%lld", (long long)env->dag->feed_seed);
   snprintf(runid, sizeof runid, "%lld", (long long)d->run_id);
@@ -507,6 +520,11 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = "--date";
       argv[k++] = d->ds;
       break;
+    case TXF_TASK_SCAN_PANS:
+      argv[k++] = "scan-pans";
+      argv[k++] = "--newer-than";
+      argv[k++] = marker;
+      break;
     default:
       assert(0);
     }
@@ -568,6 +586,7 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
     free(envv[i]);
   txf_buf_release(&vars);
   txf_buf_release(&dlist);
+  free(marker);
   if (x->n_batch > 1)
     txf_log_info(env->log,
                  "%s..%s %s: one build for %zu dates (event dates %s..%s)",

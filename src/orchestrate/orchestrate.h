@@ -41,6 +41,7 @@ typedef enum {
   TXF_TASK_LOAD,
   TXF_TASK_MODELS,
   TXF_TASK_PUBLISH,
+  TXF_TASK_SCAN_PANS, /* feed.pan: scan-pans on what the run wrote */
   TXF_TASK_CUSTOM
 } txf_task_kind;
 

@@ -25,10 +25,10 @@ static const char *const known_keys[] = {
     "packages-install-path", NULL};
 
 /* format, landing, marker, wait, stable_for: a landed feed's, read by
- * bronze (txf_feed_config_read) */
+ * bronze (txf_feed_config_read); pan: the synthetic feed's card numbers */
 static const char *const feed_keys[] = {
     "kind",    "rows",   "seed", "poke_interval", "sensor_timeout", "format",
-    "landing", "marker", "wait", "stable_for",    NULL};
+    "landing", "marker", "wait", "stable_for",    "pan",            NULL};
 
 void txf_project_free(txf_project *p) {
   if (!p)
@@ -65,6 +65,8 @@ static int load_feed(txf_project *p, txf_err *err) {
       rc = txf_yaml_get_i64(doc, f, "rows", 5000, &p->feed_rows, err);
     if (!rc)
       rc = txf_yaml_get_i64(doc, f, "seed", 42, &p->feed_seed, err);
+    if (!rc)
+      rc = txf_yaml_get_bool(doc, f, "pan", 0, &p->feed_pan, err);
     int64_t us;
     if (!rc)
       rc = txf_yaml_get_duration(doc, f, "poke_interval", 0, &us, err);

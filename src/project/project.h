@@ -109,6 +109,7 @@ typedef struct txf_project {
   char *feed;        /* "synthetic" (default for init) or "landed" */
   int64_t feed_rows; /* rows per day for the synthetic feed */
   int64_t feed_seed;
+  int feed_pan;      /* feed.pan: the feed carries card numbers */
 } txf_project;
 
 /* The retry and timeout settings of a task: txnflow.yml's top level, and

@@ -1,6 +1,7 @@
 /* Error values: one convention used everywhere (see util.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -12,12 +13,26 @@ void txf_err_clear(txf_err *err) {
   }
 }
 
+/* Format FMT into a buffer of its own size, mask every card number in it,
+ * and only then cut it to fit: a number cut by the truncation first could
+ * leave more digits than a masked one shows. Caller frees. */
+static char *format_masked(const char *fmt, va_list ap) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_buf_vprintf(&b, fmt, ap);
+  char *s = txf_buf_take(&b, NULL);
+  txf_pan_mask_text(s, strlen(s), TXF_PAN_MASK_FOUND);
+  return s;
+}
+
 static int vset(txf_err *err, int code, const char *suffix, const char *fmt,
                 va_list ap) {
   if (!err)
     return code;
   err->code = code;
-  int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  char *m = format_masked(fmt, ap);
+  int n = snprintf(err->msg, sizeof err->msg, "%s", m);
+  free(m);
   if (suffix && n >= 0 && (size_t)n < sizeof err->msg)
     snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", suffix);
   return code;
@@ -45,10 +60,9 @@ int txf_err_wrap(txf_err *err, const char *fmt, ...) {
     return TXF_EINTERNAL;
   if (err->code == TXF_OK)
     err->code = TXF_EINTERNAL;
-  char prefix[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  char *prefix = format_masked(fmt, ap);
   va_end(ap);
   char old[sizeof err->msg];
   memcpy(old, err->msg, sizeof old);
@@ -62,6 +76,7 @@ int txf_err_wrap(txf_err *err, const char *fmt, ...) {
   size_t ol = strnlen(old, room);
   memcpy(err->msg + pl + 2, old, ol);
   err->msg[pl + 2 + ol] = '\0';
+  free(prefix);
   return err->code;
 }
 

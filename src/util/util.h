@@ -275,9 +275,63 @@ void txf_sha256_update(txf_sha256 *h, const void *p, size_t n);
 /* Write 64 lowercase hex digits and a NUL into HEX; releases H. */
 void txf_sha256_final_hex(txf_sha256 *h, char hex[65]);
 void txf_sha256_hex(const void *p, size_t n, char hex[65]);
+/* HMAC-SHA256 (RFC 2104) of the N bytes at MSG under the KEY_LEN bytes
+ * of KEY, into the 32 bytes of MAC. Never fails. */
+void txf_hmac_sha256(const void *key, size_t key_len, const void *msg,
+                     size_t n, unsigned char mac[32]);
+/* Write the N bytes at P as 2*N lowercase hex digits and a NUL into HEX. */
+void txf_hex_encode(const void *p, size_t n, char *hex);
 /* Hash a whole file; *size_bytes (may be NULL) gets its size. */
 TXF_MUST_CHECK int txf_sha256_file(const char *path, char hex[65],
                                    uint64_t *size_bytes, txf_err *err);
+
+/* ---------------------------------------------------------------- card numbers
+ *
+ * What counts as a PAN (a card number) in text (txf_pan_find): 13 to 19
+ * digits, one space or dash allowed between any two of them, passing the
+ * Luhn check, starting with 2..6 (the card networks' major industry
+ * identifiers), and not touching a letter or digit on either side. Grouped
+ * digits are also tried group by group, so "1234 4111 1111 1111 1111" is
+ * found. Every txf_err message and every log line is masked with
+ * txf_pan_mask_text() as it is made (docs/card-data.md). */
+
+enum { TXF_PAN_MIN_DIGITS = 13, TXF_PAN_MAX_DIGITS = 19 };
+
+/* ---------------------------------------------------------------- digits */
+
+/* 1 when the N ASCII digits at D pass the Luhn check (N > 0). */
+int txf_pan_luhn_ok(const char *d, size_t n);
+/* The check digit ('0'..'9') that makes the N digits at D followed by it
+ * pass the Luhn check. */
+char txf_pan_luhn_digit(const char *d, size_t n);
+/* Mask the N digits at D to their first 6 and last 4, the others '*', into
+ * OUT (N + 1 bytes, NUL-terminated). Fewer than 11 digits: all but the
+ * last 4 are masked (a BIN and last 4 that overlap would show all). */
+void txf_pan_mask_digits(const char *d, size_t n, char *out);
+
+/* ---------------------------------------------------------------- text */
+
+/* A PAN found in text. */
+typedef struct txf_pan_match {
+  size_t start, end; /* bytes [start, end) of the text, separators included */
+  size_t n_digits;   /* 13..19 */
+  char digits[TXF_PAN_MAX_DIGITS + 1]; /* its digits, NUL-terminated */
+} txf_pan_match;
+
+/* Find the first PAN in the N bytes at S starting at byte FROM (any bytes,
+ * NULs included). Returns 1 and fills *M, or 0 when there is none. */
+int txf_pan_find(const char *s, size_t n, size_t from, txf_pan_match *m);
+
+/* What txf_pan_mask_text() masks. */
+enum {
+  TXF_PAN_MASK_FOUND = 0, /* what txf_pan_find() finds */
+  TXF_PAN_MASK_ANY = 1    /* also any 12..19 digits, valid or not: a
+                             malformed PAN is still a PAN (quarantine) */
+};
+/* Mask in place, keeping the length and the separators, every PAN in the
+ * N bytes at S (digits past the first 6 and before the last 4 become '*'),
+ * until txf_pan_find() finds none. Returns how many were masked. */
+size_t txf_pan_mask_text(char *s, size_t n, int mode);
 
 /* ---------------------------------------------------------------- files */
 

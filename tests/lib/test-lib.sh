@@ -174,6 +174,14 @@ dbt_project() {
 		"$2" "$2" >"$1/profiles.yml"
 }
 
+# test_fuzz_short SCRIPT: the short run of the fuzz target
+# tests/fuzz/SCRIPT (under ASan/UBSan), its log's tail on failure
+test_fuzz_short() {
+	sh "$ROOT/tests/fuzz/$1" short >fuzz.log 2>&1 ||
+	{ tail -60 fuzz.log; return 1; }
+	grep "^Done [0-9]* runs" fuzz.log
+}
+
 # full_equal DIR RUN_DATE: the warehouse of project DIR equals a
 # --full-refresh build of a copy of it (DIR.copy): every table's rows
 # (warehouse_sums)

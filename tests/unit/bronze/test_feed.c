@@ -5,6 +5,7 @@
 
 #include "../../lib/unit.h"
 #include "bronze/feed.h"
+#include "pan/pan.h"
 
 static txf_tz *load_tz(const char *name) {
   txf_tz *tz;
@@ -295,5 +296,33 @@ TEST(feed_dst_zone_renders_real_local_times) {
     ASSERT_EQ_I64(off, txf_tz_offset_at(tz, t.ts_us / TXF_US_PER_S));
     ASSERT(us >= 0 && us < TXF_US_PER_DAY);
   }
+  txf_tz_free(tz);
+}
+
+static int cmp_pan(const void *a, const void *b) { return memcmp(a, b, 17); }
+
+TEST(feed_card_numbers_valid_and_one_per_card) {
+  txf_gen_params p;
+  txf_gen_params_default(&p);
+  txf_tz *tz = load_tz(p.timezone);
+  feed f;
+  txf_feed_init(&f, &p, tz);
+  enum { N = 20000 };
+  char(*pans)[17] = calloc(N, sizeof *pans);
+  txf_err err;
+  for (uint32_t c = 0; c < N; c++) {
+    /* cards are spread over the whole population */
+    uint32_t card = c * 30001u + 1;
+    txf_feed_card_number(&f, card, pans[c]);
+    txf_pan_card pc;
+    ASSERT_OK(txf_pan_tokenize(NULL, pans[c], 16, &pc, &err), &err);
+    char again[17];
+    txf_feed_card_number(&f, card, again);
+    ASSERT_EQ_STR(again, pans[c]);
+  }
+  qsort(pans, N, sizeof *pans, cmp_pan);
+  for (size_t i = 1; i < N; i++)
+    ASSERT(memcmp(pans[i - 1], pans[i], 17) != 0);
+  free(pans);
   txf_tz_free(tz);
 }

@@ -235,3 +235,23 @@ TEST(orch_dag_bad_values_name_the_place) {
   ASSERT(dag == NULL);
   ASSERT_CONTAINS(err.msg, "needs a 'command'");
 }
+
+TEST(orch_dag_pan_feed_scans_last) {
+  txf_err err;
+  int rc;
+  txf_dag *dag = load_dag("name: x\nfeed: {kind: synthetic, pan: true}\n"
+                          "publish: {s3: {bucket: b}}\n",
+                          &err, &rc);
+  ASSERT_OK(rc, &err);
+  const char *want[] = {"generate", "clean", "models", "publish", "scan_pans"};
+  ASSERT_EQ_I64(dag->n_tasks, 5);
+  for (size_t i = 0; i < 5; i++)
+    ASSERT_EQ_STR(dag->tasks[i].name, want[i]);
+  ASSERT_EQ_I64(dag->tasks[4].kind, TXF_TASK_SCAN_PANS);
+  ASSERT_EQ_I64(dag->tasks[4].parallel, 0);
+  txf_dag_free(dag);
+  dag = load_dag("name: x\nfeed: {kind: synthetic, pan: false}\n", &err, &rc);
+  ASSERT_OK(rc, &err);
+  ASSERT_EQ_I64(txf_dag_find(dag, "scan_pans"), -1);
+  txf_dag_free(dag);
+}
