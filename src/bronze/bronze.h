@@ -57,6 +57,15 @@ TXF_MUST_CHECK int txf_manifest_load(txf_manifest *m, const char *dir,
  * "rows" need the records counted; clean checks them as it reads. */
 TXF_MUST_CHECK int txf_manifest_verify(const txf_manifest *m, const char *dir,
                                        txf_err *err);
+/* txf_manifest_verify in two steps, for a caller that hashes the files
+ * while it reads them: the folder and every file's presence and size
+ * (no file read), then file I of M's SHA-256 (reads it). Each
+ * TXF_ECORRUPT as above. */
+TXF_MUST_CHECK int txf_manifest_verify_listing(const txf_manifest *m,
+                                               const char *dir, txf_err *err);
+TXF_MUST_CHECK int txf_manifest_verify_file(const txf_manifest *m,
+                                            const char *dir, size_t i,
+                                            txf_err *err);
 void txf_manifest_release(txf_manifest *m);
 /* Write DIR/_manifest.json for batch INGEST_DATE listing FILES (N). When
  * GENERATOR is not NULL (a jansson object, borrowed) it is stored as

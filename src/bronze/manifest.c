@@ -194,38 +194,46 @@ static int verify_folder(const txf_manifest *m, const char *dir, txf_err *err) {
   return rc;
 }
 
-int txf_manifest_verify(const txf_manifest *m, const char *dir,
-                        txf_err *err) {
-  int frc = verify_folder(m, dir, err);
-  if (frc)
-    return frc;
-  for (size_t i = 0; i < m->n_files; i++) {
+int txf_manifest_verify_listing(const txf_manifest *m, const char *dir,
+                                txf_err *err) {
+  int rc = verify_folder(m, dir, err);
+  for (size_t i = 0; i < m->n_files && !rc; i++) {
     const txf_manifest_file *f = &m->files[i];
     char *path = txf_path_join(dir, f->name);
     struct stat st;
-    int rc = 0;
-    if (stat(path, &st) != 0) {
+    if (stat(path, &st) != 0)
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "%s: listed in the manifest but missing", path);
-    } else if ((uint64_t)st.st_size != f->size_bytes) {
+    else if ((uint64_t)st.st_size != f->size_bytes)
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "%s: size %llu bytes, manifest says %llu", path,
                        (unsigned long long)st.st_size,
                        (unsigned long long)f->size_bytes);
-    } else {
-      char hex[65];
-      uint64_t size;
-      rc = txf_sha256_file(path, hex, &size, err);
-      if (!rc && strcmp(hex, f->sha256) != 0)
-        rc = txf_err_set(err, TXF_ECORRUPT,
-                         "%s: SHA-256 %s, manifest says %s", path, hex,
-                         f->sha256);
-    }
     free(path);
-    if (rc)
-      return rc;
   }
-  return 0;
+  return rc;
+}
+
+int txf_manifest_verify_file(const txf_manifest *m, const char *dir, size_t i,
+                             txf_err *err) {
+  const txf_manifest_file *f = &m->files[i];
+  char *path = txf_path_join(dir, f->name);
+  char hex[65];
+  uint64_t size;
+  int rc = txf_sha256_file(path, hex, &size, err);
+  if (!rc && strcmp(hex, f->sha256) != 0)
+    rc = txf_err_set(err, TXF_ECORRUPT, "%s: SHA-256 %s, manifest says %s",
+                     path, hex, f->sha256);
+  free(path);
+  return rc;
+}
+
+int txf_manifest_verify(const txf_manifest *m, const char *dir,
+                        txf_err *err) {
+  int rc = txf_manifest_verify_listing(m, dir, err);
+  for (size_t i = 0; i < m->n_files && !rc; i++)
+    rc = txf_manifest_verify_file(m, dir, i, err);
+  return rc;
 }
 
 int txf_manifest_write(const char *dir, const char *ingest_date,

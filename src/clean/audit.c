@@ -28,6 +28,7 @@ typedef struct findings {
   int64_t runs_checked, runs_not_reconciled;
   int64_t expected_rows, missing, extra, stale_versions, field_mismatches,
       lineage_mismatches, validation_mismatches;
+  int64_t checksum_mismatches, index_mismatches;
   json_t *diffs;
   size_t max_diffs;
 } findings;
@@ -67,6 +68,39 @@ static int event_date(const txf_tz *tz, int64_t ts, char out[64]) {
   }
   snprintf(out, 64, "out of range (txn_ts %lld us)", (long long)ts);
   return 0;
+}
+
+static void note_checksum(void *ctx, const char *text) {
+  findings *f = ctx;
+  diff(f, "%s", text);
+}
+
+/* The index against silver: every row's (id hash, partition) pair in it,
+ * and no other (SILVER, IDX: both sorted). A pair missing makes the id
+ * look new to the next clean (a duplicate); an extra one sends it to
+ * read a partition for nothing. */
+static void check_index(findings *f, const loc_ent *silver, size_t ns,
+                        const loc_ent *idx, size_t ni) {
+  size_t i = 0, j = 0;
+  while (i < ns || j < ni) {
+    int c = i == ns   ? 1
+            : j == ni ? -1
+            : silver[i].idh != idx[j].idh
+                ? (silver[i].idh < idx[j].idh ? -1 : 1)
+                : (silver[i].day > idx[j].day) - (silver[i].day < idx[j].day);
+    if (c == 0) {
+      i++;
+      j++;
+      continue;
+    }
+    const loc_ent *e = c < 0 ? &silver[i++] : &idx[j++];
+    char ds[11];
+    f->index_mismatches++;
+    diff(f, "index: id hash %016llx in partition %s %s",
+         (unsigned long long)e->idh, txf_date_format((txf_date){e->day}, ds),
+         c < 0 ? "is in silver but not in the index"
+               : "is in the index but no silver row has it");
+  }
 }
 
 /* Truth of one batch: kind per (file basename, line). */
@@ -157,6 +191,8 @@ static int read_batch_file(expect *ex, const txf_tz *tz, const char *abs,
     crow *row = &ex->rows[ex->n];
     txf_reject_reason why =
         txf_clean_validate(&rec, row, &ex->strings, tz, detail, sizeof detail);
+    if (why == TXF_REJ_NONE)
+      txf_clean_rec_hash(row); /* versions compare by it */
     int64_t line = rec.record_no - 1;
     if (tv) {
       const truth_line *t = find_truth(tv, tn, base, line);
@@ -391,6 +427,8 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
   txf_arena_init(&ex.strings, 1 << 20);
   txf_tz *tz = NULL;
   txf_duck *d = NULL;
+  loc_ent *idx = NULL; /* the index's pairs */
+  size_t n_idx = 0;
   duckdb_result res;
   int have_res = 0;
   int rc = txf_tz_load(&tz, o->timezone, err);
@@ -398,6 +436,10 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
     rc = build_expected(o->data_dir, store, tz, &ex, &f, err);
   if (rc)
     goto out;
+  /* The files against the manifest first: damage is the cause of what
+   * the rows show then. */
+  f.checksum_mismatches =
+      txf_clean_manifest_audit(o->data_dir, note_checksum, &f, &idx, &n_idx);
   rc = txf_duck_open(&d, NULL, 0, 0, err);
   if (rc)
     goto out;
@@ -424,6 +466,12 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
     if (rc && strstr(err->msg, "No files found")) {
       rc = 0;
       txf_err_clear(err);
+    } else if (rc && f.checksum_mismatches) {
+      /* a damaged file DuckDB cannot read: a finding, not a failure */
+      diff(&f, "silver cannot be read: %s", err->msg);
+      f.checksum_mismatches++;
+      rc = 0;
+      txf_err_clear(err);
     }
   }
   free(sql);
@@ -431,6 +479,8 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
     goto out;
   idx_t nrows = have_res ? duckdb_row_count(&res) : 0;
   f.silver_rows = (int64_t)nrows;
+  loc_ent *pairs = txf_xmalloc((nrows ? nrows : 1) * sizeof *pairs);
+  size_t n_pairs = 0;
   /* walk silver (by id) and expected (sorted by id bytes) together */
   size_t ei = 0;
   char *prev = NULL;
@@ -446,6 +496,9 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
     int64_t ts = duckdb_value_int64(&res, 4, r);
     char want_day[64];
     int in_range = event_date(tz, ts, want_day);
+    txf_date pd;
+    if (part && txf_date_parse(part, strlen(part), &pd) == 0)
+      pairs[n_pairs++] = (loc_ent){txf_clean_id_hash(id, strlen(id)), pd.days};
     if (!part || strcmp(part, want_day) != 0) {
       f.wrong_partition++;
       diff(&f, "%s: in partition %s, event date %s%s", shown(id, idb),
@@ -486,6 +539,10 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
     diff(&f, "%.*s: missing from silver", ex.rows[ei].len[S_ID],
          ex.rows[ei].str);
   }
+  /* The index against silver. */
+  txf_clean_index_sort(pairs, n_pairs);
+  check_index(&f, pairs, n_pairs, idx, n_idx);
+  free(pairs);
 out:
   if (have_res)
     duckdb_destroy_result(&res);
@@ -505,32 +562,34 @@ out:
     P(field_mismatches);
     P(lineage_mismatches);
     P(validation_mismatches);
+    P(checksum_mismatches);
+    P(index_mismatches);
 #undef P
-    int64_t bad = f.duplicate_ids + f.wrong_partition + f.runs_not_reconciled +
-                  f.missing + f.extra + f.stale_versions +
-                  f.field_mismatches + f.lineage_mismatches +
-                  f.validation_mismatches;
+    int64_t bad = f.checksum_mismatches + f.index_mismatches + f.duplicate_ids +
+                  f.wrong_partition + f.runs_not_reconciled + f.missing +
+                  f.extra + f.stale_versions + f.field_mismatches +
+                  f.lineage_mismatches + f.validation_mismatches;
     json_object_set_new(j, "ok", json_boolean(bad == 0));
     json_object_set_new(j, "differences", f.diffs);
     f.diffs = NULL;
     *report_json = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (bad)
-      rc = txf_err_set(err, TXF_ETEST,
-                       "%lld differences (missing %lld, extra %lld, stale "
-                       "%lld, fields %lld, lineage %lld, duplicates %lld, "
-                       "partition %lld, validation %lld, reconciliation "
-                       "%lld)",
-                       (long long)bad, (long long)f.missing,
-                       (long long)f.extra, (long long)f.stale_versions,
-                       (long long)f.field_mismatches,
-                       (long long)f.lineage_mismatches,
-                       (long long)f.duplicate_ids,
-                       (long long)f.wrong_partition,
-                       (long long)f.validation_mismatches,
-                       (long long)f.runs_not_reconciled);
+      rc = txf_err_set(
+          err, TXF_ETEST,
+          "%lld differences (missing %lld, extra %lld, stale "
+          "%lld, fields %lld, lineage %lld, duplicates %lld, "
+          "partition %lld, validation %lld, reconciliation "
+          "%lld, checksums %lld, index %lld)",
+          (long long)bad, (long long)f.missing, (long long)f.extra,
+          (long long)f.stale_versions, (long long)f.field_mismatches,
+          (long long)f.lineage_mismatches, (long long)f.duplicate_ids,
+          (long long)f.wrong_partition, (long long)f.validation_mismatches,
+          (long long)f.runs_not_reconciled, (long long)f.checksum_mismatches,
+          (long long)f.index_mismatches);
   }
   json_decref(f.diffs);
+  free(idx);
   free(ex.rows);
   txf_arena_release(&ex.strings);
   txf_clean_sources_release(&ex.src);

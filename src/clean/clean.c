@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,142 +33,13 @@ static int64_t cpu_us(void) {
          ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
-/* ---------------------------------------------------------------- rows */
-
-typedef struct rowstore {
-  crow **blocks;
-  size_t n_blocks, cap_blocks;
-  size_t n; /* rows */
-  txf_arena strings;
-} rowstore;
-
-static crow *rows_add(rowstore *rs) {
-  if (rs->n == rs->n_blocks * ROWS_PER_BLOCK) {
-    if (rs->n_blocks == rs->cap_blocks) {
-      rs->cap_blocks = rs->cap_blocks ? 2 * rs->cap_blocks : 64;
-      rs->blocks =
-          txf_xrealloc(rs->blocks, rs->cap_blocks * sizeof *rs->blocks);
-    }
-    rs->blocks[rs->n_blocks++] =
-        txf_xmalloc(ROWS_PER_BLOCK * sizeof(crow));
-  }
-  return &rs->blocks[rs->n / ROWS_PER_BLOCK][rs->n % ROWS_PER_BLOCK];
-}
-
-static void rows_release(rowstore *rs) {
-  for (size_t i = 0; i < rs->n_blocks; i++)
-    free(rs->blocks[i]);
-  free(rs->blocks);
-  txf_arena_release(&rs->strings);
-}
-
-/* ---------------------------------------------------------------- sort */
-
-typedef int (*cmp_fn)(const void *, const void *);
-
-/* Sorting rows by a 64-bit key first: an LSD radix sort of (key, row)
- * pairs (16 bits a pass, passes where every key has the same digit
- * skipped), then each run of equal keys sorted by the full comparator.
- * No pointer is followed until keys tie, so 10 M rows sort in a few
- * hundred milliseconds instead of seconds of cache misses. */
-typedef struct kent {
-  uint64_t k;
-  crow *p;
-} kent;
-
-static void radix_sort(kent *v, size_t n) {
-  if (n < 2)
-    return;
-  kent *tmp = txf_xmalloc(n * sizeof *tmp);
-  size_t *cnt = txf_xmalloc(65536 * sizeof *cnt);
-  kent *src = v, *dst = tmp;
-  for (int shift = 0; shift < 64; shift += 16) {
-    memset(cnt, 0, 65536 * sizeof *cnt);
-    for (size_t i = 0; i < n; i++)
-      cnt[(src[i].k >> shift) & 0xffff]++;
-    if (cnt[(src[0].k >> shift) & 0xffff] == n)
-      continue; /* every key has this digit */
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-      size_t c = cnt[d];
-      cnt[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      dst[cnt[(src[i].k >> shift) & 0xffff]++] = src[i];
-    kent *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != v)
-    memcpy(v, src, n * sizeof *v);
-  free(cnt);
-  free(tmp);
-}
-
-/* Sort V (N rows) by KEY, ties by CMP (a comparator of crow pointers). */
-static void key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
-                     cmp_fn cmp) {
-  if (n < 2)
-    return;
-  kent *e = txf_xmalloc(n * sizeof *e);
-  for (size_t i = 0; i < n; i++)
-    e[i] = (kent){key(v[i]), v[i]};
-  radix_sort(e, n);
-  size_t i = 0;
-  while (i < n) {
-    size_t j = i + 1;
-    while (j < n && e[j].k == e[i].k)
-      j++;
-    for (size_t k = i; k < j; k++)
-      v[k] = e[k].p;
-    if (j - i > 1)
-      qsort(v + i, j - i, sizeof *v, cmp);
-    i = j;
-  }
-  free(e);
-}
-
-/* Batch order: by id, then best version first, then earliest lineage. */
-static int cmp_batch(const void *pa, const void *pb) {
-  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
-  int c = txf_clean_id_cmp(a->idh, a->str, a->len[S_ID], b->idh, b->str,
-                           b->len[S_ID]);
-  if (c)
-    return c;
-  c = txf_clean_version_cmp(a, b);
-  if (c)
-    return -c;
-  if (a->src != b->src)
-    return a->src < b->src ? -1 : 1;
-  return a->rec < b->rec ? -1 : a->rec > b->rec;
-}
-
-static int cmp_part(const void *pa, const void *pb) {
-  const crow *a = *(crow *const *)pa, *b = *(crow *const *)pb;
-  if (a->event_day != b->event_day)
-    return a->event_day < b->event_day ? -1 : 1;
-  return txf_clean_silver_cmp(a, b);
-}
-
-static uint64_t key_id(const crow *r) { return r->idh; }
-
-/* txn_ts as an unsigned key in the same order. */
-static uint64_t key_ts(const crow *r) {
-  return (uint64_t)r->txn_ts_us ^ ((uint64_t)1 << 63);
-}
-
-typedef struct rm_ent {
-  int32_t day;
-  rm_id id;
-} rm_ent;
-
-static int cmp_rm(const void *pa, const void *pb) {
-  const rm_ent *a = pa, *b = pb;
-  if (a->day != b->day)
-    return a->day < b->day ? -1 : 1;
-  return txf_clean_id_cmp(a->id.idh, a->id.id, a->id.len, b->id.idh, b->id.id,
-                          b->id.len);
+/* CPU time of the calling thread alone. */
+static int64_t thread_cpu_us(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0)
+    return 0;
+  return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+         ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -180,20 +52,20 @@ typedef struct run {
   csources src;
   int64_t *src_lines;  /* data records per batch file */
   int64_t *want_lines; /* per file, what the manifest says (NULL: --input) */
+  txf_manifest manifest; /* its files hashed while they are read */
+  char *bronze_dir;      /* NULL: --input, no manifest */
   size_t n_files;
-  rowstore rows;
   int64_t lines_read;
   int64_t by_reason[TXF_REJ_N];
   int64_t quarantined;
-  int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
   FILE *q_lines, *q_rejects;
-  txf_arena **arenas; /* strings of the batch's rows, one per chunk */
-  size_t n_arenas, cap_arenas;
+  txf_clean_merge m; /* the batch's rows in their spills, the merge */
   jop *ops;
   size_t n_ops, cap_ops;
   int64_t version;       /* the lake version this clean commits */
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
+  txf_clean_manifest lake; /* the lake's manifest, then this commit's */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -248,7 +120,9 @@ typedef struct chunk {
   crow *rows;          /* per record, valid or not */
   uint8_t *why;        /* reason per record */
   char (*detail)[160]; /* detail per rejected record */
-  txf_arena *strings;  /* owned by the run once collected */
+  txf_arena strings;   /* the valid rows' strings */
+  txf_buf out;         /* the valid rows as spill records, by shard */
+  uint32_t shard_at[IDX_SHARDS + 1]; /* where each shard's are in OUT */
 } chunk;
 
 static void chunk_add(chunk *c, const txf_csv_record *rec) {
@@ -290,16 +164,48 @@ static void chunk_add(chunk *c, const txf_csv_record *rec) {
 typedef struct vjob {
   chunk *c;
   const txf_tz *tz;
+  uint32_t fi;              /* the file: lineage of the rows */
+  txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
+
+/* The chunk's valid rows as spill records, grouped by index shard (the
+ * spill's buckets), each group in file order. */
+static void serialize_chunk(chunk *c, uint32_t fi) {
+  uint32_t cnt[IDX_SHARDS + 1];
+  memset(cnt, 0, sizeof cnt);
+  for (size_t i = 0; i < c->n; i++)
+    if (c->why[i] == TXF_REJ_NONE) {
+      crow *row = &c->rows[i];
+      row->src = fi;
+      row->rec = (uint32_t)(c->recs[i].record_no - 1);
+      cnt[IDX_SHARD(row->idh) + 1] += (uint32_t)txf_clean_rec_size(row);
+    }
+  for (unsigned k = 1; k <= IDX_SHARDS; k++)
+    cnt[k] += cnt[k - 1];
+  memcpy(c->shard_at, cnt, sizeof cnt);
+  txf_buf_reset(&c->out);
+  (void)txf_buf_grow(&c->out, cnt[IDX_SHARDS] + 1);
+  for (size_t i = 0; i < c->n; i++)
+    if (c->why[i] == TXF_REJ_NONE) {
+      const crow *row = &c->rows[i];
+      unsigned k = IDX_SHARD(row->idh);
+      txf_clean_rec_put(c->out.data + cnt[k], row);
+      cnt[k] += (uint32_t)txf_clean_rec_size(row);
+    }
+  c->out.len = c->shard_at[IDX_SHARDS];
+  c->out.data[c->out.len] = 0;
+}
 
 static void *validate_chunk(void *arg) {
   vjob *j = arg;
   chunk *c = j->c;
-  c->rows = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->rows);
-  c->why = txf_xmalloc(c->n ? c->n : 1);
-  c->detail = txf_xmalloc((c->n ? c->n : 1) * sizeof *c->detail);
-  c->strings = txf_xmalloc(sizeof *c->strings);
-  txf_arena_init(c->strings, 1 << 20);
+  /* Kept from chunk to chunk: no new pages to fault in. */
+  if (!c->rows) {
+    c->rows = txf_xmalloc(CHUNK_RECS * sizeof *c->rows);
+    c->why = txf_xmalloc(CHUNK_RECS);
+    c->detail = txf_xmalloc(CHUNK_RECS * sizeof *c->detail);
+  }
+  txf_arena_reset(&c->strings);
   txf_csv_record rec;
   memset(&rec, 0, sizeof rec);
   for (size_t i = 0; i < c->n; i++) {
@@ -316,9 +222,14 @@ static void *validate_chunk(void *arg) {
         rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
       }
     c->why[i] =
-        (uint8_t)txf_clean_validate(&rec, &c->rows[i], c->strings, j->tz,
+        (uint8_t)txf_clean_validate(&rec, &c->rows[i], &c->strings, j->tz,
                                     c->detail[i], sizeof c->detail[i]);
   }
+  serialize_chunk(c, j->fi);
+  for (unsigned k = 0; k < IDX_SHARDS; k++)
+    if (c->shard_at[k + 1] > c->shard_at[k])
+      txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
+                            c->shard_at[k + 1] - c->shard_at[k]);
   return NULL;
 }
 
@@ -326,44 +237,30 @@ static void chunk_reset(chunk *c) {
   txf_buf_reset(&c->data);
   c->n = 0;
   c->n_fields = 0;
-  free(c->rows);
-  free(c->why);
-  free(c->detail);
-  c->rows = NULL;
-  c->why = NULL;
-  c->detail = NULL;
-  c->strings = NULL;
 }
 
 static void chunk_release(chunk *c) {
   chunk_reset(c);
+  free(c->rows);
+  free(c->why);
+  free(c->detail);
   txf_buf_release(&c->data);
+  txf_buf_release(&c->out);
+  txf_arena_release(&c->strings);
   free(c->recs);
   free(c->fields);
 }
 
-static void keep_arena(run *r, txf_arena *a) {
-  if (r->n_arenas == r->cap_arenas) {
-    r->cap_arenas = r->cap_arenas ? 2 * r->cap_arenas : 64;
-    r->arenas = txf_xrealloc(r->arenas, r->cap_arenas * sizeof *r->arenas);
-  }
-  r->arenas[r->n_arenas++] = a;
-}
-
-/* Collect chunk C (validated) in order: rows to r->rows, rejects to the
- * quarantine files. */
-static void collect(run *r, chunk *c, uint32_t fi) {
+/* Collect chunk C (validated) in order: its rejects to the quarantine
+ * files (its rows went to their shard's bucket on the thread that
+ * validated it). */
+static int collect(run *r, chunk *c, uint32_t fi, txf_err *err) {
+  (void)err;
   const char *rel = r->src.v[fi].path;
   for (size_t i = 0; i < c->n; i++) {
     const crec *x = &c->recs[i];
-    if (c->why[i] == TXF_REJ_NONE) {
-      crow *row = rows_add(&r->rows);
-      *row = c->rows[i];
-      row->src = fi;
-      row->rec = (uint32_t)(x->record_no - 1);
-      r->rows.n++;
+    if (c->why[i] == TXF_REJ_NONE)
       continue;
-    }
     txf_reject_reason why = (txf_reject_reason)c->why[i];
     r->by_reason[why]++;
     r->quarantined++;
@@ -375,7 +272,7 @@ static void collect(run *r, chunk *c, uint32_t fi) {
     csv_field(r->q_rejects, c->detail[i], strlen(c->detail[i]));
     fputc('\n', r->q_rejects);
   }
-  keep_arena(r, c->strings);
+  return 0;
 }
 
 /* Read and validate one file: valid rows into r->rows, bad lines to the
@@ -398,8 +295,12 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   int used[2] = {0, 0};
   memset(ch, 0, sizeof ch);
   for (int s = 0; s < 2; s++)
-    for (int t = 0; t < nt; t++)
+    for (int t = 0; t < nt; t++) {
       txf_buf_init(&ch[s][t].data, 0);
+      txf_buf_init(&ch[s][t].out, 0);
+      /* one block holds a chunk's strings: reused, never freed */
+      txf_arena_init(&ch[s][t].strings, 4 << 20);
+    }
   int64_t n = 0;
   /* Split the next records into set S; used[S] = chunks filled. */
 #define SPLIT(S)                                                             \
@@ -427,7 +328,7 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     pthread_t tid[8];
     int started[8] = {0};
     for (int t = 0; t < used[cur]; t++) {
-      jobs[t] = (vjob){&ch[cur][t], r->tz};
+      jobs[t] = (vjob){&ch[cur][t], r->tz, fi, r->m.rows[t]};
       if (nt > 1)
         started[t] = pthread_create(&tid[t], NULL, validate_chunk,
                                     &jobs[t]) == 0;
@@ -443,8 +344,8 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     }
     if (nt == 1 && !rc && has)
       SPLIT(nxt);
-    for (int t = 0; t < used[cur]; t++)
-      collect(r, &ch[cur][t], fi);
+    for (int t = 0; t < used[cur] && !rc; t++)
+      rc = collect(r, &ch[cur][t], fi, err);
     if (r->o->progress)
       txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
     cur = nxt;
@@ -499,8 +400,9 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       rc = txf_err_set(err, TXF_ENOTFOUND,
                        "no bronze batch for %s (%s does not exist)",
                        r->date_str, dir);
+    /* the files' SHA-256 are checked as they are read (hash_files) */
     if (!rc)
-      rc = txf_manifest_verify(&m, dir, err);
+      rc = txf_manifest_verify_listing(&m, dir, err);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);
@@ -515,8 +417,8 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       abs[i] = txf_path_join(dir, m.files[i].name);
       r->want_lines[i] = m.files[i].rows;
     }
-    txf_manifest_release(&m);
-    free(dir);
+    r->manifest = m;
+    r->bronze_dir = dir;
   }
   qsort(abs, n, sizeof *abs, cmp_str);
   size_t dl = strlen(o->data_dir);
@@ -535,200 +437,248 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
 /* The index remembers the zone it was built in: partitions are event dates
  * in that zone, so changing it would scatter one day over two files. */
 static int check_index_meta(run *r, txf_err *err) {
-  char *dir = txf_clean_index_dir(r->o->data_dir);
-  char *meta = txf_path_join(dir, "_meta.json");
-  free(dir);
-  int rc = 0;
-  if (txf_fs_exists(meta)) {
-    json_error_t je;
-    json_t *j = json_load_file(meta, 0, &je);
-    const char *tz = j ? json_string_value(json_object_get(j, "timezone"))
-                       : NULL;
-    if (!tz)
-      rc = txf_err_set(err, TXF_ECORRUPT, "%s: unreadable", meta);
-    else if (strcmp(tz, r->o->timezone) != 0)
-      rc = txf_err_set(err, TXF_ECONFIG,
-                       "the silver lake is partitioned in time zone '%s', "
-                       "not '%s'",
-                       tz, r->o->timezone);
-    json_decref(j);
-  } else {
-    json_t *j = json_pack("{s:s,s:i,s:s}", "format",
-                          "txnflow-silver-index/1", "shards", IDX_SHARDS,
-                          "timezone", r->o->timezone);
-    char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-    json_decref(j);
+  char *tz = NULL;
+  int rc = txf_clean_meta_zone(r->o->data_dir, &tz, err);
+  if (!rc && tz && strcmp(tz, r->o->timezone) != 0)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "the silver lake is partitioned in time zone '%s', "
+                     "not '%s'",
+                     tz, r->o->timezone);
+  else if (!rc && !tz) {
     char *st = txf_path_join(r->staging, "index/_meta.json");
-    FILE *fp = fopen(st, "wb");
-    if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) < 0 ||
-        fflush(fp) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", st);
-    if (fp)
-      fclose(fp);
-    free(text);
+    rc = txf_clean_meta_write(st, r->o->timezone, err);
     free(st);
     if (!rc)
       add_op(r, STAGING "/index/_meta.json",
              "silver/_index/transactions/_meta.json");
   }
-  free(meta);
+  free(tz);
   return rc;
 }
 
-/* ---------------------------------------------------------------- partitions */
+/* ---------------------------------------------------------------- phases */
 
-typedef struct pjob {
-  int32_t day;
-  crow **adds;
-  size_t n_adds;
-  rm_id *rm;
-  size_t n_rm;
-  int64_t n_rows;
-  uint64_t size_bytes;
-  char sha[65];
-  char *staged; /* absolute */
-  change_out chg; /* its change log file */
-  int64_t cost; /* for scheduling: the old file's bytes + ~64 per add */
-} pjob;
+/* FN(ARG, i) for every i < N, on up to NT threads; the first error
+ * stops the others taking more. */
+typedef int (*item_fn)(void *arg, size_t i, txf_err *err);
 
-typedef struct pwork {
-  run *r;
-  pjob *jobs;
-  size_t *order; /* the biggest jobs first: no big one starts last */
+typedef struct pfor {
+  item_fn fn;
+  void *arg;
   size_t n, next;
   pthread_mutex_t mu;
   int rc;
   txf_err err;
-} pwork;
+} pfor;
 
-static void *part_worker(void *arg) {
-  pwork *pw = arg;
+static void *pfor_worker(void *a) {
+  pfor *p = a;
   txf_err err;
   txf_err_clear(&err);
   for (;;) {
-    pthread_mutex_lock(&pw->mu);
-    size_t i = pw->rc ? pw->n : pw->next++;
-    pthread_mutex_unlock(&pw->mu);
-    if (i >= pw->n)
+    pthread_mutex_lock(&p->mu);
+    size_t i = p->rc ? p->n : p->next++;
+    pthread_mutex_unlock(&p->mu);
+    if (i >= p->n)
       break;
-    pjob *j = &pw->jobs[pw->order[i]];
-    int rc = txf_clean_partition_rewrite(pw->r->o->data_dir, j->day, j->staged,
-                                         j->adds, j->n_adds, j->rm, j->n_rm,
-                                         &pw->r->src, &j->chg, &j->n_rows,
-                                         &err);
-    if (!rc && j->n_rows > 0)
-      rc = txf_sha256_file(j->staged, j->sha, &j->size_bytes, &err);
+    int rc = p->fn(p->arg, i, &err);
     if (rc) {
-      char d[11];
-      txf_err_wrap(&err, "partition %s",
-                   txf_date_format((txf_date){j->day}, d));
-      pthread_mutex_lock(&pw->mu);
-      if (!pw->rc) {
-        pw->rc = rc;
-        pw->err = err;
+      pthread_mutex_lock(&p->mu);
+      if (!p->rc) {
+        p->rc = rc;
+        p->err = err;
       }
-      pthread_mutex_unlock(&pw->mu);
+      pthread_mutex_unlock(&p->mu);
       break;
     }
   }
   return NULL;
 }
 
-static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
-                          txf_err *err) {
-  /* adds: winners that go into silver, by (day, txn_ts, id) */
-  crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
-  rm_ent *rms = txf_xmalloc((nw ? nw : 1) * sizeof *rms);
-  size_t na = 0, nr = 0;
-  for (size_t i = 0; i < nw; i++) {
-    if (!w[i]->replace)
-      continue;
-    adds[na++] = w[i];
-    if (w[i]->had_old)
-      rms[nr++] = (rm_ent){w[i]->old_day,
-                           {w[i]->idh, w[i]->str, w[i]->len[S_ID]}};
+static int parallel_for(int nt, size_t n, item_fn fn, void *arg,
+                        txf_err *err) {
+  pfor p = {.fn = fn, .arg = arg, .n = n};
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_t tid[8];
+  int started = 0;
+  for (int t = 1; t < nt && (size_t)t < n; t++)
+    if (pthread_create(&tid[started], NULL, pfor_worker, &p) == 0)
+      started++;
+  pfor_worker(&p);
+  for (int t = 0; t < started; t++)
+    pthread_join(tid[t], NULL);
+  pthread_mutex_destroy(&p.mu);
+  if (p.rc)
+    *err = p.err;
+  return p.rc;
+}
+
+static int threads_of(const run *r) {
+  return r->o->threads < 1 ? 1 : r->o->threads > 8 ? 8 : r->o->threads;
+}
+
+static int shard_item(void *arg, size_t i, txf_err *err) {
+  run *r = arg;
+  uint64_t bytes = 0;
+  for (int t = 0; t < r->m.n_lanes; t++)
+    bytes += txf_clean_buckets_bytes(r->m.rows[t], (unsigned)i);
+  if (!bytes)
+    return 0; /* no row of the batch in this shard */
+  int rc = txf_clean_merge_shard(&r->m, (unsigned)i, err);
+  return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
+}
+
+typedef struct resolve_job {
+  run *r;
+  int32_t *days;
+} resolve_job;
+
+static int resolve_item(void *arg, size_t i, txf_err *err) {
+  resolve_job *j = arg;
+  int rc = txf_clean_resolve_day(&j->r->m, j->days[i], err);
+  if (rc) {
+    char ds[11];
+    txf_clean_damage_hint(err);
+    txf_err_wrap(err, "partition %s",
+                 txf_date_format((txf_date){j->days[i]}, ds));
   }
-  /* By txn_ts (then id); the event day follows txn_ts, so this is
-   * already by day unless a zone's clock went back across midnight. */
-  key_sort(adds, na, key_ts, cmp_part);
-  for (size_t i = 1; i < na; i++)
-    if (adds[i]->event_day < adds[i - 1]->event_day) {
-      qsort(adds, na, sizeof *adds, cmp_part);
-      break;
+  return rc;
+}
+
+static int pending_item(void *arg, size_t i, txf_err *err) {
+  run *r = arg;
+  if (!r->m.n_pending[i])
+    return 0;
+  int rc = txf_clean_merge_pending(&r->m, (unsigned)i, err);
+  return rc ? txf_err_wrap(err, "index shard %zu", i) : 0;
+}
+
+static int cmp_cand(const void *pa, const void *pb) {
+  const cand_ent *a = pa, *b = pb;
+  if (a->day != b->day)
+    return a->day < b->day ? -1 : 1;
+  return (a->idh > b->idh) - (a->idh < b->idh);
+}
+
+/* The ids the index found: read their partitions, then decide them. */
+static int resolve(run *r, txf_err *err) {
+  txf_clean_merge *m = &r->m;
+  if (!m->n_cand)
+    return 0;
+  txf_clean_merge_index_pending(m);
+  qsort(m->cand, m->n_cand, sizeof *m->cand, cmp_cand);
+  /* each partition the index names, once; the biggest first */
+  int32_t *days = txf_xmalloc(m->n_cand * sizeof *days);
+  size_t nd = 0;
+  int64_t *size = txf_xmalloc(m->n_cand * sizeof *size);
+  for (size_t i = 0; i < m->n_cand; i++)
+    if (!nd || days[nd - 1] != m->cand[i].day) {
+      char *path = txf_clean_partition_path(r->o->data_dir, m->cand[i].day);
+      struct stat st;
+      size[nd] = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+      free(path);
+      days[nd++] = m->cand[i].day;
     }
-  qsort(rms, nr, sizeof *rms, cmp_rm);
-  /* one job per touched day */
-  pjob *jobs = NULL;
-  size_t nj = 0, cap = 0, ai = 0, ri = 0;
-  rm_id *rm_flat = txf_xmalloc((nr ? nr : 1) * sizeof *rm_flat);
-  for (size_t i = 0; i < nr; i++)
-    rm_flat[i] = rms[i].id;
-  while (ai < na || ri < nr) {
-    int32_t day = ai < na ? adds[ai]->event_day : INT32_MAX;
-    if (ri < nr && rms[ri].day < day)
-      day = rms[ri].day;
-    if (nj == cap) {
-      cap = cap ? 2 * cap : 16;
-      jobs = txf_xrealloc(jobs, cap * sizeof *jobs);
+  for (size_t i = 1; i < nd; i++) /* insertion sort: a few dozen days */
+    for (size_t k = i; k > 0 && size[k] > size[k - 1]; k--) {
+      int64_t t = size[k];
+      size[k] = size[k - 1];
+      size[k - 1] = t;
+      int32_t d = days[k];
+      days[k] = days[k - 1];
+      days[k - 1] = d;
     }
-    pjob *j = &jobs[nj++];
+  free(size);
+  resolve_job rj = {r, days};
+  int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
+  if (!rc)
+    rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
+  free(days);
+  return rc;
+}
+
+static int cmp_run_day(const void *pa, const void *pb) {
+  const run_ref *a = pa, *b = pb;
+  return (a->day > b->day) - (a->day < b->day);
+}
+
+static int cmp_rm_day(const void *pa, const void *pb) {
+  const rm_ent *a = pa, *b = pb;
+  return (a->day > b->day) - (a->day < b->day);
+}
+
+/* Rewrite every partition the batch touches, into staging; their ops and
+ * report entries. */
+static int run_partitions(run *r, json_t *rep, txf_err *err) {
+  txf_clean_merge *m = &r->m;
+  if (m->n_run)
+    qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
+  if (m->n_rm)
+    qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
+  /* one job per touched day, in day order */
+  part_job *jobs = NULL;
+  int64_t *cost = NULL;
+  size_t nj = 0, ri = 0, mi = 0;
+  while (ri < m->n_run || mi < m->n_rm) {
+    int32_t day = ri < m->n_run ? m->run[ri].day : INT32_MAX;
+    if (mi < m->n_rm && m->rm[mi].day < day)
+      day = m->rm[mi].day;
+    jobs = txf_xrealloc(jobs, (nj + 1) * sizeof *jobs);
+    cost = txf_xrealloc(cost, (nj + 1) * sizeof *cost);
+    part_job *j = &jobs[nj];
     memset(j, 0, sizeof *j);
     j->day = day;
-    j->adds = adds + ai;
-    while (ai < na && adds[ai]->event_day == day)
-      ai++;
-    j->n_adds = (size_t)(adds + ai - j->adds);
-    j->rm = rm_flat + ri;
-    while (ri < nr && rms[ri].day == day)
-      ri++;
-    j->n_rm = (size_t)(rm_flat + ri - j->rm);
+    j->run = m->run + ri;
+    int64_t run_bytes = 0; /* about 100 a row */
+    for (; ri < m->n_run && m->run[ri].day == day; ri++)
+      run_bytes += 100 * (int64_t)m->run[ri].n;
+    j->n_run = (size_t)(m->run + ri - j->run);
+    j->rm = m->rm + mi;
+    while (mi < m->n_rm && m->rm[mi].day == day)
+      mi++;
+    j->n_rm = (size_t)(m->rm + mi - j->rm);
     char d[11];
     txf_date_format((txf_date){day}, d);
-    j->staged = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
+    j->out_path = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
     j->chg.path = txf_xasprintf("%s/changes/%s.parquet", r->staging, d);
     j->chg.version = r->version;
     j->chg.commit_us = r->o->now_us;
     char *old = txf_clean_partition_path(r->o->data_dir, day);
     struct stat st;
-    j->cost = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) +
-              64 * (int64_t)j->n_adds;
+    cost[nj] = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) + run_bytes;
     free(old);
+    nj++;
   }
+  /* The biggest first: the small ones fill in at the end. Each is encoded
+   * on every thread (the writers' pool), so one big partition uses them
+   * all. */
   size_t *order = txf_xmalloc((nj ? nj : 1) * sizeof *order);
   for (size_t i = 0; i < nj; i++)
     order[i] = i;
   for (size_t i = 1; i < nj; i++) /* insertion sort: a few dozen days */
-    for (size_t k = i; k > 0 && jobs[order[k]].cost > jobs[order[k - 1]].cost;
-         k--) {
+    for (size_t k = i; k > 0 && cost[order[k]] > cost[order[k - 1]]; k--) {
       size_t t = order[k];
       order[k] = order[k - 1];
       order[k - 1] = t;
     }
-  pwork pw;
-  memset(&pw, 0, sizeof pw);
-  pw.r = r;
-  pw.jobs = jobs;
-  pw.order = order;
-  pw.n = nj;
-  pthread_mutex_init(&pw.mu, NULL);
-  pthread_t tid[8];
-  int nt = r->o->threads < 1 ? 1 : r->o->threads > 8 ? 8 : r->o->threads;
-  int started = 0;
-  for (int t = 1; t < nt && (size_t)t < nj; t++)
-    if (pthread_create(&tid[started], NULL, part_worker, &pw) == 0)
-      started++;
-  part_worker(&pw);
-  for (int t = 0; t < started; t++)
-    pthread_join(tid[t], NULL);
-  pthread_mutex_destroy(&pw.mu);
-  int rc = pw.rc;
-  if (rc)
-    *err = pw.err;
+  int nt = threads_of(r);
+  txf_pq_pool *pool = nt > 1 ? txf_pq_pool_new(nt - 1) : NULL;
+  int rc = 0;
+  for (size_t i = 0; i < nj && !rc; i++) {
+    part_job *j = &jobs[order[i]];
+    rc = txf_clean_partition_rewrite(m, j, pool, err);
+    if (rc) {
+      char d[11];
+      txf_clean_damage_hint(err);
+      txf_err_wrap(err, "partition %s", txf_date_format((txf_date){j->day}, d));
+    }
+  }
+  txf_pq_pool_free(pool);
   json_t *rewritten = json_array(), *per = json_object(),
          *files = json_object();
   int64_t n_changes = 0;
   for (size_t i = 0; i < nj && !rc; i++) {
-    pjob *j = &jobs[i];
+    part_job *j = &jobs[i];
     char d[11];
     txf_date_format((txf_date){j->day}, d);
     char *final = txf_clean_partition_path(r->o->data_dir, j->day);
@@ -767,14 +717,12 @@ static int run_partitions(run *r, crow **w, size_t nw, json_t *rep,
                       n_changes ? json_integer(r->version) : json_null());
   json_object_set_new(rep, "changes", json_integer(n_changes));
   for (size_t i = 0; i < nj; i++) {
-    free(jobs[i].staged);
+    free((char *)jobs[i].out_path);
     free((char *)jobs[i].chg.path);
   }
   free(jobs);
+  free(cost);
   free(order);
-  free(rm_flat);
-  free(rms);
-  free(adds);
   return rc;
 }
 
@@ -790,7 +738,7 @@ int txf_clean_last_version(const char *data_dir, int64_t *version,
 
 /* ---------------------------------------------------------------- main */
 
-static int lock_lake(const char *data_dir, int *fd_out, txf_err *err) {
+int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
   char *path = txf_path_join(data_dir, ".clean.lock");
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -852,6 +800,21 @@ static int close_quarantine(run *r, txf_err *err) {
   return rc;
 }
 
+/* The batch files' SHA-256 against the manifest, in file order. */
+typedef struct hash_job {
+  const run *r;
+  int rc;
+  txf_err err;
+} hash_job;
+
+static void *hash_files(void *arg) {
+  hash_job *h = arg;
+  const run *r = h->r;
+  for (size_t i = 0; i < r->manifest.n_files && !h->rc; i++)
+    h->rc = txf_manifest_verify_file(&r->manifest, r->bronze_dir, i, &h->err);
+  return NULL;
+}
+
 static int do_run(run *r, txf_store *store, char **report_json,
                   txf_err *err) {
   const txf_clean_opts *o = r->o;
@@ -861,6 +824,24 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc = list_files(r, &abs, err);
   if (rc)
     return rc;
+  /* The files are hashed (a second read, from the page cache) on a thread
+   * of their own while they are read and validated, not before: with
+   * two cores that is a second of wall time on a 1.4 GB batch. Nothing
+   * is committed before the hashes are known. */
+  hash_job hj = {.r = r};
+  pthread_t hash_tid;
+  int hashing = 0;
+  if (r->bronze_dir) {
+    if (threads_of(r) > 1 &&
+        pthread_create(&hash_tid, NULL, hash_files, &hj) == 0)
+      hashing = 1;
+    else
+      hash_files(&hj);
+    if (hj.rc) {
+      *err = hj.err;
+      rc = hj.rc;
+    }
+  }
   static const char *const sub[] = {"index", "part", "quarantine",
                                     "changes"};
   for (int i = 0; i < 4 && !rc; i++) {
@@ -871,11 +852,23 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (!rc)
     rc = check_index_meta(r, err);
   if (!rc)
+    rc = txf_clean_manifest_load(&r->lake, o->data_dir, err);
+  if (!rc)
     rc = txf_clean_last_version(o->data_dir, &r->version, err);
   r->version++;
   if (!rc)
     rc = open_quarantine(r, err);
-  txf_arena_init(&r->rows.strings, 1 << 20);
+  /* The batch is kept as compact records as it is validated, bucketed
+   * by index shard. */
+  txf_clean_merge *m = &r->m;
+  m->data_dir = o->data_dir;
+  m->manifest = &r->lake;
+  m->staging_dir = r->staging;
+  m->src = &r->src;
+  m->pool = txf_clean_pool_new();
+  m->n_lanes = threads_of(r);
+  for (int t = 0; t < m->n_lanes; t++)
+    m->rows[t] = txf_clean_buckets_new(m->pool, IDX_SHARDS);
   for (size_t i = 0; i < r->n_files && !rc; i++) {
     rc = read_file(r, (uint32_t)i, abs[i], err);
     if (!rc && r->want_lines && r->src_lines[i] != r->want_lines[i])
@@ -890,70 +883,46 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int rc2 = close_quarantine(r, err);
   if (!rc)
     rc = rc2;
+  if (hashing) {
+    pthread_join(hash_tid, NULL);
+    /* a file that is not the manifest's explains any error reading it */
+    if (hj.rc) {
+      *err = hj.err;
+      rc = hj.rc;
+    }
+  }
   if (rc)
     return rc;
+  /* What the read freed (chunks) is not needed again: give it back. */
+  malloc_trim(0);
+  uint64_t batch_bytes = 0;
+  for (int t = 0; t < m->n_lanes; t++)
+    for (unsigned k = 0; k < IDX_SHARDS; k++)
+      batch_bytes += txf_clean_buckets_bytes(m->rows[t], k);
+  txf_log_debug(o->log, "batch: %lld valid lines in %llu bytes of records",
+                (long long)(r->lines_read - r->quarantined),
+                (unsigned long long)batch_bytes);
   int64_t t_read = txf_mono_us(), cread = cpu_us();
 
-  /* dedup within the batch */
-  size_t n = r->rows.n;
-  crow **v = txf_xmalloc((n ? n : 1) * sizeof *v);
-  for (size_t i = 0; i < n; i++)
-    v[i] = &r->rows.blocks[i / ROWS_PER_BLOCK][i % ROWS_PER_BLOCK];
-  key_sort(v, n, key_id, cmp_batch);
-  size_t nw = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i + 1;
-    while (j < n &&
-           txf_clean_id_cmp(v[i]->idh, v[i]->str, v[i]->len[S_ID], v[j]->idh,
-                            v[j]->str, v[j]->len[S_ID]) == 0) {
-      int c = txf_clean_version_cmp(v[i], v[j]);
-      if (c == 0) {
-        v[j]->fate = FATE_DUP;
-        r->duplicates++;
-      } else {
-        v[j]->fate = FATE_STALE;
-        r->stale++;
-        if (v[j]->ingested_at_us == v[i]->ingested_at_us)
-          r->ties++;
-      }
-      j++;
-    }
-    v[nw++] = v[i]; /* the batch's winner for this id */
-    i = j;
+  /* dedup within the batch and look the ids up, a shard at a time */
+  rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
+  if (rc)
+    return rc;
+  for (int t = 0; t < m->n_lanes; t++) {
+    txf_clean_buckets_free(m->rows[t]);
+    m->rows[t] = NULL;
   }
+  txf_clean_pool_trim(m->pool); /* what the runs did not reuse */
+  malloc_trim(0);
   int64_t t_dedup = txf_mono_us(), cdedup = cpu_us();
 
-  /* merge with the lake through the index */
-  unsigned char touched[IDX_SHARDS];
-  idx_stats ist = {0, 0};
-  char *idx_stage = txf_path_join(r->staging, "index");
-  rc = txf_clean_index_merge(o->data_dir, idx_stage, v, nw, &r->src, o->threads,
-                             touched, &ist, err);
-  free(idx_stage);
-  if (rc) {
-    free(v);
+  /* the ids the lake holds: their versions, from their partitions */
+  rc = resolve(r, err);
+  if (rc)
     return rc;
-  }
-  r->ties += ist.ties;
-  r->lineage_moves = ist.lineage_moves;
-  for (size_t i = 0; i < nw; i++) {
-    switch (v[i]->fate) {
-    case FATE_INSERT:
-      r->inserted++;
-      break;
-    case FATE_UPDATE:
-      r->updated++;
-      break;
-    case FATE_DUP:
-      r->duplicates++;
-      break;
-    default:
-      r->stale++;
-      break;
-    }
-  }
+  malloc_trim(0);
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
-    if (!touched[s])
+    if (!m->touched[s])
       continue;
     char from[64], to[80];
     snprintf(from, sizeof from, STAGING "/index/shard-%03u.idx", s);
@@ -963,13 +932,27 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int64_t t_index = txf_mono_us(), cindex = cpu_us();
 
   json_t *rep = json_object();
-  rc = run_partitions(r, v, nw, rep, err);
-  free(v);
+  int64_t cmain = thread_cpu_us();
+  rc = run_partitions(r, rep, err);
   if (rc) {
     json_decref(rep);
     return rc;
   }
+  int staged = 0;
+  rc = txf_clean_manifest_stage(&r->lake, o->data_dir, r->staging,
+                                m->touched, rep, &staged, err);
+  if (rc) {
+    json_decref(rep);
+    return rc;
+  }
+  if (staged)
+    add_op(r, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
   int64_t t_parts = txf_mono_us(), cparts = cpu_us();
+  /* Whether the main thread (merging, and encoding when it waits) or the
+   * pool bounds the phase, whatever else the machine runs. */
+  txf_log_debug(o->log, "partitions: %lld ms CPU on the main thread of %lld",
+                (long long)((thread_cpu_us() - cmain) / 1000),
+                (long long)((cparts - cindex) / 1000));
   char qdir[64];
   snprintf(qdir, sizeof qdir, "quarantine/transactions/ingest_date=%s",
            r->date_str);
@@ -980,8 +963,9 @@ static int do_run(run *r, txf_store *store, char **report_json,
   add_op(r, STAGING "/quarantine/rejects.csv", to);
 
   /* the reconciliation */
-  int64_t accounted = r->inserted + r->updated + r->duplicates + r->stale +
-                      r->quarantined;
+  const merge_stats *ms = &m->st;
+  int64_t accounted = ms->inserted + ms->updated + ms->duplicates +
+                      ms->stale + r->quarantined;
   char run_id[64];
   snprintf(run_id, sizeof run_id, "clean-%s-%lld-%ld", r->date_str,
            (long long)txf_wall_us(), (long)getpid());
@@ -995,10 +979,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
                                            (json_int_t)r->src_lines[i]));
   json_object_set_new(rep, "files", files);
   json_object_set_new(rep, "lines_read", json_integer(r->lines_read));
-  json_object_set_new(rep, "inserted", json_integer(r->inserted));
-  json_object_set_new(rep, "updated", json_integer(r->updated));
-  json_object_set_new(rep, "duplicates", json_integer(r->duplicates));
-  json_object_set_new(rep, "stale", json_integer(r->stale));
+  json_object_set_new(rep, "inserted", json_integer(ms->inserted));
+  json_object_set_new(rep, "updated", json_integer(ms->updated));
+  json_object_set_new(rep, "duplicates", json_integer(ms->duplicates));
+  json_object_set_new(rep, "stale", json_integer(ms->stale));
   json_object_set_new(rep, "quarantined", json_integer(r->quarantined));
   json_t *qr = json_object();
   for (int i = 1; i < TXF_REJ_N; i++)
@@ -1006,8 +990,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
       json_object_set_new(qr, txf_reject_reason_name((txf_reject_reason)i),
                           json_integer(r->by_reason[i]));
   json_object_set_new(rep, "quarantined_by_reason", qr);
-  json_object_set_new(rep, "ties", json_integer(r->ties));
-  json_object_set_new(rep, "lineage_moves", json_integer(r->lineage_moves));
+  json_object_set_new(rep, "ties", json_integer(ms->ties));
+  json_object_set_new(rep, "lineage_moves", json_integer(ms->lineage_moves));
   json_object_set_new(rep, "reconciled", json_boolean(accounted ==
                                                       r->lines_read));
   int64_t t_end = txf_mono_us();
@@ -1063,6 +1047,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
   if (sfd >= 0)
     close(sfd);
   if (!rc)
+    rc = txf_clean_journal_check(o->data_dir, r->ops, r->n_ops, err);
+  if (!rc)
     rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
                                  err);
   if (rc) {
@@ -1089,11 +1075,15 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   memset(&r, 0, sizeof r);
   r.o = o;
   r.crash = (txf_clean_crash){o->crash_step, o->crash_n};
+  pthread_mutex_init(&r.m.mu, NULL);
+  txf_arena_init(&r.m.rm_ids, 1 << 16);
+  for (unsigned s = 0; s < IDX_SHARDS; s++)
+    txf_buf_init(&r.m.pending[s], 0);
   txf_date_format(o->ingest_date, r.date_str);
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
   if (!rc)
-    rc = lock_lake(o->data_dir, &lock_fd, err);
+    rc = txf_clean_lake_lock(o->data_dir, &lock_fd, err);
   if (rc)
     return rc;
   int recovered = 0;
@@ -1132,15 +1122,26 @@ out:
     free(r.ops[i].to);
   }
   free(r.ops);
-  rows_release(&r.rows);
-  for (size_t i = 0; i < r.n_arenas; i++) {
-    txf_arena_release(r.arenas[i]);
-    free(r.arenas[i]);
+  for (int t = 0; t < 8; t++)
+    txf_clean_buckets_free(r.m.rows[t]);
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
+    txf_buf_release(&r.m.pending[s]);
+    free(r.m.dec[s]);
   }
-  free(r.arenas);
+  free(r.m.pmap);
+  free(r.m.pfilter.w);
+  txf_clean_pool_free(r.m.pool);
+  free(r.m.run);
+  free(r.m.cand);
+  free(r.m.rm);
+  txf_arena_release(&r.m.rm_ids);
+  pthread_mutex_destroy(&r.m.mu);
   txf_clean_sources_release(&r.src);
+  txf_clean_manifest_release(&r.lake);
   free(r.src_lines);
   free(r.want_lines);
+  txf_manifest_release(&r.manifest);
+  free(r.bronze_dir);
   free(r.staging);
   txf_tz_free(r.tz);
   close(lock_fd);

@@ -108,6 +108,23 @@ TXF_MUST_CHECK int txf_clean_run(const txf_clean_opts *o, txf_store *store,
 TXF_MUST_CHECK int txf_clean_recover(const char *data_dir, txf_store *store,
                                      int *recovered, txf_err *err);
 
+typedef struct txf_clean_rebuild_opts {
+  const char *data_dir;
+  const char *timezone; /* the lake's zone when it records none */
+  const txf_logger *log;
+} txf_clean_rebuild_opts;
+
+/* Rebuild the id index and the lake's manifest from silver (txnflow index
+ * rebuild): every partition is read whole and checked (page CRCs, each
+ * row in its partition and in silver order); the new shards and manifest
+ * are committed by the journal (an interrupted clean is finished first,
+ * recorded in STORE). A damaged or foreign file in silver is TXF_ECORRUPT
+ * naming it, and nothing changes. *REPORT_JSON (caller frees): partitions,
+ * rows, ids, shards written and removed. Memory: 16 bytes an id. */
+TXF_MUST_CHECK int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o,
+                                           txf_store *store, char **report_json,
+                                           txf_err *err);
+
 typedef struct txf_audit_opts {
   const char *data_dir;
   const char *timezone;

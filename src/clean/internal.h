@@ -4,7 +4,10 @@
 #ifndef TXF_CLEAN_INTERNAL_H
 #define TXF_CLEAN_INTERNAL_H
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bronze/bronze.h"
 #include "clean/clean.h"
@@ -39,6 +42,7 @@ typedef struct crow {
   uint8_t fate;         /* FATE_* for batch rows */
   uint8_t had_old;      /* the lake held this id before */
   uint8_t replace;      /* this version goes into silver */
+  uint8_t hashed;       /* h0, h1 are computed */
   int32_t old_day;      /* its partition then */
 } crow;
 
@@ -51,9 +55,74 @@ static inline const char *crow_s(const crow *r, int k) {
   return p;
 }
 
+/* Byte order of two strings (<0, 0, >0), a word at a time: ids share long
+ * prefixes, and rows with the same txn_ts second compare them. */
+static inline int txf_clean_bytes_cmp(const char *a, size_t la, const char *b,
+                                      size_t lb) {
+  size_t n = la < lb ? la : lb;
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  for (; n; n--, a++, b++)
+    if (*a != *b)
+      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+  return la < lb ? -1 : la > lb;
+}
+
+/* Silver order within a partition, (txn_ts, id bytes), inline. */
+static inline int txf_clean_silver_order(const crow *a, const crow *b) {
+  if (a->txn_ts_us != b->txn_ts_us)
+    return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
+  return txf_clean_bytes_cmp(a->str, a->len[S_ID], b->str, b->len[S_ID]);
+}
+
+/* A one-bit-per-slot filter in front of a big hash table: 16 bits per
+ * key, so it stays in cache and turns most misses away (about 1 in 16
+ * gets through) before the table's own probe, a cache miss. */
+typedef struct txf_clean_filter {
+  uint64_t *w;
+  uint64_t mask; /* bit index mask */
+} txf_clean_filter;
+
+static inline void txf_clean_filter_init(txf_clean_filter *f, size_t n) {
+  uint64_t bits = 64;
+  while (bits < 16 * (uint64_t)n)
+    bits *= 2;
+  f->mask = bits - 1;
+  f->w = txf_xcalloc(bits / 64, sizeof *f->w);
+}
+
+/* Other bits of the hash than the table's slot (low) and shard (top). */
+static inline uint64_t txf_clean_filter_bit(const txf_clean_filter *f,
+                                            uint64_t h) {
+  return (h >> 24 ^ h >> 7) & f->mask;
+}
+
+static inline void txf_clean_filter_add(txf_clean_filter *f, uint64_t h) {
+  uint64_t b = txf_clean_filter_bit(f, h);
+  f->w[b >> 6] |= (uint64_t)1 << (b & 63);
+}
+
+static inline int txf_clean_filter_has(const txf_clean_filter *f,
+                                       uint64_t h) {
+  uint64_t b = txf_clean_filter_bit(f, h);
+  return (int)(f->w[b >> 6] >> (b & 63) & 1);
+}
+
 /* Lineage: where a version came from. */
 typedef struct csource {
   char *path;       /* relative to the data dir when inside it */
+  uint32_t path_len; /* strlen(path) */
   int32_t ingest_day;
 } csource;
 
@@ -104,43 +173,323 @@ int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
 int txf_clean_iso4217_known(const char c[3]);
 
+/* ---- the batch's rows in memory (rows.c) */
+
+/* A row as a compact record: the fixed fields, then its strings (no
+ * pointer, no hash); at most REC_MAX bytes. */
+#define REC_MAX (20 + 3 * 10 + 5 * MAX_ID_LEN)
+size_t txf_clean_rec_size(const crow *r);
+void txf_clean_rec_put(char *p, const crow *r);
+/* Read the record at P into *R (R->str points into P; idh computed, the
+ * content hash not: txf_clean_rec_hash); returns its end. */
+const char *txf_clean_rec_get(const char *p, crow *r);
+/* The length of the record at P. */
+size_t txf_clean_rec_len(const char *p);
+/* Compute R's content hash (h0, h1) if it is not yet. */
+void txf_clean_rec_hash(crow *r);
+
+/* Blocks of records (64 KiB, mapped one by one), recycled through a pool
+ * shared by the threads of a clean. */
+typedef struct txf_clean_block txf_clean_block;
+typedef struct txf_clean_pool txf_clean_pool;
+txf_clean_pool *txf_clean_pool_new(void);
+/* Unmaps every block, in use or not. */
+void txf_clean_pool_free(txf_clean_pool *p);
+txf_clean_block *txf_clean_block_get(txf_clean_pool *p);
+/* Give the chain starting at CHAIN back for reuse (NULL: nothing). */
+void txf_clean_block_put(txf_clean_pool *p, txf_clean_block *chain);
+/* Give the blocks kept for reuse back to the system. */
+void txf_clean_pool_trim(txf_clean_pool *p);
+/* Room for an N-byte record at the end of the chain HEAD..TAIL (a new
+ * block when the tail has none). */
+char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
+                           txf_clean_block **tail, size_t n);
+/* Records of a chain: for (b = head; b; b = b->next) records in
+ * [txf_clean_block_data(b), + txf_clean_block_len(b)). */
+const char *txf_clean_block_data(const txf_clean_block *b);
+size_t txf_clean_block_len(const txf_clean_block *b);
+txf_clean_block *txf_clean_block_next(const txf_clean_block *b);
+void txf_clean_block_ref(txf_clean_block *b); /* one more run reads it */
+
+/* Records in numbered buckets: appended whole, taken out a bucket at a
+ * time. One thread appends to a bucket at a time. */
+typedef struct txf_clean_buckets txf_clean_buckets;
+txf_clean_buckets *txf_clean_buckets_new(txf_clean_pool *pool, unsigned n);
+void txf_clean_buckets_free(txf_clean_buckets *b);
+/* Append the records at P (N bytes, whole records) to bucket K. */
+void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
+                           size_t n);
+uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k);
+/* The chain of bucket K's blocks, in order; K is emptied. The caller
+ * gives the blocks back (txf_clean_block_put). */
+txf_clean_block *txf_clean_buckets_take(txf_clean_buckets *b, unsigned k);
+
+/* Where one shard's additions to one day are: N records from offset OFF
+ * of block B on (following the chain), sorted by (txn_ts, id). */
+typedef struct run_ref {
+  int32_t day;
+  txf_clean_block *b;
+  uint32_t off;
+  uint64_t n;
+} run_ref;
+
+/* Reading a run: its rows in order (strings valid until the next call);
+ * each block goes back to the system when the last run in it has read
+ * past it. */
+typedef struct txf_clean_runrd {
+  txf_clean_pool *pool;
+  txf_clean_block *b;
+  uint32_t pos;
+  uint64_t left;
+} txf_clean_runrd;
+void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
+                          const run_ref *ref);
+/* The next row into *ROW: 1, or 0 at the end. */
+int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
+
+/* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix
+ * on the 64-bit key, then the full comparison only where keys tie. */
+typedef int (*txf_clean_cmp_fn)(const void *, const void *);
+void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
+                        txf_clean_cmp_fn cmp);
+
 /* ---- the id index (index.c) */
 
+/* silver/_index/transactions/shard-NNN.idx: where each id of the lake
+ * is, as (hash of the id, event day of its partition) pairs; the shard
+ * is the top byte of the hash. Ids are never stored: a batch id whose
+ * hash the index holds is looked up in those partitions (the lake is the
+ * truth, the index a map to it). */
 #define IDX_SHARDS 256
 #define IDX_SHARD(idh) ((unsigned)((idh) >> 56))
 
-/* Merge the batch winners W (sorted by txf_clean_id_cmp, each with fate
- * FATE_NONE) into the index under DATA_DIR/silver/_index/transactions: for each
- * id, look up the lake's version and set fate (INSERT / UPDATE / DUP / STALE)
- * and had_old/old_day; write every touched shard anew into STAGING_DIR
- * (file names shard-NNN.idx). *TOUCHED[s] = 1 for each rewritten shard.
- * DUP_LINEAGE counts duplicates whose earlier lineage replaced the lake's
- * (fate UPDATE with identical content: see docs/silver.md). */
-typedef struct idx_stats {
-  int64_t ties;
-  int64_t lineage_moves;
-} idx_stats;
-TXF_MUST_CHECK int txf_clean_index_merge(const char *data_dir,
-                                         const char *staging_dir, crow **w,
-                                         size_t n, const csources *src,
-                                         int threads,
-                                         unsigned char touched[IDX_SHARDS],
-                                         idx_stats *st, txf_err *err);
+typedef struct loc_ent {
+  uint64_t idh;
+  int32_t day;
+} loc_ent;
+
 char *txf_clean_index_dir(const char *data_dir);
+/* Read shard SHARD of the index at PATH (either format; a missing file is
+ * an empty shard) into *E (caller frees) sorted by (idh, day). */
+TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,
+                                        loc_ent **e, size_t *n,
+                                        txf_err *err);
+/* The same from the file's bytes, already read (BYTES is taken: released
+ * and zeroed whatever happens); PATH names it in errors. */
+TXF_MUST_CHECK int txf_clean_index_parse(const char *path, unsigned shard,
+                                         txf_buf *bytes, loc_ent **e, size_t *n,
+                                         txf_err *err);
+/* Write E (sorted by (idh, day)) as shard SHARD at PATH (created). */
+TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
+                                         const loc_ent *e, size_t n,
+                                         txf_err *err);
+void txf_clean_index_sort(loc_ent *e, size_t n);
+
+/* ---- the lake's manifest (manifest.c) */
+
+/* silver/_index/transactions/_manifest.json: every index shard and every
+ * silver partition file of the lake with its size and SHA-256, written
+ * at each commit (docs/silver.md, "Checksums and the manifest"). A file
+ * clean reads is checked against it first, so damage stops the clean
+ * instead of being rewritten into fresh files. */
+#define TXF_CLEAN_MANIFEST "silver/_index/transactions/_manifest.json"
+
+typedef struct man_file {
+  uint64_t size_bytes;
+  char sha[65];
+} man_file;
+
+typedef struct man_part {
+  int32_t day;
+  man_file f;
+  uint8_t verified; /* checked in this run (one thread per day) */
+} man_part;
+
+typedef struct txf_clean_manifest {
+  uint8_t has_shard[IDX_SHARDS];
+  man_file shard[IDX_SHARDS];
+  man_part *part; /* sorted by day */
+  size_t n_part, cap_part;
+} txf_clean_manifest;
+
+/* Load the manifest of the lake at DATA_DIR into *MF (caller releases).
+ * An empty lake has an empty one. A lake with shards or partitions but no
+ * manifest, or an unreadable manifest, is TXF_ECORRUPT with a message
+ * saying to run 'txnflow index rebuild'. */
+TXF_MUST_CHECK int txf_clean_manifest_load(txf_clean_manifest *mf,
+                                           const char *data_dir, txf_err *err);
+void txf_clean_manifest_release(txf_clean_manifest *mf);
+/* Read index shard S of the lake, checked against MF: a listed shard that
+ * is missing or differs (size, SHA-256), or a shard that is not listed,
+ * is TXF_ECORRUPT and nothing is returned. */
+TXF_MUST_CHECK int txf_clean_manifest_read_shard(const txf_clean_manifest *mf,
+                                                 const char *data_dir,
+                                                 unsigned s, loc_ent **e,
+                                                 size_t *n, txf_err *err);
+/* Check partition DAY's file against MF (once per run: a day is checked
+ * by one thread at a time): listed and missing or different, or present
+ * and not listed, is TXF_ECORRUPT naming the file and how to recover. */
+TXF_MUST_CHECK int txf_clean_manifest_check_partition(txf_clean_manifest *mf,
+                                                      const char *data_dir,
+                                                      int32_t day,
+                                                      txf_err *err);
+/* Record shard S as the file at PATH (hashed now), or as absent (PATH
+ * NULL). */
+TXF_MUST_CHECK int txf_clean_manifest_set_shard(txf_clean_manifest *mf,
+                                                unsigned s, const char *path,
+                                                txf_err *err);
+/* Record partition DAY's file (SHA NULL: the partition is gone). */
+void txf_clean_manifest_set_partition(txf_clean_manifest *mf, int32_t day,
+                                      uint64_t size_bytes, const char *sha);
+/* Write MF as JSON to PATH (created, flushed; made durable by the
+ * commit's syncfs). */
+TXF_MUST_CHECK int txf_clean_manifest_write(const txf_clean_manifest *mf,
+                                            const char *path, txf_err *err);
+/* This commit's manifest: MF updated with the shards staged in
+ * STAGING/index (TOUCHED[s]) and the partitions of the clean's report REP
+ * (rows_per_partition: 0 is a partition removed; partition_files: size and
+ * SHA-256), written to STAGING/index/_manifest.json when anything changed
+ * or the lake had none (*STAGED = 1). */
+TXF_MUST_CHECK int
+txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
+                         const char *staging, const unsigned char *touched,
+                         json_t *rep, int *staged, txf_err *err);
+/* Write the index's _meta.json (format, shards, the lake's TIMEZONE) to
+ * PATH (created, flushed). */
+TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
+                                        txf_err *err);
+/* ERR is from reading a partition (TXF_ECORRUPT, TXF_EUNSUPPORTED or
+ * TXF_ETOOBIG: for a file clean wrote, damage): add that the file is
+ * damaged, nothing was changed and how to recover, unless it says so. */
+void txf_clean_damage_hint(txf_err *err);
+/* For audit: check every file of the lake against the manifest (each
+ * listed shard and partition as listed, nothing unlisted), passing each
+ * finding to NOTE(CTX, text); returns how many. *PAIRS (caller frees)
+ * gets the index's pairs, all shards, sorted by (idh, day). */
+int64_t txf_clean_manifest_audit(const char *data_dir,
+                                 void (*note)(void *ctx, const char *text),
+                                 void *ctx, loc_ent **pairs, size_t *n_pairs);
+/* The lake's time zone from the index's _meta.json into *ZONE (caller
+ * frees; NULL when there is none yet); an unreadable file is
+ * TXF_ECORRUPT. */
+TXF_MUST_CHECK int txf_clean_meta_zone(const char *data_dir, char **zone,
+                                       txf_err *err);
+/* The names in DIR starting with PREFIX, sorted (free with
+ * txf_clean_list_free; NULL and *N = 0 when DIR cannot be read). */
+char **txf_clean_list_dir(const char *dir, const char *prefix, size_t *n);
+void txf_clean_list_free(char **v, size_t n);
+/* The partition directories under silver/transactions, in order, then
+ * any directory whose name is not one of ours: REL relative to the data
+ * dir, DAY its date (INT32_MIN when the names are not
+ * year=YYYY/month=MM/day=DD of a real date). */
+typedef struct txf_clean_part_dir {
+  char *rel;
+  int32_t day;
+} txf_clean_part_dir;
+txf_clean_part_dir *txf_clean_partition_dirs(const char *data_dir, size_t *n);
+void txf_clean_part_dirs_free(txf_clean_part_dir *v, size_t n);
+/* Does the lake hold any silver partition or index shard? */
+int txf_clean_lake_has_data(const char *data_dir);
+
+/* ---- the batch against the lake (shard.c) */
+
+/* An id a partition loses (its row moves or is replaced). */
+typedef struct rm_ent {
+  int32_t day;
+  uint64_t idh;
+  const char *id; /* in the merge's arena */
+  uint8_t len;
+} rm_ent;
+
+/* An id of the batch the index places in partition DAY: that partition
+ * is read to decide. */
+typedef struct cand_ent {
+  int32_t day;
+  uint64_t idh;
+} cand_ent;
+
+typedef struct merge_stats {
+  int64_t inserted, updated, duplicates, stale, ties, lineage_moves;
+} merge_stats;
+
+/* The decision on a pending id, made while its partition is read. */
+typedef struct pend_dec {
+  uint8_t found, fate, replace, tie, lineage;
+  int32_t old_day;
+} pend_dec;
+
+/* A pending id, found by its hash while a partition is read. */
+typedef struct pend_ref {
+  uint64_t idh;
+  const char *rec; /* its record, in the shard's pending buffer */
+  pend_dec *dec;
+} pend_ref;
+
+/* What the shards of one clean share (threads: under MU). */
+typedef struct txf_clean_merge {
+  const char *data_dir;
+  txf_clean_manifest *manifest; /* what the files read must match */
+  const char *staging_dir; /* index shards are staged in STAGING/index */
+  const csources *src;
+  txf_clean_pool *pool;       /* blocks of the batch's records */
+  txf_clean_buckets *rows[8]; /* the batch's valid rows, bucket = shard,
+                                * one set per validating thread */
+  int n_lanes;
+  txf_buf pending[IDX_SHARDS]; /* winners found in the index, in id order */
+  pend_dec *dec[IDX_SHARDS];   /* one per pending record */
+  size_t n_pending[IDX_SHARDS];
+  pend_ref *pmap; /* open addressing on idh, over every pending id */
+  size_t pmap_mask;
+  txf_clean_filter pfilter; /* in front of PMAP */
+  pthread_mutex_t mu;
+  run_ref *run;
+  size_t n_run, cap_run;
+  cand_ent *cand;
+  size_t n_cand, cap_cand;
+  rm_ent *rm;
+  size_t n_rm, cap_rm;
+  txf_arena rm_ids;
+  merge_stats st;
+  unsigned char touched[IDX_SHARDS];    /* shard staged */
+  unsigned char new_ids_in[IDX_SHARDS]; /* new ids went into the shard */
+} txf_clean_merge;
+
+/* Shard S of the batch: dedup, look its ids up in the index; the ids not
+ * there go into runs (new), the others are kept pending. */
+TXF_MUST_CHECK int txf_clean_merge_shard(txf_clean_merge *m, unsigned s,
+                                         txf_err *err);
+/* Index every pending id by its hash (after all shards). */
+void txf_clean_merge_index_pending(txf_clean_merge *m);
+/* Is IDH the hash of a pending id? (A row of the lake that is not one is
+ * skipped before it is hashed whole.) */
+static inline int txf_clean_merge_wants(const txf_clean_merge *m,
+                                        uint64_t idh) {
+  if (!m->pmap || !txf_clean_filter_has(&m->pfilter, idh))
+    return 0;
+  for (size_t j = (size_t)idh & m->pmap_mask; m->pmap[j].rec;
+       j = (j + 1) & m->pmap_mask)
+    if (m->pmap[j].idh == idh)
+      return 1;
+  return 0;
+}
+/* The lake's row OLD (content hash computed, ingest day OLD_INGEST) of
+ * partition DAY: if it is a pending id, decide it. Any thread. */
+void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
+                           int32_t old_ingest, int32_t day);
+/* After every partition is read: shard S's pending ids into runs,
+ * removals and its index shard. */
+TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
+                                           txf_err *err);
 
 /* ---- partitions (partition.c) */
 
 char *txf_clean_partition_path(const char *data_dir, int32_t day);
-/* Write the new partition DAY into OUT_PATH: the lake's current file minus
- * the ids in RM (sorted by txf_clean_id_cmp), plus ADDS (sorted by
- * txf_clean_silver_cmp). *N_ROWS gets the rows written (0: OUT_PATH is not
- * created). A removed id the file does not hold is TXF_ECORRUPT (index and lake
- * disagree). */
-typedef struct rm_id {
-  uint64_t idh;
-  const char *id;
-  uint8_t len;
-} rm_id;
+
+/* Read partition DAY and offer each of its rows whose id hash a pending id
+ * has to the merge (txf_clean_merge_offer). */
+TXF_MUST_CHECK int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
+                                         txf_err *err);
+
 /* Where the rewrite of a partition writes its changes: the rows it removes
  * (update_preimage) and the rows it adds (insert, or update_postimage when
  * the id was in the lake) go to PATH, stamped with VERSION and
@@ -151,19 +500,47 @@ typedef struct change_out {
   int64_t commit_us;
   int64_t n_changes;
 } change_out;
-TXF_MUST_CHECK int
-txf_clean_partition_rewrite(const char *data_dir, int32_t day,
-                            const char *out_path, crow **adds, size_t n_adds,
-                            const rm_id *rm, size_t n_rm, csources *src,
-                            change_out *chg, int64_t *n_rows, txf_err *err);
+
+/* One partition's rewrite: the lake's file of DAY minus the ids in RM,
+ * merged with the runs RUN, written to
+ * OUT_PATH; *N_ROWS the rows written (0: no file), SHA and SIZE of the
+ * file. The writers encode on POOL (may be NULL). A removed id the file
+ * does not hold is TXF_ECORRUPT (index and lake disagree). */
+typedef struct part_job {
+  int32_t day;
+  const run_ref *run;
+  size_t n_run;
+  const rm_ent *rm;
+  size_t n_rm;
+  const char *out_path;
+  change_out chg;
+  int64_t n_rows;
+  uint64_t size_bytes;
+  char sha[65];
+} part_job;
+TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
+                                               part_job *j,
+                                               txf_pq_pool *pool,
+                                               txf_err *err);
 
 /* ---- journal (journal.c) */
+
+/* Take DATA_DIR/.clean.lock (flock, not waiting): one writer of the lake
+ * at a time. TXF_ELOCKED when another holds it; *FD_OUT to close. */
+TXF_MUST_CHECK int txf_clean_lake_lock(const char *data_dir, int *fd_out,
+                                       txf_err *err);
 
 typedef struct jop {
   char *from; /* relative to the data dir; NULL: delete TO */
   char *to;
 } jop;
 
+/* Before the commit point: can every op be applied? Each directory the
+ * ops write in (or the nearest existing parent of one to be made) must
+ * let us create and remove a file; else TXF_EIO naming it (nothing is
+ * committed, so the lake never waits half-applied for a fix). */
+TXF_MUST_CHECK int txf_clean_journal_check(const char *data_dir, const jop *ops,
+                                           size_t n, txf_err *err);
 /* Write DATA/.clean/journal.json (atomically, fsynced): the commit point. */
 TXF_MUST_CHECK int txf_clean_journal_write(const char *data_dir,
                                            const char *run_id, const jop *ops,

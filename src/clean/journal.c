@@ -10,6 +10,7 @@
  * database if it is not there yet, and removes it. Without a journal, the
  * staging area is garbage from a run that never committed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,55 @@ int txf_clean_journal_write(const char *data_dir, const char *run_id,
   return rc;
 }
 
+int txf_clean_journal_check(const char *data_dir, const jop *ops, size_t n,
+                            txf_err *err) {
+  char **seen = NULL;
+  size_t n_seen = 0;
+  int rc = 0;
+  for (size_t i = 0; i <= n && !rc; i++) {
+    /* the target's directory, or the nearest one that exists (where the
+     * rest would be made); last, .clean itself (the undo links) */
+    char *dir = i < n ? txf_path_join(data_dir, ops[i].to)
+                      : txf_path_join(data_dir, ".clean/x");
+    do
+      *strrchr(dir, '/') = '\0';
+    while (!txf_fs_is_dir(dir) && strchr(dir + strlen(data_dir), '/'));
+    size_t k = 0;
+    while (k < n_seen && strcmp(seen[k], dir) != 0)
+      k++;
+    if (k < n_seen) {
+      free(dir);
+      continue;
+    }
+    seen = txf_xrealloc(seen, (n_seen + 1) * sizeof *seen);
+    seen[n_seen++] = dir;
+    /* Try what the apply does: make an entry and remove it. access(2)
+     * would miss immutable directories, ACLs and read-only mounts for
+     * root. */
+    char *probe = txf_xasprintf("%s/.txnflow-probe-%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      rc = txf_err_errno(err, TXF_EIO,
+                         "%s: cannot write there, which the commit needs; "
+                         "nothing was committed",
+                         dir + strlen(data_dir) +
+                             (dir[strlen(data_dir)] == '/'));
+    else {
+      close(fd);
+      if (unlink(probe) != 0)
+        rc = txf_err_errno(err, TXF_EIO,
+                           "%s: cannot remove files there, which the commit "
+                           "needs; nothing was committed",
+                           dir);
+    }
+    free(probe);
+  }
+  for (size_t k = 0; k < n_seen; k++)
+    free(seen[k]);
+  free(seen);
+  return rc;
+}
+
 /* Remove DIR and its parents up to (not including) STOP while empty. */
 static void prune_dirs(char *dir, const char *stop) {
   size_t stop_len = strlen(stop);
@@ -68,8 +118,46 @@ static int add_dir(char ***dirs, size_t *n, const char *path) {
   return 0;
 }
 
-/* Renames are plain rename(2)s; the directories they touched are fsynced
- * once each at the end, before the journal is removed. */
+/* Apply the journal's ops in order. Each op first keeps the file it
+ * replaces or removes as a hard link in .clean/undo/<i> (kept across
+ * attempts: an op done by an earlier, interrupted attempt still has its
+ * link). When an op fails (a permission, a read-only or full file
+ * system), the ops done so far are undone in reverse: the new file goes
+ * back to staging and the old one to its place. Readers then see the
+ * lake as it was before the commit, never a mix, and the journal stays
+ * for the next clean to apply once the cause is fixed. The directories
+ * touched are fsynced once each at the end. */
+#define UNDO ".clean/undo"
+
+static char *undo_path(const char *data_dir, size_t i) {
+  return txf_xasprintf("%s/" UNDO "/%zu", data_dir, i);
+}
+
+/* Undo ops [0, n) of OPS in reverse; 0, or -1 when some could not be (the
+ * message says so in ERR, which keeps the original failure first). */
+static int undo_ops(const char *data_dir, json_t *ops, size_t n, txf_err *err) {
+  int bad = 0;
+  while (n-- > 0) {
+    json_t *op = json_array_get(ops, n);
+    const char *from = json_string_value(json_array_get(op, 0));
+    const char *to = json_string_value(json_array_get(op, 1));
+    char *to_abs = txf_path_join(data_dir, to);
+    char *keep = undo_path(data_dir, n);
+    if (from) {
+      char *from_abs = txf_path_join(data_dir, from);
+      if (!txf_fs_exists(from_abs) && txf_fs_exists(to_abs) &&
+          rename(to_abs, from_abs) != 0)
+        bad = 1;
+      free(from_abs);
+    }
+    if (txf_fs_exists(keep) && rename(keep, to_abs) != 0)
+      bad = 1;
+    free(keep);
+    free(to_abs);
+  }
+  return bad ? -1 : 0;
+}
+
 static int apply_ops(const char *data_dir, json_t *ops,
                      const txf_clean_crash *crash, txf_err *err) {
   int crash_n = 0;
@@ -78,7 +166,11 @@ static int apply_ops(const char *data_dir, json_t *ops,
   int rc = 0;
   size_t i;
   json_t *op;
+  char *undo = txf_path_join(data_dir, UNDO);
+  rc = txf_fs_mkdirs(undo, err);
   json_array_foreach(ops, i, op) {
+    if (rc)
+      break;
     const char *from = json_string_value(json_array_get(op, 0));
     const char *to = json_string_value(json_array_get(op, 1));
     if (!to) {
@@ -87,8 +179,17 @@ static int apply_ops(const char *data_dir, json_t *ops,
       break;
     }
     char *to_abs = txf_path_join(data_dir, to);
-    if (from) {
-      char *from_abs = txf_path_join(data_dir, from);
+    char *keep = undo_path(data_dir, i);
+    char *from_abs = from ? txf_path_join(data_dir, from) : NULL;
+    /* Not done yet (its source is there, or it deletes a file that is
+     * there): keep what it replaces. */
+    if ((from_abs ? txf_fs_exists(from_abs) : 1) && txf_fs_exists(to_abs)) {
+      unlink(keep);
+      if (link(to_abs, keep) != 0)
+        rc = txf_err_errno(err, TXF_EIO, "link %s -> %s", to, keep);
+    }
+    if (rc) {
+    } else if (from_abs) {
       if (txf_fs_exists(from_abs)) {
         char *dir = txf_xstrdup(to_abs);
         *strrchr(dir, '/') = '\0';
@@ -101,7 +202,6 @@ static int apply_ops(const char *data_dir, json_t *ops,
         rc = txf_err_set(err, TXF_ECORRUPT,
                          "journal: neither %s nor %s exists", from, to);
       }
-      free(from_abs);
     } else {
       if (unlink(to_abs) != 0 && errno != ENOENT)
         rc = txf_err_errno(err, TXF_EIO, "%s: cannot remove", to_abs);
@@ -114,9 +214,19 @@ static int apply_ops(const char *data_dir, json_t *ops,
         free(dir);
       }
     }
+    free(from_abs);
+    free(keep);
     free(to_abs);
-    if (rc)
+    if (rc) {
+      if (undo_ops(data_dir, ops, i, err) == 0)
+        txf_err_wrap(err, "the commit was undone, the lake is as before it; "
+                          "the journal stays and the next clean applies it "
+                          "once this is fixed");
+      else
+        txf_err_wrap(err, "the commit could not be undone either; the next "
+                          "clean applies it once this is fixed");
       break;
+    }
     txf_clean_crash_point(crash, "apply", &crash_n);
   }
   for (size_t k = 0; k < n_dirs; k++) {
@@ -125,6 +235,7 @@ static int apply_ops(const char *data_dir, json_t *ops,
     free(dirs[k]);
   }
   free(dirs);
+  free(undo);
   return rc;
 }
 
@@ -199,7 +310,8 @@ int txf_clean_journal_finish(const char *data_dir, txf_store *store,
       goto out;
     }
     rc = apply_ops(data_dir, json_object_get(j, "ops"), crash, err);
-    if (!rc && store)
+    /* An index rebuild commits files but is no clean: no report. */
+    if (!rc && store && !json_is_null(json_object_get(j, "report")))
       rc = store_report(store, json_object_get(j, "report"), err);
     json_decref(j);
     if (rc)
@@ -219,6 +331,11 @@ int txf_clean_journal_finish(const char *data_dir, txf_store *store,
     txf_clean_crash_point(crash, "done", &n);
   }
   rc = txf_fs_rmtree(staging, err);
+  if (!rc) { /* the old files the commit replaced */
+    char *udir = txf_path_join(data_dir, UNDO);
+    rc = txf_fs_rmtree(udir, err);
+    free(udir);
+  }
 out:
   free(jpath);
   free(staging);

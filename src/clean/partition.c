@@ -1,10 +1,14 @@
-/* Rewriting one silver partition: a streaming merge of the lake's current
- * file (rows already sorted by (txn_ts, transaction_id)) minus the ids that
- * moved or were replaced, with the batch's rows for that day. Memory is the
- * batch's rows plus one row group of the old file. What leaves and what
- * comes in is written to the change log as it passes. */
+/* Silver partitions: reading one for the versions of ids the index places
+ * there (txf_clean_resolve_day), and rewriting one as a streaming merge of
+ * the lake's current file (rows already sorted by (txn_ts,
+ * transaction_id)) minus the ids that moved or were replaced, with the
+ * batch's runs for that day (each sorted the same way). Memory is a
+ * buffer per run, one row group of the old file and the writers' row
+ * groups. What leaves and what comes in is written to the change log as
+ * it passes. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clean/internal.h"
 #include "parquet/parquet.h"
@@ -30,8 +34,21 @@ static void str_val(txf_pq_value *v, const char *p, size_t n) {
   v->v.str.len = (uint32_t)n;
 }
 
+/* The lengths of the enums' names (row_values runs once a row). */
+typedef struct enum_lens {
+  uint8_t status[4], channel[3];
+} enum_lens;
+
+static void enum_lens_init(enum_lens *e) {
+  for (int i = 0; i < 4; i++)
+    e->status[i] = (uint8_t)strlen(txf_clean_status_names[i]);
+  for (int i = 0; i < 3; i++)
+    e->channel[i] = (uint8_t)strlen(txf_clean_channel_names[i]);
+}
+
 /* Values of batch row R; MCC_BUF holds the 4 digits. */
-static void row_values(const crow *r, const csources *src, char mcc_buf[5],
+static void row_values(const crow *r, const csources *src,
+                       const enum_lens *el, char mcc_buf[5],
                        txf_pq_value *v) {
   const char *s = r->str;
   for (int i = 0; i < 4; i++) {
@@ -48,12 +65,12 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   mcc_buf[2] = (char)('0' + r->mcc / 10 % 10);
   mcc_buf[3] = (char)('0' + r->mcc % 10);
   str_val(&v[C_MCC], mcc_buf, 4);
-  const char *st = txf_clean_status_names[r->status];
-  str_val(&v[C_STATUS], st, strlen(st));
+  str_val(&v[C_STATUS], txf_clean_status_names[r->status],
+          el->status[r->status]);
   v[C_REFUND].is_null = 0;
   v[C_REFUND].v.b = r->is_refund;
-  const char *ch = txf_clean_channel_names[r->channel];
-  str_val(&v[C_CHANNEL], ch, strlen(ch));
+  str_val(&v[C_CHANNEL], txf_clean_channel_names[r->channel],
+          el->channel[r->channel]);
   v[C_INGESTED_AT].is_null = 0;
   v[C_INGESTED_AT].v.i64 = r->ingested_at_us;
   if (r->has_orig)
@@ -61,7 +78,7 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
   else
     v[C_ORIG].is_null = 1;
   const csource *c = &src->v[r->src];
-  str_val(&v[C_SOURCE_FILE], c->path, strlen(c->path));
+  str_val(&v[C_SOURCE_FILE], c->path, c->path_len);
   v[C_INGEST_DATE].is_null = 0;
   v[C_INGEST_DATE].v.i32 = c->ingest_day;
 }
@@ -70,42 +87,58 @@ static void row_values(const crow *r, const csources *src, char mcc_buf[5],
 typedef struct change_file {
   change_out *out;
   txf_pq_writer *w;
-  int32_t day;
+  int32_t day; /* the partition's */
+  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
+  txf_pq_pool *pool;
 } change_file;
 
-/* Append the image V (silver columns) of a row of partition DAY_OF_ROW to
- * the change file, with its change type. */
-static int change_add(change_file *cf, const txf_pq_value *v, int32_t row_day,
-                      const char *type, txf_err *err) {
-  if (!cf->out)
-    return 0;
-  if (!cf->w) {
-    txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
-    memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
-    memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
-           sizeof txf_silver_change_extra);
-    txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
-    txf_pq_writer_opts wo;
-    memset(&wo, 0, sizeof wo);
-    wo.codec = TXF_PQ_ZSTD;
-    wo.zstd_level = 1;
-    int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
-    if (rc)
-      return txf_err_wrap(err, "change log");
-  }
-  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
-  memcpy(cv, v, C_N * sizeof *v);
+/* Open the change file (cf->out set, cf->w not yet open). */
+static int change_open(change_file *cf, txf_err *err) {
+  txf_pq_value *cv = cf->cv;
+  txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
+  memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
+  memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
+         sizeof txf_silver_change_extra);
+  txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
+  txf_pq_writer_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.codec = TXF_PQ_ZSTD;
+  wo.zstd_level = 1;
+  wo.pool = cf->pool;
+  int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
+  if (rc)
+    return txf_err_wrap(err, "change log");
+  /* What a change adds to the row is the same for the whole file but its
+   * type. */
   int y, m, d;
-  txf_date_to_ymd((txf_date){row_day}, &y, &m, &d);
+  txf_date_to_ymd((txf_date){cf->day}, &y, &m, &d);
   for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
     cv[i].is_null = 0;
-  cv[C_N].v.i32 = row_day;
+  cv[C_N].v.i32 = cf->day;
   cv[C_N + 1].v.i32 = y;
   cv[C_N + 2].v.i32 = m;
   cv[C_N + 3].v.i32 = d;
-  str_val(&cv[C_N + 4], type, strlen(type));
   cv[C_N + 5].v.i64 = cf->out->version;
   cv[C_N + 6].v.i64 = cf->out->commit_us;
+  return 0;
+}
+
+/* Append the image V (silver columns) of a row of the partition to the
+ * change file, with its change type (a string literal). */
+#define change_add(cf, v, type, err)                                          \
+  change_add_n(cf, v, type, sizeof(type) - 1, err)
+static int change_add_n(change_file *cf, const txf_pq_value *v,
+                        const char *type, size_t type_len, txf_err *err) {
+  if (!cf->out)
+    return 0;
+  txf_pq_value *cv = cf->cv;
+  if (!cf->w) {
+    int rc = change_open(cf, err);
+    if (rc)
+      return rc;
+  }
+  memcpy(cv, v, C_N * sizeof *v);
+  str_val(&cv[C_N + 4], type, type_len);
   cf->out->n_changes++;
   return txf_pq_writer_add_row(cf->w, cv, err);
 }
@@ -114,29 +147,29 @@ static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
   int64_t ts = ov[C_TXN_TS].v.i64;
   if (ts != a->txn_ts_us)
     return ts < a->txn_ts_us ? -1 : 1;
-  size_t la = ov[C_ID].v.str.len, lb = a->len[S_ID];
-  int d = memcmp(ov[C_ID].v.str.ptr, a->str, la < lb ? la : lb);
-  if (d)
-    return d;
-  return la < lb ? -1 : la > lb;
+  return txf_clean_bytes_cmp(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len, a->str,
+                             a->len[S_ID]);
 }
 
 /* The ids to remove from one partition, as an open-addressing set on
  * their hash: one probe per old row instead of a binary search. */
 typedef struct rm_set {
-  const rm_id *rm;
+  const rm_ent *rm;
   uint32_t *slot; /* index + 1 into rm; 0 = empty */
   size_t mask;
+  txf_clean_filter f;
 } rm_set;
 
-static void rm_set_init(rm_set *s, const rm_id *rm, size_t n) {
+static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
   size_t cap = 16;
   while (cap < 2 * n)
     cap *= 2;
   s->rm = rm;
   s->mask = cap - 1;
   s->slot = txf_xcalloc(cap, sizeof *s->slot);
+  txf_clean_filter_init(&s->f, n);
   for (size_t i = 0; i < n; i++) {
+    txf_clean_filter_add(&s->f, rm[i].idh);
     size_t j = (size_t)rm[i].idh & s->mask;
     while (s->slot[j])
       j = (j + 1) & s->mask;
@@ -146,44 +179,227 @@ static void rm_set_init(rm_set *s, const rm_id *rm, size_t n) {
 
 static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
                       size_t len) {
+  if (!txf_clean_filter_has(&s->f, h))
+    return 0;
   for (size_t j = (size_t)h & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
-    const rm_id *e = &s->rm[s->slot[j] - 1];
+    const rm_ent *e = &s->rm[s->slot[j] - 1];
     if (e->idh == h && e->len == len && memcmp(e->id, id, len) == 0)
       return 1;
   }
   return 0;
 }
 
-int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
-                                const char *out_path, crow **adds,
-                                size_t n_adds, const rm_id *rm, size_t n_rm,
-                                csources *src, change_out *chg,
-                                int64_t *n_rows, txf_err *err) {
-  *n_rows = 0;
-  change_file cf = {chg, NULL, day};
-  if (chg)
-    chg->n_changes = 0;
-  char *old_path = txf_clean_partition_path(data_dir, day);
+/* ---------------------------------------------------------------- resolve */
+
+static int enum_of(const txf_pq_value *v, const char *const *names, int k) {
+  for (int i = 0; i < k; i++)
+    if (strlen(names[i]) == v->v.str.len &&
+        memcmp(names[i], v->v.str.ptr, v->v.str.len) == 0)
+      return i;
+  return -1;
+}
+
+/* The row V of a silver file as a crow (strings copied to BUF), with the
+ * content hash clean computed when it validated it. */
+static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
+  memset(r, 0, sizeof *r);
+  static const int scol[S_N] = {C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_ORIG};
+  char *p = buf;
+  for (int i = 0; i < S_N; i++) {
+    const txf_pq_value *x = &v[scol[i]];
+    size_t n = x->is_null ? 0 : x->v.str.len;
+    if (n > MAX_ID_LEN)
+      return -1;
+    if (n)
+      memcpy(p, x->v.str.ptr, n);
+    p += n;
+    r->len[i] = (uint8_t)n;
+  }
+  r->str = buf;
+  r->has_orig = !v[C_ORIG].is_null && v[C_ORIG].v.str.len > 0;
+  r->txn_ts_us = v[C_TXN_TS].v.i64;
+  r->amount_minor = v[C_AMOUNT].v.i64;
+  r->ingested_at_us = v[C_INGESTED_AT].v.i64;
+  if (v[C_CURRENCY].v.str.len != 3 || v[C_MCC].v.str.len != 4)
+    return -1;
+  memcpy(r->currency, v[C_CURRENCY].v.str.ptr, 3);
+  int mcc = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = v[C_MCC].v.str.ptr[i];
+    if (c < '0' || c > '9')
+      return -1;
+    mcc = mcc * 10 + (c - '0');
+  }
+  r->mcc = (uint16_t)mcc;
+  int st = enum_of(&v[C_STATUS], txf_clean_status_names, 4);
+  int ch = enum_of(&v[C_CHANNEL], txf_clean_channel_names, 3);
+  if (st < 0 || ch < 0)
+    return -1;
+  r->status = (uint8_t)st;
+  r->channel = (uint8_t)ch;
+  r->is_refund = (uint8_t)(v[C_REFUND].v.b != 0);
+  r->idh = txf_clean_id_hash(r->str, r->len[S_ID]);
+  txf_clean_row_hash(r);
+  r->hashed = 1;
+  return 0;
+}
+
+static int open_partition(const char *path, txf_pq_reader **rd,
+                          txf_err *err) {
+  int rc = txf_pq_reader_open(rd, path, err);
+  if (!rc) {
+    const char *names[C_N];
+    for (int i = 0; i < C_N; i++)
+      names[i] = txf_silver_columns[i].name;
+    rc = txf_pq_reader_project(*rd, names, C_N, err);
+  }
+  if (rc) {
+    txf_pq_reader_free(*rd);
+    *rd = NULL;
+    return txf_err_wrap(err, "silver partition");
+  }
+  return 0;
+}
+
+int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
+  int rc =
+      txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (rc)
+    return rc;
+  char *path = txf_clean_partition_path(m->data_dir, day);
+  if (!txf_fs_exists(path)) { /* nothing there: the ids are new */
+    free(path);
+    return 0;
+  }
+  txf_pq_reader *rd = NULL;
+  rc = open_partition(path, &rd, err);
+  txf_pq_value v[C_N];
+  char buf[S_N * (MAX_ID_LEN + 1)];
+  int64_t row = 0;
+  while (!rc) {
+    int has;
+    rc = txf_pq_reader_next(rd, v, &has, err);
+    if (rc || !has)
+      break;
+    row++;
+    uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
+    if (!txf_clean_merge_wants(m, h))
+      continue;
+    crow r;
+    if (row_of_values(v, buf, &r) != 0) {
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "%s: row %lld is not a silver row", path,
+                       (long long)row);
+      break;
+    }
+    r.event_day = day;
+    txf_clean_merge_offer(m, &r, v[C_INGEST_DATE].v.i32, day);
+  }
+  txf_pq_reader_free(rd);
+  free(path);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+/* The batch's rows for a partition: the heads of its runs in a winner
+ * tree (node i holds the run whose head is least below it; leaves at
+ * K..2K-1), so each row costs log2(runs) comparisons. */
+typedef struct runs {
+  txf_clean_runrd *rg;
+  crow *head;
+  int *live;
+  size_t k;
+  int *tree;
+} runs;
+
+static void run_next(runs *R, size_t i) {
+  R->live[i] = txf_clean_runrd_next(&R->rg[i], &R->head[i]);
+}
+
+/* The run with the lesser head (-1: none). */
+static int run_min(const runs *R, int a, int b) {
+  if (a < 0 || !R->live[a])
+    return b < 0 || !R->live[b] ? -1 : b;
+  if (b < 0 || !R->live[b])
+    return a;
+  return txf_clean_silver_order(&R->head[b], &R->head[a]) < 0 ? b : a;
+}
+
+static void tree_fix(runs *R, size_t leaf) {
+  for (size_t i = (R->k + leaf) / 2; i >= 1; i /= 2)
+    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
+}
+
+static void runs_open(runs *R, txf_clean_pool *pool, const run_ref *ref,
+                      size_t n) {
+  memset(R, 0, sizeof *R);
+  size_t k = 1;
+  while (k < n)
+    k *= 2;
+  R->k = k;
+  R->rg = txf_xcalloc(k, sizeof *R->rg);
+  R->head = txf_xcalloc(k, sizeof *R->head);
+  R->live = txf_xcalloc(k, sizeof *R->live);
+  R->tree = txf_xmalloc(2 * k * sizeof *R->tree);
+  for (size_t i = 0; i < 2 * k; i++)
+    R->tree[i] = i >= k && i - k < n ? (int)(i - k) : -1;
+  for (size_t i = 0; i < n; i++) {
+    txf_clean_runrd_open(&R->rg[i], pool, &ref[i]);
+    run_next(R, i);
+  }
+  for (size_t i = k - 1; i >= 1; i--)
+    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
+}
+
+static void runs_release(runs *R) {
+  free(R->rg);
+  free(R->head);
+  free(R->live);
+  free(R->tree);
+}
+
+/* The least head (NULL: every run is done). */
+static const crow *runs_peek(const runs *R) {
+  int i = R->tree[1]; /* with one run, tree[1] is its leaf */
+  return i < 0 || !R->live[i] ? NULL : &R->head[i];
+}
+
+static void runs_pop(runs *R) {
+  int i = R->tree[1];
+  run_next(R, (size_t)i);
+  tree_fix(R, (size_t)i);
+}
+
+/* ---------------------------------------------------------------- rewrite */
+
+int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
+                                txf_pq_pool *pool, txf_err *err) {
+  int32_t day = j->day;
+  j->n_rows = 0;
+  j->size_bytes = 0;
+  j->sha[0] = '\0';
+  change_out *chg = &j->chg;
+  change_file cf = {.out = chg, .day = day, .pool = pool};
+  chg->n_changes = 0;
+  char *old_path = txf_clean_partition_path(m->data_dir, day);
   txf_pq_reader *rd = NULL;
   int rc = 0;
   txf_pq_value ov[C_N], nv[C_N];
   int has_old = 0;
   size_t removed = 0;
   rm_set rms;
-  rm_set_init(&rms, rm, n_rm);
-  if (txf_fs_exists(old_path)) {
-    rc = txf_pq_reader_open(&rd, old_path, err);
-    if (!rc) {
-      const char *names[C_N];
-      for (int i = 0; i < C_N; i++)
-        names[i] = txf_silver_columns[i].name;
-      rc = txf_pq_reader_project(rd, names, C_N, err);
-    }
-    if (rc) {
-      txf_err_wrap(err, "silver partition");
-      goto out;
-    }
-  }
+  rm_set_init(&rms, j->rm, j->n_rm);
+  size_t n_rm = j->n_rm;
+  runs R;
+  runs_open(&R, m->pool, j->run, j->n_run);
+  /* The old rows are copied into the new file: they must be the ones
+   * committed (checked once a run, with the read that decided ids). */
+  rc = txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
+  if (!rc && txf_fs_exists(old_path))
+    rc = open_partition(old_path, &rd, err);
+  if (rc)
+    goto out;
   /* Read the next kept old row into OV (has_old = 0 at the end). */
 #define NEXT_OLD()                                                             \
   do {                                                                         \
@@ -198,7 +414,7 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
               &rms, txf_clean_id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len), \
               ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {                       \
         removed++;                                                             \
-        if ((rc = change_add(&cf, ov, day, "update_preimage", err)))           \
+        if ((rc = change_add(&cf, ov, "update_preimage", err)))                \
           break;                                                               \
         continue;                                                              \
       }                                                                        \
@@ -210,7 +426,8 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
   NEXT_OLD();
   if (rc)
     goto out;
-  if (!has_old && n_adds == 0)
+  const crow *a = runs_peek(&R);
+  if (!has_old && !a)
     goto check; /* the partition becomes empty */
   txf_pq_writer *w = NULL;
   txf_pq_schema schema = {txf_silver_columns, C_N};
@@ -218,30 +435,58 @@ int txf_clean_partition_rewrite(const char *data_dir, int32_t day,
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
   wo.zstd_level = 1;
-  rc = txf_pq_writer_open(&w, out_path, &schema, &wo, err);
-  if (rc)
+  wo.pool = pool;
+  txf_sha256 sha;
+  txf_sha256_init(&sha);
+  wo.sha256 = &sha;
+  rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
+  /* A new partition (a first load, the batch's own day): every row is
+   * a change, so the change file's silver columns are the partition's,
+   * row for row. It takes them as the partition's writer encoded them
+   * instead of encoding them again (its row groups then end where the
+   * partition's do). */
+  if (!rc && !rd && cf.out) {
+    rc = change_open(&cf, err);
+    if (!rc)
+      rc = txf_pq_writer_follow(cf.w, w, C_N, err);
+  }
+  if (rc) {
+    txf_pq_writer_free(w);
+    txf_sha256_final_hex(&sha, j->sha);
     goto out;
-  size_t ai = 0;
+  }
   char mcc_buf[5];
-  while (!rc && (has_old || ai < n_adds)) {
-    if (has_old && (ai == n_adds || cmp_old_add(ov, adds[ai]) < 0)) {
+  enum_lens el;
+  enum_lens_init(&el);
+  while (!rc && (has_old || a)) {
+    if (has_old && (!a || cmp_old_add(ov, a) < 0)) {
       rc = txf_pq_writer_add_row(w, ov, err);
       if (!rc)
         NEXT_OLD();
     } else {
-      const crow *a = adds[ai++];
-      row_values(a, src, mcc_buf, nv);
+      row_values(a, m->src, &el, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
       if (!rc)
-        rc = change_add(&cf, nv, day,
-                        a->had_old ? "update_postimage" : "insert", err);
+        rc = a->had_old ? change_add(&cf, nv, "update_postimage", err)
+                        : change_add(&cf, nv, "insert", err);
+      if (!rc)
+        runs_pop(&R);
+      a = runs_peek(&R);
     }
     if (!rc)
-      (*n_rows)++;
+      j->n_rows++;
   }
   if (!rc)
     rc = txf_pq_writer_finish(w, err);
   txf_pq_writer_free(w);
+  txf_sha256_final_hex(&sha, j->sha); /* releases it, whatever came */
+  if (!rc) {
+    struct stat st;
+    if (stat(j->out_path, &st) != 0)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
+    else
+      j->size_bytes = (uint64_t)st.st_size;
+  }
   if (rc)
     goto out;
 check:
@@ -258,7 +503,9 @@ out:
 #undef NEXT_OLD
   txf_pq_writer_free(cf.w);
   txf_pq_reader_free(rd);
+  runs_release(&R);
   free(rms.slot);
+  free(rms.f.w);
   free(old_path);
   return rc;
 }

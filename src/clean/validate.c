@@ -284,7 +284,7 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   row->channel = (uint8_t)ch;
   row->event_day = txf_tz_local_date(tz, row->txn_ts_us).days;
   row->idh = txf_clean_id_hash(row->str, row->len[S_ID]);
-  txf_clean_row_hash(row);
+  row->hashed = 0; /* computed when versions are compared: txf_clean_rec_hash */
   row->fate = FATE_NONE;
   row->had_old = 0;
   row->old_day = 0;
@@ -473,7 +473,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
                                   int32_t ingest_day) {
   for (size_t i = s->n; i > 0; i--) {
     csource *c = &s->v[i - 1];
-    if (c->ingest_day == ingest_day && strlen(c->path) == len &&
+    if (c->ingest_day == ingest_day && c->path_len == len &&
         memcmp(c->path, path, len) == 0)
       return (uint32_t)(i - 1);
   }
@@ -482,6 +482,7 @@ uint32_t txf_clean_sources_intern(csources *s, const char *path, size_t len,
     s->v = txf_xrealloc(s->v, s->cap * sizeof *s->v);
   }
   s->v[s->n].path = txf_xstrndup(path, len);
+  s->v[s->n].path_len = (uint32_t)len;
   s->v[s->n].ingest_day = ingest_day;
   return (uint32_t)s->n++;
 }

@@ -60,6 +60,18 @@ typedef enum {
   TXF_PQ_ZSTD
 } txf_pq_codec;
 
+/* Encoding threads, shared by any number of writers (and readers): a
+ * writer given a pool encodes its column chunks on the pool's threads
+ * while the thread that adds rows goes on; the bytes are the same as
+ * without one. */
+typedef struct txf_pq_pool txf_pq_pool;
+/* Start N_THREADS (>= 1) threads; NULL when none could be started (the
+ * caller then works without a pool). Free with txf_pq_pool_free after
+ * every writer and reader using it is freed. */
+txf_pq_pool *txf_pq_pool_new(int n_threads);
+void txf_pq_pool_free(txf_pq_pool *p); /* NULL: nothing */
+int txf_pq_pool_threads(const txf_pq_pool *p); /* 0 for NULL */
+
 typedef struct txf_pq_writer_opts {
   txf_pq_codec codec;     /* default (zeroed opts): UNCOMPRESSED */
   int zstd_level;         /* 0 = txnflow's default, 1 (on silver data as
@@ -73,6 +85,13 @@ typedef struct txf_pq_writer_opts {
   /* Key-value metadata written into the footer after the writer's own
    * ("created_by" is always set): KV[0]=key0, KV[1]=value0, ..., NULL. */
   const char *const *kv;
+  /* Borrowed; NULL: every column is encoded on the thread that adds the
+   * rows. With a pool the calls below are still made from one thread. */
+  txf_pq_pool *pool;
+  /* Borrowed, may be NULL: every byte of the file is also fed to it, in
+   * order (the caller initializes it and reads the digest after finish),
+   * so a checksum costs no second read of the file. */
+  txf_sha256 *sha256;
 } txf_pq_writer_opts;
 
 typedef struct txf_pq_writer txf_pq_writer;
@@ -95,6 +114,20 @@ TXF_MUST_CHECK int txf_pq_writer_add_row(txf_pq_writer *w,
 TXF_MUST_CHECK int txf_pq_writer_add_rows(txf_pq_writer *w,
                                           const txf_pq_value *values,
                                           size_t n_rows, txf_err *err);
+/* Make F a follower of LEAD for their first N_SHARED columns (the same
+ * names, types and nullability in both; the same codec, zstd level and
+ * page options): F does not encode those columns but writes the very
+ * column chunks LEAD encoded (pages, dictionary, statistics), and ends
+ * its row groups where LEAD ends its own (F's row_group_bytes is not
+ * used). Call right after opening both. The caller then adds every row
+ * to LEAD and the same row to F after it (F's first N_SHARED values are
+ * not read: they are LEAD's), and finishes LEAD before F; a row F gets
+ * that LEAD did not, or fewer rows in F at its finish, is TXF_EUSAGE.
+ * Used where one file's columns are a copy of another's (a change log
+ * of inserts beside its partition): the encoding is done once. Either
+ * may be freed first. */
+TXF_MUST_CHECK int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
+                                        size_t n_shared, txf_err *err);
 /* Flush the last row group, write the footer, fsync and close. The file
  * is complete only after this returns 0. */
 TXF_MUST_CHECK int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err);

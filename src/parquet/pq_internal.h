@@ -223,6 +223,8 @@ typedef struct pq_page_header {
   int is_compressed;
   int has_stats;
   pq_stats stats;
+  int has_crc;  /* field 4 was present */
+  uint32_t crc; /* CRC-32 of the page's bytes after the header */
 } pq_page_header;
 
 /* Parse a PageHeader at P (at most N bytes); *used gets its length. */
@@ -245,6 +247,12 @@ int txf_pq_plain_fixed(int ptype, txf_pq_type type, int ts_mul,
 /* Lower the memory the decoded pages and dictionaries of all projected
  * columns may hold at once (1 GiB by default); for tests. */
 void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes);
+
+/* ------------------------------------------------------------- checksums */
+
+/* CRC-32 (gzip's) of N bytes at P, continuing CRC (0 to start): what
+ * PageHeader.crc holds for the page's bytes after its header. */
+uint32_t txf_pq_crc32(uint32_t crc, const void *p, size_t n);
 
 /* ------------------------------------------------------------- encodings */
 
@@ -286,5 +294,25 @@ int txf_pq_decompress_plausible(int codec, const void *in, size_t n,
 /* Decompress exactly WANT bytes; -1 (with a static reason) on failure. */
 int txf_pq_decompress(pq_codec_ctx *c, int codec, const void *in, size_t n,
                       void *out, size_t want, const char **why);
+
+/* ------------------------------------------------------------- threads */
+
+/* What one thread needs to encode a page: scratch buffers and codec
+ * contexts. Each pool worker owns one; a writer owns one for the thread
+ * that drives it. */
+typedef struct pq_ctx {
+  txf_buf scratch, cbuf, hdr, levels;
+  pq_codec_ctx codec;
+  uint32_t hashes[4096]; /* the writer's dictionary hashes of one slab */
+} pq_ctx;
+void txf_pq_ctx_init(pq_ctx *c);
+void txf_pq_ctx_release(pq_ctx *c);
+
+typedef void (*pq_task_fn)(void *arg, pq_ctx *ctx);
+/* Queue FN(ARG, worker's ctx) on the pool; it runs on some worker or on a
+ * thread in txf_pq_pool_help. */
+void txf_pq_pool_submit(txf_pq_pool *p, pq_task_fn fn, void *arg);
+/* Run one queued task on this thread with CTX: 1 if there was one. */
+int txf_pq_pool_help(txf_pq_pool *p, pq_ctx *ctx);
 
 #endif /* TXF_PQ_INTERNAL_H */

@@ -952,6 +952,13 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                   h.compressed_size, at);
     const uint8_t *body = c->chunk + c->pos;
     c->pos += (size_t)h.compressed_size;
+    /* Files that carry page checksums (ours do) are checked page by page:
+     * damage stops the read instead of decoding into wrong values. */
+    if (h.has_crc && txf_pq_crc32(0, body, (size_t)h.compressed_size) != h.crc)
+      return CERR(TXF_ECORRUPT,
+                  "the page at file offset %" PRIu64
+                  " fails its checksum (CRC-32): the file is damaged",
+                  at);
     if (h.type == PQP_DICTIONARY_PAGE) {
       int rc = load_dict(r, c, &h, body, err);
       c->page_no++;

@@ -909,6 +909,9 @@ int txf_pq_page_header_parse(pq_page_header *h, const void *p, size_t n,
     } else if (id == 3 && want(&r, t, TC_I32)) {
       h->compressed_size = tr_i32(&r);
       seen[2] = 1;
+    } else if (id == 4 && want(&r, t, TC_I32)) {
+      h->crc = (uint32_t)tr_i32(&r);
+      h->has_crc = 1;
     } else if ((id == 5 || id == 7 || id == 8) && want(&r, t, TC_STRUCT)) {
       seen[3] = 1;
       int16_t l2 = 0;

@@ -4,11 +4,16 @@
  * definition levels for OPTIONAL columns, snappy/zstd compression, row
  * groups by target size, chunk and page statistics.
  *
- * Columnar inside: each column keeps the current page's values (or
- * dictionary indices) in its own buffers and its finished, compressed
- * pages in a chunk buffer until the row group is complete; then the row
- * group is written column after column. Memory is bounded by the row
- * group size. The bytes depend only on the rows and the options. */
+ * Columnar inside: rows are copied into slabs (a few thousand rows,
+ * column by column); each column then encodes the slabs in order into
+ * its current page and its chunk of finished, compressed pages. A column
+ * depends only on its own earlier values, so with a pool the columns are
+ * encoded on the pool's threads, each column by one thread at a time,
+ * while the caller fills the next slabs; a finished row group is written
+ * column after column, in order, by the caller's thread. Memory is
+ * bounded by the row group size (plus the slabs in flight). The bytes
+ * depend only on the rows and the options, never on the threads. */
+#include <pthread.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +33,21 @@
 #define PAGE_MAX_ROWS ((size_t)1 << 20)
 /* Largest string value (and page target): pages must fit an int32. */
 #define MAX_VALUE_BYTES ((size_t)256 << 20)
+/* Rows per slab, and string bytes after which a slab is handed over
+ * early (slab edges do not change the bytes). */
+#define SLAB_ROWS 4096
+/* A column's values in a slab, apart by a little more than 4 KiB
+ * multiples: the row being added writes every column at once, and equal
+ * low address bits would make those stores collide. */
+#define VAL_STRIDE (SLAB_ROWS + 8)
+#define NUL_STRIDE (SLAB_ROWS + 64)
+#define SLAB_MAX_BYTES ((size_t)16 << 20)
+/* Slabs in flight per writer: the columns may drift this far apart. */
+#define SLAB_RING 8
+/* Row groups being encoded or waiting to be written. */
+#define RG_RING 2
+_Static_assert(SLAB_ROWS <= sizeof(((pq_ctx *)0)->hashes) / sizeof(uint32_t),
+               "a slab's hashes fit the context");
 
 typedef union sval {
   int64_t i;
@@ -80,7 +100,46 @@ typedef struct wcol {
   int c_str_too_long;
   sval c_min, c_max;
   txf_buf c_smin, c_smax;
+
+  /* encoding on a pool (under the writer's mu) */
+  struct txf_pq_writer *w;
+  uint64_t next_slab; /* the next slab this column encodes */
+  int busy;           /* a task runs (or is queued) for this column */
 } wcol;
+
+/* Rows handed from the caller to the columns: for column C and row I,
+ * val[C * VAL_STRIDE + I] holds the value's bits (strings: offset << 32 |
+ * length into BYTES) and nul[...] whether it is null. */
+typedef struct slab {
+  uint64_t *val;
+  uint8_t *nul;
+  txf_buf bytes;
+  size_t n;
+  int ends_rg;      /* the row group ends with this slab's last row */
+  uint64_t rg;      /* its row group (sequence number) */
+  size_t remaining; /* columns that have not encoded it yet */
+} slab;
+
+/* A column chunk, finished and waiting to be written. */
+typedef struct fchunk {
+  txf_buf dict_page; /* dictionary page header + compressed entries */
+  txf_buf data;      /* data pages */
+  int has_dict;
+  int64_t dict_uncomp, dict_comp;
+  int64_t uncomp, comp, values, nulls;
+  int plain_pages;
+  int has_stats;
+  sval mn, mx;
+  txf_buf smin, smax;
+} fchunk;
+
+typedef struct rgrec {
+  fchunk *ch;  /* one per column */
+  size_t done; /* columns finished (of those the writer encodes) */
+  int64_t rows;
+  int closed;    /* every row is in a handed-over slab */
+  int shared_in; /* a follower: the lead's chunks are in ch[0..n_shared) */
+} rgrec;
 
 struct txf_pq_writer {
   txf_afile af;
@@ -90,38 +149,70 @@ struct txf_pq_writer {
   txf_pq_writer_opts o;
   char **kv; /* owned copy, NULL-terminated pairs */
   size_t n_kv;
-  pq_codec_ctx codec;
   int pq_codec;
   uint64_t pos; /* bytes written to the file */
   size_t rg_bytes;
   int64_t rg_rows;
   int64_t total_rows;
+  int64_t rows_added;
   txf_buf rgs; /* encoded RowGroup structs */
   uint32_t n_rgs;
-  txf_buf scratch, cbuf, hdr, levels;
+  pq_ctx ctx; /* for encoding on the caller's thread */
   int failed;
+
+  /* slabs and row groups: the caller fills slab PUB % SLAB_RING, hands it
+   * over (PUB++), and writes row group WRITTEN once every column has
+   * finished it. Shared with the pool's threads under MU. */
+  txf_pq_pool *pool;
+  slab slabs[SLAB_RING];
+  slab *cur;        /* being filled; NULL: none yet */
+  uint64_t pub;     /* slabs handed over */
+  rgrec rg[RG_RING];
+  uint64_t rg_open; /* the row group being filled */
+  uint64_t written; /* row groups written */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+
+  /* txf_pq_writer_follow: a follower's first N_SHARED columns are the
+   * chunks its LEAD finished, moved over as the lead writes them; its
+   * row groups end where the lead's do (BOUNDS: the lead's row counts,
+   * one per row group it closed). It encodes columns C0.. only. */
+  struct txf_pq_writer *lead, *follower;
+  size_t n_shared, c0;
+  int64_t *bounds;
+  size_t n_bounds, bounds_cap;
 };
 
 /* ------------------------------------------------------------- helpers */
 
 static uint32_t hash_bytes(const void *p, size_t n) {
-  /* 64-bit multiply-xorshift over 8-byte words: fast on short ids. */
+  /* 64-bit multiply-xorshift over 8-byte words: fast on short ids. The
+   * tail is read as whole words that overlap what came before (or as two
+   * overlapping halves), never a byte loop. Only the dictionary's slots
+   * depend on it, not the bytes written. */
   const uint8_t *s = p;
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-  while (n >= 8) {
-    uint64_t w;
-    memcpy(&w, s, 8);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
-    s += 8;
-    n -= 8;
+  uint64_t w;
+  if (n >= 8) {
+    size_t len = n;
+    while (n > 8) {
+      memcpy(&w, s, 8);
+      h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+      s += 8;
+      n -= 8;
+    }
+    memcpy(&w, (const uint8_t *)p + len - 8, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    w = (uint64_t)a << 32 | b;
+  } else {
+    w = n ? (uint64_t)s[0] << 16 | (uint64_t)s[n / 2] << 8 | s[n - 1] : 0;
   }
-  if (n) {
-    uint64_t w = 0;
-    memcpy(&w, s, n);
-    h = (h ^ w) * 0x94d049bb133111ebull;
-    h ^= h >> 29;
-  }
+  h = (h ^ w) * 0x94d049bb133111ebull;
+  h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
   return (uint32_t)(h >> 32);
 }
@@ -175,10 +266,28 @@ static inline void bytes_copy(char *d, const char *s, size_t n) {
   }
 }
 
-static int str_cmp(const void *a, size_t an, const void *b, size_t bn) {
-  int c = memcmp(a, b, an < bn ? an : bn);
-  if (c)
-    return c;
+/* Byte-wise order of two strings (<0, 0, >0), a word at a time: statistics
+ * compare every PLAIN value with the page's min and max. */
+static inline int str_cmp(const void *a, size_t an, const void *b,
+                          size_t bn) {
+  const uint8_t *p = a, *q = b;
+  size_t n = an < bn ? an : bn;
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, p, 8);
+    memcpy(&y, q, 8);
+    if (x != y) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+    p += 8;
+    q += 8;
+    n -= 8;
+  }
+  for (; n; n--, p++, q++)
+    if (*p != *q)
+      return *p < *q ? -1 : 1;
   return an < bn ? -1 : an > bn;
 }
 
@@ -233,15 +342,15 @@ static void dict_entry_room(wcol *c) {
   }
 }
 
-/* Index of the string S[0..n) in the dictionary, adding it if new. */
-static uint32_t dict_str(wcol *c, const char *s, uint32_t n) {
+/* Index of the string S[0..n) (of hash H, hash_bytes) in the dictionary,
+ * adding it if new. */
+static uint32_t dict_str(wcol *c, const char *s, uint32_t n, uint32_t h) {
   uint32_t le = c->last_e;
   if (le != UINT32_MAX && c->d_len[le] == n &&
       bytes_eq(c->dict.data + c->d_off[le], s, n))
     return le;
   if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
     dict_grow_slots(c);
-  uint32_t h = hash_bytes(s, n);
   size_t j = h & c->slot_mask;
   for (;;) {
     uint64_t v = c->slots[j];
@@ -286,7 +395,8 @@ static inline uint64_t load_bits(const void *p, int width) {
   return x;
 }
 
-static uint32_t dict_fixed(wcol *c, const void *v) {
+/* The same for a fixed-width value V (of hash H, hash_u64 of its bits). */
+static uint32_t dict_fixed(wcol *c, const void *v, uint32_t h) {
   if ((c->n_dict + 1) * 2 > c->slot_mask + 1)
     dict_grow_slots(c);
   uint64_t bits = load_bits(v, c->width);
@@ -294,7 +404,6 @@ static uint32_t dict_fixed(wcol *c, const void *v) {
   if (le != UINT32_MAX &&
       load_bits(c->dict.data + (size_t)le * c->width, c->width) == bits)
     return le;
-  uint32_t h = hash_u64(bits);
   size_t j = h & c->slot_mask;
   for (;;) {
     uint64_t sv = c->slots[j];
@@ -426,7 +535,7 @@ static void page_to_plain(wcol *c) {
   dict_reset(c);
 }
 
-static void flush_page(txf_pq_writer *w, wcol *c) {
+static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
   if (c->n_rows == 0)
     return;
   /* High cardinality on the chunk's first page: a dictionary would only
@@ -436,15 +545,15 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
     page_to_plain(c);
 
   int v2 = w->o.data_page_v2;
-  txf_buf *s = &w->scratch;
+  txf_buf *s = &x->scratch;
   txf_buf_reset(s);
-  txf_buf_reset(&w->levels);
+  txf_buf_reset(&x->levels);
   /* A PLAIN page without levels in front is exactly VALS: no copy. */
   if ((!c->c.optional || v2) && !c->dict_mode && c->ptype != PQT_BOOLEAN)
     s = &c->vals;
   if (c->c.optional && v2) {
     /* v2: the levels stand apart, uncompressed, without a length. */
-    txf_pq_rle_encode_u8(&w->levels, c->defs, c->n_rows, 1);
+    txf_pq_rle_encode_u8(&x->levels, c->defs, c->n_rows, 1);
   } else if (c->c.optional) {
     (void)txf_buf_append(s, "\0\0\0\0", 4);
     size_t at = s->len;
@@ -469,7 +578,8 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
       (void)txf_buf_append(s, c->vals.data, c->vals.len);
     c->plain_pages++;
   }
-  txf_pq_compress(&w->codec, w->pq_codec, s->data, s->len, &w->cbuf);
+  x->codec.zstd_level = w->o.zstd_level;
+  txf_pq_compress(&x->codec, w->pq_codec, s->data, s->len, &x->cbuf);
 
   /* Page statistics (and fold them into the chunk's). */
   const void *smin = NULL, *smax = NULL;
@@ -516,13 +626,18 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
   c->c_values += (int64_t)c->n_rows;
 
   tw t;
-  size_t lv = w->levels.len;
-  txf_buf_reset(&w->hdr);
-  txf_pq_tw_init(&t, &w->hdr);
+  size_t lv = x->levels.len;
+  txf_buf_reset(&x->hdr);
+  txf_pq_tw_init(&t, &x->hdr);
   txf_pq_tw_struct_begin(&t);
   txf_pq_tw_i32(&t, 1, v2 ? PQP_DATA_PAGE_V2 : PQP_DATA_PAGE);
   txf_pq_tw_i32(&t, 2, (int32_t)(lv + s->len));
-  txf_pq_tw_i32(&t, 3, (int32_t)(lv + w->cbuf.len));
+  txf_pq_tw_i32(&t, 3, (int32_t)(lv + x->cbuf.len));
+  /* The page's bytes as written, levels and values: a reader (ours,
+   * DuckDB, Arrow) that checks it finds a flipped bit before decoding. */
+  txf_pq_tw_i32(&t, 4,
+                (int32_t)txf_pq_crc32(txf_pq_crc32(0, x->levels.data, lv),
+                                      x->cbuf.data, x->cbuf.len));
   if (v2) {
     txf_pq_tw_struct_field(&t, 8);
     txf_pq_tw_i32(&t, 1, (int32_t)c->n_rows);
@@ -546,11 +661,11 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
   }
   txf_pq_tw_struct_end(&t);
   txf_pq_tw_struct_end(&t);
-  (void)txf_buf_append(&c->chunk, w->hdr.data, w->hdr.len);
-  (void)txf_buf_append(&c->chunk, w->levels.data, lv);
-  (void)txf_buf_append(&c->chunk, w->cbuf.data, w->cbuf.len);
-  c->c_uncomp += (int64_t)(w->hdr.len + lv + s->len);
-  c->c_comp += (int64_t)(w->hdr.len + lv + w->cbuf.len);
+  (void)txf_buf_append(&c->chunk, x->hdr.data, x->hdr.len);
+  (void)txf_buf_append(&c->chunk, x->levels.data, lv);
+  (void)txf_buf_append(&c->chunk, x->cbuf.data, x->cbuf.len);
+  c->c_uncomp += (int64_t)(x->hdr.len + lv + s->len);
+  c->c_comp += (int64_t)(x->hdr.len + lv + x->cbuf.len);
   c->n_pages++;
   page_reset(c);
   /* An oversized dictionary: the pages so far keep it, the rest is
@@ -564,6 +679,8 @@ static void flush_page(txf_pq_writer *w, wcol *c) {
 static int out(txf_pq_writer *w, const void *p, size_t n, txf_err *err) {
   if (n && fwrite(p, 1, n, w->af.fp) != n)
     return txf_err_errno(err, TXF_EIO, "write %s", w->af.path);
+  if (w->o.sha256 && n)
+    txf_sha256_update(w->o.sha256, p, n);
   w->pos += n;
   return 0;
 }
@@ -634,9 +751,68 @@ static void encode_schema_leaf(tw *t, const wcol *c) {
   txf_pq_tw_struct_end(t);
 }
 
-static int flush_row_group(txf_pq_writer *w, txf_err *err) {
-  if (w->rg_rows == 0)
-    return 0;
+/* Close column C's chunk (the end of a row group): its last page, its
+ * dictionary page, and everything the footer needs, moved into F; C starts
+ * the next chunk. */
+static void finish_chunk(txf_pq_writer *w, wcol *c, fchunk *f, pq_ctx *x) {
+  flush_page(w, c, x);
+  f->has_dict = c->dict_pages > 0;
+  txf_buf_reset(&f->dict_page);
+  f->dict_uncomp = f->dict_comp = 0;
+  if (f->has_dict) {
+    x->codec.zstd_level = w->o.zstd_level;
+    txf_pq_compress(&x->codec, w->pq_codec, c->dict.data, c->dict.len,
+                    &x->cbuf);
+    tw ht;
+    txf_buf_reset(&x->hdr);
+    txf_pq_tw_init(&ht, &x->hdr);
+    txf_pq_tw_struct_begin(&ht);
+    txf_pq_tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
+    txf_pq_tw_i32(&ht, 2, (int32_t)c->dict.len);
+    txf_pq_tw_i32(&ht, 3, (int32_t)x->cbuf.len);
+    txf_pq_tw_i32(&ht, 4, (int32_t)txf_pq_crc32(0, x->cbuf.data, x->cbuf.len));
+    txf_pq_tw_struct_field(&ht, 7);
+    txf_pq_tw_i32(&ht, 1, (int32_t)c->n_dict);
+    txf_pq_tw_i32(&ht, 2, PQE_PLAIN);
+    txf_pq_tw_struct_end(&ht);
+    txf_pq_tw_struct_end(&ht);
+    (void)txf_buf_append(&f->dict_page, x->hdr.data, x->hdr.len);
+    (void)txf_buf_append(&f->dict_page, x->cbuf.data, x->cbuf.len);
+    f->dict_uncomp = (int64_t)(x->hdr.len + c->dict.len);
+    f->dict_comp = (int64_t)(x->hdr.len + x->cbuf.len);
+  }
+  txf_buf t = f->data; /* empty: hand the chunk over, keep going */
+  f->data = c->chunk;
+  c->chunk = t;
+  f->uncomp = c->c_uncomp;
+  f->comp = c->c_comp;
+  f->values = c->c_values;
+  f->nulls = c->c_nulls;
+  f->plain_pages = c->plain_pages;
+  f->has_stats = c->c_has && (c->width || !c->c_str_too_long);
+  f->mn = c->c_min;
+  f->mx = c->c_max;
+  t = f->smin;
+  f->smin = c->c_smin;
+  c->c_smin = t;
+  t = f->smax;
+  f->smax = c->c_smax;
+  c->c_smax = t;
+  chunk_reset(c);
+}
+
+/* Write row group R (every chunk finished) and its footer entry. */
+static int write_row_group(txf_pq_writer *w, rgrec *r, txf_err *err) {
+  txf_pq_writer *fw = w->follower;
+  rgrec *fr = NULL;
+  if (fw) {
+    uint64_t k = w->n_rgs;
+    if (fw->rg_open < k || k < fw->written || k >= fw->written + RG_RING)
+      return txf_err_set(err, TXF_EUSAGE,
+                         "%s: its follower %s is not at row group %" PRIu64,
+                         w->af.path, fw->af.path, k);
+    fr = &fw->rg[k % RG_RING];
+  }
   tw t;
   txf_pq_tw_init(&t, &w->rgs);
   txf_pq_tw_struct_begin(&t);
@@ -645,35 +821,18 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
   int64_t rg_uncomp = 0, rg_comp = 0;
   for (size_t i = 0; i < w->n_cols; i++) {
     wcol *c = &w->cols[i];
-    flush_page(w, c);
+    fchunk *f = &r->ch[i];
     uint64_t chunk_start = w->pos;
-    int has_dict = c->dict_pages > 0;
     uint64_t dict_off = 0;
-    int64_t uncomp = c->c_uncomp, comp = c->c_comp;
-    if (has_dict) {
-      txf_pq_compress(&w->codec, w->pq_codec, c->dict.data, c->dict.len,
-                      &w->cbuf);
-      tw ht;
-      txf_buf_reset(&w->hdr);
-      txf_pq_tw_init(&ht, &w->hdr);
-      txf_pq_tw_struct_begin(&ht);
-      txf_pq_tw_i32(&ht, 1, PQP_DICTIONARY_PAGE);
-      txf_pq_tw_i32(&ht, 2, (int32_t)c->dict.len);
-      txf_pq_tw_i32(&ht, 3, (int32_t)w->cbuf.len);
-      txf_pq_tw_struct_field(&ht, 7);
-      txf_pq_tw_i32(&ht, 1, (int32_t)c->n_dict);
-      txf_pq_tw_i32(&ht, 2, PQE_PLAIN);
-      txf_pq_tw_struct_end(&ht);
-      txf_pq_tw_struct_end(&ht);
+    int64_t uncomp = f->uncomp + f->dict_uncomp,
+            comp = f->comp + f->dict_comp;
+    if (f->has_dict) {
       dict_off = w->pos;
-      if (out(w, w->hdr.data, w->hdr.len, err) ||
-          out(w, w->cbuf.data, w->cbuf.len, err))
+      if (out(w, f->dict_page.data, f->dict_page.len, err))
         return err->code;
-      uncomp += (int64_t)(w->hdr.len + c->dict.len);
-      comp += (int64_t)(w->hdr.len + w->cbuf.len);
     }
     uint64_t data_off = w->pos;
-    if (out(w, c->chunk.data, c->chunk.len, err))
+    if (out(w, f->data.data, f->data.len, err))
       return err->code;
     rg_uncomp += uncomp;
     rg_comp += comp;
@@ -683,10 +842,10 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
     txf_pq_tw_struct_field(&t, 3); /* ColumnMetaData */
     txf_pq_tw_i32(&t, 1, c->ptype);
     int encs[3], ne = 0;
-    if (c->plain_pages || has_dict)
+    if (f->plain_pages || f->has_dict)
       encs[ne++] = PQE_PLAIN;
     encs[ne++] = PQE_RLE;
-    if (has_dict)
+    if (f->has_dict)
       encs[ne++] = PQE_RLE_DICTIONARY;
     txf_pq_tw_list_begin(&t, 2, TC_I32, (size_t)ne);
     for (int k = 0; k < ne; k++)
@@ -695,31 +854,38 @@ static int flush_row_group(txf_pq_writer *w, txf_err *err) {
     txf_pq_tw_varint(&t, strlen(c->c.name));
     (void)txf_buf_puts(t.b, c->c.name);
     txf_pq_tw_i32(&t, 4, w->pq_codec);
-    txf_pq_tw_i64(&t, 5, c->c_values);
+    txf_pq_tw_i64(&t, 5, f->values);
     txf_pq_tw_i64(&t, 6, uncomp);
     txf_pq_tw_i64(&t, 7, comp);
     txf_pq_tw_i64(&t, 9, (int64_t)data_off);
-    if (has_dict)
+    if (f->has_dict)
       txf_pq_tw_i64(&t, 11, (int64_t)dict_off);
-    write_stats(&t, 12, c, c->c_nulls,
-                c->c_has && (c->width || !c->c_str_too_long), c->c_min,
-                c->c_max, c->c_smin.data, c->c_smin.len, c->c_smax.data,
-                c->c_smax.len);
+    write_stats(&t, 12, c, f->nulls, f->has_stats, f->mn, f->mx,
+                f->smin.data, f->smin.len, f->smax.data, f->smax.len);
     txf_pq_tw_struct_end(&t); /* ColumnMetaData */
     txf_pq_tw_struct_end(&t); /* ColumnChunk */
-    chunk_reset(c);
+    if (fr && i < fw->n_shared) {
+      /* The follower writes these bytes too; it gives back the buffers
+       * of the chunk it wrote last. */
+      fchunk tmp = fr->ch[i];
+      fr->ch[i] = *f;
+      *f = tmp;
+    }
+    /* Kept for the column's next chunk: no new pages to fault in. */
+    txf_buf_reset(&f->data);
+    txf_buf_reset(&f->dict_page);
   }
+  if (fr)
+    fr->shared_in = 1;
   txf_pq_tw_i64(&t, 2, rg_uncomp);
-  txf_pq_tw_i64(&t, 3, w->rg_rows);
+  txf_pq_tw_i64(&t, 3, r->rows);
   txf_pq_tw_i64(&t, 5, (int64_t)rg_start);
   txf_pq_tw_i64(&t, 6, rg_comp);
   txf_pq_tw_field(&t, 7, TC_I16);
   txf_pq_tw_zigzag(&t, (int16_t)w->n_rgs);
   txf_pq_tw_struct_end(&t);
   w->n_rgs++;
-  w->total_rows += w->rg_rows;
-  w->rg_rows = 0;
-  w->rg_bytes = 0;
+  w->total_rows += r->rows;
   return 0;
 }
 
@@ -740,9 +906,17 @@ static void col_free(wcol *c) {
   txf_buf_release(&c->c_smax);
 }
 
+static void idle_wait(txf_pq_writer *w);
+
 void txf_pq_writer_free(txf_pq_writer *w) {
   if (!w)
     return;
+  idle_wait(w); /* no task may still use it */
+  if (w->lead)
+    w->lead->follower = NULL;
+  if (w->follower)
+    w->follower->lead = NULL;
+  free(w->bounds);
   if (w->open)
     txf_afile_abort(&w->af);
   for (size_t i = 0; i < w->n_cols; i++)
@@ -751,12 +925,25 @@ void txf_pq_writer_free(txf_pq_writer *w) {
   for (size_t i = 0; i < w->n_kv * 2; i++)
     free(w->kv[i]);
   free(w->kv);
-  txf_pq_codec_release(&w->codec);
   txf_buf_release(&w->rgs);
-  txf_buf_release(&w->scratch);
-  txf_buf_release(&w->cbuf);
-  txf_buf_release(&w->hdr);
-  txf_buf_release(&w->levels);
+  txf_pq_ctx_release(&w->ctx);
+  for (int i = 0; i < SLAB_RING; i++) {
+    free(w->slabs[i].val);
+    free(w->slabs[i].nul);
+    txf_buf_release(&w->slabs[i].bytes);
+  }
+  for (int i = 0; i < RG_RING; i++) {
+    for (size_t k = 0; w->rg[i].ch && k < w->n_cols; k++) {
+      fchunk *f = &w->rg[i].ch[k];
+      txf_buf_release(&f->dict_page);
+      txf_buf_release(&f->data);
+      txf_buf_release(&f->smin);
+      txf_buf_release(&f->smax);
+    }
+    free(w->rg[i].ch);
+  }
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
   free(w);
 }
 
@@ -809,7 +996,6 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
   w->pq_codec = o.codec == TXF_PQ_SNAPPY ? PQZ_SNAPPY
                 : o.codec == TXF_PQ_ZSTD ? PQZ_ZSTD
                                          : PQZ_UNCOMPRESSED;
-  w->codec.zstd_level = o.zstd_level;
   if (o.kv) {
     size_t n = 0;
     while (o.kv[n * 2])
@@ -822,6 +1008,11 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     w->n_kv = n;
   }
   w->o.kv = NULL;
+  w->pool = o.pool;
+  w->o.pool = NULL;
+  txf_pq_ctx_init(&w->ctx);
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
   w->n_cols = schema->n_cols;
   w->cols = txf_xcalloc(w->n_cols, sizeof *w->cols);
   for (size_t i = 0; i < w->n_cols; i++) {
@@ -858,13 +1049,20 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     c->slot_mask = 1023;
     c->slots = txf_xcalloc(1024, sizeof *c->slots);
     c->allow_dict = c->ptype != PQT_BOOLEAN && !o.no_dictionary;
+    c->w = w;
     chunk_reset(c);
   }
+  for (int i = 0; i < RG_RING; i++) {
+    w->rg[i].ch = txf_xcalloc(w->n_cols, sizeof *w->rg[i].ch);
+    for (size_t k = 0; k < w->n_cols; k++) {
+      fchunk *f = &w->rg[i].ch[k];
+      txf_buf_init(&f->dict_page, 0);
+      txf_buf_init(&f->data, 0);
+      txf_buf_init(&f->smin, 0);
+      txf_buf_init(&f->smax, 0);
+    }
+  }
   txf_buf_init(&w->rgs, 0);
-  txf_buf_init(&w->scratch, 0);
-  txf_buf_init(&w->cbuf, 0);
-  txf_buf_init(&w->hdr, 0);
-  txf_buf_init(&w->levels, 0);
   int rc = txf_afile_open(&w->af, path, err);
   if (rc) {
     txf_pq_writer_free(w);
@@ -898,9 +1096,9 @@ static void push_idx(wcol *c, uint32_t e) {
   c->idx[c->n_vals] = e;
 }
 
-static void add_fixed(wcol *c, const void *raw, sval sv) {
+static inline void add_fixed(wcol *c, const void *raw, sval sv, uint32_t h) {
   if (c->dict_mode) {
-    push_idx(c, dict_fixed(c, raw));
+    push_idx(c, dict_fixed(c, raw, h));
   } else {
     txf_buf *b = &c->vals;
     if (b->len + 9 > b->cap)
@@ -925,9 +1123,10 @@ static void add_fixed(wcol *c, const void *raw, sval sv) {
   }
 }
 
-static void add_string(wcol *c, const char *s, uint32_t n) {
+static inline void add_string(wcol *c, const char *s, uint32_t n,
+                              uint32_t h) {
   if (c->dict_mode) {
-    uint32_t e = dict_str(c, s, n);
+    uint32_t e = dict_str(c, s, n, h);
     push_idx(c, e);
     if (c->d_stamp[e] != c->page_no) {
       c->d_stamp[e] = c->page_no;
@@ -969,43 +1168,80 @@ static void add_string(wcol *c, const char *s, uint32_t n) {
   }
 }
 
-int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
-                          txf_err *err) {
-  if (w->failed || !w->open)
-    return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
-  /* Check first, so a rejected row leaves no partial state behind. */
-  for (size_t i = 0; i < w->n_cols; i++) {
-    if (values[i].is_null && !w->cols[i].c.optional)
-      return txf_err_set(err, TXF_EUSAGE,
-                         "%s: row %" PRId64 ": null in REQUIRED column '%s'",
-                         w->af.path, w->total_rows + w->rg_rows + 1,
-                         w->cols[i].c.name);
-    if (!values[i].is_null && w->cols[i].c.type == TXF_PQ_STRING &&
-        values[i].v.str.len > MAX_VALUE_BYTES)
-      return txf_err_set(err, TXF_ETOOBIG,
-                         "%s: row %" PRId64 ": column '%s': a %" PRIu32
-                         "-byte string is over the 256 MiB limit",
-                         w->af.path, w->total_rows + w->rg_rows + 1,
-                         w->cols[i].c.name, values[i].v.str.len);
+/* ------------------------------------------------------------- columns */
+
+/* Prefetch distances (values ahead) for dictionary look-ups: the slot,
+ * then the entry it names, then the entry's bytes, each a likely cache
+ * miss on a big dictionary. Prefetches change nothing but speed. */
+#define PF_SLOT 48
+#define PF_ENTRY 32
+#define PF_BYTES 16
+/* Smaller dictionaries stay in cache: no prefetching. */
+#define PF_MIN_SLOTS 16384
+
+/* The entry the first probed slot of hash H names, or UINT32_MAX. */
+static inline uint32_t first_entry(const wcol *c, uint32_t h) {
+  uint64_t v = c->slots[h & c->slot_mask];
+  return v && (uint32_t)(v >> 32) == h ? (uint32_t)v - 1 : UINT32_MAX;
+}
+
+/* Encode slab S into column C: the per-value work of the old row-at-a-
+ * time writer, one column at a time. */
+static void encode_slab(txf_pq_writer *w, wcol *c, size_t ci, slab *s,
+                        pq_ctx *x) {
+  const uint64_t *val = s->val + ci * VAL_STRIDE;
+  const uint8_t *nul = s->nul + ci * NUL_STRIDE; /* OPTIONAL columns only */
+  const size_t page_bytes = w->o.page_bytes, n = s->n;
+  const int opt = c->c.optional, type = c->c.type;
+  /* Hashes for the dictionary, computed ahead so its slots can be
+   * prefetched (dictionary mode only ends inside a slab, never starts). */
+  uint32_t *hs = x->hashes;
+  int pf = c->dict_mode && n > 0;
+  if (pf) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t v = val[i];
+      if (opt && nul[i])
+        hs[i] = 0;
+      else if (type == TXF_PQ_STRING)
+        hs[i] = hash_bytes(s->bytes.data + (v >> 32), (uint32_t)v);
+      else
+        hs[i] = hash_u64(v);
+    }
   }
-  size_t bytes = 0;
-  for (size_t i = 0; i < w->n_cols; i++) {
-    wcol *c = &w->cols[i];
-    const txf_pq_value *v = &values[i];
+  for (size_t i = 0; i < n; i++) {
+    if (pf && c->dict_mode && c->slot_mask + 1 >= PF_MIN_SLOTS) {
+      if (i + PF_SLOT < n)
+        __builtin_prefetch(&c->slots[hs[i + PF_SLOT] & c->slot_mask]);
+      if (i + PF_ENTRY < n) {
+        uint32_t e = first_entry(c, hs[i + PF_ENTRY]);
+        if (e != UINT32_MAX && type == TXF_PQ_STRING)
+          __builtin_prefetch(&c->d_off[e]);
+        else if (e != UINT32_MAX)
+          __builtin_prefetch(c->dict.data + (size_t)e * c->width);
+      }
+      if (i + PF_BYTES < n && type == TXF_PQ_STRING) {
+        uint32_t e = first_entry(c, hs[i + PF_BYTES]);
+        if (e != UINT32_MAX) {
+          __builtin_prefetch(c->dict.data + c->d_off[e]);
+          __builtin_prefetch(&c->d_len[e]);
+          __builtin_prefetch(&c->d_stamp[e]);
+        }
+      }
+    }
     /* Null values add no page bytes: bound the rows too. */
     if (c->n_rows >= PAGE_MAX_ROWS)
-      flush_page(w, c);
-    if (c->c.optional) {
-      push_def(c, !v->is_null);
-      bytes++;
-    }
+      flush_page(w, c, x);
+    if (opt)
+      push_def(c, !nul[i]);
     c->n_rows++;
-    if (v->is_null)
+    if (opt && nul[i])
       continue;
+    uint64_t v = val[i];
+    uint32_t h = pf ? hs[i] : 0;
     size_t vb;
-    switch (c->c.type) {
+    switch (type) {
     case TXF_PQ_BOOLEAN: {
-      uint8_t b = v->v.b != 0;
+      uint8_t b = (uint8_t)v;
       sval sv = {.i = b};
       (void)txf_buf_append(&c->vals, &b, 1);
       if (!c->p_has) {
@@ -1022,44 +1258,377 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
     }
     case TXF_PQ_INT32:
     case TXF_PQ_DATE: {
-      sval sv = {.i = v->v.i32};
-      add_fixed(c, &v->v.i32, sv);
+      int32_t i32 = (int32_t)(uint32_t)v;
+      sval sv = {.i = i32};
+      add_fixed(c, &i32, sv, h);
       vb = 4;
       break;
     }
     case TXF_PQ_DOUBLE: {
-      sval sv = {.d = v->v.f64};
-      add_fixed(c, &v->v.f64, sv);
+      sval sv;
+      memcpy(&sv.d, &v, 8);
+      add_fixed(c, &v, sv, h);
       vb = 8;
       break;
     }
-    case TXF_PQ_STRING:
-      add_string(c, v->v.str.ptr, v->v.str.len);
-      vb = 4 + (size_t)v->v.str.len;
+    case TXF_PQ_STRING: {
+      uint32_t len = (uint32_t)v;
+      add_string(c, s->bytes.data + (v >> 32), len, h);
+      vb = 4 + (size_t)len;
       break;
+    }
     default: {
-      sval sv = {.i = v->v.i64};
-      add_fixed(c, &v->v.i64, sv);
+      sval sv = {.i = (int64_t)v};
+      add_fixed(c, &v, sv, h);
       vb = 8;
     }
     }
     c->n_vals++;
     c->page_bytes += vb;
-    bytes += vb;
-    if (c->page_bytes >= w->o.page_bytes)
-      flush_page(w, c);
+    if (c->page_bytes >= page_bytes)
+      flush_page(w, c, x);
   }
+  if (s->ends_rg)
+    finish_chunk(w, c, &w->rg[s->rg % RG_RING].ch[ci], x);
+}
 
-  w->rg_rows++;
-  w->rg_bytes += bytes;
-  if (w->rg_bytes >= w->o.row_group_bytes) {
-    int rc = flush_row_group(w, err);
-    if (rc) {
-      w->failed = 1;
+/* A pool task: column C encodes every handed-over slab it has not, in
+ * order, then stops (the next hand-over starts it again). */
+static void column_task(void *arg, pq_ctx *x) {
+  wcol *c = arg;
+  txf_pq_writer *w = c->w;
+  size_t ci = (size_t)(c - w->cols);
+  pthread_mutex_lock(&w->mu);
+  while (c->next_slab < w->pub) {
+    slab *s = &w->slabs[c->next_slab % SLAB_RING];
+    pthread_mutex_unlock(&w->mu);
+    encode_slab(w, c, ci, s, x);
+    pthread_mutex_lock(&w->mu);
+    c->next_slab++;
+    s->remaining--;
+    if (s->ends_rg)
+      w->rg[s->rg % RG_RING].done++;
+    pthread_cond_broadcast(&w->cv);
+  }
+  c->busy = 0;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait (under w->mu, which it holds again on return) until DONE(w, arg),
+ * running queued pool tasks meanwhile. */
+static void wait_for(txf_pq_writer *w, int (*done)(txf_pq_writer *, uint64_t),
+                     uint64_t arg) {
+  while (!done(w, arg)) {
+    pthread_mutex_unlock(&w->mu);
+    int ran = txf_pq_pool_help(w->pool, &w->ctx);
+    pthread_mutex_lock(&w->mu);
+    /* Nothing queued: our tasks are running and will signal. */
+    if (!ran && !done(w, arg))
+      pthread_cond_wait(&w->cv, &w->mu);
+  }
+}
+
+static int slab_free(txf_pq_writer *w, uint64_t k) {
+  return w->slabs[k % SLAB_RING].remaining == 0;
+}
+
+static int rg_slot_free(txf_pq_writer *w, uint64_t k) {
+  return k < w->written + RG_RING;
+}
+
+static int rg_done(txf_pq_writer *w, uint64_t k) {
+  rgrec *r = &w->rg[k % RG_RING];
+  return r->closed && r->done == w->n_cols - w->c0 &&
+         (!w->n_shared || r->shared_in);
+}
+
+static int all_idle(txf_pq_writer *w, uint64_t unused) {
+  (void)unused;
+  for (size_t i = 0; i < w->n_cols; i++)
+    if (w->cols[i].busy)
+      return 0;
+  return 1;
+}
+
+static void idle_wait(txf_pq_writer *w) {
+  if (!w->pool)
+    return;
+  pthread_mutex_lock(&w->mu);
+  wait_for(w, all_idle, 0);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* Write every finished row group, in order, waiting for those before
+ * UPTO (all closed) to finish. */
+static int write_finished(txf_pq_writer *w, uint64_t upto, txf_err *err) {
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    uint64_t k = w->written;
+    rgrec *r = &w->rg[k % RG_RING];
+    if (k < upto && w->n_shared && !r->shared_in) {
+      /* The lead closed row group K before us: have it written (which
+       * moves its chunks here). Only this thread sets shared_in. */
+      pthread_mutex_unlock(&w->mu);
+      int rc = w->lead ? write_finished(w->lead, k + 1, err)
+                       : txf_err_set(err, TXF_EUSAGE,
+                                     "%s: the lead writer is gone before "
+                                     "row group %" PRIu64,
+                                     w->af.path, k);
+      if (!rc && !r->shared_in)
+        rc = txf_err_set(err, TXF_EUSAGE,
+                         "%s: the lead writer did not write row group "
+                         "%" PRIu64,
+                         w->af.path, k);
+      if (rc)
+        return rc;
+      pthread_mutex_lock(&w->mu);
+    }
+    if (k < upto && w->pool)
+      wait_for(w, rg_done, k);
+    int ready = rg_done(w, k);
+    pthread_mutex_unlock(&w->mu);
+    /* A lead moves its chunks into its follower's record of row group
+     * K: that must be free (the follower wrote K - RG_RING). The
+     * follower's row groups before K have their chunks already, so this
+     * never calls back here. */
+    txf_pq_writer *f = w->follower;
+    if (ready && f && k >= f->written + RG_RING) {
+      if (k >= upto)
+        return 0;
+      int rc = write_finished(f, k + 1 - RG_RING, err);
+      if (rc)
+        return rc;
+    }
+    if (!ready)
+      return 0;
+    /* The columns are done with it: no lock needed to write it. */
+    int rc = write_row_group(w, r, err);
+    if (rc)
       return rc;
+    pthread_mutex_lock(&w->mu);
+    r->closed = 0;
+    r->done = 0;
+    r->shared_in = 0;
+    w->written++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+  }
+}
+
+/* Hand the current slab over to the columns. */
+static int hand_over(txf_pq_writer *w, txf_err *err) {
+  slab *s = w->cur;
+  w->cur = NULL;
+  s->remaining = w->n_cols - w->c0;
+  if (s->ends_rg)
+    w->rg[s->rg % RG_RING].closed = 1;
+  if (!w->pool) {
+    for (size_t i = w->c0; i < w->n_cols; i++)
+      encode_slab(w, &w->cols[i], i, s, &w->ctx);
+    s->remaining = 0;
+    if (s->ends_rg)
+      w->rg[s->rg % RG_RING].done = w->n_cols - w->c0;
+    w->pub++;
+    return write_finished(w, 0, err);
+  }
+  pthread_mutex_lock(&w->mu);
+  w->pub++;
+  for (size_t i = w->c0; i < w->n_cols; i++) {
+    wcol *c = &w->cols[i];
+    if (!c->busy) {
+      c->busy = 1;
+      txf_pq_pool_submit(w->pool, column_task, c);
     }
   }
+  pthread_mutex_unlock(&w->mu);
+  return write_finished(w, 0, err);
+}
+
+/* *OUT: the slab to add the next row to (waiting for one to be free). */
+static int next_slab(txf_pq_writer *w, slab **out, txf_err *err) {
+  *out = w->cur;
+  if (w->cur)
+    return 0;
+  slab *s = &w->slabs[w->pub % SLAB_RING];
+  /* A new row group needs its record: write the oldest first. */
+  while (w->rg_rows == 0 && !rg_slot_free(w, w->rg_open)) {
+    int rc = write_finished(w, w->rg_open + 1 - RG_RING, err);
+    if (rc)
+      return rc;
+  }
+  if (w->pool) {
+    pthread_mutex_lock(&w->mu);
+    wait_for(w, slab_free, w->pub);
+    pthread_mutex_unlock(&w->mu);
+  }
+  if (!s->val) {
+    s->val = txf_xmalloc(w->n_cols * VAL_STRIDE * sizeof *s->val);
+    s->nul = txf_xcalloc(w->n_cols * NUL_STRIDE, 1);
+    txf_buf_init(&s->bytes, 0);
+  }
+  s->n = 0;
+  s->ends_rg = 0;
+  s->rg = w->rg_open;
+  txf_buf_reset(&s->bytes);
+  w->cur = s;
+  *out = s;
   return 0;
+}
+
+/* End the open row group with slab S's last row; a lead tells its
+ * follower where. */
+static void close_rg(txf_pq_writer *w, slab *s) {
+  s->ends_rg = 1;
+  w->rg[w->rg_open % RG_RING].rows = w->rg_rows;
+  w->rg_open++;
+  txf_pq_writer *f = w->follower;
+  if (f) {
+    if (f->n_bounds == f->bounds_cap) {
+      f->bounds_cap = f->bounds_cap ? f->bounds_cap * 2 : 16;
+      f->bounds = txf_xrealloc(f->bounds, f->bounds_cap * sizeof *f->bounds);
+    }
+    f->bounds[f->n_bounds++] = w->rg_rows;
+  }
+  w->rg_rows = 0;
+  w->rg_bytes = 0;
+}
+
+/* A rejected row: the error for column I of VALUES. */
+static int bad_row(txf_pq_writer *w, const txf_pq_value *values, size_t i,
+                   txf_err *err) {
+  if (values[i].is_null)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: row %" PRId64 ": null in REQUIRED column '%s'",
+                       w->af.path, w->rows_added + 1, w->cols[i].c.name);
+  return txf_err_set(err, TXF_ETOOBIG,
+                     "%s: row %" PRId64 ": column '%s': a %" PRIu32
+                     "-byte string is over the 256 MiB limit",
+                     w->af.path, w->rows_added + 1, w->cols[i].c.name,
+                     values[i].v.str.len);
+}
+
+static int same_column(const txf_pq_column *a, const txf_pq_column *b) {
+  return !strcmp(a->name, b->name) && a->type == b->type &&
+         !a->optional == !b->optional && a->precision == b->precision &&
+         a->scale == b->scale;
+}
+
+int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
+                         size_t n_shared, txf_err *err) {
+  const txf_pq_writer_opts *a = &f->o, *b = &lead->o;
+  const char *why = NULL;
+  if (f == lead || f->lead || f->follower || lead->lead || lead->follower)
+    why = "a writer has one lead or one follower, not both";
+  else if (!f->open || !lead->open || f->rows_added || lead->rows_added ||
+           f->failed || lead->failed)
+    why = "both must be open and have no rows yet";
+  else if (n_shared == 0 || n_shared > f->n_cols || n_shared > lead->n_cols)
+    why = "the shared columns must be a prefix of both schemas";
+  else if (a->codec != b->codec || a->zstd_level != b->zstd_level ||
+           a->page_bytes != b->page_bytes ||
+           !a->no_dictionary != !b->no_dictionary ||
+           !a->data_page_v2 != !b->data_page_v2)
+    why = "the codec, page size and page options must be the same";
+  for (size_t i = 0; !why && i < n_shared; i++)
+    if (!same_column(&f->cols[i].c, &lead->cols[i].c))
+      why = "the shared columns must be the same (name, type, nullability)";
+  if (why)
+    return txf_err_set(err, TXF_EUSAGE, "%s cannot follow %s: %s",
+                       f->af.path, lead->af.path, why);
+  f->lead = lead;
+  lead->follower = f;
+  f->n_shared = n_shared;
+  f->c0 = n_shared;
+  return 0;
+}
+
+int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
+                          txf_err *err) {
+  if (w->failed || !w->open)
+    return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
+  if (w->n_shared && !(w->lead ? w->rows_added < w->lead->rows_added
+                               : w->rg_open < w->n_bounds)) {
+    w->failed = 1;
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: row %" PRId64 " is not a row of the lead writer",
+                       w->af.path, w->rows_added + 1);
+  }
+  slab *s;
+  int rc = next_slab(w, &s, err);
+  if (rc) {
+    w->failed = 1;
+    return rc;
+  }
+  /* The row is copied into the slab as it is checked; a rejected row is
+   * not counted (its row index is reused) and its strings are dropped,
+   * so it leaves nothing behind. */
+  size_t r = s->n, bytes = 0, str_len = s->bytes.len;
+  for (size_t i = w->c0; i < w->n_cols; i++) { /* a follower's own only */
+    const wcol *c = &w->cols[i];
+    const txf_pq_value *v = &values[i];
+    uint64_t *val = &s->val[i * VAL_STRIDE + r];
+    if (c->c.optional) {
+      s->nul[i * NUL_STRIDE + r] = (uint8_t)(v->is_null != 0);
+      bytes++;
+    }
+    if (v->is_null) {
+      if (c->c.optional)
+        continue;
+      s->bytes.len = str_len;
+      return bad_row(w, values, i, err);
+    }
+    switch (c->c.type) {
+    case TXF_PQ_BOOLEAN:
+      *val = v->v.b != 0;
+      bytes += 1;
+      break;
+    case TXF_PQ_INT32:
+    case TXF_PQ_DATE:
+      *val = (uint32_t)v->v.i32;
+      bytes += 4;
+      break;
+    case TXF_PQ_DOUBLE:
+      memcpy(val, &v->v.f64, 8);
+      bytes += 8;
+      break;
+    case TXF_PQ_STRING: {
+      uint32_t n = v->v.str.len;
+      if (n > MAX_VALUE_BYTES) {
+        s->bytes.len = str_len;
+        return bad_row(w, values, i, err);
+      }
+      txf_buf *b = &s->bytes;
+      if (b->len + n + 1 > b->cap)
+        (void)txf_buf_grow(b, n);
+      *val = (uint64_t)b->len << 32 | n;
+      bytes_copy(b->data + b->len, v->v.str.ptr, n);
+      b->len += n;
+      bytes += 4 + (size_t)n;
+      break;
+    }
+    default:
+      *val = (uint64_t)v->v.i64;
+      bytes += 8;
+    }
+  }
+  if (s->bytes.cap)
+    s->bytes.data[s->bytes.len] = 0; /* txf_buf's invariant */
+  s->n++;
+  w->rows_added++;
+  w->rg_rows++;
+  w->rg_bytes += bytes;
+  if (w->n_shared ? w->rg_open < w->n_bounds &&
+                        w->rg_rows == w->bounds[w->rg_open]
+                  : w->rg_bytes >= w->o.row_group_bytes) {
+    close_rg(w, s);
+  } else if (s->n < SLAB_ROWS && s->bytes.len < SLAB_MAX_BYTES) {
+    return 0;
+  }
+  rc = hand_over(w, err);
+  if (rc)
+    w->failed = 1;
+  return rc;
 }
 
 int txf_pq_writer_add_rows(txf_pq_writer *w, const txf_pq_value *values,
@@ -1075,7 +1644,32 @@ int txf_pq_writer_add_rows(txf_pq_writer *w, const txf_pq_value *values,
 int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
   if (w->failed || !w->open)
     return txf_err_set(err, TXF_EUSAGE, "parquet writer is finished or failed");
-  int rc = flush_row_group(w, err);
+  int rc = 0;
+  if (w->n_shared) {
+    /* the lead closed its last row group at its finish: so do we */
+    int lead_open = w->lead && w->lead->open;
+    size_t last = w->rg_rows ? w->rg_open + 1 : w->rg_open;
+    if (lead_open || last != w->n_bounds ||
+        (w->rg_rows && w->rg_rows != w->bounds[w->rg_open])) {
+      w->failed = 1;
+      return txf_err_set(err, TXF_EUSAGE, "%s: %s", w->af.path,
+                         lead_open ? "its lead writer is not finished"
+                                   : "it has fewer rows than its lead writer");
+    }
+  }
+  if (w->rg_rows > 0) { /* close the last row group */
+    slab *s;
+    rc = next_slab(w, &s, err);
+    if (rc) {
+      w->failed = 1;
+      return rc;
+    }
+    close_rg(w, s);
+  }
+  if (w->cur)
+    rc = hand_over(w, err);
+  if (!rc)
+    rc = write_finished(w, w->rg_open, err);
   if (rc) {
     w->failed = 1;
     return rc;

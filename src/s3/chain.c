@@ -941,6 +941,14 @@ static int profile_source(const files *f, const char *name,
 
 /* ---------------------------------------------------------------- chain */
 
+/* The error for a pair of variables of which only one is set: A_SET says
+ * whether it is A. */
+static int only_one(const char *a_set, const char *a, const char *b,
+                    const char *why, txf_err *err) {
+  return txf_err_set(err, TXF_ECONFIG, "%s is set but %s is not: %s",
+                     a_set ? a : b, a_set ? b : a, why);
+}
+
 /* The first configured source into *OUT, its description into INFO, or
  * *OUT NULL with TRIED describing what was looked at. */
 static int resolve(files *f, source **out, txf_s3_creds_info *info,
@@ -951,10 +959,8 @@ static int resolve(files *f, source **out, txf_s3_creds_info *info,
   const char *sk = env("AWS_SECRET_ACCESS_KEY");
   if (ak || sk) {
     if (!ak || !sk)
-      return txf_err_set(err, TXF_ECONFIG,
-                         "%s is set but %s is not: set both, or neither",
-                         ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-                         ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+      return only_one(ak, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                      "set both, or neither", err);
     if (f->explicit_profile)
       txf_log_warn(f->log,
                    "s3: AWS_PROFILE '%s' is set, but the keys in "
@@ -1019,10 +1025,8 @@ static int resolve(files *f, source **out, txf_s3_creds_info *info,
   const char *role = env("AWS_ROLE_ARN");
   if (wif || role) {
     if (!wif || !role)
-      return txf_err_set(err, TXF_ECONFIG,
-                         "%s is set but %s is not: web identity needs both",
-                         wif ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
-                         wif ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
+      return only_one(wif, "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+                      "web identity needs both", err);
     source *s = source_new(SRC_WEB_IDENTITY);
     s->role_arn = txf_xstrdup(role);
     s->token_file = expand_home(wif);

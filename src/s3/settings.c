@@ -5,12 +5,26 @@
 
 #include "s3/s3.h"
 
-static const char *const s3_keys[] = {
-    "endpoint", "bucket", "prefix", "region", "path_style",
-    "part_size_mb", "multipart_threshold_mb", "max_attempts",
-    "retry_base_ms", "retry_max_ms", "timeout_ms", "connect_timeout_ms",
-    "list_page_keys", "parallel_parts", "stall_timeout_s", "sse",
-    "kms_key_id", "checksum", "credential_refresh_s", NULL};
+static const char *const s3_keys[] = {"endpoint",
+                                      "bucket",
+                                      "prefix",
+                                      "region",
+                                      "path_style",
+                                      "part_size_mb",
+                                      "multipart_threshold_mb",
+                                      "max_attempts",
+                                      "retry_base_ms",
+                                      "retry_max_ms",
+                                      "timeout_ms",
+                                      "connect_timeout_ms",
+                                      "list_page_keys",
+                                      "parallel_parts",
+                                      "stall_timeout_s",
+                                      "sse",
+                                      "kms_key_id",
+                                      "checksum",
+                                      "credential_refresh_s",
+                                      NULL};
 
 /* KEY's value, one of CHOICES (NULL-terminated); *OUT NULL when it is
  * absent or the first choice ("none"). */
@@ -29,8 +43,8 @@ static int get_choice(const txf_yaml_doc *doc, const txf_yaml_node *n,
     }
   return txf_yaml_error(doc, txf_yaml_get(n, key), err,
                         "key 'publish.s3.%s': '%s' is not one of %s, %s%s%s",
-                        key, v, choices[0], choices[1],
-                        choices[2] ? ", " : "", choices[2] ? choices[2] : "");
+                        key, v, choices[0], choices[1], choices[2] ? ", " : "",
+                        choices[2] ? choices[2] : "");
 }
 
 static int get_pos(const txf_yaml_doc *doc, const txf_yaml_node *n,
@@ -66,10 +80,7 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
     return rc;
   txf_s3_config *c = &out->cfg;
   const char *prefix = "";
-  int64_t part_mb, thr_mb, attempts, base, maxd, tmo, ctmo, page, par, stall;
-  int64_t refresh;
-  static const char *const sse_choices[] = {"none", "aws:kms", "AES256",
-                                            NULL};
+  static const char *const sse_choices[] = {"none", "aws:kms", "AES256", NULL};
   static const char *const sum_choices[] = {"none", "sha256", NULL};
   const char *sum = NULL;
   rc = txf_yaml_get_str(doc, s3, "endpoint", NULL, &c->endpoint, err);
@@ -82,36 +93,33 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
   if (!rc)
     rc = txf_yaml_get_bool(doc, s3, "path_style", c->endpoint ? 1 : 0,
                            &c->path_style, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "part_size_mb", 16, 5, 5120, &part_mb, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "multipart_threshold_mb", 64, 5, 5120, &thr_mb,
-                 err);
-  if (!rc)
-    rc = get_pos(doc, s3, "max_attempts", 6, 1, 100, &attempts, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "retry_base_ms", 200, 1, 600000, &base, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "retry_max_ms", 20000, 1, 3600000, &maxd, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "timeout_ms", 0, 0, 86400000, &tmo, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "connect_timeout_ms", 10000, 1, 600000, &ctmo, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "list_page_keys", 1000, 1, 1000, &page, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "parallel_parts", 4, 1, 64, &par, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "stall_timeout_s", 120, 1, 86400, &stall, err);
+  /* the numbers: key, default, range; in the order of `v` */
+  static const struct {
+    const char *key;
+    int64_t def, min, max;
+  } nums[] = {
+      {"part_size_mb", 16, 5, 5120},
+      {"multipart_threshold_mb", 64, 5, 5120},
+      {"max_attempts", 6, 1, 100},
+      {"retry_base_ms", 200, 1, 600000},
+      {"retry_max_ms", 20000, 1, 3600000},
+      {"timeout_ms", 0, 0, 86400000},
+      {"connect_timeout_ms", 10000, 1, 600000},
+      {"list_page_keys", 1000, 1, 1000},
+      {"parallel_parts", 4, 1, 64},
+      {"stall_timeout_s", 120, 1, 86400},
+      {"credential_refresh_s", 300, 1, 3600},
+  };
+  int64_t v[sizeof nums / sizeof nums[0]];
+  for (size_t i = 0; !rc && i < sizeof nums / sizeof nums[0]; i++)
+    rc = get_pos(doc, s3, nums[i].key, nums[i].def, nums[i].min, nums[i].max,
+                 &v[i], err);
   if (!rc)
     rc = get_choice(doc, s3, "sse", sse_choices, &c->sse, err);
   if (!rc)
     rc = txf_yaml_get_str(doc, s3, "kms_key_id", NULL, &c->kms_key_id, err);
   if (!rc)
     rc = get_choice(doc, s3, "checksum", sum_choices, &sum, err);
-  if (!rc)
-    rc = get_pos(doc, s3, "credential_refresh_s", 300, 1, 3600, &refresh,
-                 err);
   if (rc)
     return rc;
   if (c->kms_key_id && (!c->sse || strcmp(c->sse, "aws:kms") != 0))
@@ -129,18 +137,18 @@ int txf_s3_settings_load(txf_s3_settings *out, const txf_project *p,
   memcpy(out->prefix, prefix, pl + 1);
   if (pl && out->prefix[pl - 1] != '/')
     memcpy(out->prefix + pl, "/", 2);
-  c->part_size_bytes = (uint64_t)part_mb << 20;
-  c->multipart_threshold_bytes = (uint64_t)thr_mb << 20;
-  c->max_attempts = (int)attempts;
-  c->retry_base_ms = base;
-  c->retry_max_ms = maxd;
-  c->timeout_ms = tmo;
-  c->connect_timeout_ms = ctmo;
-  c->list_page_keys = (int)page;
-  c->parallel_parts = (int)par;
-  c->stall_timeout_s = stall;
+  c->part_size_bytes = (uint64_t)v[0] << 20;
+  c->multipart_threshold_bytes = (uint64_t)v[1] << 20;
+  c->max_attempts = (int)v[2];
+  c->retry_base_ms = v[3];
+  c->retry_max_ms = v[4];
+  c->timeout_ms = v[5];
+  c->connect_timeout_ms = v[6];
+  c->list_page_keys = (int)v[7];
+  c->parallel_parts = (int)v[8];
+  c->stall_timeout_s = v[9];
   c->checksum_sha256 = sum != NULL;
-  c->credential_refresh_s = refresh;
+  c->credential_refresh_s = v[10];
   out->configured = 1;
   return 0;
 }

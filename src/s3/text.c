@@ -187,25 +187,16 @@ int txf_s3_xml_next(const char **p, const char *end, const char *tag,
 }
 
 void txf_s3_xml_escape(txf_buf *b, const char *s) {
+  static const char *const ent[] = {['&'] = "&amp;",
+                                    ['<'] = "&lt;",
+                                    ['>'] = "&gt;",
+                                    ['"'] = "&quot;",
+                                    ['\''] = "&apos;"};
   for (; *s; s++) {
-    switch (*s) {
-    case '&':
-      (void)txf_buf_puts(b, "&amp;");
-      break;
-    case '<':
-      (void)txf_buf_puts(b, "&lt;");
-      break;
-    case '>':
-      (void)txf_buf_puts(b, "&gt;");
-      break;
-    case '"':
-      (void)txf_buf_puts(b, "&quot;");
-      break;
-    case '\'':
-      (void)txf_buf_puts(b, "&apos;");
-      break;
-    default:
+    unsigned char c = (unsigned char)*s;
+    if (c < sizeof ent / sizeof ent[0] && ent[c])
+      (void)txf_buf_puts(b, ent[c]);
+    else
       (void)txf_buf_putc(b, *s);
-    }
   }
 }

@@ -97,6 +97,42 @@ TEST(csv_crlf_file_terminators_across_refills) {
   unlink(path);
 }
 
+/* Unquoted fields are scanned eight bytes at a time: every length and
+ * alignment, with a stray quote, a lone CR or a byte close to a special
+ * one (high bit set, or one bit off) at every place in the field. */
+TEST(csv_unquoted_fields_at_every_length_and_offset) {
+  static const char odd[] = {'"', '\r', (char)0xAC, (char)0x8A, '-', 0x0B,
+                             '#', 'a'};
+  char text[128], want[256];
+  for (size_t pre = 0; pre < 8; pre++)
+    for (size_t len = 0; len < 26; len++)
+      for (size_t at = 0; at <= len; at++)
+        for (size_t k = 0; k < sizeof odd; k++) {
+          char f[32];
+          for (size_t i = 0; i < len; i++)
+            f[i] = (char)('A' + i);
+          if (at < len)
+            f[at] = odd[k];
+          if (at == 0 && odd[k] == '"')
+            continue; /* a quoted field */
+          size_t n = 0;
+          memset(text + n, 'p', pre);
+          n += pre;
+          text[n++] = ',';
+          memcpy(text + n, f, len);
+          n += len;
+          memcpy(text + n, ",z\n", 3);
+          n += 3;
+          int q = at < len && odd[k] == '"';
+          int w = snprintf(want, sizeof want, "1@1%s:%.*s|%.*s|z;",
+                           q ? "!q" : "", (int)pre, "pppppppp", (int)len, f);
+          ASSERT(w > 0 && (size_t)w < sizeof want);
+          char *got = render(text, n, 3);
+          ASSERT_EQ_STR(got, want);
+          free(got);
+        }
+}
+
 TEST(csv_quotes_escaped_quotes_and_empty_fields) {
   CHECK_CSV("\"x,y\",\"he said \"\"hi\"\"\",,\"\"\n", 0,
             "1@1:x,y|he said \"hi\"||;");

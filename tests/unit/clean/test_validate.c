@@ -48,6 +48,8 @@ static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
   ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
   ASSERT(has);
   txf_reject_reason why = txf_clean_validate(&rec, row, a, tz, detail, 160);
+  if (why == TXF_REJ_NONE) /* clean hashes the content when it compares */
+    txf_clean_rec_hash(row);
   txf_csv_reader_free(r);
   return why;
 }

@@ -281,13 +281,44 @@ static inline void pqt_duck_fetch(duckdb_connection con, const char *sql,
   duckdb_destroy_result(&res);
 }
 
+/* DuckDB reads PATH (with SCHEMA) into exactly the rows of WANT. */
+static inline void pqt_duck_check(const char *path, const txf_pq_schema *s,
+                                  const pqt_table *want) {
+  duckdb_database db;
+  duckdb_connection con;
+  pqt_duck_open(&db, &con);
+  char sql[600];
+  snprintf(sql, sizeof sql, "SELECT * FROM read_parquet('%s')", path);
+  pqt_table duck;
+  pqt_duck_fetch(con, sql, s, &duck);
+  ASSERT_TABLES_EQ(&duck, want, s);
+  pqt_release(&duck);
+  pqt_duck_close(&db, &con);
+}
+
 /* One page header of a file, as the tests look at it. */
 typedef struct pqt_page {
   int type, encoding, num_values, num_nulls, num_rows, is_compressed;
   int def_len, uncompressed, compressed;
   int has_stats, has_null_count, has_min, has_max;
   int64_t null_count;
+  int has_crc;
+  uint32_t crc;      /* as the header says */
+  uint32_t body_crc; /* of the bytes after the header, bit by bit */
+  int64_t body_off;  /* file offset of those bytes */
 } pqt_page;
+
+/* CRC-32 (gzip's, reflected 0xEDB88320) one bit at a time: slow and
+ * obviously right, to check the table-driven one against. */
+static inline uint32_t pqt_crc32_bitwise(const uint8_t *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++)
+      c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+  }
+  return ~c;
+}
 
 /* The page headers of column COL in every row group of PATH, in file
  * order (walked from the chunk's first page through its compressed
@@ -334,6 +365,12 @@ static inline size_t pqt_pages(const char *path, size_t col, pqt_page **out) {
       p->null_count = h.stats.null_count;
       p->has_min = h.stats.has_min;
       p->has_max = h.stats.has_max;
+      p->has_crc = h.has_crc;
+      p->crc = h.crc;
+      p->body_off = at + (int64_t)used;
+      ASSERT(p->body_off + h.compressed_size <= end);
+      p->body_crc = pqt_crc32_bitwise((const uint8_t *)f.data + p->body_off,
+                                      (size_t)h.compressed_size);
       at += (int64_t)used + h.compressed_size;
     }
   }

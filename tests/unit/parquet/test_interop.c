@@ -96,17 +96,7 @@ static void check_file_both_ways(const char *path, const txf_pq_schema *s,
   ASSERT_OK(pqt_read(path, NULL, 0, &got, &err), &err);
   ASSERT_TABLES_EQ(&got, want, s);
   pqt_release(&got);
-
-  duckdb_database db;
-  duckdb_connection con;
-  pqt_duck_open(&db, &con);
-  char sql[600];
-  snprintf(sql, sizeof sql, "SELECT * FROM read_parquet('%s')", path);
-  pqt_table duck;
-  pqt_duck_fetch(con, sql, s, &duck);
-  ASSERT_TABLES_EQ(&duck, want, s);
-  pqt_release(&duck);
-  pqt_duck_close(&db, &con);
+  pqt_duck_check(path, s, want);
 }
 
 static void roundtrip(txf_pq_codec codec, int no_dict, size_t rg_bytes,
