@@ -294,13 +294,13 @@ test_expect_success 'a part file changed in place fails its SHA-256, on 1 and 2 
 		rm -rf g5 && cp -r g g5 &&
 		f=g5/bronze/transactions/ingest_date=2025-09-01/part-00000.csv &&
 		sed -i "2s/,pos,/,POS,/; 2s/,online,/,ONLINE,/; 2s/,mobile,/,MOBILE,/" $f &&
-		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_expect_code 4 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
 		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256 [0-9a-f]*, manifest says" err &&
 		test_path_is_missing g5/silver/transactions &&
 		# a line break gone: the hash, not the record count, is the error
 		rm -rf g5 && cp -r g g5 &&
 		sed -i "3{N;s/\n/ /}" $f &&
-		test_expect_code 1 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
+		test_expect_code 4 txnflow clean --data g5 --date 2025-09-01 --threads $t 2>err &&
 		test_grep "^txnflow clean: error:.*part-00000.csv: SHA-256" err &&
 		test_path_is_missing g5/silver/transactions || return 1
 	done

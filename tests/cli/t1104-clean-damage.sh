@@ -57,7 +57,7 @@ test_expect_success 'a flipped bit in a partition stops the clean: file named, h
 	fresh d &&
 	flip_bit d/$P2/part-00000.parquet 3000 &&
 	lake_sums d >before &&
-	test_expect_code 1 txnflow clean --data d --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow clean --data d --date 2025-09-03 2>err &&
 	test_grep "silver partition 2025-09-02 is damaged" err &&
 	test_grep "$P2/part-00000.parquet" err &&
 	test_grep "nothing was changed; restore the file from a copy" err &&
@@ -76,7 +76,7 @@ test_expect_success 'a deleted index shard stops the clean; index rebuild restor
 	fresh d &&
 	rm d/$IDX/shard-042.idx &&
 	lake_sums d >before &&
-	test_expect_code 1 txnflow clean --data d --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow clean --data d --date 2025-09-03 2>err &&
 	test_grep "index shard $IDX/shard-042.idx is missing" err &&
 	test_grep "txnflow index rebuild" err &&
 	lake_sums d >after &&
@@ -96,20 +96,20 @@ test_expect_success 'a deleted index shard stops the clean; index rebuild restor
 test_expect_success 'a damaged or unlisted index shard stops the clean' '
 	fresh d &&
 	printf x >>d/$IDX/shard-007.idx &&
-	test_expect_code 1 txnflow clean --data d --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow clean --data d --date 2025-09-03 2>err &&
 	test_grep "index shard $IDX/shard-007.idx is damaged" err &&
 	fresh d &&
 	python3 -c "
 import json; p = \"d/$IDX/_manifest.json\"; m = json.load(open(p))
 del m[\"shards\"][\"shard-009.idx\"]; json.dump(m, open(p, \"w\"))" &&
-	test_expect_code 1 txnflow clean --data d --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow clean --data d --date 2025-09-03 2>err &&
 	test_grep "shard-009.idx is not in the manifest" err
 '
 
 test_expect_success 'a lake without its manifest is refused until index rebuild writes it' '
 	fresh d &&
 	rm d/$IDX/_manifest.json &&
-	test_expect_code 1 txnflow clean --data d --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow clean --data d --date 2025-09-03 2>err &&
 	test_grep "_manifest.json: missing, but the lake holds data" err &&
 	txnflow index rebuild --data d --json >rep.json &&
 	test_grep "\"shards_removed\": 0" rep.json &&
@@ -123,14 +123,14 @@ test_expect_success 'index rebuild checks every partition and changes nothing wh
 	flip_bit d/$P2/part-00000.parquet 3000 &&
 	rm d/$IDX/shard-001.idx &&
 	lake_sums d >before &&
-	test_expect_code 1 txnflow index rebuild --data d 2>err &&
+	test_expect_code 4 txnflow index rebuild --data d 2>err &&
 	test_grep "silver partition 2025-09-02 ($P2/part-00000.parquet) is damaged" err &&
 	test_grep "fails its checksum" err &&
 	lake_sums d >after &&
 	test_cmp before after &&
 	fresh d &&
 	cp base/$P2/part-00000.parquet d/$P2/part-00001.parquet &&
-	test_expect_code 1 txnflow index rebuild --data d 2>err &&
+	test_expect_code 4 txnflow index rebuild --data d 2>err &&
 	test_grep "part-00001.parquet: not a file clean writes" err
 '
 

@@ -114,7 +114,7 @@ while [ $t -le "$trials" ]; do
   "$bin" clean --data "$work" --date 2025-09-03 >>"$log" 2>"$out/err" || rc=$?
   cat "$out/err" >>"$log"
   verdict=
-  if [ $rc = 1 ] && grep -q '^txnflow clean: error: ' "$out/err"; then
+  if [ $rc = 4 ] && grep -q '^txnflow clean: error: ' "$out/err"; then
     # refused: with a message, and the lake as it was
     sums "$work" >"$out/after.sums"
     if ! cmp -s "$out/before.sums" "$out/after.sums"; then
