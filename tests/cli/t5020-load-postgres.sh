@@ -91,7 +91,7 @@ test_expect_success 'publish --only warehouse is the same load, its report under
 '
 
 test_expect_success 'publish itself is S3 only: without publish.s3 it says where the load went' '
-	test_expect_code 1 txnflow -C p publish --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow -C p publish --date 2025-09-03 2>err &&
 	test_grep "nothing to publish: configure publish.s3" err &&
 	test_grep "txnflow load" err &&
 	test_expect_code 2 txnflow -C p publish --date 2025-09-03 --target pg 2>err &&
@@ -136,7 +136,7 @@ test_expect_success 'a failing partition rolls the whole load back' '
 	head -c 1000 $SILVER/year=2025/month=09/day=03/part-00000.parquet >x &&
 	cp $SILVER/year=2025/month=09/day=03/part-00000.parquet good3 &&
 	mv x $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
-	test_expect_code 1 txnflow -C p load --date 2025-09-04 2>err &&
+	test_expect_code 4 txnflow -C p load --date 2025-09-04 2>err &&
 	test_grep "2025-09-03" err &&
 	test "$(psql_q "SELECT count(*) FROM silver_transactions")" = 6100 &&
 	cp good3 $SILVER/year=2025/month=09/day=03/part-00000.parquet &&
@@ -147,7 +147,7 @@ test_expect_success 'a failing partition rolls the whole load back' '
 
 test_expect_success 'a column added upstream is an error naming it' '
 	partition 2025-09-02 2222 2 ", '"'"'x'"'"' AS merchant_country" &&
-	test_expect_code 1 txnflow -C p load --date 2025-09-04 2>err &&
+	test_expect_code 4 txnflow -C p load --date 2025-09-04 2>err &&
 	test_grep "lacks: merchant_country text" err &&
 	test_grep "add_columns" err &&
 	test_grep "set load.add_columns: true" err
@@ -164,10 +164,10 @@ test_expect_success 'a password written in profiles.yml is refused' '
 	txnflow init lit >/dev/null &&
 	printf "publish:\n  warehouse: { target: pg }\n" >>lit/txnflow.yml &&
 	printf "    pg: { type: postgres, host: 127.0.0.1, password: hunter2 }\n" >>lit/profiles.yml &&
-	test_expect_code 1 txnflow -C lit load --date 2025-09-01 2>err &&
+	test_expect_code 4 txnflow -C lit load --date 2025-09-01 2>err &&
 	test_grep "env_var" err &&
 	! grep hunter2 err &&
-	test_expect_code 1 txnflow -C lit publish --date 2025-09-01 --only warehouse 2>err &&
+	test_expect_code 4 txnflow -C lit publish --date 2025-09-01 --only warehouse 2>err &&
 	test_grep "env_var" err &&
 	! grep hunter2 err
 '
@@ -183,7 +183,7 @@ test_expect_success 'publish.warehouse is the older spelling of load: (not both)
 	test "$(psql_q "SELECT count(*) FROM old.silver_transactions")" = \
 	     "$(psql_q "SELECT count(*) FROM public.silver_transactions")" &&
 	printf "load: { target: pg }\n" >>old/txnflow.yml &&
-	test_expect_code 1 txnflow -C old load --date 2025-09-04 2>err &&
+	test_expect_code 4 txnflow -C old load --date 2025-09-04 2>err &&
 	test_grep "txnflow.yml:[0-9]*:[0-9]*: key .load.: the warehouse load is configured twice" err
 '
 

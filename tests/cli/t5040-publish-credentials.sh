@@ -66,7 +66,7 @@ test_expect_success 'setup: a cleaned day, publish.s3 on the loopback server' '
 '
 
 test_expect_success 'no source configured: an error that names every source tried' '
-	test_expect_code 1 txnflow -C p publish --date 2025-09-03 2>err &&
+	test_expect_code 4 txnflow -C p publish --date 2025-09-03 2>err &&
 	test_grep "no AWS credentials: tried the environment (AWS_ACCESS_KEY_ID" err &&
 	test_grep "the shared files (profile .default. in $TRASH/.aws-none/credentials" err &&
 	test_grep "web identity" err &&
@@ -84,7 +84,7 @@ test_expect_success 'environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY' '
 '
 
 test_expect_success 'environment: one of the two variables alone is an error' '
-	AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY test_expect_code 1 txnflow -C p publish --whoami 2>err &&
+	AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY test_expect_code 4 txnflow -C p publish --whoami 2>err &&
 	test_grep "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not" err
 '
 
@@ -154,10 +154,10 @@ test_expect_success 'shared config file: a profile named by AWS_PROFILE' '
 
 test_expect_success 'a wrong profile name is a clear error' '
 	export AWS_SHARED_CREDENTIALS_FILE=$AWSDIR/credentials AWS_CONFIG_FILE=$AWSDIR/config &&
-	AWS_PROFILE=publsher test_expect_code 1 txnflow -C p publish --date 2025-09-03 2>err &&
+	AWS_PROFILE=publsher test_expect_code 4 txnflow -C p publish --date 2025-09-03 2>err &&
 	test_grep "AWS_PROFILE .publsher.: no such profile in $AWSDIR/credentials or $AWSDIR/config" err &&
 	test_grep "did you mean .publisher.?" err &&
-	AWS_PROFILE=publsher test_expect_code 1 txnflow -C p publish --whoami 2>err2 &&
+	AWS_PROFILE=publsher test_expect_code 4 txnflow -C p publish --whoami 2>err2 &&
 	test_grep "no such profile" err2
 '
 
@@ -208,7 +208,7 @@ test_expect_success 'a role profile whose STS refuses: the error says which role
 	source_profile = default
 	EOF
 	export AWS_SHARED_CREDENTIALS_FILE=$AWSDIR/credentials AWS_CONFIG_FILE=$AWSDIR/config &&
-	AWS_PROFILE=badrole AWS_ENDPOINT_URL_STS=$CREDS_ENDPOINT test_expect_code 1 \
+	AWS_PROFILE=badrole AWS_ENDPOINT_URL_STS=$CREDS_ENDPOINT test_expect_code 4 \
 		txnflow -C p publish ls 2>err &&
 	test_grep "STS AssumeRole at $CREDS_ENDPOINT: HTTP 400 ValidationError: RoleArn .not-an-arn." err
 '
@@ -228,12 +228,12 @@ test_expect_success 'web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN' '
 test_expect_success 'web identity: a token STS does not accept' '
 	printf "not-the-token\n" >bad-token &&
 	AWS_WEB_IDENTITY_TOKEN_FILE=$TRASH/bad-token AWS_ROLE_ARN=$ROLE AWS_ENDPOINT_URL_STS=$CREDS_ENDPOINT \
-		test_expect_code 1 txnflow -C p publish ls 2>err &&
+		test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "AssumeRoleWithWebIdentity at $CREDS_ENDPOINT: HTTP 400 InvalidIdentityToken" err &&
 	AWS_WEB_IDENTITY_TOKEN_FILE=$TRASH/no-such-file AWS_ROLE_ARN=$ROLE AWS_ENDPOINT_URL_STS=$CREDS_ENDPOINT \
 		test_expect_code 1 txnflow -C p publish ls 2>err &&
 	test_grep "web identity token: .*no-such-file" err &&
-	AWS_ROLE_ARN=$ROLE test_expect_code 1 txnflow -C p publish ls 2>err &&
+	AWS_ROLE_ARN=$ROLE test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not" err
 '
 
@@ -254,9 +254,9 @@ test_expect_success 'container endpoint: the token in AWS_CONTAINER_AUTHORIZATIO
 	export AWS_CONTAINER_CREDENTIALS_FULL_URI=$CREDS_ENDPOINT/ecs/v2/credentials &&
 	AWS_CONTAINER_AUTHORIZATION_TOKEN=$ECS_TOKEN txnflow -C p publish ls ecs/ >ls &&
 	test_grep "^ecs/_manifest.json" ls &&
-	AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong test_expect_code 1 txnflow -C p publish ls 2>err &&
+	AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "container credentials at $CREDS_ENDPOINT/ecs/v2/credentials: HTTP 401" err &&
-	AWS_CONTAINER_CREDENTIALS_FULL_URI=http://example.com/creds test_expect_code 1 \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI=http://example.com/creds test_expect_code 4 \
 		txnflow -C p publish ls 2>err &&
 	test_grep "over http only a loopback address or the ECS/EKS agent" err
 '
@@ -348,7 +348,7 @@ test_expect_success 'environment keys the server calls expired: an error, not a 
 	{
 		AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 AWS_SESSION_TOKEN=$3 \
 			"$TXNFLOW" -C p publish ls >out 2>err
-		test $? = 1
+		test $? = 4
 	} &&
 	test_grep "the server says the credentials from environment have expired" err &&
 	test_line_count = 1 err &&

@@ -58,7 +58,7 @@ test_expect_success 'setup: a cleaned day; the bucket demands aws:kms with our k
 
 test_expect_success 'without sse the bucket refuses the upload (its policy), and says so' '
 	config p &&
-	test_expect_code 1 txnflow -C p publish put ../small.txt enc/plain.txt 2>err &&
+	test_expect_code 4 txnflow -C p publish put ../small.txt enc/plain.txt 2>err &&
 	test_grep "put enc/plain.txt: HTTP 403 AccessDenied" err &&
 	config p "sse: aws:kms" "kms_key_id: $KEY" &&
 	test_expect_code 1 txnflow -C p publish put ../small.txt enc/plain.txt 2>err &&
@@ -162,10 +162,10 @@ test_expect_success 'the same with a new metadata database: the objects themselv
 test_expect_success 'a server that does not confirm the encryption: an error, and no multipart upload left' '
 	s3_policy "{\"ignore_sse\": true}" &&
 	config p "sse: aws:kms" &&
-	test_expect_code 1 txnflow -C p publish put ../small.txt enc/unconfirmed.txt 2>err &&
+	test_expect_code 4 txnflow -C p publish put ../small.txt enc/unconfirmed.txt 2>err &&
 	test_grep "put enc/unconfirmed.txt: the server did not confirm aws:kms encryption (x-amz-server-side-encryption: absent)" err &&
 	s3_stats_reset &&
-	test_expect_code 1 txnflow -C p publish put ../big.bin enc/unconfirmed.bin 2>err &&
+	test_expect_code 4 txnflow -C p publish put ../big.bin enc/unconfirmed.bin 2>err &&
 	test_grep "create multipart upload of enc/unconfirmed.bin: the server did not confirm" err &&
 	s3_stats >stats &&
 	test_grep "\"ABORT-multipart\":1" stats &&
@@ -175,13 +175,13 @@ test_expect_success 'a server that does not confirm the encryption: an error, an
 
 test_expect_success 'settings: sse and checksum values, kms_key_id needs aws:kms' '
 	config p "sse: aws:kmss" &&
-	test_expect_code 1 txnflow -C p publish ls 2>err &&
+	test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "txnflow.yml:[0-9]*:[0-9]*: key .publish.s3.sse.: .aws:kmss. is not one of none, aws:kms, AES256" err &&
 	config p "kms_key_id: $KEY" &&
-	test_expect_code 1 txnflow -C p publish ls 2>err &&
+	test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "kms_key_id.: needs sse: aws:kms" err &&
 	config p "checksum: crc32" &&
-	test_expect_code 1 txnflow -C p publish ls 2>err &&
+	test_expect_code 4 txnflow -C p publish ls 2>err &&
 	test_grep "is not one of none, sha256" err &&
 	config p "sse: AES256" "checksum: none" &&
 	txnflow -C p publish put ../small.txt enc/aes.txt &&
