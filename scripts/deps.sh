@@ -13,7 +13,7 @@ APT_PKGS="build-essential pkg-config git ca-certificates tzdata
   libzstd-dev zlib1g-dev libsnappy-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libyaml-dev libssl-dev libmicrohttpd-dev libpq-dev libjansson-dev
   nodejs npm clang libclang-rt-14-dev valgrind curl
-  postgresql chromium"
+  postgresql chromium python3 python3-jsonschema"
 
 missing=""
 for p in $APT_PKGS; do
@@ -27,6 +27,11 @@ done
 # only ask apt for them when there is no working command.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+fi
+# python3-jsonschema (the dbt artifact schemas' checks, t3028): a jsonschema
+# that python3 already imports (pip's) will do.
+if python3 -c 'import jsonschema' >/dev/null 2>&1; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e python3 -e python3-jsonschema | tr '\n' ' ')
 fi
 missing=$(echo $missing)
 if [ -n "$missing" ]; then

@@ -13,8 +13,9 @@ static const char usage[] =
     "usage: txnflow models compile|run|test|build|seed|snapshot|ls|docs\n"
     "                      [--select SEL] [--exclude SEL] [--target T]\n"
     "                      [--vars YAML] [--threads N] [--full-refresh]\n"
-    "                      [--full-audit] [--incremental]\n"
-    "                      [--profiles-dir DIR] [--data DIR] [--quiet | --json]\n"
+    "                      [--full-audit] [--incremental] [--state DIR]\n"
+    "                      [--profiles-dir DIR] [--data DIR] [--quiet | "
+    "--json]\n"
     "\n"
     "Run the project's SQL models on the warehouse (DuckDB, or a PostgreSQL\n"
     "or Redshift target of profiles.yml), dbt-style:\n"
@@ -40,6 +41,9 @@ static const char usage[] =
     "                        test_type:unit, globs; 'a b' is a union,\n"
     "                        'a,b' an intersection (docs/models.md)\n"
     "      --exclude SEL     nodes to leave out (same syntax)\n"
+    "      --state DIR       the target/ of an earlier build (its\n"
+    "                        manifest.json), for state:modified, state:new\n"
+    "                        (default: $DBT_STATE, as dbt)\n"
     "  -t, --target T        the profiles.yml target (default: the "
     "profile's)\n"
     "      --vars YAML       variables, e.g. '{run_date: \"2025-09-11\"}'\n"
@@ -114,7 +118,7 @@ static void print_done(const txf_models_summary *s, int64_t elapsed_us) {
 int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_models_opts mo;
   memset(&mo, 0, sizeof mo);
-  const char *data_opt = NULL, *profiles = NULL;
+  const char *data_opt = NULL, *profiles = NULL, *state = NULL;
   int json = 0;
   txf_buf sel, exc;
   txf_buf_init(&sel, 1 << 16);
@@ -130,6 +134,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_FLAG(0, "full-audit", &mo.full_audit),
       TXF_OPT_FLAG(0, "incremental", &mo.incremental),
       TXF_OPT_STRING(0, "profiles-dir", &profiles, "DIR"),
+      TXF_OPT_STRING(0, "state", &state, "DIR"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "json", &json),
       TXF_OPT_FLAG('q', "quiet", &mo.quiet),
@@ -166,7 +171,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_err err;
   txf_err_clear(&err);
   txf_project *p;
-  char *data = NULL, *prof_abs = NULL;
+  char *data = NULL, *prof_abs = NULL, *state_abs = NULL;
   txf_store *store = NULL;
   txf_models *m = NULL;
   int rc = txf_ctx_project(ctx, &p, &err);
@@ -181,6 +186,11 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
     if (profiles)
       prof_abs = txf_path_abs(ctx->cwd, profiles);
     mo.profiles_dir = prof_abs;
+    if (!state)
+      state = getenv("DBT_STATE");
+    if (state && *state)
+      state_abs = txf_path_abs(ctx->cwd, state);
+    mo.state_dir = state_abs;
     mo.data_dir = data;
     mo.store = store;
     mo.invocation_id = inv;
@@ -231,6 +241,7 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   txf_store_close(store);
   free(data);
   free(prof_abs);
+  free(state_abs);
   if (rc == TXF_EUSAGE) {
     ret = txf_cli_usage_error("models", "%s", err.msg);
     goto out;

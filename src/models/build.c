@@ -493,15 +493,7 @@ static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
   json_object_set_new(ev, "message", message ? json_string(message)
                                              : json_null());
   /* run_results.json: dbt's names (success, error, skipped) */
-  char *id = txf_models_unique_id(m, i);
-  json_t *res = json_pack(
-      "{s:s, s:s, s:f, s:o, s:o, s:{s:o}}", "unique_id", id, "status", status,
-      "execution_time", dur_us >= 0 ? (double)dur_us / 1e6 : 0.0, "message",
-      message ? json_string(message) : json_null(), "failures", json_null(),
-      "adapter_response", "rows_affected",
-      rows >= 0 ? json_integer(rows) : json_null());
-  free(id);
-  txf_models_result_add(m, res);
+  txf_models_result_add(m, i, status, dur_us, message, -1, rows);
   txf_models_emit(m, "end", ev);
 }
 

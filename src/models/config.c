@@ -652,6 +652,9 @@ static int load_sources(txf_models *m, const txf_yaml_doc *doc,
       }
       const char *d = txf_yaml_str(txf_yaml_get(t, "description"));
       ms->description = d ? txf_xstrdup(d) : NULL;
+      d = txf_yaml_str(txf_yaml_get(s, "description"));
+      ms->source_description = d ? txf_xstrdup(d) : NULL;
+      ms->yml_file = txf_xstrdup(txf_yaml_file(doc));
     }
   }
   return 0;

@@ -502,15 +502,7 @@ static void test_event(txf_models *m, size_t t, const char *status,
                                              : json_null());
   double secs = dur_us >= 0 ? (double)dur_us / 1e6 : 0.0;
   json_object_set_new(ev, "duration_s", json_real(secs));
-  char *id = txf_models_unique_id(m, t);
-  txf_models_result_add(
-      m, json_pack("{s:s, s:s, s:f, s:o, s:o, s:o}", "unique_id", id, "status",
-                   status, "execution_time", secs, "message",
-                   message ? json_string(message) : json_null(), "failures",
-                   n_fail >= 0 ? json_integer(n_fail) : json_null(),
-                   "compiled_path",
-                   rel ? json_string(rel) : json_null()));
-  free(id);
+  txf_models_result_add(m, t, status, dur_us, message, n_fail, -1);
   txf_models_emit(m, "test", ev);
 }
 

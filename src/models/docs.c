@@ -9,66 +9,91 @@
 #define kind_name txf_models_kind_name
 #define unique_id txf_models_unique_id
 #define resource_type txf_models_resource_type
-
-static json_t *strlist_json(const txf_strlist *l) {
-  json_t *a = json_array();
-  for (size_t i = 0; i < l->n; i++)
-    json_array_append_new(a, json_string(l->v[i]));
-  return a;
-}
+#define strlist_json txf_models_strlist_json
 
 static json_t *str_or_null(const char *s) {
   return s ? json_string(s) : json_null();
 }
 
-static const char *test_kind(const mnode *n) {
-  switch (n->gtest) {
-  case GT_UNIQUE: return "unique";
-  case GT_NOT_NULL: return "not_null";
-  case GT_ACCEPTED: return "accepted_values";
-  case GT_REL: return "relationships";
-  case GT_CUSTOM: return n->test_macro;
-  case GT_UNIT: return "unit";
-  default: return "singular";
+/* dbt's test_metadata of generic test N: the test's name and kwargs. */
+static json_t *test_metadata(const txf_models *m, const mnode *n) {
+  const char *name = n->gtest == GT_UNIQUE     ? "unique"
+                     : n->gtest == GT_NOT_NULL ? "not_null"
+                     : n->gtest == GT_ACCEPTED ? "accepted_values"
+                     : n->gtest == GT_REL      ? "relationships"
+                                               : n->test_macro;
+  const char *dot = name ? strchr(name, '.') : NULL;
+  json_t *kw = json_object();
+  if (n->column)
+    json_object_set_new(kw, "column_name", json_string(n->column));
+  if (n->owner != SIZE_MAX) {
+    char *mdl = txf_xasprintf("{{ get_where_subquery(ref('%s')) }}",
+                              m->nodes[n->owner].name);
+    json_object_set_new(kw, "model", json_string(mdl));
+    free(mdl);
   }
+  if (n->gtest == GT_ACCEPTED) {
+    json_t *v = json_array();
+    for (size_t k = 0; k < n->values.n; k++)
+      json_array_append_new(v, json_string(n->values.v[k]));
+    json_object_set_new(kw, "values", v);
+  }
+  if (n->gtest == GT_REL) {
+    json_object_set_new(kw, "to", json_string(n->rel_to ? n->rel_to : ""));
+    json_object_set_new(kw, "field",
+                        json_string(n->rel_field ? n->rel_field : ""));
+  }
+  json_t *md = json_object();
+  json_object_set_new(md, "name",
+                      json_string(dot    ? dot + 1
+                                  : name ? name
+                                         : "test"));
+  json_object_set_new(md, "kwargs", kw);
+  json_object_set_new(md, "namespace",
+                      dot ? json_stringn(name, (size_t)(dot - name))
+                          : json_null());
+  return md;
 }
 
+static char *source_id(const txf_models *m, const char *src_table) {
+  return txf_xasprintf("source.%s.%s", m->project->name, src_table);
+}
+
+/* Node I as dbt's manifest v12 describes its kind (Model, Seed, Snapshot,
+ * SingularTest, GenericTest: each key the schema allows, no other). */
 static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   mnode *n = &m->nodes[i];
+  int seed = n->kind == MN_SEED, test = n->kind == MN_TEST;
+  int snap = n->kind == MN_MODEL && !strcmp(n->materialized, "snapshot");
+  int generic = test && n->gtest != GT_NONE;
   json_t *o = json_object();
   char *id = unique_id(m, i);
   json_object_set_new(o, "unique_id", json_string(id));
   free(id);
+  json_object_set_new(o, "database", str_or_null(m->target.database));
+  char *audit = txf_xasprintf("%s_dbt_test__audit", m->target.schema);
+  json_object_set_new(o, "schema",
+                      json_string(test ? audit : txf_models_schema(m, i)));
+  free(audit);
   json_object_set_new(o, "name", json_string(n->name));
   json_object_set_new(o, "resource_type", json_string(resource_type(n)));
-  json_object_set_new(o, "path", str_or_null(n->rel_path ? n->rel_path
-                                                         : n->yml_file));
+  json_object_set_new(o, "package_name", json_string(m->project->name));
+  char *path = txf_models_node_path(m, i);
+  json_object_set_new(o, "path", json_string(path));
+  free(path);
+  json_object_set_new(o, "original_file_path",
+                      json_string(n->rel_path   ? n->rel_path
+                                  : n->yml_file ? n->yml_file
+                                                : ""));
+  json_object_set_new(o, "fqn", txf_models_node_fqn(m, i));
+  json_object_set_new(
+      o, "alias", json_string(test ? n->name : txf_models_identifier(m, i)));
+  json_object_set_new(o, "checksum", txf_models_node_checksum(m, i));
+  json_object_set_new(o, "config", txf_models_node_config(m, i));
+  json_object_set_new(o, "tags", strlist_json(&n->tags));
   char *d = txf_models_render_description(m, n->description, err);
   json_object_set_new(o, "description", json_string(d ? d : ""));
   free(d);
-  json_object_set_new(o, "tags", strlist_json(&n->tags));
-  json_t *cfg = json_object();
-  if (n->kind != MN_TEST) {
-    json_object_set_new(cfg, "materialized", str_or_null(n->materialized));
-    json_object_set_new(cfg, "schema", json_string(txf_models_schema(m, i)));
-    json_object_set_new(o, "relation_name",
-                        json_string(txf_models_identifier(m, i)));
-    if (n->unique_key.n)
-      json_object_set_new(cfg, "unique_key", strlist_json(&n->unique_key));
-    if (n->strategy)
-      json_object_set_new(cfg, "incremental_strategy",
-                          json_string(n->strategy));
-  } else {
-    json_object_set_new(cfg, "severity", json_string(n->severity));
-    json_object_set_new(o, "test_kind", json_string(test_kind(n)));
-    json_object_set_new(o, "column_name", str_or_null(n->column));
-    if (n->owner != SIZE_MAX) {
-      char *oid = unique_id(m, n->owner);
-      json_object_set_new(o, "attached_node", json_string(oid));
-      free(oid);
-    }
-  }
-  json_object_set_new(o, "config", cfg);
   json_t *cols = json_object();
   for (size_t k = 0; k < n->n_cols; k++) {
     json_t *c = json_object();
@@ -76,36 +101,160 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
     char *cd = txf_models_render_description(m, n->cols[k].description, err);
     json_object_set_new(c, "description", json_string(cd ? cd : ""));
     free(cd);
+    json_object_set_new(c, "meta", json_object());
     json_object_set_new(c, "data_type", str_or_null(n->cols[k].data_type));
-    json_t *tests = json_array();
-    for (size_t t = 0; t < n->n_tests; t++) {
-      mnode *tn = &m->nodes[n->tests[t]];
-      if (tn->column && !strcmp(tn->column, n->cols[k].name))
-        json_array_append_new(tests, json_string(tn->name));
-    }
-    json_object_set_new(c, "tests", tests);
+    json_object_set_new(c, "constraints", json_array());
+    json_object_set_new(c, "quote", json_null());
+    json_object_set_new(c, "tags", json_array());
     json_object_set_new(cols, n->cols[k].name, c);
   }
   json_object_set_new(o, "columns", cols);
-  json_t *dep_nodes = json_array();
+  json_object_set_new(o, "meta", json_object());
+  json_object_set_new(o, "docs",
+                      json_pack("{s:b, s:n}", "show", 1, "node_color"));
+  json_object_set_new(o, "unrendered_config", txf_models_node_unrendered(m, i));
+  json_object_set_new(o, "created_at", json_real((double)m->started_us / 1e6));
+  int built = !test && strcmp(n->materialized, "ephemeral");
+  char *rel = built ? txf_models_relation(m, i) : NULL;
+  json_object_set_new(o, "relation_name", str_or_null(rel));
+  free(rel);
+  json_object_set_new(o, "raw_code", json_string(n->raw ? n->raw : ""));
+  json_object_set_new(o, "doc_blocks", json_array());
+  json_t *macros = txf_models_node_macros(m, i);
+  if (seed) {
+    json_object_set_new(o, "depends_on", json_pack("{s:o}", "macros", macros));
+    return o;
+  }
+  json_object_set_new(o, "language", json_string("sql"));
+  json_t *refs = json_array(), *srcs = json_array(), *dep_nodes = json_array();
   for (size_t k = 0; k < n->n_parents; k++) {
+    const mnode *p = &m->nodes[n->parents[k]];
+    json_array_append_new(refs, json_pack("{s:s, s:n, s:n}", "name", p->name,
+                                          "package", "version"));
     char *pid = unique_id(m, n->parents[k]);
     json_array_append_new(dep_nodes, json_string(pid));
     free(pid);
   }
-  json_t *dep_src = json_array();
   for (size_t k = 0; k < n->sources.n; k++) {
-    char *sid = txf_xasprintf("source.%s.%s", m->project->name,
-                              n->sources.v[k]);
-    json_array_append_new(dep_src, json_string(sid));
+    const char *st = n->sources.v[k], *dot = strchr(st, '.');
+    json_array_append_new(
+        srcs, json_pack("[s%, s]", st,
+                        (size_t)(dot ? dot - st : (ptrdiff_t)strlen(st)),
+                        dot ? dot + 1 : ""));
+    char *sid = source_id(m, st);
+    json_array_append_new(dep_nodes, json_string(sid));
     free(sid);
   }
-  json_t *deps = json_object();
-  json_object_set_new(deps, "nodes", dep_nodes);
-  json_object_set_new(deps, "sources", dep_src);
-  json_object_set_new(o, "depends_on", deps);
-  json_object_set_new(o, "raw_code", str_or_null(n->raw));
+  json_object_set_new(o, "refs", refs);
+  json_object_set_new(o, "sources", srcs);
+  json_object_set_new(o, "metrics", json_array());
+  json_object_set_new(o, "functions", json_array());
+  json_object_set_new(
+      o, "depends_on",
+      json_pack("{s:o, s:o}", "macros", macros, "nodes", dep_nodes));
+  json_object_set_new(o, "compiled_path", json_null());
+  json_object_set_new(o, "compiled", json_boolean(n->compiled != NULL));
   json_object_set_new(o, "compiled_code", str_or_null(n->compiled));
+  json_object_set_new(o, "extra_ctes_injected", json_false());
+  json_object_set_new(o, "extra_ctes", json_array());
+  json_object_set_new(o, "contract",
+                      json_pack("{s:b, s:b, s:n}", "enforced", 0, "alias_types",
+                                1, "checksum"));
+  if (generic) {
+    json_object_set_new(o, "column_name", str_or_null(n->column));
+    char *fk = n->owner != SIZE_MAX
+                   ? txf_xasprintf("models.%s", m->nodes[n->owner].name)
+                   : NULL;
+    json_object_set_new(o, "file_key_name", str_or_null(fk));
+    free(fk);
+    char *oid = n->owner != SIZE_MAX ? unique_id(m, n->owner) : NULL;
+    json_object_set_new(o, "attached_node", str_or_null(oid));
+    free(oid);
+    json_object_set_new(o, "test_metadata", test_metadata(m, n));
+  } else if (!test && !snap) {
+    json_object_set_new(o, "access", json_string("protected"));
+    json_object_set_new(o, "constraints", json_array());
+    json_object_set_new(o, "version", json_null());
+    json_object_set_new(o, "latest_version", json_null());
+    json_object_set_new(o, "deprecation_date", json_null());
+    json_object_set_new(o, "primary_key", json_array());
+  }
+  return o;
+}
+
+/* Unit test I as dbt's UnitTestDefinition: its YAML entry (given, expect,
+ * overrides as written) with the manifest's keys. */
+static json_t *unit_json(txf_models *m, size_t i) {
+  mnode *n = &m->nodes[i];
+  json_t *def = n->unit ? n->unit->def : NULL;
+  json_t *o = json_object();
+  char *id = unique_id(m, i);
+  json_object_set_new(o, "unique_id", json_string(id));
+  free(id);
+  json_object_set_new(o, "name", json_string(n->name));
+  json_object_set_new(o, "resource_type", json_string("unit_test"));
+  json_object_set_new(o, "package_name", json_string(m->project->name));
+  char *path = txf_models_node_path(m, i);
+  json_object_set_new(o, "path", json_string(path));
+  free(path);
+  json_object_set_new(o, "original_file_path",
+                      json_string(n->yml_file ? n->yml_file : ""));
+  json_object_set_new(o, "fqn", txf_models_node_fqn(m, i));
+  const char *model = n->owner != SIZE_MAX ? m->nodes[n->owner].name : "";
+  json_object_set_new(o, "model", json_string(model));
+  json_t *given = json_array(), *g;
+  size_t k;
+  json_array_foreach(json_object_get(def, "given"), k, g) {
+    json_t *e = json_pack(
+        "{s:O, s:O}", "input",
+        json_object_get(g, "input") ? json_object_get(g, "input")
+                                    : json_string(""),
+        "rows",
+        json_object_get(g, "rows") ? json_object_get(g, "rows") : json_null());
+    json_t *f = json_object_get(g, "format");
+    json_object_set(e, "format", f ? f : json_string("dict"));
+    json_array_append_new(given, e);
+  }
+  json_object_set_new(o, "given", given);
+  json_t *ex = json_object_get(def, "expect");
+  json_t *exo = json_pack(
+      "{s:O}", "rows",
+      json_object_get(ex, "rows") ? json_object_get(ex, "rows") : json_null());
+  json_object_set(exo, "format",
+                  json_object_get(ex, "format") ? json_object_get(ex, "format")
+                                                : json_string("dict"));
+  json_object_set_new(o, "expect", exo);
+  json_t *ov = json_object_get(def, "overrides");
+  json_t *ovo = json_null();
+  if (json_is_object(ov)) {
+    ovo = json_object();
+    json_object_set(ovo, "vars",
+                    json_is_object(json_object_get(ov, "vars"))
+                        ? json_object_get(ov, "vars")
+                        : json_object());
+    json_object_set(ovo, "macros",
+                    json_is_object(json_object_get(ov, "macros"))
+                        ? json_object_get(ov, "macros")
+                        : json_object());
+    json_object_set_new(ovo, "env_vars", json_object());
+  }
+  json_object_set_new(o, "overrides", ovo);
+  json_t *desc = json_object_get(def, "description");
+  json_object_set_new(
+      o, "description",
+      json_string(json_is_string(desc) ? json_string_value(desc) : ""));
+  json_object_set_new(o, "config", txf_models_node_config(m, i));
+  json_t *deps = json_array();
+  if (n->owner != SIZE_MAX) {
+    char *oid = unique_id(m, n->owner);
+    json_array_append_new(deps, json_string(oid));
+    free(oid);
+  }
+  json_object_set_new(o, "depends_on",
+                      json_pack("{s:[], s:o}", "macros", "nodes", deps));
+  json_object_set_new(o, "checksum", txf_models_node_checksum(m, i));
+  json_object_set_new(o, "schema", json_string(m->target.schema));
+  json_object_set_new(o, "created_at", json_real((double)m->started_us / 1e6));
   return o;
 }
 
@@ -290,7 +439,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   return 0;
 }
 
-static int manifest_write(txf_models *m, const char *generator, txf_err *err);
+static int manifest_write(txf_models *m, txf_err *err);
 
 int txf_models_docs(txf_models *m, txf_err *err) {
   /* compile what can be compiled, so the manifest carries compiled SQL */
@@ -321,7 +470,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   }
   if (rc)
     return rc;
-  rc = manifest_write(m, "txnflow models docs", err);
+  rc = manifest_write(m, err);
   if (rc)
     return rc;
   char *dir = txf_path_join(m->project->dir, "target");
@@ -360,84 +509,151 @@ static int target_write(txf_models *m, const char *name, const char *text,
   return rc;
 }
 
-/* target/manifest.json: every node with the SQL compiled so far, by
- * GENERATOR ("txnflow models docs"). */
-static int manifest_write(txf_models *m, const char *generator, txf_err *err) {
+static void map_add(json_t *map, const char *key, const char *id) {
+  json_t *l = json_object_get(map, key);
+  if (!l) {
+    l = json_array();
+    json_object_set_new(map, key, l);
+  }
+  if (id)
+    json_array_append_new(l, json_string(id));
+}
+
+/* dbt's SourceDefinition of SRC_TABLE ("src.table"). */
+static json_t *source_json(const txf_models *m, const char *src_table) {
+  const char *dot = strchr(src_table, '.');
+  char *sname = txf_xstrndup(src_table, (size_t)(dot - src_table));
+  const msource *ms = NULL;
+  for (size_t k = 0; k < m->n_sources && !ms; k++)
+    if (!strcmp(m->sources[k].source, sname) &&
+        !strcmp(m->sources[k].table, dot + 1))
+      ms = &m->sources[k];
+  const char *desc = ms && ms->description ? ms->description : "";
+  int silver = !ms && !strcmp(sname, "silver");
+  if (silver)
+    desc = "The clean step's Parquet lake (Hive-partitioned by event date)";
+  char *id = source_id(m, src_table);
+  const char *yml = ms && ms->yml_file ? ms->yml_file : "";
+  json_t *s = json_pack(
+      "{s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s, s, s], s:s, s:s, s:s, "
+      "s:s, s:s, s:{}, s:{}, s:{}, s:[], s:{s:b}, s:{}, s:o, s:f}",
+      "database", str_or_null(m->target.database), "schema",
+      ms ? ms->schema : sname, "name", dot + 1, "resource_type", "source",
+      "package_name", m->project->name, "path", yml, "original_file_path", yml,
+      "unique_id", id, "fqn", m->project->name, sname, dot + 1, "source_name",
+      sname, "source_description",
+      ms && ms->source_description ? ms->source_description : "", "loader", "",
+      "identifier", ms ? ms->identifier : dot + 1, "description", desc,
+      "columns", "meta", "source_meta", "tags", "config", "enabled", 1,
+      "unrendered_config", "relation_name", json_null(), "created_at",
+      (double)m->started_us / 1e6);
+  if (ms && ms->external)
+    json_object_set_new(s, "external",
+                        json_pack("{s:s}", "location", ms->external));
+  free(id);
+  free(sname);
+  return s;
+}
+
+/* dbt's Macro K. */
+static json_t *macro_json(const txf_models *m, size_t k) {
+  const mmacro *mc = &m->macros[k];
+  char *id = txf_xasprintf("macro.%s.%s", mc->package, mc->name);
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:o}, s:s, s:{}, s:{s:b, s:n}, "
+      "s:n, s:[], s:f, s:n}",
+      "name", mc->name, "resource_type", "macro", "package_name", mc->package,
+      "path", mc->path, "original_file_path", mc->path, "unique_id", id,
+      "macro_sql", mc->sql, "depends_on", "macros",
+      txf_models_macro_calls(m, k), "description", "", "meta", "docs", "show",
+      1, "node_color", "patch_path", "arguments", "created_at",
+      (double)m->started_us / 1e6, "supported_languages");
+  free(id);
+  return o;
+}
+
+/* target/manifest.json in dbt's manifest v12: every node with the SQL
+ * compiled so far (enabled ones in nodes / unit_tests, the others in
+ * disabled), the sources, the macros, and the maps of edges. */
+static int manifest_write(txf_models *m, txf_err *err) {
   json_t *root = json_object();
-  json_t *meta = json_object();
-  json_object_set_new(meta, "generator", json_string(generator));
-  json_object_set_new(meta, "manifest_version", json_integer(1));
-  json_object_set_new(meta, "project_name", json_string(m->project->name));
-  json_object_set_new(meta, "target", json_string(m->target.name));
-  json_object_set_new(meta, "adapter_type", json_string(m->target.type));
+  char at[40];
+  txf_ts_format(txf_wall_us(), 0, 1, at);
+  char started[40];
+  txf_ts_format(m->started_us, 0, 1, started);
+  json_t *meta = json_pack(
+      "{s:s, s:s, s:s, s:s, s:{}, s:s, s:n, s:n, s:n, s:s, s:n, s:s}",
+      "dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v12.json",
+      "generated_at", at, "invocation_id", m->invocation_id,
+      "invocation_started_at", started, "env", "project_name", m->project->name,
+      "project_id", "user_id", "send_anonymous_usage_stats", "adapter_type",
+      m->target.type, "quoting", "run_started_at", started);
   json_object_set_new(root, "metadata", meta);
-  json_t *nodes = json_object();
-  json_t *parent_map = json_object();
-  json_t *child_map = json_object();
+  json_t *nodes = json_object(), *units = json_object(),
+         *disabled = json_object(), *parent_map = json_object(),
+         *child_map = json_object();
   txf_err derr;
   for (size_t i = 0; i < m->n_nodes; i++) {
-    char *id = unique_id(m, i);
-    json_object_set_new(nodes, id, node_json(m, i, &derr));
-    json_t *parents = json_array();
     mnode *n = &m->nodes[i];
-    for (size_t k = 0; k < n->sources.n; k++) {
-      char *sid = txf_xasprintf("source.%s.%s", m->project->name,
-                                n->sources.v[k]);
-      json_array_append_new(parents, json_string(sid));
-      free(sid);
+    char *id = unique_id(m, i);
+    int unit = n->kind == MN_TEST && n->gtest == GT_UNIT;
+    json_t *o = unit ? unit_json(m, i) : node_json(m, i, &derr);
+    if (!n->enabled) {
+      json_object_set_new(disabled, id, json_pack("[o]", o));
+      free(id);
+      continue;
     }
-    for (size_t k = 0; k < n->n_parents; k++) {
-      char *pid = unique_id(m, n->parents[k]);
-      json_array_append_new(parents, json_string(pid));
-      json_t *ch = json_object_get(child_map, pid);
-      if (!ch) {
-        ch = json_array();
-        json_object_set_new(child_map, pid, ch);
-      }
-      json_array_append_new(ch, json_string(id));
-      free(pid);
+    json_object_set_new(unit ? units : nodes, id, o);
+    map_add(parent_map, id, NULL);
+    map_add(child_map, id, NULL);
+    json_t *deps = json_object_get(json_object_get(o, "depends_on"), "nodes");
+    size_t k;
+    json_t *d;
+    json_array_foreach(deps, k, d) {
+      map_add(parent_map, id, json_string_value(d));
+      map_add(child_map, json_string_value(d), id);
     }
-    json_object_set_new(parent_map, id, parents);
-    if (!json_object_get(child_map, id))
-      json_object_set_new(child_map, id, json_array());
     free(id);
   }
   json_t *sources = json_object();
-  txf_strlist used = {0};
-  used_sources(m, &used);
-  for (size_t i = 0; i < used.n; i++) {
-    json_t *s = json_object();
-    char *dot = strchr(used.v[i], '.');
-    char *sname = txf_xstrndup(used.v[i], (size_t)(dot - used.v[i]));
-    json_object_set_new(s, "source_name", json_string(sname));
-    json_object_set_new(s, "name", json_string(dot + 1));
-    const char *desc = "";
-    for (size_t k = 0; k < m->n_sources; k++)
-      if (!strcmp(m->sources[k].source, sname) &&
-          !strcmp(m->sources[k].table, dot + 1) && m->sources[k].description)
-        desc = m->sources[k].description;
-    if (!strcmp(sname, "silver") && !desc[0])
-      desc = "The clean step's Parquet lake (Hive-partitioned by event date)";
-    json_object_set_new(s, "description", json_string(desc));
-    char *sid = txf_xasprintf("source.%s.%s", m->project->name, used.v[i]);
-    json_object_set_new(sources, sid, s);
-    if (!json_object_get(child_map, sid))
-      json_object_set_new(child_map, sid, json_array());
-    json_t *ch = json_object_get(child_map, sid);
-    for (size_t n = 0; n < m->n_nodes; n++)
-      if (txf_strlist_has(&m->nodes[n].sources, used.v[i])) {
-        char *id = unique_id(m, n);
-        json_array_append_new(ch, json_string(id));
-        free(id);
-      }
-    free(sid);
-    free(sname);
+  txf_strlist all = {0};
+  used_sources(m, &all);
+  for (size_t k = 0; k < m->n_sources; k++) {
+    char *st =
+        txf_xasprintf("%s.%s", m->sources[k].source, m->sources[k].table);
+    if (!txf_strlist_has(&all, st))
+      txf_strlist_push(&all, st);
+    free(st);
   }
-  txf_strlist_release(&used);
+  for (size_t k = 0; k < all.n; k++) {
+    char *sid = source_id(m, all.v[k]);
+    json_object_set_new(sources, sid, source_json(m, all.v[k]));
+    map_add(parent_map, sid, NULL);
+    map_add(child_map, sid, NULL);
+    free(sid);
+  }
+  txf_strlist_release(&all);
+  json_t *macros = json_object();
+  for (size_t k = 0; k < m->n_macros; k++) {
+    json_t *o = macro_json(m, k);
+    json_object_set_new(macros,
+                        json_string_value(json_object_get(o, "unique_id")), o);
+  }
   json_object_set_new(root, "nodes", nodes);
   json_object_set_new(root, "sources", sources);
+  json_object_set_new(root, "macros", macros);
+  json_object_set_new(root, "docs", json_object());
+  json_object_set_new(root, "exposures", json_object());
+  json_object_set_new(root, "metrics", json_object());
+  json_object_set_new(root, "groups", json_object());
+  json_object_set_new(root, "selectors", json_object());
+  json_object_set_new(root, "disabled", disabled);
   json_object_set_new(root, "parent_map", parent_map);
   json_object_set_new(root, "child_map", child_map);
+  json_object_set_new(root, "group_map", json_object());
+  json_object_set_new(root, "saved_queries", json_object());
+  json_object_set_new(root, "semantic_models", json_object());
+  json_object_set_new(root, "unit_tests", units);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
   json_decref(root);
   int rc = target_write(m, "manifest.json", text, err);
@@ -447,32 +663,38 @@ static int manifest_write(txf_models *m, const char *generator, txf_err *err) {
 
 int txf_models_artifacts_write(txf_models *m, const char *command,
                                int64_t elapsed_us, txf_err *err) {
-  char *gen = txf_xasprintf("txnflow models %s", command);
-  int rc = manifest_write(m, gen, err);
+  int rc = manifest_write(m, err);
   if (!rc) {
-    char at[40];
+    char at[40], started[40];
     txf_ts_format(txf_wall_us(), 0, 1, at);
+    txf_ts_format(m->started_us, 0, 1, started);
+    /* dbt's args are the command's flags; txnflow's own run id (the
+     * metadata store's invocation) goes with them */
     json_t *args = json_pack("{s:s}", "which", command);
     if (m->opts->vars)
       json_object_set_new(args, "vars", json_string(m->opts->vars));
     if (m->opts->target)
       json_object_set_new(args, "target", json_string(m->opts->target));
+    if (m->opts->state_dir)
+      json_object_set_new(args, "state", json_string(m->opts->state_dir));
     json_object_set_new(args, "full_refresh",
                         json_boolean(m->opts->full_refresh));
+    if (m->opts->invocation_id)
+      json_object_set_new(args, "txnflow_invocation_id",
+                          json_string(m->opts->invocation_id));
     json_t *results = m->results ? json_incref(m->results) : json_array();
-    json_t *doc = json_pack(
-        "{s:{s:s, s:s, s:s, s:s}, s:o, s:f, s:o}", "metadata",
-        "dbt_schema_version",
-        "https://schemas.getdbt.com/dbt/run-results/v5.json", "generator",
-        gen, "generated_at", at, "invocation_id",
-        m->opts->invocation_id ? m->opts->invocation_id : "", "results",
-        results, "elapsed_time", (double)elapsed_us / 1e6, "args", args);
+    json_t *doc =
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:{}}, s:o, s:f, s:o}", "metadata",
+                  "dbt_schema_version",
+                  "https://schemas.getdbt.com/dbt/run-results/v6.json",
+                  "generated_at", at, "invocation_id", m->invocation_id,
+                  "invocation_started_at", started, "env", "results", results,
+                  "elapsed_time", (double)elapsed_us / 1e6, "args", args);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     rc = target_write(m, "run_results.json", text, err);
     free(text);
   }
-  free(gen);
   return rc;
 }
 

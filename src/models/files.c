@@ -183,22 +183,77 @@ int txf_models_files_each(txf_models *m, const char *base,
 
 typedef struct {
   const char *ns;
+  const char *base; /* a package's directory, or NULL: the project */
   int shared;
 } env_ctx;
+
+/* The tag at P ("{%" or "{%-") if its first word is WORD: the position
+ * after WORD, else NULL. */
+static const char *tag_word(const char *p, const char *word) {
+  if (strncmp(p, "{%", 2))
+    return NULL;
+  p += 2;
+  if (*p == '-')
+    p++;
+  p += strspn(p, " \t\r\n");
+  size_t l = strlen(word);
+  if (strncmp(p, word, l) || !strchr(" \t\r\n", p[l]) || !p[l])
+    return NULL;
+  return p + l;
+}
+
+/* Record the macro and test blocks of TEXT (a file at REL of package NS)
+ * for the manifest: the template engine keeps their trees, not their
+ * text, and dbt's manifest lists each block's source (macro_sql). */
+static void macro_blocks_add(txf_models *m, const char *rel, const char *ns,
+                             const char *text) {
+  for (const char *p = strstr(text, "{%"); p; p = strstr(p + 2, "{%")) {
+    const char *w = tag_word(p, "macro");
+    int test = 0;
+    if (!w && (w = tag_word(p, "test")) != NULL)
+      test = 1;
+    if (!w)
+      continue;
+    w += strspn(w, " \t\r\n");
+    size_t nl = strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789_");
+    const char *end = NULL;
+    for (const char *q = strstr(w, "{%"); q && !end; q = strstr(q + 2, "{%"))
+      if (tag_word(q, test ? "endtest" : "endmacro"))
+        end = strstr(q, "%}");
+    if (!nl || !end)
+      continue; /* the parser has said what is wrong with it */
+    m->macros = txf_xrealloc(m->macros, (m->n_macros + 1) * sizeof *m->macros);
+    mmacro *mc = &m->macros[m->n_macros++];
+    char *name = txf_xstrndup(w, nl);
+    mc->name = test ? txf_xasprintf("test_%s", name) : txf_xstrdup(name);
+    free(name);
+    mc->package = txf_xstrdup(ns);
+    mc->path = txf_xstrdup(rel);
+    mc->sql = txf_xstrndup(p, (size_t)(end + 2 - p));
+    p = end;
+  }
+}
 
 static int env_file(txf_models *m, const char *rel, const char *abs,
                     const char *text, size_t len, void *ctx, txf_err *err) {
   const env_ctx *c = ctx;
   txf_tpl *t = NULL;
-  (void)abs;
   int rc = txf_tpl_parse(&t, txf_tpl_env_arena(m->env), rel, text, len, err);
+  if (!rc && c->ns && txf_str_has_suffix(rel, ".sql")) {
+    size_t bl = c->base ? strlen(c->base) : 0;
+    const char *r = c->base && !strncmp(abs, c->base, bl) && abs[bl] == '/'
+                        ? abs + bl + 1
+                        : rel;
+    macro_blocks_add(m, r, c->ns, text);
+  }
   return rc ? rc : txf_tpl_env_add_ns(m->env, t, c->ns, c->shared, err);
 }
 
 int txf_models_env_files_add(txf_models *m, const char *base,
                              const txf_strlist *dirs, const char *sfx,
                              const char *ns, int shared, txf_err *err) {
-  env_ctx c = {ns, shared};
+  env_ctx c = {ns, base, shared};
   return txf_models_files_each(m, base, dirs, sfx, env_file, &c, err);
 }
 

@@ -337,6 +337,8 @@ static int term_hit(txf_models *m, const mnode *n, const char *method,
   }
   if (!strcmp(method, "tag"))
     return txf_strlist_has(&n->tags, value);
+  if (!strcmp(method, "state"))
+    return txf_models_state_hit(m, (size_t)(n - m->nodes), value);
   if (!strcmp(method, "path"))
     return path_matches(m, n, value);
   if (!strcmp(method, "file")) {
@@ -483,10 +485,11 @@ static int select_part(txf_models *m, const char *part, char *set,
                              part, method, c ? " (did you mean '" : "",
                              c ? c : "", c ? "'?)" : "");
     } else if (!strcmp(method, "state")) {
-      rc = txf_err_set(err, TXF_EUSAGE,
-                       "--select '%s': state: needs --state DIR (a previous "
-                       "target/ with manifest.json)",
-                       part);
+      rc = txf_models_state_check(value, err);
+      if (!rc)
+        rc = txf_models_state_load(m, err);
+      if (rc)
+        txf_err_wrap(err, "--select '%s'", part);
     } else if (!strncmp(method, "config.", 7) &&
                strcmp(method, "config.materialized") &&
                strcmp(method, "config.severity") &&

@@ -17,6 +17,7 @@
  *   config.c     folder configs (txnflow.yml) and schema.yml entries
  *   unit.c       unit tests (unit_tests: in a schema.yml) read
  *   graph.c      refs to edges, cycles, topological order, selection
+ *   state.c      a node as the manifest identifies it; state: selection
  *   target.c     the target (project/target.c), its adapter, threads
  *   results.c    a run's printed lines, recorded rows and summary
  *   vars.c       vars (`vars:`, --vars) as template values
@@ -57,6 +58,8 @@ typedef struct unit_def {
   unit_rows expect;
   txf_tval *vars;  /* overrides.vars (in M's arena), or NULL */
   int incremental; /* overrides.macros.is_incremental; -1: not given */
+  json_t *def;     /* the YAML entry as JSON (given, expect, overrides as
+                      written), for the manifest and its checksum */
 } unit_def;
 
 /* What a unit test's compile renders instead of the relations. */
@@ -158,6 +161,15 @@ typedef struct mnode {
                          rows), or NULL: the whole relation */
 } mnode;
 
+/* A macro (or {% test %} block, named test_NAME as dbt names it) of the
+ * root project or a package, as the manifest lists it (files.c). */
+typedef struct mmacro {
+  char *name;    /* "upper_name", "test_is_positive" */
+  char *package; /* the root project's name or the package's */
+  char *path;    /* relative to its project ("macros/x.sql") */
+  char *sql;     /* the block, {% macro %} to {% endmacro %} */
+} mmacro;
+
 typedef struct msource {
   char *source;
   char *table;
@@ -165,6 +177,8 @@ typedef struct msource {
   char *identifier;
   char *external;    /* external_location, with {name} replaced */
   char *description;
+  char *source_description; /* the source's (of all its tables) */
+  char *yml_file;           /* the schema.yml that declares it */
 } msource;
 
 struct txf_models {
@@ -183,6 +197,10 @@ struct txf_models {
   txf_strlist model_paths, seed_paths, test_paths, macro_paths;
   txf_strlist snapshot_paths;
   txf_strlist packages;       /* the installed packages loaded (names) */
+  mmacro *macros;             /* every macro block, in load order */
+  size_t n_macros;
+  json_t *state;        /* --state DIR's manifest.json (state.c),
+                           loaded by the first state: selector */
   txf_wh *wh;           /* the write session on a DuckDB file target
                            (warehouse.h), while one is open */
   size_t n_run;         /* nodes this run builds (its "N of M") */
@@ -259,10 +277,13 @@ txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n);
 
 /* ---------------------------------------------------------------- results.c */
 
-/* Record a result of this run (a node's end, a test's) for
- * run_results.json: RESULT is a JSON object with unique_id, status,
- * execution_time, message and failures or rows; this takes it. */
-void txf_models_result_add(txf_models *m, json_t *result);
+/* Record a result of node I in this run (a node's end, a test's) for
+ * run_results.json, in dbt's shape: STATUS (success, error, skipped; pass,
+ * fail, warn, error for tests), its time DUR_US (-1: none), MESSAGE (or
+ * NULL), FAILURES and ROWS (-1: unknown). */
+void txf_models_result_add(txf_models *m, size_t i, const char *status,
+                           int64_t dur_us, const char *message,
+                           int64_t failures, int64_t rows);
 
 /* Where one node's work runs: its connection. */
 typedef struct exec_ctx {
@@ -307,6 +328,39 @@ void txf_models_record_dates(txf_models *m);
  * nodes or tests failed. */
 TXF_MUST_CHECK int txf_models_summary_finish(const txf_models_summary *s,
                                              txf_err *err);
+
+/* ---------------------------------------------------------------- state.c */
+
+/* L as a JSON array of strings (new). */
+json_t *txf_models_strlist_json(const txf_strlist *l);
+/* Node I's path as dbt's manifest gives it: relative to the resource path
+ * ("marts/orders.sql"); a generic test's "NAME.sql". Caller frees. */
+char *txf_models_node_path(const txf_models *m, size_t i);
+/* Node I's fqn: [project, folders..., name] (snapshots: the file's stem
+ * before the name; unit tests: the model's). A new JSON array. */
+json_t *txf_models_node_fqn(const txf_models *m, size_t i);
+/* Node I's checksum: {"name": "sha256", "checksum": HEX} of its file,
+ * {"name": "none", "checksum": ""} for a generic test (dbt's), a HEX
+ * string of its definition for a unit test. New JSON. */
+json_t *txf_models_node_checksum(const txf_models *m, size_t i);
+/* Node I's configs as written (those that differ from the defaults:
+ * dbt's unrendered_config), and in full (its config). New objects. */
+json_t *txf_models_node_unrendered(const txf_models *m, size_t i);
+json_t *txf_models_node_config(const txf_models *m, size_t i);
+/* The unique ids of the macros node I / macro K calls (found in its text,
+ * adapter.dispatch's candidates included), sorted. New arrays. */
+json_t *txf_models_node_macros(const txf_models *m, size_t i);
+json_t *txf_models_macro_calls(const txf_models *m, size_t k);
+/* Read opts->state_dir/manifest.json into M (once). TXF_EUSAGE without
+ * --state or without the file; TXF_EPARSE for a file that is not a
+ * manifest. */
+TXF_MUST_CHECK int txf_models_state_load(txf_models *m, txf_err *err);
+/* 0 when VALUE is a state: selector txnflow has (new, old, modified,
+ * unmodified, modified.body / .configs / .relation / .macros), else
+ * TXF_EUSAGE naming it. */
+TXF_MUST_CHECK int txf_models_state_check(const char *value, txf_err *err);
+/* 1 when node I is selected by state:VALUE against the loaded state. */
+int txf_models_state_hit(const txf_models *m, size_t i, const char *value);
 
 /* ---------------------------------------------------------------- target.c */
 

@@ -67,6 +67,8 @@ void txf_models_free(txf_models *m) {
     free(m->sources[i].identifier);
     free(m->sources[i].external);
     free(m->sources[i].description);
+    free(m->sources[i].source_description);
+    free(m->sources[i].yml_file);
   }
   free(m->sources);
   txf_yaml_free(m->vars_doc);
@@ -84,6 +86,14 @@ void txf_models_free(txf_models *m) {
   txf_strlist_release(&m->macro_paths);
   txf_strlist_release(&m->snapshot_paths);
   txf_strlist_release(&m->packages);
+  for (size_t i = 0; i < m->n_macros; i++) {
+    free(m->macros[i].name);
+    free(m->macros[i].package);
+    free(m->macros[i].path);
+    free(m->macros[i].sql);
+  }
+  free(m->macros);
+  json_decref(m->state);
   txf_tpl_env_free(m->env);
   txf_arena_release(&m->arena);
   free(m);

@@ -105,6 +105,9 @@ typedef struct txf_models_opts {
                                 warehouse */
   int full_audit;            /* build: every test on whole relations, and
                                 the tests with audit='full' */
+  const char *state_dir;     /* --state: a directory with the manifest.json
+                                of an earlier build, for the state:
+                                selector; or NULL */
   int threads;               /* models built at once; 0: the profile
                                 target's `threads:`, else 1 */
   txf_store *store;          /* results go here when not NULL */

@@ -164,6 +164,11 @@ const char *txf_models_resource_type(const mnode *n) {
 }
 
 char *txf_models_unique_id(const txf_models *m, size_t i) {
+  const mnode *n = &m->nodes[i];
+  /* dbt: unit_test.PROJECT.MODEL.NAME */
+  if (n->kind == MN_TEST && n->gtest == GT_UNIT && n->owner != SIZE_MAX)
+    return txf_xasprintf("unit_test.%s.%s.%s", m->project->name,
+                         m->nodes[n->owner].name, n->name);
   return txf_xasprintf("%s.%s.%s", txf_models_resource_type(&m->nodes[i]),
                        m->project->name, m->nodes[i].name);
 }

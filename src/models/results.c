@@ -160,8 +160,35 @@ int txf_models_summary_finish(const txf_models_summary *s, txf_err *err) {
   return 0;
 }
 
-void txf_models_result_add(txf_models *m, json_t *result) {
+void txf_models_result_add(txf_models *m, size_t i, const char *status,
+                           int64_t dur_us, const char *message,
+                           int64_t failures, int64_t rows) {
+  mnode *n = &m->nodes[i];
+  char *id = txf_models_unique_id(m, i);
+  /* dbt's RunResultOutput (run_results v6): every key is required */
+  char t0[40], t1[40];
+  int64_t now = txf_wall_us();
+  txf_ts_format(now - (dur_us > 0 ? dur_us : 0), 0, 1, t0);
+  txf_ts_format(now, 0, 1, t1);
+  int built = n->kind != MN_TEST && strcmp(n->materialized, "ephemeral");
+  char *rel = built ? txf_models_relation(m, i) : NULL;
+  json_t *resp = json_object();
+  if (rows >= 0)
+    json_object_set_new(resp, "rows_affected", json_integer(rows));
+  json_t *r = json_pack(
+      "{s:s, s:[{s:s, s:s, s:s}], s:s, s:f, s:o, s:o, s:o, s:s, s:b, s:o, "
+      "s:o}",
+      "status", status, "timing", "name", "execute", "started_at", t0,
+      "completed_at", t1, "thread_id", "Thread-1", "execution_time",
+      dur_us >= 0 ? (double)dur_us / 1e6 : 0.0, "adapter_response", resp,
+      "message", message ? json_string(message) : json_null(), "failures",
+      failures >= 0 ? json_integer(failures) : json_null(), "unique_id", id,
+      "compiled", n->compiled != NULL, "compiled_code",
+      n->compiled ? json_string(n->compiled) : json_null(), "relation_name",
+      rel ? json_string(rel) : json_null());
+  free(rel);
+  free(id);
   if (!m->results)
     m->results = json_array();
-  json_array_append_new(m->results, result);
+  json_array_append_new(m->results, r);
 }

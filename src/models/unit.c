@@ -158,6 +158,36 @@ static int rows_read(txf_models *m, const txf_yaml_doc *doc,
   return 0;
 }
 
+/* YAML node V as JSON, scalars typed as vars are (plain numbers become
+ * numbers, true/false booleans): how the manifest shows a unit test. */
+static json_t *yaml_json(txf_arena *a, const txf_yaml_node *v) {
+  if (!v || txf_yaml_is_null(v))
+    return json_null();
+  if (txf_yaml_kind(v) == TXF_YAML_SEQ) {
+    json_t *arr = json_array();
+    for (size_t k = 0; k < txf_yaml_len(v); k++)
+      json_array_append_new(arr, yaml_json(a, txf_yaml_at(v, k)));
+    return arr;
+  }
+  if (txf_yaml_kind(v) == TXF_YAML_MAP) {
+    json_t *o = json_object();
+    for (size_t k = 0; k < txf_yaml_len(v); k++)
+      json_object_set_new(o, txf_yaml_str(txf_yaml_key_at(v, k)),
+                          yaml_json(a, txf_yaml_at(v, k)));
+    return o;
+  }
+  txf_tval *t = txf_models_yaml_to_tval(a, v);
+  if (t->type == TXF_TV_BOOL)
+    return json_boolean(t->b);
+  if (t->type == TXF_TV_NUM) {
+    double x = t->num;
+    if (x == (double)(json_int_t)x && !strpbrk(txf_yaml_str(v), ".eE"))
+      return json_integer((json_int_t)x);
+    return json_real(x);
+  }
+  return json_string(txf_yaml_str(v) ? txf_yaml_str(v) : "");
+}
+
 /* One entry of `unit_tests:`. */
 static int unit_add(txf_models *m, const txf_yaml_doc *doc,
                     const txf_yaml_node *e, txf_err *err) {
@@ -198,6 +228,10 @@ static int unit_add(txf_models *m, const txf_yaml_doc *doc,
   n->unit = txf_xcalloc(1, sizeof *n->unit);
   unit_def *u = n->unit;
   u->incremental = -1;
+  txf_arena ja;
+  txf_arena_init(&ja, 1024);
+  u->def = yaml_json(&ja, e);
+  txf_arena_release(&ja);
   const txf_yaml_node *cfg = txf_yaml_get(e, "config");
   if (cfg && txf_yaml_kind(cfg) == TXF_YAML_MAP) {
     const txf_yaml_node *tags = txf_yaml_get(cfg, "tags");
@@ -287,6 +321,7 @@ void txf_models_unit_free(unit_def *u) {
   free(u->given);
   free(u->expect.cols);
   free(u->expect.values);
+  json_decref(u->def);
   free(u);
 }
 
