@@ -547,8 +547,9 @@ int txf_models_state_hit(const txf_models *m, size_t i, const char *value) {
     return old == NULL;
   if (!strcmp(value, "old"))
     return old != NULL;
-  /* dbt: a new node counts as modified for every subselector too */
-  if (!old)
+  /* dbt: a new node counts as modified, and for every subselector but
+   * modified.macros (which asks only about the macros it calls) */
+  if (!old && strcmp(value, "modified.macros"))
     return strcmp(value, "unmodified") != 0;
   if (!strcmp(value, "modified.body"))
     return differs_body(m, i, old);
