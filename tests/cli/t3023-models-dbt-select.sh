@@ -122,4 +122,13 @@ test_expect_success 'dbt surface txnflow lacks is named: exposures, Python model
 	rm p/models/py_model.py
 '
 
+# the issue's case: source:silver+ selected nothing and exited 0
+test_expect_success 'source:silver+ selects what reads the built-in lake, and downstream' '
+	echo "select count(*) as n from {{ source('"'"'silver'"'"', '"'"'transactions'"'"') }}" >p/models/lake_count.sql &&
+	echo "select n * 2 as n2 from {{ ref('"'"'lake_count'"'"') }}" >p/models/lake_twice.sql &&
+	check "lake_count lake_twice " "source:silver+" &&
+	check "lake_count " "source:silver.transactions+1" &&
+	check "lake_count " "source:silver.transactions+,config.materialized:view,+lake_count"
+'
+
 test_done

@@ -235,4 +235,13 @@ test_expect_success 'models docs writes a manifest that validates too' '
 	python3 -c "import json; m = json.load(open(\"p/target/manifest.json\")); assert \"upper(name)\" in m[\"nodes\"][\"model.shop.stg_customers\"][\"compiled_code\"]"
 '
 
+test_expect_success 'the default project'"'"'s artifacts validate too (dispatch macros, 100+ tests)' '
+	txnflow init d >/dev/null &&
+	txnflow -C d models build --vars "{run_date: \"2025-09-11\", dates: [\"2025-09-11\"]}" >out &&
+	test_grep "^Done: [0-9]* ok, 0 error" out &&
+	check "$SCHEMAS/manifest-v12.json" d/target/manifest.json &&
+	check "$SCHEMAS/run-results-v6.json" d/target/run_results.json &&
+	python3 -c "import json, sys; m = json.load(open(\"d/target/manifest.json\")); sys.exit(0 if len(m[\"nodes\"]) > 100 and \"macro.d.default__sum_where\" in m[\"macros\"] else 1)"
+'
+
 test_done
