@@ -44,17 +44,8 @@ cat >p/models/other.sql <<'EOF'
 select * from {{ ref('raw_a') }}
 EOF
 
-# the selected models and seeds, sorted, one line
-sel() {
-	txnflow -C p models ls --select "$@" >ls.out &&
-	grep -E "^(model|seed) " ls.out | cut -d" " -f2 | sort | tr "\n" " "
-}
-
-check() {
-	want=$1; shift
-	got=$(sel "$@") || return 1
-	test "$got" = "$want" || { echo "select $*: want '$want', got '$got'"; return 1; }
-}
+# check WANT SEL: SEL selects exactly the models and seeds WANT names
+check() { select_is p "$1" --select "$2"; }
 
 test_expect_success 'union (space) and intersection (comma)' '
 	check "other stg_a " "stg_a other" &&

@@ -164,6 +164,16 @@ warehouse_sums() {
 	done
 }
 
+# select_is DIR WANT ARGS...: `txnflow -C DIR models ls ARGS` lists exactly
+# the models, seeds and snapshots WANT names (sorted, each followed by a
+# space; "" for none); the listing is left in ls.out
+select_is() {
+	_dir=$1 _want=$2 && shift 2 &&
+	txnflow -C "$_dir" models ls "$@" >ls.out || return 1
+	_got=$(grep -E "^(model|seed|snapshot) " ls.out | cut -d" " -f2 | sort | tr "\n" " ")
+	test "$_got" = "$_want" || { echo "ls $*: want '$_want', got '$_got'"; return 1; }
+}
+
 # dbt_project DIR NAME: a dbt project's two files in DIR (made): a
 # dbt_project.yml named NAME with profile NAME, and a profiles.yml whose
 # output dev is DuckDB at target/NAME.duckdb.
