@@ -182,6 +182,15 @@ static json_t *node_json(txf_models *m, size_t i, txf_err *err) {
   return o;
 }
 
+/* O's value of KEY (a new reference), else DFLT (taken). */
+static json_t *value_or(json_t *o, const char *key, json_t *dflt) {
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v))
+    return dflt;
+  json_decref(dflt);
+  return json_incref(v);
+}
+
 /* Unit test I as dbt's UnitTestDefinition: its YAML entry (given, expect,
  * overrides as written) with the manifest's keys. */
 static json_t *unit_json(txf_models *m, size_t i) {
@@ -205,37 +214,26 @@ static json_t *unit_json(txf_models *m, size_t i) {
   json_t *given = json_array(), *g;
   size_t k;
   json_array_foreach(json_object_get(def, "given"), k, g) {
-    json_t *e = json_pack(
-        "{s:O, s:O}", "input",
-        json_object_get(g, "input") ? json_object_get(g, "input")
-                                    : json_string(""),
-        "rows",
-        json_object_get(g, "rows") ? json_object_get(g, "rows") : json_null());
-    json_t *f = json_object_get(g, "format");
-    json_object_set(e, "format", f ? f : json_string("dict"));
+    json_t *e = json_object();
+    json_object_set_new(e, "input", value_or(g, "input", json_string("")));
+    json_object_set_new(e, "rows", value_or(g, "rows", json_null()));
+    json_object_set_new(e, "format",
+                        value_or(g, "format", json_string("dict")));
     json_array_append_new(given, e);
   }
   json_object_set_new(o, "given", given);
   json_t *ex = json_object_get(def, "expect");
-  json_t *exo = json_pack(
-      "{s:O}", "rows",
-      json_object_get(ex, "rows") ? json_object_get(ex, "rows") : json_null());
-  json_object_set(exo, "format",
-                  json_object_get(ex, "format") ? json_object_get(ex, "format")
-                                                : json_string("dict"));
+  json_t *exo = json_object();
+  json_object_set_new(exo, "rows", value_or(ex, "rows", json_null()));
+  json_object_set_new(exo, "format",
+                      value_or(ex, "format", json_string("dict")));
   json_object_set_new(o, "expect", exo);
   json_t *ov = json_object_get(def, "overrides");
   json_t *ovo = json_null();
   if (json_is_object(ov)) {
     ovo = json_object();
-    json_object_set(ovo, "vars",
-                    json_is_object(json_object_get(ov, "vars"))
-                        ? json_object_get(ov, "vars")
-                        : json_object());
-    json_object_set(ovo, "macros",
-                    json_is_object(json_object_get(ov, "macros"))
-                        ? json_object_get(ov, "macros")
-                        : json_object());
+    json_object_set_new(ovo, "vars", value_or(ov, "vars", json_object()));
+    json_object_set_new(ovo, "macros", value_or(ov, "macros", json_object()));
     json_object_set_new(ovo, "env_vars", json_object());
   }
   json_object_set_new(o, "overrides", ovo);

@@ -334,7 +334,8 @@ static json_t *calls_json(const txf_models *m, const char *text, size_t self,
       txf_strlist_push(&ids, id);
     free(id);
   }
-  qsort(ids.v, ids.n, sizeof *ids.v, by_text);
+  if (ids.n)
+    qsort(ids.v, ids.n, sizeof *ids.v, by_text);
   json_t *a = txf_models_strlist_json(&ids);
   txf_strlist_release(&ids);
   return a;
