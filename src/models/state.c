@@ -12,7 +12,10 @@
  * test's raw SQL, a seed's file), its configs (other than database /
  * schema / alias), its relation (those three), its fqn or a macro it calls
  * (directly or through other macros) changed; state:old and
- * state:unmodified are their complements. */
+ * state:unmodified are their complements. Where the docs are silent, as
+ * dbt-core's selector does (core/dbt/graph/selector_methods.py, the config
+ * classes' same_contents): tags and group are not compared, a test's
+ * config only by the keys that change its verdict. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,19 +424,34 @@ static json_t *old_entry(const txf_models *m, size_t i) {
 }
 
 static int relation_key(const char *k) {
-  return !strcmp(k, "database") || !strcmp(k, "schema") ||
-         !strcmp(k, "alias") || !strcmp(k, "target_schema") ||
-         !strcmp(k, "target_database");
+  return !strcmp(k, "database") || !strcmp(k, "schema") || !strcmp(k, "alias");
 }
 
-/* CFG's keys that are (REL 1) or are not (REL 0) relation keys; a new
- * object. */
-static json_t *config_part(json_t *cfg, int rel) {
+/* What dbt-core compares of a config (its config classes'
+ * same_contents): every key but the relation's and tags and group; of a
+ * test's, only the keys that change its verdict. */
+static int compared_key(const char *k, int test) {
+  static const char *const test_keys[] = {
+      "severity",   "where",    "limit",          "fail_calc",
+      "warn_if",    "error_if", "store_failures", "store_failures_as",
+      "sql_header", NULL};
+  if (test) {
+    for (size_t i = 0; test_keys[i]; i++)
+      if (!strcmp(k, test_keys[i]))
+        return 1;
+    return 0;
+  }
+  return !relation_key(k) && strcmp(k, "tags") && strcmp(k, "group");
+}
+
+/* CFG's relation keys (REL 1) or its compared keys (REL 0, of a test when
+ * TEST); a new object. */
+static json_t *config_part(json_t *cfg, int rel, int test) {
   json_t *o = json_object();
   const char *k;
   json_t *v;
   json_object_foreach(cfg, k, v) {
-    if (relation_key(k) == rel)
+    if (rel ? relation_key(k) : compared_key(k, test))
       json_object_set(o, k, v);
   }
   return o;
@@ -442,7 +460,8 @@ static json_t *config_part(json_t *cfg, int rel) {
 static int differs_config(const txf_models *m, size_t i, json_t *old, int rel) {
   json_t *now = txf_models_node_unrendered(m, i);
   json_t *was = json_object_get(old, "unrendered_config");
-  json_t *a = config_part(now, rel), *b = config_part(was, rel);
+  int test = m->nodes[i].kind == MN_TEST;
+  json_t *a = config_part(now, rel, test), *b = config_part(was, rel, test);
   int d = !json_equal(a, b);
   json_decref(a);
   json_decref(b);

@@ -88,6 +88,15 @@ test_expect_success 'state:modified+ adds the descendants; tests come with their
 	! grep -q "not_null_other_id" ls.out
 '
 
+# the docs say "any node configs"; dbt-core's config classes leave tags
+# and group out of the comparison (CompareBehavior.Exclude)
+test_expect_success 'tags alone are no modification' '
+	sed -i "s/^  - name: other$/  - name: other\n    config: {tags: [nightly]}/" p/models/schema.yml &&
+	test_grep "tags: \[nightly\]" p/models/schema.yml &&
+	select_is p "other " --select tag:nightly &&
+	check "" "state:modified.configs,other"
+'
+
 test_expect_success 'a macro changed deep down marks the model that calls it' '
 	cat >p/macros/money.sql <<-\EOF &&
 	{% macro round2(x) %}round({{ x }}, 3){% endmacro %}
