@@ -56,6 +56,29 @@ extern const txf_pq_column
 TXF_MUST_CHECK int txf_clean_last_version(const char *data_dir,
                                           int64_t *version, txf_err *err);
 
+/* Snapshots (docs/silver.md, "Snapshots"): each version V a clean commits
+ * has a record silver/_snapshots/transactions/vV.json (ten digits) naming
+ * every partition file of the lake as of V under
+ * silver/_snapshots/transactions/files/ (kept until retention). */
+
+/* The versions with a snapshot, oldest first, as JSON text in *JSON_OUT
+ * (caller frees): an array of {version, committed_at, operation, run_id,
+ * ingest_date, batches, partitions_changed, rows, n_partitions}. An empty
+ * array when there is none; TXF_ECORRUPT for an unreadable record. */
+TXF_MUST_CHECK int txf_clean_lake_log(const char *data_dir, char **json_out,
+                                      txf_err *err);
+
+/* The snapshot AS_OF names: a version number (digits), an ISO 8601
+ * timestamp with an offset (the last version committed at or before it),
+ * or the run id of a version. *VERSION is set and *FILES (N_FILES absolute
+ * paths, free with txf_clean_snapshot_files_free) are its partition files.
+ * TXF_ENOTFOUND naming what exists when AS_OF matches no version. */
+TXF_MUST_CHECK int txf_clean_snapshot_find(const char *data_dir,
+                                           const char *as_of, int64_t *version,
+                                           char ***files, size_t *n_files,
+                                           txf_err *err);
+void txf_clean_snapshot_files_free(char **files, size_t n);
+
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */
 typedef enum {
