@@ -79,6 +79,37 @@ TXF_MUST_CHECK int txf_clean_snapshot_find(const char *data_dir,
                                            txf_err *err);
 void txf_clean_snapshot_files_free(char **files, size_t n);
 
+/* What txnflow lake vacuum removes (docs/silver.md, "Retention"). A
+ * duration < 0 keeps everything of its kind. */
+typedef struct txf_clean_vacuum_opts {
+  const char *data_dir;
+  int64_t now_us;
+  int64_t keep_snapshots_us;  /* records committed before now - this go
+                                 (the latest record always stays), then
+                                 every versioned file no kept record names */
+  int64_t keep_bronze_us;     /* bronze batches whose ingest date ended
+                                 before now - this */
+  int64_t keep_quarantine_us; /* quarantine batches, likewise */
+  int dry_run;                /* report what would go, remove nothing */
+  /* Testing only: _exit(3) the Nth time (from 1) a removal is done
+   * (crash step "vacuum"). */
+  const char *crash_step;
+  int crash_n;
+} txf_clean_vacuum_opts;
+
+/* Apply the retention O describes to the lake at O->data_dir, under the
+ * lake's lock (TXF_ELOCKED while a clean runs), after finishing an
+ * interrupted clean (recorded in STORE). Removals are idempotent and in an
+ * order that keeps every kept record's files: records first, then the
+ * files no record left names, then whole batches (each renamed aside
+ * first). A kill at any point leaves a lake whose every record is
+ * readable, and a rerun finishes the job. *REPORT_JSON (caller frees):
+ * dry_run, snapshots_removed, snapshots_kept (versions), files_removed,
+ * bytes_freed, bronze_removed, quarantine_removed (dates). */
+TXF_MUST_CHECK int txf_clean_lake_vacuum(const txf_clean_vacuum_opts *o,
+                                         txf_store *store, char **report_json,
+                                         txf_err *err);
+
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */
 typedef enum {
