@@ -50,7 +50,7 @@ tasks() {
 # digest N: the silver files' SHA-256 and every mart as sorted CSV
 digest() {
 	p="$dir/p$1"
-	(cd "$p/data" && find silver -type f -name '*.parquet' -not -path 'silver/_changes/*' | sort | xargs sha256sum)
+	(cd "$p/data" && find silver -type f -name '*.parquet' -not -path 'silver/_changes/*' -not -path 'silver/_snapshots/*' | sort | xargs sha256sum)
 	for t in $("$TXNFLOW" -C "$p" sql --format csv \
 		"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'mart_%' ORDER BY 1" | tail -n +2); do
 		echo "== $t"

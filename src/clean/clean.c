@@ -79,6 +79,10 @@ static void add_op(run *r, const char *from, const char *to) {
   r->n_ops++;
 }
 
+static void snap_op(void *ctx, const char *from, const char *to) {
+  add_op(ctx, from, to);
+}
+
 static void csv_field(FILE *fp, const char *s, size_t n) {
   int quote = 0;
   for (size_t i = 0; i < n; i++)
@@ -1082,7 +1086,28 @@ static int do_run(run *r, txf_store *store, char **report_json,
   json_object_update_missing(out, rep);
   json_decref(rep);
   char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  /* the snapshot of the version this commits (docs/silver.md,
+   * "Snapshots") */
+  if (!rc && json_is_integer(json_object_get(out, "commit_version"))) {
+    txf_clean_snap_in si = {.data_dir = o->data_dir,
+                            .staging = r->staging,
+                            .version = r->version,
+                            .now_us = o->now_us,
+                            .operation = "clean",
+                            .run_id = run_id,
+                            .ingest_date = r->date_str,
+                            .report = out,
+                            .manifest = &r->lake,
+                            .store = store,
+                            .add_op = snap_op,
+                            .ctx = r};
+    rc = txf_clean_snapshot_stage(&si, err);
+  }
   json_decref(out);
+  if (rc) {
+    free(text);
+    return rc;
+  }
   txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
 
   /* commit */

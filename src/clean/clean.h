@@ -56,6 +56,60 @@ extern const txf_pq_column
 TXF_MUST_CHECK int txf_clean_last_version(const char *data_dir,
                                           int64_t *version, txf_err *err);
 
+/* Snapshots (docs/silver.md, "Snapshots"): each version V a clean commits
+ * has a record silver/_snapshots/transactions/vV.json (ten digits) naming
+ * every partition file of the lake as of V under
+ * silver/_snapshots/transactions/files/ (kept until retention). */
+
+/* The versions with a snapshot, oldest first, as JSON text in *JSON_OUT
+ * (caller frees): an array of {version, committed_at, operation, run_id,
+ * ingest_date, batches, partitions_changed, rows, n_partitions}. An empty
+ * array when there is none; TXF_ECORRUPT for an unreadable record. */
+TXF_MUST_CHECK int txf_clean_lake_log(const char *data_dir, char **json_out,
+                                      txf_err *err);
+
+/* The snapshot AS_OF names: a version number (digits), an ISO 8601
+ * timestamp with an offset (the last version committed at or before it),
+ * or the run id of a version. *VERSION is set and *FILES (N_FILES absolute
+ * paths, free with txf_clean_snapshot_files_free) are its partition files.
+ * TXF_ENOTFOUND naming what exists when AS_OF matches no version. */
+TXF_MUST_CHECK int txf_clean_snapshot_find(const char *data_dir,
+                                           const char *as_of, int64_t *version,
+                                           char ***files, size_t *n_files,
+                                           txf_err *err);
+void txf_clean_snapshot_files_free(char **files, size_t n);
+
+/* What txnflow lake vacuum removes (docs/silver.md, "Retention"). A
+ * duration < 0 keeps everything of its kind. */
+typedef struct txf_clean_vacuum_opts {
+  const char *data_dir;
+  int64_t now_us;
+  int64_t keep_snapshots_us;  /* records committed before now - this go
+                                 (the latest record always stays), then
+                                 every versioned file no kept record names */
+  int64_t keep_bronze_us;     /* bronze batches whose ingest date ended
+                                 before now - this */
+  int64_t keep_quarantine_us; /* quarantine batches, likewise */
+  int dry_run;                /* report what would go, remove nothing */
+  /* Testing only: _exit(3) the Nth time (from 1) a removal is done
+   * (crash step "vacuum"). */
+  const char *crash_step;
+  int crash_n;
+} txf_clean_vacuum_opts;
+
+/* Apply the retention O describes to the lake at O->data_dir, under the
+ * lake's lock (TXF_ELOCKED while a clean runs), after finishing an
+ * interrupted clean (recorded in STORE). Removals are idempotent and in an
+ * order that keeps every kept record's files: records first, then the
+ * files no record left names, then whole batches (each renamed aside
+ * first). A kill at any point leaves a lake whose every record is
+ * readable, and a rerun finishes the job. *REPORT_JSON (caller frees):
+ * dry_run, snapshots_removed, snapshots_kept (versions), files_removed,
+ * bytes_freed, bronze_removed, quarantine_removed (dates). */
+TXF_MUST_CHECK int txf_clean_lake_vacuum(const txf_clean_vacuum_opts *o,
+                                         txf_store *store, char **report_json,
+                                         txf_err *err);
+
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */
 typedef enum {

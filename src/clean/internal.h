@@ -325,6 +325,10 @@ TXF_MUST_CHECK int txf_clean_manifest_set_shard(txf_clean_manifest *mf,
 /* Record partition DAY's file (SHA NULL: the partition is gone). */
 void txf_clean_manifest_set_partition(txf_clean_manifest *mf, int32_t day,
                                       uint64_t size_bytes, const char *sha);
+/* Write J (taken) as indented JSON with sorted keys and a final newline
+ * to PATH (created, flushed; made durable by the commit's syncfs). */
+TXF_MUST_CHECK int txf_clean_json_write(json_t *j, const char *path,
+                                        txf_err *err);
 /* Write MF as JSON to PATH (created, flushed; made durable by the
  * commit's syncfs). */
 TXF_MUST_CHECK int txf_clean_manifest_write(const txf_clean_manifest *mf,
@@ -550,5 +554,32 @@ TXF_MUST_CHECK int txf_clean_journal_finish(const char *data_dir,
                                             txf_store *store,
                                             const txf_clean_crash *crash,
                                             int *applied, txf_err *err);
+
+/* ---- snapshots (snapshot.c) */
+
+#define TXF_SNAP_DIR "silver/_snapshots/transactions"
+
+/* What a commit's snapshot is made of. */
+typedef struct txf_clean_snap_in {
+  const char *data_dir, *staging; /* absolute; staging holds part/D.parquet */
+  int64_t version, now_us;
+  const char *operation; /* "clean" */
+  const char *run_id;
+  const char *ingest_date; /* the batch, or NULL */
+  json_t *report;          /* rows_per_partition: the partitions changed */
+  const txf_clean_manifest *manifest; /* the lake after this commit */
+  txf_store *store; /* for a lake from before snapshots; may be NULL */
+  void (*add_op)(void *ctx, const char *from, const char *to);
+  void *ctx;
+} txf_clean_snap_in;
+
+/* Stage version IN->version's snapshot under STAGING/snap: a hard link of
+ * each partition file this commit wrote (or, on a lake whose last snapshot
+ * does not list a partition's file, of the live file), and the record
+ * vV.json, each passed to ADD_OP as a rename into silver/_snapshots (the
+ * record last). Untouched partitions keep their entry from the last
+ * snapshot. TXF_EIO, TXF_ECORRUPT (an unreadable last record). */
+TXF_MUST_CHECK int txf_clean_snapshot_stage(const txf_clean_snap_in *in,
+                                            txf_err *err);
 
 #endif

@@ -31,7 +31,7 @@
 
 /* Write J (taken) as indented JSON with sorted keys and a final newline
  * to PATH (created, flushed; made durable by the commit's syncfs). */
-static int write_json(json_t *j, const char *path, txf_err *err) {
+int txf_clean_json_write(json_t *j, const char *path, txf_err *err) {
   char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
   json_decref(j);
   int rc = 0;
@@ -359,7 +359,7 @@ int txf_clean_manifest_write(const txf_clean_manifest *mf, const char *path,
   }
   json_t *j = json_pack("{s:s,s:o,s:o}", "format", MANIFEST_FORMAT, "shards",
                         shards, "partitions", parts);
-  return write_json(j, path, err);
+  return txf_clean_json_write(j, path, err);
 }
 
 int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
@@ -414,7 +414,7 @@ int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
 int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
   json_t *j = json_pack("{s:s,s:i,s:s}", "format", "txnflow-silver-index/1",
                         "shards", IDX_SHARDS, "timezone", timezone);
-  return write_json(j, path, err);
+  return txf_clean_json_write(j, path, err);
 }
 
 void txf_clean_damage_hint(txf_err *err) {

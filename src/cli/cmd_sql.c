@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include "clean/clean.h"
 #include "cli/cli.h"
 #include "duck/duck.h"
 #include "warehouse/warehouse.h"
@@ -13,7 +14,7 @@ TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
 
 static const char usage[] =
     "usage: txnflow sql [--db PATH | --memory] [--write] [--format F]\n"
-    "                   [--data DIR] QUERY\n"
+    "                   [--data DIR] [--as-of VERSION|TIMESTAMP|RUN] QUERY\n"
     "\n"
     "Run QUERY with DuckDB and print the result. By default it runs on the\n"
     "project's warehouse (DATA_DIR/warehouse.duckdb; the copy the last\n"
@@ -21,6 +22,11 @@ static const char usage[] =
     "is none. Parquet files are queried directly, e.g.\n"
     "read_parquet('data/silver/transactions/**/*.parquet',\n"
     "hive_partitioning = true).\n"
+    "\n"
+    "With --as-of, the query also sees the view silver: the lake's rows as\n"
+    "they were at that version (the partition files of its snapshot, with\n"
+    "the year, month and day columns of hive_partitioning), whatever was\n"
+    "cleaned since. 'txnflow lake log' lists the versions.\n"
     "\n"
     "The session is read-only unless --write is given: the database is\n"
     "opened read-only, files are read only under the data directory and the\n"
@@ -40,11 +46,16 @@ static const char usage[] =
     "  --format F     table (default on a terminal), csv (default otherwise)\n"
     "                 or json\n"
     "  --data DIR     data directory (default: the project's)\n"
+    "  --as-of V      define the view silver as the lake at version V: a\n"
+    "                 version number, a timestamp with an offset (the last\n"
+    "                 version committed at or before it, e.g.\n"
+    "                 2025-09-05T18:00:00+09:00) or the run id of a clean\n"
     "  -h, --help     show this help\n"
     "\n"
     "Example:\n"
     "  txnflow sql \"SELECT count(*) FROM read_parquet('data/silver/"
-    "transactions/**/*.parquet')\"\n";
+    "transactions/**/*.parquet')\"\n"
+    "  txnflow sql --as-of 3 \"SELECT count(*) FROM silver\"\n";
 
 /* A read-only run, on a thread of its own: the kernel's guard applies to
  * that thread (and DuckDB's threads, which it starts), so the main thread
@@ -52,6 +63,7 @@ static const char usage[] =
 typedef struct sealed_run {
   const char *path;
   const char *query;
+  const char *prelude; /* run first (the --as-of view), or NULL */
   txf_duck_format fmt;
   txf_duck_seal seal;
   int sandboxed;
@@ -65,6 +77,8 @@ static void *run_sealed(void *arg) {
   s->sandboxed = txf_sandbox_enter(s->seal.temp_dir, &s->sandbox_err) == 0;
   txf_duck *d = NULL;
   s->rc = txf_duck_open_sealed(&d, s->path, &s->seal, &s->err);
+  if (!s->rc && s->prelude)
+    s->rc = txf_duck_exec(d, s->prelude, &s->err);
   if (!s->rc)
     s->rc = txf_duck_print(d, s->query, stdout, s->fmt, &s->err);
   txf_duck_close(d);
@@ -73,7 +87,8 @@ static void *run_sealed(void *arg) {
 }
 
 static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
-                      const char *query, txf_duck_format fmt, txf_err *err) {
+                      const char *prelude, const char *query,
+                      txf_duck_format fmt, txf_err *err) {
   char *data = NULL;
   txf_err ignored;
   if (txf_ctx_data_dir(ctx, data_opt, &data, &ignored) != 0)
@@ -91,6 +106,7 @@ static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
   memset(&s, 0, sizeof s);
   s.path = path;
   s.query = query;
+  s.prelude = prelude;
   s.fmt = fmt;
   s.seal =
       (txf_duck_seal){.cwd = ctx->cwd, .read_dirs = dirs, .temp_dir = spill};
@@ -114,12 +130,48 @@ static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
   return rc;
 }
 
+/* The --as-of view: CREATE TEMP VIEW silver over the files of the
+ * snapshot AS_OF names (a temporary view: the session may be read-only). */
+static int as_of_view(txf_ctx *ctx, const char *data_opt, const char *as_of,
+                      char **sql, txf_err *err) {
+  char *data = NULL;
+  int rc = txf_ctx_data_dir(ctx, data_opt, &data, err);
+  char **files = NULL;
+  size_t n = 0;
+  int64_t version = 0;
+  if (!rc)
+    rc = txf_clean_snapshot_find(data, as_of, &version, &files, &n, err);
+  free(data);
+  if (rc)
+    return txf_err_wrap(err, "--as-of %s", as_of);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  txf_buf_puts(&b, "CREATE TEMP VIEW silver AS ");
+  if (n == 0) /* every row gone at that version: no file to read */
+    txf_buf_puts(&b, "SELECT NULL AS transaction_id WHERE false");
+  else
+    txf_buf_puts(&b, "SELECT * FROM read_parquet([");
+  for (size_t i = 0; i < n; i++) {
+    char *q = txf_duck_quote_str(files[i]);
+    txf_buf_puts(&b, i ? ", " : "");
+    txf_buf_puts(&b, q);
+    free(q);
+  }
+  if (n)
+    txf_buf_puts(&b, "], hive_partitioning = true)");
+  txf_clean_snapshot_files_free(files, n);
+  txf_log_debug(&ctx->log, "sql: --as-of %s is version %lld (%zu files)", as_of,
+                (long long)version, n);
+  *sql = txf_buf_take(&b, NULL);
+  return 0;
+}
+
 int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
   static const txf_cli_choice formats[] = {{"csv", TXF_DUCK_CSV},
                                            {"json", TXF_DUCK_JSON},
                                            {"table", TXF_DUCK_TABLE},
                                            {NULL, 0}};
-  const char *db_opt = NULL, *data_opt = NULL;
+  const char *db_opt = NULL, *data_opt = NULL, *as_of = NULL;
   int memory = 0, write = 0;
   txf_duck_format fmt = ctx->stdout_tty ? TXF_DUCK_TABLE : TXF_DUCK_CSV;
   const txf_cli_option opts[] = {
@@ -128,6 +180,7 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_FLAG(0, "write", &write),
       TXF_OPT_CHOICE(0, "format", &fmt, "csv|json|table", formats),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
+      TXF_OPT_STRING(0, "as-of", &as_of, "VERSION"),
       TXF_OPT_END};
   int ec = txf_cli_options_parse("sql", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
@@ -153,6 +206,11 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       return txf_cli_fail("sql", &err);
     }
   }
+  char *prelude = NULL;
+  if (as_of && as_of_view(ctx, data_opt, as_of, &prelude, &err) != 0) {
+    free(path);
+    return txf_cli_fail("sql", &err);
+  }
   int rc = 0;
   if (write) {
     /* Writing the project's warehouse (or any kept in two copies) goes
@@ -165,6 +223,8 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
     txf_duck *d = NULL;
     if (!rc)
       rc = txf_duck_open(&d, wh ? txf_wh_path(wh) : path, 0, 0, &err);
+    if (!rc && prelude)
+      rc = txf_duck_exec(d, prelude, &err);
     if (!rc)
       rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
     txf_duck_close(d);
@@ -175,8 +235,9 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       txf_wh_abort(wh);
     }
   } else {
-    rc = sql_sealed(ctx, path, data_opt, argv[0], fmt, &err);
+    rc = sql_sealed(ctx, path, data_opt, prelude, argv[0], fmt, &err);
   }
+  free(prelude);
   free(path);
   return rc ? txf_cli_fail("sql", &err) : TXF_EXIT_OK;
 }

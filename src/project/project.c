@@ -22,7 +22,7 @@ static const char *const known_keys[] = {
     "require-dbt-version", "models", "seeds", "tests", "vars", "publish",
     "load", "serve", "clean", "lineage", "warehouse", "dispatch", "flags",
     "dashboard", "on-run-start", "on-run-end", "snapshots", "data_tests",
-    "packages-install-path", NULL};
+    "packages-install-path", "retention", NULL};
 
 /* format, landing, marker, wait, stable_for: a landed feed's, read by
  * bronze (txf_feed_config_read); pan: the synthetic feed's card numbers */

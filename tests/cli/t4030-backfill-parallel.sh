@@ -29,7 +29,7 @@ project() {
 # warehouse's main schema its row count and the MD5 of its rows as text,
 # sorted (DuckDB files are not byte-stable, their contents are)
 digest() {
-	(cd "$1/data" && find silver -type f -not -path "silver/_changes/*" | sort | xargs sha256sum) &&
+	(cd "$1/data" && find silver -type f -not -path "silver/_changes/*" -not -path "silver/_snapshots/*" | sort | xargs sha256sum) &&
 	ref -C "$1" sql --format csv "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1" | tr -d "\"" >"$1.tables" &&
 	test "$(wc -l <"$1.tables")" -gt 8 &&
 	q= &&

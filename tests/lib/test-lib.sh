@@ -140,11 +140,12 @@ gone() {
 }
 
 # lake_sums DATA_DIR: the SHA-256 of every file of the lake (silver and
-# quarantine), sorted by path — without the change log, which is the
-# lake's history and differs with the order of the cleans (changes_sums)
+# quarantine), sorted by path — without the change log and the snapshots,
+# which are the lake's history and differ with the order of the cleans
+# (changes_sums)
 lake_sums() {
-	(cd "$1" && find silver quarantine -type f -not -path 'silver/_changes/*' |
-		sort | xargs sha256sum)
+	(cd "$1" && find silver quarantine -type f -not -path 'silver/_changes/*' \
+		-not -path 'silver/_snapshots/*' | sort | xargs sha256sum)
 }
 
 # changes_sums DATA_DIR: the SHA-256 of every file of the change log

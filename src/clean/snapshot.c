@@ -1,0 +1,627 @@
+/* Lake snapshots (docs/silver.md, "Snapshots and versions"; issue 21).
+ *
+ * Every clean that commits a lake version V also commits, in the same
+ * journal, a snapshot record silver/_snapshots/transactions/vV.json (V in
+ * ten digits) listing every partition file of the lake as of V, and a
+ * permanent name for each partition file V wrote:
+ *
+ *   silver/_snapshots/transactions/files/year=Y/month=M/day=D/vV.parquet
+ *
+ * That name is a hard link to the same inode as the live partition file
+ * (no copy, no bytes), staged beside the partition and renamed into place
+ * by the journal before the record. When a later commit replaces or
+ * removes the live file, the versioned name keeps the old bytes for the
+ * snapshots that list them, until retention removes them. A snapshot
+ * record names only versioned files, which never change, so a reader of
+ * an old version needs no lock and races with no commit.
+ *
+ * Snapshots are the lake's history, like the change log: they depend on
+ * the order of the cleans (version numbers, run ids, times); the silver
+ * files do not. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clean/internal.h"
+
+#define SNAP_FORMAT "txnflow-silver-snapshot/1"
+
+/* "silver/_snapshots/transactions/files/year=…/vV.parquet" (caller frees) */
+static char *versioned_rel(int32_t day, int64_t version) {
+  int y, m, d;
+  txf_date_to_ymd((txf_date){day}, &y, &m, &d);
+  return txf_xasprintf(TXF_SNAP_DIR
+                       "/files/year=%04d/month=%02d/day=%02d/v%010lld.parquet",
+                       y, m, d, (long long)version);
+}
+
+static int parse_version_name(const char *name, int64_t *v) {
+  size_t n = strlen(name);
+  if (n != 16 || name[0] != 'v' || strcmp(name + 11, ".json") != 0)
+    return -1;
+  int64_t x = 0;
+  for (int i = 1; i < 11; i++) {
+    if (name[i] < '0' || name[i] > '9')
+      return -1;
+    x = x * 10 + (name[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+/* The versions that have a snapshot record, ascending, into *VS (caller
+ * frees). */
+static int list_versions(const char *data_dir, int64_t **vs, size_t *n,
+                         txf_err *err) {
+  char *dir = txf_path_join(data_dir, TXF_SNAP_DIR);
+  char **names = NULL;
+  size_t nn = 0;
+  int rc = txf_fs_list(dir, ".json", &names, &nn, err);
+  free(dir);
+  *vs = txf_xmalloc((nn ? nn : 1) * sizeof **vs);
+  *n = 0;
+  for (size_t i = 0; i < nn; i++) {
+    int64_t v;
+    if (!rc && parse_version_name(names[i], &v) == 0)
+      (*vs)[(*n)++] = v; /* sorted by name = by version (10 digits) */
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+static int load_record(const char *data_dir, int64_t v, json_t **out,
+                       txf_err *err) {
+  char *path = txf_xasprintf("%s/" TXF_SNAP_DIR "/v%010lld.json", data_dir,
+                             (long long)v);
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  int rc = 0;
+  if (!j)
+    rc = txf_err_set(err, TXF_ECORRUPT, "%s:%d: %s", path, je.line, je.text);
+  else if (!json_is_object(json_object_get(j, "partitions")) ||
+           json_integer_value(json_object_get(j, "version")) != v) {
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "%s: not a snapshot record of version "
+                     "%lld",
+                     path, (long long)v);
+    json_decref(j);
+    j = NULL;
+  }
+  free(path);
+  *out = j;
+  return rc;
+}
+
+/* ------------------------------------------------------------ staging */
+
+/* Add NAME to the sorted, distinct string array A. */
+static void batch_add(json_t *a, const char *name) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) {
+    int c = strcmp(json_string_value(v), name);
+    if (c == 0)
+      return;
+    if (c > 0) {
+      json_array_insert_new(a, i, json_string(name));
+      return;
+    }
+  }
+  json_array_append_new(a, json_string(name));
+}
+
+/* Link SRC to STAGING/snap/NAME: the staged versioned name of a file. */
+static int stage_link(const char *staging, const char *src, const char *name,
+                      txf_err *err) {
+  char *to = txf_xasprintf("%s/snap/%s", staging, name);
+  unlink(to); /* debris of nothing: staging is fresh, but be exact */
+  int rc = 0;
+  if (link(src, to) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "link %s -> %s", src, to);
+  free(to);
+  return rc;
+}
+
+int txf_clean_snapshot_stage(const txf_clean_snap_in *in, txf_err *err) {
+  char *snapdir = txf_path_join(in->staging, "snap");
+  int rc = txf_fs_mkdirs(snapdir, err);
+  free(snapdir);
+  if (rc)
+    return rc;
+  /* the previous snapshot, if any: the entries of untouched partitions */
+  int64_t *vs = NULL;
+  size_t nv = 0;
+  json_t *prev = NULL;
+  rc = list_versions(in->data_dir, &vs, &nv, err);
+  if (!rc && nv)
+    rc = load_record(in->data_dir, vs[nv - 1], &prev, err);
+  free(vs);
+  if (rc)
+    return txf_err_wrap(err, "the lake's last snapshot");
+  json_t *prev_parts = prev ? json_object_get(prev, "partitions") : NULL;
+  json_t *rows_per = json_object_get(in->report, "rows_per_partition");
+  json_t *parts = json_object();
+  int64_t total = 0;
+  const txf_clean_manifest *mf = in->manifest;
+  for (size_t i = 0; i < mf->n_part && !rc; i++) {
+    const man_part *p = &mf->part[i];
+    char d[11];
+    txf_date_format((txf_date){p->day}, d);
+    json_t *touched = json_object_get(rows_per, d);
+    json_t *old = prev_parts ? json_object_get(prev_parts, d) : NULL;
+    json_t *e = NULL;
+    int64_t n_rows = 0;
+    char *src = NULL;
+    if (touched && json_integer_value(touched) > 0) {
+      /* written by this commit: its staged file */
+      n_rows = json_integer_value(touched);
+      src = txf_xasprintf("%s/part/%s.parquet", in->staging, d);
+    } else if (old &&
+               strcmp(json_string_value(json_object_get(old, "sha256")) ?: "",
+                      p->f.sha) == 0) {
+      e = json_deep_copy(old); /* unchanged since the last snapshot */
+    } else {
+      /* A lake from before snapshots (or whose last record is not this
+       * lake's): the live file, named by this version from now on. */
+      src = txf_clean_partition_path(in->data_dir, p->day);
+      txf_pq_reader *rd = NULL;
+      rc = txf_pq_reader_open(&rd, src, err);
+      if (!rc)
+        n_rows = txf_pq_reader_num_rows(rd);
+      txf_pq_reader_free(rd);
+    }
+    if (src && !rc) {
+      char name[32];
+      snprintf(name, sizeof name, "%s.parquet", d);
+      rc = stage_link(in->staging, src, name, err);
+      char *rel = versioned_rel(p->day, in->version);
+      char *from = txf_xasprintf(".clean/staging/snap/%s", name);
+      if (!rc)
+        in->add_op(in->ctx, from, rel);
+      e = json_pack("{s:s,s:I,s:I,s:s,s:I}", "file", rel, "rows",
+                    (json_int_t)n_rows, "size_bytes",
+                    (json_int_t)p->f.size_bytes, "sha256", p->f.sha, "version",
+                    (json_int_t)in->version);
+      free(from);
+      free(rel);
+    }
+    free(src);
+    if (e) {
+      total += json_integer_value(json_object_get(e, "rows"));
+      json_object_set_new(parts, d, e);
+    }
+  }
+  /* the batches in the lake: the last snapshot's and this one; a lake
+   * from before snapshots takes the metadata's cleaned dates */
+  json_t *batches = json_array();
+  json_t *pb = prev ? json_object_get(prev, "batches") : NULL;
+  size_t i;
+  json_t *v;
+  json_array_foreach(pb, i, v) {
+    if (json_is_string(v))
+      batch_add(batches, json_string_value(v));
+  }
+  if (!prev && in->store && !rc) {
+    txf_meta_clean_query q = {NULL, NULL, 1};
+    txf_meta_clean_run_list l;
+    memset(&l, 0, sizeof l);
+    rc = txf_meta_clean_runs_succeeded(in->store, &q, &l, err);
+    for (size_t k = 0; !rc && k < l.n; k++)
+      batch_add(batches, l.v[k].ingest_date);
+    txf_meta_clean_run_list_release(&l);
+  }
+  if (in->ingest_date)
+    batch_add(batches, in->ingest_date);
+  char when[40];
+  txf_ts_format(in->now_us, 0, 1, when);
+  json_t *changed = json_array();
+  const char *k;
+  json_object_foreach(rows_per, k, v) {
+    json_array_append_new(changed, json_string(k));
+  }
+  json_t *rec = json_pack(
+      "{s:s,s:I,s:s,s:s,s:s?,s:s,s:I,s:o,s:o,s:I,s:I,s:o}", "format",
+      SNAP_FORMAT, "version", (json_int_t)in->version, "operation",
+      in->operation, "run_id", in->run_id, "ingest_date", in->ingest_date,
+      "committed_at", when, "committed_at_us", (json_int_t)in->now_us,
+      "batches", batches, "partitions_changed", changed, "rows",
+      (json_int_t)total, "n_partitions", (json_int_t)json_object_size(parts),
+      "partitions", parts);
+  if (prev)
+    json_decref(prev);
+  if (rc) {
+    json_decref(rec);
+    return rc;
+  }
+  char name[32];
+  snprintf(name, sizeof name, "v%010lld.json", (long long)in->version);
+  char *path = txf_xasprintf("%s/snap/%s", in->staging, name);
+  rc = txf_clean_json_write(rec, path, err);
+  free(path);
+  if (!rc) {
+    /* the record last: once it is there, every file it names is */
+    char *from = txf_xasprintf(".clean/staging/snap/%s", name);
+    char *to = txf_xasprintf(TXF_SNAP_DIR "/%s", name);
+    in->add_op(in->ctx, from, to);
+    free(from);
+    free(to);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------ reading */
+
+int txf_clean_lake_log(const char *data_dir, char **json_out, txf_err *err) {
+  *json_out = NULL;
+  int64_t *vs = NULL;
+  size_t nv = 0;
+  int rc = list_versions(data_dir, &vs, &nv, err);
+  json_t *out = json_array();
+  for (size_t i = 0; i < nv && !rc; i++) {
+    json_t *r = NULL;
+    rc = load_record(data_dir, vs[i], &r, err);
+    if (rc)
+      break;
+    json_t *e = json_object();
+    static const char *const keys[] = {"version",
+                                       "committed_at",
+                                       "operation",
+                                       "run_id",
+                                       "ingest_date",
+                                       "batches",
+                                       "partitions_changed",
+                                       "rows",
+                                       "n_partitions",
+                                       NULL};
+    for (const char *const *k = keys; *k; k++) {
+      json_t *x = json_object_get(r, *k);
+      json_object_set(e, *k, x ? x : json_null());
+    }
+    json_array_append_new(out, e);
+    json_decref(r);
+  }
+  free(vs);
+  if (!rc)
+    *json_out = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(out);
+  return rc;
+}
+
+static int all_digits(const char *s) {
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return 0;
+  return 1;
+}
+
+int txf_clean_snapshot_find(const char *data_dir, const char *as_of,
+                            int64_t *version, char ***files, size_t *n_files,
+                            txf_err *err) {
+  *version = 0;
+  *files = NULL;
+  *n_files = 0;
+  int64_t *vs = NULL;
+  size_t nv = 0;
+  int rc = list_versions(data_dir, &vs, &nv, err);
+  if (!rc && !nv)
+    rc = txf_err_set(err, TXF_ENOTFOUND,
+                     "the lake at %s has no snapshot yet (a clean that "
+                     "changes it commits the first)",
+                     data_dir);
+  int64_t ts = 0;
+  int by_version = all_digits(as_of);
+  int by_time =
+      !by_version && txf_ts_parse(as_of, strlen(as_of), &ts, NULL) == 0;
+  json_t *found = NULL;
+  /* newest first: a timestamp takes the last version committed at or
+   * before it, a run id the version its run committed */
+  for (size_t i = nv; i-- > 0 && !rc && !found;) {
+    if (by_version) {
+      if (vs[i] == strtoll(as_of, NULL, 10))
+        rc = load_record(data_dir, vs[i], &found, err);
+      continue;
+    }
+    json_t *r = NULL;
+    rc = load_record(data_dir, vs[i], &r, err);
+    if (rc)
+      break;
+    const char *run = json_string_value(json_object_get(r, "run_id"));
+    if (by_time
+            ? json_integer_value(json_object_get(r, "committed_at_us")) <= ts
+            : (run && strcmp(run, as_of) == 0))
+      found = r;
+    else
+      json_decref(r);
+  }
+  if (!rc && !found)
+    rc = txf_err_set(
+        err, TXF_ENOTFOUND,
+        by_version ? "no lake version %s (the lake has versions %lld to %lld "
+                     "with snapshots; 'txnflow lake log' lists them)"
+        : by_time  ? "no lake version was committed at or before %s (the "
+                     "first with a snapshot is %lld; last %lld)"
+                   : "'%s' is neither a version, a timestamp with an offset "
+                     "(2025-09-05T12:00:00Z) nor the run id of a version "
+                     "(versions %lld to %lld; 'txnflow lake log' lists them)",
+        as_of, (long long)(nv ? vs[0] : 0), (long long)(nv ? vs[nv - 1] : 0));
+  free(vs);
+  if (rc)
+    return rc;
+  json_t *parts = json_object_get(found, "partitions");
+  *version = json_integer_value(json_object_get(found, "version"));
+  *files = txf_xmalloc((json_object_size(parts) + 1) * sizeof **files);
+  const char *k;
+  json_t *v;
+  json_object_foreach(parts, k, v) {
+    const char *rel = json_string_value(json_object_get(v, "file"));
+    if (!rel || strstr(rel, "..") || rel[0] == '/') {
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "snapshot of version %lld: partition %s names no "
+                       "file of the lake",
+                       (long long)*version, k);
+      break;
+    }
+    (*files)[(*n_files)++] = txf_path_join(data_dir, rel);
+  }
+  json_decref(found);
+  if (rc) {
+    txf_clean_snapshot_files_free(*files, *n_files);
+    *files = NULL;
+    *n_files = 0;
+  }
+  return rc;
+}
+
+void txf_clean_snapshot_files_free(char **files, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(files[i]);
+  free(files);
+}
+
+/* ------------------------------------------------------------ vacuum */
+
+/* The files under DATA/REL, DEPTH folders down (year=/month=/day=), as
+ * paths relative to DATA appended to *OUT. */
+static int walk_files(const char *data, const char *rel, int depth, char ***out,
+                      size_t *n, txf_err *err) {
+  char *dir = txf_path_join(data, rel);
+  char **names = NULL;
+  size_t nn = 0;
+  int rc = txf_fs_list(dir, depth ? "" : ".parquet", &names, &nn, err);
+  for (size_t i = 0; i < nn; i++) {
+    char *sub = txf_xasprintf("%s/%s", rel, names[i]);
+    if (!rc && depth) {
+      rc = walk_files(data, sub, depth - 1, out, n, err);
+      free(sub);
+    } else if (!rc) {
+      *out = txf_xrealloc(*out, (*n + 1) * sizeof **out);
+      (*out)[(*n)++] = sub;
+    } else {
+      free(sub);
+    }
+    free(names[i]);
+  }
+  free(names);
+  free(dir);
+  return rc;
+}
+
+/* Every versioned file under files/ as a path relative to the data dir,
+ * sorted (year=/month=/day=/vV.parquet). */
+static int list_versioned(const char *data_dir, char ***out, size_t *n,
+                          txf_err *err) {
+  *out = NULL;
+  *n = 0;
+  return walk_files(data_dir, TXF_SNAP_DIR "/files", 3, out, n, err);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The dates D of DIR's "ingest_date=D" entries older than CUTOFF (a day
+ * number: D < CUTOFF), appended to A as strings. */
+static int expired_batches(const char *dir, int32_t cutoff, json_t *a,
+                           txf_err *err) {
+  char **names = NULL;
+  size_t n = 0;
+  int rc = txf_fs_list(dir, "", &names, &n, err);
+  for (size_t i = 0; i < n; i++) {
+    txf_date d;
+    const char *s = names[i] + strlen("ingest_date=");
+    if (!rc && txf_str_has_prefix(names[i], "ingest_date=") &&
+        txf_date_parse(s, strlen(s), &d) == 0 && d.days < cutoff)
+      json_array_append_new(a, json_string(s));
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+/* Remove the batch directory DIR/ingest_date=D at once: renamed into
+ * TRASH first, so a kill leaves it whole or gone, never half a batch. */
+static int remove_batch(const char *dir, const char *d, const char *trash,
+                        const char *kind, txf_err *err) {
+  char *from = txf_xasprintf("%s/ingest_date=%s", dir, d);
+  char *to = txf_xasprintf("%s/%s-%s", trash, kind, d);
+  int rc = txf_fs_rmtree(to, err);
+  if (!rc && rename(from, to) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "rename %s -> %s", from, to);
+  if (!rc)
+    rc = txf_fs_fsync_dir(dir, err);
+  if (!rc)
+    rc = txf_fs_rmtree(to, err);
+  free(from);
+  free(to);
+  return rc;
+}
+
+/* Remove DIR and its parents up to (not including) STOP while empty. */
+static void prune_empty(char *dir, const char *stop) {
+  while (strlen(dir) > strlen(stop) && rmdir(dir) == 0) {
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+      return;
+    *slash = '\0';
+  }
+}
+
+static int do_vacuum(const txf_clean_vacuum_opts *o, json_t *rep,
+                     txf_err *err) {
+  const char *data = o->data_dir;
+  int crash_n = 0;
+  txf_clean_crash crash = {o->crash_step, o->crash_n};
+  char *trash = txf_path_join(data, ".clean/vacuum");
+  /* what a killed vacuum had moved aside, gone for good now */
+  int rc = o->dry_run ? 0 : txf_fs_rmtree(trash, err);
+  if (!rc && !o->dry_run)
+    rc = txf_fs_mkdirs(trash, err);
+  /* 1. expired snapshot records, oldest first; the latest always stays */
+  int64_t *vs = NULL;
+  size_t nv = 0;
+  if (!rc)
+    rc = list_versions(data, &vs, &nv, err);
+  json_t *gone = json_array(), *kept = json_array();
+  int *keep = txf_xcalloc(nv + 1, sizeof *keep);
+  for (size_t i = 0; i < nv && !rc; i++) {
+    json_t *r = NULL;
+    rc = load_record(data, vs[i], &r, err);
+    if (rc)
+      break;
+    int64_t at = json_integer_value(json_object_get(r, "committed_at_us"));
+    keep[i] = i + 1 == nv || o->keep_snapshots_us < 0 ||
+              at >= o->now_us - o->keep_snapshots_us;
+    json_array_append_new(keep[i] ? kept : gone, json_integer(vs[i]));
+    json_decref(r);
+  }
+  for (size_t i = 0; i < nv && !rc && !o->dry_run; i++) {
+    if (keep[i])
+      continue;
+    char *path = txf_xasprintf("%s/" TXF_SNAP_DIR "/v%010lld.json", data,
+                               (long long)vs[i]);
+    if (unlink(path) != 0 && errno != ENOENT)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot remove", path);
+    free(path);
+    txf_clean_crash_point(&crash, "vacuum", &crash_n);
+  }
+  /* 2. the files no kept record names (read from the records that are
+   * left, so a rerun after a kill sees the same) */
+  char **refs = NULL;
+  size_t nr = 0;
+  for (size_t i = 0; i < nv && !rc; i++) {
+    if (!keep[i])
+      continue;
+    json_t *r = NULL;
+    rc = load_record(data, vs[i], &r, err);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "partitions"), k, v) {
+      const char *f = json_string_value(json_object_get(v, "file"));
+      if (f) {
+        refs = txf_xrealloc(refs, (nr + 1) * sizeof *refs);
+        refs[nr++] = txf_xstrdup(f);
+      }
+    }
+    json_decref(r);
+  }
+  if (nr)
+    qsort(refs, nr, sizeof *refs, cmp_str);
+  char **files = NULL;
+  size_t nf = 0;
+  if (!rc)
+    rc = list_versioned(data, &files, &nf, err);
+  json_t *removed = json_array();
+  int64_t freed = 0;
+  for (size_t i = 0; i < nf && !rc; i++) {
+    if (nr && bsearch(&files[i], refs, nr, sizeof *refs, cmp_str))
+      continue;
+    char *path = txf_path_join(data, files[i]);
+    struct stat st;
+    /* a link the live partition still shares frees nothing */
+    if (stat(path, &st) == 0 && st.st_nlink == 1)
+      freed += (int64_t)st.st_size;
+    json_array_append_new(removed, json_string(files[i]));
+    if (!o->dry_run) {
+      if (unlink(path) != 0 && errno != ENOENT)
+        rc = txf_err_errno(err, TXF_EIO, "%s: cannot remove", path);
+      char *stop = txf_path_join(data, TXF_SNAP_DIR "/files");
+      *strrchr(path, '/') = '\0';
+      prune_empty(path, stop);
+      free(stop);
+      txf_clean_crash_point(&crash, "vacuum", &crash_n);
+    }
+    free(path);
+  }
+  /* 3. bronze and quarantine batches past their retention */
+  json_t *bronze = json_array(), *quar = json_array();
+  static const char *const dirs[2] = {"bronze/transactions",
+                                      "quarantine/transactions"};
+  json_t *lists[2] = {bronze, quar};
+  const int64_t keeps[2] = {o->keep_bronze_us, o->keep_quarantine_us};
+  for (int k = 0; k < 2 && !rc; k++) {
+    if (keeps[k] < 0)
+      continue;
+    char *dir = txf_path_join(data, dirs[k]);
+    /* a batch is as old as its ingest date's end (UTC) */
+    int32_t cutoff = txf_ts_utc_date(o->now_us - keeps[k]).days;
+    rc = expired_batches(dir, cutoff, lists[k], err);
+    size_t i;
+    json_t *d;
+    json_array_foreach(lists[k], i, d) {
+      if (rc || o->dry_run)
+        break;
+      rc = remove_batch(dir, json_string_value(d), trash,
+                        k ? "quarantine" : "bronze", err);
+      txf_clean_crash_point(&crash, "vacuum", &crash_n);
+    }
+    free(dir);
+  }
+  if (!rc && !o->dry_run)
+    rc = txf_fs_rmtree(trash, err);
+  json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
+  json_object_set_new(rep, "snapshots_removed", gone);
+  json_object_set_new(rep, "snapshots_kept", kept);
+  json_object_set_new(rep, "files_removed", removed);
+  json_object_set_new(rep, "bytes_freed", json_integer(freed));
+  json_object_set_new(rep, "bronze_removed", bronze);
+  json_object_set_new(rep, "quarantine_removed", quar);
+  for (size_t i = 0; i < nr; i++)
+    free(refs[i]);
+  free(refs);
+  txf_clean_snapshot_files_free(files, nf);
+  free(keep);
+  free(vs);
+  free(trash);
+  return rc;
+}
+
+int txf_clean_lake_vacuum(const txf_clean_vacuum_opts *o, txf_store *store,
+                          char **report_json, txf_err *err) {
+  *report_json = NULL;
+  int fd = -1;
+  int rc = txf_clean_lake_lock(o->data_dir, &fd, err);
+  if (rc)
+    return rc;
+  /* a clean killed after its commit point: finish it first, so its
+   * version's files are named by a record before anything is judged
+   * unreferenced */
+  int recovered = 0;
+  rc = txf_clean_recover(o->data_dir, store, &recovered, err);
+  if (rc)
+    txf_err_wrap(err, "recovering an interrupted clean");
+  json_t *rep = json_object();
+  if (!rc)
+    rc = do_vacuum(o, rep, err);
+  if (!rc)
+    *report_json = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(rep);
+  close(fd);
+  return rc;
+}
