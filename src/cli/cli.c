@@ -117,6 +117,23 @@ int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
   return txf_cli_usage_error(cmd, "unknown subcommand '%s'", sub);
 }
 
+int txf_cli_subcommand(const char *cmd, int argc, char **argv,
+                       const char *const *subs, size_t n, size_t *which) {
+  if (argc == 0) {
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++)
+      (void)txf_buf_printf(&b, "%s%s", i ? ", " : "", subs[i]);
+    int ec = txf_cli_usage_error(cmd, "missing subcommand (%s)", b.data);
+    txf_buf_release(&b);
+    return ec;
+  }
+  for (*which = 0; *which < n; (*which)++)
+    if (!strcmp(argv[0], subs[*which]))
+      return TXF_CLI_GO_ON;
+  return txf_cli_unknown_subcommand(cmd, argv[0], subs, n);
+}
+
 int txf_cli_parse_date(const char *cmd, const char *opt, const char *s,
                        txf_date *out) {
   if (txf_date_parse(s, SIZE_MAX, out) != 0)

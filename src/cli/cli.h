@@ -81,6 +81,11 @@ int txf_cli_usage_error(const char *cmd, const char *fmt, ...)
  * whose subcommands are SUBS[0..N-1]; return TXF_EXIT_USAGE. */
 int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
                                const char *const *subs, size_t n);
+/* The subcommand ARGV[0] of CMD, one of SUBS[0..N-1]: its index in *WHICH
+ * and TXF_CLI_GO_ON; with none, "missing subcommand (a, b)", and with
+ * another, txf_cli_unknown_subcommand() — the usage error's exit status. */
+int txf_cli_subcommand(const char *cmd, int argc, char **argv,
+                       const char *const *subs, size_t n, size_t *which);
 
 /* Print USAGE to stdout and return TXF_EXIT_OK (for --help). */
 int txf_cli_help(const char *usage);

@@ -43,12 +43,11 @@ int cmd_index(int argc, char **argv, txf_ctx *ctx) {
   int ec = txf_cli_options_parse("index", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  if (argc == 0)
-    return txf_cli_usage_error("index", "missing subcommand (rebuild)");
-  if (strcmp(argv[0], "rebuild") != 0) {
-    static const char *const subs[] = {"rebuild"};
-    return txf_cli_unknown_subcommand("index", argv[0], subs, 1);
-  }
+  static const char *const subs[] = {"rebuild"};
+  size_t which;
+  ec = txf_cli_subcommand("index", argc, argv, subs, 1, &which);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   if (argc > 1)
     return txf_cli_usage_error("index", "too many arguments");
   txf_err err;

@@ -211,15 +211,14 @@ int cmd_lake(int argc, char **argv, txf_ctx *ctx) {
   int ec = txf_cli_options_parse("lake", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  if (argc == 0)
-    return txf_cli_usage_error("lake", "missing subcommand (log, vacuum)");
-  if (strcmp(argv[0], "log") != 0 && strcmp(argv[0], "vacuum") != 0) {
-    static const char *const subs[] = {"log", "vacuum"};
-    return txf_cli_unknown_subcommand("lake", argv[0], subs, 2);
-  }
+  static const char *const subs[] = {"log", "vacuum"};
+  size_t which;
+  ec = txf_cli_subcommand("lake", argc, argv, subs, 2, &which);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
   if (argc > 1)
     return txf_cli_usage_error("lake", "too many arguments");
-  if (strcmp(argv[0], "vacuum") == 0)
+  if (which == 1)
     return vacuum(ctx, data_opt, dry_run, keep, json);
   txf_err err;
   txf_err_clear(&err);

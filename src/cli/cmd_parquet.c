@@ -130,14 +130,12 @@ int cmd_parquet(int argc, char **argv, txf_ctx *ctx) {
   int ec = txf_cli_options_parse("parquet", usage, opts, 0, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  if (argc == 0)
-    return txf_cli_usage_error("parquet", "missing subcommand (inspect, cat)");
-  const char *sub = argv[0];
-  int is_inspect = !strcmp(sub, "inspect"), is_cat = !strcmp(sub, "cat");
-  if (!is_inspect && !is_cat) {
-    static const char *const subs[] = {"inspect", "cat"};
-    return txf_cli_unknown_subcommand("parquet", sub, subs, 2);
-  }
+  static const char *const subs[] = {"inspect", "cat"};
+  size_t which;
+  ec = txf_cli_subcommand("parquet", argc, argv, subs, 2, &which);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  int is_inspect = which == 0, is_cat = which == 1;
   if (argc != 2)
     return txf_cli_usage_error("parquet", argc == 1 ? "missing FILE"
                                                     : "too many arguments");
