@@ -102,14 +102,12 @@ static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
     free(data);
     return rc;
   }
-  sealed_run s;
-  memset(&s, 0, sizeof s);
-  s.path = path;
-  s.query = query;
-  s.prelude = prelude;
-  s.fmt = fmt;
-  s.seal =
-      (txf_duck_seal){.cwd = ctx->cwd, .read_dirs = dirs, .temp_dir = spill};
+  sealed_run s = {
+      .path = path,
+      .query = query,
+      .prelude = prelude,
+      .fmt = fmt,
+      .seal = {.cwd = ctx->cwd, .read_dirs = dirs, .temp_dir = spill}};
   txf_err_clear(&s.err);
   pthread_t tid;
   if (pthread_create(&tid, NULL, run_sealed, &s) != 0) {

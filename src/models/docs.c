@@ -637,17 +637,15 @@ static int manifest_write(txf_models *m, txf_err *err) {
   json_object_set_new(root, "nodes", nodes);
   json_object_set_new(root, "sources", sources);
   json_object_set_new(root, "macros", macros);
-  json_object_set_new(root, "docs", json_object());
-  json_object_set_new(root, "exposures", json_object());
-  json_object_set_new(root, "metrics", json_object());
-  json_object_set_new(root, "groups", json_object());
-  json_object_set_new(root, "selectors", json_object());
+  /* what manifest v12 requires and txnflow has none of */
+  static const char *const none[] = {
+      "docs",      "exposures", "metrics",       "groups",
+      "selectors", "group_map", "saved_queries", "semantic_models"};
+  for (size_t k = 0; k < TXF_ARRAY_LEN(none); k++)
+    json_object_set_new(root, none[k], json_object());
   json_object_set_new(root, "disabled", disabled);
   json_object_set_new(root, "parent_map", parent_map);
   json_object_set_new(root, "child_map", child_map);
-  json_object_set_new(root, "group_map", json_object());
-  json_object_set_new(root, "saved_queries", json_object());
-  json_object_set_new(root, "semantic_models", json_object());
   json_object_set_new(root, "unit_tests", units);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
   json_decref(root);
