@@ -7,10 +7,111 @@
 -- positive number); net_sales_krw = gross - refunds; txn_count: the number
 -- of fact rows (purchases + refunds).
 --
--- Incremental by change: only the (day, MCC, channel) cells whose fact rows
--- changed in this build are computed again, from the fact rows of those
--- cells (the distinct-customer count is not a sum, so a cell is recounted,
--- not moved).
+-- Incremental by change: the (day, MCC, channel) cells whose fact rows
+-- changed in this build are moved by the change: sums and counts by +/-
+-- each image. The distinct-customer count is not a sum, but whether a
+-- customer is in a cell is: a changed (cell, customer) pair counts before
+-- the change if the fact held a row of it then (its rows now minus the
+-- change's), after if it holds one now. Only pairs of cells the mart
+-- already held are looked up in the fact (a late arrival's few); a cell
+-- that is new (the day's own) had no customer before. Recounting the
+-- touched cells instead read every fact row of the last ten event days
+-- (the late arrivals' reach) each day.
+{% if is_incremental() %}
+WITH ch AS (
+    SELECT event_date, mcc_code, channel, customer_id, is_refund, amount_krw,
+           {{ change_sign() }} AS s,
+           CASE WHEN _change_type IN ('insert', 'update_postimage') THEN category END AS new_category
+    FROM {{ changes(ref('fact_transactions')) }}
+),
+moved AS (
+    -- what the change adds to each changed cell
+    SELECT event_date, mcc_code, channel,
+           MAX(new_category)                                                AS category,
+           SUM(s * CASE WHEN NOT is_refund THEN amount_krw ELSE 0 END)      AS gross_sales_krw,
+           SUM(s * CASE WHEN is_refund THEN -amount_krw ELSE 0 END)         AS refunds_krw,
+           SUM(s * amount_krw)                                              AS net_sales_krw,
+           SUM(s)                                                           AS txn_count,
+           SUM(s * CASE WHEN NOT is_refund THEN 1 ELSE 0 END)               AS purchase_count,
+           SUM(s * CASE WHEN is_refund THEN 1 ELSE 0 END)                   AS refund_count
+    FROM ch
+    GROUP BY event_date, mcc_code, channel
+),
+pairs AS (
+    -- each changed (cell, customer): the change's net number of rows
+    SELECT event_date, mcc_code, channel, customer_id, SUM(s) AS net
+    FROM ch
+    GROUP BY event_date, mcc_code, channel, customer_id
+),
+held_pairs AS (
+    -- the pairs of cells the mart held: the customer may have other rows
+    -- there (semi joins, so the planner knows these are few and builds its
+    -- hash tables on them, not on the fact)
+    SELECT p.event_date, p.mcc_code, p.channel, p.customer_id, p.net
+    FROM pairs p
+    WHERE (p.event_date, p.mcc_code, p.channel) IN
+          (SELECT event_date, mcc_code, channel FROM {{ this }})
+),
+held_rows AS (
+    -- the fact's rows of those pairs now, on their days only (the days'
+    -- filter lets DuckDB skip the other days' blocks)
+    SELECT event_date, mcc_code, channel, customer_id, COUNT(*) AS n_now
+    FROM {{ ref('fact_transactions') }}
+    WHERE event_date IN (SELECT DISTINCT event_date FROM held_pairs)
+      AND (event_date, mcc_code, channel, customer_id) IN
+          (SELECT event_date, mcc_code, channel, customer_id FROM held_pairs)
+    GROUP BY event_date, mcc_code, channel, customer_id
+),
+customers_moved AS (
+    -- a pair counts before if it had rows then (now minus the change's)
+    SELECT h.event_date, h.mcc_code, h.channel,
+           SUM(CASE WHEN COALESCE(r.n_now, 0) > 0 THEN 1 ELSE 0 END)
+           - SUM(CASE WHEN COALESCE(r.n_now, 0) - h.net > 0 THEN 1 ELSE 0 END) AS customer_count
+    FROM held_pairs h
+    LEFT JOIN held_rows r
+      ON r.event_date = h.event_date AND r.mcc_code = h.mcc_code AND r.channel = h.channel
+     AND r.customer_id = h.customer_id
+    GROUP BY h.event_date, h.mcc_code, h.channel
+    UNION ALL
+    SELECT p.event_date, p.mcc_code, p.channel,
+           SUM(CASE WHEN p.net > 0 THEN 1 ELSE 0 END)
+    FROM pairs p
+    LEFT JOIN {{ this }} t
+      ON t.event_date = p.event_date AND t.mcc_code = p.mcc_code AND t.channel = p.channel
+    WHERE t.event_date IS NULL
+    GROUP BY p.event_date, p.mcc_code, p.channel
+),
+cells AS (
+    SELECT m.event_date, m.mcc_code, m.channel,
+           COALESCE(m.category, t.category)                          AS category,
+           COALESCE(t.gross_sales_krw, 0) + m.gross_sales_krw        AS gross_sales_krw,
+           COALESCE(t.refunds_krw, 0) + m.refunds_krw                AS refunds_krw,
+           COALESCE(t.net_sales_krw, 0) + m.net_sales_krw            AS net_sales_krw,
+           COALESCE(t.txn_count, 0) + m.txn_count                    AS txn_count,
+           COALESCE(t.purchase_count, 0) + m.purchase_count          AS purchase_count,
+           COALESCE(t.refund_count, 0) + m.refund_count              AS refund_count,
+           COALESCE(t.customer_count, 0) + c.customer_count          AS customer_count
+    FROM moved m
+    JOIN customers_moved c
+      ON c.event_date = m.event_date AND c.mcc_code = m.mcc_code AND c.channel = m.channel
+    LEFT JOIN {{ this }} t
+      ON t.event_date = m.event_date AND t.mcc_code = m.mcc_code AND t.channel = m.channel
+)
+SELECT
+    event_date,
+    mcc_code,
+    category,
+    channel,
+    CAST(gross_sales_krw AS DECIMAL(18,0)) AS gross_sales_krw,
+    CAST(refunds_krw AS DECIMAL(18,0))     AS refunds_krw,
+    CAST(net_sales_krw AS DECIMAL(18,0))   AS net_sales_krw,
+    CAST(txn_count AS BIGINT)              AS txn_count,
+    CAST(purchase_count AS BIGINT)         AS purchase_count,
+    CAST(refund_count AS BIGINT)           AS refund_count,
+    CAST(customer_count AS BIGINT)         AS customer_count
+FROM cells
+WHERE txn_count > 0
+{% else %}
 SELECT
     event_date,
     mcc_code,
@@ -25,3 +126,4 @@ SELECT
     COUNT(DISTINCT customer_id)                                     AS customer_count
 FROM {{ ref('fact_transactions') }}
 GROUP BY event_date, mcc_code, channel
+{% endif %}
