@@ -17,6 +17,8 @@
 -- that is new (the day's own) had no customer before. Recounting the
 -- touched cells instead read every fact row of the last ten event days
 -- (the late arrivals' reach) each day.
+{%- set won = ['gross_sales_krw', 'refunds_krw', 'net_sales_krw'] %}
+{%- set counts = ['txn_count', 'purchase_count', 'refund_count'] %}
 {% if is_incremental() %}
 WITH ch AS (
     SELECT event_date, mcc_code, channel, customer_id, is_refund, amount_krw,
@@ -83,32 +85,24 @@ customers_moved AS (
 ),
 cells AS (
     SELECT m.event_date, m.mcc_code, m.channel,
-           COALESCE(m.category, t.category)                          AS category,
-           COALESCE(t.gross_sales_krw, 0) + m.gross_sales_krw        AS gross_sales_krw,
-           COALESCE(t.refunds_krw, 0) + m.refunds_krw                AS refunds_krw,
-           COALESCE(t.net_sales_krw, 0) + m.net_sales_krw            AS net_sales_krw,
-           COALESCE(t.txn_count, 0) + m.txn_count                    AS txn_count,
-           COALESCE(t.purchase_count, 0) + m.purchase_count          AS purchase_count,
-           COALESCE(t.refund_count, 0) + m.refund_count              AS refund_count,
-           COALESCE(t.customer_count, 0) + c.customer_count          AS customer_count
+           COALESCE(m.category, t.category) AS category
+           {%- for c in won + counts %},
+           COALESCE(t.{{ c }}, 0) + m.{{ c }} AS {{ c }}
+           {%- endfor %},
+           COALESCE(t.customer_count, 0) + c.customer_count AS customer_count
     FROM moved m
     JOIN customers_moved c
       ON c.event_date = m.event_date AND c.mcc_code = m.mcc_code AND c.channel = m.channel
     LEFT JOIN {{ this }} t
       ON t.event_date = m.event_date AND t.mcc_code = m.mcc_code AND t.channel = m.channel
 )
-SELECT
-    event_date,
-    mcc_code,
-    category,
-    channel,
-    CAST(gross_sales_krw AS DECIMAL(18,0)) AS gross_sales_krw,
-    CAST(refunds_krw AS DECIMAL(18,0))     AS refunds_krw,
-    CAST(net_sales_krw AS DECIMAL(18,0))   AS net_sales_krw,
-    CAST(txn_count AS BIGINT)              AS txn_count,
-    CAST(purchase_count AS BIGINT)         AS purchase_count,
-    CAST(refund_count AS BIGINT)           AS refund_count,
-    CAST(customer_count AS BIGINT)         AS customer_count
+SELECT event_date, mcc_code, category, channel
+       {%- for c in won %},
+       CAST({{ c }} AS DECIMAL(18,0)) AS {{ c }}
+       {%- endfor %}
+       {%- for c in counts + ['customer_count'] %},
+       CAST({{ c }} AS BIGINT) AS {{ c }}
+       {%- endfor %}
 FROM cells
 WHERE txn_count > 0
 {% else %}
