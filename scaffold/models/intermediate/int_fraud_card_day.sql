@@ -18,7 +18,7 @@
 WITH attempts AS (
     -- every attempt, approved or not, with its value in won (unsigned):
     -- only the columns the rules read (a build by change reads these rows
-    -- for every changed card-day of the late arrivals' days)
+    -- for every changed card-day of the days late arrivals reach)
     SELECT t.transaction_id, t.event_date, t.txn_ts_utc, t.customer_id,
            t.card_id, t.merchant_id, t.currency_code, t.status,
            {{ to_won('t.amount', 'fx.krw_per_unit') }} AS value_krw

@@ -12,11 +12,11 @@
 -- each image. The distinct-customer count is not a sum, but whether a
 -- customer is in a cell is: a changed (cell, customer) pair counts before
 -- the change if the fact held a row of it then (its rows now minus the
--- change's), after if it holds one now. Only pairs of cells the mart
--- already held are looked up in the fact (a late arrival's few); a cell
--- that is new (the day's own) had no customer before. Recounting the
+-- change), after if it holds one now. Only pairs of cells the mart
+-- already held are looked up in the fact (those of the few late arrivals); a cell
+-- that is new (the new day) had no customer before. Recounting the
 -- touched cells instead read every fact row of the last ten event days
--- (the late arrivals' reach) each day.
+-- (as far back as late arrivals reach) each day.
 {%- set won = ['gross_sales_krw', 'refunds_krw', 'net_sales_krw'] %}
 {%- set counts = ['txn_count', 'purchase_count', 'refund_count'] %}
 {% if is_incremental() %}
@@ -40,7 +40,7 @@ moved AS (
     GROUP BY event_date, mcc_code, channel
 ),
 pairs AS (
-    -- each changed (cell, customer): the change's net number of rows
+    -- each changed (cell, customer): the net number of rows the change adds
     SELECT event_date, mcc_code, channel, customer_id, SUM(s) AS net
     FROM ch
     GROUP BY event_date, mcc_code, channel, customer_id
@@ -55,8 +55,8 @@ held_pairs AS (
           (SELECT event_date, mcc_code, channel FROM {{ this }})
 ),
 held_rows AS (
-    -- the fact's rows of those pairs now, on their days only (the days'
-    -- filter lets DuckDB skip the other days' blocks)
+    -- the rows the fact holds now for those pairs, on their days only (the
+    -- filter on the days lets DuckDB skip the blocks of the other days)
     SELECT event_date, mcc_code, channel, customer_id, COUNT(*) AS n_now
     FROM {{ ref('fact_transactions') }}
     WHERE event_date IN (SELECT DISTINCT event_date FROM held_pairs)
@@ -65,7 +65,7 @@ held_rows AS (
     GROUP BY event_date, mcc_code, channel, customer_id
 ),
 customers_moved AS (
-    -- a pair counts before if it had rows then (now minus the change's)
+    -- a pair counts before if it had rows then (now minus what the change added)
     SELECT h.event_date, h.mcc_code, h.channel,
            SUM(CASE WHEN COALESCE(r.n_now, 0) > 0 THEN 1 ELSE 0 END)
            - SUM(CASE WHEN COALESCE(r.n_now, 0) - h.net > 0 THEN 1 ELSE 0 END) AS customer_count
