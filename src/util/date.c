@@ -198,6 +198,12 @@ int64_t txf_mono_us(void) {
   return (int64_t)ts.tv_sec * TXF_US_PER_S + ts.tv_nsec / 1000;
 }
 
+int64_t txf_cpu_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * TXF_US_PER_S + ts.tv_nsec / 1000;
+}
+
 int64_t txf_wall_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

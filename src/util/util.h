@@ -474,6 +474,10 @@ struct json_t *txf_json_text(const char *s);
 
 /* Monotonic time for measuring durations. */
 int64_t txf_mono_us(void);
+/* The CPU time this process has used so far, every thread's: what a
+ * measurement on a shared machine reads (wall time there is mostly
+ * waiting for a core). */
+int64_t txf_cpu_us(void);
 /* Wall clock, UTC microseconds since the epoch. Commands take "now" from
  * their context (tests pin it); this is the real clock behind it. */
 int64_t txf_wall_us(void);

@@ -16,8 +16,12 @@
 {%- set decline_minutes = var('fraud_decline_minutes', 30) %}
 {%- set decline_sigmas = var('fraud_decline_sigmas', 6) %}
 WITH attempts AS (
-    -- every attempt, approved or not, with its value in won (unsigned)
-    SELECT t.*, {{ to_won('t.amount', 'fx.krw_per_unit') }} AS value_krw
+    -- every attempt, approved or not, with its value in won (unsigned):
+    -- only the columns the rules read (a build by change reads these rows
+    -- for every changed card-day of the days late arrivals reach)
+    SELECT t.transaction_id, t.event_date, t.txn_ts_utc, t.customer_id,
+           t.card_id, t.merchant_id, t.currency_code, t.status,
+           {{ to_won('t.amount', 'fx.krw_per_unit') }} AS value_krw
     FROM {{ ref('stg_transactions') }} t
     LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
 ),
