@@ -164,11 +164,11 @@ static int read_silver(rebuild *b, int64_t *n_parts, txf_err *err) {
 static int lake_zone(const char *data_dir, const char *staging, const char *tz,
                      char **zone, int *stage_meta, txf_err *err) {
   *stage_meta = 0;
-  int rc = txf_clean_meta_zone(data_dir, zone, err);
+  int rc = txf_clean_meta_zone(data_dir, zone, NULL, err);
   if (!rc && !*zone) {
     *zone = txf_xstrdup(tz);
     char *st = txf_path_join(staging, "index/_meta.json");
-    rc = txf_clean_meta_write(st, tz, err);
+    rc = txf_clean_meta_write(st, tz, NULL, err);
     free(st);
     *stage_meta = !rc;
   }
