@@ -150,6 +150,7 @@ typedef struct txf_audit_opts {
   const char *timezone;
   size_t max_diffs; /* differences listed (e.g. 20) */
   const struct txf_feed_format *format; /* as in txf_clean_opts */
+  const struct txf_pan_key *pan_key;    /* as in txf_clean_opts */
 } txf_audit_opts;
 
 /* Audit the lake. *REPORT_JSON (caller frees) holds the findings; the

@@ -54,15 +54,18 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
     return rc;
   txf_pq_reader *rd = NULL;
   rc = txf_pq_reader_open(&rd, abs, err);
-  /* Exactly silver's columns, in order: all of them are read (and their
-   * pages checked) in that order. */
+  /* Exactly silver's columns (a card feed's lake: and its card columns),
+   * in order: all of them are read (and their pages checked) in that
+   * order. */
   const txf_pq_schema *sc = rd ? txf_pq_reader_schema(rd) : NULL;
-  for (size_t i = 0; !rc && i < TXF_SILVER_N_COLS; i++)
-    if (sc->n_cols != TXF_SILVER_N_COLS ||
-        strcmp(sc->cols[i].name, txf_silver_columns[i].name) != 0 ||
-        sc->cols[i].type != txf_silver_columns[i].type)
+  size_t nc = sc ? sc->n_cols : 0;
+  if (!rc && nc != TXF_SILVER_N_COLS && nc != TXF_SILVER_MAX_COLS)
+    rc = txf_err_set(err, TXF_ECORRUPT, "%s: not the silver schema", abs);
+  for (size_t i = 0; !rc && i < nc; i++)
+    if (strcmp(sc->cols[i].name, txf_silver_columns_all[i].name) != 0 ||
+        sc->cols[i].type != txf_silver_columns_all[i].type)
       rc = txf_err_set(err, TXF_ECORRUPT, "%s: not the silver schema", abs);
-  txf_pq_value v[TXF_SILVER_N_COLS];
+  txf_pq_value v[TXF_SILVER_MAX_COLS];
   char prev_id[MAX_ID_LEN];
   size_t prev_len = 0;
   int64_t prev_ts = INT64_MIN, row = 0;

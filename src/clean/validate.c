@@ -328,6 +328,7 @@ txf_reject_reason txf_clean_validate_card(txf_csv_record *rec, crow *row,
     return why; /* (the caller masks DETAIL: a value quoted back may be a
                    card number in the wrong column) */
   txf_pan_card card;
+  memset(&card, 0, sizeof card);
   txf_err e;
   txf_err_clear(&e);
   if (txf_pan_tokenize(key, rec->field[TXF_BRONZE_N_COLS],

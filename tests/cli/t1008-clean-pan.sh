@@ -68,6 +68,15 @@ test_expect_success 'tokens are HMAC-SHA256 of the digits; BIN and last 4 kept' 
 	! awk -F, "\$2 != \$3" agree | grep .
 '
 
+test_expect_success 'audit (with the key) agrees with the truth; index rebuild reads the lake' '
+	txnflow audit --data d >out &&
+	test_grep "^audit: ok" out &&
+	TXNFLOW_PAN_KEY_FILE= test_expect_code 4 txnflow audit --data d 2>err &&
+	test_grep "needs the card number key" err &&
+	txnflow index rebuild --data d --json >out &&
+	test_grep "\"partitions\"" out
+'
+
 test_expect_success 'one card id, one token (the same card under one key)' '
 	txnflow sql --memory --format csv "SELECT count(DISTINCT card_id) = count(DISTINCT card_token) AND count(DISTINCT card_id) = count(DISTINCT (card_id, card_token)) AS ok FROM read_parquet(\"d/silver/transactions/**/*.parquet\")" >out &&
 	test_grep "^true$" out
