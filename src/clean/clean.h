@@ -145,6 +145,34 @@ TXF_MUST_CHECK int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o,
                                            txf_store *store, char **report_json,
                                            txf_err *err);
 
+/* txnflow keys rotate: move a card feed's lake from OLD_KEY (its tokens'
+ * key) to NEW_KEY (docs/card-data.md). */
+typedef struct txf_clean_rotate_opts {
+  const char *data_dir;
+  const struct txf_pan_key *old_key;
+  const struct txf_pan_key *new_key;
+  const txf_logger *log;
+  int64_t now_us; /* the change log's commit timestamp */
+  /* Testing only: "STEP:N", _exit(3) the Nth time STEP is reached:
+   * "stage" (partitions written, not committed) or "journal" (committed,
+   * not applied). NULL: none. */
+  const char *crash_at;
+} txf_clean_rotate_opts;
+
+/* Re-tokenize every row of the lake under NEW_KEY: the old token -> new
+ * token map is made from bronze's card numbers under both keys, each
+ * partition is rewritten with its tokens mapped and card_key_id NEW_KEY's
+ * id, every row an update in one new version of the change log, and the
+ * lot is committed by clean's journal (an interrupted clean is finished
+ * first, recorded in STORE). The lake's key must be OLD_KEY (else
+ * TXF_ECONFIG, as for a lake without card columns or NEW_KEY == OLD_KEY);
+ * a token no bronze card number gives is TXF_ENOTFOUND naming the row. On
+ * failure nothing changes. *REPORT_JSON (caller frees): key ids, bronze
+ * files, card numbers, cards, partitions, rows, commit_version. */
+TXF_MUST_CHECK int txf_clean_keys_rotate(const txf_clean_rotate_opts *o,
+                                         txf_store *store, char **report_json,
+                                         txf_err *err);
+
 typedef struct txf_audit_opts {
   const char *data_dir;
   const char *timezone;

@@ -554,6 +554,24 @@ TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
                                                txf_pq_pool *pool,
                                                txf_err *err);
 
+/* Moving a card feed's lake to a new key (txnflow keys rotate): every
+ * row's card_token through MAP (CTX, the 64 hex digits of the token under
+ * the old key -> the token under the new one, 64 hex digits it keeps; NULL:
+ * unknown) and its card_key_id KEY_ID. */
+typedef struct txf_clean_rekey {
+  const char *data_dir;
+  txf_clean_manifest *manifest; /* what the files read must match */
+  const char *key_id;
+  const char *(*map)(void *ctx, const char *token);
+  void *ctx;
+} txf_clean_rekey;
+/* Rewrite partition J->day re-keyed by K to J->out_path (n_rows, size,
+ * sha set), every row an update (preimage, postimage) in the change file
+ * J->chg. A token MAP does not know is TXF_ENOTFOUND naming the row. */
+TXF_MUST_CHECK int txf_clean_partition_rekey(const txf_clean_rekey *k,
+                                             part_job *j, txf_pq_pool *pool,
+                                             txf_err *err);
+
 /* ---- journal (journal.c) */
 
 /* Take DATA_DIR/.clean.lock (flock, not waiting): one writer of the lake
@@ -590,6 +608,17 @@ typedef struct txf_clean_crash {
 void txf_clean_crash_point(const txf_clean_crash *c, const char *step,
                            int *counter);
 
+/* Commit the N ops staged under DATA/.clean/staging by what is no clean
+ * (an index rebuild, a key rotation): sync the staging area, check, write
+ * the journal (run id PREFIX-time-pid, no report: no run is recorded) and
+ * apply it. CRASH (may be NULL) crashes at "stage" (before the journal)
+ * or "journal" (after it). On failure before the journal the caller
+ * discards the staging area. */
+TXF_MUST_CHECK int txf_clean_journal_commit_files(const char *data_dir,
+                                                  const char *prefix,
+                                                  const jop *ops, size_t n,
+                                                  const txf_clean_crash *crash,
+                                                  txf_err *err);
 /* Apply DATA/.clean/journal.json if present (idempotent), record its run
  * in STORE, remove it and the staging area. *APPLIED = 1 if there was one.
  * CRASH may be NULL (recovery) or carry a live run's crash injection. */

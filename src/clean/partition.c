@@ -419,6 +419,15 @@ static void runs_pop(runs *R) {
 
 /* ---------------------------------------------------------------- rewrite */
 
+/* J's file written: its size into J. */
+static int out_size(part_job *j, txf_err *err) {
+  struct stat st;
+  if (stat(j->out_path, &st) != 0)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
+  j->size_bytes = (uint64_t)st.st_size;
+  return 0;
+}
+
 int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
                                 txf_pq_pool *pool, txf_err *err) {
   int32_t day = j->day;
@@ -526,13 +535,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     rc = txf_pq_writer_finish(w, err);
   txf_pq_writer_free(w);
   txf_sha256_final_hex(&sha, j->sha); /* releases it, whatever came */
-  if (!rc) {
-    struct stat st;
-    if (stat(j->out_path, &st) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
-    else
-      j->size_bytes = (uint64_t)st.st_size;
-  }
+  if (!rc)
+    rc = out_size(j, err);
   if (rc)
     goto out;
 check:
@@ -553,5 +557,78 @@ out:
   free(rms.slot);
   free(rms.f.w);
   free(old_path);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- rekey */
+
+int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
+                              txf_pq_pool *pool, txf_err *err) {
+  int32_t day = j->day;
+  j->n_rows = 0;
+  j->size_bytes = 0;
+  j->sha[0] = '\0';
+  change_file cf = {.out = &j->chg, .day = day, .nc = C_MAX, .pool = pool};
+  j->chg.n_changes = 0;
+  char *path = txf_clean_partition_path(k->data_dir, day);
+  txf_pq_reader *rd = NULL;
+  txf_pq_writer *w = NULL;
+  txf_sha256 sha;
+  txf_sha256_init(&sha);
+  int rc =
+      txf_clean_manifest_check_partition(k->manifest, k->data_dir, day, err);
+  if (!rc)
+    rc = open_partition(path, C_MAX, &rd, err);
+  if (!rc) {
+    txf_pq_schema schema = txf_silver_schema(1);
+    txf_pq_writer_opts wo;
+    memset(&wo, 0, sizeof wo);
+    wo.codec = TXF_PQ_ZSTD;
+    wo.zstd_level = 1;
+    wo.pool = pool;
+    wo.sha256 = &sha;
+    rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
+  }
+  txf_pq_value v[C_MAX];
+  size_t key_len = strlen(k->key_id);
+  while (!rc) {
+    int has;
+    rc = txf_pq_reader_next(rd, v, &has, err);
+    if (rc || !has)
+      break;
+    const txf_pq_value *t = &v[C_TOKEN];
+    const char *to =
+        t->v.str.len == PAN_TOKEN_LEN ? k->map(k->ctx, t->v.str.ptr) : NULL;
+    if (!to) {
+      char d[11];
+      rc = txf_err_set(err, TXF_ENOTFOUND,
+                       "silver partition %s, row %lld (%.*s): no card "
+                       "number in bronze gives its card token under the "
+                       "lake's key (was its bronze file removed?)",
+                       txf_date_format((txf_date){day}, d),
+                       (long long)j->n_rows + 1, (int)v[C_ID].v.str.len,
+                       v[C_ID].v.str.ptr);
+      break;
+    }
+    rc = change_add(&cf, v, "update_preimage", err);
+    str_val(&v[C_TOKEN], to, PAN_TOKEN_LEN);
+    str_val(&v[C_KEY_ID], k->key_id, key_len);
+    if (!rc)
+      rc = txf_pq_writer_add_row(w, v, err);
+    if (!rc)
+      rc = change_add(&cf, v, "update_postimage", err);
+    j->n_rows++;
+  }
+  if (!rc)
+    rc = txf_pq_writer_finish(w, err);
+  if (!rc && cf.w)
+    rc = txf_pq_writer_finish(cf.w, err);
+  txf_pq_writer_free(w);
+  txf_pq_writer_free(cf.w);
+  txf_sha256_final_hex(&sha, j->sha);
+  if (!rc)
+    rc = out_size(j, err);
+  txf_pq_reader_free(rd);
+  free(path);
   return rc;
 }

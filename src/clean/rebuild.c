@@ -269,24 +269,8 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
   char *text = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(rep);
   if (!rc) {
-    int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (sfd < 0 || syncfs(sfd) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", staging);
-    if (sfd >= 0)
-      close(sfd);
-  }
-  if (!rc) {
-    char run_id[64];
-    snprintf(run_id, sizeof run_id, "index-rebuild-%lld-%ld",
-             (long long)txf_wall_us(), (long)getpid());
-    /* Not a clean: the journal commits files and records no run. */
-    rc = txf_clean_journal_check(o->data_dir, ops, n_ops, err);
-    if (!rc)
-      rc =
-          txf_clean_journal_write(o->data_dir, run_id, ops, n_ops, "null", err);
-    int applied;
-    if (!rc)
-      rc = txf_clean_journal_finish(o->data_dir, NULL, NULL, &applied, err);
+    rc = txf_clean_journal_commit_files(o->data_dir, "index-rebuild", ops,
+                                        n_ops, NULL, err);
   } else {
     txf_err e2;
     if (txf_fs_rmtree(staging, &e2) != 0)
