@@ -166,12 +166,7 @@ void txf_csv_reader_free(txf_csv_reader *r) {
   }
   if (r->cd != (iconv_t)-1)
     iconv_close(r->cd);
-  free(r->cin);
-  free(r->zin);
-  free(r->buf);
-  free(r->ubuf);
-  free(r->name);
-  free(r);
+  TXF_FREE_ALL(r->cin, r->zin, r->buf, r->ubuf, r->name, r);
 }
 
 uint64_t txf_csv_reader_offset(const txf_csv_reader *r) { return r->consumed; }

@@ -924,11 +924,7 @@ static void batch_paths_init(batch_paths *bp, const char *data_dir,
 }
 
 static void batch_paths_release(batch_paths *bp) {
-  free(bp->name);
-  free(bp->bparent);
-  free(bp->tparent);
-  free(bp->bfinal);
-  free(bp->tfinal);
+  TXF_FREE_ALL(bp->name, bp->bparent, bp->tparent, bp->bfinal, bp->tfinal);
 }
 
 /* Make D's truth match D's bronze after an interrupted run, then remove
@@ -1170,12 +1166,7 @@ out:
   sink_release(&g->truth);
   for (size_t i = 0; i < g->n_files; i++)
     free(g->files[i].name);
-  free(g->files);
-  free(g->out);
-  free(g->tout);
-  free(g->bronze_tmp);
-  free(g->truth_tmp);
-  free(g);
+  TXF_FREE_ALL(g->files, g->out, g->tout, g->bronze_tmp, g->truth_tmp, g);
   txf_tz_free(tz);
   unlock_date(lock_fd);
   batch_paths_release(&bp);

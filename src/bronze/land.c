@@ -499,10 +499,7 @@ int txf_land_batch(const txf_land_opts *o, txf_land_result *res, txf_err *err) {
   }
   txf_manifest_release(&old);
   lfiles_release(&l);
-  free(stage);
-  free(final);
-  free(parent);
-  free(name);
+  TXF_FREE_ALL(stage, final, parent, name);
   txf_bronze_unlock_day(fd);
   return rc;
 }

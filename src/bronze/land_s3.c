@@ -176,10 +176,7 @@ int txf_land_s3(const txf_land_opts *o, const char *uri, int probe_only,
     free(paths[i]);
     free(origins[i]);
   }
-  free(paths);
-  free(origins);
-  free(keys);
-  free(dl);
+  TXF_FREE_ALL(paths, origins, keys, dl);
   txf_s3_list_release(&l);
   txf_s3_free(s3);
   free(bucket);

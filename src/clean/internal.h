@@ -61,35 +61,11 @@ static inline const char *crow_s(const crow *r, int k) {
   return p;
 }
 
-/* Byte order of two strings (<0, 0, >0), a word at a time: ids share long
- * prefixes, and rows with the same txn_ts second compare them. */
-static inline int txf_clean_bytes_cmp(const char *a, size_t la, const char *b,
-                                      size_t lb) {
-  size_t n = la < lb ? la : lb;
-  while (n >= 8) {
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    if (x != y) {
-      x = __builtin_bswap64(x);
-      y = __builtin_bswap64(y);
-      return x < y ? -1 : 1;
-    }
-    a += 8;
-    b += 8;
-    n -= 8;
-  }
-  for (; n; n--, a++, b++)
-    if (*a != *b)
-      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-  return la < lb ? -1 : la > lb;
-}
-
 /* Silver order within a partition, (txn_ts, id bytes), inline. */
 static inline int txf_clean_silver_order(const crow *a, const crow *b) {
   if (a->txn_ts_us != b->txn_ts_us)
     return a->txn_ts_us < b->txn_ts_us ? -1 : 1;
-  return txf_clean_bytes_cmp(a->str, a->len[S_ID], b->str, b->len[S_ID]);
+  return txf_bytes_cmp(a->str, a->len[S_ID], b->str, b->len[S_ID]);
 }
 
 /* A one-bit-per-slot filter in front of a big hash table: 16 bits per

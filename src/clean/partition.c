@@ -179,8 +179,8 @@ static int cmp_old_add(const txf_pq_value *ov, const crow *a) {
   int64_t ts = ov[C_TXN_TS].v.i64;
   if (ts != a->txn_ts_us)
     return ts < a->txn_ts_us ? -1 : 1;
-  return txf_clean_bytes_cmp(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len, a->str,
-                             a->len[S_ID]);
+  return txf_bytes_cmp(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len, a->str,
+                       a->len[S_ID]);
 }
 
 /* The ids to remove from one partition, as an open-addressing set on
@@ -399,10 +399,7 @@ static void runs_open(runs *R, txf_clean_pool *pool, const run_ref *ref,
 }
 
 static void runs_release(runs *R) {
-  free(R->rg);
-  free(R->head);
-  free(R->live);
-  free(R->tree);
+  TXF_FREE_ALL(R->rg, R->head, R->live, R->tree);
 }
 
 /* The least head (NULL: every run is done). */

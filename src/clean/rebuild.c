@@ -83,7 +83,7 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
     int64_t ts = v[4].v.i64;
     /* (previous row) vs (this row) in silver order: must be < 0 */
     int c = prev_ts != ts ? (prev_ts < ts ? -1 : 1)
-                          : txf_clean_bytes_cmp(prev_id, prev_len, id, len);
+                          : txf_bytes_cmp(prev_id, prev_len, id, len);
     if (len == 0 || len > MAX_ID_LEN)
       snprintf(why, sizeof why, "row %lld has no valid transaction_id",
                (long long)row);

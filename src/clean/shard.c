@@ -323,12 +323,7 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
     m->st.ties += st.ties;
   }
   pthread_mutex_unlock(&m->mu);
-  free(cand);
-  free(ins);
-  free(adds);
-  free(e);
-  free(v);
-  free(rows);
+  TXF_FREE_ALL(cand, ins, adds, e, v, rows);
   for (int t = 0; t < m->n_lanes; t++) /* for the runs of later shards */
     txf_clean_block_put(m->pool, ch[t]);
   return rc;
@@ -504,11 +499,7 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
     m->st.lineage_moves += st.lineage_moves;
   }
   pthread_mutex_unlock(&m->mu);
-  free(rm);
-  free(ins);
-  free(adds);
-  free(rows);
-  free(e);
+  TXF_FREE_ALL(rm, ins, adds, rows, e);
   txf_buf_release(&m->pending[s]);
   return rc;
 }

@@ -69,6 +69,21 @@ int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir, txf_store **out,
   return rc;
 }
 
+int txf_ctx_lake(txf_ctx *ctx, const char *data_opt, const char **tz,
+                 char **data, txf_feed_config *feed, txf_store **store,
+                 txf_err *err) {
+  memset(feed, 0, sizeof *feed);
+  *store = NULL;
+  int rc = txf_ctx_data_dir(ctx, data_opt, data, err);
+  if (!rc && !*tz)
+    *tz = txf_ctx_timezone(ctx);
+  if (!rc)
+    rc = txf_ctx_feed(ctx, feed, err);
+  if (!rc)
+    rc = txf_ctx_open_store(ctx, *data, store, err);
+  return rc;
+}
+
 int txf_cli_fail(const char *cmd, const txf_err *err) {
   fprintf(stderr, "txnflow %s: error: %s\n", cmd,
           err && err->msg[0] ? err->msg : "failed");

@@ -58,6 +58,16 @@ TXF_MUST_CHECK int txf_ctx_feed(txf_ctx *ctx, struct txf_feed_config *out,
 TXF_MUST_CHECK int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir,
                                       txf_store **out, txf_err *err);
 
+/* What a command over the lake opens, in this order: the data dir
+ * (txf_ctx_data_dir), the time zone (*TZ when set, else the project's),
+ * the project's feed: section (txf_ctx_feed) and the metadata store.
+ * Stops at the first failure; the caller frees *DATA, releases *FEED and
+ * closes *STORE in every case (each is NULL or zeroed when not reached). */
+TXF_MUST_CHECK int txf_ctx_lake(txf_ctx *ctx, const char *data_opt,
+                                const char **tz, char **data,
+                                struct txf_feed_config *feed, txf_store **store,
+                                txf_err *err);
+
 /* Print "txnflow CMD: error: MSG" and return TXF_EXIT_PERMANENT when
  * the error would recur on a retry (txf_err_permanent), else
  * TXF_EXIT_FAIL. */

@@ -54,15 +54,8 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   txf_err_clear(&err);
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
-  int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc && !tz)
-    tz = txf_ctx_timezone(ctx);
   txf_feed_config feed;
-  memset(&feed, 0, sizeof feed);
-  if (!rc)
-    rc = txf_ctx_feed(ctx, &feed, &err);
-  if (!rc)
-    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  int rc = txf_ctx_lake(ctx, data_opt, &tz, &data, &feed, &store, &err);
   if (!rc) {
     /* a card feed's audit validates as clean does: with the key */
     txf_pan_key *key = NULL;

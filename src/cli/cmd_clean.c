@@ -115,16 +115,9 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
   char *data = NULL;
   txf_store *store = NULL;
   char *report = NULL;
-  rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
   const char *tz = tz_opt;
-  if (!rc && !tz)
-    tz = txf_ctx_timezone(ctx);
   txf_feed_config feed;
-  memset(&feed, 0, sizeof feed);
-  if (!rc)
-    rc = txf_ctx_feed(ctx, &feed, &err);
-  if (!rc)
-    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  rc = txf_ctx_lake(ctx, data_opt, &tz, &data, &feed, &store, &err);
   if (!rc) {
     txf_clean_opts o;
     memset(&o, 0, sizeof o);

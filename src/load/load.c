@@ -727,12 +727,7 @@ int txf_load_run(const txf_target *t, txf_store *st, const txf_load_opts *o,
   if (!sql_out && !rc && t->is_redshift)
     rep->partitions_deleted = n_gone;
   rep->elapsed_us = txf_mono_us() - t0;
-  free(qs_base);
-  free(manifest);
-  free(mkey);
-  free(murl);
-  free(all);
-  free(todo);
+  TXF_FREE_ALL(qs_base, manifest, mkey, murl, all, todo);
   for (size_t i = 0; i < n_gone; i++)
     free(gone[i]);
   free(gone);

@@ -105,11 +105,7 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
   rc = a->ops->exec(a, sql, err);
   if (rc)
     (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
-  free(sql);
-  free(drop);
-  free(rel);
-  free(tmp);
-  free(qi);
+  TXF_FREE_ALL(sql, drop, rel, tmp, qi);
   return rc;
 }
 
@@ -411,10 +407,7 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
   }
   if (!rc && strcmp(mat, "view"))
     *n_rows = count_rows(a, schema, ident);
-  free(rel);
-  free(body);
-  free(seed_ty);
-  free(state_sql);
+  TXF_FREE_ALL(rel, body, seed_ty, state_sql);
   return rc;
 }
 

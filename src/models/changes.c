@@ -605,10 +605,7 @@ static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
   rc = as_view(a, "post", name, post, &p->post, err);
   if (!rc)
     rc = as_view(a, "old", name, pre, &p->pre, err);
-  free(post);
-  free(pre);
-  free(cols);
-  free(name);
+  TXF_FREE_ALL(post, pre, cols, name);
   return rc;
 }
 
@@ -903,10 +900,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
           "AS b ON %s",
           p.mdelta, qbk, p.rpre, both, eq_xb, qbk, cols, p.rnew, both, eq_xb);
     txf_buf_release(&xk);
-    free(qbk);
-    free(eq_xy);
-    free(eq_xb);
-    free(both);
+    TXF_FREE_ALL(qbk, eq_xy, eq_xb, both);
   }
   if (!rc && expected_sql) {
     /* the rows that left are what the model gives for the previous images:
@@ -961,15 +955,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     n->audit_rel = NULL;
   }
 done:
-  free(body);
-  free(ncols);
-  free(sql);
-  free(expected_sql);
-  free(gone);
-  free(prune);
-  free(cols);
-  free(mcols);
-  free(klist);
+  TXF_FREE_ALL(body, ncols, sql, expected_sql, gone, prune, cols, mcols, klist);
 
   free(wn);
   free(wt);

@@ -298,10 +298,7 @@ static int test_verdict(txf_models *m, txf_adapter *a, mnode *n,
                               "select * from (\n%s\n) as t%s",
                               qs, qs, qn, sql, lim);
     rc = a->ops->exec(a, ddl, err);
-    free(ddl);
-    free(qs);
-    free(qn);
-    free(sch);
+    TXF_FREE_ALL(ddl, qs, qn, sch);
     if (rc)
       return txf_err_wrap(err, "store_failures");
   }

@@ -282,10 +282,7 @@ static int build_lineage(txf_models *m, txf_buf *dot, txf_buf *html) {
   (void)txf_buf_puts(html, "</svg>\n</body></html>\n");
   for (size_t i = 0; i < ng; i++)
     free(g[i].label);
-  free(g);
-  free(map);
-  free(order);
-  free(edges);
+  TXF_FREE_ALL(g, map, order, edges);
   txf_strlist_release(&srcs);
   return 0;
 }

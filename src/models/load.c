@@ -10,26 +10,13 @@ void txf_models_free(txf_models *m) {
     return;
   for (size_t i = 0; i < m->n_nodes; i++) {
     mnode *n = &m->nodes[i];
-    free(n->name);
-    free(n->rel_path);
-    free(n->abs_path);
-    free(n->raw);
-    free(n->materialized);
+    TXF_FREE_ALL(n->name, n->rel_path, n->abs_path, n->raw, n->materialized);
     txf_strlist_release(&n->unique_key);
-    free(n->strategy);
-    free(n->cluster_by);
-    free(n->chg_input);
-    free(n->chg_hash);
-    free(n->audit_rel);
-    free(n->schema);
-    free(n->alias);
+    TXF_FREE_ALL(n->strategy, n->cluster_by, n->chg_input, n->chg_hash,
+                 n->audit_rel, n->schema, n->alias);
     txf_strlist_release(&n->tags);
-    free(n->severity);
-    free(n->where);
-    free(n->warn_if);
-    free(n->error_if);
-    free(n->fail_calc);
-    free(n->test_macro);
+    TXF_FREE_ALL(n->severity, n->where, n->warn_if, n->error_if, n->fail_calc,
+                 n->test_macro);
     txf_models_unit_free(n->unit);
     txf_strlist_release(&n->pre_hooks);
     free(n->snap_strategy);
@@ -48,10 +35,7 @@ void txf_models_free(txf_models *m) {
     txf_strlist_release(&n->ct_types);
     free(n->column);
     txf_strlist_release(&n->values);
-    free(n->rel_to);
-    free(n->rel_field);
-    free(n->yml_file);
-    free(n->parents);
+    TXF_FREE_ALL(n->rel_to, n->rel_field, n->yml_file, n->parents);
     txf_strlist_release(&n->refs);
     txf_strlist_release(&n->ref_pos);
     txf_strlist_release(&n->sources);
@@ -61,12 +45,9 @@ void txf_models_free(txf_models *m) {
   free(m->nodes);
   json_decref(m->results);
   for (size_t i = 0; i < m->n_sources; i++) {
-    free(m->sources[i].source);
-    free(m->sources[i].table);
-    free(m->sources[i].schema);
-    free(m->sources[i].identifier);
-    free(m->sources[i].external);
-    free(m->sources[i].description);
+    TXF_FREE_ALL(m->sources[i].source, m->sources[i].table,
+                 m->sources[i].schema, m->sources[i].identifier,
+                 m->sources[i].external, m->sources[i].description);
   }
   free(m->sources);
   txf_yaml_free(m->vars_doc);

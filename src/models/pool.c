@@ -297,10 +297,6 @@ int txf_models_pool_run(txf_models *m, size_t *run, size_t n_run,
   pthread_mutex_destroy(&p.lock);
   for (size_t k = 0; k < n_run; k++)
     free(p.deps[k]);
-  free(p.deps);
-  free(p.n_deps);
-  free(p.status);
-  free(lcs);
-  free(ws);
+  TXF_FREE_ALL(p.deps, p.n_deps, p.status, lcs, ws);
   return 0;
 }

@@ -350,12 +350,7 @@ int txf_models_snapshot_build(txf_models *m, txf_adapter *a, size_t i,
       rc = err->code ? err->code : TXF_EDB;
     }
     txf_buf_release(&q);
-    free(cid);
-    free(c_cols);
-    free(s_cols);
-    free(k0);
-    free(kj);
-    free(chg);
+    TXF_FREE_ALL(cid, c_cols, s_cols, k0, kj, chg);
   }
   if (!rc) {
     char *cnt = txf_xasprintf("SELECT count(*) FROM %s", rel);
@@ -365,15 +360,7 @@ int txf_models_snapshot_build(txf_models *m, txf_adapter *a, size_t i,
   sql = txf_xasprintf("DROP TABLE IF EXISTS %s", stage);
   txf_err e3;
   (void)a->ops->exec(a, sql, &e3);
-  free(sql);
-  free(dcols);
-  free(col_list);
-  free(cols);
-  free(sid);
-  free(stage);
-  free(stage_ident);
-  free(rel);
-  free(upd);
-  free(now);
+  TXF_FREE_ALL(sql, dcols, col_list, cols, sid, stage, stage_ident, rel, upd,
+               now);
   return rc;
 }

@@ -284,9 +284,6 @@ void txf_models_unit_free(unit_def *u) {
     free(u->given[k].cols);
     free(u->given[k].values);
   }
-  free(u->given);
-  free(u->expect.cols);
-  free(u->expect.values);
-  free(u);
+  TXF_FREE_ALL(u->given, u->expect.cols, u->expect.values, u);
 }
 

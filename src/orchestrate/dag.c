@@ -115,10 +115,7 @@ void txf_dag_free(txf_dag *dag) {
     free(dag->tasks[i].name);
     free(dag->tasks[i].command);
   }
-  free(dag->tasks);
-  free(dag->on_failure);
-  free(dag->on_sla_miss);
-  free(dag);
+  TXF_FREE_ALL(dag->tasks, dag->on_failure, dag->on_sla_miss, dag);
 }
 
 int txf_dag_find(const txf_dag *dag, const char *name) {

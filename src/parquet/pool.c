@@ -116,10 +116,7 @@ void txf_pq_pool_free(txf_pq_pool *p) {
     txf_pq_ctx_release(&p->ctx[i]);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
-  free(p->q);
-  free(p->tid);
-  free(p->ctx);
-  free(p);
+  TXF_FREE_ALL(p->q, p->tid, p->ctx, p);
 }
 
 int txf_pq_pool_threads(const txf_pq_pool *p) { return p ? p->n_threads : 0; }

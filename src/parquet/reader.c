@@ -377,15 +377,9 @@ static int validate(txf_pq_reader *r, txf_err *err) {
 }
 
 static void rcol_release(rcol *c) {
-    free(c->chunk);
-    free(c->dict_buf);
-    free(c->dict);
-    free(c->page_buf);
-    free(c->pv);
-    free(c->tmp);
-    free(c->lev);
-    free(c->tmp64);
-    txf_buf_release(&c->dba);
+  TXF_FREE_ALL(c->chunk, c->dict_buf, c->dict, c->page_buf, c->pv, c->tmp,
+               c->lev, c->tmp64);
+  txf_buf_release(&c->dba);
 }
 
 void txf_pq_reader_free(txf_pq_reader *r) {
@@ -395,10 +389,7 @@ void txf_pq_reader_free(txf_pq_reader *r) {
     close(r->fd);
   for (size_t i = 0; i < r->n_rc; i++)
     rcol_release(&r->rc[i]);
-  free(r->rc);
-  free(r->cols);
-  free(r->ptypes);
-  free(r->ts_mul);
+  TXF_FREE_ALL(r->rc, r->cols, r->ptypes, r->ts_mul);
   txf_pq_filemeta_release(&r->m);
   free(r->footer);
   txf_pq_codec_release(&r->codec);

@@ -225,25 +225,18 @@ static uint32_t hash_u64(uint64_t v) {
   return (uint32_t)(v >> 32);
 }
 
-/* Equality of N bytes, inlined for the short ids that dominate silver
- * (overlapping word loads stay inside both ranges). */
+/* Equality of the first and the last W bytes (W <= N <= 2W): two word
+ * loads each once inlined with a constant W, overlapping inside both. */
+static inline int ends_eq(const char *a, const char *b, size_t n, size_t w) {
+  return memcmp(a, b, w) == 0 && memcmp(a + n - w, b + n - w, w) == 0;
+}
+
+/* Equality of N bytes, inlined for the short ids that dominate silver. */
 static inline int bytes_eq(const char *a, const char *b, size_t n) {
-  if (n >= 8 && n <= 16) {
-    uint64_t x, y, u, v;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    memcpy(&u, a + n - 8, 8);
-    memcpy(&v, b + n - 8, 8);
-    return x == y && u == v;
-  }
-  if (n >= 4 && n < 8) {
-    uint32_t x, y, u, v;
-    memcpy(&x, a, 4);
-    memcpy(&y, b, 4);
-    memcpy(&u, a + n - 4, 4);
-    memcpy(&v, b + n - 4, 4);
-    return x == y && u == v;
-  }
+  if (n >= 8 && n <= 16)
+    return ends_eq(a, b, n, 8);
+  if (n >= 4 && n < 8)
+    return ends_eq(a, b, n, 4);
   return memcmp(a, b, n) == 0;
 }
 
@@ -264,31 +257,6 @@ static inline void bytes_copy(char *d, const char *s, size_t n) {
   } else {
     memcpy(d, s, n);
   }
-}
-
-/* Byte-wise order of two strings (<0, 0, >0), a word at a time: statistics
- * compare every PLAIN value with the page's min and max. */
-static inline int str_cmp(const void *a, size_t an, const void *b,
-                          size_t bn) {
-  const uint8_t *p = a, *q = b;
-  size_t n = an < bn ? an : bn;
-  while (n >= 8) {
-    uint64_t x, y;
-    memcpy(&x, p, 8);
-    memcpy(&y, q, 8);
-    if (x != y) {
-      x = __builtin_bswap64(x);
-      y = __builtin_bswap64(y);
-      return x < y ? -1 : 1;
-    }
-    p += 8;
-    q += 8;
-    n -= 8;
-  }
-  for (; n; n--, p++, q++)
-    if (*p != *q)
-      return *p < *q ? -1 : 1;
-  return an < bn ? -1 : an > bn;
 }
 
 static int is_float(const wcol *c) { return c->c.type == TXF_PQ_DOUBLE; }
@@ -609,12 +577,12 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
       if (smin_len > STAT_MAX_STR || smax_len > STAT_MAX_STR)
         c->c_str_too_long = 1;
       if (!c->c_has ||
-          str_cmp(smin, smin_len, c->c_smin.data, c->c_smin.len) < 0) {
+          txf_bytes_cmp(smin, smin_len, c->c_smin.data, c->c_smin.len) < 0) {
         txf_buf_reset(&c->c_smin);
         (void)txf_buf_append(&c->c_smin, smin, smin_len);
       }
       if (!c->c_has ||
-          str_cmp(smax, smax_len, c->c_smax.data, c->c_smax.len) > 0) {
+          txf_bytes_cmp(smax, smax_len, c->c_smax.data, c->c_smax.len) > 0) {
         txf_buf_reset(&c->c_smax);
         (void)txf_buf_append(&c->c_smax, smax, smax_len);
       }
@@ -897,10 +865,7 @@ static void col_free(wcol *c) {
   txf_buf_release(&c->vals);
   free(c->idx);
   txf_buf_release(&c->dict);
-  free(c->d_off);
-  free(c->d_len);
-  free(c->d_stamp);
-  free(c->slots);
+  TXF_FREE_ALL(c->d_off, c->d_len, c->d_stamp, c->slots);
   txf_buf_release(&c->chunk);
   txf_buf_release(&c->c_smin);
   txf_buf_release(&c->c_smax);
@@ -1135,9 +1100,11 @@ static inline void add_string(wcol *c, const char *s, uint32_t n,
         c->p_dmin = c->p_dmax = e;
         c->p_has = 1;
       } else {
-        if (str_cmp(s, n, d + c->d_off[c->p_dmin], c->d_len[c->p_dmin]) < 0)
+        if (txf_bytes_cmp(s, n, d + c->d_off[c->p_dmin], c->d_len[c->p_dmin]) <
+            0)
           c->p_dmin = e;
-        if (str_cmp(s, n, d + c->d_off[c->p_dmax], c->d_len[c->p_dmax]) > 0)
+        if (txf_bytes_cmp(s, n, d + c->d_off[c->p_dmax], c->d_len[c->p_dmax]) >
+            0)
           c->p_dmax = e;
       }
     }
@@ -1157,11 +1124,11 @@ static inline void add_string(wcol *c, const char *s, uint32_t n,
     c->p_smin_len = c->p_smax_len = n;
     c->p_has = 1;
   } else {
-    if (str_cmp(s, n, d + c->p_smin_off, c->p_smin_len) < 0) {
+    if (txf_bytes_cmp(s, n, d + c->p_smin_off, c->p_smin_len) < 0) {
       c->p_smin_off = off;
       c->p_smin_len = n;
     }
-    if (str_cmp(s, n, d + c->p_smax_off, c->p_smax_len) > 0) {
+    if (txf_bytes_cmp(s, n, d + c->p_smax_off, c->p_smax_len) > 0) {
       c->p_smax_off = off;
       c->p_smax_len = n;
     }

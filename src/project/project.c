@@ -36,14 +36,8 @@ void txf_project_free(txf_project *p) {
   free(p->dir);
   free(p->config_path);
   txf_yaml_free(p->doc);
-  free(p->name);
-  free(p->timezone);
-  free(p->data_dir);
-  free(p->schedule);
-  free(p->sla);
-  free(p->start_date);
-  free(p->feed);
-  free(p);
+  TXF_FREE_ALL(p->name, p->timezone, p->data_dir, p->schedule, p->sla,
+               p->start_date, p->feed, p);
 }
 
 static char *dup_or_null(const char *s) { return s ? txf_xstrdup(s) : NULL; }
@@ -320,11 +314,6 @@ char *txf_project_data_path(const txf_project *p, const char *rel) {
 
 /* ---- scaffold */
 
-typedef struct {
-  const char *path;
-  const unsigned char *data;
-  size_t size;
-} txf_embedded_file;
 extern const txf_embedded_file txf_scaffold[];
 
 static int dir_is_empty(const char *path) {
@@ -435,9 +424,6 @@ int txf_project_init(const char *dir, const char *name_opt, int empty,
     txf_err ignored;
     if (txf_fs_rmtree(tmp, &ignored) != 0) { /* best effort */ }
   }
-  free(tmp);
-  free(name);
-  free(parent);
-  free(abs);
+  TXF_FREE_ALL(tmp, name, parent, abs);
   return rc;
 }

@@ -230,10 +230,7 @@ static int duckdb_setup(txf_target *t, txf_arena *a, const txf_project *p,
     if (!rc)
       setup_push(t, txf_xasprintf("ATTACH %s AS \"%s\"%s", lit, alias, opts));
     txf_strlist_push(&aliases, alias);
-    free(lit);
-    free(stem);
-    free(abs);
-    free(path);
+    TXF_FREE_ALL(lit, stem, abs, path);
   }
   const txf_yaml_node *dn = txf_yaml_get(o, "database");
   char *own = NULL;
@@ -432,20 +429,14 @@ int txf_target_resolve(txf_target *t, const txf_project *p,
 }
 
 void txf_target_release(txf_target *t) {
-  free(t->name);
-  free(t->type);
-  free(t->path);
-  free(t->schema);
+  TXF_FREE_ALL(t->name, t->type, t->path, t->schema);
   for (size_t i = 0; t->keys && t->keys[i]; i++) {
     if (!strcmp(t->keys[i], "password"))
       explicit_bzero(t->vals[i], strlen(t->vals[i]));
     free(t->keys[i]);
     free(t->vals[i]);
   }
-  free(t->keys);
-  free(t->vals);
-  free(t->silver_schema);
-  free(t->silver_table);
+  TXF_FREE_ALL(t->keys, t->vals, t->silver_schema, t->silver_table);
   for (size_t i = 0; t->settings && t->settings[i]; i++)
     free(t->settings[i]);
   free(t->settings);

@@ -188,11 +188,7 @@ static int export_marts(local_set *s, const char *warehouse, const char *dir,
       local_add(s, key, path);
       free(key);
     }
-    free(sql);
-    free(qi);
-    free(qp);
-    free(path);
-    free(file);
+    TXF_FREE_ALL(sql, qi, qp, path, file);
   }
   free_strv(names, n);
   txf_duck_close(d);

@@ -186,14 +186,8 @@ static void source_free(void *p) {
     return;
   txf_s3_keys_release(&s->keys);
   source_free(s->from);
-  free(s->role_arn);
-  free(s->session_name);
-  free(s->external_id);
-  free(s->token_file);
-  free(s->sts_url);
-  free(s->sts_region);
-  free(s->url);
-  free(s->auth_file);
+  TXF_FREE_ALL(s->role_arn, s->session_name, s->external_id, s->token_file,
+               s->sts_url, s->sts_region, s->url, s->auth_file);
   txf_s3_wipe_free(s->auth_token);
   free(s);
 }

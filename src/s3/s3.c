@@ -203,11 +203,7 @@ void txf_s3_free(txf_s3 *s) {
     return;
   if (s->main.curl)
     curl_easy_cleanup(s->main.curl);
-  free(s->scheme_host);
-  free(s->host);
-  free(s->bucket);
-  free(s->region);
-  free(s->target);
+  TXF_FREE_ALL(s->scheme_host, s->host, s->bucket, s->region, s->target);
   txf_s3_creds_free(s->creds);
   free(s->sse);
   free(s->kms_key_id);

@@ -63,13 +63,8 @@ void txf_serve_app_free(txf_serve_app *a) {
     free(a->cache[i].body);
   }
   pthread_mutex_destroy(&a->wh_lock);
-  free(a->data_dir);
-  free(a->project_dir);
-  free(a->project_name);
-  free(a->timezone);
-  free(a->meta_path);
-  free(a->warehouse_path);
-  free(a);
+  TXF_FREE_ALL(a->data_dir, a->project_dir, a->project_name, a->timezone,
+               a->meta_path, a->warehouse_path, a);
 }
 
 /* ---------------------------------------------------------------- helpers */

@@ -14,11 +14,6 @@
 #include "serve/serve.h"
 
 /* Generated from web/ and the pinned uPlot build (Makefile). */
-typedef struct {
-  const char *path;
-  const unsigned char *data;
-  size_t size;
-} txf_embedded_file;
 extern const txf_embedded_file txf_web_files[];
 
 #define MAX_PARAMS 32

@@ -32,10 +32,7 @@ void txf_tpl_env_free(txf_tpl_env *env) {
   if (!env)
     return;
   txf_arena_release(&env->arena);
-  free(env->macros);
-  free(env->doc_names);
-  free(env->doc_texts);
-  free(env);
+  TXF_FREE_ALL(env->macros, env->doc_names, env->doc_texts, env);
 }
 
 txf_arena *txf_tpl_env_arena(txf_tpl_env *env) { return &env->arena; }

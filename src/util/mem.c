@@ -32,6 +32,11 @@ void *txf_xrealloc(void *p, size_t n) {
   return q;
 }
 
+void txf_free_array(void *const *ptrs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(ptrs[i]);
+}
+
 char *txf_xstrdup(const char *s) { return txf_xstrndup(s, strlen(s)); }
 
 char *txf_xstrndup(const char *s, size_t n) {

@@ -273,10 +273,7 @@ int txf_tz_load(txf_tz **out, const char *name, txf_err *err) {
 void txf_tz_free(txf_tz *tz) {
   if (!tz)
     return;
-  free(tz->name);
-  free(tz->trans);
-  free(tz->offs);
-  free(tz);
+  TXF_FREE_ALL(tz->name, tz->trans, tz->offs, tz);
 }
 
 const char *txf_tz_name(const txf_tz *tz) { return tz->name; }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define TXF_MUST_CHECK __attribute__((warn_unused_result))
 #define TXF_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -92,6 +93,48 @@ char *txf_xstrdup(const char *s);
 char *txf_xstrndup(const char *s, size_t n);
 /* A newly allocated printf result; caller frees. */
 char *txf_xasprintf(const char *fmt, ...) TXF_PRINTF(1, 2);
+/* free() each of the N pointers in PTRS (NULLs allowed). Use it through
+ * TXF_FREE_ALL(a, b, ...) where a destructor releases many owned strings:
+ * every argument is evaluated before the first free, so `TXF_FREE_ALL(
+ * s->name, s)` is safe. */
+void txf_free_array(void *const *ptrs, size_t n);
+#define TXF_FREE_ALL(...)                                                      \
+  txf_free_array((void *const[]){__VA_ARGS__},                                 \
+                 sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
+/* Byte order of two byte strings (<0, 0, >0), a word at a time: clean's
+ * ids share long prefixes and the Parquet writer's statistics compare every
+ * PLAIN value with the page's min and max, so both sit on hot paths. */
+static inline int txf_bytes_cmp(const void *a, size_t la, const void *b,
+                                size_t lb) {
+  const uint8_t *p = a, *q = b;
+  size_t n = la < lb ? la : lb;
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, p, 8);
+    memcpy(&y, q, 8);
+    if (x != y) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+    p += 8;
+    q += 8;
+    n -= 8;
+  }
+  for (; n; n--, p++, q++)
+    if (*p != *q)
+      return *p < *q ? -1 : 1;
+  return la < lb ? -1 : la > lb;
+}
+
+/* A file compiled into the binary (tools/embed.c writes the tables: the
+ * project scaffold, the dashboard's web files); a table ends at path NULL. */
+typedef struct {
+  const char *path;
+  const unsigned char *data;
+  size_t size;
+} txf_embedded_file;
 
 /* ---------------------------------------------------------------- buffers */
 

@@ -216,14 +216,8 @@ static char *value(duckdb_result *res, idx_t col, idx_t row) {
 }
 
 static void note_release(note *n) {
-  free(n->how);
-  free(n->schema);
-  free(n->ident);
-  free(n->keys);
-  free(n->old_rel);
-  free(n->new_rel);
-  free(n->order_by);
-  free(n->select_sql);
+  TXF_FREE_ALL(n->how, n->schema, n->ident, n->keys, n->old_rel, n->new_rel,
+               n->order_by, n->select_sql);
 }
 
 /* The log of publish SEQ in database DB (NULL: the main one); caller
@@ -430,10 +424,7 @@ static void session_free(txf_wh *w) {
   if (w->lock_fd >= 0)
     close(w->lock_fd); /* releases the flock */
   notes_free(w->notes, w->n_notes);
-  free(w->path);
-  free(w->copy);
-  free(w->lock_path);
-  free(w);
+  TXF_FREE_ALL(w->path, w->copy, w->lock_path, w);
 }
 
 /* Bring the copy W writes (COPY) up to the published one (PUBLISHED, or

@@ -68,6 +68,7 @@ TEST(clean_index_reads_format_1_shards) {
             &err);
   ASSERT_EQ_U64(nf, ne);
   same_ents(f, e, ne);
+  free(f);
   txf_buf c;
   txf_buf_init(&c, 0);
   ASSERT_OK(txf_fs_read_file(unit_path("v2.idx"), &c, &err), &err);
