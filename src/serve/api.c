@@ -86,7 +86,10 @@ static const char *param(const req *rq, const char *k) {
 static void respond_json(txf_serve_response *r, int status, json_t *doc) {
   r->status = status;
   r->content_type = "application/json; charset=utf-8";
-  r->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  /* 12 significant digits: jansson's 17 print 62.467852999999998, whose
+   * digits can pass the Luhn check and read as a card number (scan-pans) */
+  r->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(12));
   if (!r->body)
     r->body = txf_xstrdup("{\"error\":\"cannot encode\"}");
   r->len = strlen(r->body);
