@@ -560,6 +560,9 @@ typedef struct jop {
   char *to;
 } jop;
 
+/* Append the op FROM -> TO (FROM NULL: delete TO; both copied) to the N
+ * ops at *OPS. */
+void txf_clean_jops_add(jop **ops, size_t *n, const char *from, const char *to);
 /* Before the commit point: can every op be applied? Each directory the
  * ops write in (or the nearest existing parent of one to be made) must
  * let us create and remove a file; else TXF_EIO naming it (nothing is

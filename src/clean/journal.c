@@ -370,3 +370,11 @@ int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
     rc = txf_clean_journal_finish(data_dir, NULL, NULL, &applied, err);
   return rc;
 }
+
+void txf_clean_jops_add(jop **ops, size_t *n, const char *from,
+                        const char *to) {
+  *ops = txf_xrealloc(*ops, (*n + 1) * sizeof **ops);
+  (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
+  (*ops)[*n].to = txf_xstrdup(to);
+  (*n)++;
+}

@@ -178,13 +178,6 @@ static int lake_zone(const char *data_dir, const char *staging, const char *tz,
   return rc;
 }
 
-static void add_op(jop **ops, size_t *n, const char *from, const char *to) {
-  *ops = txf_xrealloc(*ops, (*n + 1) * sizeof **ops);
-  (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
-  (*ops)[*n].to = txf_xstrdup(to);
-  (*n)++;
-}
-
 int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
                             char **report_json, txf_err *err) {
   *report_json = NULL;
@@ -241,11 +234,11 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
       if (b.mf.has_shard[s]) {
         char from[80];
         snprintf(from, sizeof from, STAGING "/index/%s", name);
-        add_op(&ops, &n_ops, from, to);
+        txf_clean_jops_add(&ops, &n_ops, from, to);
       } else {
         char *p = txf_path_join(live, name);
         if (txf_fs_exists(p)) {
-          add_op(&ops, &n_ops, NULL, to);
+          txf_clean_jops_add(&ops, &n_ops, NULL, to);
           removed++;
         }
         free(p);
@@ -254,13 +247,14 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
     free(live);
   }
   if (!rc && stage_meta)
-    add_op(&ops, &n_ops, STAGING "/index/_meta.json",
-           "silver/_index/transactions/_meta.json");
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_meta.json",
+                       "silver/_index/transactions/_meta.json");
   if (!rc) {
     char *path = txf_path_join(staging, "index/_manifest.json");
     rc = txf_clean_manifest_write(&b.mf, path, err);
     free(path);
-    add_op(&ops, &n_ops, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_manifest.json",
+                       TXF_CLEAN_MANIFEST);
   }
   json_t *rep = json_pack("{s:s,s:I,s:I,s:I,s:i,s:i}", "timezone",
                           zone ? zone : "", "partitions", (json_int_t)n_parts,

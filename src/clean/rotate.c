@@ -138,13 +138,6 @@ static int map_bronze(tok_map *m, const char *data_dir,
   return rc;
 }
 
-static void add_op(jop **ops, size_t *n, const char *from, const char *to) {
-  *ops = txf_xrealloc(*ops, (*n + 1) * sizeof **ops);
-  (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
-  (*ops)[*n].to = txf_xstrdup(to);
-  (*n)++;
-}
-
 /* The lake's key must be OLD_KEY's, and NEW_KEY another. */
 static int check_keys(const char *zone, const char *lake_key,
                       const txf_clean_rotate_opts *o, txf_err *err) {
@@ -236,14 +229,15 @@ int txf_clean_keys_rotate(const txf_clean_rotate_opts *o, txf_store *store,
     if (!rc) {
       char *from = txf_xasprintf(STAGING "/part/%s.parquet", d);
       char *to = txf_clean_partition_path("", pd[i].day);
-      add_op(&ops, &n_ops, from, to + 1); /* relative: no leading '/' */
+      txf_clean_jops_add(&ops, &n_ops, from,
+                         to + 1); /* relative: no leading '/' */
       free(from);
       free(to);
       from = txf_xasprintf(STAGING "/changes/%s.parquet", d);
       to = txf_xasprintf(TXF_SILVER_CHANGES_DIR
                          "/version=%010lld/part-%.4s%.2s%.2s.parquet",
                          (long long)version, d, d + 5, d + 8);
-      add_op(&ops, &n_ops, from, to);
+      txf_clean_jops_add(&ops, &n_ops, from, to);
       free(from);
       free(to);
       txf_clean_manifest_set_partition(&mf, j.day, j.size_bytes, j.sha);
@@ -258,14 +252,15 @@ int txf_clean_keys_rotate(const txf_clean_rotate_opts *o, txf_store *store,
     char *p = txf_path_join(staging, "index/_manifest.json");
     rc = txf_clean_manifest_write(&mf, p, err);
     free(p);
-    add_op(&ops, &n_ops, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_manifest.json",
+                       TXF_CLEAN_MANIFEST);
   }
   if (!rc) {
     char *p = txf_path_join(staging, "index/_meta.json");
     rc = txf_clean_meta_write(p, zone, txf_pan_key_id(o->new_key), err);
     free(p);
-    add_op(&ops, &n_ops, STAGING "/index/_meta.json",
-           "silver/_index/transactions/_meta.json");
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_meta.json",
+                       "silver/_index/transactions/_meta.json");
   }
   txf_clean_crash c = {NULL, 0};
   char step[16];

@@ -30,12 +30,12 @@ D=p/data
 test_expect_success 'setup: a card feed, load: into postgres, publish.s3' '
 	txnflow init p >/dev/null &&
 	sed -i "s/^  rows: 5000 .*/  rows: 2000\n  pan: true/" p/txnflow.yml &&
-	cat >>p/txnflow.yml <<-EOC &&
-	retries: 0
-	publish:
-	  s3: { endpoint: "$S3_ENDPOINT", bucket: lake, prefix: txnflow/, region: us-east-1, path_style: true }
-	EOC
 	pg_target p &&
+	cat >>p/txnflow.yml <<-EOC &&
+	publish:
+	  s3: { bucket: lake, prefix: txnflow/, endpoint: "$S3_ENDPOINT", path_style: true, region: us-east-1 }
+	retries: 0
+	EOC
 	: every fault the generator has, more of each than by default &&
 	txnflow -C p generate --date 2025-09-01 --days 11 --malformed-rate 0.01 \
 		--dup-rate 0.04 --version-rate 0.05 --late-rate 0.08 --stale-rate 0.02 \

@@ -37,22 +37,32 @@ TEST(clean_currency_codes) {
   ASSERT(!txf_clean_iso4217_known("XTS"));
 }
 
-static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
-                               char *detail) {
+/* LINE validated as clean does: a bronze line, or with K a card feed's
+ * (card_number last, tokenized under K). */
+static txf_reject_reason check_key(const char *line, crow *row, txf_arena *a,
+                                   const txf_pan_key *k, char *detail) {
   static txf_tz *tz; /* test-local cache, freed at process exit */
   txf_err err;
   if (!tz)
     ASSERT_OK(txf_tz_load(&tz, "Asia/Seoul", &err), &err);
-  txf_csv_reader *r = txf_csv_reader_open_mem(line, strlen(line), "t", 13);
+  txf_csv_reader *r =
+      txf_csv_reader_open_mem(line, strlen(line), "t", k ? 14 : 13);
   txf_csv_record rec;
   int has;
   ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
   ASSERT(has);
-  txf_reject_reason why = txf_clean_validate(&rec, row, a, tz, detail, 160);
+  txf_reject_reason why =
+      k ? txf_clean_validate_card(&rec, row, a, tz, k, detail, 160)
+        : txf_clean_validate(&rec, row, a, tz, detail, 160);
   if (why == TXF_REJ_NONE) /* clean hashes the content when it compares */
     txf_clean_rec_hash(row);
   txf_csv_reader_free(r);
   return why;
+}
+
+static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
+                               char *detail) {
+  return check_key(line, row, a, NULL, detail);
 }
 
 #define GOOD "T1,C1,K1,M1,2025-09-01T08:59:59+09:00,12.5,krw,0742,Pending,T,Mobile,2025-09-01T00:00:00Z,"
@@ -234,25 +244,6 @@ TEST(clean_escape_shows_bytes_readably) {
   ASSERT(strlen(tiny) < sizeof tiny);
 }
 
-/* A card feed's line: the bronze columns and card_number (docs/silver.md,
- * bad_card_number). */
-static txf_reject_reason check_card(const char *line, crow *row, txf_arena *a,
-                                    const txf_pan_key *k, char *detail) {
-  static txf_tz *tz; /* test-local cache, freed at process exit */
-  txf_err err;
-  if (!tz)
-    ASSERT_OK(txf_tz_load(&tz, "Asia/Seoul", &err), &err);
-  txf_csv_reader *r = txf_csv_reader_open_mem(line, strlen(line), "t", 14);
-  txf_csv_record rec;
-  int has;
-  ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
-  ASSERT(has);
-  txf_reject_reason why =
-      txf_clean_validate_card(&rec, row, a, tz, k, detail, 160);
-  txf_csv_reader_free(r);
-  return why;
-}
-
 TEST(clean_validate_card_tokenizes_and_rejects) {
   txf_err err;
   txf_pan_key *k;
@@ -264,9 +255,9 @@ TEST(clean_validate_card_tokenizes_and_rejects) {
   crow row, row2;
   char detail[160];
   /* grouped by spaces: the same card as plain digits, one token */
-  ASSERT_EQ_I64(check_card(GOOD ",4111 1111 1111 1111\n", &row, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD ",4111 1111 1111 1111\n", &row, &a, k, detail),
                 TXF_REJ_NONE);
-  ASSERT_EQ_I64(check_card(GOOD ",4111111111111111\n", &row2, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD ",4111111111111111\n", &row2, &a, k, detail),
                 TXF_REJ_NONE);
   ASSERT_EQ_I64(row.len[S_PAN], PAN_BLOCK_LEN);
   ASSERT_EQ_MEM(crow_s(&row, S_PAN), crow_s(&row2, S_PAN), PAN_BLOCK_LEN);
@@ -276,24 +267,22 @@ TEST(clean_validate_card_tokenizes_and_rejects) {
   ASSERT_EQ_MEM(crow_s(&row, S_PAN), tok, PAN_TOKEN_LEN);
   ASSERT_EQ_MEM(crow_s(&row, S_ID), "T1", 2); /* the strings kept */
   /* the card is content: another card, another hash */
-  txf_clean_rec_hash(&row);
-  ASSERT_EQ_I64(check_card(GOOD ",5555555555554444\n", &row2, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD ",5555555555554444\n", &row2, &a, k, detail),
                 TXF_REJ_NONE);
-  txf_clean_rec_hash(&row2);
   ASSERT(row.h0 != row2.h0 || row.h1 != row2.h1);
   /* a wrong check digit, 15 digits: bad_card_number, masked */
-  ASSERT_EQ_I64(check_card(GOOD ",4111111111111112\n", &row, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD ",4111111111111112\n", &row, &a, k, detail),
                 TXF_REJ_BAD_CARD_NUMBER);
   ASSERT_CONTAINS(detail, "411111******1112");
   ASSERT(!strstr(detail, "4111111111111112"));
-  ASSERT_EQ_I64(check_card(GOOD ",411111111111111\n", &row, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD ",411111111111111\n", &row, &a, k, detail),
                 TXF_REJ_BAD_CARD_NUMBER);
   /* the other columns first; 13 columns is the wrong count */
-  ASSERT_EQ_I64(check_card("T1,C1,K1,M1,x,12.5,KRW,0742,pending,t,pos,"
-                           "2025-09-01T00:00:00Z,,4111111111111112\n",
-                           &row, &a, k, detail),
+  ASSERT_EQ_I64(check_key("T1,C1,K1,M1,x,12.5,KRW,0742,pending,t,pos,"
+                          "2025-09-01T00:00:00Z,,4111111111111112\n",
+                          &row, &a, k, detail),
                 TXF_REJ_BAD_TIMESTAMP);
-  ASSERT_EQ_I64(check_card(GOOD "\n", &row, &a, k, detail),
+  ASSERT_EQ_I64(check_key(GOOD "\n", &row, &a, k, detail),
                 TXF_REJ_WRONG_COLUMNS);
   ASSERT_CONTAINS(detail, "want 14");
   txf_arena_release(&a);
