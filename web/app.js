@@ -439,6 +439,34 @@ async function pageLake(stale) {
     { label: 'written by', get: (p) => (p.ingest_date ? `clean of ${p.ingest_date}` : `clean #${p.clean_id ?? '?'}`) + (p.run_id ? ` · run #${p.run_id}` : '') },
     { label: 'sha256', get: (p) => (p.sha256 || '').slice(0, 12) },
   ], d.partitions, (p) => ({ 'data-partition': p.partition })) : notice('No partitions yet: run txnflow clean --date YYYY-MM-DD.')));
+  // Bronze files that hold card numbers (a card feed's), with their age:
+  // PCI DSS 3.2.1 asks to delete them when no longer needed
+  // (docs/card-data.md); the deleting is bronze retention's.
+  const cards = d.bronze_card_files || [];
+  if (cards.length)
+    $main.appendChild(card(
+        `Bronze files holding card numbers (${cards.length})`,
+        h('div', {id : 'lake-card-files'},
+          h('p', {class : 'muted'},
+            d.bronze_retention
+                ? `Bronze retention: ${d.bronze_retention}.`
+                : 'No bronze retention is configured: these files are kept until deleted (PCI DSS 3.2.1: keep card numbers no longer than needed).'),
+          table(
+              [
+                {label : 'file', get : (f) => f.path},
+                {label : 'ingest date', get : (f) => f.ingest_date},
+                {
+                  label : 'age (days)',
+                  get : (f) => f.age_days === null ? '?' : fmtInt(f.age_days),
+                  num : true
+                },
+                {
+                  label : 'size',
+                  get : (f) => fmtBytes(f.size_bytes),
+                  num : true
+                },
+              ],
+              cards, (f) => ({'data-card-file' : f.path})))));
   const samples = h('div', { id: 'q-samples' });
   const samplesOnce = latestOnly();
   const showSamples = (date, reason) => samplesOnce(() => api('/api/quarantine?date=' + encodeURIComponent(date) + (reason ? '&reason=' + encodeURIComponent(reason) : '')), (s) => {

@@ -84,6 +84,21 @@ TXF_MUST_CHECK int txf_manifest_write_landed(const char *dir,
                                              size_t n, struct json_t *landed,
                                              txf_err *err);
 
+/* A bronze file holding card numbers (its header's last column is
+ * card_number: docs/card-data.md). */
+typedef struct txf_bronze_card_file {
+  char *rel;            /* bronze/transactions/ingest_date=D/NAME */
+  char ingest_date[11]; /* D */
+  uint64_t size_bytes;
+} txf_bronze_card_file;
+
+/* Every bronze file of DATA_DIR that holds card numbers, by ingest date
+ * then name, into *V (caller frees with txf_bronze_card_files_free). A
+ * file that cannot be read is listed too (it may hold them). */
+void txf_bronze_card_files(const char *data_dir, txf_bronze_card_file **v,
+                           size_t *n);
+void txf_bronze_card_files_free(txf_bronze_card_file *v, size_t n);
+
 /* ---- synthetic feed (generate issue; docs/feed.md)
  *
  * Truth, beside each synthetic batch:

@@ -282,3 +282,82 @@ int txf_manifest_write_landed(const char *dir, const char *ingest_date,
                               struct json_t *landed, txf_err *err) {
   return write_manifest(dir, ingest_date, files, n, "landed", landed, err);
 }
+
+/* ---------------------------------------------------------------- cards */
+
+/* The names in DIR, sorted (none when it cannot be read); caller frees
+ * each and the array. */
+static char **dir_names(const char *dir, size_t *n) {
+  char **v = NULL;
+  txf_err e;
+  if (txf_fs_list(dir, "", &v, n, &e))
+    *n = 0;
+  return v;
+}
+
+/* Does the file at PATH hold card numbers: its header's last field is
+ * card_number (read as clean reads it: zstd and gzip decompressed)? A
+ * file that cannot be read may: 1. */
+static int holds_cards(const char *path) {
+  txf_csv_reader *rd;
+  txf_err e;
+  if (txf_csv_reader_open_opts(&rd, path, 0, NULL, &e))
+    return 1;
+  txf_csv_record rec;
+  int has = 0, cards = 1;
+  if (!txf_csv_reader_next(rd, &rec, &has, &e) && has) {
+    size_t k = rec.n_fields ? rec.n_fields - 1 : 0;
+    cards = rec.n_fields > 0 && k < TXF_CSV_MAX_FIELDS &&
+            rec.field_len[k] == 11 && !memcmp(rec.field[k], "card_number", 11);
+  } else if (!has) {
+    cards = 0; /* empty */
+  }
+  txf_csv_reader_free(rd);
+  return cards;
+}
+
+void txf_bronze_card_files(const char *data_dir, txf_bronze_card_file **v,
+                           size_t *n) {
+  *v = NULL;
+  *n = 0;
+  size_t cap = 0, nd = 0;
+  char *root = txf_path_join(data_dir, "bronze/transactions");
+  char **days = dir_names(root, &nd);
+  for (size_t i = 0; i < nd; i++) {
+    size_t nf = 0;
+    char *dir = txf_path_join(root, days[i]);
+    char **files =
+        strncmp(days[i], "ingest_date=", 12) == 0 && strlen(days[i]) == 22
+            ? dir_names(dir, &nf)
+            : NULL;
+    for (size_t k = 0; k < nf; k++) {
+      char *p = txf_path_join(dir, files[k]);
+      struct stat st;
+      if (files[k][0] != '_' && stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+          holds_cards(p)) {
+        if (*n == cap) {
+          cap = cap ? 2 * cap : 16;
+          *v = txf_xrealloc(*v, cap * sizeof **v);
+        }
+        txf_bronze_card_file *f = &(*v)[(*n)++];
+        f->rel = txf_xasprintf("bronze/transactions/%s/%s", days[i], files[k]);
+        memcpy(f->ingest_date, days[i] + 12, 10);
+        f->ingest_date[10] = '\0';
+        f->size_bytes = (uint64_t)st.st_size;
+      }
+      free(p);
+      free(files[k]);
+    }
+    free(files);
+    free(dir);
+    free(days[i]);
+  }
+  free(days);
+  free(root);
+}
+
+void txf_bronze_card_files_free(txf_bronze_card_file *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i].rel);
+  free(v);
+}

@@ -15,12 +15,14 @@
 
 #include "clean/internal.h"
 #include "duck/duck.h"
+#include "pan/pan.h"
 
 typedef struct expect {
   crow *rows;
   size_t n, cap;
   txf_arena strings;
   csources src;
+  const txf_pan_key *key; /* a card feed's (NULL: none given) */
 } expect;
 
 typedef struct findings {
@@ -184,6 +186,17 @@ static int read_batch_file(expect *ex, const txf_tz *tz,
   int has;
   char detail[160];
   rc = txf_csv_reader_next(rd, &rec, &has, err); /* header */
+  /* a card feed's batch is validated as clean does it, tokens included
+   * (the tie rule compares content hashes, which hold them) */
+  int cards = !rc && !fmt && has && txf_clean_header_cards(&rec);
+  if (cards && !ex->key)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "%s: the feed has a card_number column: the audit needs "
+                     "the card number key as clean does (TXNFLOW_PAN_KEY_FILE "
+                     "or TXNFLOW_PAN_KEY)",
+                     rel);
+  if (cards)
+    txf_csv_reader_expect(rd, TXF_BRONZE_N_COLS + 1);
   if (!rc && fmt && has) {
     rc = txf_feed_bind(&binding, fmt, &rec, abs, err);
     if (!rc && !fmt->header) { /* that was data: read it again */
@@ -207,8 +220,13 @@ static int read_batch_file(expect *ex, const txf_tz *tz,
     txf_reject_reason why =
         fmt ? txf_clean_validate_mapped(fmt, &binding, &rec, row, &ex->strings,
                                         tz, detail, sizeof detail)
-            : txf_clean_validate(&rec, row, &ex->strings, tz, detail,
-                                 sizeof detail);
+        : cards ? txf_clean_validate_card(&rec, row, &ex->strings, tz, ex->key,
+                                          detail, sizeof detail)
+                : txf_clean_validate(&rec, row, &ex->strings, tz, detail,
+                                     sizeof detail);
+    if (why != TXF_REJ_NONE) /* shown in the findings */
+      txf_pan_mask_text(detail, strlen(detail),
+                        cards ? TXF_PAN_MASK_ANY : TXF_PAN_MASK_FOUND);
     if (why == TXF_REJ_NONE)
       txf_clean_rec_hash(row); /* versions compare by it */
     int64_t line = rec.record_no - hdr;
@@ -443,6 +461,7 @@ int txf_audit_run(const txf_audit_opts *o, txf_store *store,
   expect ex;
   memset(&ex, 0, sizeof ex);
   txf_arena_init(&ex.strings, 1 << 20);
+  ex.key = o->pan_key;
   txf_tz *tz = NULL;
   txf_duck *d = NULL;
   loc_ent *idx = NULL; /* the index's pairs */

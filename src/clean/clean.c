@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clean/internal.h"
+#include "pan/pan.h"
 
 #define STAGING ".clean/staging"
 #define ROWS_PER_BLOCK 65536
@@ -46,6 +47,7 @@ static int64_t thread_cpu_us(void) {
 
 typedef struct run {
   const txf_clean_opts *o;
+  int cards; /* a card feed's batch: card_number, tokenized (o->pan_key) */
   txf_tz *tz;
   char *staging;       /* absolute */
   char date_str[11];
@@ -173,6 +175,7 @@ typedef struct vjob {
   const txf_feed_format *format;   /* NULL: bronze */
   const txf_feed_binding *binding; /* the file's, with FORMAT */
   int hdr;                         /* 1: the file has a header line */
+  const txf_pan_key *key;          /* a card feed's: its card_number's */
   uint32_t fi;              /* the file: lineage of the rows */
   txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
@@ -225,12 +228,20 @@ static void *validate_chunk(void *arg) {
     rec.bad_quote = x->bad_quote;
     rec.too_long = x->too_long;
     rec.record_no = x->record_no;
-    size_t want = j->format ? j->binding->n_fields : TXF_BRONZE_N_COLS;
+    size_t want = j->format ? j->binding->n_fields
+                  : j->key  ? TXF_BRONZE_N_COLS + 1
+                            : TXF_BRONZE_N_COLS;
     if (x->n_fields == want)
       for (size_t k = 0; k < want; k++) {
         rec.field[k] = c->data.data + c->fields[x->f_off + 2 * k];
         rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
       }
+    if (j->key) {
+      c->why[i] = (uint8_t)txf_clean_validate_card(
+          &rec, &c->rows[i], &c->strings, j->tz, j->key, c->detail[i],
+          sizeof c->detail[i]);
+      continue;
+    }
     c->why[i] = (uint8_t)(j->format ? txf_clean_validate_mapped(
                                           j->format, j->binding, &rec,
                                           &c->rows[i], &c->strings, j->tz,
@@ -265,9 +276,37 @@ static void chunk_release(chunk *c) {
   free(c->fields);
 }
 
+/* A rejected line of a card feed as quarantine keeps it: its card number
+ * field masked to BIN and last 4 whatever it holds (a malformed number is
+ * still one), then any other run of 12..19 digits, valid or not (a line
+ * whose columns are not where they belong). In place: the chunk's copy. */
+static void mask_line(chunk *c, const crec *x, size_t want) {
+  char *raw = c->data.data + x->raw_off;
+  if (x->n_fields == want) {
+    uint32_t off = c->fields[x->f_off + 2 * (want - 1)];
+    uint32_t len = c->fields[x->f_off + 2 * (want - 1) + 1];
+    if (off >= x->raw_off && off + len <= x->raw_off + x->raw_len) {
+      char *f = c->data.data + off;
+      size_t nd = 0, k = 0;
+      for (uint32_t i = 0; i < len; i++)
+        nd += f[i] >= '0' && f[i] <= '9';
+      for (uint32_t i = 0; i < len; i++)
+        if (f[i] >= '0' && f[i] <= '9') {
+          /* the first 6 and last 4 stay, when that leaves any masked */
+          if (nd <= 10 ? k < nd - (nd > 4 ? 4 : nd) || nd <= 4
+                       : k >= 6 && k < nd - 4)
+            f[i] = '*';
+          k++;
+        }
+    }
+  }
+  txf_pan_mask_text(raw, x->raw_len, TXF_PAN_MASK_ANY);
+}
+
 /* Collect chunk C (validated) in order: its rejects to the quarantine
  * files (its rows went to their shard's bucket on the thread that
- * validated it). */
+ * validated it). No card number reaches them: a card feed's lines are
+ * masked (mask_line), and every detail, which may quote a value, too. */
 static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
   (void)err;
   const char *rel = r->src.v[fi].path;
@@ -278,6 +317,10 @@ static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
     txf_reject_reason why = (txf_reject_reason)c->why[i];
     r->by_reason[why]++;
     r->quarantined++;
+    if (r->cards)
+      mask_line(c, x, TXF_BRONZE_N_COLS + 1);
+    txf_pan_mask_text(c->detail[i], strlen(c->detail[i]),
+                      r->cards ? TXF_PAN_MASK_ANY : TXF_PAN_MASK_FOUND);
     fwrite(c->data.data + x->raw_off, 1, x->raw_len, r->q_lines);
     fputs(x->crlf ? "\r\n" : "\n", r->q_lines);
     csv_field(r->q_rejects, rel, strlen(rel));
@@ -301,10 +344,17 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   txf_csv_record rec;
   int has = 1, hdr = 1;
   txf_feed_binding binding;
-  size_t want = TXF_BRONZE_N_COLS;
+  size_t want = TXF_BRONZE_N_COLS + (r->cards ? 1 : 0);
   rc = txf_csv_reader_next(rd, &rec, &has, err);
   if (!rc && !fmt)
     rc = txf_clean_header_check(has ? &rec : NULL, err);
+  if (!rc && !fmt && txf_clean_header_cards(&rec) != r->cards)
+    rc = txf_err_set(err, TXF_EPARSE,
+                     "the header %s a card_number column, the batch's first "
+                     "file's %s",
+                     r->cards ? "lacks" : "has", r->cards ? "has" : "does not");
+  if (!rc && !fmt && r->cards)
+    txf_csv_reader_expect(rd, want);
   if (!rc && fmt && has) {
     /* the processor's layout: its header (or first line) says where
      * each column is (the file is named by the caller's wrap below) */
@@ -367,7 +417,9 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     int started[8] = {0};
     for (int t = 0; t < used[cur]; t++) {
       jobs[t] =
-          (vjob){&ch[cur][t], r->tz, fmt, &binding, hdr, fi, r->m.rows[t]};
+          (vjob){&ch[cur][t], r->tz,       fmt,
+                 &binding,    hdr,         r->cards ? r->o->pan_key : NULL,
+                 fi,          r->m.rows[t]};
       if (nt > 1)
         started[t] = pthread_create(&tid[t], NULL, validate_chunk,
                                     &jobs[t]) == 0;
@@ -482,24 +534,74 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
 
 /* The index remembers the zone it was built in: partitions are event dates
  * in that zone, so changing it would scatter one day over two files. */
+/* So does a card feed's lake the key of its tokens (card_key_id): a
+ * batch with cards goes into a lake with them, under the same key, and a
+ * batch without into one without (docs/card-data.md). */
 static int check_index_meta(run *r, txf_err *err) {
-  char *tz = NULL;
-  int rc = txf_clean_meta_zone(r->o->data_dir, &tz, err);
+  char *tz = NULL, *key = NULL;
+  const char *want = r->cards ? txf_pan_key_id(r->o->pan_key) : NULL;
+  int rc = txf_clean_meta_zone(r->o->data_dir, &tz, &key, err);
   if (!rc && tz && strcmp(tz, r->o->timezone) != 0)
     rc = txf_err_set(err, TXF_ECONFIG,
                      "the silver lake is partitioned in time zone '%s', "
                      "not '%s'",
                      tz, r->o->timezone);
+  else if (!rc && tz && !want != !key)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "the batch %s card numbers (card_number) and the silver "
+                     "lake %s card columns: a lake is made with the feed's "
+                     "'pan' setting and keeps it (start a new data directory)",
+                     want ? "has" : "has no", key ? "has" : "has no");
+  else if (!rc && tz && want && strcmp(key, want) != 0)
+    rc = txf_err_set(err, TXF_ECONFIG,
+                     "the silver lake's card tokens are under key '%s', the "
+                     "key given is '%s': give the lake's key, or move the "
+                     "lake to this one with 'txnflow keys rotate'",
+                     key, want);
   else if (!rc && !tz) {
     char *st = txf_path_join(r->staging, "index/_meta.json");
-    rc = txf_clean_meta_write(st, r->o->timezone, err);
+    rc = txf_clean_meta_write(st, r->o->timezone, want, err);
     free(st);
     if (!rc)
       add_op(r, STAGING "/index/_meta.json",
              "silver/_index/transactions/_meta.json");
   }
   free(tz);
+  free(key);
   return rc;
+}
+
+/* Is the batch a card feed's (its files' header ends in card_number)? Its
+ * first file says; read_file holds the others to it. Then the key must
+ * be there, before anything is written. */
+static int detect_cards(run *r, char **abs, txf_err *err) {
+  r->cards = 0;
+  if (r->o->format || r->n_files == 0)
+    return 0; /* a processor's layout maps the bronze columns only */
+  txf_csv_reader *rd;
+  int rc = txf_csv_reader_open_opts(&rd, abs[0], 0, NULL, err);
+  if (rc)
+    return txf_err_wrap(err, "%s", r->src.v[0].path);
+  txf_csv_record rec;
+  int has = 0;
+  rc = txf_csv_reader_next(rd, &rec, &has, err);
+  if (!rc && has)
+    r->cards = txf_clean_header_cards(&rec);
+  txf_csv_reader_free(rd);
+  if (rc)
+    return txf_err_wrap(err, "%s", r->src.v[0].path);
+  if (r->cards && !r->o->pan_key)
+    return txf_err_set(
+        err, TXF_ECONFIG,
+        "%s: the feed has a card_number column, and card numbers are "
+        "tokenized under a key that is not given%s%s (set "
+        "TXNFLOW_PAN_KEY_FILE to a file of mode 0600 holding it, or "
+        "TXNFLOW_PAN_KEY; docs/card-data.md); nothing was written",
+        r->src.v[0].path, r->o->pan_key_problem ? ": " : "",
+        r->o->pan_key_problem ? r->o->pan_key_problem : "");
+  r->m.cards = r->cards;
+  r->m.key_id = r->cards ? txf_pan_key_id(r->o->pan_key) : NULL;
+  return 0;
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -826,7 +928,7 @@ static int open_quarantine(run *r, txf_err *err) {
     for (int i = 0; i < TXF_BRONZE_N_COLS && !r->o->format; i++)
       fprintf(r->q_lines, "%s%s", i ? "," : "", txf_bronze_columns[i]);
     if (!r->o->format)
-      fputc('\n', r->q_lines);
+      fputs(r->cards ? ",card_number\n" : "\n", r->q_lines);
     fputs("file,line,reason,detail\n", r->q_rejects);
   }
   free(p1);
@@ -871,8 +973,14 @@ static int do_run(run *r, txf_store *store, char **report_json,
   int64_t t0 = txf_mono_us(), c0 = cpu_us();
   char **abs = NULL;
   int rc = list_files(r, &abs, err);
-  if (rc)
+  if (!rc)
+    rc = detect_cards(r, abs, err);
+  if (rc) {
+    for (size_t i = 0; abs && i < r->n_files; i++)
+      free(abs[i]);
+    free(abs);
     return rc;
+  }
   /* The files are hashed (a second read, from the page cache) on a thread
    * of their own while they are read and validated, not before: with
    * two cores that is a second of wall time on a 1.4 GB batch. Nothing

@@ -33,7 +33,17 @@
  * STRING; ingest_date DATE. Names for people and lineage:
  * txf_pq_column_type_name(). */
 #define TXF_SILVER_N_COLS 15
-extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
+#define txf_silver_columns txf_silver_columns_all /* its first 15 */
+/* A card feed's lake (feed: pan: true) has four more, after those:
+ * card_token (64 hex digits of HMAC-SHA256 of the PAN's digits under the
+ * key), card_bin (its first 6 digits), card_last4, card_key_id (the id of
+ * the key that made the token), all STRING (docs/card-data.md). The
+ * silver columns with these: txf_silver_schema(). */
+#define TXF_SILVER_CARD_N_COLS 4
+#define TXF_SILVER_MAX_COLS (TXF_SILVER_N_COLS + TXF_SILVER_CARD_N_COLS)
+extern const txf_pq_column txf_silver_columns_all[TXF_SILVER_MAX_COLS];
+/* The silver schema of a lake with (CARDS 1) or without card columns. */
+txf_pq_schema txf_silver_schema(int cards);
 
 /* The change log (docs/silver.md, "The change log"): every clean that
  * changes the lake commits version V = 1 + the last one, and with its
@@ -46,6 +56,7 @@ extern const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS];
  * insert is a new id; an update is the row that left (preimage, in its old
  * partition) and the row that replaced it (postimage). */
 #define TXF_SILVER_CHANGE_N_COLS (TXF_SILVER_N_COLS + 7)
+#define TXF_SILVER_CHANGE_MAX_COLS (TXF_SILVER_MAX_COLS + 7)
 /* The columns after the silver ones, in order. */
 extern const txf_pq_column
     txf_silver_change_extra[TXF_SILVER_CHANGE_N_COLS - TXF_SILVER_N_COLS];
@@ -126,6 +137,7 @@ typedef enum {
   TXF_REJ_BAD_CURRENCY,
   TXF_REJ_BAD_MCC,
   TXF_REJ_UNKNOWN_ENUM,
+  TXF_REJ_BAD_CARD_NUMBER, /* a card feed's card_number (docs/card-data.md) */
   TXF_REJ_N
 } txf_reject_reason;
 
@@ -148,6 +160,12 @@ typedef struct txf_clean_opts {
   const char *crash_step;
   int crash_n;
   txf_progress *progress;    /* may be NULL */
+  /* The card number key (docs/card-data.md), or NULL. A batch whose
+   * header has a card_number column needs it: without one the clean is
+   * TXF_ECONFIG before anything is written, saying PAN_KEY_PROBLEM (why
+   * loading it failed, or NULL: no key was given). */
+  const struct txf_pan_key *pan_key;
+  const char *pan_key_problem;
 } txf_clean_opts;
 
 /* Clean one batch. On success *REPORT_JSON (caller frees) is the run's
@@ -181,11 +199,40 @@ TXF_MUST_CHECK int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o,
                                            txf_store *store, char **report_json,
                                            txf_err *err);
 
+/* txnflow keys rotate: move a card feed's lake from OLD_KEY (its tokens'
+ * key) to NEW_KEY (docs/card-data.md). */
+typedef struct txf_clean_rotate_opts {
+  const char *data_dir;
+  const struct txf_pan_key *old_key;
+  const struct txf_pan_key *new_key;
+  const txf_logger *log;
+  int64_t now_us; /* the change log's commit timestamp */
+  /* Testing only: "STEP:N", _exit(3) the Nth time STEP is reached:
+   * "stage" (partitions written, not committed) or "journal" (committed,
+   * not applied). NULL: none. */
+  const char *crash_at;
+} txf_clean_rotate_opts;
+
+/* Re-tokenize every row of the lake under NEW_KEY: the old token -> new
+ * token map is made from bronze's card numbers under both keys, each
+ * partition is rewritten with its tokens mapped and card_key_id NEW_KEY's
+ * id, every row an update in one new version of the change log, and the
+ * lot is committed by clean's journal (an interrupted clean is finished
+ * first, recorded in STORE). The lake's key must be OLD_KEY (else
+ * TXF_ECONFIG, as for a lake without card columns or NEW_KEY == OLD_KEY);
+ * a token no bronze card number gives is TXF_ENOTFOUND naming the row. On
+ * failure nothing changes. *REPORT_JSON (caller frees): key ids, bronze
+ * files, card numbers, cards, partitions, rows, commit_version. */
+TXF_MUST_CHECK int txf_clean_keys_rotate(const txf_clean_rotate_opts *o,
+                                         txf_store *store, char **report_json,
+                                         txf_err *err);
+
 typedef struct txf_audit_opts {
   const char *data_dir;
   const char *timezone;
   size_t max_diffs; /* differences listed (e.g. 20) */
   const struct txf_feed_format *format; /* as in txf_clean_opts */
+  const struct txf_pan_key *pan_key;    /* as in txf_clean_opts */
 } txf_audit_opts;
 
 /* Audit the lake. *REPORT_JSON (caller frees) holds the findings; the

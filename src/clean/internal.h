@@ -15,7 +15,12 @@
 
 enum { ST_APPROVED, ST_DECLINED, ST_PENDING, ST_REVERSED };
 enum { CH_ONLINE, CH_POS, CH_MOBILE };
-enum { S_ID, S_CUSTOMER, S_CARD, S_MERCHANT, S_ORIG, S_N };
+/* The strings of a row, one block in this order. S_PAN is a card feed's
+ * card: token (64 hex digits), BIN (6) and last 4, 74 bytes; empty
+ * otherwise. */
+enum { S_ID, S_CUSTOMER, S_CARD, S_MERCHANT, S_ORIG, S_PAN, S_N };
+#define PAN_TOKEN_LEN 64
+#define PAN_BLOCK_LEN (PAN_TOKEN_LEN + 6 + 4)
 
 #define MAX_ID_LEN 255
 
@@ -23,7 +28,8 @@ extern const char *const txf_clean_status_names[4];
 extern const char *const txf_clean_channel_names[3];
 
 /* One valid transaction version, fixed size; its strings live in an arena
- * (or a reader's buffer) as one block: id, customer, card, merchant, orig. */
+ * (or a reader's buffer) as one block: id, customer, card, merchant, orig,
+ * and a card feed's card (S_PAN). */
 typedef struct crow {
   int64_t txn_ts_us;
   int64_t ingested_at_us;
@@ -132,6 +138,15 @@ int txf_clean_silver_cmp(const crow *a, const crow *b);
 txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
                                      txf_arena *a, const txf_tz *tz,
                                      char *detail, size_t detail_cap);
+/* The same for a record of a card feed: the bronze columns and a 14th,
+ * card_number, tokenized under KEY into the row's S_PAN (REC is changed
+ * while it is read, and restored). A card number that is not one is
+ * TXF_REJ_BAD_CARD_NUMBER, its DETAIL showing it masked to BIN and last
+ * 4; the other reasons' DETAIL may quote a value: the caller masks it. */
+txf_reject_reason txf_clean_validate_card(txf_csv_record *rec, crow *row,
+                                          txf_arena *a, const txf_tz *tz,
+                                          const struct txf_pan_key *key,
+                                          char *detail, size_t detail_cap);
 /* The same for a record of a processor's layout F bound by B (the line
  * checks, the column count, the mapping, then txf_clean_validate). */
 txf_reject_reason txf_clean_validate_mapped(const txf_feed_format *f,
@@ -147,11 +162,15 @@ txf_reject_reason txf_clean_validate_mapped(const txf_feed_format *f,
 char *txf_clean_escape(const char *s, size_t n, size_t max, char *out,
                        size_t cap);
 /* Check a file's first record REC (NULL: the file has none) is the bronze
- * header. TXF_EPARSE naming the real cause otherwise: empty, gzip or zstd
+ * header (or a card feed's: txf_clean_header_cards). TXF_EPARSE naming
+ * the real cause otherwise: empty, gzip or zstd
  * without .zst, UTF-16, CR-only line ends, another header. The message
  * does not name the file; the caller adds it. */
 TXF_MUST_CHECK int txf_clean_header_check(const txf_csv_record *rec,
                                           txf_err *err);
+/* Is REC (a header the check passed, or NULL) a card feed's: the bronze
+ * columns and card_number? */
+int txf_clean_header_cards(const txf_csv_record *rec);
 /* Parse an amount: digits, optionally '.' and 1-2 digits, > 0, < 10^16. */
 int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor);
 /* Is C (3 upper-case letters) an ISO 4217 code? */
@@ -161,7 +180,7 @@ int txf_clean_iso4217_known(const char c[3]);
 
 /* A row as a compact record: the fixed fields, then its strings (no
  * pointer, no hash); at most REC_MAX bytes. */
-#define REC_MAX (20 + 3 * 10 + 5 * MAX_ID_LEN)
+#define REC_MAX (21 + 3 * 10 + 5 * MAX_ID_LEN + PAN_BLOCK_LEN)
 size_t txf_clean_rec_size(const crow *r);
 void txf_clean_rec_put(char *p, const crow *r);
 /* Read the record at P into *R (R->str points into P; idh computed, the
@@ -342,10 +361,11 @@ TXF_MUST_CHECK int
 txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
                          const char *staging, const unsigned char *touched,
                          json_t *rep, int *staged, txf_err *err);
-/* Write the index's _meta.json (format, shards, the lake's TIMEZONE) to
+/* Write the index's _meta.json (format, shards, the lake's TIMEZONE, and
+ * a card feed's lake's CARD_KEY_ID: the key of its tokens, or NULL) to
  * PATH (created, flushed). */
 TXF_MUST_CHECK int txf_clean_meta_write(const char *path, const char *timezone,
-                                        txf_err *err);
+                                        const char *card_key_id, txf_err *err);
 /* ERR is from reading a partition (TXF_ECORRUPT, TXF_EUNSUPPORTED or
  * TXF_ETOOBIG: for a file clean wrote, damage): add that the file is
  * damaged, nothing was changed and how to recover, unless it says so. */
@@ -358,10 +378,11 @@ int64_t txf_clean_manifest_audit(const char *data_dir,
                                  void (*note)(void *ctx, const char *text),
                                  void *ctx, loc_ent **pairs, size_t *n_pairs);
 /* The lake's time zone from the index's _meta.json into *ZONE (caller
- * frees; NULL when there is none yet); an unreadable file is
- * TXF_ECORRUPT. */
+ * frees; NULL when there is none yet), and when CARD_KEY_ID is not NULL
+ * the key of a card feed's lake's tokens into it (caller frees; NULL: a
+ * lake without card columns); an unreadable file is TXF_ECORRUPT. */
 TXF_MUST_CHECK int txf_clean_meta_zone(const char *data_dir, char **zone,
-                                       txf_err *err);
+                                       char **card_key_id, txf_err *err);
 /* The names in DIR starting with PREFIX, sorted (free with
  * txf_clean_list_free; NULL and *N = 0 when DIR cannot be read). */
 char **txf_clean_list_dir(const char *dir, const char *prefix, size_t *n);
@@ -419,6 +440,8 @@ typedef struct txf_clean_merge {
   txf_clean_manifest *manifest; /* what the files read must match */
   const char *staging_dir; /* index shards are staged in STAGING/index */
   const csources *src;
+  int cards;                  /* a card feed's lake: the card columns too */
+  const char *key_id;         /* then the id of the key of every token */
   txf_clean_pool *pool;       /* blocks of the batch's records */
   txf_clean_buckets *rows[8]; /* the batch's valid rows, bucket = shard,
                                 * one set per validating thread */
@@ -511,6 +534,24 @@ TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
                                                txf_pq_pool *pool,
                                                txf_err *err);
 
+/* Moving a card feed's lake to a new key (txnflow keys rotate): every
+ * row's card_token through MAP (CTX, the 64 hex digits of the token under
+ * the old key -> the token under the new one, 64 hex digits it keeps; NULL:
+ * unknown) and its card_key_id KEY_ID. */
+typedef struct txf_clean_rekey {
+  const char *data_dir;
+  txf_clean_manifest *manifest; /* what the files read must match */
+  const char *key_id;
+  const char *(*map)(void *ctx, const char *token);
+  void *ctx;
+} txf_clean_rekey;
+/* Rewrite partition J->day re-keyed by K to J->out_path (n_rows, size,
+ * sha set), every row an update (preimage, postimage) in the change file
+ * J->chg. A token MAP does not know is TXF_ENOTFOUND naming the row. */
+TXF_MUST_CHECK int txf_clean_partition_rekey(const txf_clean_rekey *k,
+                                             part_job *j, txf_pq_pool *pool,
+                                             txf_err *err);
+
 /* ---- journal (journal.c) */
 
 /* Take DATA_DIR/.clean.lock (flock, not waiting): one writer of the lake
@@ -523,6 +564,9 @@ typedef struct jop {
   char *to;
 } jop;
 
+/* Append the op FROM -> TO (FROM NULL: delete TO; both copied) to the N
+ * ops at *OPS. */
+void txf_clean_jops_add(jop **ops, size_t *n, const char *from, const char *to);
 /* Before the commit point: can every op be applied? Each directory the
  * ops write in (or the nearest existing parent of one to be made) must
  * let us create and remove a file; else TXF_EIO naming it (nothing is
@@ -547,6 +591,17 @@ typedef struct txf_clean_crash {
 void txf_clean_crash_point(const txf_clean_crash *c, const char *step,
                            int *counter);
 
+/* Commit the N ops staged under DATA/.clean/staging by what is no clean
+ * (an index rebuild, a key rotation): sync the staging area, check, write
+ * the journal (run id PREFIX-time-pid, no report: no run is recorded) and
+ * apply it. CRASH (may be NULL) crashes at "stage" (before the journal)
+ * or "journal" (after it). On failure before the journal the caller
+ * discards the staging area. */
+TXF_MUST_CHECK int txf_clean_journal_commit_files(const char *data_dir,
+                                                  const char *prefix,
+                                                  const jop *ops, size_t n,
+                                                  const txf_clean_crash *crash,
+                                                  txf_err *err);
 /* Apply DATA/.clean/journal.json if present (idempotent), record its run
  * in STORE, remove it and the staging area. *APPLIED = 1 if there was one.
  * CRASH may be NULL (recovery) or carry a live run's crash injection. */

@@ -341,3 +341,40 @@ out:
   free(staging);
   return rc;
 }
+
+int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
+                                   const jop *ops, size_t n,
+                                   const txf_clean_crash *crash, txf_err *err) {
+  char *staging = txf_path_join(data_dir, STAGING);
+  int rc = 0;
+  int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sfd < 0 || syncfs(sfd) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", staging);
+  if (sfd >= 0)
+    close(sfd);
+  free(staging);
+  char run_id[64];
+  snprintf(run_id, sizeof run_id, "%s-%lld-%ld", prefix,
+           (long long)txf_wall_us(), (long)getpid());
+  int stage = 0, journal = 0, applied;
+  if (!rc)
+    rc = txf_clean_journal_check(data_dir, ops, n, err);
+  if (!rc)
+    txf_clean_crash_point(crash, "stage", &stage);
+  /* Not a clean: the journal commits files and records no run. */
+  if (!rc)
+    rc = txf_clean_journal_write(data_dir, run_id, ops, n, "null", err);
+  if (!rc)
+    txf_clean_crash_point(crash, "journal", &journal);
+  if (!rc)
+    rc = txf_clean_journal_finish(data_dir, NULL, NULL, &applied, err);
+  return rc;
+}
+
+void txf_clean_jops_add(jop **ops, size_t *n, const char *from,
+                        const char *to) {
+  *ops = txf_xrealloc(*ops, (*n + 1) * sizeof **ops);
+  (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
+  (*ops)[*n].to = txf_xstrdup(to);
+  (*n)++;
+}

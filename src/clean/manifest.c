@@ -411,9 +411,12 @@ int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
   return rc;
 }
 
-int txf_clean_meta_write(const char *path, const char *timezone, txf_err *err) {
+int txf_clean_meta_write(const char *path, const char *timezone,
+                         const char *card_key_id, txf_err *err) {
   json_t *j = json_pack("{s:s,s:i,s:s}", "format", "txnflow-silver-index/1",
                         "shards", IDX_SHARDS, "timezone", timezone);
+  if (card_key_id) /* only then: older lakes' files stay as they were */
+    json_object_set_new(j, "card_key_id", json_string(card_key_id));
   return txf_clean_json_write(j, path, err);
 }
 
@@ -595,8 +598,11 @@ int64_t txf_clean_manifest_audit(const char *data_dir,
   return bad;
 }
 
-int txf_clean_meta_zone(const char *data_dir, char **zone, txf_err *err) {
+int txf_clean_meta_zone(const char *data_dir, char **zone, char **card_key_id,
+                        txf_err *err) {
   *zone = NULL;
+  if (card_key_id)
+    *card_key_id = NULL;
   char *dir = txf_clean_index_dir(data_dir);
   char *meta = txf_path_join(dir, "_meta.json");
   free(dir);
@@ -605,6 +611,9 @@ int txf_clean_meta_zone(const char *data_dir, char **zone, txf_err *err) {
     json_error_t je;
     json_t *j = json_load_file(meta, 0, &je);
     const char *z = json_string_value(json_object_get(j, "timezone"));
+    const char *k = json_string_value(json_object_get(j, "card_key_id"));
+    if (k && card_key_id)
+      *card_key_id = txf_xstrdup(k);
     if (z)
       *zone = txf_xstrdup(z);
     else

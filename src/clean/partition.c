@@ -13,12 +13,19 @@
 #include "clean/internal.h"
 #include "parquet/parquet.h"
 
+/* clang-format off */
 enum {
   C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_TXN_TS, C_AMOUNT, C_CURRENCY, C_MCC,
   C_STATUS, C_REFUND, C_CHANNEL, C_INGESTED_AT, C_ORIG, C_SOURCE_FILE,
-  C_INGEST_DATE, C_N
+  C_INGEST_DATE, C_N,
+  /* a card feed's lake */
+  C_TOKEN = C_N, C_BIN, C_LAST4, C_KEY_ID, C_MAX
 };
+/* clang-format on */
 _Static_assert(C_N == TXF_SILVER_N_COLS, "clean writes the silver schema");
+_Static_assert(C_MAX == TXF_SILVER_MAX_COLS, "and a card feed's");
+
+static int n_cols(const txf_clean_merge *m) { return m->cards ? C_MAX : C_N; }
 
 char *txf_clean_partition_path(const char *data_dir, int32_t day) {
   int y, m, d;
@@ -46,10 +53,10 @@ static void enum_lens_init(enum_lens *e) {
     e->channel[i] = (uint8_t)strlen(txf_clean_channel_names[i]);
 }
 
-/* Values of batch row R; MCC_BUF holds the 4 digits. */
-static void row_values(const crow *r, const csources *src,
-                       const enum_lens *el, char mcc_buf[5],
-                       txf_pq_value *v) {
+/* Values of batch row R of M; MCC_BUF holds the 4 digits. */
+static void row_values(const crow *r, const txf_clean_merge *m,
+                       const enum_lens *el, char mcc_buf[5], txf_pq_value *v) {
+  const csources *src = m->src;
   const char *s = r->str;
   for (int i = 0; i < 4; i++) {
     str_val(&v[i], s, r->len[i]);
@@ -81,6 +88,30 @@ static void row_values(const crow *r, const csources *src,
   str_val(&v[C_SOURCE_FILE], c->path, c->path_len);
   v[C_INGEST_DATE].is_null = 0;
   v[C_INGEST_DATE].v.i32 = c->ingest_day;
+  if (m->cards) { /* every row of a card feed's batch has its card */
+    const char *t = crow_s(r, S_PAN);
+    str_val(&v[C_TOKEN], t, PAN_TOKEN_LEN);
+    str_val(&v[C_BIN], t + PAN_TOKEN_LEN, 6);
+    str_val(&v[C_LAST4], t + PAN_TOKEN_LEN + 6, 4);
+    str_val(&v[C_KEY_ID], m->key_id, strlen(m->key_id));
+  }
+}
+
+/* A lake's row holds a token of the key this clean has: tokens of two
+ * keys in one lake would make one card two (txnflow keys rotate moves a
+ * lake to a new key whole). */
+static int key_check(const txf_clean_merge *m, const txf_pq_value *v,
+                     const char *path, txf_err *err) {
+  const txf_pq_value *k = &v[C_KEY_ID];
+  if (!m->cards || (k->v.str.len == strlen(m->key_id) &&
+                    memcmp(k->v.str.ptr, m->key_id, k->v.str.len) == 0))
+    return 0;
+  return txf_err_set(err, TXF_ECONFIG,
+                     "%s: its card tokens are under key '%.*s', this key is "
+                     "'%s'; give the lake's key, or move the lake to this "
+                     "one with 'txnflow keys rotate'",
+                     path, (int)(k->v.str.len > 40 ? 40 : k->v.str.len),
+                     k->v.str.ptr, m->key_id);
 }
 
 /* The change log's file of one partition: opened on its first change. */
@@ -88,18 +119,19 @@ typedef struct change_file {
   change_out *out;
   txf_pq_writer *w;
   int32_t day; /* the partition's */
-  txf_pq_value cv[TXF_SILVER_CHANGE_N_COLS];
+  int nc;      /* silver columns: C_N, or C_MAX in a card feed's lake */
+  txf_pq_value cv[TXF_SILVER_CHANGE_MAX_COLS];
   txf_pq_pool *pool;
 } change_file;
 
 /* Open the change file (cf->out set, cf->w not yet open). */
 static int change_open(change_file *cf, txf_err *err) {
   txf_pq_value *cv = cf->cv;
-  txf_pq_column cols[TXF_SILVER_CHANGE_N_COLS];
-  memcpy(cols, txf_silver_columns, sizeof txf_silver_columns);
-  memcpy(cols + TXF_SILVER_N_COLS, txf_silver_change_extra,
-         sizeof txf_silver_change_extra);
-  txf_pq_schema schema = {cols, TXF_SILVER_CHANGE_N_COLS};
+  int nc = cf->nc;
+  txf_pq_column cols[TXF_SILVER_CHANGE_MAX_COLS];
+  memcpy(cols, txf_silver_columns_all, (size_t)nc * sizeof *cols);
+  memcpy(cols + nc, txf_silver_change_extra, sizeof txf_silver_change_extra);
+  txf_pq_schema schema = {cols, (size_t)nc + 7};
   txf_pq_writer_opts wo;
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
@@ -112,14 +144,14 @@ static int change_open(change_file *cf, txf_err *err) {
    * type. */
   int y, m, d;
   txf_date_to_ymd((txf_date){cf->day}, &y, &m, &d);
-  for (int i = C_N; i < TXF_SILVER_CHANGE_N_COLS; i++)
+  for (int i = nc; i < nc + 7; i++)
     cv[i].is_null = 0;
-  cv[C_N].v.i32 = cf->day;
-  cv[C_N + 1].v.i32 = y;
-  cv[C_N + 2].v.i32 = m;
-  cv[C_N + 3].v.i32 = d;
-  cv[C_N + 5].v.i64 = cf->out->version;
-  cv[C_N + 6].v.i64 = cf->out->commit_us;
+  cv[nc].v.i32 = cf->day;
+  cv[nc + 1].v.i32 = y;
+  cv[nc + 2].v.i32 = m;
+  cv[nc + 3].v.i32 = d;
+  cv[nc + 5].v.i64 = cf->out->version;
+  cv[nc + 6].v.i64 = cf->out->commit_us;
   return 0;
 }
 
@@ -137,8 +169,8 @@ static int change_add_n(change_file *cf, const txf_pq_value *v,
     if (rc)
       return rc;
   }
-  memcpy(cv, v, C_N * sizeof *v);
-  str_val(&cv[C_N + 4], type, type_len);
+  memcpy(cv, v, (size_t)cf->nc * sizeof *v);
+  str_val(&cv[cf->nc + 4], type, type_len);
   cf->out->n_changes++;
   return txf_pq_writer_add_row(cf->w, cv, err);
 }
@@ -200,12 +232,13 @@ static int enum_of(const txf_pq_value *v, const char *const *names, int k) {
 }
 
 /* The row V of a silver file as a crow (strings copied to BUF), with the
- * content hash clean computed when it validated it. */
-static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
+ * content hash clean computed when it validated it. CARDS: V has the card
+ * columns (a card feed's lake). */
+static int row_of_values(const txf_pq_value *v, int cards, char *buf, crow *r) {
   memset(r, 0, sizeof *r);
-  static const int scol[S_N] = {C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_ORIG};
+  static const int scol[S_PAN] = {C_ID, C_CUSTOMER, C_CARD, C_MERCHANT, C_ORIG};
   char *p = buf;
-  for (int i = 0; i < S_N; i++) {
+  for (int i = 0; i < S_PAN; i++) {
     const txf_pq_value *x = &v[scol[i]];
     size_t n = x->is_null ? 0 : x->v.str.len;
     if (n > MAX_ID_LEN)
@@ -214,6 +247,17 @@ static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
       memcpy(p, x->v.str.ptr, n);
     p += n;
     r->len[i] = (uint8_t)n;
+  }
+  if (cards) {
+    static const int ccol[3] = {C_TOKEN, C_BIN, C_LAST4};
+    static const uint32_t clen[3] = {PAN_TOKEN_LEN, 6, 4};
+    for (int i = 0; i < 3; i++) {
+      if (v[ccol[i]].v.str.len != clen[i])
+        return -1;
+      memcpy(p, v[ccol[i]].v.str.ptr, clen[i]);
+      p += clen[i];
+    }
+    r->len[S_PAN] = PAN_BLOCK_LEN;
   }
   r->str = buf;
   r->has_orig = !v[C_ORIG].is_null && v[C_ORIG].v.str.len > 0;
@@ -244,14 +288,14 @@ static int row_of_values(const txf_pq_value *v, char *buf, crow *r) {
   return 0;
 }
 
-static int open_partition(const char *path, txf_pq_reader **rd,
+static int open_partition(const char *path, int nc, txf_pq_reader **rd,
                           txf_err *err) {
   int rc = txf_pq_reader_open(rd, path, err);
   if (!rc) {
-    const char *names[C_N];
-    for (int i = 0; i < C_N; i++)
-      names[i] = txf_silver_columns[i].name;
-    rc = txf_pq_reader_project(*rd, names, C_N, err);
+    const char *names[C_MAX];
+    for (int i = 0; i < nc; i++)
+      names[i] = txf_silver_columns_all[i].name;
+    rc = txf_pq_reader_project(*rd, names, (size_t)nc, err);
   }
   if (rc) {
     txf_pq_reader_free(*rd);
@@ -272,8 +316,8 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
     return 0;
   }
   txf_pq_reader *rd = NULL;
-  rc = open_partition(path, &rd, err);
-  txf_pq_value v[C_N];
+  rc = open_partition(path, n_cols(m), &rd, err);
+  txf_pq_value v[C_MAX];
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
   while (!rc) {
@@ -286,7 +330,9 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
     if (!txf_clean_merge_wants(m, h))
       continue;
     crow r;
-    if (row_of_values(v, buf, &r) != 0) {
+    if ((rc = key_check(m, v, path, err)))
+      break;
+    if (row_of_values(v, m->cards, buf, &r) != 0) {
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "%s: row %lld is not a silver row", path,
                        (long long)row);
@@ -370,6 +416,15 @@ static void runs_pop(runs *R) {
 
 /* ---------------------------------------------------------------- rewrite */
 
+/* J's file written: its size into J. */
+static int out_size(part_job *j, txf_err *err) {
+  struct stat st;
+  if (stat(j->out_path, &st) != 0)
+    return txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
+  j->size_bytes = (uint64_t)st.st_size;
+  return 0;
+}
+
 int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
                                 txf_pq_pool *pool, txf_err *err) {
   int32_t day = j->day;
@@ -377,12 +432,12 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   j->size_bytes = 0;
   j->sha[0] = '\0';
   change_out *chg = &j->chg;
-  change_file cf = {.out = chg, .day = day, .pool = pool};
+  change_file cf = {.out = chg, .day = day, .nc = n_cols(m), .pool = pool};
   chg->n_changes = 0;
   char *old_path = txf_clean_partition_path(m->data_dir, day);
   txf_pq_reader *rd = NULL;
   int rc = 0;
-  txf_pq_value ov[C_N], nv[C_N];
+  txf_pq_value ov[C_MAX], nv[C_MAX];
   int has_old = 0;
   size_t removed = 0;
   rm_set rms;
@@ -394,7 +449,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
    * committed (checked once a run, with the read that decided ids). */
   rc = txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
   if (!rc && txf_fs_exists(old_path))
-    rc = open_partition(old_path, &rd, err);
+    rc = open_partition(old_path, cf.nc, &rd, err);
   if (rc)
     goto out;
   /* Read the next kept old row into OV (has_old = 0 at the end). */
@@ -404,7 +459,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     while (rd) {                                                               \
       int has_;                                                                \
       rc = txf_pq_reader_next(rd, ov, &has_, err);                             \
-      if (rc || !has_)                                                         \
+      if (rc || !has_ || (rc = key_check(m, ov, old_path, err)))               \
         break;                                                                 \
       if (n_rm &&                                                              \
           rm_set_has(                                                          \
@@ -427,7 +482,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   if (!has_old && !a)
     goto check; /* the partition becomes empty */
   txf_pq_writer *w = NULL;
-  txf_pq_schema schema = {txf_silver_columns, C_N};
+  txf_pq_schema schema = txf_silver_schema(m->cards);
   txf_pq_writer_opts wo;
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
@@ -445,7 +500,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   if (!rc && !rd && cf.out) {
     rc = change_open(&cf, err);
     if (!rc)
-      rc = txf_pq_writer_follow(cf.w, w, C_N, err);
+      rc = txf_pq_writer_follow(cf.w, w, cf.nc, err);
   }
   if (rc) {
     txf_pq_writer_free(w);
@@ -461,7 +516,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
       if (!rc)
         NEXT_OLD();
     } else {
-      row_values(a, m->src, &el, mcc_buf, nv);
+      row_values(a, m, &el, mcc_buf, nv);
       rc = txf_pq_writer_add_row(w, nv, err);
       if (!rc)
         rc = a->had_old ? change_add(&cf, nv, "update_postimage", err)
@@ -477,13 +532,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     rc = txf_pq_writer_finish(w, err);
   txf_pq_writer_free(w);
   txf_sha256_final_hex(&sha, j->sha); /* releases it, whatever came */
-  if (!rc) {
-    struct stat st;
-    if (stat(j->out_path, &st) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot stat", j->out_path);
-    else
-      j->size_bytes = (uint64_t)st.st_size;
-  }
+  if (!rc)
+    rc = out_size(j, err);
   if (rc)
     goto out;
 check:
@@ -504,5 +554,78 @@ out:
   free(rms.slot);
   free(rms.f.w);
   free(old_path);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- rekey */
+
+int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
+                              txf_pq_pool *pool, txf_err *err) {
+  int32_t day = j->day;
+  j->n_rows = 0;
+  j->size_bytes = 0;
+  j->sha[0] = '\0';
+  change_file cf = {.out = &j->chg, .day = day, .nc = C_MAX, .pool = pool};
+  j->chg.n_changes = 0;
+  char *path = txf_clean_partition_path(k->data_dir, day);
+  txf_pq_reader *rd = NULL;
+  txf_pq_writer *w = NULL;
+  txf_sha256 sha;
+  txf_sha256_init(&sha);
+  int rc =
+      txf_clean_manifest_check_partition(k->manifest, k->data_dir, day, err);
+  if (!rc)
+    rc = open_partition(path, C_MAX, &rd, err);
+  if (!rc) {
+    txf_pq_schema schema = txf_silver_schema(1);
+    txf_pq_writer_opts wo;
+    memset(&wo, 0, sizeof wo);
+    wo.codec = TXF_PQ_ZSTD;
+    wo.zstd_level = 1;
+    wo.pool = pool;
+    wo.sha256 = &sha;
+    rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
+  }
+  txf_pq_value v[C_MAX];
+  size_t key_len = strlen(k->key_id);
+  while (!rc) {
+    int has;
+    rc = txf_pq_reader_next(rd, v, &has, err);
+    if (rc || !has)
+      break;
+    const txf_pq_value *t = &v[C_TOKEN];
+    const char *to =
+        t->v.str.len == PAN_TOKEN_LEN ? k->map(k->ctx, t->v.str.ptr) : NULL;
+    if (!to) {
+      char d[11];
+      rc = txf_err_set(err, TXF_ENOTFOUND,
+                       "silver partition %s, row %lld (%.*s): no card "
+                       "number in bronze gives its card token under the "
+                       "lake's key (was its bronze file removed?)",
+                       txf_date_format((txf_date){day}, d),
+                       (long long)j->n_rows + 1, (int)v[C_ID].v.str.len,
+                       v[C_ID].v.str.ptr);
+      break;
+    }
+    rc = change_add(&cf, v, "update_preimage", err);
+    str_val(&v[C_TOKEN], to, PAN_TOKEN_LEN);
+    str_val(&v[C_KEY_ID], k->key_id, key_len);
+    if (!rc)
+      rc = txf_pq_writer_add_row(w, v, err);
+    if (!rc)
+      rc = change_add(&cf, v, "update_postimage", err);
+    j->n_rows++;
+  }
+  if (!rc)
+    rc = txf_pq_writer_finish(w, err);
+  if (!rc && cf.w)
+    rc = txf_pq_writer_finish(cf.w, err);
+  txf_pq_writer_free(w);
+  txf_pq_writer_free(cf.w);
+  txf_sha256_final_hex(&sha, j->sha);
+  if (!rc)
+    rc = out_size(j, err);
+  txf_pq_reader_free(rd);
+  free(path);
   return rc;
 }

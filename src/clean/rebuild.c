@@ -54,15 +54,18 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
     return rc;
   txf_pq_reader *rd = NULL;
   rc = txf_pq_reader_open(&rd, abs, err);
-  /* Exactly silver's columns, in order: all of them are read (and their
-   * pages checked) in that order. */
+  /* Exactly silver's columns (a card feed's lake: and its card columns),
+   * in order: all of them are read (and their pages checked) in that
+   * order. */
   const txf_pq_schema *sc = rd ? txf_pq_reader_schema(rd) : NULL;
-  for (size_t i = 0; !rc && i < TXF_SILVER_N_COLS; i++)
-    if (sc->n_cols != TXF_SILVER_N_COLS ||
-        strcmp(sc->cols[i].name, txf_silver_columns[i].name) != 0 ||
-        sc->cols[i].type != txf_silver_columns[i].type)
+  size_t nc = sc ? sc->n_cols : 0;
+  if (!rc && nc != TXF_SILVER_N_COLS && nc != TXF_SILVER_MAX_COLS)
+    rc = txf_err_set(err, TXF_ECORRUPT, "%s: not the silver schema", abs);
+  for (size_t i = 0; !rc && i < nc; i++)
+    if (strcmp(sc->cols[i].name, txf_silver_columns_all[i].name) != 0 ||
+        sc->cols[i].type != txf_silver_columns_all[i].type)
       rc = txf_err_set(err, TXF_ECORRUPT, "%s: not the silver schema", abs);
-  txf_pq_value v[TXF_SILVER_N_COLS];
+  txf_pq_value v[TXF_SILVER_MAX_COLS];
   char prev_id[MAX_ID_LEN];
   size_t prev_len = 0;
   int64_t prev_ts = INT64_MIN, row = 0;
@@ -164,22 +167,15 @@ static int read_silver(rebuild *b, int64_t *n_parts, txf_err *err) {
 static int lake_zone(const char *data_dir, const char *staging, const char *tz,
                      char **zone, int *stage_meta, txf_err *err) {
   *stage_meta = 0;
-  int rc = txf_clean_meta_zone(data_dir, zone, err);
+  int rc = txf_clean_meta_zone(data_dir, zone, NULL, err);
   if (!rc && !*zone) {
     *zone = txf_xstrdup(tz);
     char *st = txf_path_join(staging, "index/_meta.json");
-    rc = txf_clean_meta_write(st, tz, err);
+    rc = txf_clean_meta_write(st, tz, NULL, err);
     free(st);
     *stage_meta = !rc;
   }
   return rc;
-}
-
-static void add_op(jop **ops, size_t *n, const char *from, const char *to) {
-  *ops = txf_xrealloc(*ops, (*n + 1) * sizeof **ops);
-  (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
-  (*ops)[*n].to = txf_xstrdup(to);
-  (*n)++;
 }
 
 int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
@@ -238,11 +234,11 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
       if (b.mf.has_shard[s]) {
         char from[80];
         snprintf(from, sizeof from, STAGING "/index/%s", name);
-        add_op(&ops, &n_ops, from, to);
+        txf_clean_jops_add(&ops, &n_ops, from, to);
       } else {
         char *p = txf_path_join(live, name);
         if (txf_fs_exists(p)) {
-          add_op(&ops, &n_ops, NULL, to);
+          txf_clean_jops_add(&ops, &n_ops, NULL, to);
           removed++;
         }
         free(p);
@@ -251,13 +247,14 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
     free(live);
   }
   if (!rc && stage_meta)
-    add_op(&ops, &n_ops, STAGING "/index/_meta.json",
-           "silver/_index/transactions/_meta.json");
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_meta.json",
+                       "silver/_index/transactions/_meta.json");
   if (!rc) {
     char *path = txf_path_join(staging, "index/_manifest.json");
     rc = txf_clean_manifest_write(&b.mf, path, err);
     free(path);
-    add_op(&ops, &n_ops, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
+    txf_clean_jops_add(&ops, &n_ops, STAGING "/index/_manifest.json",
+                       TXF_CLEAN_MANIFEST);
   }
   json_t *rep = json_pack("{s:s,s:I,s:I,s:I,s:i,s:i}", "timezone",
                           zone ? zone : "", "partitions", (json_int_t)n_parts,
@@ -266,24 +263,8 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
   char *text = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(rep);
   if (!rc) {
-    int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (sfd < 0 || syncfs(sfd) != 0)
-      rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", staging);
-    if (sfd >= 0)
-      close(sfd);
-  }
-  if (!rc) {
-    char run_id[64];
-    snprintf(run_id, sizeof run_id, "index-rebuild-%lld-%ld",
-             (long long)txf_wall_us(), (long)getpid());
-    /* Not a clean: the journal commits files and records no run. */
-    rc = txf_clean_journal_check(o->data_dir, ops, n_ops, err);
-    if (!rc)
-      rc =
-          txf_clean_journal_write(o->data_dir, run_id, ops, n_ops, "null", err);
-    int applied;
-    if (!rc)
-      rc = txf_clean_journal_finish(o->data_dir, NULL, NULL, &applied, err);
+    rc = txf_clean_journal_commit_files(o->data_dir, "index-rebuild", ops,
+                                        n_ops, NULL, err);
   } else {
     txf_err e2;
     if (txf_fs_rmtree(staging, &e2) != 0)

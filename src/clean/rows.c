@@ -1,6 +1,6 @@
 /* The batch's rows in memory, compact (docs/silver.md, "Memory").
  *
- * A valid line becomes a record of about 30 bytes plus its five strings,
+ * A valid line becomes a record of about 30 bytes plus its strings,
  * with no pointer, no hash and no padding: 74 bytes on the generated
  * feed, against 150 for a row struct and its strings. Records go into
  * buckets (one per index shard) as the batch is read, then into runs
@@ -21,14 +21,15 @@
 /* ---------------------------------------------------------------- records */
 
 /* Layout (host byte order: records never leave the process):
- *   0 txn_ts (8)  8 mcc (2)  10 currency (3)  13 flags  14 day  15 len[5]
- *  20 varints: src, amount, zigzag(ingested_at - txn_ts)
- *  then the strings (id, customer, card, merchant, original id)
+ *   0 txn_ts (8)  8 mcc (2)  10 currency (3)  13 flags  14 day  15 len[6]
+ *  21 varints: src, amount, zigzag(ingested_at - txn_ts)
+ *  then the strings (id, customer, card, merchant, original id, card
+ *  feed's token, BIN and last 4)
  * flags: status (2 bits), channel (2), is_refund, has_orig, had_old.
  * day: the event day minus txn_ts's UTC day (a zone is less than a day
  * off UTC), so one byte. About 30 bytes and the strings: 74 a row on the
  * generated feed. */
-#define REC_FIXED 20
+#define REC_FIXED 21
 #define DAY_US INT64_C(86400000000)
 
 static int32_t utc_day(int64_t ts) {
@@ -71,7 +72,7 @@ static uint64_t zigzag(int64_t v) {
 }
 
 static size_t strings_len(const uint8_t *l) {
-  return (size_t)l[0] + l[1] + l[2] + l[3] + l[4];
+  return (size_t)l[0] + l[1] + l[2] + l[3] + l[4] + l[5];
 }
 
 size_t txf_clean_rec_size(const crow *r) {
@@ -98,7 +99,7 @@ void txf_clean_rec_put(char *p, const crow *r) {
   int32_t d = r->event_day - utc_day(r->txn_ts_us);
   assert(d >= -127 && d <= 127); /* a zone is within a day of UTC */
   p[14] = (char)(int8_t)d;
-  memcpy(p + 15, r->len, 5);
+  memcpy(p + 15, r->len, S_N);
   char *q = put_varint(p + REC_FIXED, r->src);
   q = put_varint(q, (uint64_t)r->amount_minor);
   q = put_varint(q, zigzag(r->ingested_at_us - r->txn_ts_us));
@@ -116,7 +117,7 @@ const char *txf_clean_rec_get(const char *p, crow *r) {
   r->has_orig = f >> 5 & 1;
   r->had_old = f >> 6 & 1;
   r->event_day = utc_day(r->txn_ts_us) + (int8_t)p[14];
-  memcpy(r->len, p + 15, 5);
+  memcpy(r->len, p + 15, S_N);
   uint64_t v;
   const char *q = get_varint(p + REC_FIXED, &v);
   r->src = (uint32_t)v;

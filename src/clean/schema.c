@@ -3,7 +3,7 @@
  * change log's, the same columns and what a change adds. */
 #include "clean/clean.h"
 
-const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS] = {
+const txf_pq_column txf_silver_columns_all[TXF_SILVER_MAX_COLS] = {
     {"transaction_id", TXF_PQ_STRING, 0, 0, 0},
     {"customer_id", TXF_PQ_STRING, 0, 0, 0},
     {"card_id", TXF_PQ_STRING, 0, 0, 0},
@@ -19,7 +19,17 @@ const txf_pq_column txf_silver_columns[TXF_SILVER_N_COLS] = {
     {"original_transaction_id", TXF_PQ_STRING, 1, 0, 0},
     {"source_file", TXF_PQ_STRING, 0, 0, 0},
     {"ingest_date", TXF_PQ_DATE, 0, 0, 0},
+    /* a card feed's lake only */
+    {"card_token", TXF_PQ_STRING, 0, 0, 0},
+    {"card_bin", TXF_PQ_STRING, 0, 0, 0},
+    {"card_last4", TXF_PQ_STRING, 0, 0, 0},
+    {"card_key_id", TXF_PQ_STRING, 0, 0, 0},
 };
+
+txf_pq_schema txf_silver_schema(int cards) {
+  return (txf_pq_schema){txf_silver_columns_all,
+                         cards ? TXF_SILVER_MAX_COLS : TXF_SILVER_N_COLS};
+}
 
 const txf_pq_column txf_silver_change_extra[TXF_SILVER_CHANGE_N_COLS -
                                             TXF_SILVER_N_COLS] = {

@@ -11,16 +11,17 @@
 #include <strings.h>
 
 #include "clean/internal.h"
+#include "pan/pan.h"
 
 const char *const txf_clean_status_names[4] = {"approved", "declined",
                                                "pending", "reversed"};
 const char *const txf_clean_channel_names[3] = {"online", "pos", "mobile"};
 
 static const char *const reason_names[TXF_REJ_N] = {
-    "none",          "invalid_utf8", "line_too_long", "stray_quote",
-    "wrong_columns", "control_char", "empty_id",      "id_too_long",
-    "bad_timestamp", "bad_amount",   "bad_currency",  "bad_mcc",
-    "unknown_enum"};
+    "none",          "invalid_utf8",   "line_too_long", "stray_quote",
+    "wrong_columns", "control_char",   "empty_id",      "id_too_long",
+    "bad_timestamp", "bad_amount",     "bad_currency",  "bad_mcc",
+    "unknown_enum",  "bad_card_number"};
 
 const char *txf_reject_reason_name(txf_reject_reason r) {
   return (unsigned)r < TXF_REJ_N ? reason_names[r] : "unknown";
@@ -281,12 +282,13 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   size_t total = fl[0] + fl[1] + fl[2] + fl[3] + fl[12];
   char *s = txf_arena_alloc(a, total ? total : 1);
   row->str = s;
-  static const int scols[S_N] = {0, 1, 2, 3, 12};
-  for (int i = 0; i < S_N; i++) {
+  static const int scols[S_PAN] = {0, 1, 2, 3, 12};
+  for (int i = 0; i < S_PAN; i++) {
     memcpy(s, f[scols[i]], fl[scols[i]]);
     s += fl[scols[i]];
     row->len[i] = (uint8_t)fl[scols[i]];
   }
+  row->len[S_PAN] = 0; /* a card feed's: txf_clean_validate_card */
   /* An empty original_transaction_id is legal: only refunds and reversals
    * point at a purchase; it is stored as NULL, not as "". */
   row->has_orig = fl[12] > 0;
@@ -301,6 +303,49 @@ txf_reject_reason txf_clean_validate(const txf_csv_record *rec, crow *row,
   row->fate = FATE_NONE;
   row->had_old = 0;
   row->old_day = 0;
+  return TXF_REJ_NONE;
+}
+
+/* A card feed's record: the bronze columns are validated first (their
+ * reasons come first, as for any line), then the card number is
+ * tokenized; the row's strings are copied once more with the card after
+ * them (rows are small; a card feed's clean is not the hot path's
+ * bottleneck, HMAC is). */
+txf_reject_reason txf_clean_validate_card(txf_csv_record *rec, crow *row,
+                                          txf_arena *a, const txf_tz *tz,
+                                          const txf_pan_key *key, char *detail,
+                                          size_t cap) {
+  size_t n = rec->n_fields;
+  /* (13 fields, the bronze count, must fail the count too) */
+  rec->n_fields = n == TXF_BRONZE_N_COLS + 1 ? TXF_BRONZE_N_COLS
+                  : n == TXF_BRONZE_N_COLS   ? 0
+                                             : n;
+  txf_reject_reason why = txf_clean_validate(rec, row, a, tz, detail, cap);
+  rec->n_fields = n;
+  if (why == TXF_REJ_WRONG_COLUMNS)
+    snprintf(detail, cap, "%zu columns, want %d", n, TXF_BRONZE_N_COLS + 1);
+  if (why != TXF_REJ_NONE)
+    return why; /* (the caller masks DETAIL: a value quoted back may be a
+                   card number in the wrong column) */
+  txf_pan_card card;
+  memset(&card, 0, sizeof card);
+  txf_err e;
+  txf_err_clear(&e);
+  if (txf_pan_tokenize(key, rec->field[TXF_BRONZE_N_COLS],
+                       rec->field_len[TXF_BRONZE_N_COLS], &card, &e)) {
+    snprintf(detail, cap, "%s", e.msg);
+    return TXF_REJ_BAD_CARD_NUMBER;
+  }
+  size_t total = 0;
+  for (int i = 0; i < S_PAN; i++)
+    total += row->len[i];
+  char *s = txf_arena_alloc(a, total + PAN_BLOCK_LEN);
+  memcpy(s, row->str, total);
+  memcpy(s + total, card.token, PAN_TOKEN_LEN);
+  memcpy(s + total + PAN_TOKEN_LEN, card.bin, 6);
+  memcpy(s + total + PAN_TOKEN_LEN + 6, card.last4, 4);
+  row->str = s;
+  row->len[S_PAN] = PAN_BLOCK_LEN;
   return TXF_REJ_NONE;
 }
 
@@ -375,8 +420,16 @@ txf_clean_validate_mapped(const txf_feed_format *f, const txf_feed_binding *b,
 
 /* ---------------------------------------------------------------- header */
 
+int txf_clean_header_cards(const txf_csv_record *rec) {
+  static const char name[] = "card_number";
+  return rec && rec->n_fields == TXF_BRONZE_N_COLS + 1 &&
+         rec->field_len[TXF_BRONZE_N_COLS] == sizeof name - 1 &&
+         memcmp(rec->field[TXF_BRONZE_N_COLS], name, sizeof name - 1) == 0;
+}
+
 static int header_ok(const txf_csv_record *rec) {
-  if (rec->n_fields != TXF_BRONZE_N_COLS || rec->bad_quote)
+  if ((rec->n_fields != TXF_BRONZE_N_COLS && !txf_clean_header_cards(rec)) ||
+      rec->bad_quote)
     return 0;
   for (int i = 0; i < TXF_BRONZE_N_COLS; i++)
     if (rec->field_len[i] != strlen(txf_bronze_columns[i]) ||
@@ -483,9 +536,12 @@ static char *put_i64(char *p, int64_t v) {
 }
 
 /* The canonical encoding: every bronze column, typed and normalized, in
- * file order; strings length-prefixed. Lineage is not content. */
+ * file order; strings length-prefixed. Lineage is not content. A card
+ * feed's card (its token: the same card under the same key) comes last,
+ * and only there, so a lake without cards keeps its hashes (the tie rule
+ * decides the same versions). */
 void txf_clean_row_hash(crow *r) {
-  char buf[5 * (MAX_ID_LEN + 1) + 64], *p = buf;
+  char buf[5 * (MAX_ID_LEN + 1) + 64 + PAN_BLOCK_LEN], *p = buf;
   const char *s = r->str;
   for (int i = 0; i < 4; i++) {
     *p++ = (char)r->len[i];
@@ -507,6 +563,9 @@ void txf_clean_row_hash(crow *r) {
   *p++ = (char)r->len[S_ORIG];
   memcpy(p, s, r->len[S_ORIG]);
   p += r->len[S_ORIG];
+  s += r->len[S_ORIG];
+  memcpy(p, s, r->len[S_PAN]);
+  p += r->len[S_PAN];
   uint64_t h[2];
   txf_clean_hash128(buf, (size_t)(p - buf), 0x7478666c, h);
   r->h0 = h[0];

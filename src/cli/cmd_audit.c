@@ -7,6 +7,7 @@
 #include "bronze/bronze.h"
 #include "clean/clean.h"
 #include "cli/cli.h"
+#include "pan/pan.h"
 
 TXF_COMMAND(audit, "check the silver lake: one row per id, reconciliation, truth");
 
@@ -56,8 +57,15 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   txf_feed_config feed;
   int rc = txf_ctx_lake(ctx, data_opt, &tz, &data, &feed, &store, &err);
   if (!rc) {
-    txf_audit_opts o = {data, tz, (size_t)max_diffs, feed.format};
-    rc = txf_audit_run(&o, store, &report, &err);
+    /* a card feed's audit validates as clean does: with the key */
+    txf_pan_key *key = NULL;
+    rc = txf_pan_key_from_env(&key, &err);
+    if (rc == TXF_ENOTFOUND)
+      rc = 0;
+    txf_audit_opts o = {data, tz, (size_t)max_diffs, feed.format, key};
+    if (!rc)
+      rc = txf_audit_run(&o, store, &report, &err);
+    txf_pan_key_free(key);
   }
   txf_feed_config_release(&feed);
   if (report) {

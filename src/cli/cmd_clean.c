@@ -8,6 +8,7 @@
 #include "bronze/bronze.h"
 #include "clean/clean.h"
 #include "cli/cli.h"
+#include "pan/pan.h"
 
 TXF_COMMAND(clean, "bronze batch of a date -> silver lake and quarantine");
 
@@ -139,10 +140,20 @@ int cmd_clean(int argc, char **argv, txf_ctx *ctx) {
       o.crash_step = crash;
       o.crash_n = atoi(colon + 1);
     }
+    /* The card number key, if one is given: clean needs it only for a
+     * card feed, so a key that cannot be loaded is its problem to report
+     * (docs/card-data.md). */
+    txf_pan_key *key = NULL;
+    txf_err kerr;
+    txf_err_clear(&kerr);
+    int krc = txf_pan_key_from_env(&key, &kerr);
+    o.pan_key = key;
+    o.pan_key_problem = krc && krc != TXF_ENOTFOUND ? kerr.msg : NULL;
     txf_progress prog;
     txf_progress_start(&prog, "clean", 0);
     o.progress = &prog;
     rc = txf_clean_run(&o, store, &report, &err);
+    txf_pan_key_free(key);
     txf_progress_finish(&prog);
     free(crash);
   }

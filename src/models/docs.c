@@ -683,7 +683,11 @@ int txf_models_artifacts_write(txf_models *m, const char *command,
                   "generated_at", at, "invocation_id", m->invocation_id,
                   "invocation_started_at", started, "env", "results", results,
                   "elapsed_time", (double)elapsed_us / 1e6, "args", args);
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* 12 significant digits (microseconds): the default 17 print
+     * 0.32280199999999998, whose 17 digits can pass the Luhn check and
+     * be taken for a card number by scan-pans */
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(12));
     json_decref(doc);
     rc = target_write(m, "run_results.json", text, err);
     free(text);

@@ -37,6 +37,11 @@ txf_tval *txf_models_yaml_to_tval(txf_arena *a, const txf_yaml_node *n) {
 
 int txf_models_vars_load(txf_models *m, txf_err *err) {
   m->vars = txf_tval_dict(&m->arena);
+  /* var('pan'): the feed carries card numbers (feed.pan), so silver has
+   * card_token and the models key cards on it (docs/card-data.md); set
+   * first, so the project's vars and --vars can still say otherwise. */
+  txf_tval_set(&m->arena, m->vars, "pan",
+               txf_tval_bool(&m->arena, m->project->feed_pan));
   const txf_yaml_node *pv = txf_yaml_get(txf_yaml_root(m->project->doc),
                                          "vars");
   if (pv && txf_yaml_kind(pv) == TXF_YAML_MAP) {

@@ -349,7 +349,7 @@ static int sqlite_value(void *ud, const char *table, const char *column,
 
 /* ---------------------------------------------------------------- walk */
 
-enum { K_TEXT, K_ZSTD, K_PARQUET, K_SQLITE, K_DUCKDB };
+enum { K_TEXT, K_ZSTD, K_PARQUET, K_SQLITE, K_DUCKDB, K_SQLITE_WAL };
 
 static int kind_of(const unsigned char *h, size_t n) {
   if (n >= 4 && !memcmp(h, "PAR1", 4))
@@ -360,7 +360,38 @@ static int kind_of(const unsigned char *h, size_t n) {
     return K_DUCKDB;
   if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd)
     return K_ZSTD;
+  if (n >= 4 && h[0] == 0x37 && h[1] == 0x7f && h[2] == 0x06 &&
+      (h[3] == 0x82 || h[3] == 0x83))
+    return K_SQLITE_WAL;
   return K_TEXT;
+}
+
+static int is_newer(const txf_pan_scan *s, const struct stat *st) {
+  return !s->newer_only || st->st_mtim.tv_sec > s->newer_than.tv_sec ||
+         (st->st_mtim.tv_sec == s->newer_than.tv_sec &&
+          st->st_mtim.tv_nsec >= s->newer_than.tv_nsec);
+}
+
+/* A SQLite write-ahead log (DB-wal) holds page images in which the bytes
+ * of adjacent values touch ("...-29108" then "2025-09-11": thirteen
+ * digits that pass the Luhn check), so it is not read as text: its
+ * committed pages are what SQLite reads through the database, DB, which
+ * is read by value instead, here when the walk does not read it for
+ * being older (a WAL database's file changes only at a checkpoint). */
+static int scan_wal(txf_pan_scan *s, const char *path, int fd, txf_err *err) {
+  size_t n = strlen(path);
+  struct stat st;
+  if (n < 5 || strcmp(path + n - 4, "-wal") != 0)
+    return scan_text(s, path, fd, 0, err); /* not a database's */
+  char *db = txf_xstrndup(path, n - 4);
+  if (stat(db, &st) != 0 || is_newer(s, &st)) {
+    free(db); /* read on its own (or gone: then so are its pages) */
+    return 0;
+  }
+  sqlite_ctx c = {s, db};
+  int rc = txf_meta_file_each_value(db, sqlite_value, &c, err);
+  free(db);
+  return rc;
 }
 
 static void scan_file(txf_pan_scan *s, const char *path) {
@@ -381,6 +412,8 @@ static void scan_file(txf_pan_scan *s, const char *path) {
     rc = scan_parquet(s, path, &err);
   } else if (kind == K_DUCKDB) {
     rc = scan_duckdb_file(s, path, &err);
+  } else if (kind == K_SQLITE_WAL) {
+    rc = scan_wal(s, path, fd, &err);
   } else {
     sqlite_ctx c = {s, path};
     rc = txf_meta_file_each_value(path, sqlite_value, &c, &err);
@@ -406,9 +439,7 @@ static void scan_tree(txf_pan_scan *s, const char *path) {
     return;
   }
   if (S_ISREG(st.st_mode)) {
-    if (s->newer_only && (st.st_mtim.tv_sec < s->newer_than.tv_sec ||
-                          (st.st_mtim.tv_sec == s->newer_than.tv_sec &&
-                           st.st_mtim.tv_nsec < s->newer_than.tv_nsec)))
+    if (!is_newer(s, &st))
       return; /* not written since: a daily scan leaves it to its day */
     scan_file(s, path);
     return;

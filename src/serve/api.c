@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bronze/bronze.h"
 #include "duck/duck.h"
 #include "metadata/metadata.h"
 #include "serve/dashboard.h"
@@ -85,7 +86,10 @@ static const char *param(const req *rq, const char *k) {
 static void respond_json(txf_serve_response *r, int status, json_t *doc) {
   r->status = status;
   r->content_type = "application/json; charset=utf-8";
-  r->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  /* 12 significant digits: jansson's 17 print 62.467852999999998, whose
+   * digits can pass the Luhn check and read as a card number (scan-pans) */
+  r->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(12));
   if (!r->body)
     r->body = txf_xstrdup("{\"error\":\"cannot encode\"}");
   r->len = strlen(r->body);
@@ -488,11 +492,42 @@ static int add_run_ids(txf_store *st, json_t *parts, txf_err *err) {
   return 0;
 }
 
-static int api_lake(txf_serve_app *a, txf_store *st, const req *rq,
-                    json_t *doc, txf_err *err, txf_serve_response *r) {
-  (void)a;
+/* The bronze files that hold card numbers and their age in days (today
+ * in the pipeline's zone less the ingest date): what PCI DSS 3.2.1 asks
+ * to delete when no longer needed (docs/card-data.md). Deleting them is
+ * bronze retention's (issue 21), not built yet: "bronze_retention" null
+ * says nothing is configured. */
+static void add_card_files(const txf_serve_app *a, json_t *doc) {
+  txf_bronze_card_file *v;
+  size_t n;
+  txf_bronze_card_files(a->data_dir, &v, &n);
+  txf_tz *tz = NULL;
+  txf_err e;
+  int32_t today = txf_tz_load(&tz, a->timezone, &e) == 0
+                      ? txf_tz_local_date(tz, txf_wall_us()).days
+                      : (int32_t)(txf_wall_us() / INT64_C(86400000000));
+  txf_tz_free(tz);
+  json_t *files = json_array();
+  for (size_t i = 0; i < n; i++) {
+    txf_date d;
+    json_t *age = txf_date_parse(v[i].ingest_date, 10, &d) == 0
+                      ? json_integer(today - d.days)
+                      : json_null();
+    json_array_append_new(
+        files, json_pack("{s:s, s:s, s:o, s:I}", "path", v[i].rel,
+                         "ingest_date", v[i].ingest_date, "age_days", age,
+                         "size_bytes", (json_int_t)v[i].size_bytes));
+  }
+  txf_bronze_card_files_free(v, n);
+  json_object_set_new(doc, "bronze_card_files", files);
+  json_object_set_new(doc, "bronze_retention", json_null());
+}
+
+static int api_lake(txf_serve_app *a, txf_store *st, const req *rq, json_t *doc,
+                    txf_err *err, txf_serve_response *r) {
   (void)rq;
   (void)r;
+  add_card_files(a, doc);
   json_t *parts = json_array(), *reasons = json_array(), *qdates = json_array();
   json_object_set_new(doc, "partitions", parts);
   json_object_set_new(doc, "quarantine_by_reason", reasons);

