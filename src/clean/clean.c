@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,24 +23,6 @@
 
 #define STAGING ".clean/staging"
 #define ROWS_PER_BLOCK 65536
-
-/* CPU time of the whole process (all threads), microseconds. */
-static int64_t cpu_us(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return 0;
-  return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-         ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-/* CPU time of the calling thread alone. */
-static int64_t thread_cpu_us(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_THREAD, &ru) != 0)
-    return 0;
-  return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-         ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
 
 /* ---------------------------------------------------------------- run */
 
@@ -966,11 +947,22 @@ static void *hash_files(void *arg) {
   return NULL;
 }
 
+/* The report's phases (read_validate, dedup, index, partitions) in ms from
+ * the clock readings at their edges. */
+static json_t *phases_ms(int64_t t0, int64_t t1, int64_t t2, int64_t t3,
+                         int64_t t4) {
+  return json_pack("{s:I,s:I,s:I,s:I}", "read_validate",
+                   (json_int_t)((t1 - t0) / 1000), "dedup",
+                   (json_int_t)((t2 - t1) / 1000), "index",
+                   (json_int_t)((t3 - t2) / 1000), "partitions",
+                   (json_int_t)((t4 - t3) / 1000));
+}
+
 static int do_run(run *r, txf_store *store, char **report_json,
                   txf_err *err) {
   const txf_clean_opts *o = r->o;
   int64_t started = o->now_us;
-  int64_t t0 = txf_mono_us(), c0 = cpu_us();
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
   char **abs = NULL;
   int rc = list_files(r, &abs, err);
   if (!rc)
@@ -1059,7 +1051,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   txf_log_debug(o->log, "batch: %lld valid lines in %llu bytes of records",
                 (long long)(r->lines_read - r->quarantined),
                 (unsigned long long)batch_bytes);
-  int64_t t_read = txf_mono_us(), cread = cpu_us();
+  int64_t t_read = txf_mono_us(), cread = txf_cpu_us();
 
   /* dedup within the batch and look the ids up, a shard at a time */
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
@@ -1071,7 +1063,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   }
   txf_clean_pool_trim(m->pool); /* what the runs did not reuse */
   malloc_trim(0);
-  int64_t t_dedup = txf_mono_us(), cdedup = cpu_us();
+  int64_t t_dedup = txf_mono_us(), cdedup = txf_cpu_us();
 
   /* the ids the lake holds: their versions, from their partitions */
   rc = resolve(r, err);
@@ -1086,10 +1078,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
     snprintf(to, sizeof to, "silver/_index/transactions/shard-%03u.idx", s);
     add_op(r, from, to);
   }
-  int64_t t_index = txf_mono_us(), cindex = cpu_us();
+  int64_t t_index = txf_mono_us(), cindex = txf_cpu_us();
 
   json_t *rep = json_object();
-  int64_t cmain = thread_cpu_us();
+  int64_t cmain = txf_thread_cpu_us();
   rc = run_partitions(r, rep, err);
   if (rc) {
     json_decref(rep);
@@ -1104,11 +1096,11 @@ static int do_run(run *r, txf_store *store, char **report_json,
   }
   if (staged)
     add_op(r, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
-  int64_t t_parts = txf_mono_us(), cparts = cpu_us();
+  int64_t t_parts = txf_mono_us(), cparts = txf_cpu_us();
   /* Whether the main thread (merging, and encoding when it waits) or the
    * pool bounds the phase, whatever else the machine runs. */
   txf_log_debug(o->log, "partitions: %lld ms CPU on the main thread of %lld",
-                (long long)((thread_cpu_us() - cmain) / 1000),
+                (long long)((txf_thread_cpu_us() - cmain) / 1000),
                 (long long)((cparts - cindex) / 1000));
   char qdir[64];
   snprintf(qdir, sizeof qdir, "quarantine/transactions/ingest_date=%s",
@@ -1157,22 +1149,12 @@ static int do_run(run *r, txf_store *store, char **report_json,
   json_object_set_new(rep, "started_at_us", json_integer(started));
   json_object_set_new(rep, "ended_at_us",
                       json_integer(started + (t_end - t0)));
-  json_object_set_new(
-      rep, "timings_ms",
-      json_pack("{s:I,s:I,s:I,s:I}", "read_validate",
-                (json_int_t)((t_read - t0) / 1000), "dedup",
-                (json_int_t)((t_dedup - t_read) / 1000), "index",
-                (json_int_t)((t_index - t_dedup) / 1000), "partitions",
-                (json_int_t)((t_parts - t_index) / 1000)));
-  /* CPU time of every thread per phase: steadier than wall time on a
-   * shared machine. */
-  json_object_set_new(
-      rep, "cpu_ms",
-      json_pack("{s:I,s:I,s:I,s:I}", "read_validate",
-                (json_int_t)((cread - c0) / 1000), "dedup",
-                (json_int_t)((cdedup - cread) / 1000), "index",
-                (json_int_t)((cindex - cdedup) / 1000), "partitions",
-                (json_int_t)((cparts - cindex) / 1000)));
+  /* Per phase, wall time and the CPU time of every thread (steadier than
+   * wall time on a shared machine). */
+  json_object_set_new(rep, "timings_ms",
+                      phases_ms(t0, t_read, t_dedup, t_index, t_parts));
+  json_object_set_new(rep, "cpu_ms",
+                      phases_ms(c0, cread, cdedup, cindex, cparts));
   if (accounted != r->lines_read) {
     json_decref(rep);
     return txf_err_set(err, TXF_EINTERNAL,

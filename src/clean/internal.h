@@ -11,6 +11,7 @@
 
 #include "bronze/bronze.h"
 #include "clean/clean.h"
+#include "parquet/parquet.h"
 #include "util/util.h"
 
 enum { ST_APPROVED, ST_DECLINED, ST_PENDING, ST_REVERSED };
@@ -636,5 +637,18 @@ typedef struct txf_clean_snap_in {
  * snapshot. TXF_EIO, TXF_ECORRUPT (an unreadable last record). */
 TXF_MUST_CHECK int txf_clean_snapshot_stage(const txf_clean_snap_in *in,
                                             txf_err *err);
+
+/* The next row of RD into V, counted in *ROW: 1 when there is one, 0 at
+ * the end (*RC 0) or on a read error (*RC its code). Read loops go
+ *   while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) { ... } */
+static inline int txf_clean_read_row(txf_pq_reader *rd, txf_pq_value *v,
+                                     int64_t *row, int *rc, txf_err *err) {
+  int has = 0;
+  *rc = txf_pq_reader_next(rd, v, &has, err);
+  if (*rc || !has)
+    return 0;
+  ++*row;
+  return 1;
+}
 
 #endif

@@ -320,12 +320,7 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
   txf_pq_value v[C_MAX];
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
-  while (!rc) {
-    int has;
-    rc = txf_pq_reader_next(rd, v, &has, err);
-    if (rc || !has)
-      break;
-    row++;
+  while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
     uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
     if (!txf_clean_merge_wants(m, h))
       continue;

@@ -70,12 +70,7 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
   size_t prev_len = 0;
   int64_t prev_ts = INT64_MIN, row = 0;
   int bad_row = 0;
-  while (!rc) {
-    int has;
-    rc = txf_pq_reader_next(rd, v, &has, err);
-    if (rc || !has)
-      break;
-    row++;
+  while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
     char why[160];
     why[0] = '\0';
     const char *id = v[0].v.str.ptr;

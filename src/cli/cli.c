@@ -1,4 +1,5 @@
 /* Shared plumbing for the subcommands. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,23 @@ int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir, txf_store **out,
   return rc;
 }
 
+int txf_ctx_data_store(txf_ctx *ctx, const char *data_opt, char **data,
+                       txf_store **store, txf_err *err) {
+  *store = NULL;
+  int rc = txf_ctx_data_dir(ctx, data_opt, data, err);
+  return rc ? rc : txf_ctx_open_store(ctx, *data, store, err);
+}
+
+json_t *txf_cli_report(const char *report, int json) {
+  if (!report)
+    return NULL;
+  if (json) {
+    printf("%s\n", report);
+    return NULL;
+  }
+  return json_loads(report, 0, NULL);
+}
+
 int txf_ctx_lake(txf_ctx *ctx, const char *data_opt, const char **tz,
                  char **data, txf_feed_config *feed, txf_store **store,
                  txf_err *err) {
@@ -117,20 +135,30 @@ int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
   return txf_cli_usage_error(cmd, "unknown subcommand '%s'", sub);
 }
 
-int txf_cli_subcommand(const char *cmd, int argc, char **argv,
-                       const char *const *subs, size_t n, size_t *which) {
-  if (argc == 0) {
+int txf_cli_subcommand_parse(const char *cmd, const char *usage,
+                             const txf_cli_option *opts,
+                             const char *const *subs, unsigned flags,
+                             size_t *which, int *argc, char **argv) {
+  int ec = txf_cli_options_parse(cmd, usage, opts, 0, argc, argv);
+  if (ec != TXF_CLI_GO_ON)
+    return ec;
+  size_t n = 0;
+  while (subs[n])
+    n++;
+  if (*argc == 0) {
     txf_buf b;
     txf_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++)
       (void)txf_buf_printf(&b, "%s%s", i ? ", " : "", subs[i]);
-    int ec = txf_cli_usage_error(cmd, "missing subcommand (%s)", b.data);
+    ec = txf_cli_usage_error(cmd, "missing subcommand (%s)", b.data);
     txf_buf_release(&b);
     return ec;
   }
   for (*which = 0; *which < n; (*which)++)
     if (!strcmp(argv[0], subs[*which]))
-      return TXF_CLI_GO_ON;
+      return (flags & TXF_CLI_NO_OPERANDS) && *argc > 1
+                 ? txf_cli_usage_error(cmd, "unexpected operand '%s'", argv[1])
+                 : TXF_CLI_GO_ON;
   return txf_cli_unknown_subcommand(cmd, argv[0], subs, n);
 }
 

@@ -58,6 +58,12 @@ TXF_MUST_CHECK int txf_ctx_feed(txf_ctx *ctx, struct txf_feed_config *out,
 TXF_MUST_CHECK int txf_ctx_open_store(txf_ctx *ctx, const char *data_dir,
                                       txf_store **out, txf_err *err);
 
+/* The data dir (txf_ctx_data_dir) and its metadata store
+ * (txf_ctx_open_store). The caller frees *DATA and closes *STORE in every
+ * case (NULL when not reached). */
+TXF_MUST_CHECK int txf_ctx_data_store(txf_ctx *ctx, const char *data_opt,
+                                      char **data, txf_store **store,
+                                      txf_err *err);
 /* What a command over the lake opens, in this order: the data dir
  * (txf_ctx_data_dir), the time zone (*TZ when set, else the project's),
  * the project's feed: section (txf_ctx_feed) and the metadata store.
@@ -67,6 +73,12 @@ TXF_MUST_CHECK int txf_ctx_lake(txf_ctx *ctx, const char *data_opt,
                                 const char **tz, char **data,
                                 struct txf_feed_config *feed, txf_store **store,
                                 txf_err *err);
+
+/* A command's REPORT (JSON text, or NULL after a failure): with JSON,
+ * printed as it is and NULL returned; else the parsed object for the
+ * caller's sentence (caller json_decref()s it). */
+struct json_t;
+struct json_t *txf_cli_report(const char *report, int json);
 
 /* Print "txnflow CMD: error: MSG" and return TXF_EXIT_PERMANENT when
  * the error would recur on a retry (txf_err_permanent), else
@@ -81,11 +93,6 @@ int txf_cli_usage_error(const char *cmd, const char *fmt, ...)
  * whose subcommands are SUBS[0..N-1]; return TXF_EXIT_USAGE. */
 int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
                                const char *const *subs, size_t n);
-/* The subcommand ARGV[0] of CMD, one of SUBS[0..N-1]: its index in *WHICH
- * and TXF_CLI_GO_ON; with none, "missing subcommand (a, b)", and with
- * another, txf_cli_unknown_subcommand() — the usage error's exit status. */
-int txf_cli_subcommand(const char *cmd, int argc, char **argv,
-                       const char *const *subs, size_t n, size_t *which);
 
 /* Print USAGE to stdout and return TXF_EXIT_OK (for --help). */
 int txf_cli_help(const char *usage);
@@ -223,5 +230,15 @@ TXF_MUST_CHECK int txf_cli_options_parse(const char *cmd, const char *usage,
                                          const txf_cli_option *opts,
                                          unsigned flags, int *argc,
                                          char **argv);
+/* txf_cli_options_parse() for a command with subcommands, then the
+ * subcommand ARGV[0], one of the NULL-terminated SUBS: its index in *WHICH
+ * and TXF_CLI_GO_ON; with none, "missing subcommand (a, b)", with
+ * another, txf_cli_unknown_subcommand(), and with TXF_CLI_NO_OPERANDS in
+ * FLAGS, an operand after it — the usage error's exit status. */
+TXF_MUST_CHECK int txf_cli_subcommand_parse(const char *cmd, const char *usage,
+                                            const txf_cli_option *opts,
+                                            const char *const *subs,
+                                            unsigned flags, size_t *which,
+                                            int *argc, char **argv);
 
 #endif /* TXF_CLI_H */

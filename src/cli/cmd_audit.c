@@ -69,11 +69,8 @@ int cmd_audit(int argc, char **argv, txf_ctx *ctx) {
   }
   txf_feed_config_release(&feed);
   if (report) {
-    if (json) {
-      printf("%s\n", report);
-    } else {
-      json_error_t je;
-      json_t *j = json_loads(report, 0, &je);
+    json_t *j = txf_cli_report(report, json);
+    if (j) {
       const char *k;
       json_t *v;
       json_object_foreach(j, k, v) {

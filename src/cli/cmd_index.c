@@ -40,37 +40,25 @@ int cmd_index(int argc, char **argv, txf_ctx *ctx) {
                                  TXF_OPT_FLAG(0, "json", &json),
                                  TXF_OPT_STRING(0, "timezone", &tz, "TZ"),
                                  TXF_OPT_END};
-  int ec = txf_cli_options_parse("index", usage, opts, 0, &argc, argv);
-  if (ec != TXF_CLI_GO_ON)
-    return ec;
-  static const char *const subs[] = {"rebuild"};
+  static const char *const subs[] = {"rebuild", NULL};
   size_t which;
-  ec = txf_cli_subcommand("index", argc, argv, subs, 1, &which);
+  int ec = txf_cli_subcommand_parse("index", usage, opts, subs,
+                                    TXF_CLI_NO_OPERANDS, &which, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  if (argc > 1)
-    return txf_cli_usage_error("index", "too many arguments");
   txf_err err;
   txf_err_clear(&err);
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
-  int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc && !tz) {
-    txf_project *p;
-    tz = txf_ctx_project(ctx, &p, &err) == 0 ? p->timezone : "Asia/Seoul";
-    txf_err_clear(&err);
-  }
-  if (!rc)
-    rc = txf_ctx_open_store(ctx, data, &store, &err);
+  if (!tz)
+    tz = txf_ctx_timezone(ctx);
+  int rc = txf_ctx_data_store(ctx, data_opt, &data, &store, &err);
   if (!rc) {
     txf_clean_rebuild_opts o = {data, tz, &ctx->log};
     rc = txf_clean_index_rebuild(&o, store, &report, &err);
   }
-  if (!rc && json) {
-    printf("%s\n", report);
-  } else if (!rc) {
-    json_error_t je;
-    json_t *j = json_loads(report, 0, &je);
+  json_t *j = rc ? NULL : txf_cli_report(report, json);
+  if (j) {
 #define I(k) ((long long)json_integer_value(json_object_get(j, k)))
     printf("index rebuilt from %lld partitions (%lld rows, %lld ids): %lld "
            "shards written, %lld removed\n",

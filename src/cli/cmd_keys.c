@@ -66,11 +66,9 @@ static int old_key_from_env(txf_pan_key **k, txf_err *err) {
 
 /* Rotate's REPORT (JSON text) as it is, or as a sentence. */
 static void print_rotated(const char *report, int json) {
-  if (json) {
-    printf("%s\n", report);
+  json_t *rep = txf_cli_report(report, json);
+  if (!rep)
     return;
-  }
-  json_t *rep = json_loads(report, 0, NULL);
   const char *new_id = "", *old_id = "";
   json_int_t files = 0, numbers = 0, cards = 0, parts = 0, rows = 0, v = 0;
   (void)json_unpack(rep, "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -92,13 +90,11 @@ static int keys_rotate(const char *data_opt, int json, txf_ctx *ctx) {
   txf_pan_key *old_key = NULL, *new_key = NULL;
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
-  int rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc)
-    rc = old_key_from_env(&old_key, &err);
+  int rc = old_key_from_env(&old_key, &err);
   if (!rc && (rc = txf_pan_key_from_env(&new_key, &err)) != 0)
     txf_err_wrap(&err, "the new key");
   if (!rc)
-    rc = txf_ctx_open_store(ctx, data, &store, &err);
+    rc = txf_ctx_data_store(ctx, data_opt, &data, &store, &err);
   if (!rc) {
     txf_clean_rotate_opts o = {
         .data_dir = data,
@@ -114,9 +110,8 @@ static int keys_rotate(const char *data_opt, int json, txf_ctx *ctx) {
     print_rotated(report, json);
   txf_pan_key_free(old_key);
   txf_pan_key_free(new_key);
-  free(report);
-  free(data);
   txf_store_close(store);
+  TXF_FREE_ALL(report, data);
   return rc ? txf_cli_fail("keys rotate", &err) : TXF_EXIT_OK;
 }
 
@@ -125,20 +120,13 @@ int cmd_keys(int argc, char **argv, txf_ctx *ctx) {
   int json = 0;
   const txf_cli_option opts[] = {TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
                                  TXF_OPT_FLAG(0, "json", &json), TXF_OPT_END};
-  int ec = txf_cli_options_parse("keys", usage, opts, 0, &argc, argv);
+  static const char *const subs[] = {"id", "rotate", NULL};
+  size_t which;
+  int ec = txf_cli_subcommand_parse("keys", usage, opts, subs,
+                                    TXF_CLI_NO_OPERANDS, &which, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  static const char *const subs[] = {"id", "rotate"};
-  if (argc < 1)
-    return txf_cli_usage_error("keys", "a subcommand is required: id, rotate");
-  int rotate = strcmp(argv[0], "rotate") == 0;
-  if (!rotate && strcmp(argv[0], "id") != 0)
-    return txf_cli_unknown_subcommand("keys", argv[0], subs,
-                                      TXF_ARRAY_LEN(subs));
-  if (argc > 1)
-    return txf_cli_usage_error(rotate ? "keys rotate" : "keys id",
-                               "unexpected operand '%s'", argv[1]);
-  if (rotate)
+  if (which == 1)
     return keys_rotate(data_opt, json, ctx);
   txf_err err;
   txf_err_clear(&err);

@@ -167,17 +167,12 @@ static int vacuum(txf_ctx *ctx, const char *data_opt, int dry_run,
   char *data = NULL, *report = NULL;
   txf_store *store = NULL;
   if (!rc)
-    rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
-  if (!rc)
-    rc = txf_ctx_open_store(ctx, data, &store, &err);
+    rc = txf_ctx_data_store(ctx, data_opt, &data, &store, &err);
   o.data_dir = data;
   if (!rc)
     rc = txf_clean_lake_vacuum(&o, store, &report, &err);
-  if (!rc && json) {
-    printf("%s\n", report);
-  } else if (!rc) {
-    json_error_t je;
-    json_t *j = json_loads(report, 0, &je);
+  json_t *j = rc ? NULL : txf_cli_report(report, json);
+  if (j) {
 #define N(k) json_array_size(json_object_get(j, k))
     printf("%s %zu snapshot%s (%zu kept), %zu partition file%s (%lld bytes "
            "freed), %zu bronze and %zu quarantine batch%s\n",
@@ -208,16 +203,12 @@ int cmd_lake(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_STRING(0, "keep-bronze", &keep[1], "DUR"),
       TXF_OPT_STRING(0, "keep-quarantine", &keep[2], "DUR"),
       TXF_OPT_END};
-  int ec = txf_cli_options_parse("lake", usage, opts, 0, &argc, argv);
-  if (ec != TXF_CLI_GO_ON)
-    return ec;
-  static const char *const subs[] = {"log", "vacuum"};
+  static const char *const subs[] = {"log", "vacuum", NULL};
   size_t which;
-  ec = txf_cli_subcommand("lake", argc, argv, subs, 2, &which);
+  int ec = txf_cli_subcommand_parse("lake", usage, opts, subs,
+                                    TXF_CLI_NO_OPERANDS, &which, &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
-  if (argc > 1)
-    return txf_cli_usage_error("lake", "too many arguments");
   if (which == 1)
     return vacuum(ctx, data_opt, dry_run, keep, json);
   txf_err err;

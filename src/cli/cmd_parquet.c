@@ -127,12 +127,10 @@ int cmd_parquet(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_STRING(0, "columns", &columns, "A,B"),
       TXF_OPT_UINT(0, "limit", &limit, "N", 0, UINT64_MAX, "a count"),
       TXF_OPT_END};
-  int ec = txf_cli_options_parse("parquet", usage, opts, 0, &argc, argv);
-  if (ec != TXF_CLI_GO_ON)
-    return ec;
-  static const char *const subs[] = {"inspect", "cat"};
+  static const char *const subs[] = {"inspect", "cat", NULL};
   size_t which;
-  ec = txf_cli_subcommand("parquet", argc, argv, subs, 2, &which);
+  int ec = txf_cli_subcommand_parse("parquet", usage, opts, subs, 0, &which,
+                                    &argc, argv);
   if (ec != TXF_CLI_GO_ON)
     return ec;
   int is_inspect = which == 0, is_cat = which == 1;

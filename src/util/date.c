@@ -192,20 +192,17 @@ int txf_ts_format(int64_t ts_us, int offset_min, int utc_z, char *out) {
   return n;
 }
 
-int64_t txf_mono_us(void) {
+/* Clock C in microseconds. */
+static int64_t clock_us(clockid_t c) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(c, &ts);
   return (int64_t)ts.tv_sec * TXF_US_PER_S + ts.tv_nsec / 1000;
 }
 
-int64_t txf_cpu_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * TXF_US_PER_S + ts.tv_nsec / 1000;
-}
+int64_t txf_mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
 
-int64_t txf_wall_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * TXF_US_PER_S + ts.tv_nsec / 1000;
-}
+int64_t txf_cpu_us(void) { return clock_us(CLOCK_PROCESS_CPUTIME_ID); }
+
+int64_t txf_thread_cpu_us(void) { return clock_us(CLOCK_THREAD_CPUTIME_ID); }
+
+int64_t txf_wall_us(void) { return clock_us(CLOCK_REALTIME); }

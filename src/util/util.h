@@ -478,6 +478,8 @@ int64_t txf_mono_us(void);
  * measurement on a shared machine reads (wall time there is mostly
  * waiting for a core). */
 int64_t txf_cpu_us(void);
+/* The CPU time the calling thread alone has used so far. */
+int64_t txf_thread_cpu_us(void);
 /* Wall clock, UTC microseconds since the epoch. Commands take "now" from
  * their context (tests pin it); this is the real clock behind it. */
 int64_t txf_wall_us(void);
