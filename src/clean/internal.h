@@ -651,4 +651,14 @@ static inline int txf_clean_read_row(txf_pq_reader *rd, txf_pq_value *v,
   return 1;
 }
 
+/* The versions that have a snapshot record, ascending, into *VS (caller
+ * frees, also on failure). */
+TXF_MUST_CHECK int txf_clean_snapshot_versions(const char *data_dir,
+                                               int64_t **vs, size_t *n,
+                                               txf_err *err);
+/* Snapshot record V of the lake in DATA_DIR, checked to be one (a
+ * "partitions" object and its own version): TXF_ECORRUPT otherwise. */
+TXF_MUST_CHECK int txf_clean_snapshot_load(const char *data_dir, int64_t v,
+                                           json_t **out, txf_err *err);
+
 #endif

@@ -135,33 +135,6 @@ int txf_cli_unknown_subcommand(const char *cmd, const char *sub,
   return txf_cli_usage_error(cmd, "unknown subcommand '%s'", sub);
 }
 
-int txf_cli_subcommand_parse(const char *cmd, const char *usage,
-                             const txf_cli_option *opts,
-                             const char *const *subs, unsigned flags,
-                             size_t *which, int *argc, char **argv) {
-  int ec = txf_cli_options_parse(cmd, usage, opts, 0, argc, argv);
-  if (ec != TXF_CLI_GO_ON)
-    return ec;
-  size_t n = 0;
-  while (subs[n])
-    n++;
-  if (*argc == 0) {
-    txf_buf b;
-    txf_buf_init(&b, 0);
-    for (size_t i = 0; i < n; i++)
-      (void)txf_buf_printf(&b, "%s%s", i ? ", " : "", subs[i]);
-    ec = txf_cli_usage_error(cmd, "missing subcommand (%s)", b.data);
-    txf_buf_release(&b);
-    return ec;
-  }
-  for (*which = 0; *which < n; (*which)++)
-    if (!strcmp(argv[0], subs[*which]))
-      return (flags & TXF_CLI_NO_OPERANDS) && *argc > 1
-                 ? txf_cli_usage_error(cmd, "unexpected operand '%s'", argv[1])
-                 : TXF_CLI_GO_ON;
-  return txf_cli_unknown_subcommand(cmd, argv[0], subs, n);
-}
-
 int txf_cli_parse_date(const char *cmd, const char *opt, const char *s,
                        txf_date *out) {
   if (txf_date_parse(s, SIZE_MAX, out) != 0)
