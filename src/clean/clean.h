@@ -101,6 +101,9 @@ typedef struct txf_clean_vacuum_opts {
   int64_t keep_bronze_us;     /* bronze batches whose ingest date ended
                                  before now - this */
   int64_t keep_quarantine_us; /* quarantine batches, likewise */
+  int64_t keep_card_files_us; /* bronze files holding card numbers, one by
+                                 one (their batch's other files and
+                                 manifest stay for keep_bronze_us) */
   int dry_run;                /* report what would go, remove nothing */
   /* Testing only: _exit(3) the Nth time (from 1) a removal is done
    * (crash step "vacuum"). */
@@ -116,7 +119,8 @@ typedef struct txf_clean_vacuum_opts {
  * first). A kill at any point leaves a lake whose every record is
  * readable, and a rerun finishes the job. *REPORT_JSON (caller frees):
  * dry_run, snapshots_removed, snapshots_kept (versions), files_removed,
- * bytes_freed, bronze_removed, quarantine_removed (dates). */
+ * bytes_freed, bronze_removed, quarantine_removed (dates),
+ * bronze_card_files_removed (paths under the data dir). */
 TXF_MUST_CHECK int txf_clean_lake_vacuum(const txf_clean_vacuum_opts *o,
                                          txf_store *store, char **report_json,
                                          txf_err *err);

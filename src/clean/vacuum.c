@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clean/internal.h"
+#include "project/project.h"
 
 /* The files under DATA/REL, DEPTH folders down (year=/month=/day=), as
  * paths relative to DATA appended to *OUT. */
@@ -98,6 +99,54 @@ static void prune_empty(char *dir, const char *stop) {
       return;
     *slash = '\0';
   }
+}
+
+/* The bronze files holding card numbers (PCI DSS 3.2.1: deleted when no
+ * longer needed) whose ingest date is past O->keep_card_files_us, one by
+ * one: each renamed into TRASH, then removed, so a kill leaves a file
+ * whole or gone. Their batch's other files and manifest stay (the manifest
+ * says what was delivered; the general bronze rule removes them). Paths
+ * appended to OUT. */
+static int remove_card_files(const txf_clean_vacuum_opts *o, const char *trash,
+                             const json_t *batches_gone, json_t *out,
+                             txf_clean_crash *crash, int *crash_n,
+                             txf_err *err) {
+  txf_bronze_card_file *v;
+  size_t n;
+  txf_bronze_card_files(o->data_dir, &v, &n);
+  int32_t today = txf_ts_utc_date(o->now_us).days;
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    txf_date d;
+    if (txf_date_parse(v[i].ingest_date, 10, &d) != 0 ||
+        txf_project_retention_removal_day(d.days, o->keep_card_files_us) >
+            today)
+      continue;
+    size_t k; /* a dry run's batch that step 3 removes whole */
+    json_t *g;
+    int in_gone = 0;
+    json_array_foreach(batches_gone, k, g) in_gone |=
+        strcmp(json_string_value(g), v[i].ingest_date) == 0;
+    if (in_gone)
+      continue;
+    json_array_append_new(out, json_string(v[i].rel));
+    if (o->dry_run)
+      continue;
+    char *from = txf_path_join(o->data_dir, v[i].rel);
+    char *to = txf_xasprintf("%s/card-file", trash);
+    if (rename(from, to) != 0)
+      rc = txf_err_errno(err, TXF_EIO, "rename %s -> %s", from, to);
+    *strrchr(from, '/') = '\0';
+    if (!rc)
+      rc = txf_fs_fsync_dir(from, err);
+    if (!rc && unlink(to) != 0)
+      rc = txf_err_errno(err, TXF_EIO, "%s: cannot remove", to);
+    free(from);
+    free(to);
+    txf_clean_crash_point(crash, "vacuum", crash_n);
+  }
+  txf_bronze_card_files_free(v, n);
+  return rc;
 }
 
 static int do_vacuum(const txf_clean_vacuum_opts *o, json_t *rep,
@@ -210,6 +259,10 @@ static int do_vacuum(const txf_clean_vacuum_opts *o, json_t *rep,
     }
     free(dir);
   }
+  /* 4. bronze files holding card numbers past their own rule */
+  json_t *cards = json_array();
+  if (!rc && o->keep_card_files_us >= 0)
+    rc = remove_card_files(o, trash, bronze, cards, &crash, &crash_n, err);
   if (!rc && !o->dry_run)
     rc = txf_fs_rmtree(trash, err);
   json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
@@ -219,6 +272,7 @@ static int do_vacuum(const txf_clean_vacuum_opts *o, json_t *rep,
   json_object_set_new(rep, "bytes_freed", json_integer(freed));
   json_object_set_new(rep, "bronze_removed", bronze);
   json_object_set_new(rep, "quarantine_removed", quar);
+  json_object_set_new(rep, "bronze_card_files_removed", cards);
   for (size_t i = 0; i < nr; i++)
     free(refs[i]);
   free(refs);

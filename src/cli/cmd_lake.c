@@ -15,6 +15,7 @@ static const char usage[] =
     "   or: txnflow lake vacuum [--dry-run] [--data DIR] [--json]\n"
     "                           [--keep-snapshots DUR] [--keep-bronze DUR]\n"
     "                           [--keep-quarantine DUR]\n"
+    "                           [--keep-bronze-card-files DUR]\n"
     "\n"
     "List the versions of the silver lake, oldest first. Every clean that\n"
     "changes the lake commits a version with a snapshot: the partition\n"
@@ -34,8 +35,12 @@ static const char usage[] =
     "removed (the latest always stays), then every kept partition file no\n"
     "remaining snapshot names; bronze and quarantine batches whose ingest\n"
     "date is older than theirs are removed whole. Nothing a kept snapshot\n"
-    "names is removed. A kill at any point leaves a readable lake and a\n"
-    "rerun finishes.\n"
+    "names is removed. Bronze files that hold card numbers (a card_number\n"
+    "column) go one by one after 'bronze_card_files', by default the\n"
+    "shortest duration configured (none configured: kept). A kill at any\n"
+    "point leaves a readable lake and a rerun finishes. The scheduler\n"
+    "runs the vacuum once a day when retention: is set (vacuum: off\n"
+    "stops it).\n"
     "\n"
     "Options:\n"
     "  --data DIR        data directory (default: the project's)\n"
@@ -43,7 +48,8 @@ static const char usage[] =
     "                    committed_at, operation, run_id, ingest_date,\n"
     "                    batches, partitions_changed, rows, n_partitions\n"
     "  --dry-run         vacuum: list what would be removed, remove nothing\n"
-    "  --keep-snapshots DUR, --keep-bronze DUR, --keep-quarantine DUR\n"
+    "  --keep-snapshots DUR, --keep-bronze DUR, --keep-quarantine DUR,\n"
+    "  --keep-bronze-card-files DUR\n"
     "                    vacuum: override txnflow.yml's retention (DUR: Nd,\n"
     "                    Nw, Ny, or 'forever')\n"
     "  -h, --help        show this help\n"
@@ -78,84 +84,49 @@ static void print_table(json_t *a) {
   }
 }
 
-/* A retention duration: Nd, Nw, Ny (365 days) or "forever" (-1). */
-static int parse_keep(const char *s, int64_t *out_us) {
-  if (strcmp(s, "forever") == 0) {
-    *out_us = -1;
-    return 0;
-  }
-  char *end;
-  long long n = strtoll(s, &end, 10);
-  int64_t day = INT64_C(86400) * 1000000;
-  if (end == s || n < 0 || n > 100000 || end[0] == '\0' || end[1] != '\0')
-    return -1;
-  switch (end[0]) {
-  case 'd':
-    *out_us = n * day;
-    return 0;
-  case 'w':
-    *out_us = n * 7 * day;
-    return 0;
-  case 'y':
-    *out_us = n * 365 * day;
-    return 0;
-  default:
-    return -1;
-  }
-}
-
-/* txnflow.yml's retention: into O (absent keys: forever). */
-static int read_retention(txf_ctx *ctx, txf_clean_vacuum_opts *o,
+/* txnflow.yml's retention: into *R (no project, as with --data alone:
+ * nothing configured). */
+static int read_retention(txf_ctx *ctx, txf_project_retention *r,
                           txf_err *err) {
   txf_project *p = NULL;
   if (txf_ctx_project(ctx, &p, err) != 0) {
-    txf_err_clear(err); /* no project (--data): nothing configured */
-    return 0;
+    txf_err_clear(err);
+    p = NULL;
   }
-  const txf_yaml_node *r = txf_yaml_get(txf_yaml_root(p->doc), "retention");
-  if (!r)
-    return 0;
-  static const char *const keys[] = {"snapshots", "bronze", "quarantine", NULL};
-  int rc = txf_yaml_check_keys(p->doc, r, keys, "retention", err);
-  int64_t *outs[] = {&o->keep_snapshots_us, &o->keep_bronze_us,
-                     &o->keep_quarantine_us};
-  for (int i = 0; i < 3 && !rc; i++) {
-    const char *v = NULL;
-    rc = txf_yaml_get_str(p->doc, r, keys[i], NULL, &v, err);
-    if (!rc && v && parse_keep(v, outs[i]) != 0)
-      rc = txf_yaml_error(p->doc, txf_yaml_get(r, keys[i]), err,
-                          "retention.%s: '%s' is not a duration (400d, 52w, "
-                          "5y or forever)",
-                          keys[i], v);
-  }
-  return rc;
+  return txf_project_retention_read(r, p, err);
 }
 
 static int vacuum(txf_ctx *ctx, const char *data_opt, int dry_run,
-                  const char *const keep[3], int json) {
+                  const char *const keep[4], int json) {
   txf_err err;
   txf_err_clear(&err);
-  txf_clean_vacuum_opts o = {.now_us = txf_ctx_now(ctx),
-                             .keep_snapshots_us = -1,
-                             .keep_bronze_us = -1,
-                             .keep_quarantine_us = -1,
-                             .dry_run = dry_run};
   static const char *const opt[] = {"--keep-snapshots", "--keep-bronze",
-                                    "--keep-quarantine"};
-  int64_t given[3];
-  for (int i = 0; i < 3; i++)
-    if (keep[i] && parse_keep(keep[i], &given[i]) != 0)
+                                    "--keep-quarantine",
+                                    "--keep-bronze-card-files"};
+  int64_t given[4];
+  for (int i = 0; i < 4; i++)
+    if (keep[i] && txf_project_retention_parse(keep[i], &given[i]) != 0)
       return txf_cli_usage_error("lake",
                                  "%s: '%s' is not a duration (400d, "
                                  "52w, 5y or forever)",
                                  opt[i], keep[i]);
   /* the options over txnflow.yml's retention */
-  int rc = read_retention(ctx, &o, &err);
-  int64_t *outs[] = {&o.keep_snapshots_us, &o.keep_bronze_us,
-                     &o.keep_quarantine_us};
-  for (int i = 0; i < 3; i++)
+  txf_project_retention r;
+  int rc = read_retention(ctx, &r, &err);
+  int64_t *outs[] = {&r.snapshots_us, &r.bronze_us, &r.quarantine_us,
+                     &r.bronze_card_files_us};
+  for (int i = 0; i < 4; i++)
     if (keep[i])
       *outs[i] = given[i];
+  if (keep[3])
+    r.card_files_explicit = 1;
+  txf_project_retention_settle(&r);
+  txf_clean_vacuum_opts o = {.now_us = txf_ctx_now(ctx),
+                             .keep_snapshots_us = r.snapshots_us,
+                             .keep_bronze_us = r.bronze_us,
+                             .keep_quarantine_us = r.quarantine_us,
+                             .keep_card_files_us = r.bronze_card_files_us,
+                             .dry_run = dry_run};
   /* Crash injection for the recovery tests: TXNFLOW_CRASH_AT=vacuum:n */
   const char *crash = getenv("TXNFLOW_CRASH_AT");
   char step[16] = "";
@@ -182,6 +153,11 @@ static int vacuum(txf_ctx *ctx, const char *data_opt, int dry_run,
            (long long)json_integer_value(json_object_get(j, "bytes_freed")),
            N("bronze_removed"), N("quarantine_removed"),
            N("quarantine_removed") == 1 ? "" : "es");
+    if (N("bronze_card_files_removed"))
+      printf("%s %zu bronze file%s holding card numbers (retention.%s)\n",
+             dry_run ? "would remove" : "removed",
+             N("bronze_card_files_removed"),
+             N("bronze_card_files_removed") == 1 ? "" : "s", r.card_files_from);
 #undef N
     json_decref(j);
   }
@@ -193,7 +169,7 @@ static int vacuum(txf_ctx *ctx, const char *data_opt, int dry_run,
 
 int cmd_lake(int argc, char **argv, txf_ctx *ctx) {
   const char *data_opt = NULL;
-  const char *keep[3] = {NULL, NULL, NULL};
+  const char *keep[4] = {NULL, NULL, NULL, NULL};
   int json = 0, dry_run = 0;
   const txf_cli_option opts[] = {
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
@@ -202,6 +178,7 @@ int cmd_lake(int argc, char **argv, txf_ctx *ctx) {
       TXF_OPT_STRING(0, "keep-snapshots", &keep[0], "DUR"),
       TXF_OPT_STRING(0, "keep-bronze", &keep[1], "DUR"),
       TXF_OPT_STRING(0, "keep-quarantine", &keep[2], "DUR"),
+      TXF_OPT_STRING(0, "keep-bronze-card-files", &keep[3], "DUR"),
       TXF_OPT_END};
   static const char *const subs[] = {"log", "vacuum", NULL};
   size_t which;

@@ -206,6 +206,48 @@ TXF_MUST_CHECK int txf_project_load_section_read(txf_project_load_section *out,
                                                  const txf_project *p,
                                                  txf_err *err);
 
+/* ---------------------------------------------------------------- retention */
+
+/* txnflow.yml's `retention:` (docs/silver.md, "Retention"): how long the
+ * lake's history and inputs are kept. Read here because three modules use
+ * it: lake vacuum applies it, the scheduler runs that vacuum daily, the
+ * dashboard shows when bronze files holding card numbers go. A duration
+ * < 0 keeps its kind forever. */
+typedef struct txf_project_retention {
+  int configured;           /* a retention: section is given */
+  int64_t snapshots_us;     /* snapshot records (never the latest) */
+  int64_t bronze_us;        /* whole bronze batches, by ingest date */
+  int64_t quarantine_us;    /* whole quarantine batches */
+  int64_t bronze_card_files_us; /* bronze files holding card numbers:
+                                   `bronze_card_files`, else the shortest
+                                   of the three above that is not forever
+                                   (decision 2201) */
+  int card_files_explicit;  /* bronze_card_files was given (or overridden) */
+  char card_files_from[24]; /* the key bronze_card_files_us comes from
+                               ("bronze_card_files", "snapshots", ...);
+                               "" when nothing is configured */
+  int vacuum_daily;         /* `vacuum: daily` (default) or `off`: does
+                               the scheduler vacuum once a day */
+} txf_project_retention;
+
+/* A retention duration: Nd, Nw, Ny (365 days), N up to 100000, or
+ * "forever" (*OUT_US = -1). Returns 0, or -1 for anything else. */
+TXF_MUST_CHECK int txf_project_retention_parse(const char *s, int64_t *out_us);
+/* Everything kept forever, vacuum daily, nothing configured. */
+void txf_project_retention_init(txf_project_retention *r);
+/* Recompute bronze_card_files_us and card_files_from after a caller
+ * changed the durations (lake vacuum's --keep-* options). */
+void txf_project_retention_settle(txf_project_retention *r);
+/* Read P's retention: into *OUT (P NULL or no section: the init values).
+ * TXF_ECONFIG with "FILE:LINE:COL: ..." naming the key for an unknown key,
+ * a duration that does not parse, or a vacuum other than daily|off. */
+TXF_MUST_CHECK int txf_project_retention_read(txf_project_retention *out,
+                                              const txf_project *p,
+                                              txf_err *err);
+/* The first UTC day (days since 1970-01-01) on which a vacuum removes a
+ * batch of INGEST_DAY kept for KEEP_US: INT32_MAX when KEEP_US < 0. */
+int32_t txf_project_retention_removal_day(int32_t ingest_day, int64_t keep_us);
+
 /* ---------------------------------------------------------------- targets */
 
 /* What to resolve, and for whom. */
