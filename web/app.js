@@ -439,34 +439,44 @@ async function pageLake(stale) {
     { label: 'written by', get: (p) => (p.ingest_date ? `clean of ${p.ingest_date}` : `clean #${p.clean_id ?? '?'}`) + (p.run_id ? ` · run #${p.run_id}` : '') },
     { label: 'sha256', get: (p) => (p.sha256 || '').slice(0, 12) },
   ], d.partitions, (p) => ({ 'data-partition': p.partition })) : notice('No partitions yet: run txnflow clean --date YYYY-MM-DD.')));
-  // Bronze files that hold card numbers (a card feed's), with their age:
-  // PCI DSS 3.2.1 asks to delete them when no longer needed
-  // (docs/card-data.md); the deleting is bronze retention's.
+  // The lake's versions (txnflow lake log): every clean commits one, and
+  // txnflow sql --as-of VERSION reads the lake as it was then.
+  const versions = (d.versions || []).slice().reverse();
+  $main.appendChild(card(`Lake versions (${versions.length})`,
+    h('div', { id: 'lake-versions' },
+      d.versions_error ? notice('Versions unreadable: ' + d.versions_error) : null,
+      versions.length ? table([
+        { label: 'version', get: (v) => fmtInt(v.version), num: true },
+        { label: 'committed (UTC)', get: (v) => (v.committed_at || '').slice(0, 19).replace('T', ' ') },
+        { label: 'operation', get: (v) => v.operation || '' },
+        { label: 'run', get: (v) => v.run_id || '' },
+        { label: 'batches', get: (v) => fmtInt((v.batches || []).length), num: true },
+        { label: 'partitions changed', get: (v) => (v.partitions_changed || []).length === 1 ? v.partitions_changed[0] : fmtInt((v.partitions_changed || []).length) + ' days' },
+        { label: 'rows', get: (v) => fmtInt(v.rows), num: true },
+      ], versions, (v) => ({ 'data-version': v.version }))
+        : notice('No versions with a snapshot yet: run txnflow clean --date YYYY-MM-DD.'))));
+  // Bronze files that hold card numbers (a card feed's), with their age
+  // and the day the vacuum removes each: PCI DSS 3.2.1 asks to delete
+  // them when no longer needed (docs/card-data.md, decision 2201).
   const cards = d.bronze_card_files || [];
+  const ret = d.bronze_retention;
+  const retText = !ret
+    ? 'No retention is configured: these files are kept until deleted (PCI DSS 3.2.1: keep card numbers no longer than needed; set retention: in txnflow.yml).'
+    : ret.days === null
+      ? `Bronze files holding card numbers are kept forever (retention.${ret.from || 'bronze_card_files'}).`
+      : `Bronze files holding card numbers are removed ${fmtInt(ret.days)} days after their ingest date (retention.${ret.from}${ret.from === 'bronze_card_files' ? '' : ', the shortest configured'}), by txnflow lake vacuum${ret.vacuum === 'daily' ? ', which the scheduler runs daily' : ' (the scheduler does not run it: vacuum: off)'}.`;
   if (cards.length)
     $main.appendChild(card(
-        `Bronze files holding card numbers (${cards.length})`,
-        h('div', {id : 'lake-card-files'},
-          h('p', {class : 'muted'},
-            d.bronze_retention
-                ? `Bronze retention: ${d.bronze_retention}.`
-                : 'No bronze retention is configured: these files are kept until deleted (PCI DSS 3.2.1: keep card numbers no longer than needed).'),
-          table(
-              [
-                {label : 'file', get : (f) => f.path},
-                {label : 'ingest date', get : (f) => f.ingest_date},
-                {
-                  label : 'age (days)',
-                  get : (f) => f.age_days === null ? '?' : fmtInt(f.age_days),
-                  num : true
-                },
-                {
-                  label : 'size',
-                  get : (f) => fmtBytes(f.size_bytes),
-                  num : true
-                },
-              ],
-              cards, (f) => ({'data-card-file' : f.path})))));
+      `Bronze files holding card numbers (${cards.length})`,
+      h('div', { id: 'lake-card-files' },
+        h('p', { class: 'muted', id: 'lake-card-retention' }, retText),
+        table([
+          { label: 'file', get: (f) => f.path },
+          { label: 'ingest date', get: (f) => f.ingest_date },
+          { label: 'age (days)', get: (f) => (f.age_days === null ? '?' : fmtInt(f.age_days)), num: true },
+          { label: 'size', get: (f) => fmtBytes(f.size_bytes), num: true },
+          { label: 'removed on', get: (f) => f.removes_on || 'kept' },
+        ], cards, (f) => ({ 'data-card-file': f.path, 'data-removes-on': f.removes_on || '' })))));
   const samples = h('div', { id: 'q-samples' });
   const samplesOnce = latestOnly();
   const showSamples = (date, reason) => samplesOnce(() => api('/api/quarantine?date=' + encodeURIComponent(date) + (reason ? '&reason=' + encodeURIComponent(reason) : '')), (s) => {

@@ -84,6 +84,7 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
   }
   txf_project *p = NULL;
   txf_serve_dashboard *dash = NULL;
+  txf_project_retention retention;
   if (txf_ctx_project(ctx, &p, &err) == 0) {
     cfg.project_dir = p->dir;
     cfg.project_name = p->name;
@@ -95,6 +96,14 @@ int cmd_serve(int argc, char **argv, txf_ctx *ctx) {
       return txf_cli_fail("serve", &err);
     }
     cfg.dashboard = dash;
+    /* the Lake page says when card files go: a bad retention: now too */
+    if (txf_project_retention_read(&retention, p, &err)) {
+      free(data);
+      free(arg_token);
+      txf_serve_dashboard_free(dash);
+      return txf_cli_fail("serve", &err);
+    }
+    cfg.retention = &retention;
   }
   txf_err_clear(&err);
   cfg.data_dir = data;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bronze/bronze.h"
+#include "clean/clean.h"
 #include "duck/duck.h"
 #include "metadata/metadata.h"
 #include "serve/dashboard.h"
@@ -36,6 +37,7 @@ struct txf_serve_app {
   txf_serve_config cfg; /* strings below are owned copies */
   char *data_dir, *project_dir, *project_name, *timezone;
   char *meta_path, *warehouse_path;
+  txf_project_retention retention; /* cfg.retention's copy */
   pthread_mutex_t wh_lock; /* one DuckDB open at a time; guards cache */
   wh_cache cache[8];
   unsigned cache_next;
@@ -52,6 +54,11 @@ txf_serve_app *txf_serve_app_new(const txf_serve_config *cfg) {
   a->timezone = txf_xstrdup(cfg->timezone ? cfg->timezone : "Asia/Seoul");
   a->meta_path = txf_path_join(a->data_dir, "txnflow.db");
   a->warehouse_path = txf_path_join(a->data_dir, "warehouse.duckdb");
+  if (cfg->retention)
+    a->retention = *cfg->retention;
+  else
+    txf_project_retention_init(&a->retention);
+  a->cfg.retention = NULL;
   pthread_mutex_init(&a->wh_lock, NULL);
   return a;
 }
@@ -492,11 +499,12 @@ static int add_run_ids(txf_store *st, json_t *parts, txf_err *err) {
   return 0;
 }
 
-/* The bronze files that hold card numbers and their age in days (today
- * in the pipeline's zone less the ingest date): what PCI DSS 3.2.1 asks
- * to delete when no longer needed (docs/card-data.md). Deleting them is
- * bronze retention's (issue 21), not built yet: "bronze_retention" null
- * says nothing is configured. */
+/* The bronze files that hold card numbers, their age in days (today in
+ * the pipeline's zone less the ingest date) and the day a vacuum removes
+ * each (retention.bronze_card_files, by default the shortest duration
+ * configured: decision 2201; a UTC day, as the vacuum judges it): what
+ * PCI DSS 3.2.1 asks to delete when no longer needed (docs/card-data.md).
+ * "bronze_retention" null says no retention: is configured. */
 static void add_card_files(const txf_serve_app *a, json_t *doc) {
   txf_bronze_card_file *v;
   size_t n;
@@ -507,20 +515,57 @@ static void add_card_files(const txf_serve_app *a, json_t *doc) {
                       ? txf_tz_local_date(tz, txf_wall_us()).days
                       : (int32_t)(txf_wall_us() / INT64_C(86400000000));
   txf_tz_free(tz);
+  const txf_project_retention *r = &a->retention;
+  int64_t keep = r->bronze_card_files_us;
   json_t *files = json_array();
   for (size_t i = 0; i < n; i++) {
     txf_date d;
-    json_t *age = txf_date_parse(v[i].ingest_date, 10, &d) == 0
-                      ? json_integer(today - d.days)
-                      : json_null();
+    int ok = txf_date_parse(v[i].ingest_date, 10, &d) == 0;
+    json_t *age = ok ? json_integer(today - d.days) : json_null();
+    json_t *removes = json_null();
+    if (ok && keep >= 0) {
+      char ds[11];
+      txf_date_format(
+          (txf_date){txf_project_retention_removal_day(d.days, keep)}, ds);
+      removes = json_string(ds);
+    }
     json_array_append_new(
-        files, json_pack("{s:s, s:s, s:o, s:I}", "path", v[i].rel,
+        files, json_pack("{s:s, s:s, s:o, s:I, s:o}", "path", v[i].rel,
                          "ingest_date", v[i].ingest_date, "age_days", age,
-                         "size_bytes", (json_int_t)v[i].size_bytes));
+                         "size_bytes", (json_int_t)v[i].size_bytes,
+                         "removes_on", removes));
   }
   txf_bronze_card_files_free(v, n);
   json_object_set_new(doc, "bronze_card_files", files);
-  json_object_set_new(doc, "bronze_retention", json_null());
+  json_object_set_new(
+      doc, "bronze_retention",
+      !r->configured
+          ? json_null()
+          : json_pack("{s:o, s:s, s:s}", "days",
+                      keep < 0 ? json_null()
+                               : json_integer(keep / INT64_C(86400000000)),
+                      "from", r->card_files_from, "vacuum",
+                      r->vacuum_daily ? "daily" : "off"));
+}
+
+/* The lake's versions, as `txnflow lake log --json` lists them (oldest
+ * first); an unreadable record is reported beside an empty list rather
+ * than failing the whole page. */
+static void add_versions(const txf_serve_app *a, json_t *doc) {
+  char *log = NULL;
+  txf_err e;
+  txf_err_clear(&e);
+  json_t *vs = NULL;
+  if (txf_clean_lake_log(a->data_dir, &log, &e) == 0) {
+    json_error_t je;
+    vs = json_loads(log, 0, &je);
+  } else {
+    json_object_set_new(doc, "versions_error", text_json(e.msg));
+  }
+  free(log);
+  json_object_set_new(doc, "versions", json_is_array(vs) ? vs : json_array());
+  if (vs && !json_is_array(vs))
+    json_decref(vs);
 }
 
 static int api_lake(txf_serve_app *a, txf_store *st, const req *rq, json_t *doc,
@@ -528,6 +573,7 @@ static int api_lake(txf_serve_app *a, txf_store *st, const req *rq, json_t *doc,
   (void)rq;
   (void)r;
   add_card_files(a, doc);
+  add_versions(a, doc);
   json_t *parts = json_array(), *reasons = json_array(), *qdates = json_array();
   json_object_set_new(doc, "partitions", parts);
   json_object_set_new(doc, "quarantine_by_reason", reasons);

@@ -53,6 +53,8 @@ typedef struct txf_serve_config {
   unsigned threads;         /* worker threads; 0: 4 */
   const txf_serve_dashboard *dashboard; /* borrowed for the app's life;
                                            NULL: nothing to chart */
+  const txf_project_retention *retention; /* the project's retention:
+                                             (copied); NULL: none */
 } txf_serve_config;
 
 /* ---- the API without HTTP (api.c): used by the server, tests and bench */
