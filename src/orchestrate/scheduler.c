@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -38,6 +39,7 @@ typedef struct sched {
   txf_date child_date;
   int32_t *tried; /* --once: dates started in this pass */
   size_t n_tried;
+  txf_project_retention retention; /* retention: (the daily vacuum) */
 } sched;
 
 /* The latest date that is due at NOW, or days = INT32_MIN. */
@@ -186,6 +188,138 @@ static void reap(sched *s) {
   s->child = -1;
 }
 
+/* ------------------------------------------------------------ vacuum */
+
+/* Tries of the day's vacuum, and the wait after a failed one (a clean
+ * holding the lake's lock, say) before the next. */
+#define VACUUM_TRIES 3
+#define VACUUM_RETRY_US (INT64_C(600) * TXF_US_PER_S)
+
+/* Run `txnflow lake vacuum --json` for the date DS's run RUN_ID as its
+ * task "vacuum", attempt NO: output into its log, recorded in the
+ * metadata like the DAG's tasks. Waits for it (a vacuum is short: it
+ * removes what retention lets go). */
+static int vacuum_attempt(sched *s, const char *ds, int64_t run_id, int no,
+                          int64_t now, txf_err *err) {
+  const txf_orch_env *env = s->env;
+  char *log_path =
+      txf_xasprintf("%s/logs/%s/vacuum/attempt-%d.log", env->data_dir, ds, no);
+  char *log_dir = txf_xasprintf("%s/logs/%s/vacuum", env->data_dir, ds);
+  int rc = txf_fs_mkdirs(log_dir, err);
+  free(log_dir);
+  int64_t id = 0;
+  txf_meta_attempt a = {.run_id = run_id,
+                        .task = "vacuum",
+                        .attempt = no,
+                        .state = "running",
+                        .pid = TXF_META_NULL,
+                        .started_at_us = now,
+                        .ended_at_us = TXF_META_NULL,
+                        .log_path = log_path};
+  if (!rc)
+    rc = txf_meta_attempt_begin(env->store, &a, &id, err);
+  char nowbuf[40];
+  txf_ts_format(now, 0, 1, nowbuf);
+  char *nowenv = txf_xasprintf("TXNFLOW_NOW=%s", nowbuf);
+  pid_t pid = -1;
+  if (!rc) {
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+      rc = txf_err_errno(err, TXF_EIO, "fork");
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    FILE *f = freopen(log_path, "a", stdout);
+    if (!f || dup2(fileno(stdout), 2) < 0)
+      _exit(127);
+    if (s->opts->fake_clock)
+      putenv(nowenv);
+    const char *argv[] = {env->exe, "-C", env->project->dir, "lake", "vacuum",
+                          "--json", NULL};
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  free(nowenv);
+  int st = 0;
+  if (!rc)
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+      ;
+  if (!rc) {
+    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char why[64];
+    snprintf(why, sizeof why, "exit %d (see its log)", code);
+    rc = txf_meta_attempt_finish(env->store, id, ok ? "success" : "failed",
+                                 txf_clock_now(env->clock), code,
+                                 ok ? NULL : why, TXF_META_NULL, err);
+    if (ok)
+      txf_log_info(env->log, "%s: vacuum done (retention; log %s)", ds,
+                   log_path);
+    else
+      txf_log_warn(env->log, "%s: vacuum failed: %s, log %s", ds, why,
+                   log_path);
+  }
+  free(log_path);
+  return rc;
+}
+
+/* Once a day, after the day's run: when the latest due date's run has
+ * ended and no vacuum of it succeeded yet (at most VACUUM_TRIES, a
+ * failed one retried after VACUUM_RETRY_US), apply the project's
+ * retention with `lake vacuum` (docs/orchestration.md). It holds the
+ * date's lock meanwhile, so no run of the date starts beside it, and the
+ * vacuum takes the lake's (clean's) lock itself. */
+static int daily_vacuum(sched *s, int64_t now, txf_err *err) {
+  if (!s->retention.configured || !s->retention.vacuum_daily)
+    return 0;
+  txf_date d = latest_due(s, now);
+  if (d.days == INT32_MIN)
+    return 0;
+  char ds[11], state[32];
+  int64_t run_id;
+  txf_date_format(d, ds);
+  int rc = latest_state(s, ds, state, sizeof state, &run_id, err);
+  if (rc || (strcmp(state, "success") && strcmp(state, "failed")))
+    return rc;
+  txf_meta_attempt_list last;
+  rc =
+      txf_meta_attempt_last(s->env->store, ds, "vacuum", "success", &last, err);
+  int done = !rc && last.n > 0;
+  if (!rc)
+    txf_meta_attempt_list_release(&last);
+  if (rc || done)
+    return rc;
+  rc = txf_meta_attempt_last(s->env->store, ds, "vacuum", "failed", &last, err);
+  int wait = !rc && last.n > 0 && last.v[0].ended_at_us != TXF_META_NULL &&
+             now < last.v[0].ended_at_us + VACUUM_RETRY_US;
+  if (!rc)
+    txf_meta_attempt_list_release(&last);
+  int no = 0;
+  if (!rc && !wait)
+    rc = txf_meta_attempt_next_no(s->env->store, ds, "vacuum", &no, err);
+  if (rc || wait || no > VACUUM_TRIES)
+    return rc;
+  txf_lock l;
+  txf_err lerr;
+  char *lp = txf_lock_date_path(s->env->data_dir, d);
+  rc = txf_lock_try(&l, lp, &lerr);
+  free(lp);
+  if (rc == TXF_ELOCKED)
+    return 0; /* a run of the date, by hand: after it */
+  if (rc) {
+    *err = lerr;
+    return rc;
+  }
+  /* a vacuum attempt left 'running' by a scheduler killed meanwhile
+   * (the run itself has ended): failed, as the executor marks them */
+  rc = txf_meta_runs_abandon(s->env->store, ds, now, err);
+  if (!rc)
+    rc = vacuum_attempt(s, ds, run_id, no, now, err);
+  txf_lock_release(&l);
+  return rc;
+}
+
 /* Record SLA misses: dates whose deadline has passed without a successful
  * run, once each, with the alert. Only deadlines after the scheduler first
  * started on this project count (a new project does not owe its history),
@@ -284,6 +418,8 @@ int txf_sched_loop(const txf_orch_env *env, const txf_sched_opts *opts,
                                  err);
   }
   s.first_date.days = (int32_t)first_days;
+  if (!rc)
+    rc = txf_project_retention_read(&s.retention, p, err);
   if (!rc) {
     char nb[40];
     txf_ts_format(now, txf_tz_offset_at(s.tz, now / TXF_US_PER_S) / 60, 0, nb);
@@ -331,6 +467,10 @@ int txf_sched_loop(const txf_orch_env *env, const txf_sched_opts *opts,
           rc = spawn_run(&s, d, now, err);
           continue;
         }
+        /* nothing left to run: the day's vacuum */
+        rc = daily_vacuum(&s, now, err);
+        if (rc)
+          break;
         if (opts->once)
           break;
       }
