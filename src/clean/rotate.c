@@ -138,6 +138,17 @@ static int map_bronze(tok_map *m, const char *data_dir,
   return rc;
 }
 
+/* The journal's ops, for the snapshot's staging to add to. */
+typedef struct op_list {
+  jop **ops;
+  size_t *n;
+} op_list;
+
+static void snap_op(void *ctx, const char *from, const char *to) {
+  op_list *l = ctx;
+  txf_clean_jops_add(l->ops, l->n, from, to);
+}
+
 /* The lake's key must be OLD_KEY's, and NEW_KEY another. */
 static int check_keys(const char *zone, const char *lake_key,
                       const txf_clean_rotate_opts *o, txf_err *err) {
@@ -206,6 +217,7 @@ int txf_clean_keys_rotate(const txf_clean_rotate_opts *o, txf_store *store,
   txf_clean_rekey k = {o->data_dir, &mf, txf_pan_key_id(o->new_key), tok_get,
                        &map};
   txf_pq_pool *pool = txf_pq_pool_new(1);
+  json_t *rows_per = json_object(); /* the snapshot's partitions changed */
   if (!rc)
     pd = txf_clean_partition_dirs(o->data_dir, &n_pd);
   for (size_t i = 0; i < n_pd && !rc; i++) {
@@ -241,6 +253,7 @@ int txf_clean_keys_rotate(const txf_clean_rotate_opts *o, txf_store *store,
       free(from);
       free(to);
       txf_clean_manifest_set_partition(&mf, j.day, j.size_bytes, j.sha);
+      json_object_set_new(rows_per, d, json_integer(j.n_rows));
       n_rows += j.n_rows;
       n_parts++;
     }
@@ -248,6 +261,30 @@ int txf_clean_keys_rotate(const txf_clean_rotate_opts *o, txf_store *store,
     free(chg);
   }
   txf_pq_pool_free(pool);
+  /* a lake version like a clean's: its snapshot record and versioned
+   * files, committed in the same journal (docs/silver.md, "Snapshots"),
+   * so lake log lists the rotation and sql --as-of reads either side */
+  char run_id[64];
+  snprintf(run_id, sizeof run_id, "keys-rotate-%lld-%ld", (long long)o->now_us,
+           (long)getpid());
+  if (!rc) {
+    json_t *rep = json_pack("{s:O}", "rows_per_partition", rows_per);
+    txf_clean_snap_in si = {.data_dir = o->data_dir,
+                            .staging = staging,
+                            .version = version,
+                            .now_us = o->now_us,
+                            .operation = "keys-rotate",
+                            .run_id = run_id,
+                            .ingest_date = NULL,
+                            .report = rep,
+                            .manifest = &mf,
+                            .store = store,
+                            .add_op = snap_op,
+                            .ctx = &(op_list){&ops, &n_ops}};
+    rc = txf_clean_snapshot_stage(&si, err);
+    json_decref(rep);
+  }
+  json_decref(rows_per);
   if (!rc) {
     char *p = txf_path_join(staging, "index/_manifest.json");
     rc = txf_clean_manifest_write(&mf, p, err);

@@ -14,6 +14,7 @@ printf "%s\n" $K1 >k1 && printf "%s\n" $K2 >k2 && chmod 600 k1 k2
 export TXNFLOW_PAN_KEY_FILE=$PWD/k1
 D=p/data
 PARTS="$D/silver/transactions/**/*.parquet"
+SNAPCOLS="transaction_id, card_token, card_key_id, card_bin, card_last4, amount, ingested_at, source_file"
 
 lake_sums() {
 	find $D/silver -type f | grep -v _changes | sort | xargs sha256sum
@@ -30,7 +31,9 @@ test_expect_success 'a card feed'"'"'s project, three days, models built' '
 	grep "^Done: .* ok, 0 error" b1.out &&
 	txnflow -C p keys id >id1 &&
 	TXNFLOW_PAN_KEY_FILE=$PWD/k2 txnflow -C p keys id >id2 &&
-	! test_cmp id1 id2
+	! test_cmp id1 id2 &&
+	txnflow sql --memory --format csv "SELECT $SNAPCOLS FROM read_parquet(\"$PARTS\") ORDER BY transaction_id" >pre_rotate.csv &&
+	test $(wc -l <pre_rotate.csv) -gt 3000
 '
 
 test_expect_success 'wrong or missing keys: exit 4, nothing changes' '
@@ -98,6 +101,35 @@ test_expect_success 'the rotation is one change-log version: every row updated' 
 	txnflow sql --memory --format csv "SELECT _change_type, count(*) AS n, count(DISTINCT card_key_id) AS keys FROM read_parquet(\"$D/silver/_changes/transactions/$v/*.parquet\") GROUP BY 1 ORDER BY 1" >out &&
 	printf "_change_type,n,keys\nupdate_postimage,%s,1\nupdate_preimage,%s,1\n" $n $n >expect &&
 	test_cmp expect out
+'
+
+test_expect_success 'the rotation is a lake version: lake log lists it, sql --as-of reads either side' '
+	txnflow -C p lake log --json >log.json &&
+	txnflow sql --memory --format csv "SELECT version, operation, ingest_date IS NULL AS no_batch, len(batches) AS batches, rows FROM read_json_auto(\"log.json\") ORDER BY version" >got &&
+	n=$(tail -n +2 pre_rotate.csv | wc -l) &&
+	printf "version,operation,no_batch,batches,rows\n" >expect &&
+	for v in 1 2 3; do
+		printf "%s,clean,false,%s,%s\n" $v $v $(txnflow -C p sql --format csv --as-of $v "SELECT count(*) FROM silver" | tail -1) || return 1
+	done >>expect &&
+	printf "4,keys-rotate,true,3,%s\n" $n >>expect &&
+	test_cmp expect got &&
+	: every partition changed &&
+	test "$(txnflow sql --memory --format csv "SELECT len(partitions_changed) = n_partitions FROM read_json_auto(\"log.json\") WHERE version = 4" | tail -1)" = true &&
+	: as of version 3 the lake before the rotation, row for row &&
+	txnflow -C p sql --format csv --as-of 3 "SELECT $SNAPCOLS FROM silver ORDER BY transaction_id" >as_of_3.csv &&
+	test_cmp pre_rotate.csv as_of_3.csv &&
+	txnflow -C p sql --format csv --as-of 4 "SELECT DISTINCT card_key_id FROM silver" >ids &&
+	{ echo card_key_id && cat id2; } >expect && test_cmp expect ids &&
+	: a run id reads it too &&
+	run=$(txnflow sql --memory --format csv "SELECT run_id FROM read_json_auto(\"log.json\") WHERE version = 4" | tail -1) &&
+	case "$run" in keys-rotate-*) ;; *) false ;; esac &&
+	txnflow -C p sql --format csv --as-of "$run" "SELECT count(*) FROM silver" | tail -1 >c &&
+	test "$(cat c)" = $n &&
+	: and the live lake is the latest version &&
+	txnflow sql --memory --format csv "SELECT $SNAPCOLS FROM read_parquet(\"$PARTS\") ORDER BY transaction_id" >live.csv &&
+	txnflow -C p sql --format csv --as-of 4 "SELECT $SNAPCOLS FROM silver ORDER BY transaction_id" >as_of_4.csv &&
+	! test_cmp as_of_3.csv as_of_4.csv >/dev/null &&
+	test_cmp live.csv as_of_4.csv
 '
 
 test_expect_success 'an incremental models build follows: every card its new token' '
