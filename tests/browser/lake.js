@@ -9,44 +9,16 @@
 // Prints "ok - ..." lines and ends with "browser: N passed, N failed".
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const root = path.resolve(__dirname, '../..');
-const { chromium } = require(path.join(root, 'node_modules/playwright-core'));
+const { launch, check, finish, crashed, num } = require('./chromium.js');
 
 const [base, expectPath, outDir] = process.argv.slice(2);
 const expect = JSON.parse(fs.readFileSync(expectPath, 'utf8'));
-let passed = 0, failed = 0;
-function check(name, ok, detail) {
-  if (ok) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}${detail !== undefined ? ': ' + detail : ''}`); }
-}
-const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/g, '').trim());
 
 (async () => {
   fs.mkdirSync(outDir, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'txnflow-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 900 },
-  });
-  const problems = [];
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.setDefaultTimeout(60000);
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('requestfailed', (r) => problems.push('request failed: ' + r.url()));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
-  page.on('dialog', (d) => { problems.push('dialog opened: ' + d.message()); d.dismiss(); });
-  await page.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(base)) return route.continue();
-    problems.push('request outside the server: ' + u);
-    return route.abort();
-  });
+  const browser = await launch(() => base);
+  const { page, problems } = browser;
   const resp = await page.goto(base + '/lake', { waitUntil: 'load' });
   check('lake: page answers 200', resp && resp.status() === 200, resp && resp.status());
   await page.waitForFunction(() => document.body.hasAttribute('data-ready') && !document.body.hasAttribute('data-busy'), null, { timeout: 60000 });
@@ -77,8 +49,6 @@ const num = (s) => (s === null || s === undefined ? null : String(s).replace(/,/
   await page.screenshot({ path: path.join(outDir, 'lake-versions-cards.png'), fullPage: true });
   check('lake: no console errors, failed requests or dialogs', problems.length === 0, problems.join(' | '));
 
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-  console.log(`browser: ${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-})().catch((e) => { console.log('not ok - browser test crashed: ' + (e && e.stack || e)); console.log(`browser: ${passed} passed, ${failed + 1} failed`); process.exit(1); });
+  await browser.close();
+  finish();
+})().catch(crashed);

@@ -45,13 +45,14 @@ test_expect_success 'a card feed on 09-02..09-04, a feed without them on 09-01, 
 '
 
 test_expect_success 'bad values name file, line and key' '
-	printf "retention:\n  bronze: 30d\n  bronze_card_files: 3 days\n" >>p/txnflow.yml &&
-	test_must_fail txnflow -C p lake vacuum --dry-run 2>err &&
-	test_grep "txnflow.yml:[0-9]*:[0-9]*: retention.bronze_card_files: .3 days. is not a duration" err &&
-	cp yml.orig p/txnflow.yml &&
-	printf "retention:\n  bronze: 30d\n  vacuum: weekly\n" >>p/txnflow.yml &&
-	test_must_fail txnflow -C p lake vacuum --dry-run 2>err &&
-	test_grep "txnflow.yml:[0-9]*:[0-9]*: retention.vacuum: .weekly." err &&
+	while IFS="|" read -r yml says; do
+		cp yml.orig p/txnflow.yml && printf "retention:\n$yml" >>p/txnflow.yml &&
+		test_must_fail txnflow -C p lake vacuum --dry-run 2>err &&
+		test_grep "txnflow.yml:[0-9]*:[0-9]*: $says" err || return 1
+	done <<-\EOT &&
+	  bronze: 30d\n  bronze_card_files: 3 days\n|retention.bronze_card_files: .3 days. is not a duration
+	  bronze: 30d\n  vacuum: weekly\n|retention.vacuum: .weekly. is neither
+	EOT
 	test_expect_code 2 txnflow -C p lake vacuum --keep-bronze-card-files soon 2>err &&
 	test_grep "keep-bronze-card-files: .soon. is not a duration" err &&
 	cp yml.orig p/txnflow.yml
