@@ -248,7 +248,8 @@ typedef struct txf_clean_runrd {
 } txf_clean_runrd;
 void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
                           const run_ref *ref);
-/* The next row into *ROW: 1, or 0 at the end. */
+/* The next row into *ROW: 1, or 0 at the end. ROW->idh is not computed
+ * (0): a run is read in silver order, which does not use it. */
 int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
 
 /* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix

@@ -122,6 +122,8 @@ typedef struct change_file {
   int nc;      /* silver columns: C_N, or C_MAX in a card feed's lake */
   txf_pq_value cv[TXF_SILVER_CHANGE_MAX_COLS];
   txf_pq_pool *pool;
+  int follows; /* w follows the partition's writer: it reads only its own
+                  columns (cv[nc..]) of a row */
 } change_file;
 
 /* Open the change file (cf->out set, cf->w not yet open). */
@@ -169,7 +171,11 @@ static int change_add_n(change_file *cf, const txf_pq_value *v,
     if (rc)
       return rc;
   }
-  memcpy(cv, v, (size_t)cf->nc * sizeof *v);
+  /* A follower takes the silver columns from its lead's chunks: copying
+   * them here would be 360 bytes a row for nothing, on the thread that
+   * bounds the partitions phase. */
+  if (!cf->follows)
+    memcpy(cv, v, (size_t)cf->nc * sizeof *v);
   str_val(&cv[cf->nc + 4], type, type_len);
   cf->out->n_changes++;
   return txf_pq_writer_add_row(cf->w, cv, err);
@@ -496,6 +502,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     rc = change_open(&cf, err);
     if (!rc)
       rc = txf_pq_writer_follow(cf.w, w, cf.nc, err);
+    cf.follows = !rc;
   }
   if (rc) {
     txf_pq_writer_free(w);

@@ -106,7 +106,8 @@ void txf_clean_rec_put(char *p, const crow *r) {
   memcpy(q, r->str, strings_len(r->len));
 }
 
-const char *txf_clean_rec_get(const char *p, crow *r) {
+/* The record at P into *R without the id hash (R->idh left 0). */
+static const char *rec_decode(const char *p, crow *r) {
   memcpy(&r->txn_ts_us, p, 8);
   memcpy(&r->mcc, p + 8, 2);
   memcpy(r->currency, p + 10, 3);
@@ -126,13 +127,19 @@ const char *txf_clean_rec_get(const char *p, crow *r) {
   q = get_varint(q, &v);
   r->ingested_at_us = r->txn_ts_us + (int64_t)(v >> 1 ^ -(v & 1));
   r->str = q;
-  r->idh = txf_clean_id_hash(r->str, r->len[S_ID]);
+  r->idh = 0;
   r->hashed = 0;
   r->rec = 0;
   r->fate = FATE_NONE;
   r->replace = 0;
   r->old_day = 0;
   return q + strings_len(r->len);
+}
+
+const char *txf_clean_rec_get(const char *p, crow *r) {
+  const char *end = rec_decode(p, r);
+  r->idh = txf_clean_id_hash(r->str, r->len[S_ID]);
+  return end;
 }
 
 void txf_clean_rec_hash(crow *r) {
@@ -362,8 +369,11 @@ int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
     r->b = next;
     r->pos = 0;
   }
+  /* The rewrite orders runs by (txn_ts, id bytes) and never looks at
+   * the id hash: not computing it saves 7 % of the main thread's work
+   * in the partitions phase, where that thread bounds the wall time. */
   const char *p = r->b->data + r->pos;
-  r->pos = (uint32_t)(txf_clean_rec_get(p, row) - r->b->data);
+  r->pos = (uint32_t)(rec_decode(p, row) - r->b->data);
   r->left--;
   return 1;
 }

@@ -228,6 +228,61 @@ TEST(clean_validate_control_characters) {
   txf_tz_free(tz);
 }
 
+/* The control check reads a field eight bytes at a time: every field
+ * length up to 40 (the word loop, its overlapping tail, the byte loop
+ * under 8), every position, every byte value: a control byte is found
+ * where it is and named, anything else (printable ASCII, a UTF-8
+ * letter's bytes, which are >= 0x80) is not one. */
+TEST(clean_validate_control_characters_every_length_and_position) {
+  txf_tz *tz = unit_zone("Asia/Seoul");
+  txf_arena a;
+  txf_arena_init(&a, 4096);
+  for (size_t len = 1; len <= 40; len++)
+    for (size_t at = 0; at < len; at++)
+      for (int b = 0; b < 256; b++) {
+        if (b == ',' || b == '"' || b == '\n' || b == '\r' || b == ' ' ||
+            (b >= 0x80 && b != 0xc3))
+          continue; /* CSV syntax, a blank id, or not UTF-8 on its own */
+        char id[64];
+        memset(id, 'x', len);
+        id[at] = (char)b;
+        size_t n = len;
+        if (b == 0xc3) { /* e with an acute accent: two bytes */
+          if (at + 1 == len)
+            continue;
+          id[at + 1] = (char)0xa9;
+        }
+        char line[256]; /* the id may hold a NUL: no string functions */
+        static const char rest[] = GOOD "\n";
+        memcpy(line, id, n);
+        memcpy(line + n, rest + 2, sizeof rest - 2);
+        crow row;
+        char detail[160];
+        txf_csv_reader *r =
+            txf_csv_reader_open_mem(line, n + sizeof rest - 3, "t", 13);
+        txf_csv_record rec;
+        int has;
+        txf_err err;
+        ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
+        txf_reject_reason why =
+            txf_clean_validate(&rec, &row, &a, tz, detail, sizeof detail);
+        txf_csv_reader_free(r);
+        int ctl = b < 0x20 || b == 0x7f;
+        if (why != (ctl ? TXF_REJ_CONTROL_CHAR : TXF_REJ_NONE))
+          unit_fail(__FILE__, __LINE__, "byte 0x%02x at %zu of %zu: %s (%s)", b,
+                    at, len, txf_reject_reason_name(why), detail);
+        if (ctl) {
+          char want[40];
+          snprintf(want, sizeof want, "(0x%02x)", b);
+          ASSERT_CONTAINS(detail, want);
+          ASSERT_CONTAINS(detail, "transaction_id");
+        }
+        txf_arena_reset(&a);
+      }
+  txf_arena_release(&a);
+  txf_tz_free(tz);
+}
+
 TEST(clean_escape_shows_bytes_readably) {
   char out[64];
   ASSERT_EQ_STR(txf_clean_escape("M00\0 1", 6, 40, out, sizeof out),
