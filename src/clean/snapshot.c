@@ -314,10 +314,15 @@ int txf_clean_snapshot_find(const char *data_dir, const char *as_of,
                      "changes it commits the first)",
                      data_dir);
   int64_t ts = 0;
+  json_t *found = NULL;
+  if (!as_of) { /* the latest: renamed after every file it names */
+    if (!rc)
+      rc = txf_clean_snapshot_load(data_dir, vs[nv - 1], &found, err);
+    as_of = "";
+  }
   int by_version = all_digits(as_of);
   int by_time =
       !by_version && txf_ts_parse(as_of, strlen(as_of), &ts, NULL) == 0;
-  json_t *found = NULL;
   /* newest first: a timestamp takes the last version committed at or
    * before it, a run id the version its run committed */
   for (size_t i = nv; i-- > 0 && !rc && !found;) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clean/clean.h"
 #include "cli/cli.h"
 #include "models/models.h"
 
@@ -177,6 +178,11 @@ int cmd_models(int argc, char **argv, txf_ctx *ctx) {
   int rc = txf_ctx_project(ctx, &p, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
+  /* the models read silver's live files: not while a commit left them
+   * half-applied (nor read the last complete version instead: the
+   * by-change state would then record a version it never saw) */
+  if (!rc && build && build != txf_models_seed)
+    rc = txf_clean_commit_settled(data, NULL, &err);
   if (!rc && build)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   char inv[64];
