@@ -102,6 +102,16 @@ TXF_MUST_CHECK int txf_clean_snapshot_find(const char *data_dir,
                                            char ***files, size_t *n_files,
                                            txf_err *err);
 void txf_clean_snapshot_files_free(char **files, size_t n);
+/* The lake as of the snapshot AS_OF names (as txf_clean_snapshot_find; the
+ * version in *VERSION), laid out under DEST as a data directory's silver:
+ * DEST/silver/transactions/year=…/month=…/day=…/part-00000.parquet for each
+ * of its partition files and the change log's versions up to it, hard
+ * links to the lake's files (copies on another file system). DEST is
+ * removed first: it is this call's alone. For reading the lake as of a
+ * version with the readers of the live layout (models build --as-of). */
+TXF_MUST_CHECK int txf_clean_snapshot_lake(const char *data_dir,
+                                           const char *as_of, const char *dest,
+                                           int64_t *version, txf_err *err);
 
 /* What txnflow lake vacuum removes (docs/silver.md, "Retention"). A
  * duration < 0 keeps everything of its kind. */

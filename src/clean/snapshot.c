@@ -387,3 +387,81 @@ void txf_clean_snapshot_files_free(char **files, size_t n) {
     free(files[i]);
   free(files);
 }
+
+/* FROM at TO (its directory made): a hard link, a copy across file
+ * systems. */
+static int link_or_copy(const char *from, const char *to, txf_err *err) {
+  int rc = txf_fs_mkdirs_parent(to, err);
+  if (rc || link(from, to) == 0)
+    return rc;
+  if (errno != EXDEV && errno != EPERM)
+    return txf_err_errno(err, TXF_EIO, "link %s -> %s", from, to);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  rc = txf_fs_read_file(from, &b, err);
+  if (!rc)
+    rc = txf_fs_write_atomic(to, b.data, b.len, err);
+  txf_buf_release(&b);
+  return rc;
+}
+
+int txf_clean_snapshot_lake(const char *data_dir, const char *as_of,
+                            const char *dest, int64_t *version, txf_err *err) {
+  char **files = NULL;
+  size_t n = 0;
+  int rc = txf_clean_snapshot_find(data_dir, as_of, version, &files, &n, err);
+  if (rc)
+    return rc;
+  rc = txf_fs_rmtree(dest, err); /* ours: made whole each time */
+  /* files/year=Y/month=M/day=D/vV.parquet -> the live layout's
+   * silver/transactions/year=Y/month=M/day=D/part-00000.parquet */
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *at = strstr(files[i], "/files/year=");
+    const char *slash = strrchr(files[i], '/');
+    if (!at || slash <= at + 6) {
+      rc = txf_err_set(err, TXF_ECORRUPT, "%s: not a versioned partition file",
+                       files[i]);
+      break;
+    }
+    char *to = txf_xasprintf("%s/silver/transactions/%.*s/part-00000.parquet",
+                             dest, (int)(slash - (at + 7)), at + 7);
+    rc = link_or_copy(files[i], to, err);
+    free(to);
+  }
+  txf_clean_snapshot_files_free(files, n);
+  /* the change log up to the version: what the by-change models read, and
+   * the version they take for the lake's */
+  char *log = txf_path_join(data_dir, TXF_SILVER_CHANGES_DIR);
+  char **vdirs = NULL;
+  size_t nv = 0;
+  if (!rc)
+    rc = txf_fs_list(log, "", &vdirs, &nv, err);
+  for (size_t i = 0; i < nv; i++) {
+    char *end = NULL;
+    long long v = !strncmp(vdirs[i], "version=", 8)
+                      ? strtoll(vdirs[i] + 8, &end, 10)
+                      : -1;
+    char **names = NULL;
+    size_t nn = 0;
+    char *vdir = txf_path_join(log, vdirs[i]);
+    if (!rc && end && !*end && v >= 0 && v <= *version)
+      rc = txf_fs_list(vdir, ".parquet", &names, &nn, err);
+    for (size_t k = 0; k < nn; k++) {
+      if (!rc) {
+        char *from = txf_path_join(vdir, names[k]);
+        char *to = txf_xasprintf("%s/" TXF_SILVER_CHANGES_DIR "/%s/%s", dest,
+                                 vdirs[i], names[k]);
+        rc = link_or_copy(from, to, err);
+        free(from);
+        free(to);
+      }
+      free(names[k]);
+    }
+    free(names);
+    free(vdir);
+    free(vdirs[i]);
+  }
+  free(vdirs);
+  free(log);
+  return rc;
+}
