@@ -107,8 +107,10 @@ void txf_clean_snapshot_files_free(char **files, size_t n);
  * DEST/silver/transactions/year=…/month=…/day=…/part-00000.parquet for each
  * of its partition files and the change log's versions up to it, hard
  * links to the lake's files (copies on another file system). DEST is
- * removed first: it is this call's alone. For reading the lake as of a
- * version with the readers of the live layout (models build --as-of). */
+ * removed first when an earlier call made it (a mark file says so; another
+ * DEST that exists is TXF_EEXIST): it is this call's alone. For reading the
+ * lake as of a version with the readers of the live layout (models build
+ * --as-of). */
 TXF_MUST_CHECK int txf_clean_snapshot_lake(const char *data_dir,
                                            const char *as_of, const char *dest,
                                            int64_t *version, txf_err *err);

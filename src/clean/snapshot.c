@@ -412,7 +412,21 @@ int txf_clean_snapshot_lake(const char *data_dir, const char *as_of,
   int rc = txf_clean_snapshot_find(data_dir, as_of, version, &files, &n, err);
   if (rc)
     return rc;
-  rc = txf_fs_rmtree(dest, err); /* ours: made whole each time */
+  /* ours, made whole each time: removed only when an earlier call made
+   * it (its mark is there), never a directory of someone else's */
+  char *mark = txf_path_join(dest, ".txnflow-as-of");
+  if (txf_fs_exists(dest) && !txf_fs_exists(mark))
+    rc = txf_err_set(err, TXF_EEXIST,
+                     "%s exists and is not a lake a build as of a version "
+                     "made: give another --target-path",
+                     dest);
+  if (!rc)
+    rc = txf_fs_rmtree(dest, err);
+  if (!rc)
+    rc = txf_fs_mkdirs(dest, err);
+  if (!rc)
+    rc = txf_fs_write_atomic(mark, "", 0, err);
+  free(mark);
   /* files/year=Y/month=M/day=D/vV.parquet -> the live layout's
    * silver/transactions/year=Y/month=M/day=D/part-00000.parquet */
   for (size_t i = 0; i < n && !rc; i++) {

@@ -79,6 +79,10 @@ test_expect_success 'usage: --as-of needs --target-path and build or run; an unk
 	test_grep "is for build and run" err &&
 	test_expect_code 4 txnflow -C p models build --as-of 9 --target-path ../x 2>err &&
 	test_grep "no lake version 9 (the lake has versions 1 to 4" err &&
+	mkdir -p mine/lake && echo keep >mine/lake/f &&
+	test_expect_code 4 txnflow -C p models build --as-of 2 --target-path ../mine 2>err &&
+	test_grep "mine/lake exists and is not a lake a build as of a version made" err &&
+	test_path_is_file mine/lake/f &&
 	txnflow models --help >help &&
 	test_grep "^      --as-of V " help &&
 	test_grep "^      --target-path DIR" help
