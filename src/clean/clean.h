@@ -67,6 +67,18 @@ extern const txf_pq_column
 TXF_MUST_CHECK int txf_clean_last_version(const char *data_dir,
                                           int64_t *version, txf_err *err);
 
+/* Is the lake settled? A commit (a clean, an index rebuild, a key
+ * rotation) that passed its commit point but was not fully applied (a
+ * crash or an error mid-apply; the next clean finishes it) leaves the
+ * files under silver/transactions a mix of two versions. 0 when there is
+ * none; else TXF_ELOCKED with a message for the readers that refuse to
+ * read such a lake, and *RUN_ID (if RUN_ID is not NULL; caller frees) the
+ * unfinished commit's run id. The snapshot records never name that mix:
+ * the latest one is always a complete version (txf_clean_snapshot_find
+ * with AS_OF NULL). */
+TXF_MUST_CHECK int txf_clean_commit_settled(const char *data_dir, char **run_id,
+                                            txf_err *err);
+
 /* Snapshots (docs/silver.md, "Snapshots"): each version V a clean commits
  * has a record silver/_snapshots/transactions/vV.json (ten digits) naming
  * every partition file of the lake as of V under
@@ -81,14 +93,27 @@ TXF_MUST_CHECK int txf_clean_lake_log(const char *data_dir, char **json_out,
 
 /* The snapshot AS_OF names: a version number (digits), an ISO 8601
  * timestamp with an offset (the last version committed at or before it),
- * or the run id of a version. *VERSION is set and *FILES (N_FILES absolute
- * paths, free with txf_clean_snapshot_files_free) are its partition files.
- * TXF_ENOTFOUND naming what exists when AS_OF matches no version. */
+ * the run id of a version, or NULL: the latest (the last complete version,
+ * even while a commit is being applied). *VERSION is set and *FILES (N_FILES
+ * absolute paths, free with txf_clean_snapshot_files_free) are its partition
+ * files. TXF_ENOTFOUND naming what exists when AS_OF matches no version. */
 TXF_MUST_CHECK int txf_clean_snapshot_find(const char *data_dir,
                                            const char *as_of, int64_t *version,
                                            char ***files, size_t *n_files,
                                            txf_err *err);
 void txf_clean_snapshot_files_free(char **files, size_t n);
+/* The lake as of the snapshot AS_OF names (as txf_clean_snapshot_find; the
+ * version in *VERSION), laid out under DEST as a data directory's silver:
+ * DEST/silver/transactions/year=…/month=…/day=…/part-00000.parquet for each
+ * of its partition files and the change log's versions up to it, hard
+ * links to the lake's files (copies on another file system). DEST is
+ * removed first when an earlier call made it (a mark file says so; another
+ * DEST that exists is TXF_EEXIST): it is this call's alone. For reading the
+ * lake as of a version with the readers of the live layout (models build
+ * --as-of). */
+TXF_MUST_CHECK int txf_clean_snapshot_lake(const char *data_dir,
+                                           const char *as_of, const char *dest,
+                                           int64_t *version, txf_err *err);
 
 /* What txnflow lake vacuum removes (docs/silver.md, "Retention"). A
  * duration < 0 keeps everything of its kind. */

@@ -378,3 +378,28 @@ void txf_clean_jops_add(jop **ops, size_t *n, const char *from,
   (*ops)[*n].to = txf_xstrdup(to);
   (*n)++;
 }
+
+int txf_clean_commit_settled(const char *data_dir, char **run_id,
+                             txf_err *err) {
+  if (run_id)
+    *run_id = NULL;
+  char *jpath = txf_path_join(data_dir, JOURNAL);
+  int rc = 0;
+  if (txf_fs_exists(jpath)) {
+    /* the run id only names the commit; an unreadable journal is still
+     * one (the next clean says what is wrong with it) */
+    json_t *j = json_load_file(jpath, 0, NULL);
+    const char *id = j ? json_string_value(json_object_get(j, "run_id")) : NULL;
+    if (run_id)
+      *run_id = txf_xstrdup(id ? id : "?");
+    rc = txf_err_set(err, TXF_ELOCKED,
+                     "the lake's last commit (%s) is not fully applied: the "
+                     "files under silver/transactions may mix two versions "
+                     "until `txnflow clean` finishes it (once what stopped "
+                     "it is fixed); nothing was read",
+                     id ? id : jpath);
+    json_decref(j);
+  }
+  free(jpath);
+  return rc;
+}

@@ -314,10 +314,15 @@ int txf_clean_snapshot_find(const char *data_dir, const char *as_of,
                      "changes it commits the first)",
                      data_dir);
   int64_t ts = 0;
+  json_t *found = NULL;
+  if (!as_of) { /* the latest: renamed after every file it names */
+    if (!rc)
+      rc = txf_clean_snapshot_load(data_dir, vs[nv - 1], &found, err);
+    as_of = "";
+  }
   int by_version = all_digits(as_of);
   int by_time =
       !by_version && txf_ts_parse(as_of, strlen(as_of), &ts, NULL) == 0;
-  json_t *found = NULL;
   /* newest first: a timestamp takes the last version committed at or
    * before it, a run id the version its run committed */
   for (size_t i = nv; i-- > 0 && !rc && !found;) {
@@ -381,4 +386,96 @@ void txf_clean_snapshot_files_free(char **files, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(files[i]);
   free(files);
+}
+
+/* FROM at TO (its directory made): a hard link, a copy across file
+ * systems. */
+static int link_or_copy(const char *from, const char *to, txf_err *err) {
+  int rc = txf_fs_mkdirs_parent(to, err);
+  if (rc || link(from, to) == 0)
+    return rc;
+  if (errno != EXDEV && errno != EPERM)
+    return txf_err_errno(err, TXF_EIO, "link %s -> %s", from, to);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  rc = txf_fs_read_file(from, &b, err);
+  if (!rc)
+    rc = txf_fs_write_atomic(to, b.data, b.len, err);
+  txf_buf_release(&b);
+  return rc;
+}
+
+int txf_clean_snapshot_lake(const char *data_dir, const char *as_of,
+                            const char *dest, int64_t *version, txf_err *err) {
+  char **files = NULL;
+  size_t n = 0;
+  int rc = txf_clean_snapshot_find(data_dir, as_of, version, &files, &n, err);
+  if (rc)
+    return rc;
+  /* ours, made whole each time: removed only when an earlier call made
+   * it (its mark is there), never a directory of someone else's */
+  char *mark = txf_path_join(dest, ".txnflow-as-of");
+  if (txf_fs_exists(dest) && !txf_fs_exists(mark))
+    rc = txf_err_set(err, TXF_EEXIST,
+                     "%s exists and is not a lake a build as of a version "
+                     "made: give another --target-path",
+                     dest);
+  if (!rc)
+    rc = txf_fs_rmtree(dest, err);
+  if (!rc)
+    rc = txf_fs_mkdirs(dest, err);
+  if (!rc)
+    rc = txf_fs_write_atomic(mark, "", 0, err);
+  free(mark);
+  /* files/year=Y/month=M/day=D/vV.parquet -> the live layout's
+   * silver/transactions/year=Y/month=M/day=D/part-00000.parquet */
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *at = strstr(files[i], "/files/year=");
+    const char *slash = strrchr(files[i], '/');
+    if (!at || slash <= at + 6) {
+      rc = txf_err_set(err, TXF_ECORRUPT, "%s: not a versioned partition file",
+                       files[i]);
+      break;
+    }
+    char *to = txf_xasprintf("%s/silver/transactions/%.*s/part-00000.parquet",
+                             dest, (int)(slash - (at + 7)), at + 7);
+    rc = link_or_copy(files[i], to, err);
+    free(to);
+  }
+  txf_clean_snapshot_files_free(files, n);
+  /* the change log up to the version: what the by-change models read, and
+   * the version they take for the lake's */
+  char *log = txf_path_join(data_dir, TXF_SILVER_CHANGES_DIR);
+  char **vdirs = NULL;
+  size_t nv = 0;
+  if (!rc)
+    rc = txf_fs_list(log, "", &vdirs, &nv, err);
+  for (size_t i = 0; i < nv; i++) {
+    char *end = NULL;
+    long long v = !strncmp(vdirs[i], "version=", 8)
+                      ? strtoll(vdirs[i] + 8, &end, 10)
+                      : -1;
+    char **names = NULL;
+    size_t nn = 0;
+    char *vdir = txf_path_join(log, vdirs[i]);
+    if (!rc && end && !*end && v >= 0 && v <= *version)
+      rc = txf_fs_list(vdir, ".parquet", &names, &nn, err);
+    for (size_t k = 0; k < nn; k++) {
+      if (!rc) {
+        char *from = txf_path_join(vdir, names[k]);
+        char *to = txf_xasprintf("%s/" TXF_SILVER_CHANGES_DIR "/%s/%s", dest,
+                                 vdirs[i], names[k]);
+        rc = link_or_copy(from, to, err);
+        free(from);
+        free(to);
+      }
+      free(names[k]);
+    }
+    free(names);
+    free(vdir);
+    free(vdirs[i]);
+  }
+  free(vdirs);
+  free(log);
+  return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clean/clean.h"
 #include "cli/cli.h"
 #include "load/load.h"
 
@@ -127,6 +128,8 @@ int txf_cli_load(txf_ctx *ctx, const char *cmd, const txf_cli_load_args *a) {
     rc = txf_s3_settings_load(&lake, proj, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, a->data_dir, &data, &err);
+  if (!rc) /* never a half-applied commit into the warehouse */
+    rc = txf_clean_commit_settled(data, NULL, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc)

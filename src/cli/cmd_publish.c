@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clean/clean.h"
 #include "cli/cli.h"
 #include "publish/publish.h"
 
@@ -350,6 +351,8 @@ int cmd_publish(int argc, char **argv, txf_ctx *ctx) {
     rc = txf_s3_new(&s3, &set.s3.cfg, &ctx->log, &err);
   if (!rc)
     rc = txf_ctx_data_dir(ctx, data_opt, &data, &err);
+  if (!rc) /* never a half-applied commit to the bucket */
+    rc = txf_clean_commit_settled(data, NULL, &err);
   if (!rc)
     rc = txf_ctx_open_store(ctx, data, &store, &err);
   if (!rc) {

@@ -23,10 +23,14 @@ static const char usage[] =
     "read_parquet('data/silver/transactions/**/*.parquet',\n"
     "hive_partitioning = true).\n"
     "\n"
-    "With --as-of, the query also sees the view silver: the lake's rows as\n"
-    "they were at that version (the partition files of its snapshot, with\n"
-    "the year, month and day columns of hive_partitioning), whatever was\n"
-    "cleaned since. 'txnflow lake log' lists the versions.\n"
+    "The query also sees the view silver: the lake's rows at its last\n"
+    "complete version (the partition files of its latest snapshot, with the\n"
+    "year, month and day columns of hive_partitioning). A commit that a\n"
+    "crash or an error left half-applied is not in it: the files under\n"
+    "silver/transactions mix two versions until 'txnflow clean' finishes\n"
+    "it, and sql says so. With --as-of, silver is the lake as it was at\n"
+    "that version, whatever was cleaned since. 'txnflow lake log' lists the\n"
+    "versions.\n"
     "\n"
     "The session is read-only unless --write is given: the database is\n"
     "opened read-only, files are read only under the data directory and the\n"
@@ -55,6 +59,7 @@ static const char usage[] =
     "Example:\n"
     "  txnflow sql \"SELECT count(*) FROM read_parquet('data/silver/"
     "transactions/**/*.parquet')\"\n"
+    "  txnflow sql \"SELECT day, count(*) FROM silver GROUP BY day\"\n"
     "  txnflow sql --as-of 3 \"SELECT count(*) FROM silver\"\n";
 
 /* A read-only run, on a thread of its own: the kernel's guard applies to
@@ -128,18 +133,44 @@ static int sql_sealed(txf_ctx *ctx, const char *path, const char *data_opt,
   return rc;
 }
 
-/* The --as-of view: CREATE TEMP VIEW silver over the files of the
- * snapshot AS_OF names (a temporary view: the session may be read-only). */
-static int as_of_view(txf_ctx *ctx, const char *data_opt, const char *as_of,
-                      char **sql, txf_err *err) {
+/* The view silver: CREATE TEMP VIEW silver over the files of the snapshot
+ * AS_OF names, or without AS_OF of the latest one (a temporary view: the
+ * session may be read-only). The latest record is the last complete
+ * version, so a reader of the view never sees a commit half-applied, nor
+ * races with one: the versioned files it names never change. Without
+ * AS_OF, a lake with no snapshot (or none at all) gets no view and *SQL is
+ * NULL; a commit left unfinished is said on stderr. */
+static int silver_view(txf_ctx *ctx, const char *data_opt, const char *as_of,
+                       char **sql, txf_err *err) {
+  *sql = NULL;
   char *data = NULL;
   int rc = txf_ctx_data_dir(ctx, data_opt, &data, err);
+  if (rc && !as_of)
+    return 0; /* no project, no lake: the warehouse alone */
   char **files = NULL;
   size_t n = 0;
   int64_t version = 0;
+  if (!rc && !as_of) {
+    char *run = NULL;
+    txf_err e2;
+    if (txf_clean_commit_settled(data, &run, &e2) != 0)
+      txf_log_warn(&ctx->log,
+                   "the lake's last commit (%s) is not fully applied: the "
+                   "view silver is the last complete version; the files "
+                   "under silver/transactions may mix two versions until "
+                   "`txnflow clean` finishes it",
+                   run);
+    free(run);
+  }
   if (!rc)
     rc = txf_clean_snapshot_find(data, as_of, &version, &files, &n, err);
   free(data);
+  if (rc && !as_of) {
+    if (rc != TXF_ENOTFOUND)
+      txf_log_warn(&ctx->log, "sql: no view silver: %s", err->msg);
+    txf_err_clear(err);
+    return 0;
+  }
   if (rc)
     return txf_err_wrap(err, "--as-of %s", as_of);
   txf_buf b;
@@ -158,7 +189,7 @@ static int as_of_view(txf_ctx *ctx, const char *data_opt, const char *as_of,
   if (n)
     txf_buf_puts(&b, "], hive_partitioning = true)");
   txf_clean_snapshot_files_free(files, n);
-  txf_log_debug(&ctx->log, "sql: --as-of %s is version %lld (%zu files)", as_of,
+  txf_log_debug(&ctx->log, "sql: silver is version %lld (%zu files)",
                 (long long)version, n);
   *sql = txf_buf_take(&b, NULL);
   return 0;
@@ -205,7 +236,7 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
     }
   }
   char *prelude = NULL;
-  if (as_of && as_of_view(ctx, data_opt, as_of, &prelude, &err) != 0) {
+  if (silver_view(ctx, data_opt, as_of, &prelude, &err) != 0) {
     free(path);
     return txf_cli_fail("sql", &err);
   }

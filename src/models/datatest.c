@@ -391,7 +391,7 @@ static char *write_compiled(txf_models *m, size_t t) {
   if (txf_models_test_sql(m, t, NULL, &sql, &e))
     return NULL;
   char *rel = compiled_path(&m->nodes[t]);
-  char *path = txf_path_join(m->project->dir, rel);
+  char *path = txf_models_target_file(m, rel + strlen("target/"));
   char *text = txf_xasprintf("%s\n", sql);
   if (txf_fs_mkdirs_parent(path, &e) ||
       txf_fs_write_atomic(path, text, strlen(text), &e)) {

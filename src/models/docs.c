@@ -468,7 +468,7 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   rc = manifest_write(m, err);
   if (rc)
     return rc;
-  char *dir = txf_path_join(m->project->dir, "target");
+  char *dir = txf_models_target_file(m, "");
   txf_buf dot, html;
   txf_buf_init(&dot, 0);
   txf_buf_init(&html, 0);
@@ -487,11 +487,11 @@ int txf_models_docs(txf_models *m, txf_err *err) {
   return rc;
 }
 
-/* TEXT and a newline into PROJECT/target/NAME, atomically (the target
- * directory made when missing). */
+/* TEXT and a newline into PROJECT/target/NAME (or --target-path's),
+ * atomically (the target directory made when missing). */
 static int target_write(txf_models *m, const char *name, const char *text,
                         txf_err *err) {
-  char *dir = txf_path_join(m->project->dir, "target");
+  char *dir = txf_models_target_file(m, "");
   int rc = txf_fs_mkdirs(dir, err);
   char *p = txf_path_join(dir, name);
   if (!rc) {

@@ -364,8 +364,13 @@ int txf_models_state_hit(const txf_models *m, size_t i, const char *value);
 
 /* ---------------------------------------------------------------- target.c */
 
-/* Resolve M's target from its profile (project/target.c). */
+/* Resolve M's target from its profile (project/target.c); a DuckDB
+ * target's file is opts->warehouse_path when that is set (a PostgreSQL or
+ * Redshift target is then TXF_EUSAGE). */
 TXF_MUST_CHECK int txf_models_target_load(txf_models *m, txf_err *err);
+/* NAME under the artifacts' directory: opts->target_dir, else
+ * PROJECT/target (caller frees). */
+char *txf_models_target_file(const txf_models *m, const char *name);
 /* Models built at once: --threads, else the target's threads:, else 1. */
 int txf_models_threads(const txf_models *m);
 

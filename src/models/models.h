@@ -124,6 +124,12 @@ typedef struct txf_models_opts {
   int json;                  /* out: one JSON object per event instead of
                                 lines (docs/models.md, "Output") */
   int64_t now_us;            /* for recorded times */
+  const char *target_dir;    /* --target-path: the artifacts (manifest.json,
+                                run_results.json, compiled/) go here; NULL:
+                                PROJECT/target */
+  const char *warehouse_path; /* a DuckDB target's file instead of the
+                                 profile's (models build --as-of); NULL: the
+                                 profile's */
 } txf_models_opts;
 
 typedef struct txf_models_summary {

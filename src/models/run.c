@@ -256,7 +256,9 @@ int txf_models_compile(txf_models *m, txf_err *err) {
     char *rel = n->kind == MN_TEST && !n->rel_path
                     ? txf_xasprintf("tests/%s.sql", n->name)
                     : txf_xstrdup(n->rel_path);
-    char *path = txf_xasprintf("%s/target/compiled/%s", m->project->dir, rel);
+    char *cdir = txf_models_target_file(m, "compiled");
+    char *path = txf_path_join(cdir, rel);
+    free(cdir);
     rc = txf_fs_mkdirs_parent(path, err);
     if (!rc) {
       char *text = txf_xasprintf("%s\n", sql);

@@ -14,7 +14,27 @@ int txf_models_target_load(txf_models *m, txf_err *err) {
                         .home = m->opts->home,
                         .data_dir = m->opts->data_dir,
                         .app_name = "txnflow models"};
-  return txf_target_resolve(&m->target, m->project, &to, err);
+  int rc = txf_target_resolve(&m->target, m->project, &to, err);
+  if (!rc && m->opts->warehouse_path) {
+    if (m->target.keys)
+      return txf_err_set(err, TXF_EUSAGE,
+                         "target %s is %s: a build as of a lake version "
+                         "writes a DuckDB file (--target a DuckDB output)",
+                         m->target.name, m->target.type);
+    free(m->target.path);
+    m->target.path = txf_xstrdup(m->opts->warehouse_path);
+  }
+  return rc;
+}
+
+char *txf_models_target_file(const txf_models *m, const char *name) {
+  char *dir = m->opts->target_dir ? txf_xstrdup(m->opts->target_dir)
+                                  : txf_path_join(m->project->dir, "target");
+  if (!*name)
+    return dir;
+  char *p = txf_path_join(dir, name);
+  free(dir);
+  return p;
 }
 
 /* How long a build waits for readers that still hold the copy it is

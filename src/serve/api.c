@@ -210,6 +210,17 @@ static int api_summary(txf_serve_app *a, txf_store *st, const req *rq,
                  : NULL;
   json_object_set_new(doc, "manifest", json_boolean(mp && txf_fs_exists(mp)));
   free(mp);
+  /* A commit left half-applied: what the page shows (the metadata and the
+   * warehouse) is the last complete version, which the models built; the
+   * lake's files are not, until the next clean finishes the commit. */
+  char *unfinished = NULL;
+  txf_err e2;
+  if (txf_clean_commit_settled(a->data_dir, &unfinished, &e2) != 0 &&
+      !unfinished)
+    unfinished = txf_xstrdup("?");
+  json_object_set_new(doc, "lake_unfinished_commit",
+                      unfinished ? json_string(unfinished) : json_null());
+  free(unfinished);
   if (!st)
     return 0;
   txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};

@@ -67,6 +67,38 @@ TEST(snapshot_as_of_by_version_time_and_run) {
   ASSERT_CONTAINS(err.msg, "neither a version");
 }
 
+/* No AS_OF: the latest record, the last complete version, also while a
+ * journal waits (txf_clean_commit_settled says so, naming its run). */
+TEST(snapshot_latest_and_an_unfinished_commit) {
+  const char *d = unit_tmpdir();
+  txf_err err;
+  ASSERT_EQ_I64(find(d, NULL, &err), -1);
+  ASSERT_EQ_I64(err.code, TXF_ENOTFOUND);
+  ASSERT_CONTAINS(err.msg, "has no snapshot yet");
+  put_record(d, 2, 2000, "clean-a");
+  put_record(d, 5, 5000, "clean-b");
+  ASSERT_EQ_I64(find(d, NULL, &err), 5);
+  char *run = NULL;
+  ASSERT_OK(txf_clean_commit_settled(d, &run, &err), &err);
+  ASSERT(run == NULL);
+  char *j = txf_path_join(d, ".clean/journal.json");
+  char *cdir = txf_path_join(d, ".clean");
+  ASSERT_OK(txf_fs_mkdirs(cdir, &err), &err);
+  unit_write_file(j, "{\"format\": \"txnflow-clean-journal/1\", "
+                     "\"run_id\": \"clean-c\", \"ops\": []}");
+  ASSERT_EQ_I64(txf_clean_commit_settled(d, &run, &err), TXF_ELOCKED);
+  ASSERT(run && strcmp(run, "clean-c") == 0);
+  ASSERT_CONTAINS(err.msg, "last commit (clean-c) is not fully applied");
+  free(run);
+  ASSERT_EQ_I64(find(d, NULL, &err), 5);
+  unit_write_file(j, "{\"run"); /* torn: still a commit waiting */
+  ASSERT_EQ_I64(txf_clean_commit_settled(d, &run, &err), TXF_ELOCKED);
+  ASSERT(run && strcmp(run, "?") == 0);
+  free(run);
+  free(cdir);
+  free(j);
+}
+
 TEST(snapshot_lake_log_lists_records_in_order) {
   const char *d = unit_tmpdir();
   txf_err err;
