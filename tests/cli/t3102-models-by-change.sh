@@ -61,4 +61,21 @@ test_expect_success 'a drifted table is caught, not published' '
 	! grep -E "FAIL|ERROR" fixed.out
 '
 
+test_expect_success 'a row-by-row model whose SQL changes the key is refused' '
+	txnflow init q >/dev/null &&
+	txnflow -C q generate --date 2025-09-01 --days 2 --rows 300 >/dev/null &&
+	cat >q/models/staging/stg_renamed.sql <<-\EOF &&
+	{{ config(materialized="incremental", incremental_strategy="changes",
+	          unique_key="transaction_id", cluster_by="event_date") }}
+	SELECT transaction_id || '"'"'-x'"'"' AS transaction_id, event_date
+	FROM {{ ref("stg_transactions") }}
+	EOF
+	txnflow -C q clean --date 2025-09-01 >/dev/null &&
+	txnflow -C q models build --vars "{run_date: \"2025-09-01\"}" >q1.out &&
+	txnflow -C q clean --date 2025-09-02 >/dev/null &&
+	test_expect_code 4 txnflow -C q models build --vars "{run_date: \"2025-09-02\"}" >q2.out &&
+	test_grep "of stg_renamed have a key its input.s change does not hold" q2.out &&
+	test_grep "fact_transactions (.*by change" q2.out
+'
+
 test_done

@@ -15,8 +15,10 @@
 --   decline_burst   the same on declined attempts (N, M, Z of their own)
 --   amount_outlier  an approved purchase of at least MIN won and at least
 --                   RATIO x the customer's average ordinary purchase (the
---                   approved purchases under MIN won, as of the logical
---                   date), for a customer with at least K of them
+--                   approved purchases under MIN won, on its event day
+--                   and before), for a customer with at least K
+--                   of them by then: judged as of its own day, so a later
+--                   day never restates it (decision 1502)
 --   foreign_online  an approved online purchase in a foreign currency of at
 --                   least MIN won
 {%- set outlier_ratio = var('fraud_outlier_ratio', 10) %}
@@ -26,12 +28,10 @@
 --
 -- Built from small inputs, never the transactions: the card rules' flags
 -- per card-day (int_fraud_card_day), the large purchases
--- (int_fraud_candidates) and the per-customer totals as of the date
--- (customer_totals_as_of): a table of a few rows per thousand transactions.
-WITH totals AS (
-    {{ customer_totals_as_of() }}
-),
-candidates AS (
+-- (int_fraud_candidates) and those of at least MIN won with the norm of
+-- their customer as of their day (int_fraud_large_purchases): a table of a few rows
+-- per thousand transactions.
+WITH candidates AS (
     SELECT * FROM {{ ref('int_fraud_candidates') }}
     WHERE event_date <= {{ as_of_date() }}
 ),
@@ -41,17 +41,17 @@ flags AS (
     FROM {{ ref('int_fraud_card_day') }}
     WHERE event_date <= {{ as_of_date() }}
     UNION ALL
-    SELECT c.transaction_id, 'amount_outlier', c.event_date, c.txn_ts_utc,
-           c.customer_id, c.card_id, c.merchant_id, c.currency_code, c.amount_krw,
-           CAST(c.amount_krw AS DOUBLE PRECISION) * t.n_ordinary
-               / CAST(t.ordinary_krw AS DOUBLE PRECISION),
+    SELECT transaction_id, 'amount_outlier', event_date, txn_ts_utc,
+           customer_id, card_id, merchant_id, currency_code, amount_krw,
+           CAST(amount_krw AS DOUBLE PRECISION) * n_ordinary
+               / CAST(ordinary_krw AS DOUBLE PRECISION),
            CAST({{ outlier_ratio }} AS DOUBLE PRECISION)
-    FROM candidates c
-    JOIN totals t ON t.customer_id = c.customer_id
-    WHERE t.n_ordinary >= {{ outlier_min_purchases }}
-      AND t.ordinary_krw > 0
-      AND c.amount_krw >= {{ outlier_min_krw }}
-      AND c.amount_krw * t.n_ordinary >= {{ outlier_ratio }} * t.ordinary_krw
+    FROM {{ ref('int_fraud_large_purchases') }}
+    WHERE event_date <= {{ as_of_date() }}
+      AND n_ordinary >= {{ outlier_min_purchases }}
+      AND ordinary_krw > 0
+      AND amount_krw >= {{ outlier_min_krw }}
+      AND amount_krw * n_ordinary >= {{ outlier_ratio }} * ordinary_krw
     UNION ALL
     SELECT transaction_id, 'foreign_online', event_date, txn_ts_utc,
            customer_id, card_id, merchant_id, currency_code, amount_krw,
