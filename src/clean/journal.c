@@ -245,8 +245,10 @@ static int store_report(txf_store *store, json_t *rep, txf_err *err) {
   if (!run_id)
     return txf_err_set(err, TXF_ECORRUPT, "journal: report has no run_id");
   int64_t ended = json_integer_value(json_object_get(rep, "ended_at_us"));
+  const char *op = json_string_value(json_object_get(rep, "operation"));
   txf_meta_clean_run run = {
       .ingest_date = json_string_value(json_object_get(rep, "ingest_date")),
+      .state = op && strcmp(op, "revert") == 0 ? "reverted" : "success",
       .started_at_us =
           json_integer_value(json_object_get(rep, "started_at_us")),
       .ended_at_us = ended,

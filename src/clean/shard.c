@@ -198,6 +198,10 @@ static void emit_runs(txf_clean_merge *m, crow **v, size_t n) {
   free(runs);
 }
 
+void txf_clean_merge_emit(txf_clean_merge *m, crow **v, size_t n) {
+  emit_runs(m, v, n);
+}
+
 static char *shard_path(const txf_clean_merge *m, const char *kind,
                         unsigned s) {
   return txf_xasprintf("%s/index/%s-%03u.idx", m->staging_dir, kind, s);
@@ -457,7 +461,7 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
       continue;
     x->had_old = 1;
     adds[na++] = x;
-    rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID]};
+    rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID], 0};
     if (x->event_day != d->old_day) { /* the row moves */
       if (!remove_ent(e, &ne, x->idh, d->old_day))
         rc = txf_err_set(err, TXF_EINTERNAL, "index shard %u lost an entry",

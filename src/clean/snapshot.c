@@ -201,7 +201,8 @@ int txf_clean_snapshot_stage(const txf_clean_snap_in *in, txf_err *err) {
   size_t i;
   json_t *v;
   json_array_foreach(pb, i, v) {
-    if (json_is_string(v))
+    if (json_is_string(v) &&
+        !(in->removes && strcmp(json_string_value(v), in->ingest_date) == 0))
       batch_add(batches, json_string_value(v));
   }
   if (!prev && in->store && !rc) {
@@ -210,10 +211,11 @@ int txf_clean_snapshot_stage(const txf_clean_snap_in *in, txf_err *err) {
     memset(&l, 0, sizeof l);
     rc = txf_meta_clean_runs_succeeded(in->store, &q, &l, err);
     for (size_t k = 0; !rc && k < l.n; k++)
-      batch_add(batches, l.v[k].ingest_date);
+      if (!(in->removes && strcmp(l.v[k].ingest_date, in->ingest_date) == 0))
+        batch_add(batches, l.v[k].ingest_date);
     txf_meta_clean_run_list_release(&l);
   }
-  if (in->ingest_date)
+  if (in->ingest_date && !in->removes)
     batch_add(batches, in->ingest_date);
   char when[40];
   txf_ts_format(in->now_us, 0, 1, when);
