@@ -839,6 +839,28 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
   return 0;
 }
 
+/* Was the batch's latest run a revert, and is it out of the lake? */
+static int already_reverted(const rv *r, txf_store *store) {
+  char *hp = txf_clean_hist_path(r->o->data_dir, r->date_str);
+  int gone = !txf_fs_exists(hp);
+  free(hp);
+  if (!gone || !store)
+    return 0;
+  txf_meta_clean_run_list l;
+  memset(&l, 0, sizeof l);
+  txf_err e2;
+  int was = txf_meta_clean_latest(store, r->date_str, &l, &e2) == 0 && l.n &&
+            l.v[0].state && strcmp(l.v[0].state, "reverted") == 0;
+  txf_meta_clean_run_list_release(&l);
+  if (was) {
+    char *qd = txf_xasprintf("%s/quarantine/transactions/ingest_date=%s",
+                             r->o->data_dir, r->date_str);
+    (void)rmdir(qd);
+    free(qd);
+  }
+  return was;
+}
+
 int txf_clean_revert(const txf_clean_revert_opts *o, txf_store *store,
                      char **report_json, txf_err *err) {
   *report_json = NULL;
@@ -866,7 +888,22 @@ int txf_clean_revert(const txf_clean_revert_opts *o, txf_store *store,
   if (recovered)
     txf_log_info(o->log, "finished an interrupted clean first");
   r.staging = txf_path_join(o->data_dir, STAGING);
+  if (already_reverted(&r, store)) {
+    /* a rerun after a kill once the journal was written: the recovery
+     * above finished it */
+    *report_json = txf_xasprintf(
+        "{\n  \"operation\": \"revert\",\n  \"ingest_date\": \"%s\",\n"
+        "  \"already_reverted\": true,\n  \"dry_run\": %s\n}",
+        r.date_str, o->dry_run ? "true" : "false");
+    goto out;
+  }
   rc = do_revert(&r, store, report_json, err);
+  /* the batch's quarantine folder, emptied by the commit */
+  char *qd = txf_xasprintf("%s/quarantine/transactions/ingest_date=%s",
+                           o->data_dir, r.date_str);
+  if (!rc && !o->dry_run)
+    (void)rmdir(qd);
+  free(qd);
   char *j = txf_path_join(o->data_dir, ".clean/journal.json");
   if ((rc || o->dry_run) && !txf_fs_exists(j)) {
     txf_err e2;

@@ -53,6 +53,12 @@ static void print_human(const char *text) {
     puts(text);
     return;
   }
+  if (json_is_true(json_object_get(j, "already_reverted"))) {
+    printf("revert %s: reverted already, nothing to do\n",
+           json_string_value(json_object_get(j, "ingest_date")));
+    json_decref(j);
+    return;
+  }
 #define I(k) ((long long)json_integer_value(json_object_get(j, k)))
   printf("revert %s%s: %lld lines removed (%lld valid, %lld quarantined); "
          "%lld rows were the batch's: %lld restored from other batches "
