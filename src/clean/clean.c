@@ -758,29 +758,6 @@ int txf_clean_last_version(const char *data_dir, int64_t *version,
 
 /* ---------------------------------------------------------------- main */
 
-int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
-  char *path = txf_path_join(data_dir, ".clean.lock");
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
-    free(path);
-    return rc;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int rc = errno == EWOULDBLOCK
-                 ? txf_err_set(err, TXF_ELOCKED,
-                               "another clean is running on %s (lock %s)",
-                               data_dir, path)
-                 : txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
-    close(fd);
-    free(path);
-    return rc;
-  }
-  free(path);
-  *fd_out = fd;
-  return 0;
-}
-
 int txf_clean_recover(const char *data_dir, txf_store *store, int *recovered,
                       txf_err *err) {
   return txf_clean_journal_finish(data_dir, store, NULL, recovered, err);
@@ -1078,59 +1055,19 @@ static int do_run(run *r, txf_store *store, char **report_json,
     json_object_set(out, *k, json_object_get(rep, *k));
   json_object_update_missing(out, rep);
   json_decref(rep);
-  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  /* the snapshot of the version this commits (docs/silver.md,
-   * "Snapshots") */
-  if (!rc && json_is_integer(json_object_get(out, "commit_version"))) {
-    txf_clean_snap_in si = {.data_dir = o->data_dir,
-                            .staging = r->staging,
-                            .version = r->version,
-                            .now_us = o->now_us,
-                            .operation = "clean",
-                            .run_id = run_id,
-                            .ingest_date = r->date_str,
-                            .report = out,
-                            .manifest = &r->lake,
-                            .store = store,
-                            .add_op = snap_op,
-                            .ctx = r};
-    rc = txf_clean_snapshot_stage(&si, err);
-  }
-  json_decref(out);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
-
-  /* commit */
-  /* Every staged file durable at once: one syncfs instead of an fsync
-   * per file (hundreds of index shards). */
-  int sfd = open(r->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0 || syncfs(sfd) != 0)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", r->staging);
-  if (sfd >= 0)
-    close(sfd);
-  if (!rc)
-    rc = txf_clean_journal_check(o->data_dir, r->ops, r->n_ops, err);
-  if (!rc)
-    rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
-                                 err);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  int jn = 0;
-  txf_clean_crash_point(&r->crash, "journal", &jn);
-  int applied;
-  rc = txf_clean_journal_finish(o->data_dir, store, &r->crash, &applied, err);
-  if (rc) {
-    free(text);
-    return txf_err_wrap(err, "committed, but not finished (the next clean "
-                             "finishes it)");
-  }
-  *report_json = text;
-  return 0;
+  txf_clean_snap_in si = {.data_dir = o->data_dir,
+                          .staging = r->staging,
+                          .version = r->version,
+                          .now_us = o->now_us,
+                          .operation = "clean",
+                          .run_id = run_id,
+                          .ingest_date = r->date_str,
+                          .manifest = &r->lake,
+                          .store = store,
+                          .add_op = snap_op,
+                          .ctx = r};
+  return txf_clean_run_commit(&si, out, &r->ops, &r->n_ops, &r->crash,
+                              &r->stage_crash, report_json, err);
 }
 
 int txf_clean_run(const txf_clean_opts *o, txf_store *store,
@@ -1148,17 +1085,9 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
   if (!rc)
-    rc = txf_clean_lake_lock(o->data_dir, &lock_fd, err);
+    rc = txf_clean_lake_enter(o->data_dir, store, o->log, &lock_fd, err);
   if (rc)
-    return rc;
-  int recovered = 0;
-  rc = txf_clean_recover(o->data_dir, store, &recovered, err);
-  if (rc) {
-    txf_err_wrap(err, "recovering an interrupted clean");
     goto out;
-  }
-  if (recovered)
-    txf_log_info(o->log, "finished an interrupted clean first");
   rc = txf_tz_load(&r.tz, o->timezone, err);
   if (rc)
     goto out;

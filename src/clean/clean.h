@@ -131,10 +131,10 @@ typedef struct txf_clean_revert_opts {
   int64_t now_us; /* recorded, and the change log's commit time */
   int dry_run;    /* decide and report, stage and commit nothing */
   const struct txf_pan_key *pan_key; /* a card feed's lake: its key */
-  /* Testing only: _exit(3) the Nth time (from 1) the commit step
-   * CRASH_STEP is reached ("stage", "journal", "apply", "meta", "done"). */
-  const char *crash_step;
-  int crash_n;
+  /* Testing only: "STEP:N", _exit(3) the Nth time (from 1) the commit
+   * step STEP is reached ("stage", "journal", "apply", "meta", "done").
+   * NULL: none. */
+  const char *crash_at;
 } txf_clean_revert_opts;
 
 /* Take batch O->ingest_date out of the lake as if it had never been

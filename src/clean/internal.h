@@ -288,6 +288,9 @@ TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
                                          const loc_ent *e, size_t n,
                                          txf_err *err);
 void txf_clean_index_sort(loc_ent *e, size_t n);
+/* Remove one (IDH, DAY) pair from E (N pairs, sorted): 1 if it was
+ * there, else 0 and E unchanged. */
+int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day);
 
 /* ---- the lake's manifest (manifest.c) */
 
@@ -637,6 +640,13 @@ TXF_MUST_CHECK int txf_clean_hist_read(const char *path, txf_clean_hist *h,
 TXF_MUST_CHECK int txf_clean_lake_lock(const char *data_dir, int *fd_out,
                                        txf_err *err);
 
+/* Enter the lake as its one writer: take its lock (txf_clean_lake_lock;
+ * *LOCK_FD to close, -1 when it was not taken) and finish an interrupted
+ * commit (txf_clean_recover, the run recorded in STORE, said on LOG). */
+TXF_MUST_CHECK int txf_clean_lake_enter(const char *data_dir, txf_store *store,
+                                        const txf_logger *log, int *lock_fd,
+                                        txf_err *err);
+
 typedef struct jop {
   char *from; /* relative to the data dir; NULL: delete TO */
   char *to;
@@ -680,6 +690,19 @@ TXF_MUST_CHECK int txf_clean_journal_commit_files(const char *data_dir,
                                                   const jop *ops, size_t n,
                                                   const txf_clean_crash *crash,
                                                   txf_err *err);
+/* Commit a run's N OPS staged under STAGING (absolute): sync the staging
+ * area, check the ops can be applied, write the journal (RUN_ID,
+ * REPORT_JSON: the run recorded in STORE), crash at "journal" (CRASH may
+ * be NULL), and finish it. A failure before the journal leaves nothing
+ * committed (the caller discards the staging area); after it, the next
+ * clean finishes the commit. */
+TXF_MUST_CHECK int txf_clean_journal_commit(const char *data_dir,
+                                            const char *staging,
+                                            const char *run_id, const jop *ops,
+                                            size_t n, const char *report_json,
+                                            txf_store *store,
+                                            const txf_clean_crash *crash,
+                                            txf_err *err);
 /* Apply DATA/.clean/journal.json if present (idempotent), record its run
  * in STORE, remove it and the staging area. *APPLIED = 1 if there was one.
  * CRASH may be NULL (recovery) or carry a live run's crash injection. */
@@ -715,6 +738,18 @@ typedef struct txf_clean_snap_in {
  * snapshot. TXF_EIO, TXF_ECORRUPT (an unreadable last record). */
 TXF_MUST_CHECK int txf_clean_snapshot_stage(const txf_clean_snap_in *in,
                                             txf_err *err);
+
+/* Commit a run whose report is OUT (taken): the snapshot of IN->version
+ * staged (IN->report = OUT) when OUT has a commit_version, the crash
+ * point "stage", then the journal of the *N_OPS ops at *OPS (read after
+ * the snapshot added its own) with OUT as the run's report, recorded in
+ * IN->store. On success *REPORT_JSON (caller frees) is OUT as indented
+ * text. On failure before the journal nothing is committed. */
+TXF_MUST_CHECK int txf_clean_run_commit(txf_clean_snap_in *in, json_t *out,
+                                        jop *const *ops, const size_t *n_ops,
+                                        const txf_clean_crash *crash,
+                                        int *stage_counter, char **report_json,
+                                        txf_err *err);
 
 /* The next row of RD into V, counted in *ROW: 1 when there is one, 0 at
  * the end (*RC 0) or on a read error (*RC its code). Read loops go

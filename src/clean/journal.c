@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "clean/internal.h"
@@ -344,32 +345,46 @@ out:
   return rc;
 }
 
-int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
-                                   const jop *ops, size_t n,
-                                   const txf_clean_crash *crash, txf_err *err) {
-  char *staging = txf_path_join(data_dir, STAGING);
+int txf_clean_journal_commit(const char *data_dir, const char *staging,
+                             const char *run_id, const jop *ops, size_t n,
+                             const char *report_json, txf_store *store,
+                             const txf_clean_crash *crash, txf_err *err) {
+  /* Every staged file durable at once: one syncfs instead of an fsync
+   * per file (hundreds of index shards). */
   int rc = 0;
   int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0 || syncfs(sfd) != 0)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", staging);
   if (sfd >= 0)
     close(sfd);
-  free(staging);
-  char run_id[64];
-  snprintf(run_id, sizeof run_id, "%s-%lld-%ld", prefix,
-           (long long)txf_wall_us(), (long)getpid());
-  int stage = 0, journal = 0, applied;
   if (!rc)
     rc = txf_clean_journal_check(data_dir, ops, n, err);
   if (!rc)
-    txf_clean_crash_point(crash, "stage", &stage);
+    rc = txf_clean_journal_write(data_dir, run_id, ops, n, report_json, err);
+  if (rc)
+    return rc;
+  int jn = 0, applied;
+  txf_clean_crash_point(crash, "journal", &jn);
+  rc = txf_clean_journal_finish(data_dir, store, crash, &applied, err);
+  if (rc)
+    return txf_err_wrap(err, "committed, but not finished (the next clean "
+                             "finishes it)");
+  return 0;
+}
+
+int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
+                                   const jop *ops, size_t n,
+                                   const txf_clean_crash *crash, txf_err *err) {
+  char run_id[64];
+  snprintf(run_id, sizeof run_id, "%s-%lld-%ld", prefix,
+           (long long)txf_wall_us(), (long)getpid());
+  int stage = 0;
+  txf_clean_crash_point(crash, "stage", &stage);
   /* Not a clean: the journal commits files and records no run. */
-  if (!rc)
-    rc = txf_clean_journal_write(data_dir, run_id, ops, n, "null", err);
-  if (!rc)
-    txf_clean_crash_point(crash, "journal", &journal);
-  if (!rc)
-    rc = txf_clean_journal_finish(data_dir, NULL, NULL, &applied, err);
+  char *staging = txf_path_join(data_dir, STAGING);
+  int rc = txf_clean_journal_commit(data_dir, staging, run_id, ops, n, "null",
+                                    NULL, crash, err);
+  free(staging);
   return rc;
 }
 
@@ -379,4 +394,42 @@ void txf_clean_jops_add(jop **ops, size_t *n, const char *from,
   (*ops)[*n].from = from ? txf_xstrdup(from) : NULL;
   (*ops)[*n].to = txf_xstrdup(to);
   (*n)++;
+}
+
+int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
+  char *path = txf_path_join(data_dir, ".clean.lock");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
+    free(path);
+    return rc;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int rc = errno == EWOULDBLOCK
+                 ? txf_err_set(err, TXF_ELOCKED,
+                               "another clean is running on %s (lock %s)",
+                               data_dir, path)
+                 : txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
+    close(fd);
+    free(path);
+    return rc;
+  }
+  free(path);
+  *fd_out = fd;
+  return 0;
+}
+
+int txf_clean_lake_enter(const char *data_dir, txf_store *store,
+                         const txf_logger *log, int *lock_fd, txf_err *err) {
+  *lock_fd = -1;
+  int rc = txf_clean_lake_lock(data_dir, lock_fd, err);
+  if (rc)
+    return rc;
+  int recovered = 0;
+  rc = txf_clean_journal_finish(data_dir, store, NULL, &recovered, err);
+  if (rc)
+    return txf_err_wrap(err, "recovering an interrupted clean");
+  if (recovered)
+    txf_log_info(log, "finished an interrupted clean first");
+  return 0;
 }

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -492,23 +493,6 @@ static int cmp_edit(const void *pa, const void *pb) {
   return (a->idh > b->idh) - (a->idh < b->idh);
 }
 
-/* Remove (IDH, DAY) from sorted E (N): 1 if it was there. */
-static int drop_ent(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
-  size_t lo = 0, hi = *n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (e[mid].idh < idh || (e[mid].idh == idh && e[mid].day < day))
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  if (lo == *n || e[lo].idh != idh || e[lo].day != day)
-    return 0;
-  memmove(e + lo, e + lo + 1, (*n - lo - 1) * sizeof *e);
-  (*n)--;
-  return 1;
-}
-
 /* The index shards whose ids leave or move. */
 static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
   int rc = 0;
@@ -524,7 +508,7 @@ static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
     size_t cap = ne + (j - i) + 1, k0 = ne;
     e = txf_xrealloc(e, cap * sizeof *e);
     for (size_t k = i; k < j && !rc; k++)
-      if (!drop_ent(e, &ne, ed[k].idh, ed[k].from))
+      if (!txf_clean_index_remove(e, &ne, ed[k].idh, ed[k].from))
         rc = txf_err_set(err, TXF_ECORRUPT,
                          "index shard %u does not place an id where its "
                          "partition holds it; run 'txnflow index rebuild'",
@@ -653,12 +637,14 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
   if (!rc)
     rc = txf_clean_last_version(o->data_dir, &r->version, err);
   r->version++;
+  /* the merge's parts a rewrite reads: the rows' lineage, the blocks of
+   * their records, the lake's manifest */
   txf_clean_merge *m = &r->m;
-  m->data_dir = o->data_dir;
-  m->manifest = &r->lake;
-  m->staging_dir = r->staging;
   m->src = &r->src;
   m->pool = txf_clean_pool_new();
+  m->manifest = &r->lake;
+  m->data_dir = o->data_dir;
+  m->staging_dir = r->staging;
   if (!rc)
     rc = find_rows(r, err);
   if (!rc)
@@ -784,59 +770,25 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
                        r->date_str, (long long)lines, (long long)valid,
                        (long long)quarantined);
   }
-  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (o->dry_run) {
+    *report_json = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(out);
-    *report_json = text;
     return 0;
   }
-  if (json_is_integer(json_object_get(out, "commit_version"))) {
-    txf_clean_snap_in si = {.data_dir = o->data_dir,
-                            .staging = r->staging,
-                            .version = r->version,
-                            .now_us = o->now_us,
-                            .operation = "revert",
-                            .run_id = run_id,
-                            .ingest_date = r->date_str,
-                            .removes = 1,
-                            .report = out,
-                            .manifest = &r->lake,
-                            .store = store,
-                            .add_op = op_add,
-                            .ctx = r};
-    rc = txf_clean_snapshot_stage(&si, err);
-  }
-  json_decref(out);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
-  int sfd = open(r->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0 || syncfs(sfd) != 0)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", r->staging);
-  if (sfd >= 0)
-    close(sfd);
-  if (!rc)
-    rc = txf_clean_journal_check(o->data_dir, r->ops, r->n_ops, err);
-  if (!rc)
-    rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
-                                 err);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  int jn = 0;
-  txf_clean_crash_point(&r->crash, "journal", &jn);
-  int applied;
-  rc = txf_clean_journal_finish(o->data_dir, store, &r->crash, &applied, err);
-  if (rc) {
-    free(text);
-    return txf_err_wrap(err, "committed, but not finished (the next clean "
-                             "or revert finishes it)");
-  }
-  *report_json = text;
-  return 0;
+  txf_clean_snap_in si = {.data_dir = o->data_dir,
+                          .staging = r->staging,
+                          .version = r->version,
+                          .now_us = o->now_us,
+                          .operation = "revert",
+                          .run_id = run_id,
+                          .ingest_date = r->date_str,
+                          .removes = 1,
+                          .manifest = &r->lake,
+                          .store = store,
+                          .add_op = op_add,
+                          .ctx = r};
+  return txf_clean_run_commit(&si, out, &r->ops, &r->n_ops, &r->crash,
+                              &r->stage_crash, report_json, err);
 }
 
 /* Was the batch's latest run a revert, and is it out of the lake? */
@@ -868,7 +820,9 @@ int txf_clean_revert(const txf_clean_revert_opts *o, txf_store *store,
   memset(&r, 0, sizeof r);
   _Static_assert(offsetof(rv, m) == 0, "wants() finds the revert from m");
   r.o = o;
-  r.crash = (txf_clean_crash){o->crash_step, o->crash_n};
+  char step[16];
+  if (o->crash_at && sscanf(o->crash_at, "%15[a-z]:%d", step, &r.crash.n) == 2)
+    r.crash.step = step;
   r.day = o->ingest_date.days;
   txf_date_format(o->ingest_date, r.date_str);
   pthread_mutex_init(&r.m.mu, NULL);
@@ -876,17 +830,9 @@ int txf_clean_revert(const txf_clean_revert_opts *o, txf_store *store,
   txf_arena_init(&r.ids, 1 << 16);
   txf_arena_init(&r.strs, 1 << 16);
   int lock_fd = -1;
-  int rc = txf_clean_lake_lock(o->data_dir, &lock_fd, err);
+  int rc = txf_clean_lake_enter(o->data_dir, store, o->log, &lock_fd, err);
   if (rc)
     goto out;
-  int recovered = 0;
-  rc = txf_clean_recover(o->data_dir, store, &recovered, err);
-  if (rc) {
-    txf_err_wrap(err, "recovering an interrupted clean");
-    goto out;
-  }
-  if (recovered)
-    txf_log_info(o->log, "finished an interrupted clean first");
   r.staging = txf_path_join(o->data_dir, STAGING);
   if (already_reverted(&r, store)) {
     /* a rerun after a kill once the journal was written: the recovery

@@ -384,3 +384,29 @@ void txf_clean_snapshot_files_free(char **files, size_t n) {
     free(files[i]);
   free(files);
 }
+
+int txf_clean_run_commit(txf_clean_snap_in *in, json_t *out, jop *const *ops,
+                         const size_t *n_ops, const txf_clean_crash *crash,
+                         int *stage_counter, char **report_json,
+                         txf_err *err) {
+  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  int rc = 0;
+  /* the snapshot of the version this commits (docs/silver.md,
+   * "Snapshots"); a run that changed nothing commits none */
+  if (json_is_integer(json_object_get(out, "commit_version"))) {
+    in->report = out;
+    rc = txf_clean_snapshot_stage(in, err);
+  }
+  json_decref(out);
+  if (!rc)
+    txf_clean_crash_point(crash, "stage", stage_counter);
+  if (!rc)
+    rc = txf_clean_journal_commit(in->data_dir, in->staging, in->run_id, *ops,
+                                  *n_ops, text, in->store, crash, err);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  *report_json = text;
+  return 0;
+}

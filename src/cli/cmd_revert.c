@@ -14,7 +14,7 @@ TXF_COMMAND(revert, "take one batch out of the lake, later batches kept");
 
 static const char usage[] =
     "usage: txnflow revert --ingest-date D [--dry-run] [--data DIR] [--json]\n"
-    "                      [--threads N] [--timezone TZ]\n"
+    "                      [--threads N]\n"
     "\n"
     "Make the silver lake exactly what it would be had the batch of\n"
     "ingestion day D never been delivered, every other batch staying in:\n"
@@ -40,7 +40,6 @@ static const char usage[] =
     "  --data DIR        data directory (default: the project's)\n"
     "  --json            print the report as JSON\n"
     "  --threads N       encoder threads (default 2)\n"
-    "  --timezone TZ     must be the lake's (default: the project's)\n"
     "  -h, --help        show this help\n"
     "\n"
     "Example:\n"
@@ -79,30 +78,29 @@ static void print_human(const char *text) {
 }
 
 int cmd_revert(int argc, char **argv, txf_ctx *ctx) {
-  const char *data_opt = NULL, *tz_opt = NULL;
+  const char *data_opt = NULL;
   int have_date = 0, json = 0, dry_run = 0;
   uint64_t threads = 2;
   txf_date date;
   const txf_cli_option opts[] = {
       TXF_OPT_DATE(0, "ingest-date", &date, "D", &have_date),
       TXF_OPT_FLAG(0, "dry-run", &dry_run),
+      TXF_OPT_UINT(0, "threads", &threads, "N", 1, 8, "1..8"),
       TXF_OPT_STRING(0, "data", &data_opt, "DIR"),
       TXF_OPT_FLAG(0, "json", &json),
-      TXF_OPT_UINT(0, "threads", &threads, "N", 1, 8, "1..8"),
-      TXF_OPT_STRING(0, "timezone", &tz_opt, "TZ"),
       TXF_OPT_END};
   int rc = txf_cli_options_parse("revert", usage, opts, TXF_CLI_NO_OPERANDS,
                                  &argc, argv);
-  if (rc == TXF_CLI_GO_ON && !have_date)
-    rc = txf_cli_usage_error("revert", "--ingest-date is required");
   if (rc != TXF_CLI_GO_ON)
     return rc;
+  if (!have_date) /* the batch is never implied */
+    return txf_cli_usage_error("revert", "--ingest-date is required");
   txf_err err;
   txf_err_clear(&err);
   char *data = NULL;
   txf_store *store = NULL;
   char *report = NULL;
-  const char *tz = tz_opt;
+  const char *tz = NULL; /* the lake's own zone is the one used */
   txf_feed_config feed;
   rc = txf_ctx_lake(ctx, data_opt, &tz, &data, &feed, &store, &err);
   if (!rc && feed.format)
@@ -115,21 +113,12 @@ int cmd_revert(int argc, char **argv, txf_ctx *ctx) {
     memset(&o, 0, sizeof o);
     o.data_dir = data;
     o.ingest_date = date;
-    o.timezone = tz_opt ? tz : NULL;
+    o.timezone = NULL;
     o.threads = (int)threads;
     o.log = &ctx->log;
     o.now_us = txf_ctx_now(ctx);
     o.dry_run = dry_run;
-    /* Crash injection for the recovery tests: TXNFLOW_CRASH_AT=step:n */
-    char *crash = getenv("TXNFLOW_CRASH_AT")
-                      ? txf_xstrdup(getenv("TXNFLOW_CRASH_AT"))
-                      : NULL;
-    if (crash && strchr(crash, ':')) {
-      char *colon = strchr(crash, ':');
-      *colon = '\0';
-      o.crash_step = crash;
-      o.crash_n = atoi(colon + 1);
-    }
+    o.crash_at = getenv("TXNFLOW_CRASH_AT"); /* the recovery tests' */
     txf_pan_key *key = NULL;
     txf_err kerr;
     txf_err_clear(&kerr);
@@ -137,7 +126,6 @@ int cmd_revert(int argc, char **argv, txf_ctx *ctx) {
       o.pan_key = key;
     rc = txf_clean_revert(&o, store, &report, &err);
     txf_pan_key_free(key);
-    free(crash);
   }
   if (!rc) {
     if (json)
