@@ -11,6 +11,9 @@
 # it counts them). Then the batch is cleaned again and the lake compared
 # with the one before the revert (byte for byte).
 #   ROWS=N (default 1000000)  DAYS=N (default 10)  REVERT=N (1-based day)
+#   LAKE=DIR  a data dir made by an earlier run (DAYS days cleaned), linked
+#             instead of generated and cleaned again (its files are
+#             replaced, never written in place; the database is copied)
 #   BENCH=revert make bench
 set -eu
 TXNFLOW=${TXNFLOW:-build/txnflow}
@@ -21,14 +24,20 @@ REVERT=${REVERT:-$(( (DAYS + 1) / 2 ))}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b86.XXXXXX")
 d="$dir/data"
 trap 'rm -rf "$dir"' EXIT
-"$TXNFLOW" generate --data "$d" --date 2025-09-01 --days "$DAYS" --rows "$ROWS" >/dev/null
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-i=0
 t0=$(date +%s.%N)
-while [ $i -lt "$DAYS" ]; do
-	"$TXNFLOW" clean --data "$d" --date "$(date -u -d "2025-09-01 + $i days" +%F)" >/dev/null
-	i=$((i + 1))
-done
+if [ -n "${LAKE:-}" ]; then
+	cp -al "$LAKE" "$d"
+	for f in "$d"/txnflow.db*; do rm "$f"; cp "$LAKE/${f##*/}" "$f"; done
+	ROWS="(as made)"
+else
+	"$TXNFLOW" generate --data "$d" --date 2025-09-01 --days "$DAYS" --rows "$ROWS" >/dev/null
+	i=0
+	while [ $i -lt "$DAYS" ]; do
+		"$TXNFLOW" clean --data "$d" --date "$(date -u -d "2025-09-01 + $i days" +%F)" >/dev/null
+		i=$((i + 1))
+	done
+fi
 t1=$(date +%s.%N)
 day=$(date -u -d "2025-09-01 + $((REVERT - 1)) days" +%F)
 set -- $(cd "$d" && du -sb bronze/transactions silver/transactions silver/_history/transactions silver/_index/transactions | cut -f1)

@@ -134,9 +134,23 @@ static int cmp_cand(const void *pa, const void *pb) {
   return (a->loc > b->loc) - (a->loc < b->loc);
 }
 
+static int cmp_i32(const void *pa, const void *pb) {
+  int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+  return (a > b) - (a < b);
+}
+
 static uint64_t file_size(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The size of index shard S's file (what reading it costs). */
+static uint64_t shard_bytes(const rv *r, unsigned s) {
+  char *p = txf_xasprintf("%s/silver/_index/transactions/shard-%03u.idx",
+                          r->o->data_dir, s);
+  uint64_t n = file_size(p);
+  free(p);
+  return n;
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -234,7 +248,7 @@ static int find_rows(rv *r, txf_err *err) {
     size_t ne = 0;
     rc = txf_clean_manifest_read_shard(&r->lake, r->o->data_dir, s, &e, &ne,
                                        err);
-    r->bytes_read += ne * 12;
+    r->bytes_read += shard_bytes(r, s);
     for (size_t k = 0, q = i; !rc && k < ne; k++) {
       while (q < j && r->dids[q] < e[k].idh)
         q++;
@@ -252,12 +266,8 @@ static int find_rows(rv *r, txf_err *err) {
     i = j;
   }
   /* each partition once */
-  for (size_t i = 1; i < n_days; i++)
-    for (size_t k = i; k > 0 && days[k] < days[k - 1]; k--) {
-      int32_t t = days[k];
-      days[k] = days[k - 1];
-      days[k - 1] = t;
-    }
+  if (n_days)
+    qsort(days, n_days, sizeof *days, cmp_i32);
   size_t nd = 0;
   for (size_t i = 0; i < n_days; i++)
     if (!nd || days[nd - 1] != days[i])
@@ -424,7 +434,7 @@ static int read_lines(rv *r, const cand *c, size_t n, txf_err *err) {
       txf_csv_reader_free(rd);
   }
   /* plain text: each line where the history says it is */
-  size_t cap = 4096;
+  size_t cap = 512; /* a line is about 150 bytes; a longer one grows it */
   char *buf = fd >= 0 ? txf_xmalloc(cap) : NULL;
   for (size_t k = 0; fd >= 0 && !rc && k < n; k++) {
     uint64_t off = c[k].loc & mask;
@@ -490,7 +500,9 @@ typedef struct idx_edit {
 
 static int cmp_edit(const void *pa, const void *pb) {
   const idx_edit *a = pa, *b = pb;
-  return (a->idh > b->idh) - (a->idh < b->idh);
+  if (a->idh != b->idh)
+    return a->idh < b->idh ? -1 : 1;
+  return (a->from > b->from) - (a->from < b->from);
 }
 
 /* The index shards whose ids leave or move. */
@@ -505,18 +517,33 @@ static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
     size_t ne = 0;
     rc = txf_clean_manifest_read_shard(&r->lake, r->o->data_dir, s, &e, &ne,
                                        err);
-    size_t cap = ne + (j - i) + 1, k0 = ne;
-    e = txf_xrealloc(e, cap * sizeof *e);
-    for (size_t k = i; k < j && !rc; k++)
-      if (!txf_clean_index_remove(e, &ne, ed[k].idh, ed[k].from))
-        rc = txf_err_set(err, TXF_ECORRUPT,
-                         "index shard %u does not place an id where its "
-                         "partition holds it; run 'txnflow index rebuild'",
-                         s);
-    (void)k0;
+    r->bytes_read += shard_bytes(r, s);
+    /* one pass: the pairs that leave are skipped (both lists are sorted
+     * by (hash, day)), the moved ones added at the end, then sorted */
+    loc_ent *o = txf_xmalloc((ne + (j - i) + 1) * sizeof *o);
+    size_t no = 0, q = i, gone = 0;
+    for (size_t k = 0; !rc && k < ne; k++) {
+      while (q < j && (ed[q].idh < e[k].idh ||
+                       (ed[q].idh == e[k].idh && ed[q].from < e[k].day)))
+        q++;
+      if (q < j && ed[q].idh == e[k].idh && ed[q].from == e[k].day) {
+        gone++;
+        q++;
+        continue;
+      }
+      o[no++] = e[k];
+    }
+    if (!rc && gone != j - i)
+      rc = txf_err_set(err, TXF_ECORRUPT,
+                       "index shard %u does not place an id where its "
+                       "partition holds it; run 'txnflow index rebuild'",
+                       s);
     for (size_t k = i; k < j && !rc; k++)
       if (ed[k].to != INT32_MIN)
-        e[ne++] = (loc_ent){ed[k].idh, ed[k].to};
+        o[no++] = (loc_ent){ed[k].idh, ed[k].to};
+    free(e);
+    e = o;
+    ne = no;
     if (!rc) {
       txf_clean_index_sort(e, ne);
       char *path = txf_xasprintf("%s/index/shard-%03u.idx", r->staging, s);
@@ -674,6 +701,17 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
                                 .ctx = r};
     if (!rc)
       rc = txf_clean_partitions_stage(m, &sp, rep, err);
+    /* each rewritten partition's old file was read through once more */
+    const char *dk;
+    json_t *dv;
+    json_object_foreach(json_object_get(rep, "rows_per_partition"), dk, dv) {
+      txf_date dd;
+      if (txf_date_parse(dk, 10, &dd) == 0) {
+        char *pp = txf_clean_partition_path(o->data_dir, dd.days);
+        r->bytes_read += file_size(pp);
+        free(pp);
+      }
+    }
     int staged = 0;
     if (!rc)
       rc = txf_clean_manifest_stage(&r->lake, o->data_dir, r->staging,
