@@ -45,12 +45,14 @@ say() { echo "$*"; }
 test_expect_success() {
 	test_count=$((test_count + 1))
 	_log="$TRASH/.test-$test_count.log"
+	_t0=$SECONDS
 	( cd "$TRASH" && set -x && eval "$2" ) >"$_log" 2>&1
 	_rc=$?
 	[ $test_verbose = 1 ] && cat "$_log"
 	if [ $_rc = 0 ]; then
 		test_passed=$((test_passed + 1))
-		echo "ok $test_count - $1"
+		# the seconds it took, to find the slow ones (tests/out/*.out)
+		echo "ok $test_count - $1 ($((SECONDS - _t0))s)"
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
