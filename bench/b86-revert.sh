@@ -29,7 +29,6 @@ t0=$(date +%s.%N)
 if [ -n "${LAKE:-}" ]; then
 	cp -al "$LAKE" "$d"
 	for f in "$d"/txnflow.db*; do rm "$f"; cp "$LAKE/${f##*/}" "$f"; done
-	ROWS="(as made)"
 else
 	"$TXNFLOW" generate --data "$d" --date 2025-09-01 --days "$DAYS" --rows "$ROWS" >/dev/null
 	i=0
@@ -44,7 +43,11 @@ set -- $(cd "$d" && du -sb bronze/transactions silver/transactions silver/_histo
 bronze=$1 silver=$2 hist=$3 index=$4
 batch=$(du -sb "$d/bronze/transactions/ingest_date=$day" | cut -f1)
 lines=$(cat "$d"/bronze/transactions/*/*.csv | wc -l)
-echo "lake: $DAYS days x $ROWS events ($lines bronze lines), cleaned in $(echo "$t1 - $t0" | bc) s"
+if [ -n "${LAKE:-}" ]; then
+	echo "lake: $DAYS days linked from $LAKE ($lines bronze lines)"
+else
+	echo "lake: $DAYS days x $ROWS events ($lines bronze lines), cleaned in $(echo "$t1 - $t0" | bc) s"
+fi
 echo "disk per day of data: bronze $(mb $((bronze / DAYS))) MB, silver $(mb $((silver / DAYS))) MB, history store $(mb $((hist / DAYS))) MB ($(echo "scale=1; $hist / $lines" | bc) bytes a line), id index $(mb $((index / DAYS))) MB"
 (cd "$d" && find silver/transactions silver/_index silver/_history -type f | sort | xargs sha256sum) >"$dir/before"
 echo "revert of $day: its batch $(mb "$batch") MB; the lake (bronze + silver + index + history) $(mb $((bronze + silver + index + hist))) MB"
