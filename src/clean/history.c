@@ -40,7 +40,8 @@ static int cmp_ent(const void *pa, const void *pb) {
 int txf_clean_hist_write(txf_clean_hist *h, const char *data_dir,
                          const csource *files, size_t n, const char *path,
                          txf_err *err) {
-  qsort(h->e, h->n, sizeof *h->e, cmp_ent);
+  if (h->n) /* a batch without a valid line has no entries (and no array) */
+    qsort(h->e, h->n, sizeof *h->e, cmp_ent);
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_append(&b, HIST_MAGIC, 8);
