@@ -50,6 +50,7 @@ typedef struct run {
   txf_clean_crash crash; /* the options' crash injection */
   int stage_crash;
   txf_clean_manifest lake; /* the lake's manifest, then this commit's */
+  txf_clean_hist hist;     /* where each valid line is (history store) */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -98,6 +99,7 @@ typedef struct crec {
                          layout has: 13, or the processor's) */
   uint8_t crlf, bad_quote, too_long, has_term;
   int64_t record_no;
+  uint64_t off; /* where the record starts in the (decompressed) file */
 } crec;
 
 typedef struct chunk {
@@ -114,7 +116,8 @@ typedef struct chunk {
   uint32_t shard_at[IDX_SHARDS + 1]; /* where each shard's are in OUT */
 } chunk;
 
-static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want) {
+static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want,
+                      uint64_t at) {
   if (c->n == c->cap) {
     c->cap = c->cap ? 2 * c->cap : 1024;
     c->recs = txf_xrealloc(c->recs, c->cap * sizeof *c->recs);
@@ -128,6 +131,7 @@ static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want) {
   x->bad_quote = (uint8_t)rec->bad_quote;
   x->too_long = (uint8_t)rec->too_long;
   x->record_no = rec->record_no;
+  x->off = at;
   x->n_fields = rec->n_fields > 0xffff ? 0xffff : (uint16_t)rec->n_fields;
   x->f_off = (uint32_t)c->n_fields;
   if (rec->n_fields != want)
@@ -293,8 +297,10 @@ static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
   const char *rel = r->src.v[fi].path;
   for (size_t i = 0; i < c->n; i++) {
     const crec *x = &c->recs[i];
-    if (c->why[i] == TXF_REJ_NONE)
+    if (c->why[i] == TXF_REJ_NONE) {
+      txf_clean_hist_add(&r->hist, c->rows[i].idh, fi, x->off);
       continue;
+    }
     txf_reject_reason why = (txf_reject_reason)c->why[i];
     r->by_reason[why]++;
     r->quarantined++;
@@ -379,10 +385,11 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
       chunk *c_ = &ch[S][t_];                                                \
       chunk_reset(c_);                                                       \
       while (c_->n < CHUNK_RECS) {                                           \
+        uint64_t off_ = txf_csv_reader_offset(rd);                           \
         rc = txf_csv_reader_next(rd, &rec, &has, err);                       \
         if (rc || !has)                                                      \
           break;                                                             \
-        chunk_add(c_, &rec, want);                                           \
+        chunk_add(c_, &rec, want, off_);                                     \
       }                                                                      \
       n += (int64_t)c_->n;                                                   \
       used[S] = t_ + 1;                                                      \
@@ -726,133 +733,17 @@ static int resolve(run *r, txf_err *err) {
   return rc;
 }
 
-static int cmp_run_day(const void *pa, const void *pb) {
-  const run_ref *a = pa, *b = pb;
-  return (a->day > b->day) - (a->day < b->day);
-}
-
-static int cmp_rm_day(const void *pa, const void *pb) {
-  const rm_ent *a = pa, *b = pb;
-  return (a->day > b->day) - (a->day < b->day);
-}
-
-/* Rewrite every partition the batch touches, into staging; their ops and
- * report entries. */
 static int run_partitions(run *r, json_t *rep, txf_err *err) {
-  txf_clean_merge *m = &r->m;
-  if (m->n_run)
-    qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
-  if (m->n_rm)
-    qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
-  /* one job per touched day, in day order */
-  part_job *jobs = NULL;
-  int64_t *cost = NULL;
-  size_t nj = 0, ri = 0, mi = 0;
-  while (ri < m->n_run || mi < m->n_rm) {
-    int32_t day = ri < m->n_run ? m->run[ri].day : INT32_MAX;
-    if (mi < m->n_rm && m->rm[mi].day < day)
-      day = m->rm[mi].day;
-    jobs = txf_xrealloc(jobs, (nj + 1) * sizeof *jobs);
-    cost = txf_xrealloc(cost, (nj + 1) * sizeof *cost);
-    part_job *j = &jobs[nj];
-    memset(j, 0, sizeof *j);
-    j->day = day;
-    j->run = m->run + ri;
-    int64_t run_bytes = 0; /* about 100 a row */
-    for (; ri < m->n_run && m->run[ri].day == day; ri++)
-      run_bytes += 100 * (int64_t)m->run[ri].n;
-    j->n_run = (size_t)(m->run + ri - j->run);
-    j->rm = m->rm + mi;
-    while (mi < m->n_rm && m->rm[mi].day == day)
-      mi++;
-    j->n_rm = (size_t)(m->rm + mi - j->rm);
-    char d[11];
-    txf_date_format((txf_date){day}, d);
-    j->out_path = txf_xasprintf("%s/part/%s.parquet", r->staging, d);
-    j->chg.path = txf_xasprintf("%s/changes/%s.parquet", r->staging, d);
-    j->chg.version = r->version;
-    j->chg.commit_us = r->o->now_us;
-    char *old = txf_clean_partition_path(r->o->data_dir, day);
-    struct stat st;
-    cost[nj] = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) + run_bytes;
-    free(old);
-    nj++;
-  }
-  /* The biggest first: the small ones fill in at the end. Each is encoded
-   * on every thread (the writers' pool), so one big partition uses them
-   * all. */
-  size_t *order = txf_xmalloc((nj ? nj : 1) * sizeof *order);
-  for (size_t i = 0; i < nj; i++)
-    order[i] = i;
-  for (size_t i = 1; i < nj; i++) /* insertion sort: a few dozen days */
-    for (size_t k = i; k > 0 && cost[order[k]] > cost[order[k - 1]]; k--) {
-      size_t t = order[k];
-      order[k] = order[k - 1];
-      order[k - 1] = t;
-    }
-  int nt = threads_of(r);
-  txf_pq_pool *pool = nt > 1 ? txf_pq_pool_new(nt - 1) : NULL;
-  int rc = 0;
-  for (size_t i = 0; i < nj && !rc; i++) {
-    part_job *j = &jobs[order[i]];
-    rc = txf_clean_partition_rewrite(m, j, pool, err);
-    if (rc) {
-      char d[11];
-      txf_clean_damage_hint(err);
-      txf_err_wrap(err, "partition %s", txf_date_format((txf_date){j->day}, d));
-    }
-  }
-  txf_pq_pool_free(pool);
-  json_t *rewritten = json_array(), *per = json_object(),
-         *files = json_object();
-  int64_t n_changes = 0;
-  for (size_t i = 0; i < nj && !rc; i++) {
-    part_job *j = &jobs[i];
-    char d[11];
-    txf_date_format((txf_date){j->day}, d);
-    char *final = txf_clean_partition_path(r->o->data_dir, j->day);
-    const char *final_rel = final + strlen(r->o->data_dir) + 1;
-    if (j->n_rows > 0) {
-      char *from = txf_xasprintf(STAGING "/part/%s.parquet", d);
-      add_op(r, from, final_rel);
-      free(from);
-      json_object_set_new(files, d,
-                          json_pack("{s:I,s:s}", "size_bytes",
-                                    (json_int_t)j->size_bytes, "sha256",
-                                    j->sha));
-    } else {
-      add_op(r, NULL, final_rel);
-    }
-    free(final);
-    if (j->chg.n_changes > 0) {
-      char *from = txf_xasprintf(STAGING "/changes/%s.parquet", d);
-      char *to = txf_xasprintf(TXF_SILVER_CHANGES_DIR
-                               "/version=%010lld/part-%.4s%.2s%.2s.parquet",
-                               (long long)r->version, d, d + 5, d + 8);
-      add_op(r, from, to);
-      free(from);
-      free(to);
-      n_changes += j->chg.n_changes;
-    }
-    json_array_append_new(rewritten, json_string(d));
-    json_object_set_new(per, d, json_integer(j->n_rows));
-    txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
-  }
-  json_object_set_new(rep, "partitions_rewritten", rewritten);
-  json_object_set_new(rep, "rows_per_partition", per);
-  json_object_set_new(rep, "partition_files", files);
-  /* A clean that changed nothing commits no version. */
-  json_object_set_new(rep, "commit_version",
-                      n_changes ? json_integer(r->version) : json_null());
-  json_object_set_new(rep, "changes", json_integer(n_changes));
-  for (size_t i = 0; i < nj; i++) {
-    free((char *)jobs[i].out_path);
-    free((char *)jobs[i].chg.path);
-  }
-  free(jobs);
-  free(cost);
-  free(order);
-  return rc;
+  txf_clean_stage_parts p = {.data_dir = r->o->data_dir,
+                             .staging = r->staging,
+                             .version = r->version,
+                             .now_us = r->o->now_us,
+                             .threads = threads_of(r),
+                             .crash = &r->crash,
+                             .crash_counter = &r->stage_crash,
+                             .add_op = snap_op,
+                             .ctx = r};
+  return txf_clean_partitions_stage(&r->m, &p, rep, err);
 }
 
 /* ---------------------------------------------------------------- versions */
@@ -866,29 +757,6 @@ int txf_clean_last_version(const char *data_dir, int64_t *version,
 }
 
 /* ---------------------------------------------------------------- main */
-
-int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
-  char *path = txf_path_join(data_dir, ".clean.lock");
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
-    free(path);
-    return rc;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int rc = errno == EWOULDBLOCK
-                 ? txf_err_set(err, TXF_ELOCKED,
-                               "another clean is running on %s (lock %s)",
-                               data_dir, path)
-                 : txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
-    close(fd);
-    free(path);
-    return rc;
-  }
-  free(path);
-  *fd_out = fd;
-  return 0;
-}
 
 int txf_clean_recover(const char *data_dir, txf_store *store, int *recovered,
                       txf_err *err) {
@@ -1110,6 +978,18 @@ static int do_run(run *r, txf_store *store, char **report_json,
   add_op(r, STAGING "/quarantine/rejected_lines.csv", to);
   snprintf(to, sizeof to, "%s/rejects.csv", qdir);
   add_op(r, STAGING "/quarantine/rejects.csv", to);
+  /* where every valid line is, for a revert (docs/silver.md, "History") */
+  char *hpath = txf_path_join(r->staging, "history.idx");
+  rc = txf_clean_hist_write(&r->hist, o->data_dir, r->src.v, r->n_files,
+                            hpath, err);
+  free(hpath);
+  if (rc) {
+    json_decref(rep);
+    return rc;
+  }
+  txf_clean_hist_release(&r->hist);
+  snprintf(to, sizeof to, TXF_HIST_DIR "/ingest_date=%s.idx", r->date_str);
+  add_op(r, STAGING "/history.idx", to);
 
   /* the reconciliation */
   const merge_stats *ms = &m->st;
@@ -1175,59 +1055,19 @@ static int do_run(run *r, txf_store *store, char **report_json,
     json_object_set(out, *k, json_object_get(rep, *k));
   json_object_update_missing(out, rep);
   json_decref(rep);
-  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  /* the snapshot of the version this commits (docs/silver.md,
-   * "Snapshots") */
-  if (!rc && json_is_integer(json_object_get(out, "commit_version"))) {
-    txf_clean_snap_in si = {.data_dir = o->data_dir,
-                            .staging = r->staging,
-                            .version = r->version,
-                            .now_us = o->now_us,
-                            .operation = "clean",
-                            .run_id = run_id,
-                            .ingest_date = r->date_str,
-                            .report = out,
-                            .manifest = &r->lake,
-                            .store = store,
-                            .add_op = snap_op,
-                            .ctx = r};
-    rc = txf_clean_snapshot_stage(&si, err);
-  }
-  json_decref(out);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  txf_clean_crash_point(&r->crash, "stage", &r->stage_crash);
-
-  /* commit */
-  /* Every staged file durable at once: one syncfs instead of an fsync
-   * per file (hundreds of index shards). */
-  int sfd = open(r->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0 || syncfs(sfd) != 0)
-    rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", r->staging);
-  if (sfd >= 0)
-    close(sfd);
-  if (!rc)
-    rc = txf_clean_journal_check(o->data_dir, r->ops, r->n_ops, err);
-  if (!rc)
-    rc = txf_clean_journal_write(o->data_dir, run_id, r->ops, r->n_ops, text,
-                                 err);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  int jn = 0;
-  txf_clean_crash_point(&r->crash, "journal", &jn);
-  int applied;
-  rc = txf_clean_journal_finish(o->data_dir, store, &r->crash, &applied, err);
-  if (rc) {
-    free(text);
-    return txf_err_wrap(err, "committed, but not finished (the next clean "
-                             "finishes it)");
-  }
-  *report_json = text;
-  return 0;
+  txf_clean_snap_in si = {.data_dir = o->data_dir,
+                          .staging = r->staging,
+                          .version = r->version,
+                          .now_us = o->now_us,
+                          .operation = "clean",
+                          .run_id = run_id,
+                          .ingest_date = r->date_str,
+                          .manifest = &r->lake,
+                          .store = store,
+                          .add_op = snap_op,
+                          .ctx = r};
+  return txf_clean_run_commit(&si, out, &r->ops, &r->n_ops, &r->crash,
+                              &r->stage_crash, report_json, err);
 }
 
 int txf_clean_run(const txf_clean_opts *o, txf_store *store,
@@ -1245,17 +1085,9 @@ int txf_clean_run(const txf_clean_opts *o, txf_store *store,
   int lock_fd = -1;
   int rc = txf_fs_mkdirs(o->data_dir, err);
   if (!rc)
-    rc = txf_clean_lake_lock(o->data_dir, &lock_fd, err);
+    rc = txf_clean_lake_enter(o->data_dir, store, o->log, &lock_fd, err);
   if (rc)
-    return rc;
-  int recovered = 0;
-  rc = txf_clean_recover(o->data_dir, store, &recovered, err);
-  if (rc) {
-    txf_err_wrap(err, "recovering an interrupted clean");
     goto out;
-  }
-  if (recovered)
-    txf_log_info(o->log, "finished an interrupted clean first");
   rc = txf_tz_load(&r.tz, o->timezone, err);
   if (rc)
     goto out;
@@ -1300,6 +1132,7 @@ out:
   pthread_mutex_destroy(&r.m.mu);
   txf_clean_sources_release(&r.src);
   txf_clean_manifest_release(&r.lake);
+  txf_clean_hist_release(&r.hist);
   free(r.src_lines);
   free(r.want_lines);
   txf_manifest_release(&r.manifest);

@@ -150,6 +150,43 @@ TXF_MUST_CHECK int txf_clean_lake_vacuum(const txf_clean_vacuum_opts *o,
                                          txf_store *store, char **report_json,
                                          txf_err *err);
 
+/* txnflow revert (docs/silver.md, "Revert"). */
+typedef struct txf_clean_revert_opts {
+  const char *data_dir; /* absolute */
+  txf_date ingest_date; /* the batch to take out */
+  const char *timezone; /* must be the lake's (NULL: the lake's) */
+  int threads;          /* encoders (>= 1) */
+  const txf_logger *log;
+  int64_t now_us; /* recorded, and the change log's commit time */
+  int dry_run;    /* decide and report, stage and commit nothing */
+  const struct txf_pan_key *pan_key; /* a card feed's lake: its key */
+  /* Testing only: "STEP:N", _exit(3) the Nth time (from 1) the commit
+   * step STEP is reached ("stage", "journal", "apply", "meta", "done").
+   * NULL: none. */
+  const char *crash_at;
+} txf_clean_revert_opts;
+
+/* Take batch O->ingest_date out of the lake as if it had never been
+ * delivered, every other batch staying in: each row whose version came
+ * from it falls back to the best version the other batches delivered
+ * (found through their history files, read back from bronze) or leaves
+ * the lake; its quarantine and history file go; partitions, index,
+ * manifest, a snapshot (operation "revert", batches without it) and the
+ * change log (update and delete images) are committed by the clean's
+ * journal, under its lock, after finishing an interrupted clean. The run
+ * is recorded in STORE as state "reverted", which hides the batch's
+ * cleans from txf_meta_clean_runs_succeeded. TXF_ENOTFOUND: the batch is
+ * not in the lake, or a batch has no history file (cleaned before the
+ * store existed: clean it again), or a bronze file the fallbacks are in
+ * is gone; TXF_ECORRUPT: a bronze file changed since its clean. On
+ * failure nothing changes. *REPORT_JSON (caller frees): run_id,
+ * lines_removed, valid_lines, quarantined, ids_in_batch,
+ * rows_from_batch, restored, deleted, moved, reconciled, partitions,
+ * commit_version, changes, other_versions_read, bytes_read. */
+TXF_MUST_CHECK int txf_clean_revert(const txf_clean_revert_opts *o,
+                                    txf_store *store, char **report_json,
+                                    txf_err *err);
+
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */
 typedef enum {

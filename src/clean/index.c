@@ -205,3 +205,19 @@ int txf_clean_index_write(const char *path, unsigned shard, const loc_ent *e,
   txf_buf_release(&b);
   return rc;
 }
+
+int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
+  size_t lo = 0, hi = *n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (e[mid].idh < idh || (e[mid].idh == idh && e[mid].day < day))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == *n || e[lo].idh != idh || e[lo].day != day)
+    return 0;
+  memmove(e + lo, e + lo + 1, (*n - lo - 1) * sizeof *e);
+  (*n)--;
+  return 1;
+}

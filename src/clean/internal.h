@@ -289,6 +289,9 @@ TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
                                          const loc_ent *e, size_t n,
                                          txf_err *err);
 void txf_clean_index_sort(loc_ent *e, size_t n);
+/* Remove one (IDH, DAY) pair from E (N pairs, sorted): 1 if it was
+ * there, else 0 and E unchanged. */
+int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day);
 
 /* ---- the lake's manifest (manifest.c) */
 
@@ -410,6 +413,8 @@ typedef struct rm_ent {
   uint64_t idh;
   const char *id; /* in the merge's arena */
   uint8_t len;
+  uint8_t del; /* the id leaves the lake (a revert): "delete", not
+                  "update_preimage", in the change log */
 } rm_ent;
 
 /* An id of the batch the index places in partition DAY: that partition
@@ -489,6 +494,9 @@ static inline int txf_clean_merge_wants(const txf_clean_merge *m,
  * partition DAY: if it is a pending id, decide it. Any thread. */
 void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
                            int32_t old_ingest, int32_t day);
+/* Put the rows V (N, each going into silver) into M's runs, sorted like
+ * silver, one run per event day (the rows are copied). */
+void txf_clean_merge_emit(txf_clean_merge *m, crow **v, size_t n);
 /* After every partition is read: shard S's pending ids into runs,
  * removals and its index shard. */
 TXF_MUST_CHECK int txf_clean_merge_pending(txf_clean_merge *m, unsigned s,
@@ -502,6 +510,16 @@ char *txf_clean_partition_path(const char *data_dir, int32_t day);
  * has to the merge (txf_clean_merge_offer). */
 TXF_MUST_CHECK int txf_clean_resolve_day(txf_clean_merge *m, int32_t day,
                                          txf_err *err);
+/* Read partition DAY of M's lake (checked against M's manifest; a missing
+ * file has no rows) and pass each row whose id hash WANTS accepts to
+ * FN(CTX, row, its ingest day, DAY): the row's strings are borrowed for
+ * the call, its content hash computed. M: data_dir, manifest, cards,
+ * key_id. TXF_ECORRUPT for a row that is not a silver row. */
+TXF_MUST_CHECK int txf_clean_partition_each(
+    const txf_clean_merge *m, int32_t day,
+    int (*wants)(const txf_clean_merge *m, uint64_t idh),
+    void (*fn)(void *ctx, const crow *r, int32_t ingest_day, int32_t day),
+    void *ctx, txf_err *err);
 
 /* Where the rewrite of a partition writes its changes: the rows it removes
  * (update_preimage) and the rows it adds (insert, or update_postimage when
@@ -536,6 +554,25 @@ TXF_MUST_CHECK int txf_clean_partition_rewrite(txf_clean_merge *m,
                                                txf_pq_pool *pool,
                                                txf_err *err);
 
+/* Where txf_clean_partitions_stage writes and how it commits. */
+typedef struct txf_clean_stage_parts {
+  const char *data_dir, *staging; /* absolute */
+  int64_t version, now_us;        /* the change log's stamp */
+  int threads;                    /* encoders */
+  const struct txf_clean_crash *crash; /* "stage" after each partition */
+  int *crash_counter;
+  void (*add_op)(void *ctx, const char *from, const char *to);
+  void *ctx;
+} txf_clean_stage_parts;
+/* Rewrite every partition M's runs (M->run) and removals (M->rm) touch
+ * into P->staging/part (the change files into P->staging/changes), pass
+ * their journal ops to P->add_op, and set REP's partitions_rewritten,
+ * rows_per_partition, partition_files, commit_version (null when nothing
+ * changed) and changes. Sorts M->run and M->rm by day. */
+TXF_MUST_CHECK int txf_clean_partitions_stage(txf_clean_merge *m,
+                                              const txf_clean_stage_parts *p,
+                                              json_t *rep, txf_err *err);
+
 /* Moving a card feed's lake to a new key (txnflow keys rotate): every
  * row's card_token through MAP (CTX, the 64 hex digits of the token under
  * the old key -> the token under the new one, 64 hex digits it keeps; NULL:
@@ -554,12 +591,62 @@ TXF_MUST_CHECK int txf_clean_partition_rekey(const txf_clean_rekey *k,
                                              part_job *j, txf_pq_pool *pool,
                                              txf_err *err);
 
+/* ---- the history store (history.c; docs/silver.md, "History") */
+
+/* silver/_history/transactions/ingest_date=D.idx: where every valid line
+ * of batch D is, as (hash of its id, file, byte offset in the file)
+ * sorted by hash, beside the batch's file names and sizes. Written by
+ * the clean of D, removed by its revert; read by a revert to find the
+ * other versions of an id without reading the lake or bronze whole. */
+#define TXF_HIST_DIR "silver/_history/transactions"
+#define HIST_OFF_BITS 48
+typedef struct hist_ent {
+  uint64_t idh;
+  uint64_t loc; /* file << HIST_OFF_BITS | byte offset of the record */
+} hist_ent;
+typedef struct txf_clean_hist {
+  hist_ent *e;
+  size_t n, cap;
+  char **files;     /* relative to the data dir when inside it */
+  uint64_t *sizes;  /* their sizes in bytes when the batch was cleaned */
+  size_t n_files;
+} txf_clean_hist;
+static inline void txf_clean_hist_add(txf_clean_hist *h, uint64_t idh,
+                                      uint32_t file, uint64_t off) {
+  if (h->n == h->cap) {
+    h->cap = h->cap ? 2 * h->cap : 4096;
+    h->e = txf_xrealloc(h->e, h->cap * sizeof *h->e);
+  }
+  h->e[h->n++] = (hist_ent){idh, (uint64_t)file << HIST_OFF_BITS | off};
+}
+void txf_clean_hist_release(txf_clean_hist *h);
+/* DATA_DIR/silver/_history/transactions/ingest_date=DATE.idx (caller
+ * frees). */
+char *txf_clean_hist_path(const char *data_dir, const char *date);
+/* Sort H's entries and write them with FILES (N, copied into H; their
+ * sizes stat'ed, relative ones under DATA_DIR) to PATH (created). */
+TXF_MUST_CHECK int txf_clean_hist_write(txf_clean_hist *h,
+                                        const char *data_dir,
+                                        const csource *files, size_t n,
+                                        const char *path, txf_err *err);
+/* Read the history file PATH into H (released first). TXF_ENOTFOUND when
+ * there is none, TXF_ECORRUPT when it is not one. */
+TXF_MUST_CHECK int txf_clean_hist_read(const char *path, txf_clean_hist *h,
+                                       txf_err *err);
+
 /* ---- journal (journal.c) */
 
 /* Take DATA_DIR/.clean.lock (flock, not waiting): one writer of the lake
  * at a time. TXF_ELOCKED when another holds it; *FD_OUT to close. */
 TXF_MUST_CHECK int txf_clean_lake_lock(const char *data_dir, int *fd_out,
                                        txf_err *err);
+
+/* Enter the lake as its one writer: take its lock (txf_clean_lake_lock;
+ * *LOCK_FD to close, -1 when it was not taken) and finish an interrupted
+ * commit (txf_clean_recover, the run recorded in STORE, said on LOG). */
+TXF_MUST_CHECK int txf_clean_lake_enter(const char *data_dir, txf_store *store,
+                                        const txf_logger *log, int *lock_fd,
+                                        txf_err *err);
 
 typedef struct jop {
   char *from; /* relative to the data dir; NULL: delete TO */
@@ -604,6 +691,19 @@ TXF_MUST_CHECK int txf_clean_journal_commit_files(const char *data_dir,
                                                   const jop *ops, size_t n,
                                                   const txf_clean_crash *crash,
                                                   txf_err *err);
+/* Commit a run's N OPS staged under STAGING (absolute): sync the staging
+ * area, check the ops can be applied, write the journal (RUN_ID,
+ * REPORT_JSON: the run recorded in STORE), crash at "journal" (CRASH may
+ * be NULL), and finish it. A failure before the journal leaves nothing
+ * committed (the caller discards the staging area); after it, the next
+ * clean finishes the commit. */
+TXF_MUST_CHECK int txf_clean_journal_commit(const char *data_dir,
+                                            const char *staging,
+                                            const char *run_id, const jop *ops,
+                                            size_t n, const char *report_json,
+                                            txf_store *store,
+                                            const txf_clean_crash *crash,
+                                            txf_err *err);
 /* Apply DATA/.clean/journal.json if present (idempotent), record its run
  * in STORE, remove it and the staging area. *APPLIED = 1 if there was one.
  * CRASH may be NULL (recovery) or carry a live run's crash injection. */
@@ -623,6 +723,7 @@ typedef struct txf_clean_snap_in {
   const char *operation; /* "clean" */
   const char *run_id;
   const char *ingest_date; /* the batch, or NULL */
+  int removes;             /* the batch leaves the lake (a revert) */
   json_t *report;          /* rows_per_partition: the partitions changed */
   const txf_clean_manifest *manifest; /* the lake after this commit */
   txf_store *store; /* for a lake from before snapshots; may be NULL */
@@ -638,6 +739,18 @@ typedef struct txf_clean_snap_in {
  * snapshot. TXF_EIO, TXF_ECORRUPT (an unreadable last record). */
 TXF_MUST_CHECK int txf_clean_snapshot_stage(const txf_clean_snap_in *in,
                                             txf_err *err);
+
+/* Commit a run whose report is OUT (taken): the snapshot of IN->version
+ * staged (IN->report = OUT) when OUT has a commit_version, the crash
+ * point "stage", then the journal of the *N_OPS ops at *OPS (read after
+ * the snapshot added its own) with OUT as the run's report, recorded in
+ * IN->store. On success *REPORT_JSON (caller frees) is OUT as indented
+ * text. On failure before the journal nothing is committed. */
+TXF_MUST_CHECK int txf_clean_run_commit(txf_clean_snap_in *in, json_t *out,
+                                        jop *const *ops, const size_t *n_ops,
+                                        const txf_clean_crash *crash,
+                                        int *stage_counter, char **report_json,
+                                        txf_err *err);
 
 /* The next row of RD into V, counted in *ROW: 1 when there is one, 0 at
  * the end (*RC 0) or on a read error (*RC its code). Read loops go

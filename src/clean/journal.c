@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "clean/internal.h"
@@ -245,8 +246,10 @@ static int store_report(txf_store *store, json_t *rep, txf_err *err) {
   if (!run_id)
     return txf_err_set(err, TXF_ECORRUPT, "journal: report has no run_id");
   int64_t ended = json_integer_value(json_object_get(rep, "ended_at_us"));
+  const char *op = json_string_value(json_object_get(rep, "operation"));
   txf_meta_clean_run run = {
       .ingest_date = json_string_value(json_object_get(rep, "ingest_date")),
+      .state = op && strcmp(op, "revert") == 0 ? "reverted" : "success",
       .started_at_us =
           json_integer_value(json_object_get(rep, "started_at_us")),
       .ended_at_us = ended,
@@ -342,32 +345,46 @@ out:
   return rc;
 }
 
-int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
-                                   const jop *ops, size_t n,
-                                   const txf_clean_crash *crash, txf_err *err) {
-  char *staging = txf_path_join(data_dir, STAGING);
+int txf_clean_journal_commit(const char *data_dir, const char *staging,
+                             const char *run_id, const jop *ops, size_t n,
+                             const char *report_json, txf_store *store,
+                             const txf_clean_crash *crash, txf_err *err) {
+  /* Every staged file durable at once: one syncfs instead of an fsync
+   * per file (hundreds of index shards). */
   int rc = 0;
   int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0 || syncfs(sfd) != 0)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot sync", staging);
   if (sfd >= 0)
     close(sfd);
-  free(staging);
-  char run_id[64];
-  snprintf(run_id, sizeof run_id, "%s-%lld-%ld", prefix,
-           (long long)txf_wall_us(), (long)getpid());
-  int stage = 0, journal = 0, applied;
   if (!rc)
     rc = txf_clean_journal_check(data_dir, ops, n, err);
   if (!rc)
-    txf_clean_crash_point(crash, "stage", &stage);
+    rc = txf_clean_journal_write(data_dir, run_id, ops, n, report_json, err);
+  if (rc)
+    return rc;
+  int jn = 0, applied;
+  txf_clean_crash_point(crash, "journal", &jn);
+  rc = txf_clean_journal_finish(data_dir, store, crash, &applied, err);
+  if (rc)
+    return txf_err_wrap(err, "committed, but not finished (the next clean "
+                             "finishes it)");
+  return 0;
+}
+
+int txf_clean_journal_commit_files(const char *data_dir, const char *prefix,
+                                   const jop *ops, size_t n,
+                                   const txf_clean_crash *crash, txf_err *err) {
+  char run_id[64];
+  snprintf(run_id, sizeof run_id, "%s-%lld-%ld", prefix,
+           (long long)txf_wall_us(), (long)getpid());
+  int stage = 0;
+  txf_clean_crash_point(crash, "stage", &stage);
   /* Not a clean: the journal commits files and records no run. */
-  if (!rc)
-    rc = txf_clean_journal_write(data_dir, run_id, ops, n, "null", err);
-  if (!rc)
-    txf_clean_crash_point(crash, "journal", &journal);
-  if (!rc)
-    rc = txf_clean_journal_finish(data_dir, NULL, NULL, &applied, err);
+  char *staging = txf_path_join(data_dir, STAGING);
+  int rc = txf_clean_journal_commit(data_dir, staging, run_id, ops, n, "null",
+                                    NULL, crash, err);
+  free(staging);
   return rc;
 }
 
@@ -402,4 +419,42 @@ int txf_clean_commit_settled(const char *data_dir, char **run_id,
   }
   free(jpath);
   return rc;
+}
+
+int txf_clean_lake_lock(const char *data_dir, int *fd_out, txf_err *err) {
+  char *path = txf_path_join(data_dir, ".clean.lock");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int rc = txf_err_errno(err, TXF_EIO, "%s: cannot open", path);
+    free(path);
+    return rc;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int rc = errno == EWOULDBLOCK
+                 ? txf_err_set(err, TXF_ELOCKED,
+                               "another clean is running on %s (lock %s)",
+                               data_dir, path)
+                 : txf_err_errno(err, TXF_EIO, "%s: cannot lock", path);
+    close(fd);
+    free(path);
+    return rc;
+  }
+  free(path);
+  *fd_out = fd;
+  return 0;
+}
+
+int txf_clean_lake_enter(const char *data_dir, txf_store *store,
+                         const txf_logger *log, int *lock_fd, txf_err *err) {
+  *lock_fd = -1;
+  int rc = txf_clean_lake_lock(data_dir, lock_fd, err);
+  if (rc)
+    return rc;
+  int recovered = 0;
+  rc = txf_clean_journal_finish(data_dir, store, NULL, &recovered, err);
+  if (rc)
+    return txf_err_wrap(err, "recovering an interrupted clean");
+  if (recovered)
+    txf_log_info(log, "finished an interrupted clean first");
+  return 0;
 }

@@ -215,16 +215,17 @@ static void rm_set_init(rm_set *s, const rm_ent *rm, size_t n) {
   }
 }
 
-static int rm_set_has(const rm_set *s, uint64_t h, const char *id,
-                      size_t len) {
+/* The entry of the id (hash H, bytes ID) to remove, or NULL. */
+static const rm_ent *rm_set_find(const rm_set *s, uint64_t h, const char *id,
+                                 size_t len) {
   if (!txf_clean_filter_has(&s->f, h))
-    return 0;
+    return NULL;
   for (size_t j = (size_t)h & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
     const rm_ent *e = &s->rm[s->slot[j] - 1];
     if (e->idh == h && e->len == len && memcmp(e->id, id, len) == 0)
-      return 1;
+      return e;
   }
-  return 0;
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- resolve */
@@ -311,7 +312,12 @@ static int open_partition(const char *path, int nc, txf_pq_reader **rd,
   return 0;
 }
 
-int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
+int txf_clean_partition_each(const txf_clean_merge *m, int32_t day,
+                             int (*wants)(const txf_clean_merge *m,
+                                          uint64_t idh),
+                             void (*fn)(void *ctx, const crow *r,
+                                        int32_t ingest_day, int32_t day),
+                             void *ctx, txf_err *err) {
   int rc =
       txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
   if (rc)
@@ -328,7 +334,7 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
   int64_t row = 0;
   while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
     uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
-    if (!txf_clean_merge_wants(m, h))
+    if (!wants(m, h))
       continue;
     crow r;
     if ((rc = key_check(m, v, path, err)))
@@ -340,11 +346,20 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
       break;
     }
     r.event_day = day;
-    txf_clean_merge_offer(m, &r, v[C_INGEST_DATE].v.i32, day);
+    fn(ctx, &r, v[C_INGEST_DATE].v.i32, day);
   }
   txf_pq_reader_free(rd);
   free(path);
   return rc;
+}
+
+static void offer(void *ctx, const crow *r, int32_t ingest_day, int32_t day) {
+  txf_clean_merge_offer(ctx, r, ingest_day, day);
+}
+
+int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
+  return txf_clean_partition_each(m, day, txf_clean_merge_wants, offer, m,
+                                  err);
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -462,12 +477,16 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
       rc = txf_pq_reader_next(rd, ov, &has_, err);                             \
       if (rc || !has_ || (rc = key_check(m, ov, old_path, err)))               \
         break;                                                                 \
-      if (n_rm &&                                                              \
-          rm_set_has(                                                          \
-              &rms, txf_clean_id_hash(ov[C_ID].v.str.ptr, ov[C_ID].v.str.len), \
-              ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)) {                       \
+      const rm_ent *gone_ =                                                    \
+          n_rm ? rm_set_find(&rms,                                             \
+                             txf_clean_id_hash(ov[C_ID].v.str.ptr,             \
+                                               ov[C_ID].v.str.len),            \
+                             ov[C_ID].v.str.ptr, ov[C_ID].v.str.len)           \
+               : NULL;                                                         \
+      if (gone_) {                                                             \
         removed++;                                                             \
-        if ((rc = change_add(&cf, ov, "update_preimage", err)))                \
+        if ((rc = gone_->del ? change_add(&cf, ov, "delete", err)              \
+                             : change_add(&cf, ov, "update_preimage", err)))   \
           break;                                                               \
         continue;                                                              \
       }                                                                        \
@@ -556,6 +575,136 @@ out:
   free(rms.slot);
   free(rms.f.w);
   free(old_path);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- stage */
+
+static int cmp_run_day(const void *pa, const void *pb) {
+  const run_ref *a = pa, *b = pb;
+  return (a->day > b->day) - (a->day < b->day);
+}
+
+static int cmp_rm_day(const void *pa, const void *pb) {
+  const rm_ent *a = pa, *b = pb;
+  return (a->day > b->day) - (a->day < b->day);
+}
+
+int txf_clean_partitions_stage(txf_clean_merge *m,
+                               const txf_clean_stage_parts *p, json_t *rep,
+                               txf_err *err) {
+  if (m->n_run)
+    qsort(m->run, m->n_run, sizeof *m->run, cmp_run_day);
+  if (m->n_rm)
+    qsort(m->rm, m->n_rm, sizeof *m->rm, cmp_rm_day);
+  /* one job per touched day, in day order */
+  part_job *jobs = NULL;
+  int64_t *cost = NULL;
+  size_t nj = 0, ri = 0, mi = 0;
+  while (ri < m->n_run || mi < m->n_rm) {
+    int32_t day = ri < m->n_run ? m->run[ri].day : INT32_MAX;
+    if (mi < m->n_rm && m->rm[mi].day < day)
+      day = m->rm[mi].day;
+    jobs = txf_xrealloc(jobs, (nj + 1) * sizeof *jobs);
+    cost = txf_xrealloc(cost, (nj + 1) * sizeof *cost);
+    part_job *j = &jobs[nj];
+    memset(j, 0, sizeof *j);
+    j->day = day;
+    j->run = m->run + ri;
+    int64_t run_bytes = 0; /* about 100 a row */
+    for (; ri < m->n_run && m->run[ri].day == day; ri++)
+      run_bytes += 100 * (int64_t)m->run[ri].n;
+    j->n_run = (size_t)(m->run + ri - j->run);
+    j->rm = m->rm + mi;
+    while (mi < m->n_rm && m->rm[mi].day == day)
+      mi++;
+    j->n_rm = (size_t)(m->rm + mi - j->rm);
+    char d[11];
+    txf_date_format((txf_date){day}, d);
+    j->out_path = txf_xasprintf("%s/part/%s.parquet", p->staging, d);
+    j->chg.path = txf_xasprintf("%s/changes/%s.parquet", p->staging, d);
+    j->chg.version = p->version;
+    j->chg.commit_us = p->now_us;
+    char *old = txf_clean_partition_path(p->data_dir, day);
+    struct stat st;
+    cost[nj] = (stat(old, &st) == 0 ? (int64_t)st.st_size : 0) + run_bytes;
+    free(old);
+    nj++;
+  }
+  /* The biggest first: the small ones fill in at the end. Each is encoded
+   * on every thread (the writers' pool), so one big partition uses them
+   * all. */
+  size_t *order = txf_xmalloc((nj ? nj : 1) * sizeof *order);
+  for (size_t i = 0; i < nj; i++)
+    order[i] = i;
+  for (size_t i = 1; i < nj; i++) /* insertion sort: a few dozen days */
+    for (size_t k = i; k > 0 && cost[order[k]] > cost[order[k - 1]]; k--) {
+      size_t t = order[k];
+      order[k] = order[k - 1];
+      order[k - 1] = t;
+    }
+  int nt = p->threads < 1 ? 1 : p->threads;
+  txf_pq_pool *pool = nt > 1 ? txf_pq_pool_new(nt - 1) : NULL;
+  int rc = 0;
+  for (size_t i = 0; i < nj && !rc; i++) {
+    part_job *j = &jobs[order[i]];
+    rc = txf_clean_partition_rewrite(m, j, pool, err);
+    if (rc) {
+      char d[11];
+      txf_clean_damage_hint(err);
+      txf_err_wrap(err, "partition %s", txf_date_format((txf_date){j->day}, d));
+    }
+  }
+  txf_pq_pool_free(pool);
+  json_t *rewritten = json_array(), *per = json_object(),
+         *files = json_object();
+  int64_t n_changes = 0;
+  for (size_t i = 0; i < nj && !rc; i++) {
+    part_job *j = &jobs[i];
+    char d[11];
+    txf_date_format((txf_date){j->day}, d);
+    char *final = txf_clean_partition_path(p->data_dir, j->day);
+    const char *final_rel = final + strlen(p->data_dir) + 1;
+    if (j->n_rows > 0) {
+      char *from = txf_xasprintf(".clean/staging/part/%s.parquet", d);
+      p->add_op(p->ctx, from, final_rel);
+      free(from);
+      json_object_set_new(files, d,
+                          json_pack("{s:I,s:s}", "size_bytes",
+                                    (json_int_t)j->size_bytes, "sha256",
+                                    j->sha));
+    } else {
+      p->add_op(p->ctx, NULL, final_rel);
+    }
+    free(final);
+    if (j->chg.n_changes > 0) {
+      char *from = txf_xasprintf(".clean/staging/changes/%s.parquet", d);
+      char *to = txf_xasprintf(TXF_SILVER_CHANGES_DIR
+                               "/version=%010lld/part-%.4s%.2s%.2s.parquet",
+                               (long long)p->version, d, d + 5, d + 8);
+      p->add_op(p->ctx, from, to);
+      free(from);
+      free(to);
+      n_changes += j->chg.n_changes;
+    }
+    json_array_append_new(rewritten, json_string(d));
+    json_object_set_new(per, d, json_integer(j->n_rows));
+    txf_clean_crash_point(p->crash, "stage", p->crash_counter);
+  }
+  json_object_set_new(rep, "partitions_rewritten", rewritten);
+  json_object_set_new(rep, "rows_per_partition", per);
+  json_object_set_new(rep, "partition_files", files);
+  /* A clean that changed nothing commits no version. */
+  json_object_set_new(rep, "commit_version",
+                      n_changes ? json_integer(p->version) : json_null());
+  json_object_set_new(rep, "changes", json_integer(n_changes));
+  for (size_t i = 0; i < nj; i++) {
+    free((char *)jobs[i].out_path);
+    free((char *)jobs[i].chg.path);
+  }
+  free(jobs);
+  free(cost);
+  free(order);
   return rc;
 }
 

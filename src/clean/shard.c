@@ -198,6 +198,10 @@ static void emit_runs(txf_clean_merge *m, crow **v, size_t n) {
   free(runs);
 }
 
+void txf_clean_merge_emit(txf_clean_merge *m, crow **v, size_t n) {
+  emit_runs(m, v, n);
+}
+
 static char *shard_path(const txf_clean_merge *m, const char *kind,
                         unsigned s) {
   return txf_xasprintf("%s/index/%s-%03u.idx", m->staging_dir, kind, s);
@@ -401,23 +405,6 @@ void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
   }
 }
 
-/* Remove one (idh, day) pair from sorted E (N): 1 if it was there. */
-static int remove_ent(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
-  size_t lo = 0, hi = *n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (e[mid].idh < idh || (e[mid].idh == idh && e[mid].day < day))
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  if (lo == *n || e[lo].idh != idh || e[lo].day != day)
-    return 0;
-  memmove(e + lo, e + lo + 1, (*n - lo - 1) * sizeof *e);
-  (*n)--;
-  return 1;
-}
-
 int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   size_t nw = m->n_pending[s];
   char *pre = shard_path(m, "pre", s);
@@ -457,9 +444,9 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
       continue;
     x->had_old = 1;
     adds[na++] = x;
-    rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID]};
+    rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID], 0};
     if (x->event_day != d->old_day) { /* the row moves */
-      if (!remove_ent(e, &ne, x->idh, d->old_day))
+      if (!txf_clean_index_remove(e, &ne, x->idh, d->old_day))
         rc = txf_err_set(err, TXF_EINTERNAL, "index shard %u lost an entry",
                          s);
       ins[nins++] = (loc_ent){x->idh, x->event_day};

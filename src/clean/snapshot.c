@@ -201,7 +201,8 @@ int txf_clean_snapshot_stage(const txf_clean_snap_in *in, txf_err *err) {
   size_t i;
   json_t *v;
   json_array_foreach(pb, i, v) {
-    if (json_is_string(v))
+    if (json_is_string(v) &&
+        !(in->removes && strcmp(json_string_value(v), in->ingest_date) == 0))
       batch_add(batches, json_string_value(v));
   }
   if (!prev && in->store && !rc) {
@@ -210,10 +211,11 @@ int txf_clean_snapshot_stage(const txf_clean_snap_in *in, txf_err *err) {
     memset(&l, 0, sizeof l);
     rc = txf_meta_clean_runs_succeeded(in->store, &q, &l, err);
     for (size_t k = 0; !rc && k < l.n; k++)
-      batch_add(batches, l.v[k].ingest_date);
+      if (!(in->removes && strcmp(l.v[k].ingest_date, in->ingest_date) == 0))
+        batch_add(batches, l.v[k].ingest_date);
     txf_meta_clean_run_list_release(&l);
   }
-  if (in->ingest_date)
+  if (in->ingest_date && !in->removes)
     batch_add(batches, in->ingest_date);
   char when[40];
   txf_ts_format(in->now_us, 0, 1, when);
@@ -478,4 +480,30 @@ int txf_clean_snapshot_lake(const char *data_dir, const char *as_of,
   free(vdirs);
   free(log);
   return rc;
+}
+
+int txf_clean_run_commit(txf_clean_snap_in *in, json_t *out, jop *const *ops,
+                         const size_t *n_ops, const txf_clean_crash *crash,
+                         int *stage_counter, char **report_json,
+                         txf_err *err) {
+  char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  int rc = 0;
+  /* the snapshot of the version this commits (docs/silver.md,
+   * "Snapshots"); a run that changed nothing commits none */
+  if (json_is_integer(json_object_get(out, "commit_version"))) {
+    in->report = out;
+    rc = txf_clean_snapshot_stage(in, err);
+  }
+  json_decref(out);
+  if (!rc)
+    txf_clean_crash_point(crash, "stage", stage_counter);
+  if (!rc)
+    rc = txf_clean_journal_commit(in->data_dir, in->staging, in->run_id, *ops,
+                                  *n_ops, text, in->store, crash, err);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  *report_json = text;
+  return 0;
 }

@@ -33,11 +33,11 @@ int txf_meta_clean_record(txf_store *s, const char *run_id,
         "INSERT INTO clean_runs(ingest_date, started_at_us, ended_at_us, "
         "state, lines_read, inserted, updated, duplicates, stale, "
         "quarantined, ties, partitions_rewritten, details_json) VALUES (?1, "
-        "?2, ?3, 'success', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        "siiiiiiiiiis", run->ingest_date, run->started_at_us, run->ended_at_us,
+        "?2, ?3, ?13, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "siiiiiiiiiiss", run->ingest_date, run->started_at_us, run->ended_at_us,
         run->lines_read, run->inserted, run->updated, run->duplicates,
         run->stale, run->quarantined, run->ties, run->partitions_rewritten,
-        run->details_json);
+        run->details_json, run->state ? run->state : "success");
   int64_t clean_id = sqlite3_last_insert_rowid(s->db);
   for (size_t i = 0; i < n_reasons && !rc; i++)
     rc = txf_store_write(s, "insert quarantine_counts", err,
@@ -103,7 +103,9 @@ int txf_meta_clean_runs_succeeded(txf_store *s, const txf_meta_clean_query *cq,
   return txf_store_select(
       s, &clean_rows, TXF_STORE_LIST(out), err,
       "SELECT " CLEAN_COLS " FROM clean_runs c WHERE state = 'success' AND "
-      "(?1 IS NULL OR ingest_date >= ?1) AND (?2 IS NULL OR ingest_date <= "
+      "NOT EXISTS (SELECT 1 FROM clean_runs r WHERE r.ingest_date = "
+      "c.ingest_date AND r.state = 'reverted' AND r.clean_id > c.clean_id) "
+      "AND (?1 IS NULL OR ingest_date >= ?1) AND (?2 IS NULL OR ingest_date <= "
       "?2) AND (?3 = 0 OR clean_id = (SELECT max(clean_id) FROM clean_runs "
       "WHERE ingest_date = c.ingest_date AND state = 'success')) ORDER BY "
       "ingest_date, clean_id",

@@ -256,7 +256,8 @@ TXF_MUST_CHECK int txf_meta_alert_add(txf_store *s, const txf_meta_alert *a,
 typedef struct txf_meta_clean_run {
   int64_t clean_id;
   const char *ingest_date;
-  const char *state; /* success | failed */
+  const char *state; /* success | failed | reverted (txnflow revert: the
+                        batch left the lake; recording: NULL is success) */
   int64_t started_at_us, ended_at_us;
   int64_t lines_read, inserted, updated, duplicates, stale, quarantined;
   int64_t ties, partitions_rewritten;
@@ -295,7 +296,8 @@ typedef struct txf_meta_clean_query {
   const char *from, *to; /* inclusive ingestion dates; NULL: unbounded */
   int latest_only;       /* only each date's latest successful clean */
 } txf_meta_clean_query;
-/* Successful cleans of Q, by (ingest_date, clean_id). */
+/* Successful cleans of Q, by (ingest_date, clean_id); a clean that a
+ * later revert of its date undid is not one. */
 TXF_MUST_CHECK int txf_meta_clean_runs_succeeded(txf_store *s,
                                                  const txf_meta_clean_query *q,
                                                  txf_meta_clean_run_list *out,
