@@ -153,6 +153,15 @@ static uint64_t shard_bytes(const rv *r, unsigned s) {
   return n;
 }
 
+/* Index shard S (checked against the lake's manifest) into *E, *NE, its
+ * bytes counted as read. */
+static int read_shard(rv *r, unsigned s, loc_ent **e, size_t *ne,
+                      txf_err *err) {
+  r->bytes_read += shard_bytes(r, s);
+  return txf_clean_manifest_read_shard(&r->lake, r->o->data_dir, s, e, ne,
+                                       err);
+}
+
 /* ---------------------------------------------------------------- batches */
 
 /* The batches in the lake: one history file each (a clean writes it, a
@@ -246,9 +255,7 @@ static int find_rows(rv *r, txf_err *err) {
       j++;
     loc_ent *e = NULL;
     size_t ne = 0;
-    rc = txf_clean_manifest_read_shard(&r->lake, r->o->data_dir, s, &e, &ne,
-                                       err);
-    r->bytes_read += shard_bytes(r, s);
+    rc = read_shard(r, s, &e, &ne, err);
     for (size_t k = 0, q = i; !rc && k < ne; k++) {
       while (q < j && r->dids[q] < e[k].idh)
         q++;
@@ -515,9 +522,7 @@ static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
       j++;
     loc_ent *e = NULL;
     size_t ne = 0;
-    rc = txf_clean_manifest_read_shard(&r->lake, r->o->data_dir, s, &e, &ne,
-                                       err);
-    r->bytes_read += shard_bytes(r, s);
+    rc = read_shard(r, s, &e, &ne, err);
     /* one pass: the pairs that leave are skipped (both lists are sorted
      * by (hash, day)), the moved ones added at the end, then sorted */
     loc_ent *o = txf_xmalloc((ne + (j - i) + 1) * sizeof *o);
