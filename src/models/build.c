@@ -278,18 +278,27 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     if (!rc)
       rc = txf_models_changes_hash(m, i, body, hash, err);
     int full = 1;
-    if (!rc && existing == TXF_REL_TABLE && !m->opts->full_refresh)
+    int is_view = txf_models_is_changes_view(n);
+    if (!rc &&
+        existing == (is_view ? TXF_REL_VIEW : TXF_REL_TABLE) &&
+        !m->opts->full_refresh)
       rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail,
                                     err);
     if (rc || !full) {
+      if (!rc && is_view) {
+        /* the view is unchanged: the other copy recreates it from this */
+        free(n->compiled);
+        n->compiled = body;
+        body = NULL;
+      }
       free(body);
-      if (!rc)
+      if (!rc && !is_view)
         *n_rows = count_rows(a, schema, ident);
       return rc;
     }
     if (m->chg_ready && m->chg_now >= 0)
       state_sql = txf_models_changes_state_sql(m, i, hash);
-    if (n->cluster_by) {
+    if (n->cluster_by && !is_view) {
       /* kept in cluster_by order: each storage block then holds a narrow
        * range, which later changes' deletes skip by */
       char *c = txf_duck_quote_ident(n->cluster_by);
@@ -644,6 +653,9 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                          " -%" PRId64 ", %.2fs)",
                          n->name, rows, n->chg_in, n->chg_out,
                          (double)dur / 1e6);
+  else if (n->chg_in >= 0) /* a view of the changes strategy */
+    line = txf_xasprintf("%s (by change: +%" PRId64 " -%" PRId64 ", %.2fs)",
+                         n->name, n->chg_in, n->chg_out, (double)dur / 1e6);
   else if (rows >= 0)
     line = txf_xasprintf("%s (%" PRId64 " rows, %.2fs)", n->name, rows,
                          (double)dur / 1e6);

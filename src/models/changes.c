@@ -40,8 +40,13 @@
 
 int txf_models_is_changes(const mnode *n) {
   return n->kind == MN_MODEL && n->materialized &&
-         !strcmp(n->materialized, "incremental") && n->strategy &&
-         !strcmp(n->strategy, "changes");
+         (!strcmp(n->materialized, "incremental") ||
+          !strcmp(n->materialized, "view")) &&
+         n->strategy && !strcmp(n->strategy, "changes");
+}
+
+int txf_models_is_changes_view(const mnode *n) {
+  return txf_models_is_changes(n) && !strcmp(n->materialized, "view");
 }
 
 /* The target is DuckDB (a worker's connection is a wrapper: ask M). */
@@ -692,6 +697,18 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   p.row_wise = !n->chg_input && tkey->n == n->unique_key.n;
   for (size_t k = 0; p.row_wise && k < tkey->n; k++)
     p.row_wise = !strcmp(tkey->v[k], n->unique_key.v[k]);
+  /* A view stores nothing: its change is its SQL over its input's new and
+   * old images, which only a row-by-row model's is */
+  int is_view = txf_models_is_changes_view(n);
+  if (is_view && !p.row_wise) {
+    plan_release(&p);
+    return txf_err_set(err, TXF_ECONFIG,
+                       "%s: a view of incremental_strategy='changes' passes "
+                       "its input's change on row by row: its unique_key "
+                       "must be its input's key, and it cannot read "
+                       "changes()",
+                       n->name);
+  }
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
   p.rel = txf_duck_quote_rel(schema, ident);
@@ -765,9 +782,18 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && unavailable)
     goto done; /* build it in full */
   if (!rc) {
-    free(n->compiled);
-    n->compiled = txf_xstrdup(body);
-    rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", p.rnew, body);
+    if (!is_view) {
+      /* (a view's compiled SQL stays its full one: the other copy
+       * recreates it from that) */
+      free(n->compiled);
+      n->compiled = txf_xstrdup(body);
+    }
+    /* a view's new rows are its SQL over the input's new images, read
+     * where they are used (its tests, the models that follow it), never
+     * stored: at 10,000,000 changed rows a day, storing stg_transactions'
+     * new rows and then inserting them cost 63 s of CPU */
+    rc = exec_fmt(a, err, "CREATE %s %s AS\n%s", is_view ? "VIEW" : "TABLE",
+                  p.rnew, body);
   }
   /* the columns must be the table's, else the rules changed: full */
   if (!rc)
@@ -829,7 +855,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
    * reconciliation's counts) */
   gone = txf_xstrdup(p.keys);
   const char *c = n->cluster_by;
-  if (!rc && p.row_wise) {
+  if (!rc && p.row_wise && !is_view) {
     free(gone);
     gone = work_rel("gone", wn);
     rc = exec_fmt(a, err,
@@ -837,7 +863,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   "_change_type IN ('update_preimage', 'delete')",
                   gone, klist, p.delta);
   }
-  if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
+  if (is_view) {
+    /* nothing is deleted */
+  } else if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
     rc = range_pred(m, a, gone, c, "t", &prune, err);
   } else if (!rc && c && p.row_wise) {
     int has;
@@ -875,7 +903,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   "CREATE TABLE %s AS SELECT t.* FROM %s AS t WHERE TRUE%s AND "
                   "%s",
                   p.rpre, p.rel, prune, in_gone);
-  if (!rc && p.row_wise && is_duck(m)) {
+  if (is_view) {
+    /* nothing stored: nothing to delete or insert */
+  } else if (!rc && p.row_wise && is_duck(m)) {
     /* DuckDB answers a DELETE with the number of rows it removed */
     rc = query_i64_fmt(a, &held, err, "DELETE FROM %s AS t WHERE TRUE%s AND %s",
                        p.rel, prune, in_gone);
@@ -889,7 +919,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                     prune, in_gone);
   }
   free(in_gone);
-  if (!rc) {
+  if (!rc && !is_view) {
     char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
     rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
                   cols, cols, p.rnew, order);
@@ -932,7 +962,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     txf_buf_release(&xk);
     TXF_FREE_ALL(qbk, eq_xy, eq_xb, both);
   }
-  if (!rc && p.row_wise) {
+  if (!rc && p.row_wise && !is_view) {
     /* the rows that left are what the model gives for the previous images:
      * else the table had drifted from its input */
     int64_t expected = 0;
