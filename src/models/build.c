@@ -504,7 +504,9 @@ static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
  * state (txf_wh_keep_rel) for the next build's replay. The inserted rows
  * are its audit relation; the deleted ones are changes.c's working table
  * "_txnflow"."pre__SCHEMA__IDENT" (decision 1501), which the run drops
- * when it ends. 0, or an error: then the caller notes the table whole. */
+ * when it ends — or, in a write session, changes.c made both where they
+ * are kept (decision 1501, fourth round). 0, or an error: then the caller
+ * notes the table whole. */
 static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   mnode *n = &m->nodes[i];
   const char *schema = txf_models_schema(m, i),
@@ -520,10 +522,15 @@ static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   wn = txf_xasprintf("new__%s__%s", schema, ident);
   char *new_rel = txf_wh_keep_rel(wn);
   free(wn);
-  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
-                            "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
-                            "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
-                            old_rel, pre, new_rel, n->audit_rel);
+  /* changes.c makes them there already in a write session: nothing to
+   * copy */
+  char *sql = !strcmp(n->audit_rel, new_rel)
+                  ? txf_xstrdup("SELECT 1")
+                  : txf_xasprintf(
+                        "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                        "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                        "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                        old_rel, pre, new_rel, n->audit_rel);
   txf_err err;
   int rc = ex->a->ops->exec(ex->a, sql, &err);
   free(sql);

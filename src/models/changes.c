@@ -32,6 +32,7 @@
 
 #include "duck/duck.h"
 #include "models/internal.h"
+#include "warehouse/warehouse.h"
 
 #define SCHEMA "_txnflow"
 #define SILVER_KEY "transaction_id"
@@ -717,8 +718,26 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   /* the relation whose columns the input's change has */
   char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta", wt);
   p.keys = work_rel("keys", wn);
-  p.rnew = work_rel("new", wn);
-  p.rpre = work_rel("pre", wn);
+  /* In a write session of the two copies (decision 1801), R and the rows
+   * that left are made where the other copy's replay reads them
+   * (txf_models_changes_kept), instead of being copied there after the
+   * build: at 10,000,000 changed rows a day that copy was a third write
+   * of every wide row */
+  int keep = m->wh && !is_view;
+  if (keep) {
+    char *kn = txf_xasprintf("new__%s", wn);
+    p.rnew = txf_wh_keep_rel(kn);
+    free(kn);
+    kn = txf_xasprintf("old__%s", wn);
+    p.rpre = txf_wh_keep_rel(kn);
+    free(kn);
+    rc = exec_fmt(a, err, "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                  "; DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
+                  p.rnew, p.rpre);
+  } else {
+    p.rnew = work_rel("new", wn);
+    p.rpre = work_rel("pre", wn);
+  }
   p.mdelta = work_rel("delta", wn);
   char *klist = keys_list(&n->unique_key);
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
@@ -800,7 +819,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     rc = txf_adapter_column_list(a, schema, ident, &mcols, err);
   if (!rc) {
     char *nident = txf_xasprintf("new__%s", wn);
-    rc = txf_adapter_column_list(a, SCHEMA, nident, &ncols, err);
+    rc = txf_adapter_column_list(a, keep ? TXF_WH_SCHEMA : SCHEMA, nident,
+                                 &ncols, err);
     free(nident);
   }
   if (!rc && strcmp(mcols, ncols))
@@ -1012,6 +1032,12 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     n->audit_rel = NULL;
   }
 done:
+  if ((rc || *full) && keep) {
+    /* kept for nothing: the build failed, or builds in full */
+    txf_err e3;
+    (void)exec_fmt(a, &e3, "DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
+                   p.rnew, p.rpre);
+  }
   TXF_FREE_ALL(body, ncols, sql, expected_sql, gone, prune, cols, mcols, klist);
 
   free(wn);
