@@ -279,11 +279,9 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
       rc = txf_models_changes_hash(m, i, body, hash, err);
     int full = 1;
     int is_view = txf_models_is_changes_view(n);
-    if (!rc &&
-        existing == (is_view ? TXF_REL_VIEW : TXF_REL_TABLE) &&
+    if (!rc && existing == (is_view ? TXF_REL_VIEW : TXF_REL_TABLE) &&
         !m->opts->full_refresh)
-      rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail,
-                                    err);
+      rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail, err);
     if (rc || !full) {
       if (!rc && is_view) {
         /* the view is unchanged: the other copy recreates it from this */
@@ -524,13 +522,13 @@ static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   free(wn);
   /* changes.c makes them there already in a write session: nothing to
    * copy */
-  char *sql = !strcmp(n->audit_rel, new_rel)
-                  ? txf_xstrdup("SELECT 1")
-                  : txf_xasprintf(
-                        "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
-                        "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
-                        "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
-                        old_rel, pre, new_rel, n->audit_rel);
+  char *sql =
+      !strcmp(n->audit_rel, new_rel)
+          ? txf_xstrdup("SELECT 1")
+          : txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                          "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                          "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                          old_rel, pre, new_rel, n->audit_rel);
   txf_err err;
   int rc = ex->a->ops->exec(ex->a, sql, &err);
   free(sql);

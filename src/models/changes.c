@@ -731,7 +731,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     kn = txf_xasprintf("old__%s", wn);
     p.rpre = txf_wh_keep_rel(kn);
     free(kn);
-    rc = exec_fmt(a, err, "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+    rc = exec_fmt(a, err,
+                  "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
                   "; DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
                   p.rnew, p.rpre);
   } else {
