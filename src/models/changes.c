@@ -291,8 +291,14 @@ static int drop_work(txf_adapter *a, txf_err *err) {
     if (!t || !ty)
       continue;
     char *r = txf_duck_quote_rel(SCHEMA, t);
-    rc = exec_fmt(a, err, "DROP %s IF EXISTS %s",
-                  strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r);
+    /* PostgreSQL refuses to drop a view others read: the new rows of a
+     * view of the strategy (a view) read its input's images and are read
+     * by its change, so the order above is not enough there; CASCADE
+     * drops what reads it (dropped next anyway). DuckDB keeps no such
+     * dependencies. */
+    rc = exec_fmt(a, err, "DROP %s IF EXISTS %s%s",
+                  strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r,
+                  strcmp(a->ops->type, "duckdb") ? " CASCADE" : "");
     free(r);
     if (rc)
       break;
