@@ -20,7 +20,7 @@ WITH attempts AS (
     -- build by change reads these rows for every changed card-day of the
     -- days late arrivals reach). Narrow on purpose: the window below sorts
     -- them all, and at 10,000,000 attempts a day sorting the columns the
-    -- flags carry too did not fit in 2 GB (decision 1501, fourth round)
+    -- flags carry too took more than 2 GB (decision 1501, fourth round)
     SELECT t.transaction_id, t.event_date, t.txn_ts_utc, t.card_id, t.status
     FROM {{ ref('stg_transactions') }} t
 ),
