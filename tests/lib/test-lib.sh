@@ -199,6 +199,19 @@ test_fuzz_short() {
 	grep "^Done [0-9]* runs" fuzz.log
 }
 
+# one_duckdb_thread DIR: project DIR's models run each query on one DuckDB
+# thread (settings: threads: 1 in profiles.yml; the project still builds
+# two models at once). For the few thousand rows of a test, DuckDB's worker
+# threads add only their hand-offs: a third of a build's wall time and a
+# fifth of its CPU under ASan. The scripts whose point is many builds by
+# change use it; t3102 keeps DuckDB's default, so parallel scans of the
+# silver files stay covered.
+one_duckdb_thread() {
+	sed -i 's/^      threads: \([0-9]*\)$/      threads: \1\n      settings:\n        threads: "1"/' \
+		"$1/profiles.yml" &&
+	grep -q "^        threads: \"1\"$" "$1/profiles.yml"
+}
+
 # full_equal DIR RUN_DATE: the warehouse of project DIR equals a
 # --full-refresh build of a copy of it (DIR.copy): every table's rows
 # (warehouse_sums)
