@@ -1034,6 +1034,7 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     return rc;
   }
   w->open = 1;
+  w->af.defer_sync = w->o.defer_sync;
   /* A big stdio buffer: the file is written in few large syscalls. */
   setvbuf(w->af.fp, NULL, _IOFBF, (size_t)1 << 20);
   rc = out(w, "PAR1", 4, err);
