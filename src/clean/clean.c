@@ -918,7 +918,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
                   txf_err *err) {
   const txf_clean_opts *o = r->o;
   int64_t started = o->now_us;
-  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us(), cmain0 = txf_thread_cpu_us();
   char **abs = NULL;
   int rc = list_files(r, &abs, err);
   if (!rc)
@@ -1008,6 +1008,11 @@ static int do_run(run *r, txf_store *store, char **report_json,
                 (long long)(r->lines_read - r->quarantined),
                 (unsigned long long)batch_bytes);
   int64_t t_read = txf_mono_us(), cread = txf_cpu_us();
+  /* the split's thread bounds the phase as the main thread bounds the
+   * partitions' (below) */
+  txf_log_debug(o->log, "read_validate: %lld ms CPU on the main thread of %lld",
+                (long long)((txf_thread_cpu_us() - cmain0) / 1000),
+                (long long)((cread - c0) / 1000));
 
   /* dedup within the batch and look the ids up, a shard at a time */
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
