@@ -429,6 +429,24 @@ static char **build_dates(exec *x, const dstate *d, size_t *n_out) {
   return v;
 }
 
+/* The models' run_date: D, or for a revert of batch D, the latest logical
+ * date whose daily run succeeded when it is later: the marts stay as of
+ * the pipeline's day, as after a late batch that day brought (a revert
+ * of an old batch happens today; its marts must not go back to D). */
+static void revert_run_date(exec *x, const dstate *d, char out[11]) {
+  snprintf(out, 11, "%s", d->ds);
+  if (!x->opts->revert)
+    return;
+  txf_meta_runs_query q = {NULL, NULL, "success", 1, 0, "revert"};
+  txf_meta_run_list l;
+  txf_err ignored;
+  if (txf_meta_runs_latest(x->env->store, &q, &l, &ignored))
+    return; /* D, as a run of D would */
+  if (l.n && l.v[0].logical_date && strcmp(l.v[0].logical_date, d->ds) > 0)
+    snprintf(out, 11, "%s", l.v[0].logical_date);
+  txf_meta_run_list_release(&l);
+}
+
 static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   const txf_orch_env *env = x->env;
   const txf_task_spec *t = &env->dag->tasks[j];
@@ -477,7 +495,9 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   txf_buf_init(&dlist, 0);
   if (t->kind == TXF_TASK_MODELS) {
     dates = build_dates(x, d, &n_dates);
-    txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", d->ds);
+    char run_date[11];
+    revert_run_date(x, d, run_date);
+    txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", run_date);
     for (size_t i = 0; i < n_dates; i++) {
       txf_buf_printf(&vars, "%s\"%s\"", i ? ", " : "", dates[i]);
       txf_buf_printf(&dlist, "%s%s", i ? " " : "", dates[i]);
