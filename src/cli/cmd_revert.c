@@ -159,11 +159,11 @@ static json_t *run_task(json_t *run, const char *name) {
  * report (from its task's log) and the run (RUN, status's object), on
  * stdout; a failure on stderr, saying whether the lake is reverted and
  * how to resume. */
-static void report_run(const char *ds, json_t *run,
-                       const txf_orch_summary *sum, int json) {
+static void report_run(const char *ds, json_t *run, const txf_orch_summary *sum,
+                       int json) {
   json_t *rt = run_task(run, "revert");
-  int reverted = rt && !strcmp(json_string_value(json_object_get(rt, "state")),
-                               "success");
+  int reverted =
+      rt && !strcmp(json_string_value(json_object_get(rt, "state")), "success");
   json_t *atts = json_object_get(rt, "attempt_list");
   const char *log = json_string_value(
       json_object_get(json_array_get(atts, json_array_size(atts) - 1), "log"));
@@ -205,8 +205,7 @@ static void report_run(const char *ds, json_t *run,
             "twice)\n",
             ds, sum->first_failure, ds);
   else if (sum->n_failed)
-    fprintf(stderr, "txnflow revert: %s: failed: %s\n", ds,
-            sum->first_failure);
+    fprintf(stderr, "txnflow revert: %s: failed: %s\n", ds, sum->first_failure);
   json_decref(rep);
   free(text);
 }

@@ -116,8 +116,9 @@ typedef struct txf_meta_runs_query {
                             NULL: all */
   int64_t limit;         /* at most this many dates; negative: all */
   int ascending;         /* oldest date first; else newest first */
-  const char *except_kind; /* "the latest run" among the runs of other
-                              kinds (the daily runs: "revert"); NULL: all */
+  /* "the latest run" among the runs of other kinds (the daily runs:
+   * "revert"); NULL: all */
+  const char *except_kind;
 } txf_meta_runs_query;
 
 /* The latest run (greatest run_id) of each logical date of Q, in date

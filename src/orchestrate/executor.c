@@ -140,9 +140,9 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
    * (its clean would put the batch back). A revert resumes only its own
    * unfinished run, and otherwise starts a new one. */
   int revert = x->opts->revert;
-  int rc = revert ? txf_meta_run_latest(st, d->ds, &latest, err)
-                  : txf_meta_run_latest_except(st, d->ds, "revert", &latest,
-                                               err);
+  int rc = revert
+               ? txf_meta_run_latest(st, d->ds, &latest, err)
+               : txf_meta_run_latest_except(st, d->ds, "revert", &latest, err);
   if (rc)
     return rc;
   int64_t run_id = latest.n ? latest.v[0].run_id : 0;
@@ -361,9 +361,9 @@ static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
       json_decref(j);
     }
     free(details);
-    char *rep = !found && log ? txf_attempt_log_report(log,
-                                                       "partitions_rewritten")
-                              : NULL;
+    char *rep = !found && log
+                    ? txf_attempt_log_report(log, "partitions_rewritten")
+                    : NULL;
     json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
     add_dates_from_json(j, &v, &n);
     json_decref(j);

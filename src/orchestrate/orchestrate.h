@@ -43,7 +43,7 @@ typedef enum {
   TXF_TASK_PUBLISH,
   TXF_TASK_SCAN_PANS, /* feed.pan: scan-pans on what the run wrote */
   TXF_TASK_CUSTOM,
-  TXF_TASK_REVERT     /* a revert run's first task (txf_dag_revert) */
+  TXF_TASK_REVERT /* a revert run's first task (txf_dag_revert) */
 } txf_task_kind;
 
 typedef struct txf_task_spec {
@@ -230,15 +230,15 @@ typedef struct txf_orch_opts {
                         batches (--force) instead of keeping them; the
                         chain then re-cleans and rebuilds downstream */
   const char *kind;  /* "manual", "backfill", "scheduled", "revert" */
-  int revert;        /* the dates are batches to revert and env->dag is
-                        txf_dag_revert()'s chain: a date's run is a new run
-                        of kind "revert" (no SLA: an operator's action, not
-                        the day's promise) or its latest unfinished revert
-                        run, resumed; the models rebuild the event dates
-                        the revert rewrote. Otherwise revert runs are not a
-                        date's run (txf_meta_run_latest_except) */
-  int revert_threads; /* revert: --threads of the revert task; 0: its
-                         default */
+  /* revert: the dates are batches to revert and env->dag is
+   * txf_dag_revert()'s chain: a date's run is a new run of kind "revert"
+   * (no SLA: an operator's action, not the day's promise) or its latest
+   * unfinished revert run, resumed; the models rebuild the event dates the
+   * revert rewrote, as of the latest day whose daily run succeeded.
+   * Otherwise revert runs are not a date's run (txf_meta_run_latest_except).
+   * revert_threads: --threads of the revert task; 0: its default. */
+  int revert;
+  int revert_threads;
 } txf_orch_opts;
 
 typedef struct txf_orch_summary {

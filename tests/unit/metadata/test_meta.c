@@ -91,9 +91,9 @@ TEST(meta_run_latest_except_sets_a_kind_aside) {
   txf_err err;
   int64_t daily = add_run(s, "2025-09-05", "success", 10000);
   int64_t rev = 0;
-  ASSERT_OK(txf_meta_run_begin(s, "2025-09-05", "revert", 20000, 0, 42, &rev,
-                               &err),
-            &err);
+  ASSERT_OK(
+      txf_meta_run_begin(s, "2025-09-05", "revert", 20000, 0, 42, &rev, &err),
+      &err);
   txf_meta_run_list l;
   /* status and a revert see the revert run; the daily DAG its own */
   ASSERT_OK(txf_meta_run_latest(s, "2025-09-05", &l, &err), &err);
@@ -108,9 +108,9 @@ TEST(meta_run_latest_except_sets_a_kind_aside) {
   ASSERT_EQ_STR(l.v[0].state, "success");
   txf_meta_run_list_release(&l);
   /* a date with only a revert run has no daily run */
-  ASSERT_OK(txf_meta_run_begin(s, "2025-09-06", "revert", 30000, 0, 42, &rev,
-                               &err),
-            &err);
+  ASSERT_OK(
+      txf_meta_run_begin(s, "2025-09-06", "revert", 30000, 0, 42, &rev, &err),
+      &err);
   ASSERT_OK(txf_meta_run_latest_except(s, "2025-09-06", "revert", &l, &err),
             &err);
   ASSERT_EQ_U64(l.n, 0);
