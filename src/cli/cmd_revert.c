@@ -221,9 +221,13 @@ static int with_downstream(txf_ctx *ctx, txf_date date, int json,
   oc.env.dag = dag;
   txf_orch_opts o = {1, 0, 0, "revert", 1, (int)threads};
   txf_orch_summary sum;
+  memset(&sum, 0, sizeof sum);
   txf_err err;
   txf_err_clear(&err);
-  int rc = txf_orch_execute(&oc.env, &date, 1, &o, &sum, &err);
+  /* a date not in the lake is refused before a run is recorded */
+  int rc = txf_clean_revert_check(oc.data_dir, date, oc.store, &err);
+  if (!rc)
+    rc = txf_orch_execute(&oc.env, &date, 1, &o, &sum, &err);
   char ds[11];
   txf_date_format(date, ds);
   json_t *runs = json_array();

@@ -86,13 +86,15 @@ test_expect_success 'setup: four days with every fault, run and published' '
 	published p/ >orig_pub && ! test_cmp want_pub orig_pub >/dev/null
 '
 
-test_expect_success 'a dry run reverts nothing and runs nothing' '
+test_expect_success 'a dry run, or a batch not in the lake: nothing reverted, no run' '
 	lake_sums p/data >before &&
 	runs=$(sqlite3 p/data/txnflow.db "SELECT count(*) FROM runs") &&
 	txnflow -C p revert --ingest-date 2025-09-03 --dry-run >dry.out &&
 	test_grep "(dry run)" dry.out &&
 	! grep -q "(revert):" dry.out &&
 	lake_sums p/data >after && test_cmp before after &&
+	test_expect_code 4 txnflow -C p revert --ingest-date 2025-09-20 2>err &&
+	test_grep "batch 2025-09-20 is not in the lake" err &&
 	test "$(sqlite3 p/data/txnflow.db "SELECT count(*) FROM runs")" = $runs
 '
 
