@@ -104,15 +104,23 @@ static int recover_date(exec *x, const dstate *d, txf_err *err) {
 }
 
 /* Was D's batch replaced since its latest successful clean? That clean's
- * report names the SHA-256 of the manifest it read (batch_sha256). */
+ * report names the SHA-256 of the manifest it read (batch_sha256); after
+ * a revert of D, the revert's names the batch it took out, so a batch
+ * landed in its place is cleaned by the next daily run of D, and the
+ * same batch is not cleaned back in. */
 static int batch_replaced(exec *x, const dstate *d, int *replaced,
                           txf_err *err) {
   *replaced = 0;
-  txf_meta_clean_query q = {d->ds, d->ds, 1};
   txf_meta_clean_run_list l;
-  int rc = txf_meta_clean_runs_succeeded(x->env->store, &q, &l, err);
+  int rc = txf_meta_clean_latest(x->env->store, d->ds, &l, err);
   if (rc)
     return rc;
+  if (!l.n || !l.v[0].state || strcmp(l.v[0].state, "reverted")) {
+    txf_meta_clean_run_list_release(&l);
+    txf_meta_clean_query q = {d->ds, d->ds, 1};
+    if ((rc = txf_meta_clean_runs_succeeded(x->env->store, &q, &l, err)))
+      return rc;
+  }
   json_t *j = l.n && l.v[l.n - 1].details_json
                   ? json_loads(l.v[l.n - 1].details_json, 0, NULL)
                   : NULL;

@@ -54,4 +54,17 @@ test_expect_success 'revert 2025-09-02: revert, load, models; the table equals t
 	pg_rows >after && test_cmp want after
 '
 
+test_expect_success 'the daily run keeps it out; a batch landed in its place is cleaned and loaded' '
+	txnflow -C p run --date 2025-09-02 >out &&
+	test_grep "already succeeded" out &&
+	lake_rows p >now && test_cmp want now &&
+	txnflow -C p generate --date 2025-09-02 --rows 60 --seed 9 --force >/dev/null &&
+	txnflow -C p run --date 2025-09-02 >out 2>err &&
+	test_grep "2025-09-02: success" out &&
+	test_grep "replaced since its last clean" err &&
+	lake_rows p >now && ! test_cmp want now >/dev/null &&
+	test $(grep -c "|2025-09-02|" now) -gt 0 &&
+	pg_rows >pg_now && test_cmp now pg_now
+'
+
 test_done
