@@ -25,7 +25,8 @@ static const char usage[] =
     "(lake log: operation revert, the batches without D) and the change\n"
     "log (update and delete images) are committed at once, crash-safe like\n"
     "a clean. Bronze D is kept: clean it again (after land --replace, or\n"
-    "as it is) to bring it back.\n"
+    "as it is) to bring it back; a fixed batch landed for D is cleaned by\n"
+    "the next 'txnflow run --date D'.\n"
     "\n"
     "Downstream, as for a late batch: by default the revert is a run of\n"
     "the orchestrator of its own (kind revert, logical date D; txnflow\n"
@@ -58,7 +59,9 @@ static const char usage[] =
     "  -h, --help        show this help\n"
     "\n"
     "Exit status: 0 when the revert and its downstream succeeded, 1 when\n"
-    "either failed (the message says whether the lake is reverted).\n"
+    "either failed (the message says whether the lake is reverted), 2 on\n"
+    "a usage error, 4 when the batch cannot be reverted (not in the lake,\n"
+    "a bronze file it needs gone or changed): nothing was changed.\n"
     "\n"
     "Example:\n"
     "  txnflow revert --ingest-date 2025-09-05 --dry-run\n"
@@ -158,15 +161,21 @@ static json_t *run_task(json_t *run, const char *name) {
 /* What the user reads once the revert run of DS ended: the revert's
  * report (from its task's log) and the run (RUN, status's object), on
  * stdout; a failure on stderr, saying whether the lake is reverted and
- * how to resume. */
-static void report_run(const char *ds, json_t *run, const txf_orch_summary *sum,
-                       int json) {
+ * how to resume. Returns the exit status: the revert task's own when it
+ * failed for good (4: the batch cannot be reverted, nothing changed). */
+static int report_run(const char *ds, json_t *run, const txf_orch_summary *sum,
+                      int json) {
   json_t *rt = run_task(run, "revert");
   int reverted =
       rt && !strcmp(json_string_value(json_object_get(rt, "state")), "success");
   json_t *atts = json_object_get(rt, "attempt_list");
-  const char *log = json_string_value(
-      json_object_get(json_array_get(atts, json_array_size(atts) - 1), "log"));
+  json_t *last = json_array_get(atts, json_array_size(atts) - 1);
+  const char *log = json_string_value(json_object_get(last, "log"));
+  int ec = sum->n_failed || sum->interrupted ? TXF_EXIT_FAIL : TXF_EXIT_OK;
+  if (ec && !reverted && !sum->interrupted &&
+      json_integer_value(json_object_get(last, "exit_status")) ==
+          TXF_EXIT_PERMANENT)
+    ec = TXF_EXIT_PERMANENT;
   char *text = reverted ? txf_attempt_log_report(log, "operation") : NULL;
   json_t *rep = text ? json_loads(text, 0, NULL) : NULL;
   if (json) {
@@ -208,6 +217,7 @@ static void report_run(const char *ds, json_t *run, const txf_orch_summary *sum,
     fprintf(stderr, "txnflow revert: %s: failed: %s\n", ds, sum->first_failure);
   json_decref(rep);
   free(text);
+  return ec;
 }
 
 /* The revert as a run of the orchestrator: revert, then downstream. */
@@ -235,13 +245,11 @@ static int with_downstream(txf_ctx *ctx, txf_date date, int json,
     rc = txf_orch_cli_runs_json(oc.store, ds, ds, 0, 1,
                                 txf_clock_now(&oc.clock), runs, &err);
   if (!rc)
-    report_run(ds, json_array_get(runs, 0), &sum, json);
+    ec = report_run(ds, json_array_get(runs, 0), &sum, json);
   json_decref(runs);
   txf_dag_free(dag);
   txf_orch_cli_close(&oc);
-  if (rc)
-    return txf_cli_fail("revert", &err);
-  return sum.n_failed || sum.interrupted ? TXF_EXIT_FAIL : TXF_EXIT_OK;
+  return rc ? txf_cli_fail("revert", &err) : ec;
 }
 
 int cmd_revert(int argc, char **argv, txf_ctx *ctx) {
