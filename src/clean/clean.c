@@ -556,11 +556,9 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       rc = txf_manifest_verify_listing(&m, dir, err);
     /* which batch this clean read: a batch replaced later (land
      * --replace) is told from it, and cleaned again */
-    char *mpath = txf_path_join(dir, "_manifest.json");
-    uint64_t msize;
     if (!rc)
-      rc = txf_sha256_file(mpath, r->batch_sha, &msize, err);
-    free(mpath);
+      rc = txf_bronze_batch_sha256(o->data_dir, o->ingest_date, r->batch_sha,
+                                   err);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);

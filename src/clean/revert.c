@@ -777,15 +777,10 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
   json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
   /* the batch taken out, as a clean names the one it read: a batch landed
    * in its place later is a new one, which the daily run cleans */
-  char *mpath =
-      txf_xasprintf("%s/bronze/transactions/ingest_date=%s/_manifest.json",
-                    o->data_dir, r->date_str);
   char msha[65];
-  uint64_t msize;
   txf_err merr;
-  if (txf_fs_exists(mpath) && txf_sha256_file(mpath, msha, &msize, &merr) == 0)
+  if (txf_bronze_batch_sha256(o->data_dir, o->ingest_date, msha, &merr) == 0)
     json_object_set_new(rep, "batch_sha256", json_string(msha));
-  free(mpath);
   json_object_set_new(rep, "lines_removed",
                       json_integer(lines >= 0 ? lines : valid));
   json_object_set_new(rep, "lines_read", json_integer(lines >= 0 ? lines

@@ -125,15 +125,10 @@ static int batch_replaced(exec *x, const dstate *d, int *replaced,
                   ? json_loads(l.v[l.n - 1].details_json, 0, NULL)
                   : NULL;
   const char *was = json_string_value(json_object_get(j, "batch_sha256"));
-  char *m = txf_xasprintf(
-      "%s/bronze/transactions/ingest_date=%s/_manifest.json",
-      x->env->data_dir, d->ds);
   char now[65];
-  uint64_t size;
   txf_err e2;
-  if (was && txf_fs_exists(m) && txf_sha256_file(m, now, &size, &e2) == 0)
+  if (was && txf_bronze_batch_sha256(x->env->data_dir, d->date, now, &e2) == 0)
     *replaced = strcmp(was, now) != 0;
-  free(m);
   json_decref(j);
   txf_meta_clean_run_list_release(&l);
   return 0;
