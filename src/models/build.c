@@ -278,18 +278,25 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     if (!rc)
       rc = txf_models_changes_hash(m, i, body, hash, err);
     int full = 1;
-    if (!rc && existing == TXF_REL_TABLE && !m->opts->full_refresh)
-      rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail,
-                                    err);
+    int is_view = txf_models_is_changes_view(n);
+    if (!rc && existing == (is_view ? TXF_REL_VIEW : TXF_REL_TABLE) &&
+        !m->opts->full_refresh)
+      rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail, err);
     if (rc || !full) {
+      if (!rc && is_view) {
+        /* the view is unchanged: the other copy recreates it from this */
+        free(n->compiled);
+        n->compiled = body;
+        body = NULL;
+      }
       free(body);
-      if (!rc)
+      if (!rc && !is_view)
         *n_rows = count_rows(a, schema, ident);
       return rc;
     }
     if (m->chg_ready && m->chg_now >= 0)
       state_sql = txf_models_changes_state_sql(m, i, hash);
-    if (n->cluster_by) {
+    if (n->cluster_by && !is_view) {
       /* kept in cluster_by order: each storage block then holds a narrow
        * range, which later changes' deletes skip by */
       char *c = txf_duck_quote_ident(n->cluster_by);
@@ -495,7 +502,9 @@ static void node_end(txf_models *m, const exec_ctx *ex, size_t i,
  * state (txf_wh_keep_rel) for the next build's replay. The inserted rows
  * are its audit relation; the deleted ones are changes.c's working table
  * "_txnflow"."pre__SCHEMA__IDENT" (decision 1501), which the run drops
- * when it ends. 0, or an error: then the caller notes the table whole. */
+ * when it ends — or, in a write session, changes.c made both where they
+ * are kept (decision 1501, fourth round). 0, or an error: then the caller
+ * notes the table whole. */
 static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   mnode *n = &m->nodes[i];
   const char *schema = txf_models_schema(m, i),
@@ -511,10 +520,15 @@ static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   wn = txf_xasprintf("new__%s__%s", schema, ident);
   char *new_rel = txf_wh_keep_rel(wn);
   free(wn);
-  char *sql = txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
-                            "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
-                            "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
-                            old_rel, pre, new_rel, n->audit_rel);
+  /* changes.c makes them there already in a write session: nothing to
+   * copy */
+  char *sql =
+      !strcmp(n->audit_rel, new_rel)
+          ? txf_xstrdup("SELECT 1")
+          : txf_xasprintf("CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                          "; CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; "
+                          "CREATE OR REPLACE TABLE %s AS SELECT * FROM %s",
+                          old_rel, pre, new_rel, n->audit_rel);
   txf_err err;
   int rc = ex->a->ops->exec(ex->a, sql, &err);
   free(sql);
@@ -644,6 +658,9 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                          " -%" PRId64 ", %.2fs)",
                          n->name, rows, n->chg_in, n->chg_out,
                          (double)dur / 1e6);
+  else if (n->chg_in >= 0) /* a view of the changes strategy */
+    line = txf_xasprintf("%s (by change: +%" PRId64 " -%" PRId64 ", %.2fs)",
+                         n->name, n->chg_in, n->chg_out, (double)dur / 1e6);
   else if (rows >= 0)
     line = txf_xasprintf("%s (%" PRId64 " rows, %.2fs)", n->name, rows,
                          (double)dur / 1e6);

@@ -32,6 +32,7 @@
 
 #include "duck/duck.h"
 #include "models/internal.h"
+#include "warehouse/warehouse.h"
 
 #define SCHEMA "_txnflow"
 #define SILVER_KEY "transaction_id"
@@ -40,8 +41,13 @@
 
 int txf_models_is_changes(const mnode *n) {
   return n->kind == MN_MODEL && n->materialized &&
-         !strcmp(n->materialized, "incremental") && n->strategy &&
-         !strcmp(n->strategy, "changes");
+         (!strcmp(n->materialized, "incremental") ||
+          !strcmp(n->materialized, "view")) &&
+         n->strategy && !strcmp(n->strategy, "changes");
+}
+
+int txf_models_is_changes_view(const mnode *n) {
+  return txf_models_is_changes(n) && !strcmp(n->materialized, "view");
 }
 
 /* The target is DuckDB (a worker's connection is a wrapper: ask M). */
@@ -285,8 +291,14 @@ static int drop_work(txf_adapter *a, txf_err *err) {
     if (!t || !ty)
       continue;
     char *r = txf_duck_quote_rel(SCHEMA, t);
-    rc = exec_fmt(a, err, "DROP %s IF EXISTS %s",
-                  strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r);
+    /* PostgreSQL refuses to drop a view others read: the new rows of a
+     * view of the strategy (a view) read its input's images and are read
+     * by its change, so the order above is not enough there; CASCADE
+     * drops what reads it (dropped next anyway). DuckDB keeps no such
+     * dependencies. */
+    rc = exec_fmt(a, err, "DROP %s IF EXISTS %s%s",
+                  strcmp(ty, "VIEW") ? "TABLE" : "VIEW", r,
+                  strcmp(a->ops->type, "duckdb") ? " CASCADE" : "");
     free(r);
     if (rc)
       break;
@@ -692,6 +704,18 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   p.row_wise = !n->chg_input && tkey->n == n->unique_key.n;
   for (size_t k = 0; p.row_wise && k < tkey->n; k++)
     p.row_wise = !strcmp(tkey->v[k], n->unique_key.v[k]);
+  /* A view stores nothing: its change is its SQL over its input's new and
+   * old images, which only a row-by-row model's is */
+  int is_view = txf_models_is_changes_view(n);
+  if (is_view && !p.row_wise) {
+    plan_release(&p);
+    return txf_err_set(err, TXF_ECONFIG,
+                       "%s: a view of incremental_strategy='changes' passes "
+                       "its input's change on row by row: its unique_key "
+                       "must be its input's key, and it cannot read "
+                       "changes()",
+                       n->name);
+  }
   const char *schema = txf_models_schema(m, i),
              *ident = txf_models_identifier(m, i);
   p.rel = txf_duck_quote_rel(schema, ident);
@@ -700,8 +724,27 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   /* the relation whose columns the input's change has */
   char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta", wt);
   p.keys = work_rel("keys", wn);
-  p.rnew = work_rel("new", wn);
-  p.rpre = work_rel("pre", wn);
+  /* In a write session of the two copies (decision 1801), R and the rows
+   * that left are made where the other copy's replay reads them
+   * (txf_models_changes_kept), instead of being copied there after the
+   * build: at 10,000,000 changed rows a day that copy was a third write
+   * of every wide row */
+  int keep = m->wh && !is_view;
+  if (keep) {
+    char *kn = txf_xasprintf("new__%s", wn);
+    p.rnew = txf_wh_keep_rel(kn);
+    free(kn);
+    kn = txf_xasprintf("old__%s", wn);
+    p.rpre = txf_wh_keep_rel(kn);
+    free(kn);
+    rc = exec_fmt(a, err,
+                  "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
+                  "; DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
+                  p.rnew, p.rpre);
+  } else {
+    p.rnew = work_rel("new", wn);
+    p.rpre = work_rel("pre", wn);
+  }
   p.mdelta = work_rel("delta", wn);
   char *klist = keys_list(&n->unique_key);
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
@@ -765,16 +808,26 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && unavailable)
     goto done; /* build it in full */
   if (!rc) {
-    free(n->compiled);
-    n->compiled = txf_xstrdup(body);
-    rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", p.rnew, body);
+    if (!is_view) {
+      /* (a view's compiled SQL stays its full one: the other copy
+       * recreates it from that) */
+      free(n->compiled);
+      n->compiled = txf_xstrdup(body);
+    }
+    /* a view's new rows are its SQL over the input's new images, read
+     * where they are used (its tests, the models that follow it), never
+     * stored: at 10,000,000 changed rows a day, storing stg_transactions'
+     * new rows and then inserting them cost 63 s of CPU */
+    rc = exec_fmt(a, err, "CREATE %s %s AS\n%s", is_view ? "VIEW" : "TABLE",
+                  p.rnew, body);
   }
   /* the columns must be the table's, else the rules changed: full */
   if (!rc)
     rc = txf_adapter_column_list(a, schema, ident, &mcols, err);
   if (!rc) {
     char *nident = txf_xasprintf("new__%s", wn);
-    rc = txf_adapter_column_list(a, SCHEMA, nident, &ncols, err);
+    rc = txf_adapter_column_list(a, keep ? TXF_WH_SCHEMA : SCHEMA, nident,
+                                 &ncols, err);
     free(nident);
   }
   if (!rc && strcmp(mcols, ncols))
@@ -829,7 +882,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
    * reconciliation's counts) */
   gone = txf_xstrdup(p.keys);
   const char *c = n->cluster_by;
-  if (!rc && p.row_wise) {
+  if (!rc && p.row_wise && !is_view) {
     free(gone);
     gone = work_rel("gone", wn);
     rc = exec_fmt(a, err,
@@ -837,7 +890,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   "_change_type IN ('update_preimage', 'delete')",
                   gone, klist, p.delta);
   }
-  if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
+  if (is_view) {
+    /* nothing is deleted */
+  } else if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
     rc = range_pred(m, a, gone, c, "t", &prune, err);
   } else if (!rc && c && p.row_wise) {
     int has;
@@ -875,7 +930,9 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   "CREATE TABLE %s AS SELECT t.* FROM %s AS t WHERE TRUE%s AND "
                   "%s",
                   p.rpre, p.rel, prune, in_gone);
-  if (!rc && p.row_wise && is_duck(m)) {
+  if (is_view) {
+    /* nothing stored: nothing to delete or insert */
+  } else if (!rc && p.row_wise && is_duck(m)) {
     /* DuckDB answers a DELETE with the number of rows it removed */
     rc = query_i64_fmt(a, &held, err, "DELETE FROM %s AS t WHERE TRUE%s AND %s",
                        p.rel, prune, in_gone);
@@ -889,7 +946,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                     prune, in_gone);
   }
   free(in_gone);
-  if (!rc) {
+  if (!rc && !is_view) {
     char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
     rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
                   cols, cols, p.rnew, order);
@@ -932,7 +989,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     txf_buf_release(&xk);
     TXF_FREE_ALL(qbk, eq_xy, eq_xb, both);
   }
-  if (!rc && p.row_wise) {
+  if (!rc && p.row_wise && !is_view) {
     /* the rows that left are what the model gives for the previous images:
      * else the table had drifted from its input */
     int64_t expected = 0;
@@ -982,6 +1039,12 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     n->audit_rel = NULL;
   }
 done:
+  if ((rc || *full) && keep) {
+    /* kept for nothing: the build failed, or builds in full */
+    txf_err e3;
+    (void)exec_fmt(a, &e3, "DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
+                   p.rnew, p.rpre);
+  }
   TXF_FREE_ALL(body, ncols, sql, expected_sql, gone, prune, cols, mcols, klist);
 
   free(wn);

@@ -608,8 +608,12 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
 
 /* ---------------------------------------------------------------- changes.c */
 
-/* 1 when N is a model of the changes strategy. */
+/* 1 when N is a model of the changes strategy (a table, or a view). */
 int txf_models_is_changes(const mnode *n);
+/* 1 when N is a view of the changes strategy: nothing stored; a build
+ * computes its change (its SQL over its input's images) for the models
+ * that follow it. */
+int txf_models_is_changes_view(const mnode *n);
 /* Before a run that builds models of the strategy: the state table, the
  * states, the silver version now; working tables a killed build left are
  * dropped. */

@@ -89,7 +89,7 @@ test_expect_success 'incremental day 3 (late data rebuilds earlier dates) stays 
 	txnflow -C p models build --vars "{run_date: 2025-09-03, dates: $dates}" >duck.out &&
 	txnflow -C p models build --target pg --vars "{run_date: 2025-09-03, dates: $dates}" >pg.out &&
 	test_grep "OK .*incremental .*fact_merge" pg.out &&
-	test_grep "OK .*incremental .*stg_transactions (.*by change" pg.out &&
+	test_grep "OK .*view .*stg_transactions (.*by change" pg.out &&
 	test_grep "OK .*incremental .*int_customer_totals (.*by change" pg.out &&
 	! grep -E "FAIL|ERROR|WARN" duck.out pg.out &&
 	compare_marts
