@@ -3,6 +3,10 @@
 # tests/cli (two at a time; the machine has two cores). Prints each
 # script's result and ends with one line: "N passed, N failed".
 #   tests/run.sh [PATTERN]   only cli scripts whose name contains PATTERN
+# The longest start first (longest processing time first: the last run's
+# tests/out/NAME.secs, else tests/durations, else 20 s), the unit runner
+# among them, so the run does not end on one long script while the other
+# core idles.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,11 +25,43 @@ passed=0
 failed=0
 failed_names=""
 
-if [ -z "$pattern" ]; then
-	echo "== unit tests ($UNIT)"
+scripts=$(ls tests/cli/t[0-9]*.sh 2>/dev/null | grep -F -- "$pattern" || true)
+run_unit() {
 	t0=$(date +%s)
 	(cd "$out" && "$UNIT") >"$out/unit.log" 2>&1
-	echo "unit runner: $(( $(date +%s) - t0 ))s"
+	echo $(( $(date +%s) - t0 )) >"$out/unit.secs"
+}
+run_one() {
+	s=$1
+	name=$(basename "$s" .sh)
+	t0=$(date +%s)
+	bash "$s" >"$out/$name.out" 2>&1
+	echo $? >"$out/$name.rc"
+	echo $(( $(date +%s) - t0 )) >"$out/$name.secs"
+}
+# expected NAME: the seconds NAME is expected to take
+expected() {
+	_s=$(cat "$out/$1.secs" 2>/dev/null ||
+		awk -v n="$1" '$2 == n { print $1 }' tests/durations 2>/dev/null)
+	echo "${_s:-20}"
+}
+jobs_list=$({ [ -z "$pattern" ] && echo "$(expected unit) unit"
+	for s in $scripts; do echo "$(expected "$(basename "$s" .sh)") $s"; done; } |
+	sort -k1,1nr -k2,2 | cut -d" " -f2)
+running=0
+for j in $jobs_list; do
+	if [ "$j" = unit ]; then run_unit & else run_one "$j" & fi
+	running=$((running + 1))
+	if [ $running -ge "$JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+if [ -z "$pattern" ]; then
+	echo "== unit tests ($UNIT)"
+	echo "unit runner: $(cat "$out/unit.secs" 2>/dev/null || echo ?)s"
 	grep -E '^FAIL|^  ' "$out/unit.log" | head -50
 	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$out/unit.log" | tail -1)
 	if [ -n "$line" ]; then
@@ -42,26 +78,6 @@ if [ -z "$pattern" ]; then
 		failed_names="$failed_names unit"
 	fi
 fi
-
-scripts=$(ls tests/cli/t[0-9]*.sh 2>/dev/null | grep -F -- "$pattern" || true)
-run_one() {
-	s=$1
-	name=$(basename "$s" .sh)
-	t0=$(date +%s)
-	bash "$s" >"$out/$name.out" 2>&1
-	echo $? >"$out/$name.rc"
-	echo $(( $(date +%s) - t0 )) >"$out/$name.secs"
-}
-running=0
-for s in $scripts; do
-	run_one "$s" &
-	running=$((running + 1))
-	if [ $running -ge "$JOBS" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
 
 for s in $scripts; do
 	name=$(basename "$s" .sh)

@@ -201,6 +201,11 @@ void txf_bronze_unlock_day(int fd);
  * frees. */
 char *txf_bronze_batch_dir(const char *data_dir, txf_date day);
 char *txf_truth_batch_dir(const char *data_dir, txf_date day);
+/* The SHA-256 (hex) of batch DAY's _manifest.json: which delivery of the
+ * day it is (a clean and a revert record it; a batch landed in its place
+ * later has another). TXF_ENOTFOUND or TXF_EIO when it cannot be read. */
+TXF_MUST_CHECK int txf_bronze_batch_sha256(const char *data_dir, txf_date day,
+                                           char hex[65], txf_err *err);
 
 /* ---- CSV reader (clean issue; docs/silver.md)
  *

@@ -88,6 +88,16 @@ char *txf_bronze_batch_dir(const char *data_dir, txf_date day) {
   return txf_xasprintf("%s/bronze/transactions/ingest_date=%s", data_dir, d);
 }
 
+int txf_bronze_batch_sha256(const char *data_dir, txf_date day, char hex[65],
+                            txf_err *err) {
+  char *dir = txf_bronze_batch_dir(data_dir, day);
+  char *path = txf_path_join(dir, "_manifest.json");
+  int rc = txf_sha256_file(path, hex, NULL, err);
+  free(path);
+  free(dir);
+  return rc;
+}
+
 char *txf_truth_batch_dir(const char *data_dir, txf_date day) {
   char d[11];
   txf_date_format(day, d);

@@ -319,6 +319,53 @@ static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
   return 0;
 }
 
+static int threads_of(const run *r);
+
+/* The read pipeline of one file (read_file): a ring of chunks, each
+ * free, split (waiting for a validator), or validated (waiting to be
+ * collected); chunks are numbered in file order, split, taken and
+ * collected in that order. */
+enum { VP_FREE, VP_SPLIT, VP_VALID };
+typedef struct vpipe {
+  pthread_mutex_t mu;
+  pthread_cond_t work; /* a chunk was split, or stop */
+  pthread_cond_t done; /* a chunk was validated */
+  chunk ch[16];
+  uint8_t state[16];
+  int ring;                             /* chunks in use, <= 16 */
+  size_t n_split, n_taken, n_collected; /* chunk numbers */
+  int stop;
+  const vjob *proto; /* the file's validation settings */
+} vpipe;
+
+typedef struct vworker {
+  vpipe *p;
+  txf_clean_buckets *lane; /* this thread's */
+} vworker;
+
+static void *vworker_main(void *arg) {
+  vworker *w = arg;
+  vpipe *p = w->p;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->stop && p->n_taken == p->n_split)
+      pthread_cond_wait(&p->work, &p->mu);
+    if (p->n_taken == p->n_split)
+      break; /* stopped, nothing left */
+    size_t k = p->n_taken++ % (size_t)p->ring;
+    pthread_mutex_unlock(&p->mu);
+    vjob j = *p->proto;
+    j.c = &p->ch[k];
+    j.lane = w->lane;
+    validate_chunk(&j);
+    pthread_mutex_lock(&p->mu);
+    p->state[k] = VP_VALID;
+    pthread_cond_signal(&p->done);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
 /* Read and validate one file: valid rows into r->rows, bad lines to the
  * quarantine files. */
 static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
@@ -362,77 +409,102 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     }
     txf_csv_reader_expect(rd, want);
   }
-  /* A pipeline over two sets of NT chunks: while NT threads validate one
-   * set, this thread splits the next one; then it collects the first in
-   * file order. With one thread everything runs here, in turn. */
-  int nt = r->o->threads < 1 ? 1 : r->o->threads > 8 ? 8 : r->o->threads;
-  chunk ch[2][8];
-  int used[2] = {0, 0};
-  memset(ch, 0, sizeof ch);
-  for (int s = 0; s < 2; s++)
-    for (int t = 0; t < nt; t++) {
-      txf_buf_init(&ch[s][t].data, 0);
-      txf_buf_init(&ch[s][t].out, 0);
-      /* one block holds a chunk's strings: reused, never freed */
-      txf_arena_init(&ch[s][t].strings, 4 << 20);
-    }
-  int64_t n = 0;
-  /* Split the next records into set S; used[S] = chunks filled. */
-#define SPLIT(S)                                                             \
-  do {                                                                       \
-    used[S] = 0;                                                             \
-    for (int t_ = 0; t_ < nt && !rc && has; t_++) {                          \
-      chunk *c_ = &ch[S][t_];                                                \
-      chunk_reset(c_);                                                       \
-      while (c_->n < CHUNK_RECS) {                                           \
-        uint64_t off_ = txf_csv_reader_offset(rd);                           \
-        rc = txf_csv_reader_next(rd, &rec, &has, err);                       \
-        if (rc || !has)                                                      \
-          break;                                                             \
-        chunk_add(c_, &rec, want, off_);                                     \
-      }                                                                      \
-      n += (int64_t)c_->n;                                                   \
-      used[S] = t_ + 1;                                                      \
-    }                                                                        \
-  } while (0)
-  int cur = 0;
-  if (!rc && has)
-    SPLIT(cur);
-  while (!rc && used[cur] > 0) {
-    int nxt = 1 - cur;
-    vjob jobs[8];
-    pthread_t tid[8];
-    int started[8] = {0};
-    for (int t = 0; t < used[cur]; t++) {
-      jobs[t] =
-          (vjob){&ch[cur][t], r->tz,       fmt,
-                 &binding,    hdr,         r->cards ? r->o->pan_key : NULL,
-                 fi,          r->m.rows[t]};
-      if (nt > 1)
-        started[t] = pthread_create(&tid[t], NULL, validate_chunk,
-                                    &jobs[t]) == 0;
-    }
-    used[nxt] = 0;
-    if (nt > 1 && has)
-      SPLIT(nxt); /* while the set is validated */
-    for (int t = 0; t < used[cur]; t++) {
-      if (started[t])
-        pthread_join(tid[t], NULL);
-      else
-        validate_chunk(&jobs[t]);
-    }
-    if (nt == 1 && !rc && has)
-      SPLIT(nxt);
-    for (int t = 0; t < used[cur] && !rc; t++)
-      rc = collect(r, &ch[cur][t], fi, hdr, err);
-    if (r->o->progress)
-      txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
-    cur = nxt;
+  /* A pipeline over a ring of chunks (vpipe): this thread splits records
+   * into the next free chunk while NT - 1 workers validate the chunks
+   * already split, in the order they were split; when the ring is full
+   * this thread validates the oldest waiting chunk itself instead of
+   * waiting, and it collects the validated chunks in file order. So the
+   * split, the serial part, never waits for a validation it could do,
+   * and both cores stay busy. With one thread everything runs here. */
+  int nt = threads_of(r);
+  vpipe vp;
+  memset(&vp, 0, sizeof vp);
+  vp.ring = nt == 1 ? 1 : 2 * nt;
+  for (int t = 0; t < vp.ring; t++) {
+    txf_buf_init(&vp.ch[t].data, 0);
+    txf_buf_init(&vp.ch[t].out, 0);
+    /* one block holds a chunk's strings: reused, never freed */
+    txf_arena_init(&vp.ch[t].strings, 4 << 20);
   }
-#undef SPLIT
-  for (int s = 0; s < 2; s++)
-    for (int t = 0; t < nt; t++)
-      chunk_release(&ch[s][t]);
+  vjob proto = {NULL,     r->tz, fmt,
+                &binding, hdr,   r->cards ? r->o->pan_key : NULL,
+                fi,       NULL};
+  vp.proto = &proto;
+  pthread_mutex_init(&vp.mu, NULL);
+  pthread_cond_init(&vp.work, NULL);
+  pthread_cond_init(&vp.done, NULL);
+  vworker wk[8];
+  pthread_t tid[8];
+  int n_started = 0;
+  for (int t = 0; t + 1 < nt; t++) {
+    wk[t] = (vworker){&vp, r->m.rows[t]};
+    if (pthread_create(&tid[t], NULL, vworker_main, &wk[t]) != 0)
+      break;
+    n_started++;
+  }
+  txf_clean_buckets *own = r->m.rows[nt - 1];
+  int64_t n = 0;
+  pthread_mutex_lock(&vp.mu);
+  for (;;) {
+    /* collect what is validated, in file order */
+    while (vp.n_collected < vp.n_split &&
+           vp.state[vp.n_collected % (size_t)vp.ring] == VP_VALID) {
+      chunk *c = &vp.ch[vp.n_collected % (size_t)vp.ring];
+      pthread_mutex_unlock(&vp.mu);
+      if (!rc)
+        rc = collect(r, c, fi, hdr, err);
+      if (r->o->progress)
+        txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
+      pthread_mutex_lock(&vp.mu);
+      vp.state[vp.n_collected % (size_t)vp.ring] = VP_FREE;
+      vp.n_collected++;
+    }
+    if (!rc && has && vp.n_split - vp.n_collected < (size_t)vp.ring) {
+      /* split the next records into the next free chunk */
+      chunk *c = &vp.ch[vp.n_split % (size_t)vp.ring];
+      pthread_mutex_unlock(&vp.mu);
+      chunk_reset(c);
+      while (c->n < CHUNK_RECS) {
+        uint64_t at = txf_csv_reader_offset(rd);
+        rc = txf_csv_reader_next(rd, &rec, &has, err);
+        if (rc || !has)
+          break;
+        chunk_add(c, &rec, want, at);
+      }
+      n += (int64_t)c->n;
+      pthread_mutex_lock(&vp.mu);
+      if (c->n > 0) {
+        vp.state[vp.n_split % (size_t)vp.ring] = VP_SPLIT;
+        vp.n_split++;
+        pthread_cond_signal(&vp.work);
+      }
+      continue;
+    }
+    if (vp.n_taken < vp.n_split) { /* the ring is full: validate one here */
+      size_t k = vp.n_taken++ % (size_t)vp.ring;
+      pthread_mutex_unlock(&vp.mu);
+      vjob j = proto;
+      j.c = &vp.ch[k];
+      j.lane = own;
+      validate_chunk(&j);
+      pthread_mutex_lock(&vp.mu);
+      vp.state[k] = VP_VALID;
+      continue;
+    }
+    if (vp.n_collected == vp.n_split && (rc || !has))
+      break;
+    pthread_cond_wait(&vp.done, &vp.mu); /* a worker finishes a chunk */
+  }
+  vp.stop = 1;
+  pthread_cond_broadcast(&vp.work);
+  pthread_mutex_unlock(&vp.mu);
+  for (int t = 0; t < n_started; t++)
+    pthread_join(tid[t], NULL);
+  pthread_cond_destroy(&vp.done);
+  pthread_cond_destroy(&vp.work);
+  pthread_mutex_destroy(&vp.mu);
+  for (int t = 0; t < vp.ring; t++)
+    chunk_release(&vp.ch[t]);
   txf_csv_reader_free(rd);
   r->src_lines[fi] = n;
   r->lines_read += n;
@@ -484,11 +556,9 @@ static int list_files(run *r, char ***abs_out, txf_err *err) {
       rc = txf_manifest_verify_listing(&m, dir, err);
     /* which batch this clean read: a batch replaced later (land
      * --replace) is told from it, and cleaned again */
-    char *mpath = txf_path_join(dir, "_manifest.json");
-    uint64_t msize;
     if (!rc)
-      rc = txf_sha256_file(mpath, r->batch_sha, &msize, err);
-    free(mpath);
+      rc = txf_bronze_batch_sha256(o->data_dir, o->ingest_date, r->batch_sha,
+                                   err);
     if (rc) {
       txf_manifest_release(&m);
       free(dir);
@@ -733,6 +803,22 @@ static int resolve(run *r, txf_err *err) {
   return rc;
 }
 
+/* The history store, written to PATH (in staging) and released. */
+typedef struct hist_job {
+  run *r;
+  char *path;
+  int rc;
+  txf_err err;
+} hist_job;
+
+static void *hist_write(void *arg) {
+  hist_job *j = arg;
+  j->rc = txf_clean_hist_write(&j->r->hist, j->r->o->data_dir, j->r->src.v,
+                               j->r->n_files, j->path, &j->err);
+  txf_clean_hist_release(&j->r->hist);
+  return NULL;
+}
+
 static int run_partitions(run *r, json_t *rep, txf_err *err) {
   txf_clean_stage_parts p = {.data_dir = r->o->data_dir,
                              .staging = r->staging,
@@ -830,7 +916,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
                   txf_err *err) {
   const txf_clean_opts *o = r->o;
   int64_t started = o->now_us;
-  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us(), cmain0 = txf_thread_cpu_us();
   char **abs = NULL;
   int rc = list_files(r, &abs, err);
   if (!rc)
@@ -920,6 +1006,11 @@ static int do_run(run *r, txf_store *store, char **report_json,
                 (long long)(r->lines_read - r->quarantined),
                 (unsigned long long)batch_bytes);
   int64_t t_read = txf_mono_us(), cread = txf_cpu_us();
+  /* the split's thread bounds the phase as the main thread bounds the
+   * partitions' (below) */
+  txf_log_debug(o->log, "read_validate: %lld ms CPU on the main thread of %lld",
+                (long long)((txf_thread_cpu_us() - cmain0) / 1000),
+                (long long)((cread - c0) / 1000));
 
   /* dedup within the batch and look the ids up, a shard at a time */
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
@@ -950,7 +1041,23 @@ static int do_run(run *r, txf_store *store, char **report_json,
 
   json_t *rep = json_object();
   int64_t cmain = txf_thread_cpu_us();
+  /* The history store is sorted and written on a thread of its own while
+   * the partitions are: that phase leaves part of a core idle (the main
+   * thread bounds it), and the store was the clean's serial tail. */
+  hist_job hw = {.r = r, .path = txf_path_join(r->staging, "history.idx")};
+  pthread_t hist_tid;
+  int hist_thread = threads_of(r) > 1 &&
+                    pthread_create(&hist_tid, NULL, hist_write, &hw) == 0;
+  if (!hist_thread)
+    hist_write(&hw);
   rc = run_partitions(r, rep, err);
+  if (hist_thread)
+    pthread_join(hist_tid, NULL);
+  free(hw.path);
+  if (!rc && hw.rc) {
+    *err = hw.err;
+    rc = hw.rc;
+  }
   if (rc) {
     json_decref(rep);
     return rc;
@@ -979,15 +1086,6 @@ static int do_run(run *r, txf_store *store, char **report_json,
   snprintf(to, sizeof to, "%s/rejects.csv", qdir);
   add_op(r, STAGING "/quarantine/rejects.csv", to);
   /* where every valid line is, for a revert (docs/silver.md, "History") */
-  char *hpath = txf_path_join(r->staging, "history.idx");
-  rc = txf_clean_hist_write(&r->hist, o->data_dir, r->src.v, r->n_files,
-                            hpath, err);
-  free(hpath);
-  if (rc) {
-    json_decref(rep);
-    return rc;
-  }
-  txf_clean_hist_release(&r->hist);
   snprintf(to, sizeof to, TXF_HIST_DIR "/ingest_date=%s.idx", r->date_str);
   add_op(r, STAGING "/history.idx", to);
 

@@ -186,6 +186,13 @@ typedef struct txf_clean_revert_opts {
 TXF_MUST_CHECK int txf_clean_revert(const txf_clean_revert_opts *o,
                                     txf_store *store, char **report_json,
                                     txf_err *err);
+/* Can batch DATE of the lake in DATA_DIR be reverted, at a glance? 0 when
+ * it is in the lake (its history file exists) or was reverted already
+ * (STORE, may be NULL: its latest clean run is a revert); TXF_ENOTFOUND
+ * with txf_clean_revert()'s message otherwise. Reads no data: a revert
+ * run asks before it is recorded, so a mistyped date leaves no run. */
+TXF_MUST_CHECK int txf_clean_revert_check(const char *data_dir, txf_date date,
+                                          txf_store *store, txf_err *err);
 
 /* Reject reason codes, in the order they are checked (the first failing
  * check names the line). */

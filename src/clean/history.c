@@ -37,11 +37,81 @@ static int cmp_ent(const void *pa, const void *pb) {
   return (a->loc > b->loc) - (a->loc < b->loc);
 }
 
+/* Sort V (N entries) by (hash, location), the order of the file. A clean
+ * sorts millions (10.5 M at 10 M lines: qsort took ~2 s of the clean's
+ * serial tail), so a radix sort: in place by the hash's top byte (an
+ * American flag pass: no second array of the whole batch), then each of
+ * the 256 buckets (~41,000 entries at 10 M lines: they fit the cache) by
+ * a stable LSD radix on the hash's other 7 bytes through a buffer the
+ * size of the biggest bucket; entries of one hash (an id's versions: a
+ * few) are then put in location order. */
+static void sort_entries(hist_ent *v, size_t n) {
+  size_t lo[257], next[256];
+  memset(lo, 0, sizeof lo);
+  for (size_t i = 0; i < n; i++)
+    lo[(v[i].idh >> 56) + 1]++;
+  size_t big = 0;
+  for (unsigned b = 0; b < 256; b++) {
+    big = lo[b + 1] > big ? lo[b + 1] : big;
+    lo[b + 1] += lo[b];
+    next[b] = lo[b];
+  }
+  for (unsigned b = 0; b < 256; b++)
+    while (next[b] < lo[b + 1]) {
+      hist_ent x = v[next[b]];
+      unsigned d = (unsigned)(x.idh >> 56);
+      while (d != b) { /* follow the cycle until an entry belongs in b */
+        hist_ent t = v[next[d]];
+        v[next[d]++] = x;
+        x = t;
+        d = (unsigned)(x.idh >> 56);
+      }
+      v[next[b]++] = x;
+    }
+  hist_ent *tmp = txf_xmalloc(big ? big * sizeof *tmp : 1);
+  for (unsigned b = 0; b < 256; b++) {
+    hist_ent *a = v + lo[b], *t = tmp;
+    size_t m = lo[b + 1] - lo[b];
+    if (m < 2)
+      continue;
+    size_t cnt[7][256];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < m; i++)
+      for (unsigned k = 0; k < 7; k++)
+        cnt[k][(a[i].idh >> (8 * k)) & 0xff]++;
+    for (unsigned k = 0; k < 7; k++) {
+      if (cnt[k][(a[0].idh >> (8 * k)) & 0xff] == m)
+        continue; /* every entry has this byte: the pass would not move */
+      size_t at = 0;
+      for (unsigned d = 0; d < 256; d++) {
+        size_t c = cnt[k][d];
+        cnt[k][d] = at;
+        at += c;
+      }
+      for (size_t i = 0; i < m; i++)
+        t[cnt[k][(a[i].idh >> (8 * k)) & 0xff]++] = a[i];
+      hist_ent *s = a;
+      a = t;
+      t = s;
+    }
+    if (a != v + lo[b]) /* an odd number of passes: the result is in tmp */
+      memcpy(v + lo[b], a, m * sizeof *a);
+    a = v + lo[b];
+    for (size_t i = 1; i < m; i++) /* one hash's entries by location */
+      for (size_t j = i;
+           j > 0 && a[j - 1].idh == a[j].idh && a[j - 1].loc > a[j].loc; j--) {
+        hist_ent x = a[j];
+        a[j] = a[j - 1];
+        a[j - 1] = x;
+      }
+  }
+  free(tmp);
+}
+
 int txf_clean_hist_write(txf_clean_hist *h, const char *data_dir,
                          const csource *files, size_t n, const char *path,
                          txf_err *err) {
-  if (h->n) /* a batch without a valid line has no entries (and no array) */
-    qsort(h->e, h->n, sizeof *h->e, cmp_ent);
+  sort_entries(h->e, h->n);
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_append(&b, HIST_MAGIC, 8);

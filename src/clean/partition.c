@@ -139,6 +139,7 @@ static int change_open(change_file *cf, txf_err *err) {
   wo.codec = TXF_PQ_ZSTD;
   wo.zstd_level = 1;
   wo.pool = cf->pool;
+  wo.defer_sync = 1; /* staged: the commit syncs them all at once */
   int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
   if (rc)
     return txf_err_wrap(err, "change log");
@@ -511,6 +512,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   txf_sha256 sha;
   txf_sha256_init(&sha);
   wo.sha256 = &sha;
+  wo.defer_sync = 1; /* staged: the commit syncs them all at once */
   rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
   /* A new partition (a first load, the batch's own day): every row is
    * a change, so the change file's silver columns are the partition's,

@@ -164,6 +164,13 @@ static int read_shard(rv *r, unsigned s, loc_ent **e, size_t *ne,
 
 /* ---------------------------------------------------------------- batches */
 
+static int not_in_lake(const char *date_str, txf_err *err) {
+  return txf_err_set(err, TXF_ENOTFOUND,
+                     "batch %s is not in the lake (no clean of it to revert; "
+                     "%s/ingest_date=%s.idx does not exist)",
+                     date_str, TXF_HIST_DIR, date_str);
+}
+
 /* The batches in the lake: one history file each (a clean writes it, a
  * revert removes it); a quarantine folder without one is a batch cleaned
  * before the history store, which a revert cannot see into. */
@@ -224,10 +231,7 @@ static int list_batches(rv *r, txf_err *err) {
   }
   txf_clean_list_free(names, n);
   if (!rc && !have_d)
-    rc = txf_err_set(err, TXF_ENOTFOUND,
-                     "batch %s is not in the lake (no clean of it to revert; "
-                     "%s/ingest_date=%s.idx does not exist)",
-                     r->date_str, TXF_HIST_DIR, r->date_str);
+    rc = not_in_lake(r->date_str, err);
   return rc;
 }
 
@@ -771,6 +775,12 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
   batch_counts(r, store, &lines, &quarantined);
   int64_t valid = (int64_t)r->dh.n;
   json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
+  /* the batch taken out, as a clean names the one it read: a batch landed
+   * in its place later is a new one, which the daily run cleans */
+  char msha[65];
+  txf_err merr;
+  if (txf_bronze_batch_sha256(o->data_dir, o->ingest_date, msha, &merr) == 0)
+    json_object_set_new(rep, "batch_sha256", json_string(msha));
   json_object_set_new(rep, "lines_removed",
                       json_integer(lines >= 0 ? lines : valid));
   json_object_set_new(rep, "lines_read", json_integer(lines >= 0 ? lines
@@ -854,6 +864,21 @@ static int already_reverted(const rv *r, txf_store *store) {
     free(qd);
   }
   return was;
+}
+
+int txf_clean_revert_check(const char *data_dir, txf_date date,
+                           txf_store *store, txf_err *err) {
+  rv r;
+  memset(&r, 0, sizeof r);
+  txf_clean_revert_opts o = {.data_dir = data_dir, .ingest_date = date};
+  r.o = &o;
+  txf_date_format(date, r.date_str);
+  char *hp = txf_clean_hist_path(data_dir, r.date_str);
+  int in = txf_fs_exists(hp);
+  free(hp);
+  if (in || already_reverted(&r, store))
+    return 0;
+  return not_in_lake(r.date_str, err);
 }
 
 int txf_clean_revert(const txf_clean_revert_opts *o, txf_store *store,

@@ -210,7 +210,7 @@ int txf_orch_cli_runs_json(txf_store *st, const char *from, const char *to,
                            uint64_t last, int ascending, int64_t now,
                            json_t *out, txf_err *err) {
   txf_meta_runs_query q = {from, to, NULL, last ? (int64_t)last : -1,
-                           ascending};
+                           ascending, NULL};
   txf_meta_run_list runs;
   int rc = txf_meta_runs_latest(st, &q, &runs, err);
   for (size_t k = 0; !rc && k < runs.n; k++) {
@@ -272,7 +272,8 @@ static int execute(txf_ctx *ctx, const char *cmd, const txf_orch_args *a,
   int ec = txf_orch_cli_open(&oc, ctx, cmd, 0);
   if (ec)
     return ec;
-  txf_orch_opts o = {a->parallel, a->from_scratch, a->regenerate, a->kind};
+  txf_orch_opts o = {a->parallel, a->from_scratch, a->regenerate, a->kind,
+                     0, 0};
   txf_err err;
   txf_err_clear(&err);
   if (a->regenerate && txf_dag_find(oc.dag, "generate") < 0) {

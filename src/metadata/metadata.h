@@ -98,7 +98,7 @@ void txf_meta_name_list_release(txf_meta_name_list *l);
 typedef struct txf_meta_run {
   int64_t run_id;
   const char *logical_date;
-  const char *kind;  /* manual | scheduled | backfill */
+  const char *kind;  /* manual | scheduled | backfill | revert */
   const char *state; /* queued | running | success | failed | interrupted */
   int64_t started_at_us, ended_at_us, sla_deadline_us; /* or TXF_META_NULL */
   const char *error;                                   /* or NULL */
@@ -116,6 +116,9 @@ typedef struct txf_meta_runs_query {
                             NULL: all */
   int64_t limit;         /* at most this many dates; negative: all */
   int ascending;         /* oldest date first; else newest first */
+  /* "the latest run" among the runs of other kinds (the daily runs:
+   * "revert"); NULL: all */
+  const char *except_kind;
 } txf_meta_runs_query;
 
 /* The latest run (greatest run_id) of each logical date of Q, in date
@@ -127,6 +130,13 @@ TXF_MUST_CHECK int txf_meta_runs_latest(txf_store *s,
 /* txf_meta_runs_latest() for the one date DATE: OUT holds 0 or 1 runs. */
 TXF_MUST_CHECK int txf_meta_run_latest(txf_store *s, const char *date,
                                        txf_meta_run_list *out, txf_err *err);
+/* txf_meta_run_latest() among DATE's runs whose kind is not EXCEPT_KIND:
+ * the daily DAG's latest run, a revert's runs aside (the executor and the
+ * scheduler, docs/orchestration.md "Revert"). */
+TXF_MUST_CHECK int txf_meta_run_latest_except(txf_store *s, const char *date,
+                                              const char *except_kind,
+                                              txf_meta_run_list *out,
+                                              txf_err *err);
 
 /* A new run of DATE, state 'queued', by process PID; SLA_DEADLINE_US 0
  * when the DAG has no SLA. *RUN_ID gets its id. */

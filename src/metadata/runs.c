@@ -33,22 +33,29 @@ static const txf_store_rows run_rows = {sizeof(txf_meta_run), NULL, "read runs",
   "r.ended_at_us, r.sla_deadline_us, r.error, m.logical_date IS NOT NULL, "    \
   "m.deadline_us FROM runs r LEFT JOIN sla_misses m ON m.logical_date = "      \
   "r.logical_date WHERE r.run_id = (SELECT max(run_id) FROM runs r2 WHERE "    \
-  "r2.logical_date = r.logical_date) AND (?1 IS NULL OR r.logical_date >= "    \
+  "r2.logical_date = r.logical_date AND (?5 IS NULL OR r2.kind <> ?5)) AND "   \
+  "(?1 IS NULL OR r.logical_date >= "                                          \
   "?1) AND (?2 IS NULL OR r.logical_date <= ?2) AND (?3 IS NULL OR "           \
   "r.state = ?3 OR (?3 = 'sla_missed' AND m.logical_date IS NOT NULL)) "       \
   "ORDER BY r.logical_date " order " LIMIT ?4"
 
 int txf_meta_runs_latest(txf_store *s, const txf_meta_runs_query *q,
                          txf_meta_run_list *out, txf_err *err) {
-  return txf_store_select(s, &run_rows, TXF_STORE_LIST(out), err,
-                          q->ascending ? RUNS_LATEST("ASC")
-                                       : RUNS_LATEST("DESC"),
-                          "sssi", q->from, q->to, q->state, q->limit);
+  return txf_store_select(
+      s, &run_rows, TXF_STORE_LIST(out), err,
+      q->ascending ? RUNS_LATEST("ASC") : RUNS_LATEST("DESC"), "sssis", q->from,
+      q->to, q->state, q->limit, q->except_kind);
 }
 
 int txf_meta_run_latest(txf_store *s, const char *date, txf_meta_run_list *out,
                         txf_err *err) {
-  txf_meta_runs_query q = {date, date, NULL, 1, 0};
+  return txf_meta_run_latest_except(s, date, NULL, out, err);
+}
+
+int txf_meta_run_latest_except(txf_store *s, const char *date,
+                               const char *except_kind, txf_meta_run_list *out,
+                               txf_err *err) {
+  txf_meta_runs_query q = {date, date, NULL, 1, 0, except_kind};
   return txf_meta_runs_latest(s, &q, out, err);
 }
 

@@ -118,6 +118,34 @@ void txf_dag_free(txf_dag *dag) {
   TXF_FREE_ALL(dag->tasks, dag->on_failure, dag->on_sla_miss, dag);
 }
 
+txf_dag *txf_dag_revert(const txf_dag *daily) {
+  txf_dag *r = txf_xcalloc(1, sizeof *r);
+  *r = *daily;
+  r->tasks = NULL;
+  r->n_tasks = 0;
+  r->on_failure = daily->on_failure ? txf_xstrdup(daily->on_failure) : NULL;
+  r->on_sla_miss = NULL; /* a revert run has no SLA */
+  int idx = txf_dag_find(daily, "clean");
+  /* the revert stands where clean stood, with its settings: it is a lake
+   * commit as crash-safe as a clean, so retrying it is as safe */
+  const txf_task_spec *c = &daily->tasks[idx >= 0 ? idx : 0];
+  txf_task_settings d = {c->retries, c->retry_delay_us, c->max_retry_delay_us,
+                         c->timeout_us, c->retry_backoff};
+  add_task(r, "revert", TXF_TASK_REVERT, 0, &d);
+  for (size_t i = idx >= 0 ? (size_t)idx + 1 : 0; i < daily->n_tasks; i++) {
+    const txf_task_spec *t = &daily->tasks[i];
+    if (t->kind == TXF_TASK_GENERATE || t->kind == TXF_TASK_SENSOR ||
+        t->kind == TXF_TASK_CLEAN)
+      continue;
+    r->tasks = txf_xrealloc(r->tasks, (r->n_tasks + 1) * sizeof *r->tasks);
+    txf_task_spec *n = &r->tasks[r->n_tasks++];
+    *n = *t;
+    n->name = txf_xstrdup(t->name);
+    n->command = t->command ? txf_xstrdup(t->command) : NULL;
+  }
+  return r;
+}
+
 int txf_dag_find(const txf_dag *dag, const char *name) {
   for (size_t i = 0; i < dag->n_tasks; i++)
     if (!strcmp(dag->tasks[i].name, name))

@@ -104,28 +104,31 @@ static int recover_date(exec *x, const dstate *d, txf_err *err) {
 }
 
 /* Was D's batch replaced since its latest successful clean? That clean's
- * report names the SHA-256 of the manifest it read (batch_sha256). */
+ * report names the SHA-256 of the manifest it read (batch_sha256); after
+ * a revert of D, the revert's names the batch it took out, so a batch
+ * landed in its place is cleaned by the next daily run of D, and the
+ * same batch is not cleaned back in. */
 static int batch_replaced(exec *x, const dstate *d, int *replaced,
                           txf_err *err) {
   *replaced = 0;
-  txf_meta_clean_query q = {d->ds, d->ds, 1};
   txf_meta_clean_run_list l;
-  int rc = txf_meta_clean_runs_succeeded(x->env->store, &q, &l, err);
+  int rc = txf_meta_clean_latest(x->env->store, d->ds, &l, err);
   if (rc)
     return rc;
+  if (!l.n || !l.v[0].state || strcmp(l.v[0].state, "reverted")) {
+    txf_meta_clean_run_list_release(&l);
+    txf_meta_clean_query q = {d->ds, d->ds, 1};
+    if ((rc = txf_meta_clean_runs_succeeded(x->env->store, &q, &l, err)))
+      return rc;
+  }
   json_t *j = l.n && l.v[l.n - 1].details_json
                   ? json_loads(l.v[l.n - 1].details_json, 0, NULL)
                   : NULL;
   const char *was = json_string_value(json_object_get(j, "batch_sha256"));
-  char *m = txf_xasprintf(
-      "%s/bronze/transactions/ingest_date=%s/_manifest.json",
-      x->env->data_dir, d->ds);
   char now[65];
-  uint64_t size;
   txf_err e2;
-  if (was && txf_fs_exists(m) && txf_sha256_file(m, now, &size, &e2) == 0)
+  if (was && txf_bronze_batch_sha256(x->env->data_dir, d->date, now, &e2) == 0)
     *replaced = strcmp(was, now) != 0;
-  free(m);
   json_decref(j);
   txf_meta_clean_run_list_release(&l);
   return 0;
@@ -136,14 +139,22 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
   txf_store *st = x->env->store;
   const txf_dag *dag = x->env->dag;
   txf_meta_run_list latest;
-  int rc = txf_meta_run_latest(st, d->ds, &latest, err);
+  /* A revert run is not the day's run: the daily DAG never resumes one
+   * (its clean would put the batch back). A revert resumes only its own
+   * unfinished run, and otherwise starts a new one. */
+  int revert = x->opts->revert;
+  int rc = revert
+               ? txf_meta_run_latest(st, d->ds, &latest, err)
+               : txf_meta_run_latest_except(st, d->ds, "revert", &latest, err);
   if (rc)
     return rc;
   int64_t run_id = latest.n ? latest.v[0].run_id : 0;
   int succeeded = latest.n && !strcmp(latest.v[0].state, "success");
+  if (revert && latest.n && (succeeded || strcmp(latest.v[0].kind, "revert")))
+    run_id = 0;
   txf_meta_run_list_release(&latest);
   int replaced = 0;
-  if (run_id && !x->opts->from_scratch &&
+  if (run_id && !x->opts->from_scratch && !revert &&
       (rc = batch_replaced(x, d, &replaced, err)))
     return rc;
   if (replaced) {
@@ -184,8 +195,8 @@ static int open_run(exec *x, dstate *d, txf_err *err) {
     return 0;
   }
   return txf_meta_run_begin(st, d->ds, x->opts->kind ? x->opts->kind : "manual",
-                            now_us(x), d->sla_deadline_us, getpid(), &d->run_id,
-                            err);
+                            now_us(x), revert ? 0 : d->sla_deadline_us,
+                            getpid(), &d->run_id, err);
 }
 
 /* ---- lineage (issue 10): each attempt is one OpenLineage run, START
@@ -302,7 +313,11 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* The event dates whose models must be rebuilt after D's clean: D and
- * every partition clean rewrote (late data), from the clean_runs table
+ * every partition clean rewrote (late data); after a revert of batch D,
+ * D and every partition the revert rewrote, from its record in
+ * clean_runs (the latest of D, state 'reverted': also when this run's
+ * revert found the batch reverted already, by an earlier run or by
+ * `revert --no-downstream`). After a clean, from the clean_runs table
  * (the clean that ran during D's latest successful clean attempt), else
  * from the JSON report clean printed into that attempt's log. */
 static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
@@ -312,7 +327,18 @@ static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
   txf_store *st = x->env->store;
   txf_err err;
   txf_meta_attempt_list last;
-  if (txf_meta_attempt_last(st, d->ds, "clean", "success", &last, &err) == 0) {
+  txf_meta_clean_run_list rev;
+  if (x->opts->revert && txf_meta_clean_latest(st, d->ds, &rev, &err) == 0) {
+    if (rev.n && rev.v[0].state && !strcmp(rev.v[0].state, "reverted") &&
+        rev.v[0].details_json) {
+      json_t *j = json_loads(rev.v[0].details_json, 0, NULL);
+      add_dates_from_json(j, &v, &n);
+      json_decref(j);
+    }
+    txf_meta_clean_run_list_release(&rev);
+  } else if (!x->opts->revert &&
+             txf_meta_attempt_last(st, d->ds, "clean", "success", &last,
+                                   &err) == 0) {
     char *log = NULL;
     int64_t t0 = 0, t1 = 0;
     if (last.n) {
@@ -338,24 +364,13 @@ static char **models_dates(exec *x, const dstate *d, size_t *n_out) {
       json_decref(j);
     }
     free(details);
-    if (!found && log) {
-      txf_buf b;
-      txf_buf_init(&b, 64u << 20);
-      if (txf_fs_read_file(log, &b, &err) == 0 && b.data) {
-        /* The report is a JSON object starting at the beginning of a line;
-         * the log also holds stderr, so try each candidate. */
-        for (size_t i = 0; i < b.len; i++) {
-          if (b.data[i] != '{' || (i > 0 && b.data[i - 1] != '\n'))
-            continue;
-          json_t *j = json_loadb(b.data + i, b.len - i,
-                                 JSON_DISABLE_EOF_CHECK, NULL);
-          if (json_is_object(j) && json_object_get(j, "partitions_rewritten"))
-            add_dates_from_json(j, &v, &n);
-          json_decref(j);
-        }
-      }
-      txf_buf_release(&b);
-    }
+    char *rep = !found && log
+                    ? txf_attempt_log_report(log, "partitions_rewritten")
+                    : NULL;
+    json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
+    add_dates_from_json(j, &v, &n);
+    json_decref(j);
+    free(rep);
     free(log);
   }
   qsort(v, n, sizeof *v, cmp_str);
@@ -417,6 +432,24 @@ static char **build_dates(exec *x, const dstate *d, size_t *n_out) {
   return v;
 }
 
+/* The models' run_date: D, or for a revert of batch D, the latest logical
+ * date whose daily run succeeded when it is later: the marts stay as of
+ * the pipeline's day, as after a late batch that day brought (a revert
+ * of an old batch happens today; its marts must not go back to D). */
+static void revert_run_date(exec *x, const dstate *d, char out[11]) {
+  snprintf(out, 11, "%s", d->ds);
+  if (!x->opts->revert)
+    return;
+  txf_meta_runs_query q = {NULL, NULL, "success", 1, 0, "revert"};
+  txf_meta_run_list l;
+  txf_err ignored;
+  if (txf_meta_runs_latest(x->env->store, &q, &l, &ignored))
+    return; /* D, as a run of D would */
+  if (l.n && l.v[0].logical_date && strcmp(l.v[0].logical_date, d->ds) > 0)
+    snprintf(out, 11, "%s", l.v[0].logical_date);
+  txf_meta_run_list_release(&l);
+}
+
 static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   const txf_orch_env *env = x->env;
   const txf_task_spec *t = &env->dag->tasks[j];
@@ -450,12 +483,14 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
                  t->name);
     return 0;
   }
-  char rows[32], seed[32], runid[32], attempt[32];
+  char rows[32], seed[32], runid[32], attempt[32], threads[16];
   char *marker = txf_xasprintf("%s/logs/%s/run.started", env->data_dir, d->ds);
   snprintf(rows, sizeof rows, "%lld", (long long)env->dag->feed_rows);
   snprintf(seed, sizeof seed, "%lld", (long long)env->dag->feed_seed);
   snprintf(runid, sizeof runid, "%lld", (long long)d->run_id);
   snprintf(attempt, sizeof attempt, "%d", no);
+  snprintf(threads, sizeof threads, "%d",
+           x->opts->revert_threads > 0 ? x->opts->revert_threads : 2);
   size_t n_dates = 0;
   char **dates = NULL;
   txf_buf vars, dlist;
@@ -463,7 +498,9 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
   txf_buf_init(&dlist, 0);
   if (t->kind == TXF_TASK_MODELS) {
     dates = build_dates(x, d, &n_dates);
-    txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", d->ds);
+    char run_date[11];
+    revert_run_date(x, d, run_date);
+    txf_buf_printf(&vars, "{run_date: \"%s\", dates: [", run_date);
     for (size_t i = 0; i < n_dates; i++) {
       txf_buf_printf(&vars, "%s\"%s\"", i ? ", " : "", dates[i]);
       txf_buf_printf(&dlist, "%s%s", i ? " " : "", dates[i]);
@@ -502,6 +539,16 @@ static int start_task(exec *x, dstate *d, size_t j, txf_err *err) {
       argv[k++] = "clean";
       argv[k++] = "--date";
       argv[k++] = d->ds;
+      argv[k++] = "--json";
+      break;
+    case TXF_TASK_REVERT:
+      /* the lake step alone: this run is its downstream */
+      argv[k++] = "revert";
+      argv[k++] = "--ingest-date";
+      argv[k++] = d->ds;
+      argv[k++] = "--no-downstream";
+      argv[k++] = "--threads";
+      argv[k++] = threads;
       argv[k++] = "--json";
       break;
     case TXF_TASK_LOAD:

@@ -42,7 +42,8 @@ typedef enum {
   TXF_TASK_MODELS,
   TXF_TASK_PUBLISH,
   TXF_TASK_SCAN_PANS, /* feed.pan: scan-pans on what the run wrote */
-  TXF_TASK_CUSTOM
+  TXF_TASK_CUSTOM,
+  TXF_TASK_REVERT /* a revert run's first task (txf_dag_revert) */
 } txf_task_kind;
 
 typedef struct txf_task_spec {
@@ -80,6 +81,13 @@ typedef struct txf_dag {
 TXF_MUST_CHECK int txf_dag_load(txf_dag **out, const txf_project *p,
                                 txf_err *err);
 void txf_dag_free(txf_dag *dag);
+/* The chain of a revert run of batch D, from the daily DAG DAILY: the
+ * task "revert" (`txnflow revert --ingest-date D --no-downstream`, with
+ * the clean task's retries and timeout) in place of generate / sensor and
+ * clean, then every task after clean as in DAILY (load, models, publish,
+ * scan_pans, custom tasks): downstream of the revert, as of a late batch
+ * (docs/orchestration.md, "Revert"). Caller frees with txf_dag_free(). */
+txf_dag *txf_dag_revert(const txf_dag *daily);
 /* Index of task NAME in DAG, or -1. */
 int txf_dag_find(const txf_dag *dag, const char *name);
 
@@ -171,6 +179,11 @@ int txf_attempt_permanent(const txf_attempt *a);
  * output; the attempt header lines are skipped, runs of blanks squeezed
  * and the text cut to N - 1 bytes. */
 void txf_attempt_error_line(const char *log_path, char *out, size_t n);
+/* The report a task printed with --json into the log at LOG_PATH: the
+ * first JSON object that starts a line and has the member KEY, as text
+ * (caller frees), or NULL when the log has none (or cannot be read). The
+ * log also holds stderr, so each candidate line is tried. */
+char *txf_attempt_log_report(const char *log_path, const char *key);
 
 /* ---------------------------------------------------------------- alerts */
 
@@ -216,7 +229,16 @@ typedef struct txf_orch_opts {
   int regenerate;    /* with from_scratch: generate replaces the bronze
                         batches (--force) instead of keeping them; the
                         chain then re-cleans and rebuilds downstream */
-  const char *kind;  /* "manual", "backfill", "scheduled" */
+  const char *kind;  /* "manual", "backfill", "scheduled", "revert" */
+  /* revert: the dates are batches to revert and env->dag is
+   * txf_dag_revert()'s chain: a date's run is a new run of kind "revert"
+   * (no SLA: an operator's action, not the day's promise) or its latest
+   * unfinished revert run, resumed; the models rebuild the event dates the
+   * revert rewrote, as of the latest day whose daily run succeeded.
+   * Otherwise revert runs are not a date's run (txf_meta_run_latest_except).
+   * revert_threads: --threads of the revert task; 0: its default. */
+  int revert;
+  int revert_threads;
 } txf_orch_opts;
 
 typedef struct txf_orch_summary {

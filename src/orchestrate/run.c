@@ -2,6 +2,7 @@
  * group, output to its log file, with a timeout that kills the group. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,4 +264,24 @@ void txf_attempt_error_line(const char *log_path, char *out, size_t n) {
   if (last)
     tidy(last, last_len, out, n);
   txf_buf_release(&b);
+}
+
+char *txf_attempt_log_report(const char *log_path, const char *key) {
+  txf_buf b;
+  txf_buf_init(&b, 64u << 20);
+  txf_err err;
+  char *out = NULL;
+  if (log_path && txf_fs_read_file(log_path, &b, &err) == 0 && b.data) {
+    for (size_t i = 0; i < b.len && !out; i++) {
+      if (b.data[i] != '{' || (i > 0 && b.data[i - 1] != '\n'))
+        continue;
+      json_t *j =
+          json_loadb(b.data + i, b.len - i, JSON_DISABLE_EOF_CHECK, NULL);
+      if (json_is_object(j) && json_object_get(j, key))
+        out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+      json_decref(j);
+    }
+  }
+  txf_buf_release(&b);
+  return out;
 }

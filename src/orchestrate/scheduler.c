@@ -53,11 +53,12 @@ static txf_date latest_due(const sched *s, int64_t now) {
   return (txf_date){INT32_MIN};
 }
 
-/* The latest run's state of date DS into STATE ("" when none). */
+/* The latest daily run's state of date DS into STATE ("" when none): a
+ * revert run of DS is an operator's, never resumed by the schedule. */
 static int latest_state(sched *s, const char *ds, char *state, size_t n,
                         int64_t *run_id, txf_err *err) {
   txf_meta_run_list l;
-  int rc = txf_meta_run_latest(s->env->store, ds, &l, err);
+  int rc = txf_meta_run_latest_except(s->env->store, ds, "revert", &l, err);
   if (rc)
     return rc;
   state[0] = '\0';

@@ -92,6 +92,10 @@ typedef struct txf_pq_writer_opts {
    * order (the caller initializes it and reads the digest after finish),
    * so a checksum costs no second read of the file. */
   txf_sha256 *sha256;
+  /* 1: finish starts the file's writeback but does not fsync it: the
+   * caller makes it durable (clean syncs its whole staging once before
+   * its commit point, instead of waiting for the disk file by file). */
+  int defer_sync;
 } txf_pq_writer_opts;
 
 typedef struct txf_pq_writer txf_pq_writer;
@@ -128,8 +132,8 @@ TXF_MUST_CHECK int txf_pq_writer_add_rows(txf_pq_writer *w,
  * may be freed first. */
 TXF_MUST_CHECK int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
                                         size_t n_shared, txf_err *err);
-/* Flush the last row group, write the footer, fsync and close. The file
- * is complete only after this returns 0. */
+/* Flush the last row group, write the footer, fsync (see defer_sync)
+ * and close. The file is complete only after this returns 0. */
 TXF_MUST_CHECK int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err);
 /* Free W; if it was not finished the partial file is removed. */
 void txf_pq_writer_free(txf_pq_writer *w);

@@ -14,6 +14,7 @@
  * bounded by the row group size (plus the slabs in flight). The bytes
  * depend only on the rows and the options, never on the threads. */
 #include <pthread.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -181,6 +182,8 @@ struct txf_pq_writer {
   size_t n_shared, c0;
   int64_t *bounds;
   size_t n_bounds, bounds_cap;
+
+  struct wbehind *wb; /* with a pool: the file's bytes go out on it */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -644,7 +647,146 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
 
 /* ------------------------------------------------------------- file io */
 
+/* Write-behind: with a pool, the bytes of the file are gathered into
+ * buffers of WB_BUF and written (and fed to the checksum) in order by a
+ * thread of the writer's own, so the thread that adds rows, which bounds
+ * a partition's rewrite, does not wait for write() (copying into the
+ * page cache, whose fresh pages cost most on a quiet VM) nor hash. At
+ * most WB_RING buffers wait; the thread sleeps on a condition variable
+ * when there is none. The bytes are the same. */
+#define WB_BUF ((size_t)1 << 20)
+#define WB_RING 4
+
+typedef struct wbehind {
+  pthread_t tid;
+  pthread_mutex_t mu;
+  pthread_cond_t work, room;
+  txf_buf buf[WB_RING]; /* queued: [head, tail) modulo WB_RING */
+  uint64_t head, tail;
+  int stop;
+  int rc; /* the first write error (then nothing more is written) */
+  int err_no;
+  txf_buf cur; /* being filled by the caller */
+  FILE *fp;
+  txf_sha256 *sha;
+} wbehind;
+
+static void *wb_main(void *arg) {
+  wbehind *b = arg;
+  pthread_mutex_lock(&b->mu);
+  for (;;) {
+    while (b->head == b->tail && !b->stop)
+      pthread_cond_wait(&b->work, &b->mu);
+    if (b->head == b->tail)
+      break;
+    txf_buf *x = &b->buf[b->head % WB_RING];
+    int failed = b->rc;
+    pthread_mutex_unlock(&b->mu);
+    int e = 0;
+    if (!failed && fwrite(x->data, 1, x->len, b->fp) != x->len)
+      e = errno ? errno : EIO;
+    if (!failed && !e && b->sha)
+      txf_sha256_update(b->sha, x->data, x->len);
+    x->len = 0;
+    pthread_mutex_lock(&b->mu);
+    if (e && !b->rc) {
+      b->rc = TXF_EIO;
+      b->err_no = e;
+    }
+    b->head++;
+    pthread_cond_signal(&b->room);
+  }
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/* Start W's write-behind thread; without one W writes on the caller's. */
+static void wb_start(txf_pq_writer *w) {
+  wbehind *b = txf_xcalloc(1, sizeof *b);
+  pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->work, NULL);
+  pthread_cond_init(&b->room, NULL);
+  for (int i = 0; i < WB_RING; i++)
+    txf_buf_init(&b->buf[i], 0);
+  txf_buf_init(&b->cur, 0);
+  b->fp = w->af.fp;
+  b->sha = w->o.sha256;
+  if (pthread_create(&b->tid, NULL, wb_main, b) != 0) {
+    pthread_cond_destroy(&b->room);
+    pthread_cond_destroy(&b->work);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+    return;
+  }
+  w->wb = b;
+}
+
+static int wb_error(txf_pq_writer *w, int e, txf_err *err) {
+  errno = e;
+  return txf_err_errno(err, TXF_EIO, "write %s", w->af.path);
+}
+
+/* Queue the caller's buffer (waiting for room). */
+static int wb_submit(txf_pq_writer *w, txf_err *err) {
+  wbehind *b = w->wb;
+  pthread_mutex_lock(&b->mu);
+  while (b->tail - b->head == WB_RING)
+    pthread_cond_wait(&b->room, &b->mu);
+  int rc = b->rc, e = b->err_no;
+  if (!rc && b->cur.len) {
+    txf_buf t = b->buf[b->tail % WB_RING]; /* written: empty, kept */
+    b->buf[b->tail % WB_RING] = b->cur;
+    b->cur = t;
+    b->tail++;
+    pthread_cond_signal(&b->work);
+  }
+  pthread_mutex_unlock(&b->mu);
+  return rc ? wb_error(w, e, err) : 0;
+}
+
+/* Write what is queued, stop the thread and free it. Returns its first
+ * write error (none when DISCARD: the file is being dropped). */
+static int wb_finish(txf_pq_writer *w, int discard, txf_err *err) {
+  wbehind *b = w->wb;
+  if (!b)
+    return 0;
+  int rc = discard ? 0 : wb_submit(w, err);
+  pthread_mutex_lock(&b->mu);
+  b->stop = 1;
+  pthread_cond_signal(&b->work);
+  pthread_mutex_unlock(&b->mu);
+  pthread_join(b->tid, NULL);
+  if (!rc && !discard && b->rc)
+    rc = wb_error(w, b->err_no, err);
+  for (int i = 0; i < WB_RING; i++)
+    txf_buf_release(&b->buf[i]);
+  txf_buf_release(&b->cur);
+  pthread_cond_destroy(&b->room);
+  pthread_cond_destroy(&b->work);
+  pthread_mutex_destroy(&b->mu);
+  free(b);
+  w->wb = NULL;
+  return rc;
+}
+
 static int out(txf_pq_writer *w, const void *p, size_t n, txf_err *err) {
+  if (w->wb) { /* in buffers of WB_BUF at most: 5 MiB a writer */
+    const char *q = p;
+    w->pos += n;
+    while (n) {
+      size_t k = WB_BUF - w->wb->cur.len;
+      k = k < n ? k : n;
+      (void)txf_buf_append(&w->wb->cur, q, k);
+      q += k;
+      n -= k;
+      if (w->wb->cur.len == WB_BUF) {
+        int rc = wb_submit(w, err);
+        if (rc)
+          return rc;
+      }
+    }
+    return 0;
+  }
   if (n && fwrite(p, 1, n, w->af.fp) != n)
     return txf_err_errno(err, TXF_EIO, "write %s", w->af.path);
   if (w->o.sha256 && n)
@@ -877,6 +1019,7 @@ void txf_pq_writer_free(txf_pq_writer *w) {
   if (!w)
     return;
   idle_wait(w); /* no task may still use it */
+  (void)wb_finish(w, 1, NULL);
   if (w->lead)
     w->lead->follower = NULL;
   if (w->follower)
@@ -1034,8 +1177,11 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     return rc;
   }
   w->open = 1;
+  w->af.defer_sync = w->o.defer_sync;
   /* A big stdio buffer: the file is written in few large syscalls. */
   setvbuf(w->af.fp, NULL, _IOFBF, (size_t)1 << 20);
+  if (txf_pq_pool_threads(w->o.pool) > 0)
+    wb_start(w);
   rc = out(w, "PAR1", 4, err);
   if (rc) {
     txf_pq_writer_free(w);
@@ -1688,6 +1834,8 @@ int txf_pq_writer_finish(txf_pq_writer *w, txf_err *err) {
   if (!rc)
     rc = out(w, tail, 8, err);
   txf_buf_release(&f);
+  if (!rc)
+    rc = wb_finish(w, 0, err); /* every byte in the file */
   if (!rc) {
     w->open = 0;
     rc = txf_afile_commit(&w->af, err);

@@ -223,7 +223,7 @@ static int api_summary(txf_serve_app *a, txf_store *st, const req *rq,
   free(unfinished);
   if (!st)
     return 0;
-  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};
+  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0, NULL};
   txf_meta_run_list runs;
   txf_meta_counts c;
   int rc = txf_meta_runs_latest(st, &all, &runs, err);
@@ -280,7 +280,7 @@ static int api_runs(txf_serve_app *a, txf_store *st, const req *rq,
     json_array_append_new(tasks, text_json(names.v[i]));
   txf_meta_name_list_release(&names);
   /* The latest run of each date in the window, newest first. */
-  txf_meta_runs_query q = {from, to, state, limit, 0};
+  txf_meta_runs_query q = {from, to, state, limit, 0, NULL};
   txf_meta_run_list latest;
   if ((rc = txf_meta_runs_latest(st, &q, &latest, err)))
     return rc;
@@ -489,7 +489,7 @@ static int api_reconciliation(txf_serve_app *a, txf_store *st, const req *rq,
 /* Each partition's "run_id": the latest run of the ingestion date whose
  * clean wrote it (null when none). */
 static int add_run_ids(txf_store *st, json_t *parts, txf_err *err) {
-  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};
+  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0, NULL};
   txf_meta_run_list runs;
   int rc = txf_meta_runs_latest(st, &all, &runs, err);
   if (rc)

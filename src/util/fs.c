@@ -187,6 +187,8 @@ int txf_afile_commit(txf_afile *af, txf_err *err) {
   int rc = 0;
   if (fflush(af->fp) != 0 || ferror(af->fp))
     rc = txf_err_errno(err, TXF_EIO, "write %s", af->path);
+  else if (af->defer_sync) /* the disk starts now; the caller waits */
+    (void)sync_file_range(fileno(af->fp), 0, 0, SYNC_FILE_RANGE_WRITE);
   else if (fsync(fileno(af->fp)) != 0)
     rc = txf_err_errno(err, TXF_EIO, "fsync %s", af->path);
   if (fclose(af->fp) != 0 && !rc)

@@ -430,11 +430,16 @@ typedef struct txf_afile {
   FILE *fp;    /* write here */
   char *path;  /* final path */
   char *tmp;   /* temp path in the same directory */
+  /* Set by the caller after open: commit starts the writeback but does
+   * not wait for it (no fsync); the caller makes the file durable itself
+   * (clean: one syncfs of its staging before the commit point). */
+  int defer_sync;
 } txf_afile;
 
 TXF_MUST_CHECK int txf_afile_open(txf_afile *af, const char *path,
                                   txf_err *err);
-/* Flush, fsync, rename into place, fsync the directory; frees AF. */
+/* Flush, fsync (unless AF->defer_sync), rename into place, fsync the
+ * directory; frees AF. */
 TXF_MUST_CHECK int txf_afile_commit(txf_afile *af, txf_err *err);
 /* Drop the temp file; frees AF. Safe after a failed commit or never. */
 void txf_afile_abort(txf_afile *af);

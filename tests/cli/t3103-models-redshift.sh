@@ -15,6 +15,7 @@ export TXNFLOW_PG_PASSWORD=not-used
 
 test_expect_success 'a project with a redshift and a postgres output' '
 	txnflow init p >/dev/null &&
+	one_duckdb_thread p &&
 	cat >>p/profiles.yml <<-\EOF
 	    rs:
 	      type: redshift

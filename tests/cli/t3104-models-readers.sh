@@ -33,6 +33,7 @@ copies_agree() {
 
 test_expect_success 'a project, two days built: the link and its two copies' '
 	txnflow init p >/dev/null &&
+	one_duckdb_thread p &&
 	txnflow -C p generate --date 2025-09-01 --days 4 --rows 6000 --customers 2000 \
 		--late-rate 0.2 --version-rate 0.2 >/dev/null &&
 	for d in 01 02; do

@@ -18,6 +18,7 @@ cells() {
 
 test_expect_success 'a project of few customers and a faulty feed' '
 	txnflow init p >/dev/null &&
+	one_duckdb_thread p &&
 	txnflow -C p generate --date 2025-09-01 --days 5 --rows 400 --customers 3 \
 		--merchants 100 --late-rate 0.5 --version-rate 0.5 >/dev/null
 '

@@ -39,6 +39,7 @@ expected() {
 
 test_expect_success 'a project whose outlier rule fires often, and a faulty feed' '
 	txnflow init p >/dev/null &&
+	one_duckdb_thread p &&
 	printf "vars:\n  fraud_outlier_min_krw: 200000\n  fraud_outlier_ratio: 2\n  fraud_outlier_min_purchases: 3\n" >>p/txnflow.yml &&
 	txnflow -C p generate --date 2025-09-01 --days 6 --rows 1500 --customers 40 \
 		--late-rate 0.5 --version-rate 0.4 --dup-rate 0.05 >/dev/null

@@ -14,6 +14,7 @@ project_sums() {
 
 test_expect_success 'four days, every fault on, each cleaned and built at its own time; the marts hashed per version' '
 	txnflow init p >/dev/null &&
+	one_duckdb_thread p &&
 	txnflow -C p generate --date 2025-09-01 --days 4 --rows 600 --seed 11 \
 		--late-rate 0.3 --version-rate 0.3 --dup-rate 0.1 --stale-rate 0.05 \
 		--malformed-rate 0.02 >/dev/null &&

@@ -89,3 +89,46 @@ TEST(clean_history_refuses_damage) {
   txf_buf_release(&b);
   txf_clean_hist_release(&h);
 }
+
+static int cmp_ref(const void *pa, const void *pb) {
+  const hist_ent *a = pa, *b = pb;
+  if (a->idh != b->idh)
+    return a->idh < b->idh ? -1 : 1;
+  return (a->loc > b->loc) - (a->loc < b->loc);
+}
+
+/* The radix sort against qsort: random hashes over the whole range, many
+ * that share a hash (an id's versions, added out of location order), a
+ * bucket where every hash shares all but the last byte, and one holding a
+ * single entry. */
+TEST(clean_history_sort_matches_qsort) {
+  txf_clean_hist h;
+  memset(&h, 0, sizeof h);
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    uint64_t idh = x;
+    if (i % 5 == 0 && h.n)
+      idh = h.e[(x >> 20) % h.n].idh; /* a version of an earlier id */
+    if (i % 11 == 0)
+      idh = (UINT64_C(0x7f) << 56) | (x & 0xff);
+    txf_clean_hist_add(&h, idh, 0, (x >> 8) & 0xffffffff);
+  }
+  txf_clean_hist_add(&h, UINT64_C(0x3300000000000001), 0, 1);
+  hist_ent *ref = malloc(h.n * sizeof *ref);
+  ASSERT(ref != NULL);
+  memcpy(ref, h.e, h.n * sizeof *ref);
+  qsort(ref, h.n, sizeof *ref, cmp_ref);
+  csource f = {"bronze/a.csv", 12, 1};
+  txf_err err;
+  const char *path = unit_path("s.idx");
+  ASSERT_OK(txf_clean_hist_write(&h, unit_tmpdir(), &f, 1, path, &err), &err);
+  txf_clean_hist r;
+  memset(&r, 0, sizeof r);
+  ASSERT_OK(txf_clean_hist_read(path, &r, &err), &err);
+  ASSERT_EQ_U64(r.n, h.n);
+  ASSERT(memcmp(r.e, ref, h.n * sizeof *ref) == 0);
+  free(ref);
+  txf_clean_hist_release(&h);
+  txf_clean_hist_release(&r);
+}

@@ -38,7 +38,7 @@ TEST(meta_runs_latest_is_each_dates_latest_run) {
             &err);
   ASSERT_EQ_I64(added, 1);
 
-  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0};
+  txf_meta_runs_query all = {NULL, NULL, NULL, -1, 0, NULL};
   txf_meta_run_list l;
   ASSERT_OK(txf_meta_runs_latest(s, &all, &l, &err), &err);
   ASSERT_EQ_U64(l.n, 3);
@@ -54,24 +54,24 @@ TEST(meta_runs_latest_is_each_dates_latest_run) {
   ASSERT(l.v[0].error == NULL);
   txf_meta_run_list_release(&l);
 
-  txf_meta_runs_query window = {"2025-09-02", "2025-09-03", NULL, -1, 1};
+  txf_meta_runs_query window = {"2025-09-02", "2025-09-03", NULL, -1, 1, NULL};
   ASSERT_OK(txf_meta_runs_latest(s, &window, &l, &err), &err);
   ASSERT_EQ_U64(l.n, 2);
   ASSERT_EQ_STR(l.v[0].logical_date, "2025-09-02"); /* ascending */
   txf_meta_run_list_release(&l);
 
-  txf_meta_runs_query failed = {NULL, NULL, "failed", -1, 0};
+  txf_meta_runs_query failed = {NULL, NULL, "failed", -1, 0, NULL};
   ASSERT_OK(txf_meta_runs_latest(s, &failed, &l, &err), &err);
   ASSERT_EQ_U64(l.n, 1); /* 2025-09-01's failed run is not its latest */
   ASSERT_EQ_I64(l.v[0].run_id, r2);
   txf_meta_run_list_release(&l);
 
-  txf_meta_runs_query missed = {NULL, NULL, "sla_missed", -1, 0};
+  txf_meta_runs_query missed = {NULL, NULL, "sla_missed", -1, 0, NULL};
   ASSERT_OK(txf_meta_runs_latest(s, &missed, &l, &err), &err);
   ASSERT_EQ_U64(l.n, 1);
   txf_meta_run_list_release(&l);
 
-  txf_meta_runs_query none = {NULL, NULL, NULL, 0, 0};
+  txf_meta_runs_query none = {NULL, NULL, NULL, 0, 0, NULL};
   ASSERT_OK(txf_meta_runs_latest(s, &none, &l, &err), &err);
   ASSERT_EQ_U64(l.n, 0); /* a limit of 0 is 0 rows */
   txf_meta_run_list_release(&l);
@@ -81,6 +81,38 @@ TEST(meta_runs_latest_is_each_dates_latest_run) {
   ASSERT_EQ_I64(l.v[0].run_id, r1);
   txf_meta_run_list_release(&l);
   ASSERT_OK(txf_meta_run_latest(s, "2025-09-04", &l, &err), &err);
+  ASSERT_EQ_U64(l.n, 0);
+  txf_meta_run_list_release(&l);
+  txf_store_close(s);
+}
+
+TEST(meta_run_latest_except_sets_a_kind_aside) {
+  txf_store *s = fresh("runs-kind.db");
+  txf_err err;
+  int64_t daily = add_run(s, "2025-09-05", "success", 10000);
+  int64_t rev = 0;
+  ASSERT_OK(
+      txf_meta_run_begin(s, "2025-09-05", "revert", 20000, 0, 42, &rev, &err),
+      &err);
+  txf_meta_run_list l;
+  /* status and a revert see the revert run; the daily DAG its own */
+  ASSERT_OK(txf_meta_run_latest(s, "2025-09-05", &l, &err), &err);
+  ASSERT_EQ_U64(l.n, 1);
+  ASSERT_EQ_I64(l.v[0].run_id, rev);
+  ASSERT_EQ_STR(l.v[0].kind, "revert");
+  txf_meta_run_list_release(&l);
+  ASSERT_OK(txf_meta_run_latest_except(s, "2025-09-05", "revert", &l, &err),
+            &err);
+  ASSERT_EQ_U64(l.n, 1);
+  ASSERT_EQ_I64(l.v[0].run_id, daily);
+  ASSERT_EQ_STR(l.v[0].state, "success");
+  txf_meta_run_list_release(&l);
+  /* a date with only a revert run has no daily run */
+  ASSERT_OK(
+      txf_meta_run_begin(s, "2025-09-06", "revert", 30000, 0, 42, &rev, &err),
+      &err);
+  ASSERT_OK(txf_meta_run_latest_except(s, "2025-09-06", "revert", &l, &err),
+            &err);
   ASSERT_EQ_U64(l.n, 0);
   txf_meta_run_list_release(&l);
   txf_store_close(s);

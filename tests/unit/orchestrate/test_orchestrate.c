@@ -219,6 +219,58 @@ TEST(orch_dag_load_between_clean_and_models) {
   ASSERT_CONTAINS(err.msg, "tabel");
 }
 
+TEST(orch_dag_revert_swaps_the_lake_step) {
+  txf_err err;
+  int rc;
+  txf_dag *dag = load_dag("name: x\nload: {target: pg}\npublish: {s3: "
+                          "{bucket: b}}\non_failure: \"echo f\"\n"
+                          "tasks:\n  clean: {retries: 4, timeout: 5m}\n"
+                          "  notify: {command: \"echo hi\"}\n",
+                          &err, &rc);
+  ASSERT_OK(rc, &err);
+  txf_dag *r = txf_dag_revert(dag);
+  txf_dag_free(dag); /* the revert chain owns its strings */
+  ASSERT_EQ_I64(r->n_tasks, 5);
+  const char *want[] = {"revert", "load", "models", "publish", "notify"};
+  for (size_t i = 0; i < 5; i++)
+    ASSERT_EQ_STR(r->tasks[i].name, want[i]);
+  ASSERT_EQ_I64(r->tasks[0].kind, TXF_TASK_REVERT);
+  ASSERT(r->tasks[0].command == NULL);
+  ASSERT_EQ_I64(r->tasks[0].parallel, 0);
+  ASSERT_EQ_I64(r->tasks[0].retries, 4); /* clean's settings */
+  ASSERT_EQ_I64(r->tasks[0].timeout_us, 300 * TXF_US_PER_S);
+  ASSERT_EQ_I64(r->tasks[2].batch, 1);
+  ASSERT_EQ_STR(r->tasks[4].command, "echo hi");
+  ASSERT_EQ_STR(r->on_failure, "echo f");
+  txf_dag_free(r);
+  /* a landed feed: the sensor goes too */
+  dag = load_dag("name: x\nfeed: {kind: landed}\n", &err, &rc);
+  ASSERT_OK(rc, &err);
+  r = txf_dag_revert(dag);
+  ASSERT_EQ_I64(r->n_tasks, 2);
+  ASSERT_EQ_STR(r->tasks[0].name, "revert");
+  ASSERT_EQ_STR(r->tasks[1].name, "models");
+  txf_dag_free(r);
+  txf_dag_free(dag);
+}
+
+TEST(orch_attempt_log_report_finds_the_json_among_stderr) {
+  const char *log = unit_path("attempt-1.log");
+  unit_write_file(log, "# txnflow: 2025-09-03 revert attempt 1\n"
+                       "warning: { not json\n"
+                       "{\"other\": 1}\n"
+                       "{\n  \"operation\": \"revert\",\n"
+                       "  \"partitions_rewritten\": [\"2025-09-01\"]\n}\n"
+                       "2025-09-03 done\n");
+  char *rep = txf_attempt_log_report(log, "operation");
+  ASSERT(rep != NULL);
+  ASSERT_CONTAINS(rep, "\"partitions_rewritten\": [");
+  ASSERT_CONTAINS(rep, "\"2025-09-01\"");
+  free(rep);
+  ASSERT(txf_attempt_log_report(log, "commit_version") == NULL);
+  ASSERT(txf_attempt_log_report(unit_path("none.log"), "operation") == NULL);
+}
+
 TEST(orch_dag_bad_values_name_the_place) {
   txf_err err;
   int rc;
