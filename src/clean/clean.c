@@ -52,6 +52,7 @@ typedef struct run {
   int stage_crash;
   txf_clean_manifest lake; /* the lake's manifest, then this commit's */
   txf_clean_hist hist;     /* where each valid line is (history store) */
+  int64_t spans, spans_again; /* mapped spans read, and read twice */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -390,6 +391,8 @@ typedef struct vpipe {
    * the ones before B0 included) */
   uint64_t end;
   int64_t recs;
+  size_t n_again;  /* spans read again */
+  size_t released; /* the mapping's pages before it are given back */
 } vpipe;
 
 static int can_take(const vpipe *p) {
@@ -456,8 +459,12 @@ static void take_chunk(vpipe *p, size_t k, txf_clean_buckets *lane) {
   if (p->map) {
     /* the span before ended elsewhere (a quoted newline, an over-long
      * line across the cut): read again from where it did */
-    if (start != guess)
+    if (start != guess) {
       span_fill(p, c, k, start);
+      pthread_mutex_lock(&p->mu);
+      p->n_again++;
+      pthread_mutex_unlock(&p->mu);
+    }
     for (size_t i = 0; i < c->n; i++)
       c->recs[i].record_no += before;
   } else {
@@ -505,6 +512,19 @@ static void *vworker_main(void *arg) {
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
+}
+
+/* The mapped pages before END, collected, leave the process (not the page
+ * cache): its memory is then what it holds, not the file's size. A page
+ * a card feed's masking wrote is dropped too: its lines are written. */
+static void unmap_read(vpipe *p, uint64_t end) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t upto = (size_t)end / page * page;
+  if (upto > p->released) {
+    (void)madvise((char *)p->map + p->released, upto - p->released,
+                  MADV_DONTNEED);
+    p->released = upto;
+  }
 }
 
 /* The rest of the file after what RD has read, as one mapping, if RD
@@ -633,6 +653,8 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
         crc = collect(r, c, fi, hdr, err);
       if (r->o->progress)
         txf_progress_update(r->o->progress, c->end);
+      if (map)
+        unmap_read(&vp, c->end);
       pthread_mutex_lock(&vp.mu);
       vp.state[vp.n_collected % (size_t)vp.ring] = VP_BUSY;
       vp.n_collected++;
@@ -661,8 +683,11 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   pthread_mutex_destroy(&vp.mu);
   for (int t = 0; t < vp.ring; t++)
     chunk_release(&vp.ch[t]);
-  if (map)
+  if (map) {
     munmap(map, vp.map_len);
+    r->spans += (int64_t)vp.n_chunks;
+    r->spans_again += (int64_t)vp.n_again;
+  }
   txf_csv_reader_free(rd);
   int64_t n = vp.recs - hdr;
   if (!rc && vp.rc) {
@@ -1176,6 +1201,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
   txf_log_debug(o->log, "read_validate: %lld ms CPU on the main thread of %lld",
                 (long long)((txf_thread_cpu_us() - cmain0) / 1000),
                 (long long)((cread - c0) / 1000));
+  txf_log_debug(o->log,
+                "read_validate: %lld spans split in parallel, %lld "
+                "of them again from where the one before stopped",
+                (long long)r->spans, (long long)r->spans_again);
 
   /* dedup within the batch and look the ids up, a shard at a time */
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);
