@@ -305,7 +305,7 @@ uint64_t txf_csv_reader_offset(const txf_csv_reader *r);
 /* 1 when R reads a file byte for byte (neither compressed nor decoded
  * from CP949) and its next record starts at txf_csv_reader_offset (it is
  * not skipping the rest of an over-long line): the rest of the file may
- * then be read in spans (txf_csv_read_span) from that offset. */
+ * then be read in spans (txf_csv_span_read) from that offset. */
 int txf_csv_reader_splittable(const txf_csv_reader *r);
 
 /* Reading one file in parallel (clean's read; docs/silver.md, "Threads").
@@ -332,7 +332,7 @@ typedef void (*txf_csv_record_fn)(void *ctx, const txf_csv_record *rec,
  * FROM). Returns where reading stopped: the start of the first record at
  * or after TO (a record start, never inside an over-long line being
  * skipped), or LEN. Never fails. */
-size_t txf_csv_read_span(const char *data, size_t len, size_t from, size_t to,
+size_t txf_csv_span_read(const char *data, size_t len, size_t from, size_t to,
                          size_t expected_fields, const txf_csv_opts *opts,
                          txf_csv_record_fn fn, void *ctx);
 void txf_csv_reader_free(txf_csv_reader *r);

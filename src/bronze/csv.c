@@ -182,7 +182,7 @@ size_t txf_csv_span_start(const char *data, size_t len, size_t cut) {
   return nl ? (size_t)(nl - data) + 1 : len;
 }
 
-size_t txf_csv_read_span(const char *data, size_t len, size_t from, size_t to,
+size_t txf_csv_span_read(const char *data, size_t len, size_t from, size_t to,
                          size_t expected_fields, const txf_csv_opts *opts,
                          txf_csv_record_fn fn, void *ctx) {
   txf_csv_reader *r =

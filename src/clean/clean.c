@@ -92,7 +92,7 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
  * every thread taking the next chunk; results are collected in file
  * order, so quarantine and row order do not depend on the thread count.
  * A plain file is mapped and cut into spans of SPAN_BYTES that are split
- * in parallel (txf_csv_read_span); a compressed or decoded one is split
+ * in parallel (txf_csv_span_read); a compressed or decoded one is split
  * in order from its reader, a chunk of CHUNK_RECS records at a time. */
 #define CHUNK_RECS 32768
 #define SPAN_BYTES (1u << 20)
@@ -421,7 +421,7 @@ static void span_fill(vpipe *p, chunk *c, size_t k, uint64_t from) {
   c->base = p->map + from;
   span_ctx s = {c, p->want};
   c->end =
-      txf_csv_read_span(p->map, p->map_len, (size_t)from, span_cut(p, k + 1),
+      txf_csv_span_read(p->map, p->map_len, (size_t)from, span_cut(p, k + 1),
                         p->want, p->copts, span_rec, &s);
 }
 

@@ -326,7 +326,7 @@ TEST(csv_utf8_validation) {
   ASSERT(!txf_utf8_valid("\xF4\x90\x80\x80", 4));  /* > U+10FFFF */
 }
 
-/* ---- reading a file in spans (txf_csv_read_span), as clean does */
+/* ---- reading a file in spans (txf_csv_span_read), as clean does */
 
 /* One record as "@AT,RAWLEN,TERM[!q][!L]:f1|f2|...;" (no number). */
 static void render_rec(txf_buf *b, const txf_csv_record *rec, uint64_t at) {
@@ -386,13 +386,13 @@ static char *render_spans(const char *t, size_t len, size_t span,
     span_out o = {.n = 0};
     txf_buf_init(&o.recs, 0);
     size_t stop =
-        txf_csv_read_span(t, len, guess, next, expected, NULL, span_cb, &o);
+        txf_csv_span_read(t, len, guess, next, expected, NULL, span_cb, &o);
     if (guess != end) {
       ASSERT(guess < end);
       (*again)++;
       txf_buf_reset(&o.recs);
       o.n = 0;
-      stop = txf_csv_read_span(t, len, end, next, expected, NULL, span_cb, &o);
+      stop = txf_csv_span_read(t, len, end, next, expected, NULL, span_cb, &o);
     }
     ASSERT(stop >= next || stop == len);
     /* number the span's records after those before it */
