@@ -308,7 +308,8 @@ uint64_t txf_csv_reader_offset(const txf_csv_reader *r);
  * then be read in spans (txf_csv_span_read) from that offset. */
 int txf_csv_reader_splittable(const txf_csv_reader *r);
 
-/* Reading one file in parallel (clean's read; docs/silver.md, "Threads").
+/* Reading one file in parallel (clean's read; docs/silver.md, "Reading the
+ * batch").
  * DATA[0..LEN) is the whole file (mapped), comma- or OPTS-separated UTF-8.
  * The file is cut at byte offsets; a record starts only at the start of
  * a physical line (after an LF, or at 0), but not every line start is a
