@@ -302,6 +302,40 @@ TXF_MUST_CHECK int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec,
 void txf_csv_reader_expect(txf_csv_reader *r, size_t expected_fields);
 /* Bytes consumed so far from the (decompressed) input. */
 uint64_t txf_csv_reader_offset(const txf_csv_reader *r);
+/* 1 when R reads a file byte for byte (neither compressed nor decoded
+ * from CP949) and its next record starts at txf_csv_reader_offset (it is
+ * not skipping the rest of an over-long line): the rest of the file may
+ * then be read in spans (txf_csv_span_read) from that offset. */
+int txf_csv_reader_splittable(const txf_csv_reader *r);
+
+/* Reading one file in parallel (clean's read; docs/silver.md, "Reading the
+ * batch").
+ * DATA[0..LEN) is the whole file (mapped), comma- or OPTS-separated UTF-8.
+ * The file is cut at byte offsets; a record starts only at the start of
+ * a physical line (after an LF, or at 0), but not every line start is a
+ * record start (a quoted field may hold newlines, an over-long line is
+ * skipped to its end). So a span is read speculatively from the first
+ * line start at or after its cut (txf_csv_span_start), and checked when
+ * the span before it is read: where that one stopped is the true start;
+ * a span read from elsewhere is read again from there. A record's
+ * reading depends only on where it starts, so the spans' records are
+ * then exactly those one reader reads from the file's start. */
+
+/* The first line start at or after CUT in DATA[0..LEN): CUT itself when
+ * it is 0 or follows an LF, LEN when no line starts there. */
+size_t txf_csv_span_start(const char *data, size_t len, size_t cut);
+/* FN is called with each record and the offset where it starts. */
+typedef void (*txf_csv_record_fn)(void *ctx, const txf_csv_record *rec,
+                                  uint64_t at);
+/* Read DATA[FROM..LEN) as a reader that reached FROM at a record start
+ * would (a BOM is looked for only at 0), calling FN for each record that
+ * starts before TO, numbered from 1 (the caller adds the records before
+ * FROM). Returns where reading stopped: the start of the first record at
+ * or after TO (a record start, never inside an over-long line being
+ * skipped), or LEN. Never fails. */
+size_t txf_csv_span_read(const char *data, size_t len, size_t from, size_t to,
+                         size_t expected_fields, const txf_csv_opts *opts,
+                         txf_csv_record_fn fn, void *ctx);
 void txf_csv_reader_free(txf_csv_reader *r);
 /* 1 if the N bytes at P are valid UTF-8 (no overlongs, no surrogates, at
  * most U+10FFFF), else 0. */

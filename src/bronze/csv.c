@@ -171,6 +171,44 @@ void txf_csv_reader_free(txf_csv_reader *r) {
 
 uint64_t txf_csv_reader_offset(const txf_csv_reader *r) { return r->consumed; }
 
+int txf_csv_reader_splittable(const txf_csv_reader *r) {
+  return r->fp && !r->zs && !r->gz && r->cd == (iconv_t)-1 && !r->skipping;
+}
+
+size_t txf_csv_span_start(const char *data, size_t len, size_t cut) {
+  if (cut == 0 || cut >= len)
+    return cut < len ? cut : len;
+  const char *nl = memchr(data + cut - 1, '\n', len - (cut - 1));
+  return nl ? (size_t)(nl - data) + 1 : len;
+}
+
+size_t txf_csv_span_read(const char *data, size_t len, size_t from, size_t to,
+                         size_t expected_fields, const txf_csv_opts *opts,
+                         txf_csv_record_fn fn, void *ctx) {
+  txf_csv_reader *r =
+      txf_csv_reader_open_mem(data + from, len - from, "span", expected_fields);
+  r->consumed = from;
+  r->bom_checked = from > 0;
+  if (opts && opts->delimiter)
+    r->delim = opts->delimiter;
+  txf_csv_record rec;
+  txf_err err;
+  int has = 1;
+  for (;;) {
+    uint64_t at = r->consumed;
+    /* stop at a record start only: an over-long line is skipped whole */
+    if (at >= to && !r->skipping)
+      break;
+    /* from memory, reading cannot fail */
+    if (txf_csv_reader_next(r, &rec, &has, &err) != 0 || !has)
+      break;
+    fn(ctx, &rec, at);
+  }
+  size_t end = (size_t)r->consumed;
+  txf_csv_reader_free(r);
+  return end;
+}
+
 void txf_csv_reader_expect(txf_csv_reader *r, size_t expected_fields) {
   r->expected = expected_fields;
 }

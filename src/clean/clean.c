@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ typedef struct run {
   int stage_crash;
   txf_clean_manifest lake; /* the lake's manifest, then this commit's */
   txf_clean_hist hist;     /* where each valid line is (history store) */
+  int64_t spans, spans_again; /* mapped spans read, and read twice */
 } run;
 
 static void add_op(run *r, const char *from, const char *to) {
@@ -85,12 +87,16 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
   fputc('"', fp);
 }
 
-/* Reading is split in two: this thread splits the file into records
- * (cheap, sequential) and copies them into chunks; validation (UTF-8,
- * timestamps, hashes: the expensive part) runs on every thread, one chunk
- * each; results are collected in file order, so quarantine and row order
- * do not depend on the thread count. */
+/* Reading a file is split into chunks, each split into records and then
+ * validated (UTF-8, timestamps, hashes: the expensive part) by one thread,
+ * every thread taking the next chunk; results are collected in file
+ * order, so quarantine and row order do not depend on the thread count.
+ * A plain file is mapped and cut into spans of SPAN_BYTES that are split
+ * in parallel (txf_csv_span_read); a compressed or decoded one is split
+ * in order from its reader, a chunk of CHUNK_RECS records at a time. */
 #define CHUNK_RECS 32768
+#define SPAN_BYTES (1u << 20)
+#define IN_DATA 0x80000000u /* a mapped chunk's offset into its copies */
 
 typedef struct crec {
   uint32_t raw_off, raw_len;
@@ -98,24 +104,39 @@ typedef struct crec {
   uint16_t n_fields;  /* as read (fields kept only when as many as the
                          layout has: 13, or the processor's) */
   uint8_t crlf, bad_quote, too_long, has_term;
+  uint8_t why;  /* validated: the reject reason, or TXF_REJ_NONE */
+  uint32_t det; /* a reject's detail: its offset in chunk.rej */
   int64_t record_no;
   uint64_t off; /* where the record starts in the (decompressed) file */
+  uint64_t idh; /* a valid row's id hash (the history store) */
 } crec;
 
 typedef struct chunk {
-  txf_buf data;        /* raw records and copied fields */
+  const char *base; /* mapped: the record bytes (offsets are from here,
+                       IN_DATA ones from DATA); NULL: all in DATA */
+  txf_buf data;     /* raw records (unmapped) and unescaped fields */
   crec *recs;
   size_t n, cap;
-  uint32_t *fields;    /* (offset, length) pairs into data */
+  uint32_t *fields; /* (offset, length) pairs */
   size_t n_fields, cap_fields;
-  crow *rows;          /* per record, valid or not */
-  uint8_t *why;        /* reason per record */
-  char (*detail)[160]; /* detail per rejected record */
+  uint64_t end;        /* where its reading stopped */
+  crow *rows;          /* CHUNK_RECS: the records being validated */
+  txf_buf rej;         /* the rejects' details, NUL-terminated */
   txf_arena strings;   /* the valid rows' strings */
   txf_buf out;         /* the valid rows as spill records, by shard */
   uint32_t shard_at[IDX_SHARDS + 1]; /* where each shard's are in OUT */
 } chunk;
 
+static char *chunk_ptr(chunk *c, uint32_t off) {
+  if (!c->base)
+    return c->data.data + off;
+  return off & IN_DATA ? c->data.data + (off & ~IN_DATA)
+                       : (char *)c->base + off;
+}
+
+/* Keep REC, which starts at offset AT of the file, in C: its bytes are
+ * copied unless the chunk is mapped; a field unescaped by the reader is
+ * always copied. */
 static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want,
                       uint64_t at) {
   if (c->n == c->cap) {
@@ -123,9 +144,13 @@ static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want,
     c->recs = txf_xrealloc(c->recs, c->cap * sizeof *c->recs);
   }
   crec *x = &c->recs[c->n++];
-  x->raw_off = (uint32_t)c->data.len;
+  if (c->base) {
+    x->raw_off = (uint32_t)(rec->raw - c->base);
+  } else {
+    x->raw_off = (uint32_t)c->data.len;
+    (void)txf_buf_append(&c->data, rec->raw, rec->raw_len);
+  }
   x->raw_len = (uint32_t)rec->raw_len;
-  (void)txf_buf_append(&c->data, rec->raw, rec->raw_len);
   x->crlf = rec->term[0] == '\r';
   x->has_term = rec->term[0] != '\0';
   x->bad_quote = (uint8_t)rec->bad_quote;
@@ -146,7 +171,7 @@ static void chunk_add(chunk *c, const txf_csv_record *rec, size_t want,
     if (f >= rec->raw && f + rec->field_len[i] <= rec->raw + rec->raw_len) {
       off = x->raw_off + (uint32_t)(f - rec->raw);
     } else { /* unescaped copy: keep it in the chunk */
-      off = (uint32_t)c->data.len;
+      off = (uint32_t)c->data.len | (c->base ? IN_DATA : 0);
       (void)txf_buf_append(&c->data, f, rec->field_len[i]);
     }
     c->fields[c->n_fields++] = off;
@@ -165,16 +190,17 @@ typedef struct vjob {
   txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
 
-/* The chunk's valid rows as spill records, grouped by index shard (the
- * spill's buckets), each group in file order. */
-static void serialize_chunk(chunk *c, uint32_t fi, int hdr) {
+/* The valid rows of records B..B+M of C (validated into c->rows) as
+ * spill records, grouped by index shard (the spill's buckets), each group
+ * in file order. */
+static void serialize_rows(chunk *c, size_t b, size_t m, uint32_t fi, int hdr) {
   uint32_t cnt[IDX_SHARDS + 1];
   memset(cnt, 0, sizeof cnt);
-  for (size_t i = 0; i < c->n; i++)
-    if (c->why[i] == TXF_REJ_NONE) {
+  for (size_t i = 0; i < m; i++)
+    if (c->recs[b + i].why == TXF_REJ_NONE) {
       crow *row = &c->rows[i];
       row->src = fi;
-      row->rec = (uint32_t)(c->recs[i].record_no - hdr);
+      row->rec = (uint32_t)(c->recs[b + i].record_no - hdr);
       cnt[IDX_SHARD(row->idh) + 1] += (uint32_t)txf_clean_rec_size(row);
     }
   for (unsigned k = 1; k <= IDX_SHARDS; k++)
@@ -182,8 +208,8 @@ static void serialize_chunk(chunk *c, uint32_t fi, int hdr) {
   memcpy(c->shard_at, cnt, sizeof cnt);
   txf_buf_reset(&c->out);
   (void)txf_buf_grow(&c->out, cnt[IDX_SHARDS] + 1);
-  for (size_t i = 0; i < c->n; i++)
-    if (c->why[i] == TXF_REJ_NONE) {
+  for (size_t i = 0; i < m; i++)
+    if (c->recs[b + i].why == TXF_REJ_NONE) {
       const crow *row = &c->rows[i];
       unsigned k = IDX_SHARD(row->idh);
       txf_clean_rec_put(c->out.data + cnt[k], row);
@@ -193,54 +219,65 @@ static void serialize_chunk(chunk *c, uint32_t fi, int hdr) {
   c->out.data[c->out.len] = 0;
 }
 
-static void *validate_chunk(void *arg) {
-  vjob *j = arg;
+/* Validate the records of J's chunk, CHUNK_RECS at a time (a span of
+ * short lines holds more: the rows being built stay bounded), and file
+ * the valid ones into J's lane; each record keeps its reason, a reject
+ * its detail. */
+static void validate_chunk(const vjob *j) {
   chunk *c = j->c;
   /* Kept from chunk to chunk: no new pages to fault in. */
-  if (!c->rows) {
+  if (!c->rows)
     c->rows = txf_xmalloc(CHUNK_RECS * sizeof *c->rows);
-    c->why = txf_xmalloc(CHUNK_RECS);
-    c->detail = txf_xmalloc(CHUNK_RECS * sizeof *c->detail);
-  }
-  txf_arena_reset(&c->strings);
+  txf_buf_reset(&c->rej);
+  size_t want = j->format ? j->binding->n_fields
+                : j->key  ? TXF_BRONZE_N_COLS + 1
+                          : TXF_BRONZE_N_COLS;
   txf_csv_record rec;
   memset(&rec, 0, sizeof rec);
-  for (size_t i = 0; i < c->n; i++) {
-    const crec *x = &c->recs[i];
-    rec.raw = c->data.data + x->raw_off;
-    rec.raw_len = x->raw_len;
-    rec.n_fields = x->n_fields;
-    rec.bad_quote = x->bad_quote;
-    rec.too_long = x->too_long;
-    rec.record_no = x->record_no;
-    size_t want = j->format ? j->binding->n_fields
-                  : j->key  ? TXF_BRONZE_N_COLS + 1
-                            : TXF_BRONZE_N_COLS;
-    if (x->n_fields == want)
-      for (size_t k = 0; k < want; k++) {
-        rec.field[k] = c->data.data + c->fields[x->f_off + 2 * k];
-        rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
+  char detail[160];
+  for (size_t b = 0; b < c->n; b += CHUNK_RECS) {
+    size_t m = c->n - b < CHUNK_RECS ? c->n - b : CHUNK_RECS;
+    txf_arena_reset(&c->strings);
+    for (size_t i = 0; i < m; i++) {
+      crec *x = &c->recs[b + i];
+      rec.raw = chunk_ptr(c, x->raw_off);
+      rec.raw_len = x->raw_len;
+      rec.n_fields = x->n_fields;
+      rec.bad_quote = x->bad_quote;
+      rec.too_long = x->too_long;
+      rec.record_no = x->record_no;
+      if (x->n_fields == want)
+        for (size_t k = 0; k < want; k++) {
+          rec.field[k] = chunk_ptr(c, c->fields[x->f_off + 2 * k]);
+          rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
+        }
+      crow *row = &c->rows[i];
+      detail[0] = '\0';
+      txf_reject_reason why;
+      if (j->key)
+        why = txf_clean_validate_card(&rec, row, &c->strings, j->tz, j->key,
+                                      detail, sizeof detail);
+      else if (j->format)
+        why = txf_clean_validate_mapped(j->format, j->binding, &rec, row,
+                                        &c->strings, j->tz, detail,
+                                        sizeof detail);
+      else
+        why = txf_clean_validate(&rec, row, &c->strings, j->tz, detail,
+                                 sizeof detail);
+      x->why = (uint8_t)why;
+      if (why == TXF_REJ_NONE) {
+        x->idh = row->idh;
+      } else {
+        x->det = (uint32_t)c->rej.len;
+        (void)txf_buf_append(&c->rej, detail, strlen(detail) + 1);
       }
-    if (j->key) {
-      c->why[i] = (uint8_t)txf_clean_validate_card(
-          &rec, &c->rows[i], &c->strings, j->tz, j->key, c->detail[i],
-          sizeof c->detail[i]);
-      continue;
     }
-    c->why[i] = (uint8_t)(j->format ? txf_clean_validate_mapped(
-                                          j->format, j->binding, &rec,
-                                          &c->rows[i], &c->strings, j->tz,
-                                          c->detail[i], sizeof c->detail[i])
-                                    : txf_clean_validate(
-                                          &rec, &c->rows[i], &c->strings, j->tz,
-                                          c->detail[i], sizeof c->detail[i]));
+    serialize_rows(c, b, m, j->fi, j->hdr);
+    for (unsigned k = 0; k < IDX_SHARDS; k++)
+      if (c->shard_at[k + 1] > c->shard_at[k])
+        txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
+                              c->shard_at[k + 1] - c->shard_at[k]);
   }
-  serialize_chunk(c, j->fi, j->hdr);
-  for (unsigned k = 0; k < IDX_SHARDS; k++)
-    if (c->shard_at[k + 1] > c->shard_at[k])
-      txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
-                            c->shard_at[k + 1] - c->shard_at[k]);
-  return NULL;
 }
 
 static void chunk_reset(chunk *c) {
@@ -252,9 +289,8 @@ static void chunk_reset(chunk *c) {
 static void chunk_release(chunk *c) {
   chunk_reset(c);
   free(c->rows);
-  free(c->why);
-  free(c->detail);
   txf_buf_release(&c->data);
+  txf_buf_release(&c->rej);
   txf_buf_release(&c->out);
   txf_arena_release(&c->strings);
   free(c->recs);
@@ -264,14 +300,15 @@ static void chunk_release(chunk *c) {
 /* A rejected line of a card feed as quarantine keeps it: its card number
  * field masked to BIN and last 4 whatever it holds (a malformed number is
  * still one), then any other run of 12..19 digits, valid or not (a line
- * whose columns are not where they belong). In place: the chunk's copy. */
+ * whose columns are not where they belong). In place: the chunk's copy,
+ * or the file's private mapping. */
 static void mask_line(chunk *c, const crec *x, size_t want) {
-  char *raw = c->data.data + x->raw_off;
+  char *raw = chunk_ptr(c, x->raw_off);
   if (x->n_fields == want) {
     uint32_t off = c->fields[x->f_off + 2 * (want - 1)];
     uint32_t len = c->fields[x->f_off + 2 * (want - 1) + 1];
     if (off >= x->raw_off && off + len <= x->raw_off + x->raw_len) {
-      char *f = c->data.data + off;
+      char *f = chunk_ptr(c, off);
       size_t nd = 0, k = 0;
       for (uint32_t i = 0; i < len; i++)
         nd += f[i] >= '0' && f[i] <= '9';
@@ -297,23 +334,24 @@ static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
   const char *rel = r->src.v[fi].path;
   for (size_t i = 0; i < c->n; i++) {
     const crec *x = &c->recs[i];
-    if (c->why[i] == TXF_REJ_NONE) {
-      txf_clean_hist_add(&r->hist, c->rows[i].idh, fi, x->off);
+    if (x->why == TXF_REJ_NONE) {
+      txf_clean_hist_add(&r->hist, x->idh, fi, x->off);
       continue;
     }
-    txf_reject_reason why = (txf_reject_reason)c->why[i];
+    txf_reject_reason why = (txf_reject_reason)x->why;
+    char *detail = c->rej.data + x->det;
     r->by_reason[why]++;
     r->quarantined++;
     if (r->cards)
       mask_line(c, x, TXF_BRONZE_N_COLS + 1);
-    txf_pan_mask_text(c->detail[i], strlen(c->detail[i]),
+    txf_pan_mask_text(detail, strlen(detail),
                       r->cards ? TXF_PAN_MASK_ANY : TXF_PAN_MASK_FOUND);
-    fwrite(c->data.data + x->raw_off, 1, x->raw_len, r->q_lines);
+    fwrite(chunk_ptr(c, x->raw_off), 1, x->raw_len, r->q_lines);
     fputs(x->crlf ? "\r\n" : "\n", r->q_lines);
     csv_field(r->q_rejects, rel, strlen(rel));
     fprintf(r->q_rejects, ",%lld,%s,", (long long)(x->record_no - hdr),
             txf_reject_reason_name(why));
-    csv_field(r->q_rejects, c->detail[i], strlen(c->detail[i]));
+    csv_field(r->q_rejects, detail, strlen(detail));
     fputc('\n', r->q_rejects);
   }
   return 0;
@@ -321,22 +359,136 @@ static int collect(run *r, chunk *c, uint32_t fi, int hdr, txf_err *err) {
 
 static int threads_of(const run *r);
 
-/* The read pipeline of one file (read_file): a ring of chunks, each
- * free, split (waiting for a validator), or validated (waiting to be
- * collected); chunks are numbered in file order, split, taken and
- * collected in that order. */
-enum { VP_FREE, VP_SPLIT, VP_VALID };
+/* The read pipeline of one file (read_file): a ring of chunks, numbered
+ * in file order. A thread takes the next number, splits its chunk, waits
+ * until the chunk before it is split (a mapped span: speculatively
+ * before, then checked), then validates it; the main thread collects the
+ * chunks in order, and takes chunks itself when it has none to collect.
+ * So no thread waits while there is a chunk to split or validate. */
+enum { VP_BUSY, VP_VALID };
 typedef struct vpipe {
   pthread_mutex_t mu;
-  pthread_cond_t work; /* a chunk was split, or stop */
-  pthread_cond_t done; /* a chunk was validated */
+  pthread_cond_t work;  /* a chunk may be taken, or stop */
+  pthread_cond_t split; /* a chunk's records are known */
+  pthread_cond_t done;  /* a chunk was validated */
   chunk ch[16];
   uint8_t state[16];
   int ring;                             /* chunks in use, <= 16 */
-  size_t n_split, n_taken, n_collected; /* chunk numbers */
+  size_t n_taken, n_split, n_collected; /* chunk numbers */
+  size_t n_chunks; /* mapped: its spans; else SIZE_MAX until the end */
   int stop;
   const vjob *proto; /* the file's validation settings */
+  size_t want;       /* fields per record */
+  const txf_csv_opts *copts;
+  /* mapped: the file, its spans' cuts from B0 */
+  const char *map;
+  size_t map_len, b0;
+  /* else: the reader, read by the thread whose chunk is next */
+  txf_csv_reader *rd;
+  int has, rc;
+  txf_err err;
+  /* where the last split chunk stopped, and the records so far (mapped:
+   * the ones before B0 included) */
+  uint64_t end;
+  int64_t recs;
+  size_t n_again;  /* spans read again */
+  size_t released; /* the mapping's pages before it are given back */
 } vpipe;
+
+static int can_take(const vpipe *p) {
+  return !p->stop && p->n_taken < p->n_chunks &&
+         p->n_taken < p->n_collected + (size_t)p->ring;
+}
+
+static size_t span_cut(const vpipe *p, size_t k) {
+  uint64_t c = (uint64_t)p->b0 + (uint64_t)k * SPAN_BYTES;
+  return c < p->map_len ? (size_t)c : p->map_len;
+}
+
+typedef struct span_ctx {
+  chunk *c;
+  size_t want;
+} span_ctx;
+
+static void span_rec(void *ctx, const txf_csv_record *rec, uint64_t at) {
+  span_ctx *s = ctx;
+  chunk_add(s->c, rec, s->want, at);
+}
+
+/* Chunk K's records: those of span K read from FROM. */
+static void span_fill(vpipe *p, chunk *c, size_t k, uint64_t from) {
+  chunk_reset(c);
+  c->base = p->map + from;
+  span_ctx s = {c, p->want};
+  c->end =
+      txf_csv_span_read(p->map, p->map_len, (size_t)from, span_cut(p, k + 1),
+                        p->want, p->copts, span_rec, &s);
+}
+
+/* The next CHUNK_RECS records of the reader into C. */
+static void stream_fill(vpipe *p, chunk *c) {
+  chunk_reset(c);
+  c->base = NULL;
+  txf_csv_record rec;
+  while (p->has && !p->rc && c->n < CHUNK_RECS) {
+    uint64_t at = txf_csv_reader_offset(p->rd);
+    p->rc = txf_csv_reader_next(p->rd, &rec, &p->has, &p->err);
+    if (p->rc || !p->has)
+      break;
+    chunk_add(c, &rec, p->want, at);
+  }
+  c->end = txf_csv_reader_offset(p->rd);
+}
+
+/* Take chunk K (called without the lock): split, wait for its turn,
+ * validate into LANE. */
+static void take_chunk(vpipe *p, size_t k, txf_clean_buckets *lane) {
+  chunk *c = &p->ch[k % (size_t)p->ring];
+  uint64_t guess = 0;
+  if (p->map) {
+    guess =
+        k == 0 ? p->b0 : txf_csv_span_start(p->map, p->map_len, span_cut(p, k));
+    span_fill(p, c, k, guess);
+  }
+  pthread_mutex_lock(&p->mu);
+  while (p->n_split < k)
+    pthread_cond_wait(&p->split, &p->mu);
+  uint64_t start = p->end;
+  int64_t before = p->recs;
+  pthread_mutex_unlock(&p->mu);
+  if (p->map) {
+    /* the span before ended elsewhere (a quoted newline, an over-long
+     * line across the cut): read again from where it did */
+    if (start != guess) {
+      span_fill(p, c, k, start);
+      pthread_mutex_lock(&p->mu);
+      p->n_again++;
+      pthread_mutex_unlock(&p->mu);
+    }
+    for (size_t i = 0; i < c->n; i++)
+      c->recs[i].record_no += before;
+  } else {
+    stream_fill(p, c);
+  }
+  pthread_mutex_lock(&p->mu);
+  p->end = c->end;
+  p->recs = before + (int64_t)c->n;
+  p->n_split = k + 1;
+  if (!p->map && (!p->has || p->rc) && p->n_chunks > k + 1) {
+    p->n_chunks = k + 1;
+    pthread_cond_broadcast(&p->work);
+  }
+  pthread_cond_broadcast(&p->split);
+  pthread_mutex_unlock(&p->mu);
+  vjob j = *p->proto;
+  j.c = c;
+  j.lane = lane;
+  validate_chunk(&j);
+  pthread_mutex_lock(&p->mu);
+  p->state[k % (size_t)p->ring] = VP_VALID;
+  pthread_cond_signal(&p->done);
+  pthread_mutex_unlock(&p->mu);
+}
 
 typedef struct vworker {
   vpipe *p;
@@ -348,22 +500,57 @@ static void *vworker_main(void *arg) {
   vpipe *p = w->p;
   pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->stop && p->n_taken == p->n_split)
+    while (!p->stop && !can_take(p))
       pthread_cond_wait(&p->work, &p->mu);
-    if (p->n_taken == p->n_split)
-      break; /* stopped, nothing left */
-    size_t k = p->n_taken++ % (size_t)p->ring;
+    if (!can_take(p))
+      break; /* stopped */
+    size_t k = p->n_taken++;
+    p->state[k % (size_t)p->ring] = VP_BUSY;
     pthread_mutex_unlock(&p->mu);
-    vjob j = *p->proto;
-    j.c = &p->ch[k];
-    j.lane = w->lane;
-    validate_chunk(&j);
+    take_chunk(p, k, w->lane);
     pthread_mutex_lock(&p->mu);
-    p->state[k] = VP_VALID;
-    pthread_cond_signal(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
+}
+
+/* The mapped pages before END, collected, leave the process (not the page
+ * cache): its memory is then what it holds, not the file's size. A page
+ * a card feed's masking wrote is dropped too: its lines are written. */
+static void unmap_read(vpipe *p, uint64_t end) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t upto = (size_t)end / page * page;
+  if (upto > p->released) {
+    (void)madvise((char *)p->map + p->released, upto - p->released,
+                  MADV_DONTNEED);
+    p->released = upto;
+  }
+}
+
+/* The rest of the file after what RD has read, as one mapping, if RD
+ * reads it byte for byte: *MAP (NULL: read it from RD) and its length. */
+static void map_rest(txf_csv_reader *rd, const char *path, char **map,
+                     size_t *len) {
+  *map = NULL;
+  *len = 0;
+  if (!txf_csv_reader_splittable(rd))
+    return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  struct stat st;
+  /* private and writable: a card feed's rejected lines are masked in
+   * place (mask_line), which copies only the pages it writes */
+  if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+      (uint64_t)st.st_size > txf_csv_reader_offset(rd)) {
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE, fd, 0);
+    if (m != MAP_FAILED) {
+      *map = m;
+      *len = (size_t)st.st_size;
+    }
+  }
+  close(fd);
 }
 
 /* Read and validate one file: valid rows into r->rows, bad lines to the
@@ -409,19 +596,13 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
     }
     txf_csv_reader_expect(rd, want);
   }
-  /* A pipeline over a ring of chunks (vpipe): this thread splits records
-   * into the next free chunk while NT - 1 workers validate the chunks
-   * already split, in the order they were split; when the ring is full
-   * this thread validates the oldest waiting chunk itself instead of
-   * waiting, and it collects the validated chunks in file order. So the
-   * split, the serial part, never waits for a validation it could do,
-   * and both cores stay busy. With one thread everything runs here. */
   int nt = threads_of(r);
   vpipe vp;
   memset(&vp, 0, sizeof vp);
   vp.ring = nt == 1 ? 1 : 2 * nt;
   for (int t = 0; t < vp.ring; t++) {
     txf_buf_init(&vp.ch[t].data, 0);
+    txf_buf_init(&vp.ch[t].rej, 0);
     txf_buf_init(&vp.ch[t].out, 0);
     /* one block holds a chunk's strings: reused, never freed */
     txf_arena_init(&vp.ch[t].strings, 4 << 20);
@@ -430,70 +611,66 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
                 &binding, hdr,   r->cards ? r->o->pan_key : NULL,
                 fi,       NULL};
   vp.proto = &proto;
+  vp.want = want;
+  vp.copts = fmt ? &fmt->csv : NULL;
+  vp.rd = rd;
+  vp.has = has;
+  vp.rc = rc;
+  vp.n_chunks = rc || !has ? 0 : SIZE_MAX;
+  char *map = NULL;
+  if (!rc && has) {
+    map_rest(rd, abs_path, &map, &vp.map_len);
+    vp.end = vp.b0 = (size_t)txf_csv_reader_offset(rd);
+    vp.recs = hdr; /* the header, when read (else nothing yet) */
+    if (map) {
+      vp.map = map;
+      vp.n_chunks = (vp.map_len - vp.b0 + SPAN_BYTES - 1) / SPAN_BYTES;
+    }
+  }
   pthread_mutex_init(&vp.mu, NULL);
   pthread_cond_init(&vp.work, NULL);
+  pthread_cond_init(&vp.split, NULL);
   pthread_cond_init(&vp.done, NULL);
   vworker wk[8];
   pthread_t tid[8];
   int n_started = 0;
-  for (int t = 0; t + 1 < nt; t++) {
+  for (int t = 0; t + 1 < nt && vp.n_chunks > 0; t++) {
     wk[t] = (vworker){&vp, r->m.rows[t]};
     if (pthread_create(&tid[t], NULL, vworker_main, &wk[t]) != 0)
       break;
     n_started++;
   }
   txf_clean_buckets *own = r->m.rows[nt - 1];
-  int64_t n = 0;
+  int crc = 0;
   pthread_mutex_lock(&vp.mu);
   for (;;) {
     /* collect what is validated, in file order */
-    while (vp.n_collected < vp.n_split &&
+    while (vp.n_collected < vp.n_taken &&
            vp.state[vp.n_collected % (size_t)vp.ring] == VP_VALID) {
       chunk *c = &vp.ch[vp.n_collected % (size_t)vp.ring];
       pthread_mutex_unlock(&vp.mu);
-      if (!rc)
-        rc = collect(r, c, fi, hdr, err);
+      if (!crc)
+        crc = collect(r, c, fi, hdr, err);
       if (r->o->progress)
-        txf_progress_update(r->o->progress, txf_csv_reader_offset(rd));
+        txf_progress_update(r->o->progress, c->end);
+      if (map)
+        unmap_read(&vp, c->end);
       pthread_mutex_lock(&vp.mu);
-      vp.state[vp.n_collected % (size_t)vp.ring] = VP_FREE;
+      vp.state[vp.n_collected % (size_t)vp.ring] = VP_BUSY;
       vp.n_collected++;
+      pthread_cond_broadcast(&vp.work);
     }
-    if (!rc && has && vp.n_split - vp.n_collected < (size_t)vp.ring) {
-      /* split the next records into the next free chunk */
-      chunk *c = &vp.ch[vp.n_split % (size_t)vp.ring];
+    if (can_take(&vp)) { /* nothing to collect: split and validate one */
+      size_t k = vp.n_taken++;
+      vp.state[k % (size_t)vp.ring] = VP_BUSY;
       pthread_mutex_unlock(&vp.mu);
-      chunk_reset(c);
-      while (c->n < CHUNK_RECS) {
-        uint64_t at = txf_csv_reader_offset(rd);
-        rc = txf_csv_reader_next(rd, &rec, &has, err);
-        if (rc || !has)
-          break;
-        chunk_add(c, &rec, want, at);
-      }
-      n += (int64_t)c->n;
+      take_chunk(&vp, k, own);
       pthread_mutex_lock(&vp.mu);
-      if (c->n > 0) {
-        vp.state[vp.n_split % (size_t)vp.ring] = VP_SPLIT;
-        vp.n_split++;
-        pthread_cond_signal(&vp.work);
-      }
       continue;
     }
-    if (vp.n_taken < vp.n_split) { /* the ring is full: validate one here */
-      size_t k = vp.n_taken++ % (size_t)vp.ring;
-      pthread_mutex_unlock(&vp.mu);
-      vjob j = proto;
-      j.c = &vp.ch[k];
-      j.lane = own;
-      validate_chunk(&j);
-      pthread_mutex_lock(&vp.mu);
-      vp.state[k] = VP_VALID;
-      continue;
-    }
-    if (vp.n_collected == vp.n_split && (rc || !has))
+    if (vp.n_collected == vp.n_taken && vp.n_taken >= vp.n_chunks)
       break;
-    pthread_cond_wait(&vp.done, &vp.mu); /* a worker finishes a chunk */
+    pthread_cond_wait(&vp.done, &vp.mu); /* a chunk is validated */
   }
   vp.stop = 1;
   pthread_cond_broadcast(&vp.work);
@@ -501,13 +678,26 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   for (int t = 0; t < n_started; t++)
     pthread_join(tid[t], NULL);
   pthread_cond_destroy(&vp.done);
+  pthread_cond_destroy(&vp.split);
   pthread_cond_destroy(&vp.work);
   pthread_mutex_destroy(&vp.mu);
   for (int t = 0; t < vp.ring; t++)
     chunk_release(&vp.ch[t]);
+  if (map) {
+    munmap(map, vp.map_len);
+    r->spans += (int64_t)vp.n_chunks;
+    r->spans_again += (int64_t)vp.n_again;
+  }
   txf_csv_reader_free(rd);
-  r->src_lines[fi] = n;
-  r->lines_read += n;
+  int64_t n = vp.recs - hdr;
+  if (!rc && vp.rc) {
+    rc = vp.rc;
+    *err = vp.err;
+  }
+  if (!rc)
+    rc = crc;
+  r->src_lines[fi] = n < 0 ? 0 : n;
+  r->lines_read += r->src_lines[fi];
   if (rc)
     return txf_err_wrap(err, "%s", r->src.v[fi].path);
   return 0;
@@ -1011,6 +1201,10 @@ static int do_run(run *r, txf_store *store, char **report_json,
   txf_log_debug(o->log, "read_validate: %lld ms CPU on the main thread of %lld",
                 (long long)((txf_thread_cpu_us() - cmain0) / 1000),
                 (long long)((cread - c0) / 1000));
+  txf_log_debug(o->log,
+                "read_validate: %lld spans split in parallel, %lld "
+                "of them again from where the one before stopped",
+                (long long)r->spans, (long long)r->spans_again);
 
   /* dedup within the batch and look the ids up, a shard at a time */
   rc = parallel_for(threads_of(r), IDX_SHARDS, shard_item, r, err);

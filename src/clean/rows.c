@@ -308,8 +308,13 @@ void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
   const char *q = p;
   while (n) {
     size_t room = u->tail ? BLOCK_CAP - u->tail->len : 0, take = 0;
-    while (take < n && take + txf_clean_rec_len(q + take) <= room)
-      take += txf_clean_rec_len(q + take);
+    if (n <= room) { /* the usual case: all of them (a chunk's few) */
+      take = n;
+    } else {
+      size_t len;
+      while (take < n && take + (len = txf_clean_rec_len(q + take)) <= room)
+        take += len;
+    }
     if (!take) { /* the next record needs a fresh block */
       txf_clean_block *nb = txf_clean_block_get(b->pool);
       if (u->tail)

@@ -7,30 +7,44 @@
 #include "../../lib/unit.h"
 #include "bronze/bronze.h"
 
-/* Read every record of TEXT and render it as
- * "<rec>@<line>[!q][!L]:f1|f2|...;" for compact comparison. */
-static char *render(const char *text, size_t len, size_t expected) {
+/* Read every record of TEXT with one reader: FN with each and where it
+ * starts. */
+static void read_all(const char *text, size_t len, size_t expected,
+                     txf_csv_record_fn fn, void *ctx) {
   txf_csv_reader *r = txf_csv_reader_open_mem(text, len, "t", expected);
-  txf_buf b;
-  txf_buf_init(&b, 0);
   txf_csv_record rec;
   int has;
   txf_err err;
   for (;;) {
+    uint64_t at = txf_csv_reader_offset(r);
     ASSERT_OK(txf_csv_reader_next(r, &rec, &has, &err), &err);
     if (!has)
       break;
-    (void)txf_buf_printf(&b, "%lld@%lld%s%s:", (long long)rec.record_no,
-                         (long long)rec.line_no, rec.bad_quote ? "!q" : "",
-                         rec.too_long ? "!L" : "");
-    for (size_t i = 0; i < rec.n_fields && i < TXF_CSV_MAX_FIELDS; i++) {
-      if (i)
-        (void)txf_buf_putc(&b, '|');
-      (void)txf_buf_append(&b, rec.field[i], rec.field_len[i]);
-    }
-    (void)txf_buf_putc(&b, ';');
+    fn(ctx, &rec, at);
   }
   txf_csv_reader_free(r);
+}
+
+static void render_cb(void *ctx, const txf_csv_record *rec, uint64_t at) {
+  txf_buf *b = ctx;
+  (void)at;
+  (void)txf_buf_printf(b, "%lld@%lld%s%s:", (long long)rec->record_no,
+                       (long long)rec->line_no, rec->bad_quote ? "!q" : "",
+                       rec->too_long ? "!L" : "");
+  for (size_t i = 0; i < rec->n_fields && i < TXF_CSV_MAX_FIELDS; i++) {
+    if (i)
+      (void)txf_buf_putc(b, '|');
+    (void)txf_buf_append(b, rec->field[i], rec->field_len[i]);
+  }
+  (void)txf_buf_putc(b, ';');
+}
+
+/* Read every record of TEXT and render it as
+ * "<rec>@<line>[!q][!L]:f1|f2|...;" for compact comparison. */
+static char *render(const char *text, size_t len, size_t expected) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  read_all(text, len, expected, render_cb, &b);
   return txf_buf_take(&b, NULL);
 }
 
@@ -310,4 +324,146 @@ TEST(csv_utf8_validation) {
   ASSERT(!txf_utf8_valid("abc\xFF", 4));
   ASSERT(!txf_utf8_valid("abcdefgh\xE2\x82", 10)); /* truncated */
   ASSERT(!txf_utf8_valid("\xF4\x90\x80\x80", 4));  /* > U+10FFFF */
+}
+
+/* ---- reading a file in spans (txf_csv_span_read), as clean does */
+
+/* One record as "@AT,RAWLEN,TERM[!q][!L]:f1|f2|...;" (no number). */
+static void render_rec(txf_buf *b, const txf_csv_record *rec, uint64_t at) {
+  (void)txf_buf_printf(b, "@%llu,%zu,%zu%s%s:", (unsigned long long)at,
+                       rec->raw_len, strlen(rec->term),
+                       rec->bad_quote ? "!q" : "", rec->too_long ? "!L" : "");
+  for (size_t i = 0; i < rec->n_fields && i < TXF_CSV_MAX_FIELDS; i++) {
+    if (i)
+      (void)txf_buf_putc(b, '|');
+    (void)txf_buf_append(b, rec->field[i], rec->field_len[i]);
+  }
+  (void)txf_buf_putc(b, ';');
+}
+
+typedef struct span_out {
+  txf_buf recs; /* rendered, without their numbers */
+  int64_t n;    /* records, numbered 1..n as they came */
+} span_out;
+
+static void span_cb(void *ctx, const txf_csv_record *rec, uint64_t at) {
+  span_out *o = ctx;
+  ASSERT_EQ_I64(rec->record_no, o->n + 1);
+  o->n++;
+  render_rec(&o->recs, rec, at);
+}
+
+static void whole_cb(void *ctx, const txf_csv_record *rec, uint64_t at) {
+  txf_buf *b = ctx;
+  (void)txf_buf_printf(b, "%lld", (long long)rec->record_no);
+  render_rec(b, rec, at);
+}
+
+/* All records of T[0..LEN) as one reader reads them: "N" + render_rec. */
+static char *render_whole(const char *t, size_t len, size_t expected) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  read_all(t, len, expected, whole_cb, &b);
+  return txf_buf_take(&b, NULL);
+}
+
+/* The same read in spans of SPAN bytes cut from 0, each read from the
+ * first line start after its cut and read again from where the span
+ * before it stopped when that is elsewhere (clean's read_file). *AGAIN
+ * counts the spans read again. */
+static char *render_spans(const char *t, size_t len, size_t span,
+                          size_t expected, int *again) {
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  size_t end = 0;
+  int64_t before = 0;
+  size_t n_spans = (len + span - 1) / span;
+  for (size_t k = 0; k < n_spans; k++) {
+    size_t cut = k * span, next = cut + span < len ? cut + span : len;
+    size_t guess = txf_csv_span_start(t, len, cut);
+    ASSERT(guess >= cut &&
+           (guess == 0 || guess == len || t[guess - 1] == '\n'));
+    span_out o = {.n = 0};
+    txf_buf_init(&o.recs, 0);
+    size_t stop =
+        txf_csv_span_read(t, len, guess, next, expected, NULL, span_cb, &o);
+    if (guess != end) {
+      ASSERT(guess < end);
+      (*again)++;
+      txf_buf_reset(&o.recs);
+      o.n = 0;
+      stop = txf_csv_span_read(t, len, end, next, expected, NULL, span_cb, &o);
+    }
+    ASSERT(stop >= next || stop == len);
+    /* number the span's records after those before it */
+    const char *p = o.recs.data;
+    for (int64_t i = 0; i < o.n; i++) {
+      const char *e = strchr(p, ';');
+      ASSERT(e != NULL);
+      (void)txf_buf_printf(&b, "%lld", (long long)(before + i + 1));
+      (void)txf_buf_append(&b, p, (size_t)(e - p) + 1);
+      p = e + 1;
+    }
+    before += o.n;
+    end = stop;
+    txf_buf_release(&o.recs);
+  }
+  return txf_buf_take(&b, NULL);
+}
+
+/* Quoted newlines, doubled quotes, stray and unterminated quotes, CRLF, a
+ * lone CR, blank lines, a BOM, wrong field counts: cut at every span
+ * size from 1 byte, the spans read exactly the records one reader reads
+ * (offsets, numbers, fields, flags), some of them only on a second read. */
+TEST(csv_spans_read_like_one_reader) {
+  static const char *const bits[] = {"a",  "bb", ",",    ",",  "\"", "\"\"",
+                                     "\n", "\n", "\r\n", "\r", "x y"};
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  int again = 0;
+  for (int doc = 0; doc < 300; doc++) {
+    txf_buf t;
+    txf_buf_init(&t, 0);
+    if (doc % 7 == 0)
+      (void)txf_buf_append(&t, "\xEF\xBB\xBF", 3);
+    int n_bits = 20 + doc % 150;
+    for (int i = 0; i < n_bits; i++) {
+      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+      const char *p = bits[s % (sizeof bits / sizeof *bits)];
+      (void)txf_buf_append(&t, p, strlen(p));
+    }
+    size_t expected = (size_t)(doc % 4); /* 0: any */
+    char *want = render_whole(t.data, t.len, expected);
+    for (size_t span = 1; span <= t.len + 1; span += span < 24 ? 1 : 7) {
+      char *got = render_spans(t.data, t.len, span, expected, &again);
+      ASSERT_EQ_STR(got, want);
+      free(got);
+    }
+    free(want);
+    txf_buf_release(&t);
+  }
+  ASSERT(again > 100); /* the checks were exercised, not just passed */
+}
+
+/* An over-long line is skipped to its end: a span cut inside it starts
+ * after it, and the span before stops there. */
+TEST(csv_spans_over_long_line_across_cuts) {
+  size_t big = TXF_CSV_MAX_RECORD + 1000, len = 0;
+  char *t = malloc(big + 64);
+  len += (size_t)sprintf(t, "a,b\n\"q,1\nz\n");
+  memset(t + len, 'x', big);
+  t[len + 10] = '"';
+  len += big;
+  len += (size_t)sprintf(t + len, "\na,\"b\nc\"\n1,2");
+  char *want = render_whole(t, len, 2);
+  int again = 0;
+  static const size_t spans[] = {1000, 65536, 300000, TXF_CSV_MAX_RECORD,
+                                 TXF_CSV_MAX_RECORD + 20};
+  for (size_t i = 0; i < sizeof spans / sizeof *spans; i++) {
+    char *got = render_spans(t, len, spans[i], 2, &again);
+    ASSERT_EQ_STR(got, want);
+    free(got);
+  }
+  ASSERT(strstr(want, "!L") != NULL);
+  free(want);
+  free(t);
 }
