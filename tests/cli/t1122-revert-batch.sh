@@ -6,6 +6,7 @@
 # change after it equal a project's that never saw D; cleaning D again
 # brings back the original bytes; audit passes after each step.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 DAYS="01 02 03 04 05 06 07 08 09 10 11"
 B=data/bronze/transactions

@@ -7,6 +7,7 @@
 # scores and segments of every customer, and the fraud rules on planted
 # patterns. Finally an incremental build equals a full refresh.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 CHECKER=$ROOT/tests/cli/t3100-models-marts.awk
 

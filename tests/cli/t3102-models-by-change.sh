@@ -7,6 +7,7 @@
 # so days leave it; a rerun of an earlier date (as-of back in time) and a
 # build after a skipped day (a window of two versions) must agree too.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 test_expect_success 'a project with a short RFM window and a faulty feed' '
 	txnflow init p >/dev/null &&

@@ -9,6 +9,7 @@
 # a project whose duckdb__ macros call the redshift__ ones builds, by
 # change too, tables equal to the default project's.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 CHECK=$ROOT/tests/cli/t3103-models-redshift.pl
 export TXNFLOW_PG_PASSWORD=not-used

@@ -8,6 +8,7 @@
 # agree after each catch-up; a warehouse from before the copies, a killed
 # build and a hand-made change are each caught up by copying the file once.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 . "$TEST_DATA/serve/serve-lib.sh"
 trap kill_servers EXIT
 

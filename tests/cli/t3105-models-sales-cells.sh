@@ -8,6 +8,7 @@
 # a --full-refresh build, and the days together showed each case of the
 # pair rule on a cell the mart already held.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 # cells FILE: the mart as "day|mcc|channel txn_count customer_count"
 cells() {

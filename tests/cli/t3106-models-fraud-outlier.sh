@@ -9,6 +9,7 @@
 # the fact, and every table equals a --full-refresh build; over the days,
 # late arrivals moved the norm of flags already published.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 # outliers FILE: the mart's amount_outlier rows as "id observed"
 outliers() {

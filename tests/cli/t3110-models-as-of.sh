@@ -4,6 +4,7 @@
 # build produced, table for table and row for row; the project's
 # warehouse, metadata and target/ are not touched.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 DAYS="01 02 03 04"
 # what the as-of builds must leave alone

@@ -7,6 +7,7 @@
 # and deleted are made where the other copy's replay reads them; and a
 # view that is not row by row is refused.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 
 # view_sql DB: the stored SQL of stg_transactions in DB
 view_sql() {

@@ -10,6 +10,7 @@
 # converges. A dry run runs nothing; the daily run of D does not clean D
 # back in.
 . "$(dirname "$0")/../lib/test-lib.sh"
+test_duckdb_heavy
 . "$ROOT/tests/lib/s3/s3-lib.sh"
 
 s3_start lake || exit 1

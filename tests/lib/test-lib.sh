@@ -25,6 +25,18 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=134:detect_leaks=1:allocator_may_re
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=134}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
 export TZ=UTC LC_ALL=C NO_COLOR=1
+
+# test_duckdb_heavy: for a script whose time is DuckDB's own allocations
+# (models built again and again). ASan's quarantine keeps every freed block
+# out of reuse, so each of DuckDB's allocations is a fresh page: such a
+# build costs 2x the CPU and 5x the memory of one without it. These scripts
+# run with no quarantine; redzones, leak checks and UBSan stay on, and
+# use-after-free in our code stays covered by every other script and by the
+# unit tests (ASan and valgrind). Decision 0001.
+test_duckdb_heavy() {
+	ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+	export ASAN_OPTIONS
+}
 unset TXNFLOW_NOW
 
 test_verbose=0
