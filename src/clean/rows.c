@@ -253,7 +253,7 @@ txf_clean_block *txf_clean_block_get(txf_clean_pool *p) {
     b->slot = e.slot;
   } else {
     void *m = mmap(NULL, BLOCK_MAP, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (m == MAP_FAILED) {
       pthread_mutex_unlock(&p->mu);
       txf_xmalloc((size_t)-1); /* out of memory is fatal, in one place */
