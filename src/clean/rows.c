@@ -226,7 +226,8 @@ void txf_clean_pool_free(txf_clean_pool *p) {
   for (size_t i = 0; i < p->n_all; i++)
     if (p->all[i])
       p->all[n++] = p->all[i];
-  qsort(p->all, n, sizeof *p->all, addr_cmp);
+  if (n > 1)
+    qsort(p->all, n, sizeof *p->all, addr_cmp);
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && (char *)p->all[j] == (char *)p->all[j - 1] + BLOCK_MAP)
