@@ -165,7 +165,7 @@ void txf_clean_rec_hash(crow *r) {
  * first load's CPU on this VM (decision 1701, "Blocks given back in
  * batches"). So retired blocks are gathered and their pages dropped
  * RETIRE_BATCH at a time by one process_madvise(MADV_DONTNEED) over
- * them all (Linux >= 6.13 accepts it for the calling process, and
+ * them all (Linux >= 6.13 accepts it for the calling process; 6.18
  * flushes the TLB once for the whole vector); the mappings stay, empty,
  * for reuse, and are unmapped together when the pool is freed. Where
  * the kernel refuses it, each block is unmapped as before. */
@@ -253,6 +253,8 @@ txf_clean_block *txf_clean_block_get(txf_clean_pool *p) {
     b = e.b;
     b->slot = e.slot;
   } else {
+    /* populated: a block is filled before the next is taken, and one
+     * entry into the kernel costs less than its 16 page faults */
     void *m = mmap(NULL, BLOCK_MAP, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (m == MAP_FAILED) {
