@@ -212,6 +212,12 @@ txf_clean_pool *txf_clean_pool_new(void) {
   return p;
 }
 
+void txf_clean_pool_unmap_only(txf_clean_pool *p) {
+  if (p->pidfd >= 0)
+    close(p->pidfd);
+  p->pidfd = -1;
+}
+
 static int addr_cmp(const void *a, const void *b) {
   uintptr_t x = (uintptr_t) * (txf_clean_block *const *)a,
             y = (uintptr_t) * (txf_clean_block *const *)b;
