@@ -199,10 +199,14 @@ typedef struct txf_clean_pool txf_clean_pool;
 txf_clean_pool *txf_clean_pool_new(void);
 /* Unmaps every block, in use or not. */
 void txf_clean_pool_free(txf_clean_pool *p);
+/* Give blocks back by one munmap each, as where the kernel refuses
+ * process_madvise (for tests). */
+void txf_clean_pool_unmap_only(txf_clean_pool *p);
 txf_clean_block *txf_clean_block_get(txf_clean_pool *p);
 /* Give the chain starting at CHAIN back for reuse (NULL: nothing). */
 void txf_clean_block_put(txf_clean_pool *p, txf_clean_block *chain);
-/* Give the blocks kept for reuse back to the system. */
+/* Give the pages of the blocks kept for reuse back to the system (the
+ * mappings stay, empty, for reuse). */
 void txf_clean_pool_trim(txf_clean_pool *p);
 /* Room for an N-byte record at the end of the chain HEAD..TAIL (a new
  * block when the tail has none). */
