@@ -1041,8 +1041,10 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && ro->audit) {
     size_t failed_test = SIZE_MAX;
     int64_t failed_rows = 0;
+    int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
     txf_models_node_tests_run(m, ex, i, "error", NULL, ro->s, &failed_test,
                               &failed_rows);
+    timed("(the audit's tests)", t0, c0);
     if (failed_test != SIZE_MAX) {
       *audit_fail = 1;
       rc =
@@ -1056,8 +1058,11 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     sql = txf_models_changes_state_sql(m, i, hash);
     rc = a->ops->exec(a, sql, err);
   }
-  if (!rc)
+  if (!rc) {
+    int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
     rc = a->ops->exec(a, "COMMIT", err);
+    timed("COMMIT", t0, c0);
+  }
   if (rc && in_txn)
     (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
   if (!rc) {

@@ -66,9 +66,13 @@ static int run_end(txf_models *m, const char *command, int64_t t0,
                    const txf_models_summary *s, txf_err *err) {
   txf_err aerr;
   txf_err_clear(&aerr);
+  int64_t a0 = txf_mono_us(), c0 = txf_cpu_us();
   if (txf_models_artifacts_write(m, command, txf_mono_us() - t0, &aerr))
     txf_log_warn(m->opts->log, "models: target/ not written: %s", aerr.msg);
   txf_models_record_dates(m);
+  txf_log_debug(m->opts->log, "models: artifacts and dates %.3fs (cpu %.3fs)",
+                (double)(txf_mono_us() - a0) / 1e6,
+                (double)(txf_cpu_us() - c0) / 1e6);
   /* readers now get what this run built (a warehouse in two copies) */
   int rc = txf_models_publish(m, err);
   if (rc)

@@ -54,8 +54,14 @@ static int open_duckdb(txf_models *m, txf_err *err) {
                                    txf_fs_exists(path) ? path : NULL, 0,
                                    txf_fs_exists(path), err);
   int rc = txf_fs_mkdirs_parent(path, err);
-  if (!rc && !m->wh)
+  if (!rc && !m->wh) {
+    /* (debug: the copy brought up to the published one, decision 1801) */
+    int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
     rc = txf_wh_begin(&m->wh, path, READERS_WAIT_MS, err);
+    txf_log_debug(m->opts->log, "warehouse: copy brought up: %.3fs (cpu %.3fs)",
+                  (double)(txf_mono_us() - t0) / 1e6,
+                  (double)(txf_cpu_us() - c0) / 1e6);
+  }
   if (!rc)
     rc = txf_adapter_open_duckdb(&m->adapter, txf_wh_path(m->wh), 0, 0, err);
   return rc;
@@ -66,11 +72,22 @@ int txf_models_publish(txf_models *m, txf_err *err) {
   if (!w)
     return 0; /* a target written in place (PostgreSQL, in memory) */
   m->wh = NULL;
+  /* (debug: the close checkpoints what the build wrote; the publish
+   * checkpoints the copy again before the swap) */
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
   if (m->adapter) {
     txf_adapter_close(m->adapter);
     m->adapter = NULL;
   }
-  return txf_wh_publish(w, err);
+  int64_t t1 = txf_mono_us(), c1 = txf_cpu_us();
+  int rc = txf_wh_publish(w, err);
+  txf_log_debug(m->opts->log,
+                "warehouse: closed %.3fs (cpu %.3fs), published %.3fs (cpu "
+                "%.3fs)",
+                (double)(t1 - t0) / 1e6, (double)(c1 - c0) / 1e6,
+                (double)(txf_mono_us() - t1) / 1e6,
+                (double)(txf_cpu_us() - c1) / 1e6);
+  return rc;
 }
 
 int txf_models_adapter(txf_models *m, txf_adapter **out, txf_err *err) {
