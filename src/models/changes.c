@@ -50,8 +50,7 @@ int txf_models_is_changes_view(const mnode *n) {
   return txf_models_is_changes(n) && !strcmp(n->materialized, "view");
 }
 
-/* The target is DuckDB (a worker's connection is a wrapper: ask M). */
-static int is_duck(const txf_models *m) {
+int txf_models_target_is_duck(const txf_models *m) {
   return !m->target.type || !strcmp(m->target.type, "duckdb");
 }
 
@@ -180,7 +179,7 @@ static char *keys_list(const txf_strlist *keys);
  * an IN inside an expression is not pulled up into a semi join. */
 static char *keys_in(const txf_models *m, const txf_strlist *keys,
                      const char *alias, const char *keys_rel, int negate) {
-  int duck = is_duck(m);
+  int duck = txf_models_target_is_duck(m);
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_puts(&b, duck ? "(" : "");
@@ -234,7 +233,7 @@ static int range_pred(const txf_models *m, txf_adapter *a, const char *rel,
                       const char *col, const char *alias, char **out,
                       txf_err *err) {
   *out = NULL;
-  if (!is_duck(m)) {
+  if (!txf_models_target_is_duck(m)) {
     *out = txf_xstrdup("");
     return 0;
   }
@@ -380,7 +379,7 @@ int txf_models_changes_begin(txf_models *m, txf_err *err) {
    * warehouse, the newest version the load brought (-1 when it brought
    * none: models of the strategy then build in full) */
   char *sql = NULL;
-  if (is_duck(m)) {
+  if (txf_models_target_is_duck(m)) {
     char *files = log_files(m);
     sql = txf_xasprintf(
         "SELECT COALESCE(MAX(CAST(regexp_extract(file, 'version=([0-9]+)', "
@@ -499,7 +498,7 @@ static int tracked_input(txf_models *m, size_t i, int *silver, size_t *t) {
 static int silver_delta(txf_models *m, txf_adapter *a, int64_t from,
                         const char *src, int *complete, txf_err *err) {
   char *read = NULL, *versions = NULL;
-  if (is_duck(m)) {
+  if (txf_models_target_is_duck(m)) {
     char *files = log_files(m);
     versions = txf_xasprintf(
         "SELECT count(DISTINCT regexp_extract(file, 'version=([0-9]+)', 1)) "
@@ -629,7 +628,7 @@ static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
   char *name = work_name(m, p->i);
   char *cols = NULL, *post, *pre;
   int rc = 0;
-  if (p->silver && is_duck(m)) {
+  if (p->silver && txf_models_target_is_duck(m)) {
     /* the lake's columns and its Hive columns */
     cols = txf_xstrdup("* EXCLUDE (" IMAGE_COLS ")");
   } else {
@@ -965,7 +964,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                   p.rpre, p.rel, prune, in_gone);
   if (is_view) {
     /* nothing stored: nothing to delete or insert */
-  } else if (!rc && p.row_wise && is_duck(m)) {
+  } else if (!rc && p.row_wise && txf_models_target_is_duck(m)) {
     /* DuckDB answers a DELETE with the number of rows it removed */
     rc = query_i64_fmt(a, &held, err, "DELETE FROM %s AS t WHERE TRUE%s AND %s",
                        p.rel, prune, in_gone);

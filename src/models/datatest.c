@@ -258,8 +258,7 @@ int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
     char *to = NULL;
     ssize_t to_node;
     rc = render_to(m, t, rel_over, &to, &to_node, err);
-    int is_duck = !m->target.type || !strcmp(m->target.type, "duckdb");
-    if (!rc && rel_over && is_duck && to_node >= 0 &&
+    if (!rc && rel_over && txf_models_target_is_duck(m) && to_node >= 0 &&
         (size_t)to_node != n->owner && m->nodes[to_node].materialized &&
         !strcmp(m->nodes[to_node].materialized, "view")) {
       /* The audit of a build's new rows (R, the change: few) against a

@@ -614,6 +614,9 @@ int txf_models_is_changes(const mnode *n);
  * computes its change (its SQL over its input's images) for the models
  * that follow it. */
 int txf_models_is_changes_view(const mnode *n);
+/* 1 when M's target is DuckDB (a worker's connection is a wrapper: ask M,
+ * not the adapter). */
+int txf_models_target_is_duck(const txf_models *m);
 /* Before a run that builds models of the strategy: the state table, the
  * states, the silver version now; working tables a killed build left are
  * dropped. */
