@@ -50,10 +50,6 @@ int txf_models_is_changes_view(const mnode *n) {
   return txf_models_is_changes(n) && !strcmp(n->materialized, "view");
 }
 
-int txf_models_target_is_duck(const txf_models *m) {
-  return !m->target.type || !strcmp(m->target.type, "duckdb");
-}
-
 /* The part of a working relation's name that says whose it is:
  * "SCHEMA__IDENT" of node I (two targets' schemas in one database, or two
  * projects, never share one). Caller frees. */

@@ -373,6 +373,9 @@ TXF_MUST_CHECK int txf_models_target_load(txf_models *m, txf_err *err);
 char *txf_models_target_file(const txf_models *m, const char *name);
 /* Models built at once: --threads, else the target's threads:, else 1. */
 int txf_models_threads(const txf_models *m);
+/* 1 when M's target is DuckDB (a worker's connection is a wrapper: ask M,
+ * not the adapter). */
+int txf_models_target_is_duck(const txf_models *m);
 
 /* ---------------------------------------------------------------- dispatch.c */
 
@@ -614,9 +617,6 @@ int txf_models_is_changes(const mnode *n);
  * computes its change (its SQL over its input's images) for the models
  * that follow it. */
 int txf_models_is_changes_view(const mnode *n);
-/* 1 when M's target is DuckDB (a worker's connection is a wrapper: ask M,
- * not the adapter). */
-int txf_models_target_is_duck(const txf_models *m);
 /* Before a run that builds models of the strategy: the state table, the
  * states, the silver version now; working tables a killed build left are
  * dropped. */

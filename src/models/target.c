@@ -27,6 +27,10 @@ int txf_models_target_load(txf_models *m, txf_err *err) {
   return rc;
 }
 
+int txf_models_target_is_duck(const txf_models *m) {
+  return !m->target.type || !strcmp(m->target.type, "duckdb");
+}
+
 char *txf_models_target_file(const txf_models *m, const char *name) {
   char *dir = m->opts->target_dir ? txf_xstrdup(m->opts->target_dir)
                                   : txf_path_join(m->project->dir, "target");
