@@ -673,6 +673,7 @@ typedef struct wbehind {
 
 static void *wb_main(void *arg) {
   wbehind *b = arg;
+  pthread_setname_np(pthread_self(), "txf-write");
   pthread_mutex_lock(&b->mu);
   for (;;) {
     while (b->head == b->tail && !b->stop)
@@ -719,6 +720,10 @@ static void wb_start(txf_pq_writer *w) {
     return;
   }
   w->wb = b;
+}
+
+int txf_pq_writer_writes_behind(const txf_pq_writer *w) {
+  return w->wb != NULL;
 }
 
 static int wb_error(txf_pq_writer *w, int e, txf_err *err) {
@@ -1180,7 +1185,8 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
   w->af.defer_sync = w->o.defer_sync;
   /* A big stdio buffer: the file is written in few large syscalls. */
   setvbuf(w->af.fp, NULL, _IOFBF, (size_t)1 << 20);
-  if (txf_pq_pool_threads(w->o.pool) > 0)
+  /* (w->o.pool is cleared above: the writer's pool is w->pool) */
+  if (txf_pq_pool_threads(w->pool) > 0)
     wb_start(w);
   rc = out(w, "PAR1", 4, err);
   if (rc) {
