@@ -363,74 +363,6 @@ int txf_clean_resolve_day(txf_clean_merge *m, int32_t day, txf_err *err) {
                                   err);
 }
 
-/* ---------------------------------------------------------------- runs */
-
-/* The batch's rows for a partition: the heads of its runs in a winner
- * tree (node i holds the run whose head is least below it; leaves at
- * K..2K-1), so each row costs log2(runs) comparisons. */
-typedef struct runs {
-  txf_clean_runrd *rg;
-  crow *head;
-  int *live;
-  size_t k;
-  int *tree;
-} runs;
-
-static void run_next(runs *R, size_t i) {
-  R->live[i] = txf_clean_runrd_next(&R->rg[i], &R->head[i]);
-}
-
-/* The run with the lesser head (-1: none). */
-static int run_min(const runs *R, int a, int b) {
-  if (a < 0 || !R->live[a])
-    return b < 0 || !R->live[b] ? -1 : b;
-  if (b < 0 || !R->live[b])
-    return a;
-  return txf_clean_silver_order(&R->head[b], &R->head[a]) < 0 ? b : a;
-}
-
-static void tree_fix(runs *R, size_t leaf) {
-  for (size_t i = (R->k + leaf) / 2; i >= 1; i /= 2)
-    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
-}
-
-static void runs_open(runs *R, txf_clean_pool *pool, const run_ref *ref,
-                      size_t n) {
-  memset(R, 0, sizeof *R);
-  size_t k = 1;
-  while (k < n)
-    k *= 2;
-  R->k = k;
-  R->rg = txf_xcalloc(k, sizeof *R->rg);
-  R->head = txf_xcalloc(k, sizeof *R->head);
-  R->live = txf_xcalloc(k, sizeof *R->live);
-  R->tree = txf_xmalloc(2 * k * sizeof *R->tree);
-  for (size_t i = 0; i < 2 * k; i++)
-    R->tree[i] = i >= k && i - k < n ? (int)(i - k) : -1;
-  for (size_t i = 0; i < n; i++) {
-    txf_clean_runrd_open(&R->rg[i], pool, &ref[i]);
-    run_next(R, i);
-  }
-  for (size_t i = k - 1; i >= 1; i--)
-    R->tree[i] = run_min(R, R->tree[2 * i], R->tree[2 * i + 1]);
-}
-
-static void runs_release(runs *R) {
-  TXF_FREE_ALL(R->rg, R->head, R->live, R->tree);
-}
-
-/* The least head (NULL: every run is done). */
-static const crow *runs_peek(const runs *R) {
-  int i = R->tree[1]; /* with one run, tree[1] is its leaf */
-  return i < 0 || !R->live[i] ? NULL : &R->head[i];
-}
-
-static void runs_pop(runs *R) {
-  int i = R->tree[1];
-  run_next(R, (size_t)i);
-  tree_fix(R, (size_t)i);
-}
-
 /* ---------------------------------------------------------------- rewrite */
 
 /* J's file written: its size into J. */
@@ -460,8 +392,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   rm_set rms;
   rm_set_init(&rms, j->rm, j->n_rm);
   size_t n_rm = j->n_rm;
-  runs R;
-  runs_open(&R, m->pool, j->run, j->n_run);
+  txf_clean_runs R;
+  txf_clean_runs_open(&R, m->pool, j->run, j->n_run);
   /* The old rows are copied into the new file: they must be the ones
    * committed (checked once a run, with the read that decided ids). */
   rc = txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
@@ -499,7 +431,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   NEXT_OLD();
   if (rc)
     goto out;
-  const crow *a = runs_peek(&R);
+  const crow *a = txf_clean_runs_peek(&R);
   if (!has_old && !a)
     goto check; /* the partition becomes empty */
   txf_pq_writer *w = NULL;
@@ -545,8 +477,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
         rc = a->had_old ? change_add(&cf, nv, "update_postimage", err)
                         : change_add(&cf, nv, "insert", err);
       if (!rc)
-        runs_pop(&R);
-      a = runs_peek(&R);
+        txf_clean_runs_pop(&R);
+      a = txf_clean_runs_peek(&R);
     }
     if (!rc)
       j->n_rows++;
@@ -573,7 +505,7 @@ out:
 #undef NEXT_OLD
   txf_pq_writer_free(cf.w);
   txf_pq_reader_free(rd);
-  runs_release(&R);
+  txf_clean_runs_release(&R);
   free(rms.slot);
   free(rms.f.w);
   free(old_path);
