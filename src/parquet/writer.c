@@ -15,6 +15,7 @@
  * depend only on the rows and the options, never on the threads. */
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -656,6 +657,11 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
  * when there is none. The bytes are the same. */
 #define WB_BUF ((size_t)1 << 20)
 #define WB_RING 4
+/* The thread also starts the disk on what it wrote, every WB_START
+ * bytes (sync_file_range, no wait for the disk): the commit's flush then
+ * finds little left to start, and the writer's caller does not wait in
+ * it (30 ms for a 270 MB partition, decision 1701). */
+#define WB_START ((uint64_t)8 << 20)
 
 typedef struct wbehind {
   pthread_t tid;
@@ -669,6 +675,7 @@ typedef struct wbehind {
   txf_buf cur; /* being filled by the caller */
   FILE *fp;
   txf_sha256 *sha;
+  uint64_t off, started; /* bytes written; those whose writeback began */
 } wbehind;
 
 static void *wb_main(void *arg) {
@@ -688,6 +695,16 @@ static void *wb_main(void *arg) {
       e = errno ? errno : EIO;
     if (!failed && !e && b->sha)
       txf_sha256_update(b->sha, x->data, x->len);
+    b->off += x->len;
+    if (!failed && !e && b->off - b->started >= WB_START) {
+      if (fflush(b->fp) != 0)
+        e = errno ? errno : EIO;
+      else
+        (void)sync_file_range(fileno(b->fp), (off_t)b->started,
+                              (off_t)(b->off - b->started),
+                              SYNC_FILE_RANGE_WRITE);
+      b->started = b->off;
+    }
     x->len = 0;
     pthread_mutex_lock(&b->mu);
     if (e && !b->rc) {
