@@ -113,7 +113,8 @@ static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
     n_all += n;
     free(v);
   }
-  qsort(all, n_all, sizeof *all, mrow_cmp);
+  if (n_all)
+    qsort(all, n_all, sizeof *all, mrow_cmp);
   txf_clean_runs R;
   txf_clean_runs_open(&R, p, ref, n_runs);
   size_t got = 0;
