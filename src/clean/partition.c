@@ -465,8 +465,7 @@ static int step_old(src *S, src_batch *B) {
     S->rc = txf_pq_reader_next(S->rd, S->ov, &has, &S->err);
     if (!S->rc && !has)
       S->rc = txf_err_set(&S->err, TXF_ECORRUPT,
-                          "%s: fewer rows than its footer says",
-                          S->old_path);
+                          "%s: fewer rows than its footer says", S->old_path);
     if (!S->rc)
       S->rc = key_check(S->m, S->ov, S->old_path, &S->err);
     if (S->rc)
@@ -653,8 +652,8 @@ static int old_first(const txf_pq_value *o, const txf_pq_value *n) {
   int64_t a = o[C_TXN_TS].v.i64, b = n[C_TXN_TS].v.i64;
   if (a != b)
     return a < b;
-  return txf_bytes_cmp(o[C_ID].v.str.ptr, o[C_ID].v.str.len,
-                       n[C_ID].v.str.ptr, n[C_ID].v.str.len) < 0;
+  return txf_bytes_cmp(o[C_ID].v.str.ptr, o[C_ID].v.str.len, n[C_ID].v.str.ptr,
+                       n[C_ID].v.str.len) < 0;
 }
 
 int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
@@ -709,8 +708,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     src_start(&old[k], threads);
   if (!rc)
     src_start(&add, threads);
-  cursor co = {.S = {&old[0], &old[1]}, .n = n_old},
-         cn = {.S = {&add}, .n = 1};
+  cursor co = {.S = {&old[0], &old[1]}, .n = n_old}, cn = {.S = {&add}, .n = 1};
   txf_pq_writer *w = NULL;
   txf_sha256 sha;
   int has_sha = 0;
@@ -798,8 +796,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     rc = txf_err_set(err, TXF_ECORRUPT,
                      "silver partition %s holds %zu of the %zu ids the index "
                      "places there; run 'txnflow audit'",
-                     txf_date_format((txf_date){day}, d), removed,
-                     j->n_rm);
+                     txf_date_format((txf_date){day}, d), removed, j->n_rm);
   }
   txf_pq_writer_free(cf.w);
   txf_pq_reader_free(old[0].rd);

@@ -544,8 +544,8 @@ void txf_clean_runs_pop(txf_clean_runs *R) {
   for (size_t j = (R->k + (size_t)w) >> 1; j; j >>= 1) {
     int l = R->loser[j];
     int64_t kl = R->key[l];
-    int l_first = __builtin_expect(kl == kw, 0) ? runs_before(R, l, w)
-                                                : kl < kw;
+    int l_first =
+        __builtin_expect(kl == kw, 0) ? runs_before(R, l, w) : kl < kw;
     /* without branches: which run wins here is a coin toss */
     R->loser[j] = l_first ? w : l;
     w = l_first ? l : w;
