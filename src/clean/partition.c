@@ -385,7 +385,6 @@ enum { ROW_KEEP, ROW_DELETE, ROW_PREIMAGE, ROW_INSERT, ROW_POSTIMAGE };
 
 typedef struct src_batch {
   size_t n;
-  int rg_end; /* an old file's row group ends with it */
   uint8_t kind[SRC_ROWS];
   txf_pq_value (*v)[C_MAX];
   char *bytes; /* the rows' strings */
@@ -404,11 +403,6 @@ typedef struct src {
   size_t n_rm, removed;
   txf_pq_value ov[C_MAX]; /* the old row read, when OLD_KIND >= 0 */
   int old_kind;           /* what it is (ROW_*), -1: none read */
-  /* its row groups: RG, RG + RG_STEP, ... (another source reads those
-   * between); RG_LEFT rows left in the one being read (RG_OPEN) */
-  uint32_t rg, rg_step, n_rgs;
-  int64_t rg_left;
-  int rg_open;
   txf_clean_runs *R;
   enum_lens el;
   int full; /* the last step found the batch's strings full */
@@ -463,14 +457,10 @@ static int step_old(src *S, src_batch *B) {
   if (S->old_kind < 0) {
     int has = 0;
     S->rc = txf_pq_reader_next(S->rd, S->ov, &has, &S->err);
-    if (!S->rc && !has)
-      S->rc = txf_err_set(&S->err, TXF_ECORRUPT,
-                          "%s: fewer rows than its footer says", S->old_path);
-    if (!S->rc)
+    if (!S->rc && has)
       S->rc = key_check(S->m, S->ov, S->old_path, &S->err);
-    if (S->rc)
+    if (S->rc || !has)
       return 1;
-    S->rg_left--;
     const txf_pq_value *id = &S->ov[C_ID];
     const rm_ent *gone =
         S->n_rm ? rm_set_find(S->rms,
@@ -507,21 +497,7 @@ static int src_fill(src *S, src_batch *B) {
     B->v = txf_xmalloc(SRC_ROWS * sizeof *B->v);
   B->n = 0;
   B->len = 0;
-  B->rg_end = 0;
   while (B->n < SRC_ROWS) {
-    if (S->old && S->old_kind < 0 && S->rg_left == 0) {
-      if (S->rg_open) { /* the batch ends with the row group */
-        S->rg_open = 0;
-        B->rg_end = 1;
-        return 0;
-      }
-      if (S->rg >= S->n_rgs)
-        return 1;
-      S->rg_left = txf_pq_reader_row_group_rows(S->rd, S->rg);
-      S->rg = S->n_rgs - S->rg <= S->rg_step ? S->n_rgs : S->rg + S->rg_step;
-      S->rg_open = 1;
-      continue;
-    }
     if (S->old ? step_old(S, B) : step_new(S, B))
       return 1;
     if (S->full) {
@@ -587,8 +563,8 @@ static void src_release(src *S) {
   pthread_cond_destroy(&S->cv);
 }
 
-/* The next batch of S (NULL: no more). */
-static src_batch *src_take(src *S) {
+/* The next batch of S (NULL: no more); the one before is S's again. */
+static src_batch *src_next(src *S, src_batch *prev) {
   if (!S->threaded) {
     if (S->done)
       return NULL;
@@ -596,6 +572,10 @@ static src_batch *src_take(src *S) {
     return &S->b[0];
   }
   pthread_mutex_lock(&S->mu);
+  if (prev) {
+    S->taken++;
+    pthread_cond_broadcast(&S->cv);
+  }
   while (S->filled == S->taken && !S->done)
     pthread_cond_wait(&S->cv, &S->mu);
   src_batch *B = S->filled > S->taken ? &S->b[S->taken % SRC_RING] : NULL;
@@ -603,22 +583,9 @@ static src_batch *src_take(src *S) {
   return B;
 }
 
-/* The batch taken is added: its slot is the source's again. */
-static void src_give(src *S) {
-  if (!S->threaded)
-    return;
-  pthread_mutex_lock(&S->mu);
-  S->taken++;
-  pthread_cond_broadcast(&S->cv);
-  pthread_mutex_unlock(&S->mu);
-}
-
-/* A stream's read position: batch B of source S[CUR] (NULL: none yet, or
- * the end), row I. An old file read by N sources: its row groups in
- * turn, the next source's after a batch that ends one. */
+/* A stream's read position: batch B (NULL: none yet or the end), row I. */
 typedef struct cursor {
-  src *S[2];
-  int n, cur;
+  src *S;
   src_batch *B;
   size_t i;
   int end;
@@ -627,17 +594,7 @@ typedef struct cursor {
 /* The row at C, or NULL at the stream's end (KIND set). */
 static const txf_pq_value *cur_row(cursor *c, int *kind) {
   while (!c->end && (!c->B || c->i == c->B->n)) {
-    if (!c->n) {
-      c->end = 1;
-      break;
-    }
-    if (c->B) {
-      int next = c->B->rg_end && c->n > 1;
-      src_give(c->S[c->cur]);
-      if (next)
-        c->cur = (c->cur + 1) % c->n;
-    }
-    c->B = src_take(c->S[c->cur]);
+    c->B = c->S ? src_next(c->S, c->B) : NULL;
     c->i = 0;
     c->end = !c->B;
   }
@@ -673,42 +630,26 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   rm_set_init(&rms, j->rm, j->n_rm);
   txf_clean_runs R;
   txf_clean_runs_open(&R, m->pool, j->run, j->n_run);
-  /* the old file read by two threads (alternate row groups) with a pool,
-   * one without */
-  src old[2], add;
-  int threads = txf_pq_pool_threads(pool) > 0, n_old = 0;
-  for (int k = 0; k < 2; k++) {
-    src_init(&old[k], m, cf.nc, is_str);
-    old[k].old = 1;
-    old[k].old_path = old_path;
-    old[k].rms = &rms;
-    old[k].n_rm = j->n_rm;
-  }
+  src old, add;
+  src_init(&old, m, cf.nc, is_str);
   src_init(&add, m, cf.nc, is_str);
+  old.old = 1;
+  old.old_path = old_path;
+  old.rms = &rms;
+  old.n_rm = j->n_rm;
   add.R = &R;
   /* The old rows are copied into the new file: they must be the ones
    * committed (checked once a run, with the read that decided ids). */
   int rc =
       txf_clean_manifest_check_partition(m->manifest, m->data_dir, day, err);
-  if (!rc && txf_fs_exists(old_path)) {
-    rc = open_partition(old_path, cf.nc, &old[0].rd, err);
-    n_old = !rc;
-    if (!rc && threads && txf_pq_reader_num_row_groups(old[0].rd) > 1) {
-      rc = open_partition(old_path, cf.nc, &old[1].rd, err);
-      n_old = rc ? 1 : 2;
-    }
-    for (int k = 0; !rc && k < n_old; k++) {
-      txf_pq_reader_stride(old[k].rd, (uint32_t)k, (uint32_t)n_old);
-      old[k].rg = (uint32_t)k;
-      old[k].rg_step = (uint32_t)n_old;
-      old[k].n_rgs = txf_pq_reader_num_row_groups(old[k].rd);
-    }
-  }
-  for (int k = 0; !rc && k < n_old; k++)
-    src_start(&old[k], threads);
+  if (!rc && txf_fs_exists(old_path))
+    rc = open_partition(old_path, cf.nc, &old.rd, err);
+  int threads = txf_pq_pool_threads(pool) > 0;
+  if (!rc && old.rd)
+    src_start(&old, threads);
   if (!rc)
     src_start(&add, threads);
-  cursor co = {.S = {&old[0], &old[1]}, .n = n_old}, cn = {.S = {&add}, .n = 1};
+  cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add};
   txf_pq_writer *w = NULL;
   txf_sha256 sha;
   int has_sha = 0;
@@ -751,7 +692,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
        * partition's, row for row. It takes them as the partition's
        * writer encoded them instead of encoding them again (its row
        * groups then end where the partition's do). */
-      if (!rc && !n_old && cf.out) {
+      if (!rc && !old.rd && cf.out) {
         rc = change_open(&cf, err);
         if (!rc)
           rc = txf_pq_writer_follow(cf.w, w, cf.nc, err);
@@ -768,19 +709,11 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     if (!rc)
       j->n_rows++;
   }
-  size_t removed = 0;
-  for (int k = 0; k < 2; k++) {
-    src_release(&old[k]);
-    removed += old[k].removed;
-    if (!rc && old[k].rc) {
-      rc = old[k].rc;
-      *err = old[k].err;
-    }
-  }
+  src_release(&old);
   src_release(&add);
-  if (!rc && add.rc) {
-    rc = add.rc;
-    *err = add.err;
+  if (!rc && (old.rc || add.rc)) {
+    rc = old.rc ? old.rc : add.rc;
+    *err = old.rc ? old.err : add.err;
   }
   if (!rc && w)
     rc = txf_pq_writer_finish(w, err);
@@ -791,16 +724,15 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     rc = out_size(j, err);
   if (!rc && cf.w)
     rc = txf_pq_writer_finish(cf.w, err);
-  if (!rc && removed != j->n_rm) {
+  if (!rc && old.removed != j->n_rm) {
     char d[11];
     rc = txf_err_set(err, TXF_ECORRUPT,
                      "silver partition %s holds %zu of the %zu ids the index "
                      "places there; run 'txnflow audit'",
-                     txf_date_format((txf_date){day}, d), removed, j->n_rm);
+                     txf_date_format((txf_date){day}, d), old.removed, j->n_rm);
   }
   txf_pq_writer_free(cf.w);
-  txf_pq_reader_free(old[0].rd);
-  txf_pq_reader_free(old[1].rd);
+  txf_pq_reader_free(old.rd);
   txf_clean_runs_release(&R);
   free(rms.slot);
   free(rms.f.w);

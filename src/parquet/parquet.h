@@ -158,14 +158,6 @@ TXF_MUST_CHECK int txf_pq_reader_project(txf_pq_reader *r,
  * at the end. Strings are borrowed until the next call. */
 TXF_MUST_CHECK int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values,
                                       int *has_row, txf_err *err);
-/* Read row groups FIRST, FIRST + STEP, FIRST + 2 STEP, ... only (STEP >=
- * 1); call before the first txf_pq_reader_next. Readers of one file with
- * the same STEP and FIRST = 0 .. STEP-1 split its rows between them, so
- * that threads read it in parallel (clean's rewrite of a partition). */
-void txf_pq_reader_stride(txf_pq_reader *r, uint32_t first, uint32_t step);
-/* Row groups in the file, and the rows of row group K. */
-uint32_t txf_pq_reader_num_row_groups(const txf_pq_reader *r);
-int64_t txf_pq_reader_row_group_rows(const txf_pq_reader *r, uint32_t k);
 /* Key-value metadata: the value of KEY, or NULL (borrowed). */
 const char *txf_pq_reader_kv(const txf_pq_reader *r, const char *key);
 

@@ -79,9 +79,8 @@ struct txf_pq_reader {
   rcol *rc;
   size_t n_rc;
   int started;
-  uint32_t rg;      /* current row group */
-  uint32_t rg_step; /* the next is RG + RG_STEP (txf_pq_reader_stride) */
-  int64_t rg_left;  /* rows left in it */
+  uint32_t rg;     /* current row group */
+  int64_t rg_left; /* rows left in it */
   int rg_loaded;
   int failed; /* a read failed: the position is undefined, stop */
   size_t mem_limit; /* MAX_DECODED_BYTES unless a test lowers it */
@@ -421,7 +420,6 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
   txf_pq_reader *r = txf_xcalloc(1, sizeof *r);
   r->fd = -1;
   r->mem_limit = MAX_DECODED_BYTES;
-  r->rg_step = 1;
   r->path = txf_xstrdup(path);
   r->fd = open(path, O_RDONLY | O_CLOEXEC);
   int rc;
@@ -1142,13 +1140,8 @@ static int load_row_group(txf_pq_reader *r, txf_err *err) {
 static int next_row(txf_pq_reader *r, txf_pq_value *values, int *has_row,
                     txf_err *err) {
   while (!r->rg_loaded || r->rg_left == 0) {
-    if (r->rg_loaded) {
-      if (r->m.n_rgs - r->rg <= r->rg_step) {
-        r->rg = r->m.n_rgs;
-        return 0;
-      }
-      r->rg += r->rg_step;
-    }
+    if (r->rg_loaded)
+      r->rg++;
     if (r->rg >= r->m.n_rgs)
       return 0;
     int rc = load_row_group(r, err);
@@ -1188,19 +1181,6 @@ int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
 }
 
 const pq_filemeta *txf_pq_reader_meta(const txf_pq_reader *r) { return &r->m; }
-
-void txf_pq_reader_stride(txf_pq_reader *r, uint32_t first, uint32_t step) {
-  r->rg = first;
-  r->rg_step = step ? step : 1;
-}
-
-uint32_t txf_pq_reader_num_row_groups(const txf_pq_reader *r) {
-  return r->m.n_rgs;
-}
-
-int64_t txf_pq_reader_row_group_rows(const txf_pq_reader *r, uint32_t k) {
-  return k < r->m.n_rgs ? r->m.rgs[k].num_rows : 0;
-}
 
 void txf_pq_reader_set_memory_limit(txf_pq_reader *r, size_t bytes) {
   r->mem_limit = bytes;

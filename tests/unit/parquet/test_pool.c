@@ -240,56 +240,6 @@ TEST(pq_pool_writes_behind_with_the_checksum) {
   pqt_release(&t);
 }
 
-/* Readers with a stride split a file's row groups between them: with
- * STEP readers, FIRST = 0 .. STEP-1, each reads its row groups' rows in
- * order, and together every row once. */
-TEST(pq_reader_stride_splits_the_row_groups) {
-  pqt_table t;
-  gen(&t, 20000, 7);
-  txf_err err;
-  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .row_group_bytes = 200000};
-  ASSERT_OK(pqt_write(unit_path("stride.parquet"), &pschema, &o, &t, &err),
-            &err);
-  for (uint32_t step = 1; step <= 4; step++) {
-    size_t seen = 0;
-    for (uint32_t first = 0; first < step; first++) {
-      txf_pq_reader *r;
-      ASSERT_OK(txf_pq_reader_open(&r, unit_path("stride.parquet"), &err),
-                &err);
-      uint32_t n_rg = txf_pq_reader_num_row_groups(r);
-      ASSERT(n_rg >= 5);
-      txf_pq_reader_stride(r, first, step);
-      /* the rows of row groups FIRST, FIRST + STEP, ... in order */
-      size_t row = 0;
-      for (uint32_t k = 0; k < n_rg; k++) {
-        int64_t n = txf_pq_reader_row_group_rows(r, k);
-        if (k % step != first) {
-          row += (size_t)n;
-          continue;
-        }
-        for (int64_t i = 0; i < n; i++, row++) {
-          txf_pq_value v[TXF_ARRAY_LEN(pcols)];
-          int has;
-          ASSERT_OK(txf_pq_reader_next(r, v, &has, &err), &err);
-          ASSERT(has);
-          ASSERT_EQ_I64(v[10].v.i64, t.v[row * t.n_cols + 10].v.i64);
-          ASSERT_EQ_MEM(v[0].v.str.ptr, t.v[row * t.n_cols].v.str.ptr,
-                        v[0].v.str.len);
-          seen++;
-        }
-      }
-      ASSERT_EQ_U64(row, t.n_rows);
-      txf_pq_value v[TXF_ARRAY_LEN(pcols)];
-      int has;
-      ASSERT_OK(txf_pq_reader_next(r, v, &has, &err), &err);
-      ASSERT(!has);
-      txf_pq_reader_free(r);
-    }
-    ASSERT_EQ_U64(seen, t.n_rows);
-  }
-  pqt_release(&t);
-}
-
 /* ---------------------------------------------------------------- follow */
 
 /* A follower: the table's columns, then what a change log adds. */
