@@ -1003,6 +1003,7 @@ typedef struct hist_job {
 
 static void *hist_write(void *arg) {
   hist_job *j = arg;
+  pthread_setname_np(pthread_self(), "txf-history");
   j->rc = txf_clean_hist_write(&j->r->hist, j->r->o->data_dir, j->r->src.v,
                                j->r->n_files, j->path, &j->err);
   txf_clean_hist_release(&j->r->hist);
@@ -1271,6 +1272,12 @@ static int do_run(run *r, txf_store *store, char **report_json,
   txf_log_debug(o->log, "partitions: %lld ms CPU on the main thread of %lld",
                 (long long)((txf_thread_cpu_us() - cmain) / 1000),
                 (long long)((cparts - cindex) / 1000));
+  /* the phases' edges, for a trace of the process's threads */
+  txf_log_debug(o->log,
+                "phases at monotonic us: read %lld dedup %lld index %lld "
+                "partitions %lld end %lld",
+                (long long)t0, (long long)t_read, (long long)t_dedup,
+                (long long)t_index, (long long)t_parts);
   char qdir[64];
   snprintf(qdir, sizeof qdir, "quarantine/transactions/ingest_date=%s",
            r->date_str);

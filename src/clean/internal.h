@@ -256,6 +256,30 @@ void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
  * (0): a run is read in silver order, which does not use it. */
 int txf_clean_runrd_next(txf_clean_runrd *r, crow *row);
 
+/* N runs of one partition merged in silver order, (txn_ts, id bytes), in
+ * which no two of their rows tie (an id is in one shard's run). A loser
+ * tree over the heads' txn_ts: a row costs log2(N) comparisons of two
+ * integers, the winner's in a register and the loser's from one small
+ * array; ids are compared only where txn_ts are equal. */
+typedef struct txf_clean_runs {
+  txf_clean_runrd *rd;
+  crow *head;
+  int64_t *key;   /* the head's txn_ts; INT64_MAX once its run is done */
+  uint8_t *live;  /* the run has a head */
+  int *loser;     /* [0]: the winner; [i], 1 <= i < K: the loser there */
+  size_t k;       /* leaves: N rounded up to a power of two */
+} txf_clean_runs;
+void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
+                         const run_ref *ref, size_t n);
+/* The least head (valid until the next pop), NULL when every run is
+ * done. */
+static inline const crow *txf_clean_runs_peek(const txf_clean_runs *R) {
+  int w = R->loser[0];
+  return R->live[w] ? &R->head[w] : NULL;
+}
+void txf_clean_runs_pop(txf_clean_runs *R);
+void txf_clean_runs_release(txf_clean_runs *R);
+
 /* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix
  * on the 64-bit key, then the full comparison only where keys tie. */
 typedef int (*txf_clean_cmp_fn)(const void *, const void *);

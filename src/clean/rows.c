@@ -487,3 +487,73 @@ int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
   r->left--;
   return 1;
 }
+
+/* ---------------------------------------------------------------- merge */
+
+static void runs_next(txf_clean_runs *R, size_t i) {
+  R->live[i] = (uint8_t)txf_clean_runrd_next(&R->rd[i], &R->head[i]);
+  R->key[i] = R->live[i] ? R->head[i].txn_ts_us : INT64_MAX;
+}
+
+/* Run A's head comes strictly before run B's (a done run comes last). */
+static int runs_before(const txf_clean_runs *R, int a, int b) {
+  if (R->key[a] != R->key[b])
+    return R->key[a] < R->key[b];
+  if (!R->live[a] || !R->live[b])
+    return R->live[a] > R->live[b];
+  return txf_clean_silver_order(&R->head[a], &R->head[b]) < 0;
+}
+
+void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
+                         const run_ref *ref, size_t n) {
+  memset(R, 0, sizeof *R);
+  size_t k = 1;
+  while (k < n)
+    k *= 2;
+  R->k = k;
+  R->rd = txf_xcalloc(k, sizeof *R->rd);
+  R->head = txf_xcalloc(k, sizeof *R->head);
+  R->key = txf_xmalloc(k * sizeof *R->key);
+  R->live = txf_xcalloc(k, 1);
+  R->loser = txf_xcalloc(k, sizeof *R->loser);
+  for (size_t i = 0; i < k; i++) { /* leaves past N: done from the start */
+    R->key[i] = INT64_MAX;
+    if (i < n) {
+      txf_clean_runrd_open(&R->rd[i], pool, &ref[i]);
+      runs_next(R, i);
+    }
+  }
+  /* winners bottom-up (leaves at K..2K-1), the losers kept */
+  int *win = txf_xmalloc(2 * k * sizeof *win);
+  for (size_t i = 0; i < k; i++)
+    win[k + i] = (int)i;
+  for (size_t j = k - 1; j >= 1; j--) {
+    int a = win[2 * j], b = win[2 * j + 1];
+    int b_first = runs_before(R, b, a);
+    win[j] = b_first ? b : a;
+    R->loser[j] = b_first ? a : b;
+  }
+  R->loser[0] = win[1]; /* (one run: its leaf) */
+  free(win);
+}
+
+void txf_clean_runs_pop(txf_clean_runs *R) {
+  int w = R->loser[0];
+  runs_next(R, (size_t)w);
+  int64_t kw = R->key[w];
+  for (size_t j = (R->k + (size_t)w) >> 1; j; j >>= 1) {
+    int l = R->loser[j];
+    int64_t kl = R->key[l];
+    int l_first =
+        __builtin_expect(kl == kw, 0) ? runs_before(R, l, w) : kl < kw;
+    /* without branches: which run wins here is a coin toss */
+    R->loser[j] = l_first ? w : l;
+    w = l_first ? l : w;
+    kw = l_first ? kl : kw;
+  }
+  R->loser[0] = w;
+}
+
+void txf_clean_runs_release(txf_clean_runs *R) {
+  TXF_FREE_ALL(R->rd, R->head, R->key, R->live, R->loser);
+}

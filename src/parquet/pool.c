@@ -60,6 +60,7 @@ static void *worker(void *arg) {
   txf_pq_pool *p = ((wstart *)arg)->p;
   pq_ctx *ctx = &p->ctx[((wstart *)arg)->i];
   free(arg);
+  pthread_setname_np(pthread_self(), "txf-encode");
   pthread_mutex_lock(&p->mu);
   for (;;) {
     ptask t;

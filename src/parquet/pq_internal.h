@@ -314,5 +314,8 @@ typedef void (*pq_task_fn)(void *arg, pq_ctx *ctx);
 void txf_pq_pool_submit(txf_pq_pool *p, pq_task_fn fn, void *arg);
 /* Run one queued task on this thread with CTX: 1 if there was one. */
 int txf_pq_pool_help(txf_pq_pool *p, pq_ctx *ctx);
+/* 1 when W's bytes go to its file on a write-behind thread of its own
+ * (a writer with a pool), 0 when on the caller's (tests). */
+int txf_pq_writer_writes_behind(const txf_pq_writer *w);
 
 #endif /* TXF_PQ_INTERNAL_H */

@@ -15,6 +15,7 @@
  * depend only on the rows and the options, never on the threads. */
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -656,6 +657,11 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
  * when there is none. The bytes are the same. */
 #define WB_BUF ((size_t)1 << 20)
 #define WB_RING 4
+/* The thread also starts the disk on what it wrote, every WB_START
+ * bytes (sync_file_range, no wait for the disk): the commit's flush then
+ * finds little left to start, and the writer's caller does not wait in
+ * it (30 ms for a 270 MB partition, decision 1701). */
+#define WB_START ((uint64_t)8 << 20)
 
 typedef struct wbehind {
   pthread_t tid;
@@ -669,10 +675,12 @@ typedef struct wbehind {
   txf_buf cur; /* being filled by the caller */
   FILE *fp;
   txf_sha256 *sha;
+  uint64_t off, started; /* bytes written; those whose writeback began */
 } wbehind;
 
 static void *wb_main(void *arg) {
   wbehind *b = arg;
+  pthread_setname_np(pthread_self(), "txf-write");
   pthread_mutex_lock(&b->mu);
   for (;;) {
     while (b->head == b->tail && !b->stop)
@@ -687,6 +695,16 @@ static void *wb_main(void *arg) {
       e = errno ? errno : EIO;
     if (!failed && !e && b->sha)
       txf_sha256_update(b->sha, x->data, x->len);
+    b->off += x->len;
+    if (!failed && !e && b->off - b->started >= WB_START) {
+      if (fflush(b->fp) != 0)
+        e = errno ? errno : EIO;
+      else
+        (void)sync_file_range(fileno(b->fp), (off_t)b->started,
+                              (off_t)(b->off - b->started),
+                              SYNC_FILE_RANGE_WRITE);
+      b->started = b->off;
+    }
     x->len = 0;
     pthread_mutex_lock(&b->mu);
     if (e && !b->rc) {
@@ -719,6 +737,10 @@ static void wb_start(txf_pq_writer *w) {
     return;
   }
   w->wb = b;
+}
+
+int txf_pq_writer_writes_behind(const txf_pq_writer *w) {
+  return w->wb != NULL;
 }
 
 static int wb_error(txf_pq_writer *w, int e, txf_err *err) {
@@ -1180,7 +1202,8 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
   w->af.defer_sync = w->o.defer_sync;
   /* A big stdio buffer: the file is written in few large syscalls. */
   setvbuf(w->af.fp, NULL, _IOFBF, (size_t)1 << 20);
-  if (txf_pq_pool_threads(w->o.pool) > 0)
+  /* (w->o.pool is cleared above: the writer's pool is w->pool) */
+  if (txf_pq_pool_threads(w->pool) > 0)
     wb_start(w);
   rc = out(w, "PAR1", 4, err);
   if (rc) {

@@ -194,7 +194,14 @@ int txf_afile_commit(txf_afile *af, txf_err *err) {
   if (fclose(af->fp) != 0 && !rc)
     rc = txf_err_errno(err, TXF_EIO, "close %s", af->path);
   af->fp = NULL;
-  if (!rc)
+  /* Deferred: the caller's sync makes the name durable with the bytes
+   * (a syncfs commits the directory too). A directory fsync here waits
+   * for a journal commit that, on ext4 (data=ordered), first writes every
+   * block of the new file: 80 ms for a 270 MB partition, on the thread
+   * that bounds clean's partitions phase. */
+  if (!rc && af->defer_sync && rename(af->tmp, af->path) != 0)
+    rc = txf_err_errno(err, TXF_EIO, "rename %s -> %s", af->tmp, af->path);
+  else if (!rc && !af->defer_sync)
     rc = txf_fs_rename(af->tmp, af->path, 0, err);
   if (rc)
     unlink(af->tmp);

@@ -431,15 +431,16 @@ typedef struct txf_afile {
   char *path;  /* final path */
   char *tmp;   /* temp path in the same directory */
   /* Set by the caller after open: commit starts the writeback but does
-   * not wait for it (no fsync); the caller makes the file durable itself
+   * not wait for it (no fsync of the file nor of its directory after the
+   * rename); the caller makes the file and its name durable itself
    * (clean: one syncfs of its staging before the commit point). */
   int defer_sync;
 } txf_afile;
 
 TXF_MUST_CHECK int txf_afile_open(txf_afile *af, const char *path,
                                   txf_err *err);
-/* Flush, fsync (unless AF->defer_sync), rename into place, fsync the
- * directory; frees AF. */
+/* Flush, fsync, rename into place, fsync the directory (with
+ * AF->defer_sync: flush, start the writeback, rename); frees AF. */
 TXF_MUST_CHECK int txf_afile_commit(txf_afile *af, txf_err *err);
 /* Drop the temp file; frees AF. Safe after a failed commit or never. */
 void txf_afile_abort(txf_afile *af);

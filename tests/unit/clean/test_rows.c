@@ -47,3 +47,97 @@ TEST(clean_pool_unmaps_where_madvise_is_refused) {
   txf_clean_pool_unmap_only(p);
   fill_trim_refill(p);
 }
+
+/* ---------------------------------------------------------------- merge */
+
+typedef struct mrow {
+  int64_t ts;
+  char id[16];
+  uint8_t id_len;
+} mrow;
+
+static int mrow_cmp(const void *pa, const void *pb) {
+  const mrow *a = pa, *b = pb;
+  if (a->ts != b->ts)
+    return a->ts < b->ts ? -1 : 1;
+  return txf_bytes_cmp(a->id, a->id_len, b->id, b->id_len);
+}
+
+static uint64_t mrand(uint64_t *s) {
+  *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+  return *s >> 17;
+}
+
+/* N_RUNS runs of random sizes (some empty) whose txn_ts often tie across
+ * runs, merged: every row once, in silver order, and every block given
+ * back. */
+static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
+  txf_clean_pool *p = txf_clean_pool_new();
+  run_ref *ref = txf_xcalloc(n_runs ? n_runs : 1, sizeof *ref);
+  mrow *all = NULL;
+  size_t n_all = 0, id_next = 0;
+  for (size_t r = 0; r < n_runs; r++) {
+    size_t n = max_rows ? (size_t)(mrand(&seed) % (max_rows + 1)) : 0;
+    if (r % 7 == 3)
+      n = 0;
+    mrow *v = txf_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+      /* few distinct timestamps: ties between runs are the rule */
+      v[i].ts = INT64_C(1757000000000000) + (int64_t)(mrand(&seed) % 50);
+      /* ids of several lengths, distinct */
+      int len = snprintf(v[i].id, sizeof v[i].id, "%0*zx",
+                         (int)(4 + mrand(&seed) % 8), id_next++);
+      v[i].id_len = (uint8_t)len;
+    }
+    qsort(v, n, sizeof *v, mrow_cmp);
+    txf_clean_block *head = NULL, *tail = NULL;
+    for (size_t i = 0; i < n; i++) {
+      crow c;
+      memset(&c, 0, sizeof c);
+      c.txn_ts_us = v[i].ts;
+      c.ingested_at_us = v[i].ts + 1000;
+      c.amount_minor = (int64_t)i;
+      c.event_day = (int32_t)(v[i].ts / INT64_C(86400000000));
+      memcpy(c.currency, "KRW", 3);
+      c.mcc = 5411;
+      c.len[S_ID] = v[i].id_len;
+      c.str = v[i].id;
+      char *at = txf_clean_blocks_add(p, &head, &tail, txf_clean_rec_size(&c));
+      txf_clean_rec_put(at, &c);
+    }
+    for (txf_clean_block *b = head; b; b = txf_clean_block_next(b))
+      txf_clean_block_ref(b);
+    ref[r] = (run_ref){.day = 0, .b = head, .off = 0, .n = n};
+    all = txf_xrealloc(all, (n_all + n + 1) * sizeof *all);
+    memcpy(all + n_all, v, n * sizeof *v);
+    n_all += n;
+    free(v);
+  }
+  if (n_all)
+    qsort(all, n_all, sizeof *all, mrow_cmp);
+  txf_clean_runs R;
+  txf_clean_runs_open(&R, p, ref, n_runs);
+  size_t got = 0;
+  for (const crow *a; (a = txf_clean_runs_peek(&R)); txf_clean_runs_pop(&R)) {
+    ASSERT(got < n_all);
+    ASSERT_EQ_I64(a->txn_ts_us, all[got].ts);
+    ASSERT_EQ_U64(a->len[S_ID], all[got].id_len);
+    ASSERT_EQ_MEM(a->str, all[got].id, all[got].id_len);
+    got++;
+  }
+  ASSERT_EQ_U64(got, n_all);
+  txf_clean_runs_release(&R);
+  txf_clean_pool_free(p);
+  free(all);
+  free(ref);
+}
+
+TEST(clean_runs_merge_in_silver_order) {
+  merge_check(0, 0, 1);   /* nothing */
+  merge_check(1, 500, 2); /* one run */
+  merge_check(1, 0, 3);   /* one empty run */
+  merge_check(3, 400, 4); /* not a power of two */
+  for (uint64_t s = 10; s < 16; s++)
+    merge_check(1 + (size_t)s * 7 % 40, 300, s);
+  merge_check(256, 200, 99); /* a partition's 256 shards */
+}

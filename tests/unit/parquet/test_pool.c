@@ -198,6 +198,48 @@ TEST(pq_pool_two_writers_share_a_pool) {
   pqt_release(&t);
 }
 
+/* With a pool, the bytes go out on the writer's write-behind thread, which
+ * also feeds the checksum: the file is the lone writer's and the digest
+ * is the file's. (Until this test the write-behind was never started: the
+ * writer looked for the pool where it had just cleared it.) */
+TEST(pq_pool_writes_behind_with_the_checksum) {
+  pqt_table t;
+  gen(&t, 70000, 5);
+  txf_err err;
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .row_group_bytes = 1 << 20,
+                          .page_bytes = 30000};
+  ASSERT_OK(pqt_write(unit_path("wb-want.parquet"), &pschema, &o, &t, &err),
+            &err);
+  txf_buf want;
+  read_all(unit_path("wb-want.parquet"), &want);
+  char want_sha[65];
+  txf_sha256_hex(want.data, want.len, want_sha);
+  for (int with_pool = 0; with_pool < 2; with_pool++) {
+    txf_pq_pool *p = with_pool ? txf_pq_pool_new(2) : NULL;
+    txf_sha256 sha;
+    txf_sha256_init(&sha);
+    o.pool = p;
+    o.sha256 = &sha;
+    txf_pq_writer *w;
+    const char *name = with_pool ? "wb-pool.parquet" : "wb-alone.parquet";
+    ASSERT_OK(txf_pq_writer_open(&w, unit_path(name), &pschema, &o, &err),
+              &err);
+    ASSERT_EQ_I64(txf_pq_writer_writes_behind(w), with_pool);
+    for (size_t i = 0; i < t.n_rows; i++)
+      ASSERT_OK(txf_pq_writer_add_row(w, t.v + i * t.n_cols, &err), &err);
+    ASSERT_OK(txf_pq_writer_finish(w, &err), &err);
+    txf_pq_writer_free(w);
+    char got_sha[65];
+    txf_sha256_final_hex(&sha, got_sha);
+    ASSERT_EQ_STR(got_sha, want_sha);
+    same_file(unit_path(name), &want);
+    txf_pq_pool_free(p);
+  }
+  ASSERT(want.len > (size_t)3 << 20); /* several write-behind buffers */
+  txf_buf_release(&want);
+  pqt_release(&t);
+}
+
 /* ---------------------------------------------------------------- follow */
 
 /* A follower: the table's columns, then what a change log adds. */

@@ -62,6 +62,28 @@ TEST(fs_afile_abort_leaves_nothing) {
   free(tmp);
 }
 
+/* Committed, deferred or not: the bytes under the final name, no temp
+ * file left (a deferred commit leaves the fsyncs to the caller). */
+TEST(fs_afile_commit_puts_the_file_in_place) {
+  txf_err err;
+  for (int defer = 0; defer < 2; defer++) {
+    const char *path = unit_path(defer ? "deferred.csv" : "synced.csv");
+    txf_afile af;
+    ASSERT_OK(txf_afile_open(&af, path, &err), &err);
+    af.defer_sync = defer;
+    fputs("a,b\n1,2\n", af.fp);
+    char *tmp = txf_xstrdup(af.tmp);
+    ASSERT_OK(txf_afile_commit(&af, &err), &err);
+    ASSERT(!txf_fs_exists(tmp));
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    ASSERT_OK(txf_fs_read_file(path, &b, &err), &err);
+    ASSERT_EQ_STR(b.data, "a,b\n1,2\n");
+    txf_buf_release(&b);
+    free(tmp);
+  }
+}
+
 TEST(fs_exchange_swaps_directories) {
   txf_err err;
   ASSERT_OK(txf_fs_mkdirs(unit_path("old"), &err), &err);
