@@ -535,8 +535,7 @@ static int note_change(txf_models *m, const exec_ctx *ex, size_t i) {
   if (!rc) {
     char *keys = key_expr(&n->unique_key, "%s%.0s", ", ");
     char *order = n->cluster_by ? txf_duck_quote_ident(n->cluster_by) : NULL;
-    txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order,
-                      !strcmp(n->audit_rel, new_rel) && n->chg_sorted);
+    txf_wh_note_delta(m->wh, schema, ident, keys, old_rel, new_rel, order);
     free(keys);
     free(order);
   }

@@ -718,7 +718,6 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   txf_adapter *a = ex->a;
   *full = 1;
   *audit_fail = 0;
-  n->chg_sorted = 0;
   if (!m->chg_ready || m->chg_now < 0 || !n->chg_state || !n->chg_hash ||
       strcmp(n->chg_hash, hash) || n->chg_version > m->chg_now ||
       !n->unique_key.n)
@@ -851,26 +850,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
      * where they are used (its tests, the models that follow it), never
      * stored: at 10,000,000 changed rows a day, storing stg_transactions'
      * new rows and then inserting them cost 63 s of CPU */
-    /* R of a table with a cluster_by, kept for the other copy on DuckDB,
-     * is stored in that order: the insert below and the other copy's
-     * replay (decision 1801) then read it in its order instead of each
-     * sorting it (at 10,000,000 rows a day fact_transactions' R was
-     * sorted twice, 12 s of CPU and 2.5 GB each; decision 1501, seventh
-     * round). DuckDB keeps a CREATE TABLE AS ... ORDER BY's order, and an
-     * INSERT ... SELECT its input's (preserve_insertion_order) */
-    int sort_r = !is_view && keep && n->cluster_by &&
-                 txf_models_target_is_duck(m);
-    char *qc = sort_r ? txf_duck_quote_ident(n->cluster_by) : NULL;
-    if (sort_r)
-      rc = exec_fmt(a, err, "CREATE TABLE %s AS SELECT * FROM (\n%s\n) AS r "
-                            "ORDER BY r.%s",
-                    p.rnew, body, qc);
-    else
-      rc = exec_fmt(a, err, "CREATE %s %s AS\n%s",
-                    is_view ? "VIEW" : "TABLE", p.rnew, body);
-    free(qc);
-    if (!rc)
-      n->chg_sorted = sort_r;
+    rc = exec_fmt(a, err, "CREATE %s %s AS\n%s", is_view ? "VIEW" : "TABLE",
+                  p.rnew, body);
   }
   /* the columns must be the table's, else the rules changed: full */
   if (!rc)
@@ -998,8 +979,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   }
   free(in_gone);
   if (!rc && !is_view) {
-    char *order = c && !n->chg_sorted ? txf_xasprintf(" ORDER BY %s", c)
-                                      : txf_xstrdup("");
+    char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
     rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", p.rel,
                   cols, cols, p.rnew, order);
     free(order);

@@ -159,8 +159,6 @@ typedef struct mnode {
                               full) */
   char *audit_rel;    /* where its generic tests look this run (its new
                          rows), or NULL: the whole relation */
-  int chg_sorted;     /* 1: audit_rel, kept for the other copy, is stored
-                         in cluster_by order */
 } mnode;
 
 /* A macro (or {% test %} block, named test_NAME as dbt names it) of the

@@ -29,7 +29,7 @@
 #define PUB "txf_published" /* the published copy, attached read-only */
 
 typedef struct note {
-  char *how; /* copy | view | delta | delta_sorted | all */
+  char *how; /* copy | view | delta | all */
   char *schema, *ident, *keys, *old_rel, *new_rel, *order_by, *select_sql;
 } note;
 
@@ -329,11 +329,12 @@ static int old_range(txf_duck *d, const note *n, char **out, txf_err *err) {
 
 /* Replay one note N of the published copy's log on the main database. */
 static int replay(txf_duck *d, const note *n, txf_err *err) {
-  /* a note of a later binary: the copy cannot follow it (a copy of the
-   * file does instead) */
+  /* a note this binary does not know (a later binary's): replaying the
+   * others alone would leave the copy without that change, so the copy
+   * cannot follow the log (a copy of the file does instead) */
   if (!n->how || !n->schema || !n->ident ||
       (strcmp(n->how, "copy") && strcmp(n->how, "view") &&
-       strcmp(n->how, "delta") && strcmp(n->how, "delta_sorted")))
+       strcmp(n->how, "delta")))
     return txf_err_set(err, TXF_ECORRUPT, "unknown note '%s' in the log",
                        n->how ? n->how : "(null)");
   char *qs = txf_duck_quote_ident(n->schema);
@@ -364,14 +365,10 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
     if (!rc)
       rc = exec_sql(d, err,
                     txf_xasprintf("CREATE VIEW %s AS\n%s", rel, n->select_sql));
-  } else if (!rc && (!strcmp(n->how, "delta") ||
-                     !strcmp(n->how, "delta_sorted"))) {
+  } else if (!rc && !strcmp(n->how, "delta")) {
     /* the rows of the old keys go (IN: a semi join on the few keys, as
      * the build itself deletes them), the new rows come in, in the
-     * table's order: "delta_sorted" when the build stored them in that
-     * order already (read in their order, not sorted again: at 10,000,000
-     * rows a day the sort was 12 s of CPU and 2.5 GB) */
-    int sorted = !strcmp(n->how, "delta_sorted");
+     * table's order */
     int several = strchr(n->keys, ',') != NULL;
     char *range = NULL;
     rc = old_range(d, n, &range, err);
@@ -387,9 +384,8 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
       rc = exec_sql(
           d, err,
           txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s",
-                        rel, n->new_rel,
-                        n->order_by && !sorted ? " ORDER BY " : "",
-                        n->order_by && !sorted ? n->order_by : ""));
+                        rel, n->new_rel, n->order_by ? " ORDER BY " : "",
+                        n->order_by ? n->order_by : ""));
   }
   if (rc)
     txf_err_wrap(err, "bringing %s up to the published copy", rel);
@@ -694,10 +690,9 @@ void txf_wh_note_view(txf_wh *w, const char *schema, const char *ident,
 
 void txf_wh_note_delta(txf_wh *w, const char *schema, const char *ident,
                        const char *keys, const char *old_rel,
-                       const char *new_rel, const char *order_by,
-                       int sorted) {
+                       const char *new_rel, const char *order_by) {
   forget(w, schema, ident);
-  note *n = note_add(w, sorted && order_by ? "delta_sorted" : "delta");
+  note *n = note_add(w, "delta");
   n->schema = txf_xstrdup(schema);
   n->ident = txf_xstrdup(ident);
   n->keys = txf_xstrdup(keys);

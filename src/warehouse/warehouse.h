@@ -61,12 +61,11 @@ char *txf_wh_keep_rel(const char *ident);
 /* SCHEMA.IDENT changed by rows: those whose KEYS (a comma-separated list
  * of quoted columns, unique in the table) are among OLD_REL's went, and
  * NEW_REL's rows came in (inserted in ORDER_BY order, a quoted column, or
- * NULL; SORTED: NEW_REL is stored in that order already, and its rows are
- * inserted as they are read). OLD_REL and NEW_REL are tables of this copy,
- * named by txf_wh_keep_rel(); the next session on this copy drops them. */
+ * NULL). OLD_REL and NEW_REL are tables of this copy, named by
+ * txf_wh_keep_rel(); the next session on this copy drops them. */
 void txf_wh_note_delta(txf_wh *w, const char *schema, const char *ident,
                        const char *keys, const char *old_rel,
-                       const char *new_rel, const char *order_by, int sorted);
+                       const char *new_rel, const char *order_by);
 /* A change the session cannot describe (SQL a user ran): the other copy
  * will be replaced by a copy of this one. */
 void txf_wh_note_all(txf_wh *w);
