@@ -41,6 +41,7 @@ struct txf_wh {
   int64_t base; /* the publish the copy was brought to */
   note *notes;
   size_t n_notes;
+  const txf_logger *log; /* debug lines (each note replayed), or NULL */
 };
 
 /* ------------------------------------------------------------ small parts */
@@ -529,8 +530,18 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
     if (!rc && (same || replayable)) {
       /* one transaction: a crash leaves the copy as it was */
       rc = txf_duck_exec(d, "BEGIN TRANSACTION", err);
-      for (size_t i = 0; !rc && replayable && i < n_log; i++)
+      for (size_t i = 0; !rc && replayable && i < n_log; i++) {
+        int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
         rc = replay(d, &log[i], err);
+        if (w->log)
+          txf_log_debug(w->log, "warehouse: replayed %s %s.%s: %.3fs (cpu "
+                                "%.3fs)",
+                        log[i].how ? log[i].how : "?",
+                        log[i].schema ? log[i].schema : "?",
+                        log[i].ident ? log[i].ident : "?",
+                        (double)(txf_mono_us() - t0) / 1e6,
+                        (double)(txf_cpu_us() - c0) / 1e6);
+      }
       if (!rc)
         rc = drop_kept(d, err);
       if (!rc)
@@ -585,9 +596,15 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
 
 int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
                  txf_err *err) {
+  return txf_wh_begin_log(out, path, wait_ms, NULL, err);
+}
+
+int txf_wh_begin_log(txf_wh **out, const char *path, int64_t wait_ms,
+                     const txf_logger *lg, txf_err *err) {
   *out = NULL;
   txf_wh *w = txf_xcalloc(1, sizeof *w);
   w->lock_fd = -1;
+  w->log = lg;
   w->path = txf_xstrdup(path);
   w->lock_path = sibling(path, ".lock");
   int rc = lock_take(w, err);
