@@ -248,7 +248,7 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
     txf_wh *wh = NULL;
     struct stat lst;
     if (path && (!db_opt || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))))
-      rc = txf_wh_begin(&wh, path, 60000, &err);
+      rc = txf_wh_begin_log(&wh, path, 60000, &ctx->log, &err);
     txf_duck *d = NULL;
     if (!rc)
       rc = txf_duck_open(&d, wh ? txf_wh_path(wh) : path, 0, 0, &err);

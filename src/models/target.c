@@ -61,7 +61,7 @@ static int open_duckdb(txf_models *m, txf_err *err) {
   if (!rc && !m->wh) {
     /* (debug: the copy brought up to the published one, decision 1801) */
     int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
-    rc = txf_wh_begin(&m->wh, path, READERS_WAIT_MS, err);
+    rc = txf_wh_begin_log(&m->wh, path, READERS_WAIT_MS, m->opts->log, err);
     txf_log_debug(m->opts->log, "warehouse: copy brought up: %.3fs (cpu %.3fs)",
                   (double)(txf_mono_us() - t0) / 1e6,
                   (double)(txf_cpu_us() - c0) / 1e6);

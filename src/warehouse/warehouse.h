@@ -42,6 +42,12 @@ typedef struct txf_wh txf_wh;
  * txf_wh_publish() or txf_wh_abort(); on failure nothing is held. */
 TXF_MUST_CHECK int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
                                 txf_err *err);
+/* txf_wh_begin, with a debug line on LG (if not NULL) for each note of the
+ * log replayed: its wall and CPU time (decision 1501, seventh round). LG
+ * is borrowed for the session. */
+TXF_MUST_CHECK int txf_wh_begin_log(txf_wh **out, const char *path,
+                                    int64_t wait_ms, const txf_logger *lg,
+                                    txf_err *err);
 /* The copy this session writes; borrowed until publish or abort. */
 const char *txf_wh_path(const txf_wh *w);
 

@@ -108,6 +108,75 @@ TEST(warehouse_copies_publish_and_replay) {
   txf_wh_abort(w);
 }
 
+/* A delta's new rows come into the other copy in its order, one INSERT
+ * per value (NULLs last), by the log and not by a copy of the file: the
+ * build stored them 9, NULL, 8 (as read), the replay puts 8, 9, NULL. */
+TEST(warehouse_copies_delta_inserted_by_value) {
+  const char *p = unit_path("byvalue.duckdb");
+  char a[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  txf_err err;
+  txf_wh *w;
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  run_sql(txf_wh_path(w), "CREATE TABLE t AS SELECT range AS k FROM range(3)");
+  txf_wh_note_copy(w, "main", "t");
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  char *old_rel = txf_wh_keep_rel("old__t"),
+       *new_rel = txf_wh_keep_rel("new__t");
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
+           "CREATE TABLE %s AS SELECT * FROM t WHERE k = 1; "
+           "DELETE FROM t WHERE k = 1; "
+           "CREATE TABLE %s (k BIGINT); INSERT INTO %s VALUES (9), (NULL), "
+           "(8); INSERT INTO t SELECT * FROM %s",
+           old_rel, new_rel, new_rel, new_rel);
+  run_sql(txf_wh_path(w), sql);
+  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
+  free(old_rel);
+  free(new_rel);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(coalesce(k::VARCHAR, 'n'), "
+                            "',' ORDER BY rowid) = '0,2,8,9,n')::INTEGER "
+                            "FROM t"),
+                1);
+  txf_wh_abort(w);
+}
+
+/* A log with a note this binary does not know (a later binary's) is not
+ * replayed without it: the copy becomes a copy of the published file, so
+ * it is not left without that note's change (which here only the file
+ * holds: a table no other note names). */
+TEST(warehouse_copies_unknown_note_copies_the_file) {
+  const char *p = unit_path("future.duckdb");
+  txf_err err;
+  txf_wh *w;
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  run_sql(txf_wh_path(w), "CREATE TABLE t AS SELECT range AS k FROM range(3)");
+  txf_wh_note_copy(w, "main", "t");
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  run_sql(txf_wh_path(w), "INSERT INTO t VALUES (100)");
+  txf_wh_note_copy(w, "main", "t");
+  char pub[512];
+  snprintf(pub, sizeof pub, "%s", txf_wh_path(w));
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  run_sql(pub, "CREATE TABLE only_in_the_file AS SELECT 1 AS x; "
+               "INSERT INTO _txnflow_copies.copy_log SELECT seq, 1, "
+               "'from_the_future', NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+               "FROM _txnflow_copies.copy_state");
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT sum(k) FROM t"), 103);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT x FROM only_in_the_file"), 1);
+  ASSERT_EQ_I64(read_i64(txf_wh_path(w), "SELECT count(*) FROM "
+                                         "_txnflow_copies.copy_log"),
+                0);
+  txf_wh_abort(w);
+}
+
 /* A plain file from before the copies becomes copy a, unchanged; a
  * session that ran SQL it cannot describe (note_all) makes the next one
  * copy the file; a link that points elsewhere is refused, not followed. */
