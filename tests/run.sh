@@ -26,16 +26,24 @@ failed=0
 failed_names=""
 
 scripts=$(ls tests/cli/t[0-9]*.sh 2>/dev/null | grep -F -- "$pattern" || true)
+# timed FILE CMD...: CMD, and its user and system seconds and peak RSS
+# (KB) written to FILE (tests/out/NAME.cpu): the figure to compare on a
+# shared machine, where wall time is noise
+timed() {
+	_f=$1
+	shift
+	if [ -x /usr/bin/time ]; then /usr/bin/time -f "%U %S %M" -o "$_f" "$@"; else "$@"; fi
+}
 run_unit() {
 	t0=$(date +%s)
-	(cd "$out" && "$UNIT") >"$out/unit.log" 2>&1
+	(cd "$out" && timed "$out/unit.cpu" "$UNIT") >"$out/unit.log" 2>&1
 	echo $(( $(date +%s) - t0 )) >"$out/unit.secs"
 }
 run_one() {
 	s=$1
 	name=$(basename "$s" .sh)
 	t0=$(date +%s)
-	bash "$s" >"$out/$name.out" 2>&1
+	timed "$out/$name.cpu" bash "$s" >"$out/$name.out" 2>&1
 	echo $? >"$out/$name.rc"
 	echo $(( $(date +%s) - t0 )) >"$out/$name.secs"
 }
@@ -59,9 +67,13 @@ for j in $jobs_list; do
 done
 wait
 
+# cpu NAME: ", N s CPU" from NAME.cpu (user + system)
+cpu() {
+	awk '/^[0-9.]+ [0-9.]+ [0-9]+$/ { printf ", %.1f s CPU", $1 + $2 }' "$out/$1.cpu" 2>/dev/null
+}
 if [ -z "$pattern" ]; then
 	echo "== unit tests ($UNIT)"
-	echo "unit runner: $(cat "$out/unit.secs" 2>/dev/null || echo ?)s"
+	echo "unit runner: $(cat "$out/unit.secs" 2>/dev/null || echo ?)s$(cpu unit)"
 	grep -E '^FAIL|^  ' "$out/unit.log" | head -50
 	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$out/unit.log" | tail -1)
 	if [ -n "$line" ]; then
@@ -94,7 +106,7 @@ for s in $scripts; do
 	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
 	passed=$((passed + p))
 	failed=$((failed + f))
-	echo "${line#\# } ($(cat "$out/$name.secs" 2>/dev/null || echo ?)s)"
+	echo "${line#\# } ($(cat "$out/$name.secs" 2>/dev/null || echo ?)s$(cpu "$name"))"
 	if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
 		grep -E '^(not ok|#)' "$out/$name.out" | grep -v "^# $name:" | head -60 | sed 's/^/    /'
 		failed_names="$failed_names $name"
@@ -102,6 +114,9 @@ for s in $scripts; do
 	fi
 done
 
-echo "time: $(( $(date +%s) - start ))s${failed_names:+; failed:$failed_names}"
+total_cpu=$(for s in $scripts; do cpu "$(basename "$s" .sh)"; echo; done
+	[ -z "$pattern" ] && cpu unit && echo)
+total_cpu=$(echo "$total_cpu" | awk -F'[ ,]+' '/CPU/ { t += $2 } END { printf "%.0f", t }')
+echo "time: $(( $(date +%s) - start ))s, ${total_cpu} s CPU${failed_names:+; failed:$failed_names}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -26,8 +26,8 @@ copies_agree() {
 	txnflow -C p models seed --select fx_rates >/dev/null &&
 	warehouse_sums p/data/warehouse.duckdb.a >a.sums &&
 	warehouse_sums p/data/warehouse.duckdb.b >b.sums &&
-	txnflow sql --db p/data/warehouse.duckdb.a --format csv "$MS" | tail -1 >>a.sums &&
-	txnflow sql --db p/data/warehouse.duckdb.b --format csv "$MS" | tail -1 >>b.sums &&
+	txnflow_ref sql --db p/data/warehouse.duckdb.a --format csv "$MS" | tail -1 >>a.sums &&
+	txnflow_ref sql --db p/data/warehouse.duckdb.b --format csv "$MS" | tail -1 >>b.sums &&
 	test $(wc -l <a.sums) -ge 18 &&
 	test_cmp a.sums b.sums
 }

@@ -7,13 +7,15 @@
 # given a newer version (moved to another day, reversed). After every day
 # built by change: the rule's rows equal an independent computation from
 # the fact, and every table equals a --full-refresh build; over the days,
-# late arrivals moved the norm of flags already published.
+# late arrivals moved the norm of flags already published. What this
+# proves is what the rule's SQL computes (DuckDB's answer): the script
+# runs the release build (decision 0001).
 . "$(dirname "$0")/../lib/test-lib.sh"
-test_duckdb_heavy
+test_release_build "the SQL of the amount_outlier rule by change; builds by change under ASan in t3102 t3104 t3110 t3111 t1122"
 
 # outliers FILE: the mart's amount_outlier rows as "id observed"
 outliers() {
-	txnflow -C p sql --format csv "SELECT transaction_id, round(observed, 6)
+	txnflow_ref -C p sql --format csv "SELECT transaction_id, round(observed, 6)
 		FROM mart_fraud_signals WHERE rule = 'amount_outlier' ORDER BY 1" |
 	tail -n +2 | tr ',' ' ' >"$1"
 }
@@ -23,7 +25,7 @@ outliers() {
 # made at least 3 approved purchases under 200000 won on its event day
 # and before, and which is at least 2 x their average
 expected() {
-	txnflow -C p sql --format csv "
+	txnflow_ref -C p sql --format csv "
 	  WITH f AS (SELECT * FROM fact_transactions WHERE NOT is_refund),
 	  big AS (SELECT * FROM f WHERE amount_krw >= 200000
 	          AND event_date <= DATE '$1'),

@@ -12,6 +12,9 @@
 # the split one) and the digests use the release binary when it is there
 # (make test builds it); the parallel backfill under test runs on $TXNFLOW.
 . "$(dirname "$0")/../lib/test-lib.sh"
+# the parallel backfill under test runs ten models builds: no quarantine
+# (decision 0001); the executor's own paths keep it in t4020 and t4000
+test_duckdb_heavy
 
 REF=$ROOT/build/txnflow
 test -x "$REF" || REF=$TXNFLOW
@@ -21,6 +24,7 @@ ref() { "$REF" "$@"; }
 # stays at its default, all nonzero)
 project() {
 	ref init "$1" >/dev/null &&
+	one_duckdb_thread "$1" &&
 	sed -i "s/^  rows: .*/  rows: 1500/" "$1/txnflow.yml"
 }
 

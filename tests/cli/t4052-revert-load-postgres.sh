@@ -5,6 +5,9 @@
 # the batch (issue 21: the warehouse follows a revert like a late batch).
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$ROOT/tests/lib/pg.sh"
+# models builds and loads: no quarantine (decision 0001); revert keeps it
+# in t1123, the load in t5020
+test_duckdb_heavy
 pg_start
 
 B=data/bronze/transactions

@@ -13,6 +13,7 @@
 . "$ROOT/tests/lib/pg.sh"
 . "$ROOT/tests/lib/s3/s3-lib.sh"
 . "$TEST_DATA/serve/serve-lib.sh"
+test_duckdb_heavy
 
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/node_modules/playwright-core" ]; then
 	echo "# SKIP: /usr/bin/chromium or node_modules/playwright-core is missing (make deps installs both)"
@@ -31,6 +32,7 @@ test_expect_success 'setup: a card feed, load: into postgres, publish.s3' '
 	txnflow init p >/dev/null &&
 	sed -i "s/^  rows: 5000 .*/  rows: 2000\n  pan: true/" p/txnflow.yml &&
 	pg_target p &&
+	one_duckdb_thread p &&
 	cat >>p/txnflow.yml <<-EOC &&
 	publish:
 	  s3: { bucket: lake, prefix: txnflow/, endpoint: "$S3_ENDPOINT", path_style: true, region: us-east-1 }

@@ -37,6 +37,15 @@ test_duckdb_heavy() {
 	ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
 	export ASAN_OPTIONS
 }
+# test_release_build REASON: the whole script runs txnflow_ref (the
+# release build), for a script whose assertions are about what a model's
+# SQL computes (DuckDB's answer), which ASan cannot change, while the C
+# paths it drives run under ASan in other scripts; REASON names them.
+# Decision 0001.
+test_release_build() {
+	TXNFLOW=$TXNFLOW_REF
+	echo "# $TEST_NAME runs $TXNFLOW: $*"
+}
 unset TXNFLOW_NOW
 
 test_verbose=0
@@ -50,6 +59,35 @@ mkdir -p "$TRASH"
 cd "$TRASH" || exit 1
 
 txnflow() { "$TXNFLOW" "$@"; }
+# txnflow_ref: the same program without the sanitizers (the release build,
+# build/txnflow, which `make test` builds beside the ASan one), for what a
+# script computes only to compare with: the --full-refresh copy of
+# full_equal, the tables' sums, a reference project that never saw a
+# batch. Those commands' paths run under ASan in the scripts that test
+# them, and the ASan build would cost 3 to 5 times the CPU here, for
+# nothing it could find (decision 0001). The ASan build when the release
+# one is missing or older than a source file.
+TXNFLOW_REF=${TXNFLOW_REF:-$ROOT/build/txnflow}
+if [ ! -x "$TXNFLOW_REF" ] ||
+	[ -n "$(find "$ROOT/src" "$ROOT/Makefile" -newer "$TXNFLOW_REF" -print -quit 2>/dev/null)" ]; then
+	TXNFLOW_REF=$TXNFLOW
+fi
+export TXNFLOW_REF
+txnflow_ref() { "$TXNFLOW_REF" "$@"; }
+# TXF_TEST_PROFILE=FILE: each txnflow command's wall, user and sys seconds,
+# peak RSS and arguments appended to FILE (finding where a script's time
+# goes; the process under test is then /usr/bin/time's child, so scripts
+# that kill $! are not measured this way)
+if [ -n "${TXF_TEST_PROFILE:-}" ]; then
+	txnflow() {
+		_a=$(printf "%s " "$@" | tr -s "\n\t" "  " | cut -c1-90 | sed "s/[%\\]/_/g")
+		/usr/bin/time -a -o "$TXF_TEST_PROFILE" -f "%e %U %S %M $TEST_NAME $_a" "$TXNFLOW" "$@"
+	}
+	txnflow_ref() {
+		_a=$(printf "%s " "$@" | tr -s "\n\t" "  " | cut -c1-90 | sed "s/[%\\]/_/g")
+		/usr/bin/time -a -o "$TXF_TEST_PROFILE" -f "%e %U %S %M $TEST_NAME REF $_a" "$TXNFLOW_REF" "$@"
+	}
+fi
 
 say() { echo "$*"; }
 
@@ -171,8 +209,9 @@ changes_sums() {
 # warehouse_sums DB: per table of the main schema, its rows and a sum of
 # row hashes — equal for equal tables, whatever the row order. One query
 # for all the tables (a txnflow start per table cost seconds under ASan).
+# Read-only queries to compare with: txnflow_ref.
 warehouse_sums() {
-	_q=$(txnflow sql --db "$1" --format csv "SELECT table_name FROM information_schema.tables
+	_q=$(txnflow_ref sql --db "$1" --format csv "SELECT table_name FROM information_schema.tables
 		WHERE table_schema = 'main' ORDER BY 1" | tail -n +2 |
 	while read -r t; do
 		printf "%sSELECT '%s' AS t, count(*) || ':' || COALESCE(SUM(hash(x)::HUGEINT), 0) AS v FROM main.\"%s\" x\n" \
@@ -180,7 +219,7 @@ warehouse_sums() {
 		_sep="UNION ALL "
 	done) || return 1
 	[ -n "$_q" ] || return 0
-	txnflow sql --db "$1" --format csv "SELECT t || ' ' || v FROM ($_q) ORDER BY t" | tail -n +2
+	txnflow_ref sql --db "$1" --format csv "SELECT t || ' ' || v FROM ($_q) ORDER BY t" | tail -n +2
 }
 
 # select_is DIR WANT ARGS...: `txnflow -C DIR models ls ARGS` lists exactly
@@ -226,10 +265,12 @@ one_duckdb_thread() {
 
 # full_equal DIR RUN_DATE: the warehouse of project DIR equals a
 # --full-refresh build of a copy of it (DIR.copy): every table's rows
-# (warehouse_sums)
+# (warehouse_sums). The copy is the reference, built by txnflow_ref: a
+# full refresh runs under ASan in every script's first build and in
+# t3100's and t3102's own --full-refresh builds.
 full_equal() {
 	rm -rf "$1.copy" && cp -r "$1" "$1.copy" &&
-	txnflow -C "$1.copy" models build --full-refresh --vars "{run_date: \"$2\"}" >"$1.full.out" &&
+	txnflow_ref -C "$1.copy" models build --full-refresh --vars "{run_date: \"$2\"}" >"$1.full.out" &&
 	! grep -E "FAIL|ERROR|by change" "$1.full.out" &&
 	warehouse_sums "$1/data/warehouse.duckdb" >"$1.incr.sums" &&
 	warehouse_sums "$1.copy/data/warehouse.duckdb" >"$1.full.sums" &&

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -120,6 +121,8 @@ int main(int argc, char **argv) {
       continue;
     }
     int ok;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (g_nofork) {
       tests[k].fn();
       ok = 1;
@@ -140,7 +143,13 @@ int main(int argc, char **argv) {
                 WTERMSIG(st) == SIGALRM ? " (timeout)" : "");
     }
     remove_tmpdir();
-    printf("%s %s\n", ok ? "ok  " : "FAIL", tests[k].name);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* the slow ones say how slow (finding where the runner's time goes) */
+    if (secs >= 1.0)
+      printf("%s %s (%.1fs)\n", ok ? "ok  " : "FAIL", tests[k].name, secs);
+    else
+      printf("%s %s\n", ok ? "ok  " : "FAIL", tests[k].name);
     fflush(stdout);
     ok ? passed++ : failed++;
   }
