@@ -25,6 +25,16 @@ static int64_t read_i64(const char *db, const char *sql) {
   return v;
 }
 
+/* A first session on P publishes t(k) = 0, 1, 2 as a copied table. */
+static void publish_t(const char *p) {
+  txf_err err;
+  txf_wh *w;
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  run_sql(txf_wh_path(w), "CREATE TABLE t AS SELECT range AS k FROM range(3)");
+  txf_wh_note_copy(w, "main", "t");
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+}
+
 static char *link_target(const char *path) {
   static char buf[256];
   ssize_t n = readlink(path, buf, sizeof buf - 1);
@@ -117,10 +127,7 @@ TEST(warehouse_copies_delta_inserted_by_value) {
   snprintf(a, sizeof a, "%s.a", p);
   txf_err err;
   txf_wh *w;
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
-  run_sql(txf_wh_path(w), "CREATE TABLE t AS SELECT range AS k FROM range(3)");
-  txf_wh_note_copy(w, "main", "t");
-  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  publish_t(p);
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
   char *old_rel = txf_wh_keep_rel("old__t"),
        *new_rel = txf_wh_keep_rel("new__t");
@@ -154,10 +161,7 @@ TEST(warehouse_copies_unknown_note_copies_the_file) {
   const char *p = unit_path("future.duckdb");
   txf_err err;
   txf_wh *w;
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
-  run_sql(txf_wh_path(w), "CREATE TABLE t AS SELECT range AS k FROM range(3)");
-  txf_wh_note_copy(w, "main", "t");
-  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  publish_t(p);
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
   run_sql(txf_wh_path(w), "INSERT INTO t VALUES (100)");
   txf_wh_note_copy(w, "main", "t");
