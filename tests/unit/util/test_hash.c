@@ -1,5 +1,6 @@
 #include "../../lib/unit.h"
 #include "util/util.h"
+#include <stdlib.h>
 #include <string.h>
 
 /* RFC 4231, section 4: the HMAC-SHA-256 test cases 1..7 (case 5 is
@@ -53,4 +54,32 @@ TEST(hmac_sha256_empty_key_and_message) {
    * print(hmac.new(b'',b'',hashlib.sha256).hexdigest())" */
   hmac_case(NULL, 0, NULL, 0,
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+/* txf_sha256_file of an empty file, a short one and one past its 1 MiB
+ * read buffer equals the digest of the same bytes in memory. */
+static void sha256_file_case(const char *name, size_t n) {
+  unsigned char *data = txf_xmalloc(n + 1);
+  for (size_t i = 0; i < n; i++)
+    data[i] = (unsigned char)(i * 131 + 7);
+  txf_err err = {0};
+  const char *path = unit_path(name);
+  ASSERT_OK(txf_fs_write_atomic(path, data, n, &err), &err);
+  char want[65], got[65];
+  uint64_t size = 1;
+  txf_sha256_hex(data, n, want);
+  ASSERT_OK(txf_sha256_file(path, got, &size, &err), &err);
+  ASSERT_EQ_STR(got, want);
+  ASSERT_EQ_U64(size, n);
+  free(data);
+}
+
+TEST(sha256_file_matches_memory_digest) {
+  sha256_file_case("empty", 0);
+  sha256_file_case("abc", 3);
+  sha256_file_case("big", (3u << 20) / 2 + 17);
+  char hex[65];
+  txf_sha256_hex("abc", 3, hex);
+  ASSERT_EQ_STR(
+      hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
