@@ -13,6 +13,20 @@ static const char *kind_word(txf_rel_kind k) {
 }
 
 
+/* Recreate view SCHEMA.IDENT as SQL: the same rows, but its SQL names the
+ * lake and the seeds by their absolute paths, which a project moved or
+ * restored elsewhere changes without changing the view's hash
+ * (txf_models_changes_hash). A view is its SQL: this costs a bind. */
+static int replace_view(txf_adapter *a, const char *schema, const char *ident,
+                        const char *sql, txf_err *err) {
+  char *r = txf_duck_quote_rel(schema, ident);
+  char *q = txf_xasprintf("CREATE OR REPLACE VIEW %s AS\n%s", r, sql);
+  int rc = a->ops->exec(a, q, err);
+  free(q);
+  free(r);
+  return rc;
+}
+
 static int drop_if_exists(txf_adapter *a, const char *schema,
                           const char *ident, txf_err *err) {
   txf_rel_kind k;
@@ -283,6 +297,8 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
         !m->opts->full_refresh)
       rc = txf_models_changes_build(m, ex, i, ro, hash, &full, audit_fail, err);
     if (rc || !full) {
+      if (!rc && is_view && txf_models_target_is_duck(m))
+        rc = replace_view(a, schema, ident, body, err);
       if (!rc && is_view) {
         /* the view is unchanged: the other copy recreates it from this */
         free(n->compiled);

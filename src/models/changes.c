@@ -416,13 +416,39 @@ void txf_models_changes_end(txf_models *m) {
 
 /* ---------------------------------------------------------------- a model */
 
+/* Hash SQL into H with every "DIR/" (the project's absolute directory)
+ * as one fixed token: the lake's and the seeds' paths are in the compiled
+ * SQL, and a project moved or restored elsewhere still holds the same
+ * rows (it was built in full again before). */
+static void hash_sql_relative(txf_sha256 *h, const char *sql, const char *dir) {
+  static const char token[] = "\x01{project}/";
+  size_t dn = dir ? strlen(dir) : 0;
+  while (dn > 1 && dir[dn - 1] == '/')
+    dn--;
+  for (const char *at; dn > 1 && (at = strstr(sql, dir)) != NULL;) {
+    size_t head = (size_t)(at - sql);
+    if (at[dn] != '/' || strncmp(at, dir, dn) != 0) {
+      txf_sha256_update(h, sql, head + 1);
+      sql = at + 1;
+      continue;
+    }
+    txf_sha256_update(h, sql, head);
+    txf_sha256_update(h, token, sizeof token - 1);
+    sql = at + dn + 1;
+  }
+  txf_sha256_update(h, sql, strlen(sql) + 1);
+}
+
 /* The SHA-256 of model I's SQL for a full build and of the seeds it reads:
  * a different one means its rows were made by other rules. */
 int txf_models_changes_hash(txf_models *m, size_t i, const char *full_sql,
                             char hex[65], txf_err *err) {
-  txf_sha256 h;
-  txf_sha256_init(&h);
-  txf_sha256_update(&h, full_sql, strlen(full_sql) + 1);
+  /* [0]: this binary's; [1]: before 2026-12-04, the raw SQL */
+  txf_sha256 h[2];
+  txf_sha256_init(&h[0]);
+  txf_sha256_init(&h[1]);
+  hash_sql_relative(&h[0], full_sql, m->project ? m->project->dir : NULL);
+  txf_sha256_update(&h[1], full_sql, strlen(full_sql) + 1);
   mnode *n = &m->nodes[i];
   for (size_t k = 0; k < n->n_parents; k++) {
     mnode *p = &m->nodes[n->parents[k]];
@@ -433,9 +459,18 @@ int txf_models_changes_hash(txf_models *m, size_t i, const char *full_sql,
     int rc = txf_sha256_file(p->abs_path, sh, &size, err);
     if (rc)
       return rc;
-    txf_sha256_update(&h, sh, sizeof sh);
+    txf_sha256_update(&h[0], sh, sizeof sh);
+    txf_sha256_update(&h[1], sh, sizeof sh);
   }
-  txf_sha256_final_hex(&h, hex);
+  char legacy[65];
+  txf_sha256_final_hex(&h[0], hex);
+  txf_sha256_final_hex(&h[1], legacy);
+  /* a state row written before: the same SQL, so the same rows; the
+     build's new state row then holds this binary's hash */
+  if (n->chg_hash && !strcmp(n->chg_hash, legacy)) {
+    free(n->chg_hash);
+    n->chg_hash = txf_xstrdup(hex);
+  }
   return 0;
 }
 

@@ -5,7 +5,9 @@
 # days 3 and 6 every table of the warehouse equals a --full-refresh build of
 # a copy (count and a sum of row hashes per table). The RFM window is 2 days
 # so days leave it; a rerun of an earlier date (as-of back in time) and a
-# build after a skipped day (a window of two versions) must agree too.
+# build after a skipped day (a window of two versions) must agree too; a
+# copy of the project elsewhere (the lake's path is in the compiled SQL)
+# still builds by change.
 . "$(dirname "$0")/../lib/test-lib.sh"
 test_duckdb_heavy
 
@@ -30,6 +32,20 @@ test_expect_success 'six days cleaned and built by change' '
 
 test_expect_success 'the tables equal a full refresh' '
 	full_equal p 2025-09-06
+'
+
+test_expect_success 'a copy of the project in another directory still builds by change' '
+	cp -a p moved &&
+	txnflow -C moved clean --date 2025-09-07 >/dev/null &&
+	txnflow -C moved models build --vars "{run_date: \"2025-09-07\"}" >moved.out &&
+	! grep -E "FAIL|ERROR|WARN" moved.out &&
+	test_grep "stg_transactions (.*by change: +[0-9]* -[0-9]" moved.out &&
+	test_grep "fact_transactions (.*by change" moved.out &&
+	test_grep "mart_sales_daily (.*by change" moved.out &&
+	txnflow -C moved sql --format csv "SELECT sql FROM duckdb_views() WHERE view_name = '"'"'stg_transactions'"'"'" >view.sql &&
+	test_grep "/moved/data/silver/transactions" view.sql &&
+	! grep "/p/data/silver" view.sql &&
+	rm -rf moved
 '
 
 test_expect_success 'a rerun of an earlier date (as of it) equals a full refresh' '
