@@ -61,20 +61,6 @@ static void radix_sort(kent *v, size_t n) {
   free(tmp);
 }
 
-/* Sort the few rows V[0..N) by CMP, in place and stably (as glibc's
- * qsort, a merge sort, does: rows CMP finds equal keep their order).
- * Rows of one txn_ts are mostly two or three: qsort's setup for each
- * group was a quarter of the dedup phase's sorting. */
-static void insertion_sort(crow **v, size_t n, txf_clean_cmp_fn cmp) {
-  for (size_t i = 1; i < n; i++) {
-    crow *x = v[i];
-    size_t j = i;
-    for (; j > 0 && cmp(&v[j - 1], &x) > 0; j--)
-      v[j] = v[j - 1];
-    v[j] = x;
-  }
-}
-
 void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
                         txf_clean_cmp_fn cmp) {
   if (n < 2)
@@ -90,10 +76,8 @@ void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
       j++;
     for (size_t k = i; k < j; k++)
       v[k] = e[k].p;
-    if (j - i > 8)
+    if (j - i > 1)
       qsort(v + i, j - i, sizeof *v, cmp);
-    else if (j - i > 1)
-      insertion_sort(v + i, j - i, cmp);
     i = j;
   }
   free(e);
