@@ -11,6 +11,9 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "bronze/bronze.h"
 
@@ -437,6 +440,58 @@ static inline size_t skip_plain(const char *p, size_t i, size_t lim,
   return i;
 }
 
+/* A plain line: the record at P[0..LIM) ends at an LF (or CRLF) before
+ * LIM, and holds no quote and no other CR. Its fields are then the bytes
+ * between separators, as parse() would find them; it is read sixteen
+ * bytes at a time, separators and the four bytes that end or change a
+ * field in one pass. Returns the bytes it spans with its terminator, or
+ * 0 when the line is not plain or its end is less than sixteen bytes
+ * before LIM (parse() then reads it; REC is left partly filled). The
+ * generated feed's lines are all plain: field by field, parse() was 9 %
+ * of a first load's samples. */
+#if defined(__SSE2__)
+static size_t parse_plain(const char *p, size_t lim, char delim,
+                          txf_csv_record *rec) {
+  const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'),
+                vr = _mm_set1_epi8('\r'), vq = _mm_set1_epi8('"');
+  size_t start = 0;
+  rec->n_fields = 0;
+  rec->bad_quote = 0;
+  rec->too_long = 0;
+  for (size_t i = 0; i + 16 <= lim; i += 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vd));
+    unsigned ms = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr)),
+                     _mm_cmpeq_epi8(x, vq)));
+    if (ms) /* separators after the first special byte are not ours */
+      md &= (1u << __builtin_ctz(ms)) - 1;
+    for (; md; md &= md - 1) {
+      size_t at = i + (size_t)__builtin_ctz(md);
+      add_field(rec, p + start, at - start);
+      start = at + 1;
+    }
+    if (!ms)
+      continue;
+    size_t at = i + (size_t)__builtin_ctz(ms);
+    int crlf = p[at] == '\r' && at + 1 < lim && p[at + 1] == '\n';
+    if (p[at] != '\n' && !crlf)
+      return 0; /* a quote or a lone CR: parse() decides */
+    add_field(rec, p + start, at - start);
+    rec->raw_len = at;
+    rec->term = crlf ? "\r\n" : "\n";
+    return at + 1 + (size_t)crlf;
+  }
+  return 0;
+}
+#else
+static size_t parse_plain(const char *p, size_t lim, char delim,
+                          txf_csv_record *rec) {
+  (void)p, (void)lim, (void)delim, (void)rec;
+  return 0;
+}
+#endif
+
 /* Parse one record from P[0..N). Returns the bytes it spans including its
  * terminator, or 0 when more input is needed (only when !EOF). With
  * SINGLE_LINE the record ends at the first LF whatever the quoting. */
@@ -567,6 +622,17 @@ static int64_t count_newlines(const char *p, size_t n) {
   return k;
 }
 
+/* REC, parsed at P, spans USED bytes over LINES physical lines. */
+static void finish_record(txf_csv_reader *r, txf_csv_record *rec, const char *p,
+                          size_t used, int64_t lines) {
+  rec->raw = p;
+  rec->record_no = ++r->record_no;
+  rec->line_no = r->line_no;
+  r->line_no += lines;
+  r->pos += used;
+  r->consumed += used;
+}
+
 int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec, int *has_record,
                         txf_err *err) {
   *has_record = 0;
@@ -616,7 +682,13 @@ int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec, int *has_record,
     size_t lim = avail < TXF_CSV_MAX_RECORD ? avail : TXF_CSV_MAX_RECORD;
     int at_eof = r->eof && lim == avail;
     memset(rec, 0, offsetof(txf_csv_record, field));
-    size_t used = parse(r, p, lim, at_eof, 0, rec);
+    size_t used = parse_plain(p, lim, r->delim, rec);
+    if (used) { /* one physical line, parsed */
+      finish_record(r, rec, p, used, 1);
+      *has_record = 1;
+      return 0;
+    }
+    used = parse(r, p, lim, at_eof, 0, rec);
     if (used == 0 && !r->eof && avail < TXF_CSV_MAX_RECORD) {
       if ((rc = fill(r, err)) != 0)
         return rc;
@@ -640,12 +712,7 @@ int txf_csv_reader_next(txf_csv_reader *r, txf_csv_record *rec, int *has_record,
         r->skipping = 1;
       }
     }
-    rec->raw = p;
-    rec->record_no = ++r->record_no;
-    rec->line_no = r->line_no;
-    r->line_no += count_newlines(p, used);
-    r->pos += used;
-    r->consumed += used;
+    finish_record(r, rec, p, used, count_newlines(p, used));
     *has_record = 1;
     return 0;
   }

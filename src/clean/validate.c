@@ -5,6 +5,7 @@
  * matched case-insensitively and stored lower-case (booleans as BOOLEAN),
  * currency codes are matched case-insensitively and stored upper-case,
  * amounts become DECIMAL(18,2) and timestamps UTC microseconds. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +41,25 @@ static const char iso4217[] =
     "TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU "
     "XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL ";
 
+/* Bit Z of iso_third[X * 26 + Y]: "XYZ" (A = 0) is in the list. One load
+ * per row instead of a binary search of memcmp calls (0.6 % of a first
+ * load's samples). */
+static uint32_t iso_third[26 * 26];
+static pthread_once_t iso_once = PTHREAD_ONCE_INIT;
+
+static void iso_build(void) {
+  for (size_t i = 0; i + 3 < sizeof iso4217; i += 4)
+    iso_third[(iso4217[i] - 'A') * 26 + (iso4217[i + 1] - 'A')] |=
+        1u << (iso4217[i + 2] - 'A');
+}
+
 int txf_clean_iso4217_known(const char c[3]) {
-  /* The list is sorted: binary search over 4-byte slots. */
-  size_t lo = 0, hi = (sizeof iso4217 - 1) / 4;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int d = memcmp(iso4217 + mid * 4, c, 3);
-    if (d == 0)
-      return 1;
-    if (d < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return 0;
+  for (int i = 0; i < 3; i++)
+    if (c[i] < 'A' || c[i] > 'Z')
+      return 0;
+  pthread_once(&iso_once, iso_build);
+  return (int)(iso_third[(c[0] - 'A') * 26 + (c[1] - 'A')] >> (c[2] - 'A') &
+               1u);
 }
 
 int txf_clean_parse_amount(const char *s, size_t n, int64_t *minor) {

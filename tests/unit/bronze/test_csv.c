@@ -147,6 +147,41 @@ TEST(csv_unquoted_fields_at_every_length_and_offset) {
         }
 }
 
+/* A line with sixteen bytes or more after it is split sixteen bytes at a
+ * time (parse_plain) unless it holds a quote or a lone CR: lines of
+ * every length to 70 with a quote, a CR or a separator at every place,
+ * each against a plain split of the line. */
+TEST(csv_lines_split_by_blocks_like_field_by_field) {
+  static const char odd[] = {'"', '\r', ','};
+  static const char next[] = "01,34,67,9abcdefghij\n";
+  char line[80], text[128], want[256];
+  for (size_t len = 0; len <= 70; len++)
+    for (size_t at = 0; at <= len; at++)
+      for (size_t k = 0; k < sizeof odd; k++) {
+        for (size_t i = 0; i < len; i++)
+          line[i] = i % 7 == 5 ? ',' : (char)('A' + i % 26);
+        if (at < len)
+          line[at] = odd[k];
+        if (at < len && odd[k] == '"' && (at == 0 || line[at - 1] == ','))
+          continue; /* a quoted field */
+        memcpy(text, line, len);
+        text[len] = '\n';
+        memcpy(text + len + 1, next, sizeof next - 1);
+        size_t n = len + sizeof next;
+        /* the plain split: a CR just before the LF ends the line */
+        size_t end = len && line[len - 1] == '\r' ? len - 1 : len;
+        int w = snprintf(want, sizeof want,
+                         "1@1%s:", memchr(line, '"', end) ? "!q" : "");
+        for (size_t i = 0; i < end; i++)
+          want[w++] = line[i] == ',' ? '|' : line[i];
+        snprintf(want + w, sizeof want - (size_t)w,
+                 ";2@2:01|34|67|9abcdefghij;");
+        char *got = render(text, n, 0);
+        ASSERT_EQ_STR(got, want);
+        free(got);
+      }
+}
+
 TEST(csv_quotes_escaped_quotes_and_empty_fields) {
   CHECK_CSV("\"x,y\",\"he said \"\"hi\"\"\",,\"\"\n", 0,
             "1@1:x,y|he said \"hi\"||;");

@@ -35,6 +35,17 @@ TEST(clean_currency_codes) {
   ASSERT(!txf_clean_iso4217_known("ABC"));
   ASSERT(!txf_clean_iso4217_known("XXX"));
   ASSERT(!txf_clean_iso4217_known("XTS"));
+  ASSERT(!txf_clean_iso4217_known("krw")); /* the caller upper-cases */
+  ASSERT(!txf_clean_iso4217_known("KR@"));
+  ASSERT(!txf_clean_iso4217_known("[RW"));
+  /* the list's 180 codes, and no other three letters */
+  int known = 0;
+  char c[3];
+  for (c[0] = 'A'; c[0] <= 'Z'; c[0]++)
+    for (c[1] = 'A'; c[1] <= 'Z'; c[1]++)
+      for (c[2] = 'A'; c[2] <= 'Z'; c[2]++)
+        known += txf_clean_iso4217_known(c);
+  ASSERT_EQ_I64(known, 180);
 }
 
 /* LINE validated as clean does: a bronze line, or with K a card feed's
