@@ -64,13 +64,21 @@ flagged AS (
     FROM thresholds
     WHERE status = 'declined' AND n_declines_in_window >= decline_threshold
 )
--- the few flagged attempts get the columns the mart shows (a join on the
--- id: the flags, a few thousand rows, are what it builds on)
+-- the few flagged attempts get the columns the mart shows: their rows
+-- picked by id first (in_set: on DuckDB a mark join, which builds its hash
+-- table on the flags, a few thousand rows, and reads the input's rows as
+-- they stream past; a plain join hashed the input's side, every column of
+-- it), looked up in the input over the change's dates rather than in its
+-- touched card-days' rows (lookup(): no join on the card-days before the
+-- ids; decision 1503)
 SELECT f.transaction_id, f.rule, t.event_date, t.txn_ts_utc,
        t.customer_id, t.card_id, t.merchant_id, t.currency_code,
        CAST({{ to_won('t.amount', 'fx.krw_per_unit') }} AS DECIMAL(18,0)) AS amount_krw,
        CAST(f.observed AS DOUBLE PRECISION) AS observed,
        CAST(f.threshold AS DOUBLE PRECISION) AS threshold
 FROM flagged f
-JOIN {{ ref('stg_transactions') }} t ON t.transaction_id = f.transaction_id
+JOIN (
+    SELECT s.* FROM {{ lookup(ref('stg_transactions')) }} s
+    WHERE {{ in_set('s.transaction_id', 'SELECT transaction_id FROM flagged') }}
+) t ON t.transaction_id = f.transaction_id
 LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code
