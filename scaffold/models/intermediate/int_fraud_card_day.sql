@@ -28,10 +28,11 @@ windows AS (
     -- one sort of each card-day's attempts in time order for both rules,
     -- and the card's attempts and declines that day (its own rhythm) as
     -- windows over the same partition: no grouped card-days joined back,
-    -- so the attempts are read once and not held for a second pass (a
-    -- third less memory; decision 1503). A card-day with fewer attempts
-    -- or declines than a rule's floor cannot fire it (a threshold is never
-    -- below its floor, a window never holds more than its day)
+    -- so the attempts stream into the sort instead of being held for a
+    -- second pass (4.5 GB -> 2.6 GB at 10,000,000 rows; decision 1503).
+    -- No card-day is left out for being quiet: one with fewer attempts
+    -- or declines than a rule's floor cannot fire it anyway (a threshold
+    -- is never below its floor, a window never holds more than its day)
     {{ time_window_counts('attempts', 'transaction_id', ['card_id', 'event_date'], 'txn_ts_utc',
            [{'name': 'n_in_window', 'minutes': velocity_minutes},
             {'name': 'n_declines_in_window', 'minutes': decline_minutes,
