@@ -25,13 +25,13 @@ WITH attempts AS (
     FROM {{ ref('stg_transactions') }} t
 ),
 windows AS (
-    -- one sort of each card-day's attempts in time order for both rules,
-    -- and the card's attempts and declines that day (its own rhythm) as
+    -- one sort of the attempts of each card-day in time order for both rules,
+    -- and the attempts and declines of the card that day (its own rhythm) as
     -- windows over the same partition: no grouped card-days joined back,
     -- so the attempts stream into the sort instead of being held for a
     -- second pass (4.5 GB -> 2.6 GB at 10,000,000 rows; decision 1503).
     -- No card-day is left out for being quiet: one with fewer attempts
-    -- or declines than a rule's floor cannot fire it anyway (a threshold
+    -- or declines than the floor of a rule cannot fire it (a threshold
     -- is never below its floor, a window never holds more than its day)
     {{ time_window_counts('attempts', 'transaction_id', ['card_id', 'event_date'], 'txn_ts_utc',
            [{'name': 'n_in_window', 'minutes': velocity_minutes},
@@ -62,10 +62,10 @@ flagged AS (
 )
 -- the few flagged attempts get the columns the mart shows: their rows
 -- picked by id first (in_set: on DuckDB a mark join, which builds its hash
--- table on the flags, a few thousand rows, and reads the input's rows as
--- they stream past; a plain join hashed the input's side, every column of
--- it), looked up in the input over the change's dates rather than in its
--- touched card-days' rows (lookup(): no join on the card-days before the
+-- table on the flags, a few thousand rows, and reads the rows of the input as
+-- they stream past; a plain join hashed the side of the input, every column of
+-- it), looked up in the input over the dates of the change rather than in
+-- the rows of its touched card-days (lookup(): no join on the card-days before the
 -- ids; decision 1503)
 SELECT f.transaction_id, f.rule, t.event_date, t.txn_ts_utc,
        t.customer_id, t.card_id, t.merchant_id, t.currency_code,
