@@ -100,6 +100,21 @@ FALSE
 {%- endif -%}
 {%- endmacro %}
 
+{#- "EXPR IN (QUERY)" as a filter. On DuckDB it is written "(EXPR IN
+    (QUERY)) IS TRUE": a mark join, whose hash table is always QUERY's rows,
+    where a bare IN is a semi join whose build side DuckDB picks by its
+    estimates (a view over the lake is estimated from its first file: it
+    hashed the lake's side; decision 1503). The same rows: a filter keeps
+    only rows where the IN is true. PostgreSQL and Redshift keep the plain
+    form. -#}
+{%- macro in_set(expr, query) -%}
+{%- if target.type == 'duckdb' -%}
+({{ expr }} IN ({{ query }})) IS TRUE
+{%- else -%}
+{{ expr }} IN ({{ query }})
+{%- endif -%}
+{%- endmacro %}
+
 {#- A timestamp column as a plain TIMESTAMP holding the UTC wall clock,
     whether the lake stores it as an instant (Parquet isAdjustedToUTC, read
     as TIMESTAMPTZ) or as a naive UTC timestamp, and whatever the session's

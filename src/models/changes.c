@@ -630,6 +630,7 @@ typedef struct plan {
   char *post, *pre;   /* the input read as its new / old images */
   char *keys;         /* A */
   char *input_filter; /* the input restricted to A (group models) */
+  char *input_range;  /* the input over A's cluster range (lookup()) */
   char *rnew, *rpre;  /* R, and the rows of the model A held */
   char *mdelta;       /* the model's own change */
   char *rel;          /* the model */
@@ -638,7 +639,8 @@ typedef struct plan {
 static void plan_release(plan *p) {
   char **owned[] = {&p->delta,        &p->post, &p->pre,
                     &p->keys,         &p->rnew, &p->rpre,
-                    &p->input_filter, &p->rel,  &p->mdelta};
+                    &p->input_filter, &p->rel,  &p->mdelta,
+                    &p->input_range};
   for (size_t k = 0; k < TXF_ARRAY_LEN(owned); k++)
     free(*owned[k]);
 }
@@ -699,6 +701,7 @@ static int compile_as(txf_models *m, plan *p, int incremental,
   cr.tracked = p->t;
   cr.input_rel = input_rel;
   cr.delta_rel = delta_rel;
+  cr.lookup_rel = p->input_range;
   int rc = txf_models_compile_changes(m, p->i, &cr, sql, err);
   if (unavailable)
     *unavailable = cr.unavailable;
@@ -860,6 +863,13 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                                 trel, tprune, in);
       free(in);
       rc = as_view(a, "in", wn, sel, &p.input_filter, err);
+      free(sel);
+    }
+    /* lookup(): the same range, every key (rows found by a finer key) */
+    if (!rc) {
+      char *sel = txf_xasprintf("SELECT t.* FROM %s AS t WHERE TRUE%s", trel,
+                                tprune);
+      rc = as_view(a, "rng", wn, sel, &p.input_range, err);
       free(sel);
     }
     free(trel);

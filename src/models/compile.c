@@ -460,6 +460,27 @@ static int do_changes(compile_host *h, const txf_tpl_args *a, txf_tval **out,
   return 0;
 }
 
+/* lookup(relation): where a model looks up by a finer key rows it found in
+ * its tracked input (int_fraud_card_day joins its flags back by id for the
+ * columns it shows). In a build by change of a model by group, ref() of the
+ * tracked input renders as its rows of the keys to replace, a join on every
+ * row read; lookup() renders as the input over the same cluster range, every
+ * key, so that a join on the finer key decides first (decision 1503).
+ * Anywhere else the relation itself. */
+static int do_lookup(compile_host *h, const txf_tpl_args *a, txf_tval **out,
+                     txf_err *err) {
+  if (a->n != 1 || a->n_kw || a->v[0]->type != TXF_TV_STR)
+    return txf_err_set(err, TXF_EPARSE,
+                       "lookup(relation) takes one relation: lookup(ref("
+                       "'model'))");
+  const char *v = a->v[0]->s;
+  if (!h->parse && h->cr && h->cr->input_rel && h->cr->lookup_rel &&
+      !strcmp(v, h->cr->input_rel))
+    v = h->cr->lookup_rel;
+  *out = txf_tval_str(a->arena, v);
+  return 0;
+}
+
 static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
                    txf_tval **out, txf_err *err) {
   compile_host *h = hp;
@@ -533,6 +554,8 @@ static int host_fn(void *hp, const char *name, const txf_tpl_args *a,
     return do_var(h, a, out, err);
   if (!strcmp(name, "changes"))
     return do_changes(h, a, out, err);
+  if (!strcmp(name, "lookup"))
+    return do_lookup(h, a, out, err);
   if (!strcmp(name, "is_incremental")) {
     if (a->n || a->n_kw)
       return txf_err_set(err, TXF_EPARSE, "is_incremental() takes no arguments");

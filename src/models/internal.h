@@ -228,6 +228,9 @@ typedef struct chg_render {
                              renders as (images or a filtered relation);
                              NULL: the relation itself */
   const char *delta_rel;  /* what changes() renders as */
+  const char *lookup_rel; /* what lookup() of input_rel renders as: the
+                             input over the range of the keys, not
+                             restricted to them; NULL: as ref() */
   int unavailable;        /* out: changes() met an input whose change is
                              not known for this model's window */
 } chg_render;

@@ -24,26 +24,22 @@ WITH attempts AS (
     SELECT t.transaction_id, t.event_date, t.txn_ts_utc, t.card_id, t.status
     FROM {{ ref('stg_transactions') }} t
 ),
-card_days AS (
-    -- the card's attempts and declines that day (its own rhythm); a day
-    -- with fewer than either floor cannot fire a rule (a threshold is never
-    -- below its floor), so only the others are measured in time order
-    SELECT card_id, event_date,
-           COUNT(*)                                         AS n_day_attempts,
-           SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END) AS n_day_declines
-    FROM attempts
-    GROUP BY card_id, event_date
-    HAVING COUNT(*) >= {{ velocity_count }}
-        OR SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END) >= {{ decline_count }}
-),
 windows AS (
-    -- one sort of each busy card-day's attempts in time order for both rules
+    -- one sort of the attempts of each card-day in time order for both rules,
+    -- and the attempts and declines of the card that day (its own rhythm) as
+    -- windows over the same partition: no grouped card-days joined back,
+    -- so the attempts stream into the sort instead of being held for a
+    -- second pass (4.5 GB -> 2.6 GB at 10,000,000 rows; decision 1503).
+    -- No card-day is left out for being quiet: one with fewer attempts
+    -- or declines than the floor of a rule cannot fire it (a threshold
+    -- is never below its floor, a window never holds more than its day)
     {{ time_window_counts('attempts', 'transaction_id', ['card_id', 'event_date'], 'txn_ts_utc',
            [{'name': 'n_in_window', 'minutes': velocity_minutes},
             {'name': 'n_declines_in_window', 'minutes': decline_minutes,
              'where': "a.status = 'declined'"}],
-           columns='d.n_day_attempts, d.n_day_declines',
-           join='JOIN card_days d ON d.card_id = a.card_id AND d.event_date = a.event_date') }}
+           columns="COUNT(*) OVER (PARTITION BY a.card_id, a.event_date) AS n_day_attempts,
+        SUM(CASE WHEN a.status = 'declined' THEN 1 ELSE 0 END)
+            OVER (PARTITION BY a.card_id, a.event_date) AS n_day_declines") }}
 ),
 thresholds AS (
     SELECT w.*,
@@ -64,13 +60,21 @@ flagged AS (
     FROM thresholds
     WHERE status = 'declined' AND n_declines_in_window >= decline_threshold
 )
--- the few flagged attempts get the columns the mart shows (a join on the
--- id: the flags, a few thousand rows, are what it builds on)
+-- the few flagged attempts get the columns the mart shows: their rows
+-- picked by id first (in_set: on DuckDB a mark join, which builds its hash
+-- table on the flags, a few thousand rows, and reads the rows of the input as
+-- they stream past; a plain join hashed the side of the input, every column of
+-- it), looked up in the input over the dates of the change rather than in
+-- the rows of its touched card-days (lookup(): no join on the card-days before the
+-- ids; decision 1503)
 SELECT f.transaction_id, f.rule, t.event_date, t.txn_ts_utc,
        t.customer_id, t.card_id, t.merchant_id, t.currency_code,
        CAST({{ to_won('t.amount', 'fx.krw_per_unit') }} AS DECIMAL(18,0)) AS amount_krw,
        CAST(f.observed AS DOUBLE PRECISION) AS observed,
        CAST(f.threshold AS DOUBLE PRECISION) AS threshold
 FROM flagged f
-JOIN {{ ref('stg_transactions') }} t ON t.transaction_id = f.transaction_id
+JOIN (
+    SELECT s.* FROM {{ lookup(ref('stg_transactions')) }} s
+    WHERE {{ in_set('s.transaction_id', 'SELECT transaction_id FROM flagged') }}
+) t ON t.transaction_id = f.transaction_id
 LEFT JOIN {{ ref('fx_rates') }} fx ON fx.currency = t.currency_code

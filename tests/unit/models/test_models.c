@@ -947,3 +947,21 @@ TEST(models_dispatch_search_order_and_errors) {
                   "name: t\nprofile: t\ndispatch: {other: [t]}\n");
   expect_compile_error("dev", "key 'dispatch': expected a list");
 }
+
+/* lookup(ref('x')) is the ref outside a build by change (there it names
+ * the tracked input over the change's range, t3102); one relation only */
+TEST(models_lookup_is_the_ref_outside_a_build_by_change) {
+  setenv("TXF_UNIT_PW", "x", 1);
+  const char *files[] = {"txnflow.yml", base_yml, "profiles.yml",
+                         dispatch_profiles, "models/a.sql", "select 1 as k",
+                         "models/m.sql",
+                         "select * from {{ lookup(ref('a')) }} x", NULL};
+  write_project(files);
+  expect_compiled("dev", "select * from \"main\".\"a\" x");
+  const char *bad[] = {"txnflow.yml", base_yml, "profiles.yml",
+                       dispatch_profiles, "models/a.sql", "select 1 as k",
+                       "models/m.sql",
+                       "select * from {{ lookup(ref('a'), 'b') }} x", NULL};
+  write_project(bad);
+  expect_compile_error("dev", "lookup(relation) takes one relation");
+}
