@@ -123,19 +123,18 @@ static int query_i64_fmt(txf_adapter *a, int64_t *out, txf_err *err,
  * round). Else one INSERT ... ORDER BY. */
 static int insert_rows(txf_adapter *a, const char *rel, const char *cols,
                        const char *r, const char *c, txf_err *err) {
-  struct txf_duck *d = c ? txf_adapter_duck(a) : NULL;
-  if (!d) {
-    char *order = c ? txf_xasprintf(" ORDER BY %s", c) : txf_xstrdup("");
-    int rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s", rel,
-                      cols, cols, r, order);
-    free(order);
-    return rc;
+  char *qc = c ? txf_duck_quote_ident(c) : NULL;
+  int rc;
+  if (qc && a->ops->insert_ordered) {
+    char *head =
+        txf_xasprintf("INSERT INTO %s (%s) SELECT %s", rel, cols, cols);
+    rc = a->ops->insert_ordered(a, head, r, qc, chg_log, "changes", err);
+    free(head);
+  } else {
+    rc = exec_fmt(a, err, "INSERT INTO %s (%s) SELECT %s FROM %s%s%s", rel,
+                  cols, cols, r, qc ? " ORDER BY " : "", qc ? qc : "");
   }
-  char *head = txf_xasprintf("INSERT INTO %s (%s) SELECT %s", rel, cols, cols);
-  char *qc = txf_duck_quote_ident(c);
-  int rc = txf_duck_insert_ordered(d, head, r, qc, TXF_DUCK_ORDER_PASSES,
-                                   chg_log, "changes", err);
-  TXF_FREE_ALL(head, qc);
+  free(qc);
   return rc;
 }
 

@@ -673,9 +673,6 @@ TXF_MUST_CHECK int txf_models_graph_topo(txf_models *m, int soft,
 /* A new adapter of OPS over the connection IMPL (taken: OPS->close closes
  * it). Caller frees with txf_adapter_close(). */
 txf_adapter *txf_adapter_new(const txf_adapter_ops *ops, void *impl);
-/* A's DuckDB connection, borrowed, when A is a DuckDB adapter; else NULL
- * (PostgreSQL, Redshift). */
-struct txf_duck *txf_adapter_duck(txf_adapter *a);
 /* The relation_kind answer from an adapter's integer query of
  * information_schema.tables, "CASE WHEN table_type = 'VIEW' THEN 2 ELSE 1
  * END": RC is the query's status (TXF_ENOTFOUND without a row: no such
