@@ -1,5 +1,6 @@
 /* DuckDB helpers. */
 #include <dirent.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,94 @@ int txf_duck_query_i64(txf_duck *d, const char *sql, int64_t *out,
     rc = txf_err_set(err, TXF_EPARSE, "query returned '%s', not an integer",
                      s);
   free(s);
+  return rc;
+}
+
+/* SQL's wall and CPU time since T0 and C0 into LOG (or nowhere), after
+ * WHO. */
+static void log_timed(const txf_logger *log, const char *who, const char *sql,
+                      int64_t t0, int64_t c0) {
+  if (log)
+    txf_log_debug(log, "%s: %.3fs (cpu %.3fs) %.100s", who,
+                  (double)(txf_mono_us() - t0) / 1e6,
+                  (double)(txf_cpu_us() - c0) / 1e6, sql);
+}
+
+/* SQL's first column as int64 (an INSERT's: its row count), timed. */
+static int timed_i64(txf_duck *d, const char *sql, int64_t *out,
+                     const txf_logger *log, const char *who, txf_err *err) {
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int rc = txf_duck_query_i64(d, sql, out, err);
+  log_timed(log, who, sql, t0, c0);
+  return rc;
+}
+
+/* Column COL of row ROW of RES as text (malloc'd), "" for NULL. */
+static char *cell(duckdb_result *res, idx_t col, idx_t row) {
+  char *v = duckdb_value_varchar(res, col, row);
+  char *s = txf_xstrdup(v ? v : "");
+  duckdb_free(v);
+  return s;
+}
+
+/* One pass per row of VALS (value as text, its type), then the NULLs. */
+static int insert_passes(txf_duck *d, const char *head, const char *src,
+                         const char *order, duckdb_result *vals, int64_t *in,
+                         const txf_logger *log, const char *who, txf_err *err) {
+  idx_t nv = duckdb_row_count(vals);
+  int rc = 0;
+  for (idx_t r = 0; !rc && r <= nv; r++) {
+    char *where;
+    if (r < nv) {
+      char *v = cell(vals, 0, r), *ty = cell(vals, 1, r);
+      char *q = txf_duck_quote_str(v);
+      where = txf_xasprintf("%s = CAST(%s AS %s)", order, q, ty);
+      TXF_FREE_ALL(v, ty, q);
+    } else {
+      where = txf_xasprintf("%s IS NULL", order);
+    }
+    char *sql = txf_xasprintf("%s FROM %s WHERE %s", head, src, where);
+    int64_t k = 0;
+    rc = timed_i64(d, sql, &k, log, who, err);
+    *in += k;
+    TXF_FREE_ALL(sql, where);
+  }
+  return rc;
+}
+
+int txf_duck_insert_ordered(txf_duck *d, const char *head, const char *src,
+                            const char *order, int max_passes,
+                            const txf_logger *log, const char *who,
+                            txf_err *err) {
+  duckdb_result vals;
+  char *sql = txf_xasprintf(
+      "SELECT CAST(v AS VARCHAR), typeof(v) FROM (SELECT DISTINCT %s AS v "
+      "FROM %s WHERE %s IS NOT NULL) ORDER BY v LIMIT %d",
+      order, src, order, max_passes + 1);
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int rc = txf_duck_query(d, sql, &vals, err);
+  log_timed(log, who, sql, t0, c0);
+  free(sql);
+  if (rc)
+    return rc;
+  int64_t in = 0, all = 0;
+  if (duckdb_row_count(&vals) > (idx_t)max_passes) {
+    sql = txf_xasprintf("%s FROM %s ORDER BY %s", head, src, order);
+    rc = timed_i64(d, sql, &in, log, who, err);
+    free(sql);
+  } else {
+    rc = insert_passes(d, head, src, order, &vals, &in, log, who, err);
+  }
+  duckdb_destroy_result(&vals);
+  if (!rc) {
+    sql = txf_xasprintf("SELECT count(*) FROM %s", src);
+    rc = txf_duck_query_i64(d, sql, &all, err);
+    free(sql);
+  }
+  if (!rc && in != all)
+    rc = txf_err_set(err, TXF_ECORRUPT,
+                     "%" PRId64 " of %" PRId64 " rows of %s inserted by %s", in,
+                     all, src, order);
   return rc;
 }
 

@@ -76,6 +76,25 @@ typedef enum {
 TXF_MUST_CHECK int txf_duck_print(txf_duck *d, const char *sql, FILE *out,
                                   txf_duck_format fmt, txf_err *err);
 
+/* Insert every row of SRC (quoted) in the order of its column ORDER
+ * (quoted), HEAD being the statement up to its FROM ("INSERT INTO t BY NAME
+ * SELECT *", "INSERT INTO t (a, b) SELECT a, b"). When ORDER holds at most
+ * MAX_PASSES non-NULL values in SRC, one INSERT per value, in order, then
+ * the NULLs: no sort (decision 1501, seventh and eighth rounds). The passes
+ * must insert exactly SRC's row count (a value whose text does not read
+ * back as itself would miss its rows), else TXF_ECORRUPT with rows already
+ * inserted: run it in a transaction. With more values, one INSERT ...
+ * ORDER BY. LOG (or NULL) gets each statement's wall and CPU time at debug
+ * level, after WHO. TXF_DUCK_ORDER_PASSES is the callers' MAX_PASSES. */
+/* The values of the order column up to which txf_duck_insert_ordered()'s
+ * callers insert by value (a day's fact rows reach about a dozen). */
+#define TXF_DUCK_ORDER_PASSES 16
+TXF_MUST_CHECK int txf_duck_insert_ordered(txf_duck *d, const char *head,
+                                           const char *src, const char *order,
+                                           int max_passes,
+                                           const txf_logger *log,
+                                           const char *who, txf_err *err);
+
 /* SQL literals: 'it''s' and "col""name"; caller frees. */
 char *txf_duck_quote_str(const char *s);
 char *txf_duck_quote_ident(const char *s);

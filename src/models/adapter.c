@@ -107,9 +107,16 @@ static int d_create_from_csv(txf_adapter *a, const char *rel,
 
 static void d_close(txf_adapter *a) { txf_duck_close(D(a)); }
 
+static int d_insert_ordered(txf_adapter *a, const char *head, const char *src,
+                            const char *order, const txf_logger *log,
+                            const char *who, txf_err *err) {
+  return txf_duck_insert_ordered(D(a), head, src, order, TXF_DUCK_ORDER_PASSES,
+                                 log, who, err);
+}
+
 static const txf_adapter_ops duck_ops = {
     "duckdb",  d_exec,           d_query_i64, d_query_json, d_relation_kind,
-    d_columns, d_create_from_csv, d_close};
+    d_columns, d_create_from_csv, d_close,     d_insert_ordered};
 
 int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
                             int readonly, txf_err *err) {

@@ -290,10 +290,10 @@ static void p_close(txf_adapter *a) { PQfinish(C(a)); }
 
 static const txf_adapter_ops pg_ops = {
     "postgres", p_exec,           p_query_i64, p_query_json, p_relation_kind,
-    p_columns,  p_create_from_csv, p_close};
+    p_columns,  p_create_from_csv, p_close,     NULL};
 static const txf_adapter_ops redshift_ops = {
     "redshift", p_exec,           p_query_i64, p_query_json, p_relation_kind,
-    p_columns,  p_create_from_csv, p_close};
+    p_columns,  p_create_from_csv, p_close,     NULL};
 
 /* Server notices ("schema already exists, skipping") are not for people. */
 static void quiet_notice(void *arg, const char *msg) {

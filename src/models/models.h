@@ -54,6 +54,13 @@ typedef struct txf_adapter_ops {
   int (*create_from_csv)(txf_adapter *a, const char *rel, const char *path,
                          const char *types, txf_err *err);
   void (*close)(txf_adapter *a);
+  /* Insert SRC's rows in the order of column ORDER (quoted), HEAD the
+   * statement up to its FROM, by value where few (txf_duck_insert_ordered,
+   * each statement timed into LOG after WHO); NULL: the target has none
+   * (PostgreSQL, Redshift), an INSERT ... ORDER BY instead. */
+  int (*insert_ordered)(txf_adapter *a, const char *head, const char *src,
+                        const char *order, const txf_logger *log,
+                        const char *who, txf_err *err);
 } txf_adapter_ops;
 
 struct txf_adapter {

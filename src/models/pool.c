@@ -71,6 +71,21 @@ static int lc_create_from_csv(txf_adapter *a, const char *rel,
   return lc_relock(a, in->ops->create_from_csv(in, rel, path, types, err));
 }
 
+static int lc_insert_ordered(txf_adapter *a, const char *head,
+                             const char *src, const char *order,
+                             const txf_logger *log, const char *who,
+                             txf_err *err) {
+  txf_adapter *in = lc_unlock(a);
+  if (in->ops->insert_ordered)
+    return lc_relock(
+        a, in->ops->insert_ordered(in, head, src, order, log, who, err));
+  /* the inner target has none: the sorted INSERT */
+  char *sql = txf_xasprintf("%s FROM %s ORDER BY %s", head, src, order);
+  int rc = in->ops->exec(in, sql, err);
+  free(sql);
+  return lc_relock(a, rc);
+}
+
 static void lc_close(txf_adapter *a) {
   locked_conn *c = LC(a);
   txf_adapter_close(c->inner);
@@ -85,7 +100,8 @@ static const txf_adapter_ops locked_ops = {
     .relation_kind = lc_relation_kind,
     .columns = lc_columns,
     .create_from_csv = lc_create_from_csv,
-    .close = lc_close};
+    .close = lc_close,
+    .insert_ordered = lc_insert_ordered};
 
 /* The run: nodes in topological order; workers take the first ready one
  * (all its parents, and the other parents of its audit tests that come

@@ -328,82 +328,29 @@ static int old_range(txf_duck *d, const note *n, char **out, txf_err *err) {
   return 0;
 }
 
-/* A delta's new rows go in one INSERT per value of its order, in order
- * (NULLs last), when it has at most this many values. */
-#define ORDER_PASSES 16
-
 /* The new rows of delta note N into REL (quoted), in N's order. With few
  * values of the order column (a day's fact rows: the dozen event dates
- * late arrivals reach), one INSERT per value, in order: each reads its
- * value's rows, and the rows of the build's R follow the change log's
- * files, nearly in that order, so most row groups of other values are
- * skipped by their min/max; nothing is sorted. At 10,000,000 rows a day
- * the sorted INSERT cost 40.0 s of CPU and 3.3 GB, the passes 33.4 s and
- * 0.96 GB, the same rows in the same row-group ranges (decision 1501,
- * seventh round). That the passes inserted every row is checked (a value
- * whose text does not read back as itself would miss its rows): else an
- * error, and the copy is copied whole. Otherwise one INSERT ... ORDER BY. */
+ * late arrivals reach), one INSERT per value, nothing sorted
+ * (txf_duck_insert_ordered; at 10,000,000 rows a day the sorted INSERT
+ * cost 40.0 s of CPU and 3.3 GB, the passes 33.4 s and 0.96 GB, decision
+ * 1501, seventh round). Passes that miss rows are an error: the copy is
+ * then copied whole. */
 static int insert_new_rows(txf_duck *d, const char *rel, const note *n,
-                           txf_err *err) {
-  duckdb_result res;
-  int rc = 0;
-  idx_t nv = ORDER_PASSES + 1;
-  if (n->order_by) {
-    char *sql = txf_xasprintf(
-        "SELECT CAST(v AS VARCHAR), typeof(v) FROM (SELECT DISTINCT %s AS v "
-        "FROM " PUB ".%s WHERE %s IS NOT NULL) ORDER BY v LIMIT %d",
-        n->order_by, n->new_rel, n->order_by, ORDER_PASSES + 1);
-    rc = txf_duck_query(d, sql, &res, err);
-    free(sql);
-    if (rc)
-      return rc;
-    nv = duckdb_row_count(&res);
-  }
-  if (!n->order_by || nv > ORDER_PASSES) {
-    if (n->order_by)
-      duckdb_destroy_result(&res);
-    return exec_sql(
-        d, err,
-        txf_xasprintf("INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s%s%s",
-                      rel, n->new_rel, n->order_by ? " ORDER BY " : "",
-                      n->order_by ? n->order_by : ""));
-  }
-  int64_t in = 0, all = 0;
-  for (idx_t r = 0; !rc && r <= nv; r++) {
-    char *where;
-    if (r < nv) {
-      char *v = value(&res, 0, r), *ty = value(&res, 1, r);
-      char *q = txf_duck_quote_str(v ? v : "");
-      where = txf_xasprintf("%s = CAST(%s AS %s)", n->order_by, q,
-                            ty ? ty : "VARCHAR");
-      TXF_FREE_ALL(v, ty, q);
-    } else {
-      where = txf_xasprintf("%s IS NULL", n->order_by);
-    }
-    char *sql = txf_xasprintf(
-        "INSERT INTO %s BY NAME SELECT * FROM " PUB ".%s WHERE %s", rel,
-        n->new_rel, where);
-    int64_t k = 0;
-    rc = txf_duck_query_i64(d, sql, &k, err);
-    in += k;
-    free(sql);
-    free(where);
-  }
-  duckdb_destroy_result(&res);
-  if (!rc) {
-    char *sql = txf_xasprintf("SELECT count(*) FROM " PUB ".%s", n->new_rel);
-    rc = txf_duck_query_i64(d, sql, &all, err);
-    free(sql);
-  }
-  if (!rc && in != all)
-    rc = txf_err_set(err, TXF_ECORRUPT,
-                     "%" PRId64 " of %" PRId64 " new rows inserted by value",
-                     in, all);
+                           const txf_logger *lg, txf_err *err) {
+  char *src = txf_xasprintf(PUB ".%s", n->new_rel);
+  char *head = txf_xasprintf("INSERT INTO %s BY NAME SELECT *", rel);
+  int rc =
+      n->order_by
+          ? txf_duck_insert_ordered(d, head, src, n->order_by,
+                                    TXF_DUCK_ORDER_PASSES, lg, "warehouse", err)
+          : exec_sql(d, err, txf_xasprintf("%s FROM %s", head, src));
+  TXF_FREE_ALL(src, head);
   return rc;
 }
 
 /* Replay one note N of the published copy's log on the main database. */
-static int replay(txf_duck *d, const note *n, txf_err *err) {
+static int replay(txf_duck *d, const note *n, const txf_logger *lg,
+                  txf_err *err) {
   /* a note this binary does not know (a later binary's): replaying the
    * others alone would leave the copy without that change, so the copy
    * cannot follow the log (a copy of the file does instead) */
@@ -456,7 +403,7 @@ static int replay(txf_duck *d, const note *n, txf_err *err) {
                         n->keys, n->old_rel, range));
     free(range);
     if (!rc)
-      rc = insert_new_rows(d, rel, n, err);
+      rc = insert_new_rows(d, rel, n, lg, err);
   }
   if (rc)
     txf_err_wrap(err, "bringing %s up to the published copy", rel);
@@ -602,7 +549,7 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       rc = txf_duck_exec(d, "BEGIN TRANSACTION", err);
       for (size_t i = 0; !rc && replayable && i < n_log; i++) {
         int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
-        rc = replay(d, &log[i], err);
+        rc = replay(d, &log[i], w->log, err);
         if (w->log)
           txf_log_debug(w->log, "warehouse: replayed %s %s.%s: %.3fs (cpu "
                                 "%.3fs)",

@@ -125,3 +125,65 @@ TEST(duck_sealed_session_reads_and_refuses_writes) {
   txf_duck_close(c);
   txf_duck_close(d);
 }
+
+/* Rows of s (3 dates and NULLs, shuffled) inserted into t with at most
+ * MAX passes; the log's statements into LOGF. */
+static void insert_ordered(txf_duck *d, int max, const char *logf) {
+  txf_err err;
+  ASSERT_OK(txf_duck_exec(d,
+                          "CREATE OR REPLACE TABLE s AS SELECT CASE WHEN i % 7 "
+                          "= 0 THEN NULL ELSE DATE '2025-09-01' + "
+                          "CAST((i * 5) % 3 AS INT) END AS d, i FROM "
+                          "range(100) AS r(i) ORDER BY hash(i); "
+                          "CREATE OR REPLACE TABLE t (i BIGINT, d DATE)",
+                          &err),
+            &err);
+  FILE *f = fopen(logf, "w");
+  ASSERT(f != NULL);
+  txf_logger lg = {TXF_LOG_DEBUG, f, 0};
+  ASSERT_OK(txf_duck_insert_ordered(d, "INSERT INTO t (d, i) SELECT d, i",
+                                    "s", "d", max, &lg, "test", &err),
+            &err);
+  fclose(f);
+  int64_t n;
+  ASSERT_OK(txf_duck_query_i64(d,
+                               "SELECT count(*) FROM (SELECT i, d FROM t "
+                               "EXCEPT ALL SELECT i, d FROM s)",
+                               &n, &err),
+            &err);
+  ASSERT_EQ_I64(n, 0);
+  ASSERT_OK(txf_duck_query_i64(d, "SELECT count(*) FROM t", &n, &err), &err);
+  ASSERT_EQ_I64(n, 100);
+  /* in d's order, NULLs last: no row after one of a later date or NULL */
+  ASSERT_OK(txf_duck_query_i64(
+                d,
+                "SELECT count(*) FROM (SELECT d, lag(d) OVER (ORDER BY rowid) "
+                "AS p, lag(d IS NULL) OVER (ORDER BY rowid) AS pn FROM t) "
+                "WHERE p > d OR (pn AND d IS NOT NULL)",
+                &n, &err),
+            &err);
+  ASSERT_EQ_I64(n, 0);
+}
+
+TEST(duck_insert_ordered_by_value_or_sorted) {
+  txf_duck *d;
+  txf_err err;
+  ASSERT_OK(txf_duck_open(&d, NULL, 1, 0, &err), &err);
+  txf_buf b;
+  /* three values, at most 16: one INSERT per value and one for the NULLs */
+  insert_ordered(d, TXF_DUCK_ORDER_PASSES, unit_path("by-value.log"));
+  txf_buf_init(&b, 0);
+  ASSERT_OK(txf_fs_read_file(unit_path("by-value.log"), &b, &err), &err);
+  ASSERT_CONTAINS(b.data, "WHERE d = CAST('2025-09-03' AS DATE)");
+  ASSERT_CONTAINS(b.data, "WHERE d IS NULL");
+  ASSERT(strstr(b.data, "ORDER BY d") == NULL);
+  txf_buf_release(&b);
+  /* at most two: one sorted INSERT */
+  insert_ordered(d, 2, unit_path("sorted.log"));
+  txf_buf_init(&b, 0);
+  ASSERT_OK(txf_fs_read_file(unit_path("sorted.log"), &b, &err), &err);
+  ASSERT_CONTAINS(b.data, "FROM s ORDER BY d");
+  ASSERT(strstr(b.data, "IS NULL") == NULL);
+  txf_buf_release(&b);
+  txf_duck_close(d);
+}
