@@ -682,12 +682,16 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   int threads = txf_pq_pool_threads(pool) > 0;
   if (!rc && old.rd)
     src_start(&old, threads);
-  /* With no old file (a first load, a new day) nothing is merged with
-   * the runs: their rows go straight to the writers, without the copy
-   * into batches and the thread that fills them (decision 1701). */
-  if (!rc && old.rd)
+  /* With no old file (a first load, a new day) and no pool, nothing is
+   * merged with the runs: their rows go straight to the writers, without
+   * the copy into batches. With a pool the batches stay: the thread that
+   * fills them keeps the merge off the caller's thread, which otherwise
+   * held half the phase's CPU and left the second core idle more often
+   * (decision 1701). */
+  int direct = !old.rd && !threads;
+  if (!rc && !direct)
     src_start(&add, threads);
-  cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add, .direct = !old.rd};
+  cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add, .direct = direct};
   txf_pq_writer *w = NULL;
   txf_sha256 sha;
   int has_sha = 0;
