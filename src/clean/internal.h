@@ -268,6 +268,15 @@ typedef struct txf_clean_runs {
   uint8_t *live;  /* the run has a head */
   int *loser;     /* [0]: the winner; [i], 1 <= i < K: the loser there */
   size_t k;       /* leaves: N rounded up to a power of two */
+  /* Ties on txn_ts are frequent (whole seconds) and the ids of a day
+   * share a prefix: PFX, the first heads' common one. A head whose id
+   * starts with it has PRE set and ID8 = the next 8 id bytes (big-endian,
+   * zero-padded), so most ties are told apart without reading the ids
+   * from the run blocks. */
+  uint64_t *id8;
+  uint8_t *pre;
+  char pfx[16];
+  size_t pfx_len;
 } txf_clean_runs;
 void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
                          const run_ref *ref, size_t n);

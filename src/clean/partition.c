@@ -583,16 +583,41 @@ static src_batch *src_next(src *S, src_batch *prev) {
   return B;
 }
 
-/* A stream's read position: batch B (NULL: none yet or the end), row I. */
+/* A stream's read position: batch B (NULL: none yet or the end), row I.
+ * DIRECT: the runs' rows themselves, one at a time (no batches): a row's
+ * values point into its run block, which stays until the row is taken
+ * (cursor_take), after the writers have copied it. */
 typedef struct cursor {
   src *S;
   src_batch *B;
   size_t i;
   int end;
+  int direct, has; /* DIRECT: V holds the row at the head (HAS) */
+  int kind;
+  txf_pq_value v[C_MAX];
+  char mcc_buf[5];
 } cursor;
+
+/* The runs' row at the head, as values, or NULL at their end. */
+static const txf_pq_value *direct_row(cursor *c) {
+  if (!c->has) {
+    const crow *a = txf_clean_runs_peek(c->S->R);
+    if (!a)
+      return NULL;
+    row_values(a, c->S->m, &c->S->el, c->mcc_buf, c->v);
+    c->kind = a->had_old ? ROW_POSTIMAGE : ROW_INSERT;
+    c->has = 1;
+  }
+  return c->v;
+}
 
 /* The row at C, or NULL at the stream's end (KIND set). */
 static const txf_pq_value *cur_row(cursor *c, int *kind) {
+  if (c->direct) {
+    const txf_pq_value *v = direct_row(c);
+    *kind = c->kind;
+    return v;
+  }
   while (!c->end && (!c->B || c->i == c->B->n)) {
     c->B = c->S ? src_next(c->S, c->B) : NULL;
     c->i = 0;
@@ -602,6 +627,16 @@ static const txf_pq_value *cur_row(cursor *c, int *kind) {
     return NULL;
   *kind = c->B->kind[c->i];
   return c->B->v[c->i];
+}
+
+/* The row at C is used: on to the next. */
+static void cursor_take(cursor *c) {
+  if (c->direct) {
+    txf_clean_runs_pop(c->S->R);
+    c->has = 0;
+  } else {
+    c->i++;
+  }
 }
 
 /* Old row O before new row N in silver order. */
@@ -647,9 +682,16 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
   int threads = txf_pq_pool_threads(pool) > 0;
   if (!rc && old.rd)
     src_start(&old, threads);
-  if (!rc)
+  /* With no old file (a first load, a new day) and no pool, nothing is
+   * merged with the runs: their rows go straight to the writers, without
+   * the copy into batches. With a pool the batches stay: the thread that
+   * fills them keeps the merge off the caller's thread, which otherwise
+   * held half the phase's CPU and left the second core idle more often
+   * (decision 1701). */
+  int direct = !old.rd && !threads;
+  if (!rc && !direct)
     src_start(&add, threads);
-  cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add};
+  cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add, .direct = direct};
   txf_pq_writer *w = NULL;
   txf_sha256 sha;
   int has_sha = 0;
@@ -658,21 +700,21 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     const txf_pq_value *o = cur_row(&co, &ko), *n = cur_row(&cn, &kn), *v;
     if (!o && !n)
       break;
+    /* the row is taken once the writers have it (a direct row's
+     * strings are in its run block) */
+    cursor *from = &cn;
     if (o && (ko != ROW_KEEP || !n || old_first(o, n))) {
       v = o;
       kind = ko;
-      co.i++;
+      from = &co;
     } else {
       v = n;
       kind = kn;
-      cn.i++;
     }
-    if (kind == ROW_DELETE) {
-      rc = change_add(&cf, v, "delete", err);
-      continue;
-    }
-    if (kind == ROW_PREIMAGE) {
-      rc = change_add(&cf, v, "update_preimage", err);
+    if (kind == ROW_DELETE || kind == ROW_PREIMAGE) {
+      rc = kind == ROW_DELETE ? change_add(&cf, v, "delete", err)
+                              : change_add(&cf, v, "update_preimage", err);
+      cursor_take(from);
       continue;
     }
     if (!w) { /* the partition's first row: its file */
@@ -708,6 +750,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
       rc = change_add(&cf, v, "update_postimage", err);
     if (!rc)
       j->n_rows++;
+    cursor_take(from);
   }
   src_release(&old);
   src_release(&add);

@@ -490,18 +490,60 @@ int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
 
 /* ---------------------------------------------------------------- merge */
 
+/* Head I's PRE and ID8 (txf_clean_runs). */
+static void runs_id8(txf_clean_runs *R, size_t i) {
+  const crow *h = &R->head[i];
+  size_t n = h->len[S_ID], o = R->pfx_len;
+  uint8_t b[8] = {0};
+  R->pre[i] = n >= o && txf_bytes_cmp(h->str, o, R->pfx, o) == 0;
+  if (R->pre[i])
+    memcpy(b, h->str + o, n - o < 8 ? n - o : 8);
+  uint64_t v;
+  memcpy(&v, b, 8);
+  R->id8[i] = __builtin_bswap64(v);
+}
+
 static void runs_next(txf_clean_runs *R, size_t i) {
   R->live[i] = (uint8_t)txf_clean_runrd_next(&R->rd[i], &R->head[i]);
   R->key[i] = R->live[i] ? R->head[i].txn_ts_us : INT64_MAX;
+  if (R->live[i])
+    runs_id8(R, i);
 }
 
-/* Run A's head comes strictly before run B's (a done run comes last). */
+/* Run A's head comes strictly before run B's (a done run comes last).
+ * Two ids with the prefix whose next 8 bytes differ are in the order of
+ * those bytes (zero padding sorts a shorter id first, as the bytes do). */
 static int runs_before(const txf_clean_runs *R, int a, int b) {
   if (R->key[a] != R->key[b])
     return R->key[a] < R->key[b];
   if (!R->live[a] || !R->live[b])
     return R->live[a] > R->live[b];
+  if (R->pre[a] & R->pre[b] && R->id8[a] != R->id8[b])
+    return R->id8[a] < R->id8[b];
   return txf_clean_silver_order(&R->head[a], &R->head[b]) < 0;
+}
+
+/* PFX: the longest prefix (up to 16 bytes) of the live heads' ids; then
+ * every head's ID8. */
+static void runs_prefix(txf_clean_runs *R) {
+  int first = 1;
+  for (size_t i = 0; i < R->k; i++) {
+    if (!R->live[i])
+      continue;
+    const crow *h = &R->head[i];
+    size_t n = h->len[S_ID], o = 0;
+    if (first) {
+      R->pfx_len = n < sizeof R->pfx ? n : sizeof R->pfx;
+      memcpy(R->pfx, h->str, R->pfx_len);
+      first = 0;
+    }
+    while (o < R->pfx_len && o < n && h->str[o] == R->pfx[o])
+      o++;
+    R->pfx_len = o;
+  }
+  for (size_t i = 0; i < R->k; i++)
+    if (R->live[i])
+      runs_id8(R, i);
 }
 
 void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
@@ -516,6 +558,8 @@ void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
   R->key = txf_xmalloc(k * sizeof *R->key);
   R->live = txf_xcalloc(k, 1);
   R->loser = txf_xcalloc(k, sizeof *R->loser);
+  R->id8 = txf_xcalloc(k, sizeof *R->id8);
+  R->pre = txf_xcalloc(k, 1);
   for (size_t i = 0; i < k; i++) { /* leaves past N: done from the start */
     R->key[i] = INT64_MAX;
     if (i < n) {
@@ -523,6 +567,7 @@ void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
       runs_next(R, i);
     }
   }
+  runs_prefix(R);
   /* winners bottom-up (leaves at K..2K-1), the losers kept */
   int *win = txf_xmalloc(2 * k * sizeof *win);
   for (size_t i = 0; i < k; i++)
@@ -555,5 +600,5 @@ void txf_clean_runs_pop(txf_clean_runs *R) {
 }
 
 void txf_clean_runs_release(txf_clean_runs *R) {
-  TXF_FREE_ALL(R->rd, R->head, R->key, R->live, R->loser);
+  TXF_FREE_ALL(R->rd, R->head, R->key, R->live, R->loser, R->id8, R->pre);
 }

@@ -52,7 +52,7 @@ TEST(clean_pool_unmaps_where_madvise_is_refused) {
 
 typedef struct mrow {
   int64_t ts;
-  char id[16];
+  char id[48];
   uint8_t id_len;
 } mrow;
 
@@ -71,7 +71,8 @@ static uint64_t mrand(uint64_t *s) {
 /* N_RUNS runs of random sizes (some empty) whose txn_ts often tie across
  * runs, merged: every row once, in silver order, and every block given
  * back. */
-static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
+static void merge_check_pfx(size_t n_runs, size_t max_rows, uint64_t seed,
+                            const char *pfx) {
   txf_clean_pool *p = txf_clean_pool_new();
   run_ref *ref = txf_xcalloc(n_runs ? n_runs : 1, sizeof *ref);
   mrow *all = NULL;
@@ -84,8 +85,17 @@ static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
     for (size_t i = 0; i < n; i++) {
       /* few distinct timestamps: ties between runs are the rule */
       v[i].ts = INT64_C(1757000000000000) + (int64_t)(mrand(&seed) % 50);
-      /* ids of several lengths, distinct */
-      int len = snprintf(v[i].id, sizeof v[i].id, "%0*zx",
+      /* ids of several lengths, distinct; with PFX, most start with it
+       * (the merge's prefix), some with a shorter or another one */
+      const char *start = pfx;
+      int k = (int)(mrand(&seed) % 8);
+      char other[32];
+      if (*pfx && k < 2) {
+        snprintf(other, sizeof other, "%.*s%c", (int)strlen(pfx) - 1, pfx,
+                 k ? 'A' : '\x7f');
+        start = k ? pfx + 1 : other;
+      }
+      int len = snprintf(v[i].id, sizeof v[i].id, "%s%0*zx", start,
                          (int)(4 + mrand(&seed) % 8), id_next++);
       v[i].id_len = (uint8_t)len;
     }
@@ -132,6 +142,10 @@ static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
   free(ref);
 }
 
+static void merge_check(size_t n_runs, size_t max_rows, uint64_t seed) {
+  merge_check_pfx(n_runs, max_rows, seed, "");
+}
+
 TEST(clean_runs_merge_in_silver_order) {
   merge_check(0, 0, 1);   /* nothing */
   merge_check(1, 500, 2); /* one run */
@@ -140,4 +154,8 @@ TEST(clean_runs_merge_in_silver_order) {
   for (uint64_t s = 10; s < 16; s++)
     merge_check(1 + (size_t)s * 7 % 40, 300, s);
   merge_check(256, 200, 99); /* a partition's 256 shards */
+  /* ids sharing a prefix (a day's), as the merge's tie-break reads them */
+  merge_check_pfx(5, 300, 7, "T20250910-");
+  merge_check_pfx(40, 200, 8, "T20250910-00");
+  merge_check_pfx(256, 100, 9, "A-LONGER-PREFIX-THAN-16");
 }
