@@ -357,10 +357,11 @@ static int timed_i64(txf_duck *d, const char *sql, int64_t *out,
   return rc;
 }
 
-/* Column COL of row ROW of RES as text (malloc'd), "" for NULL. */
-static char *cell(duckdb_result *res, idx_t col, idx_t row) {
+char *txf_duck_value(duckdb_result *res, idx_t col, idx_t row) {
+  if (duckdb_value_is_null(res, col, row))
+    return NULL;
   char *v = duckdb_value_varchar(res, col, row);
-  char *s = txf_xstrdup(v ? v : "");
+  char *s = txf_xstrdup(v);
   duckdb_free(v);
   return s;
 }
@@ -374,9 +375,10 @@ static int insert_passes(txf_duck *d, const char *head, const char *src,
   for (idx_t r = 0; !rc && r <= nv; r++) {
     char *where;
     if (r < nv) {
-      char *v = cell(vals, 0, r), *ty = cell(vals, 1, r);
-      char *q = txf_duck_quote_str(v);
-      where = txf_xasprintf("%s = CAST(%s AS %s)", order, q, ty);
+      char *v = txf_duck_value(vals, 0, r), *ty = txf_duck_value(vals, 1, r);
+      char *q = txf_duck_quote_str(v ? v : "");
+      where =
+          txf_xasprintf("%s = CAST(%s AS %s)", order, q, ty ? ty : "VARCHAR");
       TXF_FREE_ALL(v, ty, q);
     } else {
       where = txf_xasprintf("%s IS NULL", order);

@@ -95,6 +95,9 @@ TXF_MUST_CHECK int txf_duck_insert_ordered(txf_duck *d, const char *head,
                                            const txf_logger *log,
                                            const char *who, txf_err *err);
 
+/* Column COL of row ROW of RES as text, NULL for SQL NULL; caller frees. */
+char *txf_duck_value(duckdb_result *res, idx_t col, idx_t row);
+
 /* SQL literals: 'it''s' and "col""name"; caller frees. */
 char *txf_duck_quote_str(const char *s);
 char *txf_duck_quote_ident(const char *s);

@@ -114,6 +114,19 @@ static int d_insert_ordered(txf_adapter *a, const char *head, const char *src,
                                  log, who, err);
 }
 
+int txf_adapter_insert_ordered(txf_adapter *a, const char *head,
+                               const char *src, const char *order,
+                               const txf_logger *log, const char *who,
+                               txf_err *err) {
+  if (order && a->ops->insert_ordered)
+    return a->ops->insert_ordered(a, head, src, order, log, who, err);
+  char *sql = txf_xasprintf("%s FROM %s%s%s", head, src,
+                            order ? " ORDER BY " : "", order ? order : "");
+  int rc = a->ops->exec(a, sql, err);
+  free(sql);
+  return rc;
+}
+
 static const txf_adapter_ops duck_ops = {
     "duckdb",  d_exec,           d_query_i64, d_query_json, d_relation_kind,
     d_columns, d_create_from_csv, d_close,     d_insert_ordered};

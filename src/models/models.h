@@ -84,6 +84,14 @@ TXF_MUST_CHECK int txf_adapter_open_postgres(txf_adapter **out,
                                              const char *const *vals,
                                              int redshift, txf_err *err);
 void txf_adapter_close(txf_adapter *a);
+/* SRC's rows into HEAD ("INSERT INTO t (a) SELECT a") in the order of its
+ * column ORDER (quoted; NULL: any order): A's insert_ordered where it has
+ * one, else one INSERT ... ORDER BY. */
+TXF_MUST_CHECK int txf_adapter_insert_ordered(txf_adapter *a, const char *head,
+                                              const char *src,
+                                              const char *order,
+                                              const txf_logger *log,
+                                              const char *who, txf_err *err);
 /* Another connection to the database of the DuckDB adapter A, for a worker
  * thread (`--threads`); TXF_EUNSUPPORTED for other adapters. Close it with
  * txf_adapter_close() before A. */

@@ -71,19 +71,12 @@ static int lc_create_from_csv(txf_adapter *a, const char *rel,
   return lc_relock(a, in->ops->create_from_csv(in, rel, path, types, err));
 }
 
-static int lc_insert_ordered(txf_adapter *a, const char *head,
-                             const char *src, const char *order,
-                             const txf_logger *log, const char *who,
-                             txf_err *err) {
+static int lc_insert_ordered(txf_adapter *a, const char *head, const char *src,
+                             const char *order, const txf_logger *log,
+                             const char *who, txf_err *err) {
   txf_adapter *in = lc_unlock(a);
-  if (in->ops->insert_ordered)
-    return lc_relock(
-        a, in->ops->insert_ordered(in, head, src, order, log, who, err));
-  /* the inner target has none: the sorted INSERT */
-  char *sql = txf_xasprintf("%s FROM %s ORDER BY %s", head, src, order);
-  int rc = in->ops->exec(in, sql, err);
-  free(sql);
-  return lc_relock(a, rc);
+  return lc_relock(
+      a, txf_adapter_insert_ordered(in, head, src, order, log, who, err));
 }
 
 static void lc_close(txf_adapter *a) {

@@ -207,15 +207,6 @@ static int state_of(txf_duck *d, const char *db, int64_t *seq, int *dirty,
   return 0;
 }
 
-static char *value(duckdb_result *res, idx_t col, idx_t row) {
-  if (duckdb_value_is_null(res, col, row))
-    return NULL;
-  char *v = duckdb_value_varchar(res, col, row);
-  char *s = txf_xstrdup(v);
-  duckdb_free(v);
-  return s;
-}
-
 static void note_release(note *n) {
   TXF_FREE_ALL(n->how, n->schema, n->ident, n->keys, n->old_rel, n->new_rel,
                n->order_by, n->select_sql);
@@ -240,14 +231,14 @@ static int log_of(txf_duck *d, const char *db, int64_t seq, note **out,
   idx_t rows = duckdb_row_count(&res);
   note *v = txf_xcalloc(rows + 1, sizeof *v);
   for (idx_t r = 0; r < rows; r++) {
-    v[r].how = value(&res, 0, r);
-    v[r].schema = value(&res, 1, r);
-    v[r].ident = value(&res, 2, r);
-    v[r].keys = value(&res, 3, r);
-    v[r].old_rel = value(&res, 4, r);
-    v[r].new_rel = value(&res, 5, r);
-    v[r].order_by = value(&res, 6, r);
-    v[r].select_sql = value(&res, 7, r);
+    v[r].how = txf_duck_value(&res, 0, r);
+    v[r].schema = txf_duck_value(&res, 1, r);
+    v[r].ident = txf_duck_value(&res, 2, r);
+    v[r].keys = txf_duck_value(&res, 3, r);
+    v[r].old_rel = txf_duck_value(&res, 4, r);
+    v[r].new_rel = txf_duck_value(&res, 5, r);
+    v[r].order_by = txf_duck_value(&res, 6, r);
+    v[r].select_sql = txf_duck_value(&res, 7, r);
   }
   duckdb_destroy_result(&res);
   *out = v;
@@ -308,9 +299,9 @@ static int old_range(txf_duck *d, const note *n, char **out, txf_err *err) {
     return rc;
   char *lo = NULL, *hi = NULL, *ty = NULL;
   if (duckdb_row_count(&res) == 1) {
-    lo = value(&res, 0, 0);
-    hi = value(&res, 1, 0);
-    ty = value(&res, 2, 0);
+    lo = txf_duck_value(&res, 0, 0);
+    hi = txf_duck_value(&res, 1, 0);
+    ty = txf_duck_value(&res, 2, 0);
   }
   duckdb_destroy_result(&res);
   if (!lo || !hi || !ty) {
