@@ -168,6 +168,15 @@ static int open_rw(txf_duck **d, const char *path, int64_t wait_ms,
   }
 }
 
+/* A debug line: WHAT took since T0 (txf_mono_us) and C0 (txf_cpu_us). */
+static void step_log(const txf_logger *lg, const char *what, int64_t t0,
+                     int64_t c0) {
+  if (lg)
+    txf_log_debug(lg, "warehouse: %s: %.3fs (cpu %.3fs)", what,
+                  (double)(txf_mono_us() - t0) / 1e6,
+                  (double)(txf_cpu_us() - c0) / 1e6);
+}
+
 /* Run SQL (taken: freed) on D. */
 static int exec_sql(txf_duck *d, txf_err *err, char *sql) {
   int rc = txf_duck_exec(d, sql, err);
@@ -541,14 +550,12 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       for (size_t i = 0; !rc && replayable && i < n_log; i++) {
         int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
         rc = replay(d, &log[i], w->log, err);
-        if (w->log)
-          txf_log_debug(w->log, "warehouse: replayed %s %s.%s: %.3fs (cpu "
-                                "%.3fs)",
-                        log[i].how ? log[i].how : "?",
-                        log[i].schema ? log[i].schema : "?",
-                        log[i].ident ? log[i].ident : "?",
-                        (double)(txf_mono_us() - t0) / 1e6,
-                        (double)(txf_cpu_us() - c0) / 1e6);
+        char *what = txf_xasprintf("replayed %s %s.%s",
+                                   log[i].how ? log[i].how : "?",
+                                   log[i].schema ? log[i].schema : "?",
+                                   log[i].ident ? log[i].ident : "?");
+        step_log(w->log, what, t0, c0);
+        free(what);
       }
       if (!rc)
         rc = drop_kept(d, err);
@@ -556,13 +563,18 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
         rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
       if (!rc)
         rc = mark_dirty(d, pub, err);
+      int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
       if (!rc)
         rc = txf_duck_exec(d, "COMMIT", err);
+      step_log(w->log, "replay committed", t0, c0);
       if (rc)
         if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
         }
       notes_free(log, n_log);
+      /* (the close checkpoints what the replay wrote) */
+      t0 = txf_mono_us(), c0 = txf_cpu_us();
       txf_duck_close(d);
+      step_log(w->log, "replayed copy closed", t0, c0);
       d = NULL;
       if (rc && replayable && !full) {
         /* a log this copy cannot follow (a relation gone that another
@@ -763,9 +775,11 @@ int txf_wh_publish(txf_wh *w, txf_err *err) {
     if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
     }
   /* whole on disk before readers are sent to it */
+  int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
   if (!rc)
     rc = txf_duck_exec(d, "CHECKPOINT", err);
   txf_duck_close(d);
+  step_log(w->log, "publish checkpointed", t0, c0);
   if (!rc)
     rc = link_to(w->path, base_name(w->copy), err);
   if (rc)
