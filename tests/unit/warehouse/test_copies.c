@@ -153,6 +153,41 @@ TEST(warehouse_copies_delta_inserted_by_value) {
   txf_wh_abort(w);
 }
 
+/* A delta that replaced half its table's rows or more (the customer
+ * models' daily change) comes into the other copy as a copy of the
+ * published table, in that table's order (9 before 8, as the build
+ * inserted them), not by a delete and an insert by value (8 before 9). */
+TEST(warehouse_copies_mostly_changed_delta_copied_whole) {
+  const char *p = unit_path("whole.duckdb");
+  char a[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  txf_err err;
+  txf_wh *w;
+  publish_t(p);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  char *old_rel = txf_wh_keep_rel("old__t"),
+       *new_rel = txf_wh_keep_rel("new__t");
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
+           "CREATE TABLE %s AS SELECT * FROM t WHERE k IN (1, 2); "
+           "DELETE FROM t WHERE k IN (1, 2); "
+           "CREATE TABLE %s (k BIGINT); INSERT INTO %s VALUES (9), (8); "
+           "INSERT INTO t SELECT * FROM %s",
+           old_rel, new_rel, new_rel, new_rel);
+  run_sql(txf_wh_path(w), sql);
+  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
+  free(old_rel);
+  free(new_rel);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
+  ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(k::VARCHAR, ',' ORDER BY "
+                            "rowid) = '0,9,8')::INTEGER FROM t"),
+                1);
+  txf_wh_abort(w);
+}
+
 /* A log with a note this binary does not know (a later binary's) is not
  * replayed without it: the copy becomes a copy of the published file, so
  * it is not left without that note's change (which here only the file
