@@ -603,7 +603,8 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
         if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
         }
       notes_free(log, n_log);
-      /* (the close checkpoints what the replay wrote) */
+      /* (the COMMIT checkpoints the copy when its WAL passes DuckDB's
+       * threshold, the close otherwise) */
       t0 = txf_mono_us(), c0 = txf_cpu_us();
       txf_duck_close(d);
       step_log(w->log, "replayed copy closed", t0, c0);
