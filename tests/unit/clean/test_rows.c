@@ -159,3 +159,110 @@ TEST(clean_runs_merge_in_silver_order) {
   merge_check_pfx(40, 200, 8, "T20250910-00");
   merge_check_pfx(256, 100, 9, "A-LONGER-PREFIX-THAN-16");
 }
+
+/* ---------------------------------------------------------------- buckets */
+
+#define REC_BASE 24 /* a record of bucket_put's with an empty id */
+
+/* Reserve room for a record of SIZE bytes (REC_BASE..REC_BASE + 255) in
+ * bucket K and write it there: its id is TAG's letter SIZE - REC_BASE
+ * times, its txn_ts the base plus TAG. */
+static void bucket_put(txf_clean_buckets *b, unsigned k, size_t size,
+                       uint32_t tag) {
+  char id[256];
+  memset(id, 'a' + (int)(tag % 26), sizeof id);
+  crow c;
+  memset(&c, 0, sizeof c);
+  c.txn_ts_us = INT64_C(1757000000000000) + tag;
+  c.ingested_at_us = c.txn_ts_us;
+  c.event_day = (int32_t)(c.txn_ts_us / INT64_C(86400000000));
+  memcpy(c.currency, "KRW", 3);
+  c.len[S_ID] = (uint8_t)(size - REC_BASE);
+  c.str = id;
+  ASSERT_EQ_U64(txf_clean_rec_size(&c), size);
+  txf_clean_rec_put(txf_clean_buckets_reserve(b, k, size), &c);
+}
+
+/* Take bucket K: the chain holds whole records only, tagged 0, 1, ...
+ * in order, sized as SIZES says (N of them), blocks cut as LENS says
+ * (N_BLOCKS of them); then the blocks go back to P. */
+static void bucket_check(txf_clean_pool *p, txf_clean_buckets *b, unsigned k,
+                         const size_t *sizes, size_t n, const size_t *lens,
+                         size_t n_blocks) {
+  uint64_t want_bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    want_bytes += sizes[i];
+  ASSERT_EQ_U64(txf_clean_buckets_bytes(b, k), want_bytes);
+  txf_clean_block *head = txf_clean_buckets_take(b, k);
+  ASSERT_EQ_U64(txf_clean_buckets_bytes(b, k), 0);
+  size_t i = 0, nb = 0;
+  for (txf_clean_block *x = head; x; x = txf_clean_block_next(x), nb++) {
+    ASSERT(nb < n_blocks);
+    ASSERT_EQ_U64(txf_clean_block_len(x), lens[nb]);
+    const char *q = txf_clean_block_data(x);
+    const char *end = q + txf_clean_block_len(x);
+    while (q < end) { /* a record split across blocks would overrun END */
+      ASSERT(i < n);
+      crow r;
+      const char *next = txf_clean_rec_get(q, &r);
+      ASSERT_EQ_U64((size_t)(next - q), sizes[i]);
+      ASSERT_EQ_I64(r.txn_ts_us, INT64_C(1757000000000000) + (int64_t)i);
+      ASSERT_EQ_U64(r.len[S_ID], sizes[i] - REC_BASE);
+      for (size_t c = 0; c < r.len[S_ID]; c++)
+        ASSERT(r.str[c] == 'a' + (int)(i % 26));
+      q = next;
+      i++;
+    }
+    ASSERT(q == end);
+  }
+  ASSERT_EQ_U64(nb, n_blocks);
+  ASSERT_EQ_U64(i, n);
+  txf_clean_block_put(p, head);
+}
+
+/* Records sized to fill a block to exactly its room: the biggest, then
+ * two halves of what is left. Returns how many (into SIZES). */
+static size_t sizes_filling(size_t room, size_t *sizes) {
+  size_t n = 0, big = REC_BASE + 255;
+  while (room > 2 * big) {
+    sizes[n++] = big;
+    room -= big;
+  }
+  sizes[n++] = room / 2;
+  sizes[n++] = room - room / 2;
+  return n;
+}
+
+TEST(clean_buckets_records_fill_blocks_whole) {
+  txf_clean_pool *p = txf_clean_pool_new();
+  txf_clean_buckets *b = txf_clean_buckets_new(p, 3);
+  size_t cap = txf_clean_block_cap();
+  static size_t sizes[1024];
+  /* bucket 0: a block filled exactly, then the smallest record: it
+   * starts a fresh block */
+  size_t n = sizes_filling(cap, sizes);
+  sizes[n++] = REC_BASE;
+  /* bucket 2, interleaved: a block filled to one byte short of a
+   * record's room: that record starts a fresh block, the first is not
+   * split nor padded */
+  size_t n2 = sizes_filling(cap - 100, sizes + n);
+  sizes[n + n2] = 101;
+  n2++;
+  for (size_t i = 0; i < n || i < n2; i++) {
+    if (i < n)
+      bucket_put(b, 0, sizes[i], (uint32_t)i);
+    if (i < n2)
+      bucket_put(b, 2, sizes[n + i], (uint32_t)i);
+  }
+  ASSERT(txf_clean_buckets_take(b, 1) == NULL); /* untouched */
+  size_t lens0[] = {cap, REC_BASE};
+  bucket_check(p, b, 0, sizes, n, lens0, 2);
+  size_t lens2[] = {cap - 100, 101};
+  bucket_check(p, b, 2, sizes + n, n2, lens2, 2);
+  /* taken buckets start again from an empty chain */
+  bucket_put(b, 0, REC_BASE + 7, 0);
+  size_t one[] = {REC_BASE + 7};
+  bucket_check(p, b, 0, one, 1, one, 1);
+  txf_clean_buckets_free(b);
+  txf_clean_pool_free(p);
+}
