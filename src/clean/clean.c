@@ -95,8 +95,6 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
  * in parallel (txf_csv_span_read); a compressed or decoded one is split
  * in order from its reader, a chunk of CHUNK_RECS records at a time. */
 #define CHUNK_RECS 32768
-#define ROW_STRINGS (16u << 10) /* a chunk's arena block: one row's */
-_Static_assert(REC_MAX < ROW_STRINGS, "a row's strings fit one block");
 #define SPAN_BYTES (1u << 20)
 #define IN_DATA 0x80000000u /* a mapped chunk's offset into its copies */
 
@@ -122,8 +120,11 @@ typedef struct chunk {
   uint32_t *fields; /* (offset, length) pairs */
   size_t n_fields, cap_fields;
   uint64_t end;        /* where its reading stopped */
+  crow *rows;          /* CHUNK_RECS: the records being validated */
   txf_buf rej;         /* the rejects' details, NUL-terminated */
-  txf_arena strings;   /* the row being validated's strings */
+  txf_arena strings;   /* the valid rows' strings */
+  txf_buf out;         /* the valid rows as spill records, by shard */
+  uint32_t shard_at[IDX_SHARDS + 1]; /* where each shard's are in OUT */
 } chunk;
 
 static char *chunk_ptr(chunk *c, uint32_t off) {
@@ -189,21 +190,44 @@ typedef struct vjob {
   txf_clean_buckets *lane;  /* this thread's buckets for the valid rows */
 } vjob;
 
-/* File ROW, valid, read from line RECORD_NO of J's file, into J's lane:
- * written once, as a record at the end of its index shard's bucket (each
- * bucket in file order). */
-static void file_row(const vjob *j, crow *row, int64_t record_no) {
-  row->src = j->fi;
-  row->rec = (uint32_t)(record_no - j->hdr);
-  size_t n = txf_clean_rec_size(row);
-  txf_clean_rec_put(
-      txf_clean_buckets_reserve(j->lane, IDX_SHARD(row->idh), n), row);
+/* The valid rows of records B..B+M of C (validated into c->rows) as
+ * spill records, grouped by index shard (the spill's buckets), each group
+ * in file order. */
+static void serialize_rows(chunk *c, size_t b, size_t m, uint32_t fi, int hdr) {
+  uint32_t cnt[IDX_SHARDS + 1];
+  memset(cnt, 0, sizeof cnt);
+  for (size_t i = 0; i < m; i++)
+    if (c->recs[b + i].why == TXF_REJ_NONE) {
+      crow *row = &c->rows[i];
+      row->src = fi;
+      row->rec = (uint32_t)(c->recs[b + i].record_no - hdr);
+      cnt[IDX_SHARD(row->idh) + 1] += (uint32_t)txf_clean_rec_size(row);
+    }
+  for (unsigned k = 1; k <= IDX_SHARDS; k++)
+    cnt[k] += cnt[k - 1];
+  memcpy(c->shard_at, cnt, sizeof cnt);
+  txf_buf_reset(&c->out);
+  (void)txf_buf_grow(&c->out, cnt[IDX_SHARDS] + 1);
+  for (size_t i = 0; i < m; i++)
+    if (c->recs[b + i].why == TXF_REJ_NONE) {
+      const crow *row = &c->rows[i];
+      unsigned k = IDX_SHARD(row->idh);
+      txf_clean_rec_put(c->out.data + cnt[k], row);
+      cnt[k] += (uint32_t)txf_clean_rec_size(row);
+    }
+  c->out.len = c->shard_at[IDX_SHARDS];
+  c->out.data[c->out.len] = 0;
 }
 
-/* Validate the records of J's chunk and file the valid ones into J's
- * lane; each record keeps its reason, a reject its detail. */
+/* Validate the records of J's chunk, CHUNK_RECS at a time (a span of
+ * short lines holds more: the rows being built stay bounded), and file
+ * the valid ones into J's lane; each record keeps its reason, a reject
+ * its detail. */
 static void validate_chunk(const vjob *j) {
   chunk *c = j->c;
+  /* Kept from chunk to chunk: no new pages to fault in. */
+  if (!c->rows)
+    c->rows = txf_xmalloc(CHUNK_RECS * sizeof *c->rows);
   txf_buf_reset(&c->rej);
   size_t want = j->format ? j->binding->n_fields
                 : j->key  ? TXF_BRONZE_N_COLS + 1
@@ -211,41 +235,48 @@ static void validate_chunk(const vjob *j) {
   txf_csv_record rec;
   memset(&rec, 0, sizeof rec);
   char detail[160];
-  crow row; /* one at a time: filed as soon as it is valid */
-  for (size_t i = 0; i < c->n; i++) {
-    crec *x = &c->recs[i];
-    rec.raw = chunk_ptr(c, x->raw_off);
-    rec.raw_len = x->raw_len;
-    rec.n_fields = x->n_fields;
-    rec.bad_quote = x->bad_quote;
-    rec.too_long = x->too_long;
-    rec.record_no = x->record_no;
-    if (x->n_fields == want)
-      for (size_t k = 0; k < want; k++) {
-        rec.field[k] = chunk_ptr(c, c->fields[x->f_off + 2 * k]);
-        rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
+  for (size_t b = 0; b < c->n; b += CHUNK_RECS) {
+    size_t m = c->n - b < CHUNK_RECS ? c->n - b : CHUNK_RECS;
+    txf_arena_reset(&c->strings);
+    for (size_t i = 0; i < m; i++) {
+      crec *x = &c->recs[b + i];
+      rec.raw = chunk_ptr(c, x->raw_off);
+      rec.raw_len = x->raw_len;
+      rec.n_fields = x->n_fields;
+      rec.bad_quote = x->bad_quote;
+      rec.too_long = x->too_long;
+      rec.record_no = x->record_no;
+      if (x->n_fields == want)
+        for (size_t k = 0; k < want; k++) {
+          rec.field[k] = chunk_ptr(c, c->fields[x->f_off + 2 * k]);
+          rec.field_len[k] = c->fields[x->f_off + 2 * k + 1];
+        }
+      crow *row = &c->rows[i];
+      detail[0] = '\0';
+      txf_reject_reason why;
+      if (j->key)
+        why = txf_clean_validate_card(&rec, row, &c->strings, j->tz, j->key,
+                                      detail, sizeof detail);
+      else if (j->format)
+        why = txf_clean_validate_mapped(j->format, j->binding, &rec, row,
+                                        &c->strings, j->tz, detail,
+                                        sizeof detail);
+      else
+        why = txf_clean_validate(&rec, row, &c->strings, j->tz, detail,
+                                 sizeof detail);
+      x->why = (uint8_t)why;
+      if (why == TXF_REJ_NONE) {
+        x->idh = row->idh;
+      } else {
+        x->det = (uint32_t)c->rej.len;
+        (void)txf_buf_append(&c->rej, detail, strlen(detail) + 1);
       }
-    txf_arena_reset(&c->strings); /* the row before is filed */
-    detail[0] = '\0';
-    txf_reject_reason why;
-    if (j->key)
-      why = txf_clean_validate_card(&rec, &row, &c->strings, j->tz, j->key,
-                                    detail, sizeof detail);
-    else if (j->format)
-      why = txf_clean_validate_mapped(j->format, j->binding, &rec, &row,
-                                      &c->strings, j->tz, detail,
-                                      sizeof detail);
-    else
-      why = txf_clean_validate(&rec, &row, &c->strings, j->tz, detail,
-                               sizeof detail);
-    x->why = (uint8_t)why;
-    if (why == TXF_REJ_NONE) {
-      x->idh = row.idh;
-      file_row(j, &row, x->record_no);
-    } else {
-      x->det = (uint32_t)c->rej.len;
-      (void)txf_buf_append(&c->rej, detail, strlen(detail) + 1);
     }
+    serialize_rows(c, b, m, j->fi, j->hdr);
+    for (unsigned k = 0; k < IDX_SHARDS; k++)
+      if (c->shard_at[k + 1] > c->shard_at[k])
+        txf_clean_buckets_add(j->lane, k, c->out.data + c->shard_at[k],
+                              c->shard_at[k + 1] - c->shard_at[k]);
   }
 }
 
@@ -257,8 +288,10 @@ static void chunk_reset(chunk *c) {
 
 static void chunk_release(chunk *c) {
   chunk_reset(c);
+  free(c->rows);
   txf_buf_release(&c->data);
   txf_buf_release(&c->rej);
+  txf_buf_release(&c->out);
   txf_arena_release(&c->strings);
   free(c->recs);
   free(c->fields);
@@ -570,8 +603,9 @@ static int read_file(run *r, uint32_t fi, const char *abs_path, txf_err *err) {
   for (int t = 0; t < vp.ring; t++) {
     txf_buf_init(&vp.ch[t].data, 0);
     txf_buf_init(&vp.ch[t].rej, 0);
-    /* one block holds a row's strings: reused, never freed */
-    txf_arena_init(&vp.ch[t].strings, ROW_STRINGS);
+    txf_buf_init(&vp.ch[t].out, 0);
+    /* one block holds a chunk's strings: reused, never freed */
+    txf_arena_init(&vp.ch[t].strings, 4 << 20);
   }
   vjob proto = {NULL,     r->tz, fmt,
                 &binding, hdr,   r->cards ? r->o->pan_key : NULL,

@@ -214,7 +214,6 @@ char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
                            txf_clean_block **tail, size_t n);
 /* Records of a chain: for (b = head; b; b = b->next) records in
  * [txf_clean_block_data(b), + txf_clean_block_len(b)). */
-size_t txf_clean_block_cap(void); /* a block's room for records */
 const char *txf_clean_block_data(const txf_clean_block *b);
 size_t txf_clean_block_len(const txf_clean_block *b);
 txf_clean_block *txf_clean_block_next(const txf_clean_block *b);
@@ -225,10 +224,9 @@ void txf_clean_block_ref(txf_clean_block *b); /* one more run reads it */
 typedef struct txf_clean_buckets txf_clean_buckets;
 txf_clean_buckets *txf_clean_buckets_new(txf_clean_pool *pool, unsigned n);
 void txf_clean_buckets_free(txf_clean_buckets *b);
-/* Room for an N-byte record at the end of bucket K, to be written there
- * before the next call for K: in K's last block, or a fresh one when it
- * does not fit (records never span blocks). */
-char *txf_clean_buckets_reserve(txf_clean_buckets *b, unsigned k, size_t n);
+/* Append the records at P (N bytes, whole records) to bucket K. */
+void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
+                           size_t n);
 uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k);
 /* The chain of bucket K's blocks, in order; K is emptied. The caller
  * gives the blocks back (txf_clean_block_put). */

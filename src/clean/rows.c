@@ -369,7 +369,6 @@ char *txf_clean_blocks_add(txf_clean_pool *p, txf_clean_block **head,
   return at;
 }
 
-size_t txf_clean_block_cap(void) { return BLOCK_CAP; }
 const char *txf_clean_block_data(const txf_clean_block *b) { return b->data; }
 size_t txf_clean_block_len(const txf_clean_block *b) { return b->len; }
 txf_clean_block *txf_clean_block_next(const txf_clean_block *b) {
@@ -407,10 +406,35 @@ void txf_clean_buckets_free(txf_clean_buckets *b) {
   free(b);
 }
 
-char *txf_clean_buckets_reserve(txf_clean_buckets *b, unsigned k, size_t n) {
+void txf_clean_buckets_add(txf_clean_buckets *b, unsigned k, const void *p,
+                           size_t n) {
   bucket *u = &b->b[k];
-  u->bytes += n;
-  return txf_clean_blocks_add(b->pool, &u->head, &u->tail, n);
+  /* whole records: split P into what fits each block */
+  const char *q = p;
+  while (n) {
+    size_t room = u->tail ? BLOCK_CAP - u->tail->len : 0, take = 0;
+    if (n <= room) { /* the usual case: all of them (a chunk's few) */
+      take = n;
+    } else {
+      size_t len;
+      while (take < n && take + (len = txf_clean_rec_len(q + take)) <= room)
+        take += len;
+    }
+    if (!take) { /* the next record needs a fresh block */
+      txf_clean_block *nb = txf_clean_block_get(b->pool);
+      if (u->tail)
+        u->tail->next = nb;
+      else
+        u->head = nb;
+      u->tail = nb;
+      continue;
+    }
+    memcpy(u->tail->data + u->tail->len, q, take);
+    u->tail->len += (uint32_t)take;
+    u->bytes += take;
+    q += take;
+    n -= take;
+  }
 }
 
 uint64_t txf_clean_buckets_bytes(const txf_clean_buckets *b, unsigned k) {
