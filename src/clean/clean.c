@@ -95,6 +95,7 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
  * in parallel (txf_csv_span_read); a compressed or decoded one is split
  * in order from its reader, a chunk of CHUNK_RECS records at a time. */
 #define CHUNK_RECS 32768
+_Static_assert(REC_MAX <= UINT16_MAX, "a record's size is a uint16_t");
 #define SPAN_BYTES (1u << 20)
 #define IN_DATA 0x80000000u /* a mapped chunk's offset into its copies */
 
@@ -121,6 +122,8 @@ typedef struct chunk {
   size_t n_fields, cap_fields;
   uint64_t end;        /* where its reading stopped */
   crow *rows;          /* CHUNK_RECS: the records being validated */
+  uint16_t *rec_size;  /* CHUNK_RECS: a valid row's record size, 0 for
+                          a reject (serialize_rows) */
   txf_buf rej;         /* the rejects' details, NUL-terminated */
   txf_arena strings;   /* the valid rows' strings */
   txf_buf out;         /* the valid rows as spill records, by shard */
@@ -196,24 +199,27 @@ typedef struct vjob {
 static void serialize_rows(chunk *c, size_t b, size_t m, uint32_t fi, int hdr) {
   uint32_t cnt[IDX_SHARDS + 1];
   memset(cnt, 0, sizeof cnt);
-  for (size_t i = 0; i < m; i++)
+  for (size_t i = 0; i < m; i++) {
+    c->rec_size[i] = 0; /* a reject's: no record */
     if (c->recs[b + i].why == TXF_REJ_NONE) {
       crow *row = &c->rows[i];
       row->src = fi;
       row->rec = (uint32_t)(c->recs[b + i].record_no - hdr);
-      cnt[IDX_SHARD(row->idh) + 1] += (uint32_t)txf_clean_rec_size(row);
+      c->rec_size[i] = (uint16_t)txf_clean_rec_size(row);
+      cnt[IDX_SHARD(row->idh) + 1] += c->rec_size[i];
     }
+  }
   for (unsigned k = 1; k <= IDX_SHARDS; k++)
     cnt[k] += cnt[k - 1];
   memcpy(c->shard_at, cnt, sizeof cnt);
   txf_buf_reset(&c->out);
   (void)txf_buf_grow(&c->out, cnt[IDX_SHARDS] + 1);
   for (size_t i = 0; i < m; i++)
-    if (c->recs[b + i].why == TXF_REJ_NONE) {
+    if (c->rec_size[i]) {
       const crow *row = &c->rows[i];
       unsigned k = IDX_SHARD(row->idh);
       txf_clean_rec_put(c->out.data + cnt[k], row);
-      cnt[k] += (uint32_t)txf_clean_rec_size(row);
+      cnt[k] += c->rec_size[i];
     }
   c->out.len = c->shard_at[IDX_SHARDS];
   c->out.data[c->out.len] = 0;
@@ -226,8 +232,10 @@ static void serialize_rows(chunk *c, size_t b, size_t m, uint32_t fi, int hdr) {
 static void validate_chunk(const vjob *j) {
   chunk *c = j->c;
   /* Kept from chunk to chunk: no new pages to fault in. */
-  if (!c->rows)
+  if (!c->rows) {
     c->rows = txf_xmalloc(CHUNK_RECS * sizeof *c->rows);
+    c->rec_size = txf_xmalloc(CHUNK_RECS * sizeof *c->rec_size);
+  }
   txf_buf_reset(&c->rej);
   size_t want = j->format ? j->binding->n_fields
                 : j->key  ? TXF_BRONZE_N_COLS + 1
@@ -289,6 +297,7 @@ static void chunk_reset(chunk *c) {
 static void chunk_release(chunk *c) {
   chunk_reset(c);
   free(c->rows);
+  free(c->rec_size);
   txf_buf_release(&c->data);
   txf_buf_release(&c->rej);
   txf_buf_release(&c->out);

@@ -71,6 +71,48 @@ TEST(ts_parse_offsets_and_fractions) {
   ASSERT(txf_ts_parse("2025-08-31T15:30:00.Z", SIZE_MAX, &z, NULL));
 }
 
+/* Each of the 14 digit places of "YYYY-MM-DDTHH:MM:SS" holds a digit
+ * or the timestamp is refused (a byte just below '0', just above '9', a
+ * letter, a high byte); every value of each place is read. */
+TEST(ts_parse_digits_at_every_place) {
+  static const int place[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+  static const char bad[] = {'/', ':', 'a', ' ', (char)0x80, (char)0xff};
+  char s[] = "2016-12-28T19:47:36Z";
+  int64_t want, got;
+  ASSERT_OK(txf_ts_parse(s, SIZE_MAX, &want, NULL), (txf_err *)0);
+  ASSERT_EQ_I64(want, ((int64_t)txf_date_from_ymd(2016, 12, 28).days * 86400 +
+                       19 * 3600 + 47 * 60 + 36) *
+                          1000000);
+  for (int p = 0; p < 14; p++) {
+    char keep = s[place[p]];
+    for (size_t k = 0; k < sizeof bad; k++) {
+      s[place[p]] = bad[k];
+      ASSERT(txf_ts_parse(s, SIZE_MAX, &got, NULL) == TXF_EPARSE);
+    }
+    s[place[p]] = keep;
+  }
+  /* every digit at the places where any digit is valid */
+  static const int free_place[] = {0, 1, 2, 3, 9, 12, 15, 18};
+  static const int64_t weight[] = {0, 0, 0, 0, 86400, 3600, 60, 1};
+  for (int q = 0; q < 8; q++) {
+    char keep = s[free_place[q]];
+    for (char c = '0'; c <= '9'; c++) {
+      s[free_place[q]] = c;
+      ASSERT_OK(txf_ts_parse(s, SIZE_MAX, &got, NULL), (txf_err *)0);
+      int64_t delta = (int64_t)(c - keep) * weight[q] * 1000000;
+      if (q < 4) { /* a year's digit: a date of another year */
+        int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+                (s[3] - '0');
+        delta = ((int64_t)txf_date_from_ymd(y, 12, 28).days -
+                 txf_date_from_ymd(2016, 12, 28).days) *
+                86400 * 1000000;
+      }
+      ASSERT_EQ_I64(got, want + delta);
+    }
+    s[free_place[q]] = keep;
+  }
+}
+
 TEST(ts_format_roundtrip) {
   char buf[40];
   int64_t ts;
