@@ -1143,6 +1143,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
     rc = txf_fs_mkdirs(d, err);
     free(d);
   }
+  /* the history store's full buffers wait in an unlinked file there */
+  r->hist.spill_dir = r->staging;
   if (!rc)
     rc = check_index_meta(r, err);
   if (!rc)
