@@ -986,11 +986,11 @@ static int resolve(run *r, txf_err *err) {
     }
   free(size);
   /* One partition at a time: a reader holds a row group's column chunks
-   * and a decoded page a column (~75 MiB for silver's row groups of
+   * and a decoded page a column (~100 MiB for silver's row groups of
    * 717,000 rows: a boolean's or a mostly-null column's page is the whole
    * row group), and this is the clean's peak, the whole batch in runs:
-   * a second reader made a daily job's 1,033 MiB of 933 (docs/silver.md,
-   * "Peak memory"; decision 1701). */
+   * a second reader made a daily job's 1,033 MiB of 932-940 (docs/silver.md,
+   * "Performance"; decision 1701). */
   resolve_job rj = {r, days};
   int rc = parallel_for(1, nd, resolve_item, &rj, err);
   if (!rc)

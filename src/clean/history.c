@@ -137,8 +137,8 @@ static void sort_bucket(hist_ent *a, size_t m, hist_ent *tmp) {
 }
 
 /* Bucket B's entries, in the order added, into *V (grown to *CAP). */
-static int gather(const txf_clean_hist *h, const hist_bucket *b,
-                  hist_ent **v, size_t *cap, size_t *m, txf_err *err) {
+static int gather(const txf_clean_hist *h, const hist_bucket *b, hist_ent **v,
+                  size_t *cap, size_t *m, txf_err *err) {
   size_t n = b->n_ext * HIST_SPILL + b->n;
   if (n > *cap) {
     *cap = n;
@@ -148,8 +148,9 @@ static int gather(const txf_clean_hist *h, const hist_bucket *b,
     off_t at = (off_t)(b->ext[i] * SPILL_BYTES);
     if (pread(h->spill_fd, *v + i * HIST_SPILL, SPILL_BYTES, at) !=
         (ssize_t)SPILL_BYTES)
-      return txf_err_errno(err, TXF_EIO, "history store: cannot read back "
-                                         "its spill file");
+      return txf_err_errno(err, TXF_EIO,
+                           "history store: cannot read back "
+                           "its spill file");
   }
   if (b->n)
     memcpy(*v + b->n_ext * HIST_SPILL, b->e, b->n * sizeof *b->e);

@@ -645,7 +645,7 @@ typedef struct hist_ent {
  * order up to that byte), a bucket's full buffer of HIST_SPILL entries
  * appended to a spill file (unlinked, in SPILL_DIR) so that the batch's
  * 16 bytes a line are not in memory beside its records (docs/silver.md,
- * "Peak memory"). Without a spill file (no SPILL_DIR, or a write that
+ * "Performance"). Without a spill file (no SPILL_DIR, or a write that
  * failed) a bucket grows in memory. */
 #define HIST_BUCKETS 256
 #define HIST_SPILL 2048 /* entries: 32 KiB a bucket */
@@ -656,12 +656,12 @@ typedef struct hist_bucket {
   size_t n_ext, cap_ext;
 } hist_bucket;
 typedef struct txf_clean_hist {
-  hist_ent *e; /* a file read: its entries, sorted */
-  size_t n, cap; /* entries (read or added) */
-  char **files;     /* relative to the data dir when inside it */
-  uint64_t *sizes;  /* their sizes in bytes when the batch was cleaned */
+  hist_ent *e;     /* a file read: its entries, sorted */
+  size_t n, cap;   /* entries (read or added) */
+  char **files;    /* relative to the data dir when inside it */
+  uint64_t *sizes; /* their sizes in bytes when the batch was cleaned */
   size_t n_files;
-  hist_bucket *b; /* HIST_BUCKETS once an entry is added */
+  hist_bucket *b;        /* HIST_BUCKETS once an entry is added */
   const char *spill_dir; /* not owned; NULL: every entry in memory */
   int spill_fd;          /* open when SPILLING */
   int spilling;          /* 1: the file is open, -1: it failed */

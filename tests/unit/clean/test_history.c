@@ -149,9 +149,9 @@ TEST(clean_history_sort_matches_qsort) {
 
 /* A clean's entries: a bucket's full buffers go to the spill file (the
  * 0x7f bucket's ~30,000 entries pass HIST_SPILL, the others' ~1,000 stay
- * in memory) and come back in the order added; the file is the same as with every entry
- * in memory. Where the spill file cannot be made the buckets grow in
- * memory. */
+ * in memory) and come back in the order added; the file is the same as with
+ * every entry in memory. Where the spill file cannot be made the buckets grow
+ * in memory. */
 TEST(clean_history_spilled_like_in_memory) {
   txf_clean_hist h;
   memset(&h, 0, sizeof h);
