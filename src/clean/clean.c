@@ -994,8 +994,14 @@ static int resolve(run *r, txf_err *err) {
       days[k - 1] = d;
     }
   free(size);
+  /* One partition at a time: a reader holds a row group's column chunks
+   * and a decoded page a column (~100 MiB for silver's row groups of
+   * 717,000 rows: a boolean's or a mostly-null column's page is the whole
+   * row group), and this is the clean's peak, the whole batch in runs:
+   * a second reader made a daily job's 1,033 MiB of 932-940 (docs/silver.md,
+   * "Performance"; decision 1701). */
   resolve_job rj = {r, days};
-  int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
+  int rc = parallel_for(1, nd, resolve_item, &rj, err);
   if (!rc)
     rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
   free(days);
@@ -1152,6 +1158,8 @@ static int do_run(run *r, txf_store *store, char **report_json,
     rc = txf_fs_mkdirs(d, err);
     free(d);
   }
+  /* the history store's full buffers wait in an unlinked file there */
+  r->hist.spill_dir = r->staging;
   if (!rc)
     rc = check_index_meta(r, err);
   if (!rc)

@@ -8,13 +8,17 @@
  * little-endian, the entries sorted by (hash, file, offset). 16 bytes a
  * line: a revert finds every other version of an id from these, and reads
  * only those lines from bronze. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clean/internal.h"
 
 #define HIST_MAGIC "TXFHIS01"
+#define SPILL_BYTES ((size_t)HIST_SPILL * sizeof(hist_ent))
 
 void txf_clean_hist_release(txf_clean_hist *h) {
   for (size_t i = 0; i < h->n_files; i++)
@@ -22,7 +26,16 @@ void txf_clean_hist_release(txf_clean_hist *h) {
   free(h->files);
   free(h->sizes);
   free(h->e);
+  for (unsigned k = 0; h->b && k < HIST_BUCKETS; k++) {
+    free(h->b[k].e);
+    free(h->b[k].ext);
+  }
+  free(h->b);
+  if (h->spilling > 0)
+    close(h->spill_fd);
+  const char *dir = h->spill_dir;
   memset(h, 0, sizeof *h);
+  h->spill_dir = dir;
 }
 
 char *txf_clean_hist_path(const char *data_dir, const char *date) {
@@ -37,81 +50,138 @@ static int cmp_ent(const void *pa, const void *pb) {
   return (a->loc > b->loc) - (a->loc < b->loc);
 }
 
-/* Sort V (N entries) by (hash, location), the order of the file. A clean
- * sorts millions (10.5 M at 10 M lines: qsort took ~2 s of the clean's
- * serial tail), so a radix sort: in place by the hash's top byte (an
- * American flag pass: no second array of the whole batch), then each of
- * the 256 buckets (~41,000 entries at 10 M lines: they fit the cache) by
- * a stable LSD radix on the hash's other 7 bytes through a buffer the
- * size of the biggest bucket; entries of one hash (an id's versions: a
- * few) are then put in location order. */
-static void sort_entries(hist_ent *v, size_t n) {
-  size_t lo[257], next[256];
-  memset(lo, 0, sizeof lo);
-  for (size_t i = 0; i < n; i++)
-    lo[(v[i].idh >> 56) + 1]++;
-  size_t big = 0;
-  for (unsigned b = 0; b < 256; b++) {
-    big = lo[b + 1] > big ? lo[b + 1] : big;
-    lo[b + 1] += lo[b];
-    next[b] = lo[b];
+/* ---------------------------------------------------------------- spill */
+
+/* An unlinked file in DIR, or -1. */
+static int spill_open(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+    return fd;
+  char *path = txf_path_join(dir, "history.spill"); /* no O_TMPFILE */
+  fd = open(path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    unlink(path);
+  free(path);
+  return fd;
+}
+
+/* Write B's full buffer at the file's end; 0 when it went there. */
+static int spill_write(txf_clean_hist *h, hist_bucket *b) {
+  if (!h->spilling) {
+    h->spill_fd = h->spill_dir ? spill_open(h->spill_dir) : -1;
+    h->spilling = h->spill_fd >= 0 ? 1 : -1;
   }
-  for (unsigned b = 0; b < 256; b++)
-    while (next[b] < lo[b + 1]) {
-      hist_ent x = v[next[b]];
-      unsigned d = (unsigned)(x.idh >> 56);
-      while (d != b) { /* follow the cycle until an entry belongs in b */
-        hist_ent t = v[next[d]];
-        v[next[d]++] = x;
-        x = t;
-        d = (unsigned)(x.idh >> 56);
-      }
-      v[next[b]++] = x;
+  if (h->spilling != 1)
+    return -1;
+  off_t at = (off_t)(h->n_spilled * SPILL_BYTES);
+  if (pwrite(h->spill_fd, b->e, SPILL_BYTES, at) != (ssize_t)SPILL_BYTES) {
+    h->spilling = 2; /* what went before stays readable; no more */
+    return -1;
+  }
+  if (b->n_ext == b->cap_ext) {
+    b->cap_ext = b->cap_ext ? 2 * b->cap_ext : 16;
+    b->ext = txf_xrealloc(b->ext, b->cap_ext * sizeof *b->ext);
+  }
+  b->ext[b->n_ext++] = h->n_spilled++;
+  b->n = 0;
+  return 0;
+}
+
+void txf_clean_hist_spill(txf_clean_hist *h, hist_bucket *b) {
+  if (b->cap == HIST_SPILL && spill_write(h, b) == 0)
+    return;
+  b->cap = b->cap ? 2 * b->cap : 64;
+  b->e = txf_xrealloc(b->e, b->cap * sizeof *b->e);
+}
+
+/* ---------------------------------------------------------------- sort */
+
+/* Sort the M entries at A, one bucket (their hashes share the top byte),
+ * by (hash, location): a stable LSD radix on the hash's other 7 bytes
+ * through TMP (M entries), then an id's entries (a few) by location.
+ * A bucket is about 41,000 entries at 10 M lines: it fits the cache. */
+static void sort_bucket(hist_ent *a, size_t m, hist_ent *tmp) {
+  if (m < 2)
+    return;
+  hist_ent *v = a, *t = tmp;
+  size_t cnt[7][256];
+  memset(cnt, 0, sizeof cnt);
+  for (size_t i = 0; i < m; i++)
+    for (unsigned k = 0; k < 7; k++)
+      cnt[k][(a[i].idh >> (8 * k)) & 0xff]++;
+  for (unsigned k = 0; k < 7; k++) {
+    if (cnt[k][(a[0].idh >> (8 * k)) & 0xff] == m)
+      continue; /* every entry has this byte: the pass would not move */
+    size_t at = 0;
+    for (unsigned d = 0; d < 256; d++) {
+      size_t c = cnt[k][d];
+      cnt[k][d] = at;
+      at += c;
     }
-  hist_ent *tmp = txf_xmalloc(big ? big * sizeof *tmp : 1);
-  for (unsigned b = 0; b < 256; b++) {
-    hist_ent *a = v + lo[b], *t = tmp;
-    size_t m = lo[b + 1] - lo[b];
-    if (m < 2)
-      continue;
-    size_t cnt[7][256];
-    memset(cnt, 0, sizeof cnt);
     for (size_t i = 0; i < m; i++)
-      for (unsigned k = 0; k < 7; k++)
-        cnt[k][(a[i].idh >> (8 * k)) & 0xff]++;
-    for (unsigned k = 0; k < 7; k++) {
-      if (cnt[k][(a[0].idh >> (8 * k)) & 0xff] == m)
-        continue; /* every entry has this byte: the pass would not move */
-      size_t at = 0;
-      for (unsigned d = 0; d < 256; d++) {
-        size_t c = cnt[k][d];
-        cnt[k][d] = at;
-        at += c;
-      }
-      for (size_t i = 0; i < m; i++)
-        t[cnt[k][(a[i].idh >> (8 * k)) & 0xff]++] = a[i];
-      hist_ent *s = a;
-      a = t;
-      t = s;
-    }
-    if (a != v + lo[b]) /* an odd number of passes: the result is in tmp */
-      memcpy(v + lo[b], a, m * sizeof *a);
-    a = v + lo[b];
-    for (size_t i = 1; i < m; i++) /* one hash's entries by location */
-      for (size_t j = i;
-           j > 0 && a[j - 1].idh == a[j].idh && a[j - 1].loc > a[j].loc; j--) {
-        hist_ent x = a[j];
-        a[j] = a[j - 1];
-        a[j - 1] = x;
-      }
+      t[cnt[k][(a[i].idh >> (8 * k)) & 0xff]++] = a[i];
+    hist_ent *s = a;
+    a = t;
+    t = s;
   }
+  if (a != v) /* an odd number of passes: the result is in tmp */
+    memcpy(v, a, m * sizeof *a);
+  a = v;
+  for (size_t i = 1; i < m; i++) /* one hash's entries by location */
+    for (size_t j = i;
+         j > 0 && a[j - 1].idh == a[j].idh && a[j - 1].loc > a[j].loc; j--) {
+      hist_ent x = a[j];
+      a[j] = a[j - 1];
+      a[j - 1] = x;
+    }
+}
+
+/* Bucket B's entries, in the order added, into *V (grown to *CAP). */
+static int gather(const txf_clean_hist *h, const hist_bucket *b, hist_ent **v,
+                  size_t *cap, size_t *m, txf_err *err) {
+  size_t n = b->n_ext * HIST_SPILL + b->n;
+  if (n > *cap) {
+    *cap = n;
+    *v = txf_xrealloc(*v, n * sizeof **v);
+  }
+  for (size_t i = 0; i < b->n_ext; i++) {
+    off_t at = (off_t)(b->ext[i] * SPILL_BYTES);
+    if (pread(h->spill_fd, *v + i * HIST_SPILL, SPILL_BYTES, at) !=
+        (ssize_t)SPILL_BYTES)
+      return txf_err_errno(err, TXF_EIO,
+                           "history store: cannot read back "
+                           "its spill file");
+  }
+  if (b->n)
+    memcpy(*v + b->n_ext * HIST_SPILL, b->e, b->n * sizeof *b->e);
+  *m = n;
+  return 0;
+}
+
+/* The entries, bucket after bucket, each sorted, to FP. */
+static int write_entries(const txf_clean_hist *h, FILE *fp, txf_err *err) {
+  hist_ent *v = NULL, *tmp = NULL;
+  size_t cap = 0, m = 0;
+  int rc = 0;
+  for (unsigned k = 0; h->b && k < HIST_BUCKETS && !rc; k++) {
+    size_t had = cap;
+    rc = gather(h, &h->b[k], &v, &cap, &m, err);
+    if (cap != had)
+      tmp = txf_xrealloc(tmp, cap * sizeof *tmp);
+    if (rc || !m)
+      continue;
+    sort_bucket(v, m, tmp);
+    if (fwrite(v, sizeof *v, m, fp) != m)
+      rc = txf_err_errno(err, TXF_EIO, "history store: cannot write");
+  }
+  free(v);
   free(tmp);
+  return rc;
 }
 
 int txf_clean_hist_write(txf_clean_hist *h, const char *data_dir,
                          const csource *files, size_t n, const char *path,
                          txf_err *err) {
-  sort_entries(h->e, h->n);
   txf_buf b;
   txf_buf_init(&b, 0);
   (void)txf_buf_append(&b, HIST_MAGIC, 8);
@@ -134,9 +204,10 @@ int txf_clean_hist_write(txf_clean_hist *h, const char *data_dir,
   int rc = 0;
   if (!fp)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot create", path);
-  if (!rc && (fwrite(b.data, 1, b.len, fp) != b.len ||
-              (h->n && fwrite(h->e, sizeof *h->e, h->n, fp) != h->n)))
+  if (!rc && fwrite(b.data, 1, b.len, fp) != b.len)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
+  if (!rc)
+    rc = write_entries(h, fp, err);
   if (fp && fclose(fp) != 0 && !rc)
     rc = txf_err_errno(err, TXF_EIO, "%s: cannot write", path);
   txf_buf_release(&b);

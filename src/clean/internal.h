@@ -641,27 +641,50 @@ typedef struct hist_ent {
   uint64_t idh;
   uint64_t loc; /* file << HIST_OFF_BITS | byte offset of the record */
 } hist_ent;
-typedef struct txf_clean_hist {
-  hist_ent *e;
+/* A clean's entries, as it adds them: by the hash's top byte (the file's
+ * order up to that byte), a bucket's full buffer of HIST_SPILL entries
+ * appended to a spill file (unlinked, in SPILL_DIR) so that the batch's
+ * 16 bytes a line are not in memory beside its records (docs/silver.md,
+ * "Performance"). Without a spill file (no SPILL_DIR, or a write that
+ * failed) a bucket grows in memory. */
+#define HIST_BUCKETS 256
+#define HIST_SPILL 2048 /* entries: 32 KiB a bucket */
+typedef struct hist_bucket {
+  hist_ent *e; /* the entries not spilled, in the order added */
   size_t n, cap;
-  char **files;     /* relative to the data dir when inside it */
-  uint64_t *sizes;  /* their sizes in bytes when the batch was cleaned */
+  uint64_t *ext; /* the spilled buffers' indices in the file, in order */
+  size_t n_ext, cap_ext;
+} hist_bucket;
+typedef struct txf_clean_hist {
+  hist_ent *e;     /* a file read: its entries, sorted */
+  size_t n, cap;   /* entries (read or added) */
+  char **files;    /* relative to the data dir when inside it */
+  uint64_t *sizes; /* their sizes in bytes when the batch was cleaned */
   size_t n_files;
+  hist_bucket *b;        /* HIST_BUCKETS once an entry is added */
+  const char *spill_dir; /* not owned; NULL: every entry in memory */
+  int spill_fd;          /* open when SPILLING */
+  int spilling;          /* 1: the file is open, -1: it failed */
+  uint64_t n_spilled;    /* buffers in the file */
 } txf_clean_hist;
+/* Spill bucket B's full buffer, or let it grow (history.c). */
+void txf_clean_hist_spill(txf_clean_hist *h, hist_bucket *b);
 static inline void txf_clean_hist_add(txf_clean_hist *h, uint64_t idh,
                                       uint32_t file, uint64_t off) {
-  if (h->n == h->cap) {
-    h->cap = h->cap ? 2 * h->cap : 4096;
-    h->e = txf_xrealloc(h->e, h->cap * sizeof *h->e);
-  }
-  h->e[h->n++] = (hist_ent){idh, (uint64_t)file << HIST_OFF_BITS | off};
+  if (!h->b)
+    h->b = txf_xcalloc(HIST_BUCKETS, sizeof *h->b);
+  hist_bucket *b = &h->b[idh >> 56];
+  if (b->n == b->cap)
+    txf_clean_hist_spill(h, b);
+  b->e[b->n++] = (hist_ent){idh, (uint64_t)file << HIST_OFF_BITS | off};
+  h->n++;
 }
 void txf_clean_hist_release(txf_clean_hist *h);
 /* DATA_DIR/silver/_history/transactions/ingest_date=DATE.idx (caller
  * frees). */
 char *txf_clean_hist_path(const char *data_dir, const char *date);
-/* Sort H's entries and write them with FILES (N, copied into H; their
- * sizes stat'ed, relative ones under DATA_DIR) to PATH (created). */
+/* Sort H's added entries and write them with FILES (N; their sizes
+ * stat'ed, relative ones under DATA_DIR) to PATH (created). */
 TXF_MUST_CHECK int txf_clean_hist_write(txf_clean_hist *h,
                                         const char *data_dir,
                                         const csource *files, size_t n,

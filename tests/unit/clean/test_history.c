@@ -97,38 +97,86 @@ static int cmp_ref(const void *pa, const void *pb) {
   return (a->loc > b->loc) - (a->loc < b->loc);
 }
 
-/* The radix sort against qsort: random hashes over the whole range, many
- * that share a hash (an id's versions, added out of location order), a
- * bucket where every hash shares all but the last byte, and one holding a
- * single entry. */
-TEST(clean_history_sort_matches_qsort) {
-  txf_clean_hist h;
-  memset(&h, 0, sizeof h);
+/* Add N pseudo-random entries to H (and to REF, caller frees, in the
+ * order added): random hashes over the whole range, many that share a
+ * hash (an id's versions, added out of location order), a bucket where
+ * every hash shares all but the last byte, and one holding a single
+ * entry. */
+static hist_ent *add_random(txf_clean_hist *h, size_t n) {
+  hist_ent *ref = malloc((n + 1) * sizeof *ref);
+  size_t k = 0;
   uint64_t x = 88172645463325252ULL;
-  for (int i = 0; i < 200000; i++) {
+  for (size_t i = 0; i < n; i++) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
     uint64_t idh = x;
-    if (i % 5 == 0 && h.n)
-      idh = h.e[(x >> 20) % h.n].idh; /* a version of an earlier id */
+    if (i % 5 == 0 && k)
+      idh = ref[(x >> 20) % k].idh; /* a version of an earlier id */
     if (i % 11 == 0)
       idh = (UINT64_C(0x7f) << 56) | (x & 0xff);
-    txf_clean_hist_add(&h, idh, 0, (x >> 8) & 0xffffffff);
+    uint64_t off = (x >> 8) & 0xffffffff;
+    txf_clean_hist_add(h, idh, 0, off);
+    ref[k++] = (hist_ent){idh, off};
   }
-  txf_clean_hist_add(&h, UINT64_C(0x3300000000000001), 0, 1);
-  hist_ent *ref = malloc(h.n * sizeof *ref);
-  ASSERT(ref != NULL);
-  memcpy(ref, h.e, h.n * sizeof *ref);
-  qsort(ref, h.n, sizeof *ref, cmp_ref);
+  txf_clean_hist_add(h, UINT64_C(0x3300000000000001), 0, 1);
+  ref[k++] = (hist_ent){UINT64_C(0x3300000000000001), 1};
+  return ref;
+}
+
+/* H written to PATH and read back: REF (H's entries) sorted. */
+static void check_sorted(txf_clean_hist *h, hist_ent *ref, const char *path) {
+  qsort(ref, h->n, sizeof *ref, cmp_ref);
   csource f = {"bronze/a.csv", 12, 1};
   txf_err err;
-  const char *path = unit_path("s.idx");
-  ASSERT_OK(txf_clean_hist_write(&h, unit_tmpdir(), &f, 1, path, &err), &err);
+  ASSERT_OK(txf_clean_hist_write(h, unit_tmpdir(), &f, 1, path, &err), &err);
   txf_clean_hist r;
   memset(&r, 0, sizeof r);
   ASSERT_OK(txf_clean_hist_read(path, &r, &err), &err);
-  ASSERT_EQ_U64(r.n, h.n);
-  ASSERT(memcmp(r.e, ref, h.n * sizeof *ref) == 0);
+  ASSERT_EQ_U64(r.n, h->n);
+  ASSERT(memcmp(r.e, ref, h->n * sizeof *ref) == 0);
+  txf_clean_hist_release(&r);
+}
+
+/* The radix sort against qsort, every entry in memory. */
+TEST(clean_history_sort_matches_qsort) {
+  txf_clean_hist h;
+  memset(&h, 0, sizeof h);
+  hist_ent *ref = add_random(&h, 200000);
+  ASSERT_EQ_U64(h.n_spilled, 0);
+  check_sorted(&h, ref, unit_path("s.idx"));
   free(ref);
   txf_clean_hist_release(&h);
-  txf_clean_hist_release(&r);
+}
+
+/* A clean's entries: a bucket's full buffers go to the spill file (the
+ * 0x7f bucket's ~30,000 entries pass HIST_SPILL, the others' ~1,000 stay
+ * in memory) and come back in the order added; the file is the same as with
+ * every entry in memory. Where the spill file cannot be made the buckets grow
+ * in memory. */
+TEST(clean_history_spilled_like_in_memory) {
+  txf_clean_hist h;
+  memset(&h, 0, sizeof h);
+  h.spill_dir = unit_tmpdir();
+  hist_ent *ref = add_random(&h, 300000);
+  ASSERT(h.n_spilled > 10);
+  ASSERT_EQ_I64(h.spilling, 1);
+  check_sorted(&h, ref, unit_path("spilled.idx"));
+  free(ref);
+  txf_clean_hist_release(&h);
+  ASSERT(h.spill_dir != NULL); /* kept for the next batch */
+  h.spill_dir = unit_path("no-such-dir");
+  ref = add_random(&h, 300000);
+  ASSERT_EQ_U64(h.n_spilled, 0);
+  ASSERT_EQ_I64(h.spilling, -1);
+  check_sorted(&h, ref, unit_path("unspilled.idx"));
+  txf_buf a, b;
+  txf_buf_init(&a, 0);
+  txf_buf_init(&b, 0);
+  txf_err err;
+  ASSERT_OK(txf_fs_read_file(unit_path("spilled.idx"), &a, &err), &err);
+  ASSERT_OK(txf_fs_read_file(unit_path("unspilled.idx"), &b, &err), &err);
+  ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  txf_buf_release(&a);
+  txf_buf_release(&b);
+  free(ref);
+  txf_clean_hist_release(&h);
 }
