@@ -170,8 +170,7 @@ static void runs_check_pages(const char *path, size_t col, const size_t *expect,
 /* The value counts of the pages a column of VB-byte values (0: null)
  * fills, PAGE bytes a page, into OUT: a page ends after the value that
  * reaches PAGE bytes, or at 1 << 20 rows. */
-static size_t runs_model(const size_t *vb, size_t n, size_t page,
-                         size_t *out) {
+static size_t runs_model(const size_t *vb, size_t n, size_t page, size_t *out) {
   size_t k = 0, rows = 0, bytes = 0;
   for (size_t i = 0; i < n; i++) {
     if (rows == (size_t)1 << 20) {
@@ -243,24 +242,26 @@ TEST(pq_writer_runs_of_one_value_end_pages_where_single_values_do) {
 }
 
 /* A run that reaches a page's row bound (nulls add no bytes) ends the
- * page there, as single values do. */
+ * page there, as single values do: 125 values fill the first page (1000
+ * bytes), so the second one's bound falls inside a slab and a run. */
 TEST(pq_writer_a_run_of_one_value_ends_a_page_at_its_row_bound) {
   static const txf_pq_column cols[] = {{"n", TXF_PQ_INT64, 1, 0, 0}};
   static const txf_pq_schema schema = {cols, 1};
-  const size_t bound = (size_t)1 << 20, n = bound + 35;
+  const size_t bound = (size_t)1 << 20, nulls = bound - 10,
+               n = 125 + nulls + 40;
   pqt_table t;
   pqt_init(&t, 1);
   for (size_t i = 0; i < n; i++) {
     txf_pq_value *r = pqt_add(&t);
-    r->is_null = i < bound - 5;
+    r->is_null = i >= 125 && i < 125 + nulls;
     r->v.i64 = 7;
   }
   txf_err err;
-  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD};
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .page_bytes = 1000};
   const char *p = unit_path("runs-bound.parquet");
   ASSERT_OK(pqt_write(p, &schema, &o, &t, &err), &err);
-  size_t expect[] = {bound, 35};
-  runs_check_pages(p, 0, expect, 2);
+  size_t expect[] = {125, bound, 30};
+  runs_check_pages(p, 0, expect, 3);
   pqt_table got;
   ASSERT_OK(pqt_read(p, NULL, 0, &got, &err), &err);
   ASSERT_TABLES_EQ(&got, &t, &schema);
