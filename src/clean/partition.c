@@ -375,9 +375,10 @@ static int out_size(part_job *j, txf_err *err) {
  * leaving the old file goes to the change log as soon as it is read).
  * That one thread bounded the partitions phase on two cores (55 % of the
  * phase's CPU in a daily job, decision 1701). A batch holds its rows'
- * values and a copy of their strings, so a source reads on (and the runs
- * give their blocks back) while the batch waits. Without a pool the
- * caller fills the batches itself, one at a time. */
+ * values; an old row's strings are copied into it (the reader's buffers
+ * move on), a new row's stay in their run block, which the runs hold for
+ * the batch until the caller is done with it. Without a pool the caller
+ * fills the batches itself, one at a time. */
 enum { ROW_KEEP, ROW_DELETE, ROW_PREIMAGE, ROW_INSERT, ROW_POSTIMAGE };
 #define SRC_ROWS 2048 /* rows a batch */
 #define SRC_RING 4    /* batches in flight, a source */
