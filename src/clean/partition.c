@@ -650,13 +650,22 @@ static const txf_pq_value *cur_row(cursor *c, int *kind) {
   return c->B->v[c->i];
 }
 
+/* Rows ahead whose strings a cursor asks for: a new row's are in its run
+ * block, last read on the source's thread. */
+#define CUR_PREFETCH 8
+
 /* The row at C is used: on to the next. */
 static void cursor_take(cursor *c) {
   if (c->direct) {
     txf_clean_runs_pop(c->S->R);
     c->has = 0;
-  } else {
-    c->i++;
+    return;
+  }
+  c->i++;
+  if (c->i + CUR_PREFETCH < c->B->n) {
+    const char *s = c->B->v[c->i + CUR_PREFETCH][C_ID].v.str.ptr;
+    __builtin_prefetch(s);
+    __builtin_prefetch(s + 64);
   }
 }
 
