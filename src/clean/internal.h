@@ -249,6 +249,9 @@ typedef struct txf_clean_runrd {
   txf_clean_block *b;
   uint32_t pos;
   uint64_t left;
+  /* not NULL: a block read past is chained here, kept, instead of going
+   * back (txf_clean_runs_hold) */
+  txf_clean_block **held;
 } txf_clean_runrd;
 void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
                           const run_ref *ref);
@@ -277,6 +280,7 @@ typedef struct txf_clean_runs {
   uint8_t *pre;
   char pfx[16];
   size_t pfx_len;
+  txf_clean_block *held; /* read past, kept (txf_clean_runs_hold) */
 } txf_clean_runs;
 void txf_clean_runs_open(txf_clean_runs *R, txf_clean_pool *pool,
                          const run_ref *ref, size_t n);
@@ -287,6 +291,16 @@ static inline const crow *txf_clean_runs_peek(const txf_clean_runs *R) {
   return R->live[w] ? &R->head[w] : NULL;
 }
 void txf_clean_runs_pop(txf_clean_runs *R);
+/* From now on the blocks the runs read past are kept, so that the rows
+ * popped keep their strings, until the caller takes them
+ * (txf_clean_runs_take_held) and gives them back
+ * (txf_clean_blocks_retire). */
+void txf_clean_runs_hold(txf_clean_runs *R);
+txf_clean_block *txf_clean_runs_take_held(txf_clean_runs *R);
+/* The blocks of CHAIN (NULL: none) will not be read again: their pages go
+ * back to the system. */
+void txf_clean_blocks_retire(txf_clean_pool *p, txf_clean_block *chain);
+/* Also gives back the blocks still held. */
 void txf_clean_runs_release(txf_clean_runs *R);
 
 /* Sort N rows by KEY, ties by CMP (a comparator of crow pointers): radix

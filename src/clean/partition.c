@@ -375,9 +375,10 @@ static int out_size(part_job *j, txf_err *err) {
  * leaving the old file goes to the change log as soon as it is read).
  * That one thread bounded the partitions phase on two cores (55 % of the
  * phase's CPU in a daily job, decision 1701). A batch holds its rows'
- * values and a copy of their strings, so a source reads on (and the runs
- * give their blocks back) while the batch waits. Without a pool the
- * caller fills the batches itself, one at a time. */
+ * values; an old row's strings are copied into it (the reader's buffers
+ * move on), a new row's stay in their run block, which the runs hold for
+ * the batch until the caller is done with it. Without a pool the caller
+ * fills the batches itself, one at a time. */
 enum { ROW_KEEP, ROW_DELETE, ROW_PREIMAGE, ROW_INSERT, ROW_POSTIMAGE };
 #define SRC_ROWS 2048 /* rows a batch */
 #define SRC_RING 4    /* batches in flight, a source */
@@ -387,8 +388,12 @@ typedef struct src_batch {
   size_t n;
   uint8_t kind[SRC_ROWS];
   txf_pq_value (*v)[C_MAX];
-  char *bytes; /* the rows' strings */
+  char *bytes; /* the old rows' strings */
   size_t cap, len;
+  /* the runs' rows: their strings stay in the run blocks, HELD until the
+   * caller is done with the batch; MCC and currency are copied here */
+  txf_clean_block *held;
+  char (*fix)[8];
 } src_batch;
 
 typedef struct src {
@@ -477,35 +482,48 @@ static int step_old(src *S, src_batch *B) {
   return 0;
 }
 
-/* The next row of the runs into B, the same way. */
+/* The next row of the runs into B, the same way; it always has room:
+ * its values point into the run blocks the runs hold for B (the currency
+ * is the head's, so it and the MCC's digits are copied). */
 static int step_new(src *S, src_batch *B) {
   const crow *a = txf_clean_runs_peek(S->R);
   if (!a)
     return 1;
-  txf_pq_value nv[C_MAX];
-  char mcc_buf[5];
-  row_values(a, S->m, &S->el, mcc_buf, nv);
-  if (!batch_put(S, B, a->had_old ? ROW_POSTIMAGE : ROW_INSERT, nv))
-    txf_clean_runs_pop(S->R);
+  size_t i = B->n++;
+  char *fix = B->fix[i];
+  txf_pq_value *v = B->v[i];
+  row_values(a, S->m, &S->el, fix, v);
+  memcpy(fix + 4, a->currency, 3);
+  v[C_CURRENCY].v.str.ptr = fix + 4;
+  B->kind[i] = a->had_old ? ROW_POSTIMAGE : ROW_INSERT;
+  txf_clean_runs_pop(S->R);
   return 0;
 }
 
 /* Fill batch B: 1 when it holds the last rows (or S->rc is set). Each
- * step puts a row, or finds B's strings full, or ends. */
+ * step puts a row, or finds B's strings full, or ends. B's rows were
+ * used: the blocks held for them go. */
 static int src_fill(src *S, src_batch *B) {
   if (!B->v)
     B->v = txf_xmalloc(SRC_ROWS * sizeof *B->v);
+  if (!S->old && !B->fix)
+    B->fix = txf_xmalloc(SRC_ROWS * sizeof *B->fix);
+  if (B->held)
+    txf_clean_blocks_retire(S->m->pool, B->held);
+  B->held = NULL;
   B->n = 0;
   B->len = 0;
-  while (B->n < SRC_ROWS) {
-    if (S->old ? step_old(S, B) : step_new(S, B))
-      return 1;
+  int end = 0;
+  while (!end && B->n < SRC_ROWS) {
+    end = S->old ? step_old(S, B) : step_new(S, B);
     if (S->full) {
       S->full = 0;
-      return 0;
+      break;
     }
   }
-  return 0;
+  if (!S->old)
+    B->held = txf_clean_runs_take_held(S->R);
+  return end;
 }
 
 static void *src_main(void *arg) {
@@ -556,8 +574,11 @@ static void src_release(src *S) {
     S->threaded = 0;
   }
   for (int i = 0; i < SRC_RING; i++) {
+    if (S->b[i].held)
+      txf_clean_blocks_retire(S->m->pool, S->b[i].held);
     free(S->b[i].v);
     free(S->b[i].bytes);
+    free(S->b[i].fix);
   }
   pthread_mutex_destroy(&S->mu);
   pthread_cond_destroy(&S->cv);
@@ -629,13 +650,22 @@ static const txf_pq_value *cur_row(cursor *c, int *kind) {
   return c->B->v[c->i];
 }
 
+/* Rows ahead whose strings a cursor asks for: a new row's are in its run
+ * block, last read on the source's thread. */
+#define CUR_PREFETCH 8
+
 /* The row at C is used: on to the next. */
 static void cursor_take(cursor *c) {
   if (c->direct) {
     txf_clean_runs_pop(c->S->R);
     c->has = 0;
-  } else {
-    c->i++;
+    return;
+  }
+  c->i++;
+  if (c->i + CUR_PREFETCH < c->B->n) {
+    const char *s = c->B->v[c->i + CUR_PREFETCH][C_ID].v.str.ptr;
+    __builtin_prefetch(s);
+    __builtin_prefetch(s + 64);
   }
 }
 
@@ -689,6 +719,8 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
    * held half the phase's CPU and left the second core idle more often
    * (decision 1701). */
   int direct = !old.rd && !threads;
+  if (!direct) /* the batches point into the run blocks */
+    txf_clean_runs_hold(&R);
   if (!rc && !direct)
     src_start(&add, threads);
   cursor co = {.S = old.rd ? &old : NULL}, cn = {.S = &add, .direct = direct};

@@ -457,12 +457,30 @@ void txf_clean_runrd_open(txf_clean_runrd *r, txf_clean_pool *pool,
   r->b = ref->b;
   r->pos = ref->off;
   r->left = ref->n;
+  r->held = NULL;
 }
 
-/* Leave block B: the last run to read it gives it back. */
+/* Leave block B: the last run to read it gives it back, or holds it. */
 static void leave(txf_clean_runrd *r, txf_clean_block *b) {
-  if (--b->refs == 0)
+  if (--b->refs)
+    return;
+  if (r->held) { /* no run reads it: its link is free */
+    b->next = *r->held;
+    *r->held = b;
+  } else {
     block_retire(r->pool, b);
+  }
+}
+
+void txf_clean_blocks_retire(txf_clean_pool *p, txf_clean_block *chain) {
+  if (!chain)
+    return;
+  pthread_mutex_lock(&p->mu);
+  for (txf_clean_block *b = chain, *next; b; b = next) {
+    next = b->next;
+    retire(p, b);
+  }
+  pthread_mutex_unlock(&p->mu);
 }
 
 int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
@@ -485,6 +503,12 @@ int txf_clean_runrd_next(txf_clean_runrd *r, crow *row) {
   const char *p = r->b->data + r->pos;
   r->pos = (uint32_t)(rec_decode(p, row) - r->b->data);
   r->left--;
+  /* A merge of many runs reads each in steps too far apart for the
+   * hardware to see a stream: the next record is asked for now, as the
+   * run's head is read (~75 bytes: two lines; past the block's end the
+   * line is unused, a prefetch never faults). */
+  __builtin_prefetch(r->b->data + r->pos);
+  __builtin_prefetch(r->b->data + r->pos + 64);
   return 1;
 }
 
@@ -599,6 +623,19 @@ void txf_clean_runs_pop(txf_clean_runs *R) {
   R->loser[0] = w;
 }
 
+void txf_clean_runs_hold(txf_clean_runs *R) {
+  for (size_t i = 0; i < R->k; i++)
+    R->rd[i].held = &R->held;
+}
+
+txf_clean_block *txf_clean_runs_take_held(txf_clean_runs *R) {
+  txf_clean_block *h = R->held;
+  R->held = NULL;
+  return h;
+}
+
 void txf_clean_runs_release(txf_clean_runs *R) {
+  if (R->held)
+    txf_clean_blocks_retire(R->rd[0].pool, txf_clean_runs_take_held(R));
   TXF_FREE_ALL(R->rd, R->head, R->key, R->live, R->loser, R->id8, R->pre);
 }

@@ -1321,6 +1321,79 @@ static inline uint32_t first_entry(const wcol *c, uint32_t h) {
   return v && (uint32_t)(v >> 32) == h ? (uint32_t)v - 1 : UINT32_MAX;
 }
 
+/* Value I (> 0) of slab S in column C (its slab values VAL, NUL) equals
+ * value I - 1, both present, and C's dictionary page holds I - 1 (no page
+ * was flushed since: N_VALS > 0): then I's index is C's last entry, and
+ * the page's statistics and the entry's page stamp already have it. Long
+ * runs of one value are common: the change log's own columns, a first
+ * load's ingest date, the enums. */
+static inline int repeats(const wcol *c, const slab *s, const uint64_t *val,
+                          const uint8_t *nul, size_t i) {
+  if (!c->dict_mode || !c->n_vals || c->n_rows >= PAGE_MAX_ROWS ||
+      c->c.type == TXF_PQ_BOOLEAN || (c->c.optional && (nul[i] | nul[i - 1])))
+    return 0;
+  uint64_t a = val[i], b = val[i - 1];
+  if (c->c.type != TXF_PQ_STRING)
+    return a == b;
+  uint32_t n = (uint32_t)a;
+  return n == (uint32_t)b &&
+         bytes_eq(s->bytes.data + (a >> 32), s->bytes.data + (b >> 32), n);
+}
+
+/* The values from I on (I < N) that REPEATS value I - 1 as it does: how
+ * many (at least 1). */
+static size_t repeat_run(const wcol *c, const slab *s, const uint64_t *val,
+                         const uint8_t *nul, size_t i, size_t n) {
+  const uint64_t b = val[i - 1];
+  const int opt = c->c.optional;
+  size_t j = i + 1;
+  if (c->c.type != TXF_PQ_STRING) {
+    while (j < n && val[j] == b && !(opt && nul[j]))
+      j++;
+    return j - i;
+  }
+  const uint32_t len = (uint32_t)b;
+  const char *d = s->bytes.data, *p = d + (b >> 32);
+  while (j < n && (uint32_t)val[j] == len && !(opt && nul[j]) &&
+         bytes_eq(d + (val[j] >> 32), p, len))
+    j++;
+  return j - i;
+}
+
+/* Add the first of the K values REPEAT_RUN found (VB page bytes each) in
+ * one step, up to where the page ends: how many it added. The page's
+ * statistics and dictionary are unchanged by them. */
+static size_t add_repeats(txf_pq_writer *w, wcol *c, size_t k, size_t vb,
+                          pq_ctx *x) {
+  size_t target = w->o.page_bytes, m = k;
+  if (c->page_bytes + m * vb >= target) /* the page is full at m */
+    m = (target - c->page_bytes + vb - 1) / vb;
+  if (m > PAGE_MAX_ROWS - c->n_rows)
+    m = PAGE_MAX_ROWS - c->n_rows;
+  if (c->c.optional) {
+    if (c->n_rows + m > c->defs_cap) {
+      while (c->n_rows + m > c->defs_cap)
+        c->defs_cap = c->defs_cap ? c->defs_cap * 2 : 4096;
+      c->defs = txf_xrealloc(c->defs, c->defs_cap);
+    }
+    memset(c->defs + c->n_rows, 1, m);
+  }
+  if (c->n_vals + m > c->idx_cap) {
+    while (c->n_vals + m > c->idx_cap)
+      c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 4096;
+    c->idx = txf_xrealloc(c->idx, c->idx_cap * sizeof *c->idx);
+  }
+  uint32_t e = c->last_e, *o = c->idx + c->n_vals;
+  for (size_t i = 0; i < m; i++)
+    o[i] = e;
+  c->n_rows += m;
+  c->n_vals += m;
+  c->page_bytes += m * vb;
+  if (c->page_bytes >= target)
+    flush_page(w, c, x);
+  return m;
+}
+
 /* Encode slab S into column C: the per-value work of the old row-at-a-
  * time writer, one column at a time. */
 static void encode_slab(txf_pq_writer *w, wcol *c, size_t ci, slab *s,
@@ -1363,6 +1436,13 @@ static void encode_slab(txf_pq_writer *w, wcol *c, size_t ci, slab *s,
           __builtin_prefetch(&c->d_stamp[e]);
         }
       }
+    }
+    if (i && repeats(c, s, val, nul, i)) {
+      size_t vb = type == TXF_PQ_STRING ? 4 + (size_t)(uint32_t)val[i]
+                  : type == TXF_PQ_INT32 || type == TXF_PQ_DATE ? 4
+                                                                : 8;
+      i += add_repeats(w, c, repeat_run(c, s, val, nul, i, n), vb, x) - 1;
+      continue;
     }
     /* Null values add no page bytes: bound the rows too. */
     if (c->n_rows >= PAGE_MAX_ROWS)

@@ -68,6 +68,28 @@ static uint64_t mrand(uint64_t *s) {
   return *s >> 17;
 }
 
+/* The run of the N rows V (sorted) in blocks of P. */
+static run_ref run_of(txf_clean_pool *p, const mrow *v, size_t n) {
+  txf_clean_block *head = NULL, *tail = NULL;
+  for (size_t i = 0; i < n; i++) {
+    crow c;
+    memset(&c, 0, sizeof c);
+    c.txn_ts_us = v[i].ts;
+    c.ingested_at_us = v[i].ts + 1000;
+    c.amount_minor = (int64_t)i;
+    c.event_day = (int32_t)(v[i].ts / INT64_C(86400000000));
+    memcpy(c.currency, "KRW", 3);
+    c.mcc = 5411;
+    c.len[S_ID] = v[i].id_len;
+    c.str = v[i].id;
+    char *at = txf_clean_blocks_add(p, &head, &tail, txf_clean_rec_size(&c));
+    txf_clean_rec_put(at, &c);
+  }
+  for (txf_clean_block *b = head; b; b = txf_clean_block_next(b))
+    txf_clean_block_ref(b);
+  return (run_ref){.day = 0, .b = head, .off = 0, .n = n};
+}
+
 /* N_RUNS runs of random sizes (some empty) whose txn_ts often tie across
  * runs, merged: every row once, in silver order, and every block given
  * back. */
@@ -100,24 +122,7 @@ static void merge_check_pfx(size_t n_runs, size_t max_rows, uint64_t seed,
       v[i].id_len = (uint8_t)len;
     }
     qsort(v, n, sizeof *v, mrow_cmp);
-    txf_clean_block *head = NULL, *tail = NULL;
-    for (size_t i = 0; i < n; i++) {
-      crow c;
-      memset(&c, 0, sizeof c);
-      c.txn_ts_us = v[i].ts;
-      c.ingested_at_us = v[i].ts + 1000;
-      c.amount_minor = (int64_t)i;
-      c.event_day = (int32_t)(v[i].ts / INT64_C(86400000000));
-      memcpy(c.currency, "KRW", 3);
-      c.mcc = 5411;
-      c.len[S_ID] = v[i].id_len;
-      c.str = v[i].id;
-      char *at = txf_clean_blocks_add(p, &head, &tail, txf_clean_rec_size(&c));
-      txf_clean_rec_put(at, &c);
-    }
-    for (txf_clean_block *b = head; b; b = txf_clean_block_next(b))
-      txf_clean_block_ref(b);
-    ref[r] = (run_ref){.day = 0, .b = head, .off = 0, .n = n};
+    ref[r] = run_of(p, v, n);
     all = txf_xrealloc(all, (n_all + n + 1) * sizeof *all);
     memcpy(all + n_all, v, n * sizeof *v);
     n_all += n;
@@ -158,4 +163,44 @@ TEST(clean_runs_merge_in_silver_order) {
   merge_check_pfx(5, 300, 7, "T20250910-");
   merge_check_pfx(40, 200, 8, "T20250910-00");
   merge_check_pfx(256, 100, 9, "A-LONGER-PREFIX-THAN-16");
+}
+
+/* Held, the blocks the runs read past keep the strings of every row
+ * popped until they are taken and given back (the partition rewrite's
+ * batches point into them). Without the hold they would go back 32 at a
+ * time, their pages dropped (zeros) or unmapped: 80,000 rows are ~66
+ * blocks. */
+TEST(clean_runs_held_blocks_keep_the_rows_popped) {
+  enum { N = 80000 };
+  txf_clean_pool *p = txf_clean_pool_new();
+  mrow *v = txf_xcalloc(N, sizeof *v);
+  for (size_t i = 0; i < N; i++) {
+    v[i].ts = INT64_C(1757000000000000) + (int64_t)i;
+    v[i].id_len = (uint8_t)snprintf(v[i].id, sizeof v[i].id,
+                                    "T20250910-%08zx-held", i);
+  }
+  run_ref ref[2] = {run_of(p, v, N / 2), run_of(p, v + N / 2, N / 2)};
+  txf_clean_runs R;
+  txf_clean_runs_open(&R, p, ref, 2);
+  txf_clean_runs_hold(&R);
+  const char **at = txf_xcalloc(N, sizeof *at);
+  size_t got = 0;
+  for (const crow *a; (a = txf_clean_runs_peek(&R)); txf_clean_runs_pop(&R)) {
+    ASSERT(got < N);
+    at[got++] = a->str;
+  }
+  ASSERT_EQ_U64(got, N);
+  for (size_t i = 0; i < N; i++)
+    ASSERT_EQ_MEM(at[i], v[i].id, v[i].id_len);
+  size_t held = 0;
+  txf_clean_block *h = txf_clean_runs_take_held(&R);
+  for (txf_clean_block *b = h; b; b = txf_clean_block_next(b))
+    held++;
+  ASSERT(held > 32);
+  ASSERT(txf_clean_runs_take_held(&R) == NULL);
+  txf_clean_blocks_retire(p, h);
+  txf_clean_runs_release(&R);
+  txf_clean_pool_free(p);
+  free(at);
+  free(v);
 }

@@ -147,6 +147,128 @@ TEST(pq_writer_is_deterministic_and_falls_back_to_plain) {
   pqt_release(&t);
 }
 
+/* Runs of one value (the change log's own columns, the enums): every
+ * value of a dictionary page still counts its plain bytes, so pages end
+ * where the page size says whatever the runs, and every value reads
+ * back. EXPECT: the data pages' value counts of column COL of PATH. */
+static void runs_check_pages(const char *path, size_t col, const size_t *expect,
+                             size_t n_expect) {
+  pqt_page *pg;
+  size_t n = pqt_pages(path, col, &pg), k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pg[i].type == PQP_DICTIONARY_PAGE)
+      continue;
+    ASSERT(k < n_expect);
+    ASSERT_EQ_U64(pg[i].encoding, PQE_RLE_DICTIONARY);
+    ASSERT_EQ_U64(pg[i].num_values, expect[k]);
+    k++;
+  }
+  ASSERT_EQ_U64(k, n_expect);
+  free(pg);
+}
+
+/* The value counts of the pages a column of VB-byte values (0: null)
+ * fills, PAGE bytes a page, into OUT: a page ends after the value that
+ * reaches PAGE bytes, or at 1 << 20 rows. */
+static size_t runs_model(const size_t *vb, size_t n, size_t page, size_t *out) {
+  size_t k = 0, rows = 0, bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rows == (size_t)1 << 20) {
+      out[k++] = rows;
+      rows = bytes = 0;
+    }
+    rows++;
+    bytes += vb[i];
+    if (bytes >= page) {
+      out[k++] = rows;
+      rows = bytes = 0;
+    }
+  }
+  if (rows)
+    out[k++] = rows;
+  return k;
+}
+
+TEST(pq_writer_runs_of_one_value_end_pages_where_single_values_do) {
+  static const txf_pq_column cols[] = {{"n", TXF_PQ_INT64, 0, 0, 0},
+                                       {"s", TXF_PQ_STRING, 1, 0, 0},
+                                       {"d", TXF_PQ_DATE, 0, 0, 0}};
+  static const txf_pq_schema schema = {cols, 3};
+  static const char *const strs[] = {"insert", "USD", "update_postimage", "",
+                                     "approved"};
+  const size_t n = 30000, page = 256;
+  pqt_table t;
+  pqt_init(&t, 3);
+  size_t *vb = txf_xmalloc(3 * n * sizeof *vb);
+  uint64_t seed = 11;
+  int64_t a = 0;
+  int32_t d = 0;
+  const char *str = strs[0];
+  for (size_t i = 0; i < n; i++) {
+    /* runs of 1 to 400 rows, crossing pages and slabs; nulls inside */
+    if (pqt_rand(&seed) % 150 == 0)
+      a = (int64_t)(pqt_rand(&seed) % 6);
+    if (pqt_rand(&seed) % 90 == 0)
+      str = strs[pqt_rand(&seed) % 5];
+    if (pqt_rand(&seed) % 400 == 0)
+      d = (int32_t)(pqt_rand(&seed) % 4) + 20000;
+    txf_pq_value *r = pqt_add(&t);
+    r[0].v.i64 = a;
+    r[2].v.i32 = d;
+    int null = pqt_rand(&seed) % 16 == 0;
+    if (null)
+      r[1].is_null = 1;
+    else
+      pqt_str(&t, &r[1], str, strlen(str));
+    vb[i] = 8;
+    vb[n + i] = null ? 0 : 4 + strlen(str);
+    vb[2 * n + i] = 4;
+  }
+  txf_err err;
+  txf_pq_writer_opts o = {.codec = TXF_PQ_SNAPPY, .page_bytes = page};
+  const char *p = unit_path("runs.parquet");
+  ASSERT_OK(pqt_write(p, &schema, &o, &t, &err), &err);
+  size_t *expect = txf_xmalloc(n * sizeof *expect);
+  for (size_t c = 0; c < 3; c++)
+    runs_check_pages(p, c, expect, runs_model(vb + c * n, n, page, expect));
+  pqt_table got;
+  ASSERT_OK(pqt_read(p, NULL, 0, &got, &err), &err);
+  ASSERT_TABLES_EQ(&got, &t, &schema);
+  pqt_duck_check(p, &schema, &t);
+  pqt_release(&got);
+  pqt_release(&t);
+  free(expect);
+  free(vb);
+}
+
+/* A run that reaches a page's row bound (nulls add no bytes) ends the
+ * page there, as single values do: 125 values fill the first page (1000
+ * bytes), so the second one's bound falls inside a slab and a run. */
+TEST(pq_writer_a_run_of_one_value_ends_a_page_at_its_row_bound) {
+  static const txf_pq_column cols[] = {{"n", TXF_PQ_INT64, 1, 0, 0}};
+  static const txf_pq_schema schema = {cols, 1};
+  const size_t bound = (size_t)1 << 20, nulls = bound - 10,
+               n = 125 + nulls + 40;
+  pqt_table t;
+  pqt_init(&t, 1);
+  for (size_t i = 0; i < n; i++) {
+    txf_pq_value *r = pqt_add(&t);
+    r->is_null = i >= 125 && i < 125 + nulls;
+    r->v.i64 = 7;
+  }
+  txf_err err;
+  txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .page_bytes = 1000};
+  const char *p = unit_path("runs-bound.parquet");
+  ASSERT_OK(pqt_write(p, &schema, &o, &t, &err), &err);
+  size_t expect[] = {125, bound, 30};
+  runs_check_pages(p, 0, expect, 3);
+  pqt_table got;
+  ASSERT_OK(pqt_read(p, NULL, 0, &got, &err), &err);
+  ASSERT_TABLES_EQ(&got, &t, &schema);
+  pqt_release(&got);
+  pqt_release(&t);
+}
+
 TEST(pq_writer_rejects_bad_use_and_leaves_nothing) {
   txf_err err;
   txf_pq_writer *w;
