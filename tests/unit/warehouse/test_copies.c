@@ -35,6 +35,34 @@ static void publish_t(const char *p) {
   ASSERT_OK(txf_wh_publish(w, &err), &err);
 }
 
+/* T of publish_t with the rows WHERE deletes taken out and VALUES put in,
+ * noted as a delta and published; the next session has replayed it into
+ * the other copy. Returns that session. */
+static txf_wh *delta_replayed(const char *p, const char *where,
+                              const char *values) {
+  txf_err err;
+  txf_wh *w;
+  publish_t(p);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  char *old_rel = txf_wh_keep_rel("old__t"),
+       *new_rel = txf_wh_keep_rel("new__t");
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
+           "CREATE TABLE %s AS SELECT * FROM t WHERE %s; "
+           "DELETE FROM t WHERE %s; "
+           "CREATE TABLE %s (k BIGINT); INSERT INTO %s VALUES %s; "
+           "INSERT INTO t SELECT * FROM %s",
+           old_rel, where, where, new_rel, new_rel, values, new_rel);
+  run_sql(txf_wh_path(w), sql);
+  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
+  free(old_rel);
+  free(new_rel);
+  ASSERT_OK(txf_wh_publish(w, &err), &err);
+  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  return w;
+}
+
 static char *link_target(const char *path) {
   static char buf[256];
   ssize_t n = readlink(path, buf, sizeof buf - 1);
@@ -125,26 +153,7 @@ TEST(warehouse_copies_delta_inserted_by_value) {
   const char *p = unit_path("byvalue.duckdb");
   char a[512];
   snprintf(a, sizeof a, "%s.a", p);
-  txf_err err;
-  txf_wh *w;
-  publish_t(p);
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
-  char *old_rel = txf_wh_keep_rel("old__t"),
-       *new_rel = txf_wh_keep_rel("new__t");
-  char sql[1024];
-  snprintf(sql, sizeof sql,
-           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
-           "CREATE TABLE %s AS SELECT * FROM t WHERE k = 1; "
-           "DELETE FROM t WHERE k = 1; "
-           "CREATE TABLE %s (k BIGINT); INSERT INTO %s VALUES (9), (NULL), "
-           "(8); INSERT INTO t SELECT * FROM %s",
-           old_rel, new_rel, new_rel, new_rel);
-  run_sql(txf_wh_path(w), sql);
-  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
-  free(old_rel);
-  free(new_rel);
-  ASSERT_OK(txf_wh_publish(w, &err), &err);
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  txf_wh *w = delta_replayed(p, "k = 1", "(9), (NULL), (8)");
   ASSERT_EQ_STR(txf_wh_path(w), a);
   ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(coalesce(k::VARCHAR, 'n'), "
                             "',' ORDER BY rowid) = '0,2,8,9,n')::INTEGER "
@@ -161,26 +170,7 @@ TEST(warehouse_copies_mostly_changed_delta_copied_whole) {
   const char *p = unit_path("whole.duckdb");
   char a[512];
   snprintf(a, sizeof a, "%s.a", p);
-  txf_err err;
-  txf_wh *w;
-  publish_t(p);
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
-  char *old_rel = txf_wh_keep_rel("old__t"),
-       *new_rel = txf_wh_keep_rel("new__t");
-  char sql[1024];
-  snprintf(sql, sizeof sql,
-           "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA "; "
-           "CREATE TABLE %s AS SELECT * FROM t WHERE k IN (1, 2); "
-           "DELETE FROM t WHERE k IN (1, 2); "
-           "CREATE TABLE %s (k BIGINT); INSERT INTO %s VALUES (9), (8); "
-           "INSERT INTO t SELECT * FROM %s",
-           old_rel, new_rel, new_rel, new_rel);
-  run_sql(txf_wh_path(w), sql);
-  txf_wh_note_delta(w, "main", "t", "\"k\"", old_rel, new_rel, "\"k\"");
-  free(old_rel);
-  free(new_rel);
-  ASSERT_OK(txf_wh_publish(w, &err), &err);
-  ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  txf_wh *w = delta_replayed(p, "k IN (1, 2)", "(9), (8)");
   ASSERT_EQ_STR(txf_wh_path(w), a);
   ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(k::VARCHAR, ',' ORDER BY "
                             "rowid) = '0,9,8')::INTEGER FROM t"),
