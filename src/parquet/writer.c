@@ -1341,20 +1341,21 @@ static inline int repeats(const wcol *c, const slab *s, const uint64_t *val,
 }
 
 /* The values from I on (I < N) that REPEATS value I - 1 as it does: how
- * many (at least 1). */
+ * many (at least 1). A null's slab value is not set: its flag is read
+ * first. */
 static size_t repeat_run(const wcol *c, const slab *s, const uint64_t *val,
                          const uint8_t *nul, size_t i, size_t n) {
   const uint64_t b = val[i - 1];
   const int opt = c->c.optional;
   size_t j = i + 1;
   if (c->c.type != TXF_PQ_STRING) {
-    while (j < n && val[j] == b && !(opt && nul[j]))
+    while (j < n && !(opt && nul[j]) && val[j] == b)
       j++;
     return j - i;
   }
   const uint32_t len = (uint32_t)b;
   const char *d = s->bytes.data, *p = d + (b >> 32);
-  while (j < n && (uint32_t)val[j] == len && !(opt && nul[j]) &&
+  while (j < n && !(opt && nul[j]) && (uint32_t)val[j] == len &&
          bytes_eq(d + (val[j] >> 32), p, len))
     j++;
   return j - i;
