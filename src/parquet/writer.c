@@ -1321,42 +1321,40 @@ static inline uint32_t first_entry(const wcol *c, uint32_t h) {
   return v && (uint32_t)(v >> 32) == h ? (uint32_t)v - 1 : UINT32_MAX;
 }
 
-/* Value I (> 0) of slab S in column C (its slab values VAL, NUL) equals
- * value I - 1, both present, and C's dictionary page holds I - 1 (no page
- * was flushed since: N_VALS > 0): then I's index is C's last entry, and
- * the page's statistics and the entry's page stamp already have it. Long
- * runs of one value are common: the change log's own columns, a first
- * load's ingest date, the enums. */
+/* Value J of slab S in column C (its slab values VAL, NUL) is present
+ * and equals B, a present value of the slab. A null's slab value is not
+ * set: its flag is read first. */
+static inline int same_value(const wcol *c, const slab *s, const uint64_t *val,
+                             const uint8_t *nul, size_t j, uint64_t b) {
+  if (c->c.optional && nul[j])
+    return 0;
+  if (c->c.type != TXF_PQ_STRING)
+    return val[j] == b;
+  uint32_t n = (uint32_t)b;
+  return (uint32_t)val[j] == n &&
+         bytes_eq(s->bytes.data + (val[j] >> 32), s->bytes.data + (b >> 32), n);
+}
+
+/* Value I (> 0) of slab S in column C equals value I - 1, both present,
+ * and C's dictionary page holds I - 1 (no page was flushed since:
+ * N_VALS > 0): then I's index is C's last entry, and the page's
+ * statistics and the entry's page stamp already have it. Long runs of
+ * one value are common: the change log's own columns, a first load's
+ * ingest date, the enums. */
 static inline int repeats(const wcol *c, const slab *s, const uint64_t *val,
                           const uint8_t *nul, size_t i) {
   if (!c->dict_mode || !c->n_vals || c->n_rows >= PAGE_MAX_ROWS ||
-      c->c.type == TXF_PQ_BOOLEAN || (c->c.optional && (nul[i] | nul[i - 1])))
+      c->c.type == TXF_PQ_BOOLEAN || (c->c.optional && nul[i - 1]))
     return 0;
-  uint64_t a = val[i], b = val[i - 1];
-  if (c->c.type != TXF_PQ_STRING)
-    return a == b;
-  uint32_t n = (uint32_t)a;
-  return n == (uint32_t)b &&
-         bytes_eq(s->bytes.data + (a >> 32), s->bytes.data + (b >> 32), n);
+  return same_value(c, s, val, nul, i, val[i - 1]);
 }
 
 /* The values from I on (I < N) that REPEATS value I - 1 as it does: how
- * many (at least 1). A null's slab value is not set: its flag is read
- * first. */
+ * many (at least 1). */
 static size_t repeat_run(const wcol *c, const slab *s, const uint64_t *val,
                          const uint8_t *nul, size_t i, size_t n) {
-  const uint64_t b = val[i - 1];
-  const int opt = c->c.optional;
   size_t j = i + 1;
-  if (c->c.type != TXF_PQ_STRING) {
-    while (j < n && !(opt && nul[j]) && val[j] == b)
-      j++;
-    return j - i;
-  }
-  const uint32_t len = (uint32_t)b;
-  const char *d = s->bytes.data, *p = d + (b >> 32);
-  while (j < n && !(opt && nul[j]) && (uint32_t)val[j] == len &&
-         bytes_eq(d + (val[j] >> 32), p, len))
+  while (j < n && same_value(c, s, val, nul, j, val[i - 1]))
     j++;
   return j - i;
 }

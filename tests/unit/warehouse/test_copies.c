@@ -37,7 +37,7 @@ static void publish_t(const char *p) {
 
 /* T of publish_t with the rows WHERE deletes taken out and VALUES put in,
  * noted as a delta and published; the next session has replayed it into
- * the other copy. Returns that session. */
+ * the other copy, P.a. Returns that session. */
 static txf_wh *delta_replayed(const char *p, const char *where,
                               const char *values) {
   txf_err err;
@@ -60,6 +60,9 @@ static txf_wh *delta_replayed(const char *p, const char *where,
   free(new_rel);
   ASSERT_OK(txf_wh_publish(w, &err), &err);
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
+  char a[512];
+  snprintf(a, sizeof a, "%s.a", p);
+  ASSERT_EQ_STR(txf_wh_path(w), a);
   return w;
 }
 
@@ -150,11 +153,9 @@ TEST(warehouse_copies_publish_and_replay) {
  * per value (NULLs last), by the log and not by a copy of the file: the
  * build stored them 9, NULL, 8 (as read), the replay puts 8, 9, NULL. */
 TEST(warehouse_copies_delta_inserted_by_value) {
-  const char *p = unit_path("byvalue.duckdb");
-  char a[512];
-  snprintf(a, sizeof a, "%s.a", p);
-  txf_wh *w = delta_replayed(p, "k = 1", "(9), (NULL), (8)");
-  ASSERT_EQ_STR(txf_wh_path(w), a);
+  txf_wh *w =
+      delta_replayed(unit_path("byvalue.duckdb"), "k = 1", "(9), (NULL), (8)");
+  const char *a = txf_wh_path(w);
   ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(coalesce(k::VARCHAR, 'n'), "
                             "',' ORDER BY rowid) = '0,2,8,9,n')::INTEGER "
                             "FROM t"),
@@ -167,11 +168,9 @@ TEST(warehouse_copies_delta_inserted_by_value) {
  * published table, in that table's order (9 before 8, as the build
  * inserted them), not by a delete and an insert by value (8 before 9). */
 TEST(warehouse_copies_mostly_changed_delta_copied_whole) {
-  const char *p = unit_path("whole.duckdb");
-  char a[512];
-  snprintf(a, sizeof a, "%s.a", p);
-  txf_wh *w = delta_replayed(p, "k IN (1, 2)", "(9), (8)");
-  ASSERT_EQ_STR(txf_wh_path(w), a);
+  txf_wh *w =
+      delta_replayed(unit_path("whole.duckdb"), "k IN (1, 2)", "(9), (8)");
+  const char *a = txf_wh_path(w);
   ASSERT_EQ_I64(read_i64(a, "SELECT (string_agg(k::VARCHAR, ',' ORDER BY "
                             "rowid) = '0,9,8')::INTEGER FROM t"),
                 1);
