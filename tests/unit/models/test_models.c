@@ -4,6 +4,11 @@
 #include "models/models.h"
 #include <stdlib.h>
 #include <sys/stat.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /* A scratch project: FILES is a NULL-terminated list of path, content
  * pairs under the test's directory. The warehouse is in memory. */
@@ -700,7 +705,11 @@ TEST(models_threads_build_independent_nodes_at_once) {
     sqlite3_finalize(q);
   }
   ASSERT_EQ_I64(n[0], 0);
-  ASSERT(n[1] >= 1);
+  /* (valgrind runs one thread at a time, in slices long enough for a
+   * worker to finish a slow model before the other one is scheduled:
+   * there the overlap is left to the plain and ASan runs) */
+  if (!RUNNING_ON_VALGRIND)
+    ASSERT(n[1] >= 1);
   free(out1);
   free(out2);
   free(top1);
