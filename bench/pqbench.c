@@ -58,8 +58,8 @@ static void make_pools(pools *p) {
 
 static void set_str(txf_pq_value *v, const char *s, size_t n) {
   v->is_null = 0;
-  v->v.str.ptr = s;
-  v->v.str.len = (uint32_t)n;
+  v->v.str = s;
+  v->len = (uint32_t)n;
 }
 
 /* Row I of the table into V (strings point into P or BUF). */
@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
   int64_t sink = 0;
   for (uint64_t i = 0; i < rows; i++) {
     gen_row(p, i, v, buf);
-    sink += v[5].v.i64 + v[0].v.str.ptr[5];
+    sink += v[5].v.i64 + v[0].v.str[5];
   }
   tm2 t_gen = tstop(t0);
 
@@ -231,7 +231,7 @@ int main(int argc, char **argv) {
     n_read++;
     amount_sum += v[5].v.i64;
     n_orig += !v[12].is_null;
-    str_bytes += v[0].v.str.len + v[13].v.str.len;
+    str_bytes += v[0].len + v[13].len;
   }
   txf_pq_reader_free(r);
   tm2 t_read = tstop(t0);

@@ -994,14 +994,15 @@ static int resolve(run *r, txf_err *err) {
       days[k - 1] = d;
     }
   free(size);
-  /* One partition at a time: a reader holds a row group's column chunks
-   * and a decoded page a column (~100 MiB for silver's row groups of
-   * 717,000 rows: a boolean's or a mostly-null column's page is the whole
-   * row group), and this is the clean's peak, the whole batch in runs:
-   * a second reader made a daily job's 1,033 MiB of 932-940 (docs/silver.md,
-   * "Performance"; decision 1701). */
+  /* One partition a thread: a reader holds a row group's column chunks
+   * and a decoded page a column (a boolean's or a mostly-null column's
+   * page is the whole row group of 717,000 rows, 11 MiB of 16-byte
+   * values), at the clean's peak, the whole batch in runs. With 24-byte
+   * values a second reader made a daily job's 1,033 MiB of 932-940, so
+   * this ran on one thread until the values became 16 bytes
+   * (docs/silver.md, "Memory"; decision 1701). */
   resolve_job rj = {r, days};
-  int rc = parallel_for(1, nd, resolve_item, &rj, err);
+  int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
   if (!rc)
     rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
   free(days);

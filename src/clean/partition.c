@@ -38,8 +38,8 @@ char *txf_clean_partition_path(const char *data_dir, int32_t day) {
 
 static void str_val(txf_pq_value *v, const char *p, size_t n) {
   v->is_null = 0;
-  v->v.str.ptr = p;
-  v->v.str.len = (uint32_t)n;
+  v->v.str = p;
+  v->len = (uint32_t)n;
 }
 
 /* The lengths of the enums' names (row_values runs once a row). */
@@ -104,15 +104,15 @@ static void row_values(const crow *r, const txf_clean_merge *m,
 static int key_check(const txf_clean_merge *m, const txf_pq_value *v,
                      const char *path, txf_err *err) {
   const txf_pq_value *k = &v[C_KEY_ID];
-  if (!m->cards || (k->v.str.len == strlen(m->key_id) &&
-                    memcmp(k->v.str.ptr, m->key_id, k->v.str.len) == 0))
+  if (!m->cards || (k->len == strlen(m->key_id) &&
+                    memcmp(k->v.str, m->key_id, k->len) == 0))
     return 0;
   return txf_err_set(err, TXF_ECONFIG,
                      "%s: its card tokens are under key '%.*s', this key is "
                      "'%s'; give the lake's key, or move the lake to this "
                      "one with 'txnflow keys rotate'",
-                     path, (int)(k->v.str.len > 40 ? 40 : k->v.str.len),
-                     k->v.str.ptr, m->key_id);
+                     path, (int)(k->len > 40 ? 40 : k->len),
+                     k->v.str, m->key_id);
 }
 
 /* The change log's file of one partition: opened on its first change. */
@@ -226,8 +226,8 @@ static const rm_ent *rm_set_find(const rm_set *s, uint64_t h, const char *id,
 
 static int enum_of(const txf_pq_value *v, const char *const *names, int k) {
   for (int i = 0; i < k; i++)
-    if (strlen(names[i]) == v->v.str.len &&
-        memcmp(names[i], v->v.str.ptr, v->v.str.len) == 0)
+    if (strlen(names[i]) == v->len &&
+        memcmp(names[i], v->v.str, v->len) == 0)
       return i;
   return -1;
 }
@@ -241,11 +241,11 @@ static int row_of_values(const txf_pq_value *v, int cards, char *buf, crow *r) {
   char *p = buf;
   for (int i = 0; i < S_PAN; i++) {
     const txf_pq_value *x = &v[scol[i]];
-    size_t n = x->is_null ? 0 : x->v.str.len;
+    size_t n = x->is_null ? 0 : x->len;
     if (n > MAX_ID_LEN)
       return -1;
     if (n)
-      memcpy(p, x->v.str.ptr, n);
+      memcpy(p, x->v.str, n);
     p += n;
     r->len[i] = (uint8_t)n;
   }
@@ -253,24 +253,24 @@ static int row_of_values(const txf_pq_value *v, int cards, char *buf, crow *r) {
     static const int ccol[3] = {C_TOKEN, C_BIN, C_LAST4};
     static const uint32_t clen[3] = {PAN_TOKEN_LEN, 6, 4};
     for (int i = 0; i < 3; i++) {
-      if (v[ccol[i]].v.str.len != clen[i])
+      if (v[ccol[i]].len != clen[i])
         return -1;
-      memcpy(p, v[ccol[i]].v.str.ptr, clen[i]);
+      memcpy(p, v[ccol[i]].v.str, clen[i]);
       p += clen[i];
     }
     r->len[S_PAN] = PAN_BLOCK_LEN;
   }
   r->str = buf;
-  r->has_orig = !v[C_ORIG].is_null && v[C_ORIG].v.str.len > 0;
+  r->has_orig = !v[C_ORIG].is_null && v[C_ORIG].len > 0;
   r->txn_ts_us = v[C_TXN_TS].v.i64;
   r->amount_minor = v[C_AMOUNT].v.i64;
   r->ingested_at_us = v[C_INGESTED_AT].v.i64;
-  if (v[C_CURRENCY].v.str.len != 3 || v[C_MCC].v.str.len != 4)
+  if (v[C_CURRENCY].len != 3 || v[C_MCC].len != 4)
     return -1;
-  memcpy(r->currency, v[C_CURRENCY].v.str.ptr, 3);
+  memcpy(r->currency, v[C_CURRENCY].v.str, 3);
   int mcc = 0;
   for (int i = 0; i < 4; i++) {
-    char c = v[C_MCC].v.str.ptr[i];
+    char c = v[C_MCC].v.str[i];
     if (c < '0' || c > '9')
       return -1;
     mcc = mcc * 10 + (c - '0');
@@ -327,7 +327,7 @@ int txf_clean_partition_each(const txf_clean_merge *m, int32_t day,
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
   while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
-    uint64_t h = txf_clean_id_hash(v[C_ID].v.str.ptr, v[C_ID].v.str.len);
+    uint64_t h = txf_clean_id_hash(v[C_ID].v.str, v[C_ID].len);
     if (!wants(m, h))
       continue;
     crow r;
@@ -430,7 +430,7 @@ static int batch_put(src *S, src_batch *B, int kind, const txf_pq_value *v) {
   size_t need = 0;
   for (int i = 0; i < S->nc; i++)
     if (S->is_str[i] && !v[i].is_null)
-      need += v[i].v.str.len;
+      need += v[i].len;
   if (B->len + need > B->cap) {
     if (B->n) {
       S->full = 1;
@@ -446,10 +446,10 @@ static int batch_put(src *S, src_batch *B, int kind, const txf_pq_value *v) {
     if (!S->is_str[i] || v[i].is_null)
       continue;
     char *at = B->bytes + B->len;
-    if (v[i].v.str.len)
-      memcpy(at, v[i].v.str.ptr, v[i].v.str.len);
-    d[i].v.str.ptr = at;
-    B->len += v[i].v.str.len;
+    if (v[i].len)
+      memcpy(at, v[i].v.str, v[i].len);
+    d[i].v.str = at;
+    B->len += v[i].len;
   }
   B->kind[B->n++] = (uint8_t)kind;
   return 0;
@@ -469,8 +469,8 @@ static int step_old(src *S, src_batch *B) {
     const txf_pq_value *id = &S->ov[C_ID];
     const rm_ent *gone =
         S->n_rm ? rm_set_find(S->rms,
-                              txf_clean_id_hash(id->v.str.ptr, id->v.str.len),
-                              id->v.str.ptr, id->v.str.len)
+                              txf_clean_id_hash(id->v.str, id->len),
+                              id->v.str, id->len)
                 : NULL;
     /* one that leaves the partition goes to the change log only */
     S->old_kind = !gone ? ROW_KEEP : gone->del ? ROW_DELETE : ROW_PREIMAGE;
@@ -494,7 +494,7 @@ static int step_new(src *S, src_batch *B) {
   txf_pq_value *v = B->v[i];
   row_values(a, S->m, &S->el, fix, v);
   memcpy(fix + 4, a->currency, 3);
-  v[C_CURRENCY].v.str.ptr = fix + 4;
+  v[C_CURRENCY].v.str = fix + 4;
   B->kind[i] = a->had_old ? ROW_POSTIMAGE : ROW_INSERT;
   txf_clean_runs_pop(S->R);
   return 0;
@@ -663,7 +663,7 @@ static void cursor_take(cursor *c) {
   }
   c->i++;
   if (c->i + CUR_PREFETCH < c->B->n) {
-    const char *s = c->B->v[c->i + CUR_PREFETCH][C_ID].v.str.ptr;
+    const char *s = c->B->v[c->i + CUR_PREFETCH][C_ID].v.str;
     __builtin_prefetch(s);
     __builtin_prefetch(s + 64);
   }
@@ -674,8 +674,8 @@ static int old_first(const txf_pq_value *o, const txf_pq_value *n) {
   int64_t a = o[C_TXN_TS].v.i64, b = n[C_TXN_TS].v.i64;
   if (a != b)
     return a < b;
-  return txf_bytes_cmp(o[C_ID].v.str.ptr, o[C_ID].v.str.len, n[C_ID].v.str.ptr,
-                       n[C_ID].v.str.len) < 0;
+  return txf_bytes_cmp(o[C_ID].v.str, o[C_ID].len, n[C_ID].v.str,
+                       n[C_ID].len) < 0;
 }
 
 int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
@@ -983,7 +983,7 @@ int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
       break;
     const txf_pq_value *t = &v[C_TOKEN];
     const char *to =
-        t->v.str.len == PAN_TOKEN_LEN ? k->map(k->ctx, t->v.str.ptr) : NULL;
+        t->len == PAN_TOKEN_LEN ? k->map(k->ctx, t->v.str) : NULL;
     if (!to) {
       char d[11];
       rc = txf_err_set(err, TXF_ENOTFOUND,
@@ -991,8 +991,8 @@ int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
                        "number in bronze gives its card token under the "
                        "lake's key (was its bronze file removed?)",
                        txf_date_format((txf_date){day}, d),
-                       (long long)j->n_rows + 1, (int)v[C_ID].v.str.len,
-                       v[C_ID].v.str.ptr);
+                       (long long)j->n_rows + 1, (int)v[C_ID].len,
+                       v[C_ID].v.str);
       break;
     }
     rc = change_add(&cf, v, "update_preimage", err);

@@ -73,8 +73,8 @@ static int read_partition(rebuild *b, int32_t day, const char *abs,
   while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
     char why[160];
     why[0] = '\0';
-    const char *id = v[0].v.str.ptr;
-    size_t len = v[0].is_null ? 0 : v[0].v.str.len;
+    const char *id = v[0].v.str;
+    size_t len = v[0].is_null ? 0 : v[0].len;
     int64_t ts = v[4].v.i64;
     /* (previous row) vs (this row) in silver order: must be < 0 */
     int c = prev_ts != ts ? (prev_ts < ts ? -1 : 1)

@@ -348,7 +348,7 @@ static int copy_file(PGconn *c, const char *qtable, txf_pq_reader *pr,
       if (vals[i].is_null) {
         (void)txf_buf_puts(&b, "\\N");
       } else if (fs->cols[i].type == TXF_PQ_STRING) {
-        txf_buf_put_pgcopy(&b, vals[i].v.str.ptr, vals[i].v.str.len);
+        txf_buf_put_pgcopy(&b, vals[i].v.str, vals[i].len);
       } else {
         txf_buf_reset(&tmp);
         txf_pq_value_format(&fs->cols[i], &vals[i], &tmp);

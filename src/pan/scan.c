@@ -276,7 +276,7 @@ static int scan_parquet_ours(txf_pan_scan *s, const char *path, txf_err *err) {
         continue;
       switch (col->type) {
       case TXF_PQ_STRING:
-        scan_value(s, path, row[c].v.str.ptr, row[c].v.str.len, rn, col->name);
+        scan_value(s, path, row[c].v.str, row[c].len, rn, col->name);
         break;
       case TXF_PQ_INT64:
       case TXF_PQ_DECIMAL:

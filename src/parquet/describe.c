@@ -71,7 +71,7 @@ void txf_pq_value_format(const txf_pq_column *col, const txf_pq_value *v,
     return;
   }
   case TXF_PQ_STRING:
-    (void)txf_buf_append(out, v->v.str.ptr, v->v.str.len);
+    (void)txf_buf_append(out, v->v.str, v->len);
     return;
   case TXF_PQ_DATE:
     if (v->v.i32 < MIN_DAYS || v->v.i32 > MAX_DAYS) {
@@ -106,8 +106,8 @@ static int stat_text(const txf_pq_column *col, int phys, int millis,
     v.v.b = p[0] != 0;
     break;
   case PQT_BYTE_ARRAY:
-    v.v.str.ptr = (const char *)p;
-    v.v.str.len = n;
+    v.v.str = (const char *)p;
+    v.len = n;
     break;
   default:
     if (!n || n != (uint32_t)txf_pq_plain_width(phys) ||

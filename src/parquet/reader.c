@@ -13,6 +13,9 @@
 
 #include "parquet/pq_internal.h"
 
+/* A decoded page is an array of values: their size is its memory. */
+_Static_assert(sizeof(txf_pq_value) == 16, "a decoded value is 16 bytes");
+
 /* Limits that keep a hostile file from making us allocate without bound. */
 #define MAX_FOOTER_BYTES ((size_t)64 << 20)
 #define MAX_PAGE_BYTES ((size_t)256 << 20)
@@ -667,8 +670,8 @@ static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
         return -1;
       }
       out[i].is_null = 0;
-      out[i].v.str.ptr = (const char *)p + at;
-      out[i].v.str.len = l;
+      out[i].v.str = (const char *)p + at;
+      out[i].len = l;
       at += l;
     }
     *used = at;
@@ -802,8 +805,8 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
           return -1;
         }
         out[i].is_null = 0;
-        out[i].v.str.ptr = (const char *)p + at;
-        out[i].v.str.len = (uint32_t)lens[i];
+        out[i].v.str = (const char *)p + at;
+        out[i].len = (uint32_t)lens[i];
         at += (size_t)lens[i];
       }
       return 0;
@@ -833,11 +836,11 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       prev_off = off;
       prev_len = (size_t)pre[i] + (size_t)lens[i];
       out[i].is_null = 0;
-      out[i].v.str.ptr = (const char *)(uintptr_t)off;
-      out[i].v.str.len = (uint32_t)prev_len;
+      out[i].v.str = (const char *)(uintptr_t)off;
+      out[i].len = (uint32_t)prev_len;
     }
     for (size_t i = 0; i < n; i++)
-      out[i].v.str.ptr = c->dba.data + (uintptr_t)out[i].v.str.ptr;
+      out[i].v.str = c->dba.data + (uintptr_t)out[i].v.str;
     return 0;
   }
   case PQE_BYTE_STREAM_SPLIT: {

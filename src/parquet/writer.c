@@ -1720,7 +1720,7 @@ static int bad_row(txf_pq_writer *w, const txf_pq_value *values, size_t i,
                      "%s: row %" PRId64 ": column '%s': a %" PRIu32
                      "-byte string is over the 256 MiB limit",
                      w->af.path, w->rows_added + 1, w->cols[i].c.name,
-                     values[i].v.str.len);
+                     values[i].len);
 }
 
 static int same_column(const txf_pq_column *a, const txf_pq_column *b) {
@@ -1808,7 +1808,7 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
       bytes += 8;
       break;
     case TXF_PQ_STRING: {
-      uint32_t n = v->v.str.len;
+      uint32_t n = v->len;
       if (n > MAX_VALUE_BYTES) {
         s->bytes.len = str_len;
         return bad_row(w, values, i, err);
@@ -1817,7 +1817,7 @@ int txf_pq_writer_add_row(txf_pq_writer *w, const txf_pq_value *values,
       if (b->len + n + 1 > b->cap)
         (void)txf_buf_grow(b, n);
       *val = (uint64_t)b->len << 32 | n;
-      bytes_copy(b->data + b->len, v->v.str.ptr, n);
+      bytes_copy(b->data + b->len, v->v.str, n);
       b->len += n;
       bytes += 4 + (size_t)n;
       break;

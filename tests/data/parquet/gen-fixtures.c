@@ -41,18 +41,18 @@ static int ours(void) {
     snprintf(orig, sizeof orig, i == 4 ? "has,comma \"q\"" : "t%04d", i - 1);
     txf_pq_value v[10];
     memset(v, 0, sizeof v);
-    v[0].v.str.ptr = id;
-    v[0].v.str.len = (uint32_t)strlen(id);
+    v[0].v.str = id;
+    v[0].len = (uint32_t)strlen(id);
     v[1].v.i64 = INT64_C(1709251200000000) + (int64_t)i * 1500000;
     v[2].v.i64 = i == 5 ? INT64_C(-999999999999999999) : i * 1234 + 5;
-    v[3].v.str.ptr = curs[i % 3];
-    v[3].v.str.len = 3;
+    v[3].v.str = curs[i % 3];
+    v[3].len = 3;
     v[4].v.b = i % 4 == 0;
     if (i % 2)
       v[5].is_null = 1;
     else {
-      v[5].v.str.ptr = i == 2 ? "" : orig;
-      v[5].v.str.len = i == 2 ? 0 : (uint32_t)strlen(orig);
+      v[5].v.str = i == 2 ? "" : orig;
+      v[5].len = i == 2 ? 0 : (uint32_t)strlen(orig);
     }
     v[6].v.i32 = 19783;
     v[7].is_null = i == 7;

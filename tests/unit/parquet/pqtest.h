@@ -51,8 +51,8 @@ static inline void pqt_str(pqt_table *t, txf_pq_value *v, const char *s,
   char *p = txf_arena_alloc(&t->arena, n + 1);
   memcpy(p, s, n);
   v->is_null = 0;
-  v->v.str.ptr = p;
-  v->v.str.len = (uint32_t)n;
+  v->v.str = p;
+  v->len = (uint32_t)n;
 }
 
 /* splitmix64 */
@@ -76,8 +76,8 @@ static inline int pqt_value_eq(txf_pq_type t, const txf_pq_value *a,
   case TXF_PQ_DOUBLE:
     return memcmp(&a->v.f64, &b->v.f64, 8) == 0;
   case TXF_PQ_STRING:
-    return a->v.str.len == b->v.str.len &&
-           memcmp(a->v.str.ptr, b->v.str.ptr, a->v.str.len) == 0;
+    return a->len == b->len &&
+           memcmp(a->v.str, b->v.str, a->len) == 0;
   default:
     return a->v.i64 == b->v.i64;
   }
@@ -101,8 +101,8 @@ static inline void pqt_fmt(txf_pq_type t, const txf_pq_value *a, char *out,
     snprintf(out, n, "%.17g", a->v.f64);
     break;
   case TXF_PQ_STRING:
-    snprintf(out, n, "'%.*s'(%u)", (int)(a->v.str.len > 40 ? 40 : a->v.str.len),
-             a->v.str.ptr, a->v.str.len);
+    snprintf(out, n, "'%.*s'(%u)", (int)(a->len > 40 ? 40 : a->len),
+             a->v.str, a->len);
     break;
   default:
     snprintf(out, n, "%lld", (long long)a->v.i64);
@@ -172,7 +172,7 @@ static inline int pqt_read(const char *path, const char *const *names,
         for (leaf = 0; strcmp(s->cols[leaf].name, names[c]); leaf++)
           ;
       if (s->cols[leaf].type == TXF_PQ_STRING && !row[c].is_null)
-        pqt_str(t, &d[c], row[c].v.str.ptr, row[c].v.str.len);
+        pqt_str(t, &d[c], row[c].v.str, row[c].len);
     }
   }
   free(row);

@@ -611,8 +611,8 @@ TEST(pq_reader_reads_a_hand_made_delta_byte_array_page) {
   ASSERT_EQ_U64(got.n_rows, n);
   for (size_t i = 0; i < n; i++) {
     snprintf(cur, sizeof cur, "key-%04zu", i);
-    ASSERT_EQ_U64(got.v[i].v.str.len, strlen(cur));
-    ASSERT_EQ_MEM(got.v[i].v.str.ptr, cur, strlen(cur));
+    ASSERT_EQ_U64(got.v[i].len, strlen(cur));
+    ASSERT_EQ_MEM(got.v[i].v.str, cur, strlen(cur));
   }
   pqt_release(&got);
   txf_buf_release(&body);
@@ -688,8 +688,8 @@ TEST(pq_reader_bounds_decoded_pages_across_columns) {
   txf_pq_value v[N_COLS];
   int has;
   ASSERT_EQ_I64(txf_pq_reader_next(r, v, &has, &err), TXF_ETOOBIG);
-  /* 4 columns fit (14.5 MiB each), the 5th is refused. */
-  ASSERT_CONTAINS(err.msg, "rle-bomb.parquet: row group 0 column 'c04' page 0");
+  /* 6 columns fit (10 MiB each: 16-byte values), the 7th is refused. */
+  ASSERT_CONTAINS(err.msg, "rle-bomb.parquet: row group 0 column 'c06' page 0");
   ASSERT_CONTAINS(err.msg, "over the reader's limit of 64 MiB");
   txf_pq_reader_free(r);
   /* A projection of a few such columns is a valid read (512K nulls). */

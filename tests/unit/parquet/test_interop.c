@@ -273,7 +273,7 @@ TEST(pq_interop_duckdb_sees_our_statistics) {
       txf_pq_value *v = &got.v[r * 3 + c];
       ASSERT(!v->is_null);
       char b[64];
-      snprintf(b, sizeof b, "%.*s", (int)v->v.str.len, v->v.str.ptr);
+      snprintf(b, sizeof b, "%.*s", (int)v->len, v->v.str);
       ASSERT_EQ_STR(b, want[r][c]);
     }
   pqt_release(&got);
@@ -285,8 +285,8 @@ TEST(pq_interop_duckdb_sees_our_statistics) {
   txf_pq_schema cs = {cc, 1};
   pqt_duck_fetch(con, sql, &cs, &got);
   ASSERT_EQ_U64(got.n_rows, 1);
-  ASSERT_EQ_U64(got.v[0].v.str.len, 1);
-  ASSERT(got.v[0].v.str.ptr[0] == '0');
+  ASSERT_EQ_U64(got.v[0].len, 1);
+  ASSERT(got.v[0].v.str[0] == '0');
   pqt_release(&got);
   pqt_duck_close(&db, &con);
   pqt_release(&t);
@@ -436,7 +436,7 @@ TEST(pq_interop_we_read_an_independent_v2_writer) {
     ASSERT(got.v[0 * 8 + 1].is_null && got.v[0 * 8 + 7].is_null);
     ASSERT_EQ_I64(got.v[1 * 8 + 2].v.i64, INT64_C(-9007199254740991));
     ASSERT_EQ_I64(got.v[1 * 8 + 4].v.i64, INT64_C(1700000001001000));
-    ASSERT_EQ_U64(got.v[7 * 8 + 1].v.str.len, 11); /* "한국 ₩7" */
+    ASSERT_EQ_U64(got.v[7 * 8 + 1].len, 11); /* "한국 ₩7" */
     pqt_release(&duck);
     pqt_release(&got);
     txf_pq_reader_free(r);
@@ -601,7 +601,7 @@ TEST(pq_interop_long_string_bounds_keep_null_count) {
   duck_chunk_stats(con, p, &got);
   ASSERT_EQ_U64(got.n_rows, 2);
   ASSERT(!got.v[2].is_null);
-  snprintf(b, sizeof b, "%.*s", (int)got.v[2].v.str.len, got.v[2].v.str.ptr);
+  snprintf(b, sizeof b, "%.*s", (int)got.v[2].len, got.v[2].v.str);
   ASSERT_EQ_STR(b, "80");
   ASSERT(got.v[0].is_null && got.v[1].is_null);
   ASSERT(!got.v[3].is_null && !got.v[4].is_null && !got.v[5].is_null);
@@ -614,8 +614,8 @@ TEST(pq_interop_long_string_bounds_keep_null_count) {
   txf_pq_schema cs = {cc, 1};
   pqt_duck_fetch(con, sql, &cs, &got);
   ASSERT_EQ_U64(got.n_rows, 1);
-  ASSERT_EQ_U64(got.v[0].v.str.len, 2);
-  ASSERT_EQ_MEM(got.v[0].v.str.ptr, "80", 2);
+  ASSERT_EQ_U64(got.v[0].len, 2);
+  ASSERT_EQ_MEM(got.v[0].v.str, "80", 2);
   pqt_release(&got);
   pqt_duck_close(&db, &con);
   pqt_release(&t);

@@ -261,7 +261,7 @@ static void gen_follower(const pqt_table *t, pqt_table *f) {
     const txf_pq_value *s = t->v + i * t->n_cols;
     for (size_t c = 0; c < t->n_cols; c++)
       if (pschema.cols[c].type == TXF_PQ_STRING && !s[c].is_null)
-        pqt_str(f, &r[c], s[c].v.str.ptr, s[c].v.str.len);
+        pqt_str(f, &r[c], s[c].v.str, s[c].len);
       else
         r[c] = s[c];
     const char *k = i % 3 ? "insert" : "update_postimage";
