@@ -163,12 +163,13 @@ COUNT(CASE WHEN {{ cond }} THEN 1 END)
     column W.name: how many rows of a's partition (PARTITION_BY, a list of
     columns) are at most W.minutes minutes before it by ORDER_BY (a
     timestamp column), itself and rows at the same instant included,
-    counting only those where W.where (a condition on a.) holds. KEY: a
-    column unique in RELATION. -#}
-{%- macro time_window_counts(relation, key, partition_by, order_by, windows, columns='', join='') -%}
-{{ return(adapter.dispatch('time_window_counts')(relation, key, partition_by, order_by, windows, columns, join)) }}
+    counting only those where W.where (a condition on a.) holds. RELATION
+    needs no key: rows of the same partition and instant share their
+    counts. -#}
+{%- macro time_window_counts(relation, partition_by, order_by, windows, columns='', join='') -%}
+{{ return(adapter.dispatch('time_window_counts')(relation, partition_by, order_by, windows, columns, join)) }}
 {%- endmacro %}
-{%- macro default__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) -%}
+{%- macro default__time_window_counts(relation, partition_by, order_by, windows, columns, join) -%}
 SELECT a.*{{ ', ' ~ columns if columns }}
 {%- for w in windows %},
         COUNT(*) {% if w.where is defined %}FILTER (WHERE {{ w.where }})
@@ -181,26 +182,29 @@ SELECT a.*{{ ', ' ~ columns if columns }}
 {%- endmacro %}
 {#- Redshift's window frames are ROWS only (r_Window_function_synopsis.html):
     the rows of each window are found by a join on the partition and the
-    time range instead, every window's count in one pass (plain SQL: the
-    same on DuckDB and PostgreSQL, where t3103 compares it with the
-    default) -#}
-{%- macro redshift__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) -%}
+    time range instead, every window's count in one pass, once per distinct
+    time of a partition (a RANGE frame counts a row's peers, the rows of
+    the same time, too: they share their counts) and joined back on it.
+    Plain SQL: the same on DuckDB and PostgreSQL, where t3103 compares it
+    with the default -#}
+{%- macro redshift__time_window_counts(relation, partition_by, order_by, windows, columns, join) -%}
 {%- set minutes = [] -%}
 {%- for w in windows %}{% do minutes.append(w.minutes) %}{% endfor -%}
 {%- set widest = minutes | sort | last -%}
+{%- set at = partition_by + [order_by] -%}
 SELECT a.*{{ ', ' ~ columns if columns }}
 {%- for w in windows %}, wc.{{ w.name }}{% endfor %}
     FROM {{ relation }} a
     {{ join }}
     JOIN (
-        SELECT cur.{{ key }}
+        SELECT {% for c in at %}cur.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
         {%- for w in windows %},
                COUNT(CASE WHEN a.{{ order_by }} >= cur.{{ order_by }} - {{ interval_minutes(w.minutes) }}{{ ' AND (' ~ w.where ~ ')' if w.where is defined }} THEN 1 END) AS {{ w.name }}
         {%- endfor %}
-        FROM {{ relation }} cur
+        FROM (SELECT DISTINCT {% for c in at %}{{ c }}{{ ', ' if not loop.last }}{% endfor %} FROM {{ relation }}) cur
         JOIN {{ relation }} a
           ON {% for c in partition_by %}a.{{ c }} = cur.{{ c }} AND {% endfor %}a.{{ order_by }} <= cur.{{ order_by }}
          AND a.{{ order_by }} >= cur.{{ order_by }} - {{ interval_minutes(widest) }}
-        GROUP BY cur.{{ key }}
-    ) wc ON wc.{{ key }} = a.{{ key }}
+        GROUP BY {% for c in at %}cur.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    ) wc ON {% for c in at %}wc.{{ c }} = a.{{ c }}{{ ' AND ' if not loop.last }}{% endfor %}
 {%- endmacro %}

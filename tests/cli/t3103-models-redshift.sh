@@ -101,8 +101,8 @@ force_redshift_forms() {
 	cat >"$1/macros/redshift_forms.sql" <<-\EOF
 	{% macro duckdb__sum_where(expr, cond) %}{{ redshift__sum_where(expr, cond) }}{% endmacro %}
 	{% macro duckdb__count_where(cond) %}{{ redshift__count_where(cond) }}{% endmacro %}
-	{% macro duckdb__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) -%}
-	{{ redshift__time_window_counts(relation, key, partition_by, order_by, windows, columns, join) }}
+	{% macro duckdb__time_window_counts(relation, partition_by, order_by, windows, columns, join) -%}
+	{{ redshift__time_window_counts(relation, partition_by, order_by, windows, columns, join) }}
 	{%- endmacro %}
 	EOF
 }
@@ -137,7 +137,9 @@ test_expect_success 'the Redshift forms build the same tables, in full and by ch
 # 2025-09-06 (02:00-04:00 UTC is that day in Seoul too): six at one
 # instant (RANGE counts a row's peers), one exactly 10 minutes later (the
 # window includes its start), one a second after that; declines 10 minutes
-# apart, the fourth exactly 30 minutes after the first.
+# apart, the fourth exactly 30 minutes after the first, and an approved
+# attempt at that instant too (its peer: a decline burst flags only the
+# declined attempts of the instant, a flag names the instant).
 plant_edges() {
 	txnflow sql --write --memory "
 	SET TimeZone = 'UTC';
@@ -157,7 +159,8 @@ plant_edges() {
 	      ('ED2', 'CE0000002', 'KE0000002', '2025-09-06 03:10:00+00', 'declined'),
 	      ('EA1', 'CE0000002', 'KE0000002', '2025-09-06 03:15:00+00', 'approved'),
 	      ('ED3', 'CE0000002', 'KE0000002', '2025-09-06 03:20:00+00', 'declined'),
-	      ('ED4', 'CE0000002', 'KE0000002', '2025-09-06 03:30:00+00', 'declined'))
+	      ('ED4', 'CE0000002', 'KE0000002', '2025-09-06 03:30:00+00', 'declined'),
+	      ('EA2', 'CE0000002', 'KE0000002', '2025-09-06 03:30:00+00', 'approved'))
 	  AS v(id, cust, card, ts, st)
 	ORDER BY txn_ts, transaction_id) TO 'edges.csv' (HEADER, QUOTE '');"
 }
