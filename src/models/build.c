@@ -288,6 +288,7 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
     free(n->audit_rel);
     n->audit_rel = NULL;
     n->chg_delta = 0;
+    txf_strlist_release(&n->chg_kcols);
     rc = txf_models_changes_full_sql(m, i, &body, err);
     if (!rc)
       rc = txf_models_changes_hash(m, i, body, hash, err);

@@ -155,6 +155,10 @@ typedef struct mnode {
   char *chg_hash;     /* the SHA-256 of its full-build SQL then */
   int chg_delta;      /* 1: _txnflow.delta__NAME holds this run's change */
   int64_t chg_from;   /* ... from this silver version to m->chg_now */
+  txf_strlist chg_kcols; /* when not empty: _txnflow.ksets__NAME holds the
+                            key sets its change touches for the models
+                            that follow it, over these columns (changes.c,
+                            share_keys) */
   int64_t chg_in, chg_out; /* rows it inserted and deleted (-1: built in
                               full) */
   char *audit_rel;    /* where its generic tests look this run (its new

@@ -12,6 +12,7 @@ void txf_models_free(txf_models *m) {
     mnode *n = &m->nodes[i];
     TXF_FREE_ALL(n->name, n->rel_path, n->abs_path, n->raw, n->materialized);
     txf_strlist_release(&n->unique_key);
+    txf_strlist_release(&n->chg_kcols);
     TXF_FREE_ALL(n->strategy, n->cluster_by, n->chg_input, n->chg_hash,
                  n->audit_rel, n->schema, n->alias);
     txf_strlist_release(&n->tags);

@@ -87,8 +87,11 @@ test_expect_success 'incremental day 3 (late data rebuilds earlier dates) stays 
 	case "$dates" in *2025-09-02*) ;; *) false ;; esac &&
 	txnflow -C p load --date 2025-09-03 >/dev/null &&
 	txnflow -C p models build --vars "{run_date: 2025-09-03, dates: $dates}" >duck.out &&
-	txnflow -C p models build --target pg --vars "{run_date: 2025-09-03, dates: $dates}" >pg.out &&
+	TXNFLOW_LOG_LEVEL=debug txnflow -C p models build --target pg \
+		--vars "{run_date: 2025-09-03, dates: $dates}" >pg.out 2>pg.debug &&
 	test_grep "OK .*incremental .*fact_merge" pg.out &&
+	test_grep "CREATE TABLE \"_txnflow\".\"ksets__public__stg_transactions\" AS" pg.debug &&
+	test_grep "keys__public__int_customer_cards\" AS SELECT \"" pg.debug &&
 	test_grep "OK .*view .*stg_transactions (.*by change" pg.out &&
 	test_grep "OK .*incremental .*int_customer_totals (.*by change" pg.out &&
 	! grep -E "FAIL|ERROR|WARN" duck.out pg.out &&
