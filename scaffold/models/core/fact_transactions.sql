@@ -1,5 +1,6 @@
-{{ config(materialized='view', incremental_strategy='changes',
-          unique_key='transaction_id', cluster_by='event_date', tags=['core']) }}
+{{ config(materialized=('view' if target.type == 'duckdb' else 'incremental'),
+          incremental_strategy='changes', unique_key='transaction_id',
+          cluster_by='event_date', tags=['core']) }}
 
 -- The money that moved: approved purchases (+) and approved refunds (-),
 -- one row per transaction, amounts in won via the fx_rates seed. Declined,
@@ -12,7 +13,10 @@
 -- round). A build passes on its change (a transaction that became
 -- approved comes in, one that was reversed goes out) to the models that
 -- follow it. A read restricted to event dates reads only those partitions
--- of the lake.
+-- of the lake. Like stg, it shows the lake as cleaned: from a clean to
+-- the next build it is ahead of the marts. On PostgreSQL it stays a
+-- table kept by change: a seed is reloaded by replacing its table, which
+-- PostgreSQL refuses while a view reads it.
 SELECT
     t.transaction_id,
     t.event_date,
