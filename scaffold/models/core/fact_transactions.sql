@@ -1,22 +1,13 @@
-{{ config(materialized=('view' if target.type == 'duckdb' else 'incremental'),
-          incremental_strategy='changes', unique_key='transaction_id',
-          cluster_by='event_date', tags=['core']) }}
+{{ config(materialized='incremental', incremental_strategy='changes',
+          unique_key='transaction_id', cluster_by='event_date', tags=['core']) }}
 
 -- The money that moved: approved purchases (+) and approved refunds (-),
 -- one row per transaction, amounts in won via the fx_rates seed. Declined,
 -- pending and reversed transactions moved no money and are left out.
 --
--- A view of the changes strategy, like stg_transactions (docs/models.md,
--- "the changes strategy"): nothing is stored. Storing it wrote each day's
--- rows three times (its new rows, their insert, the other warehouse
--- copy's replay: about 60 s of a 10,000,000-row day; decision 1501, tenth
--- round). A build passes on its change (a transaction that became
--- approved comes in, one that was reversed goes out) to the models that
--- follow it. A read restricted to event dates reads only those partitions
--- of the lake. Like stg, it shows the lake as cleaned: from a clean to
--- the next build it is ahead of the marts. On PostgreSQL it stays a
--- table kept by change: a seed is reloaded by replacing its table, which
--- PostgreSQL refuses while a view reads it.
+-- Incremental by change, like stg_transactions: a build applies only the
+-- stg rows this build changed (a transaction that became approved comes
+-- in, one that was reversed goes out).
 SELECT
     t.transaction_id,
     t.event_date,
