@@ -663,6 +663,17 @@ static int keyed_on_change_of(txf_models *m, size_t i, size_t j) {
   return !keeps_key(&m->nodes[i].unique_key, &n->unique_key, n->chg_input);
 }
 
+/* 1 when model J is built by group from model I's change and its key's
+ * columns are all among COLS: its key set can be one of I's shared ones. */
+static int key_among(txf_models *m, size_t i, size_t j,
+                     const txf_strlist *cols) {
+  const txf_strlist *key = &m->nodes[j].unique_key;
+  int held = keyed_on_change_of(m, i, j);
+  for (size_t k = 0; held && k < key->n; k++)
+    held = txf_strlist_has(cols, key->v[k]);
+  return held;
+}
+
 /* KEY's grouping set among COLS as GROUPING(COLS) numbers it: a bit set
  * for each column not in it, the first column the highest. */
 static int64_t set_id(const txf_strlist *cols, const txf_strlist *key) {
@@ -687,9 +698,7 @@ static int shared_cols(txf_models *m, txf_adapter *a, size_t i,
   txf_strlist all = {have, nh};
   for (size_t j = 0; j < m->n_nodes; j++) {
     const txf_strlist *key = &m->nodes[j].unique_key;
-    int held = keyed_on_change_of(m, i, j);
-    for (size_t k = 0; held && k < key->n; k++)
-      held = txf_strlist_has(&all, key->v[k]);
+    int held = key_among(m, i, j, &all);
     for (size_t k = 0; held && k < key->n; k++)
       if (!txf_strlist_has(cols, key->v[k]))
         txf_strlist_push(cols, key->v[k]);
@@ -725,9 +734,7 @@ static void share_keys(txf_models *m, txf_adapter *a, size_t i,
   size_t n_seen = 0;
   for (size_t j = 0; j < m->n_nodes && n_seen < TXF_ARRAY_LEN(seen); j++) {
     const txf_strlist *key = &m->nodes[j].unique_key;
-    int held = keyed_on_change_of(m, i, j);
-    for (size_t k = 0; held && k < key->n; k++)
-      held = txf_strlist_has(&cols, key->v[k]);
+    int held = key_among(m, i, j, &cols);
     int64_t g = held ? set_id(&cols, key) : -1;
     for (size_t k = 0; held && k < n_seen; k++)
       held = seen[k] != g;
@@ -886,10 +893,7 @@ static int key_set(txf_models *m, txf_adapter *a, plan *p, const char *klist,
                    txf_err *err) {
   const txf_strlist *key = &m->nodes[p->i].unique_key;
   const txf_strlist *shared = p->silver ? NULL : &m->nodes[p->t].chg_kcols;
-  int held = shared && shared->n && keyed_on_change_of(m, p->t, p->i);
-  for (size_t k = 0; held && k < key->n; k++)
-    held = txf_strlist_has(shared, key->v[k]);
-  if (!held)
+  if (!shared || !shared->n || !key_among(m, p->t, p->i, shared))
     return exec_fmt(a, err, "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s",
                     p->keys, klist, p->delta);
   char *wn = work_name(m, p->t);
