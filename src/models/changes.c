@@ -147,10 +147,9 @@ static int create_rows(const txf_models *m, txf_adapter *a, const char *rel,
                        const char *body, txf_err *err) {
   json_t *arr = NULL;
   txf_err e;
-  char *describe =
-      txf_xasprintf("DESCRIBE SELECT * FROM (\n%s\n) AS r", body);
-  int ok = txf_models_target_is_duck(m) &&
-           !query_rows(a, describe, &arr, &e) && json_array_size(arr);
+  char *describe = txf_xasprintf("DESCRIBE SELECT * FROM (\n%s\n) AS r", body);
+  int ok = txf_models_target_is_duck(m) && !query_rows(a, describe, &arr, &e) &&
+           json_array_size(arr);
   free(describe);
   txf_buf b;
   txf_buf_init(&b, 0);
@@ -165,10 +164,9 @@ static int create_rows(const txf_models *m, txf_adapter *a, const char *rel,
       break;
     }
     char *q = txf_duck_quote_ident(name);
-    (void)txf_buf_printf(&b, "%s%s %s%s", k ? ", " : "", q, ty,
-                         strcmp(ty, "VARCHAR")
-                             ? ""
-                             : " USING COMPRESSION " R_TEXT_COMPRESSION);
+    (void)txf_buf_printf(
+        &b, "%s%s %s%s", k ? ", " : "", q, ty,
+        strcmp(ty, "VARCHAR") ? "" : " USING COMPRESSION " R_TEXT_COMPRESSION);
     free(q);
   }
   json_decref(arr);
@@ -1203,8 +1201,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && p.row_wise && !is_view) {
     free(gone);
     gone = work_rel("gone", wn);
-    rc = exec_fmt(a, err, "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s",
-                  gone, klist, p.pre);
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s", gone,
+                  klist, p.pre);
   }
   if (is_view) {
     /* nothing is deleted */
