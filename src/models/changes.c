@@ -130,6 +130,56 @@ static int insert_rows(txf_adapter *a, const char *rel, const char *cols,
   return rc;
 }
 
+static int query_rows(txf_adapter *a, const char *sql, json_t **out,
+                      txf_err *err);
+
+/* How R's text columns are stored on DuckDB (R_TEXT_COMPRESSION). */
+#define R_TEXT_COMPRESSION "fsst"
+
+/* R, the new rows BODY gives, as table REL. On DuckDB its VARCHAR columns
+ * are declared USING COMPRESSION R_TEXT_COMPRESSION: left to choose,
+ * DuckDB analyzes every text column for dictionary and FSST before writing
+ * it, and R is read a few times (the insert, the audit, the other copy's
+ * replay) and dropped a day later (decision 1501, eleventh round). The
+ * model's own table keeps DuckDB's choice. Elsewhere, or when BODY's
+ * columns cannot be declared so, CREATE TABLE AS. */
+static int create_rows(const txf_models *m, txf_adapter *a, const char *rel,
+                       const char *body, txf_err *err) {
+  json_t *arr = NULL;
+  txf_err e;
+  char *describe = txf_xasprintf("DESCRIBE SELECT * FROM (\n%s\n) AS r", body);
+  int ok = txf_models_target_is_duck(m) && !query_rows(a, describe, &arr, &e) &&
+           json_array_size(arr);
+  free(describe);
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  (void)txf_buf_printf(&b, "CREATE TABLE %s (", rel);
+  size_t k;
+  json_t *v;
+  json_array_foreach(arr, k, v) {
+    const char *name = json_string_value(json_object_get(v, "column_name"));
+    const char *ty = json_string_value(json_object_get(v, "column_type"));
+    if (!name || !ty) {
+      ok = 0;
+      break;
+    }
+    char *q = txf_duck_quote_ident(name);
+    (void)txf_buf_printf(
+        &b, "%s%s %s%s", k ? ", " : "", q, ty,
+        strcmp(ty, "VARCHAR") ? "" : " USING COMPRESSION " R_TEXT_COMPRESSION);
+    free(q);
+  }
+  json_decref(arr);
+  int rc;
+  if (ok && !exec_fmt(a, &e, "%s)", b.data))
+    rc = exec_fmt(a, err, "INSERT INTO %s SELECT * FROM (\n%s\n) AS r", rel,
+                  body);
+  else
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", rel, body);
+  txf_buf_release(&b);
+  return rc;
+}
+
 /* SQL's rows as a JSON array of objects (caller decrefs). */
 static int query_rows(txf_adapter *a, const char *sql, json_t **out,
                       txf_err *err) {
@@ -798,6 +848,39 @@ static int as_view(txf_adapter *a, const char *what, const char *name,
   return exec_fmt(a, err, "CREATE VIEW %s AS %s", *out, select_sql);
 }
 
+/* Where model I's build by change this run puts its new rows (*RNEW, R)
+ * and the rows that left (*RPRE), quoted; caller frees both. 1 when they
+ * are kept for the other copy's replay (decision 1801): in a write session
+ * of the two copies, a stored model's are made where the replay reads them
+ * (build.c's note_change names them to it), instead of being copied there
+ * after the build: at 10,000,000 changed rows a day that copy was a third
+ * write of every wide row. */
+static int rows_rels(txf_models *m, size_t i, char **rnew, char **rpre) {
+  int keep = m->wh && !txf_models_is_changes_view(&m->nodes[i]);
+  char *wn = work_name(m, i);
+  if (keep) {
+    char *kn = txf_xasprintf("new__%s", wn);
+    *rnew = txf_wh_keep_rel(kn);
+    free(kn);
+    kn = txf_xasprintf("old__%s", wn);
+    *rpre = txf_wh_keep_rel(kn);
+    free(kn);
+  } else {
+    *rnew = work_rel("new", wn);
+    *rpre = work_rel("pre", wn);
+  }
+  free(wn);
+  return keep;
+}
+
+/* The input's change read as its new images (P->post) and its previous
+ * ones (P->pre). From the silver log, its rows of each kind. From a model
+ * of the strategy, the rows its build made and removed, which are exactly
+ * its change's two sides: its change (a view) labels them by a join on
+ * the keys both sides hold, and a read of one side through it evaluated
+ * the join, and the other side in full, only to keep the rows of one kind
+ * (at 10,000,000 changed rows, stg_transactions' view over the lake read
+ * again for its 186,334 old images; decision 1501, eleventh round). */
 static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
   char *name = work_name(m, p->i);
   char *cols = NULL, *post, *pre;
@@ -817,12 +900,20 @@ static int images(txf_models *m, txf_adapter *a, plan *p, txf_err *err) {
       return rc;
     }
   }
-  post = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN ('insert', "
-                       "'update_postimage')",
-                       cols, p->delta);
-  pre = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN "
-                      "('update_preimage', 'delete')",
-                      cols, p->delta);
+  if (p->silver) {
+    post = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN ('insert', "
+                         "'update_postimage')",
+                         cols, p->delta);
+    pre = txf_xasprintf("SELECT %s FROM %s WHERE _change_type IN "
+                        "('update_preimage', 'delete')",
+                        cols, p->delta);
+  } else {
+    char *rnew, *rpre;
+    (void)rows_rels(m, p->t, &rnew, &rpre);
+    post = txf_xasprintf("SELECT %s FROM %s", cols, rnew);
+    pre = txf_xasprintf("SELECT %s FROM %s", cols, rpre);
+    TXF_FREE_ALL(rnew, rpre);
+  }
   rc = as_view(a, "post", name, post, &p->post, err);
   if (!rc)
     rc = as_view(a, "old", name, pre, &p->pre, err);
@@ -949,27 +1040,13 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   /* the relation whose columns the input's change has */
   char *dident = txf_xasprintf("%s__%s", p.silver ? "src" : "delta", wt);
   p.keys = work_rel("keys", wn);
-  /* In a write session of the two copies (decision 1801), R and the rows
-   * that left are made where the other copy's replay reads them
-   * (txf_models_changes_kept), instead of being copied there after the
-   * build: at 10,000,000 changed rows a day that copy was a third write
-   * of every wide row */
-  int keep = m->wh && !is_view;
-  if (keep) {
-    char *kn = txf_xasprintf("new__%s", wn);
-    p.rnew = txf_wh_keep_rel(kn);
-    free(kn);
-    kn = txf_xasprintf("old__%s", wn);
-    p.rpre = txf_wh_keep_rel(kn);
-    free(kn);
+  /* (kept for the other copy's replay in a write session of the two) */
+  int keep = rows_rels(m, i, &p.rnew, &p.rpre);
+  if (keep)
     rc = exec_fmt(a, err,
                   "CREATE SCHEMA IF NOT EXISTS " TXF_WH_SCHEMA
                   "; DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
                   p.rnew, p.rpre);
-  } else {
-    p.rnew = work_rel("new", wn);
-    p.rpre = work_rel("pre", wn);
-  }
   p.mdelta = work_rel("delta", wn);
   char *klist = keys_list(&n->unique_key);
   char *prune = NULL, *cols = NULL, *sql = NULL, *expected_sql = NULL;
@@ -1049,8 +1126,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
      * where they are used (its tests, the models that follow it), never
      * stored: at 10,000,000 changed rows a day, storing stg_transactions'
      * new rows and then inserting them cost 63 s of CPU */
-    rc = exec_fmt(a, err, "CREATE %s %s AS\n%s", is_view ? "VIEW" : "TABLE",
-                  p.rnew, body);
+    rc = is_view ? exec_fmt(a, err, "CREATE VIEW %s AS\n%s", p.rnew, body)
+                 : create_rows(m, a, p.rnew, body, err);
   }
   /* the columns must be the table's, else the rules changed: full */
   if (!rc)
@@ -1092,7 +1169,15 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && p.row_wise) {
     /* row by row: every new row's key was in the change, else an old row
      * of that key would stay */
-    char *out = keys_in(m, &n->unique_key, "t", p.delta, 1);
+    /* (the input's change's keys: from a model, those of the rows its
+     * build made and removed, not through its change's labelling join) */
+    char *ks = keys_list(&n->unique_key);
+    char *both = p.silver ? txf_xstrdup(p.delta)
+                          : txf_xasprintf("(SELECT %s FROM %s UNION ALL "
+                                          "SELECT %s FROM %s) AS d",
+                                          ks, p.post, ks, p.pre);
+    char *out = keys_in(m, &n->unique_key, "t", both, 1);
+    TXF_FREE_ALL(ks, both);
     rc = query_i64_fmt(a, &bad, err, "SELECT count(*) FROM %s AS t WHERE %s",
                        p.rnew, out);
     free(out);
@@ -1116,10 +1201,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (!rc && p.row_wise && !is_view) {
     free(gone);
     gone = work_rel("gone", wn);
-    rc = exec_fmt(a, err,
-                  "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s WHERE "
-                  "_change_type IN ('update_preimage', 'delete')",
-                  gone, klist, p.delta);
+    rc = exec_fmt(a, err, "CREATE TABLE %s AS SELECT DISTINCT %s FROM %s", gone,
+                  klist, p.pre);
   }
   if (is_view) {
     /* nothing is deleted */
@@ -1128,9 +1211,13 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   } else if (!rc && c && p.row_wise) {
     int has;
     rc = has_column(a, SCHEMA, dident, c, &has, err);
-    char *olds = txf_xasprintf("(SELECT * FROM %s WHERE _change_type IN "
-                               "('update_preimage', 'delete'))",
-                               p.delta);
+    /* (the lake's log holds event_date as an image column, left out of
+     * its images; a model's previous images are its input's columns) */
+    char *olds = p.silver ? txf_xasprintf("(SELECT * FROM %s WHERE "
+                                          "_change_type IN "
+                                          "('update_preimage', 'delete'))",
+                                          p.delta)
+                          : txf_xstrdup(p.pre);
     if (!rc && has)
       rc = range_pred(m, a, olds, c, "t", &prune, err);
     free(olds);
