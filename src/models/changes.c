@@ -130,56 +130,6 @@ static int insert_rows(txf_adapter *a, const char *rel, const char *cols,
   return rc;
 }
 
-static int query_rows(txf_adapter *a, const char *sql, json_t **out,
-                      txf_err *err);
-
-/* How R's text columns are stored on DuckDB (R_TEXT_COMPRESSION). */
-#define R_TEXT_COMPRESSION "fsst"
-
-/* R, the new rows BODY gives, as table REL. On DuckDB its VARCHAR columns
- * are declared USING COMPRESSION R_TEXT_COMPRESSION: left to choose,
- * DuckDB analyzes every text column for dictionary and FSST before writing
- * it, and R is read a few times (the insert, the audit, the other copy's
- * replay) and dropped a day later (decision 1501, eleventh round). The
- * model's own table keeps DuckDB's choice. Elsewhere, or when BODY's
- * columns cannot be declared so, CREATE TABLE AS. */
-static int create_rows(const txf_models *m, txf_adapter *a, const char *rel,
-                       const char *body, txf_err *err) {
-  json_t *arr = NULL;
-  txf_err e;
-  char *describe = txf_xasprintf("DESCRIBE SELECT * FROM (\n%s\n) AS r", body);
-  int ok = txf_models_target_is_duck(m) && !query_rows(a, describe, &arr, &e) &&
-           json_array_size(arr);
-  free(describe);
-  txf_buf b;
-  txf_buf_init(&b, 0);
-  (void)txf_buf_printf(&b, "CREATE TABLE %s (", rel);
-  size_t k;
-  json_t *v;
-  json_array_foreach(arr, k, v) {
-    const char *name = json_string_value(json_object_get(v, "column_name"));
-    const char *ty = json_string_value(json_object_get(v, "column_type"));
-    if (!name || !ty) {
-      ok = 0;
-      break;
-    }
-    char *q = txf_duck_quote_ident(name);
-    (void)txf_buf_printf(
-        &b, "%s%s %s%s", k ? ", " : "", q, ty,
-        strcmp(ty, "VARCHAR") ? "" : " USING COMPRESSION " R_TEXT_COMPRESSION);
-    free(q);
-  }
-  json_decref(arr);
-  int rc;
-  if (ok && !exec_fmt(a, &e, "%s)", b.data))
-    rc = exec_fmt(a, err, "INSERT INTO %s SELECT * FROM (\n%s\n) AS r", rel,
-                  body);
-  else
-    rc = exec_fmt(a, err, "CREATE TABLE %s AS\n%s", rel, body);
-  txf_buf_release(&b);
-  return rc;
-}
-
 /* SQL's rows as a JSON array of objects (caller decrefs). */
 static int query_rows(txf_adapter *a, const char *sql, json_t **out,
                       txf_err *err) {
@@ -1126,8 +1076,8 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
      * where they are used (its tests, the models that follow it), never
      * stored: at 10,000,000 changed rows a day, storing stg_transactions'
      * new rows and then inserting them cost 63 s of CPU */
-    rc = is_view ? exec_fmt(a, err, "CREATE VIEW %s AS\n%s", p.rnew, body)
-                 : create_rows(m, a, p.rnew, body, err);
+    rc = exec_fmt(a, err, "CREATE %s %s AS\n%s", is_view ? "VIEW" : "TABLE",
+                  p.rnew, body);
   }
   /* the columns must be the table's, else the rules changed: full */
   if (!rc)
