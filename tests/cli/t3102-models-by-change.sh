@@ -95,4 +95,21 @@ test_expect_success 'a row-by-row model whose SQL changes the key is refused' '
 	test_grep "fact_transactions (.*by change" q2.out
 '
 
+test_expect_success 'a full build counts the lake for the view and keeps the fact in event-date order' '
+	txnflow init r >/dev/null &&
+	txnflow -C r generate --date 2025-09-01 --rows 300000 --late-rate 0.3 >/dev/null &&
+	txnflow -C r clean --date 2025-09-01 >/dev/null &&
+	txnflow -C r models build --vars "{run_date: \"2025-09-01\"}" >r1.out &&
+	! grep -E "FAIL|ERROR|WARN" r1.out &&
+	txnflow -C r sql --format csv "SELECT count(*) FROM stg_transactions" >n &&
+	txnflow -C r sql --format csv "SELECT sql FROM duckdb_views() WHERE view_name = '"'"'stg_transactions'"'"'" >rview.sql &&
+	test_grep "explicit_cardinality = $(tail -n 1 n))" rview.sql &&
+	txnflow -C r sql --format csv "SELECT count(*) FROM (SELECT lo, max(hi) OVER (ORDER BY g
+		ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM (SELECT rowid // 122880 AS g,
+		min(event_date) AS lo, max(event_date) AS hi FROM fact_transactions GROUP BY g)) WHERE lo < before" >back &&
+	test "$(tail -n 1 back)" -eq 0 &&
+	txnflow -C r sql --format csv "SELECT count(*) > 245760 FROM fact_transactions" >big &&
+	test "$(tail -n 1 big)" = true
+'
+
 test_done
