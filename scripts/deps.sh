@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 APT_PKGS="build-essential pkg-config git ca-certificates tzdata
   libzstd-dev zlib1g-dev libsnappy-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libyaml-dev libssl-dev libmicrohttpd-dev libpq-dev libjansson-dev
-  nodejs npm clang libclang-rt-14-dev valgrind curl
+  nodejs npm clang libclang-rt-14-dev valgrind curl time
   postgresql chromium python3 python3-jsonschema"
+# (time: /usr/bin/time, which gives tests/run.sh and the bench/ scripts
+# their CPU and peak-RSS figures)
 
 missing=""
 for p in $APT_PKGS; do
