@@ -48,6 +48,22 @@ void txf_duck_close(txf_duck *d);
  * by two threads at once). Close it with txf_duck_close() before D. */
 TXF_MUST_CHECK int txf_duck_connect(txf_duck **out, txf_duck *d,
                                     txf_err *err);
+/* From now on each statement on D (and on the txf_duck_connect() handles
+ * made from it after) runs beside a read transaction held on a second
+ * connection, so that the checkpoints DuckDB runs on commit are concurrent
+ * ones: they write the row groups the session changed, not every row group
+ * carrying deletes (duck.c says why). Deleted rows then stay in their row
+ * groups (no vacuum): a full rebuild of the table drops them. */
+TXF_MUST_CHECK int txf_duck_hold(txf_duck *d, txf_err *err);
+/* Checkpoint database file PATH, opened as D, when its log PATH.wal holds
+ * anything: with D held, by committing WRITE_SQL (a small write of the
+ * caller's, one transaction: inserts and deletes, no UPDATE, no DROP) with
+ * DuckDB's checkpoint threshold at zero; when the log is still there after
+ * it (D not held, or DuckDB would not checkpoint beside the hold), by a
+ * full CHECKPOINT. After it the close has no log to checkpoint. */
+TXF_MUST_CHECK int txf_duck_checkpoint_held(txf_duck *d, const char *path,
+                                            const char *write_sql,
+                                            txf_err *err);
 /* The connection, borrowed for D's lifetime. */
 duckdb_connection txf_duck_conn(txf_duck *d);
 

@@ -156,6 +156,10 @@ int txf_adapter_connect_duckdb(txf_adapter **out, txf_adapter *a,
   return 0;
 }
 
+txf_duck *txf_adapter_duck(txf_adapter *a) {
+  return a->ops == &duck_ops ? D(a) : NULL;
+}
+
 txf_adapter *txf_adapter_new(const txf_adapter_ops *ops, void *impl) {
   txf_adapter *a = txf_xcalloc(1, sizeof *a);
   a->ops = ops;

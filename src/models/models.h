@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "duck/duck.h"
 #include "metadata/metadata.h"
 #include "project/project.h"
 #include "util/util.h"
@@ -97,6 +98,8 @@ TXF_MUST_CHECK int txf_adapter_insert_ordered(txf_adapter *a, const char *head,
  * txf_adapter_close() before A. */
 TXF_MUST_CHECK int txf_adapter_connect_duckdb(txf_adapter **out,
                                               txf_adapter *a, txf_err *err);
+/* The DuckDB handle of adapter A, borrowed; NULL for other adapters. */
+txf_duck *txf_adapter_duck(txf_adapter *a);
 
 /* ---------------------------------------------------------------- runner */
 

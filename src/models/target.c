@@ -68,6 +68,10 @@ static int open_duckdb(txf_models *m, txf_err *err) {
   }
   if (!rc)
     rc = txf_adapter_open_duckdb(&m->adapter, txf_wh_path(m->wh), 0, 0, err);
+  /* its commits checkpoint what they change, not every row group that
+   * carries deletes (warehouse.h) */
+  if (!rc)
+    rc = txf_duck_hold(txf_adapter_duck(m->adapter), err);
   return rc;
 }
 
@@ -76,15 +80,21 @@ int txf_models_publish(txf_models *m, txf_err *err) {
   if (!w)
     return 0; /* a target written in place (PostgreSQL, in memory) */
   m->wh = NULL;
-  /* (debug: the close checkpoints what the build wrote; the publish
-   * checkpoints the copy again before the swap) */
+  /* (debug: what the build wrote is checkpointed before the close, which
+   * would checkpoint it in full; the publish checkpoints its own record) */
   int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int rc = 0;
   if (m->adapter) {
+    rc = txf_wh_checkpoint(w, txf_adapter_duck(m->adapter), err);
     txf_adapter_close(m->adapter);
     m->adapter = NULL;
   }
   int64_t t1 = txf_mono_us(), c1 = txf_cpu_us();
-  int rc = txf_wh_publish(w, err);
+  if (rc) {
+    txf_wh_abort(w);
+    return rc;
+  }
+  rc = txf_wh_publish(w, err);
   txf_log_debug(m->opts->log,
                 "warehouse: closed %.3fs (cpu %.3fs), published %.3fs (cpu "
                 "%.3fs)",

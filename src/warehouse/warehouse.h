@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "duck/duck.h"
 #include "util/util.h"
 
 typedef struct txf_wh txf_wh;
@@ -75,6 +76,12 @@ void txf_wh_note_delta(txf_wh *w, const char *schema, const char *ident,
 /* A change the session cannot describe (SQL a user ran): the other copy
  * will be replaced by a copy of this one. */
 void txf_wh_note_all(txf_wh *w);
+
+/* Checkpoint the copy, opened as D (held: txf_duck_hold), so that
+ * closing D has nothing left to checkpoint: a close checkpoints in full,
+ * at a cost that grows with the warehouse (duck.c; decision 1801, twelfth
+ * round). */
+TXF_MUST_CHECK int txf_wh_checkpoint(txf_wh *w, txf_duck *d, txf_err *err);
 
 /* Publish the copy: record the notes in it, make PATH point to it (one
  * rename), release PATH.lock. Every connection to the copy must be closed
