@@ -14,8 +14,9 @@
  *      one by replaying what the last session did there (its log: the
  *      relations it replaced, copied across; the rows a model kept by
  *      change deleted and inserted) — the cost of one day's change, not
- *      of the warehouse — or, when that is not known (a first session, a
- *      crash, a hand-made change), by copying the file once;
+ *      of the warehouse — or by copying the file: when that costs less
+ *      (a small warehouse; copies.c), or when the log cannot be followed
+ *      (a first session, a crash, a hand-made change);
  *   2. the caller writes that copy, noting what it changes;
  *   3. publish: record the notes in the copy, close it, and swap the link
  *      with one rename(2): a reader that opens PATH gets the old copy or
