@@ -314,13 +314,23 @@ int txf_duck_checkpoint_held(txf_duck *d, const char *path,
   if (d->holds && file_bytes(wal) > 0) {
     /* a commit whose log passes the threshold checkpoints, beside the
      * hold: concurrently */
-    rc = txf_duck_exec(d, "SET checkpoint_threshold = '0b'", err);
+    char *was = NULL, *restore = NULL;
+    rc = txf_duck_query_str(d, "SELECT current_setting('checkpoint_threshold')",
+                            &was, err);
     if (!rc)
+      rc = txf_duck_exec(d, "SET checkpoint_threshold = '0b'", err);
+    if (!rc) {
       rc = txf_duck_exec(d, write_sql, err);
-    txf_err e2;
-    int rc2 = txf_duck_exec(d, "RESET checkpoint_threshold", rc ? &e2 : err);
-    if (!rc)
-      rc = rc2;
+      /* (the threshold as it was: a profile may have set it) */
+      char *q = txf_duck_quote_str(was ? was : "16MiB");
+      restore = txf_xasprintf("SET checkpoint_threshold = %s", q);
+      free(q);
+      txf_err e2;
+      int rc2 = txf_duck_exec(d, restore, rc ? &e2 : err);
+      if (!rc)
+        rc = rc2;
+    }
+    TXF_FREE_ALL(was, restore);
   }
   if (!rc && file_bytes(wal) > 0) {
     /* not checkpointed (no hold, or DuckDB would not checkpoint beside

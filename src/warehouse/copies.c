@@ -467,6 +467,8 @@ static int copy_is_cheaper(txf_duck *d, const char *published, const note *log,
   for (size_t i = 0; i < n; i++) {
     const note *x = &log[i];
     char *sql = NULL;
+    if (!x->how || !x->schema || !x->ident)
+      return 1; /* a note the replay refuses */
     if (!strcmp(x->how, "delta") && x->old_rel && x->new_rel) {
       sql = txf_xasprintf("SELECT (SELECT count(*) FROM " PUB
                           ".%s) + (SELECT count(*) FROM " PUB ".%s)",
