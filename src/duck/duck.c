@@ -313,24 +313,25 @@ int txf_duck_checkpoint_held(txf_duck *d, const char *path,
   int rc = 0;
   if (d->holds && file_bytes(wal) > 0) {
     /* a commit whose log passes the threshold checkpoints, beside the
-     * hold: concurrently */
-    char *was = NULL, *restore = NULL;
-    rc = txf_duck_query_str(d, "SELECT current_setting('checkpoint_threshold')",
-                            &was, err);
-    if (!rc)
-      rc = txf_duck_exec(d, "SET checkpoint_threshold = '0b'", err);
-    if (!rc) {
-      rc = txf_duck_exec(d, write_sql, err);
+     * hold: concurrently (what fails here is left to the full one) */
+    char *was = NULL;
+    txf_err e;
+    if (!txf_duck_query_str(d,
+                            "SELECT current_setting('checkpoint_threshold')",
+                            &was, &e) &&
+        !txf_duck_exec(d, "SET checkpoint_threshold = '0b'", &e)) {
+      if (txf_duck_exec(d, write_sql, &e) &&
+          txf_duck_exec(d, "ROLLBACK", &e)) {
+        /* (no transaction left open): the WAL stays for the full
+         * checkpoint below */
+      }
       /* (the threshold as it was: a profile may have set it) */
       char *q = txf_duck_quote_str(was ? was : "16MiB");
-      restore = txf_xasprintf("SET checkpoint_threshold = %s", q);
-      free(q);
-      txf_err e2;
-      int rc2 = txf_duck_exec(d, restore, rc ? &e2 : err);
-      if (!rc)
-        rc = rc2;
+      char *restore = txf_xasprintf("SET checkpoint_threshold = %s", q);
+      rc = txf_duck_exec(d, restore, err);
+      TXF_FREE_ALL(q, restore);
     }
-    TXF_FREE_ALL(was, restore);
+    free(was);
   }
   if (!rc && file_bytes(wal) > 0) {
     /* not checkpointed (no hold, or DuckDB would not checkpoint beside

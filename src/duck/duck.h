@@ -59,8 +59,9 @@ TXF_MUST_CHECK int txf_duck_hold(txf_duck *d, txf_err *err);
  * anything: with D held, by committing WRITE_SQL (a small write of the
  * caller's, one transaction: inserts and deletes, no UPDATE, no DROP) with
  * DuckDB's checkpoint threshold at zero; when the log is still there after
- * it (D not held, or DuckDB would not checkpoint beside the hold), by a
- * full CHECKPOINT. After it the close has no log to checkpoint. */
+ * it (D not held, WRITE_SQL failed, or DuckDB would not checkpoint beside
+ * the hold), by a full CHECKPOINT, whose failure is the error. After it the
+ * close has no log to checkpoint. */
 TXF_MUST_CHECK int txf_duck_checkpoint_held(txf_duck *d, const char *path,
                                             const char *write_sql,
                                             txf_err *err);

@@ -83,18 +83,18 @@ int txf_models_publish(txf_models *m, txf_err *err) {
   /* (debug: what the build wrote is checkpointed before the close, which
    * would checkpoint it in full; the publish checkpoints its own record) */
   int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
-  int rc = 0;
   if (m->adapter) {
-    rc = txf_wh_checkpoint(w, txf_adapter_duck(m->adapter), err);
+    txf_err e;
+    if (txf_wh_checkpoint(w, txf_adapter_duck(m->adapter), &e))
+      txf_log_debug(m->opts->log,
+                    "warehouse: not checkpointed before the close (%s): the "
+                    "close does",
+                    e.msg);
     txf_adapter_close(m->adapter);
     m->adapter = NULL;
   }
   int64_t t1 = txf_mono_us(), c1 = txf_cpu_us();
-  if (rc) {
-    txf_wh_abort(w);
-    return rc;
-  }
-  rc = txf_wh_publish(w, err);
+  int rc = txf_wh_publish(w, err);
   txf_log_debug(m->opts->log,
                 "warehouse: closed %.3fs (cpu %.3fs), published %.3fs (cpu "
                 "%.3fs)",

@@ -676,9 +676,11 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       if (rc)
         if (txf_duck_exec(d, "ROLLBACK", &(txf_err){0})) { /* best effort */
         }
+      /* (not checkpointed here: the close does, in full) */
       t0 = txf_mono_us(), c0 = txf_cpu_us();
-      if (!rc)
-        rc = checkpoint_copy(d, w->copy, pub, 1, err);
+      txf_err e;
+      if (!rc && checkpoint_copy(d, w->copy, pub, 1, &e) && w->log)
+        txf_log_debug(w->log, "warehouse: caught-up copy: %s", e.msg);
       step_log(w->log, "caught-up copy checkpointed", t0, c0);
       notes_free(log, n_log);
       t0 = txf_mono_us(), c0 = txf_cpu_us();
@@ -718,8 +720,9 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
     rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
   if (!rc)
     rc = mark_dirty(d, seq, err);
-  if (!rc)
-    rc = checkpoint_copy(d, w->copy, seq, 1, err);
+  txf_err e; /* (not checkpointed here: the close does, in full) */
+  if (!rc && checkpoint_copy(d, w->copy, seq, 1, &e) && w->log)
+    txf_log_debug(w->log, "warehouse: copied file: %s", e.msg);
   w->base = seq;
   txf_duck_close(d);
   return rc;

@@ -252,3 +252,29 @@ TEST(duck_held_checkpoint_does_not_vacuum) {
     txf_duck_close(d);
   }
 }
+
+/* A caller's write that fails leaves no transaction open: the full
+ * checkpoint does instead, and nothing is left in the log. */
+TEST(duck_held_checkpoint_falls_back_to_a_full_one) {
+  txf_err err;
+  const char *p = unit_path("fallback.duckdb");
+  txf_duck *d;
+  ASSERT_OK(txf_duck_open(&d, p, 1, 0, &err), &err);
+  ASSERT_OK(txf_duck_hold(d, &err), &err);
+  ASSERT_OK(txf_duck_exec(d, "CREATE TABLE u(a INT); INSERT INTO u VALUES (1)",
+                          &err),
+            &err);
+  ASSERT_OK(txf_duck_checkpoint_held(d, p,
+                                     "BEGIN TRANSACTION; INSERT INTO nosuch "
+                                     "VALUES (1); COMMIT",
+                                     &err),
+            &err);
+  char *wal = txf_xasprintf("%s.wal", p);
+  struct stat st;
+  ASSERT(stat(wal, &st) != 0 || st.st_size == 0);
+  free(wal);
+  int64_t n;
+  ASSERT_OK(txf_duck_query_i64(d, "SELECT sum(a) FROM u", &n, &err), &err);
+  ASSERT_EQ_I64(n, 1);
+  txf_duck_close(d);
+}
