@@ -297,9 +297,9 @@ static int has_column(txf_adapter *a, const char *schema, const char *ident,
 /* " AND ALIAS.COL BETWEEN lo AND hi" over the values of COL in REL (typed
  * literals, so DuckDB skips every block outside the range by its min/max);
  * " AND FALSE" when REL has none; "" on PostgreSQL. Caller frees. */
-static int range_pred(const txf_models *m, txf_adapter *a, const char *rel,
-                      const char *col, const char *alias, char **out,
-                      txf_err *err) {
+int txf_models_range_pred(const txf_models *m, txf_adapter *a,
+                          const char *rel, const char *col, const char *alias,
+                          char **out, txf_err *err) {
   *out = NULL;
   if (!txf_models_target_is_duck(m)) {
     *out = txf_xstrdup("");
@@ -1091,7 +1091,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     const char *tc = p.silver ? NULL : m->nodes[p.t].cluster_by;
     if (tc && txf_strlist_has(&n->unique_key, tc)) {
       free(tprune);
-      rc = range_pred(m, a, p.keys, tc, "t", &tprune, err);
+      rc = txf_models_range_pred(m, a, p.keys, tc, "t", &tprune, err);
     }
     if (!rc && p.silver)
       rc = txf_err_set(err, TXF_ECONFIG,
@@ -1214,7 +1214,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
   if (is_view) {
     /* nothing is deleted */
   } else if (!rc && c && txf_strlist_has(&n->unique_key, c)) {
-    rc = range_pred(m, a, gone, c, "t", &prune, err);
+    rc = txf_models_range_pred(m, a, gone, c, "t", &prune, err);
   } else if (!rc && c && p.row_wise) {
     int has;
     rc = has_column(a, SCHEMA, dident, c, &has, err);
@@ -1226,7 +1226,7 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
                                           p.delta)
                           : txf_xstrdup(p.pre);
     if (!rc && has)
-      rc = range_pred(m, a, olds, c, "t", &prune, err);
+      rc = txf_models_range_pred(m, a, olds, c, "t", &prune, err);
     free(olds);
   }
   if (!rc && !prune)

@@ -383,6 +383,12 @@ int txf_models_threads(const txf_models *m);
 /* 1 when M's target is DuckDB (a worker's connection is a wrapper: ask M,
  * not the adapter). */
 int txf_models_target_is_duck(const txf_models *m);
+/* " AND ALIAS.COL BETWEEN lo AND hi" (typed literals) over the values of
+ * column COL in relation REL, " AND FALSE" when it has none; "" on a
+ * target other than DuckDB. Caller frees *OUT. */
+int txf_models_range_pred(const txf_models *m, txf_adapter *a,
+                          const char *rel, const char *col, const char *alias,
+                          char **out, txf_err *err);
 
 /* ---------------------------------------------------------------- dispatch.c */
 

@@ -49,6 +49,65 @@ test_expect_success 'a table mostly replaced each day keeps no deleted rows' '
 	test "$(dead_rows fact_transactions)" -gt 0
 '
 
+# relationships in the audit of a build by change: its new rows' values
+# looked for first among the parent's rows of the same event dates (not
+# in the whole lake); not found there, in the whole parent; not found at
+# all, a failure. ref_check's rows point at stg_transactions' rows; with
+# a shift its event_date is not theirs (the model is kept in order of ev).
+# compiled TEST: the SQL the last build ran for test TEST (run_results)
+compiled() {
+	python3 -c "import json, sys
+for r in json.load(open(sys.argv[1]))['results']:
+    if sys.argv[2] in r['unique_id']: print(r['compiled_code'].replace(chr(10), ' '))" \
+		rc/target/run_results.json "$1"
+}
+test_expect_success 'relationships of a build by change: near its own days, else the whole parent' '
+	cp -a p rc &&
+	cat >rc/models/marts/ref_check.sql <<-\EOF &&
+	{{ config(materialized="incremental", incremental_strategy="changes",
+	          unique_key="transaction_id", cluster_by="ev") }}
+	SELECT transaction_id, event_date AS ev,
+	       event_date + {{ var("shift", 0) }} AS event_date,
+	       {{ var("ref", "transaction_id") }} AS ref_id
+	FROM {{ ref("stg_transactions") }}
+	EOF
+	cat >rc/models/marts/ref_check.yml <<-\EOF &&
+	version: 2
+	models:
+	  - name: ref_check
+	    columns:
+	      - name: ref_id
+	        tests:
+	          - relationships: {to: ref("stg_transactions"), field: transaction_id}
+	EOF
+	txnflow -C rc models build --select ref_check --full-refresh --vars "{run_date: \"2025-09-06\"}" >r0.out &&
+	txnflow -C rc clean --date 2025-09-07 >/dev/null &&
+	txnflow -C rc models build --select "stg_transactions ref_check" --vars "{run_date: \"2025-09-07\"}" >r1.out &&
+	test_grep "ref_check (.*by change" r1.out &&
+	test_grep "PASS .*relationships_ref_check" r1.out &&
+	compiled relationships_ref_check >sql1 &&
+	test_grep "parent.\"event_date\" BETWEEN" sql1
+'
+
+# (the rows of event dates after 2025-09-08 point at no row: md5 of an id)
+V='shift: 400, ref: "CASE WHEN year(event_date) * 10000 + month(event_date) * 100 + day(event_date) > 20250908 THEN md5(transaction_id) ELSE transaction_id END"'
+test_expect_success 'relationships: values of other days are found in the whole parent, missing ones fail' '
+	txnflow -C rc models build --select ref_check --full-refresh --vars "{run_date: \"2025-09-07\", $V}" >r2.out &&
+	txnflow -C rc generate --date 2025-09-08 --rows 2500 --customers 600 --late-rate 0.3 >/dev/null &&
+	txnflow -C rc clean --date 2025-09-08 >/dev/null &&
+	txnflow -C rc models build --select "stg_transactions ref_check" --vars "{run_date: \"2025-09-08\", $V}" >r3.out &&
+	test_grep "ref_check (.*by change" r3.out &&
+	test_grep "PASS .*relationships_ref_check" r3.out &&
+	compiled relationships_ref_check >sql3 &&
+	! grep "BETWEEN" sql3 &&
+	txnflow -C rc generate --date 2025-09-09 --rows 2500 --customers 600 --late-rate 0.3 >/dev/null &&
+	txnflow -C rc clean --date 2025-09-09 >/dev/null &&
+	test_expect_code 4 txnflow -C rc models build --select "stg_transactions ref_check" \
+		--vars "{run_date: \"2025-09-09\", $V}" >r4.out &&
+	test_grep "FAIL .*relationships_ref_check" r4.out &&
+	test_grep "ref_check: audit failed" r4.out
+'
+
 test_expect_success 'a copy of the project in another directory still builds by change' '
 	cp -a p moved &&
 	txnflow -C moved clean --date 2025-09-07 >/dev/null &&
