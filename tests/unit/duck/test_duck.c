@@ -190,6 +190,15 @@ TEST(duck_insert_ordered_by_value_or_sorted) {
   txf_duck_close(d);
 }
 
+/* Is the WAL of database file PATH gone or empty? */
+static int wal_empty(const char *path) {
+  char *wal = txf_xasprintf("%s.wal", path);
+  struct stat st;
+  int yes = stat(wal, &st) != 0 || st.st_size == 0;
+  free(wal);
+  return yes;
+}
+
 /* The row groups of table t (a checkpoint's vacuum drops those whose rows
  * are all deleted). */
 static int64_t row_groups(txf_duck *d) {
@@ -235,10 +244,7 @@ TEST(duck_held_checkpoint_does_not_vacuum) {
                                        "INSERT INTO u VALUES (2); COMMIT",
                                        &err),
               &err);
-    char *wal = txf_xasprintf("%s.wal", p);
-    struct stat st;
-    ASSERT(stat(wal, &st) != 0 || st.st_size == 0); /* nothing left to log */
-    free(wal);
+    ASSERT(wal_empty(p)); /* nothing left to log */
     ASSERT_EQ_I64(row_groups(d), held ? 5 : 4);
     txf_duck_close(d);
     /* the file, reopened, holds the change */
@@ -269,10 +275,7 @@ TEST(duck_held_checkpoint_falls_back_to_a_full_one) {
                                      "VALUES (1); COMMIT",
                                      &err),
             &err);
-  char *wal = txf_xasprintf("%s.wal", p);
-  struct stat st;
-  ASSERT(stat(wal, &st) != 0 || st.st_size == 0);
-  free(wal);
+  ASSERT(wal_empty(p));
   int64_t n;
   ASSERT_OK(txf_duck_query_i64(d, "SELECT sum(a) FROM u", &n, &err), &err);
   ASSERT_EQ_I64(n, 1);
