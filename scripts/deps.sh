@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 APT_PKGS="build-essential pkg-config git ca-certificates tzdata
   libzstd-dev zlib1g-dev libsnappy-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libyaml-dev libssl-dev libmicrohttpd-dev libpq-dev libjansson-dev
-  nodejs npm clang libclang-rt-14-dev valgrind curl time
+  nodejs npm clang libclang-rt-14-dev valgrind curl time jq
   postgresql chromium python3 python3-jsonschema"
 # (time: /usr/bin/time, which gives tests/run.sh and the bench/ scripts
 # their CPU and peak-RSS figures)
