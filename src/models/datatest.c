@@ -228,14 +228,12 @@ static char *rel_mark_sql(const char *rel, const char *col, const char *field,
  * 1801, twelfth round). Its failing rows include every true one: when it
  * finds none the test passes, else txf_models_test_run() runs the test on
  * the whole parent. NULL when REL has no column CLUSTER. */
-static char *rel_near(txf_models *m, const char *rel, const char *col,
-                      const char *rel_field, const char *to,
+static char *rel_near(txf_models *m, txf_adapter *a, const char *rel,
+                      const char *col, const char *rel_field, const char *to,
                       const char *cluster) {
-  txf_adapter *a = NULL;
   txf_err e;
   char *prune = NULL;
-  if (txf_models_adapter(m, &a, &e) ||
-      txf_models_range_pred(m, a, rel, cluster, "parent", &prune, &e))
+  if (txf_models_range_pred(m, a, rel, cluster, "parent", &prune, &e))
     return NULL;
   char *field = txf_duck_quote_ident(rel_field);
   char *sql = rel_mark_sql(rel, col, field, to, prune);
@@ -243,18 +241,19 @@ static char *rel_near(txf_models *m, const char *rel, const char *col,
   return sql;
 }
 
-/* Test T's SQL (txf_models_test_sql); NEAR: a relationships audit may be
- * the one near its rows' days (rel_near), and *NEARED says so. */
-static int test_sql(txf_models *m, size_t t, const char *rel_over, int near,
-                    char **out, int *neared, txf_err *err);
+/* Test T's SQL (txf_models_test_sql); with NEAR (the connection the test
+ * runs on: the build's transaction, in its thread) a relationships audit
+ * may be the one near its rows' days (rel_near), and *NEARED says so. */
+static int test_sql(txf_models *m, size_t t, const char *rel_over,
+                    txf_adapter *near, char **out, int *neared, txf_err *err);
 
 int txf_models_test_sql(txf_models *m, size_t t, const char *rel_over,
                         char **out, txf_err *err) {
-  return test_sql(m, t, rel_over, 0, out, NULL, err);
+  return test_sql(m, t, rel_over, NULL, out, NULL, err);
 }
 
-static int test_sql(txf_models *m, size_t t, const char *rel_over, int near,
-                    char **out, int *neared, txf_err *err) {
+static int test_sql(txf_models *m, size_t t, const char *rel_over,
+                    txf_adapter *near, char **out, int *neared, txf_err *err) {
   mnode *n = &m->nodes[t];
   *out = NULL;
   if (n->gtest == GT_UNIT) {
@@ -311,7 +310,7 @@ static int test_sql(txf_models *m, size_t t, const char *rel_over, int near,
     if (!rc && near && !n->fail_calc && rel_over &&
         txf_models_target_is_duck(m) && to_node >= 0 &&
         (size_t)to_node != n->owner && m->nodes[to_node].cluster_by)
-      *out = rel_near(m, rel, col, n->rel_field, to,
+      *out = rel_near(m, near, rel, col, n->rel_field, to,
                       m->nodes[to_node].cluster_by);
     if (*out) {
       free(to);
@@ -415,7 +414,7 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
   int neared = 0;
   if (!rc)
     rc = n->gtest == GT_UNIT ? unit_sql(m, a, t, &sql, err)
-                             : test_sql(m, t, rel_over, 1, &sql, &neared, err);
+                             : test_sql(m, t, rel_over, a, &sql, &neared, err);
   int64_t verdict = 0;
   if (!rc)
     rc = test_verdict(m, a, n, sql, n_fail, &verdict, err);
@@ -423,7 +422,7 @@ int txf_models_test_run(txf_models *m, txf_adapter *a, size_t t,
     /* a value not found near its rows' days: the whole parent decides */
     free(sql);
     sql = NULL;
-    rc = test_sql(m, t, rel_over, 0, &sql, NULL, err);
+    rc = test_sql(m, t, rel_over, NULL, &sql, NULL, err);
     if (!rc)
       rc = test_verdict(m, a, n, sql, n_fail, &verdict, err);
   }
