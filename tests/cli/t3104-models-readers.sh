@@ -97,6 +97,7 @@ test_expect_success 'a catch-up by a copy of the file, or by the log: the copies
 	TXNFLOW_WAREHOUSE_CATCHUP=copy TXNFLOW_LOG_LEVEL=debug txnflow -C p models build \
 		--vars "{run_date: \"2025-09-03\"}" >c.out 2>c.err &&
 	test_grep "copy brought up" c.err &&
+	test_grep "warehouse: copy patched: [0-9]* of [0-9]* bytes written" c.err &&
 	! grep "warehouse: replayed" c.err &&
 	copies_agree &&
 	TXNFLOW_LOG_LEVEL=debug txnflow -C p models build \
