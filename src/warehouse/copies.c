@@ -154,25 +154,52 @@ static int copy_new(const char *from, const char *to, txf_err *err) {
 }
 
 /* Take the write lock DuckDB takes on the file FD (a POSIX lock on the
- * whole of it), waiting up to WAIT_MS while a reader holds its shared one:
- * one that opened this copy while it was the published one. */
-static int lock_file(int fd, const char *path, int64_t wait_ms,
-                     txf_err *err) {
-  int64_t until = txf_mono_us() + wait_ms * 1000;
-  for (;;) {
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(fd, F_SETLK, &fl) == 0)
-      return 0;
-    if (errno != EACCES && errno != EAGAIN)
-      return txf_err_errno(err, TXF_EIO, "lock %s", path);
-    if (txf_mono_us() >= until)
-      return txf_err_set(err, TXF_ELOCKED,
-                         "%s is still open elsewhere after %" PRId64
-                         " ms (a reader holding the copy published before "
-                         "the last build: close it)",
-                         path, wait_ms);
-    sleep_ms(50);
+ * whole of it): 1 when taken, 0 when a reader holds its shared one (one
+ * that opened this copy while it was the published one), else -1 with
+ * errno. (POSIX locks are the process's: a DuckDB handle of this process
+ * on the file would not count, and closing FD would drop its lock; none is
+ * open during txf_wh_begin, warehouse.h.) */
+static int try_lock(int fd) {
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  if (fcntl(fd, F_SETLK, &fl) == 0)
+    return 1;
+  return errno == EACCES || errno == EAGAIN ? 0 : -1;
+}
+
+/* LEN bytes of BUF at OFF of FD, whatever the writes take; -1 with errno
+ * on an error. */
+static int pwrite_all(int fd, const char *buf, size_t len, off_t off) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, buf, len, off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = EIO;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+    off += n;
   }
+  return 0;
+}
+
+/* Up to LEN bytes at OFF of FD into BUF, fewer only at its end: the count,
+ * or -1 with errno. */
+static ssize_t pread_full(int fd, char *buf, size_t len, off_t off) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
 }
 
 /* Compare and write PATCH_UNIT bytes at a time, read PATCH_READ at a
@@ -189,58 +216,63 @@ static int lock_file(int fd, const char *path, int64_t wait_ms,
  * the day's, not the warehouse's. Every byte is compared, so TO ends
  * equal to FROM whatever it held. A mark beside TO (TO.patching) says
  * while it is neither: a crash leaves it, and the next session patches
- * the copy again before reading anything in it (prepare). */
-static int patch_file(const char *from, const char *to, int64_t wait_ms,
-                      const txf_logger *lg, txf_err *err) {
+ * the copy again before reading anything in it (prepare). *BUSY: a reader
+ * holds TO (nothing done). */
+static int patch_file(const char *from, const char *to, const txf_logger *lg,
+                      int *busy, txf_err *err) {
+  *busy = 0;
+  int out = open(to, O_RDWR | O_CLOEXEC);
+  if (out < 0)
+    return txf_err_errno(err, TXF_EIO, "open %s", to);
+  int locked = try_lock(out);
+  if (locked <= 0) {
+    int rc = locked ? txf_err_errno(err, TXF_EIO, "lock %s", to) : 0;
+    *busy = !locked;
+    close(out);
+    return rc;
+  }
   char *mark = sibling(to, PATCHING), *wal = sibling(to, ".wal");
   char *dir = dir_of(to);
   char *x = txf_xmalloc(PATCH_READ), *y = txf_xmalloc(PATCH_READ);
-  int in = -1, out = -1, rc = 0;
+  int in = -1, rc = 0;
   int64_t written = 0;
   int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (mfd < 0)
     rc = txf_err_errno(err, TXF_EIO, "create %s", mark);
   else
     close(mfd);
-  if (!rc)
-    rc = txf_fs_fsync_dir(dir, err);
-  /* the WAL belonged to what TO held */
+  /* the WAL belonged to what TO held; its removal and the mark are made
+   * durable together, before the first write */
   if (!rc && unlink(wal) && errno != ENOENT)
     rc = txf_err_errno(err, TXF_EIO, "remove %s", wal);
+  if (!rc)
+    rc = txf_fs_fsync_dir(dir, err);
   if (!rc && (in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
     rc = txf_err_errno(err, TXF_EIO, "open %s", from);
-  if (!rc && (out = open(to, O_RDWR | O_CLOEXEC)) < 0)
-    rc = txf_err_errno(err, TXF_EIO, "open %s", to);
-  if (!rc)
-    rc = lock_file(out, to, wait_ms, err);
   struct stat st = {0};
   if (!rc && fstat(in, &st))
     rc = txf_err_errno(err, TXF_EIO, "stat %s", from);
   for (off_t off = 0; !rc && off < st.st_size;) {
-    ssize_t n = pread(in, x, PATCH_READ, off);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = pread_full(in, x, PATCH_READ, off);
+    ssize_t m = n > 0 ? pread_full(out, y, (size_t)n, off) : 0;
     if (n <= 0) {
       rc = n ? txf_err_errno(err, TXF_EIO, "read %s", from)
              : txf_err_set(err, TXF_EIO, "%s shrank while copied", from);
       break;
     }
-    ssize_t m = 0; /* TO's bytes there (fewer at its end) */
-    while (m < n) {
-      ssize_t k = pread(out, y + m, (size_t)(n - m), off + m);
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0)
-        break;
-      m += k;
+    if (m < 0) {
+      rc = txf_err_errno(err, TXF_EIO, "read %s", to);
+      break;
     }
+    /* (TO's bytes there: fewer at its end) */
     for (ssize_t u = 0; !rc && u < n; u += PATCH_UNIT) {
       size_t len = (size_t)(n - u < PATCH_UNIT ? n - u : PATCH_UNIT);
       if (u + (ssize_t)len <= m && !memcmp(x + u, y + u, len))
         continue;
-      if (pwrite(out, x + u, len, off + u) != (ssize_t)len)
+      if (pwrite_all(out, x + u, len, off + u))
         rc = txf_err_errno(err, TXF_EIO, "write %s", to);
-      written += (int64_t)len;
+      else
+        written += (int64_t)len;
     }
     off += n;
   }
@@ -248,7 +280,7 @@ static int patch_file(const char *from, const char *to, int64_t wait_ms,
     rc = txf_err_errno(err, TXF_EIO, "truncate %s", to);
   if (!rc && fsync(out))
     rc = txf_err_errno(err, TXF_EIO, "fsync %s", to);
-  if (out >= 0 && close(out) && !rc)
+  if (close(out) && !rc)
     rc = txf_err_errno(err, TXF_EIO, "close %s", to);
   if (in >= 0)
     close(in);
@@ -257,20 +289,26 @@ static int patch_file(const char *from, const char *to, int64_t wait_ms,
   if (!rc)
     rc = txf_fs_fsync_dir(dir, err);
   if (!rc && lg)
-    txf_log_debug(lg,
-                  "warehouse: copy patched: %" PRId64 " of %" PRId64
-                  " bytes written",
-                  written, (int64_t)st.st_size);
+    txf_log_debug(
+        lg, "warehouse: copy patched: %" PRId64 " of %" PRId64 " bytes written",
+        written, (int64_t)st.st_size);
   TXF_FREE_ALL(mark, wal, dir, x, y);
   return rc;
 }
 
-/* TO made a copy of FROM: patched in place when it is there, else a new
- * file. */
-static int copy_file(const char *from, const char *to, int64_t wait_ms,
-                     const txf_logger *lg, txf_err *err) {
-  return txf_fs_exists(to) ? patch_file(from, to, wait_ms, lg, err)
-                           : copy_new(from, to, err);
+/* TO made a copy of FROM: patched in place when it is there and no reader
+ * holds it, else a new file (a reader of the old one keeps it). */
+static int copy_file(const char *from, const char *to, const txf_logger *lg,
+                     txf_err *err) {
+  int busy = 1;
+  if (txf_fs_exists(to)) {
+    int rc = patch_file(from, to, lg, &busy, err);
+    if (rc || !busy)
+      return rc;
+    if (lg)
+      txf_log_debug(lg, "warehouse: %s is open elsewhere: copied whole", to);
+  }
+  return copy_new(from, to, err);
 }
 
 /* Open PATH read-write, waiting up to WAIT_MS while a reader (or
@@ -506,15 +544,15 @@ static int copy_whole(txf_duck *d, const note *n, const char *rel,
  * that the COMMIT's checkpoint rewrote (decision 1501, ninth round). */
 static int mostly_changed(txf_duck *d, const note *n, int *whole,
                           txf_err *err) {
-  /* (the table's rows from its catalog entry, deleted ones too, as the
-   * build decides (changes.c): a count of a table with deleted rows reads
-   * it, 1.1 s of CPU for the fact after a month) */
+  /* (the table's rows before the change from this copy's catalog entry,
+   * deleted ones too, as the build decides (changes.c): a count of a table
+   * with deleted rows reads it, 1.1 s of CPU for the fact after a month) */
   char *qs = txf_duck_quote_str(n->schema), *qi = txf_duck_quote_str(n->ident);
   char *sql = txf_xasprintf(
       "SELECT CAST(2 * (SELECT count(*) FROM " PUB ".%s) >= (SELECT "
       "COALESCE(sum(estimated_size), 0) FROM duckdb_tables() WHERE "
-      "database_name = '" PUB "' AND schema_name = %s AND table_name = %s) "
-      "AS BIGINT)",
+      "database_name = current_database() AND schema_name = %s AND "
+      "table_name = %s) AS BIGINT)",
       n->old_rel, qs, qi);
   int64_t yes = 0;
   int rc = txf_duck_query_i64(d, sql, &yes, err);
@@ -758,7 +796,7 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
   int rc = 0;
   for (int round = 0; !rc && round < 2; round++) {
     if (full) {
-      rc = copy_file(published, w->copy, wait_ms, w->log, err);
+      rc = copy_file(published, w->copy, w->log, err);
       if (rc)
         break;
     }

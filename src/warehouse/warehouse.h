@@ -15,8 +15,11 @@
  *      relations it replaced, copied across; the rows a model kept by
  *      change deleted and inserted) — the cost of one day's change, not
  *      of the warehouse — or by copying the file: when that costs less
- *      (a small warehouse; copies.c), or when the log cannot be followed
- *      (a first session, a crash, a hand-made change);
+ *      (a warehouse of less than most of a year; copies.c), or when the
+ *      log cannot be followed (a first session, a crash, a hand-made
+ *      change). The copy that is there is patched in place (both files
+ *      read, what differs written), unless a reader still holds it: then
+ *      a new file replaces it;
  *   2. the caller writes that copy, noting what it changes;
  *   3. publish: record the notes in the copy, close it, and swap the link
  *      with one rename(2): a reader that opens PATH gets the old copy or
@@ -41,7 +44,9 @@ typedef struct txf_wh txf_wh;
  * copy to write up to the published one, waiting up to WAIT_MS for
  * readers that still hold that copy open (then TXF_ELOCKED). On success
  * the caller writes the copy at txf_wh_path() (and only there), then calls
- * txf_wh_publish() or txf_wh_abort(); on failure nothing is held. */
+ * txf_wh_publish() or txf_wh_abort(); on failure nothing is held. No
+ * DuckDB handle on either copy may be open in this process meanwhile: the
+ * patch of a copy takes and drops POSIX locks, which are the process's. */
 TXF_MUST_CHECK int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
                                 txf_err *err);
 /* txf_wh_begin, with a debug line on LG (if not NULL) for each note of the

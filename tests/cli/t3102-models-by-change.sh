@@ -108,6 +108,46 @@ test_expect_success 'relationships: values of other days are found in the whole 
 	test_grep "ref_check: audit failed" r4.out
 '
 
+# int_customer_totals looks up a customer's lost first or last day in the
+# days the change reached and var('customer_edges_near_days') before them;
+# a customer whose last day went (its only fact row reversed) with no row
+# in those days is looked up in every day. With no days before them, no
+# late arrivals (the change reaches a day or two back) and sparse
+# customers, some are (far_edges: a last day moved back before every day
+# of the lake's newest change), and the tables still equal a full refresh.
+far_edges() {
+	pub=$(readlink "$1/data/warehouse.duckdb") &&
+	case $pub in *.a) other=${pub%.a}.b ;; *) other=${pub%.b}.a ;; esac &&
+	newest=$(ls -d "$1"/data/silver/_changes/transactions/version=* | tail -1) &&
+	first=$(ls "$newest" | sed -n "s/^part-\([0-9]\{4\}\)\([0-9]\{2\}\)\([0-9]\{2\}\).*/\1-\2-\3/p" | sort | head -1) &&
+	test -n "$first" &&
+	n=$(txnflow -C "$1" sql --write --memory --format csv "
+		ATTACH 'data/$pub' AS n (READ_ONLY);
+		ATTACH 'data/$other' AS o (READ_ONLY);
+		SELECT count(*) AS far FROM n.int_customer_totals n
+		JOIN o.int_customer_totals o USING (customer_id)
+		WHERE n.last_activity_date < o.last_activity_date
+		  AND n.last_activity_date < DATE '$first'") &&
+	echo "$n" | tail -1
+}
+
+test_expect_success 'lost edges looked up beyond the near days equal a full refresh' '
+	txnflow init e >/dev/null &&
+	printf "vars:\n  customer_edges_near_days: 0\n" >>e/txnflow.yml &&
+	txnflow -C e generate --date 2025-09-01 --days 8 --rows 150 --customers 300 \
+		--late-rate 0 --version-rate 0.5 >/dev/null &&
+	for d in 01 02 03 04 05 06 07 08; do
+		txnflow -C e clean --date 2025-09-$d >/dev/null &&
+		txnflow -C e models build --vars "{run_date: \"2025-09-$d\"}" >e$d.out || return 1
+		! grep -E "FAIL|ERROR|WARN" e$d.out || return 1
+		if [ $d != 01 ]; then far_edges e >>far.txt || return 1; fi
+	done &&
+	cat far.txt &&
+	test_grep "int_customer_totals (.*by change" e08.out &&
+	test "$(awk "{ s += \$1 } END { print s + 0 }" far.txt)" -gt 0 &&
+	full_equal e 2025-09-08
+'
+
 test_expect_success 'a copy of the project in another directory still builds by change' '
 	cp -a p moved &&
 	txnflow -C moved clean --date 2025-09-07 >/dev/null &&

@@ -91,8 +91,9 @@ test_expect_success 'after a build the copies agree, and equal a full refresh' '
 '
 
 # The other copy is caught up by whichever costs less: a copy of the file
-# (in the kernel, the warehouse's bytes) or the replay of the log (the
-# rows it wrote, through DuckDB); these small warehouses are replayed.
+# (the copy patched in place: both read, what differs written) or the
+# replay of the log (the rows it wrote, through DuckDB); these small
+# warehouses are replayed.
 test_expect_success 'a catch-up by a copy of the file, or by the log: the copies agree' '
 	TXNFLOW_WAREHOUSE_CATCHUP=copy TXNFLOW_LOG_LEVEL=debug txnflow -C p models build \
 		--vars "{run_date: \"2025-09-03\"}" >c.out 2>c.err &&

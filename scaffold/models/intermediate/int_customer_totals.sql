@@ -11,11 +11,13 @@
 -- int_customer_sales_daily changed get their totals moved by the change;
 -- first/last dates move with the days that appeared, and are looked up
 -- again only when the first or last day itself went away: in the days the
--- change reached and var('customer_edges_near_days') (7) before them, and
+-- change reached and var('customer_edges_near_days') (7; a negative value
+-- counts as 0) before them, and
 -- in every day only for a customer those days do not settle. Looking in
 -- every day read the whole table (a month of rows in 0.2 s, a year's in
 -- some 3 s) for the few hundred such customers a day.
-{%- set near_days = var('customer_edges_near_days', 7) %}
+{%- set near_days = var('customer_edges_near_days', 7) | int %}
+{%- if near_days < 0 %}{% set near_days = 0 %}{% endif %}
 {%- set sums = ['n_fact', 'n_purchases', 'n_refunds', 'gross_krw', 'refunds_krw',
                 'net_krw', 'n_ordinary', 'ordinary_krw'] %}
 {% if is_incremental() %}
@@ -107,9 +109,9 @@ near_edges AS (
            CASE WHEN l.was_first_purchase < f.d THEN l.was_first_purchase
                 ELSE n.first_purchase_date END                   AS first_purchase_date,
            n.last_purchase_date,
-           CASE WHEN (n.last_activity_date IS NOT NULL OR NOT l.was_first_activity < f.d)
+           CASE WHEN (n.last_activity_date IS NOT NULL OR NOT (l.was_first_activity < f.d))
                  AND (n.last_purchase_date IS NOT NULL OR l.was_first_purchase IS NULL
-                      OR NOT l.was_first_purchase < f.d)
+                      OR NOT (l.was_first_purchase < f.d))
                 THEN 1 ELSE 0 END                                AS settled
     FROM lost l
     CROSS JOIN near_from f
