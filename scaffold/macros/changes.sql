@@ -22,6 +22,15 @@ CASE WHEN {{ a }} IS NULL THEN {{ b }} WHEN {{ b }} IS NULL THEN {{ a }} WHEN {{
 CASE WHEN {{ a }} IS NULL THEN {{ b }} WHEN {{ b }} IS NULL THEN {{ a }} WHEN {{ a }} >= {{ b }} THEN {{ a }} ELSE {{ b }} END
 {%- endmacro %}
 
+{#- A customer's edges over the rows of int_customer_sales_daily grouped by
+    customer: its first and last days, and those with a purchase. -#}
+{%- macro customer_edges() -%}
+MIN(event_date)                                       AS first_activity_date,
+           MAX(event_date)                                       AS last_activity_date,
+           MIN(CASE WHEN n_purchases > 0 THEN event_date END)    AS first_purchase_date,
+           MAX(CASE WHEN n_purchases > 0 THEN event_date END)    AS last_purchase_date
+{%- endmacro %}
+
 {#- Per-customer totals as of the as-of date: int_customer_totals (the whole
     fact) minus the days after the as-of date, which exist only when an
     earlier date is rebuilt (the filter on the date is a constant, so in the

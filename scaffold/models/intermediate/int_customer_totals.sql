@@ -88,10 +88,7 @@ near AS (
     -- change reached, not of every day the table holds (the filter on the
     -- date lets the storage skip the blocks of the other days)
     SELECT customer_id,
-           MIN(event_date)                                       AS first_activity_date,
-           MAX(event_date)                                       AS last_activity_date,
-           MIN(CASE WHEN n_purchases > 0 THEN event_date END)    AS first_purchase_date,
-           MAX(CASE WHEN n_purchases > 0 THEN event_date END)    AS last_purchase_date
+           {{ customer_edges() }}
     FROM {{ ref('int_customer_sales_daily') }}
     WHERE event_date >= (SELECT d FROM near_from)
       AND customer_id IN (SELECT customer_id FROM lost)
@@ -126,10 +123,7 @@ edges AS (
     -- a last day before the near days: looked up in every day (rare: a
     -- customer whose last day went and who had none in the days before)
     SELECT customer_id,
-           MIN(event_date)                                       AS first_activity_date,
-           MAX(event_date)                                       AS last_activity_date,
-           MIN(CASE WHEN n_purchases > 0 THEN event_date END)    AS first_purchase_date,
-           MAX(CASE WHEN n_purchases > 0 THEN event_date END)    AS last_purchase_date
+           {{ customer_edges() }}
     FROM {{ ref('int_customer_sales_daily') }}
     WHERE customer_id IN (SELECT customer_id FROM near_edges WHERE settled = 0)
     GROUP BY customer_id
@@ -153,10 +147,7 @@ WITH totals AS (
            SUM({{ c }}) AS {{ c }}
     {%- endfor %},
            COUNT(*)                                              AS active_days,
-           MIN(event_date)                                       AS first_activity_date,
-           MAX(event_date)                                       AS last_activity_date,
-           MIN(CASE WHEN n_purchases > 0 THEN event_date END)    AS first_purchase_date,
-           MAX(CASE WHEN n_purchases > 0 THEN event_date END)    AS last_purchase_date
+           {{ customer_edges() }}
     FROM {{ ref('int_customer_sales_daily') }}
     GROUP BY customer_id
 )
