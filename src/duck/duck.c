@@ -643,3 +643,15 @@ char *txf_duck_quote_rel(const char *schema, const char *name) {
   free(b);
   return r;
 }
+
+char *txf_duck_table_rows_sql(const char *db, const char *schema,
+                              const char *name) {
+  char *qd = db ? txf_duck_quote_str(db) : txf_xstrdup("current_database()");
+  char *qs = txf_duck_quote_str(schema), *qn = txf_duck_quote_str(name);
+  char *sql = txf_xasprintf(
+      "SELECT COALESCE(sum(estimated_size), 0) FROM duckdb_tables() WHERE "
+      "database_name = %s AND schema_name = %s AND table_name = %s",
+      qd, qs, qn);
+  TXF_FREE_ALL(qd, qs, qn);
+  return sql;
+}

@@ -142,17 +142,14 @@ static int mostly_replaced(txf_adapter *a, const char *schema,
                            txf_err *err) {
   /* (the table's rows from its catalog entry, deleted ones too: a count
    * would scan it, 1.2 s of CPU for the fact after a month) */
-  char *qs = txf_duck_quote_str(schema), *qi = txf_duck_quote_str(ident);
   int64_t leave = 0, total = 0;
   int rc = query_i64_fmt(a, &leave, err, "SELECT count(*) FROM %s", old);
-  if (!rc && leave > 0)
-    rc = query_i64_fmt(a, &total, err,
-                       "SELECT estimated_size FROM duckdb_tables() WHERE "
-                       "database_name = current_database() AND schema_name = "
-                       "%s AND table_name = %s",
-                       qs, qi);
+  if (!rc && leave > 0) {
+    char *rows = txf_duck_table_rows_sql(NULL, schema, ident);
+    rc = query_i64_fmt(a, &total, err, "%s", rows);
+    free(rows);
+  }
   *yes = !rc && leave > 0 && 2 * leave >= total;
-  TXF_FREE_ALL(qs, qi);
   return rc;
 }
 

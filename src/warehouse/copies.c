@@ -544,19 +544,15 @@ static int copy_whole(txf_duck *d, const note *n, const char *rel,
  * that the COMMIT's checkpoint rewrote (decision 1501, ninth round). */
 static int mostly_changed(txf_duck *d, const note *n, int *whole,
                           txf_err *err) {
-  /* (the table's rows before the change from this copy's catalog entry,
-   * deleted ones too, as the build decides (changes.c): a count of a table
-   * with deleted rows reads it, 1.1 s of CPU for the fact after a month) */
-  char *qs = txf_duck_quote_str(n->schema), *qi = txf_duck_quote_str(n->ident);
-  char *sql = txf_xasprintf(
-      "SELECT CAST(2 * (SELECT count(*) FROM " PUB ".%s) >= (SELECT "
-      "COALESCE(sum(estimated_size), 0) FROM duckdb_tables() WHERE "
-      "database_name = current_database() AND schema_name = %s AND "
-      "table_name = %s) AS BIGINT)",
-      n->old_rel, qs, qi);
+  /* (the table's rows before the change: this copy's, counted as the
+   * build counts them, changes.c) */
+  char *rows = txf_duck_table_rows_sql(NULL, n->schema, n->ident);
+  char *sql = txf_xasprintf("SELECT CAST(2 * (SELECT count(*) FROM " PUB
+                            ".%s) >= (%s) AS BIGINT)",
+                            n->old_rel, rows);
   int64_t yes = 0;
   int rc = txf_duck_query_i64(d, sql, &yes, err);
-  TXF_FREE_ALL(sql, qs, qi);
+  TXF_FREE_ALL(sql, rows);
   *whole = !rc && yes;
   return rc;
 }
@@ -644,13 +640,7 @@ static int copy_is_cheaper(txf_duck *d, const char *published, const note *log,
                           ".%s) + (SELECT count(*) FROM " PUB ".%s)",
                           x->old_rel, x->new_rel);
     } else if (!strcmp(x->how, "copy")) {
-      char *qs = txf_duck_quote_str(x->schema);
-      char *qi = txf_duck_quote_str(x->ident);
-      sql = txf_xasprintf("SELECT COALESCE(sum(estimated_size), 0) FROM "
-                          "duckdb_tables() WHERE database_name = '" PUB
-                          "' AND schema_name = %s AND table_name = %s",
-                          qs, qi);
-      TXF_FREE_ALL(qs, qi);
+      sql = txf_duck_table_rows_sql(PUB, x->schema, x->ident);
     }
     int64_t k = 0;
     txf_err e;

@@ -281,3 +281,26 @@ TEST(duck_held_checkpoint_falls_back_to_a_full_one) {
   ASSERT_EQ_I64(n, 1);
   txf_duck_close(d);
 }
+
+/* A table's rows from its catalog entry: deleted ones too (no scan), 0
+ * for a table that is not there, in the current database or a named one. */
+TEST(duck_table_rows_from_the_catalog) {
+  txf_duck *d;
+  txf_err err;
+  ASSERT_OK(txf_duck_open(&d, NULL, 1, 0, &err), &err);
+  ASSERT_OK(txf_duck_exec(d,
+                          "CREATE SCHEMA s; CREATE TABLE s.t AS SELECT range "
+                          "AS k FROM range(3); DELETE FROM s.t WHERE k = 1",
+                          &err),
+            &err);
+  char *sql = txf_duck_table_rows_sql(NULL, "s", "t");
+  int64_t n = -1;
+  ASSERT_OK(txf_duck_query_i64(d, sql, &n, &err), &err);
+  ASSERT_EQ_I64(n, 3);
+  free(sql);
+  sql = txf_duck_table_rows_sql("memory", "s", "it's not");
+  ASSERT_OK(txf_duck_query_i64(d, sql, &n, &err), &err);
+  ASSERT_EQ_I64(n, 0);
+  free(sql);
+  txf_duck_close(d);
+}

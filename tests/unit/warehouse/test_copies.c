@@ -289,7 +289,7 @@ static long long patched_bytes(const char *logf, long long *size) {
  * what differs is written (the last session's writes), and the copy ends
  * equal to the published one. A patch left unfinished (its mark beside
  * the copy) is done again before the copy is read; a reader that still
- * holds the copy from when it was published is waited for, not torn. */
+ * holds the copy from when it was published gets a new file, not a torn one. */
 TEST(warehouse_copies_patched_in_place) {
   const char *p = unit_path("patch.duckdb");
   const char *logf = unit_path("patch.log");
