@@ -8,13 +8,51 @@
 
 static txf_duck *D(txf_adapter *a) { return a->impl; }
 
+/* TXNFLOW_DUCK_PROFILE=DIR: DuckDB's profile of each statement a build
+ * runs through the adapter (the models' SQL, the changes strategy's
+ * steps, the tests), as DIR/NNNNNN.json, numbered in the order they
+ * start: the query, its plan, each operator's time and rows. A debugging
+ * aid (docs/models.md, "Why a build is slow"); its failures are ignored. */
+static int profile_begin(txf_adapter *a) {
+  static int seq; /* GLOBAL: shared by the build's connections */
+  const char *dir = getenv("TXNFLOW_DUCK_PROFILE");
+  if (!dir || !*dir)
+    return 0;
+  txf_err e;
+  if (txf_fs_mkdirs(dir, &e))
+    return 0;
+  int n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+  char *path = txf_xasprintf("%s/%06d.json", dir, n);
+  char *q = txf_duck_quote_str(path);
+  char *sql = txf_xasprintf("PRAGMA enable_profiling = 'json'; "
+                            "SET profiling_output = %s",
+                            q);
+  int rc = txf_duck_exec(D(a), sql, &e);
+  TXF_FREE_ALL(path, q, sql);
+  return rc == 0;
+}
+
+/* Profiling off again: the adapter's own catalog queries that follow a
+ * statement would overwrite its profile. */
+static void profile_end(txf_adapter *a, int on) {
+  txf_err e;
+  if (on && txf_duck_exec(D(a), "PRAGMA disable_profiling", &e))
+    txf_err_clear(&e);
+}
+
 static int d_exec(txf_adapter *a, const char *sql, txf_err *err) {
-  return txf_duck_exec(D(a), sql, err);
+  int p = profile_begin(a);
+  int rc = txf_duck_exec(D(a), sql, err);
+  profile_end(a, p);
+  return rc;
 }
 
 static int d_query_i64(txf_adapter *a, const char *sql, int64_t *out,
                        txf_err *err) {
-  return txf_duck_query_i64(D(a), sql, out, err);
+  int p = profile_begin(a);
+  int rc = txf_duck_query_i64(D(a), sql, out, err);
+  profile_end(a, p);
+  return rc;
 }
 
 static int d_query_json(txf_adapter *a, const char *sql, char **out,

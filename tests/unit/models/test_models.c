@@ -2,6 +2,7 @@
 #include "duck/duck.h"
 #include "metadata/internal.h"
 #include "models/models.h"
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #if __has_include(<valgrind/valgrind.h>)
@@ -209,6 +210,46 @@ TEST(models_view_table_and_swap_keep_old_on_error) {
                          "WHERE table_name LIKE '%__txf_%'"),
                 0);
   close_proj(&pr);
+}
+
+/* TXNFLOW_DUCK_PROFILE=DIR: one JSON profile per statement, each the
+ * statement's own (a model's CREATE is not overwritten by the catalog
+ * queries that follow it), and nothing once it is unset. */
+TEST(models_duck_profile_one_file_per_statement) {
+  write_project(graph_files);
+  char *dir = txf_path_join(unit_tmpdir(), "prof");
+  setenv("TXNFLOW_DUCK_PROFILE", dir, 1);
+  proj pr;
+  txf_err err;
+  ASSERT_OK(open_proj(&pr, NULL, &err), &err);
+  txf_models_summary s;
+  ASSERT_OK(txf_models_run(pr.m, &s, &err), &err);
+  unsetenv("TXNFLOW_DUCK_PROFILE");
+  ASSERT_EQ_I64(s.n_ok, 5);
+  char *pattern = txf_path_join(dir, "*.json");
+  glob_t g;
+  ASSERT_EQ_I64(glob(pattern, 0, NULL, &g), 0);
+  size_t n = g.gl_pathc, n_mid = 0;
+  ASSERT(n >= 2);
+  for (size_t i = 0; i < n; i++) {
+    txf_buf b;
+    txf_buf_init(&b, 0);
+    ASSERT_OK(txf_fs_read_file(g.gl_pathv[i], &b, &err), &err);
+    char *text = txf_buf_take(&b, NULL);
+    ASSERT_CONTAINS(text, "\"query_name\"");
+    if (strstr(text, "CREATE TABLE") && strstr(text, "mid"))
+      n_mid++;
+    free(text);
+  }
+  globfree(&g);
+  ASSERT(n_mid >= 1);
+  /* unset: no more profiles */
+  ASSERT_EQ_I64(q64(&pr, "SELECT count(*) FROM top"), 2);
+  ASSERT_EQ_I64(glob(pattern, 0, NULL, &g), 0);
+  ASSERT_EQ_I64((int64_t)g.gl_pathc, (int64_t)n);
+  globfree(&g);
+  close_proj(&pr);
+  TXF_FREE_ALL(pattern, dir);
 }
 
 TEST(models_sql_error_names_model_and_skips_downstream) {
