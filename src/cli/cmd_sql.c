@@ -8,6 +8,7 @@
 #include "clean/clean.h"
 #include "cli/cli.h"
 #include "duck/duck.h"
+#include "models/models.h"
 #include "warehouse/warehouse.h"
 
 TXF_COMMAND(sql, "run SQL on the warehouse or the lake (DuckDB)");
@@ -256,6 +257,11 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
       rc = txf_duck_exec(d, prelude, &err);
     if (!rc)
       rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
+    /* the user's SQL may have deleted rows of a model's table: the next
+     * build counts them instead of trusting its records (changes.c) */
+    if (!rc)
+      rc = txf_duck_exec(d, "DROP TABLE IF EXISTS " TXF_MODELS_ROWS_REL,
+                         &err);
     txf_duck_close(d);
     if (wh && !rc) {
       txf_wh_note_all(wh); /* SQL of the user's: the other copy copies all */

@@ -391,8 +391,13 @@ static int build_one(txf_models *m, const exec_ctx *ex, size_t i,
         body = NULL;
       }
       free(body);
-      if (!rc && !is_view)
+      if (!rc && !is_view && n->chg_rows >= 0) {
+        *n_rows = n->chg_rows;
+        txf_log_debug(m->opts->log, "node %s: %" PRId64 " rows, as its change "
+                      "left them (not counted)", n->name, n->chg_rows);
+      } else if (!rc && !is_view) {
         *n_rows = count_rows(a, schema, ident);
+      }
       return rc;
     }
     if (m->chg_ready && m->chg_now >= 0)
@@ -669,8 +674,10 @@ static void note_built(txf_models *m, const exec_ctx *ex, size_t i) {
     txf_wh_note_view(m->wh, schema, ident, n->compiled);
   else if (!(by_change && n->chg_in >= 0 && note_change(m, ex, i) == 0))
     txf_wh_note_copy(m->wh, schema, ident);
-  if (by_change)
+  if (by_change) {
     txf_wh_note_copy(m->wh, "_txnflow", "model_state");
+    txf_wh_note_copy(m->wh, "_txnflow", "model_rows");
+  }
 }
 
 void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,

@@ -161,6 +161,8 @@ typedef struct mnode {
                             share_keys) */
   int64_t chg_in, chg_out; /* rows it inserted and deleted (-1: built in
                               full) */
+  int64_t chg_rows;   /* its rows after its build by change, known without
+                         a count (model_rows), or -1 */
   char *audit_rel;    /* where its generic tests look this run (its new
                          rows), or NULL: the whole relation */
 } mnode;
@@ -634,6 +636,9 @@ int txf_models_is_changes_view(const mnode *n);
  * states, the silver version now; working tables a killed build left are
  * dropped. */
 TXF_MUST_CHECK int txf_models_changes_begin(txf_models *m, txf_err *err);
+/* DuckDB: make TXF_MODELS_ROWS_REL if missing (a build of models reads it
+ * through the table_rows() macro, and the changes strategy writes it). */
+TXF_MUST_CHECK int txf_models_rows_begin(txf_models *m, txf_err *err);
 /* After the run: drop its working tables. */
 void txf_models_changes_end(txf_models *m);
 /* Model I's SQL for a full build (caller frees). */

@@ -64,6 +64,11 @@ typedef struct txf_adapter_ops {
                         const char *who, txf_err *err);
 } txf_adapter_ops;
 
+/* Where a DuckDB warehouse keeps each model's rows as its last build by
+ * change left them, beside the rows its storage held then (changes.c):
+ * SQL that writes a model's table by other means drops it. */
+#define TXF_MODELS_ROWS_REL "\"_txnflow\".\"model_rows\""
+
 struct txf_adapter {
   const txf_adapter_ops *ops;
   void *impl;

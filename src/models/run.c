@@ -120,7 +120,9 @@ static int run_kinds(txf_models *m, const char *command, int models,
   int by_change = 0;
   for (size_t k = 0; k < n_run; k++)
     by_change |= txf_models_is_changes(&m->nodes[order[k]]);
-  if (by_change)
+  if (models && n_run)
+    rc = txf_models_rows_begin(m, err);
+  if (!rc && by_change)
     rc = txf_models_changes_begin(m, err);
   runopts ro = {audit, s};
   if (!rc)
