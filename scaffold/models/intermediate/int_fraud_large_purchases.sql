@@ -42,12 +42,6 @@ later AS (
     JOIN {{ ref('int_customer_sales_daily') }} s
       ON s.customer_id = d.customer_id AND s.event_date > d.event_date
     WHERE s.event_date > (SELECT MIN(since) FROM touched)
-      -- the days' customers first (a semi join: its hash table is built on
-      -- them, a few thousand, and the table's rows of the days late
-      -- arrivals reach stream past it); left to the join alone, DuckDB
-      -- hashed those rows, 1.6 million at day 36 (decision 1801,
-      -- fourteenth round)
-      AND s.customer_id IN (SELECT customer_id FROM days)
     GROUP BY d.customer_id, d.event_date
 ),
 norms AS (
