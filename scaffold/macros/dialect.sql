@@ -216,7 +216,8 @@ SELECT a.*{{ ', ' ~ columns if columns }}
     rows as it leaves them, beside the rows its storage then holds
     (_txnflow.model_rows, docs/models.md, "Row counts"), and while the
     catalog still shows that many stored rows (anything that inserted or
-    rewrote since moves it; `txnflow sql --write` drops the records) the
+    rewrote since moves it; `txnflow sql --write` and hooks forget the
+    records) the
     record is the count and the table is not read. Else, and on other
     warehouses, COUNT(*). -#}
 {%- macro table_rows(relation) -%}

@@ -258,10 +258,14 @@ int cmd_sql(int argc, char **argv, txf_ctx *ctx) {
     if (!rc)
       rc = txf_duck_print(d, argv[0], stdout, fmt, &err);
     /* the user's SQL may have deleted rows of a model's table: the next
-     * build counts them instead of trusting its records (changes.c) */
-    if (!rc)
-      rc = txf_duck_exec(d, "DROP TABLE IF EXISTS " TXF_MODELS_ROWS_REL,
-                         &err);
+     * build counts them instead of trusting its records (changes.c);
+     * also after SQL that failed, which a plain file may keep part of */
+    if (d) {
+      txf_err e2;
+      int frc = txf_models_rows_forget_duck(d, rc ? &e2 : &err);
+      if (!rc)
+        rc = frc;
+    }
     txf_duck_close(d);
     if (wh && !rc) {
       txf_wh_note_all(wh); /* SQL of the user's: the other copy copies all */

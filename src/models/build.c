@@ -557,8 +557,12 @@ int txf_models_node_hooks_run(txf_models *m, txf_adapter *a, size_t i,
   for (size_t k = 0; k < list->n; k++) {
     char *sql = NULL;
     int rc = txf_models_render_hook(m, i, list->v[k], NULL, &sql, err);
-    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql))
+    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql)) {
       rc = a->ops->exec(a, sql, err);
+      /* (a hook may delete a model's rows: the builds count them again) */
+      if (!rc)
+        rc = txf_models_rows_forget(a, err);
+    }
     free(sql);
     if (rc)
       return txf_err_wrap(err, "%s %zu", what, k + 1);
@@ -734,9 +738,14 @@ void txf_models_build_node(txf_models *m, const exec_ctx *ex, size_t i,
                                      &err);
   if (!rc)
     rc = build_one(m, ex, i, ro, &audit_fail, &rows, &err);
-  if (!rc)
+  if (!rc && n->post_hooks.n) {
     rc = txf_models_node_hooks_run(m, ex->a, i, &n->post_hooks, "post-hook",
                                    &err);
+    /* its rows as the post-hooks left them */
+    if (!rc && rows >= 0)
+      rows = count_rows(ex->a, txf_models_schema(m, i),
+                        txf_models_identifier(m, i));
+  }
   int64_t dur = txf_mono_us() - t0;
   if (rc) {
     n->state = ST_ERROR;

@@ -139,8 +139,8 @@ static int insert_rows(txf_adapter *a, const char *rel, const char *cols,
  * its rows (record_rows), and the record is taken while the catalog's
  * count is still the one it names: any insert since, a checkpoint that
  * vacuumed, or a build in full (which drops it) and the table is counted.
- * `txnflow sql --write` drops the records (a delete alone would not move
- * the catalog's count). NAME: the model's relation, model_rows' key. */
+ * `txnflow sql --write` and hooks forget the records (a delete alone would
+ * not move the catalog's count). NAME: the model's relation, model_rows' key. */
 static int rows_before(txf_adapter *a, const char *name, const char *schema,
                        const char *ident, const char *rel, int64_t *live,
                        int64_t *stored, txf_err *err) {
@@ -437,6 +437,24 @@ int txf_models_rows_begin(txf_models *m, txf_err *err) {
                   "CREATE TABLE IF NOT EXISTS " TXF_MODELS_ROWS_REL "("
                   "model VARCHAR, n_rows BIGINT, stored_rows BIGINT)");
   return rc ? txf_err_wrap(err, "models: the table of model rows") : 0;
+}
+
+int txf_models_rows_forget_duck(txf_duck *d, txf_err *err) {
+  int64_t n = 0;
+  int rc = txf_duck_query_i64(
+      d,
+      "SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+      "current_database() AND schema_name = '" SCHEMA "' AND table_name = "
+      "'model_rows'",
+      &n, err);
+  if (!rc && n)
+    rc = txf_duck_exec(d, "DELETE FROM " TXF_MODELS_ROWS_REL, err);
+  return rc;
+}
+
+int txf_models_rows_forget(txf_adapter *a, txf_err *err) {
+  txf_duck *d = txf_adapter_duck(a);
+  return d ? txf_models_rows_forget_duck(d, err) : 0;
 }
 
 int txf_models_changes_begin(txf_models *m, txf_err *err) {

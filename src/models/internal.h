@@ -639,6 +639,8 @@ TXF_MUST_CHECK int txf_models_changes_begin(txf_models *m, txf_err *err);
 /* DuckDB: make TXF_MODELS_ROWS_REL if missing (a build of models reads it
  * through the table_rows() macro, and the changes strategy writes it). */
 TXF_MUST_CHECK int txf_models_rows_begin(txf_models *m, txf_err *err);
+/* txf_models_rows_forget_duck on A when it is DuckDB's. */
+TXF_MUST_CHECK int txf_models_rows_forget(txf_adapter *a, txf_err *err);
 /* After the run: drop its working tables. */
 void txf_models_changes_end(txf_models *m);
 /* Model I's SQL for a full build (caller frees). */

@@ -66,8 +66,11 @@ typedef struct txf_adapter_ops {
 
 /* Where a DuckDB warehouse keeps each model's rows as its last build by
  * change left them, beside the rows its storage held then (changes.c):
- * SQL that writes a model's table by other means drops it. */
+ * SQL that writes a model's table by other means forgets them. */
 #define TXF_MODELS_ROWS_REL "\"_txnflow\".\"model_rows\""
+/* Forget every record of TXF_MODELS_ROWS_REL in D, if it has the table:
+ * after SQL that may have deleted a model's rows (a user's, a hook's). */
+TXF_MUST_CHECK int txf_models_rows_forget_duck(txf_duck *d, txf_err *err);
 
 struct txf_adapter {
   const txf_adapter_ops *ops;

@@ -46,8 +46,12 @@ static int run_hooks(txf_models *m, const char *key, txf_err *err) {
     char *sql = NULL;
     rc = txf_models_render_hook(m, SIZE_MAX, txf_yaml_str(e), extra, &sql,
                                 err);
-    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql))
+    if (!rc && strspn(sql, " \t\r\n;") < strlen(sql)) {
       rc = ad->ops->exec(ad, sql, err);
+      /* (it may delete a model's rows: the builds count them again) */
+      if (!rc)
+        rc = txf_models_rows_forget(ad, err);
+    }
     free(sql);
     if (rc)
       txf_err_wrap(err, "%s hook %zu", key, i + 1);

@@ -19,6 +19,18 @@ MODELS="fact_transactions int_customer_sales_daily int_customer_attempts_daily i
 # mart_sales_daily's is most of it: written whole, it has none to count)
 DELETED="fact_transactions int_customer_sales_daily int_customer_attempts_daily int_merchant_daily int_fraud_candidates"
 
+# What table_rows() takes for the fact (-1: no record stands), and a
+# record made to say 12345
+cat >taken.sql <<\EOF
+SELECT COALESCE((SELECT r.n_rows FROM "_txnflow"."model_rows" r JOIN duckdb_tables() t
+    ON t.database_name = current_database()
+   AND '"' || t.schema_name || '"."' || t.table_name || '"' = '"main"."fact_transactions"'
+   AND t.estimated_size = r.stored_rows WHERE r.model = '"main"."fact_transactions"'), -1)
+EOF
+cat >up.sql <<\EOF
+UPDATE _txnflow.model_rows SET n_rows = 12345 WHERE model = '"main"."fact_transactions"';
+EOF
+
 # counts_agree DATE: each model above built by change on DATE reported
 # COUNT(*) of its table as its rows, and its record says so too
 counts_agree() {
@@ -49,7 +61,7 @@ test_expect_success 'a project, three days built by change' '
 test_expect_success 'the last build counted none of them: it took the records' '
 	for t in $DELETED; do
 		test_grep -F "SELECT count(*) FROM \"main\".\"$t\"" build02.log &&
-		! test_grep -F "SELECT count(*) FROM \"main\".\"$t\"" build03.log &&
+		! grep -F "SELECT count(*) FROM \"main\".\"$t\"" build03.log &&
 		test_grep "^node $t: [0-9]* rows, as its change left them" build03.log || return 1
 	done &&
 	txnflow -C p sql --format csv "SELECT count(*) FROM _txnflow.model_rows" | tail -1 >n &&
@@ -61,10 +73,21 @@ test_expect_success 'the reconciliation reads the record: every check ok' '
 	test "$(cat bad)" = 0
 '
 
+# the reconciliation'"'"'s SQL over a copy whose record says 12345 fact rows:
+# it takes them, so it did not count the fact
+test_expect_success 'table_rows() takes the record while it stands' '
+	txnflow -C p models compile --select mart_reconciliation >/dev/null &&
+	cp -L p/data/warehouse.duckdb w0.duckdb &&
+	txnflow_ref sql --db w0.duckdb --write --format csv "$(cat up.sql) SELECT left_value FROM (
+		$(cat p/target/compiled/models/marts/mart_reconciliation.sql)
+		) WHERE check_order = 4" | tail -1 >taken0 &&
+	test "$(cat taken0)" = 12345
+'
+
 test_expect_success 'rows deleted by hand: the records go, the reconciliation sees it' '
 	txnflow -C p sql --write "DELETE FROM fact_transactions WHERE transaction_id IN
 		(SELECT transaction_id FROM fact_transactions ORDER BY transaction_id LIMIT 3)" >/dev/null &&
-	txnflow -C p sql --format csv "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '"'"'_txnflow'"'"' AND table_name = '"'"'model_rows'"'"'" | tail -1 >n &&
+	txnflow -C p sql --format csv "SELECT count(*) FROM _txnflow.model_rows" | tail -1 >n &&
 	test "$(cat n)" = 0 &&
 	test_must_fail txnflow -C p models build --select mart_reconciliation \
 		--vars "{run_date: \"2025-09-03\"}" >recon.out 2>&1 &&
@@ -82,19 +105,7 @@ test_expect_success 'after it, a day built by change counts once, then is right 
 	test "$(cat bad)" = 0
 '
 
-# What table_rows() takes for the fact (-1: no record stands), and a
-# record made to say 12345
-cat >taken.sql <<\EOF
-SELECT COALESCE((SELECT r.n_rows FROM "_txnflow"."model_rows" r JOIN duckdb_tables() t
-    ON t.database_name = current_database()
-   AND '"' || t.schema_name || '"."' || t.table_name || '"' = '"main"."fact_transactions"'
-   AND t.estimated_size = r.stored_rows WHERE r.model = '"main"."fact_transactions"'), -1)
-EOF
-cat >up.sql <<\EOF
-UPDATE _txnflow.model_rows SET n_rows = 12345 WHERE model = '"main"."fact_transactions"';
-EOF
-
-# (one write session each: `sql --write` drops the records after it)
+# (one write session each: `sql --write` forgets the records after it)
 test_expect_success 'a record stands only while the stored rows are what it names' '
 	cp -L p/data/warehouse.duckdb w1.duckdb &&
 	txnflow_ref sql --db w1.duckdb --write --format csv "$(cat up.sql) $(cat taken.sql)" | tail -1 >taken1 &&
@@ -102,6 +113,22 @@ test_expect_success 'a record stands only while the stored rows are what it name
 	cp -L p/data/warehouse.duckdb w2.duckdb &&
 	txnflow_ref sql --db w2.duckdb --write --format csv "$(cat up.sql) INSERT INTO fact_transactions SELECT * FROM fact_transactions LIMIT 1; $(cat taken.sql)" | tail -1 >taken2 &&
 	test "$(cat taken2)" = -1
+'
+
+# a hook's SQL may delete rows as well: the records go after it
+test_expect_success 'rows deleted by an on-run-end hook: the reconciliation sees it' '
+	cp p/txnflow.yml txnflow.yml.orig &&
+	cat >>p/txnflow.yml <<-\EOF &&
+	on-run-end: "DELETE FROM fact_transactions WHERE transaction_id IN (SELECT transaction_id FROM fact_transactions ORDER BY transaction_id LIMIT 2)"
+	EOF
+	txnflow -C p models build --quiet --select fact_transactions \
+		--vars "{run_date: \"2025-09-04\"}" >hook.out 2>&1 &&
+	cp txnflow.yml.orig p/txnflow.yml &&
+	txnflow -C p sql --format csv "SELECT count(*) FROM _txnflow.model_rows" | tail -1 >n &&
+	test "$(cat n)" = 0 &&
+	test_must_fail txnflow -C p models build --select mart_reconciliation \
+		--vars "{run_date: \"2025-09-04\"}" >recon2.out 2>&1 &&
+	test_grep "audit failed: test accepted_values_mart_reconciliation_status" recon2.out
 '
 
 test_done
