@@ -1454,8 +1454,12 @@ int txf_models_changes_build(txf_models *m, const exec_ctx *ex, size_t i,
     n->chg_from = n->chg_version;
     n->chg_rows = n_new >= 0 ? live - held + n_new : -1;
     share_keys(m, a, i, p.rpre, p.rnew);
+    /* R's rows were counted once already, for the record, when the
+     * table's count was known */
     txf_err e2;
-    if (query_i64_fmt(a, &n->chg_in, &e2, "SELECT count(*) FROM %s", p.rnew) ||
+    n->chg_in = n_new;
+    if ((n_new < 0 && query_i64_fmt(a, &n->chg_in, &e2,
+                                    "SELECT count(*) FROM %s", p.rnew)) ||
         query_i64_fmt(a, &n->chg_out, &e2, "SELECT count(*) FROM %s", p.rpre))
       n->chg_in = n->chg_out = -1;
   } else {

@@ -115,7 +115,11 @@ test_expect_success 'relationships: values of other days are found in the whole 
 # late arrivals (the change reaches a day or two back) and sparse
 # customers, some are (far_edges: a last day moved back before every day
 # of the lake's newest change), and the tables still equal a full refresh.
+# far_edges DIR [TABLE COLUMN]: the customers whose last day (default
+# int_customer_totals' last_activity_date) the last build moved back before
+# every day of the lake's newest change
 far_edges() {
+	table=${2:-int_customer_totals} col=${3:-last_activity_date}
 	pub=$(readlink "$1/data/warehouse.duckdb") &&
 	case $pub in *.a) other=${pub%.a}.b ;; *) other=${pub%.b}.a ;; esac &&
 	newest=$(ls -d "$1"/data/silver/_changes/transactions/version=* | tail -1) &&
@@ -124,10 +128,10 @@ far_edges() {
 	n=$(txnflow -C "$1" sql --write --memory --format csv "
 		ATTACH 'data/$pub' AS n (READ_ONLY);
 		ATTACH 'data/$other' AS o (READ_ONLY);
-		SELECT count(*) AS far FROM n.int_customer_totals n
-		JOIN o.int_customer_totals o USING (customer_id)
-		WHERE n.last_activity_date < o.last_activity_date
-		  AND n.last_activity_date < DATE '$first'") &&
+		SELECT count(*) AS far FROM n.$table n
+		JOIN o.$table o USING (customer_id)
+		WHERE n.$col < o.$col
+		  AND n.$col < DATE '$first'") &&
 	echo "$n" | tail -1
 }
 
@@ -145,6 +149,22 @@ test_expect_success 'lost edges looked up beyond the near days equal a full refr
 	cat far.txt &&
 	test_grep "int_customer_totals (.*by change" e08.out &&
 	test "$(awk "{ s += \$1 } END { print s + 0 }" far.txt)" -gt 0 &&
+	full_equal e 2025-09-08
+'
+
+# dim_customer looks up a lost last seen day the same way. An attempt
+# leaves stg_transactions only when its batch is reverted (a moved one
+# lands on a day of the change): reverting the last batch of the sparse
+# project takes some customers' last day with their only attempts, with
+# none in the days the change reached.
+test_expect_success 'dim_customer: lost edges looked up beyond the near days equal a full refresh' '
+	txnflow -C e revert --ingest-date 2025-09-08 --no-downstream >/dev/null &&
+	txnflow -C e models build --vars "{run_date: \"2025-09-08\"}" >erev.out &&
+	! grep -E "FAIL|ERROR|WARN" erev.out &&
+	test_grep "dim_customer (.*by change" erev.out &&
+	far_edges e dim_customer last_seen_date >far_seen.txt &&
+	cat far_seen.txt &&
+	test "$(cat far_seen.txt)" -gt 0 &&
 	full_equal e 2025-09-08
 '
 
