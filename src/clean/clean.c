@@ -1277,7 +1277,7 @@ static int do_run(run *r, txf_store *store, char **report_json,
   }
   int staged = 0;
   rc = txf_clean_manifest_stage(&r->lake, o->data_dir, r->staging,
-                                m->touched, rep, &staged, err);
+                                m->touched, m->shard_file, rep, &staged, err);
   if (rc) {
     json_decref(rep);
     return rc;
@@ -1438,6 +1438,7 @@ out:
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
     txf_buf_release(&r.m.pending[s]);
     free(r.m.dec[s]);
+    free(r.m.fresh[s]);
   }
   free(r.m.pmap);
   free(r.m.pfilter.w);

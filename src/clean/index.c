@@ -43,15 +43,14 @@ void txf_clean_index_sort(loc_ent *e, size_t n) {
     }
 }
 
-static void put_varint(txf_buf *b, uint64_t v) {
-  char t[10];
-  int n = 0;
+/* V as a varint at P (room for 10 bytes); returns the byte after it. */
+static char *put_varint(char *p, uint64_t v) {
   while (v >= 0x80) {
-    t[n++] = (char)(v | 0x80);
+    *p++ = (char)(v | 0x80);
     v >>= 7;
   }
-  t[n++] = (char)v;
-  (void)txf_buf_append(b, t, (size_t)n);
+  *p++ = (char)v;
+  return p;
 }
 
 static const char *get_varint(const char *p, const char *end, uint64_t *v) {
@@ -174,27 +173,34 @@ int txf_clean_index_parse(const char *path, unsigned shard, txf_buf *bytes,
 }
 
 int txf_clean_index_write(const char *path, unsigned shard, const loc_ent *e,
-                          size_t n, txf_err *err) {
+                          size_t n, man_file *f, txf_err *err) {
   txf_buf b;
   txf_buf_init(&b, 0);
-  (void)txf_buf_grow(&b, n * 8 + 32);
+  /* at most 10 bytes a hash gap and 5 a day (a 32-bit zigzag) */
+  (void)txf_buf_grow(&b, n * 15 + 32);
   int32_t base = n ? e[0].day : 0;
   for (size_t i = 1; i < n; i++)
     if (e[i].day < base)
       base = e[i].day;
   uint64_t prev = (uint64_t)shard << 56;
+  char *p = b.data;
   for (size_t i = 0; i < n; i++) {
-    put_varint(&b, e[i].idh - prev);
+    p = put_varint(p, e[i].idh - prev);
     prev = e[i].idh;
     int64_t d = (int64_t)e[i].day - base;
-    put_varint(&b, (uint64_t)(d << 1) ^ (uint64_t)(d >> 63));
+    p = put_varint(p, (uint64_t)(d << 1) ^ (uint64_t)(d >> 63));
   }
+  b.len = (size_t)(p - b.data);
   uint64_t count = n;
   uint32_t which = shard;
   (void)txf_buf_append(&b, &count, 8);
   (void)txf_buf_append(&b, &base, 4);
   (void)txf_buf_append(&b, &which, 4);
   (void)txf_buf_append(&b, IDX_MAGIC2, 8);
+  if (f) {
+    txf_sha256_hex(b.data, b.len, f->sha);
+    f->size_bytes = b.len;
+  }
   int rc = 0;
   FILE *fp = fopen(path, "wb");
   if (!fp || fwrite(b.data, 1, b.len, fp) != b.len ||
@@ -206,18 +212,27 @@ int txf_clean_index_write(const char *path, unsigned shard, const loc_ent *e,
   return rc;
 }
 
-int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day) {
-  size_t lo = 0, hi = *n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (e[mid].idh < idh || (e[mid].idh == idh && e[mid].day < day))
-      lo = mid + 1;
-    else
-      hi = mid;
+loc_ent *txf_clean_index_edit(const loc_ent *e, size_t ne, const loc_ent *rm,
+                              size_t nrm, const loc_ent *ins, size_t nins,
+                              size_t *n, size_t *removed) {
+  loc_ent *o = txf_xmalloc((ne + nins ? ne + nins : 1) * sizeof *o);
+  size_t i = 0, j = 0, q = 0, k = 0, gone = 0;
+  while (i < ne || j < nins) {
+    if (i < ne && (j == nins || cmp_loc(&e[i], &ins[j]) <= 0)) {
+      while (q < nrm && cmp_loc(&rm[q], &e[i]) < 0)
+        q++;
+      if (q < nrm && cmp_loc(&rm[q], &e[i]) == 0) {
+        q++;
+        gone++;
+        i++;
+        continue;
+      }
+      o[k++] = e[i++];
+    } else {
+      o[k++] = ins[j++];
+    }
   }
-  if (lo == *n || e[lo].idh != idh || e[lo].day != day)
-    return 0;
-  memmove(e + lo, e + lo + 1, (*n - lo - 1) * sizeof *e);
-  (*n)--;
-  return 1;
+  *n = k;
+  *removed = gone;
+  return o;
 }

@@ -319,6 +319,11 @@ void txf_clean_key_sort(crow **v, size_t n, uint64_t (*key)(const crow *),
 #define IDX_SHARDS 256
 #define IDX_SHARD(idh) ((unsigned)((idh) >> 56))
 
+typedef struct man_file {
+  uint64_t size_bytes;
+  char sha[65];
+} man_file;
+
 typedef struct loc_ent {
   uint64_t idh;
   int32_t day;
@@ -335,14 +340,18 @@ TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,
 TXF_MUST_CHECK int txf_clean_index_parse(const char *path, unsigned shard,
                                          txf_buf *bytes, loc_ent **e, size_t *n,
                                          txf_err *err);
-/* Write E (sorted by (idh, day)) as shard SHARD at PATH (created). */
+/* Write E (sorted by (idh, day)) as shard SHARD at PATH (created); its
+ * size and SHA-256 into *F unless F is NULL. */
 TXF_MUST_CHECK int txf_clean_index_write(const char *path, unsigned shard,
                                          const loc_ent *e, size_t n,
-                                         txf_err *err);
+                                         man_file *f, txf_err *err);
 void txf_clean_index_sort(loc_ent *e, size_t n);
-/* Remove one (IDH, DAY) pair from E (N pairs, sorted): 1 if it was
- * there, else 0 and E unchanged. */
-int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day);
+/* (E less RM) with INS, in one pass (all three sorted by (idh, day)):
+ * the new list (*N pairs; caller frees) and in *REMOVED how many pairs
+ * of RM E held (each once: RM has no repeats). */
+loc_ent *txf_clean_index_edit(const loc_ent *e, size_t ne, const loc_ent *rm,
+                              size_t nrm, const loc_ent *ins, size_t nins,
+                              size_t *n, size_t *removed);
 
 /* ---- the lake's manifest (manifest.c) */
 
@@ -352,11 +361,6 @@ int txf_clean_index_remove(loc_ent *e, size_t *n, uint64_t idh, int32_t day);
  * clean reads is checked against it first, so damage stops the clean
  * instead of being rewritten into fresh files. */
 #define TXF_CLEAN_MANIFEST "silver/_index/transactions/_manifest.json"
-
-typedef struct man_file {
-  uint64_t size_bytes;
-  char sha[65];
-} man_file;
 
 typedef struct man_part {
   int32_t day;
@@ -392,11 +396,6 @@ TXF_MUST_CHECK int txf_clean_manifest_check_partition(txf_clean_manifest *mf,
                                                       const char *data_dir,
                                                       int32_t day,
                                                       txf_err *err);
-/* Record shard S as the file at PATH (hashed now), or as absent (PATH
- * NULL). */
-TXF_MUST_CHECK int txf_clean_manifest_set_shard(txf_clean_manifest *mf,
-                                                unsigned s, const char *path,
-                                                txf_err *err);
 /* Record partition DAY's file (SHA NULL: the partition is gone). */
 void txf_clean_manifest_set_partition(txf_clean_manifest *mf, int32_t day,
                                       uint64_t size_bytes, const char *sha);
@@ -409,14 +408,16 @@ TXF_MUST_CHECK int txf_clean_json_write(json_t *j, const char *path,
 TXF_MUST_CHECK int txf_clean_manifest_write(const txf_clean_manifest *mf,
                                             const char *path, txf_err *err);
 /* This commit's manifest: MF updated with the shards staged in
- * STAGING/index (TOUCHED[s]) and the partitions of the clean's report REP
+ * STAGING/index (TOUCHED[s]; SHARD_FILES[s] their size and SHA-256, as written)
+ * and the partitions of the clean's report REP
  * (rows_per_partition: 0 is a partition removed; partition_files: size and
  * SHA-256), written to STAGING/index/_manifest.json when anything changed
  * or the lake had none (*STAGED = 1). */
 TXF_MUST_CHECK int
 txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
                          const char *staging, const unsigned char *touched,
-                         json_t *rep, int *staged, txf_err *err);
+                         const man_file *shard_files, json_t *rep, int *staged,
+                         txf_err *err);
 /* Write the index's _meta.json (format, shards, the lake's TIMEZONE, and
  * a card feed's lake's CARD_KEY_ID: the key of its tokens, or NULL) to
  * PATH (created, flushed). */
@@ -521,6 +522,9 @@ typedef struct txf_clean_merge {
   merge_stats st;
   unsigned char touched[IDX_SHARDS];    /* shard staged */
   unsigned char new_ids_in[IDX_SHARDS]; /* new ids went into the shard */
+  loc_ent *fresh[IDX_SHARDS];           /* those ids, while pending ones wait */
+  size_t n_fresh[IDX_SHARDS];
+  man_file shard_file[IDX_SHARDS]; /* each staged shard's size, SHA-256 */
 } txf_clean_merge;
 
 /* Shard S of the batch: dedup, look its ids up in the index; the ids not

@@ -318,21 +318,6 @@ int txf_clean_manifest_check_partition(txf_clean_manifest *mf,
   return rc;
 }
 
-int txf_clean_manifest_set_shard(txf_clean_manifest *mf, unsigned s,
-                                 const char *path, txf_err *err) {
-  if (!path) {
-    mf->has_shard[s] = 0;
-    return 0;
-  }
-  man_file f;
-  int rc = txf_sha256_file(path, f.sha, &f.size_bytes, err);
-  if (rc)
-    return rc;
-  mf->shard[s] = f;
-  mf->has_shard[s] = 1;
-  return 0;
-}
-
 int txf_clean_manifest_write(const txf_clean_manifest *mf, const char *path,
                              txf_err *err) {
   json_t *shards = json_object(), *parts = json_object();
@@ -364,17 +349,16 @@ int txf_clean_manifest_write(const txf_clean_manifest *mf, const char *path,
 
 int txf_clean_manifest_stage(txf_clean_manifest *mf, const char *data_dir,
                              const char *staging, const unsigned char *touched,
-                             json_t *rep, int *staged, txf_err *err) {
+                             const man_file *shard_files, json_t *rep,
+                             int *staged, txf_err *err) {
   *staged = 0;
   int changed = 0, rc = 0;
-  for (unsigned s = 0; s < IDX_SHARDS && !rc; s++) {
+  for (unsigned s = 0; s < IDX_SHARDS; s++) {
     if (!touched[s])
       continue;
-    char rel[48];
-    snprintf(rel, sizeof rel, "index/shard-%03u.idx", s);
-    char *path = txf_path_join(staging, rel);
-    rc = txf_clean_manifest_set_shard(mf, s, path, err);
-    free(path);
+    /* hashed as they were written, by the thread that wrote them */
+    mf->shard[s] = shard_files[s];
+    mf->has_shard[s] = 1;
     changed = 1;
   }
   json_t *rows = json_object_get(rep, "rows_per_partition");

@@ -215,9 +215,8 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
       snprintf(from, sizeof from, STAGING "/index/shard-%03u.idx", s);
       snprintf(path_rel, sizeof path_rel, "index/shard-%03u.idx", s);
       char *path = txf_path_join(staging, path_rel);
-      rc = txf_clean_index_write(path, s, b.e + i, j - i, err);
-      if (!rc)
-        rc = txf_clean_manifest_set_shard(&b.mf, s, path, err);
+      rc = txf_clean_index_write(path, s, b.e + i, j - i, &b.mf.shard[s], err);
+      b.mf.has_shard[s] = !rc;
       free(path);
       written++;
       i = j;

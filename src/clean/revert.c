@@ -527,36 +527,33 @@ static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
     loc_ent *e = NULL;
     size_t ne = 0;
     rc = read_shard(r, s, &e, &ne, err);
-    /* one pass: the pairs that leave are skipped (both lists are sorted
-     * by (hash, day)), the moved ones added at the end, then sorted */
-    loc_ent *o = txf_xmalloc((ne + (j - i) + 1) * sizeof *o);
-    size_t no = 0, q = i, gone = 0;
-    for (size_t k = 0; !rc && k < ne; k++) {
-      while (q < j && (ed[q].idh < e[k].idh ||
-                       (ed[q].idh == e[k].idh && ed[q].from < e[k].day)))
-        q++;
-      if (q < j && ed[q].idh == e[k].idh && ed[q].from == e[k].day) {
-        gone++;
-        q++;
-        continue;
-      }
-      o[no++] = e[k];
+    /* the pairs that leave (ED is sorted by (hash, from)) and the moved
+     * ones' new places */
+    loc_ent *gone = txf_xmalloc((j - i) * sizeof *gone);
+    loc_ent *moved = txf_xmalloc((j - i) * sizeof *moved);
+    size_t nmoved = 0, removed = 0, no = 0;
+    for (size_t k = i; k < j; k++) {
+      gone[k - i] = (loc_ent){ed[k].idh, ed[k].from};
+      if (ed[k].to != INT32_MIN)
+        moved[nmoved++] = (loc_ent){ed[k].idh, ed[k].to};
     }
-    if (!rc && gone != j - i)
+    txf_clean_index_sort(moved, nmoved);
+    loc_ent *o = rc ? NULL
+                    : txf_clean_index_edit(e, ne, gone, j - i, moved, nmoved,
+                                           &no, &removed);
+    if (!rc && removed != j - i)
       rc = txf_err_set(err, TXF_ECORRUPT,
                        "index shard %u does not place an id where its "
                        "partition holds it; run 'txnflow index rebuild'",
                        s);
-    for (size_t k = i; k < j && !rc; k++)
-      if (ed[k].to != INT32_MIN)
-        o[no++] = (loc_ent){ed[k].idh, ed[k].to};
+    free(gone);
+    free(moved);
     free(e);
     e = o;
     ne = no;
     if (!rc) {
-      txf_clean_index_sort(e, ne);
       char *path = txf_xasprintf("%s/index/shard-%03u.idx", r->staging, s);
-      rc = txf_clean_index_write(path, s, e, ne, err);
+      rc = txf_clean_index_write(path, s, e, ne, &r->m.shard_file[s], err);
       free(path);
       r->m.touched[s] = 1;
       char from[64], to[80];
@@ -724,7 +721,8 @@ static int do_revert(rv *r, txf_store *store, char **report_json,
     int staged = 0;
     if (!rc)
       rc = txf_clean_manifest_stage(&r->lake, o->data_dir, r->staging,
-                                    m->touched, rep, &staged, err);
+                                    m->touched, m->shard_file, rep, &staged,
+                                    err);
     if (!rc && staged)
       op_add(r, STAGING "/index/_manifest.json", TXF_CLEAN_MANIFEST);
   } else {

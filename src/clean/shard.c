@@ -202,25 +202,8 @@ void txf_clean_merge_emit(txf_clean_merge *m, crow **v, size_t n) {
   emit_runs(m, v, n);
 }
 
-static char *shard_path(const txf_clean_merge *m, const char *kind,
-                        unsigned s) {
-  return txf_xasprintf("%s/index/%s-%03u.idx", m->staging_dir, kind, s);
-}
-
-/* The union of two sorted pair lists (caller frees). */
-static loc_ent *union_ents(const loc_ent *a, size_t na, const loc_ent *b,
-                           size_t nb, size_t *n) {
-  loc_ent *o = txf_xmalloc((na + nb ? na + nb : 1) * sizeof *o);
-  size_t i = 0, j = 0, k = 0;
-  while (i < na || j < nb) {
-    if (j == nb || (i < na && (a[i].idh < b[j].idh ||
-                               (a[i].idh == b[j].idh && a[i].day <= b[j].day))))
-      o[k++] = a[i++];
-    else
-      o[k++] = b[j++];
-  }
-  *n = k;
-  return o;
+static char *shard_path(const txf_clean_merge *m, unsigned s) {
+  return txf_xasprintf("%s/index/shard-%03u.idx", m->staging_dir, s);
 }
 
 /* ---------------------------------------------------------------- shard */
@@ -298,13 +281,13 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   st.inserted = (int64_t)na;
   if (!rc)
     emit_runs(m, adds, na);
-  if (!rc && (na || npend)) {
+  if (!rc)
     txf_clean_index_sort(ins, na);
-    size_t nu;
-    loc_ent *u = union_ents(e, ne, ins, na, &nu);
-    /* With pending ids the shard is finished once they are decided. */
-    char *path = shard_path(m, npend ? "pre" : "shard", s);
-    rc = txf_clean_index_write(path, s, u, nu, err);
+  if (!rc && na && !npend) {
+    size_t nu, none;
+    loc_ent *u = txf_clean_index_edit(e, ne, NULL, 0, ins, na, &nu, &none);
+    char *path = shard_path(m, s);
+    rc = txf_clean_index_write(path, s, u, nu, &m->shard_file[s], err);
     free(path);
     free(u);
   }
@@ -312,6 +295,11 @@ int txf_clean_merge_shard(txf_clean_merge *m, unsigned s, txf_err *err) {
   if (!rc) {
     m->touched[s] = na > 0 && !npend;
     m->new_ids_in[s] = na > 0;
+    if (npend) { /* the shard is written once they are decided */
+      m->fresh[s] = ins;
+      m->n_fresh[s] = na;
+      ins = NULL;
+    }
     m->n_pending[s] = npend;
     if (m->n_cand + ncand > m->cap_cand) {
       while (m->n_cand + ncand > m->cap_cand)
@@ -407,16 +395,26 @@ void txf_clean_merge_offer(txf_clean_merge *m, const crow *old,
 
 int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   size_t nw = m->n_pending[s];
-  char *pre = shard_path(m, "pre", s);
+  /* The lake's shard again (its bytes were checked against the manifest
+   * as the shard was looked up, under the lake's lock). */
+  char rel[48];
+  snprintf(rel, sizeof rel, "silver/_index/transactions/shard-%03u.idx", s);
+  char *lake = txf_path_join(m->data_dir, rel);
   loc_ent *e = NULL;
   size_t ne = 0;
-  int rc = txf_clean_index_read(pre, s, &e, &ne, err);
+  int rc = txf_clean_index_read(lake, s, &e, &ne, err);
+  free(lake);
   merge_stats st = {0, 0, 0, 0, 0, 0};
   crow *rows = txf_xmalloc((nw ? nw : 1) * sizeof *rows);
   crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
-  loc_ent *ins = txf_xmalloc((nw ? nw : 1) * sizeof *ins);
+  /* the pairs that go in: the shard's new ids and the moved ones' */
+  size_t nins = m->n_fresh[s];
+  loc_ent *ins = txf_xmalloc((nw + nins ? nw + nins : 1) * sizeof *ins);
+  if (nins)
+    memcpy(ins, m->fresh[s], nins * sizeof *ins);
+  loc_ent *gone = txf_xmalloc((nw ? nw : 1) * sizeof *gone);
   rm_ent *rm = txf_xmalloc((nw ? nw : 1) * sizeof *rm);
-  size_t na = 0, nins = 0, nrm = 0;
+  size_t na = 0, nrm = 0, ngone = 0;
   int changed = m->new_ids_in[s]; /* new ids went in already */
   const char *p = m->pending[s].data;
   for (size_t i = 0; i < nw && !rc; i++) {
@@ -446,26 +444,29 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
     adds[na++] = x;
     rm[nrm++] = (rm_ent){d->old_day, x->idh, x->str, x->len[S_ID], 0};
     if (x->event_day != d->old_day) { /* the row moves */
-      if (!txf_clean_index_remove(e, &ne, x->idh, d->old_day))
-        rc = txf_err_set(err, TXF_EINTERNAL, "index shard %u lost an entry",
-                         s);
+      gone[ngone++] = (loc_ent){x->idh, d->old_day};
       ins[nins++] = (loc_ent){x->idh, x->event_day};
     }
   }
   if (!rc)
     emit_runs(m, adds, na);
   if (!rc && (nins || changed)) {
+    /* one pass over the shard: the moved ids' old pairs out, the new
+     * pairs in */
     txf_clean_index_sort(ins, nins);
-    size_t nu;
-    loc_ent *u = union_ents(e, ne, ins, nins, &nu);
-    char *path = shard_path(m, "shard", s);
-    rc = txf_clean_index_write(path, s, u, nu, err);
+    txf_clean_index_sort(gone, ngone);
+    size_t nu, removed;
+    loc_ent *u =
+        txf_clean_index_edit(e, ne, gone, ngone, ins, nins, &nu, &removed);
+    if (removed != ngone)
+      rc = txf_err_set(err, TXF_EINTERNAL, "index shard %u lost an entry", s);
+    char *path = shard_path(m, s);
+    if (!rc)
+      rc = txf_clean_index_write(path, s, u, nu, &m->shard_file[s], err);
     free(path);
     free(u);
     changed = 1;
   }
-  unlink(pre);
-  free(pre);
   pthread_mutex_lock(&m->mu);
   if (!rc) {
     m->touched[s] = (unsigned char)changed;
@@ -486,7 +487,10 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
     m->st.lineage_moves += st.lineage_moves;
   }
   pthread_mutex_unlock(&m->mu);
-  TXF_FREE_ALL(rm, ins, adds, rows, e);
+  TXF_FREE_ALL(rm, gone, ins, adds, rows, e);
+  free(m->fresh[s]);
+  m->fresh[s] = NULL;
+  m->n_fresh[s] = 0;
   txf_buf_release(&m->pending[s]);
   return rc;
 }

@@ -60,7 +60,7 @@ TEST(clean_index_reads_format_1_shards) {
   ASSERT_EQ_I64(e[2].day, 20331);
   ASSERT_EQ_I64(e[3].day, 20000);
   /* written back, it is format 2, smaller, and reads the same */
-  ASSERT_OK(txf_clean_index_write(unit_path("v2.idx"), 7, e, ne, &err),
+  ASSERT_OK(txf_clean_index_write(unit_path("v2.idx"), 7, e, ne, NULL, &err),
             &err);
   loc_ent *f;
   size_t nf;
@@ -96,7 +96,9 @@ TEST(clean_index_format_2_round_trip_and_corruption) {
   e[10].idh = e[11].idh; /* equal hashes, both kept */
   txf_clean_index_sort(e, N);
   txf_err err;
-  ASSERT_OK(txf_clean_index_write(unit_path("s.idx"), 200, e, N, &err), &err);
+  man_file mf;
+  ASSERT_OK(txf_clean_index_write(unit_path("s.idx"), 200, e, N, &mf, &err),
+            &err);
   loc_ent *f;
   size_t nf;
   ASSERT_OK(txf_clean_index_read(unit_path("s.idx"), 200, &f, &nf, &err),
@@ -107,6 +109,11 @@ TEST(clean_index_format_2_round_trip_and_corruption) {
   txf_buf b;
   txf_buf_init(&b, 0);
   ASSERT_OK(txf_fs_read_file(unit_path("s.idx"), &b, &err), &err);
+  /* the size and SHA-256 the manifest records are the file's */
+  char sha[65];
+  txf_sha256_hex(b.data, b.len, sha);
+  ASSERT_EQ_U64(mf.size_bytes, b.len);
+  ASSERT_EQ_STR(mf.sha, sha);
   /* a gap of 2^56 / 5,000 takes a 7-byte varint, a day 1 or 2: at most
    * 10 bytes a pair (fewer in a bigger shard: the gaps shrink) */
   ASSERT(b.len <= (size_t)N * 10 + 24);
@@ -129,6 +136,50 @@ TEST(clean_index_format_2_round_trip_and_corruption) {
   ASSERT_EQ_U64(nf, 0);
   txf_buf_release(&b);
   free(e);
+}
+
+/* The edit a clean makes to a shard: pairs out, pairs in, in one pass;
+ * against the same made pair by pair. */
+TEST(clean_index_edit_removes_and_inserts_in_one_pass) {
+  enum { N = 2000, R = 300, I = 400 };
+  loc_ent *e = txf_xmalloc(N * sizeof *e),
+          *rm = txf_xmalloc((R + 1) * sizeof *rm);
+  loc_ent *in = txf_xmalloc(I * sizeof *in);
+  uint64_t x = 7;
+  for (size_t i = 0; i < N; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    e[i] = (loc_ent){x >> 40, (int32_t)(x >> 20) % 9};
+  }
+  e[1] = (loc_ent){e[0].idh, e[0].day}; /* the same pair twice */
+  txf_clean_index_sort(e, N);
+  for (size_t i = 0; i < R; i++) /* every sixth pair leaves */
+    rm[i] = e[i * 6];
+  rm[R] = (loc_ent){UINT64_MAX, 3}; /* one the shard does not hold */
+  for (size_t i = 0; i < I; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    in[i] = (loc_ent){i % 3 ? x >> 40 : e[i].idh, (int32_t)(x >> 30) % 9};
+  }
+  txf_clean_index_sort(in, I);
+  size_t n, removed;
+  loc_ent *o = txf_clean_index_edit(e, N, rm, R + 1, in, I, &n, &removed);
+  ASSERT_EQ_U64(removed, R);
+  ASSERT_EQ_U64(n, N - R + I);
+  /* the expected list: E without every sixth, then INS, sorted */
+  loc_ent *want = txf_xmalloc((N + I) * sizeof *want);
+  size_t k = 0;
+  for (size_t i = 0; i < N; i++)
+    if (i % 6 || i / 6 >= R)
+      want[k++] = e[i];
+  memcpy(want + k, in, I * sizeof *in);
+  txf_clean_index_sort(want, k + I);
+  same_ents(o, want, n);
+  free(o);
+  /* nothing to remove or insert: a copy */
+  o = txf_clean_index_edit(e, N, NULL, 0, NULL, 0, &n, &removed);
+  ASSERT_EQ_U64(n, N);
+  ASSERT_EQ_U64(removed, 0);
+  same_ents(o, e, N);
+  TXF_FREE_ALL(o, want, in, rm, e);
 }
 
 TEST(clean_records_round_trip) {
