@@ -1002,9 +1002,18 @@ static int resolve(run *r, txf_err *err) {
    * this ran on one thread until the values became 16 bytes
    * (docs/silver.md, "Memory"; decision 1701). */
   resolve_job rj = {r, days};
+  int64_t c0 = txf_cpu_us();
   int rc = parallel_for(threads_of(r), nd, resolve_item, &rj, err);
+  int64_t c1 = txf_cpu_us();
   if (!rc)
     rc = parallel_for(threads_of(r), IDX_SHARDS, pending_item, r, err);
+  /* the phase's two parts: the partitions read by the reach, the index's
+   * shards (read again and written) by the lake */
+  txf_log_debug(r->o->log,
+                "index: %zu partitions read for %zu pending ids in %lld ms "
+                "CPU, the shards merged in %lld ms",
+                nd, m->n_cand, (long long)((c1 - c0) / 1000),
+                (long long)((txf_cpu_us() - c1) / 1000));
   free(days);
   return rc;
 }
