@@ -66,6 +66,26 @@ static const char *get_varint(const char *p, const char *end, uint64_t *v) {
   return NULL;
 }
 
+/* The same where 10 bytes are surely there (no bound to check): the
+ * shard's bulk. A varint longer than 10 bytes is NULL. */
+static inline const char *get_varint_unbounded(const char *p, uint64_t *v) {
+  uint64_t c = (uint8_t)*p++;
+  if (!(c & 0x80)) {
+    *v = c;
+    return p;
+  }
+  uint64_t x = c & 0x7f;
+  for (int sh = 7; sh < 70; sh += 7) {
+    c = (uint8_t)*p++;
+    x |= (c & 0x7f) << sh;
+    if (!(c & 0x80)) {
+      *v = x;
+      return p;
+    }
+  }
+  return NULL;
+}
+
 static int read_v1(const char *path, const char *p, const char *end,
                    uint64_t count, loc_ent **out, size_t *n, txf_err *err) {
   loc_ent *e = txf_xmalloc((count ? count : 1) * sizeof *e);
@@ -144,8 +164,13 @@ int txf_clean_index_parse(const char *path, unsigned shard, txf_buf *bytes,
   uint64_t prev = (uint64_t)shard << 56;
   for (uint64_t k = 0; k < count; k++) {
     uint64_t d, z;
-    p = p ? get_varint(p, end, &d) : NULL;
-    p = p ? get_varint(p, end, &z) : NULL;
+    if (end - p >= 20) { /* two varints of at most 10 bytes */
+      p = get_varint_unbounded(p, &d);
+      p = p ? get_varint_unbounded(p, &z) : NULL;
+    } else {
+      p = get_varint(p, end, &d);
+      p = p ? get_varint(p, end, &z) : NULL;
+    }
     if (!p) {
       free(e);
       txf_buf_release(&b);

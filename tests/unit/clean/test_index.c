@@ -124,6 +124,15 @@ TEST(clean_index_format_2_round_trip_and_corruption) {
   write_file(unit_path("t.idx"), b.data + 100, b.len - 100);
   ASSERT(txf_clean_index_read(unit_path("t.idx"), 200, &f, &nf, &err) ==
          TXF_ECORRUPT);
+  /* a varint of more than 10 bytes in the middle of the entries */
+  txf_buf c;
+  txf_buf_init(&c, 0);
+  (void)txf_buf_append(&c, b.data, b.len);
+  memset(c.data + 1000, 0xff, 11);
+  write_file(unit_path("w.idx"), c.data, c.len);
+  ASSERT(txf_clean_index_read(unit_path("w.idx"), 200, &f, &nf, &err) ==
+         TXF_ECORRUPT);
+  txf_buf_release(&c);
   uint64_t big = (uint64_t)N * 3;
   memcpy(b.data + b.len - 24, &big, 8);
   write_file(unit_path("u.idx"), b.data, b.len);
