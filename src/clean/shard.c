@@ -9,7 +9,8 @@
  * rows with a pending id's hash (txf_clean_merge_offer), and the rules
  * decide there; txf_clean_merge_pending then puts the winners into runs.
  * Memory: one shard of the batch and of the index per thread, beside the
- * batch's records. */
+ * batch's records and, for a shard whose pending ids wait, the pairs of
+ * its new ids (its shard is written once, when they are decided). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
