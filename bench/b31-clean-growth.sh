@@ -4,8 +4,9 @@
 # generated and cleaned in order, no models. Per day: the ids the lake
 # holds before the clean, the index's size, and clean's CPU time per phase
 # (its report's cpu_ms: read_validate, dedup, index, partitions) and wall
-# time; then, from the day the late arrivals' reach has filled (day 11) to
-# the last, how much each phase grew per million ids the lake gained.
+# time; then, over the days after the late arrivals' reach has filled
+# (from day 11), each phase's growth per million ids the lake holds (a
+# least-squares line: single days are noisy).
 # dedup and the second half of index read and write the id index (7 bytes
 # an id, every shard each day); partitions rewrite the days the batch
 # reaches (by the reach, not the lake).
@@ -45,14 +46,16 @@ while [ $i -lt "$DAYS" ]; do
 	rm -rf "$d/bronze/transactions/ingest_date=$day" "$d/truth/transactions/ingest_date=$day"
 	i=$((i + 1))
 done
+# least squares over the days from the 11th: ms of CPU against ids held
 awk -v from=11 '
-	NR == from { i0 = $2; r0 = $4; d0 = $5; x0 = $6; p0 = $7 }
-	{ i1 = $2; r1 = $4; d1 = $5; x1 = $6; p1 = $7; n = NR }
+	NR >= from { n++; x = $2 / 1e6; sx += x; sxx += x * x
+		for (k = 4; k <= 7; k++) { y[k] += $k; xy[k] += x * $k } }
 	END {
-		if (n <= from || i1 == i0) { print "(fewer than", from + 1, "days: no slope)"; exit }
-		m = (i1 - i0) / 1e6
-		printf "day %d to %d: the lake gained %.1f M ids; CPU ms per million more: read_validate %.1f, dedup %.1f, index %.1f, partitions %.1f\n",
-			from, n, m, (r1 - r0) / m, (d1 - d0) / m, (x1 - x0) / m, (p1 - p0) / m
+		if (n < 2 || n * sxx == sx * sx) { print "(fewer than", from + 1, "days: no slope)"; exit }
+		d = n * sxx - sx * sx
+		for (k = 4; k <= 7; k++) b[k] = (n * xy[k] - sx * y[k]) / d
+		printf "days %d to %d, fitted: CPU ms per million ids the lake holds: read_validate %.1f, dedup %.1f, index %.1f, partitions %.1f\n",
+			from, from + n - 1, b[4], b[5], b[6], b[7]
 	}' "$dir/days"
 echo "(2 cores shared with other work: uptime says $(uptime | sed 's/.*load/load/'))"
 [ -z "${KEEP:-}" ] || echo "(kept: $dir)"
