@@ -28,6 +28,11 @@ char *txf_clean_index_dir(const char *data_dir) {
   return txf_path_join(data_dir, "silver/_index/transactions");
 }
 
+char *txf_clean_index_shard_path(const char *data_dir, unsigned s) {
+  return txf_xasprintf("%s/silver/_index/transactions/shard-%03u.idx",
+                       data_dir, s);
+}
+
 static int cmp_loc(const void *pa, const void *pb) {
   const loc_ent *a = pa, *b = pb;
   if (a->idh != b->idh)
@@ -53,21 +58,8 @@ static char *put_varint(char *p, uint64_t v) {
   return p;
 }
 
-static const char *get_varint(const char *p, const char *end, uint64_t *v) {
-  uint64_t x = 0;
-  for (int sh = 0; sh < 64 && p < end; sh += 7) {
-    uint8_t c = (uint8_t)*p++;
-    x |= (uint64_t)(c & 0x7f) << sh;
-    if (!(c & 0x80)) {
-      *v = x;
-      return p;
-    }
-  }
-  return NULL;
-}
-
-/* The same where 10 bytes are surely there (no bound to check): the
- * shard's bulk. A varint longer than 10 bytes is NULL. */
+/* A varint at P where 10 bytes are surely there (no bound to check
+ * each byte against); one longer than 10 bytes is NULL. */
 static inline const char *get_varint_unbounded(const char *p, uint64_t *v) {
   uint64_t c = (uint8_t)*p++;
   if (!(c & 0x80)) {
@@ -78,6 +70,19 @@ static inline const char *get_varint_unbounded(const char *p, uint64_t *v) {
   for (int sh = 7; sh < 70; sh += 7) {
     c = (uint8_t)*p++;
     x |= (c & 0x7f) << sh;
+    if (!(c & 0x80)) {
+      *v = x;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static const char *get_varint(const char *p, const char *end, uint64_t *v) {
+  uint64_t x = 0;
+  for (int sh = 0; sh < 64 && p < end; sh += 7) {
+    uint8_t c = (uint8_t)*p++;
+    x |= (uint64_t)(c & 0x7f) << sh;
     if (!(c & 0x80)) {
       *v = x;
       return p;
@@ -164,7 +169,7 @@ int txf_clean_index_parse(const char *path, unsigned shard, txf_buf *bytes,
   uint64_t prev = (uint64_t)shard << 56;
   for (uint64_t k = 0; k < count; k++) {
     uint64_t d, z;
-    if (end - p >= 20) { /* two varints of at most 10 bytes */
+    if (end - p >= 20) { /* the bulk: two varints of at most 10 bytes */
       p = get_varint_unbounded(p, &d);
       p = p ? get_varint_unbounded(p, &z) : NULL;
     } else {

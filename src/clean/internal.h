@@ -330,6 +330,8 @@ typedef struct loc_ent {
 } loc_ent;
 
 char *txf_clean_index_dir(const char *data_dir);
+/* The lake's file of index shard S. */
+char *txf_clean_index_shard_path(const char *data_dir, unsigned s);
 /* Read shard SHARD of the index at PATH (either format; a missing file is
  * an empty shard) into *E (caller frees) sorted by (idh, day). */
 TXF_MUST_CHECK int txf_clean_index_read(const char *path, unsigned shard,

@@ -224,9 +224,8 @@ int txf_clean_manifest_read_shard(const txf_clean_manifest *mf,
                                   size_t *n, txf_err *err) {
   *e = NULL;
   *n = 0;
-  char rel[64];
-  snprintf(rel, sizeof rel, "silver/_index/transactions/shard-%03u.idx", s);
-  char *path = txf_path_join(data_dir, rel);
+  char *path = txf_clean_index_shard_path(data_dir, s);
+  const char *rel = path + strlen(data_dir) + 1;
   int rc = 0;
   if (!txf_fs_exists(path)) {
     if (mf->has_shard[s])

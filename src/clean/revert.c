@@ -146,8 +146,7 @@ static uint64_t file_size(const char *path) {
 
 /* The size of index shard S's file (what reading it costs). */
 static uint64_t shard_bytes(const rv *r, unsigned s) {
-  char *p = txf_xasprintf("%s/silver/_index/transactions/shard-%03u.idx",
-                          r->o->data_dir, s);
+  char *p = txf_clean_index_shard_path(r->o->data_dir, s);
   uint64_t n = file_size(p);
   free(p);
   return n;

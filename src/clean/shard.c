@@ -398,9 +398,7 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   size_t nw = m->n_pending[s];
   /* The lake's shard again (its bytes were checked against the manifest
    * as the shard was looked up, under the lake's lock). */
-  char rel[48];
-  snprintf(rel, sizeof rel, "silver/_index/transactions/shard-%03u.idx", s);
-  char *lake = txf_path_join(m->data_dir, rel);
+  char *lake = txf_clean_index_shard_path(m->data_dir, s);
   loc_ent *e = NULL;
   size_t ne = 0;
   int rc = txf_clean_index_read(lake, s, &e, &ne, err);
@@ -410,9 +408,9 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   crow **adds = txf_xmalloc((nw ? nw : 1) * sizeof *adds);
   /* the pairs that go in: the shard's new ids and the moved ones' */
   size_t nins = m->n_fresh[s];
-  loc_ent *ins = txf_xmalloc((nw + nins ? nw + nins : 1) * sizeof *ins);
-  if (nins)
-    memcpy(ins, m->fresh[s], nins * sizeof *ins);
+  loc_ent *ins = txf_xrealloc(m->fresh[s], (nw + nins) * sizeof *ins);
+  m->fresh[s] = NULL;
+  m->n_fresh[s] = 0;
   loc_ent *gone = txf_xmalloc((nw ? nw : 1) * sizeof *gone);
   rm_ent *rm = txf_xmalloc((nw ? nw : 1) * sizeof *rm);
   size_t na = 0, nrm = 0, ngone = 0;
@@ -489,9 +487,6 @@ int txf_clean_merge_pending(txf_clean_merge *m, unsigned s, txf_err *err) {
   }
   pthread_mutex_unlock(&m->mu);
   TXF_FREE_ALL(rm, gone, ins, adds, rows, e);
-  free(m->fresh[s]);
-  m->fresh[s] = NULL;
-  m->n_fresh[s] = 0;
   txf_buf_release(&m->pending[s]);
   return rc;
 }
