@@ -3,12 +3,13 @@
 -- One row per merchant seen in the lake, with its MCC, category and the
 -- currency it prices in. A merchant has one MCC and one currency; should a
 -- feed ever disagree, the most frequent wins (ties: the smallest code), so
--- the dimension stays one row per merchant. Built from the per-day counts
--- of int_merchant_daily (tens of thousands of merchants a day), not the
+-- the dimension stays one row per merchant. Built from int_merchant_mix
+-- (per merchant, MCC and currency over every day: a few rows per merchant
+-- whatever the lake holds), not from the per-day counts nor the
 -- transactions.
 WITH txn AS (
-    -- attempts per merchant, day, MCC and currency
-    SELECT * FROM {{ ref('int_merchant_daily') }}
+    -- attempts and first/last days per merchant, MCC and currency
+    SELECT * FROM {{ ref('int_merchant_mix') }}
 ),
 mcc AS (
     SELECT merchant_id, mcc_code,
@@ -24,8 +25,8 @@ cur AS (
 ),
 activity AS (
     SELECT merchant_id,
-           MIN(event_date)              AS first_seen_date,
-           MAX(event_date)              AS last_seen_date,
+           MIN(first_seen_date)         AS first_seen_date,
+           MAX(last_seen_date)          AS last_seen_date,
            CAST(SUM(n_attempts) AS BIGINT) AS n_attempts
     FROM txn GROUP BY merchant_id
 )
