@@ -24,7 +24,7 @@ test_expect_success 'a project with 11 days of feed, 10 cleaned' '
 
 test_expect_success 'the first models build (full) passes every test' '
 	txnflow -C p models build --vars "{run_date: \"2025-09-10\"}" >build1.out &&
-	grep "^Done: 19 ok, 0 error" build1.out &&
+	grep "^Done: 20 ok, 0 error" build1.out &&
 	! grep -E "FAIL|ERROR|WARN" build1.out
 '
 
@@ -36,7 +36,7 @@ test_expect_success 'day 11: clean, then an incremental build of the rewritten d
 		grep -o "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]" | sed "s/.*/\"&\"/" | paste -sd, -) &&
 	test $(echo "$dates" | tr , "\n" | wc -l) -ge 3 &&
 	txnflow -C p models build --vars "{run_date: \"2025-09-11\", dates: [$dates]}" >build.out &&
-	grep "^Done: 19 ok, 0 error" build.out &&
+	grep "^Done: 20 ok, 0 error" build.out &&
 	! grep -E "FAIL|ERROR|WARN" build.out
 '
 
@@ -196,7 +196,7 @@ velocity_expect() {
 test_expect_success 'fraud rules flag exactly the planted patterns' '
 	plant &&
 	txnflow -C p models build --vars "{run_date: \"2025-09-12\", dates: [\"2025-09-12\"]}" >build2.out &&
-	grep "^Done: 19 ok, 0 error" build2.out &&
+	grep "^Done: 20 ok, 0 error" build2.out &&
 	query "SELECT transaction_id, rule FROM mart_fraud_signals
 	       WHERE transaction_id LIKE '\''P%'\'' ORDER BY 1, 2" >actual &&
 	{

@@ -9,7 +9,7 @@
 test_expect_success 'the default project builds on an empty lake' '
 	txnflow init p &&
 	txnflow -C p models build >out &&
-	grep "^Done: 19 ok, 0 error" out
+	grep "^Done: 20 ok, 0 error" out
 '
 
 test_expect_success 'delete+insert on a repeated date key replaces whole dates' '

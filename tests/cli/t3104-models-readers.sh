@@ -75,7 +75,7 @@ test_expect_success 'a loop of txnflow sql during a build: always an answer, bef
 	wait $pid &&
 	stop_server s &&
 	after=$(state) &&
-	test_grep "^Done: 19 ok, 0 error" build03.out &&
+	test_grep "^Done: 20 ok, 0 error" build03.out &&
 	test "$before" != "$after" &&
 	cat answers &&
 	test $(wc -l <answers) -ge 3 &&
@@ -117,7 +117,7 @@ test_expect_success 'a killed build: readers keep the published state; the next 
 	kill -9 $pid && { wait $pid; true; } &&
 	test "$(state)" = "$before" &&
 	txnflow -C p models build --quiet --vars "{run_date: \"2025-09-04\"}" >again.out &&
-	test_grep "^Done: 19 ok, 0 error" again.out &&
+	test_grep "^Done: 20 ok, 0 error" again.out &&
 	test "$(state)" != "$before" &&
 	full_equal p 2025-09-04 &&
 	copies_agree
@@ -146,7 +146,7 @@ test_expect_success 'a warehouse from before the copies (a plain file) becomes c
 test_expect_success 'removing the link starts a new warehouse' '
 	rm p/data/warehouse.duckdb &&
 	txnflow -C p models build --quiet --vars "{run_date: \"2025-09-04\"}" >n.out &&
-	test_grep "^Done: 19 ok, 0 error" n.out &&
+	test_grep "^Done: 20 ok, 0 error" n.out &&
 	test "$(readlink p/data/warehouse.duckdb)" = warehouse.duckdb.a &&
 	test_path_is_missing p/data/warehouse.duckdb.b &&
 	full_equal p 2025-09-04

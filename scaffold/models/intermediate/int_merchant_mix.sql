@@ -6,7 +6,7 @@
 -- first and last days with any. What dim_merchant is built from: a few rows
 -- per merchant whatever the lake holds, where int_merchant_daily grows by
 -- some 20,000 rows a day (a table over it read a month of rows in 0.3 s,
--- and would read a year's in some 3 s; decision 1801, seventeenth round).
+-- and would read a year's in some 3 s; decision 1801, sixteenth round).
 --
 -- Incremental by change: the (merchant, MCC, currency) whose day rows of
 -- int_merchant_daily changed get their attempts moved by the change, and
