@@ -1254,9 +1254,9 @@ static int do_run(run *r, txf_store *store, char **report_json,
   for (unsigned s = 0; s < IDX_SHARDS; s++) {
     if (!m->touched[s])
       continue;
-    char from[64], to[80];
+    char from[64], to[IDX_SHARD_REL_MAX];
     snprintf(from, sizeof from, STAGING "/index/shard-%03u.idx", s);
-    snprintf(to, sizeof to, "silver/_index/transactions/shard-%03u.idx", s);
+    txf_clean_index_shard_rel(s, to);
     add_op(r, from, to);
   }
   int64_t t_index = txf_mono_us(), cindex = txf_cpu_us();

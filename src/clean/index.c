@@ -24,13 +24,20 @@
 #define IDX_MAGIC2 "TXFIDX2\n"
 #define V1_FIXED 45 /* idh h0 h1 ingested_at (8 each) days (4+4) len */
 
+#define INDEX_DIR "silver/_index/transactions"
+
 char *txf_clean_index_dir(const char *data_dir) {
-  return txf_path_join(data_dir, "silver/_index/transactions");
+  return txf_path_join(data_dir, INDEX_DIR);
+}
+
+void txf_clean_index_shard_rel(unsigned s, char out[IDX_SHARD_REL_MAX]) {
+  snprintf(out, IDX_SHARD_REL_MAX, INDEX_DIR "/shard-%03u.idx", s);
 }
 
 char *txf_clean_index_shard_path(const char *data_dir, unsigned s) {
-  return txf_xasprintf("%s/silver/_index/transactions/shard-%03u.idx",
-                       data_dir, s);
+  char rel[IDX_SHARD_REL_MAX];
+  txf_clean_index_shard_rel(s, rel);
+  return txf_path_join(data_dir, rel);
 }
 
 static int cmp_loc(const void *pa, const void *pb) {

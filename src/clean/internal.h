@@ -330,7 +330,11 @@ typedef struct loc_ent {
 } loc_ent;
 
 char *txf_clean_index_dir(const char *data_dir);
-/* The lake's file of index shard S. */
+/* The lake's file of index shard S: relative to the data directory
+ * (silver/_index/transactions/shard-NNN.idx, into OUT), or joined to
+ * DATA_DIR (caller frees). */
+#define IDX_SHARD_REL_MAX 48
+void txf_clean_index_shard_rel(unsigned s, char out[IDX_SHARD_REL_MAX]);
 char *txf_clean_index_shard_path(const char *data_dir, unsigned s);
 /* Read shard SHARD of the index at PATH (either format; a missing file is
  * an empty shard) into *E (caller frees) sorted by (idh, day). */

@@ -224,8 +224,9 @@ int txf_clean_manifest_read_shard(const txf_clean_manifest *mf,
                                   size_t *n, txf_err *err) {
   *e = NULL;
   *n = 0;
-  char *path = txf_clean_index_shard_path(data_dir, s);
-  const char *rel = path + strlen(data_dir) + 1;
+  char rel[IDX_SHARD_REL_MAX];
+  txf_clean_index_shard_rel(s, rel);
+  char *path = txf_path_join(data_dir, rel);
   int rc = 0;
   if (!txf_fs_exists(path)) {
     if (mf->has_shard[s])

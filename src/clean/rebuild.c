@@ -222,9 +222,9 @@ int txf_clean_index_rebuild(const txf_clean_rebuild_opts *o, txf_store *store,
       i = j;
     }
     for (unsigned s = 0; s < IDX_SHARDS && !rc; s++) {
-      char name[24], to[80];
+      char name[24], to[IDX_SHARD_REL_MAX];
       snprintf(name, sizeof name, "shard-%03u.idx", s);
-      snprintf(to, sizeof to, "silver/_index/transactions/%s", name);
+      txf_clean_index_shard_rel(s, to);
       if (b.mf.has_shard[s]) {
         char from[80];
         snprintf(from, sizeof from, STAGING "/index/%s", name);

@@ -555,9 +555,9 @@ static int stage_index(rv *r, const idx_edit *ed, size_t n, txf_err *err) {
       rc = txf_clean_index_write(path, s, e, ne, &r->m.shard_file[s], err);
       free(path);
       r->m.touched[s] = 1;
-      char from[64], to[80];
+      char from[64], to[IDX_SHARD_REL_MAX];
       snprintf(from, sizeof from, STAGING "/index/shard-%03u.idx", s);
-      snprintf(to, sizeof to, "silver/_index/transactions/shard-%03u.idx", s);
+      txf_clean_index_shard_rel(s, to);
       op_add(r, from, to);
     }
     free(e);
