@@ -145,29 +145,111 @@ static int check_keys(txf_models *m, txf_adapter *a, size_t i,
   return rc;
 }
 
+/* The statements that create again, in dependency order, the views (and
+ * materialized views) that read SCHEMA.IDENT on PostgreSQL or Redshift,
+ * directly or through other views: "" when none. PostgreSQL binds a view
+ * to the relations it reads, so it refuses to drop a table a view reads;
+ * such views are dropped with it (CASCADE) and created again from their
+ * definitions over the new relation, in the same transaction (dbt drops
+ * them and leaves them to be rebuilt, which a build that does not select
+ * them never does). DuckDB binds a view when it is read: nothing to do. */
+static int dependent_views(txf_adapter *a, const char *schema,
+                           const char *ident, char **out, txf_err *err) {
+  *out = txf_xstrdup("");
+  if (!strcmp(a->ops->type, "duckdb"))
+    return 0;
+  char *qs = txf_duck_quote_str(schema), *qn = txf_duck_quote_str(ident);
+  char *sql = txf_xasprintf(
+      "WITH RECURSIVE deps(oid, depth) AS ("
+      " SELECT r.ev_class, 1 FROM pg_depend d"
+      " JOIN pg_rewrite r ON r.oid = d.objid"
+      " WHERE d.classid = 'pg_rewrite'::regclass AND r.ev_class <> d.refobjid"
+      " AND d.refobjid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n"
+      " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s)"
+      " UNION ALL"
+      " SELECT r.ev_class, deps.depth + 1 FROM deps"
+      " JOIN pg_depend d ON d.refobjid = deps.oid"
+      " JOIN pg_rewrite r ON r.oid = d.objid"
+      " WHERE d.classid = 'pg_rewrite'::regclass AND r.ev_class <> d.refobjid"
+      " AND deps.depth < 64)"
+      " SELECT 'CREATE ' || CASE WHEN c.relkind = 'm' THEN 'MATERIALIZED '"
+      " ELSE '' END || 'VIEW ' || quote_ident(n.nspname) || '.' ||"
+      " quote_ident(c.relname) || ' AS ' || pg_get_viewdef(c.oid) AS ddl"
+      " FROM (SELECT oid, max(depth) AS depth FROM deps GROUP BY oid) v"
+      " JOIN pg_class c ON c.oid = v.oid"
+      " JOIN pg_namespace n ON n.oid = c.relnamespace"
+      " ORDER BY v.depth, n.nspname, c.relname",
+      qs, qn);
+  char *text = NULL;
+  int rc = a->ops->query_json(a, sql, &text, err);
+  TXF_FREE_ALL(sql, qs, qn);
+  if (rc)
+    return rc;
+  json_error_t je;
+  json_t *rows = json_loads(text ? text : "[]", 0, &je);
+  free(text);
+  if (!json_is_array(rows)) {
+    json_decref(rows);
+    return txf_err_set(err, TXF_EDB, "the views that read %s.%s: unreadable "
+                       "answer", schema, ident);
+  }
+  txf_buf b;
+  txf_buf_init(&b, 0);
+  size_t k;
+  json_t *row;
+  json_array_foreach(rows, k, row) {
+    const char *ddl = json_string_value(json_object_get(row, "ddl"));
+    if (!ddl)
+      continue;
+    size_t len = strlen(ddl); /* (pg_get_viewdef ends it with ';') */
+    while (len && (ddl[len - 1] == ';' || ddl[len - 1] == ' ' ||
+                   ddl[len - 1] == '\n'))
+      len--;
+    (void)txf_buf_printf(&b, "%.*s; ", (int)len, ddl);
+  }
+  json_decref(rows);
+  free(*out);
+  *out = txf_buf_take(&b, NULL);
+  if (!*out)
+    *out = txf_xstrdup("");
+  return 0;
+}
+
 /* Replace SCHEMA.IDENT by TMP_IDENT; EXTRA (or NULL) runs in the same
- * transaction. */
+ * transaction, and so does the re-creation of the views that read it on
+ * PostgreSQL (dependent_views). */
 static int swap_in(txf_adapter *a, const char *schema, const char *ident,
                    const char *tmp_ident, txf_rel_kind new_kind,
                    const char *extra, txf_err *err) {
   txf_rel_kind old;
   int rc = a->ops->relation_kind(a, schema, ident, &old, err);
-  if (rc)
+  char *views = NULL;
+  if (!rc && old != TXF_REL_NONE)
+    rc = dependent_views(a, schema, ident, &views, err);
+  if (rc) {
+    free(views);
     return rc;
+  }
   char *rel = txf_duck_quote_rel(schema, ident), *tmp = txf_duck_quote_rel(schema, tmp_ident);
   char *qi = txf_duck_quote_ident(ident);
+  int cascade = views && *views;
   char *drop = old == TXF_REL_NONE
                    ? txf_xstrdup("")
-                   : txf_xasprintf("DROP %s %s; ", kind_word(old), rel);
+                   : txf_xasprintf("DROP %s %s%s; ", kind_word(old), rel,
+                                   cascade ? " CASCADE" : "");
   /* One transaction: readers see the old relation or the new one. */
   char *sql = txf_xasprintf("BEGIN TRANSACTION; %sALTER %s %s RENAME TO %s; "
-                            "%s%sCOMMIT",
+                            "%s%s%sCOMMIT",
                             drop, kind_word(new_kind), tmp, qi,
-                            extra ? extra : "", extra ? "; " : "");
+                            views ? views : "", extra ? extra : "",
+                            extra ? "; " : "");
   rc = a->ops->exec(a, sql, err);
   if (rc)
     (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
-  TXF_FREE_ALL(sql, drop, rel, tmp, qi);
+  if (rc && cascade)
+    (void)txf_err_wrap(err, "replacing %s and creating again the views that read "
+                 "it", ident);
+  TXF_FREE_ALL(sql, drop, rel, tmp, qi, views);
   return rc;
 }
 

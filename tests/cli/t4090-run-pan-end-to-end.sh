@@ -98,11 +98,11 @@ test_expect_success 'scan-pans: no card number anywhere but bronze' '
 '
 
 test_expect_success 'a card number planted in a mart is found, exactly once' '
-	txnflow -C p sql --write "UPDATE mart_fraud_signals SET merchant_id = '"'"'4111 1111 1111 1111'"'"' WHERE transaction_id = (SELECT min(transaction_id) FROM mart_fraud_signals)" &&
+	txnflow -C p sql --write "UPDATE mart_rfm_customer SET segment = '"'"'4111 1111 1111 1111'"'"' WHERE customer_id = (SELECT min(customer_id) FROM mart_rfm_customer)" &&
 	test_expect_code 1 txnflow scan-pans p >scan.out &&
 	grep -v "^scan-pans:" scan.out >found &&
 	test_line_count = 1 found &&
-	test_grep "warehouse.duckdb.*table main.mart_fraud_signals, column merchant_id" found &&
+	test_grep "warehouse.duckdb.*table main.mart_rfm_customer, column segment" found &&
 	test_grep "411111\*\*\*\*\*\*1111" found &&
 	test_grep "^scan-pans: 1 card number" scan.out
 '

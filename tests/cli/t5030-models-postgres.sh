@@ -109,6 +109,46 @@ test_expect_success 'on PostgreSQL the build by change equals a --full-refresh' 
 	test_cmp pg.incr pg.rows
 '
 
+# PostgreSQL binds a view to the tables it reads and refuses to drop them:
+# a table the build replaces (a table model, a full refresh) takes the
+# views that read it along and creates them again over the new one, in the
+# same transaction, also those the build does not select and those made
+# outside txnflow (a BI tool's)
+test_expect_success 'on PostgreSQL the views over a table the build replaces stay' '
+	cat >p/models/extra/t_small.sql <<-\EOM &&
+	{{ config(materialized="table") }}
+	SELECT 1 AS a, 2 AS b
+	EOM
+	txnflow -C p models build --target pg --select t_small >out &&
+	psql_q "CREATE VIEW ext_b AS SELECT b FROM t_small" &&
+	psql_q "CREATE VIEW ext_b2 AS SELECT b + 1 AS c FROM ext_b" &&
+	psql_q "CREATE VIEW ext_flags AS SELECT count(*) AS n FROM dim_customer" &&
+	n0=$(psql_q "SELECT n FROM ext_flags") &&
+	test "$n0" -gt 0 &&
+	cat >p/models/extra/t_small.sql <<-\EOM &&
+	{{ config(materialized="table") }}
+	SELECT 1 AS a, 5 AS b
+	EOM
+	txnflow -C p models build --target pg --select "t_small dim_customer int_fraud_card_day" \
+		--full-refresh --vars "{run_date: 2025-09-03}" >out &&
+	! grep -E "FAIL|ERROR|WARN" out &&
+	test "$(psql_q "SELECT c FROM ext_b2")" = 6 &&
+	test "$(psql_q "SELECT n FROM ext_flags")" = "$n0" &&
+	test "$(psql_q "SELECT count(*) FROM mart_fraud_signals")" -gt 0
+'
+
+test_expect_success 'a view that cannot read the new table fails the build; the old one stays' '
+	cat >p/models/extra/t_small.sql <<-\EOM &&
+	{{ config(materialized="table") }}
+	SELECT 1 AS a
+	EOM
+	test_expect_code 4 txnflow -C p models build --target pg --select t_small >out &&
+	test_grep "ERROR .*t_small.*replacing t_small and creating again the views that read it" out &&
+	test_grep "column .*b.* does not exist" out &&
+	test "$(psql_q "SELECT c FROM ext_b2")" = 6 &&
+	test "$(psql_q "SELECT b FROM t_small")" = 5
+'
+
 test_expect_success 'models test on PostgreSQL: every test the build ran passes' '
 	txnflow -C p models test --target pg --vars "{run_date: 2025-09-03}" >pg.test &&
 	n=$(grep -c PASS duck.out) && test "$n" -gt 50 &&
