@@ -55,6 +55,9 @@ TXF_MUST_CHECK int txf_wh_begin(txf_wh **out, const char *path, int64_t wait_ms,
 TXF_MUST_CHECK int txf_wh_begin_log(txf_wh **out, const char *path,
                                     int64_t wait_ms, const txf_logger *lg,
                                     txf_err *err);
+/* The size from which a copy is patched in two halves at once, one per
+ * core (128 MiB; at least 2 MiB): for the tests, which patch small files. */
+void txf_wh_set_patch_split(int64_t bytes);
 /* The copy this session writes; borrowed until publish or abort. */
 const char *txf_wh_path(const txf_wh *w);
 

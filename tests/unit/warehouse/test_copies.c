@@ -298,6 +298,9 @@ TEST(warehouse_copies_patched_in_place) {
   snprintf(mark, sizeof mark, "%s.a.patching", p);
   txf_err err;
   txf_wh *w;
+  /* (every patch below in two halves at once, as a warehouse of 128 MiB
+   * or more is) */
+  txf_wh_set_patch_split(2 * 1024 * 1024);
   ASSERT_OK(txf_wh_begin(&w, p, 1000, &err), &err);
   run_sql(txf_wh_path(w),
           "CREATE TABLE t AS SELECT range AS k, "
@@ -376,4 +379,5 @@ TEST(warehouse_copies_patched_in_place) {
   ASSERT_EQ_I64(patched_bytes(logf, &size), -1);
   ASSERT_EQ_I64(read_i64(a, "SELECT count(*) FROM t"), 200001);
   txf_wh_abort(w);
+  txf_wh_set_patch_split(128 * 1024 * 1024);
 }
