@@ -850,13 +850,22 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
     int dirty = 1, known = 0, pub_dirty = 1, pub_known = 0;
     if (!rc)
       rc = state_of(d, NULL, &mine, &dirty, &known, err);
-    char *q = txf_duck_quote_str(published);
-    if (!rc)
-      rc = exec_sql(d, err,
-                    txf_xasprintf("ATTACH %s AS " PUB " (READ_ONLY)", q));
-    free(q);
-    if (!rc)
-      rc = state_of(d, PUB, &pub, &pub_dirty, &pub_known, err);
+    if (full) {
+      /* the published file's bytes: its state, and nothing to replay (an
+       * ATTACH of the published file read its catalog again: 0.25 s at a
+       * month of 1,000,000 rows a day) */
+      pub = mine;
+      pub_dirty = dirty;
+      pub_known = known;
+    } else {
+      char *q = txf_duck_quote_str(published);
+      if (!rc)
+        rc = exec_sql(d, err,
+                      txf_xasprintf("ATTACH %s AS " PUB " (READ_ONLY)", q));
+      free(q);
+      if (!rc)
+        rc = state_of(d, PUB, &pub, &pub_dirty, &pub_known, err);
+    }
     note *log = NULL;
     size_t n_log = 0;
     int replayable = !rc && known && !dirty && pub_known && mine + 1 == pub;
