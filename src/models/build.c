@@ -180,19 +180,11 @@ static int dependent_views(txf_adapter *a, const char *schema,
       " JOIN pg_namespace n ON n.oid = c.relnamespace"
       " ORDER BY v.depth, n.nspname, c.relname",
       qs, qn);
-  char *text = NULL;
-  int rc = a->ops->query_json(a, sql, &text, err);
+  json_t *rows;
+  int rc = txf_models_query_rows(a, sql, &rows, err);
   TXF_FREE_ALL(sql, qs, qn);
   if (rc)
     return rc;
-  json_error_t je;
-  json_t *rows = json_loads(text ? text : "[]", 0, &je);
-  free(text);
-  if (!json_is_array(rows)) {
-    json_decref(rows);
-    return txf_err_set(err, TXF_EDB, "the views that read %s.%s: unreadable "
-                       "answer", schema, ident);
-  }
   txf_buf b;
   txf_buf_init(&b, 0);
   size_t k;
@@ -247,8 +239,10 @@ static int swap_in(txf_adapter *a, const char *schema, const char *ident,
   if (rc)
     (void)a->ops->exec(a, "ROLLBACK", &(txf_err){0});
   if (rc && cascade)
-    (void)txf_err_wrap(err, "replacing %s and creating again the views that read "
-                 "it", ident);
+    (void)txf_err_wrap(err,
+                       "replacing %s and creating again the views that read "
+                       "it",
+                       ident);
   TXF_FREE_ALL(sql, drop, rel, tmp, qi, views);
   return rc;
 }

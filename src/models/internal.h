@@ -391,6 +391,9 @@ int txf_models_target_is_duck(const txf_models *m);
 int txf_models_range_pred(const txf_models *m, txf_adapter *a,
                           const char *rel, const char *col, const char *alias,
                           char **out, txf_err *err);
+/* SQL's rows on A as a JSON array of objects (caller decrefs). */
+int txf_models_query_rows(txf_adapter *a, const char *sql, json_t **out,
+                          txf_err *err);
 
 /* ---------------------------------------------------------------- dispatch.c */
 
