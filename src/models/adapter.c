@@ -180,6 +180,10 @@ int txf_adapter_open_duckdb(txf_adapter **out, const char *path, int threads,
   return 0;
 }
 
+txf_adapter *txf_adapter_wrap_duckdb(txf_duck *d) {
+  return txf_adapter_new(&duck_ops, d);
+}
+
 int txf_adapter_connect_duckdb(txf_adapter **out, txf_adapter *a,
                                txf_err *err) {
   *out = NULL;

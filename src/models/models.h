@@ -82,6 +82,8 @@ struct txf_adapter {
 TXF_MUST_CHECK int txf_adapter_open_duckdb(txf_adapter **out, const char *path,
                                            int threads, int readonly,
                                            txf_err *err);
+/* D, an open DuckDB handle, as an adapter that owns it. */
+txf_adapter *txf_adapter_wrap_duckdb(txf_duck *d);
 /* Connect to a PostgreSQL server (REDSHIFT: a Redshift cluster, which
  * speaks the same protocol) with libpq's KEYS/VALS (NULL-terminated,
  * borrowed). The session's time zone is set to UTC, so a TIMESTAMPTZ cast

@@ -58,15 +58,20 @@ static int open_duckdb(txf_models *m, txf_err *err) {
                                    txf_fs_exists(path) ? path : NULL, 0,
                                    txf_fs_exists(path), err);
   int rc = txf_fs_mkdirs_parent(path, err);
+  txf_duck *kept = NULL;
   if (!rc && !m->wh) {
-    /* (debug: the copy brought up to the published one, decision 1801) */
+    /* (debug: the copy brought up to the published one, decision 1801);
+     * the catch-up's handle on it is the build's */
     int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
-    rc = txf_wh_begin_log(&m->wh, path, READERS_WAIT_MS, m->opts->log, err);
+    rc = txf_wh_begin_open(&m->wh, path, READERS_WAIT_MS, m->opts->log, &kept,
+                           err);
     txf_log_debug(m->opts->log, "warehouse: copy brought up: %.3fs (cpu %.3fs)",
                   (double)(txf_mono_us() - t0) / 1e6,
                   (double)(txf_cpu_us() - c0) / 1e6);
   }
-  if (!rc)
+  if (!rc && kept)
+    m->adapter = txf_adapter_wrap_duckdb(kept);
+  else if (!rc)
     rc = txf_adapter_open_duckdb(&m->adapter, txf_wh_path(m->wh), 0, 0, err);
   /* its commits checkpoint what they change, not every row group that
    * carries deletes (warehouse.h) */
@@ -80,23 +85,31 @@ int txf_models_publish(txf_models *m, txf_err *err) {
   if (!w)
     return 0; /* a target written in place (PostgreSQL, in memory) */
   m->wh = NULL;
-  /* (debug: what the build wrote is checkpointed before the close, which
-   * would checkpoint it in full; the publish checkpoints its own record) */
+  /* (debug: what the build wrote is checkpointed with the publish's
+   * record, through the build's handle, before the close, which would
+   * checkpoint it in full) */
   int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
   if (m->adapter) {
     txf_err e;
-    if (txf_wh_checkpoint(w, txf_adapter_duck(m->adapter), &e))
+    if (txf_wh_record(w, txf_adapter_duck(m->adapter), &e)) {
       txf_log_debug(m->opts->log,
-                    "warehouse: not checkpointed before the close (%s): the "
-                    "close does",
+                    "warehouse: not recorded before the close (%s): the "
+                    "publish does",
                     e.msg);
+      if (txf_wh_checkpoint(w, txf_adapter_duck(m->adapter), &e))
+        txf_log_debug(m->opts->log,
+                      "warehouse: not checkpointed before the close (%s): "
+                      "the close does",
+                      e.msg);
+    }
     txf_adapter_close(m->adapter);
     m->adapter = NULL;
   }
   int64_t t1 = txf_mono_us(), c1 = txf_cpu_us();
   int rc = txf_wh_publish(w, err);
   txf_log_debug(m->opts->log,
-                "warehouse: closed %.3fs (cpu %.3fs), published %.3fs (cpu "
+                "warehouse: recorded and closed %.3fs (cpu %.3fs), published "
+                "%.3fs (cpu "
                 "%.3fs)",
                 (double)(t1 - t0) / 1e6, (double)(c1 - c0) / 1e6,
                 (double)(txf_mono_us() - t1) / 1e6,

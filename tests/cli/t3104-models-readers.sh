@@ -93,17 +93,24 @@ test_expect_success 'after a build the copies agree, and equal a full refresh' '
 # The other copy is caught up by whichever costs less: a copy of the file
 # (the copy patched in place: both read, what differs written) or the
 # replay of the log (the rows it wrote, through DuckDB); these small
-# warehouses are replayed.
+# warehouses are replayed. Either way the build writes through the
+# catch-up's handle on the copy and records the publish through its own
+# (decision 1801, eighteenth round): no second or third open of the copy.
 test_expect_success 'a catch-up by a copy of the file, or by the log: the copies agree' '
 	TXNFLOW_WAREHOUSE_CATCHUP=copy TXNFLOW_LOG_LEVEL=debug txnflow -C p models build \
 		--vars "{run_date: \"2025-09-03\"}" >c.out 2>c.err &&
 	test_grep "copy brought up" c.err &&
 	test_grep "warehouse: copy patched: [0-9]* of [0-9]* bytes written" c.err &&
 	! grep "warehouse: replayed" c.err &&
+	test_grep "caught-up copy kept open for the session" c.err &&
+	test_grep "warehouse: recorded and closed" c.err &&
+	! grep "publish checkpointed" c.err &&
 	copies_agree &&
 	TXNFLOW_LOG_LEVEL=debug txnflow -C p models build \
 		--vars "{run_date: \"2025-09-03\"}" >r.out 2>r.err &&
 	test_grep "the log writes [0-9]* rows, the file holds [0-9]* bytes: replayed" r.err &&
+	test_grep "caught-up copy kept open for the session" r.err &&
+	! grep "publish checkpointed" r.err &&
 	copies_agree &&
 	full_equal p 2025-09-03
 '
