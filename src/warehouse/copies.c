@@ -887,7 +887,10 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       if (rc)
         break;
     }
+    int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
     rc = open_rw(&d, w->copy, wait_ms, err);
+    step_log(w->log, "copy opened", t0, c0);
+    t0 = txf_mono_us(), c0 = txf_cpu_us();
     int64_t mine = 0, pub = 0;
     int dirty = 1, known = 0, pub_dirty = 1, pub_known = 0;
     if (!rc)
@@ -910,6 +913,7 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
       if (!rc)
         rc = state_of(d, PUB, &pub, &pub_dirty, &pub_known, err);
     }
+    step_log(w->log, "states read", t0, c0);
     note *log = NULL;
     size_t n_log = 0;
     int replayable = !rc && known && !dirty && pub_known && mine + 1 == pub;
@@ -918,14 +922,16 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
     for (size_t i = 0; replayable && i < n_log; i++)
       if (!strcmp(log[i].how, "all"))
         replayable = 0;
+    t0 = txf_mono_us(), c0 = txf_cpu_us();
     if (replayable && !rc && copy_is_cheaper(d, published, log, n_log, w->log))
       replayable = 0;
+    step_log(w->log, "log weighed", t0, c0);
     int same = !rc && known && !dirty && pub_known && mine == pub;
     if (!rc && (same || replayable)) {
       /* one transaction: a crash leaves the copy as it was */
       rc = txf_duck_exec(d, "BEGIN TRANSACTION", err);
       for (size_t i = 0; !rc && replayable && i < n_log; i++) {
-        int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+        t0 = txf_mono_us(), c0 = txf_cpu_us();
         rc = replay(d, &log[i], w->log, err);
         char *what =
             txf_xasprintf("replayed %s %s.%s", log[i].how ? log[i].how : "?",
@@ -934,13 +940,15 @@ static int prepare(txf_wh *w, const char *published, int64_t wait_ms,
         step_log(w->log, what, t0, c0);
         free(what);
       }
+      t0 = txf_mono_us(), c0 = txf_cpu_us();
       if (!rc)
         rc = drop_kept(d, err);
       if (!rc)
         rc = exec_sql(d, err, txf_xasprintf("DELETE FROM " SCHEMA ".copy_log"));
       if (!rc)
         rc = mark_dirty(d, pub, err);
-      int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+      step_log(w->log, "kept rows dropped, copy marked", t0, c0);
+      t0 = txf_mono_us(), c0 = txf_cpu_us();
       if (!rc)
         rc = txf_duck_exec(d, "COMMIT", err);
       step_log(w->log, "replay committed", t0, c0);
