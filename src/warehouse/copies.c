@@ -850,7 +850,8 @@ static void hand_over(txf_wh *w, txf_duck *d, int64_t seq, int attached,
     step_log(w->log, "caught-up copy kept open for the session", t0, c0);
     return;
   }
-  /* (not checkpointed here, the close would, in full) */
+  /* checkpointed beside the hold: the close then has nothing to
+   * checkpoint, which it would do in full */
   if (checkpoint_copy(d, w->copy, seq, 1, &e) && w->log)
     txf_log_debug(w->log, "warehouse: %s: %s", what, e.msg);
   step_log(w->log, "caught-up copy checkpointed", t0, c0);

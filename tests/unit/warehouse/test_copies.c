@@ -420,3 +420,58 @@ TEST(warehouse_copies_state_does_not_pile_up) {
                             ".copy_state"),
                 1);
 }
+
+/* A session written through one handle (decision 1801, eighteenth round):
+ * the catch-up's, by a copy of the file or by the log, handed over held
+ * and with the published copy detached; the publish recorded through it.
+ * The copies end the same, and a session whose handle closes without its
+ * record leaves the published state and a dirty copy, copied over next. */
+TEST(warehouse_copies_one_open_a_session) {
+  const char *p = unit_path("one.duckdb");
+  txf_err err;
+  txf_wh *w;
+  txf_duck *d;
+  publish_t(p);
+  for (int k = 0; k < 2; k++) {
+    /* k 0: copy b made from a (a file copy); k 1: a replays b's log */
+    ASSERT_OK(txf_wh_begin_open(&w, p, 1000, NULL, &d, &err), &err);
+    ASSERT(d != NULL);
+    int64_t attached = -1;
+    ASSERT_OK(txf_duck_query_i64(d,
+                                 "SELECT count(*) FROM duckdb_databases() "
+                                 "WHERE database_name = 'txf_published'",
+                                 &attached, &err),
+              &err);
+    ASSERT_EQ_I64(attached, 0);
+    int64_t n = 0;
+    ASSERT_OK(txf_duck_query_i64(d, "SELECT count(*) FROM t", &n, &err),
+              &err);
+    ASSERT_EQ_I64(n, 3 + k);
+    ASSERT_OK(txf_duck_exec(d, "CREATE OR REPLACE TABLE t AS SELECT * FROM t "
+                               "UNION ALL SELECT max(k) + 1 FROM t",
+                            &err),
+              &err);
+    txf_wh_note_copy(w, "main", "t");
+    ASSERT_OK(txf_wh_record(w, d, &err), &err);
+    txf_duck_close(d);
+    ASSERT_OK(txf_wh_publish(w, &err), &err);
+    ASSERT_EQ_I64(read_i64(p, "SELECT count(*) FROM t"), 4 + k);
+    ASSERT_EQ_I64(read_i64(p, "SELECT seq FROM " TXF_WH_SCHEMA ".copy_state"),
+                  2 + k);
+  }
+  /* closed unrecorded (a build killed): readers keep the published state,
+   * and the next session copies it over the dirty copy */
+  ASSERT_OK(txf_wh_begin_open(&w, p, 1000, NULL, &d, &err), &err);
+  ASSERT(d != NULL);
+  ASSERT_OK(txf_duck_exec(d, "DROP TABLE t", &err), &err);
+  txf_duck_close(d);
+  txf_wh_abort(w);
+  ASSERT_EQ_I64(read_i64(p, "SELECT count(*) FROM t"), 5);
+  ASSERT_OK(txf_wh_begin_open(&w, p, 1000, NULL, &d, &err), &err);
+  ASSERT(d != NULL);
+  int64_t n = 0;
+  ASSERT_OK(txf_duck_query_i64(d, "SELECT count(*) FROM t", &n, &err), &err);
+  ASSERT_EQ_I64(n, 5);
+  txf_duck_close(d);
+  txf_wh_abort(w);
+}
