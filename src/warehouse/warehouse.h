@@ -57,8 +57,9 @@ TXF_MUST_CHECK int txf_wh_begin_log(txf_wh **out, const char *path,
                                     txf_err *err);
 /* txf_wh_begin_log, and *D (when not NULL) gets the copy's DuckDB handle,
  * held (txf_duck_hold), for the session to write through instead of
- * opening the copy again (NULL when the copy was made fresh; then the
- * caller opens it). The caller closes *D before txf_wh_publish. */
+ * opening the copy again (NULL when the warehouse is new, or when the
+ * published copy could not be detached from it; then the caller opens
+ * the copy). The caller closes *D before txf_wh_publish. */
 TXF_MUST_CHECK int txf_wh_begin_open(txf_wh **out, const char *path,
                                      int64_t wait_ms, const txf_logger *lg,
                                      txf_duck **d, txf_err *err);
