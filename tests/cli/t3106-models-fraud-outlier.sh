@@ -76,4 +76,17 @@ test_expect_success 'a rerun of an earlier date keeps its flags as they were jud
 	full_equal p 2025-09-03
 '
 
+test_expect_success 'two cards with one window key fail the build by a data test' '
+	# (window_key() spelled as the length of the id: every card shares one)
+	cp p/macros/dialect.sql dialect.sql.orig &&
+	sed -i "s/^hash({{ expr }})\$/length({{ expr }})/" p/macros/dialect.sql &&
+	! cmp -s dialect.sql.orig p/macros/dialect.sql &&
+	test_must_fail txnflow -C p models build --vars "{run_date: \"2025-09-06\"}" >collide.out &&
+	test_grep "FAIL.*assert_card_keys_distinct" collide.out &&
+	cp dialect.sql.orig p/macros/dialect.sql &&
+	txnflow -C p models build --vars "{run_date: \"2025-09-06\"}" >uncollide.out &&
+	test_grep "PASS.*assert_card_keys_distinct" uncollide.out &&
+	full_equal p 2025-09-06
+'
+
 test_done
