@@ -44,6 +44,11 @@
 extern const txf_pq_column txf_silver_columns_all[TXF_SILVER_MAX_COLS];
 /* The silver schema of a lake with (CARDS 1) or without card columns. */
 txf_pq_schema txf_silver_schema(int cards);
+/* The silver columns whose values repeat within a row group (the ids of
+ * customers, cards, merchants, and a card's token): dictionary-encoded
+ * whole in the lake and the change log (txf_pq_writer_opts.repeating;
+ * docs/silver.md). NULL-terminated. */
+extern const char *const txf_silver_repeating[];
 
 /* The change log (docs/silver.md, "The change log"): every clean that
  * changes the lake commits version V = 1 + the last one, and with its

@@ -139,6 +139,7 @@ static int change_open(change_file *cf, txf_err *err) {
   memset(&wo, 0, sizeof wo);
   wo.codec = TXF_PQ_ZSTD;
   wo.zstd_level = 1;
+  wo.repeating = txf_silver_repeating;
   wo.pool = cf->pool;
   wo.defer_sync = 1; /* staged: the commit syncs them all at once */
   int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
@@ -755,6 +756,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
       memset(&wo, 0, sizeof wo);
       wo.codec = TXF_PQ_ZSTD;
       wo.zstd_level = 1;
+      wo.repeating = txf_silver_repeating;
       wo.pool = pool;
       txf_sha256_init(&sha);
       has_sha = 1;
@@ -970,6 +972,7 @@ int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
     memset(&wo, 0, sizeof wo);
     wo.codec = TXF_PQ_ZSTD;
     wo.zstd_level = 1;
+    wo.repeating = txf_silver_repeating;
     wo.pool = pool;
     wo.sha256 = &sha;
     rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);

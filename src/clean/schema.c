@@ -26,6 +26,9 @@ const txf_pq_column txf_silver_columns_all[TXF_SILVER_MAX_COLS] = {
     {"card_key_id", TXF_PQ_STRING, 0, 0, 0},
 };
 
+const char *const txf_silver_repeating[] = {"customer_id", "card_id",
+                                             "merchant_id", "card_token", NULL};
+
 txf_pq_schema txf_silver_schema(int cards) {
   return (txf_pq_schema){txf_silver_columns_all,
                          cards ? TXF_SILVER_MAX_COLS : TXF_SILVER_N_COLS};

@@ -80,6 +80,13 @@ typedef struct txf_pq_writer_opts {
   size_t row_group_bytes; /* target uncompressed row group size; 0 = 128 MiB */
   size_t page_bytes;      /* target data page size; 0 = 1 MiB */
   int no_dictionary;      /* 1: PLAIN only */
+  /* Borrowed, NULL-terminated, may be NULL: names of STRING columns whose
+   * values repeat within a row group though a page's look distinct (the
+   * ids of customers, cards, merchants: a page of a day's rows holds
+   * mostly different cards, a row group each card about three times).
+   * Their dictionary is kept past the first page's cardinality test and
+   * up to 8 MiB of entries instead of 1 MiB (docs/parquet.md). */
+  const char *const *repeating;
   int data_page_v2;       /* 1: data page v2 headers (levels stored
                            * uncompressed before the compressed values);
                            * 0: v1, what silver uses */

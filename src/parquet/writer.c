@@ -28,8 +28,10 @@
  * truncated bound would need the is_exact flags that not every engine
  * reads. */
 #define STAT_MAX_STR 64
-/* The dictionary is abandoned past this many PLAIN-encoded bytes. */
+/* The dictionary is abandoned past this many PLAIN-encoded bytes; for a
+ * column named in the options' `repeating`, past the larger bound. */
 #define DICT_MAX_BYTES (1u << 20)
+#define DICT_REPEAT_MAX_BYTES (8u << 20)
 /* Rows per data page at most, whatever the page byte target: readers
  * (ours included) bound the values of one page. */
 #define PAGE_MAX_ROWS ((size_t)1 << 20)
@@ -78,6 +80,7 @@ typedef struct wcol {
   /* dictionary (per column chunk) */
   int allow_dict;
   int plain_hint; /* the last chunk found the column high-cardinality */
+  int repeating;  /* named in the options' `repeating` */
   int dict_mode;
   txf_buf dict; /* PLAIN encoding of the entries */
   uint32_t n_dict;
@@ -512,7 +515,7 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
     return;
   /* High cardinality on the chunk's first page: a dictionary would only
    * add bytes (ids, timestamps). */
-  if (c->dict_mode && c->n_pages == 0 && c->n_vals >= 64 &&
+  if (c->dict_mode && !c->repeating && c->n_pages == 0 && c->n_vals >= 64 &&
       (uint64_t)c->n_dict * 10 > (uint64_t)c->n_vals * 6)
     page_to_plain(c);
 
@@ -642,7 +645,8 @@ static void flush_page(txf_pq_writer *w, wcol *c, pq_ctx *x) {
   page_reset(c);
   /* An oversized dictionary: the pages so far keep it, the rest is
    * PLAIN. */
-  if (c->dict_mode && c->dict.len > DICT_MAX_BYTES)
+  if (c->dict_mode &&
+      c->dict.len > (c->repeating ? DICT_REPEAT_MAX_BYTES : DICT_MAX_BYTES))
     c->dict_mode = 0;
 }
 
@@ -1138,6 +1142,7 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     w->n_kv = n;
   }
   w->o.kv = NULL;
+  w->o.repeating = NULL; /* (read into the columns below) */
   w->pool = o.pool;
   w->o.pool = NULL;
   txf_pq_ctx_init(&w->ctx);
@@ -1179,6 +1184,9 @@ int txf_pq_writer_open(txf_pq_writer **out_w, const char *path,
     c->slot_mask = 1023;
     c->slots = txf_xcalloc(1024, sizeof *c->slots);
     c->allow_dict = c->ptype != PQT_BOOLEAN && !o.no_dictionary;
+    for (size_t r = 0; o.repeating && o.repeating[r] && c->allow_dict; r++)
+      if (c->ptype == PQT_BYTE_ARRAY && !strcmp(o.repeating[r], c->c.name))
+        c->repeating = 1;
     c->w = w;
     chunk_reset(c);
   }
@@ -1746,8 +1754,10 @@ int txf_pq_writer_follow(txf_pq_writer *f, txf_pq_writer *lead,
            !a->data_page_v2 != !b->data_page_v2)
     why = "the codec, page size and page options must be the same";
   for (size_t i = 0; !why && i < n_shared; i++)
-    if (!same_column(&f->cols[i].c, &lead->cols[i].c))
-      why = "the shared columns must be the same (name, type, nullability)";
+    if (!same_column(&f->cols[i].c, &lead->cols[i].c) ||
+        f->cols[i].repeating != lead->cols[i].repeating)
+      why = "the shared columns must be the same (name, type, nullability, "
+            "repeating)";
   if (why)
     return txf_err_set(err, TXF_EUSAGE, "%s cannot follow %s: %s",
                        f->af.path, lead->af.path, why);
