@@ -86,7 +86,7 @@ test_expect_success 'init scaffolds a project' '
 
 test_expect_success 'init writes the default project; --empty leaves the folders empty' '
 	test "$(find p/models -name "*.sql" | wc -l)" = 18 &&
-	test "$(find p/tests -name "*.sql" | wc -l)" = 4 &&
+	test "$(find p/tests -name "*.sql" | wc -l)" = 5 &&
 	test_path_is_file p/seeds/mcc_codes.csv &&
 	test_path_is_file p/macros/incremental.sql &&
 	txnflow init --empty e >out &&
