@@ -103,7 +103,7 @@ FALSE
 {#- A stand-in for a text key (EXPR) where rows are only grouped by it, as
     a window's partition: on DuckDB its 64-bit hash, an integer, so the
     sort of a window carries 8 bytes a row instead of the text (the card
-    rules' windows over 30.6 M attempts: 7.3-8.2 s against 11.9-14.0 s of
+    rules' windows over 30.6 M attempts: 7.3-8.2 s against 11.9-16.0 s of
     wall; decision 1801, nineteenth round). Two values with one hash would
     share a partition: the singular test assert_card_keys_distinct fails
     the build if two cards ever do. PostgreSQL and Redshift keep EXPR. -#}
