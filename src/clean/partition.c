@@ -127,6 +127,17 @@ typedef struct change_file {
                   columns (cv[nc..]) of a row */
 } change_file;
 
+/* The writer options of every silver file clean writes (partitions and
+ * the change log, which follows a new partition's writer and so must
+ * encode alike): zstd level 1, the repeating ids dictionary-encoded
+ * (docs/parquet.md), encoded on POOL. */
+static txf_pq_writer_opts silver_opts(txf_pq_pool *pool) {
+  return (txf_pq_writer_opts){.codec = TXF_PQ_ZSTD,
+                              .zstd_level = 1,
+                              .repeating = txf_silver_repeating,
+                              .pool = pool};
+}
+
 /* Open the change file (cf->out set, cf->w not yet open). */
 static int change_open(change_file *cf, txf_err *err) {
   txf_pq_value *cv = cf->cv;
@@ -135,12 +146,7 @@ static int change_open(change_file *cf, txf_err *err) {
   memcpy(cols, txf_silver_columns_all, (size_t)nc * sizeof *cols);
   memcpy(cols + nc, txf_silver_change_extra, sizeof txf_silver_change_extra);
   txf_pq_schema schema = {cols, (size_t)nc + 7};
-  txf_pq_writer_opts wo;
-  memset(&wo, 0, sizeof wo);
-  wo.codec = TXF_PQ_ZSTD;
-  wo.zstd_level = 1;
-  wo.repeating = txf_silver_repeating;
-  wo.pool = cf->pool;
+  txf_pq_writer_opts wo = silver_opts(cf->pool);
   wo.defer_sync = 1; /* staged: the commit syncs them all at once */
   int rc = txf_pq_writer_open(&cf->w, cf->out->path, &schema, &wo, err);
   if (rc)
@@ -752,12 +758,7 @@ int txf_clean_partition_rewrite(txf_clean_merge *m, part_job *j,
     }
     if (!w) { /* the partition's first row: its file */
       txf_pq_schema schema = txf_silver_schema(m->cards);
-      txf_pq_writer_opts wo;
-      memset(&wo, 0, sizeof wo);
-      wo.codec = TXF_PQ_ZSTD;
-      wo.zstd_level = 1;
-      wo.repeating = txf_silver_repeating;
-      wo.pool = pool;
+      txf_pq_writer_opts wo = silver_opts(pool);
       txf_sha256_init(&sha);
       has_sha = 1;
       wo.sha256 = &sha;
@@ -968,12 +969,7 @@ int txf_clean_partition_rekey(const txf_clean_rekey *k, part_job *j,
     rc = open_partition(path, C_MAX, &rd, err);
   if (!rc) {
     txf_pq_schema schema = txf_silver_schema(1);
-    txf_pq_writer_opts wo;
-    memset(&wo, 0, sizeof wo);
-    wo.codec = TXF_PQ_ZSTD;
-    wo.zstd_level = 1;
-    wo.repeating = txf_silver_repeating;
-    wo.pool = pool;
+    txf_pq_writer_opts wo = silver_opts(pool);
     wo.sha256 = &sha;
     rc = txf_pq_writer_open(&w, j->out_path, &schema, &wo, err);
   }
