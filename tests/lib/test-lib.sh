@@ -251,14 +251,14 @@ test_fuzz_short() {
 }
 
 # one_duckdb_thread DIR: project DIR's models run each query on one DuckDB
-# thread (settings: threads: 1 in profiles.yml; the project still builds
+# thread (threads: 1 under settings: in profiles.yml; the project still builds
 # two models at once). For the few thousand rows of a test, DuckDB's worker
 # threads add only their hand-offs: a third of a build's wall time and a
 # fifth of its CPU under ASan. The scripts whose point is many builds by
 # change use it; t3102 keeps DuckDB's default, so parallel scans of the
 # silver files stay covered.
 one_duckdb_thread() {
-	sed -i 's/^      threads: \([0-9]*\)$/      threads: \1\n      settings:\n        threads: "1"/' \
+	sed -i 's/^      settings:$/      settings:\n        threads: "1"/' \
 		"$1/profiles.yml" &&
 	grep -q "^        threads: \"1\"$" "$1/profiles.yml"
 }
