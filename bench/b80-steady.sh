@@ -34,6 +34,14 @@ unsnap() {
 
 steady() {
 	rows=$1 days=$2
+	# about 500 bytes of disk a row: bronze, silver, the truth, both
+	# warehouse copies and the repeats' snapshots (3 x 10,000,000 rows
+	# filled 14 GB); a full disk fails a day halfway, so say it first
+	need=$((rows / 1000 * days / 2)) have=$(df -Pm "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $4 }')
+	if [ "$have" -lt "$need" ]; then
+		echo "b80: $days days x $rows rows need about $need MB free in ${TMPDIR:-/tmp}, which has $have MB"
+		exit 1
+	fi
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/txnflow-b80.XXXXXX")
 	p="$dir/p"
 	"$TXNFLOW" init "$p" >/dev/null
