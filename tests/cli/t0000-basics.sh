@@ -81,7 +81,10 @@ test_expect_success 'init scaffolds a project' '
 	test_path_is_dir p/seeds &&
 	test_path_is_dir p/tests &&
 	test_grep "timezone: Asia/Seoul" p/txnflow.yml &&
-	test_grep "type: duckdb" p/profiles.yml
+	test_grep "type: duckdb" p/profiles.yml &&
+	# DuckDB bounded (decision 1801, twentieth round); t3020 shows that
+	# the settings of a profile reach the models
+	test_grep "^        memory_limit: 2GB$" p/profiles.yml
 '
 
 test_expect_success 'init writes the default project; --empty leaves the folders empty' '
