@@ -89,9 +89,11 @@ int txf_models_publish(txf_models *m, txf_err *err) {
    * record, through the build's handle, before the close, which would
    * checkpoint it in full) */
   int64_t t0 = txf_mono_us(), c0 = txf_cpu_us();
+  int recorded = 0;
   if (m->adapter) {
     txf_err e;
-    if (txf_wh_record(w, txf_adapter_duck(m->adapter), &e)) {
+    recorded = !txf_wh_record(w, txf_adapter_duck(m->adapter), &e);
+    if (!recorded) {
       txf_log_debug(m->opts->log,
                     "warehouse: not recorded before the close (%s): the "
                     "publish does",
@@ -108,10 +110,10 @@ int txf_models_publish(txf_models *m, txf_err *err) {
   int64_t t1 = txf_mono_us(), c1 = txf_cpu_us();
   int rc = txf_wh_publish(w, err);
   txf_log_debug(m->opts->log,
-                "warehouse: recorded and closed %.3fs (cpu %.3fs), published "
-                "%.3fs (cpu "
-                "%.3fs)",
+                "warehouse: %s %.3fs (cpu %.3fs), %s %.3fs (cpu %.3fs)",
+                recorded ? "recorded and closed" : "closed",
                 (double)(t1 - t0) / 1e6, (double)(c1 - c0) / 1e6,
+                rc ? "publish failed after" : "published",
                 (double)(txf_mono_us() - t1) / 1e6,
                 (double)(txf_cpu_us() - c1) / 1e6);
   return rc;

@@ -52,12 +52,19 @@ typedef struct rcol {
   txf_pq_value *dict;
   uint32_t n_dict;
 
-  /* current page */
+  /* current page: its rows go out through a window of decoded values,
+   * pv[wi..wn); page_left rows are not yet in it. A PLAIN or dictionary
+   * page (every page silver has) is decoded a window at a time (lazy),
+   * any other page into one window of all its rows */
   uint8_t *page_buf;
   size_t page_cap;
   txf_pq_value *pv;
   size_t pv_cap;
-  size_t page_n, page_i;
+  size_t wi, wn, page_left;
+  int lazy;             /* 0, PQE_PLAIN or PQE_RLE_DICTIONARY */
+  size_t lrow;          /* lazy: the page's next row */
+  const uint8_t *lvals; /* lazy PLAIN: the values; lat the next one's offset */
+  size_t lvals_len, lat;
   uint8_t *lev; /* definition levels of the page */
   size_t lev_cap;
   uint32_t *tmp; /* levels / indices */
@@ -920,6 +927,129 @@ static int load_dict(txf_pq_reader *r, rcol *c, const pq_page_header *h,
   return 0;
 }
 
+/* Rows a lazy page decodes at a time: a window of every projected
+ * column stays in the cache (16 columns x 16 KiB) */
+#define WINDOW_ROWS 1024
+
+/* Can the page's NN non-null values (encoding of H, at VALS) be decoded a
+ * window at a time? Set up C for that and return 0; 1: not this page;
+ * -1 (*WHY): the values are malformed. Checked here whole, so a lazy
+ * window never fails: a dictionary page's indices (4 bytes a value), a
+ * PLAIN page's value sizes. c->lev holds the page's levels. */
+static int lazy_setup(rcol *c, const pq_page_header *h, const uint8_t *vals,
+                      size_t vals_len, size_t nn, const char **why) {
+  c->lazy = 0;
+  c->lrow = 0;
+  if (h->encoding == PQE_PLAIN_DICTIONARY ||
+      h->encoding == PQE_RLE_DICTIONARY) {
+    if (!c->has_dict) {
+      *why = "dictionary-encoded page without a dictionary page";
+      return -1;
+    }
+    if (nn && vals_len < 1) {
+      *why = "missing dictionary index bit width";
+      return -1;
+    }
+    c->tmp = grow(c->tmp, &c->tmp_cap, nn ? nn : 1, sizeof *c->tmp);
+    if (nn && txf_pq_rle_decode(vals + 1, vals_len - 1, vals[0], c->tmp, nn)) {
+      *why = "dictionary indices are malformed or short";
+      return -1;
+    }
+    for (size_t i = 0; i < nn; i++)
+      if (c->tmp[i] >= c->n_dict) {
+        *why = "dictionary index out of range";
+        return -1;
+      }
+    c->lat = 0;
+    c->lazy = PQE_RLE_DICTIONARY;
+    return 0;
+  }
+  if (h->encoding != PQE_PLAIN || c->ptype == PQT_BOOLEAN || c->ts_mul != 1)
+    return 1;
+  if (c->ptype == PQT_BYTE_ARRAY) {
+    size_t at = 0;
+    for (size_t i = 0; i < nn; i++) {
+      if (vals_len - at < 4) {
+        *why = "PLAIN string length past the end of the page";
+        return -1;
+      }
+      uint32_t l = (uint32_t)vals[at] | (uint32_t)vals[at + 1] << 8 |
+                   (uint32_t)vals[at + 2] << 16 | (uint32_t)vals[at + 3] << 24;
+      at += 4;
+      if (l > vals_len - at) {
+        *why = "PLAIN string past the end of the page";
+        return -1;
+      }
+      at += l;
+    }
+  } else if (nn > vals_len / (size_t)txf_pq_plain_width(c->ptype)) {
+    *why = "PLAIN values past the end of the page";
+    return -1;
+  }
+  c->lvals = vals;
+  c->lvals_len = vals_len;
+  c->lat = 0;
+  c->lazy = PQE_PLAIN;
+  return 0;
+}
+
+/* The next window of a lazy page into c->pv (checked by lazy_setup). */
+static void lazy_fill(rcol *c) {
+  size_t n = c->page_left < WINDOW_ROWS ? c->page_left : WINDOW_ROWS;
+  c->pv = grow(c->pv, &c->pv_cap, WINDOW_ROWS, sizeof *c->pv);
+  txf_pq_value *out = c->pv;
+  const uint8_t *lev = c->opt ? c->lev + c->lrow : NULL;
+  size_t at = c->lat;
+  if (c->lazy == PQE_RLE_DICTIONARY) {
+    const uint32_t *ix = c->tmp;
+    const txf_pq_value *d = c->dict;
+    for (size_t i = 0; i < n; i++) {
+      if (lev && !lev[i]) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].is_null = 1;
+      } else {
+        out[i] = d[ix[at++]];
+        /* (a dictionary's strings are read in no order: their bytes are
+         * fetched while the window's rows before them are used) */
+        if (c->ptype == PQT_BYTE_ARRAY)
+          __builtin_prefetch(out[i].v.str);
+      }
+    }
+  } else if (c->ptype == PQT_BYTE_ARRAY) {
+    const uint8_t *p = c->lvals;
+    for (size_t i = 0; i < n; i++) {
+      if (lev && !lev[i]) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].is_null = 1;
+        continue;
+      }
+      uint32_t l = (uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
+                   (uint32_t)p[at + 2] << 16 | (uint32_t)p[at + 3] << 24;
+      out[i].is_null = 0;
+      out[i].v.str = (const char *)p + at + 4;
+      out[i].len = l;
+      at += 4 + (size_t)l;
+    }
+  } else {
+    size_t w = (size_t)txf_pq_plain_width(c->ptype);
+    for (size_t i = 0; i < n; i++) {
+      if (lev && !lev[i]) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].is_null = 1;
+        continue;
+      }
+      /* (ts_mul 1: cannot fail) */
+      (void)txf_pq_plain_fixed(c->ptype, c->type, 1, c->lvals + at, &out[i]);
+      at += w;
+    }
+  }
+  c->lat = at;
+  c->lrow += n;
+  c->page_left -= n;
+  c->wi = 0;
+  c->wn = n;
+}
+
 /* Load the next data page of C into c->pv. */
 static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
   char msgbuf[600];
@@ -1067,7 +1197,6 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
       vals = c->page_buf + lv;
       vals_len = (size_t)h.uncompressed_size - lv;
     }
-    c->pv = grow(c->pv, &c->pv_cap, n, sizeof *c->pv);
     size_t nn = n;
     if (c->opt) {
       c->tmp = grow(c->tmp, &c->tmp_cap, n, sizeof *c->tmp);
@@ -1083,9 +1212,28 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
         return CERR(TXF_ECORRUPT, "num_nulls %d but %zu null levels",
                     h.num_nulls, n - nn);
     }
+    c->page_no++;
+    c->values_left -= (int64_t)n;
+    c->wi = c->wn = 0;
+    /* A window at a time: the values of a whole page (717,000 rows of a
+     * boolean's) as 16-byte values were read back from memory, not the
+     * cache, a column after another for each row: a fifth of a clean's
+     * reading of the partitions it rewrites */
+    int rc = lazy_setup(c, &h, vals, vals_len, nn, &why);
+    if (rc == 0) {
+      c->page_left = n;
+      return 0;
+    }
+    if (rc != 1) {
+      c->page_no--;
+      return CERR(TXF_ECORRUPT, "%s (encoding %s, file offset %" PRIu64 ")",
+                  why, txf_pq_encoding_name(h.encoding), at);
+    }
+    c->page_no--;
+    c->pv = grow(c->pv, &c->pv_cap, n, sizeof *c->pv);
     /* Decode the non-null values at the end of PV, then spread them. */
     txf_pq_value *dst = c->pv + (n - nn);
-    int rc = decode_values(r, c, h.encoding, vals, vals_len, nn, dst, &why);
+    rc = decode_values(r, c, h.encoding, vals, vals_len, nn, dst, &why);
     if (rc)
       return CERR(rc == -2 ? TXF_EUNSUPPORTED : TXF_ECORRUPT,
                   "%s (encoding %s, file offset %" PRIu64 ")", why,
@@ -1104,9 +1252,8 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
         }
       }
     }
-    c->page_n = n;
-    c->page_i = 0;
-    c->values_left -= (int64_t)n;
+    c->wn = n;
+    c->page_left = 0;
     c->page_no++;
     return 0;
   }
@@ -1133,7 +1280,7 @@ static int load_row_group(txf_pq_reader *r, txf_err *err) {
     c->page_no = 0;
     c->has_dict = 0;
     c->n_dict = 0;
-    c->page_n = c->page_i = 0;
+    c->wi = c->wn = c->page_left = 0;
   }
   r->rg_left = g->num_rows;
   r->rg_loaded = 1;
@@ -1153,12 +1300,14 @@ static int next_row(txf_pq_reader *r, txf_pq_value *values, int *has_row,
   }
   for (size_t i = 0; i < r->n_rc; i++) {
     rcol *c = &r->rc[i];
-    if (c->page_i == c->page_n) {
-      int rc = next_page(r, c, err);
+    if (c->wi == c->wn) {
+      int rc = c->page_left ? 0 : next_page(r, c, err);
       if (rc)
         return rc;
+      if (c->page_left)
+        lazy_fill(c);
     }
-    values[i] = c->pv[c->page_i++];
+    values[i] = c->pv[c->wi++];
   }
   r->rg_left--;
   *has_row = 1;
