@@ -648,6 +648,54 @@ int txf_pq_plain_width(int ptype) {
 }
 
 /* Decode N PLAIN values from P[0..len) into OUT. *used = bytes read. */
+/* The PLAIN string at *AT of P[0..LEN): its length into *L, *AT past it;
+ * -1 (*WHY) if it runs past the end. */
+static int plain_str(const uint8_t *p, size_t len, size_t *at, uint32_t *l,
+                     const char **why) {
+  size_t a = *at;
+  if (len - a < 4) {
+    *why = "PLAIN string length past the end of the page";
+    return -1;
+  }
+  uint32_t n = (uint32_t)p[a] | (uint32_t)p[a + 1] << 8 |
+               (uint32_t)p[a + 2] << 16 | (uint32_t)p[a + 3] << 24;
+  a += 4;
+  if (n > len - a) {
+    *why = "PLAIN string past the end of the page";
+    return -1;
+  }
+  *at = a + n;
+  *l = n;
+  return 0;
+}
+
+/* The N dictionary indices of a dictionary-encoded page's values P[0..LEN)
+ * into c->tmp, each checked against the dictionary; -1 (*WHY) if not. */
+static int dict_indices(rcol *c, const uint8_t *p, size_t len, size_t n,
+                        const char **why) {
+  if (!c->has_dict) {
+    *why = "dictionary-encoded page without a dictionary page";
+    return -1;
+  }
+  if (n == 0)
+    return 0;
+  if (len < 1) {
+    *why = "missing dictionary index bit width";
+    return -1;
+  }
+  c->tmp = grow(c->tmp, &c->tmp_cap, n, sizeof *c->tmp);
+  if (txf_pq_rle_decode(p + 1, len - 1, p[0], c->tmp, n)) {
+    *why = "dictionary indices are malformed or short";
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (c->tmp[i] >= c->n_dict) {
+      *why = "dictionary index out of range";
+      return -1;
+    }
+  return 0;
+}
+
 static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
                         txf_pq_value *out, size_t *used, const char **why) {
   if (c->ptype == PQT_BOOLEAN) {
@@ -665,21 +713,12 @@ static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
   if (c->ptype == PQT_BYTE_ARRAY) {
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-      if (len - at < 4) {
-        *why = "PLAIN string length past the end of the page";
+      uint32_t l;
+      if (plain_str(p, len, &at, &l, why))
         return -1;
-      }
-      uint32_t l = (uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
-                   (uint32_t)p[at + 2] << 16 | (uint32_t)p[at + 3] << 24;
-      at += 4;
-      if (l > len - at) {
-        *why = "PLAIN string past the end of the page";
-        return -1;
-      }
       out[i].is_null = 0;
-      out[i].v.str = (const char *)p + at;
+      out[i].v.str = (const char *)p + at - l;
       out[i].len = l;
-      at += l;
     }
     *used = at;
     return 0;
@@ -709,28 +748,10 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
     return decode_plain(c, p, len, n, out, &used, why);
   case PQE_PLAIN_DICTIONARY:
   case PQE_RLE_DICTIONARY: {
-    if (!c->has_dict) {
-      *why = "dictionary-encoded page without a dictionary page";
+    if (dict_indices(c, p, len, n, why))
       return -1;
-    }
-    if (n == 0)
-      return 0;
-    if (len < 1) {
-      *why = "missing dictionary index bit width";
-      return -1;
-    }
-    c->tmp = grow(c->tmp, &c->tmp_cap, n, sizeof *c->tmp);
-    if (txf_pq_rle_decode(p + 1, len - 1, p[0], c->tmp, n)) {
-      *why = "dictionary indices are malformed or short";
-      return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-      if (c->tmp[i] >= c->n_dict) {
-        *why = "dictionary index out of range";
-        return -1;
-      }
+    for (size_t i = 0; i < n; i++)
       out[i] = c->dict[c->tmp[i]];
-    }
     return 0;
   }
   case PQE_RLE: {
@@ -942,24 +963,8 @@ static int lazy_setup(rcol *c, const pq_page_header *h, const uint8_t *vals,
   c->lrow = 0;
   if (h->encoding == PQE_PLAIN_DICTIONARY ||
       h->encoding == PQE_RLE_DICTIONARY) {
-    if (!c->has_dict) {
-      *why = "dictionary-encoded page without a dictionary page";
+    if (dict_indices(c, vals, vals_len, nn, why))
       return -1;
-    }
-    if (nn && vals_len < 1) {
-      *why = "missing dictionary index bit width";
-      return -1;
-    }
-    c->tmp = grow(c->tmp, &c->tmp_cap, nn ? nn : 1, sizeof *c->tmp);
-    if (nn && txf_pq_rle_decode(vals + 1, vals_len - 1, vals[0], c->tmp, nn)) {
-      *why = "dictionary indices are malformed or short";
-      return -1;
-    }
-    for (size_t i = 0; i < nn; i++)
-      if (c->tmp[i] >= c->n_dict) {
-        *why = "dictionary index out of range";
-        return -1;
-      }
     c->lat = 0;
     c->lazy = PQE_RLE_DICTIONARY;
     return 0;
@@ -968,20 +973,10 @@ static int lazy_setup(rcol *c, const pq_page_header *h, const uint8_t *vals,
     return 1;
   if (c->ptype == PQT_BYTE_ARRAY) {
     size_t at = 0;
-    for (size_t i = 0; i < nn; i++) {
-      if (vals_len - at < 4) {
-        *why = "PLAIN string length past the end of the page";
+    uint32_t l;
+    for (size_t i = 0; i < nn; i++)
+      if (plain_str(vals, vals_len, &at, &l, why))
         return -1;
-      }
-      uint32_t l = (uint32_t)vals[at] | (uint32_t)vals[at + 1] << 8 |
-                   (uint32_t)vals[at + 2] << 16 | (uint32_t)vals[at + 3] << 24;
-      at += 4;
-      if (l > vals_len - at) {
-        *why = "PLAIN string past the end of the page";
-        return -1;
-      }
-      at += l;
-    }
   } else if (nn > vals_len / (size_t)txf_pq_plain_width(c->ptype)) {
     *why = "PLAIN values past the end of the page";
     return -1;
