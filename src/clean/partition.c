@@ -333,12 +333,22 @@ int txf_clean_partition_each(const txf_clean_merge *m, int32_t day,
   txf_pq_value v[C_MAX];
   char buf[S_N * (MAX_ID_LEN + 1)];
   int64_t row = 0;
-  while (!rc && txf_clean_read_row(rd, v, &row, &rc, err)) {
-    uint64_t h = txf_clean_id_hash(v[C_ID].v.str, v[C_ID].len);
+  /* the ids first: the other values of a row are made only for the ids
+   * wanted (a daily job's 0.5 % of the partitions it reads; decision
+   * 1801, twenty-first round) */
+  for (;;) {
+    int has = 0;
+    txf_pq_value id;
+    if (rc || (rc = txf_pq_reader_next_key(rd, C_ID, &id, &has, err)) ||
+        !has)
+      break;
+    row++;
+    uint64_t h = txf_clean_id_hash(id.v.str, id.len);
     if (!wants(m, h))
       continue;
     crow r;
-    if ((rc = key_check(m, v, path, err)))
+    if ((rc = txf_pq_reader_rest(rd, v, err)) ||
+        (rc = key_check(m, v, path, err)))
       break;
     if (row_of_values(v, m->cards, buf, &r) != 0) {
       rc = txf_err_set(err, TXF_ECORRUPT,

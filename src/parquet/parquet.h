@@ -166,6 +166,19 @@ TXF_MUST_CHECK int txf_pq_reader_project(txf_pq_reader *r,
  * at the end. Strings are borrowed until the next call. */
 TXF_MUST_CHECK int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values,
                                       int *has_row, txf_err *err);
+/* Key first: the next row's value of projected column KEY only, into *V
+ * (*has_row 0 at the end). The row's other values are made only if
+ * txf_pq_reader_rest asks for them before the next call: a scan for a
+ * few rows by their key makes the values of those rows alone. A reader
+ * read so is read so to its end (always the same KEY), and is not then
+ * read by txf_pq_reader_next. Strings are borrowed as there. */
+TXF_MUST_CHECK int txf_pq_reader_next_key(txf_pq_reader *r, size_t key,
+                                          txf_pq_value *v, int *has_row,
+                                          txf_err *err);
+/* The whole row of the last txf_pq_reader_next_key into VALUES (one per
+ * projected column, the key's too). */
+TXF_MUST_CHECK int txf_pq_reader_rest(txf_pq_reader *r, txf_pq_value *values,
+                                      txf_err *err);
 /* Key-value metadata: the value of KEY, or NULL (borrowed). */
 const char *txf_pq_reader_kv(const txf_pq_reader *r, const char *key);
 

@@ -65,6 +65,8 @@ typedef struct rcol {
   size_t lrow;          /* lazy: the page's next row */
   const uint8_t *lvals; /* lazy PLAIN: the values; lat the next one's offset */
   size_t lvals_len, lat;
+  int64_t rg_row; /* key-first reading: the row group's rows this column
+                     has handed out or skipped */
   uint8_t *lev; /* definition levels of the page */
   size_t lev_cap;
   uint32_t *tmp; /* levels / indices */
@@ -93,6 +95,10 @@ struct txf_pq_reader {
   int64_t rg_left; /* rows left in it */
   int rg_loaded;
   int failed; /* a read failed: the position is undefined, stop */
+  int keyed;  /* read key first (txf_pq_reader_next_key) */
+  size_t key; /* that key's projected column */
+  int64_t key_row;   /* the key's row in the row group (from 1) */
+  txf_pq_value key_v; /* its value */
   size_t mem_limit; /* MAX_DECODED_BYTES unless a test lowers it */
   pq_codec_ctx codec;
 };
@@ -988,9 +994,10 @@ static int lazy_setup(rcol *c, const pq_page_header *h, const uint8_t *vals,
   return 0;
 }
 
-/* The next window of a lazy page into c->pv (checked by lazy_setup). */
-static void lazy_fill(rcol *c) {
-  size_t n = c->page_left < WINDOW_ROWS ? c->page_left : WINDOW_ROWS;
+/* The next window of a lazy page into c->pv, at most MAX rows (checked by
+ * lazy_setup). */
+static void lazy_fill(rcol *c, size_t max) {
+  size_t n = c->page_left < max ? c->page_left : max;
   c->pv = grow(c->pv, &c->pv_cap, WINDOW_ROWS, sizeof *c->pv);
   txf_pq_value *out = c->pv;
   const uint8_t *lev = c->opt ? c->lev + c->lrow : NULL;
@@ -1043,6 +1050,33 @@ static void lazy_fill(rcol *c) {
   c->page_left -= n;
   c->wi = 0;
   c->wn = n;
+}
+
+/* Pass over the next N rows of a lazy page (N at most c->page_left)
+ * without making their values. */
+static void lazy_skip(rcol *c, size_t n) {
+  size_t nn = n;
+  if (c->opt) {
+    nn = 0;
+    for (size_t i = 0; i < n; i++)
+      nn += c->lev[c->lrow + i];
+  }
+  if (c->lazy == PQE_RLE_DICTIONARY) {
+    c->lat += nn;
+  } else if (c->ptype == PQT_BYTE_ARRAY) {
+    const uint8_t *p = c->lvals;
+    size_t at = c->lat;
+    for (size_t i = 0; i < nn; i++)
+      at += 4 + (size_t)((uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
+                         (uint32_t)p[at + 2] << 16 |
+                         (uint32_t)p[at + 3] << 24);
+    c->lat = at;
+  } else {
+    c->lat += nn * (size_t)txf_pq_plain_width(c->ptype);
+  }
+  c->lrow += n;
+  c->page_left -= n;
+  c->wi = c->wn = 0;
 }
 
 /* Load the next data page of C into c->pv. */
@@ -1276,43 +1310,148 @@ static int load_row_group(txf_pq_reader *r, txf_err *err) {
     c->has_dict = 0;
     c->n_dict = 0;
     c->wi = c->wn = c->page_left = 0;
+    c->rg_row = 0;
   }
   r->rg_left = g->num_rows;
   r->rg_loaded = 1;
   return 0;
 }
 
-static int next_row(txf_pq_reader *r, txf_pq_value *values, int *has_row,
-                    txf_err *err) {
+/* The next value of column C into *V, from a window of at most MAX rows
+ * when a lazy page's next window is made. */
+static inline int col_next(txf_pq_reader *r, rcol *c, size_t max,
+                           txf_pq_value *v, txf_err *err) {
+  if (c->wi == c->wn) {
+    int rc = c->page_left ? 0 : next_page(r, c, err);
+    if (rc)
+      return rc;
+    if (c->page_left)
+      lazy_fill(c, max);
+  }
+  *v = c->pv[c->wi++];
+  return 0;
+}
+
+/* Pass over the next N rows of column C. */
+static int col_skip(txf_pq_reader *r, rcol *c, int64_t n, txf_err *err) {
+  while (n > 0) {
+    if (c->wi < c->wn) {
+      size_t t = c->wn - c->wi;
+      if ((int64_t)t > n)
+        t = (size_t)n;
+      c->wi += t;
+      n -= (int64_t)t;
+    } else if (c->page_left) {
+      size_t t = c->page_left;
+      if ((int64_t)t > n)
+        t = (size_t)n;
+      lazy_skip(c, t);
+      n -= (int64_t)t;
+    } else {
+      int rc = next_page(r, c, err);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+/* The current row group has a row left: else the next one that has rows
+ * is loaded; 1 at the end of the file. */
+static int row_ahead(txf_pq_reader *r, txf_err *err) {
   while (!r->rg_loaded || r->rg_left == 0) {
     if (r->rg_loaded)
       r->rg++;
     if (r->rg >= r->m.n_rgs)
-      return 0;
+      return 1;
     int rc = load_row_group(r, err);
     if (rc)
       return rc;
   }
-  for (size_t i = 0; i < r->n_rc; i++) {
-    rcol *c = &r->rc[i];
-    if (c->wi == c->wn) {
-      int rc = c->page_left ? 0 : next_page(r, c, err);
-      if (rc)
-        return rc;
-      if (c->page_left)
-        lazy_fill(c);
-    }
-    values[i] = c->pv[c->wi++];
-  }
+  return 0;
+}
+
+static int next_row(txf_pq_reader *r, txf_pq_value *values, int *has_row,
+                    txf_err *err) {
+  int rc = row_ahead(r, err);
+  if (rc)
+    return rc == 1 ? 0 : rc;
+  for (size_t i = 0; i < r->n_rc; i++)
+    if ((rc = col_next(r, &r->rc[i], WINDOW_ROWS, &values[i], err)))
+      return rc;
   r->rg_left--;
   *has_row = 1;
   return 0;
 }
 
+/* (parquet.h) */
+int txf_pq_reader_next_key(txf_pq_reader *r, size_t key, txf_pq_value *v,
+                           int *has_row, txf_err *err) {
+  *has_row = 0;
+  if (r->failed)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: reading already failed; reopen the file",
+                       r->path);
+  if (key >= r->n_rc || (r->started && (!r->keyed || r->key != key)))
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: key-first reading of column %zu of %zu, after "
+                       "another way of reading",
+                       r->path, key, r->n_rc);
+  r->started = r->keyed = 1;
+  r->key = key;
+  r->key_row = 0;
+  int rc = row_ahead(r, err);
+  if (rc == 1)
+    return 0;
+  rcol *c = &r->rc[key];
+  if (!rc)
+    rc = col_next(r, c, WINDOW_ROWS, v, err);
+  if (rc) {
+    r->failed = 1;
+    return rc;
+  }
+  c->rg_row++;
+  r->key_row = c->rg_row;
+  r->key_v = *v;
+  r->rg_left--;
+  *has_row = 1;
+  return 0;
+}
+
+/* (parquet.h) */
+int txf_pq_reader_rest(txf_pq_reader *r, txf_pq_value *values, txf_err *err) {
+  if (r->failed || !r->keyed || r->key_row <= 0)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: no key-first row to read the rest of", r->path);
+  r->key_row = -r->key_row; /* (once a row) */
+  for (size_t i = 0; i < r->n_rc; i++) {
+    rcol *c = &r->rc[i];
+    if (i == r->key) {
+      values[i] = r->key_v;
+      continue;
+    }
+    /* one value: the rows passed over are not made */
+    int64_t row = -r->key_row;
+    int rc = col_skip(r, c, row - 1 - c->rg_row, err);
+    if (!rc)
+      rc = col_next(r, c, 1, &values[i], err);
+    if (rc) {
+      r->failed = 1;
+      return rc;
+    }
+    c->rg_row = row;
+  }
+  return 0;
+}
+
 int txf_pq_reader_next(txf_pq_reader *r, txf_pq_value *values, int *has_row,
                        txf_err *err) {
-  r->started = 1;
   *has_row = 0;
+  if (r->keyed)
+    return txf_err_set(err, TXF_EUSAGE,
+                       "%s: rows read key first are read so to the end",
+                       r->path);
+  r->started = 1;
   /* After a failure some columns may have advanced and others not:
    * going on could skip or misalign rows, so the reader stays failed. */
   if (r->failed)

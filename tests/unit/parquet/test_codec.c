@@ -161,35 +161,32 @@ TEST(pq_writer_is_deterministic_and_falls_back_to_plain) {
   pqt_release(&t);
 }
 
-/* A PLAIN or dictionary page's values are decoded a window of 1,024 rows
- * at a time (reader.c, lazy_fill): rows read back exactly across the
- * windows' edges, whatever the pages' sizes, with nulls before, on and
- * after each edge, a page that ends inside a window and a boolean page
- * decoded whole beside them; and a projection in another order reads
- * the same values. */
-TEST(pq_reader_windows_cross_pages_and_nulls) {
-  static const txf_pq_column cols[] = {
-      {"id", TXF_PQ_STRING, 0, 0, 0},     /* PLAIN: distinct */
-      {"cur", TXF_PQ_STRING, 1, 0, 0},    /* dictionary, nulls */
-      {"n", TXF_PQ_INT64, 1, 0, 0},       /* PLAIN, nulls */
-      {"flag", TXF_PQ_BOOLEAN, 1, 0, 0},  /* whole page */
-      {"day", TXF_PQ_DATE, 0, 0, 0},      /* dictionary */
-  };
-  static const txf_pq_schema schema = {cols, 5};
-  pqt_table t;
-  pqt_init(&t, 5);
+static const txf_pq_column win_cols[] = {
+    {"id", TXF_PQ_STRING, 0, 0, 0},     /* PLAIN: distinct */
+    {"cur", TXF_PQ_STRING, 1, 0, 0},    /* dictionary, nulls */
+    {"n", TXF_PQ_INT64, 1, 0, 0},       /* PLAIN, nulls */
+    {"flag", TXF_PQ_BOOLEAN, 1, 0, 0},  /* whole page */
+    {"day", TXF_PQ_DATE, 0, 0, 0},      /* dictionary */
+};
+static const txf_pq_schema win_schema = {win_cols, 5};
+
+/* 9,000 rows of WIN_SCHEMA into T, written to w.parquet in pages of 6,000
+ * bytes (430 rows of ids, 750 of n, 860 of cur; none a multiple of the
+ * window) and row groups of about 1,800 rows. */
+static void win_file(pqt_table *t) {
+  pqt_init(t, 5);
   uint64_t seed = 42;
   for (size_t i = 0; i < 9000; i++) {
-    txf_pq_value *r = pqt_add(&t);
+    txf_pq_value *r = pqt_add(t);
     char b[32];
     int k = snprintf(b, sizeof b, "T%09zu", i * 2654435761u % 1000000007u);
-    pqt_str(&t, &r[0], b, (size_t)k);
+    pqt_str(t, &r[0], b, (size_t)k);
     size_t edge = i % 1024; /* nulls at 1023, 0 and 1 of every window */
     uint64_t x = pqt_rand(&seed);
     if (edge == 1023 || edge == 0 || edge == 1 || x % 5 == 0)
       r[1].is_null = 1;
     else
-      pqt_str(&t, &r[1], (const char *[]){"KRW", "USD", "JPY"}[x % 3], 3);
+      pqt_str(t, &r[1], (const char *[]){"KRW", "USD", "JPY"}[x % 3], 3);
     if (edge == 1022 || edge == 1023 || x % 7 == 0)
       r[2].is_null = 1;
     else
@@ -201,14 +198,25 @@ TEST(pq_reader_windows_cross_pages_and_nulls) {
     r[4].v.i32 = 20000 + (int32_t)(i % 37);
   }
   txf_err err;
-  /* pages of 6,000 bytes (430 rows of ids, 750 of n, 860 of cur; none a
-   * multiple of the window), row groups of about 1,800 rows */
   txf_pq_writer_opts o = {.codec = TXF_PQ_ZSTD, .page_bytes = 6000,
                           .row_group_bytes = 60000};
-  ASSERT_OK(pqt_write(unit_path("w.parquet"), &schema, &o, &t, &err), &err);
+  ASSERT_OK(pqt_write(unit_path("w.parquet"), &win_schema, &o, t, &err),
+            &err);
+}
+
+/* A PLAIN or dictionary page's values are decoded a window of 1,024 rows
+ * at a time (reader.c, lazy_fill): rows read back exactly across the
+ * windows' edges, whatever the pages' sizes, with nulls before, on and
+ * after each edge, a page that ends inside a window and a boolean page
+ * decoded whole beside them; and a projection in another order reads
+ * the same values. */
+TEST(pq_reader_windows_cross_pages_and_nulls) {
+  pqt_table t;
+  win_file(&t);
+  txf_err err;
   pqt_table got;
   ASSERT_OK(pqt_read(unit_path("w.parquet"), NULL, 0, &got, &err), &err);
-  ASSERT_TABLES_EQ(&got, &t, &schema);
+  ASSERT_TABLES_EQ(&got, &t, &win_schema);
   pqt_release(&got);
   const char *names[] = {"n", "cur", "id"};
   ASSERT_OK(pqt_read(unit_path("w.parquet"), names, 3, &got, &err), &err);
@@ -219,6 +227,52 @@ TEST(pq_reader_windows_cross_pages_and_nulls) {
     ASSERT(pqt_value_eq(TXF_PQ_STRING, &got.v[i * 3 + 2], &t.v[i * 5]));
   }
   pqt_release(&got);
+  pqt_release(&t);
+}
+
+/* Key first (txf_pq_reader_next_key, _rest): every key in order, and the
+ * whole rows of those asked for equal to the table's, whatever lies
+ * between them: the next row, gaps within a window, across pages, a row
+ * group passed over whole, the first and last rows. A reader read so
+ * refuses the other way of reading, and a row's rest twice. */
+TEST(pq_reader_key_first_makes_the_rows_asked_for) {
+  pqt_table t;
+  win_file(&t);
+  txf_err err;
+  for (int pass = 0; pass < 3; pass++) {
+    txf_pq_reader *r;
+    ASSERT_OK(txf_pq_reader_open(&r, unit_path("w.parquet"), &err), &err);
+    txf_pq_value v[5], key;
+    int has;
+    size_t i = 0, asked = 0;
+    uint64_t seed = 7 + (uint64_t)pass;
+    for (;; i++) {
+      ASSERT_OK(txf_pq_reader_next_key(r, 0, &key, &has, &err), &err);
+      if (!has)
+        break;
+      ASSERT(i < t.n_rows);
+      ASSERT(pqt_value_eq(TXF_PQ_STRING, &key, &t.v[i * 5]));
+      /* pass 0: every row; 1: a few in each window; 2: rows 0, 1,
+       * 2,000 to 2,100 (the first row groups passed over) and the last */
+      uint64_t x = pqt_rand(&seed);
+      int want = pass == 0   ? 1
+                 : pass == 1 ? x % 97 == 0 || i % 1024 == 1023
+                             : i < 2 || (i >= 2000 && i < 2100) ||
+                                   i == t.n_rows - 1;
+      if (!want)
+        continue;
+      ASSERT_OK(txf_pq_reader_rest(r, v, &err), &err);
+      for (size_t c = 0; c < 5; c++)
+        ASSERT(pqt_value_eq(win_cols[c].type, &v[c], &t.v[i * 5 + c]));
+      asked++;
+      if (asked == 3)
+        ASSERT_EQ_I64(txf_pq_reader_rest(r, v, &err), TXF_EUSAGE);
+    }
+    ASSERT_EQ_U64(i, t.n_rows);
+    ASSERT(asked > 3);
+    ASSERT_EQ_I64(txf_pq_reader_next(r, v, &has, &err), TXF_EUSAGE);
+    txf_pq_reader_free(r);
+  }
   pqt_release(&t);
 }
 
