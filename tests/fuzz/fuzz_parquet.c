@@ -1,7 +1,9 @@
 /* libFuzzer target for the Parquet reader: the input is a whole file.
- * Open it, describe it (footer, statistics), read every row, and read a
- * projection of the last column; any outcome but a crash, a sanitizer
- * report or a leak is fine. Built and run by tests/fuzz/f20-parquet.sh. */
+ * Open it, describe it (footer, statistics), read every row, read a
+ * projection of the last column, and read it key first (the first
+ * column), the whole row of every third key; any outcome but a crash, a
+ * sanitizer report or a leak is fine. Built and run by
+ * tests/fuzz/f20-parquet.sh. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,25 @@ static void read_all(const char *path, int project_last) {
   txf_pq_reader_free(r);
 }
 
+static void read_key_first(const char *path) {
+  txf_err err;
+  txf_pq_reader *r;
+  if (txf_pq_reader_open(&r, path, &err))
+    return;
+  size_t n = txf_pq_reader_schema(r)->n_cols;
+  txf_pq_value *row = calloc(n + 1, sizeof *row);
+  txf_pq_value key;
+  for (int k = 0; n && k < 1000000; k++) {
+    int has;
+    if (txf_pq_reader_next_key(r, 0, &key, &has, &err) || !has)
+      break;
+    if (k % 3 == 2 && txf_pq_reader_rest(r, row, &err))
+      break;
+  }
+  free(row);
+  txf_pq_reader_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* GLOBAL: one scratch file per fuzzing process, rewritten per input. */
   static char path[64];
@@ -63,5 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fclose(f);
   read_all(path, 0);
   read_all(path, 1);
+  read_key_first(path);
   return 0;
 }
