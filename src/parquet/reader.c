@@ -31,6 +31,13 @@ _Static_assert(sizeof(txf_pq_value) == 16, "a decoded value is 16 bytes");
  * at once: together they may use at most this much memory. */
 #define MAX_DECODED_BYTES ((size_t)1 << 30)
 
+/* The little-endian 32-bit number at P (a footer length, a PLAIN string's
+ * length, a levels length). */
+static inline uint32_t le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
 typedef struct rcol {
   int leaf;   /* index among the file's columns */
   int ptype;  /* physical type */
@@ -63,8 +70,8 @@ typedef struct rcol {
   size_t wi, wn, page_left;
   int lazy;             /* 0, PQE_PLAIN or PQE_RLE_DICTIONARY */
   size_t lrow;          /* lazy: the page's next row */
-  const uint8_t *lvals; /* lazy PLAIN: the values; lat the next one's offset */
-  size_t lvals_len, lat;
+  const uint8_t *lvals; /* lazy PLAIN: the values */
+  size_t lat; /* lazy: the next value's offset (PLAIN) or index */
   int64_t rg_row; /* key-first reading: the row group's rows this column
                      has handed out or skipped */
   uint8_t *lev; /* definition levels of the page */
@@ -97,8 +104,9 @@ struct txf_pq_reader {
   int failed; /* a read failed: the position is undefined, stop */
   int keyed;  /* read key first (txf_pq_reader_next_key) */
   size_t key; /* that key's projected column */
-  int64_t key_row;   /* the key's row in the row group (from 1) */
+  int64_t key_row;   /* the key's row in the row group (from 1; 0: none) */
   txf_pq_value key_v; /* its value */
+  int key_rest;       /* its row's rest was read */
   size_t mem_limit; /* MAX_DECODED_BYTES unless a test lowers it */
   pq_codec_ctx codec;
 };
@@ -466,8 +474,7 @@ int txf_pq_reader_open(txf_pq_reader **out, const char *path, txf_err *err) {
                      memcmp(head, "PAR1", 4) ? "the start" : "the end");
     goto fail;
   }
-  uint32_t flen = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 |
-                  (uint32_t)tail[2] << 16 | (uint32_t)tail[3] << 24;
+  uint32_t flen = le32(tail);
   if (flen == 0 || flen > r->size - 12 || flen > MAX_FOOTER_BYTES) {
     rc = txf_err_set(err, TXF_ECORRUPT,
                      "%s: footer length %u does not fit in the file "
@@ -653,7 +660,6 @@ int txf_pq_plain_width(int ptype) {
   return 0;
 }
 
-/* Decode N PLAIN values from P[0..len) into OUT. *used = bytes read. */
 /* The PLAIN string at *AT of P[0..LEN): its length into *L, *AT past it;
  * -1 (*WHY) if it runs past the end. */
 static int plain_str(const uint8_t *p, size_t len, size_t *at, uint32_t *l,
@@ -663,8 +669,7 @@ static int plain_str(const uint8_t *p, size_t len, size_t *at, uint32_t *l,
     *why = "PLAIN string length past the end of the page";
     return -1;
   }
-  uint32_t n = (uint32_t)p[a] | (uint32_t)p[a + 1] << 8 |
-               (uint32_t)p[a + 2] << 16 | (uint32_t)p[a + 3] << 24;
+  uint32_t n = le32(p + a);
   a += 4;
   if (n > len - a) {
     *why = "PLAIN string past the end of the page";
@@ -702,6 +707,7 @@ static int dict_indices(rcol *c, const uint8_t *p, size_t len, size_t n,
   return 0;
 }
 
+/* Decode N PLAIN values from P[0..len) into OUT. *used = bytes read. */
 static int decode_plain(rcol *c, const uint8_t *p, size_t len, size_t n,
                         txf_pq_value *out, size_t *used, const char **why) {
   if (c->ptype == PQT_BOOLEAN) {
@@ -769,8 +775,7 @@ static int decode_values(txf_pq_reader *r, rcol *c, int encoding,
       *why = "RLE booleans without a length";
       return -1;
     }
-    uint32_t l = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                 (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint32_t l = le32(p);
     if (l > len - 4) {
       *why = "RLE boolean length past the end of the page";
       return -1;
@@ -988,7 +993,6 @@ static int lazy_setup(rcol *c, const pq_page_header *h, const uint8_t *vals,
     return -1;
   }
   c->lvals = vals;
-  c->lvals_len = vals_len;
   c->lat = 0;
   c->lazy = PQE_PLAIN;
   return 0;
@@ -1025,8 +1029,7 @@ static void lazy_fill(rcol *c, size_t max) {
         out[i].is_null = 1;
         continue;
       }
-      uint32_t l = (uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
-                   (uint32_t)p[at + 2] << 16 | (uint32_t)p[at + 3] << 24;
+      uint32_t l = le32(p + at);
       out[i].is_null = 0;
       out[i].v.str = (const char *)p + at + 4;
       out[i].len = l;
@@ -1067,9 +1070,7 @@ static void lazy_skip(rcol *c, size_t n) {
     const uint8_t *p = c->lvals;
     size_t at = c->lat;
     for (size_t i = 0; i < nn; i++)
-      at += 4 + (size_t)((uint32_t)p[at] | (uint32_t)p[at + 1] << 8 |
-                         (uint32_t)p[at + 2] << 16 |
-                         (uint32_t)p[at + 3] << 24);
+      at += 4 + (size_t)le32(p + at);
     c->lat = at;
   } else {
     c->lat += nn * (size_t)txf_pq_plain_width(c->ptype);
@@ -1196,8 +1197,7 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
                       txf_pq_encoding_name(h.def_encoding));
         if (vals_len < 4)
           return CERR(TXF_ECORRUPT, "definition levels missing");
-        uint32_t l = (uint32_t)vals[0] | (uint32_t)vals[1] << 8 |
-                     (uint32_t)vals[2] << 16 | (uint32_t)vals[3] << 24;
+        uint32_t l = le32(vals);
         if (l > vals_len - 4)
           return CERR(TXF_ECORRUPT, "definition levels past the page end");
         levels = vals + 4;
@@ -1241,7 +1241,6 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
         return CERR(TXF_ECORRUPT, "num_nulls %d but %zu null levels",
                     h.num_nulls, n - nn);
     }
-    c->page_no++;
     c->values_left -= (int64_t)n;
     c->wi = c->wn = 0;
     /* A window at a time: the values of a whole page (717,000 rows of a
@@ -1251,14 +1250,12 @@ static int next_page(txf_pq_reader *r, rcol *c, txf_err *err) {
     int rc = lazy_setup(c, &h, vals, vals_len, nn, &why);
     if (rc == 0) {
       c->page_left = n;
+      c->page_no++;
       return 0;
     }
-    if (rc != 1) {
-      c->page_no--;
+    if (rc != 1)
       return CERR(TXF_ECORRUPT, "%s (encoding %s, file offset %" PRIu64 ")",
                   why, txf_pq_encoding_name(h.encoding), at);
-    }
-    c->page_no--;
     c->pv = grow(c->pv, &c->pv_cap, n, sizeof *c->pv);
     /* Decode the non-null values at the end of PV, then spread them. */
     txf_pq_value *dst = c->pv + (n - nn);
@@ -1400,6 +1397,7 @@ int txf_pq_reader_next_key(txf_pq_reader *r, size_t key, txf_pq_value *v,
   r->started = r->keyed = 1;
   r->key = key;
   r->key_row = 0;
+  r->key_rest = 0;
   int rc = row_ahead(r, err);
   if (rc == 1)
     return 0;
@@ -1420,10 +1418,10 @@ int txf_pq_reader_next_key(txf_pq_reader *r, size_t key, txf_pq_value *v,
 
 /* (parquet.h) */
 int txf_pq_reader_rest(txf_pq_reader *r, txf_pq_value *values, txf_err *err) {
-  if (r->failed || !r->keyed || r->key_row <= 0)
+  if (r->failed || !r->keyed || !r->key_row || r->key_rest)
     return txf_err_set(err, TXF_EUSAGE,
                        "%s: no key-first row to read the rest of", r->path);
-  r->key_row = -r->key_row; /* (once a row) */
+  r->key_rest = 1;
   for (size_t i = 0; i < r->n_rc; i++) {
     rcol *c = &r->rc[i];
     if (i == r->key) {
@@ -1431,7 +1429,7 @@ int txf_pq_reader_rest(txf_pq_reader *r, txf_pq_value *values, txf_err *err) {
       continue;
     }
     /* one value: the rows passed over are not made */
-    int64_t row = -r->key_row;
+    int64_t row = r->key_row;
     int rc = col_skip(r, c, row - 1 - c->rg_row, err);
     if (!rc)
       rc = col_next(r, c, 1, &values[i], err);
